@@ -1,0 +1,180 @@
+/*
+ * rtu_edge C core: Recurrent Trace Units with exact real-time recurrent learning.
+ *
+ * C99, libm only, no heap, no globals, no stdio. The caller owns every byte:
+ *   size_t bytes;
+ *   rtu_cell_buffer_size(RTU_KIND_LINEAR, n_in, n_hidden, &bytes);
+ *   (or, for a static array: RTU_CELL_BUFFER_BYTES(RTU_KIND_LINEAR, n_in, n_hidden))
+ *   rtu_cell_init(&cell, RTU_KIND_LINEAR, RTU_ACT_RELU, n_in, n_hidden, buf, bytes);
+ *   rtu_cell_init_params(&cell, &rng, 0.0, 1.0, 6.28);
+ *   rtu_cell_step(&cell, x, h);  rtu_cell_gradient(&cell, dh, grad);
+ *
+ * The mathematics is ../shared/rtu-spec.md (sections 1, 2 and 5). rtu_edge/reference/ holds the
+ * numpy reference; its classes and fields carry the same names as the structs and functions here.
+ *
+ * rtu_real is float; compile with -DRTU_DOUBLE for double (the build that validates against the
+ * reference).
+ */
+#ifndef RTU_H
+#define RTU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifdef RTU_DOUBLE
+typedef double rtu_real;
+#define RTU_ETA_MIN 1e-8 /* floor of eta = sqrt(1 - r^2) in the double build */
+#else
+typedef float rtu_real;
+#define RTU_ETA_MIN 1e-6f /* floor of eta = sqrt(1 - r^2) in the float build */
+#endif
+
+/* |nu_log| and |theta_log| must not exceed this (exp(20) ~ 4.9e8 already makes r = 0). */
+#define RTU_LOG_PARAM_LIMIT 20.0
+
+/* Largest n_in and n_hidden accepted: keeps every size computation far from size_t overflow. */
+#define RTU_MAX_DIM 65536u
+
+/* ------------------------------------------------------------------------------------------ */
+/* Status codes: every fallible function returns one; rtu_status_str names it.                 */
+
+typedef enum {
+    RTU_OK = 0,
+    RTU_ERR_NULL,            /* a required pointer argument is NULL */
+    RTU_ERR_SIZE,            /* n_in or n_hidden is 0 or larger than RTU_MAX_DIM */
+    RTU_ERR_KIND,            /* unknown cell kind */
+    RTU_ERR_ACTIVATION,      /* unknown activation */
+    RTU_ERR_BUFFER_SMALL,    /* the buffer has fewer bytes than the size query asks for */
+    RTU_ERR_BUFFER_ALIGN,    /* the buffer is not aligned to rtu_real */
+    RTU_ERR_NONFINITE_INPUT, /* NaN or Inf in an input (x, dh or a sequence) */
+    RTU_ERR_NONFINITE_PARAM, /* NaN or Inf in a parameter */
+    RTU_ERR_PARAM_RANGE,     /* |nu_log| or |theta_log| above RTU_LOG_PARAM_LIMIT */
+    RTU_ERR_INIT_RANGE,      /* bad r_min, r_max or max_phase for initialisation */
+    RTU_ERR_OVERFLOW,        /* the state became non-finite (input too large); reset the cell */
+    RTU_STATUS_COUNT
+} rtu_status;
+
+/* A static message for each status; "unknown status" for values outside the enum. */
+const char *rtu_status_str(rtu_status status);
+
+/* ------------------------------------------------------------------------------------------ */
+/* The project's PRNG: PCG32 (XSH-RR, 64-bit state). Bit-identical to rtu_edge/reference/prng.py */
+
+typedef struct {
+    uint64_t state;
+    uint64_t inc;
+} rtu_prng;
+
+void rtu_prng_seed(rtu_prng *rng, uint64_t seed);
+uint32_t rtu_prng_next_u32(rtu_prng *rng);
+/* Uniform double in the open interval (0, 1), from 52 random bits. */
+double rtu_prng_uniform(rtu_prng *rng);
+/* Standard normal double (Box-Muller, cosine branch; consumes two uniforms). */
+double rtu_prng_normal(rtu_prng *rng);
+
+/* ------------------------------------------------------------------------------------------ */
+/* The cell                                                                                    */
+
+typedef enum {
+    RTU_KIND_LINEAR = 0,   /* linear recurrence, activation on the output */
+    RTU_KIND_NONLINEAR = 1 /* activation inside the recurrence */
+} rtu_kind;
+
+typedef enum {
+    RTU_ACT_RELU = 0, /* relu'(0) = 0 */
+    RTU_ACT_TANH = 1,
+    RTU_ACT_IDENTITY = 2
+} rtu_activation;
+
+/* Reals in a cell's buffer (see rtu_cell for the layout). */
+#define RTU_CELL_REALS(kind, n_in, n_hidden)                                                        \
+    (14u * (size_t)(n_hidden) +                                                                     \
+     ((kind) == RTU_KIND_NONLINEAR ? 6u : 4u) * (size_t)(n_hidden) * (size_t)(n_in))
+/* Exact bytes of a cell's buffer, for static arrays (declare them as rtu_real for alignment). */
+#define RTU_CELL_BUFFER_BYTES(kind, n_in, n_hidden)                                                 \
+    (sizeof(rtu_real) * RTU_CELL_REALS(kind, n_in, n_hidden))
+/* Parameters of a cell: nu_log, theta_log (n each), w_c, w_d (n x n_in each). */
+#define RTU_CELL_PARAMS(n_in, n_hidden)                                                             \
+    (2u * (size_t)(n_hidden) + 2u * (size_t)(n_hidden) * (size_t)(n_in))
+
+/*
+ * A cell. Every pointer points into the caller's buffer, in this order:
+ *   params  [RTU_CELL_PARAMS]: nu_log[n], theta_log[n], w_c[n*n_in], w_d[n*n_in] (row-major)
+ *   derived [6n]: nu = exp(nu_log), theta = exp(theta_log), g = r cos theta, phi = r sin theta,
+ *                 eta = max(sqrt(1 - r^2), RTU_ETA_MIN), deta = d eta / d nu_log (0 when floored)
+ *   state   [2n]: c, d
+ *   traces  [4n]: dc_dnu, dd_dnu, dc_dtheta, dd_dtheta (derivatives w.r.t. nu_log and theta_log)
+ *           [2 n*n_in] linear:    dc_dwc = Re E, dd_dwc = Im E  (dc/dW_d = -Im E, dd/dW_d = Re E)
+ *           [4 n*n_in] nonlinear: dc_dwc, dd_dwc, dc_dwd, dd_dwd
+ * For the linear kind c, d are the real and imaginary parts of z; for the nonlinear kind they are
+ * the post-activation values. The derived block is a cache of the parameters: call
+ * rtu_cell_refresh after writing to params directly (rtu_cell_set_params does it for you).
+ */
+typedef struct {
+    rtu_kind kind;
+    rtu_activation activation;
+    size_t n_in;
+    size_t n_hidden;
+    size_t n_params;
+    rtu_real *params;
+    rtu_real *nu_log, *theta_log, *w_c, *w_d;
+    rtu_real *nu, *theta, *g, *phi, *eta, *deta;
+    rtu_real *c, *d;
+    rtu_real *dc_dnu, *dd_dnu, *dc_dtheta, *dd_dtheta;
+    rtu_real *dc_dwc, *dd_dwc, *dc_dwd, *dd_dwd; /* dc_dwd, dd_dwd are NULL for the linear kind */
+} rtu_cell;
+
+/* Exact bytes of the buffer for a configuration; fails on a bad kind or size. */
+rtu_status rtu_cell_buffer_size(rtu_kind kind, size_t n_in, size_t n_hidden, size_t *bytes);
+
+/* Lay the cell out in buffer and zero it (parameters, state and traces). Call rtu_cell_init_params
+ * or rtu_cell_set_params before stepping. The buffer must outlive the cell. */
+rtu_status rtu_cell_init(rtu_cell *cell, rtu_kind kind, rtu_activation activation, size_t n_in,
+                         size_t n_hidden, void *buffer, size_t buffer_bytes);
+
+/* The paper's initialisation from rng: r^2 ~ U(r_min^2, r_max^2), theta ~ U(0, max_phase),
+ * w_c then w_d ~ N(0, 1/n_in), drawn in that order in double precision. Resets state and traces.
+ * Requires 0 <= r_min < r_max <= 1 and 0 < max_phase. */
+rtu_status rtu_cell_init_params(rtu_cell *cell, rtu_prng *rng, double r_min, double r_max,
+                                double max_phase);
+
+/* Copy n_params reals (layout above) into the cell and refresh the derived block. Checks that every
+ * value is finite and in range first; on error the cell is untouched. */
+rtu_status rtu_cell_set_params(rtu_cell *cell, const rtu_real *params);
+
+/* Recompute the derived block from params (after the caller changed params in place). */
+rtu_status rtu_cell_refresh(rtu_cell *cell);
+
+/* Zero the state and every trace (an episode boundary). */
+void rtu_cell_reset(rtu_cell *cell);
+
+/* Features h = [f(c); f(d)] (linear) or [c; d] (nonlinear) of the current state; h has 2n reals. */
+void rtu_cell_features(const rtu_cell *cell, rtu_real *h);
+
+/* One step: the state and the RTRL traces advance together in one pass over each trace.
+ * x has n_in reals; h (2n reals) receives the features, or may be NULL.
+ * A non-finite x is refused and leaves the cell untouched. */
+rtu_status rtu_cell_step(rtu_cell *cell, const rtu_real *x, rtu_real *h);
+
+/* Gradient of a loss at the current step from dh = dL/dh (2n reals), into grad (n_params reals,
+ * the params layout). A non-finite dh is refused and grad is untouched. */
+rtu_status rtu_cell_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad);
+
+/* Steps over a (T, n_in) row-major sequence; h receives (T, 2n) features, or may be NULL. The whole
+ * sequence is checked before the first step, so a non-finite value leaves the cell untouched. */
+rtu_status rtu_cell_run(rtu_cell *cell, const rtu_real *x, size_t steps, rtu_real *h);
+
+/* As rtu_cell_run, and grad_sum (n_params reals) receives the sum over the steps of the gradient
+ * from dh (T, 2n): the online RTRL gradient of sum_t L_t for fixed parameters. */
+rtu_status rtu_cell_run_gradient(rtu_cell *cell, const rtu_real *x, const rtu_real *dh,
+                                 size_t steps, rtu_real *h, rtu_real *grad_sum);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RTU_H */

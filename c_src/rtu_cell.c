@@ -1,0 +1,512 @@
+/*
+ * The RTU cell and its exact RTRL traces (../shared/rtu-spec.md sections 1 and 2).
+ * rtu_edge/reference/cell.py is the same code in numpy, function for function.
+ */
+#include <math.h>
+
+#include "rtu.h"
+
+#ifdef RTU_DOUBLE
+#define RTU_EXP exp
+#define RTU_EXPM1 expm1
+#define RTU_COS cos
+#define RTU_SIN sin
+#define RTU_SQRT sqrt
+#define RTU_TANH tanh
+#define RTU_FABS fabs
+#else
+#define RTU_EXP expf
+#define RTU_EXPM1 expm1f
+#define RTU_COS cosf
+#define RTU_SIN sinf
+#define RTU_SQRT sqrtf
+#define RTU_TANH tanhf
+#define RTU_FABS fabsf
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Helpers                                                                                     */
+
+static int all_finite(const rtu_real *v, size_t count)
+{
+    size_t i;
+    for (i = 0; i < count; ++i) {
+        if (!isfinite(v[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void zero(rtu_real *v, size_t count)
+{
+    size_t i;
+    for (i = 0; i < count; ++i) {
+        v[i] = 0;
+    }
+}
+
+static rtu_real activate(rtu_activation act, rtu_real v)
+{
+    switch (act) {
+    case RTU_ACT_RELU: return v > 0 ? v : (rtu_real)0;
+    case RTU_ACT_TANH: return RTU_TANH(v);
+    case RTU_ACT_IDENTITY: break;
+    }
+    return v;
+}
+
+/* f'(a) from the activated value y = f(a): relu'(a) = [y > 0], tanh'(a) = 1 - y^2. */
+static rtu_real activate_grad_from_output(rtu_activation act, rtu_real y)
+{
+    switch (act) {
+    case RTU_ACT_RELU: return y > 0 ? (rtu_real)1 : (rtu_real)0;
+    case RTU_ACT_TANH: return (rtu_real)1 - y * y;
+    case RTU_ACT_IDENTITY: break;
+    }
+    return (rtu_real)1;
+}
+
+static rtu_status check_config(rtu_kind kind, size_t n_in, size_t n_hidden)
+{
+    if (kind != RTU_KIND_LINEAR && kind != RTU_KIND_NONLINEAR) {
+        return RTU_ERR_KIND;
+    }
+    if (n_in == 0 || n_hidden == 0 || n_in > RTU_MAX_DIM || n_hidden > RTU_MAX_DIM) {
+        return RTU_ERR_SIZE;
+    }
+    return RTU_OK;
+}
+
+static rtu_status check_params(const rtu_cell *cell, const rtu_real *params)
+{
+    size_t k;
+    if (!all_finite(params, cell->n_params)) {
+        return RTU_ERR_NONFINITE_PARAM;
+    }
+    for (k = 0; k < 2 * cell->n_hidden; ++k) { /* nu_log then theta_log */
+        if (RTU_FABS(params[k]) > (rtu_real)RTU_LOG_PARAM_LIMIT) {
+            return RTU_ERR_PARAM_RANGE;
+        }
+    }
+    return RTU_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Memory                                                                                      */
+
+rtu_status rtu_cell_buffer_size(rtu_kind kind, size_t n_in, size_t n_hidden, size_t *bytes)
+{
+    rtu_status status;
+    if (bytes == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = check_config(kind, n_in, n_hidden);
+    if (status != RTU_OK) {
+        return status;
+    }
+    *bytes = RTU_CELL_BUFFER_BYTES(kind, n_in, n_hidden);
+    return RTU_OK;
+}
+
+rtu_status rtu_cell_init(rtu_cell *cell, rtu_kind kind, rtu_activation activation, size_t n_in,
+                         size_t n_hidden, void *buffer, size_t buffer_bytes)
+{
+    rtu_status status;
+    rtu_real *p;
+    size_t n = n_hidden, nd = n_hidden * n_in;
+
+    if (cell == NULL || buffer == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = check_config(kind, n_in, n_hidden);
+    if (status != RTU_OK) {
+        return status;
+    }
+    if (activation != RTU_ACT_RELU && activation != RTU_ACT_TANH &&
+        activation != RTU_ACT_IDENTITY) {
+        return RTU_ERR_ACTIVATION;
+    }
+    if (buffer_bytes < RTU_CELL_BUFFER_BYTES(kind, n_in, n_hidden)) {
+        return RTU_ERR_BUFFER_SMALL;
+    }
+    if ((uintptr_t)buffer % sizeof(rtu_real) != 0) {
+        return RTU_ERR_BUFFER_ALIGN;
+    }
+
+    p = (rtu_real *)buffer;
+    zero(p, RTU_CELL_REALS(kind, n_in, n_hidden));
+    cell->kind = kind;
+    cell->activation = activation;
+    cell->n_in = n_in;
+    cell->n_hidden = n_hidden;
+    cell->n_params = RTU_CELL_PARAMS(n_in, n_hidden);
+    cell->params = p;
+    cell->nu_log = p;          p += n;
+    cell->theta_log = p;       p += n;
+    cell->w_c = p;             p += nd;
+    cell->w_d = p;             p += nd;
+    cell->nu = p;              p += n;
+    cell->theta = p;           p += n;
+    cell->g = p;               p += n;
+    cell->phi = p;             p += n;
+    cell->eta = p;             p += n;
+    cell->deta = p;            p += n;
+    cell->c = p;               p += n;
+    cell->d = p;               p += n;
+    cell->dc_dnu = p;          p += n;
+    cell->dd_dnu = p;          p += n;
+    cell->dc_dtheta = p;       p += n;
+    cell->dd_dtheta = p;       p += n;
+    cell->dc_dwc = p;          p += nd;
+    cell->dd_dwc = p;          p += nd;
+    if (kind == RTU_KIND_NONLINEAR) {
+        cell->dc_dwd = p;      p += nd;
+        cell->dd_dwd = p;
+    } else {
+        cell->dc_dwd = NULL;
+        cell->dd_dwd = NULL;
+    }
+    return rtu_cell_refresh(cell);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Parameters                                                                                  */
+
+rtu_status rtu_cell_init_params(rtu_cell *cell, rtu_prng *rng, double r_min, double r_max,
+                                double max_phase)
+{
+    size_t k, i, n, nd;
+    double w_std;
+    if (cell == NULL || rng == NULL) {
+        return RTU_ERR_NULL;
+    }
+    if (!(r_min >= 0.0 && r_min < r_max && r_max <= 1.0 && max_phase > 0.0 &&
+          isfinite(max_phase))) {
+        return RTU_ERR_INIT_RANGE;
+    }
+    n = cell->n_hidden;
+    nd = n * cell->n_in;
+    for (k = 0; k < n; ++k) { /* r^2 ~ U(r_min^2, r_max^2), nu_log = log(-log(r^2) / 2) */
+        double r2 = r_min * r_min + rtu_prng_uniform(rng) * (r_max * r_max - r_min * r_min);
+        cell->nu_log[k] = (rtu_real)log(-0.5 * log(r2));
+    }
+    for (k = 0; k < n; ++k) { /* theta ~ U(0, max_phase) */
+        cell->theta_log[k] = (rtu_real)log(max_phase * rtu_prng_uniform(rng));
+    }
+    w_std = 1.0 / sqrt((double)cell->n_in);
+    for (i = 0; i < nd; ++i) {
+        cell->w_c[i] = (rtu_real)(w_std * rtu_prng_normal(rng));
+    }
+    for (i = 0; i < nd; ++i) {
+        cell->w_d[i] = (rtu_real)(w_std * rtu_prng_normal(rng));
+    }
+    rtu_cell_reset(cell);
+    return rtu_cell_refresh(cell);
+}
+
+rtu_status rtu_cell_set_params(rtu_cell *cell, const rtu_real *params)
+{
+    size_t i;
+    rtu_status status;
+    if (cell == NULL || params == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = check_params(cell, params);
+    if (status != RTU_OK) {
+        return status;
+    }
+    for (i = 0; i < cell->n_params; ++i) {
+        cell->params[i] = params[i];
+    }
+    return rtu_cell_refresh(cell);
+}
+
+rtu_status rtu_cell_refresh(rtu_cell *cell)
+{
+    size_t k;
+    rtu_status status;
+    if (cell == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = check_params(cell, cell->params);
+    if (status != RTU_OK) {
+        return status;
+    }
+    for (k = 0; k < cell->n_hidden; ++k) {
+        rtu_real nu = RTU_EXP(cell->nu_log[k]);
+        rtu_real theta = RTU_EXP(cell->theta_log[k]);
+        rtu_real r = RTU_EXP(-nu);
+        rtu_real r2 = RTU_EXP(-2 * nu);
+        rtu_real eta = RTU_SQRT(-RTU_EXPM1(-2 * nu)); /* 1 - r^2 without cancellation */
+        cell->nu[k] = nu;
+        cell->theta[k] = theta;
+        cell->g[k] = r * RTU_COS(theta);
+        cell->phi[k] = r * RTU_SIN(theta);
+        if (eta < RTU_ETA_MIN) {
+            cell->eta[k] = RTU_ETA_MIN;
+            cell->deta[k] = 0; /* eta is the constant floor here */
+        } else {
+            cell->eta[k] = eta;
+            cell->deta[k] = r2 * nu / eta;
+        }
+    }
+    return RTU_OK;
+}
+
+void rtu_cell_reset(rtu_cell *cell)
+{
+    /* state and traces are contiguous from c to the end of the buffer */
+    zero(cell->c, RTU_CELL_REALS(cell->kind, cell->n_in, cell->n_hidden) -
+                      (size_t)(cell->c - cell->params));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Forward step with the RTRL trace update                                                     */
+
+void rtu_cell_features(const rtu_cell *cell, rtu_real *h)
+{
+    size_t k, n = cell->n_hidden;
+    if (cell->kind == RTU_KIND_LINEAR) {
+        for (k = 0; k < n; ++k) {
+            h[k] = activate(cell->activation, cell->c[k]);
+            h[n + k] = activate(cell->activation, cell->d[k]);
+        }
+    } else {
+        for (k = 0; k < n; ++k) {
+            h[k] = cell->c[k];
+            h[n + k] = cell->d[k];
+        }
+    }
+}
+
+/*
+ * Linear RTU, complex form per unit k, lambda = g + i phi, z = c + i d, u = (W_c + i W_d) x:
+ *   s_nu'    = lambda s_nu + (dlambda/dnu_log) z + (deta/dnu_log) u,   dlambda/dnu_log = -nu lambda
+ *   s_theta' = lambda s_theta + (dlambda/dtheta_log) z,                 dlambda/dtheta_log = i theta lambda
+ *   z'       = lambda z + eta u
+ *   E'[j]    = lambda E[j] + eta x[j]
+ */
+static void step_linear(rtu_cell *cell, const rtu_real *restrict x)
+{
+    size_t k, j, n = cell->n_hidden, d_in = cell->n_in;
+    for (k = 0; k < n; ++k) {
+        const rtu_real *restrict wc = cell->w_c + k * d_in;
+        const rtu_real *restrict wd = cell->w_d + k * d_in;
+        rtu_real *restrict e_re = cell->dc_dwc + k * d_in;
+        rtu_real *restrict e_im = cell->dd_dwc + k * d_in;
+        rtu_real g = cell->g[k], phi = cell->phi[k], eta = cell->eta[k];
+        rtu_real nu = cell->nu[k], theta = cell->theta[k], deta = cell->deta[k];
+        rtu_real c0 = cell->c[k], d0 = cell->d[k];
+        rtu_real uc = 0, ud = 0, lz_re, lz_im, a_re, a_im, b_re, b_im;
+
+        for (j = 0; j < d_in; ++j) {
+            uc += wc[j] * x[j];
+            ud += wd[j] * x[j];
+        }
+        /* lambda z_{t-1} */
+        lz_re = g * c0 - phi * d0;
+        lz_im = g * d0 + phi * c0;
+        /* s_nu' = lambda s_nu - nu lambda z + deta u */
+        a_re = cell->dc_dnu[k];
+        a_im = cell->dd_dnu[k];
+        cell->dc_dnu[k] = g * a_re - phi * a_im - nu * lz_re + deta * uc;
+        cell->dd_dnu[k] = g * a_im + phi * a_re - nu * lz_im + deta * ud;
+        /* s_theta' = lambda s_theta + i theta lambda z */
+        b_re = cell->dc_dtheta[k];
+        b_im = cell->dd_dtheta[k];
+        cell->dc_dtheta[k] = g * b_re - phi * b_im - theta * lz_im;
+        cell->dd_dtheta[k] = g * b_im + phi * b_re + theta * lz_re;
+        /* z' = lambda z + eta u */
+        cell->c[k] = lz_re + eta * uc;
+        cell->d[k] = lz_im + eta * ud;
+        /* E' = lambda E + eta x */
+        for (j = 0; j < d_in; ++j) {
+            rtu_real er = e_re[j], ei = e_im[j];
+            e_re[j] = g * er - phi * ei + eta * x[j];
+            e_im[j] = g * ei + phi * er;
+        }
+    }
+}
+
+/*
+ * Non-linear RTU per unit k: a = g c - phi d + eta W_c x, c' = f(a); b = g d + phi c + eta W_d x,
+ * d' = f(b). With f'(a), f'(b) read off c', d' (rtu-spec.md section 2, "Non-linear RTU").
+ */
+static void step_nonlinear(rtu_cell *cell, const rtu_real *restrict x)
+{
+    size_t k, j, n = cell->n_hidden, d_in = cell->n_in;
+    rtu_activation act = cell->activation;
+    for (k = 0; k < n; ++k) {
+        const rtu_real *restrict wc = cell->w_c + k * d_in;
+        const rtu_real *restrict wd = cell->w_d + k * d_in;
+        rtu_real *restrict ta = cell->dc_dwc + k * d_in;
+        rtu_real *restrict tb = cell->dd_dwc + k * d_in;
+        rtu_real *restrict tc = cell->dc_dwd + k * d_in;
+        rtu_real *restrict td = cell->dd_dwd + k * d_in;
+        rtu_real g = cell->g[k], phi = cell->phi[k], eta = cell->eta[k];
+        rtu_real nu = cell->nu[k], theta = cell->theta[k], deta = cell->deta[k];
+        rtu_real c0 = cell->c[k], d0 = cell->d[k];
+        rtu_real uc = 0, ud = 0, c1, d1, fa, fb, sc, sd;
+
+        for (j = 0; j < d_in; ++j) {
+            uc += wc[j] * x[j];
+            ud += wd[j] * x[j];
+        }
+        c1 = activate(act, g * c0 - phi * d0 + eta * uc);
+        d1 = activate(act, g * d0 + phi * c0 + eta * ud);
+        fa = activate_grad_from_output(act, c1);
+        fb = activate_grad_from_output(act, d1);
+        /* nu_log: g' = -nu g, phi' = -nu phi, eta' = deta */
+        sc = cell->dc_dnu[k];
+        sd = cell->dd_dnu[k];
+        cell->dc_dnu[k] = fa * (-nu * g * c0 + g * sc + nu * phi * d0 - phi * sd + deta * uc);
+        cell->dd_dnu[k] = fb * (-nu * g * d0 + g * sd - nu * phi * c0 + phi * sc + deta * ud);
+        /* theta_log: g' = -theta phi, phi' = theta g, eta' = 0 */
+        sc = cell->dc_dtheta[k];
+        sd = cell->dd_dtheta[k];
+        cell->dc_dtheta[k] = fa * (-theta * phi * c0 + g * sc - theta * g * d0 - phi * sd);
+        cell->dd_dtheta[k] = fb * (-theta * phi * d0 + g * sd + theta * g * c0 + phi * sc);
+        cell->c[k] = c1;
+        cell->d[k] = d1;
+        /* A = dc/dW_c, B = dd/dW_c, C = dc/dW_d, D = dd/dW_d (row k) */
+        for (j = 0; j < d_in; ++j) {
+            rtu_real a = ta[j], b = tb[j], c = tc[j], d = td[j], ex = eta * x[j];
+            ta[j] = fa * (g * a - phi * b + ex);
+            tb[j] = fb * (g * b + phi * a);
+            tc[j] = fa * (g * c - phi * d);
+            td[j] = fb * (g * d + phi * c + ex);
+        }
+    }
+}
+
+static rtu_status step_checked(rtu_cell *cell, const rtu_real *x, rtu_real *h)
+{
+    size_t k;
+    rtu_real sum = 0;
+    if (cell->kind == RTU_KIND_LINEAR) {
+        step_linear(cell, x);
+    } else {
+        step_nonlinear(cell, x);
+    }
+    for (k = 0; k < cell->n_hidden; ++k) {
+        sum += RTU_FABS(cell->c[k]) + RTU_FABS(cell->d[k]);
+    }
+    if (!isfinite(sum)) {
+        return RTU_ERR_OVERFLOW;
+    }
+    if (h != NULL) {
+        rtu_cell_features(cell, h);
+    }
+    return RTU_OK;
+}
+
+rtu_status rtu_cell_step(rtu_cell *cell, const rtu_real *x, rtu_real *h)
+{
+    if (cell == NULL || x == NULL) {
+        return RTU_ERR_NULL;
+    }
+    if (!all_finite(x, cell->n_in)) {
+        return RTU_ERR_NONFINITE_INPUT;
+    }
+    return step_checked(cell, x, h);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Gradient from dL/dh                                                                         */
+
+/* grad += dL/dparams (dh already checked finite); one read of each trace. */
+static void gradient_add(const rtu_cell *cell, const rtu_real *dh, rtu_real *restrict grad)
+{
+    size_t k, j, n = cell->n_hidden, d_in = cell->n_in;
+    int linear = cell->kind == RTU_KIND_LINEAR;
+    rtu_real *restrict g_nu = grad;
+    rtu_real *restrict g_theta = grad + n;
+    for (k = 0; k < n; ++k) {
+        rtu_real *restrict g_wc = grad + 2 * n + k * d_in;
+        rtu_real *restrict g_wd = grad + 2 * n + n * d_in + k * d_in;
+        const rtu_real *restrict ta = cell->dc_dwc + k * d_in;
+        const rtu_real *restrict tb = cell->dd_dwc + k * d_in;
+        rtu_real dc = dh[k], dd = dh[n + k];
+        if (linear) { /* h = [f(c); f(d)]: delta = f'(.) dL/dh */
+            dc *= activate_grad_from_output(cell->activation,
+                                            activate(cell->activation, cell->c[k]));
+            dd *= activate_grad_from_output(cell->activation,
+                                            activate(cell->activation, cell->d[k]));
+        }
+        g_nu[k] = g_nu[k] + dc * cell->dc_dnu[k] + dd * cell->dd_dnu[k];
+        g_theta[k] = g_theta[k] + dc * cell->dc_dtheta[k] + dd * cell->dd_dtheta[k];
+        if (linear) { /* dz/dW_c = E, dz/dW_d = i E */
+            for (j = 0; j < d_in; ++j) {
+                g_wc[j] = g_wc[j] + dc * ta[j] + dd * tb[j];
+                g_wd[j] = g_wd[j] - dc * tb[j] + dd * ta[j];
+            }
+        } else {
+            const rtu_real *restrict tc = cell->dc_dwd + k * d_in;
+            const rtu_real *restrict td = cell->dd_dwd + k * d_in;
+            for (j = 0; j < d_in; ++j) {
+                g_wc[j] = g_wc[j] + dc * ta[j] + dd * tb[j];
+                g_wd[j] = g_wd[j] + dc * tc[j] + dd * td[j];
+            }
+        }
+    }
+}
+
+rtu_status rtu_cell_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad)
+{
+    if (cell == NULL || dh == NULL || grad == NULL) {
+        return RTU_ERR_NULL;
+    }
+    if (!all_finite(dh, 2 * cell->n_hidden)) {
+        return RTU_ERR_NONFINITE_INPUT;
+    }
+    zero(grad, cell->n_params);
+    gradient_add(cell, dh, grad);
+    return RTU_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sequences                                                                                   */
+
+rtu_status rtu_cell_run(rtu_cell *cell, const rtu_real *x, size_t steps, rtu_real *h)
+{
+    size_t t, n2;
+    rtu_status status;
+    if (cell == NULL || (x == NULL && steps > 0)) {
+        return RTU_ERR_NULL;
+    }
+    if (!all_finite(x, steps * cell->n_in)) {
+        return RTU_ERR_NONFINITE_INPUT;
+    }
+    n2 = 2 * cell->n_hidden;
+    for (t = 0; t < steps; ++t) {
+        status = step_checked(cell, x + t * cell->n_in, h != NULL ? h + t * n2 : NULL);
+        if (status != RTU_OK) {
+            return status;
+        }
+    }
+    return RTU_OK;
+}
+
+rtu_status rtu_cell_run_gradient(rtu_cell *cell, const rtu_real *x, const rtu_real *dh,
+                                 size_t steps, rtu_real *h, rtu_real *grad_sum)
+{
+    size_t t, n2;
+    rtu_status status;
+    if (cell == NULL || grad_sum == NULL || ((x == NULL || dh == NULL) && steps > 0)) {
+        return RTU_ERR_NULL;
+    }
+    n2 = 2 * cell->n_hidden;
+    if (!all_finite(x, steps * cell->n_in) || !all_finite(dh, steps * n2)) {
+        return RTU_ERR_NONFINITE_INPUT;
+    }
+    zero(grad_sum, cell->n_params);
+    for (t = 0; t < steps; ++t) {
+        status = step_checked(cell, x + t * cell->n_in, h != NULL ? h + t * n2 : NULL);
+        if (status != RTU_OK) {
+            return status;
+        }
+        gradient_add(cell, dh + t * n2, grad_sum);
+    }
+    return RTU_OK;
+}

@@ -1,0 +1,8 @@
+"""rtu_edge: Recurrent Trace Units with exact real-time recurrent learning, for online learning on
+robots and edge devices. ``RTUCell`` runs the heap-free C99 core (float32 or float64) or the numpy
+reference behind one API."""
+
+from .cell import RTUCell, RTUError
+
+__version__ = "0.1.0"
+__all__ = ["RTUCell", "RTUError", "__version__"]

@@ -1,0 +1,335 @@
+"""RTUCell: one API over the C core (float32 or float64 build) and the numpy reference."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+
+import numpy as np
+
+from .reference import ACTIVATIONS, KINDS, Cell, Prng, cell_reals
+from .reference.cell import LOG_PARAM_LIMIT
+
+BACKENDS = ("c", "reference")
+PARAM_KEYS = ("nu_log", "theta_log", "w_c", "w_d")
+
+
+def _load_lib(dtype: np.dtype):
+    """The cffi module of the C build for dtype: _rtu_f32 or _rtu_f64."""
+    if dtype == np.float32:
+        from . import _rtu_f32 as mod
+    else:
+        from . import _rtu_f64 as mod
+    return mod.ffi, mod.lib
+
+
+class RTUError(RuntimeError):
+    """A status code from the C core that no argument check explains (see rtu_status_str)."""
+
+
+class _CBackend:
+    """The C core through cffi. Owns the cell's buffer (a numpy array) and the rtu_cell struct;
+    the numpy views below are computed from the struct's pointers, so no layout is repeated here."""
+
+    def __init__(self, kind, activation, n_in, n_hidden, dtype):
+        self.ffi, self.lib = _load_lib(dtype)
+        self.dtype = dtype
+        ffi, lib = self.ffi, self.lib
+        self.real_p = "float *" if dtype == np.float32 else "double *"
+        size = ffi.new("size_t *")
+        self.check(lib.rtu_cell_buffer_size(KINDS.index(kind), n_in, n_hidden, size))
+        self.memory_bytes = int(size[0])
+        self.buffer = np.zeros(self.memory_bytes // dtype.itemsize, dtype=dtype)
+        self.cell = ffi.new("rtu_cell *")
+        self.check(lib.rtu_cell_init(self.cell, KINDS.index(kind), ACTIVATIONS.index(activation),
+                                     n_in, n_hidden, ffi.from_buffer(self.buffer),
+                                     self.memory_bytes))
+        self.n_params = int(self.cell.n_params)
+        self.params = self.view(self.cell.params, self.n_params)
+        n, nd = n_hidden, n_hidden * n_in
+        self.c, self.d = self.view(self.cell.c, n), self.view(self.cell.d, n)
+        self.trace_views = {name: self.view(getattr(self.cell, name), n)
+                            for name in ("dc_dnu", "dd_dnu", "dc_dtheta", "dd_dtheta")}
+        names = ["dc_dwc", "dd_dwc"] + (["dc_dwd", "dd_dwd"] if kind == "nonlinear" else [])
+        for name in names:
+            self.trace_views[name] = self.view(getattr(self.cell, name), nd).reshape(n, n_in)
+        self.grad = np.zeros(self.n_params, dtype=dtype)
+        self.grad_p = ffi.from_buffer(self.grad)
+
+    def view(self, ptr, count: int) -> np.ndarray:
+        base = int(self.ffi.cast("uintptr_t", self.ffi.from_buffer(self.buffer)))
+        offset = (int(self.ffi.cast("uintptr_t", ptr)) - base) // self.dtype.itemsize
+        return self.buffer[offset:offset + count]
+
+    def check(self, status: int, arg: str = "") -> None:
+        if status == self.lib.RTU_OK:
+            return
+        message = self.ffi.string(self.lib.rtu_status_str(status)).decode()
+        if status == self.lib.RTU_ERR_NONFINITE_INPUT:
+            raise ValueError(f"{arg} contains NaN or Inf")
+        if status == self.lib.RTU_ERR_OVERFLOW:
+            raise ValueError(f"{arg} is too large: the {message}")
+        raise RTUError(f"C core: {message} (status {status})")
+
+    def ptr(self, a: np.ndarray):
+        return self.ffi.from_buffer(self.real_p, a)
+
+    def init_params(self, seed, r_min, r_max, max_phase):
+        rng = self.ffi.new("rtu_prng *")
+        self.lib.rtu_prng_seed(rng, seed)
+        self.check(self.lib.rtu_cell_init_params(self.cell, rng, r_min, r_max, max_phase))
+
+    def set_params(self, flat):
+        self.check(self.lib.rtu_cell_set_params(self.cell, self.ptr(flat)), "params")
+
+    def reset(self):
+        self.lib.rtu_cell_reset(self.cell)
+
+    def step(self, x, out):
+        self.check(self.lib.rtu_cell_step(self.cell, self.ptr(x), self.ptr(out)), "x")
+
+    def gradient(self, dh):
+        self.check(self.lib.rtu_cell_gradient(self.cell, self.ptr(dh), self.grad_p), "dh")
+        return self.grad
+
+    def run(self, x_seq, h_seq):
+        self.check(self.lib.rtu_cell_run(self.cell, self.ptr(x_seq), len(x_seq),
+                                         self.ptr(h_seq)), "X")
+
+    def run_gradient(self, x_seq, dh_seq, h_seq):
+        status = self.lib.rtu_cell_run_gradient(self.cell, self.ptr(x_seq), self.ptr(dh_seq),
+                                                len(x_seq), self.ptr(h_seq), self.grad_p)
+        self.check(status, "X or dH")
+        return self.grad
+
+
+class _ReferenceBackend:
+    """The numpy reference (float64)."""
+
+    def __init__(self, kind, activation, n_in, n_hidden, dtype):
+        self.cell = Cell(kind, activation, n_in, n_hidden)
+        self.dtype = dtype
+        self.memory_bytes = cell_reals(kind, n_in, n_hidden) * dtype.itemsize
+        self.n_params = self.cell.n_params
+        self.params = self.cell.params
+        self.c, self.d = self.cell.c, self.cell.d
+        self.trace_views = {name: getattr(self.cell, name) for name in self.cell.traces()}
+
+    def init_params(self, seed, r_min, r_max, max_phase):
+        self.cell.init_params(Prng(seed), r_min, r_max, max_phase)
+
+    def set_params(self, flat):
+        self.cell.set_params(flat)
+
+    def reset(self):
+        self.cell.reset()
+
+    def step(self, x, out):
+        out[:] = self.cell.step(x)
+
+    def gradient(self, dh):
+        return self.cell.gradient(dh)
+
+    def run(self, x_seq, h_seq):
+        h_seq[:] = self.cell.run(x_seq)
+
+    def run_gradient(self, x_seq, dh_seq, h_seq):
+        h, grad = self.cell.run_gradient(x_seq, dh_seq)
+        h_seq[:] = h
+        return grad
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if value > 65536:
+        raise ValueError(f"{name} must be at most 65536, got {value!r}")
+    return int(value)
+
+
+class RTUCell:
+    """A Recurrent Trace Unit cell that learns by exact RTRL, one step at a time.
+
+    Args:
+        n_in: input size d.
+        n_hidden: number of complex units n; the features h have 2n entries.
+        kind: "linear" (linear recurrence, activation on the output) or "nonlinear"
+            (activation inside the recurrence).
+        activation: "relu", "tanh" or "identity".
+        seed: seed of the project's PRNG; the same seed gives the same cell on every backend.
+        backend: "c" (the C core through cffi) or "reference" (numpy, float64 only).
+        dtype: numpy.float32 or numpy.float64 (the C build used); the reference needs float64.
+        r_min, r_max, max_phase: initialisation ranges, r^2 ~ U(r_min^2, r_max^2),
+            theta ~ U(0, max_phase).
+
+    Shapes (n = n_hidden, d = n_in): ``step`` x (d,) -> h (2n,); ``run`` X (T, d) -> H (T, 2n);
+    ``gradient`` dh (2n,) -> {"nu_log": (n,), "theta_log": (n,), "w_c": (n, d), "w_d": (n, d)};
+    ``params`` the same dict. ``state`` {"c": (n,), "d": (n,)}; ``traces`` the RTRL traces by the
+    C field names. ``memory_bytes`` is the exact size of the cell's buffer in this precision:
+    parameters, derived cache, state and traces.
+    """
+
+    def __init__(self, n_in: int, n_hidden: int, kind: str = "linear", activation: str = "relu",
+                 seed: int = 0, backend: str = "c", dtype=np.float64, r_min: float = 0.0,
+                 r_max: float = 1.0, max_phase: float = 6.28):
+        self.n_in = _positive_int("n_in", n_in)
+        self.n_hidden = _positive_int("n_hidden", n_hidden)
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError as err:
+            raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}") from err
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+        if backend == "reference" and dtype != np.float64:
+            raise ValueError("dtype must be numpy.float64 for backend='reference', got float32")
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (
+                0 <= seed < 2**64):
+            raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+        for name, value in (("r_min", r_min), ("r_max", r_max), ("max_phase", max_phase)):
+            if not isinstance(value, numbers.Real) or not np.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
+        if not 0.0 <= r_min < r_max <= 1.0:
+            raise ValueError(f"r_min and r_max must satisfy 0 <= r_min < r_max <= 1, got "
+                             f"r_min={r_min!r}, r_max={r_max!r}")
+        if max_phase <= 0:
+            raise ValueError(f"max_phase must be positive, got {max_phase!r}")
+        self.kind, self.activation, self.backend, self.dtype = kind, activation, backend, dtype
+        impl = _CBackend if backend == "c" else _ReferenceBackend
+        self._impl = impl(kind, activation, self.n_in, self.n_hidden, dtype)
+        self._impl.init_params(int(seed), float(r_min), float(r_max), float(max_phase))
+        self.memory_bytes = self._impl.memory_bytes
+
+    def __repr__(self) -> str:
+        return (f"RTUCell(n_in={self.n_in}, n_hidden={self.n_hidden}, kind={self.kind!r}, "
+                f"activation={self.activation!r}, backend={self.backend!r}, "
+                f"dtype={self.dtype.name})")
+
+    # -- argument checks ------------------------------------------------------------------------
+
+    def _array(self, name: str, value, shape: tuple) -> np.ndarray:
+        try:
+            a = np.asarray(value)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{name} must be an array of shape {shape}: {err}") from err
+        if a.shape != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
+        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)
+                or a.dtype == np.bool_):
+            raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+        return np.ascontiguousarray(a, dtype=self.dtype)
+
+    def _finite(self, name: str, a: np.ndarray) -> None:
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} contains NaN or Inf")
+
+    # -- parameters -----------------------------------------------------------------------------
+
+    def _unflatten(self, flat: np.ndarray) -> dict[str, np.ndarray]:
+        n, d = self.n_hidden, self.n_in
+        return {"nu_log": flat[:n].copy(), "theta_log": flat[n:2 * n].copy(),
+                "w_c": flat[2 * n:2 * n + n * d].reshape(n, d).copy(),
+                "w_d": flat[2 * n + n * d:].reshape(n, d).copy()}
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters: nu_log (n,), theta_log (n,), w_c (n, d), w_d (n, d)."""
+        return self._unflatten(self._impl.params)
+
+    def set_params(self, params: Mapping) -> None:
+        """Replace every parameter; the state and traces are kept (call reset() to clear them)."""
+        if not isinstance(params, Mapping):
+            raise ValueError(f"params must be a dict with keys {PARAM_KEYS}, got "
+                             f"{type(params).__name__}")
+        unknown = sorted(set(params) - set(PARAM_KEYS))
+        if unknown:
+            raise ValueError(f"params has unknown keys {unknown}; expected {PARAM_KEYS}")
+        n, d = self.n_hidden, self.n_in
+        shapes = {"nu_log": (n,), "theta_log": (n,), "w_c": (n, d), "w_d": (n, d)}
+        parts = []
+        for key in PARAM_KEYS:
+            if key not in params:
+                raise ValueError(f"params is missing key {key!r}")
+            a = self._array(f"params[{key!r}]", params[key], shapes[key])
+            self._finite(f"params[{key!r}]", a)
+            if key in ("nu_log", "theta_log") and np.max(np.abs(a)) > LOG_PARAM_LIMIT:
+                raise ValueError(f"params[{key!r}] must lie in [-{LOG_PARAM_LIMIT}, "
+                                 f"{LOG_PARAM_LIMIT}], got max |value| {np.max(np.abs(a))}")
+            parts.append(a.reshape(-1))
+        self._impl.set_params(np.concatenate(parts))
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Zero the state and every RTRL trace (call at an episode boundary)."""
+        self._impl.reset()
+
+    @property
+    def state(self) -> dict[str, np.ndarray]:
+        """Copies of the state: c (n,), d (n,) (real and imaginary parts for the linear kind)."""
+        return {"c": self._impl.c.copy(), "d": self._impl.d.copy()}
+
+    @property
+    def traces(self) -> dict[str, np.ndarray]:
+        """Copies of the RTRL traces: dc_dnu, dd_dnu, dc_dtheta, dd_dtheta (n,); dc_dwc, dd_dwc
+        (n, d), and for the nonlinear kind dc_dwd, dd_dwd (n, d)."""
+        return {name: v.copy() for name, v in self._impl.trace_views.items()}
+
+    # -- stepping -------------------------------------------------------------------------------
+
+    def step(self, x, out: np.ndarray | None = None) -> np.ndarray:
+        """Advance the state and the RTRL traces by one input x (n_in,); returns h (2n,).
+
+        ``out``, an array of shape (2n,) and the cell's dtype, receives h without allocating.
+        """
+        x = self._array("x", x, (self.n_in,))
+        if out is None:
+            out = np.empty(2 * self.n_hidden, dtype=self.dtype)
+        elif not (isinstance(out, np.ndarray) and out.shape == (2 * self.n_hidden,)
+                  and out.dtype == self.dtype and out.flags.c_contiguous):
+            raise ValueError(f"out must be a contiguous {self.dtype.name} array of shape "
+                             f"({2 * self.n_hidden},)")
+        self._impl.step(x, out)
+        return out
+
+    def gradient(self, dh) -> dict[str, np.ndarray]:
+        """Gradient of a loss at the current step, given dh = dL/dh_t (2n,), by RTRL.
+
+        Exact for parameters held fixed over the past. Returns nu_log (n,), theta_log (n,),
+        w_c (n, d), w_d (n, d).
+        """
+        dh = self._array("dh", dh, (2 * self.n_hidden,))
+        return self._unflatten(self._impl.gradient(dh))
+
+    def run(self, X) -> np.ndarray:
+        """Step over a whole sequence X (T, n_in) in one call (the loop runs in C); returns H
+        (T, 2n). The sequence is checked before the first step: bad input leaves the cell as
+        it was."""
+        X = self._sequence("X", X, self.n_in)
+        self._finite("X", X)
+        H = np.empty((len(X), 2 * self.n_hidden), dtype=self.dtype)
+        self._impl.run(X, H)
+        return H
+
+    def run_gradient(self, X, dH) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """As run, and the sum over t of the RTRL gradient from dH[t] = dL_t/dh_t (T, 2n):
+        the gradient of sum_t L_t for fixed parameters. Returns (H, gradient dict)."""
+        X = self._sequence("X", X, self.n_in)
+        dH = self._sequence("dH", dH, 2 * self.n_hidden)
+        if len(dH) != len(X):
+            raise ValueError(f"dH must have as many rows as X ({len(X)}), got {len(dH)}")
+        self._finite("X", X)
+        self._finite("dH", dH)
+        H = np.empty((len(X), 2 * self.n_hidden), dtype=self.dtype)
+        return H, self._unflatten(self._impl.run_gradient(X, dH, H))
+
+    def _sequence(self, name: str, value, width: int) -> np.ndarray:
+        a = np.asarray(value)
+        if a.ndim != 2 or a.shape[1] != width:
+            raise ValueError(f"{name} must have shape (T, {width}), got {a.shape}")
+        return self._array(name, a, a.shape)

@@ -1,0 +1,13 @@
+"""The numpy reference (float64) of the C core in c_src/.
+
+Naming rule: a C function ``rtu_<struct>_<verb>(obj, ...)`` is the method ``<Struct>.<verb>(...)``
+here, and struct fields keep their names (``rtu_cell.dc_dwc`` is ``Cell.dc_dwc``), so the two can be
+read side by side: ``prng.py`` is ``rtu_prng.c``, ``cell.py`` is ``rtu_cell.c``. ``bptt.py`` has no C
+counterpart: it is the independent check on the RTRL traces.
+"""
+
+from .bptt import bptt_gradient
+from .cell import ACTIVATIONS, KINDS, Cell, cell_params, cell_reals
+from .prng import Prng
+
+__all__ = ["ACTIVATIONS", "KINDS", "Cell", "Prng", "bptt_gradient", "cell_params", "cell_reals"]

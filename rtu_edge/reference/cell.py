@@ -1,0 +1,262 @@
+"""The RTU cell and its exact RTRL traces in numpy, float64: c_src/rtu_cell.c, name for name.
+
+``Cell.init_params/set_params/refresh/reset/features/step/gradient/run/run_gradient`` are
+``rtu_cell_init_params/...``; the arrays carry the names of the ``rtu_cell`` fields and live in one
+flat ``params`` vector (nu_log, theta_log, w_c, w_d) plus the derived cache, state and traces, as in
+the C buffer. The C loops over units are vectorised here; the equations are the same lines.
+Mathematics: ../shared/rtu-spec.md sections 1 and 2.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .prng import Prng
+
+KINDS = ("linear", "nonlinear")
+ACTIVATIONS = ("relu", "tanh", "identity")
+ETA_MIN = 1e-8  # RTU_ETA_MIN of the double build
+LOG_PARAM_LIMIT = 20.0  # RTU_LOG_PARAM_LIMIT
+
+
+def cell_reals(kind: str, n_in: int, n_hidden: int) -> int:
+    """RTU_CELL_REALS: reals in a cell's buffer (params, derived cache, state, traces)."""
+    return 14 * n_hidden + (6 if kind == "nonlinear" else 4) * n_hidden * n_in
+
+
+def cell_params(n_in: int, n_hidden: int) -> int:
+    """RTU_CELL_PARAMS: nu_log, theta_log (n each), w_c, w_d (n x n_in each)."""
+    return 2 * n_hidden + 2 * n_hidden * n_in
+
+
+def activate(act: str, v: np.ndarray) -> np.ndarray:
+    if act == "relu":
+        return np.maximum(v, 0.0)
+    if act == "tanh":
+        return np.tanh(v)
+    return v
+
+
+def activate_grad_from_output(act: str, y: np.ndarray) -> np.ndarray:
+    """f'(a) from y = f(a): relu'(a) = [y > 0] (so relu'(0) = 0), tanh'(a) = 1 - y^2."""
+    if act == "relu":
+        return (y > 0).astype(np.float64)
+    if act == "tanh":
+        return 1.0 - y * y
+    return np.ones_like(y)
+
+
+class Cell:
+    """An RTU cell (float64), laid out as ``rtu_cell``.
+
+    Shapes (n = n_hidden, d = n_in): ``params`` (2n + 2nd,) with views ``nu_log`` (n,),
+    ``theta_log`` (n,), ``w_c`` (n, d), ``w_d`` (n, d); derived ``nu, theta, g, phi, eta, deta`` (n,);
+    state ``c, d`` (n,); traces ``dc_dnu, dd_dnu, dc_dtheta, dd_dtheta`` (n,) and ``dc_dwc, dd_dwc``
+    (n, d), plus ``dc_dwd, dd_dwd`` (n, d) for the nonlinear kind (None for the linear one, where
+    dc/dW_d = -dd_dwc and dd/dW_d = dc_dwc).
+    """
+
+    def __init__(self, kind: str, activation: str, n_in: int, n_hidden: int):
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        n, d = n_hidden, n_in
+        self.kind, self.activation, self.n_in, self.n_hidden = kind, activation, n_in, n_hidden
+        self.n_params = cell_params(n_in, n_hidden)
+        self.params = np.zeros(self.n_params)
+        self.nu_log = self.params[:n]
+        self.theta_log = self.params[n : 2 * n]
+        self.w_c = self.params[2 * n : 2 * n + n * d].reshape(n, d)
+        self.w_d = self.params[2 * n + n * d :].reshape(n, d)
+        self.nu, self.theta, self.g, self.phi, self.eta, self.deta = np.zeros((6, n))
+        self.c, self.d = np.zeros((2, n))
+        self.dc_dnu, self.dd_dnu, self.dc_dtheta, self.dd_dtheta = np.zeros((4, n))
+        self.dc_dwc, self.dd_dwc = np.zeros((2, n, d))
+        if kind == "nonlinear":
+            self.dc_dwd, self.dd_dwd = np.zeros((2, n, d))
+        else:
+            self.dc_dwd = self.dd_dwd = None
+        self.refresh()
+
+    # -- parameters -------------------------------------------------------------------------
+
+    def init_params(self, rng: Prng, r_min: float = 0.0, r_max: float = 1.0,
+                    max_phase: float = 6.28) -> None:
+        """The paper's initialisation, drawn in the order of rtu_cell_init_params."""
+        if not (0.0 <= r_min < r_max <= 1.0 and 0.0 < max_phase < math.inf):
+            raise ValueError("initialisation needs 0 <= r_min < r_max <= 1 and max_phase > 0, got "
+                             f"r_min={r_min!r}, r_max={r_max!r}, max_phase={max_phase!r}")
+        n = self.n_hidden
+        for k in range(n):  # r^2 ~ U(r_min^2, r_max^2), nu_log = log(-log(r^2) / 2)
+            r2 = r_min * r_min + rng.uniform() * (r_max * r_max - r_min * r_min)
+            self.nu_log[k] = math.log(-0.5 * math.log(r2))
+        for k in range(n):  # theta ~ U(0, max_phase)
+            self.theta_log[k] = math.log(max_phase * rng.uniform())
+        w_std = 1.0 / math.sqrt(self.n_in)
+        for w in (self.w_c, self.w_d):
+            flat = w.reshape(-1)
+            for i in range(flat.size):
+                flat[i] = w_std * rng.normal()
+        self.reset()
+        self.refresh()
+
+    def check_params(self, params: np.ndarray) -> None:
+        if not np.all(np.isfinite(params)):
+            raise ValueError("params contain NaN or Inf")
+        if np.max(np.abs(params[: 2 * self.n_hidden])) > LOG_PARAM_LIMIT:
+            raise ValueError(f"|nu_log| or |theta_log| exceeds {LOG_PARAM_LIMIT}")
+
+    def set_params(self, params: np.ndarray) -> None:
+        self.check_params(params)
+        self.params[:] = params
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Derived cache from params: nu, theta, g = r cos theta, phi = r sin theta, eta, deta."""
+        self.check_params(self.params)
+        nu = np.exp(self.nu_log)
+        theta = np.exp(self.theta_log)
+        r = np.exp(-nu)
+        r2 = np.exp(-2.0 * nu)
+        eta = np.sqrt(-np.expm1(-2.0 * nu))  # 1 - r^2 without cancellation
+        floored = eta < ETA_MIN
+        self.nu[:] = nu
+        self.theta[:] = theta
+        self.g[:] = r * np.cos(theta)
+        self.phi[:] = r * np.sin(theta)
+        self.eta[:] = np.where(floored, ETA_MIN, eta)
+        self.deta[:] = np.where(floored, 0.0, r2 * nu / np.maximum(eta, ETA_MIN))
+
+    def reset(self) -> None:
+        """Zero the state and every trace (an episode boundary)."""
+        for a in (self.c, self.d, self.dc_dnu, self.dd_dnu, self.dc_dtheta, self.dd_dtheta,
+                  self.dc_dwc, self.dd_dwc, self.dc_dwd, self.dd_dwd):
+            if a is not None:
+                a[...] = 0.0
+
+    # -- forward step with the RTRL trace update ----------------------------------------------
+
+    def features(self) -> np.ndarray:
+        """h = [f(c); f(d)] (linear) or [c; d] (nonlinear), shape (2n,)."""
+        if self.kind == "linear":
+            return np.concatenate([activate(self.activation, self.c),
+                                   activate(self.activation, self.d)])
+        return np.concatenate([self.c, self.d])
+
+    def step(self, x: np.ndarray) -> np.ndarray:
+        """Advance state and traces by one input x (n_in,); returns h (2n,)."""
+        x = np.asarray(x, dtype=np.float64)
+        if not np.all(np.isfinite(x)):
+            raise ValueError("x contains NaN or Inf")
+        if self.kind == "linear":
+            self.step_linear(x)
+        else:
+            self.step_nonlinear(x)
+        if not (np.all(np.isfinite(self.c)) and np.all(np.isfinite(self.d))):
+            raise ValueError("state became non-finite (input too large); reset the cell")
+        return self.features()
+
+    def step_linear(self, x: np.ndarray) -> None:
+        g, phi, eta, nu, theta, deta = self.g, self.phi, self.eta, self.nu, self.theta, self.deta
+        c0, d0 = self.c.copy(), self.d.copy()
+        uc = self.w_c @ x
+        ud = self.w_d @ x
+        # lambda z_{t-1}
+        lz_re = g * c0 - phi * d0
+        lz_im = g * d0 + phi * c0
+        # s_nu' = lambda s_nu - nu lambda z + deta u
+        a_re, a_im = self.dc_dnu.copy(), self.dd_dnu.copy()
+        self.dc_dnu[:] = g * a_re - phi * a_im - nu * lz_re + deta * uc
+        self.dd_dnu[:] = g * a_im + phi * a_re - nu * lz_im + deta * ud
+        # s_theta' = lambda s_theta + i theta lambda z
+        b_re, b_im = self.dc_dtheta.copy(), self.dd_dtheta.copy()
+        self.dc_dtheta[:] = g * b_re - phi * b_im - theta * lz_im
+        self.dd_dtheta[:] = g * b_im + phi * b_re + theta * lz_re
+        # z' = lambda z + eta u
+        self.c[:] = lz_re + eta * uc
+        self.d[:] = lz_im + eta * ud
+        # E' = lambda E + eta x
+        G, P, ex = g[:, None], phi[:, None], eta[:, None] * x[None, :]
+        er, ei = self.dc_dwc.copy(), self.dd_dwc.copy()
+        self.dc_dwc[:] = G * er - P * ei + ex
+        self.dd_dwc[:] = G * ei + P * er
+
+    def step_nonlinear(self, x: np.ndarray) -> None:
+        act = self.activation
+        g, phi, eta, nu, theta, deta = self.g, self.phi, self.eta, self.nu, self.theta, self.deta
+        c0, d0 = self.c.copy(), self.d.copy()
+        uc = self.w_c @ x
+        ud = self.w_d @ x
+        c1 = activate(act, g * c0 - phi * d0 + eta * uc)
+        d1 = activate(act, g * d0 + phi * c0 + eta * ud)
+        fa = activate_grad_from_output(act, c1)
+        fb = activate_grad_from_output(act, d1)
+        # nu_log: g' = -nu g, phi' = -nu phi, eta' = deta
+        sc, sd = self.dc_dnu.copy(), self.dd_dnu.copy()
+        self.dc_dnu[:] = fa * (-nu * g * c0 + g * sc + nu * phi * d0 - phi * sd + deta * uc)
+        self.dd_dnu[:] = fb * (-nu * g * d0 + g * sd - nu * phi * c0 + phi * sc + deta * ud)
+        # theta_log: g' = -theta phi, phi' = theta g, eta' = 0
+        sc, sd = self.dc_dtheta.copy(), self.dd_dtheta.copy()
+        self.dc_dtheta[:] = fa * (-theta * phi * c0 + g * sc - theta * g * d0 - phi * sd)
+        self.dd_dtheta[:] = fb * (-theta * phi * d0 + g * sd + theta * g * c0 + phi * sc)
+        self.c[:] = c1
+        self.d[:] = d1
+        # A = dc/dW_c, B = dd/dW_c, C = dc/dW_d, D = dd/dW_d
+        G, P, FA, FB = g[:, None], phi[:, None], fa[:, None], fb[:, None]
+        ex = eta[:, None] * x[None, :]
+        a, b = self.dc_dwc.copy(), self.dd_dwc.copy()
+        c, d = self.dc_dwd.copy(), self.dd_dwd.copy()
+        self.dc_dwc[:] = FA * (G * a - P * b + ex)
+        self.dd_dwc[:] = FB * (G * b + P * a)
+        self.dc_dwd[:] = FA * (G * c - P * d)
+        self.dd_dwd[:] = FB * (G * d + P * c + ex)
+
+    # -- gradient from dL/dh ------------------------------------------------------------------
+
+    def gradient(self, dh: np.ndarray) -> np.ndarray:
+        """dL/dparams (flat, the params layout) at the current step from dh = dL/dh (2n,)."""
+        dh = np.asarray(dh, dtype=np.float64)
+        if not np.all(np.isfinite(dh)):
+            raise ValueError("dh contains NaN or Inf")
+        n = self.n_hidden
+        dc, dd = dh[:n].copy(), dh[n:].copy()
+        if self.kind == "linear":  # h = [f(c); f(d)]: delta = f'(.) dL/dh
+            dc *= activate_grad_from_output(self.activation, activate(self.activation, self.c))
+            dd *= activate_grad_from_output(self.activation, activate(self.activation, self.d))
+        grad = np.empty(self.n_params)
+        grad[:n] = dc * self.dc_dnu + dd * self.dd_dnu
+        grad[n : 2 * n] = dc * self.dc_dtheta + dd * self.dd_dtheta
+        DC, DD = dc[:, None], dd[:, None]
+        g_wc = DC * self.dc_dwc + DD * self.dd_dwc
+        if self.kind == "linear":  # dz/dW_c = E, dz/dW_d = i E
+            g_wd = -DC * self.dd_dwc + DD * self.dc_dwc
+        else:
+            g_wd = DC * self.dc_dwd + DD * self.dd_dwd
+        grad[2 * n : 2 * n + g_wc.size] = g_wc.reshape(-1)
+        grad[2 * n + g_wc.size :] = g_wd.reshape(-1)
+        return grad
+
+    # -- sequences ----------------------------------------------------------------------------
+
+    def run(self, x_seq: np.ndarray) -> np.ndarray:
+        """Step over x_seq (T, n_in); returns H (T, 2n)."""
+        return np.array([self.step(x) for x in x_seq]).reshape(len(x_seq), 2 * self.n_hidden)
+
+    def run_gradient(self, x_seq: np.ndarray, dh_seq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """As run; also the sum over steps of gradient(dh_seq[t]): returns (H, grad_sum)."""
+        h_seq = np.zeros((len(x_seq), 2 * self.n_hidden))
+        grad_sum = np.zeros(self.n_params)
+        for t, x in enumerate(x_seq):
+            h_seq[t] = self.step(x)
+            grad_sum += self.gradient(dh_seq[t])
+        return h_seq, grad_sum
+
+    def traces(self) -> dict[str, np.ndarray]:
+        """The RTRL traces by field name (copies)."""
+        names = ["dc_dnu", "dd_dnu", "dc_dtheta", "dd_dtheta", "dc_dwc", "dd_dwc"]
+        if self.kind == "nonlinear":
+            names += ["dc_dwd", "dd_dwd"]
+        return {name: getattr(self, name).copy() for name in names}
