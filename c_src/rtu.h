@@ -36,6 +36,10 @@ typedef float rtu_real;
 /* |nu_log| and |theta_log| must not exceed this (exp(20) ~ 4.9e8 already makes r = 0). */
 #define RTU_LOG_PARAM_LIMIT 20.0
 
+/* Largest |x| and |dh| accepted: within it the state and traces stay finite in float for any
+ * cell whose weights are of a sane size. Normalise sensor readings to about unit scale. */
+#define RTU_INPUT_LIMIT 1e6
+
 /* Largest n_in and n_hidden accepted: keeps every size computation far from size_t overflow. */
 #define RTU_MAX_DIM 65536u
 
@@ -51,10 +55,11 @@ typedef enum {
     RTU_ERR_BUFFER_SMALL,    /* the buffer has fewer bytes than the size query asks for */
     RTU_ERR_BUFFER_ALIGN,    /* the buffer is not aligned to rtu_real */
     RTU_ERR_NONFINITE_INPUT, /* NaN or Inf in an input (x, dh or a sequence) */
+    RTU_ERR_INPUT_RANGE,     /* an input (x, dh or a sequence) beyond +-RTU_INPUT_LIMIT */
     RTU_ERR_NONFINITE_PARAM, /* NaN or Inf in a parameter */
     RTU_ERR_PARAM_RANGE,     /* |nu_log| or |theta_log| above RTU_LOG_PARAM_LIMIT */
     RTU_ERR_INIT_RANGE,      /* bad r_min, r_max or max_phase for initialisation */
-    RTU_ERR_OVERFLOW,        /* the state became non-finite (input too large); reset the cell */
+    RTU_ERR_OVERFLOW,        /* the state became non-finite (weights too large); reset the cell */
     RTU_STATUS_COUNT
 } rtu_status;
 
@@ -157,15 +162,17 @@ void rtu_cell_features(const rtu_cell *cell, rtu_real *h);
 
 /* One step: the state and the RTRL traces advance together in one pass over each trace.
  * x has n_in reals; h (2n reals) receives the features, or may be NULL.
- * A non-finite x is refused and leaves the cell untouched. */
+ * A non-finite x, or one beyond RTU_INPUT_LIMIT, is refused and leaves the cell untouched.
+ * RTU_ERR_OVERFLOW: the state overflowed (only with huge weights); reset the cell. */
 rtu_status rtu_cell_step(rtu_cell *cell, const rtu_real *x, rtu_real *h);
 
 /* Gradient of a loss at the current step from dh = dL/dh (2n reals), into grad (n_params reals,
- * the params layout). A non-finite dh is refused and grad is untouched. */
+ * the params layout). A non-finite dh, or one beyond RTU_INPUT_LIMIT, is refused and grad is
+ * untouched. */
 rtu_status rtu_cell_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad);
 
 /* Steps over a (T, n_in) row-major sequence; h receives (T, 2n) features, or may be NULL. The whole
- * sequence is checked before the first step, so a non-finite value leaves the cell untouched. */
+ * sequence is checked before the first step, so a bad value leaves the cell untouched. */
 rtu_status rtu_cell_run(rtu_cell *cell, const rtu_real *x, size_t steps, rtu_real *h);
 
 /* As rtu_cell_run, and grad_sum (n_params reals) receives the sum over the steps of the gradient

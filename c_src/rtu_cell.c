@@ -7,19 +7,9 @@
 #include "rtu.h"
 
 #ifdef RTU_DOUBLE
-#define RTU_EXP exp
-#define RTU_EXPM1 expm1
-#define RTU_COS cos
-#define RTU_SIN sin
-#define RTU_SQRT sqrt
 #define RTU_TANH tanh
 #define RTU_FABS fabs
 #else
-#define RTU_EXP expf
-#define RTU_EXPM1 expm1f
-#define RTU_COS cosf
-#define RTU_SIN sinf
-#define RTU_SQRT sqrtf
 #define RTU_TANH tanhf
 #define RTU_FABS fabsf
 #endif
@@ -36,6 +26,22 @@ static int all_finite(const rtu_real *v, size_t count)
         }
     }
     return 1;
+}
+
+/* RTU_OK, RTU_ERR_NONFINITE_INPUT or RTU_ERR_INPUT_RANGE for an input array. */
+static rtu_status check_input(const rtu_real *v, size_t count)
+{
+    size_t i;
+    rtu_status status = RTU_OK;
+    for (i = 0; i < count; ++i) {
+        if (!isfinite(v[i])) {
+            return RTU_ERR_NONFINITE_INPUT;
+        }
+        if (RTU_FABS(v[i]) > (rtu_real)RTU_INPUT_LIMIT) {
+            status = RTU_ERR_INPUT_RANGE;
+        }
+    }
+    return status;
 }
 
 static void zero(rtu_real *v, size_t count)
@@ -233,22 +239,23 @@ rtu_status rtu_cell_refresh(rtu_cell *cell)
     if (status != RTU_OK) {
         return status;
     }
+    /* In double in both builds, rounded once: a float phase error of a few ulps would grow
+     * linearly over a unit's memory (about 1 / (1 - r) steps). O(n), only when params change. */
     for (k = 0; k < cell->n_hidden; ++k) {
-        rtu_real nu = RTU_EXP(cell->nu_log[k]);
-        rtu_real theta = RTU_EXP(cell->theta_log[k]);
-        rtu_real r = RTU_EXP(-nu);
-        rtu_real r2 = RTU_EXP(-2 * nu);
-        rtu_real eta = RTU_SQRT(-RTU_EXPM1(-2 * nu)); /* 1 - r^2 without cancellation */
-        cell->nu[k] = nu;
-        cell->theta[k] = theta;
-        cell->g[k] = r * RTU_COS(theta);
-        cell->phi[k] = r * RTU_SIN(theta);
-        if (eta < RTU_ETA_MIN) {
+        double nu = exp((double)cell->nu_log[k]);
+        double theta = exp((double)cell->theta_log[k]);
+        double r = exp(-nu);
+        double eta = sqrt(-expm1(-2.0 * nu)); /* 1 - r^2 without cancellation */
+        cell->nu[k] = (rtu_real)nu;
+        cell->theta[k] = (rtu_real)theta;
+        cell->g[k] = (rtu_real)(r * cos(theta));
+        cell->phi[k] = (rtu_real)(r * sin(theta));
+        if (eta < (double)RTU_ETA_MIN) {
             cell->eta[k] = RTU_ETA_MIN;
             cell->deta[k] = 0; /* eta is the constant floor here */
         } else {
-            cell->eta[k] = eta;
-            cell->deta[k] = r2 * nu / eta;
+            cell->eta[k] = (rtu_real)eta;
+            cell->deta[k] = (rtu_real)(r * r * nu / eta);
         }
     }
     return RTU_OK;
@@ -403,11 +410,13 @@ static rtu_status step_checked(rtu_cell *cell, const rtu_real *x, rtu_real *h)
 
 rtu_status rtu_cell_step(rtu_cell *cell, const rtu_real *x, rtu_real *h)
 {
+    rtu_status status;
     if (cell == NULL || x == NULL) {
         return RTU_ERR_NULL;
     }
-    if (!all_finite(x, cell->n_in)) {
-        return RTU_ERR_NONFINITE_INPUT;
+    status = check_input(x, cell->n_in);
+    if (status != RTU_OK) {
+        return status;
     }
     return step_checked(cell, x, h);
 }
@@ -454,11 +463,13 @@ static void gradient_add(const rtu_cell *cell, const rtu_real *dh, rtu_real *res
 
 rtu_status rtu_cell_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad)
 {
+    rtu_status status;
     if (cell == NULL || dh == NULL || grad == NULL) {
         return RTU_ERR_NULL;
     }
-    if (!all_finite(dh, 2 * cell->n_hidden)) {
-        return RTU_ERR_NONFINITE_INPUT;
+    status = check_input(dh, 2 * cell->n_hidden);
+    if (status != RTU_OK) {
+        return status;
     }
     zero(grad, cell->n_params);
     gradient_add(cell, dh, grad);
@@ -475,8 +486,9 @@ rtu_status rtu_cell_run(rtu_cell *cell, const rtu_real *x, size_t steps, rtu_rea
     if (cell == NULL || (x == NULL && steps > 0)) {
         return RTU_ERR_NULL;
     }
-    if (!all_finite(x, steps * cell->n_in)) {
-        return RTU_ERR_NONFINITE_INPUT;
+    status = check_input(x, steps * cell->n_in);
+    if (status != RTU_OK) {
+        return status;
     }
     n2 = 2 * cell->n_hidden;
     for (t = 0; t < steps; ++t) {
@@ -497,8 +509,12 @@ rtu_status rtu_cell_run_gradient(rtu_cell *cell, const rtu_real *x, const rtu_re
         return RTU_ERR_NULL;
     }
     n2 = 2 * cell->n_hidden;
-    if (!all_finite(x, steps * cell->n_in) || !all_finite(dh, steps * n2)) {
-        return RTU_ERR_NONFINITE_INPUT;
+    status = check_input(x, steps * cell->n_in);
+    if (status == RTU_OK) {
+        status = check_input(dh, steps * n2);
+    }
+    if (status != RTU_OK) {
+        return status;
     }
     zero(grad_sum, cell->n_params);
     for (t = 0; t < steps; ++t) {

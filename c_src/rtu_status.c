@@ -7,15 +7,16 @@ const char *rtu_status_str(rtu_status status)
     case RTU_OK: return "ok";
     case RTU_ERR_NULL: return "a required pointer argument is NULL";
     case RTU_ERR_SIZE: return "n_in and n_hidden must be between 1 and RTU_MAX_DIM";
-    case RTU_ERR_KIND: return "unknown cell kind";
-    case RTU_ERR_ACTIVATION: return "unknown activation";
+    case RTU_ERR_KIND: return "cell kind is not RTU_KIND_LINEAR or RTU_KIND_NONLINEAR";
+    case RTU_ERR_ACTIVATION: return "activation is not RTU_ACT_RELU, RTU_ACT_TANH or RTU_ACT_IDENTITY";
     case RTU_ERR_BUFFER_SMALL: return "buffer is smaller than the size query requires";
     case RTU_ERR_BUFFER_ALIGN: return "buffer is not aligned to rtu_real";
     case RTU_ERR_NONFINITE_INPUT: return "input contains NaN or Inf";
+    case RTU_ERR_INPUT_RANGE: return "input has a value beyond +-RTU_INPUT_LIMIT (1e6)";
     case RTU_ERR_NONFINITE_PARAM: return "parameter contains NaN or Inf";
     case RTU_ERR_PARAM_RANGE: return "|nu_log| or |theta_log| exceeds RTU_LOG_PARAM_LIMIT";
     case RTU_ERR_INIT_RANGE: return "initialisation needs 0 <= r_min < r_max <= 1 and max_phase > 0";
-    case RTU_ERR_OVERFLOW: return "state became non-finite (input too large); reset the cell";
+    case RTU_ERR_OVERFLOW: return "state became non-finite (weights too large); reset the cell";
     case RTU_STATUS_COUNT: break;
     }
     return "unknown status";

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .reference import ACTIVATIONS, KINDS, Cell, Prng, cell_reals
-from .reference.cell import LOG_PARAM_LIMIT
+from .reference.cell import INPUT_LIMIT, LOG_PARAM_LIMIT
 
 BACKENDS = ("c", "reference")
 PARAM_KEYS = ("nu_log", "theta_log", "w_c", "w_d")
@@ -54,7 +54,7 @@ class _CBackend:
         for name in names:
             self.trace_views[name] = self.view(getattr(self.cell, name), nd).reshape(n, n_in)
         self.grad = np.zeros(self.n_params, dtype=dtype)
-        self.grad_p = ffi.from_buffer(self.grad)
+        self.grad_p = self.ptr(self.grad)
 
     def view(self, ptr, count: int) -> np.ndarray:
         base = int(self.ffi.cast("uintptr_t", self.ffi.from_buffer(self.buffer)))
@@ -67,8 +67,10 @@ class _CBackend:
         message = self.ffi.string(self.lib.rtu_status_str(status)).decode()
         if status == self.lib.RTU_ERR_NONFINITE_INPUT:
             raise ValueError(f"{arg} contains NaN or Inf")
+        if status == self.lib.RTU_ERR_INPUT_RANGE:
+            raise ValueError(f"{arg} has a value beyond +-{INPUT_LIMIT:g}; scale the input")
         if status == self.lib.RTU_ERR_OVERFLOW:
-            raise ValueError(f"{arg} is too large: the {message}")
+            raise FloatingPointError(message)
         raise RTUError(f"C core: {message} (status {status})")
 
     def ptr(self, a: np.ndarray):
@@ -224,9 +226,11 @@ class RTUCell:
             raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
         return np.ascontiguousarray(a, dtype=self.dtype)
 
-    def _finite(self, name: str, a: np.ndarray) -> None:
+    def _finite(self, name: str, a: np.ndarray, limit: float = np.inf) -> None:
         if not np.all(np.isfinite(a)):
             raise ValueError(f"{name} contains NaN or Inf")
+        if a.size and np.max(np.abs(a)) > limit:
+            raise ValueError(f"{name} has a value beyond +-{limit:g}; scale the input")
 
     # -- parameters -----------------------------------------------------------------------------
 
@@ -311,7 +315,7 @@ class RTUCell:
         (T, 2n). The sequence is checked before the first step: bad input leaves the cell as
         it was."""
         X = self._sequence("X", X, self.n_in)
-        self._finite("X", X)
+        self._finite("X", X, INPUT_LIMIT)
         H = np.empty((len(X), 2 * self.n_hidden), dtype=self.dtype)
         self._impl.run(X, H)
         return H
@@ -323,8 +327,8 @@ class RTUCell:
         dH = self._sequence("dH", dH, 2 * self.n_hidden)
         if len(dH) != len(X):
             raise ValueError(f"dH must have as many rows as X ({len(X)}), got {len(dH)}")
-        self._finite("X", X)
-        self._finite("dH", dH)
+        self._finite("X", X, INPUT_LIMIT)
+        self._finite("dH", dH, INPUT_LIMIT)
         H = np.empty((len(X), 2 * self.n_hidden), dtype=self.dtype)
         return H, self._unflatten(self._impl.run_gradient(X, dH, H))
 

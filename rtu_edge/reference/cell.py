@@ -19,6 +19,15 @@ KINDS = ("linear", "nonlinear")
 ACTIVATIONS = ("relu", "tanh", "identity")
 ETA_MIN = 1e-8  # RTU_ETA_MIN of the double build
 LOG_PARAM_LIMIT = 20.0  # RTU_LOG_PARAM_LIMIT
+INPUT_LIMIT = 1e6  # RTU_INPUT_LIMIT
+
+
+def check_input(name: str, v: np.ndarray) -> None:
+    """As check_input in rtu_cell.c: finite, and within +-INPUT_LIMIT."""
+    if not np.all(np.isfinite(v)):
+        raise ValueError(f"{name} contains NaN or Inf")
+    if v.size and np.max(np.abs(v)) > INPUT_LIMIT:
+        raise ValueError(f"{name} has a value beyond +-{INPUT_LIMIT:g}; scale the input")
 
 
 def cell_reals(kind: str, n_in: int, n_hidden: int) -> int:
@@ -120,7 +129,6 @@ class Cell:
         nu = np.exp(self.nu_log)
         theta = np.exp(self.theta_log)
         r = np.exp(-nu)
-        r2 = np.exp(-2.0 * nu)
         eta = np.sqrt(-np.expm1(-2.0 * nu))  # 1 - r^2 without cancellation
         floored = eta < ETA_MIN
         self.nu[:] = nu
@@ -128,7 +136,7 @@ class Cell:
         self.g[:] = r * np.cos(theta)
         self.phi[:] = r * np.sin(theta)
         self.eta[:] = np.where(floored, ETA_MIN, eta)
-        self.deta[:] = np.where(floored, 0.0, r2 * nu / np.maximum(eta, ETA_MIN))
+        self.deta[:] = np.where(floored, 0.0, r * r * nu / np.maximum(eta, ETA_MIN))
 
     def reset(self) -> None:
         """Zero the state and every trace (an episode boundary)."""
@@ -149,14 +157,14 @@ class Cell:
     def step(self, x: np.ndarray) -> np.ndarray:
         """Advance state and traces by one input x (n_in,); returns h (2n,)."""
         x = np.asarray(x, dtype=np.float64)
-        if not np.all(np.isfinite(x)):
-            raise ValueError("x contains NaN or Inf")
-        if self.kind == "linear":
-            self.step_linear(x)
-        else:
-            self.step_nonlinear(x)
+        check_input("x", x)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
+            if self.kind == "linear":
+                self.step_linear(x)
+            else:
+                self.step_nonlinear(x)
         if not (np.all(np.isfinite(self.c)) and np.all(np.isfinite(self.d))):
-            raise ValueError("state became non-finite (input too large); reset the cell")
+            raise FloatingPointError("state became non-finite (weights too large); reset the cell")
         return self.features()
 
     def step_linear(self, x: np.ndarray) -> None:
@@ -219,8 +227,7 @@ class Cell:
     def gradient(self, dh: np.ndarray) -> np.ndarray:
         """dL/dparams (flat, the params layout) at the current step from dh = dL/dh (2n,)."""
         dh = np.asarray(dh, dtype=np.float64)
-        if not np.all(np.isfinite(dh)):
-            raise ValueError("dh contains NaN or Inf")
+        check_input("dh", dh)
         n = self.n_hidden
         dc, dd = dh[:n].copy(), dh[n:].copy()
         if self.kind == "linear":  # h = [f(c); f(d)]: delta = f'(.) dL/dh

@@ -1,0 +1,239 @@
+"""Bad input is refused with an error that names the argument, and the cell is left untouched."""
+
+import numpy as np
+import pytest
+from conftest import assert_same, snapshot
+
+from rtu_edge import RTUCell
+from rtu_edge._rtu_f32 import ffi as ffi32
+from rtu_edge._rtu_f32 import lib as lib32
+from rtu_edge._rtu_f64 import ffi as ffi64
+from rtu_edge._rtu_f64 import lib as lib64
+
+N_IN, N = 3, 4
+
+
+def warm_cell(backend, kind="linear"):
+    name, dtype = backend
+    cell = RTUCell(N_IN, N, kind, "tanh", seed=1, backend=name, dtype=dtype)
+    cell.run(np.random.default_rng(0).normal(size=(5, N_IN)))  # non-zero state and traces
+    return cell
+
+
+# -- constructor -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs,argument", [
+    ({"n_in": 0}, "n_in"), ({"n_hidden": 0}, "n_hidden"), ({"n_in": -2}, "n_in"),
+    ({"n_hidden": 2.5}, "n_hidden"), ({"n_in": True}, "n_in"), ({"n_hidden": 10**6}, "n_hidden"),
+    ({"kind": "lstm"}, "kind"), ({"activation": "sigmoid"}, "activation"),
+    ({"backend": "gpu"}, "backend"), ({"dtype": np.int32}, "dtype"), ({"dtype": "nope"}, "dtype"),
+    ({"seed": -1}, "seed"), ({"seed": 2**64}, "seed"), ({"seed": 1.5}, "seed"),
+    ({"r_min": 0.5, "r_max": 0.5}, "r_min"), ({"r_max": 1.5}, "r_max"),
+    ({"max_phase": 0.0}, "max_phase"), ({"max_phase": float("nan")}, "max_phase"),
+    ({"backend": "reference", "dtype": np.float32}, "dtype"),
+])
+def test_bad_constructor_arguments_name_the_argument(kwargs, argument):
+    args = {"n_in": 3, "n_hidden": 4, **kwargs}
+    with pytest.raises(ValueError, match=argument):
+        RTUCell(**args)
+
+
+# -- per-step inputs ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", [np.zeros(N_IN + 1), np.zeros((1, N_IN)), np.zeros(0), "abc",
+                                 [np.nan, 0, 0], [0, np.inf, 0], [0, 0, -np.inf]])
+def test_bad_x_is_refused_and_cell_untouched(backend, bad):
+    cell = warm_cell(backend)
+    before = snapshot(cell)
+    with pytest.raises(ValueError, match="x"):
+        cell.step(bad)
+    assert_same(snapshot(cell), before)
+
+
+@pytest.mark.parametrize("bad", [np.zeros(2 * N - 1), np.zeros((2, N)),
+                                 np.r_[np.zeros(2 * N - 1), np.nan],
+                                 np.r_[np.inf, np.zeros(2 * N - 1)]])
+def test_bad_dh_is_refused(backend, bad):
+    cell = warm_cell(backend)
+    before = snapshot(cell)
+    with pytest.raises(ValueError, match="dh"):
+        cell.gradient(bad)
+    assert_same(snapshot(cell), before)
+
+
+@pytest.mark.parametrize("kind", ["linear", "nonlinear"])
+def test_input_beyond_the_limit_is_refused(backend, kind):
+    """A huge finite x would saturate tanh and leave 0 * inf = NaN in the traces: refused."""
+    cell = warm_cell(backend, kind)
+    before = snapshot(cell)
+    with pytest.raises(ValueError, match="x has a value beyond"):
+        cell.step(np.full(N_IN, 3e38))
+    with pytest.raises(ValueError, match="dh has a value beyond"):
+        cell.gradient(np.full(2 * N, -2e6))
+    assert_same(snapshot(cell), before)
+    cell.step(np.full(N_IN, 1e6))  # the limit itself is fine
+    assert all(np.all(np.isfinite(v)) for v in snapshot(cell).values())
+
+
+def test_state_overflow_is_an_error_not_a_silent_nan(backend):
+    cell = warm_cell(backend, kind="linear")
+    params = cell.params
+    params["w_c"][:] = 1e305 if backend[1] == np.float64 else 1e37
+    cell.set_params(params)
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        for _ in range(3):
+            cell.step(np.full(N_IN, 1e6))
+
+
+def test_out_buffer_must_fit(backend):
+    cell = warm_cell(backend)
+    with pytest.raises(ValueError, match="out"):
+        cell.step(np.zeros(N_IN), out=np.zeros(2 * N + 1, dtype=backend[1]))
+
+
+@pytest.mark.parametrize("kind", ["linear", "nonlinear"])
+def test_bad_sequence_leaves_cell_untouched(backend, kind):
+    cell = warm_cell(backend, kind)
+    before = snapshot(cell)
+    xs = np.ones((6, N_IN))
+    xs[4, 1] = np.nan  # late in the sequence: nothing may have been stepped before the check
+    with pytest.raises(ValueError, match="X"):
+        cell.run(xs)
+    with pytest.raises(ValueError, match="X"):
+        cell.run(np.ones((6, N_IN + 1)))
+    with pytest.raises(ValueError, match="dH"):
+        cell.run_gradient(np.ones((6, N_IN)), np.ones((5, 2 * N)))
+    dh = np.ones((6, 2 * N))
+    dh[5, 0] = np.inf
+    with pytest.raises(ValueError, match="dH"):
+        cell.run_gradient(np.ones((6, N_IN)), dh)
+    assert_same(snapshot(cell), before)
+
+
+# -- parameters --------------------------------------------------------------------------------
+
+def good_params():
+    return {"nu_log": np.zeros(N), "theta_log": np.zeros(N), "w_c": np.zeros((N, N_IN)),
+            "w_d": np.zeros((N, N_IN))}
+
+
+@pytest.mark.parametrize("change,argument", [
+    (lambda p: p.pop("w_c"), "w_c"),
+    (lambda p: p.update(w_d=np.zeros((N_IN, N))), "w_d"),
+    (lambda p: p.update(nu_log=np.zeros(N + 1)), "nu_log"),
+    (lambda p: p.update(extra=np.zeros(1)), "extra"),
+    (lambda p: p["theta_log"].__setitem__(0, np.nan), "theta_log"),
+    (lambda p: p["w_c"].__setitem__((0, 0), np.inf), "w_c"),
+    (lambda p: p["nu_log"].__setitem__(1, 50.0), "nu_log"),
+])
+def test_bad_params_name_the_key_and_leave_the_cell(backend, change, argument):
+    cell = warm_cell(backend)
+    before = snapshot(cell)
+    params = good_params()
+    change(params)
+    with pytest.raises(ValueError, match=argument):
+        cell.set_params(params)
+    assert_same(snapshot(cell), before)
+
+
+def test_params_must_be_a_dict(backend):
+    with pytest.raises(ValueError, match="params"):
+        warm_cell(backend).set_params([1, 2, 3])
+
+
+# -- the C core itself: status codes, cell untouched -------------------------------------------
+
+@pytest.fixture(params=[(ffi32, lib32, np.float32), (ffi64, lib64, np.float64)],
+                ids=["float", "double"])
+def core(request):
+    return request.param
+
+
+def c_cell(ffi, lib, dtype, kind=0, n_in=N_IN, n_hidden=N):
+    size = ffi.new("size_t *")
+    assert lib.rtu_cell_buffer_size(kind, n_in, n_hidden, size) == lib.RTU_OK
+    buf = np.zeros(size[0] // np.dtype(dtype).itemsize, dtype=dtype)
+    cell = ffi.new("rtu_cell *")
+    assert lib.rtu_cell_init(cell, kind, 1, n_in, n_hidden, ffi.from_buffer(buf),
+                             size[0]) == lib.RTU_OK
+    rng = ffi.new("rtu_prng *")
+    lib.rtu_prng_seed(rng, 3)
+    assert lib.rtu_cell_init_params(cell, rng, 0.0, 1.0, 6.28) == lib.RTU_OK
+    return cell, buf
+
+
+def real_ptr(ffi, a):
+    return ffi.from_buffer("float *" if a.dtype == np.float32 else "double *", a)
+
+
+def test_c_size_query_and_init_refuse_bad_configurations(core):
+    ffi, lib, dtype = core
+    size = ffi.new("size_t *")
+    assert lib.rtu_cell_buffer_size(0, 0, 4, size) == lib.RTU_ERR_SIZE
+    assert lib.rtu_cell_buffer_size(0, 3, 0, size) == lib.RTU_ERR_SIZE
+    assert lib.rtu_cell_buffer_size(0, 3, 65537, size) == lib.RTU_ERR_SIZE
+    assert lib.rtu_cell_buffer_size(7, 3, 4, size) == lib.RTU_ERR_KIND
+    assert lib.rtu_cell_buffer_size(0, 3, 4, ffi.NULL) == lib.RTU_ERR_NULL
+    assert lib.rtu_cell_buffer_size(1, 3, 4, size) == lib.RTU_OK
+    need = size[0]
+    buf = np.zeros(need // np.dtype(dtype).itemsize + 1, dtype=dtype)
+    cell = ffi.new("rtu_cell *")
+    p = ffi.from_buffer(buf)
+    assert lib.rtu_cell_init(cell, 1, 9, 3, 4, p, need) == lib.RTU_ERR_ACTIVATION
+    assert lib.rtu_cell_init(cell, 1, 0, 3, 4, p, need - 1) == lib.RTU_ERR_BUFFER_SMALL
+    assert lib.rtu_cell_init(cell, 1, 0, 3, 4, p + 1, need) == lib.RTU_ERR_BUFFER_ALIGN
+    assert lib.rtu_cell_init(ffi.NULL, 1, 0, 3, 4, p, need) == lib.RTU_ERR_NULL
+    assert lib.rtu_cell_init(cell, 1, 0, 3, 4, p, need) == lib.RTU_OK
+    rng = ffi.new("rtu_prng *")
+    assert lib.rtu_cell_init_params(cell, rng, 0.5, 0.5, 6.28) == lib.RTU_ERR_INIT_RANGE
+    assert lib.rtu_cell_init_params(cell, rng, 0.0, 1.0, -1.0) == lib.RTU_ERR_INIT_RANGE
+    assert lib.rtu_cell_init_params(cell, ffi.NULL, 0.0, 1.0, 6.28) == lib.RTU_ERR_NULL
+
+
+@pytest.mark.parametrize("kind", [0, 1])
+def test_c_refuses_bad_inputs_and_leaves_the_buffer(core, kind):
+    ffi, lib, dtype = core
+    cell, buf = c_cell(ffi, lib, dtype, kind)
+    x = np.ones(N_IN, dtype=dtype)
+    assert lib.rtu_cell_step(cell, real_ptr(ffi, x), ffi.NULL) == lib.RTU_OK
+    before = buf.copy()
+    h = np.zeros(2 * N, dtype=dtype)
+    for bad in (np.nan, np.inf, -np.inf):
+        x[1] = bad
+        assert lib.rtu_cell_step(cell, real_ptr(ffi, x), real_ptr(ffi, h)) == \
+            lib.RTU_ERR_NONFINITE_INPUT
+        xs = np.ones((4, N_IN), dtype=dtype)
+        xs[3, 0] = bad
+        assert lib.rtu_cell_run(cell, real_ptr(ffi, xs), 4, ffi.NULL) == \
+            lib.RTU_ERR_NONFINITE_INPUT
+    assert lib.rtu_cell_step(cell, ffi.NULL, ffi.NULL) == lib.RTU_ERR_NULL
+    assert lib.rtu_cell_step(ffi.NULL, real_ptr(ffi, x), ffi.NULL) == lib.RTU_ERR_NULL
+    grad = np.full(int(cell.n_params), 7.0, dtype=dtype)
+    dh = np.ones(2 * N, dtype=dtype)
+    dh[0] = np.nan
+    assert lib.rtu_cell_gradient(cell, real_ptr(ffi, dh), real_ptr(ffi, grad)) == \
+        lib.RTU_ERR_NONFINITE_INPUT
+    assert np.all(grad == 7.0)
+    params = buf[:int(cell.n_params)].copy()
+    params[0] = np.nan
+    assert lib.rtu_cell_set_params(cell, real_ptr(ffi, params)) == lib.RTU_ERR_NONFINITE_PARAM
+    params[0] = 25.0
+    assert lib.rtu_cell_set_params(cell, real_ptr(ffi, params)) == lib.RTU_ERR_PARAM_RANGE
+    assert np.array_equal(buf, before)
+    x[1] = 2e6
+    assert lib.rtu_cell_step(cell, real_ptr(ffi, x), ffi.NULL) == lib.RTU_ERR_INPUT_RANGE
+    dh[0] = -2e6
+    assert lib.rtu_cell_gradient(cell, real_ptr(ffi, dh), real_ptr(ffi, grad)) == \
+        lib.RTU_ERR_INPUT_RANGE
+    assert np.all(grad == 7.0)
+    assert np.array_equal(buf, before)
+
+
+def test_c_status_strings_cover_every_code(core):
+    ffi, lib, _ = core
+    messages = [ffi.string(lib.rtu_status_str(s)).decode() for s in range(lib.RTU_STATUS_COUNT)]
+    assert messages[0] == "ok"
+    assert len(set(messages)) == len(messages)  # one distinct message per status
+    assert "unknown status" not in messages
+    assert ffi.string(lib.rtu_status_str(lib.RTU_STATUS_COUNT)).decode() == "unknown status"
+    assert ffi.string(lib.rtu_status_str(lib.RTU_STATUS_COUNT + 9)).decode() == "unknown status"
