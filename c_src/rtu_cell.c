@@ -424,8 +424,10 @@ rtu_status rtu_cell_step(rtu_cell *cell, const rtu_real *x, rtu_real *h)
 /* ------------------------------------------------------------------------------------------ */
 /* Gradient from dL/dh                                                                         */
 
-/* grad += dL/dparams (dh already checked finite); one read of each trace. */
-static void gradient_add(const rtu_cell *cell, const rtu_real *dh, rtu_real *restrict grad)
+/* grad = dL/dparams (accumulate == 0) or grad += dL/dparams (accumulate != 0), in one read of
+ * each trace; dh already checked. Assigning spares a separate pass to zero grad. */
+static void gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *restrict grad,
+                          int accumulate)
 {
     size_t k, j, n = cell->n_hidden, d_in = cell->n_in;
     int linear = cell->kind == RTU_KIND_LINEAR;
@@ -436,26 +438,32 @@ static void gradient_add(const rtu_cell *cell, const rtu_real *dh, rtu_real *res
         rtu_real *restrict g_wd = grad + 2 * n + n * d_in + k * d_in;
         const rtu_real *restrict ta = cell->dc_dwc + k * d_in;
         const rtu_real *restrict tb = cell->dd_dwc + k * d_in;
-        rtu_real dc = dh[k], dd = dh[n + k];
+        /* linear: dz/dW_d = i E, so C = dc/dW_d = -Im E = -tb and D = dd/dW_d = Re E = ta */
+        const rtu_real *restrict tc = linear ? tb : cell->dc_dwd + k * d_in;
+        const rtu_real *restrict td = linear ? ta : cell->dd_dwd + k * d_in;
+        rtu_real dc = dh[k], dd = dh[n + k], dc_w, gn, gt;
         if (linear) { /* h = [f(c); f(d)]: delta = f'(.) dL/dh */
             dc *= activate_grad_from_output(cell->activation,
                                             activate(cell->activation, cell->c[k]));
             dd *= activate_grad_from_output(cell->activation,
                                             activate(cell->activation, cell->d[k]));
         }
-        g_nu[k] = g_nu[k] + dc * cell->dc_dnu[k] + dd * cell->dd_dnu[k];
-        g_theta[k] = g_theta[k] + dc * cell->dc_dtheta[k] + dd * cell->dd_dtheta[k];
-        if (linear) { /* dz/dW_c = E, dz/dW_d = i E */
+        dc_w = linear ? -dc : dc; /* the sign of C */
+        gn = dc * cell->dc_dnu[k] + dd * cell->dd_dnu[k];
+        gt = dc * cell->dc_dtheta[k] + dd * cell->dd_dtheta[k];
+        if (accumulate) {
+            g_nu[k] += gn;
+            g_theta[k] += gt;
             for (j = 0; j < d_in; ++j) {
-                g_wc[j] = g_wc[j] + dc * ta[j] + dd * tb[j];
-                g_wd[j] = g_wd[j] - dc * tb[j] + dd * ta[j];
+                g_wc[j] += dc * ta[j] + dd * tb[j];
+                g_wd[j] += dc_w * tc[j] + dd * td[j];
             }
         } else {
-            const rtu_real *restrict tc = cell->dc_dwd + k * d_in;
-            const rtu_real *restrict td = cell->dd_dwd + k * d_in;
+            g_nu[k] = gn;
+            g_theta[k] = gt;
             for (j = 0; j < d_in; ++j) {
-                g_wc[j] = g_wc[j] + dc * ta[j] + dd * tb[j];
-                g_wd[j] = g_wd[j] + dc * tc[j] + dd * td[j];
+                g_wc[j] = dc * ta[j] + dd * tb[j];
+                g_wd[j] = dc_w * tc[j] + dd * td[j];
             }
         }
     }
@@ -471,8 +479,7 @@ rtu_status rtu_cell_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real 
     if (status != RTU_OK) {
         return status;
     }
-    zero(grad, cell->n_params);
-    gradient_add(cell, dh, grad);
+    gradient_into(cell, dh, grad, 0);
     return RTU_OK;
 }
 
@@ -522,7 +529,7 @@ rtu_status rtu_cell_run_gradient(rtu_cell *cell, const rtu_real *x, const rtu_re
         if (status != RTU_OK) {
             return status;
         }
-        gradient_add(cell, dh + t * n2, grad_sum);
+        gradient_into(cell, dh + t * n2, grad_sum, 1);
     }
     return RTU_OK;
 }

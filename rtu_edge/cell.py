@@ -215,6 +215,9 @@ class RTUCell:
     # -- argument checks ------------------------------------------------------------------------
 
     def _array(self, name: str, value, shape: tuple) -> np.ndarray:
+        if (type(value) is np.ndarray and value.dtype == self.dtype and value.shape == shape
+                and value.flags.c_contiguous):
+            return value  # already what the backend takes: the per-step fast path
         try:
             a = np.asarray(value)
         except (TypeError, ValueError) as err:
@@ -235,10 +238,12 @@ class RTUCell:
     # -- parameters -----------------------------------------------------------------------------
 
     def _unflatten(self, flat: np.ndarray) -> dict[str, np.ndarray]:
+        """Views of one fresh copy of a flat parameter-layout vector, by key."""
         n, d = self.n_hidden, self.n_in
-        return {"nu_log": flat[:n].copy(), "theta_log": flat[n:2 * n].copy(),
-                "w_c": flat[2 * n:2 * n + n * d].reshape(n, d).copy(),
-                "w_d": flat[2 * n + n * d:].reshape(n, d).copy()}
+        flat = flat.copy()
+        return {"nu_log": flat[:n], "theta_log": flat[n:2 * n],
+                "w_c": flat[2 * n:2 * n + n * d].reshape(n, d),
+                "w_d": flat[2 * n + n * d:].reshape(n, d)}
 
     @property
     def params(self) -> dict[str, np.ndarray]:
