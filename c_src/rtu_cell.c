@@ -28,20 +28,19 @@ static int all_finite(const rtu_real *v, size_t count)
     return 1;
 }
 
-/* RTU_OK, RTU_ERR_NONFINITE_INPUT or RTU_ERR_INPUT_RANGE for an input array. */
+/* RTU_OK, RTU_ERR_NONFINITE_INPUT or RTU_ERR_INPUT_RANGE for an input array. The common case is
+ * one branch-free pass: |v| <= limit is false for NaN and Inf as well. */
 static rtu_status check_input(const rtu_real *v, size_t count)
 {
     size_t i;
-    rtu_status status = RTU_OK;
+    int ok = 1;
     for (i = 0; i < count; ++i) {
-        if (!isfinite(v[i])) {
-            return RTU_ERR_NONFINITE_INPUT;
-        }
-        if (RTU_FABS(v[i]) > (rtu_real)RTU_INPUT_LIMIT) {
-            status = RTU_ERR_INPUT_RANGE;
-        }
+        ok &= RTU_FABS(v[i]) <= (rtu_real)RTU_INPUT_LIMIT;
     }
-    return status;
+    if (ok) {
+        return RTU_OK;
+    }
+    return all_finite(v, count) ? RTU_ERR_INPUT_RANGE : RTU_ERR_NONFINITE_INPUT;
 }
 
 static void zero(rtu_real *v, size_t count)
