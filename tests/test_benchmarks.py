@@ -1,0 +1,21 @@
+"""The benchmark still runs (a smoke test: it checks the output, never a timing)."""
+
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+BENCH = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "bench_cell.py"
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
+def test_cell_benchmark_quick_mode_runs(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run([sys.executable, str(BENCH), "--quick", "--json", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "| linear | 64 | 16 |" in result.stdout and "| nonlinear | 64 | 16 |" in result.stdout
+    assert "Targets at n_hidden=64, n_in=16" in result.stdout
+    assert out.exists()
