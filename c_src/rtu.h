@@ -97,7 +97,7 @@ typedef enum {
 
 /* Reals in a cell's buffer (see rtu_cell for the layout). */
 #define RTU_CELL_REALS(kind, n_in, n_hidden)                                                        \
-    (14u * (size_t)(n_hidden) +                                                                     \
+    (16u * (size_t)(n_hidden) +                                                                     \
      ((kind) == RTU_KIND_NONLINEAR ? 6u : 4u) * (size_t)(n_hidden) * (size_t)(n_in))
 /* Exact bytes of a cell's buffer, for static arrays (declare them as rtu_real for alignment). */
 #define RTU_CELL_BUFFER_BYTES(kind, n_in, n_hidden)                                                 \
@@ -111,7 +111,7 @@ typedef enum {
  *   params  [RTU_CELL_PARAMS]: nu_log[n], theta_log[n], w_c[n*n_in], w_d[n*n_in] (row-major)
  *   derived [6n]: nu = exp(nu_log), theta = exp(theta_log), g = r cos theta, phi = r sin theta,
  *                 eta = max(sqrt(1 - r^2), RTU_ETA_MIN), deta = d eta / d nu_log (0 when floored)
- *   state   [2n]: c, d
+ *   state   [4n]: c, d, and h = the features of (c, d), kept for the gradient
  *   traces  [4n]: dc_dnu, dd_dnu, dc_dtheta, dd_dtheta (derivatives w.r.t. nu_log and theta_log)
  *           [2 n*n_in] linear:    dc_dwc = Re E, dd_dwc = Im E  (dc/dW_d = -Im E, dd/dW_d = Re E)
  *           [4 n*n_in] nonlinear: dc_dwc, dd_dwc, dc_dwd, dd_dwd
@@ -128,7 +128,7 @@ typedef struct {
     rtu_real *params;
     rtu_real *nu_log, *theta_log, *w_c, *w_d;
     rtu_real *nu, *theta, *g, *phi, *eta, *deta;
-    rtu_real *c, *d;
+    rtu_real *c, *d, *h;
     rtu_real *dc_dnu, *dd_dnu, *dc_dtheta, *dd_dtheta;
     rtu_real *dc_dwc, *dd_dwc, *dc_dwd, *dd_dwd; /* dc_dwd, dd_dwd are NULL for the linear kind */
 } rtu_cell;

@@ -51,6 +51,24 @@ static void zero(rtu_real *v, size_t count)
     }
 }
 
+/* a . x with four partial sums, which compilers turn into one vector multiply-add per four
+ * elements (a single running sum is a chain of dependent scalar additions). */
+static inline rtu_real dot(const rtu_real *restrict a, const rtu_real *restrict x, size_t count)
+{
+    rtu_real s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t j = 0;
+    for (; j + 4 <= count; j += 4) {
+        s0 += a[j] * x[j];
+        s1 += a[j + 1] * x[j + 1];
+        s2 += a[j + 2] * x[j + 2];
+        s3 += a[j + 3] * x[j + 3];
+    }
+    for (; j < count; ++j) {
+        s0 += a[j] * x[j];
+    }
+    return (s0 + s1) + (s2 + s3);
+}
+
 static rtu_real activate(rtu_activation act, rtu_real v)
 {
     switch (act) {
@@ -159,6 +177,7 @@ rtu_status rtu_cell_init(rtu_cell *cell, rtu_kind kind, rtu_activation activatio
     cell->deta = p;            p += n;
     cell->c = p;               p += n;
     cell->d = p;               p += n;
+    cell->h = p;               p += 2 * n;
     cell->dc_dnu = p;          p += n;
     cell->dd_dnu = p;          p += n;
     cell->dc_dtheta = p;       p += n;
@@ -272,16 +291,93 @@ void rtu_cell_reset(rtu_cell *cell)
 
 void rtu_cell_features(const rtu_cell *cell, rtu_real *h)
 {
-    size_t k, n = cell->n_hidden;
-    if (cell->kind == RTU_KIND_LINEAR) {
-        for (k = 0; k < n; ++k) {
-            h[k] = activate(cell->activation, cell->c[k]);
-            h[n + k] = activate(cell->activation, cell->d[k]);
+    size_t k;
+    for (k = 0; k < 2 * cell->n_hidden; ++k) {
+        h[k] = cell->h[k];
+    }
+}
+
+/* out = f(v), the switch outside the loop so that the loop vectorises. */
+static void activate_into(rtu_activation act, const rtu_real *restrict v,
+                          rtu_real *restrict out, size_t count)
+{
+    size_t i;
+    switch (act) {
+    case RTU_ACT_RELU:
+        for (i = 0; i < count; ++i) {
+            out[i] = v[i] > 0 ? v[i] : (rtu_real)0;
+        }
+        return;
+    case RTU_ACT_TANH:
+        for (i = 0; i < count; ++i) {
+            out[i] = RTU_TANH(v[i]);
+        }
+        return;
+    case RTU_ACT_IDENTITY: break;
+    }
+    for (i = 0; i < count; ++i) {
+        out[i] = v[i];
+    }
+}
+
+/* cell->h = [f(c); f(d)] (linear) or [c; d] (nonlinear), after each step. */
+static void update_features(rtu_cell *cell)
+{
+    size_t n = cell->n_hidden;
+    rtu_activation act = cell->kind == RTU_KIND_LINEAR ? cell->activation : RTU_ACT_IDENTITY;
+    activate_into(act, cell->c, cell->h, n);
+    activate_into(act, cell->d, cell->h + n, n);
+}
+
+/* Row kernels: one unit's row of n_in trace entries. restrict on parameters (not on locals) is
+ * what lets compilers vectorise these without run-time aliasing checks. */
+
+/* E' = lambda E + eta x, E = e_re + i e_im. */
+static inline void row_trace_linear(rtu_real *restrict e_re, rtu_real *restrict e_im,
+                                    const rtu_real *restrict x, size_t count, rtu_real g,
+                                    rtu_real phi, rtu_real eta)
+{
+    size_t j;
+    for (j = 0; j < count; ++j) {
+        rtu_real er = e_re[j], ei = e_im[j];
+        e_re[j] = g * er - phi * ei + eta * x[j];
+        e_im[j] = g * ei + phi * er;
+    }
+}
+
+/* A = dc/dW_c, B = dd/dW_c, C = dc/dW_d, D = dd/dW_d with fa = f'(a), fb = f'(b). */
+static inline void row_trace_nonlinear(rtu_real *restrict ta, rtu_real *restrict tb,
+                                       rtu_real *restrict tc, rtu_real *restrict td,
+                                       const rtu_real *restrict x, size_t count, rtu_real g,
+                                       rtu_real phi, rtu_real eta, rtu_real fa, rtu_real fb)
+{
+    size_t j;
+    for (j = 0; j < count; ++j) {
+        rtu_real a = ta[j], b = tb[j], c = tc[j], d = td[j], ex = eta * x[j];
+        ta[j] = fa * (g * a - phi * b + ex);
+        tb[j] = fb * (g * b + phi * a);
+        tc[j] = fa * (g * c - phi * d);
+        td[j] = fb * (g * d + phi * c + ex);
+    }
+}
+
+/* dL/dW_c = dc A + dd B and dL/dW_d = dc C + dd D, assigned or accumulated. */
+static inline void row_gradient(rtu_real *restrict g_wc, rtu_real *restrict g_wd,
+                                const rtu_real *restrict ta, const rtu_real *restrict tb,
+                                const rtu_real *restrict tc, const rtu_real *restrict td,
+                                size_t count, rtu_real dc, rtu_real dc_w, rtu_real dd,
+                                int accumulate)
+{
+    size_t j;
+    if (accumulate) {
+        for (j = 0; j < count; ++j) {
+            g_wc[j] += dc * ta[j] + dd * tb[j];
+            g_wd[j] += dc_w * tc[j] + dd * td[j];
         }
     } else {
-        for (k = 0; k < n; ++k) {
-            h[k] = cell->c[k];
-            h[n + k] = cell->d[k];
+        for (j = 0; j < count; ++j) {
+            g_wc[j] = dc * ta[j] + dd * tb[j];
+            g_wd[j] = dc_w * tc[j] + dd * td[j];
         }
     }
 }
@@ -295,21 +391,15 @@ void rtu_cell_features(const rtu_cell *cell, rtu_real *h)
  */
 static void step_linear(rtu_cell *cell, const rtu_real *restrict x)
 {
-    size_t k, j, n = cell->n_hidden, d_in = cell->n_in;
+    size_t k, n = cell->n_hidden, d_in = cell->n_in;
     for (k = 0; k < n; ++k) {
-        const rtu_real *restrict wc = cell->w_c + k * d_in;
-        const rtu_real *restrict wd = cell->w_d + k * d_in;
-        rtu_real *restrict e_re = cell->dc_dwc + k * d_in;
-        rtu_real *restrict e_im = cell->dd_dwc + k * d_in;
         rtu_real g = cell->g[k], phi = cell->phi[k], eta = cell->eta[k];
         rtu_real nu = cell->nu[k], theta = cell->theta[k], deta = cell->deta[k];
         rtu_real c0 = cell->c[k], d0 = cell->d[k];
-        rtu_real uc = 0, ud = 0, lz_re, lz_im, a_re, a_im, b_re, b_im;
+        rtu_real uc, ud, lz_re, lz_im, a_re, a_im, b_re, b_im;
 
-        for (j = 0; j < d_in; ++j) {
-            uc += wc[j] * x[j];
-            ud += wd[j] * x[j];
-        }
+        uc = dot(cell->w_c + k * d_in, x, d_in);
+        ud = dot(cell->w_d + k * d_in, x, d_in);
         /* lambda z_{t-1} */
         lz_re = g * c0 - phi * d0;
         lz_im = g * d0 + phi * c0;
@@ -326,12 +416,7 @@ static void step_linear(rtu_cell *cell, const rtu_real *restrict x)
         /* z' = lambda z + eta u */
         cell->c[k] = lz_re + eta * uc;
         cell->d[k] = lz_im + eta * ud;
-        /* E' = lambda E + eta x */
-        for (j = 0; j < d_in; ++j) {
-            rtu_real er = e_re[j], ei = e_im[j];
-            e_re[j] = g * er - phi * ei + eta * x[j];
-            e_im[j] = g * ei + phi * er;
-        }
+        row_trace_linear(cell->dc_dwc + k * d_in, cell->dd_dwc + k * d_in, x, d_in, g, phi, eta);
     }
 }
 
@@ -341,24 +426,16 @@ static void step_linear(rtu_cell *cell, const rtu_real *restrict x)
  */
 static void step_nonlinear(rtu_cell *cell, const rtu_real *restrict x)
 {
-    size_t k, j, n = cell->n_hidden, d_in = cell->n_in;
+    size_t k, n = cell->n_hidden, d_in = cell->n_in;
     rtu_activation act = cell->activation;
     for (k = 0; k < n; ++k) {
-        const rtu_real *restrict wc = cell->w_c + k * d_in;
-        const rtu_real *restrict wd = cell->w_d + k * d_in;
-        rtu_real *restrict ta = cell->dc_dwc + k * d_in;
-        rtu_real *restrict tb = cell->dd_dwc + k * d_in;
-        rtu_real *restrict tc = cell->dc_dwd + k * d_in;
-        rtu_real *restrict td = cell->dd_dwd + k * d_in;
         rtu_real g = cell->g[k], phi = cell->phi[k], eta = cell->eta[k];
         rtu_real nu = cell->nu[k], theta = cell->theta[k], deta = cell->deta[k];
         rtu_real c0 = cell->c[k], d0 = cell->d[k];
-        rtu_real uc = 0, ud = 0, c1, d1, fa, fb, sc, sd;
+        rtu_real uc, ud, c1, d1, fa, fb, sc, sd;
 
-        for (j = 0; j < d_in; ++j) {
-            uc += wc[j] * x[j];
-            ud += wd[j] * x[j];
-        }
+        uc = dot(cell->w_c + k * d_in, x, d_in);
+        ud = dot(cell->w_d + k * d_in, x, d_in);
         c1 = activate(act, g * c0 - phi * d0 + eta * uc);
         d1 = activate(act, g * d0 + phi * c0 + eta * ud);
         fa = activate_grad_from_output(act, c1);
@@ -375,14 +452,9 @@ static void step_nonlinear(rtu_cell *cell, const rtu_real *restrict x)
         cell->dd_dtheta[k] = fb * (-theta * phi * d0 + g * sd + theta * g * c0 + phi * sc);
         cell->c[k] = c1;
         cell->d[k] = d1;
-        /* A = dc/dW_c, B = dd/dW_c, C = dc/dW_d, D = dd/dW_d (row k) */
-        for (j = 0; j < d_in; ++j) {
-            rtu_real a = ta[j], b = tb[j], c = tc[j], d = td[j], ex = eta * x[j];
-            ta[j] = fa * (g * a - phi * b + ex);
-            tb[j] = fb * (g * b + phi * a);
-            tc[j] = fa * (g * c - phi * d);
-            td[j] = fb * (g * d + phi * c + ex);
-        }
+        row_trace_nonlinear(cell->dc_dwc + k * d_in, cell->dd_dwc + k * d_in,
+                            cell->dc_dwd + k * d_in, cell->dd_dwd + k * d_in, x, d_in, g, phi,
+                            eta, fa, fb);
     }
 }
 
@@ -401,6 +473,7 @@ static rtu_status step_checked(rtu_cell *cell, const rtu_real *x, rtu_real *h)
     if (!isfinite(sum)) {
         return RTU_ERR_OVERFLOW;
     }
+    update_features(cell);
     if (h != NULL) {
         rtu_cell_features(cell, h);
     }
@@ -425,46 +498,28 @@ rtu_status rtu_cell_step(rtu_cell *cell, const rtu_real *x, rtu_real *h)
 
 /* grad = dL/dparams (accumulate == 0) or grad += dL/dparams (accumulate != 0), in one read of
  * each trace; dh already checked. Assigning spares a separate pass to zero grad. */
-static void gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *restrict grad,
+static void gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad,
                           int accumulate)
 {
-    size_t k, j, n = cell->n_hidden, d_in = cell->n_in;
+    size_t k, n = cell->n_hidden, d_in = cell->n_in;
     int linear = cell->kind == RTU_KIND_LINEAR;
-    rtu_real *restrict g_nu = grad;
-    rtu_real *restrict g_theta = grad + n;
     for (k = 0; k < n; ++k) {
-        rtu_real *restrict g_wc = grad + 2 * n + k * d_in;
-        rtu_real *restrict g_wd = grad + 2 * n + n * d_in + k * d_in;
-        const rtu_real *restrict ta = cell->dc_dwc + k * d_in;
-        const rtu_real *restrict tb = cell->dd_dwc + k * d_in;
+        const rtu_real *ta = cell->dc_dwc + k * d_in;
+        const rtu_real *tb = cell->dd_dwc + k * d_in;
         /* linear: dz/dW_d = i E, so C = dc/dW_d = -Im E = -tb and D = dd/dW_d = Re E = ta */
-        const rtu_real *restrict tc = linear ? tb : cell->dc_dwd + k * d_in;
-        const rtu_real *restrict td = linear ? ta : cell->dd_dwd + k * d_in;
-        rtu_real dc = dh[k], dd = dh[n + k], dc_w, gn, gt;
-        if (linear) { /* h = [f(c); f(d)]: delta = f'(.) dL/dh */
-            dc *= activate_grad_from_output(cell->activation,
-                                            activate(cell->activation, cell->c[k]));
-            dd *= activate_grad_from_output(cell->activation,
-                                            activate(cell->activation, cell->d[k]));
+        const rtu_real *tc = linear ? tb : cell->dc_dwd + k * d_in;
+        const rtu_real *td = linear ? ta : cell->dd_dwd + k * d_in;
+        rtu_real dc = dh[k], dd = dh[n + k], gn, gt;
+        if (linear) { /* h = [f(c); f(d)]: delta = f'(.) dL/dh, f' read off h */
+            dc *= activate_grad_from_output(cell->activation, cell->h[k]);
+            dd *= activate_grad_from_output(cell->activation, cell->h[n + k]);
         }
-        dc_w = linear ? -dc : dc; /* the sign of C */
         gn = dc * cell->dc_dnu[k] + dd * cell->dd_dnu[k];
         gt = dc * cell->dc_dtheta[k] + dd * cell->dd_dtheta[k];
-        if (accumulate) {
-            g_nu[k] += gn;
-            g_theta[k] += gt;
-            for (j = 0; j < d_in; ++j) {
-                g_wc[j] += dc * ta[j] + dd * tb[j];
-                g_wd[j] += dc_w * tc[j] + dd * td[j];
-            }
-        } else {
-            g_nu[k] = gn;
-            g_theta[k] = gt;
-            for (j = 0; j < d_in; ++j) {
-                g_wc[j] = dc * ta[j] + dd * tb[j];
-                g_wd[j] = dc_w * tc[j] + dd * td[j];
-            }
-        }
+        grad[k] = accumulate ? grad[k] + gn : gn;
+        grad[n + k] = accumulate ? grad[n + k] + gt : gt;
+        row_gradient(grad + 2 * n + k * d_in, grad + 2 * n + n * d_in + k * d_in, ta, tb, tc, td,
+                     d_in, dc, linear ? -dc : dc, dd, accumulate);
     }
 }
 

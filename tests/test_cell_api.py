@@ -32,8 +32,8 @@ def test_memory_is_exact_and_constant_in_time(kind, traces):
     n, d = 64, 16
     for name, dtype in (("c", np.float32), ("c", np.float64), ("reference", np.float64)):
         cell = RTUCell(d, n, kind, backend=name, dtype=dtype)
-        # params 2n + 2nd, derived cache 6n, state 2n, traces 4n + (2 or 4) nd
-        assert cell.memory_bytes == (14 * n + (2 + traces) * n * d) * np.dtype(dtype).itemsize
+        # params 2n + 2nd, derived cache 6n, state and features 4n, traces 4n + (2 or 4) nd
+        assert cell.memory_bytes == (16 * n + (2 + traces) * n * d) * np.dtype(dtype).itemsize
         assert cell.memory_bytes == cell_reals(kind, d, n) * np.dtype(dtype).itemsize
         before = cell.memory_bytes
         cell.run(np.ones((100, d)))

@@ -32,7 +32,7 @@ def check_input(name: str, v: np.ndarray) -> None:
 
 def cell_reals(kind: str, n_in: int, n_hidden: int) -> int:
     """RTU_CELL_REALS: reals in a cell's buffer (params, derived cache, state, traces)."""
-    return 14 * n_hidden + (6 if kind == "nonlinear" else 4) * n_hidden * n_in
+    return 16 * n_hidden + (6 if kind == "nonlinear" else 4) * n_hidden * n_in
 
 
 def cell_params(n_in: int, n_hidden: int) -> int:
@@ -62,7 +62,7 @@ class Cell:
 
     Shapes (n = n_hidden, d = n_in): ``params`` (2n + 2nd,) with views ``nu_log`` (n,),
     ``theta_log`` (n,), ``w_c`` (n, d), ``w_d`` (n, d); derived ``nu, theta, g, phi, eta, deta`` (n,);
-    state ``c, d`` (n,); traces ``dc_dnu, dd_dnu, dc_dtheta, dd_dtheta`` (n,) and ``dc_dwc, dd_dwc``
+    state ``c, d`` (n,) and ``h`` (2n,), the features of (c, d); traces ``dc_dnu, dd_dnu, dc_dtheta, dd_dtheta`` (n,) and ``dc_dwc, dd_dwc``
     (n, d), plus ``dc_dwd, dd_dwd`` (n, d) for the nonlinear kind (None for the linear one, where
     dc/dW_d = -dd_dwc and dd/dW_d = dc_dwc).
     """
@@ -82,6 +82,7 @@ class Cell:
         self.w_d = self.params[2 * n + n * d :].reshape(n, d)
         self.nu, self.theta, self.g, self.phi, self.eta, self.deta = np.zeros((6, n))
         self.c, self.d = np.zeros((2, n))
+        self.h = np.zeros(2 * n)
         self.dc_dnu, self.dd_dnu, self.dc_dtheta, self.dd_dtheta = np.zeros((4, n))
         self.dc_dwc, self.dd_dwc = np.zeros((2, n, d))
         if kind == "nonlinear":
@@ -140,7 +141,7 @@ class Cell:
 
     def reset(self) -> None:
         """Zero the state and every trace (an episode boundary)."""
-        for a in (self.c, self.d, self.dc_dnu, self.dd_dnu, self.dc_dtheta, self.dd_dtheta,
+        for a in (self.c, self.d, self.h, self.dc_dnu, self.dd_dnu, self.dc_dtheta, self.dd_dtheta,
                   self.dc_dwc, self.dd_dwc, self.dc_dwd, self.dd_dwd):
             if a is not None:
                 a[...] = 0.0
@@ -148,11 +149,16 @@ class Cell:
     # -- forward step with the RTRL trace update ----------------------------------------------
 
     def features(self) -> np.ndarray:
-        """h = [f(c); f(d)] (linear) or [c; d] (nonlinear), shape (2n,)."""
+        """h (2n,): the features of the current state (a copy)."""
+        return self.h.copy()
+
+    def update_features(self) -> None:
+        """h = [f(c); f(d)] (linear) or [c; d] (nonlinear), after each step."""
         if self.kind == "linear":
-            return np.concatenate([activate(self.activation, self.c),
-                                   activate(self.activation, self.d)])
-        return np.concatenate([self.c, self.d])
+            self.h[:] = np.concatenate([activate(self.activation, self.c),
+                                        activate(self.activation, self.d)])
+        else:
+            self.h[:] = np.concatenate([self.c, self.d])
 
     def step(self, x: np.ndarray) -> np.ndarray:
         """Advance state and traces by one input x (n_in,); returns h (2n,)."""
@@ -165,6 +171,7 @@ class Cell:
                 self.step_nonlinear(x)
         if not (np.all(np.isfinite(self.c)) and np.all(np.isfinite(self.d))):
             raise FloatingPointError("state became non-finite (weights too large); reset the cell")
+        self.update_features()
         return self.features()
 
     def step_linear(self, x: np.ndarray) -> None:
@@ -230,9 +237,9 @@ class Cell:
         check_input("dh", dh)
         n = self.n_hidden
         dc, dd = dh[:n].copy(), dh[n:].copy()
-        if self.kind == "linear":  # h = [f(c); f(d)]: delta = f'(.) dL/dh
-            dc *= activate_grad_from_output(self.activation, activate(self.activation, self.c))
-            dd *= activate_grad_from_output(self.activation, activate(self.activation, self.d))
+        if self.kind == "linear":  # h = [f(c); f(d)]: delta = f'(.) dL/dh, f' read off h
+            dc *= activate_grad_from_output(self.activation, self.h[:n])
+            dd *= activate_grad_from_output(self.activation, self.h[n:])
         grad = np.empty(self.n_params)
         grad[:n] = dc * self.dc_dnu + dd * self.dd_dnu
         grad[n : 2 * n] = dc * self.dc_dtheta + dd * self.dd_dtheta
