@@ -18,8 +18,10 @@
 #ifndef RTU_H
 #define RTU_H
 
+#ifndef RTU_CFFI_CDEF /* rtu_edge/_build.py preprocesses this header for cffi, which knows these */
 #include <stddef.h>
 #include <stdint.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
