@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "rtu.h"
+#include "rtu_internal.h"
 
 #ifdef RTU_DOUBLE
 #define RTU_TANH tanh
@@ -28,9 +29,8 @@ static int all_finite(const rtu_real *v, size_t count)
     return 1;
 }
 
-/* RTU_OK, RTU_ERR_NONFINITE_INPUT or RTU_ERR_INPUT_RANGE for an input array. The common case is
- * one branch-free pass: |v| <= limit is false for NaN and Inf as well. */
-static rtu_status check_input(const rtu_real *v, size_t count)
+/* The common case is one branch-free pass: |v| <= limit is false for NaN and Inf as well. */
+rtu_status rtu_check_input(const rtu_real *v, size_t count)
 {
     size_t i;
     int ok = 1;
@@ -486,7 +486,7 @@ rtu_status rtu_cell_step(rtu_cell *cell, const rtu_real *x, rtu_real *h)
     if (cell == NULL || x == NULL) {
         return RTU_ERR_NULL;
     }
-    status = check_input(x, cell->n_in);
+    status = rtu_check_input(x, cell->n_in);
     if (status != RTU_OK) {
         return status;
     }
@@ -498,8 +498,8 @@ rtu_status rtu_cell_step(rtu_cell *cell, const rtu_real *x, rtu_real *h)
 
 /* grad = dL/dparams (accumulate == 0) or grad += dL/dparams (accumulate != 0), in one read of
  * each trace; dh already checked. Assigning spares a separate pass to zero grad. */
-static void gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad,
-                          int accumulate)
+void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad,
+                            int accumulate)
 {
     size_t k, n = cell->n_hidden, d_in = cell->n_in;
     int linear = cell->kind == RTU_KIND_LINEAR;
@@ -529,11 +529,11 @@ rtu_status rtu_cell_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real 
     if (cell == NULL || dh == NULL || grad == NULL) {
         return RTU_ERR_NULL;
     }
-    status = check_input(dh, 2 * cell->n_hidden);
+    status = rtu_check_input(dh, 2 * cell->n_hidden);
     if (status != RTU_OK) {
         return status;
     }
-    gradient_into(cell, dh, grad, 0);
+    rtu_cell_gradient_into(cell, dh, grad, 0);
     return RTU_OK;
 }
 
@@ -547,7 +547,7 @@ rtu_status rtu_cell_run(rtu_cell *cell, const rtu_real *x, size_t steps, rtu_rea
     if (cell == NULL || (x == NULL && steps > 0)) {
         return RTU_ERR_NULL;
     }
-    status = check_input(x, steps * cell->n_in);
+    status = rtu_check_input(x, steps * cell->n_in);
     if (status != RTU_OK) {
         return status;
     }
@@ -570,9 +570,9 @@ rtu_status rtu_cell_run_gradient(rtu_cell *cell, const rtu_real *x, const rtu_re
         return RTU_ERR_NULL;
     }
     n2 = 2 * cell->n_hidden;
-    status = check_input(x, steps * cell->n_in);
+    status = rtu_check_input(x, steps * cell->n_in);
     if (status == RTU_OK) {
-        status = check_input(dh, steps * n2);
+        status = rtu_check_input(dh, steps * n2);
     }
     if (status != RTU_OK) {
         return status;
@@ -583,7 +583,7 @@ rtu_status rtu_cell_run_gradient(rtu_cell *cell, const rtu_real *x, const rtu_re
         if (status != RTU_OK) {
             return status;
         }
-        gradient_into(cell, dh + t * n2, grad_sum, 1);
+        rtu_cell_gradient_into(cell, dh + t * n2, grad_sum, 1);
     }
     return RTU_OK;
 }

@@ -17,6 +17,10 @@ const char *rtu_status_str(rtu_status status)
     case RTU_ERR_PARAM_RANGE: return "|nu_log| or |theta_log| exceeds RTU_LOG_PARAM_LIMIT";
     case RTU_ERR_INIT_RANGE: return "initialisation needs 0 <= r_min < r_max <= 1 and max_phase > 0";
     case RTU_ERR_OVERFLOW: return "state became non-finite (weights too large); reset the cell";
+    case RTU_ERR_CONFIG:
+        return "learner config needs gamma, lambda in [0, 1] and alpha, kappa > 0";
+    case RTU_ERR_DIVERGED:
+        return "learner parameters became non-finite or out of range; re-initialise or restore";
     case RTU_STATUS_COUNT: break;
     }
     return "unknown status";

@@ -2,7 +2,9 @@
 robots and edge devices. ``RTUCell`` runs the heap-free C99 core (float32 or float64) or the numpy
 reference behind one API."""
 
-from .cell import RTUCell, RTUError
+from ._ccore import RTUError
+from .cell import RTUCell
+from .td import TDLambda
 
 __version__ = "0.1.0"
-__all__ = ["RTUCell", "RTUError", "__version__"]
+__all__ = ["RTUCell", "RTUError", "TDLambda", "__version__"]

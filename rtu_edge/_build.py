@@ -14,7 +14,7 @@ import sysconfig
 import cffi
 
 HEADER = "c_src/rtu.h"
-SOURCES = ["c_src/rtu_status.c", "c_src/rtu_prng.c", "c_src/rtu_cell.c"]
+SOURCES = ["c_src/rtu_status.c", "c_src/rtu_prng.c", "c_src/rtu_cell.c", "c_src/rtu_td.c"]
 
 
 def header_declarations(defines: list) -> str:

@@ -8,101 +8,72 @@ from collections.abc import Mapping
 import numpy as np
 
 from .reference import ACTIVATIONS, KINDS, Cell, Prng, cell_reals
+from ._ccore import CCore, RTUError
 from .reference.cell import INPUT_LIMIT, LOG_PARAM_LIMIT
 
 BACKENDS = ("c", "reference")
 PARAM_KEYS = ("nu_log", "theta_log", "w_c", "w_d")
 
 
-def _load_lib(dtype: np.dtype):
-    """The cffi module of the C build for dtype: _rtu_f32 or _rtu_f64."""
-    if dtype == np.float32:
-        from . import _rtu_f32 as mod
-    else:
-        from . import _rtu_f64 as mod
-    return mod.ffi, mod.lib
-
-
-class RTUError(RuntimeError):
-    """A status code from the C core that no argument check explains (see rtu_status_str)."""
-
-
 class _CBackend:
-    """The C core through cffi. Owns the cell's buffer (a numpy array) and the rtu_cell struct;
-    the numpy views below are computed from the struct's pointers, so no layout is repeated here."""
+    """The C core through cffi. The numpy views below are computed from the rtu_cell struct's
+    pointers, so no layout is repeated here."""
 
     def __init__(self, kind, activation, n_in, n_hidden, dtype):
-        self.ffi, self.lib = _load_lib(dtype)
-        self.dtype = dtype
-        ffi, lib = self.ffi, self.lib
-        self.real_p = "float *" if dtype == np.float32 else "double *"
-        size = ffi.new("size_t *")
-        self.check(lib.rtu_cell_buffer_size(KINDS.index(kind), n_in, n_hidden, size))
-        self.memory_bytes = int(size[0])
-        self.buffer = np.zeros(self.memory_bytes // dtype.itemsize, dtype=dtype)
-        self.cell = ffi.new("rtu_cell *")
-        self.check(lib.rtu_cell_init(self.cell, KINDS.index(kind), ACTIVATIONS.index(activation),
-                                     n_in, n_hidden, ffi.from_buffer(self.buffer),
-                                     self.memory_bytes))
+        nbytes = CCore.size(dtype, lambda lib: lib.rtu_cell_buffer_size, KINDS.index(kind), n_in,
+                            n_hidden)
+        self.core = core = CCore(dtype, nbytes)
+        self.lib, self.memory_bytes = core.lib, nbytes
+        self.cell = core.ffi.new("rtu_cell *")
+        core.check(self.lib.rtu_cell_init(self.cell, KINDS.index(kind),
+                                          ACTIVATIONS.index(activation), n_in, n_hidden,
+                                          core.buffer_p, nbytes))
         self.n_params = int(self.cell.n_params)
-        self.params = self.view(self.cell.params, self.n_params)
-        n, nd = n_hidden, n_hidden * n_in
-        self.c, self.d = self.view(self.cell.c, n), self.view(self.cell.d, n)
-        self.trace_views = {name: self.view(getattr(self.cell, name), n)
-                            for name in ("dc_dnu", "dd_dnu", "dc_dtheta", "dd_dtheta")}
-        names = ["dc_dwc", "dd_dwc"] + (["dc_dwd", "dd_dwd"] if kind == "nonlinear" else [])
-        for name in names:
-            self.trace_views[name] = self.view(getattr(self.cell, name), nd).reshape(n, n_in)
+        self.params = core.view(self.cell.params, self.n_params)
+        self.c, self.d, self.trace_views = cell_views(core, self.cell, kind)
         self.grad = np.zeros(self.n_params, dtype=dtype)
-        self.grad_p = self.ptr(self.grad)
-
-    def view(self, ptr, count: int) -> np.ndarray:
-        base = int(self.ffi.cast("uintptr_t", self.ffi.from_buffer(self.buffer)))
-        offset = (int(self.ffi.cast("uintptr_t", ptr)) - base) // self.dtype.itemsize
-        return self.buffer[offset:offset + count]
-
-    def check(self, status: int, arg: str = "") -> None:
-        if status == self.lib.RTU_OK:
-            return
-        message = self.ffi.string(self.lib.rtu_status_str(status)).decode()
-        if status == self.lib.RTU_ERR_NONFINITE_INPUT:
-            raise ValueError(f"{arg} contains NaN or Inf")
-        if status == self.lib.RTU_ERR_INPUT_RANGE:
-            raise ValueError(f"{arg} has a value beyond +-{INPUT_LIMIT:g}; scale the input")
-        if status == self.lib.RTU_ERR_OVERFLOW:
-            raise FloatingPointError(message)
-        raise RTUError(f"C core: {message} (status {status})")
-
-    def ptr(self, a: np.ndarray):
-        return self.ffi.from_buffer(self.real_p, a)
+        self.grad_p = core.ptr(self.grad)
 
     def init_params(self, seed, r_min, r_max, max_phase):
-        rng = self.ffi.new("rtu_prng *")
+        rng = self.core.ffi.new("rtu_prng *")
         self.lib.rtu_prng_seed(rng, seed)
-        self.check(self.lib.rtu_cell_init_params(self.cell, rng, r_min, r_max, max_phase))
+        self.core.check(self.lib.rtu_cell_init_params(self.cell, rng, r_min, r_max, max_phase))
 
     def set_params(self, flat):
-        self.check(self.lib.rtu_cell_set_params(self.cell, self.ptr(flat)), "params")
+        self.core.check(self.lib.rtu_cell_set_params(self.cell, self.core.ptr(flat)), "params")
 
     def reset(self):
         self.lib.rtu_cell_reset(self.cell)
 
     def step(self, x, out):
-        self.check(self.lib.rtu_cell_step(self.cell, self.ptr(x), self.ptr(out)), "x")
+        ptr = self.core.ptr
+        self.core.check(self.lib.rtu_cell_step(self.cell, ptr(x), ptr(out)), "x")
 
     def gradient(self, dh):
-        self.check(self.lib.rtu_cell_gradient(self.cell, self.ptr(dh), self.grad_p), "dh")
+        self.core.check(self.lib.rtu_cell_gradient(self.cell, self.core.ptr(dh), self.grad_p),
+                        "dh")
         return self.grad
 
     def run(self, x_seq, h_seq):
-        self.check(self.lib.rtu_cell_run(self.cell, self.ptr(x_seq), len(x_seq),
-                                         self.ptr(h_seq)), "X")
+        ptr = self.core.ptr
+        self.core.check(self.lib.rtu_cell_run(self.cell, ptr(x_seq), len(x_seq), ptr(h_seq)), "X")
 
     def run_gradient(self, x_seq, dh_seq, h_seq):
-        status = self.lib.rtu_cell_run_gradient(self.cell, self.ptr(x_seq), self.ptr(dh_seq),
-                                                len(x_seq), self.ptr(h_seq), self.grad_p)
-        self.check(status, "X or dH")
+        ptr = self.core.ptr
+        status = self.lib.rtu_cell_run_gradient(self.cell, ptr(x_seq), ptr(dh_seq), len(x_seq),
+                                                ptr(h_seq), self.grad_p)
+        self.core.check(status, "X or dH")
         return self.grad
+
+
+def cell_views(core: CCore, cell, kind: str):
+    """Views of an rtu_cell's state (c, d) and traces (by field name) in core's buffer."""
+    n, d = int(cell.n_hidden), int(cell.n_in)
+    traces = {name: core.view(getattr(cell, name), n)
+              for name in ("dc_dnu", "dd_dnu", "dc_dtheta", "dd_dtheta")}
+    for name in ["dc_dwc", "dd_dwc"] + (["dc_dwd", "dd_dwd"] if kind == "nonlinear" else []):
+        traces[name] = core.view(getattr(cell, name), n * d).reshape(n, d)
+    return core.view(cell.c, n), core.view(cell.d, n), traces
 
 
 class _ReferenceBackend:
@@ -141,6 +112,29 @@ class _ReferenceBackend:
         return grad
 
 
+def check_cell_arguments(n_in, n_hidden, kind, activation, seed, backend, dtype):
+    """The checks every cell-based object makes; returns (n_in, n_hidden, numpy dtype, seed)."""
+    n_in = _positive_int("n_in", n_in)
+    n_hidden = _positive_int("n_hidden", n_hidden)
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError as err:
+        raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}") from err
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    if backend == "reference" and dtype != np.float64:
+        raise ValueError("dtype must be numpy.float64 for backend='reference', got float32")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**64:
+        raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+    return n_in, n_hidden, dtype, int(seed)
+
+
 def _positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -174,25 +168,8 @@ class RTUCell:
     def __init__(self, n_in: int, n_hidden: int, kind: str = "linear", activation: str = "relu",
                  seed: int = 0, backend: str = "c", dtype=np.float64, r_min: float = 0.0,
                  r_max: float = 1.0, max_phase: float = 6.28):
-        self.n_in = _positive_int("n_in", n_in)
-        self.n_hidden = _positive_int("n_hidden", n_hidden)
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError as err:
-            raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}") from err
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
-        if backend == "reference" and dtype != np.float64:
-            raise ValueError("dtype must be numpy.float64 for backend='reference', got float32")
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (
-                0 <= seed < 2**64):
-            raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+        self.n_in, self.n_hidden, dtype, seed = check_cell_arguments(
+            n_in, n_hidden, kind, activation, seed, backend, dtype)
         for name, value in (("r_min", r_min), ("r_max", r_max), ("max_phase", max_phase)):
             if not isinstance(value, numbers.Real) or not np.isfinite(value):
                 raise ValueError(f"{name} must be a finite number, got {value!r}")
@@ -204,7 +181,7 @@ class RTUCell:
         self.kind, self.activation, self.backend, self.dtype = kind, activation, backend, dtype
         impl = _CBackend if backend == "c" else _ReferenceBackend
         self._impl = impl(kind, activation, self.n_in, self.n_hidden, dtype)
-        self._impl.init_params(int(seed), float(r_min), float(r_max), float(max_phase))
+        self._impl.init_params(seed, float(r_min), float(r_max), float(max_phase))
         self.memory_bytes = self._impl.memory_bytes
 
     def __repr__(self) -> str:

@@ -235,6 +235,10 @@ class Cell:
         """dL/dparams (flat, the params layout) at the current step from dh = dL/dh (2n,)."""
         dh = np.asarray(dh, dtype=np.float64)
         check_input("dh", dh)
+        return self.gradient_into(dh)
+
+    def gradient_into(self, dh: np.ndarray) -> np.ndarray:
+        """As gradient, without checking dh (rtu_cell_gradient_into, for the learners)."""
         n = self.n_hidden
         dc, dd = dh[:n].copy(), dh[n:].copy()
         if self.kind == "linear":  # h = [f(c); f(d)]: delta = f'(.) dL/dh, f' read off h

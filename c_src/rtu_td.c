@@ -1,0 +1,198 @@
+/*
+ * TD(lambda) prediction with an RTU cell and a linear value head (../shared/rtu-spec.md section 3).
+ * rtu_edge/reference/td.py is the same code in numpy. The order of one step, and which parameters
+ * each gradient is taken at, is written out above rtu_td in rtu.h.
+ */
+#include <math.h>
+
+#include "rtu.h"
+#include "rtu_internal.h"
+
+#ifdef RTU_DOUBLE
+#define RTU_FABS fabs
+#else
+#define RTU_FABS fabsf
+#endif
+
+static rtu_status check_config(const rtu_td_config *c)
+{
+    int ok = c->gamma >= 0 && c->gamma <= 1 && c->lambda >= 0 && c->lambda <= 1 &&
+             c->alpha > 0 && isfinite(c->alpha);
+    if (c->optimizer == RTU_OPT_OBGD) {
+        ok = ok && c->kappa > 0 && isfinite(c->kappa);
+    } else if (c->optimizer != RTU_OPT_SGD) {
+        ok = 0;
+    }
+    return ok ? RTU_OK : RTU_ERR_CONFIG;
+}
+
+rtu_status rtu_td_buffer_size(rtu_kind kind, size_t n_in, size_t n_hidden, size_t *bytes)
+{
+    rtu_status status = rtu_cell_buffer_size(kind, n_in, n_hidden, bytes);
+    if (status == RTU_OK) {
+        *bytes = RTU_TD_BUFFER_BYTES(kind, n_in, n_hidden);
+    }
+    return status;
+}
+
+rtu_status rtu_td_init(rtu_td *td, rtu_kind kind, rtu_activation activation, size_t n_in,
+                       size_t n_hidden, const rtu_td_config *config, rtu_prng *rng, void *buffer,
+                       size_t buffer_bytes)
+{
+    rtu_status status;
+    size_t bytes, i, head = 2 * n_hidden + 1;
+    rtu_real *p;
+    if (td == NULL || config == NULL || rng == NULL || buffer == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = check_config(config);
+    if (status == RTU_OK) {
+        status = rtu_td_buffer_size(kind, n_in, n_hidden, &bytes);
+    }
+    if (status != RTU_OK) {
+        return status;
+    }
+    if (buffer_bytes < bytes) {
+        return RTU_ERR_BUFFER_SMALL;
+    }
+    status = rtu_cell_init(&td->cell, kind, activation, n_in, n_hidden, buffer,
+                           RTU_CELL_BUFFER_BYTES(kind, n_in, n_hidden));
+    if (status != RTU_OK) {
+        return status;
+    }
+    td->config = *config;
+    td->n_params = RTU_TD_PARAMS(n_in, n_hidden);
+    p = (rtu_real *)buffer + RTU_CELL_REALS(kind, n_in, n_hidden);
+    td->head = p;
+    p += head;
+    td->z = p;
+    p += td->n_params;
+    td->grad = p;
+    for (i = 0; i < head; ++i) {
+        td->head[i] = 0;
+    }
+    for (i = 0; i < td->n_params; ++i) {
+        td->grad[i] = 0;
+    }
+    rtu_td_reset(td);
+    td->steps = 0;
+    return rtu_cell_init_params(&td->cell, rng, 0.0, 1.0, 6.28);
+}
+
+void rtu_td_reset(rtu_td *td)
+{
+    size_t i;
+    rtu_cell_reset(&td->cell);
+    for (i = 0; i < td->n_params; ++i) {
+        td->z[i] = 0;
+    }
+    td->z_norm1 = 0;
+    td->v_prev = 0;
+    td->has_prev = 0;
+}
+
+/* theta += a z; z = decay z + g; returns |z|_1 of the new z. One pass over each array. */
+static rtu_real update_segment(rtu_real *restrict theta, rtu_real *restrict z,
+                               const rtu_real *restrict g, size_t count, rtu_real a,
+                               rtu_real decay)
+{
+    size_t i;
+    rtu_real norm = 0;
+    for (i = 0; i < count; ++i) {
+        theta[i] += a * z[i];
+        z[i] = decay * z[i] + g[i];
+        norm += RTU_FABS(z[i]);
+    }
+    return norm;
+}
+
+static rtu_status td_step_checked(rtu_td *td, const rtu_real *x, rtu_real cumulant,
+                                  rtu_real *prediction)
+{
+    rtu_cell *cell = &td->cell;
+    const rtu_td_config *cfg = &td->config;
+    size_t k, n2 = 2 * cell->n_hidden, p_cell = cell->n_params;
+    rtu_real *w = td->head, *grad = td->grad;
+    rtu_real v, delta, a = 0;
+    rtu_status status;
+    int update = td->has_prev;
+
+    /* h_{t+1} and v_{t+1} at theta_t */
+    status = rtu_cell_step(cell, x, NULL);
+    if (status != RTU_OK) {
+        return status;
+    }
+    v = w[n2];
+    for (k = 0; k < n2; ++k) {
+        v += w[k] * cell->h[k];
+    }
+    /* grad v_{t+1} at theta_t: the cell's by RTRL from dL/dh = w, the head's (h, 1) */
+    rtu_cell_gradient_into(cell, w, grad, 0);
+    for (k = 0; k < n2; ++k) {
+        grad[p_cell + k] = cell->h[k];
+    }
+    grad[p_cell + n2] = 1;
+
+    if (update) { /* delta_t = C_{t+1} + gamma v_{t+1} - v_t, and the step size */
+        delta = cumulant + cfg->gamma * v - td->v_prev;
+        if (cfg->optimizer == RTU_OPT_OBGD) {
+            rtu_real dbar = RTU_FABS(delta) > 1 ? RTU_FABS(delta) : (rtu_real)1;
+            rtu_real bound = cfg->alpha * cfg->kappa * dbar * td->z_norm1;
+            a = cfg->alpha / (bound > 1 ? bound : (rtu_real)1) * delta;
+        } else {
+            a = cfg->alpha * delta;
+        }
+    }
+    /* theta_{t+1} = theta_t + a z_t, z_{t+1} = gamma lambda z_t + grad, in one pass */
+    td->z_norm1 = update_segment(cell->params, td->z, grad, p_cell, a, cfg->gamma * cfg->lambda) +
+                  update_segment(w, td->z + p_cell, grad + p_cell, n2 + 1, a,
+                                 cfg->gamma * cfg->lambda);
+    if (update) {
+        if (rtu_cell_refresh(cell) != RTU_OK || !isfinite(v) ||
+            rtu_check_input(w, n2 + 1) == RTU_ERR_NONFINITE_INPUT) {
+            return RTU_ERR_DIVERGED;
+        }
+    }
+    td->v_prev = v;
+    td->has_prev = 1;
+    td->steps += 1;
+    if (prediction != NULL) {
+        *prediction = v;
+    }
+    return RTU_OK;
+}
+
+rtu_status rtu_td_step(rtu_td *td, const rtu_real *x, rtu_real cumulant, rtu_real *prediction)
+{
+    rtu_status status;
+    if (td == NULL || x == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = rtu_check_input(x, td->cell.n_in);
+    if (status == RTU_OK) {
+        status = rtu_check_input(&cumulant, 1);
+    }
+    if (status != RTU_OK) {
+        return status;
+    }
+    return td_step_checked(td, x, cumulant, prediction);
+}
+
+rtu_status rtu_td_run(rtu_td *td, const rtu_real *x, const rtu_real *cumulants, size_t steps,
+                      rtu_real *predictions)
+{
+    size_t t;
+    rtu_status status;
+    if (td == NULL || ((x == NULL || cumulants == NULL) && steps > 0)) {
+        return RTU_ERR_NULL;
+    }
+    status = rtu_check_input(x, steps * td->cell.n_in);
+    if (status == RTU_OK) {
+        status = rtu_check_input(cumulants, steps);
+    }
+    for (t = 0; t < steps && status == RTU_OK; ++t) {
+        status = td_step_checked(td, x + t * td->cell.n_in, cumulants[t],
+                                 predictions != NULL ? predictions + t : NULL);
+    }
+    return status;
+}

@@ -1,0 +1,148 @@
+"""TD(lambda) prediction with an RTU cell and a linear value head: c_src/rtu_td.c in numpy.
+
+One step, ``TD.step(x_{t+1}, C_{t+1})`` (rtu-spec.md section 3):
+
+    h = cell step on x_{t+1} at theta_t;          v_{t+1} = w . h + b
+    grad = d v_{t+1} / d theta at theta_t         (the cell's part by RTRL from dL/dh = w)
+    delta = C_{t+1} + gamma v_{t+1} - v_t         (no update on the first step after a reset)
+    alpha_eff = alpha                                           (SGD)
+              = alpha / max(alpha kappa max(|delta|, 1) |z|_1, 1)  (ObGD)
+    theta_{t+1} = theta_t + alpha_eff delta z_t
+    z_{t+1} = gamma lambda z_t + grad
+
+Learner parameters, eligibility traces and gradients share one layout: the cell's params
+(nu_log, theta_log, w_c, w_d), then the head w (2n) and b.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cell import Cell, check_input
+from .prng import Prng
+
+OPTIMIZERS = ("sgd", "obgd")
+
+
+@dataclass(frozen=True)
+class TDConfig:
+    """rtu_td_config: gamma, lambda in [0, 1]; alpha, kappa > 0."""
+
+    gamma: float
+    lambda_: float
+    alpha: float
+    kappa: float = 2.0
+    optimizer: str = "obgd"
+
+    def check(self) -> None:
+        if not 0.0 <= self.gamma <= 1.0:
+            raise ValueError(f"gamma must lie in [0, 1], got {self.gamma!r}")
+        if not 0.0 <= self.lambda_ <= 1.0:
+            raise ValueError(f"lambda_ must lie in [0, 1], got {self.lambda_!r}")
+        if not 0.0 < self.alpha < np.inf:
+            raise ValueError(f"alpha must be positive and finite, got {self.alpha!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.optimizer == "obgd" and not 0.0 < self.kappa < np.inf:
+            raise ValueError(f"kappa must be positive and finite, got {self.kappa!r}")
+
+
+def step_size(cfg: TDConfig, delta: float, z_norm1: float) -> float:
+    """alpha_eff * delta: SGD, or ObGD's overshooting bound (rtu-spec.md section 3)."""
+    if cfg.optimizer == "obgd":
+        bound = cfg.alpha * cfg.kappa * max(abs(delta), 1.0) * z_norm1
+        return cfg.alpha / max(bound, 1.0) * delta
+    return cfg.alpha * delta
+
+
+class TD:
+    """TD(lambda) learner laid out as ``rtu_td`` (float64).
+
+    Shapes (n = n_hidden, d = n_in, P = cell params 2n + 2nd): ``head`` (2n + 1,) = w then b;
+    ``z`` and ``grad`` (P + 2n + 1,). ``v_prev`` the latest prediction, ``z_norm1`` = |z|_1.
+    """
+
+    def __init__(self, kind: str, activation: str, n_in: int, n_hidden: int, config: TDConfig,
+                 rng: Prng):
+        config.check()
+        self.cell = Cell(kind, activation, n_in, n_hidden)
+        self.config = config
+        self.n_params = self.cell.n_params + 2 * n_hidden + 1
+        self.head = np.zeros(2 * n_hidden + 1)
+        self.z = np.zeros(self.n_params)
+        self.grad = np.zeros(self.n_params)
+        self.reset()
+        self.steps = 0
+        self.cell.init_params(rng, 0.0, 1.0, 6.28)
+
+    def reset(self) -> None:
+        self.cell.reset()
+        self.z[:] = 0.0
+        self.z_norm1 = 0.0
+        self.v_prev = 0.0
+        self.has_prev = False
+
+    def step(self, x: np.ndarray, cumulant: float) -> float:
+        check_input("x", np.asarray(x, dtype=np.float64))
+        check_input("cumulant", np.asarray([cumulant], dtype=np.float64))
+        cell, cfg = self.cell, self.config
+        p_cell, n2 = cell.n_params, 2 * cell.n_hidden
+        w = self.head[:n2]
+        update = self.has_prev
+
+        # h_{t+1} and v_{t+1} at theta_t
+        h = cell.step(x)
+        v = float(self.head[n2] + w @ h)
+        # grad v_{t+1} at theta_t: the cell's by RTRL from dL/dh = w, the head's (h, 1)
+        self.grad[:p_cell] = cell.gradient_into(w)
+        self.grad[p_cell:p_cell + n2] = h
+        self.grad[p_cell + n2] = 1.0
+
+        a = 0.0
+        if update:  # delta_t = C_{t+1} + gamma v_{t+1} - v_t, and the step size
+            a = step_size(cfg, cumulant + cfg.gamma * v - self.v_prev, self.z_norm1)
+        # theta_{t+1} = theta_t + a z_t, z_{t+1} = gamma lambda z_t + grad
+        cell.params += a * self.z[:p_cell]
+        self.head += a * self.z[p_cell:]
+        self.z[:] = cfg.gamma * cfg.lambda_ * self.z + self.grad
+        self.z_norm1 = float(np.sum(np.abs(self.z)))
+        if update:
+            try:
+                cell.refresh()
+            except ValueError as err:
+                raise FloatingPointError(f"learner diverged: {err}") from err
+            if not (np.isfinite(v) and np.all(np.isfinite(self.head))):
+                raise FloatingPointError("learner diverged: the value head became non-finite")
+        self.v_prev = v
+        self.has_prev = True
+        self.steps += 1
+        return v
+
+
+class MemorylessTD:
+    """The memoryless baseline: the same TD(lambda) learner and optimizer on the raw observation,
+    v = w . x + b, with no recurrence. ``w`` (n_in + 1,) is w then b; ``z`` likewise."""
+
+    def __init__(self, n_in: int, config: TDConfig):
+        config.check()
+        self.config = config
+        self.w = np.zeros(n_in + 1)
+        self.z = np.zeros(n_in + 1)
+        self.z_norm1, self.v_prev, self.has_prev, self.steps = 0.0, 0.0, False, 0
+
+    def step(self, x: np.ndarray, cumulant: float) -> float:
+        cfg = self.config
+        features = np.append(np.asarray(x, dtype=np.float64), 1.0)
+        check_input("x", features)
+        v = float(self.w @ features)
+        if self.has_prev:
+            self.w += step_size(cfg, cumulant + cfg.gamma * v - self.v_prev, self.z_norm1) * self.z
+        self.z[:] = cfg.gamma * cfg.lambda_ * self.z + features
+        self.z_norm1 = float(np.sum(np.abs(self.z)))
+        self.v_prev, self.has_prev, self.steps = v, True, self.steps + 1
+        return v
+
+    def run(self, x_seq: np.ndarray, cumulants: np.ndarray) -> np.ndarray:
+        return np.array([self.step(x, float(c)) for x, c in zip(x_seq, cumulants)])
