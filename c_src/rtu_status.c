@@ -21,6 +21,13 @@ const char *rtu_status_str(rtu_status status)
         return "learner config needs gamma, lambda in [0, 1] and alpha, kappa > 0";
     case RTU_ERR_DIVERGED:
         return "learner parameters became non-finite or out of range; re-initialise or restore";
+    case RTU_ERR_ACTION: return "action is outside the action space";
+    case RTU_ERR_CKPT_TRUNCATED: return "checkpoint is truncated";
+    case RTU_ERR_CKPT_MAGIC: return "not an rtu_edge checkpoint (bad magic)";
+    case RTU_ERR_CKPT_VERSION: return "checkpoint format version not supported";
+    case RTU_ERR_CKPT_CRC: return "checkpoint CRC32 mismatch: the file is corrupted";
+    case RTU_ERR_CKPT_MISMATCH:
+        return "checkpoint is of another precision, kind, size or learner";
     case RTU_STATUS_COUNT: break;
     }
     return "unknown status";

@@ -1,12 +1,12 @@
 /*
  * TD(lambda) prediction with an RTU cell and a linear value head (../shared/rtu-spec.md section 3).
  * rtu_edge/reference/td.py is the same code in numpy. The order of one step, and which parameters
- * each gradient is taken at, is written out above rtu_td in rtu.h.
+ * each gradient is taken at, is written out above rtu_td in rtu_td.h.
  */
 #include <math.h>
 
-#include "rtu.h"
 #include "rtu_internal.h"
+#include "rtu_td.h"
 
 #ifdef RTU_DOUBLE
 #define RTU_FABS fabs

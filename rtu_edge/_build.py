@@ -2,10 +2,12 @@
 ``rtu_edge._rtu_f32`` (rtu_real = float) and ``rtu_edge._rtu_f64`` (rtu_real = double, -DRTU_DOUBLE).
 Run by setuptools during ``pip install`` (setup.py: cffi_modules); never imported at run time.
 
-The declarations come from c_src/rtu.h itself, run through the C preprocessor (so its macros and
-comments are gone and cffi can read it); no copy of them is kept here.
+Every c_src/*.c is compiled. The declarations come from the public headers themselves (every
+c_src/rtu*.h but rtu_internal.h), run through the C preprocessor so that their macros and comments
+are gone and cffi can read them; no copy of them is kept here.
 """
 
+import glob
 import os
 import shlex
 import subprocess
@@ -13,20 +15,22 @@ import sysconfig
 
 import cffi
 
-HEADER = "c_src/rtu.h"
-SOURCES = ["c_src/rtu_status.c", "c_src/rtu_prng.c", "c_src/rtu_cell.c", "c_src/rtu_td.c"]
+SOURCES = sorted(glob.glob("c_src/*.c"))
+HEADERS = sorted(h for h in glob.glob("c_src/rtu*.h") if not h.endswith("rtu_internal.h"))
 
 
 def header_declarations(defines: list) -> str:
-    """rtu.h preprocessed with RTU_CFFI_CDEF (which leaves out the standard headers)."""
+    """The public headers preprocessed together with RTU_CFFI_CDEF (which leaves out the
+    standard headers); include guards keep each declaration once."""
     compiler = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
-    cmd = [*compiler, "-E", "-P", "-x", "c", "-DRTU_CFFI_CDEF", *defines, HEADER]
+    cmd = [*compiler, "-E", "-P", "-x", "c", "-Ic_src", "-DRTU_CFFI_CDEF", *defines, "-"]
+    unit = "".join(f'#include "{os.path.basename(h)}"\n' for h in HEADERS)
     try:
-        result = subprocess.run(cmd, capture_output=True, text=True)
+        result = subprocess.run(cmd, input=unit, capture_output=True, text=True)
     except OSError as err:
         raise RuntimeError(f"rtu_edge needs a C compiler to build ({shlex.join(cmd)}): {err}")
     if result.returncode != 0:
-        raise RuntimeError(f"preprocessing {HEADER} failed:\n{shlex.join(cmd)}\n{result.stderr}")
+        raise RuntimeError(f"preprocessing {HEADERS} failed:\n{shlex.join(cmd)}\n{result.stderr}")
     return result.stdout
 
 
@@ -37,7 +41,7 @@ def make_ffi(real: str) -> cffi.FFI:
     suffix = "f64" if real == "double" else "f32"
     ffi.set_source(
         f"rtu_edge._rtu_{suffix}",
-        '#include "rtu.h"',
+        "".join(f'#include "{os.path.basename(h)}"\n' for h in HEADERS),
         sources=SOURCES,
         include_dirs=["c_src"],
         define_macros=[("RTU_DOUBLE", "1")] if real == "double" else [],

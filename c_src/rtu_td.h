@@ -1,0 +1,84 @@
+/*
+ * TD(lambda) prediction with an RTU cell and a linear value head (../shared/rtu-spec.md section 3).
+ * Same rules as rtu.h: no heap, no globals, no stdio; the caller owns the buffer.
+ */
+#ifndef RTU_TD_H
+#define RTU_TD_H
+
+#include "rtu.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    RTU_OPT_SGD = 0, /* params += alpha delta z */
+    RTU_OPT_OBGD = 1 /* overshooting-bounded: alpha_eff = alpha / max(alpha kappa max(|delta|, 1) |z|_1, 1) */
+} rtu_optimizer;
+
+typedef struct {
+    rtu_real gamma;  /* discount, in [0, 1] */
+    rtu_real lambda; /* trace decay, in [0, 1] */
+    rtu_real alpha;  /* step size, > 0 */
+    rtu_real kappa;  /* ObGD bound, > 0 (unused by SGD) */
+    rtu_optimizer optimizer;
+} rtu_td_config;
+
+/* Learner parameters: the cell's (RTU_CELL_PARAMS), then the head w (2n) and b (1). */
+#define RTU_TD_PARAMS(n_in, n_hidden) (RTU_CELL_PARAMS(n_in, n_hidden) + 2u * (size_t)(n_hidden) + 1u)
+/* Reals in a TD learner's buffer: the cell's, the head, and z and a gradient scratch over all
+ * learner parameters. */
+#define RTU_TD_REALS(kind, n_in, n_hidden)                                                          \
+    (RTU_CELL_REALS(kind, n_in, n_hidden) + 2u * (size_t)(n_hidden) + 1u +                          \
+     2u * RTU_TD_PARAMS(n_in, n_hidden))
+#define RTU_TD_BUFFER_BYTES(kind, n_in, n_hidden) (sizeof(rtu_real) * RTU_TD_REALS(kind, n_in, n_hidden))
+
+/*
+ * One step, rtu_td_step(td, x_{t+1}, C_{t+1}):
+ *   h = cell step on x_{t+1} (parameters theta_t);  v_{t+1} = w . h + b
+ *   grad = d v_{t+1} / d theta at theta_t (the cell's part by RTRL from dL/dh = w)
+ *   delta = C_{t+1} + gamma v_{t+1} - v_t          (v_t from the previous call; none on the first)
+ *   theta_{t+1} = theta_t + alpha_eff delta z_t     (z_t holds grad v_t and older gradients)
+ *   z_{t+1} = gamma lambda z_t + grad
+ * so every gradient is taken at the parameters that produced its prediction. The first call after
+ * init or reset makes a prediction and no update.
+ */
+typedef struct {
+    rtu_cell cell;
+    rtu_td_config config;
+    size_t n_params;  /* RTU_TD_PARAMS */
+    rtu_real *head;   /* w[2n], then b */
+    rtu_real *z;      /* eligibility traces, learner-parameter layout */
+    rtu_real *grad;   /* scratch: grad of the latest prediction */
+    rtu_real v_prev;  /* the latest prediction */
+    rtu_real z_norm1; /* |z|_1, kept for the ObGD bound */
+    int has_prev;     /* v_prev is valid */
+    uint64_t steps;   /* calls to rtu_td_step since init */
+} rtu_td;
+
+rtu_status rtu_td_buffer_size(rtu_kind kind, size_t n_in, size_t n_hidden, size_t *bytes);
+
+/* Lay out the learner in buffer, draw the cell's parameters from rng (rtu_cell_init_params with
+ * r in (0, 1), theta in (0, 6.28)) and zero the head, state and traces. */
+rtu_status rtu_td_init(rtu_td *td, rtu_kind kind, rtu_activation activation, size_t n_in,
+                       size_t n_hidden, const rtu_td_config *config, rtu_prng *rng, void *buffer,
+                       size_t buffer_bytes);
+
+/* Zero the cell's state and traces and the eligibility traces; forget the latest prediction. */
+void rtu_td_reset(rtu_td *td);
+
+/* One step (see above); *prediction receives v_{t+1}. Bad x or cumulant: refused, nothing
+ * changed. RTU_ERR_DIVERGED: the update made a parameter non-finite or out of range; the learner
+ * must be re-initialised or restored. */
+rtu_status rtu_td_step(rtu_td *td, const rtu_real *x, rtu_real cumulant, rtu_real *prediction);
+
+/* rtu_td_step over a (T, n_in) sequence and its T cumulants, checked before the first step;
+ * predictions receives T values (or may be NULL). */
+rtu_status rtu_td_run(rtu_td *td, const rtu_real *x, const rtu_real *cumulants, size_t steps,
+                      rtu_real *predictions);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RTU_TD_H */
