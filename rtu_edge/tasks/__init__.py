@@ -1,7 +1,31 @@
-"""Prediction tasks for online learners: the classical-conditioning benchmarks of Rafiee et al.
-(2022), trace conditioning and trace patterning, with their return and error metric."""
+"""Tasks for online learners.
+
+- Prediction: the classical-conditioning benchmarks of Rafiee et al. (2022), trace conditioning and
+  trace patterning, with their return and error metric (``trace_conditioning``; numpy only).
+- Partially observable control (``control``; needs gymnasium, imported on first use): CartPole and
+  Pendulum with velocities hidden, and ``make_env`` for those, any gymnasium id, and POPGym memory
+  tasks (``"popgym:<Name>"``, optional package popgym), with flattened float observations and an
+  ``EnvSpec``.
+"""
 
 from .trace_conditioning import (TraceConditioning, TracePatterning, discounted_returns, msre,
                                  rollout)
 
-__all__ = ["TraceConditioning", "TracePatterning", "rollout", "discounted_returns", "msre"]
+_CONTROL = ("HiddenVelocity", "make_cartpole_p", "make_pendulum_p", "FlattenObservation",
+            "DiscreteActions", "FlattenBoxAction", "EnvSpec", "env_spec", "make_env")
+
+__all__ = ["TraceConditioning", "TracePatterning", "rollout", "discounted_returns", "msre",
+           *_CONTROL]
+
+
+def __getattr__(name):
+    # The control tasks import gymnasium; load them only when one of their names is asked for, so
+    # that the prediction tasks stay numpy-only.
+    if name in _CONTROL:
+        from . import control
+        return getattr(control, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_CONTROL))
