@@ -10,7 +10,7 @@
  *   rtu_cell_step(&cell, x, h);  rtu_cell_gradient(&cell, dh, grad);
  *
  * The mathematics is ../shared/rtu-spec.md (sections 1, 2 and 5). The learners have headers of
- * their own: rtu_td.h (TD(lambda) prediction). rtu_edge/reference/ holds the
+ * their own: rtu_td.h (TD(lambda) prediction), rtu_ac.h (streaming actor-critic). rtu_edge/reference/ holds the
  * numpy reference; its classes and fields carry the same names as the structs and functions here.
  *
  * rtu_real is float; compile with -DRTU_DOUBLE for double (the build that validates against the
@@ -66,6 +66,7 @@ typedef enum {
     RTU_ERR_CONFIG,          /* a learner hyperparameter is out of range */
     RTU_ERR_DIVERGED,        /* a learner's parameters became non-finite or out of range */
     RTU_ERR_ACTION,          /* an action outside the action space */
+    RTU_ERR_ORDER,           /* act and learn out of turn, or act on another observation */
     RTU_ERR_CKPT_TRUNCATED,  /* a checkpoint is shorter than its header says */
     RTU_ERR_CKPT_MAGIC,      /* not an rtu_edge checkpoint */
     RTU_ERR_CKPT_VERSION,    /* a checkpoint format version this build does not read */

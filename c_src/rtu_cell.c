@@ -279,6 +279,23 @@ rtu_status rtu_cell_refresh(rtu_cell *cell)
     return RTU_OK;
 }
 
+void rtu_cell_wrap_phases(rtu_cell *cell, rtu_real *ratio)
+{
+    const double two_pi = 6.283185307179586, pi = 3.141592653589793;
+    size_t k;
+    for (k = 0; k < cell->n_hidden; ++k) {
+        double theta = exp((double)cell->theta_log[k]);
+        ratio[k] = 1;
+        if (theta >= 3.0 * pi && theta < 1e15) { /* beyond 1e15 no turn is exact: refresh fails */
+            double wrapped = theta - two_pi * floor((theta - pi) / two_pi);
+            cell->theta_log[k] = (rtu_real)log(wrapped);
+            ratio[k] = (rtu_real)(wrapped / theta);
+            cell->dc_dtheta[k] *= ratio[k];
+            cell->dd_dtheta[k] *= ratio[k];
+        }
+    }
+}
+
 void rtu_cell_reset(rtu_cell *cell)
 {
     /* state and traces are contiguous from c to the end of the buffer */
@@ -456,6 +473,22 @@ static void step_nonlinear(rtu_cell *cell, const rtu_real *restrict x)
                             cell->dc_dwd + k * d_in, cell->dd_dwd + k * d_in, x, d_in, g, phi,
                             eta, fa, fb);
     }
+}
+
+rtu_real rtu_cell_peek_value(const rtu_cell *cell, const rtu_real *x, const rtu_real *w,
+                             rtu_real b)
+{
+    size_t k, n = cell->n_hidden, d_in = cell->n_in;
+    rtu_real v = b;
+    for (k = 0; k < n; ++k) {
+        rtu_real g = cell->g[k], phi = cell->phi[k], eta = cell->eta[k];
+        rtu_real c0 = cell->c[k], d0 = cell->d[k];
+        rtu_real a = g * c0 - phi * d0 + eta * dot(cell->w_c + k * d_in, x, d_in);
+        rtu_real bb = g * d0 + phi * c0 + eta * dot(cell->w_d + k * d_in, x, d_in);
+        /* linear: h = [f(c'); f(d')]; nonlinear: c' = f(a), h = [c'; d']: f of (a, b) both ways */
+        v += w[k] * activate(cell->activation, a) + w[n + k] * activate(cell->activation, bb);
+    }
+    return v;
 }
 
 static rtu_status step_checked(rtu_cell *cell, const rtu_real *x, rtu_real *h)

@@ -11,4 +11,17 @@ rtu_status rtu_check_input(const rtu_real *v, size_t count);
 void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad,
                             int accumulate);
 
+/* w . h' + b for the features h' that a step on x would give, at the current parameters, without
+ * changing the state or the traces (x already checked). w has 2n reals. */
+rtu_real rtu_cell_peek_value(const rtu_cell *cell, const rtu_real *x, const rtu_real *w,
+                             rtu_real b);
+
+/* Wrap each phase theta = exp(theta_log) >= 3 pi into [pi, 3 pi) by whole turns, which leaves the
+ * cell's function unchanged (lambda depends on theta through cos and sin only). Derivatives with
+ * respect to the new theta_log are ratio = theta' / theta times the old ones: the cell's theta
+ * traces are rescaled here, and ratio[k] (n reals, 1 where nothing wrapped) is for the caller's
+ * eligibility traces. Call after changing params and before rtu_cell_refresh. Without it, exact
+ * theta_log gradients (which carry a factor theta) can drive theta up without bound. */
+void rtu_cell_wrap_phases(rtu_cell *cell, rtu_real *ratio);
+
 #endif /* RTU_INTERNAL_H */

@@ -22,6 +22,8 @@ const char *rtu_status_str(rtu_status status)
     case RTU_ERR_DIVERGED:
         return "learner parameters became non-finite or out of range; re-initialise or restore";
     case RTU_ERR_ACTION: return "action is outside the action space";
+    case RTU_ERR_ORDER:
+        return "act and learn must alternate, and act must get learn's next observation";
     case RTU_ERR_CKPT_TRUNCATED: return "checkpoint is truncated";
     case RTU_ERR_CKPT_MAGIC: return "not an rtu_edge checkpoint (bad magic)";
     case RTU_ERR_CKPT_VERSION: return "checkpoint format version not supported";

@@ -148,6 +148,11 @@ static rtu_status td_step_checked(rtu_td *td, const rtu_real *x, rtu_real cumula
                   update_segment(w, td->z + p_cell, grad + p_cell, n2 + 1, a,
                                  cfg->gamma * cfg->lambda);
     if (update) {
+        /* grad is free again: it takes the phase-wrap ratios, which rescale z's theta_log part */
+        rtu_cell_wrap_phases(cell, grad);
+        for (k = 0; k < cell->n_hidden; ++k) {
+            td->z[cell->n_hidden + k] *= grad[k];
+        }
         if (rtu_cell_refresh(cell) != RTU_OK || !isfinite(v) ||
             rtu_check_input(w, n2 + 1) == RTU_ERR_NONFINITE_INPUT) {
             return RTU_ERR_DIVERGED;

@@ -3,8 +3,9 @@ robots and edge devices. ``RTUCell`` runs the heap-free C99 core (float32 or flo
 reference behind one API."""
 
 from ._ccore import RTUError
+from .ac import ActorCritic
 from .cell import RTUCell
 from .td import TDLambda
 
 __version__ = "0.1.0"
-__all__ = ["RTUCell", "RTUError", "TDLambda", "__version__"]
+__all__ = ["ActorCritic", "RTUCell", "RTUError", "TDLambda", "__version__"]

@@ -51,8 +51,8 @@ def test_core_builds_clean_without_heap_stdio_or_globals(compiler, defines, tmp_
     assert not data, data
     # only libm beyond the core itself, and memset/memcpy, which compilers emit for zeroing and
     # copying loops (freestanding toolchains provide them too)
-    libm = {"exp", "expm1", "log", "sqrt", "cos", "sin", "sincos", "tanh", "tanhf", "fabs",
-            "fabsf", "memset", "memcpy"}
+    libm = {"exp", "expf", "expm1", "log", "logf", "sqrt", "sqrtf", "cos", "sin", "sincos",
+            "tanh", "tanhf", "fabs", "fabsf", "floor", "memset", "memcpy"}
     assert undefined <= libm, undefined - libm
     # every public symbol carries the one prefix
     public = {name for kind, name in syms if kind == "T"}

@@ -139,6 +139,21 @@ class Cell:
         self.eta[:] = np.where(floored, ETA_MIN, eta)
         self.deta[:] = np.where(floored, 0.0, r * r * nu / np.maximum(eta, ETA_MIN))
 
+    def wrap_phases(self) -> np.ndarray:
+        """rtu_cell_wrap_phases: theta >= 3 pi goes into [pi, 3 pi) by whole turns (the same
+        function); the theta traces are rescaled by ratio = theta' / theta, which is returned
+        (1 where nothing wrapped) for the caller's eligibility traces."""
+        ratio = np.ones(self.n_hidden)
+        for k in range(self.n_hidden):
+            theta = math.exp(min(self.theta_log[k], 40.0))  # as C's exp: huge, not an error
+            if 3.0 * math.pi <= theta < 1e15:
+                wrapped = theta - 2.0 * math.pi * math.floor((theta - math.pi) / (2.0 * math.pi))
+                self.theta_log[k] = math.log(wrapped)
+                ratio[k] = wrapped / theta
+        self.dc_dtheta *= ratio
+        self.dd_dtheta *= ratio
+        return ratio
+
     def reset(self) -> None:
         """Zero the state and every trace (an episode boundary)."""
         for a in (self.c, self.d, self.h, self.dc_dnu, self.dd_dnu, self.dc_dtheta, self.dd_dtheta,

@@ -109,6 +109,8 @@ class TD:
         self.z[:] = cfg.gamma * cfg.lambda_ * self.z + self.grad
         self.z_norm1 = float(np.sum(np.abs(self.z)))
         if update:
+            n = cell.n_hidden
+            self.z[n:2 * n] *= cell.wrap_phases()  # theta_log entries follow the wrap
             try:
                 cell.refresh()
             except ValueError as err:
