@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 
+from . import checkpoint
 from ._ccore import CCore
 from .cell import KINDS, check_cell_arguments
 from .reference import ACTIVATIONS, Prng
@@ -59,6 +60,27 @@ class _CTD:
         self.core.check(self.lib.rtu_td_run(self.td, ptr(x_seq), ptr(cumulants), len(x_seq),
                                             ptr(out)), "X or cumulants")
 
+    def _message(self, status) -> str:
+        return self.core.ffi.string(self.lib.rtu_status_str(status)).decode()
+
+    def to_bytes(self) -> bytes:
+        """rtu_td_save into a bytes buffer of rtu_td_checkpoint_size bytes."""
+        ffi, lib = self.core.ffi, self.lib
+        size = ffi.new("size_t *")
+        self.core.check(lib.rtu_td_checkpoint_size(self.td, size))
+        out = bytearray(int(size[0]))
+        written = ffi.new("size_t *")
+        status = lib.rtu_td_save(self.td, ffi.from_buffer(out), len(out), written)
+        if status != lib.RTU_OK:
+            raise ValueError(f"cannot checkpoint this learner: {self._message(status)}")
+        return bytes(out[:int(written[0])])
+
+    def restore(self, data: bytes, ckpt, path) -> None:
+        """rtu_td_load (which checks everything again; on error the learner is untouched)."""
+        status = self.lib.rtu_td_load(self.td, self.core.ffi.from_buffer(data), len(data))
+        if status != self.lib.RTU_OK:
+            raise ValueError(f"checkpoint {path}: {self._message(status)}")
+
 
 class _ReferenceTD:
     """The numpy reference TD (float64)."""
@@ -81,6 +103,17 @@ class _ReferenceTD:
     def run(self, x_seq, cumulants, out):
         for t in range(len(x_seq)):
             out[t] = self.td.step(x_seq[t], float(cumulants[t]))
+
+    def to_bytes(self) -> bytes:
+        data = checkpoint.encode(checkpoint.from_reference(self.td))
+        try:  # never write what load would refuse (a diverged learner)
+            checkpoint.decode(data, "of this learner")
+        except ValueError as err:
+            raise ValueError(f"cannot checkpoint this learner: {err}") from None
+        return data
+
+    def restore(self, data: bytes, ckpt, path) -> None:
+        checkpoint.restore_reference(self.td, ckpt, path)
 
 
 class TDLambda:
@@ -145,6 +178,52 @@ class TDLambda:
     def reset(self) -> None:
         """Zero the cell's state and traces and the eligibility traces (an episode boundary)."""
         self._impl.reset()
+
+    # -- checkpoints (format: c_src/rtu_ckpt.h) ------------------------------------------------
+
+    def checkpoint_bytes(self) -> bytes:
+        """The learner's checkpoint (rtu_td_save, or rtu_edge.checkpoint for the reference):
+        config, step counter, parameters, state and every trace. ValueError if the learner has
+        diverged (a checkpoint that could not be loaded is never produced)."""
+        return self._impl.to_bytes()
+
+    def load_bytes(self, data: bytes, name: str = "<bytes>") -> None:
+        """Restore from checkpoint bytes of the same precision, kind, activation, n_in and
+        n_hidden; the config and step counter are restored too. ValueError (naming ``name`` and
+        the fault) on a truncated, corrupted, foreign or mismatched checkpoint, and then the
+        learner is untouched."""
+        data = bytes(data)
+        ckpt = checkpoint.decode(data, name, expect={
+            "precision": self.dtype.itemsize, "kind": self.kind, "activation": self.activation,
+            "n_in": self.n_in, "n_hidden": self.n_hidden})
+        self._impl.restore(data, ckpt, name)
+        self.config = ckpt.config
+
+    def save(self, path) -> None:
+        """Write the checkpoint to path atomically (temporary file, fsync, rename, fsync of the
+        directory): on any error the previous file at path is intact (OSError naming path)."""
+        checkpoint.write_atomic(path, self.checkpoint_bytes())
+
+    def load(self, path) -> None:
+        """Restore this learner from the checkpoint file at path (see load_bytes)."""
+        self.load_bytes(checkpoint.read_file(path), str(path))
+
+    @classmethod
+    def from_checkpoint(cls, path, backend: str = "c") -> "TDLambda":
+        """A learner built from the checkpoint file at path, on backend "c" (float32 or float64,
+        the checkpoint's precision) or "reference" (float64 checkpoints only)."""
+        data = checkpoint.read_file(path)
+        ckpt = checkpoint.decode(data, path)
+        if backend == "reference" and ckpt.precision != 8:
+            raise ValueError(f"checkpoint {path} holds float32 reals; the reference backend is "
+                             "float64 (load it with backend='c')")
+        cfg = ckpt.config
+        learner = cls(ckpt.n_in, ckpt.n_hidden, kind=ckpt.kind, activation=ckpt.activation,
+                      seed=0, backend=backend, dtype=ckpt.dtype, gamma=cfg.gamma,
+                      lambda_=cfg.lambda_, alpha=cfg.alpha, kappa=cfg.kappa,
+                      optimizer=cfg.optimizer)
+        learner.load_bytes(data, str(path))
+        return learner
 
     def step(self, x, cumulant: float) -> float:
         x = self._input("x", x, (self.n_in,))

@@ -1,0 +1,120 @@
+/*
+ * Checkpoints: one versioned binary format for every rtu_edge learner, written and read without
+ * heap, globals or stdio (the caller owns the bytes and does the I/O). rtu_edge/checkpoint.py
+ * writes and reads the same bytes in Python.
+ *
+ * Format version 1. Every integer is unsigned little-endian; every real is IEEE-754 little-endian
+ * of the writer's precision (4 bytes: binary32, 8 bytes: binary64). No padding anywhere.
+ *
+ *   offset  size  field
+ *   ------  ----  -----------------------------------------------------------------------------
+ *        0     8  magic "RTUEDGE\0" (52 54 55 45 44 47 45 00)
+ *        8     4  u32 format version = 1 (RTU_CKPT_VERSION)
+ *       12     4  u32 learner type: 1 = TD(lambda) (rtu_td); 2 = actor-critic (reserved)
+ *       16     4  u32 precision: bytes per real, 4 (float build) or 8 (double build)
+ *       20     4  u32 cell kind (rtu_kind: 0 linear, 1 nonlinear)
+ *       24     4  u32 activation (rtu_activation: 0 relu, 1 tanh, 2 identity)
+ *       28     4  u32 n_in
+ *       32     4  u32 n_hidden
+ *       36     4  u32 optimizer (rtu_optimizer: 0 sgd, 1 obgd)
+ *       40     8  u64 step counter (rtu_td.steps)
+ *       48     8  u64 payload length L in bytes
+ *       56     L  payload (depends on the learner type, below)
+ *   56 + L     4  u32 CRC-32 (zlib's: reflected polynomial 0xEDB88320, init and final xor
+ *                 0xFFFFFFFF) of bytes [0, 56 + L)
+ *
+ * Payload of learner type 1, TD(lambda) (R = precision, n = n_hidden, d = n_in, P = 2n + 2nd the
+ * cell's parameters, Q = P + 2n + 1 the learner's):
+ *
+ *   reals  gamma, lambda, alpha, kappa                                    4 R
+ *   reals  v_prev, z_norm1                                                2 R
+ *   u32    has_prev (0 or 1)                                              4
+ *   reals  cell params: nu_log[n], theta_log[n], w_c[n*d], w_d[n*d]      P R
+ *   reals  cell state: c[n], d[n], h[2n] (the features)                  4n R
+ *   reals  RTRL traces: dc_dnu[n], dd_dnu[n], dc_dtheta[n], dd_dtheta[n],
+ *          dc_dwc[n*d], dd_dwc[n*d], and for the nonlinear kind
+ *          dc_dwd[n*d], dd_dwd[n*d]                                      (4n + 2nd or 4nd) R
+ *   reals  head: w[2n], b                                                (2n + 1) R
+ *   reals  eligibility traces z[Q] (learner-parameter layout)            Q R
+ *
+ * The cell's derived cache (nu, theta, g, phi, eta, deta) is not stored: rtu_td_load recomputes it
+ * with rtu_cell_refresh, so a checkpoint does not depend on the last ulp of a libm. The gradient
+ * scratch is not stored either (every step overwrites it before reading it).
+ *
+ * A later learner type adds its own payload after the same header; a reader refuses a learner type
+ * it does not know (RTU_ERR_CKPT_MISMATCH) and a format version other than its own
+ * (RTU_ERR_CKPT_VERSION).
+ */
+#ifndef RTU_CKPT_H
+#define RTU_CKPT_H
+
+#include "rtu_td.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RTU_CKPT_VERSION 1u
+#define RTU_CKPT_HEADER_BYTES 56u
+#define RTU_CKPT_CRC_BYTES 4u
+
+typedef enum {
+    RTU_LEARNER_TD = 1,          /* rtu_td: TD(lambda) prediction */
+    RTU_LEARNER_ACTOR_CRITIC = 2 /* reserved: streaming actor-critic (PRNG, normaliser state) */
+} rtu_learner_type;
+
+/* Exact bytes of a TD(lambda) checkpoint, for static buffers (header, payload, CRC). */
+#define RTU_TD_CHECKPOINT_BYTES(kind, n_in, n_hidden)                                               \
+    (RTU_CKPT_HEADER_BYTES + 4u + RTU_CKPT_CRC_BYTES +                                              \
+     sizeof(rtu_real) * (6u + RTU_CELL_PARAMS(n_in, n_hidden) + 8u * (size_t)(n_hidden) +           \
+                         ((kind) == RTU_KIND_NONLINEAR ? 4u : 2u) * (size_t)(n_hidden) *            \
+                             (size_t)(n_in) +                                                       \
+                         2u * (size_t)(n_hidden) + 1u + RTU_TD_PARAMS(n_in, n_hidden)))
+
+/* The header fields of a checkpoint, as rtu_ckpt_inspect reads them. */
+typedef struct {
+    uint32_t version;
+    uint32_t learner_type;
+    uint32_t precision;
+    uint32_t kind;
+    uint32_t activation;
+    uint32_t n_in;
+    uint32_t n_hidden;
+    uint32_t optimizer;
+    uint64_t steps;
+    uint64_t payload_bytes;
+} rtu_ckpt_header;
+
+/* CRC-32 of bytes bytes at data, as zlib.crc32 computes it (0 for no bytes). Bitwise, no table. */
+uint32_t rtu_crc32(const void *data, size_t bytes);
+
+/* Check the framing of a checkpoint of any learner type: magic (RTU_ERR_CKPT_MAGIC), version
+ * (RTU_ERR_CKPT_VERSION), that the payload length fits in in_bytes (RTU_ERR_CKPT_TRUNCATED), and the
+ * CRC (RTU_ERR_CKPT_CRC); then fill *header. Reads nothing beyond in_bytes; bytes after the CRC
+ * (in_bytes larger than the checkpoint, e.g. a flash sector) are ignored. */
+rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *header);
+
+/* Exact bytes of td's checkpoint. */
+rtu_status rtu_td_checkpoint_size(const rtu_td *td, size_t *bytes);
+
+/* Write td's checkpoint into out; *written (may be NULL) receives its byte count, 0 on error.
+ * RTU_ERR_BUFFER_SMALL if out_bytes is below rtu_td_checkpoint_size. The written bytes are checked
+ * as rtu_td_load checks them, so a learner that cannot be restored (diverged: non-finite values,
+ * or a config out of range) is refused with that status and out holds no valid checkpoint. */
+rtu_status rtu_td_save(const rtu_td *td, void *out, size_t out_bytes, size_t *written);
+
+/* Restore td, which rtu_td_init laid out with the same precision, kind, activation, n_in and
+ * n_hidden as the checkpoint (else RTU_ERR_CKPT_MISMATCH), from in_bytes bytes at in. Everything is
+ * checked before td changes, and on any error td is untouched: framing (rtu_ckpt_inspect), learner
+ * type and sizes and payload length (RTU_ERR_CKPT_MISMATCH), the config (RTU_ERR_CONFIG: gamma and
+ * lambda in [0, 1], alpha > 0, kappa > 0 for ObGD, a known optimizer, has_prev 0 or 1), every real
+ * finite (RTU_ERR_NONFINITE_PARAM), |nu_log|, |theta_log| <= RTU_LOG_PARAM_LIMIT
+ * (RTU_ERR_PARAM_RANGE). The config, step counter, parameters, state and every trace are restored,
+ * and the derived cache is recomputed (rtu_cell_refresh). */
+rtu_status rtu_td_load(rtu_td *td, const void *in, size_t in_bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RTU_CKPT_H */
