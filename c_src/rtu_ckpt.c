@@ -149,30 +149,179 @@ rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *he
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* TD(lambda)                                                                                  */
+/* Shared by every learner type                                                                */
 
-/* The arrays of a TD payload, in order. Returns how many (8 at most). */
-static size_t td_arrays(const rtu_td *td, rtu_real **ptr, size_t *count)
+#define MAX_ARRAYS 12
+
+/* The cell's arrays of a payload, in order (params; c, d, h; unit traces; weight traces), appended
+ * at ptr[k], count[k]. Returns the new k. */
+static size_t cell_arrays(const rtu_cell *cell, rtu_real **ptr, size_t *count, size_t k)
 {
-    const rtu_cell *cell = &td->cell;
-    size_t n = cell->n_hidden, nd = n * cell->n_in, k = 0;
+    size_t n = cell->n_hidden, nd = n * cell->n_in;
     ptr[k] = cell->params;  count[k++] = cell->n_params;
     ptr[k] = cell->c;       count[k++] = 4 * n; /* c, d, h are contiguous */
     ptr[k] = cell->dc_dnu;  count[k++] = 4 * n; /* dc_dnu .. dd_dtheta are contiguous */
     ptr[k] = cell->dc_dwc;  count[k++] = (cell->kind == RTU_KIND_NONLINEAR ? 4 : 2) * nd;
-    ptr[k] = td->head;      count[k++] = 2 * n + 1;
+    return k;
+}
+
+static size_t total_reals(const size_t *count, size_t m)
+{
+    size_t k, reals = 0;
+    for (k = 0; k < m; ++k) {
+        reals += count[k];
+    }
+    return reals;
+}
+
+/* The header of a checkpoint of learner type type for cell; returns where the payload starts. */
+static unsigned char *put_header(unsigned char *p, uint32_t type, const rtu_cell *cell,
+                                 rtu_optimizer optimizer, uint64_t steps, size_t payload)
+{
+    put_u64(p, (uint64_t)MAGIC_U64);
+    put_u32(p + 8, RTU_CKPT_VERSION);
+    put_u32(p + 12, type);
+    put_u32(p + 16, REAL_BYTES);
+    put_u32(p + 20, (uint32_t)cell->kind);
+    put_u32(p + 24, (uint32_t)cell->activation);
+    put_u32(p + 28, (uint32_t)cell->n_in);
+    put_u32(p + 32, (uint32_t)cell->n_hidden);
+    put_u32(p + 36, (uint32_t)optimizer);
+    put_u64(p + 40, steps);
+    put_u64(p + 48, (uint64_t)payload);
+    return p + RTU_CKPT_HEADER_BYTES;
+}
+
+/* A header of learner type type, this build's precision, cell's configuration, payload bytes. */
+static int header_matches(const rtu_ckpt_header *h, uint32_t type, const rtu_cell *cell,
+                          size_t payload)
+{
+    return h->learner_type == type && h->precision == REAL_BYTES &&
+           h->kind == (uint32_t)cell->kind && h->activation == (uint32_t)cell->activation &&
+           (uint64_t)h->n_in == (uint64_t)cell->n_in &&
+           (uint64_t)h->n_hidden == (uint64_t)cell->n_hidden &&
+           h->payload_bytes == (uint64_t)payload;
+}
+
+/* The config rules every learner shares: gamma and lambda in [0, 1], alpha > 0 (all finite), a
+ * known optimizer. */
+static int config_ok(rtu_real gamma, rtu_real lambda, rtu_real alpha, uint32_t optimizer)
+{
+    return gamma >= 0 && gamma <= 1 && lambda >= 0 && lambda <= 1 && alpha > 0 &&
+           (optimizer == RTU_OPT_SGD || optimizer == RTU_OPT_OBGD);
+}
+
+static rtu_optimizer optimizer_of(uint32_t optimizer)
+{
+    return optimizer == RTU_OPT_OBGD ? RTU_OPT_OBGD : RTU_OPT_SGD;
+}
+
+static int all_finite_at(const unsigned char *p, size_t count)
+{
+    size_t i;
+    for (i = 0; i < count; ++i) {
+        if (!isfinite(get_real(p + REAL_BYTES * i))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The arrays at q (laid out as ptr/count say) all finite, then |nu_log|, |theta_log| (the first 2n
+ * reals, the cell's params) in range. */
+static rtu_status check_arrays(const unsigned char *q, const size_t *count, size_t m, size_t n)
+{
+    size_t k;
+    if (!all_finite_at(q, total_reals(count, m))) {
+        return RTU_ERR_NONFINITE_PARAM;
+    }
+    for (k = 0; k < 2 * n; ++k) {
+        if (RTU_FABS(get_real(q + REAL_BYTES * k)) > (rtu_real)RTU_LOG_PARAM_LIMIT) {
+            return RTU_ERR_PARAM_RANGE;
+        }
+    }
+    return RTU_OK;
+}
+
+static void put_arrays(unsigned char *q, rtu_real *const *ptr, const size_t *count, size_t m)
+{
+    size_t k, i;
+    for (k = 0; k < m; ++k) {
+        for (i = 0; i < count[k]; ++i) {
+            put_real(q, ptr[k][i]);
+            q += REAL_BYTES;
+        }
+    }
+}
+
+static void get_arrays(const unsigned char *q, rtu_real *const *ptr, const size_t *count,
+                       size_t m)
+{
+    size_t k, i;
+    for (k = 0; k < m; ++k) {
+        for (i = 0; i < count[k]; ++i) {
+            ptr[k][i] = get_real(q);
+            q += REAL_BYTES;
+        }
+    }
+}
+
+/* A checkpoint's framing, for a loader (in non-NULL, else RTU_ERR_NULL). */
+static rtu_status frame_in(const void *in, size_t in_bytes, rtu_ckpt_header *h)
+{
+    return in == NULL ? RTU_ERR_NULL : rtu_ckpt_inspect(in, in_bytes, h);
+}
+
+/* The start of a save: out non-NULL with room for total bytes. */
+static rtu_status begin_save(const void *out, size_t out_bytes, size_t total)
+{
+    if (out == NULL) {
+        return RTU_ERR_NULL;
+    }
+    return out_bytes < total ? RTU_ERR_BUFFER_SMALL : RTU_OK;
+}
+
+/* The end of a save: the CRC after the payload, then the framing read back into *h. */
+static rtu_status seal(unsigned char *p, size_t payload, rtu_ckpt_header *h)
+{
+    put_u32(p + RTU_CKPT_HEADER_BYTES + payload, rtu_crc32(p, RTU_CKPT_HEADER_BYTES + payload));
+    return rtu_ckpt_inspect(p, HEADER_TAIL + payload, h);
+}
+
+/* The outcome of a save whose bytes were checked with status: never hand out a checkpoint that
+ * the loader would refuse (e.g. of a diverged learner); its magic is wiped. */
+static rtu_status end_save(unsigned char *p, size_t total, rtu_status status, size_t *written)
+{
+    if (status != RTU_OK) {
+        memset(p, 0, MAGIC_BYTES);
+        return status;
+    }
+    if (written != NULL) {
+        *written = total;
+    }
+    return RTU_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* TD(lambda)                                                                                  */
+
+#define TD_SCALARS 6u /* gamma, lambda, alpha, kappa, v_prev, z_norm1 */
+#define TD_LEAD (TD_SCALARS * REAL_BYTES + U32_BYTES) /* then has_prev */
+
+/* The arrays of a TD payload, in order. Returns how many. */
+static size_t td_arrays(const rtu_td *td, rtu_real **ptr, size_t *count)
+{
+    size_t k = cell_arrays(&td->cell, ptr, count, 0);
+    ptr[k] = td->head;      count[k++] = 2 * td->cell.n_hidden + 1;
     ptr[k] = td->z;         count[k++] = td->n_params;
     return k;
 }
 
 static size_t td_payload_bytes(const rtu_td *td)
 {
-    rtu_real *ptr[8];
-    size_t count[8], k, reals = 6, m = td_arrays(td, ptr, count);
-    for (k = 0; k < m; ++k) {
-        reals += count[k];
-    }
-    return U32_BYTES + REAL_BYTES * reals;
+    rtu_real *ptr[MAX_ARRAYS];
+    size_t count[MAX_ARRAYS], m = td_arrays(td, ptr, count);
+    return TD_LEAD + REAL_BYTES * total_reals(count, m);
 }
 
 static rtu_status check_td(const rtu_td *td)
@@ -196,78 +345,41 @@ rtu_status rtu_td_checkpoint_size(const rtu_td *td, size_t *bytes)
     return RTU_OK;
 }
 
-static int all_finite_at(const unsigned char *p, size_t count)
-{
-    size_t i;
-    for (i = 0; i < count; ++i) {
-        if (!isfinite(get_real(p + REAL_BYTES * i))) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* Everything rtu_td_load checks, on a checkpoint whose framing rtu_ckpt_inspect accepted; td is
  * only read (for the configuration it must match). */
 static rtu_status validate_td(const rtu_td *td, const unsigned char *p, const rtu_ckpt_header *h)
 {
-    const rtu_cell *cell = &td->cell;
-    rtu_real *ptr[8];
-    size_t count[8], k, m = td_arrays(td, ptr, count), n = cell->n_hidden;
+    rtu_real *ptr[MAX_ARRAYS];
+    size_t count[MAX_ARRAYS], m = td_arrays(td, ptr, count);
     const unsigned char *q = p + RTU_CKPT_HEADER_BYTES;
-    rtu_real gamma, lambda, alpha, kappa;
-    uint32_t has_prev;
+    rtu_real kappa;
 
-    if (h->learner_type != RTU_LEARNER_TD || h->precision != REAL_BYTES ||
-        h->kind != (uint32_t)cell->kind || h->activation != (uint32_t)cell->activation ||
-        (uint64_t)h->n_in != (uint64_t)cell->n_in ||
-        (uint64_t)h->n_hidden != (uint64_t)cell->n_hidden ||
-        h->payload_bytes != (uint64_t)td_payload_bytes(td)) {
+    if (!header_matches(h, RTU_LEARNER_TD, &td->cell, td_payload_bytes(td))) {
         return RTU_ERR_CKPT_MISMATCH;
     }
     /* config, in the ranges rtu_td_init accepts */
-    gamma = get_real(q);
-    lambda = get_real(q + REAL_BYTES);
-    alpha = get_real(q + 2 * REAL_BYTES);
-    kappa = get_real(q + 3 * REAL_BYTES);
-    has_prev = get_u32(q + 6 * REAL_BYTES);
-    if (!all_finite_at(q, 6)) {
+    if (!all_finite_at(q, TD_SCALARS)) {
         return RTU_ERR_NONFINITE_PARAM;
     }
-    if (!(gamma >= 0 && gamma <= 1 && lambda >= 0 && lambda <= 1 && alpha > 0) ||
-        (h->optimizer != RTU_OPT_SGD && h->optimizer != RTU_OPT_OBGD) ||
-        (h->optimizer == RTU_OPT_OBGD && !(kappa > 0)) || has_prev > 1) {
+    kappa = get_real(q + 3 * REAL_BYTES);
+    if (!config_ok(get_real(q), get_real(q + REAL_BYTES), get_real(q + 2 * REAL_BYTES),
+                   h->optimizer) ||
+        (h->optimizer == RTU_OPT_OBGD && !(kappa > 0)) ||
+        get_u32(q + TD_SCALARS * REAL_BYTES) > 1) {
         return RTU_ERR_CONFIG;
     }
-    /* every array finite, then the range of nu_log and theta_log (the first 2n params) */
-    q += 6 * REAL_BYTES + U32_BYTES;
-    for (k = 0; k < m; ++k) {
-        if (!all_finite_at(q, count[k])) {
-            return RTU_ERR_NONFINITE_PARAM;
-        }
-        q += REAL_BYTES * count[k];
-    }
-    q = p + RTU_CKPT_HEADER_BYTES + 6 * REAL_BYTES + U32_BYTES;
-    for (k = 0; k < 2 * n; ++k) {
-        if (RTU_FABS(get_real(q + REAL_BYTES * k)) > (rtu_real)RTU_LOG_PARAM_LIMIT) {
-            return RTU_ERR_PARAM_RANGE;
-        }
-    }
-    return RTU_OK;
+    return check_arrays(q + TD_LEAD, count, m, td->cell.n_hidden);
 }
 
 rtu_status rtu_td_load(rtu_td *td, const void *in, size_t in_bytes)
 {
     const unsigned char *p = (const unsigned char *)in, *q;
     rtu_ckpt_header h;
-    rtu_real *ptr[8];
-    size_t count[8], k, i, m;
+    rtu_real *ptr[MAX_ARRAYS];
+    size_t count[MAX_ARRAYS], m;
     rtu_status status = check_td(td);
-    if (status == RTU_OK && in == NULL) {
-        status = RTU_ERR_NULL;
-    }
     if (status == RTU_OK) {
-        status = rtu_ckpt_inspect(in, in_bytes, &h);
+        status = frame_in(in, in_bytes, &h);
     }
     if (status == RTU_OK) {
         status = validate_td(td, p, &h);
@@ -280,82 +392,231 @@ rtu_status rtu_td_load(rtu_td *td, const void *in, size_t in_bytes)
     td->config.lambda = get_real(q + REAL_BYTES);
     td->config.alpha = get_real(q + 2 * REAL_BYTES);
     td->config.kappa = get_real(q + 3 * REAL_BYTES);
-    td->config.optimizer = h.optimizer == RTU_OPT_OBGD ? RTU_OPT_OBGD : RTU_OPT_SGD;
+    td->config.optimizer = optimizer_of(h.optimizer);
     td->v_prev = get_real(q + 4 * REAL_BYTES);
     td->z_norm1 = get_real(q + 5 * REAL_BYTES);
-    td->has_prev = get_u32(q + 6 * REAL_BYTES) != 0;
+    td->has_prev = get_u32(q + TD_SCALARS * REAL_BYTES) != 0;
     td->steps = h.steps;
-    q += 6 * REAL_BYTES + U32_BYTES;
     m = td_arrays(td, ptr, count);
-    for (k = 0; k < m; ++k) {
-        for (i = 0; i < count[k]; ++i) {
-            ptr[k][i] = get_real(q);
-            q += REAL_BYTES;
-        }
-    }
+    get_arrays(q + TD_LEAD, ptr, count, m);
     return rtu_cell_refresh(&td->cell); /* validated above: cannot fail */
 }
 
 rtu_status rtu_td_save(const rtu_td *td, void *out, size_t out_bytes, size_t *written)
 {
     unsigned char *p = (unsigned char *)out, *q;
-    rtu_real *ptr[8];
-    size_t count[8], k, i, m, payload, total;
+    rtu_real *ptr[MAX_ARRAYS];
+    size_t count[MAX_ARRAYS], m, payload = 0, total = 0;
     rtu_ckpt_header h;
     rtu_status status = check_td(td);
     if (written != NULL) {
         *written = 0;
     }
-    if (status == RTU_OK && out == NULL) {
-        status = RTU_ERR_NULL;
+    if (status == RTU_OK) {
+        payload = td_payload_bytes(td);
+        total = HEADER_TAIL + payload;
+        status = begin_save(out, out_bytes, total);
     }
     if (status != RTU_OK) {
         return status;
     }
-    payload = td_payload_bytes(td);
-    total = HEADER_TAIL + payload;
-    if (out_bytes < total) {
-        return RTU_ERR_BUFFER_SMALL;
-    }
-    put_u64(p, (uint64_t)MAGIC_U64);
-    put_u32(p + 8, RTU_CKPT_VERSION);
-    put_u32(p + 12, RTU_LEARNER_TD);
-    put_u32(p + 16, REAL_BYTES);
-    put_u32(p + 20, (uint32_t)td->cell.kind);
-    put_u32(p + 24, (uint32_t)td->cell.activation);
-    put_u32(p + 28, (uint32_t)td->cell.n_in);
-    put_u32(p + 32, (uint32_t)td->cell.n_hidden);
-    put_u32(p + 36, (uint32_t)td->config.optimizer);
-    put_u64(p + 40, td->steps);
-    put_u64(p + 48, (uint64_t)payload);
-    q = p + RTU_CKPT_HEADER_BYTES;
+    q = put_header(p, RTU_LEARNER_TD, &td->cell, td->config.optimizer, td->steps, payload);
     put_real(q, td->config.gamma);
     put_real(q + REAL_BYTES, td->config.lambda);
     put_real(q + 2 * REAL_BYTES, td->config.alpha);
     put_real(q + 3 * REAL_BYTES, td->config.kappa);
     put_real(q + 4 * REAL_BYTES, td->v_prev);
     put_real(q + 5 * REAL_BYTES, td->z_norm1);
-    put_u32(q + 6 * REAL_BYTES, td->has_prev ? 1u : 0u);
-    q += 6 * REAL_BYTES + U32_BYTES;
+    put_u32(q + TD_SCALARS * REAL_BYTES, td->has_prev ? 1u : 0u);
     m = td_arrays(td, ptr, count);
-    for (k = 0; k < m; ++k) {
-        for (i = 0; i < count[k]; ++i) {
-            put_real(q, ptr[k][i]);
-            q += REAL_BYTES;
-        }
-    }
-    put_u32(q, rtu_crc32(p, RTU_CKPT_HEADER_BYTES + payload));
-    /* never hand out a checkpoint that rtu_td_load would refuse (e.g. of a diverged learner) */
-    status = rtu_ckpt_inspect(p, total, &h);
+    put_arrays(q + TD_LEAD, ptr, count, m);
+    status = seal(p, payload, &h);
     if (status == RTU_OK) {
         status = validate_td(td, p, &h);
     }
-    if (status != RTU_OK) {
-        memset(p, 0, MAGIC_BYTES);
-        return status;
-    }
-    if (written != NULL) {
-        *written = total;
+    return end_save(p, total, status, written);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Actor-critic                                                                                */
+
+#define AC_FIXED RTU_AC_CKPT_FIXED_BYTES
+#define AC_CONFIG_REALS 6u /* gamma, lambda, alpha, kappa_value, kappa_policy, entropy_coef */
+#define AC_SCALARS (AC_CONFIG_REALS + 3u) /* then ret_trace, ret_mean, ret_m2 */
+#define AC_LEAD (AC_FIXED + AC_SCALARS * REAL_BYTES)
+
+/* The arrays of an actor-critic payload, in order. Returns how many. */
+static size_t ac_arrays(const rtu_ac *ac, rtu_real **ptr, size_t *count)
+{
+    size_t k = cell_arrays(&ac->cell, ptr, count, 0), p_cell = ac->cell.n_params;
+    ptr[k] = ac->value;     count[k++] = ac->n_value - p_cell;
+    ptr[k] = ac->policy;    count[k++] = ac->n_policy - p_cell;
+    ptr[k] = ac->z_v;       count[k++] = ac->n_value;
+    ptr[k] = ac->z_pi;      count[k++] = ac->n_policy;
+    ptr[k] = ac->obs_mean;  count[k++] = ac->cell.n_in;
+    ptr[k] = ac->obs_m2;    count[k++] = ac->cell.n_in;
+    ptr[k] = ac->x;         count[k++] = ac->cell.n_in;
+    ptr[k] = ac->obs_last;  count[k++] = ac->cell.n_in;
+    return k;
+}
+
+static size_t ac_payload_bytes(const rtu_ac *ac)
+{
+    rtu_real *ptr[MAX_ARRAYS];
+    size_t count[MAX_ARRAYS], m = ac_arrays(ac, ptr, count);
+    return AC_LEAD + REAL_BYTES * total_reals(count, m);
+}
+
+static rtu_status check_ac(const rtu_ac *ac)
+{
+    if (ac == NULL || ac->cell.params == NULL || ac->value == NULL || ac->policy == NULL ||
+        ac->z_v == NULL || ac->z_pi == NULL || ac->obs_mean == NULL || ac->obs_m2 == NULL ||
+        ac->x == NULL || ac->obs_last == NULL) {
+        return RTU_ERR_NULL;
     }
     return RTU_OK;
+}
+
+rtu_status rtu_ac_checkpoint_size(const rtu_ac *ac, size_t *bytes)
+{
+    rtu_status status = check_ac(ac);
+    if (status == RTU_OK && bytes == NULL) {
+        status = RTU_ERR_NULL;
+    }
+    if (status != RTU_OK) {
+        return status;
+    }
+    *bytes = HEADER_TAIL + ac_payload_bytes(ac);
+    return RTU_OK;
+}
+
+/* Everything rtu_ac_load checks, on a checkpoint whose framing rtu_ckpt_inspect accepted; ac is
+ * only read (for the configuration it must match). */
+static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rtu_ckpt_header *h)
+{
+    rtu_real *ptr[MAX_ARRAYS];
+    size_t count[MAX_ARRAYS], m = ac_arrays(ac, ptr, count);
+    const unsigned char *q = p + RTU_CKPT_HEADER_BYTES, *r = q + AC_FIXED;
+    rtu_real kappa_value, kappa_policy, entropy_coef;
+    rtu_status status;
+
+    /* the payload length first: it bounds every read below */
+    if (!header_matches(h, RTU_LEARNER_ACTOR_CRITIC, &ac->cell, ac_payload_bytes(ac)) ||
+        get_u32(q) != (uint32_t)ac->action_kind ||
+        (uint64_t)get_u32(q + 4) != (uint64_t)ac->n_actions) {
+        return RTU_ERR_CKPT_MISMATCH;
+    }
+    /* config and statistics, in the ranges rtu_ac_init accepts */
+    if (!all_finite_at(r, AC_SCALARS)) {
+        return RTU_ERR_NONFINITE_PARAM;
+    }
+    kappa_value = get_real(r + 3 * REAL_BYTES);
+    kappa_policy = get_real(r + 4 * REAL_BYTES);
+    entropy_coef = get_real(r + 5 * REAL_BYTES);
+    if (!config_ok(get_real(r), get_real(r + REAL_BYTES), get_real(r + 2 * REAL_BYTES),
+                   h->optimizer) ||
+        !(entropy_coef >= 0) ||
+        (h->optimizer == RTU_OPT_OBGD && !(kappa_value > 0 && kappa_policy > 0)) ||
+        get_u32(q + 8) > 1 || get_u32(q + 12) > 1 || get_u32(q + 16) > 1 ||
+        get_u32(q + 20) > 1 || (get_u64(q + 56) & 1u) == 0) {
+        return RTU_ERR_CONFIG;
+    }
+    status = check_arrays(q + AC_LEAD, count, m, ac->cell.n_hidden);
+    if (status == RTU_OK && get_u32(q + 20) != 0) {
+        status = RTU_ERR_ORDER; /* taken between act and learn */
+    }
+    return status;
+}
+
+rtu_status rtu_ac_load(rtu_ac *ac, const void *in, size_t in_bytes)
+{
+    const unsigned char *p = (const unsigned char *)in, *q, *r;
+    rtu_ckpt_header h;
+    rtu_real *ptr[MAX_ARRAYS];
+    size_t count[MAX_ARRAYS], m;
+    rtu_status status = check_ac(ac);
+    if (status == RTU_OK) {
+        status = frame_in(in, in_bytes, &h);
+    }
+    if (status == RTU_OK) {
+        status = validate_ac(ac, p, &h);
+    }
+    if (status != RTU_OK) {
+        return status; /* ac untouched */
+    }
+    q = p + RTU_CKPT_HEADER_BYTES;
+    r = q + AC_FIXED;
+    ac->config.gamma = get_real(r);
+    ac->config.lambda = get_real(r + REAL_BYTES);
+    ac->config.alpha = get_real(r + 2 * REAL_BYTES);
+    ac->config.kappa_value = get_real(r + 3 * REAL_BYTES);
+    ac->config.kappa_policy = get_real(r + 4 * REAL_BYTES);
+    ac->config.entropy_coef = get_real(r + 5 * REAL_BYTES);
+    ac->config.optimizer = optimizer_of(h.optimizer);
+    ac->config.normalize_obs = get_u32(q + 8) != 0;
+    ac->config.scale_reward = get_u32(q + 12) != 0;
+    ac->fed = get_u32(q + 16) != 0;
+    ac->acted = 0; /* validated above */
+    ac->episodes = get_u64(q + 24);
+    ac->obs_count = get_u64(q + 32);
+    ac->ret_count = get_u64(q + 40);
+    ac->rng.state = get_u64(q + 48);
+    ac->rng.inc = get_u64(q + 56);
+    ac->ret_trace = get_real(r + 6 * REAL_BYTES);
+    ac->ret_mean = get_real(r + 7 * REAL_BYTES);
+    ac->ret_m2 = get_real(r + 8 * REAL_BYTES);
+    ac->steps = h.steps;
+    m = ac_arrays(ac, ptr, count);
+    get_arrays(q + AC_LEAD, ptr, count, m);
+    return rtu_cell_refresh(&ac->cell); /* validated above: cannot fail */
+}
+
+rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *written)
+{
+    unsigned char *p = (unsigned char *)out, *q, *r;
+    rtu_real *ptr[MAX_ARRAYS];
+    size_t count[MAX_ARRAYS], m, payload = 0, total = 0;
+    rtu_ckpt_header h;
+    rtu_status status = check_ac(ac);
+    if (written != NULL) {
+        *written = 0;
+    }
+    if (status == RTU_OK) {
+        payload = ac_payload_bytes(ac);
+        total = HEADER_TAIL + payload;
+        status = begin_save(out, out_bytes, total);
+    }
+    if (status != RTU_OK) {
+        return status;
+    }
+    q = put_header(p, RTU_LEARNER_ACTOR_CRITIC, &ac->cell, ac->config.optimizer, ac->steps,
+                   payload);
+    put_u32(q, (uint32_t)ac->action_kind);
+    put_u32(q + 4, (uint32_t)ac->n_actions);
+    put_u32(q + 8, ac->config.normalize_obs ? 1u : 0u);
+    put_u32(q + 12, ac->config.scale_reward ? 1u : 0u);
+    put_u32(q + 16, ac->fed ? 1u : 0u);
+    put_u32(q + 20, ac->acted ? 1u : 0u);
+    put_u64(q + 24, ac->episodes);
+    put_u64(q + 32, ac->obs_count);
+    put_u64(q + 40, ac->ret_count);
+    put_u64(q + 48, ac->rng.state);
+    put_u64(q + 56, ac->rng.inc);
+    r = q + AC_FIXED;
+    put_real(r, ac->config.gamma);
+    put_real(r + REAL_BYTES, ac->config.lambda);
+    put_real(r + 2 * REAL_BYTES, ac->config.alpha);
+    put_real(r + 3 * REAL_BYTES, ac->config.kappa_value);
+    put_real(r + 4 * REAL_BYTES, ac->config.kappa_policy);
+    put_real(r + 5 * REAL_BYTES, ac->config.entropy_coef);
+    put_real(r + 6 * REAL_BYTES, ac->ret_trace);
+    put_real(r + 7 * REAL_BYTES, ac->ret_mean);
+    put_real(r + 8 * REAL_BYTES, ac->ret_m2);
+    m = ac_arrays(ac, ptr, count);
+    put_arrays(q + AC_LEAD, ptr, count, m);
+    status = seal(p, payload, &h);
+    if (status == RTU_OK) {
+        status = validate_ac(ac, p, &h); /* a diverged learner, or one between act and learn */
+    }
+    return end_save(p, total, status, written);
 }

@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 
+from . import checkpoint
 from ._ccore import CCore
 from .cell import KINDS, check_cell_arguments
 from .reference import ACTIVATIONS
@@ -58,6 +59,29 @@ class _CAC:
                                               int(terminated), int(truncated)),
                         "reward or next_obs")
 
+    def _message(self, status) -> str:
+        return self.core.ffi.string(self.lib.rtu_status_str(status)).decode()
+
+    def to_bytes(self) -> bytes:
+        """rtu_ac_save into a bytes buffer of rtu_ac_checkpoint_size bytes."""
+        ffi, lib = self.core.ffi, self.lib
+        size = ffi.new("size_t *")
+        self.core.check(lib.rtu_ac_checkpoint_size(self.ac, size))
+        out = bytearray(int(size[0]))
+        written = ffi.new("size_t *")
+        status = lib.rtu_ac_save(self.ac, ffi.from_buffer(out), len(out), written)
+        if status == lib.RTU_ERR_ORDER:
+            raise RuntimeError(checkpoint.SAVE_AFTER_LEARN)
+        if status != lib.RTU_OK:
+            raise ValueError(f"cannot checkpoint this learner: {self._message(status)}")
+        return bytes(out[:int(written[0])])
+
+    def restore(self, data: bytes, ckpt, path) -> None:
+        """rtu_ac_load (which checks everything again; on error the learner is untouched)."""
+        status = self.lib.rtu_ac_load(self.ac, self.core.ffi.from_buffer(data), len(data))
+        if status != self.lib.RTU_OK:
+            raise ValueError(f"checkpoint {path}: {self._message(status)}")
+
 
 class _ReferenceAC:
     """The numpy reference AC (float64)."""
@@ -77,6 +101,15 @@ class _ReferenceAC:
 
     def learn(self, reward, next_obs, terminated, truncated) -> None:
         self.impl.learn(reward, next_obs, terminated, truncated)
+
+    def to_bytes(self) -> bytes:
+        try:
+            return checkpoint.reference_ac_bytes(self.impl)
+        except ValueError as err:
+            raise ValueError(f"cannot checkpoint this learner: {err}") from None
+
+    def restore(self, data: bytes, ckpt, path) -> None:
+        checkpoint.restore_reference_ac(self.impl, ckpt, path)
 
 
 class ActorCritic:
@@ -169,6 +202,62 @@ class ActorCritic:
         if self.action_kind == "continuous":
             out["log_std"] = policy[A * 2 * n + A:]
         return out
+
+    # -- checkpoints (format: c_src/rtu_ckpt.h, learner type 2) ---------------------------------
+
+    def checkpoint_bytes(self) -> bytes:
+        """The learner's checkpoint (rtu_ac_save, or rtu_edge.checkpoint for the reference):
+        config, counters, PRNG, parameters, state, every trace and the normalisation statistics.
+        Take it after learn (or before the first act): between act and learn a RuntimeError says
+        so (the pending action is not stored). ValueError if the learner has diverged (a
+        checkpoint that could not be loaded is never produced). The environment is not part of
+        it: resume mid-episode with the same environment object, or save at an episode end."""
+        return self._impl.to_bytes()
+
+    def load_bytes(self, data: bytes, name: str = "<bytes>") -> None:
+        """Restore from checkpoint bytes of the same precision, kind, activation, n_in, n_hidden,
+        action kind and n_actions; the config, counters and PRNG are restored too, and the next
+        call is act (with the next_obs of the saved learner's latest learn, unless that ended an
+        episode). ValueError (naming ``name`` and the fault) on a truncated, corrupted, foreign or
+        mismatched checkpoint, and then the learner is untouched."""
+        data = bytes(data)
+        ckpt = checkpoint.decode_ac(data, name, expect={
+            "precision": self.dtype.itemsize, "kind": self.kind, "activation": self.activation,
+            "n_in": self.n_in, "n_hidden": self.n_hidden, "action_kind": self.action_kind,
+            "n_actions": self.n_actions})
+        self._impl.restore(data, ckpt, name)
+        self.config = ckpt.config
+        self._acted = False
+        self._expected_obs = (np.array(ckpt.arrays["obs_last"], dtype=self.dtype)
+                              if ckpt.fed else None)
+
+    def save(self, path) -> None:
+        """Write the checkpoint to path atomically (temporary file, fsync, rename, fsync of the
+        directory): on any error the previous file at path is intact (OSError naming path)."""
+        checkpoint.write_atomic(path, self.checkpoint_bytes())
+
+    def load(self, path) -> None:
+        """Restore this learner from the checkpoint file at path (see load_bytes)."""
+        self.load_bytes(checkpoint.read_file(path), str(path))
+
+    @classmethod
+    def from_checkpoint(cls, path, backend: str = "c") -> "ActorCritic":
+        """A learner built from the checkpoint file at path, on backend "c" (float32 or float64,
+        the checkpoint's precision) or "reference" (float64 checkpoints only)."""
+        data = checkpoint.read_file(path)
+        ckpt = checkpoint.decode_ac(data, path)
+        if backend == "reference" and ckpt.precision != 8:
+            raise ValueError(f"checkpoint {path} holds float32 reals; the reference backend is "
+                             "float64 (load it with backend='c')")
+        cfg = ckpt.config
+        learner = cls(ckpt.n_in, ckpt.n_hidden, ckpt.n_actions, action_kind=ckpt.action_kind,
+                      kind=ckpt.kind, activation=ckpt.activation, seed=0, backend=backend,
+                      dtype=ckpt.dtype, gamma=cfg.gamma, lambda_=cfg.lambda_, alpha=cfg.alpha,
+                      kappa_value=cfg.kappa_value, kappa_policy=cfg.kappa_policy,
+                      entropy_coef=cfg.entropy_coef, optimizer=cfg.optimizer,
+                      normalize_obs=cfg.normalize_obs, scale_reward=cfg.scale_reward)
+        learner.load_bytes(data, str(path))
+        return learner
 
     def act(self, obs):
         """Sample an action for obs (n_in,): an int (discrete) or an (n_actions,) array."""

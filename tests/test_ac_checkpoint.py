@@ -1,0 +1,548 @@
+"""Actor-critic checkpoints (learner type 2 of c_src/rtu_ckpt.h, rtu_edge/checkpoint.py): resuming
+mid-episode is exact, C and Python write the same bytes, every corruption or mismatch is refused
+with the learner untouched, and no checkpoint is taken between act and learn or of a diverged
+learner."""
+
+import pathlib
+import shutil
+import struct
+import subprocess
+import zlib
+
+import numpy as np
+import pytest
+
+from rtu_edge import ActorCritic, TDLambda
+from rtu_edge import checkpoint as ck
+from rtu_edge.tasks import make_env
+
+BACKENDS = [("c", np.float64), ("c", np.float32), ("reference", np.float64)]
+BACKEND_IDS = ["c-f64", "c-f32", "reference"]
+ACTIONS = {"discrete": ("cartpole-p", 2), "continuous": ("pendulum-p", 1)}
+N_HIDDEN = 8
+FIXED = 56 + 64  # header and the payload's leading integers: the reals start here
+
+
+class Stream:
+    """An environment and its current observation, stepped by a learner (run) or by recorded
+    actions (replay: the environment is deterministic given its seed and the actions, so a second
+    copy reaches the same point mid-episode)."""
+
+    def __init__(self, task, seed=0):
+        self.env, _ = make_env(task, seed)
+        self.obs, _ = self.env.reset()
+
+    def step(self, a):
+        if not np.isscalar(a):
+            a = np.clip(a, self.env.action_space.low, self.env.action_space.high)
+        obs_next, reward, terminated, truncated, _ = self.env.step(a)
+        transition = (float(reward), obs_next, bool(terminated), bool(truncated))
+        if terminated or truncated:
+            self.obs, _ = self.env.reset()
+        else:
+            self.obs = obs_next
+        return transition
+
+    def run(self, ac, steps):
+        actions = []
+        for _ in range(steps):
+            a = ac.act(self.obs)
+            actions.append(a)
+            ac.learn(*self.step(a))
+        return np.array(actions)
+
+    def replay(self, actions):
+        for a in actions:
+            self.step(a)
+
+
+def learner(backend="c", dtype=np.float64, action_kind="discrete", kind="nonlinear", seed=4,
+            n_hidden=N_HIDDEN, **kw):
+    n_actions = ACTIONS[action_kind][1]
+    return ActorCritic(2, n_hidden, n_actions, action_kind=action_kind, kind=kind, seed=seed,
+                       backend=backend, dtype=dtype, **kw)
+
+
+def trained(steps, action_kind="discrete", **kw):
+    ac = learner(action_kind=action_kind, **kw)
+    Stream(ACTIONS[action_kind][0]).run(ac, steps)
+    return ac
+
+
+def snapshot(ac):
+    """Everything a load could change (for C the whole buffer, scratch included)."""
+    impl = ac._impl
+    order = (ac._acted, None if ac._expected_obs is None else ac._expected_obs.tobytes(),
+             ac.config, ac.steps, ac.episodes)
+    if ac.backend == "c":
+        a = impl.ac
+        return order + (impl.core.buffer.tobytes(), int(a.rng.state), int(a.rng.inc),
+                        int(a.obs_count), int(a.ret_count), float(a.ret_trace),
+                        float(a.ret_mean), float(a.ret_m2), int(a.fed), int(a.acted),
+                        a.config.gamma, a.config.entropy_coef, int(a.config.normalize_obs))
+    r = impl.impl
+    return order + (ac.checkpoint_bytes(), r.cell.g.tobytes(), r.pi.tobytes(), r.config)
+
+
+def recrc(data: bytes) -> bytes:
+    body = data[:-4]
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def with_u32(data, offset, value):
+    b = bytearray(data)
+    struct.pack_into("<I", b, offset, value)
+    return recrc(bytes(b))
+
+
+def with_real(data, index, value, precision):
+    """data with real number index of the payload (0 = gamma) set to value, CRC fixed."""
+    b = bytearray(data)
+    struct.pack_into("<f" if precision == 4 else "<d", b, FIXED + precision * index, value)
+    return recrc(bytes(b))
+
+
+# -- size and layout ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
+@pytest.mark.parametrize("action_kind", ["discrete", "continuous"])
+@pytest.mark.parametrize("kind", ["linear", "nonlinear"])
+def test_size_and_layout(backend, dtype, action_kind, kind):
+    ac = trained(30, action_kind, backend=backend, dtype=dtype, kind=kind)
+    data = ac.checkpoint_bytes()
+    R, n, d, A = np.dtype(dtype).itemsize, N_HIDDEN, 2, ACTIONS[action_kind][1]
+    P = 2 * n + 2 * n * d
+    V, H = 2 * n + 1, A * (2 * n + (2 if action_kind == "continuous" else 1))
+    traces = 4 * n + (4 if kind == "nonlinear" else 2) * n * d
+    reals = 9 + P + 4 * n + traces + V + H + (P + V) + (P + H) + 4 * d
+    assert len(data) == 56 + 64 + R * reals + 4 == \
+        ck.ac_checkpoint_bytes(kind, d, n, action_kind, A, R)
+    magic, version, learner_type, precision, k, act, n_in, n_hidden, opt, steps, payload = \
+        struct.unpack_from("<8s8IQQ", data)
+    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 1, 2, R)
+    assert (k, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear"].index(kind), 1, d, n,
+                                                    1, 30)
+    assert payload == len(data) - 60
+    fixed = struct.unpack_from("<6I5Q", data, 56)
+    assert fixed[:6] == (["discrete", "continuous"].index(action_kind), A, 1, 1, fixed[4], 0)
+    assert fixed[6] == ac.episodes and fixed[10] % 2 == 1
+    assert struct.unpack_from("<I", data, len(data) - 4)[0] == zlib.crc32(data[:-4])
+    if backend == "c":
+        size = ac._impl.core.ffi.new("size_t *")
+        assert ac._impl.lib.rtu_ac_checkpoint_size(ac._impl.ac, size) == 0
+        assert size[0] == len(data)
+
+
+# -- exact resume -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
+@pytest.mark.parametrize("action_kind", ["discrete", "continuous"])
+def test_resume_mid_episode_is_bit_exact(tmp_path, backend, dtype, action_kind):
+    """1000 transitions (1100 on Pendulum, whose 200-step episodes end at 1000), save mid-episode,
+    load into a fresh learner (other seed and config), the rest of 2000 on the same environment:
+    the same actions, parameters and final checkpoint bytes as 2000 uninterrupted transitions."""
+    task = ACTIONS[action_kind][0]
+    split = 1000 if action_kind == "discrete" else 1100
+    path = tmp_path / "ac.ckpt"
+    a, env_a = learner(backend, dtype, action_kind), Stream(task)
+    first = env_a.run(a, split)
+    a.save(path)
+    assert a._expected_obs is not None  # mid-episode: the cell holds the next observation
+    rest = env_a.run(a, 2000 - split)  # a ran 2000 transitions uninterrupted
+    assert a.steps == 2000 and a.episodes >= 5
+
+    b, env_b = learner(backend, dtype, action_kind, seed=11, alpha=0.5, entropy_coef=0.1), \
+        Stream(task)
+    env_b.replay(first)  # the environment is not in the checkpoint: bring a copy to the split
+    b.load(path)
+    assert b.steps == split and b.config == ck.decode_ac(path.read_bytes()).config
+    assert np.array_equal(env_b.run(b, 2000 - split), rest)
+    assert b.steps == a.steps and b.episodes == a.episodes
+    for key, value in a.params.items():
+        assert np.array_equal(b.params[key], value), key
+    assert b.checkpoint_bytes() == a.checkpoint_bytes()
+
+    c, env_c = ActorCritic.from_checkpoint(path, backend=backend), Stream(task)
+    assert (c.dtype, c.steps, c.action_kind, c.kind) == (dtype, split, action_kind, "nonlinear")
+    env_c.replay(first)
+    assert np.array_equal(env_c.run(c, 2000 - split), rest)
+    assert c.checkpoint_bytes() == a.checkpoint_bytes()
+
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
+def test_order_state_is_restored(backend, dtype):
+    """Mid-episode the next act must get the saved learner's latest next_obs; after an episode
+    end any observation starts the next episode."""
+    ac, env = learner(backend, dtype), Stream("cartpole-p")
+    env.run(ac, 50)
+    data = ac.checkpoint_bytes()
+    fresh = learner(backend, dtype, seed=1)
+    fresh.load_bytes(data)
+    if ac._expected_obs is not None:
+        assert np.array_equal(fresh._expected_obs, ac._expected_obs)
+        with pytest.raises(ValueError, match="next_obs given to learn"):
+            fresh.act(ac._expected_obs + 1.0)
+    assert fresh.act(env.obs) == ac.act(env.obs)
+    # an episode end: no expected observation
+    ends = learner(backend, dtype)
+    ends.act(np.array([0.01, 0.02]))
+    ends.learn(1.0, np.array([0.03, 0.04]), True, False)
+    fresh.load_bytes(ends.checkpoint_bytes())
+    assert fresh._expected_obs is None and not fresh._acted
+    fresh.act(np.array([0.5, -0.5]))
+
+
+# -- C and Python write the same bytes -----------------------------------------------------------
+
+@pytest.mark.parametrize("action_kind", ["discrete", "continuous"])
+@pytest.mark.parametrize("kind", ["linear", "nonlinear"])
+def test_c_and_python_write_identical_bytes(tmp_path, action_kind, kind):
+    c = trained(300, action_kind, kind=kind)
+    c_path, py_path = tmp_path / "c.ckpt", tmp_path / "py.ckpt"
+    c.save(c_path)
+    ref = learner("reference", action_kind=action_kind, kind=kind, seed=9)
+    ref.load(c_path)  # C-written, read by Python
+    ref.save(py_path)  # written by Python
+    assert py_path.read_bytes() == c_path.read_bytes()
+    assert (ref.steps, ref.episodes) == (c.steps, c.episodes) == (300, c.episodes)
+    for key, value in c.params.items():
+        assert np.array_equal(ref.params[key], value), key
+    back = learner("c", action_kind=action_kind, kind=kind, seed=3)
+    back.load(py_path)  # Python-written, read by C
+    assert back.checkpoint_bytes() == c_path.read_bytes()
+    # from an independent reference run of the same seed: Python's own bytes load in C
+    own = trained(300, action_kind, backend="reference", kind=kind)
+    data = own.checkpoint_bytes()
+    twin = learner("c", action_kind=action_kind, kind=kind, seed=5)
+    twin.load_bytes(data)
+    assert twin.checkpoint_bytes() == data
+
+
+def test_python_encoder_writes_what_c_writes_for_float32():
+    for action_kind in ("discrete", "continuous"):
+        data = trained(200, action_kind, dtype=np.float32).checkpoint_bytes()
+        assert ck.encode_ac(ck.decode_ac(data)) == data
+
+
+def test_reference_refuses_float32_checkpoints(tmp_path):
+    path = tmp_path / "f32.ckpt"
+    trained(10, dtype=np.float32).save(path)
+    with pytest.raises(ValueError, match="float32"):
+        ActorCritic.from_checkpoint(path, backend="reference")
+    assert ActorCritic.from_checkpoint(path).dtype == np.float32
+
+
+# -- no checkpoint between act and learn, nor of a diverged learner -------------------------------
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
+def test_save_between_act_and_learn_is_refused(tmp_path, backend, dtype):
+    ac = trained(20, backend=backend, dtype=dtype)
+    path = tmp_path / "ac.ckpt"
+    ac.save(path)
+    good = path.read_bytes()
+    obs = ac._expected_obs if ac._expected_obs is not None else np.zeros(2)
+    ac.act(obs)
+    with pytest.raises(RuntimeError, match="save after learn"):
+        ac.save(path)
+    assert path.read_bytes() == good
+    if backend == "c":  # rtu_ac_save says RTU_ERR_ORDER and leaves no valid checkpoint
+        lib, ffi = ac._impl.lib, ac._impl.core.ffi
+        out, written = bytearray(len(good)), ffi.new("size_t *")
+        assert lib.rtu_ac_save(ac._impl.ac, ffi.from_buffer(out), len(out), written) == \
+            lib.RTU_ERR_ORDER
+        assert written[0] == 0 and out[:8] == bytes(8)
+    ac.learn(0.5, obs, False, False)
+    ac.save(path)  # after learn it saves again
+    assert ck.decode_ac(path.read_bytes()).steps == 21
+
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
+def test_diverged_learner_is_not_saved_over_a_good_checkpoint(tmp_path, backend, dtype):
+    ac = learner(backend, dtype, optimizer="sgd", alpha=1e4, scale_reward=False,
+                 normalize_obs=False)
+    path = tmp_path / "ac.ckpt"
+    ac.save(path)
+    good = path.read_bytes()
+    obs = np.array([1.0, -1.0])
+    with pytest.raises(ArithmeticError):  # FloatingPointError (or OverflowError)
+        for _ in range(2000):
+            ac.act(obs)
+            ac.learn(1e5, obs, False, False)
+    with pytest.raises(ValueError, match="cannot checkpoint"):
+        ac.save(path)
+    assert path.read_bytes() == good
+    ac.load(path)  # the good checkpoint restores it, and it runs again
+    assert ac.steps == 0 and ac.checkpoint_bytes() == good and not ac._acted
+    ac.act(obs)
+
+
+# -- corruption and mismatch are refused, the learner untouched -----------------------------------
+
+def corruptions(data: bytes):
+    """(name, bytes, C status suffix) each of which must be refused."""
+    size = len(data)
+
+    def flip(offset):
+        b = bytearray(data)
+        b[offset] ^= 0x40
+        return bytes(b)
+
+    out = [(f"flip byte {i}", flip(i), None) for i in (0, 8, 12, 20, 28, 40, 56, 60, 64, 80, 112,
+                                                       FIXED, size // 2, size - 5, size - 1)]
+    out += [(f"truncated to {n}", data[:n], "CKPT_TRUNCATED")
+            for n in (0, 7, 8, 12, 59, 60, 100, size // 2, size - 1)]
+    out += [
+        ("wrong magic, CRC fixed", recrc(b"NOTACKPT" + data[8:]), "CKPT_MAGIC"),
+        ("version 2, CRC fixed", with_u32(data, 8, 2), "CKPT_VERSION"),
+        ("TD learner type", with_u32(data, 12, 1), "CKPT_MISMATCH"),
+        ("learner type 3", with_u32(data, 12, 3), "CKPT_MISMATCH"),
+        ("precision", with_u32(data, 16, 12 - struct.unpack_from("<I", data, 16)[0]),
+         "CKPT_MISMATCH"),
+        ("n_hidden", with_u32(data, 32, N_HIDDEN + 1), "CKPT_MISMATCH"),
+        ("action kind 1 (size unchanged)", with_u32(data, 56, 1), "CKPT_MISMATCH"),
+        ("action kind 7", with_u32(data, 56, 7), "CKPT_MISMATCH"),
+        ("n_actions 3", with_u32(data, 60, 3), "CKPT_MISMATCH"),
+        ("payload length huge", data[:48] + struct.pack("<Q", 2**64 - 1) + data[56:],
+         "CKPT_TRUNCATED"),
+    ]
+    short = data[:48] + struct.pack("<Q", size - 68) + data[56:size - 12]
+    out.append(("payload 8 bytes short, CRC fixed", short + struct.pack("<I", zlib.crc32(short)),
+                "CKPT_MISMATCH"))
+    return out
+
+
+def semantic_corruptions(data, precision):
+    """Valid framing and CRC, bad contents: (name, bytes, C status suffix, Python message)."""
+    n = N_HIDDEN
+    reals = (len(data) - FIXED - 4) // precision
+    b = bytearray(data)
+    struct.pack_into("<Q", b, 56 + 56, struct.unpack_from("<Q", data, 112)[0] & ~1)
+    even_inc = recrc(bytes(b))
+    return [
+        ("gamma 1.5", with_real(data, 0, 1.5, precision), "CONFIG", "gamma"),
+        ("lambda -0.1", with_real(data, 1, -0.1, precision), "CONFIG", "lambda"),
+        ("alpha 0", with_real(data, 2, 0.0, precision), "CONFIG", "alpha"),
+        ("kappa_value 0", with_real(data, 3, 0.0, precision), "CONFIG", "kappa_value"),
+        ("kappa_policy -1", with_real(data, 4, -1.0, precision), "CONFIG", "kappa_policy"),
+        ("entropy_coef -0.1", with_real(data, 5, -0.1, precision), "CONFIG", "entropy_coef"),
+        ("ret_m2 NaN", with_real(data, 8, float("nan"), precision), "NONFINITE_PARAM",
+         "non-finite"),
+        ("optimizer 7", with_u32(data, 36, 7), "CONFIG", "optimizer"),
+        ("normalize_obs 2", with_u32(data, 56 + 8, 2), "CONFIG", "normalize_obs"),
+        ("scale_reward 5", with_u32(data, 56 + 12, 5), "CONFIG", "scale_reward"),
+        ("fed 2", with_u32(data, 56 + 16, 2), "CONFIG", "fed"),
+        ("acted 2", with_u32(data, 56 + 20, 2), "CONFIG", "acted"),
+        ("acted 1", with_u32(data, 56 + 20, 1), "ORDER", "between act and learn"),
+        ("even PRNG increment", even_inc, "CONFIG", "PRNG"),
+        ("nu_log 25", with_real(data, 9, 25.0, precision), "PARAM_RANGE", "nu_log"),
+        ("theta_log -21", with_real(data, 9 + n, -21.0, precision), "PARAM_RANGE", "theta_log"),
+        ("w_c Inf", with_real(data, 9 + 2 * n, float("inf"), precision), "NONFINITE_PARAM",
+         "in params"),
+        ("obs_last NaN", with_real(data, reals - 1, float("nan"), precision), "NONFINITE_PARAM",
+         "in obs_last"),
+        ("obs_m2 Inf", with_real(data, reals - 6, float("inf"), precision), "NONFINITE_PARAM",
+         "in obs_m2"),
+    ]
+
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
+def test_every_corruption_is_refused_and_the_learner_is_untouched(backend, dtype):
+    precision = np.dtype(dtype).itemsize
+    data = trained(100, backend=backend, dtype=dtype).checkpoint_bytes()
+    target = trained(30, backend=backend, dtype=dtype, seed=8)
+    before = snapshot(target)
+    for name, bad, _ in corruptions(data):
+        with pytest.raises(ValueError, match="checkpoint <bad>"):
+            target.load_bytes(bad, "<bad>")
+        assert snapshot(target) == before, name
+    for name, bad, _, fragment in semantic_corruptions(data, precision):
+        with pytest.raises(ValueError, match=fragment):
+            target.load_bytes(bad, "x.ckpt")
+        assert snapshot(target) == before, name
+    target.load_bytes(data)  # the good one still loads
+    assert target.steps == 100
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_c_load_checks_everything_itself(dtype):
+    """rtu_ac_load called directly (no Python check in front): the status of each fault, and the
+    learner untouched."""
+    precision = np.dtype(dtype).itemsize
+    data = trained(100, dtype=dtype).checkpoint_bytes()
+    target = trained(30, dtype=dtype, seed=8)
+    lib, ffi, ac = target._impl.lib, target._impl.core.ffi, target._impl.ac
+    before = snapshot(target)
+
+    def load(bad):
+        return lib.rtu_ac_load(ac, ffi.from_buffer(bad) if bad else ffi.new("char[1]"), len(bad))
+
+    for name, bad, status in corruptions(data):
+        if status is None:  # a flipped byte: the CRC catches it, or the magic or version first
+            offset = int(name.split()[-1])
+            status = {0: "CKPT_MAGIC", 8: "CKPT_VERSION"}.get(offset, "CKPT_CRC")
+        assert load(bad) == getattr(lib, "RTU_ERR_" + status), name
+        assert snapshot(target) == before, name
+    for name, bad, status, _ in semantic_corruptions(data, precision):
+        assert load(bad) == getattr(lib, "RTU_ERR_" + status), name
+        assert snapshot(target) == before, name
+    assert load(data + b"\xff" * 13) == lib.RTU_OK  # bytes after the CRC are ignored by C
+    assert target.steps == 100
+    assert lib.rtu_ac_load(ffi.NULL, ffi.from_buffer(data), len(data)) == lib.RTU_ERR_NULL
+    assert lib.rtu_ac_load(ac, ffi.NULL, len(data)) == lib.RTU_ERR_NULL
+
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
+def test_mismatched_learners_are_refused(backend, dtype):
+    target = trained(30, backend=backend, dtype=dtype)
+    before = snapshot(target)
+    other_dtype = np.float32 if dtype == np.float64 else np.float64
+    cases = [(dict(n_hidden=N_HIDDEN + 1), "n_hidden"), (dict(kind="linear"), "kind"),
+             (dict(activation="relu"), "activation"),
+             (dict(backend="c", dtype=other_dtype), "bytes per real"),
+             (dict(action_kind="continuous"), "action_kind")]
+    for kw, fragment in cases:
+        args = dict(backend=backend, dtype=dtype)
+        args.update(kw)
+        data = trained(20, **args).checkpoint_bytes()
+        with pytest.raises(ValueError, match=fragment):
+            target.load_bytes(data, "m.ckpt")
+        assert snapshot(target) == before
+        if backend == "c":
+            lib, ffi = target._impl.lib, target._impl.core.ffi
+            status = lib.rtu_ac_load(target._impl.ac, ffi.from_buffer(data), len(data))
+            assert status == lib.RTU_ERR_CKPT_MISMATCH
+            assert snapshot(target) == before
+    # three discrete actions: another n_actions
+    three = ActorCritic(2, N_HIDDEN, 3, kind="nonlinear", backend=backend, dtype=dtype)
+    three.act(np.zeros(2))
+    three.learn(1.0, np.ones(2), False, False)
+    with pytest.raises(ValueError, match="n_actions"):
+        target.load_bytes(three.checkpoint_bytes(), "m.ckpt")
+    assert snapshot(target) == before
+
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
+def test_td_and_actor_critic_checkpoints_are_not_interchangeable(tmp_path, backend, dtype):
+    ac = trained(30, backend=backend, dtype=dtype)
+    td = TDLambda(2, N_HIDDEN, kind="nonlinear", activation="tanh", backend=backend, dtype=dtype)
+    td.step(np.ones(2), 1.0)
+    ac_before, td_before = snapshot(ac), td.checkpoint_bytes()
+    with pytest.raises(ValueError, match="holds a TD\\(lambda\\) learner, not an actor-critic"):
+        ac.load_bytes(td.checkpoint_bytes(), "td.ckpt")
+    with pytest.raises(ValueError, match="holds an actor-critic learner, not a TD"):
+        td.load_bytes(ac.checkpoint_bytes(), "ac.ckpt")
+    assert snapshot(ac) == ac_before and td.checkpoint_bytes() == td_before
+    path = tmp_path / "td.ckpt"
+    td.save(path)
+    with pytest.raises(ValueError, match="TD\\(lambda\\)"):
+        ActorCritic.from_checkpoint(path, backend=backend)
+    if backend == "c":
+        lib, ffi = ac._impl.lib, ac._impl.core.ffi
+        data = td.checkpoint_bytes()
+        assert lib.rtu_ac_load(ac._impl.ac, ffi.from_buffer(data), len(data)) == \
+            lib.RTU_ERR_CKPT_MISMATCH
+        data = ac.checkpoint_bytes()
+        assert lib.rtu_td_load(td._impl.td, ffi.from_buffer(data), len(data)) == \
+            lib.RTU_ERR_CKPT_MISMATCH
+        assert snapshot(ac) == ac_before and td.checkpoint_bytes() == td_before
+
+
+def test_corrupt_files_name_the_path(tmp_path):
+    ac = trained(20)
+    path = tmp_path / "ac.ckpt"
+    ac.save(path)
+    data = bytearray(path.read_bytes())
+    data[130] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=f"{path}.*corrupted.*CRC32"):
+        ac.load(path)
+    path.write_bytes(bytes(data[:100]))
+    with pytest.raises(ValueError, match=f"{path}.*truncated"):
+        ActorCritic.from_checkpoint(path)
+    with pytest.raises(FileNotFoundError, match="missing.ckpt"):
+        ac.load(tmp_path / "missing.ckpt")
+
+
+# -- C alone --------------------------------------------------------------------------------------
+
+C_PROGRAM = r"""
+#include <stdio.h>
+#include <string.h>
+#include "rtu_ckpt.h"
+
+/* a learner trained on a toy stream, saved into a static buffer sized by the macro, loaded into a
+   second learner, saved again: the same bytes; then written to stdout for Python to compare */
+#define D 2
+#define N 4
+#define A 3
+static rtu_real buf_a[RTU_AC_REALS(RTU_KIND_NONLINEAR, D, N, RTU_ACTIONS_CONTINUOUS, A)];
+static rtu_real buf_b[RTU_AC_REALS(RTU_KIND_NONLINEAR, D, N, RTU_ACTIONS_CONTINUOUS, A)];
+static unsigned char ck_a[RTU_AC_CHECKPOINT_BYTES(RTU_KIND_NONLINEAR, D, N,
+                                                  RTU_ACTIONS_CONTINUOUS, A)];
+static unsigned char ck_b[RTU_AC_CHECKPOINT_BYTES(RTU_KIND_NONLINEAR, D, N,
+                                                  RTU_ACTIONS_CONTINUOUS, A)];
+
+int main(void)
+{
+    rtu_ac a, b;
+    rtu_ac_config cfg = rtu_ac_default_config();
+    size_t size, written, i;
+    rtu_real obs[D], action[A];
+    int t, ak;
+    for (ak = 0; ak < 2; ++ak) {
+        rtu_action_kind kind = (rtu_action_kind)ak;
+        if (rtu_ac_init(&a, RTU_KIND_NONLINEAR, RTU_ACT_TANH, D, N, kind, A, &cfg, 3, buf_a,
+                        sizeof buf_a)) return 1;
+        if (rtu_ac_init(&b, RTU_KIND_NONLINEAR, RTU_ACT_TANH, D, N, kind, A, &cfg, 4, buf_b,
+                        sizeof buf_b)) return 2;
+        for (i = 0; i < D; ++i) obs[i] = 0;
+        for (t = 0; t < 40; ++t) {
+            if (rtu_ac_act(&a, obs, action)) return 3;
+            for (i = 0; i < D; ++i) obs[i] = (rtu_real)((t * 7 + (int)i) % 5) / 4;
+            if (rtu_ac_learn(&a, (rtu_real)(t % 3), obs, 0, t % 10 == 9)) return 4;
+        }
+        if (rtu_ac_checkpoint_size(&a, &size)) return 5;
+        if (size != RTU_AC_CHECKPOINT_BYTES(RTU_KIND_NONLINEAR, D, N, kind, A)) return 6;
+        if (rtu_ac_save(&a, ck_a, size - 1, &written) != RTU_ERR_BUFFER_SMALL || written) return 7;
+        if (rtu_ac_save(&a, ck_a, sizeof ck_a, &written) || written != size) return 8;
+        if (rtu_ac_load(&b, ck_a, size)) return 9;
+        if (rtu_ac_save(&b, ck_b, sizeof ck_b, &written) || memcmp(ck_a, ck_b, size)) return 10;
+        if (b.steps != 40 || b.episodes != 4) return 11;
+        if (rtu_ac_act(&b, obs, action)) return 12;
+        if (rtu_ac_save(&b, ck_b, sizeof ck_b, &written) != RTU_ERR_ORDER || written) return 13;
+        for (i = 0; i < size; ++i) printf("%02x", ck_a[i]);
+        printf("\n");
+    }
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("defines,dtype", [([], np.float32), (["-DRTU_DOUBLE"], np.float64)],
+                         ids=["float", "double"])
+def test_plain_c_program_round_trip(tmp_path, defines, dtype):
+    """Static buffers sized by RTU_AC_CHECKPOINT_BYTES, save/load/save in C alone; the bytes
+    decode in Python and re-encode to the same bytes."""
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    c_src = pathlib.Path(__file__).resolve().parent.parent / "c_src"
+    src, exe = tmp_path / "prog.c", tmp_path / "prog"
+    src.write_text(C_PROGRAM)
+    sources = [c_src / f"rtu_{name}.c" for name in ("ckpt", "ac", "td", "cell", "prng",
+                                                    "status")]
+    build = subprocess.run([compiler, "-std=c99", "-O1", "-ffp-contract=off", *defines, "-I",
+                            str(c_src), str(src), *map(str, sources), "-o", str(exe), "-lm"],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert run.returncode == 0, f"C check {run.returncode} failed"
+    lines = run.stdout.split()
+    assert len(lines) == 2
+    for action_kind, line in zip(("discrete", "continuous"), lines):
+        data = bytes.fromhex(line)
+        ckpt = ck.decode_ac(data)
+        assert (ckpt.kind, ckpt.activation, ckpt.n_in, ckpt.n_hidden, ckpt.action_kind,
+                ckpt.n_actions, ckpt.steps, ckpt.episodes) == \
+            ("nonlinear", "tanh", 2, 4, action_kind, 3, 40, 4)
+        assert ckpt.dtype == dtype and ck.encode_ac(ckpt) == data
