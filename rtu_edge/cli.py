@@ -7,6 +7,9 @@ import sys
 
 from . import __version__
 
+DEMO_STEPS = 400000
+DEMO_SEED = 2
+
 
 def _positive_int(text: str) -> int:
     try:
@@ -50,7 +53,60 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--n-hidden", type=_positive_int, default=13,
                      help="units per cell (default 13)")
     val.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+
+    tr = sub.add_parser(
+        "train", help="train an RTU learner online on a task",
+        description="Train online: TD(lambda) on trace-conditioning or trace-patterning, the "
+                    "streaming actor-critic on cartpole-p, pendulum-p, a gymnasium id or "
+                    "popgym:<Name>. Writes config.json, metrics.csv, curve.png and "
+                    "checkpoint.rtu into --out; Ctrl-C stops at a safe point with a checkpoint.")
+    _learner_arguments(tr, steps_default=None)
+    tr.add_argument("--out", required=True, metavar="DIR", help="run directory")
+    tr.add_argument("--resume", action="store_true", help="continue the run in --out")
+    tr.add_argument("--checkpoint-every", type=_positive_int, default=50000, metavar="N",
+                    help="checkpoint every N steps (control tasks: at the next episode end)")
+    tr.add_argument("--log-every", type=_positive_int, default=10000, metavar="N",
+                    help="prediction tasks: steps per metrics row (default 10000)")
+
+    ev = sub.add_parser(
+        "eval", help="run a trained learner from a checkpoint",
+        description="Load a checkpoint and run it, learning online as it would when deployed: "
+                    "the MSRE on a fresh stream (prediction) or the return over episodes "
+                    "(control). The checkpoint file is not changed.")
+    ev.add_argument("--checkpoint", required=True, metavar="FILE")
+    ev.add_argument("--task", required=True)
+    ev.add_argument("--episodes", type=_positive_int, default=20, help="control tasks")
+    ev.add_argument("--steps", type=_positive_int, default=20000, help="prediction tasks")
+    ev.add_argument("--seed", type=_seed, default=1, help="seed of the evaluation stream")
+    ev.add_argument("--backend", choices=("c", "reference"), default="c")
+
+    demo = sub.add_parser(
+        "demo", help="about a minute: learn CartPole with hidden velocities on the C core",
+        description="Train the streaming actor-critic with an RTU on CartPole whose velocities "
+                    "are hidden, with the C core; check the C learner against the numpy "
+                    "reference on a prefix of the run; show the learning curve; write a "
+                    "checkpoint.")
+    demo.add_argument("--out", default="rtu-edge-demo", metavar="DIR",
+                      help="run directory (default ./rtu-edge-demo)")
+    demo.add_argument("--steps", type=_positive_int, default=DEMO_STEPS)
+    demo.add_argument("--seed", type=_seed, default=DEMO_SEED)
     return parser
+
+
+def _learner_arguments(p: argparse.ArgumentParser, steps_default) -> None:
+    p.add_argument("--task", required=True,
+                   help="trace-conditioning, trace-patterning, cartpole-p, pendulum-p, a "
+                        "gymnasium id (e.g. CartPole-v1) or popgym:<Name>")
+    p.add_argument("--steps", type=_positive_int, required=steps_default is None,
+                   default=steps_default)
+    p.add_argument("--hidden", type=_positive_int, default=32, help="RTU units (default 32)")
+    p.add_argument("--kind", choices=("linear", "nonlinear"), default="nonlinear")
+    p.add_argument("--activation", choices=("relu", "tanh", "identity"), default=None,
+                   help="default relu for prediction tasks, tanh for control tasks")
+    p.add_argument("--backend", choices=("c", "reference"), default="c")
+    p.add_argument("--dtype", choices=("float32", "float64"), default=None,
+                   help="C precision (default float32; the reference is float64)")
+    p.add_argument("--seed", type=_seed, default=0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "validate":
         from . import validate
         return validate.main(args)
-    raise AssertionError(args.command)  # argparse only admits the commands above
+    from . import commands
+    try:
+        return {"train": commands.train, "eval": commands.evaluate,
+                "demo": commands.demo}[args.command](args)
+    except (ValueError, OSError) as err:
+        print(f"rtu-edge {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except commands.Interrupted as stop:
+        print(f"rtu-edge {args.command}: {stop}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

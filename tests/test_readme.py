@@ -6,7 +6,8 @@ import re
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def test_readme_python_example_runs():
+def test_readme_python_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the examples write files (a checkpoint)
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     assert blocks

@@ -1,0 +1,273 @@
+"""Training runs for the command line: `rtu-edge train`, `eval` and `demo`.
+
+A run directory holds ``config.json`` (the run's arguments), ``metrics.csv`` (one row per logged
+window or episode), ``curve.png`` (the learning curve) and ``checkpoint.rtu`` (the learner, written
+atomically). ``--resume`` continues a run from its checkpoint and appends to its metrics.
+
+Prediction tasks (trace-conditioning, trace-patterning) train TDLambda on the task's stream, which
+is a pure function of the seed, so a resumed run regenerates it and goes on from the learner's
+step count. Control tasks train ActorCritic; the environment's own state cannot be saved, so
+checkpoints are written at episode ends (the first one after every --checkpoint-every steps, and
+at the end of the run or on Ctrl-C), and episode i is reset with seed (seed, i): a resumed run
+continues exactly where the saved one would have.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .ac import ActorCritic
+from .td import TDLambda
+
+PREDICTION_TASKS = ("trace-conditioning", "trace-patterning")
+CHECKPOINT = "checkpoint.rtu"
+
+
+@dataclass
+class RunConfig:
+    """The arguments of a run (config.json)."""
+
+    task: str
+    steps: int
+    hidden: int = 32
+    kind: str = "nonlinear"
+    activation: str = "tanh"
+    backend: str = "c"
+    dtype: str = "float32"
+    seed: int = 0
+    checkpoint_every: int = 50000
+    log_every: int = 10000
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM arrived; the run stops at the next safe point."""
+
+
+class _StopFlag:
+    """Turns SIGINT/SIGTERM into a flag checked between steps, so that a checkpoint is never
+    half-written and the learner is never left between act and learn."""
+
+    def __init__(self):
+        self.raised = False
+
+    def __enter__(self):
+        self.previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        for s in self.previous:
+            signal.signal(s, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.raised = True
+
+    def __exit__(self, *exc):
+        for s, handler in self.previous.items():
+            signal.signal(s, handler)
+        return False
+
+
+def _progress(total: int, initial: int, enabled: bool):
+    from tqdm import tqdm
+    return tqdm(total=total, initial=initial, disable=not enabled, unit="step", smoothing=0.05,
+                dynamic_ncols=True)
+
+
+class Metrics:
+    """metrics.csv, appended to on resume."""
+
+    def __init__(self, path: Path, fields: list[str], resume: bool):
+        self.path, self.fields = path, fields
+        exists = path.exists() and resume
+        self.file = open(path, "a" if exists else "w", newline="")
+        self.writer = csv.DictWriter(self.file, fieldnames=fields)
+        if not exists:
+            self.writer.writeheader()
+
+    def write(self, row: dict) -> None:
+        self.writer.writerow(row)
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+    @staticmethod
+    def read(path: Path) -> list[dict]:
+        with open(path, newline="") as f:
+            return list(csv.DictReader(f))
+
+
+def plot_curve(metrics_path: Path, out: Path, x: str, y: str, title: str) -> None:
+    """The learning curve of metrics.csv as a PNG (a moving average over episodes for returns)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = Metrics.read(metrics_path)
+    if not rows:
+        return
+    xs = np.array([float(r[x]) for r in rows])
+    ys = np.array([float(r[y]) for r in rows])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(xs, ys, lw=0.6, alpha=0.4 if y == "return" else 1.0, label=y)
+    if y == "return" and len(ys) >= 20:
+        window = 20
+        ax.plot(xs[window - 1:], np.convolve(ys, np.ones(window) / window, "valid"), lw=1.5,
+                label=f"mean of {window} episodes")
+    ax.set_xlabel("step")
+    ax.set_ylabel(y)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+# -- prediction: TD(lambda) on trace conditioning or patterning ----------------------------------
+
+def make_prediction_task(cfg: RunConfig):
+    from .tasks import TraceConditioning, TracePatterning
+    cls = TraceConditioning if cfg.task == "trace-conditioning" else TracePatterning
+    return cls(isi=10, seed=cfg.seed)
+
+
+def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) -> dict:
+    """TD(lambda) on the task's stream; a metrics row per --log-every steps: the MSRE of the
+    window of that many steps ending H = 10 / (1 - gamma) steps earlier (whose returns are known)
+    next to that of predicting zero."""
+    from .tasks import msre, rollout
+    task = make_prediction_task(cfg)
+    ckpt = out / CHECKPOINT
+    if resume:
+        td = TDLambda.from_checkpoint(ckpt, backend=cfg.backend)
+    else:
+        td = TDLambda(task.obs_size, cfg.hidden, kind=cfg.kind, activation=cfg.activation,
+                      seed=cfg.seed, backend=cfg.backend, dtype=np.dtype(cfg.dtype),
+                      gamma=task.gamma, lambda_=0.9, alpha=1.0, optimizer="obgd")
+    start = td.steps
+    horizon = math.ceil(10 / (1 - task.gamma) - 1e-9)
+    X, C = rollout(task, cfg.steps)  # a pure function of the seed: the same stream on resume
+    predictions = np.zeros(cfg.steps)
+    metrics = Metrics(out / "metrics.csv", ["step", "msre", "zero_msre"], resume)
+    bar = _progress(cfg.steps, start, progress)
+    with _StopFlag() as stop:
+        t = start
+        while t < cfg.steps and not stop.raised:
+            end = min(t + cfg.log_every, cfg.steps)
+            predictions[t:end] = td.run(X[t:end], C[t:end])
+            a = end - cfg.log_every - horizon
+            if a >= start:  # a whole window of this run's predictions
+                error = msre(predictions[a:end], C[a:end], task.gamma)
+                zero = msre(np.zeros(end - a), C[a:end], task.gamma)
+                metrics.write({"step": end - horizon, "msre": f"{error:.6g}",
+                               "zero_msre": f"{zero:.6g}"})
+                bar.set_postfix(msre=f"{error:.4f}")
+            bar.update(end - t)
+            if end // cfg.checkpoint_every != t // cfg.checkpoint_every:
+                td.save(ckpt)
+            t = end
+    td.save(ckpt)  # only after a normal end or a clean stop: an error keeps the last good one
+    bar.close()
+    metrics.close()
+    plot_curve(out / "metrics.csv", out / "curve.png", "step", "msre",
+               f"TD(lambda), RTU {cfg.kind} n={cfg.hidden}, {cfg.task}")
+    if stop.raised:
+        raise Interrupted(f"stopped at step {td.steps}; checkpoint {ckpt}")
+    return {"steps": td.steps, "checkpoint": str(ckpt)}
+
+
+# -- control: streaming actor-critic ------------------------------------------------------------
+
+def make_learner(cfg: RunConfig, spec) -> ActorCritic:
+    n_actions = spec.n_actions if spec.discrete else spec.action_dim
+    return ActorCritic(spec.obs_size, cfg.hidden, n_actions,
+                       action_kind="discrete" if spec.discrete else "continuous", kind=cfg.kind,
+                       activation=cfg.activation, seed=cfg.seed, backend=cfg.backend,
+                       dtype=np.dtype(cfg.dtype))
+
+
+def run_episodes(ac: ActorCritic, env, spec, seed: int, steps: int, on_episode, stop=None,
+                 on_step=None) -> None:
+    """act/learn until ac.steps reaches steps, whole episodes only; episode i is reset with seed
+    (seed, i). on_step(action) after each learn, on_episode(episode, return, length) after each
+    episode; stop() is asked between episodes."""
+    while ac.steps < steps and not (stop and stop()):
+        obs, _ = env.reset(seed=int(np.random.SeedSequence([seed, ac.episodes]).generate_state(1)[0]))
+        ret, length, done = 0.0, 0, False
+        while not done:
+            action = ac.act(obs)
+            if not spec.discrete:
+                action = np.clip(action, spec.low, spec.high)
+            obs_next, reward, terminated, truncated, _ = env.step(action)
+            ac.learn(float(reward), obs_next, bool(terminated), bool(truncated))
+            ret, length, obs = ret + float(reward), length + 1, obs_next
+            done = terminated or truncated
+            if on_step:
+                on_step(action)
+        on_episode(ac.episodes, ret, length)
+
+
+def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool) -> dict:
+    from .tasks import make_env
+    env, spec = make_env(cfg.task, cfg.seed)
+    ckpt = out / CHECKPOINT
+    ac = ActorCritic.from_checkpoint(ckpt, backend=cfg.backend) if resume else \
+        make_learner(cfg, spec)
+    metrics = Metrics(out / "metrics.csv", ["step", "episode", "return", "length"], resume)
+    bar = _progress(cfg.steps, ac.steps, progress)
+    recent: list[float] = []
+    next_checkpoint = (ac.steps // cfg.checkpoint_every + 1) * cfg.checkpoint_every
+
+    def on_episode(episode, ret, length):
+        nonlocal next_checkpoint
+        metrics.write({"step": ac.steps, "episode": episode, "return": f"{ret:.6g}",
+                       "length": length})
+        recent.append(ret)
+        del recent[:-20]
+        bar.set_postfix(episode=episode, mean20=f"{np.mean(recent):.1f}")
+        if ac.steps >= next_checkpoint:
+            ac.save(ckpt)
+            next_checkpoint += cfg.checkpoint_every
+
+    with _StopFlag() as stop:
+        run_episodes(ac, env, spec, cfg.seed, cfg.steps, on_episode, lambda: stop.raised,
+                     on_step=lambda action: bar.update(1))
+    ac.save(ckpt)  # at an episode end; after an error the last good checkpoint stays
+    bar.close()
+    metrics.close()
+    plot_curve(out / "metrics.csv", out / "curve.png", "step", "return",
+               f"AC(lambda), RTU {cfg.kind} n={cfg.hidden}, {cfg.task}")
+    if stop.raised:
+        raise Interrupted(f"stopped at step {ac.steps}; checkpoint {ckpt}")
+    return {"steps": ac.steps, "episodes": ac.episodes, "checkpoint": str(ckpt),
+            "mean_return_last_20": float(np.mean(recent)) if recent else float("nan")}
+
+
+def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True) -> dict:
+    """Run (or resume) training into the directory out."""
+    out = Path(out)
+    if resume:
+        if not (out / CHECKPOINT).exists():
+            raise ValueError(f"--resume: no checkpoint at {out / CHECKPOINT}")
+        saved = RunConfig(**json.loads((out / "config.json").read_text()))
+        if saved.task != cfg.task:
+            raise ValueError(f"--resume: {out} holds a run of task {saved.task!r}, "
+                             f"not {cfg.task!r}")
+    out.mkdir(parents=True, exist_ok=True)
+    if not os.access(out, os.W_OK):
+        raise ValueError(f"--out: {out} is not writable")
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
+    started = time.perf_counter()
+    if cfg.task in PREDICTION_TASKS:
+        result = train_prediction(cfg, out, resume, progress)
+    else:
+        result = train_control(cfg, out, resume, progress)
+    result["seconds"] = time.perf_counter() - started
+    return result
