@@ -13,6 +13,7 @@ import numpy as np
 
 from . import checkpoint
 from ._ccore import CCore
+from ._learner import Checkpointable
 from .cell import KINDS, check_cell_arguments
 from .reference import ACTIVATIONS
 from .reference.ac import AC, ACTION_KINDS, ACConfig
@@ -112,7 +113,7 @@ class _ReferenceAC:
         checkpoint.restore_reference_ac(self.impl, ckpt, path)
 
 
-class ActorCritic:
+class ActorCritic(Checkpointable):
     """Streaming actor-critic AC(lambda) with a shared RTU cell, learning online.
 
     Args:
@@ -231,33 +232,19 @@ class ActorCritic:
         self._expected_obs = (np.array(ckpt.arrays["obs_last"], dtype=self.dtype)
                               if ckpt.fed else None)
 
-    def save(self, path) -> None:
-        """Write the checkpoint to path atomically (temporary file, fsync, rename, fsync of the
-        directory): on any error the previous file at path is intact (OSError naming path)."""
-        checkpoint.write_atomic(path, self.checkpoint_bytes())
-
-    def load(self, path) -> None:
-        """Restore this learner from the checkpoint file at path (see load_bytes)."""
-        self.load_bytes(checkpoint.read_file(path), str(path))
+    @staticmethod
+    def _decode_checkpoint(data: bytes, path):
+        return checkpoint.decode_ac(data, path)
 
     @classmethod
-    def from_checkpoint(cls, path, backend: str = "c") -> "ActorCritic":
-        """A learner built from the checkpoint file at path, on backend "c" (float32 or float64,
-        the checkpoint's precision) or "reference" (float64 checkpoints only)."""
-        data = checkpoint.read_file(path)
-        ckpt = checkpoint.decode_ac(data, path)
-        if backend == "reference" and ckpt.precision != 8:
-            raise ValueError(f"checkpoint {path} holds float32 reals; the reference backend is "
-                             "float64 (load it with backend='c')")
+    def _from_checkpoint(cls, ckpt, backend: str) -> "ActorCritic":
         cfg = ckpt.config
-        learner = cls(ckpt.n_in, ckpt.n_hidden, ckpt.n_actions, action_kind=ckpt.action_kind,
-                      kind=ckpt.kind, activation=ckpt.activation, seed=0, backend=backend,
-                      dtype=ckpt.dtype, gamma=cfg.gamma, lambda_=cfg.lambda_, alpha=cfg.alpha,
-                      kappa_value=cfg.kappa_value, kappa_policy=cfg.kappa_policy,
-                      entropy_coef=cfg.entropy_coef, optimizer=cfg.optimizer,
-                      normalize_obs=cfg.normalize_obs, scale_reward=cfg.scale_reward)
-        learner.load_bytes(data, str(path))
-        return learner
+        return cls(ckpt.n_in, ckpt.n_hidden, ckpt.n_actions, action_kind=ckpt.action_kind,
+                   kind=ckpt.kind, activation=ckpt.activation, seed=0, backend=backend,
+                   dtype=ckpt.dtype, gamma=cfg.gamma, lambda_=cfg.lambda_, alpha=cfg.alpha,
+                   kappa_value=cfg.kappa_value, kappa_policy=cfg.kappa_policy,
+                   entropy_coef=cfg.entropy_coef, optimizer=cfg.optimizer,
+                   normalize_obs=cfg.normalize_obs, scale_reward=cfg.scale_reward)
 
     def act(self, obs):
         """Sample an action for obs (n_in,): an int (discrete) or an (n_actions,) array."""

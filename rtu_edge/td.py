@@ -13,6 +13,7 @@ import numpy as np
 
 from . import checkpoint
 from ._ccore import CCore
+from ._learner import Checkpointable
 from .cell import KINDS, check_cell_arguments
 from .reference import ACTIVATIONS, Prng
 from .reference.cell import INPUT_LIMIT
@@ -116,7 +117,7 @@ class _ReferenceTD:
         checkpoint.restore_reference(self.td, ckpt, path)
 
 
-class TDLambda:
+class TDLambda(Checkpointable):
     """Online TD(lambda) prediction: an RTU cell, a linear value head v = w . h + b, and
     eligibility traces over every parameter (the cell's through its RTRL traces).
 
@@ -199,31 +200,17 @@ class TDLambda:
         self._impl.restore(data, ckpt, name)
         self.config = ckpt.config
 
-    def save(self, path) -> None:
-        """Write the checkpoint to path atomically (temporary file, fsync, rename, fsync of the
-        directory): on any error the previous file at path is intact (OSError naming path)."""
-        checkpoint.write_atomic(path, self.checkpoint_bytes())
-
-    def load(self, path) -> None:
-        """Restore this learner from the checkpoint file at path (see load_bytes)."""
-        self.load_bytes(checkpoint.read_file(path), str(path))
+    @staticmethod
+    def _decode_checkpoint(data: bytes, path):
+        return checkpoint.decode(data, path)
 
     @classmethod
-    def from_checkpoint(cls, path, backend: str = "c") -> "TDLambda":
-        """A learner built from the checkpoint file at path, on backend "c" (float32 or float64,
-        the checkpoint's precision) or "reference" (float64 checkpoints only)."""
-        data = checkpoint.read_file(path)
-        ckpt = checkpoint.decode(data, path)
-        if backend == "reference" and ckpt.precision != 8:
-            raise ValueError(f"checkpoint {path} holds float32 reals; the reference backend is "
-                             "float64 (load it with backend='c')")
+    def _from_checkpoint(cls, ckpt, backend: str) -> "TDLambda":
         cfg = ckpt.config
-        learner = cls(ckpt.n_in, ckpt.n_hidden, kind=ckpt.kind, activation=ckpt.activation,
-                      seed=0, backend=backend, dtype=ckpt.dtype, gamma=cfg.gamma,
-                      lambda_=cfg.lambda_, alpha=cfg.alpha, kappa=cfg.kappa,
-                      optimizer=cfg.optimizer)
-        learner.load_bytes(data, str(path))
-        return learner
+        return cls(ckpt.n_in, ckpt.n_hidden, kind=ckpt.kind, activation=ckpt.activation,
+                   seed=0, backend=backend, dtype=ckpt.dtype, gamma=cfg.gamma,
+                   lambda_=cfg.lambda_, alpha=cfg.alpha, kappa=cfg.kappa,
+                   optimizer=cfg.optimizer)
 
     def step(self, x, cumulant: float) -> float:
         x = self._input("x", x, (self.n_in,))
