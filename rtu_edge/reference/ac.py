@@ -215,6 +215,11 @@ class AC:
         zb += g
         self.dh[:] = self.W.T @ g
 
+    def bootstrap_value(self, x: np.ndarray) -> float:
+        """v(s') from the normalised next observation, by a peek at the current parameters."""
+        n2 = 2 * self.cell.n_hidden
+        return peek_value(self.cell, x, self.value[:n2], self.value[n2])
+
     def learn(self, reward: float, next_obs: np.ndarray, terminated: bool,
               truncated: bool) -> None:
         next_obs = np.asarray(next_obs, dtype=np.float64)
@@ -235,7 +240,7 @@ class AC:
         # delta = r + gamma (1 - terminated) v(s') - v(s), v(s') by a peek at theta_t
         self.normalize_obs(next_obs)
         v_s = self.value_of_state()
-        v_next = 0.0 if terminated else peek_value(cell, self.x, self.value[:n2], self.value[n2])
+        v_next = 0.0 if terminated else self.bootstrap_value(self.x)
         delta = r + cfg.gamma * v_next - v_s
         sign = float(np.sign(delta))
 
@@ -257,8 +262,9 @@ class AC:
         self.value += a_v * self.z_v[p_cell:]
         self.policy += a_pi * self.z_pi[p_cell:]
         ratio = cell.wrap_phases()  # theta_log entries of both traces follow the wrap
-        self.z_v[cell.n_hidden:2 * cell.n_hidden] *= ratio
-        self.z_pi[cell.n_hidden:2 * cell.n_hidden] *= ratio
+        theta = slice(cell.n_hidden, cell.n_hidden + ratio.size)  # within the cell's part
+        self.z_v[:p_cell][theta] *= ratio
+        self.z_pi[:p_cell][theta] *= ratio
         try:
             cell.refresh()
         except ValueError as err:
@@ -286,3 +292,55 @@ def peek_value(cell: Cell, x: np.ndarray, w: np.ndarray, b: float) -> float:
     # linear: h = [f(c'); f(d')] with c' = a; nonlinear: c' = f(a), h = [c'; d']: f(a) both ways
     act = cell.activation
     return float(b + w @ np.concatenate([activate(act, a), activate(act, bb)]))
+
+
+class _RawFeatures:
+    """Stands in for the cell in ``MemorylessAC``: the features h are the normalised observation
+    itself, zero-padded to an even length (AC's heads read 2 * n_hidden features); no parameters,
+    no state beyond h, no traces."""
+
+    n_params = 0
+    params = np.zeros(0)
+
+    def __init__(self, n_in: int):
+        self.n_in, self.n_hidden = n_in, (n_in + 1) // 2
+        self.h = np.zeros(2 * self.n_hidden)
+
+    def step(self, x: np.ndarray) -> np.ndarray:
+        self.h[:self.n_in] = x
+        return self.h
+
+    def reset(self) -> None:
+        self.h[:] = 0.0
+
+    def gradient_into(self, dh: np.ndarray) -> np.ndarray:
+        return np.zeros(0)  # no parameters
+
+    def wrap_phases(self) -> np.ndarray:
+        return np.zeros(0)  # no phases
+
+    def refresh(self) -> None:
+        pass
+
+
+class MemorylessAC(AC):
+    """The memoryless baseline: the same streaming AC(lambda) on the raw observation, with no
+    recurrence. v = w_v . x + b_v and pi = softmax(W x + b) (or a Gaussian with mean W x + b and a
+    learned log-std), x the Welford-normalised observation; all the rest is ``AC``'s own code.
+    ``value`` = (w_v, b_v), ``policy`` = (W, b[, log_std]), with a zero weight column when n_in
+    is odd (padding).
+
+    Use: ``MemorylessAC(n_in, n_actions, ACConfig(), seed)``, then ``act`` / ``learn`` as ``AC``.
+    """
+
+    def __init__(self, n_in: int, n_actions: int, config: ACConfig = ACConfig(), seed: int = 0,
+                 action_kind: str = "discrete"):
+        super().__init__("linear", "identity", n_in, (n_in + 1) // 2, action_kind, n_actions,
+                         config, seed)
+        self.cell = _RawFeatures(n_in)  # replaces the RTU built by AC.__init__
+        self.z_v, self.z_pi = np.zeros(self.value.size), np.zeros(self.policy.size)
+        self.rng = Prng(seed)  # AC.__init__ drew the discarded cell's parameters from it
+
+    def bootstrap_value(self, x: np.ndarray) -> float:
+        """v(s') = w_v . x' + b_v: with no recurrence the features are x' itself."""
+        return float(self.value[-1] + self.value[:self.cell.n_in] @ x)
