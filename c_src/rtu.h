@@ -9,9 +9,10 @@
  *   rtu_cell_init_params(&cell, &rng, 0.0, 1.0, 6.28);
  *   rtu_cell_step(&cell, x, h);  rtu_cell_gradient(&cell, dh, grad);
  *
- * The mathematics is ../shared/rtu-spec.md (sections 1, 2 and 5). The learners have headers of
- * their own: rtu_td.h (TD(lambda) prediction), rtu_ac.h (streaming actor-critic). rtu_edge/reference/ holds the
- * numpy reference; its classes and fields carry the same names as the structs and functions here.
+ * The mathematics is ../shared/rtu-spec.md (sections 1, 2 and 5). Other modules have headers of
+ * their own: rtu_td.h (TD(lambda) prediction), rtu_ac.h (streaming actor-critic) and rtu_ckpt.h
+ * (checkpoints). rtu_edge/reference/ holds the numpy reference; its classes and fields carry the
+ * same names as the structs and functions here.
  *
  * rtu_real is float; compile with -DRTU_DOUBLE for double (the build that validates against the
  * reference).
