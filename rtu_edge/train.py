@@ -98,6 +98,13 @@ class Metrics:
     def close(self) -> None:
         self.file.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
     @staticmethod
     def read(path: Path) -> list[dict]:
         with open(path, newline="") as f:
@@ -157,7 +164,7 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
     predictions = np.zeros(cfg.steps)
     metrics = Metrics(out / "metrics.csv", ["step", "msre", "zero_msre"], resume)
     bar = _progress(cfg.steps, start, progress)
-    with _StopFlag() as stop:
+    with _StopFlag() as stop, metrics, bar:
         t = start
         while t < cfg.steps and not stop.raised:
             end = min(t + cfg.log_every, cfg.steps)
@@ -173,9 +180,7 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
             if end // cfg.checkpoint_every != t // cfg.checkpoint_every:
                 td.save(ckpt)
             t = end
-    td.save(ckpt)  # only after a normal end or a clean stop: an error keeps the last good one
-    bar.close()
-    metrics.close()
+        td.save(ckpt)  # only after a normal end or a clean stop: an error keeps the last good one
     plot_curve(out / "metrics.csv", out / "curve.png", "step", "msre",
                f"TD(lambda), RTU {cfg.kind} n={cfg.hidden}, {cfg.task}")
     if stop.raised:
@@ -236,12 +241,10 @@ def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool) -> di
             ac.save(ckpt)
             next_checkpoint += cfg.checkpoint_every
 
-    with _StopFlag() as stop:
+    with _StopFlag() as stop, metrics, bar:
         run_episodes(ac, env, spec, cfg.seed, cfg.steps, on_episode, lambda: stop.raised,
                      on_step=lambda action: bar.update(1))
-    ac.save(ckpt)  # at an episode end; after an error the last good checkpoint stays
-    bar.close()
-    metrics.close()
+        ac.save(ckpt)  # at an episode end; after an error the last good checkpoint stays
     plot_curve(out / "metrics.csv", out / "curve.png", "step", "return",
                f"AC(lambda), RTU {cfg.kind} n={cfg.hidden}, {cfg.task}")
     if stop.raised:
