@@ -40,3 +40,19 @@ def test_learning_benchmark_only_one_section(tmp_path):
     assert result.returncode == 0, result.stderr
     assert HEADINGS[0] in result.stdout
     assert not any(h in result.stdout for h in HEADINGS[1:])
+
+
+def test_cartpole_sweep_runs(tmp_path):
+    """benchmarks/sweep_cartpole.py runs a configuration and writes its rows (a smoke test)."""
+    import csv as _csv
+    root = pathlib.Path(__file__).resolve().parent.parent
+    out = tmp_path / "sweep.csv"
+    result = subprocess.run([sys.executable, str(root / "benchmarks" / "sweep_cartpole.py"),
+                             str(root / "benchmarks" / "cartpole_configs.json"), "--steps", "300",
+                             "--seeds", "0", "--only", "lin_default", "--out", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "| lin_default |" in result.stdout
+    with open(out, newline="") as f:
+        rows = list(_csv.DictReader(f))
+    assert len(rows) == 1 and rows[0]["name"] == "lin_default"
