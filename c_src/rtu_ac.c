@@ -37,7 +37,7 @@ rtu_ac_config rtu_ac_default_config(void)
     return c;
 }
 
-static rtu_status check_config(const rtu_ac_config *c)
+rtu_status rtu_ac_check_config(const rtu_ac_config *c)
 {
     int ok = c->gamma >= 0 && c->gamma <= 1 && c->lambda >= 0 && c->lambda <= 1 &&
              c->alpha > 0 && isfinite(c->alpha) && c->entropy_coef >= 0 &&
@@ -49,14 +49,6 @@ static rtu_status check_config(const rtu_ac_config *c)
         ok = 0;
     }
     return ok ? RTU_OK : RTU_ERR_CONFIG;
-}
-
-static void zero(rtu_real *v, size_t count)
-{
-    size_t i;
-    for (i = 0; i < count; ++i) {
-        v[i] = 0;
-    }
 }
 
 static rtu_real l1(const rtu_real *v, size_t count)
@@ -96,7 +88,7 @@ rtu_status rtu_ac_init(rtu_ac *ac, rtu_kind kind, rtu_activation activation, siz
     if (ac == NULL || config == NULL || buffer == NULL) {
         return RTU_ERR_NULL;
     }
-    status = check_config(config);
+    status = rtu_ac_check_config(config);
     if (status == RTU_OK) {
         status = rtu_ac_buffer_size(kind, n_in, n_hidden, action_kind, n_actions, &bytes);
     }
@@ -120,7 +112,7 @@ rtu_status rtu_ac_init(rtu_ac *ac, rtu_kind kind, rtu_activation activation, siz
     ac->n_value = p_cell + v_head;
     ac->n_policy = p_cell + p_head;
     p = (rtu_real *)buffer + RTU_CELL_REALS(kind, n_in, n_hidden);
-    zero(p, RTU_AC_REALS(kind, n_in, n_hidden, action_kind, n_actions) -
+    rtu_zero(p, RTU_AC_REALS(kind, n_in, n_hidden, action_kind, n_actions) -
                 RTU_CELL_REALS(kind, n_in, n_hidden));
     ac->value = p;      p += v_head;
     ac->policy = p;     p += p_head;
@@ -307,7 +299,7 @@ static void policy_gradient(rtu_ac *ac, rtu_real entropy_scale)
     size_t p_cell = ac->cell.n_params;
     const rtu_real *W = ac->policy, *h = ac->cell.h;
     rtu_real *zW = ac->z_pi + p_cell, *zb = zW + A * n2;
-    zero(ac->dh, n2);
+    rtu_zero(ac->dh, n2);
     if (ac->action_kind == RTU_ACTIONS_DISCRETE) {
         /* d/dlogit_i: [i == a] - p_i + c sign(delta) (-p_i (log p_i + H)) */
         size_t a = (size_t)ac->action[0];
@@ -438,8 +430,8 @@ rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, i
     ac->steps += 1;
 
     if (terminated || truncated) { /* after the update: zero traces and state */
-        zero(ac->z_v, ac->n_value);
-        zero(ac->z_pi, ac->n_policy);
+        rtu_zero(ac->z_v, ac->n_value);
+        rtu_zero(ac->z_pi, ac->n_policy);
         rtu_cell_reset(cell);
         ac->fed = 0;
         ac->episodes += 1;

@@ -43,7 +43,7 @@ rtu_status rtu_check_input(const rtu_real *v, size_t count)
     return all_finite(v, count) ? RTU_ERR_INPUT_RANGE : RTU_ERR_NONFINITE_INPUT;
 }
 
-static void zero(rtu_real *v, size_t count)
+void rtu_zero(rtu_real *v, size_t count)
 {
     size_t i;
     for (i = 0; i < count; ++i) {
@@ -158,7 +158,7 @@ rtu_status rtu_cell_init(rtu_cell *cell, rtu_kind kind, rtu_activation activatio
     }
 
     p = (rtu_real *)buffer;
-    zero(p, RTU_CELL_REALS(kind, n_in, n_hidden));
+    rtu_zero(p, RTU_CELL_REALS(kind, n_in, n_hidden));
     cell->kind = kind;
     cell->activation = activation;
     cell->n_in = n_in;
@@ -282,11 +282,15 @@ rtu_status rtu_cell_refresh(rtu_cell *cell)
 void rtu_cell_wrap_phases(rtu_cell *cell, rtu_real *ratio)
 {
     const double two_pi = 6.283185307179586, pi = 3.141592653589793;
+    const double log_3pi = 2.24334217451751, log_1e15 = 34.538776394910684;
     size_t k;
     for (k = 0; k < cell->n_hidden; ++k) {
-        double theta = exp((double)cell->theta_log[k]);
+        double theta_log = (double)cell->theta_log[k];
         ratio[k] = 1;
-        if (theta >= 3.0 * pi && theta < 1e15) { /* beyond 1e15 no turn is exact: refresh fails */
+        /* theta >= 3 pi, decided on theta_log: no exp for the phases that stay. Beyond 1e15 no
+         * turn is exact; refresh refuses such a phase. */
+        if (theta_log >= log_3pi && theta_log < log_1e15) {
+            double theta = exp(theta_log);
             double wrapped = theta - two_pi * floor((theta - pi) / two_pi);
             cell->theta_log[k] = (rtu_real)log(wrapped);
             ratio[k] = (rtu_real)(wrapped / theta);
@@ -299,7 +303,7 @@ void rtu_cell_wrap_phases(rtu_cell *cell, rtu_real *ratio)
 void rtu_cell_reset(rtu_cell *cell)
 {
     /* state and traces are contiguous from c to the end of the buffer */
-    zero(cell->c, RTU_CELL_REALS(cell->kind, cell->n_in, cell->n_hidden) -
+    rtu_zero(cell->c, RTU_CELL_REALS(cell->kind, cell->n_in, cell->n_hidden) -
                       (size_t)(cell->c - cell->params));
 }
 
@@ -610,7 +614,7 @@ rtu_status rtu_cell_run_gradient(rtu_cell *cell, const rtu_real *x, const rtu_re
     if (status != RTU_OK) {
         return status;
     }
-    zero(grad_sum, cell->n_params);
+    rtu_zero(grad_sum, cell->n_params);
     for (t = 0; t < steps; ++t) {
         status = step_checked(cell, x + t * cell->n_in, h != NULL ? h + t * n2 : NULL);
         if (status != RTU_OK) {

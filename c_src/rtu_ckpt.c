@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rtu_ckpt.h"
+#include "rtu_internal.h"
 
 #define MAGIC_BYTES 8u
 /* "RTUEDGE\0" read as a little-endian u64 (an immediate: no data section) */
@@ -203,17 +204,34 @@ static int header_matches(const rtu_ckpt_header *h, uint32_t type, const rtu_cel
            h->payload_bytes == (uint64_t)payload;
 }
 
-/* The config rules every learner shares: gamma and lambda in [0, 1], alpha > 0 (all finite), a
- * known optimizer. */
-static int config_ok(rtu_real gamma, rtu_real lambda, rtu_real alpha, uint32_t optimizer)
+/* The configs as stored (q: the TD payload; q, r: the actor-critic's integers and reals). The
+ * header's optimizer must already be known to be 0 or 1. Validity is the learners' own
+ * rtu_td_check_config / rtu_ac_check_config, the rules their init applies. */
+static rtu_td_config td_config_at(const unsigned char *q, uint32_t optimizer)
 {
-    return gamma >= 0 && gamma <= 1 && lambda >= 0 && lambda <= 1 && alpha > 0 &&
-           (optimizer == RTU_OPT_SGD || optimizer == RTU_OPT_OBGD);
+    rtu_td_config c;
+    c.gamma = get_real(q);
+    c.lambda = get_real(q + REAL_BYTES);
+    c.alpha = get_real(q + 2 * REAL_BYTES);
+    c.kappa = get_real(q + 3 * REAL_BYTES);
+    c.optimizer = optimizer == RTU_OPT_OBGD ? RTU_OPT_OBGD : RTU_OPT_SGD;
+    return c;
 }
 
-static rtu_optimizer optimizer_of(uint32_t optimizer)
+static rtu_ac_config ac_config_at(const unsigned char *q, const unsigned char *r,
+                                  uint32_t optimizer)
 {
-    return optimizer == RTU_OPT_OBGD ? RTU_OPT_OBGD : RTU_OPT_SGD;
+    rtu_ac_config c;
+    c.gamma = get_real(r);
+    c.lambda = get_real(r + REAL_BYTES);
+    c.alpha = get_real(r + 2 * REAL_BYTES);
+    c.kappa_value = get_real(r + 3 * REAL_BYTES);
+    c.kappa_policy = get_real(r + 4 * REAL_BYTES);
+    c.entropy_coef = get_real(r + 5 * REAL_BYTES);
+    c.optimizer = optimizer == RTU_OPT_OBGD ? RTU_OPT_OBGD : RTU_OPT_SGD;
+    c.normalize_obs = get_u32(q + 8) != 0;
+    c.scale_reward = get_u32(q + 12) != 0;
+    return c;
 }
 
 static int all_finite_at(const unsigned char *p, size_t count)
@@ -352,7 +370,7 @@ static rtu_status validate_td(const rtu_td *td, const unsigned char *p, const rt
     rtu_real *ptr[MAX_ARRAYS];
     size_t count[MAX_ARRAYS], m = td_arrays(td, ptr, count);
     const unsigned char *q = p + RTU_CKPT_HEADER_BYTES;
-    rtu_real kappa;
+    rtu_td_config config;
 
     if (!header_matches(h, RTU_LEARNER_TD, &td->cell, td_payload_bytes(td))) {
         return RTU_ERR_CKPT_MISMATCH;
@@ -361,10 +379,8 @@ static rtu_status validate_td(const rtu_td *td, const unsigned char *p, const rt
     if (!all_finite_at(q, TD_SCALARS)) {
         return RTU_ERR_NONFINITE_PARAM;
     }
-    kappa = get_real(q + 3 * REAL_BYTES);
-    if (!config_ok(get_real(q), get_real(q + REAL_BYTES), get_real(q + 2 * REAL_BYTES),
-                   h->optimizer) ||
-        (h->optimizer == RTU_OPT_OBGD && !(kappa > 0)) ||
+    config = td_config_at(q, h->optimizer);
+    if (h->optimizer > RTU_OPT_OBGD || rtu_td_check_config(&config) != RTU_OK ||
         get_u32(q + TD_SCALARS * REAL_BYTES) > 1) {
         return RTU_ERR_CONFIG;
     }
@@ -388,11 +404,7 @@ rtu_status rtu_td_load(rtu_td *td, const void *in, size_t in_bytes)
         return status; /* td untouched */
     }
     q = p + RTU_CKPT_HEADER_BYTES;
-    td->config.gamma = get_real(q);
-    td->config.lambda = get_real(q + REAL_BYTES);
-    td->config.alpha = get_real(q + 2 * REAL_BYTES);
-    td->config.kappa = get_real(q + 3 * REAL_BYTES);
-    td->config.optimizer = optimizer_of(h.optimizer);
+    td->config = td_config_at(q, h.optimizer);
     td->v_prev = get_real(q + 4 * REAL_BYTES);
     td->z_norm1 = get_real(q + 5 * REAL_BYTES);
     td->has_prev = get_u32(q + TD_SCALARS * REAL_BYTES) != 0;
@@ -497,7 +509,7 @@ static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rt
     rtu_real *ptr[MAX_ARRAYS];
     size_t count[MAX_ARRAYS], m = ac_arrays(ac, ptr, count);
     const unsigned char *q = p + RTU_CKPT_HEADER_BYTES, *r = q + AC_FIXED;
-    rtu_real kappa_value, kappa_policy, entropy_coef;
+    rtu_ac_config config;
     rtu_status status;
 
     /* the payload length first: it bounds every read below */
@@ -510,13 +522,8 @@ static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rt
     if (!all_finite_at(r, AC_SCALARS)) {
         return RTU_ERR_NONFINITE_PARAM;
     }
-    kappa_value = get_real(r + 3 * REAL_BYTES);
-    kappa_policy = get_real(r + 4 * REAL_BYTES);
-    entropy_coef = get_real(r + 5 * REAL_BYTES);
-    if (!config_ok(get_real(r), get_real(r + REAL_BYTES), get_real(r + 2 * REAL_BYTES),
-                   h->optimizer) ||
-        !(entropy_coef >= 0) ||
-        (h->optimizer == RTU_OPT_OBGD && !(kappa_value > 0 && kappa_policy > 0)) ||
+    config = ac_config_at(q, r, h->optimizer);
+    if (h->optimizer > RTU_OPT_OBGD || rtu_ac_check_config(&config) != RTU_OK ||
         get_u32(q + 8) > 1 || get_u32(q + 12) > 1 || get_u32(q + 16) > 1 ||
         get_u32(q + 20) > 1 || (get_u64(q + 56) & 1u) == 0) {
         return RTU_ERR_CONFIG;
@@ -546,15 +553,7 @@ rtu_status rtu_ac_load(rtu_ac *ac, const void *in, size_t in_bytes)
     }
     q = p + RTU_CKPT_HEADER_BYTES;
     r = q + AC_FIXED;
-    ac->config.gamma = get_real(r);
-    ac->config.lambda = get_real(r + REAL_BYTES);
-    ac->config.alpha = get_real(r + 2 * REAL_BYTES);
-    ac->config.kappa_value = get_real(r + 3 * REAL_BYTES);
-    ac->config.kappa_policy = get_real(r + 4 * REAL_BYTES);
-    ac->config.entropy_coef = get_real(r + 5 * REAL_BYTES);
-    ac->config.optimizer = optimizer_of(h.optimizer);
-    ac->config.normalize_obs = get_u32(q + 8) != 0;
-    ac->config.scale_reward = get_u32(q + 12) != 0;
+    ac->config = ac_config_at(q, r, h.optimizer);
     ac->fed = get_u32(q + 16) != 0;
     ac->acted = 0; /* validated above */
     ac->episodes = get_u64(q + 24);

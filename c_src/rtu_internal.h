@@ -3,6 +3,10 @@
 #define RTU_INTERNAL_H
 
 #include "rtu.h"
+#include "rtu_ac.h" /* and rtu_td.h */
+
+/* v[0..count) = 0. */
+void rtu_zero(rtu_real *v, size_t count);
 
 /* RTU_OK, RTU_ERR_NONFINITE_INPUT or RTU_ERR_INPUT_RANGE for an input array. */
 rtu_status rtu_check_input(const rtu_real *v, size_t count);
@@ -23,5 +27,9 @@ rtu_real rtu_cell_peek_value(const rtu_cell *cell, const rtu_real *x, const rtu_
  * eligibility traces. Call after changing params and before rtu_cell_refresh. Without it, exact
  * theta_log gradients (which carry a factor theta) can drive theta up without bound. */
 void rtu_cell_wrap_phases(rtu_cell *cell, rtu_real *ratio);
+
+/* RTU_OK or RTU_ERR_CONFIG: the learners' config rules, for init and for checkpoint loading. */
+rtu_status rtu_td_check_config(const rtu_td_config *config);
+rtu_status rtu_ac_check_config(const rtu_ac_config *config);
 
 #endif /* RTU_INTERNAL_H */

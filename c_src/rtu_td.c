@@ -14,7 +14,7 @@
 #define RTU_FABS fabsf
 #endif
 
-static rtu_status check_config(const rtu_td_config *c)
+rtu_status rtu_td_check_config(const rtu_td_config *c)
 {
     int ok = c->gamma >= 0 && c->gamma <= 1 && c->lambda >= 0 && c->lambda <= 1 &&
              c->alpha > 0 && isfinite(c->alpha);
@@ -40,12 +40,12 @@ rtu_status rtu_td_init(rtu_td *td, rtu_kind kind, rtu_activation activation, siz
                        size_t buffer_bytes)
 {
     rtu_status status;
-    size_t bytes, i, head = 2 * n_hidden + 1;
+    size_t bytes, head = 2 * n_hidden + 1;
     rtu_real *p;
     if (td == NULL || config == NULL || rng == NULL || buffer == NULL) {
         return RTU_ERR_NULL;
     }
-    status = check_config(config);
+    status = rtu_td_check_config(config);
     if (status == RTU_OK) {
         status = rtu_td_buffer_size(kind, n_in, n_hidden, &bytes);
     }
@@ -68,12 +68,8 @@ rtu_status rtu_td_init(rtu_td *td, rtu_kind kind, rtu_activation activation, siz
     td->z = p;
     p += td->n_params;
     td->grad = p;
-    for (i = 0; i < head; ++i) {
-        td->head[i] = 0;
-    }
-    for (i = 0; i < td->n_params; ++i) {
-        td->grad[i] = 0;
-    }
+    rtu_zero(td->head, head);
+    rtu_zero(td->grad, td->n_params);
     rtu_td_reset(td);
     td->steps = 0;
     return rtu_cell_init_params(&td->cell, rng, 0.0, 1.0, 6.28);
@@ -81,11 +77,8 @@ rtu_status rtu_td_init(rtu_td *td, rtu_kind kind, rtu_activation activation, siz
 
 void rtu_td_reset(rtu_td *td)
 {
-    size_t i;
     rtu_cell_reset(&td->cell);
-    for (i = 0; i < td->n_params; ++i) {
-        td->z[i] = 0;
-    }
+    rtu_zero(td->z, td->n_params);
     td->z_norm1 = 0;
     td->v_prev = 0;
     td->has_prev = 0;

@@ -2,15 +2,13 @@
 same bytes, every corruption is refused with the learner untouched, and writing is atomic."""
 
 import os
-import pathlib
-import shutil
 import struct
-import subprocess
 import zlib
 
 import numpy as np
 import pytest
 
+from conftest import run_c_program
 from rtu_edge import TDLambda
 from rtu_edge import checkpoint as ck
 from rtu_edge._ccore import load_lib
@@ -477,20 +475,7 @@ int main(void)
 def test_plain_c_program_round_trip(tmp_path, defines, dtype):
     """Static buffers sized by RTU_TD_CHECKPOINT_BYTES, save/load/save in C alone; the bytes
     decode in Python and re-encode to the same bytes."""
-    compiler = shutil.which("gcc") or shutil.which("cc")
-    if compiler is None:
-        pytest.skip("no C compiler")
-    c_src = pathlib.Path(__file__).resolve().parent.parent / "c_src"
-    src, exe = tmp_path / "prog.c", tmp_path / "prog"
-    src.write_text(C_PROGRAM)
-    sources = [c_src / f"rtu_{name}.c" for name in ("ckpt", "td", "cell", "prng", "status")]
-    build = subprocess.run([compiler, "-std=c99", "-O1", *defines, "-I", str(c_src), str(src),
-                            *map(str, sources), "-o", str(exe), "-lm"], capture_output=True,
-                           text=True)
-    assert build.returncode == 0, build.stderr
-    run = subprocess.run([str(exe)], capture_output=True, text=True)
-    assert run.returncode == 0, f"C check {run.returncode} failed"
-    lines = run.stdout.split()
+    lines = run_c_program(tmp_path, C_PROGRAM, defines).split()
     assert len(lines) == 2
     for kind, line in zip(("linear", "nonlinear"), lines):
         data = bytes.fromhex(line)

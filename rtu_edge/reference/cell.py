@@ -20,6 +20,7 @@ ACTIVATIONS = ("relu", "tanh", "identity")
 ETA_MIN = 1e-8  # RTU_ETA_MIN of the double build
 LOG_PARAM_LIMIT = 20.0  # RTU_LOG_PARAM_LIMIT
 INPUT_LIMIT = 1e6  # RTU_INPUT_LIMIT
+LOG_3PI, LOG_1E15 = 2.24334217451751, 34.538776394910684  # bounds of rtu_cell_wrap_phases
 
 
 def check_input(name: str, v: np.ndarray) -> None:
@@ -145,8 +146,8 @@ class Cell:
         (1 where nothing wrapped) for the caller's eligibility traces."""
         ratio = np.ones(self.n_hidden)
         for k in range(self.n_hidden):
-            theta = math.exp(min(self.theta_log[k], 40.0))  # as C's exp: huge, not an error
-            if 3.0 * math.pi <= theta < 1e15:
+            if LOG_3PI <= self.theta_log[k] < LOG_1E15:  # theta >= 3 pi, decided on theta_log
+                theta = math.exp(self.theta_log[k])
                 wrapped = theta - 2.0 * math.pi * math.floor((theta - math.pi) / (2.0 * math.pi))
                 self.theta_log[k] = math.log(wrapped)
                 ratio[k] = wrapped / theta
