@@ -76,7 +76,7 @@ def main() -> int:
             rows.append(row)
             print(", ".join(f"{k} {row[k]}" for k in ("name", "seed", "mean_last20", "error")
                             if row[k] != ""), flush=True)
-    print(f"\n| configuration | per seed (mean of last 20 episodes) | mean | >= 400 |")
+    print("\n| configuration | per seed (mean of last 20 episodes) | mean | >= 400 |")
     print("|---|---|---:|---:|")
     for name in names:
         scores = [float(r["mean_last20"]) for r in sorted(rows, key=lambda r: r["seed"])

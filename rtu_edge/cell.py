@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .reference import ACTIVATIONS, KINDS, Cell, Prng, cell_reals
-from ._ccore import CCore, RTUError
+from ._ccore import CCore
 from .reference.cell import INPUT_LIMIT, LOG_PARAM_LIMIT
 
 BACKENDS = ("c", "reference")
