@@ -10,8 +10,9 @@
  *   rtu_cell_step(&cell, x, h);  rtu_cell_gradient(&cell, dh, grad);
  *
  * The mathematics is ../shared/rtu-spec.md (sections 1, 2 and 5). Other modules have headers of
- * their own: rtu_td.h (TD(lambda) prediction), rtu_ac.h (streaming actor-critic) and rtu_ckpt.h
- * (checkpoints). rtu_edge/reference/ holds the numpy reference; its classes and fields carry the
+ * their own: rtu_td.h (TD(lambda) prediction), rtu_ac.h (streaming actor-critic), rtu_ckpt.h
+ * (checkpoints) and rtu_model.h (inference only, from the const weights of an exported header).
+ * rtu_edge/reference/ holds the numpy reference; its classes and fields carry the
  * same names as the structs and functions here.
  *
  * rtu_real is float; compile with -DRTU_DOUBLE for double (the build that validates against the

@@ -8,10 +8,8 @@
 #include "rtu_internal.h"
 
 #ifdef RTU_DOUBLE
-#define RTU_TANH tanh
 #define RTU_FABS fabs
 #else
-#define RTU_TANH tanhf
 #define RTU_FABS fabsf
 #endif
 
@@ -49,24 +47,6 @@ void rtu_zero(rtu_real *v, size_t count)
     for (i = 0; i < count; ++i) {
         v[i] = 0;
     }
-}
-
-/* a . x with four partial sums, which compilers turn into one vector multiply-add per four
- * elements (a single running sum is a chain of dependent scalar additions). */
-static inline rtu_real dot(const rtu_real *restrict a, const rtu_real *restrict x, size_t count)
-{
-    rtu_real s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    size_t j = 0;
-    for (; j + 4 <= count; j += 4) {
-        s0 += a[j] * x[j];
-        s1 += a[j + 1] * x[j + 1];
-        s2 += a[j + 2] * x[j + 2];
-        s3 += a[j + 3] * x[j + 3];
-    }
-    for (; j < count; ++j) {
-        s0 += a[j] * x[j];
-    }
-    return (s0 + s1) + (s2 + s3);
 }
 
 static rtu_real activate(rtu_activation act, rtu_real v)
@@ -319,7 +299,7 @@ void rtu_cell_features(const rtu_cell *cell, rtu_real *h)
 }
 
 /* out = f(v), the switch outside the loop so that the loop vectorises. */
-static void activate_into(rtu_activation act, const rtu_real *restrict v,
+void rtu_activate_into(rtu_activation act, const rtu_real *restrict v,
                           rtu_real *restrict out, size_t count)
 {
     size_t i;
@@ -346,8 +326,8 @@ static void update_features(rtu_cell *cell)
 {
     size_t n = cell->n_hidden;
     rtu_activation act = cell->kind == RTU_KIND_LINEAR ? cell->activation : RTU_ACT_IDENTITY;
-    activate_into(act, cell->c, cell->h, n);
-    activate_into(act, cell->d, cell->h + n, n);
+    rtu_activate_into(act, cell->c, cell->h, n);
+    rtu_activate_into(act, cell->d, cell->h + n, n);
 }
 
 /* Row kernels: one unit's row of n_in trace entries. restrict on parameters (not on locals) is
@@ -419,8 +399,8 @@ static void step_linear(rtu_cell *cell, const rtu_real *restrict x)
         rtu_real c0 = cell->c[k], d0 = cell->d[k];
         rtu_real uc, ud, lz_re, lz_im, a_re, a_im, b_re, b_im;
 
-        uc = dot(cell->w_c + k * d_in, x, d_in);
-        ud = dot(cell->w_d + k * d_in, x, d_in);
+        uc = rtu_dot(cell->w_c + k * d_in, x, d_in);
+        ud = rtu_dot(cell->w_d + k * d_in, x, d_in);
         /* lambda z_{t-1} */
         lz_re = g * c0 - phi * d0;
         lz_im = g * d0 + phi * c0;
@@ -455,8 +435,8 @@ static void step_nonlinear(rtu_cell *cell, const rtu_real *restrict x)
         rtu_real c0 = cell->c[k], d0 = cell->d[k];
         rtu_real uc, ud, c1, d1, fa, fb, sc, sd;
 
-        uc = dot(cell->w_c + k * d_in, x, d_in);
-        ud = dot(cell->w_d + k * d_in, x, d_in);
+        uc = rtu_dot(cell->w_c + k * d_in, x, d_in);
+        ud = rtu_dot(cell->w_d + k * d_in, x, d_in);
         c1 = activate(act, g * c0 - phi * d0 + eta * uc);
         d1 = activate(act, g * d0 + phi * c0 + eta * ud);
         fa = activate_grad_from_output(act, c1);
@@ -487,8 +467,8 @@ rtu_real rtu_cell_peek_value(const rtu_cell *cell, const rtu_real *x, const rtu_
     for (k = 0; k < n; ++k) {
         rtu_real g = cell->g[k], phi = cell->phi[k], eta = cell->eta[k];
         rtu_real c0 = cell->c[k], d0 = cell->d[k];
-        rtu_real a = g * c0 - phi * d0 + eta * dot(cell->w_c + k * d_in, x, d_in);
-        rtu_real bb = g * d0 + phi * c0 + eta * dot(cell->w_d + k * d_in, x, d_in);
+        rtu_real a = g * c0 - phi * d0 + eta * rtu_dot(cell->w_c + k * d_in, x, d_in);
+        rtu_real bb = g * d0 + phi * c0 + eta * rtu_dot(cell->w_d + k * d_in, x, d_in);
         /* linear: h = [f(c'); f(d')]; nonlinear: c' = f(a), h = [c'; d']: f of (a, b) both ways */
         v += w[k] * activate(cell->activation, a) + w[n + k] * activate(cell->activation, bb);
     }

@@ -2,8 +2,42 @@
 #ifndef RTU_INTERNAL_H
 #define RTU_INTERNAL_H
 
+#include <math.h>
+
 #include "rtu.h"
+
 #include "rtu_ac.h" /* and rtu_td.h */
+
+#ifdef RTU_DOUBLE
+#define RTU_TANH tanh
+#else
+#define RTU_TANH tanhf
+#endif
+
+/* Kernels that rtu_cell.c and rtu_model.c share; rtu_dot is static inline so that each file's
+ * loops inline and vectorise it. */
+
+/* a . x with four partial sums, which compilers turn into one vector multiply-add per four
+ * elements (a single running sum is a chain of dependent scalar additions). */
+static inline rtu_real rtu_dot(const rtu_real *restrict a, const rtu_real *restrict x, size_t count)
+{
+    rtu_real s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t j = 0;
+    for (; j + 4 <= count; j += 4) {
+        s0 += a[j] * x[j];
+        s1 += a[j + 1] * x[j + 1];
+        s2 += a[j + 2] * x[j + 2];
+        s3 += a[j + 3] * x[j + 3];
+    }
+    for (; j < count; ++j) {
+        s0 += a[j] * x[j];
+    }
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* out = f(v) for count reals (out and v distinct). */
+void rtu_activate_into(rtu_activation act, const rtu_real *restrict v, rtu_real *restrict out,
+                       size_t count);
 
 /* v[0..count) = 0. */
 void rtu_zero(rtu_real *v, size_t count);

@@ -571,6 +571,20 @@ def restore_reference_ac(ac: AC, ckpt: ACCheckpoint, path: PathLike = "<bytes>")
     cell.refresh()
 
 
+def decode_any(data: bytes, path: PathLike = "<bytes>") -> Union[TDCheckpoint, ACCheckpoint]:
+    """A TD or actor-critic checkpoint, whichever data holds (its header's learner type), fully
+    checked as decode / decode_ac check it."""
+    data = bytes(data)
+    where = _where(path)
+    learner = _unframe(data, where)[2]  # length, magic, version and CRC checked first
+    if learner == LEARNER_TD:
+        return decode(data, path)
+    if learner == LEARNER_ACTOR_CRITIC:
+        return decode_ac(data, path)
+    raise ValueError(f"{where} holds an unknown learner type {learner} (1: TD(lambda), "
+                     "2: actor-critic)")
+
+
 # -- files ---------------------------------------------------------------------------------------
 
 def read_file(path: PathLike) -> bytes:

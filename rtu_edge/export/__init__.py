@@ -1,0 +1,6 @@
+"""Exports of trained learners for deployment: ONNX graphs for onnxruntime and C headers for
+firmware, both from the InferenceModel of a checkpoint (model.py)."""
+
+from .model import CModel, InferenceModel
+
+__all__ = ["CModel", "InferenceModel"]

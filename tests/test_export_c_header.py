@@ -1,0 +1,207 @@
+"""The inference model of a checkpoint (rtu_edge.export.InferenceModel, c_src/rtu_model.c) and its
+C header export: the model is the learner's forward pass, and a C program compiled against an
+exported header reproduces it."""
+
+import numpy as np
+import pytest
+
+from conftest import run_c_program
+from rtu_edge import ActorCritic, RTUCell, TDLambda
+from rtu_edge.export import CModel, InferenceModel
+from rtu_edge.export.c_header import header_text, write_header
+
+KINDS = ["linear", "nonlinear"]
+ACTIVATIONS = ["relu", "tanh", "identity"]
+
+
+def trained_td(tmp_path, kind, activation, dtype=np.float64, seed=0):
+    td = TDLambda(3, 5, kind=kind, activation=activation, seed=seed, dtype=dtype, alpha=0.05)
+    rng = np.random.default_rng(seed)
+    for _ in range(300):
+        td.step(rng.normal(size=3), rng.random())
+    path = tmp_path / f"td-{kind}-{activation}.rtu"
+    td.save(path)
+    return path
+
+
+def trained_ac(tmp_path, kind, action_kind, dtype=np.float64, seed=0, activation="tanh"):
+    ac = ActorCritic(3, 5, 2, action_kind=action_kind, kind=kind, activation=activation,
+                     seed=seed, dtype=dtype)
+    rng = np.random.default_rng(seed)
+    obs = rng.normal(size=3)
+    for t in range(300):
+        ac.act(obs)
+        nxt = rng.normal(size=3) * 2 + 1
+        ac.learn(float(rng.random()), nxt, False, t % 60 == 59)
+        obs = nxt
+    path = tmp_path / f"ac-{kind}-{action_kind}.rtu"
+    ac.save(path)
+    return path
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_model_is_the_cells_forward_pass(tmp_path, kind, activation):
+    """Features of the C cell with the checkpoint's parameters, through the head, are the model's
+    outputs, step after step (float64: to rounding)."""
+    path = trained_td(tmp_path, kind, activation)
+    model = InferenceModel.from_checkpoint(path)
+    params = TDLambda.from_checkpoint(path).params
+    cell = RTUCell(3, 5, kind=kind, activation=activation, dtype=np.float64)
+    cell.set_params({k: params[k] for k in ("nu_log", "theta_log", "w_c", "w_d")})
+    c_model = CModel(model, np.float64)
+    for x in np.random.default_rng(1).normal(size=(200, 3)):
+        h = cell.step(x)
+        out = c_model.step(x)
+        np.testing.assert_allclose(out, params["w"] @ h + params["b"], rtol=0, atol=1e-12)
+
+@pytest.mark.parametrize("action_kind", ["discrete", "continuous"])
+def test_actor_critic_model_outputs_policy_and_value(tmp_path, action_kind):
+    """The model's last output is the critic's value, the others the policy's logits or means,
+    with the observation normalisation frozen at the checkpoint's statistics."""
+    path = trained_ac(tmp_path, "linear", action_kind)
+    model = InferenceModel.from_checkpoint(path)
+    params = ActorCritic.from_checkpoint(path).params
+    assert model.output_names[-1] == "value" and model.n_out == 3
+    assert (model.log_std is not None) == (action_kind == "continuous")
+    mean, m2, count = (model.learner_arrays[k] for k in ("obs_mean", "obs_m2", "obs_count"))
+    np.testing.assert_allclose(model.obs_inv_std, 1 / np.sqrt(m2 / (count - 1) + 1e-8))
+    # from a zero state: the numpy step, the C step and the learner's own heads agree
+    cell = RTUCell(3, 5, kind="linear", activation="tanh", dtype=np.float64)
+    cell.set_params({k: params[k] for k in ("nu_log", "theta_log", "w_c", "w_d")})
+    c_model = CModel(model, np.float64)
+    state = model.initial_state()
+    for obs in np.random.default_rng(4).normal(size=(20, 3)):
+        h = cell.step((obs - mean) * model.obs_inv_std)
+        out_ref, state = model.step_reference(state, obs[None])
+        out_c = c_model.step(obs)
+        np.testing.assert_allclose(out_c, out_ref[0], atol=1e-12)
+        np.testing.assert_allclose(out_c[:2], params["W"] @ h + params["b"], atol=1e-12)
+        np.testing.assert_allclose(out_c[2], params["w_v"] @ h + params["b_v"][0], atol=1e-12)
+    if action_kind == "continuous":
+        np.testing.assert_array_equal(model.log_std, params["log_std"])
+
+C_PROGRAM = """
+#include <stdio.h>
+#include "model.h"
+
+static const rtu_real obs[%(T)d][MODEL_N_IN] = { %(obs)s };
+
+int main(void)
+{
+    static rtu_real state[MODEL_STATE_REALS], work[MODEL_WORK_REALS];
+    rtu_real out[MODEL_N_OUT];
+    size_t t, o;
+    rtu_status status = rtu_model_check(&model);
+    if (status != RTU_OK) {
+        printf("check: %%s\\n", rtu_status_str(status));
+        return 1;
+    }
+    rtu_model_reset(&model, state);
+    for (t = 0; t < %(T)d; ++t) {
+        status = rtu_model_step(&model, state, obs[t], work, out);
+        if (status != RTU_OK) {
+            printf("step: %%s\\n", rtu_status_str(status));
+            return 1;
+        }
+        for (o = 0; o < MODEL_N_OUT; ++o) {
+            printf("%%.17g\\n", (double)out[o]);
+        }
+    }
+    printf("%%d %%d %%u %%u %%u\\n", MODEL_LEARNER, (int)MODEL_KIND, (unsigned)MODEL_N_IN,
+           (unsigned)MODEL_N_HIDDEN, (unsigned)MODEL_N_OUT);
+    return 0;
+}
+"""
+
+STRICT = ("-Wall", "-Wextra", "-Wpedantic", "-Werror")
+
+
+def run_header_program(tmp_path, header_path, X, defines=(), compiler="gcc"):
+    source = C_PROGRAM % {"T": len(X), "obs": ", ".join(
+        "{" + ", ".join(repr(float(v)) for v in row) + "}" for row in X)}
+    lines = run_c_program(tmp_path, source, list(defines), compiler=compiler,
+                          flags=(*STRICT, "-I", str(header_path.parent))).split("\n")
+    return np.array([float(v) for v in lines[:-2]]), lines[-2]
+
+
+@pytest.mark.parametrize("learner", ["td-linear", "td-nonlinear", "ac-discrete",
+                                     "ac-continuous"])
+@pytest.mark.parametrize("precision", ["float", "double"])
+def test_program_compiled_against_header_reproduces_checkpoint(tmp_path, learner, precision):
+    """A C program that includes only the exported header (no loading code) runs the
+    checkpoint's model: the same outputs as the model on the C core through cffi, in float32
+    and float64 builds, warning-free under -Wall -Wextra -Wpedantic -Werror."""
+    ckpt_dir = tmp_path / "ckpt"
+    ckpt_dir.mkdir()
+    what, variant = learner.split("-")
+    path = (trained_td(ckpt_dir, variant, "tanh") if what == "td"
+            else trained_ac(ckpt_dir, "nonlinear", variant))
+    model = InferenceModel.from_checkpoint(path)
+    header = tmp_path / "inc" / "model.h"
+    header.parent.mkdir()
+    write_header(model, header)
+    X = np.random.default_rng(2).normal(size=(150, 3)) * 1.5
+    dtype = np.float32 if precision == "float" else np.float64
+    got, info = run_header_program(tmp_path, header, X,
+                                   () if precision == "float" else ("-DRTU_DOUBLE",))
+    expected = CModel(model, dtype).run(X.astype(dtype)).reshape(-1)
+    tol = 1e-6 if precision == "float" else 1e-13
+    np.testing.assert_allclose(got, expected, rtol=0, atol=tol * max(1.0, np.abs(expected).max()))
+    assert info.split() == ["1" if what == "td" else "2", "1" if what == "ac" or
+                            variant == "nonlinear" else "0", "3", "5", str(model.n_out)]
+
+
+def test_header_compiles_with_clang_and_float32_checkpoint(tmp_path):
+    """A float32 checkpoint's values are written exactly: the float build's model equals the C
+    model of the checkpoint bit for bit, with clang as well."""
+    path = trained_ac(tmp_path, "linear", "discrete", dtype=np.float32)
+    model = InferenceModel.from_checkpoint(path)
+    assert model.dtype == np.float32
+    write_header(model, tmp_path / "model.h")
+    X = np.random.default_rng(3).normal(size=(50, 3)).astype(np.float32)
+    got, _ = run_header_program(tmp_path, tmp_path / "model.h", X, compiler="clang")
+    expected = CModel(model, np.float32).run(X).reshape(-1).astype(np.float64)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_header_name_must_be_identifier(tmp_path):
+    model = InferenceModel.from_checkpoint(trained_td(tmp_path, "linear", "relu"))
+    assert "static const rtu_model robot =" in header_text(model, "robot")
+    assert "#define ROBOT_N_HIDDEN 5u" in header_text(model, "robot")
+    for bad in ("2fast", "a-b", "", "x" * 64, None):
+        with pytest.raises(ValueError, match="name must be a C identifier"):
+            header_text(model, bad)
+
+
+def test_model_refuses_bad_observations(tmp_path):
+    model = InferenceModel.from_checkpoint(trained_td(tmp_path, "linear", "tanh"))
+    c_model = CModel(model, np.float32)
+    c_model.step(np.zeros(3))
+    before = c_model.state.copy()
+    for bad, match in ((np.array([np.nan, 0, 0]), "NaN"), (np.array([1e9, 0, 0]), "beyond"),
+                       (np.zeros(4), "shape")):
+        with pytest.raises(ValueError, match=match):
+            c_model.step(bad)
+        np.testing.assert_array_equal(c_model.state, before)
+
+
+def test_export_from_bad_checkpoint_names_the_file(tmp_path):
+    good = trained_td(tmp_path, "linear", "tanh")
+    data = good.read_bytes()
+    cases = {"truncated.rtu": data[:-10], "corrupt.rtu": data[:100] + bytes([data[100] ^ 1]) +
+             data[101:], "text.rtu": b"hello, not a checkpoint"}
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError, match=name):
+            InferenceModel.from_checkpoint(tmp_path / name)
+    with pytest.raises(OSError, match="missing.rtu"):
+        InferenceModel.from_checkpoint(tmp_path / "missing.rtu")
+
+
+def test_header_to_unwritable_path_is_clear(tmp_path):
+    model = InferenceModel.from_checkpoint(trained_td(tmp_path, "linear", "tanh"))
+    with pytest.raises(OSError, match="no-such-dir"):
+        write_header(model, tmp_path / "no-such-dir" / "model.h")
+    with pytest.raises(OSError):
+        write_header(model, tmp_path)  # a directory
