@@ -205,3 +205,15 @@ def test_header_to_unwritable_path_is_clear(tmp_path):
         write_header(model, tmp_path / "no-such-dir" / "model.h")
     with pytest.raises(OSError):
         write_header(model, tmp_path)  # a directory
+
+
+def test_unknown_learner_type_is_refused(tmp_path):
+    """A checkpoint whose header (with a valid CRC) names no known learner is refused by name."""
+    import struct
+    import zlib
+    data = bytearray(trained_td(tmp_path, "linear", "tanh").read_bytes())
+    struct.pack_into("<I", data, 12, 7)  # the learner type field, after magic and version
+    struct.pack_into("<I", data, len(data) - 4, zlib.crc32(bytes(data[:-4])))
+    (tmp_path / "other.rtu").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="other.rtu.*unknown learner type 7"):
+        InferenceModel.from_checkpoint(tmp_path / "other.rtu")
