@@ -1,0 +1,181 @@
+/* The synthetic sequences of make_golden.py and the golden learners (fixtures.h). */
+#include <math.h>
+#include <string.h>
+
+#include "fixtures.h"
+
+void fix_cell_draw(rtu_prng *rng, rtu_real *x, size_t n_in, rtu_real *dh, size_t n2)
+{
+    size_t j;
+    for (j = 0; j < n_in; ++j) {
+        x[j] = (rtu_real)(2.0 * rtu_prng_uniform(rng) - 1.0);
+    }
+    for (j = 0; j < n2; ++j) {
+        dh[j] = (rtu_real)(2.0 * rtu_prng_uniform(rng) - 1.0);
+    }
+}
+
+void fix_td_input(rtu_prng *rng, unsigned t, rtu_real *x, rtu_real *cumulant)
+{
+    x[0] = t % 10u == 0u ? 1 : 0;
+    x[1] = rtu_prng_uniform(rng) < 0.2 ? 1 : 0;
+    x[2] = 1;
+    *cumulant = t % 10u == 6u ? 1 : 0;
+}
+
+rtu_status fix_td_make(int c, uint64_t seed, rtu_td *td, rtu_real *buffer)
+{
+    const golden_td_case *g = &golden_td_cases[c];
+    rtu_td_config cfg;
+    rtu_prng rng;
+    cfg.gamma = (rtu_real)g->gamma;
+    cfg.lambda = (rtu_real)g->lambda;
+    cfg.alpha = (rtu_real)g->alpha;
+    cfg.kappa = (rtu_real)g->kappa;
+    cfg.optimizer = (rtu_optimizer)g->optimizer;
+    rtu_prng_seed(&rng, seed);
+    return rtu_td_init(td, (rtu_kind)g->kind, (rtu_activation)g->activation, GOLDEN_N_IN,
+                       GOLDEN_N_HIDDEN, &cfg, &rng, buffer, sizeof(rtu_real) * FIX_TD_REALS);
+}
+
+rtu_status fix_td_steps(rtu_td *td, rtu_prng *rng, unsigned t0, unsigned t1, rtu_real *predictions,
+                        rtu_real *params_at)
+{
+    unsigned t;
+    size_t p_cell = td->cell.n_params, n_learner = td->n_params;
+    for (t = t0; t < t1; ++t) {
+        rtu_real x[GOLDEN_N_IN], cumulant, v;
+        rtu_status status;
+        fix_td_input(rng, t, x, &cumulant);
+        status = rtu_td_step(td, x, cumulant, &v);
+        if (status != RTU_OK) {
+            return status;
+        }
+        if (predictions != NULL) {
+            predictions[t - t0] = v;
+        }
+        if (params_at != NULL && (t + 1u) % GOLDEN_TD_MARK_EVERY == 0u) {
+            rtu_real *out = params_at + ((t + 1u) / GOLDEN_TD_MARK_EVERY - 1u) * n_learner;
+            memcpy(out, td->cell.params, sizeof(rtu_real) * p_cell);
+            memcpy(out + p_cell, td->head, sizeof(rtu_real) * (n_learner - p_cell));
+        }
+    }
+    return RTU_OK;
+}
+
+static void env_observe(fix_env *env)
+{
+    env->obs[0] = 2.0 * rtu_prng_uniform(&env->rng) - 1.0;
+    env->obs[1] = rtu_prng_uniform(&env->rng) < 0.25 ? 1.0 : 0.0;
+}
+
+void fix_env_start(fix_env *env, uint64_t seed)
+{
+    rtu_prng_seed(&env->rng, seed);
+    env_observe(env);
+}
+
+void fix_env_advance(fix_env *env, unsigned steps)
+{
+    unsigned t;
+    for (t = 0; t < steps; ++t) {
+        env_observe(env);
+    }
+}
+
+rtu_ac_config fix_ac_config(int c)
+{
+    const golden_ac_case *g = &golden_ac_cases[c];
+    rtu_ac_config cfg;
+    cfg.gamma = (rtu_real)g->gamma;
+    cfg.lambda = (rtu_real)g->lambda;
+    cfg.alpha = (rtu_real)g->alpha;
+    cfg.kappa_value = (rtu_real)g->kappa_value;
+    cfg.kappa_policy = (rtu_real)g->kappa_policy;
+    cfg.entropy_coef = (rtu_real)g->entropy_coef;
+    cfg.optimizer = (rtu_optimizer)g->optimizer;
+    cfg.normalize_obs = g->normalize_obs;
+    cfg.scale_reward = g->scale_reward;
+    return cfg;
+}
+
+rtu_status fix_ac_make(int c, uint64_t seed, rtu_ac *ac, rtu_real *buffer)
+{
+    const golden_ac_case *g = &golden_ac_cases[c];
+    rtu_ac_config cfg = fix_ac_config(c);
+    return rtu_ac_init(ac, (rtu_kind)g->kind, (rtu_activation)g->activation, GOLDEN_AC_N_IN,
+                       GOLDEN_N_HIDDEN, (rtu_action_kind)g->action_kind, g->n_actions, &cfg, seed,
+                       buffer, sizeof(rtu_real) * FIX_AC_REALS);
+}
+
+size_t fix_ac_action_reals(int c)
+{
+    const golden_ac_case *g = &golden_ac_cases[c];
+    return g->action_kind == RTU_ACTIONS_DISCRETE ? 1u : g->n_actions;
+}
+
+/* discrete: 1 if the action is the bin of obs[0] among A equal bins of [-1, 1]; continuous:
+ * -sum_i (a_i - obs[0])^2 */
+static double reward(int c, const rtu_real *action, const double *obs)
+{
+    const golden_ac_case *g = &golden_ac_cases[c];
+    if (g->action_kind == RTU_ACTIONS_DISCRETE) {
+        double bin = floor((obs[0] + 1.0) / 2.0 * (double)g->n_actions);
+        double target = bin < (double)(g->n_actions - 1u) ? bin : (double)(g->n_actions - 1u);
+        return (double)action[0] == target ? 1.0 : 0.0;
+    } else {
+        double r = 0.0;
+        unsigned i;
+        for (i = 0; i < g->n_actions; ++i) {
+            double e = (double)action[i] - obs[0];
+            r -= e * e;
+        }
+        return r;
+    }
+}
+
+rtu_status fix_ac_steps(rtu_ac *ac, int c, fix_env *env, unsigned t0, unsigned t1,
+                        rtu_real *actions, rtu_real *values)
+{
+    size_t k = fix_ac_action_reals(c), i;
+    unsigned t;
+    for (t = t0; t < t1; ++t) {
+        rtu_real obs[GOLDEN_AC_N_IN], next[GOLDEN_AC_N_IN], action[FIX_AC_MAX_ACTIONS];
+        double r;
+        int end = (t + 1u) % GOLDEN_AC_EPISODE == 0u;
+        int odd = ((t + 1u) / GOLDEN_AC_EPISODE) % 2u == 1u;
+        rtu_status status;
+        for (i = 0; i < GOLDEN_AC_N_IN; ++i) {
+            obs[i] = (rtu_real)env->obs[i];
+        }
+        status = rtu_ac_act(ac, obs, action);
+        if (status != RTU_OK) {
+            return status;
+        }
+        if (values != NULL) {
+            values[t - t0] = rtu_ac_value(ac);
+        }
+        if (actions != NULL) {
+            memcpy(actions + (t - t0) * k, action, sizeof(rtu_real) * k);
+        }
+        r = reward(c, action, env->obs);
+        env_observe(env); /* obs_{t+1} */
+        for (i = 0; i < GOLDEN_AC_N_IN; ++i) {
+            next[i] = (rtu_real)env->obs[i];
+        }
+        status = rtu_ac_learn(ac, (rtu_real)r, next, end && odd, end && !odd);
+        if (status != RTU_OK) {
+            return status;
+        }
+    }
+    return RTU_OK;
+}
+
+size_t fix_ac_params(const rtu_ac *ac, rtu_real *out)
+{
+    size_t p_cell = ac->cell.n_params, v = ac->n_value - p_cell, p = ac->n_policy - p_cell;
+    memcpy(out, ac->cell.params, sizeof(rtu_real) * p_cell);
+    memcpy(out + p_cell, ac->value, sizeof(rtu_real) * v);
+    memcpy(out + p_cell + v, ac->policy, sizeof(rtu_real) * p);
+    return p_cell + v + p;
+}

@@ -1,0 +1,64 @@
+/*
+ * The synthetic input sequences of make_golden.py, line for line, and the learners of the golden
+ * cases, set up and run as make_golden.py runs the reference's.
+ */
+#ifndef RTU_TEST_FIXTURES_H
+#define RTU_TEST_FIXTURES_H
+
+#include "golden.h"
+#include "rtu_ckpt.h"
+
+/* Static buffers large enough for every golden learner. */
+#define FIX_TD_REALS RTU_TD_REALS(RTU_KIND_NONLINEAR, GOLDEN_N_IN, GOLDEN_N_HIDDEN)
+#define FIX_AC_MAX_ACTIONS 3
+#define FIX_AC_REALS                                                                                \
+    RTU_AC_REALS(RTU_KIND_NONLINEAR, GOLDEN_AC_N_IN, GOLDEN_N_HIDDEN, RTU_ACTIONS_CONTINUOUS,       \
+                 FIX_AC_MAX_ACTIONS)
+
+/* cell: x[j] = 2u - 1 (n_in draws), then dh[j] = 2u - 1 (n2 draws) */
+void fix_cell_draw(rtu_prng *rng, rtu_real *x, size_t n_in, rtu_real *dh, size_t n2);
+
+/* TD: x = [t % 10 == 0, u < 0.2, 1], cumulant [t % 10 == 6] */
+void fix_td_input(rtu_prng *rng, unsigned t, rtu_real *x, rtu_real *cumulant);
+
+/* Lay out and initialise the TD learner of golden case c in buffer (FIX_TD_REALS reals), its
+ * cell drawn from seed. */
+rtu_status fix_td_make(int c, uint64_t seed, rtu_td *td, rtu_real *buffer);
+
+/* Run steps [t0, t1) of golden case c's input sequence on td; rng is the input generator, at
+ * step t0; predictions[t - t0] (may be NULL); params_at (may be NULL) receives cell params and
+ * head after every GOLDEN_TD_MARK_EVERY-th step, at ((t + 1) / MARK_EVERY - 1) * n_learner. */
+rtu_status fix_td_steps(rtu_td *td, rtu_prng *rng, unsigned t0, unsigned t1, rtu_real *predictions,
+                        rtu_real *params_at);
+
+/* The actor-critic's synthetic environment. */
+typedef struct {
+    rtu_prng rng;
+    double obs[GOLDEN_AC_N_IN]; /* the current observation, obs_t */
+} fix_env;
+
+/* Seed the environment and draw obs_0. */
+void fix_env_start(fix_env *env, uint64_t seed);
+
+/* Draw the next steps observations (obs_t becomes obs_{t + steps}), as steps of fix_ac_steps do. */
+void fix_env_advance(fix_env *env, unsigned steps);
+
+/* The config of golden AC case c (rtu_real fields from the golden doubles). */
+rtu_ac_config fix_ac_config(int c);
+
+/* Lay out and initialise the actor-critic of golden case c in buffer (FIX_AC_REALS), seed. */
+rtu_status fix_ac_make(int c, uint64_t seed, rtu_ac *ac, rtu_real *buffer);
+
+/* Steps [t0, t1): act on obs_t, reward, draw obs_{t+1}, learn with the episode end of step t.
+ * actions receives every step's action (1 or A reals per step), values v(s_t) after each act
+ * (each may be NULL). Stops at the first non-OK status. */
+rtu_status fix_ac_steps(rtu_ac *ac, int c, fix_env *env, unsigned t0, unsigned t1,
+                        rtu_real *actions, rtu_real *values);
+
+/* Reals per action of golden AC case c. */
+size_t fix_ac_action_reals(int c);
+
+/* Cell params, value head and policy head of ac, concatenated into out (returns the count). */
+size_t fix_ac_params(const rtu_ac *ac, rtu_real *out);
+
+#endif /* RTU_TEST_FIXTURES_H */

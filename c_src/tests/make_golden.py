@@ -1,0 +1,528 @@
+#!/usr/bin/env python3
+"""Write c_src/tests/golden.h: the expected values of the C unit tests, computed by the numpy
+float64 reference (rtu_edge/reference) and the Python checkpoint writer (rtu_edge/checkpoint.py),
+never by the C code they check.
+
+    python c_src/tests/make_golden.py              # rewrites c_src/tests/golden.h
+    python c_src/tests/make_golden.py --out FILE   # writes elsewhere (the up-to-date test)
+
+Every run is small (n_in 3, n_hidden 4) and its inputs come from the project's PCG32 generator
+(Prng here, rtu_prng in C), so the C tests rebuild the same inputs from a seed instead of reading
+them from the header. The synthetic sequences are defined once, here, and the C tests
+(c_src/tests/test_*.c) repeat them line for line:
+
+  cell:  per step, x[j] = 2 u - 1 (n_in draws), then dh[j] = 2 u - 1 (2n draws), u = uniform()
+  TD:    x = [t % 10 == 0, u < 0.2, 1], cumulant = [t % 10 == 6] (one draw per step)
+  AC:    obs = [2 u1 - 1, u2 < 0.25] (two draws per observation); obs_0, then obs_{t+1} after the
+         action of step t; reward of step t from (action, obs_t): discrete, 1 if the action is the
+         bin of obs_t[0] among A equal bins of [-1, 1], else 0; continuous, -sum_i (a_i - obs_t[0])^2;
+         an episode ends after every EPISODE steps, terminated at odd multiples, truncated at even
+         ones; the next act always gets obs_{t+1}
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import pathlib
+import sys
+import zlib
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rtu_edge import checkpoint  # noqa: E402
+from rtu_edge.reference.ac import AC, ACConfig  # noqa: E402
+from rtu_edge.reference.cell import ACTIVATIONS, KINDS, Cell, cell_params, cell_reals  # noqa: E402
+from rtu_edge.reference.prng import Prng  # noqa: E402
+from rtu_edge.reference.td import OPTIMIZERS, TD, TDConfig  # noqa: E402
+
+N_IN, N_HIDDEN = 3, 4
+CELL_STEPS, GRAD_EVERY = 50, 5
+TD_STEPS, TD_MARKS = 300, (100, 200, 300)
+AC_STEPS, AC_MID, AC_EPISODE = 200, 100, 50
+CKPT_STEP = 120  # the Python-written checkpoints are taken after this many steps
+ACTION_KINDS = ("discrete", "continuous")
+
+TD_CASES = [  # kind, activation, optimizer, alpha, kappa, gamma, lambda
+    ("linear", "tanh", "obgd", 1.0, 2.0, 0.9, 0.9),
+    ("nonlinear", "relu", "obgd", 1.0, 2.0, 0.9, 0.9),
+    ("linear", "identity", "sgd", 0.01, 2.0, 0.8, 0.8),
+    ("nonlinear", "tanh", "sgd", 0.01, 2.0, 0.8, 0.9),
+]
+TD_CKPT_CASE = 1
+AC_CASES = [  # kind, activation, action kind, A, config
+    ("nonlinear", "tanh", "discrete", 3, ACConfig()),
+    ("linear", "relu", "discrete", 2, ACConfig(normalize_obs=False, entropy_coef=0.05)),
+    ("nonlinear", "tanh", "continuous", 2, ACConfig()),
+    ("linear", "identity", "continuous", 1,
+     ACConfig(optimizer="sgd", alpha=0.003, scale_reward=False)),
+]
+AC_CKPT_CASES = (0, 2)
+SIZE_CASES = [("linear", 3, 4), ("nonlinear", 3, 4), ("linear", 16, 64), ("nonlinear", 16, 64),
+              ("nonlinear", 1, 1), ("linear", 7, 13)]
+AC_SIZE_CASES = [("linear", 3, 4, "discrete", 3), ("nonlinear", 3, 4, "continuous", 2),
+                 ("nonlinear", 2, 32, "discrete", 2), ("linear", 5, 8, "continuous", 1)]
+PRNG_SEEDS = [0, 1, 42, 2**64 - 1]
+PRNG_U32 = 8
+CONDITIONING_LIMIT = 1e-5
+
+
+def cell_seed(i): return 11 + i
+def cell_input_seed(i): return 101 + i
+def td_seed(i): return 21 + i
+def td_input_seed(i): return 201 + i
+def ac_seed(i): return 31 + i
+def ac_env_seed(i): return 301 + i
+
+
+# -- the synthetic sequences (repeated in the C tests) ---------------------------------------------
+
+def td_input(rng: Prng, t: int):
+    x = [1.0 if t % 10 == 0 else 0.0, 1.0 if rng.uniform() < 0.2 else 0.0, 1.0]
+    return np.array(x), (1.0 if t % 10 == 6 else 0.0)
+
+
+def ac_observe(rng: Prng) -> np.ndarray:
+    a = 2.0 * rng.uniform() - 1.0
+    b = 1.0 if rng.uniform() < 0.25 else 0.0
+    return np.array([a, b])
+
+
+def ac_reward(action_kind: str, n_actions: int, action: np.ndarray, obs: np.ndarray) -> float:
+    if action_kind == "discrete":
+        target = min(n_actions - 1, int(math.floor((obs[0] + 1.0) / 2.0 * n_actions)))
+        return 1.0 if int(action[0]) == target else 0.0
+    return -float(sum((float(a) - obs[0]) ** 2 for a in action))
+
+
+def ac_episode_end(t: int):
+    """(terminated, truncated) of the learn of step t (0-based)."""
+    if (t + 1) % AC_EPISODE:
+        return False, False
+    odd = ((t + 1) // AC_EPISODE) % 2 == 1
+    return odd, not odd
+
+
+# -- the runs -------------------------------------------------------------------------------------
+
+def cell_run(i: int, kind: str, activation: str) -> dict:
+    cell = Cell(kind, activation, N_IN, N_HIDDEN)
+    cell.init_params(Prng(cell_seed(i)), 0.0, 1.0, 6.28)
+    params = cell.params.copy()
+    rng = Prng(cell_input_seed(i))
+    hs, grads = [], []
+    for t in range(CELL_STEPS):
+        x = np.array([2.0 * rng.uniform() - 1.0 for _ in range(N_IN)])
+        dh = np.array([2.0 * rng.uniform() - 1.0 for _ in range(2 * N_HIDDEN)])
+        hs.append(cell.step(x))
+        if (t + 1) % GRAD_EVERY == 0:
+            grads.append(cell.gradient(dh))
+    traces = np.concatenate([v.reshape(-1) for v in cell.traces().values()])
+    return {"params": params, "h": np.concatenate(hs), "grad": np.concatenate(grads),
+            "state": np.concatenate([cell.c, cell.d]), "traces": traces}
+
+
+def round_params(cell: Cell) -> None:
+    """Start from the float32 rounding of the initial parameters (the conditioning check)."""
+    cell.set_params(cell.params.astype(np.float32).astype(np.float64))
+
+
+def td_run(i: int, case, rounded: bool = False) -> dict:
+    kind, activation, optimizer, alpha, kappa, gamma, lambda_ = case
+    td = TD(kind, activation, N_IN, N_HIDDEN, TDConfig(gamma, lambda_, alpha, kappa, optimizer),
+            Prng(td_seed(i)))
+    if rounded:
+        round_params(td.cell)
+    rng = Prng(td_input_seed(i))
+    predictions, marks, ckpt = [], [], {}
+    for t in range(TD_STEPS):
+        x, c = td_input(rng, t)
+        predictions.append(td.step(x, c))
+        if t + 1 in TD_MARKS:
+            marks.append(np.concatenate([td.cell.params, td.head]))
+        if t + 1 == CKPT_STEP:
+            ref = checkpoint.from_reference(td)
+            for precision in (4, 8):
+                ckpt[precision] = checkpoint.encode(dataclasses.replace(ref, precision=precision))
+                checkpoint.decode(ckpt[precision])  # what rtu_td_load would accept
+    return {"predictions": np.array(predictions), "params": np.concatenate(marks),
+            "z": td.z.copy(), "ckpt": ckpt}
+
+
+def ac_run(i: int, case, rounded: bool = False) -> dict:
+    kind, activation, action_kind, n_actions, config = case
+    ac = AC(kind, activation, 2, N_HIDDEN, action_kind, n_actions, config, ac_seed(i))
+    if rounded:
+        round_params(ac.cell)
+    rng = Prng(ac_env_seed(i))
+    obs = ac_observe(rng)
+    actions, values, mid, ckpt = [], [], None, {}
+    for t in range(AC_STEPS):
+        action = ac.act(obs)
+        values.append(ac.value_of_state())
+        actions.extend(float(a) for a in action)
+        reward = ac_reward(action_kind, n_actions, action, obs)
+        next_obs = ac_observe(rng)
+        terminated, truncated = ac_episode_end(t)
+        ac.learn(reward, next_obs, terminated, truncated)
+        obs = next_obs
+        if t + 1 == AC_MID:
+            mid = np.concatenate([ac.cell.params, ac.value, ac.policy])
+        if t + 1 == CKPT_STEP:
+            ref = checkpoint.from_reference_ac(ac)
+            for precision in (4, 8):
+                ckpt[precision] = checkpoint.encode_ac(
+                    dataclasses.replace(ref, precision=precision))
+                checkpoint.decode_ac(ckpt[precision])
+    end = np.concatenate([ac.cell.params, ac.value, ac.policy])
+    stats = np.concatenate([ac.obs_mean, ac.obs_m2,
+                            [ac.ret_trace, float(ac.ret_mean[0]), float(ac.ret_m2[0])]])
+    return {"actions": np.array(actions), "values": np.array(values), "mid": mid, "end": end,
+            "stats": stats, "episodes": ac.episodes, "ckpt": ckpt}
+
+
+def normwise(a, ref) -> float:
+    a, ref = np.asarray(a, dtype=np.float64), np.asarray(ref, dtype=np.float64)
+    scale = float(np.max(np.abs(ref)))
+    diff = float(np.max(np.abs(a - ref)))
+    return diff / scale if scale > 0 else diff
+
+
+def conditioning(name: str, run, rounded_run, keys) -> float:
+    """How far a run moves when its initial parameters are rounded to float32 (the float build's
+    starting point): the golden runs must be well-conditioned, so that the float build's 1e-4
+    measures rounding and not a chaotic amplification of it. Refuses a case above 1e-5."""
+    worst = max(normwise(rounded_run[k], run[k]) for k in keys)
+    if worst > CONDITIONING_LIMIT:
+        raise SystemExit(f"{name} is ill-conditioned: float32 rounding of its initial parameters "
+                         f"moves it by {worst:.1e} (limit {CONDITIONING_LIMIT:g}); pick another "
+                         "case")
+    return worst
+
+
+def td_reals(kind, n_in, n_hidden) -> int:
+    """Reals of a TD learner's buffer, from the reference learner's own arrays."""
+    td = TD(kind, "relu", n_in, n_hidden, TDConfig(0.9, 0.9, 1.0), Prng(0))
+    return cell_reals(kind, n_in, n_hidden) + td.head.size + td.z.size + td.grad.size
+
+
+def ac_reals(kind, n_in, n_hidden, action_kind, n_actions) -> int:
+    """Reals of an actor-critic's buffer, from the reference learner's own arrays."""
+    ac = AC(kind, "relu", n_in, n_hidden, action_kind, n_actions, ACConfig(), 0)
+    arrays = (ac.value, ac.policy, ac.z_v, ac.z_pi, ac.dh, ac.pi, ac.action, ac.obs_mean,
+              ac.obs_m2, ac.x, ac.obs_last)
+    return cell_reals(kind, n_in, n_hidden) + sum(a.size for a in arrays)
+
+
+# -- writing C ------------------------------------------------------------------------------------
+
+class Writer:
+    def __init__(self):
+        self.decl: list[str] = []  # extern declarations and macros
+        self.defs: list[str] = []  # definitions (in the GOLDEN_DEFINE section)
+
+    @staticmethod
+    def _rows(items, per_row):
+        return ",\n".join("    " + ", ".join(items[i:i + per_row])
+                          for i in range(0, len(items), per_row))
+
+    def doubles(self, name: str, values) -> str:
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        items = [repr(float(v)) for v in values]
+        self.defs.append(f"static const double {name}[{len(items)}] = {{\n"
+                         f"{self._rows(items, 5)}\n}};")
+        return name
+
+    def bytes_(self, name: str, data: bytes) -> str:
+        items = [str(b) for b in data]
+        self.defs.append(f"static const unsigned char {name}[{len(items)}] = {{\n"
+                         f"{self._rows(items, 20)}\n}};")
+        return name
+
+
+def c_bool(v) -> str:
+    return "1" if v else "0"
+
+
+def generate() -> str:
+    w = Writer()
+    out = []
+
+    # PRNG
+    rows = []
+    for seed in PRNG_SEEDS:
+        rng = Prng(seed)
+        rows.append("    {" + f"{seed}u, " + "{" +
+                    ", ".join(f"{rng.next_u32()}u" for _ in range(PRNG_U32)) + "}}")
+    prng_u32 = ",\n".join(rows)
+    rng = Prng(7)
+    uniforms = [rng.uniform() for _ in range(4)]
+    normals = [rng.normal() for _ in range(4)]
+    seeded = Prng(42)
+    w.doubles("golden_prng7_uniform_data", uniforms)
+    w.doubles("golden_prng7_normal_data", normals)
+
+    # sizes
+    size_rows = []
+    for kind, n_in, n_hidden in SIZE_CASES:
+        size_rows.append(
+            f"    {{{KINDS.index(kind)}, {n_in}, {n_hidden}, {cell_reals(kind, n_in, n_hidden)}, "
+            f"{cell_params(n_in, n_hidden)}, {td_reals(kind, n_in, n_hidden)}, "
+            f"{checkpoint.td_checkpoint_bytes(kind, n_in, n_hidden, 4)}, "
+            f"{checkpoint.td_checkpoint_bytes(kind, n_in, n_hidden, 8)}}}")
+    ac_size_rows = []
+    for kind, n_in, n_hidden, action_kind, n_actions in AC_SIZE_CASES:
+        ac_size_rows.append(
+            f"    {{{KINDS.index(kind)}, {n_in}, {n_hidden}, {ACTION_KINDS.index(action_kind)}, "
+            f"{n_actions}, {ac_reals(kind, n_in, n_hidden, action_kind, n_actions)}, "
+            f"{checkpoint.ac_checkpoint_bytes(kind, n_in, n_hidden, action_kind, n_actions, 4)}, "
+            f"{checkpoint.ac_checkpoint_bytes(kind, n_in, n_hidden, action_kind, n_actions, 8)}}}")
+
+    # cell
+    cell_rows = []
+    i = 0
+    for kind in KINDS:
+        for activation in ACTIVATIONS:
+            r = cell_run(i, kind, activation)
+            names = [w.doubles(f"golden_cell{i}_{k}", r[k])
+                     for k in ("params", "h", "grad", "state", "traces")]
+            cell_rows.append(f"    {{{KINDS.index(kind)}, {ACTIVATIONS.index(activation)}, "
+                             f"{cell_seed(i)}u, {cell_input_seed(i)}u, " + ", ".join(names) + "}")
+            i += 1
+
+    # TD
+    td_rows = []
+    for i, case in enumerate(TD_CASES):
+        kind, activation, optimizer, alpha, kappa, gamma, lambda_ = case
+        r = td_run(i, case)
+        conditioning(f"TD case {i}", r, td_run(i, case, rounded=True),
+                     ("predictions", "params", "z"))
+        names = [w.doubles(f"golden_td{i}_{k}", r[k]) for k in ("predictions", "params", "z")]
+        td_rows.append(f"    {{{KINDS.index(kind)}, {ACTIVATIONS.index(activation)}, "
+                       f"{OPTIMIZERS.index(optimizer)}, {gamma!r}, {lambda_!r}, {alpha!r}, "
+                       f"{kappa!r}, {td_seed(i)}u, {td_input_seed(i)}u, " + ", ".join(names) + "}")
+        if i == TD_CKPT_CASE:
+            w.bytes_("golden_td_ckpt_f32_data", r["ckpt"][4])
+            w.bytes_("golden_td_ckpt_f64_data", r["ckpt"][8])
+
+    # AC
+    ac_rows, ac_ckpt_rows = [], []
+    for i, case in enumerate(AC_CASES):
+        kind, activation, action_kind, n_actions, cfg = case
+        r = ac_run(i, case)
+        conditioning(f"AC case {i}", r, ac_run(i, case, rounded=True),
+                     ("actions", "values", "mid", "end", "stats"))
+        names = [w.doubles(f"golden_ac{i}_{k}", r[k])
+                 for k in ("actions", "values", "mid", "end", "stats")]
+        ac_rows.append(
+            f"    {{{KINDS.index(kind)}, {ACTIVATIONS.index(activation)}, "
+            f"{ACTION_KINDS.index(action_kind)}, {n_actions}, {cfg.gamma!r}, {cfg.lambda_!r}, "
+            f"{cfg.alpha!r}, {cfg.kappa_value!r}, {cfg.kappa_policy!r}, {cfg.entropy_coef!r}, "
+            f"{OPTIMIZERS.index(cfg.optimizer)}, {c_bool(cfg.normalize_obs)}, "
+            f"{c_bool(cfg.scale_reward)}, {ac_seed(i)}u, {ac_env_seed(i)}u, {r['episodes']}u, " +
+            ", ".join(names) + "}")
+        if i in AC_CKPT_CASES:
+            f32 = w.bytes_(f"golden_ac{i}_ckpt_f32", r["ckpt"][4])
+            f64 = w.bytes_(f"golden_ac{i}_ckpt_f64", r["ckpt"][8])
+            ac_ckpt_rows.append(f"    {{{i}, {f32}, sizeof {f32}, {f64}, sizeof {f64}}}")
+
+    crc_data = bytes((7 * k + 3) & 0xFF for k in range(1000))
+    J = ",\n"
+    crc_rows = (f"    {{0u, {zlib.crc32(b'')}u}},\n    {{9u, {zlib.crc32(b'123456789')}u}},\n"
+                f"    {{1000u, {zlib.crc32(crc_data)}u}}")
+
+    out.append(f'''/*
+ * GENERATED by c_src/tests/make_golden.py from the numpy float64 reference (rtu_edge/reference)
+ * and the Python checkpoint writer (rtu_edge/checkpoint.py): the expected values of the C unit
+ * tests, not computed by the C code they check. Do not edit; regenerate with
+ *     python c_src/tests/make_golden.py
+ * (tests/test_c_targets.py checks that this file is up to date). The synthetic input sequences are
+ * described in make_golden.py and rebuilt by the tests from the seeds below.
+ *
+ * Include with GOLDEN_DEFINE defined in exactly one file (golden.c) for the data; elsewhere this
+ * header declares it.
+ */
+#ifndef GOLDEN_H
+#define GOLDEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GOLDEN_N_IN {N_IN}
+#define GOLDEN_N_HIDDEN {N_HIDDEN}
+#define GOLDEN_N_PARAMS {cell_params(N_IN, N_HIDDEN)}
+#define GOLDEN_CELL_STEPS {CELL_STEPS}
+#define GOLDEN_GRAD_EVERY {GRAD_EVERY}
+#define GOLDEN_CELL_CASES {len(KINDS) * len(ACTIVATIONS)}
+#define GOLDEN_TD_STEPS {TD_STEPS}
+#define GOLDEN_TD_MARK_EVERY {TD_MARKS[0]}
+#define GOLDEN_TD_MARKS {len(TD_MARKS)}
+#define GOLDEN_TD_CASES {len(TD_CASES)}
+#define GOLDEN_TD_CKPT_CASE {TD_CKPT_CASE}
+#define GOLDEN_AC_N_IN 2
+#define GOLDEN_AC_STEPS {AC_STEPS}
+#define GOLDEN_AC_MID {AC_MID}
+#define GOLDEN_AC_EPISODE {AC_EPISODE}
+#define GOLDEN_AC_CASES {len(AC_CASES)}
+#define GOLDEN_AC_CKPT_CASES {len(AC_CKPT_CASES)}
+#define GOLDEN_CKPT_STEP {CKPT_STEP}
+#define GOLDEN_PRNG_SEEDS {len(PRNG_SEEDS)}
+#define GOLDEN_PRNG_U32 {PRNG_U32}
+#define GOLDEN_PRNG42_STATE {seeded.state}u
+#define GOLDEN_PRNG42_INC {seeded.inc}u
+#define GOLDEN_SIZE_CASES {len(SIZE_CASES)}
+#define GOLDEN_AC_SIZE_CASES {len(AC_SIZE_CASES)}
+#define GOLDEN_CRC_CASES 3
+
+typedef struct {{
+    uint64_t seed;
+    uint32_t u32[GOLDEN_PRNG_U32]; /* the first draws of rtu_prng_next_u32 after seeding */
+}} golden_prng_case;
+
+typedef struct {{ /* per cell configuration: reals (RTU_CELL_REALS), params, TD reals, and the
+                    * TD checkpoint bytes in float and double */
+    int kind;
+    unsigned n_in, n_hidden;
+    unsigned long cell_reals, cell_params, td_reals, td_ckpt_f32, td_ckpt_f64;
+}} golden_size_case;
+
+typedef struct {{
+    int kind;
+    unsigned n_in, n_hidden;
+    int action_kind;
+    unsigned n_actions;
+    unsigned long ac_reals, ac_ckpt_f32, ac_ckpt_f64;
+}} golden_ac_size_case;
+
+typedef struct {{ /* a cell (N_IN, N_HIDDEN) initialised from seed, run on CELL_STEPS inputs */
+    int kind, activation;
+    uint64_t seed, input_seed;
+    const double *params; /* after rtu_cell_init_params(seed, 0, 1, 6.28): N_PARAMS */
+    const double *h;      /* features of every step: CELL_STEPS x 2n */
+    const double *grad;   /* gradient from that step's dh after every GRAD_EVERY-th step */
+    const double *state;  /* c, d after the last step */
+    const double *traces; /* dc_dnu, dd_dnu, dc_dtheta, dd_dtheta, dc_dwc, dd_dwc
+                             (, dc_dwd, dd_dwd) after the last step */
+}} golden_cell_case;
+
+typedef struct {{ /* a TD learner run for TD_STEPS steps */
+    int kind, activation, optimizer;
+    double gamma, lambda, alpha, kappa;
+    uint64_t seed, input_seed;
+    const double *predictions; /* TD_STEPS */
+    const double *params;      /* cell params then head (w, b) after 100, 200 and 300 steps */
+    const double *z;           /* eligibility traces after the last step */
+}} golden_td_case;
+
+typedef struct {{ /* an actor-critic (GOLDEN_AC_N_IN observations) run for AC_STEPS steps */
+    int kind, activation, action_kind;
+    unsigned n_actions;
+    double gamma, lambda, alpha, kappa_value, kappa_policy, entropy_coef;
+    int optimizer, normalize_obs, scale_reward;
+    uint64_t seed, env_seed;
+    unsigned episodes;     /* episodes ended after AC_STEPS */
+    const double *actions; /* every step's action: AC_STEPS x (1 discrete, A continuous) */
+    const double *values;  /* v(s_t) after each act */
+    const double *mid;     /* cell params, value head, policy head after AC_MID steps */
+    const double *end;     /* the same after AC_STEPS steps */
+    const double *stats;   /* obs_mean, obs_m2, ret_trace, ret_mean, ret_m2 at the end */
+}} golden_ac_case;
+
+typedef struct {{ /* the Python-written checkpoint of an AC case after CKPT_STEP steps */
+    int ac_case;
+    const unsigned char *f32;
+    size_t f32_bytes;
+    const unsigned char *f64;
+    size_t f64_bytes;
+}} golden_ac_ckpt;
+
+typedef struct {{
+    size_t bytes; /* of the pattern (7 k + 3) mod 256, k = 0, 1, ..; or "123456789" for 9 */
+    uint32_t crc; /* zlib.crc32 */
+}} golden_crc_case;
+
+extern const golden_prng_case golden_prng_cases[GOLDEN_PRNG_SEEDS];
+extern const double *const golden_prng7_uniform; /* 4 uniforms, then 4 normals, from seed 7 */
+extern const double *const golden_prng7_normal;
+extern const golden_size_case golden_size_cases[GOLDEN_SIZE_CASES];
+extern const golden_ac_size_case golden_ac_size_cases[GOLDEN_AC_SIZE_CASES];
+extern const golden_cell_case golden_cell_cases[GOLDEN_CELL_CASES];
+extern const golden_td_case golden_td_cases[GOLDEN_TD_CASES];
+extern const golden_ac_case golden_ac_cases[GOLDEN_AC_CASES];
+extern const golden_ac_ckpt golden_ac_ckpts[GOLDEN_AC_CKPT_CASES];
+/* the TD checkpoint of TD case TD_CKPT_CASE after CKPT_STEP steps, in float and in double */
+extern const unsigned char *const golden_td_ckpt_f32;
+extern const size_t golden_td_ckpt_f32_bytes;
+extern const unsigned char *const golden_td_ckpt_f64;
+extern const size_t golden_td_ckpt_f64_bytes;
+extern const golden_crc_case golden_crc_cases[GOLDEN_CRC_CASES];
+
+#ifdef GOLDEN_DEFINE
+
+''')
+    out.append("\n\n".join(w.defs))
+    out.append(f'''
+
+const golden_prng_case golden_prng_cases[GOLDEN_PRNG_SEEDS] = {{
+{prng_u32}
+}};
+const double *const golden_prng7_uniform = golden_prng7_uniform_data;
+const double *const golden_prng7_normal = golden_prng7_normal_data;
+
+const golden_size_case golden_size_cases[GOLDEN_SIZE_CASES] = {{
+{J.join(size_rows)}
+}};
+
+const golden_ac_size_case golden_ac_size_cases[GOLDEN_AC_SIZE_CASES] = {{
+{J.join(ac_size_rows)}
+}};
+
+const golden_cell_case golden_cell_cases[GOLDEN_CELL_CASES] = {{
+{J.join(cell_rows)}
+}};
+
+const golden_td_case golden_td_cases[GOLDEN_TD_CASES] = {{
+{J.join(td_rows)}
+}};
+
+const golden_ac_case golden_ac_cases[GOLDEN_AC_CASES] = {{
+{J.join(ac_rows)}
+}};
+
+const golden_ac_ckpt golden_ac_ckpts[GOLDEN_AC_CKPT_CASES] = {{
+{J.join(ac_ckpt_rows)}
+}};
+
+const unsigned char *const golden_td_ckpt_f32 = golden_td_ckpt_f32_data;
+const size_t golden_td_ckpt_f32_bytes = sizeof golden_td_ckpt_f32_data;
+const unsigned char *const golden_td_ckpt_f64 = golden_td_ckpt_f64_data;
+const size_t golden_td_ckpt_f64_bytes = sizeof golden_td_ckpt_f64_data;
+
+const golden_crc_case golden_crc_cases[GOLDEN_CRC_CASES] = {{
+{crc_rows}
+}};
+
+#endif /* GOLDEN_DEFINE */
+
+#endif /* GOLDEN_H */
+''')
+    return "".join(out)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=pathlib.Path, default=HERE / "golden.h")
+    args = parser.parse_args(argv)
+    text = generate()
+    args.out.write_text(text)
+    print(f"wrote {args.out} ({len(text.encode())} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,296 @@
+/* Status strings, the PRNG, CRC-32, and the size queries with their errors. */
+#include <math.h>
+#include <string.h>
+
+#include "check.h"
+#include "fixtures.h"
+#include "tests.h"
+
+void test_status_strings(int arg)
+{
+    int s, t;
+    const char *unknown = rtu_status_str(RTU_STATUS_COUNT);
+    (void)arg;
+    CHECK(unknown != NULL && strcmp(unknown, "unknown status") == 0,
+          "RTU_STATUS_COUNT must map to \"unknown status\"");
+    CHECK(strcmp(rtu_status_str((rtu_status)(RTU_STATUS_COUNT + 7)), "unknown status") == 0,
+          "a value beyond the enum must map to \"unknown status\"");
+    for (s = 0; s < (int)RTU_STATUS_COUNT; ++s) {
+        const char *a = rtu_status_str((rtu_status)s);
+        CHECK(a != NULL && a[0] != '\0', "status %d has an empty string", s);
+        if (a == NULL) {
+            continue;
+        }
+        CHECK(strcmp(a, unknown) != 0, "status %d is named \"unknown status\"", s);
+        for (t = 0; t < s; ++t) {
+            CHECK(strcmp(a, rtu_status_str((rtu_status)t)) != 0,
+                  "statuses %d and %d share the string \"%s\"", t, s, a);
+        }
+    }
+    CHECK(strcmp(rtu_status_str(RTU_OK), "ok") == 0, "RTU_OK is \"ok\"");
+    check_note("%d statuses", (int)RTU_STATUS_COUNT);
+}
+
+void test_prng_golden(int arg)
+{
+    size_t c, i;
+    rtu_prng rng;
+    double normal[4];
+    (void)arg;
+    for (c = 0; c < GOLDEN_PRNG_SEEDS; ++c) {
+        const golden_prng_case *g = &golden_prng_cases[c];
+        rtu_prng_seed(&rng, g->seed);
+        for (i = 0; i < GOLDEN_PRNG_U32; ++i) {
+            uint32_t u = rtu_prng_next_u32(&rng);
+            CHECK(u == g->u32[i], "seed %llu draw %u: %lu, reference %lu",
+                  (unsigned long long)g->seed, (unsigned)i, (unsigned long)u,
+                  (unsigned long)g->u32[i]);
+        }
+    }
+    rtu_prng_seed(&rng, 42u);
+    CHECK(rng.state == (uint64_t)GOLDEN_PRNG42_STATE && rng.inc == (uint64_t)GOLDEN_PRNG42_INC,
+          "state and increment after seeding with 42");
+    rtu_prng_seed(&rng, 7u);
+    for (i = 0; i < 4; ++i) { /* uniforms are exact: integer bits + 0.5, over 2^52 */
+        double u = rtu_prng_uniform(&rng);
+        CHECK(u == golden_prng7_uniform[i], "seed 7 uniform %u: %.17g, reference %.17g",
+              (unsigned)i, u, golden_prng7_uniform[i]);
+        CHECK(u > 0.0 && u < 1.0, "uniform in the open interval (0, 1)");
+    }
+    for (i = 0; i < 4; ++i) {
+        normal[i] = rtu_prng_normal(&rng);
+    }
+    /* normals go through log, sqrt and cos: the platform's libm, to an ulp or two */
+    check_close_d("seed 7 normals", normal, golden_prng7_normal, 4, 1e-15);
+}
+
+void test_crc32_golden(int arg)
+{
+    static unsigned char data[1000];
+    size_t c, k;
+    (void)arg;
+    for (c = 0; c < GOLDEN_CRC_CASES; ++c) {
+        const golden_crc_case *g = &golden_crc_cases[c];
+        if (g->bytes == 9u) {
+            memcpy(data, "123456789", 9);
+        } else {
+            for (k = 0; k < g->bytes; ++k) {
+                data[k] = (unsigned char)((7u * k + 3u) & 0xFFu);
+            }
+        }
+        CHECK(rtu_crc32(data, g->bytes) == g->crc, "crc32 of %u bytes: %08lx, zlib %08lx",
+              (unsigned)g->bytes, (unsigned long)rtu_crc32(data, g->bytes),
+              (unsigned long)g->crc);
+    }
+}
+
+/* The largest learners of the size cases, in static buffers. */
+#define BIG_TD_REALS RTU_TD_REALS(RTU_KIND_NONLINEAR, 16, 64)
+#define BIG_AC_REALS RTU_AC_REALS(RTU_KIND_NONLINEAR, 5, 32, RTU_ACTIONS_CONTINUOUS, 3)
+static rtu_real big_buffer[BIG_TD_REALS > BIG_AC_REALS ? BIG_TD_REALS : BIG_AC_REALS];
+
+void test_cell_sizes(int arg)
+{
+    size_t c;
+    (void)arg;
+    for (c = 0; c < GOLDEN_SIZE_CASES; ++c) {
+        const golden_size_case *g = &golden_size_cases[c];
+        rtu_kind kind = (rtu_kind)g->kind;
+        size_t bytes = 0, want = sizeof(rtu_real) * (size_t)g->cell_reals;
+        CHECK_STATUS(rtu_cell_buffer_size(kind, g->n_in, g->n_hidden, &bytes), RTU_OK);
+        CHECK(bytes == want, "cell kind %d n_in %u n_hidden %u: %lu bytes, reference %lu", g->kind,
+              g->n_in, g->n_hidden, (unsigned long)bytes, (unsigned long)want);
+        CHECK(RTU_CELL_BUFFER_BYTES(kind, g->n_in, g->n_hidden) == want,
+              "RTU_CELL_BUFFER_BYTES differs from the reference");
+        CHECK(RTU_CELL_REALS(kind, g->n_in, g->n_hidden) == (size_t)g->cell_reals,
+              "RTU_CELL_REALS differs from the reference");
+        CHECK(RTU_CELL_PARAMS(g->n_in, g->n_hidden) == (size_t)g->cell_params,
+              "RTU_CELL_PARAMS differs from the reference");
+    }
+    /* the README's figures: n = 64, d = 16, float: 20,480 bytes linear, 28,672 nonlinear */
+    CHECK(RTU_CELL_REALS(RTU_KIND_LINEAR, 16, 64) * 4u == 20480u, "README: 20,480 bytes");
+    CHECK(RTU_CELL_REALS(RTU_KIND_NONLINEAR, 16, 64) * 4u == 28672u, "README: 28,672 bytes");
+}
+
+void test_learner_sizes(int arg)
+{
+    size_t c;
+    rtu_prng rng;
+    rtu_td td;
+    rtu_ac ac;
+    rtu_td_config td_cfg = {0.9f, 0.9f, 1.0f, 2.0f, RTU_OPT_OBGD};
+    rtu_ac_config ac_cfg = rtu_ac_default_config();
+    (void)arg;
+    for (c = 0; c < GOLDEN_SIZE_CASES; ++c) {
+        const golden_size_case *g = &golden_size_cases[c];
+        rtu_kind kind = (rtu_kind)g->kind;
+        size_t bytes = 0, want = sizeof(rtu_real) * (size_t)g->td_reals;
+        size_t ckpt = sizeof(rtu_real) == 4 ? (size_t)g->td_ckpt_f32 : (size_t)g->td_ckpt_f64;
+        CHECK_STATUS(rtu_td_buffer_size(kind, g->n_in, g->n_hidden, &bytes), RTU_OK);
+        CHECK(bytes == want, "TD kind %d n_in %u n_hidden %u: %lu bytes, reference %lu", g->kind,
+              g->n_in, g->n_hidden, (unsigned long)bytes, (unsigned long)want);
+        CHECK(RTU_TD_BUFFER_BYTES(kind, g->n_in, g->n_hidden) == want, "RTU_TD_BUFFER_BYTES");
+        CHECK(RTU_TD_CHECKPOINT_BYTES(kind, g->n_in, g->n_hidden) == ckpt,
+              "RTU_TD_CHECKPOINT_BYTES %lu, Python %lu",
+              (unsigned long)RTU_TD_CHECKPOINT_BYTES(kind, g->n_in, g->n_hidden),
+              (unsigned long)ckpt);
+        if (want <= sizeof big_buffer) {
+            rtu_prng_seed(&rng, 1u);
+            CHECK_STATUS(rtu_td_init(&td, kind, RTU_ACT_TANH, g->n_in, g->n_hidden, &td_cfg, &rng,
+                                     big_buffer, want),
+                         RTU_OK);
+            bytes = 0;
+            CHECK_STATUS(rtu_td_checkpoint_size(&td, &bytes), RTU_OK);
+            CHECK(bytes == ckpt, "rtu_td_checkpoint_size %lu, Python %lu", (unsigned long)bytes,
+                  (unsigned long)ckpt);
+        } else {
+            CHECK(0, "test buffer too small for TD size case %u", (unsigned)c);
+        }
+    }
+    for (c = 0; c < GOLDEN_AC_SIZE_CASES; ++c) {
+        const golden_ac_size_case *g = &golden_ac_size_cases[c];
+        rtu_kind kind = (rtu_kind)g->kind;
+        rtu_action_kind ak = (rtu_action_kind)g->action_kind;
+        size_t bytes = 0, want = sizeof(rtu_real) * (size_t)g->ac_reals;
+        size_t ckpt = sizeof(rtu_real) == 4 ? (size_t)g->ac_ckpt_f32 : (size_t)g->ac_ckpt_f64;
+        CHECK_STATUS(rtu_ac_buffer_size(kind, g->n_in, g->n_hidden, ak, g->n_actions, &bytes),
+                     RTU_OK);
+        CHECK(bytes == want, "AC case %u: %lu bytes, reference %lu", (unsigned)c,
+              (unsigned long)bytes, (unsigned long)want);
+        CHECK(RTU_AC_BUFFER_BYTES(kind, g->n_in, g->n_hidden, ak, g->n_actions) == want,
+              "RTU_AC_BUFFER_BYTES");
+        CHECK(RTU_AC_CHECKPOINT_BYTES(kind, g->n_in, g->n_hidden, ak, g->n_actions) == ckpt,
+              "RTU_AC_CHECKPOINT_BYTES %lu, Python %lu",
+              (unsigned long)RTU_AC_CHECKPOINT_BYTES(kind, g->n_in, g->n_hidden, ak, g->n_actions),
+              (unsigned long)ckpt);
+        if (want <= sizeof big_buffer) {
+            CHECK_STATUS(rtu_ac_init(&ac, kind, RTU_ACT_TANH, g->n_in, g->n_hidden, ak,
+                                     g->n_actions, &ac_cfg, 3u, big_buffer, want),
+                         RTU_OK);
+            bytes = 0;
+            CHECK_STATUS(rtu_ac_checkpoint_size(&ac, &bytes), RTU_OK);
+            CHECK(bytes == ckpt, "rtu_ac_checkpoint_size %lu, Python %lu", (unsigned long)bytes,
+                  (unsigned long)ckpt);
+        } else {
+            CHECK(0, "test buffer too small for AC size case %u", (unsigned)c);
+        }
+    }
+}
+
+void test_size_errors(int arg)
+{
+    size_t bytes = 12345u;
+    (void)arg;
+    CHECK_STATUS(rtu_cell_buffer_size(RTU_KIND_LINEAR, 3, 4, NULL), RTU_ERR_NULL);
+    CHECK_STATUS(rtu_cell_buffer_size(RTU_KIND_LINEAR, 0, 4, &bytes), RTU_ERR_SIZE);
+    CHECK_STATUS(rtu_cell_buffer_size(RTU_KIND_LINEAR, 3, 0, &bytes), RTU_ERR_SIZE);
+    CHECK_STATUS(rtu_cell_buffer_size(RTU_KIND_NONLINEAR, RTU_MAX_DIM + 1u, 4, &bytes),
+                 RTU_ERR_SIZE);
+    CHECK_STATUS(rtu_cell_buffer_size(RTU_KIND_NONLINEAR, 3, RTU_MAX_DIM + 1u, &bytes),
+                 RTU_ERR_SIZE);
+    CHECK_STATUS(rtu_cell_buffer_size((rtu_kind)2, 3, 4, &bytes), RTU_ERR_KIND);
+    CHECK(bytes == 12345u, "a refused size query must not write bytes");
+    CHECK_STATUS(rtu_td_buffer_size(RTU_KIND_LINEAR, 0, 4, &bytes), RTU_ERR_SIZE);
+    CHECK_STATUS(rtu_td_buffer_size((rtu_kind)5, 3, 4, &bytes), RTU_ERR_KIND);
+    CHECK_STATUS(rtu_td_buffer_size(RTU_KIND_LINEAR, 3, 4, NULL), RTU_ERR_NULL);
+    CHECK(bytes == 12345u, "a refused size query must not write bytes");
+    /* (rtu_ac_buffer_size writes the cell's size before it refuses a bad action space: its
+     * header promises nothing about bytes on error, so that is not checked) */
+    CHECK_STATUS(rtu_ac_buffer_size(RTU_KIND_LINEAR, 3, 4, RTU_ACTIONS_DISCRETE, 1, &bytes),
+                 RTU_ERR_ACTION);
+    CHECK_STATUS(rtu_ac_buffer_size(RTU_KIND_LINEAR, 3, 4, RTU_ACTIONS_CONTINUOUS, 0, &bytes),
+                 RTU_ERR_ACTION);
+    CHECK_STATUS(rtu_ac_buffer_size(RTU_KIND_LINEAR, 3, 4, (rtu_action_kind)2, 2, &bytes),
+                 RTU_ERR_ACTION);
+    CHECK_STATUS(rtu_ac_buffer_size(RTU_KIND_LINEAR, 3, 4, RTU_ACTIONS_DISCRETE,
+                                    RTU_MAX_DIM + 1u, &bytes),
+                 RTU_ERR_ACTION);
+    CHECK_STATUS(rtu_ac_buffer_size(RTU_KIND_LINEAR, 0, 4, RTU_ACTIONS_DISCRETE, 2, &bytes),
+                 RTU_ERR_SIZE);
+}
+
+/* A size query either refuses a configuration or gives its true size: never a size that wrapped
+ * around size_t (with a 32-bit size_t, RTU_MAX_DIM = 65536 allows n_in * n_hidden = 2^32). */
+void test_size_no_wrap(int arg)
+{
+    static const struct { rtu_kind kind; size_t n_in, n_hidden; } cases[] = {
+        {RTU_KIND_NONLINEAR, 65536u, 65536u}, {RTU_KIND_LINEAR, 16384u, 16384u},
+        {RTU_KIND_LINEAR, 65536u, 4096u}, {RTU_KIND_NONLINEAR, 1000u, 1000u}};
+    size_t c;
+    (void)arg;
+    for (c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
+        double n = (double)cases[c].n_hidden, d = (double)cases[c].n_in;
+        double reals = 16.0 * n + (cases[c].kind == RTU_KIND_NONLINEAR ? 6.0 : 4.0) * n * d;
+        double want = (double)sizeof(rtu_real) * reals;
+        size_t bytes = 0;
+        rtu_status status = rtu_cell_buffer_size(cases[c].kind, cases[c].n_in, cases[c].n_hidden,
+                                                 &bytes);
+        CHECK(status != RTU_OK || (double)bytes == want,
+              "cell n_in %lu n_hidden %lu: status ok with %lu bytes; the true size is %.0f",
+              (unsigned long)cases[c].n_in, (unsigned long)cases[c].n_hidden,
+              (unsigned long)bytes, want);
+    }
+    check_note("size_t is %u bits", (unsigned)(8u * sizeof(size_t)));
+}
+
+void test_init_errors(int arg)
+{
+    static rtu_real buf[RTU_CELL_REALS(RTU_KIND_NONLINEAR, 3, 4) + 1];
+    size_t need = RTU_CELL_BUFFER_BYTES(RTU_KIND_NONLINEAR, 3, 4);
+    rtu_cell cell;
+    rtu_prng rng;
+    rtu_td td;
+    rtu_ac ac;
+    rtu_td_config td_cfg = {0.9f, 0.9f, 1.0f, 2.0f, RTU_OPT_OBGD};
+    rtu_ac_config ac_cfg = rtu_ac_default_config();
+    static rtu_real ac_buf[FIX_AC_REALS];
+    static rtu_real td_buf[FIX_TD_REALS];
+    (void)arg;
+    rtu_prng_seed(&rng, 0u);
+    CHECK_STATUS(rtu_cell_init(NULL, RTU_KIND_NONLINEAR, RTU_ACT_RELU, 3, 4, buf, need),
+                 RTU_ERR_NULL);
+    CHECK_STATUS(rtu_cell_init(&cell, RTU_KIND_NONLINEAR, RTU_ACT_RELU, 3, 4, NULL, need),
+                 RTU_ERR_NULL);
+    CHECK_STATUS(rtu_cell_init(&cell, RTU_KIND_NONLINEAR, RTU_ACT_RELU, 3, 4, buf, need - 1u),
+                 RTU_ERR_BUFFER_SMALL);
+    CHECK_STATUS(rtu_cell_init(&cell, RTU_KIND_NONLINEAR, RTU_ACT_RELU, 3, 4,
+                               (unsigned char *)buf + 1, need),
+                 RTU_ERR_BUFFER_ALIGN);
+    CHECK_STATUS(rtu_cell_init(&cell, RTU_KIND_NONLINEAR, (rtu_activation)3, 3, 4, buf, need),
+                 RTU_ERR_ACTIVATION);
+    CHECK_STATUS(rtu_cell_init(&cell, (rtu_kind)9, RTU_ACT_RELU, 3, 4, buf, need), RTU_ERR_KIND);
+    CHECK_STATUS(rtu_cell_init(&cell, RTU_KIND_NONLINEAR, RTU_ACT_RELU, 0, 4, buf, need),
+                 RTU_ERR_SIZE);
+    CHECK_STATUS(rtu_cell_init(&cell, RTU_KIND_NONLINEAR, RTU_ACT_RELU, 3, 4, buf, need), RTU_OK);
+    CHECK_STATUS(rtu_cell_init_params(&cell, &rng, 0.5, 0.5, 6.28), RTU_ERR_INIT_RANGE);
+    CHECK_STATUS(rtu_cell_init_params(&cell, &rng, 0.0, 1.5, 6.28), RTU_ERR_INIT_RANGE);
+    CHECK_STATUS(rtu_cell_init_params(&cell, &rng, 0.0, 1.0, 0.0), RTU_ERR_INIT_RANGE);
+    CHECK_STATUS(rtu_cell_init_params(&cell, NULL, 0.0, 1.0, 6.28), RTU_ERR_NULL);
+    CHECK_STATUS(rtu_cell_init_params(&cell, &rng, 0.0, 1.0, 6.28), RTU_OK);
+
+    CHECK_STATUS(rtu_td_init(&td, RTU_KIND_LINEAR, RTU_ACT_RELU, 3, 4, &td_cfg, &rng, td_buf,
+                             RTU_TD_BUFFER_BYTES(RTU_KIND_LINEAR, 3, 4) - 1u),
+                 RTU_ERR_BUFFER_SMALL);
+    td_cfg.gamma = 1.5f;
+    CHECK_STATUS(rtu_td_init(&td, RTU_KIND_LINEAR, RTU_ACT_RELU, 3, 4, &td_cfg, &rng, td_buf,
+                             sizeof td_buf),
+                 RTU_ERR_CONFIG);
+    td_cfg.gamma = 0.9f;
+    td_cfg.optimizer = (rtu_optimizer)7;
+    CHECK_STATUS(rtu_td_init(&td, RTU_KIND_LINEAR, RTU_ACT_RELU, 3, 4, &td_cfg, &rng, td_buf,
+                             sizeof td_buf),
+                 RTU_ERR_CONFIG);
+
+    CHECK_STATUS(rtu_ac_init(&ac, RTU_KIND_LINEAR, RTU_ACT_RELU, 2, 4, RTU_ACTIONS_DISCRETE, 2,
+                             &ac_cfg, 1u, ac_buf,
+                             RTU_AC_BUFFER_BYTES(RTU_KIND_LINEAR, 2, 4, RTU_ACTIONS_DISCRETE, 2) -
+                                 1u),
+                 RTU_ERR_BUFFER_SMALL);
+    CHECK_STATUS(rtu_ac_init(&ac, RTU_KIND_LINEAR, RTU_ACT_RELU, 2, 4, RTU_ACTIONS_DISCRETE, 1,
+                             &ac_cfg, 1u, ac_buf, sizeof ac_buf),
+                 RTU_ERR_ACTION);
+    ac_cfg.entropy_coef = -1.0f;
+    CHECK_STATUS(rtu_ac_init(&ac, RTU_KIND_LINEAR, RTU_ACT_RELU, 2, 4, RTU_ACTIONS_DISCRETE, 2,
+                             &ac_cfg, 1u, ac_buf, sizeof ac_buf),
+                 RTU_ERR_CONFIG);
+}

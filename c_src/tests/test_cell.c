@@ -1,0 +1,172 @@
+/* The cell against the reference: initialisation, features, state, RTRL traces and gradients for
+ * both kinds and all three activations; sequence runs; refused input. */
+#include <math.h>
+#include <string.h>
+
+#include "check.h"
+#include "fixtures.h"
+#include "tests.h"
+
+#define N_IN GOLDEN_N_IN
+#define N2 (2 * GOLDEN_N_HIDDEN)
+#define CELL_REALS RTU_CELL_REALS(RTU_KIND_NONLINEAR, GOLDEN_N_IN, GOLDEN_N_HIDDEN)
+#define N_GRADS (GOLDEN_CELL_STEPS / GOLDEN_GRAD_EVERY)
+
+static const char *const kind_names[] = {"linear", "nonlinear"};
+static const char *const act_names[] = {"relu", "tanh", "identity"};
+
+static rtu_real cell_buf[CELL_REALS];
+
+static int make_cell(rtu_cell *cell, int kind, int activation, uint64_t seed)
+{
+    rtu_prng rng;
+    rtu_status status = rtu_cell_init(cell, (rtu_kind)kind, (rtu_activation)activation, N_IN,
+                                      GOLDEN_N_HIDDEN, cell_buf, sizeof cell_buf);
+    CHECK_STATUS(status, RTU_OK);
+    if (status != RTU_OK) {
+        return 0;
+    }
+    rtu_prng_seed(&rng, seed);
+    status = rtu_cell_init_params(cell, &rng, 0.0, 1.0, 6.28);
+    CHECK_STATUS(status, RTU_OK);
+    return status == RTU_OK;
+}
+
+void test_cell_golden(int c)
+{
+    const golden_cell_case *g = &golden_cell_cases[c];
+    static rtu_real h[GOLDEN_CELL_STEPS * N2], grad[N_GRADS * GOLDEN_N_PARAMS];
+    rtu_real x[N_IN], dh[N2], state[N2], traces[8 * GOLDEN_N_HIDDEN * (1 + N_IN)];
+    size_t n = GOLDEN_N_HIDDEN, nd = GOLDEN_N_HIDDEN * N_IN, n_traces;
+    rtu_cell cell;
+    rtu_prng rng;
+    unsigned t;
+    if (!make_cell(&cell, g->kind, g->activation, g->seed)) {
+        return;
+    }
+    /* the same seed gives the same cell: to one rounding (float) or an ulp of libm (double) */
+    check_close("initial params", cell.params, g->params, GOLDEN_N_PARAMS, TOL_INIT);
+    rtu_prng_seed(&rng, g->input_seed);
+    for (t = 0; t < GOLDEN_CELL_STEPS; ++t) {
+        fix_cell_draw(&rng, x, N_IN, dh, N2);
+        CHECK_STATUS(rtu_cell_step(&cell, x, h + t * N2), RTU_OK);
+        if ((t + 1u) % GOLDEN_GRAD_EVERY == 0u) {
+            CHECK_STATUS(rtu_cell_gradient(&cell, dh,
+                                           grad + ((t + 1u) / GOLDEN_GRAD_EVERY - 1u) *
+                                                      GOLDEN_N_PARAMS),
+                         RTU_OK);
+        }
+    }
+    check_close("features h, every step", h, g->h, GOLDEN_CELL_STEPS * N2, TOL);
+    check_close("gradients", grad, g->grad, N_GRADS * GOLDEN_N_PARAMS, TOL);
+    memcpy(state, cell.c, sizeof(rtu_real) * n);
+    memcpy(state + n, cell.d, sizeof(rtu_real) * n);
+    check_close("state c, d", state, g->state, N2, TOL);
+    memcpy(traces, cell.dc_dnu, sizeof(rtu_real) * n);
+    memcpy(traces + n, cell.dd_dnu, sizeof(rtu_real) * n);
+    memcpy(traces + 2 * n, cell.dc_dtheta, sizeof(rtu_real) * n);
+    memcpy(traces + 3 * n, cell.dd_dtheta, sizeof(rtu_real) * n);
+    memcpy(traces + 4 * n, cell.dc_dwc, sizeof(rtu_real) * nd);
+    memcpy(traces + 4 * n + nd, cell.dd_dwc, sizeof(rtu_real) * nd);
+    n_traces = 4 * n + 2 * nd;
+    if (g->kind == RTU_KIND_NONLINEAR) {
+        memcpy(traces + n_traces, cell.dc_dwd, sizeof(rtu_real) * nd);
+        memcpy(traces + n_traces + nd, cell.dd_dwd, sizeof(rtu_real) * nd);
+        n_traces += 2 * nd;
+    }
+    check_close("RTRL traces", traces, g->traces, n_traces, TOL);
+    check_note("%s %s, %d steps", kind_names[g->kind], act_names[g->activation],
+               GOLDEN_CELL_STEPS);
+}
+
+/* rtu_cell_run gives the features of stepping bit for bit, and rtu_cell_run_gradient the sum of
+ * the per-step gradients. */
+void test_cell_run_matches_step(int kind)
+{
+    enum { T = 40 };
+    static rtu_real xs[T * N_IN], dhs[T * N2], h_step[T * N2], h_run[T * N2];
+    rtu_real grad[GOLDEN_N_PARAMS], grad_run[GOLDEN_N_PARAMS];
+    double sum[GOLDEN_N_PARAMS];
+    rtu_cell cell;
+    rtu_prng rng;
+    size_t t, i;
+    if (!make_cell(&cell, kind, RTU_ACT_TANH, 5u)) {
+        return;
+    }
+    rtu_prng_seed(&rng, 6u);
+    for (t = 0; t < T; ++t) {
+        fix_cell_draw(&rng, xs + t * N_IN, N_IN, dhs + t * N2, N2);
+    }
+    for (i = 0; i < GOLDEN_N_PARAMS; ++i) {
+        sum[i] = 0.0;
+    }
+    for (t = 0; t < T; ++t) {
+        CHECK_STATUS(rtu_cell_step(&cell, xs + t * N_IN, h_step + t * N2), RTU_OK);
+        CHECK_STATUS(rtu_cell_gradient(&cell, dhs + t * N2, grad), RTU_OK);
+        for (i = 0; i < GOLDEN_N_PARAMS; ++i) {
+            sum[i] += (double)grad[i];
+        }
+    }
+    rtu_cell_reset(&cell);
+    CHECK_STATUS(rtu_cell_run(&cell, xs, T, h_run), RTU_OK);
+    CHECK(memcmp(h_run, h_step, sizeof h_run) == 0, "rtu_cell_run differs from stepping");
+    rtu_cell_reset(&cell);
+    CHECK_STATUS(rtu_cell_run_gradient(&cell, xs, dhs, T, h_run, grad_run), RTU_OK);
+    CHECK(memcmp(h_run, h_step, sizeof h_run) == 0, "rtu_cell_run_gradient's features differ");
+    /* summed in rtu_real by the core, in double here */
+    check_close("run_gradient sum", grad_run, sum, GOLDEN_N_PARAMS,
+                sizeof(rtu_real) == 4 ? 1e-5 : 1e-12);
+    check_note("%s", kind_names[kind]);
+}
+
+/* NaN, Inf and out-of-range input and parameters are refused, and the cell is untouched. */
+void test_cell_refuses_bad_input(int kind)
+{
+    static rtu_real before[CELL_REALS];
+    rtu_real x[N_IN] = {0.5f, -0.25f, 1.0f}, dh[N2], grad[GOLDEN_N_PARAMS], grad0[GOLDEN_N_PARAMS];
+    rtu_real params[GOLDEN_N_PARAMS], seq[3 * N_IN];
+    rtu_cell cell;
+    size_t i, reals = RTU_CELL_REALS(kind, N_IN, GOLDEN_N_HIDDEN);
+    if (!make_cell(&cell, kind, RTU_ACT_RELU, 8u)) {
+        return;
+    }
+    for (i = 0; i < N2; ++i) {
+        dh[i] = 1;
+    }
+    CHECK_STATUS(rtu_cell_step(&cell, x, NULL), RTU_OK);
+    CHECK_STATUS(rtu_cell_step(&cell, x, NULL), RTU_OK);
+    memcpy(before, cell_buf, sizeof(rtu_real) * reals);
+
+    x[1] = (rtu_real)NAN; /* NaN */
+    CHECK_STATUS(rtu_cell_step(&cell, x, NULL), RTU_ERR_NONFINITE_INPUT);
+    x[1] = (rtu_real)INFINITY; /* Inf */
+    CHECK_STATUS(rtu_cell_step(&cell, x, NULL), RTU_ERR_NONFINITE_INPUT);
+    x[1] = (rtu_real)2e6;
+    CHECK_STATUS(rtu_cell_step(&cell, x, NULL), RTU_ERR_INPUT_RANGE);
+    CHECK_STATUS(rtu_cell_step(&cell, NULL, NULL), RTU_ERR_NULL);
+    for (i = 0; i < 3 * N_IN; ++i) {
+        seq[i] = (rtu_real)0.1;
+    }
+    seq[2 * N_IN + 1] = (rtu_real)NAN; /* the last step is bad: nothing may run */
+    CHECK_STATUS(rtu_cell_run(&cell, seq, 3, NULL), RTU_ERR_NONFINITE_INPUT);
+    CHECK(memcmp(before, cell_buf, sizeof(rtu_real) * reals) == 0,
+          "a refused step changed the cell");
+
+    CHECK_STATUS(rtu_cell_gradient(&cell, dh, grad0), RTU_OK);
+    memcpy(grad, grad0, sizeof grad);
+    dh[3] = (rtu_real)NAN;
+    CHECK_STATUS(rtu_cell_gradient(&cell, dh, grad), RTU_ERR_NONFINITE_INPUT);
+    dh[3] = (rtu_real)-3e6;
+    CHECK_STATUS(rtu_cell_gradient(&cell, dh, grad), RTU_ERR_INPUT_RANGE);
+    CHECK(memcmp(grad, grad0, sizeof grad) == 0, "a refused gradient wrote grad");
+
+    memcpy(params, cell.params, sizeof params);
+    params[0] = (rtu_real)25; /* nu_log beyond RTU_LOG_PARAM_LIMIT */
+    CHECK_STATUS(rtu_cell_set_params(&cell, params), RTU_ERR_PARAM_RANGE);
+    params[0] = cell.params[0];
+    params[GOLDEN_N_PARAMS - 1] = (rtu_real)NAN;
+    CHECK_STATUS(rtu_cell_set_params(&cell, params), RTU_ERR_NONFINITE_PARAM);
+    CHECK(memcmp(before, cell_buf, sizeof(rtu_real) * reals) == 0,
+          "a refused set_params changed the cell");
+    check_note("%s", kind_names[kind]);
+}

@@ -1,0 +1,226 @@
+/* TD(lambda) and the actor-critic against the reference over a few hundred steps; run vs step;
+ * refused input and call order. */
+#include <math.h>
+#include <string.h>
+
+#include "check.h"
+#include "fixtures.h"
+#include "tests.h"
+
+#define TD_LEARNER_PARAMS RTU_TD_PARAMS(GOLDEN_N_IN, GOLDEN_N_HIDDEN)
+#define AC_MAX_PARAMS                                                                               \
+    (RTU_CELL_PARAMS(GOLDEN_AC_N_IN, GOLDEN_N_HIDDEN) + RTU_AC_VALUE_HEAD(GOLDEN_N_HIDDEN) +       \
+     RTU_AC_POLICY_HEAD(GOLDEN_N_HIDDEN, RTU_ACTIONS_CONTINUOUS, FIX_AC_MAX_ACTIONS))
+
+static const char *const kind_names[] = {"linear", "nonlinear"};
+static const char *const act_names[] = {"relu", "tanh", "identity"};
+static const char *const opt_names[] = {"sgd", "obgd"};
+
+static rtu_real td_buf[FIX_TD_REALS], td_buf2[FIX_TD_REALS];
+static rtu_real ac_buf[FIX_AC_REALS];
+
+void test_td_golden(int c)
+{
+    const golden_td_case *g = &golden_td_cases[c];
+    static rtu_real predictions[GOLDEN_TD_STEPS];
+    static rtu_real marks[GOLDEN_TD_MARKS * TD_LEARNER_PARAMS];
+    rtu_td td;
+    rtu_prng rng;
+    rtu_status status = fix_td_make(c, g->seed, &td, td_buf);
+    CHECK_STATUS(status, RTU_OK);
+    if (status != RTU_OK) {
+        return;
+    }
+    rtu_prng_seed(&rng, g->input_seed);
+    status = fix_td_steps(&td, &rng, 0, GOLDEN_TD_STEPS, predictions, marks);
+    CHECK_STATUS(status, RTU_OK);
+    if (status != RTU_OK) {
+        return;
+    }
+    CHECK(td.steps == GOLDEN_TD_STEPS, "steps %lu", (unsigned long)td.steps);
+    CHECK(td.n_params == TD_LEARNER_PARAMS, "n_params");
+    check_close("predictions, every step", predictions, g->predictions, GOLDEN_TD_STEPS, TOL);
+    check_close("cell params and head after 100, 200, 300 steps", marks, g->params,
+                GOLDEN_TD_MARKS * TD_LEARNER_PARAMS, TOL);
+    check_close("eligibility traces z", td.z, g->z, TD_LEARNER_PARAMS, TOL);
+    check_note("%s %s %s, %d steps", kind_names[g->kind], act_names[g->activation],
+               opt_names[g->optimizer], GOLDEN_TD_STEPS);
+}
+
+/* rtu_td_run over a sequence is stepping, bit for bit. */
+void test_td_run_matches_step(int c)
+{
+    const golden_td_case *g = &golden_td_cases[c];
+    static rtu_real xs[GOLDEN_TD_STEPS * GOLDEN_N_IN], cs[GOLDEN_TD_STEPS];
+    static rtu_real p_run[GOLDEN_TD_STEPS], p_step[GOLDEN_TD_STEPS];
+    rtu_td a, b;
+    rtu_prng rng;
+    unsigned t;
+    CHECK_STATUS(fix_td_make(c, g->seed, &a, td_buf), RTU_OK);
+    CHECK_STATUS(fix_td_make(c, g->seed, &b, td_buf2), RTU_OK);
+    rtu_prng_seed(&rng, g->input_seed);
+    for (t = 0; t < GOLDEN_TD_STEPS; ++t) {
+        fix_td_input(&rng, t, xs + t * GOLDEN_N_IN, cs + t);
+    }
+    CHECK_STATUS(rtu_td_run(&a, xs, cs, GOLDEN_TD_STEPS, p_run), RTU_OK);
+    rtu_prng_seed(&rng, g->input_seed);
+    CHECK_STATUS(fix_td_steps(&b, &rng, 0, GOLDEN_TD_STEPS, p_step, NULL), RTU_OK);
+    CHECK(memcmp(p_run, p_step, sizeof p_run) == 0, "rtu_td_run's predictions differ");
+    CHECK(memcmp(td_buf, td_buf2, sizeof td_buf) == 0, "rtu_td_run's learner differs");
+    CHECK(a.steps == b.steps && a.v_prev == b.v_prev, "counters");
+}
+
+void test_td_refuses_bad_input(int arg)
+{
+    static rtu_real before[FIX_TD_REALS];
+    rtu_real x[GOLDEN_N_IN] = {1, 0, 1}, v = 0, xs[3 * GOLDEN_N_IN], cs[3];
+    rtu_td td, td_before;
+    rtu_prng rng;
+    rtu_td_config cfg = {(rtu_real)0.9, (rtu_real)0.9, (rtu_real)1e3, 2, RTU_OPT_SGD};
+    int t, diverged = 0;
+    size_t i;
+    (void)arg;
+    CHECK_STATUS(fix_td_make(0, 3u, &td, td_buf), RTU_OK);
+    rtu_prng_seed(&rng, 4u);
+    CHECK_STATUS(fix_td_steps(&td, &rng, 0, 50, NULL, NULL), RTU_OK);
+    memcpy(before, td_buf, sizeof td_buf);
+    memcpy(&td_before, &td, sizeof td);
+    x[1] = (rtu_real)NAN;
+    CHECK_STATUS(rtu_td_step(&td, x, 0, &v), RTU_ERR_NONFINITE_INPUT);
+    x[1] = 0;
+    CHECK_STATUS(rtu_td_step(&td, x, (rtu_real)NAN, &v), RTU_ERR_NONFINITE_INPUT);
+    CHECK_STATUS(rtu_td_step(&td, x, (rtu_real)1e9, &v), RTU_ERR_INPUT_RANGE);
+    CHECK_STATUS(rtu_td_step(&td, NULL, 0, &v), RTU_ERR_NULL);
+    for (i = 0; i < 3 * GOLDEN_N_IN; ++i) {
+        xs[i] = 1;
+    }
+    cs[0] = cs[1] = 0;
+    cs[2] = (rtu_real)INFINITY;
+    CHECK_STATUS(rtu_td_run(&td, xs, cs, 3, NULL), RTU_ERR_NONFINITE_INPUT);
+    CHECK(memcmp(before, td_buf, sizeof td_buf) == 0, "a refused step changed the learner");
+    CHECK(memcmp(&td, &td_before, sizeof td) == 0, "a refused step changed the struct");
+
+    /* a learner that diverges stops with RTU_ERR_DIVERGED, not a silent NaN */
+    rtu_prng_seed(&rng, 5u);
+    CHECK_STATUS(rtu_td_init(&td, RTU_KIND_NONLINEAR, RTU_ACT_RELU, GOLDEN_N_IN, GOLDEN_N_HIDDEN,
+                             &cfg, &rng, td_buf, sizeof td_buf),
+                 RTU_OK);
+    for (t = 0; t < 2000 && !diverged; ++t) {
+        rtu_status status;
+        for (i = 0; i < GOLDEN_N_IN; ++i) {
+            x[i] = (rtu_real)(100.0 * rtu_prng_normal(&rng));
+        }
+        status = rtu_td_step(&td, x, (rtu_real)1e5, &v);
+        if (status == RTU_ERR_DIVERGED) {
+            diverged = 1;
+        } else {
+            CHECK_STATUS(status, RTU_OK);
+            CHECK(isfinite(v), "a non-finite prediction was returned with RTU_OK");
+            if (status != RTU_OK) {
+                break;
+            }
+        }
+    }
+    CHECK(diverged, "SGD with alpha 1e3 on inputs of 100 did not report RTU_ERR_DIVERGED");
+    check_note("diverged after %d steps", t);
+}
+
+void test_ac_golden(int c)
+{
+    const golden_ac_case *g = &golden_ac_cases[c];
+    static rtu_real actions[GOLDEN_AC_STEPS * FIX_AC_MAX_ACTIONS], values[GOLDEN_AC_STEPS];
+    rtu_real params[AC_MAX_PARAMS], stats[2 * GOLDEN_AC_N_IN + 3];
+    size_t k = fix_ac_action_reals(c), n_params, t, same = 0, first_diff = GOLDEN_AC_STEPS;
+    rtu_ac ac;
+    fix_env env;
+    rtu_status status = fix_ac_make(c, g->seed, &ac, ac_buf);
+    CHECK_STATUS(status, RTU_OK);
+    if (status != RTU_OK) {
+        return;
+    }
+    fix_env_start(&env, g->env_seed);
+    status = fix_ac_steps(&ac, c, &env, 0, GOLDEN_AC_MID, actions, values);
+    CHECK_STATUS(status, RTU_OK);
+    n_params = fix_ac_params(&ac, params);
+    check_close("cell params, value and policy heads after 100 steps", params, g->mid, n_params,
+                TOL);
+    status = fix_ac_steps(&ac, c, &env, GOLDEN_AC_MID, GOLDEN_AC_STEPS, actions + GOLDEN_AC_MID * k,
+                          values + GOLDEN_AC_MID);
+    CHECK_STATUS(status, RTU_OK);
+    if (status != RTU_OK) {
+        return;
+    }
+    if (g->action_kind == RTU_ACTIONS_DISCRETE) {
+        for (t = 0; t < GOLDEN_AC_STEPS; ++t) {
+            if ((double)actions[t] == g->actions[t]) {
+                ++same;
+            } else if (first_diff == GOLDEN_AC_STEPS) {
+                first_diff = t;
+            }
+        }
+        CHECK(same == GOLDEN_AC_STEPS, "%u of %d sampled actions as the reference's; first "
+              "difference at step %u", (unsigned)same, GOLDEN_AC_STEPS, (unsigned)first_diff);
+        check_note("%u of %d actions identical", (unsigned)same, GOLDEN_AC_STEPS);
+    } else {
+        check_close("actions, every step", actions, g->actions, GOLDEN_AC_STEPS * k, TOL);
+    }
+    check_close("v(s_t), every step", values, g->values, GOLDEN_AC_STEPS, TOL);
+    fix_ac_params(&ac, params);
+    check_close("cell params, value and policy heads after 200 steps", params, g->end, n_params,
+                TOL);
+    memcpy(stats, ac.obs_mean, sizeof(rtu_real) * GOLDEN_AC_N_IN);
+    memcpy(stats + GOLDEN_AC_N_IN, ac.obs_m2, sizeof(rtu_real) * GOLDEN_AC_N_IN);
+    stats[2 * GOLDEN_AC_N_IN] = ac.ret_trace;
+    stats[2 * GOLDEN_AC_N_IN + 1] = ac.ret_mean;
+    stats[2 * GOLDEN_AC_N_IN + 2] = ac.ret_m2;
+    check_close("observation and reward statistics", stats, g->stats, 2 * GOLDEN_AC_N_IN + 3,
+                TOL);
+    CHECK(ac.steps == GOLDEN_AC_STEPS && ac.episodes == g->episodes, "steps %lu episodes %lu",
+          (unsigned long)ac.steps, (unsigned long)ac.episodes);
+    check_note("%s %s, %s x %u, %s, %d steps", kind_names[g->kind], act_names[g->activation],
+               g->action_kind == RTU_ACTIONS_DISCRETE ? "discrete" : "continuous", g->n_actions,
+               opt_names[g->optimizer], GOLDEN_AC_STEPS);
+}
+
+/* act and learn must alternate, act must get learn's next_obs, bad input is refused; a refused
+ * call leaves the learner untouched. */
+void test_ac_order(int arg)
+{
+    static rtu_real before[FIX_AC_REALS];
+    rtu_real obs[GOLDEN_AC_N_IN] = {(rtu_real)0.25, 0}, other[GOLDEN_AC_N_IN] = {(rtu_real)0.5, 1};
+    rtu_real action[FIX_AC_MAX_ACTIONS];
+    rtu_ac ac, ac_before;
+    fix_env env;
+    (void)arg;
+    CHECK_STATUS(fix_ac_make(0, 9u, &ac, ac_buf), RTU_OK);
+    CHECK_STATUS(rtu_ac_learn(&ac, 1, obs, 0, 0), RTU_ERR_ORDER); /* learn before any act */
+    fix_env_start(&env, 10u);
+    CHECK_STATUS(fix_ac_steps(&ac, 0, &env, 0, 30, NULL, NULL), RTU_OK);
+    /* mid-episode: the next act must get env.obs, which learn fed already */
+    memcpy(before, ac_buf, sizeof ac_buf);
+    memcpy(&ac_before, &ac, sizeof ac);
+    CHECK_STATUS(rtu_ac_act(&ac, other, action), RTU_ERR_ORDER);
+    obs[1] = (rtu_real)NAN;
+    CHECK_STATUS(rtu_ac_act(&ac, obs, action), RTU_ERR_NONFINITE_INPUT);
+    CHECK_STATUS(rtu_ac_learn(&ac, 1, other, 0, 0), RTU_ERR_ORDER); /* no act yet */
+    CHECK(memcmp(before, ac_buf, sizeof ac_buf) == 0 && memcmp(&ac, &ac_before, sizeof ac) == 0,
+          "a refused act or learn changed the learner");
+    obs[0] = (rtu_real)env.obs[0];
+    obs[1] = (rtu_real)env.obs[1];
+    CHECK_STATUS(rtu_ac_act(&ac, obs, action), RTU_OK);
+    CHECK(action[0] == 0 || action[0] == 1 || action[0] == 2, "a discrete action is an index");
+    memcpy(before, ac_buf, sizeof ac_buf);
+    memcpy(&ac_before, &ac, sizeof ac);
+    CHECK_STATUS(rtu_ac_act(&ac, obs, action), RTU_ERR_ORDER); /* act twice */
+    CHECK_STATUS(rtu_ac_learn(&ac, (rtu_real)NAN, other, 0, 0), RTU_ERR_NONFINITE_INPUT);
+    CHECK_STATUS(rtu_ac_learn(&ac, (rtu_real)1e9, other, 0, 0), RTU_ERR_INPUT_RANGE);
+    other[0] = (rtu_real)INFINITY;
+    CHECK_STATUS(rtu_ac_learn(&ac, 1, other, 0, 0), RTU_ERR_NONFINITE_INPUT);
+    CHECK_STATUS(rtu_ac_learn(&ac, 1, NULL, 0, 0), RTU_ERR_NULL);
+    CHECK(memcmp(before, ac_buf, sizeof ac_buf) == 0 && memcmp(&ac, &ac_before, sizeof ac) == 0,
+          "a refused act or learn changed the learner");
+    other[0] = (rtu_real)0.5;
+    CHECK_STATUS(rtu_ac_learn(&ac, 1, other, 1, 0), RTU_OK); /* terminated */
+    CHECK(ac.episodes == 1 && ac.fed == 0, "an episode end resets");
+    CHECK_STATUS(rtu_ac_act(&ac, obs, action), RTU_OK); /* any observation after an episode end */
+}
