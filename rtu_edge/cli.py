@@ -53,6 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--n-hidden", type=_positive_int, default=13,
                      help="units per cell (default 13)")
     val.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    val.add_argument("--onnx", metavar="FILE",
+                     help="instead: check an exported ONNX model (rtu-edge export) on "
+                          "onnxruntime and the ONNX reference evaluator against the C core in "
+                          "float32 over a rollout with the state fed back; exits 1 beyond 1e-5 "
+                          "(int8 models: beyond their documented relative bound)")
+    val.add_argument("--checkpoint", metavar="FILE",
+                     help="with --onnx: the checkpoint the model came from (default: the "
+                          "weights in the ONNX file; required for int8 models)")
+    val.add_argument("--steps", type=_positive_int, default=None,
+                     help="with --onnx: rollout steps (default 1000)")
 
     tr = sub.add_parser(
         "train", help="train an RTU learner online on a task",
@@ -90,6 +100,28 @@ def build_parser() -> argparse.ArgumentParser:
                       help="run directory (default ./rtu-edge-demo)")
     demo.add_argument("--steps", type=_positive_int, default=DEMO_STEPS)
     demo.add_argument("--seed", type=_seed, default=DEMO_SEED)
+
+    ex = sub.add_parser(
+        "export", help="export a trained checkpoint for deployment: ONNX or a C header",
+        description="Freeze a checkpoint's inference step (the RTU, its heads and the "
+                    "observation normalisation; no learning) and write it as an ONNX model for "
+                    "onnxruntime (--onnx, float32; --int8, quantized) and/or a C header for "
+                    "firmware on the C core's rtu_model.h (--c-header).")
+    ex.add_argument("--checkpoint", required=True, metavar="FILE",
+                    help="a TD(lambda) or actor-critic checkpoint (rtu-edge train)")
+    ex.add_argument("--onnx", metavar="OUT.onnx",
+                    help="write the ONNX model (float32, opset 17): inputs obs, state; outputs "
+                         "the heads and state_out")
+    ex.add_argument("--sequence", action="store_true",
+                    help="with --onnx: a whole episode per call (a Scan over time, time-major "
+                         "obs [time, batch, n_in]) instead of one step")
+    ex.add_argument("--int8", metavar="OUT_INT8.onnx",
+                    help="with --onnx: also write the model with int8 weights (onnxruntime "
+                         "dynamic quantization)")
+    ex.add_argument("--c-header", metavar="OUT.h",
+                    help="write a C header defining the weights and an rtu_model (rtu_model.h)")
+    ex.add_argument("--name", default="model",
+                    help="C identifier of the model in the header (default model)")
     return parser
 
 
@@ -110,12 +142,26 @@ def _learner_arguments(p: argparse.ArgumentParser, steps_default) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "validate":
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "validate" and args.onnx is not None and args.json is not None:
+        parser.error("validate: --json is not available with --onnx")
+    if args.command == "validate" and args.onnx is None:
+        if args.checkpoint is not None or args.steps is not None:
+            parser.error("validate: --checkpoint and --steps go with --onnx")
         from . import validate
         return validate.main(args)
+    if args.command == "export":
+        if not (args.onnx or args.c_header):
+            parser.error("export: give --onnx OUT.onnx and/or --c-header OUT.h")
+        if (args.sequence or args.int8) and not args.onnx:
+            parser.error("export: --sequence and --int8 go with --onnx")
     from . import commands
     try:
+        if args.command in ("validate", "export"):
+            from .export import cli_export
+            return {"validate": cli_export.validate, "export": cli_export.export}[
+                args.command](args)
         return {"train": commands.train, "eval": commands.evaluate,
                 "demo": commands.demo}[args.command](args)
     except (ValueError, OSError) as err:

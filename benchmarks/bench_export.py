@@ -1,0 +1,395 @@
+#!/usr/bin/env python3
+"""Export benchmark: per-step inference latency at batch 1 and file sizes of the exports.
+
+For two actor-critic models (linear RTU, tanh, float32 checkpoints):
+
+* cartpole  n_in 2, n_hidden 32, 2 actions: trained on CartPole with hidden velocities
+            (``train_steps``), timed and checked on the observations its policy met;
+* bigger    n_in 16, n_hidden 64, 4 actions: trained 500 steps on unit-normal data, timed and
+            checked on unit-normal observations;
+
+it exports the ONNX step model (float32) and its int8 variant (rtu_edge.export.onnx_export), and
+the C header if rtu_edge.export.c_header is installed, and times one inference step, the state
+fed back, four ways:
+
+* onnxruntime f32 / int8  ``InferenceSession.run`` on the step model, CPU provider, one thread;
+* C via cffi              ``CModel.step`` (rtu_model_step through cffi, float32);
+* C program               benchmarks/bench_export.c alone: rtu_model_step in a C loop (cc -O3,
+                          no -march=native), reading the same weights and observations.
+
+Each contender is calibrated to last about ``target_s`` per measurement, then all four run in
+alternation for ``rounds`` rounds, so that load from elsewhere on a shared machine falls on all of
+them alike; the table gives the median per-step time over the rounds and the ratios of medians.
+Observations come round a ring of RING vectors. Accuracy is reported beside: the float32 model's
+max |ONNX - C| on onnxruntime over a 1000-step rollout, and the int8 model's deviation from the
+float32 one relative to the float32 outputs' and state's scale (its documented bound is
+onnx_export.INT8_RELATIVE_BOUND).
+
+Usage:
+    python benchmarks/bench_export.py            # about half a minute on 2 cores
+    python benchmarks/bench_export.py --quick    # smoke test: a few steps, little training
+    python benchmarks/bench_export.py --json results.json --keep DIR   # keep the exported files
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from rtu_edge import ActorCritic
+from rtu_edge.export import CModel, InferenceModel
+from rtu_edge.export import onnx_export as ox
+from rtu_edge.reference.cell import ACTIVATIONS, KINDS
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_SOURCE = ROOT / "benchmarks" / "bench_export.c"
+BIN_DIR = ROOT / "benchmarks" / "bin"
+CFLAGS = ["-std=c99", "-O3", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
+RING = 64  # observations cycled through by the timed loops (a power of two)
+ROLLOUT = 1000  # steps of the accuracy checks
+SEED = 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    target_s: float  # duration of one timed measurement
+    probe_s: float  # calibration: grow the step count until one run lasts this long
+    rounds: int  # interleaved rounds; the median is reported
+    train_steps: int  # CartPole-p training of the cartpole model
+
+
+FULL = Settings(target_s=0.2, probe_s=0.02, rounds=11, train_steps=20000)
+QUICK = Settings(target_s=0.003, probe_s=0.001, rounds=2, train_steps=1200)
+
+
+# -- the models ---------------------------------------------------------------------------------
+
+def cartpole_model(directory: Path, settings: Settings):
+    """(checkpoint path, observations): an actor-critic trained on cartpole-p, and the
+    observations its policy met over the last ROLLOUT steps of training."""
+    from rtu_edge.tasks import make_env
+    env, spec = make_env("cartpole-p", seed=SEED)
+    ac = ActorCritic(spec.obs_size, 32, spec.n_actions, kind="linear", activation="tanh",
+                     seed=SEED, dtype=np.float32)
+    obs, _ = env.reset(seed=SEED)
+    seen = []
+    for _ in range(max(settings.train_steps, ROLLOUT)):
+        seen.append(obs)
+        action = ac.act(obs)
+        obs_next, reward, terminated, truncated, _ = env.step(action)
+        ac.learn(reward, obs_next, terminated, truncated)
+        obs = env.reset()[0] if terminated or truncated else obs_next
+    path = directory / "cartpole.rtu"
+    ac.save(path)
+    return path, np.array(seen[-ROLLOUT:], dtype=np.float32)
+
+
+def bigger_model(directory: Path, settings: Settings):
+    """(checkpoint path, observations): n_in 16, n_hidden 64, 4 actions, trained 500 steps on
+    unit-normal data; unit-normal observations."""
+    rng = np.random.default_rng(SEED)
+    ac = ActorCritic(16, 64, 4, kind="linear", activation="tanh", seed=SEED, dtype=np.float32)
+    obs = rng.standard_normal(16)
+    for t in range(500):
+        ac.act(obs)
+        nxt = rng.standard_normal(16)
+        ac.learn(float(rng.standard_normal()), nxt, t % 200 == 199, False)
+        obs = nxt
+    path = directory / "bigger.rtu"
+    ac.save(path)
+    return path, rng.standard_normal((ROLLOUT, 16)).astype(np.float32)
+
+
+MODELS = {"cartpole": cartpole_model, "bigger": bigger_model}
+
+
+def export_all(name: str, ckpt: Path, directory: Path) -> tuple[InferenceModel, dict]:
+    """The model and its exports: {"checkpoint", "onnx_f32", "onnx_int8", "c_header"} paths
+    (c_header None if the header export is not installed)."""
+    model = InferenceModel.from_checkpoint(ckpt)
+    files = {"checkpoint": ckpt, "onnx_f32": directory / f"{name}.onnx",
+             "onnx_int8": directory / f"{name}_int8.onnx", "c_header": None}
+    ox.to_onnx(model, files["onnx_f32"])
+    ox.quantize_int8(files["onnx_f32"], files["onnx_int8"])
+    try:
+        from rtu_edge.export.c_header import write_header
+    except ImportError:
+        pass
+    else:
+        files["c_header"] = directory / f"{name}.h"
+        write_header(model, files["c_header"], name=name)
+    return model, files
+
+
+def write_program_input(model: InferenceModel, obs: np.ndarray, path: Path) -> None:
+    """The model and RING observations in bench_export.c's format."""
+    f32 = np.float32
+    normalised = model.obs_mean is not None
+    head = np.array([KINDS.index(model.kind), ACTIVATIONS.index(model.activation), model.n_in,
+                     model.n_hidden, model.n_out, int(normalised), RING], dtype=np.int32)
+    parts = [b"RTUBENCH", head.tobytes()]
+    arrays = [model.w_c, model.w_d, model.g, model.phi, model.eta, model.head_w, model.head_b]
+    if normalised:
+        arrays += [model.obs_mean, model.obs_inv_std]
+    arrays.append(obs[:RING])
+    parts += [np.ascontiguousarray(a, dtype=f32).tobytes() for a in arrays]
+    path.write_bytes(b"".join(parts))
+
+
+# -- timing -------------------------------------------------------------------------------------
+
+RunSteps = Callable[[int], float]  # run k steps, return the elapsed seconds
+
+
+def calibrate(run: RunSteps, settings: Settings) -> int:
+    """A step count that lasts about target_s (the probe runs double as the warm-up)."""
+    steps = 1
+    while True:
+        elapsed = run(steps)
+        if elapsed >= settings.probe_s:
+            break
+        steps *= int(min(64.0, max(2.0, 1.5 * settings.probe_s / max(elapsed, 1e-9))))
+    return max(1, round(steps * settings.target_s / elapsed))
+
+
+def onnxruntime_loop(path: Path, obs: np.ndarray) -> RunSteps:
+    """session.run on the step model, batch 1, the state fed back."""
+    import onnx
+    proto = onnx.load(str(path))
+    sess = ox.session(proto)
+    names = [o.name for o in proto.graph.output]
+    i_state = names.index("state_out")
+    n2 = proto.graph.input[1].type.tensor_type.shape.dim[1].dim_value
+    ring = [o[None, :] for o in obs[:RING]]
+    mask = RING - 1
+    run = sess.run
+
+    def loop(steps: int) -> float:
+        state = np.zeros((1, n2), dtype=np.float32)
+        start = time.perf_counter()
+        for t in range(steps):
+            state = run(names, {"obs": ring[t & mask], "state": state})[i_state]
+        return time.perf_counter() - start
+
+    return loop
+
+
+def cffi_loop(model: InferenceModel, obs: np.ndarray) -> RunSteps:
+    """CModel.step, the state kept in C."""
+    cm = CModel(model, np.float32)
+    ring = [np.ascontiguousarray(o) for o in obs[:RING]]
+    mask = RING - 1
+
+    def loop(steps: int) -> float:
+        cm.reset()
+        step = cm.step
+        start = time.perf_counter()
+        for t in range(steps):
+            step(ring[t & mask])
+        return time.perf_counter() - start
+
+    return loop
+
+
+def program_loop(binary: Path, model_file: Path) -> RunSteps:
+    """The C program, one timed round per call (its own time, not the process start-up)."""
+
+    def loop(steps: int) -> float:
+        cmd = [str(binary), str(model_file), str(steps), "1", str(max(1, steps // 4))]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{shlex.join(cmd)} failed: {proc.stderr.strip()}")
+        return json.loads(proc.stdout)["best_ns_per_step"] * 1e-9 * steps
+
+    return loop
+
+
+def measure(loops: dict, settings: Settings) -> dict:
+    """Per-step seconds of each loop over settings.rounds interleaved rounds:
+    {name: {"median_us", "best_us", "steps"}}."""
+    steps = {name: calibrate(loop, settings) for name, loop in loops.items()}
+    per_round = {name: [] for name in loops}
+    for _ in range(settings.rounds):
+        for name, loop in loops.items():
+            per_round[name].append(loop(steps[name]) / steps[name])
+    return {name: {"median_us": statistics.median(v) * 1e6, "best_us": min(v) * 1e6,
+                   "steps": steps[name]} for name, v in per_round.items()}
+
+
+# -- accuracy -----------------------------------------------------------------------------------
+
+def accuracy(model: InferenceModel, files: dict, obs: np.ndarray) -> dict:
+    import onnx
+    f32, int8 = onnx.load(str(files["onnx_f32"])), onnx.load(str(files["onnx_int8"]))
+    dev = ox.compare(f32, model, runtimes=("onnxruntime",), obs=obs)[0]
+    out, states = ox.run_onnx(f32, obs)
+    out8, states8 = ox.run_onnx(int8, obs)
+    return {"f32_vs_c_outputs": dev.outputs, "f32_vs_c_state": dev.state,
+            "int8_rel_outputs": float(np.abs(out8 - out).max() / np.abs(out).max()),
+            "int8_rel_state": float(np.abs(states8 - states).max() / np.abs(states).max())}
+
+
+# -- building the C program ---------------------------------------------------------------------
+
+def compiler() -> list[str]:
+    return shlex.split(os.environ.get("CC", "cc"))
+
+
+def build_program() -> tuple[Path, list[str]]:
+    BIN_DIR.mkdir(parents=True, exist_ok=True)
+    binary = BIN_DIR / "bench_export"
+    sources = sorted((ROOT / "c_src").glob("*.c"))
+    cmd = [*compiler(), *CFLAGS, "-I", str(ROOT / "c_src"), str(BENCH_SOURCE),
+           *map(str, sources), "-lm", "-o", str(binary)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as err:
+        sys.exit(f"cannot run the C compiler ({shlex.join(compiler())}; set $CC): {err}")
+    if proc.returncode != 0:
+        sys.exit(f"compiling the C benchmark failed:\n{shlex.join(cmd)}\n{proc.stderr}")
+    return binary, cmd
+
+
+def compiler_version() -> str:
+    try:
+        proc = subprocess.run([*compiler(), "--version"], capture_output=True, text=True)
+    except OSError as err:
+        return f"unknown ({err})"
+    return proc.stdout.splitlines()[0] if proc.stdout else "unknown"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+# -- reporting ----------------------------------------------------------------------------------
+
+def _us(value: float) -> str:
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.1f}x" if value < 10 else f"{value:.0f}x"
+
+
+def latency_table(results: list[dict]) -> str:
+    lines = ["| model | n_in | n_hidden | outputs | onnxruntime f32 us | onnxruntime int8 us | "
+             "C via cffi us | C program us | onnxruntime f32 / C program | "
+             "C via cffi / C program |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        t = r["timing"]
+        prog = t["c_program"]["median_us"]
+        lines.append(
+            f"| {r['name']} | {r['n_in']} | {r['n_hidden']} | {r['n_out']} | "
+            f"{_us(t['onnxruntime_f32']['median_us'])} | "
+            f"{_us(t['onnxruntime_int8']['median_us'])} | "
+            f"{_us(t['c_cffi']['median_us'])} | {_us(prog)} | "
+            f"{_ratio(t['onnxruntime_f32']['median_us'] / prog)} | "
+            f"{_ratio(t['c_cffi']['median_us'] / prog)} |")
+    return "\n".join(lines)
+
+
+def size_table(results: list[dict]) -> str:
+    lines = ["| model | checkpoint (float32) bytes | ONNX f32 bytes | ONNX int8 bytes | "
+             "C header bytes | ONNX f32 vs C: max abs dev (outputs / state) | "
+             "int8 vs f32: relative dev (outputs / state) |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        s, a = r["sizes"], r["accuracy"]
+        header = "n/a" if s["c_header"] is None else str(s["c_header"])
+        lines.append(
+            f"| {r['name']} | {s['checkpoint']} | {s['onnx_f32']} | {s['onnx_int8']} | "
+            f"{header} | {a['f32_vs_c_outputs']:.1e} / {a['f32_vs_c_state']:.1e} | "
+            f"{a['int8_rel_outputs']:.2%} / {a['int8_rel_state']:.2%} |")
+    return "\n".join(lines)
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: little training, a few steps per measurement")
+    parser.add_argument("--json", metavar="PATH", type=Path, help="write the results as JSON")
+    parser.add_argument("--keep", metavar="DIR", type=Path,
+                        help="write the checkpoints and exports to DIR (default: a temporary "
+                             "directory, removed)")
+    return parser.parse_args(argv)
+
+
+def run(settings: Settings, directory: Path, binary: Path) -> list[dict]:
+    results = []
+    for name, make in MODELS.items():
+        t0 = time.perf_counter()
+        ckpt, obs = make(directory, settings)
+        model, files = export_all(name, ckpt, directory)
+        program_input = directory / f"{name}.bench"
+        write_program_input(model, obs, program_input)
+        loops = {"onnxruntime_f32": onnxruntime_loop(files["onnx_f32"], obs),
+                 "onnxruntime_int8": onnxruntime_loop(files["onnx_int8"], obs),
+                 "c_cffi": cffi_loop(model, obs),
+                 "c_program": program_loop(binary, program_input)}
+        results.append({
+            "name": name, "n_in": model.n_in, "n_hidden": model.n_hidden, "n_out": model.n_out,
+            "kind": model.kind, "activation": model.activation, "training_steps": model.steps,
+            "timing": measure(loops, settings),
+            "sizes": {k: None if p is None else os.path.getsize(p) for k, p in files.items()},
+            "accuracy": accuracy(model, files, obs)})
+        print(f"  {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    return results
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = parse_args(argv)
+    settings = QUICK if args.quick else FULL
+    started = time.perf_counter()
+    binary, build_cmd = build_program()
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        results = run(settings, args.keep, binary)
+    else:
+        with tempfile.TemporaryDirectory(prefix="rtu_bench_export_") as tmp:
+            results = run(settings, Path(tmp), binary)
+    total_s = time.perf_counter() - started
+    print("Per-step inference latency at batch 1, the state fed back (median of "
+          f"{settings.rounds} interleaved rounds):\n")
+    print(latency_table(results))
+    print("\nFile sizes and accuracy (1000-step rollouts; int8: max |int8 - f32| / max |f32|, "
+          f"documented bound {ox.INT8_RELATIVE_BOUND:.0%}):\n")
+    print(size_table(results))
+    import onnxruntime
+    print(f"\nTotal runtime: {total_s:.1f} s ({'quick' if args.quick else 'full'} run; "
+          f"onnxruntime {onnxruntime.__version__}, 1 thread; compiler: {compiler_version()}; "
+          f"CPU: {cpu_model()}, {os.cpu_count()} cores)")
+    if args.json is not None:
+        report = {"settings": asdict(settings), "quick": args.quick, "ring": RING,
+                  "build_command": shlex.join(build_cmd), "compiler": compiler_version(),
+                  "cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform(),
+                  "onnxruntime": onnxruntime.__version__, "total_runtime_s": total_s,
+                  "results": results}
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

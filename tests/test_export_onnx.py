@@ -1,0 +1,392 @@
+"""The ONNX export (rtu_edge/export/onnx_export.py): valid ONNX, onnxruntime and the ONNX
+reference evaluator reproduce the C float32 core (rtu_model_step) over long rollouts with the state
+fed back, the Scan variant is the step variant, the int8 variant stays within its bound, and the
+export / validate commands fail cleanly on bad files."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+from rtu_edge import ActorCritic, TDLambda  # noqa: E402
+from rtu_edge.cli import main  # noqa: E402
+from rtu_edge.export import InferenceModel  # noqa: E402
+from rtu_edge.export import onnx_export as ox  # noqa: E402
+
+KINDS = ["linear", "nonlinear"]
+ACTIVATIONS = ["relu", "tanh", "identity"]
+LEARNERS = ["td", "discrete", "continuous"]
+TOL = 1e-5  # max |ONNX - C float32| over the rollout, outputs and state
+STEPS = 1000
+
+
+def make_checkpoint(path, learner, kind, activation, dtype=np.float32, seed=0, n_in=3,
+                    n_hidden=6, steps=300):
+    """A learner stepped a few hundred steps on unit-normal data, saved to path."""
+    rng = np.random.default_rng(seed)
+    if learner == "td":
+        td = TDLambda(n_in, n_hidden, kind=kind, activation=activation, seed=seed, dtype=dtype)
+        td.run(rng.standard_normal((steps, n_in)), rng.standard_normal(steps))
+        td.save(path)
+        return path
+    ac = ActorCritic(n_in, n_hidden, 2, action_kind=learner, kind=kind, activation=activation,
+                     seed=seed, dtype=dtype)
+    obs = rng.standard_normal(n_in)
+    for t in range(steps):
+        ac.act(obs)
+        nxt = rng.standard_normal(n_in)
+        ac.learn(float(rng.standard_normal()), nxt, t % 97 == 96, False)
+        obs = nxt
+    ac.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    """{(learner, kind, activation): path} for every combination."""
+    root = tmp_path_factory.mktemp("ckpt")
+    return {(learner, kind, act): make_checkpoint(root / f"{learner}-{kind}-{act}.rtu", learner,
+                                                  kind, act, seed=i)
+            for i, (learner, kind, act) in enumerate(
+                (lr, k, a) for lr in LEARNERS for k in KINDS for a in ACTIVATIONS)}
+
+
+def assert_close_to_c(proto, model, steps=STEPS, seed=0):
+    for dev in ox.compare(proto, model, steps, seed):
+        assert dev.outputs <= TOL and dev.state <= TOL, dev
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_step_graph_is_valid_and_reproduces_the_c_core(checkpoints, learner, kind, activation):
+    """Both runtimes follow CModel (float32) to 1e-5 over 1000 steps, state fed back; the file
+    passes the full checker (with shape inference)."""
+    model = InferenceModel.from_checkpoint(checkpoints[learner, kind, activation])
+    proto = ox.to_onnx(model)
+    onnx.checker.check_model(proto, full_check=True)
+    assert_close_to_c(proto, model)
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_scan_variant_is_the_step_variant(checkpoints, learner, kind):
+    """The sequence graph runs the step graph's nodes under a Scan: same outputs and final state
+    as stepping the step graph, and as the C core."""
+    model = InferenceModel.from_checkpoint(checkpoints[learner, kind, "tanh"])
+    step, seq = ox.to_onnx(model), ox.to_onnx(model, sequence=True)
+    onnx.checker.check_model(seq, full_check=True)
+    scan = [n for n in seq.graph.node if n.op_type == "Scan"]
+    assert len(scan) == 1
+    body = onnx.helper.get_attribute_value(scan[0].attribute[0])
+    step_ops = [n.op_type for n in step.graph.node if n.output[0] != "log_std"]
+    assert [n.op_type for n in body.node] == step_ops
+    obs = ox.rollout_observations(model, 400, seed=3)
+    for runtime in ("onnxruntime", "reference"):
+        out_step, states = ox.run_onnx(step, obs, runtime)
+        out_seq, final = ox.run_onnx(seq, obs, runtime)
+        assert out_seq.shape == out_step.shape == (400, model.n_out)
+        np.testing.assert_allclose(out_seq, out_step, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(final[-1], states[-1], rtol=0, atol=1e-6)
+        if runtime == "reference":  # the same numpy operations in the same order
+            assert np.array_equal(out_seq, out_step) and np.array_equal(final[-1], states[-1])
+    assert_close_to_c(seq, model)
+
+
+def test_float64_checkpoint_and_a_bigger_model(tmp_path):
+    """A float64 checkpoint exports to float32 weights and still follows the C float32 core."""
+    path = make_checkpoint(tmp_path / "big.rtu", "discrete", "linear", "relu", np.float64,
+                           seed=5, n_in=16, n_hidden=64, steps=200)
+    model = InferenceModel.from_checkpoint(path)
+    for sequence in (False, True):
+        proto = ox.to_onnx(model, sequence=sequence)
+        assert all(t.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.INT64)
+                   for t in ox._all_initializers(proto.graph))
+        assert_close_to_c(proto, model)
+
+
+@pytest.mark.parametrize("sequence", [False, True])
+def test_dynamic_batch(checkpoints, sequence):
+    """A batch of 3 gives exactly the three batch-1 runs."""
+    model = InferenceModel.from_checkpoint(checkpoints["continuous", "nonlinear", "relu"])
+    proto = ox.to_onnx(model, sequence=sequence)
+    obs = np.random.default_rng(7).standard_normal((3, 50, model.n_in)).astype(np.float32)
+    for runtime in ("onnxruntime", "reference"):
+        out, states = ox.run_onnx(proto, obs, runtime, batch_axis=True)
+        for b in range(3):
+            out1, states1 = ox.run_onnx(proto, obs[b], runtime)
+            np.testing.assert_array_equal(out[b], out1)
+            np.testing.assert_array_equal(states[b], states1)
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_inputs_outputs_and_metadata(checkpoints, tmp_path, learner):
+    model = InferenceModel.from_checkpoint(checkpoints[learner, "linear", "relu"])
+    path = tmp_path / "m.onnx"
+    proto = ox.to_onnx(model, path)
+    assert onnx.load(str(path)) == proto
+    assert proto.producer_name == "rtu_edge"
+    assert [(o.domain, o.version) for o in proto.opset_import] == [("", 17)]
+    assert proto.ir_version == 8
+    ops = {n.op_type for n in proto.graph.node}
+    assert ops <= {"Sub", "Mul", "MatMul", "Add", "Split", "Concat", "Relu", "Identity"}
+
+    def dims(v):
+        return [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+
+    n2 = 2 * model.n_hidden
+    assert {v.name: dims(v) for v in proto.graph.input} == {
+        "obs": ["batch", model.n_in], "state": ["batch", n2]}
+    expected = {"td": {"prediction": ["batch", 1]},
+                "discrete": {"logits": ["batch", 2], "value": ["batch", 1]},
+                "continuous": {"mean": ["batch", 2], "value": ["batch", 1], "log_std": [2]}}
+    expected = {**expected[learner], "state_out": ["batch", n2]}
+    assert {v.name: dims(v) for v in proto.graph.output} == expected
+
+    meta = ox.metadata(proto)
+    for key, value in {"rtu_edge_version": "0.1.0", "learner": model.learner, "kind": "linear",
+                       "activation": "relu", "n_in": str(model.n_in),
+                       "n_hidden": str(model.n_hidden), "n_out": str(model.n_out),
+                       "action_kind": model.action_kind or "none",
+                       "n_actions": str(model.n_actions), "training_steps": str(model.steps),
+                       "state_init": ox.STATE_INIT, "variant": "step"}.items():
+        assert meta[key] == value, key
+    assert json.loads(meta["outputs"]) == [v.name for v in proto.graph.output]
+    assert "zeros" in meta["state_init"] and "state_out" in meta["state_init"]
+    assert model.steps > 0
+    if learner == "continuous":
+        assert np.allclose(json.loads(meta["log_std"]), model.log_std)
+        sess = ox.session(proto)
+        log_std = sess.run(["log_std"], {"obs": np.zeros((1, model.n_in), np.float32),
+                                         "state": np.zeros((1, n2), np.float32)})[0]
+        np.testing.assert_array_equal(log_std, model.log_std.astype(np.float32))
+    else:
+        assert "log_std" not in meta
+    # normalisation folded in for the actor-critic (normalize_obs), absent for TD
+    assert ("obs_mean" in {t.name for t in proto.graph.initializer}) == (learner != "td")
+
+
+def test_model_read_back_from_onnx(checkpoints):
+    model = InferenceModel.from_checkpoint(checkpoints["discrete", "nonlinear", "identity"])
+    back = ox.from_onnx(ox.to_onnx(model))
+    for name in ("w_c", "w_d", "g", "phi", "eta", "head_w", "head_b", "obs_mean",
+                 "obs_inv_std"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(model, name), err_msg=name)
+    for name in ("learner", "kind", "activation", "n_in", "n_hidden", "action_kind",
+                 "n_actions", "output_names", "steps"):
+        assert getattr(back, name) == getattr(model, name), name
+
+
+# -- int8 ----------------------------------------------------------------------------------------
+
+def cartpole_actor_critic(tmp_path, steps=4000):
+    """An actor-critic trained a little on CartPole with hidden velocities, and the observations
+    its policy met over the last 1000 steps of training."""
+    from rtu_edge.tasks import make_env
+    env, spec = make_env("cartpole-p", seed=0)
+    ac = ActorCritic(spec.obs_size, 32, spec.n_actions, kind="linear", seed=1, dtype=np.float32)
+    obs, _ = env.reset(seed=0)
+    seen = []
+    for _ in range(steps):
+        seen.append(obs)
+        action = ac.act(obs)
+        obs_next, reward, terminated, truncated, _ = env.step(action)
+        ac.learn(reward, obs_next, terminated, truncated)
+        obs = env.reset()[0] if terminated or truncated else obs_next
+    path = tmp_path / "cartpole.rtu"
+    ac.save(path)
+    return path, np.array(seen[-STEPS:], dtype=np.float32)
+
+
+def int8_deviation(f32, int8, obs, runtime="onnxruntime"):
+    """max_t |int8 - f32| / max_t |f32| of the outputs and of the states."""
+    out, states = ox.run_onnx(f32, obs, runtime)
+    out8, states8 = ox.run_onnx(int8, obs, runtime)
+    return (np.abs(out8 - out).max() / np.abs(out).max(),
+            np.abs(states8 - states).max() / np.abs(states).max())
+
+
+def test_int8_on_cartpole_stays_within_the_bound(tmp_path):
+    path, obs = cartpole_actor_critic(tmp_path)
+    model = InferenceModel.from_checkpoint(path)
+    for sequence in (False, True):
+        f32 = ox.to_onnx(model, tmp_path / "f32.onnx", sequence=sequence)
+        int8 = ox.quantize_int8(tmp_path / "f32.onnx", tmp_path / "int8.onnx")
+        onnx.checker.check_model(int8, full_check=True)
+        graph = int8.graph
+        if sequence:
+            graph = onnx.helper.get_attribute_value(graph.node[0].attribute[0])
+        ops = [n.op_type for n in graph.node]
+        # both MatMuls quantized, the recurrence left in float
+        assert ops.count("MatMulInteger") == 2 and "MatMul" not in ops
+        assert ox.metadata(int8)["quantization"] == "int8-dynamic"
+        assert ox.metadata(int8)["n_hidden"] == "32"
+        for runtime in ("onnxruntime", "reference"):
+            dev_out, dev_state = int8_deviation(f32, int8, obs, runtime)
+            assert dev_out <= ox.INT8_RELATIVE_BOUND and dev_state <= ox.INT8_RELATIVE_BOUND
+            assert dev_out > 0  # it is quantized
+        # the int8 file holds no float copy of the weights
+        with pytest.raises(ValueError, match="quantized"):
+            ox.from_onnx(tmp_path / "int8.onnx")
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_int8_on_the_test_checkpoints(checkpoints, tmp_path, learner, kind):
+    for activation in ACTIVATIONS:
+        model = InferenceModel.from_checkpoint(checkpoints[learner, kind, activation])
+        f32 = ox.to_onnx(model)
+        int8 = ox.quantize_int8(f32, tmp_path / "q.onnx")
+        dev_out, dev_state = int8_deviation(f32, int8, ox.rollout_observations(model, STEPS, 1))
+        assert dev_out <= ox.INT8_RELATIVE_BOUND and dev_state <= ox.INT8_RELATIVE_BOUND
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+def run_cli(capsys, argv):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def bad_checkpoints(tmp_path, checkpoints):
+    good = checkpoints["discrete", "linear", "tanh"].read_bytes()
+    files = {"truncated": good[:len(good) // 2], "not a checkpoint": b"hello, world\n" * 20}
+    corrupted = bytearray(good)
+    corrupted[len(good) // 2] ^= 0xFF
+    files["corrupted"] = bytes(corrupted)
+    paths = {}
+    for what, data in files.items():
+        paths[what] = tmp_path / f"{what.replace(' ', '_')}.rtu"
+        paths[what].write_bytes(data)
+    paths["missing"] = tmp_path / "missing.rtu"
+    return paths
+
+
+def test_export_refuses_bad_checkpoints(capsys, tmp_path, bad_checkpoints):
+    out = tmp_path / "out.onnx"
+    for what, path in bad_checkpoints.items():
+        code, _, err = run_cli(capsys, ["export", "--checkpoint", path, "--onnx", out])
+        assert code == 2, what
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("rtu-edge export: error: "), err
+        assert str(path) in err, what
+        assert not out.exists()
+
+
+def test_export_to_an_unwritable_path(capsys, tmp_path, checkpoints):
+    ckpt = checkpoints["td", "linear", "relu"]
+    (tmp_path / "a_directory").mkdir()
+    for target in (tmp_path / "no_such_dir" / "m.onnx", tmp_path / "a_directory"):
+        for flag in ("--onnx", "--int8"):
+            argv = ["export", "--checkpoint", ckpt, "--onnx",
+                    target if flag == "--onnx" else tmp_path / "f.onnx"]
+            if flag == "--int8":
+                argv += ["--int8", target]
+            code, _, err = run_cli(capsys, argv)
+            assert code == 2 and f"cannot write {target}" in err, err
+            assert len(err.strip().splitlines()) == 1
+        with pytest.raises(OSError, match=f"cannot write {target}"):
+            ox.to_onnx(InferenceModel.from_checkpoint(ckpt), target)
+    assert sorted(os.listdir(tmp_path / "a_directory")) == []  # no temporary left behind
+    # an existing file is replaced whole
+    existing = tmp_path / "existing.onnx"
+    existing.write_bytes(b"old")
+    assert run_cli(capsys, ["export", "--checkpoint", ckpt, "--onnx", existing])[0] == 0
+    assert onnx.load(str(existing)).producer_name == "rtu_edge"
+
+
+def test_export_needs_an_output(capsys, checkpoints):
+    ckpt = checkpoints["td", "linear", "relu"]
+    for argv in (["export", "--checkpoint", ckpt], ["export", "--checkpoint", ckpt, "--int8",
+                                                    "x.onnx"], ["export", "--onnx", "x.onnx"]):
+        with pytest.raises(SystemExit) as exit_:
+            main([str(a) for a in argv])
+        assert exit_.value.code == 2
+    capsys.readouterr()
+
+
+def test_validate_onnx_options_go_together(capsys, tmp_path):
+    for argv in (["validate", "--steps", "5"], ["validate", "--checkpoint", "x.rtu"],
+                 ["validate", "--onnx", "x.onnx", "--json", "x.json"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+    capsys.readouterr()
+
+
+def test_validate_refuses_bad_onnx_files(capsys, tmp_path, checkpoints):
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"\xff\x00 not protobuf \x13" * 10)
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    foreign = tmp_path / "foreign.onnx"
+    h = onnx.helper
+    onnx.save(h.make_model(h.make_graph([h.make_node("Relu", ["x"], ["y"])], "g",
+                                        [h.make_tensor_value_info("x", 1, [1])],
+                                        [h.make_tensor_value_info("y", 1, [1])])), str(foreign))
+    good = tmp_path / "good.onnx"
+    ox.to_onnx(InferenceModel.from_checkpoint(checkpoints["td", "linear", "relu"]), good)
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(good.read_bytes()[:300])
+    for path in (garbage, empty, foreign, truncated, tmp_path / "missing.onnx", tmp_path):
+        code, _, err = run_cli(capsys, ["validate", "--onnx", path])
+        assert code == 2, (path, err)
+        assert err.startswith("rtu-edge validate: error: ") and str(path) in err, err
+        assert len(err.strip().splitlines()) == 1
+    # a checkpoint of another shape
+    code, _, err = run_cli(capsys, ["validate", "--onnx", good, "--checkpoint",
+                                    checkpoints["discrete", "linear", "relu"]])
+    assert code == 2 and "does not match the checkpoint" in err
+
+
+def test_validate_fails_on_wrong_weights(capsys, tmp_path, checkpoints):
+    """The check can fail: a head bias moved by 1e-4 is caught (exit 1)."""
+    ckpt = checkpoints["discrete", "nonlinear", "tanh"]
+    proto = ox.to_onnx(InferenceModel.from_checkpoint(ckpt))
+    for t in proto.graph.initializer:
+        if t.name == "head_b":
+            t.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(t) + 1e-4,
+                                                    "head_b"))
+    path = tmp_path / "tampered.onnx"
+    path.write_bytes(proto.SerializeToString())
+    code, out, _ = run_cli(capsys, ["validate", "--onnx", path, "--checkpoint", ckpt,
+                                    "--steps", "50"])
+    assert code == 1 and "FAIL" in out
+
+
+# -- the commands, end to end --------------------------------------------------------------------
+
+@pytest.mark.parametrize("sequence", [False, True])
+def test_export_then_validate(capsys, tmp_path, checkpoints, sequence):
+    ckpt = checkpoints["continuous", "linear", "tanh"]
+    f32, int8 = tmp_path / "m.onnx", tmp_path / "m_int8.onnx"
+    argv = ["export", "--checkpoint", ckpt, "--onnx", f32, "--int8", int8]
+    code, out, err = run_cli(capsys, argv + (["--sequence"] if sequence else []))
+    assert code == 0, err
+    assert f"wrote {f32}" in out and f"wrote {int8}" in out
+    assert ox.metadata(onnx.load(str(f32)))["variant"] == ("sequence" if sequence else "step")
+    for argv in (["validate", "--onnx", f32], ["validate", "--onnx", f32, "--checkpoint", ckpt,
+                                               "--steps", "300", "--seed", "5"],
+                 ["validate", "--onnx", int8, "--checkpoint", ckpt]):
+        code, out, err = run_cli(capsys, argv)
+        assert code == 0, out + err
+        assert "onnxruntime" in out and "ReferenceEvaluator" in out
+        assert "2 passed, 0 failed" in out
+    code, _, err = run_cli(capsys, ["validate", "--onnx", int8])  # int8 needs the checkpoint
+    assert code == 2 and "--checkpoint" in err
+
+
+def test_export_c_header_through_the_same_command(capsys, tmp_path, checkpoints):
+    pytest.importorskip("rtu_edge.export.c_header")
+    header, f32 = tmp_path / "policy.h", tmp_path / "m.onnx"
+    code, out, err = run_cli(capsys, ["export", "--checkpoint",
+                                      checkpoints["discrete", "linear", "tanh"], "--c-header",
+                                      header, "--name", "policy", "--onnx", f32])
+    assert code == 0, err
+    assert header.exists() and f32.exists() and "policy" in header.read_text()
