@@ -64,7 +64,9 @@ static rtu_real l1(const rtu_real *v, size_t count)
 rtu_status rtu_ac_buffer_size(rtu_kind kind, size_t n_in, size_t n_hidden,
                               rtu_action_kind action_kind, size_t n_actions, size_t *bytes)
 {
-    rtu_status status = rtu_cell_buffer_size(kind, n_in, n_hidden, bytes);
+    size_t cell_bytes;
+    double n = (double)n_hidden, a = (double)n_actions;
+    rtu_status status = rtu_cell_buffer_size(kind, n_in, n_hidden, &cell_bytes);
     if (status != RTU_OK) {
         return status;
     }
@@ -72,6 +74,11 @@ rtu_status rtu_ac_buffer_size(rtu_kind kind, size_t n_in, size_t n_hidden,
         n_actions == 0 || n_actions > RTU_MAX_DIM ||
         (action_kind == RTU_ACTIONS_DISCRETE && n_actions < 2)) {
         return RTU_ERR_ACTION;
+    }
+    /* the heads and their traces beside the cell (an upper bound of RTU_AC_REALS - cell) */
+    if (!rtu_reals_fit((double)cell_bytes / (double)sizeof(rtu_real) * 3.0 +
+                       4.0 * (2.0 * n + 1.0 + a * (2.0 * n + 2.0)) + 4.0 * a + 4.0 * (double)n_in)) {
+        return RTU_ERR_SIZE;
     }
     *bytes = RTU_AC_BUFFER_BYTES(kind, n_in, n_hidden, action_kind, n_actions);
     return RTU_OK;

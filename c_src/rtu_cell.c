@@ -78,6 +78,11 @@ static rtu_status check_config(rtu_kind kind, size_t n_in, size_t n_hidden)
     if (n_in == 0 || n_hidden == 0 || n_in > RTU_MAX_DIM || n_hidden > RTU_MAX_DIM) {
         return RTU_ERR_SIZE;
     }
+    /* the byte count must not wrap around a 32-bit size_t (see rtu_reals_fit) */
+    if (!rtu_reals_fit(16.0 * (double)n_hidden +
+                       (kind == RTU_KIND_NONLINEAR ? 6.0 : 4.0) * (double)n_hidden * (double)n_in)) {
+        return RTU_ERR_SIZE;
+    }
     return RTU_OK;
 }
 

@@ -39,6 +39,14 @@ static inline rtu_real rtu_dot(const rtu_real *restrict a, const rtu_real *restr
 void rtu_activate_into(rtu_activation act, const rtu_real *restrict v, rtu_real *restrict out,
                        size_t count);
 
+/* Whether a buffer of count reals (a count computed in double, exact below 2^53) has a byte size
+ * that a size_t holds, with room for a learner's and a checkpoint's further bytes: false on 32-bit
+ * targets for the largest n_in x n_hidden that RTU_MAX_DIM allows. */
+static inline int rtu_reals_fit(double count)
+{
+    return count * (double)sizeof(rtu_real) <= (double)(SIZE_MAX / 4u);
+}
+
 /* v[0..count) = 0. */
 void rtu_zero(rtu_real *v, size_t count);
 
