@@ -11,8 +11,10 @@ Sections (``--only`` picks one):
                against ``MemorylessTD`` with the same configuration and against predicting 0.
                Seed s is both the task seed and the learner seed.
 * ``cartpole`` CartPole with velocities hidden ("cartpole-p"): ActorCritic (C core, float32,
-               n_hidden 32, tanh, stream-x defaults), nonlinear and linear, 500k steps; the mean
-               return of the last 20 episodes per seed and how many seeds reach >= 400.
+               n_hidden 32, tanh, stream-x defaults), nonlinear and linear, and the linear one
+               with the sweep's settings (TUNED), 500k steps, seeds 10-19 (the sweep chose TUNED
+               on seeds 0-9); the mean return of the last 20 episodes per seed and how many
+               seeds reach >= 400.
                Baselines: ``MemorylessAC`` (numpy; same learner, linear heads on the normalised
                observation) with the same ObGD defaults, the same with plain SGD (alpha 0.01) as
                a check that the memoryless result is not an artefact of ObGD's step size, and a
@@ -66,7 +68,10 @@ TD_LEARNERS = {  # label -> (kind, n_hidden)
 }
 AC_N_HIDDEN = 32
 SGD_ALPHA = 0.01
-AC_LEARNERS = ("RTU nonlinear", "RTU linear", "memoryless", "memoryless SGD")
+AC_LEARNERS = ("RTU nonlinear", "RTU linear", "RTU linear tuned", "memoryless", "memoryless SGD")
+#: "RTU linear tuned": the best of benchmarks/sweep_cartpole.py's CartPole-P sweep on seeds 0-9
+#: (a stronger entropy term and a looser ObGD bound on the actor); everything else is stream-x's
+TUNED = {"entropy_coef": 0.05, "kappa_policy": 5.0}
 CARTPOLE, POPGYM = "cartpole-p", "popgym:RepeatPreviousEasy"
 CARTPOLE_TARGET, CARTPOLE_LAST, POPGYM_LAST = 400.0, 20, 100
 RANDOM_EPISODES = 100
@@ -79,6 +84,7 @@ class Budget:
     trace_steps: int
     trace_window: int  # MSRE over the last this many steps
     cartpole_seeds: int
+    cartpole_first_seed: int  # seeds the sweep that chose TUNED did not see
     cartpole_steps: int
     cartpole_baseline_steps: int  # the numpy baselines (about 100 us per step)
     popgym_seeds: int
@@ -88,11 +94,13 @@ class Budget:
 
 
 FULL = Budget(trace_seeds=5, trace_steps=100_000, trace_window=50_000,
-              cartpole_seeds=5, cartpole_steps=500_000, cartpole_baseline_steps=250_000,
+              cartpole_seeds=10, cartpole_first_seed=10, cartpole_steps=500_000,
+              cartpole_baseline_steps=250_000,
               popgym_seeds=3, popgym_steps=200_000, popgym_baseline_steps=200_000,
               timing_steps=20_000)
 QUICK = Budget(trace_seeds=2, trace_steps=3_000, trace_window=1_500,
-               cartpole_seeds=1, cartpole_steps=2_000, cartpole_baseline_steps=1_000,
+               cartpole_seeds=1, cartpole_first_seed=10, cartpole_steps=2_000,
+               cartpole_baseline_steps=1_000,
                popgym_seeds=1, popgym_steps=2_000, popgym_baseline_steps=1_000,
                timing_steps=500)
 
@@ -138,37 +146,49 @@ def make_ac(label: str, spec, seed: int, n_hidden: int = AC_N_HIDDEN):
                             ACConfig(optimizer="sgd", alpha=SGD_ALPHA), seed)
     kind = label.split()[1]
     return ActorCritic(spec.obs_size, n_hidden, spec.n_actions, kind=kind, activation="tanh",
-                       seed=seed, backend="c", dtype=np.float32)
+                       seed=seed, backend="c", dtype=np.float32,
+                       **(TUNED if label.endswith("tuned") else {}))
+
+
+class _IndexActions:
+    """A MemorylessAC whose discrete actions come out as ints, as ActorCritic's do (gymnasium's
+    Discrete spaces refuse arrays)."""
+
+    def __init__(self, ac):
+        self.ac = ac
+
+    steps = property(lambda self: self.ac.steps)
+    episodes = property(lambda self: self.ac.episodes)
+
+    def act(self, obs):
+        return int(np.asarray(self.ac.act(obs)).ravel()[0])
+
+    def learn(self, reward, next_obs, terminated, truncated):
+        self.ac.learn(reward, next_obs, terminated, truncated)
 
 
 def ac_run(task: str, label: str, seed: int, steps: int) -> Dict[str, Any]:
-    """act/learn for ``steps`` transitions of ``task`` (env seed = learner seed = seed)."""
+    """``steps`` transitions of ``task`` (whole episodes), driven as ``rtu-edge train`` drives
+    them: rtu_edge.train.run_episodes, episode i reset with seed (seed, i); learner seed = seed."""
     from rtu_edge.tasks import make_env
+    from rtu_edge.train import run_episodes
     env, spec = make_env(task, seed)
     learner = make_ac(label, spec, seed)
-    obs, _ = env.reset()
+    if label.startswith("memoryless"):
+        learner = _IndexActions(learner)
     returns: List[float] = []
-    ret, error = 0.0, None
+    error = None
     t0 = time.perf_counter()
-    for step in range(steps):
-        try:
-            action = int(np.asarray(learner.act(obs)).ravel()[0])
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            learner.learn(float(reward), next_obs, bool(terminated), bool(truncated))
-        except FloatingPointError as err:
-            error = f"diverged at step {step}: {err}"
-            break
-        ret += float(reward)
-        if terminated or truncated:
-            returns.append(ret)
-            ret = 0.0
-            obs, _ = env.reset()
-        else:
-            obs = next_obs
+    try:
+        run_episodes(learner, env, spec, seed, steps,
+                     lambda episode, ret, length: returns.append(ret))
+    except FloatingPointError as err:
+        error = f"diverged at step {learner.steps}: {err}"
     seconds = time.perf_counter() - t0
     env.close()
+    done = learner.steps
     return {"task": task, "learner": label, "seed": seed, "steps": steps, "returns": returns,
-            "seconds": seconds, "us_per_step": 1e6 * seconds / max(steps, 1), "error": error}
+            "seconds": seconds, "us_per_step": 1e6 * seconds / max(done, 1), "error": error}
 
 
 def random_run(task: str, seed: int, episodes: int) -> Dict[str, Any]:
@@ -349,8 +369,10 @@ def learner_notes() -> str:
             "normalisation, reward scaling). memoryless: MemorylessAC (numpy), the same learner "
             "with linear heads on the normalised observation and biases, no recurrence. "
             f"memoryless SGD: the same with plain SGD, alpha {SGD_ALPHA}. random: a uniformly "
-            f"random policy, mean return over {RANDOM_EPISODES} episodes. Seed s = env seed = "
-            "learner seed.")
+            f"random policy, mean return over {RANDOM_EPISODES} episodes. RTU linear tuned: "
+            f"the linear RTU with {TUNED} (chosen by benchmarks/sweep_cartpole.py on seeds 0-9; "
+            "CartPole here runs seeds 10 on, which the sweep did not see). Seed s = env seed "
+            "= learner seed; episode i is reset with seed (s, i), as `rtu-edge train` does.")
 
 
 def timing_report(t: Dict[str, Any]) -> List[str]:
@@ -412,13 +434,14 @@ def main(argv=None) -> int:
         jobs += [(budget.trace_steps * 20, (trace_run, (s, budget)))
                  for s in range(budget.trace_seeds)]
     for task, section, seeds, steps, base_steps in (
-            (CARTPOLE, "cartpole", budget.cartpole_seeds, budget.cartpole_steps,
+            (CARTPOLE, "cartpole", range(budget.cartpole_first_seed, budget.cartpole_first_seed +
+                                         budget.cartpole_seeds), budget.cartpole_steps,
              budget.cartpole_baseline_steps),
-            (POPGYM, "popgym", budget.popgym_seeds, budget.popgym_steps,
+            (POPGYM, "popgym", range(budget.popgym_seeds), budget.popgym_steps,
              budget.popgym_baseline_steps)):
         if section not in sections:
             continue
-        for s in range(seeds):
+        for s in seeds:
             for label in AC_LEARNERS:
                 n = base_steps if label.startswith("memoryless") else steps
                 cost = n * (100 if label.startswith("memoryless") else 45)

@@ -26,7 +26,8 @@ def test_learning_benchmark_quick_mode_runs(tmp_path):
     for heading in HEADINGS:
         assert heading in result.stdout, heading
     for column in ("| seed | RTU nonlinear n8 | RTU linear n16 | memoryless | zero |",
-                   "| seed | RTU nonlinear | RTU linear | memoryless | memoryless SGD | random |",
+                   "| seed | RTU nonlinear | RTU linear | RTU linear tuned | memoryless | "
+                   "memoryless SGD | random |",
                    "| seeds >= 400 |"):
         assert column in result.stdout, column
     assert "Total wall time:" in result.stdout
