@@ -597,11 +597,12 @@ def read_file(path: PathLike) -> bytes:
                         f"{err.strerror or err}") from err
 
 
-def write_atomic(path: PathLike, data: bytes) -> None:
+def write_atomic(path: PathLike, data: bytes, what: str = "checkpoint") -> None:
     """Write data to path atomically: a temporary file in the same directory, flushed and
     fsynced, renamed over path (os.replace), then the directory fsynced so the rename itself is
     durable. On any failure the temporary file is removed and a previous file at path is left
-    as it was; the error (an OSError) names the path."""
+    as it was; the error (an OSError) names what the file is and its path. A replaced file keeps
+    its permissions; a new one gets those of a plain open() (0666 less the umask)."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     tmp = None
@@ -616,23 +617,33 @@ def write_atomic(path: PathLike, data: bytes) -> None:
         with f:
             f.write(data)
             f.flush()
-            try:  # a replaced checkpoint keeps its permissions (a new one: mkstemp's 0600)
-                os.chmod(f.fileno(), stat.S_IMODE(os.stat(path).st_mode))
+            try:
+                os.chmod(f.fileno(), _mode_for(path))
             except (OSError, NotImplementedError, TypeError):
-                pass
+                pass  # platforms without fchmod keep mkstemp's 0600
             os.fsync(f.fileno())
         os.replace(tmp, path)
         tmp = None
         _fsync_directory(directory)
     except OSError as err:
-        raise OSError(err.errno, f"cannot write checkpoint {path}: {err.strerror or err}") \
-            from err
+        raise OSError(err.errno, f"cannot write {what} {path}: {err.strerror or err}") from err
     finally:
         if tmp is not None:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _mode_for(path: str) -> int:
+    """The permissions a file written to path gets: those of the file it replaces, or 0666 less
+    the process umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _fsync_directory(directory: str) -> None:

@@ -201,10 +201,19 @@ def test_export_from_bad_checkpoint_names_the_file(tmp_path):
 
 def test_header_to_unwritable_path_is_clear(tmp_path):
     model = InferenceModel.from_checkpoint(trained_td(tmp_path, "linear", "tanh"))
-    with pytest.raises(OSError, match="no-such-dir"):
+    with pytest.raises(OSError, match="cannot write C header .*no-such-dir"):
         write_header(model, tmp_path / "no-such-dir" / "model.h")
+    write_header(model, tmp_path / "model.h")
+    assert (tmp_path / "model.h").stat().st_mode & 0o777 == 0o666 & ~_umask()
     with pytest.raises(OSError):
         write_header(model, tmp_path)  # a directory
+
+
+def _umask() -> int:
+    import os
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_unknown_learner_type_is_refused(tmp_path):

@@ -289,9 +289,9 @@ def test_export_to_an_unwritable_path(capsys, tmp_path, checkpoints):
             if flag == "--int8":
                 argv += ["--int8", target]
             code, _, err = run_cli(capsys, argv)
-            assert code == 2 and f"cannot write {target}" in err, err
+            assert code == 2 and f"cannot write ONNX model {target}" in err, err
             assert len(err.strip().splitlines()) == 1
-        with pytest.raises(OSError, match=f"cannot write {target}"):
+        with pytest.raises(OSError, match=f"cannot write ONNX model {target}"):
             ox.to_onnx(InferenceModel.from_checkpoint(ckpt), target)
     assert sorted(os.listdir(tmp_path / "a_directory")) == []  # no temporary left behind
     # an existing file is replaced whole

@@ -152,4 +152,4 @@ def header_text(model: InferenceModel, name: str = "model") -> str:
 def write_header(model: InferenceModel, path, name: str = "model") -> None:
     """Write the header for model to path atomically (OSError naming path on failure)."""
     text = header_text(model, name)
-    write_atomic(os.fspath(path), text.encode())
+    write_atomic(os.fspath(path), text.encode(), what="C header")

@@ -273,12 +273,7 @@ def to_onnx(model: InferenceModel, path: Optional[PathLike] = None,
 
 
 def _write(path: PathLike, data: bytes) -> None:
-    try:
-        checkpoint.write_atomic(path, data)
-    except OSError as err:
-        cause = err.__cause__ if isinstance(err.__cause__, OSError) else err
-        reason = cause.strerror or str(cause)
-        raise OSError(cause.errno, f"cannot write {os.fspath(path)}: {reason}") from err
+    checkpoint.write_atomic(path, data, what="ONNX model")
 
 
 # -- reading back --------------------------------------------------------------------------------
