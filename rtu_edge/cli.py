@@ -77,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="checkpoint every N steps (control tasks: at the next episode end)")
     tr.add_argument("--log-every", type=_positive_int, default=10000, metavar="N",
                     help="prediction tasks: steps per metrics row (default 10000)")
+    tr.add_argument("--entropy-coef", type=float, default=None, metavar="C",
+                    help="control tasks: the actor's entropy coefficient c_H (default 0.01, "
+                         "stream-x's; benchmarks/learning.py's tuned CartPole-P setting: 0.05)")
+    tr.add_argument("--kappa-policy", type=float, default=None, metavar="K",
+                    help="control tasks: the ObGD bound of the actor's trace (default 3; tuned "
+                         "CartPole-P setting: 5)")
 
     ev = sub.add_parser(
         "eval", help="run a trained learner from a checkpoint",

@@ -24,10 +24,14 @@ def _config(args) -> RunConfig:
         raise ValueError("--dtype: the reference backend is float64 only")
     # relu predicted trace conditioning best; with relu the actor-critic collapsed on CartPole
     activation = args.activation or ("relu" if args.task in PREDICTION_TASKS else "tanh")
+    if args.task in PREDICTION_TASKS and (args.entropy_coef, args.kappa_policy) != (None, None):
+        raise ValueError("--entropy-coef and --kappa-policy apply to control tasks (the "
+                         "actor-critic), not to " + args.task)
     return RunConfig(task=args.task, steps=args.steps, hidden=args.hidden, kind=args.kind,
                      activation=activation, backend=args.backend, dtype=dtype,
                      seed=args.seed, checkpoint_every=args.checkpoint_every,
-                     log_every=args.log_every)
+                     log_every=args.log_every, entropy_coef=args.entropy_coef,
+                     kappa_policy=args.kappa_policy)
 
 
 def train(args) -> int:

@@ -22,6 +22,7 @@ import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -46,6 +47,8 @@ class RunConfig:
     seed: int = 0
     checkpoint_every: int = 50000
     log_every: int = 10000
+    entropy_coef: Optional[float] = None  # actor-critic; None: the stream-x default
+    kappa_policy: Optional[float] = None
 
 
 class Interrupted(Exception):
@@ -195,7 +198,9 @@ def make_learner(cfg: RunConfig, spec) -> ActorCritic:
     return ActorCritic(spec.obs_size, cfg.hidden, n_actions,
                        action_kind="discrete" if spec.discrete else "continuous", kind=cfg.kind,
                        activation=cfg.activation, seed=cfg.seed, backend=cfg.backend,
-                       dtype=np.dtype(cfg.dtype))
+                       dtype=np.dtype(cfg.dtype),
+                       **{k: v for k, v in (("entropy_coef", cfg.entropy_coef),
+                                            ("kappa_policy", cfg.kappa_policy)) if v is not None})
 
 
 def run_episodes(ac: ActorCritic, env, spec, seed: int, steps: int, on_episode, stop=None,

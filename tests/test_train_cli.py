@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from rtu_edge import ActorCritic, TDLambda
@@ -53,9 +54,22 @@ def test_train_control_resumes_exactly_and_eval_runs(tmp_path, capsys):
     assert (straight / "checkpoint.rtu").read_bytes() == before  # eval leaves the file alone
 
 
+def test_train_control_hyperparameters_reach_the_learner(tmp_path, capsys):
+    """--entropy-coef and --kappa-policy set the actor-critic's (as the checkpoint records)."""
+    out = tmp_path / "tuned"
+    assert main(["train", "--task", "cartpole-p", "--steps", "300", "--kind", "linear",
+                 "--entropy-coef", "0.05", "--kappa-policy", "5", "--out", str(out)]) == 0
+    config = ActorCritic.from_checkpoint(out / "checkpoint.rtu").config
+    assert (config.entropy_coef, config.kappa_policy) == (np.float32(0.05), 5.0)  # float32 run
+
+
 @pytest.mark.parametrize("argv,message", [
     (["train", "--task", "no-such-task", "--steps", "10"], "task"),
     (["eval", "--checkpoint", "missing.rtu", "--task", "cartpole-p"], "missing.rtu"),
+    (["train", "--task", "cartpole-p", "--steps", "10", "--entropy-coef", "-1"], "entropy_coef"),
+    (["train", "--task", "cartpole-p", "--steps", "10", "--kappa-policy", "0"], "kappa_policy"),
+    (["train", "--task", "trace-conditioning", "--steps", "10", "--kappa-policy", "5"],
+     "control tasks"),
 ])
 def test_bad_arguments_are_clear_errors(tmp_path, capsys, argv, message):
     argv = [a if a != "missing.rtu" else str(tmp_path / a) for a in argv]
