@@ -140,3 +140,481 @@ def test_plant_reset_draws_from_the_project_prng(plant_driver):
         assert f[:4] == want
         assert f[4:] == [f[0], f[2]]
         assert all(abs(v) < 0.05 for v in f[:4])
+
+
+# ------------------------------------------------------------------------------------------------
+# The Raspberry Pi example: build, learn under qemu, checkpoints, line protocol, trained weights
+
+import os
+import re
+import signal
+import sys
+import time
+
+CROSS = {  # target: (compiler, emulator, sysroot)
+    "aarch64": ("aarch64-linux-gnu-gcc", "qemu-aarch64", "/usr/aarch64-linux-gnu"),
+    "armhf": ("arm-linux-gnueabihf-gcc", "qemu-arm", "/usr/arm-linux-gnueabihf"),
+}
+CKPT_EVERY = 5000
+
+
+def _need(ok: bool, what: str):
+    """Skip when a tool is missing, unless CI is set: then the missing tool fails the test."""
+    if not ok:
+        if os.environ.get("CI"):
+            pytest.fail(f"{what} is missing (CI is set, so this fails instead of skipping)")
+        pytest.skip(f"{what} is missing")
+
+
+class Program:
+    """A built rtu_pi: argv prefix (qemu for cross targets) and helpers to run it."""
+
+    def __init__(self, exe, prefix):
+        self.exe, self.prefix = exe, prefix
+
+    def argv(self, *args):
+        return [*self.prefix, str(self.exe), *map(str, args)]
+
+    def run(self, *args, cwd, timeout=300, input=None):
+        return subprocess.run(self.argv(*args), cwd=cwd, capture_output=True, text=True,
+                              timeout=timeout, input=input)
+
+
+def _build(target, build_root, model_header=None, name=None):
+    _need(shutil.which("make") is not None, "make")
+    _need(shutil.which("gcc") is not None, "gcc")
+    prefix = []
+    if target != "host":
+        cc, qemu, sysroot = CROSS[target]
+        _need(shutil.which(cc) is not None, cc)
+        _need(shutil.which(qemu) is not None, qemu)
+        _need(os.path.isdir(sysroot), sysroot)
+        prefix = [qemu, "-L", sysroot]
+    cmd = ["make", "-s", "-C", str(PI_DIR), f"TARGET={target}", f"BUILD_ROOT={build_root}"]
+    if model_header is not None:
+        cmd.append(f"MODEL_HEADER={model_header}")
+    if name is not None:
+        cmd.append(f"MODEL_NAME={name}")
+    build = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert build.returncode == 0, build.stdout + build.stderr
+    suffix = "-model" if model_header is not None else ""
+    return Program(pathlib.Path(build_root) / f"{target}-float{suffix}" / "rtu_pi", prefix)
+
+
+@pytest.fixture(scope="module")
+def build_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("pi_build")
+
+
+@pytest.fixture(scope="module")
+def host(build_root):
+    return _build("host", build_root)
+
+
+@pytest.fixture(scope="module", params=["host", "aarch64"])
+def program(request, build_root):
+    """The host build, and the aarch64 build run under qemu-aarch64."""
+    return _build(request.param, build_root)
+
+
+def _final(out: str) -> dict:
+    m = re.search(r"^final step (\d+) episodes (\d+) mean_return_last_(\d+) ([\d.]+) .*median "
+                  r"([\d.]+) p99 ([\d.]+) max ([\d.]+).*learner buffer (\d+) bytes, checkpoint "
+                  r"(\d+) bytes, peak RSS (\d+) kB", out, re.M)
+    assert m, out[-2000:]
+    keys = ["step", "episodes", "n_last", "mean_last", "median_us", "p99_us", "max_us",
+            "buffer_bytes", "checkpoint_bytes", "rss_kb"]
+    return {k: float(v) for k, v in zip(keys, m.groups())}
+
+
+def _resumed_step(out: str, name: str) -> int:
+    m = re.search(r"^resumed from (\S+) at step (\d+)", out, re.M)
+    assert m, out[-2000:]
+    assert m.group(1).endswith(name), m.group(0)
+    return int(m.group(2))
+
+
+def _ckpt(path):
+    from rtu_edge.checkpoint import decode_ac
+    return decode_ac(pathlib.Path(path).read_bytes(), path)
+
+
+def test_program_compiles_clean_with_clang(tmp_path):
+    clang = shutil.which("clang")
+    _need(clang is not None, "clang")
+    for src in (PI_DIR / "rtu_pi.c", COMMON / "cartpole_p.c"):
+        r = subprocess.run([clang, "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O2",
+                            "-I", str(C_SRC), "-I", str(COMMON), "-c", str(src), "-o",
+                            str(tmp_path / "x.o")], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+
+
+def _random_policy_return(episodes=300):
+    from rtu_edge.tasks import make_env
+    env, _ = make_env("cartpole-p", 0)
+    rng = np.random.default_rng(0)
+    returns = []
+    for _ in range(episodes):
+        env.reset()
+        total, done = 0.0, False
+        while not done:
+            _, r, term, trunc, _ = env.step(int(rng.integers(2)))
+            total += r
+            done = term or trunc
+        returns.append(total)
+    return float(np.mean(returns))
+
+
+# The learning run the README states: seed 0, 100,000 steps under qemu-aarch64.
+LEARN_SEED, LEARN_STEPS, LEARN_THRESHOLD = 0, 100_000, 150.0
+
+
+def test_learns_cartpole_p_under_qemu_aarch64(build_root, tmp_path):
+    prog = _build("aarch64", build_root)
+    run = prog.run("--seed", LEARN_SEED, "--steps", LEARN_STEPS, "--quiet", "--report-every", 0,
+                   "--checkpoint", "ckpt.rtu", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    final = _final(run.stdout)
+    random_return = _random_policy_return()
+    print(f"\nqemu-aarch64, seed {LEARN_SEED}, {LEARN_STEPS} steps: mean return of the last 20 "
+          f"episodes {final['mean_last']} (random policy {random_return:.1f}); act+learn median "
+          f"{final['median_us']} us, p99 {final['p99_us']} us")
+    assert final["step"] == LEARN_STEPS and final["n_last"] == 20
+    assert 15 < random_return < 30
+    assert final["mean_last"] >= LEARN_THRESHOLD > 5 * random_return
+    assert _ckpt(tmp_path / "ckpt.rtu").steps == LEARN_STEPS
+
+
+def test_same_binary_runs_under_qemu_arm_and_its_checkpoint_resumes_on_host(build_root, host,
+                                                                           tmp_path):
+    arm = _build("armhf", build_root)
+    run = arm.run("--seed", 0, "--steps", 20000, "--quiet", "--checkpoint", "ckpt.rtu",
+                  cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    final = _final(run.stdout)
+    assert final["step"] == 20000 and final["episodes"] > 20
+    # the checkpoint format is the same everywhere: the x86 build goes on from the ARM one
+    run = host.run("--steps", 21000, "--quiet", "--checkpoint", "ckpt.rtu", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert _resumed_step(run.stdout, "ckpt.rtu") == 20000
+    assert _final(run.stdout)["step"] == 21000
+
+
+def _start_and_wait(prog, cwd, until_step, *extra):
+    """Start a sim run that would go on forever; return it once it reported until_step."""
+    proc = subprocess.Popen(prog.argv("--seed", 3, "--quiet", "--report-every", 1000,
+                                      "--checkpoint-every", CKPT_EVERY, "--checkpoint", "ckpt.rtu",
+                                      *extra), cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    seen = 0
+    deadline = time.monotonic() + 120
+    for line in proc.stdout:
+        m = re.match(r"report step (\d+)", line)
+        if m:
+            seen = int(m.group(1))
+            if seen >= until_step:
+                break
+        assert time.monotonic() < deadline, "no progress"
+    assert seen >= until_step, proc.stderr.read()
+    return proc, seen
+
+
+def test_sigkill_then_restart_continues_from_the_checkpoint(program, tmp_path):
+    proc, seen = _start_and_wait(program, tmp_path, 12000)
+    proc.kill()                                   # SIGKILL: no chance to save
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    proc.stderr.close()
+    saved = _ckpt(tmp_path / "ckpt.rtu").steps
+    prev = _ckpt(tmp_path / "ckpt.rtu.prev").steps
+    # checkpoints every 5000 steps: the newest is the last multiple of 5000 reached, the one before
+    # is kept as .prev, and at most 5000 steps are lost
+    assert saved % CKPT_EVERY == 0 and saved >= seen - seen % CKPT_EVERY and saved > 0
+    assert prev == saved - CKPT_EVERY
+    assert not (tmp_path / "ckpt.rtu.tmp").exists() or saved >= seen
+    run = program.run("--steps", saved + 3000, "--quiet", "--checkpoint-every", CKPT_EVERY,
+                      "--checkpoint", "ckpt.rtu", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert _resumed_step(run.stdout, "ckpt.rtu") == saved
+    assert _final(run.stdout)["step"] == saved + 3000
+    assert _ckpt(tmp_path / "ckpt.rtu").steps == saved + 3000
+    assert _ckpt(tmp_path / "ckpt.rtu.prev").steps == saved
+
+
+def test_sigterm_saves_at_the_next_safe_point_and_exits_cleanly(program, tmp_path):
+    proc, seen = _start_and_wait(program, tmp_path, 7000)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "stopped by signal 15" in out
+    final = _final(out)
+    m = re.search(r"^checkpoint ckpt.rtu at step (\d+)", out, re.M)
+    assert m and int(m.group(1)) == final["step"] >= seen
+    assert _ckpt(tmp_path / "ckpt.rtu").steps == final["step"]   # nothing lost
+    run = program.run("--steps", int(final["step"]) + 100, "--quiet", "--checkpoint", "ckpt.rtu",
+                      cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert _resumed_step(run.stdout, "ckpt.rtu") == final["step"]
+
+
+def test_corrupted_or_truncated_checkpoint_is_refused_with_fallback(host, tmp_path):
+    args = ["--seed", 1, "--quiet", "--checkpoint-every", 1000, "--checkpoint", "ckpt.rtu"]
+    assert host.run("--steps", 3000, *args, cwd=tmp_path).returncode == 0
+    good_prev = (tmp_path / "ckpt.rtu.prev").read_bytes()      # step 2000
+    assert _ckpt(tmp_path / "ckpt.rtu").steps == 3000
+
+    # a flipped byte: refused by its CRC, the previous checkpoint is used
+    data = bytearray((tmp_path / "ckpt.rtu").read_bytes())
+    data[200] ^= 0x40
+    (tmp_path / "ckpt.rtu").write_bytes(bytes(data))
+    run = host.run("--steps", 2500, *args, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "checkpoint ckpt.rtu refused: checkpoint CRC32 mismatch" in run.stderr
+    assert _resumed_step(run.stdout, "ckpt.rtu.prev") == 2000
+    assert "after the newer checkpoint was refused" in run.stdout
+    # the bad file was overwritten, and not rotated into .prev: the good one is kept
+    assert _ckpt(tmp_path / "ckpt.rtu").steps == 2500
+    assert (tmp_path / "ckpt.rtu.prev").read_bytes() == good_prev
+
+    # truncated: refused as truncated, fallback again
+    data = (tmp_path / "ckpt.rtu").read_bytes()
+    (tmp_path / "ckpt.rtu").write_bytes(data[:len(data) // 2])
+    run = host.run("--steps", 2600, *args, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "checkpoint ckpt.rtu refused: checkpoint is truncated" in run.stderr
+    assert _resumed_step(run.stdout, "ckpt.rtu.prev") == 2000
+
+    # both unusable (one garbage, one empty): a fresh start, said so
+    (tmp_path / "ckpt.rtu").write_bytes(b"not a checkpoint at all" * 10)
+    (tmp_path / "ckpt.rtu.prev").write_bytes(b"")
+    run = host.run("--steps", 500, *args, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "checkpoint ckpt.rtu refused: not an rtu_edge checkpoint" in run.stderr
+    assert "previous checkpoint ckpt.rtu.prev refused" in run.stderr
+    assert "no usable checkpoint: starting anew" in run.stdout
+    assert "fresh learner" in run.stdout and _final(run.stdout)["step"] == 500
+
+
+class LineDevice:
+    """The device side of the line protocol, over the program's stdin and stdout."""
+
+    def __init__(self, prog, cwd, *args):
+        self.err = open(pathlib.Path(cwd) / "stderr.txt", "w+")
+        self.proc = subprocess.Popen(prog.argv("--io", "stdio", "--quiet", *args), cwd=cwd,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.err, text=True, bufsize=1)
+
+    def ask(self, line: str) -> str:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline()
+        assert reply, self.stderr()
+        return reply.strip()
+
+    def obs(self, obs, reward=None, terminated=False, truncated=False) -> str:
+        text = "obs " + " ".join(repr(float(v)) for v in obs)
+        if reward is not None:
+            text += f" reward {float(reward)!r} terminated {int(terminated)} " \
+                    f"truncated {int(truncated)}"
+        return self.ask(text)
+
+    def close(self, timeout=60) -> int:
+        self.proc.stdin.close()
+        code = self.proc.wait(timeout=timeout)
+        self.proc.stdout.close()
+        return code
+
+    def stderr(self) -> str:
+        self.err.flush()
+        self.err.seek(0)
+        return self.err.read()
+
+
+def test_line_protocol_drives_the_learner_like_python(host, tmp_path):
+    """rtu_pi on the line protocol, the device being Python's CartPole-p: the program takes the
+    actions rtu_edge.ActorCritic (C core, float32, same seed) takes on the same stream, and its
+    checkpoint at an episode end is byte for byte the Python learner's."""
+    from rtu_edge import ActorCritic
+    from rtu_edge.tasks import make_env
+    env, spec = make_env("cartpole-p", 5)
+    ac = ActorCritic(spec.obs_size, 32, spec.n_actions, kind="linear", activation="tanh", seed=5,
+                     backend="c", dtype=np.float32)
+    dev = LineDevice(host, tmp_path, "--seed", 5, "--checkpoint", "ckpt.rtu",
+                     "--checkpoint-every", 100000)
+    obs, _ = env.reset()
+    reply = dev.obs(obs)
+    steps = episodes = 0
+    while True:
+        action = int(ac.act(obs))
+        assert reply == f"act {action}", (steps, reply)
+        obs, reward, term, trunc, _ = env.step(action)
+        ac.learn(reward, obs, term, trunc)
+        reply = dev.obs(obs, reward, term, trunc)
+        steps += 1
+        if term or trunc:
+            assert reply == "reset"
+            episodes += 1
+            if steps >= 3000:
+                break
+            obs, _ = env.reset()
+            reply = dev.obs(obs)
+    assert dev.close() == 0, dev.stderr()
+    err = dev.stderr()
+    assert "end of input" in err and f"final step {steps} episodes {episodes}" in err
+    ac.save(tmp_path / "python.rtu")
+    assert (tmp_path / "ckpt.rtu").read_bytes() == (tmp_path / "python.rtu").read_bytes()
+
+
+def test_line_protocol_errors_restarts_and_sigterm(host, tmp_path):
+    args = ("--checkpoint", "ckpt.rtu", "--n-in", 2, "--n-actions", 3)
+    dev = LineDevice(host, tmp_path, *args)
+    assert dev.ask("hello") .startswith("error expected: obs")
+    assert dev.ask("obs 0.1") == "error too few observation values"
+    assert dev.ask("obs 0.1 0.2 0.3") .startswith("error too many observation values")
+    assert dev.ask("obs 0.1 x") == "error an observation value is not a number"
+    assert dev.ask("obs 0.1 nan") == "error input contains NaN or Inf"
+    assert dev.ask("obs 0.1 2e6") == "error input has a value beyond +-RTU_INPUT_LIMIT (1e6)"
+    assert re.fullmatch(r"act [012]", dev.obs([0.1, 0.2]))
+    assert dev.ask("obs 0.1 0.2 reward 1 terminated 2 truncated 0").startswith("error expected "
+                                                                                "terminated")
+    for i in range(10):
+        assert re.fullmatch(r"act [012]", dev.obs([0.1 * i, -0.1 * i], 1.0)), i
+    # SIGTERM while the program waits for the outcome of its last action: it drops that action,
+    # saves what it learned and exits cleanly
+    dev.proc.send_signal(signal.SIGTERM)
+    assert dev.proc.wait(timeout=30) == 0, dev.stderr()
+    dev.proc.stdin.close()
+    dev.proc.stdout.close()
+    assert "stopped by signal 15" in dev.stderr()
+    assert _ckpt(tmp_path / "ckpt.rtu").steps == 10
+    # restarted, the device goes on with the outcome of the action the old process sent: a new
+    # episode starts from that observation
+    dev = LineDevice(host, tmp_path, *args)
+    assert re.fullmatch(r"act [012]", dev.obs([0.5, 0.5], 1.0))
+    assert re.fullmatch(r"act [012]", dev.obs([0.5, 0.6], 1.0))
+    assert dev.obs([0.5, 0.7], 1.0, terminated=True) == "reset"
+    assert re.fullmatch(r"act [012]", dev.obs([0.0, 0.0]))
+    assert dev.close() == 0
+    assert "resumed from ckpt.rtu at step 10" in dev.stderr()
+    assert _ckpt(tmp_path / "ckpt.rtu").steps == 12
+
+
+def test_line_protocol_continuous_actions_and_bye_at_the_step_limit(host, tmp_path):
+    dev = LineDevice(host, tmp_path, "--continuous", "--n-in", 3, "--n-actions", 2, "--steps", 2,
+                     "--checkpoint", "")
+    number = r"-?[0-9.]+(e[-+]?[0-9]+)?"
+    assert re.fullmatch(rf"act {number} {number}", dev.obs([0.1, 0.2, 0.3]))
+    assert re.fullmatch(rf"act {number} {number}", dev.obs([0.1, 0.2, 0.4], -0.5))
+    assert dev.obs([0.1, 0.2, 0.5], -0.5) == "bye"          # --steps 2 reached: no act follows
+    assert dev.close() == 0
+    assert "final step 2 " in dev.stderr()
+
+
+def test_a_checkpoint_that_cannot_be_written_does_not_stop_learning(host, tmp_path):
+    run = host.run("--steps", 3000, "--quiet", "--checkpoint-every", 1000, "--checkpoint",
+                   tmp_path / "missing" / "ckpt.rtu", cwd=tmp_path)
+    assert run.stderr.count("going on without this checkpoint") == 3   # steps 1000, 2000, 3000
+    assert _final(run.stdout)["step"] == 3000
+    assert run.returncode == 2                              # the final one failed too
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A float32 and a float64 checkpoint written by `rtu-edge train` (linear RTU, 16 units)."""
+    out = tmp_path_factory.mktemp("trained")
+    paths = {}
+    for dtype in ("float32", "float64"):
+        run = subprocess.run([sys.executable, "-m", "rtu_edge.cli", "train", "--task",
+                              "cartpole-p", "--backend", "c", "--dtype", dtype, "--steps", "2000",
+                              "--kind", "linear", "--activation", "tanh", "--hidden", "16",
+                              "--seed", "1", "--out", str(out / dtype)],
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        paths[dtype] = out / dtype / "checkpoint.rtu"
+    return paths
+
+
+def test_loads_a_checkpoint_trained_in_python(host, trained, tmp_path):
+    src = _ckpt(trained["float32"])
+    run = host.run("--load", trained["float32"], "--steps", src.steps + 1000, "--quiet",
+                   "--checkpoint", "ckpt.rtu", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert f"loaded {trained['float32']} (trained for {src.steps} steps" in run.stdout
+    assert "linear RTU, 16 units" in run.stdout
+    assert _final(run.stdout)["step"] == src.steps + 1000
+    # a second start resumes its own checkpoint, not --load again
+    run = host.run("--load", trained["float32"], "--steps", src.steps + 1500, "--quiet",
+                   "--checkpoint", "ckpt.rtu", cwd=tmp_path)
+    assert _resumed_step(run.stdout, "ckpt.rtu") == src.steps + 1000
+    # another precision is refused with the reason
+    run = host.run("--load", trained["float64"], "--steps", 10, "--fresh", "--checkpoint", "x.rtu",
+                   cwd=tmp_path)
+    assert run.returncode != 0
+    assert "--load refused: checkpoint is of another precision" in run.stderr
+    assert "PRECISION=double" in run.stderr
+
+
+@pytest.mark.parametrize("name", ["model", "robot"])
+def test_starts_from_an_exported_c_header(trained, tmp_path, name):
+    header = tmp_path / f"{name}.h"
+    export = subprocess.run([sys.executable, "-m", "rtu_edge.cli", "export", "--checkpoint",
+                             str(trained["float32"]), "--c-header", str(header), "--name", name],
+                            capture_output=True, text=True, timeout=300)
+    assert export.returncode == 0, export.stderr
+    prog = _build("host", tmp_path / "build", model_header=header, name=name)
+    # no input: the program only builds the learner from the header and checkpoints it
+    run = prog.run("--model", "--io", "stdio", "--checkpoint", "ckpt.rtu", cwd=tmp_path, input="")
+    assert run.returncode == 0, run.stderr
+    assert "started from the compiled-in model" in run.stderr
+    src, got = _ckpt(trained["float32"]), _ckpt(tmp_path / "ckpt.rtu")
+    assert got.steps == src.steps and got.obs_count == src.obs_count
+    assert (got.kind, got.activation, got.n_in, got.n_hidden, got.action_kind, got.n_actions) == \
+        (src.kind, src.activation, src.n_in, src.n_hidden, src.action_kind, src.n_actions)
+    assert got.config == src.config
+    for key in ("params", "value", "policy", "obs_mean", "obs_m2"):   # the trained weights
+        assert np.array_equal(got.arrays[key], src.arrays[key]), key
+    # and it learns on from there, on the simulated plant
+    run = prog.run("--model", "--steps", src.steps + 2000, "--quiet", "--checkpoint", "sim.rtu",
+                   cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert _final(run.stdout)["step"] == src.steps + 2000
+
+
+def test_serial_device_path_in_raw_mode(host, tmp_path):
+    """--io DEVICE on a pseudo-terminal: the program sets it raw (no echo, no CR/LF translation)
+    and speaks the line protocol on it."""
+    import pty
+    import termios
+    master, slave = pty.openpty()
+    path = os.ttyname(slave)
+    proc = subprocess.Popen(host.argv("--io", path, "--baud", 115200, "--quiet", "--checkpoint",
+                                      "ckpt.rtu"), cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if line.startswith("listening on"):
+                break
+        else:
+            pytest.fail(proc.stderr.read())
+        attrs = termios.tcgetattr(slave)
+        assert not attrs[3] & (termios.ECHO | termios.ICANON)     # lflag: raw
+        assert not attrs[0] & termios.ICRNL                         # iflag: no CR -> NL
+
+        def ask(text):
+            os.write(master, (text + "\r\n").encode())              # CRLF is accepted
+            reply = b""
+            while not reply.endswith(b"\n"):
+                reply += os.read(master, 100)
+            return reply.decode()
+        assert re.fullmatch(r"act [01]\n", ask("obs 0.01 -0.02"))
+        assert re.fullmatch(r"act [01]\n", ask("obs 0.02 -0.03 reward 1 terminated 0 truncated 0"))
+        assert ask("obs 0.03 -0.3 reward 1 terminated 1 truncated 0") == "reset\n"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 0, err
+    assert _ckpt(tmp_path / "ckpt.rtu").steps == 2

@@ -1,0 +1,1259 @@
+/*
+ * rtu_pi: a robot's main loop on a Raspberry Pi (or any POSIX machine) that learns continually
+ * with the rtu_edge streaming actor-critic (c_src/rtu_ac.h) and an RTU.
+ *
+ * C99 + POSIX. Unlike the core, this program uses stdio, signals and files; it still has no heap:
+ * the learner and the checkpoint buffer are static arrays sized for the largest learner the build
+ * accepts (RTU_PI_MAX_IN, RTU_PI_MAX_HIDDEN, RTU_PI_MAX_ACTIONS).
+ *
+ * Observations come from the compiled-in CartPole with hidden velocities (--io sim, the default)
+ * or from real sensors through a line protocol on stdin/stdout (--io stdio) or on a serial device
+ * (--io /dev/ttyUSB0). Checkpoints are written atomically every --checkpoint-every steps and on
+ * SIGINT/SIGTERM, and the program resumes from the latest good one. See README.md.
+ */
+#define _XOPEN_SOURCE 700 /* POSIX 2008 with XSI (getrusage) */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cartpole_p.h"
+#include "rtu_ac.h"
+#include "rtu_ckpt.h"
+
+#ifdef RTU_PI_MODEL_HEADER
+#include RTU_PI_MODEL_HEADER
+#endif
+
+/* Largest learner this build holds (static buffers; raise them with -D... at build time). */
+#ifndef RTU_PI_MAX_IN
+#define RTU_PI_MAX_IN 16
+#endif
+#ifndef RTU_PI_MAX_HIDDEN
+#define RTU_PI_MAX_HIDDEN 128
+#endif
+#ifndef RTU_PI_MAX_ACTIONS
+#define RTU_PI_MAX_ACTIONS 8
+#endif
+
+#define MAX_LEARNER_BYTES                                                                          \
+    RTU_AC_BUFFER_BYTES(RTU_KIND_NONLINEAR, RTU_PI_MAX_IN, RTU_PI_MAX_HIDDEN,                      \
+                        RTU_ACTIONS_CONTINUOUS, RTU_PI_MAX_ACTIONS)
+#define MAX_CKPT_BYTES                                                                             \
+    RTU_AC_CHECKPOINT_BYTES(RTU_KIND_NONLINEAR, RTU_PI_MAX_IN, RTU_PI_MAX_HIDDEN,                  \
+                            RTU_ACTIONS_CONTINUOUS, RTU_PI_MAX_ACTIONS)
+
+#define LINE_MAX_BYTES 4096
+#define PATH_BYTES 1024
+
+/* Exit codes */
+#define EXIT_USAGE 1   /* bad command line or configuration */
+#define EXIT_IO 2      /* an I/O error (checkpoint, device) */
+#define EXIT_LEARNER 3 /* the learner refused to go on (diverged) */
+
+/* ------------------------------------------------------------------------------------------ */
+/* State that a signal handler may touch: the only mutable globals of the program.              */
+
+static volatile sig_atomic_t g_stop = 0;
+static volatile sig_atomic_t g_signal = 0;
+
+static void on_signal(int sig)
+{
+    g_stop = 1;
+    g_signal = sig;
+}
+
+/* Static storage (no heap). rtu_real arrays keep the learner's buffer aligned. */
+static rtu_real g_learner_buffer[(MAX_LEARNER_BYTES + sizeof(rtu_real) - 1) / sizeof(rtu_real)];
+static unsigned char g_ckpt_buffer[MAX_CKPT_BYTES];
+
+/* ------------------------------------------------------------------------------------------ */
+/* Options                                                                                     */
+
+typedef struct {
+    const char *io;         /* "sim", "stdio" or a device path */
+    long baud;              /* serial speed */
+    uint64_t steps;         /* stop when the learner has taken this many steps (0: never) */
+    uint64_t seed;
+    rtu_kind kind;
+    rtu_activation activation;
+    size_t n_hidden;
+    size_t n_in;            /* line protocol: observation entries (0: from the checkpoint) */
+    size_t n_actions;       /* line protocol */
+    rtu_action_kind action_kind;
+    const char *checkpoint; /* path; "" for none */
+    uint64_t checkpoint_every;
+    const char *load;       /* a checkpoint to start from when there is none of our own */
+    int fresh;              /* ignore existing checkpoints (they are overwritten) */
+    int use_model;          /* start from the compiled-in model header */
+    uint64_t report_every;
+    int quiet;              /* no line per episode */
+} options;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: rtu_pi [options]\n"
+            "  --io sim|stdio|DEVICE   observations from the simulated CartPole with hidden\n"
+            "                          velocities (sim, default), the line protocol on\n"
+            "                          stdin/stdout (stdio) or on a serial device (a path)\n"
+            "  --baud N                serial speed for a device (default 115200)\n"
+            "  --steps N               stop after N learning steps in all (0: never; default 0)\n"
+            "  --seed N                seed of a fresh learner and of the simulation (default 0)\n"
+            "  --kind linear|nonlinear --activation tanh|relu|identity --hidden N\n"
+            "                          a fresh learner's RTU (default linear, tanh, 32)\n"
+            "  --n-in N --n-actions N --continuous\n"
+            "                          line protocol: observation size, actions (discrete\n"
+            "                          unless --continuous; default 2 and 2 discrete)\n"
+            "  --checkpoint PATH       checkpoint file (default rtu_pi.ckpt; PATH.prev keeps\n"
+            "                          the previous one; \"\" for none)\n"
+            "  --checkpoint-every N    steps between checkpoints (default 10000; 0: only at\n"
+            "                          the end and on SIGINT/SIGTERM)\n"
+            "  --fresh                 ignore existing checkpoints and start anew\n"
+            "  --load FILE             start from FILE (e.g. checkpoint.rtu of rtu-edge train)\n"
+            "                          when there is no checkpoint of our own\n"
+            "  --model                 start from the compiled-in model header (make\n"
+            "                          MODEL_HEADER=...) when there is no checkpoint of our own\n"
+            "  --report-every N        print timing and memory every N steps (default 10000;\n"
+            "                          0: only at the end)\n"
+            "  --quiet                 no line per episode\n");
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    if (s == NULL || *s == '\0' || *s == '-') {
+        return 0;
+    }
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0') {
+        return 0;
+    }
+    *out = (uint64_t)v;
+    return 1;
+}
+
+static int parse_options(int argc, char **argv, options *o)
+{
+    int i;
+    uint64_t v;
+    o->io = "sim";
+    o->baud = 115200;
+    o->steps = 0;
+    o->seed = 0;
+    o->kind = RTU_KIND_LINEAR;
+    o->activation = RTU_ACT_TANH;
+    o->n_hidden = 32;
+    o->n_in = 0;
+    o->n_actions = 0;
+    o->action_kind = RTU_ACTIONS_DISCRETE;
+    o->checkpoint = "rtu_pi.ckpt";
+    o->checkpoint_every = 10000;
+    o->load = NULL;
+    o->fresh = 0;
+    o->use_model = 0;
+    o->report_every = 10000;
+    o->quiet = 0;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = 1;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strcmp(a, "--fresh") == 0) {
+            o->fresh = 1;
+            takes = 0;
+        } else if (strcmp(a, "--model") == 0) {
+            o->use_model = 1;
+            takes = 0;
+        } else if (strcmp(a, "--quiet") == 0) {
+            o->quiet = 1;
+            takes = 0;
+        } else if (strcmp(a, "--continuous") == 0) {
+            o->action_kind = RTU_ACTIONS_CONTINUOUS;
+            takes = 0;
+        } else if (val == NULL) {
+            fprintf(stderr, "rtu_pi: %s needs a value (or is unknown)\n", a);
+            return 0;
+        } else if (strcmp(a, "--io") == 0) {
+            o->io = val;
+        } else if (strcmp(a, "--checkpoint") == 0) {
+            o->checkpoint = val;
+        } else if (strcmp(a, "--load") == 0) {
+            o->load = val;
+        } else if (strcmp(a, "--kind") == 0) {
+            if (strcmp(val, "linear") == 0) {
+                o->kind = RTU_KIND_LINEAR;
+            } else if (strcmp(val, "nonlinear") == 0) {
+                o->kind = RTU_KIND_NONLINEAR;
+            } else {
+                fprintf(stderr, "rtu_pi: --kind must be linear or nonlinear, got %s\n", val);
+                return 0;
+            }
+        } else if (strcmp(a, "--activation") == 0) {
+            if (strcmp(val, "relu") == 0) {
+                o->activation = RTU_ACT_RELU;
+            } else if (strcmp(val, "tanh") == 0) {
+                o->activation = RTU_ACT_TANH;
+            } else if (strcmp(val, "identity") == 0) {
+                o->activation = RTU_ACT_IDENTITY;
+            } else {
+                fprintf(stderr, "rtu_pi: --activation must be tanh, relu or identity, got %s\n",
+                        val);
+                return 0;
+            }
+        } else if (!parse_u64(val, &v)) {
+            fprintf(stderr, "rtu_pi: %s takes an integer >= 0 (or is unknown), got %s\n", a, val);
+            return 0;
+        } else if (strcmp(a, "--baud") == 0) {
+            o->baud = (long)v;
+        } else if (strcmp(a, "--steps") == 0) {
+            o->steps = v;
+        } else if (strcmp(a, "--seed") == 0) {
+            o->seed = v;
+        } else if (strcmp(a, "--hidden") == 0) {
+            o->n_hidden = (size_t)v;
+        } else if (strcmp(a, "--n-in") == 0) {
+            o->n_in = (size_t)v;
+        } else if (strcmp(a, "--n-actions") == 0) {
+            o->n_actions = (size_t)v;
+        } else if (strcmp(a, "--checkpoint-every") == 0) {
+            o->checkpoint_every = v;
+        } else if (strcmp(a, "--report-every") == 0) {
+            o->report_every = v;
+        } else {
+            fprintf(stderr, "rtu_pi: unknown option %s (--help lists them)\n", a);
+            return 0;
+        }
+        i += takes;
+    }
+    if (o->n_hidden < 1 || o->n_hidden > RTU_PI_MAX_HIDDEN) {
+        fprintf(stderr, "rtu_pi: --hidden must be in 1..%d (RTU_PI_MAX_HIDDEN of this build)\n",
+                RTU_PI_MAX_HIDDEN);
+        return 0;
+    }
+    if (o->n_in > RTU_PI_MAX_IN || o->n_actions > RTU_PI_MAX_ACTIONS) {
+        fprintf(stderr, "rtu_pi: --n-in at most %d, --n-actions at most %d in this build\n",
+                RTU_PI_MAX_IN, RTU_PI_MAX_ACTIONS);
+        return 0;
+    }
+#ifndef RTU_PI_MODEL_HEADER
+    if (o->use_model) {
+        fprintf(stderr, "rtu_pi: --model: this build has no model header (make "
+                        "MODEL_HEADER=path/to/model.h)\n");
+        return 0;
+    }
+#endif
+    return 1;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Per-step time: a log histogram (32 bins per octave of nanoseconds, +-1.1%) and the maximum.  */
+
+#define HIST_SUB 32
+#define HIST_OCTAVES 40
+#define HIST_BINS (HIST_SUB * HIST_OCTAVES)
+
+typedef struct {
+    uint64_t bins[HIST_BINS];
+    uint64_t count;
+    uint64_t max_ns;
+    double sum_ns;
+} timing;
+
+static void timing_clear(timing *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+static size_t timing_bin(uint64_t ns)
+{
+    double b = ns < 1 ? 0.0 : log2((double)ns) * HIST_SUB;
+    size_t i = (size_t)b;
+    return i >= HIST_BINS ? HIST_BINS - 1 : i;
+}
+
+static void timing_add(timing *t, uint64_t ns)
+{
+    t->bins[timing_bin(ns)]++;
+    t->count++;
+    t->sum_ns += (double)ns;
+    if (ns > t->max_ns) {
+        t->max_ns = ns;
+    }
+}
+
+/* The q-quantile in microseconds: the geometric middle of its bin. */
+static double timing_quantile_us(const timing *t, double q)
+{
+    uint64_t rank, seen = 0;
+    size_t i;
+    if (t->count == 0) {
+        return 0.0;
+    }
+    rank = (uint64_t)ceil(q * (double)t->count);
+    if (rank < 1) {
+        rank = 1;
+    }
+    for (i = 0; i < HIST_BINS; i++) {
+        seen += t->bins[i];
+        if (seen >= rank) {
+            break;
+        }
+    }
+    return exp2(((double)i + 0.5) / HIST_SUB) / 1000.0;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The run                                                                                     */
+
+typedef struct {
+    options opt;
+    FILE *log;          /* stdout, or stderr when stdout carries the line protocol */
+    rtu_ac ac;
+    size_t learner_bytes;
+    int current_good;   /* the checkpoint file holds a checkpoint known good (ours or loaded) */
+    uint64_t last_saved_step;
+    timing window, total;
+    double returns[20]; /* the latest episode returns, a ring */
+    size_t n_returns;
+    double ep_return;
+    uint64_t ep_length;
+    uint64_t episodes_here; /* episodes ended in this process */
+} run;
+
+static double mean_recent_return(const run *r)
+{
+    size_t i, n = r->n_returns < 20 ? r->n_returns : 20;
+    double s = 0.0;
+    for (i = 0; i < n; i++) {
+        s += r->returns[i];
+    }
+    return n ? s / (double)n : 0.0;
+}
+
+static long peak_rss_kb(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) {
+        return -1;
+    }
+    return (long)ru.ru_maxrss; /* kilobytes on Linux */
+}
+
+static void report(run *r, const char *what, const timing *t)
+{
+    size_t ckpt_bytes = 0;
+    rtu_ac_checkpoint_size(&r->ac, &ckpt_bytes);
+    fprintf(r->log,
+            "%s step %llu episodes %llu mean_return_last_%u %.1f | act+learn us: median %.2f "
+            "p99 %.2f max %.2f mean %.2f over %llu steps | learner buffer %lu bytes, checkpoint "
+            "%lu bytes, peak RSS %ld kB\n",
+            what, (unsigned long long)r->ac.steps, (unsigned long long)r->ac.episodes,
+            (unsigned)(r->n_returns < 20 ? r->n_returns : 20), mean_recent_return(r),
+            timing_quantile_us(t, 0.5), timing_quantile_us(t, 0.99), (double)t->max_ns / 1000.0,
+            t->count ? t->sum_ns / (double)t->count / 1000.0 : 0.0,
+            (unsigned long long)t->count, (unsigned long)r->learner_bytes,
+            (unsigned long)ckpt_bytes, peak_rss_kb());
+    fflush(r->log);
+}
+
+static void episode_end(run *r)
+{
+    r->returns[r->n_returns % 20] = r->ep_return;
+    r->n_returns++;
+    r->episodes_here++;
+    if (!r->opt.quiet) {
+        fprintf(r->log, "episode %llu return %.1f length %llu step %llu\n",
+                (unsigned long long)r->ac.episodes, r->ep_return,
+                (unsigned long long)r->ep_length, (unsigned long long)r->ac.steps);
+    }
+    r->ep_return = 0.0;
+    r->ep_length = 0;
+}
+
+/* Start a new episode for the learner outside learn: what rtu_ac_learn does at an episode end
+ * (zero the eligibility traces, the cell's state and RTRL traces, nothing fed), without counting
+ * an episode. Used after a resume and when the device starts over: the world has moved on since
+ * the cell's memory was formed. A pending action (act without learn) is dropped. */
+static void begin_episode(rtu_ac *ac)
+{
+    memset(ac->z_v, 0, ac->n_value * sizeof(rtu_real));
+    memset(ac->z_pi, 0, ac->n_policy * sizeof(rtu_real));
+    rtu_cell_reset(&ac->cell);
+    ac->fed = 0;
+    ac->acted = 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Checkpoint files                                                                            */
+
+/* dir of path into out ("." when it has none). */
+static void dir_of(const char *path, char *out, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        snprintf(out, n, ".");
+    } else if (slash == path) {
+        snprintf(out, n, "/");
+    } else {
+        snprintf(out, n, "%.*s", (int)(slash - path), path);
+    }
+}
+
+static int write_all(int fd, const void *data, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int fsync_dir(const char *path)
+{
+    char dir[PATH_BYTES];
+    int fd, rc;
+    dir_of(path, dir, sizeof dir);
+    fd = open(dir, O_RDONLY);
+    if (fd < 0) {
+        return -1;
+    }
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* Save the learner: PATH.tmp is written and fsynced; PATH, if it holds a good checkpoint, becomes
+ * PATH.prev; PATH.tmp becomes PATH; the directory is fsynced. Each rename is atomic, so at every
+ * instant PATH or PATH.prev holds a complete checkpoint. Returns 0, or -1 with a message. */
+static int save_checkpoint(run *r)
+{
+    char tmp[PATH_BYTES], prev[PATH_BYTES];
+    size_t written = 0;
+    int fd;
+    rtu_status st;
+    const char *path = r->opt.checkpoint;
+    if (path[0] == '\0') {
+        return 0;
+    }
+    st = rtu_ac_save(&r->ac, g_ckpt_buffer, sizeof g_ckpt_buffer, &written);
+    if (st != RTU_OK) {
+        fprintf(stderr, "rtu_pi: checkpoint at step %llu refused: %s\n",
+                (unsigned long long)r->ac.steps, rtu_status_str(st));
+        return -1;
+    }
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp ||
+        (size_t)snprintf(prev, sizeof prev, "%s.prev", path) >= sizeof prev) {
+        fprintf(stderr, "rtu_pi: checkpoint path too long\n");
+        return -1;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || write_all(fd, g_ckpt_buffer, written) != 0 || fsync(fd) != 0) {
+        fprintf(stderr, "rtu_pi: cannot write %s: %s\n", tmp, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        unlink(tmp);
+        return -1;
+    }
+    if (close(fd) != 0) {
+        fprintf(stderr, "rtu_pi: cannot write %s: %s\n", tmp, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    if (r->current_good && rename(path, prev) != 0 && errno != ENOENT) {
+        fprintf(stderr, "rtu_pi: cannot rename %s to %s: %s\n", path, prev, strerror(errno));
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        fprintf(stderr, "rtu_pi: cannot rename %s to %s: %s\n", tmp, path, strerror(errno));
+        return -1;
+    }
+    if (fsync_dir(path) != 0) {
+        fprintf(stderr, "rtu_pi: cannot fsync the directory of %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    r->current_good = 1;
+    r->last_saved_step = r->ac.steps;
+    return 0;
+}
+
+/* Read a whole file into g_ckpt_buffer; returns its size, or -1 (errno set; EFBIG when larger
+ * than the largest checkpoint of this build). */
+static long read_file(const char *path)
+{
+    size_t n = 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        return -1;
+    }
+    for (;;) {
+        ssize_t got;
+        if (n == sizeof g_ckpt_buffer) {
+            unsigned char extra;
+            got = read(fd, &extra, 1);
+            if (got > 0) {
+                close(fd);
+                errno = EFBIG;
+                return -1;
+            }
+        } else {
+            got = read(fd, g_ckpt_buffer + n, sizeof g_ckpt_buffer - n);
+        }
+        if (got < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            close(fd);
+            return -1;
+        }
+        if (got == 0) {
+            break;
+        }
+        n += (size_t)got;
+    }
+    close(fd);
+    return (long)n;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Lay out r->ac as the checkpoint in g_ckpt_buffer (bytes long) describes and load it. On error
+ * prints why (prefixed with what) and returns the status; r->ac is then unusable (re-init). */
+static rtu_status load_learner(run *r, long bytes, const char *what)
+{
+    rtu_ckpt_header h;
+    rtu_status st = rtu_ckpt_inspect(g_ckpt_buffer, (size_t)bytes, &h);
+    uint32_t action_kind, n_actions;
+    rtu_ac_config cfg = rtu_ac_default_config();
+    if (st != RTU_OK) {
+        fprintf(stderr, "rtu_pi: %s refused: %s\n", what, rtu_status_str(st));
+        return st;
+    }
+    if (h.learner_type != RTU_LEARNER_ACTOR_CRITIC) {
+        fprintf(stderr, "rtu_pi: %s refused: %s (learner type %u, not the actor-critic)\n", what,
+                rtu_status_str(RTU_ERR_CKPT_MISMATCH), (unsigned)h.learner_type);
+        return RTU_ERR_CKPT_MISMATCH;
+    }
+    if (h.precision != sizeof(rtu_real)) {
+        fprintf(stderr, "rtu_pi: %s refused: %s (%u-byte reals; this build has %u: build with "
+                        "PRECISION=%s)\n", what, rtu_status_str(RTU_ERR_CKPT_MISMATCH),
+                (unsigned)h.precision, (unsigned)sizeof(rtu_real),
+                h.precision == 8 ? "double" : "float");
+        return RTU_ERR_CKPT_MISMATCH;
+    }
+    if (h.payload_bytes < 8) {
+        fprintf(stderr, "rtu_pi: %s refused: %s (payload too short)\n", what,
+                rtu_status_str(RTU_ERR_CKPT_MISMATCH));
+        return RTU_ERR_CKPT_MISMATCH;
+    }
+    action_kind = le32(g_ckpt_buffer + RTU_CKPT_HEADER_BYTES);
+    n_actions = le32(g_ckpt_buffer + RTU_CKPT_HEADER_BYTES + 4);
+    if (h.n_in > RTU_PI_MAX_IN || h.n_hidden > RTU_PI_MAX_HIDDEN ||
+        n_actions > RTU_PI_MAX_ACTIONS) {
+        fprintf(stderr, "rtu_pi: %s refused: n_in %u, n_hidden %u, %u actions is larger than this "
+                        "build holds (RTU_PI_MAX_IN %d, RTU_PI_MAX_HIDDEN %d, RTU_PI_MAX_ACTIONS "
+                        "%d)\n", what, (unsigned)h.n_in, (unsigned)h.n_hidden,
+                (unsigned)n_actions, RTU_PI_MAX_IN, RTU_PI_MAX_HIDDEN, RTU_PI_MAX_ACTIONS);
+        return RTU_ERR_CKPT_MISMATCH;
+    }
+    st = rtu_ac_init(&r->ac, (rtu_kind)h.kind, (rtu_activation)h.activation, h.n_in, h.n_hidden,
+                     (rtu_action_kind)action_kind, n_actions, &cfg, 0, g_learner_buffer,
+                     sizeof g_learner_buffer);
+    if (st == RTU_OK) {
+        st = rtu_ac_load(&r->ac, g_ckpt_buffer, (size_t)bytes);
+    }
+    if (st != RTU_OK) {
+        fprintf(stderr, "rtu_pi: %s refused: %s\n", what, rtu_status_str(st));
+    }
+    return st;
+}
+
+/* Try path; 1 if it loaded, 0 if it is missing, -1 if it was refused (message printed). */
+static int try_checkpoint(run *r, const char *path, const char *label)
+{
+    char what[PATH_BYTES + 64];
+    long bytes = read_file(path);
+    snprintf(what, sizeof what, "%s %s", label, path);
+    if (bytes < 0) {
+        if (errno == ENOENT) {
+            return 0;
+        }
+        fprintf(stderr, "rtu_pi: %s refused: %s\n", what,
+                errno == EFBIG ? "larger than any checkpoint this build holds" : strerror(errno));
+        return -1;
+    }
+    return load_learner(r, bytes, what) == RTU_OK ? 1 : -1;
+}
+
+#ifdef RTU_PI_MODEL_HEADER
+/* The exported header's names: NAME_... macros and NAME_... arrays, NAME "MODEL"/"model" unless
+ * the build says otherwise (RTU_PI_MODEL_UPPER, RTU_PI_MODEL_LOWER). */
+#ifndef RTU_PI_MODEL_UPPER
+#define RTU_PI_MODEL_UPPER MODEL
+#endif
+#ifndef RTU_PI_MODEL_LOWER
+#define RTU_PI_MODEL_LOWER model
+#endif
+#define PI_CAT(a, b) a##b
+#define PI_XCAT(a, b) PI_CAT(a, b)
+#define PM(x) PI_XCAT(RTU_PI_MODEL_UPPER, x)
+#define pm(x) PI_XCAT(RTU_PI_MODEL_LOWER, x)
+
+/* A learner from the compiled-in weights: config, parameters and observation statistics from
+ * the header; traces, state and reward-scaling statistics start at zero. */
+static rtu_status init_from_model(run *r)
+{
+    rtu_ac_config cfg = rtu_ac_default_config();
+    rtu_status st;
+    size_t j;
+    /* the header's inference model, checked once: it points at the same weights */
+    st = rtu_model_check(&RTU_PI_MODEL_LOWER);
+    if (st != RTU_OK) {
+        fprintf(stderr, "rtu_pi: the compiled-in model is refused: %s\n", rtu_status_str(st));
+        return st;
+    }
+#if PM(_LEARNER) != 2
+#error "rtu_pi: the model header is not an actor-critic (NAME_LEARNER must be 2)"
+#endif
+    cfg.gamma = (rtu_real)PM(_GAMMA);
+    cfg.lambda = (rtu_real)PM(_LAMBDA);
+    cfg.alpha = (rtu_real)PM(_ALPHA);
+    cfg.kappa_value = (rtu_real)PM(_KAPPA_VALUE);
+    cfg.kappa_policy = (rtu_real)PM(_KAPPA_POLICY);
+    cfg.entropy_coef = (rtu_real)PM(_ENTROPY_COEF);
+    cfg.optimizer = (rtu_optimizer)PM(_OPTIMIZER);
+    cfg.normalize_obs = PM(_NORMALIZE_OBS);
+    cfg.scale_reward = PM(_SCALE_REWARD);
+    st = rtu_ac_init(&r->ac, (rtu_kind)PM(_KIND), (rtu_activation)PM(_ACTIVATION), PM(_N_IN),
+                     PM(_N_HIDDEN), (rtu_action_kind)PM(_ACTION_KIND), PM(_N_ACTIONS), &cfg,
+                     r->opt.seed, g_learner_buffer, sizeof g_learner_buffer);
+    if (st == RTU_OK) {
+        st = rtu_cell_set_params(&r->ac.cell, pm(_cell_params));
+    }
+    if (st != RTU_OK) {
+        fprintf(stderr, "rtu_pi: the compiled-in model is refused: %s\n", rtu_status_str(st));
+        return st;
+    }
+    memcpy(r->ac.value, pm(_value), sizeof pm(_value));
+    memcpy(r->ac.policy, pm(_policy), sizeof pm(_policy));
+    for (j = 0; j < r->ac.cell.n_in; j++) {
+        r->ac.obs_mean[j] = pm(_obs_mean)[j];
+        r->ac.obs_m2[j] = pm(_obs_m2)[j];
+    }
+    r->ac.obs_count = PM(_OBS_COUNT);
+    r->ac.steps = PM(_STEPS); /* the step counter goes on from training's */
+    return RTU_OK;
+}
+#endif
+
+/* Build the learner: our checkpoint, its .prev, --load, the model header, or a fresh one. */
+static int setup_learner(run *r)
+{
+    const options *o = &r->opt;
+    char prev[PATH_BYTES];
+    int got = 0, resumed = 0;
+    r->current_good = 0;
+    if (o->checkpoint[0] != '\0' && !o->fresh) {
+        snprintf(prev, sizeof prev, "%s.prev", o->checkpoint);
+        got = try_checkpoint(r, o->checkpoint, "checkpoint");
+        if (got == 1) {
+            r->current_good = 1;
+            resumed = 1;
+            fprintf(r->log, "resumed from %s at step %llu (episode %llu)\n", o->checkpoint,
+                    (unsigned long long)r->ac.steps, (unsigned long long)r->ac.episodes);
+        } else {
+            int had = got;
+            got = try_checkpoint(r, prev, "previous checkpoint");
+            if (got == 1) {
+                resumed = 1;
+                fprintf(r->log, "resumed from %s at step %llu (episode %llu)%s\n", prev,
+                        (unsigned long long)r->ac.steps, (unsigned long long)r->ac.episodes,
+                        had < 0 ? " after the newer checkpoint was refused" : "");
+            } else if (had < 0 || got < 0) {
+                fprintf(r->log, "no usable checkpoint: starting anew (the refused files are "
+                                "overwritten by the next checkpoint)\n");
+            }
+        }
+    }
+    if (got != 1 && o->load != NULL) {
+        long bytes = read_file(o->load);
+        if (bytes < 0) {
+            fprintf(stderr, "rtu_pi: --load %s: %s\n", o->load, strerror(errno));
+            return 0;
+        }
+        if (load_learner(r, bytes, "--load") != RTU_OK) {
+            return 0;
+        }
+        fprintf(r->log, "loaded %s (trained for %llu steps, %llu episodes)\n", o->load,
+                (unsigned long long)r->ac.steps, (unsigned long long)r->ac.episodes);
+        got = 1;
+    }
+#ifdef RTU_PI_MODEL_HEADER
+    if (got != 1 && o->use_model) {
+        if (init_from_model(r) != RTU_OK) {
+            return 0;
+        }
+        fprintf(r->log, "started from the compiled-in model %s\n", RTU_PI_MODEL_HEADER);
+        got = 1;
+    }
+#endif
+    if (got != 1) {
+        size_t n_in = o->n_in, n_actions = o->n_actions;
+        rtu_ac_config cfg = rtu_ac_default_config();
+        rtu_status st;
+        if (strcmp(o->io, "sim") == 0) {
+            n_in = CARTPOLE_P_OBS;
+            n_actions = CARTPOLE_P_ACTIONS;
+        }
+        n_in = n_in ? n_in : 2;
+        n_actions = n_actions ? n_actions : 2;
+        st = rtu_ac_init(&r->ac, o->kind, o->activation, n_in, o->n_hidden, o->action_kind,
+                         n_actions, &cfg, o->seed, g_learner_buffer, sizeof g_learner_buffer);
+        if (st != RTU_OK) {
+            fprintf(stderr, "rtu_pi: cannot create the learner: %s\n", rtu_status_str(st));
+            return 0;
+        }
+        fprintf(r->log, "fresh learner: %s RTU, %lu units, %s, seed %llu\n",
+                o->kind == RTU_KIND_LINEAR ? "linear" : "nonlinear", (unsigned long)o->n_hidden,
+                o->activation == RTU_ACT_TANH ? "tanh"
+                                              : (o->activation == RTU_ACT_RELU ? "relu"
+                                                                               : "identity"),
+                (unsigned long long)o->seed);
+    }
+    begin_episode(&r->ac);
+    r->last_saved_step = r->ac.steps;
+    if (rtu_ac_buffer_size(r->ac.cell.kind, r->ac.cell.n_in, r->ac.cell.n_hidden,
+                           r->ac.action_kind, r->ac.n_actions, &r->learner_bytes) != RTU_OK) {
+        r->learner_bytes = 0;
+    }
+    /* The source must fit the learner. */
+    if (strcmp(o->io, "sim") == 0) {
+        if (r->ac.cell.n_in != CARTPOLE_P_OBS || r->ac.action_kind != RTU_ACTIONS_DISCRETE ||
+            r->ac.n_actions != CARTPOLE_P_ACTIONS) {
+            fprintf(stderr, "rtu_pi: the learner (%lu inputs, %lu actions) does not fit the "
+                            "simulated CartPole (2 inputs, 2 discrete actions)\n",
+                    (unsigned long)r->ac.cell.n_in, (unsigned long)r->ac.n_actions);
+            return 0;
+        }
+    } else if ((o->n_in && o->n_in != r->ac.cell.n_in) ||
+               (o->n_actions && o->n_actions != r->ac.n_actions)) {
+        fprintf(stderr, "rtu_pi: --n-in %lu / --n-actions %lu differ from the learner's %lu / %lu\n",
+                (unsigned long)o->n_in, (unsigned long)o->n_actions,
+                (unsigned long)r->ac.cell.n_in, (unsigned long)r->ac.n_actions);
+        return 0;
+    }
+    fprintf(r->log, "learner: %s RTU, %lu units, %lu inputs, %lu %s actions; buffer %lu bytes\n",
+            r->ac.cell.kind == RTU_KIND_LINEAR ? "linear" : "nonlinear",
+            (unsigned long)r->ac.cell.n_hidden, (unsigned long)r->ac.cell.n_in,
+            (unsigned long)r->ac.n_actions,
+            r->ac.action_kind == RTU_ACTIONS_DISCRETE ? "discrete" : "continuous",
+            (unsigned long)r->learner_bytes);
+    fflush(r->log);
+    /* Trained weights (--load, --model) go to our checkpoint at once: from now on a restart
+     * resumes from our own file. */
+    if (!resumed && (o->load != NULL || o->use_model) && save_checkpoint(r) != 0) {
+        return 0;
+    }
+    return 1;
+}
+
+/* After a learn: periodic report and checkpoint. A checkpoint that cannot be written (a full or
+ * failing disk) does not stop the robot: it is reported, and tried again N steps later. Returns 0
+ * (kept as a hook for an exit code). */
+static int after_learn(run *r)
+{
+    const options *o = &r->opt;
+    if (o->report_every && r->ac.steps % o->report_every == 0) {
+        report(r, "report", &r->window);
+        timing_clear(&r->window);
+    }
+    if (o->checkpoint_every && r->ac.steps % o->checkpoint_every == 0) {
+        if (save_checkpoint(r) != 0) {
+            fprintf(stderr, "rtu_pi: going on without this checkpoint (the last one is at step "
+                            "%llu)\n", (unsigned long long)r->last_saved_step);
+        }
+    }
+    return 0;
+}
+
+static int finish(run *r, int code)
+{
+    if (code != EXIT_LEARNER && r->ac.steps != r->last_saved_step) {
+        if (save_checkpoint(r) != 0 && code == 0) {
+            code = EXIT_IO;
+        }
+    }
+    if (g_stop) {
+        fprintf(r->log, "stopped by signal %d\n", (int)g_signal);
+    }
+    if (r->opt.checkpoint[0] != '\0' && code != EXIT_LEARNER) {
+        fprintf(r->log, "checkpoint %s at step %llu\n", r->opt.checkpoint,
+                (unsigned long long)r->last_saved_step);
+    }
+    report(r, "final", &r->total);
+    return code;
+}
+
+static int learner_failed(run *r, const char *call, rtu_status st)
+{
+    fprintf(stderr, "rtu_pi: %s failed at step %llu: %s\n", call, (unsigned long long)r->ac.steps,
+            rtu_status_str(st));
+    return st == RTU_ERR_DIVERGED ? EXIT_LEARNER : EXIT_USAGE;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Source 1: the simulated plant                                                               */
+
+static int run_sim(run *r)
+{
+    cartpole_p env;
+    rtu_prng rng;
+    rtu_real obs[CARTPOLE_P_OBS], next[CARTPOLE_P_OBS], action, reward;
+    int term = 0, trunc = 0, code = 0;
+    rtu_status st;
+    /* the plant's stream: from the seed and the step we (re)start at */
+    rtu_prng_seed(&rng, r->opt.seed * 0x9E3779B97F4A7C15ull + r->ac.steps);
+    cartpole_p_reset(&env, &rng, obs);
+    while (!g_stop && (r->opt.steps == 0 || r->ac.steps < r->opt.steps)) {
+        uint64_t t0, t1, t2, t3;
+        t0 = now_ns();
+        st = rtu_ac_act(&r->ac, obs, &action);
+        t1 = now_ns();
+        if (st != RTU_OK) {
+            return finish(r, learner_failed(r, "act", st));
+        }
+        cartpole_p_step(&env, (int)action, next, &reward, &term, &trunc);
+        t2 = now_ns();
+        st = rtu_ac_learn(&r->ac, reward, next, term, trunc);
+        t3 = now_ns();
+        if (st != RTU_OK) {
+            return finish(r, learner_failed(r, "learn", st));
+        }
+        timing_add(&r->window, (t1 - t0) + (t3 - t2));
+        timing_add(&r->total, (t1 - t0) + (t3 - t2));
+        r->ep_return += (double)reward;
+        r->ep_length++;
+        if (term || trunc) {
+            episode_end(r);
+            cartpole_p_reset(&env, &rng, obs);
+        } else {
+            memcpy(obs, next, sizeof obs);
+        }
+        /* the safe point: after learn, before the next act */
+        code = after_learn(r);
+        if (code != 0) {
+            return finish(r, code);
+        }
+    }
+    return finish(r, 0);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Source 2: the line protocol (see README.md)                                                 */
+
+typedef struct {
+    int in_fd, out_fd;
+    char buf[LINE_MAX_BYTES];
+    size_t len;  /* bytes in buf */
+    int skipping; /* inside an over-long line */
+} line_io;
+
+/* Next line (without its end, \r stripped) into line; 1 a line, 0 end of input, -1 interrupted by
+ * a signal, -2 a read error, -3 an over-long line (skipped). */
+static int read_line(line_io *io, char *line, size_t cap)
+{
+    for (;;) {
+        char *nl = memchr(io->buf, '\n', io->len);
+        ssize_t got;
+        if (nl != NULL) {
+            size_t n = (size_t)(nl - io->buf);
+            int was_skipping = io->skipping;
+            if (!was_skipping) {
+                size_t m = n < cap - 1 ? n : cap - 1;
+                memcpy(line, io->buf, m);
+                line[m] = '\0';
+                if (m > 0 && line[m - 1] == '\r') {
+                    line[m - 1] = '\0';
+                }
+            }
+            memmove(io->buf, nl + 1, io->len - n - 1);
+            io->len -= n + 1;
+            io->skipping = 0;
+            if (was_skipping) {
+                return -3;
+            }
+            return 1;
+        }
+        if (io->len == sizeof io->buf) { /* no newline in a full buffer: drop it */
+            io->len = 0;
+            io->skipping = 1;
+        }
+        if (g_stop) {
+            return -1;
+        }
+        got = read(io->in_fd, io->buf + io->len, sizeof io->buf - io->len);
+        if (got < 0) {
+            if (errno == EINTR) {
+                if (g_stop) {
+                    return -1;
+                }
+                continue;
+            }
+            return -2;
+        }
+        if (got == 0) {
+            return 0;
+        }
+        io->len += (size_t)got;
+    }
+}
+
+static int send_line(line_io *io, const char *text)
+{
+    return write_all(io->out_fd, text, strlen(text));
+}
+
+typedef struct {
+    rtu_real obs[RTU_PI_MAX_IN];
+    int has_outcome; /* reward, terminated and truncated were given */
+    rtu_real reward;
+    int terminated, truncated;
+} message;
+
+/* Parse "obs v1 .. vn [reward r terminated t truncated u]"; 0 and a reason on error. */
+static int parse_message(char *line, size_t n_in, message *m, const char **why)
+{
+    char *tok, *save = NULL, *end;
+    size_t i;
+    tok = strtok_r(line, " \t", &save);
+    if (tok == NULL || strcmp(tok, "obs") != 0) {
+        *why = "expected: obs <v1> ... <vn> [reward <r> terminated <0|1> truncated <0|1>]";
+        return 0;
+    }
+    for (i = 0; i < n_in; i++) {
+        tok = strtok_r(NULL, " \t", &save);
+        if (tok == NULL) {
+            *why = "too few observation values";
+            return 0;
+        }
+        m->obs[i] = (rtu_real)strtod(tok, &end);
+        if (*end != '\0' || end == tok) {
+            *why = "an observation value is not a number";
+            return 0;
+        }
+    }
+    m->has_outcome = 0;
+    tok = strtok_r(NULL, " \t", &save);
+    if (tok == NULL) {
+        return 1;
+    }
+    if (strcmp(tok, "reward") != 0) {
+        *why = "too many observation values (or not 'reward')";
+        return 0;
+    }
+    tok = strtok_r(NULL, " \t", &save);
+    m->reward = tok ? (rtu_real)strtod(tok, &end) : 0;
+    if (tok == NULL || *end != '\0' || end == tok) {
+        *why = "reward is not a number";
+        return 0;
+    }
+    tok = strtok_r(NULL, " \t", &save);
+    if (tok == NULL || strcmp(tok, "terminated") != 0 || (tok = strtok_r(NULL, " \t", &save)) == NULL ||
+        (strcmp(tok, "0") != 0 && strcmp(tok, "1") != 0)) {
+        *why = "expected terminated <0|1> after the reward";
+        return 0;
+    }
+    m->terminated = tok[0] == '1';
+    tok = strtok_r(NULL, " \t", &save);
+    if (tok == NULL || strcmp(tok, "truncated") != 0 || (tok = strtok_r(NULL, " \t", &save)) == NULL ||
+        (strcmp(tok, "0") != 0 && strcmp(tok, "1") != 0)) {
+        *why = "expected truncated <0|1> after terminated";
+        return 0;
+    }
+    m->truncated = tok[0] == '1';
+    if (strtok_r(NULL, " \t", &save) != NULL) {
+        *why = "unexpected text after truncated";
+        return 0;
+    }
+    m->has_outcome = 1;
+    return 1;
+}
+
+static speed_t baud_constant(long baud)
+{
+    switch (baud) {
+    case 9600: return B9600;
+    case 19200: return B19200;
+    case 38400: return B38400;
+    case 57600: return B57600;
+    case 115200: return B115200;
+    case 230400: return B230400;
+#ifdef B460800
+    case 460800: return B460800;
+#endif
+#ifdef B921600
+    case 921600: return B921600;
+#endif
+    default: return (speed_t)0;
+    }
+}
+
+/* Open a serial device raw: 8N1, no flow control, no echo, no line editing or translation,
+ * blocking reads of at least one byte. -1 on error (message printed). */
+static int open_serial(const char *path, long baud)
+{
+    struct termios t;
+    speed_t speed = baud_constant(baud);
+    int fd;
+    if (speed == (speed_t)0) {
+        fprintf(stderr, "rtu_pi: --baud %ld is not a supported speed\n", baud);
+        return -1;
+    }
+    fd = open(path, O_RDWR | O_NOCTTY);
+    if (fd < 0) {
+        fprintf(stderr, "rtu_pi: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (isatty(fd)) {
+        if (tcgetattr(fd, &t) != 0) {
+            fprintf(stderr, "rtu_pi: tcgetattr %s: %s\n", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON |
+                                 IXOFF | IXANY);
+        t.c_oflag &= ~(tcflag_t)OPOST;
+        t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+        t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB | CSTOPB);
+        t.c_cflag |= CS8 | CLOCAL | CREAD;
+        t.c_cc[VMIN] = 1;
+        t.c_cc[VTIME] = 0;
+        if (cfsetispeed(&t, speed) != 0 || cfsetospeed(&t, speed) != 0 ||
+            tcsetattr(fd, TCSANOW, &t) != 0) {
+            fprintf(stderr, "rtu_pi: cannot set up %s: %s\n", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        tcflush(fd, TCIOFLUSH);
+    } /* else a FIFO or file: used as it is */
+    return fd;
+}
+
+static int run_lines(run *r, int in_fd, int out_fd)
+{
+    static line_io io;
+    static char line[LINE_MAX_BYTES];
+    char reply[64 + 32 * RTU_PI_MAX_ACTIONS];
+    message m;
+    rtu_real action[RTU_PI_MAX_ACTIONS];
+    size_t n_in = r->ac.cell.n_in;
+    int pending = 0; /* an act was sent and its outcome not yet received */
+    rtu_status st;
+    io.in_fd = in_fd;
+    io.out_fd = out_fd;
+    io.len = 0;
+    io.skipping = 0;
+    while (r->opt.steps == 0 || r->ac.steps < r->opt.steps) {
+        const char *why = NULL;
+        int got = read_line(&io, line, sizeof line);
+        uint64_t learn_ns, act_ns;
+        if (got == 0) {
+            fprintf(r->log, "end of input\n");
+            break;
+        }
+        if (got == -1) {
+            break; /* a signal: the learner is at a safe point unless an act is pending */
+        }
+        if (got == -2) {
+            fprintf(stderr, "rtu_pi: read error: %s\n", strerror(errno));
+            if (pending) {
+                begin_episode(&r->ac);
+            }
+            return finish(r, EXIT_IO);
+        }
+        if (got == -3) {
+            if (send_line(&io, "error line too long\n") != 0) {
+                break;
+            }
+            continue;
+        }
+        if (line[0] == '\0' || line[0] == '#') {
+            continue;
+        }
+        if (!parse_message(line, n_in, &m, &why)) {
+            snprintf(reply, sizeof reply, "error %s\n", why);
+            if (send_line(&io, reply) != 0) {
+                break;
+            }
+            continue;
+        }
+        learn_ns = 0;
+        if (m.has_outcome && pending) {
+            uint64_t t0 = now_ns();
+            st = rtu_ac_learn(&r->ac, m.reward, m.obs, m.terminated, m.truncated);
+            learn_ns = now_ns() - t0;
+            if (st == RTU_ERR_DIVERGED) {
+                return finish(r, learner_failed(r, "learn", st));
+            }
+            if (st != RTU_OK) { /* bad values: refused, the learner unchanged; still pending */
+                snprintf(reply, sizeof reply, "error %s\n", rtu_status_str(st));
+                if (send_line(&io, reply) != 0) {
+                    break;
+                }
+                continue;
+            }
+            pending = 0;
+            r->ep_return += (double)m.reward;
+            r->ep_length++;
+            if (m.terminated || m.truncated) {
+                timing_add(&r->window, learn_ns);
+                timing_add(&r->total, learn_ns);
+                episode_end(r);
+                if (send_line(&io, "reset\n") != 0) {
+                    break;
+                }
+                if (after_learn(r) != 0) {
+                    return finish(r, EXIT_IO);
+                }
+                continue;
+            }
+        } else if (m.has_outcome || pending || r->ac.fed) {
+            /* An outcome with no action pending (we restarted mid-episode), or a plain obs line
+             * (the device started over): a new episode from this observation. */
+            begin_episode(&r->ac);
+            pending = 0;
+            r->ep_return = 0.0;
+            r->ep_length = 0;
+            if (m.has_outcome && (m.terminated || m.truncated)) {
+                if (send_line(&io, "reset\n") != 0) {
+                    break;
+                }
+                continue;
+            }
+            m.has_outcome = 0;
+        }
+        /* the safe point between learn and act: a checkpoint now, or stop before acting */
+        if (m.has_outcome && after_learn(r) != 0) {
+            return finish(r, EXIT_IO);
+        }
+        if (g_stop || (r->opt.steps != 0 && r->ac.steps >= r->opt.steps)) {
+            send_line(&io, "bye\n"); /* the answer to this line: no act follows */
+            break;
+        }
+        {
+            uint64_t t0 = now_ns();
+            st = rtu_ac_act(&r->ac, m.obs, action);
+            act_ns = now_ns() - t0;
+        }
+        if (st != RTU_OK) {
+            if (st == RTU_ERR_DIVERGED) {
+                return finish(r, learner_failed(r, "act", st));
+            }
+            snprintf(reply, sizeof reply, "error %s\n", rtu_status_str(st));
+            if (send_line(&io, reply) != 0) {
+                break;
+            }
+            continue;
+        }
+        if (m.has_outcome) { /* a whole step: learn on the outcome, act on its observation */
+            timing_add(&r->window, learn_ns + act_ns);
+            timing_add(&r->total, learn_ns + act_ns);
+        }
+        pending = 1;
+        if (r->ac.action_kind == RTU_ACTIONS_DISCRETE) {
+            snprintf(reply, sizeof reply, "act %d\n", (int)action[0]);
+        } else {
+            size_t i, off = (size_t)snprintf(reply, sizeof reply, "act");
+            for (i = 0; i < r->ac.n_actions && off < sizeof reply; i++) {
+                off += (size_t)snprintf(reply + off, sizeof reply - off, " %.9g",
+                                        (double)action[i]);
+            }
+            if (off < sizeof reply - 1) {
+                reply[off++] = '\n';
+                reply[off] = '\0';
+            }
+        }
+        if (send_line(&io, reply) != 0) {
+            fprintf(stderr, "rtu_pi: write error: %s\n", strerror(errno));
+            break;
+        }
+    }
+    if (pending) { /* stopped while waiting for an outcome: drop that action, keep the rest */
+        begin_episode(&r->ac);
+    }
+    return finish(r, 0);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+    static run r;
+    struct sigaction sa;
+    int code, fd = -1;
+    memset(&r, 0, sizeof r);
+    if (!parse_options(argc, argv, &r.opt)) {
+        return EXIT_USAGE;
+    }
+    r.log = strcmp(r.opt.io, "stdio") == 0 ? stderr : stdout;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a blocking read returns EINTR and the loop sees g_stop */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe is a write error, handled */
+
+    if (!setup_learner(&r)) {
+        return EXIT_USAGE;
+    }
+    if (strcmp(r.opt.io, "sim") == 0) {
+        code = run_sim(&r);
+    } else if (strcmp(r.opt.io, "stdio") == 0) {
+        code = run_lines(&r, STDIN_FILENO, STDOUT_FILENO);
+    } else {
+        fd = open_serial(r.opt.io, r.opt.baud);
+        if (fd < 0) {
+            return EXIT_IO;
+        }
+        fprintf(r.log, "listening on %s at %ld baud\n", r.opt.io, r.opt.baud);
+        code = run_lines(&r, fd, fd);
+        close(fd);
+    }
+    return code;
+}
