@@ -188,6 +188,15 @@ static rtu_status feed(rtu_ac *ac, const rtu_real *obs)
 /* ------------------------------------------------------------------------------------------ */
 /* Heads                                                                                       */
 
+void rtu_ac_begin_episode(rtu_ac *ac)
+{
+    rtu_zero(ac->z_v, ac->n_value);
+    rtu_zero(ac->z_pi, ac->n_policy);
+    rtu_cell_reset(&ac->cell);
+    ac->fed = 0;
+    ac->acted = 0;
+}
+
 rtu_real rtu_ac_value(const rtu_ac *ac)
 {
     size_t k, n2 = 2 * ac->cell.n_hidden;
@@ -437,10 +446,7 @@ rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, i
     ac->steps += 1;
 
     if (terminated || truncated) { /* after the update: zero traces and state */
-        rtu_zero(ac->z_v, ac->n_value);
-        rtu_zero(ac->z_pi, ac->n_policy);
-        rtu_cell_reset(cell);
-        ac->fed = 0;
+        rtu_ac_begin_episode(ac);
         ac->episodes += 1;
         return RTU_OK;
     }

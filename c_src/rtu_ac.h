@@ -113,6 +113,11 @@ rtu_status rtu_ac_act(rtu_ac *ac, const rtu_real *obs, rtu_real *action);
 rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, int terminated,
                         int truncated);
 
+/* Start a new episode outside learn, as learn does at an episode end (zero z_v, z_pi, the cell's
+ * state and RTRL traces; nothing fed), without counting an episode; a pending action (act without
+ * learn) is dropped. For a device that restarts, or whose episode was cut off: the next act may
+ * take any observation. */
+void rtu_ac_begin_episode(rtu_ac *ac);
 /* Value v(s) of the observation the cell holds (after act), at the current parameters. */
 rtu_real rtu_ac_value(const rtu_ac *ac);
 

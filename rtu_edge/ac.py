@@ -60,6 +60,9 @@ class _CAC:
                                               int(terminated), int(truncated)),
                         "reward or next_obs")
 
+    def begin_episode(self) -> None:
+        self.lib.rtu_ac_begin_episode(self.ac)
+
     def _message(self, status) -> str:
         return self.core.ffi.string(self.lib.rtu_status_str(status)).decode()
 
@@ -102,6 +105,9 @@ class _ReferenceAC:
 
     def learn(self, reward, next_obs, terminated, truncated) -> None:
         self.impl.learn(reward, next_obs, terminated, truncated)
+
+    def begin_episode(self) -> None:
+        self.impl.begin_episode()
 
     def to_bytes(self) -> bytes:
         try:
@@ -277,6 +283,15 @@ class ActorCritic(Checkpointable):
         self._impl.learn(reward, next_obs, bool(terminated), bool(truncated))
         self._acted = False
         self._expected_obs = None if (terminated or truncated) else next_obs.copy()
+
+    def begin_episode(self) -> None:
+        """Start a new episode without a transition, as learn does when an episode ends: zero the
+        eligibility traces and the cell's state and RTRL traces, without counting an episode. For
+        an episode cut off from outside (a robot restarted, a reset); a pending act is dropped
+        and the next act may take any observation."""
+        self._impl.begin_episode()
+        self._acted = False
+        self._expected_obs = None
 
     def _observation(self, name: str, value) -> np.ndarray:
         a = np.asarray(value)

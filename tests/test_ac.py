@@ -156,3 +156,28 @@ def test_phase_wrapping_keeps_the_function_and_rescales_traces():
     assert np.allclose(cell.dc_dtheta, old * ratio)
     for x in xs[10:]:
         assert np.allclose(cell.step(x), twin.step(x), atol=1e-12)
+
+
+def test_begin_episode_cuts_an_episode_short_on_every_backend():
+    """begin_episode drops a pending act and the cell's memory, as an episode end does (without
+    counting one): the next act takes any observation, and C and reference stay together."""
+    runs = []
+    for backend, dtype in (("c", np.float64), ("reference", np.float64)):
+        ac = ActorCritic(2, 4, 2, kind="linear", activation="tanh", seed=3, backend=backend,
+                         dtype=dtype)
+        rng = np.random.default_rng(0)
+        obs = rng.normal(size=2)
+        actions = []
+        for t in range(60):
+            actions.append(ac.act(obs))
+            if t % 25 == 24:
+                ac.begin_episode()  # cut off mid-episode, pending act dropped
+                obs = rng.normal(size=2)  # any observation may come next
+                continue
+            obs = rng.normal(size=2)
+            ac.learn(1.0, obs, False, False)
+        assert ac.episodes == 0 and ac.steps == 58
+        runs.append((actions, ac.params))
+    assert runs[0][0] == runs[1][0]
+    for k in runs[0][1]:
+        np.testing.assert_allclose(runs[0][1][k], runs[1][1][k], rtol=0, atol=1e-12)

@@ -392,19 +392,6 @@ static void episode_end(run *r)
     r->ep_length = 0;
 }
 
-/* Start a new episode for the learner outside learn: what rtu_ac_learn does at an episode end
- * (zero the eligibility traces, the cell's state and RTRL traces, nothing fed), without counting
- * an episode. Used after a resume and when the device starts over: the world has moved on since
- * the cell's memory was formed. A pending action (act without learn) is dropped. */
-static void begin_episode(rtu_ac *ac)
-{
-    memset(ac->z_v, 0, ac->n_value * sizeof(rtu_real));
-    memset(ac->z_pi, 0, ac->n_policy * sizeof(rtu_real));
-    rtu_cell_reset(&ac->cell);
-    ac->fed = 0;
-    ac->acted = 0;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* Checkpoint files                                                                            */
 
@@ -753,7 +740,7 @@ static int setup_learner(run *r)
                                                                                : "identity"),
                 (unsigned long long)o->seed);
     }
-    begin_episode(&r->ac);
+    rtu_ac_begin_episode(&r->ac);
     r->last_saved_step = r->ac.steps;
     if (rtu_ac_buffer_size(r->ac.cell.kind, r->ac.cell.n_in, r->ac.cell.n_hidden,
                            r->ac.action_kind, r->ac.n_actions, &r->learner_bytes) != RTU_OK) {
@@ -1100,7 +1087,7 @@ static int run_lines(run *r, int in_fd, int out_fd)
         if (got == -2) {
             fprintf(stderr, "rtu_pi: read error: %s\n", strerror(errno));
             if (pending) {
-                begin_episode(&r->ac);
+                rtu_ac_begin_episode(&r->ac);
             }
             return finish(r, EXIT_IO);
         }
@@ -1153,7 +1140,7 @@ static int run_lines(run *r, int in_fd, int out_fd)
         } else if (m.has_outcome || pending || r->ac.fed) {
             /* An outcome with no action pending (we restarted mid-episode), or a plain obs line
              * (the device started over): a new episode from this observation. */
-            begin_episode(&r->ac);
+            rtu_ac_begin_episode(&r->ac);
             pending = 0;
             r->ep_return = 0.0;
             r->ep_length = 0;
@@ -1212,7 +1199,7 @@ static int run_lines(run *r, int in_fd, int out_fd)
         }
     }
     if (pending) { /* stopped while waiting for an outcome: drop that action, keep the rest */
-        begin_episode(&r->ac);
+        rtu_ac_begin_episode(&r->ac);
     }
     return finish(r, 0);
 }

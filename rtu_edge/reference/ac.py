@@ -275,13 +275,19 @@ class AC:
         self.steps += 1
 
         if terminated or truncated:  # after the update: zero traces and state
-            self.z_v[:] = 0.0
-            self.z_pi[:] = 0.0
-            cell.reset()
-            self.fed = False
+            self.begin_episode()
             self.episodes += 1
             return
         self.feed(next_obs)  # s' at theta_{t+1}: the next act starts from it
+
+
+    def begin_episode(self) -> None:
+        """rtu_ac_begin_episode: what learn does at an episode end, outside learn and without
+        counting an episode; a pending action is dropped."""
+        self.z_v[:] = 0.0
+        self.z_pi[:] = 0.0
+        self.cell.reset()
+        self.fed = self.acted = False
 
 
 def peek_value(cell: Cell, x: np.ndarray, w: np.ndarray, b: float) -> float:
