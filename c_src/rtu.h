@@ -17,6 +17,13 @@
  *
  * rtu_real is float; compile with -DRTU_DOUBLE for double (the build that validates against the
  * reference).
+ *
+ * The cell's derived cache (g, phi, eta... of rtu_cell_refresh, recomputed after every learner
+ * update) is computed in double in both builds, so that a float build's phases drift from the
+ * reference's by no more than rounding. On an FPU without double (Cortex-M4F) that costs about 90%
+ * of a learner step in software double; -DRTU_DERIVED_FLOAT (float build only) computes it in float
+ * instead. The learner's gradients stay exact for the cell it runs; only its agreement with the
+ * reference loosens (firmware_examples/cortex_m/README.md has the figures).
  */
 #ifndef RTU_H
 #define RTU_H

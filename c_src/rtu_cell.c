@@ -13,6 +13,24 @@
 #define RTU_FABS fabsf
 #endif
 
+/* The arithmetic of the derived cache (rtu_cell_refresh): double by default, in both builds;
+ * float with -DRTU_DERIVED_FLOAT in the float build, for FPUs without double (see rtu.h). */
+#if defined(RTU_DERIVED_FLOAT) && !defined(RTU_DOUBLE)
+typedef float rtu_derived;
+#define RTU_D_EXP expf
+#define RTU_D_EXPM1 expm1f
+#define RTU_D_SQRT sqrtf
+#define RTU_D_COS cosf
+#define RTU_D_SIN sinf
+#else
+typedef double rtu_derived;
+#define RTU_D_EXP exp
+#define RTU_D_EXPM1 expm1
+#define RTU_D_SQRT sqrt
+#define RTU_D_COS cos
+#define RTU_D_SIN sin
+#endif
+
 /* ------------------------------------------------------------------------------------------ */
 /* Helpers                                                                                     */
 
@@ -242,18 +260,19 @@ rtu_status rtu_cell_refresh(rtu_cell *cell)
     if (status != RTU_OK) {
         return status;
     }
-    /* In double in both builds, rounded once: a float phase error of a few ulps would grow
-     * linearly over a unit's memory (about 1 / (1 - r) steps). O(n), only when params change. */
+    /* In double in both builds (unless RTU_DERIVED_FLOAT), rounded once: a float phase error of
+     * a few ulps would grow linearly over a unit's memory (about 1 / (1 - r) steps). O(n), only
+     * when params change. */
     for (k = 0; k < cell->n_hidden; ++k) {
-        double nu = exp((double)cell->nu_log[k]);
-        double theta = exp((double)cell->theta_log[k]);
-        double r = exp(-nu);
-        double eta = sqrt(-expm1(-2.0 * nu)); /* 1 - r^2 without cancellation */
+        rtu_derived nu = RTU_D_EXP((rtu_derived)cell->nu_log[k]);
+        rtu_derived theta = RTU_D_EXP((rtu_derived)cell->theta_log[k]);
+        rtu_derived r = RTU_D_EXP(-nu);
+        rtu_derived eta = RTU_D_SQRT(-RTU_D_EXPM1((rtu_derived)-2 * nu)); /* 1 - r^2, no cancellation */
         cell->nu[k] = (rtu_real)nu;
         cell->theta[k] = (rtu_real)theta;
-        cell->g[k] = (rtu_real)(r * cos(theta));
-        cell->phi[k] = (rtu_real)(r * sin(theta));
-        if (eta < (double)RTU_ETA_MIN) {
+        cell->g[k] = (rtu_real)(r * RTU_D_COS(theta));
+        cell->phi[k] = (rtu_real)(r * RTU_D_SIN(theta));
+        if (eta < (rtu_derived)RTU_ETA_MIN) {
             cell->eta[k] = RTU_ETA_MIN;
             cell->deta[k] = 0; /* eta is the constant floor here */
         } else {

@@ -84,6 +84,16 @@ def test_c_unit_tests_pass(target, precision, tmp_path):
     assert (tmp_path / f"{target}-{precision}" / "librtu_edge.a").is_file()
 
 
+@pytest.mark.parametrize("target", ["host", "armhf"])
+def test_c_unit_tests_pass_with_the_derived_cache_in_float(target, tmp_path):
+    """-DRTU_DERIVED_FLOAT (the Cortex-M example's setting) keeps the float tolerance."""
+    require(target)
+    result = make(tmp_path, "test", f"TARGET={target}", "EXTRA_CFLAGS=-DRTU_DERIVED_FLOAT")
+    assert "-DRTU_DERIVED_FLOAT" in result.stdout
+    check_clean_build(result)
+    check_test_output(result, "float")
+
+
 @pytest.mark.parametrize("precision", ["float", "double"])
 def test_c_unit_tests_pass_with_clang(precision, tmp_path):
     require("host", extra=["clang"])

@@ -90,7 +90,11 @@ int main(void)
     MEASURE("empty loop with the timer reads", sink_f = arg_f);
     MEASURE("rtu_cell_step (state + RTRL traces)", (void)rtu_cell_step(&cell, x, NULL));
     MEASURE("rtu_cell_gradient (from dL/dh)", (void)rtu_cell_gradient(&cell, dh, grad));
+#ifdef RTU_DERIVED_FLOAT
+    MEASURE("rtu_cell_refresh (derived cache, in float)", (void)rtu_cell_refresh(&cell));
+#else
     MEASURE("rtu_cell_refresh (derived cache, in double)", (void)rtu_cell_refresh(&cell));
+#endif
     MEASURE("libm exp (double, software)", sink_d = exp(arg_d));
     MEASURE("libm cos (double, software)", sink_d = cos(arg_d));
     MEASURE("libm expm1 (double, software)", sink_d = expm1(arg_d));
