@@ -42,13 +42,11 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from _cprogram import ROOT, build, compiler_version, cpu_model
 from rtu_edge import RTUCell
 
-ROOT = Path(__file__).resolve().parent.parent
 BENCH_SOURCE = ROOT / "benchmarks" / "bench_cell.c"
-BIN_DIR = ROOT / "benchmarks" / "bin"
 CORE_SOURCES = [ROOT / "c_src" / name for name in ("rtu_status.c", "rtu_prng.c", "rtu_cell.c")]
-CFLAGS = ["-std=c99", "-O3", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
 
 # precision tag -> (numpy dtype, extra compiler flags)
 PRECISIONS = {"f32": (np.float32, []), "f64": (np.float64, ["-DRTU_DOUBLE"])}
@@ -266,41 +264,9 @@ def bench_config(kind: str, n_hidden: int, n_in: int, binaries: dict[str, Path],
 
 # -- building the C program ---------------------------------------------------------------------
 
-def compiler() -> list[str]:
-    return shlex.split(os.environ.get("CC", "cc"))
-
-
 def build_program(tag: str) -> tuple[Path, list[str]]:
     """Compile bench_cell.c with the core into benchmarks/bin/bench_cell_<tag>."""
-    BIN_DIR.mkdir(parents=True, exist_ok=True)
-    binary = BIN_DIR / f"bench_cell_{tag}"
-    cmd = [*compiler(), *CFLAGS, *PRECISIONS[tag][1], "-I", str(ROOT / "c_src"),
-           str(BENCH_SOURCE), *map(str, CORE_SOURCES), "-lm", "-o", str(binary)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-    except OSError as err:
-        sys.exit(f"cannot run the C compiler ({shlex.join(compiler())}; set $CC): {err}")
-    if proc.returncode != 0:
-        sys.exit(f"compiling the C benchmark failed:\n{shlex.join(cmd)}\n{proc.stderr}")
-    return binary, cmd
-
-
-def compiler_version() -> str:
-    try:
-        proc = subprocess.run([*compiler(), "--version"], capture_output=True, text=True)
-    except OSError as err:
-        return f"unknown ({err})"
-    return proc.stdout.splitlines()[0] if proc.stdout else "unknown"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    return build(BENCH_SOURCE, CORE_SOURCES, f"bench_cell_{tag}", tuple(PRECISIONS[tag][1]))
 
 
 # -- reporting ----------------------------------------------------------------------------------

@@ -49,15 +49,13 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from _cprogram import ROOT, build, compiler_version, cpu_model
 from rtu_edge import ActorCritic
 from rtu_edge.export import CModel, InferenceModel
 from rtu_edge.export import onnx_export as ox
 from rtu_edge.reference.cell import ACTIVATIONS, KINDS
 
-ROOT = Path(__file__).resolve().parent.parent
 BENCH_SOURCE = ROOT / "benchmarks" / "bench_export.c"
-BIN_DIR = ROOT / "benchmarks" / "bin"
-CFLAGS = ["-std=c99", "-O3", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
 RING = 64  # observations cycled through by the timed loops (a power of two)
 ROLLOUT = 1000  # steps of the accuracy checks
 SEED = 1
@@ -244,41 +242,9 @@ def accuracy(model: InferenceModel, files: dict, obs: np.ndarray) -> dict:
 
 # -- building the C program ---------------------------------------------------------------------
 
-def compiler() -> list[str]:
-    return shlex.split(os.environ.get("CC", "cc"))
-
-
 def build_program() -> tuple[Path, list[str]]:
-    BIN_DIR.mkdir(parents=True, exist_ok=True)
-    binary = BIN_DIR / "bench_export"
-    sources = sorted((ROOT / "c_src").glob("*.c"))
-    cmd = [*compiler(), *CFLAGS, "-I", str(ROOT / "c_src"), str(BENCH_SOURCE),
-           *map(str, sources), "-lm", "-o", str(binary)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-    except OSError as err:
-        sys.exit(f"cannot run the C compiler ({shlex.join(compiler())}; set $CC): {err}")
-    if proc.returncode != 0:
-        sys.exit(f"compiling the C benchmark failed:\n{shlex.join(cmd)}\n{proc.stderr}")
-    return binary, cmd
-
-
-def compiler_version() -> str:
-    try:
-        proc = subprocess.run([*compiler(), "--version"], capture_output=True, text=True)
-    except OSError as err:
-        return f"unknown ({err})"
-    return proc.stdout.splitlines()[0] if proc.stdout else "unknown"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    """Compile bench_export.c with the whole core into benchmarks/bin/bench_export."""
+    return build(BENCH_SOURCE, sorted((ROOT / "c_src").glob("*.c")), "bench_export")
 
 
 # -- reporting ----------------------------------------------------------------------------------

@@ -69,7 +69,8 @@ typedef enum {
     RTU_ERR_NONFINITE_INPUT, /* NaN or Inf in an input (x, dh or a sequence) */
     RTU_ERR_INPUT_RANGE,     /* an input (x, dh or a sequence) beyond +-RTU_INPUT_LIMIT */
     RTU_ERR_NONFINITE_PARAM, /* NaN or Inf in a parameter */
-    RTU_ERR_PARAM_RANGE,     /* |nu_log| or |theta_log| above RTU_LOG_PARAM_LIMIT */
+    RTU_ERR_PARAM_RANGE,     /* |nu_log| or |theta_log| above RTU_LOG_PARAM_LIMIT; in an rtu_model,
+                              * |lambda| >= 1 or eta outside (0, 1] */
     RTU_ERR_INIT_RANGE,      /* bad r_min, r_max or max_phase for initialisation */
     RTU_ERR_OVERFLOW,        /* the state became non-finite (weights too large); reset the cell */
     RTU_ERR_CONFIG,          /* a learner hyperparameter is out of range */

@@ -34,7 +34,7 @@ typedef double rtu_derived;
 /* ------------------------------------------------------------------------------------------ */
 /* Helpers                                                                                     */
 
-static int all_finite(const rtu_real *v, size_t count)
+int rtu_all_finite(const rtu_real *v, size_t count)
 {
     size_t i;
     for (i = 0; i < count; ++i) {
@@ -56,7 +56,7 @@ rtu_status rtu_check_input(const rtu_real *v, size_t count)
     if (ok) {
         return RTU_OK;
     }
-    return all_finite(v, count) ? RTU_ERR_INPUT_RANGE : RTU_ERR_NONFINITE_INPUT;
+    return rtu_all_finite(v, count) ? RTU_ERR_INPUT_RANGE : RTU_ERR_NONFINITE_INPUT;
 }
 
 void rtu_zero(rtu_real *v, size_t count)
@@ -107,7 +107,7 @@ static rtu_status check_config(rtu_kind kind, size_t n_in, size_t n_hidden)
 static rtu_status check_params(const rtu_cell *cell, const rtu_real *params)
 {
     size_t k;
-    if (!all_finite(params, cell->n_params)) {
+    if (!rtu_all_finite(params, cell->n_params)) {
         return RTU_ERR_NONFINITE_PARAM;
     }
     for (k = 0; k < 2 * cell->n_hidden; ++k) { /* nu_log then theta_log */

@@ -50,6 +50,9 @@ static inline int rtu_reals_fit(double count)
 /* v[0..count) = 0. */
 void rtu_zero(rtu_real *v, size_t count);
 
+/* Whether every one of count reals is finite. */
+int rtu_all_finite(const rtu_real *v, size_t count);
+
 /* RTU_OK, RTU_ERR_NONFINITE_INPUT or RTU_ERR_INPUT_RANGE for an input array. */
 rtu_status rtu_check_input(const rtu_real *v, size_t count);
 

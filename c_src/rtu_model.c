@@ -7,17 +7,6 @@
 #include "rtu_model.h"
 #include "rtu_internal.h"
 
-static int finite_all(const rtu_real *v, size_t count)
-{
-    size_t i;
-    for (i = 0; i < count; ++i) {
-        if (!isfinite(v[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 rtu_status rtu_model_check(const rtu_model *m)
 {
     size_t k, n, nd;
@@ -41,13 +30,13 @@ rtu_status rtu_model_check(const rtu_model *m)
     }
     n = m->n_hidden;
     nd = n * m->n_in;
-    if (!finite_all(m->w_c, nd) || !finite_all(m->w_d, nd) || !finite_all(m->g, n) ||
-        !finite_all(m->phi, n) || !finite_all(m->eta, n) ||
-        !finite_all(m->head_w, 2 * n * m->n_out) || !finite_all(m->head_b, m->n_out)) {
+    if (!rtu_all_finite(m->w_c, nd) || !rtu_all_finite(m->w_d, nd) ||
+        !rtu_all_finite(m->g, n) || !rtu_all_finite(m->phi, n) || !rtu_all_finite(m->eta, n) ||
+        !rtu_all_finite(m->head_w, 2 * n * m->n_out) || !rtu_all_finite(m->head_b, m->n_out)) {
         return RTU_ERR_NONFINITE_PARAM;
     }
     if (m->obs_mean != NULL &&
-        (!finite_all(m->obs_mean, m->n_in) || !finite_all(m->obs_inv_std, m->n_in))) {
+        (!rtu_all_finite(m->obs_mean, m->n_in) || !rtu_all_finite(m->obs_inv_std, m->n_in))) {
         return RTU_ERR_NONFINITE_PARAM;
     }
     for (k = 0; k < n; ++k) {

@@ -226,3 +226,17 @@ def test_unknown_learner_type_is_refused(tmp_path):
     (tmp_path / "other.rtu").write_bytes(bytes(data))
     with pytest.raises(ValueError, match="other.rtu.*unknown learner type 7"):
         InferenceModel.from_checkpoint(tmp_path / "other.rtu")
+
+
+def test_c_model_refuses_unusable_weights(tmp_path):
+    """rtu_model_check: non-finite weights, or a recurrence that does not decay (|lambda| >= 1)."""
+    import dataclasses
+    model = InferenceModel.from_checkpoint(trained_td(tmp_path, "linear", "tanh"))
+    w_c = model.w_c.copy()
+    w_c[0, 0] = np.nan
+    g = model.g.copy()
+    g[1] = 1.0
+    for bad, match in ((dataclasses.replace(model, w_c=w_c), "unusable: parameter contains NaN"),
+                       (dataclasses.replace(model, g=g), r"unusable: .*\|lambda\| >= 1")):
+        with pytest.raises(ValueError, match=match):
+            CModel(bad)

@@ -194,7 +194,10 @@ class CModel:
             setattr(m, name, core.ptr(a))
         if not normalised:
             m.obs_mean = m.obs_inv_std = ffi.NULL
-        core.check(lib.rtu_model_check(m), "model")
+        status = lib.rtu_model_check(m)
+        if status != lib.RTU_OK:
+            raise ValueError("the model's weights are unusable: "
+                             + ffi.string(lib.rtu_status_str(status)).decode())
         self.n_in, self.n_out = model.n_in, model.n_out
         self.state = np.zeros(2 * model.n_hidden, dtype=dtype)
         self.work = np.zeros(model.n_in + 2 * model.n_hidden, dtype=dtype)

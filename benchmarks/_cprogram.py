@@ -1,0 +1,53 @@
+"""What the benchmark scripts share: compiling a C benchmark program with the core ($CC, or cc;
+-O3, no -march=native, warnings as errors) and describing the machine a table was measured on."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN_DIR = ROOT / "benchmarks" / "bin"
+CFLAGS = ["-std=c99", "-O3", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
+
+
+def compiler() -> list[str]:
+    return shlex.split(os.environ.get("CC", "cc"))
+
+
+def build(source: Path, core_sources: list, name: str, defines: tuple = ()) -> tuple[Path, list[str]]:
+    """Compile source with core_sources into benchmarks/bin/<name>; exits with the compiler's
+    message on failure. Returns the binary and the command."""
+    BIN_DIR.mkdir(parents=True, exist_ok=True)
+    binary = BIN_DIR / name
+    cmd = [*compiler(), *CFLAGS, *defines, "-I", str(ROOT / "c_src"), str(source),
+           *map(str, core_sources), "-lm", "-o", str(binary)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as err:
+        sys.exit(f"cannot run the C compiler ({shlex.join(compiler())}; set $CC): {err}")
+    if proc.returncode != 0:
+        sys.exit(f"compiling the C benchmark failed:\n{shlex.join(cmd)}\n{proc.stderr}")
+    return binary, cmd
+
+
+def compiler_version() -> str:
+    try:
+        proc = subprocess.run([*compiler(), "--version"], capture_output=True, text=True)
+    except OSError as err:
+        return f"unknown ({err})"
+    return proc.stdout.splitlines()[0] if proc.stdout else "unknown"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
