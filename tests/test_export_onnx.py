@@ -390,3 +390,12 @@ def test_export_c_header_through_the_same_command(capsys, tmp_path, checkpoints)
                                       header, "--name", "policy", "--onnx", f32])
     assert code == 0, err
     assert header.exists() and f32.exists() and "policy" in header.read_text()
+
+
+def test_validate_tolerance_is_absolute_up_to_unit_scale_then_relative():
+    D = ox.Deviation
+    assert D("x", 9e-6, 1e-6, 0, 0, 0.5, 0.5).within(1e-5)
+    assert not D("x", 2e-5, 1e-6, 0, 0, 0.5, 0.5).within(1e-5)      # values ~1: absolute
+    assert D("x", 2e-5, 1e-6, 0, 0, 29.0, 0.5).within(1e-5)         # values ~29: 2.9e-4
+    assert not D("x", 4e-4, 1e-6, 0, 0, 29.0, 0.5).within(1e-5)
+    assert not D("x", float("nan"), 0, 0, 0, 1.0, 1.0).within(1e-5)
