@@ -29,6 +29,9 @@
 
 #include "rtu.h"
 
+#define BENCH_NAME "bench_cell"
+#include "bench_common.h"
+
 #define RING 64u /* input vectors in the ring; a power of two */
 #define MAX_REPEATS 1000ul
 
@@ -68,37 +71,11 @@ static void usage(const char *prog)
             prog, MAX_REPEATS);
 }
 
-static void fail(const char *what, const char *message)
-{
-    fprintf(stderr, "bench_cell: %s: %s\n", what, message);
-    exit(EXIT_FAILURE);
-}
-
 static void check(rtu_status status, const char *what)
 {
     if (status != RTU_OK) {
         fail(what, rtu_status_str(status));
     }
-}
-
-/* A whole decimal number in [min, max], or exit with a message naming the argument. */
-static unsigned long long parse_count(const char *text, const char *name, unsigned long long min,
-                                      unsigned long long max)
-{
-    char *end = NULL;
-    unsigned long long value;
-    errno = 0;
-    if (text[0] < '0' || text[0] > '9') {
-        fail(name, "not a non-negative integer");
-    }
-    value = strtoull(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0') {
-        fail(name, "not a non-negative integer");
-    }
-    if (value < min || value > max) {
-        fail(name, "out of range");
-    }
-    return value;
 }
 
 static options parse_options(int argc, char **argv)
@@ -184,21 +161,6 @@ static void run_steps(bench *b, unsigned long steps, unsigned long *t)
             fail("rtu_cell_gradient", rtu_status_str(status));
         }
     }
-}
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
-        fail("clock_gettime", strerror(errno));
-    }
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* Sum of the last features and gradient: a use of the results (and a sanity value). */

@@ -26,29 +26,10 @@
 
 #include "rtu_model.h"
 
+#define BENCH_NAME "bench_export"
+#include "bench_common.h"
+
 #define MAX_REPEATS 1000ul
-
-static void fail(const char *what, const char *message)
-{
-    fprintf(stderr, "bench_export: %s: %s\n", what, message);
-    exit(EXIT_FAILURE);
-}
-
-static unsigned long parse_count(const char *text, const char *name, unsigned long min,
-                                 unsigned long max)
-{
-    char *end = NULL;
-    unsigned long value;
-    errno = 0;
-    if (text[0] < '0' || text[0] > '9') {
-        fail(name, "not a non-negative integer");
-    }
-    value = strtoul(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || value < min || value > max) {
-        fail(name, "not an integer in range");
-    }
-    return value;
-}
 
 /* count floats from f into a fresh array (the benchmark's only allocations, at set-up) */
 static rtu_real *read_reals(FILE *f, size_t count, const char *what)
@@ -66,21 +47,6 @@ static rtu_real *read_reals(FILE *f, size_t count, const char *what)
         a[i] = (rtu_real)v;
     }
     return a;
-}
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
-        fail("clock_gettime", strerror(errno));
-    }
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv)

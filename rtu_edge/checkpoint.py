@@ -71,6 +71,13 @@ def _real_dtype(precision: int) -> np.dtype:
     return np.dtype("<f4" if precision == 4 else "<f8")
 
 
+def _encoding_dtype(precision: int) -> np.dtype:
+    """The little-endian dtype that encode and encode_ac write reals in."""
+    if precision not in (4, 8):
+        raise ValueError(f"precision must be 4 or 8 bytes, got {precision!r}")
+    return _real_dtype(precision)
+
+
 def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
 
@@ -268,8 +275,16 @@ def td_checkpoint_bytes(kind: str, n_in: int, n_hidden: int, precision: int) -> 
     return HEADER_BYTES + td_payload_bytes(kind, n_in, n_hidden, precision) + CRC_BYTES
 
 
+class _Reals:
+    """What both checkpoint records share: the numpy dtype of their precision (4 or 8 bytes)."""
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.float32 if self.precision == 4 else np.float64)
+
+
 @dataclasses.dataclass
-class TDCheckpoint:
+class TDCheckpoint(_Reals):
     """Everything a TD(lambda) checkpoint holds. ``arrays`` maps the names of td_array_sizes to
     1-d arrays of the checkpoint's precision (float32 for 4, float64 for 8)."""
 
@@ -285,16 +300,10 @@ class TDCheckpoint:
     has_prev: bool
     arrays: Dict[str, np.ndarray]
 
-    @property
-    def dtype(self) -> np.dtype:
-        return np.dtype(np.float32 if self.precision == 4 else np.float64)
-
 
 def encode(ckpt: TDCheckpoint) -> bytes:
     """The bytes of ckpt, as rtu_td_save writes them."""
-    if ckpt.precision not in (4, 8):
-        raise ValueError(f"precision must be 4 or 8 bytes, got {ckpt.precision!r}")
-    dt = _real_dtype(ckpt.precision)
+    dt = _encoding_dtype(ckpt.precision)
     cfg = ckpt.config
     payload = b"".join([
         np.array([cfg.gamma, cfg.lambda_, cfg.alpha, cfg.kappa, ckpt.v_prev, ckpt.z_norm1],
@@ -411,7 +420,7 @@ def ac_checkpoint_bytes(kind: str, n_in: int, n_hidden: int, action_kind: str, n
 
 
 @dataclasses.dataclass
-class ACCheckpoint:
+class ACCheckpoint(_Reals):
     """Everything an actor-critic checkpoint holds. ``arrays`` maps the names of ac_array_sizes
     to 1-d arrays of the checkpoint's precision; ``acted`` is always False in a checkpoint that
     decodes (none is taken between act and learn)."""
@@ -437,16 +446,10 @@ class ACCheckpoint:
     ret_m2: float
     arrays: Dict[str, np.ndarray]
 
-    @property
-    def dtype(self) -> np.dtype:
-        return np.dtype(np.float32 if self.precision == 4 else np.float64)
-
 
 def encode_ac(ckpt: ACCheckpoint) -> bytes:
     """The bytes of ckpt, as rtu_ac_save writes them."""
-    if ckpt.precision not in (4, 8):
-        raise ValueError(f"precision must be 4 or 8 bytes, got {ckpt.precision!r}")
-    dt = _real_dtype(ckpt.precision)
+    dt = _encoding_dtype(ckpt.precision)
     cfg = ckpt.config
     sizes = ac_array_sizes(ckpt.kind, ckpt.n_in, ckpt.n_hidden, ckpt.action_kind, ckpt.n_actions)
     payload = b"".join([

@@ -101,7 +101,7 @@ class InferenceModel:
         g, phi, eta = _derived(ckpt.kind, ckpt.activation, d, n, params)
         w_c = params[2 * n:2 * n + n * d].reshape(n, d).copy()
         w_d = params[2 * n + n * d:].reshape(n, d).copy()
-        config = {k: v for k, v in dataclasses.asdict(ckpt.config).items()}
+        config = dataclasses.asdict(ckpt.config)
         if isinstance(ckpt, checkpoint.TDCheckpoint):
             head = a["head"]
             return cls("td", ckpt.kind, ckpt.activation, d, n, None, 0, w_c, w_d, g, phi, eta,
