@@ -26,6 +26,7 @@ from typing import Optional
 
 import numpy as np
 
+from ._extras import require
 from .ac import ActorCritic
 from .td import TDLambda
 
@@ -260,6 +261,8 @@ def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool) -> di
 
 def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True) -> dict:
     """Run (or resume) training into the directory out."""
+    for module in ("matplotlib", "tqdm"):  # curve.png, the progress bar: refuse before any work
+        require(module, "training")
     out = Path(out)
     if resume:
         if not (out / CHECKPOINT).exists():
