@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from . import __version__
+from ._extras import MissingExtra
 
 DEMO_STEPS = 400000
 DEMO_SEED = 2
@@ -204,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
                 "demo": commands.demo}[args.command](args)
     except (ValueError, OSError) as err:
         print(f"rtu-edge {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except MissingExtra as err:
+        print(f"rtu-edge {args.command}: error: {err.message('this command')}", file=sys.stderr)
         return 2
     except commands.Interrupted as stop:
         print(f"rtu-edge {args.command}: {stop}", file=sys.stderr)

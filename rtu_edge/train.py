@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._extras import require
 from .ac import ActorCritic
 from .reference.config import ACConfig, TDConfig
 from .td import TDLambda
@@ -273,6 +274,8 @@ def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool) -> di
 
 def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True) -> dict:
     """Run (or resume) training into the directory out."""
+    for module in ("matplotlib", "tqdm"):  # curve.png, the progress bar: refuse before any work
+        require(module, "training")
     out = Path(out)
     if resume:
         if not (out / CHECKPOINT).exists():
