@@ -310,18 +310,6 @@ rtu_status rtu_ac_act(rtu_ac *ac, const rtu_real *obs, rtu_real *action)
 /* ------------------------------------------------------------------------------------------ */
 /* Learning                                                                                    */
 
-/* alpha_eff * delta for one trace. */
-static rtu_real step_size(const rtu_ac_config *cfg, rtu_real kappa, rtu_real delta,
-                          rtu_real z_norm1)
-{
-    if (cfg->optimizer == RTU_OPT_OBGD) {
-        rtu_real dbar = RTU_FABS(delta) > 1 ? RTU_FABS(delta) : (rtu_real)1;
-        rtu_real bound = cfg->alpha * kappa * dbar * z_norm1;
-        return cfg->alpha / (bound > 1 ? bound : (rtu_real)1) * delta;
-    }
-    return cfg->alpha * delta;
-}
-
 /* z_pi += grad [log pi(a|s) + c sign(delta) H] for the heads, and ac->dh = its dL/dh. */
 static void policy_gradient(rtu_ac *ac, rtu_real entropy_scale)
 {
@@ -373,22 +361,14 @@ static void scale(rtu_real *v, size_t count, rtu_real factor)
     }
 }
 
-static void add_scaled(rtu_real *restrict theta, const rtu_real *restrict z, size_t count,
-                       rtu_real a)
-{
-    size_t i;
-    for (i = 0; i < count; ++i) {
-        theta[i] += a * z[i];
-    }
-}
-
 rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, int terminated,
                         int truncated)
 {
     rtu_cell *cell;
     const rtu_ac_config *cfg;
     size_t k, n2, p_cell;
-    rtu_real r, v_s, v_next = 0, delta, decay, sign, a_v, a_pi;
+    rtu_real r, v_s, v_next = 0, delta, decay, sign;
+    rtu_obgd_trace traces[2];
     rtu_status status;
     if (ac == NULL || next_obs == NULL) {
         return RTU_ERR_NULL;
@@ -438,23 +418,24 @@ rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, i
     policy_gradient(ac, cfg->entropy_coef * sign);
     rtu_cell_gradient_into(cell, ac->dh, ac->z_pi, 1);
 
-    /* one ObGD (or SGD) step per trace; the shared cell takes both */
-    a_v = step_size(cfg, cfg->kappa_value, delta, l1(ac->z_v, ac->n_value));
-    a_pi = step_size(cfg, cfg->kappa_policy, delta, l1(ac->z_pi, ac->n_policy));
-    add_scaled(cell->params, ac->z_v, p_cell, a_v);
-    add_scaled(cell->params, ac->z_pi, p_cell, a_pi);
-    add_scaled(ac->value, ac->z_v + p_cell, ac->n_value - p_cell, a_v);
-    add_scaled(ac->policy, ac->z_pi + p_cell, ac->n_policy - p_cell, a_pi);
-    /* dh is free again: it takes the phase-wrap ratios, which rescale the theta_log entries */
-    rtu_cell_wrap_phases(cell, ac->dh);
-    for (k = 0; k < cell->n_hidden; ++k) {
-        ac->z_v[cell->n_hidden + k] *= ac->dh[k];
-        ac->z_pi[cell->n_hidden + k] *= ac->dh[k];
-    }
-    if (rtu_cell_refresh(cell) != RTU_OK ||
-        rtu_check_input(ac->value, ac->n_value - p_cell) == RTU_ERR_NONFINITE_INPUT ||
-        rtu_check_input(ac->policy, ac->n_policy - p_cell) == RTU_ERR_NONFINITE_INPUT) {
-        return RTU_ERR_DIVERGED;
+    /* one ObGD (or SGD) step per trace, the shared cell taking both; the phase wrap (dh is free
+     * again: it takes the ratios) and the refresh */
+    traces[0].z = ac->z_v;
+    traces[0].head = ac->value;
+    traces[0].n_head = ac->n_value - p_cell;
+    traces[0].kappa = cfg->kappa_value;
+    traces[0].z_norm1 = l1(ac->z_v, ac->n_value);
+    traces[1].z = ac->z_pi;
+    traces[1].head = ac->policy;
+    traces[1].n_head = ac->n_policy - p_cell;
+    traces[1].kappa = cfg->kappa_policy;
+    traces[1].z_norm1 = l1(ac->z_pi, ac->n_policy);
+    traces[0].grad = traces[1].grad = NULL;
+    traces[0].decay = traces[1].decay = 0; /* unused without grad */
+    status = rtu_obgd_update(cell, cfg->optimizer == RTU_OPT_OBGD, cfg->alpha, delta, traces, 2,
+                             ac->dh);
+    if (status != RTU_OK) {
+        return status;
     }
     ac->acted = 0;
     ac->steps += 1;

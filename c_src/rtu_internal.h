@@ -71,5 +71,36 @@ rtu_real rtu_cell_peek_value(const rtu_cell *cell, const rtu_real *x, const rtu_
  * theta_log gradients (which carry a factor theta) can drive theta up without bound. */
 void rtu_cell_wrap_phases(rtu_cell *cell, rtu_real *ratio);
 
+/* The learners' optimiser (rtu_obgd.c), after stream-x's ObGD: the update tail that TD(lambda)
+ * and the actor-critic share. A trace z has the learner-parameter layout: the cell's params
+ * (cell->n_params), then a head's. */
+typedef struct {
+    rtu_real *z;          /* the eligibility trace, cell->n_params + n_head reals */
+    rtu_real *head;       /* the head's parameters, n_head reals */
+    size_t n_head;
+    rtu_real kappa;       /* ObGD bound of this trace (unused by SGD) */
+    rtu_real z_norm1;     /* |z|_1 that bounds the step; receives the new |z|_1 when grad is set */
+    const rtu_real *grad; /* NULL: z steps as it is (AC); else TD's order: right after the step, in
+                             the same pass, z = decay z + grad */
+    rtu_real decay;
+} rtu_obgd_trace;
+
+/* alpha_eff * delta: alpha delta (SGD, obgd == 0), or ObGD's overshooting bound
+ * alpha / max(alpha kappa max(|delta|, 1) z_norm1, 1) * delta. */
+rtu_real rtu_obgd_step_size(int obgd, rtu_real alpha, rtu_real kappa, rtu_real delta,
+                            rtu_real z_norm1);
+
+/* params += a z over the cell's part and the head's, then the trace's advance if it has a grad
+ * (z = decay z + grad, z_norm1 = |z|_1). a = 0 is TD's first step: no TD error yet. */
+void rtu_obgd_step_trace(rtu_cell *cell, rtu_obgd_trace *trace, rtu_real a);
+
+/* The update of both learners, in this order: for each trace in turn, its step size
+ * (rtu_obgd_step_size with its kappa and z_norm1) and rtu_obgd_step_trace, the cell's params
+ * taking every trace's step; rtu_cell_wrap_phases, the ratios into ratio (n_hidden reals; may be a
+ * trace's grad, which is consumed by then) and each trace's theta_log entries rescaled by them;
+ * rtu_cell_refresh. RTU_ERR_DIVERGED if the refresh refuses a parameter or a head has a
+ * non-finite entry, else RTU_OK. */
+rtu_status rtu_obgd_update(rtu_cell *cell, int obgd, rtu_real alpha, rtu_real delta,
+                           rtu_obgd_trace *traces, size_t count, rtu_real *ratio);
 
 #endif /* RTU_INTERNAL_H */

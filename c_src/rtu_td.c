@@ -95,21 +95,6 @@ void rtu_td_reset(rtu_td *td)
     td->has_prev = 0;
 }
 
-/* theta += a z; z = decay z + g; returns |z|_1 of the new z. One pass over each array. */
-static rtu_real update_segment(rtu_real *restrict theta, rtu_real *restrict z,
-                               const rtu_real *restrict g, size_t count, rtu_real a,
-                               rtu_real decay)
-{
-    size_t i;
-    rtu_real norm = 0;
-    for (i = 0; i < count; ++i) {
-        theta[i] += a * z[i];
-        z[i] = decay * z[i] + g[i];
-        norm += RTU_FABS(z[i]);
-    }
-    return norm;
-}
-
 static rtu_status td_step_checked(rtu_td *td, const rtu_real *x, rtu_real cumulant,
                                   rtu_real *prediction)
 {
@@ -117,9 +102,9 @@ static rtu_status td_step_checked(rtu_td *td, const rtu_real *x, rtu_real cumula
     const rtu_td_config *cfg = &td->config;
     size_t k, n2 = 2 * cell->n_hidden, p_cell = cell->n_params;
     rtu_real *w = td->head, *grad = td->grad;
-    rtu_real v, delta, a = 0;
+    rtu_real v;
+    rtu_obgd_trace trace;
     rtu_status status;
-    int update = td->has_prev;
 
     /* h_{t+1} and v_{t+1} at theta_t */
     status = rtu_cell_step(cell, x, NULL);
@@ -137,30 +122,29 @@ static rtu_status td_step_checked(rtu_td *td, const rtu_real *x, rtu_real cumula
     }
     grad[p_cell + n2] = 1;
 
-    if (update) { /* delta_t = C_{t+1} + gamma v_{t+1} - v_t, and the step size */
-        delta = cumulant + cfg->gamma * v - td->v_prev;
-        if (cfg->optimizer == RTU_OPT_OBGD) {
-            rtu_real dbar = RTU_FABS(delta) > 1 ? RTU_FABS(delta) : (rtu_real)1;
-            rtu_real bound = cfg->alpha * cfg->kappa * dbar * td->z_norm1;
-            a = cfg->alpha / (bound > 1 ? bound : (rtu_real)1) * delta;
-        } else {
-            a = cfg->alpha * delta;
+    /* theta_{t+1} = theta_t + alpha_eff delta_t z_t and z_{t+1} = gamma lambda z_t + grad in one
+     * pass, delta_t = C_{t+1} + gamma v_{t+1} - v_t; then the phase wrap (grad is free again: it
+     * takes the ratios) and the refresh. Before the first prediction there is no TD error: a zero
+     * step, and z_{t+1}. */
+    trace.z = td->z;
+    trace.head = w;
+    trace.n_head = n2 + 1;
+    trace.kappa = cfg->kappa;
+    trace.z_norm1 = td->z_norm1;
+    trace.grad = grad;
+    trace.decay = cfg->gamma * cfg->lambda;
+    if (td->has_prev) {
+        status = rtu_obgd_update(cell, cfg->optimizer == RTU_OPT_OBGD, cfg->alpha,
+                                 cumulant + cfg->gamma * v - td->v_prev, &trace, 1, grad);
+        if (!isfinite(v)) {
+            status = RTU_ERR_DIVERGED;
         }
+    } else {
+        rtu_obgd_step_trace(cell, &trace, 0);
     }
-    /* theta_{t+1} = theta_t + a z_t, z_{t+1} = gamma lambda z_t + grad, in one pass */
-    td->z_norm1 = update_segment(cell->params, td->z, grad, p_cell, a, cfg->gamma * cfg->lambda) +
-                  update_segment(w, td->z + p_cell, grad + p_cell, n2 + 1, a,
-                                 cfg->gamma * cfg->lambda);
-    if (update) {
-        /* grad is free again: it takes the phase-wrap ratios, which rescale z's theta_log part */
-        rtu_cell_wrap_phases(cell, grad);
-        for (k = 0; k < cell->n_hidden; ++k) {
-            td->z[cell->n_hidden + k] *= grad[k];
-        }
-        if (rtu_cell_refresh(cell) != RTU_OK || !isfinite(v) ||
-            rtu_check_input(w, n2 + 1) == RTU_ERR_NONFINITE_INPUT) {
-            return RTU_ERR_DIVERGED;
-        }
+    td->z_norm1 = trace.z_norm1;
+    if (status != RTU_OK) {
+        return status;
     }
     td->v_prev = v;
     td->has_prev = 1;

@@ -1,0 +1,91 @@
+/*
+ * The learners' optimiser: SGD or ObGD (overshooting-bounded gradient descent, Elsayed et al.
+ * 2024) on eligibility traces over a shared RTU cell and a head per trace, then the phase wrap and
+ * the cell's refresh (../shared/rtu-spec.md section 3). rtu_td.c and rtu_ac.c end their updates
+ * with rtu_obgd_update; rtu_edge/reference/obgd.py is the same code in numpy. Declarations and
+ * the order of operations: rtu_internal.h.
+ */
+#include <math.h>
+
+#include "rtu_internal.h"
+
+#ifdef RTU_DOUBLE
+#define RTU_FABS fabs
+#else
+#define RTU_FABS fabsf
+#endif
+
+rtu_real rtu_obgd_step_size(int obgd, rtu_real alpha, rtu_real kappa, rtu_real delta,
+                            rtu_real z_norm1)
+{
+    if (obgd) {
+        rtu_real dbar = RTU_FABS(delta) > 1 ? RTU_FABS(delta) : (rtu_real)1;
+        rtu_real bound = alpha * kappa * dbar * z_norm1;
+        return alpha / (bound > 1 ? bound : (rtu_real)1) * delta;
+    }
+    return alpha * delta;
+}
+
+/* theta += a z. */
+static void add_scaled(rtu_real *restrict theta, const rtu_real *restrict z, size_t count,
+                       rtu_real a)
+{
+    size_t i;
+    for (i = 0; i < count; ++i) {
+        theta[i] += a * z[i];
+    }
+}
+
+/* theta += a z; z = decay z + g; returns |z|_1 of the new z. One pass over each array. */
+static rtu_real add_scaled_advance(rtu_real *restrict theta, rtu_real *restrict z,
+                                   const rtu_real *restrict g, size_t count, rtu_real a,
+                                   rtu_real decay)
+{
+    size_t i;
+    rtu_real norm = 0;
+    for (i = 0; i < count; ++i) {
+        theta[i] += a * z[i];
+        z[i] = decay * z[i] + g[i];
+        norm += RTU_FABS(z[i]);
+    }
+    return norm;
+}
+
+void rtu_obgd_step_trace(rtu_cell *cell, rtu_obgd_trace *t, rtu_real a)
+{
+    size_t p_cell = cell->n_params;
+    if (t->grad == NULL) {
+        add_scaled(cell->params, t->z, p_cell, a);
+        add_scaled(t->head, t->z + p_cell, t->n_head, a);
+    } else {
+        t->z_norm1 = add_scaled_advance(cell->params, t->z, t->grad, p_cell, a, t->decay) +
+                     add_scaled_advance(t->head, t->z + p_cell, t->grad + p_cell, t->n_head, a,
+                                        t->decay);
+    }
+}
+
+rtu_status rtu_obgd_update(rtu_cell *cell, int obgd, rtu_real alpha, rtu_real delta,
+                           rtu_obgd_trace *traces, size_t count, rtu_real *ratio)
+{
+    size_t i, k, n = cell->n_hidden;
+    rtu_status status;
+    for (i = 0; i < count; ++i) {
+        rtu_obgd_trace *t = &traces[i];
+        rtu_obgd_step_trace(cell, t, rtu_obgd_step_size(obgd, alpha, t->kappa, delta, t->z_norm1));
+    }
+    /* the phases wrap; the theta_log entries of every trace follow (the cell's own traces are
+     * rescaled by rtu_cell_wrap_phases) */
+    rtu_cell_wrap_phases(cell, ratio);
+    for (i = 0; i < count; ++i) {
+        for (k = 0; k < n; ++k) {
+            traces[i].z[n + k] *= ratio[k];
+        }
+    }
+    status = rtu_cell_refresh(cell) == RTU_OK ? RTU_OK : RTU_ERR_DIVERGED;
+    for (i = 0; i < count && status == RTU_OK; ++i) {
+        if (rtu_check_input(traces[i].head, traces[i].n_head) == RTU_ERR_NONFINITE_INPUT) {
+            status = RTU_ERR_DIVERGED;
+        }
+    }
+    return status;
+}
