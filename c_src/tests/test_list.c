@@ -10,6 +10,8 @@ const test_case test_list[] = {
     {"sizes/errors", test_size_errors, 0, NULL},
     {"sizes/no_wrap", test_size_no_wrap, 0, NULL},
     {"init/errors", test_init_errors, 0, NULL},
+    {"config/td_what", test_td_check_config, 0, NULL},
+    {"config/ac_what", test_ac_check_config, 0, NULL},
     {"cell/linear/relu", test_cell_golden, 0, NULL},
     {"cell/linear/tanh", test_cell_golden, 1, NULL},
     {"cell/linear/identity", test_cell_golden, 2, NULL},

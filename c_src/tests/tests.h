@@ -23,6 +23,8 @@ void test_learner_sizes(int arg);
 void test_size_errors(int arg);
 void test_size_no_wrap(int arg);
 void test_init_errors(int arg);
+void test_td_check_config(int arg);
+void test_ac_check_config(int arg);
 
 /* test_cell.c */
 void test_cell_golden(int golden_case);
