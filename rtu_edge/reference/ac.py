@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 
+from . import obgd
 from .cell import Cell, activate, check_input
 from .prng import Prng
 from .config import ACConfig  # noqa: F401 (re-exported)
@@ -153,13 +154,6 @@ class AC:
 
     # -- learning --------------------------------------------------------------------------------
 
-    def step_size(self, kappa: float, delta: float, z_norm1: float) -> float:
-        cfg = self.config
-        if cfg.optimizer == "obgd":
-            bound = cfg.alpha * kappa * max(abs(delta), 1.0) * z_norm1
-            return cfg.alpha / max(bound, 1.0) * delta
-        return cfg.alpha * delta
-
     def policy_gradient(self, entropy_scale: float) -> None:
         """z_pi (heads) += grad [log pi(a|s) + c sign(delta) H]; self.dh = its dL/dh."""
         p_cell, h, A = self.cell.n_params, self.cell.h, self.n_actions
@@ -222,23 +216,11 @@ class AC:
         self.policy_gradient(cfg.entropy_coef * sign)
         self.z_pi[:p_cell] += cell.gradient_into(self.dh)
 
-        # one ObGD (or SGD) step per trace; the shared cell takes both
-        a_v = self.step_size(cfg.kappa_value, delta, float(np.sum(np.abs(self.z_v))))
-        a_pi = self.step_size(cfg.kappa_policy, delta, float(np.sum(np.abs(self.z_pi))))
-        cell.params += a_v * self.z_v[:p_cell]
-        cell.params += a_pi * self.z_pi[:p_cell]
-        self.value += a_v * self.z_v[p_cell:]
-        self.policy += a_pi * self.z_pi[p_cell:]
-        ratio = cell.wrap_phases()  # theta_log entries of both traces follow the wrap
-        theta = slice(cell.n_hidden, cell.n_hidden + ratio.size)  # within the cell's part
-        self.z_v[:p_cell][theta] *= ratio
-        self.z_pi[:p_cell][theta] *= ratio
-        try:
-            cell.refresh()
-        except ValueError as err:
-            raise FloatingPointError(f"learner diverged: {err}") from err
-        if not (np.all(np.isfinite(self.value)) and np.all(np.isfinite(self.policy))):
-            raise FloatingPointError("learner diverged: a head became non-finite")
+        # one ObGD (or SGD) step per trace, the shared cell taking both; the phase wrap, the refresh
+        traces = [obgd.Trace(z, head, kappa, float(np.sum(np.abs(z))))
+                  for z, head, kappa in ((self.z_v, self.value, cfg.kappa_value),
+                                         (self.z_pi, self.policy, cfg.kappa_policy))]
+        obgd.update(cell, cfg.optimizer == "obgd", cfg.alpha, delta, traces)
         self.acted = False
         self.steps += 1
 

@@ -18,16 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import obgd
 from .cell import Cell, check_input
 from .config import OPTIMIZERS, TDConfig  # noqa: F401 (re-exported)
 from .prng import Prng
-
-def step_size(cfg: TDConfig, delta: float, z_norm1: float) -> float:
-    """alpha_eff * delta: SGD, or ObGD's overshooting bound (rtu-spec.md section 3)."""
-    if cfg.optimizer == "obgd":
-        bound = cfg.alpha * cfg.kappa * max(abs(delta), 1.0) * z_norm1
-        return cfg.alpha / max(bound, 1.0) * delta
-    return cfg.alpha * delta
 
 
 class TD:
@@ -73,23 +67,20 @@ class TD:
         self.grad[p_cell:p_cell + n2] = h
         self.grad[p_cell + n2] = 1.0
 
-        a = 0.0
-        if update:  # delta_t = C_{t+1} + gamma v_{t+1} - v_t, and the step size
-            a = step_size(cfg, cumulant + cfg.gamma * v - self.v_prev, self.z_norm1)
-        # theta_{t+1} = theta_t + a z_t, z_{t+1} = gamma lambda z_t + grad
-        cell.params += a * self.z[:p_cell]
-        self.head += a * self.z[p_cell:]
-        self.z[:] = cfg.gamma * cfg.lambda_ * self.z + self.grad
-        self.z_norm1 = float(np.sum(np.abs(self.z)))
-        if update:
-            n = cell.n_hidden
-            self.z[n:2 * n] *= cell.wrap_phases()  # theta_log entries follow the wrap
-            try:
-                cell.refresh()
-            except ValueError as err:
-                raise FloatingPointError(f"learner diverged: {err}") from err
-            if not (np.isfinite(v) and np.all(np.isfinite(self.head))):
-                raise FloatingPointError("learner diverged: the value head became non-finite")
+        # theta_{t+1} = theta_t + alpha_eff delta_t z_t, z_{t+1} = gamma lambda z_t + grad, then
+        # the phase wrap and the refresh; no TD error before the first prediction: z only
+        trace = obgd.Trace(self.z, self.head, cfg.kappa, self.z_norm1, self.grad,
+                           cfg.gamma * cfg.lambda_)
+        try:
+            if update:
+                delta = cumulant + cfg.gamma * v - self.v_prev
+                obgd.update(cell, cfg.optimizer == "obgd", cfg.alpha, delta, [trace])
+            else:
+                obgd.step_trace(cell, trace, 0.0)
+        finally:
+            self.z_norm1 = trace.z_norm1  # as rtu_td_step, also when the update diverged
+        if update and not np.isfinite(v):
+            raise FloatingPointError("learner diverged: the prediction became non-finite")
         self.v_prev = v
         self.has_prev = True
         self.steps += 1
@@ -120,7 +111,9 @@ class MemorylessTD:
         check_input("x", features)
         v = float(self.w @ features)
         if self.has_prev:
-            self.w += step_size(cfg, cumulant + cfg.gamma * v - self.v_prev, self.z_norm1) * self.z
+            delta = cumulant + cfg.gamma * v - self.v_prev
+            self.w += obgd.step_size(cfg.optimizer == "obgd", cfg.alpha, cfg.kappa, delta,
+                                     self.z_norm1) * self.z
         self.z[:] = cfg.gamma * cfg.lambda_ * self.z + features
         self.z_norm1 = float(np.sum(np.abs(self.z)))
         self.v_prev, self.has_prev, self.steps = v, True, self.steps + 1
