@@ -295,78 +295,72 @@ void test_init_errors(int arg)
                  RTU_ERR_CONFIG);
 }
 
-/* rtu_td_check_config(c, &what) must refuse c with RTU_ERR_CONFIG and name want. */
-static void check_td_what(const rtu_td_config *c, const char *want)
-{
-    const char *what = NULL;
-    CHECK_STATUS(rtu_td_check_config(c, &what), RTU_ERR_CONFIG);
-    CHECK(what != NULL && strcmp(what, want) == 0, "TD config: what is \"%s\", expected \"%s\"",
-          what != NULL ? what : "(null)", want);
-    CHECK_STATUS(rtu_td_check_config(c, NULL), RTU_ERR_CONFIG);
-}
-
-static void check_ac_what(const rtu_ac_config *c, const char *want)
-{
-    const char *what = NULL;
-    CHECK_STATUS(rtu_ac_check_config(c, &what), RTU_ERR_CONFIG);
-    CHECK(what != NULL && strcmp(what, want) == 0, "AC config: what is \"%s\", expected \"%s\"",
-          what != NULL ? what : "(null)", want);
-    CHECK_STATUS(rtu_ac_check_config(c, NULL), RTU_ERR_CONFIG);
-}
+/* check (rtu_td_check_config or rtu_ac_check_config) accepts the config c and leaves *what alone;
+ * it refuses a NULL config. */
+#define CHECK_ACCEPTED(check, c)                                                                    \
+    do {                                                                                            \
+        const char *what_ = "untouched";                                                            \
+        CHECK_STATUS(check(&(c), &what_), RTU_OK);                                                  \
+        CHECK(strcmp(what_, "untouched") == 0, "%s: an accepted config changed what", #check);      \
+        CHECK_STATUS(check(NULL, &what_), RTU_ERR_NULL);                                            \
+    } while (0)
+/* check refuses the config c, with what and without, and names want in what. */
+#define CHECK_REFUSED(check, c, want)                                                               \
+    do {                                                                                            \
+        const char *what_ = NULL;                                                                   \
+        CHECK_STATUS(check(&(c), &what_), RTU_ERR_CONFIG);                                          \
+        CHECK_STATUS(check(&(c), NULL), RTU_ERR_CONFIG);                                            \
+        CHECK(what_ != NULL && strcmp(what_, want) == 0, "%s: what is \"%s\", expected \"%s\"",     \
+              #check, what_ != NULL ? what_ : "(null)", want);                                      \
+    } while (0)
+#define TD_ACCEPTED() CHECK_ACCEPTED(rtu_td_check_config, c)
+#define TD_REFUSED(want) CHECK_REFUSED(rtu_td_check_config, c, want)
+#define AC_ACCEPTED() CHECK_ACCEPTED(rtu_ac_check_config, c)
+#define AC_REFUSED(want) CHECK_REFUSED(rtu_ac_check_config, c, want)
 
 void test_td_check_config(int arg)
 {
     const rtu_td_config good = {0.9f, 0.8f, 1.0f, 2.0f, RTU_OPT_OBGD};
-    rtu_td_config c;
-    const char *what = "untouched";
+    rtu_td_config c = good;
     (void)arg;
-    CHECK_STATUS(rtu_td_check_config(NULL, &what), RTU_ERR_NULL);
-    CHECK_STATUS(rtu_td_check_config(&good, &what), RTU_OK);
-    CHECK(strcmp(what, "untouched") == 0, "an accepted config must leave *what as it was");
-    c = good; c.gamma = 0; c.lambda = 1;
-    CHECK_STATUS(rtu_td_check_config(&c, NULL), RTU_OK);
-    c = good; c.gamma = 1.5f;      check_td_what(&c, "gamma");
-    c = good; c.gamma = -0.1f;     check_td_what(&c, "gamma");
-    c = good; c.gamma = (rtu_real)NAN; check_td_what(&c, "gamma");
-    c = good; c.lambda = 1.01f;    check_td_what(&c, "lambda");
-    c = good; c.alpha = 0;         check_td_what(&c, "alpha");
-    c = good; c.alpha = (rtu_real)INFINITY; check_td_what(&c, "alpha");
-    c = good; c.kappa = 0;         check_td_what(&c, "kappa");
-    c = good; c.kappa = (rtu_real)NAN; check_td_what(&c, "kappa");
-    c = good; c.optimizer = (rtu_optimizer)7; check_td_what(&c, "optimizer");
-    /* SGD has no kappa rule; an unknown optimizer none either */
-    c = good; c.optimizer = RTU_OPT_SGD; c.kappa = -1;
-    CHECK_STATUS(rtu_td_check_config(&c, &what), RTU_OK);
-    c.optimizer = (rtu_optimizer)7; check_td_what(&c, "optimizer");
+    TD_ACCEPTED();
+    c.gamma = 0; c.lambda = 1;     TD_ACCEPTED();
+    c = good; c.gamma = 1.5f;      TD_REFUSED("gamma");
+    c = good; c.gamma = -0.1f;     TD_REFUSED("gamma");
+    c = good; c.gamma = (rtu_real)NAN; TD_REFUSED("gamma");
+    c = good; c.lambda = 1.01f;    TD_REFUSED("lambda");
+    c = good; c.alpha = 0;         TD_REFUSED("alpha");
+    c = good; c.alpha = (rtu_real)INFINITY; TD_REFUSED("alpha");
+    c = good; c.kappa = 0;         TD_REFUSED("kappa");
+    c = good; c.kappa = (rtu_real)NAN; TD_REFUSED("kappa");
+    c = good; c.optimizer = (rtu_optimizer)7; TD_REFUSED("optimizer");
+    /* SGD has no kappa rule */
+    c = good; c.optimizer = RTU_OPT_SGD; c.kappa = -1; TD_ACCEPTED();
     /* the first faulty field, in the order of rtu_td.h's rules */
-    c = good; c.lambda = 2; c.kappa = -1; check_td_what(&c, "lambda");
-    c = good; c.gamma = 2; c.alpha = -1; check_td_what(&c, "gamma");
+    c.optimizer = (rtu_optimizer)7; TD_REFUSED("optimizer");
+    c = good; c.lambda = 2; c.kappa = -1; TD_REFUSED("lambda");
+    c = good; c.gamma = 2; c.alpha = -1;  TD_REFUSED("gamma");
 }
 
 void test_ac_check_config(int arg)
 {
     const rtu_ac_config good = rtu_ac_default_config();
-    rtu_ac_config c;
-    const char *what = "untouched";
+    rtu_ac_config c = good;
     (void)arg;
-    CHECK_STATUS(rtu_ac_check_config(NULL, &what), RTU_ERR_NULL);
-    CHECK_STATUS(rtu_ac_check_config(&good, &what), RTU_OK);
-    CHECK(strcmp(what, "untouched") == 0, "an accepted config must leave *what as it was");
-    c = good; c.entropy_coef = 0;
-    CHECK_STATUS(rtu_ac_check_config(&c, NULL), RTU_OK);
-    c = good; c.gamma = (rtu_real)NAN;       check_ac_what(&c, "gamma");
-    c = good; c.lambda = -1;                 check_ac_what(&c, "lambda");
-    c = good; c.alpha = -1;                  check_ac_what(&c, "alpha");
-    c = good; c.kappa_value = 0;             check_ac_what(&c, "kappa_value");
-    c = good; c.kappa_policy = (rtu_real)INFINITY; check_ac_what(&c, "kappa_policy");
-    c = good; c.entropy_coef = -0.01f;       check_ac_what(&c, "entropy_coef");
-    c = good; c.entropy_coef = (rtu_real)NAN; check_ac_what(&c, "entropy_coef");
-    c = good; c.optimizer = (rtu_optimizer)2; check_ac_what(&c, "optimizer");
+    AC_ACCEPTED();
+    c.entropy_coef = 0;            AC_ACCEPTED();
+    c = good; c.gamma = (rtu_real)NAN; AC_REFUSED("gamma");
+    c = good; c.lambda = -1;       AC_REFUSED("lambda");
+    c = good; c.alpha = -1;        AC_REFUSED("alpha");
+    c = good; c.kappa_value = 0;   AC_REFUSED("kappa_value");
+    c = good; c.kappa_policy = (rtu_real)INFINITY; AC_REFUSED("kappa_policy");
+    c = good; c.entropy_coef = -0.01f; AC_REFUSED("entropy_coef");
+    c = good; c.entropy_coef = (rtu_real)NAN; AC_REFUSED("entropy_coef");
+    c = good; c.optimizer = (rtu_optimizer)2; AC_REFUSED("optimizer");
     /* SGD has no kappa rules */
-    c = good; c.optimizer = RTU_OPT_SGD; c.kappa_value = c.kappa_policy = -1;
-    CHECK_STATUS(rtu_ac_check_config(&c, NULL), RTU_OK);
+    c = good; c.optimizer = RTU_OPT_SGD; c.kappa_value = c.kappa_policy = -1; AC_ACCEPTED();
     /* the first faulty field, in the order of rtu_ac.h's rules */
-    c = good; c.kappa_policy = 0; c.entropy_coef = -1; check_ac_what(&c, "entropy_coef");
-    c = good; c.kappa_value = 0; c.kappa_policy = 0; check_ac_what(&c, "kappa_value");
-    c = good; c.alpha = 0; c.kappa_value = 0; check_ac_what(&c, "alpha");
+    c = good; c.kappa_policy = 0; c.entropy_coef = -1; AC_REFUSED("entropy_coef");
+    c = good; c.kappa_value = 0; c.kappa_policy = 0;   AC_REFUSED("kappa_value");
+    c = good; c.alpha = 0; c.kappa_value = 0;          AC_REFUSED("alpha");
 }
