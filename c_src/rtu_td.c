@@ -8,12 +8,6 @@
 #include "rtu_internal.h"
 #include "rtu_td.h"
 
-#ifdef RTU_DOUBLE
-#define RTU_FABS fabs
-#else
-#define RTU_FABS fabsf
-#endif
-
 rtu_status rtu_td_check_config(const rtu_td_config *c, const char **what)
 {
     const char *bad = NULL;
