@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import checkpoint
 from .._ccore import CCore
-from ..cell import _CBackend
+from ..cell import RTUCell
 from ..reference.ac import NORM_EPS
 from ..reference.cell import ACTIVATIONS, KINDS
 
@@ -157,12 +157,17 @@ _ACTIVATION_FUNCTIONS = {"relu": lambda v: np.maximum(v, 0), "tanh": np.tanh,
 
 
 def _derived(kind: str, activation: str, n_in: int, n_hidden: int, params: np.ndarray):
-    """g, phi, eta of these cell params, from the C core's rtu_cell_refresh in the params'
-    precision."""
-    cell = _CBackend(kind, activation, n_in, n_hidden, params.dtype)
-    cell.set_params(np.ascontiguousarray(params))
-    view = cell.core.view
-    return tuple(view(p, n_hidden).copy() for p in (cell.cell.g, cell.cell.phi, cell.cell.eta))
+    """g, phi, eta (n,) each of these flat cell params (RTUCell's order: nu_log, theta_log, w_c,
+    w_d), as the C core's rtu_cell_refresh computes them in the params' precision
+    (RTUCell.derived)."""
+    cell = RTUCell(n_in, n_hidden, kind, activation, backend="c", dtype=params.dtype)
+    parts, start = {}, 0
+    for name, a in cell.params.items():  # the flat layout, read off the cell's own params
+        parts[name] = params[start:start + a.size].reshape(a.shape)
+        start += a.size
+    cell.set_params(parts)
+    derived = cell.derived
+    return derived["g"], derived["phi"], derived["eta"]
 
 
 class CModel:
