@@ -43,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the C core (float64 and float32 builds) and the numpy reference side by "
                     "side on random cells and inputs, both kinds and all activations, and print "
                     "the largest deviations of state, features, traces and gradients. Exits 1 if "
-                    "any exceeds its tolerance (1e-10 for float64, 1e-4 for float32).")
+                    "any exceeds its tolerance (1e-10 for float64, 1e-4 for float32). --learners "
+                    "and --onnx run the learner and the ONNX checks instead; all use one "
+                    "deviation, max|a - ref| / max(floor, max|ref|) per array over the run "
+                    "(rtu_edge/validate.py).")
     val.add_argument("--steps-f64", type=_positive_int, default=1000,
                      help="steps for the float64 build (default 1000)")
     val.add_argument("--steps-f32", type=_positive_int, default=10000,
