@@ -37,18 +37,32 @@ rtu_ac_config rtu_ac_default_config(void)
     return c;
 }
 
-rtu_status rtu_ac_check_config(const rtu_ac_config *c)
+rtu_status rtu_ac_check_config(const rtu_ac_config *c, const char **what)
 {
-    int ok = c->gamma >= 0 && c->gamma <= 1 && c->lambda >= 0 && c->lambda <= 1 &&
-             c->alpha > 0 && isfinite(c->alpha) && c->entropy_coef >= 0 &&
-             isfinite(c->entropy_coef);
-    if (c->optimizer == RTU_OPT_OBGD) {
-        ok = ok && c->kappa_value > 0 && isfinite(c->kappa_value) && c->kappa_policy > 0 &&
-             isfinite(c->kappa_policy);
-    } else if (c->optimizer != RTU_OPT_SGD) {
-        ok = 0;
+    const char *bad = NULL;
+    if (c == NULL) {
+        return RTU_ERR_NULL;
     }
-    return ok ? RTU_OK : RTU_ERR_CONFIG;
+    if (!(c->gamma >= 0 && c->gamma <= 1)) {
+        bad = "gamma";
+    } else if (!(c->lambda >= 0 && c->lambda <= 1)) {
+        bad = "lambda";
+    } else if (!(c->alpha > 0 && isfinite(c->alpha))) {
+        bad = "alpha";
+    } else if (!(c->entropy_coef >= 0 && isfinite(c->entropy_coef))) {
+        bad = "entropy_coef";
+    } else if (c->optimizer != RTU_OPT_OBGD && c->optimizer != RTU_OPT_SGD) {
+        bad = "optimizer";
+    } else if (c->optimizer == RTU_OPT_OBGD && !(c->kappa_value > 0 && isfinite(c->kappa_value))) {
+        bad = "kappa_value";
+    } else if (c->optimizer == RTU_OPT_OBGD &&
+               !(c->kappa_policy > 0 && isfinite(c->kappa_policy))) {
+        bad = "kappa_policy";
+    }
+    if (bad != NULL && what != NULL) {
+        *what = bad;
+    }
+    return bad == NULL ? RTU_OK : RTU_ERR_CONFIG;
 }
 
 static rtu_real l1(const rtu_real *v, size_t count)
@@ -95,7 +109,7 @@ rtu_status rtu_ac_init(rtu_ac *ac, rtu_kind kind, rtu_activation activation, siz
     if (ac == NULL || config == NULL || buffer == NULL) {
         return RTU_ERR_NULL;
     }
-    status = rtu_ac_check_config(config);
+    status = rtu_ac_check_config(config, NULL);
     if (status == RTU_OK) {
         status = rtu_ac_buffer_size(kind, n_in, n_hidden, action_kind, n_actions, &bytes);
     }

@@ -53,6 +53,12 @@ typedef struct {
  * normalisations on. */
 rtu_ac_config rtu_ac_default_config(void);
 
+/* RTU_OK if config obeys the rules above (gamma, lambda in [0, 1]; alpha > 0 and finite;
+ * entropy_coef >= 0 and finite; a known optimizer; for ObGD kappa_value, kappa_policy > 0 and
+ * finite), else RTU_ERR_CONFIG and *what (what may be NULL) receives the C name of the first faulty
+ * field; RTU_ERR_NULL for a NULL config. rtu_ac_init and rtu_ac_load apply it. */
+rtu_status rtu_ac_check_config(const rtu_ac_config *config, const char **what);
+
 /* Sizes (n = n_hidden, A = n_actions) */
 #define RTU_AC_VALUE_HEAD(n_hidden) (2u * (size_t)(n_hidden) + 1u)
 #define RTU_AC_POLICY_HEAD(n_hidden, action_kind, n_actions)                                        \

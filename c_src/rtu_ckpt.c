@@ -153,6 +153,7 @@ rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *he
 /* Shared by every learner type                                                                */
 
 #define MAX_ARRAYS 12
+#define MISMATCH "another learner type, precision, kind, activation, size or action space"
 
 /* The cell's arrays of a payload, in order (params; c, d, h; unit traces; weight traces), appended
  * at ptr[k], count[k]. Returns the new k. */
@@ -164,6 +165,35 @@ static size_t cell_arrays(const rtu_cell *cell, rtu_real **ptr, size_t *count, s
     ptr[k] = cell->dc_dnu;  count[k++] = 4 * n; /* dc_dnu .. dd_dtheta are contiguous */
     ptr[k] = cell->dc_dwc;  count[k++] = (cell->kind == RTU_KIND_NONLINEAR ? 4 : 2) * nd;
     return k;
+}
+
+/* What a loader's *what says of a non-finite array k of cell_arrays then td_arrays or ac_arrays
+ * (a switch, not a table: the core keeps no data, not even constant pointers). */
+static const char *nonfinite_name(uint32_t type, size_t k)
+{
+    switch (k) {
+    case 0: return "NaN or Inf in params";
+    case 1: return "NaN or Inf in state";
+    case 2: return "NaN or Inf in traces_unit";
+    case 3: return "NaN or Inf in traces_weight";
+    case 4: return type == RTU_LEARNER_TD ? "NaN or Inf in head" : "NaN or Inf in value";
+    case 5: return type == RTU_LEARNER_TD ? "NaN or Inf in z" : "NaN or Inf in policy";
+    case 6: return "NaN or Inf in z_v";
+    case 7: return "NaN or Inf in z_pi";
+    case 8: return "NaN or Inf in obs_mean";
+    case 9: return "NaN or Inf in obs_m2";
+    case 10: return "NaN or Inf in x";
+    default: return "NaN or Inf in obs_last";
+    }
+}
+
+/* Set *what (what may be NULL) and return status. */
+static rtu_status fault(const char **what, const char *text, rtu_status status)
+{
+    if (what != NULL) {
+        *what = text;
+    }
+    return status;
 }
 
 static size_t total_reals(const size_t *count, size_t m)
@@ -245,17 +275,24 @@ static int all_finite_at(const unsigned char *p, size_t count)
     return 1;
 }
 
-/* The arrays at q (laid out as ptr/count say) all finite, then |nu_log|, |theta_log| (the first 2n
- * reals, the cell's params) in range. */
-static rtu_status check_arrays(const unsigned char *q, const size_t *count, size_t m, size_t n)
+/* The arrays at q (laid out as count says; the cell's four, then the learner's, named by
+ * nonfinite_name) all finite, then |nu_log|, |theta_log| (the first 2n reals, the cell's params) in
+ * range; *what names the first fault. */
+static rtu_status check_arrays(const unsigned char *q, const size_t *count, size_t m, size_t n,
+                               uint32_t type, const char **what)
 {
     size_t k;
-    if (!all_finite_at(q, total_reals(count, m))) {
-        return RTU_ERR_NONFINITE_PARAM;
+    for (k = 0; k < m; ++k) {
+        if (!all_finite_at(q, count[k])) {
+            return fault(what, nonfinite_name(type, k), RTU_ERR_NONFINITE_PARAM);
+        }
+        q += REAL_BYTES * count[k];
     }
+    q -= REAL_BYTES * total_reals(count, m);
     for (k = 0; k < 2 * n; ++k) {
         if (RTU_FABS(get_real(q + REAL_BYTES * k)) > (rtu_real)RTU_LOG_PARAM_LIMIT) {
-            return RTU_ERR_PARAM_RANGE;
+            return fault(what, "|nu_log| or |theta_log| beyond RTU_LOG_PARAM_LIMIT (20)",
+                         RTU_ERR_PARAM_RANGE);
         }
     }
     return RTU_OK;
@@ -321,6 +358,68 @@ static rtu_status end_save(unsigned char *p, size_t total, rtu_status status, si
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* What a checkpoint holds                                                                     */
+
+/* Payload bytes of a checkpoint with these dimensions and precision R, in 64 bits (no wrap for any
+ * dimensions up to RTU_MAX_DIM): the tables of rtu_ckpt.h. */
+static uint64_t payload_for(const rtu_ckpt_dims *m)
+{
+    uint64_t n = m->n_hidden, d = m->n_in, a = m->n_actions, R = m->precision;
+    uint64_t cell = 2 * n + 2 * n * d + 8 * n + (m->kind == RTU_KIND_NONLINEAR ? 4 : 2) * n * d;
+    uint64_t params = 2 * n + 2 * n * d, value = 2 * n + 1;
+    uint64_t policy = a * (2 * n + (m->action_kind == RTU_ACTIONS_CONTINUOUS ? 2 : 1));
+    if (m->learner_type == RTU_LEARNER_TD) {
+        return U32_BYTES + R * (6 + cell + value + params + value);
+    }
+    return RTU_AC_CKPT_FIXED_BYTES +
+           R * (9 + cell + value + policy + (params + value) + (params + policy) + 4 * d);
+}
+
+rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *dims)
+{
+    const unsigned char *p = (const unsigned char *)in, *q;
+    rtu_ckpt_header h;
+    rtu_ckpt_dims m;
+    rtu_status status = dims == NULL ? RTU_ERR_NULL : frame_in(in, in_bytes, &h);
+    if (status != RTU_OK) {
+        return status;
+    }
+    q = p + RTU_CKPT_HEADER_BYTES;
+    m.learner_type = h.learner_type;
+    m.precision = h.precision;
+    m.kind = h.kind == RTU_KIND_NONLINEAR ? RTU_KIND_NONLINEAR : RTU_KIND_LINEAR;
+    m.activation = (rtu_activation)(h.activation <= RTU_ACT_IDENTITY ? h.activation : 0u);
+    m.n_in = h.n_in;
+    m.n_hidden = h.n_hidden;
+    m.action_kind = RTU_ACTIONS_DISCRETE;
+    m.n_actions = 0;
+    m.steps = h.steps;
+    m.bytes = HEADER_TAIL + (size_t)h.payload_bytes; /* inspect bounded it by in_bytes */
+    if ((h.learner_type != RTU_LEARNER_TD && h.learner_type != RTU_LEARNER_ACTOR_CRITIC) ||
+        (h.precision != 4u && h.precision != 8u) || h.kind > RTU_KIND_NONLINEAR ||
+        h.activation > RTU_ACT_IDENTITY || h.n_in < 1u || h.n_in > RTU_MAX_DIM ||
+        h.n_hidden < 1u || h.n_hidden > RTU_MAX_DIM) {
+        return RTU_ERR_CKPT_MISMATCH;
+    }
+    if (h.learner_type == RTU_LEARNER_ACTOR_CRITIC) {
+        if (h.payload_bytes < 8u || get_u32(q) > RTU_ACTIONS_CONTINUOUS) {
+            return RTU_ERR_CKPT_MISMATCH;
+        }
+        m.action_kind = (rtu_action_kind)get_u32(q);
+        m.n_actions = get_u32(q + 4);
+        if (m.n_actions < (m.action_kind == RTU_ACTIONS_DISCRETE ? 2u : 1u) ||
+            m.n_actions > RTU_MAX_DIM) {
+            return RTU_ERR_CKPT_MISMATCH;
+        }
+    }
+    if (payload_for(&m) != h.payload_bytes) {
+        return RTU_ERR_CKPT_MISMATCH;
+    }
+    *dims = m;
+    return RTU_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* TD(lambda)                                                                                  */
 
 #define TD_SCALARS 6u /* gamma, lambda, alpha, kappa, v_prev, z_norm1 */
@@ -365,7 +464,8 @@ rtu_status rtu_td_checkpoint_size(const rtu_td *td, size_t *bytes)
 
 /* Everything rtu_td_load checks, on a checkpoint whose framing rtu_ckpt_inspect accepted; td is
  * only read (for the configuration it must match). */
-static rtu_status validate_td(const rtu_td *td, const unsigned char *p, const rtu_ckpt_header *h)
+static rtu_status validate_td(const rtu_td *td, const unsigned char *p, const rtu_ckpt_header *h,
+                              const char **what)
 {
     rtu_real *ptr[MAX_ARRAYS];
     size_t count[MAX_ARRAYS], m = td_arrays(td, ptr, count);
@@ -373,18 +473,24 @@ static rtu_status validate_td(const rtu_td *td, const unsigned char *p, const rt
     rtu_td_config config;
 
     if (!header_matches(h, RTU_LEARNER_TD, &td->cell, td_payload_bytes(td))) {
-        return RTU_ERR_CKPT_MISMATCH;
+        return fault(what, MISMATCH, RTU_ERR_CKPT_MISMATCH);
     }
     /* config, in the ranges rtu_td_init accepts */
     if (!all_finite_at(q, TD_SCALARS)) {
-        return RTU_ERR_NONFINITE_PARAM;
+        return fault(what, "a non-finite gamma, lambda, alpha, kappa, v_prev or z_norm1",
+                     RTU_ERR_NONFINITE_PARAM);
+    }
+    if (h->optimizer > RTU_OPT_OBGD) {
+        return fault(what, "optimizer", RTU_ERR_CONFIG);
     }
     config = td_config_at(q, h->optimizer);
-    if (h->optimizer > RTU_OPT_OBGD || rtu_td_check_config(&config) != RTU_OK ||
-        get_u32(q + TD_SCALARS * REAL_BYTES) > 1) {
+    if (rtu_td_check_config(&config, what) != RTU_OK) {
         return RTU_ERR_CONFIG;
     }
-    return check_arrays(q + TD_LEAD, count, m, td->cell.n_hidden);
+    if (get_u32(q + TD_SCALARS * REAL_BYTES) > 1) {
+        return fault(what, "has_prev (0 or 1)", RTU_ERR_CONFIG);
+    }
+    return check_arrays(q + TD_LEAD, count, m, td->cell.n_hidden, RTU_LEARNER_TD, what);
 }
 
 rtu_status rtu_td_load(rtu_td *td, const void *in, size_t in_bytes)
@@ -398,7 +504,7 @@ rtu_status rtu_td_load(rtu_td *td, const void *in, size_t in_bytes)
         status = frame_in(in, in_bytes, &h);
     }
     if (status == RTU_OK) {
-        status = validate_td(td, p, &h);
+        status = validate_td(td, p, &h, NULL);
     }
     if (status != RTU_OK) {
         return status; /* td untouched */
@@ -444,7 +550,7 @@ rtu_status rtu_td_save(const rtu_td *td, void *out, size_t out_bytes, size_t *wr
     put_arrays(q + TD_LEAD, ptr, count, m);
     status = seal(p, payload, &h);
     if (status == RTU_OK) {
-        status = validate_td(td, p, &h);
+        status = validate_td(td, p, &h, NULL);
     }
     return end_save(p, total, status, written);
 }
@@ -504,7 +610,8 @@ rtu_status rtu_ac_checkpoint_size(const rtu_ac *ac, size_t *bytes)
 
 /* Everything rtu_ac_load checks, on a checkpoint whose framing rtu_ckpt_inspect accepted; ac is
  * only read (for the configuration it must match). */
-static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rtu_ckpt_header *h)
+static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rtu_ckpt_header *h,
+                              const char **what)
 {
     rtu_real *ptr[MAX_ARRAYS];
     size_t count[MAX_ARRAYS], m = ac_arrays(ac, ptr, count);
@@ -516,21 +623,36 @@ static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rt
     if (!header_matches(h, RTU_LEARNER_ACTOR_CRITIC, &ac->cell, ac_payload_bytes(ac)) ||
         get_u32(q) != (uint32_t)ac->action_kind ||
         (uint64_t)get_u32(q + 4) != (uint64_t)ac->n_actions) {
-        return RTU_ERR_CKPT_MISMATCH;
+        return fault(what, MISMATCH, RTU_ERR_CKPT_MISMATCH);
     }
     /* config and statistics, in the ranges rtu_ac_init accepts */
     if (!all_finite_at(r, AC_SCALARS)) {
-        return RTU_ERR_NONFINITE_PARAM;
+        return fault(what, "a non-finite gamma, lambda, alpha, kappa_value, kappa_policy, "
+                           "entropy_coef, ret_trace, ret_mean or ret_m2", RTU_ERR_NONFINITE_PARAM);
+    }
+    if (h->optimizer > RTU_OPT_OBGD) {
+        return fault(what, "optimizer", RTU_ERR_CONFIG);
     }
     config = ac_config_at(q, r, h->optimizer);
-    if (h->optimizer > RTU_OPT_OBGD || rtu_ac_check_config(&config) != RTU_OK ||
-        get_u32(q + 8) > 1 || get_u32(q + 12) > 1 || get_u32(q + 16) > 1 ||
-        get_u32(q + 20) > 1 || (get_u64(q + 56) & 1u) == 0) {
+    if (get_u32(q + 8) > 1 || get_u32(q + 12) > 1) {
+        return fault(what, get_u32(q + 8) > 1 ? "normalize_obs (0 or 1)" : "scale_reward (0 or 1)",
+                     RTU_ERR_CONFIG);
+    }
+    if (rtu_ac_check_config(&config, what) != RTU_OK) {
         return RTU_ERR_CONFIG;
     }
-    status = check_arrays(q + AC_LEAD, count, m, ac->cell.n_hidden);
+    if (get_u32(q + 16) > 1 || get_u32(q + 20) > 1) {
+        return fault(what, get_u32(q + 16) > 1 ? "fed (0 or 1)" : "acted (0 or 1)",
+                     RTU_ERR_CONFIG);
+    }
+    if ((get_u64(q + 56) & 1u) == 0) {
+        return fault(what, "an even PRNG increment (PCG32 needs it odd)", RTU_ERR_CONFIG);
+    }
+    status = check_arrays(q + AC_LEAD, count, m, ac->cell.n_hidden, RTU_LEARNER_ACTOR_CRITIC,
+                          what);
     if (status == RTU_OK && get_u32(q + 20) != 0) {
-        status = RTU_ERR_ORDER; /* taken between act and learn */
+        status = fault(what, "taken between act and learn (acted = 1); checkpoints are taken "
+                             "after learn", RTU_ERR_ORDER);
     }
     return status;
 }
@@ -546,7 +668,7 @@ rtu_status rtu_ac_load(rtu_ac *ac, const void *in, size_t in_bytes)
         status = frame_in(in, in_bytes, &h);
     }
     if (status == RTU_OK) {
-        status = validate_ac(ac, p, &h);
+        status = validate_ac(ac, p, &h, NULL);
     }
     if (status != RTU_OK) {
         return status; /* ac untouched */
@@ -615,7 +737,38 @@ rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *wr
     put_arrays(q + AC_LEAD, ptr, count, m);
     status = seal(p, payload, &h);
     if (status == RTU_OK) {
-        status = validate_ac(ac, p, &h); /* a diverged learner, or one between act and learn */
+        status = validate_ac(ac, p, &h, NULL); /* diverged, or between act and learn */
     }
     return end_save(p, total, status, written);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Checking without loading                                                                    */
+
+rtu_status rtu_td_check_checkpoint(const rtu_td *td, const void *in, size_t in_bytes,
+                                   const char **what)
+{
+    rtu_ckpt_header h;
+    rtu_status status = check_td(td);
+    if (status == RTU_OK) {
+        status = frame_in(in, in_bytes, &h);
+    }
+    if (status != RTU_OK) {
+        return fault(what, "", status);
+    }
+    return validate_td(td, (const unsigned char *)in, &h, what);
+}
+
+rtu_status rtu_ac_check_checkpoint(const rtu_ac *ac, const void *in, size_t in_bytes,
+                                   const char **what)
+{
+    rtu_ckpt_header h;
+    rtu_status status = check_ac(ac);
+    if (status == RTU_OK) {
+        status = frame_in(in, in_bytes, &h);
+    }
+    if (status != RTU_OK) {
+        return fault(what, "", status);
+    }
+    return validate_ac(ac, (const unsigned char *)in, &h, what);
 }

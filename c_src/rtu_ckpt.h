@@ -134,6 +134,22 @@ typedef struct {
     uint64_t payload_bytes;
 } rtu_ckpt_header;
 
+/* What a checkpoint holds, as rtu_ckpt_read_dims reads it: enough to size (rtu_td_buffer_size,
+ * rtu_ac_buffer_size) and lay out (rtu_td_init, rtu_ac_init) the learner it goes into, before
+ * rtu_td_load or rtu_ac_load restores it and checks everything else. */
+typedef struct {
+    uint32_t learner_type;       /* rtu_learner_type: RTU_LEARNER_TD or RTU_LEARNER_ACTOR_CRITIC */
+    uint32_t precision;          /* bytes per real: 4 or 8 (the build that can load it) */
+    rtu_kind kind;
+    rtu_activation activation;
+    size_t n_in;
+    size_t n_hidden;
+    rtu_action_kind action_kind; /* actor-critic; RTU_ACTIONS_DISCRETE for TD */
+    size_t n_actions;            /* actor-critic; 0 for TD */
+    uint64_t steps;              /* the learner's step counter */
+    size_t bytes;                /* the checkpoint's length: header, payload and CRC */
+} rtu_ckpt_dims;
+
 /* CRC-32 of bytes bytes at data, as zlib.crc32 computes it (0 for no bytes). Bitwise, no table. */
 uint32_t rtu_crc32(const void *data, size_t bytes);
 
@@ -142,6 +158,15 @@ uint32_t rtu_crc32(const void *data, size_t bytes);
  * CRC (RTU_ERR_CKPT_CRC); then fill *header. Reads nothing beyond in_bytes; bytes after the CRC
  * (in_bytes larger than the checkpoint, e.g. a flash sector) are ignored. */
 rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *header);
+
+/* Read what a checkpoint of any learner type holds into *dims: the framing is checked as
+ * rtu_ckpt_inspect checks it, then the learner type, precision (4 or 8), kind, activation, n_in and
+ * n_hidden (1 to RTU_MAX_DIM) and, for the actor-critic, the action kind and n_actions (2 to 65536
+ * discrete, 1 to 65536 continuous) must be known and in range, and the payload length must be the
+ * one these imply (else RTU_ERR_CKPT_MISMATCH). Everything else (config, every real) is checked by
+ * the loader. *dims is written only on success. A precision other than this build's is reported,
+ * not refused: the caller picks the build. */
+rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *dims);
 
 /* Exact bytes of td's checkpoint. */
 rtu_status rtu_td_checkpoint_size(const rtu_td *td, size_t *bytes);
@@ -184,6 +209,16 @@ rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *wr
  * config, counters, PRNG, flags, parameters, state, every trace and the observation and reward
  * statistics are restored, and the cell's derived cache is recomputed (rtu_cell_refresh). */
 rtu_status rtu_ac_load(rtu_ac *ac, const void *in, size_t in_bytes);
+
+/* Check in_bytes bytes at in exactly as rtu_td_load / rtu_ac_load would, without changing the
+ * learner, and return the status the load would. On an error, *what (what may be NULL) receives a
+ * static string naming the first faulty field ("gamma", "has_prev (0 or 1)", "NaN or Inf in z",
+ * "an even PRNG increment (PCG32 needs it odd)", ...), or "" for a fault of the framing (the status
+ * says which), so that a caller can name it to a user. */
+rtu_status rtu_td_check_checkpoint(const rtu_td *td, const void *in, size_t in_bytes,
+                                   const char **what);
+rtu_status rtu_ac_check_checkpoint(const rtu_ac *ac, const void *in, size_t in_bytes,
+                                   const char **what);
 
 #ifdef __cplusplus
 }

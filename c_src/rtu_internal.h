@@ -6,8 +6,6 @@
 
 #include "rtu.h"
 
-#include "rtu_ac.h" /* and rtu_td.h */
-
 #ifdef RTU_DOUBLE
 #define RTU_TANH tanh
 #else
@@ -73,8 +71,5 @@ rtu_real rtu_cell_peek_value(const rtu_cell *cell, const rtu_real *x, const rtu_
  * theta_log gradients (which carry a factor theta) can drive theta up without bound. */
 void rtu_cell_wrap_phases(rtu_cell *cell, rtu_real *ratio);
 
-/* RTU_OK or RTU_ERR_CONFIG: the learners' config rules, for init and for checkpoint loading. */
-rtu_status rtu_td_check_config(const rtu_td_config *config);
-rtu_status rtu_ac_check_config(const rtu_ac_config *config);
 
 #endif /* RTU_INTERNAL_H */

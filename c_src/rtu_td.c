@@ -14,16 +14,27 @@
 #define RTU_FABS fabsf
 #endif
 
-rtu_status rtu_td_check_config(const rtu_td_config *c)
+rtu_status rtu_td_check_config(const rtu_td_config *c, const char **what)
 {
-    int ok = c->gamma >= 0 && c->gamma <= 1 && c->lambda >= 0 && c->lambda <= 1 &&
-             c->alpha > 0 && isfinite(c->alpha);
-    if (c->optimizer == RTU_OPT_OBGD) {
-        ok = ok && c->kappa > 0 && isfinite(c->kappa);
-    } else if (c->optimizer != RTU_OPT_SGD) {
-        ok = 0;
+    const char *bad = NULL;
+    if (c == NULL) {
+        return RTU_ERR_NULL;
     }
-    return ok ? RTU_OK : RTU_ERR_CONFIG;
+    if (!(c->gamma >= 0 && c->gamma <= 1)) {
+        bad = "gamma";
+    } else if (!(c->lambda >= 0 && c->lambda <= 1)) {
+        bad = "lambda";
+    } else if (!(c->alpha > 0 && isfinite(c->alpha))) {
+        bad = "alpha";
+    } else if (c->optimizer != RTU_OPT_OBGD && c->optimizer != RTU_OPT_SGD) {
+        bad = "optimizer";
+    } else if (c->optimizer == RTU_OPT_OBGD && !(c->kappa > 0 && isfinite(c->kappa))) {
+        bad = "kappa";
+    }
+    if (bad != NULL && what != NULL) {
+        *what = bad;
+    }
+    return bad == NULL ? RTU_OK : RTU_ERR_CONFIG;
 }
 
 rtu_status rtu_td_buffer_size(rtu_kind kind, size_t n_in, size_t n_hidden, size_t *bytes)
@@ -45,7 +56,7 @@ rtu_status rtu_td_init(rtu_td *td, rtu_kind kind, rtu_activation activation, siz
     if (td == NULL || config == NULL || rng == NULL || buffer == NULL) {
         return RTU_ERR_NULL;
     }
-    status = rtu_td_check_config(config);
+    status = rtu_td_check_config(config, NULL);
     if (status == RTU_OK) {
         status = rtu_td_buffer_size(kind, n_in, n_hidden, &bytes);
     }

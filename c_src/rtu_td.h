@@ -56,6 +56,12 @@ typedef struct {
     uint64_t steps;   /* calls to rtu_td_step since init */
 } rtu_td;
 
+/* RTU_OK if config obeys the rules above (gamma, lambda in [0, 1]; alpha > 0 and finite; a known
+ * optimizer; for ObGD kappa > 0 and finite), else RTU_ERR_CONFIG and *what (what may be NULL)
+ * receives the C name of the first faulty field; RTU_ERR_NULL for a NULL config. rtu_td_init and
+ * rtu_td_load apply it. */
+rtu_status rtu_td_check_config(const rtu_td_config *config, const char **what);
+
 rtu_status rtu_td_buffer_size(rtu_kind kind, size_t n_in, size_t n_hidden, size_t *bytes);
 
 /* Lay out the learner in buffer, draw the cell's parameters from rng (rtu_cell_init_params with

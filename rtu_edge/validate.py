@@ -398,10 +398,10 @@ def validate_onnx(path, checkpoint=None, steps: int = ONNX_STEPS, seed: int = 0)
     "deviations": {runtime: RunDeviation}}. The weights come from checkpoint if given (required
     for int8 files), else from the file. ValueError or OSError naming the file if it cannot be
     read, is not a valid rtu_edge export, does not match the checkpoint or cannot be run."""
-    import onnx
-
+    from ._extras import require
     from .export import InferenceModel
     from .export import onnx_export as ox
+    onnx = require("onnx", "validate --onnx")
     proto = ox.load(path)
     try:
         onnx.checker.check_model(proto, full_check=True)
