@@ -23,7 +23,7 @@ them alike; the table gives the median per-step time over the rounds and the rat
 Observations come round a ring of RING vectors. Accuracy is reported beside: the float32 model's
 max |ONNX - C| on onnxruntime over a 1000-step rollout, and the int8 model's deviation from the
 float32 one relative to the float32 outputs' and state's scale (its documented bound is
-onnx_export.INT8_RELATIVE_BOUND).
+rtu_edge.validate.INT8_RELATIVE_BOUND).
 
 Usage:
     python benchmarks/bench_export.py            # about half a minute on 2 cores
@@ -54,6 +54,7 @@ from rtu_edge import ActorCritic
 from rtu_edge.export import CModel, InferenceModel
 from rtu_edge.export import onnx_export as ox
 from rtu_edge.reference.cell import ACTIVATIONS, KINDS
+from rtu_edge.validate import INT8_RELATIVE_BOUND, RunDeviation, compare_onnx
 
 BENCH_SOURCE = ROOT / "benchmarks" / "bench_export.c"
 RING = 64  # observations cycled through by the timed loops (a power of two)
@@ -232,12 +233,14 @@ def measure(loops: dict, settings: Settings) -> dict:
 def accuracy(model: InferenceModel, files: dict, obs: np.ndarray) -> dict:
     import onnx
     f32, int8 = onnx.load(str(files["onnx_f32"])), onnx.load(str(files["onnx_int8"]))
-    dev = ox.compare(f32, model, runtimes=("onnxruntime",), obs=obs)[0]
+    dev = compare_onnx(f32, model, runtimes=("onnxruntime",), obs=obs)["onnxruntime"]
     out, states = ox.run_onnx(f32, obs)
     out8, states8 = ox.run_onnx(int8, obs)
-    return {"f32_vs_c_outputs": dev.outputs, "f32_vs_c_state": dev.state,
-            "int8_rel_outputs": float(np.abs(out8 - out).max() / np.abs(out).max()),
-            "int8_rel_state": float(np.abs(states8 - states).max() / np.abs(states).max())}
+    rel = RunDeviation()
+    rel.add("outputs", out8, out)
+    rel.add("state", states8, states)
+    return {"f32_vs_c_outputs": dev.diff["outputs"], "f32_vs_c_state": dev.diff["state"],
+            "int8_rel_outputs": rel["outputs"], "int8_rel_state": rel["state"]}
 
 
 # -- building the C program ---------------------------------------------------------------------
@@ -341,7 +344,7 @@ def main(argv: Optional[list[str]] = None) -> int:
           f"{settings.rounds} interleaved rounds):\n")
     print(latency_table(results))
     print("\nFile sizes and accuracy (1000-step rollouts; int8: max |int8 - f32| / max |f32|, "
-          f"documented bound {ox.INT8_RELATIVE_BOUND:.0%}):\n")
+          f"documented bound {INT8_RELATIVE_BOUND:.0%}):\n")
     print(size_table(results))
     import onnxruntime
     print(f"\nTotal runtime: {total_s:.1f} s ({'quick' if args.quick else 'full'} run; "

@@ -5,14 +5,14 @@
 It trains three small learners on the host with the C core (an actor-critic on CartPole-p, a
 continuous actor-critic with a linear RTU on Pendulum-p, TD(lambda) on trace conditioning),
 exports each with rtu_edge.export.onnx_export (the float32 step model, its int8 variant and the
-float32 sequence (Scan) model), writes a rollout of observations (onnx_export.rollout_observations)
+float32 sequence (Scan) model), writes a rollout of observations (validate.rollout_observations)
 to .npy, and runs every model under qemu-aarch64 on an aarch64 CPython with onnxruntime's and
 numpy's official aarch64 wheels (benchmarks/onnx_aarch64_runner.py: numpy + onnxruntime only,
 state_out fed back, batch 1, one thread). Back on the host it checks:
 
-* float32 step and sequence models against CModel (the C core, float32) with the project's rule,
-  onnx_export.Deviation(...).within(VALIDATE_TOLERANCE): max |ONNX - C| <= 1e-5 x max(1, max |C|)
-  for the outputs and for the state;
+* float32 step and sequence models against CModel (the C core, float32) with the project's rule
+  (rtu_edge/validate.py): max |ONNX - C| / max(1, max |C|) <= ONNX_TOLERANCE (1e-5) for the
+  outputs and for the state;
 * the int8 model against the float32 model, both on aarch64: max |int8 - f32| / max |f32| per
   output and for the state within INT8_RELATIVE_BOUND;
 * for information, aarch64 onnxruntime against the host's onnxruntime (same models).
@@ -244,6 +244,7 @@ def train_and_export(work: Path, train_steps: int, steps: int, seed: int) -> lis
     from rtu_edge.cli import main as cli
     from rtu_edge.export import InferenceModel
     from rtu_edge.export import onnx_export as ox
+    from rtu_edge.validate import rollout_observations
 
     out = []
     for i, (name, args) in enumerate(MODELS):
@@ -260,7 +261,7 @@ def train_and_export(work: Path, train_steps: int, steps: int, seed: int) -> lis
         ox.quantize_int8(proto, paths["int8"])
         ox.to_onnx(model, paths["seq"], sequence=True)
         obs_path = work / f"m{i}_obs.npy"
-        np.save(obs_path, ox.rollout_observations(model, steps, seed))
+        np.save(obs_path, rollout_observations(model, steps, seed))
         out.append((name, model, paths, obs_path))
     return out
 
@@ -274,14 +275,13 @@ def run_host(paths: dict, obs: np.ndarray) -> dict:
     return res
 
 
-def deviation(runtime, out, states, ref_out, ref_states):
-    from rtu_edge.export import onnx_export as ox
-    ref_states = ref_states[-states.shape[0]:]
-    d_out, d_state = np.abs(out - ref_out), np.abs(states - ref_states)
-    s_out, s_state = float(np.abs(ref_out).max()), float(np.abs(ref_states).max())
-    return ox.Deviation(runtime, float(d_out.max()), float(d_state.max()),
-                        float(d_out.max() / max(s_out, 1e-30)),
-                        float(d_state.max() / max(s_state, 1e-30)), s_out, s_state)
+def deviation(out, states, ref_out, ref_states, floor):
+    """validate.RunDeviation of the outputs and the state (the last len(states) of ref_states)."""
+    from rtu_edge.validate import RunDeviation
+    dev = RunDeviation(floor)
+    dev.add("outputs", out, ref_out)
+    dev.add("state", states, ref_states[-states.shape[0]:])
+    return dev
 
 
 def main(argv=None) -> int:
@@ -315,7 +315,7 @@ def main(argv=None) -> int:
         print(json.dumps(info, indent=1))
         return 0
 
-    from rtu_edge.export import onnx_export as ox
+    from rtu_edge.validate import INT8_RELATIVE_BOUND, ONNX_FLOOR, ONNX_TOLERANCE, run_c
 
     with contextlib.ExitStack() as stack:
         if args.keep:
@@ -343,27 +343,29 @@ def main(argv=None) -> int:
         rows, ok = [], True
         for i, (name, model, paths, obs_path) in enumerate(models):
             obs = np.load(obs_path)
-            c_out, c_states = ox.run_c(model, obs)
+            c_out, c_states = run_c(model, obs)
             host = run_host(paths, obs)
             arm = {v: np.load(work / f"m{i}_{v}_aarch64.npz") for v in paths}
             row = {"model": name, "n_in": model.n_in, "n_hidden": model.n_hidden,
                    "n_out": model.n_out, "learner": model.learner, "kind": model.kind,
                    "activation": model.activation}
             for v in ("f32", "seq"):
-                d = deviation("onnxruntime-aarch64", arm[v]["outputs"], arm[v]["states"],
-                              c_out, c_states)
-                row[f"{v}_vs_c"] = {**d.__dict__, "within": d.within(ox.VALIDATE_TOLERANCE)}
-                ok &= d.within(ox.VALIDATE_TOLERANCE)
-            d8 = deviation("int8-aarch64", arm["int8"]["outputs"], arm["int8"]["states"],
-                           arm["f32"]["outputs"], arm["f32"]["states"])
+                d = deviation(arm[v]["outputs"], arm[v]["states"], c_out, c_states, ONNX_FLOOR)
+                row[f"{v}_vs_c"] = {"outputs": d.diff["outputs"], "state": d.diff["state"],
+                                    "scale_outputs": d.scale["outputs"],
+                                    "scale_state": d.scale["state"],
+                                    "within": d.within(ONNX_TOLERANCE)}
+                ok &= d.within(ONNX_TOLERANCE)
+            d8 = deviation(arm["int8"]["outputs"], arm["int8"]["states"],
+                           arm["f32"]["outputs"], arm["f32"]["states"], 0.0)
             # per output (row of the head) and the state, relative to the f32 model's scale
             f32o, i8o = arm["f32"]["outputs"], arm["int8"]["outputs"]
-            rel = [float(np.abs(i8o[:, k] - f32o[:, k]).max() / max(np.abs(f32o[:, k]).max(),
-                                                                     1e-30))
-                   for k in range(f32o.shape[1])]
-            rel_state = d8.rel_state
+            for k in range(f32o.shape[1]):
+                d8.add(f"output {k}", i8o[:, k], f32o[:, k])
+            rel = [d8[f"output {k}"] for k in range(f32o.shape[1])]
+            rel_state = d8["state"]
             row["int8_vs_f32"] = {"per_output": rel, "state": rel_state,
-                                  "within": max(rel + [rel_state]) <= ox.INT8_RELATIVE_BOUND}
+                                  "within": max(rel + [rel_state]) <= INT8_RELATIVE_BOUND}
             ok &= row["int8_vs_f32"]["within"]
             row["aarch64_vs_host_ort"] = {
                 v: float(max(np.abs(arm[v]["outputs"] - host[v][0]).max(),
@@ -389,7 +391,7 @@ def main(argv=None) -> int:
 
 
 def print_report(rows, e) -> None:
-    from rtu_edge.export import onnx_export as ox
+    from rtu_edge.validate import INT8_RELATIVE_BOUND, ONNX_FLOOR, ONNX_TOLERANCE, formula
     g = e["guest"]
     print(f"aarch64: CPython {g['python']} ({g['machine']}), onnxruntime {g['onnxruntime']}, "
           f"numpy {g['numpy']}; {e['qemu']}, -cpu {e['qemu_cpu']}")
@@ -397,7 +399,7 @@ def print_report(rows, e) -> None:
           f"{e['rollout_steps']} steps, state fed back, batch 1, 1 thread; learners trained "
           f"{e['train_steps']} steps")
     print(f"\nONNX on aarch64 vs the C float32 core: max |ONNX - C| (outputs / state), "
-          f"pass: <= {ox.VALIDATE_TOLERANCE:g} x max(1, max |C|)")
+          f"pass: {formula(ONNX_FLOOR, 'ONNX', 'C')} <= {ONNX_TOLERANCE:g}")
     print(f"{'model':22s} {'n_in/n/out':>10s} {'step f32':>21s} {'Scan f32':>21s} "
           f"{'max|C| out/state':>17s}")
     for r in rows:
@@ -407,7 +409,7 @@ def print_report(rows, e) -> None:
               f"{s['outputs']:.2e} / {s['state']:.2e}{' ok' if s['within'] else ' !!'} "
               f"{f['scale_outputs']:7.3g} / {f['scale_state']:.3g}")
     print(f"\nint8 vs float32, both on aarch64: max |int8 - f32| / max |f32| per output; state "
-          f"(bound {ox.INT8_RELATIVE_BOUND:.0%})")
+          f"(bound {INT8_RELATIVE_BOUND:.0%})")
     for r in rows:
         q = r["int8_vs_f32"]
         per = ", ".join(f"{v:.2%}" for v in q["per_output"])

@@ -13,6 +13,7 @@ from .reference.cell import INPUT_LIMIT, LOG_PARAM_LIMIT
 
 BACKENDS = ("c", "reference")
 PARAM_KEYS = ("nu_log", "theta_log", "w_c", "w_d")
+DERIVED_KEYS = ("g", "phi", "eta")  # RTUCell.derived
 
 
 class _CBackend:
@@ -31,6 +32,8 @@ class _CBackend:
         self.n_params = int(self.cell.n_params)
         self.params = core.view(self.cell.params, self.n_params)
         self.c, self.d, self.trace_views = cell_views(core, self.cell, kind)
+        self.derived_views = {name: core.view(getattr(self.cell, name), n_hidden)
+                              for name in DERIVED_KEYS}
         self.grad = np.zeros(self.n_params, dtype=dtype)
         self.grad_p = core.ptr(self.grad)
 
@@ -87,6 +90,7 @@ class _ReferenceBackend:
         self.params = self.cell.params
         self.c, self.d = self.cell.c, self.cell.d
         self.trace_views = {name: getattr(self.cell, name) for name in self.cell.traces()}
+        self.derived_views = {name: getattr(self.cell, name) for name in DERIVED_KEYS}
 
     def init_params(self, seed, r_min, r_max, max_phase):
         self.cell.init_params(Prng(seed), r_min, r_max, max_phase)
@@ -161,8 +165,9 @@ class RTUCell:
     Shapes (n = n_hidden, d = n_in): ``step`` x (d,) -> h (2n,); ``run`` X (T, d) -> H (T, 2n);
     ``gradient`` dh (2n,) -> {"nu_log": (n,), "theta_log": (n,), "w_c": (n, d), "w_d": (n, d)};
     ``params`` the same dict. ``state`` {"c": (n,), "d": (n,)}; ``traces`` the RTRL traces by the
-    C field names. ``memory_bytes`` is the exact size of the cell's buffer in this precision:
-    parameters, derived cache, state and traces.
+    C field names; ``derived`` {"g": (n,), "phi": (n,), "eta": (n,)}. ``memory_bytes`` is the
+    exact size of the cell's buffer in this precision: parameters, derived cache, state and
+    traces.
     """
 
     def __init__(self, n_in: int, n_hidden: int, kind: str = "linear", activation: str = "relu",
@@ -248,6 +253,16 @@ class RTUCell:
                                  f"{LOG_PARAM_LIMIT}], got max |value| {np.max(np.abs(a))}")
             parts.append(a.reshape(-1))
         self._impl.set_params(np.concatenate(parts))
+
+    @property
+    def derived(self) -> dict[str, np.ndarray]:
+        """Copies of the recurrence coefficients the step uses, each (n,) in the cell's dtype:
+        g = r cos theta, phi = r sin theta and eta = max(sqrt(1 - r^2), RTU_ETA_MIN), with
+        r = exp(-exp(nu_log)) and theta = exp(theta_log). They are the values the backend itself
+        computed when the parameters were last set (rtu_cell_refresh in the C core, in double and
+        rounded once; Cell.refresh in the reference), so an export built from them steps exactly
+        as the cell did."""
+        return {name: v.copy() for name, v in self._impl.derived_views.items()}
 
     # -- state ----------------------------------------------------------------------------------
 

@@ -44,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the C core (float64 and float32 builds) and the numpy reference side by "
                     "side on random cells and inputs, both kinds and all activations, and print "
                     "the largest deviations of state, features, traces and gradients. Exits 1 if "
-                    "any exceeds its tolerance (1e-10 for float64, 1e-4 for float32).")
+                    "any exceeds its tolerance (1e-10 for float64, 1e-4 for float32). --learners "
+                    "and --onnx run the learner and the ONNX checks instead; all use one "
+                    "deviation, max|a - ref| / max(floor, max|ref|) per array over the run "
+                    "(rtu_edge/validate.py).")
     val.add_argument("--steps-f64", type=_positive_int, default=1000,
                      help="steps for the float64 build (default 1000)")
     val.add_argument("--steps-f32", type=_positive_int, default=10000,
@@ -63,7 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --onnx: the checkpoint the model came from (default: the "
                           "weights in the ONNX file; required for int8 models)")
     val.add_argument("--steps", type=_positive_int, default=None,
-                     help="with --onnx: rollout steps (default 1000)")
+                     help="with --onnx: rollout steps; with --learners: learning steps "
+                          "(default 1000)")
+    val.add_argument("--learners", action="store_true",
+                     help="instead: check TD(lambda) and the actor-critic on the C core "
+                          "(float64) against the numpy reference, both kinds, 1000 steps of "
+                          "trace conditioning and CartPole with hidden velocities; exits 1 "
+                          "beyond 1e-6 or if an action differs")
 
     tr = sub.add_parser(
         "train", help="train an RTU learner online on a task",
@@ -183,13 +192,15 @@ def _learner_arguments(p: argparse.ArgumentParser, steps_default) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "validate" and args.onnx is not None and args.json is not None:
-        parser.error("validate: --json is not available with --onnx")
-    if args.command == "validate" and args.onnx is None:
-        if args.checkpoint is not None or args.steps is not None:
-            parser.error("validate: --checkpoint and --steps go with --onnx")
-        from . import validate
-        return validate.main(args)
+    if args.command == "validate":
+        if args.onnx is not None and args.learners:
+            parser.error("validate: give --onnx or --learners, not both")
+        if (args.onnx is not None or args.learners) and args.json is not None:
+            parser.error("validate: --json goes with the cell check (no --onnx, no --learners)")
+        if args.onnx is None and args.checkpoint is not None:
+            parser.error("validate: --checkpoint goes with --onnx")
+        if args.onnx is None and not args.learners and args.steps is not None:
+            parser.error("validate: --steps goes with --onnx or --learners")
     if args.command == "export":
         if not (args.onnx or args.c_header):
             parser.error("export: give --onnx OUT.onnx and/or --c-header OUT.h")
@@ -197,10 +208,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("export: --sequence and --int8 go with --onnx")
     from . import commands
     try:
-        if args.command in ("validate", "export"):
+        if args.command == "validate":
+            from . import validate
+            return validate.main(args)
+        if args.command == "export":
             from .export import cli_export
-            return {"validate": cli_export.validate, "export": cli_export.export}[
-                args.command](args)
+            return cli_export.export(args)
         return {"train": commands.train, "eval": commands.evaluate,
                 "demo": commands.demo}[args.command](args)
     except (ValueError, OSError) as err:

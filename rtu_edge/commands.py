@@ -10,13 +10,12 @@ import numpy as np
 
 from .reference.config import c_name
 from .train import PREDICTION_TASKS, Interrupted, Metrics, RunConfig, run_episodes, train as run
+from .validate import LEARNER_TOLERANCE, actor_critic_parity
 
 __all__ = ["Interrupted", "demo", "evaluate", "train"]
 
 DEMO_KIND, DEMO_HIDDEN = "linear", 32
-# Learning amplifies rounding differences between C and numpy (whose BLAS sums in another order,
-# with FMA): in the demo's run they reach a few 1e-9 by step 1000 (the demo prints the figure).
-DEMO_PARITY_TOLERANCE = 1e-6
+DEMO_PARITY_TOLERANCE = LEARNER_TOLERANCE  # the demo prints the figure
 
 
 def _config(args) -> RunConfig:
@@ -81,28 +80,12 @@ def evaluate(args) -> int:
 
 
 def parity_prefix(seed: int, steps: int = 1000) -> dict:
-    """The demo's check: the C learner (float64) and the numpy reference, same seed, the first
-    steps transitions of CartPole with hidden velocities; also the float32 C learner's actions."""
-    from .ac import ActorCritic
-    from .tasks import make_env
-
-    def prefix(backend, dtype, n):
-        env, spec = make_env("cartpole-p", seed)
-        ac = ActorCritic(spec.obs_size, DEMO_HIDDEN, spec.n_actions, kind=DEMO_KIND, seed=seed,
-                         backend=backend, dtype=dtype)
-        actions: list = []
-        run_episodes(ac, env, spec, seed, n, lambda *episode: None, on_step=actions.append)
-        return np.array(actions[:n]), ac.params
-
-    a_ref, p_ref = prefix("reference", np.float64, steps)
-    a_c, p_c = prefix("c", np.float64, steps)
-    a_32, _ = prefix("c", np.float32, 200)
-    deviation = max(float(np.max(np.abs(p_c[k] - p_ref[k])) / max(np.max(np.abs(p_ref[k])), 1e-300))
-                    for k in p_ref)
-    return {"steps": steps, "actions_equal": bool(np.array_equal(a_ref[:steps], a_c[:steps])),
-            "param_deviation": deviation,
-            "float32_same_actions": int(np.argmax(a_32[:200] != a_ref[:200]))
-            if np.any(a_32[:200] != a_ref[:200]) else 200}
+    """The demo's check (validate.actor_critic_parity): the C learner (float64) and the numpy
+    reference, same seed, the first steps transitions of CartPole with hidden velocities; also the
+    float32 C learner's actions."""
+    r = actor_critic_parity(seed, steps, n_hidden=DEMO_HIDDEN, kind=DEMO_KIND)
+    return {"steps": r.steps, "actions_equal": r.actions_equal,
+            "param_deviation": r.deviation.worst(), "float32_same_actions": r.float32_same_actions}
 
 
 def demo(args) -> int:

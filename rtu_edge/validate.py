@@ -1,58 +1,119 @@
-"""Step-by-step validation of the C core against the numpy reference.
+"""Validation in one module: the C core against the numpy reference, the exports against the C
+core. Three checks (``rtu-edge validate``), one metric.
 
-For every kind and activation, a random cell (one seed, so the same parameters on both sides) is
-run on a random input sequence by the reference and by the C core, and after every step the
-state, the features, every RTRL trace and the gradient from a random dL/dh are compared normwise:
-max |C - reference| / max |reference|, per array. The float64 build must agree to 1e-10 over 1000
-steps; the float32 build to 1e-4 over 10,000 steps, against a reference run from the float32
-cell's own (rounded) parameters, so that the figure measures arithmetic drift and not the rounding
-of the initial parameters.
+* cells (``rtu-edge validate``; ``validate_cell``, ``run_all``): RTUCell on the C core (float64
+  and float32 builds) against the reference, every kind and activation, step by step;
+* learners (``rtu-edge validate --learners``; the demo's parity line; ``td_parity``,
+  ``actor_critic_parity``): TD(lambda) and the actor-critic on the C core (float64) against their
+  references over the same stream;
+* ONNX (``rtu-edge validate --onnx FILE``; ``compare_onnx``, ``validate_onnx``): an exported
+  model on onnxruntime and onnx.reference against the C float32 rtu_model (CModel).
 
-relu has no derivative at 0: where the reference's c_k or d_k lies within the build's tolerance of
-0 (relative to the largest state), the C build may stand on the other side of the kink, and unit
-k's gradient (nu_log[k], theta_log[k], rows k of w_c and w_d) is left out of that step's comparison
-for the linear kind. Such unit-steps are counted in the report (``kink_skips``), never hidden.
+The deviation. Every check compares named arrays over a run, a_t against the reference ref_t for
+t = 1..T (``RunDeviation``):
+
+    deviation = max_t max_i |a_t,i - ref_t,i| / max(floor, max_t max_i |ref_t,i|)
+
+It is 0 for arrays with no values, the absolute difference where the denominator is 0, and inf
+where a or ref is not finite (so a NaN fails). floor 0 makes it relative to the array's own
+scale over the run; floor 1 makes it absolute while the values stay within +-1 and relative
+beyond, for float32 results whose rounding grows with the values (the demo's trained value head,
+near 29, deviated by 9.5e-6 absolute on onnxruntime: a few float32 ulps of 29, from the same
+arithmetic summed in another order):
+
+    check                  arrays                                   floor  tolerance
+    cell, C float64        state, features, traces, gradients (*)   0      1e-10, 1000 steps
+    cell, C float32        the same, reference from rounded params  0      1e-4, 10,000 steps
+    learner, C float64     TD: predictions and the final params;    0      1e-6, 1000 steps
+                           actor-critic: the final params (and the
+                           actions must be identical)
+    ONNX float32 vs C      outputs (all heads' rows), state         1      1e-5, 1000 steps
+    ONNX int8 vs C         outputs, state                           0      0.05 (5%)
+
+The cell check: for every kind and activation, a random cell (one seed, so the same parameters on
+both sides) is run on a random input sequence by the reference and by the C core, and after every
+step the state, the features, every RTRL trace and the gradient from a random dL/dh are compared.
+The float32 build is compared with a reference run from the float32 cell's own (rounded)
+parameters, so that the figure measures arithmetic drift and not the rounding of the initial
+parameters. (*) relu has no derivative at 0: where the reference's c_k or d_k lies within the
+build's tolerance of 0 (relative to the largest state), the C build may stand on the other side of
+the kink, and unit k's gradient (nu_log[k], theta_log[k], rows k of w_c and w_d) is left out of
+that step's comparison for the linear kind. Such unit-steps are counted in the report
+(``kink_skips``), never hidden.
+
+The learner check: learning amplifies rounding differences between C and numpy (whose BLAS sums
+in another order, with FMA); in the demo's run they reach a few 1e-9 by step 1000.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
+from typing import Optional
 
 import numpy as np
 
 from .cell import RTUCell
 from .reference import ACTIVATIONS, KINDS
 
-TOLERANCE = {"float64": 1e-10, "float32": 1e-4}
+TOLERANCE = {"float64": 1e-10, "float32": 1e-4}  # cells, floor 0
 DEFAULT_STEPS = {"float64": 1000, "float32": 10000}
 DRIFT_MARKS = (10, 100, 1000, 10000, 100000)
+LEARNER_TOLERANCE = 1e-6  # learners, C float64 vs reference, floor 0
+ONNX_FLOOR, ONNX_TOLERANCE = 1.0, 1e-5  # ONNX float32 vs C float32
+# ONNX int8 vs C float32, floor 0. Measured 0.5-1.5% on CartPole-p and random checkpoints
+# (onnx_export.quantize_int8); the bound leaves room for other trained weights.
+INT8_RELATIVE_BOUND = 0.05
+ONNX_STEPS = 1000
 
 
-def normwise(a: np.ndarray, ref: np.ndarray) -> float:
-    """max |a - ref| / max |ref| (absolute difference where ref is all zeros)."""
-    a, ref = np.asarray(a, dtype=np.float64), np.asarray(ref, dtype=np.float64)
-    scale = float(np.max(np.abs(ref))) if ref.size else 0.0
-    diff = float(np.max(np.abs(a - ref))) if ref.size else 0.0
-    return diff / scale if scale > 0 else diff
+def formula(floor: float, a: str = "C", ref: str = "ref") -> str:
+    """The deviation with this floor, as text: max|a - ref| / max(floor, max|ref|)."""
+    scale = f"max|{ref}|" if floor == 0 else f"max({floor:g}, max|{ref}|)"
+    return f"max|{a} - {ref}| / {scale}"
 
 
 class RunDeviation:
-    """Normwise deviation of named arrays over a whole run: max_t |a_t - ref_t| / max_t |ref_t|."""
+    """The deviation (see the module) of named arrays over a run: add(name, a_t, ref_t) at every
+    step; ``self[name]`` is max_t |a_t - ref_t| / max(floor, max_t |ref_t|). ``diff`` and
+    ``scale`` hold max_t |a_t - ref_t| and max_t |ref_t| by name."""
 
-    def __init__(self):
+    def __init__(self, floor: float = 0.0):
+        self.floor = float(floor)
         self.diff: dict[str, float] = {}
         self.scale: dict[str, float] = {}
 
-    def add(self, name: str, a: np.ndarray, ref: np.ndarray) -> None:
+    def add(self, name: str, a, ref) -> None:
         a, ref = np.asarray(a, dtype=np.float64), np.asarray(ref, dtype=np.float64)
-        if ref.size:
-            self.diff[name] = max(self.diff.get(name, 0.0), float(np.max(np.abs(a - ref))))
-            self.scale[name] = max(self.scale.get(name, 0.0), float(np.max(np.abs(ref))))
+        if not ref.size:
+            return
+        finite = bool(np.all(np.isfinite(a)) and np.all(np.isfinite(ref)))
+        diff = float(np.max(np.abs(a - ref))) if finite else np.inf
+        self.diff[name] = max(self.diff.get(name, 0.0), diff)
+        self.scale[name] = max(self.scale.get(name, 0.0), float(np.max(np.abs(ref))) if finite
+                               else np.inf)
+
+    def __getitem__(self, name: str) -> float:
+        denominator = max(self.floor, self.scale[name])
+        d = self.diff[name]
+        if d == np.inf:
+            return np.inf
+        return d / denominator if denominator > 0 else d
 
     def worst(self) -> float:
-        return max((d / self.scale[k] if self.scale[k] > 0 else d for k, d in self.diff.items()),
-                   default=0.0)
+        """The largest deviation over the arrays (0 if none was added)."""
+        return max((self[name] for name in self.diff), default=0.0)
+
+    def within(self, tolerance: float) -> bool:
+        return self.worst() <= tolerance
+
+
+def normwise(a: np.ndarray, ref: np.ndarray) -> float:
+    """The deviation of one array with floor 0: max |a - ref| / max |ref|."""
+    d = RunDeviation()
+    d.add("a", a, ref)
+    return d.worst()
 
 
 @dataclass
@@ -159,9 +220,10 @@ def format_table(reports: list[Report]) -> str:
     return "\n".join(lines)
 
 
-def main(args) -> int:
+def cells_main(args) -> int:
+    """``rtu-edge validate``: the cell check, every kind, activation and build."""
     print(f"rtu-edge validate: C core vs numpy reference, n_in={args.n_in}, "
-          f"n_hidden={args.n_hidden}, seed={args.seed}; deviation = max|C - ref| / max|ref| "
+          f"n_hidden={args.n_hidden}, seed={args.seed}; deviation = {formula(0)} "
           "over all steps, per array", flush=True)
     reports = run_all(args.steps_f64, args.steps_f32, args.seed, args.n_in, args.n_hidden,
                       progress=lambda r: print(".", end="", flush=True))
@@ -174,3 +236,238 @@ def main(args) -> int:
             json.dump([dict(asdict(r), passed=r.passed, tolerance=r.tolerance) for r in reports],
                       f, indent=1)
     return 1 if failed else 0
+
+
+# -- learners ------------------------------------------------------------------------------------
+
+@dataclass
+class LearnerReport:
+    """A learner on the C core (float64) against its reference over the same stream."""
+
+    learner: str  # "td" or "actor-critic"
+    task: str
+    kind: str
+    activation: str
+    steps: int
+    deviation: RunDeviation
+    actions_equal: Optional[bool] = None  # actor-critic: the same action at every step
+    float32_same_actions: Optional[int] = None  # actor-critic: leading steps where the float32
+    float32_steps: int = 0                      # C learner acts as the reference, of these
+
+    @property
+    def passed(self) -> bool:
+        return self.deviation.within(LEARNER_TOLERANCE) and self.actions_equal is not False
+
+
+def td_parity(seed: int = 0, steps: int = 1000, n_hidden: int = 16, kind: str = "linear",
+              activation: str = "relu") -> LearnerReport:
+    """TDLambda on the C core (float64) and on the reference, same seed, over the first steps of
+    trace conditioning (ISI 10): the predictions at every step and the final parameters."""
+    from .tasks import TraceConditioning, rollout
+    from .td import TDLambda
+    X, C = rollout(TraceConditioning(isi=10, seed=seed), steps)
+    dev = RunDeviation()
+    learners = [TDLambda(X.shape[1], n_hidden, kind=kind, activation=activation, seed=seed,
+                         backend=backend) for backend in ("c", "reference")]
+    predictions = [td.run(X, C) for td in learners]
+    dev.add("prediction", predictions[0], predictions[1])
+    _add_params(dev, learners[0].params, learners[1].params)
+    return LearnerReport("td", "trace-conditioning", kind, activation, steps, dev)
+
+
+def actor_critic_parity(seed: int = 0, steps: int = 1000, n_hidden: int = 32,
+                        kind: str = "linear", activation: str = "tanh",
+                        float32_steps: int = 200) -> LearnerReport:
+    """ActorCritic on the C core (float64) and on the reference, same seed, over the first steps
+    transitions of CartPole with hidden velocities: the actions at every step and the final
+    parameters; also for how many of the first float32_steps the float32 C learner takes the
+    reference's actions (information: float32 rounding may flip a sampled action)."""
+    from .ac import ActorCritic
+    from .tasks import make_env
+    from .train import run_episodes
+
+    def prefix(backend, dtype, n):
+        env, spec = make_env("cartpole-p", seed)
+        ac = ActorCritic(spec.obs_size, n_hidden, spec.n_actions, kind=kind,
+                         activation=activation, seed=seed, backend=backend, dtype=dtype)
+        actions: list = []
+        run_episodes(ac, env, spec, seed, n, lambda *episode: None, on_step=actions.append)
+        return np.array(actions[:n]), ac.params
+
+    a_ref, p_ref = prefix("reference", np.float64, steps)
+    a_c, p_c = prefix("c", np.float64, steps)
+    a_32, _ = prefix("c", np.float32, float32_steps)
+    dev = RunDeviation()
+    _add_params(dev, p_c, p_ref)
+    n32 = min(float32_steps, len(a_ref))
+    differ = np.flatnonzero(a_32[:n32] != a_ref[:n32])
+    return LearnerReport("actor-critic", "cartpole-p", kind, activation, steps, dev,
+                         bool(np.array_equal(a_ref, a_c)),
+                         int(differ[0]) if differ.size else n32, float32_steps)
+
+
+def _add_params(dev: RunDeviation, params: dict, ref_params: dict) -> None:
+    for k in ref_params:
+        dev.add(f"params[{k}]", params[k], ref_params[k])
+
+
+def learners_main(args) -> int:
+    """``rtu-edge validate --learners [--steps N] [--seed S]``: TD(lambda) and the actor-critic,
+    both kinds, C float64 against the reference."""
+    steps = 1000 if args.steps is None else args.steps
+    print(f"rtu-edge validate --learners: C learners (float64) vs numpy reference, {steps} steps, "
+          f"seed {args.seed}; deviation = {formula(0)} per array (predictions over the run, "
+          f"parameters at the end); tolerance {LEARNER_TOLERANCE:g}", flush=True)
+    print(f"{'learner':13s} {'task':19s} {'kind':10s} {'activation':10s} {'deviation':>9s} "
+          f"{'actions':>9s}  result")
+    failed = 0
+    for kind in KINDS:
+        for r in (td_parity(args.seed, steps, kind=kind),
+                  actor_critic_parity(args.seed, steps, kind=kind)):
+            failed += not r.passed
+            actions = "-" if r.actions_equal is None else (
+                "same" if r.actions_equal else "DIFFER")
+            print(f"{r.learner:13s} {r.task:19s} {r.kind:10s} {r.activation:10s} "
+                  f"{r.deviation.worst():9.1e} {actions:>9s}  {'PASS' if r.passed else 'FAIL'}",
+                  flush=True)
+    print(f"{2 * len(KINDS) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+# -- ONNX ----------------------------------------------------------------------------------------
+
+def rollout_observations(model, steps: int, seed: int) -> np.ndarray:
+    """(steps, n_in) float32 observations of realistic scale for an InferenceModel: unit normal
+    after the model's own normalisation (obs = obs_mean + z / obs_inv_std), unit normal when it
+    has none."""
+    z = np.random.default_rng(seed).standard_normal((steps, model.n_in))
+    if model.obs_mean is not None:
+        z = model.obs_mean + z / model.obs_inv_std
+    return z.astype(np.float32)
+
+
+def run_c(model, obs: np.ndarray):
+    """The C float32 core (CModel) over obs (T, n_in) from the zero state: (outputs (T, n_out),
+    states after each step (T, 2n))."""
+    from .export import CModel
+    cm = CModel(model, np.float32)
+    outs, states = [], []
+    for x in np.asarray(obs, dtype=np.float32):
+        outs.append(cm.step(x).copy())
+        states.append(cm.state.copy())
+    return np.array(outs), np.array(states)
+
+
+def compare_onnx(proto, model, steps: int = ONNX_STEPS, seed: int = 0,
+                 runtimes=("onnxruntime", "reference"), obs: Optional[np.ndarray] = None,
+                 floor: float = ONNX_FLOOR) -> dict:
+    """{runtime: RunDeviation} of an exported model (onnx.ModelProto) from the C float32 core
+    (CModel on the InferenceModel model) over a rollout of rollout_observations(model, steps,
+    seed) (or of obs (T, n_in) if given), the state fed back: "outputs" (all heads' rows) and
+    "state" (every step's for the step variant, the final one for the sequence variant)."""
+    from .export.onnx_export import run_onnx
+    if obs is None:
+        obs = rollout_observations(model, steps, seed)
+    c_out, c_states = run_c(model, obs)
+    results = {}
+    for runtime in runtimes:
+        out, states = run_onnx(proto, obs, runtime)
+        dev = RunDeviation(floor)
+        dev.add("outputs", out, c_out)
+        dev.add("state", states, c_states[-states.shape[0]:])
+        results[runtime] = dev
+    return results
+
+
+def check_matches(proto, model, where: str) -> None:
+    """ValueError naming where if the ONNX model's metadata does not describe the
+    InferenceModel's shape and kind."""
+    from .export.onnx_export import rtu_metadata
+    meta = rtu_metadata(proto, where)
+    expected = {"learner": model.learner, "kind": model.kind, "activation": model.activation,
+                "n_in": str(model.n_in), "n_hidden": str(model.n_hidden),
+                "n_out": str(model.n_out), "action_kind": model.action_kind or "none"}
+    wrong = [f"{k} {meta.get(k)!r} (checkpoint: {v!r})" for k, v in expected.items()
+             if meta.get(k) != v]
+    if wrong:
+        raise ValueError(f"{where} does not match the checkpoint: " + ", ".join(wrong))
+
+
+def validate_onnx(path, checkpoint=None, steps: int = ONNX_STEPS, seed: int = 0) -> dict:
+    """The ONNX check of an exported file: {"model", "meta", "source", "floor", "tolerance",
+    "deviations": {runtime: RunDeviation}}. The weights come from checkpoint if given (required
+    for int8 files), else from the file. ValueError or OSError naming the file if it cannot be
+    read, is not a valid rtu_edge export, does not match the checkpoint or cannot be run."""
+    from ._extras import require
+    from .export import InferenceModel
+    from .export import onnx_export as ox
+    onnx = require("onnx", "validate --onnx")
+    proto = ox.load(path)
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except onnx.checker.ValidationError as err:
+        raise ValueError(f"{path} is not a valid ONNX model: "
+                         f"{str(err).strip().splitlines()[0]}") from None
+    meta = ox.rtu_metadata(proto, path)
+    quantized = bool(meta.get("quantization"))
+    if checkpoint:
+        model = InferenceModel.from_checkpoint(checkpoint)
+        check_matches(proto, model, path)
+        source = f"weights from {checkpoint}"
+    else:
+        if quantized:
+            raise ValueError(f"{path} is a quantized model ({meta['quantization']}): its float "
+                             "weights are not in it; give the checkpoint it came from with "
+                             "--checkpoint")
+        model = ox.from_onnx(proto, path)
+        source = f"weights from {path}"
+    floor, tolerance = (0.0, INT8_RELATIVE_BOUND) if quantized else (ONNX_FLOOR, ONNX_TOLERANCE)
+    try:
+        deviations = compare_onnx(proto, model, steps, seed, floor=floor)
+    except RuntimeError as err:  # onnxruntime refusing the file
+        raise ValueError(f"cannot run {path}: {str(err).strip().splitlines()[0]}") from None
+    return {"model": model, "meta": meta, "source": source, "floor": floor,
+            "tolerance": tolerance, "deviations": deviations}
+
+
+def onnx_main(args) -> int:
+    """``rtu-edge validate --onnx FILE [--checkpoint FILE] [--steps N] [--seed S]``: the exported
+    model on onnxruntime (CPU) and onnx.reference.ReferenceEvaluator against the C core in
+    float32 (CModel, rtu_model_step), over a rollout with the state fed back. Exit status 0 if
+    every deviation is within tolerance, else 1."""
+    path = os.fspath(args.onnx)
+    steps = ONNX_STEPS if args.steps is None else args.steps
+    v = validate_onnx(path, args.checkpoint, steps, args.seed)
+    model, meta, tol = v["model"], v["meta"], v["tolerance"]
+    variant = meta.get("variant", "step")
+    quantized = bool(meta.get("quantization"))
+    print(f"rtu-edge validate --onnx: {path} ({variant} graph{', int8' if quantized else ''}; "
+          f"{model.learner}, {model.kind} RTU, {model.activation}, n_in {model.n_in}, "
+          f"n_hidden {model.n_hidden}) against the C core (float32, rtu_model_step); "
+          f"{v['source']}")
+    print(f"{steps} steps from the zero state with the state fed back; observations seed "
+          f"{args.seed}, unit normal after the model's observation normalisation")
+    state_what = "every step's state" if variant == "step" else "the final state"
+    print(f"deviation = {formula(v['floor'], 'ONNX', 'C')} over the run: outputs "
+          f"({', '.join(model.output_names)}) and {state_what}; tolerance {tol:g}")
+    print(f"{'runtime':28s} {'outputs':>9s} {'state':>9s} {'tol':>7s}  result")
+    labels = {"onnxruntime": "onnxruntime (CPU provider)",
+              "reference": "onnx ReferenceEvaluator"}
+    failed = 0
+    for runtime, dev in v["deviations"].items():
+        ok = dev.within(tol)
+        failed += not ok
+        print(f"{labels[runtime]:28s} {dev['outputs']:9.1e} {dev['state']:9.1e} {tol:7.0e}  "
+              f"{'PASS' if ok else 'FAIL'}")
+    print(f"{len(v['deviations']) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def main(args) -> int:
+    """``rtu-edge validate``: the ONNX check with --onnx, the learner check with --learners,
+    else the cell check."""
+    if args.onnx is not None:
+        return onnx_main(args)
+    if getattr(args, "learners", False):
+        return learners_main(args)
+    return cells_main(args)

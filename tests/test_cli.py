@@ -26,7 +26,10 @@ def test_the_installed_command_runs():
 
 
 def test_bad_arguments_are_refused(capsys):
-    for argv in (["validate", "--steps-f64", "0"], ["validate", "--seed", "x"], ["nope"]):
+    for argv in (["validate", "--steps-f64", "0"], ["validate", "--seed", "x"], ["nope"],
+                 ["validate", "--learners", "--onnx", "m.onnx"],
+                 ["validate", "--learners", "--json", "x.json"],
+                 ["validate", "--learners", "--checkpoint", "x.rtu"]):
         try:
             main(argv)
         except SystemExit as exit_:

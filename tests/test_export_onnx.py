@@ -1,7 +1,7 @@
 """The ONNX export (rtu_edge/export/onnx_export.py): valid ONNX, onnxruntime and the ONNX
 reference evaluator reproduce the C float32 core (rtu_model_step) over long rollouts with the state
-fed back, the Scan variant is the step variant, the int8 variant stays within its bound, and the
-export / validate commands fail cleanly on bad files."""
+fed back (rtu_edge/validate.py's ONNX check), the Scan variant is the step variant, the int8
+variant stays within its bound, and the export / validate commands fail cleanly on bad files."""
 
 import json
 import os
@@ -16,6 +16,8 @@ from rtu_edge import ActorCritic, TDLambda  # noqa: E402
 from rtu_edge.cli import main  # noqa: E402
 from rtu_edge.export import InferenceModel  # noqa: E402
 from rtu_edge.export import onnx_export as ox  # noqa: E402
+from rtu_edge.validate import (INT8_RELATIVE_BOUND, RunDeviation, compare_onnx,  # noqa: E402
+                               rollout_observations)
 
 KINDS = ["linear", "nonlinear"]
 ACTIVATIONS = ["relu", "tanh", "identity"]
@@ -56,8 +58,8 @@ def checkpoints(tmp_path_factory):
 
 
 def assert_close_to_c(proto, model, steps=STEPS, seed=0):
-    for dev in ox.compare(proto, model, steps, seed):
-        assert dev.outputs <= TOL and dev.state <= TOL, dev
+    for runtime, dev in compare_onnx(proto, model, steps, seed).items():
+        assert dev.diff["outputs"] <= TOL and dev.diff["state"] <= TOL, (runtime, dev.diff)
 
 
 @pytest.mark.parametrize("learner", LEARNERS)
@@ -85,7 +87,7 @@ def test_scan_variant_is_the_step_variant(checkpoints, learner, kind):
     body = onnx.helper.get_attribute_value(scan[0].attribute[0])
     step_ops = [n.op_type for n in step.graph.node if n.output[0] != "log_std"]
     assert [n.op_type for n in body.node] == step_ops
-    obs = ox.rollout_observations(model, 400, seed=3)
+    obs = rollout_observations(model, 400, seed=3)
     for runtime in ("onnxruntime", "reference"):
         out_step, states = ox.run_onnx(step, obs, runtime)
         out_seq, final = ox.run_onnx(seq, obs, runtime)
@@ -203,11 +205,14 @@ def cartpole_actor_critic(tmp_path, steps=4000):
 
 
 def int8_deviation(f32, int8, obs, runtime="onnxruntime"):
-    """max_t |int8 - f32| / max_t |f32| of the outputs and of the states."""
+    """max_t |int8 - f32| / max_t |f32| of the outputs and of the states (the deviation, floor
+    0)."""
     out, states = ox.run_onnx(f32, obs, runtime)
     out8, states8 = ox.run_onnx(int8, obs, runtime)
-    return (np.abs(out8 - out).max() / np.abs(out).max(),
-            np.abs(states8 - states).max() / np.abs(states).max())
+    dev = RunDeviation()
+    dev.add("outputs", out8, out)
+    dev.add("state", states8, states)
+    return dev["outputs"], dev["state"]
 
 
 def test_int8_on_cartpole_stays_within_the_bound(tmp_path):
@@ -227,7 +232,7 @@ def test_int8_on_cartpole_stays_within_the_bound(tmp_path):
         assert ox.metadata(int8)["n_hidden"] == "32"
         for runtime in ("onnxruntime", "reference"):
             dev_out, dev_state = int8_deviation(f32, int8, obs, runtime)
-            assert dev_out <= ox.INT8_RELATIVE_BOUND and dev_state <= ox.INT8_RELATIVE_BOUND
+            assert dev_out <= INT8_RELATIVE_BOUND and dev_state <= INT8_RELATIVE_BOUND
             assert dev_out > 0  # it is quantized
         # the int8 file holds no float copy of the weights
         with pytest.raises(ValueError, match="quantized"):
@@ -241,8 +246,8 @@ def test_int8_on_the_test_checkpoints(checkpoints, tmp_path, learner, kind):
         model = InferenceModel.from_checkpoint(checkpoints[learner, kind, activation])
         f32 = ox.to_onnx(model)
         int8 = ox.quantize_int8(f32, tmp_path / "q.onnx")
-        dev_out, dev_state = int8_deviation(f32, int8, ox.rollout_observations(model, STEPS, 1))
-        assert dev_out <= ox.INT8_RELATIVE_BOUND and dev_state <= ox.INT8_RELATIVE_BOUND
+        dev_out, dev_state = int8_deviation(f32, int8, rollout_observations(model, STEPS, 1))
+        assert dev_out <= INT8_RELATIVE_BOUND and dev_state <= INT8_RELATIVE_BOUND
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -390,12 +395,3 @@ def test_export_c_header_through_the_same_command(capsys, tmp_path, checkpoints)
                                       header, "--name", "policy", "--onnx", f32])
     assert code == 0, err
     assert header.exists() and f32.exists() and "policy" in header.read_text()
-
-
-def test_validate_tolerance_is_absolute_up_to_unit_scale_then_relative():
-    D = ox.Deviation
-    assert D("x", 9e-6, 1e-6, 0, 0, 0.5, 0.5).within(1e-5)
-    assert not D("x", 2e-5, 1e-6, 0, 0, 0.5, 0.5).within(1e-5)      # values ~1: absolute
-    assert D("x", 2e-5, 1e-6, 0, 0, 29.0, 0.5).within(1e-5)         # values ~29: 2.9e-4
-    assert not D("x", 4e-4, 1e-6, 0, 0, 29.0, 0.5).within(1e-5)
-    assert not D("x", float("nan"), 0, 0, 0, 1.0, 1.0).within(1e-5)

@@ -1,7 +1,7 @@
 """Exported ONNX models on onnxruntime's official aarch64 wheel (64-bit ARM Linux, e.g. a
 Raspberry Pi with a 64-bit OS), under qemu-aarch64: benchmarks/onnx_aarch64.py. The float32 step
-and Scan models reproduce the C float32 core within VALIDATE_TOLERANCE x max(1, max |C|), and the
-int8 model stays within INT8_RELATIVE_BOUND of the float32 one, for a CartPole-p actor-critic, a
+and Scan models reproduce the C float32 core within rtu_edge.validate's ONNX rule (max |ONNX - C|
+/ max(1, max |C|) <= 1e-5), and the int8 model stays within INT8_RELATIVE_BOUND of the float32 one, for a CartPole-p actor-critic, a
 continuous actor-critic with a linear RTU and a TD(lambda) learner, over 1000 steps.
 
 The first run sets up an aarch64 CPython with the aarch64 wheels of the host's onnxruntime and

@@ -56,3 +56,42 @@ def test_sequence_run_matches_reference():
     c = RTUCell(6, 8, "nonlinear", "relu", seed=4, backend="c")
     ref = RTUCell(6, 8, "nonlinear", "relu", seed=4, backend="reference")
     assert normwise(c.run(xs), ref.run(xs)) < 1e-12
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_derived_coefficients_are_the_backends_own(kind):
+    """RTUCell.derived: g, phi, eta (n,) from the backend's refresh; C float64 equals the
+    reference to rounding, float32 is the reference of its own (rounded) params rounded once;
+    copies, recomputed by set_params."""
+    c64 = RTUCell(5, 9, kind, "tanh", seed=3, backend="c")
+    c32 = RTUCell(5, 9, kind, "tanh", seed=3, backend="c", dtype=np.float32)
+    ref = RTUCell(5, 9, kind, "tanh", seed=3, backend="reference")
+    d64, d32, d_ref = c64.derived, c32.derived, ref.derived
+    ref32 = RTUCell(5, 9, kind, "tanh", backend="reference")
+    ref32.set_params({k: v.astype(np.float64) for k, v in c32.params.items()})
+    assert set(d64) == set(d_ref) == {"g", "phi", "eta"}
+    for k in d_ref:
+        assert d64[k].shape == (9,) and d64[k].dtype == np.float64 and d32[k].dtype == np.float32
+        np.testing.assert_allclose(d64[k], d_ref[k], rtol=1e-14, atol=1e-15)
+        np.testing.assert_allclose(d32[k], ref32.derived[k], rtol=6e-8, atol=1e-12)
+    c64.derived["g"][:] = 7.0
+    assert np.array_equal(c64.derived["g"], d64["g"])
+    params = c64.params
+    params["nu_log"] = params["nu_log"] - 1.0  # larger r: g, phi and eta all change
+    c64.set_params(params)
+    assert all(not np.array_equal(c64.derived[k], d64[k]) for k in d64)
+
+
+def test_inference_model_takes_the_c_cores_derived_coefficients(tmp_path):
+    from rtu_edge import TDLambda
+    from rtu_edge.export import InferenceModel
+    for dtype in (np.float32, np.float64):
+        td = TDLambda(3, 4, kind="nonlinear", activation="relu", seed=2, dtype=dtype)
+        td.run(np.random.default_rng(0).standard_normal((50, 3)), np.ones(50))
+        td.save(tmp_path / "td.rtu")
+        model = InferenceModel.from_checkpoint(tmp_path / "td.rtu")
+        cell = RTUCell(3, 4, "nonlinear", "relu", backend="c", dtype=dtype)
+        cell.set_params({k: v for k, v in td.params.items() if k in cell.params})
+        for k, v in cell.derived.items():
+            assert getattr(model, k).dtype == dtype
+            np.testing.assert_array_equal(getattr(model, k), v, err_msg=k)

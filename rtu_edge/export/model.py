@@ -29,9 +29,9 @@ import numpy as np
 
 from .. import checkpoint
 from .._ccore import CCore
-from ..cell import _CBackend
+from ..cell import RTUCell
 from ..reference.ac import NORM_EPS
-from ..reference.cell import ACTIVATIONS, KINDS, cell_layout
+from ..reference.cell import ACTIVATIONS, KINDS, cell_layout, split
 
 
 @dataclasses.dataclass
@@ -157,12 +157,12 @@ _ACTIVATION_FUNCTIONS = {"relu": lambda v: np.maximum(v, 0), "tanh": np.tanh,
 
 
 def _derived(kind: str, activation: str, n_in: int, n_hidden: int, params: np.ndarray):
-    """g, phi, eta of these cell params, from the C core's rtu_cell_refresh in the params'
-    precision."""
-    cell = _CBackend(kind, activation, n_in, n_hidden, params.dtype)
-    cell.set_params(np.ascontiguousarray(params))
-    view = cell.core.view
-    return tuple(view(p, n_hidden).copy() for p in (cell.cell.g, cell.cell.phi, cell.cell.eta))
+    """g, phi, eta (n,) each of these flat cell params (cell_layout), as the C core's
+    rtu_cell_refresh computes them in the params' precision (RTUCell.derived)."""
+    cell = RTUCell(n_in, n_hidden, kind, activation, backend="c", dtype=params.dtype)
+    cell.set_params(split(params, cell_layout(n_in, n_hidden)))
+    derived = cell.derived
+    return derived["g"], derived["phi"], derived["eta"]
 
 
 class CModel:

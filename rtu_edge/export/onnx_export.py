@@ -40,9 +40,9 @@ reference evaluator could not).
 
 The arithmetic follows rtu_model.c operation by operation (the rotation as g*c + (-phi)*d, which
 is exactly g*c - phi*d, then + eta*(W x)), so only the dot products' summation order differs
-from the C core: onnxruntime and onnx.reference.ReferenceEvaluator reproduce the C float32 core
-to 1e-5 absolute over 1000 steps with the state fed back (tests/test_export_onnx.py,
-``rtu-edge validate --onnx``).
+from the C core; how closely each runtime follows it is checked in rtu_edge/validate.py
+(``rtu-edge validate --onnx``, tests/test_export_onnx.py). ``session`` and ``run_onnx`` run an
+exported file; this module compares nothing.
 
 ``quantize_int8`` makes the dynamically quantized variant (onnxruntime.quantization: int8
 weights, per tensor, for the two MatMuls; activations quantized to uint8 at run time). Its error is
@@ -52,7 +52,6 @@ stated in its docstring. ``from_onnx`` reads an exported float32 file back into 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import tempfile
@@ -62,23 +61,13 @@ import numpy as np
 
 from .. import __version__, checkpoint
 from .._extras import require
-from .model import CModel, InferenceModel
+from .model import InferenceModel
 
 OPSET = 17
 IR_VERSION = 8  # the IR of opset 17 (onnx 1.12): readable by onnxruntime >= 1.12
 FORMAT = "rtu_edge-onnx-1"  # metadata "format": what from_onnx reads
 STATE_INIT = ("zeros of shape [batch, 2*n_hidden] at every episode start; feed state_out back "
               "as state")
-#: max |ONNX - C float32| over a rollout, outputs and state, times max(1, max |C|) (rtu-edge
-#: validate --onnx; the tests' models, whose values are of order 1 to 10, hold to 1e-5 absolute)
-VALIDATE_TOLERANCE = 1e-5
-
-# int8 (quantize_int8): the deviation from the float32 model, relative to the float32 model's
-# own scale, max_t |int8 - f32| / max_t |f32| per output and for the state, over a 1000-step
-# rollout with the state fed back. Measured 0.5-1.5% on CartPole-p and random checkpoints (see
-# quantize_int8); the bound leaves room for other trained weights.
-INT8_RELATIVE_BOUND = 0.05
-
 PathLike = Union[str, "os.PathLike[str]"]
 
 
@@ -387,11 +376,12 @@ def quantize_int8(src, dst_path: PathLike):
     through the input projection each step and decay with the units' |lambda| < 1. All the
     operators are standard ONNX (opset 17), run by onnxruntime's CPU provider.
 
-    Error bound (INT8_RELATIVE_BOUND = 0.05): over a 1000-step rollout with the state fed back,
-    max_t |int8 - float32| / max_t |float32| is at most 5% for each output and for the state.
-    Measured (benchmarks/bench_export.py, tests/test_export_onnx.py): about 1% on a CartPole-p
-    actor-critic and its own observations, 0.5-2% on the test checkpoints. Integer weights only
-    save space beside the graph when the weights dominate (n_in 16, n_hidden 64 and up).
+    Error: over a 1000-step rollout with the state fed back, max_t |int8 - float32| /
+    max_t |float32| stays within rtu_edge.validate.INT8_RELATIVE_BOUND (5%) for each output and
+    for the state. Measured (benchmarks/bench_export.py, tests/test_export_onnx.py): about 1% on
+    a CartPole-p actor-critic and its own observations, 0.5-2% on the test checkpoints. Integer
+    weights only save space beside the graph when the weights dominate (n_in 16, n_hidden 64 and
+    up).
 
     The metadata of src is kept, plus "quantization": "int8-dynamic".
     """
@@ -430,7 +420,7 @@ def quantize_int8(src, dst_path: PathLike):
     return quantized
 
 
-# -- running and checking ------------------------------------------------------------------------
+# -- running --------------------------------------------------------------------------------------
 
 def session(proto, threads: int = 1):
     """An onnxruntime CPU InferenceSession of proto (one thread by default: batch-1 steps are too
@@ -462,15 +452,6 @@ class _Runner:
         return dict(zip(self.names, self.sess.run(None, feeds)))
 
 
-def rollout_observations(model: InferenceModel, steps: int, seed: int) -> np.ndarray:
-    """(steps, n_in) float32 observations of realistic scale: unit normal after the model's own
-    normalisation (obs = obs_mean + z / obs_inv_std), unit normal when it has none."""
-    z = np.random.default_rng(seed).standard_normal((steps, model.n_in))
-    if model.obs_mean is not None:
-        z = model.obs_mean + z / model.obs_inv_std
-    return z.astype(np.float32)
-
-
 def run_onnx(proto, obs: np.ndarray, runtime: str = "onnxruntime", batch_axis: bool = False):
     """Run an exported model (step or sequence variant) over obs (T, n_in), or (B, T, n_in) with
     batch_axis, from the zero state, the state fed back: (outputs (T, n_out) or (B, T, n_out),
@@ -498,69 +479,3 @@ def run_onnx(proto, obs: np.ndarray, runtime: str = "onnxruntime", batch_axis: b
             states.append(state)
         out, states = np.stack(outs, axis=1), np.stack(states, axis=1)
     return (out, states) if batch_axis else (out[0], states[0])
-
-
-def run_c(model: InferenceModel, obs: np.ndarray):
-    """The C float32 core (CModel) over obs (T, n_in) from the zero state: (outputs (T, n_out),
-    states after each step (T, 2n))."""
-    cm = CModel(model, np.float32)
-    outs, states = [], []
-    for x in np.asarray(obs, dtype=np.float32):
-        outs.append(cm.step(x).copy())
-        states.append(cm.state.copy())
-    return np.array(outs), np.array(states)
-
-
-@dataclasses.dataclass
-class Deviation:
-    """max |ONNX - C| over a rollout, of the outputs (all heads' rows) and of the state (every
-    step's for the step variant, the final one for the sequence variant); rel_* divide by
-    max |C| of the same array."""
-
-    runtime: str
-    outputs: float
-    state: float
-    rel_outputs: float
-    rel_state: float
-    scale_outputs: float  # max |C| of the outputs
-    scale_state: float
-
-    def within(self, tolerance: float) -> bool:
-        """Both deviations within tolerance * max(1, scale): absolute for values up to 1 in
-        magnitude, relative beyond (float32 rounding grows with the values)."""
-        return bool(np.isfinite(self.outputs) and np.isfinite(self.state) and
-                    self.outputs <= tolerance * max(1.0, self.scale_outputs) and
-                    self.state <= tolerance * max(1.0, self.scale_state))
-
-
-def compare(proto, model: InferenceModel, steps: int = 1000, seed: int = 0,
-            runtimes=("onnxruntime", "reference"), obs: Optional[np.ndarray] = None) -> list:
-    """Deviation of an exported model from the C float32 core (CModel on model) over a rollout of
-    rollout_observations(model, steps, seed) (or of obs (T, n_in) if given), state fed back, on
-    each runtime."""
-    if obs is None:
-        obs = rollout_observations(model, steps, seed)
-    c_out, c_states = run_c(model, obs)
-    results = []
-    for runtime in runtimes:
-        out, states = run_onnx(proto, obs, runtime)
-        ref_states = c_states[-states.shape[0]:]
-        d_out, d_state = np.abs(out - c_out), np.abs(states - ref_states)
-        scale_out, scale_state = float(np.abs(c_out).max()), float(np.abs(ref_states).max())
-        results.append(Deviation(runtime, float(d_out.max()), float(d_state.max()),
-                                 float(d_out.max() / max(scale_out, 1e-30)),
-                                 float(d_state.max() / max(scale_state, 1e-30)),
-                                 scale_out, scale_state))
-    return results
-
-
-def check_matches(proto, model: InferenceModel, where: str) -> None:
-    """ValueError if the ONNX model's metadata does not describe model's shape and kind."""
-    meta = rtu_metadata(proto, where)
-    expected = {"learner": model.learner, "kind": model.kind, "activation": model.activation,
-                "n_in": str(model.n_in), "n_hidden": str(model.n_hidden),
-                "n_out": str(model.n_out), "action_kind": model.action_kind or "none"}
-    wrong = [f"{k} {meta.get(k)!r} (checkpoint: {v!r})" for k, v in expected.items()
-             if meta.get(k) != v]
-    if wrong:
-        raise ValueError(f"{where} does not match the checkpoint: " + ", ".join(wrong))
