@@ -36,8 +36,8 @@
 #include "rtu_ckpt.h"
 #include "timing.h"
 
-#ifdef RTU_PI_MODEL_HEADER
-#include RTU_PI_MODEL_HEADER
+#ifdef FW_MODEL_HEADER
+#include "model_header.h" /* the exported header of make MODEL_HEADER=... */
 #endif
 
 /* Largest learner this build holds (static buffers; raise them with -D... at build time). */
@@ -252,7 +252,7 @@ static int parse_options(int argc, char **argv, options *o)
                 RTU_PI_MAX_IN, RTU_PI_MAX_ACTIONS);
         return 0;
     }
-#ifndef RTU_PI_MODEL_HEADER
+#ifndef FW_MODEL_HEADER
     if (o->use_model) {
         fprintf(stderr, "rtu_pi: --model: this build has no model header (make "
                         "MODEL_HEADER=path/to/model.h)\n");
@@ -383,23 +383,6 @@ static int accept_checkpoint(void *ctx, const unsigned char *data, size_t bytes,
     return load_learner((run *)ctx, data, bytes, what) == RTU_OK;
 }
 
-#ifdef RTU_PI_MODEL_HEADER
-/* The exported header's names: NAME_... macros and NAME_... arrays, NAME "MODEL"/"model" unless
- * the build says otherwise (RTU_PI_MODEL_UPPER, RTU_PI_MODEL_LOWER). */
-#ifndef RTU_PI_MODEL_UPPER
-#define RTU_PI_MODEL_UPPER MODEL
-#endif
-#ifndef RTU_PI_MODEL_LOWER
-#define RTU_PI_MODEL_LOWER model
-#endif
-#define PI_CAT(a, b) a##b
-#define PI_XCAT(a, b) PI_CAT(a, b)
-#define PM(x) PI_XCAT(RTU_PI_MODEL_UPPER, x)
-#define pm(x) PI_XCAT(RTU_PI_MODEL_LOWER, x)
-#if PM(_LEARNER) != 2
-#error "rtu_pi: the model header is not an actor-critic (NAME_LEARNER must be 2)"
-#endif
-#endif
 
 /* Build the learner: our checkpoint, its .prev, --load, the model header, or a fresh one. */
 static int setup_learner(run *r)
@@ -437,15 +420,15 @@ static int setup_learner(run *r)
                 (unsigned long long)r->ac.steps, (unsigned long long)r->ac.episodes);
         got = 1;
     }
-#ifdef RTU_PI_MODEL_HEADER
+#ifdef FW_MODEL_HEADER
     if (got != 1 && o->use_model) {
         /* the checkpoint the header embeds, loaded from flash as a file's bytes are */
-        if (load_learner(r, pm(_checkpoint), PM(_CHECKPOINT_BYTES), "the compiled-in model") !=
-            RTU_OK) {
+        if (load_learner(r, FW_MODEL_CHECKPOINT, FW_MODEL_CHECKPOINT_BYTES,
+                         "the compiled-in model") != RTU_OK) {
             return 0;
         }
         fprintf(r->log, "started from the compiled-in model %s (trained for %llu steps)\n",
-                RTU_PI_MODEL_HEADER, (unsigned long long)r->ac.steps);
+                FW_MODEL_HEADER, (unsigned long long)r->ac.steps);
         got = 1;
     }
 #endif
