@@ -167,14 +167,25 @@ static size_t cell_arrays(const rtu_cell *cell, rtu_real **ptr, size_t *count, s
     return k;
 }
 
-/* What a loader's *what says of the arrays of cell_arrays, td_arrays and ac_arrays, in order. */
-static const char *const CELL_NONFINITE[] = {"NaN or Inf in params", "NaN or Inf in state",
-                                             "NaN or Inf in traces_unit",
-                                             "NaN or Inf in traces_weight"};
-static const char *const TD_NONFINITE[] = {"NaN or Inf in head", "NaN or Inf in z"};
-static const char *const AC_NONFINITE[] = {
-    "NaN or Inf in value", "NaN or Inf in policy", "NaN or Inf in z_v", "NaN or Inf in z_pi",
-    "NaN or Inf in obs_mean", "NaN or Inf in obs_m2", "NaN or Inf in x", "NaN or Inf in obs_last"};
+/* What a loader's *what says of a non-finite array k of cell_arrays then td_arrays or ac_arrays
+ * (a switch, not a table: the core keeps no data, not even constant pointers). */
+static const char *nonfinite_name(uint32_t type, size_t k)
+{
+    switch (k) {
+    case 0: return "NaN or Inf in params";
+    case 1: return "NaN or Inf in state";
+    case 2: return "NaN or Inf in traces_unit";
+    case 3: return "NaN or Inf in traces_weight";
+    case 4: return type == RTU_LEARNER_TD ? "NaN or Inf in head" : "NaN or Inf in value";
+    case 5: return type == RTU_LEARNER_TD ? "NaN or Inf in z" : "NaN or Inf in policy";
+    case 6: return "NaN or Inf in z_v";
+    case 7: return "NaN or Inf in z_pi";
+    case 8: return "NaN or Inf in obs_mean";
+    case 9: return "NaN or Inf in obs_m2";
+    case 10: return "NaN or Inf in x";
+    default: return "NaN or Inf in obs_last";
+    }
+}
 
 /* Set *what (what may be NULL) and return status. */
 static rtu_status fault(const char **what, const char *text, rtu_status status)
@@ -265,16 +276,15 @@ static int all_finite_at(const unsigned char *p, size_t count)
 }
 
 /* The arrays at q (laid out as count says; the cell's four, then the learner's, named by
- * learner_names) all finite, then |nu_log|, |theta_log| (the first 2n reals, the cell's params) in
+ * nonfinite_name) all finite, then |nu_log|, |theta_log| (the first 2n reals, the cell's params) in
  * range; *what names the first fault. */
 static rtu_status check_arrays(const unsigned char *q, const size_t *count, size_t m, size_t n,
-                               const char *const *learner_names, const char **what)
+                               uint32_t type, const char **what)
 {
     size_t k;
     for (k = 0; k < m; ++k) {
         if (!all_finite_at(q, count[k])) {
-            return fault(what, k < 4 ? CELL_NONFINITE[k] : learner_names[k - 4],
-                         RTU_ERR_NONFINITE_PARAM);
+            return fault(what, nonfinite_name(type, k), RTU_ERR_NONFINITE_PARAM);
         }
         q += REAL_BYTES * count[k];
     }
@@ -480,7 +490,7 @@ static rtu_status validate_td(const rtu_td *td, const unsigned char *p, const rt
     if (get_u32(q + TD_SCALARS * REAL_BYTES) > 1) {
         return fault(what, "has_prev (0 or 1)", RTU_ERR_CONFIG);
     }
-    return check_arrays(q + TD_LEAD, count, m, td->cell.n_hidden, TD_NONFINITE, what);
+    return check_arrays(q + TD_LEAD, count, m, td->cell.n_hidden, RTU_LEARNER_TD, what);
 }
 
 rtu_status rtu_td_load(rtu_td *td, const void *in, size_t in_bytes)
@@ -638,7 +648,8 @@ static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rt
     if ((get_u64(q + 56) & 1u) == 0) {
         return fault(what, "an even PRNG increment (PCG32 needs it odd)", RTU_ERR_CONFIG);
     }
-    status = check_arrays(q + AC_LEAD, count, m, ac->cell.n_hidden, AC_NONFINITE, what);
+    status = check_arrays(q + AC_LEAD, count, m, ac->cell.n_hidden, RTU_LEARNER_ACTOR_CRITIC,
+                          what);
     if (status == RTU_OK && get_u32(q + 20) != 0) {
         status = fault(what, "taken between act and learn (acted = 1); checkpoints are taken "
                              "after learn", RTU_ERR_ORDER);

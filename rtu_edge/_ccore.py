@@ -3,9 +3,12 @@ RTUCell and the learners share (pointers, views into the buffer, status codes to
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .reference.cell import INPUT_LIMIT
+from .reference.config import c_name
 
 
 class RTUError(RuntimeError):
@@ -52,6 +55,10 @@ class CCore:
     def ptr(self, a: np.ndarray):
         return self.ffi.from_buffer(self.real_p, a)
 
+    def message(self, status: int) -> str:
+        """rtu_status_str of a status code."""
+        return self.ffi.string(self.lib.rtu_status_str(status)).decode()
+
     def check(self, status: int, arg: str = "") -> None:
         """Raise the exception a status code stands for; arg names the input it concerns."""
         lib = self.lib
@@ -65,3 +72,94 @@ class CCore:
         if status in (lib.RTU_ERR_OVERFLOW, lib.RTU_ERR_DIVERGED):
             raise FloatingPointError(message)
         raise RTUError(f"C core: {message} (status {status})")
+
+
+# -- what the learners share: configs by field name, checkpoints, the reference's C twin --------
+
+def config_struct(ffi, ctype: str, config):
+    """A new C config struct (ctype, e.g. "rtu_ac_config") filled from a config dataclass by field
+    name: ``lambda_`` is the member ``lambda``, an enum field its index in the field's choices."""
+    struct = ffi.new(ctype + " *")
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        choices = f.metadata.get("choices")
+        setattr(struct, c_name(f.name), choices.index(value) if choices else value)
+    return struct
+
+
+def config_from_struct(cls, struct):
+    """The config dataclass cls of a C config struct, by field name."""
+    values = {}
+    for f in dataclasses.fields(cls):
+        value = getattr(struct, c_name(f.name))
+        choices = f.metadata.get("choices")
+        values[f.name] = choices[value] if choices else value
+    return cls(**values)
+
+
+def config_error(core, check_fn, struct, config) -> ValueError:
+    """The ValueError for a config that the C core refused: check_fn (rtu_*_check_config) names the
+    faulty field, and the message its rule."""
+    what = core.ffi.new("char **")
+    check_fn(struct, what)
+    name = next(f.name for f in dataclasses.fields(config)
+                if c_name(f.name) == core.ffi.string(what[0]).decode())
+    return ValueError(f"{name} must lie {config.rule(name)}, got {getattr(config, name)!r}")
+
+
+def save_bytes(core, size_fn, save_fn, obj) -> bytes:
+    """A learner's checkpoint (rtu_*_checkpoint_size, rtu_*_save). The C core refuses a learner
+    that could not be restored: ValueError (RuntimeError between act and learn)."""
+    ffi, lib = core.ffi, core.lib
+    size = ffi.new("size_t *")
+    core.check(size_fn(obj, size))
+    out = bytearray(int(size[0]))
+    written = ffi.new("size_t *")
+    status = save_fn(obj, ffi.from_buffer(out), len(out), written)
+    if status == lib.RTU_ERR_ORDER:
+        raise RuntimeError("cannot checkpoint the actor-critic between act and learn: save after "
+                           "learn (the checkpoint holds no pending action)")
+    if status != lib.RTU_OK:
+        raise ValueError(f"cannot checkpoint this learner: {core.message(status)}")
+    return bytes(out[:int(written[0])])
+
+
+def load_bytes(core, load_fn, check_fn, obj, data: bytes, where: str) -> None:
+    """rtu_*_load (which checks everything first; on error obj is untouched); a refusal is a
+    ValueError naming where and, from rtu_*_check_checkpoint, the faulty field."""
+    ffi = core.ffi
+    buf = ffi.from_buffer(data)
+    status = load_fn(obj, buf, len(data))
+    if status != core.lib.RTU_OK:
+        what = ffi.new("char **")
+        check_fn(obj, buf, len(data), what)
+        detail = ffi.string(what[0]).decode() if what[0] != ffi.NULL else ""
+        raise ValueError(f"{where} is refused: {core.message(status)}"
+                         + (f": {detail}" if detail else ""))
+
+
+def copy_state(core, struct, ref, names, to_c: bool) -> None:
+    """Copy the named fields between a C learner (struct) and its numpy reference mirror (ref),
+    which share their names: arrays through views of the C buffer, scalars by value. A name
+    "cell.c" is the field c of the member cell on both sides; a field that is None in the
+    reference (NULL in C) is skipped."""
+    for name in names:
+        c_obj, r_obj, attr = struct, ref, name
+        if "." in name:
+            member, attr = name.split(".")
+            c_obj, r_obj = getattr(struct, member), getattr(ref, member)
+        c_value, r_value = getattr(c_obj, attr), getattr(r_obj, attr)
+        if r_value is None:  # a trace the linear kind does not have (NULL in C)
+            continue
+        if isinstance(c_value, core.ffi.CData):  # a pointer into the buffer
+            view = core.view(c_value, r_value.size)
+            if to_c:
+                view[:] = r_value.reshape(-1)
+            else:
+                r_value[...] = view.reshape(r_value.shape)
+        elif to_c:
+            setattr(c_obj, attr, np.asarray(r_value).reshape(-1)[0].item())
+        elif isinstance(r_value, np.ndarray):
+            r_value[...] = c_value
+        else:
+            setattr(r_obj, attr, type(r_value)(c_value))

@@ -1,14 +1,110 @@
-"""What TDLambda and ActorCritic share: checkpoint files on top of their checkpoint_bytes and
-load_bytes."""
+"""What TDLambda and ActorCritic share: their configuration, the Python-side conversion of inputs,
+and checkpoints (bytes and files) on top of their backend's to_bytes and restore.
+
+Checks live at one layer: the C core (or the reference, its numpy mirror) refuses NaN, Inf, values
+out of range, configs out of range and calls out of order, and leaves the learner unchanged; the
+Python side converts (shape, dtype) and names the argument in the message.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import numbers
+
+import numpy as np
+
 from . import checkpoint
+from ._ccore import CCore
+from .cell import check_cell_arguments
+
+
+def real_array(name: str, value, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """value as a C-contiguous array of dtype and shape; ValueError naming it otherwise."""
+    if (type(value) is np.ndarray and value.dtype == dtype and value.shape == shape
+            and value.flags.c_contiguous):
+        return value  # already what the backend takes: the per-step fast path
+    a = np.asarray(value)
+    if a.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
+    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)
+            or a.dtype == np.bool_):
+        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def real_scalar(name: str, value) -> float:
+    """value as a float; ValueError naming it if it is not a real number (bools refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    return float(value)
 
 
 class Checkpointable:
-    """save / load / from_checkpoint for a learner class that defines checkpoint_bytes(),
-    load_bytes(data, name), _decode_checkpoint(data, name) and _from_checkpoint(ckpt, backend)."""
+    """The shared part of a learner class. A subclass sets LEARNER ("td", "actor-critic") and
+    defines _size_query() (the name of its C size query and its arguments), _from_dims(dims, backend) and
+    _dims() (what a checkpoint must match), and builds self._impl, a backend with steps, config,
+    to_bytes() and restore(data, where)."""
+
+    LEARNER = ""
+
+    def _setup_cell(self, n_in, n_hidden, kind, activation, seed, backend, dtype) -> None:
+        self.n_in, self.n_hidden, self.dtype, self.seed = check_cell_arguments(
+            n_in, n_hidden, kind, activation, seed, backend, dtype)
+        self.kind, self.activation, self.backend = kind, activation, backend
+
+    @staticmethod
+    def _config(cls, config, hyperparameters: dict):
+        """config (default cls()) with the fields named in hyperparameters replaced."""
+        if config is None:
+            config = cls()
+        elif not isinstance(config, cls):
+            raise ValueError(f"config must be a {cls.__name__}, got {type(config).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        for key in hyperparameters:
+            if key not in names:
+                raise TypeError(f"unknown hyperparameter {key!r}; {cls.__name__} has "
+                                f"{', '.join(sorted(names))}")
+        return dataclasses.replace(config, **hyperparameters)
+
+    @property
+    def config(self):
+        """The learner's configuration (a TDConfig or ACConfig), as the learner holds it."""
+        return self._impl.config
+
+    @property
+    def steps(self) -> int:
+        """Learning steps (TD: step calls; actor-critic: learn calls) since construction."""
+        return self._impl.steps
+
+    @property
+    def memory_bytes(self) -> int:
+        """Exact bytes of the C learner's buffer in this precision (float64 for the reference)."""
+        if self._impl.memory_bytes is not None:
+            return self._impl.memory_bytes
+        name, *args = self._size_query()
+        return CCore.size(np.dtype(np.float64), lambda lib: getattr(lib, name), *args)
+
+    def _dims(self) -> dict:
+        return {"precision": self.dtype.itemsize, "kind": self.kind,
+                "activation": self.activation, "n_in": self.n_in, "n_hidden": self.n_hidden}
+
+    # -- checkpoints (format: c_src/rtu_ckpt.h; the C core reads and writes them) ---------------
+
+    def checkpoint_bytes(self) -> bytes:
+        """The learner's checkpoint (rtu_td_save / rtu_ac_save): config, counters, parameters,
+        state and every trace. ValueError if the learner has diverged (a checkpoint that could not
+        be loaded is never produced)."""
+        return self._impl.to_bytes()
+
+    def load_bytes(self, data: bytes, name: str = "<bytes>") -> None:
+        """Restore from checkpoint bytes of the same learner type, precision, kind, activation
+        and sizes; the config and counters are restored too. ValueError (naming ``name`` and the
+        fault) on a truncated, corrupted, foreign, mismatched or impossible checkpoint, and then
+        the learner is untouched."""
+        data = bytes(data)
+        dims = checkpoint.read_dims(data, name)
+        checkpoint.check_dims(dims, self.LEARNER, self._dims(), name)
+        self._impl.restore(data, checkpoint.where(name))
 
     def save(self, path) -> None:
         """Write the checkpoint to path atomically (temporary file, fsync, rename, fsync of the
@@ -24,10 +120,11 @@ class Checkpointable:
         """A learner built from the checkpoint file at path, on backend "c" (float32 or float64,
         the checkpoint's precision) or "reference" (float64 checkpoints only)."""
         data = checkpoint.read_file(path)
-        ckpt = cls._decode_checkpoint(data, path)
-        if backend == "reference" and ckpt.precision != 8:
+        dims = checkpoint.read_dims(data, path)
+        checkpoint.check_dims(dims, cls.LEARNER, {}, path)
+        if backend == "reference" and dims.precision != 8:
             raise ValueError(f"checkpoint {path} holds float32 reals; the reference backend is "
                              "float64 (load it with backend='c')")
-        learner = cls._from_checkpoint(ckpt, backend)
+        learner = cls._from_dims(dims, backend)
         learner.load_bytes(data, str(path))
         return learner

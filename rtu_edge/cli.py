@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from . import __version__
+from ._extras import MissingExtra
 
 DEMO_STEPS = 400000
 DEMO_SEED = 2
@@ -77,12 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="checkpoint every N steps (control tasks: at the next episode end)")
     tr.add_argument("--log-every", type=_positive_int, default=10000, metavar="N",
                     help="prediction tasks: steps per metrics row (default 10000)")
-    tr.add_argument("--entropy-coef", type=float, default=None, metavar="C",
-                    help="control tasks: the actor's entropy coefficient c_H (default 0.01, "
-                         "stream-x's; benchmarks/learning.py's tuned CartPole-P setting: 0.05)")
-    tr.add_argument("--kappa-policy", type=float, default=None, metavar="K",
-                    help="control tasks: the ObGD bound of the actor's trace (default 3; tuned "
-                         "CartPole-P setting: 5)")
+    _hyperparameter_arguments(tr)
 
     ev = sub.add_parser(
         "eval", help="run a trained learner from a checkpoint",
@@ -131,6 +127,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _hyperparameter_arguments(p: argparse.ArgumentParser) -> None:
+    """A flag for each field of the learners' configs (TDConfig, ACConfig): --gamma, --lambda,
+    --kappa-policy, --normalize-obs / --no-normalize-obs...; a flag not given keeps the config's
+    default. Their values go to RunConfig.learner under the field names."""
+    import dataclasses
+
+    from .reference.config import ACConfig, TDConfig, c_name
+    group = p.add_argument_group(
+        "learner hyperparameters", "defaults: TD(lambda) on prediction tasks (gamma: the "
+        "task's), the actor-critic (stream-x's) on control tasks")
+    seen = {}
+    for cls in (TDConfig, ACConfig):
+        for f in dataclasses.fields(cls):
+            seen.setdefault(f.name, []).append((cls, f))
+    for name, owners in seen.items():
+        cls, f = owners[0]
+        learners = " and ".join("TD(lambda)" if c is TDConfig else "actor-critic"
+                                for c, _ in owners)
+        defaults = ", ".join(f"{getattr(c(), name)}" for c, _ in owners)
+        text = f"{learners}: {f.metadata['help']}, {cls.rule(name)} (default {defaults})"
+        flag = "--" + c_name(name).replace("_", "-")
+        if "choices" in f.metadata:
+            group.add_argument(flag, dest=f"hp_{name}", choices=f.metadata["choices"],
+                               default=None, help=text)
+        elif "range" in f.metadata:
+            group.add_argument(flag, dest=f"hp_{name}", type=float, default=None,
+                               metavar="X", help=text)
+        else:
+            group.add_argument(flag, dest=f"hp_{name}", action=argparse.BooleanOptionalAction,
+                               default=None, help=text)
+
+
+def learner_overrides(args) -> dict:
+    """The hyperparameter flags given on the command line, by config field name."""
+    return {k[3:]: v for k, v in vars(args).items() if k.startswith("hp_") and v is not None}
+
+
 def _learner_arguments(p: argparse.ArgumentParser, steps_default) -> None:
     p.add_argument("--task", required=True,
                    help="trace-conditioning, trace-patterning, cartpole-p, pendulum-p, a "
@@ -172,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
                 "demo": commands.demo}[args.command](args)
     except (ValueError, OSError) as err:
         print(f"rtu-edge {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except MissingExtra as err:
+        print(f"rtu-edge {args.command}: error: {err.message('this command')}", file=sys.stderr)
         return 2
     except commands.Interrupted as stop:
         print(f"rtu-edge {args.command}: {stop}", file=sys.stderr)

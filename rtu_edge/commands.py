@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .reference.config import c_name
 from .train import PREDICTION_TASKS, Interrupted, Metrics, RunConfig, run_episodes, train as run
 
 __all__ = ["Interrupted", "demo", "evaluate", "train"]
@@ -24,14 +25,17 @@ def _config(args) -> RunConfig:
         raise ValueError("--dtype: the reference backend is float64 only")
     # relu predicted trace conditioning best; with relu the actor-critic collapsed on CartPole
     activation = args.activation or ("relu" if args.task in PREDICTION_TASKS else "tanh")
-    if args.task in PREDICTION_TASKS and (args.entropy_coef, args.kappa_policy) != (None, None):
-        raise ValueError("--entropy-coef and --kappa-policy apply to control tasks (the "
-                         "actor-critic), not to " + args.task)
-    return RunConfig(task=args.task, steps=args.steps, hidden=args.hidden, kind=args.kind,
-                     activation=activation, backend=args.backend, dtype=dtype,
-                     seed=args.seed, checkpoint_every=args.checkpoint_every,
-                     log_every=args.log_every, entropy_coef=args.entropy_coef,
-                     kappa_policy=args.kappa_policy)
+    from .cli import learner_overrides
+    cfg = RunConfig(task=args.task, steps=args.steps, hidden=args.hidden, kind=args.kind,
+                    activation=activation, backend=args.backend, dtype=dtype, seed=args.seed,
+                    checkpoint_every=args.checkpoint_every, log_every=args.log_every,
+                    learner=learner_overrides(args))
+    try:
+        cfg.learner_config()
+    except ValueError as err:  # a hyperparameter the task's learner does not have
+        key = str(err).split()[0]
+        raise ValueError(f"--{c_name(key).replace('_', '-')}: {err}") from None
+    return cfg
 
 
 def train(args) -> int:

@@ -7,17 +7,20 @@ update uses the eligibility trace from before the newest gradient is added.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from . import checkpoint
+from . import _ccore
 from ._ccore import CCore
-from ._learner import Checkpointable
-from .cell import KINDS, check_cell_arguments
+from ._learner import Checkpointable, real_array, real_scalar
+from .cell import KINDS
 from .reference import ACTIVATIONS, Prng
-from .reference.cell import INPUT_LIMIT
-from .reference.td import OPTIMIZERS, TD, TDConfig
+from .reference.cell import cell_layout, split
+from .reference.td import TD, TDConfig
+
+#: the fields a reference TD shares with rtu_td, copied to and from its C twin by name
+TWIN_FIELDS = ("cell.params", "cell.c", "cell.d", "cell.h", "cell.dc_dnu", "cell.dd_dnu",
+               "cell.dc_dtheta", "cell.dd_dtheta", "cell.dc_dwc", "cell.dd_dwc", "cell.dc_dwd",
+               "cell.dd_dwd", "head", "z", "v_prev", "z_norm1", "has_prev", "steps")
 
 
 class _CTD:
@@ -31,22 +34,20 @@ class _CTD:
         ffi, lib = core.ffi, core.lib
         self.lib = lib
         self.td = ffi.new("rtu_td *")
-        cfg = ffi.new("rtu_td_config *", {
-            "gamma": config.gamma, "lambda": config.lambda_, "alpha": config.alpha,
-            "kappa": config.kappa, "optimizer": OPTIMIZERS.index(config.optimizer)})
+        cfg = _ccore.config_struct(ffi, "rtu_td_config", config)
         rng = ffi.new("rtu_prng *")
         lib.rtu_prng_seed(rng, seed)
-        core.check(lib.rtu_td_init(self.td, KINDS.index(kind), ACTIVATIONS.index(activation),
-                                   n_in, n_hidden, cfg, rng, core.buffer_p, nbytes))
-        n_cell = int(self.td.cell.n_params)
-        self.cell_params = core.view(self.td.cell.params, n_cell)
+        status = lib.rtu_td_init(self.td, KINDS.index(kind), ACTIVATIONS.index(activation),
+                                 n_in, n_hidden, cfg, rng, core.buffer_p, nbytes)
+        if status == lib.RTU_ERR_CONFIG:
+            raise _ccore.config_error(core, lib.rtu_td_check_config, cfg, config)
+        core.check(status)
+        self.cell_params = core.view(self.td.cell.params, int(self.td.cell.n_params))
         self.head = core.view(self.td.head, 2 * n_hidden + 1)
-        self.z = core.view(self.td.z, int(self.td.n_params))
         self.prediction = ffi.new("rtu_real *")
 
-    @property
-    def steps(self) -> int:
-        return int(self.td.steps)
+    steps = property(lambda self: int(self.td.steps))
+    config = property(lambda self: _ccore.config_from_struct(TDConfig, self.td.config))
 
     def reset(self):
         self.lib.rtu_td_reset(self.td)
@@ -61,60 +62,47 @@ class _CTD:
         self.core.check(self.lib.rtu_td_run(self.td, ptr(x_seq), ptr(cumulants), len(x_seq),
                                             ptr(out)), "X or cumulants")
 
-    def _message(self, status) -> str:
-        return self.core.ffi.string(self.lib.rtu_status_str(status)).decode()
-
     def to_bytes(self) -> bytes:
-        """rtu_td_save into a bytes buffer of rtu_td_checkpoint_size bytes."""
-        ffi, lib = self.core.ffi, self.lib
-        size = ffi.new("size_t *")
-        self.core.check(lib.rtu_td_checkpoint_size(self.td, size))
-        out = bytearray(int(size[0]))
-        written = ffi.new("size_t *")
-        status = lib.rtu_td_save(self.td, ffi.from_buffer(out), len(out), written)
-        if status != lib.RTU_OK:
-            raise ValueError(f"cannot checkpoint this learner: {self._message(status)}")
-        return bytes(out[:int(written[0])])
+        return _ccore.save_bytes(self.core, self.lib.rtu_td_checkpoint_size, self.lib.rtu_td_save,
+                                 self.td)
 
-    def restore(self, data: bytes, ckpt, path) -> None:
-        """rtu_td_load (which checks everything again; on error the learner is untouched)."""
-        status = self.lib.rtu_td_load(self.td, self.core.ffi.from_buffer(data), len(data))
-        if status != self.lib.RTU_OK:
-            raise ValueError(f"checkpoint {path}: {self._message(status)}")
+    def restore(self, data: bytes, where: str) -> None:
+        _ccore.load_bytes(self.core, self.lib.rtu_td_load, self.lib.rtu_td_check_checkpoint,
+                          self.td, data, where)
 
 
 class _ReferenceTD:
-    """The numpy reference TD (float64)."""
+    """The numpy reference TD (float64). Its checkpoints go through a float64 C twin, so the C core
+    is the one codec: the state is copied in by name and saved, or loaded and copied out."""
 
     def __init__(self, kind, activation, n_in, n_hidden, dtype, config: TDConfig, seed: int):
         self.td = TD(kind, activation, n_in, n_hidden, config, Prng(seed))
         self.memory_bytes = None
-        self.cell_params, self.head, self.z = self.td.cell.params, self.td.head, self.td.z
+        self.cell_params, self.head = self.td.cell.params, self.td.head
+        self.step, self.reset = self.td.step, self.td.reset
 
-    @property
-    def steps(self) -> int:
-        return self.td.steps
-
-    def reset(self):
-        self.td.reset()
-
-    def step(self, x, cumulant: float) -> float:
-        return self.td.step(x, cumulant)
+    steps = property(lambda self: self.td.steps)
+    config = property(lambda self: self.td.config)
 
     def run(self, x_seq, cumulants, out):
-        for t in range(len(x_seq)):
-            out[t] = self.td.step(x_seq[t], float(cumulants[t]))
+        out[:] = self.td.run(x_seq, cumulants)
+
+    def _twin(self) -> _CTD:
+        cell = self.td.cell
+        return _CTD(cell.kind, cell.activation, cell.n_in, cell.n_hidden, np.dtype(np.float64),
+                    self.td.config, 0)
 
     def to_bytes(self) -> bytes:
-        data = checkpoint.encode(checkpoint.from_reference(self.td))
-        try:  # never write what load would refuse (a diverged learner)
-            checkpoint.decode(data, "of this learner")
-        except ValueError as err:
-            raise ValueError(f"cannot checkpoint this learner: {err}") from None
-        return data
+        twin = self._twin()
+        _ccore.copy_state(twin.core, twin.td, self.td, TWIN_FIELDS, to_c=True)
+        return twin.to_bytes()
 
-    def restore(self, data: bytes, ckpt, path) -> None:
-        checkpoint.restore_reference(self.td, ckpt, path)
+    def restore(self, data: bytes, where: str) -> None:
+        twin = self._twin()
+        twin.restore(data, where)
+        _ccore.copy_state(twin.core, twin.td, self.td, TWIN_FIELDS, to_c=False)
+        self.td.config = twin.config
+        self.td.cell.refresh()
 
 
 class TDLambda(Checkpointable):
@@ -123,9 +111,9 @@ class TDLambda(Checkpointable):
 
     Args:
         n_in, n_hidden, kind, activation, seed, backend, dtype: as for RTUCell.
-        gamma: discount in [0, 1]; lambda_: trace decay in [0, 1].
-        alpha: step size; kappa: the ObGD bound (optimizer "obgd"), ignored by "sgd".
-        optimizer: "obgd" (overshooting-bounded gradient descent) or "sgd".
+        config: a TDConfig (gamma, lambda_, alpha, kappa, optimizer; rtu_edge.TDConfig documents
+            each); keyword arguments named as its fields replace those fields
+            (``TDLambda(12, 32, gamma=0.95)``).
 
     ``step(x, cumulant)`` takes the observation x_{t+1} (n_in,) and the cumulant C_{t+1} that
     arrived with it, learns from the TD error of the previous prediction, and returns the new
@@ -134,119 +122,51 @@ class TDLambda(Checkpointable):
     and the head's w (2n,), b (1,). ``memory_bytes``: the C learner's exact buffer size.
     """
 
+    LEARNER = "td"
+
     def __init__(self, n_in: int, n_hidden: int, kind: str = "linear",
                  activation: str = "relu", seed: int = 0, backend: str = "c", dtype=np.float64,
-                 gamma: float = 0.9, lambda_: float = 0.9, alpha: float = 1.0,
-                 kappa: float = 2.0, optimizer: str = "obgd"):
-        self.n_in, self.n_hidden, dtype, seed = check_cell_arguments(
-            n_in, n_hidden, kind, activation, seed, backend, dtype)
-        for name, value in (("gamma", gamma), ("lambda_", lambda_), ("alpha", alpha),
-                            ("kappa", kappa)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise ValueError(f"{name} must be a number, got {value!r}")
-        self.config = TDConfig(float(gamma), float(lambda_), float(alpha), float(kappa), optimizer)
-        self.config.check()
-        self.kind, self.activation, self.backend, self.dtype = kind, activation, backend, dtype
+                 config: TDConfig | None = None, **hyperparameters):
+        self._setup_cell(n_in, n_hidden, kind, activation, seed, backend, dtype)
+        config = self._config(TDConfig, config, hyperparameters)
         impl = _CTD if backend == "c" else _ReferenceTD
-        self._impl = impl(kind, activation, self.n_in, self.n_hidden, dtype, self.config, seed)
+        self._impl = impl(kind, activation, self.n_in, self.n_hidden, self.dtype, config,
+                          self.seed)
 
     def __repr__(self) -> str:
         return (f"TDLambda(n_in={self.n_in}, n_hidden={self.n_hidden}, kind={self.kind!r}, "
                 f"backend={self.backend!r}, dtype={self.dtype.name}, {self.config})")
 
-    @property
-    def memory_bytes(self) -> int:
-        """Exact bytes of the C learner's buffer (cell, head, eligibility traces, scratch)."""
-        if self._impl.memory_bytes is not None:
-            return self._impl.memory_bytes
-        return CCore.size(np.dtype(np.float64), lambda lib: lib.rtu_td_buffer_size,
-                          KINDS.index(self.kind), self.n_in, self.n_hidden)
-
-    @property
-    def steps(self) -> int:
-        """Calls to step (and steps of run) since construction."""
-        return self._impl.steps
+    def _size_query(self) -> tuple:
+        return "rtu_td_buffer_size", KINDS.index(self.kind), self.n_in, self.n_hidden
 
     @property
     def params(self) -> dict[str, np.ndarray]:
         """Copies of every learner parameter."""
-        n, d = self.n_hidden, self.n_in
-        cell, head = self._impl.cell_params.copy(), self._impl.head.copy()
-        return {"nu_log": cell[:n], "theta_log": cell[n:2 * n],
-                "w_c": cell[2 * n:2 * n + n * d].reshape(n, d),
-                "w_d": cell[2 * n + n * d:].reshape(n, d), "w": head[:2 * n], "b": head[2 * n:]}
+        out = split(self._impl.cell_params.copy(), cell_layout(self.n_in, self.n_hidden))
+        out.update(split(self._impl.head.copy(), [("w", (2 * self.n_hidden,)), ("b", (1,))]))
+        return out
 
     def reset(self) -> None:
         """Zero the cell's state and traces and the eligibility traces (an episode boundary)."""
         self._impl.reset()
 
-    # -- checkpoints (format: c_src/rtu_ckpt.h) ------------------------------------------------
-
-    def checkpoint_bytes(self) -> bytes:
-        """The learner's checkpoint (rtu_td_save, or rtu_edge.checkpoint for the reference):
-        config, step counter, parameters, state and every trace. ValueError if the learner has
-        diverged (a checkpoint that could not be loaded is never produced)."""
-        return self._impl.to_bytes()
-
-    def load_bytes(self, data: bytes, name: str = "<bytes>") -> None:
-        """Restore from checkpoint bytes of the same precision, kind, activation, n_in and
-        n_hidden; the config and step counter are restored too. ValueError (naming ``name`` and
-        the fault) on a truncated, corrupted, foreign or mismatched checkpoint, and then the
-        learner is untouched."""
-        data = bytes(data)
-        ckpt = checkpoint.decode(data, name, expect={
-            "precision": self.dtype.itemsize, "kind": self.kind, "activation": self.activation,
-            "n_in": self.n_in, "n_hidden": self.n_hidden})
-        self._impl.restore(data, ckpt, name)
-        self.config = ckpt.config
-
-    @staticmethod
-    def _decode_checkpoint(data: bytes, path):
-        return checkpoint.decode(data, path)
-
     @classmethod
-    def _from_checkpoint(cls, ckpt, backend: str) -> "TDLambda":
-        cfg = ckpt.config
-        return cls(ckpt.n_in, ckpt.n_hidden, kind=ckpt.kind, activation=ckpt.activation,
-                   seed=0, backend=backend, dtype=ckpt.dtype, gamma=cfg.gamma,
-                   lambda_=cfg.lambda_, alpha=cfg.alpha, kappa=cfg.kappa,
-                   optimizer=cfg.optimizer)
+    def _from_dims(cls, dims, backend: str) -> "TDLambda":
+        return cls(dims.n_in, dims.n_hidden, kind=dims.kind, activation=dims.activation,
+                   backend=backend, dtype=dims.dtype)
 
     def step(self, x, cumulant: float) -> float:
-        x = self._input("x", x, (self.n_in,))
-        cumulant = self._cumulant(cumulant)
-        return self._impl.step(x, cumulant)
+        x = real_array("x", x, (self.n_in,), self.dtype)
+        return self._impl.step(x, real_scalar("cumulant", cumulant))
 
     def run(self, X, cumulants) -> np.ndarray:
         """step over a whole stream: X (T, n_in), cumulants (T,); returns predictions (T,)."""
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.n_in:
             raise ValueError(f"X must have shape (T, {self.n_in}), got {X.shape}")
-        X = self._input("X", X, X.shape)
-        cumulants = self._input("cumulants", cumulants, (len(X),))
+        X = real_array("X", X, X.shape, self.dtype)
+        cumulants = real_array("cumulants", cumulants, (len(X),), self.dtype)
         out = np.empty(len(X), dtype=self.dtype)
         self._impl.run(X, cumulants, out)
         return out
-
-    def _input(self, name: str, value, shape: tuple) -> np.ndarray:
-        a = np.asarray(value)
-        if a.shape != shape:
-            raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
-        if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
-            raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
-        a = np.ascontiguousarray(a, dtype=self.dtype)
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name} contains NaN or Inf")
-        if a.size and np.max(np.abs(a)) > INPUT_LIMIT:
-            raise ValueError(f"{name} has a value beyond +-{INPUT_LIMIT:g}; scale the input")
-        return a
-
-    def _cumulant(self, value) -> float:
-        if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating,
-                                                             np.integer)):
-            raise ValueError(f"cumulant must be a real number, got {value!r}")
-        value = float(value)
-        if not np.isfinite(value) or abs(value) > INPUT_LIMIT:
-            raise ValueError(f"cumulant must be finite and within +-{INPUT_LIMIT:g}, "
-                             f"got {value!r}")
-        return value

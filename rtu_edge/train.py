@@ -15,18 +15,20 @@ continues exactly where the saved one would have.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
+from ._extras import require
 from .ac import ActorCritic
+from .reference.config import ACConfig, TDConfig
 from .td import TDLambda
 
 PREDICTION_TASKS = ("trace-conditioning", "trace-patterning")
@@ -47,8 +49,22 @@ class RunConfig:
     seed: int = 0
     checkpoint_every: int = 50000
     log_every: int = 10000
-    entropy_coef: Optional[float] = None  # actor-critic; None: the stream-x default
-    kappa_policy: Optional[float] = None
+    #: the learner's hyperparameters (fields of TDConfig for the prediction tasks, of ACConfig for
+    #: the control tasks); those not given take the config's defaults (TD: gamma is the task's)
+    learner: dict = field(default_factory=dict)
+
+    def learner_config(self, task_gamma: float = None):
+        """The learner's config: TDConfig (prediction; gamma defaults to the task's) or ACConfig,
+        with the fields of ``learner``. ValueError naming a field the learner does not have."""
+        cls = TDConfig if self.task in PREDICTION_TASKS else ACConfig
+        names = {f.name for f in dataclasses.fields(cls)}
+        for key in self.learner:
+            if key not in names:
+                other = "control tasks (the actor-critic)" if cls is TDConfig else \
+                    "prediction tasks (TD(lambda))"
+                raise ValueError(f"{key} applies to {other}, not to {self.task}")
+        base = cls(gamma=task_gamma) if task_gamma is not None else cls()
+        return dataclasses.replace(base, **self.learner)
 
 
 class Interrupted(Exception):
@@ -160,7 +176,7 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
     else:
         td = TDLambda(task.obs_size, cfg.hidden, kind=cfg.kind, activation=cfg.activation,
                       seed=cfg.seed, backend=cfg.backend, dtype=np.dtype(cfg.dtype),
-                      gamma=task.gamma, lambda_=0.9, alpha=1.0, optimizer="obgd")
+                      config=cfg.learner_config(task.gamma))
     start = td.steps
     horizon = math.ceil(10 / (1 - task.gamma) - 1e-9)
     X, C = rollout(task, cfg.steps)  # a pure function of the seed: the same stream on resume
@@ -198,9 +214,7 @@ def make_learner(cfg: RunConfig, spec) -> ActorCritic:
     return ActorCritic(spec.obs_size, cfg.hidden, n_actions,
                        action_kind="discrete" if spec.discrete else "continuous", kind=cfg.kind,
                        activation=cfg.activation, seed=cfg.seed, backend=cfg.backend,
-                       dtype=np.dtype(cfg.dtype),
-                       **{k: v for k, v in (("entropy_coef", cfg.entropy_coef),
-                                            ("kappa_policy", cfg.kappa_policy)) if v is not None})
+                       dtype=np.dtype(cfg.dtype), config=cfg.learner_config())
 
 
 def run_episodes(ac: ActorCritic, env, spec, seed: int, steps: int, on_episode, stop=None,
@@ -260,17 +274,25 @@ def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool) -> di
 
 def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True) -> dict:
     """Run (or resume) training into the directory out."""
+    for module in ("matplotlib", "tqdm"):  # curve.png, the progress bar: refuse before any work
+        require(module, "training")
     out = Path(out)
     if resume:
         if not (out / CHECKPOINT).exists():
             raise ValueError(f"--resume: no checkpoint at {out / CHECKPOINT}")
-        saved = RunConfig(**json.loads((out / "config.json").read_text()))
+        try:
+            saved = RunConfig(**json.loads((out / "config.json").read_text()))
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"--resume: {out / 'config.json'} is not a run config of this "
+                             f"rtu_edge: {err}") from None
         if saved.task != cfg.task:
             raise ValueError(f"--resume: {out} holds a run of task {saved.task!r}, "
                              f"not {cfg.task!r}")
     out.mkdir(parents=True, exist_ok=True)
     if not os.access(out, os.W_OK):
         raise ValueError(f"--out: {out} is not writable")
+    gamma = make_prediction_task(cfg).gamma if cfg.task in PREDICTION_TASKS else None
+    cfg = dataclasses.replace(cfg, learner=asdict(cfg.learner_config(gamma)))  # all, recorded
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
     started = time.perf_counter()
     if cfg.task in PREDICTION_TASKS:

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import run_c_program
 from rtu_edge import ActorCritic, TDLambda
-from rtu_edge import checkpoint as ck
+import ckpt_codec as ck
 from rtu_edge.tasks import make_env
 
 BACKENDS = [("c", np.float64), ("c", np.float32), ("reference", np.float64)]
@@ -70,7 +70,7 @@ def trained(steps, action_kind="discrete", **kw):
 def snapshot(ac):
     """Everything a load could change (for C the whole buffer, scratch included)."""
     impl = ac._impl
-    order = (ac._acted, None if ac._expected_obs is None else ac._expected_obs.tobytes(),
+    order = (ac.acted, None if ac.expected_obs is None else ac.expected_obs.tobytes(),
              ac.config, ac.steps, ac.episodes)
     if ac.backend == "c":
         a = impl.ac
@@ -145,7 +145,7 @@ def test_resume_mid_episode_is_bit_exact(tmp_path, backend, dtype, action_kind):
     a, env_a = learner(backend, dtype, action_kind), Stream(task)
     first = env_a.run(a, split)
     a.save(path)
-    assert a._expected_obs is not None  # mid-episode: the cell holds the next observation
+    assert a.expected_obs is not None  # mid-episode: the cell holds the next observation
     rest = env_a.run(a, 2000 - split)  # a ran 2000 transitions uninterrupted
     assert a.steps == 2000 and a.episodes >= 5
 
@@ -176,17 +176,17 @@ def test_order_state_is_restored(backend, dtype):
     data = ac.checkpoint_bytes()
     fresh = learner(backend, dtype, seed=1)
     fresh.load_bytes(data)
-    if ac._expected_obs is not None:
-        assert np.array_equal(fresh._expected_obs, ac._expected_obs)
+    if ac.expected_obs is not None:
+        assert np.array_equal(fresh.expected_obs, ac.expected_obs)
         with pytest.raises(ValueError, match="next_obs given to learn"):
-            fresh.act(ac._expected_obs + 1.0)
+            fresh.act(ac.expected_obs + 1.0)
     assert fresh.act(env.obs) == ac.act(env.obs)
     # an episode end: no expected observation
     ends = learner(backend, dtype)
     ends.act(np.array([0.01, 0.02]))
     ends.learn(1.0, np.array([0.03, 0.04]), True, False)
     fresh.load_bytes(ends.checkpoint_bytes())
-    assert fresh._expected_obs is None and not fresh._acted
+    assert fresh.expected_obs is None and not fresh.acted
     fresh.act(np.array([0.5, -0.5]))
 
 
@@ -238,7 +238,7 @@ def test_save_between_act_and_learn_is_refused(tmp_path, backend, dtype):
     path = tmp_path / "ac.ckpt"
     ac.save(path)
     good = path.read_bytes()
-    obs = ac._expected_obs if ac._expected_obs is not None else np.zeros(2)
+    obs = ac.expected_obs if ac.expected_obs is not None else np.zeros(2)
     ac.act(obs)
     with pytest.raises(RuntimeError, match="save after learn"):
         ac.save(path)
@@ -270,7 +270,7 @@ def test_diverged_learner_is_not_saved_over_a_good_checkpoint(tmp_path, backend,
         ac.save(path)
     assert path.read_bytes() == good
     ac.load(path)  # the good checkpoint restores it, and it runs again
-    assert ac.steps == 0 and ac.checkpoint_bytes() == good and not ac._acted
+    assert ac.steps == 0 and ac.checkpoint_bytes() == good and not ac.acted
     ac.act(obs)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import run_c_program
 from rtu_edge import TDLambda
-from rtu_edge import checkpoint as ck
+import ckpt_codec as ck
 from rtu_edge._ccore import load_lib
 from rtu_edge.tasks import TraceConditioning, rollout
 

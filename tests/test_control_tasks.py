@@ -233,7 +233,7 @@ def test_popgym_missing_gives_install_hint(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_popgym)
-    with pytest.raises(ImportError, match=r"pip install rtu_edge\[popgym\]") as info:
+    with pytest.raises(ImportError, match=r"pip install 'rtu_edge\[popgym\]'") as info:
         make_env("popgym:RepeatPreviousEasy", 0)
     assert "popgym:RepeatPreviousEasy" in str(info.value)
 

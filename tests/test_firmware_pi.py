@@ -235,7 +235,7 @@ def _resumed_step(out: str, name: str) -> int:
 
 
 def _ckpt(path):
-    from rtu_edge.checkpoint import decode_ac
+    from ckpt_codec import decode_ac
     return decode_ac(pathlib.Path(path).read_bytes(), path)
 
 

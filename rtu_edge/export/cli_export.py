@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from .._extras import require
 from . import onnx_export
 from .model import InferenceModel
 
@@ -57,7 +58,7 @@ def validate(args) -> int:
     every deviation is within tolerance (1e-5 times max(1, max |C|): absolute for values of
     magnitude up to 1, relative beyond, since float32 rounding grows with the values; int8 models:
     the documented relative bound), else 1."""
-    import onnx
+    onnx = require("onnx", "validate --onnx")
 
     path = args.onnx
     steps = 1000 if args.steps is None else args.steps

@@ -31,7 +31,7 @@ from .. import checkpoint
 from .._ccore import CCore
 from ..cell import _CBackend
 from ..reference.ac import NORM_EPS
-from ..reference.cell import ACTIVATIONS, KINDS
+from ..reference.cell import ACTIVATIONS, KINDS, cell_layout
 
 
 @dataclasses.dataclass
@@ -87,49 +87,49 @@ class InferenceModel:
 
     @classmethod
     def from_checkpoint(cls, path) -> "InferenceModel":
-        """The model of a checkpoint file (TD(lambda) or actor-critic, float32 or float64).
-        ValueError or OSError naming path if it cannot be read or is not a valid checkpoint."""
-        ckpt = checkpoint.decode_any(checkpoint.read_file(path), path)
-        return cls.from_decoded(ckpt)
+        """The model of a checkpoint file (TD(lambda) or actor-critic, float32 or float64), read
+        by the C core into its learner. ValueError or OSError naming path if it cannot be read or
+        is not a valid checkpoint."""
+        from ..ac import ActorCritic
+        from ..td import TDLambda
+        dims = checkpoint.read_dims(checkpoint.read_file(path), path)
+        learner_cls = TDLambda if dims.learner == "td" else ActorCritic
+        return cls.from_learner(learner_cls.from_checkpoint(path))
 
     @classmethod
-    def from_decoded(cls, ckpt) -> "InferenceModel":
-        """The model of a decoded checkpoint (checkpoint.TDCheckpoint or ACCheckpoint)."""
-        n, d, dt = ckpt.n_hidden, ckpt.n_in, ckpt.dtype
-        a = ckpt.arrays
-        params = a["params"]
-        g, phi, eta = _derived(ckpt.kind, ckpt.activation, d, n, params)
-        w_c = params[2 * n:2 * n + n * d].reshape(n, d).copy()
-        w_d = params[2 * n + n * d:].reshape(n, d).copy()
-        config = dataclasses.asdict(ckpt.config)
-        if isinstance(ckpt, checkpoint.TDCheckpoint):
-            head = a["head"]
-            return cls("td", ckpt.kind, ckpt.activation, d, n, None, 0, w_c, w_d, g, phi, eta,
-                       head[:2 * n].reshape(1, 2 * n).copy(), head[2 * n:].copy(), None, None,
-                       None, ("prediction",), ckpt.steps, config,
-                       {"cell_params": params.copy(), "head": head.copy()})
-        A = ckpt.n_actions
-        value, policy = a["value"], a["policy"]
-        w_pi = policy[:A * 2 * n].reshape(A, 2 * n)
-        b_pi = policy[A * 2 * n:A * (2 * n + 1)]
-        log_std = policy[A * (2 * n + 1):].copy() if ckpt.action_kind == "continuous" else None
-        head_w = np.concatenate([w_pi, value[:2 * n].reshape(1, 2 * n)]).astype(dt)
-        head_b = np.concatenate([b_pi, value[2 * n:]]).astype(dt)
+    def from_learner(cls, learner) -> "InferenceModel":
+        """The model of a TDLambda or ActorCritic (its current parameters and statistics)."""
+        n, d, dt = learner.n_hidden, learner.n_in, learner.dtype
+        p = learner.params
+        params = np.concatenate([p[k].reshape(-1) for k, _ in cell_layout(d, n)])
+        g, phi, eta = _derived(learner.kind, learner.activation, d, n, params)
+        w_c, w_d = p["w_c"], p["w_d"]
+        config = dataclasses.asdict(learner.config)
+        if learner.LEARNER == "td":
+            head = np.concatenate([p["w"], p["b"]])
+            return cls("td", learner.kind, learner.activation, d, n, None, 0, w_c, w_d, g, phi,
+                       eta, p["w"].reshape(1, 2 * n), p["b"], None, None, None, ("prediction",),
+                       learner.steps, config, {"cell_params": params, "head": head})
+        A = learner.n_actions
+        value = np.concatenate([p["w_v"], p["b_v"]])
+        policy = np.concatenate([p[k].reshape(-1) for k in ("W", "b", "log_std") if k in p])
+        log_std = p.get("log_std")
+        head_w = np.concatenate([p["W"], p["w_v"].reshape(1, 2 * n)]).astype(dt)
+        head_b = np.concatenate([p["b"], p["b_v"]]).astype(dt)
+        stats = learner.observation_statistics
         obs_mean = obs_inv_std = None
-        if ckpt.config.normalize_obs:
-            obs_mean = a["obs_mean"].copy()
-            count = ckpt.obs_count
-            var = (a["obs_m2"] / dt.type(count - 1) if count >= 2
-                   else np.ones(d, dtype=dt))
+        if learner.config.normalize_obs:
+            obs_mean = stats["mean"]
+            count = stats["count"]
+            var = stats["m2"] / dt.type(count - 1) if count >= 2 else np.ones(d, dtype=dt)
             obs_inv_std = (dt.type(1) / np.sqrt(var + dt.type(NORM_EPS))).astype(dt)
-        prefix = "logit" if ckpt.action_kind == "discrete" else "mean"
+        prefix = "logit" if learner.action_kind == "discrete" else "mean"
         names = tuple(f"{prefix}_{i}" for i in range(A)) + ("value",)
-        return cls("actor-critic", ckpt.kind, ckpt.activation, d, n, ckpt.action_kind, A, w_c,
-                   w_d, g, phi, eta, head_w, head_b, obs_mean, obs_inv_std, log_std, names,
-                   ckpt.steps, config,
-                   {"cell_params": params.copy(), "value": value.copy(), "policy": policy.copy(),
-                    "obs_mean": a["obs_mean"].copy(), "obs_m2": a["obs_m2"].copy(),
-                    "obs_count": ckpt.obs_count})
+        return cls("actor-critic", learner.kind, learner.activation, d, n, learner.action_kind, A,
+                   w_c, w_d, g, phi, eta, head_w, head_b, obs_mean, obs_inv_std, log_std, names,
+                   learner.steps, config,
+                   {"cell_params": params, "value": value, "policy": policy,
+                    "obs_mean": stats["mean"], "obs_m2": stats["m2"], "obs_count": stats["count"]})
 
     def step_reference(self, state: np.ndarray, obs: np.ndarray):
         """One step in numpy for a batch: state (B, 2n), obs (B, n_in) -> (out (B, n_out),

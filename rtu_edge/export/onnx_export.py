@@ -61,6 +61,7 @@ from typing import Optional, Union
 import numpy as np
 
 from .. import __version__, checkpoint
+from .._extras import require
 from .model import CModel, InferenceModel
 
 OPSET = 17
@@ -82,8 +83,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 def _onnx():
-    import onnx  # a project dependency; imported here so `import rtu_edge.export` stays light
-    return onnx
+    return require("onnx", "the ONNX export")  # rtu_edge[onnx]
 
 
 # -- names ---------------------------------------------------------------------------------------
@@ -396,7 +396,8 @@ def quantize_int8(src, dst_path: PathLike):
     The metadata of src is kept, plus "quantization": "int8-dynamic".
     """
     onnx = _onnx()
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    quantization = require("onnxruntime.quantization", "the int8 export")
+    QuantType, quantize_dynamic = quantization.QuantType, quantization.quantize_dynamic
     import logging
 
     proto = load(src) if isinstance(src, (str, os.PathLike)) else src
@@ -434,7 +435,7 @@ def quantize_int8(src, dst_path: PathLike):
 def session(proto, threads: int = 1):
     """An onnxruntime CPU InferenceSession of proto (one thread by default: batch-1 steps are too
     small for a thread pool)."""
-    import onnxruntime as ort
+    ort = require("onnxruntime", "running an ONNX model")
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1

@@ -22,47 +22,15 @@ and log_std (A) for continuous actions].
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from .cell import Cell, activate, check_input
 from .prng import Prng
-from .td import OPTIMIZERS
+from .config import ACConfig  # noqa: F401 (re-exported)
 
 ACTION_KINDS = ("discrete", "continuous")
 NORM_EPS = 1e-8
-
-
-@dataclass(frozen=True)
-class ACConfig:
-    """rtu_ac_config, with the stream-x defaults."""
-
-    gamma: float = 0.99
-    lambda_: float = 0.8
-    alpha: float = 1.0
-    kappa_value: float = 2.0
-    kappa_policy: float = 3.0
-    entropy_coef: float = 0.01
-    optimizer: str = "obgd"
-    normalize_obs: bool = True
-    scale_reward: bool = True
-
-    def check(self) -> None:
-        for name in ("gamma", "lambda_"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)!r}")
-        if not 0.0 < self.alpha < math.inf:
-            raise ValueError(f"alpha must be positive and finite, got {self.alpha!r}")
-        if not 0.0 <= self.entropy_coef < math.inf:
-            raise ValueError(f"entropy_coef must be >= 0 and finite, got {self.entropy_coef!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.optimizer == "obgd":
-            for name in ("kappa_value", "kappa_policy"):
-                if not 0.0 < getattr(self, name) < math.inf:
-                    raise ValueError(f"{name} must be positive and finite, "
-                                     f"got {getattr(self, name)!r}")
 
 
 def welford(value: np.ndarray, count: int, mean: np.ndarray, m2: np.ndarray) -> np.ndarray:

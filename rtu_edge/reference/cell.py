@@ -41,6 +41,26 @@ def cell_params(n_in: int, n_hidden: int) -> int:
     return 2 * n_hidden + 2 * n_hidden * n_in
 
 
+def cell_layout(n_in: int, n_hidden: int) -> list:
+    """The cell's parameter layout (rtu_cell.params): (name, shape) in order."""
+    n, d = n_hidden, n_in
+    return [("nu_log", (n,)), ("theta_log", (n,)), ("w_c", (n, d)), ("w_d", (n, d))]
+
+
+def split(flat: np.ndarray, layout: list) -> dict:
+    """Views of a flat vector by a layout of (name, shape), in order: the one function that slices
+    parameter vectors (the cell's, the heads', a gradient's)."""
+    out, offset = {}, 0
+    for name, shape in layout:
+        size = int(np.prod(shape))
+        out[name] = flat[offset:offset + size].reshape(shape)
+        offset += size
+    if offset != flat.size:
+        raise ValueError(f"a vector of {flat.size} values does not fit the layout "
+                         f"{[name for name, _ in layout]} ({offset} values)")
+    return out
+
+
 def activate(act: str, v: np.ndarray) -> np.ndarray:
     if act == "relu":
         return np.maximum(v, 0.0)
@@ -77,10 +97,9 @@ class Cell:
         self.kind, self.activation, self.n_in, self.n_hidden = kind, activation, n_in, n_hidden
         self.n_params = cell_params(n_in, n_hidden)
         self.params = np.zeros(self.n_params)
-        self.nu_log = self.params[:n]
-        self.theta_log = self.params[n : 2 * n]
-        self.w_c = self.params[2 * n : 2 * n + n * d].reshape(n, d)
-        self.w_d = self.params[2 * n + n * d :].reshape(n, d)
+        views = split(self.params, cell_layout(n_in, n_hidden))
+        self.nu_log, self.theta_log, self.w_c, self.w_d = (views[k] for k, _ in
+                                                           cell_layout(n_in, n_hidden))
         self.nu, self.theta, self.g, self.phi, self.eta, self.deta = np.zeros((6, n))
         self.c, self.d = np.zeros((2, n))
         self.h = np.zeros(2 * n)

@@ -16,38 +16,11 @@ Learner parameters, eligibility traces and gradients share one layout: the cell'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .cell import Cell, check_input
+from .config import OPTIMIZERS, TDConfig  # noqa: F401 (re-exported)
 from .prng import Prng
-
-OPTIMIZERS = ("sgd", "obgd")
-
-
-@dataclass(frozen=True)
-class TDConfig:
-    """rtu_td_config: gamma, lambda in [0, 1]; alpha, kappa > 0."""
-
-    gamma: float
-    lambda_: float
-    alpha: float
-    kappa: float = 2.0
-    optimizer: str = "obgd"
-
-    def check(self) -> None:
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ValueError(f"gamma must lie in [0, 1], got {self.gamma!r}")
-        if not 0.0 <= self.lambda_ <= 1.0:
-            raise ValueError(f"lambda_ must lie in [0, 1], got {self.lambda_!r}")
-        if not 0.0 < self.alpha < np.inf:
-            raise ValueError(f"alpha must be positive and finite, got {self.alpha!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.optimizer == "obgd" and not 0.0 < self.kappa < np.inf:
-            raise ValueError(f"kappa must be positive and finite, got {self.kappa!r}")
-
 
 def step_size(cfg: TDConfig, delta: float, z_norm1: float) -> float:
     """alpha_eff * delta: SGD, or ObGD's overshooting bound (rtu-spec.md section 3)."""
@@ -121,6 +94,13 @@ class TD:
         self.has_prev = True
         self.steps += 1
         return v
+
+    def run(self, x_seq: np.ndarray, cumulants: np.ndarray) -> np.ndarray:
+        """rtu_td_run: step over a (T, n_in) sequence and its T cumulants, all checked before the
+        first step (a bad value anywhere leaves the learner untouched)."""
+        check_input("X", np.asarray(x_seq, dtype=np.float64))
+        check_input("cumulants", np.asarray(cumulants, dtype=np.float64))
+        return np.array([self.step(x, float(c)) for x, c in zip(x_seq, cumulants)])
 
 
 class MemorylessTD:

@@ -2,10 +2,10 @@
 
 - Prediction: the classical-conditioning benchmarks of Rafiee et al. (2022), trace conditioning and
   trace patterning, with their return and error metric (``trace_conditioning``; numpy only).
-- Partially observable control (``control``; needs gymnasium, imported on first use): CartPole and
-  Pendulum with velocities hidden, and ``make_env`` for those, any gymnasium id, and POPGym memory
-  tasks (``"popgym:<Name>"``, optional package popgym), with flattened float observations and an
-  ``EnvSpec``.
+- Partially observable control (``control``; needs gymnasium, from ``rtu_edge[train]``, imported
+  on first use): CartPole and Pendulum with velocities hidden, and ``make_env`` for those, any
+  gymnasium id, and POPGym memory tasks (``"popgym:<Name>"``, from ``rtu_edge[popgym]``), with
+  flattened float observations and an ``EnvSpec``.
 """
 
 from .trace_conditioning import (TraceConditioning, TracePatterning, discounted_returns, msre,

@@ -39,9 +39,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
-import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
+
+from .._extras import require
+
+# rtu_edge[train]; rtu_edge.tasks imports this module on first use of one of its names
+gym = require("gymnasium", "rtu_edge.tasks.control")
+spaces = gym.spaces
 
 __all__ = ["HiddenVelocity", "make_cartpole_p", "make_pendulum_p", "FlattenObservation",
            "DiscreteActions", "FlattenBoxAction", "EnvSpec", "env_spec", "make_env",
@@ -288,12 +292,7 @@ def env_spec(env: gym.Env, task: str = "") -> EnvSpec:
 
 
 def _make_popgym(task: str, name: str) -> gym.Env:
-    try:
-        import popgym.envs as popgym_envs
-    except ImportError as exc:
-        raise ModuleNotFoundError(
-            f"task {task!r} needs the optional package popgym (POPGym memory tasks), which is not "
-            f"installed; install it with: pip install rtu_edge[popgym]") from exc
+    popgym_envs = require("popgym.envs", f"task {task!r}")
     classes = {cls.__name__: cls for cls in {**popgym_envs.ALL_BASE, **popgym_envs.ALL}}
     if name not in classes:
         raise ValueError(f"task {task!r}: unknown POPGym environment {name!r}; available: "
@@ -327,7 +326,7 @@ def make_env(task: str, seed: int) -> Tuple[gym.Env, EnvSpec]:
     ``reset()`` and the action space; see the module docstring.
 
     Raises ValueError naming ``task`` for an unknown task, a bad seed, or an environment whose
-    action space is neither Discrete, MultiDiscrete nor Box; ModuleNotFoundError (an ImportError)
+    action space is neither Discrete, MultiDiscrete nor Box; MissingExtra (a ModuleNotFoundError)
     for ``"popgym:..."`` when popgym is not installed.
     """
     if not isinstance(task, str):

@@ -1,0 +1,585 @@
+"""An independent Python codec of the checkpoint format of c_src/rtu_ckpt.h (the table of fields is
+there), for the tests and the golden vectors only: the package reads and writes checkpoints through
+the C core (rtu_edge/checkpoint.py), and this decoder cross-checks its bytes field by field; it
+writes, for the reference learners, byte for byte what rtu_td_save and rtu_ac_save write for the
+same state.
+
+Both learner types share the framing (header, CRC: ``_frame``, ``_unframe``, ``_check_header``)
+and the cell's arrays (``cell_array_sizes``, ``_cell_arrays``, ``_restore_cell``, ``_read_arrays``).
+
+TD(lambda), learner type 1:
+
+- ``encode(ckpt)`` / ``decode(data, path, expect)``: a ``TDCheckpoint`` to bytes and back; decode
+  checks everything rtu_td_load checks (length, magic, version, CRC, learner type, precision,
+  sizes, config ranges, finite reals, |nu_log|, |theta_log| <= 20) and raises a ``ValueError``
+  that names the path and what is wrong.
+- ``from_reference(td)`` / ``restore_reference(td, ckpt)``: a reference ``TD``'s state in and out.
+- ``save_reference(td, path)`` / ``load_reference(td, path)``: with the file.
+
+Actor-critic, learner type 2: ``encode_ac`` / ``decode_ac`` (an ``ACCheckpoint``; decode checks
+everything rtu_ac_load checks, the action space too), ``from_reference_ac`` /
+``restore_reference_ac`` for a reference ``AC``. A checkpoint is never taken between act and learn
+(the acted flag is always 0; see rtu_ckpt.h).
+
+Unlike the C loaders, which ignore bytes after the CRC (a checkpoint read from a larger flash
+sector), the decoders refuse them: a checkpoint file holds exactly one checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import struct
+import zlib
+from typing import Dict, Optional, Tuple, Union
+
+import numpy as np
+
+from rtu_edge.checkpoint import read_file, write_atomic  # noqa: F401 (the files, for the tests)
+from rtu_edge.reference.ac import AC, ACTION_KINDS, ACConfig
+from rtu_edge.reference.cell import ACTIVATIONS, KINDS, LOG_PARAM_LIMIT, Cell, cell_params
+from rtu_edge.reference.td import OPTIMIZERS, TD, TDConfig
+
+MAGIC = b"RTUEDGE\0"
+VERSION = 1
+LEARNER_TD = 1
+LEARNER_ACTOR_CRITIC = 2
+LEARNER_NAMES = {LEARNER_TD: "TD(lambda)", LEARNER_ACTOR_CRITIC: "actor-critic"}
+#: magic, version, learner type, precision, kind, activation, n_in, n_hidden, optimizer, steps,
+#: payload length
+HEADER = struct.Struct("<8s8IQQ")
+HEADER_BYTES = HEADER.size  # 56
+CRC_BYTES = 4
+TD_FIXED = struct.Struct("<I")  # has_prev, after the six leading reals
+#: the actor-critic payload's leading integers: action kind, n_actions, normalize_obs,
+#: scale_reward, fed, acted (u32); episodes, obs_count, ret_count, PRNG state, PRNG inc (u64)
+AC_FIXED = struct.Struct("<6I5Q")  # 64 bytes (RTU_AC_CKPT_FIXED_BYTES)
+AC_SCALARS = ("gamma", "lambda", "alpha", "kappa_value", "kappa_policy", "entropy_coef",
+              "ret_trace", "ret_mean", "ret_m2")
+MAX_DIM = 65536
+#: what the actor-critic refuses to save between act and learn, and its remedy
+SAVE_AFTER_LEARN = ("cannot checkpoint the actor-critic between act and learn: save after learn "
+                    "(the checkpoint holds no pending action)")
+
+PathLike = Union[str, os.PathLike]
+
+
+def _real_dtype(precision: int) -> np.dtype:
+    return np.dtype("<f4" if precision == 4 else "<f8")
+
+
+def _encoding_dtype(precision: int) -> np.dtype:
+    """The little-endian dtype that encode and encode_ac write reals in."""
+    if precision not in (4, 8):
+        raise ValueError(f"precision must be 4 or 8 bytes, got {precision!r}")
+    return _real_dtype(precision)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _where(path: PathLike) -> str:
+    return f"checkpoint {os.fspath(path)}"
+
+
+# -- shared by every learner type -----------------------------------------------------------------
+
+def cell_array_sizes(kind: str, n_in: int, n_hidden: int) -> Dict[str, int]:
+    """The cell's arrays of a payload (params, state, RTRL traces), in order, in reals."""
+    n, nd = n_hidden, n_hidden * n_in
+    return {"params": cell_params(n_in, n_hidden), "state": 4 * n, "traces_unit": 4 * n,
+            "traces_weight": 4 * nd if kind == "nonlinear" else 2 * nd}
+
+
+def _frame(learner: int, precision: int, kind: str, activation: str, n_in: int, n_hidden: int,
+           optimizer: str, steps: int, payload: bytes) -> bytes:
+    """Header, payload and CRC."""
+    header = HEADER.pack(MAGIC, VERSION, learner, precision, KINDS.index(kind),
+                         ACTIVATIONS.index(activation), n_in, n_hidden,
+                         OPTIMIZERS.index(optimizer), steps, len(payload))
+    body = header + payload
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def _encode_arrays(arrays: Dict[str, np.ndarray], sizes: Dict[str, int], dt: np.dtype) -> bytes:
+    parts = []
+    for name, size in sizes.items():
+        a = np.asarray(arrays[name]).reshape(-1)
+        if a.size != size:
+            raise ValueError(f"array {name} must have {size} reals, got {a.size}")
+        parts.append(a.astype(dt).tobytes())
+    return b"".join(parts)
+
+
+@dataclasses.dataclass
+class _Header:
+    learner: int
+    precision: int
+    kind: str
+    activation: str
+    n_in: int
+    n_hidden: int
+    optimizer: str
+    steps: int
+    payload_len: int
+
+
+def _unframe(data: bytes, where: str) -> tuple:
+    """The raw header fields of data after checking length, magic, version, trailing bytes and
+    CRC (in that order, as rtu_ckpt_inspect)."""
+    size = len(data)
+    if size < len(MAGIC):
+        raise ValueError(f"{where} is truncated: {size} bytes, not even the 8-byte magic")
+    if data[:8] != MAGIC:
+        raise ValueError(f"{where} is not an rtu_edge checkpoint: bad magic {data[:8]!r} "
+                         f"(expected {MAGIC!r})")
+    if size < 12:
+        raise ValueError(f"{where} is truncated: {size} bytes, no format version")
+    version = struct.unpack_from("<I", data, 8)[0]
+    if version != VERSION:
+        raise ValueError(f"{where} has format version {version}; this rtu_edge reads version "
+                         f"{VERSION}")
+    if size < HEADER_BYTES + CRC_BYTES:
+        raise ValueError(f"{where} is truncated: {size} bytes, shorter than the "
+                         f"{HEADER_BYTES + CRC_BYTES}-byte header and CRC")
+    fields = HEADER.unpack_from(data, 0)
+    total = HEADER_BYTES + fields[-1] + CRC_BYTES
+    if total > size:
+        raise ValueError(f"{where} is truncated: {size} bytes, its header says {total}")
+    if total < size:
+        raise ValueError(f"{where} has {size - total} unexpected bytes after its CRC "
+                         f"({size} bytes, its header says {total})")
+    stored = struct.unpack_from("<I", data, total - CRC_BYTES)[0]
+    computed = zlib.crc32(memoryview(data)[:total - CRC_BYTES])
+    if stored != computed:
+        raise ValueError(f"{where} is corrupted: CRC32 {computed:#010x} of its contents does not "
+                         f"match the stored {stored:#010x}")
+    return fields
+
+
+def _check_header(fields: tuple, where: str, learner_type: int) -> _Header:
+    """The header's learner type, precision, enums and sizes."""
+    (_, _, learner, precision, kind_i, act_i, n_in, n_hidden, opt_i, steps,
+     payload_len) = fields
+    if learner != learner_type:
+        name = LEARNER_NAMES.get(learner, f"unknown learner type {learner}")
+        wanted = LEARNER_NAMES[learner_type]
+        raise ValueError(f"{where} holds {_article(name)} {name} learner, not "
+                         f"{_article(wanted)} {wanted} learner")
+    if precision not in (4, 8):
+        raise ValueError(f"{where} has {precision} bytes per real; 4 or 8 expected")
+    if kind_i >= len(KINDS):
+        raise ValueError(f"{where} has an unknown cell kind {kind_i}")
+    if act_i >= len(ACTIVATIONS):
+        raise ValueError(f"{where} has an unknown activation {act_i}")
+    if opt_i >= len(OPTIMIZERS):
+        raise ValueError(f"{where} has an unknown optimizer {opt_i}")
+    if not (1 <= n_in <= MAX_DIM and 1 <= n_hidden <= MAX_DIM):
+        raise ValueError(f"{where} has n_in={n_in}, n_hidden={n_hidden}; each must lie in "
+                         f"[1, {MAX_DIM}]")
+    return _Header(learner, precision, KINDS[kind_i], ACTIVATIONS[act_i], n_in, n_hidden,
+                   OPTIMIZERS[opt_i], steps, payload_len)
+
+
+def _check_expect(found: dict, expect: Optional[dict], where: str) -> None:
+    for key, value in (expect or {}).items():
+        if found[key] != value:
+            what = {"precision": "bytes per real (4: float32, 8: float64)"}.get(key, key)
+            raise ValueError(f"{where} does not match this learner: its {what} is "
+                             f"{found[key]!r}, the learner's is {value!r}")
+
+
+def _header_fields(h: _Header) -> dict:
+    return {"precision": h.precision, "kind": h.kind, "activation": h.activation,
+            "n_in": h.n_in, "n_hidden": h.n_hidden}
+
+
+def _read_arrays(data: bytes, offset: int, sizes: Dict[str, int], dt: np.dtype,
+                 where: str) -> Dict[str, np.ndarray]:
+    """The arrays at offset, each finite (native byte order copies)."""
+    arrays = {}
+    for name, count in sizes.items():
+        a = np.frombuffer(data, dtype=dt, count=count, offset=offset).astype(dt.newbyteorder("="))
+        offset += count * dt.itemsize
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{where} has NaN or Inf in {name}")
+        arrays[name] = a
+    return arrays
+
+
+def _check_log_params(params: np.ndarray, n_hidden: int, where: str) -> None:
+    if np.max(np.abs(params[:2 * n_hidden])) > LOG_PARAM_LIMIT:
+        raise ValueError(f"{where} has |nu_log| or |theta_log| beyond {LOG_PARAM_LIMIT}")
+
+
+def _cell_arrays(cell: Cell) -> Dict[str, np.ndarray]:
+    """The cell's arrays of a payload, as copies."""
+    traces_weight = [cell.dc_dwc, cell.dd_dwc]
+    if cell.kind == "nonlinear":
+        traces_weight += [cell.dc_dwd, cell.dd_dwd]
+    return {
+        "params": cell.params.copy(),
+        "state": np.concatenate([cell.c, cell.d, cell.h]),
+        "traces_unit": np.concatenate([cell.dc_dnu, cell.dd_dnu, cell.dc_dtheta, cell.dd_dtheta]),
+        "traces_weight": np.concatenate([t.reshape(-1) for t in traces_weight]),
+    }
+
+
+def _check_target(ckpt, expect: dict, path: PathLike) -> None:
+    """A decoded checkpoint matches the learner it goes into (expect: attribute -> value)."""
+    for key, value in expect.items():
+        if getattr(ckpt, key) != value:
+            raise ValueError(f"{_where(path)} does not match this learner: its {key} is "
+                             f"{getattr(ckpt, key)!r}, the learner's is {value!r}")
+
+
+def _cell_expect(cell: Cell) -> dict:
+    return {"precision": 8, "kind": cell.kind, "activation": cell.activation,
+            "n_in": cell.n_in, "n_hidden": cell.n_hidden}
+
+
+def _restore_cell(cell: Cell, a: Dict[str, np.ndarray]) -> None:
+    """Copy the cell's arrays in (the derived cache is the caller's: Cell.refresh)."""
+    n, nd = cell.n_hidden, cell.n_hidden * cell.n_in
+    cell.params[:] = a["params"]
+    cell.c[:], cell.d[:], cell.h[:] = a["state"][:n], a["state"][n:2 * n], a["state"][2 * n:]
+    u = a["traces_unit"]
+    cell.dc_dnu[:], cell.dd_dnu[:] = u[:n], u[n:2 * n]
+    cell.dc_dtheta[:], cell.dd_dtheta[:] = u[2 * n:3 * n], u[3 * n:]
+    w = a["traces_weight"].reshape(-1, n, cell.n_in)
+    cell.dc_dwc[:], cell.dd_dwc[:] = w[0], w[1]
+    if cell.kind == "nonlinear":
+        cell.dc_dwd[:], cell.dd_dwd[:] = w[2], w[3]
+    assert w.shape[0] * nd == a["traces_weight"].size
+
+
+# -- TD(lambda), learner type 1 -------------------------------------------------------------------
+
+def td_array_sizes(kind: str, n_in: int, n_hidden: int) -> Dict[str, int]:
+    """The arrays of a TD payload, in their order, with their lengths in reals."""
+    sizes = cell_array_sizes(kind, n_in, n_hidden)
+    sizes.update(head=2 * n_hidden + 1, z=cell_params(n_in, n_hidden) + 2 * n_hidden + 1)
+    return sizes
+
+
+def td_payload_bytes(kind: str, n_in: int, n_hidden: int, precision: int) -> int:
+    return TD_FIXED.size + precision * (6 + sum(td_array_sizes(kind, n_in, n_hidden).values()))
+
+
+def td_checkpoint_bytes(kind: str, n_in: int, n_hidden: int, precision: int) -> int:
+    """rtu_td_checkpoint_size: header, payload and CRC."""
+    return HEADER_BYTES + td_payload_bytes(kind, n_in, n_hidden, precision) + CRC_BYTES
+
+
+class _Reals:
+    """What both checkpoint records share: the numpy dtype of their precision (4 or 8 bytes)."""
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.float32 if self.precision == 4 else np.float64)
+
+
+@dataclasses.dataclass
+class TDCheckpoint(_Reals):
+    """Everything a TD(lambda) checkpoint holds. ``arrays`` maps the names of td_array_sizes to
+    1-d arrays of the checkpoint's precision (float32 for 4, float64 for 8)."""
+
+    precision: int
+    kind: str
+    activation: str
+    n_in: int
+    n_hidden: int
+    config: TDConfig
+    steps: int
+    v_prev: float
+    z_norm1: float
+    has_prev: bool
+    arrays: Dict[str, np.ndarray]
+
+
+def encode(ckpt: TDCheckpoint) -> bytes:
+    """The bytes of ckpt, as rtu_td_save writes them."""
+    dt = _encoding_dtype(ckpt.precision)
+    cfg = ckpt.config
+    payload = b"".join([
+        np.array([cfg.gamma, cfg.lambda_, cfg.alpha, cfg.kappa, ckpt.v_prev, ckpt.z_norm1],
+                 dtype=dt).tobytes(),
+        TD_FIXED.pack(1 if ckpt.has_prev else 0),
+        _encode_arrays(ckpt.arrays, td_array_sizes(ckpt.kind, ckpt.n_in, ckpt.n_hidden), dt)])
+    return _frame(LEARNER_TD, ckpt.precision, ckpt.kind, ckpt.activation, ckpt.n_in,
+                  ckpt.n_hidden, cfg.optimizer, ckpt.steps, payload)
+
+
+def decode(data: bytes, path: PathLike = "<bytes>", expect: Optional[dict] = None) -> TDCheckpoint:
+    """Parse and check a TD(lambda) checkpoint. ``expect`` may hold any of precision, kind,
+    activation, n_in, n_hidden that the checkpoint must match (the learner it will go into).
+    Raises ValueError naming path and the fault."""
+    data = bytes(data)
+    where = _where(path)
+    h = _check_header(_unframe(data, where), where, LEARNER_TD)
+    _check_expect(_header_fields(h), expect, where)
+    kind, n_in, n_hidden, precision = h.kind, h.n_in, h.n_hidden, h.precision
+    expected_payload = td_payload_bytes(kind, n_in, n_hidden, precision)
+    if h.payload_len != expected_payload:
+        raise ValueError(f"{where} has a {h.payload_len}-byte payload; a {kind} TD learner with "
+                         f"n_in={n_in}, n_hidden={n_hidden} and {precision}-byte reals has "
+                         f"{expected_payload}")
+    dt = _real_dtype(precision)
+    offset = HEADER_BYTES
+    scalars = np.frombuffer(data, dtype=dt, count=6, offset=offset)
+    offset += 6 * precision
+    has_prev = TD_FIXED.unpack_from(data, offset)[0]
+    offset += TD_FIXED.size
+    if not np.all(np.isfinite(scalars)):
+        raise ValueError(f"{where} has a non-finite hyperparameter or scalar "
+                         "(gamma, lambda, alpha, kappa, v_prev, z_norm1)")
+    gamma, lambda_, alpha, kappa, v_prev, z_norm1 = (float(v) for v in scalars)
+    config = TDConfig(gamma, lambda_, alpha, kappa, h.optimizer)
+    try:
+        config.check()
+    except ValueError as err:
+        raise ValueError(f"{where} has an invalid config: {err}") from None
+    if has_prev > 1:
+        raise ValueError(f"{where} has has_prev={has_prev}; 0 or 1 expected")
+    arrays = _read_arrays(data, offset, td_array_sizes(kind, n_in, n_hidden), dt, where)
+    _check_log_params(arrays["params"], n_hidden, where)
+    return TDCheckpoint(precision, kind, h.activation, n_in, n_hidden, config, h.steps, v_prev,
+                        z_norm1, bool(has_prev), arrays)
+
+
+def from_reference(td: TD) -> TDCheckpoint:
+    """The checkpoint of a reference TD (float64), as copies."""
+    cell = td.cell
+    arrays = _cell_arrays(cell)
+    arrays.update(head=td.head.copy(), z=td.z.copy())
+    return TDCheckpoint(8, cell.kind, cell.activation, cell.n_in, cell.n_hidden, td.config,
+                        int(td.steps), float(td.v_prev), float(td.z_norm1), bool(td.has_prev),
+                        arrays)
+
+
+def restore_reference(td: TD, ckpt: TDCheckpoint, path: PathLike = "<bytes>") -> None:
+    """Copy a decoded checkpoint into a reference TD of the same configuration, then recompute
+    the cell's derived cache (Cell.refresh). The checkpoint must be float64."""
+    cell = td.cell
+    _check_target(ckpt, _cell_expect(cell), path)
+    _restore_cell(cell, ckpt.arrays)
+    td.head[:] = ckpt.arrays["head"]
+    td.z[:] = ckpt.arrays["z"]
+    td.config = ckpt.config
+    td.v_prev, td.z_norm1, td.has_prev = ckpt.v_prev, ckpt.z_norm1, ckpt.has_prev
+    td.steps = ckpt.steps
+    cell.refresh()
+
+
+def save_reference(td: TD, path: PathLike) -> None:
+    data = encode(from_reference(td))
+    decode(data, path)  # never write what load would refuse (a diverged learner)
+    write_atomic(path, data)
+
+
+def load_reference(td: TD, path: PathLike) -> None:
+    """Restore td from the file at path; on any error td is untouched."""
+    ckpt = decode(read_file(path), path, expect=_cell_expect(td.cell))
+    restore_reference(td, ckpt, path)
+
+
+# -- actor-critic, learner type 2 ------------------------------------------------------------------
+
+def ac_head_sizes(n_hidden: int, action_kind: str, n_actions: int) -> Tuple[int, int]:
+    """Reals of the value head (w_v, b_v) and of the policy head (W, b, continuous log_std)."""
+    n2 = 2 * n_hidden
+    return n2 + 1, n_actions * (n2 + (2 if action_kind == "continuous" else 1))
+
+
+def ac_array_sizes(kind: str, n_in: int, n_hidden: int, action_kind: str,
+                   n_actions: int) -> Dict[str, int]:
+    """The arrays of an actor-critic payload, in their order, with their lengths in reals."""
+    p_cell = cell_params(n_in, n_hidden)
+    value, policy = ac_head_sizes(n_hidden, action_kind, n_actions)
+    sizes = cell_array_sizes(kind, n_in, n_hidden)
+    sizes.update(value=value, policy=policy, z_v=p_cell + value, z_pi=p_cell + policy,
+                 obs_mean=n_in, obs_m2=n_in, x=n_in, obs_last=n_in)
+    return sizes
+
+
+def ac_payload_bytes(kind: str, n_in: int, n_hidden: int, action_kind: str, n_actions: int,
+                     precision: int) -> int:
+    sizes = ac_array_sizes(kind, n_in, n_hidden, action_kind, n_actions)
+    return AC_FIXED.size + precision * (len(AC_SCALARS) + sum(sizes.values()))
+
+
+def ac_checkpoint_bytes(kind: str, n_in: int, n_hidden: int, action_kind: str, n_actions: int,
+                        precision: int) -> int:
+    """rtu_ac_checkpoint_size (RTU_AC_CHECKPOINT_BYTES): header, payload and CRC."""
+    return (HEADER_BYTES + CRC_BYTES +
+            ac_payload_bytes(kind, n_in, n_hidden, action_kind, n_actions, precision))
+
+
+@dataclasses.dataclass
+class ACCheckpoint(_Reals):
+    """Everything an actor-critic checkpoint holds. ``arrays`` maps the names of ac_array_sizes
+    to 1-d arrays of the checkpoint's precision; ``acted`` is always False in a checkpoint that
+    decodes (none is taken between act and learn)."""
+
+    precision: int
+    kind: str
+    activation: str
+    n_in: int
+    n_hidden: int
+    action_kind: str
+    n_actions: int
+    config: ACConfig
+    steps: int
+    episodes: int
+    obs_count: int
+    ret_count: int
+    rng_state: int
+    rng_inc: int
+    fed: bool
+    acted: bool
+    ret_trace: float
+    ret_mean: float
+    ret_m2: float
+    arrays: Dict[str, np.ndarray]
+
+
+def encode_ac(ckpt: ACCheckpoint) -> bytes:
+    """The bytes of ckpt, as rtu_ac_save writes them."""
+    dt = _encoding_dtype(ckpt.precision)
+    cfg = ckpt.config
+    sizes = ac_array_sizes(ckpt.kind, ckpt.n_in, ckpt.n_hidden, ckpt.action_kind, ckpt.n_actions)
+    payload = b"".join([
+        AC_FIXED.pack(ACTION_KINDS.index(ckpt.action_kind), ckpt.n_actions,
+                      int(bool(cfg.normalize_obs)), int(bool(cfg.scale_reward)),
+                      int(bool(ckpt.fed)), int(bool(ckpt.acted)), ckpt.episodes, ckpt.obs_count,
+                      ckpt.ret_count, ckpt.rng_state, ckpt.rng_inc),
+        np.array([cfg.gamma, cfg.lambda_, cfg.alpha, cfg.kappa_value, cfg.kappa_policy,
+                  cfg.entropy_coef, ckpt.ret_trace, ckpt.ret_mean, ckpt.ret_m2],
+                 dtype=dt).tobytes(),
+        _encode_arrays(ckpt.arrays, sizes, dt)])
+    return _frame(LEARNER_ACTOR_CRITIC, ckpt.precision, ckpt.kind, ckpt.activation, ckpt.n_in,
+                  ckpt.n_hidden, cfg.optimizer, ckpt.steps, payload)
+
+
+def decode_ac(data: bytes, path: PathLike = "<bytes>",
+              expect: Optional[dict] = None) -> ACCheckpoint:
+    """Parse and check an actor-critic checkpoint (in rtu_ac_load's order). ``expect`` may hold
+    any of precision, kind, activation, n_in, n_hidden, action_kind, n_actions that the
+    checkpoint must match. Raises ValueError naming path and the fault."""
+    data = bytes(data)
+    where = _where(path)
+    h = _check_header(_unframe(data, where), where, LEARNER_ACTOR_CRITIC)
+    if h.payload_len < AC_FIXED.size:
+        raise ValueError(f"{where} has a {h.payload_len}-byte payload, shorter than the "
+                         f"{AC_FIXED.size} bytes an actor-critic payload starts with")
+    (kind_i, n_actions, normalize_obs, scale_reward, fed, acted, episodes, obs_count, ret_count,
+     rng_state, rng_inc) = AC_FIXED.unpack_from(data, HEADER_BYTES)
+    if kind_i >= len(ACTION_KINDS):
+        raise ValueError(f"{where} has an unknown action kind {kind_i}")
+    action_kind = ACTION_KINDS[kind_i]
+    minimum = 2 if action_kind == "discrete" else 1
+    if not minimum <= n_actions <= MAX_DIM:
+        raise ValueError(f"{where} has n_actions={n_actions}; {action_kind} actions need "
+                         f"[{minimum}, {MAX_DIM}]")
+    found = _header_fields(h)
+    found.update(action_kind=action_kind, n_actions=n_actions)
+    _check_expect(found, expect, where)
+    kind, n_in, n_hidden, precision = h.kind, h.n_in, h.n_hidden, h.precision
+    expected_payload = ac_payload_bytes(kind, n_in, n_hidden, action_kind, n_actions, precision)
+    if h.payload_len != expected_payload:
+        raise ValueError(f"{where} has a {h.payload_len}-byte payload; a {kind} actor-critic "
+                         f"with n_in={n_in}, n_hidden={n_hidden}, {n_actions} {action_kind} "
+                         f"actions and {precision}-byte reals has {expected_payload}")
+    dt = _real_dtype(precision)
+    offset = HEADER_BYTES + AC_FIXED.size
+    scalars = np.frombuffer(data, dtype=dt, count=len(AC_SCALARS), offset=offset)
+    offset += len(AC_SCALARS) * precision
+    if not np.all(np.isfinite(scalars)):
+        raise ValueError(f"{where} has a non-finite hyperparameter or statistic "
+                         f"({', '.join(AC_SCALARS)})")
+    values = [float(v) for v in scalars]
+    for name, flag in (("normalize_obs", normalize_obs), ("scale_reward", scale_reward),
+                       ("fed", fed), ("acted", acted)):
+        if flag > 1:
+            raise ValueError(f"{where} has {name}={flag}; 0 or 1 expected")
+    config = ACConfig(*values[:6], h.optimizer, bool(normalize_obs), bool(scale_reward))
+    try:
+        config.check()
+    except ValueError as err:
+        raise ValueError(f"{where} has an invalid config: {err}") from None
+    if rng_inc % 2 == 0:
+        raise ValueError(f"{where} has an even PRNG increment {rng_inc:#x}; PCG32 needs it odd")
+    sizes = ac_array_sizes(kind, n_in, n_hidden, action_kind, n_actions)
+    arrays = _read_arrays(data, offset, sizes, dt, where)
+    _check_log_params(arrays["params"], n_hidden, where)
+    if acted:
+        raise ValueError(f"{where} was taken between act and learn (acted = 1); checkpoints are "
+                         "taken after learn")
+    return ACCheckpoint(precision, kind, h.activation, n_in, n_hidden, action_kind, n_actions,
+                        config, h.steps, episodes, obs_count, ret_count, rng_state, rng_inc,
+                        bool(fed), False, *values[6:], arrays)
+
+
+def from_reference_ac(ac: AC) -> ACCheckpoint:
+    """The checkpoint of a reference AC (float64), as copies."""
+    cell = ac.cell
+    arrays = _cell_arrays(cell)
+    arrays.update(value=ac.value.copy(), policy=ac.policy.copy(), z_v=ac.z_v.copy(),
+                  z_pi=ac.z_pi.copy(), obs_mean=ac.obs_mean.copy(), obs_m2=ac.obs_m2.copy(),
+                  x=ac.x.copy(), obs_last=ac.obs_last.copy())
+    return ACCheckpoint(8, cell.kind, cell.activation, cell.n_in, cell.n_hidden, ac.action_kind,
+                        int(ac.n_actions), ac.config, int(ac.steps), int(ac.episodes),
+                        int(ac.obs_count), int(ac.ret_count), int(ac.rng.state), int(ac.rng.inc),
+                        bool(ac.fed), bool(ac.acted), float(ac.ret_trace),
+                        float(np.asarray(ac.ret_mean).reshape(-1)[0]),
+                        float(np.asarray(ac.ret_m2).reshape(-1)[0]), arrays)
+
+
+def reference_ac_bytes(ac: AC, path: PathLike = "of this learner") -> bytes:
+    """The checkpoint bytes of a reference AC, checked as decode_ac checks them: ValueError for
+    a learner that could not be restored (diverged), RuntimeError between act and learn (a
+    diverged learn leaves the learner there: its divergence is reported first), as rtu_ac_save."""
+    ckpt = from_reference_ac(ac)
+    pending = ckpt.acted
+    data = encode_ac(dataclasses.replace(ckpt, acted=False))
+    decode_ac(data, path)  # never write what load would refuse (a diverged learner)
+    if pending:
+        raise RuntimeError(SAVE_AFTER_LEARN)
+    return data
+
+
+def restore_reference_ac(ac: AC, ckpt: ACCheckpoint, path: PathLike = "<bytes>") -> None:
+    """Copy a decoded checkpoint into a reference AC of the same configuration and action space,
+    then recompute the cell's derived cache (Cell.refresh). The checkpoint must be float64."""
+    cell = ac.cell
+    expect = _cell_expect(cell)
+    expect.update(action_kind=ac.action_kind, n_actions=ac.n_actions)
+    _check_target(ckpt, expect, path)
+    a = ckpt.arrays
+    _restore_cell(cell, a)
+    for name in ("value", "policy", "z_v", "z_pi", "obs_mean", "obs_m2", "x", "obs_last"):
+        getattr(ac, name)[:] = a[name]
+    ac.config = ckpt.config
+    ac.steps, ac.episodes = ckpt.steps, ckpt.episodes
+    ac.obs_count, ac.ret_count = ckpt.obs_count, ckpt.ret_count
+    ac.rng.state, ac.rng.inc = ckpt.rng_state, ckpt.rng_inc
+    ac.fed, ac.acted = ckpt.fed, False
+    ac.ret_trace = ckpt.ret_trace
+    ac.ret_mean[:] = ckpt.ret_mean
+    ac.ret_m2[:] = ckpt.ret_m2
+    cell.refresh()
+
+
+def decode_any(data: bytes, path: PathLike = "<bytes>") -> Union[TDCheckpoint, ACCheckpoint]:
+    """A TD or actor-critic checkpoint, whichever data holds (its header's learner type), fully
+    checked as decode / decode_ac check it."""
+    data = bytes(data)
+    where = _where(path)
+    learner = _unframe(data, where)[2]  # length, magic, version and CRC checked first
+    if learner == LEARNER_TD:
+        return decode(data, path)
+    if learner == LEARNER_ACTOR_CRITIC:
+        return decode_ac(data, path)
+    raise ValueError(f"{where} holds an unknown learner type {learner} (1: TD(lambda), "
+                     "2: actor-critic)")
