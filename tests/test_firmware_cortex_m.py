@@ -129,8 +129,8 @@ def test_goes_on_from_a_checkpoint_compiled_in_from_an_exported_header(tmp_path)
                              str(ckpt), "--c-header", str(header), "--name", "robot"],
                             capture_output=True, text=True, timeout=300)
     assert export.returncode == 0, export.stderr
-    from rtu_edge.checkpoint import decode_ac
-    trained_steps = decode_ac(ckpt.read_bytes(), ckpt).steps
+    from rtu_edge.checkpoint import read_dims
+    trained_steps = read_dims(ckpt.read_bytes(), ckpt).steps
     build = tmp_path / "build"
     args = ["make", "-C", str(FW_DIR), f"BUILD={build}", "STEPS=3000", f"SEED={SEED}",
             f"MODEL_HEADER={header}", "MODEL_NAME=robot"]
