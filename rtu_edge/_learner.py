@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 
 from . import checkpoint
-from ._ccore import CCore
+from ._ccore import CCore, copy_state
 from .cell import check_cell_arguments
 
 
@@ -37,6 +37,27 @@ def real_scalar(name: str, value) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
         raise ValueError(f"{name} must be a real number, got {value!r}")
     return float(value)
+
+
+class ReferenceCheckpoints:
+    """to_bytes and restore of a reference backend (self.ref, its TD or AC) through a float64 C
+    twin of the same configuration (self._twin(), whose ``struct`` is the rtu_td or rtu_ac), so
+    that the C core is the one codec: the FIELDS the two share by name are copied in and saved,
+    or loaded (checked by C) and copied out."""
+
+    FIELDS: tuple = ()
+
+    def to_bytes(self) -> bytes:
+        twin = self._twin()
+        copy_state(twin.core, twin.struct, self.ref, self.FIELDS, to_c=True)
+        return twin.to_bytes()
+
+    def restore(self, data: bytes, where: str) -> None:
+        twin = self._twin()
+        twin.restore(data, where)
+        copy_state(twin.core, twin.struct, self.ref, self.FIELDS, to_c=False)
+        self.ref.config = twin.config
+        self.ref.cell.refresh()
 
 
 class Checkpointable:

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _ccore
 from ._ccore import CCore
-from ._learner import Checkpointable, real_array, real_scalar
+from ._learner import Checkpointable, ReferenceCheckpoints, real_array, real_scalar
 from .cell import KINDS
 from .reference import ACTIVATIONS
 from .reference.ac import AC, ACTION_KINDS, ACConfig
@@ -65,6 +65,7 @@ class _CAC:
     steps = property(lambda self: int(self.ac.steps))
     episodes = property(lambda self: int(self.ac.episodes))
     config = property(lambda self: _ccore.config_from_struct(ACConfig, self.ac.config))
+    struct = property(lambda self: self.ac)
     fed = property(lambda self: int(self.ac.fed))
     acted = property(lambda self: int(self.ac.acted))
     obs_count = property(lambda self: int(self.ac.obs_count))
@@ -98,12 +99,14 @@ class _CAC:
                           self.ac, data, where)
 
 
-class _ReferenceAC:
-    """The numpy reference AC (float64); checkpoints through a float64 C twin, as _ReferenceTD."""
+class _ReferenceAC(ReferenceCheckpoints):
+    """The numpy reference AC (float64); checkpoints through a float64 C twin."""
+
+    FIELDS = TWIN_FIELDS
 
     def __init__(self, kind, activation, n_in, n_hidden, action_kind, n_actions, dtype,
                  config: ACConfig, seed: int):
-        self.impl = AC(kind, activation, n_in, n_hidden, action_kind, n_actions, config, seed)
+        self.impl = self.ref = AC(kind, activation, n_in, n_hidden, action_kind, n_actions, config, seed)
         self.memory_bytes = None
         self.cell_params, self.value, self.policy = (self.impl.cell.params, self.impl.value,
                                                      self.impl.policy)
@@ -124,18 +127,6 @@ class _ReferenceAC:
         ac, cell = self.impl, self.impl.cell
         return _CAC(cell.kind, cell.activation, cell.n_in, cell.n_hidden, ac.action_kind,
                     ac.n_actions, np.dtype(np.float64), ac.config, 0)
-
-    def to_bytes(self) -> bytes:
-        twin = self._twin()
-        _ccore.copy_state(twin.core, twin.ac, self.impl, TWIN_FIELDS, to_c=True)
-        return twin.to_bytes()
-
-    def restore(self, data: bytes, where: str) -> None:
-        twin = self._twin()
-        twin.restore(data, where)
-        _ccore.copy_state(twin.core, twin.ac, self.impl, TWIN_FIELDS, to_c=False)
-        self.impl.config = twin.config
-        self.impl.cell.refresh()
 
 
 class ActorCritic(Checkpointable):

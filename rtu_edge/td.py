@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _ccore
 from ._ccore import CCore
-from ._learner import Checkpointable, real_array, real_scalar
+from ._learner import Checkpointable, ReferenceCheckpoints, real_array, real_scalar
 from .cell import KINDS
 from .reference import ACTIVATIONS, Prng
 from .reference.cell import cell_layout, split
@@ -48,6 +48,7 @@ class _CTD:
 
     steps = property(lambda self: int(self.td.steps))
     config = property(lambda self: _ccore.config_from_struct(TDConfig, self.td.config))
+    struct = property(lambda self: self.td)
 
     def reset(self):
         self.lib.rtu_td_reset(self.td)
@@ -71,12 +72,13 @@ class _CTD:
                           self.td, data, where)
 
 
-class _ReferenceTD:
-    """The numpy reference TD (float64). Its checkpoints go through a float64 C twin, so the C core
-    is the one codec: the state is copied in by name and saved, or loaded and copied out."""
+class _ReferenceTD(ReferenceCheckpoints):
+    """The numpy reference TD (float64); checkpoints through a float64 C twin."""
+
+    FIELDS = TWIN_FIELDS
 
     def __init__(self, kind, activation, n_in, n_hidden, dtype, config: TDConfig, seed: int):
-        self.td = TD(kind, activation, n_in, n_hidden, config, Prng(seed))
+        self.td = self.ref = TD(kind, activation, n_in, n_hidden, config, Prng(seed))
         self.memory_bytes = None
         self.cell_params, self.head = self.td.cell.params, self.td.head
         self.step, self.reset = self.td.step, self.td.reset
@@ -91,18 +93,6 @@ class _ReferenceTD:
         cell = self.td.cell
         return _CTD(cell.kind, cell.activation, cell.n_in, cell.n_hidden, np.dtype(np.float64),
                     self.td.config, 0)
-
-    def to_bytes(self) -> bytes:
-        twin = self._twin()
-        _ccore.copy_state(twin.core, twin.td, self.td, TWIN_FIELDS, to_c=True)
-        return twin.to_bytes()
-
-    def restore(self, data: bytes, where: str) -> None:
-        twin = self._twin()
-        twin.restore(data, where)
-        _ccore.copy_state(twin.core, twin.td, self.td, TWIN_FIELDS, to_c=False)
-        self.td.config = twin.config
-        self.td.cell.refresh()
 
 
 class TDLambda(Checkpointable):

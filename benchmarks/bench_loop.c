@@ -1,0 +1,67 @@
+/*
+ * The C actor-critic's own time per transition on CartPole-P (the plant of
+ * firmware_examples/common, in C): rtu_ac_act + rtu_ac_learn timed, the plant not.
+ * Usage: bench_loop N_HIDDEN KIND(0 linear, 1 nonlinear) STEPS SEED; prints "us_per_step <value>".
+ */
+#define _POSIX_C_SOURCE 199309L
+#define BENCH_NAME "bench_loop"
+#include "bench_common.h"
+
+#include "../firmware_examples/common/cartpole_p.h"
+#include "rtu_ac.h"
+
+#define MAX_HIDDEN 256u
+#define N_IN 2u
+
+static rtu_real buffer[RTU_AC_BUFFER_BYTES(RTU_KIND_NONLINEAR, N_IN, MAX_HIDDEN,
+                                           RTU_ACTIONS_DISCRETE, CARTPOLE_P_ACTIONS) /
+                       sizeof(rtu_real)];
+
+int main(int argc, char **argv)
+{
+    (void)compare_double; /* bench_common.h's, unused here */
+    rtu_ac ac;
+    rtu_ac_config config = rtu_ac_default_config();
+    cartpole_p env;
+    rtu_prng rng;
+    rtu_real obs[N_IN], action[1], reward;
+    int terminated, truncated;
+    size_t n_hidden;
+    unsigned long long steps, t;
+    double ns = 0.0;
+    rtu_kind kind;
+    if (argc != 5) {
+        fail("usage", "bench_loop N_HIDDEN KIND STEPS SEED");
+    }
+    n_hidden = (size_t)parse_count(argv[1], "N_HIDDEN", 1, MAX_HIDDEN);
+    kind = parse_count(argv[2], "KIND", 0, 1) ? RTU_KIND_NONLINEAR : RTU_KIND_LINEAR;
+    steps = parse_count(argv[3], "STEPS", 1, 1000000000ull);
+    if (rtu_ac_init(&ac, kind, RTU_ACT_TANH, N_IN, n_hidden, RTU_ACTIONS_DISCRETE,
+                    CARTPOLE_P_ACTIONS, &config, parse_count(argv[4], "SEED", 0, ~0ull), buffer,
+                    sizeof buffer) != RTU_OK) {
+        fail("rtu_ac_init", "refused");
+    }
+    rtu_prng_seed(&rng, 1);
+    cartpole_p_reset(&env, &rng, obs);
+    for (t = 0; t < steps; ++t) {
+        double start = now_ns(), stop;
+        rtu_status st = rtu_ac_act(&ac, obs, action);
+        stop = now_ns();
+        if (st != RTU_OK) {
+            fail("rtu_ac_act", rtu_status_str(st));
+        }
+        ns += stop - start;
+        cartpole_p_step(&env, (int)action[0], obs, &reward, &terminated, &truncated);
+        start = now_ns();
+        st = rtu_ac_learn(&ac, reward, obs, terminated, truncated);
+        ns += now_ns() - start;
+        if (st != RTU_OK) {
+            fail("rtu_ac_learn", rtu_status_str(st));
+        }
+        if (terminated || truncated) {
+            cartpole_p_reset(&env, &rng, obs);
+        }
+    }
+    printf("us_per_step %.4f\n", 1e-3 * ns / (double)steps);
+    return 0;
+}
