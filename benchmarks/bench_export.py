@@ -129,7 +129,7 @@ def export_all(name: str, ckpt: Path, directory: Path) -> tuple[InferenceModel, 
         pass
     else:
         files["c_header"] = directory / f"{name}.h"
-        write_header(model, files["c_header"], name=name)
+        write_header(ckpt, files["c_header"], name=name)
     return model, files
 
 

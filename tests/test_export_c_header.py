@@ -1,6 +1,7 @@
 """The inference model of a checkpoint (rtu_edge.export.InferenceModel, c_src/rtu_model.c) and its
-C header export: the model is the learner's forward pass, and a C program compiled against an
-exported header reproduces it."""
+C header export: the model is the learner's forward pass, a C program compiled against an
+exported header reproduces it, and the header's embedded checkpoint loads into the core's learner
+exactly."""
 
 import numpy as np
 import pytest
@@ -140,7 +141,7 @@ def test_program_compiled_against_header_reproduces_checkpoint(tmp_path, learner
     model = InferenceModel.from_checkpoint(path)
     header = tmp_path / "inc" / "model.h"
     header.parent.mkdir()
-    write_header(model, header)
+    write_header(path, header)
     X = np.random.default_rng(2).normal(size=(150, 3)) * 1.5
     dtype = np.float32 if precision == "float" else np.float64
     got, info = run_header_program(tmp_path, header, X,
@@ -152,13 +153,139 @@ def test_program_compiled_against_header_reproduces_checkpoint(tmp_path, learner
                             variant == "nonlinear" else "0", "3", "5", str(model.n_out)]
 
 
+LOAD_PROGRAM = r"""
+#include <stdio.h>
+#include "model.h"
+
+/* the learner's buffer, sized at compile time from the header's macros */
+#if MODEL_LEARNER == 2
+#define LEARNER_BYTES                                                                             \
+    RTU_AC_BUFFER_BYTES(MODEL_KIND, MODEL_N_IN, MODEL_N_HIDDEN, MODEL_ACTION_KIND, MODEL_N_ACTIONS)
+#else
+#define LEARNER_BYTES RTU_TD_BUFFER_BYTES(MODEL_KIND, MODEL_N_IN, MODEL_N_HIDDEN)
+#endif
+static rtu_real buffer[LEARNER_BYTES / sizeof(rtu_real)];
+static unsigned char saved[MODEL_CHECKPOINT_BYTES];
+
+static int failed(const char *what, rtu_status status)
+{
+    printf("%s: %s\n", what, rtu_status_str(status));
+    return 1;
+}
+
+int main(void)
+{
+    rtu_ckpt_dims d;
+    size_t bytes = 0, written = 0, i;
+    rtu_status st = rtu_ckpt_read_dims(model_checkpoint, MODEL_CHECKPOINT_BYTES, &d);
+    if (st != RTU_OK) {
+        return failed("read_dims", st);
+    }
+    if (d.learner_type != MODEL_LEARNER || d.precision != MODEL_PRECISION ||
+        d.kind != MODEL_KIND || d.activation != MODEL_ACTIVATION || d.n_in != MODEL_N_IN ||
+        d.n_hidden != MODEL_N_HIDDEN || d.steps != MODEL_STEPS ||
+        d.bytes != MODEL_CHECKPOINT_BYTES) {
+        printf("dims differ from the macros\n");
+        return 1;
+    }
+#if MODEL_LEARNER == 2
+    {
+        rtu_ac ac;
+        rtu_ac_config config = rtu_ac_default_config();
+        if (d.action_kind != MODEL_ACTION_KIND || d.n_actions != MODEL_N_ACTIONS) {
+            printf("action space differs from the macros\n");
+            return 1;
+        }
+        st = rtu_ac_buffer_size(d.kind, d.n_in, d.n_hidden, d.action_kind, d.n_actions, &bytes);
+        if (st == RTU_OK && bytes != sizeof buffer) {
+            printf("buffer size %lu, not %lu\n", (unsigned long)bytes, (unsigned long)sizeof buffer);
+            return 1;
+        }
+        if (st == RTU_OK) {
+            st = rtu_ac_init(&ac, d.kind, d.activation, d.n_in, d.n_hidden, d.action_kind,
+                             d.n_actions, &config, 0u, buffer, sizeof buffer);
+        }
+        if (st == RTU_OK) {
+            st = rtu_ac_load(&ac, model_checkpoint, MODEL_CHECKPOINT_BYTES);
+        }
+        if (st == RTU_OK) {
+            st = rtu_ac_save(&ac, saved, sizeof saved, &written);
+        }
+    }
+#else
+    {
+        rtu_td td;
+        rtu_td_config config = {0.9f, 0.8f, 0.01f, 2.0f, RTU_OPT_OBGD};
+        rtu_prng rng;
+        rtu_prng_seed(&rng, 0u);
+        st = rtu_td_buffer_size(d.kind, d.n_in, d.n_hidden, &bytes);
+        if (st == RTU_OK && bytes != sizeof buffer) {
+            printf("buffer size %lu, not %lu\n", (unsigned long)bytes, (unsigned long)sizeof buffer);
+            return 1;
+        }
+        if (st == RTU_OK) {
+            st = rtu_td_init(&td, d.kind, d.activation, d.n_in, d.n_hidden, &config, &rng, buffer,
+                             sizeof buffer);
+        }
+        if (st == RTU_OK) {
+            st = rtu_td_load(&td, model_checkpoint, MODEL_CHECKPOINT_BYTES);
+        }
+        if (st == RTU_OK) {
+            st = rtu_td_save(&td, saved, sizeof saved, &written);
+        }
+    }
+#endif
+    if (st != RTU_OK) {
+        return failed("load and save", st);
+    }
+    for (i = 0; i < written; ++i) {
+        printf("%02x", saved[i]);
+    }
+    printf("\n");
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("learner", ["td-linear", "td-nonlinear", "ac-discrete",
+                                     "ac-continuous"])
+@pytest.mark.parametrize("precision", ["float", "double"])
+def test_embedded_checkpoint_loads_into_the_learner_byte_for_byte(tmp_path, learner, precision):
+    """The header embeds the checkpoint file: a program that includes only the header sizes its
+    buffer from the header's macros and loads the learner from <name>_checkpoint with the core's
+    own calls (rtu_ckpt_read_dims, rtu_*_buffer_size, rtu_*_init, rtu_*_load); what it then saves
+    is the checkpoint file byte for byte, in the build of the checkpoint's precision."""
+    what, variant = learner.split("-")
+    dtype = np.float32 if precision == "float" else np.float64
+    path = (trained_td(tmp_path, variant, "tanh", dtype=dtype) if what == "td"
+            else trained_ac(tmp_path, "nonlinear", variant, dtype=dtype))
+    header = tmp_path / "inc" / "model.h"
+    header.parent.mkdir()
+    write_header(path, header)
+    out = run_c_program(tmp_path, LOAD_PROGRAM, [] if precision == "float" else ["-DRTU_DOUBLE"],
+                        flags=(*STRICT, "-I", str(header.parent)))
+    assert bytes.fromhex(out.strip()) == path.read_bytes()
+
+
+def test_header_holds_the_model_and_the_checkpoint_not_the_learner_arrays(tmp_path):
+    """Each fact once: the learner's parameters, traces and statistics are in the embedded
+    checkpoint only; the model's arrays are its own."""
+    text = header_text(trained_ac(tmp_path, "linear", "continuous"), "robot")
+    for gone in ("robot_cell_params", "robot_value", "robot_policy", "robot_obs_m2", "robot_head[",
+                 "ROBOT_GAMMA", "ROBOT_OBS_COUNT"):
+        assert gone not in text, gone
+    for kept in ("robot_w_c[", "robot_w_d[", "robot_head_w[", "robot_log_std[",
+                 "robot_obs_inv_std[", "#define ROBOT_N_ACTIONS 2u", "#define ROBOT_CHECKPOINT_BYTES"):
+        assert kept in text, kept
+
+
 def test_header_compiles_with_clang_and_float32_checkpoint(tmp_path):
     """A float32 checkpoint's values are written exactly: the float build's model equals the C
     model of the checkpoint bit for bit, with clang as well."""
     path = trained_ac(tmp_path, "linear", "discrete", dtype=np.float32)
     model = InferenceModel.from_checkpoint(path)
     assert model.dtype == np.float32
-    write_header(model, tmp_path / "model.h")
+    write_header(path, tmp_path / "model.h")
     X = np.random.default_rng(3).normal(size=(50, 3)).astype(np.float32)
     got, _ = run_header_program(tmp_path, tmp_path / "model.h", X, compiler="clang")
     expected = CModel(model, np.float32).run(X).reshape(-1).astype(np.float64)
@@ -166,12 +293,14 @@ def test_header_compiles_with_clang_and_float32_checkpoint(tmp_path):
 
 
 def test_header_name_must_be_identifier(tmp_path):
-    model = InferenceModel.from_checkpoint(trained_td(tmp_path, "linear", "relu"))
-    assert "static const rtu_model robot =" in header_text(model, "robot")
-    assert "#define ROBOT_N_HIDDEN 5u" in header_text(model, "robot")
+    path = trained_td(tmp_path, "linear", "relu")
+    assert "static const rtu_model robot =" in header_text(path, "robot")
+    assert "#define ROBOT_N_HIDDEN 5u" in header_text(path, "robot")
+    assert "static const unsigned char robot_checkpoint[ROBOT_CHECKPOINT_BYTES]" in \
+        header_text(path, "robot")
     for bad in ("2fast", "a-b", "", "x" * 64, None):
         with pytest.raises(ValueError, match="name must be a C identifier"):
-            header_text(model, bad)
+            header_text(path, bad)
 
 
 def test_model_refuses_bad_observations(tmp_path):
@@ -200,13 +329,13 @@ def test_export_from_bad_checkpoint_names_the_file(tmp_path):
 
 
 def test_header_to_unwritable_path_is_clear(tmp_path):
-    model = InferenceModel.from_checkpoint(trained_td(tmp_path, "linear", "tanh"))
+    path = trained_td(tmp_path, "linear", "tanh")
     with pytest.raises(OSError, match="cannot write C header .*no-such-dir"):
-        write_header(model, tmp_path / "no-such-dir" / "model.h")
-    write_header(model, tmp_path / "model.h")
+        write_header(path, tmp_path / "no-such-dir" / "model.h")
+    write_header(path, tmp_path / "model.h")
     assert (tmp_path / "model.h").stat().st_mode & 0o777 == 0o666 & ~_umask()
     with pytest.raises(OSError):
-        write_header(model, tmp_path)  # a directory
+        write_header(path, tmp_path)  # a directory
 
 
 def _umask() -> int:

@@ -109,3 +109,49 @@ def test_learns_cartpole_under_qemu(firmware):
     assert 10 < random_mean < 40, out              # a random policy lasts about 22 steps
     # learned: the last 20 episodes last several times longer than the first 20 and than chance
     assert last > 3 * first and last > 3 * random_mean, out
+
+
+def test_goes_on_from_a_checkpoint_compiled_in_from_an_exported_header(tmp_path):
+    """make MODEL_HEADER=robot.h: the firmware loads the learner from the checkpoint the header
+    embeds in flash (robot_checkpoint, the file's bytes) and learns on from its step counter; the
+    image keeps within 32 KB of RAM (static data and the 8 KB stack)."""
+    _require_tools()
+    import sys
+    train = subprocess.run([sys.executable, "-m", "rtu_edge.cli", "train", "--task", "cartpole-p",
+                            "--backend", "c", "--dtype", "float32", "--steps", "2000", "--kind",
+                            "linear", "--activation", "tanh", "--hidden", "16", "--seed", "1",
+                            "--out", str(tmp_path / "trained")],
+                           capture_output=True, text=True, timeout=300)
+    assert train.returncode == 0, train.stderr
+    ckpt = tmp_path / "trained" / "checkpoint.rtu"
+    header = tmp_path / "robot.h"
+    export = subprocess.run([sys.executable, "-m", "rtu_edge.cli", "export", "--checkpoint",
+                             str(ckpt), "--c-header", str(header), "--name", "robot"],
+                            capture_output=True, text=True, timeout=300)
+    assert export.returncode == 0, export.stderr
+    from rtu_edge.checkpoint import read_dims
+    trained_steps = read_dims(ckpt.read_bytes(), ckpt).steps
+    build = tmp_path / "build"
+    args = ["make", "-C", str(FW_DIR), f"BUILD={build}", "STEPS=3000", f"SEED={SEED}",
+            f"MODEL_HEADER={header}", "MODEL_NAME=robot"]
+    run = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    m = re.search(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+\d+\s+[0-9a-f]+\s+\S*app\.elf\s*$", run.stdout,
+                  re.M)
+    assert m, run.stdout
+    text, data, bss = (int(m.group(i)) for i in (1, 2, 3))
+    assert data + bss + 8192 < 32 * 1024
+    nm = subprocess.run(["arm-none-eabi-nm", "-S", str(build / "app.elf")], capture_output=True,
+                        text=True, check=True).stdout
+    line = next(ln for ln in nm.splitlines() if ln.endswith(" robot_checkpoint"))
+    size, kind = line.split()[1:3]
+    assert int(size, 16) == len(ckpt.read_bytes()) and kind in "tTrR"    # in flash, whole
+    run = subprocess.run([*args, "-s", "TIMEOUT=300", "run"], capture_output=True, text=True,
+                         timeout=400)
+    out = run.stdout
+    assert run.returncode == 0, f"exit status {run.returncode}\n{out}\n{run.stderr}"
+    assert "linear RTU (16 units, tanh, float)" in out
+    assert f"going on from the compiled-in checkpoint: trained for {trained_steps} steps" in out
+    result = dict(kv.split("=") for kv in re.search(r"^RESULT (.*)$", out, re.M).group(1).split())
+    assert int(result["learner_steps"]) == trained_steps + int(result["steps"])
+    assert int(result["steps"]) >= 3000

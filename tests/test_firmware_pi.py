@@ -242,7 +242,10 @@ def _ckpt(path):
 def test_program_compiles_clean_with_clang(tmp_path):
     clang = shutil.which("clang")
     _need(clang is not None, "clang")
-    for src in (PI_DIR / "rtu_pi.c", COMMON / "cartpole_p.c"):
+    sources = sorted(PI_DIR.glob("*.c")) + sorted(COMMON.glob("*.c"))
+    assert {"rtu_pi.c", "ckpt_store.c", "line_proto.c", "timing.c", "cartpole_p.c",
+            "ac_checkpoint.c"} <= {src.name for src in sources}
+    for src in sources:
         r = subprocess.run([clang, "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O2",
                             "-I", str(C_SRC), "-I", str(COMMON), "-c", str(src), "-o",
                             str(tmp_path / "x.o")], capture_output=True, text=True)
@@ -562,7 +565,8 @@ def test_starts_from_an_exported_c_header(trained, tmp_path, name):
                             capture_output=True, text=True, timeout=300)
     assert export.returncode == 0, export.stderr
     prog = _build("host", tmp_path / "build", model_header=header, name=name)
-    # no input: the program only builds the learner from the header and checkpoints it
+    # no input: the program only loads the learner from the checkpoint the header embeds
+    # (<name>_checkpoint) and checkpoints it
     run = prog.run("--model", "--io", "stdio", "--checkpoint", "ckpt.rtu", cwd=tmp_path, input="")
     assert run.returncode == 0, run.stderr
     assert "started from the compiled-in model" in run.stderr
@@ -573,6 +577,11 @@ def test_starts_from_an_exported_c_header(trained, tmp_path, name):
     assert got.config == src.config
     for key in ("params", "value", "policy", "obs_mean", "obs_m2"):   # the trained weights
         assert np.array_equal(got.arrays[key], src.arrays[key]), key
+    # the same learner as --load of the checkpoint file: byte for byte the same checkpoint
+    run = prog.run("--load", trained["float32"], "--io", "stdio", "--checkpoint", "loaded.rtu",
+                   cwd=tmp_path, input="")
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "loaded.rtu").read_bytes() == (tmp_path / "ckpt.rtu").read_bytes()
     # and it learns on from there, on the simulated plant
     run = prog.run("--model", "--steps", src.steps + 2000, "--quiet", "--checkpoint", "sim.rtu",
                    cwd=tmp_path)

@@ -6,11 +6,18 @@
  *
  * Output goes through semihosting (fw.h): QEMU's -semihosting, or a debugger on a real board.
  * Build-time settings (the Makefile passes them): APP_STEPS (the budget of steps; the run ends at
- * the first episode end at or after it), APP_SEED, APP_HIDDEN.
+ * the first episode end at or after it), APP_SEED, APP_HIDDEN. With FW_MODEL_HEADER (make
+ * MODEL_HEADER=model.h, a header of `rtu-edge export --c-header`), the learner instead goes on
+ * from the checkpoint the header embeds in flash, its size taken from the header's macros.
  */
 #include "cartpole_p.h"
 #include "fw.h"
 #include "rtu_ac.h"
+
+#ifdef FW_MODEL_HEADER
+#include "ac_checkpoint.h"
+#include "model_header.h"
+#endif
 
 #ifndef APP_STEPS
 #define APP_STEPS 200000u
@@ -18,22 +25,30 @@
 #ifndef APP_SEED
 #define APP_SEED 2u
 #endif
+#ifdef FW_MODEL_HEADER
+#undef APP_HIDDEN
+#define APP_HIDDEN FW_MODEL(_N_HIDDEN)
+#define APP_KIND FW_MODEL(_KIND)
+#define APP_ACTIVATION FW_MODEL(_ACTIVATION)
+#define APP_ACTION_KIND FW_MODEL(_ACTION_KIND)
+#else
 #ifndef APP_HIDDEN
 #define APP_HIDDEN 32u
+#endif
+#define APP_KIND RTU_KIND_LINEAR
+#define APP_ACTIVATION RTU_ACT_TANH
+#define APP_ACTION_KIND RTU_ACTIONS_DISCRETE
 #endif
 
 #if APP_STEPS < 1
 #error "APP_STEPS must be at least 1"
 #endif
 
-#define APP_KIND RTU_KIND_LINEAR
-#define APP_ACTIVATION RTU_ACT_TANH
 #define APP_WINDOW 20u   /* episodes averaged at the start and the end */
 #define APP_SECTIONS 10u /* learning-curve sections of the budget */
 
 #define LEARNER_BYTES                                                                                \
-    RTU_AC_BUFFER_BYTES(APP_KIND, CARTPOLE_P_OBS, APP_HIDDEN, RTU_ACTIONS_DISCRETE,                  \
-                        CARTPOLE_P_ACTIONS)
+    RTU_AC_BUFFER_BYTES(APP_KIND, CARTPOLE_P_OBS, APP_HIDDEN, APP_ACTION_KIND, CARTPOLE_P_ACTIONS)
 
 /* Every byte the learner uses: its buffer (parameters, RTRL and eligibility traces, statistics)
  * and its struct of pointers and counters. */
@@ -74,22 +89,18 @@ static uint64_t random_policy_tenths(void)
 
 int main(void)
 {
-    rtu_ac_config config = rtu_ac_default_config();
     rtu_prng env_rng;
     rtu_real obs[CARTPOLE_P_OBS], next_obs[CARTPOLE_P_OBS], action, reward;
     rtu_status status;
     size_t bytes = 0;
     uint16_t last[APP_WINDOW];
     uint64_t steps = 0, episodes = 0, first_sum = 0, last_sum = 0, t0, t_learner = 0, t_total;
+    uint64_t start_steps = 0; /* the learner's steps before this run (trained elsewhere) */
     uint64_t section_sum[APP_SECTIONS], section_count[APP_SECTIONS];
     uint32_t episode_return = 0, window, i;
     int terminated, truncated;
 
-    fw_write("rtu_edge on a Cortex-M4F: streaming actor-critic, linear RTU (");
-    fw_write_uint(APP_HIDDEN);
-    fw_write(" units, tanh, float), learns CartPole with hidden velocities (sees x and theta)\n");
-
-    status = rtu_ac_buffer_size(APP_KIND, CARTPOLE_P_OBS, APP_HIDDEN, RTU_ACTIONS_DISCRETE,
+    status = rtu_ac_buffer_size(APP_KIND, CARTPOLE_P_OBS, APP_HIDDEN, APP_ACTION_KIND,
                                 CARTPOLE_P_ACTIONS, &bytes);
     if (status != RTU_OK) {
         fail("rtu_ac_buffer_size", status);
@@ -98,11 +109,44 @@ int main(void)
         fw_write("error: run-time size query disagrees with RTU_AC_BUFFER_BYTES\n");
         fw_exit(1);
     }
-    status = rtu_ac_init(&learner, APP_KIND, APP_ACTIVATION, CARTPOLE_P_OBS, APP_HIDDEN,
-                         RTU_ACTIONS_DISCRETE, CARTPOLE_P_ACTIONS, &config, APP_SEED,
-                         learner_buffer, sizeof learner_buffer);
+#ifdef FW_MODEL_HEADER
+    /* the trained learner, from the checkpoint in flash (the helper the Pi example uses too) */
+    status = ac_from_checkpoint(&learner, learner_buffer, sizeof learner_buffer,
+                                FW_MODEL_CHECKPOINT, FW_MODEL_CHECKPOINT_BYTES, NULL);
+    if (status != RTU_OK) {
+        fail("the compiled-in checkpoint", status);
+    }
+    if (learner.cell.n_in != CARTPOLE_P_OBS || learner.action_kind != RTU_ACTIONS_DISCRETE ||
+        learner.n_actions != CARTPOLE_P_ACTIONS) {
+        fw_write("error: the compiled-in learner does not fit CartPole (2 inputs, 2 actions)\n");
+        fw_exit(1);
+    }
+    rtu_ac_begin_episode(&learner);
+    start_steps = learner.steps;
+#else
+    {
+        rtu_ac_config config = rtu_ac_default_config();
+        status = rtu_ac_init(&learner, APP_KIND, APP_ACTIVATION, CARTPOLE_P_OBS, APP_HIDDEN,
+                             RTU_ACTIONS_DISCRETE, CARTPOLE_P_ACTIONS, &config, APP_SEED,
+                             learner_buffer, sizeof learner_buffer);
+    }
     if (status != RTU_OK) {
         fail("rtu_ac_init", status);
+    }
+#endif
+    fw_write("rtu_edge on a Cortex-M4F: streaming actor-critic, ");
+    fw_write(learner.cell.kind == RTU_KIND_LINEAR ? "linear" : "nonlinear");
+    fw_write(" RTU (");
+    fw_write_uint(learner.cell.n_hidden);
+    fw_write(" units, ");
+    fw_write(learner.cell.activation == RTU_ACT_TANH
+                 ? "tanh"
+                 : (learner.cell.activation == RTU_ACT_RELU ? "relu" : "identity"));
+    fw_write(", float), learns CartPole with hidden velocities (sees x and theta)\n");
+    if (start_steps > 0) {
+        fw_write("going on from the compiled-in checkpoint: trained for ");
+        fw_write_uint(start_steps);
+        fw_write(" steps\n");
     }
 
     fw_write("random policy: mean return of ");
@@ -231,6 +275,8 @@ int main(void)
     fw_write_uint(episodes);
     fw_write(" steps=");
     fw_write_uint(steps);
+    fw_write(" learner_steps=");
+    fw_write_uint(learner.steps);
     fw_write(" learner_bytes=");
     fw_write_uint(sizeof learner_buffer);
     fw_write(" stack_peak=");

@@ -10,29 +10,34 @@
  * or from real sensors through a line protocol on stdin/stdout (--io stdio) or on a serial device
  * (--io /dev/ttyUSB0). Checkpoints are written atomically every --checkpoint-every steps and on
  * SIGINT/SIGTERM, and the program resumes from the latest good one. See README.md.
+ *
+ * This file is the loop: options, building the learner, the two sources of observations, main.
+ * The parts it uses, each readable on its own: ckpt_store.h (atomic checkpoint files with a .prev
+ * fallback), line_proto.h (the line protocol and the serial port), timing.h (per-step time and
+ * peak memory), ../common/ac_checkpoint.h (a learner from a checkpoint's bytes) and
+ * ../common/cartpole_p.h (the simulated plant).
  */
-#define _XOPEN_SOURCE 700 /* POSIX 2008 with XSI (getrusage) */
+#define _XOPEN_SOURCE 700 /* POSIX 2008 (sigaction) */
 
 #include <errno.h>
-#include <fcntl.h>
-#include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "ac_checkpoint.h"
 #include "cartpole_p.h"
+#include "ckpt_store.h"
+#include "fd_io.h"
+#include "line_proto.h"
 #include "rtu_ac.h"
 #include "rtu_ckpt.h"
+#include "timing.h"
 
-#ifdef RTU_PI_MODEL_HEADER
-#include RTU_PI_MODEL_HEADER
+#ifdef FW_MODEL_HEADER
+#include "model_header.h" /* the exported header of make MODEL_HEADER=... */
 #endif
 
 /* Largest learner this build holds (static buffers; raise them with -D... at build time). */
@@ -52,9 +57,6 @@
 #define MAX_CKPT_BYTES                                                                             \
     RTU_AC_CHECKPOINT_BYTES(RTU_KIND_NONLINEAR, RTU_PI_MAX_IN, RTU_PI_MAX_HIDDEN,                  \
                             RTU_ACTIONS_CONTINUOUS, RTU_PI_MAX_ACTIONS)
-
-#define LINE_MAX_BYTES 4096
-#define PATH_BYTES 1024
 
 /* Exit codes */
 #define EXIT_USAGE 1   /* bad command line or configuration */
@@ -250,7 +252,7 @@ static int parse_options(int argc, char **argv, options *o)
                 RTU_PI_MAX_IN, RTU_PI_MAX_ACTIONS);
         return 0;
     }
-#ifndef RTU_PI_MODEL_HEADER
+#ifndef FW_MODEL_HEADER
     if (o->use_model) {
         fprintf(stderr, "rtu_pi: --model: this build has no model header (make "
                         "MODEL_HEADER=path/to/model.h)\n");
@@ -258,70 +260,6 @@ static int parse_options(int argc, char **argv, options *o)
     }
 #endif
     return 1;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Per-step time: a log histogram (32 bins per octave of nanoseconds, +-1.1%) and the maximum.  */
-
-#define HIST_SUB 32
-#define HIST_OCTAVES 40
-#define HIST_BINS (HIST_SUB * HIST_OCTAVES)
-
-typedef struct {
-    uint64_t bins[HIST_BINS];
-    uint64_t count;
-    uint64_t max_ns;
-    double sum_ns;
-} timing;
-
-static void timing_clear(timing *t)
-{
-    memset(t, 0, sizeof *t);
-}
-
-static size_t timing_bin(uint64_t ns)
-{
-    double b = ns < 1 ? 0.0 : log2((double)ns) * HIST_SUB;
-    size_t i = (size_t)b;
-    return i >= HIST_BINS ? HIST_BINS - 1 : i;
-}
-
-static void timing_add(timing *t, uint64_t ns)
-{
-    t->bins[timing_bin(ns)]++;
-    t->count++;
-    t->sum_ns += (double)ns;
-    if (ns > t->max_ns) {
-        t->max_ns = ns;
-    }
-}
-
-/* The q-quantile in microseconds: the geometric middle of its bin. */
-static double timing_quantile_us(const timing *t, double q)
-{
-    uint64_t rank, seen = 0;
-    size_t i;
-    if (t->count == 0) {
-        return 0.0;
-    }
-    rank = (uint64_t)ceil(q * (double)t->count);
-    if (rank < 1) {
-        rank = 1;
-    }
-    for (i = 0; i < HIST_BINS; i++) {
-        seen += t->bins[i];
-        if (seen >= rank) {
-            break;
-        }
-    }
-    return exp2(((double)i + 0.5) / HIST_SUB) / 1000.0;
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -352,15 +290,6 @@ static double mean_recent_return(const run *r)
     return n ? s / (double)n : 0.0;
 }
 
-static long peak_rss_kb(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0) {
-        return -1;
-    }
-    return (long)ru.ru_maxrss; /* kilobytes on Linux */
-}
-
 static void report(run *r, const char *what, const timing *t)
 {
     size_t ckpt_bytes = 0;
@@ -372,9 +301,9 @@ static void report(run *r, const char *what, const timing *t)
             what, (unsigned long long)r->ac.steps, (unsigned long long)r->ac.episodes,
             (unsigned)(r->n_returns < 20 ? r->n_returns : 20), mean_recent_return(r),
             timing_quantile_us(t, 0.5), timing_quantile_us(t, 0.99), (double)t->max_ns / 1000.0,
-            t->count ? t->sum_ns / (double)t->count / 1000.0 : 0.0,
+            timing_mean_us(t),
             (unsigned long long)t->count, (unsigned long)r->learner_bytes,
-            (unsigned long)ckpt_bytes, peak_rss_kb());
+            (unsigned long)ckpt_bytes, timing_peak_rss_kb());
     fflush(r->log);
 }
 
@@ -393,60 +322,13 @@ static void episode_end(run *r)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Checkpoint files                                                                            */
+/* The learner and its checkpoints                                                             */
 
-/* dir of path into out ("." when it has none). */
-static void dir_of(const char *path, char *out, size_t n)
-{
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) {
-        snprintf(out, n, ".");
-    } else if (slash == path) {
-        snprintf(out, n, "/");
-    } else {
-        snprintf(out, n, "%.*s", (int)(slash - path), path);
-    }
-}
-
-static int write_all(int fd, const void *data, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)data;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int fsync_dir(const char *path)
-{
-    char dir[PATH_BYTES];
-    int fd, rc;
-    dir_of(path, dir, sizeof dir);
-    fd = open(dir, O_RDONLY);
-    if (fd < 0) {
-        return -1;
-    }
-    rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-/* Save the learner: PATH.tmp is written and fsynced; PATH, if it holds a good checkpoint, becomes
- * PATH.prev; PATH.tmp becomes PATH; the directory is fsynced. Each rename is atomic, so at every
- * instant PATH or PATH.prev holds a complete checkpoint. Returns 0, or -1 with a message. */
+/* Save the learner to --checkpoint (ckpt_store.h: atomically, the previous one kept as .prev).
+ * 0, or -1 with a message. */
 static int save_checkpoint(run *r)
 {
-    char tmp[PATH_BYTES], prev[PATH_BYTES];
     size_t written = 0;
-    int fd;
     rtu_status st;
     const char *path = r->opt.checkpoint;
     if (path[0] == '\0') {
@@ -458,35 +340,7 @@ static int save_checkpoint(run *r)
                 (unsigned long long)r->ac.steps, rtu_status_str(st));
         return -1;
     }
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp ||
-        (size_t)snprintf(prev, sizeof prev, "%s.prev", path) >= sizeof prev) {
-        fprintf(stderr, "rtu_pi: checkpoint path too long\n");
-        return -1;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0 || write_all(fd, g_ckpt_buffer, written) != 0 || fsync(fd) != 0) {
-        fprintf(stderr, "rtu_pi: cannot write %s: %s\n", tmp, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-        }
-        unlink(tmp);
-        return -1;
-    }
-    if (close(fd) != 0) {
-        fprintf(stderr, "rtu_pi: cannot write %s: %s\n", tmp, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    if (r->current_good && rename(path, prev) != 0 && errno != ENOENT) {
-        fprintf(stderr, "rtu_pi: cannot rename %s to %s: %s\n", path, prev, strerror(errno));
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        fprintf(stderr, "rtu_pi: cannot rename %s to %s: %s\n", tmp, path, strerror(errno));
-        return -1;
-    }
-    if (fsync_dir(path) != 0) {
-        fprintf(stderr, "rtu_pi: cannot fsync the directory of %s: %s\n", path, strerror(errno));
+    if (ckpt_store_save(path, g_ckpt_buffer, written, r->current_good) != 0) {
         return -1;
     }
     r->current_good = 1;
@@ -494,226 +348,87 @@ static int save_checkpoint(run *r)
     return 0;
 }
 
-/* Read a whole file into g_ckpt_buffer; returns its size, or -1 (errno set; EFBIG when larger
- * than the largest checkpoint of this build). */
-static long read_file(const char *path)
-{
-    size_t n = 0;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        return -1;
-    }
-    for (;;) {
-        ssize_t got;
-        if (n == sizeof g_ckpt_buffer) {
-            unsigned char extra;
-            got = read(fd, &extra, 1);
-            if (got > 0) {
-                close(fd);
-                errno = EFBIG;
-                return -1;
-            }
-        } else {
-            got = read(fd, g_ckpt_buffer + n, sizeof g_ckpt_buffer - n);
-        }
-        if (got < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            close(fd);
-            return -1;
-        }
-        if (got == 0) {
-            break;
-        }
-        n += (size_t)got;
-    }
-    close(fd);
-    return (long)n;
-}
-
-static uint32_t le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* Lay out r->ac as the checkpoint in g_ckpt_buffer (bytes long) describes and load it. On error
+/* The learner from a checkpoint's bytes (ac_checkpoint.h), within this build's limits. On error
  * prints why (prefixed with what) and returns the status; r->ac is then unusable (re-init). */
-static rtu_status load_learner(run *r, long bytes, const char *what)
+static rtu_status load_learner(run *r, const void *data, size_t bytes, const char *what)
 {
-    rtu_ckpt_header h;
-    rtu_status st = rtu_ckpt_inspect(g_ckpt_buffer, (size_t)bytes, &h);
-    uint32_t action_kind, n_actions;
-    rtu_ac_config cfg = rtu_ac_default_config();
-    if (st != RTU_OK) {
-        fprintf(stderr, "rtu_pi: %s refused: %s\n", what, rtu_status_str(st));
-        return st;
-    }
-    if (h.learner_type != RTU_LEARNER_ACTOR_CRITIC) {
+    rtu_ckpt_dims d;
+    rtu_status st;
+    memset(&d, 0, sizeof d); /* d.bytes stays 0 unless the checkpoint's dimensions were read */
+    st = ac_from_checkpoint(&r->ac, g_learner_buffer, sizeof g_learner_buffer, data, bytes, &d);
+    if (d.bytes != 0 && d.learner_type != RTU_LEARNER_ACTOR_CRITIC) {
         fprintf(stderr, "rtu_pi: %s refused: %s (learner type %u, not the actor-critic)\n", what,
-                rtu_status_str(RTU_ERR_CKPT_MISMATCH), (unsigned)h.learner_type);
-        return RTU_ERR_CKPT_MISMATCH;
-    }
-    if (h.precision != sizeof(rtu_real)) {
+                rtu_status_str(st), (unsigned)d.learner_type);
+    } else if (d.bytes != 0 && d.precision != sizeof(rtu_real)) {
         fprintf(stderr, "rtu_pi: %s refused: %s (%u-byte reals; this build has %u: build with "
-                        "PRECISION=%s)\n", what, rtu_status_str(RTU_ERR_CKPT_MISMATCH),
-                (unsigned)h.precision, (unsigned)sizeof(rtu_real),
-                h.precision == 8 ? "double" : "float");
-        return RTU_ERR_CKPT_MISMATCH;
-    }
-    if (h.payload_bytes < 8) {
-        fprintf(stderr, "rtu_pi: %s refused: %s (payload too short)\n", what,
-                rtu_status_str(RTU_ERR_CKPT_MISMATCH));
-        return RTU_ERR_CKPT_MISMATCH;
-    }
-    action_kind = le32(g_ckpt_buffer + RTU_CKPT_HEADER_BYTES);
-    n_actions = le32(g_ckpt_buffer + RTU_CKPT_HEADER_BYTES + 4);
-    if (h.n_in > RTU_PI_MAX_IN || h.n_hidden > RTU_PI_MAX_HIDDEN ||
-        n_actions > RTU_PI_MAX_ACTIONS) {
-        fprintf(stderr, "rtu_pi: %s refused: n_in %u, n_hidden %u, %u actions is larger than this "
-                        "build holds (RTU_PI_MAX_IN %d, RTU_PI_MAX_HIDDEN %d, RTU_PI_MAX_ACTIONS "
-                        "%d)\n", what, (unsigned)h.n_in, (unsigned)h.n_hidden,
-                (unsigned)n_actions, RTU_PI_MAX_IN, RTU_PI_MAX_HIDDEN, RTU_PI_MAX_ACTIONS);
-        return RTU_ERR_CKPT_MISMATCH;
-    }
-    st = rtu_ac_init(&r->ac, (rtu_kind)h.kind, (rtu_activation)h.activation, h.n_in, h.n_hidden,
-                     (rtu_action_kind)action_kind, n_actions, &cfg, 0, g_learner_buffer,
-                     sizeof g_learner_buffer);
-    if (st == RTU_OK) {
-        st = rtu_ac_load(&r->ac, g_ckpt_buffer, (size_t)bytes);
-    }
-    if (st != RTU_OK) {
+                        "PRECISION=%s)\n", what, rtu_status_str(st), (unsigned)d.precision,
+                (unsigned)sizeof(rtu_real), d.precision == 8 ? "double" : "float");
+    } else if (d.bytes != 0 && (d.n_in > RTU_PI_MAX_IN || d.n_hidden > RTU_PI_MAX_HIDDEN ||
+                                d.n_actions > RTU_PI_MAX_ACTIONS)) {
+        st = RTU_ERR_CKPT_MISMATCH;
+        fprintf(stderr, "rtu_pi: %s refused: n_in %lu, n_hidden %lu, %lu actions is larger than "
+                        "this build holds (RTU_PI_MAX_IN %d, RTU_PI_MAX_HIDDEN %d, "
+                        "RTU_PI_MAX_ACTIONS %d)\n", what, (unsigned long)d.n_in,
+                (unsigned long)d.n_hidden, (unsigned long)d.n_actions, RTU_PI_MAX_IN,
+                RTU_PI_MAX_HIDDEN, RTU_PI_MAX_ACTIONS);
+    } else if (st != RTU_OK) {
         fprintf(stderr, "rtu_pi: %s refused: %s\n", what, rtu_status_str(st));
     }
     return st;
 }
 
-/* Try path; 1 if it loaded, 0 if it is missing, -1 if it was refused (message printed). */
-static int try_checkpoint(run *r, const char *path, const char *label)
+/* ckpt_store_load's callback: our own checkpoint files. */
+static int accept_checkpoint(void *ctx, const unsigned char *data, size_t bytes, const char *what)
 {
-    char what[PATH_BYTES + 64];
-    long bytes = read_file(path);
-    snprintf(what, sizeof what, "%s %s", label, path);
-    if (bytes < 0) {
-        if (errno == ENOENT) {
-            return 0;
-        }
-        fprintf(stderr, "rtu_pi: %s refused: %s\n", what,
-                errno == EFBIG ? "larger than any checkpoint this build holds" : strerror(errno));
-        return -1;
-    }
-    return load_learner(r, bytes, what) == RTU_OK ? 1 : -1;
+    return load_learner((run *)ctx, data, bytes, what) == RTU_OK;
 }
 
-#ifdef RTU_PI_MODEL_HEADER
-/* The exported header's names: NAME_... macros and NAME_... arrays, NAME "MODEL"/"model" unless
- * the build says otherwise (RTU_PI_MODEL_UPPER, RTU_PI_MODEL_LOWER). */
-#ifndef RTU_PI_MODEL_UPPER
-#define RTU_PI_MODEL_UPPER MODEL
-#endif
-#ifndef RTU_PI_MODEL_LOWER
-#define RTU_PI_MODEL_LOWER model
-#endif
-#define PI_CAT(a, b) a##b
-#define PI_XCAT(a, b) PI_CAT(a, b)
-#define PM(x) PI_XCAT(RTU_PI_MODEL_UPPER, x)
-#define pm(x) PI_XCAT(RTU_PI_MODEL_LOWER, x)
-
-/* A learner from the compiled-in weights: config, parameters and observation statistics from
- * the header; traces, state and reward-scaling statistics start at zero. */
-static rtu_status init_from_model(run *r)
-{
-    rtu_ac_config cfg = rtu_ac_default_config();
-    rtu_status st;
-    size_t j;
-    /* the header's inference model, checked once: it points at the same weights */
-    st = rtu_model_check(&RTU_PI_MODEL_LOWER);
-    if (st != RTU_OK) {
-        fprintf(stderr, "rtu_pi: the compiled-in model is refused: %s\n", rtu_status_str(st));
-        return st;
-    }
-#if PM(_LEARNER) != 2
-#error "rtu_pi: the model header is not an actor-critic (NAME_LEARNER must be 2)"
-#endif
-    cfg.gamma = (rtu_real)PM(_GAMMA);
-    cfg.lambda = (rtu_real)PM(_LAMBDA);
-    cfg.alpha = (rtu_real)PM(_ALPHA);
-    cfg.kappa_value = (rtu_real)PM(_KAPPA_VALUE);
-    cfg.kappa_policy = (rtu_real)PM(_KAPPA_POLICY);
-    cfg.entropy_coef = (rtu_real)PM(_ENTROPY_COEF);
-    cfg.optimizer = (rtu_optimizer)PM(_OPTIMIZER);
-    cfg.normalize_obs = PM(_NORMALIZE_OBS);
-    cfg.scale_reward = PM(_SCALE_REWARD);
-    st = rtu_ac_init(&r->ac, (rtu_kind)PM(_KIND), (rtu_activation)PM(_ACTIVATION), PM(_N_IN),
-                     PM(_N_HIDDEN), (rtu_action_kind)PM(_ACTION_KIND), PM(_N_ACTIONS), &cfg,
-                     r->opt.seed, g_learner_buffer, sizeof g_learner_buffer);
-    if (st == RTU_OK) {
-        st = rtu_cell_set_params(&r->ac.cell, pm(_cell_params));
-    }
-    if (st != RTU_OK) {
-        fprintf(stderr, "rtu_pi: the compiled-in model is refused: %s\n", rtu_status_str(st));
-        return st;
-    }
-    memcpy(r->ac.value, pm(_value), sizeof pm(_value));
-    memcpy(r->ac.policy, pm(_policy), sizeof pm(_policy));
-    for (j = 0; j < r->ac.cell.n_in; j++) {
-        r->ac.obs_mean[j] = pm(_obs_mean)[j];
-        r->ac.obs_m2[j] = pm(_obs_m2)[j];
-    }
-    r->ac.obs_count = PM(_OBS_COUNT);
-    r->ac.steps = PM(_STEPS); /* the step counter goes on from training's */
-    return RTU_OK;
-}
-#endif
 
 /* Build the learner: our checkpoint, its .prev, --load, the model header, or a fresh one. */
 static int setup_learner(run *r)
 {
     const options *o = &r->opt;
-    char prev[PATH_BYTES];
     int got = 0, resumed = 0;
     r->current_good = 0;
     if (o->checkpoint[0] != '\0' && !o->fresh) {
-        snprintf(prev, sizeof prev, "%s.prev", o->checkpoint);
-        got = try_checkpoint(r, o->checkpoint, "checkpoint");
-        if (got == 1) {
-            r->current_good = 1;
+        int newer_refused = 0;
+        ckpt_store_result res = ckpt_store_load(o->checkpoint, g_ckpt_buffer, sizeof g_ckpt_buffer,
+                                                accept_checkpoint, r, &newer_refused);
+        if (res == CKPT_STORE_PATH || res == CKPT_STORE_PREV) {
+            got = 1;
             resumed = 1;
-            fprintf(r->log, "resumed from %s at step %llu (episode %llu)\n", o->checkpoint,
-                    (unsigned long long)r->ac.steps, (unsigned long long)r->ac.episodes);
-        } else {
-            int had = got;
-            got = try_checkpoint(r, prev, "previous checkpoint");
-            if (got == 1) {
-                resumed = 1;
-                fprintf(r->log, "resumed from %s at step %llu (episode %llu)%s\n", prev,
-                        (unsigned long long)r->ac.steps, (unsigned long long)r->ac.episodes,
-                        had < 0 ? " after the newer checkpoint was refused" : "");
-            } else if (had < 0 || got < 0) {
-                fprintf(r->log, "no usable checkpoint: starting anew (the refused files are "
-                                "overwritten by the next checkpoint)\n");
-            }
+            r->current_good = res == CKPT_STORE_PATH;
+            fprintf(r->log, "resumed from %s%s at step %llu (episode %llu)%s\n", o->checkpoint,
+                    res == CKPT_STORE_PREV ? ".prev" : "", (unsigned long long)r->ac.steps,
+                    (unsigned long long)r->ac.episodes,
+                    newer_refused ? " after the newer checkpoint was refused" : "");
+        } else if (res == CKPT_STORE_REFUSED) {
+            fprintf(r->log, "no usable checkpoint: starting anew (the refused files are "
+                            "overwritten by the next checkpoint)\n");
         }
     }
     if (got != 1 && o->load != NULL) {
-        long bytes = read_file(o->load);
+        long bytes = fd_read_file(o->load, g_ckpt_buffer, sizeof g_ckpt_buffer);
         if (bytes < 0) {
             fprintf(stderr, "rtu_pi: --load %s: %s\n", o->load, strerror(errno));
             return 0;
         }
-        if (load_learner(r, bytes, "--load") != RTU_OK) {
+        if (load_learner(r, g_ckpt_buffer, (size_t)bytes, "--load") != RTU_OK) {
             return 0;
         }
         fprintf(r->log, "loaded %s (trained for %llu steps, %llu episodes)\n", o->load,
                 (unsigned long long)r->ac.steps, (unsigned long long)r->ac.episodes);
         got = 1;
     }
-#ifdef RTU_PI_MODEL_HEADER
+#ifdef FW_MODEL_HEADER
     if (got != 1 && o->use_model) {
-        if (init_from_model(r) != RTU_OK) {
+        /* the checkpoint the header embeds, loaded from flash as a file's bytes are */
+        if (load_learner(r, FW_MODEL_CHECKPOINT, FW_MODEL_CHECKPOINT_BYTES,
+                         "the compiled-in model") != RTU_OK) {
             return 0;
         }
-        fprintf(r->log, "started from the compiled-in model %s\n", RTU_PI_MODEL_HEADER);
+        fprintf(r->log, "started from the compiled-in model %s (trained for %llu steps)\n",
+                FW_MODEL_HEADER, (unsigned long long)r->ac.steps);
         got = 1;
     }
 #endif
@@ -836,16 +551,16 @@ static int run_sim(run *r)
     cartpole_p_reset(&env, &rng, obs);
     while (!g_stop && (r->opt.steps == 0 || r->ac.steps < r->opt.steps)) {
         uint64_t t0, t1, t2, t3;
-        t0 = now_ns();
+        t0 = timing_now_ns();
         st = rtu_ac_act(&r->ac, obs, &action);
-        t1 = now_ns();
+        t1 = timing_now_ns();
         if (st != RTU_OK) {
             return finish(r, learner_failed(r, "act", st));
         }
         cartpole_p_step(&env, (int)action, next, &reward, &term, &trunc);
-        t2 = now_ns();
+        t2 = timing_now_ns();
         st = rtu_ac_learn(&r->ac, reward, next, term, trunc);
-        t3 = now_ns();
+        t3 = timing_now_ns();
         if (st != RTU_OK) {
             return finish(r, learner_failed(r, "learn", st));
         }
@@ -869,213 +584,23 @@ static int run_sim(run *r)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Source 2: the line protocol (see README.md)                                                 */
-
-typedef struct {
-    int in_fd, out_fd;
-    char buf[LINE_MAX_BYTES];
-    size_t len;  /* bytes in buf */
-    int skipping; /* inside an over-long line */
-} line_io;
-
-/* Next line (without its end, \r stripped) into line; 1 a line, 0 end of input, -1 interrupted by
- * a signal, -2 a read error, -3 an over-long line (skipped). */
-static int read_line(line_io *io, char *line, size_t cap)
-{
-    for (;;) {
-        char *nl = memchr(io->buf, '\n', io->len);
-        ssize_t got;
-        if (nl != NULL) {
-            size_t n = (size_t)(nl - io->buf);
-            int was_skipping = io->skipping;
-            if (!was_skipping) {
-                size_t m = n < cap - 1 ? n : cap - 1;
-                memcpy(line, io->buf, m);
-                line[m] = '\0';
-                if (m > 0 && line[m - 1] == '\r') {
-                    line[m - 1] = '\0';
-                }
-            }
-            memmove(io->buf, nl + 1, io->len - n - 1);
-            io->len -= n + 1;
-            io->skipping = 0;
-            if (was_skipping) {
-                return -3;
-            }
-            return 1;
-        }
-        if (io->len == sizeof io->buf) { /* no newline in a full buffer: drop it */
-            io->len = 0;
-            io->skipping = 1;
-        }
-        if (g_stop) {
-            return -1;
-        }
-        got = read(io->in_fd, io->buf + io->len, sizeof io->buf - io->len);
-        if (got < 0) {
-            if (errno == EINTR) {
-                if (g_stop) {
-                    return -1;
-                }
-                continue;
-            }
-            return -2;
-        }
-        if (got == 0) {
-            return 0;
-        }
-        io->len += (size_t)got;
-    }
-}
-
-static int send_line(line_io *io, const char *text)
-{
-    return write_all(io->out_fd, text, strlen(text));
-}
-
-typedef struct {
-    rtu_real obs[RTU_PI_MAX_IN];
-    int has_outcome; /* reward, terminated and truncated were given */
-    rtu_real reward;
-    int terminated, truncated;
-} message;
-
-/* Parse "obs v1 .. vn [reward r terminated t truncated u]"; 0 and a reason on error. */
-static int parse_message(char *line, size_t n_in, message *m, const char **why)
-{
-    char *tok, *save = NULL, *end;
-    size_t i;
-    tok = strtok_r(line, " \t", &save);
-    if (tok == NULL || strcmp(tok, "obs") != 0) {
-        *why = "expected: obs <v1> ... <vn> [reward <r> terminated <0|1> truncated <0|1>]";
-        return 0;
-    }
-    for (i = 0; i < n_in; i++) {
-        tok = strtok_r(NULL, " \t", &save);
-        if (tok == NULL) {
-            *why = "too few observation values";
-            return 0;
-        }
-        m->obs[i] = (rtu_real)strtod(tok, &end);
-        if (*end != '\0' || end == tok) {
-            *why = "an observation value is not a number";
-            return 0;
-        }
-    }
-    m->has_outcome = 0;
-    tok = strtok_r(NULL, " \t", &save);
-    if (tok == NULL) {
-        return 1;
-    }
-    if (strcmp(tok, "reward") != 0) {
-        *why = "too many observation values (or not 'reward')";
-        return 0;
-    }
-    tok = strtok_r(NULL, " \t", &save);
-    m->reward = tok ? (rtu_real)strtod(tok, &end) : 0;
-    if (tok == NULL || *end != '\0' || end == tok) {
-        *why = "reward is not a number";
-        return 0;
-    }
-    tok = strtok_r(NULL, " \t", &save);
-    if (tok == NULL || strcmp(tok, "terminated") != 0 || (tok = strtok_r(NULL, " \t", &save)) == NULL ||
-        (strcmp(tok, "0") != 0 && strcmp(tok, "1") != 0)) {
-        *why = "expected terminated <0|1> after the reward";
-        return 0;
-    }
-    m->terminated = tok[0] == '1';
-    tok = strtok_r(NULL, " \t", &save);
-    if (tok == NULL || strcmp(tok, "truncated") != 0 || (tok = strtok_r(NULL, " \t", &save)) == NULL ||
-        (strcmp(tok, "0") != 0 && strcmp(tok, "1") != 0)) {
-        *why = "expected truncated <0|1> after terminated";
-        return 0;
-    }
-    m->truncated = tok[0] == '1';
-    if (strtok_r(NULL, " \t", &save) != NULL) {
-        *why = "unexpected text after truncated";
-        return 0;
-    }
-    m->has_outcome = 1;
-    return 1;
-}
-
-static speed_t baud_constant(long baud)
-{
-    switch (baud) {
-    case 9600: return B9600;
-    case 19200: return B19200;
-    case 38400: return B38400;
-    case 57600: return B57600;
-    case 115200: return B115200;
-    case 230400: return B230400;
-#ifdef B460800
-    case 460800: return B460800;
-#endif
-#ifdef B921600
-    case 921600: return B921600;
-#endif
-    default: return (speed_t)0;
-    }
-}
-
-/* Open a serial device raw: 8N1, no flow control, no echo, no line editing or translation,
- * blocking reads of at least one byte. -1 on error (message printed). */
-static int open_serial(const char *path, long baud)
-{
-    struct termios t;
-    speed_t speed = baud_constant(baud);
-    int fd;
-    if (speed == (speed_t)0) {
-        fprintf(stderr, "rtu_pi: --baud %ld is not a supported speed\n", baud);
-        return -1;
-    }
-    fd = open(path, O_RDWR | O_NOCTTY);
-    if (fd < 0) {
-        fprintf(stderr, "rtu_pi: cannot open %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    if (isatty(fd)) {
-        if (tcgetattr(fd, &t) != 0) {
-            fprintf(stderr, "rtu_pi: tcgetattr %s: %s\n", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON |
-                                 IXOFF | IXANY);
-        t.c_oflag &= ~(tcflag_t)OPOST;
-        t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
-        t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB | CSTOPB);
-        t.c_cflag |= CS8 | CLOCAL | CREAD;
-        t.c_cc[VMIN] = 1;
-        t.c_cc[VTIME] = 0;
-        if (cfsetispeed(&t, speed) != 0 || cfsetospeed(&t, speed) != 0 ||
-            tcsetattr(fd, TCSANOW, &t) != 0) {
-            fprintf(stderr, "rtu_pi: cannot set up %s: %s\n", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        tcflush(fd, TCIOFLUSH);
-    } /* else a FIFO or file: used as it is */
-    return fd;
-}
+/* Source 2: the line protocol (see README.md and line_proto.h)                             */
 
 static int run_lines(run *r, int in_fd, int out_fd)
 {
     static line_io io;
     static char line[LINE_MAX_BYTES];
     char reply[64 + 32 * RTU_PI_MAX_ACTIONS];
-    message m;
-    rtu_real action[RTU_PI_MAX_ACTIONS];
+    rtu_real obs[RTU_PI_MAX_IN], action[RTU_PI_MAX_ACTIONS];
+    line_message m;
     size_t n_in = r->ac.cell.n_in;
     int pending = 0; /* an act was sent and its outcome not yet received */
     rtu_status st;
-    io.in_fd = in_fd;
-    io.out_fd = out_fd;
-    io.len = 0;
-    io.skipping = 0;
+    m.obs = obs;
+    line_io_init(&io, in_fd, out_fd, &g_stop);
     while (r->opt.steps == 0 || r->ac.steps < r->opt.steps) {
         const char *why = NULL;
-        int got = read_line(&io, line, sizeof line);
+        int got = line_read(&io, line, sizeof line);
         uint64_t learn_ns, act_ns;
         if (got == 0) {
             fprintf(r->log, "end of input\n");
@@ -1092,7 +617,7 @@ static int run_lines(run *r, int in_fd, int out_fd)
             return finish(r, EXIT_IO);
         }
         if (got == -3) {
-            if (send_line(&io, "error line too long\n") != 0) {
+            if (line_send(&io, "error line too long\n") != 0) {
                 break;
             }
             continue;
@@ -1100,24 +625,24 @@ static int run_lines(run *r, int in_fd, int out_fd)
         if (line[0] == '\0' || line[0] == '#') {
             continue;
         }
-        if (!parse_message(line, n_in, &m, &why)) {
+        if (!line_parse(line, n_in, &m, &why)) {
             snprintf(reply, sizeof reply, "error %s\n", why);
-            if (send_line(&io, reply) != 0) {
+            if (line_send(&io, reply) != 0) {
                 break;
             }
             continue;
         }
         learn_ns = 0;
         if (m.has_outcome && pending) {
-            uint64_t t0 = now_ns();
+            uint64_t t0 = timing_now_ns();
             st = rtu_ac_learn(&r->ac, m.reward, m.obs, m.terminated, m.truncated);
-            learn_ns = now_ns() - t0;
+            learn_ns = timing_now_ns() - t0;
             if (st == RTU_ERR_DIVERGED) {
                 return finish(r, learner_failed(r, "learn", st));
             }
             if (st != RTU_OK) { /* bad values: refused, the learner unchanged; still pending */
                 snprintf(reply, sizeof reply, "error %s\n", rtu_status_str(st));
-                if (send_line(&io, reply) != 0) {
+                if (line_send(&io, reply) != 0) {
                     break;
                 }
                 continue;
@@ -1129,7 +654,7 @@ static int run_lines(run *r, int in_fd, int out_fd)
                 timing_add(&r->window, learn_ns);
                 timing_add(&r->total, learn_ns);
                 episode_end(r);
-                if (send_line(&io, "reset\n") != 0) {
+                if (line_send(&io, "reset\n") != 0) {
                     break;
                 }
                 if (after_learn(r) != 0) {
@@ -1145,7 +670,7 @@ static int run_lines(run *r, int in_fd, int out_fd)
             r->ep_return = 0.0;
             r->ep_length = 0;
             if (m.has_outcome && (m.terminated || m.truncated)) {
-                if (send_line(&io, "reset\n") != 0) {
+                if (line_send(&io, "reset\n") != 0) {
                     break;
                 }
                 continue;
@@ -1157,20 +682,20 @@ static int run_lines(run *r, int in_fd, int out_fd)
             return finish(r, EXIT_IO);
         }
         if (g_stop || (r->opt.steps != 0 && r->ac.steps >= r->opt.steps)) {
-            send_line(&io, "bye\n"); /* the answer to this line: no act follows */
+            line_send(&io, "bye\n"); /* the answer to this line: no act follows */
             break;
         }
         {
-            uint64_t t0 = now_ns();
+            uint64_t t0 = timing_now_ns();
             st = rtu_ac_act(&r->ac, m.obs, action);
-            act_ns = now_ns() - t0;
+            act_ns = timing_now_ns() - t0;
         }
         if (st != RTU_OK) {
             if (st == RTU_ERR_DIVERGED) {
                 return finish(r, learner_failed(r, "act", st));
             }
             snprintf(reply, sizeof reply, "error %s\n", rtu_status_str(st));
-            if (send_line(&io, reply) != 0) {
+            if (line_send(&io, reply) != 0) {
                 break;
             }
             continue;
@@ -1193,7 +718,7 @@ static int run_lines(run *r, int in_fd, int out_fd)
                 reply[off] = '\0';
             }
         }
-        if (send_line(&io, reply) != 0) {
+        if (line_send(&io, reply) != 0) {
             fprintf(stderr, "rtu_pi: write error: %s\n", strerror(errno));
             break;
         }
@@ -1234,7 +759,7 @@ int main(int argc, char **argv)
     } else if (strcmp(r.opt.io, "stdio") == 0) {
         code = run_lines(&r, STDIN_FILENO, STDOUT_FILENO);
     } else {
-        fd = open_serial(r.opt.io, r.opt.baud);
+        fd = line_open_serial(r.opt.io, r.opt.baud);
         if (fd < 0) {
             return EXIT_IO;
         }

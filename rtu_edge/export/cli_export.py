@@ -44,7 +44,7 @@ def export(args) -> int:
         except ImportError:
             raise ValueError("--c-header: the C header export (rtu_edge.export.c_header) is not "
                              "in this installation") from None
-        write_header(model, args.c_header, name=args.name)
+        write_header(args.checkpoint, args.c_header, name=args.name)
         print(f"  wrote {args.c_header}: C header for rtu_model.h, "
               f"{os.path.getsize(args.c_header)} bytes")
     return 0
