@@ -120,6 +120,7 @@ def demo(args) -> int:
     print(f"  wrote {out / 'curve.png'}, {out / 'metrics.csv'} and the checkpoint "
           f"{out / 'checkpoint.rtu'}; continue with: rtu-edge train --task cartpole-p --steps "
           f"{2 * args.steps} --out {out} --resume")
-    print(f"  deploy it with: rtu-edge export --checkpoint {out / 'checkpoint.rtu'} --onnx "
-          f"{out / 'policy.onnx'} --c-header {out / 'model.h'}")
+    print(f"  deploy it with: rtu-edge export --checkpoint {out / 'checkpoint.rtu'} --c-header "
+          f"{out / 'model.h'} (add --onnx {out / 'policy.onnx'} after pip install "
+          "'rtu_edge[onnx]')")
     return 0 if ok else 1
