@@ -5,7 +5,9 @@ reference behind one API."""
 from ._ccore import RTUError
 from .ac import ActorCritic
 from .cell import RTUCell
+from .reference.config import ACConfig, TDConfig
 from .td import TDLambda
 
 __version__ = "0.1.0"
-__all__ = ["ActorCritic", "RTUCell", "RTUError", "TDLambda", "__version__"]
+__all__ = ["ACConfig", "ActorCritic", "RTUCell", "RTUError", "TDConfig", "TDLambda",
+           "__version__"]

@@ -38,7 +38,8 @@ import numpy as np
 from rtu_edge.checkpoint import read_file, write_atomic  # noqa: F401 (the files, for the tests)
 from rtu_edge.reference.ac import AC, ACTION_KINDS, ACConfig
 from rtu_edge.reference.cell import ACTIVATIONS, KINDS, LOG_PARAM_LIMIT, Cell, cell_params
-from rtu_edge.reference.td import OPTIMIZERS, TD, TDConfig
+from rtu_edge.reference.config import OPTIMIZERS
+from rtu_edge.reference.td import TD, TDConfig
 
 MAGIC = b"RTUEDGE\0"
 VERSION = 1

@@ -45,7 +45,8 @@ import ckpt_codec as checkpoint  # noqa: E402 (the independent Python codec, not
 from rtu_edge.reference.ac import AC, ACConfig  # noqa: E402
 from rtu_edge.reference.cell import ACTIVATIONS, KINDS, Cell, cell_params, cell_reals  # noqa: E402
 from rtu_edge.reference.prng import Prng  # noqa: E402
-from rtu_edge.reference.td import OPTIMIZERS, TD, TDConfig  # noqa: E402
+from rtu_edge.reference.config import OPTIMIZERS  # noqa: E402
+from rtu_edge.reference.td import TD, TDConfig  # noqa: E402
 
 N_IN, N_HIDDEN = 3, 4
 CELL_STEPS, GRAD_EVERY = 50, 5

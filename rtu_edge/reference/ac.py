@@ -28,7 +28,7 @@ import numpy as np
 from . import obgd
 from .cell import Cell, activate, check_input
 from .prng import Prng
-from .config import ACConfig  # noqa: F401 (re-exported)
+from .config import ACConfig
 
 ACTION_KINDS = ("discrete", "continuous")
 NORM_EPS = 1e-8

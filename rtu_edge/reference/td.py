@@ -20,7 +20,7 @@ import numpy as np
 
 from . import obgd
 from .cell import Cell, check_input
-from .config import OPTIMIZERS, TDConfig  # noqa: F401 (re-exported)
+from .config import TDConfig
 from .prng import Prng
 
 
