@@ -180,6 +180,9 @@ def _config(entry: dict, where: str, defaults: dict, path: Path) -> Config:
                             f"got {label!r}")
     try:
         info = task_info(entry["task"])
+        if info.kind == "control":  # make_env knows the control tasks' names (POPGym's too)
+            from .tasks import make_env
+            make_env(info.name, 0)[0].close()
     except ValueError as err:
         raise fail("task", str(err)) from None
     settings = {}
@@ -460,7 +463,7 @@ def run(sweep: Sweep, out, engine: str = "joblib", jobs: Optional[int] = None,
                 counts[row["status"]] += 1
                 done = counts["ok"] + counts["error"]
                 outcome = (f"final {row['final_score']}" if row["status"] == "ok"
-                           else row["error"])
+                           else row["error"][:200])
                 echo(f"[{done}/{len(todo)}] {row['label']} seed {row['seed']}: {row['status']}, "
                      f"{outcome} ({row.get('seconds', '?')} s)")
         finally:
