@@ -284,3 +284,10 @@ def test_bootstrap_interval():
     assert low < np.mean(values) < high and (low, high) == bootstrap_ci(values, np.mean, "BCa")
     assert bootstrap_ci([2.0, 2.0, 2.0], np.median, "percentile") == (2.0, 2.0)
     assert all(np.isnan(bootstrap_ci([1.0], np.mean, "BCa")))
+
+
+def test_the_readme_demonstration_sweep_file_loads():
+    demo = load(Path(__file__).resolve().parent.parent / "sweeps" / "demo.toml")
+    assert [c.label for c in demo.configs] == ["tc-linear", "tc-nonlinear", "cp-linear",
+                                               "cp-linear-tuned"]
+    assert demo.seeds == [0, 1, 2, 3, 4]
