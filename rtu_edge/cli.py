@@ -204,7 +204,7 @@ def _hyperparameter_arguments(p: argparse.ArgumentParser) -> None:
         if "choices" in f.metadata:
             group.add_argument(flag, dest=f"hp_{name}", choices=f.metadata["choices"],
                                default=None, help=text)
-        elif "range" in f.metadata:
+        elif "rule" in f.metadata:
             group.add_argument(flag, dest=f"hp_{name}", type=float, default=None,
                                metavar="X", help=text)
         else:
