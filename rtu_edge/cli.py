@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "checkpoint.rtu into --out; Ctrl-C stops at a safe point with a checkpoint.")
     _learner_arguments(tr, steps_default=None)
     tr.add_argument("--out", required=True, metavar="DIR", help="run directory")
+    tr.add_argument("--agent", choices=("rtu", "memoryless", "random", "zero"), default="rtu",
+                    help="what learns: the RTU learner (default), or a baseline of "
+                         "rtu_edge.baselines: the same learner without recurrence "
+                         "(memoryless), a random policy (control tasks) or predicting zero "
+                         "(prediction tasks); baselines keep no checkpoint")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out")
     tr.add_argument("--checkpoint-every", type=_positive_int, default=50000, metavar="N",
                     help="checkpoint every N steps (control tasks: at the next episode end)")

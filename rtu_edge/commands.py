@@ -28,7 +28,7 @@ def _config(args) -> RunConfig:
     cfg = RunConfig(task=args.task, steps=args.steps, hidden=args.hidden, kind=args.kind,
                     activation=activation, backend=args.backend, dtype=dtype, seed=args.seed,
                     checkpoint_every=args.checkpoint_every, log_every=args.log_every,
-                    learner=learner_overrides(args))
+                    agent=args.agent, learner=learner_overrides(args))
     try:
         cfg.learner_config()
     except ValueError as err:  # a hyperparameter the task's learner does not have

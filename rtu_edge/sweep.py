@@ -59,7 +59,7 @@ from .cell import KINDS
 from .reference import ACTIVATIONS
 from .reference.config import ACConfig, TDConfig, c_name
 from .tasks.suite import task_info
-from .train import Interrupted, Metrics, RunConfig, default_activation
+from .train import AGENTS, Interrupted, Metrics, RunConfig, default_activation
 
 RESULTS = "results.csv"
 SWEEP_RECORD = "sweep.json"
@@ -70,7 +70,8 @@ DTYPES = ("float32", "float64")
 LEARNER_KEYS = {c_name(f.name): f.name for cls in (TDConfig, ACConfig)
                 for f in dataclasses.fields(cls)}
 #: the keys of a configuration besides the learner's
-RUN_KEYS = ("label", "task", "steps", "hidden", "kind", "activation", "dtype", "log_every")
+RUN_KEYS = ("label", "task", "steps", "agent", "hidden", "kind", "activation", "dtype",
+            "log_every")
 TOP_KEYS = ("seeds", "defaults", "configs")
 #: results.csv: what a run gave, then its settings
 COLUMNS = ["label", "task", "seed", "steps", "status", "error", "final_score", "best_score",
@@ -196,6 +197,11 @@ def _config(entry: dict, where: str, defaults: dict, path: Path) -> Config:
                 settings[key] = check(entry[key], key)
             except ValueError as err:
                 raise fail(key, str(err)) from None
+    if "agent" in entry:
+        if entry["agent"] not in AGENTS[info.kind]:
+            raise fail("agent", f"must be one of {', '.join(AGENTS[info.kind])} for "
+                                f"{info.kind} tasks, got {entry['agent']!r}")
+        settings["agent"] = entry["agent"]
     settings.setdefault("activation", default_activation(info.name))
     learner = {LEARNER_KEYS[k]: v for k, v in entry.items() if k in LEARNER_KEYS}
     run = RunConfig(task=info.name, backend="c", learner=learner, **settings)

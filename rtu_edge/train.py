@@ -32,6 +32,9 @@ from .reference.config import ACConfig, TDConfig
 from .td import TDLambda
 
 PREDICTION_TASKS = ("trace-conditioning", "trace-patterning")
+#: what learns: the RTU learner, or a baseline of rtu_edge.baselines (the same learner without
+#: recurrence; a random policy on control tasks; predicting zero on prediction tasks)
+AGENTS = {"prediction": ("rtu", "memoryless", "zero"), "control": ("rtu", "memoryless", "random")}
 CHECKPOINT = "checkpoint.rtu"
 
 
@@ -54,6 +57,8 @@ class RunConfig:
     seed: int = 0
     checkpoint_every: int = 50000
     log_every: int = 10000
+    #: "rtu", or a baseline (AGENTS): these keep no checkpoint, so a run of one cannot resume
+    agent: str = "rtu"
     #: the learner's hyperparameters (fields of TDConfig for the prediction tasks, of ACConfig for
     #: the control tasks); those not given take the config's defaults (TD: gamma is the task's)
     learner: dict = field(default_factory=dict)
@@ -178,10 +183,14 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
     ckpt = out / CHECKPOINT
     if resume:
         td = TDLambda.from_checkpoint(ckpt, backend=cfg.backend)
-    else:
+    elif cfg.agent == "rtu":
         td = TDLambda(task.obs_size, cfg.hidden, kind=cfg.kind, activation=cfg.activation,
                       seed=cfg.seed, backend=cfg.backend, dtype=np.dtype(cfg.dtype),
                       config=cfg.learner_config(task.gamma))
+    else:
+        from .baselines import MemorylessTD, ZeroPredictor
+        td = ZeroPredictor() if cfg.agent == "zero" else \
+            MemorylessTD(task.obs_size, cfg.learner_config(task.gamma))
     start = td.steps
     horizon = math.ceil(10 / (1 - task.gamma) - 1e-9)
     X, C = rollout(task, cfg.steps)  # a pure function of the seed: the same stream on resume
@@ -202,24 +211,44 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
                 bar.set_postfix(msre=f"{error:.4f}")
             bar.update(end - t)
             if end // cfg.checkpoint_every != t // cfg.checkpoint_every:
-                td.save(ckpt)
+                _save(td, ckpt)
             t = end
-        td.save(ckpt)  # only after a normal end or a clean stop: an error keeps the last good one
+        _save(td, ckpt)  # only after a normal end or a clean stop: an error keeps the last good one
     plot_curve(out / "metrics.csv", out / "curve.png", "step", "msre",
-               f"TD(lambda), RTU {cfg.kind} n={cfg.hidden}, {cfg.task}")
+               f"TD(lambda), {_who(cfg)}, {cfg.task}")
     if stop.raised:
         raise Interrupted(f"stopped at step {td.steps}; checkpoint {ckpt}")
-    return {"steps": td.steps, "checkpoint": str(ckpt)}
+    return {"steps": td.steps, "checkpoint": str(ckpt) if cfg.agent == "rtu" else None}
 
 
 # -- control: streaming actor-critic ------------------------------------------------------------
 
-def make_learner(cfg: RunConfig, spec) -> ActorCritic:
+def _save(learner, path: Path) -> None:
+    """The learner's checkpoint; the baselines keep none."""
+    if isinstance(learner, (TDLambda, ActorCritic)):
+        learner.save(path)
+
+
+def _who(cfg: RunConfig) -> str:
+    return f"RTU {cfg.kind} n={cfg.hidden}" if cfg.agent == "rtu" else f"{cfg.agent} baseline"
+
+
+def make_learner(cfg: RunConfig, spec):
+    """The run's actor-critic, or its baseline (rtu_edge.baselines) with the same interface."""
     n_actions = spec.n_actions if spec.discrete else spec.action_dim
-    return ActorCritic(spec.obs_size, cfg.hidden, n_actions,
-                       action_kind="discrete" if spec.discrete else "continuous", kind=cfg.kind,
-                       activation=cfg.activation, seed=cfg.seed, backend=cfg.backend,
-                       dtype=np.dtype(cfg.dtype), config=cfg.learner_config())
+    action_kind = "discrete" if spec.discrete else "continuous"
+    if cfg.agent == "random":
+        from .baselines import RandomPolicy
+        return RandomPolicy(n_actions, seed=cfg.seed) if spec.discrete else \
+            RandomPolicy(low=spec.low, high=spec.high, seed=cfg.seed)
+    if cfg.agent == "memoryless":
+        from .baselines import MemorylessAC
+        return MemorylessAC(spec.obs_size, n_actions, cfg.learner_config(), cfg.seed,
+                            action_kind=action_kind)
+    return ActorCritic(spec.obs_size, cfg.hidden, n_actions, action_kind=action_kind,
+                       kind=cfg.kind, activation=cfg.activation, seed=cfg.seed,
+                       backend=cfg.backend, dtype=np.dtype(cfg.dtype),
+                       config=cfg.learner_config())
 
 
 def run_episodes(ac: ActorCritic, env, spec, seed: int, steps: int, on_episode, stop=None,
@@ -262,18 +291,19 @@ def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool) -> di
         del recent[:-20]
         bar.set_postfix(episode=episode, mean20=f"{np.mean(recent):.1f}")
         if ac.steps >= next_checkpoint:
-            ac.save(ckpt)
+            _save(ac, ckpt)
             next_checkpoint += cfg.checkpoint_every
 
     with _StopFlag() as stop, metrics, bar:
         run_episodes(ac, env, spec, cfg.seed, cfg.steps, on_episode, lambda: stop.raised,
                      on_step=lambda action: bar.update(1))
-        ac.save(ckpt)  # at an episode end; after an error the last good checkpoint stays
+        _save(ac, ckpt)  # at an episode end; after an error the last good checkpoint stays
     plot_curve(out / "metrics.csv", out / "curve.png", "step", "return",
-               f"AC(lambda), RTU {cfg.kind} n={cfg.hidden}, {cfg.task}")
+               f"AC(lambda), {_who(cfg)}, {cfg.task}")
     if stop.raised:
         raise Interrupted(f"stopped at step {ac.steps}; checkpoint {ckpt}")
-    return {"steps": ac.steps, "episodes": ac.episodes, "checkpoint": str(ckpt),
+    return {"steps": ac.steps, "episodes": ac.episodes,
+            "checkpoint": str(ckpt) if cfg.agent == "rtu" else None,
             "mean_return_last_20": float(np.mean(recent)) if recent else float("nan")}
 
 
@@ -282,6 +312,12 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
     for module in ("matplotlib", "tqdm"):  # curve.png, the progress bar: refuse before any work
         require(module, "training")
     out = Path(out)
+    kind = "prediction" if cfg.task in PREDICTION_TASKS else "control"
+    if cfg.agent not in AGENTS[kind]:
+        raise ValueError(f"--agent: {cfg.agent!r} is not an agent of {kind} tasks "
+                         f"({', '.join(AGENTS[kind])})")
+    if resume and cfg.agent != "rtu":
+        raise ValueError(f"--resume: the {cfg.agent} baseline keeps no checkpoint")
     if resume:
         if not (out / CHECKPOINT).exists():
             raise ValueError(f"--resume: no checkpoint at {out / CHECKPOINT}")
