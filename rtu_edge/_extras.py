@@ -13,7 +13,7 @@ from types import ModuleType
 
 #: top-level module -> the extra of pyproject.toml that installs it
 EXTRAS = {"gymnasium": "train", "matplotlib": "train", "tqdm": "train",
-          "onnx": "onnx", "onnxruntime": "onnx", "popgym": "popgym"}
+          "onnx": "onnx", "onnxruntime": "onnx", "popgym": "popgym", "mujoco": "mujoco"}
 
 
 class MissingExtra(ModuleNotFoundError):
