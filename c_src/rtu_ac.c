@@ -25,15 +25,9 @@
 rtu_ac_config rtu_ac_default_config(void)
 {
     rtu_ac_config c;
-    c.gamma = (rtu_real)0.99;
-    c.lambda = (rtu_real)0.8;
-    c.alpha = 1;
-    c.kappa_value = 2;
-    c.kappa_policy = 3;
-    c.entropy_coef = (rtu_real)0.01;
-    c.optimizer = RTU_OPT_OBGD;
-    c.normalize_obs = 1;
-    c.scale_reward = 1;
+    RTU_AC_CONFIG_REALS(RTU_CONFIG_SET_REAL)
+    c.optimizer = RTU_AC_CONFIG_OPTIMIZER;
+    RTU_AC_CONFIG_FLAGS(RTU_CONFIG_SET_FLAG)
     return c;
 }
 
@@ -43,26 +37,11 @@ rtu_status rtu_ac_check_config(const rtu_ac_config *c, const char **what)
     if (c == NULL) {
         return RTU_ERR_NULL;
     }
-    if (!(c->gamma >= 0 && c->gamma <= 1)) {
-        bad = "gamma";
-    } else if (!(c->lambda >= 0 && c->lambda <= 1)) {
-        bad = "lambda";
-    } else if (!(c->alpha > 0 && isfinite(c->alpha))) {
-        bad = "alpha";
-    } else if (!(c->entropy_coef >= 0 && isfinite(c->entropy_coef))) {
-        bad = "entropy_coef";
-    } else if (c->optimizer != RTU_OPT_OBGD && c->optimizer != RTU_OPT_SGD) {
+    if (c->optimizer != RTU_OPT_OBGD && c->optimizer != RTU_OPT_SGD) {
         bad = "optimizer";
-    } else if (c->optimizer == RTU_OPT_OBGD && !(c->kappa_value > 0 && isfinite(c->kappa_value))) {
-        bad = "kappa_value";
-    } else if (c->optimizer == RTU_OPT_OBGD &&
-               !(c->kappa_policy > 0 && isfinite(c->kappa_policy))) {
-        bad = "kappa_policy";
     }
-    if (bad != NULL && what != NULL) {
-        *what = bad;
-    }
-    return bad == NULL ? RTU_OK : RTU_ERR_CONFIG;
+    RTU_AC_CONFIG_REALS(RTU_CONFIG_CHECK_REAL)
+    return rtu_config_verdict(bad, what);
 }
 
 static rtu_real l1(const rtu_real *v, size_t count)

@@ -37,16 +37,14 @@ typedef enum {
     RTU_ACTIONS_CONTINUOUS = 1 /* A dimensions, Gaussian policy; the action is a vector */
 } rtu_action_kind;
 
+/* gamma, lambda, alpha, kappa_value, kappa_policy (ObGD bounds of the critic's and the actor's
+ * traces), entropy_coef (c_H, >= 0), the optimizer, then the flags normalize_obs (running
+ * mean/variance of each observation entry) and scale_reward (divide rewards by the running std of
+ * a discounted return trace): rtu_config.h's RTU_AC_CONFIG_REALS and RTU_AC_CONFIG_FLAGS. */
 typedef struct {
-    rtu_real gamma;        /* discount, in [0, 1] */
-    rtu_real lambda;       /* trace decay, in [0, 1] */
-    rtu_real alpha;        /* step size, > 0 */
-    rtu_real kappa_value;  /* ObGD bound of the critic's trace, > 0 */
-    rtu_real kappa_policy; /* ObGD bound of the actor's trace, > 0 */
-    rtu_real entropy_coef; /* c_H, >= 0 */
+    RTU_AC_CONFIG_REALS(RTU_CONFIG_REAL_MEMBER)
     rtu_optimizer optimizer;
-    int normalize_obs; /* running mean/variance (Welford) of each observation entry */
-    int scale_reward;  /* divide rewards by the running std of a discounted return trace */
+    RTU_AC_CONFIG_FLAGS(RTU_CONFIG_FLAG_MEMBER)
 } rtu_ac_config;
 
 /* The stream-x defaults: gamma 0.99, lambda 0.8, alpha 1, kappa 2 and 3, c_H 0.01, ObGD, both

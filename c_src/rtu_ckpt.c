@@ -237,31 +237,49 @@ static int header_matches(const rtu_ckpt_header *h, uint32_t type, const rtu_cel
 /* The configs as stored (q: the TD payload; q, r: the actor-critic's integers and reals). The
  * header's optimizer must already be known to be 0 or 1. Validity is the learners' own
  * rtu_td_check_config / rtu_ac_check_config, the rules their init applies. */
-static rtu_td_config td_config_at(const unsigned char *q, uint32_t optimizer)
+static rtu_td_config td_config_at(const unsigned char *r, uint32_t optimizer)
 {
     rtu_td_config c;
-    c.gamma = get_real(q);
-    c.lambda = get_real(q + REAL_BYTES);
-    c.alpha = get_real(q + 2 * REAL_BYTES);
-    c.kappa = get_real(q + 3 * REAL_BYTES);
+    size_t i = 0;
+#define GET_REAL(name, value, rule, obgd_only) c.name = get_real(r + REAL_BYTES * i++);
+    RTU_TD_CONFIG_REALS(GET_REAL)
     c.optimizer = optimizer == RTU_OPT_OBGD ? RTU_OPT_OBGD : RTU_OPT_SGD;
     return c;
 }
+
+/* The flags (0 or 1 each) follow the action space in the actor-critic's integers. */
+#define AC_FLAGS_AT 8u
+#define AC_FLAG_BYTES (U32_BYTES * RTU_AC_CONFIG_FLAG_COUNT)
 
 static rtu_ac_config ac_config_at(const unsigned char *q, const unsigned char *r,
                                   uint32_t optimizer)
 {
     rtu_ac_config c;
-    c.gamma = get_real(r);
-    c.lambda = get_real(r + REAL_BYTES);
-    c.alpha = get_real(r + 2 * REAL_BYTES);
-    c.kappa_value = get_real(r + 3 * REAL_BYTES);
-    c.kappa_policy = get_real(r + 4 * REAL_BYTES);
-    c.entropy_coef = get_real(r + 5 * REAL_BYTES);
+    size_t i = 0;
+    RTU_AC_CONFIG_REALS(GET_REAL)
     c.optimizer = optimizer == RTU_OPT_OBGD ? RTU_OPT_OBGD : RTU_OPT_SGD;
-    c.normalize_obs = get_u32(q + 8) != 0;
-    c.scale_reward = get_u32(q + 12) != 0;
+    i = 0;
+#define GET_FLAG(name, value) c.name = get_u32(q + AC_FLAGS_AT + U32_BYTES * i++) != 0;
+    RTU_AC_CONFIG_FLAGS(GET_FLAG)
     return c;
+}
+
+/* Write a config's reals at r (and the actor-critic's flags at q + AC_FLAGS_AT). */
+#define PUT_REAL(name, value, rule, obgd_only) put_real(r + REAL_BYTES * i++, config->name);
+#define PUT_FLAG(name, value) put_u32(q + AC_FLAGS_AT + U32_BYTES * i++, config->name ? 1u : 0u);
+
+static void put_td_config(unsigned char *r, const rtu_td_config *config)
+{
+    size_t i = 0;
+    RTU_TD_CONFIG_REALS(PUT_REAL)
+}
+
+static void put_ac_config(unsigned char *q, unsigned char *r, const rtu_ac_config *config)
+{
+    size_t i = 0;
+    RTU_AC_CONFIG_REALS(PUT_REAL)
+    i = 0;
+    RTU_AC_CONFIG_FLAGS(PUT_FLAG)
 }
 
 static int all_finite_at(const unsigned char *p, size_t count)
@@ -369,10 +387,10 @@ static uint64_t payload_for(const rtu_ckpt_dims *m)
     uint64_t params = 2 * n + 2 * n * d, value = 2 * n + 1;
     uint64_t policy = a * (2 * n + (m->action_kind == RTU_ACTIONS_CONTINUOUS ? 2 : 1));
     if (m->learner_type == RTU_LEARNER_TD) {
-        return U32_BYTES + R * (6 + cell + value + params + value);
+        return U32_BYTES + R * (RTU_TD_CONFIG_REAL_COUNT + 2 + cell + value + params + value);
     }
     return RTU_AC_CKPT_FIXED_BYTES +
-           R * (9 + cell + value + policy + (params + value) + (params + policy) + 4 * d);
+           R * (RTU_AC_CONFIG_REAL_COUNT + 3 + cell + value + policy + (params + value) + (params + policy) + 4 * d);
 }
 
 rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *dims)
@@ -422,7 +440,7 @@ rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *di
 /* ------------------------------------------------------------------------------------------ */
 /* TD(lambda)                                                                                  */
 
-#define TD_SCALARS 6u /* gamma, lambda, alpha, kappa, v_prev, z_norm1 */
+#define TD_SCALARS (RTU_TD_CONFIG_REAL_COUNT + 2u) /* the config's reals, v_prev, z_norm1 */
 #define TD_LEAD (TD_SCALARS * REAL_BYTES + U32_BYTES) /* then has_prev */
 
 /* The arrays of a TD payload, in order. Returns how many. */
@@ -477,7 +495,7 @@ static rtu_status validate_td(const rtu_td *td, const unsigned char *p, const rt
     }
     /* config, in the ranges rtu_td_init accepts */
     if (!all_finite_at(q, TD_SCALARS)) {
-        return fault(what, "a non-finite gamma, lambda, alpha, kappa, v_prev or z_norm1",
+        return fault(what, "a non-finite hyperparameter, v_prev or z_norm1",
                      RTU_ERR_NONFINITE_PARAM);
     }
     if (h->optimizer > RTU_OPT_OBGD) {
@@ -511,8 +529,8 @@ rtu_status rtu_td_load(rtu_td *td, const void *in, size_t in_bytes)
     }
     q = p + RTU_CKPT_HEADER_BYTES;
     td->config = td_config_at(q, h.optimizer);
-    td->v_prev = get_real(q + 4 * REAL_BYTES);
-    td->z_norm1 = get_real(q + 5 * REAL_BYTES);
+    td->v_prev = get_real(q + (TD_SCALARS - 2) * REAL_BYTES);
+    td->z_norm1 = get_real(q + (TD_SCALARS - 1) * REAL_BYTES);
     td->has_prev = get_u32(q + TD_SCALARS * REAL_BYTES) != 0;
     td->steps = h.steps;
     m = td_arrays(td, ptr, count);
@@ -539,12 +557,9 @@ rtu_status rtu_td_save(const rtu_td *td, void *out, size_t out_bytes, size_t *wr
         return status;
     }
     q = put_header(p, RTU_LEARNER_TD, &td->cell, td->config.optimizer, td->steps, payload);
-    put_real(q, td->config.gamma);
-    put_real(q + REAL_BYTES, td->config.lambda);
-    put_real(q + 2 * REAL_BYTES, td->config.alpha);
-    put_real(q + 3 * REAL_BYTES, td->config.kappa);
-    put_real(q + 4 * REAL_BYTES, td->v_prev);
-    put_real(q + 5 * REAL_BYTES, td->z_norm1);
+    put_td_config(q, &td->config);
+    put_real(q + (TD_SCALARS - 2) * REAL_BYTES, td->v_prev);
+    put_real(q + (TD_SCALARS - 1) * REAL_BYTES, td->z_norm1);
     put_u32(q + TD_SCALARS * REAL_BYTES, td->has_prev ? 1u : 0u);
     m = td_arrays(td, ptr, count);
     put_arrays(q + TD_LEAD, ptr, count, m);
@@ -559,8 +574,13 @@ rtu_status rtu_td_save(const rtu_td *td, void *out, size_t out_bytes, size_t *wr
 /* Actor-critic                                                                                */
 
 #define AC_FIXED RTU_AC_CKPT_FIXED_BYTES
-#define AC_CONFIG_REALS 6u /* gamma, lambda, alpha, kappa_value, kappa_policy, entropy_coef */
-#define AC_SCALARS (AC_CONFIG_REALS + 3u) /* then ret_trace, ret_mean, ret_m2 */
+#define AC_SCALARS (RTU_AC_CONFIG_REAL_COUNT + 3u) /* the config's, ret_trace, ret_mean, ret_m2 */
+/* The actor-critic's integers: action kind, n_actions, the flags, fed, acted (u32), then episodes,
+ * obs_count, ret_count, PRNG state and increment (u64). */
+#define AC_FED_AT (AC_FLAGS_AT + AC_FLAG_BYTES)
+#define AC_ACTED_AT (AC_FED_AT + U32_BYTES)
+#define AC_EPISODES_AT (AC_ACTED_AT + U32_BYTES)
+#define AC_U64_AT(k) (AC_EPISODES_AT + 8u * (k)) /* 0 episodes .. 4 PRNG increment */
 #define AC_LEAD (AC_FIXED + AC_SCALARS * REAL_BYTES)
 
 /* The arrays of an actor-critic payload, in order. Returns how many. */
@@ -618,6 +638,7 @@ static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rt
     const unsigned char *q = p + RTU_CKPT_HEADER_BYTES, *r = q + AC_FIXED;
     rtu_ac_config config;
     rtu_status status;
+    size_t i;
 
     /* the payload length first: it bounds every read below */
     if (!header_matches(h, RTU_LEARNER_ACTOR_CRITIC, &ac->cell, ac_payload_bytes(ac)) ||
@@ -627,30 +648,32 @@ static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rt
     }
     /* config and statistics, in the ranges rtu_ac_init accepts */
     if (!all_finite_at(r, AC_SCALARS)) {
-        return fault(what, "a non-finite gamma, lambda, alpha, kappa_value, kappa_policy, "
-                           "entropy_coef, ret_trace, ret_mean or ret_m2", RTU_ERR_NONFINITE_PARAM);
+        return fault(what, "a non-finite hyperparameter, ret_trace, ret_mean or ret_m2",
+                     RTU_ERR_NONFINITE_PARAM);
     }
     if (h->optimizer > RTU_OPT_OBGD) {
         return fault(what, "optimizer", RTU_ERR_CONFIG);
     }
     config = ac_config_at(q, r, h->optimizer);
-    if (get_u32(q + 8) > 1 || get_u32(q + 12) > 1) {
-        return fault(what, get_u32(q + 8) > 1 ? "normalize_obs (0 or 1)" : "scale_reward (0 or 1)",
-                     RTU_ERR_CONFIG);
+    i = 0;
+#define CHECK_FLAG(name, value)                                                                    \
+    if (get_u32(q + AC_FLAGS_AT + U32_BYTES * i++) > 1) {                                          \
+        return fault(what, #name " (0 or 1)", RTU_ERR_CONFIG);                                     \
     }
+    RTU_AC_CONFIG_FLAGS(CHECK_FLAG)
     if (rtu_ac_check_config(&config, what) != RTU_OK) {
         return RTU_ERR_CONFIG;
     }
-    if (get_u32(q + 16) > 1 || get_u32(q + 20) > 1) {
-        return fault(what, get_u32(q + 16) > 1 ? "fed (0 or 1)" : "acted (0 or 1)",
+    if (get_u32(q + AC_FED_AT) > 1 || get_u32(q + AC_ACTED_AT) > 1) {
+        return fault(what, get_u32(q + AC_FED_AT) > 1 ? "fed (0 or 1)" : "acted (0 or 1)",
                      RTU_ERR_CONFIG);
     }
-    if ((get_u64(q + 56) & 1u) == 0) {
+    if ((get_u64(q + AC_U64_AT(4)) & 1u) == 0) {
         return fault(what, "an even PRNG increment (PCG32 needs it odd)", RTU_ERR_CONFIG);
     }
     status = check_arrays(q + AC_LEAD, count, m, ac->cell.n_hidden, RTU_LEARNER_ACTOR_CRITIC,
                           what);
-    if (status == RTU_OK && get_u32(q + 20) != 0) {
+    if (status == RTU_OK && get_u32(q + AC_ACTED_AT) != 0) {
         status = fault(what, "taken between act and learn (acted = 1); checkpoints are taken "
                              "after learn", RTU_ERR_ORDER);
     }
@@ -676,16 +699,16 @@ rtu_status rtu_ac_load(rtu_ac *ac, const void *in, size_t in_bytes)
     q = p + RTU_CKPT_HEADER_BYTES;
     r = q + AC_FIXED;
     ac->config = ac_config_at(q, r, h.optimizer);
-    ac->fed = get_u32(q + 16) != 0;
+    ac->fed = get_u32(q + AC_FED_AT) != 0;
     ac->acted = 0; /* validated above */
-    ac->episodes = get_u64(q + 24);
-    ac->obs_count = get_u64(q + 32);
-    ac->ret_count = get_u64(q + 40);
-    ac->rng.state = get_u64(q + 48);
-    ac->rng.inc = get_u64(q + 56);
-    ac->ret_trace = get_real(r + 6 * REAL_BYTES);
-    ac->ret_mean = get_real(r + 7 * REAL_BYTES);
-    ac->ret_m2 = get_real(r + 8 * REAL_BYTES);
+    ac->episodes = get_u64(q + AC_U64_AT(0));
+    ac->obs_count = get_u64(q + AC_U64_AT(1));
+    ac->ret_count = get_u64(q + AC_U64_AT(2));
+    ac->rng.state = get_u64(q + AC_U64_AT(3));
+    ac->rng.inc = get_u64(q + AC_U64_AT(4));
+    ac->ret_trace = get_real(r + (AC_SCALARS - 3) * REAL_BYTES);
+    ac->ret_mean = get_real(r + (AC_SCALARS - 2) * REAL_BYTES);
+    ac->ret_m2 = get_real(r + (AC_SCALARS - 1) * REAL_BYTES);
     ac->steps = h.steps;
     m = ac_arrays(ac, ptr, count);
     get_arrays(q + AC_LEAD, ptr, count, m);
@@ -714,25 +737,18 @@ rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *wr
                    payload);
     put_u32(q, (uint32_t)ac->action_kind);
     put_u32(q + 4, (uint32_t)ac->n_actions);
-    put_u32(q + 8, ac->config.normalize_obs ? 1u : 0u);
-    put_u32(q + 12, ac->config.scale_reward ? 1u : 0u);
-    put_u32(q + 16, ac->fed ? 1u : 0u);
-    put_u32(q + 20, ac->acted ? 1u : 0u);
-    put_u64(q + 24, ac->episodes);
-    put_u64(q + 32, ac->obs_count);
-    put_u64(q + 40, ac->ret_count);
-    put_u64(q + 48, ac->rng.state);
-    put_u64(q + 56, ac->rng.inc);
+    put_u32(q + AC_FED_AT, ac->fed ? 1u : 0u);
+    put_u32(q + AC_ACTED_AT, ac->acted ? 1u : 0u);
+    put_u64(q + AC_U64_AT(0), ac->episodes);
+    put_u64(q + AC_U64_AT(1), ac->obs_count);
+    put_u64(q + AC_U64_AT(2), ac->ret_count);
+    put_u64(q + AC_U64_AT(3), ac->rng.state);
+    put_u64(q + AC_U64_AT(4), ac->rng.inc);
     r = q + AC_FIXED;
-    put_real(r, ac->config.gamma);
-    put_real(r + REAL_BYTES, ac->config.lambda);
-    put_real(r + 2 * REAL_BYTES, ac->config.alpha);
-    put_real(r + 3 * REAL_BYTES, ac->config.kappa_value);
-    put_real(r + 4 * REAL_BYTES, ac->config.kappa_policy);
-    put_real(r + 5 * REAL_BYTES, ac->config.entropy_coef);
-    put_real(r + 6 * REAL_BYTES, ac->ret_trace);
-    put_real(r + 7 * REAL_BYTES, ac->ret_mean);
-    put_real(r + 8 * REAL_BYTES, ac->ret_m2);
+    put_ac_config(q, r, &ac->config);
+    put_real(r + (AC_SCALARS - 3) * REAL_BYTES, ac->ret_trace);
+    put_real(r + (AC_SCALARS - 2) * REAL_BYTES, ac->ret_mean);
+    put_real(r + (AC_SCALARS - 1) * REAL_BYTES, ac->ret_m2);
     m = ac_arrays(ac, ptr, count);
     put_arrays(q + AC_LEAD, ptr, count, m);
     status = seal(p, payload, &h);

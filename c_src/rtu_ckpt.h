@@ -35,7 +35,7 @@
  *
  * Payload of learner type 1, TD(lambda) (Q = P + 2n + 1 the learner's parameters):
  *
- *   reals  gamma, lambda, alpha, kappa                                    4 R
+ *   reals  gamma, lambda, alpha, kappa (RTU_TD_CONFIG_REALS, rtu_config.h) 4 R
  *   reals  v_prev, z_norm1                                                2 R
  *   u32    has_prev (0 or 1)                                              4
  *   reals  cell params, cell state, RTRL traces (above)                  (P + 4n + T) R
@@ -50,8 +50,8 @@
  *   offset  size
  *        0     4  u32 action kind (rtu_action_kind: 0 discrete, 1 continuous)
  *        4     4  u32 n_actions (A: actions, discrete; dimensions, continuous)
- *        8     4  u32 normalize_obs (0 or 1)
- *       12     4  u32 scale_reward (0 or 1)
+ *        8     4  u32 normalize_obs (0 or 1)    (RTU_AC_CONFIG_FLAGS of rtu_config.h, in order;
+ *       12     4  u32 scale_reward (0 or 1)      a further flag shifts the offsets below by 4)
  *       16     4  u32 fed (0 or 1: the cell holds obs_last, which the next act must get)
  *       20     4  u32 acted, always 0 (a checkpoint is taken after learn, never between act and
  *                 learn: rtu_ac_save refuses then with RTU_ERR_ORDER, rtu_ac_load refuses acted 1
@@ -62,6 +62,7 @@
  *       48     8  u64 PRNG state (rtu_prng.state)
  *       56     8  u64 PRNG increment (rtu_prng.inc, odd)
  *       64        reals gamma, lambda, alpha, kappa_value, kappa_policy, entropy_coef   6 R
+ *                       (RTU_AC_CONFIG_REALS of rtu_config.h, in order)
  *                 reals ret_trace, ret_mean, ret_m2                                     3 R
  *                 reals cell params, cell state, RTRL traces (above)          (P + 4n + T) R
  *                 reals value head: w_v[2n], b_v                                        V R
@@ -103,19 +104,21 @@ typedef enum {
 /* Exact bytes of a TD(lambda) checkpoint, for static buffers (header, payload, CRC). */
 #define RTU_TD_CHECKPOINT_BYTES(kind, n_in, n_hidden)                                               \
     (RTU_CKPT_HEADER_BYTES + 4u + RTU_CKPT_CRC_BYTES +                                              \
-     sizeof(rtu_real) * (6u + RTU_CELL_PARAMS(n_in, n_hidden) + 8u * (size_t)(n_hidden) +           \
+     sizeof(rtu_real) * (RTU_TD_CONFIG_REAL_COUNT + 2u + RTU_CELL_PARAMS(n_in, n_hidden) +         \
+                         8u * (size_t)(n_hidden) +                                                  \
                          ((kind) == RTU_KIND_NONLINEAR ? 4u : 2u) * (size_t)(n_hidden) *            \
                              (size_t)(n_in) +                                                       \
                          2u * (size_t)(n_hidden) + 1u + RTU_TD_PARAMS(n_in, n_hidden)))
 
 /* Bytes of the integers that open an actor-critic payload (action space, flags, counters, PRNG). */
-#define RTU_AC_CKPT_FIXED_BYTES 64u
+#define RTU_AC_CKPT_FIXED_BYTES (56u + 4u * RTU_AC_CONFIG_FLAG_COUNT) /* 64 */
 
 /* Exact bytes of an actor-critic checkpoint, for static buffers (header, payload, CRC). */
 #define RTU_AC_CHECKPOINT_BYTES(kind, n_in, n_hidden, action_kind, n_actions)                       \
     (RTU_CKPT_HEADER_BYTES + RTU_AC_CKPT_FIXED_BYTES + RTU_CKPT_CRC_BYTES +                         \
      sizeof(rtu_real) *                                                                             \
-         (9u + 3u * RTU_CELL_PARAMS(n_in, n_hidden) + 4u * (size_t)(n_hidden) +                     \
+         (RTU_AC_CONFIG_REAL_COUNT + 3u + 3u * RTU_CELL_PARAMS(n_in, n_hidden) +                     \
+          4u * (size_t)(n_hidden) +                                                                 \
           ((kind) == RTU_KIND_NONLINEAR ? 4u : 2u) * (size_t)(n_hidden) * (size_t)(n_in) +          \
           4u * (size_t)(n_hidden) + 2u * RTU_AC_VALUE_HEAD(n_hidden) +                              \
           2u * RTU_AC_POLICY_HEAD(n_hidden, action_kind, n_actions) + 4u * (size_t)(n_in)))

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "rtu.h"
+#include "rtu_config.h"
 
 #ifdef RTU_DOUBLE
 #define RTU_TANH tanh
@@ -102,5 +103,33 @@ void rtu_obgd_step_trace(rtu_cell *cell, rtu_obgd_trace *trace, rtu_real a);
  * non-finite entry, else RTU_OK. */
 rtu_status rtu_obgd_update(rtu_cell *cell, int obgd, rtu_real alpha, rtu_real delta,
                            rtu_obgd_trace *traces, size_t count, rtu_real *ratio);
+
+/* Whether a hyperparameter obeys its rule (rtu_config.h): finite, and in [0, 1], (0, inf) or
+ * [0, inf). */
+static inline int rtu_rule_ok(rtu_real v, rtu_rule rule)
+{
+    if (!isfinite(v)) {
+        return 0;
+    }
+    if (rule == RTU_RULE_UNIT) {
+        return v >= 0 && v <= 1;
+    }
+    return rule == RTU_RULE_POSITIVE ? v > 0 : v >= 0;
+}
+
+/* The bodies of rtu_td_default_config / rtu_ac_default_config and rtu_td_check_config /
+ * rtu_ac_check_config, applied to each entry of a list of rtu_config.h. They name the locals of
+ * those functions: the config c (a struct in the defaults, a pointer in the checks) and bad, the
+ * first faulty field's name or NULL. */
+#define RTU_CONFIG_SET_REAL(name, value, rule, obgd_only) c.name = (rtu_real)(value);
+#define RTU_CONFIG_SET_FLAG(name, value) c.name = (value);
+#define RTU_CONFIG_CHECK_REAL(name, value, rule, obgd_only)                                        \
+    if (bad == NULL && (!(obgd_only) || c->optimizer == RTU_OPT_OBGD) &&                   \
+        !rtu_rule_ok(c->name, rule)) {                                                             \
+        bad = #name;                                                                               \
+    }
+
+/* RTU_OK if bad is NULL, else RTU_ERR_CONFIG with *what = bad (what may be NULL). */
+rtu_status rtu_config_verdict(const char *bad, const char **what);
 
 #endif /* RTU_INTERNAL_H */

@@ -1,5 +1,6 @@
-/* Status strings for rtu_status (see rtu.h). */
+/* Status strings for rtu_status (see rtu.h), and the verdict of the config checks. */
 #include "rtu.h"
+#include "rtu_internal.h"
 
 const char *rtu_status_str(rtu_status status)
 {
@@ -35,4 +36,15 @@ const char *rtu_status_str(rtu_status status)
     case RTU_STATUS_COUNT: break;
     }
     return "unknown status";
+}
+
+rtu_status rtu_config_verdict(const char *bad, const char **what)
+{
+    if (bad == NULL) {
+        return RTU_OK;
+    }
+    if (what != NULL) {
+        *what = bad;
+    }
+    return RTU_ERR_CONFIG;
 }

@@ -8,27 +8,25 @@
 #include "rtu_internal.h"
 #include "rtu_td.h"
 
+rtu_td_config rtu_td_default_config(void)
+{
+    rtu_td_config c;
+    RTU_TD_CONFIG_REALS(RTU_CONFIG_SET_REAL)
+    c.optimizer = RTU_TD_CONFIG_OPTIMIZER;
+    return c;
+}
+
 rtu_status rtu_td_check_config(const rtu_td_config *c, const char **what)
 {
     const char *bad = NULL;
     if (c == NULL) {
         return RTU_ERR_NULL;
     }
-    if (!(c->gamma >= 0 && c->gamma <= 1)) {
-        bad = "gamma";
-    } else if (!(c->lambda >= 0 && c->lambda <= 1)) {
-        bad = "lambda";
-    } else if (!(c->alpha > 0 && isfinite(c->alpha))) {
-        bad = "alpha";
-    } else if (c->optimizer != RTU_OPT_OBGD && c->optimizer != RTU_OPT_SGD) {
+    if (c->optimizer != RTU_OPT_OBGD && c->optimizer != RTU_OPT_SGD) {
         bad = "optimizer";
-    } else if (c->optimizer == RTU_OPT_OBGD && !(c->kappa > 0 && isfinite(c->kappa))) {
-        bad = "kappa";
     }
-    if (bad != NULL && what != NULL) {
-        *what = bad;
-    }
-    return bad == NULL ? RTU_OK : RTU_ERR_CONFIG;
+    RTU_TD_CONFIG_REALS(RTU_CONFIG_CHECK_REAL)
+    return rtu_config_verdict(bad, what);
 }
 
 rtu_status rtu_td_buffer_size(rtu_kind kind, size_t n_in, size_t n_hidden, size_t *bytes)

@@ -6,23 +6,28 @@
 #define RTU_TD_H
 
 #include "rtu.h"
+#include "rtu_config.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef enum {
-    RTU_OPT_SGD = 0, /* params += alpha delta z */
-    RTU_OPT_OBGD = 1 /* overshooting-bounded: alpha_eff = alpha / max(alpha kappa max(|delta|, 1) |z|_1, 1) */
-} rtu_optimizer;
+/* rtu_optimizer (RTU_OPT_SGD, RTU_OPT_OBGD) is declared in rtu_config.h. */
 
+/* A config struct's members from the lists of rtu_config.h (generated from the Python config
+ * dataclasses, where each hyperparameter, its default, rule and help are declared once). */
+#define RTU_CONFIG_REAL_MEMBER(name, value, rule, obgd_only) rtu_real name;
+#define RTU_CONFIG_FLAG_MEMBER(name, value) int name;
+
+/* gamma (discount, [0, 1]), lambda (trace decay, [0, 1]), alpha (step size, > 0), kappa (ObGD
+ * bound, > 0; unused by SGD), then the optimizer: rtu_config.h's RTU_TD_CONFIG_REALS. */
 typedef struct {
-    rtu_real gamma;  /* discount, in [0, 1] */
-    rtu_real lambda; /* trace decay, in [0, 1] */
-    rtu_real alpha;  /* step size, > 0 */
-    rtu_real kappa;  /* ObGD bound, > 0 (unused by SGD) */
+    RTU_TD_CONFIG_REALS(RTU_CONFIG_REAL_MEMBER)
     rtu_optimizer optimizer;
 } rtu_td_config;
+
+/* The defaults of rtu_config.h (TDConfig's): gamma 0.9, lambda 0.9, alpha 1, kappa 2, ObGD. */
+rtu_td_config rtu_td_default_config(void);
 
 /* Learner parameters: the cell's (RTU_CELL_PARAMS), then the head w (2n) and b (1). */
 #define RTU_TD_PARAMS(n_in, n_hidden) (RTU_CELL_PARAMS(n_in, n_hidden) + 2u * (size_t)(n_hidden) + 1u)

@@ -12,8 +12,9 @@ import sys
 from types import ModuleType
 
 #: top-level module -> the extra of pyproject.toml that installs it
-EXTRAS = {"gymnasium": "train", "matplotlib": "train", "tqdm": "train",
-          "onnx": "onnx", "onnxruntime": "onnx", "popgym": "popgym", "mujoco": "mujoco"}
+EXTRAS = {"gymnasium": "train", "matplotlib": "train", "tqdm": "train", "joblib": "train",
+          "scipy": "train", "tomli": "train", "onnx": "onnx", "onnxruntime": "onnx",
+          "popgym": "popgym", "mujoco": "mujoco", "ray": "ray"}
 
 
 class MissingExtra(ModuleNotFoundError):

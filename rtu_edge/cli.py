@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--steps", type=_positive_int, default=DEMO_STEPS)
     demo.add_argument("--seed", type=_seed, default=DEMO_SEED)
 
+    _sweep_arguments(sub)
+
     ex = sub.add_parser(
         "export", help="export a trained checkpoint for deployment: ONNX or a C header",
         description="Freeze a checkpoint's inference step (the RTU, its heads and the "
@@ -134,6 +136,48 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--name", default="model",
                     help="C identifier of the model in the header (default model)")
     return parser
+
+
+def _seeds(text: str) -> list:
+    """A seed (7) or a range of seeds (0:10, stop excluded)."""
+    start, colon, stop = text.partition(":")
+    if not colon:
+        return [_seed(text)]
+    first, last = _seed(start), _seed(stop)
+    if last <= first:
+        raise argparse.ArgumentTypeError(f"an empty range of seeds: {text!r}")
+    return list(range(first, last))
+
+
+def _sweep_arguments(sub) -> None:
+    from .sweep import ENGINES
+    sw = sub.add_parser(
+        "sweep", help="run a grid of training runs over seeds; summarize them",
+        description="Run every configuration of a sweep FILE (TOML or JSON: seeds, optional "
+                    "defaults, and [[configs]] each with a label, task, steps and any of hidden, "
+                    "kind, activation, dtype, log_every and the learner hyperparameters) on every "
+                    "seed, each run as `rtu-edge train` does it, into DIR/runs/<label>/seed-<s>/; "
+                    "one row per finished run goes to DIR/results.csv. Rerunning the same "
+                    "command skips the runs the table holds. --report prints the summary per "
+                    "configuration (mean and median final score with 95% bootstrap intervals, "
+                    "fractions reaching the task's threshold and collapsing) and writes "
+                    "DIR/report.md and learning curves DIR/plots/*.png; without FILE it only "
+                    "reports.")
+    sw.add_argument("file", nargs="?", metavar="FILE", help="the sweep file (.toml or .json)")
+    sw.add_argument("--out", required=True, metavar="DIR", help="the sweep's directory")
+    sw.add_argument("--report", action="store_true",
+                    help="summarize DIR/results.csv (after the runs, if FILE is given)")
+    sw.add_argument("--engine", choices=ENGINES, default=None,
+                    help="joblib: processes on this machine (default); ray: a Ray instance "
+                         "(pip install 'rtu_edge[ray]'), local unless --address")
+    sw.add_argument("--address", metavar="ADDR",
+                    help="with --engine ray: an existing Ray cluster (e.g. auto or "
+                         "ray://host:10001); DIR must be on a file system its nodes share")
+    sw.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                    help="runs at a time (default: one per core; ray with --address: no limit)")
+    sw.add_argument("--seeds", type=_seeds, nargs="+", default=None, metavar="S",
+                    help="instead of the file's seeds: seeds (0 1 2) and ranges (0:10, stop "
+                         "excluded)")
 
 
 def _hyperparameter_arguments(p: argparse.ArgumentParser) -> None:
@@ -160,7 +204,7 @@ def _hyperparameter_arguments(p: argparse.ArgumentParser) -> None:
         if "choices" in f.metadata:
             group.add_argument(flag, dest=f"hp_{name}", choices=f.metadata["choices"],
                                default=None, help=text)
-        elif "range" in f.metadata:
+        elif "rule" in f.metadata:
             group.add_argument(flag, dest=f"hp_{name}", type=float, default=None,
                                metavar="X", help=text)
         else:
@@ -201,6 +245,19 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("validate: --checkpoint goes with --onnx")
         if args.onnx is None and not args.learners and args.steps is not None:
             parser.error("validate: --steps goes with --onnx or --learners")
+    if args.command == "sweep":
+        if args.file is None and not args.report:
+            parser.error("sweep: give a sweep FILE to run, and/or --report")
+        run_options = (args.engine, args.address, args.jobs, args.seeds)
+        if args.file is None and any(o is not None for o in run_options):
+            parser.error("sweep: --engine, --address, --jobs and --seeds go with a sweep FILE")
+        if args.address is not None and args.engine != "ray":
+            parser.error("sweep: --address goes with --engine ray")
+        args.engine = args.engine or "joblib"
+        if args.seeds is not None:
+            args.seeds = [s for group in args.seeds for s in group]
+            if len(set(args.seeds)) != len(args.seeds):
+                parser.error(f"sweep: --seeds: a seed is given twice: {args.seeds}")
     if args.command == "export":
         if not (args.onnx or args.c_header):
             parser.error("export: give --onnx OUT.onnx and/or --c-header OUT.h")
@@ -214,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "export":
             from .export import cli_export
             return cli_export.export(args)
+        if args.command == "sweep":
+            from . import sweep
+            return sweep.main(args)
         return {"train": commands.train, "eval": commands.evaluate,
                 "demo": commands.demo}[args.command](args)
     except (ValueError, OSError) as err:

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from .reference.config import c_name
-from .train import PREDICTION_TASKS, Interrupted, Metrics, RunConfig, run_episodes, train as run
+from .train import (PREDICTION_TASKS, Interrupted, Metrics, RunConfig, default_activation,
+                    run_episodes, train as run)
 from .validate import LEARNER_TOLERANCE, actor_critic_parity
 
 __all__ = ["Interrupted", "demo", "evaluate", "train"]
@@ -22,8 +23,7 @@ def _config(args) -> RunConfig:
     dtype = args.dtype or ("float64" if args.backend == "reference" else "float32")
     if args.backend == "reference" and dtype != "float64":
         raise ValueError("--dtype: the reference backend is float64 only")
-    # relu predicted trace conditioning best; with relu the actor-critic collapsed on CartPole
-    activation = args.activation or ("relu" if args.task in PREDICTION_TASKS else "tanh")
+    activation = args.activation or default_activation(args.task)
     from .cli import learner_overrides
     cfg = RunConfig(task=args.task, steps=args.steps, hidden=args.hidden, kind=args.kind,
                     activation=activation, backend=args.backend, dtype=dtype, seed=args.seed,

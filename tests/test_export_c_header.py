@@ -65,7 +65,8 @@ def test_actor_critic_model_outputs_policy_and_value(tmp_path, action_kind):
     params = ActorCritic.from_checkpoint(path).params
     assert model.output_names[-1] == "value" and model.n_out == 3
     assert (model.log_std is not None) == (action_kind == "continuous")
-    mean, m2, count = (model.learner_arrays[k] for k in ("obs_mean", "obs_m2", "obs_count"))
+    stats = ActorCritic.from_checkpoint(path).observation_statistics
+    mean, m2, count = (stats[k] for k in ("mean", "m2", "count"))
     np.testing.assert_allclose(model.obs_inv_std, 1 / np.sqrt(m2 / (count - 1) + 1e-8))
     # from a zero state: the numpy step, the C step and the learner's own heads agree
     cell = RTUCell(3, 5, kind="linear", activation="tanh", dtype=np.float64)

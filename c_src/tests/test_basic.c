@@ -359,8 +359,8 @@ void test_ac_check_config(int arg)
     c = good; c.optimizer = (rtu_optimizer)2; AC_REFUSED("optimizer");
     /* SGD has no kappa rules */
     c = good; c.optimizer = RTU_OPT_SGD; c.kappa_value = c.kappa_policy = -1; AC_ACCEPTED();
-    /* the first faulty field, in the order of rtu_ac.h's rules */
-    c = good; c.kappa_policy = 0; c.entropy_coef = -1; AC_REFUSED("entropy_coef");
+    /* the first faulty field, in the order of the struct (rtu_config.h's lists) */
+    c = good; c.kappa_policy = 0; c.entropy_coef = -1; AC_REFUSED("kappa_policy");
     c = good; c.kappa_value = 0; c.kappa_policy = 0;   AC_REFUSED("kappa_value");
     c = good; c.alpha = 0; c.kappa_value = 0;          AC_REFUSED("alpha");
 }

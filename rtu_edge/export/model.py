@@ -42,8 +42,6 @@ class InferenceModel:
       w_c, w_d: (n, n_in); g, phi, eta: (n,); head_w: (n_out, 2n); head_b: (n_out,);
       obs_mean, obs_inv_std: (n_in,) or None; log_std: (A,) or None (continuous actions).
     ``learner`` is "td" or "actor-critic"; ``output_names`` name the rows of the head.
-    ``learner_arrays`` keeps the learner's own arrays (cell params, heads, Welford statistics)
-    for exports that let a device go on learning from the trained weights.
     Arrays have the checkpoint's precision (``dtype``).
     """
 
@@ -67,7 +65,6 @@ class InferenceModel:
     output_names: tuple
     steps: int
     config: dict
-    learner_arrays: dict
 
     @property
     def dtype(self) -> np.dtype:
@@ -106,13 +103,10 @@ class InferenceModel:
         w_c, w_d = p["w_c"], p["w_d"]
         config = dataclasses.asdict(learner.config)
         if learner.LEARNER == "td":
-            head = np.concatenate([p["w"], p["b"]])
             return cls("td", learner.kind, learner.activation, d, n, None, 0, w_c, w_d, g, phi,
                        eta, p["w"].reshape(1, 2 * n), p["b"], None, None, None, ("prediction",),
-                       learner.steps, config, {"cell_params": params, "head": head})
+                       learner.steps, config)
         A = learner.n_actions
-        value = np.concatenate([p["w_v"], p["b_v"]])
-        policy = np.concatenate([p[k].reshape(-1) for k in ("W", "b", "log_std") if k in p])
         log_std = p.get("log_std")
         head_w = np.concatenate([p["W"], p["w_v"].reshape(1, 2 * n)]).astype(dt)
         head_b = np.concatenate([p["b"], p["b_v"]]).astype(dt)
@@ -127,9 +121,7 @@ class InferenceModel:
         names = tuple(f"{prefix}_{i}" for i in range(A)) + ("value",)
         return cls("actor-critic", learner.kind, learner.activation, d, n, learner.action_kind, A,
                    w_c, w_d, g, phi, eta, head_w, head_b, obs_mean, obs_inv_std, log_std, names,
-                   learner.steps, config,
-                   {"cell_params": params, "value": value, "policy": policy,
-                    "obs_mean": stats["mean"], "obs_m2": stats["m2"], "obs_count": stats["count"]})
+                   learner.steps, config)
 
     def step_reference(self, state: np.ndarray, obs: np.ndarray):
         """One step in numpy for a batch: state (B, 2n), obs (B, n_in) -> (out (B, n_out),

@@ -320,7 +320,7 @@ def _all_initializers(graph) -> list:
 
 def from_onnx(source, where: Optional[str] = None) -> InferenceModel:
     """The InferenceModel of an exported float32 ONNX file (path) or onnx.ModelProto, rebuilt
-    from its initializers and metadata (float32 arrays; learner_arrays empty). ValueError naming
+    from its initializers and metadata (float32 arrays). ValueError naming
     the file (or ``where``) if it is not an rtu_edge export or is an int8 one (its float weights
     are gone)."""
     onnx = _onnx()
@@ -352,7 +352,7 @@ def from_onnx(source, where: Optional[str] = None) -> InferenceModel:
             arrays["obs_inv_std"].copy() if normalised else None,
             None if log_std is None else log_std.copy(),
             tuple(json.loads(meta["head_rows"])), int(meta["training_steps"]),
-            json.loads(meta.get("config", "{}")), {})
+            json.loads(meta.get("config", "{}")))
     except (KeyError, ValueError, TypeError, IndexError) as err:
         raise ValueError(f"{where}: rtu_edge metadata or weights missing or malformed "
                          f"({type(err).__name__}: {err})") from None

@@ -295,11 +295,16 @@ class Cell:
     # -- sequences ----------------------------------------------------------------------------
 
     def run(self, x_seq: np.ndarray) -> np.ndarray:
-        """Step over x_seq (T, n_in); returns H (T, 2n)."""
+        """Step over x_seq (T, n_in); returns H (T, 2n). As rtu_cell_run, the whole sequence is
+        checked before the first step."""
+        check_input("X", np.asarray(x_seq, dtype=np.float64))
         return np.array([self.step(x) for x in x_seq]).reshape(len(x_seq), 2 * self.n_hidden)
 
     def run_gradient(self, x_seq: np.ndarray, dh_seq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """As run; also the sum over steps of gradient(dh_seq[t]): returns (H, grad_sum)."""
+        """As run; also the sum over steps of gradient(dh_seq[t]): returns (H, grad_sum). Both
+        sequences are checked before the first step."""
+        check_input("X", np.asarray(x_seq, dtype=np.float64))
+        check_input("dH", np.asarray(dh_seq, dtype=np.float64))
         h_seq = np.zeros((len(x_seq), 2 * self.n_hidden))
         grad_sum = np.zeros(self.n_params)
         for t, x in enumerate(x_seq):

@@ -9,8 +9,11 @@ records them. The rules are the C core's (``rtu_td_check_config``, ``rtu_ac_chec
 float, a flag to bool) and a value of the wrong type is refused naming the field; a value out of
 range is refused by the learner that must check it anyway (the C core, or the reference's check).
 
-Adding a hyperparameter: a field here, the member of the C struct (same name, same order) and its
-use in the algorithm (C and reference).
+The C side is generated from these classes: ``python c_src/make_config.py`` writes
+c_src/rtu_config.h, X-macro lists of each config's reals (name, default, rule) and flags, from
+which the C structs, their defaults (rtu_td_default_config, rtu_ac_default_config), their checks
+and the checkpoint codec are built. Adding a hyperparameter: a field here, the header written
+again, and its use in the algorithm (C and reference).
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ from dataclasses import dataclass, field
 
 OPTIMIZERS = ("sgd", "obgd")
 
+#: the rules a real hyperparameter can obey (the C core's rtu_rule): (low, high, low open)
+RULES = {"unit": (0.0, 1.0, False), "positive": (0.0, math.inf, True),
+         "nonnegative": (0.0, math.inf, False)}
 
-def real(default: float, low: float, high: float, *, low_open: bool, help: str,
-         obgd_only: bool = False):
-    """A real hyperparameter in [low, high] (open at low if low_open; always finite)."""
-    return field(default=default, metadata={"range": (low, high, low_open), "help": help,
-                                            "obgd_only": obgd_only})
+
+def real(default: float, rule: str, *, help: str, obgd_only: bool = False):
+    """A real hyperparameter obeying rule (a key of RULES; always finite); obgd_only: the rule
+    applies with the ObGD optimizer only (SGD does not use the value)."""
+    return field(default=default, metadata={"rule": rule, "help": help, "obgd_only": obgd_only})
 
 
 def flag(default: bool, help: str):
@@ -53,7 +59,7 @@ class LearnerConfig:
                 if value not in f.metadata["choices"]:
                     raise ValueError(f"{f.name} must be one of {f.metadata['choices']}, "
                                      f"got {value!r}")
-            elif "range" in f.metadata:
+            elif "rule" in f.metadata:
                 if isinstance(value, bool) or not isinstance(value, numbers.Real):
                     raise ValueError(f"{f.name} must be a number, got {value!r}")
                 object.__setattr__(self, f.name, float(value))
@@ -68,18 +74,18 @@ class LearnerConfig:
         f = {f.name: f for f in dataclasses.fields(cls)}[name]
         if "choices" in f.metadata:
             return "one of " + ", ".join(f.metadata["choices"])
-        if "range" not in f.metadata:
+        if "rule" not in f.metadata:
             return "true or false"
-        low, high, low_open = f.metadata["range"]
+        low, high, low_open = RULES[f.metadata["rule"]]
         text = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if math.isinf(high) else ']'}"
         return text + (" (obgd only)" if f.metadata["obgd_only"] else "")
 
     def check(self) -> None:
         """The C core's rtu_*_check_config in numpy: ValueError naming the first faulty field."""
         for f in dataclasses.fields(self):
-            if "range" not in f.metadata or (f.metadata["obgd_only"] and self.optimizer != "obgd"):
+            if "rule" not in f.metadata or (f.metadata["obgd_only"] and self.optimizer != "obgd"):
                 continue
-            low, high, low_open = f.metadata["range"]
+            low, high, low_open = RULES[f.metadata["rule"]]
             value = getattr(self, f.name)
             if not (low < value if low_open else low <= value) or not value <= high \
                     or not math.isfinite(value):
@@ -90,10 +96,10 @@ class LearnerConfig:
 class TDConfig(LearnerConfig):
     """rtu_td_config: TD(lambda) prediction (rtu-spec.md section 3)."""
 
-    gamma: float = real(0.9, 0.0, 1.0, low_open=False, help="discount")
-    lambda_: float = real(0.9, 0.0, 1.0, low_open=False, help="trace decay")
-    alpha: float = real(1.0, 0.0, math.inf, low_open=True, help="step size")
-    kappa: float = real(2.0, 0.0, math.inf, low_open=True, obgd_only=True,
+    gamma: float = real(0.9, "unit", help="discount")
+    lambda_: float = real(0.9, "unit", help="trace decay")
+    alpha: float = real(1.0, "positive", help="step size")
+    kappa: float = real(2.0, "positive", obgd_only=True,
                         help="ObGD bound of the eligibility trace")
     optimizer: str = choice("obgd", OPTIMIZERS, help="obgd (overshooting-bounded) or sgd")
 
@@ -102,15 +108,68 @@ class TDConfig(LearnerConfig):
 class ACConfig(LearnerConfig):
     """rtu_ac_config: the streaming actor-critic, with the stream-x defaults."""
 
-    gamma: float = real(0.99, 0.0, 1.0, low_open=False, help="discount")
-    lambda_: float = real(0.8, 0.0, 1.0, low_open=False, help="trace decay")
-    alpha: float = real(1.0, 0.0, math.inf, low_open=True, help="step size")
-    kappa_value: float = real(2.0, 0.0, math.inf, low_open=True, obgd_only=True,
+    gamma: float = real(0.99, "unit", help="discount")
+    lambda_: float = real(0.8, "unit", help="trace decay")
+    alpha: float = real(1.0, "positive", help="step size")
+    kappa_value: float = real(2.0, "positive", obgd_only=True,
                               help="ObGD bound of the critic's trace")
-    kappa_policy: float = real(3.0, 0.0, math.inf, low_open=True, obgd_only=True,
+    kappa_policy: float = real(3.0, "positive", obgd_only=True,
                                help="ObGD bound of the actor's trace")
-    entropy_coef: float = real(0.01, 0.0, math.inf, low_open=False,
+    entropy_coef: float = real(0.01, "nonnegative",
                                help="entropy bonus c_H, signed by the TD error")
     optimizer: str = choice("obgd", OPTIMIZERS, help="obgd (overshooting-bounded) or sgd")
     normalize_obs: bool = flag(True, help="running mean/variance of each observation entry")
     scale_reward: bool = flag(True, help="divide rewards by the running std of the return")
+
+
+# -- the C side: c_src/rtu_config.h ----------------------------------------------------------------
+
+C_RULES = {"unit": "RTU_RULE_UNIT", "positive": "RTU_RULE_POSITIVE",
+           "nonnegative": "RTU_RULE_NONNEGATIVE"}
+
+
+def c_header() -> str:
+    """The text of c_src/rtu_config.h, generated from TDConfig and ACConfig."""
+    out = ["/*",
+           " * GENERATED from rtu_edge/reference/config.py (TDConfig, ACConfig) by",
+           " * `python c_src/make_config.py`. Do not edit; a test checks",
+           " * that it is current.",
+           " *",
+           " * The learners' hyperparameters, declared once, as X-macro lists in the order of the",
+           " * config structs (rtu_td_config, rtu_ac_config) and of their checkpoint payloads:",
+           " *   RTU_<L>_CONFIG_REALS(X): X(name, default, rule, obgd_only) for each real;",
+           " *     rule: RTU_RULE_UNIT [0, 1], RTU_RULE_POSITIVE (0, inf), RTU_RULE_NONNEGATIVE",
+           " *     [0, inf), always finite; obgd_only: the rule applies with ObGD only",
+           " *   RTU_<L>_CONFIG_FLAGS(X): X(name, default) for each flag (0 or 1)",
+           " *   RTU_<L>_CONFIG_OPTIMIZER: the default optimizer",
+           " *   RTU_<L>_CONFIG_REAL_COUNT, RTU_<L>_CONFIG_FLAG_COUNT",
+           " * and the optimizers (OPTIMIZERS) as rtu_optimizer.",
+           " */",
+           "#ifndef RTU_CONFIG_H", "#define RTU_CONFIG_H", "",
+           "typedef enum { RTU_RULE_UNIT = 0, RTU_RULE_POSITIVE = 1, RTU_RULE_NONNEGATIVE = 2 }"
+           " rtu_rule;", "",
+           "/* sgd: params += alpha delta z; obgd: overshooting-bounded, alpha_eff = alpha /",
+           " * max(alpha kappa max(|delta|, 1) |z|_1, 1) */",
+           "typedef enum { " + ", ".join(f"RTU_OPT_{name.upper()} = {i}"
+                                         for i, name in enumerate(OPTIMIZERS)) + " } rtu_optimizer;",
+           ""]
+    for prefix, cls in (("RTU_TD", TDConfig), ("RTU_AC", ACConfig)):
+        fields = dataclasses.fields(cls)
+        reals = [f for f in fields if "rule" in f.metadata]
+        flags = [f for f in fields if "rule" not in f.metadata and "choices" not in f.metadata]
+        out.append(f"/* {cls.__name__}: {cls.__doc__.splitlines()[0]} */")
+        for kind, group, fmt in (
+                ("REALS", reals, lambda f: f"X({c_name(f.name)}, {float(f.default)!r}, "
+                                           f"{C_RULES[f.metadata['rule']]}, "
+                                           f"{int(f.metadata['obgd_only'])})"),
+                ("FLAGS", flags, lambda f: f"X({c_name(f.name)}, {int(f.default)})")):
+            lines = [f"    {fmt(f):<48} /* {f.metadata['help']} */" for f in group]
+            out.append(f"#define {prefix}_CONFIG_{kind}(X)" + "".join(" \\\n" + line
+                                                                  for line in lines))
+            out.append(f"#define {prefix}_CONFIG_{kind[:-1]}_COUNT {len(group)}u")
+        optimizer = next(f for f in fields if f.name == "optimizer")
+        out.append(f"#define {prefix}_CONFIG_OPTIMIZER RTU_OPT_{optimizer.default.upper()}")
+        out.append("")
+    out += ["#endif /* RTU_CONFIG_H */", ""]
+    return "\n".join(out)
+

@@ -1,0 +1,51 @@
+/*
+ * GENERATED from rtu_edge/reference/config.py (TDConfig, ACConfig) by
+ * `python c_src/make_config.py`. Do not edit; a test checks
+ * that it is current.
+ *
+ * The learners' hyperparameters, declared once, as X-macro lists in the order of the
+ * config structs (rtu_td_config, rtu_ac_config) and of their checkpoint payloads:
+ *   RTU_<L>_CONFIG_REALS(X): X(name, default, rule, obgd_only) for each real;
+ *     rule: RTU_RULE_UNIT [0, 1], RTU_RULE_POSITIVE (0, inf), RTU_RULE_NONNEGATIVE
+ *     [0, inf), always finite; obgd_only: the rule applies with ObGD only
+ *   RTU_<L>_CONFIG_FLAGS(X): X(name, default) for each flag (0 or 1)
+ *   RTU_<L>_CONFIG_OPTIMIZER: the default optimizer
+ *   RTU_<L>_CONFIG_REAL_COUNT, RTU_<L>_CONFIG_FLAG_COUNT
+ * and the optimizers (OPTIMIZERS) as rtu_optimizer.
+ */
+#ifndef RTU_CONFIG_H
+#define RTU_CONFIG_H
+
+typedef enum { RTU_RULE_UNIT = 0, RTU_RULE_POSITIVE = 1, RTU_RULE_NONNEGATIVE = 2 } rtu_rule;
+
+/* sgd: params += alpha delta z; obgd: overshooting-bounded, alpha_eff = alpha /
+ * max(alpha kappa max(|delta|, 1) |z|_1, 1) */
+typedef enum { RTU_OPT_SGD = 0, RTU_OPT_OBGD = 1 } rtu_optimizer;
+
+/* TDConfig: rtu_td_config: TD(lambda) prediction (rtu-spec.md section 3). */
+#define RTU_TD_CONFIG_REALS(X) \
+    X(gamma, 0.9, RTU_RULE_UNIT, 0)                  /* discount */ \
+    X(lambda, 0.9, RTU_RULE_UNIT, 0)                 /* trace decay */ \
+    X(alpha, 1.0, RTU_RULE_POSITIVE, 0)              /* step size */ \
+    X(kappa, 2.0, RTU_RULE_POSITIVE, 1)              /* ObGD bound of the eligibility trace */
+#define RTU_TD_CONFIG_REAL_COUNT 4u
+#define RTU_TD_CONFIG_FLAGS(X)
+#define RTU_TD_CONFIG_FLAG_COUNT 0u
+#define RTU_TD_CONFIG_OPTIMIZER RTU_OPT_OBGD
+
+/* ACConfig: rtu_ac_config: the streaming actor-critic, with the stream-x defaults. */
+#define RTU_AC_CONFIG_REALS(X) \
+    X(gamma, 0.99, RTU_RULE_UNIT, 0)                 /* discount */ \
+    X(lambda, 0.8, RTU_RULE_UNIT, 0)                 /* trace decay */ \
+    X(alpha, 1.0, RTU_RULE_POSITIVE, 0)              /* step size */ \
+    X(kappa_value, 2.0, RTU_RULE_POSITIVE, 1)        /* ObGD bound of the critic's trace */ \
+    X(kappa_policy, 3.0, RTU_RULE_POSITIVE, 1)       /* ObGD bound of the actor's trace */ \
+    X(entropy_coef, 0.01, RTU_RULE_NONNEGATIVE, 0)   /* entropy bonus c_H, signed by the TD error */
+#define RTU_AC_CONFIG_REAL_COUNT 6u
+#define RTU_AC_CONFIG_FLAGS(X) \
+    X(normalize_obs, 1)                              /* running mean/variance of each observation entry */ \
+    X(scale_reward, 1)                               /* divide rewards by the running std of the return */
+#define RTU_AC_CONFIG_FLAG_COUNT 2u
+#define RTU_AC_CONFIG_OPTIMIZER RTU_OPT_OBGD
+
+#endif /* RTU_CONFIG_H */

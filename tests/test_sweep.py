@@ -1,0 +1,293 @@
+"""`rtu-edge sweep` (rtu_edge/sweep.py), its report (rtu_edge/report.py) and the task registry
+(rtu_edge/tasks/suite.py): tiny sweeps on joblib and on a local Ray, restart without duplicates
+(also after kill -9), failing runs recorded, one-line errors for bad sweep files."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rtu_edge import cli
+from rtu_edge.report import bootstrap_ci, summarize
+from rtu_edge.sweep import COLUMNS, ResultsTable, load
+from rtu_edge.tasks.suite import task_info
+
+pytest.importorskip("joblib")
+pytest.importorskip("scipy")
+
+TINY = """
+seeds = [0, 1]
+
+[defaults]
+task = "trace-conditioning"
+steps = 400
+log_every = 100
+hidden = 4
+
+[[configs]]
+label = "lin"
+kind = "linear"
+
+[[configs]]
+label = "cp"
+task = "cartpole-p"
+steps = 2000
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def rows(out: Path) -> list:
+    return ResultsTable.read(out / "results.csv")
+
+
+def pairs(out: Path) -> list:
+    return sorted((r["label"], int(r["seed"])) for r in rows(out))
+
+
+def sweep(*args) -> int:
+    return cli.main(["sweep", *map(str, args)])
+
+
+def test_joblib_sweep_records_each_run_once_and_reports(tmp_path, capsys):
+    file, out = write(tmp_path / "tiny.toml", TINY), tmp_path / "out"
+    assert sweep(file, "--out", out, "--jobs", 2) == 0
+    table = rows(out)
+    assert pairs(out) == [("cp", 0), ("cp", 1), ("lin", 0), ("lin", 1)]
+    assert all(r["status"] == "ok" and r["error"] == "" for r in table)
+    assert list(table[0]) == COLUMNS
+    lin = next(r for r in table if r["label"] == "lin")
+    assert (lin["kind"], lin["activation"], lin["gamma"], lin["lambda"]) == \
+        ("linear", "relu", "0.9", "0.9")  # the task's gamma, defaults recorded
+    for r in table:
+        metrics = out / "runs" / r["label"] / f"seed-{r['seed']}" / "metrics.csv"
+        assert metrics.exists()
+        assert np.isfinite(float(r["final_score"])) and r["collapsed"] in ("true", "false")
+    cp = next(r for r in table if r["label"] == "cp" and r["seed"] == "0")
+    with open(out / "runs/cp/seed-0/metrics.csv") as f:
+        returns = [float(m["return"]) for m in csv.DictReader(f)]
+    assert float(cp["final_score"]) == pytest.approx(np.mean(returns[-20:]), rel=1e-5)
+
+    capsys.readouterr()
+    assert sweep(file, "--out", out, "--seeds", "0:3") == 0  # finished pairs are skipped
+    assert "4 runs already" in capsys.readouterr().out
+    assert pairs(out) == [("cp", 0), ("cp", 1), ("cp", 2), ("lin", 0), ("lin", 1), ("lin", 2)]
+
+    assert sweep("--out", out, "--report") == 0
+    printed = capsys.readouterr().out
+    report = (out / "report.md").read_text()
+    assert report in printed
+    assert "| lin | trace-conditioning | 3 | 0 |" in report
+    assert "| cp | cartpole-p | 3 | 0 |" in report
+    assert "threshold 400" in report and "BCa" in report
+    for png in ("trace-conditioning.png", "cartpole-p.png"):
+        assert (out / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sweep("--out", out, "--report") == 0  # seeded: the same table, the same report
+    assert (out / "report.md").read_text() == report
+
+
+def test_failing_runs_are_recorded_and_the_others_finish(tmp_path):
+    file = write(tmp_path / "f.json", json.dumps({"seeds": [0], "configs": [
+        {"label": "diverges", "task": "trace-conditioning", "steps": 400, "log_every": 100,
+         "optimizer": "sgd", "alpha": 1e30},
+        {"label": "no-window", "task": "trace-conditioning", "steps": 150, "log_every": 100},
+        {"label": "fine", "task": "trace-conditioning", "steps": 400, "log_every": 100,
+         "hidden": 4}]}))
+    out = tmp_path / "out"
+    assert sweep(file, "--out", out, "--jobs", 1) == 0
+    by_label = {r["label"]: r for r in rows(out)}
+    assert by_label["diverges"]["status"] == "error"
+    assert by_label["diverges"]["error"].startswith("FloatingPointError: ")
+    assert by_label["no-window"]["status"] == "error"
+    assert "no score" in by_label["no-window"]["error"]
+    assert by_label["fine"]["status"] == "ok"
+    s = {x.label: x for x in summarize(out)}
+    assert (s["diverges"].runs, s["diverges"].failed) == (1, 1) and np.isnan(s["diverges"].mean)
+
+
+def test_a_label_whose_settings_changed_is_refused(tmp_path, capsys):
+    file, out = write(tmp_path / "s.toml", TINY.replace("steps = 2000", "steps = 300")), \
+        tmp_path / "out"
+    assert sweep(file, "--out", out, "--seeds", "0") == 0
+    write(file, TINY.replace("steps = 2000", "steps = 400"))
+    capsys.readouterr()
+    assert sweep(file, "--out", out, "--seeds", "0") == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "'cp'" in err and "settings differ" in err
+
+
+KILLABLE = """
+seeds = {start = 0, stop = 6}
+[[configs]]
+label = "a"
+task = "trace-conditioning"
+steps = 6000
+log_every = 1000
+hidden = 8
+"""
+
+
+def test_kill_9_mid_sweep_then_restart_gives_no_duplicate(tmp_path):
+    file, out = write(tmp_path / "k.toml", KILLABLE), tmp_path / "out"
+    command = [sys.executable, "-m", "rtu_edge.cli", "sweep", str(file), "--out", str(out),
+               "--jobs", "2"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (out / "results.csv").exists() and len(rows(out)) >= 1:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.stderr.read().decode()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    before = len(rows(out))
+    assert 1 <= before < 6
+    with open(out / "results.csv", "ab") as f:
+        f.write(b"a,trace-conditioning,5,6000,o")  # a row torn by the kill
+    assert sweep(file, "--out", out) == 0
+    assert pairs(out) == [("a", s) for s in range(6)]
+    assert all(r["status"] == "ok" for r in rows(out))
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=1, include_dashboard=False)  # one local Ray for this module
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_sweep(tmp_path, ray_session):
+    file, out = write(tmp_path / "tiny.toml", TINY), tmp_path / "out"
+    assert sweep(file, "--out", out, "--engine", "ray") == 0
+    assert ray_session.is_initialized()  # the sweep leaves a session it did not start
+    assert pairs(out) == [("cp", 0), ("cp", 1), ("lin", 0), ("lin", 1)]
+    assert all(r["status"] == "ok" for r in rows(out))
+
+
+BAD = [
+    ("colour = 1\n" + TINY, "colour: unknown key"),
+    (TINY.replace('kind = "linear"', 'kind = "linear"\nwidth = 3'), "configs[0].width: unknown key"),
+    (TINY.replace('task = "cartpole-p"', 'task = "nope"'), "configs[1].task: unknown task 'nope'"),
+    (TINY.replace('task = "cartpole-p"', 'task = "cartpole-p"\nentropy_coef = -1.0'),
+     "configs[1].entropy_coef: must lie in [0, inf), got -1.0"),
+    (TINY.replace('kind = "linear"', 'kind = "linear"\nentropy_coef = 0.1'),
+     "configs[0].entropy_coef: applies to control tasks"),
+    (TINY.replace("steps = 2000", 'steps = "2000"'), "configs[1].steps: must be a positive"),
+    (TINY.replace("hidden = 4", "hidden = 0"), "defaults.hidden: must be a positive integer"),
+    (TINY.replace('kind = "linear"', 'kind = "cubic"'), "configs[0].kind: must be one of"),
+    (TINY.replace('label = "cp"', 'label = "lin"'), "configs[1].label: 'lin' is used twice"),
+    (TINY.replace('label = "cp"', 'label = "c/p"'), "configs[1].label: must be letters"),
+    (TINY.replace("seeds = [0, 1]", "seeds = [0, -1]"), "seeds: seeds are integers"),
+    (TINY.replace("seeds = [0, 1]", ""), "seeds: missing"),
+    (TINY.replace("[defaults]", "[defaults\n"), "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize("text, message", BAD, ids=[m for _, m in BAD])
+def test_bad_sweep_files_get_one_line_naming_file_and_key(tmp_path, capsys, text, message):
+    file = write(tmp_path / "bad.toml", text)
+    assert sweep(file, "--out", tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"rtu-edge sweep: error: {file}: ")
+    assert message in err
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_json_sweep_files_and_bad_suffix(tmp_path, capsys):
+    data = {"seeds": {"start": 3, "stop": 5},
+            "configs": [{"label": "x", "task": "pendulum-p", "steps": 10, "lambda": 0.5}]}
+    sweep_ = load(write(tmp_path / "s.json", json.dumps(data)))
+    assert sweep_.seeds == [3, 4] and sweep_.configs[0].run.learner == {"lambda_": 0.5}
+    assert sweep_.configs[0].run.activation == "tanh"
+    assert sweep(write(tmp_path / "s.yaml", "x"), "--out", tmp_path / "o") == 2
+    assert "s.yaml: a sweep file is .toml or .json" in capsys.readouterr().err
+    assert sweep(write(tmp_path / "b.json", "{"), "--out", tmp_path / "o") == 2
+    assert "b.json: not valid JSON" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "give a sweep FILE"),
+    (["--report", "--jobs", "2"], "go with a sweep FILE"),
+    (["f.toml", "--address", "auto"], "--address goes with --engine ray"),
+    (["f.toml", "--seeds", "1", "0:2"], "a seed is given twice"),
+])
+def test_sweep_argument_errors(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_:
+        sweep(*args, "--out", tmp_path)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_report_without_results(tmp_path, capsys):
+    assert sweep("--out", tmp_path, "--report") == 2
+    assert "has no results.csv" in capsys.readouterr().err
+
+
+# -- the task registry and the statistics ---------------------------------------------------------
+
+def episodes(returns) -> list:
+    return [{"step": 10 * (i + 1), "return": r} for i, r in enumerate(returns)]
+
+
+def test_task_registry():
+    cp = task_info("cartpole-p")
+    assert (cp.kind, cp.threshold, cp.higher_is_better, cp.final_window) == \
+        ("control", 400.0, True, 20)
+    assert task_info("pendulum-p").threshold == -400.0
+    tc = task_info("trace-patterning")
+    assert (tc.kind, tc.score, tc.higher_is_better, tc.baseline) == \
+        ("prediction", "msre", False, "zero_msre")
+    assert task_info("popgym:RepeatPreviousEasy").threshold is None
+    assert task_info("popgym:RepeatPreviousEasy").final_window == 100
+    assert task_info("CartPole-v1").threshold == 475.0  # gymnasium's registered threshold
+    with pytest.raises(ValueError, match="unknown task 'cartpole'"):
+        task_info("cartpole")
+
+
+def test_scores_thresholds_and_collapse():
+    cp = task_info("cartpole-p")
+    steady = episodes([450.0] * 120)
+    assert cp.final(steady) == 450.0 and cp.reached(steady) and not cp.collapsed(steady)
+    fell = episodes([500.0] * 100 + [100.0] * 20)
+    assert cp.best(fell) == 500.0 and cp.final(fell) == 100.0
+    assert cp.collapsed(fell) and not cp.reached(fell)
+    slight = episodes([500.0] * 100 + [460.0] * 20)  # 92% of the best: no collapse
+    assert not cp.collapsed(slight)
+    pend = task_info("pendulum-p")  # negative returns: 10% of |best| below it
+    assert not pend.collapsed(episodes([-200.0] * 100 + [-215.0] * 20))
+    assert pend.collapsed(episodes([-200.0] * 100 + [-230.0] * 20))
+    tc = task_info("trace-conditioning")
+    windows = [{"step": 100 * i, "msre": m, "zero_msre": 0.2} for i, m in
+               enumerate([0.15, 0.05, 0.08])]
+    assert tc.final(windows) == 0.08 and tc.best(windows) == 0.05
+    assert tc.reached(windows)  # 0.08 <= 0.5 x 0.2
+    assert tc.collapsed(windows)  # keeps 0.12 of the best improvement 0.15: below 90%
+    assert not tc.collapsed(windows[:2])
+    steps, curve = cp.curve(episodes([1.0, 3.0] + [5.0] * 30))
+    assert curve[0] == 1.0 and curve[1] == 2.0 and curve[-1] == 5.0 and len(steps) == 32
+
+
+def test_bootstrap_interval():
+    values = np.array([1.0, 2.0, 3.0, 4.0, 10.0])
+    low, high = bootstrap_ci(values, np.mean, "BCa")
+    assert low < np.mean(values) < high and (low, high) == bootstrap_ci(values, np.mean, "BCa")
+    assert bootstrap_ci([2.0, 2.0, 2.0], np.median, "percentile") == (2.0, 2.0)
+    assert all(np.isnan(bootstrap_ci([1.0], np.mean, "BCa")))
+
+
+def test_the_readme_demonstration_sweep_file_loads():
+    demo = load(Path(__file__).resolve().parent.parent / "sweeps" / "demo.toml")
+    assert [c.label for c in demo.configs] == ["tc-linear", "tc-nonlinear", "cp-linear",
+                                               "cp-linear-tuned"]
+    assert demo.seeds == [0, 1, 2, 3, 4]
