@@ -162,3 +162,19 @@ def test_popgym_suite_tasks_run(name):
         if terminated or truncated:
             obs, _ = env.reset()
     assert np.array_equal(first, make_env(f"popgym:{name}", 2)[0].reset()[0])
+
+
+def test_suite_registers_the_new_tasks():
+    suite = pytest.importorskip("rtu_edge.tasks.suite")
+    from rtu_edge.tasks import memory_chain
+    info = suite.task_info("memory-chain-32")
+    assert (info.kind, info.score, info.threshold, info.higher_is_better, info.final_window) == \
+        ("control", "return", 0.8, True, 100)
+    assert memory_chain.RECALL_THRESHOLD == 0.9
+    rows = [{"step": i, "return": 1.0 if i % 10 else -1.0} for i in range(100)]
+    assert info.reached(rows) is True   # 90% correct: mean return 0.8
+    with pytest.raises(ValueError, match="memory length"):
+        suite.task_info("memory-chain-0")
+    for task in MUJOCO:
+        info = suite.task_info(task)
+        assert (info.threshold, info.final_window, info.higher_is_better) == (None, 20, True)

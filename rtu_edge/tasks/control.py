@@ -304,14 +304,6 @@ def _make_popgym(task: str, name: str) -> gym.Env:
     return gym.wrappers.OrderEnforcing(env)
 
 
-def _make_memory_chain(task: str) -> gym.Env:
-    length = task[len(memory_chain.PREFIX):]
-    if not length.isdigit() or int(length) < 1:
-        raise ValueError(f"task {task!r}: the memory length must be an integer >= 1, as in "
-                         f"\"memory-chain-16\"")
-    return memory_chain.MemoryChain(int(length))
-
-
 def make_env(task: str, seed: int) -> Tuple[gym.Env, EnvSpec]:
     """Builds a task for an online learner: ``env, spec = make_env(task, seed)``.
 
@@ -354,7 +346,7 @@ def make_env(task: str, seed: int) -> Tuple[gym.Env, EnvSpec]:
     elif task == "pendulum-p":
         env = make_pendulum_p()
     elif task.startswith(memory_chain.PREFIX):
-        env = _make_memory_chain(task)
+        env = memory_chain.MemoryChain(memory_chain.memory_length(task))
     elif task in mujoco_p.MUJOCO_P:
         env = mujoco_p.make_mujoco_p(task)
     elif task.startswith(POPGYM_PREFIX):

@@ -26,8 +26,8 @@ t = L + 1 and is never acted upon. Seeding is gymnasium's: ``reset(seed=...)`` r
 context stream; the same seed gives the same contexts.
 
 Score: the fraction of correct recalls over the last 100 episodes, ``(mean return + 1) / 2``;
-a policy blind to the context gets 0.5 on average. Threshold: >= 0.9 (bsuite counts a memory
-length as solved near there). Memory lengths of the suite: L = 4 to 128
+a policy blind to the context gets 0.5 on average. Threshold: >= 0.9 correct, a mean return
+>= 0.8 (``RETURN_THRESHOLD``; rtu_edge/tasks/suite.py registers it). Memory lengths of the suite: L = 4 to 128
 (``make_env("memory-chain-<L>", seed)``).
 """
 
@@ -41,11 +41,22 @@ from .._extras import require
 
 gym = require("gymnasium", "rtu_edge.tasks.memory_chain")
 
-__all__ = ["MemoryChain", "recall_rate", "PREFIX", "RECALL_THRESHOLD", "SCORE_EPISODES"]
+__all__ = ["MemoryChain", "recall_rate", "memory_length", "PREFIX", "RETURN_THRESHOLD",
+           "RECALL_THRESHOLD", "SCORE_EPISODES"]
 
 PREFIX = "memory-chain-"  #: ``make_env("memory-chain-16", seed)`` builds ``MemoryChain(16)``
-RECALL_THRESHOLD = 0.9    #: the score (fraction of correct recalls) that counts as solved
+RETURN_THRESHOLD = 0.8    #: the mean return over the last SCORE_EPISODES that counts as solved
+RECALL_THRESHOLD = (RETURN_THRESHOLD + 1) / 2  #: the same as a fraction of correct recalls: 0.9
 SCORE_EPISODES = 100      #: the score is taken over this many final episodes
+
+
+def memory_length(task: str) -> int:
+    """L of a task named ``"memory-chain-<L>"``; ValueError naming the task otherwise."""
+    length = task[len(PREFIX):] if task.startswith(PREFIX) else ""
+    if not length.isdigit() or int(length) < 1:
+        raise ValueError(f"task {task!r}: the memory length must be an integer >= 1, as in "
+                         f"\"memory-chain-16\"")
+    return int(length)
 
 
 class MemoryChain(gym.Env):
