@@ -19,17 +19,34 @@ Control agents have ``ActorCritic``'s interface (``a = agent.act(obs)``, then
   (``make_env("CartPole-v1", seed)``: [x, x_dot, theta, theta_dot]) and ``pendulum-p``'s is
   ``Pendulum-v1``; run the same learner on them.
 
-The memoryless actor-critic below random on CartPole-P (benchmarks/learning.py: 9.3 against
-22.9 for a random policy): measured on seeds 0-4, 20k-50k steps (see the report of issue 10),
-it collapses within about 100 episodes onto one action (probability about 0.96, entropy 0.04;
-always pushing one way ends an episode after about 9 steps), and its critic runs away (the value
-bias grows to 500-3000 while the scaled return is about 3; the mean TD error is strongly
-negative). Under ObGD, once |delta| > 1 every update has the same size in parameter space
-(alpha kappa |z|_1 bounds it), so the critic follows the sign of the TD errors rather than their
-mean: within an episode the many small positive errors outweigh the one large negative error at
-termination, and a critic that is linear in the position and angle can raise its value along
-the falling trajectory without bound. The same learner with plain SGD (alpha 0.01) does not
-collapse (47.6), nor does ObGD without observation normalisation (about 26, seeds 0-2).
+Why the memoryless actor-critic scored below random on CartPole-P, and the fix. It used to read
+the normalised observation as its features, unbounded; benchmarks/learning.py measured 9.3
+against 22.9 for a random policy. Diagnosed on seeds 0-5 (20k-50k steps):
+
+- It collapsed onto one action within about 100 episodes (probability about 0.96, policy
+  entropy 0.04; pushing one way ends an episode after about 9 steps) and stayed there.
+- Its critic diverged: the value bias reached 500-3000 while the scaled return is about 3, and
+  the mean TD error was strongly negative. The critic alone, under a fixed uniform policy,
+  diverged too (value sd 570-720 over the last 5k of 20k steps; true value about 2), so the
+  critic is the cause and the actor's collapse follows from its TD errors.
+- ObGD bounds the step so that the prediction on the current input moves by
+  alpha_eff delta z . x <= |delta| max|x| / kappa: no overshoot needs features bounded by
+  kappa (2 for the critic). The RTU agent's features are tanh outputs in [-1, 1]; normalised
+  observations reached 3-4 at the 99th percentile and 11-16 at most, so updates overshot by up
+  to 8 times and the critic diverged. Plain SGD (alpha 0.01), whose step does not rely on the
+  bound, did not collapse (47.6 in benchmarks/learning.py).
+
+The fix: the memoryless features are the normalised observation clipped to [-1, 1], the range of
+the RTU agent's features (``rtu_edge.reference.ac.bounded``). Chosen on seeds 0-5; on seeds
+10-19 (``python benchmarks/baselines.py``, 50k steps, mean of the final window, 95% BCa
+bootstrap over seeds) the memoryless agent matches or beats random on CartPole-P, Pendulum-P and
+POPGym RepeatPreviousEasy (README, "Learning results"). tests/test_baselines.py fails if it
+collapses again.
+
+Not fixed: ``MemorylessTD`` on trace conditioning (features already 0/1) stays a little worse
+than predicting zero (MSRE 0.1895 against 0.1820, seeds 0-4): with so few weights, ObGD's
+bounded step still moves every prediction at once and the predictions stay noisy (sd 0.17); a
+step size of 0.01 gives 0.149, but choosing it would be tuning.
 """
 
 from __future__ import annotations
