@@ -106,8 +106,9 @@ MUJOCO = {"hopper-p": (5, 3), "halfcheetah-p": (8, 6), "walker2d-p": (8, 6), "an
 
 
 @pytest.mark.parametrize("task", sorted(MUJOCO))
-def test_mujoco_p_observes_qpos_only(task):
+def test_mujoco_p_observes_qpos_only(task, tmp_path, monkeypatch):
     pytest.importorskip("mujoco")
+    monkeypatch.chdir(tmp_path)  # MuJoCo writes its warnings to MUJOCO_LOG.TXT in the cwd
     env, spec = make_env(task, 1)
     obs_size, action_dim = MUJOCO[task]
     assert (spec.obs_size, spec.action_dim, spec.discrete) == (obs_size, action_dim, False)
