@@ -15,10 +15,10 @@ Sections (``--only`` picks one):
                with the sweep's settings (TUNED), 500k steps, seeds 10-19 (the sweep chose TUNED
                on seeds 0-9); the mean return of the last 20 episodes per seed and how many
                seeds reach >= 400.
-               Baselines: ``MemorylessAC`` (numpy; same learner, linear heads on the normalised
-               observation) with the same ObGD defaults, the same with plain SGD (alpha 0.01) as
+               Baselines (rtu_edge.baselines): ``MemorylessAC`` (numpy; same learner, linear
+               heads on the normalised observation clipped to [-1, 1]) with the same ObGD defaults, the same with plain SGD (alpha 0.01) as
                a check that the memoryless result is not an artefact of ObGD's step size, and a
-               uniformly random policy. The numpy baselines run fewer steps (see the output).
+               uniformly random policy (``RandomPolicy``). The numpy baselines run fewer steps (see the output).
 * ``popgym``   "popgym:RepeatPreviousEasy": the same learners over 200k steps; the mean return of
                the last 100 episodes.
 * ``timing``   Time per step of the learner (C core, float32, n_hidden 64) next to the environment's
@@ -55,8 +55,8 @@ from typing import Any, Dict, List, Optional  # noqa: E402
 import numpy as np  # noqa: E402
 
 from rtu_edge import ActorCritic, TDLambda  # noqa: E402
-from rtu_edge.reference.ac import ACConfig, MemorylessAC  # noqa: E402
-from rtu_edge.reference.td import MemorylessTD, TDConfig  # noqa: E402
+from rtu_edge.baselines import (ACConfig, MemorylessAC, MemorylessTD, RandomPolicy,  # noqa: E402
+                                TDConfig, ZeroPredictor)
 from rtu_edge.tasks import TraceConditioning, msre, rollout  # noqa: E402
 
 SECTIONS = ("trace", "cartpole", "popgym", "timing")
@@ -133,7 +133,7 @@ def trace_run(seed: int, budget: Budget) -> Dict[str, Any]:
             optimizer="obgd").run(X, C))
     config = TDConfig(gamma, TD_LAMBDA, TD_ALPHA, TD_KAPPA, "obgd")
     record("memoryless", lambda: MemorylessTD(task.obs_size, config).run(X, C))
-    record("zero", lambda: np.zeros(len(X)))
+    record("zero", lambda: ZeroPredictor().run(X, C))
     out["total_seconds"] = time.perf_counter() - t0
     return out
 
@@ -150,23 +150,6 @@ def make_ac(label: str, spec, seed: int, n_hidden: int = AC_N_HIDDEN):
                        **(TUNED if label.endswith("tuned") else {}))
 
 
-class _IndexActions:
-    """A MemorylessAC whose discrete actions come out as ints, as ActorCritic's do (gymnasium's
-    Discrete spaces refuse arrays)."""
-
-    def __init__(self, ac):
-        self.ac = ac
-
-    steps = property(lambda self: self.ac.steps)
-    episodes = property(lambda self: self.ac.episodes)
-
-    def act(self, obs):
-        return int(np.asarray(self.ac.act(obs)).ravel()[0])
-
-    def learn(self, reward, next_obs, terminated, truncated):
-        self.ac.learn(reward, next_obs, terminated, truncated)
-
-
 def ac_run(task: str, label: str, seed: int, steps: int) -> Dict[str, Any]:
     """``steps`` transitions of ``task`` (whole episodes), driven as ``rtu-edge train`` drives
     them: rtu_edge.train.run_episodes, episode i reset with seed (seed, i); learner seed = seed."""
@@ -174,8 +157,6 @@ def ac_run(task: str, label: str, seed: int, steps: int) -> Dict[str, Any]:
     from rtu_edge.train import run_episodes
     env, spec = make_env(task, seed)
     learner = make_ac(label, spec, seed)
-    if label.startswith("memoryless"):
-        learner = _IndexActions(learner)
     returns: List[float] = []
     error = None
     t0 = time.perf_counter()
@@ -192,15 +173,18 @@ def ac_run(task: str, label: str, seed: int, steps: int) -> Dict[str, Any]:
 
 
 def random_run(task: str, seed: int, episodes: int) -> Dict[str, Any]:
-    """A uniformly random policy (the env's seeded action space) for ``episodes`` episodes."""
+    """A uniformly random policy (rtu_edge.baselines.RandomPolicy, seed s) for ``episodes``
+    episodes."""
     from rtu_edge.tasks import make_env
-    env, _ = make_env(task, seed)
+    env, spec = make_env(task, seed)
+    policy = RandomPolicy(spec.n_actions, seed=seed) if spec.discrete else \
+        RandomPolicy(low=spec.low, high=spec.high, seed=seed)
     returns = []
     for _ in range(episodes):
-        env.reset()
+        obs, _ = env.reset()
         ret, done = 0.0, False
         while not done:
-            _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+            obs, reward, terminated, truncated, _ = env.step(policy.act(obs))
             ret += float(reward)
             done = terminated or truncated
         returns.append(ret)
@@ -367,7 +351,8 @@ def learner_notes() -> str:
     return (f"RTU: ActorCritic, C core, float32, n_hidden {AC_N_HIDDEN}, tanh, stream-x defaults "
             "(gamma 0.99, lambda 0.8, ObGD alpha 1, kappa 2 / 3, entropy 0.01, observation "
             "normalisation, reward scaling). memoryless: MemorylessAC (numpy), the same learner "
-            "with linear heads on the normalised observation and biases, no recurrence. "
+            "with linear heads on the normalised observation clipped to [-1, 1] and biases, no "
+            "recurrence (rtu_edge.baselines). "
             f"memoryless SGD: the same with plain SGD, alpha {SGD_ALPHA}. random: a uniformly "
             f"random policy, mean return over {RANDOM_EPISODES} episodes. RTU linear tuned: "
             f"the linear RTU with {TUNED} (chosen by benchmarks/sweep_cartpole.py on seeds 0-9; "

@@ -250,10 +250,17 @@ def peek_value(cell: Cell, x: np.ndarray, w: np.ndarray, b: float) -> float:
     return float(b + w @ np.concatenate([activate(act, a), activate(act, bb)]))
 
 
+def bounded(x: np.ndarray) -> np.ndarray:
+    """The memoryless features of a normalised observation x: x clipped to [-1, 1], the range of
+    the RTU agent's tanh features, within which ObGD's bound keeps an update from overshooting
+    (see ``MemorylessAC``)."""
+    return np.clip(x, -1.0, 1.0)
+
+
 class _RawFeatures:
     """Stands in for the cell in ``MemorylessAC``: the features h are the normalised observation
-    itself, zero-padded to an even length (AC's heads read 2 * n_hidden features); no parameters,
-    no state beyond h, no traces."""
+    itself, clipped to [-1, 1] (``bounded``) and zero-padded to an even length (AC's heads read
+    2 * n_hidden features); no parameters, no state beyond h, no traces."""
 
     n_params = 0
     params = np.zeros(0)
@@ -263,7 +270,7 @@ class _RawFeatures:
         self.h = np.zeros(2 * self.n_hidden)
 
     def step(self, x: np.ndarray) -> np.ndarray:
-        self.h[:self.n_in] = x
+        self.h[:self.n_in] = bounded(x)
         return self.h
 
     def reset(self) -> None:
@@ -280,11 +287,18 @@ class _RawFeatures:
 
 
 class MemorylessAC(AC):
-    """The memoryless baseline: the same streaming AC(lambda) on the raw observation, with no
+    """The memoryless baseline: the same streaming AC(lambda) on the observation, with no
     recurrence. v = w_v . x + b_v and pi = softmax(W x + b) (or a Gaussian with mean W x + b and a
-    learned log-std), x the Welford-normalised observation; all the rest is ``AC``'s own code.
-    ``value`` = (w_v, b_v), ``policy`` = (W, b[, log_std]), with a zero weight column when n_in
-    is odd (padding).
+    learned log-std), x the Welford-normalised observation clipped to [-1, 1]; all the rest is
+    ``AC``'s own code. ``value`` = (w_v, b_v), ``policy`` = (W, b[, log_std]), with a zero weight
+    column when n_in is odd (padding).
+
+    Why clipped: ObGD's step, alpha / max(alpha kappa max(|delta|, 1) |z|_1, 1), changes the
+    prediction on the current input by alpha_eff delta z . x <= |delta| max|x| / kappa, so it
+    cannot overshoot the target only while the features are bounded by kappa (2 for the critic).
+    The RTU agent's features are tanh outputs, within [-1, 1]; normalised observations are not
+    (on CartPole-P they reach 3-4 at the 99th percentile and 11-16 at most), and with them the
+    critic diverged and the actor collapsed onto one action (rtu_edge/baselines.py).
 
     Use: ``MemorylessAC(n_in, n_actions, ACConfig(), seed)``, then ``act`` / ``learn`` as ``AC``.
     """
@@ -298,5 +312,5 @@ class MemorylessAC(AC):
         self.rng = Prng(seed)  # AC.__init__ drew the discarded cell's parameters from it
 
     def bootstrap_value(self, x: np.ndarray) -> float:
-        """v(s') = w_v . x' + b_v: with no recurrence the features are x' itself."""
-        return float(self.value[-1] + self.value[:self.cell.n_in] @ x)
+        """v(s') = w_v . x' + b_v: with no recurrence the features are x' itself (bounded)."""
+        return float(self.value[-1] + self.value[:self.cell.n_in] @ bounded(x))

@@ -6,6 +6,10 @@
   on first use): CartPole and Pendulum with velocities hidden, and ``make_env`` for those, any
   gymnasium id, and POPGym memory tasks (``"popgym:<Name>"``, from ``rtu_edge[popgym]``), with
   flattened float observations and an ``EnvSpec``.
+- ``memory_chain``: bsuite's memory chain, ``make_env("memory-chain-<L>", seed)`` (gymnasium).
+- ``mujoco_p``: Hopper, HalfCheetah, Walker2d and Ant observing positions only
+  (``make_env("hopper-p", seed)``, ...; needs ``rtu_edge[mujoco]``).
+- ``suite``: how each task is scored and its threshold (``task_info(name)``).
 """
 
 from .trace_conditioning import (TraceConditioning, TracePatterning, discounted_returns, msre,

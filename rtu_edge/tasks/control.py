@@ -45,6 +45,7 @@ from .._extras import require
 
 # rtu_edge[train]; rtu_edge.tasks imports this module on first use of one of its names
 gym = require("gymnasium", "rtu_edge.tasks.control")
+from . import memory_chain, mujoco_p  # noqa: E402 (they need gymnasium too)
 spaces = gym.spaces
 
 __all__ = ["HiddenVelocity", "make_cartpole_p", "make_pendulum_p", "FlattenObservation",
@@ -53,7 +54,8 @@ __all__ = ["HiddenVelocity", "make_cartpole_p", "make_pendulum_p", "FlattenObser
 
 POPGYM_PREFIX = "popgym:"   #: ``make_env("popgym:RepeatPreviousEasy", seed)`` builds a POPGym task
 
-_ACCEPTED = ('"cartpole-p", "pendulum-p", a registered gymnasium id such as "CartPole-v1", '
+_ACCEPTED = ('"cartpole-p", "pendulum-p", "memory-chain-<L>", "hopper-p", "halfcheetah-p", '
+             '"walker2d-p", "ant-p", a registered gymnasium id such as "CartPole-v1", '
              '"Pendulum-v1" or "MountainCarContinuous-v0", or "popgym:<Name>" such as '
              '"popgym:RepeatPreviousEasy"')
 
@@ -313,6 +315,10 @@ def make_env(task: str, seed: int) -> Tuple[gym.Env, EnvSpec]:
       obs_size 2, continuous torque of dimension 1 in [-2, 2].
     - a registered gymnasium id, e.g. ``"CartPole-v1"``, ``"Pendulum-v1"``,
       ``"MountainCarContinuous-v0"`` (``gymnasium.make(task)``, with its default time limit).
+    - ``"memory-chain-<L>"``: bsuite's memory chain with memory length L >= 1
+      (``memory_chain.MemoryChain``), obs_size 3, Discrete(2).
+    - ``"hopper-p"``, ``"halfcheetah-p"``, ``"walker2d-p"``, ``"ant-p"``: gymnasium's MuJoCo v5
+      tasks observing positions only (``mujoco_p``; needs ``pip install rtu_edge[mujoco]``).
     - ``"popgym:<Name>"``, a POPGym environment class by name, e.g. ``"popgym:RepeatPreviousEasy"``,
       ``"popgym:CountRecallMedium"``, ``"popgym:Autoencode"`` (needs ``pip install
       rtu_edge[popgym]``).
@@ -327,7 +333,7 @@ def make_env(task: str, seed: int) -> Tuple[gym.Env, EnvSpec]:
 
     Raises ValueError naming ``task`` for an unknown task, a bad seed, or an environment whose
     action space is neither Discrete, MultiDiscrete nor Box; MissingExtra (a ModuleNotFoundError)
-    for ``"popgym:..."`` when popgym is not installed.
+    for ``"popgym:..."`` when popgym is not installed, or a MuJoCo task without mujoco.
     """
     if not isinstance(task, str):
         raise ValueError(f"task must be a string: {_ACCEPTED}; got {task!r}")
@@ -339,6 +345,10 @@ def make_env(task: str, seed: int) -> Tuple[gym.Env, EnvSpec]:
         env = make_cartpole_p()
     elif task == "pendulum-p":
         env = make_pendulum_p()
+    elif task.startswith(memory_chain.PREFIX):
+        env = memory_chain.MemoryChain(memory_chain.memory_length(task))
+    elif task in mujoco_p.MUJOCO_P:
+        env = mujoco_p.make_mujoco_p(task)
     elif task.startswith(POPGYM_PREFIX):
         env = _make_popgym(task, task[len(POPGYM_PREFIX):])
     else:

@@ -11,6 +11,9 @@ trace-conditioning    prediction  MSRE of the last metrics row (one        MSRE 
 trace-patterning                  --log-every window), lower is better     predicting zero
 cartpole-p            control     mean return of the last 20 episodes      400
 pendulum-p            control     mean return of the last 20 episodes      -400
+memory-chain-<L>      control     mean return of the last 100 episodes     0.8 (90% correct recalls)
+hopper-p, halfcheetah-p,          mean return of the last 20 episodes      none
+walker2d-p, ant-p     control
 popgym:<Name>         control     mean return of the last 100 episodes     none
 a gymnasium id        control     mean return of the last 100 episodes     gymnasium's registered
                                                                            reward_threshold, if any
@@ -27,6 +30,11 @@ Why these thresholds:
 - pendulum-p: the cost per step is at least theta^2 (theta the angle from upright), so a pendulum
   left hanging scores about -200 pi^2 = -1974 over the 200 steps of an episode and one held
   upright 0; -400 asks for a swing-up held for most of the episode.
+- memory-chain-<L>: each episode returns +1 (the bit recalled) or -1, so a mean return r is a
+  fraction (r + 1) / 2 of correct recalls (``memory_chain.recall_rate``); 0.8 is 90% correct,
+  where a learner blind to the context gets 50%.
+- MuJoCo with velocities hidden: no published score exists for these position-only variants
+  with a streaming learner; the report shows the scores only.
 - POPGym: no threshold is published per environment; the report shows the scores only.
 
 Collapse (``collapsed``): a run whose final score is worse than its best window by more than 10%.
@@ -153,6 +161,11 @@ _FIXED = {
 }
 
 
+#: MuJoCo tasks with velocities hidden (rtu_edge.tasks.mujoco_p): scores only
+_FIXED.update({name: TaskInfo(name, "control", "return", None, True, 20)
+               for name in ("hopper-p", "halfcheetah-p", "walker2d-p", "ant-p")})
+
+
 def task_info(name: str) -> TaskInfo:
     """The TaskInfo of a task; ValueError naming it if no task of rtu_edge has that name.
     ``popgym:<Name>`` is accepted for any Name (make_env checks it when a run starts); a
@@ -161,13 +174,18 @@ def task_info(name: str) -> TaskInfo:
         raise ValueError(f"task must be a string, got {name!r}")
     if name in _FIXED:
         return _FIXED[name]
-    known = ", ".join([*_FIXED, "popgym:<Name>", "a gymnasium id"])
+    known = ", ".join([*_FIXED, "memory-chain-<L>", "popgym:<Name>", "a gymnasium id"])
     try:
         from .control import POPGYM_PREFIX, gym
     except ImportError:  # gymnasium missing: the control tasks are unknown here
         raise ValueError(f"unknown task {name!r} (known: {known})") from None
     if name.startswith(POPGYM_PREFIX) and len(name) > len(POPGYM_PREFIX):
         return TaskInfo(name, "control", "return", None, True, 100)
+    from . import memory_chain
+    if name.startswith(memory_chain.PREFIX):
+        memory_chain.memory_length(name)  # ValueError naming the task for a bad length
+        return TaskInfo(name, "control", "return", memory_chain.RETURN_THRESHOLD, True,
+                        memory_chain.SCORE_EPISODES)
     try:
         spec = gym.spec(name)
     except gym.error.Error:
