@@ -172,6 +172,9 @@ def _sweep_arguments(sub) -> None:
     sw.add_argument("--out", required=True, metavar="DIR", help="the sweep's directory")
     sw.add_argument("--report", action="store_true",
                     help="summarize DIR/results.csv (after the runs, if FILE is given)")
+    sw.add_argument("--versus", metavar="LABEL",
+                    help="with --report: compare every configuration with LABEL seed by seed "
+                         "(paired differences with a 95%% bootstrap interval)")
     sw.add_argument("--engine", choices=ENGINES, default=None,
                     help="joblib: processes on this machine (default); ray: a Ray instance "
                          "(pip install 'rtu_edge[ray]'), local unless --address")
@@ -253,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sweep":
         if args.file is None and not args.report:
             parser.error("sweep: give a sweep FILE to run, and/or --report")
+        if args.versus is not None and not args.report:
+            parser.error("sweep: --versus goes with --report")
         run_options = (args.engine, args.address, args.jobs, args.seeds)
         if args.file is None and any(o is not None for o in run_options):
             parser.error("sweep: --engine, --address, --jobs and --seeds go with a sweep FILE")

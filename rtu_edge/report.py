@@ -13,6 +13,11 @@ For each configuration (label) of ``OUT/results.csv`` (rtu_edge/sweep.py):
   (rtu_edge/tasks/suite.py defines both per task); both count over all runs, so a failed run
   counts as neither.
 
+With ``versus`` (``--versus LABEL``): for every other configuration on the same task, the paired
+difference of final scores (configuration - LABEL) over the seeds both finished, its mean with a
+95% BCa bootstrap interval, and the verdict: better or worse where the interval excludes 0 (in
+the task's direction: for an error, lower is better), else inconclusive.
+
 Scores are over finished runs only. The table is printed and written to ``OUT/report.md``; the
 learning curves, one PNG per task in ``OUT/plots/``, show per configuration the mean over its
 finished runs of the running score (suite.TaskInfo.curve) with a 95% percentile bootstrap band.
@@ -110,6 +115,48 @@ def summarize(out) -> list:
     return summaries
 
 
+@dataclass
+class Paired:
+    label: str
+    versus: str
+    task: str
+    seeds: int
+    mean: float
+    ci: tuple
+    verdict: str  # "better", "worse" or "inconclusive" than versus
+
+
+def paired(out, versus: str) -> list:
+    """The paired differences of every configuration against versus (see the module doc);
+    ValueError naming versus if the table has no such configuration."""
+    out = Path(out)
+    rows = ResultsTable.read(out / RESULTS)
+    base = {r["seed"]: float(r["final_score"]) for r in rows
+            if r["label"] == versus and r["status"] == "ok"}
+    tasks = {r["task"] for r in rows if r["label"] == versus}
+    if not tasks:
+        raise ValueError(f"--versus: {out / RESULTS} has no configuration {versus!r}")
+    result = []
+    for label in _labels(out, rows):
+        runs = {r["seed"]: float(r["final_score"]) for r in rows
+                if r["label"] == label and r["status"] == "ok" and r["task"] in tasks}
+        seeds = sorted(set(runs) & set(base))
+        if label == versus or not seeds:
+            continue
+        task = next(r["task"] for r in rows if r["label"] == label)
+        diff = np.array([runs[k] - base[k] for k in seeds])
+        low, high = bootstrap_ci(diff, np.mean, "BCa")
+        sign = 1 if task_info(task).higher_is_better else -1
+        verdict = "inconclusive"
+        if not math.isnan(low) and sign * low > 0 and sign * high > 0:
+            verdict = "better"
+        elif not math.isnan(low) and sign * low < 0 and sign * high < 0:
+            verdict = "worse"
+        result.append(Paired(label, versus, task, len(seeds), float(np.mean(diff)), (low, high),
+                             verdict))
+    return result
+
+
 def _number(x: float) -> str:
     return "n/a" if math.isnan(x) else f"{x:.4g}"
 
@@ -122,8 +169,9 @@ def _with_ci(point: float, ci: tuple) -> str:
     return f"{_number(point)} [{_number(ci[0])}, {_number(ci[1])}]"
 
 
-def markdown(out, summaries: list) -> str:
-    """The report as markdown: a line per task saying how it is scored, the table, the errors."""
+def markdown(out, summaries: list, comparisons: Optional[list] = None) -> str:
+    """The report as markdown: a line per task saying how it is scored, the table, the paired
+    comparisons if any, the errors."""
     out = Path(out)
     lines = []
     for task in dict.fromkeys(s.task for s in summaries):
@@ -135,6 +183,14 @@ def markdown(out, summaries: list) -> str:
         lines.append(f"| {s.label} | {s.task} | {s.runs} | {s.failed} | "
                      f"{_with_ci(s.mean, s.mean_ci)} | {_with_ci(s.median, s.median_ci)} | "
                      f"{reached} | {s.collapsed}/{s.runs} |")
+    if comparisons:
+        versus = comparisons[0].versus
+        lines += ["", f"Paired against {versus} (final score of the config minus {versus}'s on "
+                  "the same seed):", "",
+                  "| config | task | seeds | mean difference [95% CI] | verdict |",
+                  "|---|---|---:|---|---|"]
+        lines += [f"| {c.label} | {c.task} | {c.seeds} | {_with_ci(c.mean, c.ci)} | "
+                  f"{c.verdict} than {versus} |" for c in comparisons]
     failed = [r for r in ResultsTable.read(out / RESULTS) if r["status"] != "ok"]
     if failed:
         lines += ["", "Failed runs:"]
@@ -208,9 +264,11 @@ def plot(out) -> list:
     return written
 
 
-def report(out) -> tuple:
-    """Write OUT/report.md and OUT/plots/*.png; returns (markdown text, plot paths)."""
+def report(out, versus: Optional[str] = None) -> tuple:
+    """Write OUT/report.md and OUT/plots/*.png; returns (markdown text, plot paths). versus: a
+    configuration to compare every other one with, seed by seed."""
     out = Path(out)
-    text = markdown(out, summarize(out))
+    summaries = summarize(out)
+    text = markdown(out, summaries, paired(out, versus) if versus else None)
     (out / "report.md").write_text(text)
     return text, plot(out)

@@ -502,7 +502,7 @@ def main(args) -> int:
             f"done before; results {Path(args.out) / RESULTS}")
     if args.report:
         from .report import report
-        text, plots = report(args.out)
+        text, plots = report(args.out, versus=args.versus)
         print(text, end="")
         say(f"wrote {Path(args.out) / 'report.md'}"
             + "".join(f", {p}" for p in plots))

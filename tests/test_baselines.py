@@ -109,22 +109,3 @@ def test_memoryless_ac_matches_random_on_cartpole_p():
     assert last >= np.mean(random)
     short = cartpole_returns(MemorylessAC(2, 2, ACConfig(), seed=seed), seed, 500)
     assert short == cartpole_returns(MemorylessAC(2, 2, ACConfig(), seed=seed), seed, 500)
-
-
-def test_baselines_benchmark_runs(tmp_path):
-    """benchmarks/baselines.py (memoryless vs random over seeds) runs: a smoke test."""
-    import json
-    import pathlib
-    import subprocess
-    import sys
-    pytest.importorskip("scipy")
-    script = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "baselines.py"
-    out = tmp_path / "b.json"
-    result = subprocess.run([sys.executable, str(script), "--steps", "300", "--seeds", "10,11",
-                             "--tasks", "cartpole-p", "--json", str(out)],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert "| cartpole-p | 20 |" in result.stdout
-    runs = json.loads(out.read_text())
-    assert {(r["agent"], r["seed"]) for r in runs} == {(a, s) for a in ("memoryless", "random")
-                                                       for s in (10, 11)}

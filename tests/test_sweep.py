@@ -291,3 +291,42 @@ def test_the_readme_demonstration_sweep_file_loads():
     assert [c.label for c in demo.configs] == ["tc-linear", "tc-nonlinear", "cp-linear",
                                                "cp-linear-tuned"]
     assert demo.seeds == [0, 1, 2, 3, 4]
+
+
+def test_paired_comparison_against_a_baseline(tmp_path, capsys):
+    """--versus: per seed, config minus baseline, with the verdict in the task's direction
+    (MSRE: lower is better); a label that is not in the table is refused with one line."""
+    from rtu_edge.report import paired
+    file, out = write(tmp_path / "p.toml", """
+seeds = [0, 1, 2, 3]
+[defaults]
+task = "trace-conditioning"
+steps = 3000
+log_every = 1000
+[[configs]]
+label = "rtu"
+kind = "linear"
+hidden = 8
+[[configs]]
+label = "zero"
+agent = "zero"
+"""), tmp_path / "out"
+    assert sweep(file, "--out", out) == 0
+    table = rows(out)
+    score = {(r["label"], r["seed"]): float(r["final_score"]) for r in table}
+    (result,) = paired(out, "zero")
+    assert (result.label, result.seeds) == ("rtu", 4)
+    assert result.mean == pytest.approx(np.mean([score["rtu", s] - score["zero", s]
+                                                 for s in "0123"]))
+    low, high = result.ci
+    expected = "better" if high < 0 else "worse" if low > 0 else "inconclusive"
+    assert result.verdict == expected
+    capsys.readouterr()
+    assert sweep("--out", out, "--report", "--versus", "zero") == 0
+    assert "| rtu | trace-conditioning | 4 |" in capsys.readouterr().out
+    assert sweep("--out", out, "--report", "--versus", "nobody") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "nobody" in err
+    with pytest.raises(SystemExit) as stop:  # --versus goes with --report (argparse's error)
+        sweep(file, "--out", out, "--versus", "zero")
+    assert stop.value.code == 2
