@@ -12,7 +12,7 @@ SWEEPS = sorted((pathlib.Path(__file__).resolve().parent.parent / "benchmarks" /
 
 
 def test_there_are_benchmark_sweeps():
-    assert {p.stem for p in SWEEPS} >= {"trace", "cartpole", "popgym", "baselines",
+    assert {p.stem for p in SWEEPS} >= {"trace", "cartpole", "popgym", "baselines", "suite",
                                         "cartpole_settings"}
 
 
@@ -29,5 +29,5 @@ def test_benchmark_sweep_files_load(path):
 
 def test_the_results_sweeps_hold_out_the_tuning_seeds():
     tuning = set(load(SWEEPS[0].with_name("cartpole_settings.toml")).seeds)
-    for name in ("trace", "cartpole", "popgym", "baselines"):
+    for name in ("trace", "cartpole", "popgym", "baselines", "suite"):
         assert not tuning & set(load(SWEEPS[0].with_name(f"{name}.toml")).seeds), name
