@@ -20,8 +20,8 @@ Control agents have ``ActorCritic``'s interface (``a = agent.act(obs)``, then
   ``Pendulum-v1``; run the same learner on them.
 
 Why the memoryless actor-critic scored below random on CartPole-P, and the fix. It used to read
-the normalised observation as its features, unbounded; benchmarks/learning.py measured 9.3
-against 22.9 for a random policy. Diagnosed on seeds 0-5 (20k-50k steps):
+the normalised observation as its features, unbounded; the learning benchmark of the time
+measured 9.3 against 22.9 for a random policy (CartPole-P, 500k steps, seeds 10-19). Diagnosed on seeds 0-5 (20k-50k steps):
 
 - It collapsed onto one action within about 100 episodes (probability about 0.96, policy
   entropy 0.04; pushing one way ends an episode after about 9 steps) and stayed there.
@@ -34,12 +34,12 @@ against 22.9 for a random policy. Diagnosed on seeds 0-5 (20k-50k steps):
   kappa (2 for the critic). The RTU agent's features are tanh outputs in [-1, 1]; normalised
   observations reached 3-4 at the 99th percentile and 11-16 at most, so updates overshot by up
   to 8 times and the critic diverged. Plain SGD (alpha 0.01), whose step does not rely on the
-  bound, did not collapse (47.6 in benchmarks/learning.py).
+  bound, did not collapse (47.6 in that benchmark).
 
 The fix: the memoryless features are the normalised observation clipped to [-1, 1], the range of
 the RTU agent's features (``rtu_edge.reference.ac.bounded``). Chosen on seeds 0-5; on seeds
-10-19 (``python benchmarks/baselines.py``, 50k steps, mean of the final window, 95% BCa
-bootstrap over seeds) the memoryless agent matches or beats random on CartPole-P, Pendulum-P and
+100-119 (``rtu-edge sweep benchmarks/sweeps/baselines.toml``, 50k steps, mean of the final
+window, 95% BCa bootstrap over seeds, paired against random with ``--versus``) the memoryless agent matches or beats random on CartPole-P, Pendulum-P and
 POPGym RepeatPreviousEasy (README, "Learning results"). tests/test_baselines.py fails if it
 collapses again.
 
