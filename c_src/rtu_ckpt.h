@@ -1,7 +1,8 @@
 /*
  * Checkpoints: one versioned binary format for every rtu_edge learner, written and read without
- * heap, globals or stdio (the caller owns the bytes and does the I/O). rtu_edge/checkpoint.py
- * writes and reads the same bytes in Python.
+ * heap, globals or stdio (the caller owns the bytes and does the I/O). This is the one codec:
+ * Python reads and writes checkpoints through it (rtu_edge/checkpoint.py); tests/ckpt_codec.py is
+ * an independent decoder that cross-checks its bytes.
  *
  * Format version 1. Every integer is unsigned little-endian; every real is IEEE-754 little-endian
  * of the writer's precision (4 bytes: binary32, 8 bytes: binary64). No padding anywhere.

@@ -104,7 +104,9 @@ def config_error(core, check_fn, struct, config) -> ValueError:
     check_fn(struct, what)
     name = next(f.name for f in dataclasses.fields(config)
                 if c_name(f.name) == core.ffi.string(what[0]).decode())
-    return ValueError(f"{name} must lie {config.rule(name)}, got {getattr(config, name)!r}")
+    given, held = getattr(config, name), getattr(struct, c_name(name))
+    rounded = "" if held == given else f" ({held!r} in {core.dtype.name})"
+    return ValueError(f"{name} must lie {config.rule(name)}, got {given!r}{rounded}")
 
 
 def save_bytes(core, size_fn, save_fn, obj) -> bytes:

@@ -140,12 +140,17 @@ class Checkpointable:
     def from_checkpoint(cls, path, backend: str = "c"):
         """A learner built from the checkpoint file at path, on backend "c" (float32 or float64,
         the checkpoint's precision) or "reference" (float64 checkpoints only)."""
-        data = checkpoint.read_file(path)
-        dims = checkpoint.read_dims(data, path)
-        checkpoint.check_dims(dims, cls.LEARNER, {}, path)
+        return cls.from_bytes(checkpoint.read_file(path), str(path), backend)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str = "<bytes>", backend: str = "c"):
+        """A learner built from checkpoint bytes (named ``name`` in messages), as
+        from_checkpoint."""
+        dims = checkpoint.read_dims(data, name)
+        checkpoint.check_dims(dims, cls.LEARNER, {}, name)
         if backend == "reference" and dims.precision != 8:
-            raise ValueError(f"checkpoint {path} holds float32 reals; the reference backend is "
+            raise ValueError(f"checkpoint {name} holds float32 reals; the reference backend is "
                              "float64 (load it with backend='c')")
         learner = cls._from_dims(dims, backend)
-        learner.load_bytes(data, str(path))
+        learner.load_bytes(data, name)
         return learner

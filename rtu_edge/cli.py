@@ -159,8 +159,9 @@ def _sweep_arguments(sub) -> None:
     sw = sub.add_parser(
         "sweep", help="run a grid of training runs over seeds; summarize them",
         description="Run every configuration of a sweep FILE (TOML or JSON: seeds, optional "
-                    "defaults, and [[configs]] each with a label, task, steps and any of hidden, "
-                    "kind, activation, dtype, log_every and the learner hyperparameters) on every "
+                    "defaults, and [[configs]] each with a label, task, steps and any of agent, "
+                    "hidden, kind, activation, dtype, log_every and the learner hyperparameters) "
+                    "on every "
                     "seed, each run as `rtu-edge train` does it, into DIR/runs/<label>/seed-<s>/; "
                     "one row per finished run goes to DIR/results.csv. Rerunning the same "
                     "command skips the runs the table holds. --report prints the summary per "

@@ -10,7 +10,7 @@ import numpy as np
 
 from .reference.config import c_name
 from .train import (PREDICTION_TASKS, Interrupted, Metrics, RunConfig, default_activation,
-                    run_episodes, train as run)
+                    make_prediction_task, run_episodes, train as run)
 from .validate import LEARNER_TOLERANCE, actor_critic_parity
 
 __all__ = ["Interrupted", "demo", "evaluate", "train"]
@@ -29,9 +29,10 @@ def _config(args) -> RunConfig:
                     activation=activation, backend=args.backend, dtype=dtype, seed=args.seed,
                     checkpoint_every=args.checkpoint_every, log_every=args.log_every,
                     agent=args.agent, learner=learner_overrides(args))
-    try:
-        cfg.learner_config()
-    except ValueError as err:  # a hyperparameter the task's learner does not have
+    try:  # a hyperparameter the task's learner does not have, or out of its range
+        gamma = make_prediction_task(cfg).gamma if args.task in PREDICTION_TASKS else None
+        cfg.learner_config(gamma).check()
+    except ValueError as err:
         key = str(err).split()[0]
         raise ValueError(f"--{c_name(key).replace('_', '-')}: {err}") from None
     return cfg

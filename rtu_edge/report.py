@@ -136,6 +136,8 @@ def paired(out, versus: str) -> list:
     tasks = {r["task"] for r in rows if r["label"] == versus}
     if not tasks:
         raise ValueError(f"--versus: {out / RESULTS} has no configuration {versus!r}")
+    if not base:
+        raise ValueError(f"--versus: {versus!r} has no finished run in {out / RESULTS}")
     result = []
     for label in _labels(out, rows):
         runs = {r["seed"]: float(r["final_score"]) for r in rows

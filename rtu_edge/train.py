@@ -307,6 +307,19 @@ def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool) -> di
             "mean_return_last_20": float(np.mean(recent)) if recent else float("nan")}
 
 
+def _resumed(cfg: RunConfig, saved: RunConfig) -> RunConfig:
+    """The run being resumed: its learner comes from the checkpoint, so its saved network and
+    hyperparameters stand; a hyperparameter given again with another value is refused, naming
+    the flag. The new steps and the logging and checkpoint intervals are taken."""
+    for key, value in cfg.learner.items():
+        if key in saved.learner and saved.learner[key] != value:
+            flag = "--" + key.rstrip("_").replace("_", "-")
+            raise ValueError(f"{flag}: the run being resumed has {key} = "
+                             f"{saved.learner[key]!r}; --resume continues it as it was")
+    return dataclasses.replace(saved, steps=cfg.steps, checkpoint_every=cfg.checkpoint_every,
+                               log_every=cfg.log_every, backend=cfg.backend)
+
+
 def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True) -> dict:
     """Run (or resume) training into the directory out."""
     for module in ("matplotlib", "tqdm"):  # curve.png, the progress bar: refuse before any work
@@ -329,11 +342,14 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
         if saved.task != cfg.task:
             raise ValueError(f"--resume: {out} holds a run of task {saved.task!r}, "
                              f"not {cfg.task!r}")
+        cfg = _resumed(cfg, saved)
+    gamma = make_prediction_task(cfg).gamma if cfg.task in PREDICTION_TASKS else None
+    learner = cfg.learner_config(gamma)
+    learner.check()  # before anything is written: a refused run leaves no directory behind
     out.mkdir(parents=True, exist_ok=True)
     if not os.access(out, os.W_OK):
         raise ValueError(f"--out: {out} is not writable")
-    gamma = make_prediction_task(cfg).gamma if cfg.task in PREDICTION_TASKS else None
-    cfg = dataclasses.replace(cfg, learner=asdict(cfg.learner_config(gamma)))  # all, recorded
+    cfg = dataclasses.replace(cfg, learner=asdict(learner))  # every field, as the run uses it
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
     started = time.perf_counter()
     if cfg.task in PREDICTION_TASKS:

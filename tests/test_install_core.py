@@ -25,7 +25,8 @@ from rtu_edge._extras import MissingExtra, require
 
 ROOT = Path(__file__).resolve().parent.parent
 CI = bool(os.environ.get("CI"))
-OPTIONAL = ("gymnasium", "matplotlib", "tqdm", "onnx", "onnxruntime", "popgym")
+OPTIONAL = ("gymnasium", "matplotlib", "tqdm", "onnx", "onnxruntime", "popgym", "joblib", "scipy",
+            "ray", "mujoco")
 
 
 def needs(command: str, module: str, extra: str) -> str:

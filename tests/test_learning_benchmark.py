@@ -1,5 +1,6 @@
-"""The learning results are sweeps of the engine (benchmarks/sweeps/*.toml): every file loads,
-names tasks and settings the package has, and a short version of one runs end to end."""
+"""The learning results are sweeps of the engine (benchmarks/sweeps/*.toml): every file loads and
+names tasks and settings the package has, and the results sweeps run on seeds that no setting was
+chosen on. (The engine itself runs end to end in tests/test_sweep.py.)"""
 
 import pathlib
 

@@ -71,10 +71,12 @@ int ckpt_store_save(const char *path, const void *data, size_t n, int rotate)
     }
     if (rotate && rename(path, prev) != 0 && errno != ENOENT) {
         fprintf(stderr, "rtu_pi: cannot rename %s to %s: %s\n", path, prev, strerror(errno));
+        unlink(tmp);
         return -1;
     }
     if (rename(tmp, path) != 0) {
         fprintf(stderr, "rtu_pi: cannot rename %s to %s: %s\n", tmp, path, strerror(errno));
+        unlink(tmp);
         return -1;
     }
     if (fsync_dir(path) != 0) {

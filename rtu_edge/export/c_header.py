@@ -77,8 +77,8 @@ def header_text(checkpoint, name: str = "model") -> str:
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"name must be a C identifier (letters, digits, _; not starting with a "
                          f"digit; at most 63 characters), got {name!r}")
-    model = InferenceModel.from_checkpoint(checkpoint)
-    data = read_file(checkpoint)
+    data = read_file(checkpoint)  # once: the model and the embedded bytes are one checkpoint
+    model = InferenceModel.from_bytes(data, str(checkpoint))
     lo, up = name.lower(), name.upper()
     guard = f"RTU_EXPORT_{up}_H"
     n, d = model.n_hidden, model.n_in

@@ -87,11 +87,16 @@ class InferenceModel:
         """The model of a checkpoint file (TD(lambda) or actor-critic, float32 or float64), read
         by the C core into its learner. ValueError or OSError naming path if it cannot be read or
         is not a valid checkpoint."""
+        return cls.from_bytes(checkpoint.read_file(path), str(path))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str = "<bytes>") -> "InferenceModel":
+        """The model of checkpoint bytes (named ``name`` in messages), as from_checkpoint."""
         from ..ac import ActorCritic
         from ..td import TDLambda
-        dims = checkpoint.read_dims(checkpoint.read_file(path), path)
+        dims = checkpoint.read_dims(data, name)
         learner_cls = TDLambda if dims.learner == "td" else ActorCritic
-        return cls.from_learner(learner_cls.from_checkpoint(path))
+        return cls.from_learner(learner_cls.from_bytes(data, name))
 
     @classmethod
     def from_learner(cls, learner) -> "InferenceModel":

@@ -22,7 +22,7 @@ a gymnasium id        control     mean return of the last 100 episodes     gymna
 Why these thresholds:
 
 - Prediction: predicting zero is the yardstick a learner must beat; a memoryless learner does not
-  beat it on trace conditioning (README, "Learning results": 0.1895 against 0.1820), since the
+  beat it on trace conditioning (README, "Learning results": 0.1895 against 0.1824), since the
   US arrives ~10 steps after the CS with distractors in between. Removing at least half of its
   error therefore needs memory. The threshold is relative (``baseline = "zero_msre"``, the MSRE
   of predicting zero over the same window, which train.py logs beside the learner's).
