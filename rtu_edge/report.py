@@ -192,7 +192,8 @@ def markdown(out, summaries: list, comparisons: Optional[list] = None) -> str:
                   "| config | task | seeds | mean difference [95% CI] | verdict |",
                   "|---|---|---:|---|---|"]
         lines += [f"| {c.label} | {c.task} | {c.seeds} | {_with_ci(c.mean, c.ci)} | "
-                  f"{c.verdict} than {versus} |" for c in comparisons]
+                  + (f"{c.verdict} than {versus}" if c.verdict != "inconclusive"
+                     else "inconclusive (the interval holds 0)") + " |" for c in comparisons]
     failed = [r for r in ResultsTable.read(out / RESULTS) if r["status"] != "ok"]
     if failed:
         lines += ["", "Failed runs:"]
