@@ -332,6 +332,10 @@ def _check_record(out: Path, sweep: Sweep) -> None:
 
 # -- one run -------------------------------------------------------------------------------------
 
+#: the suffix of a run's directory while it trains (then it is moved to run_dir)
+ATTEMPT = ".attempt-"
+
+
 def run_dir(out, label: str, seed: int) -> Path:
     return Path(out) / "runs" / label / f"seed-{seed}"
 
@@ -360,9 +364,24 @@ def _exit_with(pid: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def _install(attempt: Path, where: Path) -> None:
+    """Move a finished attempt's directory to the run directory, replacing what is there."""
+    for _ in range(3):  # a worker of a killed sweep may still be renaming its own attempt
+        if where.exists():
+            shutil.rmtree(where, ignore_errors=True)
+        try:
+            os.replace(attempt, where)
+            return
+        except OSError:
+            continue
+    os.replace(attempt, where)
+
+
 def run_one(config: Config, seed: int, out: str, sweep_pid: Optional[int] = None):
-    """Train config on seed into its run directory (what was there is an interrupted attempt)
-    and return its results row, or None if the run was interrupted (Ctrl-C): it is not done."""
+    """Train config on seed and return its results row, or None if the run was interrupted
+    (Ctrl-C): it is not done. The run trains into a directory of its own attempt, moved to the
+    run directory when it ends, so that a worker of a killed sweep, still running for a moment,
+    never writes into the files of the run that replaces it."""
     if sweep_pid is not None and sweep_pid != os.getpid():
         _exit_with(sweep_pid)
     from .train import train
@@ -373,10 +392,13 @@ def run_one(config: Config, seed: int, out: str, sweep_pid: Optional[int] = None
            **{k: getattr(cfg, k) for k in RUN_KEYS[3:]},
            **{c_name(k): v for k, v in cfg.learner.items()}}
     started = time.perf_counter()
+    attempt = where.with_name(f"{where.name}{ATTEMPT}{os.getpid()}-{time.time_ns()}")
     try:
-        if where.exists():
-            shutil.rmtree(where)
-        train(cfg, where, resume=False, progress=False)
+        try:
+            train(cfg, attempt, resume=False, progress=False)
+        finally:
+            if attempt.exists():
+                _install(attempt, where)
         recorded = json.loads((where / "config.json").read_text())["learner"]
         row.update({c_name(k): v for k, v in recorded.items()})
         metrics = Metrics.read(where / "metrics.csv")
@@ -452,6 +474,8 @@ def run(sweep: Sweep, out, engine: str = "joblib", jobs: Optional[int] = None,
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock(out)
     try:
+        for stale in (out / "runs").glob(f"*/*{ATTEMPT}*"):  # attempts of a killed sweep
+            shutil.rmtree(stale, ignore_errors=True)
         table = ResultsTable(out / RESULTS)
         try:
             finished = {(r["label"], int(r["seed"])) for r in ResultsTable.read(table.path)}
