@@ -1,6 +1,5 @@
 """Firmware examples: the shared CartPole-p plant (firmware_examples/common) and the Raspberry Pi
 example (firmware_examples/raspberry_pi)."""
-import math
 import pathlib
 import shutil
 import subprocess

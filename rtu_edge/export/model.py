@@ -224,4 +224,3 @@ class CModel:
             raise ValueError(f"obs must have shape {tuple('T' if s < 0 else s for s in shape)}"
                              f", got {np.shape(obs)}")
         return a
-

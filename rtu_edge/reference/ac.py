@@ -230,7 +230,6 @@ class AC:
             return
         self.feed(next_obs)  # s' at theta_{t+1}: the next act starts from it
 
-
     def begin_episode(self) -> None:
         """rtu_ac_begin_episode: what learn does at an episode end, outside learn and without
         counting an episode; a pending action is dropped."""

@@ -172,4 +172,3 @@ def c_header() -> str:
         out.append("")
     out += ["#endif /* RTU_CONFIG_H */", ""]
     return "\n".join(out)
-
