@@ -1,27 +1,53 @@
 /*
- * Streaming actor-critic AC(lambda) with a shared RTU cell (../shared/rtu-spec.md section 3, after
- * Elsayed et al. 2024, "Streaming Deep Reinforcement Learning Finally Works").
- * Same rules as rtu.h: no heap, no globals, no stdio; the caller owns the buffer.
+ * Streaming actor-critic AC(lambda) on the streaming network of ../shared/rtu-spec.md section 6
+ * (after Elsayed et al. 2024, "Streaming Deep Reinforcement Learning Finally Works", and Farr et al.
+ * 2026). Same rules as rtu.h: no heap, no globals, no stdio; the caller owns the buffer.
+ *
+ * The network. The critic and the actor are separate networks by default (shape.shared = 0); with
+ * shared = 1 they share the trunk (input layer and RTU) and keep heads of their own. Each:
+ *   x_t = [normalised obs_t; prev action (one-hot if discrete, shape.prev_action);
+ *          prev scaled reward r~_{t-1} (shape.prev_reward)]        n_x reals, zero extras at an
+ *                                                                  episode's first step
+ *   e_t = lrelu(LN(W_in x_t + b_in))       n_embed = m units (m = 0: no input layer, e_t = x_t)
+ *   h_t = RTU(e_t)                         2n features (rtu.h)
+ *   q_t = lrelu(LN(W_1 h_t + b_1))         n_head = k units (k = 0: no hidden layer, q_t = h_t)
+ *   out = W_2 q_t + b_2                    critic: v (1); actor: logits (A, discrete) or means
+ *                                          mu (A) then std pre-activations (A, continuous)
+ * LN is parameter-free (biased variance, eps 1e-5), lrelu(y) = max(y, 0.01 y). Continuous
+ * actions: std = min(std_min + softplus(pre), std_max), so d std / d pre = sigmoid(pre) below
+ * std_max and 0 at it. Dense layers start sparse (config.sparsity), biases at zero; the RTU as
+ * rtu_cell_init_params (r in (0, 1), theta in (0, 6.28)).
+ * shape.memoryless = 1 is the memoryless baseline: the RTU's state and traces are zeroed before
+ * every step, so h_t depends on x_t alone (a dense layer with f; the network is otherwise the same).
+ *
+ * Gradients (of v for the critic, of log pi(a|s) + c_H sign(delta) H for the actor): the heads by
+ * backprop (exact); the RTU by RTRL from dL/dh (exact); the input layer by the one-step
+ * sensitivity dL/de_t, the RTU's past (state and traces of t-1) held fixed: with delta_c = dL/dc_t,
+ * delta_d = dL/dd_t (times f'(a_t), f'(b_t) for the nonlinear kind)
+ *   dL/de_t[j] = sum_k eta_k (delta_c_k W_c[k,j] + delta_d_k W_d[k,j])
+ * then back through lrelu and LN. This is the paper's code's input gradient; it is the exact
+ * gradient of the step-t loss in which W_in changes e_t only.
  *
  * One transition, rtu_ac_act(s_t) then rtu_ac_learn(r, s_{t+1}, terminated, truncated):
- *   act:   feed s_t (normalised) to the cell unless learn already did; h_t; sample a_t ~ pi(.|h_t)
- *          with the learner's own PCG32 stream
- *   learn: r~ = r / sqrt(var(u) + eps), u = gamma (1 - terminated) u + r  (reward scaling)
- *          x' = normalised s_{t+1}
- *          v(s_{t+1}) = critic on the features a step on x' WOULD give (a peek: the state and the
- *                       RTRL traces still belong to s_t)
+ *   act:   unless learn already fed it: x_t from s_t (zero extras), forward every network;
+ *          sample a_t ~ pi(.|s_t) with the learner's own PCG32 stream
+ *   learn: r~ = r / sqrt(var(u) + eps), u = gamma (1 - terminated) u + r   (reward scaling)
+ *          x_{t+1} = [normalised s_{t+1}; a_t; r~]
+ *          v(s_{t+1}) = the critic on x_{t+1} by a peek (state and RTRL traces stay those of t)
  *          delta = r~ + gamma (1 - terminated) v(s_{t+1}) - v(s_t)
  *          z_v  = gamma lambda z_v  + grad v(s_t)
  *          z_pi = gamma lambda z_pi + grad [log pi(a_t|s_t) + c_H sign(delta) H(pi(.|s_t))]
- *          each trace its own step (ObGD: alpha / max(alpha kappa max(|delta|, 1) |z|_1, 1), or SGD
- *          alpha); the shared cell takes both: theta += a_v delta z_v + a_pi delta z_pi
- *          at an episode end (terminated or truncated): zero z_v, z_pi, the cell's state and traces;
- *          otherwise feed x' to the cell at the new parameters (the next act uses it)
- * All gradients of one learn are taken at theta_t, from the RTRL traces of s_t.
+ *          each trace its own step over its network's parameters (ObGD: alpha / max(alpha kappa
+ *          max(|delta|, 1) |z|_1, 1), or SGD alpha); a shared trunk takes both steps
+ *          at an episode end (terminated or truncated): zero z_v, z_pi, every RTU's state and
+ *          traces and the extras; otherwise forward x_{t+1} at the new parameters (the next act
+ *          uses it)
+ * All gradients of one learn are taken at theta_t, from the activations and RTRL traces of s_t.
  *
- * Parameter groups: value = [cell params, w_v (2n), b_v]; policy = [cell params, actor head], the
- * actor head being W (A x 2n), b (A) for softmax logits (discrete), plus log_std (A) for a Gaussian
- * with state-independent log-std (continuous). z_v and z_pi follow these layouts.
+ * Parameters of a network, which is also the layout of its eligibility trace (z_v, z_pi):
+ *   [W_in (m x n_x), b_in (m)] [RTU params (rtu.h)] [W_1 (k x 2n), b_1 (k)] [W_2 (o x k'), b_2 (o)]
+ * with k' = k, or 2n when k = 0; o = 1 (critic), A (discrete actor) or 2A (continuous actor).
+ * The first two are the trunk's (contiguous in the buffer), the last two the head's.
  */
 #ifndef RTU_AC_H
 #define RTU_AC_H
@@ -38,78 +64,146 @@ typedef enum {
 } rtu_action_kind;
 
 /* gamma, lambda, alpha, kappa_value, kappa_policy (ObGD bounds of the critic's and the actor's
- * traces), entropy_coef (c_H, >= 0), the optimizer, then the flags normalize_obs (running
- * mean/variance of each observation entry) and scale_reward (divide rewards by the running std of
- * a discounted return trace): rtu_config.h's RTU_AC_CONFIG_REALS and RTU_AC_CONFIG_FLAGS. */
+ * traces), entropy_coef (c_H, >= 0), sparsity (of the Dense layers' initial weights), std_min and
+ * std_max (bounds of a continuous actor's std, 0 < std_min < std_max), the optimizer, then the
+ * flags normalize_obs (running mean/variance of each observation entry) and scale_reward (divide
+ * rewards by the running std of a discounted return trace): rtu_config.h's RTU_AC_CONFIG_REALS and
+ * RTU_AC_CONFIG_FLAGS. */
 typedef struct {
     RTU_AC_CONFIG_REALS(RTU_CONFIG_REAL_MEMBER)
     rtu_optimizer optimizer;
     RTU_AC_CONFIG_FLAGS(RTU_CONFIG_FLAG_MEMBER)
 } rtu_ac_config;
 
-/* The stream-x defaults: gamma 0.99, lambda 0.8, alpha 1, kappa 2 and 3, c_H 0.01, ObGD, both
- * normalisations on. */
+/* The defaults of rtu_config.h (ACConfig's, the stream-x values where stream-x has one). */
 rtu_ac_config rtu_ac_default_config(void);
 
-/* RTU_OK if config obeys the rules above (gamma, lambda in [0, 1]; alpha > 0 and finite;
- * entropy_coef >= 0 and finite; a known optimizer; for ObGD kappa_value, kappa_policy > 0 and
- * finite), else RTU_ERR_CONFIG and *what (what may be NULL) receives the C name of the first faulty
- * field; RTU_ERR_NULL for a NULL config. rtu_ac_init and rtu_ac_load apply it. */
+/* RTU_OK if config obeys the rules of rtu_config.h (and std_min < std_max) and names a known
+ * optimizer, else RTU_ERR_CONFIG and *what (what may be NULL) receives the C name of the first
+ * faulty field; RTU_ERR_NULL for a NULL config. rtu_ac_init and rtu_ac_load apply it. */
 rtu_status rtu_ac_check_config(const rtu_ac_config *config, const char **what);
 
-/* Sizes (n = n_hidden, A = n_actions) */
-#define RTU_AC_VALUE_HEAD(n_hidden) (2u * (size_t)(n_hidden) + 1u)
-#define RTU_AC_POLICY_HEAD(n_hidden, action_kind, n_actions)                                        \
-    ((size_t)(n_actions) * (2u * (size_t)(n_hidden) + ((action_kind) == RTU_ACTIONS_CONTINUOUS ? 2u : 1u)))
-/* Reals: the cell; the two heads; z_v and z_pi; dh (2n); policy scratch (A); the action (A);
- * observation mean, M2, the normalised and the raw latest observation (4 n_in). */
-#define RTU_AC_REALS(kind, n_in, n_hidden, action_kind, n_actions)                                  \
-    (RTU_CELL_REALS(kind, n_in, n_hidden) +                                                         \
-     2u * (RTU_AC_VALUE_HEAD(n_hidden) + RTU_AC_POLICY_HEAD(n_hidden, action_kind, n_actions)) +    \
-     2u * RTU_CELL_PARAMS(n_in, n_hidden) + 2u * (size_t)(n_hidden) + 2u * (size_t)(n_actions) +    \
-     4u * (size_t)(n_in))
-#define RTU_AC_BUFFER_BYTES(kind, n_in, n_hidden, action_kind, n_actions)                           \
-    (sizeof(rtu_real) * RTU_AC_REALS(kind, n_in, n_hidden, action_kind, n_actions))
+/* The network's shape: what the buffer size depends on. */
+typedef struct {
+    rtu_kind kind;               /* the RTU's kind */
+    rtu_activation activation;   /* the RTU's f */
+    size_t n_obs;                /* observation size */
+    size_t n_hidden;             /* RTU units n (2n features) */
+    size_t n_embed;              /* input layer units m; 0: no input layer */
+    size_t n_head;               /* head hidden units k; 0: no hidden layer in the heads */
+    int shared;                  /* 1: one trunk (input layer and RTU) for actor and critic */
+    int prev_action;             /* 1: x holds the previous action */
+    int prev_reward;             /* 1: x holds the previous scaled reward */
+    int memoryless;              /* 1: the baseline without memory (above); prev_* must be 0 */
+    rtu_action_kind action_kind;
+    size_t n_actions;            /* A: actions (discrete, >= 2) or action dimensions */
+} rtu_ac_shape;
+
+/* RTU_OK, or the first fault: RTU_ERR_NULL, RTU_ERR_KIND, RTU_ERR_ACTIVATION, RTU_ERR_ACTION (the
+ * action space), RTU_ERR_SIZE (n_obs or n_hidden 0, any size above RTU_MAX_DIM, a flag other than
+ * 0 or 1, memoryless with prev_action or prev_reward, or a buffer too large for size_t). */
+rtu_status rtu_ac_check_shape(const rtu_ac_shape *shape);
+
+/* Sizes, for static buffers (the arguments are rtu_ac_shape's fields; activation does not count).
+ * n_x: the network's input; n_e: the RTU's input; o: a head's outputs. */
+#define RTU_AC_N_X(n_obs, prev_action, prev_reward, n_actions)                                      \
+    ((size_t)(n_obs) + ((prev_action) ? (size_t)(n_actions) : 0u) + ((prev_reward) ? 1u : 0u))
+#define RTU_AC_N_E(n_x, n_embed) ((n_embed) ? (size_t)(n_embed) : (size_t)(n_x))
+#define RTU_AC_EMBED_PARAMS(n_x, n_embed) ((size_t)(n_embed) * ((size_t)(n_x) + 1u))
+#define RTU_AC_N_OUT_POLICY(action_kind, n_actions)                                                 \
+    (((action_kind) == RTU_ACTIONS_CONTINUOUS ? 2u : 1u) * (size_t)(n_actions))
+#define RTU_AC_HEAD_PARAMS(n_hidden, n_head, n_out)                                                 \
+    ((n_head) ? (size_t)(n_head) * (2u * (size_t)(n_hidden) + 1u) +                                 \
+                    (size_t)(n_out) * ((size_t)(n_head) + 1u)                                       \
+              : (size_t)(n_out) * (2u * (size_t)(n_hidden) + 1u))
+/* A trunk: input layer params, its LN output and e (2m), the cell. */
+#define RTU_AC_TRUNK_REALS(kind, n_x, n_hidden, n_embed)                                            \
+    (RTU_AC_EMBED_PARAMS(n_x, n_embed) + 2u * (size_t)(n_embed) +                                   \
+     RTU_CELL_REALS(kind, RTU_AC_N_E(n_x, n_embed), n_hidden))
+/* A network's parameters (its trace's length). */
+#define RTU_AC_NET_PARAMS(n_x, n_hidden, n_embed, n_head, n_out)                                    \
+    (RTU_AC_EMBED_PARAMS(n_x, n_embed) + RTU_CELL_PARAMS(RTU_AC_N_E(n_x, n_embed), n_hidden) +      \
+     RTU_AC_HEAD_PARAMS(n_hidden, n_head, n_out))
+/* Reals of the buffer, in its order: the trunks (1 shared, else 2); the critic's and the actor's
+ * head params; z_v and z_pi; per head q_hat, q (k each) and out (1, o); the peek scratch (e_hat,
+ * e, h, q_hat, q: 2m + 2n + 2k); the backward scratch (d_out o, d_q k, d_h 2n, d_e m); pi (o); x
+ * and x_next (n_x each); obs_mean, obs_m2, obs_last (n_obs each); the action (A). */
+#define RTU_AC_REALS_(kind, n_x, n_hidden, n_embed, n_head, shared, n_obs, o_pi, n_actions)         \
+    (((shared) ? 1u : 2u) * RTU_AC_TRUNK_REALS(kind, n_x, n_hidden, n_embed) +                      \
+     2u * (RTU_AC_HEAD_PARAMS(n_hidden, n_head, 1u) + RTU_AC_HEAD_PARAMS(n_hidden, n_head, o_pi) +  \
+           RTU_AC_EMBED_PARAMS(n_x, n_embed) +                                                      \
+           RTU_CELL_PARAMS(RTU_AC_N_E(n_x, n_embed), n_hidden)) +                                   \
+     7u * (size_t)(n_head) + 3u * (size_t)(n_embed) + 4u * (size_t)(n_hidden) + 3u * (size_t)(o_pi) \
+     + 1u + 2u * (size_t)(n_x) + 3u * (size_t)(n_obs) + (size_t)(n_actions))
+#define RTU_AC_REALS(kind, n_obs, n_hidden, n_embed, n_head, shared, prev_action, prev_reward,      \
+                     action_kind, n_actions)                                                        \
+    RTU_AC_REALS_(kind, RTU_AC_N_X(n_obs, prev_action, prev_reward, n_actions), n_hidden, n_embed,  \
+                  n_head, shared, n_obs, RTU_AC_N_OUT_POLICY(action_kind, n_actions), n_actions)
+#define RTU_AC_BUFFER_BYTES(kind, n_obs, n_hidden, n_embed, n_head, shared, prev_action,            \
+                            prev_reward, action_kind, n_actions)                                    \
+    (sizeof(rtu_real) * RTU_AC_REALS(kind, n_obs, n_hidden, n_embed, n_head, shared, prev_action,   \
+                                     prev_reward, action_kind, n_actions))
+
+/* The input layer and the RTU of one network. params = embed when m > 0, else cell.params: the
+ * trunk's n_params parameters are contiguous (embed's, then the cell's). */
+typedef struct {
+    size_t n_x, n_embed, n_params;
+    rtu_real *params;     /* the trunk's parameters: W_in, b_in then the cell's */
+    rtu_real *embed;      /* W_in[m x n_x] (row-major), b_in[m]; NULL when m = 0 */
+    rtu_real *e_hat;      /* LN(W_in x + b_in) of the latest forward (m) */
+    rtu_real *e;          /* lrelu(e_hat), the RTU's input (m) */
+    rtu_real e_inv_std;   /* 1 / sqrt(var + eps) of that LN */
+    rtu_cell cell;
+} rtu_ac_trunk;
+
+/* The head of one network: [W_1 (k x 2n), b_1 (k)] then W_2 (o x k'), b_2 (o). */
+typedef struct {
+    size_t n_head, n_out, n_params;
+    rtu_real *params;
+    rtu_real *q_hat, *q;  /* LN(W_1 h + b_1) and lrelu of it, of the latest forward (k each) */
+    rtu_real q_inv_std;
+    rtu_real *out;        /* the outputs of the latest forward (o) */
+} rtu_ac_head;
 
 typedef struct {
-    rtu_cell cell;
+    rtu_ac_shape shape;
     rtu_ac_config config;
-    rtu_action_kind action_kind;
-    size_t n_actions;
-    size_t n_value;      /* RTU_CELL_PARAMS + value head */
-    size_t n_policy;     /* RTU_CELL_PARAMS + policy head */
-    rtu_real *value;     /* w_v[2n], b_v */
-    rtu_real *policy;    /* W[A x 2n], b[A], (continuous) log_std[A] */
-    rtu_real *z_v;       /* n_value */
-    rtu_real *z_pi;      /* n_policy */
-    rtu_real *dh;        /* scratch: dL/dh for the actor (2n) */
-    rtu_real *pi;        /* scratch: log-probabilities (discrete) or means (continuous) (A) */
-    rtu_real *action;    /* the latest action: index in action[0] (discrete), or A reals */
-    rtu_real *obs_mean;  /* Welford mean of each observation entry (n_in) */
-    rtu_real *obs_m2;    /* Welford sum of squared deviations (n_in) */
-    rtu_real *x;         /* the latest normalised observation (n_in) */
-    rtu_real *obs_last;  /* the latest raw observation fed to the cell (n_in) */
-    rtu_real ret_trace;  /* u, the discounted return trace of reward scaling */
+    size_t n_x;
+    rtu_ac_trunk trunk[2]; /* the critic's, the actor's; trunk[1] unused when shared */
+    rtu_ac_head head[2];   /* the critic's, the actor's */
+    size_t n_value;        /* the critic network's parameters */
+    size_t n_policy;       /* the actor network's parameters */
+    rtu_real *z_v;         /* n_value */
+    rtu_real *z_pi;        /* n_policy */
+    rtu_real *peek;        /* scratch of the critic's peek: e_hat, e (m), h (2n), q_hat, q (k) */
+    rtu_real *grad;        /* scratch of the backward pass: d_out (o), d_q (k), d_h (2n), d_e (m) */
+    rtu_real *pi;          /* log-probabilities (A, discrete) or mu then std (2A, continuous) */
+    rtu_real *x;           /* the input the networks hold (n_x) */
+    rtu_real *x_next;      /* the input learn builds for s_{t+1} (n_x) */
+    rtu_real *obs_mean;    /* Welford mean of each observation entry (n_obs) */
+    rtu_real *obs_m2;      /* Welford sum of squared deviations (n_obs) */
+    rtu_real *obs_last;    /* the latest raw observation fed (n_obs) */
+    rtu_real *action;      /* the latest action: index in action[0] (discrete), or A reals */
+    rtu_real ret_trace;    /* u, the discounted return trace of reward scaling */
     rtu_real ret_mean, ret_m2;
     uint64_t obs_count, ret_count;
-    rtu_prng rng;        /* action sampling */
-    int fed;             /* the cell holds obs_last */
-    int acted;           /* act was called and learn was not yet */
-    uint64_t steps;      /* learn calls since init */
-    uint64_t episodes;   /* episode ends since init */
+    rtu_prng rng;          /* initialisation, then action sampling */
+    int fed;               /* the networks hold obs_last */
+    int acted;             /* act was called and learn was not yet */
+    uint64_t steps;        /* learn calls since init */
+    uint64_t episodes;     /* episode ends since init */
 } rtu_ac;
 
-rtu_status rtu_ac_buffer_size(rtu_kind kind, size_t n_in, size_t n_hidden,
-                              rtu_action_kind action_kind, size_t n_actions, size_t *bytes);
+/* Exact bytes of the buffer (RTU_AC_BUFFER_BYTES of the shape), after rtu_ac_check_shape. */
+rtu_status rtu_ac_buffer_size(const rtu_ac_shape *shape, size_t *bytes);
 
-/* Lay out the learner, seed its PRNG, draw the cell's parameters from it (rtu_cell_init_params,
- * r in (0, 1), theta in (0, 6.28)); heads, log_std, traces and statistics start at zero. */
-rtu_status rtu_ac_init(rtu_ac *ac, rtu_kind kind, rtu_activation activation, size_t n_in,
-                       size_t n_hidden, rtu_action_kind action_kind, size_t n_actions,
-                       const rtu_ac_config *config, uint64_t seed, void *buffer,
-                       size_t buffer_bytes);
+/* Lay out the learner, seed its PRNG and draw the initial parameters from it, network by network
+ * (critic then actor; with shared, the trunk then the two heads), layer by layer in forward
+ * order; traces and statistics start at zero. */
+rtu_status rtu_ac_init(rtu_ac *ac, const rtu_ac_shape *shape, const rtu_ac_config *config,
+                       uint64_t seed, void *buffer, size_t buffer_bytes);
 
-/* Sample an action for obs (n_in reals) into action (1 real, the index, or A reals). obs must be
+/* Sample an action for obs (n_obs reals) into action (1 real, the index, or A reals). obs must be
  * the next_obs of the previous learn unless that learn ended an episode (RTU_ERR_ORDER). */
 rtu_status rtu_ac_act(rtu_ac *ac, const rtu_real *obs, rtu_real *action);
 
@@ -122,7 +216,7 @@ rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, i
  * learn) is dropped. For a device that restarts, or whose episode was cut off: the next act may
  * take any observation. */
 void rtu_ac_begin_episode(rtu_ac *ac);
-/* Value v(s) of the observation the cell holds (after act), at the current parameters. */
+/* Value v(s) of the observation the networks hold (after act), at the current parameters. */
 rtu_real rtu_ac_value(const rtu_ac *ac);
 
 #ifdef __cplusplus

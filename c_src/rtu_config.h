@@ -40,8 +40,11 @@ typedef enum { RTU_OPT_SGD = 0, RTU_OPT_OBGD = 1 } rtu_optimizer;
     X(alpha, 1.0, RTU_RULE_POSITIVE, 0)              /* step size */ \
     X(kappa_value, 2.0, RTU_RULE_POSITIVE, 1)        /* ObGD bound of the critic's trace */ \
     X(kappa_policy, 3.0, RTU_RULE_POSITIVE, 1)       /* ObGD bound of the actor's trace */ \
-    X(entropy_coef, 0.01, RTU_RULE_NONNEGATIVE, 0)   /* entropy bonus c_H, signed by the TD error */
-#define RTU_AC_CONFIG_REAL_COUNT 6u
+    X(entropy_coef, 0.01, RTU_RULE_NONNEGATIVE, 0)   /* entropy bonus c_H, signed by the TD error */ \
+    X(sparsity, 0.9, RTU_RULE_UNIT, 0)               /* fraction of each Dense unit's initial weights set to zero */ \
+    X(std_min, 0.01, RTU_RULE_POSITIVE, 0)           /* lower bound of a continuous actor's std */ \
+    X(std_max, 2.0, RTU_RULE_POSITIVE, 0)            /* upper bound of a continuous actor's std (above std_min) */
+#define RTU_AC_CONFIG_REAL_COUNT 9u
 #define RTU_AC_CONFIG_FLAGS(X) \
     X(normalize_obs, 1)                              /* running mean/variance of each observation entry */ \
     X(scale_reward, 1)                               /* divide rewards by the running std of the return */

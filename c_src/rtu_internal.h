@@ -64,6 +64,48 @@ void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *
 rtu_real rtu_cell_peek_value(const rtu_cell *cell, const rtu_real *x, const rtu_real *w,
                              rtu_real b);
 
+/* The one-step sensitivity of the cell's input (rtu-spec.md section 6): de = dL/dx at the current
+ * step with the state and traces of the previous step held fixed, from dh = dL/dh (2n reals):
+ *   de[j] = sum_k eta_k (delta_c_k W_c[k,j] + delta_d_k W_d[k,j])
+ * delta_c, delta_d = dL/dc_t, dL/dd_t (linear: f'(c) dL/dh, f' read off h) and, for the nonlinear
+ * kind, times f'(a_k), f'(b_k) (read off c, d). de has n_in reals (overwritten). */
+void rtu_cell_input_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real *de);
+
+/* The features h (2n reals) that a step on x would give, at the current parameters, without
+ * changing the state or the traces (x already checked). */
+void rtu_cell_peek(const rtu_cell *cell, const rtu_real *x, rtu_real *h);
+
+/* Dense layers and parameter-free LayerNorm (rtu_dense.c; reference/net.py). A Dense layer's
+ * parameters are W (n_out x n_in, row-major) then b (n_out). */
+#define RTU_LN_EPS 1e-5         /* LN(y) = (y - mean) / sqrt(var + RTU_LN_EPS), biased variance */
+#define RTU_LRELU_SLOPE 0.01    /* lrelu(y) = y for y > 0, else RTU_LRELU_SLOPE y */
+
+/* y = W x + b. */
+void rtu_dense_forward(const rtu_real *w, const rtu_real *x, size_t n_in, size_t n_out,
+                       rtu_real *y);
+
+/* On entry y_hat holds y (count reals); on return y_hat = LN(y) and out = lrelu(y_hat). Returns
+ * 1 / sqrt(var(y) + RTU_LN_EPS). */
+rtu_real rtu_ln_lrelu(rtu_real *y_hat, rtu_real *out, size_t count);
+
+/* Back through lrelu and LN, in place: on entry d = dL/dout, on return d = dL/dy, from the
+ * forward's y_hat and inv_std:
+ *   g = d * lrelu'(y_hat)   (1 where y_hat > 0, else RTU_LRELU_SLOPE)
+ *   dL/dy = inv_std (g - mean(g) - y_hat mean(g y_hat)) */
+void rtu_ln_lrelu_backward(const rtu_real *y_hat, rtu_real inv_std, rtu_real *d, size_t count);
+
+/* grad (W then b, n_out (n_in + 1) reals) += [dy x^T, dy]; dx = W^T dy (n_in reals, overwritten)
+ * unless dx is NULL. */
+void rtu_dense_backward(const rtu_real *w, const rtu_real *x, const rtu_real *dy, size_t n_in,
+                        size_t n_out, rtu_real *grad, rtu_real *dx);
+
+/* Sparse initialisation (stream-x): each row keeps K = ceil((1 - sparsity) n_in - 1e-4) weights
+ * (at least 1; the 1e-4 keeps a float sparsity's rounding from adding one), chosen by selection
+ * sampling, the rest zero; b = 0. Row by row, column j in order: u = uniform; j is kept when
+ * u (n_in - j) < the number still to keep; a kept weight then draws
+ * w = (2 uniform - 1) / sqrt(n_in). All in double from rng. */
+void rtu_dense_init(rtu_real *w, size_t n_in, size_t n_out, rtu_real sparsity, rtu_prng *rng);
+
 /* Wrap each phase theta = exp(theta_log) >= 3 pi into [pi, 3 pi) by whole turns, which leaves the
  * cell's function unchanged (lambda depends on theta through cos and sin only). Derivatives with
  * respect to the new theta_log are ratio = theta' / theta times the old ones: the cell's theta
@@ -73,10 +115,13 @@ rtu_real rtu_cell_peek_value(const rtu_cell *cell, const rtu_real *x, const rtu_
 void rtu_cell_wrap_phases(rtu_cell *cell, rtu_real *ratio);
 
 /* The learners' optimiser (rtu_obgd.c), after stream-x's ObGD: the update tail that TD(lambda)
- * and the actor-critic share. A trace z has the learner-parameter layout: the cell's params
- * (cell->n_params), then a head's. */
+ * and the actor-critic share. A trace z has its network's parameter layout: the trunk's
+ * parameters (an input layer's, if any, then the cell's), then the head's. */
 typedef struct {
-    rtu_real *z;          /* the eligibility trace, cell->n_params + n_head reals */
+    rtu_real *z;          /* the eligibility trace, n_trunk + n_head reals */
+    rtu_real *trunk;      /* the trunk's parameters, n_trunk reals, ending with the cell's params */
+    size_t n_trunk;
+    rtu_cell *cell;       /* the trunk's cell (traces may share one) */
     rtu_real *head;       /* the head's parameters, n_head reals */
     size_t n_head;
     rtu_real kappa;       /* ObGD bound of this trace (unused by SGD) */
@@ -91,18 +136,19 @@ typedef struct {
 rtu_real rtu_obgd_step_size(int obgd, rtu_real alpha, rtu_real kappa, rtu_real delta,
                             rtu_real z_norm1);
 
-/* params += a z over the cell's part and the head's, then the trace's advance if it has a grad
+/* params += a z over the trunk's part and the head's, then the trace's advance if it has a grad
  * (z = decay z + grad, z_norm1 = |z|_1). a = 0 is TD's first step: no TD error yet. */
-void rtu_obgd_step_trace(rtu_cell *cell, rtu_obgd_trace *trace, rtu_real a);
+void rtu_obgd_step_trace(rtu_obgd_trace *trace, rtu_real a);
 
 /* The update of both learners, in this order: for each trace in turn, its step size
- * (rtu_obgd_step_size with its kappa and z_norm1) and rtu_obgd_step_trace, the cell's params
- * taking every trace's step; rtu_cell_wrap_phases, the ratios into ratio (n_hidden reals; may be a
- * trace's grad, which is consumed by then) and each trace's theta_log entries rescaled by them;
- * rtu_cell_refresh. RTU_ERR_DIVERGED if the refresh refuses a parameter or a head has a
- * non-finite entry, else RTU_OK. */
-rtu_status rtu_obgd_update(rtu_cell *cell, int obgd, rtu_real alpha, rtu_real delta,
-                           rtu_obgd_trace *traces, size_t count, rtu_real *ratio);
+ * (rtu_obgd_step_size with its kappa and z_norm1) and rtu_obgd_step_trace, a shared trunk taking
+ * every step of the traces over it; then for each distinct cell (in trace order):
+ * rtu_cell_wrap_phases, its ratios into ratio (n_hidden reals; may be a trace's grad, which is
+ * consumed by then), the theta_log entries of every trace over that cell rescaled by them, and
+ * rtu_cell_refresh. RTU_ERR_DIVERGED if a refresh refuses a parameter or a trunk's input layer or
+ * a head has a non-finite entry, else RTU_OK. */
+rtu_status rtu_obgd_update(int obgd, rtu_real alpha, rtu_real delta, rtu_obgd_trace *traces,
+                           size_t count, rtu_real *ratio);
 
 /* Whether a hyperparameter obeys its rule (rtu_config.h): finite, and in [0, 1], (0, inf) or
  * [0, inf). */

@@ -51,37 +51,53 @@ static rtu_real add_scaled_advance(rtu_real *restrict theta, rtu_real *restrict 
     return norm;
 }
 
-void rtu_obgd_step_trace(rtu_cell *cell, rtu_obgd_trace *t, rtu_real a)
+void rtu_obgd_step_trace(rtu_obgd_trace *t, rtu_real a)
 {
-    size_t p_cell = cell->n_params;
     if (t->grad == NULL) {
-        add_scaled(cell->params, t->z, p_cell, a);
-        add_scaled(t->head, t->z + p_cell, t->n_head, a);
+        add_scaled(t->trunk, t->z, t->n_trunk, a);
+        add_scaled(t->head, t->z + t->n_trunk, t->n_head, a);
     } else {
-        t->z_norm1 = add_scaled_advance(cell->params, t->z, t->grad, p_cell, a, t->decay) +
-                     add_scaled_advance(t->head, t->z + p_cell, t->grad + p_cell, t->n_head, a,
-                                        t->decay);
+        t->z_norm1 = add_scaled_advance(t->trunk, t->z, t->grad, t->n_trunk, a, t->decay) +
+                     add_scaled_advance(t->head, t->z + t->n_trunk, t->grad + t->n_trunk,
+                                        t->n_head, a, t->decay);
     }
 }
 
-rtu_status rtu_obgd_update(rtu_cell *cell, int obgd, rtu_real alpha, rtu_real delta,
-                           rtu_obgd_trace *traces, size_t count, rtu_real *ratio)
+rtu_status rtu_obgd_update(int obgd, rtu_real alpha, rtu_real delta, rtu_obgd_trace *traces,
+                           size_t count, rtu_real *ratio)
 {
-    size_t i, k, n = cell->n_hidden;
-    rtu_status status;
+    size_t i, j, k;
+    rtu_status status = RTU_OK;
     for (i = 0; i < count; ++i) {
         rtu_obgd_trace *t = &traces[i];
-        rtu_obgd_step_trace(cell, t, rtu_obgd_step_size(obgd, alpha, t->kappa, delta, t->z_norm1));
+        rtu_obgd_step_trace(t, rtu_obgd_step_size(obgd, alpha, t->kappa, delta, t->z_norm1));
     }
-    /* the phases wrap; the theta_log entries of every trace follow (the cell's own traces are
-     * rescaled by rtu_cell_wrap_phases) */
-    rtu_cell_wrap_phases(cell, ratio);
     for (i = 0; i < count; ++i) {
-        for (k = 0; k < n; ++k) {
-            traces[i].z[n + k] *= ratio[k];
+        rtu_cell *cell = traces[i].cell;
+        size_t n = cell->n_hidden, seen = 0;
+        for (j = 0; j < i; ++j) {
+            seen |= traces[j].cell == cell;
+        }
+        if (seen) {
+            continue;
+        }
+        /* the phases wrap; the theta_log entries of every trace over this cell follow (the
+         * cell's own traces are rescaled by rtu_cell_wrap_phases) */
+        rtu_cell_wrap_phases(cell, ratio);
+        for (j = i; j < count; ++j) {
+            if (traces[j].cell == cell) {
+                rtu_real *z_theta = traces[j].z + traces[j].n_trunk - cell->n_params + n;
+                for (k = 0; k < n; ++k) {
+                    z_theta[k] *= ratio[k];
+                }
+            }
+        }
+        if (rtu_cell_refresh(cell) != RTU_OK ||
+            rtu_check_input(traces[i].trunk, traces[i].n_trunk - cell->n_params) ==
+                RTU_ERR_NONFINITE_INPUT) {
+            status = RTU_ERR_DIVERGED;
         }
     }
-    status = rtu_cell_refresh(cell) == RTU_OK ? RTU_OK : RTU_ERR_DIVERGED;
     for (i = 0; i < count && status == RTU_OK; ++i) {
         if (rtu_check_input(traces[i].head, traces[i].n_head) == RTU_ERR_NONFINITE_INPUT) {
             status = RTU_ERR_DIVERGED;

@@ -119,6 +119,9 @@ static rtu_status td_step_checked(rtu_td *td, const rtu_real *x, rtu_real cumula
      * takes the ratios) and the refresh. Before the first prediction there is no TD error: a zero
      * step, and z_{t+1}. */
     trace.z = td->z;
+    trace.trunk = cell->params;
+    trace.n_trunk = p_cell;
+    trace.cell = cell;
     trace.head = w;
     trace.n_head = n2 + 1;
     trace.kappa = cfg->kappa;
@@ -126,13 +129,13 @@ static rtu_status td_step_checked(rtu_td *td, const rtu_real *x, rtu_real cumula
     trace.grad = grad;
     trace.decay = cfg->gamma * cfg->lambda;
     if (td->has_prev) {
-        status = rtu_obgd_update(cell, cfg->optimizer == RTU_OPT_OBGD, cfg->alpha,
+        status = rtu_obgd_update(cfg->optimizer == RTU_OPT_OBGD, cfg->alpha,
                                  cumulant + cfg->gamma * v - td->v_prev, &trace, 1, grad);
         if (!isfinite(v)) {
             status = RTU_ERR_DIVERGED;
         }
     } else {
-        rtu_obgd_step_trace(cell, &trace, 0);
+        rtu_obgd_step_trace(&trace, 0);
     }
     td->z_norm1 = trace.z_norm1;
     if (status != RTU_OK) {

@@ -44,6 +44,11 @@ def choice(default: str, choices: tuple, help: str):
     return field(default=default, metadata={"choices": choices, "help": help})
 
 
+def size(default: int, help: str):
+    """A size: an integer >= 0 (the C core checks its upper bound)."""
+    return field(default=default, metadata={"size": True, "help": help})
+
+
 def c_name(name: str) -> str:
     """The C struct member of a field (``lambda_`` is ``lambda``)."""
     return name.rstrip("_")
@@ -59,6 +64,11 @@ class LearnerConfig:
                 if value not in f.metadata["choices"]:
                     raise ValueError(f"{f.name} must be one of {f.metadata['choices']}, "
                                      f"got {value!r}")
+            elif "size" in f.metadata:
+                if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+                        or value < 0:
+                    raise ValueError(f"{f.name} must be an integer >= 0, got {value!r}")
+                object.__setattr__(self, f.name, int(value))
             elif "rule" in f.metadata:
                 if isinstance(value, bool) or not isinstance(value, numbers.Real):
                     raise ValueError(f"{f.name} must be a number, got {value!r}")
@@ -74,6 +84,8 @@ class LearnerConfig:
         f = {f.name: f for f in dataclasses.fields(cls)}[name]
         if "choices" in f.metadata:
             return "one of " + ", ".join(f.metadata["choices"])
+        if "size" in f.metadata:
+            return "an integer >= 0"
         if "rule" not in f.metadata:
             return "true or false"
         low, high, low_open = RULES[f.metadata["rule"]]
@@ -117,9 +129,39 @@ class ACConfig(LearnerConfig):
                                help="ObGD bound of the actor's trace")
     entropy_coef: float = real(0.01, "nonnegative",
                                help="entropy bonus c_H, signed by the TD error")
+    sparsity: float = real(0.9, "unit",
+                           help="fraction of each Dense unit's initial weights set to zero")
+    std_min: float = real(0.01, "positive", help="lower bound of a continuous actor's std")
+    std_max: float = real(2.0, "positive",
+                          help="upper bound of a continuous actor's std (above std_min)")
     optimizer: str = choice("obgd", OPTIMIZERS, help="obgd (overshooting-bounded) or sgd")
     normalize_obs: bool = flag(True, help="running mean/variance of each observation entry")
     scale_reward: bool = flag(True, help="divide rewards by the running std of the return")
+
+    def check(self) -> None:
+        super().check()
+        if not self.std_min < self.std_max:
+            raise ValueError(f"std_max must exceed std_min ({self.std_min!r}), got "
+                             f"{self.std_max!r}")
+
+
+@dataclass(frozen=True)
+class ACNetwork(LearnerConfig):
+    """The actor-critic's network around its RTU (rtu_ac_shape beside n_hidden, kind and
+    activation; rtu-spec.md section 6). Sizes are checked by the C core (rtu_ac_check_shape)."""
+
+    n_embed: int = size(32, help="input layer units (Dense + LayerNorm + leaky ReLU); 0: none")
+    n_head: int = size(32, help="hidden units of each head (Dense + LayerNorm + leaky ReLU); "
+                                "0: linear heads on the RTU's features")
+    shared: bool = flag(False, help="actor and critic share the input layer and the RTU")
+    prev_action: bool = flag(True, help="the network's input holds the previous action")
+    prev_reward: bool = flag(True, help="the network's input holds the previous scaled reward")
+    memoryless: bool = flag(False, help="the baseline without memory: the RTU's state is zeroed "
+                                        "before every step (needs prev_action, prev_reward off)")
+
+    def check(self) -> None:
+        if self.memoryless and (self.prev_action or self.prev_reward):
+            raise ValueError("memoryless needs prev_action and prev_reward off")
 
 
 # -- the C side: c_src/rtu_config.h ----------------------------------------------------------------
