@@ -72,8 +72,9 @@ rtu_real rtu_cell_peek_value(const rtu_cell *cell, const rtu_real *x, const rtu_
 void rtu_cell_input_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real *de);
 
 /* The features h (2n reals) that a step on x would give, at the current parameters, without
- * changing the state or the traces (x already checked). */
-void rtu_cell_peek(const rtu_cell *cell, const rtu_real *x, rtu_real *h);
+ * changing the state or the traces (x already checked); from the zero state when from_zero (the
+ * memoryless baseline, whose state is zeroed before every step). */
+void rtu_cell_peek(const rtu_cell *cell, const rtu_real *x, int from_zero, rtu_real *h);
 
 /* Dense layers and parameter-free LayerNorm (rtu_dense.c; reference/net.py). A Dense layer's
  * parameters are W (n_out x n_in, row-major) then b (n_out). */
