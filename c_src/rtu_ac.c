@@ -1,7 +1,7 @@
 /*
- * Streaming actor-critic AC(lambda) with a shared RTU cell. The order of act and learn, and which
- * parameters each gradient is taken at, is written out at the top of rtu_ac.h.
- * rtu_edge/reference/ac.py is the same code in numpy.
+ * Streaming actor-critic AC(lambda) on the streaming network: input layer, RTU, MLP heads. The
+ * network, the order of act and learn, and which parameters each gradient is taken at, are
+ * written out at the top of rtu_ac.h. rtu_edge/reference/ac.py is the same code in numpy.
  */
 #include <math.h>
 
@@ -11,11 +11,13 @@
 #ifdef RTU_DOUBLE
 #define RTU_EXP exp
 #define RTU_LOG log
+#define RTU_LOG1P log1p
 #define RTU_SQRT sqrt
 #define RTU_FABS fabs
 #else
 #define RTU_EXP expf
 #define RTU_LOG logf
+#define RTU_LOG1P log1pf
 #define RTU_SQRT sqrtf
 #define RTU_FABS fabsf
 #endif
@@ -41,6 +43,9 @@ rtu_status rtu_ac_check_config(const rtu_ac_config *c, const char **what)
         bad = "optimizer";
     }
     RTU_AC_CONFIG_REALS(RTU_CONFIG_CHECK_REAL)
+    if (bad == NULL && !(c->std_min < c->std_max)) {
+        bad = "std_max";
+    }
     return rtu_config_verdict(bad, what);
 }
 
@@ -54,43 +59,108 @@ static rtu_real l1(const rtu_real *v, size_t count)
     return s;
 }
 
-rtu_status rtu_ac_buffer_size(rtu_kind kind, size_t n_in, size_t n_hidden,
-                              rtu_action_kind action_kind, size_t n_actions, size_t *bytes)
+/* ------------------------------------------------------------------------------------------ */
+/* Shape and layout                                                                            */
+
+static int is_flag(int v)
 {
-    size_t cell_bytes;
-    double n = (double)n_hidden, a = (double)n_actions;
-    rtu_status status = rtu_cell_buffer_size(kind, n_in, n_hidden, &cell_bytes);
+    return v == 0 || v == 1;
+}
+
+rtu_status rtu_ac_check_shape(const rtu_ac_shape *s)
+{
+    size_t n_x;
+    double reals;
+    if (s == NULL) {
+        return RTU_ERR_NULL;
+    }
+    if (s->kind != RTU_KIND_LINEAR && s->kind != RTU_KIND_NONLINEAR) {
+        return RTU_ERR_KIND;
+    }
+    if (s->activation != RTU_ACT_RELU && s->activation != RTU_ACT_TANH &&
+        s->activation != RTU_ACT_IDENTITY) {
+        return RTU_ERR_ACTIVATION;
+    }
+    if ((s->action_kind != RTU_ACTIONS_DISCRETE && s->action_kind != RTU_ACTIONS_CONTINUOUS) ||
+        s->n_actions == 0 || s->n_actions > RTU_MAX_DIM ||
+        (s->action_kind == RTU_ACTIONS_DISCRETE && s->n_actions < 2)) {
+        return RTU_ERR_ACTION;
+    }
+    if (s->n_obs == 0 || s->n_hidden == 0 || s->n_obs > RTU_MAX_DIM ||
+        s->n_hidden > RTU_MAX_DIM || s->n_embed > RTU_MAX_DIM || s->n_head > RTU_MAX_DIM ||
+        !is_flag(s->shared) || !is_flag(s->prev_action) || !is_flag(s->prev_reward) ||
+        !is_flag(s->memoryless) || (s->memoryless && (s->prev_action || s->prev_reward))) {
+        return RTU_ERR_SIZE;
+    }
+    n_x = RTU_AC_N_X(s->n_obs, s->prev_action, s->prev_reward, s->n_actions);
+    /* an upper bound of RTU_AC_REALS in double (exact below 2^53): the products first */
+    {
+        double x = (double)n_x, m = (double)s->n_embed, n = (double)s->n_hidden;
+        double k = (double)s->n_head, e = s->n_embed ? m : x, o = 2.0 * (double)s->n_actions;
+        reals = 2.0 * (m * (x + 1.0) + 2.0 * m + 16.0 * n + 6.0 * n * e) +
+                4.0 * (k * (2.0 * n + 1.0) + (o + 1.0) * (k + 2.0 * n + 1.0) + m * (x + 1.0) +
+                       2.0 * n + 2.0 * n * e) +
+                7.0 * k + 3.0 * m + 4.0 * n + 3.0 * o + 1.0 + 2.0 * x + 3.0 * (double)s->n_obs +
+                (double)s->n_actions;
+    }
+    return rtu_reals_fit(reals) ? RTU_OK : RTU_ERR_SIZE;
+}
+
+static size_t policy_outputs(const rtu_ac_shape *s)
+{
+    return RTU_AC_N_OUT_POLICY(s->action_kind, s->n_actions);
+}
+
+rtu_status rtu_ac_buffer_size(const rtu_ac_shape *s, size_t *bytes)
+{
+    rtu_status status = rtu_ac_check_shape(s);
     if (status != RTU_OK) {
         return status;
     }
-    if ((action_kind != RTU_ACTIONS_DISCRETE && action_kind != RTU_ACTIONS_CONTINUOUS) ||
-        n_actions == 0 || n_actions > RTU_MAX_DIM ||
-        (action_kind == RTU_ACTIONS_DISCRETE && n_actions < 2)) {
-        return RTU_ERR_ACTION;
+    if (bytes == NULL) {
+        return RTU_ERR_NULL;
     }
-    /* the heads and their traces beside the cell (an upper bound of RTU_AC_REALS - cell) */
-    if (!rtu_reals_fit((double)cell_bytes / (double)sizeof(rtu_real) * 3.0 +
-                       4.0 * (2.0 * n + 1.0 + a * (2.0 * n + 2.0)) + 4.0 * a + 4.0 * (double)n_in)) {
-        return RTU_ERR_SIZE;
-    }
-    *bytes = RTU_AC_BUFFER_BYTES(kind, n_in, n_hidden, action_kind, n_actions);
+    *bytes = RTU_AC_BUFFER_BYTES(s->kind, s->n_obs, s->n_hidden, s->n_embed, s->n_head, s->shared,
+                                 s->prev_action, s->prev_reward, s->action_kind, s->n_actions);
     return RTU_OK;
 }
 
-rtu_status rtu_ac_init(rtu_ac *ac, rtu_kind kind, rtu_activation activation, size_t n_in,
-                       size_t n_hidden, rtu_action_kind action_kind, size_t n_actions,
-                       const rtu_ac_config *config, uint64_t seed, void *buffer,
-                       size_t buffer_bytes)
+/* Lay a trunk out at p: input layer params, the cell's buffer, e_hat, e. Returns the end. */
+static rtu_real *lay_trunk(rtu_ac_trunk *t, const rtu_ac_shape *s, size_t n_x, rtu_real *p)
+{
+    size_t m = s->n_embed, n_e = RTU_AC_N_E(n_x, m);
+    size_t cell_reals = RTU_CELL_REALS(s->kind, n_e, s->n_hidden);
+    t->n_x = n_x;
+    t->n_embed = m;
+    t->embed = m ? p : NULL;
+    t->params = p;
+    p += RTU_AC_EMBED_PARAMS(n_x, m);
+    /* the shape was checked, so the cell's init cannot fail */
+    (void)rtu_cell_init(&t->cell, s->kind, s->activation, n_e, s->n_hidden, p,
+                        cell_reals * sizeof(rtu_real));
+    p += cell_reals;
+    t->n_params = RTU_AC_EMBED_PARAMS(n_x, m) + t->cell.n_params;
+    t->e_hat = p;
+    p += m;
+    t->e = p;
+    p += m;
+    t->e_inv_std = 0;
+    return p;
+}
+
+rtu_status rtu_ac_init(rtu_ac *ac, const rtu_ac_shape *shape, const rtu_ac_config *config,
+                       uint64_t seed, void *buffer, size_t buffer_bytes)
 {
     rtu_status status;
-    size_t bytes, p_cell, v_head, p_head;
+    size_t bytes, r, n_x, n2, k, m, total;
     rtu_real *p;
-    if (ac == NULL || config == NULL || buffer == NULL) {
+    const rtu_ac_shape *s = shape;
+    if (ac == NULL || shape == NULL || config == NULL || buffer == NULL) {
         return RTU_ERR_NULL;
     }
     status = rtu_ac_check_config(config, NULL);
     if (status == RTU_OK) {
-        status = rtu_ac_buffer_size(kind, n_in, n_hidden, action_kind, n_actions, &bytes);
+        status = rtu_ac_buffer_size(shape, &bytes);
     }
     if (status != RTU_OK) {
         return status;
@@ -98,39 +168,80 @@ rtu_status rtu_ac_init(rtu_ac *ac, rtu_kind kind, rtu_activation activation, siz
     if (buffer_bytes < bytes) {
         return RTU_ERR_BUFFER_SMALL;
     }
-    status = rtu_cell_init(&ac->cell, kind, activation, n_in, n_hidden, buffer,
-                           RTU_CELL_BUFFER_BYTES(kind, n_in, n_hidden));
-    if (status != RTU_OK) {
-        return status;
+    if ((uintptr_t)buffer % sizeof(rtu_real) != 0) {
+        return RTU_ERR_BUFFER_ALIGN;
     }
-    p_cell = RTU_CELL_PARAMS(n_in, n_hidden);
-    v_head = RTU_AC_VALUE_HEAD(n_hidden);
-    p_head = RTU_AC_POLICY_HEAD(n_hidden, action_kind, n_actions);
+    total = bytes / sizeof(rtu_real);
+    rtu_zero((rtu_real *)buffer, total);
+    ac->shape = *s;
     ac->config = *config;
-    ac->action_kind = action_kind;
-    ac->n_actions = n_actions;
-    ac->n_value = p_cell + v_head;
-    ac->n_policy = p_cell + p_head;
-    p = (rtu_real *)buffer + RTU_CELL_REALS(kind, n_in, n_hidden);
-    rtu_zero(p, RTU_AC_REALS(kind, n_in, n_hidden, action_kind, n_actions) -
-                RTU_CELL_REALS(kind, n_in, n_hidden));
-    ac->value = p;      p += v_head;
-    ac->policy = p;     p += p_head;
+    n_x = RTU_AC_N_X(s->n_obs, s->prev_action, s->prev_reward, s->n_actions);
+    ac->n_x = n_x;
+    n2 = 2 * s->n_hidden;
+    k = s->n_head;
+    m = s->n_embed;
+    p = (rtu_real *)buffer;
+    p = lay_trunk(&ac->trunk[0], s, n_x, p);
+    if (s->shared) {
+        ac->trunk[1] = ac->trunk[0]; /* unused (trunk_of): a copy rather than garbage */
+    } else {
+        p = lay_trunk(&ac->trunk[1], s, n_x, p);
+    }
+    for (r = 0; r < 2; ++r) {
+        rtu_ac_head *h = &ac->head[r];
+        h->n_head = k;
+        h->n_out = r == 0 ? 1u : policy_outputs(s);
+        h->n_params = RTU_AC_HEAD_PARAMS(s->n_hidden, k, h->n_out);
+        h->params = p;
+        p += h->n_params;
+    }
+    ac->n_value = ac->trunk[0].n_params + ac->head[0].n_params;
+    ac->n_policy = ac->trunk[1].n_params + ac->head[1].n_params;
     ac->z_v = p;        p += ac->n_value;
     ac->z_pi = p;       p += ac->n_policy;
-    ac->dh = p;         p += 2 * n_hidden;
-    ac->pi = p;         p += n_actions;
-    ac->action = p;     p += n_actions;
-    ac->obs_mean = p;   p += n_in;
-    ac->obs_m2 = p;     p += n_in;
-    ac->x = p;          p += n_in;
-    ac->obs_last = p;
+    for (r = 0; r < 2; ++r) {
+        rtu_ac_head *h = &ac->head[r];
+        h->q_hat = p;   p += k;
+        h->q = p;       p += k;
+        h->out = p;     p += h->n_out;
+        h->q_inv_std = 0;
+    }
+    ac->peek = p;       p += 2 * m + n2 + 2 * k;
+    ac->grad = p;       p += policy_outputs(s) + k + n2 + m;
+    ac->pi = p;         p += policy_outputs(s);
+    ac->x = p;          p += n_x;
+    ac->x_next = p;     p += n_x;
+    ac->obs_mean = p;   p += s->n_obs;
+    ac->obs_m2 = p;     p += s->n_obs;
+    ac->obs_last = p;   p += s->n_obs;
+    ac->action = p;
     ac->ret_trace = ac->ret_mean = ac->ret_m2 = 0;
     ac->obs_count = ac->ret_count = 0;
     ac->fed = ac->acted = 0;
     ac->steps = ac->episodes = 0;
+
+    /* parameters, network by network in forward order: critic then actor (shared: the trunk,
+     * then the two heads) */
     rtu_prng_seed(&ac->rng, seed);
-    return rtu_cell_init_params(&ac->cell, &ac->rng, 0.0, 1.0, 6.28);
+    for (r = 0; r < 2; ++r) {
+        rtu_ac_trunk *t = &ac->trunk[r];
+        rtu_ac_head *h = &ac->head[r];
+        if (r == 0 || !s->shared) {
+            if (m) {
+                rtu_dense_init(t->embed, n_x, m, config->sparsity, &ac->rng);
+            }
+            status = rtu_cell_init_params(&t->cell, &ac->rng, 0.0, 1.0, 6.28);
+            if (status != RTU_OK) {
+                return status;
+            }
+        }
+        if (k) {
+            rtu_dense_init(h->params, n2, k, config->sparsity, &ac->rng);
+        }
+        rtu_dense_init(h->params + (k ? k * (n2 + 1) : 0), k ? k : n2, h->n_out,
+                       config->sparsity, &ac->rng);
+    }
+    return RTU_OK;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -146,91 +257,156 @@ static rtu_real welford(rtu_real value, uint64_t *count, rtu_real *mean, rtu_rea
     return *count >= 2 ? *m2 / (rtu_real)(*count - 1) : (rtu_real)1;
 }
 
-/* x = (obs - mean) / sqrt(var + eps) after adding obs to the statistics (or x = obs). */
-static void normalize_obs(rtu_ac *ac, const rtu_real *obs)
+/* into[0..n_obs) = (obs - mean) / sqrt(var + eps) after adding obs to the statistics (or obs). */
+static void normalize_obs(rtu_ac *ac, const rtu_real *obs, rtu_real *into)
 {
-    size_t j, d_in = ac->cell.n_in;
+    size_t j, d_in = ac->shape.n_obs;
     uint64_t count = ac->obs_count;
     for (j = 0; j < d_in; ++j) {
         if (ac->config.normalize_obs) {
             uint64_t c = count;
             rtu_real var = welford(obs[j], &c, &ac->obs_mean[j], &ac->obs_m2[j]);
-            ac->x[j] = (obs[j] - ac->obs_mean[j]) / RTU_SQRT(var + RTU_NORM_EPS);
+            into[j] = (obs[j] - ac->obs_mean[j]) / RTU_SQRT(var + RTU_NORM_EPS);
         } else {
-            ac->x[j] = obs[j];
+            into[j] = obs[j];
         }
     }
     ac->obs_count = count + 1;
 }
 
-/* Step the cell on ac->x, the normalised obs, and remember obs as the one the cell holds. */
+/* ------------------------------------------------------------------------------------------ */
+/* Forward                                                                                     */
+
+/* The trunk of network r (0 critic, 1 actor). */
+static rtu_ac_trunk *trunk_of(rtu_ac *ac, size_t r)
+{
+    return &ac->trunk[ac->shape.shared ? 0 : r];
+}
+
+/* The input layer on x into e_hat, e; returns LN's inverse std. */
+static rtu_real embed_forward(const rtu_ac_trunk *t, const rtu_real *x, rtu_real *e_hat,
+                              rtu_real *e)
+{
+    rtu_dense_forward(t->embed, x, t->n_x, t->n_embed, e_hat);
+    return rtu_ln_lrelu(e_hat, e, t->n_embed);
+}
+
+/* The head on the features h into q_hat, q (k each) and out; returns the hidden LN's inverse
+ * std (0 without a hidden layer). */
+static rtu_real head_forward(const rtu_ac_head *hd, size_t n2, const rtu_real *h, rtu_real *q_hat,
+                             rtu_real *q, rtu_real *out)
+{
+    size_t k = hd->n_head;
+    rtu_real inv_std = 0;
+    if (k) {
+        rtu_dense_forward(hd->params, h, n2, k, q_hat);
+        inv_std = rtu_ln_lrelu(q_hat, q, k);
+        rtu_dense_forward(hd->params + k * (n2 + 1), q, k, hd->n_out, out);
+    } else {
+        rtu_dense_forward(hd->params, h, n2, hd->n_out, out);
+    }
+    return inv_std;
+}
+
+/* Every network forward on ac->x; obs is remembered as the observation the networks hold. */
 static rtu_status feed(rtu_ac *ac, const rtu_real *obs)
 {
-    size_t j;
-    rtu_status status = rtu_cell_step(&ac->cell, ac->x, NULL);
-    if (status != RTU_OK) {
-        return status;
+    size_t r, j, n2 = 2 * ac->shape.n_hidden;
+    rtu_status status;
+    for (r = 0; r < (ac->shape.shared ? 1u : 2u); ++r) {
+        rtu_ac_trunk *t = &ac->trunk[r];
+        if (ac->shape.memoryless) {
+            rtu_cell_reset(&t->cell);
+        }
+        if (t->n_embed) {
+            t->e_inv_std = embed_forward(t, ac->x, t->e_hat, t->e);
+        }
+        status = rtu_cell_step(&t->cell, t->n_embed ? t->e : ac->x, NULL);
+        if (status != RTU_OK) {
+            return status;
+        }
     }
-    for (j = 0; j < ac->cell.n_in; ++j) {
+    for (r = 0; r < 2; ++r) {
+        rtu_ac_head *hd = &ac->head[r];
+        hd->q_inv_std = head_forward(hd, n2, trunk_of(ac, r)->cell.h, hd->q_hat, hd->q, hd->out);
+    }
+    for (j = 0; j < ac->shape.n_obs; ++j) {
         ac->obs_last[j] = obs[j];
     }
     ac->fed = 1;
     return RTU_OK;
 }
 
+/* v(s') of the critic on x_next, without changing any state or trace (the peek scratch). */
+static rtu_real peek_value(rtu_ac *ac)
+{
+    const rtu_ac_trunk *t = &ac->trunk[0];
+    const rtu_ac_head *hd = &ac->head[0];
+    size_t m = t->n_embed, n2 = 2 * ac->shape.n_hidden, k = hd->n_head;
+    rtu_real *e_hat = ac->peek, *e = e_hat + m, *h = e + m, *q_hat = h + n2, *q = q_hat + k, out;
+    if (m) {
+        (void)embed_forward(t, ac->x_next, e_hat, e);
+    }
+    rtu_cell_peek(&t->cell, m ? e : ac->x_next, ac->shape.memoryless, h);
+    (void)head_forward(hd, n2, h, q_hat, q, &out);
+    return out;
+}
+
 /* ------------------------------------------------------------------------------------------ */
-/* Heads                                                                                       */
+/* The policy                                                                                  */
 
 void rtu_ac_begin_episode(rtu_ac *ac)
 {
     rtu_zero(ac->z_v, ac->n_value);
     rtu_zero(ac->z_pi, ac->n_policy);
-    rtu_cell_reset(&ac->cell);
+    rtu_cell_reset(&ac->trunk[0].cell);
+    if (!ac->shape.shared) {
+        rtu_cell_reset(&ac->trunk[1].cell);
+    }
     ac->fed = 0;
     ac->acted = 0;
 }
 
 rtu_real rtu_ac_value(const rtu_ac *ac)
 {
-    size_t k, n2 = 2 * ac->cell.n_hidden;
-    rtu_real v = ac->value[n2];
-    for (k = 0; k < n2; ++k) {
-        v += ac->value[k] * ac->cell.h[k];
-    }
-    return v;
+    return ac->head[0].out[0];
 }
 
-/* pi = W h + b: logits (then log-softmax, discrete) or means (continuous). */
+static rtu_real softplus(rtu_real y)
+{
+    return RTU_LOG1P(RTU_EXP(-RTU_FABS(y))) + (y > 0 ? y : (rtu_real)0);
+}
+
+/* pi: log-softmax of the actor's logits (discrete), or its means then stds (continuous). */
 static void policy_forward(rtu_ac *ac)
 {
-    size_t i, k, n2 = 2 * ac->cell.n_hidden, A = ac->n_actions;
-    const rtu_real *W = ac->policy, *b = ac->policy + A * n2, *h = ac->cell.h;
-    for (i = 0; i < A; ++i) {
-        rtu_real s = b[i];
-        for (k = 0; k < n2; ++k) {
-            s += W[i * n2 + k] * h[k];
-        }
-        ac->pi[i] = s;
-    }
-    if (ac->action_kind == RTU_ACTIONS_DISCRETE) { /* log-softmax, shifted by the max */
-        rtu_real m = ac->pi[0], sum = 0, log_sum;
+    size_t i, A = ac->shape.n_actions;
+    const rtu_real *out = ac->head[1].out;
+    if (ac->shape.action_kind == RTU_ACTIONS_DISCRETE) { /* shifted by the max */
+        rtu_real mx = out[0], sum = 0, log_sum;
         for (i = 1; i < A; ++i) {
-            m = ac->pi[i] > m ? ac->pi[i] : m;
+            mx = out[i] > mx ? out[i] : mx;
         }
         for (i = 0; i < A; ++i) {
-            sum += RTU_EXP(ac->pi[i] - m);
+            sum += RTU_EXP(out[i] - mx);
         }
-        log_sum = m + RTU_LOG(sum);
+        log_sum = mx + RTU_LOG(sum);
         for (i = 0; i < A; ++i) {
-            ac->pi[i] -= log_sum;
+            ac->pi[i] = out[i] - log_sum;
+        }
+    } else { /* std = min(std_min + softplus(pre), std_max) */
+        for (i = 0; i < A; ++i) {
+            rtu_real std = ac->config.std_min + softplus(out[A + i]);
+            ac->pi[i] = out[i];
+            ac->pi[A + i] = std < ac->config.std_max ? std : ac->config.std_max;
         }
     }
 }
 
 static void sample_action(rtu_ac *ac)
 {
-    size_t i, A = ac->n_actions;
-    if (ac->action_kind == RTU_ACTIONS_DISCRETE) { /* inverse CDF; the last action takes the rest */
+    size_t i, A = ac->shape.n_actions;
+    if (ac->shape.action_kind == RTU_ACTIONS_DISCRETE) { /* inverse CDF; the last takes the rest */
         double u = rtu_prng_uniform(&ac->rng), cdf = 0;
         size_t chosen = A - 1;
         for (i = 0; i + 1 < A; ++i) {
@@ -242,9 +418,8 @@ static void sample_action(rtu_ac *ac)
         }
         ac->action[0] = (rtu_real)chosen;
     } else {
-        const rtu_real *log_std = ac->policy + A * (2 * ac->cell.n_hidden) + A;
         for (i = 0; i < A; ++i) {
-            ac->action[i] = ac->pi[i] + RTU_EXP(log_std[i]) * (rtu_real)rtu_prng_normal(&ac->rng);
+            ac->action[i] = ac->pi[i] + ac->pi[A + i] * (rtu_real)rtu_prng_normal(&ac->rng);
         }
     }
 }
@@ -256,7 +431,7 @@ rtu_status rtu_ac_act(rtu_ac *ac, const rtu_real *obs, rtu_real *action)
     if (ac == NULL || obs == NULL || action == NULL) {
         return RTU_ERR_NULL;
     }
-    status = rtu_check_input(obs, ac->cell.n_in);
+    status = rtu_check_input(obs, ac->shape.n_obs);
     if (status != RTU_OK) {
         return status;
     }
@@ -264,13 +439,14 @@ rtu_status rtu_ac_act(rtu_ac *ac, const rtu_real *obs, rtu_real *action)
         return RTU_ERR_ORDER;
     }
     if (ac->fed) { /* learn fed next_obs already: it must be this observation */
-        for (j = 0; j < ac->cell.n_in; ++j) {
+        for (j = 0; j < ac->shape.n_obs; ++j) {
             if (obs[j] != ac->obs_last[j]) {
                 return RTU_ERR_ORDER;
             }
         }
-    } else {
-        normalize_obs(ac, obs);
+    } else { /* an episode's first step: no previous action or reward */
+        normalize_obs(ac, obs, ac->x);
+        rtu_zero(ac->x + ac->shape.n_obs, ac->n_x - ac->shape.n_obs);
         status = feed(ac, obs);
         if (status != RTU_OK) {
             return status;
@@ -278,7 +454,7 @@ rtu_status rtu_ac_act(rtu_ac *ac, const rtu_real *obs, rtu_real *action)
     }
     policy_forward(ac);
     sample_action(ac);
-    A = ac->action_kind == RTU_ACTIONS_DISCRETE ? 1 : ac->n_actions;
+    A = ac->shape.action_kind == RTU_ACTIONS_DISCRETE ? 1 : ac->shape.n_actions;
     for (j = 0; j < A; ++j) {
         action[j] = ac->action[j];
     }
@@ -289,16 +465,12 @@ rtu_status rtu_ac_act(rtu_ac *ac, const rtu_real *obs, rtu_real *action)
 /* ------------------------------------------------------------------------------------------ */
 /* Learning                                                                                    */
 
-/* z_pi += grad [log pi(a|s) + c sign(delta) H] for the heads, and ac->dh = its dL/dh. */
-static void policy_gradient(rtu_ac *ac, rtu_real entropy_scale)
+/* dL/dout of the actor's L = log pi(a|s) + c sign(delta) H(pi(.|s)) into d_out. */
+static void policy_output_gradient(const rtu_ac *ac, rtu_real entropy_scale, rtu_real *d_out)
 {
-    size_t i, k, n2 = 2 * ac->cell.n_hidden, A = ac->n_actions;
-    size_t p_cell = ac->cell.n_params;
-    const rtu_real *W = ac->policy, *h = ac->cell.h;
-    rtu_real *zW = ac->z_pi + p_cell, *zb = zW + A * n2;
-    rtu_zero(ac->dh, n2);
-    if (ac->action_kind == RTU_ACTIONS_DISCRETE) {
-        /* d/dlogit_i: [i == a] - p_i + c sign(delta) (-p_i (log p_i + H)) */
+    size_t i, A = ac->shape.n_actions;
+    if (ac->shape.action_kind == RTU_ACTIONS_DISCRETE) {
+        /* d/dlogit_i = [i == a] - p_i + c sign(delta) (-p_i (log p_i + H)) */
         size_t a = (size_t)ac->action[0];
         rtu_real entropy = 0;
         for (i = 0; i < A; ++i) {
@@ -306,29 +478,50 @@ static void policy_gradient(rtu_ac *ac, rtu_real entropy_scale)
         }
         for (i = 0; i < A; ++i) {
             rtu_real p = RTU_EXP(ac->pi[i]);
-            rtu_real g = (i == a ? (rtu_real)1 : (rtu_real)0) - p -
-                         entropy_scale * p * (ac->pi[i] + entropy);
-            for (k = 0; k < n2; ++k) {
-                zW[i * n2 + k] += g * h[k];
-                ac->dh[k] += g * W[i * n2 + k];
-            }
-            zb[i] += g;
+            d_out[i] = (i == a ? (rtu_real)1 : (rtu_real)0) - p -
+                       entropy_scale * p * (ac->pi[i] + entropy);
         }
     } else {
-        /* d/dmu_i = (a_i - mu_i) / sigma_i^2; d/dlog_std_i = (a_i - mu_i)^2 / sigma_i^2 - 1 + c sign */
-        const rtu_real *log_std = ac->policy + A * n2 + A;
-        rtu_real *zs = zb + A;
+        /* log pi = -sum ((a - mu)^2 / (2 std^2) + log std) + const, H = sum log std + const:
+         * d/dmu = (a - mu) / std^2; d/dstd = (a - mu)^2 / std^3 - 1 / std + c sign(delta) / std;
+         * d std / d pre = sigmoid(pre) below std_max, 0 at it */
+        const rtu_real *pre = ac->head[1].out + A;
         for (i = 0; i < A; ++i) {
-            rtu_real inv_var = RTU_EXP(-2 * log_std[i]);
-            rtu_real diff = ac->action[i] - ac->pi[i];
-            rtu_real g = diff * inv_var;
-            for (k = 0; k < n2; ++k) {
-                zW[i * n2 + k] += g * h[k];
-                ac->dh[k] += g * W[i * n2 + k];
-            }
-            zb[i] += g;
-            zs[i] += diff * diff * inv_var - 1 + entropy_scale;
+            rtu_real mu = ac->pi[i], std = ac->pi[A + i], diff = ac->action[i] - mu;
+            rtu_real inv = (rtu_real)1 / std;
+            rtu_real d_std = diff * diff * inv * inv * inv - inv + entropy_scale * inv;
+            int bounded = ac->config.std_min + softplus(pre[i]) >= ac->config.std_max;
+            d_out[i] = diff * inv * inv;
+            d_out[A + i] = bounded ? (rtu_real)0
+                                   : d_std / ((rtu_real)1 + RTU_EXP(-pre[i]));
         }
+    }
+}
+
+/* z (one network's trace) += grad of the scalar whose dL/dout is d_out (consumed), at the
+ * activations of the step the networks hold: the head by backprop, the RTU by RTRL, the input
+ * layer by the one-step sensitivity. */
+static void backward(rtu_ac *ac, size_t r, rtu_real *d_out, rtu_real *z)
+{
+    const rtu_ac_trunk *t = trunk_of(ac, r);
+    const rtu_ac_head *hd = &ac->head[r];
+    size_t m = t->n_embed, n2 = 2 * ac->shape.n_hidden, k = hd->n_head;
+    rtu_real *d_q = ac->grad + policy_outputs(&ac->shape), *d_h = d_q + k, *d_e = d_h + n2;
+    rtu_real *z_head = z + t->n_params;
+    const rtu_real *h = t->cell.h;
+    if (k) {
+        rtu_dense_backward(hd->params + k * (n2 + 1), hd->q, d_out, k, hd->n_out,
+                           z_head + k * (n2 + 1), d_q);
+        rtu_ln_lrelu_backward(hd->q_hat, hd->q_inv_std, d_q, k);
+        rtu_dense_backward(hd->params, h, d_q, n2, k, z_head, d_h);
+    } else {
+        rtu_dense_backward(hd->params, h, d_out, n2, hd->n_out, z_head, d_h);
+    }
+    rtu_cell_gradient_into(&t->cell, d_h, z + (t->n_params - t->cell.n_params), 1);
+    if (m) {
+        rtu_cell_input_gradient(&t->cell, d_h, d_e);
+        rtu_ln_lrelu_backward(t->e_hat, t->e_inv_std, d_e, m);
+        rtu_dense_backward(t->embed, ac->x, d_e, ac->n_x, m, z, NULL);
     }
 }
 
@@ -340,19 +533,34 @@ static void scale(rtu_real *v, size_t count, rtu_real factor)
     }
 }
 
+static void set_trace(rtu_obgd_trace *tr, rtu_real *z, size_t n_z, rtu_ac_trunk *t,
+                      rtu_ac_head *hd, rtu_real kappa)
+{
+    tr->z = z;
+    tr->trunk = t->params;
+    tr->n_trunk = t->n_params;
+    tr->cell = &t->cell;
+    tr->head = hd->params;
+    tr->n_head = hd->n_params;
+    tr->kappa = kappa;
+    tr->z_norm1 = l1(z, n_z);
+    tr->grad = NULL;
+    tr->decay = 0; /* unused without grad */
+}
+
 rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, int terminated,
                         int truncated)
 {
-    rtu_cell *cell;
     const rtu_ac_config *cfg;
-    size_t k, n2, p_cell;
-    rtu_real r, v_s, v_next = 0, delta, decay, sign;
+    const rtu_ac_shape *s;
+    size_t i, at;
+    rtu_real r, v_s, v_next = 0, delta, decay, sign, d_value = 1;
     rtu_obgd_trace traces[2];
     rtu_status status;
     if (ac == NULL || next_obs == NULL) {
         return RTU_ERR_NULL;
     }
-    status = rtu_check_input(next_obs, ac->cell.n_in);
+    status = rtu_check_input(next_obs, ac->shape.n_obs);
     if (status == RTU_OK) {
         status = rtu_check_input(&reward, 1);
     }
@@ -362,12 +570,10 @@ rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, i
     if (!ac->acted) {
         return RTU_ERR_ORDER;
     }
-    cell = &ac->cell;
     cfg = &ac->config;
-    n2 = 2 * cell->n_hidden;
-    p_cell = cell->n_params;
+    s = &ac->shape;
 
-    /* reward scaling: r / sqrt(var(u) + eps), u the discounted return trace */
+    /* reward scaling: r~ = r / sqrt(var(u) + eps), u the discounted return trace */
     r = reward;
     if (cfg->scale_reward) {
         rtu_real var;
@@ -376,11 +582,28 @@ rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, i
         var = welford(ac->ret_trace, &ac->ret_count, &ac->ret_mean, &ac->ret_m2);
         r = reward / RTU_SQRT(var + RTU_NORM_EPS);
     }
-    /* delta = r + gamma (1 - terminated) v(s') - v(s), v(s') by a peek at theta_t */
-    normalize_obs(ac, next_obs);
+    /* x_{t+1} = [normalised s_{t+1}; a_t; r~] */
+    normalize_obs(ac, next_obs, ac->x_next);
+    at = s->n_obs;
+    if (s->prev_action) {
+        if (s->action_kind == RTU_ACTIONS_DISCRETE) {
+            for (i = 0; i < s->n_actions; ++i) {
+                ac->x_next[at + i] = i == (size_t)ac->action[0] ? (rtu_real)1 : (rtu_real)0;
+            }
+        } else {
+            for (i = 0; i < s->n_actions; ++i) {
+                ac->x_next[at + i] = ac->action[i];
+            }
+        }
+        at += s->n_actions;
+    }
+    if (s->prev_reward) {
+        ac->x_next[at] = r;
+    }
+    /* delta = r~ + gamma (1 - terminated) v(s_{t+1}) - v(s_t), v(s_{t+1}) by a peek at theta_t */
     v_s = rtu_ac_value(ac);
     if (!terminated) {
-        v_next = rtu_cell_peek_value(cell, ac->x, ac->value, ac->value[n2]);
+        v_next = peek_value(ac);
     }
     delta = r + cfg->gamma * v_next - v_s;
     sign = delta > 0 ? (rtu_real)1 : (delta < 0 ? (rtu_real)-1 : (rtu_real)0);
@@ -389,30 +612,17 @@ rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, i
     decay = cfg->gamma * cfg->lambda;
     scale(ac->z_v, ac->n_value, decay);
     scale(ac->z_pi, ac->n_policy, decay);
-    rtu_cell_gradient_into(cell, ac->value, ac->z_v, 1);
-    for (k = 0; k < n2; ++k) {
-        ac->z_v[p_cell + k] += cell->h[k];
-    }
-    ac->z_v[p_cell + n2] += 1;
-    policy_gradient(ac, cfg->entropy_coef * sign);
-    rtu_cell_gradient_into(cell, ac->dh, ac->z_pi, 1);
+    backward(ac, 0, &d_value, ac->z_v);
+    policy_output_gradient(ac, cfg->entropy_coef * sign, ac->grad);
+    backward(ac, 1, ac->grad, ac->z_pi);
 
-    /* one ObGD (or SGD) step per trace, the shared cell taking both; the phase wrap (dh is free
-     * again: it takes the ratios) and the refresh */
-    traces[0].z = ac->z_v;
-    traces[0].head = ac->value;
-    traces[0].n_head = ac->n_value - p_cell;
-    traces[0].kappa = cfg->kappa_value;
-    traces[0].z_norm1 = l1(ac->z_v, ac->n_value);
-    traces[1].z = ac->z_pi;
-    traces[1].head = ac->policy;
-    traces[1].n_head = ac->n_policy - p_cell;
-    traces[1].kappa = cfg->kappa_policy;
-    traces[1].z_norm1 = l1(ac->z_pi, ac->n_policy);
-    traces[0].grad = traces[1].grad = NULL;
-    traces[0].decay = traces[1].decay = 0; /* unused without grad */
-    status = rtu_obgd_update(cell, cfg->optimizer == RTU_OPT_OBGD, cfg->alpha, delta, traces, 2,
-                             ac->dh);
+    /* one ObGD (or SGD) step per trace over its network, a shared trunk taking both; the phase
+     * wrap (the backward scratch is free again: it takes the ratios) and the refresh */
+    set_trace(&traces[0], ac->z_v, ac->n_value, &ac->trunk[0], &ac->head[0], cfg->kappa_value);
+    set_trace(&traces[1], ac->z_pi, ac->n_policy, trunk_of(ac, 1), &ac->head[1],
+              cfg->kappa_policy);
+    status = rtu_obgd_update(cfg->optimizer == RTU_OPT_OBGD, cfg->alpha, delta, traces, 2,
+                             ac->grad);
     if (status != RTU_OK) {
         return status;
     }
@@ -424,6 +634,9 @@ rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, i
         ac->episodes += 1;
         return RTU_OK;
     }
-    /* feed s' at theta_{t+1}: the next act starts from it (x already normalised above) */
+    /* forward x_{t+1} at theta_{t+1}: the next act starts from it */
+    for (i = 0; i < ac->n_x; ++i) {
+        ac->x[i] = ac->x_next[i];
+    }
     return feed(ac, next_obs);
 }

@@ -483,20 +483,19 @@ static void step_nonlinear(rtu_cell *cell, const rtu_real *restrict x)
     }
 }
 
-rtu_real rtu_cell_peek_value(const rtu_cell *cell, const rtu_real *x, const rtu_real *w,
-                             rtu_real b)
+void rtu_cell_peek(const rtu_cell *cell, const rtu_real *x, int from_zero, rtu_real *h)
 {
     size_t k, n = cell->n_hidden, d_in = cell->n_in;
-    rtu_real v = b;
     for (k = 0; k < n; ++k) {
         rtu_real g = cell->g[k], phi = cell->phi[k], eta = cell->eta[k];
-        rtu_real c0 = cell->c[k], d0 = cell->d[k];
+        rtu_real c0 = from_zero ? (rtu_real)0 : cell->c[k];
+        rtu_real d0 = from_zero ? (rtu_real)0 : cell->d[k];
         rtu_real a = g * c0 - phi * d0 + eta * rtu_dot(cell->w_c + k * d_in, x, d_in);
-        rtu_real bb = g * d0 + phi * c0 + eta * rtu_dot(cell->w_d + k * d_in, x, d_in);
+        rtu_real b = g * d0 + phi * c0 + eta * rtu_dot(cell->w_d + k * d_in, x, d_in);
         /* linear: h = [f(c'); f(d')]; nonlinear: c' = f(a), h = [c'; d']: f of (a, b) both ways */
-        v += w[k] * activate(cell->activation, a) + w[n + k] * activate(cell->activation, bb);
+        h[k] = activate(cell->activation, a);
+        h[n + k] = activate(cell->activation, b);
     }
-    return v;
 }
 
 static rtu_status step_checked(rtu_cell *cell, const rtu_real *x, rtu_real *h)
@@ -561,6 +560,25 @@ void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *
         grad[n + k] = accumulate ? grad[n + k] + gt : gt;
         row_gradient(grad + 2 * n + k * d_in, grad + 2 * n + n * d_in + k * d_in, ta, tb, tc, td,
                      d_in, dc, linear ? -dc : dc, dd, accumulate);
+    }
+}
+
+void rtu_cell_input_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real *de)
+{
+    size_t j, k, n = cell->n_hidden, d_in = cell->n_in;
+    rtu_zero(de, d_in);
+    for (k = 0; k < n; ++k) {
+        /* linear: f' read off h (h = f(c)); nonlinear: f'(a) read off c = f(a); either way
+         * dc/d(eta W_c x) = f' of the feature */
+        rtu_real ec = cell->eta[k] * dh[k] *
+                      activate_grad_from_output(cell->activation, cell->h[k]);
+        rtu_real ed = cell->eta[k] * dh[n + k] *
+                      activate_grad_from_output(cell->activation, cell->h[n + k]);
+        const rtu_real *restrict wc = cell->w_c + k * d_in;
+        const rtu_real *restrict wd = cell->w_d + k * d_in;
+        for (j = 0; j < d_in; ++j) {
+            de[j] += ec * wc[j] + ed * wd[j];
+        }
     }
 }
 

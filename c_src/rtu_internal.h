@@ -59,11 +59,6 @@ rtu_status rtu_check_input(const rtu_real *v, size_t count);
 void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad,
                             int accumulate);
 
-/* w . h' + b for the features h' that a step on x would give, at the current parameters, without
- * changing the state or the traces (x already checked). w has 2n reals. */
-rtu_real rtu_cell_peek_value(const rtu_cell *cell, const rtu_real *x, const rtu_real *w,
-                             rtu_real b);
-
 /* The one-step sensitivity of the cell's input (rtu-spec.md section 6): de = dL/dx at the current
  * step with the state and traces of the previous step held fixed, from dh = dL/dh (2n reals):
  *   de[j] = sum_k eta_k (delta_c_k W_c[k,j] + delta_d_k W_d[k,j])

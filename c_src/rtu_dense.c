@@ -1,0 +1,107 @@
+/*
+ * Dense layers and parameter-free LayerNorm with leaky ReLU: the kernels of the streaming network
+ * around the RTU (../shared/rtu-spec.md section 6), forward, backward and sparse initialisation.
+ * rtu_edge/reference/net.py is the same code in numpy. Declarations: rtu_internal.h.
+ */
+#include <math.h>
+
+#include "rtu_internal.h"
+
+#ifdef RTU_DOUBLE
+#define RTU_SQRT sqrt
+#else
+#define RTU_SQRT sqrtf
+#endif
+
+void rtu_dense_forward(const rtu_real *w, const rtu_real *x, size_t n_in, size_t n_out,
+                       rtu_real *y)
+{
+    size_t i;
+    const rtu_real *b = w + n_out * n_in;
+    for (i = 0; i < n_out; ++i) {
+        y[i] = b[i] + rtu_dot(w + i * n_in, x, n_in);
+    }
+}
+
+rtu_real rtu_ln_lrelu(rtu_real *y_hat, rtu_real *out, size_t count)
+{
+    size_t i;
+    rtu_real mean = 0, var = 0, inv_std;
+    for (i = 0; i < count; ++i) {
+        mean += y_hat[i];
+    }
+    mean /= (rtu_real)count;
+    for (i = 0; i < count; ++i) {
+        rtu_real c = y_hat[i] - mean;
+        var += c * c;
+    }
+    var /= (rtu_real)count;
+    inv_std = (rtu_real)1 / RTU_SQRT(var + (rtu_real)RTU_LN_EPS);
+    for (i = 0; i < count; ++i) {
+        rtu_real v = (y_hat[i] - mean) * inv_std;
+        y_hat[i] = v;
+        out[i] = v > 0 ? v : (rtu_real)RTU_LRELU_SLOPE * v;
+    }
+    return inv_std;
+}
+
+void rtu_ln_lrelu_backward(const rtu_real *y_hat, rtu_real inv_std, rtu_real *d, size_t count)
+{
+    size_t i;
+    rtu_real mean_g = 0, mean_gy = 0;
+    for (i = 0; i < count; ++i) {
+        d[i] *= y_hat[i] > 0 ? (rtu_real)1 : (rtu_real)RTU_LRELU_SLOPE; /* g = d lrelu'(y_hat) */
+        mean_g += d[i];
+        mean_gy += d[i] * y_hat[i];
+    }
+    mean_g /= (rtu_real)count;
+    mean_gy /= (rtu_real)count;
+    for (i = 0; i < count; ++i) {
+        d[i] = inv_std * (d[i] - mean_g - y_hat[i] * mean_gy);
+    }
+}
+
+void rtu_dense_backward(const rtu_real *w, const rtu_real *x, const rtu_real *dy, size_t n_in,
+                        size_t n_out, rtu_real *grad, rtu_real *dx)
+{
+    size_t i, j;
+    rtu_real *grad_b = grad + n_out * n_in;
+    if (dx != NULL) {
+        rtu_zero(dx, n_in);
+    }
+    for (i = 0; i < n_out; ++i) {
+        const rtu_real g = dy[i];
+        rtu_real *restrict gw = grad + i * n_in;
+        const rtu_real *restrict wi = w + i * n_in;
+        for (j = 0; j < n_in; ++j) {
+            gw[j] += g * x[j];
+        }
+        if (dx != NULL) {
+            for (j = 0; j < n_in; ++j) {
+                dx[j] += g * wi[j];
+            }
+        }
+        grad_b[i] += g;
+    }
+}
+
+void rtu_dense_init(rtu_real *w, size_t n_in, size_t n_out, rtu_real sparsity, rtu_prng *rng)
+{
+    size_t i, j;
+    double bound = 1.0 / sqrt((double)n_in);
+    double want = ceil((1.0 - (double)sparsity) * (double)n_in - 1e-4);
+    size_t keep = want < 1.0 ? 1u : (want > (double)n_in ? n_in : (size_t)want);
+    for (i = 0; i < n_out; ++i) {
+        size_t left = keep;
+        for (j = 0; j < n_in; ++j) {
+            double u = rtu_prng_uniform(rng);
+            if (u * (double)(n_in - j) < (double)left) {
+                w[i * n_in + j] = (rtu_real)((2.0 * rtu_prng_uniform(rng) - 1.0) * bound);
+                left -= 1;
+            } else {
+                w[i * n_in + j] = 0;
+            }
+        }
+    }
+    rtu_zero(w + n_out * n_in, n_out);
+}
