@@ -314,10 +314,9 @@ class ActorCritic(Checkpointable):
 
     @classmethod
     def _from_dims(cls, dims, backend: str) -> "ActorCritic":
-        network = ACNetwork(**{name: getattr(dims, name) for name in NETWORK_FIELDS})
         return cls(dims.n_in, dims.n_hidden, dims.n_actions, action_kind=dims.action_kind,
                    kind=dims.kind, activation=dims.activation, backend=backend,
-                   dtype=dims.dtype, network=network)
+                   dtype=dims.dtype, network=dims.network)
 
     @property
     def episodes(self) -> int:
