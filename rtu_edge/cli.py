@@ -321,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as err:
         print(f"rtu-edge {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except ArithmeticError as err:  # a learner diverged outside train (which says more)
+        print(f"rtu-edge {args.command}: error: the learner diverged: {err}", file=sys.stderr)
+        return 2
     except MissingExtra as err:
         print(f"rtu-edge {args.command}: error: {err.message('this command')}", file=sys.stderr)
         return 2
