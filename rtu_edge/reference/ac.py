@@ -1,22 +1,46 @@
-"""Streaming actor-critic AC(lambda) with a shared RTU cell: c_src/rtu_ac.c in numpy (float64).
+"""Streaming actor-critic AC(lambda) on the streaming network: c_src/rtu_ac.c in numpy (float64).
 
-After Elsayed, Vasan, Mahmood (2024), "Streaming Deep Reinforcement Learning Finally Works";
-rtu-spec.md section 3. One transition is ``act(s_t)`` then ``learn(r, s_{t+1}, terminated,
-truncated)``:
+After Elsayed, Vasan, Mahmood (2024), "Streaming Deep Reinforcement Learning Finally Works", and
+Farr et al. (2026); rtu-spec.md sections 3 and 6; the C contract is c_src/rtu_ac.h.
 
-    act:   feed s_t (normalised) to the cell unless learn already did; sample a_t ~ pi(.|h_t)
+The network. The critic and the actor are separate networks by default (network.shared False);
+shared, they share the trunk (input layer and RTU) and keep heads of their own. Each:
+
+    x_t = [normalised obs_t; prev action (one-hot if discrete); prev scaled reward r~_{t-1}]
+          (n_x reals; the extras are zero at an episode's first step)
+    e_t = lrelu(LN(W_in x_t + b_in))     m = n_embed units (m = 0: no input layer, e_t = x_t)
+    h_t = RTU(e_t)                       2n features (cell.py)
+    q_t = lrelu(LN(W_1 h_t + b_1))       k = n_head units (k = 0: no hidden layer, q_t = h_t)
+    out = W_2 q_t + b_2                  critic: v; actor: A logits (discrete), or A means mu
+                                         then A std pre-activations (continuous)
+
+LN is parameter-free (net.py); std = min(std_min + softplus(pre), std_max). Dense layers start
+sparse (config.sparsity), the RTU as Cell.init_params. network.memoryless is the baseline without
+memory: the RTU's state and traces are zeroed before every step.
+
+Gradients of v (critic) and of log pi(a|s) + c_H sign(delta) H (actor): the heads by backprop, the
+RTU by RTRL from dL/dh (both exact), the input layer by the one-step sensitivity
+dL/de_t = Cell.input_gradient(dL/dh), the RTU's past held fixed, then back through lrelu and LN.
+
+One transition is ``act(s_t)`` then ``learn(r, s_{t+1}, terminated, truncated)``:
+
+    act:   unless learn already fed it: x_t from s_t (zero extras), forward every network;
+           sample a_t ~ pi(.|s_t) with the learner's own PCG32 stream
     learn: r~    = r / sqrt(var(u) + eps),  u = gamma (1 - terminated) u + r
-           x'    = normalised s_{t+1}
-           v'    = critic on the features a step on x' would give (a peek: state and RTRL traces
-                   still belong to s_t)
+           x'    = [normalised s_{t+1}; a_t; r~]
+           v'    = the critic on x' by a peek (the RTU's state and RTRL traces stay those of t)
            delta = r~ + gamma (1 - terminated) v' - v(s_t)
            z_v   = gamma lambda z_v  + grad v(s_t)
            z_pi  = gamma lambda z_pi + grad [log pi(a_t|s_t) + c_H sign(delta) H(pi(.|s_t))]
-           theta += a_v delta z_v + a_pi delta z_pi,  a = alpha / max(alpha kappa max(|delta|,1) |z|_1, 1)
-           episode end: zero z_v, z_pi, state and traces; else feed x' at the new parameters
+           each trace its ObGD (or SGD) step over its network's parameters (obgd.update); a
+           shared trunk takes both
+           episode end: zero z_v, z_pi, every RTU's state and traces; else forward x' at the new
+           parameters (the next act uses it)
 
-Parameter groups: value = [cell params, w_v (2n), b_v]; policy = [cell params, W (A x 2n), b (A),
-and log_std (A) for continuous actions].
+A network's parameters, which is also the layout of its trace (z_v, z_pi):
+[W_in (m x n_x), b_in (m)] [cell params] [W_1 (k x 2n), b_1 (k)] [W_2 (o x k'), b_2 (o)],
+k' = k or 2n when k = 0, o = 1 (critic), A (discrete actor) or 2A (continuous actor). The first two
+are ``Trunk.params``, the last two ``Head.params``.
 """
 
 from __future__ import annotations
@@ -26,9 +50,11 @@ import math
 import numpy as np
 
 from . import obgd
-from .cell import Cell, activate, check_input
+from .cell import Cell, cell_params, check_input, split
+from .config import ACConfig, ACNetwork
+from .net import dense_backward, dense_forward, dense_init, dense_params, ln_lrelu, \
+    ln_lrelu_backward
 from .prng import Prng
-from .config import ACConfig
 
 ACTION_KINDS = ("discrete", "continuous")
 NORM_EPS = 1e-8
@@ -44,82 +70,244 @@ def welford(value: np.ndarray, count: int, mean: np.ndarray, m2: np.ndarray) -> 
     return m2 / (count - 1) if count >= 2 else np.ones_like(m2)
 
 
+def softplus(y: np.ndarray) -> np.ndarray:
+    """log(1 + exp(y)) without overflow: log1p(exp(-|y|)) + max(y, 0)."""
+    return np.log1p(np.exp(-np.abs(y))) + np.maximum(y, 0.0)
+
+
+def sigmoid(y: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-y)), d softplus / dy, without overflow."""
+    e = np.exp(-np.abs(y))
+    return np.where(y >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+class Trunk:
+    """rtu_ac_trunk: the input layer and the RTU of one network. ``params`` (n_params,) holds
+    W_in, b_in (``embed``, None when n_embed = 0) then the cell's params (``cell.params`` is a
+    view of it); ``e_hat``, ``e`` (n_embed,) and ``e_inv_std`` are of the latest forward."""
+
+    def __init__(self, kind: str, activation: str, n_x: int, n_hidden: int, n_embed: int):
+        self.n_x, self.n_embed = n_x, n_embed
+        p_embed = dense_params(n_x, n_embed)
+        n_e = n_embed if n_embed else n_x
+        self.n_params = p_embed + cell_params(n_e, n_hidden)
+        self.params = np.zeros(self.n_params)
+        self.embed = self.params[:p_embed] if n_embed else None
+        self.e_hat, self.e = np.zeros(n_embed), np.zeros(n_embed)
+        self.e_inv_std = 0.0
+        self.cell = Cell(kind, activation, n_e, n_hidden, self.params[p_embed:])
+
+    def __setstate__(self, state: dict) -> None:
+        """A copy or an unpickled trunk: embed and the cell's params, which copy.deepcopy and
+        pickle detach, made views of its params again."""
+        self.__dict__.update(state)
+        p_embed = self.n_params - self.cell.n_params
+        self.embed = self.params[:p_embed] if self.n_embed else None
+        self.cell.bind(self.params[p_embed:])
+
+    def init(self, sparsity: float, rng: Prng) -> None:
+        """W_in sparse, b_in zero (if any), then the cell's parameters, from rng in that order."""
+        if self.n_embed:
+            dense_init(self.embed, self.n_x, self.n_embed, sparsity, rng)
+        self.cell.init_params(rng, 0.0, 1.0, 6.28)
+
+    def embed_forward(self, x: np.ndarray, e_hat: np.ndarray, e: np.ndarray) -> float:
+        """e_hat = LN(W_in x + b_in), e = lrelu(e_hat); returns LN's inv_std."""
+        dense_forward(self.embed, x, self.n_x, self.n_embed, e_hat)
+        return ln_lrelu(e_hat, e)
+
+    def forward(self, x: np.ndarray, memoryless: bool) -> None:
+        """A step of the trunk on x: e_t (if an input layer), then the cell's step (its state and
+        traces zeroed first when memoryless)."""
+        if memoryless:
+            self.cell.reset()
+        if self.n_embed:
+            self.e_inv_std = self.embed_forward(x, self.e_hat, self.e)
+            self.cell.step(self.e)
+        else:
+            self.cell.step(x)
+
+    def peek(self, x: np.ndarray, memoryless: bool, e_hat: np.ndarray, e: np.ndarray,
+             h: np.ndarray) -> None:
+        """h = the features a step on x would give (state and traces unchanged); e_hat, e are
+        scratch."""
+        if self.n_embed:
+            self.embed_forward(x, e_hat, e)
+            x = e
+        h[:] = self.cell.peek(x, memoryless)
+
+    def backward(self, x: np.ndarray, d_h: np.ndarray, z: np.ndarray, d_e: np.ndarray) -> None:
+        """z (the trunk's part of a trace) += dL/dparams from d_h = dL/dh_t: the cell's by RTRL;
+        W_in, b_in by the one-step sensitivity d_e = dL/de_t (the cell's past held fixed) back
+        through lrelu and LN, x the trunk's input of step t. d_e is scratch (n_embed,)."""
+        p_embed = self.n_params - self.cell.n_params
+        z[p_embed:] += self.cell.gradient_into(d_h)
+        if self.n_embed:
+            d_e[:] = self.cell.input_gradient(d_h)
+            ln_lrelu_backward(self.e_hat, self.e_inv_std, d_e)
+            dense_backward(self.embed, x, d_e, self.n_x, self.n_embed, z[:p_embed], None)
+
+
+class Head:
+    """rtu_ac_head: ``params`` (n_params,) = [W_1 (k x n_in), b_1 (k)] (when n_head = k > 0)
+    then W_2 (n_out x k'), b_2 (n_out), k' = k or n_in = 2n; ``q_hat``, ``q`` (k,),
+    ``q_inv_std`` and ``out`` (n_out,) are of the latest forward. (n_in is not a field of the C
+    struct, which reads 2n off the trunk's cell.)"""
+
+    def __init__(self, n_in: int, n_head: int, n_out: int):
+        self.n_in, self.n_head, self.n_out = n_in, n_head, n_out
+        self.p_hidden = dense_params(n_in, n_head)  # W_1, b_1
+        self.n_params = self.p_hidden + dense_params(n_head if n_head else n_in, n_out)
+        self.params = np.zeros(self.n_params)
+        self.q_hat, self.q = np.zeros(n_head), np.zeros(n_head)
+        self.q_inv_std = 0.0
+        self.out = np.zeros(n_out)
+
+    def init(self, sparsity: float, rng: Prng) -> None:
+        """W_1 sparse, b_1 zero (if any), then W_2 sparse, b_2 zero, from rng in that order."""
+        if self.n_head:
+            dense_init(self.params[:self.p_hidden], self.n_in, self.n_head, sparsity, rng)
+        dense_init(self.params[self.p_hidden:], self.n_head or self.n_in, self.n_out, sparsity,
+                   rng)
+
+    def forward(self, h: np.ndarray, q_hat: np.ndarray, q: np.ndarray, out: np.ndarray) -> float:
+        """out = W_2 q + b_2, q = lrelu(q_hat), q_hat = LN(W_1 h + b_1) (or q = h when k = 0);
+        returns LN's inv_std (0 when k = 0)."""
+        k, n_in = self.n_head, self.n_in
+        if not k:
+            dense_forward(self.params, h, n_in, self.n_out, out)
+            return 0.0
+        dense_forward(self.params[:self.p_hidden], h, n_in, k, q_hat)
+        inv_std = ln_lrelu(q_hat, q)
+        dense_forward(self.params[self.p_hidden:], q, k, self.n_out, out)
+        return inv_std
+
+    def backward(self, h: np.ndarray, d_out: np.ndarray, z: np.ndarray, d_q: np.ndarray,
+                 d_h: np.ndarray) -> None:
+        """z (the head's part of a trace) += dL/dparams by backprop from d_out = dL/dout at the
+        latest forward on h; d_h = dL/dh (overwritten). d_q is scratch (k,)."""
+        k, n_in, p1 = self.n_head, self.n_in, self.p_hidden
+        if not k:
+            dense_backward(self.params, h, d_out, n_in, self.n_out, z, d_h)
+            return
+        dense_backward(self.params[p1:], self.q, d_out, k, self.n_out, z[p1:], d_q)
+        ln_lrelu_backward(self.q_hat, self.q_inv_std, d_q)
+        dense_backward(self.params[:p1], h, d_q, n_in, k, z[:p1], d_h)
+
+
 class AC:
     """AC(lambda) learner laid out as ``rtu_ac``.
 
-    Shapes (n = n_hidden, d = n_in, A = n_actions, P = cell params): ``value`` (2n + 1,);
-    ``policy`` (A*2n + A,) discrete or (A*2n + 2A,) continuous; ``z_v`` (P + 2n + 1,);
-    ``z_pi`` (P + policy size,); ``pi`` (A,) log-probabilities or means; ``action`` (A,).
+    ``trunk``: [the critic's, the actor's] (``trunk[1]`` None when shared: ``net_trunk(r)``
+    is network r's); ``head``: [the critic's (1 output), the actor's (A or 2A)]; ``z_v``
+    (n_value,), ``z_pi`` (n_policy,) the traces over the critic's and the actor's network;
+    ``peek`` (e_hat, e, h, q_hat, q) and ``grad`` (d_out, d_q, d_h, d_e) scratch, ``pi`` (A,)
+    log-probabilities or (2A,) mu then std; ``x``, ``x_next`` (n_x,); ``action`` (A,).
     """
 
-    def __init__(self, kind: str, activation: str, n_in: int, n_hidden: int, action_kind: str,
-                 n_actions: int, config: ACConfig, seed: int):
+    def __init__(self, kind: str, activation: str, n_obs: int, n_hidden: int, action_kind: str,
+                 n_actions: int, config: ACConfig, seed: int,
+                 network: ACNetwork = ACNetwork()):
         config.check()
+        network.check()
         if action_kind not in ACTION_KINDS:
             raise ValueError(f"action_kind must be one of {ACTION_KINDS}, got {action_kind!r}")
-        self.cell = Cell(kind, activation, n_in, n_hidden)
-        self.config, self.action_kind, self.n_actions = config, action_kind, n_actions
-        n2, A = 2 * n_hidden, n_actions
-        self.value = np.zeros(n2 + 1)
-        self.policy = np.zeros(A * n2 + A * (2 if action_kind == "continuous" else 1))
-        self.z_v = np.zeros(self.cell.n_params + self.value.size)
-        self.z_pi = np.zeros(self.cell.n_params + self.policy.size)
-        self.dh, self.pi, self.action = np.zeros(n2), np.zeros(A), np.zeros(A)
-        self.obs_mean, self.obs_m2 = np.zeros(n_in), np.zeros(n_in)
-        self.x, self.obs_last = np.zeros(n_in), np.zeros(n_in)
+        if n_actions < (2 if action_kind == "discrete" else 1):
+            raise ValueError(f"a {action_kind} action space needs n_actions >= "
+                             f"{2 if action_kind == 'discrete' else 1}, got {n_actions}")
+        if n_obs < 1 or n_hidden < 1:
+            raise ValueError(f"n_obs and n_hidden must be >= 1, got {n_obs}, {n_hidden}")
+        self.kind, self.activation = kind, activation
+        self.n_obs, self.n_hidden = n_obs, n_hidden
+        self.config, self.network = config, network
+        self.action_kind, self.n_actions = action_kind, n_actions
+        A, m, k, n2 = n_actions, network.n_embed, network.n_head, 2 * n_hidden
+        self.n_x = n_obs + (A if network.prev_action else 0) + (1 if network.prev_reward else 0)
+        o = 2 * A if action_kind == "continuous" else A
+        self.trunk = [Trunk(kind, activation, self.n_x, n_hidden, m),
+                      None if network.shared else Trunk(kind, activation, self.n_x, n_hidden, m)]
+        self.head = [Head(n2, k, 1), Head(n2, k, o)]
+        self.n_value = self.trunk[0].n_params + self.head[0].n_params
+        self.n_policy = self.net_trunk(1).n_params + self.head[1].n_params
+        self.z_v, self.z_pi = np.zeros(self.n_value), np.zeros(self.n_policy)
+        self.peek = np.zeros(2 * m + n2 + 2 * k)
+        self.grad = np.zeros(o + k + n2 + m)
+        self.pi, self.action = np.zeros(o), np.zeros(A)
+        self.x, self.x_next = np.zeros(self.n_x), np.zeros(self.n_x)
+        self.obs_mean, self.obs_m2, self.obs_last = np.zeros((3, n_obs))
         self.ret_trace, self.ret_mean, self.ret_m2 = 0.0, np.zeros(1), np.zeros(1)
         self.obs_count = self.ret_count = 0
         self.fed = self.acted = False
         self.steps = self.episodes = 0
+        # network by network (critic, then actor; shared: the trunk, then both heads), layer by
+        # layer in forward order
         self.rng = Prng(seed)
-        self.cell.init_params(self.rng, 0.0, 1.0, 6.28)
+        for r in (0, 1):
+            if self.trunk[r] is not None:
+                self.trunk[r].init(config.sparsity, self.rng)
+            self.head[r].init(config.sparsity, self.rng)
 
-    # -- views of the heads ---------------------------------------------------------------------
+    def net_trunk(self, r: int) -> Trunk:
+        """The trunk of network r (0 the critic, 1 the actor)."""
+        return self.trunk[r] if self.trunk[r] is not None else self.trunk[0]
 
-    @property
-    def W(self) -> np.ndarray:
-        n2 = 2 * self.cell.n_hidden
-        return self.policy[:self.n_actions * n2].reshape(self.n_actions, n2)
+    def scratch(self, name: str) -> dict:
+        """Views of the peek ("peek") or backward ("grad") scratch by the names of rtu_ac.h."""
+        m, k, n2, o = self.network.n_embed, self.network.n_head, 2 * self.n_hidden, self.pi.size
+        if name == "peek":
+            return split(self.peek, [("e_hat", (m,)), ("e", (m,)), ("h", (n2,)),
+                                     ("q_hat", (k,)), ("q", (k,))])
+        return split(self.grad, [("d_out", (o,)), ("d_q", (k,)), ("d_h", (n2,)), ("d_e", (m,))])
 
-    @property
-    def b(self) -> np.ndarray:
-        n2, A = 2 * self.cell.n_hidden, self.n_actions
-        return self.policy[A * n2:A * n2 + A]
+    # -- observations and the forward pass ------------------------------------------------------
 
-    @property
-    def log_std(self) -> np.ndarray:
-        n2, A = 2 * self.cell.n_hidden, self.n_actions
-        return self.policy[A * n2 + A:]
-
-    # -- observations ----------------------------------------------------------------------------
-
-    def normalize_obs(self, obs: np.ndarray) -> None:
-        """x = (obs - mean) / sqrt(var + eps), after adding obs to the statistics."""
+    def normalize_obs(self, obs: np.ndarray, into: np.ndarray) -> None:
+        """into[:n_obs] = (obs - mean) / sqrt(var + eps), after adding obs to the statistics."""
         if self.config.normalize_obs:
             var = welford(obs, self.obs_count, self.obs_mean, self.obs_m2)
-            self.x[:] = (obs - self.obs_mean) / np.sqrt(var + NORM_EPS)
+            into[:self.n_obs] = (obs - self.obs_mean) / np.sqrt(var + NORM_EPS)
         else:
-            self.x[:] = obs
+            into[:self.n_obs] = obs
         self.obs_count += 1
 
     def feed(self, obs: np.ndarray) -> None:
-        """Step the cell on x, the normalised obs; remember obs as the one the cell holds."""
-        self.cell.step(self.x)
+        """Forward every network on x (every trunk, then the critic's and the actor's head);
+        remember obs as the observation the networks hold."""
+        memoryless = self.network.memoryless
+        for trunk in self.trunk:
+            if trunk is not None:
+                trunk.forward(self.x, memoryless)
+        for r, head in enumerate(self.head):
+            head.q_inv_std = head.forward(self.net_trunk(r).cell.h, head.q_hat, head.q, head.out)
         self.obs_last[:] = obs
         self.fed = True
 
+    def value(self) -> float:
+        """rtu_ac_value: v(s) of the observation the networks hold."""
+        return float(self.head[0].out[0])
+
+    def peek_value(self, x: np.ndarray) -> float:
+        """The critic's v on x at the current parameters by a peek: the RTU's state and traces
+        stay as they are (the peek scratch takes the activations)."""
+        s = self.scratch("peek")
+        self.trunk[0].peek(x, self.network.memoryless, s["e_hat"], s["e"], s["h"])
+        v = np.zeros(1)
+        self.head[0].forward(s["h"], s["q_hat"], s["q"], v)
+        return float(v[0])
+
     # -- acting ----------------------------------------------------------------------------------
 
-    def value_of_state(self) -> float:
-        n2 = 2 * self.cell.n_hidden
-        return float(self.value[n2] + self.value[:n2] @ self.cell.h)
-
     def policy_forward(self) -> None:
-        """pi = W h + b: log-softmax of the logits (discrete) or the means (continuous)."""
-        self.pi[:] = self.b + self.W @ self.cell.h
+        """pi from the actor's out: log-softmax (discrete); mu, then
+        std = min(std_min + softplus(pre), std_max) (continuous)."""
+        out, A = self.head[1].out, self.n_actions
         if self.action_kind == "discrete":
-            m = np.max(self.pi)
-            self.pi -= m + np.log(np.sum(np.exp(self.pi - m)))
+            m = np.max(out)
+            self.pi[:] = out - (m + np.log(np.sum(np.exp(out - m))))
+        else:
+            cfg = self.config
+            self.pi[:A] = out[:A]
+            self.pi[A:] = np.minimum(cfg.std_min + softplus(out[A:]), cfg.std_max)
 
     def sample_action(self) -> None:
         A = self.n_actions
@@ -133,7 +321,7 @@ class AC:
             self.action[0] = chosen
         else:
             for i in range(A):
-                self.action[i] = self.pi[i] + np.exp(self.log_std[i]) * self.rng.normal()
+                self.action[i] = self.pi[i] + self.pi[A + i] * self.rng.normal()
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         obs = np.asarray(obs, dtype=np.float64)
@@ -145,7 +333,8 @@ class AC:
                 raise ValueError("obs must be the next_obs given to learn (the episode did not "
                                  "end)")
         else:
-            self.normalize_obs(obs)
+            self.normalize_obs(obs, self.x)
+            self.x[self.n_obs:] = 0.0  # no previous action or reward at an episode's start
             self.feed(obs)
         self.policy_forward()
         self.sample_action()
@@ -154,33 +343,32 @@ class AC:
 
     # -- learning --------------------------------------------------------------------------------
 
-    def policy_gradient(self, entropy_scale: float) -> None:
-        """z_pi (heads) += grad [log pi(a|s) + c sign(delta) H]; self.dh = its dL/dh."""
-        p_cell, h, A = self.cell.n_params, self.cell.h, self.n_actions
-        n2 = 2 * self.cell.n_hidden
-        z_heads = self.z_pi[p_cell:]
-        zW = z_heads[:A * n2].reshape(A, n2)
-        zb = z_heads[A * n2:A * n2 + A]
+    def policy_gradient(self, entropy_scale: float, d_out: np.ndarray) -> None:
+        """d_out = d [log pi(a|s) + c sign(delta) H] / d out, entropy_scale = c sign(delta)."""
+        A = self.n_actions
         if self.action_kind == "discrete":
-            # d/dlogit_i = [i == a] - p_i + c sign(delta) (-p_i (log p_i + H))
+            # d/dlogit_i = [i == a] - p_i - c sign(delta) p_i (log p_i + H)
             p = np.exp(self.pi)
             entropy = -np.sum(p * self.pi)
-            g = -p - entropy_scale * p * (self.pi + entropy)
-            g[int(self.action[0])] += 1.0
+            chosen = (np.arange(A) == int(self.action[0])).astype(np.float64)
+            d_out[:] = chosen - p - entropy_scale * p * (self.pi + entropy)
         else:
-            # d/dmu = (a - mu) / sigma^2;  d/dlog_std = (a - mu)^2 / sigma^2 - 1 + c sign(delta)
-            inv_var = np.exp(-2.0 * self.log_std)
-            diff = self.action - self.pi
-            g = diff * inv_var
-            z_heads[A * n2 + A:] += diff * diff * inv_var - 1.0 + entropy_scale
-        zW += np.outer(g, h)
-        zb += g
-        self.dh[:] = self.W.T @ g
+            # log pi = sum_i -(a_i - mu_i)^2 / (2 std_i^2) - log std_i - log sqrt(2 pi),
+            # H = sum_i log std_i + const; d std / d pre = sigmoid(pre) below std_max, else 0
+            mu, std, pre = self.pi[:A], self.pi[A:], self.head[1].out[A:]
+            diff = self.action - mu
+            d_std = diff * diff / (std * std * std) - 1.0 / std + entropy_scale / std
+            d_out[:A] = diff / (std * std)
+            d_out[A:] = np.where(std < self.config.std_max, d_std * sigmoid(pre), 0.0)
 
-    def bootstrap_value(self, x: np.ndarray) -> float:
-        """v(s') from the normalised next observation, by a peek at the current parameters."""
-        n2 = 2 * self.cell.n_hidden
-        return peek_value(self.cell, x, self.value[:n2], self.value[n2])
+    def backward(self, r: int, z: np.ndarray) -> None:
+        """z (network r's trace) += d L / d params of network r at step t, dL/dout in the
+        grad scratch's d_out: the head by backprop, then the trunk (trunk.backward)."""
+        s = self.scratch("grad")
+        trunk, head = self.net_trunk(r), self.head[r]
+        p = trunk.n_params
+        head.backward(trunk.cell.h, s["d_out"][:head.n_out], z[p:], s["d_q"], s["d_h"])
+        trunk.backward(self.x, s["d_h"], z[:p], s["d_e"])
 
     def learn(self, reward: float, next_obs: np.ndarray, terminated: bool,
               truncated: bool) -> None:
@@ -189,8 +377,7 @@ class AC:
         check_input("reward", np.asarray([reward], dtype=np.float64))
         if not self.acted:
             raise RuntimeError("learn called without act before it")
-        cell, cfg = self.cell, self.config
-        n2, p_cell = 2 * cell.n_hidden, cell.n_params
+        cfg, net, A = self.config, self.network, self.n_actions
 
         # reward scaling: r / sqrt(var(u) + eps), u the discounted return trace
         r = reward
@@ -199,10 +386,21 @@ class AC:
             var = welford(np.array([self.ret_trace]), self.ret_count, self.ret_mean, self.ret_m2)
             self.ret_count += 1
             r = reward / math.sqrt(var[0] + NORM_EPS)
-        # delta = r + gamma (1 - terminated) v(s') - v(s), v(s') by a peek at theta_t
-        self.normalize_obs(next_obs)
-        v_s = self.value_of_state()
-        v_next = 0.0 if terminated else self.bootstrap_value(self.x)
+        # x' = [normalised s'; a_t (one-hot if discrete); r~]
+        self.normalize_obs(next_obs, self.x_next)
+        i = self.n_obs
+        if net.prev_action:
+            if self.action_kind == "discrete":
+                self.x_next[i:i + A] = 0.0
+                self.x_next[i + int(self.action[0])] = 1.0
+            else:
+                self.x_next[i:i + A] = self.action
+            i += A
+        if net.prev_reward:
+            self.x_next[i] = r
+        # delta = r~ + gamma (1 - terminated) v(s') - v(s), v(s') by a peek at theta_t
+        v_s = self.value()
+        v_next = 0.0 if terminated else self.peek_value(self.x_next)
         delta = r + cfg.gamma * v_next - v_s
         sign = float(np.sign(delta))
 
@@ -210,17 +408,20 @@ class AC:
         decay = cfg.gamma * cfg.lambda_
         self.z_v *= decay
         self.z_pi *= decay
-        self.z_v[:p_cell] += cell.gradient_into(self.value[:n2])
-        self.z_v[p_cell:p_cell + n2] += cell.h
-        self.z_v[p_cell + n2] += 1.0
-        self.policy_gradient(cfg.entropy_coef * sign)
-        self.z_pi[:p_cell] += cell.gradient_into(self.dh)
+        d_out = self.scratch("grad")["d_out"]
+        d_out[0] = 1.0
+        self.backward(0, self.z_v)
+        self.policy_gradient(cfg.entropy_coef * sign, d_out)
+        self.backward(1, self.z_pi)
 
-        # one ObGD (or SGD) step per trace, the shared cell taking both; the phase wrap, the refresh
-        traces = [obgd.Trace(z, head, kappa, float(np.sum(np.abs(z))))
-                  for z, head, kappa in ((self.z_v, self.value, cfg.kappa_value),
-                                         (self.z_pi, self.policy, cfg.kappa_policy))]
-        obgd.update(cell, cfg.optimizer == "obgd", cfg.alpha, delta, traces)
+        # one ObGD (or SGD) step per trace, a shared trunk taking both; the phase wraps, the
+        # refreshes
+        traces = [obgd.Trace(z, trunk.params, trunk.cell, head.params, kappa,
+                             float(np.sum(np.abs(z))))
+                  for z, trunk, head, kappa in (
+                      (self.z_v, self.net_trunk(0), self.head[0], cfg.kappa_value),
+                      (self.z_pi, self.net_trunk(1), self.head[1], cfg.kappa_policy))]
+        obgd.update(cfg.optimizer == "obgd", cfg.alpha, delta, traces)
         self.acted = False
         self.steps += 1
 
@@ -228,6 +429,7 @@ class AC:
             self.begin_episode()
             self.episodes += 1
             return
+        self.x[:] = self.x_next
         self.feed(next_obs)  # s' at theta_{t+1}: the next act starts from it
 
     def begin_episode(self) -> None:
@@ -235,81 +437,7 @@ class AC:
         counting an episode; a pending action is dropped."""
         self.z_v[:] = 0.0
         self.z_pi[:] = 0.0
-        self.cell.reset()
+        for trunk in self.trunk:
+            if trunk is not None:
+                trunk.cell.reset()
         self.fed = self.acted = False
-
-
-def peek_value(cell: Cell, x: np.ndarray, w: np.ndarray, b: float) -> float:
-    """rtu_cell_peek_value: w . h' + b for the features h' a step on x would give, at the current
-    parameters, without changing the state or the traces."""
-    a = cell.g * cell.c - cell.phi * cell.d + cell.eta * (cell.w_c @ x)
-    bb = cell.g * cell.d + cell.phi * cell.c + cell.eta * (cell.w_d @ x)
-    # linear: h = [f(c'); f(d')] with c' = a; nonlinear: c' = f(a), h = [c'; d']: f(a) both ways
-    act = cell.activation
-    return float(b + w @ np.concatenate([activate(act, a), activate(act, bb)]))
-
-
-def bounded(x: np.ndarray) -> np.ndarray:
-    """The memoryless features of a normalised observation x: x clipped to [-1, 1], the range of
-    the RTU agent's tanh features, within which ObGD's bound keeps an update from overshooting
-    (see ``MemorylessAC``)."""
-    return np.clip(x, -1.0, 1.0)
-
-
-class _RawFeatures:
-    """Stands in for the cell in ``MemorylessAC``: the features h are the normalised observation
-    itself, clipped to [-1, 1] (``bounded``) and zero-padded to an even length (AC's heads read
-    2 * n_hidden features); no parameters, no state beyond h, no traces."""
-
-    n_params = 0
-    params = np.zeros(0)
-
-    def __init__(self, n_in: int):
-        self.n_in, self.n_hidden = n_in, (n_in + 1) // 2
-        self.h = np.zeros(2 * self.n_hidden)
-
-    def step(self, x: np.ndarray) -> np.ndarray:
-        self.h[:self.n_in] = bounded(x)
-        return self.h
-
-    def reset(self) -> None:
-        self.h[:] = 0.0
-
-    def gradient_into(self, dh: np.ndarray) -> np.ndarray:
-        return np.zeros(0)  # no parameters
-
-    def wrap_phases(self) -> np.ndarray:
-        return np.zeros(0)  # no phases
-
-    def refresh(self) -> None:
-        pass
-
-
-class MemorylessAC(AC):
-    """The memoryless baseline: the same streaming AC(lambda) on the observation, with no
-    recurrence. v = w_v . x + b_v and pi = softmax(W x + b) (or a Gaussian with mean W x + b and a
-    learned log-std), x the Welford-normalised observation clipped to [-1, 1]; all the rest is
-    ``AC``'s own code. ``value`` = (w_v, b_v), ``policy`` = (W, b[, log_std]), with a zero weight
-    column when n_in is odd (padding).
-
-    Why clipped: ObGD's step, alpha / max(alpha kappa max(|delta|, 1) |z|_1, 1), changes the
-    prediction on the current input by alpha_eff delta z . x <= |delta| max|x| / kappa, so it
-    cannot overshoot the target only while the features are bounded by kappa (2 for the critic).
-    The RTU agent's features are tanh outputs, within [-1, 1]; normalised observations are not
-    (on CartPole-P they reach 3-4 at the 99th percentile and 11-16 at most), and with them the
-    critic diverged and the actor collapsed onto one action (rtu_edge/baselines.py).
-
-    Use: ``MemorylessAC(n_in, n_actions, ACConfig(), seed)``, then ``act`` / ``learn`` as ``AC``.
-    """
-
-    def __init__(self, n_in: int, n_actions: int, config: ACConfig = ACConfig(), seed: int = 0,
-                 action_kind: str = "discrete"):
-        super().__init__("linear", "identity", n_in, (n_in + 1) // 2, action_kind, n_actions,
-                         config, seed)
-        self.cell = _RawFeatures(n_in)  # replaces the RTU built by AC.__init__
-        self.z_v, self.z_pi = np.zeros(self.value.size), np.zeros(self.policy.size)
-        self.rng = Prng(seed)  # AC.__init__ drew the discarded cell's parameters from it
-
-    def bootstrap_value(self, x: np.ndarray) -> float:
-        """v(s') = w_v . x' + b_v: with no recurrence the features are x' itself (bounded)."""
-        return float(self.value[-1] + self.value[:self.cell.n_in] @ bounded(x))

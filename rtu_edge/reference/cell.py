@@ -1,7 +1,8 @@
 """The RTU cell and its exact RTRL traces in numpy, float64: c_src/rtu_cell.c, name for name.
 
 ``Cell.init_params/set_params/refresh/reset/features/step/gradient/run/run_gradient`` are
-``rtu_cell_init_params/...``; the arrays carry the names of the ``rtu_cell`` fields and live in one
+``rtu_cell_init_params/...``; ``gradient_into``, ``input_gradient``, ``peek`` and ``wrap_phases``
+are the internal kernels of rtu_internal.h that the learners use. The arrays carry the names of the ``rtu_cell`` fields and live in one
 flat ``params`` vector (nu_log, theta_log, w_c, w_d) plus the derived cache, state and traces, as in
 the C buffer. The C loops over units are vectorised here; the equations are the same lines.
 Mathematics: ../shared/rtu-spec.md sections 1 and 2.
@@ -88,7 +89,10 @@ class Cell:
     dc/dW_d = -dd_dwc and dd/dW_d = dc_dwc).
     """
 
-    def __init__(self, kind: str, activation: str, n_in: int, n_hidden: int):
+    def __init__(self, kind: str, activation: str, n_in: int, n_hidden: int,
+                 params: np.ndarray | None = None):
+        """params: the float64 array (cell_params(n_in, n_hidden) reals) to keep the parameters
+        in, a view into a learner's flat parameter vector (rtu_ac's trunk); a new one if None."""
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if activation not in ACTIVATIONS:
@@ -96,10 +100,11 @@ class Cell:
         n, d = n_hidden, n_in
         self.kind, self.activation, self.n_in, self.n_hidden = kind, activation, n_in, n_hidden
         self.n_params = cell_params(n_in, n_hidden)
-        self.params = np.zeros(self.n_params)
-        views = split(self.params, cell_layout(n_in, n_hidden))
-        self.nu_log, self.theta_log, self.w_c, self.w_d = (views[k] for k, _ in
-                                                           cell_layout(n_in, n_hidden))
+        if params is None:
+            params = np.zeros(self.n_params)
+        elif params.dtype != np.float64 or params.shape != (self.n_params,):
+            raise ValueError(f"params must be a float64 array of {self.n_params} reals")
+        self.bind(params)
         self.nu, self.theta, self.g, self.phi, self.eta, self.deta = np.zeros((6, n))
         self.c, self.d = np.zeros((2, n))
         self.h = np.zeros(2 * n)
@@ -110,6 +115,20 @@ class Cell:
         else:
             self.dc_dwd = self.dd_dwd = None
         self.refresh()
+
+    def bind(self, params: np.ndarray) -> None:
+        """Keep the parameters in params (their values), with the views nu_log, theta_log, w_c,
+        w_d of it."""
+        self.params = params
+        views = split(params, cell_layout(self.n_in, self.n_hidden))
+        self.nu_log, self.theta_log, self.w_c, self.w_d = (views[k] for k, _ in
+                                                           cell_layout(self.n_in, self.n_hidden))
+
+    def __setstate__(self, state: dict) -> None:
+        """A copy or an unpickled cell: its views, which copy.deepcopy and pickle detach, made
+        views of its params again."""
+        self.__dict__.update(state)
+        self.bind(self.params)
 
     # -- parameters -------------------------------------------------------------------------
 
@@ -291,6 +310,29 @@ class Cell:
         grad[2 * n : 2 * n + g_wc.size] = g_wc.reshape(-1)
         grad[2 * n + g_wc.size :] = g_wd.reshape(-1)
         return grad
+
+    def input_gradient(self, dh: np.ndarray) -> np.ndarray:
+        """rtu_cell_input_gradient: de = dL/dx (n_in,) at the current step with the state and
+        traces of the previous step held fixed, from dh = dL/dh (2n,), unchecked:
+            de[j] = sum_k eta_k (delta_c_k W_c[k,j] + delta_d_k W_d[k,j])
+        delta = dL/dc_t, dL/dd_t (linear: f'(c) dh, f' read off h) and, nonlinear, dL/da_t,
+        dL/db_t = dh f'(a) (f' read off c = f(a), which h holds): f' read off h both ways."""
+        n = self.n_hidden
+        fh = activate_grad_from_output(self.activation, self.h)
+        dc = self.eta * dh[:n] * fh[:n]
+        dd = self.eta * dh[n:] * fh[n:]
+        return dc @ self.w_c + dd @ self.w_d
+
+    def peek(self, x: np.ndarray, from_zero: bool) -> np.ndarray:
+        """rtu_cell_peek: the features h (2n,) that a step on x would give, at the current
+        parameters, without changing the state or the traces (x unchecked); from the zero state
+        when from_zero (the memoryless baseline, whose state is zeroed before every step)."""
+        c0 = np.zeros(self.n_hidden) if from_zero else self.c
+        d0 = np.zeros(self.n_hidden) if from_zero else self.d
+        a = self.g * c0 - self.phi * d0 + self.eta * (self.w_c @ x)
+        b = self.g * d0 + self.phi * c0 + self.eta * (self.w_d @ x)
+        # linear: h = [f(c'); f(d')] with c' = a; nonlinear: c' = f(a), h = [c'; d']: f(a) both
+        return np.concatenate([activate(self.activation, a), activate(self.activation, b)])
 
     # -- sequences ----------------------------------------------------------------------------
 

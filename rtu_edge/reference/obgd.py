@@ -1,9 +1,10 @@
-"""The learners' optimiser, SGD or ObGD on eligibility traces over a shared cell and a head per
-trace, then the phase wrap and the cell's refresh: c_src/rtu_obgd.c in numpy (rtu-spec.md
-section 3). ``td.TD`` and ``ac.AC`` end their updates with ``update``.
+"""The learners' optimiser, SGD or ObGD on eligibility traces, each over a trunk (ending with an RTU
+cell) and a head, then the phase wrap and the refresh of each cell: c_src/rtu_obgd.c in numpy
+(rtu-spec.md sections 3 and 6). ``td.TD`` and ``ac.AC`` end their updates with ``update``.
 
-A trace ``z`` has the learner-parameter layout: the cell's params (``cell.n_params``), then its
-head's.
+A trace ``z`` has its network's parameter layout: the trunk's parameters (an input layer's, if
+any, then the cell's ``cell.n_params``), then the head's. Traces may share a trunk and its cell
+(TD has one trace; the actor-critic two, over one shared trunk or two separate ones).
 """
 
 from __future__ import annotations
@@ -16,16 +17,27 @@ import numpy as np
 
 @dataclass
 class Trace:
-    """rtu_obgd_trace. ``head`` is the head's parameter array, stepped in place. With ``grad``
-    (TD's order) the trace advances right after its step, z = decay z + grad, and ``z_norm1``
-    becomes the new |z|_1."""
+    """rtu_obgd_trace. ``trunk`` and ``head`` are the parameter arrays, stepped in place; the
+    trunk's ends with the cell's params (``cell.params`` is a view of it, or is it). With
+    ``grad`` (TD's order) the trace advances right after its step, z = decay z + grad, and
+    ``z_norm1`` becomes the new |z|_1."""
 
     z: np.ndarray
+    trunk: np.ndarray
+    cell: object
     head: np.ndarray
     kappa: float
     z_norm1: float
     grad: Optional[np.ndarray] = None
     decay: float = 0.0
+
+    @property
+    def n_trunk(self) -> int:
+        return self.trunk.size
+
+    @property
+    def n_head(self) -> int:
+        return self.head.size
 
 
 def step_size(obgd: bool, alpha: float, kappa: float, delta: float, z_norm1: float) -> float:
@@ -37,30 +49,45 @@ def step_size(obgd: bool, alpha: float, kappa: float, delta: float, z_norm1: flo
     return alpha * delta
 
 
-def step_trace(cell, trace: Trace, a: float) -> None:
-    """params += a z over the cell's part and the head's, then the advance if the trace has a
-    grad. a = 0 is TD's first step (no TD error yet)."""
-    p_cell = cell.n_params
-    cell.params += a * trace.z[:p_cell]
-    trace.head += a * trace.z[p_cell:]
+def step_trace(trace: Trace, a: float) -> None:
+    """rtu_obgd_step_trace: params += a z over the trunk's part and the head's, then the advance
+    if the trace has a grad. a = 0 is TD's first step (no TD error yet)."""
+    n_trunk = trace.n_trunk
+    trace.trunk += a * trace.z[:n_trunk]
+    trace.head += a * trace.z[n_trunk:]
     if trace.grad is not None:
         trace.z[:] = trace.decay * trace.z + trace.grad
         trace.z_norm1 = float(np.sum(np.abs(trace.z)))
 
 
-def update(cell, obgd: bool, alpha: float, delta: float, traces: Sequence[Trace]) -> None:
-    """Each trace's step in turn (the cell's params take every one), the phase wrap with each
-    trace's theta_log entries rescaled, the refresh. FloatingPointError if the refresh refuses a
-    parameter or a head became non-finite."""
+def update(obgd: bool, alpha: float, delta: float, traces: Sequence[Trace]) -> None:
+    """rtu_obgd_update: each trace's step in turn (a shared trunk takes every step of the traces
+    over it); then for each distinct cell, in trace order, the phase wrap with the theta_log
+    entries of every trace over that cell rescaled, and the refresh. FloatingPointError (the C
+    core's RTU_ERR_DIVERGED) if a refresh refuses a parameter, or a trunk's input layer or a head
+    has a non-finite entry; every cell is wrapped and refreshed first, as in C."""
     for trace in traces:
-        step_trace(cell, trace, step_size(obgd, alpha, trace.kappa, delta, trace.z_norm1))
-    ratio = cell.wrap_phases()  # theta_log entries of every trace follow the wrap
-    theta = slice(cell.n_hidden, cell.n_hidden + ratio.size)  # within the cell's part
-    for trace in traces:
-        trace.z[theta] *= ratio
-    try:
-        cell.refresh()
-    except ValueError as err:
-        raise FloatingPointError(f"learner diverged: {err}") from err
-    if not all(np.all(np.isfinite(trace.head)) for trace in traces):
-        raise FloatingPointError("learner diverged: a head became non-finite")
+        step_trace(trace, step_size(obgd, alpha, trace.kappa, delta, trace.z_norm1))
+    diverged = None
+    for i, trace in enumerate(traces):
+        cell = trace.cell
+        if any(earlier.cell is cell for earlier in traces[:i]):
+            continue
+        # the phases wrap; the theta_log entries of every trace over this cell follow (the
+        # cell's own traces are rescaled by wrap_phases)
+        ratio = cell.wrap_phases()
+        n = cell.n_hidden
+        for other in traces[i:]:
+            if other.cell is cell:
+                start = other.n_trunk - cell.n_params + n
+                other.z[start:start + n] *= ratio
+        try:
+            cell.refresh()
+        except ValueError as err:
+            diverged = diverged or f"learner diverged: {err}"
+        if not np.all(np.isfinite(trace.trunk[:trace.n_trunk - cell.n_params])):
+            diverged = diverged or "learner diverged: an input layer became non-finite"
+    if diverged is None and not all(np.all(np.isfinite(t.head)) for t in traces):
+        diverged = "learner diverged: a head became non-finite"
+    if diverged is not None:
+        raise FloatingPointError(diverged)

@@ -69,14 +69,14 @@ class TD:
 
         # theta_{t+1} = theta_t + alpha_eff delta_t z_t, z_{t+1} = gamma lambda z_t + grad, then
         # the phase wrap and the refresh; no TD error before the first prediction: z only
-        trace = obgd.Trace(self.z, self.head, cfg.kappa, self.z_norm1, self.grad,
-                           cfg.gamma * cfg.lambda_)
+        trace = obgd.Trace(self.z, cell.params, cell, self.head, cfg.kappa, self.z_norm1,
+                           self.grad, cfg.gamma * cfg.lambda_)
         try:
             if update:
                 delta = cumulant + cfg.gamma * v - self.v_prev
-                obgd.update(cell, cfg.optimizer == "obgd", cfg.alpha, delta, [trace])
+                obgd.update(cfg.optimizer == "obgd", cfg.alpha, delta, [trace])
             else:
-                obgd.step_trace(cell, trace, 0.0)
+                obgd.step_trace(trace, 0.0)
         finally:
             self.z_norm1 = trace.z_norm1  # as rtu_td_step, also when the update diverged
         if update and not np.isfinite(v):
