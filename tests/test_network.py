@@ -301,7 +301,8 @@ def test_softplus_and_sigmoid():
 
 @pytest.mark.parametrize("action_kind", ["discrete", "continuous"])
 @pytest.mark.parametrize("shared", [False, True])
-def test_learn_steps_along_the_traces(action_kind, shared):
+@pytest.mark.parametrize("reward", [3.0, -3.0])
+def test_learn_steps_along_the_traces(action_kind, shared, reward):
     """One learn, checked piece by piece against a copy taken before it: x' = [s'; a; r~], v(s')
     by a real step of the copy, delta, z = gamma lambda z + grad at theta_t (sign(delta) in the
     entropy term), params += alpha delta z (SGD), and x' fed at the new parameters."""
@@ -315,7 +316,7 @@ def test_learn_steps_along_the_traces(action_kind, shared):
         ac.learn(float(rng.normal()), obs, False, False)
     action = ac.act(obs)
     before = copy.deepcopy(ac)
-    reward, next_obs = 0.7, rng.normal(size=N_OBS)
+    next_obs = rng.normal(size=N_OBS)
     ac.learn(reward, next_obs, False, False)
 
     extras = np.eye(A)[int(action[0])] if action_kind == "discrete" else action
@@ -326,6 +327,7 @@ def test_learn_steps_along_the_traces(action_kind, shared):
     probe.feed(next_obs)
     cfg = ac.config
     delta = reward + cfg.gamma * probe.value() - before.value()
+    assert np.sign(delta) == np.sign(reward)  # both signs of the entropy term
     decay = cfg.gamma * cfg.lambda_
     for r, z, z0 in ((0, ac.z_v, before.z_v), (1, ac.z_pi, before.z_pi)):
         grad = analytic(copy.deepcopy(before), r, action, float(np.sign(delta)))
