@@ -2,8 +2,9 @@
 
 Naming rule: a C function ``rtu_<struct>_<verb>(obj, ...)`` is the method ``<Struct>.<verb>(...)``
 here, and struct fields keep their names (``rtu_cell.dc_dwc`` is ``Cell.dc_dwc``), so the two can be
-read side by side: ``prng.py`` is ``rtu_prng.c``, ``cell.py`` is ``rtu_cell.c``, ``td.py``, ``ac.py``
-and ``obgd.py`` are ``rtu_td.c``, ``rtu_ac.c`` and ``rtu_obgd.c``. ``config.py`` declares the
+read side by side: ``prng.py`` is ``rtu_prng.c``, ``cell.py`` is ``rtu_cell.c``, ``net.py`` is
+``rtu_dense.c``, ``td.py``, ``ac.py`` and ``obgd.py`` are ``rtu_td.c``, ``rtu_ac.c`` and
+``rtu_obgd.c``. ``config.py`` declares the
 learners' hyperparameters once; c_src/rtu_config.h is generated from it. ``bptt.py`` has no C
 counterpart: it is the independent check on the RTRL traces.
 """

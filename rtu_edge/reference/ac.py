@@ -75,12 +75,6 @@ def softplus(y: np.ndarray) -> np.ndarray:
     return np.log1p(np.exp(-np.abs(y))) + np.maximum(y, 0.0)
 
 
-def sigmoid(y: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-y)), d softplus / dy, without overflow."""
-    e = np.exp(-np.abs(y))
-    return np.where(y >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
 class Trunk:
     """rtu_ac_trunk: the input layer and the RTU of one network. ``params`` (n_params,) holds
     W_in, b_in (``embed``, None when n_embed = 0) then the cell's params (``cell.params`` is a
@@ -357,9 +351,11 @@ class AC:
             # H = sum_i log std_i + const; d std / d pre = sigmoid(pre) below std_max, else 0
             mu, std, pre = self.pi[:A], self.pi[A:], self.head[1].out[A:]
             diff = self.action - mu
-            d_std = diff * diff / (std * std * std) - 1.0 / std + entropy_scale / std
-            d_out[:A] = diff / (std * std)
-            d_out[A:] = np.where(std < self.config.std_max, d_std * sigmoid(pre), 0.0)
+            inv = 1.0 / std
+            d_std = diff * diff * inv * inv * inv - inv + entropy_scale * inv
+            d_out[:A] = diff * inv * inv
+            with np.errstate(over="ignore"):  # exp(-pre) = inf: sigmoid(pre) = 0
+                d_out[A:] = np.where(std < self.config.std_max, d_std / (1.0 + np.exp(-pre)), 0.0)
 
     def backward(self, r: int, z: np.ndarray) -> None:
         """z (network r's trace) += d L / d params of network r at step t, dL/dout in the

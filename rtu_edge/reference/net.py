@@ -78,16 +78,16 @@ def dense_keep(n_in: int, sparsity: float) -> int:
 def dense_init(w: np.ndarray, n_in: int, n_out: int, sparsity: float, rng: Prng) -> None:
     """rtu_dense_init: row by row, column j in order, u = uniform; j is kept when
     u (n_in - j) < the number still to keep (selection sampling: exactly K per row), a kept
-    weight then drawing (2 uniform - 1) / sqrt(n_in); the rest 0; b = 0."""
+    weight then drawing (2 uniform - 1) bound, bound = 1 / sqrt(n_in); the rest 0; b = 0."""
     keep = dense_keep(n_in, sparsity)
-    root = math.sqrt(n_in)
+    bound = 1.0 / math.sqrt(n_in)
     weights = w[:n_out * n_in].reshape(n_out, n_in)
     for i in range(n_out):
         still = keep
         for j in range(n_in):
             u = rng.uniform()
             if u * (n_in - j) < still:
-                weights[i, j] = (2.0 * rng.uniform() - 1.0) / root
+                weights[i, j] = (2.0 * rng.uniform() - 1.0) * bound
                 still -= 1
             else:
                 weights[i, j] = 0.0
