@@ -100,7 +100,8 @@ void rtu_dense_backward(const rtu_real *w, const rtu_real *x, const rtu_real *dy
  * (at least 1; the 1e-4 keeps a float sparsity's rounding from adding one), chosen by selection
  * sampling, the rest zero; b = 0. Row by row, column j in order: u = uniform; j is kept when
  * u (n_in - j) < the number still to keep; a kept weight then draws
- * w = (2 uniform - 1) / sqrt(n_in). All in double from rng. */
+ * w = (2 uniform - 1) * (1 / sqrt(n_in)); a uniform is drawn for every column. All in double
+ * from rng. */
 void rtu_dense_init(rtu_real *w, size_t n_in, size_t n_out, rtu_real sparsity, rtu_prng *rng);
 
 /* Wrap each phase theta = exp(theta_log) >= 3 pi into [pi, 3 pi) by whole turns, which leaves the

@@ -48,7 +48,8 @@ def output(ac, r, action, sign):
         p = np.exp(ac.pi)
         return ac.pi[int(action[0])] + C_H * sign * -np.sum(p * ac.pi)
     mu, std = ac.pi[:A], ac.pi[A:]
-    log_pi = np.sum(-(action - mu) ** 2 / (2 * std ** 2) - np.log(std) - 0.5 * math.log(2 * math.pi))
+    log_pi = np.sum(-(action - mu) ** 2 / (2 * std ** 2) - np.log(std)
+                    - 0.5 * math.log(2 * math.pi))
     entropy = np.sum(np.log(std)) + 0.5 * A * math.log(2 * math.pi * math.e)
     return log_pi + C_H * sign * entropy
 

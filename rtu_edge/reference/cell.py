@@ -2,10 +2,10 @@
 
 ``Cell.init_params/set_params/refresh/reset/features/step/gradient/run/run_gradient`` are
 ``rtu_cell_init_params/...``; ``gradient_into``, ``input_gradient``, ``peek`` and ``wrap_phases``
-are the internal kernels of rtu_internal.h that the learners use. The arrays carry the names of the ``rtu_cell`` fields and live in one
-flat ``params`` vector (nu_log, theta_log, w_c, w_d) plus the derived cache, state and traces, as in
-the C buffer. The C loops over units are vectorised here; the equations are the same lines.
-Mathematics: ../shared/rtu-spec.md sections 1 and 2.
+are the internal kernels of rtu_internal.h that the learners use. The arrays carry the names of
+the ``rtu_cell`` fields and live in one flat ``params`` vector (nu_log, theta_log, w_c, w_d) plus
+the derived cache, state and traces, as in the C buffer. The C loops over units are vectorised
+here; the equations are the same lines. Mathematics: ../shared/rtu-spec.md sections 1 and 2.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ A Dense layer's parameters are one flat array, W (n_out x n_in, row-major) then 
 
     dense_forward:       y = W x + b
     ln_lrelu:            y_hat = LN(y) = (y - mean(y)) inv_std,  inv_std = 1 / sqrt(var(y) + eps)
-                         (biased variance, eps = LN_EPS); out = lrelu(y_hat) = max(y_hat, 0.01 y_hat)
+                         (biased variance, eps = LN_EPS); out = lrelu(y_hat)
+                         = max(y_hat, 0.01 y_hat)
     ln_lrelu_backward:   g = d lrelu'(y_hat)  (1 where y_hat > 0, else LRELU_SLOPE)
                          dL/dy = inv_std (g - mean(g) - y_hat mean(g y_hat))
     dense_backward:      grad += [dy x^T, dy];  dx = W^T dy
