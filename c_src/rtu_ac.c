@@ -308,10 +308,20 @@ static rtu_real head_forward(const rtu_ac_head *hd, size_t n2, const rtu_real *h
     return inv_std;
 }
 
+/* Each head on its trunk's features. */
+static void heads_forward(rtu_ac *ac)
+{
+    size_t r, n2 = 2 * ac->shape.n_hidden;
+    for (r = 0; r < 2; ++r) {
+        rtu_ac_head *hd = &ac->head[r];
+        hd->q_inv_std = head_forward(hd, n2, trunk_of(ac, r)->cell.h, hd->q_hat, hd->q, hd->out);
+    }
+}
+
 /* Every network forward on ac->x; obs is remembered as the observation the networks hold. */
 static rtu_status feed(rtu_ac *ac, const rtu_real *obs)
 {
-    size_t r, j, n2 = 2 * ac->shape.n_hidden;
+    size_t r, j;
     rtu_status status;
     for (r = 0; r < (ac->shape.shared ? 1u : 2u); ++r) {
         rtu_ac_trunk *t = &ac->trunk[r];
@@ -326,15 +336,24 @@ static rtu_status feed(rtu_ac *ac, const rtu_real *obs)
             return status;
         }
     }
-    for (r = 0; r < 2; ++r) {
-        rtu_ac_head *hd = &ac->head[r];
-        hd->q_inv_std = head_forward(hd, n2, trunk_of(ac, r)->cell.h, hd->q_hat, hd->q, hd->out);
-    }
+    heads_forward(ac);
     for (j = 0; j < ac->shape.n_obs; ++j) {
         ac->obs_last[j] = obs[j];
     }
     ac->fed = 1;
     return RTU_OK;
+}
+
+void rtu_ac_refresh_forward(rtu_ac *ac)
+{
+    size_t r;
+    for (r = 0; r < (ac->shape.shared ? 1u : 2u); ++r) {
+        rtu_ac_trunk *t = &ac->trunk[r];
+        if (t->n_embed) {
+            t->e_inv_std = embed_forward(t, ac->x, t->e_hat, t->e);
+        }
+    }
+    heads_forward(ac);
 }
 
 /* v(s') of the critic on x_next, without changing any state or trace (the peek scratch). */

@@ -105,11 +105,18 @@ static rtu_real get_real(const unsigned char *p)
 /* ------------------------------------------------------------------------------------------ */
 /* Framing                                                                                     */
 
+#define VERSION_AT 8u
+#define TYPE_AT 12u
+#define PAYLOAD_AT 48u
+#define SHAPE_AT 56u /* the actor-critic's shape fields of a version-2 header: SHAPE_FIELDS u32 */
+#define SHAPE_FIELDS 8u
+
 rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *header)
 {
     const unsigned char *p = (const unsigned char *)in;
+    uint32_t version, shape[SHAPE_FIELDS];
     uint64_t payload;
-    size_t body;
+    size_t head, body, i;
     if (in == NULL || header == NULL) {
         return RTU_ERR_NULL;
     }
@@ -119,25 +126,33 @@ rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *he
     if (!magic_ok(p)) {
         return RTU_ERR_CKPT_MAGIC;
     }
-    if (in_bytes < MAGIC_BYTES + U32_BYTES) {
+    if (in_bytes < VERSION_AT + U32_BYTES) {
         return RTU_ERR_CKPT_TRUNCATED;
     }
-    if (get_u32(p + 8) != RTU_CKPT_VERSION) {
+    version = get_u32(p + VERSION_AT);
+    if (version != RTU_CKPT_VERSION && version != 1u) {
         return RTU_ERR_CKPT_VERSION;
     }
-    if (in_bytes < HEADER_TAIL) {
+    head = version == 1u ? RTU_CKPT_V1_HEADER_BYTES : RTU_CKPT_HEADER_BYTES;
+    if (in_bytes < head + RTU_CKPT_CRC_BYTES) {
         return RTU_ERR_CKPT_TRUNCATED;
     }
-    payload = get_u64(p + 48);
-    if (payload > (uint64_t)(in_bytes - HEADER_TAIL)) { /* never trusted beyond in_bytes */
+    payload = get_u64(p + PAYLOAD_AT);
+    if (payload > (uint64_t)(in_bytes - head - RTU_CKPT_CRC_BYTES)) { /* never trusted beyond */
         return RTU_ERR_CKPT_TRUNCATED;
     }
-    body = RTU_CKPT_HEADER_BYTES + (size_t)payload;
+    body = head + (size_t)payload;
     if (~crc_update(0xFFFFFFFFu, p, body) != get_u32(p + body)) {
         return RTU_ERR_CKPT_CRC;
     }
-    header->version = get_u32(p + 8);
-    header->learner_type = get_u32(p + 12);
+    if (version == 1u && get_u32(p + TYPE_AT) != RTU_LEARNER_TD) {
+        return RTU_ERR_CKPT_VERSION; /* the actor-critic of before the streaming network */
+    }
+    for (i = 0; i < SHAPE_FIELDS; ++i) {
+        shape[i] = version == 1u ? 0u : get_u32(p + SHAPE_AT + U32_BYTES * i);
+    }
+    header->version = version;
+    header->learner_type = get_u32(p + TYPE_AT);
     header->precision = get_u32(p + 16);
     header->kind = get_u32(p + 20);
     header->activation = get_u32(p + 24);
@@ -146,45 +161,123 @@ rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *he
     header->optimizer = get_u32(p + 36);
     header->steps = get_u64(p + 40);
     header->payload_bytes = payload;
+    header->n_embed = shape[0];
+    header->n_head = shape[1];
+    header->shared = shape[2];
+    header->prev_action = shape[3];
+    header->prev_reward = shape[4];
+    header->memoryless = shape[5];
+    header->action_kind = shape[6];
+    header->n_actions = shape[7];
+    header->header_bytes = head;
     return RTU_OK;
+}
+
+/* The header of a version-2 checkpoint, at p; returns where the payload starts. */
+static unsigned char *put_header(unsigned char *p, const rtu_ckpt_header *h)
+{
+    put_u64(p, (uint64_t)MAGIC_U64);
+    put_u32(p + VERSION_AT, RTU_CKPT_VERSION);
+    put_u32(p + TYPE_AT, h->learner_type);
+    put_u32(p + 16, h->precision);
+    put_u32(p + 20, h->kind);
+    put_u32(p + 24, h->activation);
+    put_u32(p + 28, h->n_in);
+    put_u32(p + 32, h->n_hidden);
+    put_u32(p + 36, h->optimizer);
+    put_u64(p + 40, h->steps);
+    put_u64(p + PAYLOAD_AT, h->payload_bytes);
+    put_u32(p + SHAPE_AT, h->n_embed);
+    put_u32(p + SHAPE_AT + 4, h->n_head);
+    put_u32(p + SHAPE_AT + 8, h->shared);
+    put_u32(p + SHAPE_AT + 12, h->prev_action);
+    put_u32(p + SHAPE_AT + 16, h->prev_reward);
+    put_u32(p + SHAPE_AT + 20, h->memoryless);
+    put_u32(p + SHAPE_AT + 24, h->action_kind);
+    put_u32(p + SHAPE_AT + 28, h->n_actions);
+    return p + RTU_CKPT_HEADER_BYTES;
+}
+
+/* The header fields that must match the learner's (want, from td_header or ac_header): all but
+ * the version, the optimizer (part of the config) and the step counter. */
+static int header_matches(const rtu_ckpt_header *h, const rtu_ckpt_header *want)
+{
+    return h->learner_type == want->learner_type && h->precision == want->precision &&
+           h->kind == want->kind && h->activation == want->activation &&
+           h->n_in == want->n_in && h->n_hidden == want->n_hidden &&
+           h->payload_bytes == want->payload_bytes && h->n_embed == want->n_embed &&
+           h->n_head == want->n_head && h->shared == want->shared &&
+           h->prev_action == want->prev_action && h->prev_reward == want->prev_reward &&
+           h->memoryless == want->memoryless && h->action_kind == want->action_kind &&
+           h->n_actions == want->n_actions;
+}
+
+/* A header of learner type type for a cell of this build's precision, every actor-critic field
+ * 0 (the caller sets them). Sizes are at most RTU_MAX_DIM: they fit in a u32. */
+static rtu_ckpt_header header_for(uint32_t type, const rtu_cell *cell, size_t n_in,
+                                  rtu_optimizer optimizer, uint64_t steps, size_t payload)
+{
+    rtu_ckpt_header h;
+    memset(&h, 0, sizeof h);
+    h.version = RTU_CKPT_VERSION;
+    h.learner_type = type;
+    h.precision = REAL_BYTES;
+    h.kind = (uint32_t)cell->kind;
+    h.activation = (uint32_t)cell->activation;
+    h.n_in = (uint32_t)n_in;
+    h.n_hidden = (uint32_t)cell->n_hidden;
+    h.optimizer = (uint32_t)optimizer;
+    h.steps = steps;
+    h.payload_bytes = (uint64_t)payload;
+    h.header_bytes = RTU_CKPT_HEADER_BYTES;
+    return h;
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Shared by every learner type                                                                */
 
-#define MAX_ARRAYS 12
-#define MISMATCH "another learner type, precision, kind, activation, size or action space"
+#define MAX_ARRAYS 18 /* the actor-critic's: 2 trunks of 5, 2 heads, z_v, z_pi, 3 statistics, x */
+#define MISMATCH "another learner type, precision, kind, activation, size, network or action space"
 
-/* The cell's arrays of a payload, in order (params; c, d, h; unit traces; weight traces), appended
- * at ptr[k], count[k]. Returns the new k. */
-static size_t cell_arrays(const rtu_cell *cell, rtu_real **ptr, size_t *count, size_t k)
+/* One array of a payload: where it is in the learner and what a loader says of it. */
+typedef struct {
+    rtu_real *ptr;
+    size_t count;
+    size_t n_log;     /* leading entries within RTU_LOG_PARAM_LIMIT (a cell's nu_log, theta_log) */
+    const char *what; /* *what of a loader that finds a NaN or Inf in it */
+} ckpt_array;
+
+/* The networks whose arrays a payload names: an actor-critic's critic, actor or shared trunk, or
+ * TD's one cell (no prefix). */
+enum { NET_CRITIC = 0, NET_ACTOR = 1, NET_SHARED = 2, NET_TD = 3 };
+#define NONFINITE(net, name)                                                                       \
+    ((net) == NET_TD       ? "NaN or Inf in " name                                                 \
+     : (net) == NET_SHARED ? "NaN or Inf in shared." name                                          \
+     : (net) == NET_CRITIC ? "NaN or Inf in critic." name                                          \
+                           : "NaN or Inf in actor." name)
+
+/* a[k] = the array; returns k + 1. */
+static size_t add(ckpt_array *a, size_t k, rtu_real *ptr, size_t count, size_t n_log,
+                  const char *what)
 {
-    size_t n = cell->n_hidden, nd = n * cell->n_in;
-    ptr[k] = cell->params;  count[k++] = cell->n_params;
-    ptr[k] = cell->c;       count[k++] = 4 * n; /* c, d, h are contiguous */
-    ptr[k] = cell->dc_dnu;  count[k++] = 4 * n; /* dc_dnu .. dd_dtheta are contiguous */
-    ptr[k] = cell->dc_dwc;  count[k++] = (cell->kind == RTU_KIND_NONLINEAR ? 4 : 2) * nd;
-    return k;
+    a[k].ptr = ptr;
+    a[k].count = count;
+    a[k].n_log = n_log;
+    a[k].what = what;
+    return k + 1;
 }
 
-/* What a loader's *what says of a non-finite array k of cell_arrays then td_arrays or ac_arrays
- * (a switch, not a table: the core keeps no data, not even constant pointers). */
-static const char *nonfinite_name(uint32_t type, size_t k)
+/* The cell's arrays of a payload, in order (params; c, d, h; unit traces; weight traces), from
+ * a[k] on. Returns the new k. */
+static size_t cell_arrays(const rtu_cell *cell, ckpt_array *a, size_t k, int net)
 {
-    switch (k) {
-    case 0: return "NaN or Inf in params";
-    case 1: return "NaN or Inf in state";
-    case 2: return "NaN or Inf in traces_unit";
-    case 3: return "NaN or Inf in traces_weight";
-    case 4: return type == RTU_LEARNER_TD ? "NaN or Inf in head" : "NaN or Inf in value";
-    case 5: return type == RTU_LEARNER_TD ? "NaN or Inf in z" : "NaN or Inf in policy";
-    case 6: return "NaN or Inf in z_v";
-    case 7: return "NaN or Inf in z_pi";
-    case 8: return "NaN or Inf in obs_mean";
-    case 9: return "NaN or Inf in obs_m2";
-    case 10: return "NaN or Inf in x";
-    default: return "NaN or Inf in obs_last";
-    }
+    size_t n = cell->n_hidden, nd = n * cell->n_in;
+    k = add(a, k, cell->params, cell->n_params, 2 * n, NONFINITE(net, "params"));
+    k = add(a, k, cell->c, 4 * n, 0, NONFINITE(net, "state"));         /* c, d, h: contiguous */
+    k = add(a, k, cell->dc_dnu, 4 * n, 0, NONFINITE(net, "traces_unit")); /* dc_dnu..dd_dtheta */
+    k = add(a, k, cell->dc_dwc, (cell->kind == RTU_KIND_NONLINEAR ? 4 : 2) * nd, 0,
+            NONFINITE(net, "traces_weight"));
+    return k;
 }
 
 /* Set *what (what may be NULL) and return status. */
@@ -196,47 +289,18 @@ static rtu_status fault(const char **what, const char *text, rtu_status status)
     return status;
 }
 
-static size_t total_reals(const size_t *count, size_t m)
+static size_t total_reals(const ckpt_array *a, size_t m)
 {
     size_t k, reals = 0;
     for (k = 0; k < m; ++k) {
-        reals += count[k];
+        reals += a[k].count;
     }
     return reals;
 }
 
-/* The header of a checkpoint of learner type type for cell; returns where the payload starts. */
-static unsigned char *put_header(unsigned char *p, uint32_t type, const rtu_cell *cell,
-                                 rtu_optimizer optimizer, uint64_t steps, size_t payload)
-{
-    put_u64(p, (uint64_t)MAGIC_U64);
-    put_u32(p + 8, RTU_CKPT_VERSION);
-    put_u32(p + 12, type);
-    put_u32(p + 16, REAL_BYTES);
-    put_u32(p + 20, (uint32_t)cell->kind);
-    put_u32(p + 24, (uint32_t)cell->activation);
-    put_u32(p + 28, (uint32_t)cell->n_in);
-    put_u32(p + 32, (uint32_t)cell->n_hidden);
-    put_u32(p + 36, (uint32_t)optimizer);
-    put_u64(p + 40, steps);
-    put_u64(p + 48, (uint64_t)payload);
-    return p + RTU_CKPT_HEADER_BYTES;
-}
-
-/* A header of learner type type, this build's precision, cell's configuration, payload bytes. */
-static int header_matches(const rtu_ckpt_header *h, uint32_t type, const rtu_cell *cell,
-                          size_t payload)
-{
-    return h->learner_type == type && h->precision == REAL_BYTES &&
-           h->kind == (uint32_t)cell->kind && h->activation == (uint32_t)cell->activation &&
-           (uint64_t)h->n_in == (uint64_t)cell->n_in &&
-           (uint64_t)h->n_hidden == (uint64_t)cell->n_hidden &&
-           h->payload_bytes == (uint64_t)payload;
-}
-
-/* The configs as stored (q: the TD payload; q, r: the actor-critic's integers and reals). The
- * header's optimizer must already be known to be 0 or 1. Validity is the learners' own
- * rtu_td_check_config / rtu_ac_check_config, the rules their init applies. */
+/* The configs as stored (r: the config's reals; q: the actor-critic's payload, whose integers
+ * hold the flags). The header's optimizer must already be known to be 0 or 1. Validity is the
+ * learners' own rtu_td_check_config / rtu_ac_check_config, the rules their init applies. */
 static rtu_td_config td_config_at(const unsigned char *r, uint32_t optimizer)
 {
     rtu_td_config c;
@@ -247,8 +311,8 @@ static rtu_td_config td_config_at(const unsigned char *r, uint32_t optimizer)
     return c;
 }
 
-/* The flags (0 or 1 each) follow the action space in the actor-critic's integers. */
-#define AC_FLAGS_AT 8u
+/* The flags (0 or 1 each) open the actor-critic's integers. */
+#define AC_FLAGS_AT 0u
 #define AC_FLAG_BYTES (U32_BYTES * RTU_AC_CONFIG_FLAG_COUNT)
 
 static rtu_ac_config ac_config_at(const unsigned char *q, const unsigned char *r,
@@ -293,47 +357,47 @@ static int all_finite_at(const unsigned char *p, size_t count)
     return 1;
 }
 
-/* The arrays at q (laid out as count says; the cell's four, then the learner's, named by
- * nonfinite_name) all finite, then |nu_log|, |theta_log| (the first 2n reals, the cell's params) in
- * range; *what names the first fault. */
-static rtu_status check_arrays(const unsigned char *q, const size_t *count, size_t m, size_t n,
-                               uint32_t type, const char **what)
+/* The arrays at q (laid out as a says) all finite, then the leading n_log reals of each (a cell's
+ * |nu_log|, |theta_log|) in range; *what names the first fault. */
+static rtu_status check_arrays(const unsigned char *q, const ckpt_array *a, size_t m,
+                               const char **what)
 {
-    size_t k;
+    const unsigned char *at = q;
+    size_t k, i;
     for (k = 0; k < m; ++k) {
-        if (!all_finite_at(q, count[k])) {
-            return fault(what, nonfinite_name(type, k), RTU_ERR_NONFINITE_PARAM);
+        if (!all_finite_at(at, a[k].count)) {
+            return fault(what, a[k].what, RTU_ERR_NONFINITE_PARAM);
         }
-        q += REAL_BYTES * count[k];
+        at += REAL_BYTES * a[k].count;
     }
-    q -= REAL_BYTES * total_reals(count, m);
-    for (k = 0; k < 2 * n; ++k) {
-        if (RTU_FABS(get_real(q + REAL_BYTES * k)) > (rtu_real)RTU_LOG_PARAM_LIMIT) {
-            return fault(what, "|nu_log| or |theta_log| beyond RTU_LOG_PARAM_LIMIT (20)",
-                         RTU_ERR_PARAM_RANGE);
+    for (k = 0, at = q; k < m; at += REAL_BYTES * a[k++].count) {
+        for (i = 0; i < a[k].n_log; ++i) {
+            if (RTU_FABS(get_real(at + REAL_BYTES * i)) > (rtu_real)RTU_LOG_PARAM_LIMIT) {
+                return fault(what, "|nu_log| or |theta_log| beyond RTU_LOG_PARAM_LIMIT (20)",
+                             RTU_ERR_PARAM_RANGE);
+            }
         }
     }
     return RTU_OK;
 }
 
-static void put_arrays(unsigned char *q, rtu_real *const *ptr, const size_t *count, size_t m)
+static void put_arrays(unsigned char *q, const ckpt_array *a, size_t m)
 {
     size_t k, i;
     for (k = 0; k < m; ++k) {
-        for (i = 0; i < count[k]; ++i) {
-            put_real(q, ptr[k][i]);
+        for (i = 0; i < a[k].count; ++i) {
+            put_real(q, a[k].ptr[i]);
             q += REAL_BYTES;
         }
     }
 }
 
-static void get_arrays(const unsigned char *q, rtu_real *const *ptr, const size_t *count,
-                       size_t m)
+static void get_arrays(const unsigned char *q, const ckpt_array *a, size_t m)
 {
     size_t k, i;
     for (k = 0; k < m; ++k) {
-        for (i = 0; i < count[k]; ++i) {
-            ptr[k][i] = get_real(q);
+        for (i = 0; i < a[k].count; ++i) {
+            a[k].ptr[i] = get_real(q);
             q += REAL_BYTES;
         }
     }
@@ -378,61 +442,76 @@ static rtu_status end_save(unsigned char *p, size_t total, rtu_status status, si
 /* ------------------------------------------------------------------------------------------ */
 /* What a checkpoint holds                                                                     */
 
-/* Payload bytes of a checkpoint with these dimensions and precision R, in 64 bits (no wrap for any
- * dimensions up to RTU_MAX_DIM): the tables of rtu_ckpt.h. */
-static uint64_t payload_for(const rtu_ckpt_dims *m)
-{
-    uint64_t n = m->n_hidden, d = m->n_in, a = m->n_actions, R = m->precision;
-    uint64_t cell = 2 * n + 2 * n * d + 8 * n + (m->kind == RTU_KIND_NONLINEAR ? 4 : 2) * n * d;
-    uint64_t params = 2 * n + 2 * n * d, value = 2 * n + 1;
-    uint64_t policy = a * (2 * n + (m->action_kind == RTU_ACTIONS_CONTINUOUS ? 2 : 1));
-    if (m->learner_type == RTU_LEARNER_TD) {
-        return U32_BYTES + R * (RTU_TD_CONFIG_REAL_COUNT + 2 + cell + value + params + value);
-    }
-    return RTU_AC_CKPT_FIXED_BYTES +
-           R * (RTU_AC_CONFIG_REAL_COUNT + 3 + cell + value + policy + (params + value) + (params + policy) + 4 * d);
-}
-
 rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *dims)
 {
-    const unsigned char *p = (const unsigned char *)in, *q;
     rtu_ckpt_header h;
     rtu_ckpt_dims m;
-    rtu_status status = dims == NULL ? RTU_ERR_NULL : frame_in(in, in_bytes, &h);
+    uint64_t fixed, reals;
+    size_t bytes;
+    rtu_status status = frame_in(in, in_bytes, &h);
+    if (status == RTU_OK && dims == NULL) {
+        status = RTU_ERR_NULL;
+    }
     if (status != RTU_OK) {
         return status;
     }
-    q = p + RTU_CKPT_HEADER_BYTES;
-    m.learner_type = h.learner_type;
-    m.precision = h.precision;
-    m.kind = h.kind == RTU_KIND_NONLINEAR ? RTU_KIND_NONLINEAR : RTU_KIND_LINEAR;
-    m.activation = (rtu_activation)(h.activation <= RTU_ACT_IDENTITY ? h.activation : 0u);
-    m.n_in = h.n_in;
-    m.n_hidden = h.n_hidden;
-    m.action_kind = RTU_ACTIONS_DISCRETE;
-    m.n_actions = 0;
-    m.steps = h.steps;
-    m.bytes = HEADER_TAIL + (size_t)h.payload_bytes; /* inspect bounded it by in_bytes */
     if ((h.learner_type != RTU_LEARNER_TD && h.learner_type != RTU_LEARNER_ACTOR_CRITIC) ||
         (h.precision != 4u && h.precision != 8u) || h.kind > RTU_KIND_NONLINEAR ||
         h.activation > RTU_ACT_IDENTITY || h.n_in < 1u || h.n_in > RTU_MAX_DIM ||
         h.n_hidden < 1u || h.n_hidden > RTU_MAX_DIM) {
         return RTU_ERR_CKPT_MISMATCH;
     }
-    if (h.learner_type == RTU_LEARNER_ACTOR_CRITIC) {
-        if (h.payload_bytes < 8u || get_u32(q) > RTU_ACTIONS_CONTINUOUS) {
+    memset(&m, 0, sizeof m);
+    m.version = h.version;
+    m.learner_type = h.learner_type;
+    m.precision = h.precision;
+    m.kind = h.kind == RTU_KIND_NONLINEAR ? RTU_KIND_NONLINEAR : RTU_KIND_LINEAR;
+    m.activation = h.activation == RTU_ACT_RELU   ? RTU_ACT_RELU
+                   : h.activation == RTU_ACT_TANH ? RTU_ACT_TANH
+                                                  : RTU_ACT_IDENTITY;
+    m.n_in = h.n_in;
+    m.n_hidden = h.n_hidden;
+    m.shape.kind = m.kind;
+    m.shape.activation = m.activation;
+    m.shape.n_obs = m.n_in;
+    m.shape.n_hidden = m.n_hidden;
+    m.shape.action_kind = RTU_ACTIONS_DISCRETE;
+    if (h.learner_type == RTU_LEARNER_TD) {
+        if (h.n_embed || h.n_head || h.shared || h.prev_action || h.prev_reward ||
+            h.memoryless || h.action_kind || h.n_actions ||
+            rtu_td_buffer_size(m.kind, m.n_in, m.n_hidden, &bytes) != RTU_OK) {
             return RTU_ERR_CKPT_MISMATCH;
         }
-        m.action_kind = (rtu_action_kind)get_u32(q);
-        m.n_actions = get_u32(q + 4);
-        if (m.n_actions < (m.action_kind == RTU_ACTIONS_DISCRETE ? 2u : 1u) ||
-            m.n_actions > RTU_MAX_DIM) {
+        fixed = U32_BYTES;
+        reals = RTU_TD_CKPT_REALS(m.kind, m.n_in, m.n_hidden);
+    } else {
+        const rtu_ac_shape *s = &m.shape;
+        if (h.shared > 1u || h.prev_action > 1u || h.prev_reward > 1u || h.memoryless > 1u ||
+            h.action_kind > RTU_ACTIONS_CONTINUOUS) {
             return RTU_ERR_CKPT_MISMATCH;
         }
+        m.shape.n_embed = h.n_embed;
+        m.shape.n_head = h.n_head;
+        m.shape.shared = (int)h.shared;
+        m.shape.prev_action = (int)h.prev_action;
+        m.shape.prev_reward = (int)h.prev_reward;
+        m.shape.memoryless = (int)h.memoryless;
+        m.shape.action_kind = h.action_kind ? RTU_ACTIONS_CONTINUOUS : RTU_ACTIONS_DISCRETE;
+        m.shape.n_actions = h.n_actions;
+        /* a shape this build can lay out: then its checkpoint's reals fit in a size_t too */
+        if (rtu_ac_check_shape(s) != RTU_OK) {
+            return RTU_ERR_CKPT_MISMATCH;
+        }
+        fixed = RTU_AC_CKPT_FIXED_BYTES;
+        reals = RTU_AC_CKPT_REALS(s->kind, s->n_obs, s->n_hidden, s->n_embed, s->n_head,
+                                  s->shared, s->prev_action, s->prev_reward, s->action_kind,
+                                  s->n_actions);
     }
-    if (payload_for(&m) != h.payload_bytes) {
+    if (fixed + (uint64_t)h.precision * reals != h.payload_bytes) {
         return RTU_ERR_CKPT_MISMATCH;
     }
+    m.steps = h.steps;
+    m.bytes = h.header_bytes + RTU_CKPT_CRC_BYTES + (size_t)h.payload_bytes; /* within in_bytes */
     *dims = m;
     return RTU_OK;
 }
@@ -444,19 +523,25 @@ rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *di
 #define TD_LEAD (TD_SCALARS * REAL_BYTES + U32_BYTES) /* then has_prev */
 
 /* The arrays of a TD payload, in order. Returns how many. */
-static size_t td_arrays(const rtu_td *td, rtu_real **ptr, size_t *count)
+static size_t td_arrays(const rtu_td *td, ckpt_array *a)
 {
-    size_t k = cell_arrays(&td->cell, ptr, count, 0);
-    ptr[k] = td->head;      count[k++] = 2 * td->cell.n_hidden + 1;
-    ptr[k] = td->z;         count[k++] = td->n_params;
-    return k;
+    size_t k = cell_arrays(&td->cell, a, 0, NET_TD);
+    k = add(a, k, td->head, 2 * td->cell.n_hidden + 1, 0, "NaN or Inf in head");
+    return add(a, k, td->z, td->n_params, 0, "NaN or Inf in z");
 }
 
 static size_t td_payload_bytes(const rtu_td *td)
 {
-    rtu_real *ptr[MAX_ARRAYS];
-    size_t count[MAX_ARRAYS], m = td_arrays(td, ptr, count);
-    return TD_LEAD + REAL_BYTES * total_reals(count, m);
+    ckpt_array a[MAX_ARRAYS];
+    size_t m = td_arrays(td, a);
+    return TD_LEAD + REAL_BYTES * total_reals(a, m);
+}
+
+/* The header of td's checkpoint. */
+static rtu_ckpt_header td_header(const rtu_td *td)
+{
+    return header_for(RTU_LEARNER_TD, &td->cell, td->cell.n_in, td->config.optimizer, td->steps,
+                      td_payload_bytes(td));
 }
 
 static rtu_status check_td(const rtu_td *td)
@@ -480,17 +565,19 @@ rtu_status rtu_td_checkpoint_size(const rtu_td *td, size_t *bytes)
     return RTU_OK;
 }
 
-/* Everything rtu_td_load checks, on a checkpoint whose framing rtu_ckpt_inspect accepted; td is
- * only read (for the configuration it must match). */
+/* Everything rtu_td_load checks, on a checkpoint whose framing rtu_ckpt_inspect accepted (version
+ * 2 or 1: the payload starts at h->header_bytes); td is only read (for the configuration it must
+ * match). */
 static rtu_status validate_td(const rtu_td *td, const unsigned char *p, const rtu_ckpt_header *h,
                               const char **what)
 {
-    rtu_real *ptr[MAX_ARRAYS];
-    size_t count[MAX_ARRAYS], m = td_arrays(td, ptr, count);
-    const unsigned char *q = p + RTU_CKPT_HEADER_BYTES;
+    ckpt_array a[MAX_ARRAYS];
+    size_t m = td_arrays(td, a);
+    const unsigned char *q = p + h->header_bytes;
+    rtu_ckpt_header want = td_header(td);
     rtu_td_config config;
 
-    if (!header_matches(h, RTU_LEARNER_TD, &td->cell, td_payload_bytes(td))) {
+    if (!header_matches(h, &want)) {
         return fault(what, MISMATCH, RTU_ERR_CKPT_MISMATCH);
     }
     /* config, in the ranges rtu_td_init accepts */
@@ -508,15 +595,15 @@ static rtu_status validate_td(const rtu_td *td, const unsigned char *p, const rt
     if (get_u32(q + TD_SCALARS * REAL_BYTES) > 1) {
         return fault(what, "has_prev (0 or 1)", RTU_ERR_CONFIG);
     }
-    return check_arrays(q + TD_LEAD, count, m, td->cell.n_hidden, RTU_LEARNER_TD, what);
+    return check_arrays(q + TD_LEAD, a, m, what);
 }
 
 rtu_status rtu_td_load(rtu_td *td, const void *in, size_t in_bytes)
 {
     const unsigned char *p = (const unsigned char *)in, *q;
     rtu_ckpt_header h;
-    rtu_real *ptr[MAX_ARRAYS];
-    size_t count[MAX_ARRAYS], m;
+    ckpt_array a[MAX_ARRAYS];
+    size_t m;
     rtu_status status = check_td(td);
     if (status == RTU_OK) {
         status = frame_in(in, in_bytes, &h);
@@ -527,43 +614,43 @@ rtu_status rtu_td_load(rtu_td *td, const void *in, size_t in_bytes)
     if (status != RTU_OK) {
         return status; /* td untouched */
     }
-    q = p + RTU_CKPT_HEADER_BYTES;
+    q = p + h.header_bytes;
     td->config = td_config_at(q, h.optimizer);
     td->v_prev = get_real(q + (TD_SCALARS - 2) * REAL_BYTES);
     td->z_norm1 = get_real(q + (TD_SCALARS - 1) * REAL_BYTES);
     td->has_prev = get_u32(q + TD_SCALARS * REAL_BYTES) != 0;
     td->steps = h.steps;
-    m = td_arrays(td, ptr, count);
-    get_arrays(q + TD_LEAD, ptr, count, m);
+    m = td_arrays(td, a);
+    get_arrays(q + TD_LEAD, a, m);
     return rtu_cell_refresh(&td->cell); /* validated above: cannot fail */
 }
 
 rtu_status rtu_td_save(const rtu_td *td, void *out, size_t out_bytes, size_t *written)
 {
     unsigned char *p = (unsigned char *)out, *q;
-    rtu_real *ptr[MAX_ARRAYS];
-    size_t count[MAX_ARRAYS], m, payload = 0, total = 0;
+    ckpt_array a[MAX_ARRAYS];
+    size_t m, total = 0;
     rtu_ckpt_header h;
     rtu_status status = check_td(td);
     if (written != NULL) {
         *written = 0;
     }
     if (status == RTU_OK) {
-        payload = td_payload_bytes(td);
-        total = HEADER_TAIL + payload;
+        h = td_header(td);
+        total = HEADER_TAIL + (size_t)h.payload_bytes;
         status = begin_save(out, out_bytes, total);
     }
     if (status != RTU_OK) {
         return status;
     }
-    q = put_header(p, RTU_LEARNER_TD, &td->cell, td->config.optimizer, td->steps, payload);
+    q = put_header(p, &h);
     put_td_config(q, &td->config);
     put_real(q + (TD_SCALARS - 2) * REAL_BYTES, td->v_prev);
     put_real(q + (TD_SCALARS - 1) * REAL_BYTES, td->z_norm1);
     put_u32(q + TD_SCALARS * REAL_BYTES, td->has_prev ? 1u : 0u);
-    m = td_arrays(td, ptr, count);
-    put_arrays(q + TD_LEAD, ptr, count, m);
-    status = seal(p, payload, &h);
+    m = td_arrays(td, a);
+    put_arrays(q + TD_LEAD, a, m);
+    status = seal(p, (size_t)h.payload_bytes, &h);
     if (status == RTU_OK) {
         status = validate_td(td, p, &h, NULL);
     }
@@ -575,41 +662,66 @@ rtu_status rtu_td_save(const rtu_td *td, void *out, size_t out_bytes, size_t *wr
 
 #define AC_FIXED RTU_AC_CKPT_FIXED_BYTES
 #define AC_SCALARS (RTU_AC_CONFIG_REAL_COUNT + 3u) /* the config's, ret_trace, ret_mean, ret_m2 */
-/* The actor-critic's integers: action kind, n_actions, the flags, fed, acted (u32), then episodes,
- * obs_count, ret_count, PRNG state and increment (u64). */
+/* The actor-critic's integers: the flags, fed, acted (u32), then episodes, obs_count, ret_count,
+ * PRNG state and increment (u64). */
 #define AC_FED_AT (AC_FLAGS_AT + AC_FLAG_BYTES)
 #define AC_ACTED_AT (AC_FED_AT + U32_BYTES)
-#define AC_EPISODES_AT (AC_ACTED_AT + U32_BYTES)
-#define AC_U64_AT(k) (AC_EPISODES_AT + 8u * (k)) /* 0 episodes .. 4 PRNG increment */
+#define AC_U64_AT(k) (AC_ACTED_AT + U32_BYTES + 8u * (k)) /* 0 episodes .. 4 PRNG increment */
 #define AC_LEAD (AC_FIXED + AC_SCALARS * REAL_BYTES)
 
 /* The arrays of an actor-critic payload, in order. Returns how many. */
-static size_t ac_arrays(const rtu_ac *ac, rtu_real **ptr, size_t *count)
+static size_t ac_arrays(const rtu_ac *ac, ckpt_array *a)
 {
-    size_t k = cell_arrays(&ac->cell, ptr, count, 0), p_cell = ac->cell.n_params;
-    ptr[k] = ac->value;     count[k++] = ac->n_value - p_cell;
-    ptr[k] = ac->policy;    count[k++] = ac->n_policy - p_cell;
-    ptr[k] = ac->z_v;       count[k++] = ac->n_value;
-    ptr[k] = ac->z_pi;      count[k++] = ac->n_policy;
-    ptr[k] = ac->obs_mean;  count[k++] = ac->cell.n_in;
-    ptr[k] = ac->obs_m2;    count[k++] = ac->cell.n_in;
-    ptr[k] = ac->x;         count[k++] = ac->cell.n_in;
-    ptr[k] = ac->obs_last;  count[k++] = ac->cell.n_in;
-    return k;
+    const rtu_ac_shape *s = &ac->shape;
+    size_t r, k = 0;
+    for (r = 0; r < (s->shared ? 1u : 2u); ++r) {
+        const rtu_ac_trunk *t = &ac->trunk[r];
+        int net = s->shared ? NET_SHARED : (int)r;
+        if (t->n_embed) {
+            k = add(a, k, t->embed, RTU_AC_EMBED_PARAMS(t->n_x, t->n_embed), 0,
+                    NONFINITE(net, "embed"));
+        }
+        k = cell_arrays(&t->cell, a, k, net);
+    }
+    k = add(a, k, ac->head[0].params, ac->head[0].n_params, 0, "NaN or Inf in critic.head");
+    k = add(a, k, ac->head[1].params, ac->head[1].n_params, 0, "NaN or Inf in actor.head");
+    k = add(a, k, ac->z_v, ac->n_value, 0, "NaN or Inf in z_v");
+    k = add(a, k, ac->z_pi, ac->n_policy, 0, "NaN or Inf in z_pi");
+    k = add(a, k, ac->obs_mean, s->n_obs, 0, "NaN or Inf in obs_mean");
+    k = add(a, k, ac->obs_m2, s->n_obs, 0, "NaN or Inf in obs_m2");
+    k = add(a, k, ac->obs_last, s->n_obs, 0, "NaN or Inf in obs_last");
+    return add(a, k, ac->x, ac->n_x, 0, "NaN or Inf in x");
 }
 
 static size_t ac_payload_bytes(const rtu_ac *ac)
 {
-    rtu_real *ptr[MAX_ARRAYS];
-    size_t count[MAX_ARRAYS], m = ac_arrays(ac, ptr, count);
-    return AC_LEAD + REAL_BYTES * total_reals(count, m);
+    ckpt_array a[MAX_ARRAYS];
+    size_t m = ac_arrays(ac, a);
+    return AC_LEAD + REAL_BYTES * total_reals(a, m);
+}
+
+/* The header of ac's checkpoint: its shape (sizes at most RTU_MAX_DIM, flags 0 or 1). */
+static rtu_ckpt_header ac_header(const rtu_ac *ac)
+{
+    const rtu_ac_shape *s = &ac->shape;
+    rtu_ckpt_header h = header_for(RTU_LEARNER_ACTOR_CRITIC, &ac->trunk[0].cell, s->n_obs,
+                                   ac->config.optimizer, ac->steps, ac_payload_bytes(ac));
+    h.n_embed = (uint32_t)s->n_embed;
+    h.n_head = (uint32_t)s->n_head;
+    h.shared = (uint32_t)s->shared;
+    h.prev_action = (uint32_t)s->prev_action;
+    h.prev_reward = (uint32_t)s->prev_reward;
+    h.memoryless = (uint32_t)s->memoryless;
+    h.action_kind = (uint32_t)s->action_kind;
+    h.n_actions = (uint32_t)s->n_actions;
+    return h;
 }
 
 static rtu_status check_ac(const rtu_ac *ac)
 {
-    if (ac == NULL || ac->cell.params == NULL || ac->value == NULL || ac->policy == NULL ||
-        ac->z_v == NULL || ac->z_pi == NULL || ac->obs_mean == NULL || ac->obs_m2 == NULL ||
-        ac->x == NULL || ac->obs_last == NULL) {
+    if (ac == NULL || ac->trunk[0].cell.params == NULL || ac->head[0].params == NULL ||
+        ac->head[1].params == NULL || ac->z_v == NULL || ac->z_pi == NULL ||
+        ac->obs_mean == NULL || ac->obs_m2 == NULL || ac->obs_last == NULL || ac->x == NULL) {
         return RTU_ERR_NULL;
     }
     return RTU_OK;
@@ -629,21 +741,19 @@ rtu_status rtu_ac_checkpoint_size(const rtu_ac *ac, size_t *bytes)
 }
 
 /* Everything rtu_ac_load checks, on a checkpoint whose framing rtu_ckpt_inspect accepted; ac is
- * only read (for the configuration it must match). */
+ * only read (for the shape it must match). */
 static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rtu_ckpt_header *h,
                               const char **what)
 {
-    rtu_real *ptr[MAX_ARRAYS];
-    size_t count[MAX_ARRAYS], m = ac_arrays(ac, ptr, count);
-    const unsigned char *q = p + RTU_CKPT_HEADER_BYTES, *r = q + AC_FIXED;
+    ckpt_array a[MAX_ARRAYS];
+    size_t m = ac_arrays(ac, a), i;
+    const unsigned char *q = p + h->header_bytes, *r = q + AC_FIXED;
+    rtu_ckpt_header want = ac_header(ac);
     rtu_ac_config config;
     rtu_status status;
-    size_t i;
 
-    /* the payload length first: it bounds every read below */
-    if (!header_matches(h, RTU_LEARNER_ACTOR_CRITIC, &ac->cell, ac_payload_bytes(ac)) ||
-        get_u32(q) != (uint32_t)ac->action_kind ||
-        (uint64_t)get_u32(q + 4) != (uint64_t)ac->n_actions) {
+    /* the shape and the payload length first: they bound every read below */
+    if (!header_matches(h, &want)) {
         return fault(what, MISMATCH, RTU_ERR_CKPT_MISMATCH);
     }
     /* config and statistics, in the ranges rtu_ac_init accepts */
@@ -671,8 +781,7 @@ static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rt
     if ((get_u64(q + AC_U64_AT(4)) & 1u) == 0) {
         return fault(what, "an even PRNG increment (PCG32 needs it odd)", RTU_ERR_CONFIG);
     }
-    status = check_arrays(q + AC_LEAD, count, m, ac->cell.n_hidden, RTU_LEARNER_ACTOR_CRITIC,
-                          what);
+    status = check_arrays(q + AC_LEAD, a, m, what);
     if (status == RTU_OK && get_u32(q + AC_ACTED_AT) != 0) {
         status = fault(what, "taken between act and learn (acted = 1); checkpoints are taken "
                              "after learn", RTU_ERR_ORDER);
@@ -684,8 +793,8 @@ rtu_status rtu_ac_load(rtu_ac *ac, const void *in, size_t in_bytes)
 {
     const unsigned char *p = (const unsigned char *)in, *q, *r;
     rtu_ckpt_header h;
-    rtu_real *ptr[MAX_ARRAYS];
-    size_t count[MAX_ARRAYS], m;
+    ckpt_array a[MAX_ARRAYS];
+    size_t m;
     rtu_status status = check_ac(ac);
     if (status == RTU_OK) {
         status = frame_in(in, in_bytes, &h);
@@ -696,7 +805,7 @@ rtu_status rtu_ac_load(rtu_ac *ac, const void *in, size_t in_bytes)
     if (status != RTU_OK) {
         return status; /* ac untouched */
     }
-    q = p + RTU_CKPT_HEADER_BYTES;
+    q = p + h.header_bytes;
     r = q + AC_FIXED;
     ac->config = ac_config_at(q, r, h.optimizer);
     ac->fed = get_u32(q + AC_FED_AT) != 0;
@@ -710,33 +819,38 @@ rtu_status rtu_ac_load(rtu_ac *ac, const void *in, size_t in_bytes)
     ac->ret_mean = get_real(r + (AC_SCALARS - 2) * REAL_BYTES);
     ac->ret_m2 = get_real(r + (AC_SCALARS - 1) * REAL_BYTES);
     ac->steps = h.steps;
-    m = ac_arrays(ac, ptr, count);
-    get_arrays(q + AC_LEAD, ptr, count, m);
-    return rtu_cell_refresh(&ac->cell); /* validated above: cannot fail */
+    m = ac_arrays(ac, a);
+    get_arrays(q + AC_LEAD, a, m);
+    /* validated above, so neither refresh can fail */
+    status = rtu_cell_refresh(&ac->trunk[0].cell);
+    if (status == RTU_OK && !ac->shape.shared) {
+        status = rtu_cell_refresh(&ac->trunk[1].cell);
+    }
+    if (status == RTU_OK && ac->fed) {
+        rtu_ac_refresh_forward(ac);
+    }
+    return status;
 }
 
 rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *written)
 {
     unsigned char *p = (unsigned char *)out, *q, *r;
-    rtu_real *ptr[MAX_ARRAYS];
-    size_t count[MAX_ARRAYS], m, payload = 0, total = 0;
+    ckpt_array a[MAX_ARRAYS];
+    size_t m, total = 0;
     rtu_ckpt_header h;
     rtu_status status = check_ac(ac);
     if (written != NULL) {
         *written = 0;
     }
     if (status == RTU_OK) {
-        payload = ac_payload_bytes(ac);
-        total = HEADER_TAIL + payload;
+        h = ac_header(ac);
+        total = HEADER_TAIL + (size_t)h.payload_bytes;
         status = begin_save(out, out_bytes, total);
     }
     if (status != RTU_OK) {
         return status;
     }
-    q = put_header(p, RTU_LEARNER_ACTOR_CRITIC, &ac->cell, ac->config.optimizer, ac->steps,
-                   payload);
-    put_u32(q, (uint32_t)ac->action_kind);
-    put_u32(q + 4, (uint32_t)ac->n_actions);
+    q = put_header(p, &h);
     put_u32(q + AC_FED_AT, ac->fed ? 1u : 0u);
     put_u32(q + AC_ACTED_AT, ac->acted ? 1u : 0u);
     put_u64(q + AC_U64_AT(0), ac->episodes);
@@ -749,9 +863,9 @@ rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *wr
     put_real(r + (AC_SCALARS - 3) * REAL_BYTES, ac->ret_trace);
     put_real(r + (AC_SCALARS - 2) * REAL_BYTES, ac->ret_mean);
     put_real(r + (AC_SCALARS - 1) * REAL_BYTES, ac->ret_m2);
-    m = ac_arrays(ac, ptr, count);
-    put_arrays(q + AC_LEAD, ptr, count, m);
-    status = seal(p, payload, &h);
+    m = ac_arrays(ac, a);
+    put_arrays(q + AC_LEAD, a, m);
+    status = seal(p, (size_t)h.payload_bytes, &h);
     if (status == RTU_OK) {
         status = validate_ac(ac, p, &h, NULL); /* diverged, or between act and learn */
     }

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "rtu.h"
+#include "rtu_ac.h"
 #include "rtu_config.h"
 
 #ifdef RTU_DOUBLE
@@ -146,6 +147,12 @@ void rtu_obgd_step_trace(rtu_obgd_trace *trace, rtu_real a);
  * a head has a non-finite entry, else RTU_OK. */
 rtu_status rtu_obgd_update(int obgd, rtu_real alpha, rtu_real delta, rtu_obgd_trace *traces,
                            size_t count, rtu_real *ratio);
+
+/* The actor-critic's forward activations (each trunk's e_hat, e, e_inv_std from ac->x; each
+ * head's q_hat, q, q_inv_std, out from its trunk's cell.h) recomputed exactly as the forward that
+ * fed x computed them, without stepping the cells: for rtu_ac_load, which stores x, the
+ * parameters and the cells' states but not the activations (rtu_ac.c). */
+void rtu_ac_refresh_forward(rtu_ac *ac);
 
 /* Whether a hyperparameter obeys its rule (rtu_config.h): finite, and in [0, 1], (0, inf) or
  * [0, inf). */

@@ -30,6 +30,11 @@ import numpy as np
 from ._ccore import load_lib
 from .reference.ac import ACTION_KINDS
 from .reference.cell import ACTIVATIONS, KINDS
+from .reference.config import ACNetwork
+
+#: rtu_ckpt.h's RTU_CKPT_VERSION, RTU_CKPT_HEADER_BYTES, RTU_CKPT_V1_HEADER_BYTES,
+#: RTU_CKPT_CRC_BYTES (macros, which cffi does not see), for messages
+VERSION, HEADER_BYTES, V1_HEADER_BYTES, CRC_BYTES = 2, 88, 56, 4
 
 #: rtu_learner_type: value -> (the name used in the API, the name used in messages)
 LEARNER_TYPES = {1: ("td", "TD(lambda)"), 2: ("actor-critic", "actor-critic")}
@@ -48,22 +53,37 @@ def _article(word: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Dims:
-    """rtu_ckpt_dims: what a checkpoint holds, to build the learner it goes into."""
+    """rtu_ckpt_dims: what a checkpoint holds, to build the learner it goes into. The actor-critic's
+    fields (its rtu_ac_shape beside kind, activation, n_in = n_obs and n_hidden) are 0, False or
+    "discrete" for TD."""
 
     learner: str       # "td" or "actor-critic"
     precision: int     # bytes per real: 4 (float32) or 8 (float64)
     kind: str
     activation: str
-    n_in: int
+    n_in: int          # TD: the cell's input size; actor-critic: n_obs
     n_hidden: int
     action_kind: str   # actor-critic ("discrete" for TD)
     n_actions: int     # actor-critic (0 for TD)
     steps: int
     bytes: int         # the checkpoint's length: header, payload and CRC
+    n_embed: int = 0
+    n_head: int = 0
+    shared: bool = False
+    prev_action: bool = False
+    prev_reward: bool = False
+    memoryless: bool = False
+    version: int = 2   # the format version: 2, or 1 (a TD checkpoint of before version 2)
 
     @property
     def dtype(self) -> np.dtype:
         return np.dtype(np.float32 if self.precision == 4 else np.float64)
+
+    @property
+    def network(self) -> ACNetwork:
+        """The actor-critic's network around its RTU."""
+        return ACNetwork(self.n_embed, self.n_head, self.shared, self.prev_action,
+                         self.prev_reward, self.memoryless)
 
 
 def read_dims(data: bytes, path: PathLike = "<bytes>") -> Dims:
@@ -79,10 +99,18 @@ def read_dims(data: bytes, path: PathLike = "<bytes>") -> Dims:
         raise ValueError(f"{at} is not an rtu_edge checkpoint: bad magic {bytes(data[:8])!r}")
     if status == lib.RTU_ERR_CKPT_VERSION:
         version = struct.unpack_from("<I", data, 8)[0]
-        raise ValueError(f"{at} has format version {version}, which this rtu_edge does not read")
+        learner = struct.unpack_from("<I", data, 12)[0] if size >= 16 else 0
+        if version == 1 and learner == 2:
+            raise ValueError(f"{at} is a version-1 actor-critic checkpoint, written before the "
+                             "streaming network (input layer, RTU, MLP heads) replaced the "
+                             "actor-critic's network: this rtu_edge cannot load it; retrain the "
+                             "learner")
+        raise ValueError(f"{at} has format version {version}, which this rtu_edge does not read "
+                         f"(it reads version {VERSION}, and version 1 of TD(lambda))")
     if status == lib.RTU_ERR_CKPT_TRUNCATED:
-        said = (f", its header says {struct.unpack_from('<Q', data, 48)[0] + 60}"
-                if size >= 56 else "")
+        header = V1_HEADER_BYTES if version_of(data) == 1 else HEADER_BYTES
+        said = (f", its header says {struct.unpack_from('<Q', data, 48)[0] + header + CRC_BYTES}"
+                if size >= header else "")
         raise ValueError(f"{at} is truncated: {size} bytes{said}")
     if status == lib.RTU_ERR_CKPT_CRC:
         raise ValueError(f"{at} is corrupted: the CRC32 of its contents does not match the "
@@ -94,15 +122,31 @@ def read_dims(data: bytes, path: PathLike = "<bytes>") -> Dims:
     if dims.bytes < size:
         raise ValueError(f"{at} has {size - dims.bytes} unexpected bytes after its CRC "
                          f"({size} bytes, its header says {dims.bytes})")
+    shape = dims.shape
     return Dims(LEARNER_TYPES[dims.learner_type][0], dims.precision, KINDS[dims.kind],
                 ACTIVATIONS[dims.activation], dims.n_in, dims.n_hidden,
-                ACTION_KINDS[dims.action_kind], dims.n_actions, dims.steps, dims.bytes)
+                ACTION_KINDS[shape.action_kind], shape.n_actions, dims.steps, dims.bytes,
+                shape.n_embed, shape.n_head, bool(shape.shared), bool(shape.prev_action),
+                bool(shape.prev_reward), bool(shape.memoryless), dims.version)
+
+
+def version_of(data: bytes) -> int:
+    """The format version a checkpoint's header states (0 if it is too short to state one)."""
+    return struct.unpack_from("<I", data, 8)[0] if len(data) >= 12 else 0
+
+
+#: the actor-critic's shape fields of a version-2 header (offsets 56 to 84)
+SHAPE_FIELDS = ("n_embed", "n_head", "shared", "prev_action", "prev_reward", "memoryless",
+                "action_kind", "n_actions")
 
 
 def _header_fault(data: bytes) -> str:
     """What rtu_ckpt_read_dims refused in a well-framed checkpoint, in words (the header's
-    learner type, precision, kind, activation, n_in, n_hidden at offsets 12 to 32)."""
+    learner type, precision, kind, activation, n_in, n_hidden at offsets 12 to 32, and a
+    version-2 header's actor-critic shape at 56 to 84)."""
     learner, precision, kind, activation, n_in, n_hidden = struct.unpack_from("<6I", data, 12)
+    shape = dict(zip(SHAPE_FIELDS, struct.unpack_from("<8I", data, 56))) \
+        if version_of(data) >= 2 else dict.fromkeys(SHAPE_FIELDS, 0)
     if learner not in LEARNER_TYPES:
         return f"holds an unknown learner type {learner} (1: TD(lambda), 2: actor-critic)"
     if precision not in (4, 8):
@@ -111,13 +155,19 @@ def _header_fault(data: bytes) -> str:
         return f"has an unknown cell kind {kind} or activation {activation}"
     if not (1 <= n_in <= 65536 and 1 <= n_hidden <= 65536):
         return f"has n_in={n_in}, n_hidden={n_hidden}; each must lie in [1, 65536]"
-    return ("has a payload whose length or action space does not fit its learner type and "
-            "dimensions")
+    listed = ", ".join(f"{k}={v}" for k, v in shape.items())
+    if learner == 1 and any(shape.values()):
+        return f"is a TD(lambda) checkpoint with actor-critic fields in its header ({listed})"
+    if learner == 2:
+        return (f"holds an actor-critic shape that this rtu_edge cannot build, or a payload whose "
+                f"length does not fit it (n_in={n_in}, n_hidden={n_hidden}, {listed})")
+    return "has a payload whose length does not fit its learner type and dimensions"
 
 
 def check_dims(dims: Dims, learner: str, expect: dict, path: PathLike) -> None:
     """The checkpoint holds the learner type learner ("td", "actor-critic") and matches expect
-    (any of precision, kind, activation, n_in, n_hidden, action_kind, n_actions)."""
+    (any field of Dims: precision, kind, activation, n_in, n_hidden, action_kind, n_actions,
+    n_embed, n_head, shared, prev_action, prev_reward, memoryless)."""
     at = where(path)
     if dims.learner != learner:
         found, wanted = (dict(LEARNER_TYPES.values())[x] for x in (dims.learner, learner))
