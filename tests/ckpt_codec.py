@@ -6,20 +6,24 @@ same state.
 
 Both learner types share the framing (header, CRC: ``_frame``, ``_unframe``, ``_check_header``)
 and the cell's arrays (``cell_array_sizes``, ``_cell_arrays``, ``_restore_cell``, ``_read_arrays``).
+Format version 2 (an 88-byte header that holds the actor-critic's whole shape); version 1 (a 56-byte
+header) is read for TD(lambda) only, as the C core reads it.
 
 TD(lambda), learner type 1:
 
 - ``encode(ckpt)`` / ``decode(data, path, expect)``: a ``TDCheckpoint`` to bytes and back; decode
   checks everything rtu_td_load checks (length, magic, version, CRC, learner type, precision,
   sizes, config ranges, finite reals, |nu_log|, |theta_log| <= 20) and raises a ``ValueError``
-  that names the path and what is wrong.
+  that names the path and what is wrong. ``encode(ckpt, version=1)`` writes the old format (for
+  the test that it still loads).
 - ``from_reference(td)`` / ``restore_reference(td, ckpt)``: a reference ``TD``'s state in and out.
 - ``save_reference(td, path)`` / ``load_reference(td, path)``: with the file.
 
 Actor-critic, learner type 2: ``encode_ac`` / ``decode_ac`` (an ``ACCheckpoint``; decode checks
-everything rtu_ac_load checks, the action space too), ``from_reference_ac`` /
-``restore_reference_ac`` for a reference ``AC``. A checkpoint is never taken between act and learn
-(the acted flag is always 0; see rtu_ckpt.h).
+everything rtu_ac_load checks, the shape too), ``from_reference_ac`` / ``restore_reference_ac`` for
+a reference ``AC``. A checkpoint is never taken between act and learn (the acted flag is always 0;
+see rtu_ckpt.h). The forward activations are not stored: ``restore_reference_ac`` recomputes them
+when the learner was fed, as rtu_ac_load does.
 
 Unlike the C loaders, which ignore bytes after the CRC (a checkpoint read from a larger flash
 sector), the decoders refuse them: a checkpoint file holds exactly one checkpoint.
@@ -31,32 +35,38 @@ import dataclasses
 import os
 import struct
 import zlib
-from typing import Dict, Optional, Tuple, Union
+from typing import Dict, Optional, Union
 
 import numpy as np
 
 from rtu_edge.checkpoint import read_file, write_atomic  # noqa: F401 (the files, for the tests)
-from rtu_edge.reference.ac import AC, ACTION_KINDS, ACConfig
+from rtu_edge.reference.ac import AC, ACTION_KINDS
 from rtu_edge.reference.cell import ACTIVATIONS, KINDS, LOG_PARAM_LIMIT, Cell, cell_params
-from rtu_edge.reference.config import OPTIMIZERS
+from rtu_edge.reference.config import OPTIMIZERS, ACConfig, ACNetwork
 from rtu_edge.reference.td import TD, TDConfig
 
 MAGIC = b"RTUEDGE\0"
-VERSION = 1
+VERSION = 2
 LEARNER_TD = 1
 LEARNER_ACTOR_CRITIC = 2
 LEARNER_NAMES = {LEARNER_TD: "TD(lambda)", LEARNER_ACTOR_CRITIC: "actor-critic"}
 #: magic, version, learner type, precision, kind, activation, n_in, n_hidden, optimizer, steps,
-#: payload length
-HEADER = struct.Struct("<8s8IQQ")
-HEADER_BYTES = HEADER.size  # 56
+#: payload length, then the actor-critic's shape (SHAPE_FIELDS; 0 for TD)
+HEADER = struct.Struct("<8s8IQQ8I")
+HEADER_BYTES = HEADER.size  # 88
+#: version 1: the same fields up to the payload length
+V1_HEADER = struct.Struct("<8s8IQQ")
+V1_HEADER_BYTES = V1_HEADER.size  # 56
+SHAPE_FIELDS = ("n_embed", "n_head", "shared", "prev_action", "prev_reward", "memoryless",
+                "action_kind", "n_actions")
 CRC_BYTES = 4
 TD_FIXED = struct.Struct("<I")  # has_prev, after the six leading reals
-#: the actor-critic payload's leading integers: action kind, n_actions, normalize_obs,
-#: scale_reward, fed, acted (u32); episodes, obs_count, ret_count, PRNG state, PRNG inc (u64)
-AC_FIXED = struct.Struct("<6I5Q")  # 64 bytes (RTU_AC_CKPT_FIXED_BYTES)
-AC_SCALARS = ("gamma", "lambda", "alpha", "kappa_value", "kappa_policy", "entropy_coef",
-              "ret_trace", "ret_mean", "ret_m2")
+#: the actor-critic payload's leading integers: normalize_obs, scale_reward, fed, acted (u32);
+#: episodes, obs_count, ret_count, PRNG state, PRNG inc (u64)
+AC_FIXED = struct.Struct("<4I5Q")  # 56 bytes (RTU_AC_CKPT_FIXED_BYTES)
+AC_CONFIG_REALS = ("gamma", "lambda_", "alpha", "kappa_value", "kappa_policy", "entropy_coef",
+                   "sparsity", "std_min", "std_max")
+AC_STATS = ("ret_trace", "ret_mean", "ret_m2")
 MAX_DIM = 65536
 #: what the actor-critic refuses to save between act and learn, and its remedy
 SAVE_AFTER_LEARN = ("cannot checkpoint the actor-critic between act and learn: save after learn "
@@ -86,19 +96,26 @@ def _where(path: PathLike) -> str:
 
 # -- shared by every learner type -----------------------------------------------------------------
 
-def cell_array_sizes(kind: str, n_in: int, n_hidden: int) -> Dict[str, int]:
-    """The cell's arrays of a payload (params, state, RTRL traces), in order, in reals."""
+def cell_array_sizes(kind: str, n_in: int, n_hidden: int, prefix: str = "") -> Dict[str, int]:
+    """The cell's arrays of a payload (params, state, RTRL traces), in order, in reals; their
+    names start with prefix (the actor-critic's "critic.", "actor." or "shared.")."""
     n, nd = n_hidden, n_hidden * n_in
-    return {"params": cell_params(n_in, n_hidden), "state": 4 * n, "traces_unit": 4 * n,
-            "traces_weight": 4 * nd if kind == "nonlinear" else 2 * nd}
+    return {f"{prefix}params": cell_params(n_in, n_hidden), f"{prefix}state": 4 * n,
+            f"{prefix}traces_unit": 4 * n,
+            f"{prefix}traces_weight": 4 * nd if kind == "nonlinear" else 2 * nd}
 
 
 def _frame(learner: int, precision: int, kind: str, activation: str, n_in: int, n_hidden: int,
-           optimizer: str, steps: int, payload: bytes) -> bytes:
-    """Header, payload and CRC."""
-    header = HEADER.pack(MAGIC, VERSION, learner, precision, KINDS.index(kind),
-                         ACTIVATIONS.index(activation), n_in, n_hidden,
-                         OPTIMIZERS.index(optimizer), steps, len(payload))
+           optimizer: str, steps: int, payload: bytes, shape: tuple = (0,) * 8,
+           version: int = VERSION) -> bytes:
+    """Header, payload and CRC (version 1: the 56-byte header, no shape fields)."""
+    fields = (MAGIC, version, learner, precision, KINDS.index(kind),
+              ACTIVATIONS.index(activation), n_in, n_hidden, OPTIMIZERS.index(optimizer), steps,
+              len(payload))
+    if version == 1:
+        header = V1_HEADER.pack(*fields)
+    else:
+        header = HEADER.pack(*fields, *shape)
     body = header + payload
     return body + struct.pack("<I", zlib.crc32(body))
 
@@ -115,6 +132,7 @@ def _encode_arrays(arrays: Dict[str, np.ndarray], sizes: Dict[str, int], dt: np.
 
 @dataclasses.dataclass
 class _Header:
+    version: int
     learner: int
     precision: int
     kind: str
@@ -124,11 +142,14 @@ class _Header:
     optimizer: str
     steps: int
     payload_len: int
+    shape: Dict[str, int]  # SHAPE_FIELDS (all 0 in a version-1 header)
+    payload_at: int        # the header's length
 
 
 def _unframe(data: bytes, where: str) -> tuple:
-    """The raw header fields of data after checking length, magic, version, trailing bytes and
-    CRC (in that order, as rtu_ckpt_inspect)."""
+    """The raw header fields of data (a version-1 header's padded with zero shape fields) and the
+    header's length, after checking length, magic, version, trailing bytes and CRC (in that order,
+    as rtu_ckpt_inspect), and that a version-1 checkpoint is of TD(lambda)."""
     size = len(data)
     if size < len(MAGIC):
         raise ValueError(f"{where} is truncated: {size} bytes, not even the 8-byte magic")
@@ -138,14 +159,15 @@ def _unframe(data: bytes, where: str) -> tuple:
     if size < 12:
         raise ValueError(f"{where} is truncated: {size} bytes, no format version")
     version = struct.unpack_from("<I", data, 8)[0]
-    if version != VERSION:
+    if version not in (1, VERSION):
         raise ValueError(f"{where} has format version {version}; this rtu_edge reads version "
-                         f"{VERSION}")
-    if size < HEADER_BYTES + CRC_BYTES:
+                         f"{VERSION} (and version 1 of TD(lambda))")
+    header = V1_HEADER if version == 1 else HEADER
+    if size < header.size + CRC_BYTES:
         raise ValueError(f"{where} is truncated: {size} bytes, shorter than the "
-                         f"{HEADER_BYTES + CRC_BYTES}-byte header and CRC")
-    fields = HEADER.unpack_from(data, 0)
-    total = HEADER_BYTES + fields[-1] + CRC_BYTES
+                         f"{header.size + CRC_BYTES}-byte header and CRC")
+    fields = header.unpack_from(data, 0)
+    total = header.size + fields[10] + CRC_BYTES
     if total > size:
         raise ValueError(f"{where} is truncated: {size} bytes, its header says {total}")
     if total < size:
@@ -156,13 +178,20 @@ def _unframe(data: bytes, where: str) -> tuple:
     if stored != computed:
         raise ValueError(f"{where} is corrupted: CRC32 {computed:#010x} of its contents does not "
                          f"match the stored {stored:#010x}")
-    return fields
+    if version == 1 and fields[2] != LEARNER_TD:
+        raise ValueError(f"{where} is a version-1 actor-critic checkpoint, from before the "
+                         "streaming network: it cannot be loaded (retrain the learner)")
+    if version == 1:
+        fields = fields + (0,) * len(SHAPE_FIELDS)
+    return fields, header.size
 
 
-def _check_header(fields: tuple, where: str, learner_type: int) -> _Header:
+def _check_header(framed: tuple, where: str, learner_type: int) -> _Header:
     """The header's learner type, precision, enums and sizes."""
-    (_, _, learner, precision, kind_i, act_i, n_in, n_hidden, opt_i, steps,
-     payload_len) = fields
+    fields, payload_at = framed
+    (_, version, learner, precision, kind_i, act_i, n_in, n_hidden, opt_i, steps,
+     payload_len) = fields[:11]
+    shape = dict(zip(SHAPE_FIELDS, fields[11:]))
     if learner != learner_type:
         name = LEARNER_NAMES.get(learner, f"unknown learner type {learner}")
         wanted = LEARNER_NAMES[learner_type]
@@ -179,8 +208,8 @@ def _check_header(fields: tuple, where: str, learner_type: int) -> _Header:
     if not (1 <= n_in <= MAX_DIM and 1 <= n_hidden <= MAX_DIM):
         raise ValueError(f"{where} has n_in={n_in}, n_hidden={n_hidden}; each must lie in "
                          f"[1, {MAX_DIM}]")
-    return _Header(learner, precision, KINDS[kind_i], ACTIVATIONS[act_i], n_in, n_hidden,
-                   OPTIMIZERS[opt_i], steps, payload_len)
+    return _Header(version, learner, precision, KINDS[kind_i], ACTIVATIONS[act_i], n_in,
+                   n_hidden, OPTIMIZERS[opt_i], steps, payload_len, shape, payload_at)
 
 
 def _check_expect(found: dict, expect: Optional[dict], where: str) -> None:
@@ -214,16 +243,17 @@ def _check_log_params(params: np.ndarray, n_hidden: int, where: str) -> None:
         raise ValueError(f"{where} has |nu_log| or |theta_log| beyond {LOG_PARAM_LIMIT}")
 
 
-def _cell_arrays(cell: Cell) -> Dict[str, np.ndarray]:
-    """The cell's arrays of a payload, as copies."""
+def _cell_arrays(cell: Cell, prefix: str = "") -> Dict[str, np.ndarray]:
+    """The cell's arrays of a payload, as copies (names as cell_array_sizes)."""
     traces_weight = [cell.dc_dwc, cell.dd_dwc]
     if cell.kind == "nonlinear":
         traces_weight += [cell.dc_dwd, cell.dd_dwd]
     return {
-        "params": cell.params.copy(),
-        "state": np.concatenate([cell.c, cell.d, cell.h]),
-        "traces_unit": np.concatenate([cell.dc_dnu, cell.dd_dnu, cell.dc_dtheta, cell.dd_dtheta]),
-        "traces_weight": np.concatenate([t.reshape(-1) for t in traces_weight]),
+        f"{prefix}params": cell.params.copy(),
+        f"{prefix}state": np.concatenate([cell.c, cell.d, cell.h]),
+        f"{prefix}traces_unit": np.concatenate([cell.dc_dnu, cell.dd_dnu, cell.dc_dtheta,
+                                                cell.dd_dtheta]),
+        f"{prefix}traces_weight": np.concatenate([t.reshape(-1) for t in traces_weight]),
     }
 
 
@@ -240,19 +270,20 @@ def _cell_expect(cell: Cell) -> dict:
             "n_in": cell.n_in, "n_hidden": cell.n_hidden}
 
 
-def _restore_cell(cell: Cell, a: Dict[str, np.ndarray]) -> None:
+def _restore_cell(cell: Cell, a: Dict[str, np.ndarray], prefix: str = "") -> None:
     """Copy the cell's arrays in (the derived cache is the caller's: Cell.refresh)."""
     n, nd = cell.n_hidden, cell.n_hidden * cell.n_in
-    cell.params[:] = a["params"]
-    cell.c[:], cell.d[:], cell.h[:] = a["state"][:n], a["state"][n:2 * n], a["state"][2 * n:]
-    u = a["traces_unit"]
+    cell.params[:] = a[f"{prefix}params"]
+    state = a[f"{prefix}state"]
+    cell.c[:], cell.d[:], cell.h[:] = state[:n], state[n:2 * n], state[2 * n:]
+    u = a[f"{prefix}traces_unit"]
     cell.dc_dnu[:], cell.dd_dnu[:] = u[:n], u[n:2 * n]
     cell.dc_dtheta[:], cell.dd_dtheta[:] = u[2 * n:3 * n], u[3 * n:]
-    w = a["traces_weight"].reshape(-1, n, cell.n_in)
+    w = a[f"{prefix}traces_weight"].reshape(-1, n, cell.n_in)
     cell.dc_dwc[:], cell.dd_dwc[:] = w[0], w[1]
     if cell.kind == "nonlinear":
         cell.dc_dwd[:], cell.dd_dwd[:] = w[2], w[3]
-    assert w.shape[0] * nd == a["traces_weight"].size
+    assert w.shape[0] * nd == a[f"{prefix}traces_weight"].size
 
 
 # -- TD(lambda), learner type 1 -------------------------------------------------------------------
@@ -299,8 +330,9 @@ class TDCheckpoint(_Reals):
     arrays: Dict[str, np.ndarray]
 
 
-def encode(ckpt: TDCheckpoint) -> bytes:
-    """The bytes of ckpt, as rtu_td_save writes them."""
+def encode(ckpt: TDCheckpoint, version: int = VERSION) -> bytes:
+    """The bytes of ckpt, as rtu_td_save writes them (version 1: as the format before version 2
+    wrote them, the same payload after a shorter header)."""
     dt = _encoding_dtype(ckpt.precision)
     cfg = ckpt.config
     payload = b"".join([
@@ -309,16 +341,19 @@ def encode(ckpt: TDCheckpoint) -> bytes:
         TD_FIXED.pack(1 if ckpt.has_prev else 0),
         _encode_arrays(ckpt.arrays, td_array_sizes(ckpt.kind, ckpt.n_in, ckpt.n_hidden), dt)])
     return _frame(LEARNER_TD, ckpt.precision, ckpt.kind, ckpt.activation, ckpt.n_in,
-                  ckpt.n_hidden, cfg.optimizer, ckpt.steps, payload)
+                  ckpt.n_hidden, cfg.optimizer, ckpt.steps, payload, version=version)
 
 
 def decode(data: bytes, path: PathLike = "<bytes>", expect: Optional[dict] = None) -> TDCheckpoint:
-    """Parse and check a TD(lambda) checkpoint. ``expect`` may hold any of precision, kind,
-    activation, n_in, n_hidden that the checkpoint must match (the learner it will go into).
-    Raises ValueError naming path and the fault."""
+    """Parse and check a TD(lambda) checkpoint (version 2 or 1). ``expect`` may hold any of
+    precision, kind, activation, n_in, n_hidden that the checkpoint must match (the learner it will
+    go into). Raises ValueError naming path and the fault."""
     data = bytes(data)
     where = _where(path)
     h = _check_header(_unframe(data, where), where, LEARNER_TD)
+    if any(h.shape.values()):
+        raise ValueError(f"{where} is a TD(lambda) checkpoint with actor-critic fields in its "
+                         f"header: {h.shape}")
     _check_expect(_header_fields(h), expect, where)
     kind, n_in, n_hidden, precision = h.kind, h.n_in, h.n_hidden, h.precision
     expected_payload = td_payload_bytes(kind, n_in, n_hidden, precision)
@@ -327,7 +362,7 @@ def decode(data: bytes, path: PathLike = "<bytes>", expect: Optional[dict] = Non
                          f"n_in={n_in}, n_hidden={n_hidden} and {precision}-byte reals has "
                          f"{expected_payload}")
     dt = _real_dtype(precision)
-    offset = HEADER_BYTES
+    offset = h.payload_at
     scalars = np.frombuffer(data, dtype=dt, count=6, offset=offset)
     offset += 6 * precision
     has_prev = TD_FIXED.unpack_from(data, offset)[0]
@@ -387,34 +422,56 @@ def load_reference(td: TD, path: PathLike) -> None:
 
 # -- actor-critic, learner type 2 ------------------------------------------------------------------
 
-def ac_head_sizes(n_hidden: int, action_kind: str, n_actions: int) -> Tuple[int, int]:
-    """Reals of the value head (w_v, b_v) and of the policy head (W, b, continuous log_std)."""
+def ac_n_x(n_obs: int, network: ACNetwork, n_actions: int) -> int:
+    """The network's input: the observation, the previous action, the previous reward."""
+    return n_obs + (n_actions if network.prev_action else 0) + (1 if network.prev_reward else 0)
+
+
+def ac_head_params(n_hidden: int, n_head: int, n_out: int) -> int:
+    """A head's parameters: [W_1 (k x 2n), b_1 (k)] then W_2 (o x k'), b_2 (o)."""
     n2 = 2 * n_hidden
-    return n2 + 1, n_actions * (n2 + (2 if action_kind == "continuous" else 1))
+    return n_head * (n2 + 1) + n_out * (n_head + 1) if n_head else n_out * (n2 + 1)
 
 
-def ac_array_sizes(kind: str, n_in: int, n_hidden: int, action_kind: str,
+def ac_trunks(network: ACNetwork) -> tuple:
+    """The name prefixes of the trunks, in payload order."""
+    return ("shared.",) if network.shared else ("critic.", "actor.")
+
+
+def ac_array_sizes(kind: str, n_obs: int, n_hidden: int, network: ACNetwork, action_kind: str,
                    n_actions: int) -> Dict[str, int]:
     """The arrays of an actor-critic payload, in their order, with their lengths in reals."""
-    p_cell = cell_params(n_in, n_hidden)
-    value, policy = ac_head_sizes(n_hidden, action_kind, n_actions)
-    sizes = cell_array_sizes(kind, n_in, n_hidden)
-    sizes.update(value=value, policy=policy, z_v=p_cell + value, z_pi=p_cell + policy,
-                 obs_mean=n_in, obs_m2=n_in, x=n_in, obs_last=n_in)
+    n_x = ac_n_x(n_obs, network, n_actions)
+    m, k = network.n_embed, network.n_head
+    n_e = m if m else n_x
+    embed = m * (n_x + 1)
+    heads = {"critic.head": ac_head_params(n_hidden, k, 1),
+             "actor.head": ac_head_params(
+                 n_hidden, k, (2 if action_kind == "continuous" else 1) * n_actions)}
+    sizes = {}
+    for prefix in ac_trunks(network):
+        if m:
+            sizes[f"{prefix}embed"] = embed
+        sizes.update(cell_array_sizes(kind, n_e, n_hidden, prefix))
+    sizes.update(heads)
+    trunk_params = embed + cell_params(n_e, n_hidden)
+    sizes.update(z_v=trunk_params + heads["critic.head"], z_pi=trunk_params + heads["actor.head"],
+                 obs_mean=n_obs, obs_m2=n_obs, obs_last=n_obs, x=n_x)
     return sizes
 
 
-def ac_payload_bytes(kind: str, n_in: int, n_hidden: int, action_kind: str, n_actions: int,
-                     precision: int) -> int:
-    sizes = ac_array_sizes(kind, n_in, n_hidden, action_kind, n_actions)
-    return AC_FIXED.size + precision * (len(AC_SCALARS) + sum(sizes.values()))
+def ac_payload_bytes(kind: str, n_obs: int, n_hidden: int, network: ACNetwork, action_kind: str,
+                     n_actions: int, precision: int) -> int:
+    sizes = ac_array_sizes(kind, n_obs, n_hidden, network, action_kind, n_actions)
+    return AC_FIXED.size + precision * (len(AC_CONFIG_REALS) + len(AC_STATS) +
+                                        sum(sizes.values()))
 
 
-def ac_checkpoint_bytes(kind: str, n_in: int, n_hidden: int, action_kind: str, n_actions: int,
-                        precision: int) -> int:
+def ac_checkpoint_bytes(kind: str, n_obs: int, n_hidden: int, network: ACNetwork,
+                        action_kind: str, n_actions: int, precision: int) -> int:
     """rtu_ac_checkpoint_size (RTU_AC_CHECKPOINT_BYTES): header, payload and CRC."""
     return (HEADER_BYTES + CRC_BYTES +
-            ac_payload_bytes(kind, n_in, n_hidden, action_kind, n_actions, precision))
+            ac_payload_bytes(kind, n_obs, n_hidden, network, action_kind, n_actions, precision))
 
 
 @dataclasses.dataclass
@@ -426,8 +483,9 @@ class ACCheckpoint(_Reals):
     precision: int
     kind: str
     activation: str
-    n_in: int
+    n_obs: int
     n_hidden: int
+    network: ACNetwork
     action_kind: str
     n_actions: int
     config: ACConfig
@@ -444,96 +502,131 @@ class ACCheckpoint(_Reals):
     ret_m2: float
     arrays: Dict[str, np.ndarray]
 
+    def sizes(self) -> Dict[str, int]:
+        return ac_array_sizes(self.kind, self.n_obs, self.n_hidden, self.network,
+                              self.action_kind, self.n_actions)
+
+
+def _shape_fields(network: ACNetwork, action_kind: str, n_actions: int) -> tuple:
+    return (network.n_embed, network.n_head, int(network.shared), int(network.prev_action),
+            int(network.prev_reward), int(network.memoryless), ACTION_KINDS.index(action_kind),
+            n_actions)
+
 
 def encode_ac(ckpt: ACCheckpoint) -> bytes:
     """The bytes of ckpt, as rtu_ac_save writes them."""
     dt = _encoding_dtype(ckpt.precision)
     cfg = ckpt.config
-    sizes = ac_array_sizes(ckpt.kind, ckpt.n_in, ckpt.n_hidden, ckpt.action_kind, ckpt.n_actions)
     payload = b"".join([
-        AC_FIXED.pack(ACTION_KINDS.index(ckpt.action_kind), ckpt.n_actions,
-                      int(bool(cfg.normalize_obs)), int(bool(cfg.scale_reward)),
+        AC_FIXED.pack(int(bool(cfg.normalize_obs)), int(bool(cfg.scale_reward)),
                       int(bool(ckpt.fed)), int(bool(ckpt.acted)), ckpt.episodes, ckpt.obs_count,
                       ckpt.ret_count, ckpt.rng_state, ckpt.rng_inc),
-        np.array([cfg.gamma, cfg.lambda_, cfg.alpha, cfg.kappa_value, cfg.kappa_policy,
-                  cfg.entropy_coef, ckpt.ret_trace, ckpt.ret_mean, ckpt.ret_m2],
-                 dtype=dt).tobytes(),
-        _encode_arrays(ckpt.arrays, sizes, dt)])
-    return _frame(LEARNER_ACTOR_CRITIC, ckpt.precision, ckpt.kind, ckpt.activation, ckpt.n_in,
-                  ckpt.n_hidden, cfg.optimizer, ckpt.steps, payload)
+        np.array([getattr(cfg, name) for name in AC_CONFIG_REALS] +
+                 [ckpt.ret_trace, ckpt.ret_mean, ckpt.ret_m2], dtype=dt).tobytes(),
+        _encode_arrays(ckpt.arrays, ckpt.sizes(), dt)])
+    return _frame(LEARNER_ACTOR_CRITIC, ckpt.precision, ckpt.kind, ckpt.activation, ckpt.n_obs,
+                  ckpt.n_hidden, cfg.optimizer, ckpt.steps, payload,
+                  _shape_fields(ckpt.network, ckpt.action_kind, ckpt.n_actions))
+
+
+def _ac_shape(h: _Header, where: str) -> tuple:
+    """The network, action kind and n_actions of an actor-critic header (rtu_ac_check_shape's
+    rules)."""
+    s = h.shape
+    for name in ("shared", "prev_action", "prev_reward", "memoryless"):
+        if s[name] > 1:
+            raise ValueError(f"{where} has {name}={s[name]}; 0 or 1 expected")
+    if s["n_embed"] > MAX_DIM or s["n_head"] > MAX_DIM:
+        raise ValueError(f"{where} has n_embed={s['n_embed']}, n_head={s['n_head']}; each must "
+                         f"lie in [0, {MAX_DIM}]")
+    if s["action_kind"] >= len(ACTION_KINDS):
+        raise ValueError(f"{where} has an unknown action kind {s['action_kind']}")
+    action_kind = ACTION_KINDS[s["action_kind"]]
+    minimum = 2 if action_kind == "discrete" else 1
+    if not minimum <= s["n_actions"] <= MAX_DIM:
+        raise ValueError(f"{where} has n_actions={s['n_actions']}; {action_kind} actions need "
+                         f"[{minimum}, {MAX_DIM}]")
+    network = ACNetwork(s["n_embed"], s["n_head"], bool(s["shared"]), bool(s["prev_action"]),
+                        bool(s["prev_reward"]), bool(s["memoryless"]))
+    try:
+        network.check()
+    except ValueError as err:
+        raise ValueError(f"{where} has an invalid network: {err}") from None
+    return network, action_kind, s["n_actions"]
 
 
 def decode_ac(data: bytes, path: PathLike = "<bytes>",
               expect: Optional[dict] = None) -> ACCheckpoint:
     """Parse and check an actor-critic checkpoint (in rtu_ac_load's order). ``expect`` may hold
-    any of precision, kind, activation, n_in, n_hidden, action_kind, n_actions that the
+    any of precision, kind, activation, n_in (= n_obs), n_hidden, action_kind, n_actions and the
+    fields of ACNetwork (n_embed, n_head, shared, prev_action, prev_reward, memoryless) that the
     checkpoint must match. Raises ValueError naming path and the fault."""
     data = bytes(data)
     where = _where(path)
     h = _check_header(_unframe(data, where), where, LEARNER_ACTOR_CRITIC)
-    if h.payload_len < AC_FIXED.size:
-        raise ValueError(f"{where} has a {h.payload_len}-byte payload, shorter than the "
-                         f"{AC_FIXED.size} bytes an actor-critic payload starts with")
-    (kind_i, n_actions, normalize_obs, scale_reward, fed, acted, episodes, obs_count, ret_count,
-     rng_state, rng_inc) = AC_FIXED.unpack_from(data, HEADER_BYTES)
-    if kind_i >= len(ACTION_KINDS):
-        raise ValueError(f"{where} has an unknown action kind {kind_i}")
-    action_kind = ACTION_KINDS[kind_i]
-    minimum = 2 if action_kind == "discrete" else 1
-    if not minimum <= n_actions <= MAX_DIM:
-        raise ValueError(f"{where} has n_actions={n_actions}; {action_kind} actions need "
-                         f"[{minimum}, {MAX_DIM}]")
+    network, action_kind, n_actions = _ac_shape(h, where)
     found = _header_fields(h)
-    found.update(action_kind=action_kind, n_actions=n_actions)
+    found.update(dataclasses.asdict(network), n_obs=h.n_in, action_kind=action_kind,
+                 n_actions=n_actions)
     _check_expect(found, expect, where)
-    kind, n_in, n_hidden, precision = h.kind, h.n_in, h.n_hidden, h.precision
-    expected_payload = ac_payload_bytes(kind, n_in, n_hidden, action_kind, n_actions, precision)
+    kind, n_obs, n_hidden, precision = h.kind, h.n_in, h.n_hidden, h.precision
+    expected_payload = ac_payload_bytes(kind, n_obs, n_hidden, network, action_kind, n_actions,
+                                        precision)
     if h.payload_len != expected_payload:
         raise ValueError(f"{where} has a {h.payload_len}-byte payload; a {kind} actor-critic "
-                         f"with n_in={n_in}, n_hidden={n_hidden}, {n_actions} {action_kind} "
-                         f"actions and {precision}-byte reals has {expected_payload}")
+                         f"with n_obs={n_obs}, n_hidden={n_hidden}, {network}, {n_actions} "
+                         f"{action_kind} actions and {precision}-byte reals has "
+                         f"{expected_payload}")
+    (normalize_obs, scale_reward, fed, acted, episodes, obs_count, ret_count, rng_state,
+     rng_inc) = AC_FIXED.unpack_from(data, h.payload_at)
     dt = _real_dtype(precision)
-    offset = HEADER_BYTES + AC_FIXED.size
-    scalars = np.frombuffer(data, dtype=dt, count=len(AC_SCALARS), offset=offset)
-    offset += len(AC_SCALARS) * precision
+    offset = h.payload_at + AC_FIXED.size
+    count = len(AC_CONFIG_REALS) + len(AC_STATS)
+    scalars = np.frombuffer(data, dtype=dt, count=count, offset=offset)
+    offset += count * precision
     if not np.all(np.isfinite(scalars)):
         raise ValueError(f"{where} has a non-finite hyperparameter or statistic "
-                         f"({', '.join(AC_SCALARS)})")
+                         f"({', '.join(AC_CONFIG_REALS + AC_STATS)})")
     values = [float(v) for v in scalars]
     for name, flag in (("normalize_obs", normalize_obs), ("scale_reward", scale_reward),
                        ("fed", fed), ("acted", acted)):
         if flag > 1:
             raise ValueError(f"{where} has {name}={flag}; 0 or 1 expected")
-    config = ACConfig(*values[:6], h.optimizer, bool(normalize_obs), bool(scale_reward))
+    config = ACConfig(**dict(zip(AC_CONFIG_REALS, values)), optimizer=h.optimizer,
+                      normalize_obs=bool(normalize_obs), scale_reward=bool(scale_reward))
     try:
         config.check()
     except ValueError as err:
         raise ValueError(f"{where} has an invalid config: {err}") from None
     if rng_inc % 2 == 0:
         raise ValueError(f"{where} has an even PRNG increment {rng_inc:#x}; PCG32 needs it odd")
-    sizes = ac_array_sizes(kind, n_in, n_hidden, action_kind, n_actions)
+    sizes = ac_array_sizes(kind, n_obs, n_hidden, network, action_kind, n_actions)
     arrays = _read_arrays(data, offset, sizes, dt, where)
-    _check_log_params(arrays["params"], n_hidden, where)
+    for prefix in ac_trunks(network):
+        _check_log_params(arrays[f"{prefix}params"], n_hidden, where)
     if acted:
         raise ValueError(f"{where} was taken between act and learn (acted = 1); checkpoints are "
                          "taken after learn")
-    return ACCheckpoint(precision, kind, h.activation, n_in, n_hidden, action_kind, n_actions,
-                        config, h.steps, episodes, obs_count, ret_count, rng_state, rng_inc,
-                        bool(fed), False, *values[6:], arrays)
+    return ACCheckpoint(precision, kind, h.activation, n_obs, n_hidden, network, action_kind,
+                        n_actions, config, h.steps, episodes, obs_count, ret_count, rng_state,
+                        rng_inc, bool(fed), False, *values[len(AC_CONFIG_REALS):], arrays)
 
 
 def from_reference_ac(ac: AC) -> ACCheckpoint:
     """The checkpoint of a reference AC (float64), as copies."""
-    cell = ac.cell
-    arrays = _cell_arrays(cell)
-    arrays.update(value=ac.value.copy(), policy=ac.policy.copy(), z_v=ac.z_v.copy(),
-                  z_pi=ac.z_pi.copy(), obs_mean=ac.obs_mean.copy(), obs_m2=ac.obs_m2.copy(),
-                  x=ac.x.copy(), obs_last=ac.obs_last.copy())
-    return ACCheckpoint(8, cell.kind, cell.activation, cell.n_in, cell.n_hidden, ac.action_kind,
-                        int(ac.n_actions), ac.config, int(ac.steps), int(ac.episodes),
-                        int(ac.obs_count), int(ac.ret_count), int(ac.rng.state), int(ac.rng.inc),
-                        bool(ac.fed), bool(ac.acted), float(ac.ret_trace),
-                        float(np.asarray(ac.ret_mean).reshape(-1)[0]),
+    arrays = {}
+    for prefix, trunk in zip(ac_trunks(ac.network), ac.trunk):
+        if trunk.n_embed:
+            arrays[f"{prefix}embed"] = trunk.embed.copy()
+        arrays.update(_cell_arrays(trunk.cell, prefix))
+    arrays.update({"critic.head": ac.head[0].params.copy(), "actor.head": ac.head[1].params.copy(),
+                   "z_v": ac.z_v.copy(), "z_pi": ac.z_pi.copy(), "obs_mean": ac.obs_mean.copy(),
+                   "obs_m2": ac.obs_m2.copy(), "obs_last": ac.obs_last.copy(), "x": ac.x.copy()})
+    return ACCheckpoint(8, ac.kind, ac.activation, ac.n_obs, ac.n_hidden, ac.network,
+                        ac.action_kind, int(ac.n_actions), ac.config, int(ac.steps),
+                        int(ac.episodes), int(ac.obs_count), int(ac.ret_count),
+                        int(ac.rng.state), int(ac.rng.inc), bool(ac.fed), bool(ac.acted),
+                        float(ac.ret_trace), float(np.asarray(ac.ret_mean).reshape(-1)[0]),
                         float(np.asarray(ac.ret_m2).reshape(-1)[0]), arrays)
 
 
@@ -550,16 +643,37 @@ def reference_ac_bytes(ac: AC, path: PathLike = "of this learner") -> bytes:
     return data
 
 
+def _ac_expect(ac: AC) -> dict:
+    """What a checkpoint must match to go into the reference AC ac."""
+    return {"precision": 8, "kind": ac.kind, "activation": ac.activation, "n_obs": ac.n_obs,
+            "n_hidden": ac.n_hidden, "network": ac.network, "action_kind": ac.action_kind,
+            "n_actions": ac.n_actions}
+
+
+def refresh_forward(ac: AC) -> None:
+    """rtu_ac_refresh_forward: the forward activations of a fed learner recomputed from x, the
+    parameters and each cell's h, as the forward that fed x computed them, without stepping the
+    cells (each trunk's e_hat, e, e_inv_std; each head's q_hat, q, q_inv_std, out)."""
+    for trunk in ac.trunk:
+        if trunk is not None and trunk.n_embed:
+            trunk.e_inv_std = trunk.embed_forward(ac.x, trunk.e_hat, trunk.e)
+    for r, head in enumerate(ac.head):
+        head.q_inv_std = head.forward(ac.net_trunk(r).cell.h, head.q_hat, head.q, head.out)
+
+
 def restore_reference_ac(ac: AC, ckpt: ACCheckpoint, path: PathLike = "<bytes>") -> None:
-    """Copy a decoded checkpoint into a reference AC of the same configuration and action space,
-    then recompute the cell's derived cache (Cell.refresh). The checkpoint must be float64."""
-    cell = ac.cell
-    expect = _cell_expect(cell)
-    expect.update(action_kind=ac.action_kind, n_actions=ac.n_actions)
-    _check_target(ckpt, expect, path)
+    """Copy a decoded checkpoint into a reference AC of the same shape, then recompute each
+    cell's derived cache (Cell.refresh) and, when fed, the forward activations (refresh_forward),
+    as rtu_ac_load does. The checkpoint must be float64."""
+    _check_target(ckpt, _ac_expect(ac), path)
     a = ckpt.arrays
-    _restore_cell(cell, a)
-    for name in ("value", "policy", "z_v", "z_pi", "obs_mean", "obs_m2", "x", "obs_last"):
+    for prefix, trunk in zip(ac_trunks(ac.network), ac.trunk):
+        if trunk.n_embed:
+            trunk.embed[:] = a[f"{prefix}embed"]
+        _restore_cell(trunk.cell, a, prefix)
+    ac.head[0].params[:] = a["critic.head"]
+    ac.head[1].params[:] = a["actor.head"]
+    for name in ("z_v", "z_pi", "obs_mean", "obs_m2", "obs_last", "x"):
         getattr(ac, name)[:] = a[name]
     ac.config = ckpt.config
     ac.steps, ac.episodes = ckpt.steps, ckpt.episodes
@@ -569,15 +683,19 @@ def restore_reference_ac(ac: AC, ckpt: ACCheckpoint, path: PathLike = "<bytes>")
     ac.ret_trace = ckpt.ret_trace
     ac.ret_mean[:] = ckpt.ret_mean
     ac.ret_m2[:] = ckpt.ret_m2
-    cell.refresh()
+    for trunk in ac.trunk:
+        if trunk is not None:
+            trunk.cell.refresh()
+    if ac.fed:
+        refresh_forward(ac)
 
 
 def decode_any(data: bytes, path: PathLike = "<bytes>") -> Union[TDCheckpoint, ACCheckpoint]:
     """A TD or actor-critic checkpoint, whichever data holds (its header's learner type), fully
-    checked as decode / decode_ac check it."""
+    checked as decode / decode_ac check them."""
     data = bytes(data)
     where = _where(path)
-    learner = _unframe(data, where)[2]  # length, magic, version and CRC checked first
+    learner = _unframe(data, where)[0][2]  # length, magic, version and CRC checked first
     if learner == LEARNER_TD:
         return decode(data, path)
     if learner == LEARNER_ACTOR_CRITIC:

@@ -11,6 +11,7 @@ import pytest
 from conftest import run_c_program
 from rtu_edge import TDLambda
 import ckpt_codec as ck
+from rtu_edge import checkpoint
 from rtu_edge._ccore import load_lib
 from rtu_edge.tasks import TraceConditioning, rollout
 
@@ -87,13 +88,14 @@ def test_size_and_layout(backend, dtype, kind):
     P = 2 * n + 2 * n * d
     reals = 6 + P + 4 * n + 4 * n + (4 if kind == "nonlinear" else 2) * n * d + 2 * n + 1 + \
         P + 2 * n + 1
-    assert len(data) == 56 + 4 + R * reals + 4 == ck.td_checkpoint_bytes(kind, d, n, R)
-    magic, version, learner_type, precision, k, act, n_in, n_hidden, opt, steps, payload = \
-        struct.unpack_from("<8s8IQQ", data)
-    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 1, 1, R)
+    assert len(data) == 88 + 4 + R * reals + 4 == ck.td_checkpoint_bytes(kind, d, n, R)
+    magic, version, learner_type, precision, k, act, n_in, n_hidden, opt, steps, payload, \
+        *shape = struct.unpack_from("<8s8IQQ8I", data)
+    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 2, 1, R)
     assert (k, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear"].index(kind), 0, d, n,
                                                     1, 0)
-    assert payload == len(data) - 60
+    assert shape == [0] * 8  # the actor-critic's fields
+    assert payload == len(data) - 92
     assert struct.unpack_from("<I", data, len(data) - 4)[0] == zlib.crc32(data[:-4])
     if backend == "c":
         size = td._impl.core.ffi.new("size_t *")
@@ -174,18 +176,20 @@ def corruptions(data: bytes):
         return bytes(b)
 
     out = [(f"flip header byte {i}", flip(i)) for i in (0, 7, 8, 12, 16, 20, 24, 28, 32, 36, 40,
-                                                        47, 48, 55)]
-    out += [(f"flip payload byte {i}", flip(i)) for i in (56, 60, 100, size // 2, size - 5)]
+                                                        47, 48, 55, 56, 84, 87)]
+    out += [(f"flip payload byte {i}", flip(i)) for i in (88, 92, 100, size // 2, size - 5)]
     out += [(f"flip CRC byte {i}", flip(i)) for i in range(size - 4, size)]
-    out += [(f"truncated to {n}", data[:n]) for n in (0, 1, 7, 8, 11, 12, 55, 56, 59, 60,
-                                                      size // 2, size - 5, size - 1)]
+    out += [(f"truncated to {n}", data[:n]) for n in (0, 1, 7, 8, 11, 12, 55, 56, 59, 60, 87,
+                                                      88, 91, 92, size // 2, size - 5, size - 1)]
     out.append(("wrong magic", b"RTUEDGX\0" + data[8:]))
     out.append(("wrong magic, CRC fixed", recrc(b"NOTACKPT" + data[8:])))
-    out.append(("version 2, CRC fixed", recrc(data[:8] + struct.pack("<I", 2) + data[12:])))
+    out.append(("version 3, CRC fixed", recrc(data[:8] + struct.pack("<I", 3) + data[12:])))
     out.append(("version 0", data[:8] + struct.pack("<I", 0) + data[12:]))
     out.append(("actor-critic learner type", recrc(data[:12] + struct.pack("<I", 2) + data[16:])))
+    out.append(("actor-critic field n_actions, CRC fixed",
+                recrc(data[:84] + struct.pack("<I", 2) + data[88:])))
     out.append(("payload length huge", data[:48] + struct.pack("<Q", 2**64 - 1) + data[56:]))
-    short = data[:48] + struct.pack("<Q", size - 68) + data[56:size - 12]  # 8 payload bytes fewer
+    short = data[:48] + struct.pack("<Q", size - 100) + data[56:size - 12]  # 8 payload bytes fewer
     out.append(("payload length short, CRC fixed", short + struct.pack("<I", zlib.crc32(short))))
     return out
 
@@ -205,7 +209,7 @@ def test_every_corruption_is_refused_and_the_learner_is_untouched(stream, backen
 
 def set_real(data, index, value, precision):
     """data with real number index of the payload (0 = gamma) set to value, CRC fixed."""
-    offset = 56 + precision * index + (4 if index >= 6 else 0)
+    offset = ck.HEADER_BYTES + precision * index + (4 if index >= 6 else 0)
     fmt = "<f" if precision == 4 else "<d"
     b = bytearray(data)
     struct.pack_into(fmt, b, offset, value)
@@ -216,9 +220,9 @@ def semantic_corruptions(data, precision, n_hidden):
     """Valid framing and CRC, bad contents: (name, bytes, C status name, message fragment)."""
     P = 2 * n_hidden + 2 * n_hidden * N_IN
     Q = P + 2 * n_hidden + 1  # learner parameters: z is the last Q reals
-    reals = (len(data) - 64) // precision  # reals in the payload, gamma first
+    reals = (len(data) - ck.HEADER_BYTES - 8) // precision  # reals in the payload, gamma first
     has_prev = bytearray(data)
-    struct.pack_into("<I", has_prev, 56 + 6 * precision, 2)
+    struct.pack_into("<I", has_prev, ck.HEADER_BYTES + 6 * precision, 2)
     optimizer = bytearray(data)
     struct.pack_into("<I", optimizer, 36, 7)
     return [
@@ -271,15 +275,16 @@ def test_c_load_checks_everything_itself(stream, dtype):
 
     expected = {"flip header byte 0": "MAGIC", "flip header byte 7": "MAGIC",
                 "flip header byte 8": "VERSION", "wrong magic": "MAGIC",
-                "wrong magic, CRC fixed": "MAGIC", "version 2, CRC fixed": "VERSION",
+                "wrong magic, CRC fixed": "MAGIC", "version 3, CRC fixed": "VERSION",
                 "version 0": "VERSION", "actor-critic learner type": "MISMATCH",
+                "actor-critic field n_actions, CRC fixed": "MISMATCH",
                 "payload length huge": "TRUNCATED", "payload length short, CRC fixed": "MISMATCH"}
     for name, bad in corruptions(data):
         if name.startswith("truncated to"):
             want = "TRUNCATED"
         elif name.startswith("flip header byte") and 48 <= int(name.split()[-1]) < 56:
             payload = struct.unpack_from("<Q", bad, 48)[0]  # the payload length field
-            want = "TRUNCATED" if payload > len(bad) - 60 else "CRC"
+            want = "TRUNCATED" if payload > len(bad) - 92 else "CRC"
         else:
             want = expected.get(name, "CRC")
         assert load(bad) == getattr(lib, "RTU_ERR_CKPT_" + want), name
@@ -293,6 +298,56 @@ def test_c_load_checks_everything_itself(stream, dtype):
     # NULLs
     assert lib.rtu_td_load(ffi.NULL, ffi.from_buffer(data), len(data)) == lib.RTU_ERR_NULL
     assert lib.rtu_td_load(td, ffi.NULL, len(data)) == lib.RTU_ERR_NULL
+
+
+# -- format version 1 ----------------------------------------------------------------------------
+
+def version_1(data: bytes) -> bytes:
+    """A version-2 checkpoint rewritten in version 1 (the 56-byte header before the actor-critic's
+    shape fields; the payload as it is)."""
+    body = data[:8] + struct.pack("<I", 1) + data[12:56] + data[88:-4]
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
+def test_version_1_td_checkpoints_still_load(stream, tmp_path, backend, dtype):
+    """A TD(lambda) checkpoint of format version 1 (its payload is version 2's) loads, and saving
+    it again writes version 2."""
+    td = trained(stream, 100, backend=backend, dtype=dtype)
+    data = td.checkpoint_bytes()
+    old = version_1(data)
+    assert ck.encode(ck.decode(data), version=1) == old  # the independent codec agrees
+    assert ck.encode(ck.decode(old)) == data
+    path = tmp_path / "v1.ckpt"
+    path.write_bytes(old)
+    back = TDLambda.from_checkpoint(path, backend=backend)
+    assert back.steps == 100 and back.dtype == dtype
+    assert back.checkpoint_bytes() == data
+    target = trained(stream, 30, backend=backend, dtype=dtype, seed=4)
+    target.load(path)
+    assert target.checkpoint_bytes() == data
+
+
+def test_version_1_actor_critic_checkpoints_are_refused_with_a_clear_message(stream, tmp_path):
+    """An actor-critic checkpoint of format version 1 (the network before the streaming network)
+    cannot be loaded: every reader refuses it, and the message says what it is and what to do."""
+    data = version_1(trained(stream, 10).checkpoint_bytes())
+    old_ac = data[:12] + struct.pack("<I", 2) + data[16:-4]  # learner type 2, any payload
+    old_ac += struct.pack("<I", zlib.crc32(old_ac))
+    path = tmp_path / "ac_v1.ckpt"
+    with pytest.raises(ValueError, match=f"{path} is a version-1 actor-critic checkpoint.*"
+                                         "streaming network.*cannot load it; retrain"):
+        checkpoint.read_dims(old_ac, path)
+    with pytest.raises(ValueError, match="version-1 actor-critic checkpoint.*retrain"):
+        ck.decode_any(old_ac, path)
+    for dtype in (np.float32, np.float64):
+        ffi, lib = load_lib(dtype)
+        header = ffi.new("rtu_ckpt_header *")
+        assert lib.rtu_ckpt_inspect(old_ac, len(old_ac), header) == lib.RTU_ERR_CKPT_VERSION
+        dims = ffi.new("rtu_ckpt_dims *")
+        assert lib.rtu_ckpt_read_dims(old_ac, len(old_ac), dims) == lib.RTU_ERR_CKPT_VERSION
+    with pytest.raises(ValueError, match="format version 3, which this rtu_edge does not read"):
+        checkpoint.read_dims(data[:8] + struct.pack("<I", 3) + data[12:])
 
 
 def test_python_refuses_trailing_bytes(stream):
@@ -337,12 +392,15 @@ def test_corrupt_files_name_the_path(stream, tmp_path, backend, dtype):
     path = tmp_path / "td.ckpt"
     td.save(path)
     data = bytearray(path.read_bytes())
-    data[70] ^= 1
+    data[100] ^= 1
     path.write_bytes(bytes(data))
     with pytest.raises(ValueError, match=f"{path}.*corrupted.*CRC32"):
         td.load(path)
     path.write_bytes(bytes(data[:100]))
     with pytest.raises(ValueError, match=f"{path}.*truncated"):
+        td.load(path)
+    path.write_bytes(bytes(data[:90]))  # shorter than the header and CRC
+    with pytest.raises(ValueError, match=f"{path}.*truncated: 90 bytes"):
         td.load(path)
     path.write_bytes(b"")
     with pytest.raises(ValueError, match=f"{path}.*truncated"):

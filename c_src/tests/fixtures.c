@@ -83,6 +83,25 @@ void fix_env_advance(fix_env *env, unsigned steps)
     }
 }
 
+rtu_ac_shape fix_ac_shape(int c)
+{
+    const golden_ac_case *g = &golden_ac_cases[c];
+    rtu_ac_shape s;
+    s.kind = (rtu_kind)g->kind;
+    s.activation = (rtu_activation)g->activation;
+    s.n_obs = GOLDEN_AC_N_IN;
+    s.n_hidden = GOLDEN_N_HIDDEN;
+    s.n_embed = g->n_embed;
+    s.n_head = g->n_head;
+    s.shared = g->shared;
+    s.prev_action = g->prev_action;
+    s.prev_reward = g->prev_reward;
+    s.memoryless = g->memoryless;
+    s.action_kind = (rtu_action_kind)g->action_kind;
+    s.n_actions = g->n_actions;
+    return s;
+}
+
 rtu_ac_config fix_ac_config(int c)
 {
     const golden_ac_case *g = &golden_ac_cases[c];
@@ -93,6 +112,9 @@ rtu_ac_config fix_ac_config(int c)
     cfg.kappa_value = (rtu_real)g->kappa_value;
     cfg.kappa_policy = (rtu_real)g->kappa_policy;
     cfg.entropy_coef = (rtu_real)g->entropy_coef;
+    cfg.sparsity = (rtu_real)g->sparsity;
+    cfg.std_min = (rtu_real)g->std_min;
+    cfg.std_max = (rtu_real)g->std_max;
     cfg.optimizer = (rtu_optimizer)g->optimizer;
     cfg.normalize_obs = g->normalize_obs;
     cfg.scale_reward = g->scale_reward;
@@ -101,32 +123,28 @@ rtu_ac_config fix_ac_config(int c)
 
 rtu_status fix_ac_make(int c, uint64_t seed, rtu_ac *ac, rtu_real *buffer)
 {
-    const golden_ac_case *g = &golden_ac_cases[c];
+    rtu_ac_shape shape = fix_ac_shape(c);
     rtu_ac_config cfg = fix_ac_config(c);
-    return rtu_ac_init(ac, (rtu_kind)g->kind, (rtu_activation)g->activation, GOLDEN_AC_N_IN,
-                       GOLDEN_N_HIDDEN, (rtu_action_kind)g->action_kind, g->n_actions, &cfg, seed,
-                       buffer, sizeof(rtu_real) * FIX_AC_REALS);
+    return rtu_ac_init(ac, &shape, &cfg, seed, buffer, sizeof(rtu_real) * FIX_AC_REALS);
 }
 
-size_t fix_ac_action_reals(int c)
+size_t fix_ac_action_reals(const rtu_ac *ac)
 {
-    const golden_ac_case *g = &golden_ac_cases[c];
-    return g->action_kind == RTU_ACTIONS_DISCRETE ? 1u : g->n_actions;
+    return ac->shape.action_kind == RTU_ACTIONS_DISCRETE ? 1u : ac->shape.n_actions;
 }
 
 /* discrete: 1 if the action is the bin of obs[0] among A equal bins of [-1, 1]; continuous:
  * -sum_i (a_i - obs[0])^2 */
-static double reward(int c, const rtu_real *action, const double *obs)
+static double reward(const rtu_ac *ac, const rtu_real *action, const double *obs)
 {
-    const golden_ac_case *g = &golden_ac_cases[c];
-    if (g->action_kind == RTU_ACTIONS_DISCRETE) {
-        double bin = floor((obs[0] + 1.0) / 2.0 * (double)g->n_actions);
-        double target = bin < (double)(g->n_actions - 1u) ? bin : (double)(g->n_actions - 1u);
+    size_t A = ac->shape.n_actions, i;
+    if (ac->shape.action_kind == RTU_ACTIONS_DISCRETE) {
+        double bin = floor((obs[0] + 1.0) / 2.0 * (double)A);
+        double target = bin < (double)(A - 1u) ? bin : (double)(A - 1u);
         return (double)action[0] == target ? 1.0 : 0.0;
     } else {
         double r = 0.0;
-        unsigned i;
-        for (i = 0; i < g->n_actions; ++i) {
+        for (i = 0; i < A; ++i) {
             double e = (double)action[i] - obs[0];
             r -= e * e;
         }
@@ -134,10 +152,10 @@ static double reward(int c, const rtu_real *action, const double *obs)
     }
 }
 
-rtu_status fix_ac_steps(rtu_ac *ac, int c, fix_env *env, unsigned t0, unsigned t1,
-                        rtu_real *actions, rtu_real *values)
+rtu_status fix_ac_steps(rtu_ac *ac, fix_env *env, unsigned t0, unsigned t1, rtu_real *actions,
+                        rtu_real *values)
 {
-    size_t k = fix_ac_action_reals(c), i;
+    size_t k = fix_ac_action_reals(ac), i;
     unsigned t;
     for (t = t0; t < t1; ++t) {
         rtu_real obs[GOLDEN_AC_N_IN], next[GOLDEN_AC_N_IN], action[FIX_AC_MAX_ACTIONS];
@@ -158,7 +176,7 @@ rtu_status fix_ac_steps(rtu_ac *ac, int c, fix_env *env, unsigned t0, unsigned t
         if (actions != NULL) {
             memcpy(actions + (t - t0) * k, action, sizeof(rtu_real) * k);
         }
-        r = reward(c, action, env->obs);
+        r = reward(ac, action, env->obs);
         env_observe(env); /* obs_{t+1} */
         for (i = 0; i < GOLDEN_AC_N_IN; ++i) {
             next[i] = (rtu_real)env->obs[i];
@@ -171,11 +189,18 @@ rtu_status fix_ac_steps(rtu_ac *ac, int c, fix_env *env, unsigned t0, unsigned t
     return RTU_OK;
 }
 
+static size_t append(rtu_real *out, size_t at, const rtu_real *v, size_t count)
+{
+    memcpy(out + at, v, sizeof(rtu_real) * count);
+    return at + count;
+}
+
 size_t fix_ac_params(const rtu_ac *ac, rtu_real *out)
 {
-    size_t p_cell = ac->cell.n_params, v = ac->n_value - p_cell, p = ac->n_policy - p_cell;
-    memcpy(out, ac->cell.params, sizeof(rtu_real) * p_cell);
-    memcpy(out + p_cell, ac->value, sizeof(rtu_real) * v);
-    memcpy(out + p_cell + v, ac->policy, sizeof(rtu_real) * p);
-    return p_cell + v + p;
+    size_t at = append(out, 0, ac->trunk[0].params, ac->trunk[0].n_params);
+    if (!ac->shape.shared) {
+        at = append(out, at, ac->trunk[1].params, ac->trunk[1].n_params);
+    }
+    at = append(out, at, ac->head[0].params, ac->head[0].n_params);
+    return append(out, at, ac->head[1].params, ac->head[1].n_params);
 }

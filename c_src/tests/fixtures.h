@@ -8,12 +8,17 @@
 #include "golden.h"
 #include "rtu_ckpt.h"
 
-/* Static buffers large enough for every golden learner. */
+/* Static buffers large enough for every golden learner, and for every actor-critic of the tests
+ * (GOLDEN_AC_N_IN observations, GOLDEN_N_HIDDEN units, at most FIX_AC_MAX_EMBED input units,
+ * FIX_AC_MAX_HEAD head units and FIX_AC_MAX_ACTIONS actions: the largest such buffer is that of
+ * separate trunks with both extras, continuous actions and the largest layers). */
 #define FIX_TD_REALS RTU_TD_REALS(RTU_KIND_NONLINEAR, GOLDEN_N_IN, GOLDEN_N_HIDDEN)
 #define FIX_AC_MAX_ACTIONS 3
+#define FIX_AC_MAX_EMBED 8
+#define FIX_AC_MAX_HEAD 8
 #define FIX_AC_REALS                                                                                \
-    RTU_AC_REALS(RTU_KIND_NONLINEAR, GOLDEN_AC_N_IN, GOLDEN_N_HIDDEN, RTU_ACTIONS_CONTINUOUS,       \
-                 FIX_AC_MAX_ACTIONS)
+    RTU_AC_REALS(RTU_KIND_NONLINEAR, GOLDEN_AC_N_IN, GOLDEN_N_HIDDEN, FIX_AC_MAX_EMBED,             \
+                 FIX_AC_MAX_HEAD, 0, 1, 1, RTU_ACTIONS_CONTINUOUS, FIX_AC_MAX_ACTIONS)
 
 /* cell: x[j] = 2u - 1 (n_in draws), then dh[j] = 2u - 1 (n2 draws) */
 void fix_cell_draw(rtu_prng *rng, rtu_real *x, size_t n_in, rtu_real *dh, size_t n2);
@@ -43,22 +48,25 @@ void fix_env_start(fix_env *env, uint64_t seed);
 /* Draw the next steps observations (obs_t becomes obs_{t + steps}), as steps of fix_ac_steps do. */
 void fix_env_advance(fix_env *env, unsigned steps);
 
-/* The config of golden AC case c (rtu_real fields from the golden doubles). */
+/* The shape and the config of golden AC case c (rtu_real fields from the golden doubles). */
+rtu_ac_shape fix_ac_shape(int c);
 rtu_ac_config fix_ac_config(int c);
 
 /* Lay out and initialise the actor-critic of golden case c in buffer (FIX_AC_REALS), seed. */
 rtu_status fix_ac_make(int c, uint64_t seed, rtu_ac *ac, rtu_real *buffer);
 
-/* Steps [t0, t1): act on obs_t, reward, draw obs_{t+1}, learn with the episode end of step t.
- * actions receives every step's action (1 or A reals per step), values v(s_t) after each act
- * (each may be NULL). Stops at the first non-OK status. */
-rtu_status fix_ac_steps(rtu_ac *ac, int c, fix_env *env, unsigned t0, unsigned t1,
-                        rtu_real *actions, rtu_real *values);
+/* Steps [t0, t1) of the synthetic environment: act on obs_t, reward (of ac's action space), draw
+ * obs_{t+1}, learn with the episode end of step t. actions receives every step's action (1 or A
+ * reals per step), values v(s_t) after each act (each may be NULL). Stops at the first non-OK
+ * status. */
+rtu_status fix_ac_steps(rtu_ac *ac, fix_env *env, unsigned t0, unsigned t1, rtu_real *actions,
+                        rtu_real *values);
 
-/* Reals per action of golden AC case c. */
-size_t fix_ac_action_reals(int c);
+/* Reals per action of ac: 1 (discrete) or A. */
+size_t fix_ac_action_reals(const rtu_ac *ac);
 
-/* Cell params, value head and policy head of ac, concatenated into out (returns the count). */
+/* Every parameter of ac into out (returns the count): each trunk's (input layer, cell), then the
+ * critic's and the actor's head, as make_golden.py's ac_params. */
 size_t fix_ac_params(const rtu_ac *ac, rtu_real *out);
 
 #endif /* RTU_TEST_FIXTURES_H */

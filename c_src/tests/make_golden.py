@@ -6,7 +6,7 @@ never by the C code they check.
     python c_src/tests/make_golden.py              # rewrites c_src/tests/golden.h
     python c_src/tests/make_golden.py --out FILE   # writes elsewhere (the up-to-date test)
 
-Every run is small (n_in 3, n_hidden 4) and its inputs come from the project's PCG32 generator
+Every run is small (n_in 3, n_hidden 4; the actor-critic on 2 observations) and its inputs come from the project's PCG32 generator
 (Prng here, rtu_prng in C), so the C tests rebuild the same inputs from a seed instead of reading
 them from the header. The synthetic sequences are defined once, here, and the C tests repeat them
 line for line (c_src/tests/fixtures.c):
@@ -18,6 +18,10 @@ line for line (c_src/tests/fixtures.c):
          bin of obs_t[0] among A equal bins of [-1, 1], else 0; continuous, -sum_i (a_i - obs_t[0])^2;
          an episode ends after every EPISODE steps, terminated at odd multiples, truncated at even
          ones; the next act always gets obs_{t+1}
+
+The actor-critic cases cover the streaming network's shapes: separate and shared trunks, with and
+without an input layer and a head layer, previous action and reward on and off, the memoryless
+baseline, discrete and continuous actions, linear and nonlinear cells.
 
 The TD and actor-critic cases are checked to be well-conditioned: rerun from their initial
 parameters rounded to float32, the reference moves by at most 1e-5 (normwise), so the float
@@ -42,10 +46,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import ckpt_codec as checkpoint  # noqa: E402 (the independent Python codec, not the C one)
-from rtu_edge.reference.ac import AC, ACConfig  # noqa: E402
+from rtu_edge.reference.ac import AC  # noqa: E402
 from rtu_edge.reference.cell import ACTIVATIONS, KINDS, Cell, cell_params, cell_reals  # noqa: E402
 from rtu_edge.reference.prng import Prng  # noqa: E402
-from rtu_edge.reference.config import OPTIMIZERS  # noqa: E402
+from rtu_edge.reference.config import OPTIMIZERS, ACConfig, ACNetwork  # noqa: E402
 from rtu_edge.reference.td import TD, TDConfig  # noqa: E402
 
 N_IN, N_HIDDEN = 3, 4
@@ -62,18 +66,34 @@ TD_CASES = [  # kind, activation, optimizer, alpha, kappa, gamma, lambda
     ("nonlinear", "tanh", "sgd", 0.01, 2.0, 0.8, 0.9),
 ]
 TD_CKPT_CASE = 1
-AC_CASES = [  # kind, activation, action kind, A, config
-    ("nonlinear", "tanh", "discrete", 3, ACConfig()),
-    ("linear", "relu", "discrete", 2, ACConfig(normalize_obs=False, entropy_coef=0.05)),
-    ("nonlinear", "tanh", "continuous", 2, ACConfig()),
-    ("linear", "identity", "continuous", 1,
+AC_N_OBS = 2
+AC_CASES = [  # kind, activation, action kind, A, network, config
+    ("nonlinear", "tanh", "discrete", 3, ACNetwork(n_embed=3, n_head=5), ACConfig()),
+    ("linear", "relu", "discrete", 2,
+     ACNetwork(n_embed=0, n_head=0, shared=True, prev_action=False, prev_reward=False),
+     ACConfig(normalize_obs=False, entropy_coef=0.05)),
+    ("nonlinear", "tanh", "continuous", 2, ACNetwork(n_embed=3, n_head=0, shared=True),
+     ACConfig(std_min=0.05, std_max=1.5)),
+    ("linear", "identity", "continuous", 1, ACNetwork(n_embed=0, n_head=5, prev_reward=False),
      ACConfig(optimizer="sgd", alpha=0.003, scale_reward=False)),
+    ("linear", "tanh", "discrete", 2,
+     ACNetwork(n_embed=3, n_head=3, prev_action=False, prev_reward=False, memoryless=True),
+     ACConfig(sparsity=0.5)),
 ]
-AC_CKPT_CASES = (0, 2)
+AC_CKPT_CASES = (0, 2, 3)
 SIZE_CASES = [("linear", 3, 4), ("nonlinear", 3, 4), ("linear", 16, 64), ("nonlinear", 16, 64),
               ("nonlinear", 1, 1), ("linear", 7, 13)]
-AC_SIZE_CASES = [("linear", 3, 4, "discrete", 3), ("nonlinear", 3, 4, "continuous", 2),
-                 ("nonlinear", 2, 32, "discrete", 2), ("linear", 5, 8, "continuous", 1)]
+AC_SIZE_CASES = [  # kind, n_obs, n_hidden, action kind, A, network
+    ("linear", 3, 4, "discrete", 3, ACNetwork(n_embed=0, n_head=0, prev_action=False,
+                                              prev_reward=False)),
+    ("nonlinear", 3, 4, "continuous", 2, ACNetwork(n_embed=5, n_head=6)),
+    ("nonlinear", 2, 32, "discrete", 2, ACNetwork(n_embed=16, n_head=16, shared=True)),
+    ("linear", 5, 8, "continuous", 1, ACNetwork(n_embed=0, n_head=7, prev_reward=False)),
+    ("nonlinear", 4, 6, "discrete", 4, ACNetwork(n_embed=9, n_head=0, shared=True,
+                                                 prev_action=False)),
+    ("linear", 1, 3, "continuous", 3, ACNetwork(n_embed=2, n_head=2, prev_action=False,
+                                                prev_reward=False, memoryless=True)),
+]
 PRNG_SEEDS = [0, 1, 42, 2**64 - 1]
 PRNG_U32 = 8
 CONDITIONING_LIMIT = 1e-5
@@ -139,6 +159,25 @@ def round_params(cell: Cell) -> None:
     cell.set_params(cell.params.astype(np.float32).astype(np.float64))
 
 
+def ac_trunks(ac: AC) -> list:
+    return [trunk for trunk in ac.trunk if trunk is not None]
+
+
+def round_ac_params(ac: AC) -> None:
+    """round_params for every layer of the actor-critic's networks."""
+    for params in [trunk.params for trunk in ac_trunks(ac)] + [head.params for head in ac.head]:
+        params[:] = params.astype(np.float32).astype(np.float64)
+    for trunk in ac_trunks(ac):
+        trunk.cell.refresh()
+
+
+def ac_params(ac: AC) -> np.ndarray:
+    """Every parameter: each trunk's (input layer, cell), then the critic's and the actor's head
+    (fix_ac_params in C)."""
+    return np.concatenate([trunk.params for trunk in ac_trunks(ac)] +
+                          [head.params for head in ac.head])
+
+
 def td_run(i: int, case, rounded: bool = False) -> dict:
     kind, activation, optimizer, alpha, kappa, gamma, lambda_ = case
     td = TD(kind, activation, N_IN, N_HIDDEN, TDConfig(gamma, lambda_, alpha, kappa, optimizer),
@@ -146,7 +185,7 @@ def td_run(i: int, case, rounded: bool = False) -> dict:
     if rounded:
         round_params(td.cell)
     rng = Prng(td_input_seed(i))
-    predictions, marks, ckpt = [], [], {}
+    predictions, marks, ckpt, ckpt_v1 = [], [], {}, {}
     for t in range(TD_STEPS):
         x, c = td_input(rng, t)
         predictions.append(td.step(x, c))
@@ -157,21 +196,25 @@ def td_run(i: int, case, rounded: bool = False) -> dict:
             for precision in (4, 8):
                 ckpt[precision] = checkpoint.encode(dataclasses.replace(ref, precision=precision))
                 checkpoint.decode(ckpt[precision])  # what rtu_td_load would accept
+                ckpt_v1[precision] = checkpoint.encode(
+                    dataclasses.replace(ref, precision=precision), version=1)
+                checkpoint.decode(ckpt_v1[precision])
     return {"predictions": np.array(predictions), "params": np.concatenate(marks),
-            "z": td.z.copy(), "ckpt": ckpt}
+            "z": td.z.copy(), "ckpt": ckpt, "ckpt_v1": ckpt_v1}
 
 
 def ac_run(i: int, case, rounded: bool = False) -> dict:
-    kind, activation, action_kind, n_actions, config = case
-    ac = AC(kind, activation, 2, N_HIDDEN, action_kind, n_actions, config, ac_seed(i))
+    kind, activation, action_kind, n_actions, network, config = case
+    ac = AC(kind, activation, AC_N_OBS, N_HIDDEN, action_kind, n_actions, config, ac_seed(i),
+            network)
     if rounded:
-        round_params(ac.cell)
+        round_ac_params(ac)
     rng = Prng(ac_env_seed(i))
     obs = ac_observe(rng)
     actions, values, mid, ckpt = [], [], None, {}
     for t in range(AC_STEPS):
         action = ac.act(obs)
-        values.append(ac.value_of_state())
+        values.append(ac.value())
         actions.extend(float(a) for a in action)
         reward = ac_reward(action_kind, n_actions, action, obs)
         next_obs = ac_observe(rng)
@@ -179,14 +222,14 @@ def ac_run(i: int, case, rounded: bool = False) -> dict:
         ac.learn(reward, next_obs, terminated, truncated)
         obs = next_obs
         if t + 1 == AC_MID:
-            mid = np.concatenate([ac.cell.params, ac.value, ac.policy])
+            mid = ac_params(ac)
         if t + 1 == CKPT_STEP:
             ref = checkpoint.from_reference_ac(ac)
             for precision in (4, 8):
                 ckpt[precision] = checkpoint.encode_ac(
                     dataclasses.replace(ref, precision=precision))
                 checkpoint.decode_ac(ckpt[precision])
-    end = np.concatenate([ac.cell.params, ac.value, ac.policy])
+    end = ac_params(ac)
     stats = np.concatenate([ac.obs_mean, ac.obs_m2,
                             [ac.ret_trace, float(ac.ret_mean[0]), float(ac.ret_m2[0])]])
     return {"actions": np.array(actions), "values": np.array(values), "mid": mid, "end": end,
@@ -218,12 +261,17 @@ def td_reals(kind, n_in, n_hidden) -> int:
     return cell_reals(kind, n_in, n_hidden) + td.head.size + td.z.size + td.grad.size
 
 
-def ac_reals(kind, n_in, n_hidden, action_kind, n_actions) -> int:
+def ac_reals(kind, n_obs, n_hidden, action_kind, n_actions, network) -> int:
     """Reals of an actor-critic's buffer, from the reference learner's own arrays."""
-    ac = AC(kind, "relu", n_in, n_hidden, action_kind, n_actions, ACConfig(), 0)
-    arrays = (ac.value, ac.policy, ac.z_v, ac.z_pi, ac.dh, ac.pi, ac.action, ac.obs_mean,
-              ac.obs_m2, ac.x, ac.obs_last)
-    return cell_reals(kind, n_in, n_hidden) + sum(a.size for a in arrays)
+    ac = AC(kind, "relu", n_obs, n_hidden, action_kind, n_actions, ACConfig(), 0, network)
+    arrays = [ac.z_v, ac.z_pi, ac.peek, ac.grad, ac.pi, ac.x, ac.x_next, ac.obs_mean, ac.obs_m2,
+              ac.obs_last, ac.action]
+    for trunk in ac_trunks(ac):
+        arrays += [trunk.embed if trunk.n_embed else np.zeros(0), trunk.e_hat, trunk.e]
+    for head in ac.head:
+        arrays += [head.params, head.q_hat, head.q, head.out]
+    return (sum(cell_reals(kind, trunk.cell.n_in, n_hidden) for trunk in ac_trunks(ac)) +
+            sum(a.size for a in arrays))
 
 
 # -- writing C ------------------------------------------------------------------------------------
@@ -256,6 +304,13 @@ def c_bool(v) -> str:
     return "1" if v else "0"
 
 
+def net_fields(net: ACNetwork) -> str:
+    """n_embed, n_head, shared, prev_action, prev_reward, memoryless: the network's fields of
+    rtu_ac_shape, as C initialisers."""
+    return (f"{net.n_embed}, {net.n_head}, {c_bool(net.shared)}, {c_bool(net.prev_action)}, "
+            f"{c_bool(net.prev_reward)}, {c_bool(net.memoryless)}")
+
+
 def generate() -> str:
     w = Writer()
     out = []
@@ -283,12 +338,14 @@ def generate() -> str:
             f"{checkpoint.td_checkpoint_bytes(kind, n_in, n_hidden, 4)}, "
             f"{checkpoint.td_checkpoint_bytes(kind, n_in, n_hidden, 8)}}}")
     ac_size_rows = []
-    for kind, n_in, n_hidden, action_kind, n_actions in AC_SIZE_CASES:
+    for kind, n_obs, n_hidden, action_kind, n_actions, net in AC_SIZE_CASES:
+        ckpt = [checkpoint.ac_checkpoint_bytes(kind, n_obs, n_hidden, net, action_kind, n_actions,
+                                               precision) for precision in (4, 8)]
         ac_size_rows.append(
-            f"    {{{KINDS.index(kind)}, {n_in}, {n_hidden}, {ACTION_KINDS.index(action_kind)}, "
-            f"{n_actions}, {ac_reals(kind, n_in, n_hidden, action_kind, n_actions)}, "
-            f"{checkpoint.ac_checkpoint_bytes(kind, n_in, n_hidden, action_kind, n_actions, 4)}, "
-            f"{checkpoint.ac_checkpoint_bytes(kind, n_in, n_hidden, action_kind, n_actions, 8)}}}")
+            f"    {{{KINDS.index(kind)}, {n_obs}, {n_hidden}, {net_fields(net)}, "
+            f"{ACTION_KINDS.index(action_kind)}, {n_actions}, "
+            f"{ac_reals(kind, n_obs, n_hidden, action_kind, n_actions, net)}, "
+            f"{ckpt[0]}, {ckpt[1]}}}")
 
     # cell
     cell_rows = []
@@ -316,23 +373,25 @@ def generate() -> str:
         if i == TD_CKPT_CASE:
             w.bytes_("golden_td_ckpt_f32_data", r["ckpt"][4])
             w.bytes_("golden_td_ckpt_f64_data", r["ckpt"][8])
+            w.bytes_("golden_td_ckpt_v1_f32_data", r["ckpt_v1"][4])
+            w.bytes_("golden_td_ckpt_v1_f64_data", r["ckpt_v1"][8])
 
     # AC
     ac_rows, ac_ckpt_rows = [], []
     for i, case in enumerate(AC_CASES):
-        kind, activation, action_kind, n_actions, cfg = case
+        kind, activation, action_kind, n_actions, net, cfg = case
         r = ac_run(i, case)
         conditioning(f"AC case {i}", r, ac_run(i, case, rounded=True),
                      ("actions", "values", "mid", "end", "stats"))
         names = [w.doubles(f"golden_ac{i}_{k}", r[k])
                  for k in ("actions", "values", "mid", "end", "stats")]
+        reals = ", ".join(repr(getattr(cfg, f)) for f in checkpoint.AC_CONFIG_REALS)
         ac_rows.append(
             f"    {{{KINDS.index(kind)}, {ACTIVATIONS.index(activation)}, "
-            f"{ACTION_KINDS.index(action_kind)}, {n_actions}, {cfg.gamma!r}, {cfg.lambda_!r}, "
-            f"{cfg.alpha!r}, {cfg.kappa_value!r}, {cfg.kappa_policy!r}, {cfg.entropy_coef!r}, "
+            f"{ACTION_KINDS.index(action_kind)}, {n_actions}, {net_fields(net)}, {reals}, "
             f"{OPTIMIZERS.index(cfg.optimizer)}, {c_bool(cfg.normalize_obs)}, "
-            f"{c_bool(cfg.scale_reward)}, {ac_seed(i)}u, {ac_env_seed(i)}u, {r['episodes']}u, " +
-            ", ".join(names) + "}")
+            f"{c_bool(cfg.scale_reward)}, {ac_seed(i)}u, {ac_env_seed(i)}u, {r['episodes']}u, "
+            f"{r['end'].size}u, " + ", ".join(names) + "}")
         if i in AC_CKPT_CASES:
             f32 = w.bytes_(f"golden_ac{i}_ckpt_f32", r["ckpt"][4])
             f64 = w.bytes_(f"golden_ac{i}_ckpt_f64", r["ckpt"][8])
@@ -371,7 +430,7 @@ def generate() -> str:
 #define GOLDEN_TD_MARKS {len(TD_MARKS)}
 #define GOLDEN_TD_CASES {len(TD_CASES)}
 #define GOLDEN_TD_CKPT_CASE {TD_CKPT_CASE}
-#define GOLDEN_AC_N_IN 2
+#define GOLDEN_AC_N_IN {AC_N_OBS}
 #define GOLDEN_AC_STEPS {AC_STEPS}
 #define GOLDEN_AC_MID {AC_MID}
 #define GOLDEN_AC_EPISODE {AC_EPISODE}
@@ -398,9 +457,11 @@ typedef struct {{ /* per cell configuration: reals (RTU_CELL_REALS), params, TD 
     unsigned long cell_reals, cell_params, td_reals, td_ckpt_f32, td_ckpt_f64;
 }} golden_size_case;
 
-typedef struct {{
+typedef struct {{ /* an actor-critic's shape (rtu_ac_shape's fields): reals of its buffer, and
+                    * the bytes of its checkpoint in float and double */
     int kind;
-    unsigned n_in, n_hidden;
+    unsigned n_obs, n_hidden, n_embed, n_head;
+    int shared, prev_action, prev_reward, memoryless;
     int action_kind;
     unsigned n_actions;
     unsigned long ac_reals, ac_ckpt_f32, ac_ckpt_f64;
@@ -428,14 +489,18 @@ typedef struct {{ /* a TD learner run for TD_STEPS steps */
 
 typedef struct {{ /* an actor-critic (GOLDEN_AC_N_IN observations) run for AC_STEPS steps */
     int kind, activation, action_kind;
-    unsigned n_actions;
-    double gamma, lambda, alpha, kappa_value, kappa_policy, entropy_coef;
+    unsigned n_actions, n_embed, n_head;
+    int shared, prev_action, prev_reward, memoryless;
+    double gamma, lambda, alpha, kappa_value, kappa_policy, entropy_coef, sparsity, std_min,
+        std_max;
     int optimizer, normalize_obs, scale_reward;
     uint64_t seed, env_seed;
     unsigned episodes;     /* episodes ended after AC_STEPS */
+    unsigned n_params;     /* of mid and end */
     const double *actions; /* every step's action: AC_STEPS x (1 discrete, A continuous) */
     const double *values;  /* v(s_t) after each act */
-    const double *mid;     /* cell params, value head, policy head after AC_MID steps */
+    const double *mid;     /* every parameter after AC_MID steps: each trunk's (input layer,
+                              cell), the critic's head, the actor's head */
     const double *end;     /* the same after AC_STEPS steps */
     const double *stats;   /* obs_mean, obs_m2, ret_trace, ret_mean, ret_m2 at the end */
 }} golden_ac_case;
@@ -462,11 +527,16 @@ extern const golden_cell_case golden_cell_cases[GOLDEN_CELL_CASES];
 extern const golden_td_case golden_td_cases[GOLDEN_TD_CASES];
 extern const golden_ac_case golden_ac_cases[GOLDEN_AC_CASES];
 extern const golden_ac_ckpt golden_ac_ckpts[GOLDEN_AC_CKPT_CASES];
-/* the TD checkpoint of TD case TD_CKPT_CASE after CKPT_STEP steps, in float and in double */
+/* the TD checkpoint of TD case TD_CKPT_CASE after CKPT_STEP steps, in float and in double; the
+ * same in format version 1 (which rtu_td_load still reads) */
 extern const unsigned char *const golden_td_ckpt_f32;
 extern const size_t golden_td_ckpt_f32_bytes;
 extern const unsigned char *const golden_td_ckpt_f64;
 extern const size_t golden_td_ckpt_f64_bytes;
+extern const unsigned char *const golden_td_ckpt_v1_f32;
+extern const size_t golden_td_ckpt_v1_f32_bytes;
+extern const unsigned char *const golden_td_ckpt_v1_f64;
+extern const size_t golden_td_ckpt_v1_f64_bytes;
 extern const golden_crc_case golden_crc_cases[GOLDEN_CRC_CASES];
 
 #ifdef GOLDEN_DEFINE
@@ -509,6 +579,10 @@ const unsigned char *const golden_td_ckpt_f32 = golden_td_ckpt_f32_data;
 const size_t golden_td_ckpt_f32_bytes = sizeof golden_td_ckpt_f32_data;
 const unsigned char *const golden_td_ckpt_f64 = golden_td_ckpt_f64_data;
 const size_t golden_td_ckpt_f64_bytes = sizeof golden_td_ckpt_f64_data;
+const unsigned char *const golden_td_ckpt_v1_f32 = golden_td_ckpt_v1_f32_data;
+const size_t golden_td_ckpt_v1_f32_bytes = sizeof golden_td_ckpt_v1_f32_data;
+const unsigned char *const golden_td_ckpt_v1_f64 = golden_td_ckpt_v1_f64_data;
+const size_t golden_td_ckpt_v1_f64_bytes = sizeof golden_td_ckpt_v1_f64_data;
 
 const golden_crc_case golden_crc_cases[GOLDEN_CRC_CASES] = {{
 {crc_rows}

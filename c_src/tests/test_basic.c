@@ -86,7 +86,8 @@ void test_crc32_golden(int arg)
 
 /* The largest learners of the size cases, in static buffers. */
 #define BIG_TD_REALS RTU_TD_REALS(RTU_KIND_NONLINEAR, 16, 64)
-#define BIG_AC_REALS RTU_AC_REALS(RTU_KIND_NONLINEAR, 5, 32, RTU_ACTIONS_CONTINUOUS, 3)
+#define BIG_AC_REALS                                                                                \
+    RTU_AC_REALS(RTU_KIND_NONLINEAR, 5, 32, 16, 16, 0, 1, 1, RTU_ACTIONS_CONTINUOUS, 4)
 static rtu_real big_buffer[BIG_TD_REALS > BIG_AC_REALS ? BIG_TD_REALS : BIG_AC_REALS];
 
 void test_cell_sizes(int arg)
@@ -149,33 +150,73 @@ void test_learner_sizes(int arg)
     }
     for (c = 0; c < GOLDEN_AC_SIZE_CASES; ++c) {
         const golden_ac_size_case *g = &golden_ac_size_cases[c];
-        rtu_kind kind = (rtu_kind)g->kind;
-        rtu_action_kind ak = (rtu_action_kind)g->action_kind;
-        size_t bytes = 0, want = sizeof(rtu_real) * (size_t)g->ac_reals;
+        rtu_ac_shape s;
+        size_t bytes = 0, want = sizeof(rtu_real) * (size_t)g->ac_reals, macro, checkpoint;
         size_t ckpt = sizeof(rtu_real) == 4 ? (size_t)g->ac_ckpt_f32 : (size_t)g->ac_ckpt_f64;
-        CHECK_STATUS(rtu_ac_buffer_size(kind, g->n_in, g->n_hidden, ak, g->n_actions, &bytes),
-                     RTU_OK);
+        s.kind = (rtu_kind)g->kind;
+        s.activation = RTU_ACT_TANH;
+        s.n_obs = g->n_obs;
+        s.n_hidden = g->n_hidden;
+        s.n_embed = g->n_embed;
+        s.n_head = g->n_head;
+        s.shared = g->shared;
+        s.prev_action = g->prev_action;
+        s.prev_reward = g->prev_reward;
+        s.memoryless = g->memoryless;
+        s.action_kind = (rtu_action_kind)g->action_kind;
+        s.n_actions = g->n_actions;
+        CHECK_STATUS(rtu_ac_buffer_size(&s, &bytes), RTU_OK);
         CHECK(bytes == want, "AC case %u: %lu bytes, reference %lu", (unsigned)c,
               (unsigned long)bytes, (unsigned long)want);
-        CHECK(RTU_AC_BUFFER_BYTES(kind, g->n_in, g->n_hidden, ak, g->n_actions) == want,
+        CHECK(RTU_AC_BUFFER_BYTES(s.kind, s.n_obs, s.n_hidden, s.n_embed, s.n_head, s.shared,
+                                  s.prev_action, s.prev_reward, s.action_kind,
+                                  s.n_actions) == want,
               "RTU_AC_BUFFER_BYTES");
-        CHECK(RTU_AC_CHECKPOINT_BYTES(kind, g->n_in, g->n_hidden, ak, g->n_actions) == ckpt,
-              "RTU_AC_CHECKPOINT_BYTES %lu, Python %lu",
-              (unsigned long)RTU_AC_CHECKPOINT_BYTES(kind, g->n_in, g->n_hidden, ak, g->n_actions),
-              (unsigned long)ckpt);
+        macro = RTU_AC_CHECKPOINT_BYTES(s.kind, s.n_obs, s.n_hidden, s.n_embed, s.n_head,
+                                        s.shared, s.prev_action, s.prev_reward, s.action_kind,
+                                        s.n_actions);
+        CHECK(macro == ckpt, "AC case %u: RTU_AC_CHECKPOINT_BYTES %lu, Python %lu", (unsigned)c,
+              (unsigned long)macro, (unsigned long)ckpt);
         if (want <= sizeof big_buffer) {
-            CHECK_STATUS(rtu_ac_init(&ac, kind, RTU_ACT_TANH, g->n_in, g->n_hidden, ak,
-                                     g->n_actions, &ac_cfg, 3u, big_buffer, want),
-                         RTU_OK);
-            bytes = 0;
-            CHECK_STATUS(rtu_ac_checkpoint_size(&ac, &bytes), RTU_OK);
-            CHECK(bytes == ckpt, "rtu_ac_checkpoint_size %lu, Python %lu", (unsigned long)bytes,
+            CHECK_STATUS(rtu_ac_init(&ac, &s, &ac_cfg, 3u, big_buffer, want), RTU_OK);
+            checkpoint = 0;
+            CHECK_STATUS(rtu_ac_checkpoint_size(&ac, &checkpoint), RTU_OK);
+            CHECK(checkpoint == ckpt && checkpoint == macro,
+                  "AC case %u: rtu_ac_checkpoint_size %lu, RTU_AC_CHECKPOINT_BYTES %lu, "
+                  "Python %lu", (unsigned)c, (unsigned long)checkpoint, (unsigned long)macro,
                   (unsigned long)ckpt);
         } else {
             CHECK(0, "test buffer too small for AC size case %u", (unsigned)c);
         }
     }
 }
+
+/* A valid actor-critic shape: 3 observations, 4 units, 2 discrete actions, every layer. */
+static rtu_ac_shape good_shape(void)
+{
+    rtu_ac_shape s;
+    s.kind = RTU_KIND_LINEAR;
+    s.activation = RTU_ACT_RELU;
+    s.n_obs = 3;
+    s.n_hidden = 4;
+    s.n_embed = 5;
+    s.n_head = 6;
+    s.shared = 0;
+    s.prev_action = 1;
+    s.prev_reward = 1;
+    s.memoryless = 0;
+    s.action_kind = RTU_ACTIONS_DISCRETE;
+    s.n_actions = 2;
+    return s;
+}
+
+/* rtu_ac_buffer_size refuses the shape s with want and leaves bytes alone. */
+#define AC_SIZE_REFUSED(want)                                                                       \
+    do {                                                                                            \
+        bytes = 12345u;                                                                             \
+        CHECK_STATUS(rtu_ac_buffer_size(&s, &bytes), want);                                         \
+        CHECK(bytes == 12345u, "a refused size query must not write bytes");                       \
+    } while (0)
 
 void test_size_errors(int arg)
 {
@@ -194,19 +235,28 @@ void test_size_errors(int arg)
     CHECK_STATUS(rtu_td_buffer_size((rtu_kind)5, 3, 4, &bytes), RTU_ERR_KIND);
     CHECK_STATUS(rtu_td_buffer_size(RTU_KIND_LINEAR, 3, 4, NULL), RTU_ERR_NULL);
     CHECK(bytes == 12345u, "a refused size query must not write bytes");
-    /* (rtu_ac_buffer_size writes the cell's size before it refuses a bad action space: its
-     * header promises nothing about bytes on error, so that is not checked) */
-    CHECK_STATUS(rtu_ac_buffer_size(RTU_KIND_LINEAR, 3, 4, RTU_ACTIONS_DISCRETE, 1, &bytes),
-                 RTU_ERR_ACTION);
-    CHECK_STATUS(rtu_ac_buffer_size(RTU_KIND_LINEAR, 3, 4, RTU_ACTIONS_CONTINUOUS, 0, &bytes),
-                 RTU_ERR_ACTION);
-    CHECK_STATUS(rtu_ac_buffer_size(RTU_KIND_LINEAR, 3, 4, (rtu_action_kind)2, 2, &bytes),
-                 RTU_ERR_ACTION);
-    CHECK_STATUS(rtu_ac_buffer_size(RTU_KIND_LINEAR, 3, 4, RTU_ACTIONS_DISCRETE,
-                                    RTU_MAX_DIM + 1u, &bytes),
-                 RTU_ERR_ACTION);
-    CHECK_STATUS(rtu_ac_buffer_size(RTU_KIND_LINEAR, 0, 4, RTU_ACTIONS_DISCRETE, 2, &bytes),
-                 RTU_ERR_SIZE);
+    {
+        const rtu_ac_shape good = good_shape();
+        rtu_ac_shape s = good;
+        CHECK_STATUS(rtu_ac_buffer_size(&s, NULL), RTU_ERR_NULL);
+        CHECK_STATUS(rtu_ac_buffer_size(NULL, &bytes), RTU_ERR_NULL);
+        s.n_actions = 1;                       AC_SIZE_REFUSED(RTU_ERR_ACTION);
+        s = good; s.action_kind = RTU_ACTIONS_CONTINUOUS; s.n_actions = 0;
+        AC_SIZE_REFUSED(RTU_ERR_ACTION);
+        s = good; s.action_kind = (rtu_action_kind)2; AC_SIZE_REFUSED(RTU_ERR_ACTION);
+        s = good; s.n_actions = RTU_MAX_DIM + 1u; AC_SIZE_REFUSED(RTU_ERR_ACTION);
+        s = good; s.n_obs = 0;                 AC_SIZE_REFUSED(RTU_ERR_SIZE);
+        s = good; s.n_hidden = 0;              AC_SIZE_REFUSED(RTU_ERR_SIZE);
+        s = good; s.n_embed = RTU_MAX_DIM + 1u; AC_SIZE_REFUSED(RTU_ERR_SIZE);
+        s = good; s.n_head = RTU_MAX_DIM + 1u; AC_SIZE_REFUSED(RTU_ERR_SIZE);
+        s = good; s.shared = 2;                AC_SIZE_REFUSED(RTU_ERR_SIZE);
+        s = good; s.prev_reward = -1;          AC_SIZE_REFUSED(RTU_ERR_SIZE);
+        s = good; s.memoryless = 1;            AC_SIZE_REFUSED(RTU_ERR_SIZE); /* with prev_* */
+        s.prev_action = s.prev_reward = 0;
+        CHECK_STATUS(rtu_ac_buffer_size(&s, &bytes), RTU_OK);
+        s = good; s.kind = (rtu_kind)2;        AC_SIZE_REFUSED(RTU_ERR_KIND);
+        s = good; s.activation = (rtu_activation)3; AC_SIZE_REFUSED(RTU_ERR_ACTIVATION);
+    }
 }
 
 /* A size query either refuses a configuration or gives its true size: never a size that wrapped
@@ -243,6 +293,7 @@ void test_init_errors(int arg)
     rtu_ac ac;
     rtu_td_config td_cfg = {0.9f, 0.9f, 1.0f, 2.0f, RTU_OPT_OBGD};
     rtu_ac_config ac_cfg = rtu_ac_default_config();
+    rtu_ac_shape ac_shape = good_shape();
     static rtu_real ac_buf[FIX_AC_REALS];
     static rtu_real td_buf[FIX_TD_REALS];
     (void)arg;
@@ -281,17 +332,27 @@ void test_init_errors(int arg)
                              sizeof td_buf),
                  RTU_ERR_CONFIG);
 
-    CHECK_STATUS(rtu_ac_init(&ac, RTU_KIND_LINEAR, RTU_ACT_RELU, 2, 4, RTU_ACTIONS_DISCRETE, 2,
-                             &ac_cfg, 1u, ac_buf,
-                             RTU_AC_BUFFER_BYTES(RTU_KIND_LINEAR, 2, 4, RTU_ACTIONS_DISCRETE, 2) -
+    ac_shape.n_obs = GOLDEN_AC_N_IN;
+    ac_shape.n_hidden = GOLDEN_N_HIDDEN;
+    CHECK_STATUS(rtu_ac_init(&ac, &ac_shape, &ac_cfg, 1u, ac_buf,
+                             RTU_AC_BUFFER_BYTES(ac_shape.kind, ac_shape.n_obs, ac_shape.n_hidden,
+                                                 ac_shape.n_embed, ac_shape.n_head,
+                                                 ac_shape.shared, ac_shape.prev_action,
+                                                 ac_shape.prev_reward, ac_shape.action_kind,
+                                                 ac_shape.n_actions) -
                                  1u),
                  RTU_ERR_BUFFER_SMALL);
-    CHECK_STATUS(rtu_ac_init(&ac, RTU_KIND_LINEAR, RTU_ACT_RELU, 2, 4, RTU_ACTIONS_DISCRETE, 1,
-                             &ac_cfg, 1u, ac_buf, sizeof ac_buf),
+    CHECK_STATUS(rtu_ac_init(&ac, &ac_shape, &ac_cfg, 1u, (unsigned char *)ac_buf + 1,
+                             sizeof ac_buf - sizeof(rtu_real)),
+                 RTU_ERR_BUFFER_ALIGN);
+    CHECK_STATUS(rtu_ac_init(&ac, NULL, &ac_cfg, 1u, ac_buf, sizeof ac_buf), RTU_ERR_NULL);
+    CHECK_STATUS(rtu_ac_init(&ac, &ac_shape, &ac_cfg, 1u, ac_buf, sizeof ac_buf), RTU_OK);
+    ac_shape.n_actions = 1;
+    CHECK_STATUS(rtu_ac_init(&ac, &ac_shape, &ac_cfg, 1u, ac_buf, sizeof ac_buf),
                  RTU_ERR_ACTION);
+    ac_shape.n_actions = 2;
     ac_cfg.entropy_coef = -1.0f;
-    CHECK_STATUS(rtu_ac_init(&ac, RTU_KIND_LINEAR, RTU_ACT_RELU, 2, 4, RTU_ACTIONS_DISCRETE, 2,
-                             &ac_cfg, 1u, ac_buf, sizeof ac_buf),
+    CHECK_STATUS(rtu_ac_init(&ac, &ac_shape, &ac_cfg, 1u, ac_buf, sizeof ac_buf),
                  RTU_ERR_CONFIG);
 }
 
@@ -363,4 +424,9 @@ void test_ac_check_config(int arg)
     c = good; c.kappa_policy = 0; c.entropy_coef = -1; AC_REFUSED("kappa_policy");
     c = good; c.kappa_value = 0; c.kappa_policy = 0;   AC_REFUSED("kappa_value");
     c = good; c.alpha = 0; c.kappa_value = 0;          AC_REFUSED("alpha");
+    c = good; c.sparsity = 1;      AC_ACCEPTED();
+    c = good; c.sparsity = 1.5f;   AC_REFUSED("sparsity");
+    c = good; c.std_min = 0;       AC_REFUSED("std_min");
+    c = good; c.std_max = (rtu_real)NAN; AC_REFUSED("std_max");
+    c = good; c.std_max = c.std_min; AC_REFUSED("std_max"); /* std_max must exceed std_min */
 }

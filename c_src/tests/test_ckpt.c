@@ -1,6 +1,8 @@
 /* Checkpoints: Python-written checkpoints load and save back to the same bytes and resume the
- * reference's run; C save/load round trips are exact; corrupted, truncated, patched or
- * mismatched checkpoints are refused and leave the learner untouched. */
+ * reference's run (a version-1 TD checkpoint too); C save/load round trips are exact for every
+ * shape of the streaming network, the forward activations recomputed bit for bit; corrupted,
+ * truncated, patched or mismatched checkpoints are refused, name their first faulty field and
+ * leave the learner untouched. */
 #include <math.h>
 #include <string.h>
 
@@ -9,11 +11,9 @@
 #include "tests.h"
 
 #define TD_LEARNER_PARAMS RTU_TD_PARAMS(GOLDEN_N_IN, GOLDEN_N_HIDDEN)
-#define AC_MAX_PARAMS                                                                               \
-    (RTU_CELL_PARAMS(GOLDEN_AC_N_IN, GOLDEN_N_HIDDEN) + RTU_AC_VALUE_HEAD(GOLDEN_N_HIDDEN) +       \
-     RTU_AC_POLICY_HEAD(GOLDEN_N_HIDDEN, RTU_ACTIONS_CONTINUOUS, FIX_AC_MAX_ACTIONS))
-#define CKPT_MAX 4096u /* bytes; every checkpoint here is smaller (checked) */
+#define CKPT_MAX 16384u /* bytes; every checkpoint here is smaller (checked) */
 #define R ((size_t)sizeof(rtu_real))
+#define HEADER RTU_CKPT_HEADER_BYTES
 
 static rtu_real buf_a[FIX_AC_REALS > FIX_TD_REALS ? FIX_AC_REALS : FIX_TD_REALS];
 static rtu_real buf_b[sizeof buf_a / sizeof buf_a[0]];
@@ -39,9 +39,13 @@ static void reseal(size_t bytes)
     put_u32(work + bytes - 4u, rtu_crc32(work, bytes - 4u));
 }
 
-static const unsigned char *td_golden(size_t *bytes, int other)
+static const unsigned char *td_golden(size_t *bytes, int other, int v1)
 {
     int f32 = (sizeof(rtu_real) == 4) != (other != 0);
+    if (v1) {
+        *bytes = f32 ? golden_td_ckpt_v1_f32_bytes : golden_td_ckpt_v1_f64_bytes;
+        return f32 ? golden_td_ckpt_v1_f32 : golden_td_ckpt_v1_f64;
+    }
     *bytes = f32 ? golden_td_ckpt_f32_bytes : golden_td_ckpt_f64_bytes;
     return f32 ? golden_td_ckpt_f32 : golden_td_ckpt_f64;
 }
@@ -53,35 +57,54 @@ static const unsigned char *ac_golden(int i, size_t *bytes, int other)
     return f32 ? golden_ac_ckpts[i].f32 : golden_ac_ckpts[i].f64;
 }
 
-void test_td_ckpt_from_python(int arg)
+static int same_shape(const rtu_ac_shape *a, const rtu_ac_shape *b)
+{
+    return a->kind == b->kind && a->activation == b->activation && a->n_obs == b->n_obs &&
+           a->n_hidden == b->n_hidden && a->n_embed == b->n_embed && a->n_head == b->n_head &&
+           a->shared == b->shared && a->prev_action == b->prev_action &&
+           a->prev_reward == b->prev_reward && a->memoryless == b->memoryless &&
+           a->action_kind == b->action_kind && a->n_actions == b->n_actions;
+}
+
+void test_td_ckpt_from_python(int v1)
 {
     const int c = GOLDEN_TD_CKPT_CASE;
     const golden_td_case *g = &golden_td_cases[c];
     static rtu_real predictions[GOLDEN_TD_STEPS];
     rtu_real params[TD_LEARNER_PARAMS], x[GOLDEN_N_IN], cumulant;
-    size_t bytes, other_bytes, written = 0, p_cell = RTU_CELL_PARAMS(GOLDEN_N_IN, GOLDEN_N_HIDDEN);
-    const unsigned char *data = td_golden(&bytes, 0), *other = td_golden(&other_bytes, 1);
+    size_t bytes, other_bytes, v2_bytes, written = 0;
+    size_t p_cell = RTU_CELL_PARAMS(GOLDEN_N_IN, GOLDEN_N_HIDDEN);
+    const unsigned char *data = td_golden(&bytes, 0, v1), *other = td_golden(&other_bytes, 1, v1);
+    const unsigned char *v2 = td_golden(&v2_bytes, 0, 0);
+    size_t header = v1 ? RTU_CKPT_V1_HEADER_BYTES : HEADER;
     rtu_ckpt_header h;
+    rtu_ckpt_dims d;
     rtu_td td;
     rtu_prng rng;
     unsigned t;
-    (void)arg;
     CHECK_STATUS(rtu_ckpt_inspect(data, bytes, &h), RTU_OK);
-    CHECK(h.version == 1u && h.learner_type == RTU_LEARNER_TD && h.precision == R &&
+    CHECK(h.version == (v1 ? 1u : RTU_CKPT_VERSION) && h.header_bytes == header &&
+              h.learner_type == RTU_LEARNER_TD && h.precision == R &&
               h.kind == (uint32_t)g->kind && h.activation == (uint32_t)g->activation &&
               h.n_in == GOLDEN_N_IN && h.n_hidden == GOLDEN_N_HIDDEN &&
               h.optimizer == (uint32_t)g->optimizer && h.steps == GOLDEN_CKPT_STEP &&
-              h.payload_bytes + RTU_CKPT_HEADER_BYTES + RTU_CKPT_CRC_BYTES == bytes,
+              h.payload_bytes + header + RTU_CKPT_CRC_BYTES == bytes && h.n_embed == 0 &&
+              h.n_actions == 0,
           "rtu_ckpt_inspect reads the Python header");
+    CHECK_STATUS(rtu_ckpt_read_dims(data, bytes, &d), RTU_OK);
+    CHECK(d.version == h.version && d.learner_type == RTU_LEARNER_TD && d.kind == (rtu_kind)g->kind &&
+              d.n_in == GOLDEN_N_IN && d.n_hidden == GOLDEN_N_HIDDEN && d.bytes == bytes &&
+              d.shape.n_obs == GOLDEN_N_IN && d.shape.n_actions == 0 && d.shape.n_embed == 0,
+          "rtu_ckpt_read_dims reads the Python checkpoint");
     CHECK_STATUS(fix_td_make(c, 999u, &td, buf_a), RTU_OK);
     CHECK_STATUS(rtu_td_load(&td, other, other_bytes), RTU_ERR_CKPT_MISMATCH); /* precision */
     CHECK_STATUS(rtu_td_load(&td, data, bytes), RTU_OK);
     CHECK(td.steps == GOLDEN_CKPT_STEP, "steps after load: %lu", (unsigned long)td.steps);
-    /* saved again: exactly Python's bytes */
+    /* saved again: exactly Python's bytes, in version 2 */
     CHECK_STATUS(rtu_td_save(&td, ck1, sizeof ck1, &written), RTU_OK);
-    CHECK(written == bytes && memcmp(ck1, data, bytes) == 0,
+    CHECK(written == v2_bytes && memcmp(ck1, v2, v2_bytes) == 0,
           "rtu_td_save after loading Python's checkpoint wrote other bytes (%lu, Python %lu)",
-          (unsigned long)written, (unsigned long)bytes);
+          (unsigned long)written, (unsigned long)v2_bytes);
     /* and the run continues as the reference's did */
     rtu_prng_seed(&rng, g->input_seed);
     for (t = 0; t < GOLDEN_CKPT_STEP; ++t) {
@@ -95,7 +118,7 @@ void test_td_ckpt_from_python(int arg)
     memcpy(params + p_cell, td.head, R * (TD_LEARNER_PARAMS - p_cell));
     check_close("cell params and head at the end", params,
                 g->params + (GOLDEN_TD_MARKS - 1) * TD_LEARNER_PARAMS, TD_LEARNER_PARAMS, TOL);
-    check_note("%lu bytes", (unsigned long)bytes);
+    check_note("version %u, %lu bytes", (unsigned)h.version, (unsigned long)bytes);
 }
 
 void test_ac_ckpt_from_python(int i)
@@ -103,23 +126,32 @@ void test_ac_ckpt_from_python(int i)
     const int c = golden_ac_ckpts[i].ac_case;
     const golden_ac_case *g = &golden_ac_cases[c];
     static rtu_real actions[GOLDEN_AC_STEPS * FIX_AC_MAX_ACTIONS], values[GOLDEN_AC_STEPS];
-    rtu_real params[AC_MAX_PARAMS];
-    size_t bytes, other_bytes, written = 0, n_params, k = fix_ac_action_reals(c), t;
+    static rtu_real params[FIX_AC_REALS];
+    size_t bytes, other_bytes, written = 0, n_params, k, t;
     size_t steps = GOLDEN_AC_STEPS - GOLDEN_CKPT_STEP, same = 0;
     const unsigned char *data = ac_golden(i, &bytes, 0), *other = ac_golden(i, &other_bytes, 1);
+    rtu_ac_shape shape = fix_ac_shape(c);
+    rtu_ckpt_dims d;
     rtu_ac ac;
     fix_env env;
+    CHECK_STATUS(rtu_ckpt_read_dims(data, bytes, &d), RTU_OK);
+    CHECK(d.learner_type == RTU_LEARNER_ACTOR_CRITIC && d.precision == R && d.bytes == bytes &&
+              d.steps == GOLDEN_CKPT_STEP && d.n_in == GOLDEN_AC_N_IN &&
+              same_shape(&d.shape, &shape),
+          "rtu_ckpt_read_dims reads the shape of the Python checkpoint");
     CHECK_STATUS(fix_ac_make(c, 999u, &ac, buf_a), RTU_OK);
+    k = fix_ac_action_reals(&ac);
     CHECK_STATUS(rtu_ac_load(&ac, other, other_bytes), RTU_ERR_CKPT_MISMATCH);
     CHECK_STATUS(rtu_ac_load(&ac, data, bytes), RTU_OK);
-    CHECK(ac.steps == GOLDEN_CKPT_STEP, "steps after load: %lu", (unsigned long)ac.steps);
+    CHECK(ac.steps == GOLDEN_CKPT_STEP && ac.fed == 1, "steps after load: %lu, fed %d",
+          (unsigned long)ac.steps, ac.fed);
     CHECK_STATUS(rtu_ac_save(&ac, ck1, sizeof ck1, &written), RTU_OK);
     CHECK(written == bytes && memcmp(ck1, data, bytes) == 0,
           "rtu_ac_save after loading Python's checkpoint wrote other bytes (%lu, Python %lu)",
           (unsigned long)written, (unsigned long)bytes);
     fix_env_start(&env, g->env_seed);
     fix_env_advance(&env, GOLDEN_CKPT_STEP);
-    CHECK_STATUS(fix_ac_steps(&ac, c, &env, GOLDEN_CKPT_STEP, GOLDEN_AC_STEPS, actions, values),
+    CHECK_STATUS(fix_ac_steps(&ac, &env, GOLDEN_CKPT_STEP, GOLDEN_AC_STEPS, actions, values),
                  RTU_OK);
     if (g->action_kind == RTU_ACTIONS_DISCRETE) {
         for (t = 0; t < steps; ++t) {
@@ -133,10 +165,8 @@ void test_ac_ckpt_from_python(int i)
     }
     check_close("v(s_t) after resuming", values, g->values + GOLDEN_CKPT_STEP, steps, TOL);
     n_params = fix_ac_params(&ac, params);
-    check_close("cell params, value and policy heads at the end", params, g->end, n_params, TOL);
-    check_note("AC case %d, %s, %lu bytes", c,
-               g->action_kind == RTU_ACTIONS_DISCRETE ? "discrete" : "continuous",
-               (unsigned long)bytes);
+    check_close("every parameter at the end", params, g->end, n_params, TOL);
+    check_note("AC case %d, %lu bytes", c, (unsigned long)bytes);
 }
 
 /* Save, load into a learner initialised from another seed, save again: the same bytes; both then
@@ -155,6 +185,9 @@ void test_td_ckpt_roundtrip(int c)
     CHECK_STATUS(fix_td_steps(&a, &rng_a, 0, 137, NULL, NULL), RTU_OK);
     CHECK_STATUS(rtu_td_checkpoint_size(&a, &size), RTU_OK);
     CHECK(size <= CKPT_MAX, "checkpoint of %lu bytes", (unsigned long)size);
+    CHECK(size == RTU_TD_CHECKPOINT_BYTES(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN),
+          "rtu_td_checkpoint_size %lu, RTU_TD_CHECKPOINT_BYTES %lu", (unsigned long)size,
+          (unsigned long)RTU_TD_CHECKPOINT_BYTES(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN));
     CHECK_STATUS(rtu_td_save(&a, ck1, sizeof ck1, &wa), RTU_OK);
     CHECK(wa == size, "written %lu, size query %lu", (unsigned long)wa, (unsigned long)size);
     CHECK_STATUS(rtu_td_load(&b, ck1, wa), RTU_OK);
@@ -171,37 +204,167 @@ void test_td_ckpt_roundtrip(int c)
     check_note("%lu bytes", (unsigned long)wa);
 }
 
-void test_ac_ckpt_roundtrip(int c)
+/* The shapes of the actor-critic round trips: separate and shared trunks, with and without an
+ * input layer and a head layer, the extras on and off, memoryless, discrete and continuous,
+ * linear and nonlinear. */
+static const struct {
+    rtu_kind kind;
+    rtu_activation activation;
+    size_t n_embed, n_head;
+    int shared, prev_action, prev_reward, memoryless;
+    rtu_action_kind action_kind;
+    size_t n_actions;
+    rtu_optimizer optimizer;
+} roundtrip_shapes[] = {
+    {RTU_KIND_NONLINEAR, RTU_ACT_TANH, 3, 5, 0, 1, 1, 0, RTU_ACTIONS_DISCRETE, 3, RTU_OPT_OBGD},
+    {RTU_KIND_LINEAR, RTU_ACT_RELU, 0, 0, 1, 0, 0, 0, RTU_ACTIONS_DISCRETE, 2, RTU_OPT_OBGD},
+    {RTU_KIND_NONLINEAR, RTU_ACT_TANH, 4, 0, 1, 1, 1, 0, RTU_ACTIONS_CONTINUOUS, 2, RTU_OPT_OBGD},
+    {RTU_KIND_LINEAR, RTU_ACT_IDENTITY, 0, 6, 0, 1, 0, 0, RTU_ACTIONS_CONTINUOUS, 1, RTU_OPT_SGD},
+    {RTU_KIND_LINEAR, RTU_ACT_TANH, 3, 3, 0, 0, 0, 1, RTU_ACTIONS_DISCRETE, 2, RTU_OPT_OBGD},
+    {RTU_KIND_NONLINEAR, RTU_ACT_RELU, FIX_AC_MAX_EMBED, FIX_AC_MAX_HEAD, 1, 0, 1, 0,
+     RTU_ACTIONS_CONTINUOUS, FIX_AC_MAX_ACTIONS, RTU_OPT_OBGD},
+    {RTU_KIND_LINEAR, RTU_ACT_TANH, 5, 2, 0, 1, 1, 0, RTU_ACTIONS_CONTINUOUS, 3, RTU_OPT_OBGD},
+    {RTU_KIND_NONLINEAR, RTU_ACT_IDENTITY, 0, 4, 1, 0, 0, 1, RTU_ACTIONS_DISCRETE, 3, RTU_OPT_SGD},
+};
+
+static rtu_ac_shape roundtrip_shape(int i, rtu_ac_config *config)
 {
-    const golden_ac_case *g = &golden_ac_cases[c];
+    rtu_ac_shape s;
+    s.kind = roundtrip_shapes[i].kind;
+    s.activation = roundtrip_shapes[i].activation;
+    s.n_obs = GOLDEN_AC_N_IN;
+    s.n_hidden = GOLDEN_N_HIDDEN;
+    s.n_embed = roundtrip_shapes[i].n_embed;
+    s.n_head = roundtrip_shapes[i].n_head;
+    s.shared = roundtrip_shapes[i].shared;
+    s.prev_action = roundtrip_shapes[i].prev_action;
+    s.prev_reward = roundtrip_shapes[i].prev_reward;
+    s.memoryless = roundtrip_shapes[i].memoryless;
+    s.action_kind = roundtrip_shapes[i].action_kind;
+    s.n_actions = roundtrip_shapes[i].n_actions;
+    *config = rtu_ac_default_config();
+    config->optimizer = roundtrip_shapes[i].optimizer;
+    if (config->optimizer == RTU_OPT_SGD) {
+        config->alpha = (rtu_real)0.003;
+    }
+    return s;
+}
+
+/* The forward activations of a and b (each trunk's e_hat, e, e_inv_std; each head's q_hat, q,
+ * q_inv_std, out) are the same bit for bit. */
+static int same_activations(const rtu_ac *a, const rtu_ac *b)
+{
+    size_t r, m = a->shape.n_embed, k = a->shape.n_head, same = 1;
+    for (r = 0; r < (a->shape.shared ? 1u : 2u); ++r) {
+        same &= memcmp(a->trunk[r].e_hat, b->trunk[r].e_hat, R * m) == 0 &&
+                memcmp(a->trunk[r].e, b->trunk[r].e, R * m) == 0 &&
+                memcmp(&a->trunk[r].e_inv_std, &b->trunk[r].e_inv_std, R) == 0;
+    }
+    for (r = 0; r < 2; ++r) {
+        same &= memcmp(a->head[r].q_hat, b->head[r].q_hat, R * k) == 0 &&
+                memcmp(a->head[r].q, b->head[r].q, R * k) == 0 &&
+                memcmp(&a->head[r].q_inv_std, &b->head[r].q_inv_std, R) == 0 &&
+                memcmp(a->head[r].out, b->head[r].out, R * a->head[r].n_out) == 0;
+    }
+    return (int)same;
+}
+
+/* For each save point (mid-episode, fed; right after an episode end, not fed): save a, read the
+ * shape back (rtu_ckpt_read_dims), lay b out from it and dirty it (steps of another run, then an
+ * act), load; the activations equal a's, save(load) is the same bytes, and both run on bit for
+ * bit through the next episode end. */
+void test_ac_ckpt_roundtrip(int i)
+{
     static rtu_real acts_a[60 * FIX_AC_MAX_ACTIONS], acts_b[60 * FIX_AC_MAX_ACTIONS];
-    size_t size = 0, wa = 0, wb = 0;
-    size_t reals = RTU_AC_REALS(g->kind, GOLDEN_AC_N_IN, GOLDEN_N_HIDDEN, g->action_kind,
-                                g->n_actions);
+    static const unsigned saves[2] = {77u, 100u};
+    rtu_ac_config config;
+    rtu_ac_shape shape = roundtrip_shape(i, &config);
+    rtu_real obs[GOLDEN_AC_N_IN], action[FIX_AC_MAX_ACTIONS];
+    size_t size = 0, wa = 0, wb = 0, bytes = 0, s;
+    rtu_ckpt_dims d;
     rtu_ac a, b;
     fix_env env_a, env_b;
-    CHECK_STATUS(fix_ac_make(c, g->seed, &a, buf_a), RTU_OK);
-    CHECK_STATUS(fix_ac_make(c, 4242u, &b, buf_b), RTU_OK);
-    fix_env_start(&env_a, g->env_seed);
-    CHECK_STATUS(fix_ac_steps(&a, c, &env_a, 0, 77, NULL, NULL), RTU_OK); /* mid-episode */
-    CHECK_STATUS(rtu_ac_checkpoint_size(&a, &size), RTU_OK);
-    CHECK(size <= CKPT_MAX, "checkpoint of %lu bytes", (unsigned long)size);
-    CHECK_STATUS(rtu_ac_save(&a, ck1, sizeof ck1, &wa), RTU_OK);
-    CHECK(wa == size, "written %lu, size query %lu", (unsigned long)wa, (unsigned long)size);
-    CHECK_STATUS(rtu_ac_load(&b, ck1, wa), RTU_OK);
-    CHECK_STATUS(rtu_ac_save(&b, ck2, sizeof ck2, &wb), RTU_OK);
-    CHECK(wb == wa && memcmp(ck1, ck2, wa) == 0, "save(load(bytes)) differs from bytes");
-    CHECK(b.steps == a.steps && b.episodes == a.episodes && b.rng.state == a.rng.state &&
-              b.rng.inc == a.rng.inc && b.fed == a.fed && b.obs_count == a.obs_count,
-          "counters, PRNG and flags restored");
+    CHECK_STATUS(rtu_ac_buffer_size(&shape, &bytes), RTU_OK);
+    CHECK(bytes <= sizeof buf_a, "buffer of %lu bytes", (unsigned long)bytes);
+    CHECK_STATUS(rtu_ac_init(&a, &shape, &config, 31u + (uint64_t)i, buf_a, sizeof buf_a),
+                 RTU_OK);
+    fix_env_start(&env_a, 301u + (uint64_t)i);
+    for (s = 0; s < 2; ++s) {
+        unsigned t0 = saves[s];
+        CHECK_STATUS(fix_ac_steps(&a, &env_a, s ? saves[0] : 0u, t0, NULL, NULL), RTU_OK);
+        CHECK(a.fed == (s == 0), "save point %u: fed %d", t0, a.fed);
+        CHECK_STATUS(rtu_ac_checkpoint_size(&a, &size), RTU_OK);
+        CHECK(size <= CKPT_MAX, "checkpoint of %lu bytes", (unsigned long)size);
+        CHECK(size == RTU_AC_CHECKPOINT_BYTES(shape.kind, shape.n_obs, shape.n_hidden,
+                                              shape.n_embed, shape.n_head, shape.shared,
+                                              shape.prev_action, shape.prev_reward,
+                                              shape.action_kind, shape.n_actions),
+              "rtu_ac_checkpoint_size %lu differs from RTU_AC_CHECKPOINT_BYTES",
+              (unsigned long)size);
+        CHECK_STATUS(rtu_ac_save(&a, ck1, sizeof ck1, &wa), RTU_OK);
+        CHECK(wa == size, "written %lu, size query %lu", (unsigned long)wa, (unsigned long)size);
+        CHECK_STATUS(rtu_ckpt_read_dims(ck1, wa, &d), RTU_OK);
+        CHECK(same_shape(&d.shape, &shape) && d.bytes == wa && d.steps == t0,
+              "rtu_ckpt_read_dims gives the learner's shape");
+        CHECK_STATUS(rtu_ac_buffer_size(&d.shape, &bytes), RTU_OK);
+        CHECK_STATUS(rtu_ac_init(&b, &d.shape, &config, 4242u, buf_b, bytes), RTU_OK);
+        fix_env_start(&env_b, 77u);
+        CHECK_STATUS(fix_ac_steps(&b, &env_b, 0, 13, NULL, NULL), RTU_OK);
+        obs[0] = (rtu_real)env_b.obs[0];
+        obs[1] = (rtu_real)env_b.obs[1];
+        CHECK_STATUS(rtu_ac_act(&b, obs, action), RTU_OK); /* between act and learn */
+        CHECK_STATUS(rtu_ac_load(&b, ck1, wa), RTU_OK);
+        CHECK(b.acted == 0, "a loaded learner is not between act and learn");
+        CHECK(!a.fed || same_activations(&a, &b),
+              "save point %u: the activations after load differ from the saved learner's", t0);
+        CHECK_STATUS(rtu_ac_save(&b, ck2, sizeof ck2, &wb), RTU_OK);
+        CHECK(wb == wa && memcmp(ck1, ck2, wa) == 0, "save(load(bytes)) differs from bytes");
+        CHECK(b.steps == a.steps && b.episodes == a.episodes && b.rng.state == a.rng.state &&
+                  b.rng.inc == a.rng.inc && b.fed == a.fed && b.obs_count == a.obs_count,
+              "counters, PRNG and flags restored");
+    }
+    /* b holds a's checkpoint of step 100 (an episode end): both run 60 more steps, through the
+     * next episode end at 150 */
     env_b = env_a;
-    /* 60 more steps, through the episode end at step 100 */
-    CHECK_STATUS(fix_ac_steps(&a, c, &env_a, 77, 137, acts_a, NULL), RTU_OK);
-    CHECK_STATUS(fix_ac_steps(&b, c, &env_b, 77, 137, acts_b, NULL), RTU_OK);
+    CHECK_STATUS(fix_ac_steps(&a, &env_a, 100, 160, acts_a, NULL), RTU_OK);
+    CHECK_STATUS(fix_ac_steps(&b, &env_b, 100, 160, acts_b, NULL), RTU_OK);
     CHECK(memcmp(acts_a, acts_b, sizeof acts_a) == 0, "the resumed learner acts otherwise");
-    CHECK(memcmp(buf_a, buf_b, R * reals) == 0, "the resumed learner's buffer differs");
+    CHECK(memcmp(buf_a, buf_b, bytes) == 0, "the resumed learner's buffer differs");
     CHECK(a.rng.state == b.rng.state && a.episodes == b.episodes, "PRNG and episodes");
-    check_note("AC case %d, %lu bytes", c, (unsigned long)wa);
+    check_note("shape %d: %s, m %u k %u%s%s%s%s, %s x %u, %lu bytes", i,
+               shape.kind == RTU_KIND_LINEAR ? "linear" : "nonlinear", (unsigned)shape.n_embed,
+               (unsigned)shape.n_head, shape.shared ? " shared" : "",
+               shape.prev_action ? " +a" : "", shape.prev_reward ? " +r" : "",
+               shape.memoryless ? " memoryless" : "",
+               shape.action_kind == RTU_ACTIONS_DISCRETE ? "discrete" : "continuous",
+               (unsigned)shape.n_actions, (unsigned long)wa);
+}
+
+/* The roundtrip from a mid-episode checkpoint: the next act uses the recomputed activations
+ * (pi from the actor's out) and the next learn the critic's v(s_t) and every activation of the
+ * backward pass; so acting on after the load must be bit for bit. */
+void test_ac_ckpt_resume_mid_episode(int i)
+{
+    static rtu_real acts_a[40 * FIX_AC_MAX_ACTIONS], acts_b[40 * FIX_AC_MAX_ACTIONS];
+    static rtu_real vals_a[40], vals_b[40];
+    rtu_ac_config config;
+    rtu_ac_shape shape = roundtrip_shape(i, &config);
+    size_t wa = 0, bytes = 0;
+    rtu_ac a, b;
+    fix_env env_a, env_b;
+    CHECK_STATUS(rtu_ac_buffer_size(&shape, &bytes), RTU_OK);
+    CHECK_STATUS(rtu_ac_init(&a, &shape, &config, 7u, buf_a, sizeof buf_a), RTU_OK);
+    CHECK_STATUS(rtu_ac_init(&b, &shape, &config, 8u, buf_b, sizeof buf_b), RTU_OK);
+    fix_env_start(&env_a, 5u);
+    CHECK_STATUS(fix_ac_steps(&a, &env_a, 0, 61, NULL, NULL), RTU_OK);
+    CHECK_STATUS(rtu_ac_save(&a, ck1, sizeof ck1, &wa), RTU_OK);
+    CHECK_STATUS(rtu_ac_load(&b, ck1, wa), RTU_OK);
+    env_b = env_a;
+    CHECK_STATUS(fix_ac_steps(&a, &env_a, 61, 89, acts_a, vals_a), RTU_OK); /* before step 100 */
+    CHECK_STATUS(fix_ac_steps(&b, &env_b, 61, 89, acts_b, vals_b), RTU_OK);
+    CHECK(memcmp(acts_a, acts_b, sizeof acts_a) == 0 && memcmp(vals_a, vals_b, sizeof vals_a) == 0,
+          "the learner resumed mid-episode acts or values otherwise");
+    CHECK(memcmp(buf_a, buf_b, bytes) == 0, "the resumed learner's buffer differs");
 }
 
 /* Every corruption of one byte, every truncation, and patched (re-sealed) fields are refused
@@ -242,34 +405,45 @@ static void corruptions(const unsigned char *good, size_t bytes, int is_ac, void
     check_note("%u corruptions, %u truncations", (unsigned)bytes, (unsigned)bytes);
 }
 
-/* Load a patched copy of good (re-sealed) and expect want; the learner must stay untouched. */
-static void patched(const char *what, size_t bytes, int is_ac, void *learner, size_t learner_size,
-                    const rtu_real *buffer, size_t reals, rtu_status want)
+/* Load a patched copy of good in work (re-sealed) and expect want, with *what naming want_what
+ * (unless NULL) by rtu_*_check_checkpoint; the learner must stay untouched. */
+static void patched(const char *label, size_t bytes, int is_ac, void *learner,
+                    size_t learner_size, const rtu_real *buffer, size_t reals, rtu_status want,
+                    const char *want_what)
 {
     static unsigned char struct_before[sizeof(rtu_ac) > sizeof(rtu_td) ? sizeof(rtu_ac)
                                                                        : sizeof(rtu_td)];
-    rtu_status s;
+    const char *what = NULL;
+    rtu_status s, checked;
     memcpy(struct_before, learner, learner_size);
     memcpy(snapshot, buffer, R * reals);
     reseal(bytes);
+    checked = is_ac ? rtu_ac_check_checkpoint((const rtu_ac *)learner, work, bytes, &what)
+                    : rtu_td_check_checkpoint((const rtu_td *)learner, work, bytes, &what);
     s = is_ac ? rtu_ac_load((rtu_ac *)learner, work, bytes)
               : rtu_td_load((rtu_td *)learner, work, bytes);
-    CHECK(s == want, "%s: %s, expected %s", what, rtu_status_str(s), rtu_status_str(want));
+    CHECK(s == want && checked == want, "%s: %s (check %s), expected %s", label,
+          rtu_status_str(s), rtu_status_str(checked), rtu_status_str(want));
+    CHECK(want_what == NULL || (what != NULL && strcmp(what, want_what) == 0),
+          "%s: what is \"%s\", expected \"%s\"", label, what != NULL ? what : "(null)",
+          want_what != NULL ? want_what : "");
     CHECK(memcmp(struct_before, learner, learner_size) == 0 &&
               memcmp(snapshot, buffer, R * reals) == 0,
-          "%s: the refused checkpoint changed the learner", what);
+          "%s: the refused checkpoint changed the learner", label);
 }
 
 void test_td_ckpt_refusals(int arg)
 {
-    const int c = 1; /* nonlinear */
+    const int c = GOLDEN_TD_CKPT_CASE; /* nonlinear */
     const golden_td_case *g = &golden_td_cases[c];
-    size_t reals = RTU_TD_REALS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN), bytes = 0, w = 7;
-    size_t params_at = RTU_CKPT_HEADER_BYTES + 6u * R + 4u;
+    size_t reals = RTU_TD_REALS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN), bytes = 0, w = 7, v1_bytes;
+    size_t params_at = HEADER + 6u * R + 4u;
+    const unsigned char *v1 = td_golden(&v1_bytes, 0, 1);
     rtu_td src, dst, other_kind;
     rtu_ac ac;
     rtu_prng rng;
     rtu_ckpt_header h;
+    rtu_ckpt_dims d;
     (void)arg;
     if (!check_little_endian()) {
         CHECK(0, "these checks patch little-endian bytes");
@@ -283,40 +457,62 @@ void test_td_ckpt_refusals(int arg)
     CHECK(w == 0, "a refused save reports 0 bytes written");
     CHECK_STATUS(rtu_td_save(&src, NULL, bytes, &w), RTU_ERR_NULL);
     CHECK_STATUS(rtu_ckpt_inspect(NULL, bytes, &h), RTU_ERR_NULL);
+    CHECK_STATUS(rtu_ckpt_read_dims(ck1, bytes, NULL), RTU_ERR_NULL);
     CHECK_STATUS(fix_td_make(c, 77u, &dst, buf_b), RTU_OK);
 
     corruptions(ck1, bytes, 0, &dst, sizeof dst, buf_b, reals);
+    corruptions(v1, v1_bytes, 0, &dst, sizeof dst, buf_b, reals); /* version 1 */
 
     memcpy(work, ck1, bytes);
     put_u32(work + 12, RTU_LEARNER_ACTOR_CRITIC);
-    patched("learner type 2", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH);
+    patched("learner type 2", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH,
+            NULL);
     memcpy(work, ck1, bytes);
     put_u32(work + 16, sizeof(rtu_real) == 4 ? 8u : 4u);
-    patched("other precision", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH);
+    patched("other precision", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH,
+            NULL);
     memcpy(work, ck1, bytes);
     put_u32(work + 32, GOLDEN_N_HIDDEN + 1u);
-    patched("n_hidden + 1", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH);
+    patched("n_hidden + 1", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH,
+            NULL);
     memcpy(work, ck1, bytes);
-    put_real(work + RTU_CKPT_HEADER_BYTES, (rtu_real)1.5);
-    patched("gamma 1.5", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CONFIG);
+    put_u32(work + 84, 2u); /* n_actions: an actor-critic field */
+    patched("n_actions 2", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH,
+            NULL);
+    CHECK_STATUS(rtu_ckpt_read_dims(work, bytes, &d), RTU_ERR_CKPT_MISMATCH);
     memcpy(work, ck1, bytes);
-    put_u32(work + RTU_CKPT_HEADER_BYTES + 6u * R, 2u);
-    patched("has_prev 2", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CONFIG);
+    put_real(work + HEADER, (rtu_real)1.5);
+    patched("gamma 1.5", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CONFIG, "gamma");
+    memcpy(work, ck1, bytes);
+    put_u32(work + HEADER + 6u * R, 2u);
+    patched("has_prev 2", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CONFIG,
+            "has_prev (0 or 1)");
     memcpy(work, ck1, bytes);
     put_real(work + params_at, (rtu_real)25);
-    patched("nu_log 25", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_PARAM_RANGE);
+    patched("nu_log 25", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_PARAM_RANGE, NULL);
     memcpy(work, ck1, bytes);
     put_real(work + bytes - RTU_CKPT_CRC_BYTES - R, (rtu_real)NAN); /* the last entry of z */
-    patched("NaN in z", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_NONFINITE_PARAM);
+    patched("NaN in z", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_NONFINITE_PARAM,
+            "NaN or Inf in z");
     memcpy(work, ck1, bytes);
-    put_u32(work + 8, 2u); /* version 2, re-sealed */
-    patched("version 2", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_VERSION);
+    put_real(work + params_at + R * RTU_CELL_PARAMS(GOLDEN_N_IN, GOLDEN_N_HIDDEN) + R,
+             (rtu_real)INFINITY); /* state */
+    patched("Inf in state", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_NONFINITE_PARAM,
+            "NaN or Inf in state");
+    memcpy(work, ck1, bytes);
+    put_u32(work + 8, 3u); /* version 3, re-sealed */
+    patched("version 3", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_VERSION, "");
+    memcpy(work, v1, v1_bytes);
+    put_real(work + RTU_CKPT_V1_HEADER_BYTES + R, (rtu_real)-0.5); /* lambda of version 1 */
+    patched("version 1, lambda -0.5", v1_bytes, 0, &dst, sizeof dst, buf_b, reals,
+            RTU_ERR_CONFIG, "lambda");
 
     /* into a learner of another kind, or another learner type */
     CHECK_STATUS(fix_td_make(0, 5u, &other_kind, buf_a), RTU_OK);
     CHECK_STATUS(rtu_td_load(&other_kind, ck1, bytes), RTU_ERR_CKPT_MISMATCH);
     CHECK_STATUS(fix_ac_make(0, 5u, &ac, buf_a), RTU_OK);
     CHECK_STATUS(rtu_ac_load(&ac, ck1, bytes), RTU_ERR_CKPT_MISMATCH);
+    CHECK_STATUS(rtu_ac_load(&ac, v1, v1_bytes), RTU_ERR_CKPT_MISMATCH);
 
     /* bytes after the CRC (a flash sector) are ignored */
     memcpy(work, ck1, bytes);
@@ -327,23 +523,33 @@ void test_td_ckpt_refusals(int arg)
 
 void test_ac_ckpt_refusals(int arg)
 {
-    const int c = 0;
+    const int c = 0; /* separate trunks, input and head layers, both extras, 3 discrete actions */
     const golden_ac_case *g = &golden_ac_cases[c];
-    size_t reals = RTU_AC_REALS(g->kind, GOLDEN_AC_N_IN, GOLDEN_N_HIDDEN, g->action_kind,
-                                g->n_actions);
-    size_t bytes = 0, w = 7, fixed = RTU_CKPT_HEADER_BYTES;
+    rtu_ac_shape shape = fix_ac_shape(c);
+    size_t n_x = RTU_AC_N_X(shape.n_obs, shape.prev_action, shape.prev_reward, shape.n_actions);
+    size_t embed = RTU_AC_EMBED_PARAMS(n_x, shape.n_embed);
+    size_t trunk = embed + RTU_CKPT_CELL_REALS(shape.kind, RTU_AC_N_E(n_x, shape.n_embed),
+                                                shape.n_hidden);
+    size_t reals = RTU_AC_REALS(shape.kind, shape.n_obs, shape.n_hidden, shape.n_embed,
+                                shape.n_head, shape.shared, shape.prev_action, shape.prev_reward,
+                                shape.action_kind, shape.n_actions);
+    size_t bytes = 0, w = 7, q = HEADER, r = HEADER + RTU_AC_CKPT_FIXED_BYTES;
+    size_t arrays = r + (RTU_AC_CONFIG_REAL_COUNT + 3u) * R; /* the critic's W_in */
     rtu_real obs[GOLDEN_AC_N_IN], action[FIX_AC_MAX_ACTIONS];
-    rtu_ac src, dst;
+    rtu_ac src, dst, other;
     rtu_td td;
+    rtu_ckpt_header h;
+    rtu_ckpt_dims d;
     fix_env env;
     (void)arg;
     if (!check_little_endian()) {
         CHECK(0, "these checks patch little-endian bytes");
         return;
     }
+    CHECK(!shape.shared && shape.n_embed > 0 && shape.n_head > 0, "case 0's shape");
     CHECK_STATUS(fix_ac_make(c, g->seed, &src, buf_a), RTU_OK);
     fix_env_start(&env, g->env_seed);
-    CHECK_STATUS(fix_ac_steps(&src, c, &env, 0, 77, NULL, NULL), RTU_OK);
+    CHECK_STATUS(fix_ac_steps(&src, &env, 0, 77, NULL, NULL), RTU_OK);
     CHECK_STATUS(rtu_ac_save(&src, ck1, sizeof ck1, &bytes), RTU_OK);
     CHECK_STATUS(rtu_ac_save(&src, ck2, bytes - 1u, &w), RTU_ERR_BUFFER_SMALL);
     CHECK(w == 0, "a refused save reports 0 bytes written");
@@ -355,35 +561,112 @@ void test_ac_ckpt_refusals(int arg)
     CHECK_STATUS(rtu_ac_save(&src, ck2, sizeof ck2, &w), RTU_ERR_ORDER);
     CHECK(w == 0, "a refused save reports 0 bytes written");
     CHECK_STATUS(fix_ac_make(c, 77u, &dst, buf_b), RTU_OK);
+    CHECK_STATUS(fix_td_make(0, 5u, &td, buf_a), RTU_OK);
 
     corruptions(ck1, bytes, 1, &dst, sizeof dst, buf_b, reals);
 
+#define AC_PATCHED(label, want, want_what)                                                         \
+    patched(label, bytes, 1, &dst, sizeof dst, buf_b, reals, want, want_what)
     memcpy(work, ck1, bytes);
-    put_u32(work + fixed + 20, 1u); /* acted */
-    patched("acted 1", bytes, 1, &dst, sizeof dst, buf_b, reals, RTU_ERR_ORDER);
+    put_u32(work + q + 12, 1u);
+    AC_PATCHED("acted 1", RTU_ERR_ORDER, NULL);
     memcpy(work, ck1, bytes);
-    put_u32(work + fixed + 4, g->n_actions + 1u);
-    patched("n_actions + 1", bytes, 1, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH);
+    put_u32(work + q + 8, 2u);
+    AC_PATCHED("fed 2", RTU_ERR_CONFIG, "fed (0 or 1)");
     memcpy(work, ck1, bytes);
-    put_u32(work + fixed, RTU_ACTIONS_CONTINUOUS);
-    patched("continuous actions", bytes, 1, &dst, sizeof dst, buf_b, reals,
-            RTU_ERR_CKPT_MISMATCH);
+    put_u32(work + q + 4, 2u);
+    AC_PATCHED("scale_reward 2", RTU_ERR_CONFIG, "scale_reward (0 or 1)");
     memcpy(work, ck1, bytes);
-    work[fixed + 56] &= 0xFEu; /* an even PRNG increment */
-    patched("even PRNG increment", bytes, 1, &dst, sizeof dst, buf_b, reals, RTU_ERR_CONFIG);
+    work[q + 48] &= 0xFEu;
+    AC_PATCHED("even PRNG increment", RTU_ERR_CONFIG,
+               "an even PRNG increment (PCG32 needs it odd)");
+    /* the shape in the header: each field must be the learner's */
     memcpy(work, ck1, bytes);
-    put_u32(work + fixed + 16, 2u); /* fed 2 */
-    patched("fed 2", bytes, 1, &dst, sizeof dst, buf_b, reals, RTU_ERR_CONFIG);
+    put_u32(work + 28, GOLDEN_AC_N_IN + 1u);
+    AC_PATCHED("n_obs + 1", RTU_ERR_CKPT_MISMATCH, NULL);
     memcpy(work, ck1, bytes);
-    put_real(work + fixed + RTU_AC_CKPT_FIXED_BYTES + 2u * R, (rtu_real)-1); /* alpha */
-    patched("alpha -1", bytes, 1, &dst, sizeof dst, buf_b, reals, RTU_ERR_CONFIG);
+    put_u32(work + 56, (uint32_t)shape.n_embed + 1u);
+    AC_PATCHED("n_embed + 1", RTU_ERR_CKPT_MISMATCH, NULL);
+    CHECK_STATUS(rtu_ckpt_read_dims(work, bytes, &d), RTU_ERR_CKPT_MISMATCH); /* the length */
     memcpy(work, ck1, bytes);
-    put_real(work + fixed + RTU_AC_CKPT_FIXED_BYTES + 9u * R, (rtu_real)INFINITY); /* nu_log[0] */
-    patched("Inf nu_log", bytes, 1, &dst, sizeof dst, buf_b, reals, RTU_ERR_NONFINITE_PARAM);
+    put_u32(work + 60, 0u);
+    AC_PATCHED("n_head 0", RTU_ERR_CKPT_MISMATCH, NULL);
     memcpy(work, ck1, bytes);
-    put_real(work + fixed + RTU_AC_CKPT_FIXED_BYTES + 9u * R, (rtu_real)-21);
-    patched("nu_log -21", bytes, 1, &dst, sizeof dst, buf_b, reals, RTU_ERR_PARAM_RANGE);
+    put_u32(work + 64, 2u);
+    AC_PATCHED("shared 2", RTU_ERR_CKPT_MISMATCH, NULL);
+    CHECK_STATUS(rtu_ckpt_read_dims(work, bytes, &d), RTU_ERR_CKPT_MISMATCH);
+    memcpy(work, ck1, bytes);
+    put_u32(work + 68, 0u);
+    AC_PATCHED("prev_action 0", RTU_ERR_CKPT_MISMATCH, NULL);
+    memcpy(work, ck1, bytes);
+    put_u32(work + 76, 1u); /* memoryless with the extras: not a shape */
+    AC_PATCHED("memoryless 1", RTU_ERR_CKPT_MISMATCH, NULL);
+    CHECK_STATUS(rtu_ckpt_read_dims(work, bytes, &d), RTU_ERR_CKPT_MISMATCH);
+    memcpy(work, ck1, bytes);
+    put_u32(work + 80, RTU_ACTIONS_CONTINUOUS);
+    AC_PATCHED("continuous actions", RTU_ERR_CKPT_MISMATCH, NULL);
+    memcpy(work, ck1, bytes);
+    put_u32(work + 84, g->n_actions + 1u);
+    AC_PATCHED("n_actions + 1", RTU_ERR_CKPT_MISMATCH,
+               "another learner type, precision, kind, activation, size, network or action "
+               "space");
+    /* the config and the arrays */
+    memcpy(work, ck1, bytes);
+    put_real(work + r + 2u * R, (rtu_real)-1);
+    AC_PATCHED("alpha -1", RTU_ERR_CONFIG, "alpha");
+    memcpy(work, ck1, bytes);
+    put_real(work + r + 6u * R, (rtu_real)1.5);
+    AC_PATCHED("sparsity 1.5", RTU_ERR_CONFIG, "sparsity");
+    memcpy(work, ck1, bytes);
+    put_real(work + r + 8u * R, (rtu_real)g->std_min); /* std_max = std_min */
+    AC_PATCHED("std_max = std_min", RTU_ERR_CONFIG, "std_max");
+    memcpy(work, ck1, bytes);
+    put_real(work + r + 10u * R, (rtu_real)NAN); /* ret_mean */
+    AC_PATCHED("NaN ret_mean", RTU_ERR_NONFINITE_PARAM,
+               "a non-finite hyperparameter, ret_trace, ret_mean or ret_m2");
+    memcpy(work, ck1, bytes);
+    put_real(work + arrays + R, (rtu_real)NAN);
+    AC_PATCHED("NaN in the critic's W_in", RTU_ERR_NONFINITE_PARAM, "NaN or Inf in critic.embed");
+    memcpy(work, ck1, bytes);
+    put_real(work + arrays + embed * R, (rtu_real)INFINITY); /* the critic's nu_log[0] */
+    AC_PATCHED("Inf nu_log", RTU_ERR_NONFINITE_PARAM, "NaN or Inf in critic.params");
+    memcpy(work, ck1, bytes);
+    put_real(work + arrays + embed * R, (rtu_real)-21);
+    AC_PATCHED("nu_log -21", RTU_ERR_PARAM_RANGE,
+               "|nu_log| or |theta_log| beyond RTU_LOG_PARAM_LIMIT (20)");
+    memcpy(work, ck1, bytes);
+    put_real(work + arrays + (trunk + embed + shape.n_hidden) * R, (rtu_real)21);
+    AC_PATCHED("the actor's theta_log[0] 21", RTU_ERR_PARAM_RANGE, NULL);
+    memcpy(work, ck1, bytes);
+    put_real(work + arrays + (2u * trunk - 1u) * R, (rtu_real)NAN); /* the last weight trace */
+    AC_PATCHED("NaN in the actor's traces", RTU_ERR_NONFINITE_PARAM,
+               "NaN or Inf in actor.traces_weight");
+    memcpy(work, ck1, bytes);
+    put_real(work + arrays + (2u * trunk + 1u) * R, (rtu_real)NAN);
+    AC_PATCHED("NaN in the critic's head", RTU_ERR_NONFINITE_PARAM, "NaN or Inf in critic.head");
+    memcpy(work, ck1, bytes);
+    put_real(work + bytes - RTU_CKPT_CRC_BYTES - R, (rtu_real)INFINITY); /* the last of x */
+    AC_PATCHED("Inf in x", RTU_ERR_NONFINITE_PARAM, "NaN or Inf in x");
 
-    CHECK_STATUS(fix_td_make(0, 5u, &td, buf_a), RTU_OK);
+    /* a version-1 actor-critic checkpoint (the network before issue 11): its 56-byte header,
+     * any payload, a valid CRC; refused by every reader */
+    memcpy(work, ck1, RTU_CKPT_V1_HEADER_BYTES);
+    memcpy(work + RTU_CKPT_V1_HEADER_BYTES, ck1 + HEADER, bytes - HEADER);
+    put_u32(work + 8, 1u);
+    w = bytes - (HEADER - RTU_CKPT_V1_HEADER_BYTES);
+    patched("version 1", w, 1, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_VERSION, "");
+    CHECK_STATUS(rtu_ckpt_inspect(work, w, &h), RTU_ERR_CKPT_VERSION);
+    CHECK_STATUS(rtu_ckpt_read_dims(work, w, &d), RTU_ERR_CKPT_VERSION);
+    CHECK_STATUS(rtu_td_load(&td, work, w), RTU_ERR_CKPT_VERSION);
+
+    /* into a learner of another shape, or another learner type */
     CHECK_STATUS(rtu_td_load(&td, ck1, bytes), RTU_ERR_CKPT_MISMATCH);
+    CHECK_STATUS(fix_ac_make(2, 5u, &other, buf_a), RTU_OK);
+    CHECK_STATUS(rtu_ac_load(&other, ck1, bytes), RTU_ERR_CKPT_MISMATCH);
+
+    /* bytes after the CRC (a flash sector) are ignored */
+    memcpy(work, ck1, bytes);
+    memset(work + bytes, 0xFF, 16);
+    CHECK_STATUS(rtu_ac_load(&dst, work, bytes + 16u), RTU_OK);
+    CHECK(dst.steps == 77u, "loaded from a larger buffer");
 }

@@ -39,10 +39,11 @@ void test_ac_golden(int golden_case);
 void test_ac_order(int arg);
 
 /* test_ckpt.c */
-void test_td_ckpt_from_python(int arg);
+void test_td_ckpt_from_python(int v1);
 void test_ac_ckpt_from_python(int golden_ckpt);
-void test_td_ckpt_roundtrip(int arg);
-void test_ac_ckpt_roundtrip(int golden_case);
+void test_td_ckpt_roundtrip(int golden_case);
+void test_ac_ckpt_roundtrip(int shape);
+void test_ac_ckpt_resume_mid_episode(int shape);
 void test_td_ckpt_refusals(int arg);
 void test_ac_ckpt_refusals(int arg);
 
