@@ -83,14 +83,13 @@ void fix_env_advance(fix_env *env, unsigned steps)
     }
 }
 
-rtu_ac_shape fix_ac_shape(int c)
+rtu_ac_shape fix_shape(const golden_ac_shape *g)
 {
-    const golden_ac_case *g = &golden_ac_cases[c];
     rtu_ac_shape s;
     s.kind = (rtu_kind)g->kind;
     s.activation = (rtu_activation)g->activation;
-    s.n_obs = GOLDEN_AC_N_IN;
-    s.n_hidden = GOLDEN_N_HIDDEN;
+    s.n_obs = g->n_obs;
+    s.n_hidden = g->n_hidden;
     s.n_embed = g->n_embed;
     s.n_head = g->n_head;
     s.shared = g->shared;
@@ -100,6 +99,11 @@ rtu_ac_shape fix_ac_shape(int c)
     s.action_kind = (rtu_action_kind)g->action_kind;
     s.n_actions = g->n_actions;
     return s;
+}
+
+rtu_ac_shape fix_ac_shape(int c)
+{
+    return fix_shape(&golden_ac_cases[c].shape);
 }
 
 rtu_ac_config fix_ac_config(int c)

@@ -48,6 +48,9 @@ void fix_env_start(fix_env *env, uint64_t seed);
 /* Draw the next steps observations (obs_t becomes obs_{t + steps}), as steps of fix_ac_steps do. */
 void fix_env_advance(fix_env *env, unsigned steps);
 
+/* An actor-critic's shape from its golden description. */
+rtu_ac_shape fix_shape(const golden_ac_shape *g);
+
 /* The shape and the config of golden AC case c (rtu_real fields from the golden doubles). */
 rtu_ac_shape fix_ac_shape(int c);
 rtu_ac_config fix_ac_config(int c);

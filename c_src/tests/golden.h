@@ -53,13 +53,17 @@ typedef struct { /* per cell configuration: reals (RTU_CELL_REALS), params, TD r
     unsigned long cell_reals, cell_params, td_reals, td_ckpt_f32, td_ckpt_f64;
 } golden_size_case;
 
-typedef struct { /* an actor-critic's shape (rtu_ac_shape's fields): reals of its buffer, and
-                    * the bytes of its checkpoint in float and double */
-    int kind;
+typedef struct { /* an actor-critic's shape: the fields of rtu_ac_shape, in its order */
+    int kind, activation;
     unsigned n_obs, n_hidden, n_embed, n_head;
     int shared, prev_action, prev_reward, memoryless;
     int action_kind;
     unsigned n_actions;
+} golden_ac_shape;
+
+typedef struct { /* an actor-critic's shape: reals of its buffer, and the bytes of its checkpoint
+                    * in float and double */
+    golden_ac_shape shape;
     unsigned long ac_reals, ac_ckpt_f32, ac_ckpt_f64;
 } golden_ac_size_case;
 
@@ -84,9 +88,7 @@ typedef struct { /* a TD learner run for TD_STEPS steps */
 } golden_td_case;
 
 typedef struct { /* an actor-critic (GOLDEN_AC_N_IN observations) run for AC_STEPS steps */
-    int kind, activation, action_kind;
-    unsigned n_actions, n_embed, n_head;
-    int shared, prev_action, prev_reward, memoryless;
+    golden_ac_shape shape;
     double gamma, lambda, alpha, kappa_value, kappa_policy, entropy_coef, sparsity, std_min,
         std_max;
     int optimizer, normalize_obs, scale_reward;
@@ -3612,12 +3614,12 @@ const golden_size_case golden_size_cases[GOLDEN_SIZE_CASES] = {
 };
 
 const golden_ac_size_case golden_ac_size_cases[GOLDEN_AC_SIZE_CASES] = {
-    {0, 3, 4, 0, 0, 0, 0, 0, 0, 0, 3, 404, 1492, 2836},
-    {1, 3, 4, 5, 6, 0, 1, 1, 0, 1, 2, 1019, 3624, 7100},
-    {1, 2, 32, 16, 16, 1, 1, 1, 0, 0, 2, 10655, 40712, 81276},
-    {0, 5, 8, 0, 7, 0, 1, 0, 0, 1, 1, 1504, 5448, 10748},
-    {1, 4, 6, 9, 0, 1, 0, 1, 0, 0, 4, 1060, 3928, 7708},
-    {0, 1, 3, 2, 2, 0, 0, 0, 1, 1, 3, 361, 1244, 2340}
+    {{0, 1, 3, 4, 0, 0, 0, 0, 0, 0, 0, 3}, 404, 1492, 2836},
+    {{1, 1, 3, 4, 5, 6, 0, 1, 1, 0, 1, 2}, 1019, 3624, 7100},
+    {{1, 1, 2, 32, 16, 16, 1, 1, 1, 0, 0, 2}, 10655, 40712, 81276},
+    {{0, 1, 5, 8, 0, 7, 0, 1, 0, 0, 1, 1}, 1504, 5448, 10748},
+    {{1, 1, 4, 6, 9, 0, 1, 0, 1, 0, 0, 4}, 1060, 3928, 7708},
+    {{0, 1, 1, 3, 2, 2, 0, 0, 0, 1, 1, 3}, 361, 1244, 2340}
 };
 
 const golden_cell_case golden_cell_cases[GOLDEN_CELL_CASES] = {
@@ -3637,11 +3639,11 @@ const golden_td_case golden_td_cases[GOLDEN_TD_CASES] = {
 };
 
 const golden_ac_case golden_ac_cases[GOLDEN_AC_CASES] = {
-    {1, 1, 0, 3, 3, 5, 0, 1, 1, 0, 0.99, 0.8, 1.0, 2.0, 3.0, 0.01, 0.9, 0.01, 2.0, 1, 1, 1, 31u, 301u, 4u, 220u, golden_ac0_actions, golden_ac0_values, golden_ac0_mid, golden_ac0_end, golden_ac0_stats},
-    {0, 0, 0, 2, 0, 0, 1, 0, 0, 0, 0.99, 0.8, 1.0, 2.0, 3.0, 0.05, 0.9, 0.01, 2.0, 1, 0, 1, 32u, 302u, 4u, 51u, golden_ac1_actions, golden_ac1_values, golden_ac1_mid, golden_ac1_end, golden_ac1_stats},
-    {1, 1, 1, 2, 3, 0, 1, 1, 1, 0, 0.99, 0.8, 1.0, 2.0, 3.0, 0.01, 0.9, 0.05, 1.5, 1, 1, 1, 33u, 303u, 4u, 95u, golden_ac2_actions, golden_ac2_values, golden_ac2_mid, golden_ac2_end, golden_ac2_stats},
-    {0, 2, 1, 1, 0, 5, 0, 1, 0, 0, 0.99, 0.8, 0.003, 2.0, 3.0, 0.01, 0.9, 0.01, 2.0, 0, 1, 0, 34u, 304u, 4u, 172u, golden_ac3_actions, golden_ac3_values, golden_ac3_mid, golden_ac3_end, golden_ac3_stats},
-    {0, 1, 0, 2, 3, 3, 0, 0, 0, 1, 0.99, 0.8, 1.0, 2.0, 3.0, 0.01, 0.5, 0.01, 2.0, 1, 1, 1, 35u, 305u, 4u, 148u, golden_ac4_actions, golden_ac4_values, golden_ac4_mid, golden_ac4_end, golden_ac4_stats}
+    {{1, 1, 2, 4, 3, 5, 0, 1, 1, 0, 0, 3}, 0.99, 0.8, 1.0, 2.0, 3.0, 0.01, 0.9, 0.01, 2.0, 1, 1, 1, 31u, 301u, 4u, 220u, golden_ac0_actions, golden_ac0_values, golden_ac0_mid, golden_ac0_end, golden_ac0_stats},
+    {{0, 0, 2, 4, 0, 0, 1, 0, 0, 0, 0, 2}, 0.99, 0.8, 1.0, 2.0, 3.0, 0.05, 0.9, 0.01, 2.0, 1, 0, 1, 32u, 302u, 4u, 51u, golden_ac1_actions, golden_ac1_values, golden_ac1_mid, golden_ac1_end, golden_ac1_stats},
+    {{1, 1, 2, 4, 3, 0, 1, 1, 1, 0, 1, 2}, 0.99, 0.8, 1.0, 2.0, 3.0, 0.01, 0.9, 0.05, 1.5, 1, 1, 1, 33u, 303u, 4u, 95u, golden_ac2_actions, golden_ac2_values, golden_ac2_mid, golden_ac2_end, golden_ac2_stats},
+    {{0, 2, 2, 4, 0, 5, 0, 1, 0, 0, 1, 1}, 0.99, 0.8, 0.003, 2.0, 3.0, 0.01, 0.9, 0.01, 2.0, 0, 1, 0, 34u, 304u, 4u, 172u, golden_ac3_actions, golden_ac3_values, golden_ac3_mid, golden_ac3_end, golden_ac3_stats},
+    {{0, 1, 2, 4, 3, 3, 0, 0, 0, 1, 0, 2}, 0.99, 0.8, 1.0, 2.0, 3.0, 0.01, 0.5, 0.01, 2.0, 1, 1, 1, 35u, 305u, 4u, 148u, golden_ac4_actions, golden_ac4_values, golden_ac4_mid, golden_ac4_end, golden_ac4_stats}
 };
 
 const golden_ac_ckpt golden_ac_ckpts[GOLDEN_AC_CKPT_CASES] = {

@@ -6,9 +6,9 @@ never by the C code they check.
     python c_src/tests/make_golden.py              # rewrites c_src/tests/golden.h
     python c_src/tests/make_golden.py --out FILE   # writes elsewhere (the up-to-date test)
 
-Every run is small (n_in 3, n_hidden 4; the actor-critic on 2 observations) and its inputs come from the project's PCG32 generator
-(Prng here, rtu_prng in C), so the C tests rebuild the same inputs from a seed instead of reading
-them from the header. The synthetic sequences are defined once, here, and the C tests repeat them
+Every run is small (n_in 3, n_hidden 4; the actor-critic on 2 observations) and its inputs come
+from the project's PCG32 generator (Prng here, rtu_prng in C), so the C tests rebuild the same
+inputs from a seed instead of reading them from the header. The synthetic sequences are defined once, here, and the C tests repeat them
 line for line (c_src/tests/fixtures.c):
 
   cell:  per step, x[j] = 2 u - 1 (n_in draws), then dh[j] = 2 u - 1 (2n draws), u = uniform()
@@ -304,11 +304,13 @@ def c_bool(v) -> str:
     return "1" if v else "0"
 
 
-def net_fields(net: ACNetwork) -> str:
-    """n_embed, n_head, shared, prev_action, prev_reward, memoryless: the network's fields of
-    rtu_ac_shape, as C initialisers."""
-    return (f"{net.n_embed}, {net.n_head}, {c_bool(net.shared)}, {c_bool(net.prev_action)}, "
-            f"{c_bool(net.prev_reward)}, {c_bool(net.memoryless)}")
+def shape_fields(kind: str, activation: str, n_obs: int, n_hidden: int, net: ACNetwork,
+                 action_kind: str, n_actions: int) -> str:
+    """A golden_ac_shape (rtu_ac_shape's fields in its order) as a C initialiser."""
+    return (f"{{{KINDS.index(kind)}, {ACTIVATIONS.index(activation)}, {n_obs}, {n_hidden}, "
+            f"{net.n_embed}, {net.n_head}, {c_bool(net.shared)}, {c_bool(net.prev_action)}, "
+            f"{c_bool(net.prev_reward)}, {c_bool(net.memoryless)}, "
+            f"{ACTION_KINDS.index(action_kind)}, {n_actions}}}")
 
 
 def generate() -> str:
@@ -342,8 +344,7 @@ def generate() -> str:
         ckpt = [checkpoint.ac_checkpoint_bytes(kind, n_obs, n_hidden, net, action_kind, n_actions,
                                                precision) for precision in (4, 8)]
         ac_size_rows.append(
-            f"    {{{KINDS.index(kind)}, {n_obs}, {n_hidden}, {net_fields(net)}, "
-            f"{ACTION_KINDS.index(action_kind)}, {n_actions}, "
+            f"    {{{shape_fields(kind, 'tanh', n_obs, n_hidden, net, action_kind, n_actions)}, "
             f"{ac_reals(kind, n_obs, n_hidden, action_kind, n_actions, net)}, "
             f"{ckpt[0]}, {ckpt[1]}}}")
 
@@ -386,9 +387,9 @@ def generate() -> str:
         names = [w.doubles(f"golden_ac{i}_{k}", r[k])
                  for k in ("actions", "values", "mid", "end", "stats")]
         reals = ", ".join(repr(getattr(cfg, f)) for f in checkpoint.AC_CONFIG_REALS)
+        shape = shape_fields(kind, activation, AC_N_OBS, N_HIDDEN, net, action_kind, n_actions)
         ac_rows.append(
-            f"    {{{KINDS.index(kind)}, {ACTIVATIONS.index(activation)}, "
-            f"{ACTION_KINDS.index(action_kind)}, {n_actions}, {net_fields(net)}, {reals}, "
+            f"    {{{shape}, {reals}, "
             f"{OPTIMIZERS.index(cfg.optimizer)}, {c_bool(cfg.normalize_obs)}, "
             f"{c_bool(cfg.scale_reward)}, {ac_seed(i)}u, {ac_env_seed(i)}u, {r['episodes']}u, "
             f"{r['end'].size}u, " + ", ".join(names) + "}")
@@ -457,13 +458,17 @@ typedef struct {{ /* per cell configuration: reals (RTU_CELL_REALS), params, TD 
     unsigned long cell_reals, cell_params, td_reals, td_ckpt_f32, td_ckpt_f64;
 }} golden_size_case;
 
-typedef struct {{ /* an actor-critic's shape (rtu_ac_shape's fields): reals of its buffer, and
-                    * the bytes of its checkpoint in float and double */
-    int kind;
+typedef struct {{ /* an actor-critic's shape: the fields of rtu_ac_shape, in its order */
+    int kind, activation;
     unsigned n_obs, n_hidden, n_embed, n_head;
     int shared, prev_action, prev_reward, memoryless;
     int action_kind;
     unsigned n_actions;
+}} golden_ac_shape;
+
+typedef struct {{ /* an actor-critic's shape: reals of its buffer, and the bytes of its checkpoint
+                    * in float and double */
+    golden_ac_shape shape;
     unsigned long ac_reals, ac_ckpt_f32, ac_ckpt_f64;
 }} golden_ac_size_case;
 
@@ -488,9 +493,7 @@ typedef struct {{ /* a TD learner run for TD_STEPS steps */
 }} golden_td_case;
 
 typedef struct {{ /* an actor-critic (GOLDEN_AC_N_IN observations) run for AC_STEPS steps */
-    int kind, activation, action_kind;
-    unsigned n_actions, n_embed, n_head;
-    int shared, prev_action, prev_reward, memoryless;
+    golden_ac_shape shape;
     double gamma, lambda, alpha, kappa_value, kappa_policy, entropy_coef, sparsity, std_min,
         std_max;
     int optimizer, normalize_obs, scale_reward;

@@ -150,21 +150,9 @@ void test_learner_sizes(int arg)
     }
     for (c = 0; c < GOLDEN_AC_SIZE_CASES; ++c) {
         const golden_ac_size_case *g = &golden_ac_size_cases[c];
-        rtu_ac_shape s;
+        rtu_ac_shape s = fix_shape(&g->shape);
         size_t bytes = 0, want = sizeof(rtu_real) * (size_t)g->ac_reals, macro, checkpoint;
         size_t ckpt = sizeof(rtu_real) == 4 ? (size_t)g->ac_ckpt_f32 : (size_t)g->ac_ckpt_f64;
-        s.kind = (rtu_kind)g->kind;
-        s.activation = RTU_ACT_TANH;
-        s.n_obs = g->n_obs;
-        s.n_hidden = g->n_hidden;
-        s.n_embed = g->n_embed;
-        s.n_head = g->n_head;
-        s.shared = g->shared;
-        s.prev_action = g->prev_action;
-        s.prev_reward = g->prev_reward;
-        s.memoryless = g->memoryless;
-        s.action_kind = (rtu_action_kind)g->action_kind;
-        s.n_actions = g->n_actions;
         CHECK_STATUS(rtu_ac_buffer_size(&s, &bytes), RTU_OK);
         CHECK(bytes == want, "AC case %u: %lu bytes, reference %lu", (unsigned)c,
               (unsigned long)bytes, (unsigned long)want);

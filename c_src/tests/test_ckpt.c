@@ -92,8 +92,8 @@ void test_td_ckpt_from_python(int v1)
               h.n_actions == 0,
           "rtu_ckpt_inspect reads the Python header");
     CHECK_STATUS(rtu_ckpt_read_dims(data, bytes, &d), RTU_OK);
-    CHECK(d.version == h.version && d.learner_type == RTU_LEARNER_TD && d.kind == (rtu_kind)g->kind &&
-              d.n_in == GOLDEN_N_IN && d.n_hidden == GOLDEN_N_HIDDEN && d.bytes == bytes &&
+    CHECK(d.version == h.version && d.learner_type == RTU_LEARNER_TD &&
+              d.kind == (rtu_kind)g->kind && d.n_in == GOLDEN_N_IN && d.n_hidden == GOLDEN_N_HIDDEN && d.bytes == bytes &&
               d.shape.n_obs == GOLDEN_N_IN && d.shape.n_actions == 0 && d.shape.n_embed == 0,
           "rtu_ckpt_read_dims reads the Python checkpoint");
     CHECK_STATUS(fix_td_make(c, 999u, &td, buf_a), RTU_OK);
@@ -153,7 +153,7 @@ void test_ac_ckpt_from_python(int i)
     fix_env_advance(&env, GOLDEN_CKPT_STEP);
     CHECK_STATUS(fix_ac_steps(&ac, &env, GOLDEN_CKPT_STEP, GOLDEN_AC_STEPS, actions, values),
                  RTU_OK);
-    if (g->action_kind == RTU_ACTIONS_DISCRETE) {
+    if (g->shape.action_kind == RTU_ACTIONS_DISCRETE) {
         for (t = 0; t < steps; ++t) {
             same += (double)actions[t] == g->actions[GOLDEN_CKPT_STEP + t];
         }
@@ -206,48 +206,30 @@ void test_td_ckpt_roundtrip(int c)
 
 /* The shapes of the actor-critic round trips: separate and shared trunks, with and without an
  * input layer and a head layer, the extras on and off, memoryless, discrete and continuous,
- * linear and nonlinear. */
-static const struct {
-    rtu_kind kind;
-    rtu_activation activation;
-    size_t n_embed, n_head;
-    int shared, prev_action, prev_reward, memoryless;
-    rtu_action_kind action_kind;
-    size_t n_actions;
-    rtu_optimizer optimizer;
-} roundtrip_shapes[] = {
-    {RTU_KIND_NONLINEAR, RTU_ACT_TANH, 3, 5, 0, 1, 1, 0, RTU_ACTIONS_DISCRETE, 3, RTU_OPT_OBGD},
-    {RTU_KIND_LINEAR, RTU_ACT_RELU, 0, 0, 1, 0, 0, 0, RTU_ACTIONS_DISCRETE, 2, RTU_OPT_OBGD},
-    {RTU_KIND_NONLINEAR, RTU_ACT_TANH, 4, 0, 1, 1, 1, 0, RTU_ACTIONS_CONTINUOUS, 2, RTU_OPT_OBGD},
-    {RTU_KIND_LINEAR, RTU_ACT_IDENTITY, 0, 6, 0, 1, 0, 0, RTU_ACTIONS_CONTINUOUS, 1, RTU_OPT_SGD},
-    {RTU_KIND_LINEAR, RTU_ACT_TANH, 3, 3, 0, 0, 0, 1, RTU_ACTIONS_DISCRETE, 2, RTU_OPT_OBGD},
-    {RTU_KIND_NONLINEAR, RTU_ACT_RELU, FIX_AC_MAX_EMBED, FIX_AC_MAX_HEAD, 1, 0, 1, 0,
-     RTU_ACTIONS_CONTINUOUS, FIX_AC_MAX_ACTIONS, RTU_OPT_OBGD},
-    {RTU_KIND_LINEAR, RTU_ACT_TANH, 5, 2, 0, 1, 1, 0, RTU_ACTIONS_CONTINUOUS, 3, RTU_OPT_OBGD},
-    {RTU_KIND_NONLINEAR, RTU_ACT_IDENTITY, 0, 4, 1, 0, 0, 1, RTU_ACTIONS_DISCRETE, 3, RTU_OPT_SGD},
+ * linear and nonlinear; the ones marked SGD learn with SGD (alpha 0.003), the others ObGD. */
+#define RT(kind, act, m, k, shared, pa, pr, ml, ak, A)                                              \
+    {RTU_KIND_##kind, RTU_ACT_##act, GOLDEN_AC_N_IN, GOLDEN_N_HIDDEN, m, k, shared, pa, pr, ml,     \
+     RTU_ACTIONS_##ak, A}
+static const golden_ac_shape roundtrip_shapes[] = {
+    RT(NONLINEAR, TANH, 3, 5, 0, 1, 1, 0, DISCRETE, 3),
+    RT(LINEAR, RELU, 0, 0, 1, 0, 0, 0, DISCRETE, 2),
+    RT(NONLINEAR, TANH, 4, 0, 1, 1, 1, 0, CONTINUOUS, 2),
+    RT(LINEAR, IDENTITY, 0, 6, 0, 1, 0, 0, CONTINUOUS, 1), /* SGD */
+    RT(LINEAR, TANH, 3, 3, 0, 0, 0, 1, DISCRETE, 2),
+    RT(NONLINEAR, RELU, FIX_AC_MAX_EMBED, FIX_AC_MAX_HEAD, 1, 0, 1, 0, CONTINUOUS,
+       FIX_AC_MAX_ACTIONS),
+    RT(LINEAR, TANH, 5, 2, 0, 1, 1, 0, CONTINUOUS, 3),
+    RT(NONLINEAR, IDENTITY, 0, 4, 1, 0, 0, 1, DISCRETE, 3), /* SGD */
 };
 
 static rtu_ac_shape roundtrip_shape(int i, rtu_ac_config *config)
 {
-    rtu_ac_shape s;
-    s.kind = roundtrip_shapes[i].kind;
-    s.activation = roundtrip_shapes[i].activation;
-    s.n_obs = GOLDEN_AC_N_IN;
-    s.n_hidden = GOLDEN_N_HIDDEN;
-    s.n_embed = roundtrip_shapes[i].n_embed;
-    s.n_head = roundtrip_shapes[i].n_head;
-    s.shared = roundtrip_shapes[i].shared;
-    s.prev_action = roundtrip_shapes[i].prev_action;
-    s.prev_reward = roundtrip_shapes[i].prev_reward;
-    s.memoryless = roundtrip_shapes[i].memoryless;
-    s.action_kind = roundtrip_shapes[i].action_kind;
-    s.n_actions = roundtrip_shapes[i].n_actions;
     *config = rtu_ac_default_config();
-    config->optimizer = roundtrip_shapes[i].optimizer;
-    if (config->optimizer == RTU_OPT_SGD) {
+    if (i == 3 || i == 7) {
+        config->optimizer = RTU_OPT_SGD;
         config->alpha = (rtu_real)0.003;
     }
-    return s;
+    return fix_shape(&roundtrip_shapes[i]);
 }
 
 /* The forward activations of a and b (each trunk's e_hat, e, e_inv_std; each head's q_hat, q,
@@ -606,7 +588,7 @@ void test_ac_ckpt_refusals(int arg)
     put_u32(work + 80, RTU_ACTIONS_CONTINUOUS);
     AC_PATCHED("continuous actions", RTU_ERR_CKPT_MISMATCH, NULL);
     memcpy(work, ck1, bytes);
-    put_u32(work + 84, g->n_actions + 1u);
+    put_u32(work + 84, g->shape.n_actions + 1u);
     AC_PATCHED("n_actions + 1", RTU_ERR_CKPT_MISMATCH,
                "another learner type, precision, kind, activation, size, network or action "
                "space");

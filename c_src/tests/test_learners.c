@@ -154,7 +154,7 @@ void test_ac_golden(int c)
     if (status != RTU_OK) {
         return;
     }
-    if (g->action_kind == RTU_ACTIONS_DISCRETE) {
+    if (g->shape.action_kind == RTU_ACTIONS_DISCRETE) {
         for (t = 0; t < GOLDEN_AC_STEPS; ++t) {
             if ((double)actions[t] == g->actions[t]) {
                 ++same;
@@ -180,11 +180,11 @@ void test_ac_golden(int c)
                 TOL);
     CHECK(ac.steps == GOLDEN_AC_STEPS && ac.episodes == g->episodes, "steps %lu episodes %lu",
           (unsigned long)ac.steps, (unsigned long)ac.episodes);
-    check_note("%s %s, m %u k %u%s%s%s%s, %s x %u, %s, %d steps", kind_names[g->kind],
-               act_names[g->activation], g->n_embed, g->n_head, g->shared ? " shared" : "",
-               g->prev_action ? " +a" : "", g->prev_reward ? " +r" : "",
-               g->memoryless ? " memoryless" : "",
-               g->action_kind == RTU_ACTIONS_DISCRETE ? "discrete" : "continuous", g->n_actions,
+    check_note("%s %s, m %u k %u%s%s%s%s, %s x %u, %s, %d steps", kind_names[g->shape.kind],
+               act_names[g->shape.activation], g->shape.n_embed, g->shape.n_head,
+               g->shape.shared ? " shared" : "", g->shape.prev_action ? " +a" : "",
+               g->shape.prev_reward ? " +r" : "", g->shape.memoryless ? " memoryless" : "",
+               g->shape.action_kind == RTU_ACTIONS_DISCRETE ? "discrete" : "continuous", g->shape.n_actions,
                opt_names[g->optimizer], GOLDEN_AC_STEPS);
 }
 
