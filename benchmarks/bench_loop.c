@@ -40,18 +40,13 @@ int main(int argc, char **argv)
     n_hidden = (size_t)parse_count(argv[1], "N_HIDDEN", 1, MAX_HIDDEN);
     kind = parse_count(argv[2], "KIND", 0, 1) ? RTU_KIND_NONLINEAR : RTU_KIND_LINEAR;
     steps = parse_count(argv[3], "STEPS", 1, 1000000000ull);
-    shape.kind = kind;
-    shape.activation = RTU_ACT_TANH;
-    shape.n_obs = N_IN;
-    shape.n_hidden = n_hidden;
-    shape.n_embed = N_EMBED;
-    shape.n_head = N_HEAD;
-    shape.shared = 0;
-    shape.prev_action = 1;
-    shape.prev_reward = 1;
-    shape.memoryless = 0;
-    shape.action_kind = RTU_ACTIONS_DISCRETE;
-    shape.n_actions = CARTPOLE_P_ACTIONS;
+    {
+        rtu_ac_shape s = {.kind = kind, .activation = RTU_ACT_TANH, .n_obs = N_IN,
+                          .n_hidden = n_hidden, .n_embed = N_EMBED, .n_head = N_HEAD,
+                          .prev_action = 1, .prev_reward = 1,
+                          .action_kind = RTU_ACTIONS_DISCRETE, .n_actions = CARTPOLE_P_ACTIONS};
+        shape = s; /* shared and memoryless 0 */
+    }
     if (rtu_ac_init(&ac, &shape, &config, parse_count(argv[4], "SEED", 0, ~0ull), buffer,
                     sizeof buffer) != RTU_OK) {
         fail("rtu_ac_init", "refused");

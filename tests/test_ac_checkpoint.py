@@ -569,18 +569,11 @@ int main(void)
     int t, ak, shared;
     for (ak = 0; ak < 2; ++ak) {
         for (shared = 0; shared < 2; ++shared) {
-            shape.kind = RTU_KIND_NONLINEAR;
-            shape.activation = RTU_ACT_TANH;
-            shape.n_obs = D;
-            shape.n_hidden = N;
-            shape.n_embed = M;
-            shape.n_head = K;
-            shape.shared = shared;
-            shape.prev_action = 1;
-            shape.prev_reward = 1;
-            shape.memoryless = 0;
-            shape.action_kind = (rtu_action_kind)ak;
-            shape.n_actions = A;
+            rtu_ac_shape s = {.kind = RTU_KIND_NONLINEAR, .activation = RTU_ACT_TANH,
+                              .n_obs = D, .n_hidden = N, .n_embed = M, .n_head = K,
+                              .shared = shared, .prev_action = 1, .prev_reward = 1,
+                              .action_kind = (rtu_action_kind)ak, .n_actions = A};
+            shape = s; /* memoryless 0 */
             if (rtu_ac_init(&a, &shape, &cfg, 3, buf_a, sizeof buf_a)) return 1;
             if (rtu_ac_init(&b, &shape, &cfg, 4, buf_b, sizeof buf_b)) return 2;
             for (i = 0; i < D; ++i) obs[i] = 0;
