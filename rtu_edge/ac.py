@@ -234,12 +234,7 @@ class _ReferenceAC(ReferenceCheckpoints):
         for trunk in ac.trunk:
             if trunk is not None:
                 trunk.cell.refresh()
-                if ac.fed and trunk.n_embed:
-                    trunk.e_inv_std = trunk.embed_forward(ac.x, trunk.e_hat, trunk.e)
-        if ac.fed:
-            for r, head in enumerate(ac.head):
-                head.q_inv_std = head.forward(ac.net_trunk(r).cell.h, head.q_hat, head.q,
-                                              head.out)
+        ac.refresh_forward()
 
 
 class ActorCritic(Checkpointable):

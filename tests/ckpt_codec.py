@@ -650,20 +650,9 @@ def _ac_expect(ac: AC) -> dict:
             "n_actions": ac.n_actions}
 
 
-def refresh_forward(ac: AC) -> None:
-    """rtu_ac_refresh_forward: the forward activations of a fed learner recomputed from x, the
-    parameters and each cell's h, as the forward that fed x computed them, without stepping the
-    cells (each trunk's e_hat, e, e_inv_std; each head's q_hat, q, q_inv_std, out)."""
-    for trunk in ac.trunk:
-        if trunk is not None and trunk.n_embed:
-            trunk.e_inv_std = trunk.embed_forward(ac.x, trunk.e_hat, trunk.e)
-    for r, head in enumerate(ac.head):
-        head.q_inv_std = head.forward(ac.net_trunk(r).cell.h, head.q_hat, head.q, head.out)
-
-
 def restore_reference_ac(ac: AC, ckpt: ACCheckpoint, path: PathLike = "<bytes>") -> None:
     """Copy a decoded checkpoint into a reference AC of the same shape, then recompute each
-    cell's derived cache (Cell.refresh) and, when fed, the forward activations (refresh_forward),
+    cell's derived cache (Cell.refresh) and, when fed, the forward activations (AC.refresh_forward),
     as rtu_ac_load does. The checkpoint must be float64."""
     _check_target(ckpt, _ac_expect(ac), path)
     a = ckpt.arrays
@@ -686,8 +675,7 @@ def restore_reference_ac(ac: AC, ckpt: ACCheckpoint, path: PathLike = "<bytes>")
     for trunk in ac.trunk:
         if trunk is not None:
             trunk.cell.refresh()
-    if ac.fed:
-        refresh_forward(ac)
+    ac.refresh_forward()
 
 
 def decode_any(data: bytes, path: PathLike = "<bytes>") -> Union[TDCheckpoint, ACCheckpoint]:

@@ -428,6 +428,19 @@ class AC:
         self.x[:] = self.x_next
         self.feed(next_obs)  # s' at theta_{t+1}: the next act starts from it
 
+    def refresh_forward(self) -> None:
+        """rtu_ac_refresh_forward (after a checkpoint is loaded): the forward activations of a fed
+        learner recomputed from x, the parameters and each cell's h, as the forward that fed x
+        computed them, without stepping the cells (each trunk's e_hat, e, e_inv_std; each head's
+        q_hat, q, q_inv_std, out)."""
+        if not self.fed:
+            return
+        for trunk in self.trunk:
+            if trunk is not None and trunk.n_embed:
+                trunk.e_inv_std = trunk.embed_forward(self.x, trunk.e_hat, trunk.e)
+        for r, head in enumerate(self.head):
+            head.q_inv_std = head.forward(self.net_trunk(r).cell.h, head.q_hat, head.q, head.out)
+
     def begin_episode(self) -> None:
         """rtu_ac_begin_episode: what learn does at an episode end, outside learn and without
         counting an episode; a pending action is dropped."""
