@@ -8,8 +8,9 @@ import sys
 from . import __version__
 from ._extras import MissingExtra
 
-DEMO_STEPS = 400000
-DEMO_SEED = 2
+DEMO_STEPS = 300000
+#: the first of the seeds the learning results hold out (100-119): not chosen for its curve
+DEMO_SEED = 100
 
 
 def _positive_int(text: str) -> int:

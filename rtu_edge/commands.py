@@ -15,7 +15,6 @@ from .validate import LEARNER_TOLERANCE, actor_critic_parity
 
 __all__ = ["Interrupted", "demo", "evaluate", "train"]
 
-DEMO_KIND, DEMO_HIDDEN = "linear", 32
 DEMO_PARITY_TOLERANCE = LEARNER_TOLERANCE  # the demo prints the figure
 
 
@@ -86,14 +85,18 @@ def parity_prefix(seed: int, steps: int = 1000) -> dict:
     """The demo's check (validate.actor_critic_parity): the C learner (float64) and the numpy
     reference, same seed, the first steps transitions of CartPole with hidden velocities; also the
     float32 C learner's actions."""
-    r = actor_critic_parity(seed, steps, n_hidden=DEMO_HIDDEN, kind=DEMO_KIND)
+    cfg = RunConfig(task="cartpole-p", steps=steps)
+    r = actor_critic_parity(seed, steps, n_hidden=cfg.hidden, kind=cfg.kind,
+                            activation=cfg.activation)
     return {"steps": r.steps, "actions_equal": r.actions_equal,
             "param_deviation": r.deviation.worst(), "float32_same_actions": r.float32_same_actions}
 
 
 def demo(args) -> int:
     out = Path(args.out)
-    print(f"rtu-edge demo: streaming actor-critic with a {DEMO_KIND} RTU ({DEMO_HIDDEN} units) "
+    cfg = RunConfig(task="cartpole-p", steps=args.steps, seed=args.seed, checkpoint_every=100000)
+    print(f"rtu-edge demo: streaming actor-critic (the default network: {cfg.kind} RTU of "
+          f"{cfg.hidden} units between an input layer and MLP heads, separate actor and critic) "
           "learns CartPole "
           f"with the velocities hidden (it sees cart position and pole angle only), C core, "
           f"float32, {args.steps} steps, seed {args.seed}.", flush=True)
@@ -105,8 +108,6 @@ def demo(args) -> int:
           f"{check['param_deviation']:.1e} relative (tolerance {DEMO_PARITY_TOLERANCE:g}: "
           f"{'ok' if ok else 'FAIL'}); float32 takes "
           f"the same actions for {check['float32_same_actions']} of 200 steps", flush=True)
-    cfg = RunConfig(task="cartpole-p", steps=args.steps, hidden=DEMO_HIDDEN, kind=DEMO_KIND,
-                    activation="tanh", seed=args.seed, checkpoint_every=100000)
     result = run(cfg, out, resume=False, progress=sys.stderr.isatty())
     rows = Metrics.read(out / "metrics.csv")
     returns = np.array([float(r["return"]) for r in rows])
