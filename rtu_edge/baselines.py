@@ -18,6 +18,10 @@ Control agents have ``ActorCritic``'s interface (``a = agent.act(obs)``, then
   RTU agent it is compared with; it keeps checkpoints as any ActorCritic.
 - ``MemorylessTD``: TD(lambda) with the same ObGD or SGD and config on features that are the
   observation itself, with no recurrence (``rtu_edge.reference.td.MemorylessTD``).
+- ``PatternLookup``: the reference a learner with perfect memory of the trial is measured against
+  on trace conditioning and trace patterning: a table indexed by the CS pattern seen at the
+  trial's CS onset and the steps since that onset, holding the average of the realised returns
+  (prediction tasks; ``PatternLookup.for_task(task)``).
 - Oracle: a task's full observation. ``cartpole-p``'s oracle is gymnasium's ``CartPole-v1``
   (``make_env("CartPole-v1", seed)``: [x, x_dot, theta, theta_dot]) and ``pendulum-p``'s is
   ``Pendulum-v1``; run the same learner on them.
@@ -38,6 +42,7 @@ step size of 0.01 gives 0.149, but choosing it would be tuning.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Optional
 
@@ -47,9 +52,10 @@ from .ac import NETWORK_FIELDS, ActorCritic
 from .reference.cell import check_input
 from .reference.config import ACConfig, ACNetwork
 from .reference.td import MemorylessTD, TDConfig
+from .tasks.trace_conditioning import RETURN_HORIZON, _check_gamma, _check_int
 
-__all__ = ["RandomPolicy", "ZeroPredictor", "MemorylessAC", "MemorylessTD", "ACConfig",
-           "ACNetwork", "TDConfig"]
+__all__ = ["RandomPolicy", "ZeroPredictor", "PatternLookup", "MemorylessAC", "MemorylessTD",
+           "ACConfig", "ACNetwork", "TDConfig"]
 
 #: what makes a network memoryless
 MEMORYLESS = {"memoryless": True, "prev_action": False, "prev_reward": False}
@@ -112,6 +118,107 @@ class ZeroPredictor:
                              f"and {len(cumulants)}")
         self.steps += len(x_seq)
         return np.zeros(len(x_seq))
+
+
+class PatternLookup:
+    """The pattern-aware lookup predictor of the conditioning tasks: how well a predictor that
+    remembers the trial's CS pattern and its timing perfectly does, learning online.
+
+    ``PatternLookup(n_in, n_cs, gamma, horizon)``, or ``PatternLookup.for_task(task)`` for a
+    TraceConditioning or TracePatterning (n_in = obs_size, n_cs = 1 or 6, gamma = the task's,
+    horizon = the longest trial, isi_range[1] + iti_range[1] = 133 for ISI 10, so that the cap is
+    never reached within a trial). It knows the task's structure (observation layout
+    ``[US, CS_0 .. CS_{n_cs-1}, distractors...]``, trials announced by a CS onset), not its
+    answer: which patterns are followed by the US, and when, it learns from the stream.
+    ``step(x, cumulant)`` and ``run(X, C)`` as ``TDLambda``'s: x_t (n_in,) with the cumulant C_t
+    that arrived with it; returns v_t. It keeps no checkpoint.
+
+    State, updated from x_t alone (a CS counts as on when its entry is above 0.5):
+      - a CS onset at t: some CS is on at t and none was at t - 1 (none before x_0). At an onset,
+        ``pattern`` = sum_i 2^i [CS_i on at t] (a bitmask: 0 .. 2^n_cs - 1) and ``since`` = 0;
+        otherwise ``since`` = min(since + 1, horizon). Before the first onset pattern = 0 and
+        since = horizon.
+      - the cell of step t: s_t = (pattern, since).
+
+    Table, shapes (2^n_cs, horizon + 1): ``sums`` and ``counts`` of the realised returns of the
+    steps that fell in each cell. The return of step s, truncated as ``msre`` truncates its tail,
+    is G_s = sum_{k=1}^{L} gamma^(k-1) C_{s+k} with L = ceil(10 / (1 - gamma)) (100 for ISI 10;
+    the part left out is at most e^-10 max|C| / (1 - gamma)). It is complete once C_{s+L} has
+    arrived, so at step t, before predicting, the return of step t - L is added to the cell
+    s_{t-L}: sums[s_{t-L}] += G_{t-L}, counts[s_{t-L}] += 1. The prediction is the average
+
+        v_t = sums[s_t] / counts[s_t]   (0 while counts[s_t] = 0),
+
+    which uses x_0 .. x_t and C_0 .. C_t only (causal: a prediction never sees a later input).
+    Each cell's average converges to E[G_t | s_t], the best prediction any function of
+    (pattern, steps since onset) can make; the steps since the US, the distractors and the ITI
+    elapsed before the first onset it does not use. ``steps`` counts steps.
+    """
+
+    def __init__(self, n_in: int, n_cs: int, gamma: float, horizon: int):
+        self.n_cs = _check_int("n_cs", n_cs, 1)
+        if self.n_cs > 16:
+            raise ValueError(f"n_cs must be at most 16 (the table has 2^n_cs rows), got {n_cs!r}")
+        self.n_in = _check_int("n_in", n_in, 1 + self.n_cs)
+        self.gamma = _check_gamma(gamma)
+        self.horizon = _check_int("horizon", horizon, 0)
+        self.return_steps = math.ceil(RETURN_HORIZON / (1.0 - self.gamma) - 1e-9)
+        shape = (2 ** self.n_cs, self.horizon + 1)
+        self.sums, self.counts = np.zeros(shape), np.zeros(shape, dtype=np.int64)
+        self._powers = [self.gamma ** j for j in range(self.return_steps)]
+        self._bits = 2 ** np.arange(self.n_cs, dtype=np.int64)
+        # the last return_steps steps, whose returns are not complete: cell and partial return,
+        # in slot s % return_steps
+        self._cells = [(0, 0)] * self.return_steps
+        self._partial = [0.0] * self.return_steps
+        self.pattern, self.since, self._cs_was_on, self.steps = 0, self.horizon, False, 0
+
+    @classmethod
+    def for_task(cls, task) -> "PatternLookup":
+        """The predictor of a TraceConditioning or TracePatterning (its layout, gamma and
+        longest trial)."""
+        return cls(task.obs_size, task.n_cs, task.gamma, task.isi_range[1] + task.iti_range[1])
+
+    def step(self, x, cumulant: float) -> float:
+        return float(self.run(np.asarray(x, dtype=np.float64)[None], [cumulant])[0])
+
+    def run(self, x_seq, cumulants) -> np.ndarray:
+        """step over a whole stream: X (T, n_in), cumulants (T,); returns predictions (T,)."""
+        x_seq = np.asarray(x_seq, dtype=np.float64)
+        if x_seq.ndim != 2 or x_seq.shape[1] != self.n_in:
+            raise ValueError(f"X must have shape (T, {self.n_in}), got {x_seq.shape}")
+        check_input("X", x_seq)
+        cumulants = np.asarray(cumulants, dtype=np.float64)
+        if cumulants.shape != (len(x_seq),):
+            raise ValueError(f"X and cumulants must have the same length, got {len(x_seq)} "
+                             f"and {cumulants.shape}")
+        if not np.all(np.isfinite(cumulants)):
+            raise ValueError("cumulants contains NaN or Inf")
+        cs = x_seq[:, 1:1 + self.n_cs] > 0.5
+        keys, on = (cs @ self._bits).tolist(), cs.any(axis=1).tolist()
+        return np.array([self._advance(k, o, c) for k, o, c in zip(keys, on, cumulants.tolist())],
+                        dtype=np.float64)
+
+    def _advance(self, key: int, on: bool, cumulant: float) -> float:
+        """One step: key and on are the CS bitmask and whether any CS is on in x_t."""
+        t, n = self.steps, self.return_steps
+        if cumulant != 0.0:  # C_t is term t - s of every pending return (s = t-1 .. t-n)
+            for j in range(min(t, n)):
+                self._partial[(t - 1 - j) % n] += self._powers[j] * cumulant
+        slot = t % n
+        if t >= n:  # the return of step t - n is complete
+            self.sums[self._cells[slot]] += self._partial[slot]
+            self.counts[self._cells[slot]] += 1
+        if on and not self._cs_was_on:
+            self.pattern, self.since = key, 0
+        else:
+            self.since = min(self.since + 1, self.horizon)
+        self._cs_was_on = on
+        cell = (self.pattern, self.since)
+        self._cells[slot], self._partial[slot] = cell, 0.0
+        self.steps += 1
+        count = self.counts[cell]
+        return float(self.sums[cell] / count) if count else 0.0
 
 
 class MemorylessAC(ActorCritic):

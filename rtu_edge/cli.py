@@ -94,12 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "checkpoint.rtu into --out; Ctrl-C stops at a safe point with a checkpoint.")
     _learner_arguments(tr, steps_default=None)
     tr.add_argument("--out", required=True, metavar="DIR", help="run directory")
-    tr.add_argument("--agent", choices=("rtu", "memoryless", "random", "zero"), default="rtu",
+    tr.add_argument("--agent", choices=("rtu", "memoryless", "random", "zero", "lookup"),
+                    default="rtu",
                     help="what learns: the RTU learner (default), or a baseline of "
                          "rtu_edge.baselines: the same learner without memory "
-                         "(memoryless), a random policy (control tasks) or predicting zero "
-                         "(prediction tasks); of the baselines only the memoryless "
-                         "actor-critic keeps a checkpoint")
+                         "(memoryless), a random policy (control tasks), predicting zero or "
+                         "the pattern-aware lookup table (prediction tasks); of the baselines "
+                         "only the memoryless actor-critic keeps a checkpoint")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out")
     tr.add_argument("--checkpoint-every", type=_positive_int, default=50000, metavar="N",
                     help="checkpoint every N steps (control tasks: at the next episode end)")

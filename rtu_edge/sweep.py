@@ -18,8 +18,8 @@ A sweep file (TOML or JSON, by its suffix) lists configurations and seeds::
     entropy_coef = 0.05
 
 A configuration's keys: ``label``, ``task`` and ``steps`` (required), ``agent`` (``rtu``, the
-default, or a baseline: ``memoryless``, ``random`` for control tasks, ``zero`` for prediction
-tasks; as ``rtu-edge train --agent``), ``hidden``, ``kind``,
+default, or a baseline: ``memoryless``, ``random`` for control tasks, ``zero`` and ``lookup`` for
+prediction tasks; as ``rtu-edge train --agent``), ``hidden``, ``kind``,
 ``activation`` (default as ``rtu-edge train``: relu for prediction tasks, tanh for control),
 ``dtype``, ``log_every`` (prediction tasks), the learner's hyperparameters by their
 ``rtu-edge train`` names without the dashes (``gamma``, ``lambda``, ``entropy_coef``...; fields of

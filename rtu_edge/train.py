@@ -39,8 +39,10 @@ from .td import TDLambda
 
 PREDICTION_TASKS = ("trace-conditioning", "trace-patterning")
 #: what learns: the RTU learner, or a baseline of rtu_edge.baselines (the same learner without
-#: recurrence; a random policy on control tasks; predicting zero on prediction tasks)
-AGENTS = {"prediction": ("rtu", "memoryless", "zero"), "control": ("rtu", "memoryless", "random")}
+#: recurrence; a random policy on control tasks; predicting zero, or the pattern-aware lookup
+#: table, on prediction tasks)
+AGENTS = {"prediction": ("rtu", "memoryless", "zero", "lookup"),
+          "control": ("rtu", "memoryless", "random")}
 CHECKPOINT = "checkpoint.rtu"
 
 
@@ -263,8 +265,9 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
                       seed=cfg.seed, backend=cfg.backend, dtype=np.dtype(cfg.dtype),
                       config=cfg.learner_config(task.gamma))
     else:
-        from .baselines import MemorylessTD, ZeroPredictor
+        from .baselines import MemorylessTD, PatternLookup, ZeroPredictor
         td = ZeroPredictor() if cfg.agent == "zero" else \
+            PatternLookup.for_task(task) if cfg.agent == "lookup" else \
             MemorylessTD(task.obs_size, cfg.learner_config(task.gamma))
     start = td.steps
     last_good = LastGood(td, ckpt)

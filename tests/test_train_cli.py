@@ -168,6 +168,30 @@ def test_memoryless_agent_is_a_memoryless_actor_critic_that_resumes(tmp_path):
     assert ActorCritic.from_checkpoint(out / "checkpoint.rtu").steps >= 600
 
 
+def test_lookup_agent_trains_on_both_prediction_tasks_without_a_checkpoint(tmp_path, capsys):
+    """--agent lookup is rtu_edge.baselines.PatternLookup: its windows match the table run on the
+    same stream; it keeps no checkpoint, so --resume is refused; control tasks refuse it."""
+    from rtu_edge.baselines import PatternLookup
+    from rtu_edge.tasks import TraceConditioning, TracePatterning, msre, rollout
+    for task in (TracePatterning(isi=10, seed=4), TraceConditioning(isi=10, seed=4)):
+        name = "trace-patterning" if isinstance(task, TracePatterning) else "trace-conditioning"
+        out = tmp_path / name
+        base = ["train", "--task", name, "--agent", "lookup", "--seed", "4", "--log-every",
+                "2000", "--out", str(out)]
+        assert main(base + ["--steps", "6000"]) == 0
+        assert not (out / "checkpoint.rtu").exists()
+        X, C = rollout(task, 6000)
+        v = PatternLookup.for_task(task).run(X, C)
+        last = rows(out / "metrics.csv")[-1]
+        assert float(last["msre"]) == pytest.approx(msre(v[3900:], C[3900:], task.gamma),
+                                                    rel=1e-5)
+        assert main(base + ["--steps", "8000", "--resume"]) == 2
+        assert "keeps no checkpoint" in capsys.readouterr().err
+    assert main(["train", "--task", "cartpole-p", "--agent", "lookup", "--steps", "10",
+                 "--out", str(tmp_path / "c")]) == 2
+    assert "'lookup' is not an agent of control tasks" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("task", ["cartpole-p", "pendulum-p", "trace-conditioning"])
 def test_divergence_is_one_line_and_leaves_the_last_good_checkpoint(tmp_path, capsys, task):
     """An absurd step size with plain SGD diverges within a few steps: exit 2, one line naming
