@@ -33,14 +33,14 @@ typedef enum { RTU_OPT_SGD = 0, RTU_OPT_OBGD = 1 } rtu_optimizer;
 #define RTU_TD_CONFIG_FLAG_COUNT 0u
 #define RTU_TD_CONFIG_OPTIMIZER RTU_OPT_OBGD
 
-/* ACConfig: rtu_ac_config: the streaming actor-critic (stream-x's defaults, 5x its entropy bonus). */
+/* ACConfig: rtu_ac_config: the streaming actor-critic, with the stream-x defaults. */
 #define RTU_AC_CONFIG_REALS(X) \
     X(gamma, 0.99, RTU_RULE_UNIT, 0)                 /* discount */ \
     X(lambda, 0.8, RTU_RULE_UNIT, 0)                 /* trace decay */ \
     X(alpha, 1.0, RTU_RULE_POSITIVE, 0)              /* step size */ \
     X(kappa_value, 2.0, RTU_RULE_POSITIVE, 1)        /* ObGD bound of the critic's trace */ \
     X(kappa_policy, 3.0, RTU_RULE_POSITIVE, 1)       /* ObGD bound of the actor's trace */ \
-    X(entropy_coef, 0.05, RTU_RULE_NONNEGATIVE, 0)   /* entropy bonus c_H, signed by the TD error (stream-x: 0.01) */ \
+    X(entropy_coef, 0.01, RTU_RULE_NONNEGATIVE, 0)   /* entropy bonus c_H, signed by the TD error */ \
     X(sparsity, 0.9, RTU_RULE_UNIT, 0)               /* fraction of each Dense unit's initial weights set to zero */ \
     X(std_min, 0.01, RTU_RULE_POSITIVE, 0)           /* lower bound of a continuous actor's std */ \
     X(std_max, 2.0, RTU_RULE_POSITIVE, 0)            /* upper bound of a continuous actor's std (above std_min) */

@@ -75,7 +75,7 @@ AC_CASES = [  # kind, activation, action kind, A, network, config
     ("nonlinear", "tanh", "continuous", 2, ACNetwork(n_embed=3, n_head=0, shared=True),
      ACConfig(std_min=0.05, std_max=1.5)),
     ("linear", "identity", "continuous", 1, ACNetwork(n_embed=0, n_head=5, prev_reward=False),
-     ACConfig(optimizer="sgd", alpha=0.003, scale_reward=False, entropy_coef=0.01)),
+     ACConfig(optimizer="sgd", alpha=0.003, scale_reward=False)),
     ("linear", "tanh", "discrete", 2,
      ACNetwork(n_embed=3, n_head=3, prev_action=False, prev_reward=False, memoryless=True),
      ACConfig(sparsity=0.5)),

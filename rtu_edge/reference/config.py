@@ -118,9 +118,7 @@ class TDConfig(LearnerConfig):
 
 @dataclass(frozen=True)
 class ACConfig(LearnerConfig):
-    """rtu_ac_config: the streaming actor-critic (stream-x's defaults, 5x its entropy bonus).
-
-    The entropy bonus was chosen on training seeds by benchmarks/sweeps/network_settings.toml."""
+    """rtu_ac_config: the streaming actor-critic, with the stream-x defaults."""
 
     gamma: float = real(0.99, "unit", help="discount")
     lambda_: float = real(0.8, "unit", help="trace decay")
@@ -129,8 +127,8 @@ class ACConfig(LearnerConfig):
                               help="ObGD bound of the critic's trace")
     kappa_policy: float = real(3.0, "positive", obgd_only=True,
                                help="ObGD bound of the actor's trace")
-    entropy_coef: float = real(0.05, "nonnegative",
-                               help="entropy bonus c_H, signed by the TD error (stream-x: 0.01)")
+    entropy_coef: float = real(0.01, "nonnegative",
+                               help="entropy bonus c_H, signed by the TD error")
     sparsity: float = real(0.9, "unit",
                            help="fraction of each Dense unit's initial weights set to zero")
     std_min: float = real(0.01, "positive", help="lower bound of a continuous actor's std")
