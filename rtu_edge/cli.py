@@ -8,7 +8,7 @@ import sys
 from . import __version__
 from ._extras import MissingExtra
 
-DEMO_STEPS = 300000
+DEMO_STEPS = 500000
 #: the first of the seeds the learning results hold out (100-119): not chosen for its curve
 DEMO_SEED = 100
 
