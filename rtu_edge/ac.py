@@ -104,9 +104,11 @@ class Shape(NamedTuple):
         for name in ("n_embed", "n_head"):
             if getattr(net, name) > MAX_DIM:
                 raise ValueError(f"{name} must be at most {MAX_DIM}, got {getattr(net, name)!r}")
-        if net.memoryless and (net.prev_action or net.prev_reward):
-            raise ValueError("memoryless needs prev_action and prev_reward off (a memoryless "
-                             "network must not see the past)")
+        if self.n_x > MAX_DIM:
+            raise ValueError(f"n_in: the network's input (n_in, plus n_actions with prev_action, "
+                             f"plus 1 with prev_reward) must be at most {MAX_DIM}, got "
+                             f"{self.n_x}")
+        net.check()  # memoryless with the past
         raise ValueError(f"this network is too large to lay out (n_in {self.n_obs}, n_hidden "
                          f"{self.n_hidden}, n_embed {net.n_embed}, n_head {net.n_head}): "
                          f"{ffi.string(lib.rtu_status_str(status)).decode()}")
