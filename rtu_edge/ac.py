@@ -24,7 +24,7 @@ from ._learner import Checkpointable, ReferenceCheckpoints, real_array, real_sca
 from .cell import KINDS
 from .reference import ACTIVATIONS
 from .reference.ac import AC, ACTION_KINDS
-from .reference.cell import cell_layout, split
+from .reference.cell import MAX_DIM, cell_layout, split
 from .reference.config import ACConfig, ACNetwork
 
 #: the fields of an ACNetwork (rtu_ac_shape's members of the same names)
@@ -48,7 +48,6 @@ ACT_TWICE = "act was called twice: call learn with the transition first"
 WRONG_OBS = ("obs must be the next_obs given to learn while the episode goes on (learn with "
              "terminated or truncated ends it)")
 LEARN_FIRST = "learn was called without act before it"
-MAX_DIM = 65536  # RTU_MAX_DIM
 
 
 class Shape(NamedTuple):
