@@ -50,15 +50,12 @@ import numpy as np
 
 from .ac import NETWORK_FIELDS, ActorCritic
 from .reference.cell import check_input
-from .reference.config import ACConfig, ACNetwork
+from .reference.config import ACConfig, ACNetwork, memoryless_fields
 from .reference.td import MemorylessTD, TDConfig
 from .tasks.trace_conditioning import RETURN_HORIZON, _check_gamma, _check_int
 
 __all__ = ["RandomPolicy", "ZeroPredictor", "PatternLookup", "MemorylessAC", "MemorylessTD",
            "ACConfig", "ACNetwork", "TDConfig"]
-
-#: what makes a network memoryless
-MEMORYLESS = {"memoryless": True, "prev_action": False, "prev_reward": False}
 
 
 class RandomPolicy:
@@ -230,8 +227,6 @@ class MemorylessAC(ActorCritic):
     def __init__(self, n_in: int, n_hidden: int, n_actions: int, *,
                  network: ACNetwork | None = None, **kwargs):
         fields = {k: kwargs.pop(k) for k in NETWORK_FIELDS if k in kwargs}
-        for key, value in MEMORYLESS.items():
-            if key in fields and fields[key] != value:
-                raise ValueError(f"{key} must be {value} for MemorylessAC, got {fields[key]!r}")
-        network = self._config(ACNetwork, network, {**fields, **MEMORYLESS}, "network")
+        network = self._config(ACNetwork, network, memoryless_fields(fields, "MemorylessAC"),
+                               "network")
         super().__init__(n_in, n_hidden, n_actions, network=network, **kwargs)

@@ -34,7 +34,7 @@ import numpy as np
 from . import checkpoint
 from ._extras import require
 from .ac import ActorCritic
-from .reference.config import ACConfig, ACNetwork, TDConfig
+from .reference.config import ACConfig, ACNetwork, TDConfig, memoryless_fields
 from .td import TDLambda
 
 PREDICTION_TASKS = ("trace-conditioning", "trace-patterning")
@@ -107,12 +107,8 @@ class RunConfig:
                                  f"not to {self.task}")
         if self.agent != "memoryless" or self.task in PREDICTION_TASKS:
             return ACNetwork(**self.network)
-        forced = {"memoryless": True, "prev_action": False, "prev_reward": False}
-        for key, value in forced.items():
-            if key in self.network and self.network[key] != value:
-                raise ValueError(f"{key} must be {value} for the memoryless agent (its network "
-                                 "sees no past)")
-        return ACNetwork(**{**self.network, **forced})
+        return ACNetwork(**memoryless_fields(self.network, "the memoryless agent (its network "
+                                                           "sees no past)"))
 
 
 class Interrupted(Exception):
