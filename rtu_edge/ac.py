@@ -23,7 +23,7 @@ from ._ccore import CCore, load_lib
 from ._learner import Checkpointable, ReferenceCheckpoints, real_array, real_scalar
 from .cell import KINDS
 from .reference import ACTIVATIONS
-from .reference.ac import AC, ACTION_KINDS
+from .reference.ac import AC, ACTION_KINDS, policy_std
 from .reference.cell import MAX_DIM, cell_layout, split
 from .reference.config import ACConfig, ACNetwork
 
@@ -407,9 +407,7 @@ class ActorCritic(Checkpointable):
             e = np.exp(out - np.max(out))
             return {"probs": e / np.sum(e)}
         cfg = self.config
-        pre = out[A:]
-        softplus = np.log1p(np.exp(-np.abs(pre))) + np.maximum(pre, 0.0)
-        return {"mean": out[:A], "std": np.minimum(cfg.std_min + softplus, cfg.std_max)}
+        return {"mean": out[:A], "std": policy_std(out[A:], cfg.std_min, cfg.std_max)}
 
     def checkpoint_bytes(self) -> bytes:
         """As for every learner (config, network shape, counters, PRNG, parameters, state,
