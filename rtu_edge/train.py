@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import math
 import os
 import signal
 import time
@@ -252,6 +251,7 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
     window of that many steps ending H = 10 / (1 - gamma) steps earlier (whose returns are known)
     next to that of predicting zero."""
     from .tasks import msre, rollout
+    from .tasks.trace_conditioning import return_horizon
     task = make_prediction_task(cfg)
     ckpt = out / CHECKPOINT
     if resume:
@@ -267,7 +267,7 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
             MemorylessTD(task.obs_size, cfg.learner_config(task.gamma))
     start = td.steps
     last_good = LastGood(td, ckpt)
-    horizon = math.ceil(10 / (1 - task.gamma) - 1e-9)
+    horizon = return_horizon(task.gamma)
     X, C = rollout(task, cfg.steps)  # a pure function of the seed: the same stream on resume
     predictions = np.zeros(cfg.steps)
     metrics = Metrics(out / "metrics.csv", ["step", "msre", "zero_msre"], resume)
