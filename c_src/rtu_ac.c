@@ -93,6 +93,9 @@ rtu_status rtu_ac_check_shape(const rtu_ac_shape *s)
         return RTU_ERR_SIZE;
     }
     n_x = RTU_AC_N_X(s->n_obs, s->prev_action, s->prev_reward, s->n_actions);
+    if (n_x > RTU_MAX_DIM) { /* the input of W_in, or of the cell (which refuses more) */
+        return RTU_ERR_SIZE;
+    }
     /* an upper bound of RTU_AC_REALS in double (exact below 2^53): the products first */
     {
         double x = (double)n_x, m = (double)s->n_embed, n = (double)s->n_hidden;

@@ -100,8 +100,9 @@ typedef struct {
 } rtu_ac_shape;
 
 /* RTU_OK, or the first fault: RTU_ERR_NULL, RTU_ERR_KIND, RTU_ERR_ACTIVATION, RTU_ERR_ACTION (the
- * action space), RTU_ERR_SIZE (n_obs or n_hidden 0, any size above RTU_MAX_DIM, a flag other than
- * 0 or 1, memoryless with prev_action or prev_reward, or a buffer too large for size_t). */
+ * action space), RTU_ERR_SIZE (n_obs or n_hidden 0, any size above RTU_MAX_DIM, the network's
+ * input n_x included, a flag other than 0 or 1, memoryless with prev_action or prev_reward, or a
+ * buffer too large for size_t). */
 rtu_status rtu_ac_check_shape(const rtu_ac_shape *shape);
 
 /* Sizes, for static buffers (the arguments are rtu_ac_shape's fields; activation does not count).

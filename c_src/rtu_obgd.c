@@ -1,9 +1,10 @@
 /*
  * The learners' optimiser: SGD or ObGD (overshooting-bounded gradient descent, Elsayed et al.
- * 2024) on eligibility traces over a shared RTU cell and a head per trace, then the phase wrap and
- * the cell's refresh (../shared/rtu-spec.md section 3). rtu_td.c and rtu_ac.c end their updates
- * with rtu_obgd_update; rtu_edge/reference/obgd.py is the same code in numpy. Declarations and
- * the order of operations: rtu_internal.h.
+ * 2024) on eligibility traces, each over a trunk (an input layer, if any, then an RTU cell;
+ * traces may share one) and a head of its own, then the phase wrap and the refresh of each cell
+ * (../shared/rtu-spec.md sections 3 and 6). rtu_td.c and rtu_ac.c end their updates with
+ * rtu_obgd_update; rtu_edge/reference/obgd.py is the same code in numpy. Declarations and the
+ * order of operations: rtu_internal.h.
  */
 #include <math.h>
 

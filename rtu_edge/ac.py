@@ -23,8 +23,8 @@ from ._ccore import CCore, load_lib
 from ._learner import Checkpointable, ReferenceCheckpoints, real_array, real_scalar
 from .cell import KINDS
 from .reference import ACTIVATIONS
-from .reference.ac import AC, ACTION_KINDS
-from .reference.cell import cell_layout, split
+from .reference.ac import AC, ACTION_KINDS, policy_std
+from .reference.cell import MAX_DIM, cell_layout, split
 from .reference.config import ACConfig, ACNetwork
 
 #: the fields of an ACNetwork (rtu_ac_shape's members of the same names)
@@ -48,7 +48,6 @@ ACT_TWICE = "act was called twice: call learn with the transition first"
 WRONG_OBS = ("obs must be the next_obs given to learn while the episode goes on (learn with "
              "terminated or truncated ends it)")
 LEARN_FIRST = "learn was called without act before it"
-MAX_DIM = 65536  # RTU_MAX_DIM
 
 
 class Shape(NamedTuple):
@@ -104,9 +103,11 @@ class Shape(NamedTuple):
         for name in ("n_embed", "n_head"):
             if getattr(net, name) > MAX_DIM:
                 raise ValueError(f"{name} must be at most {MAX_DIM}, got {getattr(net, name)!r}")
-        if net.memoryless and (net.prev_action or net.prev_reward):
-            raise ValueError("memoryless needs prev_action and prev_reward off (a memoryless "
-                             "network must not see the past)")
+        if self.n_x > MAX_DIM:
+            raise ValueError(f"n_in: the network's input (n_in, plus n_actions with prev_action, "
+                             f"plus 1 with prev_reward) must be at most {MAX_DIM}, got "
+                             f"{self.n_x}")
+        net.check()  # memoryless with the past
         raise ValueError(f"this network is too large to lay out (n_in {self.n_obs}, n_hidden "
                          f"{self.n_hidden}, n_embed {net.n_embed}, n_head {net.n_head}): "
                          f"{ffi.string(lib.rtu_status_str(status)).decode()}")
@@ -406,9 +407,7 @@ class ActorCritic(Checkpointable):
             e = np.exp(out - np.max(out))
             return {"probs": e / np.sum(e)}
         cfg = self.config
-        pre = out[A:]
-        softplus = np.log1p(np.exp(-np.abs(pre))) + np.maximum(pre, 0.0)
-        return {"mean": out[:A], "std": np.minimum(cfg.std_min + softplus, cfg.std_max)}
+        return {"mean": out[:A], "std": policy_std(out[A:], cfg.std_min, cfg.std_max)}
 
     def checkpoint_bytes(self) -> bytes:
         """As for every learner (config, network shape, counters, PRNG, parameters, state,

@@ -42,7 +42,6 @@ step size of 0.01 gives 0.149, but choosing it would be tuning.
 
 from __future__ import annotations
 
-import math
 import numbers
 from typing import Optional
 
@@ -50,15 +49,12 @@ import numpy as np
 
 from .ac import NETWORK_FIELDS, ActorCritic
 from .reference.cell import check_input
-from .reference.config import ACConfig, ACNetwork
+from .reference.config import ACConfig, ACNetwork, memoryless_fields
 from .reference.td import MemorylessTD, TDConfig
-from .tasks.trace_conditioning import RETURN_HORIZON, _check_gamma, _check_int
+from .tasks.trace_conditioning import _check_gamma, _check_int, return_horizon
 
 __all__ = ["RandomPolicy", "ZeroPredictor", "PatternLookup", "MemorylessAC", "MemorylessTD",
            "ACConfig", "ACNetwork", "TDConfig"]
-
-#: what makes a network memoryless
-MEMORYLESS = {"memoryless": True, "prev_action": False, "prev_reward": False}
 
 
 class RandomPolicy:
@@ -162,7 +158,7 @@ class PatternLookup:
         self.n_in = _check_int("n_in", n_in, 1 + self.n_cs)
         self.gamma = _check_gamma(gamma)
         self.horizon = _check_int("horizon", horizon, 0)
-        self.return_steps = math.ceil(RETURN_HORIZON / (1.0 - self.gamma) - 1e-9)
+        self.return_steps = return_horizon(self.gamma)
         shape = (2 ** self.n_cs, self.horizon + 1)
         self.sums, self.counts = np.zeros(shape), np.zeros(shape, dtype=np.int64)
         self._powers = [self.gamma ** j for j in range(self.return_steps)]
@@ -230,8 +226,6 @@ class MemorylessAC(ActorCritic):
     def __init__(self, n_in: int, n_hidden: int, n_actions: int, *,
                  network: ACNetwork | None = None, **kwargs):
         fields = {k: kwargs.pop(k) for k in NETWORK_FIELDS if k in kwargs}
-        for key, value in MEMORYLESS.items():
-            if key in fields and fields[key] != value:
-                raise ValueError(f"{key} must be {value} for MemorylessAC, got {fields[key]!r}")
-        network = self._config(ACNetwork, network, {**fields, **MEMORYLESS}, "network")
+        network = self._config(ACNetwork, network, memoryless_fields(fields, "MemorylessAC"),
+                               "network")
         super().__init__(n_in, n_hidden, n_actions, network=network, **kwargs)

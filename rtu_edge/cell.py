@@ -9,7 +9,7 @@ import numpy as np
 
 from .reference import ACTIVATIONS, KINDS, Cell, Prng, cell_reals
 from ._ccore import CCore
-from .reference.cell import LOG_PARAM_LIMIT
+from .reference.cell import LOG_PARAM_LIMIT, MAX_DIM
 
 BACKENDS = ("c", "reference")
 PARAM_KEYS = ("nu_log", "theta_log", "w_c", "w_d")
@@ -142,8 +142,8 @@ def check_cell_arguments(n_in, n_hidden, kind, activation, seed, backend, dtype)
 def _positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if value > 65536:
-        raise ValueError(f"{name} must be at most 65536, got {value!r}")
+    if value > MAX_DIM:
+        raise ValueError(f"{name} must be at most {MAX_DIM}, got {value!r}")
     return int(value)
 
 

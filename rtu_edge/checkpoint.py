@@ -29,7 +29,7 @@ import numpy as np
 
 from ._ccore import load_lib
 from .reference.ac import ACTION_KINDS
-from .reference.cell import ACTIVATIONS, KINDS
+from .reference.cell import ACTIVATIONS, KINDS, MAX_DIM
 from .reference.config import ACNetwork
 
 #: rtu_ckpt.h's RTU_CKPT_VERSION, RTU_CKPT_HEADER_BYTES, RTU_CKPT_V1_HEADER_BYTES,
@@ -153,8 +153,8 @@ def _header_fault(data: bytes) -> str:
         return f"has {precision} bytes per real; 4 or 8 expected"
     if kind >= len(KINDS) or activation >= len(ACTIVATIONS):
         return f"has an unknown cell kind {kind} or activation {activation}"
-    if not (1 <= n_in <= 65536 and 1 <= n_hidden <= 65536):
-        return f"has n_in={n_in}, n_hidden={n_hidden}; each must lie in [1, 65536]"
+    if not (1 <= n_in <= MAX_DIM and 1 <= n_hidden <= MAX_DIM):
+        return f"has n_in={n_in}, n_hidden={n_hidden}; each must lie in [1, {MAX_DIM}]"
     listed = ", ".join(f"{k}={v}" for k, v in shape.items())
     if learner == 1 and any(shape.values()):
         return f"is a TD(lambda) checkpoint with actor-critic fields in its header ({listed})"

@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import math
 import os
 import signal
 import time
@@ -34,7 +33,7 @@ import numpy as np
 from . import checkpoint
 from ._extras import require
 from .ac import ActorCritic
-from .reference.config import ACConfig, ACNetwork, TDConfig
+from .reference.config import ACConfig, ACNetwork, TDConfig, memoryless_fields
 from .td import TDLambda
 
 PREDICTION_TASKS = ("trace-conditioning", "trace-patterning")
@@ -107,12 +106,8 @@ class RunConfig:
                                  f"not to {self.task}")
         if self.agent != "memoryless" or self.task in PREDICTION_TASKS:
             return ACNetwork(**self.network)
-        forced = {"memoryless": True, "prev_action": False, "prev_reward": False}
-        for key, value in forced.items():
-            if key in self.network and self.network[key] != value:
-                raise ValueError(f"{key} must be {value} for the memoryless agent (its network "
-                                 "sees no past)")
-        return ACNetwork(**{**self.network, **forced})
+        return ACNetwork(**memoryless_fields(self.network, "the memoryless agent (its network "
+                                                           "sees no past)"))
 
 
 class Interrupted(Exception):
@@ -256,6 +251,7 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
     window of that many steps ending H = 10 / (1 - gamma) steps earlier (whose returns are known)
     next to that of predicting zero."""
     from .tasks import msre, rollout
+    from .tasks.trace_conditioning import return_horizon
     task = make_prediction_task(cfg)
     ckpt = out / CHECKPOINT
     if resume:
@@ -271,7 +267,7 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
             MemorylessTD(task.obs_size, cfg.learner_config(task.gamma))
     start = td.steps
     last_good = LastGood(td, ckpt)
-    horizon = math.ceil(10 / (1 - task.gamma) - 1e-9)
+    horizon = return_horizon(task.gamma)
     X, C = rollout(task, cfg.steps)  # a pure function of the seed: the same stream on resume
     predictions = np.zeros(cfg.steps)
     metrics = Metrics(out / "metrics.csv", ["step", "msre", "zero_msre"], resume)

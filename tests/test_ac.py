@@ -256,6 +256,17 @@ def test_bad_configuration_names_the_argument(backend, kwargs, name):
         ActorCritic(2, 4, **args)
 
 
+@pytest.mark.parametrize("backend", ["c", "reference"])
+@pytest.mark.parametrize("n_embed", [0, 8])
+def test_network_input_beyond_max_dim_is_refused(backend, n_embed):
+    """n_in at RTU_MAX_DIM, so the network's input with the previous action and reward is beyond
+    it: refused, naming n_in (the C core used to lay out a cell it could not build, and crash)."""
+    with pytest.raises(ValueError, match="n_in: the network's input"):
+        ActorCritic(65536, 1, 2, n_embed=n_embed, backend=backend)
+    ac = ActorCritic(65536, 1, 2, n_embed=n_embed, prev_action=False, prev_reward=False)
+    assert ac.n_x == 65536 and ac.act(np.zeros(65536)) in (0, 1)
+
+
 def test_unknown_keyword_lists_config_and_network_fields():
     with pytest.raises(TypeError, match="n_embed"):
         ActorCritic(2, 4, 2, n_embedding=3)

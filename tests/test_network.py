@@ -337,6 +337,9 @@ def test_learn_steps_along_the_traces(action_kind, shared, reward):
     step = cfg.alpha * delta * ac.z_v[:ac.trunk[0].n_params]
     if shared:
         step = step + cfg.alpha * delta * ac.z_pi[:ac.trunk[0].n_params]
+    else:  # the actor's own trunk takes the actor's step alone
+        np.testing.assert_allclose(ac.trunk[1].params, before.trunk[1].params + cfg.alpha * delta
+                                   * ac.z_pi[:ac.trunk[1].n_params], rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(ac.trunk[0].params, before.trunk[0].params + step, rtol=1e-12,
                                atol=1e-15)
     # the networks hold x' at theta_{t+1}, stepped from the state of t: as a copy from before

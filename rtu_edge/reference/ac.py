@@ -75,6 +75,12 @@ def softplus(y: np.ndarray) -> np.ndarray:
     return np.log1p(np.exp(-np.abs(y))) + np.maximum(y, 0.0)
 
 
+def policy_std(pre: np.ndarray, std_min: float, std_max: float) -> np.ndarray:
+    """A continuous actor's std from its std pre-activations: min(std_min + softplus(pre),
+    std_max)."""
+    return np.minimum(std_min + softplus(pre), std_max)
+
+
 class Trunk:
     """rtu_ac_trunk: the input layer and the RTU of one network. ``params`` (n_params,) holds
     W_in, b_in (``embed``, None when n_embed = 0) then the cell's params (``cell.params`` is a
@@ -299,9 +305,8 @@ class AC:
             m = np.max(out)
             self.pi[:] = out - (m + np.log(np.sum(np.exp(out - m))))
         else:
-            cfg = self.config
             self.pi[:A] = out[:A]
-            self.pi[A:] = np.minimum(cfg.std_min + softplus(out[A:]), cfg.std_max)
+            self.pi[A:] = policy_std(out[A:], self.config.std_min, self.config.std_max)
 
     def sample_action(self) -> None:
         A = self.n_actions

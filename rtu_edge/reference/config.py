@@ -164,6 +164,19 @@ class ACNetwork(LearnerConfig):
             raise ValueError("memoryless needs prev_action and prev_reward off")
 
 
+#: the ACNetwork fields of the memoryless baseline: no memory, and no past in its input
+MEMORYLESS = {"memoryless": True, "prev_action": False, "prev_reward": False}
+
+
+def memoryless_fields(fields: dict, who: str) -> dict:
+    """ACNetwork fields with MEMORYLESS's values; ValueError naming a field of fields that asks
+    otherwise (who: what is memoryless, for the message)."""
+    for key, value in MEMORYLESS.items():
+        if key in fields and fields[key] != value:
+            raise ValueError(f"{key} must be {value} for {who}, got {fields[key]!r}")
+    return {**fields, **MEMORYLESS}
+
+
 # -- the C side: c_src/rtu_config.h ----------------------------------------------------------------
 
 C_RULES = {"unit": "RTU_RULE_UNIT", "positive": "RTU_RULE_POSITIVE",

@@ -366,6 +366,13 @@ def discounted_returns(cumulants, gamma: float) -> np.ndarray:
     return np.array(out, dtype=np.float64)
 
 
+def return_horizon(gamma: float) -> int:
+    """H = ceil(RETURN_HORIZON / (1 - gamma)), with a 1e-9 slack so that gamma = 1 - 1/ISI gives
+    10 ISI exactly: the steps after which a return is complete to within e^-10 (``msre`` leaves
+    out the last H steps; the learners' windows end H steps back)."""
+    return math.ceil(RETURN_HORIZON / (1.0 - gamma) - 1e-9)
+
+
 def msre(predictions, cumulants, gamma: float) -> float:
     """Mean squared return error: mean over t of (v_t - G_t)^2, without the truncated tail.
 
@@ -392,7 +399,7 @@ def msre(predictions, cumulants, gamma: float) -> float:
     if v.shape != c.shape:
         raise ValueError(f"predictions must have the shape of cumulants {c.shape}, got {v.shape}")
     gamma = _check_gamma(gamma)
-    horizon = math.ceil(RETURN_HORIZON / (1.0 - gamma) - 1e-9)
+    horizon = return_horizon(gamma)
     if len(c) <= horizon:
         raise ValueError(f"cumulants must be longer than the left-out tail of {horizon} steps "
                          f"(ceil(10/(1-gamma))), got {len(c)}")
