@@ -88,6 +88,7 @@ rtu_status rtu_ac_check_shape(const rtu_ac_shape *s)
     }
     if (s->n_obs == 0 || s->n_hidden == 0 || s->n_obs > RTU_MAX_DIM ||
         s->n_hidden > RTU_MAX_DIM || s->n_embed > RTU_MAX_DIM || s->n_head > RTU_MAX_DIM ||
+        s->n_embed == 1 || s->n_head == 1 || /* LayerNorm of one unit is always 0 */
         !is_flag(s->shared) || !is_flag(s->prev_action) || !is_flag(s->prev_reward) ||
         !is_flag(s->memoryless) || (s->memoryless && (s->prev_action || s->prev_reward))) {
         return RTU_ERR_SIZE;

@@ -100,7 +100,8 @@ typedef struct {
 } rtu_ac_shape;
 
 /* RTU_OK, or the first fault: RTU_ERR_NULL, RTU_ERR_KIND, RTU_ERR_ACTIVATION, RTU_ERR_ACTION (the
- * action space), RTU_ERR_SIZE (n_obs or n_hidden 0, any size above RTU_MAX_DIM, the network's
+ * action space), RTU_ERR_SIZE (n_obs or n_hidden 0, n_embed or n_head 1 (a LayerNorm of one
+ * unit outputs 0 whatever its input), any size above RTU_MAX_DIM, the network's
  * input n_x included, a flag other than 0 or 1, memoryless with prev_action or prev_reward, or a
  * buffer too large for size_t). */
 rtu_status rtu_ac_check_shape(const rtu_ac_shape *shape);

@@ -101,6 +101,9 @@ class Shape(NamedTuple):
         # RTU_ERR_SIZE: which size (n_in and n_hidden were checked as the cell's)
         net = self.network
         for name in ("n_embed", "n_head"):
+            if getattr(net, name) == 1:
+                raise ValueError(f"{name} must be 0 (no layer) or at least 2 (a LayerNorm of one "
+                                 f"unit outputs 0 whatever its input), got 1")
             if getattr(net, name) > MAX_DIM:
                 raise ValueError(f"{name} must be at most {MAX_DIM}, got {getattr(net, name)!r}")
         if self.n_x > MAX_DIM:

@@ -245,7 +245,8 @@ def test_bad_input_and_order_are_refused_and_nothing_changes(backend, dtype):
     ({"entropy_coef": -0.1}, "entropy_coef"), ({"kappa_policy": 0.0}, "kappa_policy"),
     ({"optimizer": "adam"}, "optimizer"), ({"sparsity": 1.5}, "sparsity"),
     ({"std_min": 0.0}, "std_min"), ({"std_min": 1.0, "std_max": 0.5}, "std_max"),
-    ({"n_embed": -1}, "n_embed"), ({"n_embed": 70000}, "n_embed"), ({"n_head": 1.5}, "n_head"),
+    ({"n_embed": -1}, "n_embed"), ({"n_embed": 1}, "n_embed"), ({"n_head": 1}, "n_head"),
+    ({"n_embed": 70000}, "n_embed"), ({"n_head": 1.5}, "n_head"),
     ({"n_head": 70000}, "n_head"), ({"shared": 2}, "shared"),
     ({"memoryless": True}, "memoryless"), ({"network": "big"}, "network"),
     ({"config": ACNetwork()}, "config")])

@@ -237,6 +237,8 @@ void test_size_errors(int arg)
         s = good; s.n_hidden = 0;              AC_SIZE_REFUSED(RTU_ERR_SIZE);
         s = good; s.n_embed = RTU_MAX_DIM + 1u; AC_SIZE_REFUSED(RTU_ERR_SIZE);
         s = good; s.n_head = RTU_MAX_DIM + 1u; AC_SIZE_REFUSED(RTU_ERR_SIZE);
+        s = good; s.n_embed = 1;               AC_SIZE_REFUSED(RTU_ERR_SIZE);
+        s = good; s.n_head = 1;                AC_SIZE_REFUSED(RTU_ERR_SIZE);
         /* n_obs within RTU_MAX_DIM, the network's input n_x = n_obs + A + 1 beyond it */
         s = good; s.n_obs = RTU_MAX_DIM; s.n_embed = 0; AC_SIZE_REFUSED(RTU_ERR_SIZE);
         s = good; s.n_obs = RTU_MAX_DIM; AC_SIZE_REFUSED(RTU_ERR_SIZE);
