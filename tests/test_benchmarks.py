@@ -32,3 +32,28 @@ def test_loop_benchmark_runs(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "loop / (C learner + env) =" in result.stdout
     assert out.exists()
+
+
+def test_first_reached_finds_the_first_window_and_how_well_it_held(tmp_path):
+    """benchmarks/first_reached.py: the step of the first 20-episode mean at the level, the runs
+    that got there within the budget, and the share of later windows at 90% of the level."""
+    import numpy as np
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        from first_reached import first_reached, main
+    finally:
+        sys.path.remove(str(BENCH.parent))
+    returns = np.array([10.0] * 30 + [500.0] * 20 + [100.0] * 20)
+    steps = np.cumsum(returns).astype(int)
+    step, held = first_reached(steps, returns, 475, 20)
+    # the first window at 475: episodes 29-48, 19 at 500 and one at 10 (mean 475.5)
+    assert step == steps[48]
+    later = np.convolve(returns, np.ones(20) / 20, mode="valid")[29:]
+    assert held == pytest.approx(np.mean(later >= 427.5))
+    assert first_reached(steps, returns, 600, 20) == (None, None)
+    run = tmp_path / "runs" / "rtu" / "seed-3"
+    run.mkdir(parents=True)
+    rows = ["step,episode,return,length"] + [f"{s},{i + 1},{r:g},{int(r)}"
+                                              for i, (s, r) in enumerate(zip(steps, returns))]
+    (run / "metrics.csv").write_text("\n".join(rows) + "\n")
+    assert main([str(tmp_path), "--label", "rtu", "--level", "475", "--by", str(steps[48])]) == 0
