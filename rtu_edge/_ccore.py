@@ -142,14 +142,22 @@ def load_bytes(core, load_fn, check_fn, obj, data: bytes, where: str) -> None:
 
 def copy_state(core, struct, ref, names, to_c: bool) -> None:
     """Copy the named fields between a C learner (struct) and its numpy reference mirror (ref),
-    which share their names: arrays through views of the C buffer, scalars by value. A name
-    "cell.c" is the field c of the member cell on both sides; a field that is None in the
-    reference (NULL in C) is skipped."""
+    which share their names: arrays through views of the C buffer, scalars by value. A name is a
+    path: "cell.c" is the field c of the member cell on both sides, "trunk.1.cell.c" the same
+    in element 1 of the array (C) or list (reference) trunk. A field, or a member on its path,
+    that is None in the reference (NULL in C, or a part this shape does not have) is skipped."""
     for name in names:
-        c_obj, r_obj, attr = struct, ref, name
-        if "." in name:
-            member, attr = name.split(".")
-            c_obj, r_obj = getattr(struct, member), getattr(ref, member)
+        *path, attr = name.split(".")
+        c_obj, r_obj = struct, ref
+        for member in path:
+            if member.isdigit():
+                c_obj, r_obj = c_obj[int(member)], r_obj[int(member)]
+            else:
+                c_obj, r_obj = getattr(c_obj, member), getattr(r_obj, member)
+            if r_obj is None:
+                break
+        if r_obj is None:
+            continue
         c_value, r_value = getattr(c_obj, attr), getattr(r_obj, attr)
         if r_value is None:  # a trace the linear kind does not have (NULL in C)
             continue

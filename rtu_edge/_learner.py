@@ -57,6 +57,10 @@ class ReferenceCheckpoints:
         twin.restore(data, where)
         copy_state(twin.core, twin.struct, self.ref, self.FIELDS, to_c=False)
         self.ref.config = twin.config
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Recompute what the reference derives from its parameters (the cell's cache)."""
         self.ref.cell.refresh()
 
 
@@ -74,17 +78,21 @@ class Checkpointable:
         self.kind, self.activation, self.backend = kind, activation, backend
 
     @staticmethod
-    def _config(cls, config, hyperparameters: dict):
-        """config (default cls()) with the fields named in hyperparameters replaced."""
+    def _config(cls, config, hyperparameters: dict, argument: str = "config", also=()):
+        """config (default cls(); the argument named argument) with the fields named in
+        hyperparameters replaced; also: other keyword names the learner takes (for the
+        message on an unknown one)."""
         if config is None:
             config = cls()
         elif not isinstance(config, cls):
-            raise ValueError(f"config must be a {cls.__name__}, got {type(config).__name__}")
+            raise ValueError(f"{argument} must be a {cls.__name__}, got {type(config).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
         for key in hyperparameters:
             if key not in names:
                 raise TypeError(f"unknown hyperparameter {key!r}; {cls.__name__} has "
-                                f"{', '.join(sorted(names))}")
+                                f"{', '.join(sorted(names))}"
+                                + (f", and the learner also takes {', '.join(also)}"
+                                   if also else ""))
         return dataclasses.replace(config, **hyperparameters)
 
     @property

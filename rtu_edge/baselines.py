@@ -10,38 +10,25 @@ Control agents have ``ActorCritic``'s interface (``a = agent.act(obs)``, then
   it learns nothing.
 - ``ZeroPredictor()``: predicts 0 at every step (prediction tasks; its MSRE is the mean squared
   return).
-- ``MemorylessAC`` / ``MemorylessTD``: the same learner (same ObGD or SGD, same config, same
-  observation normalisation and reward scaling) on features that are the normalised observation
-  itself, with no recurrence (``rtu_edge.reference.ac.MemorylessAC`` and
-  ``rtu_edge.reference.td.MemorylessTD``; ``MemorylessAC`` here returns actions as
-  ``ActorCritic`` does: an int for discrete actions).
+- ``MemorylessAC``: ``ActorCritic`` on the C core with a memoryless network
+  (``ACNetwork(memoryless=True, prev_action=False, prev_reward=False)``): the same input layer,
+  RTU-sized feature layer and heads, config and learning rule, but the RTU's state and traces are
+  zeroed before every step, so its features depend on the current observation alone (a dense
+  layer with the RTU's activation), and it sees no previous action or reward. Same size as the
+  RTU agent it is compared with; it keeps checkpoints as any ActorCritic.
+- ``MemorylessTD``: TD(lambda) with the same ObGD or SGD and config on features that are the
+  observation itself, with no recurrence (``rtu_edge.reference.td.MemorylessTD``).
 - Oracle: a task's full observation. ``cartpole-p``'s oracle is gymnasium's ``CartPole-v1``
   (``make_env("CartPole-v1", seed)``: [x, x_dot, theta, theta_dot]) and ``pendulum-p``'s is
   ``Pendulum-v1``; run the same learner on them.
 
-Why the memoryless actor-critic scored below random on CartPole-P, and the fix. It used to read
-the normalised observation as its features, unbounded; the learning benchmark of the time
-measured 9.3 against 22.9 for a random policy (CartPole-P, 500k steps, seeds 10-19). Diagnosed on seeds 0-5 (20k-50k steps):
-
-- It collapsed onto one action within about 100 episodes (probability about 0.96, policy
-  entropy 0.04; pushing one way ends an episode after about 9 steps) and stayed there.
-- Its critic diverged: the value bias reached 500-3000 while the scaled return is about 3, and
-  the mean TD error was strongly negative. The critic alone, under a fixed uniform policy,
-  diverged too (value sd 570-720 over the last 5k of 20k steps; true value about 2), so the
-  critic is the cause and the actor's collapse follows from its TD errors.
-- ObGD bounds the step so that the prediction on the current input moves by
-  alpha_eff delta z . x <= |delta| max|x| / kappa: no overshoot needs features bounded by
-  kappa (2 for the critic). The RTU agent's features are tanh outputs in [-1, 1]; normalised
-  observations reached 3-4 at the 99th percentile and 11-16 at most, so updates overshot by up
-  to 8 times and the critic diverged. Plain SGD (alpha 0.01), whose step does not rely on the
-  bound, did not collapse (47.6 in that benchmark).
-
-The fix: the memoryless features are the normalised observation clipped to [-1, 1], the range of
-the RTU agent's features (``rtu_edge.reference.ac.bounded``). Chosen on seeds 0-5; on seeds
-100-119 (``rtu-edge sweep benchmarks/sweeps/baselines.toml``, 50k steps, mean of the final
-window, 95% BCa bootstrap over seeds, paired against random with ``--versus``) the memoryless agent matches or beats random on CartPole-P, Pendulum-P and
-POPGym RepeatPreviousEasy (README, "Learning results"). tests/test_baselines.py fails if it
-collapses again.
+The memoryless actor-critic before the streaming network read the normalised observation as its
+features, unbounded, and collapsed below a random policy on CartPole-P: ObGD bounds a step so that
+the prediction on the current input moves by at most |delta| max|x| / kappa, which prevents
+overshooting only for features within about kappa, and normalised observations reached 11-16. The
+streaming network's features are bounded by construction (LayerNorm, then the RTU's activation),
+so the baseline is now the network itself with its memory removed. tests/test_baselines.py fails
+if it falls below random on CartPole-P again.
 
 Not fixed: ``MemorylessTD`` on trace conditioning (features already 0/1) stays a little worse
 than predicting zero (MSRE 0.1895 against 0.1820, seeds 0-4): with so few weights, ObGD's
@@ -56,12 +43,16 @@ from typing import Optional
 
 import numpy as np
 
-from .reference.ac import ACConfig, MemorylessAC as _MemorylessAC
+from .ac import NETWORK_FIELDS, ActorCritic
 from .reference.cell import check_input
+from .reference.config import ACConfig, ACNetwork
 from .reference.td import MemorylessTD, TDConfig
 
 __all__ = ["RandomPolicy", "ZeroPredictor", "MemorylessAC", "MemorylessTD", "ACConfig",
-           "TDConfig"]
+           "ACNetwork", "TDConfig"]
+
+#: what makes a network memoryless
+MEMORYLESS = {"memoryless": True, "prev_action": False, "prev_reward": False}
 
 
 class RandomPolicy:
@@ -123,10 +114,17 @@ class ZeroPredictor:
         return np.zeros(len(x_seq))
 
 
-class MemorylessAC(_MemorylessAC):
-    """``rtu_edge.reference.ac.MemorylessAC`` acting as ``ActorCritic`` does: ``act`` returns an
-    int for discrete actions (gymnasium's Discrete spaces refuse arrays)."""
+class MemorylessAC(ActorCritic):
+    """``ActorCritic`` without memory: ``MemorylessAC(n_in, n_hidden, n_actions, **kwargs)`` takes
+    ActorCritic's arguments (the C core by default) and sets the network's memoryless on and
+    prev_action, prev_reward off (a keyword asking otherwise is a ValueError). Its other network
+    fields (n_embed, n_head, shared) default to ACNetwork's, so it is the RTU agent's size."""
 
-    def act(self, obs):
-        action = super().act(obs)
-        return int(action[0]) if self.action_kind == "discrete" else action
+    def __init__(self, n_in: int, n_hidden: int, n_actions: int, *,
+                 network: ACNetwork | None = None, **kwargs):
+        fields = {k: kwargs.pop(k) for k in NETWORK_FIELDS if k in kwargs}
+        for key, value in MEMORYLESS.items():
+            if key in fields and fields[key] != value:
+                raise ValueError(f"{key} must be {value} for MemorylessAC, got {fields[key]!r}")
+        network = self._config(ACNetwork, network, {**fields, **MEMORYLESS}, "network")
+        super().__init__(n_in, n_hidden, n_actions, network=network, **kwargs)

@@ -22,6 +22,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -84,9 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", required=True, metavar="DIR", help="run directory")
     tr.add_argument("--agent", choices=("rtu", "memoryless", "random", "zero"), default="rtu",
                     help="what learns: the RTU learner (default), or a baseline of "
-                         "rtu_edge.baselines: the same learner without recurrence "
+                         "rtu_edge.baselines: the same learner without memory "
                          "(memoryless), a random policy (control tasks) or predicting zero "
-                         "(prediction tasks); baselines keep no checkpoint")
+                         "(prediction tasks); of the baselines only the memoryless "
+                         "actor-critic keeps a checkpoint")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out")
     tr.add_argument("--checkpoint-every", type=_positive_int, default=50000, metavar="N",
                     help="checkpoint every N steps (control tasks: at the next episode end)")
@@ -191,11 +202,12 @@ def _sweep_arguments(sub) -> None:
 
 def _hyperparameter_arguments(p: argparse.ArgumentParser) -> None:
     """A flag for each field of the learners' configs (TDConfig, ACConfig): --gamma, --lambda,
-    --kappa-policy, --normalize-obs / --no-normalize-obs...; a flag not given keeps the config's
-    default. Their values go to RunConfig.learner under the field names."""
+    --kappa-policy, --normalize-obs / --no-normalize-obs...; and of the actor-critic's network
+    (ACNetwork): --n-embed, --shared / --no-shared...; a flag not given keeps the default. Their
+    values go to RunConfig.learner and RunConfig.network under the field names."""
     import dataclasses
 
-    from .reference.config import ACConfig, TDConfig, c_name
+    from .reference.config import ACConfig, ACNetwork, TDConfig, c_name
     group = p.add_argument_group(
         "learner hyperparameters", "defaults: TD(lambda) on prediction tasks (gamma: the "
         "task's), the actor-critic (stream-x's) on control tasks")
@@ -221,9 +233,28 @@ def _hyperparameter_arguments(p: argparse.ArgumentParser) -> None:
                                default=None, help=text)
 
 
+    net = p.add_argument_group(
+        "actor-critic network", "control tasks: the network around the RTU (ACNetwork; "
+        "defaults: the package's)")
+    for f in dataclasses.fields(ACNetwork):
+        text = f"{f.metadata['help']} (default {f.default})"
+        flag = "--" + f.name.replace("_", "-")
+        if "size" in f.metadata:
+            net.add_argument(flag, dest=f"net_{f.name}", type=_size, default=None, metavar="N",
+                             help=text)
+        else:
+            net.add_argument(flag, dest=f"net_{f.name}", action=argparse.BooleanOptionalAction,
+                             default=None, help=text)
+
+
 def learner_overrides(args) -> dict:
     """The hyperparameter flags given on the command line, by config field name."""
     return {k[3:]: v for k, v in vars(args).items() if k.startswith("hp_") and v is not None}
+
+
+def network_overrides(args) -> dict:
+    """The network flags given on the command line, by ACNetwork field name."""
+    return {k[4:]: v for k, v in vars(args).items() if k.startswith("net_") and v is not None}
 
 
 def _learner_arguments(p: argparse.ArgumentParser, steps_default) -> None:
@@ -289,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
                 "demo": commands.demo}[args.command](args)
     except (ValueError, OSError) as err:
         print(f"rtu-edge {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except ArithmeticError as err:  # a learner diverged outside train (which says more)
+        print(f"rtu-edge {args.command}: error: the learner diverged: {err}", file=sys.stderr)
         return 2
     except MissingExtra as err:
         print(f"rtu-edge {args.command}: error: {err.message('this command')}", file=sys.stderr)

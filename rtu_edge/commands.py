@@ -24,14 +24,16 @@ def _config(args) -> RunConfig:
     if args.backend == "reference" and dtype != "float64":
         raise ValueError("--dtype: the reference backend is float64 only")
     activation = args.activation or default_activation(args.task)
-    from .cli import learner_overrides
+    from .cli import learner_overrides, network_overrides
     cfg = RunConfig(task=args.task, steps=args.steps, hidden=args.hidden, kind=args.kind,
                     activation=activation, backend=args.backend, dtype=dtype, seed=args.seed,
                     checkpoint_every=args.checkpoint_every, log_every=args.log_every,
-                    agent=args.agent, learner=learner_overrides(args))
+                    agent=args.agent, learner=learner_overrides(args),
+                    network=network_overrides(args))
     try:  # a hyperparameter the task's learner does not have, or out of its range
         gamma = make_prediction_task(cfg).gamma if args.task in PREDICTION_TASKS else None
         cfg.learner_config(gamma).check()
+        cfg.network_config().check()
     except ValueError as err:
         key = str(err).split()[0]
         raise ValueError(f"--{c_name(key).replace('_', '-')}: {err}") from None

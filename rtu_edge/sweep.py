@@ -21,9 +21,11 @@ A configuration's keys: ``label``, ``task`` and ``steps`` (required), ``agent`` 
 default, or a baseline: ``memoryless``, ``random`` for control tasks, ``zero`` for prediction
 tasks; as ``rtu-edge train --agent``), ``hidden``, ``kind``,
 ``activation`` (default as ``rtu-edge train``: relu for prediction tasks, tanh for control),
-``dtype``, ``log_every`` (prediction tasks), and the learner's hyperparameters by their
+``dtype``, ``log_every`` (prediction tasks), the learner's hyperparameters by their
 ``rtu-edge train`` names without the dashes (``gamma``, ``lambda``, ``entropy_coef``...; fields of
-TDConfig for prediction tasks, of ACConfig for control tasks). Runs use the C core. The whole file
+TDConfig for prediction tasks, of ACConfig for control tasks) and, for control tasks, the
+actor-critic's network by its ACNetwork fields (``n_embed``, ``n_head``, ``shared``,
+``prev_action``, ``prev_reward``, ``memoryless``). Runs use the C core. The whole file
 is checked before anything runs; a fault is one line naming the file and the key.
 
 Each (configuration, seed) is what ``rtu-edge train`` does (rtu_edge.train.train, no progress
@@ -59,7 +61,7 @@ from typing import Callable, Iterable, Iterator, Optional
 from ._extras import require
 from .cell import KINDS
 from .reference import ACTIVATIONS
-from .reference.config import ACConfig, TDConfig, c_name
+from .reference.config import ACConfig, ACNetwork, TDConfig, c_name
 from .tasks.suite import task_info
 from .train import AGENTS, Interrupted, Metrics, RunConfig, default_activation
 
@@ -71,13 +73,15 @@ DTYPES = ("float32", "float64")
 #: learner hyperparameters as sweep keys (c_name: ``lambda``), TDConfig's first
 LEARNER_KEYS = {c_name(f.name): f.name for cls in (TDConfig, ACConfig)
                 for f in dataclasses.fields(cls)}
+#: the actor-critic's network as sweep keys (ACNetwork's fields)
+NETWORK_KEYS = tuple(f.name for f in dataclasses.fields(ACNetwork))
 #: the keys of a configuration besides the learner's
 RUN_KEYS = ("label", "task", "steps", "agent", "hidden", "kind", "activation", "dtype",
             "log_every")
 TOP_KEYS = ("seeds", "defaults", "configs")
 #: results.csv: what a run gave, then its settings
 COLUMNS = ["label", "task", "seed", "steps", "status", "error", "final_score", "best_score",
-           "reached", "collapsed", "seconds", *RUN_KEYS[3:], *LEARNER_KEYS]
+           "reached", "collapsed", "seconds", *RUN_KEYS[3:], *LEARNER_KEYS, *NETWORK_KEYS]
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _SEED_LIMIT = 2**64
 
@@ -172,8 +176,9 @@ def _config(entry: dict, where: str, defaults: dict, path: Path) -> Config:
     given, entry = entry, {**defaults, **entry}
 
     for key in entry:
-        if key not in RUN_KEYS and key not in LEARNER_KEYS:
-            raise fail(key, f"unknown key (known: {', '.join([*RUN_KEYS, *LEARNER_KEYS])})")
+        if key not in RUN_KEYS and key not in LEARNER_KEYS and key not in NETWORK_KEYS:
+            raise fail(key, "unknown key (known: "
+                            f"{', '.join([*RUN_KEYS, *LEARNER_KEYS, *NETWORK_KEYS])})")
     for key in ("label", "task", "steps"):
         if key not in entry:
             raise SweepError(f"{path}: {where}: missing key {key!r}")
@@ -206,9 +211,11 @@ def _config(entry: dict, where: str, defaults: dict, path: Path) -> Config:
         settings["agent"] = entry["agent"]
     settings.setdefault("activation", default_activation(info.name))
     learner = {LEARNER_KEYS[k]: v for k, v in entry.items() if k in LEARNER_KEYS}
-    run = RunConfig(task=info.name, backend="c", learner=learner, **settings)
+    network = {k: v for k, v in entry.items() if k in NETWORK_KEYS}
+    run = RunConfig(task=info.name, backend="c", learner=learner, network=network, **settings)
     try:
         run.learner_config().check()
+        run.network_config().check()
     except ValueError as err:  # its message starts with the field's name
         field, _, message = str(err).partition(" ")
         raise fail(c_name(field), message) from None
@@ -390,7 +397,7 @@ def run_one(config: Config, seed: int, out: str, sweep_pid: Optional[int] = None
     info = task_info(cfg.task)
     row = {"label": config.label, "task": cfg.task, "seed": seed, "steps": cfg.steps,
            **{k: getattr(cfg, k) for k in RUN_KEYS[3:]},
-           **{c_name(k): v for k, v in cfg.learner.items()}}
+           **{c_name(k): v for k, v in cfg.learner.items()}, **cfg.network}
     started = time.perf_counter()
     attempt = where.with_name(f"{where.name}{ATTEMPT}{os.getpid()}-{time.time_ns()}")
     try:
@@ -399,8 +406,9 @@ def run_one(config: Config, seed: int, out: str, sweep_pid: Optional[int] = None
         finally:
             if attempt.exists():
                 _install(attempt, where)
-        recorded = json.loads((where / "config.json").read_text())["learner"]
-        row.update({c_name(k): v for k, v in recorded.items()})
+        recorded = json.loads((where / "config.json").read_text())
+        row.update({c_name(k): v for k, v in recorded["learner"].items()})
+        row.update(recorded["network"])
         metrics = Metrics.read(where / "metrics.csv")
         if not metrics:
             raise ValueError(f"no score: metrics.csv has no row (log_every {cfg.log_every} "
@@ -413,7 +421,9 @@ def run_one(config: Config, seed: int, out: str, sweep_pid: Optional[int] = None
     except Interrupted:
         return None
     except Exception as err:  # noqa: BLE001 - any failure of one run is recorded, not raised
-        message = " ".join(f"{type(err).__name__}: {err}".split())  # one line
+        # one line; a path in it names the run's directory, not the attempt's it was written in
+        message = " ".join(f"{type(err).__name__}: {err}".split()).replace(str(attempt),
+                                                                            str(where))
         row.update(status="error", error=message)
     row["seconds"] = f"{time.perf_counter() - started:.1f}"
     return row

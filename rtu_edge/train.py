@@ -10,6 +10,11 @@ step count. Control tasks train ActorCritic; the environment's own state cannot 
 checkpoints are written at episode ends (the first one after every --checkpoint-every steps, and
 at the end of the run or on Ctrl-C), and episode i is reset with seed (seed, i): a resumed run
 continues exactly where the saved one would have.
+
+A learner that diverges (its parameters or state become non-finite: FloatingPointError from the
+learner) stops the run with ``Diverged``, a one-line message naming the step and the run
+directory; checkpoint.rtu then holds the last good state: the latest checkpoint taken, or the
+learner's state at the start of the run if none was.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
+from . import checkpoint
 from ._extras import require
 from .ac import ActorCritic
-from .reference.config import ACConfig, TDConfig
+from .reference.config import ACConfig, ACNetwork, TDConfig
 from .td import TDLambda
 
 PREDICTION_TASKS = ("trace-conditioning", "trace-patterning")
@@ -36,6 +42,12 @@ PREDICTION_TASKS = ("trace-conditioning", "trace-patterning")
 #: recurrence; a random policy on control tasks; predicting zero on prediction tasks)
 AGENTS = {"prediction": ("rtu", "memoryless", "zero"), "control": ("rtu", "memoryless", "random")}
 CHECKPOINT = "checkpoint.rtu"
+
+
+def keeps_checkpoints(agent: str, kind: str) -> bool:
+    """The RTU learner keeps checkpoints, and so does the memoryless actor-critic (an
+    ActorCritic); the other baselines keep none, so a run of one cannot resume."""
+    return agent == "rtu" or (agent == "memoryless" and kind == "control")
 
 
 def default_activation(task: str) -> str:
@@ -57,11 +69,14 @@ class RunConfig:
     seed: int = 0
     checkpoint_every: int = 50000
     log_every: int = 10000
-    #: "rtu", or a baseline (AGENTS): these keep no checkpoint, so a run of one cannot resume
+    #: "rtu", or a baseline (AGENTS; keeps_checkpoints says which can resume)
     agent: str = "rtu"
     #: the learner's hyperparameters (fields of TDConfig for the prediction tasks, of ACConfig for
     #: the control tasks); those not given take the config's defaults (TD: gamma is the task's)
     learner: dict = field(default_factory=dict)
+    #: the actor-critic's network (fields of ACNetwork; control tasks only); those not given take
+    #: ACNetwork's defaults (the memoryless agent: memoryless, without previous action and reward)
+    network: dict = field(default_factory=dict)
 
     def learner_config(self, task_gamma: float = None):
         """The learner's config: TDConfig (prediction; gamma defaults to the task's) or ACConfig,
@@ -76,9 +91,68 @@ class RunConfig:
         base = cls(gamma=task_gamma) if task_gamma is not None else cls()
         return dataclasses.replace(base, **self.learner)
 
+    def network_config(self) -> ACNetwork:
+        """The actor-critic's ACNetwork, with the fields of ``network`` (the memoryless agent's
+        is memoryless and sees no previous action or reward). ValueError naming a field that is
+        not ACNetwork's, a network for a prediction task, or a memoryless agent given the past."""
+        names = {f.name for f in dataclasses.fields(ACNetwork)}
+        for key in self.network:
+            if key not in names:
+                raise ValueError(f"{key} is not a field of the actor-critic's network "
+                                 f"({', '.join(sorted(names))})")
+            if self.task in PREDICTION_TASKS:
+                raise ValueError(f"{key} applies to control tasks (the actor-critic's network), "
+                                 f"not to {self.task}")
+        if self.agent != "memoryless" or self.task in PREDICTION_TASKS:
+            return ACNetwork(**self.network)
+        forced = {"memoryless": True, "prev_action": False, "prev_reward": False}
+        for key, value in forced.items():
+            if key in self.network and self.network[key] != value:
+                raise ValueError(f"{key} must be {value} for the memoryless agent (its network "
+                                 "sees no past)")
+        return ACNetwork(**{**self.network, **forced})
+
 
 class Interrupted(Exception):
     """Ctrl-C or SIGTERM arrived; the run stops at the next safe point."""
+
+
+class Diverged(ValueError):
+    """The learner diverged; the message (one line) names the step, the run directory and the
+    checkpoint of the last good state."""
+
+
+class LastGood:
+    """The latest checkpoint of a run's learner (the run's checkpoint.rtu), kept as bytes so that a
+    learner that diverges leaves its last good state on disk."""
+
+    def __init__(self, learner, path: Path):
+        self.learner, self.path = learner, path
+        self.data = learner.checkpoint_bytes() if _checkpointed(learner) else None
+        self.steps = learner.steps
+
+    def save(self) -> None:
+        """Checkpoint the learner now (a good state) to path."""
+        if _checkpointed(self.learner):
+            self.data = self.learner.checkpoint_bytes()
+            self.steps = self.learner.steps
+            checkpoint.write_atomic(self.path, self.data)
+
+    def diverged(self, err: ArithmeticError, out: Path) -> Diverged:
+        """Leave the last good state at path; the one-line error of the run (out its
+        directory)."""
+        what = " ".join(str(err).split()) or type(err).__name__
+        text = f"the learner diverged at step {self.learner.steps + 1} ({what})"
+        if self.data is None:
+            return Diverged(f"{text}; run directory {out}")
+        if not self.path.exists() or self.path.read_bytes() != self.data:
+            checkpoint.write_atomic(self.path, self.data)
+        return Diverged(f"{text}; its last good state (step {self.steps}) is {self.path}")
+
+
+def _checkpointed(learner) -> bool:
+    """The learner keeps checkpoints (the baselines but the memoryless actor-critic keep none)."""
+    return isinstance(learner, (TDLambda, ActorCritic))
 
 
 class _StopFlag:
@@ -192,6 +266,7 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
         td = ZeroPredictor() if cfg.agent == "zero" else \
             MemorylessTD(task.obs_size, cfg.learner_config(task.gamma))
     start = td.steps
+    last_good = LastGood(td, ckpt)
     horizon = math.ceil(10 / (1 - task.gamma) - 1e-9)
     X, C = rollout(task, cfg.steps)  # a pure function of the seed: the same stream on resume
     predictions = np.zeros(cfg.steps)
@@ -201,7 +276,10 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
         t = start
         while t < cfg.steps and not stop.raised:
             end = min(t + cfg.log_every, cfg.steps)
-            predictions[t:end] = td.run(X[t:end], C[t:end])
+            try:
+                predictions[t:end] = td.run(X[t:end], C[t:end])
+            except ArithmeticError as err:
+                raise last_good.diverged(err, out) from None
             a = end - cfg.log_every - horizon
             if a >= start:  # a whole window of this run's predictions
                 error = msre(predictions[a:end], C[a:end], task.gamma)
@@ -211,23 +289,17 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
                 bar.set_postfix(msre=f"{error:.4f}")
             bar.update(end - t)
             if end // cfg.checkpoint_every != t // cfg.checkpoint_every:
-                _save(td, ckpt)
+                last_good.save()
             t = end
-        _save(td, ckpt)  # only after a normal end or a clean stop: an error keeps the last good one
+        last_good.save()  # only after a normal end or a clean stop: an error keeps the last good one
     plot_curve(out / "metrics.csv", out / "curve.png", "step", "msre",
                f"TD(lambda), {_who(cfg)}, {cfg.task}")
     if stop.raised:
         raise Interrupted(f"stopped at step {td.steps}; checkpoint {ckpt}")
-    return {"steps": td.steps, "checkpoint": str(ckpt) if cfg.agent == "rtu" else None}
+    return {"steps": td.steps, "checkpoint": str(ckpt) if _checkpointed(td) else None}
 
 
 # -- control: streaming actor-critic ------------------------------------------------------------
-
-def _save(learner, path: Path) -> None:
-    """The learner's checkpoint; the baselines keep none."""
-    if isinstance(learner, (TDLambda, ActorCritic)):
-        learner.save(path)
-
 
 def _who(cfg: RunConfig) -> str:
     return f"RTU {cfg.kind} n={cfg.hidden}" if cfg.agent == "rtu" else f"{cfg.agent} baseline"
@@ -241,14 +313,12 @@ def make_learner(cfg: RunConfig, spec):
         from .baselines import RandomPolicy
         return RandomPolicy(n_actions, seed=cfg.seed) if spec.discrete else \
             RandomPolicy(low=spec.low, high=spec.high, seed=cfg.seed)
-    if cfg.agent == "memoryless":
-        from .baselines import MemorylessAC
-        return MemorylessAC(spec.obs_size, n_actions, cfg.learner_config(), cfg.seed,
-                            action_kind=action_kind)
+    # the memoryless agent (rtu_edge.baselines.MemorylessAC) is this learner with a memoryless
+    # network (network_config)
     return ActorCritic(spec.obs_size, cfg.hidden, n_actions, action_kind=action_kind,
                        kind=cfg.kind, activation=cfg.activation, seed=cfg.seed,
                        backend=cfg.backend, dtype=np.dtype(cfg.dtype),
-                       config=cfg.learner_config())
+                       config=cfg.learner_config(), network=cfg.network_config())
 
 
 def run_episodes(ac: ActorCritic, env, spec, seed: int, steps: int, on_episode, stop=None,
@@ -280,6 +350,7 @@ def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool) -> di
         make_learner(cfg, spec)
     metrics = Metrics(out / "metrics.csv", ["step", "episode", "return", "length"], resume)
     bar = _progress(cfg.steps, ac.steps, progress)
+    last_good = LastGood(ac, ckpt)
     recent: list[float] = []
     next_checkpoint = (ac.steps // cfg.checkpoint_every + 1) * cfg.checkpoint_every
 
@@ -291,31 +362,38 @@ def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool) -> di
         del recent[:-20]
         bar.set_postfix(episode=episode, mean20=f"{np.mean(recent):.1f}")
         if ac.steps >= next_checkpoint:
-            _save(ac, ckpt)
+            last_good.save()
             next_checkpoint += cfg.checkpoint_every
 
     with _StopFlag() as stop, metrics, bar:
-        run_episodes(ac, env, spec, cfg.seed, cfg.steps, on_episode, lambda: stop.raised,
-                     on_step=lambda action: bar.update(1))
-        _save(ac, ckpt)  # at an episode end; after an error the last good checkpoint stays
+        try:
+            run_episodes(ac, env, spec, cfg.seed, cfg.steps, on_episode, lambda: stop.raised,
+                         on_step=lambda action: bar.update(1))
+        except ArithmeticError as err:
+            raise last_good.diverged(err, out) from None
+        last_good.save()  # at an episode end; after an error the last good checkpoint stays
     plot_curve(out / "metrics.csv", out / "curve.png", "step", "return",
                f"AC(lambda), {_who(cfg)}, {cfg.task}")
     if stop.raised:
         raise Interrupted(f"stopped at step {ac.steps}; checkpoint {ckpt}")
     return {"steps": ac.steps, "episodes": ac.episodes,
-            "checkpoint": str(ckpt) if cfg.agent == "rtu" else None,
+            "checkpoint": str(ckpt) if _checkpointed(ac) else None,
             "mean_return_last_20": float(np.mean(recent)) if recent else float("nan")}
 
 
 def _resumed(cfg: RunConfig, saved: RunConfig) -> RunConfig:
-    """The run being resumed: its learner comes from the checkpoint, so its saved network and
-    hyperparameters stand; a hyperparameter given again with another value is refused, naming
-    the flag. The new steps and the logging and checkpoint intervals are taken."""
-    for key, value in cfg.learner.items():
-        if key in saved.learner and saved.learner[key] != value:
-            flag = "--" + key.rstrip("_").replace("_", "-")
-            raise ValueError(f"{flag}: the run being resumed has {key} = "
-                             f"{saved.learner[key]!r}; --resume continues it as it was")
+    """The run being resumed: its learner comes from the checkpoint, so its saved agent, network
+    and hyperparameters stand; one given again with another value is refused, naming the flag.
+    The new steps and the logging and checkpoint intervals are taken."""
+    if cfg.agent != saved.agent:
+        raise ValueError(f"--agent: the run being resumed is of the {saved.agent} agent; "
+                         "--resume continues it as it was")
+    for given, held in ((cfg.learner, saved.learner), (cfg.network, saved.network)):
+        for key, value in given.items():
+            if key in held and held[key] != value:
+                flag = "--" + key.rstrip("_").replace("_", "-")
+                raise ValueError(f"{flag}: the run being resumed has {key} = {held[key]!r}; "
+                                 "--resume continues it as it was")
     return dataclasses.replace(saved, steps=cfg.steps, checkpoint_every=cfg.checkpoint_every,
                                log_every=cfg.log_every, backend=cfg.backend)
 
@@ -329,7 +407,7 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
     if cfg.agent not in AGENTS[kind]:
         raise ValueError(f"--agent: {cfg.agent!r} is not an agent of {kind} tasks "
                          f"({', '.join(AGENTS[kind])})")
-    if resume and cfg.agent != "rtu":
+    if resume and not keeps_checkpoints(cfg.agent, kind):
         raise ValueError(f"--resume: the {cfg.agent} baseline keeps no checkpoint")
     if resume:
         if not (out / CHECKPOINT).exists():
@@ -344,12 +422,15 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
                              f"not {cfg.task!r}")
         cfg = _resumed(cfg, saved)
     gamma = make_prediction_task(cfg).gamma if cfg.task in PREDICTION_TASKS else None
-    learner = cfg.learner_config(gamma)
+    learner, network = cfg.learner_config(gamma), cfg.network_config()
     learner.check()  # before anything is written: a refused run leaves no directory behind
+    network.check()
     out.mkdir(parents=True, exist_ok=True)
     if not os.access(out, os.W_OK):
         raise ValueError(f"--out: {out} is not writable")
-    cfg = dataclasses.replace(cfg, learner=asdict(learner))  # every field, as the run uses it
+    # every field, as the run uses it
+    cfg = dataclasses.replace(cfg, learner=asdict(learner),
+                              network={} if kind == "prediction" else asdict(network))
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
     started = time.perf_counter()
     if cfg.task in PREDICTION_TASKS:

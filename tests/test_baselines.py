@@ -1,13 +1,15 @@
 """The baselines (rtu_edge.baselines): their interfaces, determinism and bad input, and the
-property that justifies the memoryless one: on CartPole-P it does at least as well as a random
-policy (it used to collapse onto one action, about 9 steps per episode)."""
+properties that justify the memoryless actor-critic: it is the RTU agent's network with its memory
+removed (features of the current observation alone), and on CartPole-P it does at least as well
+as a random policy (an earlier memoryless agent collapsed onto one action, about 9 steps per
+episode)."""
 
 import numpy as np
 import pytest
 
-from rtu_edge.baselines import (ACConfig, MemorylessAC, MemorylessTD, RandomPolicy, TDConfig,
+from rtu_edge import ActorCritic
+from rtu_edge.baselines import (ACNetwork, MemorylessAC, MemorylessTD, RandomPolicy, TDConfig,
                                 ZeroPredictor)
-from rtu_edge.reference.ac import bounded
 from rtu_edge.tasks import TraceConditioning, msre, rollout
 
 
@@ -69,23 +71,50 @@ def test_memoryless_td_is_deterministic():
 
 
 def test_memoryless_ac_acts_as_actor_critic():
-    ac = MemorylessAC(3, 2, ACConfig(), seed=1)
+    ac = MemorylessAC(3, 8, 2, seed=1)
+    assert isinstance(ac, ActorCritic) and ac.backend == "c"
+    assert ac.network == ACNetwork(memoryless=True, prev_action=False, prev_reward=False)
     a = ac.act(np.array([0.1, -0.2, 0.3]))
     assert isinstance(a, int) and a in (0, 1)
     ac.learn(1.0, np.array([0.2, 0.0, 0.1]), False, False)
     with pytest.raises(ValueError, match="next_obs"):
         ac.act(np.zeros(3))
-    cont = MemorylessAC(2, 1, ACConfig(), seed=1, action_kind="continuous")
+    cont = MemorylessAC(2, 8, 1, seed=1, action_kind="continuous", n_head=4)
     u = cont.act(np.zeros(2))
-    assert u.shape == (1,) and np.all(np.isfinite(u))
+    assert u.shape == (1,) and np.all(np.isfinite(u)) and cont.network.n_head == 4
+    with pytest.raises(ValueError, match="prev_action"):
+        MemorylessAC(2, 8, 2, prev_action=True)
 
 
-def test_memoryless_features_are_the_normalised_observation_clipped():
-    assert np.array_equal(bounded(np.array([-3.0, -0.5, 0.0, 0.7, 12.0])),
-                          [-1.0, -0.5, 0.0, 0.7, 1.0])
-    ac = MemorylessAC(2, 2, ACConfig(normalize_obs=False), seed=0)
-    ac.act(np.array([5.0, -0.25]))
-    assert np.array_equal(ac.cell.h, [1.0, -0.25])
+def test_memoryless_ac_is_the_rtu_agents_size():
+    """The same parameters as the RTU agent it is compared with, less the inputs of the previous
+    action and reward (its input layer reads the observation only)."""
+    rtu, memoryless = ActorCritic(2, 16, 2), MemorylessAC(2, 16, 2)
+    without_past = ActorCritic(2, 16, 2, prev_action=False, prev_reward=False)
+    shapes = lambda ac: {k: v.shape for k, v in ac.params.items()}  # noqa: E731
+    assert shapes(memoryless) == shapes(without_past)
+    assert shapes(memoryless).keys() == shapes(rtu).keys()
+    assert memoryless.memory_bytes == without_past.memory_bytes
+
+
+def test_memoryless_features_depend_on_the_current_observation_alone():
+    """After any step the RTU's features are those a zero state gives on the current input (the
+    reference's peek from the zero state); with memory they are not."""
+    for memoryless in (True, False):
+        ac = ActorCritic(2, 6, 2, kind="nonlinear", seed=2, backend="reference",
+                         memoryless=memoryless, prev_action=False, prev_reward=False)
+        rng = np.random.default_rng(0)
+        obs = rng.normal(size=2)
+        for t in range(40):
+            ac.act(obs)
+            obs = rng.normal(size=2)
+            ac.learn(1.0, obs, False, False)
+            if t == 0:  # the first observation normalises to 0: a zero state after it either way
+                continue
+            ref = ac._impl.impl
+            for trunk in ref.trunk:
+                from_zero = trunk.cell.peek(trunk.e, True)
+                assert np.allclose(trunk.cell.h, from_zero, rtol=0, atol=1e-12) == memoryless
 
 
 def cartpole_returns(agent, seed, steps):
@@ -102,10 +131,10 @@ def test_memoryless_ac_matches_random_on_cartpole_p():
     steps per episode, which it did with unbounded features) nor falls below a random policy."""
     pytest.importorskip("gymnasium")
     seed, steps = 3, 5000  # by 5000 steps the unbounded features had collapsed on seeds 0-5
-    learned = cartpole_returns(MemorylessAC(2, 2, ACConfig(), seed=seed), seed, steps)
+    learned = cartpole_returns(MemorylessAC(2, 32, 2, seed=seed), seed, steps)
     random = cartpole_returns(RandomPolicy(2, seed=seed), seed, steps)
     last = np.mean(learned[-50:])
     assert last > 15.0
     assert last >= np.mean(random)
-    short = cartpole_returns(MemorylessAC(2, 2, ACConfig(), seed=seed), seed, 500)
-    assert short == cartpole_returns(MemorylessAC(2, 2, ACConfig(), seed=seed), seed, 500)
+    short = cartpole_returns(MemorylessAC(2, 32, 2, seed=seed), seed, 500)
+    assert short == cartpole_returns(MemorylessAC(2, 32, 2, seed=seed), seed, 500)

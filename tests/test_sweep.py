@@ -39,6 +39,7 @@ kind = "linear"
 label = "cp"
 task = "cartpole-p"
 steps = 2000
+n_head = 8
 """
 
 
@@ -69,6 +70,9 @@ def test_joblib_sweep_records_each_run_once_and_reports(tmp_path, capsys):
     lin = next(r for r in table if r["label"] == "lin")
     assert (lin["kind"], lin["activation"], lin["gamma"], lin["lambda"]) == \
         ("linear", "relu", "0.9", "0.9")  # the task's gamma, defaults recorded
+    cp = next(r for r in table if r["label"] == "cp")
+    assert (cp["n_head"], cp["n_embed"], cp["shared"]) == ("8", "32", "false")  # the network
+    assert lin["n_head"] == lin["shared"] == ""  # TD has none
     for r in table:
         metrics = out / "runs" / r["label"] / f"seed-{r['seed']}" / "metrics.csv"
         assert metrics.exists()
@@ -107,7 +111,9 @@ def test_failing_runs_are_recorded_and_the_others_finish(tmp_path):
     assert sweep(file, "--out", out, "--jobs", 1) == 0
     by_label = {r["label"]: r for r in rows(out)}
     assert by_label["diverges"]["status"] == "error"
-    assert by_label["diverges"]["error"].startswith("FloatingPointError: ")
+    error = by_label["diverges"]["error"]
+    assert error.startswith("Diverged: the learner diverged at step ")
+    assert f"{out / 'runs' / 'diverges' / 'seed-0' / 'checkpoint.rtu'}" in error  # not the attempt
     assert by_label["no-window"]["status"] == "error"
     assert "no score" in by_label["no-window"]["error"]
     assert by_label["fine"]["status"] == "ok"
@@ -186,6 +192,10 @@ BAD = [
      "configs[0].entropy_coef: applies to control tasks"),
     (TINY.replace("steps = 2000", 'steps = "2000"'), "configs[1].steps: must be a positive"),
     (TINY.replace("hidden = 4", "hidden = 0"), "defaults.hidden: must be a positive integer"),
+    (TINY.replace("n_head = 8", "n_head = -8"), "configs[1].n_head: must be an integer >= 0"),
+    (TINY.replace("n_head = 8", "memoryless = true"), "configs[1].memoryless: needs prev_action"),
+    (TINY.replace('kind = "linear"', 'kind = "linear"\nshared = true'),
+     "configs[0].shared: applies to control tasks"),
     (TINY.replace('kind = "linear"', 'kind = "cubic"'), "configs[0].kind: must be one of"),
     (TINY.replace('label = "cp"', 'label = "lin"'), "configs[1].label: 'lin' is used twice"),
     (TINY.replace('label = "cp"', 'label = "c/p"'), "configs[1].label: must be letters"),

@@ -1,6 +1,7 @@
 """rtu-edge train / eval: runs, resumes exactly, refuses bad arguments, stops cleanly."""
 
 import csv
+import dataclasses
 import os
 import signal
 import subprocess
@@ -109,3 +110,104 @@ def test_ctrl_c_stops_with_a_loadable_checkpoint(tmp_path):
     assert proc.returncode == 130, err
     ac = ActorCritic.from_checkpoint(out / "checkpoint.rtu")
     assert ac.episodes >= 5
+
+
+def test_network_flags_reach_the_learner_and_resume_keeps_them(tmp_path, capsys):
+    """A flag per ACNetwork field; config.json records every field as the run used it; --resume
+    restores them and refuses one given again with another value."""
+    import json
+    from rtu_edge.reference.config import ACNetwork
+    out = tmp_path / "net"
+    base = ["train", "--task", "cartpole-p", "--hidden", "6", "--out", str(out)]
+    assert main(base + ["--steps", "300", "--n-embed", "0", "--n-head", "7", "--shared",
+                        "--no-prev-reward"]) == 0
+    want = ACNetwork(n_embed=0, n_head=7, shared=True, prev_reward=False)
+    assert ActorCritic.from_checkpoint(out / "checkpoint.rtu").network == want
+    recorded = json.loads((out / "config.json").read_text())
+    assert recorded["network"] == dataclasses.asdict(want)
+    assert main(base + ["--steps", "600", "--resume"]) == 0
+    resumed = ActorCritic.from_checkpoint(out / "checkpoint.rtu")
+    assert resumed.network == want and resumed.steps >= 600
+    assert json.loads((out / "config.json").read_text())["network"] == recorded["network"]
+    assert main(base + ["--steps", "900", "--resume", "--n-head", "8"]) == 2
+    assert "--n-head: the run being resumed has n_head = 7" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--n-embed", "-1"], "integer >= 0"),
+    (["--n-head", "70000"], "n_head"),
+    (["--memoryless"], "--memoryless"),
+    (["--agent", "memoryless", "--prev-action"], "prev_action must be False"),
+])
+def test_bad_network_flags_are_clear_errors(tmp_path, capsys, argv, message):
+    args = ["train", "--task", "cartpole-p", "--steps", "10", "--out", str(tmp_path / "r")]
+    try:
+        code = main(args + argv)
+    except SystemExit as exit_:  # argparse's own refusal
+        code = exit_.code
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "r" / "checkpoint.rtu").exists()
+
+
+def test_network_flags_belong_to_control_tasks(tmp_path, capsys):
+    assert main(["train", "--task", "trace-conditioning", "--steps", "10", "--n-head", "4",
+                 "--out", str(tmp_path / "r")]) == 2
+    assert "--n-head: n_head applies to control tasks" in capsys.readouterr().err
+
+
+def test_memoryless_agent_is_a_memoryless_actor_critic_that_resumes(tmp_path):
+    out = tmp_path / "m"
+    base = ["train", "--task", "cartpole-p", "--hidden", "6", "--agent", "memoryless",
+            "--out", str(out)]
+    assert main(base + ["--steps", "300"]) == 0
+    ac = ActorCritic.from_checkpoint(out / "checkpoint.rtu")
+    assert ac.network.memoryless and not ac.network.prev_action and not ac.network.prev_reward
+    assert ac.n_hidden == 6
+    assert main(base + ["--steps", "600", "--resume"]) == 0
+    assert ActorCritic.from_checkpoint(out / "checkpoint.rtu").steps >= 600
+
+
+@pytest.mark.parametrize("task", ["cartpole-p", "pendulum-p", "trace-conditioning"])
+def test_divergence_is_one_line_and_leaves_the_last_good_checkpoint(tmp_path, capsys, task):
+    """An absurd step size with plain SGD diverges within a few steps: exit 2, one line naming
+    the step and the checkpoint, no traceback; the checkpoint is the learner's state at the start
+    (no checkpoint was taken yet), which loads and acts."""
+    out = tmp_path / "div"
+    code = main(["train", "--task", task, "--steps", "5000", "--hidden", "4", "--optimizer",
+                 "sgd", "--alpha", "1e6", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("rtu-edge train: error: the learner diverged at step ")
+    assert "last good state (step 0)" in err and str(out / "checkpoint.rtu") in err
+    cls = TDLambda if task == "trace-conditioning" else ActorCritic
+    learner = cls.from_checkpoint(out / "checkpoint.rtu")
+    assert learner.steps == 0 and learner.config.alpha == 1e6
+
+
+def test_divergence_keeps_the_latest_periodic_checkpoint(tmp_path, monkeypatch):
+    """A learner that diverges after checkpoints were taken: the run stops with Diverged naming
+    the step, and checkpoint.rtu holds the latest of them (a state before the divergence, which
+    loads and goes on)."""
+    from rtu_edge import train as train_module
+    calls = {"n": 0}
+    learn = ActorCritic.learn
+
+    def diverging(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 1700:
+            raise FloatingPointError("learner parameters became non-finite (forced)")
+        return learn(self, *args)
+
+    monkeypatch.setattr(ActorCritic, "learn", diverging)
+    cfg = train_module.RunConfig(task="cartpole-p", steps=10000, hidden=4, checkpoint_every=500)
+    out = tmp_path / "late"
+    with pytest.raises(train_module.Diverged, match=r"diverged at step 1700 \(learner .*forced"):
+        train_module.train(cfg, out, progress=False)
+    monkeypatch.setattr(ActorCritic, "learn", learn)
+    ac = ActorCritic.from_checkpoint(out / "checkpoint.rtu")
+    assert 1500 <= ac.steps < 1700  # the first episode end after 1500 steps
+    metrics = rows(out / "metrics.csv")
+    assert int(metrics[-1]["step"]) < 1700
+    obs = ac.expected_obs if ac.expected_obs is not None else np.zeros(2)
+    ac.act(obs)
