@@ -1,6 +1,8 @@
 /*
  * The C actor-critic's own time per transition on CartPole-P (the plant of
- * firmware_examples/common, in C): rtu_ac_act + rtu_ac_learn timed, the plant not.
+ * firmware_examples/common, in C): rtu_ac_act + rtu_ac_learn timed, the plant not. The network is
+ * ActorCritic's default (ACNetwork: input layer of 32, heads of 32, separate networks, previous
+ * action and reward as inputs).
  * Usage: bench_loop N_HIDDEN KIND(0 linear, 1 nonlinear) STEPS SEED; prints "us_per_step <value>".
  */
 #define _POSIX_C_SOURCE 199309L
@@ -12,16 +14,18 @@
 
 #define MAX_HIDDEN 256u
 #define N_IN 2u
+#define N_EMBED 32u /* ACNetwork's defaults */
+#define N_HEAD 32u
 
-static rtu_real buffer[RTU_AC_BUFFER_BYTES(RTU_KIND_NONLINEAR, N_IN, MAX_HIDDEN,
-                                           RTU_ACTIONS_DISCRETE, CARTPOLE_P_ACTIONS) /
-                       sizeof(rtu_real)];
+static rtu_real buffer[RTU_AC_REALS(RTU_KIND_NONLINEAR, N_IN, MAX_HIDDEN, N_EMBED, N_HEAD, 0, 1, 1,
+                                    RTU_ACTIONS_DISCRETE, CARTPOLE_P_ACTIONS)];
 
 int main(int argc, char **argv)
 {
     (void)compare_double; /* bench_common.h's, unused here */
     rtu_ac ac;
     rtu_ac_config config = rtu_ac_default_config();
+    rtu_ac_shape shape;
     cartpole_p env;
     rtu_prng rng;
     rtu_real obs[N_IN], action[1], reward;
@@ -36,8 +40,14 @@ int main(int argc, char **argv)
     n_hidden = (size_t)parse_count(argv[1], "N_HIDDEN", 1, MAX_HIDDEN);
     kind = parse_count(argv[2], "KIND", 0, 1) ? RTU_KIND_NONLINEAR : RTU_KIND_LINEAR;
     steps = parse_count(argv[3], "STEPS", 1, 1000000000ull);
-    if (rtu_ac_init(&ac, kind, RTU_ACT_TANH, N_IN, n_hidden, RTU_ACTIONS_DISCRETE,
-                    CARTPOLE_P_ACTIONS, &config, parse_count(argv[4], "SEED", 0, ~0ull), buffer,
+    {
+        rtu_ac_shape s = {.kind = kind, .activation = RTU_ACT_TANH, .n_obs = N_IN,
+                          .n_hidden = n_hidden, .n_embed = N_EMBED, .n_head = N_HEAD,
+                          .prev_action = 1, .prev_reward = 1,
+                          .action_kind = RTU_ACTIONS_DISCRETE, .n_actions = CARTPOLE_P_ACTIONS};
+        shape = s; /* shared and memoryless 0 */
+    }
+    if (rtu_ac_init(&ac, &shape, &config, parse_count(argv[4], "SEED", 0, ~0ull), buffer,
                     sizeof buffer) != RTU_OK) {
         fail("rtu_ac_init", "refused");
     }

@@ -219,9 +219,20 @@ class _ReferenceAC(ReferenceCheckpoints):
         return _CAC(self.shape, np.dtype(np.float64), self.impl.config, 0)
 
     def _refresh(self) -> None:
-        for trunk in self.impl.trunk:
+        """After a restore: each cell's derived cache and, when the networks hold an
+        observation, the forward activations recomputed in numpy, as rtu_ac_load recomputes them
+        in C (rtu_ac_refresh_forward: from x, the parameters and each cell's h, without stepping
+        the cells), so that the reference goes on bit for bit as it would have."""
+        ac = self.impl
+        for trunk in ac.trunk:
             if trunk is not None:
                 trunk.cell.refresh()
+                if ac.fed and trunk.n_embed:
+                    trunk.e_inv_std = trunk.embed_forward(ac.x, trunk.e_hat, trunk.e)
+        if ac.fed:
+            for r, head in enumerate(ac.head):
+                head.q_inv_std = head.forward(ac.net_trunk(r).cell.h, head.q_hat, head.q,
+                                              head.out)
 
 
 class ActorCritic(Checkpointable):
@@ -352,9 +363,9 @@ class ActorCritic(Checkpointable):
         the head, W_1 (n_head, 2 n_hidden), b_1 (n_head,) (with a hidden layer), W_2 (o, n_head
         or 2 n_hidden), b_2 (o,); o = 1 for the critic, n_actions for a discrete actor (logits)
         and 2 n_actions for a continuous one (means, then std pre-activations). A shared trunk's
-        are "trunk.<p>"."""
+        are "shared.<p>" (the names of rtu_ckpt.h's messages)."""
         shape, impl = self._shape, self._impl
-        owners = ("trunk",) if self.network.shared else ("critic", "actor")
+        owners = ("shared",) if self.network.shared else ("critic", "actor")
         out = {}
         for owner, flat in zip(owners, impl.trunk_params):
             out.update({f"{owner}.{k}": v for k, v in

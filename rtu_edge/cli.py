@@ -81,8 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--learners", action="store_true",
                      help="instead: check TD(lambda) and the actor-critic on the C core "
                           "(float64) against the numpy reference, both kinds, 1000 steps of "
-                          "trace conditioning and CartPole with hidden velocities; exits 1 "
-                          "beyond 1e-6 or if an action differs")
+                          "trace conditioning, CartPole with hidden velocities (separate and "
+                          "shared networks) and Pendulum-P; exits 1 beyond 1e-6 or if an "
+                          "action differs")
 
     tr = sub.add_parser(
         "train", help="train an RTU learner online on a task",

@@ -26,7 +26,8 @@ arithmetic summed in another order):
     cell, C float32        the same, reference from rounded params  0      1e-4, 10,000 steps
     learner, C float64     TD: predictions and the final params;    0      1e-6, 1000 steps
                            actor-critic: the final params (and the
-                           actions must be identical)
+                           discrete actions must be identical;
+                           continuous ones within the tolerance)
     ONNX float32 vs C      outputs (all heads' rows), state         1      1e-5, 1000 steps
     ONNX int8 vs C         outputs, state                           0      0.05 (5%)
 
@@ -253,6 +254,7 @@ class LearnerReport:
     actions_equal: Optional[bool] = None  # actor-critic: the same action at every step
     float32_same_actions: Optional[int] = None  # actor-critic: leading steps where the float32
     float32_steps: int = 0                      # C learner acts as the reference, of these
+    network: str = ""  # actor-critic: "separate" or "shared" networks
 
     @property
     def passed(self) -> bool:
@@ -275,35 +277,54 @@ def td_parity(seed: int = 0, steps: int = 1000, n_hidden: int = 16, kind: str = 
     return LearnerReport("td", "trace-conditioning", kind, activation, steps, dev)
 
 
+#: continuous actions of the float32 C learner that lie within this of the reference's (relative
+#: to max(1, |action|)) count as the same action
+FLOAT32_ACTION_TOLERANCE = 1e-4
+
+
 def actor_critic_parity(seed: int = 0, steps: int = 1000, n_hidden: int = 32,
                         kind: str = "linear", activation: str = "tanh",
-                        float32_steps: int = 200) -> LearnerReport:
-    """ActorCritic on the C core (float64) and on the reference, same seed, over the first steps
-    transitions of CartPole with hidden velocities: the actions at every step and the final
+                        float32_steps: int = 200, task: str = "cartpole-p",
+                        network=None) -> LearnerReport:
+    """ActorCritic (the default network, or network: an ACNetwork) on the C core (float64) and on
+    the reference, same seed, over the first steps transitions of task (CartPole with hidden
+    velocities, discrete; or Pendulum-P, continuous): the actions at every step (discrete:
+    identical; continuous: within LEARNER_TOLERANCE relative to max(1, |action|)) and the final
     parameters; also for how many of the first float32_steps the float32 C learner takes the
-    reference's actions (information: float32 rounding may flip a sampled action)."""
+    reference's actions (continuous: within FLOAT32_ACTION_TOLERANCE; information: float32
+    rounding may flip a sampled action)."""
     from .ac import ActorCritic
     from .tasks import make_env
     from .train import run_episodes
 
     def prefix(backend, dtype, n):
-        env, spec = make_env("cartpole-p", seed)
-        ac = ActorCritic(spec.obs_size, n_hidden, spec.n_actions, kind=kind,
-                         activation=activation, seed=seed, backend=backend, dtype=dtype)
+        env, spec = make_env(task, seed)
+        n_actions = spec.n_actions if spec.discrete else spec.action_dim
+        ac = ActorCritic(spec.obs_size, n_hidden, n_actions,
+                         action_kind="discrete" if spec.discrete else "continuous", kind=kind,
+                         activation=activation, seed=seed, backend=backend, dtype=dtype,
+                         network=network)
         actions: list = []
         run_episodes(ac, env, spec, seed, n, lambda *episode: None, on_step=actions.append)
-        return np.array(actions[:n]), ac.params
+        return np.array(actions[:n], dtype=np.float64).reshape(min(n, len(actions)), -1), ac
 
-    a_ref, p_ref = prefix("reference", np.float64, steps)
-    a_c, p_c = prefix("c", np.float64, steps)
+    a_ref, ref = prefix("reference", np.float64, steps)
+    a_c, c = prefix("c", np.float64, steps)
     a_32, _ = prefix("c", np.float32, float32_steps)
     dev = RunDeviation()
-    _add_params(dev, p_c, p_ref)
+    _add_params(dev, c.params, ref.params)
     n32 = min(float32_steps, len(a_ref))
-    differ = np.flatnonzero(a_32[:n32] != a_ref[:n32])
-    return LearnerReport("actor-critic", "cartpole-p", kind, activation, steps, dev,
-                         bool(np.array_equal(a_ref, a_c)),
-                         int(differ[0]) if differ.size else n32, float32_steps)
+    scale = np.maximum(1.0, np.abs(a_ref))
+    if ref.action_kind == "discrete":
+        same, differ = np.array_equal(a_ref, a_c), np.any(a_32[:n32] != a_ref[:n32], axis=1)
+    else:
+        same = bool(np.all(np.abs(a_c - a_ref) <= LEARNER_TOLERANCE * scale))
+        differ = np.any(np.abs(a_32[:n32] - a_ref[:n32]) > FLOAT32_ACTION_TOLERANCE * scale[:n32],
+                        axis=1)
+    differ = np.flatnonzero(differ)
+    return LearnerReport("actor-critic", task, kind, activation, steps, dev, bool(same),
+                         int(differ[0]) if differ.size else n32, float32_steps,
+                         "shared" if ref.network.shared else "separate")
 
 
 def _add_params(dev: RunDeviation, params: dict, ref_params: dict) -> None:
@@ -318,19 +339,24 @@ def learners_main(args) -> int:
     print(f"rtu-edge validate --learners: C learners (float64) vs numpy reference, {steps} steps, "
           f"seed {args.seed}; deviation = {formula(0)} per array (predictions over the run, "
           f"parameters at the end); tolerance {LEARNER_TOLERANCE:g}", flush=True)
-    print(f"{'learner':13s} {'task':19s} {'kind':10s} {'activation':10s} {'deviation':>9s} "
-          f"{'actions':>9s}  result")
-    failed = 0
+    print(f"{'learner':13s} {'task':19s} {'network':9s} {'kind':10s} {'activation':10s} "
+          f"{'deviation':>9s} {'actions':>9s}  result")
+    from .reference.config import ACNetwork
+    failed = total = 0
     for kind in KINDS:
         for r in (td_parity(args.seed, steps, kind=kind),
-                  actor_critic_parity(args.seed, steps, kind=kind)):
+                  actor_critic_parity(args.seed, steps, kind=kind),
+                  actor_critic_parity(args.seed, steps, kind=kind,
+                                      network=ACNetwork(shared=True)),
+                  actor_critic_parity(args.seed, steps, kind=kind, task="pendulum-p")):
             failed += not r.passed
+            total += 1
             actions = "-" if r.actions_equal is None else (
                 "same" if r.actions_equal else "DIFFER")
-            print(f"{r.learner:13s} {r.task:19s} {r.kind:10s} {r.activation:10s} "
-                  f"{r.deviation.worst():9.1e} {actions:>9s}  {'PASS' if r.passed else 'FAIL'}",
-                  flush=True)
-    print(f"{2 * len(KINDS) - failed} passed, {failed} failed")
+            print(f"{r.learner:13s} {r.task:19s} {r.network or '-':9s} {r.kind:10s} "
+                  f"{r.activation:10s} {r.deviation.worst():9.1e} {actions:>9s}  "
+                  f"{'PASS' if r.passed else 'FAIL'}", flush=True)
+    print(f"{total - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 

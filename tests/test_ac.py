@@ -177,7 +177,7 @@ def test_params_value_and_policy_views():
         with pytest.raises(RuntimeError, match="policy"):
             ac.policy()
     shared = learner(n_hidden=4, shared=True)
-    assert {k.split(".")[0] for k in shared.params} == {"trunk", "critic", "actor"}
+    assert {k.split(".")[0] for k in shared.params} == {"shared", "critic", "actor"}
     assert "critic.nu_log" not in shared.params and "actor.W_2" in shared.params
 
 

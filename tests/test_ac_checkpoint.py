@@ -1,5 +1,6 @@
-"""Actor-critic checkpoints (learner type 2 of c_src/rtu_ckpt.h, rtu_edge/checkpoint.py): resuming
-mid-episode is exact, C and Python write the same bytes, every corruption or mismatch is refused
+"""Actor-critic checkpoints (learner type 2 of c_src/rtu_ckpt.h, format version 2,
+rtu_edge/checkpoint.py): resuming mid-episode is exact for every network shape, C and Python write
+the same bytes, a learner is built from a file's shape, every corruption or mismatch is refused
 with the learner untouched, and no checkpoint is taken between act and learn or of a diverged
 learner."""
 
@@ -12,13 +13,20 @@ import pytest
 from conftest import run_c_program
 from rtu_edge import ActorCritic, TDLambda
 import ckpt_codec as ck
+from rtu_edge.reference.config import ACNetwork
 from rtu_edge.tasks import make_env
 
 BACKENDS = [("c", np.float64), ("c", np.float32), ("reference", np.float64)]
 BACKEND_IDS = ["c-f64", "c-f32", "reference"]
 ACTIONS = {"discrete": ("cartpole-p", 2), "continuous": ("pendulum-p", 1)}
 N_HIDDEN = 8
-FIXED = 56 + 64  # header and the payload's leading integers: the reals start here
+HEADER = 88  # the header; the payload's leading integers follow it
+PAYLOAD_INTS = 56  # normalize_obs, scale_reward, fed, acted (u32); 5 u64
+FIXED = HEADER + PAYLOAD_INTS  # the reals start here
+#: the networks the exactness tests run on
+NETWORKS = {"default": ACNetwork(), "shared": ACNetwork(shared=True),
+            "plain": ACNetwork(n_embed=0, n_head=0),
+            "memoryless": ACNetwork(memoryless=True, prev_action=False, prev_reward=False)}
 
 
 class Stream:
@@ -79,7 +87,9 @@ def snapshot(ac):
                         float(a.ret_mean), float(a.ret_m2), int(a.fed), int(a.acted),
                         a.config.gamma, a.config.entropy_coef, int(a.config.normalize_obs))
     r = impl.impl
-    return order + (ac.checkpoint_bytes(), r.cell.g.tobytes(), r.pi.tobytes(), r.config)
+    derived = b"".join(t.cell.g.tobytes() + t.e_hat.tobytes() for t in r.trunk if t is not None)
+    heads = b"".join(h.q_hat.tobytes() + h.out.tobytes() for h in r.head)
+    return order + (ac.checkpoint_bytes(), derived, heads, r.pi.tobytes(), r.config)
 
 
 def recrc(data: bytes) -> bytes:
@@ -100,30 +110,52 @@ def with_real(data, index, value, precision):
     return recrc(bytes(b))
 
 
+def real_index(data, name, offset=0):
+    """The payload index of the first real of array name (ckpt_codec's names) plus offset: the
+    config's 9 reals and 3 statistics come first (0 = gamma)."""
+    ckpt = ck.decode_ac(data)
+    index = len(ck.AC_CONFIG_REALS) + len(ck.AC_STATS)
+    for key, size in ckpt.sizes().items():
+        if key == name:
+            return index + offset
+        index += size
+    raise KeyError(name)
+
+
 # -- size and layout ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
 @pytest.mark.parametrize("action_kind", ["discrete", "continuous"])
-@pytest.mark.parametrize("kind", ["linear", "nonlinear"])
-def test_size_and_layout(backend, dtype, action_kind, kind):
-    ac = trained(30, action_kind, backend=backend, dtype=dtype, kind=kind)
+@pytest.mark.parametrize("kind,network", [("linear", "default"), ("nonlinear", "default"),
+                                          ("nonlinear", "shared"), ("linear", "plain")])
+def test_size_and_layout(backend, dtype, action_kind, kind, network):
+    net = NETWORKS[network]
+    ac = trained(30, action_kind, backend=backend, dtype=dtype, kind=kind, network=net)
     data = ac.checkpoint_bytes()
     R, n, d, A = np.dtype(dtype).itemsize, N_HIDDEN, 2, ACTIONS[action_kind][1]
-    P = 2 * n + 2 * n * d
-    V, H = 2 * n + 1, A * (2 * n + (2 if action_kind == "continuous" else 1))
-    traces = 4 * n + (4 if kind == "nonlinear" else 2) * n * d
-    reals = 9 + P + 4 * n + traces + V + H + (P + V) + (P + H) + 4 * d
-    assert len(data) == 56 + 64 + R * reals + 4 == \
-        ck.ac_checkpoint_bytes(kind, d, n, action_kind, A, R)
-    magic, version, learner_type, precision, k, act, n_in, n_hidden, opt, steps, payload = \
-        struct.unpack_from("<8s8IQQ", data)
-    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 1, 2, R)
-    assert (k, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear"].index(kind), 1, d, n,
-                                                    1, 30)
-    assert payload == len(data) - 60
-    fixed = struct.unpack_from("<6I5Q", data, 56)
-    assert fixed[:6] == (["discrete", "continuous"].index(action_kind), A, 1, 1, fixed[4], 0)
-    assert fixed[6] == ac.episodes and fixed[10] % 2 == 1
+    m, k = net.n_embed, net.n_head
+    n_x = d + (A if net.prev_action else 0) + (1 if net.prev_reward else 0)
+    n_e = m if m else n_x
+    o = (2 if action_kind == "continuous" else 1) * A
+    E, P = m * (n_x + 1), 2 * n + 2 * n * n_e
+    T = 4 * n + (4 if kind == "nonlinear" else 2) * n * n_e
+    head = (lambda out: k * (2 * n + 1) + out * (k + 1)) if k else \
+        (lambda out: out * (2 * n + 1))
+    trunks = 1 if net.shared else 2
+    reals = 12 + trunks * (E + P + 4 * n + T) + 2 * (head(1) + head(o) + E + P) + 3 * d + n_x
+    assert len(data) == HEADER + PAYLOAD_INTS + R * reals + 4 == \
+        ck.ac_checkpoint_bytes(kind, d, n, net, action_kind, A, R)
+    magic, version, learner_type, precision, kind_i, act, n_in, n_hidden, opt, steps, payload, \
+        *shape = struct.unpack_from("<8s8IQQ8I", data)
+    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 2, 2, R)
+    assert (kind_i, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear"].index(kind), 1,
+                                                         d, n, 1, 30)
+    assert shape == [m, k, int(net.shared), int(net.prev_action), int(net.prev_reward),
+                     int(net.memoryless), ["discrete", "continuous"].index(action_kind), A]
+    assert payload == len(data) - HEADER - 4
+    fixed = struct.unpack_from("<4I5Q", data, HEADER)
+    assert fixed[:4] == (1, 1, fixed[2], 0)
+    assert fixed[4] == ac.episodes and fixed[8] % 2 == 1
     assert struct.unpack_from("<I", data, len(data) - 4)[0] == zlib.crc32(data[:-4])
     if backend == "c":
         size = ac._impl.core.ffi.new("size_t *")
@@ -133,24 +165,34 @@ def test_size_and_layout(backend, dtype, action_kind, kind):
 
 # -- exact resume -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
-@pytest.mark.parametrize("action_kind", ["discrete", "continuous"])
-def test_resume_mid_episode_is_bit_exact(tmp_path, backend, dtype, action_kind):
+EXACT = [("c", np.float64, "discrete", "default"), ("c", np.float32, "discrete", "default"),
+         ("reference", np.float64, "discrete", "default"),
+         ("c", np.float64, "continuous", "default"), ("c", np.float32, "continuous", "shared"),
+         ("reference", np.float64, "continuous", "shared"),
+         ("c", np.float32, "discrete", "plain"), ("reference", np.float64, "discrete", "plain"),
+         ("c", np.float32, "discrete", "memoryless"),
+         ("reference", np.float64, "continuous", "memoryless")]
+
+
+@pytest.mark.parametrize("backend,dtype,action_kind,network", EXACT,
+                         ids=[f"{b}-{np.dtype(t).name}-{a}-{n}" for b, t, a, n in EXACT])
+def test_resume_mid_episode_is_bit_exact(tmp_path, backend, dtype, action_kind, network):
     """1000 transitions (1100 on Pendulum, whose 200-step episodes end at 1000), save mid-episode,
     load into a fresh learner (other seed and config), the rest of 2000 on the same environment:
     the same actions, parameters and final checkpoint bytes as 2000 uninterrupted transitions."""
     task = ACTIONS[action_kind][0]
+    net = NETWORKS[network]
     split = 1000 if action_kind == "discrete" else 1100
     path = tmp_path / "ac.ckpt"
-    a, env_a = learner(backend, dtype, action_kind), Stream(task)
+    a, env_a = learner(backend, dtype, action_kind, network=net), Stream(task)
     first = env_a.run(a, split)
     a.save(path)
     assert a.expected_obs is not None  # mid-episode: the cell holds the next observation
     rest = env_a.run(a, 2000 - split)  # a ran 2000 transitions uninterrupted
     assert a.steps == 2000 and a.episodes >= 5
 
-    b, env_b = learner(backend, dtype, action_kind, seed=11, alpha=0.5, entropy_coef=0.1), \
-        Stream(task)
+    b, env_b = learner(backend, dtype, action_kind, seed=11, alpha=0.5, entropy_coef=0.1,
+                       network=net), Stream(task)
     env_b.replay(first)  # the environment is not in the checkpoint: bring a copy to the split
     b.load(path)
     assert b.steps == split and b.config == ck.decode_ac(path.read_bytes()).config
@@ -161,7 +203,8 @@ def test_resume_mid_episode_is_bit_exact(tmp_path, backend, dtype, action_kind):
     assert b.checkpoint_bytes() == a.checkpoint_bytes()
 
     c, env_c = ActorCritic.from_checkpoint(path, backend=backend), Stream(task)
-    assert (c.dtype, c.steps, c.action_kind, c.kind) == (dtype, split, action_kind, "nonlinear")
+    assert (c.dtype, c.steps, c.action_kind, c.kind, c.network) == \
+        (dtype, split, action_kind, "nonlinear", net)  # the file's shape
     env_c.replay(first)
     assert np.array_equal(env_c.run(c, 2000 - split), rest)
     assert c.checkpoint_bytes() == a.checkpoint_bytes()
@@ -192,34 +235,39 @@ def test_order_state_is_restored(backend, dtype):
 
 # -- C and Python write the same bytes -----------------------------------------------------------
 
-@pytest.mark.parametrize("action_kind", ["discrete", "continuous"])
-@pytest.mark.parametrize("kind", ["linear", "nonlinear"])
-def test_c_and_python_write_identical_bytes(tmp_path, action_kind, kind):
-    c = trained(300, action_kind, kind=kind)
+@pytest.mark.parametrize("action_kind,kind,network", [
+    ("discrete", "linear", "default"), ("discrete", "nonlinear", "shared"),
+    ("continuous", "nonlinear", "default"), ("continuous", "linear", "plain")])
+def test_c_and_python_write_identical_bytes(tmp_path, action_kind, kind, network):
+    net = NETWORKS[network]
+    c = trained(300, action_kind, kind=kind, network=net)
     c_path, py_path = tmp_path / "c.ckpt", tmp_path / "py.ckpt"
     c.save(c_path)
-    ref = learner("reference", action_kind=action_kind, kind=kind, seed=9)
+    ref = learner("reference", action_kind=action_kind, kind=kind, seed=9, network=net)
     ref.load(c_path)  # C-written, read by Python
     ref.save(py_path)  # written by Python
     assert py_path.read_bytes() == c_path.read_bytes()
     assert (ref.steps, ref.episodes) == (c.steps, c.episodes) == (300, c.episodes)
     for key, value in c.params.items():
         assert np.array_equal(ref.params[key], value), key
-    back = learner("c", action_kind=action_kind, kind=kind, seed=3)
+    back = learner("c", action_kind=action_kind, kind=kind, seed=3, network=net)
     back.load(py_path)  # Python-written, read by C
     assert back.checkpoint_bytes() == c_path.read_bytes()
-    # from an independent reference run of the same seed: Python's own bytes load in C
-    own = trained(300, action_kind, backend="reference", kind=kind)
+    # from an independent reference run of the same seed: Python's own bytes load in C, and the
+    # independent encoder (tests/ckpt_codec.py) writes the same bytes from the reference learner
+    own = trained(300, action_kind, backend="reference", kind=kind, network=net)
     data = own.checkpoint_bytes()
-    twin = learner("c", action_kind=action_kind, kind=kind, seed=5)
+    assert ck.reference_ac_bytes(own._impl.impl) == data
+    twin = learner("c", action_kind=action_kind, kind=kind, seed=5, network=net)
     twin.load_bytes(data)
     assert twin.checkpoint_bytes() == data
 
 
 def test_python_encoder_writes_what_c_writes_for_float32():
     for action_kind in ("discrete", "continuous"):
-        data = trained(200, action_kind, dtype=np.float32).checkpoint_bytes()
-        assert ck.encode_ac(ck.decode_ac(data)) == data
+        for net in NETWORKS.values():
+            data = trained(200, action_kind, dtype=np.float32, network=net).checkpoint_bytes()
+            assert ck.encode_ac(ck.decode_ac(data)) == data
 
 
 def test_reference_refuses_float32_checkpoints(tmp_path):
@@ -285,25 +333,34 @@ def corruptions(data: bytes):
         b[offset] ^= 0x40
         return bytes(b)
 
-    out = [(f"flip byte {i}", flip(i), None) for i in (0, 8, 12, 20, 28, 40, 56, 60, 64, 80, 112,
-                                                       FIXED, size // 2, size - 5, size - 1)]
+    out = [(f"flip byte {i}", flip(i), None) for i in (0, 8, 12, 20, 28, 40, 56, 64, 84, HEADER,
+                                                       HEADER + 8, HEADER + 24, FIXED, size // 2,
+                                                       size - 5, size - 1)]
     out += [(f"truncated to {n}", data[:n], "CKPT_TRUNCATED")
-            for n in (0, 7, 8, 12, 59, 60, 100, size // 2, size - 1)]
+            for n in (0, 7, 8, 12, 59, 60, 91, 92, 100, size // 2, size - 1)]
     out += [
         ("wrong magic, CRC fixed", recrc(b"NOTACKPT" + data[8:]), "CKPT_MAGIC"),
-        ("version 2, CRC fixed", with_u32(data, 8, 2), "CKPT_VERSION"),
+        ("version 3, CRC fixed", with_u32(data, 8, 3), "CKPT_VERSION"),
+        # read with version 1's 56-byte header, the CRC is not where it says (a true version-1
+        # actor-critic checkpoint is refused with CKPT_VERSION: tests/test_checkpoint.py)
+        ("version 1, CRC fixed", with_u32(data, 8, 1), "CKPT_CRC"),
         ("TD learner type", with_u32(data, 12, 1), "CKPT_MISMATCH"),
         ("learner type 3", with_u32(data, 12, 3), "CKPT_MISMATCH"),
         ("precision", with_u32(data, 16, 12 - struct.unpack_from("<I", data, 16)[0]),
          "CKPT_MISMATCH"),
         ("n_hidden", with_u32(data, 32, N_HIDDEN + 1), "CKPT_MISMATCH"),
-        ("action kind 1 (size unchanged)", with_u32(data, 56, 1), "CKPT_MISMATCH"),
-        ("action kind 7", with_u32(data, 56, 7), "CKPT_MISMATCH"),
-        ("n_actions 3", with_u32(data, 60, 3), "CKPT_MISMATCH"),
+        ("n_embed 31", with_u32(data, 56, 31), "CKPT_MISMATCH"),
+        ("n_head 0", with_u32(data, 60, 0), "CKPT_MISMATCH"),
+        ("shared 1 (another payload)", with_u32(data, 64, 1), "CKPT_MISMATCH"),
+        ("shared 2", with_u32(data, 64, 2), "CKPT_MISMATCH"),
+        ("prev_reward 0", with_u32(data, 72, 0), "CKPT_MISMATCH"),
+        ("memoryless with the past", with_u32(data, 76, 1), "CKPT_MISMATCH"),
+        ("action kind 7", with_u32(data, 80, 7), "CKPT_MISMATCH"),
+        ("n_actions 3", with_u32(data, 84, 3), "CKPT_MISMATCH"),
         ("payload length huge", data[:48] + struct.pack("<Q", 2**64 - 1) + data[56:],
          "CKPT_TRUNCATED"),
     ]
-    short = data[:48] + struct.pack("<Q", size - 68) + data[56:size - 12]
+    short = data[:48] + struct.pack("<Q", size - HEADER - 12) + data[56:size - 12]
     out.append(("payload 8 bytes short, CRC fixed", short + struct.pack("<I", zlib.crc32(short)),
                 "CKPT_MISMATCH"))
     return out
@@ -314,8 +371,10 @@ def semantic_corruptions(data, precision):
     n = N_HIDDEN
     reals = (len(data) - FIXED - 4) // precision
     b = bytearray(data)
-    struct.pack_into("<Q", b, 56 + 56, struct.unpack_from("<Q", data, 112)[0] & ~1)
+    inc_at = HEADER + 16 + 4 * 8
+    struct.pack_into("<Q", b, inc_at, struct.unpack_from("<Q", data, inc_at)[0] & ~1)
     even_inc = recrc(bytes(b))
+    cell = real_index(data, "critic.params")  # nu_log[0] of the critic's cell
     return [
         ("gamma 1.5", with_real(data, 0, 1.5, precision), "CONFIG", "gamma"),
         ("lambda -0.1", with_real(data, 1, -0.1, precision), "CONFIG", "lambda"),
@@ -323,23 +382,35 @@ def semantic_corruptions(data, precision):
         ("kappa_value 0", with_real(data, 3, 0.0, precision), "CONFIG", "kappa_value"),
         ("kappa_policy -1", with_real(data, 4, -1.0, precision), "CONFIG", "kappa_policy"),
         ("entropy_coef -0.1", with_real(data, 5, -0.1, precision), "CONFIG", "entropy_coef"),
-        ("ret_m2 NaN", with_real(data, 8, float("nan"), precision), "NONFINITE_PARAM",
+        ("sparsity 1.5", with_real(data, 6, 1.5, precision), "CONFIG", "sparsity"),
+        ("std_min 0", with_real(data, 7, 0.0, precision), "CONFIG", "std_min"),
+        ("std_max below std_min", with_real(data, 8, 0.005, precision), "CONFIG", "std_max"),
+        ("ret_m2 NaN", with_real(data, 11, float("nan"), precision), "NONFINITE_PARAM",
          "non-finite"),
         ("optimizer 7", with_u32(data, 36, 7), "CONFIG", "optimizer"),
-        ("normalize_obs 2", with_u32(data, 56 + 8, 2), "CONFIG", "normalize_obs"),
-        ("scale_reward 5", with_u32(data, 56 + 12, 5), "CONFIG", "scale_reward"),
-        ("fed 2", with_u32(data, 56 + 16, 2), "CONFIG", "fed"),
-        ("acted 2", with_u32(data, 56 + 20, 2), "CONFIG", "acted"),
-        ("acted 1", with_u32(data, 56 + 20, 1), "ORDER", "between act and learn"),
+        ("normalize_obs 2", with_u32(data, HEADER, 2), "CONFIG", "normalize_obs"),
+        ("scale_reward 5", with_u32(data, HEADER + 4, 5), "CONFIG", "scale_reward"),
+        ("fed 2", with_u32(data, HEADER + 8, 2), "CONFIG", "fed"),
+        ("acted 2", with_u32(data, HEADER + 12, 2), "CONFIG", "acted"),
+        ("acted 1", with_u32(data, HEADER + 12, 1), "ORDER", "between act and learn"),
         ("even PRNG increment", even_inc, "CONFIG", "PRNG"),
-        ("nu_log 25", with_real(data, 9, 25.0, precision), "PARAM_RANGE", "nu_log"),
-        ("theta_log -21", with_real(data, 9 + n, -21.0, precision), "PARAM_RANGE", "theta_log"),
-        ("w_c Inf", with_real(data, 9 + 2 * n, float("inf"), precision), "NONFINITE_PARAM",
-         "in params"),
-        ("obs_last NaN", with_real(data, reals - 1, float("nan"), precision), "NONFINITE_PARAM",
-         "in obs_last"),
-        ("obs_m2 Inf", with_real(data, reals - 6, float("inf"), precision), "NONFINITE_PARAM",
-         "in obs_m2"),
+        ("nu_log 25", with_real(data, cell, 25.0, precision), "PARAM_RANGE", "nu_log"),
+        ("theta_log -21", with_real(data, cell + n, -21.0, precision), "PARAM_RANGE",
+         "theta_log"),
+        ("w_c Inf", with_real(data, cell + 2 * n, float("inf"), precision), "NONFINITE_PARAM",
+         "in critic.params"),
+        ("W_in NaN", with_real(data, real_index(data, "actor.embed", 3), float("nan"),
+                               precision), "NONFINITE_PARAM", "in actor.embed"),
+        ("actor head Inf", with_real(data, real_index(data, "actor.head", 1), float("inf"),
+                                     precision), "NONFINITE_PARAM", "in actor.head"),
+        ("z_pi NaN", with_real(data, real_index(data, "z_pi"), float("nan"), precision),
+         "NONFINITE_PARAM", "in z_pi"),
+        ("x NaN", with_real(data, reals - 1, float("nan"), precision), "NONFINITE_PARAM",
+         "in x"),
+        ("obs_last NaN", with_real(data, real_index(data, "obs_last", 1), float("nan"),
+                                   precision), "NONFINITE_PARAM", "in obs_last"),
+        ("obs_m2 Inf", with_real(data, real_index(data, "obs_m2"), float("inf"), precision),
+         "NONFINITE_PARAM", "in obs_m2"),
     ]
 
 
@@ -397,7 +468,12 @@ def test_mismatched_learners_are_refused(backend, dtype):
     cases = [(dict(n_hidden=N_HIDDEN + 1), "n_hidden"), (dict(kind="linear"), "kind"),
              (dict(activation="relu"), "activation"),
              (dict(backend="c", dtype=other_dtype), "bytes per real"),
-             (dict(action_kind="continuous"), "action_kind")]
+             (dict(action_kind="continuous"), "action_kind"),
+             (dict(network=ACNetwork(n_head=16)), "n_head"),
+             (dict(network=ACNetwork(n_embed=0)), "n_embed"),
+             (dict(network=ACNetwork(shared=True)), "shared"),
+             (dict(network=ACNetwork(prev_reward=False)), "prev_reward"),
+             (dict(network=NETWORKS["memoryless"]), "prev_action")]
     for kw, fragment in cases:
         args = dict(backend=backend, dtype=dtype)
         args.update(kw)
@@ -469,47 +545,59 @@ C_PROGRAM = r"""
 #include "rtu_ckpt.h"
 
 /* a learner trained on a toy stream, saved into a static buffer sized by the macro, loaded into a
-   second learner, saved again: the same bytes; then written to stdout for Python to compare */
+   second learner, saved again: the same bytes; then written to stdout for Python to compare.
+   Every pair of action kind and shared trunk; the buffers are sized for the largest (continuous,
+   separate networks) */
 #define D 2
 #define N 4
+#define M 5
+#define K 3
 #define A 3
-static rtu_real buf_a[RTU_AC_REALS(RTU_KIND_NONLINEAR, D, N, RTU_ACTIONS_CONTINUOUS, A)];
-static rtu_real buf_b[RTU_AC_REALS(RTU_KIND_NONLINEAR, D, N, RTU_ACTIONS_CONTINUOUS, A)];
-static unsigned char ck_a[RTU_AC_CHECKPOINT_BYTES(RTU_KIND_NONLINEAR, D, N,
-                                                  RTU_ACTIONS_CONTINUOUS, A)];
-static unsigned char ck_b[RTU_AC_CHECKPOINT_BYTES(RTU_KIND_NONLINEAR, D, N,
-                                                  RTU_ACTIONS_CONTINUOUS, A)];
+#define LARGEST(macro) macro(RTU_KIND_NONLINEAR, D, N, M, K, 0, 1, 1, RTU_ACTIONS_CONTINUOUS, A)
+static rtu_real buf_a[LARGEST(RTU_AC_REALS)];
+static rtu_real buf_b[LARGEST(RTU_AC_REALS)];
+static unsigned char ck_a[LARGEST(RTU_AC_CHECKPOINT_BYTES)];
+static unsigned char ck_b[LARGEST(RTU_AC_CHECKPOINT_BYTES)];
 
 int main(void)
 {
     rtu_ac a, b;
     rtu_ac_config cfg = rtu_ac_default_config();
+    rtu_ac_shape shape;
     size_t size, written, i;
     rtu_real obs[D], action[A];
-    int t, ak;
+    int t, ak, shared;
     for (ak = 0; ak < 2; ++ak) {
-        rtu_action_kind kind = (rtu_action_kind)ak;
-        if (rtu_ac_init(&a, RTU_KIND_NONLINEAR, RTU_ACT_TANH, D, N, kind, A, &cfg, 3, buf_a,
-                        sizeof buf_a)) return 1;
-        if (rtu_ac_init(&b, RTU_KIND_NONLINEAR, RTU_ACT_TANH, D, N, kind, A, &cfg, 4, buf_b,
-                        sizeof buf_b)) return 2;
-        for (i = 0; i < D; ++i) obs[i] = 0;
-        for (t = 0; t < 40; ++t) {
-            if (rtu_ac_act(&a, obs, action)) return 3;
-            for (i = 0; i < D; ++i) obs[i] = (rtu_real)((t * 7 + (int)i) % 5) / 4;
-            if (rtu_ac_learn(&a, (rtu_real)(t % 3), obs, 0, t % 10 == 9)) return 4;
+        for (shared = 0; shared < 2; ++shared) {
+            rtu_ac_shape s = {.kind = RTU_KIND_NONLINEAR, .activation = RTU_ACT_TANH,
+                              .n_obs = D, .n_hidden = N, .n_embed = M, .n_head = K,
+                              .shared = shared, .prev_action = 1, .prev_reward = 1,
+                              .action_kind = (rtu_action_kind)ak, .n_actions = A};
+            shape = s; /* memoryless 0 */
+            if (rtu_ac_init(&a, &shape, &cfg, 3, buf_a, sizeof buf_a)) return 1;
+            if (rtu_ac_init(&b, &shape, &cfg, 4, buf_b, sizeof buf_b)) return 2;
+            for (i = 0; i < D; ++i) obs[i] = 0;
+            for (t = 0; t < 40; ++t) {
+                if (rtu_ac_act(&a, obs, action)) return 3;
+                for (i = 0; i < D; ++i) obs[i] = (rtu_real)((t * 7 + (int)i) % 5) / 4;
+                if (rtu_ac_learn(&a, (rtu_real)(t % 3), obs, 0, t % 10 == 9)) return 4;
+            }
+            if (rtu_ac_checkpoint_size(&a, &size)) return 5;
+            if (size != RTU_AC_CHECKPOINT_BYTES(RTU_KIND_NONLINEAR, D, N, M, K, shared, 1, 1,
+                                                (rtu_action_kind)ak, A)) return 6;
+            if (rtu_ac_save(&a, ck_a, size - 1, &written) != RTU_ERR_BUFFER_SMALL || written)
+                return 7;
+            if (rtu_ac_save(&a, ck_a, sizeof ck_a, &written) || written != size) return 8;
+            if (rtu_ac_load(&b, ck_a, size)) return 9;
+            if (rtu_ac_save(&b, ck_b, sizeof ck_b, &written) || memcmp(ck_a, ck_b, size))
+                return 10;
+            if (b.steps != 40 || b.episodes != 4) return 11;
+            if (rtu_ac_act(&b, obs, action)) return 12;
+            if (rtu_ac_save(&b, ck_b, sizeof ck_b, &written) != RTU_ERR_ORDER || written)
+                return 13;
+            for (i = 0; i < size; ++i) printf("%02x", ck_a[i]);
+            printf("\n");
         }
-        if (rtu_ac_checkpoint_size(&a, &size)) return 5;
-        if (size != RTU_AC_CHECKPOINT_BYTES(RTU_KIND_NONLINEAR, D, N, kind, A)) return 6;
-        if (rtu_ac_save(&a, ck_a, size - 1, &written) != RTU_ERR_BUFFER_SMALL || written) return 7;
-        if (rtu_ac_save(&a, ck_a, sizeof ck_a, &written) || written != size) return 8;
-        if (rtu_ac_load(&b, ck_a, size)) return 9;
-        if (rtu_ac_save(&b, ck_b, sizeof ck_b, &written) || memcmp(ck_a, ck_b, size)) return 10;
-        if (b.steps != 40 || b.episodes != 4) return 11;
-        if (rtu_ac_act(&b, obs, action)) return 12;
-        if (rtu_ac_save(&b, ck_b, sizeof ck_b, &written) != RTU_ERR_ORDER || written) return 13;
-        for (i = 0; i < size; ++i) printf("%02x", ck_a[i]);
-        printf("\n");
     }
     return 0;
 }
@@ -522,11 +610,15 @@ def test_plain_c_program_round_trip(tmp_path, defines, dtype):
     """Static buffers sized by RTU_AC_CHECKPOINT_BYTES, save/load/save in C alone; the bytes
     decode in Python and re-encode to the same bytes."""
     lines = run_c_program(tmp_path, C_PROGRAM, defines).split()
-    assert len(lines) == 2
-    for action_kind, line in zip(("discrete", "continuous"), lines):
+    assert len(lines) == 4
+    cases = [(a, s) for a in ("discrete", "continuous") for s in (False, True)]
+    for (action_kind, shared), line in zip(cases, lines):
         data = bytes.fromhex(line)
         ckpt = ck.decode_ac(data)
-        assert (ckpt.kind, ckpt.activation, ckpt.n_in, ckpt.n_hidden, ckpt.action_kind,
+        assert (ckpt.kind, ckpt.activation, ckpt.n_obs, ckpt.n_hidden, ckpt.action_kind,
                 ckpt.n_actions, ckpt.steps, ckpt.episodes) == \
             ("nonlinear", "tanh", 2, 4, action_kind, 3, 40, 4)
-        assert ckpt.dtype == dtype and ck.encode_ac(ckpt) == data
+        assert ckpt.network == ACNetwork(n_embed=5, n_head=3, shared=shared)
+        assert ckpt.precision == np.dtype(dtype).itemsize and ck.encode_ac(ckpt) == data
+        built = ActorCritic.from_bytes(data)  # the file's shape builds the learner
+        assert built.network == ckpt.network and built.checkpoint_bytes() == data

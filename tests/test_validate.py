@@ -4,6 +4,7 @@ through it), and `rtu-edge validate --learners`."""
 import numpy as np
 
 from rtu_edge.cli import main
+from rtu_edge.reference.config import ACNetwork
 from rtu_edge.validate import (LEARNER_TOLERANCE, ONNX_FLOOR, LearnerReport, RunDeviation,
                                actor_critic_parity, formula, td_parity)
 
@@ -56,9 +57,14 @@ def test_learners_on_the_c_core_follow_their_references():
             "prediction", "params[nu_log]", "params[theta_log]", "params[w_c]", "params[w_d]",
             "params[w]", "params[b]"}
         assert td.deviation.worst() <= LEARNER_TOLERANCE and td.actions_equal is None
-        ac = actor_critic_parity(seed=1, steps=300, n_hidden=8, kind=kind, float32_steps=50)
-        assert ac.passed and ac.actions_equal and ac.deviation.worst() <= LEARNER_TOLERANCE
-        assert 0 <= ac.float32_same_actions <= 50
+        for task, network in (("cartpole-p", None), ("cartpole-p", ACNetwork(shared=True)),
+                              ("pendulum-p", None)):
+            ac = actor_critic_parity(seed=1, steps=300, n_hidden=8, kind=kind, float32_steps=50,
+                                     task=task, network=network)
+            assert ac.passed and ac.actions_equal and ac.deviation.worst() <= LEARNER_TOLERANCE
+            assert 0 <= ac.float32_same_actions <= 50
+            assert ac.network == ("shared" if network else "separate") and ac.task == task
+            assert "params[actor.W_2]" in ac.deviation.diff
 
 
 def test_a_learner_report_fails_on_a_deviation_or_a_different_action():
@@ -82,5 +88,6 @@ def test_the_demos_parity_line_is_the_learner_check():
 def test_validate_learners_command(capsys):
     assert main(["validate", "--learners", "--steps", "200", "--seed", "3"]) == 0
     out = capsys.readouterr().out
-    assert "td" in out and "actor-critic" in out and "4 passed, 0 failed" in out
+    assert "td" in out and "actor-critic" in out and "pendulum-p" in out and "shared" in out
+    assert "8 passed, 0 failed" in out
     # its refused combinations of options are in tests/test_cli.py
