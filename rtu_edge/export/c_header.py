@@ -27,8 +27,8 @@ With ``name`` (default "model") every array is ``<name>_...`` and every macro ``
   shape, for a static buffer), and for the actor-critic the rest of its shape (rtu_ac_shape):
   ``_N_EMBED``, ``_N_HEAD``, ``_SHARED``, ``_PREV_ACTION``, ``_PREV_REWARD``, ``_MEMORYLESS``,
   ``_ACTION_KIND``, ``_N_ACTIONS``, and ``_ACTION_REALS`` (what rtu_model_feed takes);
-- the inference model: per trunk (``trunk``: TD(lambda) and a shared trunk; else ``critic`` and
-  ``actor``) ``<name>_<trunk>_embed`` (with an input layer), ``_w_c``, ``_w_d``, ``_g``, ``_phi``,
+- the inference model: per trunk (``critic`` and ``actor``; ``shared``; ``trunk`` for
+  TD(lambda)) ``<name>_<trunk>_embed`` (with an input layer), ``_w_c``, ``_w_d``, ``_g``, ``_phi``,
   ``_eta``; per head (``critic`` and ``actor``, ``head`` for TD(lambda)) ``<name>_<head>_hidden``
   (with a hidden layer) and ``_out``; ``<name>_obs_mean`` and ``_obs_inv_std`` (when
   observations are normalised); and the ``static const rtu_model <name>``;
@@ -135,7 +135,7 @@ def header_text(checkpoint, name: str = "model") -> str:
         f"{'rtu_ac_load' if ac else 'rtu_td_load'} */\n",
     ]
     parts.append("\n" + "".join(f"#define {up}_{k} {v}\n" for k, v in macros.items()) + "\n")
-    owners = ["trunk"] if model.n_trunks == 1 else ["critic", "actor"]
+    owners = ["critic", "actor"] if model.n_trunks == 2 else ["shared" if ac else "trunk"]
     trunks = []
     for owner, t in zip(owners, model.trunks):
         arrays = {"embed": None if t.embed is None else t.embed.flat}

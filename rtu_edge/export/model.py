@@ -80,7 +80,8 @@ class InferenceModel:
     ``learner`` is "td" or "actor-critic". ``trunks``: one (TD(lambda), a shared actor-critic)
     or two (the critic's, the actor's); ``heads``: [the critic's (TD: the prediction head)] and,
     for the actor-critic, the actor's. obs_mean, obs_inv_std: (n_in,) or None; reward_scale
-    multiplies the previous reward fed back (prev_reward). ``output_names`` name the outputs.
+    multiplies the previous reward fed back (prev_reward; else 1); std_min, std_max bound a
+    continuous actor's std (else 0). ``output_names`` name the outputs.
     Arrays have the checkpoint's precision (``dtype``).
     """
 
@@ -179,7 +180,7 @@ class InferenceModel:
                        ("prediction",), learner.steps, config)
         net, A = learner.network, learner.n_actions
         n_e = net.n_embed or learner.n_x
-        owners = ("trunk",) if net.shared else ("critic", "actor")
+        owners = ("shared",) if net.shared else ("critic", "actor")
         trunks = [_trunk(learner, p, f"{owner}.", n_e) for owner in owners]
         heads = [Head(Dense(p[f"{o}.W_1"], p[f"{o}.b_1"]) if net.n_head else None,
                       Dense(p[f"{o}.W_2"], p[f"{o}.b_2"])) for o in ("critic", "actor")]
@@ -188,18 +189,19 @@ class InferenceModel:
             stats = learner.observation_statistics
             obs_mean, obs_inv_std = stats["mean"], _inv_std(stats["m2"], stats["count"], dt)
         reward_scale = 1.0
-        if learner.config.scale_reward:
+        if learner.config.scale_reward and net.prev_reward:
             m2, count = _reward_statistics(learner)
             reward_scale = float(_inv_std(np.array([m2], dtype=dt), count, dt)[0])
         if learner.action_kind == "discrete":
             names = tuple(f"logit_{i}" for i in range(A))
         else:
             names = tuple(f"mean_{i}" for i in range(A)) + tuple(f"std_{i}" for i in range(A))
-        cfg = learner.config
+        cfg, continuous = learner.config, learner.action_kind == "continuous"
         return cls("actor-critic", learner.kind, learner.activation, learner.n_in, n, net.n_embed,
                    net.n_head, net.prev_action, net.prev_reward, net.memoryless,
                    learner.action_kind, A, trunks, heads, obs_mean, obs_inv_std, reward_scale,
-                   float(cfg.std_min), float(cfg.std_max), names + ("value",), learner.steps,
+                   float(cfg.std_min) if continuous else 0.0,
+                   float(cfg.std_max) if continuous else 0.0, names + ("value",), learner.steps,
                    config)
 
     # -- the step in numpy ---------------------------------------------------------------------
