@@ -5,9 +5,9 @@ reference behind one API."""
 from ._ccore import RTUError
 from .ac import ActorCritic
 from .cell import RTUCell
-from .reference.config import ACConfig, TDConfig
+from .reference.config import ACConfig, ACNetwork, TDConfig
 from .td import TDLambda
 
 __version__ = "0.1.0"
-__all__ = ["ACConfig", "ActorCritic", "RTUCell", "RTUError", "TDConfig", "TDLambda",
+__all__ = ["ACConfig", "ACNetwork", "ActorCritic", "RTUCell", "RTUError", "TDConfig", "TDLambda",
            "__version__"]

@@ -73,13 +73,19 @@ class Shape(NamedTuple):
         return (2 if self.action_kind == "continuous" else 1) * self.n_actions
 
     def struct(self, ffi):
-        """A new rtu_ac_shape of this shape."""
+        """A new rtu_ac_shape of this shape. A size beyond RTU_MAX_DIM (or below 0) is stored as
+        RTU_MAX_DIM + 1 (0), which rtu_ac_check_shape refuses alike, so that any integer fits
+        a size_t."""
+        def size(value):
+            return min(max(int(value), 0), MAX_DIM + 1)
+
         s = ffi.new("rtu_ac_shape *")
         s.kind, s.activation = KINDS.index(self.kind), ACTIVATIONS.index(self.activation)
-        s.n_obs, s.n_hidden, s.n_actions = self.n_obs, self.n_hidden, self.n_actions
+        s.n_obs, s.n_hidden = size(self.n_obs), size(self.n_hidden)
         s.action_kind = ACTION_KINDS.index(self.action_kind)
+        s.n_actions = size(self.n_actions)
         for name in NETWORK_FIELDS:
-            setattr(s, name, int(getattr(self.network, name)))
+            setattr(s, name, size(getattr(self.network, name)))
         return s
 
     def check(self) -> None:
@@ -93,6 +99,7 @@ class Shape(NamedTuple):
             minimum = 2 if self.action_kind == "discrete" else 1
             raise ValueError(f"n_actions must be an integer in [{minimum}, {MAX_DIM}] for "
                              f"{self.action_kind} actions, got {self.n_actions!r}")
+        # RTU_ERR_SIZE: which size (n_in and n_hidden were checked as the cell's)
         net = self.network
         for name in ("n_embed", "n_head"):
             if getattr(net, name) > MAX_DIM:
@@ -272,6 +279,11 @@ class ActorCritic(Checkpointable):
     after an episode ends, ``act`` takes the first observation of the next one, otherwise it must
     get the ``next_obs`` given to ``learn``. Actions are sampled from the learner's own PCG32
     stream: one seed, one trajectory, on every backend.
+
+    Views: ``params`` (copies, by network and layer), ``value()`` and ``policy()`` (at the
+    observation the networks hold), ``network``, ``config``, ``memory_bytes`` (the C buffer's
+    exact size); checkpoints as every learner (``save``, ``load``, ``from_checkpoint``: the file's
+    shape builds the learner).
     """
 
     LEARNER = "actor-critic"

@@ -151,7 +151,8 @@ class LastGood:
 
 
 def _checkpointed(learner) -> bool:
-    """The learner keeps checkpoints (the baselines but the memoryless actor-critic keep none)."""
+    """The learner keeps checkpoints: TDLambda and ActorCritic (the memoryless actor-critic is
+    one); the other baselines keep none."""
     return isinstance(learner, (TDLambda, ActorCritic))
 
 
@@ -291,7 +292,7 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
             if end // cfg.checkpoint_every != t // cfg.checkpoint_every:
                 last_good.save()
             t = end
-        last_good.save()  # only after a normal end or a clean stop: an error keeps the last good one
+        last_good.save()  # after a normal end or a clean stop only: an error keeps the last good
     plot_curve(out / "metrics.csv", out / "curve.png", "step", "msre",
                f"TD(lambda), {_who(cfg)}, {cfg.task}")
     if stop.raised:
