@@ -477,21 +477,14 @@ static int setup_learner(run *r)
     }
 #endif
     if (got != 1) {
-        rtu_ac_shape shape;
+        rtu_ac_shape shape = {.kind = o->kind, .activation = o->activation,
+                              .n_obs = o->n_in ? o->n_in : 2, .n_hidden = o->n_hidden,
+                              .n_embed = o->n_embed, .n_head = o->n_head, .shared = o->shared,
+                              .prev_action = o->prev_action, .prev_reward = o->prev_reward,
+                              .action_kind = o->action_kind,
+                              .n_actions = o->n_actions ? o->n_actions : 2};
         rtu_ac_config cfg = rtu_ac_default_config();
         rtu_status st;
-        shape.kind = o->kind;
-        shape.activation = o->activation;
-        shape.n_obs = o->n_in ? o->n_in : 2;
-        shape.n_hidden = o->n_hidden;
-        shape.n_embed = o->n_embed;
-        shape.n_head = o->n_head;
-        shape.shared = o->shared;
-        shape.prev_action = o->prev_action;
-        shape.prev_reward = o->prev_reward;
-        shape.memoryless = 0;
-        shape.action_kind = o->action_kind;
-        shape.n_actions = o->n_actions ? o->n_actions : 2;
         if (strcmp(o->io, "sim") == 0) {
             shape.n_obs = CARTPOLE_P_OBS;
             shape.n_actions = CARTPOLE_P_ACTIONS;
