@@ -111,6 +111,48 @@ def test_float64_checkpoint_and_a_bigger_model(tmp_path):
         assert_close_to_c(proto, model)
 
 
+NETWORKS = {"shared": {"shared": True}, "no layers": {"n_embed": 0, "n_head": 0},
+            "no extras": {"prev_action": False, "prev_reward": False},
+            "memoryless": {"memoryless": True, "prev_action": False, "prev_reward": False},
+            "shared memoryless without layers": {"shared": True, "memoryless": True,
+                                                 "prev_action": False, "prev_reward": False,
+                                                 "n_embed": 0, "n_head": 0}}
+
+
+@pytest.mark.parametrize("network", list(NETWORKS))
+@pytest.mark.parametrize("learner", ["discrete", "continuous"])
+def test_every_network_shape_reproduces_the_c_core(tmp_path, network, learner):
+    """The graph of each network shape (shared trunk, no input or hidden layer, no previous
+    action or reward, memoryless), step and Scan, follows the C core, and reads back."""
+    ac = ActorCritic(3, 6, 2, action_kind=learner, kind="nonlinear", seed=3, dtype=np.float32,
+                     **{"n_embed": 8, "n_head": 5, **NETWORKS[network]})
+    rng = np.random.default_rng(3)
+    obs = rng.standard_normal(3)
+    for t in range(200):
+        ac.act(obs)
+        nxt = rng.standard_normal(3)
+        ac.learn(float(rng.standard_normal()), nxt, t % 97 == 96, False)
+        obs = nxt
+    model = InferenceModel.from_learner(ac)
+    for sequence in (False, True):
+        proto = ox.to_onnx(model, sequence=sequence)
+        onnx.checker.check_model(proto, full_check=True)
+        assert_close_to_c(proto, model, steps=300)
+    back = ox.from_onnx(ox.to_onnx(model))
+    assert_close_to_c(ox.to_onnx(model), back, steps=100)
+
+
+def test_files_of_the_old_format_are_refused_by_name(tmp_path, checkpoints):
+    proto = ox.to_onnx(InferenceModel.from_checkpoint(checkpoints["td", "linear", "relu"]))
+    props = {p.key: p for p in proto.metadata_props}
+    props["format"].value = "rtu_edge-onnx-1"
+    path = tmp_path / "old.onnx"
+    path.write_bytes(proto.SerializeToString())
+    with pytest.raises(ValueError, match="old.onnx was exported by an rtu_edge of before the "
+                                         "streaming network.*export its checkpoint again"):
+        ox.from_onnx(path)
+
+
 @pytest.mark.parametrize("sequence", [False, True])
 def test_dynamic_batch(checkpoints, sequence):
     """A batch of 3 gives the three batch-1 runs, actions and rewards fed back, to float32
