@@ -575,9 +575,9 @@ def test_starts_from_an_exported_c_header(trained, tmp_path, name):
             got.n_actions) == (src.kind, src.activation, src.n_obs, src.n_hidden, src.network,
                                src.action_kind, src.n_actions)
     assert got.config == src.config
-    trained = [k for k in src.arrays if k.endswith(("params", "embed", "head"))]
-    assert len(trained) == 6   # two trunks (input layer, cell), two heads
-    for key in trained + ["obs_mean", "obs_m2"]:   # the trained weights
+    weights = [k for k in src.arrays if k.endswith(("params", "embed", "head"))]
+    assert len(weights) == 6   # two trunks (input layer, cell), two heads
+    for key in weights + ["obs_mean", "obs_m2"]:   # the trained weights
         assert np.array_equal(got.arrays[key], src.arrays[key]), key
     # the same learner as --load of the checkpoint file: byte for byte the same checkpoint
     run = prog.run("--load", trained["float32"], "--io", "stdio", "--checkpoint", "loaded.rtu",
