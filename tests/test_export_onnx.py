@@ -27,8 +27,9 @@ STEPS = 1000
 
 
 def make_checkpoint(path, learner, kind, activation, dtype=np.float32, seed=0, n_in=3,
-                    n_hidden=6, steps=300):
-    """A learner stepped a few hundred steps on unit-normal data, saved to path."""
+                    n_hidden=6, steps=300, **network):
+    """A learner (of the network's shape, for the actor-critic) stepped a few hundred steps on
+    unit-normal data, saved to path."""
     rng = np.random.default_rng(seed)
     if learner == "td":
         td = TDLambda(n_in, n_hidden, kind=kind, activation=activation, seed=seed, dtype=dtype)
@@ -36,7 +37,7 @@ def make_checkpoint(path, learner, kind, activation, dtype=np.float32, seed=0, n
         td.save(path)
         return path
     ac = ActorCritic(n_in, n_hidden, 2, action_kind=learner, kind=kind, activation=activation,
-                     seed=seed, dtype=dtype)
+                     seed=seed, dtype=dtype, **network)
     obs = rng.standard_normal(n_in)
     for t in range(steps):
         ac.act(obs)
@@ -124,16 +125,9 @@ NETWORKS = {"shared": {"shared": True}, "no layers": {"n_embed": 0, "n_head": 0}
 def test_every_network_shape_reproduces_the_c_core(tmp_path, network, learner):
     """The graph of each network shape (shared trunk, no input or hidden layer, no previous
     action or reward, memoryless), step and Scan, follows the C core, and reads back."""
-    ac = ActorCritic(3, 6, 2, action_kind=learner, kind="nonlinear", seed=3, dtype=np.float32,
-                     **{"n_embed": 8, "n_head": 5, **NETWORKS[network]})
-    rng = np.random.default_rng(3)
-    obs = rng.standard_normal(3)
-    for t in range(200):
-        ac.act(obs)
-        nxt = rng.standard_normal(3)
-        ac.learn(float(rng.standard_normal()), nxt, t % 97 == 96, False)
-        obs = nxt
-    model = InferenceModel.from_learner(ac)
+    path = make_checkpoint(tmp_path / "ac.rtu", learner, "nonlinear", "tanh", seed=3, steps=200,
+                           **{"n_embed": 8, "n_head": 5, **NETWORKS[network]})
+    model = InferenceModel.from_checkpoint(path)
     for sequence in (False, True):
         proto = ox.to_onnx(model, sequence=sequence)
         onnx.checker.check_model(proto, full_check=True)
