@@ -8,14 +8,17 @@ For two actor-critic models (linear RTU, tanh, float32 checkpoints):
 * bigger    n_in 16, n_hidden 64, 4 actions: trained 500 steps on unit-normal data, timed and
             checked on unit-normal observations;
 
-it exports the ONNX step model (float32) and its int8 variant (rtu_edge.export.onnx_export), and
-the C header if rtu_edge.export.c_header is installed, and times one inference step, the state
-fed back, four ways:
+both on the package's default network (separate actor and critic, input layers and heads of
+32 units, the previous action and reward as inputs), it exports the ONNX step model (float32)
+and its int8 variant (rtu_edge.export.onnx_export) and the C header, and times one inference
+step, the state fed back and an action and a reward given back after it, four ways:
 
 * onnxruntime f32 / int8  ``InferenceSession.run`` on the step model, CPU provider, one thread;
-* C via cffi              ``CModel.step`` (rtu_model_step through cffi, float32);
-* C program               benchmarks/bench_export.c alone: rtu_model_step in a C loop (cc -O3,
-                          no -march=native), reading the same weights and observations.
+* C via cffi              ``CModel.step`` and ``CModel.feed`` (rtu_model_step and rtu_model_feed
+                          through cffi, float32);
+* C program               benchmarks/bench_export.c alone: rtu_model_step and rtu_model_feed in a
+                          C loop (cc -O3, no -march=native), compiled against the model's exported
+                          header, on the same observations, actions and rewards.
 
 Each contender is calibrated to last about ``target_s`` per measurement, then all four run in
 alternation for ``rounds`` rounds, so that load from elsewhere on a shared machine falls on all of
@@ -53,8 +56,8 @@ from _cprogram import ROOT, build, compiler_version, cpu_model
 from rtu_edge import ActorCritic
 from rtu_edge.export import CModel, InferenceModel
 from rtu_edge.export import onnx_export as ox
-from rtu_edge.reference.cell import ACTIVATIONS, KINDS
-from rtu_edge.validate import INT8_RELATIVE_BOUND, RunDeviation, compare_onnx
+from rtu_edge.export.c_header import write_header
+from rtu_edge.validate import INT8_RELATIVE_BOUND, RunDeviation, compare_onnx, rollout_feedback
 
 BENCH_SOURCE = ROOT / "benchmarks" / "bench_export.c"
 RING = 64  # observations cycled through by the timed loops (a power of two)
@@ -116,36 +119,24 @@ MODELS = {"cartpole": cartpole_model, "bigger": bigger_model}
 
 
 def export_all(name: str, ckpt: Path, directory: Path) -> tuple[InferenceModel, dict]:
-    """The model and its exports: {"checkpoint", "onnx_f32", "onnx_int8", "c_header"} paths
-    (c_header None if the header export is not installed)."""
+    """The model and its exports: {"checkpoint", "onnx_f32", "onnx_int8", "c_header"} paths."""
     model = InferenceModel.from_checkpoint(ckpt)
     files = {"checkpoint": ckpt, "onnx_f32": directory / f"{name}.onnx",
-             "onnx_int8": directory / f"{name}_int8.onnx", "c_header": None}
+             "onnx_int8": directory / f"{name}_int8.onnx", "c_header": directory / f"{name}.h"}
     ox.to_onnx(model, files["onnx_f32"])
     ox.quantize_int8(files["onnx_f32"], files["onnx_int8"])
-    try:
-        from rtu_edge.export.c_header import write_header
-    except ImportError:
-        pass
-    else:
-        files["c_header"] = directory / f"{name}.h"
-        write_header(ckpt, files["c_header"], name=name)
+    write_header(ckpt, files["c_header"], name=name)
     return model, files
 
 
-def write_program_input(model: InferenceModel, obs: np.ndarray, path: Path) -> None:
-    """The model and RING observations in bench_export.c's format."""
-    f32 = np.float32
-    normalised = model.obs_mean is not None
-    head = np.array([KINDS.index(model.kind), ACTIVATIONS.index(model.activation), model.n_in,
-                     model.n_hidden, model.n_out, int(normalised), RING], dtype=np.int32)
-    parts = [b"RTUBENCH", head.tobytes()]
-    arrays = [model.w_c, model.w_d, model.g, model.phi, model.eta, model.head_w, model.head_b]
-    if normalised:
-        arrays += [model.obs_mean, model.obs_inv_std]
-    arrays.append(obs[:RING])
-    parts += [np.ascontiguousarray(a, dtype=f32).tobytes() for a in arrays]
-    path.write_bytes(b"".join(parts))
+def write_program_input(model: InferenceModel, obs: np.ndarray, actions: np.ndarray,
+                        rewards: np.ndarray, path: Path) -> None:
+    """RING observations, actions and rewards in bench_export.c's format."""
+    arrays = [obs[:RING], actions[:RING] if model.learner != "td" else np.zeros(0),
+              rewards[:RING]]
+    path.write_bytes(b"".join([b"RTUBENCH", np.array([RING], dtype=np.int32).tobytes()]
+                              + [np.ascontiguousarray(a, dtype=np.float32).tobytes()
+                                 for a in arrays]))
 
 
 # -- timing -------------------------------------------------------------------------------------
@@ -164,40 +155,47 @@ def calibrate(run: RunSteps, settings: Settings) -> int:
     return max(1, round(steps * settings.target_s / elapsed))
 
 
-def onnxruntime_loop(path: Path, obs: np.ndarray) -> RunSteps:
-    """session.run on the step model, batch 1, the state fed back."""
+def onnxruntime_loop(path: Path, obs: np.ndarray, actions: np.ndarray,
+                     rewards: np.ndarray) -> RunSteps:
+    """session.run on the step model, batch 1, the state fed back, and the previous action and
+    reward (the graph's prev_action and prev_reward inputs, when it has them)."""
     import onnx
     proto = onnx.load(str(path))
     sess = ox.session(proto)
     names = [o.name for o in proto.graph.output]
     i_state = names.index("state_out")
-    n2 = proto.graph.input[1].type.tensor_type.shape.dim[1].dim_value
-    ring = [o[None, :] for o in obs[:RING]]
+    width = {i.name: i.type.tensor_type.shape.dim[1].dim_value for i in proto.graph.input}
+    extras = ox.previous_inputs(ox.metadata(proto), actions[:RING], rewards[:RING])
+    ring = [{"obs": obs[t][None, :], **{k: v[t][None, :] for k, v in extras.items()}}
+            for t in range(RING)]
     mask = RING - 1
     run = sess.run
 
     def loop(steps: int) -> float:
-        state = np.zeros((1, n2), dtype=np.float32)
+        state = np.zeros((1, width["state"]), dtype=np.float32)
         start = time.perf_counter()
         for t in range(steps):
-            state = run(names, {"obs": ring[t & mask], "state": state})[i_state]
+            state = run(names, {**ring[t & mask], "state": state})[i_state]
         return time.perf_counter() - start
 
     return loop
 
 
-def cffi_loop(model: InferenceModel, obs: np.ndarray) -> RunSteps:
-    """CModel.step, the state kept in C."""
+def cffi_loop(model: InferenceModel, obs: np.ndarray, actions: np.ndarray,
+              rewards: np.ndarray) -> RunSteps:
+    """CModel.step and CModel.feed, the state kept in C."""
     cm = CModel(model, np.float32)
-    ring = [np.ascontiguousarray(o) for o in obs[:RING]]
+    ring = [(np.ascontiguousarray(obs[t]), actions[t], float(rewards[t])) for t in range(RING)]
     mask = RING - 1
 
     def loop(steps: int) -> float:
         cm.reset()
-        step = cm.step
+        step, feed = cm.step, cm.feed
         start = time.perf_counter()
         for t in range(steps):
-            step(ring[t & mask])
+            o, a, r = ring[t & mask]
+            step(o)
+            feed(a, r)
         return time.perf_counter() - start
 
     return loop
@@ -233,9 +231,11 @@ def measure(loops: dict, settings: Settings) -> dict:
 def accuracy(model: InferenceModel, files: dict, obs: np.ndarray) -> dict:
     import onnx
     f32, int8 = onnx.load(str(files["onnx_f32"])), onnx.load(str(files["onnx_int8"]))
-    dev = compare_onnx(f32, model, runtimes=("onnxruntime",), obs=obs)["onnxruntime"]
-    out, states = ox.run_onnx(f32, obs)
-    out8, states8 = ox.run_onnx(int8, obs)
+    dev = compare_onnx(f32, model, runtimes=("onnxruntime",), obs=obs,
+                       seed=SEED)["onnxruntime"]
+    actions, rewards = rollout_feedback(model, len(obs), SEED)
+    out, states = ox.run_onnx(f32, obs, actions=actions, rewards=rewards)
+    out8, states8 = ox.run_onnx(int8, obs, actions=actions, rewards=rewards)
     rel = RunDeviation()
     rel.add("outputs", out8, out)
     rel.add("state", states8, states)
@@ -245,9 +245,11 @@ def accuracy(model: InferenceModel, files: dict, obs: np.ndarray) -> dict:
 
 # -- building the C program ---------------------------------------------------------------------
 
-def build_program() -> tuple[Path, list[str]]:
-    """Compile bench_export.c with the whole core into benchmarks/bin/bench_export."""
-    return build(BENCH_SOURCE, sorted((ROOT / "c_src").glob("*.c")), "bench_export")
+def build_program(name: str, header: Path) -> tuple[Path, list[str]]:
+    """Compile bench_export.c against header (exported with --name model) with the whole core
+    into benchmarks/bin/bench_export_<name>."""
+    return build(BENCH_SOURCE, sorted((ROOT / "c_src").glob("*.c")), f"bench_export_{name}",
+                 defines=(f'-DBENCH_MODEL_HEADER="{header}"',))
 
 
 # -- reporting ----------------------------------------------------------------------------------
@@ -306,17 +308,22 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run(settings: Settings, directory: Path, binary: Path) -> list[dict]:
+def run(settings: Settings, directory: Path) -> tuple[list[dict], str]:
+    """The results of every model, and the build command of the last C program."""
     results = []
     for name, make in MODELS.items():
         t0 = time.perf_counter()
         ckpt, obs = make(directory, settings)
         model, files = export_all(name, ckpt, directory)
+        actions, rewards = rollout_feedback(model, len(obs), SEED)
         program_input = directory / f"{name}.bench"
-        write_program_input(model, obs, program_input)
-        loops = {"onnxruntime_f32": onnxruntime_loop(files["onnx_f32"], obs),
-                 "onnxruntime_int8": onnxruntime_loop(files["onnx_int8"], obs),
-                 "c_cffi": cffi_loop(model, obs),
+        write_program_input(model, obs, actions, rewards, program_input)
+        program_header = directory / f"{name}_model.h"
+        write_header(ckpt, program_header, name="model")
+        binary, build_cmd = build_program(name, program_header)
+        loops = {"onnxruntime_f32": onnxruntime_loop(files["onnx_f32"], obs, actions, rewards),
+                 "onnxruntime_int8": onnxruntime_loop(files["onnx_int8"], obs, actions, rewards),
+                 "c_cffi": cffi_loop(model, obs, actions, rewards),
                  "c_program": program_loop(binary, program_input)}
         results.append({
             "name": name, "n_in": model.n_in, "n_hidden": model.n_hidden, "n_out": model.n_out,
@@ -325,20 +332,19 @@ def run(settings: Settings, directory: Path, binary: Path) -> list[dict]:
             "sizes": {k: None if p is None else os.path.getsize(p) for k, p in files.items()},
             "accuracy": accuracy(model, files, obs)})
         print(f"  {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
-    return results
+    return results, shlex.join(build_cmd)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
     settings = QUICK if args.quick else FULL
     started = time.perf_counter()
-    binary, build_cmd = build_program()
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
-        results = run(settings, args.keep, binary)
+        results, build_cmd = run(settings, args.keep)
     else:
         with tempfile.TemporaryDirectory(prefix="rtu_bench_export_") as tmp:
-            results = run(settings, Path(tmp), binary)
+            results, build_cmd = run(settings, Path(tmp))
     total_s = time.perf_counter() - started
     print("Per-step inference latency at batch 1, the state fed back (median of "
           f"{settings.rounds} interleaved rounds):\n")
@@ -352,7 +358,7 @@ def main(argv: Optional[list[str]] = None) -> int:
           f"CPU: {cpu_model()}, {os.cpu_count()} cores)")
     if args.json is not None:
         report = {"settings": asdict(settings), "quick": args.quick, "ring": RING,
-                  "build_command": shlex.join(build_cmd), "compiler": compiler_version(),
+                  "build_command": build_cmd, "compiler": compiler_version(),
                   "cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform(),
                   "onnxruntime": onnxruntime.__version__, "total_runtime_s": total_s,
                   "results": results}

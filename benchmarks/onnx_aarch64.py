@@ -240,11 +240,13 @@ MODELS = (("cartpole-p ac", ["--task", "cartpole-p", "--steps", "{steps}"]),
 
 
 def train_and_export(work: Path, train_steps: int, steps: int, seed: int) -> list:
-    """Train, export and write the observations; [(name, model, {variant: path}, obs path)]."""
+    """Train, export and write the rollout (the observations, and the graph's prev_action and
+    prev_reward inputs from the actions and rewards fed back); [(name, model, {variant: path},
+    obs path, {input: path}, (actions, rewards))]."""
     from rtu_edge.cli import main as cli
     from rtu_edge.export import InferenceModel
     from rtu_edge.export import onnx_export as ox
-    from rtu_edge.validate import rollout_observations
+    from rtu_edge.validate import rollout_feedback, rollout_observations
 
     out = []
     for i, (name, args) in enumerate(MODELS):
@@ -262,16 +264,21 @@ def train_and_export(work: Path, train_steps: int, steps: int, seed: int) -> lis
         ox.to_onnx(model, paths["seq"], sequence=True)
         obs_path = work / f"m{i}_obs.npy"
         np.save(obs_path, rollout_observations(model, steps, seed))
-        out.append((name, model, paths, obs_path))
+        feedback = rollout_feedback(model, steps, seed)
+        inputs = {}
+        for key, array in ox.previous_inputs(ox.metadata(proto), *feedback).items():
+            inputs[key] = work / f"m{i}_{key}.npy"
+            np.save(inputs[key], array)
+        out.append((name, model, paths, obs_path, inputs, feedback))
     return out
 
 
-def run_host(paths: dict, obs: np.ndarray) -> dict:
+def run_host(paths: dict, obs: np.ndarray, feedback: tuple) -> dict:
     """The host's onnxruntime on the same models: {variant: (outputs, states)}."""
     from rtu_edge.export import onnx_export as ox
     res = {}
     for variant, path in paths.items():
-        res[variant] = ox.run_onnx(ox.load(path), obs)
+        res[variant] = ox.run_onnx(ox.load(path), obs, actions=feedback[0], rewards=feedback[1])
     return res
 
 
@@ -325,9 +332,10 @@ def main(argv=None) -> int:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rtu_aarch64_")))
         models = train_and_export(work, args.train_steps, args.steps, args.seed)
         job = {"threads": 1, "result": str(work / "guest.json"), "models": []}
-        for i, (_, _, paths, obs_path) in enumerate(models):
+        for i, (_, _, paths, obs_path, inputs, _) in enumerate(models):
             for variant, path in paths.items():
                 job["models"].append({"path": str(path), "obs": str(obs_path),
+                                      "inputs": {k: str(v) for k, v in inputs.items()},
                                       "out": str(work / f"m{i}_{variant}_aarch64.npz"),
                                       "variant": "sequence" if variant == "seq" else "step"})
         (work / "job.json").write_text(json.dumps(job, indent=1))
@@ -341,10 +349,10 @@ def main(argv=None) -> int:
         guest = json.loads((work / "guest.json").read_text())
 
         rows, ok = [], True
-        for i, (name, model, paths, obs_path) in enumerate(models):
+        for i, (name, model, paths, obs_path, _, feedback) in enumerate(models):
             obs = np.load(obs_path)
-            c_out, c_states = run_c(model, obs)
-            host = run_host(paths, obs)
+            c_out, c_states = run_c(model, obs, *feedback)
+            host = run_host(paths, obs, feedback)
             arm = {v: np.load(work / f"m{i}_{v}_aarch64.npz") for v in paths}
             row = {"model": name, "n_in": model.n_in, "n_hidden": model.n_hidden,
                    "n_out": model.n_out, "learner": model.learner, "kind": model.kind,

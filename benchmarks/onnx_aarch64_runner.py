@@ -6,13 +6,16 @@ onnxruntime's aarch64 wheel:
     python onnx_aarch64_runner.py JOB.json
 
 JOB.json: {"threads": 1, "models": [{"name", "path", "obs" (a .npy file, (T, n_in) float32),
-"out" (a .npz file to write), "variant": "step" or "sequence"}], "result": RESULT.json}.
+"inputs" ({input name: a .npy file, (T, width)}: the graph's prev_action and prev_reward inputs
+at each step, if it has them), "out" (a .npz file to write), "variant": "step" or "sequence"}],
+"result": RESULT.json}.
 
 The step variant runs T steps at batch 1 from the zero state, state_out fed back as the next
-state, and times each session.run; the sequence variant makes one call with obs [T, 1, n_in].
-Each .npz holds the per-step outputs (the graph's outputs except state_out and log_std) in the
-graph's order concatenated into "outputs" (T, n_out), the states after each step ("states",
-(T, 2n); the sequence variant: the final state, (1, 2n)) and the per-call times in seconds.
+state, and times each session.run; the sequence variant makes one call with obs [T, 1, n_in]
+(and each input [T, 1, width]). Each .npz holds the per-step outputs (the graph's outputs except
+state_out) in the graph's order concatenated into "outputs" (T, n_out), the states after each
+step ("states", (T, S); the sequence variant: the final state, (1, S)) and the per-call times in
+seconds.
 RESULT.json: the versions and the machine this ran on.
 """
 
@@ -32,15 +35,18 @@ def run_model(spec, threads):
     sess = ort.InferenceSession(spec["path"], sess_options=opts,
                                 providers=["CPUExecutionProvider"])
     names = [o.name for o in sess.get_outputs()]
-    per_step = [i for i, n in enumerate(names) if n not in ("state_out", "log_std")]
+    per_step = [i for i, n in enumerate(names) if n != "state_out"]
     i_state = names.index("state_out")
     n_state = [i.shape for i in sess.get_inputs() if i.name == "state"][0][-1]
     obs = np.load(spec["obs"]).astype(np.float32)
+    extras = {k: np.load(v).astype(np.float32) for k, v in spec.get("inputs", {}).items()}
     state = np.zeros((1, n_state), dtype=np.float32)
     clock = time.perf_counter
     if spec.get("variant", "step") == "sequence":
+        feeds = {"obs": np.ascontiguousarray(obs[:, None, :]), "state": state}
+        feeds.update({k: np.ascontiguousarray(v[:, None, :]) for k, v in extras.items()})
         t0 = clock()
-        r = sess.run(None, {"obs": np.ascontiguousarray(obs[:, None, :]), "state": state})
+        r = sess.run(None, feeds)
         times = [clock() - t0]
         outputs = np.concatenate([r[i][:, 0, :] for i in per_step], axis=1)
         states = r[i_state]
@@ -48,6 +54,7 @@ def run_model(spec, threads):
         outs, states, times = [], [], []
         for t in range(len(obs)):
             feeds = {"obs": obs[t:t + 1], "state": state}
+            feeds.update({k: v[t:t + 1] for k, v in extras.items()})
             t0 = clock()
             r = sess.run(None, feeds)
             times.append(clock() - t0)

@@ -96,6 +96,17 @@ void rtu_ln_lrelu_backward(const rtu_real *y_hat, rtu_real inv_std, rtu_real *d,
 void rtu_dense_backward(const rtu_real *w, const rtu_real *x, const rtu_real *dy, size_t n_in,
                         size_t n_out, rtu_real *grad, rtu_real *dx);
 
+/* softplus(y) = log(1 + exp(y)) without overflow: log1p(exp(-|y|)) + max(y, 0). The continuous
+ * actor's std is min(std_min + softplus(pre), std_max) (rtu_ac.c, rtu_model.c). */
+static inline rtu_real rtu_softplus(rtu_real y)
+{
+#ifdef RTU_DOUBLE
+    return log1p(exp(-fabs(y))) + (y > 0 ? y : 0.0);
+#else
+    return log1pf(expf(-fabsf(y))) + (y > 0 ? y : 0.0f);
+#endif
+}
+
 /* Sparse initialisation (stream-x): each row keeps K = ceil((1 - sparsity) n_in - 1e-4) weights
  * (at least 1; the 1e-4 keeps a float sparsity's rounding from adding one), chosen by selection
  * sampling, the rest zero; b = 0. Row by row, column j in order: u = uniform; j is kept when

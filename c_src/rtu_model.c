@@ -1,22 +1,57 @@
 /*
- * Inference from constant weights (rtu_model.h): the forward pass of rtu_cell.c without traces.
- * rtu_edge/export/model.py (InferenceModel.step_reference) is the same step in numpy.
+ * Inference from constant weights (rtu_model.h): the forward pass of rtu_ac.c's networks (and of
+ * TD(lambda)'s) without traces, on the same kernels. rtu_edge/export/model.py
+ * (InferenceModel.step_reference) is the same step in numpy.
  */
 #include <math.h>
 
 #include "rtu_model.h"
 #include "rtu_internal.h"
 
-rtu_status rtu_model_check(const rtu_model *m)
+static int is_flag(int v)
 {
-    size_t k, n, nd;
-    if (m == NULL || m->w_c == NULL || m->w_d == NULL || m->g == NULL || m->phi == NULL ||
-        m->eta == NULL || m->head_w == NULL || m->head_b == NULL) {
-        return RTU_ERR_NULL;
-    }
-    if ((m->obs_mean == NULL) != (m->obs_inv_std == NULL)) {
-        return RTU_ERR_NULL;
-    }
+    return v == 0 || v == 1;
+}
+
+static size_t n_extra(const rtu_model *m)
+{
+    return RTU_MODEL_N_EXTRA(m->prev_action, m->prev_reward, m->n_actions);
+}
+
+static size_t n_x(const rtu_model *m)
+{
+    return m->n_obs + n_extra(m);
+}
+
+/* The cell's input size of a trunk. */
+static size_t n_e(const rtu_model *m)
+{
+    return RTU_AC_N_E(n_x(m), m->n_embed);
+}
+
+/* Outputs of head r (0 the critic, 1 the actor). */
+static size_t head_outputs(const rtu_model *m, size_t r)
+{
+    return r == 0 ? 1u : RTU_AC_N_OUT_POLICY(m->action_kind, m->n_actions);
+}
+
+size_t rtu_model_state_reals(const rtu_model *m)
+{
+    return RTU_MODEL_STATE_REALS(m->n_trunks, m->n_hidden, n_extra(m));
+}
+
+size_t rtu_model_work_reals(const rtu_model *m)
+{
+    return RTU_MODEL_WORK_REALS(n_x(m), m->n_hidden, m->n_embed, m->n_head);
+}
+
+size_t rtu_model_n_out(const rtu_model *m)
+{
+    return RTU_MODEL_N_OUT(m->action_kind, m->n_actions);
+}
+
+static rtu_status check_shape(const rtu_model *m)
+{
     if (m->kind != RTU_KIND_LINEAR && m->kind != RTU_KIND_NONLINEAR) {
         return RTU_ERR_KIND;
     }
@@ -24,69 +59,202 @@ rtu_status rtu_model_check(const rtu_model *m)
         m->activation != RTU_ACT_IDENTITY) {
         return RTU_ERR_ACTIVATION;
     }
-    if (m->n_in == 0 || m->n_in > RTU_MAX_DIM || m->n_hidden == 0 ||
-        m->n_hidden > RTU_MAX_DIM || m->n_out == 0 || m->n_out > RTU_MAX_DIM) {
+    if (m->n_actions > RTU_MAX_DIM ||
+        (m->n_actions > 0 && m->action_kind != RTU_ACTIONS_DISCRETE &&
+         m->action_kind != RTU_ACTIONS_CONTINUOUS) ||
+        (m->n_actions == 1 && m->action_kind == RTU_ACTIONS_DISCRETE)) {
+        return RTU_ERR_ACTION;
+    }
+    if (m->n_obs == 0 || m->n_obs > RTU_MAX_DIM || m->n_hidden == 0 ||
+        m->n_hidden > RTU_MAX_DIM || m->n_embed > RTU_MAX_DIM || m->n_head > RTU_MAX_DIM ||
+        (m->n_trunks != 1 && m->n_trunks != 2) || !is_flag(m->prev_action) ||
+        !is_flag(m->prev_reward) || !is_flag(m->memoryless) ||
+        (m->memoryless && (m->prev_action || m->prev_reward)) ||
+        (m->n_actions == 0 && (m->n_trunks != 1 || m->prev_action))) {
         return RTU_ERR_SIZE;
     }
-    n = m->n_hidden;
-    nd = n * m->n_in;
-    if (!rtu_all_finite(m->w_c, nd) || !rtu_all_finite(m->w_d, nd) ||
-        !rtu_all_finite(m->g, n) || !rtu_all_finite(m->phi, n) || !rtu_all_finite(m->eta, n) ||
-        !rtu_all_finite(m->head_w, 2 * n * m->n_out) || !rtu_all_finite(m->head_b, m->n_out)) {
-        return RTU_ERR_NONFINITE_PARAM;
+    /* the weights of a network, counted in double: their indices fit a size_t */
+    {
+        double x = (double)n_x(m), e = (double)n_e(m), n2 = 2.0 * (double)m->n_hidden;
+        double mm = (double)m->n_embed, k = (double)m->n_head;
+        double o = 2.0 * (double)m->n_actions + 1.0;
+        return rtu_reals_fit(mm * (x + 1.0) + n2 * e + k * (n2 + 1.0) + o * (n2 + k + 1.0))
+                   ? RTU_OK
+                   : RTU_ERR_SIZE;
     }
-    if (m->obs_mean != NULL &&
-        (!rtu_all_finite(m->obs_mean, m->n_in) || !rtu_all_finite(m->obs_inv_std, m->n_in))) {
+}
+
+/* A dense layer's parameters: present, and finite. */
+static rtu_status check_dense(const rtu_real *w, size_t n_in, size_t n_out)
+{
+    if (w == NULL) {
+        return RTU_ERR_NULL;
+    }
+    return rtu_all_finite(w, n_out * (n_in + 1u)) ? RTU_OK : RTU_ERR_NONFINITE_PARAM;
+}
+
+static rtu_status check_trunk(const rtu_model *m, const rtu_model_trunk *t)
+{
+    size_t k, n = m->n_hidden, nd = n * n_e(m);
+    rtu_status status;
+    if (t->w_c == NULL || t->w_d == NULL || t->g == NULL || t->phi == NULL || t->eta == NULL) {
+        return RTU_ERR_NULL;
+    }
+    if (m->n_embed) {
+        status = check_dense(t->embed, n_x(m), m->n_embed);
+        if (status != RTU_OK) {
+            return status;
+        }
+    }
+    if (!rtu_all_finite(t->w_c, nd) || !rtu_all_finite(t->w_d, nd) ||
+        !rtu_all_finite(t->g, n) || !rtu_all_finite(t->phi, n) || !rtu_all_finite(t->eta, n)) {
         return RTU_ERR_NONFINITE_PARAM;
     }
     for (k = 0; k < n; ++k) {
         /* |lambda| = r < 1 and eta = sqrt(1 - r^2) in (0, 1] */
-        if (!(m->g[k] * m->g[k] + m->phi[k] * m->phi[k] < 1) || !(m->eta[k] > 0) ||
-            !(m->eta[k] <= 1)) {
+        if (!(t->g[k] * t->g[k] + t->phi[k] * t->phi[k] < 1) || !(t->eta[k] > 0) ||
+            !(t->eta[k] <= 1)) {
             return RTU_ERR_PARAM_RANGE;
         }
     }
     return RTU_OK;
 }
 
-void rtu_model_reset(const rtu_model *m, rtu_real *state)
+static rtu_status check_head(const rtu_model *m, const rtu_model_head *hd, size_t n_out)
 {
-    rtu_zero(state, RTU_MODEL_STATE_REALS(m->n_hidden));
+    size_t n2 = 2u * m->n_hidden, k = m->n_head;
+    if (k) {
+        rtu_status status = check_dense(hd->hidden, n2, k);
+        if (status != RTU_OK) {
+            return status;
+        }
+    }
+    return check_dense(hd->out, k ? k : n2, n_out);
 }
 
-/* The step without input checks: work = [x (n_in); h (2n)]. The caller's arrays are distinct. */
-static rtu_status model_step(const rtu_model *m, rtu_real *state, const rtu_real *obs,
-                             rtu_real *work, rtu_real *out)
+rtu_status rtu_model_check(const rtu_model *m)
 {
-    size_t j, k, o, n = m->n_hidden, d_in = m->n_in;
-    rtu_real *h = work + d_in, *c = state, *d = state + n, *pre;
-    const rtu_real *x = obs;
+    size_t r;
+    rtu_status status;
+    if (m == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = check_shape(m);
+    for (r = 0; status == RTU_OK && r < m->n_trunks; ++r) {
+        status = check_trunk(m, &m->trunk[r]);
+    }
+    for (r = 0; status == RTU_OK && r < (m->n_actions ? 2u : 1u); ++r) {
+        status = check_head(m, &m->head[r], head_outputs(m, r));
+    }
+    if (status != RTU_OK) {
+        return status;
+    }
+    if ((m->obs_mean == NULL) != (m->obs_inv_std == NULL)) {
+        return RTU_ERR_NULL;
+    }
+    if (m->obs_mean != NULL &&
+        (!rtu_all_finite(m->obs_mean, m->n_obs) || !rtu_all_finite(m->obs_inv_std, m->n_obs))) {
+        return RTU_ERR_NONFINITE_PARAM;
+    }
+    if (m->prev_reward && !(isfinite(m->reward_scale) && m->reward_scale > 0)) {
+        return RTU_ERR_CONFIG;
+    }
+    if (m->n_actions && m->action_kind == RTU_ACTIONS_CONTINUOUS &&
+        !(isfinite(m->std_max) && m->std_min > 0 && m->std_min < m->std_max)) {
+        return RTU_ERR_CONFIG;
+    }
+    return RTU_OK;
+}
+
+void rtu_model_reset(const rtu_model *m, rtu_real *state)
+{
+    rtu_zero(state, rtu_model_state_reals(m));
+}
+
+/* The RTU of trunk t on x (n_e reals) from its state (2n reals, advanced) into h (2n reals);
+ * the arithmetic of rtu_cell.c's step. Returns whether the new state is finite. */
+static int rtu_forward(const rtu_model *m, const rtu_model_trunk *t, const rtu_real *x,
+                       rtu_real *state, rtu_real *h)
+{
+    size_t k, n = m->n_hidden, d_in = n_e(m);
+    rtu_real *c = state, *d = state + n, *pre;
     int finite = 1;
-    if (m->obs_mean != NULL) {
-        for (j = 0; j < d_in; ++j) {
-            work[j] = (obs[j] - m->obs_mean[j]) * m->obs_inv_std[j];
-        }
-        x = work;
+    if (m->memoryless) {
+        rtu_zero(state, 2u * n);
     }
     /* (a; b) go where f is applied from: the state (linear kind: it keeps them) or h
      * (nonlinear kind: the state keeps f(a; b), which are also its features) */
     pre = m->kind == RTU_KIND_LINEAR ? state : h;
     for (k = 0; k < n; ++k) {
-        rtu_real g = m->g[k], phi = m->phi[k], eta = m->eta[k], c0 = c[k], d0 = d[k];
-        pre[k] = g * c0 - phi * d0 + eta * rtu_dot(m->w_c + k * d_in, x, d_in);
-        pre[n + k] = g * d0 + phi * c0 + eta * rtu_dot(m->w_d + k * d_in, x, d_in);
+        rtu_real g = t->g[k], phi = t->phi[k], eta = t->eta[k], c0 = c[k], d0 = d[k];
+        pre[k] = g * c0 - phi * d0 + eta * rtu_dot(t->w_c + k * d_in, x, d_in);
+        pre[n + k] = g * d0 + phi * c0 + eta * rtu_dot(t->w_d + k * d_in, x, d_in);
     }
     if (m->kind == RTU_KIND_LINEAR) {
-        rtu_activate_into(m->activation, state, h, 2 * n);
+        rtu_activate_into(m->activation, state, h, 2u * n);
     } else {
-        rtu_activate_into(m->activation, h, state, 2 * n);
-        h = state;
+        rtu_activate_into(m->activation, h, state, 2u * n);
+        for (k = 0; k < 2u * n; ++k) {
+            h[k] = state[k];
+        }
     }
-    for (k = 0; k < 2 * n; ++k) {
+    for (k = 0; k < 2u * n; ++k) {
         finite &= isfinite(state[k]) != 0;
     }
-    for (o = 0; o < m->n_out; ++o) {
-        out[o] = m->head_b[o] + rtu_dot(m->head_w + o * 2 * n, h, 2 * n);
+    return finite;
+}
+
+/* Head hd on the features h (2n) into o (n_out reals); q_hat, q (k each) are scratch. */
+static void head_forward(const rtu_model *m, const rtu_model_head *hd, const rtu_real *h,
+                         size_t n_out, rtu_real *q_hat, rtu_real *q, rtu_real *o)
+{
+    size_t k = m->n_head, n2 = 2u * m->n_hidden;
+    if (k) {
+        rtu_dense_forward(hd->hidden, h, n2, k, q_hat);
+        (void)rtu_ln_lrelu(q_hat, q, k);
+        rtu_dense_forward(hd->out, q, k, n_out, o);
+    } else {
+        rtu_dense_forward(hd->out, h, n2, n_out, o);
+    }
+}
+
+/* The step without input checks: work = [x (n_x); e_hat, e (m); h (2n); q_hat, q (k)]. The
+ * caller's arrays are distinct. */
+static rtu_status model_step(const rtu_model *m, rtu_real *state, const rtu_real *obs,
+                             rtu_real *work, rtu_real *out)
+{
+    size_t j, r, nx = n_x(m), n2 = 2u * m->n_hidden, mm = m->n_embed, k = m->n_head;
+    size_t A = m->n_actions, o_pi = A ? head_outputs(m, 1) : 0u;
+    rtu_real *x = work, *e_hat = x + nx, *e = e_hat + mm, *h = e + mm, *q_hat = h + n2;
+    rtu_real *q = q_hat + k, *extras = state + m->n_trunks * n2;
+    int finite = 1;
+    for (j = 0; j < m->n_obs; ++j) {
+        x[j] = m->obs_mean != NULL ? (obs[j] - m->obs_mean[j]) * m->obs_inv_std[j] : obs[j];
+    }
+    for (j = m->n_obs; j < nx; ++j) {
+        x[j] = extras[j - m->n_obs];
+    }
+    for (r = 0; r < m->n_trunks; ++r) {
+        const rtu_model_trunk *t = &m->trunk[r];
+        if (mm) {
+            rtu_dense_forward(t->embed, x, nx, mm, e_hat);
+            (void)rtu_ln_lrelu(e_hat, e, mm);
+        }
+        finite &= rtu_forward(m, t, mm ? e : x, state + r * n2, h);
+        /* the critic's head on trunk 0; the actor's on its own trunk or the shared one.
+         * Outputs: the actor's first, the value last */
+        if (r == 0) {
+            head_forward(m, &m->head[0], h, 1u, q_hat, q, out + o_pi);
+        }
+        if (A && r + 1u == m->n_trunks) {
+            head_forward(m, &m->head[1], h, o_pi, q_hat, q, out);
+        }
+    }
+    if (A && m->action_kind == RTU_ACTIONS_CONTINUOUS) {
+        for (j = A; j < 2u * A; ++j) { /* std = min(std_min + softplus(pre), std_max) */
+            rtu_real std = m->std_min + rtu_softplus(out[j]);
+            out[j] = std < m->std_max ? std : m->std_max;
+        }
     }
     return finite ? RTU_OK : RTU_ERR_OVERFLOW;
 }
@@ -98,30 +266,89 @@ rtu_status rtu_model_step(const rtu_model *m, rtu_real *state, const rtu_real *o
     if (m == NULL || state == NULL || obs == NULL || work == NULL || out == NULL) {
         return RTU_ERR_NULL;
     }
-    status = rtu_check_input(obs, m->n_in);
+    status = rtu_check_input(obs, m->n_obs);
     if (status != RTU_OK) {
         return status;
     }
     return model_step(m, state, obs, work, out);
 }
 
-rtu_status rtu_model_run(const rtu_model *m, rtu_real *state, const rtu_real *obs,
-                         size_t steps, rtu_real *work, rtu_real *out)
+/* RTU_OK if action (RTU_MODEL_ACTION_REALS reals, when prev_action) and reward can be fed. */
+static rtu_status check_feed(const rtu_model *m, const rtu_real *action, rtu_real reward)
 {
-    size_t t;
+    rtu_status status = rtu_check_input(&reward, 1u);
+    if (status != RTU_OK || !m->prev_action) {
+        return status;
+    }
+    if (action == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = rtu_check_input(action, RTU_MODEL_ACTION_REALS(m->action_kind, m->n_actions));
+    if (status == RTU_OK && m->action_kind == RTU_ACTIONS_DISCRETE &&
+        !(action[0] >= 0 && action[0] < (rtu_real)m->n_actions &&
+          action[0] == (rtu_real)(size_t)action[0])) {
+        return RTU_ERR_ACTION;
+    }
+    return status;
+}
+
+/* check_feed passed: the extras of state from action and reward. */
+static void feed(const rtu_model *m, rtu_real *state, const rtu_real *action, rtu_real reward)
+{
+    size_t i, A = m->n_actions;
+    rtu_real *extras = state + m->n_trunks * 2u * m->n_hidden;
+    if (m->prev_action) {
+        for (i = 0; i < A; ++i) {
+            extras[i] = m->action_kind == RTU_ACTIONS_DISCRETE
+                            ? (i == (size_t)action[0] ? (rtu_real)1 : (rtu_real)0)
+                            : action[i];
+        }
+        extras += A;
+    }
+    if (m->prev_reward) {
+        extras[0] = reward * m->reward_scale;
+    }
+}
+
+rtu_status rtu_model_feed(const rtu_model *m, rtu_real *state, const rtu_real *action,
+                          rtu_real reward)
+{
+    rtu_status status;
+    if (m == NULL || state == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = check_feed(m, action, reward);
+    if (status == RTU_OK) {
+        feed(m, state, action, reward);
+    }
+    return status;
+}
+
+rtu_status rtu_model_run(const rtu_model *m, rtu_real *state, const rtu_real *obs,
+                         const rtu_real *actions, const rtu_real *rewards, size_t steps,
+                         rtu_real *work, rtu_real *out)
+{
+    size_t t, n_out, a_reals;
+    int extras;
     rtu_status status;
     if (m == NULL || state == NULL || obs == NULL || work == NULL || out == NULL) {
         return RTU_ERR_NULL;
     }
-    status = rtu_check_input(obs, steps * m->n_in);
-    if (status != RTU_OK) {
-        return status;
+    extras = n_extra(m) > 0;
+    if (extras && (rewards == NULL || (m->prev_action && actions == NULL))) {
+        return RTU_ERR_NULL;
     }
-    for (t = 0; t < steps; ++t) {
-        status = model_step(m, state, obs + t * m->n_in, work, out + t * m->n_out);
-        if (status != RTU_OK) {
-            return status;
+    n_out = rtu_model_n_out(m);
+    a_reals = RTU_MODEL_ACTION_REALS(m->action_kind, m->n_actions);
+    status = rtu_check_input(obs, steps * m->n_obs);
+    for (t = 0; extras && status == RTU_OK && t < steps; ++t) {
+        status = check_feed(m, m->prev_action ? actions + t * a_reals : NULL, rewards[t]);
+    }
+    for (t = 0; status == RTU_OK && t < steps; ++t) {
+        status = model_step(m, state, obs + t * m->n_obs, work, out + t * n_out);
+        if (extras && status == RTU_OK) {
+            feed(m, state, m->prev_action ? actions + t * a_reals : NULL, rewards[t]);
         }
     }
-    return RTU_OK;
+    return status;
 }

@@ -372,15 +372,32 @@ def rollout_observations(model, steps: int, seed: int) -> np.ndarray:
     return z.astype(np.float32)
 
 
-def run_c(model, obs: np.ndarray):
-    """The C float32 core (CModel) over obs (T, n_in) from the zero state: (outputs (T, n_out),
-    states after each step (T, 2n))."""
+def rollout_feedback(model, steps: int, seed: int):
+    """(actions (steps, action_size), rewards (steps,)) fed back after each step of a rollout:
+    uniform action indices (discrete) or unit-normal vectors (continuous), unit-normal rewards,
+    from seed (the observations' seed gives other draws)."""
+    rng = np.random.default_rng([seed, 1])
+    if model.action_kind == "discrete":
+        actions = rng.integers(0, model.n_actions, (steps, 1)).astype(np.float32)
+    else:
+        actions = rng.standard_normal((steps, max(model.action_size, 1))).astype(np.float32)
+    return actions, rng.standard_normal(steps).astype(np.float32)
+
+
+def run_c(model, obs: np.ndarray, actions=None, rewards=None):
+    """The C float32 core (CModel) over obs (T, n_in) from the zero state, action t and reward t
+    fed after step t (None: zeros): (outputs (T, n_out), the RTUs' states after each step
+    (T, 2n n_trunks))."""
     from .export import CModel
     cm = CModel(model, np.float32)
+    T = len(obs)
+    actions = np.zeros((T, model.action_size)) if actions is None else actions
+    rewards = np.zeros(T) if rewards is None else rewards
     outs, states = [], []
-    for x in np.asarray(obs, dtype=np.float32):
+    for t, x in enumerate(np.asarray(obs, dtype=np.float32)):
         outs.append(cm.step(x).copy())
-        states.append(cm.state.copy())
+        states.append(cm.state[:model.recurrent_size].copy())
+        cm.feed(actions[t], rewards[t])
     return np.array(outs), np.array(states)
 
 
@@ -389,15 +406,18 @@ def compare_onnx(proto, model, steps: int = ONNX_STEPS, seed: int = 0,
                  floor: float = ONNX_FLOOR) -> dict:
     """{runtime: RunDeviation} of an exported model (onnx.ModelProto) from the C float32 core
     (CModel on the InferenceModel model) over a rollout of rollout_observations(model, steps,
-    seed) (or of obs (T, n_in) if given), the state fed back: "outputs" (all heads' rows) and
-    "state" (every step's for the step variant, the final one for the sequence variant)."""
+    seed) (or of obs (T, n_in) if given), the state fed back and the actions and rewards of
+    rollout_feedback(model, T, seed) fed after each step: "outputs" (all outputs) and "state"
+    (the RTUs' state: every step's for the step variant, the final one for the sequence
+    variant)."""
     from .export.onnx_export import run_onnx
     if obs is None:
         obs = rollout_observations(model, steps, seed)
-    c_out, c_states = run_c(model, obs)
+    actions, rewards = rollout_feedback(model, len(obs), seed)
+    c_out, c_states = run_c(model, obs, actions, rewards)
     results = {}
     for runtime in runtimes:
-        out, states = run_onnx(proto, obs, runtime)
+        out, states = run_onnx(proto, obs, runtime, actions=actions, rewards=rewards)
         dev = RunDeviation(floor)
         dev.add("outputs", out, c_out)
         dev.add("state", states, c_states[-states.shape[0]:])
@@ -412,7 +432,11 @@ def check_matches(proto, model, where: str) -> None:
     meta = rtu_metadata(proto, where)
     expected = {"learner": model.learner, "kind": model.kind, "activation": model.activation,
                 "n_in": str(model.n_in), "n_hidden": str(model.n_hidden),
-                "n_out": str(model.n_out), "action_kind": model.action_kind or "none"}
+                "n_embed": str(model.n_embed), "n_head": str(model.n_head),
+                "n_trunks": str(model.n_trunks), "prev_action": str(int(model.prev_action)),
+                "prev_reward": str(int(model.prev_reward)),
+                "memoryless": str(int(model.memoryless)), "n_out": str(model.n_out),
+                "action_kind": model.action_kind or "none"}
     wrong = [f"{k} {meta.get(k)!r} (checkpoint: {v!r})" for k, v in expected.items()
              if meta.get(k) != v]
     if wrong:
@@ -469,10 +493,12 @@ def onnx_main(args) -> int:
     quantized = bool(meta.get("quantization"))
     print(f"rtu-edge validate --onnx: {path} ({variant} graph{', int8' if quantized else ''}; "
           f"{model.learner}, {model.kind} RTU, {model.activation}, n_in {model.n_in}, "
-          f"n_hidden {model.n_hidden}) against the C core (float32, rtu_model_step); "
+          f"n_hidden {model.n_hidden}, n_embed {model.n_embed}, n_head {model.n_head}, "
+          f"{model.n_trunks} trunk(s)) against the C core (float32, rtu_model_step); "
           f"{v['source']}")
     print(f"{steps} steps from the zero state with the state fed back; observations seed "
-          f"{args.seed}, unit normal after the model's observation normalisation")
+          f"{args.seed}, unit normal after the model's observation normalisation"
+          + ("; random actions and unit-normal rewards fed back" if model.n_extra else ""))
     state_what = "every step's state" if variant == "step" else "the final state"
     print(f"deviation = {formula(v['floor'], 'ONNX', 'C')} over the run: outputs "
           f"({', '.join(model.output_names)}) and {state_what}; tolerance {tol:g}")

@@ -25,9 +25,10 @@ def trained_td(tmp_path, kind, activation, dtype=np.float64, seed=0):
     return path
 
 
-def trained_ac(tmp_path, kind, action_kind, dtype=np.float64, seed=0, activation="tanh"):
+def trained_ac(tmp_path, kind, action_kind, dtype=np.float64, seed=0, activation="tanh",
+               **network):
     ac = ActorCritic(3, 5, 2, action_kind=action_kind, kind=kind, activation=activation,
-                     seed=seed, dtype=dtype)
+                     seed=seed, dtype=dtype, **{"n_embed": 4, "n_head": 3, **network})
     rng = np.random.default_rng(seed)
     obs = rng.normal(size=3)
     for t in range(300):
@@ -56,38 +57,78 @@ def test_model_is_the_cells_forward_pass(tmp_path, kind, activation):
         out = c_model.step(x)
         np.testing.assert_allclose(out, params["w"] @ h + params["b"], rtol=0, atol=1e-12)
 
+NETWORKS = {"separate": {}, "shared": {"shared": True}, "no layers": {"n_embed": 0, "n_head": 0},
+            "no extras": {"prev_action": False, "prev_reward": False},
+            "memoryless": {"memoryless": True, "prev_action": False, "prev_reward": False}}
+
+
 @pytest.mark.parametrize("action_kind", ["discrete", "continuous"])
-def test_actor_critic_model_outputs_policy_and_value(tmp_path, action_kind):
-    """The model's last output is the critic's value, the others the policy's logits or means,
-    with the observation normalisation frozen at the checkpoint's statistics."""
-    path = trained_ac(tmp_path, "linear", action_kind)
-    model = InferenceModel.from_checkpoint(path)
-    params = ActorCritic.from_checkpoint(path).params
-    assert model.output_names[-1] == "value" and model.n_out == 3
-    assert (model.log_std is not None) == (action_kind == "continuous")
-    stats = ActorCritic.from_checkpoint(path).observation_statistics
-    mean, m2, count = (stats[k] for k in ("mean", "m2", "count"))
-    np.testing.assert_allclose(model.obs_inv_std, 1 / np.sqrt(m2 / (count - 1) + 1e-8))
-    # from a zero state: the numpy step, the C step and the learner's own heads agree
-    cell = RTUCell(3, 5, kind="linear", activation="tanh", dtype=np.float64)
-    cell.set_params({k: params[k] for k in ("nu_log", "theta_log", "w_c", "w_d")})
+@pytest.mark.parametrize("network", list(NETWORKS))
+def test_actor_critic_model_is_the_learners_forward_pass(action_kind, network):
+    """A learner that barely learns (alpha 1e-15; no normalisation or reward scaling, whose
+    running statistics a frozen model does not follow) and its model, fed the learner's actions
+    and rewards, give the same policy and value at every step, across episode ends; the C step
+    and the numpy step agree."""
+    ac = ActorCritic(3, 5, 2, action_kind=action_kind, kind="nonlinear", seed=1,
+                     alpha=1e-15, normalize_obs=False, scale_reward=False,
+                     **{"n_embed": 4, "n_head": 3, **NETWORKS[network]})
+    model = InferenceModel.from_learner(ac)
+    assert model.n_trunks == (1 if network == "shared" else 2)
+    assert model.output_names[-1] == "value" and model.reward_scale == 1.0
     c_model = CModel(model, np.float64)
     state = model.initial_state()
-    for obs in np.random.default_rng(4).normal(size=(20, 3)):
-        h = cell.step((obs - mean) * model.obs_inv_std)
+    rng = np.random.default_rng(2)
+    obs = rng.normal(size=3)
+    for t in range(150):
+        action = ac.act(obs)
+        out_c = c_model.step(obs).copy()
         out_ref, state = model.step_reference(state, obs[None])
-        out_c = c_model.step(obs)
-        np.testing.assert_allclose(out_c, out_ref[0], atol=1e-12)
-        np.testing.assert_allclose(out_c[:2], params["W"] @ h + params["b"], atol=1e-12)
-        np.testing.assert_allclose(out_c[2], params["w_v"] @ h + params["b_v"][0], atol=1e-12)
-    if action_kind == "continuous":
-        np.testing.assert_array_equal(model.log_std, params["log_std"])
+        np.testing.assert_allclose(out_c, out_ref[0], rtol=0, atol=1e-12)
+        policy = ac.policy()
+        want = (np.log(policy["probs"]) if action_kind == "discrete" else
+                np.concatenate([policy["mean"], policy["std"]]))
+        if action_kind == "discrete":  # logits, up to the log-softmax's shift
+            got = out_c[:2] - np.log(np.sum(np.exp(out_c[:2])))
+        else:
+            got = out_c[:4]
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(out_c[-1], ac.value(), rtol=0, atol=1e-9)
+        reward, nxt = float(rng.normal()), rng.normal(size=3)
+        end = t % 40 == 39
+        ac.learn(reward, nxt, end, False)
+        if end:
+            c_model.reset()
+            state = model.initial_state()
+        else:
+            c_model.feed(action, reward)
+            state[0, model.recurrent_size:] = model.encode(action, reward)
+        obs = nxt
+
+
+def test_actor_critic_model_freezes_the_normalisation(tmp_path):
+    """The model's observation normalisation and reward scale are the learner's statistics at the
+    checkpoint: 1 / sqrt(m2 / (count - 1) + 1e-8)."""
+    path = trained_ac(tmp_path, "linear", "continuous")
+    model = InferenceModel.from_checkpoint(path)
+    learner = ActorCritic.from_checkpoint(path)
+    stats = learner.observation_statistics
+    mean, m2, count = (stats[k] for k in ("mean", "m2", "count"))
+    np.testing.assert_array_equal(model.obs_mean, mean)
+    np.testing.assert_allclose(model.obs_inv_std, 1 / np.sqrt(m2 / (count - 1) + 1e-8))
+    assert 0 < model.reward_scale != 1.0
+    assert (model.std_min, model.std_max) == (learner.config.std_min, learner.config.std_max)
+    assert model.output_names == ("mean_0", "mean_1", "std_0", "std_1", "value")
+    out = CModel(model, np.float64).step(np.zeros(3))
+    assert np.all((out[2:4] >= model.std_min) & (out[2:4] <= model.std_max))
+
 
 C_PROGRAM = """
 #include <stdio.h>
 #include "model.h"
 
 static const rtu_real obs[%(T)d][MODEL_N_IN] = { %(obs)s };
+static const rtu_real actions[%(T)d] = { %(actions)s };  /* indices; or the first of A = 2 */
+static const rtu_real rewards[%(T)d] = { %(rewards)s };
 
 int main(void)
 {
@@ -102,6 +143,12 @@ int main(void)
     rtu_model_reset(&model, state);
     for (t = 0; t < %(T)d; ++t) {
         status = rtu_model_step(&model, state, obs[t], work, out);
+        if (status == RTU_OK) { /* TD(lambda): a model without the extras ignores it */
+            rtu_real action[2];
+            action[0] = actions[t];
+            action[1] = -actions[t];
+            status = rtu_model_feed(&model, state, action, rewards[t]);
+        }
         if (status != RTU_OK) {
             printf("step: %%s\\n", rtu_status_str(status));
             return 1;
@@ -119,9 +166,25 @@ int main(void)
 STRICT = ("-Wall", "-Wextra", "-Wpedantic", "-Werror")
 
 
-def run_header_program(tmp_path, header_path, X, defines=(), compiler="gcc"):
-    source = C_PROGRAM % {"T": len(X), "obs": ", ".join(
-        "{" + ", ".join(repr(float(v)) for v in row) + "}" for row in X)}
+def feedback(model, T, seed=5):
+    """Actions (T, action_size) and rewards (T,) that C_PROGRAM feeds back: an index in
+    {0, 1}, or the 2-vector (a, -a)."""
+    rng = np.random.default_rng(seed)
+    first = (rng.integers(0, 2, T) if model.action_kind == "discrete" else
+             rng.normal(size=T)).astype(np.float64)
+    actions = first[:, None] if model.action_size == 1 else np.stack([first, -first], axis=1)
+    return first, actions, rng.normal(size=T)
+
+
+def run_header_program(tmp_path, header_path, X, defines=(), compiler="gcc", first=None,
+                       rewards=None):
+    T = len(X)
+    first = np.zeros(T) if first is None else first
+    rewards = np.zeros(T) if rewards is None else rewards
+    source = C_PROGRAM % {"T": T, "obs": ", ".join(
+        "{" + ", ".join(repr(float(v)) for v in row) + "}" for row in X),
+        "actions": ", ".join(repr(float(v)) for v in first),
+        "rewards": ", ".join(repr(float(v)) for v in rewards)}
     lines = run_c_program(tmp_path, source, list(defines), compiler=compiler,
                           flags=(*STRICT, "-I", str(header_path.parent))).split("\n")
     return np.array([float(v) for v in lines[:-2]]), lines[-2]
@@ -145,9 +208,11 @@ def test_program_compiled_against_header_reproduces_checkpoint(tmp_path, learner
     write_header(path, header)
     X = np.random.default_rng(2).normal(size=(150, 3)) * 1.5
     dtype = np.float32 if precision == "float" else np.float64
+    first, actions, rewards = feedback(model, len(X))
     got, info = run_header_program(tmp_path, header, X,
-                                   () if precision == "float" else ("-DRTU_DOUBLE",))
-    expected = CModel(model, dtype).run(X.astype(dtype)).reshape(-1)
+                                   () if precision == "float" else ("-DRTU_DOUBLE",),
+                                   first=first, rewards=rewards)
+    expected = CModel(model, dtype).run(X.astype(dtype), actions, rewards).reshape(-1)
     tol = 1e-6 if precision == "float" else 1e-13
     np.testing.assert_allclose(got, expected, rtol=0, atol=tol * max(1.0, np.abs(expected).max()))
     assert info.split() == ["1" if what == "td" else "2", "1" if what == "ac" or
@@ -159,13 +224,7 @@ LOAD_PROGRAM = r"""
 #include "model.h"
 
 /* the learner's buffer, sized at compile time from the header's macros */
-#if MODEL_LEARNER == 2
-#define LEARNER_BYTES                                                                             \
-    RTU_AC_BUFFER_BYTES(MODEL_KIND, MODEL_N_IN, MODEL_N_HIDDEN, MODEL_ACTION_KIND, MODEL_N_ACTIONS)
-#else
-#define LEARNER_BYTES RTU_TD_BUFFER_BYTES(MODEL_KIND, MODEL_N_IN, MODEL_N_HIDDEN)
-#endif
-static rtu_real buffer[LEARNER_BYTES / sizeof(rtu_real)];
+static rtu_real buffer[MODEL_LEARNER_BYTES / sizeof(rtu_real)];
 static unsigned char saved[MODEL_CHECKPOINT_BYTES];
 
 static int failed(const char *what, rtu_status status)
@@ -193,18 +252,20 @@ int main(void)
     {
         rtu_ac ac;
         rtu_ac_config config = rtu_ac_default_config();
-        if (d.action_kind != MODEL_ACTION_KIND || d.n_actions != MODEL_N_ACTIONS) {
-            printf("action space differs from the macros\n");
+        if (d.shape.action_kind != MODEL_ACTION_KIND || d.shape.n_actions != MODEL_N_ACTIONS ||
+            d.shape.n_embed != MODEL_N_EMBED || d.shape.n_head != MODEL_N_HEAD ||
+            d.shape.shared != MODEL_SHARED || d.shape.prev_action != MODEL_PREV_ACTION ||
+            d.shape.prev_reward != MODEL_PREV_REWARD || d.shape.memoryless != MODEL_MEMORYLESS) {
+            printf("the shape differs from the macros\n");
             return 1;
         }
-        st = rtu_ac_buffer_size(d.kind, d.n_in, d.n_hidden, d.action_kind, d.n_actions, &bytes);
+        st = rtu_ac_buffer_size(&d.shape, &bytes);
         if (st == RTU_OK && bytes != sizeof buffer) {
             printf("buffer size %lu, not %lu\n", (unsigned long)bytes, (unsigned long)sizeof buffer);
             return 1;
         }
         if (st == RTU_OK) {
-            st = rtu_ac_init(&ac, d.kind, d.activation, d.n_in, d.n_hidden, d.action_kind,
-                             d.n_actions, &config, 0u, buffer, sizeof buffer);
+            st = rtu_ac_init(&ac, &d.shape, &config, 0u, buffer, sizeof buffer);
         }
         if (st == RTU_OK) {
             st = rtu_ac_load(&ac, model_checkpoint, MODEL_CHECKPOINT_BYTES);
@@ -272,11 +333,13 @@ def test_header_holds_the_model_and_the_checkpoint_not_the_learner_arrays(tmp_pa
     """Each fact once: the learner's parameters, traces and statistics are in the embedded
     checkpoint only; the model's arrays are its own."""
     text = header_text(trained_ac(tmp_path, "linear", "continuous"), "robot")
-    for gone in ("robot_cell_params", "robot_value", "robot_policy", "robot_obs_m2", "robot_head[",
-                 "ROBOT_GAMMA", "ROBOT_OBS_COUNT"):
+    for gone in ("robot_cell_params", "robot_value", "robot_policy", "robot_obs_m2", "robot_z",
+                 "ROBOT_GAMMA", "ROBOT_OBS_COUNT", "log_std"):
         assert gone not in text, gone
-    for kept in ("robot_w_c[", "robot_w_d[", "robot_head_w[", "robot_log_std[",
-                 "robot_obs_inv_std[", "#define ROBOT_N_ACTIONS 2u", "#define ROBOT_CHECKPOINT_BYTES"):
+    for kept in ("robot_critic_w_c[", "robot_actor_w_d[", "robot_critic_embed[",
+                 "robot_actor_hidden[", "robot_actor_out[", "robot_obs_inv_std[",
+                 "#define ROBOT_N_ACTIONS 2u", "#define ROBOT_CHECKPOINT_BYTES",
+                 "#define ROBOT_LEARNER_BYTES RTU_AC_BUFFER_BYTES("):
         assert kept in text, kept
 
 
@@ -362,11 +425,12 @@ def test_c_model_refuses_unusable_weights(tmp_path):
     """rtu_model_check: non-finite weights, or a recurrence that does not decay (|lambda| >= 1)."""
     import dataclasses
     model = InferenceModel.from_checkpoint(trained_td(tmp_path, "linear", "tanh"))
-    w_c = model.w_c.copy()
+    trunk = model.trunks[0]
+    w_c = trunk.w_c.copy()
     w_c[0, 0] = np.nan
-    g = model.g.copy()
+    g = trunk.g.copy()
     g[1] = 1.0
-    for bad, match in ((dataclasses.replace(model, w_c=w_c), "unusable: parameter contains NaN"),
-                       (dataclasses.replace(model, g=g), r"unusable: .*\|lambda\| >= 1")):
+    for bad, match in ((dataclasses.replace(trunk, w_c=w_c), "unusable: parameter contains NaN"),
+                       (dataclasses.replace(trunk, g=g), r"unusable: .*\|lambda\| >= 1")):
         with pytest.raises(ValueError, match=match):
-            CModel(bad)
+            CModel(dataclasses.replace(model, trunks=[bad]))

@@ -27,8 +27,9 @@ STEPS = 1000
 
 
 def make_checkpoint(path, learner, kind, activation, dtype=np.float32, seed=0, n_in=3,
-                    n_hidden=6, steps=300):
-    """A learner stepped a few hundred steps on unit-normal data, saved to path."""
+                    n_hidden=6, steps=300, **network):
+    """A learner (of the network's shape, for the actor-critic) stepped a few hundred steps on
+    unit-normal data, saved to path."""
     rng = np.random.default_rng(seed)
     if learner == "td":
         td = TDLambda(n_in, n_hidden, kind=kind, activation=activation, seed=seed, dtype=dtype)
@@ -36,7 +37,7 @@ def make_checkpoint(path, learner, kind, activation, dtype=np.float32, seed=0, n
         td.save(path)
         return path
     ac = ActorCritic(n_in, n_hidden, 2, action_kind=learner, kind=kind, activation=activation,
-                     seed=seed, dtype=dtype)
+                     seed=seed, dtype=dtype, **network)
     obs = rng.standard_normal(n_in)
     for t in range(steps):
         ac.act(obs)
@@ -85,7 +86,7 @@ def test_scan_variant_is_the_step_variant(checkpoints, learner, kind):
     scan = [n for n in seq.graph.node if n.op_type == "Scan"]
     assert len(scan) == 1
     body = onnx.helper.get_attribute_value(scan[0].attribute[0])
-    step_ops = [n.op_type for n in step.graph.node if n.output[0] != "log_std"]
+    step_ops = [n.op_type for n in step.graph.node]
     assert [n.op_type for n in body.node] == step_ops
     obs = rollout_observations(model, 400, seed=3)
     for runtime in ("onnxruntime", "reference"):
@@ -111,18 +112,59 @@ def test_float64_checkpoint_and_a_bigger_model(tmp_path):
         assert_close_to_c(proto, model)
 
 
+NETWORKS = {"shared": {"shared": True}, "no layers": {"n_embed": 0, "n_head": 0},
+            "no extras": {"prev_action": False, "prev_reward": False},
+            "memoryless": {"memoryless": True, "prev_action": False, "prev_reward": False},
+            "shared memoryless without layers": {"shared": True, "memoryless": True,
+                                                 "prev_action": False, "prev_reward": False,
+                                                 "n_embed": 0, "n_head": 0}}
+
+
+@pytest.mark.parametrize("network", list(NETWORKS))
+@pytest.mark.parametrize("learner", ["discrete", "continuous"])
+def test_every_network_shape_reproduces_the_c_core(tmp_path, network, learner):
+    """The graph of each network shape (shared trunk, no input or hidden layer, no previous
+    action or reward, memoryless), step and Scan, follows the C core, and reads back."""
+    path = make_checkpoint(tmp_path / "ac.rtu", learner, "nonlinear", "tanh", seed=3, steps=200,
+                           **{"n_embed": 8, "n_head": 5, **NETWORKS[network]})
+    model = InferenceModel.from_checkpoint(path)
+    for sequence in (False, True):
+        proto = ox.to_onnx(model, sequence=sequence)
+        onnx.checker.check_model(proto, full_check=True)
+        assert_close_to_c(proto, model, steps=300)
+    back = ox.from_onnx(ox.to_onnx(model))
+    assert_close_to_c(ox.to_onnx(model), back, steps=100)
+
+
+def test_files_of_the_old_format_are_refused_by_name(tmp_path, checkpoints):
+    proto = ox.to_onnx(InferenceModel.from_checkpoint(checkpoints["td", "linear", "relu"]))
+    props = {p.key: p for p in proto.metadata_props}
+    props["format"].value = "rtu_edge-onnx-1"
+    path = tmp_path / "old.onnx"
+    path.write_bytes(proto.SerializeToString())
+    with pytest.raises(ValueError, match="old.onnx was exported by an rtu_edge of before the "
+                                         "streaming network.*export its checkpoint again"):
+        ox.from_onnx(path)
+
+
 @pytest.mark.parametrize("sequence", [False, True])
 def test_dynamic_batch(checkpoints, sequence):
-    """A batch of 3 gives exactly the three batch-1 runs."""
+    """A batch of 3 gives the three batch-1 runs, actions and rewards fed back, to float32
+    rounding (matrix products over 3 rows may sum in another order than over 1, on either
+    runtime)."""
     model = InferenceModel.from_checkpoint(checkpoints["continuous", "nonlinear", "relu"])
     proto = ox.to_onnx(model, sequence=sequence)
-    obs = np.random.default_rng(7).standard_normal((3, 50, model.n_in)).astype(np.float32)
-    for runtime in ("onnxruntime", "reference"):
-        out, states = ox.run_onnx(proto, obs, runtime, batch_axis=True)
+    rng = np.random.default_rng(7)
+    obs = rng.standard_normal((3, 50, model.n_in)).astype(np.float32)
+    actions, rewards = rng.standard_normal((3, 50, 2)), rng.standard_normal((3, 50))
+    for runtime, atol in (("onnxruntime", 1e-6), ("reference", 1e-6)):
+        out, states = ox.run_onnx(proto, obs, runtime, batch_axis=True, actions=actions,
+                                  rewards=rewards)
         for b in range(3):
-            out1, states1 = ox.run_onnx(proto, obs[b], runtime)
-            np.testing.assert_array_equal(out[b], out1)
-            np.testing.assert_array_equal(states[b], states1)
+            out1, states1 = ox.run_onnx(proto, obs[b], runtime, actions=actions[b],
+                                        rewards=rewards[b])
+            np.testing.assert_allclose(out[b], out1, rtol=0, atol=atol)
+            np.testing.assert_allclose(states[b], states1, rtol=0, atol=atol)
 
 
 @pytest.mark.parametrize("learner", LEARNERS)
@@ -135,18 +177,20 @@ def test_inputs_outputs_and_metadata(checkpoints, tmp_path, learner):
     assert [(o.domain, o.version) for o in proto.opset_import] == [("", 17)]
     assert proto.ir_version == 8
     ops = {n.op_type for n in proto.graph.node}
-    assert ops <= {"Sub", "Mul", "MatMul", "Add", "Split", "Concat", "Relu", "Identity"}
+    assert ops <= {"Sub", "Mul", "MatMul", "Add", "Split", "Concat", "Relu", "Identity",
+                   "ReduceMean", "Sqrt", "Reciprocal", "LeakyRelu", "Softplus", "Min"}
 
     def dims(v):
         return [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
 
-    n2 = 2 * model.n_hidden
+    S = 2 * model.n_hidden * (1 if learner == "td" else 2)  # the default: separate trunks
+    extras = {} if learner == "td" else {"prev_action": ["batch", 2], "prev_reward": ["batch", 1]}
     assert {v.name: dims(v) for v in proto.graph.input} == {
-        "obs": ["batch", model.n_in], "state": ["batch", n2]}
+        "obs": ["batch", model.n_in], **extras, "state": ["batch", S]}
     expected = {"td": {"prediction": ["batch", 1]},
                 "discrete": {"logits": ["batch", 2], "value": ["batch", 1]},
-                "continuous": {"mean": ["batch", 2], "value": ["batch", 1], "log_std": [2]}}
-    expected = {**expected[learner], "state_out": ["batch", n2]}
+                "continuous": {"mean": ["batch", 2], "std": ["batch", 2], "value": ["batch", 1]}}
+    expected = {**expected[learner], "state_out": ["batch", S]}
     assert {v.name: dims(v) for v in proto.graph.output} == expected
 
     meta = ox.metadata(proto)
@@ -158,29 +202,45 @@ def test_inputs_outputs_and_metadata(checkpoints, tmp_path, learner):
                        "state_init": ox.STATE_INIT, "variant": "step"}.items():
         assert meta[key] == value, key
     assert json.loads(meta["outputs"]) == [v.name for v in proto.graph.output]
+    assert json.loads(meta["inputs"]) == [v.name for v in proto.graph.input]
     assert "zeros" in meta["state_init"] and "state_out" in meta["state_init"]
     assert model.steps > 0
-    if learner == "continuous":
-        assert np.allclose(json.loads(meta["log_std"]), model.log_std)
+    if learner != "td":
+        assert {k: meta[k] for k in ("n_embed", "n_head", "n_trunks", "prev_action",
+                                     "prev_reward", "memoryless")} == {
+            "n_embed": "32", "n_head": "32", "n_trunks": "2", "prev_action": "1",
+            "prev_reward": "1", "memoryless": "0"}
+    if learner == "continuous":  # the std within its bounds
         sess = ox.session(proto)
-        log_std = sess.run(["log_std"], {"obs": np.zeros((1, model.n_in), np.float32),
-                                         "state": np.zeros((1, n2), np.float32)})[0]
-        np.testing.assert_array_equal(log_std, model.log_std.astype(np.float32))
-    else:
-        assert "log_std" not in meta
+        std = sess.run(["std"], {"obs": np.full((1, model.n_in), 5.0, np.float32),
+                                 "prev_action": np.zeros((1, 2), np.float32),
+                                 "prev_reward": np.zeros((1, 1), np.float32),
+                                 "state": np.zeros((1, S), np.float32)})[0]
+        assert np.all((std >= np.float32(model.std_min)) & (std <= np.float32(model.std_max)))
     # normalisation folded in for the actor-critic (normalize_obs), absent for TD
     assert ("obs_mean" in {t.name for t in proto.graph.initializer}) == (learner != "td")
 
 
 def test_model_read_back_from_onnx(checkpoints):
-    model = InferenceModel.from_checkpoint(checkpoints["discrete", "nonlinear", "identity"])
-    back = ox.from_onnx(ox.to_onnx(model))
-    for name in ("w_c", "w_d", "g", "phi", "eta", "head_w", "head_b", "obs_mean",
-                 "obs_inv_std"):
-        np.testing.assert_array_equal(getattr(back, name), getattr(model, name), err_msg=name)
-    for name in ("learner", "kind", "activation", "n_in", "n_hidden", "action_kind",
-                 "n_actions", "output_names", "steps"):
-        assert getattr(back, name) == getattr(model, name), name
+    for learner in ("discrete", "continuous"):
+        model = InferenceModel.from_checkpoint(checkpoints[learner, "nonlinear", "identity"])
+        back = ox.from_onnx(ox.to_onnx(model))
+        for r, (t, t_back) in enumerate(zip(model.trunks, back.trunks)):
+            for name in ("w_c", "w_d", "g", "phi", "eta"):
+                np.testing.assert_array_equal(getattr(t_back, name), getattr(t, name),
+                                              err_msg=f"trunk {r} {name}")
+            np.testing.assert_array_equal(t_back.embed.flat, t.embed.flat)
+        for h, h_back in zip(model.heads, back.heads):
+            np.testing.assert_array_equal(h_back.hidden.flat, h.hidden.flat)
+            np.testing.assert_array_equal(h_back.out.flat, h.out.flat)
+        for name in ("obs_mean", "obs_inv_std"):
+            np.testing.assert_array_equal(getattr(back, name), getattr(model, name), err_msg=name)
+        for name in ("learner", "kind", "activation", "n_in", "n_hidden", "n_embed", "n_head",
+                     "n_trunks", "prev_action", "prev_reward", "memoryless", "action_kind",
+                     "n_actions", "output_names", "steps"):
+            assert getattr(back, name) == getattr(model, name), name
+        for name in ("reward_scale", "std_min", "std_max"):
+            assert getattr(back, name) == np.float32(getattr(model, name)), name
 
 
 # -- int8 ----------------------------------------------------------------------------------------
@@ -226,8 +286,9 @@ def test_int8_on_cartpole_stays_within_the_bound(tmp_path):
         if sequence:
             graph = onnx.helper.get_attribute_value(graph.node[0].attribute[0])
         ops = [n.op_type for n in graph.node]
-        # both MatMuls quantized, the recurrence left in float
-        assert ops.count("MatMulInteger") == 2 and "MatMul" not in ops
+        # every MatMul quantized (input layers, RTU projections, both layers of both heads),
+        # the recurrence left in float
+        assert ops.count("MatMulInteger") == 2 * 4 and "MatMul" not in ops
         assert ox.metadata(int8)["quantization"] == "int8-dynamic"
         assert ox.metadata(int8)["n_hidden"] == "32"
         for runtime in ("onnxruntime", "reference"):
@@ -355,9 +416,9 @@ def test_validate_fails_on_wrong_weights(capsys, tmp_path, checkpoints):
     ckpt = checkpoints["discrete", "nonlinear", "tanh"]
     proto = ox.to_onnx(InferenceModel.from_checkpoint(ckpt))
     for t in proto.graph.initializer:
-        if t.name == "head_b":
+        if t.name == "head1/b_2":  # the actor's output biases
             t.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(t) + 1e-4,
-                                                    "head_b"))
+                                                    "head1/b_2"))
     path = tmp_path / "tampered.onnx"
     path.write_bytes(proto.SerializeToString())
     code, out, _ = run_cli(capsys, ["validate", "--onnx", path, "--checkpoint", ckpt,

@@ -93,5 +93,5 @@ def test_inference_model_takes_the_c_cores_derived_coefficients(tmp_path):
         cell = RTUCell(3, 4, "nonlinear", "relu", backend="c", dtype=dtype)
         cell.set_params({k: v for k, v in td.params.items() if k in cell.params})
         for k, v in cell.derived.items():
-            assert getattr(model, k).dtype == dtype
-            np.testing.assert_array_equal(getattr(model, k), v, err_msg=k)
+            assert getattr(model.trunks[0], k).dtype == dtype
+            np.testing.assert_array_equal(getattr(model.trunks[0], k), v, err_msg=k)

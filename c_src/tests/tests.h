@@ -47,4 +47,8 @@ void test_ac_ckpt_resume_mid_episode(int shape);
 void test_td_ckpt_refusals(int arg);
 void test_ac_ckpt_refusals(int arg);
 
+/* test_model.c */
+void test_model_is_the_learners_forward(int golden_case);
+void test_model_run_sizes_and_refusals(int golden_case);
+
 #endif /* RTU_TEST_TESTS_H */

@@ -17,15 +17,14 @@ rtu_status ac_from_checkpoint(rtu_ac *ac, void *buffer, size_t buffer_bytes, con
     if (d.learner_type != RTU_LEARNER_ACTOR_CRITIC || d.precision != sizeof(rtu_real)) {
         return RTU_ERR_CKPT_MISMATCH;
     }
-    status = rtu_ac_buffer_size(d.kind, d.n_in, d.n_hidden, d.action_kind, d.n_actions, &bytes);
+    status = rtu_ac_buffer_size(&d.shape, &bytes);
     if (status != RTU_OK) {
         return status;
     }
     if (bytes > buffer_bytes) {
         return RTU_ERR_BUFFER_SMALL;
     }
-    status = rtu_ac_init(ac, d.kind, d.activation, d.n_in, d.n_hidden, d.action_kind, d.n_actions,
-                         &config, 0u, buffer, buffer_bytes);
+    status = rtu_ac_init(ac, &d.shape, &config, 0u, buffer, buffer_bytes);
     if (status != RTU_OK) {
         return status;
     }

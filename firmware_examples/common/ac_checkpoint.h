@@ -13,8 +13,9 @@
 #include "rtu_ac.h"
 #include "rtu_ckpt.h"
 
-/* Lay out *ac in buffer (buffer_bytes, aligned to rtu_real) as the checkpoint (ckpt_bytes at
- * ckpt) says, then restore it, with the core's own calls: rtu_ckpt_read_dims, rtu_ac_buffer_size,
+/* Lay out *ac in buffer (buffer_bytes, aligned to rtu_real) in the shape the checkpoint
+ * (ckpt_bytes at ckpt) holds (its whole rtu_ac_shape: RTU, input layer, heads, shared trunk,
+ * previous action and reward as inputs), then restore it, with the core's own calls: rtu_ckpt_read_dims, rtu_ac_buffer_size,
  * rtu_ac_init, rtu_ac_load. Returns the first error: the framing's (RTU_ERR_CKPT_*),
  * RTU_ERR_CKPT_MISMATCH for a learner other than the actor-critic or a precision other than this
  * build's, RTU_ERR_BUFFER_SMALL when the learner needs more than buffer_bytes, or rtu_ac_load's.

@@ -10,15 +10,20 @@
 #include "fw.h"
 #include "rtu_ac.h"
 
-#define N_HIDDEN 32u
+/* the learner of main.c's default build: separate actor and critic, each an input layer of
+ * N_EMBED units, a linear RTU of N_HIDDEN units and a head with N_HEAD hidden units; the previous
+ * action and reward as inputs. The cell timed alone is one of its RTUs (N_EMBED inputs). */
+#define N_HIDDEN 16u
+#define N_EMBED 16u
+#define N_HEAD 16u
 #define CALLS 1000u
 #define LEARNER_BYTES                                                                                \
-    RTU_AC_BUFFER_BYTES(RTU_KIND_LINEAR, CARTPOLE_P_OBS, N_HIDDEN, RTU_ACTIONS_DISCRETE,             \
-                        CARTPOLE_P_ACTIONS)
+    RTU_AC_BUFFER_BYTES(RTU_KIND_LINEAR, CARTPOLE_P_OBS, N_HIDDEN, N_EMBED, N_HEAD, 0, 1, 1,       \
+                        RTU_ACTIONS_DISCRETE, CARTPOLE_P_ACTIONS)
 
 static rtu_real learner_buffer[LEARNER_BYTES / sizeof(rtu_real)];
-static rtu_real cell_buffer[RTU_CELL_REALS(RTU_KIND_LINEAR, CARTPOLE_P_OBS, N_HIDDEN)];
-static rtu_real grad[RTU_CELL_PARAMS(CARTPOLE_P_OBS, N_HIDDEN)];
+static rtu_real cell_buffer[RTU_CELL_REALS(RTU_KIND_LINEAR, N_EMBED, N_HIDDEN)];
+static rtu_real grad[RTU_CELL_PARAMS(N_EMBED, N_HIDDEN)];
 static rtu_real dh[2 * N_HIDDEN];
 static rtu_ac learner;
 static rtu_cell cell;
@@ -52,30 +57,43 @@ static void report(const char *name, uint64_t ticks_total)
 int main(void)
 {
     rtu_ac_config config = rtu_ac_default_config();
+    rtu_ac_shape shape = {RTU_KIND_LINEAR, RTU_ACT_TANH, CARTPOLE_P_OBS, N_HIDDEN, N_EMBED, N_HEAD,
+                          0, 1, 1, 0, RTU_ACTIONS_DISCRETE, CARTPOLE_P_ACTIONS};
     rtu_prng rng;
-    rtu_real x[CARTPOLE_P_OBS] = {0.1f, -0.2f}, obs[CARTPOLE_P_OBS], next_obs[CARTPOLE_P_OBS];
+    rtu_real x[N_EMBED], obs[CARTPOLE_P_OBS], next_obs[CARTPOLE_P_OBS];
     rtu_real action, reward;
     uint64_t t_act = 0, t_learn = 0, t0;
     uint32_t i;
     int terminated = 0, truncated = 0;
 
     rtu_prng_seed(&rng, 1u);
-    if (rtu_cell_init(&cell, RTU_KIND_LINEAR, RTU_ACT_TANH, CARTPOLE_P_OBS, N_HIDDEN, cell_buffer,
+    if (rtu_cell_init(&cell, RTU_KIND_LINEAR, RTU_ACT_TANH, N_EMBED, N_HIDDEN, cell_buffer,
                       sizeof cell_buffer) != RTU_OK ||
         rtu_cell_init_params(&cell, &rng, 0.0, 1.0, 6.28) != RTU_OK ||
-        rtu_ac_init(&learner, RTU_KIND_LINEAR, RTU_ACT_TANH, CARTPOLE_P_OBS, N_HIDDEN,
-                    RTU_ACTIONS_DISCRETE, CARTPOLE_P_ACTIONS, &config, 1u, learner_buffer,
-                    sizeof learner_buffer) != RTU_OK) {
+        rtu_ac_init(&learner, &shape, &config, 1u, learner_buffer, sizeof learner_buffer) !=
+            RTU_OK) {
         fw_write("error: init\n");
         return 1;
     }
     for (i = 0; i < 2 * N_HIDDEN; ++i) {
         dh[i] = (rtu_real)0.01 * (rtu_real)i;
     }
+    for (i = 0; i < N_EMBED; ++i) {
+        x[i] = (rtu_real)0.1 * (rtu_real)i - (rtu_real)0.5;
+    }
 
-    fw_write("instructions per call (meaningful under qemu -icount shift=0 only), linear RTU, ");
+    fw_write("instructions per call (meaningful under qemu -icount shift=0 only), float; the "
+             "learner: separate actor and critic, input layer ");
+    fw_write_uint(N_EMBED);
+    fw_write(", linear RTU ");
     fw_write_uint(N_HIDDEN);
-    fw_write(" units, 2 inputs, float; mean of ");
+    fw_write(", head ");
+    fw_write_uint(N_HEAD);
+    fw_write(", previous action and reward as inputs; the RTU alone: ");
+    fw_write_uint(N_HIDDEN);
+    fw_write(" units on ");
+    fw_write_uint(N_EMBED);
+    fw_write(" inputs; mean of ");
     fw_write_uint(CALLS);
     fw_write(" calls:\n");
     fw_ticks_start();

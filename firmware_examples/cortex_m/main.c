@@ -1,14 +1,17 @@
 /*
- * rtu_edge on a Cortex-M4F: the streaming actor-critic (c_src/rtu_ac.h) with a linear RTU learns
- * CartPole with hidden velocities (firmware_examples/common/cartpole_p.h) online, one step at a
- * time, on the microcontroller itself. All memory is static: the learner's buffer is an array sized
- * at compile time by RTU_AC_BUFFER_BYTES; there is no heap.
+ * rtu_edge on a Cortex-M4F: the streaming actor-critic (c_src/rtu_ac.h) on the streaming network
+ * (separate actor and critic, each an input layer, a linear RTU and an MLP head, the previous
+ * action and reward among the inputs) learns CartPole with hidden velocities
+ * (firmware_examples/common/cartpole_p.h) online, one step at a time, on the microcontroller
+ * itself. All memory is static: the learner's buffer is an array sized at compile time by
+ * RTU_AC_BUFFER_BYTES; there is no heap.
  *
  * Output goes through semihosting (fw.h): QEMU's -semihosting, or a debugger on a real board.
  * Build-time settings (the Makefile passes them): APP_STEPS (the budget of steps; the run ends at
- * the first episode end at or after it), APP_SEED, APP_HIDDEN. With FW_MODEL_HEADER (make
- * MODEL_HEADER=model.h, a header of `rtu-edge export --c-header`), the learner instead goes on
- * from the checkpoint the header embeds in flash, its size taken from the header's macros.
+ * the first episode end at or after it), APP_SEED, APP_HIDDEN (RTU units), APP_EMBED (input
+ * layer units), APP_HEAD (head hidden units). With FW_MODEL_HEADER (make MODEL_HEADER=model.h, a
+ * header of `rtu-edge export --c-header`), the learner instead goes on from the checkpoint the
+ * header embeds in flash, its buffer sized by the header's macros.
  */
 #include "cartpole_p.h"
 #include "fw.h"
@@ -26,18 +29,21 @@
 #define APP_SEED 2u
 #endif
 #ifdef FW_MODEL_HEADER
-#undef APP_HIDDEN
-#define APP_HIDDEN FW_MODEL(_N_HIDDEN)
-#define APP_KIND FW_MODEL(_KIND)
-#define APP_ACTIVATION FW_MODEL(_ACTIVATION)
-#define APP_ACTION_KIND FW_MODEL(_ACTION_KIND)
+#define LEARNER_BYTES FW_MODEL(_LEARNER_BYTES)
 #else
 #ifndef APP_HIDDEN
-#define APP_HIDDEN 32u
+#define APP_HIDDEN 16u
 #endif
-#define APP_KIND RTU_KIND_LINEAR
-#define APP_ACTIVATION RTU_ACT_TANH
-#define APP_ACTION_KIND RTU_ACTIONS_DISCRETE
+#ifndef APP_EMBED
+#define APP_EMBED 16u
+#endif
+#ifndef APP_HEAD
+#define APP_HEAD 16u
+#endif
+/* the network: separate actor and critic, the previous action and reward as inputs */
+#define LEARNER_BYTES                                                                                \
+    RTU_AC_BUFFER_BYTES(RTU_KIND_LINEAR, CARTPOLE_P_OBS, APP_HIDDEN, APP_EMBED, APP_HEAD, 0, 1, 1, \
+                        RTU_ACTIONS_DISCRETE, CARTPOLE_P_ACTIONS)
 #endif
 
 #if APP_STEPS < 1
@@ -46,9 +52,6 @@
 
 #define APP_WINDOW 20u   /* episodes averaged at the start and the end */
 #define APP_SECTIONS 10u /* learning-curve sections of the budget */
-
-#define LEARNER_BYTES                                                                                \
-    RTU_AC_BUFFER_BYTES(APP_KIND, CARTPOLE_P_OBS, APP_HIDDEN, APP_ACTION_KIND, CARTPOLE_P_ACTIONS)
 
 /* Every byte the learner uses: its buffer (parameters, RTRL and eligibility traces, statistics)
  * and its struct of pointers and counters. */
@@ -92,7 +95,9 @@ int main(void)
     rtu_prng env_rng;
     rtu_real obs[CARTPOLE_P_OBS], next_obs[CARTPOLE_P_OBS], action, reward;
     rtu_status status;
+#ifndef FW_MODEL_HEADER
     size_t bytes = 0;
+#endif
     uint16_t last[APP_WINDOW];
     uint64_t steps = 0, episodes = 0, first_sum = 0, last_sum = 0, t0, t_learner = 0, t_total;
     uint64_t start_steps = 0; /* the learner's steps before this run (trained elsewhere) */
@@ -100,15 +105,6 @@ int main(void)
     uint32_t episode_return = 0, window, i;
     int terminated, truncated;
 
-    status = rtu_ac_buffer_size(APP_KIND, CARTPOLE_P_OBS, APP_HIDDEN, APP_ACTION_KIND,
-                                CARTPOLE_P_ACTIONS, &bytes);
-    if (status != RTU_OK) {
-        fail("rtu_ac_buffer_size", status);
-    }
-    if (bytes != sizeof learner_buffer) {
-        fw_write("error: run-time size query disagrees with RTU_AC_BUFFER_BYTES\n");
-        fw_exit(1);
-    }
 #ifdef FW_MODEL_HEADER
     /* the trained learner, from the checkpoint in flash (the helper the Pi example uses too) */
     status = ac_from_checkpoint(&learner, learner_buffer, sizeof learner_buffer,
@@ -116,8 +112,9 @@ int main(void)
     if (status != RTU_OK) {
         fail("the compiled-in checkpoint", status);
     }
-    if (learner.cell.n_in != CARTPOLE_P_OBS || learner.action_kind != RTU_ACTIONS_DISCRETE ||
-        learner.n_actions != CARTPOLE_P_ACTIONS) {
+    if (learner.shape.n_obs != CARTPOLE_P_OBS ||
+        learner.shape.action_kind != RTU_ACTIONS_DISCRETE ||
+        learner.shape.n_actions != CARTPOLE_P_ACTIONS) {
         fw_write("error: the compiled-in learner does not fit CartPole (2 inputs, 2 actions)\n");
         fw_exit(1);
     }
@@ -126,23 +123,41 @@ int main(void)
 #else
     {
         rtu_ac_config config = rtu_ac_default_config();
-        status = rtu_ac_init(&learner, APP_KIND, APP_ACTIVATION, CARTPOLE_P_OBS, APP_HIDDEN,
-                             RTU_ACTIONS_DISCRETE, CARTPOLE_P_ACTIONS, &config, APP_SEED,
-                             learner_buffer, sizeof learner_buffer);
+        rtu_ac_shape shape = {RTU_KIND_LINEAR, RTU_ACT_TANH, CARTPOLE_P_OBS, APP_HIDDEN,
+                              APP_EMBED, APP_HEAD, 0, 1, 1, 0, RTU_ACTIONS_DISCRETE,
+                              CARTPOLE_P_ACTIONS};
+        status = rtu_ac_buffer_size(&shape, &bytes);
+        if (status == RTU_OK && bytes != sizeof learner_buffer) {
+            fw_write("error: run-time size query disagrees with RTU_AC_BUFFER_BYTES\n");
+            fw_exit(1);
+        }
+        if (status == RTU_OK) {
+            status = rtu_ac_init(&learner, &shape, &config, APP_SEED, learner_buffer,
+                                 sizeof learner_buffer);
+        }
     }
     if (status != RTU_OK) {
         fail("rtu_ac_init", status);
     }
 #endif
     fw_write("rtu_edge on a Cortex-M4F: streaming actor-critic, ");
-    fw_write(learner.cell.kind == RTU_KIND_LINEAR ? "linear" : "nonlinear");
+    fw_write(learner.shape.kind == RTU_KIND_LINEAR ? "linear" : "nonlinear");
     fw_write(" RTU (");
-    fw_write_uint(learner.cell.n_hidden);
+    fw_write_uint(learner.shape.n_hidden);
     fw_write(" units, ");
-    fw_write(learner.cell.activation == RTU_ACT_TANH
+    fw_write(learner.shape.activation == RTU_ACT_TANH
                  ? "tanh"
-                 : (learner.cell.activation == RTU_ACT_RELU ? "relu" : "identity"));
-    fw_write(", float), learns CartPole with hidden velocities (sees x and theta)\n");
+                 : (learner.shape.activation == RTU_ACT_RELU ? "relu" : "identity"));
+    fw_write(", float), ");
+    fw_write(learner.shape.shared ? "one trunk, " : "separate actor and critic, ");
+    fw_write("input layer ");
+    fw_write_uint(learner.shape.n_embed);
+    fw_write(", heads ");
+    fw_write_uint(learner.shape.n_head);
+    fw_write(learner.shape.prev_action ? ", the previous action" : "");
+    fw_write(learner.shape.prev_reward ? ", the previous reward" : "");
+    fw_write(learner.shape.prev_action || learner.shape.prev_reward ? " as inputs" : "");
+    fw_write("; learns CartPole with hidden velocities (sees x and theta)\n");
     if (start_steps > 0) {
         fw_write("going on from the compiled-in checkpoint: trained for ");
         fw_write_uint(start_steps);

@@ -1,10 +1,13 @@
 /*
  * rtu_pi: a robot's main loop on a Raspberry Pi (or any POSIX machine) that learns continually
- * with the rtu_edge streaming actor-critic (c_src/rtu_ac.h) and an RTU.
+ * with the rtu_edge streaming actor-critic (c_src/rtu_ac.h) on the streaming network (an input
+ * layer, an RTU and an MLP head per network; separate actor and critic unless --shared; the
+ * previous action and reward among the inputs unless --no-prev-action, --no-prev-reward).
  *
  * C99 + POSIX. Unlike the core, this program uses stdio, signals and files; it still has no heap:
  * the learner and the checkpoint buffer are static arrays sized for the largest learner the build
- * accepts (RTU_PI_MAX_IN, RTU_PI_MAX_HIDDEN, RTU_PI_MAX_ACTIONS).
+ * accepts (RTU_PI_MAX_IN, RTU_PI_MAX_HIDDEN, RTU_PI_MAX_EMBED, RTU_PI_MAX_HEAD,
+ * RTU_PI_MAX_ACTIONS).
  *
  * Observations come from the compiled-in CartPole with hidden velocities (--io sim, the default)
  * or from real sensors through a line protocol on stdin/stdout (--io stdio) or on a serial device
@@ -47,16 +50,24 @@
 #ifndef RTU_PI_MAX_HIDDEN
 #define RTU_PI_MAX_HIDDEN 128
 #endif
+#ifndef RTU_PI_MAX_EMBED
+#define RTU_PI_MAX_EMBED 64
+#endif
+#ifndef RTU_PI_MAX_HEAD
+#define RTU_PI_MAX_HEAD 64
+#endif
 #ifndef RTU_PI_MAX_ACTIONS
 #define RTU_PI_MAX_ACTIONS 8
 #endif
 
+/* The largest learner: every size at its limit, separate trunks, both extras, continuous. */
 #define MAX_LEARNER_BYTES                                                                          \
-    RTU_AC_BUFFER_BYTES(RTU_KIND_NONLINEAR, RTU_PI_MAX_IN, RTU_PI_MAX_HIDDEN,                      \
-                        RTU_ACTIONS_CONTINUOUS, RTU_PI_MAX_ACTIONS)
+    RTU_AC_BUFFER_BYTES(RTU_KIND_NONLINEAR, RTU_PI_MAX_IN, RTU_PI_MAX_HIDDEN, RTU_PI_MAX_EMBED,    \
+                        RTU_PI_MAX_HEAD, 0, 1, 1, RTU_ACTIONS_CONTINUOUS, RTU_PI_MAX_ACTIONS)
 #define MAX_CKPT_BYTES                                                                             \
     RTU_AC_CHECKPOINT_BYTES(RTU_KIND_NONLINEAR, RTU_PI_MAX_IN, RTU_PI_MAX_HIDDEN,                  \
-                            RTU_ACTIONS_CONTINUOUS, RTU_PI_MAX_ACTIONS)
+                            RTU_PI_MAX_EMBED, RTU_PI_MAX_HEAD, 0, 1, 1, RTU_ACTIONS_CONTINUOUS,    \
+                            RTU_PI_MAX_ACTIONS)
 
 /* Exit codes */
 #define EXIT_USAGE 1   /* bad command line or configuration */
@@ -90,6 +101,8 @@ typedef struct {
     rtu_kind kind;
     rtu_activation activation;
     size_t n_hidden;
+    size_t n_embed, n_head; /* a fresh learner's input layer and head units (0: none) */
+    int shared, prev_action, prev_reward; /* a fresh learner's network */
     size_t n_in;            /* line protocol: observation entries (0: from the checkpoint) */
     size_t n_actions;       /* line protocol */
     rtu_action_kind action_kind;
@@ -114,6 +127,13 @@ static void usage(FILE *f)
             "  --seed N                seed of a fresh learner and of the simulation (default 0)\n"
             "  --kind linear|nonlinear --activation tanh|relu|identity --hidden N\n"
             "                          a fresh learner's RTU (default linear, tanh, 32)\n"
+            "  --n-embed N --n-head N  a fresh learner's input layer and head hidden units\n"
+            "                          (default 32 and 32; 0: none)\n"
+            "  --shared                one trunk (input layer and RTU) for actor and critic\n"
+            "                          (default: separate networks)\n"
+            "  --no-prev-action --no-prev-reward\n"
+            "                          leave the previous action, the previous reward out of a\n"
+            "                          fresh learner's input (default: both in)\n"
             "  --n-in N --n-actions N --continuous\n"
             "                          line protocol: observation size, actions (discrete\n"
             "                          unless --continuous; default 2 and 2 discrete)\n"
@@ -157,7 +177,12 @@ static int parse_options(int argc, char **argv, options *o)
     o->seed = 0;
     o->kind = RTU_KIND_LINEAR;
     o->activation = RTU_ACT_TANH;
-    o->n_hidden = 32;
+    o->n_hidden = 32; /* the network: ActorCritic's defaults (rtu_edge.ACNetwork) */
+    o->n_embed = 32;
+    o->n_head = 32;
+    o->shared = 0;
+    o->prev_action = 1;
+    o->prev_reward = 1;
     o->n_in = 0;
     o->n_actions = 0;
     o->action_kind = RTU_ACTIONS_DISCRETE;
@@ -186,6 +211,15 @@ static int parse_options(int argc, char **argv, options *o)
             takes = 0;
         } else if (strcmp(a, "--continuous") == 0) {
             o->action_kind = RTU_ACTIONS_CONTINUOUS;
+            takes = 0;
+        } else if (strcmp(a, "--shared") == 0) {
+            o->shared = 1;
+            takes = 0;
+        } else if (strcmp(a, "--no-prev-action") == 0) {
+            o->prev_action = 0;
+            takes = 0;
+        } else if (strcmp(a, "--no-prev-reward") == 0) {
+            o->prev_reward = 0;
             takes = 0;
         } else if (val == NULL) {
             fprintf(stderr, "rtu_pi: %s needs a value (or is unknown)\n", a);
@@ -228,6 +262,10 @@ static int parse_options(int argc, char **argv, options *o)
             o->seed = v;
         } else if (strcmp(a, "--hidden") == 0) {
             o->n_hidden = (size_t)v;
+        } else if (strcmp(a, "--n-embed") == 0) {
+            o->n_embed = (size_t)v;
+        } else if (strcmp(a, "--n-head") == 0) {
+            o->n_head = (size_t)v;
         } else if (strcmp(a, "--n-in") == 0) {
             o->n_in = (size_t)v;
         } else if (strcmp(a, "--n-actions") == 0) {
@@ -247,9 +285,11 @@ static int parse_options(int argc, char **argv, options *o)
                 RTU_PI_MAX_HIDDEN);
         return 0;
     }
-    if (o->n_in > RTU_PI_MAX_IN || o->n_actions > RTU_PI_MAX_ACTIONS) {
-        fprintf(stderr, "rtu_pi: --n-in at most %d, --n-actions at most %d in this build\n",
-                RTU_PI_MAX_IN, RTU_PI_MAX_ACTIONS);
+    if (o->n_in > RTU_PI_MAX_IN || o->n_actions > RTU_PI_MAX_ACTIONS ||
+        o->n_embed > RTU_PI_MAX_EMBED || o->n_head > RTU_PI_MAX_HEAD) {
+        fprintf(stderr, "rtu_pi: --n-in at most %d, --n-actions at most %d, --n-embed at most %d, "
+                        "--n-head at most %d in this build\n",
+                RTU_PI_MAX_IN, RTU_PI_MAX_ACTIONS, RTU_PI_MAX_EMBED, RTU_PI_MAX_HEAD);
         return 0;
     }
 #ifndef FW_MODEL_HEADER
@@ -364,13 +404,17 @@ static rtu_status load_learner(run *r, const void *data, size_t bytes, const cha
                         "PRECISION=%s)\n", what, rtu_status_str(st), (unsigned)d.precision,
                 (unsigned)sizeof(rtu_real), d.precision == 8 ? "double" : "float");
     } else if (d.bytes != 0 && (d.n_in > RTU_PI_MAX_IN || d.n_hidden > RTU_PI_MAX_HIDDEN ||
-                                d.n_actions > RTU_PI_MAX_ACTIONS)) {
+                                d.shape.n_embed > RTU_PI_MAX_EMBED ||
+                                d.shape.n_head > RTU_PI_MAX_HEAD ||
+                                d.shape.n_actions > RTU_PI_MAX_ACTIONS)) {
         st = RTU_ERR_CKPT_MISMATCH;
-        fprintf(stderr, "rtu_pi: %s refused: n_in %lu, n_hidden %lu, %lu actions is larger than "
-                        "this build holds (RTU_PI_MAX_IN %d, RTU_PI_MAX_HIDDEN %d, "
+        fprintf(stderr, "rtu_pi: %s refused: n_in %lu, n_hidden %lu, n_embed %lu, n_head %lu, "
+                        "%lu actions is larger than this build holds (RTU_PI_MAX_IN %d, "
+                        "RTU_PI_MAX_HIDDEN %d, RTU_PI_MAX_EMBED %d, RTU_PI_MAX_HEAD %d, "
                         "RTU_PI_MAX_ACTIONS %d)\n", what, (unsigned long)d.n_in,
-                (unsigned long)d.n_hidden, (unsigned long)d.n_actions, RTU_PI_MAX_IN,
-                RTU_PI_MAX_HIDDEN, RTU_PI_MAX_ACTIONS);
+                (unsigned long)d.n_hidden, (unsigned long)d.shape.n_embed,
+                (unsigned long)d.shape.n_head, (unsigned long)d.shape.n_actions, RTU_PI_MAX_IN,
+                RTU_PI_MAX_HIDDEN, RTU_PI_MAX_EMBED, RTU_PI_MAX_HEAD, RTU_PI_MAX_ACTIONS);
     } else if (st != RTU_OK) {
         fprintf(stderr, "rtu_pi: %s refused: %s\n", what, rtu_status_str(st));
     }
@@ -433,17 +477,20 @@ static int setup_learner(run *r)
     }
 #endif
     if (got != 1) {
-        size_t n_in = o->n_in, n_actions = o->n_actions;
+        rtu_ac_shape shape = {.kind = o->kind, .activation = o->activation,
+                              .n_obs = o->n_in ? o->n_in : 2, .n_hidden = o->n_hidden,
+                              .n_embed = o->n_embed, .n_head = o->n_head, .shared = o->shared,
+                              .prev_action = o->prev_action, .prev_reward = o->prev_reward,
+                              .action_kind = o->action_kind,
+                              .n_actions = o->n_actions ? o->n_actions : 2};
         rtu_ac_config cfg = rtu_ac_default_config();
         rtu_status st;
         if (strcmp(o->io, "sim") == 0) {
-            n_in = CARTPOLE_P_OBS;
-            n_actions = CARTPOLE_P_ACTIONS;
+            shape.n_obs = CARTPOLE_P_OBS;
+            shape.n_actions = CARTPOLE_P_ACTIONS;
         }
-        n_in = n_in ? n_in : 2;
-        n_actions = n_actions ? n_actions : 2;
-        st = rtu_ac_init(&r->ac, o->kind, o->activation, n_in, o->n_hidden, o->action_kind,
-                         n_actions, &cfg, o->seed, g_learner_buffer, sizeof g_learner_buffer);
+        st = rtu_ac_init(&r->ac, &shape, &cfg, o->seed, g_learner_buffer,
+                         sizeof g_learner_buffer);
         if (st != RTU_OK) {
             fprintf(stderr, "rtu_pi: cannot create the learner: %s\n", rtu_status_str(st));
             return 0;
@@ -457,31 +504,36 @@ static int setup_learner(run *r)
     }
     rtu_ac_begin_episode(&r->ac);
     r->last_saved_step = r->ac.steps;
-    if (rtu_ac_buffer_size(r->ac.cell.kind, r->ac.cell.n_in, r->ac.cell.n_hidden,
-                           r->ac.action_kind, r->ac.n_actions, &r->learner_bytes) != RTU_OK) {
+    if (rtu_ac_buffer_size(&r->ac.shape, &r->learner_bytes) != RTU_OK) {
         r->learner_bytes = 0;
     }
     /* The source must fit the learner. */
     if (strcmp(o->io, "sim") == 0) {
-        if (r->ac.cell.n_in != CARTPOLE_P_OBS || r->ac.action_kind != RTU_ACTIONS_DISCRETE ||
-            r->ac.n_actions != CARTPOLE_P_ACTIONS) {
+        if (r->ac.shape.n_obs != CARTPOLE_P_OBS ||
+            r->ac.shape.action_kind != RTU_ACTIONS_DISCRETE ||
+            r->ac.shape.n_actions != CARTPOLE_P_ACTIONS) {
             fprintf(stderr, "rtu_pi: the learner (%lu inputs, %lu actions) does not fit the "
                             "simulated CartPole (2 inputs, 2 discrete actions)\n",
-                    (unsigned long)r->ac.cell.n_in, (unsigned long)r->ac.n_actions);
+                    (unsigned long)r->ac.shape.n_obs, (unsigned long)r->ac.shape.n_actions);
             return 0;
         }
-    } else if ((o->n_in && o->n_in != r->ac.cell.n_in) ||
-               (o->n_actions && o->n_actions != r->ac.n_actions)) {
+    } else if ((o->n_in && o->n_in != r->ac.shape.n_obs) ||
+               (o->n_actions && o->n_actions != r->ac.shape.n_actions)) {
         fprintf(stderr, "rtu_pi: --n-in %lu / --n-actions %lu differ from the learner's %lu / %lu\n",
                 (unsigned long)o->n_in, (unsigned long)o->n_actions,
-                (unsigned long)r->ac.cell.n_in, (unsigned long)r->ac.n_actions);
+                (unsigned long)r->ac.shape.n_obs, (unsigned long)r->ac.shape.n_actions);
         return 0;
     }
-    fprintf(r->log, "learner: %s RTU, %lu units, %lu inputs, %lu %s actions; buffer %lu bytes\n",
-            r->ac.cell.kind == RTU_KIND_LINEAR ? "linear" : "nonlinear",
-            (unsigned long)r->ac.cell.n_hidden, (unsigned long)r->ac.cell.n_in,
-            (unsigned long)r->ac.n_actions,
-            r->ac.action_kind == RTU_ACTIONS_DISCRETE ? "discrete" : "continuous",
+    fprintf(r->log, "learner: %s RTU, %lu units, %lu inputs, %lu %s actions; %s, input layer %lu, "
+                    "heads %lu%s%s; buffer %lu bytes\n",
+            r->ac.shape.kind == RTU_KIND_LINEAR ? "linear" : "nonlinear",
+            (unsigned long)r->ac.shape.n_hidden, (unsigned long)r->ac.shape.n_obs,
+            (unsigned long)r->ac.shape.n_actions,
+            r->ac.shape.action_kind == RTU_ACTIONS_DISCRETE ? "discrete" : "continuous",
+            r->ac.shape.shared ? "one trunk" : "separate actor and critic",
+            (unsigned long)r->ac.shape.n_embed, (unsigned long)r->ac.shape.n_head,
+            r->ac.shape.prev_action ? ", previous action in" : "",
+            r->ac.shape.prev_reward ? ", previous reward in" : "",
             (unsigned long)r->learner_bytes);
     fflush(r->log);
     /* Trained weights (--load, --model) go to our checkpoint at once: from now on a restart
@@ -593,7 +645,7 @@ static int run_lines(run *r, int in_fd, int out_fd)
     char reply[64 + 32 * RTU_PI_MAX_ACTIONS];
     rtu_real obs[RTU_PI_MAX_IN], action[RTU_PI_MAX_ACTIONS];
     line_message m;
-    size_t n_in = r->ac.cell.n_in;
+    size_t n_in = r->ac.shape.n_obs;
     int pending = 0; /* an act was sent and its outcome not yet received */
     rtu_status st;
     m.obs = obs;
@@ -705,11 +757,11 @@ static int run_lines(run *r, int in_fd, int out_fd)
             timing_add(&r->total, learn_ns + act_ns);
         }
         pending = 1;
-        if (r->ac.action_kind == RTU_ACTIONS_DISCRETE) {
+        if (r->ac.shape.action_kind == RTU_ACTIONS_DISCRETE) {
             snprintf(reply, sizeof reply, "act %d\n", (int)action[0]);
         } else {
             size_t i, off = (size_t)snprintf(reply, sizeof reply, "act");
-            for (i = 0; i < r->ac.n_actions && off < sizeof reply; i++) {
+            for (i = 0; i < r->ac.shape.n_actions && off < sizeof reply; i++) {
                 off += (size_t)snprintf(reply + off, sizeof reply - off, " %.9g",
                                         (double)action[i]);
             }

@@ -5,27 +5,33 @@ them, so the C core runs the model with no loading code:
     #include "model.h"
     static rtu_real state[MODEL_STATE_REALS], work[MODEL_WORK_REALS], out[MODEL_N_OUT];
     rtu_model_check(&model);  rtu_model_reset(&model, state);
-    rtu_model_step(&model, state, obs, work, out);        (each step)
+    each step: rtu_model_step(&model, state, obs, work, out);  act on out;
+               rtu_model_feed(&model, state, &action, reward)  (or reset at an episode end)
 
 and the checkpoint file's own bytes, from which a device loads the learner and goes on learning
 exactly where training stopped (the core's calls, as for a checkpoint read from a file):
 
+    static rtu_real buffer[MODEL_LEARNER_BYTES / sizeof(rtu_real)];
     rtu_ckpt_read_dims(model_checkpoint, MODEL_CHECKPOINT_BYTES, &dims);
-    rtu_ac_buffer_size(dims.kind, ...);  rtu_ac_init(&ac, dims.kind, ..., buffer, bytes);
+    rtu_ac_init(&ac, &dims.shape, &config, 0, buffer, sizeof buffer);
     rtu_ac_load(&ac, model_checkpoint, MODEL_CHECKPOINT_BYTES);     (rtu_td_* for TD(lambda))
 
 With ``name`` (default "model") every array is ``<name>_...`` and every macro ``<NAME>_...``:
 
 - macros: ``<NAME>_LEARNER`` (1 TD(lambda), 2 actor-critic), ``_KIND``, ``_ACTIVATION``,
-  ``_N_IN``, ``_N_HIDDEN``, ``_N_OUT``, ``_STATE_REALS``, ``_WORK_REALS``, ``_STEPS`` (training
-  steps), ``_PRECISION`` (4 or 8: the checkpoint's bytes per real; the model's values are written
-  exactly, so they compile into either build of rtu_real, while the checkpoint loads only into the
-  build of its precision), ``_CHECKPOINT_BYTES``, and for the actor-critic ``_ACTION_KIND`` and
-  ``_N_ACTIONS`` (with ``_KIND``, ``_N_IN`` and ``_N_HIDDEN``, what RTU_AC_BUFFER_BYTES needs to
-  size a static learner buffer at compile time);
-- the inference model: ``<name>_w_c``, ``_w_d``, ``_g``, ``_phi``, ``_eta``, ``_head_w``,
-  ``_head_b``, ``_obs_mean`` and ``_obs_inv_std`` (when observations are normalised), and the
-  ``static const rtu_model <name>``; continuous actions add ``<name>_log_std``;
+  ``_N_IN`` (observation entries), ``_N_HIDDEN``, ``_N_OUT``, ``_STATE_REALS``, ``_WORK_REALS``,
+  ``_STEPS`` (training steps), ``_PRECISION`` (4 or 8: the checkpoint's bytes per real; the
+  model's values are written exactly, so they compile into either build of rtu_real, while the
+  checkpoint loads only into the build of its precision), ``_CHECKPOINT_BYTES``,
+  ``_LEARNER_BYTES`` (the learner's buffer, RTU_AC_BUFFER_BYTES or RTU_TD_BUFFER_BYTES of its
+  shape, for a static buffer), and for the actor-critic the rest of its shape (rtu_ac_shape):
+  ``_N_EMBED``, ``_N_HEAD``, ``_SHARED``, ``_PREV_ACTION``, ``_PREV_REWARD``, ``_MEMORYLESS``,
+  ``_ACTION_KIND``, ``_N_ACTIONS``, and ``_ACTION_REALS`` (what rtu_model_feed takes);
+- the inference model: per trunk (``critic`` and ``actor``; ``shared``; ``trunk`` for
+  TD(lambda)) ``<name>_<trunk>_embed`` (with an input layer), ``_w_c``, ``_w_d``, ``_g``, ``_phi``,
+  ``_eta``; per head (``critic`` and ``actor``, ``head`` for TD(lambda)) ``<name>_<head>_hidden``
+  (with a hidden layer) and ``_out``; ``<name>_obs_mean`` and ``_obs_inv_std`` (when
+  observations are normalised); and the ``static const rtu_model <name>``;
 - ``static const unsigned char <name>_checkpoint[<NAME>_CHECKPOINT_BYTES]``: the checkpoint file,
   byte for byte. The learner's hyperparameters, parameters, traces and statistics live there only.
 """
@@ -83,61 +89,101 @@ def header_text(checkpoint, name: str = "model") -> str:
     guard = f"RTU_EXPORT_{up}_H"
     n, d = model.n_hidden, model.n_in
     ac = model.learner == "actor-critic"
+    flag = {False: "0", True: "1"}
     macros = {
         "LEARNER": "2" if ac else "1",
         "KIND": _C_ENUM[model.kind],
         "ACTIVATION": _C_ENUM[model.activation],
         "N_IN": f"{d}u",
         "N_HIDDEN": f"{n}u",
-        "N_OUT": f"{model.n_out}u",
-        "STATE_REALS": f"RTU_MODEL_STATE_REALS({up}_N_HIDDEN)",
-        "WORK_REALS": f"RTU_MODEL_WORK_REALS({up}_N_IN, {up}_N_HIDDEN)",
-        "STEPS": f"{model.steps}ull",
-        "PRECISION": str(model.dtype.itemsize),
     }
     if ac:
-        macros.update({"ACTION_KIND": _C_ENUM[model.action_kind],
-                       "N_ACTIONS": f"{model.n_actions}u"})
-    macros["CHECKPOINT_BYTES"] = f"{len(data)}u"
+        macros.update({
+            "N_EMBED": f"{model.n_embed}u", "N_HEAD": f"{model.n_head}u",
+            "SHARED": flag[model.n_trunks == 1], "PREV_ACTION": flag[model.prev_action],
+            "PREV_REWARD": flag[model.prev_reward], "MEMORYLESS": flag[model.memoryless],
+            "ACTION_KIND": _C_ENUM[model.action_kind], "N_ACTIONS": f"{model.n_actions}u",
+            "ACTION_REALS": f"RTU_MODEL_ACTION_REALS({up}_ACTION_KIND, {up}_N_ACTIONS)",
+            "LEARNER_BYTES": (f"RTU_AC_BUFFER_BYTES({up}_KIND, {up}_N_IN, {up}_N_HIDDEN, "
+                              f"{up}_N_EMBED, {up}_N_HEAD, {up}_SHARED, {up}_PREV_ACTION, "
+                              f"{up}_PREV_REWARD, {up}_ACTION_KIND, {up}_N_ACTIONS)")})
+    else:
+        macros["LEARNER_BYTES"] = f"RTU_TD_BUFFER_BYTES({up}_KIND, {up}_N_IN, {up}_N_HIDDEN)"
+    macros.update({
+        "N_OUT": f"{model.n_out}u",
+        "STATE_REALS": f"{model.state_size}u",
+        "WORK_REALS": (f"RTU_MODEL_WORK_REALS({model.n_x}u, {up}_N_HIDDEN, {model.n_embed}u, "
+                       f"{model.n_head}u)"),
+        "STEPS": f"{model.steps}ull",
+        "PRECISION": str(model.dtype.itemsize),
+        "CHECKPOINT_BYTES": f"{len(data)}u",
+    })
     outputs = ", ".join(model.output_names)
+    network = (f"{model.n_trunks} trunk{'s' if model.n_trunks > 1 else ''}, n_embed "
+               f"{model.n_embed}, n_head {model.n_head}, prev_action {int(model.prev_action)}, "
+               f"prev_reward {int(model.prev_reward)}{', memoryless' if model.memoryless else ''}"
+               if ac else "one linear head")
     parts = [
         f"/* Generated by rtu_edge {__version__} (rtu-edge export --c-header): a trained "
         f"{'actor-critic' if ac else 'TD(lambda)'} learner,\n"
-        f" * {model.kind} RTU, {model.activation}, n_in {d}, n_hidden {n}, after {model.steps} "
-        f"training steps.\n"
-        f" * Outputs of rtu_model_step: {outputs}. The state is 2 * n_hidden reals, zero at every "
-        f"episode start.\n * See c_src/rtu_model.h. Do not edit: export again instead. */\n",
+        f" * {model.kind} RTU, {model.activation}, n_in {d}, n_hidden {n}, {network}, after "
+        f"{model.steps} training steps.\n"
+        f" * Outputs of rtu_model_step: {outputs}. The state is {model.state_size} reals, zero at "
+        f"every episode start.\n * See c_src/rtu_model.h. Do not edit: export again instead. */\n",
         f"#ifndef {guard}\n#define {guard}\n\n#include \"rtu_model.h\"\n"
-        f"#include \"{'rtu_ac.h' if ac else 'rtu_td.h'}\" /* the enums of the macros below */\n"
         f"#include \"rtu_ckpt.h\" /* to load {lo}_checkpoint: rtu_ckpt_read_dims, "
         f"{'rtu_ac_load' if ac else 'rtu_td_load'} */\n",
     ]
     parts.append("\n" + "".join(f"#define {up}_{k} {v}\n" for k, v in macros.items()) + "\n")
-    parts.append(_array(f"{lo}_w_c", model.w_c, "W_c: n x n_in"))
-    parts.append(_array(f"{lo}_w_d", model.w_d, "W_d: n x n_in"))
-    parts.append(_array(f"{lo}_g", model.g, "r cos(theta) per unit"))
-    parts.append(_array(f"{lo}_phi", model.phi, "r sin(theta) per unit"))
-    parts.append(_array(f"{lo}_eta", model.eta, "max(sqrt(1 - r^2), RTU_ETA_MIN) per unit"))
-    parts.append(_array(f"{lo}_head_w", model.head_w, f"head rows ({outputs}) x 2n"))
-    parts.append(_array(f"{lo}_head_b", model.head_b, "head biases"))
+    owners = ["critic", "actor"] if model.n_trunks == 2 else ["shared" if ac else "trunk"]
+    trunks = []
+    for owner, t in zip(owners, model.trunks):
+        arrays = {"embed": None if t.embed is None else t.embed.flat}
+        arrays.update(w_c=t.w_c, w_d=t.w_d, g=t.g, phi=t.phi, eta=t.eta)
+        comments = {"embed": "input layer: W_in (n_embed x n_x), then b_in",
+                    "w_c": "W_c: n_hidden x the RTU's input", "w_d": "W_d: n_hidden x its input",
+                    "g": "r cos(theta) per unit", "phi": "r sin(theta) per unit",
+                    "eta": "max(sqrt(1 - r^2), RTU_ETA_MIN) per unit"}
+        fields = []
+        for key, values in arrays.items():
+            if values is None:
+                fields.append(f".{key} = NULL")
+                continue
+            parts.append(_array(f"{lo}_{owner}_{key}", values, f"{owner}: {comments[key]}"))
+            fields.append(f".{key} = {lo}_{owner}_{key}")
+        trunks.append("{" + ", ".join(fields) + "}")
+    heads = []
+    for role, h in zip(["critic", "actor"] if ac else ["head"], model.heads):
+        fields = []
+        for key, dense, what in (("hidden", h.hidden, "hidden layer: W_1 (n_head x 2 n_hidden), "
+                                  "then b_1"), ("out", h.out, "output layer: W_2, then b_2")):
+            if dense is None:
+                fields.append(f".{key} = NULL")
+                continue
+            parts.append(_array(f"{lo}_{role}_{key}", dense.flat, f"{role}: {what}"))
+            fields.append(f".{key} = {lo}_{role}_{key}")
+        heads.append("{" + ", ".join(fields) + "}")
     if model.obs_mean is not None:
         parts.append(_array(f"{lo}_obs_mean", model.obs_mean,
                             "observation means (Welford; normalisation frozen)"))
         parts.append(_array(f"{lo}_obs_inv_std", model.obs_inv_std,
                             "1 / sqrt(var + 1e-8) of the observations"))
-    if model.log_std is not None:
-        parts.append(_array(f"{lo}_log_std", model.log_std,
-                            "state-independent log standard deviations of the actions"))
     mean, inv_std = ((f"{lo}_obs_mean", f"{lo}_obs_inv_std") if model.obs_mean is not None
                      else ("NULL", "NULL"))
+    shape = (f"    .n_embed = {up}_N_EMBED, .n_head = {up}_N_HEAD, .n_trunks = "
+             f"{model.n_trunks}u,\n    .prev_action = {up}_PREV_ACTION, .prev_reward = "
+             f"{up}_PREV_REWARD, .memoryless = {up}_MEMORYLESS,\n    .action_kind = "
+             f"{up}_ACTION_KIND, .n_actions = {up}_N_ACTIONS,\n" if ac else
+             "    .n_embed = 0u, .n_head = 0u, .n_trunks = 1u,\n")
     parts.append(
         f"\nstatic const rtu_model {lo} = {{\n"
         f"    .kind = {up}_KIND, .activation = {up}_ACTIVATION,\n"
-        f"    .n_in = {up}_N_IN, .n_hidden = {up}_N_HIDDEN, .n_out = {up}_N_OUT,\n"
-        f"    .w_c = {lo}_w_c, .w_d = {lo}_w_d,\n"
-        f"    .g = {lo}_g, .phi = {lo}_phi, .eta = {lo}_eta,\n"
-        f"    .head_w = {lo}_head_w, .head_b = {lo}_head_b,\n"
-        f"    .obs_mean = {mean}, .obs_inv_std = {inv_std}\n}};\n")
+        f"    .n_obs = {up}_N_IN, .n_hidden = {up}_N_HIDDEN,\n{shape}"
+        f"    .trunk = {{{', '.join(trunks)}}},\n"
+        f"    .head = {{{', '.join(heads)}}},\n"
+        f"    .obs_mean = {mean}, .obs_inv_std = {inv_std},\n"
+        f"    .reward_scale = {_literal(model.reward_scale)}, .std_min = "
+        f"{_literal(model.std_min)}, .std_max = {_literal(model.std_max)}\n}};\n")
     parts.append("\n" + _bytes_array(
         f"{lo}_checkpoint", data, f"{up}_CHECKPOINT_BYTES",
         f"the checkpoint file ({len(data)} bytes): the learner, to load and go on learning"))

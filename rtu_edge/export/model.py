@@ -1,23 +1,28 @@
-"""The inference model every export starts from: a trained learner's forward pass, frozen.
+"""The inference model every export starts from: a trained learner's networks, frozen.
 
 ``InferenceModel.from_checkpoint(path)`` reads a TD(lambda) or actor-critic checkpoint and keeps
-what inference needs, in the layout of ``rtu_model`` (c_src/rtu_model.h): the cell's W_c, W_d and
-its derived g, phi, eta (computed by the C core's own rtu_cell_refresh, so they are the values the
-learner stepped with), one linear head over the features, and the frozen observation
-normalisation. ``step_reference`` is the step in numpy, line for line the C function
-``model_step``; ``CModel`` runs the C one through cffi.
+what inference needs, in the layout of ``rtu_model`` (c_src/rtu_model.h): each trunk's input layer
+and RTU (W_c, W_d and the derived g, phi, eta, computed by the C core's own rtu_cell_refresh, so
+they are the values the learner stepped with), each head's hidden and output layers, the frozen
+observation normalisation and reward scale, and a continuous actor's std bounds.
+``step_reference`` is the step in numpy (on the reference's kernels, rtu_edge/reference/net.py);
+``CModel`` runs the C one through cffi.
 
-One step (rtu_model.h):
+One step (rtu_model.h), per network (critic and actor; one trunk with two heads when shared):
 
-    x   = (obs - obs_mean) * obs_inv_std          (no normalisation: x = obs)
-    a   = g * c - phi * d + eta * (W_c x);   b = g * d + phi * c + eta * (W_d x)
+    x   = [(obs - obs_mean) * obs_inv_std; prev action; reward_scale * prev reward]
+    e   = lrelu(LN(W_in x + b_in))                   (n_embed > 0; else e = x)
+    a   = g * c - phi * d + eta * (W_c e);   b = g * d + phi * c + eta * (W_d e)
     linear:    (c, d) = (a, b),        h = [f(a); f(b)]
     nonlinear: (c, d) = (f(a), f(b)),  h = [c; d]
-    out = head_w h + head_b
+    q   = lrelu(LN(W_1 h + b_1))                     (n_head > 0; else q = h)
+    out = W_2 q + b_2
 
-Outputs: TD(lambda) ``[prediction]``; actor-critic ``[logits..., value]`` (discrete) or
-``[mean..., value]`` (continuous, ``log_std`` kept beside). The state ``[c; d]`` starts at zero at
-every episode start.
+Outputs: TD(lambda) ``[prediction]``; actor-critic ``[logit_0.., value]`` (discrete) or
+``[mean_0.., std_0.., value]`` (continuous, std = min(std_min + softplus(pre), std_max)). The
+state is [c; d] of each trunk, then the extras of x (the previous action, one-hot if discrete,
+and the scaled previous reward): zero at every episode start; ``feed`` sets the extras after an
+action, as the learner's learn does.
 """
 
 from __future__ import annotations
@@ -30,18 +35,53 @@ import numpy as np
 from .. import checkpoint
 from .._ccore import CCore
 from ..cell import RTUCell
-from ..reference.ac import NORM_EPS
+from ..reference.ac import NORM_EPS, softplus
 from ..reference.cell import ACTIVATIONS, KINDS, cell_layout, split
+from ..reference.net import dense_forward, ln_lrelu
+
+
+@dataclasses.dataclass
+class Dense:
+    """A Dense layer: w (n_out, n_in), b (n_out,); ``flat`` is rtu_dense's layout (W then b)."""
+
+    w: np.ndarray
+    b: np.ndarray
+
+    @property
+    def flat(self) -> np.ndarray:
+        return np.concatenate([self.w.reshape(-1), self.b])
+
+
+@dataclasses.dataclass
+class Trunk:
+    """rtu_model_trunk: the input layer (None when n_embed = 0) and the RTU of one network.
+    w_c, w_d: (n, n_e); g, phi, eta: (n,)."""
+
+    embed: Optional[Dense]
+    w_c: np.ndarray
+    w_d: np.ndarray
+    g: np.ndarray
+    phi: np.ndarray
+    eta: np.ndarray
+
+
+@dataclasses.dataclass
+class Head:
+    """rtu_model_head: the hidden layer (None when n_head = 0) and the output layer."""
+
+    hidden: Optional[Dense]
+    out: Dense
 
 
 @dataclasses.dataclass
 class InferenceModel:
-    """A trained RTU and its linear head, for inference only.
+    """A trained learner's networks, for inference only.
 
-    Shapes (n = n_hidden, A = n_actions):
-      w_c, w_d: (n, n_in); g, phi, eta: (n,); head_w: (n_out, 2n); head_b: (n_out,);
-      obs_mean, obs_inv_std: (n_in,) or None; log_std: (A,) or None (continuous actions).
-    ``learner`` is "td" or "actor-critic"; ``output_names`` name the rows of the head.
+    ``learner`` is "td" or "actor-critic". ``trunks``: one (TD(lambda), a shared actor-critic)
+    or two (the critic's, the actor's); ``heads``: [the critic's (TD: the prediction head)] and,
+    for the actor-critic, the actor's. obs_mean, obs_inv_std: (n_in,) or None; reward_scale
+    multiplies the previous reward fed back (prev_reward; else 1); std_min, std_max bound a
+    continuous actor's std (else 0). ``output_names`` name the outputs.
     Arrays have the checkpoint's precision (``dtype``).
     """
 
@@ -50,37 +90,65 @@ class InferenceModel:
     activation: str
     n_in: int
     n_hidden: int
+    n_embed: int
+    n_head: int
+    prev_action: bool
+    prev_reward: bool
+    memoryless: bool
     action_kind: Optional[str]
     n_actions: int
-    w_c: np.ndarray
-    w_d: np.ndarray
-    g: np.ndarray
-    phi: np.ndarray
-    eta: np.ndarray
-    head_w: np.ndarray
-    head_b: np.ndarray
+    trunks: list
+    heads: list
     obs_mean: Optional[np.ndarray]
     obs_inv_std: Optional[np.ndarray]
-    log_std: Optional[np.ndarray]
+    reward_scale: float
+    std_min: float
+    std_max: float
     output_names: tuple
     steps: int
     config: dict
 
     @property
     def dtype(self) -> np.dtype:
-        return self.w_c.dtype
+        return self.trunks[0].w_c.dtype
 
     @property
     def n_out(self) -> int:
         return len(self.output_names)
 
     @property
+    def n_trunks(self) -> int:
+        return len(self.trunks)
+
+    @property
+    def n_extra(self) -> int:
+        """The extras of x: the previous action (n_actions) and reward (1), as configured."""
+        return (self.n_actions if self.prev_action else 0) + (1 if self.prev_reward else 0)
+
+    @property
+    def n_x(self) -> int:
+        return self.n_in + self.n_extra
+
+    @property
+    def recurrent_size(self) -> int:
+        """The RTUs' part of the state: [c; d] of each trunk."""
+        return 2 * self.n_hidden * self.n_trunks
+
+    @property
     def state_size(self) -> int:
-        return 2 * self.n_hidden
+        """rtu_model_state_reals: the RTUs' states, then the extras."""
+        return self.recurrent_size + self.n_extra
+
+    @property
+    def action_size(self) -> int:
+        """Reals of an action given to ``feed``: 1 (the index, discrete) or n_actions."""
+        return self.n_actions if self.action_kind == "continuous" else 1
 
     def initial_state(self, batch: int = 1) -> np.ndarray:
-        """The state at the start of an episode: zeros, (batch, 2n)."""
+        """The state at the start of an episode: zeros, (batch, state_size)."""
         return np.zeros((batch, self.state_size), dtype=self.dtype)
+
+    # -- from a learner ------------------------------------------------------------------------
 
     @classmethod
     def from_checkpoint(cls, path) -> "InferenceModel":
@@ -101,56 +169,138 @@ class InferenceModel:
     @classmethod
     def from_learner(cls, learner) -> "InferenceModel":
         """The model of a TDLambda or ActorCritic (its current parameters and statistics)."""
-        n, d, dt = learner.n_hidden, learner.n_in, learner.dtype
+        n, dt = learner.n_hidden, learner.dtype
         p = learner.params
-        params = np.concatenate([p[k].reshape(-1) for k, _ in cell_layout(d, n)])
-        g, phi, eta = _derived(learner.kind, learner.activation, d, n, params)
-        w_c, w_d = p["w_c"], p["w_d"]
         config = dataclasses.asdict(learner.config)
         if learner.LEARNER == "td":
-            return cls("td", learner.kind, learner.activation, d, n, None, 0, w_c, w_d, g, phi,
-                       eta, p["w"].reshape(1, 2 * n), p["b"], None, None, None, ("prediction",),
-                       learner.steps, config)
-        A = learner.n_actions
-        log_std = p.get("log_std")
-        head_w = np.concatenate([p["W"], p["w_v"].reshape(1, 2 * n)]).astype(dt)
-        head_b = np.concatenate([p["b"], p["b_v"]]).astype(dt)
-        stats = learner.observation_statistics
+            trunk = _trunk(learner, p, "", learner.n_in)
+            head = Head(None, Dense(p["w"].reshape(1, 2 * n), p["b"]))
+            return cls("td", learner.kind, learner.activation, learner.n_in, n, 0, 0, False, False,
+                       False, None, 0, [trunk], [head], None, None, 1.0, 0.0, 0.0,
+                       ("prediction",), learner.steps, config)
+        net, A = learner.network, learner.n_actions
+        n_e = net.n_embed or learner.n_x
+        owners = ("shared",) if net.shared else ("critic", "actor")
+        trunks = [_trunk(learner, p, f"{owner}.", n_e) for owner in owners]
+        heads = [Head(Dense(p[f"{o}.W_1"], p[f"{o}.b_1"]) if net.n_head else None,
+                      Dense(p[f"{o}.W_2"], p[f"{o}.b_2"])) for o in ("critic", "actor")]
         obs_mean = obs_inv_std = None
         if learner.config.normalize_obs:
-            obs_mean = stats["mean"]
-            count = stats["count"]
-            var = stats["m2"] / dt.type(count - 1) if count >= 2 else np.ones(d, dtype=dt)
-            obs_inv_std = (dt.type(1) / np.sqrt(var + dt.type(NORM_EPS))).astype(dt)
-        prefix = "logit" if learner.action_kind == "discrete" else "mean"
-        names = tuple(f"{prefix}_{i}" for i in range(A)) + ("value",)
-        return cls("actor-critic", learner.kind, learner.activation, d, n, learner.action_kind, A,
-                   w_c, w_d, g, phi, eta, head_w, head_b, obs_mean, obs_inv_std, log_std, names,
-                   learner.steps, config)
+            stats = learner.observation_statistics
+            obs_mean, obs_inv_std = stats["mean"], _inv_std(stats["m2"], stats["count"], dt)
+        reward_scale = 1.0
+        if learner.config.scale_reward and net.prev_reward:
+            m2, count = _reward_statistics(learner)
+            reward_scale = float(_inv_std(np.array([m2], dtype=dt), count, dt)[0])
+        if learner.action_kind == "discrete":
+            names = tuple(f"logit_{i}" for i in range(A))
+        else:
+            names = tuple(f"mean_{i}" for i in range(A)) + tuple(f"std_{i}" for i in range(A))
+        cfg, continuous = learner.config, learner.action_kind == "continuous"
+        return cls("actor-critic", learner.kind, learner.activation, learner.n_in, n, net.n_embed,
+                   net.n_head, net.prev_action, net.prev_reward, net.memoryless,
+                   learner.action_kind, A, trunks, heads, obs_mean, obs_inv_std, reward_scale,
+                   float(cfg.std_min) if continuous else 0.0,
+                   float(cfg.std_max) if continuous else 0.0, names + ("value",), learner.steps,
+                   config)
+
+    # -- the step in numpy ---------------------------------------------------------------------
+
+    def encode(self, action, reward) -> np.ndarray:
+        """The extras of x after ``action`` (the index, or the n_actions-vector) and ``reward``:
+        (n_extra,), as rtu_model_feed writes them."""
+        extras = []
+        if self.prev_action:
+            if self.action_kind == "discrete":
+                extras.append(np.eye(self.n_actions)[int(np.asarray(action).reshape(-1)[0])])
+            else:
+                extras.append(np.asarray(action, dtype=np.float64).reshape(-1))
+        if self.prev_reward:
+            extras.append([float(reward) * self.reward_scale])
+        return (np.concatenate(extras) if extras else np.zeros(0)).astype(self.dtype)
 
     def step_reference(self, state: np.ndarray, obs: np.ndarray):
-        """One step in numpy for a batch: state (B, 2n), obs (B, n_in) -> (out (B, n_out),
-        next state (B, 2n)), computed in the model's dtype."""
-        n = self.n_hidden
+        """One step in numpy for a batch: state (B, state_size), obs (B, n_in) -> (out (B, n_out),
+        next state (B, state_size)), computed in the model's dtype row by row with the
+        reference's kernels (reference/net.py), in rtu_model.c's order."""
         dt = self.dtype
         obs = np.asarray(obs, dtype=dt)
-        state = np.asarray(state, dtype=dt)
-        x = obs if self.obs_mean is None else (obs - self.obs_mean) * self.obs_inv_std
-        c, d = state[:, :n], state[:, n:]
-        a = self.g * c - self.phi * d + self.eta * (x @ self.w_c.T)
-        b = self.g * d + self.phi * c + self.eta * (x @ self.w_d.T)
-        f = _ACTIVATION_FUNCTIONS[self.activation]
-        if self.kind == "linear":
-            new_state = np.concatenate([a, b], axis=1)
-            h = f(new_state)
-        else:
-            new_state = f(np.concatenate([a, b], axis=1))
-            h = new_state
-        return (h @ self.head_w.T + self.head_b).astype(dt), new_state.astype(dt)
+        state = np.array(state, dtype=dt)
+        out = np.zeros((len(obs), self.n_out), dtype=dt)
+        for i in range(len(obs)):
+            self._step_row(state[i], obs[i], out[i])
+        return out, state
+
+    def _step_row(self, state: np.ndarray, obs: np.ndarray, out: np.ndarray) -> None:
+        n, m, k, dt = self.n_hidden, self.n_embed, self.n_head, self.dtype
+        n2 = 2 * n
+        x = np.empty(self.n_x, dtype=dt)
+        x[:self.n_in] = obs if self.obs_mean is None else (obs - self.obs_mean) * self.obs_inv_std
+        x[self.n_in:] = state[self.recurrent_size:]
+        o_pi = self.n_out - 1
+        for r, trunk in enumerate(self.trunks):
+            e = x
+            if m:
+                e_hat, e = np.empty(m, dtype=dt), np.empty(m, dtype=dt)
+                dense_forward(trunk.embed.flat, x, self.n_x, m, e_hat)
+                ln_lrelu(e_hat, e)
+            s = state[r * n2:(r + 1) * n2]
+            if self.memoryless:
+                s[:] = 0
+            c, d = s[:n].copy(), s[n:].copy()
+            pre = np.concatenate([trunk.g * c - trunk.phi * d + trunk.eta * (trunk.w_c @ e),
+                                  trunk.g * d + trunk.phi * c + trunk.eta * (trunk.w_d @ e)])
+            f = _ACTIVATION_FUNCTIONS[self.activation]
+            s[:] = pre if self.kind == "linear" else f(pre)
+            h = f(pre)
+            if r == 0:
+                out[o_pi:] = self._head_row(self.heads[0], h, 1)
+            if self.n_actions and r + 1 == self.n_trunks:
+                out[:o_pi] = self._head_row(self.heads[1], h, o_pi)
+        if self.action_kind == "continuous":
+            A = self.n_actions
+            out[A:2 * A] = np.minimum(self.std_min + softplus(out[A:2 * A]), self.std_max)
+
+    def _head_row(self, head: Head, h: np.ndarray, n_out: int) -> np.ndarray:
+        k, n2, dt = self.n_head, 2 * self.n_hidden, self.dtype
+        o = np.empty(n_out, dtype=dt)
+        if k:
+            q_hat, q = np.empty(k, dtype=dt), np.empty(k, dtype=dt)
+            dense_forward(head.hidden.flat, h, n2, k, q_hat)
+            ln_lrelu(q_hat, q)
+            h = q
+        dense_forward(head.out.flat, h, k or n2, n_out, o)
+        return o
 
 
 _ACTIVATION_FUNCTIONS = {"relu": lambda v: np.maximum(v, 0), "tanh": np.tanh,
                          "identity": lambda v: v}
+
+
+def _inv_std(m2: np.ndarray, count: int, dt: np.dtype) -> np.ndarray:
+    """1 / sqrt(var + NORM_EPS) of Welford statistics (var = m2 / (count - 1), 1 below two
+    samples), as the learner normalises."""
+    var = m2 / dt.type(count - 1) if count >= 2 else np.ones_like(m2)
+    return (dt.type(1) / np.sqrt(var + dt.type(NORM_EPS))).astype(dt)
+
+
+def _reward_statistics(learner) -> tuple:
+    """(ret_m2, ret_count) of an ActorCritic's reward scaling, read off its implementation (the
+    C struct, or the reference's fields): ActorCritic has no public accessor for them."""
+    impl = learner._impl
+    if hasattr(impl, "struct"):
+        return float(impl.struct.ret_m2), int(impl.struct.ret_count)
+    return float(impl.impl.ret_m2[0]), int(impl.impl.ret_count)
+
+
+def _trunk(learner, p: dict, prefix: str, n_e: int) -> Trunk:
+    """The trunk whose parameters are p[prefix + name]: its input layer and the cell's
+    W_c, W_d with the derived g, phi, eta."""
+    n = learner.n_hidden
+    embed = Dense(p[prefix + "W_in"], p[prefix + "b_in"]) if prefix + "W_in" in p else None
+    params = np.concatenate([p[prefix + k].reshape(-1) for k, _ in cell_layout(n_e, n)])
+    g, phi, eta = _derived(learner.kind, learner.activation, n_e, n, params)
+    return Trunk(embed, p[prefix + "w_c"], p[prefix + "w_d"], g, phi, eta)
 
 
 def _derived(kind: str, activation: str, n_in: int, n_hidden: int, params: np.ndarray):
@@ -165,9 +315,10 @@ def _derived(kind: str, activation: str, n_in: int, n_hidden: int, params: np.nd
 class CModel:
     """An InferenceModel on the C core's rtu_model (float32 or float64 build), batch 1.
 
-    ``step(obs (n_in,)) -> out (n_out,)`` advances ``state`` (2n,); ``reset()`` zeroes it;
-    ``run(obs (T, n_in)) -> out (T, n_out)`` loops in C. The returned arrays are reused: copy them
-    to keep them.
+    ``step(obs (n_in,)) -> out (n_out,)`` advances ``state`` (state_size,); ``feed(action,
+    reward)`` gives it the action taken and the reward (its extras); ``reset()`` zeroes it;
+    ``run(obs (T, n_in), actions, rewards) -> out (T, n_out)`` loops in C, feeding action t and
+    reward t after step t. The returned arrays are reused: copy them to keep them.
     """
 
     def __init__(self, model: InferenceModel, dtype=np.float32):
@@ -175,30 +326,45 @@ class CModel:
         self.core = core = CCore(dtype, dtype.itemsize)
         ffi, lib = core.ffi, core.lib
         self.lib = lib
-        # the struct points into these arrays; keep them alive with the model
-        self._arrays = {name: np.ascontiguousarray(getattr(model, name), dtype=dtype)
-                        for name in ("w_c", "w_d", "g", "phi", "eta", "head_w", "head_b")}
-        normalised = model.obs_mean is not None
-        if normalised:
-            self._arrays["obs_mean"] = np.ascontiguousarray(model.obs_mean, dtype=dtype)
-            self._arrays["obs_inv_std"] = np.ascontiguousarray(model.obs_inv_std, dtype=dtype)
-        self.model = ffi.new("rtu_model *")
-        m = self.model
+        m = self.model = ffi.new("rtu_model *")
+        self._arrays = []  # the struct points into these arrays; keep them alive with it
+
+        def pointer(a):
+            if a is None:
+                return ffi.NULL
+            self._arrays.append(np.ascontiguousarray(a, dtype=dtype).reshape(-1))
+            return core.ptr(self._arrays[-1])
+
         m.kind = KINDS.index(model.kind)
         m.activation = ACTIVATIONS.index(model.activation)
-        m.n_in, m.n_hidden, m.n_out = model.n_in, model.n_hidden, model.n_out
-        for name, a in self._arrays.items():
-            setattr(m, name, core.ptr(a))
-        if not normalised:
-            m.obs_mean = m.obs_inv_std = ffi.NULL
+        m.n_obs, m.n_hidden, m.n_embed, m.n_head = (model.n_in, model.n_hidden, model.n_embed,
+                                                    model.n_head)
+        m.n_trunks = model.n_trunks
+        m.prev_action, m.prev_reward = int(model.prev_action), int(model.prev_reward)
+        m.memoryless = int(model.memoryless)
+        m.action_kind = 1 if model.action_kind == "continuous" else 0
+        m.n_actions = model.n_actions
+        for r, t in enumerate(model.trunks):
+            mt = m.trunk[r]
+            mt.embed = pointer(None if t.embed is None else t.embed.flat)
+            mt.w_c, mt.w_d = pointer(t.w_c), pointer(t.w_d)
+            mt.g, mt.phi, mt.eta = pointer(t.g), pointer(t.phi), pointer(t.eta)
+        for r, h in enumerate(model.heads):
+            m.head[r].hidden = pointer(None if h.hidden is None else h.hidden.flat)
+            m.head[r].out = pointer(h.out.flat)
+        m.obs_mean, m.obs_inv_std = pointer(model.obs_mean), pointer(model.obs_inv_std)
+        m.reward_scale = model.reward_scale
+        m.std_min, m.std_max = model.std_min, model.std_max
         status = lib.rtu_model_check(m)
         if status != lib.RTU_OK:
             raise ValueError("the model's weights are unusable: "
                              + ffi.string(lib.rtu_status_str(status)).decode())
         self.n_in, self.n_out = model.n_in, model.n_out
-        self.state = np.zeros(2 * model.n_hidden, dtype=dtype)
-        self.work = np.zeros(model.n_in + 2 * model.n_hidden, dtype=dtype)
+        self.action_size = model.action_size
+        self.state = np.zeros(lib.rtu_model_state_reals(m), dtype=dtype)
+        self.work = np.zeros(lib.rtu_model_work_reals(m), dtype=dtype)
         self.out = np.zeros(model.n_out, dtype=dtype)
+        self._action = np.zeros(self.action_size, dtype=dtype)
         self._state_p, self._work_p, self._out_p = (core.ptr(self.state), core.ptr(self.work),
                                                     core.ptr(self.out))
 
@@ -211,12 +377,32 @@ class CModel:
                                                 self._work_p, self._out_p), "obs")
         return self.out
 
-    def run(self, obs) -> np.ndarray:
+    def feed(self, action, reward: float) -> None:
+        """The action taken on the latest outputs (an index, or an n_actions-vector) and the
+        reward it brought, for the next step (rtu_model_feed). ValueError for a bad one."""
+        self._action[:] = np.asarray(action, dtype=self.dtype).reshape(-1)[:self.action_size]
+        self._check(self.lib.rtu_model_feed(self.model, self._state_p,
+                                            self.core.ptr(self._action), float(reward)))
+
+    def run(self, obs, actions=None, rewards=None) -> np.ndarray:
+        """step over obs (T, n_in), feeding actions[t] (T, action_size) and rewards[t] (T,)
+        after step t (both None: zeros)."""
         obs = self._obs(obs, (-1, self.n_in))
-        out = np.zeros((len(obs), self.n_out), dtype=self.dtype)
-        self.core.check(self.lib.rtu_model_run(self.model, self._state_p, self.core.ptr(obs),
-                                               len(obs), self._work_p, self.core.ptr(out)), "obs")
+        T = len(obs)
+        actions = np.ascontiguousarray(np.zeros((T, self.action_size)) if actions is None
+                                       else actions, dtype=self.dtype).reshape(T, -1)
+        rewards = np.ascontiguousarray(np.zeros(T) if rewards is None else rewards,
+                                       dtype=self.dtype)
+        out = np.zeros((T, self.n_out), dtype=self.dtype)
+        self._check(self.lib.rtu_model_run(
+            self.model, self._state_p, self.core.ptr(obs), self.core.ptr(actions),
+            self.core.ptr(rewards), T, self._work_p, self.core.ptr(out)), "obs, action or reward")
         return out
+
+    def _check(self, status: int, what: str = "action or reward") -> None:
+        if status == self.lib.RTU_ERR_ACTION:
+            raise ValueError("the action is not one of the model's actions")
+        self.core.check(status, what)
 
     def _obs(self, obs, shape) -> np.ndarray:
         a = np.ascontiguousarray(obs, dtype=self.dtype)
@@ -224,3 +410,4 @@ class CModel:
             raise ValueError(f"obs must have shape {tuple('T' if s < 0 else s for s in shape)}"
                              f", got {np.shape(obs)}")
         return a
+

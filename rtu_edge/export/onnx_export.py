@@ -1,51 +1,60 @@
 """ONNX export of a trained learner's inference step (InferenceModel, model.py), for onnxruntime.
 
-``to_onnx(model)`` builds one inference step as an ONNX graph, the step of rtu_model.h:
+``to_onnx(model)`` builds one inference step as an ONNX graph, the step of rtu_model.h: per
+network (the critic's and the actor's, or one trunk with two heads when shared)
 
-    x   = (obs - obs_mean) * obs_inv_std          (no normalisation: x = obs)
-    a   = g * c - phi * d + eta * (W_c x);   b = g * d + phi * c + eta * (W_d x)
-    linear:    (c, d) = (a, b),        h = [f(a); f(b)]
-    nonlinear: (c, d) = (f(a), f(b)),  h = [c; d]
-    out = head_w h + head_b
+    x   = [(obs - obs_mean) * obs_inv_std; prev_action; reward_scale * prev_reward]
+    e   = lrelu(LN(x W_in^T + b_in))               (n_embed > 0; else e = x)
+    u   = eta * (e [W_c; W_d]^T)
+    pre = [g c - phi d; g d + phi c] + u           (memoryless: pre = u)
+    linear:    (c, d) = pre,        h = f(pre)
+    nonlinear: (c, d) = f(pre),     h = (c, d)
+    q   = lrelu(LN(h W_1^T + b_1))                 (n_head > 0; else q = h)
+    out = q W_2^T + b_2
 
-as standard operators only (Sub, Mul, MatMul, Add, Split, Concat, Relu/Tanh, Identity; Scan for
-the sequence variant; the int8 variant adds DynamicQuantizeLinear, MatMulInteger and Cast) at
-opset 17, IR version 8, float32, the weights as initializers. Opset 17 came with ONNX 1.12;
-rtu_edge requires onnxruntime >= 1.16 and onnx >= 1.15 (the tests pass with onnxruntime 1.16.3 +
-onnx 1.15.0 and with 1.32.0 + 1.23.2). onnxruntime's ARM packages (the aarch64 Linux wheels on
-PyPI, e.g. for a Raspberry Pi with a 64-bit OS; Android and iOS) are built from the same sources
-with the full CPU execution provider: the aarch64 wheel of 1.32.0 holds the CPU kernels of Scan,
-Split, Concat, MatMul, MatMulInteger and DynamicQuantizeLinear. There are no official 32-bit ARM
-wheels. A "minimal build" of onnxruntime, which keeps only the kernels of the models it was
-reduced for, needs these models among them.
+as standard operators only (Sub, Mul, MatMul, Add, Split, Concat, ReduceMean, Sqrt, Reciprocal,
+LeakyRelu, Relu/Tanh, Softplus, Min, Identity; Scan for the sequence variant; the int8 variant adds
+DynamicQuantizeLinear, MatMulInteger and Cast) at opset 17, IR version 8, float32, the weights as
+initializers. Opset 17 came with ONNX 1.12; rtu_edge requires onnxruntime >= 1.16 and onnx >= 1.15
+(the tests pass with onnxruntime 1.16.3 + onnx 1.15.0 and with 1.32.0 + 1.23.2). onnxruntime's ARM
+packages (the aarch64 Linux wheels on PyPI, e.g. for a Raspberry Pi with a 64-bit OS; Android and
+iOS) are built from the same sources with the full CPU execution provider. There are no official
+32-bit ARM wheels. A "minimal build" of onnxruntime, which keeps only the kernels of the models it
+was reduced for, needs these models among them.
 
-Inputs and outputs of the step graph (batch is a dynamic dimension named "batch"):
-    obs [batch, n_in], state [batch, 2 n_hidden]           float32
+Inputs and outputs of the step graph (batch is a dynamic dimension named "batch"; S = 2 n_hidden
+per trunk, one trunk for TD(lambda) and a shared actor-critic, two otherwise):
+    obs [batch, n_in]                                                  float32
+    prev_action [batch, A]   (prev_action models) the action taken on the previous step's
+                             outputs: one-hot (discrete) or the action vector (continuous)
+    prev_reward [batch, 1]   (prev_reward models) the reward that action brought, unscaled
+    state [batch, S]
     TD(lambda):       prediction [batch, 1]
-    actor-critic:     logits [batch, A] (discrete) or mean [batch, A] (continuous),
-                      value [batch, 1]
-    state_out [batch, 2 n_hidden]
-    continuous only:  log_std [A], a constant output (the learned state-independent log-std; also
-                      in the metadata as "log_std")
-The state is zeros at every episode start; feed state_out back as the next step's state.
+    actor-critic:     logits [batch, A] (discrete), or mean [batch, A] and std [batch, A]
+                      (continuous, std = min(std_min + softplus(pre), std_max)); value [batch, 1]
+    state_out [batch, S]
+The state and the previous action and reward are zeros at every episode start; feed state_out
+back as the next step's state. The metadata lists the inputs ("inputs") and outputs ("outputs").
 
 The sequence variant (``sequence=True``) runs the same step under one Scan over a whole episode,
 time-major (the ONNX RNN convention and Scan's default axes; onnx.reference implements Scan over
-axis 0 only): obs [time, batch, n_in] and state [batch, 2n] (the start state) in, the per-step
-outputs over time [time, batch, k] and the final state_out [batch, 2n] out. For batch-major data
-[batch, time, n_in], transpose axes 0 and 1 first. The Scan body is built by the same function as
-the step graph (``_step_nodes``) and holds the step's initializers itself (the outer graph keeps
-only log_std), so that no runtime has to resolve outer-scope names inside the Scan (onnx 1.14's
-reference evaluator could not).
+axis 0 only): obs [time, batch, n_in] (and prev_action [time, batch, A], prev_reward [time,
+batch, 1]: at time t, the action and reward of step t - 1, zeros at t = 0) and state [batch, S]
+(the start state) in, the per-step outputs over time [time, batch, k] and the final state_out
+[batch, S] out. For batch-major data [batch, time, n_in], transpose axes 0 and 1 first. The Scan
+body is built by the same function as the step graph (``_step_nodes``) and holds the step's
+initializers itself, so that no runtime has to resolve outer-scope names inside the Scan (onnx
+1.14's reference evaluator could not).
 
-The arithmetic follows rtu_model.c operation by operation (the rotation as g*c + (-phi)*d, which
-is exactly g*c - phi*d, then + eta*(W x)), so only the dot products' summation order differs
-from the C core; how closely each runtime follows it is checked in rtu_edge/validate.py
-(``rtu-edge validate --onnx``, tests/test_export_onnx.py). ``session`` and ``run_onnx`` run an
-exported file; this module compares nothing.
+The arithmetic follows rtu_model.c operation by operation where the order matters (the rotation as
+g*c + (-phi)*d, which is exactly g*c - phi*d, then + eta*(W x); LN's (y - mean) * (1 / sqrt(var +
+eps))), so only the dot products' and the means' summation order differs from the C core; how
+closely each runtime follows it is checked in rtu_edge/validate.py (``rtu-edge validate --onnx``,
+tests/test_export_onnx.py). ``session`` and ``run_onnx`` run an exported file; this module compares
+nothing.
 
 ``quantize_int8`` makes the dynamically quantized variant (onnxruntime.quantization: int8
-weights, per tensor, for the two MatMuls; activations quantized to uint8 at run time). Its error is
+weights, per tensor, for every MatMul; activations quantized to uint8 at run time). Its error is
 stated in its docstring. ``from_onnx`` reads an exported float32 file back into an InferenceModel
 (initializers + metadata), which is what ``rtu-edge validate --onnx FILE`` checks against.
 """
@@ -61,13 +70,15 @@ import numpy as np
 
 from .. import __version__, checkpoint
 from .._extras import require
-from .model import InferenceModel
+from .model import Dense, Head, InferenceModel, Trunk
 
 OPSET = 17
 IR_VERSION = 8  # the IR of opset 17 (onnx 1.12): readable by onnxruntime >= 1.12
-FORMAT = "rtu_edge-onnx-1"  # metadata "format": what from_onnx reads
-STATE_INIT = ("zeros of shape [batch, 2*n_hidden] at every episode start; feed state_out back "
-              "as state")
+FORMAT = "rtu_edge-onnx-2"  # metadata "format": what from_onnx reads (1: before issue 11's network)
+STATE_INIT = ("zeros of shape [batch, 2*n_hidden*n_trunks] at every episode start, as are "
+              "prev_action and prev_reward; feed state_out back as state")
+LN_EPS = 1e-5  # RTU_LN_EPS
+LRELU_SLOPE = 0.01  # RTU_LRELU_SLOPE
 PathLike = Union[str, "os.PathLike[str]"]
 
 
@@ -78,15 +89,35 @@ def _onnx():
 # -- names ---------------------------------------------------------------------------------------
 
 def output_names(model: InferenceModel) -> list:
-    """The per-step outputs of the graph, in order, without state_out and log_std:
-    ["prediction"], ["logits", "value"] or ["mean", "value"]."""
+    """The per-step outputs of the graph, in order, without state_out: ["prediction"],
+    ["logits", "value"] or ["mean", "std", "value"]."""
     if model.learner == "td":
         return ["prediction"]
-    return ["logits" if model.action_kind == "discrete" else "mean", "value"]
+    return (["logits"] if model.action_kind == "discrete" else ["mean", "std"]) + ["value"]
 
 
 def _output_widths(model: InferenceModel) -> list:
-    return [1] if model.learner == "td" else [model.n_actions, 1]
+    return [1] if model.learner == "td" else [model.n_actions] * (len(output_names(model)) - 1) + [1]
+
+
+def input_names(model: InferenceModel) -> list:
+    """The graph's inputs besides state, in order: obs, then prev_action and prev_reward when
+    the network takes them."""
+    return (["obs"] + (["prev_action"] if model.prev_action else [])
+            + (["prev_reward"] if model.prev_reward else []))
+
+
+def _input_widths(model: InferenceModel) -> list:
+    return [model.n_in] + ([model.n_actions] if model.prev_action else []) + \
+        ([1] if model.prev_reward else [])
+
+
+def _trunk_names(r: int) -> dict:
+    return {k: f"trunk{r}/{k}" for k in ("w_in", "b_in", "w_rtu", "eta2", "g2", "phi2")}
+
+
+def _head_names(r: int) -> dict:
+    return {k: f"head{r}/{k}" for k in ("w_1", "b_1", "w_2", "b_2")}
 
 
 # -- the graph -----------------------------------------------------------------------------------
@@ -105,73 +136,133 @@ class _Nodes:
             op_type, inputs, [output], name=f"{self.prefix}{op_type}_{len(self.nodes)}", **attrs))
         return output
 
+    def split(self, value: str, sizes: str, outputs: list) -> None:
+        """Split value along axis 1 into outputs (sizes: the name of an int64 initializer)."""
+        self.nodes.append(_onnx().helper.make_node(
+            "Split", [value, sizes], outputs, name=f"{self.prefix}Split_{len(self.nodes)}",
+            axis=1))
 
-def _initializers(model: InferenceModel) -> list:
-    """The weights in float32 (int64 for split sizes), in the layout the step graph uses:
-    w_in = [W_c; W_d]^T (n_in x 2n), eta2 = [eta; eta], g2 = [g; g], phi2 = [-phi; phi],
-    head_w^T (2n x n_out), head_b; obs_mean and obs_inv_std when normalised; log_std
-    (continuous actions)."""
-    onnx = _onnx()
+    def ln_lrelu(self, y: str) -> str:
+        """lrelu(LN(y)) over axis 1, in rtu_ln_lrelu's order: (y - mean) * (1 / sqrt(var + eps)),
+        var the biased variance."""
+        centred = self.op("Sub", [y, self.op("ReduceMean", [y], axes=[1], keepdims=1)])
+        var = self.op("ReduceMean", [self.op("Mul", [centred, centred])], axes=[1], keepdims=1)
+        inv_std = self.op("Reciprocal", [self.op("Sqrt", [self.op("Add", [var, "ln_eps"])])])
+        return self.op("LeakyRelu", [self.op("Mul", [centred, inv_std])], alpha=LRELU_SLOPE)
+
+    def dense(self, x: str, w: str, b: str) -> str:
+        return self.op("Add", [self.op("MatMul", [x, w]), b])
+
+
+def _arrays(model: InferenceModel) -> dict:
+    """The weights in float32 (int64 for split sizes), in the layout the step graph uses: per
+    trunk r, trunk{r}/w_in = W_in^T, b_in (with an input layer), w_rtu = [W_c; W_d]^T,
+    eta2 = [eta; eta], g2 = [g; g], phi2 = [-phi; phi] (not for the memoryless network); per head r, head{r}/w_1 = W_1^T, b_1
+    (with a hidden layer), w_2 = W_2^T, b_2; obs_mean and obs_inv_std when normalised;
+    reward_scale (prev_reward), std_min, std_max (continuous actions), ln_eps; split sizes."""
     f32 = np.float32
     n = model.n_hidden
-    arrays = {
-        "w_in": np.concatenate([model.w_c, model.w_d]).T.astype(f32),
-        "eta2": np.concatenate([model.eta, model.eta]).astype(f32),
-        "g2": np.concatenate([model.g, model.g]).astype(f32),
-        "phi2": np.concatenate([-model.phi, model.phi]).astype(f32),
-        "head_w": model.head_w.T.astype(f32),
-        "head_b": model.head_b.astype(f32),
-        "split_state": np.array([n, n], dtype=np.int64),
-    }
-    if model.learner != "td":
-        arrays["split_out"] = np.array(_output_widths(model), dtype=np.int64)
+    arrays = {}  # only what the graph uses (onnxruntime warns of unused initializers)
+    if model.n_embed or model.n_head:
+        arrays["ln_eps"] = np.array(LN_EPS, dtype=f32)
+    if not model.memoryless:  # the memoryless step starts from zero: no recurrence
+        arrays["split_state"] = np.array([n, n], dtype=np.int64)
+        if model.n_trunks == 2:
+            arrays["split_trunks"] = np.array([2 * n, 2 * n], dtype=np.int64)
+    for r, t in enumerate(model.trunks):
+        names = _trunk_names(r)
+        if t.embed is not None:
+            arrays[names["w_in"]], arrays[names["b_in"]] = t.embed.w.T, t.embed.b
+        arrays[names["w_rtu"]] = np.concatenate([t.w_c, t.w_d]).T
+        arrays[names["eta2"]] = np.concatenate([t.eta, t.eta])
+        if not model.memoryless:
+            arrays[names["g2"]] = np.concatenate([t.g, t.g])
+            arrays[names["phi2"]] = np.concatenate([-t.phi, t.phi])
+    for r, h in enumerate(model.heads):
+        names = _head_names(r)
+        if h.hidden is not None:
+            arrays[names["w_1"]], arrays[names["b_1"]] = h.hidden.w.T, h.hidden.b
+        arrays[names["w_2"]], arrays[names["b_2"]] = h.out.w.T, h.out.b
     if model.obs_mean is not None:
-        arrays["obs_mean"] = model.obs_mean.astype(f32)
-        arrays["obs_inv_std"] = model.obs_inv_std.astype(f32)
-    if model.log_std is not None:
-        arrays["log_std_value"] = model.log_std.astype(f32)
-    return [onnx.numpy_helper.from_array(np.ascontiguousarray(a), name)
-            for name, a in arrays.items()]
+        arrays["obs_mean"], arrays["obs_inv_std"] = model.obs_mean, model.obs_inv_std
+    if model.prev_reward:
+        arrays["reward_scale"] = np.array(model.reward_scale)
+    if model.action_kind == "continuous":
+        arrays["std_min"], arrays["std_max"] = np.array(model.std_min), np.array(model.std_max)
+        arrays["split_policy"] = np.array([model.n_actions] * 2, dtype=np.int64)
+    return {k: np.array(v, dtype=np.int64 if v.dtype == np.int64 else f32, order="C")
+            for k, v in arrays.items()}
+
+
+def _initializers(model: InferenceModel) -> list:
+    onnx = _onnx()
+    return [onnx.numpy_helper.from_array(a, name) for name, a in _arrays(model).items()]
 
 
 _ACTIVATION_OPS = {"relu": "Relu", "tanh": "Tanh", "identity": None}
 
 
-def _step_nodes(model: InferenceModel, g: _Nodes, obs: str, state: str, outputs: list,
+def _step_nodes(model: InferenceModel, g: _Nodes, inputs: list, state: str, outputs: list,
                 state_out: str) -> None:
-    """Append one inference step to g: from the values obs [B, n_in] and state [B, 2n] to the
-    values named outputs (per output_names(model)) and state_out. The one definition of the step,
-    used by the step graph and by the Scan body of the sequence graph."""
-    x = obs
+    """Append one inference step to g: from the values inputs (per input_names(model)) and state
+    [B, S] to the values named outputs (per output_names(model)) and state_out. The one
+    definition of the step, used by the step graph and by the Scan body of the sequence graph."""
+    feeds = dict(zip(input_names(model), inputs))
+    x = feeds["obs"]
     if model.obs_mean is not None:
-        x = g.op("Mul", [g.op("Sub", [obs, "obs_mean"]), "obs_inv_std"])
-    u = g.op("Mul", ["eta2", g.op("MatMul", [x, "w_in"])])  # [eta W_c x; eta W_d x]
-    c, d = f"{g.prefix}c", f"{g.prefix}d"
-    g.nodes.append(_onnx().helper.make_node("Split", [state, "split_state"], [c, d],
-                                            name=f"{g.prefix}Split_state", axis=1))
-    swapped = g.op("Concat", [d, c], axis=1)  # [d; c]
-    # [g c - phi d; g d + phi c] + u, in rtu_model.c's order of operations
-    pre = g.op("Add", [g.op("Add", [g.op("Mul", ["g2", state]), g.op("Mul", ["phi2", swapped])]),
-                       u])
+        x = g.op("Mul", [g.op("Sub", [x, "obs_mean"]), "obs_inv_std"])
+    if model.n_extra:
+        parts = [x] + ([feeds["prev_action"]] if model.prev_action else [])
+        if model.prev_reward:
+            parts.append(g.op("Mul", [feeds["prev_reward"], "reward_scale"]))
+        x = g.op("Concat", parts, axis=1)
+    states = [state] * model.n_trunks  # the memoryless step reads no state
+    if model.n_trunks == 2 and not model.memoryless:
+        states = [f"{g.prefix}state_{r}" for r in range(2)]
+        g.split(state, "split_trunks", states)
     act = _ACTIVATION_OPS[model.activation]
-    if model.kind == "linear":
-        new_state = pre
-        h = g.op(act, [pre]) if act else pre
+    news, head_out = [], {}
+    for r, s in enumerate(states):
+        names = _trunk_names(r)
+        e = x
+        if model.n_embed:
+            e = g.ln_lrelu(g.dense(x, names["w_in"], names["b_in"]))
+        u = g.op("Mul", [names["eta2"], g.op("MatMul", [e, names["w_rtu"]])])  # eta [W_c e; W_d e]
+        if model.memoryless:
+            pre = u  # from the zero state: g 0 - phi 0 + u is u exactly
+        else:
+            c, d = f"{g.prefix}c_{r}", f"{g.prefix}d_{r}"
+            g.split(s, "split_state", [c, d])
+            swapped = g.op("Concat", [d, c], axis=1)  # [d; c]
+            # [g c - phi d; g d + phi c] + u, in rtu_model.c's order of operations
+            pre = g.op("Add", [g.op("Add", [g.op("Mul", [names["g2"], s]),
+                                            g.op("Mul", [names["phi2"], swapped])]), u])
+        if model.kind == "linear":
+            news.append(pre)
+            h = g.op(act, [pre]) if act else pre
+        else:
+            news.append(g.op(act, [pre]) if act else pre)
+            h = news[-1]
+        for role in ([0] if r == 0 else []) + ([1] if model.n_actions and
+                                                 r + 1 == model.n_trunks else []):
+            hn = _head_names(role)
+            q = g.ln_lrelu(g.dense(h, hn["w_1"], hn["b_1"])) if model.n_head else h
+            head_out[role] = g.dense(q, hn["w_2"], hn["b_2"])
+    if len(news) == 1:
+        g.op("Identity", news, state_out)
     else:
-        new_state = g.op(act, [pre]) if act else pre
-        h = new_state
-    g.op("Identity", [new_state], state_out)
-    out = g.op("Add", [g.op("MatMul", [h, "head_w"]), "head_b"])
-    if len(outputs) == 1:
-        g.op("Identity", [out], outputs[0])
-    else:
-        g.nodes.append(_onnx().helper.make_node("Split", [out, "split_out"], list(outputs),
-                                                name=f"{g.prefix}Split_out", axis=1))
+        g.op("Concat", news, state_out, axis=1)
+    g.op("Identity", [head_out[0]], outputs[-1])  # value, or the prediction
+    if model.action_kind == "discrete":
+        g.op("Identity", [head_out[1]], outputs[0])
+    elif model.action_kind == "continuous":  # std = min(std_min + softplus(pre), std_max)
+        pre_std = f"{g.prefix}std_pre"
+        g.split(head_out[1], "split_policy", [outputs[0], pre_std])
+        g.op("Min", [g.op("Add", ["std_min", g.op("Softplus", [pre_std])]), "std_max"],
+             outputs[1])
 
 
 def _metadata(model: InferenceModel, sequence: bool) -> dict:
-    names = output_names(model) + ["state_out"] + (["log_std"] if model.log_std is not None
-                                                   else [])
     meta = {
         "format": FORMAT,
         "rtu_edge_version": __version__,
@@ -181,10 +272,17 @@ def _metadata(model: InferenceModel, sequence: bool) -> dict:
         "activation": model.activation,
         "n_in": str(model.n_in),
         "n_hidden": str(model.n_hidden),
+        "n_embed": str(model.n_embed),
+        "n_head": str(model.n_head),
+        "n_trunks": str(model.n_trunks),
+        "prev_action": str(int(model.prev_action)),
+        "prev_reward": str(int(model.prev_reward)),
+        "memoryless": str(int(model.memoryless)),
         "n_out": str(model.n_out),
         "action_kind": model.action_kind or "none",
         "n_actions": str(model.n_actions),
-        "outputs": json.dumps(names),
+        "inputs": json.dumps(input_names(model) + ["state"]),
+        "outputs": json.dumps(output_names(model) + ["state_out"]),
         "head_rows": json.dumps(list(model.output_names)),
         "training_steps": str(model.steps),
         "state_init": STATE_INIT,
@@ -194,10 +292,9 @@ def _metadata(model: InferenceModel, sequence: bool) -> dict:
         "config": json.dumps(model.config, sort_keys=True),
     }
     if sequence:
-        meta["layout"] = ("time-major: obs [time, batch, n_in], per-step outputs "
-                          "[time, batch, k]; state in and state_out [batch, 2*n_hidden]")
-    if model.log_std is not None:
-        meta["log_std"] = json.dumps([float(v) for v in model.log_std.astype(np.float32)])
+        meta["layout"] = ("time-major: obs [time, batch, n_in] (and prev_action, prev_reward "
+                          "[time, batch, k]), per-step outputs [time, batch, k]; state in and "
+                          "state_out [batch, 2*n_hidden*n_trunks]")
     return meta
 
 
@@ -208,53 +305,51 @@ def to_onnx(model: InferenceModel, path: Optional[PathLike] = None,
     (OSError naming path if it cannot be)."""
     onnx = _onnx()
     helper, TP = onnx.helper, onnx.TensorProto
-    n2 = 2 * model.n_hidden
-    names = output_names(model)
-    widths = _output_widths(model)
+    S = model.recurrent_size
+    names, widths = output_names(model), _output_widths(model)
+    in_names, in_widths = input_names(model), _input_widths(model)
     weights = _initializers(model)
-    outer = [t for t in weights if t.name == "log_std_value"]
-    step_weights = [t for t in weights if t.name != "log_std_value"]
     if not sequence:
         g = _Nodes("")
-        _step_nodes(model, g, "obs", "state", names, "state_out")
-        inputs = [helper.make_tensor_value_info("obs", TP.FLOAT, ["batch", model.n_in]),
-                  helper.make_tensor_value_info("state", TP.FLOAT, ["batch", n2])]
+        _step_nodes(model, g, in_names, "state", names, "state_out")
+        inputs = [helper.make_tensor_value_info(name, TP.FLOAT, ["batch", w])
+                  for name, w in zip(in_names, in_widths)]
+        inputs.append(helper.make_tensor_value_info("state", TP.FLOAT, ["batch", S]))
         outs = [helper.make_tensor_value_info(name, TP.FLOAT, ["batch", w])
                 for name, w in zip(names, widths)]
         nodes = g.nodes
     else:
         body = _Nodes("step/")
+        body_ins = [f"step/{name}" for name in in_names]
         body_outs = [f"step/{name}" for name in names]
-        _step_nodes(model, body, "step/obs", "step/state", body_outs, "step/state_out")
+        _step_nodes(model, body, body_ins, "step/state", body_outs, "step/state_out")
         body_graph = helper.make_graph(
             body.nodes, "rtu_step",
-            [helper.make_tensor_value_info("step/state", TP.FLOAT, ["batch", n2]),
-             helper.make_tensor_value_info("step/obs", TP.FLOAT, ["batch", model.n_in])],
-            [helper.make_tensor_value_info("step/state_out", TP.FLOAT, ["batch", n2])]
+            [helper.make_tensor_value_info("step/state", TP.FLOAT, ["batch", S])]
+            + [helper.make_tensor_value_info(name, TP.FLOAT, ["batch", w])
+               for name, w in zip(body_ins, in_widths)],
+            [helper.make_tensor_value_info("step/state_out", TP.FLOAT, ["batch", S])]
             + [helper.make_tensor_value_info(name, TP.FLOAT, ["batch", w])
                for name, w in zip(body_outs, widths)],
-            initializer=step_weights)  # the body holds its weights (no outer-scope reads)
-        step_weights = []
+            initializer=weights)  # the body holds its weights (no outer-scope reads)
+        weights = []
         nodes = [helper.make_node(
-            "Scan", ["state", "obs"], ["state_out"] + names, name="Scan_episode",
-            body=body_graph, num_scan_inputs=1)]  # scan axes 0: time-major
-        inputs = [helper.make_tensor_value_info("obs", TP.FLOAT,
-                                                ["time", "batch", model.n_in]),
-                  helper.make_tensor_value_info("state", TP.FLOAT, ["batch", n2])]
+            "Scan", ["state"] + in_names, ["state_out"] + names, name="Scan_episode",
+            body=body_graph, num_scan_inputs=len(in_names))]  # scan axes 0: time-major
+        inputs = [helper.make_tensor_value_info(name, TP.FLOAT, ["time", "batch", w])
+                  for name, w in zip(in_names, in_widths)]
+        inputs.append(helper.make_tensor_value_info("state", TP.FLOAT, ["batch", S]))
         outs = [helper.make_tensor_value_info(name, TP.FLOAT, ["time", "batch", w])
                 for name, w in zip(names, widths)]
-    outs.append(helper.make_tensor_value_info("state_out", TP.FLOAT, ["batch", n2]))
-    if model.log_std is not None:
-        nodes = nodes + [helper.make_node("Identity", ["log_std_value"], ["log_std"],
-                                          name="Identity_log_std")]
-        outs.append(helper.make_tensor_value_info("log_std", TP.FLOAT, [model.n_actions]))
+    outs.append(helper.make_tensor_value_info("state_out", TP.FLOAT, ["batch", S]))
     graph = helper.make_graph(nodes, f"rtu_edge_{model.learner.replace('-', '_')}", inputs, outs,
-                              initializer=step_weights + outer)
+                              initializer=weights)
     proto = helper.make_model(graph, producer_name="rtu_edge", producer_version=__version__,
                               opset_imports=[helper.make_opsetid("", OPSET)])
     proto.ir_version = IR_VERSION
     proto.doc_string = (f"rtu_edge {model.learner} ({model.kind} RTU, {model.activation}, "
-                        f"n_in {model.n_in}, n_hidden {model.n_hidden}): "
+                        f"n_in {model.n_in}, n_hidden {model.n_hidden}, n_embed {model.n_embed}, "
+                        f"n_head {model.n_head}, {model.n_trunks} trunk(s)): "
                         f"{'a whole episode (Scan)' if sequence else 'one inference step'}. "
                         f"State: {STATE_INIT}.")
     helper.set_model_props(proto, _metadata(model, sequence))
@@ -301,6 +396,9 @@ def metadata(proto) -> dict:
 def rtu_metadata(proto, where: str) -> dict:
     """metadata_props of an rtu_edge export; ValueError naming where if it is not one."""
     meta = metadata(proto)
+    if meta.get("format") == "rtu_edge-onnx-1":
+        raise ValueError(f"{where} was exported by an rtu_edge of before the streaming network "
+                         "(format rtu_edge-onnx-1): export its checkpoint again")
     if meta.get("format") != FORMAT:
         raise ValueError(f"{where} is not an ONNX model exported by rtu_edge (no metadata "
                          f"format={FORMAT!r})")
@@ -334,31 +432,47 @@ def from_onnx(source, where: Optional[str] = None) -> InferenceModel:
     arrays = {t.name: onnx.numpy_helper.to_array(t) for t in _all_initializers(proto.graph)}
     try:
         n_in, n = int(meta["n_in"]), int(meta["n_hidden"])
+        m, k, n_trunks = int(meta["n_embed"]), int(meta["n_head"]), int(meta["n_trunks"])
         learner, action_kind = meta["learner"], meta["action_kind"]
         n_actions, n_out = int(meta["n_actions"]), int(meta["n_out"])
-        w_in, head_w = arrays["w_in"], arrays["head_w"]
-        shapes_ok = (w_in.shape == (n_in, 2 * n) and head_w.shape == (2 * n, n_out)
-                     and all(arrays[k].shape == (2 * n,) for k in ("eta2", "g2", "phi2"))
-                     and arrays["head_b"].shape == (n_out,))
+        trunks = []
+        for r in range(n_trunks):
+            a = {key: arrays.get(name) for key, name in _trunk_names(r).items()}
+            w_rtu = a["w_rtu"]
+            eta = a["eta2"][:n].copy()
+            zero = np.zeros_like(eta)  # memoryless: no recurrence, g and phi are not stored
+            trunks.append(Trunk(Dense(a["w_in"].T.copy(), a["b_in"].copy()) if m else None,
+                                np.ascontiguousarray(w_rtu[:, :n].T),
+                                np.ascontiguousarray(w_rtu[:, n:].T),
+                                zero if a["g2"] is None else a["g2"][:n].copy(),
+                                zero if a["phi2"] is None else a["phi2"][n:].copy(), eta))
+        heads = []
+        for r in range(2 if learner == "actor-critic" else 1):
+            a = {key: arrays.get(name) for key, name in _head_names(r).items()}
+            heads.append(Head(Dense(a["w_1"].T.copy(), a["b_1"].copy()) if k else None,
+                              Dense(a["w_2"].T.copy(), a["b_2"].copy())))
         normalised = "obs_mean" in arrays
-        log_std = arrays.get("log_std_value")
         model = InferenceModel(
-            learner, meta["kind"], meta["activation"], n_in, n,
-            None if action_kind == "none" else action_kind, n_actions,
-            np.ascontiguousarray(w_in[:, :n].T), np.ascontiguousarray(w_in[:, n:].T),
-            arrays["g2"][:n].copy(), arrays["phi2"][n:].copy(), arrays["eta2"][:n].copy(),
-            np.ascontiguousarray(head_w.T), arrays["head_b"].copy(),
+            learner, meta["kind"], meta["activation"], n_in, n, m, k,
+            meta["prev_action"] == "1", meta["prev_reward"] == "1", meta["memoryless"] == "1",
+            None if action_kind == "none" else action_kind, n_actions, trunks, heads,
             arrays["obs_mean"].copy() if normalised else None,
             arrays["obs_inv_std"].copy() if normalised else None,
-            None if log_std is None else log_std.copy(),
+            float(arrays["reward_scale"]) if "reward_scale" in arrays else 1.0,
+            float(arrays["std_min"]) if "std_min" in arrays else 0.0,
+            float(arrays["std_max"]) if "std_max" in arrays else 0.0,
             tuple(json.loads(meta["head_rows"])), int(meta["training_steps"]),
             json.loads(meta.get("config", "{}")))
-    except (KeyError, ValueError, TypeError, IndexError) as err:
+        n_e = m if m else model.n_x
+        shapes_ok = (all(t.w_c.shape == (n, n_e) and t.g.shape == (n,) for t in trunks)
+                     and all(h.out.w.shape[0] == w and h.out.b.shape == (w,) for h, w in
+                             zip(heads, [1, n_out - 1])))
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:
         raise ValueError(f"{where}: rtu_edge metadata or weights missing or malformed "
                          f"({type(err).__name__}: {err})") from None
     if not shapes_ok or model.n_out != n_out:
         raise ValueError(f"{where}: weight shapes do not match its metadata (n_in {n_in}, "
-                         f"n_hidden {n}, n_out {n_out})")
+                         f"n_hidden {n}, n_embed {m}, n_head {k}, n_out {n_out})")
     return model
 
 
@@ -368,20 +482,20 @@ def quantize_int8(src, dst_path: PathLike):
     """The int8 variant of an exported model (src: a path or an onnx.ModelProto from to_onnx),
     written atomically to dst_path; returns the onnx.ModelProto.
 
-    onnxruntime.quantization.quantize_dynamic with int8 weights (symmetric, per tensor): the two
-    MatMuls, the input projection [W_c; W_d] and the linear head, become DynamicQuantizeLinear
-    (the activation to uint8, its range measured at each call) + MatMulInteger + a float rescale.
-    Every other operator stays float32, in particular the recurrence (g, phi, eta) and the state,
-    so quantization errors do not compound through the weights of the recurrence; they enter
-    through the input projection each step and decay with the units' |lambda| < 1. All the
-    operators are standard ONNX (opset 17), run by onnxruntime's CPU provider.
+    onnxruntime.quantization.quantize_dynamic with int8 weights (symmetric, per tensor): every
+    MatMul (the input layers, the RTUs' input projections [W_c; W_d], the heads' hidden and output
+    layers) becomes DynamicQuantizeLinear (the activation to uint8, its range measured at each
+    call) + MatMulInteger + a float rescale. Every other operator stays float32, in particular
+    the recurrence (g, phi, eta), the state and LayerNorm, so quantization errors do not compound
+    through the weights of the recurrence; they enter through the input projection each step and
+    decay with the units' |lambda| < 1. All the operators are standard ONNX (opset 17), run by
+    onnxruntime's CPU provider.
 
     Error: over a 1000-step rollout with the state fed back, max_t |int8 - float32| /
     max_t |float32| stays within rtu_edge.validate.INT8_RELATIVE_BOUND (5%) for each output and
-    for the state. Measured (benchmarks/bench_export.py, tests/test_export_onnx.py): about 1% on
-    a CartPole-p actor-critic and its own observations, 0.5-2% on the test checkpoints. Integer
-    weights only save space beside the graph when the weights dominate (n_in 16, n_hidden 64 and
-    up).
+    for the state. Measured (benchmarks/bench_export.py, tests/test_export_onnx.py): 1.5-3.0% on
+    a CartPole-p actor-critic of the default network and its own observations, 0.3-2.5% on
+    smaller test models. The int8 file is about half the float32 one for the default network.
 
     The metadata of src is kept, plus "quantization": "int8-dynamic".
     """
@@ -452,28 +566,64 @@ class _Runner:
         return dict(zip(self.names, self.sess.run(None, feeds)))
 
 
-def run_onnx(proto, obs: np.ndarray, runtime: str = "onnxruntime", batch_axis: bool = False):
+def previous_inputs(meta: dict, actions, rewards, batch_axis: bool = False) -> dict:
+    """The graph's prev_action and prev_reward inputs over an episode (those it has, by its
+    metadata) from the actions (T, 1 or A; an index or a vector) and rewards (T,) taken after
+    each step: at step t those of step t - 1, zeros at t = 0; (T, w) float32 each, or (B, T, w)
+    with batch_axis (actions (B, T, .), rewards (B, T))."""
+    inputs = json.loads(meta["inputs"])
+    A = int(meta["n_actions"])
+    actions = np.asarray(actions, dtype=np.float64)
+    rewards = np.asarray(rewards, dtype=np.float64)
+    if not batch_axis:
+        actions, rewards = actions[None], rewards[None]
+    B, T = rewards.shape
+    actions = actions.reshape(B, T, -1)
+    feeds = {}
+    if "prev_action" in inputs:
+        taken = (np.eye(A)[actions[..., 0].astype(np.int64)] if meta["action_kind"] == "discrete"
+                 else actions)
+        feeds["prev_action"] = np.concatenate([np.zeros((B, 1, A)), taken[:, :-1]], axis=1)
+    if "prev_reward" in inputs:
+        feeds["prev_reward"] = np.concatenate([np.zeros((B, 1)), rewards[:, :-1]],
+                                              axis=1)[..., None]
+    return {k: (v if batch_axis else v[0]).astype(np.float32) for k, v in feeds.items()}
+
+
+def run_onnx(proto, obs: np.ndarray, runtime: str = "onnxruntime", batch_axis: bool = False,
+             actions=None, rewards=None):
     """Run an exported model (step or sequence variant) over obs (T, n_in), or (B, T, n_in) with
-    batch_axis, from the zero state, the state fed back: (outputs (T, n_out) or (B, T, n_out),
-    the rows of the head in order, and the states after each step (T, 2n) / (B, T, 2n); the
-    sequence variant gives the final state only, as (1, 2n) / (B, 1, 2n))."""
+    batch_axis, from the zero state, the state fed back, and the action and reward of each step
+    (actions (T, 1 or A), rewards (T,); None: zeros) given as the next step's prev_action and
+    prev_reward (previous_inputs): (outputs (T, n_out) or (B, T, n_out), the head rows in order,
+    and the states after each step (T, S) / (B, T, S); the sequence variant gives the final state
+    only, as (1, S) / (B, 1, S))."""
     meta = rtu_metadata(proto, "the ONNX model")
-    names = json.loads(meta["outputs"])
-    per_step = [n for n in names if n not in ("state_out", "log_std")]
+    per_step = [n for n in json.loads(meta["outputs"]) if n != "state_out"]
     runner = _Runner(proto, runtime)
     obs = np.asarray(obs, dtype=np.float32)
     batched = obs if batch_axis else obs[None]
     B, T = batched.shape[:2]
-    state = np.zeros((B, 2 * int(meta["n_hidden"])), dtype=np.float32)
+    A = int(meta["n_actions"])
+    width = A if meta["action_kind"] == "continuous" else 1
+    actions = np.zeros((B, T, width)) if actions is None else np.asarray(actions)
+    rewards = np.zeros((B, T)) if rewards is None else np.asarray(rewards)
+    extras = previous_inputs(meta, actions if batch_axis else actions.reshape(1, T, -1),
+                             rewards if batch_axis else rewards.reshape(1, T), batch_axis=True)
+    S = 2 * int(meta["n_hidden"]) * int(meta["n_trunks"])
+    state = np.zeros((B, S), dtype=np.float32)
     if meta["variant"] == "sequence":
-        r = runner.run({"obs": np.ascontiguousarray(batched.transpose(1, 0, 2)),
-                        "state": state})
+        feeds = {"obs": np.ascontiguousarray(batched.transpose(1, 0, 2)), "state": state}
+        feeds.update({k: np.ascontiguousarray(v.transpose(1, 0, 2)) for k, v in extras.items()})
+        r = runner.run(feeds)
         out = np.concatenate([r[n] for n in per_step], axis=2).transpose(1, 0, 2)
         states = r["state_out"][:, None, :]
     else:
         outs, states = [], []
         for t in range(T):
-            r = runner.run({"obs": batched[:, t], "state": state})
+            feeds = {"obs": batched[:, t], "state": state}
+            feeds.update({k: v[:, t] for k, v in extras.items()})
+            r = runner.run(feeds)
             state = r["state_out"]
             outs.append(np.concatenate([r[n] for n in per_step], axis=1))
             states.append(state)

@@ -1,0 +1,237 @@
+/* The inference model (rtu_model.h) is the learner's forward pass: on the learner's own weights,
+ * step after step, its outputs are what rtu_ac_act computed; its sizes; refused input. */
+#include <math.h>
+#include <string.h>
+
+#include "check.h"
+#include "fixtures.h"
+#include "rtu_model.h"
+#include "tests.h"
+
+#define MODEL_STEPS 300u
+#define MODEL_MAX_OUT (2u * FIX_AC_MAX_ACTIONS + 1u)
+#define MODEL_MAX_STATE RTU_MODEL_STATE_REALS(2u, GOLDEN_N_HIDDEN, FIX_AC_MAX_ACTIONS + 1u)
+#define MODEL_MAX_WORK                                                                              \
+    RTU_MODEL_WORK_REALS(GOLDEN_AC_N_IN + FIX_AC_MAX_ACTIONS + 1u, GOLDEN_N_HIDDEN,               \
+                         FIX_AC_MAX_EMBED, FIX_AC_MAX_HEAD)
+
+static rtu_real ac_buf[FIX_AC_REALS];
+
+/* A model whose const pointers are the learner's own arrays: it follows the learner's weights
+ * (and its cells' derived g, phi, eta) as they learn. No normalisation, reward_scale 1. */
+static rtu_model model_of(const rtu_ac *ac)
+{
+    rtu_model m;
+    size_t r, n2 = 2u * ac->shape.n_hidden, k = ac->shape.n_head;
+    memset(&m, 0, sizeof m);
+    m.kind = ac->shape.kind;
+    m.activation = ac->shape.activation;
+    m.n_obs = ac->shape.n_obs;
+    m.n_hidden = ac->shape.n_hidden;
+    m.n_embed = ac->shape.n_embed;
+    m.n_head = k;
+    m.n_trunks = ac->shape.shared ? 1u : 2u;
+    m.prev_action = ac->shape.prev_action;
+    m.prev_reward = ac->shape.prev_reward;
+    m.memoryless = ac->shape.memoryless;
+    m.action_kind = ac->shape.action_kind;
+    m.n_actions = ac->shape.n_actions;
+    for (r = 0; r < m.n_trunks; ++r) {
+        const rtu_ac_trunk *t = &ac->trunk[r];
+        m.trunk[r].embed = t->embed;
+        m.trunk[r].w_c = t->cell.w_c;
+        m.trunk[r].w_d = t->cell.w_d;
+        m.trunk[r].g = t->cell.g;
+        m.trunk[r].phi = t->cell.phi;
+        m.trunk[r].eta = t->cell.eta;
+    }
+    for (r = 0; r < 2u; ++r) {
+        m.head[r].hidden = k ? ac->head[r].params : NULL;
+        m.head[r].out = ac->head[r].params + (k ? k * (n2 + 1u) : 0u);
+    }
+    m.obs_mean = m.obs_inv_std = NULL;
+    m.reward_scale = 1;
+    m.std_min = ac->config.std_min;
+    m.std_max = ac->config.std_max;
+    return m;
+}
+
+/* Golden case c's learner without observation normalisation and reward scaling (whose running
+ * statistics a frozen model does not follow), acting and learning on the synthetic stream; the
+ * model steps on the same observations, fed the learner's actions and rewards. After every act,
+ * the model's outputs are the learner's (actor's outputs, std after the bound, then v(s)) and its
+ * extras are the learner's x: bit for bit. */
+void test_model_is_the_learners_forward(int c)
+{
+    rtu_ac ac;
+    rtu_ac_shape shape = fix_ac_shape(c);
+    rtu_ac_config cfg = fix_ac_config(c);
+    rtu_model m;
+    fix_env env;
+    rtu_real state[MODEL_MAX_STATE], work[MODEL_MAX_WORK], out[MODEL_MAX_OUT];
+    rtu_real want[MODEL_MAX_OUT];
+    size_t A, o_pi, n_out, i, n_extra;
+    unsigned t;
+    double worst = 0;
+    rtu_status status;
+    cfg.normalize_obs = 0;
+    cfg.scale_reward = 0;
+    status = rtu_ac_init(&ac, &shape, &cfg, golden_ac_cases[c].seed, ac_buf, sizeof ac_buf);
+    CHECK_STATUS(status, RTU_OK);
+    if (status != RTU_OK) {
+        return;
+    }
+    m = model_of(&ac);
+    CHECK_STATUS(rtu_model_check(&m), RTU_OK);
+    A = shape.n_actions;
+    o_pi = RTU_AC_N_OUT_POLICY(shape.action_kind, A);
+    n_out = rtu_model_n_out(&m);
+    n_extra = RTU_MODEL_N_EXTRA(shape.prev_action, shape.prev_reward, A);
+    CHECK(n_out == o_pi + 1u && n_out <= MODEL_MAX_OUT, "n_out %lu", (unsigned long)n_out);
+    CHECK(rtu_model_state_reals(&m) <= MODEL_MAX_STATE && rtu_model_work_reals(&m) <= MODEL_MAX_WORK,
+          "sizes");
+    rtu_model_reset(&m, state);
+    fix_env_start(&env, golden_ac_cases[c].env_seed);
+    for (t = 0; t < MODEL_STEPS; ++t) {
+        rtu_real obs[GOLDEN_AC_N_IN], next[GOLDEN_AC_N_IN], action[FIX_AC_MAX_ACTIONS], r;
+        int end = (t + 1u) % GOLDEN_AC_EPISODE == 0u, odd = ((t + 1u) / GOLDEN_AC_EPISODE) % 2u;
+        for (i = 0; i < GOLDEN_AC_N_IN; ++i) {
+            obs[i] = (rtu_real)env.obs[i];
+        }
+        status = rtu_ac_act(&ac, obs, action);
+        if (status == RTU_OK) {
+            status = rtu_model_step(&m, state, obs, work, out);
+        }
+        CHECK_STATUS(status, RTU_OK);
+        if (status != RTU_OK) {
+            return;
+        }
+        for (i = 0; i < o_pi; ++i) { /* logits, or means then the bounded stds */
+            want[i] = shape.action_kind == RTU_ACTIONS_DISCRETE ? ac.head[1].out[i] : ac.pi[i];
+        }
+        want[o_pi] = rtu_ac_value(&ac);
+        for (i = 0; i < n_out; ++i) {
+            double d = fabs((double)out[i] - (double)want[i]);
+            worst = d > worst ? d : worst;
+        }
+        for (i = 0; i < n_extra; ++i) {
+            double d = fabs((double)state[m.n_trunks * 2u * m.n_hidden + i] -
+                            (double)ac.x[shape.n_obs + i]);
+            worst = d > worst ? d : worst;
+        }
+        r = (rtu_real)(0.5 * env.obs[0] - 0.25);
+        fix_env_advance(&env, 1u);
+        for (i = 0; i < GOLDEN_AC_N_IN; ++i) {
+            next[i] = (rtu_real)env.obs[i];
+        }
+        status = rtu_ac_learn(&ac, r, next, end && odd, end && !odd);
+        CHECK_STATUS(status, RTU_OK);
+        if (status != RTU_OK) {
+            return;
+        }
+        if (end) {
+            rtu_model_reset(&m, state);
+        } else {
+            CHECK_STATUS(rtu_model_feed(&m, state, action, r), RTU_OK);
+        }
+    }
+    CHECK(worst == 0, "model vs learner: largest difference %g (outputs and extras)", worst);
+    check_note_deviation(worst);
+    check_note("%s trunks, m %lu, k %lu, %s, %u steps", m.n_trunks == 1u ? "shared" : "separate",
+               (unsigned long)m.n_embed, (unsigned long)m.n_head,
+               shape.action_kind == RTU_ACTIONS_DISCRETE ? "discrete" : "continuous",
+               MODEL_STEPS);
+}
+
+/* rtu_model_run is rtu_model_step and rtu_model_feed in turn; the size macros are the size
+ * functions; bad observations, actions and weights are refused with the state untouched. */
+void test_model_run_sizes_and_refusals(int c)
+{
+    static rtu_real obs[40 * GOLDEN_AC_N_IN], actions[40 * FIX_AC_MAX_ACTIONS], rewards[40];
+    static rtu_real out_run[40 * MODEL_MAX_OUT];
+    rtu_ac ac;
+    rtu_ac_shape shape = fix_ac_shape(c);
+    rtu_ac_config cfg = fix_ac_config(c);
+    rtu_model m, bad;
+    rtu_prng rng;
+    rtu_real state[MODEL_MAX_STATE], s2[MODEL_MAX_STATE], work[MODEL_MAX_WORK];
+    rtu_real out[MODEL_MAX_OUT], nan_obs[GOLDEN_AC_N_IN], action[FIX_AC_MAX_ACTIONS];
+    size_t i, t, n_out, a_reals = RTU_MODEL_ACTION_REALS(shape.action_kind, shape.n_actions);
+    size_t n_x = RTU_AC_N_X(shape.n_obs, shape.prev_action, shape.prev_reward, shape.n_actions);
+    int same = 1;
+    CHECK_STATUS(rtu_ac_init(&ac, &shape, &cfg, 3u, ac_buf, sizeof ac_buf), RTU_OK);
+    m = model_of(&ac);
+    n_out = rtu_model_n_out(&m);
+    CHECK(rtu_model_state_reals(&m) ==
+              RTU_MODEL_STATE_REALS(shape.shared ? 1u : 2u, shape.n_hidden,
+                                    RTU_MODEL_N_EXTRA(shape.prev_action, shape.prev_reward,
+                                                      shape.n_actions)) &&
+              rtu_model_work_reals(&m) ==
+                  RTU_MODEL_WORK_REALS(n_x, shape.n_hidden, shape.n_embed, shape.n_head) &&
+              n_out == RTU_MODEL_N_OUT(shape.action_kind, shape.n_actions),
+          "size macros and functions differ");
+    rtu_prng_seed(&rng, 11u);
+    for (t = 0; t < 40u; ++t) {
+        for (i = 0; i < GOLDEN_AC_N_IN; ++i) {
+            obs[t * GOLDEN_AC_N_IN + i] = (rtu_real)(2.0 * rtu_prng_uniform(&rng) - 1.0);
+        }
+        for (i = 0; i < a_reals; ++i) {
+            actions[t * a_reals + i] = shape.action_kind == RTU_ACTIONS_DISCRETE
+                                           ? (rtu_real)(t % shape.n_actions)
+                                           : (rtu_real)rtu_prng_normal(&rng);
+        }
+        rewards[t] = (rtu_real)rtu_prng_uniform(&rng);
+    }
+    rtu_model_reset(&m, state);
+    CHECK_STATUS(rtu_model_run(&m, state, obs, actions, rewards, 40u, work, out_run), RTU_OK);
+    rtu_model_reset(&m, s2);
+    for (t = 0; t < 40u; ++t) {
+        CHECK_STATUS(rtu_model_step(&m, s2, obs + t * GOLDEN_AC_N_IN, work, out), RTU_OK);
+        CHECK_STATUS(rtu_model_feed(&m, s2, actions + t * a_reals, rewards[t]), RTU_OK);
+        same &= memcmp(out, out_run + t * n_out, sizeof(rtu_real) * n_out) == 0;
+    }
+    CHECK(same && memcmp(state, s2, sizeof(rtu_real) * rtu_model_state_reals(&m)) == 0,
+          "run differs from step and feed");
+
+    /* refusals leave the state as it was */
+    memcpy(s2, state, sizeof state);
+    nan_obs[0] = (rtu_real)NAN;
+    nan_obs[1] = 0;
+    CHECK_STATUS(rtu_model_step(&m, state, nan_obs, work, out), RTU_ERR_NONFINITE_INPUT);
+    nan_obs[0] = (rtu_real)2e6;
+    CHECK_STATUS(rtu_model_step(&m, state, nan_obs, work, out), RTU_ERR_INPUT_RANGE);
+    CHECK_STATUS(rtu_model_feed(&m, state, actions, (rtu_real)NAN), RTU_ERR_NONFINITE_INPUT);
+    if (shape.prev_action && shape.action_kind == RTU_ACTIONS_DISCRETE) {
+        action[0] = (rtu_real)shape.n_actions;
+        CHECK_STATUS(rtu_model_feed(&m, state, action, 0), RTU_ERR_ACTION);
+        action[0] = (rtu_real)0.5;
+        CHECK_STATUS(rtu_model_feed(&m, state, action, 0), RTU_ERR_ACTION);
+        CHECK_STATUS(rtu_model_feed(&m, state, NULL, 0), RTU_ERR_NULL);
+        rewards[7] = (rtu_real)INFINITY;
+        CHECK_STATUS(rtu_model_run(&m, state, obs, actions, rewards, 40u, work, out_run),
+                     RTU_ERR_NONFINITE_INPUT);
+        rewards[7] = 0;
+    }
+    CHECK(memcmp(state, s2, sizeof state) == 0, "a refused call changed the state");
+
+    /* unusable models */
+    bad = m;
+    bad.n_trunks = 3u;
+    CHECK_STATUS(rtu_model_check(&bad), RTU_ERR_SIZE);
+    bad = m;
+    bad.head[1].out = NULL;
+    CHECK_STATUS(rtu_model_check(&bad), RTU_ERR_NULL);
+    bad = m;
+    bad.n_actions = 0;
+    bad.n_trunks = 1u;
+    bad.prev_action = 0;
+    CHECK_STATUS(rtu_model_check(&bad), RTU_OK); /* a value-only network on trunk 0 */
+    bad.kind = (rtu_kind)7;
+    CHECK_STATUS(rtu_model_check(&bad), RTU_ERR_KIND);
+    bad = m;
+    bad.reward_scale = 0;
+    CHECK_STATUS(rtu_model_check(&bad), m.prev_reward ? RTU_ERR_CONFIG : RTU_OK);
+    bad = m;
+    bad.obs_mean = bad.trunk[0].g;
+    CHECK_STATUS(rtu_model_check(&bad), RTU_ERR_NULL); /* a mean without an inverse std */
+}
