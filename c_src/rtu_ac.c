@@ -11,13 +11,11 @@
 #ifdef RTU_DOUBLE
 #define RTU_EXP exp
 #define RTU_LOG log
-#define RTU_LOG1P log1p
 #define RTU_SQRT sqrt
 #define RTU_FABS fabs
 #else
 #define RTU_EXP expf
 #define RTU_LOG logf
-#define RTU_LOG1P log1pf
 #define RTU_SQRT sqrtf
 #define RTU_FABS fabsf
 #endif
@@ -395,11 +393,6 @@ rtu_real rtu_ac_value(const rtu_ac *ac)
     return ac->head[0].out[0];
 }
 
-static rtu_real softplus(rtu_real y)
-{
-    return RTU_LOG1P(RTU_EXP(-RTU_FABS(y))) + (y > 0 ? y : (rtu_real)0);
-}
-
 /* pi: log-softmax of the actor's logits (discrete), or its means then stds (continuous). */
 static void policy_forward(rtu_ac *ac)
 {
@@ -419,9 +412,9 @@ static void policy_forward(rtu_ac *ac)
         }
     } else { /* std = min(std_min + softplus(pre), std_max) */
         for (i = 0; i < A; ++i) {
-            rtu_real std = ac->config.std_min + softplus(out[A + i]);
             ac->pi[i] = out[i];
-            ac->pi[A + i] = std < ac->config.std_max ? std : ac->config.std_max;
+            ac->pi[A + i] = rtu_bounded_std(out[A + i], ac->config.std_min, ac->config.std_max,
+                                            NULL);
         }
     }
 }
@@ -513,7 +506,8 @@ static void policy_output_gradient(const rtu_ac *ac, rtu_real entropy_scale, rtu
             rtu_real mu = ac->pi[i], std = ac->pi[A + i], diff = ac->action[i] - mu;
             rtu_real inv = (rtu_real)1 / std;
             rtu_real d_std = diff * diff * inv * inv * inv - inv + entropy_scale * inv;
-            int bounded = ac->config.std_min + softplus(pre[i]) >= ac->config.std_max;
+            int bounded;
+            (void)rtu_bounded_std(pre[i], ac->config.std_min, ac->config.std_max, &bounded);
             d_out[i] = diff * inv * inv;
             d_out[A + i] = bounded ? (rtu_real)0
                                    : d_std / ((rtu_real)1 + RTU_EXP(-pre[i]));

@@ -96,8 +96,7 @@ void rtu_ln_lrelu_backward(const rtu_real *y_hat, rtu_real inv_std, rtu_real *d,
 void rtu_dense_backward(const rtu_real *w, const rtu_real *x, const rtu_real *dy, size_t n_in,
                         size_t n_out, rtu_real *grad, rtu_real *dx);
 
-/* softplus(y) = log(1 + exp(y)) without overflow: log1p(exp(-|y|)) + max(y, 0). The continuous
- * actor's std is min(std_min + softplus(pre), std_max) (rtu_ac.c, rtu_model.c). */
+/* softplus(y) = log(1 + exp(y)) without overflow: log1p(exp(-|y|)) + max(y, 0). */
 static inline rtu_real rtu_softplus(rtu_real y)
 {
 #ifdef RTU_DOUBLE
@@ -105,6 +104,19 @@ static inline rtu_real rtu_softplus(rtu_real y)
 #else
     return log1pf(expf(-fabsf(y))) + (y > 0 ? y : 0.0f);
 #endif
+}
+
+/* The continuous actor's std from its pre-activation (rtu_ac.c, rtu_model.c):
+ * min(std_min + softplus(pre), std_max); *at_max (may be NULL) receives whether the bound holds
+ * it (where d std / d pre is 0; below it, sigmoid(pre)). */
+static inline rtu_real rtu_bounded_std(rtu_real pre, rtu_real std_min, rtu_real std_max,
+                                       int *at_max)
+{
+    rtu_real std = std_min + rtu_softplus(pre);
+    if (at_max != NULL) {
+        *at_max = std >= std_max;
+    }
+    return std < std_max ? std : std_max;
 }
 
 /* Sparse initialisation (stream-x): each row keeps K = ceil((1 - sparsity) n_in - 1e-4) weights

@@ -251,9 +251,8 @@ static rtu_status model_step(const rtu_model *m, rtu_real *state, const rtu_real
         }
     }
     if (A && m->action_kind == RTU_ACTIONS_CONTINUOUS) {
-        for (j = A; j < 2u * A; ++j) { /* std = min(std_min + softplus(pre), std_max) */
-            rtu_real std = m->std_min + rtu_softplus(out[j]);
-            out[j] = std < m->std_max ? std : m->std_max;
+        for (j = A; j < 2u * A; ++j) {
+            out[j] = rtu_bounded_std(out[j], m->std_min, m->std_max, NULL);
         }
     }
     return finite ? RTU_OK : RTU_ERR_OVERFLOW;
