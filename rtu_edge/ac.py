@@ -354,6 +354,20 @@ class ActorCritic(Checkpointable):
                 "m2": np.array(impl.obs_m2, dtype=self.dtype), "count": int(impl.obs_count)}
 
     @property
+    def reward_statistics(self) -> dict:
+        """The reward scaling's running statistics of the discounted return trace u (Welford):
+        "trace" (u), "mean", "m2" (the sum of squared deviations) and "count" (returns added);
+        rewards are divided by sqrt(m2 / (count - 1) + 1e-8)."""
+        impl = self._impl
+        if hasattr(impl, "struct"):
+            s = impl.struct
+            return {"trace": float(s.ret_trace), "mean": float(s.ret_mean), "m2": float(s.ret_m2),
+                    "count": int(s.ret_count)}
+        r = impl.impl
+        return {"trace": float(r.ret_trace), "mean": float(r.ret_mean[0]),
+                "m2": float(r.ret_m2[0]), "count": int(r.ret_count)}
+
+    @property
     def acted(self) -> bool:
         """act was called and learn not yet (the next call must be learn)."""
         return bool(self._impl.acted)

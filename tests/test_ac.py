@@ -329,3 +329,29 @@ def test_begin_episode_cuts_an_episode_short_on_every_backend():
     assert runs[0][0] == runs[1][0]
     for k in runs[0][1]:
         np.testing.assert_allclose(runs[0][1][k], runs[1][1][k], rtol=0, atol=1e-12)
+
+
+def test_reward_statistics_are_the_reward_scalings_on_both_backends():
+    """reward_statistics: the discounted return trace u = gamma (1 - terminated) u + r and its
+    Welford statistics, one return added per learn; the same on the C core and the reference."""
+    env, spec = make_env("cartpole-p", 0)
+    learners = [ActorCritic(spec.obs_size, 4, spec.n_actions, seed=3, backend=b, n_embed=0,
+                            n_head=0) for b in ("c", "reference")]
+    gamma, u, traces = learners[0].config.gamma, 0.0, []
+    obs, _ = env.reset(seed=0)
+    for _ in range(60):
+        actions = [ac.act(obs) for ac in learners]
+        assert actions[0] == actions[1]
+        obs2, r, term, trunc, _ = env.step(actions[0])
+        for ac in learners:
+            ac.learn(r, obs2, term, trunc)
+        u = gamma * (0.0 if term else 1.0) * u + r
+        traces.append(u)
+        obs = env.reset()[0] if term or trunc else obs2
+    for ac in learners:
+        stats = ac.reward_statistics
+        assert stats["count"] == 60
+        assert stats["trace"] == pytest.approx(u, rel=1e-12)
+        assert stats["mean"] == pytest.approx(np.mean(traces), rel=1e-9)
+        assert stats["m2"] == pytest.approx(np.sum((np.array(traces) - np.mean(traces)) ** 2),
+                                            rel=1e-9)

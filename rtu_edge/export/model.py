@@ -190,7 +190,8 @@ class InferenceModel:
             obs_mean, obs_inv_std = stats["mean"], _inv_std(stats["m2"], stats["count"], dt)
         reward_scale = 1.0
         if learner.config.scale_reward and net.prev_reward:
-            m2, count = _reward_statistics(learner)
+            stats = learner.reward_statistics
+            m2, count = stats["m2"], stats["count"]
             reward_scale = float(_inv_std(np.array([m2], dtype=dt), count, dt)[0])
         if learner.action_kind == "discrete":
             names = tuple(f"logit_{i}" for i in range(A))
@@ -282,15 +283,6 @@ def _inv_std(m2: np.ndarray, count: int, dt: np.dtype) -> np.ndarray:
     samples), as the learner normalises."""
     var = m2 / dt.type(count - 1) if count >= 2 else np.ones_like(m2)
     return (dt.type(1) / np.sqrt(var + dt.type(NORM_EPS))).astype(dt)
-
-
-def _reward_statistics(learner) -> tuple:
-    """(ret_m2, ret_count) of an ActorCritic's reward scaling, read off its implementation (the
-    C struct, or the reference's fields): ActorCritic has no public accessor for them."""
-    impl = learner._impl
-    if hasattr(impl, "struct"):
-        return float(impl.struct.ret_m2), int(impl.struct.ret_count)
-    return float(impl.impl.ret_m2[0]), int(impl.impl.ret_count)
 
 
 def _trunk(learner, p: dict, prefix: str, n_e: int) -> Trunk:
