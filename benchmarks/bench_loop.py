@@ -7,7 +7,7 @@ Target (issue "one source for each fact", point 3): the Python loop spends at mo
 2 x (C learner + environment) per step. The three are measured in alternating rounds in one run
 and the medians compared, so that a shared machine's drift hits them alike.
 
-    python benchmarks/bench_loop.py                 # linear RTU, 32 units, float32 (the demo's)
+    python benchmarks/bench_loop.py                 # the default network, float32 (the demo's)
     python benchmarks/bench_loop.py --steps 20000 --rounds 7 --json out.json
 """
 
@@ -27,6 +27,7 @@ from _cprogram import ROOT, build, cpu_model  # noqa: E402
 
 from rtu_edge import ActorCritic  # noqa: E402
 from rtu_edge.tasks import make_env  # noqa: E402
+from rtu_edge.train import RunConfig  # noqa: E402
 
 TARGET_RATIO = 2.0
 
@@ -69,8 +70,9 @@ def c_learner(binary: Path, n_hidden: int, kind: str, steps: int, seed: int) -> 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hidden", type=int, default=32)
-    parser.add_argument("--kind", choices=("linear", "nonlinear"), default="linear")
+    defaults = RunConfig(task="cartpole-p", steps=1)  # rtu-edge train's and the demo's
+    parser.add_argument("--hidden", type=int, default=defaults.hidden)
+    parser.add_argument("--kind", choices=("linear", "nonlinear"), default=defaults.kind)
     parser.add_argument("--steps", type=int, default=20000, help="transitions per measurement")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (median)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
