@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--backend", choices=("c", "reference"), default="c")
 
     demo = sub.add_parser(
-        "demo", help="about two minutes: learn CartPole with hidden velocities on the C core",
+        "demo", help="about a minute: learn CartPole with hidden velocities on the C core",
         description="Train the streaming actor-critic with an RTU on CartPole whose velocities "
                     "are hidden, with the C core; check the C learner against the numpy "
                     "reference on a prefix of the run; show the learning curve; write a "
