@@ -542,6 +542,13 @@ static void backward(rtu_ac *ac, size_t r, rtu_real *d_out, rtu_real *z)
     }
 }
 
+/* v clamped to [-RTU_INPUT_LIMIT, RTU_INPUT_LIMIT] (v finite). */
+static rtu_real clamp_input(rtu_real v)
+{
+    const rtu_real limit = (rtu_real)RTU_INPUT_LIMIT;
+    return v > limit ? limit : (v < -limit ? -limit : v);
+}
+
 static void scale(rtu_real *v, size_t count, rtu_real factor)
 {
     size_t i;
@@ -607,15 +614,15 @@ rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, i
             for (i = 0; i < s->n_actions; ++i) {
                 ac->x_next[at + i] = i == (size_t)ac->action[0] ? (rtu_real)1 : (rtu_real)0;
             }
-        } else {
+        } else { /* within the cell's input range, so the forward of x' cannot refuse it */
             for (i = 0; i < s->n_actions; ++i) {
-                ac->x_next[at + i] = ac->action[i];
+                ac->x_next[at + i] = clamp_input(ac->action[i]);
             }
         }
         at += s->n_actions;
     }
     if (s->prev_reward) {
-        ac->x_next[at] = r;
+        ac->x_next[at] = clamp_input(r);
     }
     /* delta = r~ + gamma (1 - terminated) v(s_{t+1}) - v(s_t), v(s_{t+1}) by a peek at theta_t */
     v_s = rtu_ac_value(ac);

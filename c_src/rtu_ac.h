@@ -32,7 +32,7 @@
  *   act:   unless learn already fed it: x_t from s_t (zero extras), forward every network;
  *          sample a_t ~ pi(.|s_t) with the learner's own PCG32 stream
  *   learn: r~ = r / sqrt(var(u) + eps), u = gamma (1 - terminated) u + r   (reward scaling)
- *          x_{t+1} = [normalised s_{t+1}; a_t; r~]
+ *          x_{t+1} = [normalised s_{t+1}; a_t; r~] (a_t and r~ clamped to +-RTU_INPUT_LIMIT)
  *          v(s_{t+1}) = the critic on x_{t+1} by a peek (state and RTRL traces stay those of t)
  *          delta = r~ + gamma (1 - terminated) v(s_{t+1}) - v(s_t)
  *          z_v  = gamma lambda z_v  + grad v(s_t)

@@ -355,3 +355,19 @@ def test_reward_statistics_are_the_reward_scalings_on_both_backends():
         assert stats["mean"] == pytest.approx(np.mean(traces), rel=1e-9)
         assert stats["m2"] == pytest.approx(np.sum((np.array(traces) - np.mean(traces)) ** 2),
                                             rel=1e-9)
+
+
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_an_action_beyond_the_input_range_does_not_stop_the_next_learn(backend):
+    """The previous action and reward enter the next input clamped to +-1e6 (RTU_INPUT_LIMIT),
+    the cell's input range: without an input layer an unbounded Gaussian mean could otherwise make
+    learn refuse its own next input after it had updated the parameters."""
+    ac = ActorCritic(2, 4, 1, action_kind="continuous", backend=backend, seed=0, n_embed=0,
+                     n_head=0)
+    ac._impl.head_params[1][-2] = 5e6  # b_2 of the mean: the action is about 5e6
+    obs = np.array([0.1, -0.2])
+    action = ac.act(obs)
+    assert action[0] > 1e6
+    ac.learn(1.0, obs, False, False)  # refused before the clamp (the feed of x' beyond 1e6)
+    assert ac.steps == 1 and not ac.acted
+    ac.act(obs)  # the networks hold next_obs: the order is intact

@@ -50,7 +50,7 @@ import math
 import numpy as np
 
 from . import obgd
-from .cell import Cell, cell_params, check_input, split
+from .cell import INPUT_LIMIT, Cell, cell_params, check_input, split
 from .config import ACConfig, ACNetwork
 from .net import dense_backward, dense_forward, dense_init, dense_params, ln_lrelu, \
     ln_lrelu_backward
@@ -394,11 +394,11 @@ class AC:
             if self.action_kind == "discrete":
                 self.x_next[i:i + A] = 0.0
                 self.x_next[i + int(self.action[0])] = 1.0
-            else:
-                self.x_next[i:i + A] = self.action
+            else:  # within the cell's input range, so the forward of x' cannot refuse it
+                self.x_next[i:i + A] = np.clip(self.action, -INPUT_LIMIT, INPUT_LIMIT)
             i += A
         if net.prev_reward:
-            self.x_next[i] = r
+            self.x_next[i] = min(max(r, -INPUT_LIMIT), INPUT_LIMIT)
         # delta = r~ + gamma (1 - terminated) v(s') - v(s), v(s') by a peek at theta_t
         v_s = self.value()
         v_next = 0.0 if terminated else self.peek_value(self.x_next)
