@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cprogram import ROOT, build, cpu_model  # noqa: E402
 
-from rtu_edge import ActorCritic  # noqa: E402
+from rtu_edge import ACNetwork, ActorCritic  # noqa: E402
 from rtu_edge.tasks import make_env  # noqa: E402
 from rtu_edge.train import RunConfig  # noqa: E402
 
@@ -63,8 +63,11 @@ def env_alone(steps: int, seed: int) -> float:
 
 
 def c_learner(binary: Path, n_hidden: int, kind: str, steps: int, seed: int) -> float:
-    out = subprocess.run([str(binary), str(n_hidden), str(int(kind == "nonlinear")), str(steps),
-                          str(seed)], capture_output=True, text=True, check=True).stdout
+    """us per rtu_ac_act + rtu_ac_learn on the C plant, the network ActorCritic's default."""
+    net = ACNetwork()
+    out = subprocess.run([str(binary), str(n_hidden), str(int(kind == "nonlinear")),
+                          str(net.n_embed), str(net.n_head), str(steps), str(seed)],
+                         capture_output=True, text=True, check=True).stdout
     return float(out.split()[1])
 
 
