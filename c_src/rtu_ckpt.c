@@ -740,6 +740,27 @@ rtu_status rtu_ac_checkpoint_size(const rtu_ac *ac, size_t *bytes)
     return RTU_OK;
 }
 
+/* The sums of squared deviations of the running statistics, ret_m2 (at r) and every obs_m2 entry
+ * (an array of a, whose reals start at arrays), are >= 0: a negative one (only a hand-made file
+ * holds one) would turn the normalisation's square root into NaN. */
+static rtu_status check_m2(const rtu_ac *ac, const unsigned char *arrays, const ckpt_array *a,
+                           size_t m, const unsigned char *r, const char **what)
+{
+    const unsigned char *at = arrays;
+    size_t k, i;
+    if (get_real(r + (AC_SCALARS - 1) * REAL_BYTES) < 0) {
+        return fault(what, "ret_m2 below 0 (a sum of squares)", RTU_ERR_PARAM_RANGE);
+    }
+    for (k = 0; k < m; at += REAL_BYTES * a[k++].count) {
+        for (i = 0; a[k].ptr == ac->obs_m2 && i < a[k].count; ++i) {
+            if (get_real(at + REAL_BYTES * i) < 0) {
+                return fault(what, "obs_m2 below 0 (a sum of squares)", RTU_ERR_PARAM_RANGE);
+            }
+        }
+    }
+    return RTU_OK;
+}
+
 /* Everything rtu_ac_load checks, on a checkpoint whose framing rtu_ckpt_inspect accepted; ac is
  * only read (for the shape it must match). */
 static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rtu_ckpt_header *h,
@@ -782,6 +803,9 @@ static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rt
         return fault(what, "an even PRNG increment (PCG32 needs it odd)", RTU_ERR_CONFIG);
     }
     status = check_arrays(q + AC_LEAD, a, m, what);
+    if (status == RTU_OK) {
+        status = check_m2(ac, q + AC_LEAD, a, m, r, what);
+    }
     if (status == RTU_OK && get_u32(q + AC_ACTED_AT) != 0) {
         status = fault(what, "taken between act and learn (acted = 1); checkpoints are taken "
                              "after learn", RTU_ERR_ORDER);

@@ -259,8 +259,8 @@ rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *wr
  * (rtu_ckpt_inspect; a version-1 checkpoint is refused with RTU_ERR_CKPT_VERSION), learner type,
  * shape and payload length (RTU_ERR_CKPT_MISMATCH), every real finite (RTU_ERR_NONFINITE_PARAM),
  * the config (RTU_ERR_CONFIG: as rtu_ac_init checks it; normalize_obs, scale_reward, fed and acted
- * 0 or 1; an odd PRNG increment), |nu_log|, |theta_log| <= RTU_LOG_PARAM_LIMIT
- * (RTU_ERR_PARAM_RANGE), and acted 0 (RTU_ERR_ORDER). The config, counters, PRNG, flags,
+ * 0 or 1; an odd PRNG increment), |nu_log|, |theta_log| <= RTU_LOG_PARAM_LIMIT and ret_m2, every
+ * obs_m2 >= 0 (RTU_ERR_PARAM_RANGE), and acted 0 (RTU_ERR_ORDER). The config, counters, PRNG, flags,
  * parameters, cell states, every trace, the observation and reward statistics and x are restored;
  * each cell's derived cache is recomputed (rtu_cell_refresh) and, when fed, the forward
  * activations (above). */
