@@ -24,11 +24,12 @@ def test_benchmark_sweep_files_load(path):
         pytest.importorskip("popgym")
     sweep = load(path)
     assert sweep.configs and len(sweep.seeds) >= 5
-    if path.stem != "network_settings":  # the tuning sweep runs on the tuning seeds 0-4
+    if not path.stem.endswith("_settings"):  # the settings sweeps run on the tuning seeds 0-4
         assert len(sweep.seeds) >= 20 and min(sweep.seeds) >= 100
 
 
 def test_the_results_sweeps_hold_out_the_tuning_seeds():
-    tuning = set(load(SWEEPS[0].with_name("network_settings.toml")).seeds)
+    tuning = set().union(*(load(p).seeds for p in SWEEPS if p.stem.endswith("_settings")))
+    assert tuning
     for name in ("trace", "cartpole", "popgym", "baselines", "suite"):
         assert not tuning & set(load(SWEEPS[0].with_name(f"{name}.toml")).seeds), name
