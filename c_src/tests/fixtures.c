@@ -23,15 +23,16 @@ void fix_td_input(rtu_prng *rng, unsigned t, rtu_real *x, rtu_real *cumulant)
     *cumulant = t % 10u == 6u ? 1 : 0;
 }
 
+/* A config's field from the golden case g that holds it (rtu_config.h's lists). */
+#define FIX_SET_REAL(name, value, rule, obgd_only) cfg.name = (rtu_real)g->name;
+#define FIX_SET_FLAG(name, value) cfg.name = g->name;
+
 rtu_status fix_td_make(int c, uint64_t seed, rtu_td *td, rtu_real *buffer)
 {
     const golden_td_case *g = &golden_td_cases[c];
     rtu_td_config cfg;
     rtu_prng rng;
-    cfg.gamma = (rtu_real)g->gamma;
-    cfg.lambda = (rtu_real)g->lambda;
-    cfg.alpha = (rtu_real)g->alpha;
-    cfg.kappa = (rtu_real)g->kappa;
+    RTU_TD_CONFIG_REALS(FIX_SET_REAL)
     cfg.optimizer = (rtu_optimizer)g->optimizer;
     rtu_prng_seed(&rng, seed);
     return rtu_td_init(td, (rtu_kind)g->kind, (rtu_activation)g->activation, GOLDEN_N_IN,
@@ -110,18 +111,9 @@ rtu_ac_config fix_ac_config(int c)
 {
     const golden_ac_case *g = &golden_ac_cases[c];
     rtu_ac_config cfg;
-    cfg.gamma = (rtu_real)g->gamma;
-    cfg.lambda = (rtu_real)g->lambda;
-    cfg.alpha = (rtu_real)g->alpha;
-    cfg.kappa_value = (rtu_real)g->kappa_value;
-    cfg.kappa_policy = (rtu_real)g->kappa_policy;
-    cfg.entropy_coef = (rtu_real)g->entropy_coef;
-    cfg.sparsity = (rtu_real)g->sparsity;
-    cfg.std_min = (rtu_real)g->std_min;
-    cfg.std_max = (rtu_real)g->std_max;
+    RTU_AC_CONFIG_REALS(FIX_SET_REAL)
     cfg.optimizer = (rtu_optimizer)g->optimizer;
-    cfg.normalize_obs = g->normalize_obs;
-    cfg.scale_reward = g->scale_reward;
+    RTU_AC_CONFIG_FLAGS(FIX_SET_FLAG)
     return cfg;
 }
 

@@ -15,6 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rtu_config.h" /* the configs' fields, which the cases below hold in their order */
+
+/* members of a case for each entry of rtu_config.h's lists */
+#define GOLDEN_REAL_MEMBER(name, value, rule, obgd_only) double name;
+#define GOLDEN_FLAG_MEMBER(name, value) int name;
+
 #define GOLDEN_N_IN 3
 #define GOLDEN_N_HIDDEN 4
 #define GOLDEN_N_PARAMS 32
@@ -79,8 +85,9 @@ typedef struct { /* a cell (N_IN, N_HIDDEN) initialised from seed, run on CELL_S
 } golden_cell_case;
 
 typedef struct { /* a TD learner run for TD_STEPS steps */
-    int kind, activation, optimizer;
-    double gamma, lambda, alpha, kappa;
+    int kind, activation;
+    RTU_TD_CONFIG_REALS(GOLDEN_REAL_MEMBER)
+    int optimizer;
     uint64_t seed, input_seed;
     const double *predictions; /* TD_STEPS */
     const double *params;      /* cell params then head (w, b) after 100, 200 and 300 steps */
@@ -89,9 +96,9 @@ typedef struct { /* a TD learner run for TD_STEPS steps */
 
 typedef struct { /* an actor-critic (GOLDEN_AC_N_IN observations) run for AC_STEPS steps */
     golden_ac_shape shape;
-    double gamma, lambda, alpha, kappa_value, kappa_policy, entropy_coef, sparsity, std_min,
-        std_max;
-    int optimizer, normalize_obs, scale_reward;
+    RTU_AC_CONFIG_REALS(GOLDEN_REAL_MEMBER)
+    int optimizer;
+    RTU_AC_CONFIG_FLAGS(GOLDEN_FLAG_MEMBER)
     uint64_t seed, env_seed;
     unsigned episodes;     /* episodes ended after AC_STEPS */
     unsigned n_params;     /* of mid and end */
@@ -3632,10 +3639,10 @@ const golden_cell_case golden_cell_cases[GOLDEN_CELL_CASES] = {
 };
 
 const golden_td_case golden_td_cases[GOLDEN_TD_CASES] = {
-    {0, 1, 1, 0.9, 0.9, 1.0, 2.0, 21u, 201u, golden_td0_predictions, golden_td0_params, golden_td0_z},
-    {1, 0, 1, 0.9, 0.9, 1.0, 2.0, 22u, 202u, golden_td1_predictions, golden_td1_params, golden_td1_z},
-    {0, 2, 0, 0.8, 0.8, 0.01, 2.0, 23u, 203u, golden_td2_predictions, golden_td2_params, golden_td2_z},
-    {1, 1, 0, 0.8, 0.9, 0.01, 2.0, 24u, 204u, golden_td3_predictions, golden_td3_params, golden_td3_z}
+    {0, 1, 0.9, 0.9, 1.0, 2.0, 1, 21u, 201u, golden_td0_predictions, golden_td0_params, golden_td0_z},
+    {1, 0, 0.9, 0.9, 1.0, 2.0, 1, 22u, 202u, golden_td1_predictions, golden_td1_params, golden_td1_z},
+    {0, 2, 0.8, 0.8, 0.01, 2.0, 0, 23u, 203u, golden_td2_predictions, golden_td2_params, golden_td2_z},
+    {1, 1, 0.8, 0.9, 0.01, 2.0, 0, 24u, 204u, golden_td3_predictions, golden_td3_params, golden_td3_z}
 };
 
 const golden_ac_case golden_ac_cases[GOLDEN_AC_CASES] = {

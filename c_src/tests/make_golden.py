@@ -304,6 +304,15 @@ def c_bool(v) -> str:
     return "1" if v else "0"
 
 
+def config_fields(cfg) -> str:
+    """A case's config, as golden.h's struct holds it: the reals of rtu_config.h's list, the
+    optimizer, the flags."""
+    reals, flags = cfg.c_lists()
+    return ", ".join([repr(getattr(cfg, f.name)) for f in reals] +
+                     [str(OPTIMIZERS.index(cfg.optimizer))] +
+                     [c_bool(getattr(cfg, f.name)) for f in flags])
+
+
 def shape_fields(kind: str, activation: str, n_obs: int, n_hidden: int, net: ACNetwork,
                  action_kind: str, n_actions: int) -> str:
     """A golden_ac_shape (rtu_ac_shape's fields in its order) as a C initialiser."""
@@ -369,8 +378,8 @@ def generate() -> str:
                      ("predictions", "params", "z"))
         names = [w.doubles(f"golden_td{i}_{k}", r[k]) for k in ("predictions", "params", "z")]
         td_rows.append(f"    {{{KINDS.index(kind)}, {ACTIVATIONS.index(activation)}, "
-                       f"{OPTIMIZERS.index(optimizer)}, {gamma!r}, {lambda_!r}, {alpha!r}, "
-                       f"{kappa!r}, {td_seed(i)}u, {td_input_seed(i)}u, " + ", ".join(names) + "}")
+                       f"{config_fields(TDConfig(gamma, lambda_, alpha, kappa, optimizer))}, "
+                       f"{td_seed(i)}u, {td_input_seed(i)}u, " + ", ".join(names) + "}")
         if i == TD_CKPT_CASE:
             w.bytes_("golden_td_ckpt_f32_data", r["ckpt"][4])
             w.bytes_("golden_td_ckpt_f64_data", r["ckpt"][8])
@@ -386,13 +395,10 @@ def generate() -> str:
                      ("actions", "values", "mid", "end", "stats"))
         names = [w.doubles(f"golden_ac{i}_{k}", r[k])
                  for k in ("actions", "values", "mid", "end", "stats")]
-        reals = ", ".join(repr(getattr(cfg, f)) for f in checkpoint.AC_CONFIG_REALS)
         shape = shape_fields(kind, activation, AC_N_OBS, N_HIDDEN, net, action_kind, n_actions)
         ac_rows.append(
-            f"    {{{shape}, {reals}, "
-            f"{OPTIMIZERS.index(cfg.optimizer)}, {c_bool(cfg.normalize_obs)}, "
-            f"{c_bool(cfg.scale_reward)}, {ac_seed(i)}u, {ac_env_seed(i)}u, {r['episodes']}u, "
-            f"{r['end'].size}u, " + ", ".join(names) + "}")
+            f"    {{{shape}, {config_fields(cfg)}, {ac_seed(i)}u, {ac_env_seed(i)}u, "
+            f"{r['episodes']}u, {r['end'].size}u, " + ", ".join(names) + "}")
         if i in AC_CKPT_CASES:
             f32 = w.bytes_(f"golden_ac{i}_ckpt_f32", r["ckpt"][4])
             f64 = w.bytes_(f"golden_ac{i}_ckpt_f64", r["ckpt"][8])
@@ -419,6 +425,12 @@ def generate() -> str:
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "rtu_config.h" /* the configs' fields, which the cases below hold in their order */
+
+/* members of a case for each entry of rtu_config.h's lists */
+#define GOLDEN_REAL_MEMBER(name, value, rule, obgd_only) double name;
+#define GOLDEN_FLAG_MEMBER(name, value) int name;
 
 #define GOLDEN_N_IN {N_IN}
 #define GOLDEN_N_HIDDEN {N_HIDDEN}
@@ -484,8 +496,9 @@ typedef struct {{ /* a cell (N_IN, N_HIDDEN) initialised from seed, run on CELL_
 }} golden_cell_case;
 
 typedef struct {{ /* a TD learner run for TD_STEPS steps */
-    int kind, activation, optimizer;
-    double gamma, lambda, alpha, kappa;
+    int kind, activation;
+    RTU_TD_CONFIG_REALS(GOLDEN_REAL_MEMBER)
+    int optimizer;
     uint64_t seed, input_seed;
     const double *predictions; /* TD_STEPS */
     const double *params;      /* cell params then head (w, b) after 100, 200 and 300 steps */
@@ -494,9 +507,9 @@ typedef struct {{ /* a TD learner run for TD_STEPS steps */
 
 typedef struct {{ /* an actor-critic (GOLDEN_AC_N_IN observations) run for AC_STEPS steps */
     golden_ac_shape shape;
-    double gamma, lambda, alpha, kappa_value, kappa_policy, entropy_coef, sparsity, std_min,
-        std_max;
-    int optimizer, normalize_obs, scale_reward;
+    RTU_AC_CONFIG_REALS(GOLDEN_REAL_MEMBER)
+    int optimizer;
+    RTU_AC_CONFIG_FLAGS(GOLDEN_FLAG_MEMBER)
     uint64_t seed, env_seed;
     unsigned episodes;     /* episodes ended after AC_STEPS */
     unsigned n_params;     /* of mid and end */

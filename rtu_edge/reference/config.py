@@ -92,6 +92,14 @@ class LearnerConfig:
         text = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if math.isinf(high) else ']'}"
         return text + (" (obgd only)" if f.metadata["obgd_only"] else "")
 
+    @classmethod
+    def c_lists(cls) -> tuple:
+        """The fields of rtu_config.h's lists, in their order: (reals, flags) of
+        RTU_<L>_CONFIG_REALS and RTU_<L>_CONFIG_FLAGS (the optimizer is neither)."""
+        fields = dataclasses.fields(cls)
+        return ([f for f in fields if "rule" in f.metadata],
+                [f for f in fields if "rule" not in f.metadata and "choices" not in f.metadata])
+
     def check(self) -> None:
         """The C core's rtu_*_check_config in numpy: ValueError naming the first faulty field."""
         for f in dataclasses.fields(self):
@@ -210,8 +218,7 @@ def c_header() -> str:
            ""]
     for prefix, cls in (("RTU_TD", TDConfig), ("RTU_AC", ACConfig)):
         fields = dataclasses.fields(cls)
-        reals = [f for f in fields if "rule" in f.metadata]
-        flags = [f for f in fields if "rule" not in f.metadata and "choices" not in f.metadata]
+        reals, flags = cls.c_lists()
         out.append(f"/* {cls.__name__}: {cls.__doc__.splitlines()[0]} */")
         for kind, group, fmt in (
                 ("REALS", reals, lambda f: f"X({c_name(f.name)}, {float(f.default)!r}, "
