@@ -293,21 +293,14 @@ static rtu_real embed_forward(const rtu_ac_trunk *t, const rtu_real *x, rtu_real
     return rtu_ln_lrelu(e_hat, e, t->n_embed);
 }
 
-/* The head on the features h into q_hat, q (k each) and out; returns the hidden LN's inverse
- * std (0 without a hidden layer). */
+/* The head on the features h into q_hat, q (k each) and out (rtu_head_forward); returns the
+ * hidden LN's inverse std (0 without a hidden layer). */
 static rtu_real head_forward(const rtu_ac_head *hd, size_t n2, const rtu_real *h, rtu_real *q_hat,
                              rtu_real *q, rtu_real *out)
 {
     size_t k = hd->n_head;
-    rtu_real inv_std = 0;
-    if (k) {
-        rtu_dense_forward(hd->params, h, n2, k, q_hat);
-        inv_std = rtu_ln_lrelu(q_hat, q, k);
-        rtu_dense_forward(hd->params + k * (n2 + 1), q, k, hd->n_out, out);
-    } else {
-        rtu_dense_forward(hd->params, h, n2, hd->n_out, out);
-    }
-    return inv_std;
+    return rtu_head_forward(hd->params, hd->params + (k ? k * (n2 + 1) : 0), n2, k, hd->n_out,
+                            h, q_hat, q, out);
 }
 
 /* Each head on its trunk's features. */

@@ -105,3 +105,18 @@ void rtu_dense_init(rtu_real *w, size_t n_in, size_t n_out, rtu_real sparsity, r
     }
     rtu_zero(w + n_out * n_in, n_out);
 }
+
+rtu_real rtu_head_forward(const rtu_real *hidden, const rtu_real *out_w, size_t n_in,
+                          size_t n_head, size_t n_out, const rtu_real *h, rtu_real *q_hat,
+                          rtu_real *q, rtu_real *out)
+{
+    rtu_real inv_std = 0;
+    if (n_head) {
+        rtu_dense_forward(hidden, h, n_in, n_head, q_hat);
+        inv_std = rtu_ln_lrelu(q_hat, q, n_head);
+        rtu_dense_forward(out_w, q, n_head, n_out, out);
+    } else {
+        rtu_dense_forward(out_w, h, n_in, n_out, out);
+    }
+    return inv_std;
+}

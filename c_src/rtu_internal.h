@@ -119,6 +119,14 @@ static inline rtu_real rtu_bounded_std(rtu_real pre, rtu_real std_min, rtu_real 
     return std < std_max ? std : std_max;
 }
 
+/* A head of the streaming network on the features h (n_in reals): with a hidden layer
+ * (n_head > 0), q_hat = LN(W_1 h + b_1), q = lrelu(q_hat) (n_head each) and out = W_2 q + b_2;
+ * without, out = W_2 h + b_2 (hidden and q_hat, q unused). hidden is [W_1, b_1], out_w
+ * [W_2, b_2]; out has n_out reals. Returns the hidden LN's inverse std (0 without it). */
+rtu_real rtu_head_forward(const rtu_real *hidden, const rtu_real *out_w, size_t n_in,
+                          size_t n_head, size_t n_out, const rtu_real *h, rtu_real *q_hat,
+                          rtu_real *q, rtu_real *out);
+
 /* Sparse initialisation (stream-x): each row keeps K = ceil((1 - sparsity) n_in - 1e-4) weights
  * (at least 1; the 1e-4 keeps a float sparsity's rounding from adding one), chosen by selection
  * sampling, the rest zero; b = 0. Row by row, column j in order: u = uniform; j is kept when

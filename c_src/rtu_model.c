@@ -208,14 +208,8 @@ static int rtu_forward(const rtu_model *m, const rtu_model_trunk *t, const rtu_r
 static void head_forward(const rtu_model *m, const rtu_model_head *hd, const rtu_real *h,
                          size_t n_out, rtu_real *q_hat, rtu_real *q, rtu_real *o)
 {
-    size_t k = m->n_head, n2 = 2u * m->n_hidden;
-    if (k) {
-        rtu_dense_forward(hd->hidden, h, n2, k, q_hat);
-        (void)rtu_ln_lrelu(q_hat, q, k);
-        rtu_dense_forward(hd->out, q, k, n_out, o);
-    } else {
-        rtu_dense_forward(hd->out, h, n2, n_out, o);
-    }
+    (void)rtu_head_forward(hd->hidden, hd->out, 2u * m->n_hidden, m->n_head, n_out, h, q_hat, q,
+                           o);
 }
 
 /* The step without input checks: work = [x (n_x); e_hat, e (m); h (2n); q_hat, q (k)]. The
