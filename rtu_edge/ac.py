@@ -288,7 +288,7 @@ class ActorCritic(Checkpointable):
     LEARNER = "actor-critic"
 
     def __init__(self, n_in: int, n_hidden: int, n_actions: int, *,
-                 action_kind: str = "discrete", kind: str = "nonlinear", activation: str = "tanh",
+                 action_kind: str = "discrete", kind: str = "linear", activation: str = "tanh",
                  seed: int = 0, backend: str = "c", dtype=np.float64,
                  config: ACConfig | None = None, network: ACNetwork | None = None,
                  **hyperparameters):

@@ -7,6 +7,7 @@ import sys
 
 from . import __version__
 from ._extras import MissingExtra
+from .reference.cell import ACTIVATIONS, KINDS
 
 DEMO_STEPS = 500000
 #: the first of the seeds the learning results hold out (100-119): not chosen for its curve
@@ -267,8 +268,9 @@ def _learner_arguments(p: argparse.ArgumentParser, steps_default) -> None:
     p.add_argument("--steps", type=_positive_int, required=steps_default is None,
                    default=steps_default)
     p.add_argument("--hidden", type=_positive_int, default=32, help="RTU units (default 32)")
-    p.add_argument("--kind", choices=("linear", "nonlinear"), default="nonlinear")
-    p.add_argument("--activation", choices=("relu", "tanh", "identity"), default=None,
+    p.add_argument("--kind", choices=KINDS, default=None,
+                   help="default nonlinear for prediction tasks, linear for control tasks")
+    p.add_argument("--activation", choices=ACTIVATIONS, default=None,
                    help="default relu for prediction tasks, tanh for control tasks")
     p.add_argument("--backend", choices=("c", "reference"), default="c")
     p.add_argument("--dtype", choices=("float32", "float64"), default=None,

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .reference.config import c_name
-from .train import (PREDICTION_TASKS, Interrupted, Metrics, RunConfig, default_activation,
+from .train import (PREDICTION_TASKS, Interrupted, Metrics, RunConfig,
                     make_prediction_task, run_episodes, train as run)
 from .validate import LEARNER_TOLERANCE, actor_critic_parity
 
@@ -22,10 +22,9 @@ def _config(args) -> RunConfig:
     dtype = args.dtype or ("float64" if args.backend == "reference" else "float32")
     if args.backend == "reference" and dtype != "float64":
         raise ValueError("--dtype: the reference backend is float64 only")
-    activation = args.activation or default_activation(args.task)
     from .cli import learner_overrides, network_overrides
     cfg = RunConfig(task=args.task, steps=args.steps, hidden=args.hidden, kind=args.kind,
-                    activation=activation, backend=args.backend, dtype=dtype, seed=args.seed,
+                    activation=args.activation, backend=args.backend, dtype=dtype, seed=args.seed,
                     checkpoint_every=args.checkpoint_every, log_every=args.log_every,
                     agent=args.agent, learner=learner_overrides(args),
                     network=network_overrides(args))

@@ -19,8 +19,8 @@ A sweep file (TOML or JSON, by its suffix) lists configurations and seeds::
 
 A configuration's keys: ``label``, ``task`` and ``steps`` (required), ``agent`` (``rtu``, the
 default, or a baseline: ``memoryless``, ``random`` for control tasks, ``zero`` and ``lookup`` for
-prediction tasks; as ``rtu-edge train --agent``), ``hidden``, ``kind``,
-``activation`` (default as ``rtu-edge train``: relu for prediction tasks, tanh for control),
+prediction tasks; as ``rtu-edge train --agent``), ``hidden``, ``kind`` and ``activation``
+(defaults as ``rtu-edge train``'s: rtu_edge/train.py, default_kind and default_activation),
 ``dtype``, ``log_every`` (prediction tasks), the learner's hyperparameters by their
 ``rtu-edge train`` names without the dashes (``gamma``, ``lambda``, ``entropy_coef``...; fields of
 TDConfig for prediction tasks, of ACConfig for control tasks) and, for control tasks, the
@@ -63,7 +63,7 @@ from .cell import KINDS
 from .reference import ACTIVATIONS
 from .reference.config import ACConfig, ACNetwork, TDConfig, c_name
 from .tasks.suite import task_info
-from .train import AGENTS, Interrupted, Metrics, RunConfig, default_activation
+from .train import AGENTS, Interrupted, Metrics, RunConfig
 
 RESULTS = "results.csv"
 SWEEP_RECORD = "sweep.json"
@@ -209,7 +209,6 @@ def _config(entry: dict, where: str, defaults: dict, path: Path) -> Config:
             raise fail("agent", f"must be one of {', '.join(AGENTS[info.kind])} for "
                                 f"{info.kind} tasks, got {entry['agent']!r}")
         settings["agent"] = entry["agent"]
-    settings.setdefault("activation", default_activation(info.name))
     learner = {LEARNER_KEYS[k]: v for k, v in entry.items() if k in LEARNER_KEYS}
     network = {k: v for k, v in entry.items() if k in NETWORK_KEYS}
     run = RunConfig(task=info.name, backend="c", learner=learner, network=network, **settings)

@@ -27,6 +27,7 @@ import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -56,6 +57,13 @@ def default_activation(task: str) -> str:
     return "relu" if task in PREDICTION_TASKS else "tanh"
 
 
+def default_kind(task: str) -> str:
+    """The nonlinear RTU for TD(lambda) on the prediction tasks (the trace results were measured
+    with it); the linear RTU for the actor-critic, which held a memory longer and learned CartPole-P
+    on more training seeds (benchmarks/sweeps/network_settings.toml)."""
+    return "nonlinear" if task in PREDICTION_TASKS else "linear"
+
+
 @dataclass
 class RunConfig:
     """The arguments of a run (config.json)."""
@@ -63,8 +71,9 @@ class RunConfig:
     task: str
     steps: int
     hidden: int = 32
-    kind: str = "nonlinear"
-    activation: str = "tanh"
+    #: the RTU kind and activation; None: the task's default (default_kind, default_activation)
+    kind: Optional[str] = None
+    activation: Optional[str] = None
     backend: str = "c"
     dtype: str = "float32"
     seed: int = 0
@@ -78,6 +87,12 @@ class RunConfig:
     #: the actor-critic's network (fields of ACNetwork; control tasks only); those not given take
     #: ACNetwork's defaults (the memoryless agent: memoryless, without previous action and reward)
     network: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.kind is None:
+            self.kind = default_kind(self.task)
+        if self.activation is None:
+            self.activation = default_activation(self.task)
 
     def learner_config(self, task_gamma: float = None):
         """The learner's config: TDConfig (prediction; gamma defaults to the task's) or ACConfig,
