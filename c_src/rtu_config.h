@@ -1,5 +1,5 @@
 /*
- * GENERATED from rtu_edge/reference/config.py (TDConfig, ACConfig) by
+ * GENERATED from rtu_edge/reference/config.py (TDConfig, ACConfig, ACNetwork) by
  * `python c_src/make_config.py`. Do not edit; a test checks
  * that it is current.
  *
@@ -11,7 +11,8 @@
  *   RTU_<L>_CONFIG_FLAGS(X): X(name, default) for each flag (0 or 1)
  *   RTU_<L>_CONFIG_OPTIMIZER: the default optimizer
  *   RTU_<L>_CONFIG_REAL_COUNT, RTU_<L>_CONFIG_FLAG_COUNT
- * and the optimizers (OPTIMIZERS) as rtu_optimizer.
+ * the optimizers (OPTIMIZERS) as rtu_optimizer, and the default network of the
+ * actor-critic (ACNetwork) as RTU_AC_DEFAULT_<FIELD>.
  */
 #ifndef RTU_CONFIG_H
 #define RTU_CONFIG_H
@@ -50,5 +51,13 @@ typedef enum { RTU_OPT_SGD = 0, RTU_OPT_OBGD = 1 } rtu_optimizer;
     X(scale_reward, 1)                               /* divide rewards by the running std of the return */
 #define RTU_AC_CONFIG_FLAG_COUNT 2u
 #define RTU_AC_CONFIG_OPTIMIZER RTU_OPT_OBGD
+
+/* ACNetwork: the default network of a fresh actor-critic (rtu_ac_shape's fields) */
+#define RTU_AC_DEFAULT_N_EMBED 0u                    /* input layer units (Dense + LayerNorm + leaky ReLU); 0: none */
+#define RTU_AC_DEFAULT_N_HEAD 32u                    /* hidden units of each head (Dense + LayerNorm + leaky ReLU); 0: linear heads on the RTU's features */
+#define RTU_AC_DEFAULT_SHARED 0                      /* actor and critic share the input layer and the RTU */
+#define RTU_AC_DEFAULT_PREV_ACTION 0                 /* the network's input holds the previous action */
+#define RTU_AC_DEFAULT_PREV_REWARD 0                 /* the network's input holds the previous scaled reward */
+#define RTU_AC_DEFAULT_MEMORYLESS 0                  /* the baseline without memory: the RTU's state is zeroed before every step (needs prev_action, prev_reward off) */
 
 #endif /* RTU_CONFIG_H */

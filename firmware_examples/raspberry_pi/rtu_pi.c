@@ -1,8 +1,9 @@
 /*
  * rtu_pi: a robot's main loop on a Raspberry Pi (or any POSIX machine) that learns continually
- * with the rtu_edge streaming actor-critic (c_src/rtu_ac.h) on the streaming network (an input
- * layer, an RTU and an MLP head per network; separate actor and critic unless --shared; the
- * previous action and reward among the inputs unless --no-prev-action, --no-prev-reward).
+ * with the rtu_edge streaming actor-critic (c_src/rtu_ac.h) on the streaming network (by default
+ * an RTU and an MLP head per network, separate actor and critic: the package's default network,
+ * RTU_AC_DEFAULT_* of rtu_config.h; an input layer with --n-embed, one trunk with --shared, the
+ * previous action and reward among the inputs with --prev-action, --prev-reward).
  *
  * C99 + POSIX. Unlike the core, this program uses stdio, signals and files; it still has no heap:
  * the learner and the checkpoint buffer are static arrays sized for the largest learner the build
@@ -128,12 +129,13 @@ static void usage(FILE *f)
             "  --kind linear|nonlinear --activation tanh|relu|identity --hidden N\n"
             "                          a fresh learner's RTU (default linear, tanh, 32)\n"
             "  --n-embed N --n-head N  a fresh learner's input layer and head hidden units\n"
-            "                          (default 32 and 32; 0: none)\n"
+            "                          (0: none; default: the package's, %u and %u)\n"
             "  --shared                one trunk (input layer and RTU) for actor and critic\n"
             "                          (default: separate networks)\n"
-            "  --no-prev-action --no-prev-reward\n"
-            "                          leave the previous action, the previous reward out of a\n"
-            "                          fresh learner's input (default: both in)\n"
+            "  --prev-action --prev-reward (or --no-prev-action --no-prev-reward)\n"
+            "                          put the previous action, the previous reward in a fresh\n"
+            "                          learner's input, or leave them out (default: action %s,\n"
+            "                          reward %s)\n"
             "  --n-in N --n-actions N --continuous\n"
             "                          line protocol: observation size, actions (discrete\n"
             "                          unless --continuous; default 2 and 2 discrete)\n"
@@ -148,7 +150,9 @@ static void usage(FILE *f)
             "                          MODEL_HEADER=...) when there is no checkpoint of our own\n"
             "  --report-every N        print timing and memory every N steps (default 10000;\n"
             "                          0: only at the end)\n"
-            "  --quiet                 no line per episode\n");
+            "  --quiet                 no line per episode\n",
+            (unsigned)RTU_AC_DEFAULT_N_EMBED, (unsigned)RTU_AC_DEFAULT_N_HEAD,
+            RTU_AC_DEFAULT_PREV_ACTION ? "in" : "out", RTU_AC_DEFAULT_PREV_REWARD ? "in" : "out");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -177,12 +181,12 @@ static int parse_options(int argc, char **argv, options *o)
     o->seed = 0;
     o->kind = RTU_KIND_LINEAR;
     o->activation = RTU_ACT_TANH;
-    o->n_hidden = 32; /* the network: ActorCritic's defaults (rtu_edge.ACNetwork) */
-    o->n_embed = 32;
-    o->n_head = 32;
-    o->shared = 0;
-    o->prev_action = 1;
-    o->prev_reward = 1;
+    o->n_hidden = 32; /* rtu-edge train's default */
+    o->n_embed = RTU_AC_DEFAULT_N_EMBED; /* the network: rtu_edge.ACNetwork's defaults */
+    o->n_head = RTU_AC_DEFAULT_N_HEAD;
+    o->shared = RTU_AC_DEFAULT_SHARED;
+    o->prev_action = RTU_AC_DEFAULT_PREV_ACTION;
+    o->prev_reward = RTU_AC_DEFAULT_PREV_REWARD;
     o->n_in = 0;
     o->n_actions = 0;
     o->action_kind = RTU_ACTIONS_DISCRETE;
@@ -215,11 +219,11 @@ static int parse_options(int argc, char **argv, options *o)
         } else if (strcmp(a, "--shared") == 0) {
             o->shared = 1;
             takes = 0;
-        } else if (strcmp(a, "--no-prev-action") == 0) {
-            o->prev_action = 0;
+        } else if (strcmp(a, "--prev-action") == 0 || strcmp(a, "--no-prev-action") == 0) {
+            o->prev_action = a[2] != 'n';
             takes = 0;
-        } else if (strcmp(a, "--no-prev-reward") == 0) {
-            o->prev_reward = 0;
+        } else if (strcmp(a, "--prev-reward") == 0 || strcmp(a, "--no-prev-reward") == 0) {
+            o->prev_reward = a[2] != 'n';
             takes = 0;
         } else if (val == NULL) {
             fprintf(stderr, "rtu_pi: %s needs a value (or is unknown)\n", a);

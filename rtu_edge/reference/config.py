@@ -158,12 +158,12 @@ class ACNetwork(LearnerConfig):
     """The actor-critic's network around its RTU (rtu_ac_shape beside n_hidden, kind and
     activation; rtu-spec.md section 6). Sizes are checked by the C core (rtu_ac_check_shape)."""
 
-    n_embed: int = size(32, help="input layer units (Dense + LayerNorm + leaky ReLU); 0: none")
+    n_embed: int = size(0, help="input layer units (Dense + LayerNorm + leaky ReLU); 0: none")
     n_head: int = size(32, help="hidden units of each head (Dense + LayerNorm + leaky ReLU); "
                                 "0: linear heads on the RTU's features")
     shared: bool = flag(False, help="actor and critic share the input layer and the RTU")
-    prev_action: bool = flag(True, help="the network's input holds the previous action")
-    prev_reward: bool = flag(True, help="the network's input holds the previous scaled reward")
+    prev_action: bool = flag(False, help="the network's input holds the previous action")
+    prev_reward: bool = flag(False, help="the network's input holds the previous scaled reward")
     memoryless: bool = flag(False, help="the baseline without memory: the RTU's state is zeroed "
                                         "before every step (needs prev_action, prev_reward off)")
 
@@ -192,9 +192,9 @@ C_RULES = {"unit": "RTU_RULE_UNIT", "positive": "RTU_RULE_POSITIVE",
 
 
 def c_header() -> str:
-    """The text of c_src/rtu_config.h, generated from TDConfig and ACConfig."""
+    """The text of c_src/rtu_config.h, generated from TDConfig, ACConfig and ACNetwork."""
     out = ["/*",
-           " * GENERATED from rtu_edge/reference/config.py (TDConfig, ACConfig) by",
+           " * GENERATED from rtu_edge/reference/config.py (TDConfig, ACConfig, ACNetwork) by",
            " * `python c_src/make_config.py`. Do not edit; a test checks",
            " * that it is current.",
            " *",
@@ -206,7 +206,8 @@ def c_header() -> str:
            " *   RTU_<L>_CONFIG_FLAGS(X): X(name, default) for each flag (0 or 1)",
            " *   RTU_<L>_CONFIG_OPTIMIZER: the default optimizer",
            " *   RTU_<L>_CONFIG_REAL_COUNT, RTU_<L>_CONFIG_FLAG_COUNT",
-           " * and the optimizers (OPTIMIZERS) as rtu_optimizer.",
+           " * the optimizers (OPTIMIZERS) as rtu_optimizer, and the default network of the",
+           " * actor-critic (ACNetwork) as RTU_AC_DEFAULT_<FIELD>.",
            " */",
            "#ifndef RTU_CONFIG_H", "#define RTU_CONFIG_H", "",
            "typedef enum { RTU_RULE_UNIT = 0, RTU_RULE_POSITIVE = 1, RTU_RULE_NONNEGATIVE = 2 }"
@@ -232,5 +233,9 @@ def c_header() -> str:
         optimizer = next(f for f in fields if f.name == "optimizer")
         out.append(f"#define {prefix}_CONFIG_OPTIMIZER RTU_OPT_{optimizer.default.upper()}")
         out.append("")
-    out += ["#endif /* RTU_CONFIG_H */", ""]
+    out.append(f"/* ACNetwork: the default network of a fresh actor-critic (rtu_ac_shape's fields) */")
+    for f in dataclasses.fields(ACNetwork):
+        line = f"#define RTU_AC_DEFAULT_{f.name.upper()} {int(f.default)}{'u' * (f.type == 'int')}"
+        out.append(f"{line:<52} /* {f.metadata['help']} */")
+    out += ["", "#endif /* RTU_CONFIG_H */", ""]
     return "\n".join(out)
