@@ -14,7 +14,7 @@ SWEEPS = sorted((pathlib.Path(__file__).resolve().parent.parent / "benchmarks" /
 
 def test_there_are_benchmark_sweeps():
     assert {p.stem for p in SWEEPS} >= {"trace", "cartpole", "popgym", "baselines", "suite",
-                                        "network_settings"}
+                                        "network_settings", "memory_settings"}
 
 
 @pytest.mark.parametrize("path", SWEEPS, ids=[p.stem for p in SWEEPS])
@@ -24,7 +24,7 @@ def test_benchmark_sweep_files_load(path):
         pytest.importorskip("popgym")
     sweep = load(path)
     assert sweep.configs and len(sweep.seeds) >= 5
-    if not path.stem.endswith("_settings"):  # the settings sweeps run on the tuning seeds 0-4
+    if not path.stem.endswith("_settings"):  # the settings sweeps run on the tuning seeds 0-9
         assert len(sweep.seeds) >= 20 and min(sweep.seeds) >= 100
 
 
