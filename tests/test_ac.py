@@ -45,13 +45,17 @@ def relative(a, ref):
     return np.max(np.abs(np.asarray(a, dtype=float) - ref)) / max(np.max(np.abs(ref)), 1e-300)
 
 
-PARITY = [("discrete", False, "linear"), ("discrete", False, "nonlinear"),
-          ("discrete", True, "nonlinear"), ("continuous", False, "nonlinear"),
-          ("continuous", True, "linear")]
+#: every part of the network: an input layer, the previous action and reward as inputs (the
+#: package's default network has none of them; it is PARITY's last two cases)
+FULL = {"n_embed": 32, "prev_action": True, "prev_reward": True}
+PARITY = [("discrete", False, "linear", FULL), ("discrete", False, "nonlinear", FULL),
+          ("discrete", True, "nonlinear", FULL), ("continuous", False, "nonlinear", FULL),
+          ("continuous", True, "linear", FULL), ("discrete", False, "linear", {}),
+          ("continuous", False, "linear", {})]
 
 
-@pytest.mark.parametrize("action_kind,shared,kind", PARITY)
-def test_c_float64_matches_reference_over_1000_steps(action_kind, shared, kind):
+@pytest.mark.parametrize("action_kind,shared,kind,network", PARITY)
+def test_c_float64_matches_reference_over_1000_steps(action_kind, shared, kind, network):
     """tanh: a smooth activation. (With relu, a rounding difference at relu's kink changes one
     update by a finite amount, so trajectories part at such an event; that is not a defect.)
     Every parameter of every network within 1e-9 of the reference's, relative to its array, after
@@ -60,8 +64,8 @@ def test_c_float64_matches_reference_over_1000_steps(action_kind, shared, kind):
     1000), and an action, an output of the network, deviates more than the parameters do (5e-9 at
     the worst of the 1000 steps, continuous-True-linear)."""
     task = TASKS[action_kind][0]
-    ref = learner("reference", kind=kind, action_kind=action_kind, shared=shared)
-    c = learner("c", kind=kind, action_kind=action_kind, shared=shared)
+    ref = learner("reference", kind=kind, action_kind=action_kind, shared=shared, **network)
+    c = learner("c", kind=kind, action_kind=action_kind, shared=shared, **network)
     a_ref, r_ref = run(ref, task, 1000)
     a_c, r_c = run(c, task, 1000)
     if action_kind == "discrete":
@@ -83,8 +87,9 @@ def test_float32_follows_the_same_actions_for_200_steps(action_kind, shared):
     """The float32 C learner against the reference over 200 steps: the same discrete actions;
     continuous actions equal to float32 rounding (the Gaussian's draws are the same)."""
     task = TASKS[action_kind][0]
-    a64, _ = run(learner("reference", action_kind=action_kind, shared=shared), task, 200)
-    a32, _ = run(learner("c", np.float32, action_kind=action_kind, shared=shared), task, 200)
+    a64, _ = run(learner("reference", action_kind=action_kind, shared=shared, **FULL), task, 200)
+    a32, _ = run(learner("c", np.float32, action_kind=action_kind, shared=shared, **FULL), task,
+                 200)
     if action_kind == "discrete":
         assert np.array_equal(a64, a32)
     else:
@@ -153,7 +158,7 @@ def test_params_value_and_policy_views():
     """params: copies by network and layer; value and policy: at the held observation, the same
     on both backends, and refused when no observation is held."""
     for backend in ("c", "reference"):
-        ac = learner(backend, n_hidden=4, n_embed=6, n_head=5)
+        ac = learner(backend, n_hidden=4, n_embed=6, n_head=5, prev_action=True, prev_reward=True)
         p = ac.params
         assert ac.n_x == 2 + 2 + 1
         for net, o in (("critic", 1), ("actor", 2)):
@@ -248,7 +253,7 @@ def test_bad_input_and_order_are_refused_and_nothing_changes(backend, dtype):
     ({"n_embed": -1}, "n_embed"), ({"n_embed": 1}, "n_embed"), ({"n_head": 1}, "n_head"),
     ({"n_embed": 70000}, "n_embed"), ({"n_head": 1.5}, "n_head"),
     ({"n_head": 70000}, "n_head"), ({"shared": 2}, "shared"),
-    ({"memoryless": True}, "memoryless"), ({"network": "big"}, "network"),
+    ({"memoryless": True, "prev_action": True}, "memoryless"), ({"network": "big"}, "network"),
     ({"config": ACNetwork()}, "config")])
 def test_bad_configuration_names_the_argument(backend, kwargs, name):
     args = {"n_actions": 2, "backend": backend}
@@ -263,8 +268,9 @@ def test_network_input_beyond_max_dim_is_refused(backend, n_embed):
     """n_in at RTU_MAX_DIM, so the network's input with the previous action and reward is beyond
     it: refused, naming n_in (the C core used to lay out a cell it could not build, and crash)."""
     with pytest.raises(ValueError, match="n_in: the network's input"):
-        ActorCritic(65536, 1, 2, n_embed=n_embed, backend=backend)
-    ac = ActorCritic(65536, 1, 2, n_embed=n_embed, prev_action=False, prev_reward=False)
+        ActorCritic(65536, 1, 2, n_embed=n_embed, prev_action=True, prev_reward=True,
+                    backend=backend)
+    ac = ActorCritic(65536, 1, 2, n_embed=n_embed)  # the default network: no previous action
     assert ac.n_x == 65536 and ac.act(np.zeros(65536)) in (0, 1)
 
 

@@ -522,13 +522,15 @@ def test_a_checkpoint_that_cannot_be_written_does_not_stop_learning(host, tmp_pa
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """A float32 and a float64 checkpoint written by `rtu-edge train` (linear RTU, 16 units)."""
+    """A float32 and a float64 checkpoint written by `rtu-edge train` (linear RTU, 16 units,
+    with an input layer and the previous action and reward: every part of the network)."""
     out = tmp_path_factory.mktemp("trained")
     paths = {}
     for dtype in ("float32", "float64"):
         run = subprocess.run([sys.executable, "-m", "rtu_edge.cli", "train", "--task",
                               "cartpole-p", "--backend", "c", "--dtype", dtype, "--steps", "2000",
                               "--kind", "linear", "--activation", "tanh", "--hidden", "16",
+                              "--n-embed", "16", "--prev-action", "--prev-reward",
                               "--seed", "1", "--out", str(out / dtype)],
                              capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr
