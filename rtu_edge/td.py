@@ -12,15 +12,14 @@ import numpy as np
 from . import _ccore
 from ._ccore import CCore
 from ._learner import Checkpointable, ReferenceCheckpoints, real_array, real_scalar
-from .cell import KINDS
+from .cell import CELL_FIELDS, KINDS
 from .reference import ACTIVATIONS, Prng
 from .reference.cell import cell_layout, split
 from .reference.td import TD, TDConfig
 
 #: the fields a reference TD shares with rtu_td, copied to and from its C twin by name
-TWIN_FIELDS = ("cell.params", "cell.c", "cell.d", "cell.h", "cell.dc_dnu", "cell.dd_dnu",
-               "cell.dc_dtheta", "cell.dd_dtheta", "cell.dc_dwc", "cell.dd_dwc", "cell.dc_dwd",
-               "cell.dd_dwd", "head", "z", "v_prev", "z_norm1", "has_prev", "steps")
+TWIN_FIELDS = tuple(f"cell.{name}" for name in CELL_FIELDS) + (
+    "head", "z", "v_prev", "z_norm1", "has_prev", "steps")
 
 
 class _CTD:
@@ -133,7 +132,8 @@ class TDLambda(Checkpointable):
     @property
     def params(self) -> dict[str, np.ndarray]:
         """Copies of every learner parameter."""
-        out = split(self._impl.cell_params.copy(), cell_layout(self.n_in, self.n_hidden))
+        out = split(self._impl.cell_params.copy(), cell_layout(self.kind, self.n_in,
+                                                                   self.n_hidden))
         out.update(split(self._impl.head.copy(), [("w", (2 * self.n_hidden,)), ("b", (1,))]))
         return out
 
