@@ -342,7 +342,7 @@ def _add_params(dev: RunDeviation, params: dict, ref_params: dict) -> None:
 
 def learners_main(args) -> int:
     """``rtu-edge validate --learners [--steps N] [--seed S]``: TD(lambda) and the actor-critic,
-    both kinds, C float64 against the reference."""
+    every kind, C float64 against the reference."""
     steps = 1000 if args.steps is None else args.steps
     print(f"rtu-edge validate --learners: C learners (float64) vs numpy reference, {steps} steps, "
           f"seed {args.seed}; deviation = {formula(0)} per array (predictions over the run, "
