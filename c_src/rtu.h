@@ -9,9 +9,10 @@
  *   rtu_cell_init_params(&cell, &rng, 0.0, 1.0, 6.28);
  *   rtu_cell_step(&cell, x, h);  rtu_cell_gradient(&cell, dh, grad);
  *
- * The mathematics is ../shared/rtu-spec.md (sections 1, 2 and 5; the LRU kind, section 7). Other modules have headers of
- * their own: rtu_td.h (TD(lambda) prediction), rtu_ac.h (streaming actor-critic), rtu_ckpt.h
- * (checkpoints) and rtu_model.h (inference only, from the const weights of an exported header).
+ * The mathematics is ../shared/rtu-spec.md (sections 1, 2 and 5; the LRU kind, section 7). Other
+ * modules have headers of their own: rtu_td.h (TD(lambda) prediction), rtu_ac.h (streaming
+ * actor-critic), rtu_ckpt.h (checkpoints) and rtu_model.h (inference only, from the const weights
+ * of an exported header).
  * rtu_edge/reference/ holds the numpy reference; its classes and fields carry the
  * same names as the structs and functions here.
  *

@@ -219,7 +219,9 @@ def format_table(reports: list[Report]) -> str:
     marks = sorted({m for r in reports if r.build == "float32" for m in r.drift})
     if marks:
         lines += ["kink: unit-steps whose gradient was left out because a relu input lay within "
-                  "the tolerance of 0", "", "float32 drift: largest deviation (state, features, traces, gradients) "
+                  "the tolerance of 0 (lru: a step's n_hidden, where C and the reference stood on "
+                  "either side of it)", "",
+                  "float32 drift: largest deviation (state, features, traces, gradients) "
                   "over the steps up to", f"{'kind':<10} {'activation':<9} " +
                   " ".join(f"{m:>9}" for m in marks)]
         for r in reports:

@@ -29,8 +29,8 @@ With ``name`` (default "model") every array is ``<name>_...`` and every macro ``
   ``_ACTION_KIND``, ``_N_ACTIONS``, and ``_ACTION_REALS`` (what rtu_model_feed takes);
 - the inference model: per trunk (``critic`` and ``actor``; ``shared``; ``trunk`` for
   TD(lambda)) ``<name>_<trunk>_embed`` (with an input layer), ``_w_c``, ``_w_d``, ``_g``, ``_phi``,
-  ``_eta`` (and the LRU's ``_c_re``, ``_c_im``, ``_d_skip``); per head (``critic`` and ``actor``, ``head`` for TD(lambda)) ``<name>_<head>_hidden``
-  (with a hidden layer) and ``_out``; ``<name>_obs_mean`` and ``_obs_inv_std`` (when
+  ``_eta`` (and the LRU's ``_c_re``, ``_c_im``, ``_d_skip``); per head (``critic`` and ``actor``,
+  ``head`` for TD(lambda)) ``<name>_<head>_hidden`` (with a hidden layer) and ``_out``; ``<name>_obs_mean`` and ``_obs_inv_std`` (when
   observations are normalised); and the ``static const rtu_model <name>``;
 - ``static const unsigned char <name>_checkpoint[<NAME>_CHECKPOINT_BYTES]``: the checkpoint file,
   byte for byte. The learner's hyperparameters, parameters, traces and statistics live there only.

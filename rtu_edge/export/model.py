@@ -3,8 +3,9 @@
 ``InferenceModel.from_checkpoint(path)`` reads a TD(lambda) or actor-critic checkpoint and keeps
 what inference needs, in the layout of ``rtu_model`` (c_src/rtu_model.h): each trunk's input layer
 and RTU (W_c, W_d and the derived g, phi, eta, computed by the C core's own rtu_cell_refresh, so
-they are the values the learner stepped with; the LRU's readout C_re, C_im, D), each head's hidden and output layers, the frozen
-observation normalisation and reward scale, and a continuous actor's std bounds.
+they are the values the learner stepped with; the LRU's readout C_re, C_im, D), each head's hidden
+and output layers, the frozen observation normalisation and reward scale, and a continuous actor's
+std bounds.
 ``step_reference`` is the step in numpy (on the reference's kernels, rtu_edge/reference/net.py);
 ``CModel`` runs the C one through cffi.
 
