@@ -382,7 +382,8 @@ class ActorCritic(Checkpointable):
     def params(self) -> dict[str, np.ndarray]:
         """Copies of every parameter, by network and layer. Separate networks: "critic.<p>" and
         "actor.<p>" for each p of the trunk, W_in (n_embed, n_x), b_in (n_embed,) (with an
-        input layer), nu_log, theta_log (n_hidden,), w_c, w_d (n_hidden, n_embed or n_x), and of
+        input layer), nu_log, theta_log (n_hidden,), w_c, w_d (n_hidden, n_embed or n_x) (and
+        the LRU's c_re, c_im (2 n_hidden, n_hidden), d_skip (2 n_hidden, n_embed or n_x)), and of
         the head, W_1 (n_head, 2 n_hidden), b_1 (n_head,) (with a hidden layer), W_2 (o, n_head
         or 2 n_hidden), b_2 (o,); o = 1 for the critic, n_actions for a discrete actor (logits)
         and 2 n_actions for a continuous one (means, then std pre-activations). A shared trunk's

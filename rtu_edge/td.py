@@ -107,8 +107,8 @@ class TDLambda(Checkpointable):
     ``step(x, cumulant)`` takes the observation x_{t+1} (n_in,) and the cumulant C_{t+1} that
     arrived with it, learns from the TD error of the previous prediction, and returns the new
     prediction v_{t+1} (a float). ``run(X, C)`` does the same over (T, n_in) and (T,) in one call
-    (the loop in C). ``params``: the cell's (nu_log (n,), theta_log (n,), w_c (n, d), w_d (n, d))
-    and the head's w (2n,), b (1,). ``memory_bytes``: the C learner's exact buffer size.
+    (the loop in C). ``params``: the cell's (nu_log (n,), theta_log (n,), w_c (n, d), w_d (n, d);
+    the LRU's c_re, c_im (2n, n), d_skip (2n, d)) and the head's w (2n,), b (1,). ``memory_bytes``: the C learner's exact buffer size.
     """
 
     LEARNER = "td"
