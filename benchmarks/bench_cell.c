@@ -89,8 +89,10 @@ static options parse_options(int argc, char **argv)
         opt.kind = RTU_KIND_LINEAR;
     } else if (strcmp(argv[1], "nonlinear") == 0) {
         opt.kind = RTU_KIND_NONLINEAR;
+    } else if (strcmp(argv[1], "lru") == 0) {
+        opt.kind = RTU_KIND_LRU;
     } else {
-        fail("KIND", "must be linear or nonlinear");
+        fail("KIND", "must be linear, nonlinear or lru");
     }
     opt.kind_name = argv[1];
     opt.n_in = (size_t)parse_count(argv[2], "N_IN", 1, RTU_MAX_DIM);
@@ -119,7 +121,7 @@ static void bench_setup(bench *b, const options *opt)
 
     check(rtu_cell_buffer_size(opt->kind, opt->n_in, opt->n_hidden, &cell_bytes),
           "rtu_cell_buffer_size");
-    n_params = RTU_CELL_PARAMS(opt->n_in, opt->n_hidden);
+    n_params = RTU_CELL_PARAMS(opt->kind, opt->n_in, opt->n_hidden);
     ring_x = RING * opt->n_in;
     ring_dh = RING * 2 * opt->n_hidden;
     extra_reals = ring_x + ring_dh + 2 * opt->n_hidden + n_params;

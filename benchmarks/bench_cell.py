@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cell benchmark: time per step of forward + RTRL traces + gradient, four ways.
 
-For each kind (linear, nonlinear; activation relu) and each configuration (n_hidden, n_in):
+For each kind (linear, nonlinear, lru; activation relu) and each configuration (n_hidden, n_in):
 
 * reference      numpy reference through ``RTUCell(backend="reference")`` (float64):
                  ``step(x)`` then ``gradient(dh)`` per step;
@@ -44,13 +44,13 @@ import numpy as np
 
 from _cprogram import ROOT, build, compiler_version, cpu_model
 from rtu_edge import RTUCell
+from rtu_edge.reference import KINDS
 
 BENCH_SOURCE = ROOT / "benchmarks" / "bench_cell.c"
 CORE_SOURCES = [ROOT / "c_src" / name for name in ("rtu_status.c", "rtu_prng.c", "rtu_cell.c")]
 
 # precision tag -> (numpy dtype, extra compiler flags)
 PRECISIONS = {"f32": (np.float32, []), "f64": (np.float64, ["-DRTU_DOUBLE"])}
-KINDS = ("linear", "nonlinear")
 CONFIGS = ((16, 8), (16, 32), (64, 8), (64, 16), (64, 32), (256, 8), (256, 32))  # (n_hidden, n_in)
 QUICK_CONFIGS = ((64, 16),)
 RING = 64  # input vectors cycled through by the per-step loops (a power of two)
@@ -80,7 +80,8 @@ QUICK = Settings(target_s=0.005, probe_s=0.001, repeats=2, program_repeats=3)
 # -- cost model ---------------------------------------------------------------------------------
 
 def flops_per_step(kind: str, n_hidden: int, n_in: int) -> int:
-    """FLOPs of one step + gradient, counting the O(n*d) terms only (n = n_hidden, d = n_in).
+    """FLOPs of one step + gradient, counting the O(n*d) and O(n^2) terms only (n = n_hidden,
+    d = n_in; the RTU kinds have no O(n^2) term).
 
     linear, rtu-spec.md section 5: forward 4nd + E update 8nd + gradient contraction 6nd = 18nd.
     The code agrees (c_src/rtu_cell.c, inner j loops): step_linear u loop uc += wc*x, ud += wd*x
@@ -96,10 +97,19 @@ def flops_per_step(kind: str, n_hidden: int, n_in: int) -> int:
         td = fb*(g*d + phi*c + ex)                                          3 mul + 2 add =  5
       gradient_into: dc*ta + dd*tb, dc_w*tc + dd*td                   2 x (2 mul + 1 add) =  6
       total 4 + 19 + 6 = 29nd.
-    (rtu_cell_gradient assigns grad; run_gradient's accumulation adds 2nd more, not counted.)
+    lru, the linear kind's 18nd and its readout of 2n rows, counted in c_src/rtu_cell.c:
+      rtu_lru_readout, per row: c_re[i].c, c_im[i].d, d_skip[i].x     2n + 2n + 2d  = 4n + 2d
+      lru_backward, per row: dL/dc += dy c_re[i], dL/dd += -dy c_im[i]  2n + 2n       = 4n
+        the gradient's rows dy c, -dy d, dy x                             n + n + d     = 2n + d
+      total 18nd + 2n (4n + 2d) + 2n (6n + d) = 24nd + 20n^2.
+    (rtu_cell_gradient assigns grad; run_gradient's accumulation adds 2nd more, not counted;
+    nor does the LRU's, 4n^2 + 2nd.)
     """
+    n, d = n_hidden, n_in
+    if kind == "lru":
+        return 24 * n * d + 20 * n * n
     per_nd = {"linear": 18, "nonlinear": 29}[kind]
-    return per_nd * n_hidden * n_in
+    return per_nd * n * d
 
 
 # -- timing -------------------------------------------------------------------------------------
@@ -336,7 +346,7 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: only (n_hidden, n_in) = (64, 16), a few steps")
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS),
-                        help="cell kinds to benchmark (default: both)")
+                        help="cell kinds to benchmark (default: all)")
     parser.add_argument("--json", metavar="PATH", type=Path, help="write the results as JSON")
     return parser.parse_args(argv)
 

@@ -9,9 +9,10 @@
  *   rtu_cell_init_params(&cell, &rng, 0.0, 1.0, 6.28);
  *   rtu_cell_step(&cell, x, h);  rtu_cell_gradient(&cell, dh, grad);
  *
- * The mathematics is ../shared/rtu-spec.md (sections 1, 2 and 5). Other modules have headers of
- * their own: rtu_td.h (TD(lambda) prediction), rtu_ac.h (streaming actor-critic), rtu_ckpt.h
- * (checkpoints) and rtu_model.h (inference only, from the const weights of an exported header).
+ * The mathematics is ../shared/rtu-spec.md (sections 1, 2 and 5; the LRU kind, section 7). Other
+ * modules have headers of their own: rtu_td.h (TD(lambda) prediction), rtu_ac.h (streaming
+ * actor-critic), rtu_ckpt.h (checkpoints) and rtu_model.h (inference only, from the const weights
+ * of an exported header).
  * rtu_edge/reference/ holds the numpy reference; its classes and fields carry the
  * same names as the structs and functions here.
  *
@@ -107,8 +108,9 @@ double rtu_prng_normal(rtu_prng *rng);
 /* The cell                                                                                    */
 
 typedef enum {
-    RTU_KIND_LINEAR = 0,   /* linear recurrence, activation on the output */
-    RTU_KIND_NONLINEAR = 1 /* activation inside the recurrence */
+    RTU_KIND_LINEAR = 0,    /* linear recurrence, activation on the output */
+    RTU_KIND_NONLINEAR = 1, /* activation inside the recurrence */
+    RTU_KIND_LRU = 2        /* online LRU: the linear recurrence, a dense complex readout */
 } rtu_kind;
 
 typedef enum {
@@ -117,29 +119,53 @@ typedef enum {
     RTU_ACT_IDENTITY = 2
 } rtu_activation;
 
-/* Reals in a cell's buffer (see rtu_cell for the layout). */
+/* Parameters of a cell: nu_log, theta_log (n each), w_c, w_d (n x n_in each); for the LRU then
+ * its readout c_re, c_im (2n x n each) and d_skip (2n x n_in). */
+#define RTU_CELL_PARAMS(kind, n_in, n_hidden)                                                       \
+    (2u * (size_t)(n_hidden) + 2u * (size_t)(n_hidden) * (size_t)(n_in) +                           \
+     ((kind) == RTU_KIND_LRU                                                                        \
+          ? 4u * (size_t)(n_hidden) * (size_t)(n_hidden) + 2u * (size_t)(n_hidden) * (size_t)(n_in) \
+          : 0u))
+/* Reals of a cell's state: c, d, h (4n), and for the LRU the latest input x (n_in). */
+#define RTU_CELL_STATE(kind, n_in, n_hidden)                                                        \
+    (4u * (size_t)(n_hidden) + ((kind) == RTU_KIND_LRU ? (size_t)(n_in) : 0u))
+/* Reals of a cell's RTRL traces: 4n, and 2 n*n_in (linear, LRU) or 4 n*n_in (nonlinear). */
+#define RTU_CELL_TRACES(kind, n_in, n_hidden)                                                       \
+    (4u * (size_t)(n_hidden) +                                                                      \
+     ((kind) == RTU_KIND_NONLINEAR ? 4u : 2u) * (size_t)(n_hidden) * (size_t)(n_in))
+/* Reals in a cell's buffer (see rtu_cell for the layout): params, the derived cache (6n), state,
+ * traces and the LRU's scratch (2n). */
 #define RTU_CELL_REALS(kind, n_in, n_hidden)                                                        \
-    (16u * (size_t)(n_hidden) +                                                                     \
-     ((kind) == RTU_KIND_NONLINEAR ? 6u : 4u) * (size_t)(n_hidden) * (size_t)(n_in))
+    (RTU_CELL_PARAMS(kind, n_in, n_hidden) + 6u * (size_t)(n_hidden) +                              \
+     RTU_CELL_STATE(kind, n_in, n_hidden) + RTU_CELL_TRACES(kind, n_in, n_hidden) +                 \
+     ((kind) == RTU_KIND_LRU ? 2u * (size_t)(n_hidden) : 0u))
 /* Exact bytes of a cell's buffer, for static arrays (declare them as rtu_real for alignment). */
 #define RTU_CELL_BUFFER_BYTES(kind, n_in, n_hidden)                                                 \
     (sizeof(rtu_real) * RTU_CELL_REALS(kind, n_in, n_hidden))
-/* Parameters of a cell: nu_log, theta_log (n each), w_c, w_d (n x n_in each). */
-#define RTU_CELL_PARAMS(n_in, n_hidden)                                                             \
-    (2u * (size_t)(n_hidden) + 2u * (size_t)(n_hidden) * (size_t)(n_in))
 
 /*
  * A cell. Every pointer points into the caller's buffer, in this order:
- *   params  [RTU_CELL_PARAMS]: nu_log[n], theta_log[n], w_c[n*n_in], w_d[n*n_in] (row-major)
+ *   params  [RTU_CELL_PARAMS]: nu_log[n], theta_log[n], w_c[n*n_in], w_d[n*n_in] (row-major);
+ *           the LRU's readout then: c_re[2n*n], c_im[2n*n], d_skip[2n*n_in] (row-major)
  *   derived [6n]: nu = exp(nu_log), theta = exp(theta_log), g = r cos theta, phi = r sin theta,
  *                 eta = max(sqrt(1 - r^2), RTU_ETA_MIN), deta = d eta / d nu_log (0 when floored)
- *   state   [4n]: c, d, and h = the features of (c, d), kept for the gradient
+ *   state   [RTU_CELL_STATE]: c, d, and h = the features of (c, d), kept for the gradient;
+ *           the LRU's x[n_in] then (the latest input, for the gradient of d_skip)
  *   traces  [4n]: dc_dnu, dd_dnu, dc_dtheta, dd_dtheta (derivatives w.r.t. nu_log and theta_log)
- *           [2 n*n_in] linear:    dc_dwc = Re E, dd_dwc = Im E  (dc/dW_d = -Im E, dd/dW_d = Re E)
- *           [4 n*n_in] nonlinear: dc_dwc, dd_dwc, dc_dwd, dd_dwd
- * For the linear kind c, d are the real and imaginary parts of z; for the nonlinear kind they are
- * the post-activation values. The derived block is a cache of the parameters: call
+ *           [2 n*n_in] linear, LRU: dc_dwc = Re E, dd_dwc = Im E  (dc/dW_d = -Im E, dd/dW_d = Re E)
+ *           [4 n*n_in] nonlinear:   dc_dwc, dd_dwc, dc_dwd, dd_dwd
+ *   scratch [2n] the LRU's: dL/dc, dL/dd of a gradient, or the state a peek steps to
+ * For the linear kind and the LRU c, d are the real and imaginary parts of z; for the nonlinear
+ * kind they are the post-activation values. The derived block is a cache of the parameters: call
  * rtu_cell_refresh after writing to params directly (rtu_cell_set_params does it for you).
+ *
+ * The LRU (../shared/rtu-spec.md section 7; Orvieto et al. 2023, trained online as Zucchet et
+ * al. 2023) is the linear RTU's recurrence with B = w_c + i w_d, read out by a dense complex C
+ * and a skip D (m = 2n outputs, so its features are as wide as an RTU's):
+ *   z_t = lambda z_{t-1} + eta (B x_t)            (lambda, eta as the RTU's; RTRL traces too)
+ *   y_t = Re(C z_t) + D x_t = c_re c_t - c_im d_t + d_skip x_t,   h_t = f(y_t)
+ * c_re, c_im, d_skip get their gradient by backprop at the current step; dL/dc = c_re^T dy,
+ * dL/dd = -c_im^T dy (dy = f'(y) dL/dh) feed the linear RTU's trace contraction.
  */
 typedef struct {
     rtu_kind kind;
@@ -149,10 +175,14 @@ typedef struct {
     size_t n_params;
     rtu_real *params;
     rtu_real *nu_log, *theta_log, *w_c, *w_d;
+    rtu_real *c_re, *c_im, *d_skip; /* the LRU's readout; NULL for the RTU kinds */
     rtu_real *nu, *theta, *g, *phi, *eta, *deta;
     rtu_real *c, *d, *h;
+    rtu_real *x;                    /* the LRU's latest input; NULL for the RTU kinds */
     rtu_real *dc_dnu, *dd_dnu, *dc_dtheta, *dd_dtheta;
-    rtu_real *dc_dwc, *dd_dwc, *dc_dwd, *dd_dwd; /* dc_dwd, dd_dwd are NULL for the linear kind */
+    rtu_real *dc_dwc, *dd_dwc, *dc_dwd, *dd_dwd; /* dc_dwd, dd_dwd are NULL but for the nonlinear
+                                                    kind */
+    rtu_real *scratch;              /* the LRU's 2n reals of scratch; NULL for the RTU kinds */
 } rtu_cell;
 
 /* Exact bytes of the buffer for a configuration; fails on a bad kind or size. */
@@ -163,9 +193,13 @@ rtu_status rtu_cell_buffer_size(rtu_kind kind, size_t n_in, size_t n_hidden, siz
 rtu_status rtu_cell_init(rtu_cell *cell, rtu_kind kind, rtu_activation activation, size_t n_in,
                          size_t n_hidden, void *buffer, size_t buffer_bytes);
 
-/* The paper's initialisation from rng: r^2 ~ U(r_min^2, r_max^2), theta ~ U(0, max_phase),
- * w_c then w_d ~ N(0, 1/n_in), drawn in that order in double precision. Resets state and traces.
- * Requires 0 <= r_min < r_max <= 1 and 0 < max_phase. */
+/* The paper's initialisation from rng: r^2 ~ U(r_min^2, r_max^2) (the ring init of |lambda|: r
+ * uniform over the area of the ring r_min < r < r_max), theta ~ U(0, max_phase), w_c then w_d ~
+ * N(0, 1/n_in), drawn in that order in double precision. The LRU's, as the LRU paper's: the same
+ * nu_log and theta_log; B = w_c + i w_d complex normal by fan-in (w_c then w_d ~ N(0, 1/(2 n_in)));
+ * then c_re, c_im ~ N(0, 1/(2n)) (the readout sums 2n real terms: y has the variance of the
+ * state's parts) and d_skip ~ N(0, 1/n_in). Resets state and traces. Requires
+ * 0 <= r_min < r_max <= 1 and 0 < max_phase. */
 rtu_status rtu_cell_init_params(rtu_cell *cell, rtu_prng *rng, double r_min, double r_max,
                                 double max_phase);
 
@@ -179,7 +213,8 @@ rtu_status rtu_cell_refresh(rtu_cell *cell);
 /* Zero the state and every trace (an episode boundary). */
 void rtu_cell_reset(rtu_cell *cell);
 
-/* Features h = [f(c); f(d)] (linear) or [c; d] (nonlinear) of the current state; h has 2n reals. */
+/* Features of the current state: h = [f(c); f(d)] (linear), [c; d] (nonlinear) or
+ * f(c_re c - c_im d + d_skip x) (LRU); h has 2n reals. */
 void rtu_cell_features(const rtu_cell *cell, rtu_real *h);
 
 /* One step: the state and the RTRL traces advance together in one pass over each trace.
@@ -190,7 +225,7 @@ rtu_status rtu_cell_step(rtu_cell *cell, const rtu_real *x, rtu_real *h);
 
 /* Gradient of a loss at the current step from dh = dL/dh (2n reals), into grad (n_params reals,
  * the params layout). A non-finite dh, or one beyond RTU_INPUT_LIMIT, is refused and grad is
- * untouched. */
+ * untouched. The LRU's uses the cell's scratch: one cell's gradients are not taken concurrently. */
 rtu_status rtu_cell_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad);
 
 /* Steps over a (T, n_in) row-major sequence; h receives (T, 2n) features, or may be NULL. The whole

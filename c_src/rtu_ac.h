@@ -9,7 +9,7 @@
  *          prev scaled reward r~_{t-1} (shape.prev_reward)]        n_x reals, zero extras at an
  *                                                                  episode's first step
  *   e_t = lrelu(LN(W_in x_t + b_in))       n_embed = m units (m = 0: no input layer, e_t = x_t)
- *   h_t = RTU(e_t)                         2n features (rtu.h)
+ *   h_t = RTU(e_t)                         2n features (rtu.h; any kind, the LRU too)
  *   q_t = lrelu(LN(W_1 h_t + b_1))         n_head = k units (k = 0: no hidden layer, q_t = h_t)
  *   out = W_2 q_t + b_2                    critic: v (1); actor: logits (A, discrete) or means
  *                                          mu (A) then std pre-activations (A, continuous)
@@ -25,6 +25,7 @@
  * sensitivity dL/de_t, the RTU's past (state and traces of t-1) held fixed: with delta_c = dL/dc_t,
  * delta_d = dL/dd_t (times f'(a_t), f'(b_t) for the nonlinear kind)
  *   dL/de_t[j] = sum_k eta_k (delta_c_k W_c[k,j] + delta_d_k W_d[k,j])
+ * (for the LRU, delta_c, delta_d from its readout, plus its skip's (d_skip^T dy)[j])
  * then back through lrelu and LN. This is the paper's code's input gradient; it is the exact
  * gradient of the step-t loss in which W_in changes e_t only.
  *
@@ -123,8 +124,9 @@ rtu_status rtu_ac_check_shape(const rtu_ac_shape *shape);
     (RTU_AC_EMBED_PARAMS(n_x, n_embed) + 2u * (size_t)(n_embed) +                                   \
      RTU_CELL_REALS(kind, RTU_AC_N_E(n_x, n_embed), n_hidden))
 /* A network's parameters (its trace's length). */
-#define RTU_AC_NET_PARAMS(n_x, n_hidden, n_embed, n_head, n_out)                                    \
-    (RTU_AC_EMBED_PARAMS(n_x, n_embed) + RTU_CELL_PARAMS(RTU_AC_N_E(n_x, n_embed), n_hidden) +      \
+#define RTU_AC_NET_PARAMS(kind, n_x, n_hidden, n_embed, n_head, n_out)                              \
+    (RTU_AC_EMBED_PARAMS(n_x, n_embed) +                                                            \
+     RTU_CELL_PARAMS(kind, RTU_AC_N_E(n_x, n_embed), n_hidden) +                                    \
      RTU_AC_HEAD_PARAMS(n_hidden, n_head, n_out))
 /* Reals of the buffer, in its order: the trunks (1 shared, else 2); the critic's and the actor's
  * head params; z_v and z_pi; per head q_hat, q (k each) and out (1, o); the peek scratch (e_hat,
@@ -134,7 +136,7 @@ rtu_status rtu_ac_check_shape(const rtu_ac_shape *shape);
     (((shared) ? 1u : 2u) * RTU_AC_TRUNK_REALS(kind, n_x, n_hidden, n_embed) +                      \
      2u * (RTU_AC_HEAD_PARAMS(n_hidden, n_head, 1u) + RTU_AC_HEAD_PARAMS(n_hidden, n_head, o_pi) +  \
            RTU_AC_EMBED_PARAMS(n_x, n_embed) +                                                      \
-           RTU_CELL_PARAMS(RTU_AC_N_E(n_x, n_embed), n_hidden)) +                                   \
+           RTU_CELL_PARAMS(kind, RTU_AC_N_E(n_x, n_embed), n_hidden)) +                             \
      7u * (size_t)(n_head) + 3u * (size_t)(n_embed) + 4u * (size_t)(n_hidden) + 3u * (size_t)(o_pi) \
      + 1u + 2u * (size_t)(n_x) + 3u * (size_t)(n_obs) + (size_t)(n_actions))
 #define RTU_AC_REALS(kind, n_obs, n_hidden, n_embed, n_head, shared, prev_action, prev_reward,      \

@@ -1,5 +1,6 @@
 /*
- * The RTU cell and its exact RTRL traces (../shared/rtu-spec.md sections 1 and 2).
+ * The RTU cell and its exact RTRL traces (../shared/rtu-spec.md sections 1 and 2), and the online
+ * LRU (section 7: the linear RTU's recurrence and traces, a dense readout by backprop).
  * rtu_edge/reference/cell.py is the same code in numpy, function for function.
  */
 #include <math.h>
@@ -90,15 +91,17 @@ static rtu_real activate_grad_from_output(rtu_activation act, rtu_real y)
 
 static rtu_status check_config(rtu_kind kind, size_t n_in, size_t n_hidden)
 {
-    if (kind != RTU_KIND_LINEAR && kind != RTU_KIND_NONLINEAR) {
+    double n = (double)n_hidden, d = (double)n_in, lru = kind == RTU_KIND_LRU;
+    if (!rtu_kind_ok(kind)) {
         return RTU_ERR_KIND;
     }
     if (n_in == 0 || n_hidden == 0 || n_in > RTU_MAX_DIM || n_hidden > RTU_MAX_DIM) {
         return RTU_ERR_SIZE;
     }
-    /* the byte count must not wrap around a 32-bit size_t (see rtu_reals_fit) */
-    if (!rtu_reals_fit(16.0 * (double)n_hidden +
-                       (kind == RTU_KIND_NONLINEAR ? 6.0 : 4.0) * (double)n_hidden * (double)n_in)) {
+    /* the byte count (RTU_CELL_REALS in double) must not wrap around a 32-bit size_t (see
+     * rtu_reals_fit) */
+    if (!rtu_reals_fit(16.0 * n + (kind == RTU_KIND_NONLINEAR ? 6.0 : 4.0) * n * d +
+                       lru * (4.0 * n * n + 2.0 * n * d + d + 2.0 * n))) {
         return RTU_ERR_SIZE;
     }
     return RTU_OK;
@@ -166,12 +169,18 @@ rtu_status rtu_cell_init(rtu_cell *cell, rtu_kind kind, rtu_activation activatio
     cell->activation = activation;
     cell->n_in = n_in;
     cell->n_hidden = n_hidden;
-    cell->n_params = RTU_CELL_PARAMS(n_in, n_hidden);
+    cell->n_params = RTU_CELL_PARAMS(kind, n_in, n_hidden);
     cell->params = p;
     cell->nu_log = p;          p += n;
     cell->theta_log = p;       p += n;
     cell->w_c = p;             p += nd;
     cell->w_d = p;             p += nd;
+    cell->c_re = cell->c_im = cell->d_skip = NULL;
+    if (kind == RTU_KIND_LRU) { /* readout of 2n rows */
+        cell->c_re = p;        p += 2 * n * n;
+        cell->c_im = p;        p += 2 * n * n;
+        cell->d_skip = p;      p += 2 * nd;
+    }
     cell->nu = p;              p += n;
     cell->theta = p;           p += n;
     cell->g = p;               p += n;
@@ -181,18 +190,22 @@ rtu_status rtu_cell_init(rtu_cell *cell, rtu_kind kind, rtu_activation activatio
     cell->c = p;               p += n;
     cell->d = p;               p += n;
     cell->h = p;               p += 2 * n;
+    cell->x = NULL;
+    if (kind == RTU_KIND_LRU) {
+        cell->x = p;           p += n_in;
+    }
     cell->dc_dnu = p;          p += n;
     cell->dd_dnu = p;          p += n;
     cell->dc_dtheta = p;       p += n;
     cell->dd_dtheta = p;       p += n;
     cell->dc_dwc = p;          p += nd;
     cell->dd_dwc = p;          p += nd;
+    cell->dc_dwd = cell->dd_dwd = cell->scratch = NULL;
     if (kind == RTU_KIND_NONLINEAR) {
         cell->dc_dwd = p;      p += nd;
         cell->dd_dwd = p;
-    } else {
-        cell->dc_dwd = NULL;
-        cell->dd_dwd = NULL;
+    } else if (kind == RTU_KIND_LRU) {
+        cell->scratch = p;
     }
     return rtu_cell_refresh(cell);
 }
@@ -200,11 +213,20 @@ rtu_status rtu_cell_init(rtu_cell *cell, rtu_kind kind, rtu_activation activatio
 /* ------------------------------------------------------------------------------------------ */
 /* Parameters                                                                                  */
 
+/* w[0..count) ~ N(0, std^2) from rng, in order. */
+static void fill_normal(rtu_real *w, size_t count, double std, rtu_prng *rng)
+{
+    size_t i;
+    for (i = 0; i < count; ++i) {
+        w[i] = (rtu_real)(std * rtu_prng_normal(rng));
+    }
+}
+
 rtu_status rtu_cell_init_params(rtu_cell *cell, rtu_prng *rng, double r_min, double r_max,
                                 double max_phase)
 {
-    size_t k, i, n, nd;
-    double w_std;
+    size_t k, n, nd;
+    double fan_in;
     if (cell == NULL || rng == NULL) {
         return RTU_ERR_NULL;
     }
@@ -221,12 +243,15 @@ rtu_status rtu_cell_init_params(rtu_cell *cell, rtu_prng *rng, double r_min, dou
     for (k = 0; k < n; ++k) { /* theta ~ U(0, max_phase) */
         cell->theta_log[k] = (rtu_real)log(max_phase * rtu_prng_uniform(rng));
     }
-    w_std = 1.0 / sqrt((double)cell->n_in);
-    for (i = 0; i < nd; ++i) {
-        cell->w_c[i] = (rtu_real)(w_std * rtu_prng_normal(rng));
-    }
-    for (i = 0; i < nd; ++i) {
-        cell->w_d[i] = (rtu_real)(w_std * rtu_prng_normal(rng));
+    /* RTU: w_c, w_d ~ N(0, 1/n_in); LRU: B = w_c + i w_d complex normal of variance 1/n_in, then
+     * the readout c_re, c_im ~ N(0, 1/(2n)) and d_skip ~ N(0, 1/n_in) */
+    fan_in = (double)cell->n_in;
+    fill_normal(cell->w_c, nd, 1.0 / sqrt(cell->kind == RTU_KIND_LRU ? 2.0 * fan_in : fan_in), rng);
+    fill_normal(cell->w_d, nd, 1.0 / sqrt(cell->kind == RTU_KIND_LRU ? 2.0 * fan_in : fan_in), rng);
+    if (cell->kind == RTU_KIND_LRU) {
+        fill_normal(cell->c_re, 2 * n * n, 1.0 / sqrt(2.0 * (double)n), rng);
+        fill_normal(cell->c_im, 2 * n * n, 1.0 / sqrt(2.0 * (double)n), rng);
+        fill_normal(cell->d_skip, 2 * nd, 1.0 / sqrt(fan_in), rng);
     }
     rtu_cell_reset(cell);
     return rtu_cell_refresh(cell);
@@ -345,11 +370,28 @@ void rtu_activate_into(rtu_activation act, const rtu_real *restrict v,
     }
 }
 
-/* cell->h = [f(c); f(d)] (linear) or [c; d] (nonlinear), after each step. */
+void rtu_lru_readout(const rtu_real *c_re, const rtu_real *c_im, const rtu_real *d_skip,
+                     size_t n, size_t n_in, rtu_activation act, const rtu_real *c,
+                     const rtu_real *d, const rtu_real *x, rtu_real *h)
+{
+    size_t i;
+    for (i = 0; i < 2 * n; ++i) {
+        h[i] = activate(act, (rtu_dot(c_re + i * n, c, n) - rtu_dot(c_im + i * n, d, n)) +
+                                 rtu_dot(d_skip + i * n_in, x, n_in));
+    }
+}
+
+/* cell->h = [f(c); f(d)] (linear), [c; d] (nonlinear) or the readout of (c, d, x) (LRU), after
+ * each step. */
 static void update_features(rtu_cell *cell)
 {
     size_t n = cell->n_hidden;
-    rtu_activation act = cell->kind == RTU_KIND_LINEAR ? cell->activation : RTU_ACT_IDENTITY;
+    rtu_activation act = cell->kind == RTU_KIND_NONLINEAR ? RTU_ACT_IDENTITY : cell->activation;
+    if (cell->kind == RTU_KIND_LRU) {
+        rtu_lru_readout(cell->c_re, cell->c_im, cell->d_skip, n, cell->n_in, act, cell->c,
+                        cell->d, cell->x, cell->h);
+        return;
+    }
     rtu_activate_into(act, cell->c, cell->h, n);
     rtu_activate_into(act, cell->d, cell->h + n, n);
 }
@@ -486,6 +528,19 @@ static void step_nonlinear(rtu_cell *cell, const rtu_real *restrict x)
 void rtu_cell_peek(const rtu_cell *cell, const rtu_real *x, int from_zero, rtu_real *h)
 {
     size_t k, n = cell->n_hidden, d_in = cell->n_in;
+    if (cell->kind == RTU_KIND_LRU) { /* the state it steps to in the scratch, then the readout */
+        rtu_real *c1 = cell->scratch, *d1 = cell->scratch + n;
+        for (k = 0; k < n; ++k) {
+            rtu_real g = cell->g[k], phi = cell->phi[k], eta = cell->eta[k];
+            rtu_real c0 = from_zero ? (rtu_real)0 : cell->c[k];
+            rtu_real d0 = from_zero ? (rtu_real)0 : cell->d[k];
+            c1[k] = g * c0 - phi * d0 + eta * rtu_dot(cell->w_c + k * d_in, x, d_in);
+            d1[k] = g * d0 + phi * c0 + eta * rtu_dot(cell->w_d + k * d_in, x, d_in);
+        }
+        rtu_lru_readout(cell->c_re, cell->c_im, cell->d_skip, n, d_in, cell->activation, c1, d1,
+                        x, h);
+        return;
+    }
     for (k = 0; k < n; ++k) {
         rtu_real g = cell->g[k], phi = cell->phi[k], eta = cell->eta[k];
         rtu_real c0 = from_zero ? (rtu_real)0 : cell->c[k];
@@ -502,10 +557,10 @@ static rtu_status step_checked(rtu_cell *cell, const rtu_real *x, rtu_real *h)
 {
     size_t k;
     rtu_real sum = 0;
-    if (cell->kind == RTU_KIND_LINEAR) {
-        step_linear(cell, x);
-    } else {
+    if (cell->kind == RTU_KIND_NONLINEAR) {
         step_nonlinear(cell, x);
+    } else { /* linear, LRU: the same recurrence and traces */
+        step_linear(cell, x);
     }
     for (k = 0; k < cell->n_hidden; ++k) {
         sum += RTU_FABS(cell->c[k]) + RTU_FABS(cell->d[k]);
@@ -513,7 +568,20 @@ static rtu_status step_checked(rtu_cell *cell, const rtu_real *x, rtu_real *h)
     if (!isfinite(sum)) {
         return RTU_ERR_OVERFLOW;
     }
+    if (cell->kind == RTU_KIND_LRU) { /* the input, for the readout and the gradient of d_skip */
+        for (k = 0; k < cell->n_in; ++k) {
+            cell->x[k] = x[k];
+        }
+    }
     update_features(cell);
+    if (cell->kind == RTU_KIND_LRU) { /* a huge readout can overflow a finite state */
+        for (k = 0; k < 2 * cell->n_hidden; ++k) {
+            sum += RTU_FABS(cell->h[k]);
+        }
+        if (!isfinite(sum)) {
+            return RTU_ERR_OVERFLOW;
+        }
+    }
     if (h != NULL) {
         rtu_cell_features(cell, h);
     }
@@ -536,13 +604,62 @@ rtu_status rtu_cell_step(rtu_cell *cell, const rtu_real *x, rtu_real *h)
 /* ------------------------------------------------------------------------------------------ */
 /* Gradient from dL/dh                                                                         */
 
+/* out = a v (accumulate == 0) or out += a v. */
+static inline void row_scaled(rtu_real *restrict out, const rtu_real *restrict v, size_t count,
+                              rtu_real a, int accumulate)
+{
+    size_t j;
+    if (accumulate) {
+        for (j = 0; j < count; ++j) {
+            out[j] += a * v[j];
+        }
+    } else {
+        for (j = 0; j < count; ++j) {
+            out[j] = a * v[j];
+        }
+    }
+}
+
+/*
+ * The LRU's backward through its readout y = c_re c - c_im d + d_skip x from dh = dL/dh, row by
+ * row of the readout (i < 2n), dy_i = f'(y_i) dh_i with f' read off h:
+ *   scratch = [dL/dc; dL/dd] = [c_re^T dy; -c_im^T dy]     (what the trace contraction takes)
+ *   g_out (unless NULL): the gradient of c_re, c_im, d_skip, dy c^T, -dy d^T, dy x^T (assigned,
+ *                        or accumulated with accumulate)
+ *   de (unless NULL):    += d_skip^T dy
+ */
+static void lru_backward(const rtu_cell *cell, const rtu_real *dh, rtu_real *g_out,
+                         int accumulate, rtu_real *de)
+{
+    size_t i, n = cell->n_hidden, d_in = cell->n_in, nn = 2 * n * n;
+    rtu_real *dc = cell->scratch, *dd = cell->scratch + n;
+    rtu_zero(cell->scratch, 2 * n);
+    for (i = 0; i < 2 * n; ++i) {
+        rtu_real dy = dh[i] * activate_grad_from_output(cell->activation, cell->h[i]);
+        row_scaled(dc, cell->c_re + i * n, n, dy, 1);
+        row_scaled(dd, cell->c_im + i * n, n, -dy, 1);
+        if (g_out != NULL) {
+            row_scaled(g_out + i * n, cell->c, n, dy, accumulate);
+            row_scaled(g_out + nn + i * n, cell->d, n, -dy, accumulate);
+            row_scaled(g_out + 2 * nn + i * d_in, cell->x, d_in, dy, accumulate);
+        }
+        if (de != NULL) {
+            row_scaled(de, cell->d_skip + i * d_in, d_in, dy, 1);
+        }
+    }
+}
+
 /* grad = dL/dparams (accumulate == 0) or grad += dL/dparams (accumulate != 0), in one read of
  * each trace; dh already checked. Assigning spares a separate pass to zero grad. */
 void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad,
                             int accumulate)
 {
     size_t k, n = cell->n_hidden, d_in = cell->n_in;
-    int linear = cell->kind == RTU_KIND_LINEAR;
+    int linear = cell->kind != RTU_KIND_NONLINEAR; /* the linear recurrence's traces */
+    int lru = cell->kind == RTU_KIND_LRU;
+    if (lru) { /* the readout's gradient after w_d; dL/dc, dL/dd into the scratch */
+        lru_backward(cell, dh, grad + 2 * n + 2 * n * d_in, accumulate, NULL);
+    }
     for (k = 0; k < n; ++k) {
         const rtu_real *ta = cell->dc_dwc + k * d_in;
         const rtu_real *tb = cell->dd_dwc + k * d_in;
@@ -550,7 +667,10 @@ void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *
         const rtu_real *tc = linear ? tb : cell->dc_dwd + k * d_in;
         const rtu_real *td = linear ? ta : cell->dd_dwd + k * d_in;
         rtu_real dc = dh[k], dd = dh[n + k], gn, gt;
-        if (linear) { /* h = [f(c); f(d)]: delta = f'(.) dL/dh, f' read off h */
+        if (lru) { /* delta = dL/dc, dL/dd of the readout */
+            dc = cell->scratch[k];
+            dd = cell->scratch[n + k];
+        } else if (linear) { /* h = [f(c); f(d)]: delta = f'(.) dL/dh, f' read off h */
             dc *= activate_grad_from_output(cell->activation, cell->h[k]);
             dd *= activate_grad_from_output(cell->activation, cell->h[n + k]);
         }
@@ -566,16 +686,25 @@ void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *
 void rtu_cell_input_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real *de)
 {
     size_t j, k, n = cell->n_hidden, d_in = cell->n_in;
+    int lru = cell->kind == RTU_KIND_LRU;
     rtu_zero(de, d_in);
+    if (lru) { /* de = d_skip^T dy; dL/dc, dL/dd into the scratch */
+        lru_backward(cell, dh, NULL, 0, de);
+    }
     for (k = 0; k < n; ++k) {
         /* linear: f' read off h (h = f(c)); nonlinear: f'(a) read off c = f(a); either way
-         * dc/d(eta W_c x) = f' of the feature */
-        rtu_real ec = cell->eta[k] * dh[k] *
-                      activate_grad_from_output(cell->activation, cell->h[k]);
-        rtu_real ed = cell->eta[k] * dh[n + k] *
-                      activate_grad_from_output(cell->activation, cell->h[n + k]);
+         * dc/d(eta W_c x) = f' of the feature. LRU: dL/dc, dL/dd of the readout */
         const rtu_real *restrict wc = cell->w_c + k * d_in;
         const rtu_real *restrict wd = cell->w_d + k * d_in;
+        rtu_real ec, ed;
+        if (lru) {
+            ec = cell->eta[k] * cell->scratch[k];
+            ed = cell->eta[k] * cell->scratch[n + k];
+        } else {
+            ec = cell->eta[k] * dh[k] * activate_grad_from_output(cell->activation, cell->h[k]);
+            ed = cell->eta[k] * dh[n + k] *
+                 activate_grad_from_output(cell->activation, cell->h[n + k]);
+        }
         for (j = 0; j < d_in; ++j) {
             de[j] += ec * wc[j] + ed * wd[j];
         }

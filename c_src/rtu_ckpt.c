@@ -267,15 +267,16 @@ static size_t add(ckpt_array *a, size_t k, rtu_real *ptr, size_t count, size_t n
     return k + 1;
 }
 
-/* The cell's arrays of a payload, in order (params; c, d, h; unit traces; weight traces), from
- * a[k] on. Returns the new k. */
+/* The cell's arrays of a payload, in order (params; c, d, h (, x); unit traces; weight traces),
+ * from a[k] on. Returns the new k. */
 static size_t cell_arrays(const rtu_cell *cell, ckpt_array *a, size_t k, int net)
 {
-    size_t n = cell->n_hidden, nd = n * cell->n_in;
+    size_t n = cell->n_hidden, d = cell->n_in;
     k = add(a, k, cell->params, cell->n_params, 2 * n, NONFINITE(net, "params"));
-    k = add(a, k, cell->c, 4 * n, 0, NONFINITE(net, "state"));         /* c, d, h: contiguous */
+    k = add(a, k, cell->c, RTU_CELL_STATE(cell->kind, d, n), 0,
+            NONFINITE(net, "state")); /* c, d, h (, x): contiguous */
     k = add(a, k, cell->dc_dnu, 4 * n, 0, NONFINITE(net, "traces_unit")); /* dc_dnu..dd_dtheta */
-    k = add(a, k, cell->dc_dwc, (cell->kind == RTU_KIND_NONLINEAR ? 4 : 2) * nd, 0,
+    k = add(a, k, cell->dc_dwc, RTU_CELL_TRACES(cell->kind, d, n) - 4 * n, 0,
             NONFINITE(net, "traces_weight"));
     return k;
 }
@@ -456,7 +457,7 @@ rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *di
         return status;
     }
     if ((h.learner_type != RTU_LEARNER_TD && h.learner_type != RTU_LEARNER_ACTOR_CRITIC) ||
-        (h.precision != 4u && h.precision != 8u) || h.kind > RTU_KIND_NONLINEAR ||
+        (h.precision != 4u && h.precision != 8u) || h.kind > RTU_KIND_LRU ||
         h.activation > RTU_ACT_IDENTITY || h.n_in < 1u || h.n_in > RTU_MAX_DIM ||
         h.n_hidden < 1u || h.n_hidden > RTU_MAX_DIM) {
         return RTU_ERR_CKPT_MISMATCH;
@@ -465,7 +466,9 @@ rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *di
     m.version = h.version;
     m.learner_type = h.learner_type;
     m.precision = h.precision;
-    m.kind = h.kind == RTU_KIND_NONLINEAR ? RTU_KIND_NONLINEAR : RTU_KIND_LINEAR;
+    m.kind = h.kind == RTU_KIND_LRU         ? RTU_KIND_LRU
+             : h.kind == RTU_KIND_NONLINEAR ? RTU_KIND_NONLINEAR
+                                            : RTU_KIND_LINEAR;
     m.activation = h.activation == RTU_ACT_RELU   ? RTU_ACT_RELU
                    : h.activation == RTU_ACT_TANH ? RTU_ACT_TANH
                                                   : RTU_ACT_IDENTITY;

@@ -15,7 +15,7 @@
  *        8     4  u32 format version = 2 (RTU_CKPT_VERSION)
  *       12     4  u32 learner type: 1 = TD(lambda) (rtu_td); 2 = actor-critic (rtu_ac)
  *       16     4  u32 precision: bytes per real, 4 (float build) or 8 (double build)
- *       20     4  u32 cell kind (rtu_kind: 0 linear, 1 nonlinear)
+ *       20     4  u32 cell kind (rtu_kind: 0 linear, 1 nonlinear, 2 lru)
  *       24     4  u32 activation (rtu_activation: 0 relu, 1 tanh, 2 identity)
  *       28     4  u32 n_in: TD, the cell's input size; actor-critic, n_obs
  *       32     4  u32 n_hidden
@@ -35,11 +35,13 @@
  *                 0xFFFFFFFF) of bytes [0, 88 + L)
  *
  * Both learner types share the header, the CRC and the layout of a cell's arrays (params, state,
- * RTRL traces). For a cell of n = n_hidden units on d inputs, P = 2n + 2nd its parameters and
- * T = 4n + 2nd (linear) or 4n + 4nd (nonlinear) its RTRL traces:
+ * RTRL traces). For a cell of n = n_hidden units on d inputs, P = 2n + 2nd (+ 4n^2 + 2nd for the
+ * LRU) its parameters (RTU_CELL_PARAMS), S = 4n (+ d for the LRU) its state (RTU_CELL_STATE) and
+ * T = 4n + 2nd (linear, LRU) or 4n + 4nd (nonlinear) its RTRL traces (RTU_CELL_TRACES):
  *
- *   cell params: nu_log[n], theta_log[n], w_c[n*d], w_d[n*d]                 P R
- *   cell state: c[n], d[n], h[2n] (the features)                             4n R
+ *   cell params: nu_log[n], theta_log[n], w_c[n*d], w_d[n*d], and for the
+ *                LRU c_re[2n*n], c_im[2n*n], d_skip[2n*d]                    P R
+ *   cell state: c[n], d[n], h[2n] (the features), and for the LRU x[d]       S R
  *   RTRL traces: dc_dnu[n], dd_dnu[n], dc_dtheta[n], dd_dtheta[n],
  *                dc_dwc[n*d], dd_dwc[n*d], and for the nonlinear kind
  *                dc_dwd[n*d], dd_dwd[n*d]                                    T R
@@ -50,7 +52,7 @@
  *   reals  gamma, lambda, alpha, kappa (RTU_TD_CONFIG_REALS, rtu_config.h) 4 R
  *   reals  v_prev, z_norm1                                                2 R
  *   u32    has_prev (0 or 1)                                              4
- *   reals  cell params, cell state, RTRL traces (above)                  (P + 4n + T) R
+ *   reals  cell params, cell state, RTRL traces (above)                  (P + S + T) R
  *   reals  head: w[2n], b                                                (2n + 1) R
  *   reals  eligibility traces z[Q] (learner-parameter layout)            Q R
  *
@@ -79,7 +81,7 @@
  *                 reals ret_trace, ret_mean, ret_m2                                     3 R
  *                 per trunk (the critic's then the actor's; the one trunk if shared):
  *                   reals input layer: W_in[m*n_x], b_in[m] (nothing when m = 0)        E R
- *                   reals cell params, cell state, RTRL traces (above)        (P + 4n + T) R
+ *                   reals cell params, cell state, RTRL traces (above)         (P + S + T) R
  *                 reals the critic's head: [W_1[k*2n], b_1[k]] W_2[1*k'], b_2[1]     H_v R
  *                 reals the actor's head: [W_1[k*2n], b_1[k]] W_2[o*k'], b_2[o]     H_pi R
  *                       (k' = k, or 2n when k = 0; W_1, b_1 only when k > 0)
@@ -87,7 +89,7 @@
  *                 reals z_pi[E + P + H_pi] (the actor network's parameter layout)
  *                 reals obs_mean[n_obs], obs_m2[n_obs], obs_last[n_obs] (the latest raw
  *                       observation), x[n_x] (the input the networks hold)
- * in all RTU_AC_CKPT_FIXED_BYTES + R (12 + N (E + P + 4n + T) + 2 (H_v + H_pi + E + P)
+ * in all RTU_AC_CKPT_FIXED_BYTES + R (12 + N (E + P + S + T) + 2 (H_v + H_pi + E + P)
  * + 3 n_obs + n_x) bytes.
  *
  * Not stored, recomputed by the loaders: the cell's derived cache (nu, theta, g, phi, eta, deta;
@@ -131,14 +133,14 @@ typedef enum {
 
 /* Reals of a cell's arrays in a checkpoint (params, state, RTRL traces). */
 #define RTU_CKPT_CELL_REALS(kind, n_in, n_hidden)                                                   \
-    (RTU_CELL_PARAMS(n_in, n_hidden) + 8u * (size_t)(n_hidden) +                                    \
-     ((kind) == RTU_KIND_NONLINEAR ? 4u : 2u) * (size_t)(n_hidden) * (size_t)(n_in))
+    (RTU_CELL_PARAMS(kind, n_in, n_hidden) + RTU_CELL_STATE(kind, n_in, n_hidden) +                 \
+     RTU_CELL_TRACES(kind, n_in, n_hidden))
 
 /* Reals of a TD(lambda) payload, and the exact bytes of its checkpoint, for static buffers
  * (header, payload, CRC). */
 #define RTU_TD_CKPT_REALS(kind, n_in, n_hidden)                                                     \
     (RTU_TD_CONFIG_REAL_COUNT + 2u + RTU_CKPT_CELL_REALS(kind, n_in, n_hidden) +                    \
-     2u * (size_t)(n_hidden) + 1u + RTU_TD_PARAMS(n_in, n_hidden))
+     2u * (size_t)(n_hidden) + 1u + RTU_TD_PARAMS(kind, n_in, n_hidden))
 #define RTU_TD_CHECKPOINT_BYTES(kind, n_in, n_hidden)                                               \
     (RTU_CKPT_HEADER_BYTES + 4u + RTU_CKPT_CRC_BYTES +                                              \
      sizeof(rtu_real) * RTU_TD_CKPT_REALS(kind, n_in, n_hidden))
@@ -154,7 +156,7 @@ typedef enum {
                              RTU_CKPT_CELL_REALS(kind, RTU_AC_N_E(n_x, n_embed), n_hidden)) +       \
      2u * (RTU_AC_HEAD_PARAMS(n_hidden, n_head, 1u) + RTU_AC_HEAD_PARAMS(n_hidden, n_head, o_pi) +  \
            RTU_AC_EMBED_PARAMS(n_x, n_embed) +                                                      \
-           RTU_CELL_PARAMS(RTU_AC_N_E(n_x, n_embed), n_hidden)) +                                   \
+           RTU_CELL_PARAMS(kind, RTU_AC_N_E(n_x, n_embed), n_hidden)) +                             \
      3u * (size_t)(n_obs) + (size_t)(n_x))
 #define RTU_AC_CKPT_REALS(kind, n_obs, n_hidden, n_embed, n_head, shared, prev_action,              \
                           prev_reward, action_kind, n_actions)                                      \

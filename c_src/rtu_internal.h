@@ -39,6 +39,18 @@ static inline rtu_real rtu_dot(const rtu_real *restrict a, const rtu_real *restr
 void rtu_activate_into(rtu_activation act, const rtu_real *restrict v, rtu_real *restrict out,
                        size_t count);
 
+/* Whether kind is one of rtu_kind's values. */
+static inline int rtu_kind_ok(rtu_kind kind)
+{
+    return kind == RTU_KIND_LINEAR || kind == RTU_KIND_NONLINEAR || kind == RTU_KIND_LRU;
+}
+
+/* The LRU's readout (rtu.h): h[i] = f((c_re[i] . c - c_im[i] . d) + d_skip[i] . x) for each of
+ * the 2n rows i; c, d have n reals, x n_in. The cell's step and peek and rtu_model.c share it. */
+void rtu_lru_readout(const rtu_real *c_re, const rtu_real *c_im, const rtu_real *d_skip,
+                     size_t n, size_t n_in, rtu_activation act, const rtu_real *c,
+                     const rtu_real *d, const rtu_real *x, rtu_real *h);
+
 /* Whether a buffer of count reals (a count computed in double, exact below 2^53) has a byte size
  * that a size_t holds, with room for a learner's and a checkpoint's further bytes: false on 32-bit
  * targets for the largest n_in x n_hidden that RTU_MAX_DIM allows. */
@@ -62,14 +74,16 @@ void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *
 
 /* The one-step sensitivity of the cell's input (rtu-spec.md section 6): de = dL/dx at the current
  * step with the state and traces of the previous step held fixed, from dh = dL/dh (2n reals):
- *   de[j] = sum_k eta_k (delta_c_k W_c[k,j] + delta_d_k W_d[k,j])
- * delta_c, delta_d = dL/dc_t, dL/dd_t (linear: f'(c) dL/dh, f' read off h) and, for the nonlinear
- * kind, times f'(a_k), f'(b_k) (read off c, d). de has n_in reals (overwritten). */
+ *   de[j] = sum_k eta_k (delta_c_k W_c[k,j] + delta_d_k W_d[k,j])  (+ (d_skip^T dy)[j], LRU)
+ * delta_c, delta_d = dL/dc_t, dL/dd_t (linear: f'(c) dL/dh, f' read off h; LRU: c_re^T dy,
+ * -c_im^T dy with dy = f'(y) dL/dh) and, for the nonlinear kind, times f'(a_k), f'(b_k) (read
+ * off c, d). de has n_in reals (overwritten). The LRU's uses the cell's scratch. */
 void rtu_cell_input_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real *de);
 
 /* The features h (2n reals) that a step on x would give, at the current parameters, without
  * changing the state or the traces (x already checked); from the zero state when from_zero (the
- * memoryless baseline, whose state is zeroed before every step). */
+ * memoryless baseline, whose state is zeroed before every step). The LRU's uses the cell's
+ * scratch. */
 void rtu_cell_peek(const rtu_cell *cell, const rtu_real *x, int from_zero, rtu_real *h);
 
 /* Dense layers and parameter-free LayerNorm (rtu_dense.c; reference/net.py). A Dense layer's

@@ -1,6 +1,6 @@
 /*
  * Inference from constant weights (rtu_model.h): the forward pass of rtu_ac.c's networks (and of
- * TD(lambda)'s) without traces, on the same kernels. rtu_edge/export/model.py
+ * TD(lambda)'s) without traces, on the same kernels (the LRU's readout is rtu_cell.c's). rtu_edge/export/model.py
  * (InferenceModel.step_reference) is the same step in numpy.
  */
 #include <math.h>
@@ -52,7 +52,7 @@ size_t rtu_model_n_out(const rtu_model *m)
 
 static rtu_status check_shape(const rtu_model *m)
 {
-    if (m->kind != RTU_KIND_LINEAR && m->kind != RTU_KIND_NONLINEAR) {
+    if (!rtu_kind_ok(m->kind)) {
         return RTU_ERR_KIND;
     }
     if (m->activation != RTU_ACT_RELU && m->activation != RTU_ACT_TANH &&
@@ -78,7 +78,9 @@ static rtu_status check_shape(const rtu_model *m)
         double x = (double)n_x(m), e = (double)n_e(m), n2 = 2.0 * (double)m->n_hidden;
         double mm = (double)m->n_embed, k = (double)m->n_head;
         double o = 2.0 * (double)m->n_actions + 1.0;
-        return rtu_reals_fit(mm * (x + 1.0) + n2 * e + k * (n2 + 1.0) + o * (n2 + k + 1.0))
+        double readout = m->kind == RTU_KIND_LRU ? n2 * (n2 + e) : 0.0; /* c_re, c_im, d_skip */
+        return rtu_reals_fit(mm * (x + 1.0) + n2 * e + readout + k * (n2 + 1.0) +
+                             o * (n2 + k + 1.0))
                    ? RTU_OK
                    : RTU_ERR_SIZE;
     }
@@ -109,6 +111,15 @@ static rtu_status check_trunk(const rtu_model *m, const rtu_model_trunk *t)
     if (!rtu_all_finite(t->w_c, nd) || !rtu_all_finite(t->w_d, nd) ||
         !rtu_all_finite(t->g, n) || !rtu_all_finite(t->phi, n) || !rtu_all_finite(t->eta, n)) {
         return RTU_ERR_NONFINITE_PARAM;
+    }
+    if (m->kind == RTU_KIND_LRU) {
+        if (t->c_re == NULL || t->c_im == NULL || t->d_skip == NULL) {
+            return RTU_ERR_NULL;
+        }
+        if (!rtu_all_finite(t->c_re, 2u * n * n) || !rtu_all_finite(t->c_im, 2u * n * n) ||
+            !rtu_all_finite(t->d_skip, 2u * nd)) {
+            return RTU_ERR_NONFINITE_PARAM;
+        }
     }
     for (k = 0; k < n; ++k) {
         /* |lambda| = r < 1 and eta = sqrt(1 - r^2) in (0, 1] */
@@ -172,7 +183,7 @@ void rtu_model_reset(const rtu_model *m, rtu_real *state)
 }
 
 /* The RTU of trunk t on x (n_e reals) from its state (2n reals, advanced) into h (2n reals);
- * the arithmetic of rtu_cell.c's step. Returns whether the new state is finite. */
+ * the arithmetic of rtu_cell.c's step. Returns whether the new state and h are finite. */
 static int rtu_forward(const rtu_model *m, const rtu_model_trunk *t, const rtu_real *x,
                        rtu_real *state, rtu_real *h)
 {
@@ -182,15 +193,17 @@ static int rtu_forward(const rtu_model *m, const rtu_model_trunk *t, const rtu_r
     if (m->memoryless) {
         rtu_zero(state, 2u * n);
     }
-    /* (a; b) go where f is applied from: the state (linear kind: it keeps them) or h
+    /* (a; b) go where f is applied from: the state (linear kind and LRU: it keeps them) or h
      * (nonlinear kind: the state keeps f(a; b), which are also its features) */
-    pre = m->kind == RTU_KIND_LINEAR ? state : h;
+    pre = m->kind == RTU_KIND_NONLINEAR ? h : state;
     for (k = 0; k < n; ++k) {
         rtu_real g = t->g[k], phi = t->phi[k], eta = t->eta[k], c0 = c[k], d0 = d[k];
         pre[k] = g * c0 - phi * d0 + eta * rtu_dot(t->w_c + k * d_in, x, d_in);
         pre[n + k] = g * d0 + phi * c0 + eta * rtu_dot(t->w_d + k * d_in, x, d_in);
     }
-    if (m->kind == RTU_KIND_LINEAR) {
+    if (m->kind == RTU_KIND_LRU) {
+        rtu_lru_readout(t->c_re, t->c_im, t->d_skip, n, d_in, m->activation, c, d, x, h);
+    } else if (m->kind == RTU_KIND_LINEAR) {
         rtu_activate_into(m->activation, state, h, 2u * n);
     } else {
         rtu_activate_into(m->activation, h, state, 2u * n);
@@ -199,7 +212,7 @@ static int rtu_forward(const rtu_model *m, const rtu_model_trunk *t, const rtu_r
         }
     }
     for (k = 0; k < 2u * n; ++k) {
-        finite &= isfinite(state[k]) != 0;
+        finite &= (isfinite(state[k]) && isfinite(h[k])) != 0;
     }
     return finite;
 }

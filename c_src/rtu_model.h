@@ -11,6 +11,7 @@
  *   a_k = g_k c_k - phi_k d_k + eta_k (W_c e)_k;   b_k = g_k d_k + phi_k c_k + eta_k (W_d e)_k
  *   linear:    (c, d) = (a, b),       h = [f(a); f(b)]
  *   nonlinear: (c, d) = (f(a), f(b)), h = [c; d]
+ *   lru:       (c, d) = (a, b),       h = f(C_re c - C_im d + D e)   (2n rows: rtu.h)
  *   q   = lrelu(LN(W_1 h + b_1))                      (n_head = k > 0; else q = h)
  *   o   = W_2 q + b_2
  * with the learner's own kernels (rtu_dense_forward, rtu_ln_lrelu; rtu_internal.h). The outputs:
@@ -69,6 +70,8 @@ typedef struct {
     const rtu_real *embed;         /* W_in (m x n_x, row-major) then b_in (m); NULL when m = 0 */
     const rtu_real *w_c, *w_d;     /* n x n_e each, row-major; n_e = m, or n_x when m = 0 */
     const rtu_real *g, *phi, *eta; /* n each */
+    const rtu_real *c_re, *c_im;   /* the LRU's readout: 2n x n each, row-major; else NULL */
+    const rtu_real *d_skip;        /* the LRU's skip: 2n x n_e, row-major; else NULL */
 } rtu_model_trunk;
 
 /* A head: the optional hidden layer and the output layer. */

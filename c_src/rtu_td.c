@@ -64,7 +64,7 @@ rtu_status rtu_td_init(rtu_td *td, rtu_kind kind, rtu_activation activation, siz
         return status;
     }
     td->config = *config;
-    td->n_params = RTU_TD_PARAMS(n_in, n_hidden);
+    td->n_params = RTU_TD_PARAMS(kind, n_in, n_hidden);
     p = (rtu_real *)buffer + RTU_CELL_REALS(kind, n_in, n_hidden);
     td->head = p;
     p += head;

@@ -30,12 +30,13 @@ typedef struct {
 rtu_td_config rtu_td_default_config(void);
 
 /* Learner parameters: the cell's (RTU_CELL_PARAMS), then the head w (2n) and b (1). */
-#define RTU_TD_PARAMS(n_in, n_hidden) (RTU_CELL_PARAMS(n_in, n_hidden) + 2u * (size_t)(n_hidden) + 1u)
+#define RTU_TD_PARAMS(kind, n_in, n_hidden)                                                         \
+    (RTU_CELL_PARAMS(kind, n_in, n_hidden) + 2u * (size_t)(n_hidden) + 1u)
 /* Reals in a TD learner's buffer: the cell's, the head, and z and a gradient scratch over all
  * learner parameters. */
 #define RTU_TD_REALS(kind, n_in, n_hidden)                                                          \
     (RTU_CELL_REALS(kind, n_in, n_hidden) + 2u * (size_t)(n_hidden) + 1u +                          \
-     2u * RTU_TD_PARAMS(n_in, n_hidden))
+     2u * RTU_TD_PARAMS(kind, n_in, n_hidden))
 #define RTU_TD_BUFFER_BYTES(kind, n_in, n_hidden) (sizeof(rtu_real) * RTU_TD_REALS(kind, n_in, n_hidden))
 
 /*

@@ -21,7 +21,7 @@ import numpy as np
 from . import _ccore
 from ._ccore import CCore, load_lib
 from ._learner import Checkpointable, ReferenceCheckpoints, real_array, real_scalar
-from .cell import KINDS
+from .cell import CELL_FIELDS, KINDS
 from .reference import ACTIVATIONS
 from .reference.ac import AC, ACTION_KINDS, policy_std
 from .reference.cell import MAX_DIM, cell_layout, split
@@ -30,13 +30,11 @@ from .reference.config import ACConfig, ACNetwork
 #: the fields of an ACNetwork (rtu_ac_shape's members of the same names)
 NETWORK_FIELDS = tuple(f.name for f in dataclasses.fields(ACNetwork))
 
-_CELL_FIELDS = ("params", "c", "d", "h", "dc_dnu", "dd_dnu", "dc_dtheta", "dd_dtheta", "dc_dwc",
-                "dd_dwc", "dc_dwd", "dd_dwd")
 #: the fields a reference AC shares with rtu_ac, copied to and from its C twin by name ("trunk.1"
 #: is skipped when the trunk is shared: the reference has None there)
 TWIN_FIELDS = tuple(
     f"trunk.{r}.{name}" for r in (0, 1)
-    for name in ("params", "e_hat", "e", "e_inv_std", *(f"cell.{c}" for c in _CELL_FIELDS))) + \
+    for name in ("params", "e_hat", "e", "e_inv_std", *(f"cell.{c}" for c in CELL_FIELDS))) + \
     tuple(f"head.{r}.{name}" for r in (0, 1)
           for name in ("params", "q_hat", "q", "q_inv_std", "out")) + (
     "z_v", "z_pi", "pi", "x", "x_next", "obs_mean", "obs_m2", "obs_last", "action", "ret_trace",
@@ -120,7 +118,7 @@ class Shape(NamedTuple):
         cell's."""
         m, n_x = self.network.n_embed, self.n_x
         embed = [("W_in", (m, n_x)), ("b_in", (m,))] if m else []
-        return embed + cell_layout(m if m else n_x, self.n_hidden)
+        return embed + cell_layout(self.kind, m if m else n_x, self.n_hidden)
 
     def head_layout(self, r: int) -> list:
         """Head r's parameters (rtu_ac_head.params; 0 the critic, 1 the actor): W_1, b_1 (if
@@ -384,7 +382,8 @@ class ActorCritic(Checkpointable):
     def params(self) -> dict[str, np.ndarray]:
         """Copies of every parameter, by network and layer. Separate networks: "critic.<p>" and
         "actor.<p>" for each p of the trunk, W_in (n_embed, n_x), b_in (n_embed,) (with an
-        input layer), nu_log, theta_log (n_hidden,), w_c, w_d (n_hidden, n_embed or n_x), and of
+        input layer), nu_log, theta_log (n_hidden,), w_c, w_d (n_hidden, n_embed or n_x) (and
+        the LRU's c_re, c_im (2 n_hidden, n_hidden), d_skip (2 n_hidden, n_embed or n_x)), and of
         the head, W_1 (n_head, 2 n_hidden), b_1 (n_head,) (with a hidden layer), W_2 (o, n_head
         or 2 n_hidden), b_2 (o,); o = 1 for the critic, n_actions for a discrete actor (logits)
         and 2 n_actions for a continuous one (means, then std pre-activations). A shared trunk's

@@ -9,11 +9,15 @@ import numpy as np
 
 from .reference import ACTIVATIONS, KINDS, Cell, Prng, cell_reals
 from ._ccore import CCore
-from .reference.cell import LOG_PARAM_LIMIT, MAX_DIM
+from .reference.cell import LOG_PARAM_LIMIT, MAX_DIM, cell_layout, split
 
 BACKENDS = ("c", "reference")
-PARAM_KEYS = ("nu_log", "theta_log", "w_c", "w_d")
 DERIVED_KEYS = ("g", "phi", "eta")  # RTUCell.derived
+#: the fields that hold an rtu_cell's parameters, state and traces, by the name it shares with a
+#: reference Cell (a learner's C twin copies them; one that is None in the reference, NULL in C,
+#: is skipped)
+CELL_FIELDS = ("params", "c", "d", "h", "x", "dc_dnu", "dd_dnu", "dc_dtheta", "dd_dtheta",
+               "dc_dwc", "dd_dwc", "dc_dwd", "dd_dwd")
 
 
 class _CBackend:
@@ -153,21 +157,24 @@ class RTUCell:
     Args:
         n_in: input size d.
         n_hidden: number of complex units n; the features h have 2n entries.
-        kind: "linear" (linear recurrence, activation on the output) or "nonlinear"
-            (activation inside the recurrence).
+        kind: "linear" (linear recurrence, activation on the output), "nonlinear"
+            (activation inside the recurrence) or "lru" (the online LRU: the linear recurrence,
+            then h = f(c_re c - c_im d + d_skip x) by a dense complex readout of 2n rows, whose
+            parameters learn by backprop at each step; rtu-spec.md section 7).
         activation: "relu", "tanh" or "identity".
         seed: seed of the project's PRNG; the same seed gives the same cell on every backend.
         backend: "c" (the C core through cffi) or "reference" (numpy, float64 only).
         dtype: numpy.float32 or numpy.float64 (the C build used); the reference needs float64.
         r_min, r_max, max_phase: initialisation ranges, r^2 ~ U(r_min^2, r_max^2),
-            theta ~ U(0, max_phase).
+            theta ~ U(0, max_phase) (the LRU's ring init too; c_src/rtu.h has its scales).
 
     Shapes (n = n_hidden, d = n_in): ``step`` x (d,) -> h (2n,); ``run`` X (T, d) -> H (T, 2n);
-    ``gradient`` dh (2n,) -> {"nu_log": (n,), "theta_log": (n,), "w_c": (n, d), "w_d": (n, d)};
-    ``params`` the same dict. ``state`` {"c": (n,), "d": (n,)}; ``traces`` the RTRL traces by the
-    C field names; ``derived`` {"g": (n,), "phi": (n,), "eta": (n,)}. ``memory_bytes`` is the
-    exact size of the cell's buffer in this precision: parameters, derived cache, state and
-    traces.
+    ``gradient`` dh (2n,) -> {"nu_log": (n,), "theta_log": (n,), "w_c": (n, d), "w_d": (n, d)},
+    and for the LRU (whose B is w_c + i w_d) also "c_re": (2n, n), "c_im": (2n, n), "d_skip":
+    (2n, d); ``params`` the same dict. ``state`` {"c": (n,), "d": (n,)}; ``traces`` the RTRL
+    traces by the C field names; ``derived`` {"g": (n,), "phi": (n,), "eta": (n,)}.
+    ``memory_bytes`` is the exact size of the cell's buffer in this precision: parameters,
+    derived cache, state and traces (and the LRU's scratch).
     """
 
     def __init__(self, n_in: int, n_hidden: int, kind: str = "linear", activation: str = "relu",
@@ -218,31 +225,32 @@ class RTUCell:
 
     # -- parameters -----------------------------------------------------------------------------
 
+    def _layout(self) -> list:
+        """The parameters' (name, shape) in the flat layout (cell_layout of this kind)."""
+        return cell_layout(self.kind, self.n_in, self.n_hidden)
+
     def _unflatten(self, flat: np.ndarray) -> dict[str, np.ndarray]:
         """Views of one fresh copy of a flat parameter-layout vector, by key."""
-        n, d = self.n_hidden, self.n_in
-        flat = flat.copy()
-        return {"nu_log": flat[:n], "theta_log": flat[n:2 * n],
-                "w_c": flat[2 * n:2 * n + n * d].reshape(n, d),
-                "w_d": flat[2 * n + n * d:].reshape(n, d)}
+        return split(flat.copy(), self._layout())
 
     @property
     def params(self) -> dict[str, np.ndarray]:
-        """Copies of the parameters: nu_log (n,), theta_log (n,), w_c (n, d), w_d (n, d)."""
+        """Copies of the parameters: nu_log (n,), theta_log (n,), w_c (n, d), w_d (n, d), and
+        the LRU's c_re (2n, n), c_im (2n, n), d_skip (2n, d)."""
         return self._unflatten(self._impl.params)
 
     def set_params(self, params: Mapping) -> None:
         """Replace every parameter; the state and traces are kept (call reset() to clear them)."""
+        shapes = dict(self._layout())
+        keys = tuple(shapes)
         if not isinstance(params, Mapping):
-            raise ValueError(f"params must be a dict with keys {PARAM_KEYS}, got "
+            raise ValueError(f"params must be a dict with keys {keys}, got "
                              f"{type(params).__name__}")
-        unknown = sorted(set(params) - set(PARAM_KEYS))
+        unknown = sorted(set(params) - set(keys))
         if unknown:
-            raise ValueError(f"params has unknown keys {unknown}; expected {PARAM_KEYS}")
-        n, d = self.n_hidden, self.n_in
-        shapes = {"nu_log": (n,), "theta_log": (n,), "w_c": (n, d), "w_d": (n, d)}
+            raise ValueError(f"params has unknown keys {unknown}; expected {keys}")
         parts = []
-        for key in PARAM_KEYS:
+        for key in keys:
             if key not in params:
                 raise ValueError(f"params is missing key {key!r}")
             a = self._array(f"params[{key!r}]", params[key], shapes[key])
@@ -271,7 +279,8 @@ class RTUCell:
 
     @property
     def state(self) -> dict[str, np.ndarray]:
-        """Copies of the state: c (n,), d (n,) (real and imaginary parts for the linear kind)."""
+        """Copies of the state: c (n,), d (n,) (real and imaginary parts for the linear kind and
+        the LRU)."""
         return {"c": self._impl.c.copy(), "d": self._impl.d.copy()}
 
     @property
@@ -298,10 +307,10 @@ class RTUCell:
         return out
 
     def gradient(self, dh) -> dict[str, np.ndarray]:
-        """Gradient of a loss at the current step, given dh = dL/dh_t (2n,), by RTRL.
+        """Gradient of a loss at the current step, given dh = dL/dh_t (2n,), by RTRL (the LRU's
+        readout by backprop).
 
-        Exact for parameters held fixed over the past. Returns nu_log (n,), theta_log (n,),
-        w_c (n, d), w_d (n, d).
+        Exact for parameters held fixed over the past. Returns the keys of ``params``.
         """
         dh = self._array("dh", dh, (2 * self.n_hidden,))
         return self._unflatten(self._impl.gradient(dh))

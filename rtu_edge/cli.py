@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser(
         "validate", help="check the C core against the numpy reference, step by step",
         description="Run the C core (float64 and float32 builds) and the numpy reference side by "
-                    "side on random cells and inputs, both kinds and all activations, and print "
+                    "side on random cells and inputs, every kind and activation, and print "
                     "the largest deviations of state, features, traces and gradients. Exits 1 if "
                     "any exceeds its tolerance (1e-10 for float64, 1e-4 for float32). --learners "
                     "and --onnx run the learner and the ONNX checks instead; all use one "
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default 1000)")
     val.add_argument("--learners", action="store_true",
                      help="instead: check TD(lambda) and the actor-critic on the C core "
-                          "(float64) against the numpy reference, both kinds, 1000 steps of "
+                          "(float64) against the numpy reference, every kind, 1000 steps of "
                           "trace conditioning, CartPole with hidden velocities (separate and "
                           "shared networks) and Pendulum-P; exits 1 beyond 1e-6 or if an "
                           "action differs")
@@ -269,7 +269,8 @@ def _learner_arguments(p: argparse.ArgumentParser, steps_default) -> None:
                    default=steps_default)
     p.add_argument("--hidden", type=_positive_int, default=32, help="RTU units (default 32)")
     p.add_argument("--kind", choices=KINDS, default=None,
-                   help="default nonlinear for prediction tasks, linear for control tasks")
+                   help="the cell: an RTU (linear, nonlinear) or the online LRU (lru); default "
+                        "nonlinear for prediction tasks, linear for control tasks")
     p.add_argument("--activation", choices=ACTIVATIONS, default=None,
                    help="default relu for prediction tasks, tanh for control tasks")
     p.add_argument("--backend", choices=("c", "reference"), default="c")

@@ -12,15 +12,14 @@ import numpy as np
 from . import _ccore
 from ._ccore import CCore
 from ._learner import Checkpointable, ReferenceCheckpoints, real_array, real_scalar
-from .cell import KINDS
+from .cell import CELL_FIELDS, KINDS
 from .reference import ACTIVATIONS, Prng
 from .reference.cell import cell_layout, split
 from .reference.td import TD, TDConfig
 
 #: the fields a reference TD shares with rtu_td, copied to and from its C twin by name
-TWIN_FIELDS = ("cell.params", "cell.c", "cell.d", "cell.h", "cell.dc_dnu", "cell.dd_dnu",
-               "cell.dc_dtheta", "cell.dd_dtheta", "cell.dc_dwc", "cell.dd_dwc", "cell.dc_dwd",
-               "cell.dd_dwd", "head", "z", "v_prev", "z_norm1", "has_prev", "steps")
+TWIN_FIELDS = tuple(f"cell.{name}" for name in CELL_FIELDS) + (
+    "head", "z", "v_prev", "z_norm1", "has_prev", "steps")
 
 
 class _CTD:
@@ -108,8 +107,8 @@ class TDLambda(Checkpointable):
     ``step(x, cumulant)`` takes the observation x_{t+1} (n_in,) and the cumulant C_{t+1} that
     arrived with it, learns from the TD error of the previous prediction, and returns the new
     prediction v_{t+1} (a float). ``run(X, C)`` does the same over (T, n_in) and (T,) in one call
-    (the loop in C). ``params``: the cell's (nu_log (n,), theta_log (n,), w_c (n, d), w_d (n, d))
-    and the head's w (2n,), b (1,). ``memory_bytes``: the C learner's exact buffer size.
+    (the loop in C). ``params``: the cell's (nu_log (n,), theta_log (n,), w_c (n, d), w_d (n, d);
+    the LRU's c_re, c_im (2n, n), d_skip (2n, d)) and the head's w (2n,), b (1,). ``memory_bytes``: the C learner's exact buffer size.
     """
 
     LEARNER = "td"
@@ -133,7 +132,8 @@ class TDLambda(Checkpointable):
     @property
     def params(self) -> dict[str, np.ndarray]:
         """Copies of every learner parameter."""
-        out = split(self._impl.cell_params.copy(), cell_layout(self.n_in, self.n_hidden))
+        out = split(self._impl.cell_params.copy(), cell_layout(self.kind, self.n_in,
+                                                                   self.n_hidden))
         out.update(split(self._impl.head.copy(), [("w", (2 * self.n_hidden,)), ("b", (1,))]))
         return out
 

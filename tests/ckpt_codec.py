@@ -100,7 +100,8 @@ def cell_array_sizes(kind: str, n_in: int, n_hidden: int, prefix: str = "") -> D
     """The cell's arrays of a payload (params, state, RTRL traces), in order, in reals; their
     names start with prefix (the actor-critic's "critic.", "actor." or "shared.")."""
     n, nd = n_hidden, n_hidden * n_in
-    return {f"{prefix}params": cell_params(n_in, n_hidden), f"{prefix}state": 4 * n,
+    return {f"{prefix}params": cell_params(kind, n_in, n_hidden),
+            f"{prefix}state": 4 * n + (n_in if kind == "lru" else 0),  # c, d, h (, x)
             f"{prefix}traces_unit": 4 * n,
             f"{prefix}traces_weight": 4 * nd if kind == "nonlinear" else 2 * nd}
 
@@ -250,7 +251,8 @@ def _cell_arrays(cell: Cell, prefix: str = "") -> Dict[str, np.ndarray]:
         traces_weight += [cell.dc_dwd, cell.dd_dwd]
     return {
         f"{prefix}params": cell.params.copy(),
-        f"{prefix}state": np.concatenate([cell.c, cell.d, cell.h]),
+        f"{prefix}state": np.concatenate([cell.c, cell.d, cell.h] +
+                                         ([cell.x] if cell.kind == "lru" else [])),
         f"{prefix}traces_unit": np.concatenate([cell.dc_dnu, cell.dd_dnu, cell.dc_dtheta,
                                                 cell.dd_dtheta]),
         f"{prefix}traces_weight": np.concatenate([t.reshape(-1) for t in traces_weight]),
@@ -275,7 +277,9 @@ def _restore_cell(cell: Cell, a: Dict[str, np.ndarray], prefix: str = "") -> Non
     n, nd = cell.n_hidden, cell.n_hidden * cell.n_in
     cell.params[:] = a[f"{prefix}params"]
     state = a[f"{prefix}state"]
-    cell.c[:], cell.d[:], cell.h[:] = state[:n], state[n:2 * n], state[2 * n:]
+    cell.c[:], cell.d[:], cell.h[:] = state[:n], state[n:2 * n], state[2 * n:4 * n]
+    if cell.kind == "lru":
+        cell.x[:] = state[4 * n:]
     u = a[f"{prefix}traces_unit"]
     cell.dc_dnu[:], cell.dd_dnu[:] = u[:n], u[n:2 * n]
     cell.dc_dtheta[:], cell.dd_dtheta[:] = u[2 * n:3 * n], u[3 * n:]
@@ -291,7 +295,7 @@ def _restore_cell(cell: Cell, a: Dict[str, np.ndarray], prefix: str = "") -> Non
 def td_array_sizes(kind: str, n_in: int, n_hidden: int) -> Dict[str, int]:
     """The arrays of a TD payload, in their order, with their lengths in reals."""
     sizes = cell_array_sizes(kind, n_in, n_hidden)
-    sizes.update(head=2 * n_hidden + 1, z=cell_params(n_in, n_hidden) + 2 * n_hidden + 1)
+    sizes.update(head=2 * n_hidden + 1, z=cell_params(kind, n_in, n_hidden) + 2 * n_hidden + 1)
     return sizes
 
 
@@ -454,7 +458,7 @@ def ac_array_sizes(kind: str, n_obs: int, n_hidden: int, network: ACNetwork, act
             sizes[f"{prefix}embed"] = embed
         sizes.update(cell_array_sizes(kind, n_e, n_hidden, prefix))
     sizes.update(heads)
-    trunk_params = embed + cell_params(n_e, n_hidden)
+    trunk_params = embed + cell_params(kind, n_e, n_hidden)
     sizes.update(z_v=trunk_params + heads["critic.head"], z_pi=trunk_params + heads["actor.head"],
                  obs_mean=n_obs, obs_m2=n_obs, obs_last=n_obs, x=n_x)
     return sizes

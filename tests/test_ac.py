@@ -50,7 +50,8 @@ def relative(a, ref):
 FULL = {"n_embed": 32, "prev_action": True, "prev_reward": True}
 PARITY = [("discrete", False, "linear", FULL), ("discrete", False, "nonlinear", FULL),
           ("discrete", True, "nonlinear", FULL), ("continuous", False, "nonlinear", FULL),
-          ("continuous", True, "linear", FULL), ("discrete", False, "linear", {}),
+          ("continuous", True, "linear", FULL), ("discrete", False, "lru", FULL),
+          ("continuous", True, "lru", FULL), ("discrete", False, "linear", {}),
           ("continuous", False, "linear", {})]
 
 
@@ -127,6 +128,9 @@ def buffer_reals(d, n, A, m, k, shared, prev_action, prev_reward, continuous, ki
     cell_params = 2 * n + 2 * n * n_e
     # params, state (c, d, h), RTRL traces, the derived cache (nu, theta, g, phi, eta, deta)
     cell_reals = cell_params + 4 * n + 4 * n + (4 if kind == "nonlinear" else 2) * n * n_e + 6 * n
+    if kind == "lru":  # the readout c_re, c_im (2n x n), d_skip (2n x n_e); x; the scratch (2n)
+        cell_params += 4 * n * n + 2 * n * n_e
+        cell_reals += 4 * n * n + 2 * n * n_e + n_e + 2 * n
     embed = m * (n_x + 1)
     o = 2 * A if continuous else A
     head = lambda out: k * (2 * n + 1) + out * (k + 1) if k else out * (2 * n + 1)  # noqa: E731
@@ -142,13 +146,15 @@ def buffer_reals(d, n, A, m, k, shared, prev_action, prev_reward, continuous, ki
                                     {"n_embed": 5, "n_head": 3, "prev_reward": False},
                                     {"action_kind": "continuous"},
                                     {"memoryless": True, "prev_action": False,
-                                     "prev_reward": False}])
+                                     "prev_reward": False},
+                                    {"kind": "lru"}, {"kind": "lru", "n_embed": 0, "shared": True}])
 def test_memory_is_exact(kwargs):
-    net = ACNetwork(**{k: v for k, v in kwargs.items() if k != "action_kind"})
+    net = ACNetwork(**{k: v for k, v in kwargs.items() if k not in ("action_kind", "kind")})
     action_kind = kwargs.get("action_kind", "discrete")
     A = TASKS[action_kind][1]
     expected = buffer_reals(2, 16, A, net.n_embed, net.n_head, net.shared, net.prev_action,
-                            net.prev_reward, action_kind == "continuous")
+                            net.prev_reward, action_kind == "continuous",
+                            kwargs.get("kind", "nonlinear"))
     assert learner(**kwargs).memory_bytes == expected * 8 == learner("reference", **kwargs) \
         .memory_bytes
     assert learner("c", np.float32, **kwargs).memory_bytes == expected * 4

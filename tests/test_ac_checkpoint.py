@@ -127,7 +127,8 @@ def real_index(data, name, offset=0):
 @pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
 @pytest.mark.parametrize("action_kind", ["discrete", "continuous"])
 @pytest.mark.parametrize("kind,network", [("linear", "default"), ("nonlinear", "default"),
-                                          ("nonlinear", "shared"), ("linear", "plain")])
+                                          ("nonlinear", "shared"), ("linear", "plain"),
+                                          ("lru", "default"), ("lru", "plain")])
 def test_size_and_layout(backend, dtype, action_kind, kind, network):
     net = NETWORKS[network]
     ac = trained(30, action_kind, backend=backend, dtype=dtype, kind=kind, network=net)
@@ -138,18 +139,21 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
     n_e = m if m else n_x
     o = (2 if action_kind == "continuous" else 1) * A
     E, P = m * (n_x + 1), 2 * n + 2 * n * n_e
+    S = 4 * n  # c, d, h
+    if kind == "lru":  # the readout c_re, c_im (2n x n), d_skip (2n x n_e); the input x
+        P, S = P + 4 * n * n + 2 * n * n_e, S + n_e
     T = 4 * n + (4 if kind == "nonlinear" else 2) * n * n_e
     head = (lambda out: k * (2 * n + 1) + out * (k + 1)) if k else \
         (lambda out: out * (2 * n + 1))
     trunks = 1 if net.shared else 2
-    reals = 12 + trunks * (E + P + 4 * n + T) + 2 * (head(1) + head(o) + E + P) + 3 * d + n_x
+    reals = 12 + trunks * (E + P + S + T) + 2 * (head(1) + head(o) + E + P) + 3 * d + n_x
     assert len(data) == HEADER + PAYLOAD_INTS + R * reals + 4 == \
         ck.ac_checkpoint_bytes(kind, d, n, net, action_kind, A, R)
     magic, version, learner_type, precision, kind_i, act, n_in, n_hidden, opt, steps, payload, \
         *shape = struct.unpack_from("<8s8IQQ8I", data)
     assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 2, 2, R)
-    assert (kind_i, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear"].index(kind), 1,
-                                                         d, n, 1, 30)
+    assert (kind_i, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear", "lru"].index(kind),
+                                                         1, d, n, 1, 30)
     assert shape == [m, k, int(net.shared), int(net.prev_action), int(net.prev_reward),
                      int(net.memoryless), ["discrete", "continuous"].index(action_kind), A]
     assert payload == len(data) - HEADER - 4
@@ -165,18 +169,23 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
 
 # -- exact resume -----------------------------------------------------------------------------
 
-EXACT = [("c", np.float64, "discrete", "default"), ("c", np.float32, "discrete", "default"),
-         ("reference", np.float64, "discrete", "default"),
-         ("c", np.float64, "continuous", "default"), ("c", np.float32, "continuous", "shared"),
-         ("reference", np.float64, "continuous", "shared"),
-         ("c", np.float32, "discrete", "plain"), ("reference", np.float64, "discrete", "plain"),
-         ("c", np.float32, "discrete", "memoryless"),
-         ("reference", np.float64, "continuous", "memoryless")]
+EXACT = [("c", np.float64, "discrete", "default", "nonlinear"),
+         ("c", np.float32, "discrete", "default", "nonlinear"),
+         ("reference", np.float64, "discrete", "default", "nonlinear"),
+         ("c", np.float64, "continuous", "default", "nonlinear"),
+         ("c", np.float32, "continuous", "shared", "nonlinear"),
+         ("reference", np.float64, "continuous", "shared", "nonlinear"),
+         ("c", np.float32, "discrete", "plain", "nonlinear"),
+         ("reference", np.float64, "discrete", "plain", "nonlinear"),
+         ("c", np.float32, "discrete", "memoryless", "nonlinear"),
+         ("reference", np.float64, "continuous", "memoryless", "nonlinear"),
+         ("c", np.float32, "discrete", "default", "lru"),
+         ("reference", np.float64, "continuous", "shared", "lru")]
 
 
-@pytest.mark.parametrize("backend,dtype,action_kind,network", EXACT,
-                         ids=[f"{b}-{np.dtype(t).name}-{a}-{n}" for b, t, a, n in EXACT])
-def test_resume_mid_episode_is_bit_exact(tmp_path, backend, dtype, action_kind, network):
+@pytest.mark.parametrize("backend,dtype,action_kind,network,kind", EXACT,
+                         ids=[f"{b}-{np.dtype(t).name}-{a}-{n}-{k}" for b, t, a, n, k in EXACT])
+def test_resume_mid_episode_is_bit_exact(tmp_path, backend, dtype, action_kind, network, kind):
     """1000 transitions (1100 on Pendulum, whose 200-step episodes end at 1000), save mid-episode,
     load into a fresh learner (other seed and config), the rest of 2000 on the same environment:
     the same actions, parameters and final checkpoint bytes as 2000 uninterrupted transitions."""
@@ -184,14 +193,14 @@ def test_resume_mid_episode_is_bit_exact(tmp_path, backend, dtype, action_kind, 
     net = NETWORKS[network]
     split = 1000 if action_kind == "discrete" else 1100
     path = tmp_path / "ac.ckpt"
-    a, env_a = learner(backend, dtype, action_kind, network=net), Stream(task)
+    a, env_a = learner(backend, dtype, action_kind, kind, network=net), Stream(task)
     first = env_a.run(a, split)
     a.save(path)
     assert a.expected_obs is not None  # mid-episode: the cell holds the next observation
     rest = env_a.run(a, 2000 - split)  # a ran 2000 transitions uninterrupted
     assert a.steps == 2000 and a.episodes >= 5
 
-    b, env_b = learner(backend, dtype, action_kind, seed=11, alpha=0.5, entropy_coef=0.1,
+    b, env_b = learner(backend, dtype, action_kind, kind, seed=11, alpha=0.5, entropy_coef=0.1,
                        network=net), Stream(task)
     env_b.replay(first)  # the environment is not in the checkpoint: bring a copy to the split
     b.load(path)
@@ -204,7 +213,7 @@ def test_resume_mid_episode_is_bit_exact(tmp_path, backend, dtype, action_kind, 
 
     c, env_c = ActorCritic.from_checkpoint(path, backend=backend), Stream(task)
     assert (c.dtype, c.steps, c.action_kind, c.kind, c.network) == \
-        (dtype, split, action_kind, "nonlinear", net)  # the file's shape
+        (dtype, split, action_kind, kind, net)  # the file's shape
     env_c.replay(first)
     assert np.array_equal(env_c.run(c, 2000 - split), rest)
     assert c.checkpoint_bytes() == a.checkpoint_bytes()
@@ -237,7 +246,8 @@ def test_order_state_is_restored(backend, dtype):
 
 @pytest.mark.parametrize("action_kind,kind,network", [
     ("discrete", "linear", "default"), ("discrete", "nonlinear", "shared"),
-    ("continuous", "nonlinear", "default"), ("continuous", "linear", "plain")])
+    ("continuous", "nonlinear", "default"), ("continuous", "linear", "plain"),
+    ("discrete", "lru", "default"), ("continuous", "lru", "shared")])
 def test_c_and_python_write_identical_bytes(tmp_path, action_kind, kind, network):
     net = NETWORKS[network]
     c = trained(300, action_kind, kind=kind, network=net)

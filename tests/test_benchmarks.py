@@ -16,7 +16,8 @@ def test_cell_benchmark_quick_mode_runs(tmp_path):
     result = subprocess.run([sys.executable, str(BENCH), "--quick", "--json", str(out)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "| linear | 64 | 16 |" in result.stdout and "| nonlinear | 64 | 16 |" in result.stdout
+    for kind in ("linear", "nonlinear", "lru"):
+        assert f"| {kind} | 64 | 16 |" in result.stdout, kind
     assert "Targets at n_hidden=64, n_in=16" in result.stdout
     assert out.exists()
 
@@ -32,6 +33,26 @@ def test_loop_benchmark_runs(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "loop / (C learner + env) =" in result.stdout
     assert out.exists()
+
+
+def test_flops_per_step_is_the_count_of_the_code():
+    """benchmarks/bench_cell.py's cost model against counts written out by hand, loop by loop of
+    c_src/rtu_cell.c (multiplies and adds of the O(nd) and O(n^2) loops), for n = 2, d = 3."""
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        from bench_cell import flops_per_step
+    finally:
+        sys.path.remove(str(BENCH.parent))
+    n, d = 2, 3
+    forward = 2 * 2 * n * d            # W_c x, W_d x: a multiply and an add each
+    traces = 8 * n * d                 # E = lambda E + eta x: 5 multiplies, 3 adds
+    contraction = 2 * 3 * n * d        # dL/dW_c, dL/dW_d: 2 multiplies, 1 add each
+    assert flops_per_step("linear", n, d) == forward + traces + contraction == 108
+    rows = 2 * n                       # the LRU's readout
+    readout = rows * (2 * n + 2 * n + 2 * d)             # c_re[i].c, c_im[i].d, d_skip[i].x
+    backward = rows * (2 * n + 2 * n + n + n + d)        # dL/dc, dL/dd; dy c, -dy d, dy x
+    assert flops_per_step("lru", n, d) == forward + traces + contraction + readout + backward \
+        == 224
 
 
 def test_first_reached_finds_the_first_window_and_how_well_it_held(tmp_path):

@@ -5,18 +5,20 @@ import pytest
 from conftest import assert_same, snapshot
 
 from rtu_edge import RTUCell
-from rtu_edge.reference import cell_reals
+from rtu_edge.reference import KINDS, cell_reals
 
 
-@pytest.mark.parametrize("kind", ["linear", "nonlinear"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_shapes_and_dtypes(backend, kind):
     name, dtype = backend
     cell = RTUCell(3, 5, kind, "tanh", seed=1, backend=name, dtype=dtype)
     h = cell.step(np.ones(3))
     assert h.shape == (10,) and h.dtype == dtype
     grad = cell.gradient(np.ones(10))
-    assert {k: v.shape for k, v in grad.items()} == {
-        "nu_log": (5,), "theta_log": (5,), "w_c": (5, 3), "w_d": (5, 3)}
+    shapes = {"nu_log": (5,), "theta_log": (5,), "w_c": (5, 3), "w_d": (5, 3)}
+    if kind == "lru":  # the readout of 2n rows
+        shapes.update(c_re=(10, 5), c_im=(10, 5), d_skip=(10, 3))
+    assert {k: v.shape for k, v in grad.items()} == shapes
     assert {k: v.shape for k, v in cell.params.items()} == {k: v.shape for k, v in grad.items()}
     assert cell.run(np.ones((7, 3))).shape == (7, 10)
     assert cell.run(np.ones((0, 3))).shape == (0, 10)
@@ -27,13 +29,16 @@ def test_shapes_and_dtypes(backend, kind):
     assert set(cell.traces) == expected
 
 
-@pytest.mark.parametrize("kind,traces", [("linear", 2), ("nonlinear", 4)])
+@pytest.mark.parametrize("kind,traces", [("linear", 2), ("nonlinear", 4), ("lru", 2)])
 def test_memory_is_exact_and_constant_in_time(kind, traces):
     n, d = 64, 16
+    # the LRU's readout c_re, c_im (2n x n), d_skip (2n x d); its x (d) and scratch (2n)
+    lru = 4 * n * n + 2 * n * d + d + 2 * n if kind == "lru" else 0
     for name, dtype in (("c", np.float32), ("c", np.float64), ("reference", np.float64)):
         cell = RTUCell(d, n, kind, backend=name, dtype=dtype)
         # params 2n + 2nd, derived cache 6n, state and features 4n, traces 4n + (2 or 4) nd
-        assert cell.memory_bytes == (16 * n + (2 + traces) * n * d) * np.dtype(dtype).itemsize
+        assert cell.memory_bytes == (16 * n + (2 + traces) * n * d + lru) * \
+            np.dtype(dtype).itemsize
         assert cell.memory_bytes == cell_reals(kind, d, n) * np.dtype(dtype).itemsize
         before = cell.memory_bytes
         cell.run(np.ones((100, d)))

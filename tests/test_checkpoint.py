@@ -14,6 +14,7 @@ import ckpt_codec as ck
 from rtu_edge import checkpoint
 from rtu_edge._ccore import load_lib
 from rtu_edge.tasks import TraceConditioning, rollout
+from rtu_edge.reference import KINDS
 
 ISI = 10
 N_IN = 12
@@ -79,21 +80,23 @@ def test_crc32_in_c_equals_zlib(dtype):
 
 
 @pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
-@pytest.mark.parametrize("kind", ["linear", "nonlinear"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_size_and_layout(backend, dtype, kind):
     td = learner(backend, dtype, kind=kind, n_hidden=5)
     data = td.checkpoint_bytes()
     R = np.dtype(dtype).itemsize
     n, d = 5, N_IN
-    P = 2 * n + 2 * n * d
-    reals = 6 + P + 4 * n + 4 * n + (4 if kind == "nonlinear" else 2) * n * d + 2 * n + 1 + \
+    P, S = 2 * n + 2 * n * d, 4 * n  # params; state c, d, h
+    if kind == "lru":  # the readout c_re, c_im (2n x n), d_skip (2n x d); the input x
+        P, S = P + 4 * n * n + 2 * n * d, S + d
+    reals = 6 + P + S + 4 * n + (4 if kind == "nonlinear" else 2) * n * d + 2 * n + 1 + \
         P + 2 * n + 1
     assert len(data) == 88 + 4 + R * reals + 4 == ck.td_checkpoint_bytes(kind, d, n, R)
     magic, version, learner_type, precision, k, act, n_in, n_hidden, opt, steps, payload, \
         *shape = struct.unpack_from("<8s8IQQ8I", data)
     assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 2, 1, R)
-    assert (k, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear"].index(kind), 0, d, n,
-                                                    1, 0)
+    assert (k, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear", "lru"].index(kind), 0,
+                                                    d, n, 1, 0)
     assert shape == [0] * 8  # the actor-critic's fields
     assert payload == len(data) - 92
     assert struct.unpack_from("<I", data, len(data) - 4)[0] == zlib.crc32(data[:-4])
@@ -106,7 +109,7 @@ def test_size_and_layout(backend, dtype, kind):
 # -- exact resume -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
-@pytest.mark.parametrize("kind", ["linear", "nonlinear"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_resume_is_bit_exact(stream, tmp_path, backend, dtype, kind):
     """1000 steps, save, load into a fresh learner (other seed), 1000 more steps: the same
     predictions and final checkpoint bytes as 2000 uninterrupted steps."""
@@ -135,7 +138,7 @@ def ckpt_config(path):
 
 # -- C and Python write the same bytes -----------------------------------------------------------
 
-@pytest.mark.parametrize("kind", ["linear", "nonlinear"])
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 def test_c_and_python_write_identical_bytes(stream, tmp_path, kind, activation):
     c = trained(stream, 300, kind=kind, activation=activation)
@@ -362,8 +365,8 @@ def test_mismatched_learners_are_refused(stream, backend, dtype):
     before = snapshot(target)
     other_dtype = np.float32 if dtype == np.float64 else np.float64
     cases = [(dict(n_hidden=5), "n_hidden"), (dict(kind="linear"), "kind"),
-             (dict(activation="tanh"), "activation"), (dict(backend="c", dtype=other_dtype),
-                                                       "bytes per real")]
+             (dict(kind="lru"), "kind"), (dict(activation="tanh"), "activation"),
+             (dict(backend="c", dtype=other_dtype), "bytes per real")]
     for kw, fragment in cases:
         args = dict(backend=backend, dtype=dtype)
         args.update(kw)
@@ -485,14 +488,15 @@ C_PROGRAM = r"""
 #include <string.h>
 #include "rtu_ckpt.h"
 
-/* a learner trained, saved into a static buffer sized by the macro, loaded into a second learner,
-   saved again: the same bytes; then written to stdout for Python to compare */
+/* a learner of each kind trained, saved into a static buffer sized by the macro, loaded into a
+   second learner, saved again: the same bytes; then written to stdout for Python to compare (the
+   LRU's buffers are the largest of these sizes) */
 #define D 3
 #define N 5
-static rtu_real buf_a[RTU_TD_REALS(RTU_KIND_NONLINEAR, D, N)];
-static rtu_real buf_b[RTU_TD_REALS(RTU_KIND_NONLINEAR, D, N)];
-static unsigned char ck_a[RTU_TD_CHECKPOINT_BYTES(RTU_KIND_NONLINEAR, D, N)];
-static unsigned char ck_b[RTU_TD_CHECKPOINT_BYTES(RTU_KIND_NONLINEAR, D, N)];
+static rtu_real buf_a[RTU_TD_REALS(RTU_KIND_LRU, D, N)];
+static rtu_real buf_b[RTU_TD_REALS(RTU_KIND_LRU, D, N)];
+static unsigned char ck_a[RTU_TD_CHECKPOINT_BYTES(RTU_KIND_LRU, D, N)];
+static unsigned char ck_b[RTU_TD_CHECKPOINT_BYTES(RTU_KIND_LRU, D, N)];
 
 int main(void)
 {
@@ -502,7 +506,7 @@ int main(void)
     size_t size, written, i;
     rtu_real x[D];
     int t, kind;
-    for (kind = 0; kind < 2; ++kind) {
+    for (kind = 0; kind < 3; ++kind) {
         rtu_prng_seed(&rng, 3);
         if (rtu_td_init(&a, (rtu_kind)kind, RTU_ACT_TANH, D, N, &cfg, &rng, buf_a, sizeof buf_a))
             return 1;
@@ -534,8 +538,8 @@ def test_plain_c_program_round_trip(tmp_path, defines, dtype):
     """Static buffers sized by RTU_TD_CHECKPOINT_BYTES, save/load/save in C alone; the bytes
     decode in Python and re-encode to the same bytes."""
     lines = run_c_program(tmp_path, C_PROGRAM, defines).split()
-    assert len(lines) == 2
-    for kind, line in zip(("linear", "nonlinear"), lines):
+    assert len(lines) == len(KINDS)
+    for kind, line in zip(KINDS, lines):
         data = bytes.fromhex(line)
         ckpt = ck.decode(data)
         assert (ckpt.kind, ckpt.activation, ckpt.n_in, ckpt.n_hidden, ckpt.steps) == \

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from rtu_edge.cli import main
+from rtu_edge.reference import KINDS
 
 
 def test_validate_passes_and_prints_the_table(tmp_path, capsys):
@@ -13,9 +14,11 @@ def test_validate_passes_and_prints_the_table(tmp_path, capsys):
     text = capsys.readouterr().out
     for word in ("state", "features", "traces", "gradient", "float32", "float64", "drift"):
         assert word in text
-    assert "12 passed, 0 failed" in text
+    cases = len(KINDS) * 3 * 2  # every kind, activation and C precision
+    assert f"{cases} passed, 0 failed" in text
     rows = json.loads(out.read_text())
-    assert len(rows) == 12 and all(r["passed"] for r in rows)
+    assert len(rows) == cases and all(r["passed"] for r in rows)
+    assert {r["kind"] for r in rows} == set(KINDS)
 
 
 def test_the_installed_command_runs():

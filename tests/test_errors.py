@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 from conftest import assert_same, snapshot
 
-from rtu_edge import RTUCell
+from rtu_edge import ActorCritic, RTUCell, TDLambda
 from rtu_edge._rtu_f32 import ffi as ffi32
 from rtu_edge._rtu_f32 import lib as lib32
 from rtu_edge._rtu_f64 import ffi as ffi64
 from rtu_edge._rtu_f64 import lib as lib64
+from rtu_edge.reference import KINDS
 
 N_IN, N = 3, 4
 
@@ -38,6 +39,15 @@ def test_bad_constructor_arguments_name_the_argument(kwargs, argument):
         RTUCell(**args)
 
 
+def test_an_unknown_kind_is_refused_with_the_kinds():
+    """Every entry point that takes a kind names the three it knows."""
+    for make in (lambda: RTUCell(3, 4, "gru"), lambda: TDLambda(3, 4, kind="gru"),
+                 lambda: ActorCritic(2, 4, 2, kind="gru")):
+        with pytest.raises(ValueError, match=r"kind must be one of \('linear', 'nonlinear', "
+                                             r"'lru'\), got 'gru'"):
+            make()
+
+
 # -- per-step inputs ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("bad", [np.zeros(N_IN + 1), np.zeros((1, N_IN)), np.zeros(0), "abc",
@@ -61,7 +71,7 @@ def test_bad_dh_is_refused(backend, bad):
     assert_same(snapshot(cell), before)
 
 
-@pytest.mark.parametrize("kind", ["linear", "nonlinear"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_input_beyond_the_limit_is_refused(backend, kind):
     """A huge finite x would saturate tanh and leave 0 * inf = NaN in the traces: refused."""
     cell = warm_cell(backend, kind)
@@ -91,7 +101,7 @@ def test_out_buffer_must_fit(backend):
         cell.step(np.zeros(N_IN), out=np.zeros(2 * N + 1, dtype=backend[1]))
 
 
-@pytest.mark.parametrize("kind", ["linear", "nonlinear"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_bad_sequence_leaves_cell_untouched(backend, kind):
     cell = warm_cell(backend, kind)
     before = snapshot(cell)
@@ -190,7 +200,7 @@ def test_c_size_query_and_init_refuse_bad_configurations(core):
     assert lib.rtu_cell_init_params(cell, ffi.NULL, 0.0, 1.0, 6.28) == lib.RTU_ERR_NULL
 
 
-@pytest.mark.parametrize("kind", [0, 1])
+@pytest.mark.parametrize("kind", range(len(KINDS)))
 def test_c_refuses_bad_inputs_and_leaves_the_buffer(core, kind):
     ffi, lib, dtype = core
     cell, buf = c_cell(ffi, lib, dtype, kind)

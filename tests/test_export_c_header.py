@@ -10,9 +10,7 @@ from conftest import run_c_program
 from rtu_edge import ActorCritic, RTUCell, TDLambda
 from rtu_edge.export import CModel, InferenceModel
 from rtu_edge.export.c_header import header_text, write_header
-
-KINDS = ["linear", "nonlinear"]
-ACTIVATIONS = ["relu", "tanh", "identity"]
+from rtu_edge.reference import ACTIVATIONS, KINDS
 
 
 def trained_td(tmp_path, kind, activation, dtype=np.float64, seed=0):
@@ -50,7 +48,7 @@ def test_model_is_the_cells_forward_pass(tmp_path, kind, activation):
     model = InferenceModel.from_checkpoint(path)
     params = TDLambda.from_checkpoint(path).params
     cell = RTUCell(3, 5, kind=kind, activation=activation, dtype=np.float64)
-    cell.set_params({k: params[k] for k in ("nu_log", "theta_log", "w_c", "w_d")})
+    cell.set_params({k: params[k] for k in cell.params})  # the LRU's readout too
     c_model = CModel(model, np.float64)
     for x in np.random.default_rng(1).normal(size=(200, 3)):
         h = cell.step(x)
@@ -62,14 +60,15 @@ NETWORKS = {"separate": {}, "shared": {"shared": True}, "no layers": {"n_embed":
             "memoryless": {"memoryless": True, "prev_action": False, "prev_reward": False}}
 
 
+@pytest.mark.parametrize("kind", ["nonlinear", "lru"])
 @pytest.mark.parametrize("action_kind", ["discrete", "continuous"])
 @pytest.mark.parametrize("network", list(NETWORKS))
-def test_actor_critic_model_is_the_learners_forward_pass(action_kind, network):
+def test_actor_critic_model_is_the_learners_forward_pass(kind, action_kind, network):
     """A learner that barely learns (alpha 1e-15; no normalisation or reward scaling, whose
     running statistics a frozen model does not follow) and its model, fed the learner's actions
     and rewards, give the same policy and value at every step, across episode ends; the C step
     and the numpy step agree."""
-    ac = ActorCritic(3, 5, 2, action_kind=action_kind, kind="nonlinear", seed=1,
+    ac = ActorCritic(3, 5, 2, action_kind=action_kind, kind=kind, seed=1,
                      alpha=1e-15, normalize_obs=False, scale_reward=False,
                      **{"n_embed": 4, "n_head": 3, **NETWORKS[network]})
     model = InferenceModel.from_learner(ac)
@@ -190,8 +189,21 @@ def run_header_program(tmp_path, header_path, X, defines=(), compiler="gcc", fir
     return np.array([float(v) for v in lines[:-2]]), lines[-2]
 
 
-@pytest.mark.parametrize("learner", ["td-linear", "td-nonlinear", "ac-discrete",
-                                     "ac-continuous"])
+#: the exported learners: name -> (learner, kind, action kind)
+LEARNERS = {"td-linear": ("td", "linear", None), "td-nonlinear": ("td", "nonlinear", None),
+            "td-lru": ("td", "lru", None), "ac-discrete": ("ac", "nonlinear", "discrete"),
+            "ac-continuous": ("ac", "nonlinear", "continuous"),
+            "ac-lru": ("ac", "lru", "continuous")}
+
+
+def trained(tmp_path, learner, dtype=np.float64):
+    """The checkpoint of one of LEARNERS."""
+    what, kind, action_kind = LEARNERS[learner]
+    return (trained_td(tmp_path, kind, "tanh", dtype=dtype) if what == "td"
+            else trained_ac(tmp_path, kind, action_kind, dtype=dtype))
+
+
+@pytest.mark.parametrize("learner", list(LEARNERS))
 @pytest.mark.parametrize("precision", ["float", "double"])
 def test_program_compiled_against_header_reproduces_checkpoint(tmp_path, learner, precision):
     """A C program that includes only the exported header (no loading code) runs the
@@ -199,9 +211,8 @@ def test_program_compiled_against_header_reproduces_checkpoint(tmp_path, learner
     and float64 builds, warning-free under -Wall -Wextra -Wpedantic -Werror."""
     ckpt_dir = tmp_path / "ckpt"
     ckpt_dir.mkdir()
-    what, variant = learner.split("-")
-    path = (trained_td(ckpt_dir, variant, "tanh") if what == "td"
-            else trained_ac(ckpt_dir, "nonlinear", variant))
+    what, kind, _ = LEARNERS[learner]
+    path = trained(ckpt_dir, learner)
     model = InferenceModel.from_checkpoint(path)
     header = tmp_path / "inc" / "model.h"
     header.parent.mkdir()
@@ -215,8 +226,8 @@ def test_program_compiled_against_header_reproduces_checkpoint(tmp_path, learner
     expected = CModel(model, dtype).run(X.astype(dtype), actions, rewards).reshape(-1)
     tol = 1e-6 if precision == "float" else 1e-13
     np.testing.assert_allclose(got, expected, rtol=0, atol=tol * max(1.0, np.abs(expected).max()))
-    assert info.split() == ["1" if what == "td" else "2", "1" if what == "ac" or
-                            variant == "nonlinear" else "0", "3", "5", str(model.n_out)]
+    assert info.split() == ["1" if what == "td" else "2", str(KINDS.index(kind)), "3", "5",
+                            str(model.n_out)]
 
 
 LOAD_PROGRAM = r"""
@@ -309,18 +320,15 @@ int main(void)
 """
 
 
-@pytest.mark.parametrize("learner", ["td-linear", "td-nonlinear", "ac-discrete",
-                                     "ac-continuous"])
+@pytest.mark.parametrize("learner", list(LEARNERS))
 @pytest.mark.parametrize("precision", ["float", "double"])
 def test_embedded_checkpoint_loads_into_the_learner_byte_for_byte(tmp_path, learner, precision):
     """The header embeds the checkpoint file: a program that includes only the header sizes its
     buffer from the header's macros and loads the learner from <name>_checkpoint with the core's
     own calls (rtu_ckpt_read_dims, rtu_*_buffer_size, rtu_*_init, rtu_*_load); what it then saves
     is the checkpoint file byte for byte, in the build of the checkpoint's precision."""
-    what, variant = learner.split("-")
     dtype = np.float32 if precision == "float" else np.float64
-    path = (trained_td(tmp_path, variant, "tanh", dtype=dtype) if what == "td"
-            else trained_ac(tmp_path, "nonlinear", variant, dtype=dtype))
+    path = trained(tmp_path, learner, dtype)
     header = tmp_path / "inc" / "model.h"
     header.parent.mkdir()
     write_header(path, header)
@@ -434,3 +442,10 @@ def test_c_model_refuses_unusable_weights(tmp_path):
                        (dataclasses.replace(trunk, g=g), r"unusable: .*\|lambda\| >= 1")):
         with pytest.raises(ValueError, match=match):
             CModel(dataclasses.replace(model, trunks=[bad]))
+    lru = InferenceModel.from_checkpoint(trained_td(tmp_path, "lru", "tanh"))
+    c_re = lru.trunks[0].c_re.copy()
+    c_re[3, 1] = np.inf
+    for bad, match in ((dataclasses.replace(lru.trunks[0], c_re=c_re), "contains NaN or Inf"),
+                       (dataclasses.replace(lru.trunks[0], d_skip=None), "NULL")):
+        with pytest.raises(ValueError, match=match):
+            CModel(dataclasses.replace(lru, trunks=[bad]))

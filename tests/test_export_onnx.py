@@ -19,7 +19,7 @@ from rtu_edge.export import onnx_export as ox  # noqa: E402
 from rtu_edge.validate import (INT8_RELATIVE_BOUND, RunDeviation, compare_onnx,  # noqa: E402
                                rollout_observations)
 
-KINDS = ["linear", "nonlinear"]
+KINDS = ox.ONNX_KINDS  # the cell kinds the graph has (not the LRU's)
 ACTIVATIONS = ["relu", "tanh", "identity"]
 LEARNERS = ["td", "discrete", "continuous"]
 TOL = 1e-5  # max |ONNX - C float32| over the rollout, outputs and state
@@ -343,6 +343,18 @@ def test_export_refuses_bad_checkpoints(capsys, tmp_path, bad_checkpoints):
         assert len(lines) == 1 and lines[0].startswith("rtu-edge export: error: "), err
         assert str(path) in err, what
         assert not out.exists()
+
+
+def test_the_lru_kind_is_refused_by_name(capsys, tmp_path):
+    """The graph has no LRU readout: to_onnx and ``rtu-edge export --onnx`` refuse a learner of
+    kind "lru" by its kind and write nothing (its C header export runs it)."""
+    ckpt = make_checkpoint(tmp_path / "lru.rtu", "discrete", "lru", "tanh", steps=20)
+    out = tmp_path / "lru.onnx"
+    with pytest.raises(ValueError, match=r"kinds \('linear', 'nonlinear'\), not 'lru'"):
+        ox.to_onnx(InferenceModel.from_checkpoint(ckpt), out)
+    code, _, err = run_cli(capsys, ["export", "--checkpoint", ckpt, "--onnx", out])
+    assert code == 2 and "not 'lru'" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
 
 
 def test_export_to_an_unwritable_path(capsys, tmp_path, checkpoints):

@@ -118,16 +118,19 @@ def test_learns_cartpole_under_qemu(firmware):
     assert last > 3 * first and last > 3 * random_mean, out
 
 
-def test_goes_on_from_a_checkpoint_compiled_in_from_an_exported_header(tmp_path):
+@pytest.mark.parametrize("cell_kind,hidden", [("linear", 16), ("lru", 8)])
+def test_goes_on_from_a_checkpoint_compiled_in_from_an_exported_header(tmp_path, cell_kind,
+                                                                       hidden):
     """make MODEL_HEADER=robot.h: the firmware loads the learner from the checkpoint the header
     embeds in flash (robot_checkpoint, the file's bytes) and learns on from its step counter; the
-    image keeps within 32 KB of RAM (static data and the 4 KB stack)."""
+    image keeps within 32 KB of RAM (static data and the 4 KB stack). Any kind: the LRU too, with
+    8 units (its readout's 4n^2 parameters per network make 16 units too large for 32 KB)."""
     _require_tools()
     import sys
     train = subprocess.run([sys.executable, "-m", "rtu_edge.cli", "train", "--task", "cartpole-p",
                             "--backend", "c", "--dtype", "float32", "--steps", "2000", "--kind",
-                            "linear", "--activation", "tanh", "--hidden", "16", "--n-embed", "16",
-                            "--n-head", "16", "--seed", "1",
+                            cell_kind, "--activation", "tanh", "--hidden", str(hidden), "--n-embed",
+                            "16", "--n-head", "16", "--seed", "1",
                             "--out", str(tmp_path / "trained")],
                            capture_output=True, text=True, timeout=300)
     assert train.returncode == 0, train.stderr
@@ -158,7 +161,7 @@ def test_goes_on_from_a_checkpoint_compiled_in_from_an_exported_header(tmp_path)
                          timeout=400)
     out = run.stdout
     assert run.returncode == 0, f"exit status {run.returncode}\n{out}\n{run.stderr}"
-    assert "linear RTU (16 units, tanh, float)" in out
+    assert f"{cell_kind} RTU ({hidden} units, tanh, float)" in out
     assert f"going on from the compiled-in checkpoint: trained for {trained_steps} steps" in out
     result = dict(kv.split("=") for kv in re.search(r"^RESULT (.*)$", out, re.M).group(1).split())
     assert int(result["learner_steps"]) == trained_steps + int(result["steps"])

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rtu_edge.reference.ac import AC, softplus
-from rtu_edge.reference.cell import Cell
+from rtu_edge.reference.cell import KINDS, Cell
 from rtu_edge.reference.config import ACConfig, ACNetwork
 from rtu_edge.reference.net import (LN_EPS, dense_backward, dense_forward, dense_init,
                                     dense_keep, ln_lrelu, ln_lrelu_backward)
@@ -92,7 +92,7 @@ def numeric(ac, r, xs, action, sign, first, count, prefix):
 
 
 CASES = [(kind, action_kind, m, k, shared)
-         for kind in ("linear", "nonlinear") for action_kind in ("discrete", "continuous")
+         for kind in KINDS for action_kind in ("discrete", "continuous")
          for m, k in ((0, 0), (3, 4), (3, 0), (0, 4)) for shared in (False, True)
          if (m, k) in ((0, 0), (3, 4)) or not shared]
 
@@ -120,7 +120,7 @@ def test_gradients_match_finite_differences(kind, action_kind, m, k, shared, sig
             assert np.count_nonzero(np.abs(one_step) > 1e-6) > p_embed // 2
 
 
-@pytest.mark.parametrize("kind", ["linear", "nonlinear"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_memoryless_gradients_match_finite_differences(kind):
     """The memoryless network: state and traces zeroed before every step, so the whole gradient
     (input layer too) is of the last step alone."""
@@ -133,7 +133,7 @@ def test_memoryless_gradients_match_finite_differences(kind):
                                                  prefix=True), rtol=1e-5, atol=1e-8)
 
 
-@pytest.mark.parametrize("kind", ["linear", "nonlinear"])
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("activation", ["tanh", "identity"])
 def test_cell_input_gradient_and_peek(kind, activation):
     """input_gradient is d (dh . h_t) / d x_t with the state of t-1 fixed; peek is the step's h

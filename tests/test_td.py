@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from rtu_edge import TDLambda
+from rtu_edge.reference import KINDS
 from rtu_edge.reference.td import MemorylessTD, TDConfig
 from rtu_edge.tasks import TraceConditioning, msre, rollout
 
@@ -28,7 +29,7 @@ def relative(a, ref):
     return np.max(np.abs(np.asarray(a, dtype=float) - ref)) / max(np.max(np.abs(ref)), 1e-300)
 
 
-@pytest.mark.parametrize("kind", ["linear", "nonlinear"])
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("optimizer,alpha", [("obgd", 1.0), ("sgd", 0.01)])
 def test_c_float64_matches_reference_over_1000_steps(stream, kind, optimizer, alpha):
     X, C, _ = stream
@@ -68,13 +69,19 @@ def test_first_step_predicts_without_updating():
         assert np.array_equal(td.params[key], before[key])
 
 
-def test_memory_is_exact():
+@pytest.mark.parametrize("kind", ["nonlinear", "lru"])
+def test_memory_is_exact(kind):
     n, d = 8, 12
-    cell_reals = 16 * n + 6 * n * d  # nonlinear
-    params = 2 * n + 2 * n * d + 2 * n + 1
+    if kind == "nonlinear":
+        cell_reals = 16 * n + 6 * n * d
+        params = 2 * n + 2 * n * d + 2 * n + 1
+    else:  # the linear cell's 16n + 4nd, the readout (4n^2 + 2nd), x (d) and the scratch (2n)
+        cell_reals = 16 * n + 4 * n * d + 4 * n * n + 2 * n * d + d + 2 * n
+        params = 2 * n + 2 * n * d + 4 * n * n + 2 * n * d + 2 * n + 1
     expected = (cell_reals + 2 * n + 1 + 2 * params) * 8
-    assert learner("c").memory_bytes == expected == learner("reference").memory_bytes
-    assert learner("c", np.float32).memory_bytes == expected // 2
+    assert (learner("c", kind=kind).memory_bytes == expected
+            == learner("reference", kind=kind).memory_bytes)
+    assert learner("c", np.float32, kind=kind).memory_bytes == expected // 2
 
 
 @pytest.mark.parametrize("backend,dtype", [("c", np.float32), ("c", np.float64),

@@ -64,6 +64,26 @@ def test_train_control_hyperparameters_reach_the_learner(tmp_path, capsys):
     assert (config.entropy_coef, config.kappa_policy) == (np.float32(0.05), 5.0)  # float32 run
 
 
+@pytest.mark.parametrize("task,learner", [("trace-conditioning", TDLambda),
+                                          ("cartpole-p", ActorCritic)])
+def test_train_runs_the_lru_kind(tmp_path, task, learner):
+    """--kind lru: the online LRU learns a prediction and a control task; the checkpoint holds
+    the kind."""
+    out = tmp_path / task
+    assert main(["train", "--task", task, "--steps", "400", "--kind", "lru", "--hidden", "4",
+                 "--out", str(out)]) == 0
+    trained = learner.from_checkpoint(out / "checkpoint.rtu")
+    assert trained.kind == "lru" and trained.steps >= 400
+
+
+def test_an_unknown_kind_lists_the_kinds(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["train", "--task", "cartpole-p", "--steps", "10", "--kind", "gru",
+              "--out", str(tmp_path / "run")])
+    assert stopped.value.code == 2
+    assert "'linear', 'nonlinear', 'lru'" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv,message", [
     (["train", "--task", "no-such-task", "--steps", "10"], "task"),
     (["eval", "--checkpoint", "missing.rtu", "--task", "cartpole-p"], "missing.rtu"),

@@ -4,6 +4,7 @@ through it), and `rtu-edge validate --learners`."""
 import numpy as np
 
 from rtu_edge.cli import main
+from rtu_edge.reference import KINDS
 from rtu_edge.reference.config import ACNetwork
 from rtu_edge.validate import (LEARNER_TOLERANCE, ONNX_FLOOR, LearnerReport, RunDeviation,
                                actor_critic_parity, formula, td_parity)
@@ -51,11 +52,12 @@ def test_onnx_tolerance_is_absolute_up_to_unit_scale_then_relative():
 
 
 def test_learners_on_the_c_core_follow_their_references():
-    for kind in ("linear", "nonlinear"):
+    for kind in KINDS:
         td = td_parity(seed=1, steps=300, n_hidden=8, kind=kind)
+        readout = {"params[c_re]", "params[c_im]", "params[d_skip]"} if kind == "lru" else set()
         assert td.passed and set(td.deviation.diff) == {
             "prediction", "params[nu_log]", "params[theta_log]", "params[w_c]", "params[w_d]",
-            "params[w]", "params[b]"}
+            "params[w]", "params[b]"} | readout
         assert td.deviation.worst() <= LEARNER_TOLERANCE and td.actions_equal is None
         for task, network in (("cartpole-p", None), ("cartpole-p", ACNetwork(shared=True)),
                               ("pendulum-p", None)):
@@ -89,5 +91,5 @@ def test_validate_learners_command(capsys):
     assert main(["validate", "--learners", "--steps", "200", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "td" in out and "actor-critic" in out and "pendulum-p" in out and "shared" in out
-    assert "8 passed, 0 failed" in out
+    assert f"{4 * len(KINDS)} passed, 0 failed" in out  # TD and three actor-critics per kind
     # its refused combinations of options are in tests/test_cli.py

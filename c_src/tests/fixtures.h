@@ -11,13 +11,16 @@
 /* Static buffers large enough for every golden learner, and for every actor-critic of the tests
  * (GOLDEN_AC_N_IN observations, GOLDEN_N_HIDDEN units, at most FIX_AC_MAX_EMBED input units,
  * FIX_AC_MAX_HEAD head units and FIX_AC_MAX_ACTIONS actions: the largest such buffer is that of
- * separate trunks with both extras, continuous actions and the largest layers). */
-#define FIX_TD_REALS RTU_TD_REALS(RTU_KIND_NONLINEAR, GOLDEN_N_IN, GOLDEN_N_HIDDEN)
+ * an LRU (the largest kind at these sizes: its readout has 4n^2 + 2nd parameters, against the
+ * nonlinear kind's 2nd more traces) in separate trunks with both extras, continuous actions and
+ * the largest layers). FIX_TD_MAX_PARAMS: a TD learner's parameters, of the LRU. */
+#define FIX_TD_REALS RTU_TD_REALS(RTU_KIND_LRU, GOLDEN_N_IN, GOLDEN_N_HIDDEN)
+#define FIX_TD_MAX_PARAMS RTU_TD_PARAMS(RTU_KIND_LRU, GOLDEN_N_IN, GOLDEN_N_HIDDEN)
 #define FIX_AC_MAX_ACTIONS 3
 #define FIX_AC_MAX_EMBED 8
 #define FIX_AC_MAX_HEAD 8
 #define FIX_AC_REALS                                                                                \
-    RTU_AC_REALS(RTU_KIND_NONLINEAR, GOLDEN_AC_N_IN, GOLDEN_N_HIDDEN, FIX_AC_MAX_EMBED,             \
+    RTU_AC_REALS(RTU_KIND_LRU, GOLDEN_AC_N_IN, GOLDEN_N_HIDDEN, FIX_AC_MAX_EMBED,                   \
                  FIX_AC_MAX_HEAD, 0, 1, 1, RTU_ACTIONS_CONTINUOUS, FIX_AC_MAX_ACTIONS)
 
 /* cell: x[j] = 2u - 1 (n_in draws), then dh[j] = 2u - 1 (n2 draws) */

@@ -21,7 +21,7 @@ line for line (c_src/tests/fixtures.c):
 
 The actor-critic cases cover the streaming network's shapes: separate and shared trunks, with and
 without an input layer and a head layer, previous action and reward on and off, the memoryless
-baseline, discrete and continuous actions, linear and nonlinear cells.
+baseline, discrete and continuous actions, linear, nonlinear and LRU cells.
 
 The TD and actor-critic cases are checked to be well-conditioned: rerun from their initial
 parameters rounded to float32, the reference moves by at most 1e-5 (normwise), so the float
@@ -64,6 +64,8 @@ TD_CASES = [  # kind, activation, optimizer, alpha, kappa, gamma, lambda
     ("nonlinear", "relu", "obgd", 1.0, 2.0, 0.9, 0.9),
     ("linear", "identity", "sgd", 0.01, 2.0, 0.8, 0.8),
     ("nonlinear", "tanh", "sgd", 0.01, 2.0, 0.8, 0.9),
+    ("lru", "tanh", "obgd", 1.0, 2.0, 0.9, 0.9),
+    ("lru", "relu", "sgd", 0.01, 2.0, 0.8, 0.9),
 ]
 TD_CKPT_CASE = 1
 AC_N_OBS = 2
@@ -79,10 +81,14 @@ AC_CASES = [  # kind, activation, action kind, A, network, config
     ("linear", "tanh", "discrete", 2,
      ACNetwork(n_embed=3, n_head=3, prev_action=False, prev_reward=False, memoryless=True),
      ACConfig(sparsity=0.5)),
+    ("lru", "tanh", "discrete", 3, ACNetwork(n_embed=3, n_head=5), ACConfig()),
+    ("lru", "identity", "continuous", 2, ACNetwork(n_embed=0, n_head=0, shared=True),
+     ACConfig(std_min=0.05, std_max=1.5)),
 ]
-AC_CKPT_CASES = (0, 2, 3)
+AC_CKPT_CASES = (0, 2, 3, 5, 6)
 SIZE_CASES = [("linear", 3, 4), ("nonlinear", 3, 4), ("linear", 16, 64), ("nonlinear", 16, 64),
-              ("nonlinear", 1, 1), ("linear", 7, 13)]
+              ("nonlinear", 1, 1), ("linear", 7, 13), ("lru", 3, 4), ("lru", 16, 64),
+              ("lru", 1, 1), ("lru", 7, 13)]
 AC_SIZE_CASES = [  # kind, n_obs, n_hidden, action kind, A, network
     ("linear", 3, 4, "discrete", 3, ACNetwork(n_embed=0, n_head=0, prev_action=False,
                                               prev_reward=False)),
@@ -93,6 +99,8 @@ AC_SIZE_CASES = [  # kind, n_obs, n_hidden, action kind, A, network
                                                  prev_action=False)),
     ("linear", 1, 3, "continuous", 3, ACNetwork(n_embed=2, n_head=2, prev_action=False,
                                                 prev_reward=False, memoryless=True)),
+    ("lru", 2, 32, "discrete", 2, ACNetwork(n_embed=16, n_head=16)),
+    ("lru", 3, 5, "continuous", 2, ACNetwork(n_embed=0, n_head=4, shared=True)),
 ]
 PRNG_SEEDS = [0, 1, 42, 2**64 - 1]
 PRNG_U32 = 8
@@ -345,7 +353,7 @@ def generate() -> str:
     for kind, n_in, n_hidden in SIZE_CASES:
         size_rows.append(
             f"    {{{KINDS.index(kind)}, {n_in}, {n_hidden}, {cell_reals(kind, n_in, n_hidden)}, "
-            f"{cell_params(n_in, n_hidden)}, {td_reals(kind, n_in, n_hidden)}, "
+            f"{cell_params(kind, n_in, n_hidden)}, {td_reals(kind, n_in, n_hidden)}, "
             f"{checkpoint.td_checkpoint_bytes(kind, n_in, n_hidden, 4)}, "
             f"{checkpoint.td_checkpoint_bytes(kind, n_in, n_hidden, 8)}}}")
     ac_size_rows = []
@@ -366,7 +374,8 @@ def generate() -> str:
             names = [w.doubles(f"golden_cell{i}_{k}", r[k])
                      for k in ("params", "h", "grad", "state", "traces")]
             cell_rows.append(f"    {{{KINDS.index(kind)}, {ACTIVATIONS.index(activation)}, "
-                             f"{cell_seed(i)}u, {cell_input_seed(i)}u, " + ", ".join(names) + "}")
+                             f"{cell_params(kind, N_IN, N_HIDDEN)}u, {cell_seed(i)}u, "
+                             f"{cell_input_seed(i)}u, " + ", ".join(names) + "}")
             i += 1
 
     # TD
@@ -434,7 +443,9 @@ def generate() -> str:
 
 #define GOLDEN_N_IN {N_IN}
 #define GOLDEN_N_HIDDEN {N_HIDDEN}
-#define GOLDEN_N_PARAMS {cell_params(N_IN, N_HIDDEN)}
+#define GOLDEN_MAX_PARAMS {max(cell_params(kind, N_IN, N_HIDDEN) for kind in KINDS)}
+#define GOLDEN_KIND_NAMES {{{", ".join(f'"{kind}"' for kind in KINDS)}}}
+#define GOLDEN_ACTIVATION_NAMES {{{", ".join(f'"{a}"' for a in ACTIVATIONS)}}}
 #define GOLDEN_CELL_STEPS {CELL_STEPS}
 #define GOLDEN_GRAD_EVERY {GRAD_EVERY}
 #define GOLDEN_CELL_CASES {len(KINDS) * len(ACTIVATIONS)}
@@ -486,10 +497,12 @@ typedef struct {{ /* an actor-critic's shape: reals of its buffer, and the bytes
 
 typedef struct {{ /* a cell (N_IN, N_HIDDEN) initialised from seed, run on CELL_STEPS inputs */
     int kind, activation;
+    unsigned n_params;    /* its parameters (at most GOLDEN_MAX_PARAMS) */
     uint64_t seed, input_seed;
-    const double *params; /* after rtu_cell_init_params(seed, 0, 1, 6.28): N_PARAMS */
+    const double *params; /* after rtu_cell_init_params(seed, 0, 1, 6.28): n_params */
     const double *h;      /* features of every step: CELL_STEPS x 2n */
-    const double *grad;   /* gradient from that step's dh after every GRAD_EVERY-th step */
+    const double *grad;   /* gradient from that step's dh after every GRAD_EVERY-th step
+                             (n_params each) */
     const double *state;  /* c, d after the last step */
     const double *traces; /* dc_dnu, dd_dnu, dc_dtheta, dd_dtheta, dc_dwc, dd_dwc
                              (, dc_dwd, dd_dwd) after the last step */

@@ -84,10 +84,9 @@ void test_crc32_golden(int arg)
     }
 }
 
-/* The largest learners of the size cases, in static buffers. */
-#define BIG_TD_REALS RTU_TD_REALS(RTU_KIND_NONLINEAR, 16, 64)
-#define BIG_AC_REALS                                                                                \
-    RTU_AC_REALS(RTU_KIND_NONLINEAR, 5, 32, 16, 16, 0, 1, 1, RTU_ACTIONS_CONTINUOUS, 4)
+/* The largest learners of the size cases, in static buffers (the LRU's, with its readout). */
+#define BIG_TD_REALS RTU_TD_REALS(RTU_KIND_LRU, 16, 64)
+#define BIG_AC_REALS RTU_AC_REALS(RTU_KIND_LRU, 5, 32, 16, 16, 0, 1, 1, RTU_ACTIONS_CONTINUOUS, 4)
 static rtu_real big_buffer[BIG_TD_REALS > BIG_AC_REALS ? BIG_TD_REALS : BIG_AC_REALS];
 
 void test_cell_sizes(int arg)
@@ -105,7 +104,7 @@ void test_cell_sizes(int arg)
               "RTU_CELL_BUFFER_BYTES differs from the reference");
         CHECK(RTU_CELL_REALS(kind, g->n_in, g->n_hidden) == (size_t)g->cell_reals,
               "RTU_CELL_REALS differs from the reference");
-        CHECK(RTU_CELL_PARAMS(g->n_in, g->n_hidden) == (size_t)g->cell_params,
+        CHECK(RTU_CELL_PARAMS(kind, g->n_in, g->n_hidden) == (size_t)g->cell_params,
               "RTU_CELL_PARAMS differs from the reference");
     }
     /* the README's figures: n = 64, d = 16, float: 20,480 bytes linear, 28,672 nonlinear */
@@ -217,7 +216,7 @@ void test_size_errors(int arg)
                  RTU_ERR_SIZE);
     CHECK_STATUS(rtu_cell_buffer_size(RTU_KIND_NONLINEAR, 3, RTU_MAX_DIM + 1u, &bytes),
                  RTU_ERR_SIZE);
-    CHECK_STATUS(rtu_cell_buffer_size((rtu_kind)2, 3, 4, &bytes), RTU_ERR_KIND);
+    CHECK_STATUS(rtu_cell_buffer_size((rtu_kind)3, 3, 4, &bytes), RTU_ERR_KIND);
     CHECK(bytes == 12345u, "a refused size query must not write bytes");
     CHECK_STATUS(rtu_td_buffer_size(RTU_KIND_LINEAR, 0, 4, &bytes), RTU_ERR_SIZE);
     CHECK_STATUS(rtu_td_buffer_size((rtu_kind)5, 3, 4, &bytes), RTU_ERR_KIND);
@@ -249,7 +248,7 @@ void test_size_errors(int arg)
         s = good; s.memoryless = 1;            AC_SIZE_REFUSED(RTU_ERR_SIZE); /* with prev_* */
         s.prev_action = s.prev_reward = 0;
         CHECK_STATUS(rtu_ac_buffer_size(&s, &bytes), RTU_OK);
-        s = good; s.kind = (rtu_kind)2;        AC_SIZE_REFUSED(RTU_ERR_KIND);
+        s = good; s.kind = (rtu_kind)3;        AC_SIZE_REFUSED(RTU_ERR_KIND);
         s = good; s.activation = (rtu_activation)3; AC_SIZE_REFUSED(RTU_ERR_ACTIVATION);
     }
 }
@@ -260,12 +259,16 @@ void test_size_no_wrap(int arg)
 {
     static const struct { rtu_kind kind; size_t n_in, n_hidden; } cases[] = {
         {RTU_KIND_NONLINEAR, 65536u, 65536u}, {RTU_KIND_LINEAR, 16384u, 16384u},
-        {RTU_KIND_LINEAR, 65536u, 4096u}, {RTU_KIND_NONLINEAR, 1000u, 1000u}};
+        {RTU_KIND_LINEAR, 65536u, 4096u}, {RTU_KIND_NONLINEAR, 1000u, 1000u},
+        {RTU_KIND_LRU, 16u, 32768u}, {RTU_KIND_LRU, 1000u, 1000u}};
     size_t c;
     (void)arg;
     for (c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
         double n = (double)cases[c].n_hidden, d = (double)cases[c].n_in;
         double reals = 16.0 * n + (cases[c].kind == RTU_KIND_NONLINEAR ? 6.0 : 4.0) * n * d;
+        if (cases[c].kind == RTU_KIND_LRU) { /* readout 4n^2 + 2nd, x (d), scratch (2n) */
+            reals += 4.0 * n * n + 2.0 * n * d + d + 2.0 * n;
+        }
         double want = (double)sizeof(rtu_real) * reals;
         size_t bytes = 0;
         rtu_status status = rtu_cell_buffer_size(cases[c].kind, cases[c].n_in, cases[c].n_hidden,

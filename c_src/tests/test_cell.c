@@ -1,5 +1,5 @@
 /* The cell against the reference: initialisation, features, state, RTRL traces and gradients for
- * both kinds and all three activations; sequence runs; refused input. */
+ * every kind (the LRU's readout too) and all three activations; sequence runs; refused input. */
 #include <math.h>
 #include <string.h>
 
@@ -9,11 +9,12 @@
 
 #define N_IN GOLDEN_N_IN
 #define N2 (2 * GOLDEN_N_HIDDEN)
-#define CELL_REALS RTU_CELL_REALS(RTU_KIND_NONLINEAR, GOLDEN_N_IN, GOLDEN_N_HIDDEN)
+#define CELL_REALS RTU_CELL_REALS(RTU_KIND_LRU, GOLDEN_N_IN, GOLDEN_N_HIDDEN) /* the largest */
 #define N_GRADS (GOLDEN_CELL_STEPS / GOLDEN_GRAD_EVERY)
+#define MAX_PARAMS GOLDEN_MAX_PARAMS
 
-static const char *const kind_names[] = {"linear", "nonlinear"};
-static const char *const act_names[] = {"relu", "tanh", "identity"};
+static const char *const kind_names[] = GOLDEN_KIND_NAMES;
+static const char *const act_names[] = GOLDEN_ACTIVATION_NAMES;
 
 static rtu_real cell_buf[CELL_REALS];
 
@@ -35,30 +36,31 @@ static int make_cell(rtu_cell *cell, int kind, int activation, uint64_t seed)
 void test_cell_golden(int c)
 {
     const golden_cell_case *g = &golden_cell_cases[c];
-    static rtu_real h[GOLDEN_CELL_STEPS * N2], grad[N_GRADS * GOLDEN_N_PARAMS];
+    static rtu_real h[GOLDEN_CELL_STEPS * N2], grad[N_GRADS * MAX_PARAMS];
     rtu_real x[N_IN], dh[N2], state[N2], traces[8 * GOLDEN_N_HIDDEN * (1 + N_IN)];
-    size_t n = GOLDEN_N_HIDDEN, nd = GOLDEN_N_HIDDEN * N_IN, n_traces;
+    size_t n = GOLDEN_N_HIDDEN, nd = GOLDEN_N_HIDDEN * N_IN, n_traces, p = g->n_params;
     rtu_cell cell;
     rtu_prng rng;
     unsigned t;
     if (!make_cell(&cell, g->kind, g->activation, g->seed)) {
         return;
     }
+    CHECK(cell.n_params == p, "n_params %lu, the reference's %lu", (unsigned long)cell.n_params,
+          (unsigned long)p);
     /* the same seed gives the same cell: to one rounding (float) or an ulp of libm (double) */
-    check_close("initial params", cell.params, g->params, GOLDEN_N_PARAMS, TOL_INIT);
+    check_close("initial params", cell.params, g->params, p, TOL_INIT);
     rtu_prng_seed(&rng, g->input_seed);
     for (t = 0; t < GOLDEN_CELL_STEPS; ++t) {
         fix_cell_draw(&rng, x, N_IN, dh, N2);
         CHECK_STATUS(rtu_cell_step(&cell, x, h + t * N2), RTU_OK);
         if ((t + 1u) % GOLDEN_GRAD_EVERY == 0u) {
             CHECK_STATUS(rtu_cell_gradient(&cell, dh,
-                                           grad + ((t + 1u) / GOLDEN_GRAD_EVERY - 1u) *
-                                                      GOLDEN_N_PARAMS),
+                                           grad + ((t + 1u) / GOLDEN_GRAD_EVERY - 1u) * p),
                          RTU_OK);
         }
     }
     check_close("features h, every step", h, g->h, GOLDEN_CELL_STEPS * N2, TOL);
-    check_close("gradients", grad, g->grad, N_GRADS * GOLDEN_N_PARAMS, TOL);
+    check_close("gradients", grad, g->grad, N_GRADS * p, TOL);
     memcpy(state, cell.c, sizeof(rtu_real) * n);
     memcpy(state + n, cell.d, sizeof(rtu_real) * n);
     check_close("state c, d", state, g->state, N2, TOL);
@@ -85,25 +87,26 @@ void test_cell_run_matches_step(int kind)
 {
     enum { T = 40 };
     static rtu_real xs[T * N_IN], dhs[T * N2], h_step[T * N2], h_run[T * N2];
-    rtu_real grad[GOLDEN_N_PARAMS], grad_run[GOLDEN_N_PARAMS];
-    double sum[GOLDEN_N_PARAMS];
+    rtu_real grad[MAX_PARAMS], grad_run[MAX_PARAMS];
+    double sum[MAX_PARAMS];
     rtu_cell cell;
     rtu_prng rng;
-    size_t t, i;
+    size_t t, i, p;
     if (!make_cell(&cell, kind, RTU_ACT_TANH, 5u)) {
         return;
     }
+    p = cell.n_params;
     rtu_prng_seed(&rng, 6u);
     for (t = 0; t < T; ++t) {
         fix_cell_draw(&rng, xs + t * N_IN, N_IN, dhs + t * N2, N2);
     }
-    for (i = 0; i < GOLDEN_N_PARAMS; ++i) {
+    for (i = 0; i < p; ++i) {
         sum[i] = 0.0;
     }
     for (t = 0; t < T; ++t) {
         CHECK_STATUS(rtu_cell_step(&cell, xs + t * N_IN, h_step + t * N2), RTU_OK);
         CHECK_STATUS(rtu_cell_gradient(&cell, dhs + t * N2, grad), RTU_OK);
-        for (i = 0; i < GOLDEN_N_PARAMS; ++i) {
+        for (i = 0; i < p; ++i) {
             sum[i] += (double)grad[i];
         }
     }
@@ -114,8 +117,7 @@ void test_cell_run_matches_step(int kind)
     CHECK_STATUS(rtu_cell_run_gradient(&cell, xs, dhs, T, h_run, grad_run), RTU_OK);
     CHECK(memcmp(h_run, h_step, sizeof h_run) == 0, "rtu_cell_run_gradient's features differ");
     /* summed in rtu_real by the core, in double here */
-    check_close("run_gradient sum", grad_run, sum, GOLDEN_N_PARAMS,
-                sizeof(rtu_real) == 4 ? 1e-5 : 1e-12);
+    check_close("run_gradient sum", grad_run, sum, p, sizeof(rtu_real) == 4 ? 1e-5 : 1e-12);
     check_note("%s", kind_names[kind]);
 }
 
@@ -123,13 +125,14 @@ void test_cell_run_matches_step(int kind)
 void test_cell_refuses_bad_input(int kind)
 {
     static rtu_real before[CELL_REALS];
-    rtu_real x[N_IN] = {0.5f, -0.25f, 1.0f}, dh[N2], grad[GOLDEN_N_PARAMS], grad0[GOLDEN_N_PARAMS];
-    rtu_real params[GOLDEN_N_PARAMS], seq[3 * N_IN];
+    rtu_real x[N_IN] = {0.5f, -0.25f, 1.0f}, dh[N2], grad[MAX_PARAMS] = {0};
+    rtu_real grad0[MAX_PARAMS] = {0}, params[MAX_PARAMS], seq[3 * N_IN];
     rtu_cell cell;
-    size_t i, reals = RTU_CELL_REALS(kind, N_IN, GOLDEN_N_HIDDEN);
+    size_t i, reals = RTU_CELL_REALS(kind, N_IN, GOLDEN_N_HIDDEN), p;
     if (!make_cell(&cell, kind, RTU_ACT_RELU, 8u)) {
         return;
     }
+    p = cell.n_params;
     for (i = 0; i < N2; ++i) {
         dh[i] = 1;
     }
@@ -159,12 +162,13 @@ void test_cell_refuses_bad_input(int kind)
     dh[3] = (rtu_real)-3e6;
     CHECK_STATUS(rtu_cell_gradient(&cell, dh, grad), RTU_ERR_INPUT_RANGE);
     CHECK(memcmp(grad, grad0, sizeof grad) == 0, "a refused gradient wrote grad");
+    memcpy(before, cell_buf, sizeof(rtu_real) * reals); /* the gradient wrote the LRU's scratch */
 
-    memcpy(params, cell.params, sizeof params);
+    memcpy(params, cell.params, sizeof(rtu_real) * p);
     params[0] = (rtu_real)25; /* nu_log beyond RTU_LOG_PARAM_LIMIT */
     CHECK_STATUS(rtu_cell_set_params(&cell, params), RTU_ERR_PARAM_RANGE);
     params[0] = cell.params[0];
-    params[GOLDEN_N_PARAMS - 1] = (rtu_real)NAN;
+    params[p - 1] = (rtu_real)NAN; /* the LRU's: its readout's last entry */
     CHECK_STATUS(rtu_cell_set_params(&cell, params), RTU_ERR_NONFINITE_PARAM);
     CHECK(memcmp(before, cell_buf, sizeof(rtu_real) * reals) == 0,
           "a refused set_params changed the cell");

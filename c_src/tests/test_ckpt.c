@@ -10,7 +10,6 @@
 #include "fixtures.h"
 #include "tests.h"
 
-#define TD_LEARNER_PARAMS RTU_TD_PARAMS(GOLDEN_N_IN, GOLDEN_N_HIDDEN)
 #define CKPT_MAX 16384u /* bytes; every checkpoint here is smaller (checked) */
 #define R ((size_t)sizeof(rtu_real))
 #define HEADER RTU_CKPT_HEADER_BYTES
@@ -19,6 +18,7 @@ static rtu_real buf_a[FIX_AC_REALS > FIX_TD_REALS ? FIX_AC_REALS : FIX_TD_REALS]
 static rtu_real buf_b[sizeof buf_a / sizeof buf_a[0]];
 static rtu_real snapshot[sizeof buf_a / sizeof buf_a[0]];
 static unsigned char ck1[CKPT_MAX], ck2[CKPT_MAX], work[CKPT_MAX + 16];
+static const char *const kind_names[] = GOLDEN_KIND_NAMES;
 
 static void put_u32(unsigned char *p, uint32_t v)
 {
@@ -71,9 +71,10 @@ void test_td_ckpt_from_python(int v1)
     const int c = GOLDEN_TD_CKPT_CASE;
     const golden_td_case *g = &golden_td_cases[c];
     static rtu_real predictions[GOLDEN_TD_STEPS];
-    rtu_real params[TD_LEARNER_PARAMS], x[GOLDEN_N_IN], cumulant;
+    rtu_real params[FIX_TD_MAX_PARAMS], x[GOLDEN_N_IN], cumulant;
     size_t bytes, other_bytes, v2_bytes, written = 0;
-    size_t p_cell = RTU_CELL_PARAMS(GOLDEN_N_IN, GOLDEN_N_HIDDEN);
+    size_t p_cell = RTU_CELL_PARAMS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN);
+    size_t p = RTU_TD_PARAMS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN);
     const unsigned char *data = td_golden(&bytes, 0, v1), *other = td_golden(&other_bytes, 1, v1);
     const unsigned char *v2 = td_golden(&v2_bytes, 0, 0);
     size_t header = v1 ? RTU_CKPT_V1_HEADER_BYTES : HEADER;
@@ -115,9 +116,9 @@ void test_td_ckpt_from_python(int v1)
     check_close("predictions after resuming", predictions, g->predictions + GOLDEN_CKPT_STEP,
                 GOLDEN_TD_STEPS - GOLDEN_CKPT_STEP, TOL);
     memcpy(params, td.cell.params, R * p_cell);
-    memcpy(params + p_cell, td.head, R * (TD_LEARNER_PARAMS - p_cell));
-    check_close("cell params and head at the end", params,
-                g->params + (GOLDEN_TD_MARKS - 1) * TD_LEARNER_PARAMS, TD_LEARNER_PARAMS, TOL);
+    memcpy(params + p_cell, td.head, R * (p - p_cell));
+    check_close("cell params and head at the end", params, g->params + (GOLDEN_TD_MARKS - 1) * p,
+                p, TOL);
     check_note("version %u, %lu bytes", (unsigned)h.version, (unsigned long)bytes);
 }
 
@@ -206,7 +207,7 @@ void test_td_ckpt_roundtrip(int c)
 
 /* The shapes of the actor-critic round trips: separate and shared trunks, with and without an
  * input layer and a head layer, the extras on and off, memoryless, discrete and continuous,
- * linear and nonlinear; the ones marked SGD learn with SGD (alpha 0.003), the others ObGD. */
+ * linear, nonlinear and LRU; the ones marked SGD learn with SGD (alpha 0.003), the others ObGD. */
 #define RT(kind, act, m, k, shared, pa, pr, ml, ak, A)                                              \
     {RTU_KIND_##kind, RTU_ACT_##act, GOLDEN_AC_N_IN, GOLDEN_N_HIDDEN, m, k, shared, pa, pr, ml,     \
      RTU_ACTIONS_##ak, A}
@@ -220,6 +221,8 @@ static const golden_ac_shape roundtrip_shapes[] = {
        FIX_AC_MAX_ACTIONS),
     RT(LINEAR, TANH, 5, 2, 0, 1, 1, 0, CONTINUOUS, 3),
     RT(NONLINEAR, IDENTITY, 0, 4, 1, 0, 0, 1, DISCRETE, 3), /* SGD */
+    RT(LRU, TANH, FIX_AC_MAX_EMBED, FIX_AC_MAX_HEAD, 0, 1, 1, 0, CONTINUOUS, FIX_AC_MAX_ACTIONS),
+    RT(LRU, RELU, 0, 3, 1, 1, 0, 0, DISCRETE, 2),
 };
 
 static rtu_ac_shape roundtrip_shape(int i, rtu_ac_config *config)
@@ -314,7 +317,7 @@ void test_ac_ckpt_roundtrip(int i)
     CHECK(memcmp(buf_a, buf_b, bytes) == 0, "the resumed learner's buffer differs");
     CHECK(a.rng.state == b.rng.state && a.episodes == b.episodes, "PRNG and episodes");
     check_note("shape %d: %s, m %u k %u%s%s%s%s, %s x %u, %lu bytes", i,
-               shape.kind == RTU_KIND_LINEAR ? "linear" : "nonlinear", (unsigned)shape.n_embed,
+               kind_names[shape.kind], (unsigned)shape.n_embed,
                (unsigned)shape.n_head, shape.shared ? " shared" : "",
                shape.prev_action ? " +a" : "", shape.prev_reward ? " +r" : "",
                shape.memoryless ? " memoryless" : "",
@@ -458,6 +461,14 @@ void test_td_ckpt_refusals(int arg)
     patched("n_hidden + 1", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH,
             NULL);
     memcpy(work, ck1, bytes);
+    put_u32(work + 20, RTU_KIND_LRU); /* a nonlinear cell's payload: shorter than the LRU's */
+    patched("kind lru", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH, NULL);
+    CHECK_STATUS(rtu_ckpt_read_dims(work, bytes, &d), RTU_ERR_CKPT_MISMATCH);
+    memcpy(work, ck1, bytes);
+    put_u32(work + 20, RTU_KIND_LRU + 1u); /* no such kind */
+    patched("kind 3", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH, NULL);
+    CHECK_STATUS(rtu_ckpt_read_dims(work, bytes, &d), RTU_ERR_CKPT_MISMATCH);
+    memcpy(work, ck1, bytes);
     put_u32(work + 84, 2u); /* n_actions: an actor-critic field */
     patched("n_actions 2", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH,
             NULL);
@@ -477,7 +488,7 @@ void test_td_ckpt_refusals(int arg)
     patched("NaN in z", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_NONFINITE_PARAM,
             "NaN or Inf in z");
     memcpy(work, ck1, bytes);
-    put_real(work + params_at + R * RTU_CELL_PARAMS(GOLDEN_N_IN, GOLDEN_N_HIDDEN) + R,
+    put_real(work + params_at + R * RTU_CELL_PARAMS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN) + R,
              (rtu_real)INFINITY); /* state */
     patched("Inf in state", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_NONFINITE_PARAM,
             "NaN or Inf in state");

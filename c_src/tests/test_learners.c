@@ -7,10 +7,8 @@
 #include "fixtures.h"
 #include "tests.h"
 
-#define TD_LEARNER_PARAMS RTU_TD_PARAMS(GOLDEN_N_IN, GOLDEN_N_HIDDEN)
-
-static const char *const kind_names[] = {"linear", "nonlinear"};
-static const char *const act_names[] = {"relu", "tanh", "identity"};
+static const char *const kind_names[] = GOLDEN_KIND_NAMES;
+static const char *const act_names[] = GOLDEN_ACTIVATION_NAMES;
 static const char *const opt_names[] = {"sgd", "obgd"};
 
 static rtu_real td_buf[FIX_TD_REALS], td_buf2[FIX_TD_REALS];
@@ -20,9 +18,10 @@ void test_td_golden(int c)
 {
     const golden_td_case *g = &golden_td_cases[c];
     static rtu_real predictions[GOLDEN_TD_STEPS];
-    static rtu_real marks[GOLDEN_TD_MARKS * TD_LEARNER_PARAMS];
+    static rtu_real marks[GOLDEN_TD_MARKS * FIX_TD_MAX_PARAMS];
     rtu_td td;
     rtu_prng rng;
+    size_t p = RTU_TD_PARAMS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN);
     rtu_status status = fix_td_make(c, g->seed, &td, td_buf);
     CHECK_STATUS(status, RTU_OK);
     if (status != RTU_OK) {
@@ -35,11 +34,11 @@ void test_td_golden(int c)
         return;
     }
     CHECK(td.steps == GOLDEN_TD_STEPS, "steps %lu", (unsigned long)td.steps);
-    CHECK(td.n_params == TD_LEARNER_PARAMS, "n_params");
+    CHECK(td.n_params == p, "n_params");
     check_close("predictions, every step", predictions, g->predictions, GOLDEN_TD_STEPS, TOL);
     check_close("cell params and head after 100, 200, 300 steps", marks, g->params,
-                GOLDEN_TD_MARKS * TD_LEARNER_PARAMS, TOL);
-    check_close("eligibility traces z", td.z, g->z, TD_LEARNER_PARAMS, TOL);
+                GOLDEN_TD_MARKS * p, TOL);
+    check_close("eligibility traces z", td.z, g->z, p, TOL);
     check_note("%s %s %s, %d steps", kind_names[g->kind], act_names[g->activation],
                opt_names[g->optimizer], GOLDEN_TD_STEPS);
 }
@@ -63,7 +62,9 @@ void test_td_run_matches_step(int c)
     rtu_prng_seed(&rng, g->input_seed);
     CHECK_STATUS(fix_td_steps(&b, &rng, 0, GOLDEN_TD_STEPS, p_step, NULL), RTU_OK);
     CHECK(memcmp(p_run, p_step, sizeof p_run) == 0, "rtu_td_run's predictions differ");
-    CHECK(memcmp(td_buf, td_buf2, sizeof td_buf) == 0, "rtu_td_run's learner differs");
+    CHECK(memcmp(td_buf, td_buf2, sizeof(rtu_real) *
+                                      RTU_TD_REALS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN)) == 0,
+          "rtu_td_run's learner differs");
     CHECK(a.steps == b.steps && a.v_prev == b.v_prev, "counters");
 }
 

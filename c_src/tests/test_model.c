@@ -44,6 +44,9 @@ static rtu_model model_of(const rtu_ac *ac)
         m.trunk[r].g = t->cell.g;
         m.trunk[r].phi = t->cell.phi;
         m.trunk[r].eta = t->cell.eta;
+        m.trunk[r].c_re = t->cell.c_re; /* the LRU's readout; NULL for the RTU kinds */
+        m.trunk[r].c_im = t->cell.c_im;
+        m.trunk[r].d_skip = t->cell.d_skip;
     }
     for (r = 0; r < 2u; ++r) {
         m.head[r].hidden = k ? ac->head[r].params : NULL;
@@ -228,6 +231,10 @@ void test_model_run_sizes_and_refusals(int c)
     CHECK_STATUS(rtu_model_check(&bad), RTU_OK); /* a value-only network on trunk 0 */
     bad.kind = (rtu_kind)7;
     CHECK_STATUS(rtu_model_check(&bad), RTU_ERR_KIND);
+    bad = m;
+    bad.kind = RTU_KIND_LRU;
+    bad.trunk[0].c_re = NULL; /* an LRU without its readout */
+    CHECK_STATUS(rtu_model_check(&bad), RTU_ERR_NULL);
     bad = m;
     bad.reward_scale = 0;
     CHECK_STATUS(rtu_model_check(&bad), m.prev_reward ? RTU_ERR_CONFIG : RTU_OK);

@@ -23,7 +23,7 @@
 
 static rtu_real learner_buffer[LEARNER_BYTES / sizeof(rtu_real)];
 static rtu_real cell_buffer[RTU_CELL_REALS(RTU_KIND_LINEAR, N_EMBED, N_HIDDEN)];
-static rtu_real grad[RTU_CELL_PARAMS(N_EMBED, N_HIDDEN)];
+static rtu_real grad[RTU_CELL_PARAMS(RTU_KIND_LINEAR, N_EMBED, N_HIDDEN)];
 static rtu_real dh[2 * N_HIDDEN];
 static rtu_ac learner;
 static rtu_cell cell;

@@ -141,7 +141,9 @@ int main(void)
     }
 #endif
     fw_write("rtu_edge on a Cortex-M4F: streaming actor-critic, ");
-    fw_write(learner.shape.kind == RTU_KIND_LINEAR ? "linear" : "nonlinear");
+    fw_write(learner.shape.kind == RTU_KIND_LINEAR      ? "linear"
+             : learner.shape.kind == RTU_KIND_NONLINEAR ? "nonlinear"
+                                                        : "lru"); /* a compiled-in LRU */
     fw_write(" RTU (");
     fw_write_uint(learner.shape.n_hidden);
     fw_write(" units, ");

@@ -91,6 +91,12 @@ static void on_signal(int sig)
 static rtu_real g_learner_buffer[(MAX_LEARNER_BYTES + sizeof(rtu_real) - 1) / sizeof(rtu_real)];
 static unsigned char g_ckpt_buffer[MAX_CKPT_BYTES];
 
+/* The name of a cell kind, for the log (a learner loaded from a checkpoint may be an LRU). */
+static const char *kind_name(rtu_kind kind)
+{
+    return kind == RTU_KIND_LINEAR ? "linear" : kind == RTU_KIND_NONLINEAR ? "nonlinear" : "lru";
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Options                                                                                     */
 
@@ -500,7 +506,7 @@ static int setup_learner(run *r)
             return 0;
         }
         fprintf(r->log, "fresh learner: %s RTU, %lu units, %s, seed %llu\n",
-                o->kind == RTU_KIND_LINEAR ? "linear" : "nonlinear", (unsigned long)o->n_hidden,
+                kind_name(o->kind), (unsigned long)o->n_hidden,
                 o->activation == RTU_ACT_TANH ? "tanh"
                                               : (o->activation == RTU_ACT_RELU ? "relu"
                                                                                : "identity"),
@@ -530,7 +536,7 @@ static int setup_learner(run *r)
     }
     fprintf(r->log, "learner: %s RTU, %lu units, %lu inputs, %lu %s actions; %s, input layer %lu, "
                     "heads %lu%s%s; buffer %lu bytes\n",
-            r->ac.shape.kind == RTU_KIND_LINEAR ? "linear" : "nonlinear",
+            kind_name(r->ac.shape.kind),
             (unsigned long)r->ac.shape.n_hidden, (unsigned long)r->ac.shape.n_obs,
             (unsigned long)r->ac.shape.n_actions,
             r->ac.shape.action_kind == RTU_ACTIONS_DISCRETE ? "discrete" : "continuous",

@@ -29,8 +29,8 @@ With ``name`` (default "model") every array is ``<name>_...`` and every macro ``
   ``_ACTION_KIND``, ``_N_ACTIONS``, and ``_ACTION_REALS`` (what rtu_model_feed takes);
 - the inference model: per trunk (``critic`` and ``actor``; ``shared``; ``trunk`` for
   TD(lambda)) ``<name>_<trunk>_embed`` (with an input layer), ``_w_c``, ``_w_d``, ``_g``, ``_phi``,
-  ``_eta``; per head (``critic`` and ``actor``, ``head`` for TD(lambda)) ``<name>_<head>_hidden``
-  (with a hidden layer) and ``_out``; ``<name>_obs_mean`` and ``_obs_inv_std`` (when
+  ``_eta`` (and the LRU's ``_c_re``, ``_c_im``, ``_d_skip``); per head (``critic`` and ``actor``,
+  ``head`` for TD(lambda)) ``<name>_<head>_hidden`` (with a hidden layer) and ``_out``; ``<name>_obs_mean`` and ``_obs_inv_std`` (when
   observations are normalised); and the ``static const rtu_model <name>``;
 - ``static const unsigned char <name>_checkpoint[<NAME>_CHECKPOINT_BYTES]``: the checkpoint file,
   byte for byte. The learner's hyperparameters, parameters, traces and statistics live there only.
@@ -48,7 +48,7 @@ from ..checkpoint import read_file, write_atomic
 from .model import InferenceModel
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}\Z")
-_C_ENUM = {"linear": "RTU_KIND_LINEAR", "nonlinear": "RTU_KIND_NONLINEAR",
+_C_ENUM = {"linear": "RTU_KIND_LINEAR", "nonlinear": "RTU_KIND_NONLINEAR", "lru": "RTU_KIND_LRU",
            "relu": "RTU_ACT_RELU", "tanh": "RTU_ACT_TANH", "identity": "RTU_ACT_IDENTITY",
            "discrete": "RTU_ACTIONS_DISCRETE", "continuous": "RTU_ACTIONS_CONTINUOUS"}
 _PER_LINE = 4
@@ -139,11 +139,15 @@ def header_text(checkpoint, name: str = "model") -> str:
     trunks = []
     for owner, t in zip(owners, model.trunks):
         arrays = {"embed": None if t.embed is None else t.embed.flat}
-        arrays.update(w_c=t.w_c, w_d=t.w_d, g=t.g, phi=t.phi, eta=t.eta)
+        arrays.update(w_c=t.w_c, w_d=t.w_d, g=t.g, phi=t.phi, eta=t.eta, c_re=t.c_re,
+                      c_im=t.c_im, d_skip=t.d_skip)
         comments = {"embed": "input layer: W_in (n_embed x n_x), then b_in",
                     "w_c": "W_c: n_hidden x the RTU's input", "w_d": "W_d: n_hidden x its input",
                     "g": "r cos(theta) per unit", "phi": "r sin(theta) per unit",
-                    "eta": "max(sqrt(1 - r^2), RTU_ETA_MIN) per unit"}
+                    "eta": "max(sqrt(1 - r^2), RTU_ETA_MIN) per unit",
+                    "c_re": "the LRU's readout C_re: 2 n_hidden x n_hidden",
+                    "c_im": "the LRU's readout C_im: 2 n_hidden x n_hidden",
+                    "d_skip": "the LRU's skip D: 2 n_hidden x the RTU's input"}
         fields = []
         for key, values in arrays.items():
             if values is None:

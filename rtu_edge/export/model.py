@@ -3,8 +3,9 @@
 ``InferenceModel.from_checkpoint(path)`` reads a TD(lambda) or actor-critic checkpoint and keeps
 what inference needs, in the layout of ``rtu_model`` (c_src/rtu_model.h): each trunk's input layer
 and RTU (W_c, W_d and the derived g, phi, eta, computed by the C core's own rtu_cell_refresh, so
-they are the values the learner stepped with), each head's hidden and output layers, the frozen
-observation normalisation and reward scale, and a continuous actor's std bounds.
+they are the values the learner stepped with; the LRU's readout C_re, C_im, D), each head's hidden
+and output layers, the frozen observation normalisation and reward scale, and a continuous actor's
+std bounds.
 ``step_reference`` is the step in numpy (on the reference's kernels, rtu_edge/reference/net.py);
 ``CModel`` runs the C one through cffi.
 
@@ -15,6 +16,7 @@ One step (rtu_model.h), per network (critic and actor; one trunk with two heads 
     a   = g * c - phi * d + eta * (W_c e);   b = g * d + phi * c + eta * (W_d e)
     linear:    (c, d) = (a, b),        h = [f(a); f(b)]
     nonlinear: (c, d) = (f(a), f(b)),  h = [c; d]
+    lru:       (c, d) = (a, b),        h = f(C_re c - C_im d + D e)
     q   = lrelu(LN(W_1 h + b_1))                     (n_head > 0; else q = h)
     out = W_2 q + b_2
 
@@ -36,7 +38,7 @@ from .. import checkpoint
 from .._ccore import CCore
 from ..cell import RTUCell
 from ..reference.ac import NORM_EPS, softplus
-from ..reference.cell import ACTIVATIONS, KINDS, cell_layout, split
+from ..reference.cell import ACTIVATIONS, KINDS, cell_layout, lru_readout, split
 from ..reference.net import dense_forward, ln_lrelu
 
 
@@ -55,7 +57,8 @@ class Dense:
 @dataclasses.dataclass
 class Trunk:
     """rtu_model_trunk: the input layer (None when n_embed = 0) and the RTU of one network.
-    w_c, w_d: (n, n_e); g, phi, eta: (n,)."""
+    w_c, w_d: (n, n_e); g, phi, eta: (n,); the LRU's c_re, c_im (2n, n) and d_skip (2n, n_e)
+    (None for the RTU kinds)."""
 
     embed: Optional[Dense]
     w_c: np.ndarray
@@ -63,6 +66,9 @@ class Trunk:
     g: np.ndarray
     phi: np.ndarray
     eta: np.ndarray
+    c_re: Optional[np.ndarray] = None
+    c_im: Optional[np.ndarray] = None
+    d_skip: Optional[np.ndarray] = None
 
 
 @dataclasses.dataclass
@@ -252,8 +258,9 @@ class InferenceModel:
             pre = np.concatenate([trunk.g * c - trunk.phi * d + trunk.eta * (trunk.w_c @ e),
                                   trunk.g * d + trunk.phi * c + trunk.eta * (trunk.w_d @ e)])
             f = _ACTIVATION_FUNCTIONS[self.activation]
-            s[:] = pre if self.kind == "linear" else f(pre)
-            h = f(pre)
+            s[:] = f(pre) if self.kind == "nonlinear" else pre
+            h = (lru_readout(trunk.c_re, trunk.c_im, trunk.d_skip, self.activation, s[:n], s[n:],
+                             e) if self.kind == "lru" else f(pre))
             if r == 0:
                 out[o_pi:] = self._head_row(self.heads[0], h, 1)
             if self.n_actions and r + 1 == self.n_trunks:
@@ -287,19 +294,20 @@ def _inv_std(m2: np.ndarray, count: int, dt: np.dtype) -> np.ndarray:
 
 def _trunk(learner, p: dict, prefix: str, n_e: int) -> Trunk:
     """The trunk whose parameters are p[prefix + name]: its input layer and the cell's
-    W_c, W_d with the derived g, phi, eta."""
-    n = learner.n_hidden
+    W_c, W_d with the derived g, phi, eta (and the LRU's readout)."""
+    n, kind = learner.n_hidden, learner.kind
     embed = Dense(p[prefix + "W_in"], p[prefix + "b_in"]) if prefix + "W_in" in p else None
-    params = np.concatenate([p[prefix + k].reshape(-1) for k, _ in cell_layout(n_e, n)])
-    g, phi, eta = _derived(learner.kind, learner.activation, n_e, n, params)
-    return Trunk(embed, p[prefix + "w_c"], p[prefix + "w_d"], g, phi, eta)
+    params = np.concatenate([p[prefix + k].reshape(-1) for k, _ in cell_layout(kind, n_e, n)])
+    g, phi, eta = _derived(kind, learner.activation, n_e, n, params)
+    readout = [p.get(prefix + k) for k in ("c_re", "c_im", "d_skip")]
+    return Trunk(embed, p[prefix + "w_c"], p[prefix + "w_d"], g, phi, eta, *readout)
 
 
 def _derived(kind: str, activation: str, n_in: int, n_hidden: int, params: np.ndarray):
     """g, phi, eta (n,) each of these flat cell params (cell_layout), as the C core's
     rtu_cell_refresh computes them in the params' precision (RTUCell.derived)."""
     cell = RTUCell(n_in, n_hidden, kind, activation, backend="c", dtype=params.dtype)
-    cell.set_params(split(params, cell_layout(n_in, n_hidden)))
+    cell.set_params(split(params, cell_layout(kind, n_in, n_hidden)))
     derived = cell.derived
     return derived["g"], derived["phi"], derived["eta"]
 
@@ -341,6 +349,7 @@ class CModel:
             mt.embed = pointer(None if t.embed is None else t.embed.flat)
             mt.w_c, mt.w_d = pointer(t.w_c), pointer(t.w_d)
             mt.g, mt.phi, mt.eta = pointer(t.g), pointer(t.phi), pointer(t.eta)
+            mt.c_re, mt.c_im, mt.d_skip = pointer(t.c_re), pointer(t.c_im), pointer(t.d_skip)
         for r, h in enumerate(model.heads):
             m.head[r].hidden = pointer(None if h.hidden is None else h.hidden.flat)
             m.head[r].out = pointer(h.out.flat)

@@ -78,6 +78,7 @@ FORMAT = "rtu_edge-onnx-2"  # metadata "format": what from_onnx reads (1: before
 STATE_INIT = ("zeros of shape [batch, 2*n_hidden*n_trunks] at every episode start, as are "
               "prev_action and prev_reward; feed state_out back as state")
 LN_EPS = 1e-5  # RTU_LN_EPS
+ONNX_KINDS = ("linear", "nonlinear")  # the cell kinds the graph has (not the LRU's readout)
 LRELU_SLOPE = 0.01  # RTU_LRELU_SLOPE
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -302,7 +303,11 @@ def to_onnx(model: InferenceModel, path: Optional[PathLike] = None,
             sequence: bool = False):
     """The ONNX model (onnx.ModelProto) of one inference step of model, or with sequence=True of
     a whole episode under a Scan (module docstring). Written atomically to path if given
-    (OSError naming path if it cannot be)."""
+    (OSError naming path if it cannot be). The RTU kinds only: ValueError for an "lru" model
+    (the C header export and CModel run it)."""
+    if model.kind not in ONNX_KINDS:
+        raise ValueError(f"the ONNX export takes the kinds {ONNX_KINDS}, not {model.kind!r}: "
+                         "export a learner of kind 'lru' as a C header (--c-header)")
     onnx = _onnx()
     helper, TP = onnx.helper, onnx.TensorProto
     S = model.recurrent_size

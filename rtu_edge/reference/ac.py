@@ -90,7 +90,7 @@ class Trunk:
         self.n_x, self.n_embed = n_x, n_embed
         p_embed = dense_params(n_x, n_embed)
         n_e = n_embed if n_embed else n_x
-        self.n_params = p_embed + cell_params(n_e, n_hidden)
+        self.n_params = p_embed + cell_params(kind, n_e, n_hidden)
         self.params = np.zeros(self.n_params)
         self.embed = self.params[:p_embed] if n_embed else None
         self.e_hat, self.e = np.zeros(n_embed), np.zeros(n_embed)

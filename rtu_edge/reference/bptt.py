@@ -4,14 +4,15 @@ truncated-BPTT baseline.
 Given a window x_1..x_T and dL/dh_t for each step, the gradient of L = sum_t dh_t . h_t with
 respect to the parameters, with the state at the window's start held constant (truncation). It
 stores the window's states and runs the adjoint recursion backwards; it shares no code with the
-RTRL traces in cell.py, so agreement between the two is evidence for both.
+RTRL traces in cell.py (only the LRU's forward readout), so agreement between the two is evidence
+for both.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .cell import Cell, activate, activate_grad_from_output
+from .cell import Cell, activate, activate_grad_from_output, cell_layout, lru_readout
 
 
 def bptt_gradient(cell: Cell, x_seq: np.ndarray, dh_seq: np.ndarray,
@@ -20,9 +21,11 @@ def bptt_gradient(cell: Cell, x_seq: np.ndarray, dh_seq: np.ndarray,
     """Truncated BPTT through ``cell``'s parameters; the cell itself is not modified.
 
     x_seq (T, n_in), dh_seq (T, 2n); c0, d0 (n,) the state before the window (zeros if None).
-    Returns (H (T, 2n), grad (n_params,) in the params layout nu_log, theta_log, w_c, w_d).
+    Returns (H (T, 2n), grad (n_params,) in the params layout nu_log, theta_log, w_c, w_d (and
+    the LRU's c_re, c_im, d_skip)).
     """
-    act, n, linear = cell.activation, cell.n_hidden, cell.kind == "linear"
+    act, n, lru = cell.activation, cell.n_hidden, cell.kind == "lru"
+    linear = cell.kind == "linear" or lru  # the linear recurrence
     g, phi, eta = cell.g, cell.phi, cell.eta
     x_seq = np.asarray(x_seq, dtype=np.float64)
     dh_seq = np.asarray(dh_seq, dtype=np.float64)
@@ -42,14 +45,25 @@ def bptt_gradient(cell: Cell, x_seq: np.ndarray, dh_seq: np.ndarray,
         b = g * d + phi * c + eta * u_d[t]
         c, d = (a, b) if linear else (activate(act, a), activate(act, b))
         c_out[t], d_out[t] = c, d
-        h_seq[t] = np.concatenate([activate(act, c), activate(act, d)] if linear else [c, d])
+        if lru:
+            h_seq[t] = lru_readout(cell.c_re, cell.c_im, cell.d_skip, act, c, d, x_seq[t])
+        else:
+            h_seq[t] = np.concatenate([activate(act, c), activate(act, d)] if linear else [c, d])
 
     # backward: adj_c, adj_d = dL/dc_t, dL/dd_t; p_c, p_d = dL/d(pre-activation)
     grad_g, grad_phi, grad_eta = np.zeros(n), np.zeros(n), np.zeros(n)
     grad_wc, grad_wd = np.zeros_like(cell.w_c), np.zeros_like(cell.w_d)
     adj_c, adj_d = np.zeros(n), np.zeros(n)
+    readout = {name: np.zeros(shape) for name, shape in cell_layout(cell.kind, cell.n_in, n)[4:]}
     for t in reversed(range(steps)):
-        if linear:  # h_t = f(z_t): the activation sits on the output
+        if lru:  # h_t = f(y_t), y_t = c_re c_t - c_im d_t + d_skip x_t
+            dy = dh_seq[t] * activate_grad_from_output(act, h_seq[t])
+            readout["c_re"] += np.outer(dy, c_out[t])
+            readout["c_im"] -= np.outer(dy, d_out[t])
+            readout["d_skip"] += np.outer(dy, x_seq[t])
+            p_c = adj_c + cell.c_re.T @ dy
+            p_d = adj_d - cell.c_im.T @ dy
+        elif linear:  # h_t = f(z_t): the activation sits on the output
             p_c = adj_c + dh_seq[t, :n] * activate_grad_from_output(act, activate(act, c_out[t]))
             p_d = adj_d + dh_seq[t, n:] * activate_grad_from_output(act, activate(act, d_out[t]))
         else:  # c_t = f(a_t) and h_t = c_t
@@ -67,5 +81,6 @@ def bptt_gradient(cell: Cell, x_seq: np.ndarray, dh_seq: np.ndarray,
     nu, theta = cell.nu, cell.theta
     grad_nu_log = grad_g * (-nu * g) + grad_phi * (-nu * phi) + grad_eta * cell.deta
     grad_theta_log = grad_g * (-theta * phi) + grad_phi * (theta * g)
-    grad = np.concatenate([grad_nu_log, grad_theta_log, grad_wc.reshape(-1), grad_wd.reshape(-1)])
+    grad = np.concatenate([grad_nu_log, grad_theta_log, grad_wc.reshape(-1), grad_wd.reshape(-1)]
+                          + [g.reshape(-1) for g in readout.values()])
     return h_seq, grad

@@ -1,11 +1,14 @@
 """The RTU cell and its exact RTRL traces in numpy, float64: c_src/rtu_cell.c, name for name.
 
 ``Cell.init_params/set_params/refresh/reset/features/step/gradient/run/run_gradient`` are
-``rtu_cell_init_params/...``; ``gradient_into``, ``input_gradient``, ``peek`` and ``wrap_phases``
-are the internal kernels of rtu_internal.h that the learners use. The arrays carry the names of
-the ``rtu_cell`` fields and live in one flat ``params`` vector (nu_log, theta_log, w_c, w_d) plus
-the derived cache, state and traces, as in the C buffer. The C loops over units are vectorised
-here; the equations are the same lines. Mathematics: ../shared/rtu-spec.md sections 1 and 2.
+``rtu_cell_init_params/...``; ``gradient_into``, ``input_gradient``, ``peek``, ``wrap_phases``
+and ``lru_readout`` are the internal kernels of rtu_internal.h that the learners use. The arrays
+carry the names of the ``rtu_cell`` fields and live in one flat ``params`` vector (nu_log,
+theta_log, w_c, w_d; the LRU's c_re, c_im, d_skip after them) plus the derived cache, state and
+traces, as in the C buffer. The C loops over units are vectorised here; the equations are the
+same lines. Mathematics: ../shared/rtu-spec.md sections 1 and 2; the LRU kind, section 7 (the
+linear RTU's recurrence and traces, a dense readout y = c_re c - c_im d + d_skip x, h = f(y),
+2n rows, by backprop; c_src/rtu.h).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import numpy as np
 
 from .prng import Prng
 
-KINDS = ("linear", "nonlinear")
+KINDS = ("linear", "nonlinear", "lru")  # rtu_kind, in its order
 ACTIVATIONS = ("relu", "tanh", "identity")
 ETA_MIN = 1e-8  # RTU_ETA_MIN of the double build
 LOG_PARAM_LIMIT = 20.0  # RTU_LOG_PARAM_LIMIT
@@ -33,20 +36,37 @@ def check_input(name: str, v: np.ndarray) -> None:
         raise ValueError(f"{name} has a value beyond +-{INPUT_LIMIT:g}; scale the input")
 
 
+def cell_state(kind: str, n_in: int, n_hidden: int) -> int:
+    """RTU_CELL_STATE: c, d, h (4n), and the LRU's latest input x (n_in)."""
+    return 4 * n_hidden + (n_in if kind == "lru" else 0)
+
+
+def cell_traces(kind: str, n_in: int, n_hidden: int) -> int:
+    """RTU_CELL_TRACES: 4n, and 2 n n_in (linear, LRU) or 4 n n_in (nonlinear)."""
+    return 4 * n_hidden + (4 if kind == "nonlinear" else 2) * n_hidden * n_in
+
+
 def cell_reals(kind: str, n_in: int, n_hidden: int) -> int:
-    """RTU_CELL_REALS: reals in a cell's buffer (params, derived cache, state, traces)."""
-    return 16 * n_hidden + (6 if kind == "nonlinear" else 4) * n_hidden * n_in
+    """RTU_CELL_REALS: reals in a cell's buffer (params, derived cache, state, traces, and the
+    LRU's scratch of 2n)."""
+    return (cell_params(kind, n_in, n_hidden) + 6 * n_hidden + cell_state(kind, n_in, n_hidden)
+            + cell_traces(kind, n_in, n_hidden) + (2 * n_hidden if kind == "lru" else 0))
 
 
-def cell_params(n_in: int, n_hidden: int) -> int:
-    """RTU_CELL_PARAMS: nu_log, theta_log (n each), w_c, w_d (n x n_in each)."""
-    return 2 * n_hidden + 2 * n_hidden * n_in
+def cell_params(kind: str, n_in: int, n_hidden: int) -> int:
+    """RTU_CELL_PARAMS: the size of cell_layout."""
+    return sum(int(np.prod(shape)) for _, shape in cell_layout(kind, n_in, n_hidden))
 
 
-def cell_layout(n_in: int, n_hidden: int) -> list:
-    """The cell's parameter layout (rtu_cell.params): (name, shape) in order."""
+def cell_layout(kind: str, n_in: int, n_hidden: int) -> list:
+    """The cell's parameter layout (rtu_cell.params): (name, shape) in order. nu_log, theta_log
+    (n,), w_c, w_d (n, n_in); for the LRU then its readout c_re, c_im (2n, n) and d_skip
+    (2n, n_in)."""
     n, d = n_hidden, n_in
-    return [("nu_log", (n,)), ("theta_log", (n,)), ("w_c", (n, d)), ("w_d", (n, d))]
+    layout = [("nu_log", (n,)), ("theta_log", (n,)), ("w_c", (n, d)), ("w_d", (n, d))]
+    if kind == "lru":
+        layout += [("c_re", (2 * n, n)), ("c_im", (2 * n, n)), ("d_skip", (2 * n, d))]
+    return layout
 
 
 def split(flat: np.ndarray, layout: list) -> dict:
@@ -80,27 +100,44 @@ def activate_grad_from_output(act: str, y: np.ndarray) -> np.ndarray:
     return np.ones_like(y)
 
 
-class Cell:
-    """An RTU cell (float64), laid out as ``rtu_cell``.
+def lru_readout(c_re: np.ndarray, c_im: np.ndarray, d_skip: np.ndarray, act: str, c: np.ndarray,
+                d: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """rtu_lru_readout: h = f((c_re c - c_im d) + d_skip x), (2n,)."""
+    return activate(act, (c_re @ c - c_im @ d) + d_skip @ x)
 
-    Shapes (n = n_hidden, d = n_in): ``params`` (2n + 2nd,) with views ``nu_log`` (n,),
-    ``theta_log`` (n,), ``w_c`` (n, d), ``w_d`` (n, d); derived ``nu, theta, g, phi, eta, deta`` (n,);
-    state ``c, d`` (n,) and ``h`` (2n,), the features of (c, d); traces ``dc_dnu, dd_dnu, dc_dtheta, dd_dtheta`` (n,) and ``dc_dwc, dd_dwc``
-    (n, d), plus ``dc_dwd, dd_dwd`` (n, d) for the nonlinear kind (None for the linear one, where
-    dc/dW_d = -dd_dwc and dd/dW_d = dc_dwc).
+
+def fill_normal(w: np.ndarray, std: float, rng: Prng) -> None:
+    """w ~ N(0, std^2) from rng, in row-major order (fill_normal of rtu_cell.c)."""
+    flat = w.reshape(-1)
+    for i in range(flat.size):
+        flat[i] = std * rng.normal()
+
+
+class Cell:
+    """An RTU cell, or the LRU (float64), laid out as ``rtu_cell``.
+
+    Shapes (n = n_hidden, d = n_in): ``params`` (cell_params,) with views ``nu_log`` (n,),
+    ``theta_log`` (n,), ``w_c`` (n, d), ``w_d`` (n, d), and for the LRU ``c_re``, ``c_im``
+    (2n, n), ``d_skip`` (2n, d) (None for the RTU kinds); derived ``nu, theta, g, phi, eta, deta``
+    (n,); state ``c, d`` (n,) and ``h`` (2n,), the features of (c, d), and for the LRU ``x``
+    (d,), the latest input (None for the RTU kinds); traces ``dc_dnu, dd_dnu, dc_dtheta,
+    dd_dtheta`` (n,) and ``dc_dwc, dd_dwc`` (n, d), plus ``dc_dwd, dd_dwd`` (n, d) for the
+    nonlinear kind (None for the linear kind and the LRU, where dc/dW_d = -dd_dwc and
+    dd/dW_d = dc_dwc). The C cell's scratch has no field here: its values are locals.
     """
 
     def __init__(self, kind: str, activation: str, n_in: int, n_hidden: int,
                  params: np.ndarray | None = None):
-        """params: the float64 array (cell_params(n_in, n_hidden) reals) to keep the parameters
-        in, a view into a learner's flat parameter vector (rtu_ac's trunk); a new one if None."""
+        """params: the float64 array (cell_params(kind, n_in, n_hidden) reals) to keep the
+        parameters in, a view into a learner's flat parameter vector (rtu_ac's trunk); a new one
+        if None."""
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
         n, d = n_hidden, n_in
         self.kind, self.activation, self.n_in, self.n_hidden = kind, activation, n_in, n_hidden
-        self.n_params = cell_params(n_in, n_hidden)
+        self.n_params = cell_params(kind, n_in, n_hidden)
         if params is None:
             params = np.zeros(self.n_params)
         elif params.dtype != np.float64 or params.shape != (self.n_params,):
@@ -109,6 +146,7 @@ class Cell:
         self.nu, self.theta, self.g, self.phi, self.eta, self.deta = np.zeros((6, n))
         self.c, self.d = np.zeros((2, n))
         self.h = np.zeros(2 * n)
+        self.x = np.zeros(d) if kind == "lru" else None
         self.dc_dnu, self.dd_dnu, self.dc_dtheta, self.dd_dtheta = np.zeros((4, n))
         self.dc_dwc, self.dd_dwc = np.zeros((2, n, d))
         if kind == "nonlinear":
@@ -118,12 +156,13 @@ class Cell:
         self.refresh()
 
     def bind(self, params: np.ndarray) -> None:
-        """Keep the parameters in params (their values), with the views nu_log, theta_log, w_c,
-        w_d of it."""
+        """Keep the parameters in params (their values), with the views of cell_layout (nu_log,
+        theta_log, w_c, w_d; the LRU's c_re, c_im, d_skip, else None) of it."""
         self.params = params
-        views = split(params, cell_layout(self.n_in, self.n_hidden))
-        self.nu_log, self.theta_log, self.w_c, self.w_d = (views[k] for k, _ in
-                                                           cell_layout(self.n_in, self.n_hidden))
+        self.c_re = self.c_im = self.d_skip = None
+        for name, view in split(params, cell_layout(self.kind, self.n_in,
+                                                    self.n_hidden)).items():
+            setattr(self, name, view)
 
     def __setstate__(self, state: dict) -> None:
         """A copy or an unpickled cell: its views, which copy.deepcopy and pickle detach, made
@@ -135,7 +174,8 @@ class Cell:
 
     def init_params(self, rng: Prng, r_min: float = 0.0, r_max: float = 1.0,
                     max_phase: float = 6.28) -> None:
-        """The paper's initialisation, drawn in the order of rtu_cell_init_params."""
+        """The paper's initialisation, drawn in the order of rtu_cell_init_params (rtu.h has the
+        LRU's scales)."""
         if not (0.0 <= r_min < r_max <= 1.0 and 0.0 < max_phase < math.inf):
             raise ValueError("initialisation needs 0 <= r_min < r_max <= 1 and max_phase > 0, got "
                              f"r_min={r_min!r}, r_max={r_max!r}, max_phase={max_phase!r}")
@@ -145,11 +185,16 @@ class Cell:
             self.nu_log[k] = math.log(-0.5 * math.log(r2))
         for k in range(n):  # theta ~ U(0, max_phase)
             self.theta_log[k] = math.log(max_phase * rng.uniform())
-        w_std = 1.0 / math.sqrt(self.n_in)
+        # RTU: w_c, w_d ~ N(0, 1/n_in); LRU: B = w_c + i w_d complex normal of variance 1/n_in,
+        # then the readout c_re, c_im ~ N(0, 1/(2n)) and d_skip ~ N(0, 1/n_in)
+        fan_in = float(self.n_in)
+        lru = self.kind == "lru"
         for w in (self.w_c, self.w_d):
-            flat = w.reshape(-1)
-            for i in range(flat.size):
-                flat[i] = w_std * rng.normal()
+            fill_normal(w, 1.0 / math.sqrt(2.0 * fan_in if lru else fan_in), rng)
+        if lru:
+            fill_normal(self.c_re, 1.0 / math.sqrt(2.0 * n), rng)
+            fill_normal(self.c_im, 1.0 / math.sqrt(2.0 * n), rng)
+            fill_normal(self.d_skip, 1.0 / math.sqrt(fan_in), rng)
         self.reset()
         self.refresh()
 
@@ -196,8 +241,8 @@ class Cell:
 
     def reset(self) -> None:
         """Zero the state and every trace (an episode boundary)."""
-        for a in (self.c, self.d, self.h, self.dc_dnu, self.dd_dnu, self.dc_dtheta, self.dd_dtheta,
-                  self.dc_dwc, self.dd_dwc, self.dc_dwd, self.dd_dwd):
+        for a in (self.c, self.d, self.h, self.x, self.dc_dnu, self.dd_dnu, self.dc_dtheta,
+                  self.dd_dtheta, self.dc_dwc, self.dd_dwc, self.dc_dwd, self.dd_dwd):
             if a is not None:
                 a[...] = 0.0
 
@@ -208,8 +253,12 @@ class Cell:
         return self.h.copy()
 
     def update_features(self) -> None:
-        """h = [f(c); f(d)] (linear) or [c; d] (nonlinear), after each step."""
-        if self.kind == "linear":
+        """h = [f(c); f(d)] (linear), [c; d] (nonlinear) or the readout of (c, d, x) (LRU),
+        after each step."""
+        if self.kind == "lru":
+            self.h[:] = lru_readout(self.c_re, self.c_im, self.d_skip, self.activation, self.c,
+                                    self.d, self.x)
+        elif self.kind == "linear":
             self.h[:] = np.concatenate([activate(self.activation, self.c),
                                         activate(self.activation, self.d)])
         else:
@@ -220,13 +269,18 @@ class Cell:
         x = np.asarray(x, dtype=np.float64)
         check_input("x", x)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
-            if self.kind == "linear":
-                self.step_linear(x)
-            else:
+            if self.kind == "nonlinear":
                 self.step_nonlinear(x)
+            else:  # linear, LRU: the same recurrence and traces
+                self.step_linear(x)
         if not (np.all(np.isfinite(self.c)) and np.all(np.isfinite(self.d))):
             raise FloatingPointError("state became non-finite (weights too large); reset the cell")
-        self.update_features()
+        if self.kind == "lru":  # the input, for the readout and the gradient of d_skip
+            self.x[:] = x
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.update_features()
+        if not np.all(np.isfinite(self.h)):  # the LRU's readout can overflow a finite state
+            raise FloatingPointError("state became non-finite (weights too large); reset the cell")
         return self.features()
 
     def step_linear(self, x: np.ndarray) -> None:
@@ -292,33 +346,50 @@ class Cell:
         check_input("dh", dh)
         return self.gradient_into(dh)
 
+    def lru_backward(self, dh: np.ndarray) -> tuple:
+        """lru_backward of rtu_cell.c: the LRU's backward through its readout from dh = dL/dh,
+        dy = f'(y) dh with f' read off h. Returns (dy (2n,), dL/dc = c_re^T dy (n,),
+        dL/dd = -c_im^T dy (n,))."""
+        dy = dh * activate_grad_from_output(self.activation, self.h)
+        return dy, self.c_re.T @ dy, -(self.c_im.T @ dy)
+
     def gradient_into(self, dh: np.ndarray) -> np.ndarray:
         """As gradient, without checking dh (rtu_cell_gradient_into, for the learners)."""
         n = self.n_hidden
+        grad = np.empty(self.n_params)
         dc, dd = dh[:n].copy(), dh[n:].copy()
-        if self.kind == "linear":  # h = [f(c); f(d)]: delta = f'(.) dL/dh, f' read off h
+        if self.kind == "lru":  # delta = dL/dc, dL/dd of the readout; its gradient after w_d
+            dy, dc, dd = self.lru_backward(dh)
+            views = split(grad, cell_layout(self.kind, self.n_in, n))
+            views["c_re"][:] = np.outer(dy, self.c)
+            views["c_im"][:] = np.outer(-dy, self.d)
+            views["d_skip"][:] = np.outer(dy, self.x)
+        elif self.kind == "linear":  # h = [f(c); f(d)]: delta = f'(.) dL/dh, f' read off h
             dc *= activate_grad_from_output(self.activation, self.h[:n])
             dd *= activate_grad_from_output(self.activation, self.h[n:])
-        grad = np.empty(self.n_params)
         grad[:n] = dc * self.dc_dnu + dd * self.dd_dnu
         grad[n : 2 * n] = dc * self.dc_dtheta + dd * self.dd_dtheta
         DC, DD = dc[:, None], dd[:, None]
         g_wc = DC * self.dc_dwc + DD * self.dd_dwc
-        if self.kind == "linear":  # dz/dW_c = E, dz/dW_d = i E
-            g_wd = -DC * self.dd_dwc + DD * self.dc_dwc
-        else:
+        if self.kind == "nonlinear":
             g_wd = DC * self.dc_dwd + DD * self.dd_dwd
+        else:  # linear, LRU: dz/dW_c = E, dz/dW_d = i E
+            g_wd = -DC * self.dd_dwc + DD * self.dc_dwc
         grad[2 * n : 2 * n + g_wc.size] = g_wc.reshape(-1)
-        grad[2 * n + g_wc.size :] = g_wd.reshape(-1)
+        grad[2 * n + g_wc.size : 2 * n + 2 * g_wc.size] = g_wd.reshape(-1)
         return grad
 
     def input_gradient(self, dh: np.ndarray) -> np.ndarray:
         """rtu_cell_input_gradient: de = dL/dx (n_in,) at the current step with the state and
         traces of the previous step held fixed, from dh = dL/dh (2n,), unchecked:
-            de[j] = sum_k eta_k (delta_c_k W_c[k,j] + delta_d_k W_d[k,j])
-        delta = dL/dc_t, dL/dd_t (linear: f'(c) dh, f' read off h) and, nonlinear, dL/da_t,
-        dL/db_t = dh f'(a) (f' read off c = f(a), which h holds): f' read off h both ways."""
+            de[j] = sum_k eta_k (delta_c_k W_c[k,j] + delta_d_k W_d[k,j])  (+ (d_skip^T dy)[j])
+        delta = dL/dc_t, dL/dd_t (linear: f'(c) dh, f' read off h; LRU: of its readout) and,
+        nonlinear, dL/da_t, dL/db_t = dh f'(a) (f' read off c = f(a), which h holds): f' read
+        off h both ways."""
         n = self.n_hidden
+        if self.kind == "lru":
+            dy, dc, dd = self.lru_backward(dh)
+            return dy @ self.d_skip + (self.eta * dc) @ self.w_c + (self.eta * dd) @ self.w_d
         fh = activate_grad_from_output(self.activation, self.h)
         dc = self.eta * dh[:n] * fh[:n]
         dd = self.eta * dh[n:] * fh[n:]
@@ -332,6 +403,8 @@ class Cell:
         d0 = np.zeros(self.n_hidden) if from_zero else self.d
         a = self.g * c0 - self.phi * d0 + self.eta * (self.w_c @ x)
         b = self.g * d0 + self.phi * c0 + self.eta * (self.w_d @ x)
+        if self.kind == "lru":  # the state it steps to, read out
+            return lru_readout(self.c_re, self.c_im, self.d_skip, self.activation, a, b, x)
         # linear: h = [f(c'); f(d')] with c' = a; nonlinear: c' = f(a), h = [c'; d']: f(a) both
         return np.concatenate([activate(self.activation, a), activate(self.activation, b)])
 

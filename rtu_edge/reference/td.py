@@ -11,7 +11,7 @@ One step, ``TD.step(x_{t+1}, C_{t+1})`` (rtu-spec.md section 3):
     z_{t+1} = gamma lambda z_t + grad
 
 Learner parameters, eligibility traces and gradients share one layout: the cell's params
-(nu_log, theta_log, w_c, w_d), then the head w (2n) and b.
+(nu_log, theta_log, w_c, w_d; the LRU's c_re, c_im, d_skip), then the head w (2n) and b.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from .prng import Prng
 class TD:
     """TD(lambda) learner laid out as ``rtu_td`` (float64).
 
-    Shapes (n = n_hidden, d = n_in, P = cell params 2n + 2nd): ``head`` (2n + 1,) = w then b;
+    Shapes (n = n_hidden, d = n_in, P = cell_params, 2n + 2nd for an RTU): ``head`` (2n + 1,) =
+    w then b;
     ``z`` and ``grad`` (P + 2n + 1,). ``v_prev`` the latest prediction, ``z_norm1`` = |z|_1.
     """
 
