@@ -6,6 +6,7 @@ learner."""
 
 import struct
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -24,7 +25,9 @@ HEADER = 88  # the header; the payload's leading integers follow it
 PAYLOAD_INTS = 56  # normalize_obs, scale_reward, fed, acted (u32); 5 u64
 FIXED = HEADER + PAYLOAD_INTS  # the reals start here
 #: the networks the exactness tests run on
-NETWORKS = {"default": ACNetwork(), "shared": ACNetwork(shared=True),
+NETWORKS = {"default": ACNetwork(),
+            "full": ACNetwork(n_embed=32, prev_action=True, prev_reward=True),
+            "shared": ACNetwork(n_embed=32, prev_action=True, prev_reward=True, shared=True),
             "plain": ACNetwork(n_embed=0, n_head=0),
             "memoryless": ACNetwork(memoryless=True, prev_action=False, prev_reward=False)}
 
@@ -62,11 +65,16 @@ class Stream:
             self.step(a)
 
 
+#: every part of the network, so that every field of the checkpoint is exercised (the package's
+#: default network has no input layer and no previous action or reward)
+FULL = {"n_embed": 32, "prev_action": True, "prev_reward": True}
+
+
 def learner(backend="c", dtype=np.float64, action_kind="discrete", kind="nonlinear", seed=4,
             n_hidden=N_HIDDEN, **kw):
     n_actions = ACTIONS[action_kind][1]
     return ActorCritic(2, n_hidden, n_actions, action_kind=action_kind, kind=kind, seed=seed,
-                       backend=backend, dtype=dtype, **kw)
+                       backend=backend, dtype=dtype, **kw if "network" in kw else {**FULL, **kw})
 
 
 def trained(steps, action_kind="discrete", **kw):
@@ -126,9 +134,9 @@ def real_index(data, name, offset=0):
 
 @pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
 @pytest.mark.parametrize("action_kind", ["discrete", "continuous"])
-@pytest.mark.parametrize("kind,network", [("linear", "default"), ("nonlinear", "default"),
-                                          ("nonlinear", "shared"), ("linear", "plain"),
-                                          ("lru", "default"), ("lru", "plain")])
+@pytest.mark.parametrize("kind,network", [("linear", "default"), ("linear", "full"),
+                                          ("nonlinear", "full"), ("nonlinear", "shared"),
+                                          ("linear", "plain"), ("lru", "full"), ("lru", "plain")])
 def test_size_and_layout(backend, dtype, action_kind, kind, network):
     net = NETWORKS[network]
     ac = trained(30, action_kind, backend=backend, dtype=dtype, kind=kind, network=net)
@@ -169,17 +177,17 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
 
 # -- exact resume -----------------------------------------------------------------------------
 
-EXACT = [("c", np.float64, "discrete", "default", "nonlinear"),
-         ("c", np.float32, "discrete", "default", "nonlinear"),
-         ("reference", np.float64, "discrete", "default", "nonlinear"),
-         ("c", np.float64, "continuous", "default", "nonlinear"),
+EXACT = [("c", np.float64, "discrete", "full", "nonlinear"),
+         ("c", np.float32, "discrete", "full", "nonlinear"),
+         ("reference", np.float64, "discrete", "full", "nonlinear"),
+         ("c", np.float64, "continuous", "full", "nonlinear"),
          ("c", np.float32, "continuous", "shared", "nonlinear"),
          ("reference", np.float64, "continuous", "shared", "nonlinear"),
          ("c", np.float32, "discrete", "plain", "nonlinear"),
          ("reference", np.float64, "discrete", "plain", "nonlinear"),
          ("c", np.float32, "discrete", "memoryless", "nonlinear"),
          ("reference", np.float64, "continuous", "memoryless", "nonlinear"),
-         ("c", np.float32, "discrete", "default", "lru"),
+         ("c", np.float32, "discrete", "full", "lru"),
          ("reference", np.float64, "continuous", "shared", "lru")]
 
 
@@ -245,9 +253,9 @@ def test_order_state_is_restored(backend, dtype):
 # -- C and Python write the same bytes -----------------------------------------------------------
 
 @pytest.mark.parametrize("action_kind,kind,network", [
-    ("discrete", "linear", "default"), ("discrete", "nonlinear", "shared"),
-    ("continuous", "nonlinear", "default"), ("continuous", "linear", "plain"),
-    ("discrete", "lru", "default"), ("continuous", "lru", "shared")])
+    ("discrete", "linear", "full"), ("discrete", "nonlinear", "shared"),
+    ("continuous", "nonlinear", "full"), ("continuous", "linear", "plain"),
+    ("discrete", "lru", "full"), ("continuous", "lru", "shared")])
 def test_c_and_python_write_identical_bytes(tmp_path, action_kind, kind, network):
     net = NETWORKS[network]
     c = trained(300, action_kind, kind=kind, network=net)
@@ -482,11 +490,12 @@ def test_mismatched_learners_are_refused(backend, dtype):
              (dict(activation="relu"), "activation"),
              (dict(backend="c", dtype=other_dtype), "bytes per real"),
              (dict(action_kind="continuous"), "action_kind"),
-             (dict(network=ACNetwork(n_head=16)), "n_head"),
-             (dict(network=ACNetwork(n_embed=0)), "n_embed"),
-             (dict(network=ACNetwork(shared=True)), "shared"),
-             (dict(network=ACNetwork(prev_reward=False)), "prev_reward"),
-             (dict(network=NETWORKS["memoryless"]), "prev_action")]
+             (dict(network=replace(NETWORKS["full"], n_head=16)), "n_head"),
+             (dict(network=replace(NETWORKS["full"], n_embed=0)), "n_embed"),
+             (dict(network=NETWORKS["shared"]), "shared"),
+             (dict(network=replace(NETWORKS["full"], prev_reward=False)), "prev_reward"),
+             (dict(network=replace(NETWORKS["full"], memoryless=True, prev_action=False,
+                                   prev_reward=False)), "prev_action")]
     for kw, fragment in cases:
         args = dict(backend=backend, dtype=dtype)
         args.update(kw)
@@ -500,7 +509,7 @@ def test_mismatched_learners_are_refused(backend, dtype):
             assert status == lib.RTU_ERR_CKPT_MISMATCH
             assert snapshot(target) == before
     # three discrete actions: another n_actions
-    three = ActorCritic(2, N_HIDDEN, 3, kind="nonlinear", backend=backend, dtype=dtype)
+    three = ActorCritic(2, N_HIDDEN, 3, kind="nonlinear", backend=backend, dtype=dtype, **FULL)
     three.act(np.zeros(2))
     three.learn(1.0, np.ones(2), False, False)
     with pytest.raises(ValueError, match="n_actions"):
@@ -631,7 +640,8 @@ def test_plain_c_program_round_trip(tmp_path, defines, dtype):
         assert (ckpt.kind, ckpt.activation, ckpt.n_obs, ckpt.n_hidden, ckpt.action_kind,
                 ckpt.n_actions, ckpt.steps, ckpt.episodes) == \
             ("nonlinear", "tanh", 2, 4, action_kind, 3, 40, 4)
-        assert ckpt.network == ACNetwork(n_embed=5, n_head=3, shared=shared)
+        assert ckpt.network == ACNetwork(n_embed=5, n_head=3, shared=shared, prev_action=True,
+                                         prev_reward=True)
         assert ckpt.precision == np.dtype(dtype).itemsize and ck.encode_ac(ckpt) == data
         built = ActorCritic.from_bytes(data)  # the file's shape builds the learner
         assert built.network == ckpt.network and built.checkpoint_bytes() == data

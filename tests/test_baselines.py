@@ -209,7 +209,7 @@ def test_memoryless_features_depend_on_the_current_observation_alone():
     """After any step the RTU's features are those a zero state gives on the current input (the
     reference's peek from the zero state); with memory they are not."""
     for memoryless in (True, False):
-        ac = ActorCritic(2, 6, 2, kind="nonlinear", seed=2, backend="reference",
+        ac = ActorCritic(2, 6, 2, kind="nonlinear", seed=2, backend="reference", n_embed=4,
                          memoryless=memoryless, prev_action=False, prev_reward=False)
         rng = np.random.default_rng(0)
         obs = rng.normal(size=2)

@@ -26,7 +26,8 @@ def trained_td(tmp_path, kind, activation, dtype=np.float64, seed=0):
 def trained_ac(tmp_path, kind, action_kind, dtype=np.float64, seed=0, activation="tanh",
                **network):
     ac = ActorCritic(3, 5, 2, action_kind=action_kind, kind=kind, activation=activation,
-                     seed=seed, dtype=dtype, **{"n_embed": 4, "n_head": 3, **network})
+                     seed=seed, dtype=dtype, **{"n_embed": 4, "n_head": 3, "prev_action": True,
+                                                "prev_reward": True, **network})
     rng = np.random.default_rng(seed)
     obs = rng.normal(size=3)
     for t in range(300):
@@ -70,7 +71,8 @@ def test_actor_critic_model_is_the_learners_forward_pass(kind, action_kind, netw
     and the numpy step agree."""
     ac = ActorCritic(3, 5, 2, action_kind=action_kind, kind=kind, seed=1,
                      alpha=1e-15, normalize_obs=False, scale_reward=False,
-                     **{"n_embed": 4, "n_head": 3, **NETWORKS[network]})
+                     **{"n_embed": 4, "n_head": 3, "prev_action": True, "prev_reward": True,
+                        **NETWORKS[network]})
     model = InferenceModel.from_learner(ac)
     assert model.n_trunks == (1 if network == "shared" else 2)
     assert model.output_names[-1] == "value" and model.reward_scale == 1.0

@@ -24,6 +24,9 @@ ACTIVATIONS = ["relu", "tanh", "identity"]
 LEARNERS = ["td", "discrete", "continuous"]
 TOL = 1e-5  # max |ONNX - C float32| over the rollout, outputs and state
 STEPS = 1000
+#: the actor-critics have every part of the network (an input layer, the previous action and
+#: reward as inputs), which the package's default network leaves out
+FULL = {"n_embed": 32, "prev_action": True, "prev_reward": True}
 
 
 def make_checkpoint(path, learner, kind, activation, dtype=np.float32, seed=0, n_in=3,
@@ -37,7 +40,7 @@ def make_checkpoint(path, learner, kind, activation, dtype=np.float32, seed=0, n
         td.save(path)
         return path
     ac = ActorCritic(n_in, n_hidden, 2, action_kind=learner, kind=kind, activation=activation,
-                     seed=seed, dtype=dtype, **network)
+                     seed=seed, dtype=dtype, **{**FULL, **network})
     obs = rng.standard_normal(n_in)
     for t in range(steps):
         ac.act(obs)
@@ -250,7 +253,8 @@ def cartpole_actor_critic(tmp_path, steps=4000):
     its policy met over the last 1000 steps of training."""
     from rtu_edge.tasks import make_env
     env, spec = make_env("cartpole-p", seed=0)
-    ac = ActorCritic(spec.obs_size, 32, spec.n_actions, kind="linear", seed=1, dtype=np.float32)
+    ac = ActorCritic(spec.obs_size, 32, spec.n_actions, kind="linear", seed=1, dtype=np.float32,
+                     **FULL)
     obs, _ = env.reset(seed=0)
     seen = []
     for _ in range(steps):

@@ -156,7 +156,7 @@ def test_network_flags_reach_the_learner_and_resume_keeps_them(tmp_path, capsys)
 @pytest.mark.parametrize("argv,message", [
     (["--n-embed", "-1"], "integer >= 0"),
     (["--n-head", "70000"], "n_head"),
-    (["--memoryless"], "--memoryless"),
+    (["--memoryless", "--prev-action"], "--memoryless"),
     (["--agent", "memoryless", "--prev-action"], "prev_action must be False"),
 ])
 def test_bad_network_flags_are_clear_errors(tmp_path, capsys, argv, message):
