@@ -69,20 +69,28 @@ TD_CASES = [  # kind, activation, optimizer, alpha, kappa, gamma, lambda
 ]
 TD_CKPT_CASE = 1
 AC_N_OBS = 2
+
+
+def net(**fields) -> ACNetwork:
+    """A case's network: the previous action and reward are inputs unless the case says not (the
+    cases do not follow ACNetwork's defaults, so that a change of those leaves them as they are)."""
+    return ACNetwork(**{"prev_action": True, "prev_reward": True, **fields})
+
+
 AC_CASES = [  # kind, activation, action kind, A, network, config
-    ("nonlinear", "tanh", "discrete", 3, ACNetwork(n_embed=3, n_head=5), ACConfig()),
+    ("nonlinear", "tanh", "discrete", 3, net(n_embed=3, n_head=5), ACConfig()),
     ("linear", "relu", "discrete", 2,
-     ACNetwork(n_embed=0, n_head=0, shared=True, prev_action=False, prev_reward=False),
+     net(n_embed=0, n_head=0, shared=True, prev_action=False, prev_reward=False),
      ACConfig(normalize_obs=False, entropy_coef=0.05)),
-    ("nonlinear", "tanh", "continuous", 2, ACNetwork(n_embed=3, n_head=0, shared=True),
+    ("nonlinear", "tanh", "continuous", 2, net(n_embed=3, n_head=0, shared=True),
      ACConfig(std_min=0.05, std_max=1.5)),
-    ("linear", "identity", "continuous", 1, ACNetwork(n_embed=0, n_head=5, prev_reward=False),
+    ("linear", "identity", "continuous", 1, net(n_embed=0, n_head=5, prev_reward=False),
      ACConfig(optimizer="sgd", alpha=0.003, scale_reward=False)),
     ("linear", "tanh", "discrete", 2,
-     ACNetwork(n_embed=3, n_head=3, prev_action=False, prev_reward=False, memoryless=True),
+     net(n_embed=3, n_head=3, prev_action=False, prev_reward=False, memoryless=True),
      ACConfig(sparsity=0.5)),
-    ("lru", "tanh", "discrete", 3, ACNetwork(n_embed=3, n_head=5), ACConfig()),
-    ("lru", "identity", "continuous", 2, ACNetwork(n_embed=0, n_head=0, shared=True),
+    ("lru", "tanh", "discrete", 3, net(n_embed=3, n_head=5), ACConfig()),
+    ("lru", "identity", "continuous", 2, net(n_embed=0, n_head=0, shared=True),
      ACConfig(std_min=0.05, std_max=1.5)),
 ]
 AC_CKPT_CASES = (0, 2, 3, 5, 6)
@@ -90,17 +98,17 @@ SIZE_CASES = [("linear", 3, 4), ("nonlinear", 3, 4), ("linear", 16, 64), ("nonli
               ("nonlinear", 1, 1), ("linear", 7, 13), ("lru", 3, 4), ("lru", 16, 64),
               ("lru", 1, 1), ("lru", 7, 13)]
 AC_SIZE_CASES = [  # kind, n_obs, n_hidden, action kind, A, network
-    ("linear", 3, 4, "discrete", 3, ACNetwork(n_embed=0, n_head=0, prev_action=False,
-                                              prev_reward=False)),
-    ("nonlinear", 3, 4, "continuous", 2, ACNetwork(n_embed=5, n_head=6)),
-    ("nonlinear", 2, 32, "discrete", 2, ACNetwork(n_embed=16, n_head=16, shared=True)),
-    ("linear", 5, 8, "continuous", 1, ACNetwork(n_embed=0, n_head=7, prev_reward=False)),
-    ("nonlinear", 4, 6, "discrete", 4, ACNetwork(n_embed=9, n_head=0, shared=True,
-                                                 prev_action=False)),
-    ("linear", 1, 3, "continuous", 3, ACNetwork(n_embed=2, n_head=2, prev_action=False,
-                                                prev_reward=False, memoryless=True)),
-    ("lru", 2, 32, "discrete", 2, ACNetwork(n_embed=16, n_head=16)),
-    ("lru", 3, 5, "continuous", 2, ACNetwork(n_embed=0, n_head=4, shared=True)),
+    ("linear", 3, 4, "discrete", 3, net(n_embed=0, n_head=0, prev_action=False,
+                                        prev_reward=False)),
+    ("nonlinear", 3, 4, "continuous", 2, net(n_embed=5, n_head=6)),
+    ("nonlinear", 2, 32, "discrete", 2, net(n_embed=16, n_head=16, shared=True)),
+    ("linear", 5, 8, "continuous", 1, net(n_embed=0, n_head=7, prev_reward=False)),
+    ("nonlinear", 4, 6, "discrete", 4, net(n_embed=9, n_head=0, shared=True,
+                                           prev_action=False)),
+    ("linear", 1, 3, "continuous", 3, net(n_embed=2, n_head=2, prev_action=False,
+                                          prev_reward=False, memoryless=True)),
+    ("lru", 2, 32, "discrete", 2, net(n_embed=16, n_head=16)),
+    ("lru", 3, 5, "continuous", 2, net(n_embed=0, n_head=4, shared=True)),
 ]
 PRNG_SEEDS = [0, 1, 42, 2**64 - 1]
 PRNG_U32 = 8
