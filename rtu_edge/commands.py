@@ -95,9 +95,11 @@ def demo(args) -> int:
     out = Path(args.out)
     cfg = RunConfig(task="cartpole-p", steps=args.steps, seed=args.seed, checkpoint_every=100000)
     net = cfg.network_config()
+    layers = (f"an input layer of {net.n_embed}, " if net.n_embed else "") + \
+        (f"heads of {net.n_head}" if net.n_head else "linear heads")
     print(f"rtu-edge demo: streaming actor-critic (the default network: {cfg.kind} RTU of "
-          f"{cfg.hidden} units between an input layer of {net.n_embed} and heads of "
-          f"{net.n_head}, {'shared' if net.shared else 'separate'} actor and critic) "
+          f"{cfg.hidden} units, {layers}, {'shared' if net.shared else 'separate'} actor and "
+          "critic) "
           "learns CartPole "
           f"with the velocities hidden (it sees cart position and pole angle only), C core, "
           f"float32, {args.steps} steps, seed {args.seed}.", flush=True)
