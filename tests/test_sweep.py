@@ -71,7 +71,7 @@ def test_joblib_sweep_records_each_run_once_and_reports(tmp_path, capsys):
     assert (lin["kind"], lin["activation"], lin["gamma"], lin["lambda"]) == \
         ("linear", "relu", "0.9", "0.9")  # the task's gamma, defaults recorded
     cp = next(r for r in table if r["label"] == "cp")
-    assert (cp["n_head"], cp["n_embed"], cp["shared"]) == ("8", "32", "false")  # the network
+    assert (cp["n_head"], cp["n_embed"], cp["shared"]) == ("8", "0", "false")  # the network
     assert lin["n_head"] == lin["shared"] == ""  # TD has none
     for r in table:
         metrics = out / "runs" / r["label"] / f"seed-{r['seed']}" / "metrics.csv"
@@ -193,7 +193,8 @@ BAD = [
     (TINY.replace("steps = 2000", 'steps = "2000"'), "configs[1].steps: must be a positive"),
     (TINY.replace("hidden = 4", "hidden = 0"), "defaults.hidden: must be a positive integer"),
     (TINY.replace("n_head = 8", "n_head = -8"), "configs[1].n_head: must be an integer >= 0"),
-    (TINY.replace("n_head = 8", "memoryless = true"), "configs[1].memoryless: needs prev_action"),
+    (TINY.replace("n_head = 8", "memoryless = true\nprev_action = true"),
+     "configs[1].memoryless: needs prev_action"),
     (TINY.replace('kind = "linear"', 'kind = "linear"\nshared = true'),
      "configs[0].shared: applies to control tasks"),
     (TINY.replace('kind = "linear"', 'kind = "cubic"'), "configs[0].kind: must be one of"),
