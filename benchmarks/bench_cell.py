@@ -45,6 +45,7 @@ import numpy as np
 from _cprogram import ROOT, build, compiler_version, cpu_model
 from rtu_edge import RTUCell
 from rtu_edge.reference import KINDS
+from rtu_edge.reference.gru import flops_per_step as gru_flops_per_step
 
 BENCH_SOURCE = ROOT / "benchmarks" / "bench_cell.c"
 CORE_SOURCES = [ROOT / "c_src" / name for name in ("rtu_status.c", "rtu_prng.c", "rtu_cell.c")]
@@ -79,9 +80,13 @@ QUICK = Settings(target_s=0.005, probe_s=0.001, repeats=2, program_repeats=3)
 
 # -- cost model ---------------------------------------------------------------------------------
 
-def flops_per_step(kind: str, n_hidden: int, n_in: int) -> int:
+def flops_per_step(kind: str, n_hidden: int, n_in: int, window: Optional[int] = None) -> int:
     """FLOPs of one step + gradient, counting the O(n*d) and O(n^2) terms only (n = n_hidden,
     d = n_in; the RTU kinds have no O(n^2) term).
+
+    gru, the baseline with truncated BPTT over ``window`` = T steps: its forward (the window run
+    again from h_{t-T}) and T-step backward as rtu_edge.reference.gru.flops_per_step counts them
+    (the learner's trace, which the RTU kinds' count leaves out too, not included).
 
     linear, rtu-spec.md section 5: forward 4nd + E update 8nd + gradient contraction 6nd = 18nd.
     The code agrees (c_src/rtu_cell.c, inner j loops): step_linear u loop uc += wc*x, ud += wd*x
@@ -106,6 +111,9 @@ def flops_per_step(kind: str, n_hidden: int, n_in: int) -> int:
     nor does the LRU's, 4n^2 + 2nd.)
     """
     n, d = n_hidden, n_in
+    if kind == "gru":
+        cost = gru_flops_per_step(n, d, window)
+        return cost["forward"] + cost["backward"]
     if kind == "lru":
         return 24 * n * d + 20 * n * n
     per_nd = {"linear": 18, "nonlinear": 29}[kind]

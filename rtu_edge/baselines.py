@@ -18,6 +18,12 @@ Control agents have ``ActorCritic``'s interface (``a = agent.act(obs)``, then
   RTU agent it is compared with; it keeps checkpoints as any ActorCritic.
 - ``MemorylessTD``: TD(lambda) with the same ObGD or SGD and config on features that are the
   observation itself, with no recurrence (``rtu_edge.reference.td.MemorylessTD``).
+- ``GRUTD`` and ``GRUAC`` (numpy only, rtu_edge.reference.td and .ac): the RTU's TD(lambda) and
+  actor-critic with a GRU in place of the RTU, its gradient by truncated BPTT over the last T
+  steps (``window``) instead of RTRL (rtu_edge/reference/gru.py); the same heads, traces and
+  optimizer. ``GRUTD(n_in, n_hidden, window, TDConfig, Prng(seed))`` has ``step`` and ``run``;
+  ``GRUAC(n_obs, n_hidden, window, action_kind, n_actions, ACConfig, seed)`` has ``act`` (an
+  array of one action index when discrete) and ``learn``. They keep no checkpoint.
 - ``PatternLookup``: the reference a learner with perfect memory of the trial is measured against
   on trace conditioning and trace patterning: a table indexed by the CS pattern seen at the
   trial's CS onset and the steps since that onset, holding the average of the realised returns
@@ -49,12 +55,13 @@ import numpy as np
 
 from .ac import NETWORK_FIELDS, ActorCritic
 from .reference.cell import check_input
+from .reference.ac import GRUAC
 from .reference.config import ACConfig, ACNetwork, memoryless_fields
-from .reference.td import MemorylessTD, TDConfig
+from .reference.td import GRUTD, MemorylessTD, TDConfig
 from .tasks.trace_conditioning import _check_gamma, _check_int, return_horizon
 
 __all__ = ["RandomPolicy", "ZeroPredictor", "PatternLookup", "MemorylessAC", "MemorylessTD",
-           "ACConfig", "ACNetwork", "TDConfig"]
+           "GRUTD", "GRUAC", "ACConfig", "ACNetwork", "TDConfig"]
 
 
 class RandomPolicy:

@@ -41,6 +41,10 @@ A network's parameters, which is also the layout of its trace (z_v, z_pi):
 [W_in (m x n_x), b_in (m)] [cell params] [W_1 (k x 2n), b_1 (k)] [W_2 (o x k'), b_2 (o)],
 k' = k or 2n when k = 0, o = 1 (critic), A (discrete actor) or 2A (continuous actor). The first two
 are ``Trunk.params``, the last two ``Head.params``.
+
+``GRUAC`` is the GRU baseline (no C counterpart): the same learner with a ``GRUTrunk`` (a GRU
+trained by truncated BPTT over T steps, gru.py) in place of the input layer and the RTU; its
+features h_t (n,) feed the same heads.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ import numpy as np
 from . import obgd
 from .cell import INPUT_LIMIT, Cell, cell_params, check_input, split
 from .config import ACConfig, ACNetwork
+from .gru import GRU, check_size
 from .net import dense_backward, dense_forward, dense_init, dense_params, ln_lrelu, \
     ln_lrelu_backward
 from .prng import Prng
@@ -221,11 +226,11 @@ class AC:
         self.n_obs, self.n_hidden = n_obs, n_hidden
         self.config, self.network = config, network
         self.action_kind, self.n_actions = action_kind, n_actions
-        A, m, k, n2 = n_actions, network.n_embed, network.n_head, 2 * n_hidden
+        A, m, k = n_actions, network.n_embed, network.n_head
         self.n_x = n_obs + (A if network.prev_action else 0) + (1 if network.prev_reward else 0)
         o = 2 * A if action_kind == "continuous" else A
-        self.trunk = [Trunk(kind, activation, self.n_x, n_hidden, m),
-                      None if network.shared else Trunk(kind, activation, self.n_x, n_hidden, m)]
+        self.trunk = [self.new_trunk(), None if network.shared else self.new_trunk()]
+        self.n_features = n2 = self.trunk[0].cell.h.size
         self.head = [Head(n2, k, 1), Head(n2, k, o)]
         self.n_value = self.trunk[0].n_params + self.head[0].n_params
         self.n_policy = self.net_trunk(1).n_params + self.head[1].n_params
@@ -247,13 +252,17 @@ class AC:
                 self.trunk[r].init(config.sparsity, self.rng)
             self.head[r].init(config.sparsity, self.rng)
 
+    def new_trunk(self) -> Trunk:
+        """A network's trunk: the input layer and the RTU."""
+        return Trunk(self.kind, self.activation, self.n_x, self.n_hidden, self.network.n_embed)
+
     def net_trunk(self, r: int) -> Trunk:
         """The trunk of network r (0 the critic, 1 the actor)."""
         return self.trunk[r] if self.trunk[r] is not None else self.trunk[0]
 
     def scratch(self, name: str) -> dict:
         """Views of the peek ("peek") or backward ("grad") scratch by the names of rtu_ac.h."""
-        m, k, n2, o = self.network.n_embed, self.network.n_head, 2 * self.n_hidden, self.pi.size
+        m, k, n2, o = self.network.n_embed, self.network.n_head, self.n_features, self.pi.size
         if name == "peek":
             return split(self.peek, [("e_hat", (m,)), ("e", (m,)), ("h", (n2,)),
                                      ("q_hat", (k,)), ("q", (k,))])
@@ -455,3 +464,50 @@ class AC:
             if trunk is not None:
                 trunk.cell.reset()
         self.fed = self.acted = False
+
+
+class GRUTrunk:
+    """The GRU baseline's trunk (no input layer): a GRU (gru.py) on x, its gradient by truncated
+    BPTT over the last ``window`` steps; the interface of ``Trunk``. ``params`` (P,) is the GRU's
+    (``cell.params`` is it)."""
+
+    n_embed = 0
+
+    def __init__(self, n_x: int, n_hidden: int, window: int):
+        self.n_x = n_x
+        self.cell = GRU(n_x, n_hidden, window)
+        self.params, self.n_params = self.cell.params, self.cell.n_params
+
+    def init(self, sparsity: float, rng: Prng) -> None:
+        """The GRU's init (U(-1/sqrt(n), 1/sqrt(n)); it has no Dense layer to make sparse)."""
+        self.cell.init_params(rng)
+
+    def forward(self, x: np.ndarray, memoryless: bool) -> None:
+        self.cell.step(x)
+
+    def peek(self, x: np.ndarray, memoryless: bool, e_hat: np.ndarray, e: np.ndarray,
+             h: np.ndarray) -> None:
+        h[:] = self.cell.peek(x)
+
+    def backward(self, x: np.ndarray, d_h: np.ndarray, z: np.ndarray, d_e: np.ndarray) -> None:
+        """z (the trunk's part of a trace) += dL/dparams by T-BPTT from d_h = dL/dh_t."""
+        z += self.cell.gradient_into(d_h)
+
+
+class GRUAC(AC):
+    """The GRU baseline of the actor-critic: ``AC`` with a GRU trunk (``GRUTrunk``, n_hidden units,
+    features h (n,)) in place of the input layer and the RTU; the same heads, traces, optimizer,
+    normalisation and learn. ``network.n_embed`` must be 0 and ``network.memoryless`` off."""
+
+    def __init__(self, n_obs: int, n_hidden: int, window: int, action_kind: str, n_actions: int,
+                 config: ACConfig, seed: int, network: ACNetwork = ACNetwork()):
+        self.window = check_size("window", window, 1)
+        if network.n_embed or network.memoryless:
+            raise ValueError(f"network: the GRU baseline has no input layer and keeps its "
+                             f"memory (n_embed 0, memoryless off), got n_embed "
+                             f"{network.n_embed}, memoryless {network.memoryless}")
+        super().__init__("gru", "tanh", n_obs, n_hidden, action_kind, n_actions, config, seed,
+                         network)
+
+    def new_trunk(self) -> GRUTrunk:
+        return GRUTrunk(self.n_x, self.n_hidden, self.window)

@@ -4,7 +4,9 @@ cell) and a head, then the phase wrap and the refresh of each cell: c_src/rtu_ob
 
 A trace ``z`` has its network's parameter layout: the trunk's parameters (an input layer's, if
 any, then the cell's ``cell.n_params``), then the head's. Traces may share a trunk and its cell
-(TD has one trace; the actor-critic two, over one shared trunk or two separate ones).
+(TD has one trace; the actor-critic two, over one shared trunk or two separate ones). The GRU
+baseline's cell (gru.py, reference only) has neither phases nor a refresh: its trunk is only checked
+for finiteness.
 """
 
 from __future__ import annotations
@@ -72,6 +74,10 @@ def update(obgd: bool, alpha: float, delta: float, traces: Sequence[Trace]) -> N
     for i, trace in enumerate(traces):
         cell = trace.cell
         if any(earlier.cell is cell for earlier in traces[:i]):
+            continue
+        if not hasattr(cell, "wrap_phases"):  # the GRU baseline (gru.py): no phases, no refresh
+            if not np.all(np.isfinite(trace.trunk)):
+                diverged = diverged or "learner diverged: the GRU's parameters became non-finite"
             continue
         # the phases wrap; the theta_log entries of every trace over this cell follow (the
         # cell's own traces are rescaled by wrap_phases)

@@ -12,6 +12,9 @@ One step, ``TD.step(x_{t+1}, C_{t+1})`` (rtu-spec.md section 3):
 
 Learner parameters, eligibility traces and gradients share one layout: the cell's params
 (nu_log, theta_log, w_c, w_d; the LRU's c_re, c_im, d_skip), then the head w (2n) and b.
+
+``GRUTD`` is the same learner with the GRU baseline (gru.py) in place of the cell: the cell's
+gradient by truncated BPTT over a window of T steps instead of RTRL (no C counterpart).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 from . import obgd
 from .cell import Cell, check_input
 from .config import TDConfig
+from .gru import GRU
 from .prng import Prng
 
 
@@ -35,15 +39,19 @@ class TD:
     def __init__(self, kind: str, activation: str, n_in: int, n_hidden: int, config: TDConfig,
                  rng: Prng):
         config.check()
-        self.cell = Cell(kind, activation, n_in, n_hidden)
-        self.config = config
-        self.n_params = self.cell.n_params + 2 * n_hidden + 1
-        self.head = np.zeros(2 * n_hidden + 1)
+        self.setup(Cell(kind, activation, n_in, n_hidden), config)
+        self.cell.init_params(rng, 0.0, 1.0, 6.28)
+
+    def setup(self, cell, config: TDConfig) -> None:
+        """The learner's arrays around cell (its features h, 2n for an RTU), all zero."""
+        self.cell, self.config = cell, config
+        n_h = cell.h.size
+        self.n_params = cell.n_params + n_h + 1
+        self.head = np.zeros(n_h + 1)
         self.z = np.zeros(self.n_params)
         self.grad = np.zeros(self.n_params)
         self.reset()
         self.steps = 0
-        self.cell.init_params(rng, 0.0, 1.0, 6.28)
 
     def reset(self) -> None:
         self.cell.reset()
@@ -56,7 +64,7 @@ class TD:
         check_input("x", np.asarray(x, dtype=np.float64))
         check_input("cumulant", np.asarray([cumulant], dtype=np.float64))
         cell, cfg = self.cell, self.config
-        p_cell, n2 = cell.n_params, 2 * cell.n_hidden
+        p_cell, n2 = cell.n_params, cell.h.size
         w = self.head[:n2]
         update = self.has_prev
 
@@ -93,6 +101,19 @@ class TD:
         check_input("X", np.asarray(x_seq, dtype=np.float64))
         check_input("cumulants", np.asarray(cumulants, dtype=np.float64))
         return np.array([self.step(x, float(c)) for x, c in zip(x_seq, cumulants)])
+
+
+class GRUTD(TD):
+    """The GRU baseline: ``TD`` with a GRU (gru.py) in place of the RTU, its gradient by truncated
+    BPTT over the last ``window`` steps instead of RTRL; the same head v = w . h + b (w (n,)),
+    eligibility trace, optimizer and step. Layout of ``z`` and ``grad`` (P + n + 1,): the GRU's
+    params (W, U, b), then w, then b. The GRU's parameters start U(-1/sqrt(n), 1/sqrt(n)) from
+    rng; the head at zero."""
+
+    def __init__(self, n_in: int, n_hidden: int, window: int, config: TDConfig, rng: Prng):
+        config.check()
+        self.setup(GRU(n_in, n_hidden, window), config)
+        self.cell.init_params(rng)
 
 
 class MemorylessTD:
