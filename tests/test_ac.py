@@ -47,7 +47,7 @@ def relative(a, ref):
 
 #: every part of the network: an input layer, the previous action and reward as inputs (the
 #: package's default network has none of them; it is PARITY's last two cases)
-FULL = {"n_embed": 32, "prev_action": True, "prev_reward": True}
+FULL = {"n_embed": 32, "n_head": 32, "prev_action": True, "prev_reward": True}
 PARITY = [("discrete", False, "linear", FULL), ("discrete", False, "nonlinear", FULL),
           ("discrete", True, "nonlinear", FULL), ("continuous", False, "nonlinear", FULL),
           ("continuous", True, "linear", FULL), ("discrete", False, "lru", FULL),

@@ -67,7 +67,7 @@ class Stream:
 
 #: every part of the network, so that every field of the checkpoint is exercised (the package's
 #: default network has no input layer and no previous action or reward)
-FULL = {"n_embed": 32, "prev_action": True, "prev_reward": True}
+FULL = {"n_embed": 32, "n_head": 32, "prev_action": True, "prev_reward": True}
 
 
 def learner(backend="c", dtype=np.float64, action_kind="discrete", kind="nonlinear", seed=4,

@@ -26,7 +26,7 @@ TOL = 1e-5  # max |ONNX - C float32| over the rollout, outputs and state
 STEPS = 1000
 #: the actor-critics have every part of the network (an input layer, the previous action and
 #: reward as inputs), which the package's default network leaves out
-FULL = {"n_embed": 32, "prev_action": True, "prev_reward": True}
+FULL = {"n_embed": 32, "n_head": 32, "prev_action": True, "prev_reward": True}
 
 
 def make_checkpoint(path, learner, kind, activation, dtype=np.float32, seed=0, n_in=3,
