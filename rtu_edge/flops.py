@@ -15,7 +15,8 @@ def flops_per_step(kind: str, n_hidden: int, n_in: int, window: Optional[int] = 
 
     gru, the baseline (rtu_edge.baselines) with truncated BPTT over ``window`` = T steps: its
     forward (the window run again from h_{t-T}) and T-step backward as
-    rtu_edge.reference.gru.flops_per_step counts them (the learner's trace, which the RTU kinds' count leaves out too, not included).
+    rtu_edge.reference.gru.flops_per_step counts them (the learner's trace, which the RTU kinds'
+    count leaves out too, not included).
 
     linear, rtu-spec.md section 5: forward 4nd + E update 8nd + gradient contraction 6nd = 18nd.
     The code agrees (c_src/rtu_cell.c, inner j loops): step_linear u loop uc += wc*x, ud += wd*x
