@@ -298,6 +298,9 @@ class GRUActorCritic:
 
     steps = property(lambda self: self.learner.steps)
     episodes = property(lambda self: self.learner.episodes)
+    #: the network's input size (n_in, plus n_actions with prev_action, plus 1 with prev_reward)
+    n_x = property(lambda self: self.learner.n_x)
+    network = property(lambda self: self.learner.network)
 
     def act(self, obs):
         action = self.learner.act(real_array("obs", obs, (self.n_in,), np.float64))
