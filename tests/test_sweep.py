@@ -353,31 +353,19 @@ def test_gru_agent_sweeps_with_its_window_and_every_run_records_its_flops(tmp_pa
     FLOPs per step of its learner's cells (rtu_edge.flops), as its config.json records them."""
     from rtu_edge.flops import flops_per_step
     from rtu_edge.tasks import TraceConditioning
-    file, out = write(tmp_path / "gru.toml", """
-seeds = [0]
-[defaults]
-task = "trace-conditioning"
-steps = 400
-log_every = 100
-hidden = 4
-[[configs]]
-label = "gru"
-agent = "gru"
-bptt_window = 3
-[[configs]]
-label = "rtu"
-kind = "linear"
-[[configs]]
-label = "zero"
-agent = "zero"
-"""), tmp_path / "out"
+    text = TINY.replace("seeds = [0, 1]", "seeds = [0]").replace(
+        'label = "cp"\ntask = "cartpole-p"\nsteps = 2000\nn_head = 8',
+        'label = "gru"\nagent = "gru"\nbptt_window = 3\n\n[[configs]]\nlabel = "zero"\n'
+        'agent = "zero"')
+    file, out = write(tmp_path / "gru.toml", text), tmp_path / "out"
     assert sweep(file, "--out", out) == 0
     table = {r["label"]: r for r in rows(out)}
+    assert sorted(table) == ["gru", "lin", "zero"]
     assert all(r["status"] == "ok" for r in table.values())
     n_in = TraceConditioning(isi=10, seed=0).obs_size
     assert (table["gru"]["agent"], table["gru"]["bptt_window"]) == ("gru", "3")
     assert int(table["gru"]["flops_per_step"]) == flops_per_step("gru", 4, n_in, 3)
-    assert int(table["rtu"]["flops_per_step"]) == flops_per_step("linear", 4, n_in)
-    assert table["rtu"]["bptt_window"] == table["zero"]["flops_per_step"] == ""
+    assert int(table["lin"]["flops_per_step"]) == flops_per_step("linear", 4, n_in)
+    assert table["lin"]["bptt_window"] == table["zero"]["flops_per_step"] == ""
     recorded = json.loads((out / "runs" / "gru" / "seed-0" / "config.json").read_text())
     assert recorded["bptt_window"] == 3
