@@ -32,6 +32,22 @@ def real_array(name: str, value, shape: tuple, dtype: np.dtype) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=dtype)
 
 
+def real_rows(name: str, value, width: int, dtype: np.dtype) -> np.ndarray:
+    """value as a C-contiguous array of dtype and shape (T, width); ValueError naming it
+    otherwise."""
+    a = np.asarray(value)
+    if a.ndim != 2 or a.shape[1] != width:
+        raise ValueError(f"{name} must have shape (T, {width}), got {a.shape}")
+    return real_array(name, a, a.shape, dtype)
+
+
+def bool_flag(name: str, value) -> bool:
+    """value as a bool; ValueError naming it if it is not one (numpy's bool too)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a bool, got {value!r}")
+    return bool(value)
+
+
 def real_scalar(name: str, value) -> float:
     """value as a float; ValueError naming it if it is not a real number (bools refused)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):

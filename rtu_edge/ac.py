@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _ccore
 from ._ccore import CCore, load_lib
-from ._learner import Checkpointable, ReferenceCheckpoints, real_array, real_scalar
+from ._learner import Checkpointable, ReferenceCheckpoints, bool_flag, real_array, real_scalar
 from .cell import CELL_FIELDS, KINDS
 from .reference import ACTIVATIONS
 from .reference.ac import AC, ACTION_KINDS, policy_std
@@ -448,10 +448,8 @@ class ActorCritic(Checkpointable):
         it cannot go on, and a checkpoint of it is refused; load a good one."""
         reward = real_scalar("reward", reward)
         next_obs = real_array("next_obs", next_obs, (self.n_in,), self.dtype)
-        for name, flag in (("terminated", terminated), ("truncated", truncated)):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise ValueError(f"{name} must be a bool, got {flag!r}")
-        self._impl.learn(reward, next_obs, bool(terminated), bool(truncated))
+        self._impl.learn(reward, next_obs, bool_flag("terminated", terminated),
+                         bool_flag("truncated", truncated))
 
     def begin_episode(self) -> None:
         """Start a new episode without a transition, as learn does when an episode ends: zero the

@@ -18,12 +18,12 @@ Control agents have ``ActorCritic``'s interface (``a = agent.act(obs)``, then
   RTU agent it is compared with; it keeps checkpoints as any ActorCritic.
 - ``MemorylessTD``: TD(lambda) with the same ObGD or SGD and config on features that are the
   observation itself, with no recurrence (``rtu_edge.reference.td.MemorylessTD``).
-- ``GRUTD`` and ``GRUAC`` (numpy only, rtu_edge.reference.td and .ac): the RTU's TD(lambda) and
+- ``GRUTDLambda`` and ``GRUActorCritic`` (``--agent gru``): the RTU's TD(lambda) and
   actor-critic with a GRU in place of the RTU, its gradient by truncated BPTT over the last T
   steps (``window``) instead of RTRL (rtu_edge/reference/gru.py); the same heads, traces and
-  optimizer. ``GRUTD(n_in, n_hidden, window, TDConfig, Prng(seed))`` has ``step`` and ``run``;
-  ``GRUAC(n_obs, n_hidden, window, action_kind, n_actions, ACConfig, seed)`` has ``act`` (an
-  array of one action index when discrete) and ``learn``. They keep no checkpoint.
+  optimizer, in numpy (float64). They have ``TDLambda``'s ``step`` and ``run`` and
+  ``ActorCritic``'s ``act`` and ``learn``, with its checks, over the reference learners ``GRUTD``
+  and ``GRUAC`` (rtu_edge.reference.td and .ac). They keep no checkpoint.
 - ``PatternLookup``: the reference a learner with perfect memory of the trial is measured against
   on trace conditioning and trace patterning: a table indexed by the CS pattern seen at the
   trial's CS onset and the steps since that onset, holding the average of the realised returns
@@ -53,15 +53,18 @@ from typing import Optional
 
 import numpy as np
 
+from ._learner import bool_flag, real_array, real_rows, real_scalar
 from .ac import NETWORK_FIELDS, ActorCritic
+from .reference.ac import ACTION_KINDS, GRUAC
 from .reference.cell import check_input
-from .reference.ac import GRUAC
 from .reference.config import ACConfig, ACNetwork, memoryless_fields
+from .reference.prng import Prng
 from .reference.td import GRUTD, MemorylessTD, TDConfig
 from .tasks.trace_conditioning import _check_gamma, _check_int, return_horizon
 
 __all__ = ["RandomPolicy", "ZeroPredictor", "PatternLookup", "MemorylessAC", "MemorylessTD",
-           "GRUTD", "GRUAC", "ACConfig", "ACNetwork", "TDConfig"]
+           "GRUTDLambda", "GRUActorCritic", "GRUTD", "GRUAC", "ACConfig", "ACNetwork",
+           "TDConfig"]
 
 
 class RandomPolicy:
@@ -236,3 +239,75 @@ class MemorylessAC(ActorCritic):
         network = self._config(ACNetwork, network, memoryless_fields(fields, "MemorylessAC"),
                                "network")
         super().__init__(n_in, n_hidden, n_actions, network=network, **kwargs)
+
+
+def _check_type(name: str, value, cls):
+    """value (cls() if None), or ValueError naming the argument if it is not a cls."""
+    if value is None:
+        return cls()
+    if not isinstance(value, cls):
+        raise ValueError(f"{name} must be a {cls.__name__}, got {type(value).__name__}")
+    return value
+
+
+class GRUTDLambda:
+    """TD(lambda) with a GRU trained by truncated BPTT (``GRUTD``), with ``TDLambda``'s interface:
+    ``GRUTDLambda(n_in, n_hidden, window, config=TDConfig(), seed=0)``, window = T >= 1 the steps
+    the gradient goes back through. ``step(x, cumulant)``: x (n_in,), cumulant a real; returns
+    v (a float). ``run(X, cumulants)``: X (T, n_in), cumulants (T,), all checked before the first
+    step; returns the predictions (T,). ``steps`` counts steps; ``learner`` is the GRUTD (float64:
+    its GRU ``learner.cell``, head ``learner.head`` (n_hidden + 1,), trace ``learner.z``)."""
+
+    def __init__(self, n_in: int, n_hidden: int, window: int, *, config: TDConfig | None = None,
+                 seed: int = 0):
+        self.learner = GRUTD(n_in, n_hidden, window, _check_type("config", config, TDConfig),
+                             Prng(seed))
+        self.n_in, self.n_hidden, self.window = n_in, n_hidden, window
+
+    steps = property(lambda self: self.learner.steps)
+
+    def step(self, x, cumulant: float) -> float:
+        x = real_array("x", x, (self.n_in,), np.float64)
+        return self.learner.step(x, real_scalar("cumulant", cumulant))
+
+    def run(self, X, cumulants) -> np.ndarray:
+        X = real_rows("X", X, self.n_in, np.float64)
+        cumulants = real_array("cumulants", cumulants, (len(X),), np.float64)
+        return self.learner.run(X, cumulants)
+
+
+class GRUActorCritic:
+    """The actor-critic with a GRU trained by truncated BPTT (``GRUAC``), with ``ActorCritic``'s
+    interface: ``GRUActorCritic(n_in, n_hidden, n_actions, window, action_kind="discrete",
+    config=ACConfig(), network=ACNetwork(), seed=0)``; the network without an input layer
+    (n_embed 0) and with its memory (memoryless off). ``act(obs)``: obs (n_in,); returns an int in
+    0 .. n_actions - 1 (discrete) or an (n_actions,) float64 array. ``learn(reward, next_obs,
+    terminated, truncated)``: a real, (n_in,), two bools. ``steps`` and ``episodes`` count learn
+    calls and ended episodes; ``learner`` is the GRUAC (float64)."""
+
+    def __init__(self, n_in: int, n_hidden: int, n_actions: int, window: int, *,
+                 action_kind: str = "discrete", config: ACConfig | None = None,
+                 network: ACNetwork | None = None, seed: int = 0):
+        if action_kind not in ACTION_KINDS:
+            raise ValueError(f"action_kind must be one of {ACTION_KINDS}, got {action_kind!r}")
+        self.learner = GRUAC(n_in, n_hidden, window, action_kind, n_actions,
+                             _check_type("config", config, ACConfig), seed,
+                             _check_type("network", network, ACNetwork))
+        self.n_in, self.n_hidden, self.window = n_in, n_hidden, window
+        self.action_kind, self.n_actions = action_kind, n_actions
+
+    steps = property(lambda self: self.learner.steps)
+    episodes = property(lambda self: self.learner.episodes)
+    #: the network's input size (n_in, plus n_actions with prev_action, plus 1 with prev_reward)
+    n_x = property(lambda self: self.learner.n_x)
+    network = property(lambda self: self.learner.network)
+
+    def act(self, obs):
+        action = self.learner.act(real_array("obs", obs, (self.n_in,), np.float64))
+        return int(action[0]) if self.action_kind == "discrete" else action
+
+    def learn(self, reward: float, next_obs, terminated: bool, truncated: bool) -> None:
+        reward = real_scalar("reward", reward)
+        next_obs = real_array("next_obs", next_obs, (self.n_in,), np.float64)
+        self.learner.learn(reward, next_obs, bool_flag("terminated", terminated),
+                           bool_flag("truncated", truncated))

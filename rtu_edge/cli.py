@@ -8,6 +8,7 @@ import sys
 from . import __version__
 from ._extras import MissingExtra
 from .reference.cell import ACTIVATIONS, KINDS
+from .train import DEFAULT_BPTT_WINDOW
 
 DEMO_STEPS = 500000
 #: the first of the seeds the learning results hold out (100-119): not chosen for its curve
@@ -95,13 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "checkpoint.rtu into --out; Ctrl-C stops at a safe point with a checkpoint.")
     _learner_arguments(tr, steps_default=None)
     tr.add_argument("--out", required=True, metavar="DIR", help="run directory")
-    tr.add_argument("--agent", choices=("rtu", "memoryless", "random", "zero", "lookup"),
+    tr.add_argument("--agent", choices=("rtu", "memoryless", "gru", "random", "zero", "lookup"),
                     default="rtu",
                     help="what learns: the RTU learner (default), or a baseline of "
                          "rtu_edge.baselines: the same learner without memory "
-                         "(memoryless), a random policy (control tasks), predicting zero or "
+                         "(memoryless), the same learner with a GRU trained by truncated BPTT "
+                         "(gru, numpy), a random policy (control tasks), predicting zero or "
                          "the pattern-aware lookup table (prediction tasks); of the baselines "
                          "only the memoryless actor-critic keeps a checkpoint")
+    tr.add_argument("--bptt-window", type=_positive_int, default=None, metavar="T",
+                    help="--agent gru: the steps truncated BPTT goes back through (default "
+                         f"{DEFAULT_BPTT_WINDOW}); --hidden is the GRU's size")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out")
     tr.add_argument("--checkpoint-every", type=_positive_int, default=50000, metavar="N",
                     help="checkpoint every N steps (control tasks: at the next episode end)")

@@ -23,12 +23,13 @@ def _config(args) -> RunConfig:
     if args.backend == "reference" and dtype != "float64":
         raise ValueError("--dtype: the reference backend is float64 only")
     from .cli import learner_overrides, network_overrides
-    cfg = RunConfig(task=args.task, steps=args.steps, hidden=args.hidden, kind=args.kind,
-                    activation=args.activation, backend=args.backend, dtype=dtype, seed=args.seed,
-                    checkpoint_every=args.checkpoint_every, log_every=args.log_every,
-                    agent=args.agent, learner=learner_overrides(args),
-                    network=network_overrides(args))
-    try:  # a hyperparameter the task's learner does not have, or out of its range
+    try:  # bptt_window, a hyperparameter the task's learner does not have, or out of its range
+        cfg = RunConfig(task=args.task, steps=args.steps, hidden=args.hidden, kind=args.kind,
+                        activation=args.activation, backend=args.backend, dtype=dtype,
+                        seed=args.seed, checkpoint_every=args.checkpoint_every,
+                        log_every=args.log_every, agent=args.agent,
+                        bptt_window=args.bptt_window, learner=learner_overrides(args),
+                        network=network_overrides(args))
         gamma = make_prediction_task(cfg).gamma if args.task in PREDICTION_TASKS else None
         cfg.learner_config(gamma).check()
         cfg.network_config().check()

@@ -18,15 +18,17 @@ A sweep file (TOML or JSON, by its suffix) lists configurations and seeds::
     entropy_coef = 0.05
 
 A configuration's keys: ``label``, ``task`` and ``steps`` (required), ``agent`` (``rtu``, the
-default, or a baseline: ``memoryless``, ``random`` for control tasks, ``zero`` and ``lookup`` for
-prediction tasks; as ``rtu-edge train --agent``), ``hidden``, ``kind`` and ``activation``
+default, or a baseline: ``memoryless``, ``gru``, ``random`` for control tasks, ``zero`` and
+``lookup`` for prediction tasks; as ``rtu-edge train --agent``), ``bptt_window`` (the gru agent's
+window T, as ``--bptt-window``), ``hidden``, ``kind`` and ``activation``
 (defaults as ``rtu-edge train``'s: rtu_edge/train.py, default_kind and default_activation),
 ``dtype``, ``log_every`` (prediction tasks), the learner's hyperparameters by their
 ``rtu-edge train`` names without the dashes (``gamma``, ``lambda``, ``entropy_coef``...; fields of
 TDConfig for prediction tasks, of ACConfig for control tasks) and, for control tasks, the
 actor-critic's network by its ACNetwork fields (``n_embed``, ``n_head``, ``shared``,
-``prev_action``, ``prev_reward``, ``memoryless``). Runs use the C core. The whole file
-is checked before anything runs; a fault is one line naming the file and the key.
+``prev_action``, ``prev_reward``, ``memoryless``). Runs use the C core (the gru agent: numpy).
+The whole file is checked before anything runs; a fault is one line naming the file and the key.
+results.csv records each run's ``flops_per_step`` (its learner's, rtu_edge.train.learner_flops).
 
 Each (configuration, seed) is what ``rtu-edge train`` does (rtu_edge.train.train, no progress
 bar), into ``OUT/runs/<label>/seed-<seed>/``. As each run ends the sweep's process appends its
@@ -76,12 +78,14 @@ LEARNER_KEYS = {c_name(f.name): f.name for cls in (TDConfig, ACConfig)
 #: the actor-critic's network as sweep keys (ACNetwork's fields)
 NETWORK_KEYS = tuple(f.name for f in dataclasses.fields(ACNetwork))
 #: the keys of a configuration besides the learner's
-RUN_KEYS = ("label", "task", "steps", "agent", "hidden", "kind", "activation", "dtype",
-            "log_every")
+RUN_KEYS = ("label", "task", "steps", "agent", "bptt_window", "hidden", "kind", "activation",
+            "dtype", "log_every")
 TOP_KEYS = ("seeds", "defaults", "configs")
-#: results.csv: what a run gave, then its settings
+#: results.csv: what a run gave (flops_per_step: its learner's, as config.json records it), then
+#: its settings
 COLUMNS = ["label", "task", "seed", "steps", "status", "error", "final_score", "best_score",
-           "reached", "collapsed", "seconds", *RUN_KEYS[3:], *LEARNER_KEYS, *NETWORK_KEYS]
+           "reached", "collapsed", "seconds", "flops_per_step", *RUN_KEYS[3:], *LEARNER_KEYS,
+           *NETWORK_KEYS]
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _SEED_LIMIT = 2**64
 
@@ -211,8 +215,9 @@ def _config(entry: dict, where: str, defaults: dict, path: Path) -> Config:
         settings["agent"] = entry["agent"]
     learner = {LEARNER_KEYS[k]: v for k, v in entry.items() if k in LEARNER_KEYS}
     network = {k: v for k, v in entry.items() if k in NETWORK_KEYS}
-    run = RunConfig(task=info.name, backend="c", learner=learner, network=network, **settings)
-    try:
+    try:  # bptt_window (RunConfig checks it), the learner's and the network's fields
+        run = RunConfig(task=info.name, backend="c", learner=learner, network=network,
+                        bptt_window=entry.get("bptt_window"), **settings)
         run.learner_config().check()
         run.network_config().check()
     except ValueError as err:  # its message starts with the field's name
@@ -408,6 +413,7 @@ def run_one(config: Config, seed: int, out: str, sweep_pid: Optional[int] = None
         recorded = json.loads((where / "config.json").read_text())
         row.update({c_name(k): v for k, v in recorded["learner"].items()})
         row.update(recorded["network"])
+        row["flops_per_step"] = recorded["flops_per_step"]
         metrics = Metrics.read(where / "metrics.csv")
         if not metrics:
             raise ValueError(f"no score: metrics.csv has no row (log_every {cfg.log_every} "

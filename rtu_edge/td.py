@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _ccore
 from ._ccore import CCore
-from ._learner import Checkpointable, ReferenceCheckpoints, real_array, real_scalar
+from ._learner import Checkpointable, ReferenceCheckpoints, real_array, real_rows, real_scalar
 from .cell import CELL_FIELDS, KINDS
 from .reference import ACTIVATIONS, Prng
 from .reference.cell import cell_layout, split
@@ -152,10 +152,7 @@ class TDLambda(Checkpointable):
 
     def run(self, X, cumulants) -> np.ndarray:
         """step over a whole stream: X (T, n_in), cumulants (T,); returns predictions (T,)."""
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] != self.n_in:
-            raise ValueError(f"X must have shape (T, {self.n_in}), got {X.shape}")
-        X = real_array("X", X, X.shape, self.dtype)
+        X = real_rows("X", X, self.n_in, self.dtype)
         cumulants = real_array("cumulants", cumulants, (len(X),), self.dtype)
         out = np.empty(len(X), dtype=self.dtype)
         self._impl.run(X, cumulants, out)

@@ -34,16 +34,22 @@ import numpy as np
 from . import checkpoint
 from ._extras import require
 from .ac import ActorCritic
+from .baselines import GRUActorCritic, GRUTDLambda
+from .flops import flops_per_step
+from .reference.ac import GRUAC
 from .reference.config import ACConfig, ACNetwork, TDConfig, memoryless_fields
+from .reference.gru import check_size
 from .td import TDLambda
 
 PREDICTION_TASKS = ("trace-conditioning", "trace-patterning")
 #: what learns: the RTU learner, or a baseline of rtu_edge.baselines (the same learner without
-#: recurrence; a random policy on control tasks; predicting zero, or the pattern-aware lookup
-#: table, on prediction tasks)
-AGENTS = {"prediction": ("rtu", "memoryless", "zero", "lookup"),
-          "control": ("rtu", "memoryless", "random")}
+#: recurrence; the same learner with a GRU trained by truncated BPTT; a random policy on control
+#: tasks; predicting zero, or the pattern-aware lookup table, on prediction tasks)
+AGENTS = {"prediction": ("rtu", "memoryless", "gru", "zero", "lookup"),
+          "control": ("rtu", "memoryless", "gru", "random")}
 CHECKPOINT = "checkpoint.rtu"
+#: the gru agent's window of truncated BPTT when none is given
+DEFAULT_BPTT_WINDOW = 8
 
 
 def keeps_checkpoints(agent: str, kind: str) -> bool:
@@ -81,18 +87,33 @@ class RunConfig:
     log_every: int = 10000
     #: "rtu", or a baseline (AGENTS; keeps_checkpoints says which can resume)
     agent: str = "rtu"
+    #: the gru agent's window T of truncated BPTT (default DEFAULT_BPTT_WINDOW); None for the
+    #: other agents
+    bptt_window: Optional[int] = None
     #: the learner's hyperparameters (fields of TDConfig for the prediction tasks, of ACConfig for
     #: the control tasks); those not given take the config's defaults (TD: gamma is the task's)
     learner: dict = field(default_factory=dict)
     #: the actor-critic's network (fields of ACNetwork; control tasks only); those not given take
     #: ACNetwork's defaults (the memoryless agent: memoryless, without previous action and reward)
     network: dict = field(default_factory=dict)
+    #: recorded by train, not an argument: the FLOPs per step of the learner's recurrent cells
+    #: (learner_flops); None for a baseline without one
+    flops_per_step: Optional[int] = None
 
     def __post_init__(self):
+        """The defaults of kind, activation and bptt_window; ValueError starting with
+        bptt_window if it is not an integer >= 1 or is given to another agent than gru."""
         if self.kind is None:
             self.kind = default_kind(self.task)
         if self.activation is None:
             self.activation = default_activation(self.task)
+        if self.agent != "gru":
+            if self.bptt_window is not None:
+                raise ValueError(f"bptt_window goes with the gru agent, not with {self.agent}")
+        elif self.bptt_window is None:
+            self.bptt_window = DEFAULT_BPTT_WINDOW
+        else:
+            self.bptt_window = check_size("bptt_window", self.bptt_window, 1)
 
     def learner_config(self, task_gamma: float = None):
         """The learner's config: TDConfig (prediction; gamma defaults to the task's) or ACConfig,
@@ -119,6 +140,10 @@ class RunConfig:
             if self.task in PREDICTION_TASKS:
                 raise ValueError(f"{key} applies to control tasks (the actor-critic's network), "
                                  f"not to {self.task}")
+        if self.agent == "gru" and self.task not in PREDICTION_TASKS:
+            network = ACNetwork(**self.network)
+            GRUAC.check_network(network)
+            return network
         if self.agent != "memoryless" or self.task in PREDICTION_TASKS:
             return ACNetwork(**self.network)
         return ACNetwork(**memoryless_fields(self.network, "the memoryless agent (its network "
@@ -275,11 +300,15 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
         td = TDLambda(task.obs_size, cfg.hidden, kind=cfg.kind, activation=cfg.activation,
                       seed=cfg.seed, backend=cfg.backend, dtype=np.dtype(cfg.dtype),
                       config=cfg.learner_config(task.gamma))
+    elif cfg.agent == "gru":
+        td = GRUTDLambda(task.obs_size, cfg.hidden, cfg.bptt_window,
+                         config=cfg.learner_config(task.gamma), seed=cfg.seed)
     else:
         from .baselines import MemorylessTD, PatternLookup, ZeroPredictor
         td = ZeroPredictor() if cfg.agent == "zero" else \
             PatternLookup.for_task(task) if cfg.agent == "lookup" else \
             MemorylessTD(task.obs_size, cfg.learner_config(task.gamma))
+    record(cfg, td, out)
     start = td.steps
     last_good = LastGood(td, ckpt)
     horizon = return_horizon(task.gamma)
@@ -317,6 +346,8 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
 # -- control: streaming actor-critic ------------------------------------------------------------
 
 def _who(cfg: RunConfig) -> str:
+    if cfg.agent == "gru":
+        return f"GRU n={cfg.hidden}, T-BPTT T={cfg.bptt_window}"
     return f"RTU {cfg.kind} n={cfg.hidden}" if cfg.agent == "rtu" else f"{cfg.agent} baseline"
 
 
@@ -328,6 +359,10 @@ def make_learner(cfg: RunConfig, spec):
         from .baselines import RandomPolicy
         return RandomPolicy(n_actions, seed=cfg.seed) if spec.discrete else \
             RandomPolicy(low=spec.low, high=spec.high, seed=cfg.seed)
+    if cfg.agent == "gru":
+        return GRUActorCritic(spec.obs_size, cfg.hidden, n_actions, cfg.bptt_window,
+                              action_kind=action_kind, config=cfg.learner_config(),
+                              network=cfg.network_config(), seed=cfg.seed)
     # the memoryless agent (rtu_edge.baselines.MemorylessAC) is this learner with a memoryless
     # network (network_config)
     return ActorCritic(spec.obs_size, cfg.hidden, n_actions, action_kind=action_kind,
@@ -363,6 +398,7 @@ def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool) -> di
     ckpt = out / CHECKPOINT
     ac = ActorCritic.from_checkpoint(ckpt, backend=cfg.backend) if resume else \
         make_learner(cfg, spec)
+    record(cfg, ac, out)
     metrics = Metrics(out / "metrics.csv", ["step", "episode", "return", "length"], resume)
     bar = _progress(cfg.steps, ac.steps, progress)
     last_good = LastGood(ac, ckpt)
@@ -394,6 +430,32 @@ def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool) -> di
     return {"steps": ac.steps, "episodes": ac.episodes,
             "checkpoint": str(ckpt) if _checkpointed(ac) else None,
             "mean_return_last_20": float(np.mean(recent)) if recent else float("nan")}
+
+
+def learner_flops(learner) -> Optional[int]:
+    """FLOPs per step of the learner's recurrent cells, forward and gradient as
+    rtu_edge.flops.flops_per_step counts them (the O(nd) and O(n^2) terms): TD(lambda)'s cell;
+    the actor-critic's, one per network (critic and actor; a shared trunk once, its second
+    gradient not counted), on the cell's input (n_embed, or n_x without an input layer). None for
+    a baseline without a recurrent cell (memoryless TD, zero, lookup, random)."""
+    if isinstance(learner, TDLambda):
+        return flops_per_step(learner.kind, learner.n_hidden, learner.n_in)
+    if isinstance(learner, GRUTDLambda):
+        return flops_per_step("gru", learner.n_hidden, learner.n_in, learner.window)
+    if isinstance(learner, (ActorCritic, GRUActorCritic)):
+        net = learner.network
+        if isinstance(learner, GRUActorCritic):
+            cell = flops_per_step("gru", learner.n_hidden, learner.n_x, learner.window)
+        else:
+            cell = flops_per_step(learner.kind, learner.n_hidden, net.n_embed or learner.n_x)
+        return cell * (1 if net.shared else 2)
+    return None
+
+
+def record(cfg: RunConfig, learner, out: Path) -> None:
+    """config.json: every field of cfg as the run uses it, with its learner's FLOPs per step."""
+    cfg = dataclasses.replace(cfg, flops_per_step=learner_flops(learner))
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
 
 
 def _resumed(cfg: RunConfig, saved: RunConfig) -> RunConfig:
@@ -443,10 +505,9 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
     out.mkdir(parents=True, exist_ok=True)
     if not os.access(out, os.W_OK):
         raise ValueError(f"--out: {out} is not writable")
-    # every field, as the run uses it
+    # every field, as the run uses it (config.json: record, once the learner is made)
     cfg = dataclasses.replace(cfg, learner=asdict(learner),
                               network={} if kind == "prediction" else asdict(network))
-    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
     started = time.perf_counter()
     if cfg.task in PREDICTION_TASKS:
         result = train_prediction(cfg, out, resume, progress)

@@ -6,6 +6,7 @@ episode). The pattern-aware lookup predictor follows its documented rule, is cau
 patterning does far better than predicting zero and than the RTU learners."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -246,3 +247,45 @@ def test_memoryless_ac_matches_random_on_cartpole_p():
     assert last >= np.mean(random)
     short = cartpole_returns(MemorylessAC(2, 32, 2, seed=seed), seed, 500)
     assert short == cartpole_returns(MemorylessAC(2, 32, 2, seed=seed), seed, 500)
+
+
+def test_gru_learners_have_the_public_interface_over_the_reference():
+    """GRUTDLambda and GRUActorCritic: the reference GRUTD / GRUAC's numbers (same seed), with
+    TDLambda's and ActorCritic's types (act: an int for discrete actions) and checks by name; a
+    refused call changes nothing."""
+    from rtu_edge.baselines import GRUAC, GRUTD, ACConfig, GRUActorCritic, GRUTDLambda
+    from rtu_edge.reference.prng import Prng
+    rng = np.random.default_rng(0)
+    X, C = rng.uniform(-1, 1, (30, 3)), rng.uniform(0, 1, 30)
+    p = GRUTDLambda(3, 4, 2, seed=5)
+    v = p.run(X, C)
+    assert np.array_equal(v, GRUTD(3, 4, 2, TDConfig(), Prng(5)).run(X, C))
+    assert isinstance(p.step(X[0], 0.0), float) and p.steps == 31
+    for call, name in ((lambda: p.step(X[0, :2], 0.0), "x must have shape (3,)"),
+                       (lambda: p.step(X[0], "c"), "cumulant must be a real number"),
+                       (lambda: p.run(X[:, :2], C), "X must have shape (T, 3)"),
+                       (lambda: p.run(X, C[:5]), "cumulants must have shape (30,)")):
+        with pytest.raises(ValueError, match=re.escape(name)):
+            call()
+    assert p.steps == 31
+    ac, ref = GRUActorCritic(2, 4, 3, 2, seed=1), GRUAC(2, 4, 2, "discrete", 3, ACConfig(), 1)
+    obs = rng.uniform(-1, 1, 2)
+    for t in range(20):
+        a = ac.act(obs)
+        assert type(a) is int and a == int(ref.act(obs)[0])
+        obs = rng.uniform(-1, 1, 2)
+        for learner in (ac, ref):
+            learner.learn(1.0, obs, False, t == 9)
+    assert (ac.steps, ac.episodes) == (20, 1)
+    assert np.array_equal(ac.learner.z_pi, ref.z_pi)
+    ac.act(obs)
+    for call, name in ((lambda: ac.learn(1.0, np.zeros(3), False, False), "next_obs must have"),
+                       (lambda: ac.learn(None, np.zeros(2), False, False), "reward must be"),
+                       (lambda: ac.learn(1.0, np.zeros(2), 0, False), "terminated must be a bool"),
+                       (lambda: GRUActorCritic(2, 4, 3, 2, action_kind="box"), "action_kind"),
+                       (lambda: GRUActorCritic(2, 4, 3, 2, config=TDConfig()), "config must be")):
+        with pytest.raises(ValueError, match=name):
+            call()
+    assert ac.steps == 20
+    action = GRUActorCritic(2, 4, 2, 2, action_kind="continuous").act(np.zeros(2))
+    assert action.shape == (2,) and action.dtype == np.float64

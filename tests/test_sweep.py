@@ -203,6 +203,11 @@ BAD = [
     (TINY.replace("seeds = [0, 1]", "seeds = [0, -1]"), "seeds: seeds are integers"),
     (TINY.replace("seeds = [0, 1]", ""), "seeds: missing"),
     (TINY.replace("[defaults]", "[defaults\n"), "not valid TOML"),
+    (TINY.replace('kind = "linear"', 'agent = "gru"\nbptt_window = 0'),
+     "configs[0].bptt_window: must be an integer >= 1, got 0"),
+    (TINY.replace('kind = "linear"', 'bptt_window = 4'),
+     "configs[0].bptt_window: goes with the gru agent, not with rtu"),
+    (TINY.replace("n_head = 8", 'agent = "gru"\nn_embed = 4'), "configs[1].n_embed: must be 0"),
 ]
 
 
@@ -341,3 +346,26 @@ agent = "zero"
     with pytest.raises(SystemExit) as stop:  # --versus goes with --report (argparse's error)
         sweep(file, "--out", out, "--versus", "zero")
     assert stop.value.code == 2
+
+
+def test_gru_agent_sweeps_with_its_window_and_every_run_records_its_flops(tmp_path):
+    """agent = "gru" with bptt_window: results.csv holds the window and, for every agent, the
+    FLOPs per step of its learner's cells (rtu_edge.flops), as its config.json records them."""
+    from rtu_edge.flops import flops_per_step
+    from rtu_edge.tasks import TraceConditioning
+    text = TINY.replace("seeds = [0, 1]", "seeds = [0]").replace(
+        'label = "cp"\ntask = "cartpole-p"\nsteps = 2000\nn_head = 8',
+        'label = "gru"\nagent = "gru"\nbptt_window = 3\n\n[[configs]]\nlabel = "zero"\n'
+        'agent = "zero"')
+    file, out = write(tmp_path / "gru.toml", text), tmp_path / "out"
+    assert sweep(file, "--out", out) == 0
+    table = {r["label"]: r for r in rows(out)}
+    assert sorted(table) == ["gru", "lin", "zero"]
+    assert all(r["status"] == "ok" for r in table.values())
+    n_in = TraceConditioning(isi=10, seed=0).obs_size
+    assert (table["gru"]["agent"], table["gru"]["bptt_window"]) == ("gru", "3")
+    assert int(table["gru"]["flops_per_step"]) == flops_per_step("gru", 4, n_in, 3)
+    assert int(table["lin"]["flops_per_step"]) == flops_per_step("linear", 4, n_in)
+    assert table["lin"]["bptt_window"] == table["zero"]["flops_per_step"] == ""
+    recorded = json.loads((out / "runs" / "gru" / "seed-0" / "config.json").read_text())
+    assert recorded["bptt_window"] == 3

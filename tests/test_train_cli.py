@@ -188,6 +188,57 @@ def test_memoryless_agent_is_a_memoryless_actor_critic_that_resumes(tmp_path):
     assert ActorCritic.from_checkpoint(out / "checkpoint.rtu").steps >= 600
 
 
+@pytest.mark.parametrize("task", ["trace-conditioning", "cartpole-p"])
+def test_gru_agent_trains_records_its_window_and_flops_and_cannot_resume(tmp_path, capsys, task):
+    """--agent gru --bptt-window 4: TD(lambda) or the actor-critic with the GRU baseline writes
+    metrics; config.json holds the window and the FLOPs per step of its GRU (one per network of
+    the actor-critic, whose input is cartpole-p's 2 values); no checkpoint, so --resume is
+    refused."""
+    import json
+
+    from rtu_edge.flops import flops_per_step
+    from rtu_edge.tasks import TraceConditioning
+    out = tmp_path / "g"
+    base = ["train", "--task", task, "--agent", "gru", "--bptt-window", "4", "--hidden", "4",
+            "--log-every", "50", "--out", str(out)]
+    assert main(base + ["--steps", "300"]) == 0
+    assert rows(out / "metrics.csv") and not (out / "checkpoint.rtu").exists()
+    config = json.loads((out / "config.json").read_text())
+    n_in, networks = (TraceConditioning(isi=10, seed=0).obs_size, 1) \
+        if task == "trace-conditioning" else (2, 2)
+    assert (config["agent"], config["bptt_window"]) == ("gru", 4)
+    assert config["flops_per_step"] == networks * flops_per_step("gru", 4, n_in, 4)
+    capsys.readouterr()
+    assert main(base + ["--steps", "600", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--resume: the gru baseline keeps no checkpoint" in err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--agent", "rtu", "--bptt-window", "4"], "--bptt-window: bptt_window goes with the gru "
+                                               "agent, not with rtu"),
+    (["--agent", "random", "--bptt-window", "4"], "--bptt-window"),
+    (["--agent", "gru", "--n-embed", "4"], "--n-embed: n_embed must be 0 for the GRU baseline"),
+])
+def test_bptt_window_belongs_to_the_gru_agent(tmp_path, capsys, argv, message):
+    out = tmp_path / "r"
+    assert main(["train", "--task", "cartpole-p", "--steps", "10", "--out", str(out)]
+                + argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "2.5", "x"])
+def test_bad_bptt_window_is_refused_by_name(tmp_path, capsys, value):
+    with pytest.raises(SystemExit) as stopped:
+        main(["train", "--task", "cartpole-p", "--steps", "10", "--agent", "gru",
+              "--bptt-window", value, "--out", str(tmp_path / "r")])
+    assert stopped.value.code == 2
+    assert f"argument --bptt-window: expected a positive integer, got '{value}'" in \
+        capsys.readouterr().err
+
+
 def test_lookup_agent_trains_on_both_prediction_tasks_without_a_checkpoint(tmp_path, capsys):
     """--agent lookup is rtu_edge.baselines.PatternLookup: its windows match the table run on the
     same stream; it keeps no checkpoint, so --resume is refused; control tasks refuse it."""

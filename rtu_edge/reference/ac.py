@@ -502,12 +502,19 @@ class GRUAC(AC):
     def __init__(self, n_obs: int, n_hidden: int, window: int, action_kind: str, n_actions: int,
                  config: ACConfig, seed: int, network: ACNetwork = ACNetwork()):
         self.window = check_size("window", window, 1)
-        if network.n_embed or network.memoryless:
-            raise ValueError(f"network: the GRU baseline has no input layer and keeps its "
-                             f"memory (n_embed 0, memoryless off), got n_embed "
-                             f"{network.n_embed}, memoryless {network.memoryless}")
+        self.check_network(network)
         super().__init__("gru", "tanh", n_obs, n_hidden, action_kind, n_actions, config, seed,
                          network)
+
+    @staticmethod
+    def check_network(network: ACNetwork) -> None:
+        """ValueError, starting with the field's name, if network asks for what the GRU baseline
+        has not: an input layer (n_embed) or no memory (memoryless)."""
+        if network.n_embed:
+            raise ValueError(f"n_embed must be 0 for the GRU baseline (it has no input layer), "
+                             f"got {network.n_embed}")
+        if network.memoryless:
+            raise ValueError("memoryless must be off for the GRU baseline (it keeps its memory)")
 
     def new_trunk(self) -> GRUTrunk:
         return GRUTrunk(self.n_x, self.n_hidden, self.window)

@@ -1,0 +1,50 @@
+"""FLOPs per step of a recurrent cell: its forward and its gradient, as the package's learners
+compute them (benchmarks/bench_cell.py times the cells against it; ``rtu-edge train`` records the
+count of a run's learner, rtu_edge.train.learner_flops)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from .reference.gru import flops_per_step as gru_flops_per_step
+
+
+def flops_per_step(kind: str, n_hidden: int, n_in: int, window: Optional[int] = None) -> int:
+    """FLOPs of one step + gradient, counting the O(n*d) and O(n^2) terms only (n = n_hidden,
+    d = n_in; the RTU kinds have no O(n^2) term).
+
+    gru, the baseline (rtu_edge.baselines) with truncated BPTT over ``window`` = T steps: its
+    forward (the window run again from h_{t-T}) and T-step backward as
+    rtu_edge.reference.gru.flops_per_step counts them (the learner's trace, which the RTU kinds'
+    count leaves out too, not included).
+
+    linear, rtu-spec.md section 5: forward 4nd + E update 8nd + gradient contraction 6nd = 18nd.
+    The code agrees (c_src/rtu_cell.c, inner j loops): step_linear u loop uc += wc*x, ud += wd*x
+    (2 mul + 2 add = 4); E loop e_re = g*er - phi*ei + eta*x (3 mul + 2 add), e_im = g*ei + phi*er
+    (2 mul + 1 add) = 8; gradient_into dc*ta + dd*tb, -dc*tb + dd*ta (2 x (2 mul + 1 add)) = 6.
+
+    nonlinear, counted in c_src/rtu_cell.c:
+      step_nonlinear u loop: uc += wc*x, ud += wd*x                        2 mul + 2 add =  4
+      step_nonlinear trace loop: ex = eta*x                                 1 mul         =  1
+        ta = fa*(g*a - phi*b + ex)                                          3 mul + 2 add =  5
+        tb = fb*(g*b + phi*a)                                               3 mul + 1 add =  4
+        tc = fa*(g*c - phi*d)                                               3 mul + 1 add =  4
+        td = fb*(g*d + phi*c + ex)                                          3 mul + 2 add =  5
+      gradient_into: dc*ta + dd*tb, dc_w*tc + dd*td                   2 x (2 mul + 1 add) =  6
+      total 4 + 19 + 6 = 29nd.
+    lru, the linear kind's 18nd and its readout of 2n rows, counted in c_src/rtu_cell.c:
+      rtu_lru_readout, per row: c_re[i].c, c_im[i].d, d_skip[i].x     2n + 2n + 2d  = 4n + 2d
+      lru_backward, per row: dL/dc += dy c_re[i], dL/dd += -dy c_im[i]  2n + 2n       = 4n
+        the gradient's rows dy c, -dy d, dy x                             n + n + d     = 2n + d
+      total 18nd + 2n (4n + 2d) + 2n (6n + d) = 24nd + 20n^2.
+    (rtu_cell_gradient assigns grad; run_gradient's accumulation adds 2nd more, not counted;
+    nor does the LRU's, 4n^2 + 2nd.)
+    """
+    n, d = n_hidden, n_in
+    if kind == "gru":
+        cost = gru_flops_per_step(n, d, window)
+        return cost["forward"] + cost["backward"]
+    if kind == "lru":
+        return 24 * n * d + 20 * n * n
+    per_nd = {"linear": 18, "nonlinear": 29}[kind]
+    return per_nd * n * d
