@@ -26,8 +26,9 @@ PAYLOAD_INTS = 56  # normalize_obs, scale_reward, fed, acted (u32); 5 u64
 FIXED = HEADER + PAYLOAD_INTS  # the reals start here
 #: the networks the exactness tests run on
 NETWORKS = {"default": ACNetwork(),
-            "full": ACNetwork(n_embed=32, prev_action=True, prev_reward=True),
-            "shared": ACNetwork(n_embed=32, prev_action=True, prev_reward=True, shared=True),
+            "full": ACNetwork(n_embed=32, n_head=32, prev_action=True, prev_reward=True),
+            "shared": ACNetwork(n_embed=32, n_head=32, prev_action=True, prev_reward=True,
+                                shared=True),
             "plain": ACNetwork(n_embed=0, n_head=0),
             "memoryless": ACNetwork(memoryless=True, prev_action=False, prev_reward=False)}
 
