@@ -8,8 +8,8 @@ For two actor-critic models (linear RTU, tanh, float32 checkpoints):
 * bigger    n_in 16, n_hidden 64, 4 actions: trained 500 steps on unit-normal data, timed and
             checked on unit-normal observations;
 
-both on the package's default network (separate actor and critic, input layers and heads of
-32 units, the previous action and reward as inputs), it exports the ONNX step model (float32)
+both on the full streaming network (NETWORK: separate actor and critic, input layers and heads
+of 32 units, the previous action and reward as inputs; every part the export has), it exports the ONNX step model (float32)
 and its int8 variant (rtu_edge.export.onnx_export) and the C header, and times one inference
 step, the state fed back and an action and a reward given back after it, four ways:
 
@@ -63,6 +63,8 @@ BENCH_SOURCE = ROOT / "benchmarks" / "bench_export.c"
 RING = 64  # observations cycled through by the timed loops (a power of two)
 ROLLOUT = 1000  # steps of the accuracy checks
 SEED = 1
+#: the network both learners are built on: every part of the streaming network
+NETWORK = {"n_embed": 32, "n_head": 32, "prev_action": True, "prev_reward": True}
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def cartpole_model(directory: Path, settings: Settings):
     from rtu_edge.tasks import make_env
     env, spec = make_env("cartpole-p", seed=SEED)
     ac = ActorCritic(spec.obs_size, 32, spec.n_actions, kind="linear", activation="tanh",
-                     seed=SEED, dtype=np.float32)
+                     seed=SEED, dtype=np.float32, **NETWORK)
     obs, _ = env.reset(seed=SEED)
     seen = []
     for _ in range(max(settings.train_steps, ROLLOUT)):
@@ -103,7 +105,8 @@ def bigger_model(directory: Path, settings: Settings):
     """(checkpoint path, observations): n_in 16, n_hidden 64, 4 actions, trained 500 steps on
     unit-normal data; unit-normal observations."""
     rng = np.random.default_rng(SEED)
-    ac = ActorCritic(16, 64, 4, kind="linear", activation="tanh", seed=SEED, dtype=np.float32)
+    ac = ActorCritic(16, 64, 4, kind="linear", activation="tanh", seed=SEED, dtype=np.float32,
+                     **NETWORK)
     obs = rng.standard_normal(16)
     for t in range(500):
         ac.act(obs)
