@@ -80,6 +80,25 @@ class ReferenceCheckpoints:
         self.ref.cell.refresh()
 
 
+def config_with(cls, config, hyperparameters: dict, argument: str = "config", also=()):
+    """config (default cls(); the argument named argument) with the fields named in
+    hyperparameters replaced; also: other keyword names the learner takes (for the message on an
+    unknown one). ValueError naming argument if config is not a cls; TypeError on an unknown
+    field."""
+    if config is None:
+        config = cls()
+    elif not isinstance(config, cls):
+        raise ValueError(f"{argument} must be a {cls.__name__}, got {type(config).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in hyperparameters:
+        if key not in names:
+            raise TypeError(f"unknown hyperparameter {key!r}; {cls.__name__} has "
+                            f"{', '.join(sorted(names))}"
+                            + (f", and the learner also takes {', '.join(also)}"
+                               if also else ""))
+    return dataclasses.replace(config, **hyperparameters)
+
+
 class Checkpointable:
     """The shared part of a learner class. A subclass sets LEARNER ("td", "actor-critic") and
     defines _size_query() (the name of its C size query and its arguments), _from_dims(dims, backend) and
@@ -92,24 +111,6 @@ class Checkpointable:
         self.n_in, self.n_hidden, self.dtype, self.seed = check_cell_arguments(
             n_in, n_hidden, kind, activation, seed, backend, dtype)
         self.kind, self.activation, self.backend = kind, activation, backend
-
-    @staticmethod
-    def _config(cls, config, hyperparameters: dict, argument: str = "config", also=()):
-        """config (default cls(); the argument named argument) with the fields named in
-        hyperparameters replaced; also: other keyword names the learner takes (for the
-        message on an unknown one)."""
-        if config is None:
-            config = cls()
-        elif not isinstance(config, cls):
-            raise ValueError(f"{argument} must be a {cls.__name__}, got {type(config).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        for key in hyperparameters:
-            if key not in names:
-                raise TypeError(f"unknown hyperparameter {key!r}; {cls.__name__} has "
-                                f"{', '.join(sorted(names))}"
-                                + (f", and the learner also takes {', '.join(also)}"
-                                   if also else ""))
-        return dataclasses.replace(config, **hyperparameters)
 
     @property
     def config(self):

@@ -20,7 +20,8 @@ import numpy as np
 
 from . import _ccore
 from ._ccore import CCore, load_lib
-from ._learner import Checkpointable, ReferenceCheckpoints, bool_flag, real_array, real_scalar
+from ._learner import (Checkpointable, ReferenceCheckpoints, bool_flag, config_with, real_array,
+                       real_scalar)
 from .cell import CELL_FIELDS, KINDS
 from .reference import ACTIVATIONS
 from .reference.ac import AC, ACTION_KINDS, policy_std
@@ -297,8 +298,8 @@ class ActorCritic(Checkpointable):
             raise ValueError(f"n_actions must be an integer, got {n_actions!r}")
         network_fields = {k: hyperparameters.pop(k) for k in NETWORK_FIELDS
                           if k in hyperparameters}
-        config = self._config(ACConfig, config, hyperparameters, also=NETWORK_FIELDS)
-        network = self._config(ACNetwork, network, network_fields, "network")
+        config = config_with(ACConfig, config, hyperparameters, also=NETWORK_FIELDS)
+        network = config_with(ACNetwork, network, network_fields, "network")
         shape = Shape(kind, activation, self.n_in, self.n_hidden, action_kind, int(n_actions),
                       network)
         shape.check()

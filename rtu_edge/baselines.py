@@ -53,7 +53,7 @@ from typing import Optional
 
 import numpy as np
 
-from ._learner import bool_flag, real_array, real_rows, real_scalar
+from ._learner import bool_flag, config_with, real_array, real_rows, real_scalar
 from .ac import NETWORK_FIELDS, ActorCritic
 from .reference.ac import ACTION_KINDS, GRUAC
 from .reference.cell import check_input
@@ -236,18 +236,9 @@ class MemorylessAC(ActorCritic):
     def __init__(self, n_in: int, n_hidden: int, n_actions: int, *,
                  network: ACNetwork | None = None, **kwargs):
         fields = {k: kwargs.pop(k) for k in NETWORK_FIELDS if k in kwargs}
-        network = self._config(ACNetwork, network, memoryless_fields(fields, "MemorylessAC"),
-                               "network")
+        network = config_with(ACNetwork, network, memoryless_fields(fields, "MemorylessAC"),
+                              "network")
         super().__init__(n_in, n_hidden, n_actions, network=network, **kwargs)
-
-
-def _check_type(name: str, value, cls):
-    """value (cls() if None), or ValueError naming the argument if it is not a cls."""
-    if value is None:
-        return cls()
-    if not isinstance(value, cls):
-        raise ValueError(f"{name} must be a {cls.__name__}, got {type(value).__name__}")
-    return value
 
 
 class GRUTDLambda:
@@ -260,7 +251,7 @@ class GRUTDLambda:
 
     def __init__(self, n_in: int, n_hidden: int, window: int, *, config: TDConfig | None = None,
                  seed: int = 0):
-        self.learner = GRUTD(n_in, n_hidden, window, _check_type("config", config, TDConfig),
+        self.learner = GRUTD(n_in, n_hidden, window, config_with(TDConfig, config, {}),
                              Prng(seed))
         self.n_in, self.n_hidden, self.window = n_in, n_hidden, window
 
@@ -291,8 +282,8 @@ class GRUActorCritic:
         if action_kind not in ACTION_KINDS:
             raise ValueError(f"action_kind must be one of {ACTION_KINDS}, got {action_kind!r}")
         self.learner = GRUAC(n_in, n_hidden, window, action_kind, n_actions,
-                             _check_type("config", config, ACConfig), seed,
-                             _check_type("network", network, ACNetwork))
+                             config_with(ACConfig, config, {}), seed,
+                             config_with(ACNetwork, network, {}, "network"))
         self.n_in, self.n_hidden, self.window = n_in, n_hidden, window
         self.action_kind, self.n_actions = action_kind, n_actions
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from . import _ccore
 from ._ccore import CCore
-from ._learner import Checkpointable, ReferenceCheckpoints, real_array, real_rows, real_scalar
+from ._learner import (Checkpointable, ReferenceCheckpoints, config_with, real_array, real_rows,
+                       real_scalar)
 from .cell import CELL_FIELDS, KINDS
 from .reference import ACTIVATIONS, Prng
 from .reference.cell import cell_layout, split
@@ -117,7 +118,7 @@ class TDLambda(Checkpointable):
                  activation: str = "relu", seed: int = 0, backend: str = "c", dtype=np.float64,
                  config: TDConfig | None = None, **hyperparameters):
         self._setup_cell(n_in, n_hidden, kind, activation, seed, backend, dtype)
-        config = self._config(TDConfig, config, hyperparameters)
+        config = config_with(TDConfig, config, hyperparameters)
         impl = _CTD if backend == "c" else _ReferenceTD
         self._impl = impl(kind, activation, self.n_in, self.n_hidden, self.dtype, config,
                           self.seed)
