@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="instead: check TD(lambda) and the actor-critic on the C core "
                           "(float64) against the numpy reference, every kind, 1000 steps of "
                           "trace conditioning, CartPole with hidden velocities (separate and "
-                          "shared networks) and Pendulum-P; exits 1 beyond 1e-6 or if an "
+                          "shared networks) and Pendulum-P (the actor-critic restarted from the "
+                          "reference's state every 100 steps); exits 1 beyond 1e-9 or if an "
                           "action differs")
 
     tr = sub.add_parser(
