@@ -54,7 +54,7 @@ typedef enum { RTU_OPT_SGD = 0, RTU_OPT_OBGD = 1 } rtu_optimizer;
 
 /* ACNetwork: the default network of a fresh actor-critic (rtu_ac_shape's fields) */
 #define RTU_AC_DEFAULT_N_EMBED 0u                    /* input layer units (Dense + LayerNorm + leaky ReLU); 0: none */
-#define RTU_AC_DEFAULT_N_HEAD 32u                    /* hidden units of each head (Dense + LayerNorm + leaky ReLU); 0: linear heads on the RTU's features */
+#define RTU_AC_DEFAULT_N_HEAD 64u                    /* hidden units of each head (Dense + LayerNorm + leaky ReLU); 0: linear heads on the RTU's features */
 #define RTU_AC_DEFAULT_SHARED 0                      /* actor and critic share the input layer and the RTU */
 #define RTU_AC_DEFAULT_PREV_ACTION 0                 /* the network's input holds the previous action */
 #define RTU_AC_DEFAULT_PREV_REWARD 0                 /* the network's input holds the previous scaled reward */

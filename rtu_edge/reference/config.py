@@ -159,7 +159,7 @@ class ACNetwork(LearnerConfig):
     activation; rtu-spec.md section 6). Sizes are checked by the C core (rtu_ac_check_shape)."""
 
     n_embed: int = size(0, help="input layer units (Dense + LayerNorm + leaky ReLU); 0: none")
-    n_head: int = size(32, help="hidden units of each head (Dense + LayerNorm + leaky ReLU); "
+    n_head: int = size(64, help="hidden units of each head (Dense + LayerNorm + leaky ReLU); "
                                 "0: linear heads on the RTU's features")
     shared: bool = flag(False, help="actor and critic share the input layer and the RTU")
     prev_action: bool = flag(False, help="the network's input holds the previous action")
