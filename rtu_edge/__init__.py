@@ -7,6 +7,9 @@ from .ac import ActorCritic
 from .cell import RTUCell
 from .reference.config import ACConfig, ACNetwork, TDConfig
 from .td import TDLambda
+from .tasks.registry import register_envs
+
+register_envs()  # rtu_edge/CartPoleP-v0, PendulumP-v0, MemoryChain-v0, when gymnasium is there
 
 __version__ = "0.1.0"
 __all__ = ["ACConfig", "ACNetwork", "ActorCritic", "RTUCell", "RTUError", "TDConfig", "TDLambda",

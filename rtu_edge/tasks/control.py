@@ -45,7 +45,7 @@ from .._extras import require
 
 # rtu_edge[train]; rtu_edge.tasks imports this module on first use of one of its names
 gym = require("gymnasium", "rtu_edge.tasks.control")
-from . import memory_chain, mujoco_p  # noqa: E402 (they need gymnasium too)
+from . import memory_chain, mujoco_p, registry  # noqa: E402 (they need gymnasium too)
 spaces = gym.spaces
 
 __all__ = ["HiddenVelocity", "make_cartpole_p", "make_pendulum_p", "FlattenObservation",
@@ -62,7 +62,7 @@ _ACCEPTED = ('"cartpole-p", "pendulum-p", "memory-chain-<L>", "hopper-p", "halfc
 
 # --------------------------------------------------------------------------- hidden velocity
 
-class HiddenVelocity(gym.ObservationWrapper):
+class HiddenVelocity(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """CartPole or Pendulum with the velocities removed from the observation.
 
     ``HiddenVelocity(env)`` keeps only the entries ``keep`` of the wrapped environment's
@@ -99,6 +99,7 @@ class HiddenVelocity(gym.ObservationWrapper):
         keep = tuple(int(i) for i in keep)
         if not keep or any(not 0 <= i < space.shape[0] for i in keep):
             raise ValueError(f"keep must be indices in 0..{space.shape[0] - 1}, got {keep!r}")
+        gym.utils.RecordConstructorArgs.__init__(self, keep=keep)  # env.spec can remake it
         self.keep = keep
         self._index = np.array(keep, dtype=np.intp)
         self.observation_space = spaces.Box(space.low[self._index], space.high[self._index],
@@ -111,26 +112,28 @@ class HiddenVelocity(gym.ObservationWrapper):
 def make_cartpole_p(**kwargs: Any) -> gym.Env:
     """CartPole-v1 with velocities hidden: observation ``[x, theta]``, float32, shape (2,).
 
-    ``gym.make("CartPole-v1", **kwargs)`` wrapped in ``HiddenVelocity``: actions Discrete(2)
-    (0 pushes the cart left, 1 right), reward +1 per step, terminated when |x| > 2.4 or
-    |theta| > 12 degrees, truncated after 500 steps. Seed with ``env.reset(seed=...)``.
+    ``gym.make("rtu_edge/CartPoleP-v0", **kwargs)`` (registry.py: CartPole-v1's environment and
+    time limit, wrapped in ``HiddenVelocity``): actions Discrete(2) (0 pushes the cart left, 1
+    right), reward +1 per step, terminated when |x| > 2.4 or |theta| > 12 degrees, truncated
+    after 500 steps. Seed with ``env.reset(seed=...)``.
     """
-    return HiddenVelocity(gym.make("CartPole-v1", **kwargs))
+    return gym.make(registry.CARTPOLE_P, **kwargs)
 
 
 def make_pendulum_p(**kwargs: Any) -> gym.Env:
     """Pendulum-v1 with velocity hidden: observation ``[cos(theta), sin(theta)]``, float32, (2,).
 
-    ``gym.make("Pendulum-v1", **kwargs)`` wrapped in ``HiddenVelocity``: action a torque, Box
-    [-2, 2] of shape (1,), reward -(theta^2 + 0.1 theta_dot^2 + 0.001 u^2) (theta normalised to
-    [-pi, pi)), never terminated, truncated after 200 steps. Seed with ``env.reset(seed=...)``.
+    ``gym.make("rtu_edge/PendulumP-v0", **kwargs)`` (registry.py: Pendulum-v1's environment and
+    time limit, wrapped in ``HiddenVelocity``): action a torque, Box [-2, 2] of shape (1,), reward
+    -(theta^2 + 0.1 theta_dot^2 + 0.001 u^2) (theta normalised to [-pi, pi)), never terminated,
+    truncated after 200 steps. Seed with ``env.reset(seed=...)``.
     """
-    return HiddenVelocity(gym.make("Pendulum-v1", **kwargs))
+    return gym.make(registry.PENDULUM_P, **kwargs)
 
 
 # --------------------------------------------------------------------------- adapters
 
-class FlattenObservation(gym.ObservationWrapper):
+class FlattenObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """Flattens any observation to a 1-D float vector (``gymnasium.spaces.flatten``, then a cast).
 
     Layout of the vector, by observation space (recursively, parts concatenated in order):
@@ -150,6 +153,7 @@ class FlattenObservation(gym.ObservationWrapper):
     """
 
     def __init__(self, env: gym.Env, dtype=np.float64):
+        gym.utils.RecordConstructorArgs.__init__(self, dtype=dtype)
         super().__init__(env)
         self._inner_space = env.observation_space
         dtype = np.dtype(dtype)
@@ -171,7 +175,7 @@ class FlattenObservation(gym.ObservationWrapper):
         return np.asarray(spaces.flatten(self._inner_space, observation), dtype=self.dtype)
 
 
-class DiscreteActions(gym.ActionWrapper):
+class DiscreteActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     """Presents a Discrete (any ``start``) or MultiDiscrete action space as ``Discrete(n)``.
 
     The learner picks an integer ``a`` in ``0 .. n - 1``. For ``Discrete(n, start=s)`` the wrapped
@@ -182,6 +186,7 @@ class DiscreteActions(gym.ActionWrapper):
     """
 
     def __init__(self, env: gym.Env):
+        gym.utils.RecordConstructorArgs.__init__(self)
         super().__init__(env)
         space = env.action_space
         if isinstance(space, spaces.Discrete):
@@ -209,11 +214,12 @@ class DiscreteActions(gym.ActionWrapper):
         return idx + self._start
 
 
-class FlattenBoxAction(gym.ActionWrapper):
+class FlattenBoxAction(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     """Presents a Box action space of any shape as a 1-D Box of ``prod(shape)`` entries (C order);
     the action is reshaped back before it reaches the wrapped environment."""
 
     def __init__(self, env: gym.Env):
+        gym.utils.RecordConstructorArgs.__init__(self)
         super().__init__(env)
         space = env.action_space
         if not isinstance(space, spaces.Box):
@@ -225,11 +231,12 @@ class FlattenBoxAction(gym.ActionWrapper):
         return np.reshape(np.asarray(action, dtype=self.action_space.dtype), self._shape)
 
 
-class _SeedFirstReset(gym.Wrapper):
+class _SeedFirstReset(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """The first ``reset()`` without a seed is ``reset(seed=seed)``; the action and observation
     spaces are seeded with ``seed`` at construction."""
 
     def __init__(self, env: gym.Env, seed: int):
+        gym.utils.RecordConstructorArgs.__init__(self, seed=seed)
         super().__init__(env)
         self._pending_seed: Optional[int] = seed
         self.action_space.seed(seed)
@@ -346,7 +353,7 @@ def make_env(task: str, seed: int) -> Tuple[gym.Env, EnvSpec]:
     elif task == "pendulum-p":
         env = make_pendulum_p()
     elif task.startswith(memory_chain.PREFIX):
-        env = memory_chain.MemoryChain(memory_chain.memory_length(task))
+        env = gym.make(registry.MEMORY_CHAIN, memory_length=memory_chain.memory_length(task))
     elif task in mujoco_p.MUJOCO_P:
         env = mujoco_p.make_mujoco_p(task)
     elif task.startswith(POPGYM_PREFIX):
