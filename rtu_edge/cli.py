@@ -95,7 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "streaming actor-critic on cartpole-p, pendulum-p, a gymnasium id or "
                     "popgym:<Name>. Writes config.json, metrics.csv, curve.png and "
                     "checkpoint.rtu into --out; Ctrl-C stops at a safe point with a checkpoint.")
-    _learner_arguments(tr, steps_default=None)
+    _learner_arguments(tr, steps_default=None, required=False)
+    tr.add_argument("--config", metavar="FILE",
+                    help="repeat a run: every setting from FILE, a run's config.json (then give "
+                         "only --out); instead of --task, --steps and the other flags")
     tr.add_argument("--out", required=True, metavar="DIR", help="run directory")
     tr.add_argument("--agent", choices=("rtu", "memoryless", "gru", "random", "zero", "lookup"),
                     default="rtu",
@@ -267,11 +270,12 @@ def network_overrides(args) -> dict:
     return {k[4:]: v for k, v in vars(args).items() if k.startswith("net_") and v is not None}
 
 
-def _learner_arguments(p: argparse.ArgumentParser, steps_default) -> None:
-    p.add_argument("--task", required=True,
+def _learner_arguments(p: argparse.ArgumentParser, steps_default, required: bool = True) -> None:
+    """--task and --steps (required when required and steps_default is None), --hidden..."""
+    p.add_argument("--task", required=required,
                    help="trace-conditioning, trace-patterning, cartpole-p, pendulum-p, a "
                         "gymnasium id (e.g. CartPole-v1) or popgym:<Name>")
-    p.add_argument("--steps", type=_positive_int, required=steps_default is None,
+    p.add_argument("--steps", type=_positive_int, required=required and steps_default is None,
                    default=steps_default)
     p.add_argument("--hidden", type=_positive_int, default=32, help="RTU units (default 32)")
     p.add_argument("--kind", choices=KINDS, default=None,
@@ -283,6 +287,23 @@ def _learner_arguments(p: argparse.ArgumentParser, steps_default) -> None:
     p.add_argument("--dtype", choices=("float32", "float64"), default=None,
                    help="C precision (default float32; the reference is float64)")
     p.add_argument("--seed", type=_seed, default=0)
+
+
+def _given(parser: argparse.ArgumentParser, argv, command: str) -> set:
+    """The options given on the command line of a sub-command, by their first option string
+    (parsed again with every default suppressed, so a flag given with its default value counts
+    too)."""
+    sub = next(a for a in parser._subparsers._group_actions
+               if isinstance(a, argparse._SubParsersAction)).choices[command]
+    saved = {a: a.default for a in sub._actions}
+    try:
+        for a in sub._actions:
+            a.default = argparse.SUPPRESS
+        given = set(vars(parser.parse_args(argv)))
+        return {a.option_strings[0] for a in sub._actions if a.dest in given and a.option_strings}
+    finally:
+        for a, default in saved.items():
+            a.default = default
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,6 +318,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("validate: --checkpoint goes with --onnx")
         if args.onnx is None and not args.learners and args.steps is not None:
             parser.error("validate: --steps goes with --onnx or --learners")
+    if args.command == "train":
+        given = _given(parser, argv, "train") - {"--out", "--config"}
+        if args.config is not None and given:
+            parser.error(f"train: --config repeats the run of its file as it is; give only "
+                         f"--out with it, not {', '.join(sorted(given))}")
+        if args.config is None and (args.task is None or args.steps is None):
+            parser.error("train: the following arguments are required: --task, --steps "
+                         "(or --config FILE)")
     if args.command == "sweep":
         if args.file is None and not args.report:
             parser.error("sweep: give a sweep FILE to run, and/or --report")

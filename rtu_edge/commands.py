@@ -10,7 +10,7 @@ import numpy as np
 
 from .reference.config import c_name
 from .train import (PREDICTION_TASKS, Interrupted, Metrics, RunConfig,
-                    make_prediction_task, run_episodes, train as run)
+                    make_prediction_task, read_config, run_episodes, train as run)
 from .validate import LEARNER_TOLERANCE, actor_critic_parity
 
 __all__ = ["Interrupted", "demo", "evaluate", "train"]
@@ -40,8 +40,8 @@ def _config(args) -> RunConfig:
 
 
 def train(args) -> int:
-    result = run(_config(args), Path(args.out), resume=args.resume,
-                 progress=sys.stderr.isatty())
+    cfg = read_config(Path(args.config), "--config") if args.config else _config(args)
+    result = run(cfg, Path(args.out), resume=args.resume, progress=sys.stderr.isatty())
     summary = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                         for k, v in result.items())
     print(f"rtu-edge train: done: {summary}; metrics {Path(args.out) / 'metrics.csv'}, "

@@ -37,6 +37,7 @@ from .ac import ActorCritic
 from .baselines import GRUActorCritic, GRUTDLambda
 from .flops import flops_per_step
 from .reference.ac import GRUAC
+from .reference import ACTIVATIONS, KINDS
 from .reference.config import ACConfig, ACNetwork, TDConfig, memoryless_fields
 from .reference.gru import check_size
 from .td import TDLambda
@@ -120,7 +121,13 @@ class RunConfig:
         with the fields of ``learner``. ValueError naming a field the learner does not have."""
         cls = TDConfig if self.task in PREDICTION_TASKS else ACConfig
         names = {f.name for f in dataclasses.fields(cls)}
+        every = {f.name for c in (TDConfig, ACConfig) for f in dataclasses.fields(c)}
         for key in self.learner:
+            if key not in every:
+                raise ValueError(f"{key} is not a learner hyperparameter (TD(lambda): "
+                                 f"{', '.join(f.name for f in dataclasses.fields(TDConfig))}; "
+                                 "the actor-critic: "
+                                 f"{', '.join(f.name for f in dataclasses.fields(ACConfig))})")
             if key not in names:
                 other = "control tasks (the actor-critic)" if cls is TDConfig else \
                     "prediction tasks (TD(lambda))"
@@ -452,6 +459,68 @@ def learner_flops(learner) -> Optional[int]:
     return None
 
 
+#: what the other fields of a run's config.json hold (RunConfig; task, learner, network, agent
+#: and bptt_window have their own checks in read_config)
+_RECORD_CHECKS = {"steps": 1, "hidden": 1, "checkpoint_every": 1, "log_every": 1, "seed": 0}
+_RECORD_CHOICES = {"kind": (None, *KINDS), "activation": (None, *ACTIVATIONS),
+                   "backend": ("c", "reference"), "dtype": ("float32", "float64")}
+
+
+def read_config(path: Path, what: str) -> RunConfig:
+    """The RunConfig of a run's config.json (as ``record`` writes it), every value checked;
+    ValueError starting with what and naming the file and the key of the first fault.
+    flops_per_step, recorded and not an argument, is recomputed by the run."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except OSError as err:
+        raise ValueError(f"{what}: cannot read {path}: {err.strerror or err}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{what}: {path} is not a JSON run config: {err}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{what}: {path} is not a JSON run config (an object of its fields)")
+    known = [f.name for f in dataclasses.fields(RunConfig)]
+    for key in data:
+        if key not in known:
+            raise ValueError(f"{what}: {path}: unknown key {key!r} (a run's config.json has "
+                             f"{', '.join(known)})")
+    for key in ("task", "steps"):
+        if key not in data:
+            raise ValueError(f"{what}: {path}: missing key {key!r}")
+
+    def fault(key: str, message: str) -> ValueError:
+        return ValueError(f"{what}: {path}: {key}: {message}")
+
+    from .tasks.suite import task_info
+    try:
+        kind = "prediction" if task_info(data["task"]).kind == "prediction" else "control"
+    except ValueError as err:
+        raise fault("task", str(err)) from None
+    for key, low in _RECORD_CHECKS.items():
+        if key in data:
+            try:
+                check_size(key, data[key], low)
+            except ValueError as err:
+                raise fault(key, str(err)) from None
+    for key, choices in _RECORD_CHOICES.items():
+        if key in data and data[key] not in choices:
+            raise fault(key, f"must be one of {', '.join(map(str, choices))}, got {data[key]!r}")
+    if data.get("agent", "rtu") not in AGENTS[kind]:
+        raise fault("agent", f"must be one of {', '.join(AGENTS[kind])} for {kind} tasks, got "
+                             f"{data['agent']!r}")
+    for key in ("learner", "network"):
+        if not isinstance(data.get(key, {}), dict):
+            raise fault(key, f"must be an object of fields, got {data[key]!r}")
+    try:  # bptt_window (RunConfig checks it), the learner's and the network's fields
+        cfg = RunConfig(**{**data, "flops_per_step": None})
+        task = make_prediction_task(cfg) if kind == "prediction" else None
+        cfg.learner_config(task.gamma if task else None).check()
+        cfg.network_config().check()
+    except (TypeError, ValueError) as err:  # its message starts with the field's name
+        raise ValueError(f"{what}: {path}: {err}") from None
+    return cfg
+
+
 def record(cfg: RunConfig, learner, out: Path) -> None:
     """config.json: every field of cfg as the run uses it, with its learner's FLOPs per step."""
     cfg = dataclasses.replace(cfg, flops_per_step=learner_flops(learner))
@@ -489,11 +558,7 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
     if resume:
         if not (out / CHECKPOINT).exists():
             raise ValueError(f"--resume: no checkpoint at {out / CHECKPOINT}")
-        try:
-            saved = RunConfig(**json.loads((out / "config.json").read_text()))
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"--resume: {out / 'config.json'} is not a run config of this "
-                             f"rtu_edge: {err}") from None
+        saved = read_config(out / "config.json", "--resume")
         if saved.task != cfg.task:
             raise ValueError(f"--resume: {out} holds a run of task {saved.task!r}, "
                              f"not {cfg.task!r}")

@@ -306,3 +306,56 @@ def test_divergence_keeps_the_latest_periodic_checkpoint(tmp_path, monkeypatch):
     assert int(metrics[-1]["step"]) < 1700
     obs = ac.expected_obs if ac.expected_obs is not None else np.zeros(2)
     ac.act(obs)
+
+
+def test_a_run_is_repeated_from_its_config_json(tmp_path):
+    for task, flags in (("trace-patterning", ["--hidden", "8", "--lambda", "0.8", "--seed", "4"]),
+                        ("cartpole-p", ["--steps", "3000", "--entropy-coef", "0.02",
+                                        "--n-head", "16", "--seed", "2"])):
+        first, again = tmp_path / f"{task}-1", tmp_path / f"{task}-2"
+        steps = [] if "--steps" in flags else ["--steps", "3000"]
+        assert main(["train", "--task", task, *steps, *flags, "--out", str(first)]) == 0
+        assert main(["train", "--config", str(first / "config.json"), "--out", str(again)]) == 0
+        assert (again / "config.json").read_text() == (first / "config.json").read_text()
+        assert (again / "metrics.csv").read_bytes() == (first / "metrics.csv").read_bytes()
+
+
+@pytest.mark.parametrize("content,message", [
+    ('{"task": "cartpole-p", "steps": 10, "hiden": 3}', "unknown key 'hiden'"),
+    ('{"task": "cartpole-p"}', "missing key 'steps'"),
+    ('{"task": "cartpole-p", "steps": 10, "hidden": "x"}', "hidden: hidden must be an integer"),
+    ('{"task": "cartpole-p", "steps": 10, "seed": -1}', "seed: seed must be an integer >= 0"),
+    ('{"task": "cartpole-p", "steps": 10, "dtype": "float16"}', "dtype: must be one of"),
+    ('{"task": "cartpole-p", "steps": 10, "agent": "lookup"}', "agent: must be one of"),
+    ('{"task": "no-such-task", "steps": 10}', "task: unknown task"),
+    ('{"task": "cartpole-p", "steps": 10, "learner": {"gama": 0.9}}',
+     "gama is not a learner hyperparameter"),
+    ('{"task": "cartpole-p", "steps": 10, "network": {"n_head": -1}}', "n_head"),
+    ('{"task": "cartpole-p", "steps": 10, "learner": 3}', "learner: must be an object"),
+    ('{"task": ', "is not a JSON run config"),
+    ('[1, 2]', "is not a JSON run config"),
+])
+def test_config_refuses_a_faulty_file_by_name_and_key(tmp_path, capsys, content, message):
+    path, out = tmp_path / "config.json", tmp_path / "run"
+    path.write_text(content)
+    assert main(["train", "--config", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--config: {path}" in err and message in err, err
+    assert not out.exists()  # refused before anything is written
+
+
+def test_config_goes_with_out_only(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--task", "trace-conditioning", "--steps", "1000", "--out",
+                 str(run)]) == 0
+    for extra in (["--seed", "0"], ["--hidden", "32"], ["--resume"], ["--gamma", "0.5"]):
+        with pytest.raises(SystemExit) as stop:
+            main(["train", "--config", str(run / "config.json"), "--out", str(tmp_path / "x"),
+                  *extra])
+        assert stop.value.code == 2 and f"not {extra[0]}" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # neither --config nor --task
+        main(["train", "--steps", "10", "--out", str(tmp_path / "y")])
+    assert "--task, --steps (or --config FILE)" in capsys.readouterr().err
+    assert main(["train", "--config", str(tmp_path / "missing.json"), "--out",
+                 str(tmp_path / "z")]) == 2
+    assert "cannot read" in capsys.readouterr().err
