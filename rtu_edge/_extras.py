@@ -14,7 +14,7 @@ from types import ModuleType
 #: top-level module -> the extra of pyproject.toml that installs it
 EXTRAS = {"gymnasium": "train", "matplotlib": "train", "tqdm": "train", "joblib": "train",
           "scipy": "train", "tomli": "train", "onnx": "onnx", "onnxruntime": "onnx",
-          "popgym": "popgym", "mujoco": "mujoco", "ray": "ray"}
+          "popgym": "popgym", "mujoco": "mujoco", "ray": "ray", "tensorboardX": "tensorboard"}
 
 
 class MissingExtra(ModuleNotFoundError):

@@ -112,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="--agent gru: the steps truncated BPTT goes back through (default "
                          f"{DEFAULT_BPTT_WINDOW}); --hidden is the GRU's size")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out")
+    tr.add_argument("--tensorboard", action="store_true",
+                    help="also log the metrics as TensorBoard scalars in --out/tensorboard "
+                         "(pip install 'rtu_edge[tensorboard]'); view with tensorboard "
+                         "--logdir DIR")
     tr.add_argument("--checkpoint-every", type=_positive_int, default=50000, metavar="N",
                     help="checkpoint every N steps (control tasks: at the next episode end)")
     tr.add_argument("--log-every", type=_positive_int, default=10000, metavar="N",
@@ -319,10 +323,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.onnx is None and not args.learners and args.steps is not None:
             parser.error("validate: --steps goes with --onnx or --learners")
     if args.command == "train":
-        given = _given(parser, argv, "train") - {"--out", "--config"}
+        given = _given(parser, argv, "train") - {"--out", "--config", "--tensorboard"}
         if args.config is not None and given:
             parser.error(f"train: --config repeats the run of its file as it is; give only "
-                         f"--out with it, not {', '.join(sorted(given))}")
+                         f"--out (and --tensorboard) with it, not {', '.join(sorted(given))}")
         if args.config is None and (args.task is None or args.steps is None):
             parser.error("train: the following arguments are required: --task, --steps "
                          "(or --config FILE)")

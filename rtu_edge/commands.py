@@ -41,7 +41,8 @@ def _config(args) -> RunConfig:
 
 def train(args) -> int:
     cfg = read_config(Path(args.config), "--config") if args.config else _config(args)
-    result = run(cfg, Path(args.out), resume=args.resume, progress=sys.stderr.isatty())
+    result = run(cfg, Path(args.out), resume=args.resume, progress=sys.stderr.isatty(),
+                 tensorboard=args.tensorboard)
     summary = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                         for k, v in result.items())
     print(f"rtu-edge train: done: {summary}; metrics {Path(args.out) / 'metrics.csv'}, "

@@ -228,12 +228,23 @@ def _progress(total: int, initial: int, enabled: bool):
                 dynamic_ncols=True)
 
 
-class Metrics:
-    """metrics.csv, appended to on resume."""
+#: the run directory's TensorBoard log (``rtu-edge train --tensorboard``)
+TENSORBOARD = "tensorboard"
 
-    def __init__(self, path: Path, fields: list[str], resume: bool):
+
+class Metrics:
+    """metrics.csv, appended to on resume; with tensorboard (a directory) every row's values but
+    its step also go there as TensorBoard scalars at that step (tensorboardX's SummaryWriter,
+    from rtu_edge[tensorboard]; a resumed run adds an event file beside the first)."""
+
+    def __init__(self, path: Path, fields: list[str], resume: bool,
+                 tensorboard: Optional[Path] = None):
         self.path, self.fields = path, fields
         exists = path.exists() and resume
+        self.board = None
+        if tensorboard is not None:
+            tbx = require("tensorboardX", "--tensorboard")
+            self.board = tbx.SummaryWriter(logdir=str(tensorboard))
         self.file = open(path, "a" if exists else "w", newline="")
         self.writer = csv.DictWriter(self.file, fieldnames=fields)
         if not exists:
@@ -242,9 +253,15 @@ class Metrics:
     def write(self, row: dict) -> None:
         self.writer.writerow(row)
         self.file.flush()
+        if self.board is not None:
+            for key, value in row.items():
+                if key != "step":
+                    self.board.add_scalar(key, float(value), int(row["step"]))
 
     def close(self) -> None:
         self.file.close()
+        if self.board is not None:
+            self.board.close()
 
     def __enter__(self):
         return self
@@ -293,7 +310,8 @@ def make_prediction_task(cfg: RunConfig):
     return cls(isi=10, seed=cfg.seed)
 
 
-def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) -> dict:
+def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool,
+                     tensorboard: bool = False) -> dict:
     """TD(lambda) on the task's stream; a metrics row per --log-every steps: the MSRE of the
     window of that many steps ending H = 10 / (1 - gamma) steps earlier (whose returns are known)
     next to that of predicting zero."""
@@ -321,7 +339,8 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool) ->
     horizon = return_horizon(task.gamma)
     X, C = rollout(task, cfg.steps)  # a pure function of the seed: the same stream on resume
     predictions = np.zeros(cfg.steps)
-    metrics = Metrics(out / "metrics.csv", ["step", "msre", "zero_msre"], resume)
+    metrics = Metrics(out / "metrics.csv", ["step", "msre", "zero_msre"], resume,
+                      out / TENSORBOARD if tensorboard else None)
     bar = _progress(cfg.steps, start, progress)
     with _StopFlag() as stop, metrics, bar:
         t = start
@@ -399,14 +418,16 @@ def run_episodes(ac: ActorCritic, env, spec, seed: int, steps: int, on_episode, 
         on_episode(ac.episodes, ret, length)
 
 
-def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool) -> dict:
+def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool,
+                  tensorboard: bool = False) -> dict:
     from .tasks import make_env
     env, spec = make_env(cfg.task, cfg.seed)
     ckpt = out / CHECKPOINT
     ac = ActorCritic.from_checkpoint(ckpt, backend=cfg.backend) if resume else \
         make_learner(cfg, spec)
     record(cfg, ac, out)
-    metrics = Metrics(out / "metrics.csv", ["step", "episode", "return", "length"], resume)
+    metrics = Metrics(out / "metrics.csv", ["step", "episode", "return", "length"], resume,
+                      out / TENSORBOARD if tensorboard else None)
     bar = _progress(cfg.steps, ac.steps, progress)
     last_good = LastGood(ac, ckpt)
     recent: list[float] = []
@@ -544,10 +565,14 @@ def _resumed(cfg: RunConfig, saved: RunConfig) -> RunConfig:
                                log_every=cfg.log_every, backend=cfg.backend)
 
 
-def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True) -> dict:
-    """Run (or resume) training into the directory out."""
+def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True,
+          tensorboard: bool = False) -> dict:
+    """Run (or resume) training into the directory out (with tensorboard, its metrics also as
+    TensorBoard scalars in out/tensorboard)."""
     for module in ("matplotlib", "tqdm"):  # curve.png, the progress bar: refuse before any work
         require(module, "training")
+    if tensorboard:
+        require("tensorboardX", "--tensorboard")
     out = Path(out)
     kind = "prediction" if cfg.task in PREDICTION_TASKS else "control"
     if cfg.agent not in AGENTS[kind]:
@@ -575,8 +600,8 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
                               network={} if kind == "prediction" else asdict(network))
     started = time.perf_counter()
     if cfg.task in PREDICTION_TASKS:
-        result = train_prediction(cfg, out, resume, progress)
+        result = train_prediction(cfg, out, resume, progress, tensorboard)
     else:
-        result = train_control(cfg, out, resume, progress)
+        result = train_control(cfg, out, resume, progress, tensorboard)
     result["seconds"] = time.perf_counter() - started
     return result

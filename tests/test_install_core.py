@@ -29,7 +29,7 @@ from rtu_edge._extras import MissingExtra, require
 ROOT = Path(__file__).resolve().parent.parent
 CI = bool(os.environ.get("CI"))
 OPTIONAL = ("gymnasium", "matplotlib", "tqdm", "onnx", "onnxruntime", "popgym", "joblib", "scipy",
-            "ray", "mujoco")
+            "ray", "mujoco", "tensorboardX")
 
 
 def needs(command: str, module: str, extra: str) -> str:
@@ -204,3 +204,12 @@ def test_require_passes_on_a_broken_dependency_of_an_installed_package(monkeypat
 def test_require_refuses_a_module_that_is_not_an_extra():
     with pytest.raises(ValueError, match="module: 'numpy'"):
         require("numpy", "the thing")
+
+
+def test_tensorboard_without_tensorboardx_names_the_extra(tmp_path, without, capsys):
+    pytest.importorskip("matplotlib")
+    without("tensorboardX")
+    assert cli.main(["train", "--task", "trace-conditioning", "--steps", "100", "--out",
+                     str(tmp_path / "run"), "--tensorboard"]) == 2
+    assert capsys.readouterr().err == needs("train", "tensorboardX", "tensorboard") + "\n"
+    assert not (tmp_path / "run").exists()  # refused before anything is written

@@ -4,6 +4,7 @@ import csv
 import dataclasses
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -359,3 +360,31 @@ def test_config_goes_with_out_only(tmp_path, capsys):
     assert main(["train", "--config", str(tmp_path / "missing.json"), "--out",
                  str(tmp_path / "z")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def _scalars(logdir):
+    """(tag, step, value) of every scalar in the TensorBoard event files under logdir, in order
+    (the TFRecord framing read here: length, its CRC, the Event proto, its CRC)."""
+    from tensorboardX.proto import event_pb2
+    out = []
+    for path in sorted(logdir.glob("events.out.tfevents.*")):
+        data, i = path.read_bytes(), 0
+        while i < len(data):
+            (n,) = struct.unpack_from("<Q", data, i)
+            event = event_pb2.Event.FromString(data[i + 12:i + 12 + n])
+            i += 12 + n + 4
+            out += [(v.tag, event.step, v.simple_value) for v in event.summary.value]
+    return out
+
+
+def test_tensorboard_logs_every_metrics_row(tmp_path):
+    pytest.importorskip("tensorboardX")
+    for task in ("trace-conditioning", "cartpole-p"):
+        out = tmp_path / task
+        assert main(["train", "--task", task, "--steps", "3000", "--log-every", "500", "--out",
+                     str(out), "--tensorboard"]) == 0
+        rows = list(csv.DictReader(open(out / "metrics.csv")))
+        want = [(k, int(r["step"]), float(r[k])) for r in rows for k in r if k != "step"]
+        got = _scalars(out / "tensorboard")
+        assert len(rows) > 1 and [g[:2] for g in got] == [w[:2] for w in want]
+        assert np.allclose([g[2] for g in got], [w[2] for w in want], rtol=1e-6)
