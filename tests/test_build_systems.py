@@ -1,14 +1,16 @@
 """The C core in other build systems: CMake (c_src/CMakeLists.txt: build, install, and a project
 that finds it with find_package, on the host in both precisions and cross-compiled for aarch64
 with c_src/cmake/aarch64-linux-gnu.cmake, run under qemu), PlatformIO (library.json) and Zephyr
-(zephyr/module.yml, Kconfig, CMakeLists.txt; checked as far as the tools here allow: Zephyr itself
-is not installed). A missing cmake, cross compiler or qemu skips, except under CI (.ci/run
+(zephyr/module.yml, Kconfig, CMakeLists.txt), checked as far as the tools here allow: PlatformIO's
+own manifest schema and packer (no platform to build with: those are downloads from its
+registry), Zephyr not at all (not installed; its files are checked against the sources). A missing cmake, cross compiler or qemu skips, except under CI (.ci/run
 installs them), where it fails."""
 
 import json
 import re
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,21 @@ def test_the_zephyr_module_builds_the_core_behind_its_kconfig():
     assert "${CMAKE_CURRENT_LIST_DIR}/../c_src" in cmake_text and \
         (ROOT / "zephyr" / ".." / "c_src").resolve() == C_SRC
     assert "zephyr_library_sources" in cmake_text and "RTU_DOUBLE" in cmake_text
+
+
+def test_platformio_validates_and_packs_the_manifest(tmp_path, monkeypatch):
+    pytest.importorskip("platformio")
+    from platformio.package.manifest import schema
+    from platformio.package.manifest.parser import ManifestParserFactory
+    from platformio.package.pack import PackagePacker
+    # the schema checks the license against SPDX's list, which it downloads: MIT stands in for it
+    monkeypatch.setattr(schema.ManifestSchema, "load_spdx_licenses",
+                        staticmethod(lambda: {"licenses": [{"licenseId": "MIT"}]}))
+    manifest = ManifestParserFactory.new_from_file(str(ROOT / "library.json")).as_dict()
+    loaded = schema.ManifestSchema().load_manifest(manifest)  # ManifestValidationError if not
+    assert loaded["name"] == "rtu_edge" and loaded["license"] == "MIT"
+    package = PackagePacker(str(ROOT)).pack(str(tmp_path))
+    with tarfile.open(package) as tar:
+        packed = sorted(tar.getnames())
+    assert packed == sorted(["LICENSE", "README.md", "library.json",
+                             *(f"c_src/{p.name}" for p in C_SRC.glob("*.[ch]"))])
