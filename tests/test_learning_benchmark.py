@@ -13,8 +13,9 @@ SWEEPS = sorted((pathlib.Path(__file__).resolve().parent.parent / "benchmarks" /
 
 
 def test_there_are_benchmark_sweeps():
-    assert {p.stem for p in SWEEPS} >= {"trace", "cartpole", "popgym", "baselines", "suite",
-                                        "compare", "network_settings", "memory_settings"}
+    assert {p.stem for p in SWEEPS} >= {"trace", "cartpole", "popgym", "popgym_2m", "baselines",
+                                        "suite", "compare", "network_settings", "memory_settings",
+                                        "trace_settings"}
 
 
 @pytest.mark.parametrize("path", SWEEPS, ids=[p.stem for p in SWEEPS])
@@ -31,5 +32,5 @@ def test_benchmark_sweep_files_load(path):
 def test_the_results_sweeps_hold_out_the_tuning_seeds():
     tuning = set().union(*(load(p).seeds for p in SWEEPS if p.stem.endswith("_settings")))
     assert tuning
-    for name in ("trace", "cartpole", "popgym", "baselines", "suite", "compare"):
+    for name in ("trace", "cartpole", "popgym", "popgym_2m", "baselines", "suite", "compare"):
         assert not tuning & set(load(SWEEPS[0].with_name(f"{name}.toml")).seeds), name
