@@ -61,16 +61,13 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
 from ._extras import require
-from .cell import KINDS
-from .reference import ACTIVATIONS
 from .reference.config import ACConfig, ACNetwork, TDConfig, c_name
 from .tasks.suite import task_info
-from .train import AGENTS, Interrupted, Metrics, RunConfig
+from .train import Interrupted, Metrics, RunConfig, check_setting
 
 RESULTS = "results.csv"
 SWEEP_RECORD = "sweep.json"
 ENGINES = ("joblib", "ray")
-DTYPES = ("float32", "float64")
 
 #: learner hyperparameters as sweep keys (c_name: ``lambda``), TDConfig's first
 LEARNER_KEYS = {c_name(f.name): f.name for cls in (TDConfig, ACConfig)
@@ -138,18 +135,6 @@ def _read(path: Path) -> dict:
     return content
 
 
-def _positive_int(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"must be a positive integer, got {value!r}")
-    return value
-
-
-def _choice(value, choices) -> str:
-    if value not in choices:
-        raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
-    return value
-
-
 def parse_seeds(value) -> list:
     """Seeds as a sweep file gives them: a list of integers, or {start = a, stop = b}
     (range(a, b)). ValueError saying what is wrong."""
@@ -198,21 +183,12 @@ def _config(entry: dict, where: str, defaults: dict, path: Path) -> Config:
     except ValueError as err:
         raise fail("task", str(err)) from None
     settings = {}
-    checks = {"steps": _positive_int, "hidden": _positive_int, "log_every": _positive_int,
-              "kind": lambda v, k: _choice(v, KINDS),
-              "activation": lambda v, k: _choice(v, ACTIVATIONS),
-              "dtype": lambda v, k: _choice(v, DTYPES)}
-    for key, check in checks.items():
+    for key in ("steps", "hidden", "log_every", "kind", "activation", "dtype", "agent"):
         if key in entry:
             try:
-                settings[key] = check(entry[key], key)
+                settings[key] = check_setting(key, entry[key], info.kind)
             except ValueError as err:
                 raise fail(key, str(err)) from None
-    if "agent" in entry:
-        if entry["agent"] not in AGENTS[info.kind]:
-            raise fail("agent", f"must be one of {', '.join(AGENTS[info.kind])} for "
-                                f"{info.kind} tasks, got {entry['agent']!r}")
-        settings["agent"] = entry["agent"]
     learner = {LEARNER_KEYS[k]: v for k, v in entry.items() if k in LEARNER_KEYS}
     network = {k: v for k, v in entry.items() if k in NETWORK_KEYS}
     try:  # bptt_window (RunConfig checks it), the learner's and the network's fields

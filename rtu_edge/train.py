@@ -49,6 +49,8 @@ PREDICTION_TASKS = ("trace-conditioning", "trace-patterning")
 AGENTS = {"prediction": ("rtu", "memoryless", "gru", "zero", "lookup"),
           "control": ("rtu", "memoryless", "gru", "random")}
 CHECKPOINT = "checkpoint.rtu"
+BACKENDS = ("c", "reference")
+DTYPES = ("float32", "float64")
 #: the gru agent's window of truncated BPTT when none is given
 DEFAULT_BPTT_WINDOW = 8
 
@@ -480,11 +482,26 @@ def learner_flops(learner) -> Optional[int]:
     return None
 
 
-#: what the other fields of a run's config.json hold (RunConfig; task, learner, network, agent
-#: and bptt_window have their own checks in read_config)
-_RECORD_CHECKS = {"steps": 1, "hidden": 1, "checkpoint_every": 1, "log_every": 1, "seed": 0}
-_RECORD_CHOICES = {"kind": (None, *KINDS), "activation": (None, *ACTIVATIONS),
-                   "backend": ("c", "reference"), "dtype": ("float32", "float64")}
+_SIZES = {"steps": 1, "hidden": 1, "checkpoint_every": 1, "log_every": 1, "seed": 0}
+_CHOICES = {"kind": KINDS, "activation": ACTIVATIONS, "backend": BACKENDS, "dtype": DTYPES}
+
+
+def check_setting(key: str, value, task_kind: str):
+    """value, if it is a valid value of the RunConfig field key (one of steps, hidden,
+    checkpoint_every, log_every, seed, kind, activation, backend, dtype, agent) for a task of
+    task_kind ("prediction" or "control"); else ValueError saying what is wrong, for the caller
+    to prefix with where the value came from (read_config: a config.json; sweep: a sweep file)."""
+    if key in _SIZES:
+        low = _SIZES[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            what = "a positive integer" if low == 1 else f"an integer >= {low}"
+            raise ValueError(f"must be {what}, got {value!r}")
+        return value
+    choices = AGENTS[task_kind] if key == "agent" else _CHOICES[key]
+    if value not in choices:
+        tail = f" for {task_kind} tasks" if key == "agent" else ""
+        raise ValueError(f"must be one of {', '.join(choices)}{tail}, got {value!r}")
+    return value
 
 
 def read_config(path: Path, what: str) -> RunConfig:
@@ -517,18 +534,12 @@ def read_config(path: Path, what: str) -> RunConfig:
         kind = "prediction" if task_info(data["task"]).kind == "prediction" else "control"
     except ValueError as err:
         raise fault("task", str(err)) from None
-    for key, low in _RECORD_CHECKS.items():
-        if key in data:
-            try:
-                check_size(key, data[key], low)
+    for key in (*_SIZES, *_CHOICES, "agent"):
+        if key in data and not (key in ("kind", "activation") and data[key] is None):
+            try:  # kind and activation None: the task's defaults
+                check_setting(key, data[key], kind)
             except ValueError as err:
                 raise fault(key, str(err)) from None
-    for key, choices in _RECORD_CHOICES.items():
-        if key in data and data[key] not in choices:
-            raise fault(key, f"must be one of {', '.join(map(str, choices))}, got {data[key]!r}")
-    if data.get("agent", "rtu") not in AGENTS[kind]:
-        raise fault("agent", f"must be one of {', '.join(AGENTS[kind])} for {kind} tasks, got "
-                             f"{data['agent']!r}")
     for key in ("learner", "network"):
         if not isinstance(data.get(key, {}), dict):
             raise fault(key, f"must be an object of fields, got {data[key]!r}")
