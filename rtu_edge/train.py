@@ -399,13 +399,18 @@ def make_learner(cfg: RunConfig, spec):
                        config=cfg.learner_config(), network=cfg.network_config())
 
 
+def episode_seed(seed: int, episode: int) -> int:
+    """The reset seed of episode (0, 1, ...) of a run of seed: one stream per episode."""
+    return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0])
+
+
 def run_episodes(ac: ActorCritic, env, spec, seed: int, steps: int, on_episode, stop=None,
                  on_step=None) -> None:
     """act/learn until ac.steps reaches steps, whole episodes only; episode i is reset with seed
     (seed, i). on_step(action) after each learn, on_episode(episode, return, length) after each
     episode; stop() is asked between episodes."""
     while ac.steps < steps and not (stop and stop()):
-        obs, _ = env.reset(seed=int(np.random.SeedSequence([seed, ac.episodes]).generate_state(1)[0]))
+        obs, _ = env.reset(seed=episode_seed(seed, ac.episodes))
         ret, length, done = 0.0, 0, False
         while not done:
             action = ac.act(obs)

@@ -322,6 +322,7 @@ def actor_critic_parity(seed: int = 0, steps: int = 1000, n_hidden: int = 32,
     sampled action)."""
     from .ac import ActorCritic
     from .tasks import make_env
+    from .train import episode_seed
 
     if window < 0:
         raise ValueError(f"window must be >= 0 (0: never reload), got {window}")
@@ -336,8 +337,7 @@ def actor_critic_parity(seed: int = 0, steps: int = 1000, n_hidden: int = 32,
     dev = RunDeviation()
     same, differ32 = True, None
     while ref.steps < steps:
-        obs, _ = env.reset(seed=int(np.random.SeedSequence([seed, ref.episodes])
-                                    .generate_state(1)[0]))
+        obs, _ = env.reset(seed=episode_seed(seed, ref.episodes))
         done = False
         while not done and ref.steps < steps:
             a_ref = np.asarray(ref.act(obs), dtype=np.float64)
