@@ -334,6 +334,11 @@ def test_sigkill_then_restart_continues_from_the_checkpoint(program, tmp_path):
     assert saved % CKPT_EVERY == 0 and saved >= seen - seen % CKPT_EVERY and saved > 0
     assert prev == saved - CKPT_EVERY
     assert not (tmp_path / "ckpt.rtu.tmp").exists() or saved >= seen
+    if (tmp_path / "ckpt.rtu.tmp").exists():  # killed within a save: it finishes on restart
+        try:
+            saved, prev = _ckpt(tmp_path / "ckpt.rtu.tmp").steps, saved
+        except ValueError:  # cut short before it was complete: removed
+            pass
     run = program.run("--steps", saved + 3000, "--quiet", "--checkpoint-every", CKPT_EVERY,
                       "--checkpoint", "ckpt.rtu", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
@@ -395,6 +400,34 @@ def test_corrupted_or_truncated_checkpoint_is_refused_with_fallback(host, tmp_pa
     assert "previous checkpoint ckpt.rtu.prev refused" in run.stderr
     assert "no usable checkpoint: starting anew" in run.stdout
     assert "fresh learner" in run.stdout and _final(run.stdout)["step"] == 500
+
+
+def test_a_save_killed_between_its_renames_is_finished_and_an_incomplete_one_removed(host,
+                                                                                    tmp_path):
+    """A kill between a save's two renames leaves PATH.prev and the complete, newer PATH.tmp: a
+    restart loads PATH.tmp and renames it to PATH (nothing is lost). A PATH.tmp cut short is
+    refused by the loader and removed; PATH is used."""
+    args = ["--seed", 1, "--quiet", "--checkpoint-every", 1000, "--checkpoint", "ckpt.rtu"]
+    assert host.run("--steps", 3000, *args, cwd=tmp_path).returncode == 0
+    (tmp_path / "ckpt.rtu").rename(tmp_path / "ckpt.rtu.tmp")  # PATH -> .prev done, not .tmp
+    assert _ckpt(tmp_path / "ckpt.rtu.prev").steps == 2000
+    run = host.run("--steps", 3500, *args, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert _resumed_step(run.stdout, "ckpt.rtu") == 3000
+    assert "finished from .tmp" in run.stdout
+    assert not (tmp_path / "ckpt.rtu.tmp").exists()
+    assert _ckpt(tmp_path / "ckpt.rtu").steps == 3500
+    assert _ckpt(tmp_path / "ckpt.rtu.prev").steps == 3000
+
+    data = (tmp_path / "ckpt.rtu").read_bytes()
+    (tmp_path / "ckpt.rtu.tmp").write_bytes(data[:len(data) - 100])  # killed while writing it
+    run = host.run("--steps", 3600, *args, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "unfinished checkpoint ckpt.rtu.tmp refused: checkpoint is truncated" in run.stderr
+    assert "removed ckpt.rtu.tmp" in run.stderr
+    assert _resumed_step(run.stdout, "ckpt.rtu") == 3500
+    assert not (tmp_path / "ckpt.rtu.tmp").exists()
+    assert _ckpt(tmp_path / "ckpt.rtu").steps == 3600
 
 
 class LineDevice:

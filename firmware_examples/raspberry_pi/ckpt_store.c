@@ -104,11 +104,49 @@ static int offer(const char *path, const char *label, unsigned char *buf, size_t
     return accept(ctx, buf, (size_t)bytes, what) ? 1 : -1;
 }
 
+/* A save of path cut short after its PATH.tmp was written: offer PATH.tmp; accepted, finish the
+ * save (rename it over path; PATH.prev stays, whatever path held); refused, remove it. 1 if it was
+ * accepted, 0 if there was none or it was refused, -1 if the path is too long. */
+static int finish_save(const char *path, unsigned char *buf, size_t cap,
+                       ckpt_store_accept accept, void *ctx)
+{
+    char tmp[CKPT_STORE_PATH_BYTES];
+    int got;
+    if (with_suffix(path, ".tmp", tmp) != 0) {
+        fprintf(stderr, "rtu_pi: checkpoint path too long\n");
+        return -1;
+    }
+    got = offer(tmp, "unfinished checkpoint", buf, cap, accept, ctx);
+    if (got < 0) {
+        if (unlink(tmp) == 0) {
+            fprintf(stderr, "rtu_pi: removed %s (a save cut short before it was complete)\n", tmp);
+        }
+        return 0;
+    }
+    if (got == 1) {
+        if (rename(tmp, path) != 0) {
+            fprintf(stderr, "rtu_pi: cannot rename %s to %s: %s\n", tmp, path, strerror(errno));
+        } else if (fsync_dir(path) != 0) {
+            fprintf(stderr, "rtu_pi: cannot fsync the directory of %s: %s\n", path,
+                    strerror(errno));
+        }
+    }
+    return got;
+}
+
 ckpt_store_result ckpt_store_load(const char *path, unsigned char *buf, size_t cap,
                                   ckpt_store_accept accept, void *ctx, int *path_refused)
 {
     char prev[CKPT_STORE_PATH_BYTES];
-    int got = offer(path, "checkpoint", buf, cap, accept, ctx), got_prev;
+    int got, got_prev;
+    if (path_refused != NULL) {
+        *path_refused = 0;
+    }
+    got = finish_save(path, buf, cap, accept, ctx);
+    if (got != 0) {
+        return got == 1 ? CKPT_STORE_TMP : CKPT_STORE_REFUSED;
+    }
+    got = offer(path, "checkpoint", buf, cap, accept, ctx);
     if (path_refused != NULL) {
         *path_refused = got < 0;
     }

@@ -2,7 +2,9 @@
  * ckpt_store: checkpoint files that survive power cuts and crashes. A save writes PATH.tmp,
  * fsyncs it, keeps the previous checkpoint as PATH.prev, renames PATH.tmp to PATH and fsyncs the
  * directory: each rename is atomic, so at every instant PATH or PATH.prev holds a complete
- * checkpoint. A load takes PATH, or PATH.prev when PATH is missing or refused.
+ * checkpoint. A load takes PATH.tmp first if a save was cut short after writing it (the newest
+ * checkpoint, complete if the caller accepts it: it is then renamed to PATH, finishing the save;
+ * else it is removed), then PATH, or PATH.prev when PATH is missing or refused.
  *
  * The store moves bytes; what they mean is the caller's (ckpt_store_load hands them to a callback
  * that accepts or refuses them). C99 + POSIX; messages go to stderr, prefixed "rtu_pi: ".
@@ -27,12 +29,16 @@ typedef enum {
     CKPT_STORE_NONE = 0,    /* neither file exists */
     CKPT_STORE_PATH = 1,    /* PATH was accepted */
     CKPT_STORE_PREV = 2,    /* PATH was missing or refused; PATH.prev was accepted */
+    CKPT_STORE_TMP = 3,     /* PATH.tmp, left by a save cut short, was accepted and is now PATH */
     CKPT_STORE_REFUSED = -1 /* nothing accepted, and at least one file was refused or unreadable */
 } ckpt_store_result;
 
-/* Read PATH into buf (cap bytes, the largest checkpoint the caller takes) and offer it to accept;
- * if it is missing or refused, the same with PATH.prev. *path_refused (may be NULL) receives 1 if
- * PATH exists and was refused or could not be read. */
+/* If PATH.tmp exists (a save was cut short: it is newer than PATH), read it into buf (cap bytes,
+ * the largest checkpoint the caller takes) and offer it to accept: accepted, it is renamed over
+ * PATH (PATH.prev is left as it is) and the result is CKPT_STORE_TMP; refused (incomplete or
+ * corrupt), it is removed. Else, or then, offer PATH; if it is missing or refused, PATH.prev.
+ * *path_refused (may be NULL) receives 1 if PATH.tmp was not accepted and PATH exists and was
+ * refused or could not be read. */
 ckpt_store_result ckpt_store_load(const char *path, unsigned char *buf, size_t cap,
                                   ckpt_store_accept accept, void *ctx, int *path_refused);
 

@@ -448,14 +448,15 @@ static int setup_learner(run *r)
         int newer_refused = 0;
         ckpt_store_result res = ckpt_store_load(o->checkpoint, g_ckpt_buffer, sizeof g_ckpt_buffer,
                                                 accept_checkpoint, r, &newer_refused);
-        if (res == CKPT_STORE_PATH || res == CKPT_STORE_PREV) {
+        if (res == CKPT_STORE_PATH || res == CKPT_STORE_PREV || res == CKPT_STORE_TMP) {
             got = 1;
             resumed = 1;
-            r->current_good = res == CKPT_STORE_PATH;
+            r->current_good = res != CKPT_STORE_PREV;
             fprintf(r->log, "resumed from %s%s at step %llu (episode %llu)%s\n", o->checkpoint,
                     res == CKPT_STORE_PREV ? ".prev" : "", (unsigned long long)r->ac.steps,
                     (unsigned long long)r->ac.episodes,
-                    newer_refused ? " after the newer checkpoint was refused" : "");
+                    res == CKPT_STORE_TMP ? " (its save, cut short, finished from .tmp)"
+                    : newer_refused ? " after the newer checkpoint was refused" : "");
         } else if (res == CKPT_STORE_REFUSED) {
             fprintf(r->log, "no usable checkpoint: starting anew (the refused files are "
                             "overwritten by the next checkpoint)\n");
