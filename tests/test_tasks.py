@@ -2,6 +2,7 @@
 return and error metric, argument checks."""
 
 import itertools
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -104,6 +105,44 @@ def test_step_by_step_equals_rollout_and_continues_it(cls):
     assert np.array_equal(more[:2500], obs)
     x, _ = task.step()                                        # ...and step() carries on after it
     assert np.array_equal(x, rollout(cls(isi=6, seed=4), 2601)[0][-1])
+
+
+@pytest.mark.parametrize("cls", [TraceConditioning, TracePatterning])
+def test_a_stream_read_in_blocks_is_the_rollout_and_keeps_only_a_block(cls):
+    """observations(start, stop) in consecutive blocks of any size is the rollout, also when
+    reading starts far into the stream (a resumed run), which draws the schedules up to there
+    without keeping them."""
+    obs, _ = rollout(cls(seed=3), 30000)
+    task, rng, parts, a = cls(seed=3), np.random.default_rng(0), [], 0
+    while a < 30000:
+        b = min(30000, a + int(rng.integers(1, 4000)))
+        parts.append(task.observations(a, b))
+        a = b
+    assert np.array_equal(np.concatenate(parts), obs)
+    late = cls(seed=3)
+    assert np.array_equal(late.observations(25000, 30000), obs[25000:])
+    assert np.array_equal(late.observations(100, 200), obs[100:200])  # earlier: restarts
+    tracemalloc.start()
+    try:
+        cls(seed=3).observations(2_000_000, 2_000_010)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 500_000  # a batch of each schedule (the 2e6 steps' schedules take 6 MB)
+
+
+def test_streamed_msre_is_msre_of_the_rollout():
+    from rtu_edge import TDLambda
+    from rtu_edge.tasks.trace_conditioning import streamed_msre
+    for steps in (150, 23457):
+        X, C = rollout(TraceConditioning(seed=1), steps)
+        v = TDLambda(X.shape[1], 8, seed=1).run(X, C)
+        want = (msre(v, C, 0.9), msre(np.zeros(steps), C, 0.9))
+        got = streamed_msre(TDLambda(X.shape[1], 8, seed=1).run, TraceConditioning(seed=1),
+                            steps, block=1000)
+        assert got == pytest.approx(want, rel=1e-12)
+    with pytest.raises(ValueError, match="steps must be more than the left-out tail of 100"):
+        streamed_msre(lambda X, C: np.zeros(len(C)), TraceConditioning(), 100)
 
 
 def test_patterning_three_of_six_cs_and_us_only_after_positive_patterns(patterning):

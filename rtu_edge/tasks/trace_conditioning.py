@@ -42,8 +42,9 @@ Randomness. Everything is drawn with ``numpy.random.default_rng`` from children 
 ``numpy.random.SeedSequence(seed)``: child 0 for the trials (ISI_i, ITI_i, pattern), child 1 for
 the choice of positive patterns (TracePatterning), child 2 + k for distractor k. Each process draws
 in fixed-size batches, so the stream is a pure function of (class, isi, seed, n_distractors): the
-same seed gives the same stream, whether it is read by ``step()`` or by ``rollout()``, and
-``reset()`` starts the same stream again.
+same seed gives the same stream, whether it is read by ``step()``, by ``rollout()`` or in blocks
+by ``observations()``, and ``reset()`` starts the same stream again. Events are forgotten once
+they end before the block being rendered, so reading a stream takes memory of one block.
 
 Metric. ``msre`` is the mean squared return error of Rafiee et al.; see its docstring for how the
 truncated returns at the end of a finite stream are left out.
@@ -58,7 +59,8 @@ from typing import Tuple, Union
 
 import numpy as np
 
-__all__ = ["TraceConditioning", "TracePatterning", "rollout", "discounted_returns", "msre"]
+__all__ = ["TraceConditioning", "TracePatterning", "rollout", "discounted_returns", "msre",
+           "streamed_msre"]
 
 CS_STEPS = 4                #: steps a CS stays on
 US_STEPS = 2                #: steps the US stays on
@@ -129,6 +131,21 @@ class _ConditioningTask:
         x = self._row(self._time)
         return x, float(x[0])
 
+    def observations(self, start: int, stop: int) -> np.ndarray:
+        """The observations x_start .. x_{stop-1} at once, shape (stop - start, obs_size): the
+        rows ``rollout(task, stop)[0][start:]``, generated without keeping the steps before
+        start, so that a stream read in consecutive blocks takes memory of one block, however
+        long it runs. Reading forward from the previous block's start costs only the new steps;
+        an earlier start restarts the stream. Leaves the task at step stop - 1 (as ``rollout``
+        does: a later ``step()`` returns x_stop)."""
+        start = _check_int("start", start, 0)
+        stop = _check_int("stop", stop, start + 1)
+        if self._time is None or start < self._known_from:
+            self._restart()
+        obs = self._render(start, stop)
+        self._time, self._chunk = stop - 1, None
+        return obs
+
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(isi={self.isi}, seed={self.seed}, "
                 f"n_distractors={self.n_distractors})")
@@ -143,12 +160,14 @@ class _ConditioningTask:
         self._d_onsets = [empty] * self.n_distractors
         self._d_free = [0] * self.n_distractors               # first step of the undrawn off-gap
         self._chunk, self._chunk_start = None, 0
+        self._known_from = 0                                  # events ended before it are gone
 
     def _draw_patterns(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return np.zeros(n, dtype=np.int64)
 
-    def _extend(self, end: int) -> None:
-        """Draw trials and activations until every one with onset < end is known."""
+    def _extend(self, end: int, keep_from: int = 0) -> None:
+        """Draw trials and activations until every one with onset < end is known, forgetting
+        after each batch those ended before keep_from (so memory does not grow with end)."""
         lo, hi = self.isi_range
         while self._next_onset < end:
             rng = self._trial_rng
@@ -161,6 +180,7 @@ class _ConditioningTask:
             self._onsets = np.concatenate((self._onsets, onsets))
             self._isis = np.concatenate((self._isis, isis))
             self._patterns = np.concatenate((self._patterns, pats))
+            self._forget_trials(keep_from)
         for k in range(self.n_distractors):
             while self._d_free[k] < end:
                 gaps = self._d_rngs[k].geometric(self.distractor_probs[k], _ONSET_BATCH) - 1
@@ -168,15 +188,26 @@ class _ConditioningTask:
                 onsets = self._d_free[k] + periods - DISTRACTOR_STEPS
                 self._d_free[k] += int(periods[-1])
                 self._d_onsets[k] = np.concatenate((self._d_onsets[k], onsets))
+                self._forget_distractor(k, keep_from)
 
-    def _render(self, a: int, b: int) -> np.ndarray:
-        """Observations of steps a .. b-1, shape (b - a, obs_size). Forgets events ended before a."""
-        self._extend(b)
-        obs = np.zeros((b - a, self.obs_size))
-        # trials: those that end after a (end = onset + ISI_i + 2 >= onset + 4) and start before b
+    def _forget_trials(self, a: int) -> None:
+        """Drop the trials that end before a (end = onset + ISI_i + 2 >= onset + 4)."""
         first = int(np.searchsorted(self._onsets + self._isis + US_STEPS, a, side="right"))
         self._onsets, self._isis, self._patterns = (
             self._onsets[first:], self._isis[first:], self._patterns[first:])
+
+    def _forget_distractor(self, k: int, a: int) -> None:
+        """Drop the activations of distractor k that end before a."""
+        d = self._d_onsets[k]
+        self._d_onsets[k] = d[np.searchsorted(d + DISTRACTOR_STEPS, a, side="right"):]
+
+    def _render(self, a: int, b: int) -> np.ndarray:
+        """Observations of steps a .. b-1, shape (b - a, obs_size). Forgets events ended before a."""
+        self._extend(b, a)
+        self._known_from = a
+        obs = np.zeros((b - a, self.obs_size))
+        # trials: those that end after a and start before b
+        self._forget_trials(a)
         last = int(np.searchsorted(self._onsets, b, side="left"))
         onsets, isis, pats = self._onsets[:last], self._isis[:last], self._patterns[:last]
         t = onsets[:, None, None] + np.arange(CS_STEPS)[None, :, None]        # (m, 4, 1)
@@ -187,9 +218,8 @@ class _ConditioningTask:
         us = us[(us >= a) & (us < b)]
         obs[us - a, 0] = 1.0
         for k in range(self.n_distractors):
+            self._forget_distractor(k, a)
             d = self._d_onsets[k]
-            d = d[np.searchsorted(d + DISTRACTOR_STEPS, a, side="right"):]
-            self._d_onsets[k] = d
             d = d[:np.searchsorted(d, b, side="left")]
             t = (d[:, None] + np.arange(DISTRACTOR_STEPS)).ravel()
             t = t[(t >= a) & (t < b)]
@@ -315,8 +345,7 @@ def rollout(task: Task, steps: int) -> Tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"task must be a TraceConditioning or TracePatterning, got {task!r}")
     steps = _check_int("steps", steps, 1)
     task.reset()
-    obs = task._render(0, steps)
-    task._time, task._chunk = steps - 1, None
+    obs = task.observations(0, steps)
     return obs, obs[:, 0].copy()
 
 
@@ -406,3 +435,33 @@ def msre(predictions, cumulants, gamma: float) -> float:
     n = len(c) - horizon
     err = v[:n] - discounted_returns(c, gamma)[:n]
     return float(np.mean(err * err))
+
+
+def streamed_msre(predict, task: Task, steps: int, block: int = 10000) -> Tuple[float, float]:
+    """``msre`` of the predictions ``predict(X, C)`` makes over the first steps of task's
+    stream (read by ``observations`` in blocks; predict is called on them in order), and that of
+    predicting zero, without keeping the stream: memory O(block + 40 / (1 - gamma)) whatever
+    steps. Each error is summed once the return it needs is known to within float64 rounding:
+    40 / (1 - gamma) steps later (gamma^k <= e^-40 beyond), or at the stream's end, where the
+    returns are truncated as msre's are. Equals ``msre`` over ``rollout(task, steps)`` to within
+    rounding. ValueError (naming steps) if steps <= H, the left-out tail."""
+    steps = _check_int("steps", steps, 1)
+    block = _check_int("block", block, 1)
+    horizon = return_horizon(task.gamma)
+    if steps <= horizon:
+        raise ValueError(f"steps must be more than the left-out tail of {horizon} steps "
+                         f"(ceil(10/(1-gamma))), got {steps}")
+    ahead = max(horizon, math.ceil(40.0 / (1.0 - task.gamma)))
+    error = zero = 0.0
+    v, c = np.zeros(0), np.zeros(0)  # predictions and cumulants not summed yet
+    for t in range(0, steps, block):
+        X = task.observations(t, min(t + block, steps))
+        v = np.concatenate((v, np.asarray(predict(X, X[:, 0]), dtype=np.float64)))
+        c = np.concatenate((c, X[:, 0]))
+        n = len(v) - (horizon if t + block >= steps else ahead)
+        if n > 0:
+            g = discounted_returns(c, task.gamma)[:n]
+            error += float(np.sum((v[:n] - g) ** 2))
+            zero += float(np.sum(g * g))
+            v, c = v[n:], c[n:]
+    return error / (steps - horizon), zero / (steps - horizon)
