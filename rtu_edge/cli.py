@@ -7,7 +7,7 @@ import sys
 
 from . import __version__
 from ._extras import MissingExtra
-from .reference.cell import ACTIVATIONS, KINDS
+from .reference.cell import ACTIVATIONS, KINDS, MAX_DIM
 from .train import DEFAULT_BPTT_WINDOW
 
 DEMO_STEPS = 500000
@@ -22,6 +22,14 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _dim(text: str) -> int:
+    """A size of a cell (n_in, n_hidden): 1 .. MAX_DIM (RTU_MAX_DIM)."""
+    value = _positive_int(text)
+    if value > MAX_DIM:
+        raise argparse.ArgumentTypeError(f"at most {MAX_DIM} (RTU_MAX_DIM), got {text!r}")
     return value
 
 
@@ -66,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--steps-f32", type=_positive_int, default=10000,
                      help="steps for the float32 build (default 10000)")
     val.add_argument("--seed", type=_seed, default=0, help="seed of cells and inputs (default 0)")
-    val.add_argument("--n-in", type=_positive_int, default=7, help="input size (default 7)")
-    val.add_argument("--n-hidden", type=_positive_int, default=13,
+    val.add_argument("--n-in", type=_dim, default=7, help="input size (default 7)")
+    val.add_argument("--n-hidden", type=_dim, default=13,
                      help="units per cell (default 13)")
     val.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     val.add_argument("--onnx", metavar="FILE",
@@ -281,7 +289,7 @@ def _learner_arguments(p: argparse.ArgumentParser, steps_default, required: bool
                         "gymnasium id (e.g. CartPole-v1) or popgym:<Name>")
     p.add_argument("--steps", type=_positive_int, required=required and steps_default is None,
                    default=steps_default)
-    p.add_argument("--hidden", type=_positive_int, default=32, help="RTU units (default 32)")
+    p.add_argument("--hidden", type=_dim, default=32, help="RTU units (default 32)")
     p.add_argument("--kind", choices=KINDS, default=None,
                    help="the cell: an RTU (linear, nonlinear) or the online LRU (lru); default "
                         "nonlinear for prediction tasks, linear for control tasks")
@@ -310,10 +318,25 @@ def _given(parser: argparse.ArgumentParser, argv, command: str) -> set:
             a.default = default
 
 
+def _writable_file(path: str) -> bool:
+    """path can be written as a file: not a directory, in a directory that exists and can be
+    written to."""
+    import os
+    directory = os.path.dirname(os.path.abspath(path))
+    return not os.path.isdir(path) and os.path.isdir(directory) and os.access(directory, os.W_OK)
+
+
+#: the flags that size a command's memory, for its out-of-memory message
+_SIZED_BY = {"validate": "--n-in and --n-hidden", "train": "--hidden and the network's sizes"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "validate":
+        if args.json is not None and not _writable_file(args.json):
+            parser.error(f"validate: --json: cannot write {args.json} (not a file in an existing, "
+                         "writable directory)")
         if args.onnx is not None and args.learners:
             parser.error("validate: give --onnx or --learners, not both")
         if (args.onnx is not None or args.learners) and args.json is not None:
@@ -375,6 +398,15 @@ def main(argv: list[str] | None = None) -> int:
     except commands.Interrupted as stop:
         print(f"rtu-edge {args.command}: {stop}", file=sys.stderr)
         return 130
+    except KeyboardInterrupt:  # Ctrl-C outside a run's safe points (train has its own)
+        print(f"\nrtu-edge {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError as err:
+        hint = f"; smaller {_SIZED_BY[args.command]} need less" \
+            if args.command in _SIZED_BY else ""
+        print(f"rtu-edge {args.command}: error: not enough memory ({err or 'MemoryError'})"
+              f"{hint}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from rtu_edge.cli import main
 from rtu_edge.reference import KINDS
 
@@ -40,3 +42,33 @@ def test_bad_arguments_are_refused(capsys):
         else:
             raise AssertionError(f"{argv} was accepted")
     assert "positive integer" in capsys.readouterr().err
+
+
+def test_sizes_beyond_the_core_and_out_of_memory_are_one_line_naming_the_flags(capsys,
+                                                                                monkeypatch):
+    """validate --n-hidden 100000 is refused by its flag (it was a traceback); sizes within the
+    limit that do not fit in memory end with one line naming the flags that size it."""
+    from rtu_edge import validate
+    with pytest.raises(SystemExit) as stop:
+        main(["validate", "--n-hidden", "100000"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == \
+        "rtu-edge validate: error: argument --n-hidden: at most 65536 (RTU_MAX_DIM), got '100000'"
+
+    def huge(*args, **kwargs):
+        raise MemoryError("Unable to allocate 128. GiB")
+
+    monkeypatch.setattr(validate, "run_all", huge)
+    assert main(["validate", "--n-in", "65536", "--n-hidden", "65536"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("rtu-edge validate: error: not enough memory (Unable to allocate 128. GiB); "
+                   "smaller --n-in and --n-hidden need less\n")
+
+
+def test_validate_refuses_a_json_path_it_cannot_write_before_it_runs(tmp_path, capsys):
+    for path in (tmp_path / "missing" / "v.json", tmp_path):
+        with pytest.raises(SystemExit) as stop:
+            main(["validate", "--json", str(path)])
+        assert stop.value.code == 2
+        err = capsys.readouterr()
+        assert f"validate: --json: cannot write {path}" in err.err and err.out == ""

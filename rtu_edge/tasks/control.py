@@ -338,8 +338,9 @@ def make_env(task: str, seed: int) -> Tuple[gym.Env, EnvSpec]:
     (``FlattenBoxAction`` for a Box of more dimensions). ``seed`` (an int >= 0) seeds the first
     ``reset()`` and the action space; see the module docstring.
 
-    Raises ValueError naming ``task`` for an unknown task, a bad seed, or an environment whose
-    action space is neither Discrete, MultiDiscrete nor Box; MissingExtra (a ModuleNotFoundError)
+    Raises ValueError naming ``task`` for an unknown task, a bad seed, a gymnasium id whose
+    environment gymnasium cannot make (a dependency missing), or an environment whose action
+    space is neither Discrete, MultiDiscrete nor Box; MissingExtra (a ModuleNotFoundError)
     for ``"popgym:..."`` when popgym is not installed, or a MuJoCo task without mujoco.
     """
     if not isinstance(task, str):
@@ -364,7 +365,10 @@ def make_env(task: str, seed: int) -> Tuple[gym.Env, EnvSpec]:
         except gym.error.Error as exc:
             raise ValueError(f"task {task!r} is not a known task; accepted: {_ACCEPTED} "
                              f"({exc})") from exc
-        env = gym.make(task)
+        try:
+            env = gym.make(task)
+        except gym.error.Error as exc:  # e.g. DependencyNotInstalled (Box2D, ALE...)
+            raise ValueError(f"task {task!r}: {exc}") from exc
 
     act = env.action_space
     if isinstance(act, spaces.MultiDiscrete) or (isinstance(act, spaces.Discrete)
