@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from .reference.config import c_name
-from .train import (PREDICTION_TASKS, Interrupted, Metrics, RunConfig,
-                    make_prediction_task, read_config, run_episodes, train as run)
+from .train import (PREDICTION_TASKS, Interrupted, Metrics, RunConfig, check_fits,
+                    make_prediction_task, make_task_env, read_config, run_episodes,
+                    train as run)
 from .validate import LEARNER_TOLERANCE, actor_critic_parity
 
 __all__ = ["Interrupted", "demo", "evaluate", "train"]
@@ -52,27 +53,22 @@ def train(args) -> int:
 
 def evaluate(args) -> int:
     from .ac import ActorCritic
+    from .tasks.trace_conditioning import streamed_msre
     from .td import TDLambda
     if args.task in PREDICTION_TASKS:
-        from .tasks import TraceConditioning, TracePatterning, msre, rollout
         td = TDLambda.from_checkpoint(args.checkpoint, backend=args.backend)
-        cls = TraceConditioning if args.task == "trace-conditioning" else TracePatterning
-        task = cls(isi=10, seed=args.seed)
-        if task.obs_size != td.n_in:
-            raise ValueError(f"--task: {args.task} has {task.obs_size} inputs, the checkpoint's "
-                             f"learner {td.n_in}")
-        X, C = rollout(task, args.steps)
-        error = msre(td.run(X, C), C, task.gamma)
-        zero = msre(np.zeros(len(C)), C, task.gamma)
+        task = make_prediction_task(RunConfig(task=args.task, steps=args.steps, seed=args.seed))
+        check_fits(td, args.task, task.obs_size, None, args.checkpoint)
+        try:
+            error, zero = streamed_msre(td.run, task, args.steps)
+        except ValueError as err:  # steps within the left-out tail
+            raise ValueError(f"--steps: {err}") from None
         print(f"rtu-edge eval: {args.task}, {args.steps} steps (seed {args.seed}): MSRE "
               f"{error:.4f} (predicting zero: {zero:.4f})")
         return 0
-    from .tasks import make_env
     ac = ActorCritic.from_checkpoint(args.checkpoint, backend=args.backend)
-    env, spec = make_env(args.task, args.seed)
-    if spec.obs_size != ac.n_in:
-        raise ValueError(f"--task: {args.task} observes {spec.obs_size} values, the checkpoint's "
-                         f"learner {ac.n_in}")
+    env, spec = make_task_env(args.task, args.seed)
+    check_fits(ac, args.task, spec.obs_size, spec, args.checkpoint)
     returns: list[float] = []
     run_episodes(ac, env, spec, args.seed, 10**18,
                  lambda episode, ret, length: returns.append(ret),

@@ -467,6 +467,26 @@ def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool,
             "mean_return_last_20": float(np.mean(recent)) if recent else float("nan")}
 
 
+def _actions(action_kind: str, n: int) -> str:
+    return f"{n} discrete actions" if action_kind == "discrete" else \
+        f"a continuous action of dimension {n}"
+
+
+def check_fits(learner, task: str, obs_size: int, spec, path: Path) -> None:
+    """ValueError naming the checkpoint at path if its learner does not fit task: it takes
+    another number of inputs than obs_size, or (the actor-critic; spec the task's EnvSpec)
+    other actions (discrete n, continuous dimension)."""
+    if learner.n_in != obs_size:
+        raise ValueError(f"--task: checkpoint {path} is of a learner of {learner.n_in} inputs; "
+                         f"{task} observes {obs_size} values")
+    if spec is not None:
+        n = spec.n_actions if spec.discrete else spec.action_dim
+        if (learner.action_kind, learner.n_actions) != (spec.action_kind, n):
+            raise ValueError(f"--task: checkpoint {path} is of a learner of "
+                             f"{_actions(learner.action_kind, learner.n_actions)}; {task} "
+                             f"takes {_actions(spec.action_kind, n)}")
+
+
 def learner_flops(learner) -> Optional[int]:
     """FLOPs per step of the learner's recurrent cells, forward and gradient as
     rtu_edge.flops.flops_per_step counts them (the O(nd) and O(n^2) terms): TD(lambda)'s cell;
@@ -579,6 +599,15 @@ def _resumed(cfg: RunConfig, saved: RunConfig) -> RunConfig:
                                  "--resume continues it as it was")
     return dataclasses.replace(saved, steps=cfg.steps, checkpoint_every=cfg.checkpoint_every,
                                log_every=cfg.log_every, backend=cfg.backend)
+
+
+def make_task_env(task: str, seed: int):
+    """make_env(task, seed) (rtu_edge.tasks), its refusal naming --task."""
+    from .tasks import make_env
+    try:
+        return make_env(task, seed)
+    except ValueError as err:
+        raise ValueError(f"--task: {err}") from None
 
 
 def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True,

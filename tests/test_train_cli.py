@@ -279,6 +279,11 @@ def test_divergence_is_one_line_and_leaves_the_last_good_checkpoint(tmp_path, ca
     cls = TDLambda if task == "trace-conditioning" else ActorCritic
     learner = cls.from_checkpoint(out / "checkpoint.rtu")
     assert learner.steps == 0 and learner.config.alpha == 1e6
+    # eval learns as deployed: it diverges too, in one line
+    assert main(["eval", "--checkpoint", str(out / "checkpoint.rtu"), "--task", task]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rtu-edge eval: error: the learner diverged: ") and \
+        err.count("\n") == 1
 
 
 def test_divergence_keeps_the_latest_periodic_checkpoint(tmp_path, monkeypatch):
@@ -388,3 +393,23 @@ def test_tensorboard_logs_every_metrics_row(tmp_path):
         got = _scalars(out / "tensorboard")
         assert len(rows) > 1 and [g[:2] for g in got] == [w[:2] for w in want]
         assert np.allclose([g[2] for g in got], [w[2] for w in want], rtol=1e-6)
+
+
+def test_eval_refuses_a_checkpoint_that_does_not_fit_the_task(tmp_path, capsys):
+    """eval compares the checkpoint's observation size and actions with the task's: a discrete
+    CartPole learner is not run on Pendulum (torque = action index)."""
+    cp, tc = tmp_path / "cp", tmp_path / "tc"
+    assert main(["train", "--task", "cartpole-p", "--steps", "100", "--hidden", "4", "--out",
+                 str(cp)]) == 0
+    assert main(["train", "--task", "trace-conditioning", "--steps", "100", "--hidden", "4",
+                 "--out", str(tc)]) == 0
+    capsys.readouterr()
+    for task, ckpt, what in (
+            ("pendulum-p", cp, "of 2 discrete actions; pendulum-p takes a continuous action of "
+                               "dimension 1"),
+            ("memory-chain-4", cp, "of 2 inputs; memory-chain-4 observes 3 values"),
+            ("trace-patterning", tc, "of 12 inputs; trace-patterning observes 17 values")):
+        assert main(["eval", "--checkpoint", str(ckpt / "checkpoint.rtu"), "--task", task]) == 2
+        err = capsys.readouterr().err
+        assert err == (f"rtu-edge eval: error: --task: checkpoint {ckpt / 'checkpoint.rtu'} is "
+                       f"of a learner {what}\n")
