@@ -119,7 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--bptt-window", type=_positive_int, default=None, metavar="T",
                     help="--agent gru: the steps truncated BPTT goes back through (default "
                          f"{DEFAULT_BPTT_WINDOW}); --hidden is the GRU's size")
-    tr.add_argument("--resume", action="store_true", help="continue the run in --out")
+    tr.add_argument("--resume", action="store_true",
+                    help="continue the run in --out as it was: its settings come from its "
+                         "config.json (--task and --steps may be left out; --steps, "
+                         "--checkpoint-every and --backend may change; another flag given with "
+                         "another value than recorded is refused)")
     tr.add_argument("--tensorboard", action="store_true",
                     help="also log the metrics as TensorBoard scalars in --out/tensorboard "
                          "(pip install 'rtu_edge[tensorboard]'); view with tensorboard "
@@ -301,10 +305,10 @@ def _learner_arguments(p: argparse.ArgumentParser, steps_default, required: bool
     p.add_argument("--seed", type=_seed, default=0)
 
 
-def _given(parser: argparse.ArgumentParser, argv, command: str) -> set:
-    """The options given on the command line of a sub-command, by their first option string
-    (parsed again with every default suppressed, so a flag given with its default value counts
-    too)."""
+def _given(parser: argparse.ArgumentParser, argv, command: str) -> dict:
+    """The options given on the command line of a sub-command: their dest -> their first option
+    string (parsed again with every default suppressed, so a flag given with its default value
+    counts too)."""
     sub = next(a for a in parser._subparsers._group_actions
                if isinstance(a, argparse._SubParsersAction)).choices[command]
     saved = {a: a.default for a in sub._actions}
@@ -312,7 +316,8 @@ def _given(parser: argparse.ArgumentParser, argv, command: str) -> set:
         for a in sub._actions:
             a.default = argparse.SUPPRESS
         given = set(vars(parser.parse_args(argv)))
-        return {a.option_strings[0] for a in sub._actions if a.dest in given and a.option_strings}
+        return {a.dest: a.option_strings[0] for a in sub._actions
+                if a.dest in given and a.option_strings}
     finally:
         for a, default in saved.items():
             a.default = default
@@ -346,13 +351,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.onnx is None and not args.learners and args.steps is not None:
             parser.error("validate: --steps goes with --onnx or --learners")
     if args.command == "train":
-        given = _given(parser, argv, "train") - {"--out", "--config", "--tensorboard"}
-        if args.config is not None and given:
+        args.given = {dest: flag for dest, flag in _given(parser, argv, "train").items()
+                      if dest not in ("out", "config", "tensorboard", "resume")}
+        if args.config is not None and (args.given or args.resume):
+            flags = sorted([*args.given.values(), *(["--resume"] if args.resume else [])])
             parser.error(f"train: --config repeats the run of its file as it is; give only "
-                         f"--out (and --tensorboard) with it, not {', '.join(sorted(given))}")
-        if args.config is None and (args.task is None or args.steps is None):
+                         f"--out (and --tensorboard) with it, not {', '.join(flags)}")
+        if args.config is None and not args.resume and (args.task is None or args.steps is None):
             parser.error("train: the following arguments are required: --task, --steps "
-                         "(or --config FILE)")
+                         "(or --config FILE, or --resume)")
     if args.command == "sweep":
         if args.file is None and not args.report:
             parser.error("sweep: give a sweep FILE to run, and/or --report")

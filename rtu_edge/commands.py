@@ -10,8 +10,8 @@ import numpy as np
 
 from .reference.config import c_name
 from .train import (PREDICTION_TASKS, Interrupted, Metrics, RunConfig, check_fits,
-                    make_prediction_task, make_task_env, read_config, run_episodes,
-                    train as run)
+                    make_prediction_task, make_task_env, read_config, resume_config,
+                    run_episodes, train as run)
 from .validate import LEARNER_TOLERANCE, actor_critic_parity
 
 __all__ = ["Interrupted", "demo", "evaluate", "train"]
@@ -40,8 +40,22 @@ def _config(args) -> RunConfig:
     return cfg
 
 
+def _given_settings(args) -> dict:
+    """The settings given on the command line (args.given: their dests), as RunConfig fields;
+    learner and network as dicts of the fields given (their flags default to None)."""
+    from .cli import learner_overrides, network_overrides
+    given = {dest: getattr(args, dest) for dest in args.given
+             if not dest.startswith(("hp_", "net_"))}
+    return {**given, "learner": learner_overrides(args), "network": network_overrides(args)}
+
+
 def train(args) -> int:
-    cfg = read_config(Path(args.config), "--config") if args.config else _config(args)
+    if args.config:
+        cfg = read_config(Path(args.config), "--config")
+    elif args.resume:
+        cfg = resume_config(Path(args.out), _given_settings(args))
+    else:
+        cfg = _config(args)
     result = run(cfg, Path(args.out), resume=args.resume, progress=sys.stderr.isatty(),
                  tensorboard=args.tensorboard)
     summary = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"

@@ -1,12 +1,27 @@
 """Training runs for the command line: `rtu-edge train`, `eval` and `demo`.
 
-A run directory holds ``config.json`` (the run's arguments), ``metrics.csv`` (one row per logged
-window or episode), ``curve.png`` (the learning curve) and ``checkpoint.rtu`` (the learner, written
-atomically). ``--resume`` continues a run from its checkpoint and appends to its metrics.
+A run directory holds ``config.json`` (the run's settings), ``metrics.csv`` (one row per logged
+window or episode), ``curve.png`` (the learning curve) and ``checkpoint.rtu`` (the learner). Every
+file but metrics.csv is replaced atomically (a temporary file beside it, renamed over it:
+checkpoint.write_atomic); metrics.csv is appended to, a row at a time, each row written before
+the checkpoint that follows it. A run killed at any point (kill -9) leaves a checkpoint that loads
+and the config.json of that run; the temporary files it may leave are removed when it is resumed
+(or a run started in its directory).
+
+``--resume`` continues a run as it was: its settings come from its config.json (a setting given
+again with another value is refused; the steps, the checkpoint interval and the backend may
+change), its learner from its checkpoint, and metrics.csv is cut back to the rows the checkpoint
+had seen, so that no row is written twice and, the learner being deterministic, the resumed
+run's files are those of a run never interrupted.
 
 Prediction tasks (trace-conditioning, trace-patterning) train TDLambda on the task's stream, which
-is a pure function of the seed, so a resumed run regenerates it and goes on from the learner's
-step count. Control tasks train ActorCritic; the environment's own state cannot be saved, so
+is a pure function of the seed, read in blocks (the memory a run takes does not depend on
+--steps), so a resumed run regenerates it from the learner's step count. A metrics row needs the
+predictions of the H steps before it (its window ends H steps before its step count), so the
+checkpoints taken during a run (every --checkpoint-every steps, on Ctrl-C) hold the learner of
+H steps earlier, the start of the next row's window: a resumed run learns those steps again, and
+writes every row an uninterrupted run would. The checkpoint at the end of a run holds its last
+step. Control tasks train ActorCritic; the environment's own state cannot be saved, so
 checkpoints are written at episode ends (the first one after every --checkpoint-every steps, and
 at the end of the run or on Ctrl-C), and episode i is reset with seed (seed, i): a resumed run
 continues exactly where the saved one would have.
@@ -21,6 +36,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import os
 import signal
@@ -49,6 +65,11 @@ PREDICTION_TASKS = ("trace-conditioning", "trace-patterning")
 AGENTS = {"prediction": ("rtu", "memoryless", "gru", "zero", "lookup"),
           "control": ("rtu", "memoryless", "gru", "random")}
 CHECKPOINT = "checkpoint.rtu"
+CONFIG = "config.json"
+METRICS = "metrics.csv"
+CURVE = "curve.png"
+#: RunConfig fields that a resumed run may change (the others are the run's as it was)
+RESUMABLE = ("steps", "checkpoint_every", "backend")
 BACKENDS = ("c", "reference")
 DTYPES = ("float32", "float64")
 #: the gru agent's window of truncated BPTT when none is given
@@ -177,11 +198,19 @@ class LastGood:
         self.data = learner.checkpoint_bytes() if _checkpointed(learner) else None
         self.steps = learner.steps
 
-    def save(self) -> None:
-        """Checkpoint the learner now (a good state) to path."""
+    def save(self, data: Optional[bytes] = None, steps: Optional[int] = None) -> None:
+        """Checkpoint a good state to path: the learner's now, or data, its checkpoint at steps
+        taken earlier in the run."""
         if _checkpointed(self.learner):
-            self.data = self.learner.checkpoint_bytes()
-            self.steps = self.learner.steps
+            if data is None:
+                data, steps = self.learner.checkpoint_bytes(), self.learner.steps
+            self.data, self.steps = data, steps
+            checkpoint.write_atomic(self.path, self.data)
+
+    def keep(self) -> None:
+        """Make sure path holds the last good state (a run that has not checkpointed yet)."""
+        if self.data is not None and (not self.path.exists()
+                                      or self.path.read_bytes() != self.data):
             checkpoint.write_atomic(self.path, self.data)
 
     def diverged(self, err: ArithmeticError, out: Path) -> Diverged:
@@ -191,8 +220,7 @@ class LastGood:
         text = f"the learner diverged at step {self.learner.steps + 1} ({what})"
         if self.data is None:
             return Diverged(f"{text}; run directory {out}")
-        if not self.path.exists() or self.path.read_bytes() != self.data:
-            checkpoint.write_atomic(self.path, self.data)
+        self.keep()
         return Diverged(f"{text}; its last good state (step {self.steps}) is {self.path}")
 
 
@@ -235,22 +263,63 @@ TENSORBOARD = "tensorboard"
 
 
 class Metrics:
-    """metrics.csv, appended to on resume; with tensorboard (a directory) every row's values but
-    its step also go there as TensorBoard scalars at that step (tensorboardX's SummaryWriter,
-    from rtu_edge[tensorboard]; a resumed run adds an event file beside the first)."""
+    """metrics.csv, a row at a time; with tensorboard (a directory) every row's values but its
+    step also go there as TensorBoard scalars at that step (tensorboardX's SummaryWriter, from
+    rtu_edge[tensorboard]; a resumed run adds an event file beside the first).
 
-    def __init__(self, path: Path, fields: list[str], resume: bool,
+    A resumed run (keep given) keeps the file's leading rows that keep(row) accepts, those its
+    checkpoint had seen, and drops the rest (rows written after that checkpoint, and a row a
+    kill cut short), rewriting the file atomically before it appends; TensorBoard is told to
+    forget the dropped steps (purge_step). ``kept`` holds the rows kept."""
+
+    def __init__(self, path: Path, fields: list[str], keep=None,
                  tensorboard: Optional[Path] = None):
         self.path, self.fields = path, fields
-        exists = path.exists() and resume
+        self.kept: list[dict] = []
+        purge = None
+        if keep is not None and path.exists():
+            rows = self._complete_rows(path, fields)
+            n = next((i for i, row in enumerate(rows) if not keep(row)), len(rows))
+            self.kept = rows[:n]
+            if n < len(rows):
+                purge = int(rows[n]["step"])
+        if keep is not None and path.exists() and self._text(self.kept) != path.read_text():
+            checkpoint.write_atomic(path, self._text(self.kept).encode(), what="metrics")
         self.board = None
         if tensorboard is not None:
             tbx = require("tensorboardX", "--tensorboard")
-            self.board = tbx.SummaryWriter(logdir=str(tensorboard))
+            self.board = tbx.SummaryWriter(logdir=str(tensorboard), purge_step=purge)
+        exists = keep is not None and path.exists()
         self.file = open(path, "a" if exists else "w", newline="")
         self.writer = csv.DictWriter(self.file, fieldnames=fields)
         if not exists:
             self.writer.writeheader()
+            self.file.flush()
+
+    def _text(self, rows: list[dict]) -> str:
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, fieldnames=self.fields)
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer.getvalue()
+
+    @staticmethod
+    def _complete_rows(path: Path, fields: list[str]) -> list[dict]:
+        """The rows of path whose line is whole (ends in a newline); ValueError naming the file
+        if its columns are not fields."""
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as err:
+            raise ValueError(f"--resume: cannot read {path}: {err}") from None
+        whole = text[:text.rfind("\n") + 1]
+        if not whole:  # killed before its header was written
+            return []
+        rows = list(csv.DictReader(io.StringIO(whole, newline="")))
+        header = whole.split("\n", 1)[0].rstrip("\r")
+        if header != ",".join(fields):
+            raise ValueError(f"--resume: {path} is not this run's metrics (its columns are "
+                             f"{header[:80]!r}, not {','.join(fields)!r})")
+        return [row for row in rows if None not in row and None not in row.values()]
 
     def write(self, row: dict) -> None:
         self.writer.writerow(row)
@@ -300,8 +369,10 @@ def plot_curve(metrics_path: Path, out: Path, x: str, y: str, title: str) -> Non
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100)
     plt.close(fig)
+    checkpoint.write_atomic(out, png.getvalue(), what="learning curve")
 
 
 # -- prediction: TD(lambda) on trace conditioning or patterning ----------------------------------
@@ -312,17 +383,27 @@ def make_prediction_task(cfg: RunConfig):
     return cls(isi=10, seed=cfg.seed)
 
 
+#: the most steps of a prediction task rendered and learned at once
+BLOCK = 10000
+
+
 def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool,
                      tensorboard: bool = False) -> dict:
-    """TD(lambda) on the task's stream; a metrics row per --log-every steps: the MSRE of the
-    window of that many steps ending H = 10 / (1 - gamma) steps earlier (whose returns are known)
-    next to that of predicting zero."""
-    from .tasks import msre, rollout
+    """TD(lambda) on the task's stream, read in blocks of at most BLOCK steps; a metrics row at
+    every multiple of --log-every steps and at the end: the MSRE of the window of log_every
+    steps ending H = 10 / (1 - gamma) steps earlier (whose returns are known) next to that of
+    predicting zero. It keeps the predictions of log_every + H steps, whatever --steps.
+
+    Checkpoints during the run hold the learner at the start of the next row's window (H steps
+    before the row's step count), taken on the way and written once the row is (module
+    docstring); the last one holds the learner at --steps."""
+    from .tasks import msre
     from .tasks.trace_conditioning import return_horizon
     task = make_prediction_task(cfg)
     ckpt = out / CHECKPOINT
     if resume:
         td = TDLambda.from_checkpoint(ckpt, backend=cfg.backend)
+        _check_resumed(td, cfg, task.obs_size, None, ckpt)
     elif cfg.agent == "rtu":
         td = TDLambda(task.obs_size, cfg.hidden, kind=cfg.kind, activation=cfg.activation,
                       seed=cfg.seed, backend=cfg.backend, dtype=np.dtype(cfg.dtype),
@@ -335,39 +416,68 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool,
         td = ZeroPredictor() if cfg.agent == "zero" else \
             PatternLookup.for_task(task) if cfg.agent == "lookup" else \
             MemorylessTD(task.obs_size, cfg.learner_config(task.gamma))
-    record(cfg, td, out)
-    start = td.steps
-    last_good = LastGood(td, ckpt)
-    horizon = return_horizon(task.gamma)
-    X, C = rollout(task, cfg.steps)  # a pure function of the seed: the same stream on resume
-    predictions = np.zeros(cfg.steps)
-    metrics = Metrics(out / "metrics.csv", ["step", "msre", "zero_msre"], resume,
+    start, every, horizon = td.steps, cfg.log_every, return_horizon(task.gamma)
+    last_good = _begin(cfg, td, out, resume)
+    # the rows of the steps before start: those whose window starts before it
+    keep = (lambda row: int(row["step"]) - every < start) if resume else None
+    metrics = Metrics(out / METRICS, ["step", "msre", "zero_msre"], keep,
                       out / TENSORBOARD if tensorboard else None)
+    snapshots = {}  # step -> the learner's checkpoint then: the start of a coming row's window
+
+    def next_cut(u: int, end: int) -> int:
+        """Where the block from u stops: end, BLOCK steps on, or the next snapshot's step."""
+        cut = min(end, u + BLOCK)
+        if _checkpointed(td):
+            p = ((u + horizon) // every + 1) * every - horizon  # the next window start > u
+            if p + horizon < cfg.steps:
+                cut = min(cut, p)
+        return cut
+
     bar = _progress(cfg.steps, start, progress)
+    # the predictions and cumulants of the steps tail_from .. t - 1 (at most every + H of them)
+    tail_v, tail_c, t = np.zeros(0), np.zeros(0), start
     with _StopFlag() as stop, metrics, bar:
-        t = start
         while t < cfg.steps and not stop.raised:
-            end = min(t + cfg.log_every, cfg.steps)
-            try:
-                predictions[t:end] = td.run(X[t:end], C[t:end])
-            except ArithmeticError as err:
-                raise last_good.diverged(err, out) from None
-            a = end - cfg.log_every - horizon
+            end = min((t // every + 1) * every, cfg.steps)
+            parts_v, parts_c, u = [tail_v], [tail_c], t
+            while u < end:
+                w = next_cut(u, end)
+                X = task.observations(u, w)
+                try:
+                    parts_v.append(td.run(X, X[:, 0]))
+                except ArithmeticError as err:
+                    raise last_good.diverged(err, out) from None
+                parts_c.append(X[:, 0])
+                bar.update(w - u)
+                u = w
+                if _checkpointed(td) and (u + horizon) % every == 0 and u + horizon < cfg.steps:
+                    snapshots[u] = td.checkpoint_bytes()
+            v, c = np.concatenate(parts_v), np.concatenate(parts_c)
+            a = end - every - horizon
             if a >= start:  # a whole window of this run's predictions
-                error = msre(predictions[a:end], C[a:end], task.gamma)
-                zero = msre(np.zeros(end - a), C[a:end], task.gamma)
+                n = end - a
+                error = msre(v[-n:], c[-n:], task.gamma)
+                zero = msre(np.zeros(n), c[-n:], task.gamma)
                 metrics.write({"step": end - horizon, "msre": f"{error:.6g}",
                                "zero_msre": f"{zero:.6g}"})
                 bar.set_postfix(msre=f"{error:.4f}")
-            bar.update(end - t)
-            if end // cfg.checkpoint_every != t // cfg.checkpoint_every:
-                last_good.save()
+            tail_v, tail_c = v[-(every + horizon):], c[-(every + horizon):]
+            due = end // cfg.checkpoint_every != t // cfg.checkpoint_every
             t = end
-        last_good.save()  # after a normal end or a clean stop only: an error keeps the last good
-    plot_curve(out / "metrics.csv", out / "curve.png", "step", "msre",
+            window = snapshots.pop(t - horizon, None)  # the learner at the next window's start
+            for step in [k for k in snapshots if k < t - horizon]:
+                del snapshots[step]
+            if t < cfg.steps and (due or stop.raised) and window is not None:
+                last_good.save(window, t - horizon)
+        if t >= cfg.steps:
+            last_good.save()  # a finished run: the learner at its last step
+        else:  # stopped: the latest state a resumed run can go on from without losing a row
+            last_good.keep()
+    plot_curve(out / METRICS, out / CURVE, "step", "msre",
                f"TD(lambda), {_who(cfg)}, {cfg.task}")
     if stop.raised:
-        raise Interrupted(f"stopped at step {td.steps}; checkpoint {ckpt}")
+        raise Interrupted(f"stopped at step {t}; checkpoint {ckpt} (step {last_good.steps}, "
+                          "where the next metrics window starts)")
     return {"steps": td.steps, "checkpoint": str(ckpt) if _checkpointed(td) else None}
 
 
@@ -425,19 +535,21 @@ def run_episodes(ac: ActorCritic, env, spec, seed: int, steps: int, on_episode, 
         on_episode(ac.episodes, ret, length)
 
 
-def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool,
+def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool, env, spec,
                   tensorboard: bool = False) -> dict:
-    from .tasks import make_env
-    env, spec = make_env(cfg.task, cfg.seed)
     ckpt = out / CHECKPOINT
-    ac = ActorCritic.from_checkpoint(ckpt, backend=cfg.backend) if resume else \
-        make_learner(cfg, spec)
-    record(cfg, ac, out)
-    metrics = Metrics(out / "metrics.csv", ["step", "episode", "return", "length"], resume,
+    if resume:
+        ac = ActorCritic.from_checkpoint(ckpt, backend=cfg.backend)
+        _check_resumed(ac, cfg, spec.obs_size, spec, ckpt)
+    else:
+        ac = make_learner(cfg, spec)
+    last_good = _begin(cfg, ac, out, resume)
+    start = ac.steps
+    keep = (lambda row: int(row["step"]) <= start) if resume else None
+    metrics = Metrics(out / METRICS, ["step", "episode", "return", "length"], keep,
                       out / TENSORBOARD if tensorboard else None)
     bar = _progress(cfg.steps, ac.steps, progress)
-    last_good = LastGood(ac, ckpt)
-    recent: list[float] = []
+    recent = [float(row["return"]) for row in metrics.kept[-20:]]
     next_checkpoint = (ac.steps // cfg.checkpoint_every + 1) * cfg.checkpoint_every
 
     def on_episode(episode, ret, length):
@@ -458,7 +570,7 @@ def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool,
         except ArithmeticError as err:
             raise last_good.diverged(err, out) from None
         last_good.save()  # at an episode end; after an error the last good checkpoint stays
-    plot_curve(out / "metrics.csv", out / "curve.png", "step", "return",
+    plot_curve(out / METRICS, out / CURVE, "step", "return",
                f"AC(lambda), {_who(cfg)}, {cfg.task}")
     if stop.raised:
         raise Interrupted(f"stopped at step {ac.steps}; checkpoint {ckpt}")
@@ -485,6 +597,28 @@ def check_fits(learner, task: str, obs_size: int, spec, path: Path) -> None:
             raise ValueError(f"--task: checkpoint {path} is of a learner of "
                              f"{_actions(learner.action_kind, learner.n_actions)}; {task} "
                              f"takes {_actions(spec.action_kind, n)}")
+
+
+def _check_resumed(learner, cfg: RunConfig, obs_size: int, spec, path: Path) -> None:
+    """The checkpoint at path, of the run being resumed, fits its task (check_fits) and holds
+    the cell its config.json records; ValueError naming both otherwise."""
+    check_fits(learner, cfg.task, obs_size, spec, path)
+    held = (learner.kind, learner.activation, learner.n_hidden)
+    if held != (cfg.kind, cfg.activation, cfg.hidden):
+        raise ValueError(f"--resume: checkpoint {path} holds a {held[0]} cell ({held[1]}) of "
+                         f"{held[2]} units; the run's {CONFIG} records {cfg.kind} "
+                         f"({cfg.activation}) of {cfg.hidden}")
+
+
+def _begin(cfg: RunConfig, learner, out: Path, resume: bool) -> LastGood:
+    """The files a run starts with, its learner made (or loaded): a new run checkpoints its
+    initial state first, so that its config.json never sits beside another run's checkpoint;
+    then config.json. The last good state is the learner's now."""
+    last_good = LastGood(learner, out / CHECKPOINT)
+    if not resume:
+        last_good.keep()
+    record(cfg, learner, out)
+    return last_good
 
 
 def learner_flops(learner) -> Optional[int]:
@@ -579,26 +713,69 @@ def read_config(path: Path, what: str) -> RunConfig:
 
 
 def record(cfg: RunConfig, learner, out: Path) -> None:
-    """config.json: every field of cfg as the run uses it, with its learner's FLOPs per step."""
+    """config.json: every field of cfg as the run uses it, with its learner's FLOPs per step
+    (replaced atomically)."""
     cfg = dataclasses.replace(cfg, flops_per_step=learner_flops(learner))
-    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
+    checkpoint.write_atomic(out / CONFIG, (json.dumps(asdict(cfg), indent=1) + "\n").encode(),
+                            what="run config")
 
 
-def _resumed(cfg: RunConfig, saved: RunConfig) -> RunConfig:
-    """The run being resumed: its learner comes from the checkpoint, so its saved agent, network
-    and hyperparameters stand; one given again with another value is refused, naming the flag.
-    The new steps and the logging and checkpoint intervals are taken."""
-    if cfg.agent != saved.agent:
-        raise ValueError(f"--agent: the run being resumed is of the {saved.agent} agent; "
-                         "--resume continues it as it was")
-    for given, held in ((cfg.learner, saved.learner), (cfg.network, saved.network)):
-        for key, value in given.items():
-            if key in held and held[key] != value:
-                flag = "--" + key.rstrip("_").replace("_", "-")
-                raise ValueError(f"{flag}: the run being resumed has {key} = {held[key]!r}; "
-                                 "--resume continues it as it was")
-    return dataclasses.replace(saved, steps=cfg.steps, checkpoint_every=cfg.checkpoint_every,
-                               log_every=cfg.log_every, backend=cfg.backend)
+def _flag(key: str) -> str:
+    return "--" + key.rstrip("_").replace("_", "-")
+
+
+def _resumed(cfg: RunConfig, saved: RunConfig, path: Path) -> RunConfig:
+    """The run being resumed, saved (its config.json at path): a setting of cfg that is not
+    saved's is refused, naming its flag and the recorded value, but the RESUMABLE ones (steps,
+    checkpoint_every, backend), which are cfg's. The learner and network fields of cfg are
+    those given (the others keep their recorded values)."""
+    def refuse(flag: str, key: str, value) -> ValueError:
+        return ValueError(f"{flag}: the run being resumed has {key} = {value!r} ({path}); "
+                          "--resume continues it as it was")
+
+    for f in dataclasses.fields(RunConfig):
+        if f.name in (*RESUMABLE, "flops_per_step"):
+            continue
+        given, held = getattr(cfg, f.name), getattr(saved, f.name)
+        if f.name in ("learner", "network"):
+            for key, value in given.items():
+                if held.get(key) != value:
+                    raise refuse(_flag(key), key, held.get(key))
+        elif given != held:
+            raise refuse(_flag(f.name), f.name, held)
+    return dataclasses.replace(saved, **{key: getattr(cfg, key) for key in RESUMABLE})
+
+
+def _recorded(out: Path) -> RunConfig:
+    """The settings of the run in out to resume: ValueError if it has no checkpoint, or naming
+    its config.json and the fault."""
+    if not (out / CHECKPOINT).exists():
+        if (out / CONFIG).exists():
+            saved = read_config(out / CONFIG, "--resume")
+            kind = "prediction" if saved.task in PREDICTION_TASKS else "control"
+            if not keeps_checkpoints(saved.agent, kind):
+                raise ValueError(f"--resume: the {saved.agent} baseline keeps no checkpoint")
+        raise ValueError(f"--resume: no checkpoint at {out / CHECKPOINT}")
+    return read_config(out / CONFIG, "--resume")
+
+
+def resume_config(out: Path, given: dict) -> RunConfig:
+    """The settings of the run in out (its config.json) with given, the settings given on the
+    command line (RunConfig fields; learner and network: dicts of the fields given); train
+    refuses those that contradict the recorded ones."""
+    saved = _recorded(Path(out))
+    given = dict(given)
+    learner, network = given.pop("learner", {}), given.pop("network", {})
+    return dataclasses.replace(saved, **given, learner={**saved.learner, **learner},
+                               network={**saved.network, **network})
+
+
+def _remove_temporaries(out: Path) -> None:
+    """The temporary files checkpoint.write_atomic leaves beside a run's files when the run is
+    killed while it writes them (".NAME.XXXXXXXX.tmp")."""
+    for name in (CHECKPOINT, CONFIG, METRICS, CURVE):
+        for tmp in out.glob(f".{name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
 
 
 def make_task_env(task: str, seed: int):
@@ -613,12 +790,16 @@ def make_task_env(task: str, seed: int):
 def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True,
           tensorboard: bool = False) -> dict:
     """Run (or resume) training into the directory out (with tensorboard, its metrics also as
-    TensorBoard scalars in out/tensorboard)."""
+    TensorBoard scalars in out/tensorboard). A resumed run's cfg is its config.json's
+    (resume_config) but for the RESUMABLE fields; any other difference is refused (ValueError
+    naming the flag). Every refusal comes before anything is written."""
     for module in ("matplotlib", "tqdm"):  # curve.png, the progress bar: refuse before any work
         require(module, "training")
     if tensorboard:
         require("tensorboardX", "--tensorboard")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out: {out} is not a directory")
     kind = "prediction" if cfg.task in PREDICTION_TASKS else "control"
     if cfg.agent not in AGENTS[kind]:
         raise ValueError(f"--agent: {cfg.agent!r} is not an agent of {kind} tasks "
@@ -626,27 +807,26 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
     if resume and not keeps_checkpoints(cfg.agent, kind):
         raise ValueError(f"--resume: the {cfg.agent} baseline keeps no checkpoint")
     if resume:
-        if not (out / CHECKPOINT).exists():
-            raise ValueError(f"--resume: no checkpoint at {out / CHECKPOINT}")
-        saved = read_config(out / "config.json", "--resume")
-        if saved.task != cfg.task:
-            raise ValueError(f"--resume: {out} holds a run of task {saved.task!r}, "
-                             f"not {cfg.task!r}")
-        cfg = _resumed(cfg, saved)
-    gamma = make_prediction_task(cfg).gamma if cfg.task in PREDICTION_TASKS else None
+        cfg = _resumed(cfg, _recorded(out), out / CONFIG)
+    gamma = make_prediction_task(cfg).gamma if kind == "prediction" else None
     learner, network = cfg.learner_config(gamma), cfg.network_config()
     learner.check()  # before anything is written: a refused run leaves no directory behind
     network.check()
-    out.mkdir(parents=True, exist_ok=True)
+    env, spec = make_task_env(cfg.task, cfg.seed) if kind == "control" else (None, None)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"--out: cannot create {out}: {err.strerror or err}") from None
     if not os.access(out, os.W_OK):
         raise ValueError(f"--out: {out} is not writable")
+    _remove_temporaries(out)
     # every field, as the run uses it (config.json: record, once the learner is made)
     cfg = dataclasses.replace(cfg, learner=asdict(learner),
                               network={} if kind == "prediction" else asdict(network))
     started = time.perf_counter()
-    if cfg.task in PREDICTION_TASKS:
+    if kind == "prediction":
         result = train_prediction(cfg, out, resume, progress, tensorboard)
     else:
-        result = train_control(cfg, out, resume, progress, tensorboard)
+        result = train_control(cfg, out, resume, progress, env, spec, tensorboard)
     result["seconds"] = time.perf_counter() - started
     return result

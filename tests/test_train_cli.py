@@ -361,7 +361,7 @@ def test_config_goes_with_out_only(tmp_path, capsys):
         assert stop.value.code == 2 and f"not {extra[0]}" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # neither --config nor --task
         main(["train", "--steps", "10", "--out", str(tmp_path / "y")])
-    assert "--task, --steps (or --config FILE)" in capsys.readouterr().err
+    assert "--task, --steps (or --config FILE, or --resume)" in capsys.readouterr().err
     assert main(["train", "--config", str(tmp_path / "missing.json"), "--out",
                  str(tmp_path / "z")]) == 2
     assert "cannot read" in capsys.readouterr().err
@@ -395,6 +395,130 @@ def test_tensorboard_logs_every_metrics_row(tmp_path):
         assert np.allclose([g[2] for g in got], [w[2] for w in want], rtol=1e-6)
 
 
+# -- resume: the records, the settings, faults -------------------------------------------------
+
+def _wait_for_rows(proc, metrics, step):
+    """Until metrics.csv has a row past step (the run still going)."""
+    deadline = time.time() + 120
+    while True:
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.time() < deadline, "no progress"
+        if metrics.exists():
+            text = metrics.read_text()
+            last = text[:text.rfind("\n")].rsplit("\n", 1)[-1].split(",")[0]
+            if last.isdigit() and int(last) > step:
+                return
+        time.sleep(0.02)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals")
+@pytest.mark.parametrize("task,flags,past,sig", [
+    ("cartpole-p", ["--steps", "20000", "--checkpoint-every", "1000"], 4000, signal.SIGKILL),
+    ("trace-conditioning", ["--steps", "200000", "--log-every", "1000", "--checkpoint-every",
+                            "5000"], 20000, signal.SIGKILL),
+    ("trace-conditioning", ["--steps", "200000", "--log-every", "1000", "--checkpoint-every",
+                            "50000"], 20000, signal.SIGINT),
+])
+def test_a_killed_run_resumed_has_the_files_of_an_uninterrupted_run(tmp_path, task, flags, past,
+                                                                     sig):
+    """kill -9 (or Ctrl-C) during a run, then --resume with no other flag: the run's settings
+    (seed 3, 8 units) come back from config.json, metrics.csv holds each episode or window once
+    with its step never going back, no temporary file is left, and metrics.csv, checkpoint.rtu
+    and config.json are those of the same run never interrupted."""
+    base = ["train", "--task", task, "--hidden", "8", "--seed", "3", *flags]
+    killed, straight = tmp_path / "killed", tmp_path / "straight"
+    proc = subprocess.Popen([sys.executable, "-m", "rtu_edge", *base, "--out", str(killed)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_rows(proc, killed / "metrics.csv", past)
+        proc.send_signal(sig)
+        proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == (-9 if sig == signal.SIGKILL else 130)
+    assert main(["train", "--out", str(killed), "--resume"]) == 0
+    assert main([*base, "--out", str(straight)]) == 0
+    table = rows(killed / "metrics.csv")
+    steps = [int(r["step"]) for r in table]
+    assert steps == sorted(steps) and len(set(steps)) == len(steps) > 10
+    if task == "cartpole-p":
+        assert [int(r["episode"]) for r in table] == list(range(1, len(table) + 1))
+    assert not [p.name for p in killed.iterdir() if p.name.endswith(".tmp")]
+    for name in ("metrics.csv", "checkpoint.rtu", "config.json"):
+        assert (killed / name).read_bytes() == (straight / name).read_bytes(), name
+
+
+def test_resume_drops_the_rows_written_after_its_checkpoint_and_leftover_files(tmp_path):
+    """As a run killed after its checkpoint leaves them: rows past the checkpoint, a row cut
+    short, temporary files of atomic writes. --resume cuts metrics.csv back to the checkpoint's
+    step and removes the temporary files; the run then ends as an uninterrupted one."""
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    base = ["train", "--task", "cartpole-p", "--hidden", "8", "--checkpoint-every", "1000"]
+    assert main(base + ["--steps", "3000", "--out", str(straight)]) == 0
+    assert main(base + ["--steps", "1500", "--out", str(split)]) == 0
+    saved = ActorCritic.from_checkpoint(split / "checkpoint.rtu").steps
+    later = [line for line in (straight / "metrics.csv").read_text().splitlines()[1:]
+             if saved < int(line.split(",")[0]) <= 2500]
+    with open(split / "metrics.csv", "a") as f:
+        f.write("\n".join(later) + "\n" + later[-1][:7])  # and a row cut short
+    for name in (".checkpoint.rtu.k2j3h4.tmp", ".config.json.a8b7c6.tmp", ".metrics.csv.x.tmp"):
+        (split / name).write_bytes(b"half")
+    assert main(base + ["--steps", "3000", "--out", str(split), "--resume"]) == 0
+    assert sorted(p.name for p in split.iterdir()) == ["checkpoint.rtu", "config.json",
+                                                       "curve.png", "metrics.csv"]
+    assert (split / "metrics.csv").read_bytes() == (straight / "metrics.csv").read_bytes()
+
+
+@pytest.mark.parametrize("flag,value,key,held", [
+    ("--hidden", "8", "hidden", 6), ("--kind", "linear", "kind", "nonlinear"),
+    ("--seed", "6", "seed", 5), ("--entropy-coef", "0.05", "entropy_coef", 0.02),
+    ("--task", "pendulum-p", "task", "cartpole-p"), ("--log-every", "5", "log_every", 10000),
+    ("--dtype", "float64", "dtype", "float32"), ("--agent", "memoryless", "agent", "rtu"),
+    ("--n-head", "8", "n_head", 64),
+])
+def test_resume_refuses_a_flag_that_contradicts_the_run(tmp_path, capsys, flag, value, key, held):
+    """--resume continues the run as config.json records it: a flag given with another value is
+    refused with one line naming it and the recorded value, and nothing changes."""
+    out = tmp_path / "run"
+    assert main(["train", "--task", "cartpole-p", "--steps", "300", "--hidden", "6", "--kind",
+                 "nonlinear", "--seed", "5", "--entropy-coef", "0.02", "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    assert main(["train", "--out", str(out), "--resume", "--steps", "600", flag, value]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"rtu-edge train: error: {flag}: the run being resumed has {key} = {held!r} "
+                   f"({out / 'config.json'}); --resume continues it as it was\n")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_resume_names_a_faulty_config_json(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--task", "cartpole-p", "--steps", "100", "--hidden", "4", "--out",
+                 str(out)]) == 0
+    (out / "config.json").write_text('{"task": ')
+    capsys.readouterr()
+    assert main(["train", "--out", str(out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"rtu-edge train: error: --resume: {out / 'config.json'} is not a JSON "
+                          "run config") and err.count("\n") == 1
+
+
+def test_resume_restores_the_runs_settings(tmp_path):
+    """Flags left out on --resume keep their recorded values (the seed, the checkpoint interval,
+    the hyperparameters), flags given with their recorded values are accepted, and --steps
+    extends the run; config.json says so."""
+    import json
+    out = tmp_path / "run"
+    assert main(["train", "--task", "cartpole-p", "--steps", "300", "--hidden", "6", "--seed",
+                 "5", "--checkpoint-every", "100", "--entropy-coef", "0.02", "--out",
+                 str(out)]) == 0
+    first = json.loads((out / "config.json").read_text())
+    assert main(["train", "--out", str(out), "--resume", "--steps", "600", "--hidden", "6",
+                 "--entropy-coef", "0.02"]) == 0
+    assert json.loads((out / "config.json").read_text()) == {**first, "steps": 600}
+    assert ActorCritic.from_checkpoint(out / "checkpoint.rtu").steps >= 600
+
+
 def test_eval_refuses_a_checkpoint_that_does_not_fit_the_task(tmp_path, capsys):
     """eval compares the checkpoint's observation size and actions with the task's: a discrete
     CartPole learner is not run on Pendulum (torque = action index)."""
@@ -413,3 +537,73 @@ def test_eval_refuses_a_checkpoint_that_does_not_fit_the_task(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err == (f"rtu-edge eval: error: --task: checkpoint {ckpt / 'checkpoint.rtu'} is "
                        f"of a learner {what}\n")
+
+
+def test_resume_refuses_a_checkpoint_that_does_not_fit_the_task(tmp_path, capsys):
+    cp, pendulum = tmp_path / "cp", tmp_path / "pendulum"
+    assert main(["train", "--task", "cartpole-p", "--steps", "100", "--hidden", "4", "--out",
+                 str(cp)]) == 0
+    assert main(["train", "--task", "pendulum-p", "--steps", "200", "--hidden", "4", "--out",
+                 str(pendulum)]) == 0
+    (cp / "checkpoint.rtu").write_bytes((pendulum / "checkpoint.rtu").read_bytes())
+    capsys.readouterr()
+    assert main(["train", "--out", str(cp), "--resume", "--steps", "300"]) == 2
+    assert "takes 2 discrete actions" in capsys.readouterr().err
+
+
+def test_prediction_training_memory_does_not_grow_with_steps(tmp_path):
+    """The stream is read in blocks: the peak memory of a run of 100,000 steps is that of one of
+    10,000 (it held the whole stream, 13 MB at 100,000 steps, 1.1 GB at 10 million)."""
+    import tracemalloc
+
+    from rtu_edge.train import RunConfig, train
+    train(RunConfig(task="trace-conditioning", steps=2000, hidden=4), tmp_path / "warm",
+          progress=False)  # imports and first plot outside the measure
+    peaks = {}
+    for steps in (10_000, 100_000):
+        tracemalloc.start()
+        try:
+            train(RunConfig(task="trace-conditioning", steps=steps, hidden=4, log_every=1000),
+                  tmp_path / str(steps), progress=False)
+            peaks[steps] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peaks[100_000] < 1.3 * peaks[10_000], peaks
+
+
+def test_errors_of_train_and_eval_are_one_line(tmp_path, capsys, monkeypatch):
+    """--out that is a file, a gymnasium id whose dependency is missing, Ctrl-C in eval: one line
+    naming the flag (or saying what happened), never a traceback; a refused run writes
+    nothing."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main(["train", "--task", "cartpole-p", "--steps", "10", "--out", str(afile)]) == 2
+    assert capsys.readouterr().err == \
+        f"rtu-edge train: error: --out: {afile} is not a directory\n"
+
+    import gymnasium
+
+    def missing(*args, **kwargs):
+        raise gymnasium.error.DependencyNotInstalled("Box2D is not installed")
+
+    monkeypatch.setattr(gymnasium, "make", missing)
+    assert main(["train", "--task", "CarRacing-v3", "--steps", "10", "--out",
+                 str(tmp_path / "car")]) == 2
+    assert capsys.readouterr().err == \
+        "rtu-edge train: error: --task: task 'CarRacing-v3': Box2D is not installed\n"
+    assert not (tmp_path / "car").exists()
+    monkeypatch.undo()
+
+    out = tmp_path / "run"
+    assert main(["train", "--task", "cartpole-p", "--steps", "100", "--hidden", "4", "--out",
+                 str(out)]) == 0
+    from rtu_edge import commands
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(commands, "run_episodes", interrupted)
+    capsys.readouterr()
+    assert main(["eval", "--checkpoint", str(out / "checkpoint.rtu"), "--task",
+                 "cartpole-p"]) == 130
+    assert capsys.readouterr().err == "\nrtu-edge eval: interrupted\n"
