@@ -191,7 +191,7 @@ class _CAC:
 
     def to_bytes(self) -> bytes:
         return _ccore.save_bytes(self.core, self.lib.rtu_ac_checkpoint_size, self.lib.rtu_ac_save,
-                                 self.ac)
+                                 self.lib.rtu_ac_check_checkpoint, self.ac)
 
     def restore(self, data: bytes, where: str) -> None:
         _ccore.load_bytes(self.core, self.lib.rtu_ac_load, self.lib.rtu_ac_check_checkpoint,

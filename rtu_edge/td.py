@@ -65,7 +65,7 @@ class _CTD:
 
     def to_bytes(self) -> bytes:
         return _ccore.save_bytes(self.core, self.lib.rtu_td_checkpoint_size, self.lib.rtu_td_save,
-                                 self.td)
+                                 self.lib.rtu_td_check_checkpoint, self.td)
 
     def restore(self, data: bytes, where: str) -> None:
         _ccore.load_bytes(self.core, self.lib.rtu_td_load, self.lib.rtu_td_check_checkpoint,

@@ -112,6 +112,12 @@ def with_u32(data, offset, value):
     return recrc(bytes(b))
 
 
+def with_u64(data, offset, value):
+    b = bytearray(data)
+    struct.pack_into("<Q", b, offset, value)
+    return recrc(bytes(b))
+
+
 def with_real(data, index, value, precision):
     """data with real number index of the payload (0 = gamma) set to value, CRC fixed."""
     b = bytearray(data)
@@ -433,6 +439,31 @@ def semantic_corruptions(data, precision):
                                    precision), "NONFINITE_PARAM", "in obs_last"),
         ("obs_m2 Inf", with_real(data, real_index(data, "obs_m2"), float("inf"), precision),
          "NONFINITE_PARAM", "in obs_m2"),
+        # issue 16: contents no learner holds, each of which loaded and then failed
+        ("obs_count 2^64 - 1", with_u64(data, HEADER + 24, 2**64 - 1), "PARAM_RANGE",
+         "obs_count or ret_count beyond RTU_COUNT_LIMIT"),
+        ("episodes above steps", with_u64(data, HEADER + 16, 101), "PARAM_RANGE",
+         "episodes or ret_count above steps"),
+        ("an actor.head weight 1e30", with_real(data, real_index(data, "actor.head"), 1e30,
+                                                precision), "PARAM_RANGE",
+         "actor.head beyond"),
+        ("a critic.traces_weight 1e20", with_real(data, real_index(data, "critic.traces_weight"),
+                                                  1e20, precision), "PARAM_RANGE",
+         "critic.traces_weight beyond"),
+        ("c[0] = 2 under tanh", with_real(data, real_index(data, "critic.state"), 2.0,
+                                          precision), "PARAM_RANGE",
+         "critic.state: features h that its c, d and activation cannot give"),
+        ("fed 0 mid-episode", with_u32(data, HEADER + 8, 0), "PARAM_RANGE",
+         "critic.state not zero at an episode's start"),
+        ("normalize_obs 0 with statistics", with_u32(data, HEADER, 0), "PARAM_RANGE",
+         "obs_mean or obs_m2 not zero with normalize_obs off"),
+        ("ret_trace 1e30", with_real(data, 9, 1e30, precision), "PARAM_RANGE",
+         "ret_trace, ret_mean or ret_m2 beyond"),
+        ("obs_mean 2e6", with_real(data, real_index(data, "obs_mean"), 2e6, precision),
+         "PARAM_RANGE", "obs_mean beyond"),
+        ("obs_m2 1e30", with_real(data, real_index(data, "obs_m2"), 1e30, precision),
+         "PARAM_RANGE", "obs_m2 beyond what obs_count observations"),
+        ("x 2e6", with_real(data, reals - 1, 2e6, precision), "PARAM_RANGE", "x beyond"),
     ]
 
 

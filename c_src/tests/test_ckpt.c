@@ -28,9 +28,22 @@ static void put_u32(unsigned char *p, uint32_t v)
     }
 }
 
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    put_u32(p, (uint32_t)(v & 0xFFFFFFFFu));
+    put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
 static void put_real(unsigned char *p, rtu_real v)
 {
     memcpy(p, &v, sizeof v); /* little-endian targets only (checked) */
+}
+
+static rtu_real get_real(const unsigned char *p)
+{
+    rtu_real v;
+    memcpy(&v, p, sizeof v);
+    return v;
 }
 
 /* Re-seal work[0, bytes) with a correct CRC. */
@@ -437,6 +450,8 @@ void test_td_ckpt_refusals(int arg)
     const golden_td_case *g = &golden_td_cases[c];
     size_t reals = RTU_TD_REALS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN), bytes = 0, w = 7, v1_bytes;
     size_t params_at = HEADER + 6u * R + 4u;
+    size_t state_at = params_at + R * RTU_CELL_PARAMS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN);
+    size_t head_at = params_at + R * RTU_CKPT_CELL_REALS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN);
     const unsigned char *v1 = td_golden(&v1_bytes, 0, 1);
     rtu_td src, dst, other_kind;
     rtu_ac ac;
@@ -513,6 +528,28 @@ void test_td_ckpt_refusals(int arg)
     put_real(work + RTU_CKPT_V1_HEADER_BYTES + R, (rtu_real)-0.5); /* lambda of version 1 */
     patched("version 1, lambda -0.5", v1_bytes, 0, &dst, buf_b, reals,
             RTU_ERR_CONFIG, "lambda");
+
+    /* issue 16: what no learner holds (each loaded, a learner failed on its next steps) */
+    memcpy(work, ck1, bytes);
+    put_real(work + HEADER + 4u * R, (rtu_real)2e15);
+    patched("v_prev 2e15", bytes, 0, &dst, buf_b, reals, RTU_ERR_PARAM_RANGE,
+            "v_prev beyond +-RTU_VALUE_LIMIT (1e15)");
+    memcpy(work, ck1, bytes);
+    put_real(work + head_at, (rtu_real)1e30);
+    patched("head 1e30", bytes, 0, &dst, buf_b, reals, RTU_ERR_PARAM_RANGE,
+            "head beyond +-RTU_VALUE_LIMIT (1e15)");
+    memcpy(work, ck1, bytes);
+    put_real(work + HEADER + 5u * R, 0);
+    patched("z_norm1 0", bytes, 0, &dst, buf_b, reals, RTU_ERR_PARAM_RANGE, "z_norm1 below |z|_1");
+    memcpy(work, ck1, bytes);
+    put_real(work + state_at, get_real(ck1 + state_at) + 1); /* nonlinear relu: h = [c; d] */
+    patched("c[0] not h[0]", bytes, 0, &dst, buf_b, reals, RTU_ERR_PARAM_RANGE,
+            "state: features h that its c, d and activation cannot give");
+    memcpy(work, ck1, bytes);
+    put_u32(work + HEADER + 6u * R, 0u);
+    patched("has_prev 0 after steps", bytes, 0, &dst, buf_b, reals, RTU_ERR_PARAM_RANGE,
+            "v_prev or z_norm1 not zero before the first step (has_prev 0)");
+    CHECK_STATUS(rtu_td_load(&dst, ck1, bytes), RTU_OK); /* the good one loads */
 
     /* into a learner of another kind, or another learner type */
     CHECK_STATUS(fix_td_make(0, 5u, &other_kind, buf_a), RTU_OK);
@@ -654,6 +691,54 @@ void test_ac_ckpt_refusals(int arg)
     memcpy(work, ck1, bytes);
     put_real(work + bytes - RTU_CKPT_CRC_BYTES - R, (rtu_real)INFINITY); /* the last of x */
     AC_PATCHED("Inf in x", RTU_ERR_NONFINITE_PARAM, "NaN or Inf in x");
+
+    /* issue 16: what no learner holds (each loaded, a learner failed on its next steps) */
+    memcpy(work, ck1, bytes);
+    put_u64(work + q + 24, UINT64_MAX); /* obs_count: count + 1 wrapped to 0, divided by */
+    AC_PATCHED("obs_count 2^64 - 1", RTU_ERR_PARAM_RANGE,
+               "obs_count or ret_count beyond RTU_COUNT_LIMIT (2^53)");
+    memcpy(work, ck1, bytes);
+    put_u64(work + q + 16, 78u); /* episodes above steps (77) */
+    AC_PATCHED("episodes 78", RTU_ERR_PARAM_RANGE,
+               "episodes or ret_count above steps, or steps above obs_count (a learn counts a "
+               "step, a return and an observation)");
+    memcpy(work, ck1, bytes);
+    put_real(work + arrays + R * (2u * trunk + RTU_AC_HEAD_PARAMS(shape.n_hidden, shape.n_head,
+                                                                  1u)),
+             (rtu_real)1e30); /* the actor head's first weight: its outputs overflowed */
+    AC_PATCHED("an actor.head weight 1e30", RTU_ERR_PARAM_RANGE,
+               "actor.head beyond +-RTU_VALUE_LIMIT (1e15)");
+    memcpy(work, ck1, bytes);
+    put_real(work + arrays + R * (embed + RTU_CELL_PARAMS(shape.kind, shape.n_embed,
+                                                           shape.n_hidden)),
+             2); /* the critic's c[0]: the nonlinear kind's c = tanh(.) */
+    AC_PATCHED("c[0] = 2 under tanh", RTU_ERR_PARAM_RANGE,
+               "critic.state: features h that its c, d and activation cannot give");
+    memcpy(work, ck1, bytes);
+    put_u32(work + q + 8, 0u);
+    AC_PATCHED("fed 0 mid-episode", RTU_ERR_PARAM_RANGE,
+               "critic.state not zero at an episode's start (fed 0)");
+    memcpy(work, ck1, bytes);
+    put_u32(work + q, 0u);
+    AC_PATCHED("normalize_obs 0", RTU_ERR_PARAM_RANGE,
+               "obs_mean or obs_m2 not zero with normalize_obs off");
+    memcpy(work, ck1, bytes);
+    put_real(work + r + 9u * R, (rtu_real)1e30);
+    AC_PATCHED("ret_trace 1e30", RTU_ERR_PARAM_RANGE,
+               "ret_trace, ret_mean or ret_m2 beyond what ret_count rewards within "
+               "RTU_INPUT_LIMIT give");
+    memcpy(work, ck1, bytes);
+    put_real(work + bytes - RTU_CKPT_CRC_BYTES - R * (n_x + 3u * shape.n_obs), (rtu_real)2e6);
+    AC_PATCHED("obs_mean 2e6", RTU_ERR_PARAM_RANGE,
+               "obs_mean beyond +-RTU_INPUT_LIMIT (1e6), a mean of observations within it");
+    memcpy(work, ck1, bytes);
+    put_real(work + bytes - RTU_CKPT_CRC_BYTES - R * (n_x + 2u * shape.n_obs), (rtu_real)1e30);
+    AC_PATCHED("obs_m2 1e30", RTU_ERR_PARAM_RANGE,
+               "obs_m2 beyond what obs_count observations within RTU_INPUT_LIMIT give");
+    memcpy(work, ck1, bytes);
+    put_real(work + bytes - RTU_CKPT_CRC_BYTES - R, (rtu_real)2e6);
+    AC_PATCHED("x 2e6", RTU_ERR_PARAM_RANGE,
+               "x beyond +-RTU_INPUT_LIMIT (1e6), the networks' input");
 
     /* a version-1 actor-critic checkpoint (the network before issue 11): its 56-byte header,
      * any payload, a valid CRC; refused by every reader */

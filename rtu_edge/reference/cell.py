@@ -24,6 +24,8 @@ ACTIVATIONS = ("relu", "tanh", "identity")
 ETA_MIN = 1e-8  # RTU_ETA_MIN of the double build
 LOG_PARAM_LIMIT = 20.0  # RTU_LOG_PARAM_LIMIT
 INPUT_LIMIT = 1e6  # RTU_INPUT_LIMIT
+VALUE_LIMIT = 1e15  # RTU_VALUE_LIMIT: the largest |value| in a learner that has not diverged
+COUNT_LIMIT = 2**53  # RTU_COUNT_LIMIT: the largest count of a learner's running statistics
 MAX_DIM = 65536  # RTU_MAX_DIM: the largest n_in, n_hidden (and the actor-critic's sizes)
 LOG_3PI, LOG_1E15 = 2.24334217451751, 34.538776394910684  # bounds of rtu_cell_wrap_phases
 
