@@ -54,14 +54,14 @@ typedef float rtu_real;
 #define RTU_INPUT_LIMIT 1e6
 
 /* Largest |value| of any parameter, state, trace or eligibility trace of a learner (rtu_td.h,
- * rtu_ac.h) that has not diverged: a checkpoint holding a real beyond it is refused
- * (RTU_ERR_PARAM_RANGE). The product of two such values summed over RTU_MAX_DIM terms stays
- * finite in float. */
+ * rtu_ac.h) that has not diverged: a learning step that takes a parameter beyond it reports
+ * RTU_ERR_DIVERGED, and a checkpoint holding a real beyond it is refused (RTU_ERR_PARAM_RANGE).
+ * The product of two such values summed over RTU_MAX_DIM terms stays finite in float. */
 #define RTU_VALUE_LIMIT 1e15
 
 /* Largest count of a learner's running statistics (rtu_ac.h's obs_count, ret_count): 2^53, beyond
- * which a count is not exact in double (centuries of steps away); a checkpoint holding a larger
- * one is refused. */
+ * which a count is not exact in double (centuries of steps away); a count stops there, and a
+ * checkpoint holding a larger one is refused. */
 #define RTU_COUNT_LIMIT ((uint64_t)1 << 53)
 
 /* Largest n_in and n_hidden accepted: keeps every size computation far from size_t overflow. */

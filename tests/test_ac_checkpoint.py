@@ -4,6 +4,7 @@ the same bytes, a learner is built from a file's shape, every corruption or mism
 with the learner untouched, and no checkpoint is taken between act and learn or of a diverged
 learner."""
 
+import pickle
 import struct
 import zlib
 from dataclasses import replace
@@ -99,6 +100,11 @@ def snapshot(ac):
     derived = b"".join(t.cell.g.tobytes() + t.e_hat.tobytes() for t in r.trunk if t is not None)
     heads = b"".join(h.q_hat.tobytes() + h.out.tobytes() for h in r.head)
     return order + (ac.checkpoint_bytes(), derived, heads, r.pi.tobytes(), r.config)
+
+
+def ffi_bytes(impl):
+    """The bytes of a C learner's rtu_ac struct (its scalars, counters, PRNG and flags)."""
+    return impl.core.ffi.buffer(impl.ac)
 
 
 def recrc(data: bytes) -> bytes:
@@ -511,6 +517,45 @@ def test_c_load_checks_everything_itself(dtype):
     assert target.steps == 100
     assert lib.rtu_ac_load(ffi.NULL, ffi.from_buffer(data), len(data)) == lib.RTU_ERR_NULL
     assert lib.rtu_ac_load(ac, ffi.NULL, len(data)) == lib.RTU_ERR_NULL
+
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
+@pytest.mark.parametrize("network", ["full", "plain"])
+def test_refused_act_and_learn_change_nothing(backend, dtype, network):
+    """Issue 16: a refused act or learn leaves the learner as it was, its observation statistics
+    included (act updated them, then its cell refused the observation). After 1e14 observations
+    of 0 (a checkpoint's count), an observation of 1000 normalises to about 7e6, beyond the
+    networks' input range; with an input layer ("full") it went in unchecked."""
+    ac = learner(backend, dtype, network=NETWORKS[network])
+    ac.act(np.zeros(2))
+    ac.learn(0.0, np.zeros(2), True, False)  # an episode's end: the next act takes any obs
+    data = ac.checkpoint_bytes()
+    b = bytearray(data)
+    struct.pack_into("<Q", b, HEADER + 24, 10**14)  # obs_count
+    for index in (real_index(data, "obs_mean"), real_index(data, "obs_m2")):
+        for i in range(2):
+            struct.pack_into("<f" if ac.dtype == np.float32 else "<d", b,
+                             FIXED + ac.dtype.itemsize * (index + i), 0.0)
+    ac.load_bytes(recrc(bytes(b)))
+
+    def everything():  # between act and learn too (a checkpoint is not taken then)
+        impl = ac._impl
+        if ac.backend == "c":
+            return impl.core.buffer.tobytes(), bytes(ffi_bytes(impl))
+        return pickle.dumps(impl.impl)
+
+    before = everything()
+    with pytest.raises(ValueError, match="obs, normalised by the running statistics, has a "
+                                         "value beyond"):
+        ac.act(np.array([1000.0, 0.0]))
+    assert everything() == before
+    ac.act(np.zeros(2))
+    before = everything()
+    with pytest.raises(ValueError, match="next_obs, normalised by the running statistics"):
+        ac.learn(1.0, np.array([1000.0, 0.0]), False, False)
+    assert everything() == before
+    ac.learn(1.0, np.zeros(2), False, False)
+    assert ac.observation_statistics["count"] == 10**14 + 2
 
 
 @pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)

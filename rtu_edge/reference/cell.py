@@ -241,6 +241,15 @@ class Cell:
         self.dd_dtheta *= ratio
         return ratio
 
+    def hold_logs(self) -> None:
+        """rtu_cell_hold_logs: each nu_log held within +-LOG_PARAM_LIMIT and each theta_log above
+        -LOG_PARAM_LIMIT after a learning step, where their gradients have vanished (NaN and Inf
+        left for refresh to refuse)."""
+        finite = np.isfinite(self.nu_log)
+        self.nu_log[finite] = np.clip(self.nu_log[finite], -LOG_PARAM_LIMIT, LOG_PARAM_LIMIT)
+        below = np.isfinite(self.theta_log) & (self.theta_log < -LOG_PARAM_LIMIT)
+        self.theta_log[below] = -LOG_PARAM_LIMIT
+
     def reset(self) -> None:
         """Zero the state and every trace (an episode boundary)."""
         for a in (self.c, self.d, self.h, self.x, self.dc_dnu, self.dd_dnu, self.dc_dtheta,
