@@ -457,7 +457,7 @@ class ActorCritic(Checkpointable):
         the episode terminated (no bootstrap) or was truncated (bootstrap, but the episode ends).
         FloatingPointError if the learner diverged (its parameters or state became non-finite):
         it cannot go on, and a checkpoint of it is refused; load a good one."""
-        reward = real_scalar("reward", reward)
+        reward = real_scalar("reward", reward, self.dtype)
         next_obs = real_array("next_obs", next_obs, (self.n_in,), self.dtype)
         self._impl.learn(reward, next_obs, bool_flag("terminated", terminated),
                          bool_flag("truncated", truncated))

@@ -149,7 +149,7 @@ class TDLambda(Checkpointable):
 
     def step(self, x, cumulant: float) -> float:
         x = real_array("x", x, (self.n_in,), self.dtype)
-        return self._impl.step(x, real_scalar("cumulant", cumulant))
+        return self._impl.step(x, real_scalar("cumulant", cumulant, self.dtype))
 
     def run(self, X, cumulants) -> np.ndarray:
         """step over a whole stream: X (T, n_in), cumulants (T,); returns predictions (T,)."""
