@@ -53,10 +53,11 @@ typedef float rtu_real;
  * cell whose weights are of a sane size. Normalise sensor readings to about unit scale. */
 #define RTU_INPUT_LIMIT 1e6
 
-/* Largest |value| of any parameter, state, trace or eligibility trace of a learner (rtu_td.h,
- * rtu_ac.h) that has not diverged: a learning step that takes a parameter beyond it reports
- * RTU_ERR_DIVERGED, and a checkpoint holding a real beyond it is refused (RTU_ERR_PARAM_RANGE).
- * The product of two such values summed over RTU_MAX_DIM terms stays finite in float. */
+/* Largest |value| of any parameter, state or RTRL trace of a learner (rtu_td.h, rtu_ac.h) that has
+ * not diverged, and its square that of an eligibility trace (a sum of products of the two): a
+ * learning step that takes a parameter beyond it reports RTU_ERR_DIVERGED, and a checkpoint
+ * holding a real beyond its bound is refused (RTU_ERR_PARAM_RANGE). The product of two such
+ * values summed over RTU_MAX_DIM terms stays finite in float. */
 #define RTU_VALUE_LIMIT 1e15
 
 /* Largest count of a learner's running statistics (rtu_ac.h's obs_count, ret_count): 2^53, beyond

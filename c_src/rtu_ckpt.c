@@ -244,7 +244,9 @@ enum {
     BOUND_VALUE = 0, /* within RTU_VALUE_LIMIT: a parameter, state or trace */
     BOUND_INPUT = 1, /* within RTU_INPUT_LIMIT: an observation, an input of the networks, or a
                         mean of observations */
-    BOUND_STAT = 2   /* a sum of squares: check_stats bounds it by its count */
+    BOUND_STAT = 2,  /* a sum of squares: check_stats bounds it by its count */
+    BOUND_ELIGIBILITY = 3 /* an eligibility trace, a decaying sum of gradients, each a product of
+                             a parameter and a trace (or state): within RTU_VALUE_LIMIT^2 */
 };
 
 /* One array of a payload: where it is in the learner and what a loader says of it. */
@@ -252,7 +254,7 @@ typedef struct {
     rtu_real *ptr;
     size_t count;
     size_t n_log;          /* leading entries within RTU_LOG_PARAM_LIMIT (nu_log, theta_log) */
-    int bound;             /* BOUND_VALUE, BOUND_INPUT or BOUND_STAT */
+    int bound;             /* BOUND_VALUE, BOUND_INPUT, BOUND_STAT or BOUND_ELIGIBILITY */
     int fresh_zero;        /* all zero in a learner that holds no step yet (TD: has_prev 0, the
                               actor-critic: fed 0, at an episode's start): states and traces */
     const char *nonfinite; /* *what of a loader that finds a NaN or Inf in it */
@@ -273,6 +275,7 @@ enum { NET_CRITIC = 0, NET_ACTOR = 1, NET_SHARED = 2, NET_TD = 3 };
 #define NONFINITE(net, name) NAMED(net, "NaN or Inf in ", name, "")
 #define BEYOND_VALUE " beyond +-RTU_VALUE_LIMIT (1e15)"
 #define BEYOND(net, name) NAMED(net, "", name, BEYOND_VALUE)
+#define BEYOND_ELIGIBILITY " beyond +-RTU_VALUE_LIMIT^2 (1e30)"
 #define FRESH_TD " not zero before the first step (has_prev 0)"
 #define FRESH_AC " not zero at an episode's start (fed 0)"
 #define NOT_FRESH(net, name) ((net) == NET_TD ? name FRESH_TD : NAMED(net, "", name, FRESH_AC))
@@ -479,7 +482,9 @@ static rtu_status check_arrays(const unsigned char *q, const ckpt_array *a, size
         }
     }
     for (k = 0, at = q; k < m; at += REAL_BYTES * a[k++].count) {
-        double limit = a[k].bound == BOUND_VALUE ? RTU_VALUE_LIMIT : RTU_INPUT_LIMIT;
+        double limit = a[k].bound == BOUND_VALUE         ? RTU_VALUE_LIMIT
+                       : a[k].bound == BOUND_ELIGIBILITY ? RTU_VALUE_LIMIT * RTU_VALUE_LIMIT
+                                                         : RTU_INPUT_LIMIT;
         for (i = 0; a[k].bound != BOUND_STAT && i < a[k].count; ++i) {
             if (fabs((double)get_real(at + REAL_BYTES * i)) > limit) {
                 return fault(what, a[k].beyond, RTU_ERR_PARAM_RANGE);
@@ -648,7 +653,8 @@ static size_t td_arrays(const rtu_td *td, ckpt_array *a)
     size_t k = cell_arrays(&td->cell, a, 0, NET_TD);
     k = add(a, k, td->head, 2 * td->cell.n_hidden + 1, 0, "NaN or Inf in head",
             "head" BEYOND_VALUE);
-    k = add(a, k, td->z, td->n_params, 0, "NaN or Inf in z", "z" BEYOND_VALUE);
+    k = add(a, k, td->z, td->n_params, 0, "NaN or Inf in z", "");
+    k = bounded(a, k, BOUND_ELIGIBILITY, "z" BEYOND_ELIGIBILITY);
     return fresh_zero(a, k, "z" FRESH_TD);
 }
 
@@ -841,9 +847,11 @@ static size_t ac_arrays(const rtu_ac *ac, ckpt_array *a)
             "critic.head" BEYOND_VALUE);
     k = add(a, k, ac->head[1].params, ac->head[1].n_params, 0, "NaN or Inf in actor.head",
             "actor.head" BEYOND_VALUE);
-    k = add(a, k, ac->z_v, ac->n_value, 0, "NaN or Inf in z_v", "z_v" BEYOND_VALUE);
+    k = add(a, k, ac->z_v, ac->n_value, 0, "NaN or Inf in z_v", "");
+    k = bounded(a, k, BOUND_ELIGIBILITY, "z_v" BEYOND_ELIGIBILITY);
     k = fresh_zero(a, k, "z_v" FRESH_AC);
-    k = add(a, k, ac->z_pi, ac->n_policy, 0, "NaN or Inf in z_pi", "z_pi" BEYOND_VALUE);
+    k = add(a, k, ac->z_pi, ac->n_policy, 0, "NaN or Inf in z_pi", "");
+    k = bounded(a, k, BOUND_ELIGIBILITY, "z_pi" BEYOND_ELIGIBILITY);
     k = fresh_zero(a, k, "z_pi" FRESH_AC);
     k = add(a, k, ac->obs_mean, s->n_obs, 0, "NaN or Inf in obs_mean", "");
     k = bounded(a, k, BOUND_INPUT, "obs_mean beyond +-RTU_INPUT_LIMIT (1e6), a mean of "

@@ -236,15 +236,15 @@ rtu_status rtu_td_save(const rtu_td *td, void *out, size_t out_bytes, size_t *wr
 /* Restore td, which rtu_td_init laid out with the same precision, kind, activation, n_in and
  * n_hidden as the checkpoint (else RTU_ERR_CKPT_MISMATCH), from in_bytes bytes at in (version 2,
  * or 1). Everything is checked before td changes, and on any error td is untouched: framing
- * (rtu_ckpt_inspect), learner type and sizes and payload length (RTU_ERR_CKPT_MISMATCH), the config
- * (RTU_ERR_CONFIG: gamma and lambda in [0, 1], alpha > 0, kappa > 0 for ObGD, a known optimizer,
- * has_prev 0 or 1), every real finite (RTU_ERR_NONFINITE_PARAM), and that the rest is what a
- * learner can hold (RTU_ERR_PARAM_RANGE): |nu_log|, |theta_log| <= RTU_LOG_PARAM_LIMIT, every other
- * real (v_prev too) within RTU_VALUE_LIMIT, the features h what the cell's c, d and activation
- * give (the LRU's within f's range), z_norm1 not below |z|_1, and before the first step (has_prev
- * 0) v_prev, z_norm1, the cell's state and traces and z all zero. The config, step counter,
- * parameters, state and every trace are restored, and the derived cache is recomputed
- * (rtu_cell_refresh). */
+ * (rtu_ckpt_inspect), learner type and sizes and payload length (RTU_ERR_CKPT_MISMATCH), the
+ * config (RTU_ERR_CONFIG: gamma and lambda in [0, 1], alpha > 0, kappa > 0 for ObGD, a known
+ * optimizer, has_prev 0 or 1), every real finite (RTU_ERR_NONFINITE_PARAM), and that the rest is
+ * what a learner can hold (RTU_ERR_PARAM_RANGE): |nu_log|, |theta_log| <= RTU_LOG_PARAM_LIMIT,
+ * every other real (v_prev too) within RTU_VALUE_LIMIT (z within its square), the features h what
+ * the cell's c, d and activation give (the LRU's within f's range), z_norm1 not below |z|_1, and
+ * before the first step (has_prev 0) v_prev, z_norm1, the cell's state and traces and z all zero.
+ * The config, step counter, parameters, state and every trace are restored, and the derived cache
+ * is recomputed (rtu_cell_refresh). */
 rtu_status rtu_td_load(rtu_td *td, const void *in, size_t in_bytes);
 
 /* Exact bytes of ac's checkpoint (RTU_AC_CHECKPOINT_BYTES of its shape). */
@@ -267,15 +267,15 @@ rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *wr
  * the config (RTU_ERR_CONFIG: as rtu_ac_init checks it; normalize_obs, scale_reward, fed and acted
  * 0 or 1; an odd PRNG increment), that the rest is what a learner can hold (RTU_ERR_PARAM_RANGE):
  * |nu_log|, |theta_log| <= RTU_LOG_PARAM_LIMIT; obs_mean, obs_last and x within RTU_INPUT_LIMIT,
- * every other array within RTU_VALUE_LIMIT; each cell's features h what its c, d and activation
- * give; at an episode's start (fed 0) every cell's state and traces and z_v, z_pi zero; obs_count
- * and ret_count <= RTU_COUNT_LIMIT, episodes <= steps, ret_count <= steps <= obs_count; the
- * statistics (ret_trace, ret_mean, ret_m2, obs_mean, obs_m2) zero when their flag is off or before
- * the samples that make them, every m2 >= 0, and none beyond what their count of samples within
- * RTU_INPUT_LIMIT gives; and acted 0 (RTU_ERR_ORDER). The config, counters, PRNG, flags,
- * parameters, cell states, every trace, the observation and reward statistics and x are restored;
- * each cell's derived cache is recomputed (rtu_cell_refresh) and, when fed, the forward
- * activations (above). */
+ * z_v and z_pi within RTU_VALUE_LIMIT^2, every other array within RTU_VALUE_LIMIT; each cell's
+ * features h what its c, d and activation give; at an episode's start (fed 0) every cell's state
+ * and traces and z_v, z_pi zero; obs_count and ret_count <= RTU_COUNT_LIMIT, episodes <= steps,
+ * ret_count <= steps <= obs_count; the statistics (ret_trace, ret_mean, ret_m2, obs_mean, obs_m2)
+ * zero when their flag is off or before the samples that make them, every m2 >= 0, and none beyond
+ * what their count of samples within RTU_INPUT_LIMIT gives; and acted 0 (RTU_ERR_ORDER). The
+ * config, counters, PRNG, flags, parameters, cell states, every trace, the observation and reward
+ * statistics and x are restored; each cell's derived cache is recomputed (rtu_cell_refresh) and,
+ * when fed, the forward activations (above). */
 rtu_status rtu_ac_load(rtu_ac *ac, const void *in, size_t in_bytes);
 
 /* Check in_bytes bytes at in exactly as rtu_td_load / rtu_ac_load would, without changing the

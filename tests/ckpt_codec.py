@@ -246,8 +246,10 @@ def _check_log_params(params: np.ndarray, n_hidden: int, where: str) -> None:
 
 
 #: the arrays bounded by INPUT_LIMIT (an observation, the networks' input, a mean of
-#: observations), and obs_m2, bounded by its count (_check_ac_stats); every other by VALUE_LIMIT
+#: observations), by VALUE_LIMIT^2 (eligibility traces, sums of products of a parameter and a
+#: trace), and obs_m2, bounded by its count (_check_ac_stats); every other by VALUE_LIMIT
 INPUT_ARRAYS = ("obs_mean", "obs_last", "x")
+ELIGIBILITY_ARRAYS = ("z", "z_v", "z_pi")
 
 
 def _check_features(state: np.ndarray, kind: str, activation: str, n_hidden: int,
@@ -273,7 +275,8 @@ def _check_arrays(arrays: Dict[str, np.ndarray], fresh: bool, where: str) -> Non
     for name, a in arrays.items():
         if name == "obs_m2":
             continue
-        limit = INPUT_LIMIT if name in INPUT_ARRAYS else VALUE_LIMIT
+        limit = (INPUT_LIMIT if name in INPUT_ARRAYS else
+                 VALUE_LIMIT ** 2 if name in ELIGIBILITY_ARRAYS else VALUE_LIMIT)
         if a.size and np.max(np.abs(a)) > limit:
             raise ValueError(f"{where} has {name} beyond +-{limit:g}")
     for name, a in arrays.items():

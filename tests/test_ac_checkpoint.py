@@ -456,6 +456,8 @@ def semantic_corruptions(data, precision):
         ("a critic.traces_weight 1e20", with_real(data, real_index(data, "critic.traces_weight"),
                                                   1e20, precision), "PARAM_RANGE",
          "critic.traces_weight beyond"),
+        ("z_v 1e31", with_real(data, real_index(data, "z_v", 3), 1e31, precision), "PARAM_RANGE",
+         r"z_v beyond \+-RTU_VALUE_LIMIT\^2"),
         ("c[0] = 2 under tanh", with_real(data, real_index(data, "critic.state"), 2.0,
                                           precision), "PARAM_RANGE",
          "critic.state: features h that its c, d and activation cannot give"),

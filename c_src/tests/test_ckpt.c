@@ -542,6 +542,10 @@ void test_td_ckpt_refusals(int arg)
     put_real(work + HEADER + 5u * R, 0);
     patched("z_norm1 0", bytes, 0, &dst, buf_b, reals, RTU_ERR_PARAM_RANGE, "z_norm1 below |z|_1");
     memcpy(work, ck1, bytes);
+    put_real(work + bytes - RTU_CKPT_CRC_BYTES - R, (rtu_real)1e31); /* the last entry of z */
+    patched("z 1e31", bytes, 0, &dst, buf_b, reals, RTU_ERR_PARAM_RANGE,
+            "z beyond +-RTU_VALUE_LIMIT^2 (1e30)");
+    memcpy(work, ck1, bytes);
     put_real(work + state_at, get_real(ck1 + state_at) + 1); /* nonlinear relu: h = [c; d] */
     patched("c[0] not h[0]", bytes, 0, &dst, buf_b, reals, RTU_ERR_PARAM_RANGE,
             "state: features h that its c, d and activation cannot give");
