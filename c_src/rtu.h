@@ -53,6 +53,18 @@ typedef float rtu_real;
  * cell whose weights are of a sane size. Normalise sensor readings to about unit scale. */
 #define RTU_INPUT_LIMIT 1e6
 
+/* Largest |value| of any parameter, state or RTRL trace of a learner (rtu_td.h, rtu_ac.h) that has
+ * not diverged, and its square that of an eligibility trace (a sum of products of the two): a
+ * learning step that takes a parameter beyond it reports RTU_ERR_DIVERGED, and a checkpoint
+ * holding a real beyond its bound is refused (RTU_ERR_PARAM_RANGE). The product of two such
+ * values summed over RTU_MAX_DIM terms stays finite in float. */
+#define RTU_VALUE_LIMIT 1e15
+
+/* Largest count of a learner's running statistics (rtu_ac.h's obs_count, ret_count): 2^53, beyond
+ * which a count is not exact in double (centuries of steps away); a count stops there, and a
+ * checkpoint holding a larger one is refused. */
+#define RTU_COUNT_LIMIT ((uint64_t)1 << 53)
+
 /* Largest n_in and n_hidden accepted: keeps every size computation far from size_t overflow. */
 #define RTU_MAX_DIM 65536u
 
@@ -70,8 +82,10 @@ typedef enum {
     RTU_ERR_NONFINITE_INPUT, /* NaN or Inf in an input (x, dh or a sequence) */
     RTU_ERR_INPUT_RANGE,     /* an input (x, dh or a sequence) beyond +-RTU_INPUT_LIMIT */
     RTU_ERR_NONFINITE_PARAM, /* NaN or Inf in a parameter */
-    RTU_ERR_PARAM_RANGE,     /* |nu_log| or |theta_log| above RTU_LOG_PARAM_LIMIT; in an rtu_model,
-                              * |lambda| >= 1 or eta outside (0, 1] */
+    RTU_ERR_PARAM_RANGE,     /* |nu_log| or |theta_log| above RTU_LOG_PARAM_LIMIT; in a learner's
+                              * checkpoint, a value beyond RTU_VALUE_LIMIT or one the learner cannot
+                              * reach (rtu_ckpt.h); in an rtu_model, |lambda| >= 1 or eta outside
+                              * (0, 1] */
     RTU_ERR_INIT_RANGE,      /* bad r_min, r_max or max_phase for initialisation */
     RTU_ERR_OVERFLOW,        /* the state became non-finite (weights too large); reset the cell */
     RTU_ERR_CONFIG,          /* a learner hyperparameter is out of range */

@@ -252,31 +252,60 @@ rtu_status rtu_ac_init(rtu_ac *ac, const rtu_ac_shape *shape, const rtu_ac_confi
 /* ------------------------------------------------------------------------------------------ */
 /* Normalisation (Welford); the variance is 1 until two samples have been seen                 */
 
-static rtu_real welford(rtu_real value, uint64_t *count, rtu_real *mean, rtu_real *m2)
+/* The statistics (count samples, mean, m2) with value added, into *mean and *m2 (the caller
+ * stores them, and count + 1, to keep them); returns the sample variance after it. */
+static rtu_real welford(rtu_real value, uint64_t count, rtu_real *mean, rtu_real *m2)
 {
     rtu_real delta;
-    *count += 1;
+    count += 1;
     delta = value - *mean;
-    *mean += delta / (rtu_real)*count;
+    *mean += delta / (rtu_real)count;
     *m2 += delta * (value - *mean);
-    return *count >= 2 ? *m2 / (rtu_real)(*count - 1) : (rtu_real)1;
+    return count >= 2 ? *m2 / (rtu_real)(count - 1) : (rtu_real)1;
 }
 
-/* into[0..n_obs) = (obs - mean) / sqrt(var + eps) after adding obs to the statistics (or obs). */
+/* Entry j of an observation, value, normalised by the running statistics with it added:
+ * (value - mean) / sqrt(var + eps); *mean and *m2 receive the statistics with it (the caller
+ * keeps them, or not). */
+static rtu_real normalized(const rtu_ac *ac, size_t j, rtu_real value, rtu_real *mean,
+                           rtu_real *m2)
+{
+    rtu_real var;
+    *mean = ac->obs_mean[j];
+    *m2 = ac->obs_m2[j];
+    var = welford(value, ac->obs_count, mean, m2);
+    return (value - *mean) / RTU_SQRT(var + RTU_NORM_EPS);
+}
+
+/* into[0..n_obs) = obs normalised after adding it to the statistics (or obs when normalize_obs is
+ * off). */
 static void normalize_obs(rtu_ac *ac, const rtu_real *obs, rtu_real *into)
 {
     size_t j, d_in = ac->shape.n_obs;
-    uint64_t count = ac->obs_count;
     for (j = 0; j < d_in; ++j) {
         if (ac->config.normalize_obs) {
-            uint64_t c = count;
-            rtu_real var = welford(obs[j], &c, &ac->obs_mean[j], &ac->obs_m2[j]);
-            into[j] = (obs[j] - ac->obs_mean[j]) / RTU_SQRT(var + RTU_NORM_EPS);
+            into[j] = normalized(ac, j, obs[j], &ac->obs_mean[j], &ac->obs_m2[j]);
         } else {
             into[j] = obs[j];
         }
     }
-    ac->obs_count = count + 1;
+    ac->obs_count += ac->obs_count < RTU_COUNT_LIMIT; /* counts stop there (rtu.h) */
+}
+
+/* Whether obs (within RTU_INPUT_LIMIT), once normalised as normalize_obs would, is within
+ * RTU_INPUT_LIMIT too, as every input of the networks: act and learn check it before they change
+ * anything. Writes nothing. */
+static rtu_status check_normalized(const rtu_ac *ac, const rtu_real *obs)
+{
+    size_t j;
+    rtu_real mean, m2, v;
+    for (j = 0; j < ac->shape.n_obs && ac->config.normalize_obs; ++j) {
+        v = normalized(ac, j, obs[j], &mean, &m2);
+        if (!(RTU_FABS(v) <= (rtu_real)RTU_INPUT_LIMIT)) {
+            return isfinite(v) ? RTU_ERR_INPUT_RANGE : RTU_ERR_NONFINITE_INPUT;
+        }
+    }
+    return RTU_OK;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -457,6 +486,10 @@ rtu_status rtu_ac_act(rtu_ac *ac, const rtu_real *obs, rtu_real *action)
             }
         }
     } else { /* an episode's first step: no previous action or reward */
+        status = check_normalized(ac, obs); /* before the statistics take it */
+        if (status != RTU_OK) {
+            return status;
+        }
         normalize_obs(ac, obs, ac->x);
         rtu_zero(ac->x + ac->shape.n_obs, ac->n_x - ac->shape.n_obs);
         status = feed(ac, obs);
@@ -465,6 +498,9 @@ rtu_status rtu_ac_act(rtu_ac *ac, const rtu_real *obs, rtu_real *action)
         }
     }
     policy_forward(ac);
+    if (!rtu_all_finite(ac->pi, policy_outputs(&ac->shape))) {
+        return RTU_ERR_DIVERGED; /* the actor's outputs overflowed: never a non-finite action */
+    }
     sample_action(ac);
     A = ac->shape.action_kind == RTU_ACTIONS_DISCRETE ? 1 : ac->shape.n_actions;
     for (j = 0; j < A; ++j) {
@@ -590,6 +626,10 @@ rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, i
     if (!ac->acted) {
         return RTU_ERR_ORDER;
     }
+    status = check_normalized(ac, next_obs); /* before the statistics take it */
+    if (status != RTU_OK) {
+        return status;
+    }
     cfg = &ac->config;
     s = &ac->shape;
 
@@ -599,7 +639,8 @@ rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, i
         rtu_real var;
         ac->ret_trace = cfg->gamma * (terminated ? (rtu_real)0 : (rtu_real)1) * ac->ret_trace +
                         reward;
-        var = welford(ac->ret_trace, &ac->ret_count, &ac->ret_mean, &ac->ret_m2);
+        var = welford(ac->ret_trace, ac->ret_count, &ac->ret_mean, &ac->ret_m2);
+        ac->ret_count += ac->ret_count < RTU_COUNT_LIMIT;
         r = reward / RTU_SQRT(var + RTU_NORM_EPS);
     }
     /* x_{t+1} = [normalised s_{t+1}; a_t; r~] */

@@ -208,10 +208,16 @@ rtu_status rtu_ac_init(rtu_ac *ac, const rtu_ac_shape *shape, const rtu_ac_confi
                        uint64_t seed, void *buffer, size_t buffer_bytes);
 
 /* Sample an action for obs (n_obs reals) into action (1 real, the index, or A reals). obs must be
- * the next_obs of the previous learn unless that learn ended an episode (RTU_ERR_ORDER). */
+ * the next_obs of the previous learn unless that learn ended an episode (RTU_ERR_ORDER).
+ * Refused, with nothing changed: NaN or Inf in obs, or a value beyond RTU_INPUT_LIMIT, also once
+ * normalised by the running statistics (RTU_ERR_NONFINITE_INPUT, RTU_ERR_INPUT_RANGE), and calls
+ * out of turn (RTU_ERR_ORDER). RTU_ERR_DIVERGED (or RTU_ERR_OVERFLOW from a cell): the actor's
+ * outputs or a state became non-finite; restore the learner. */
 rtu_status rtu_ac_act(rtu_ac *ac, const rtu_real *obs, rtu_real *action);
 
-/* Learn from the transition of the latest act (see above). */
+/* Learn from the transition of the latest act (see above). Refused as act refuses, nothing
+ * changed, for reward and next_obs (and without an act before it); RTU_ERR_DIVERGED: the update
+ * made a parameter non-finite or beyond RTU_VALUE_LIMIT; restore the learner. */
 rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, int terminated,
                         int truncated);
 

@@ -46,15 +46,20 @@ int rtu_all_finite(const rtu_real *v, size_t count)
     return 1;
 }
 
-/* The common case is one branch-free pass: |v| <= limit is false for NaN and Inf as well. */
-rtu_status rtu_check_input(const rtu_real *v, size_t count)
+/* One branch-free pass: |v| <= limit is false for NaN and Inf as well. */
+int rtu_all_within(const rtu_real *v, size_t count, rtu_real limit)
 {
     size_t i;
     int ok = 1;
     for (i = 0; i < count; ++i) {
-        ok &= RTU_FABS(v[i]) <= (rtu_real)RTU_INPUT_LIMIT;
+        ok &= RTU_FABS(v[i]) <= limit;
     }
-    if (ok) {
+    return ok;
+}
+
+rtu_status rtu_check_input(const rtu_real *v, size_t count)
+{
+    if (rtu_all_within(v, count, (rtu_real)RTU_INPUT_LIMIT)) {
         return RTU_OK;
     }
     return rtu_all_finite(v, count) ? RTU_ERR_INPUT_RANGE : RTU_ERR_NONFINITE_INPUT;
@@ -325,6 +330,21 @@ void rtu_cell_wrap_phases(rtu_cell *cell, rtu_real *ratio)
             ratio[k] = (rtu_real)(wrapped / theta);
             cell->dc_dtheta[k] *= ratio[k];
             cell->dd_dtheta[k] *= ratio[k];
+        }
+    }
+}
+
+void rtu_cell_hold_logs(rtu_cell *cell)
+{
+    const rtu_real limit = (rtu_real)RTU_LOG_PARAM_LIMIT;
+    size_t k;
+    for (k = 0; k < cell->n_hidden; ++k) {
+        rtu_real nu_log = cell->nu_log[k], theta_log = cell->theta_log[k];
+        if (isfinite(nu_log)) {
+            cell->nu_log[k] = nu_log > limit ? limit : (nu_log < -limit ? -limit : nu_log);
+        }
+        if (isfinite(theta_log) && theta_log < -limit) {
+            cell->theta_log[k] = -limit;
         }
     }
 }

@@ -239,32 +239,79 @@ static rtu_ckpt_header header_for(uint32_t type, const rtu_cell *cell, size_t n_
 #define MAX_ARRAYS 18 /* the actor-critic's: 2 trunks of 5, 2 heads, z_v, z_pi, 3 statistics, x */
 #define MISMATCH "another learner type, precision, kind, activation, size, network or action space"
 
+/* How a loader bounds the entries of an array (beyond finiteness). */
+enum {
+    BOUND_VALUE = 0, /* within RTU_VALUE_LIMIT: a parameter, state or trace */
+    BOUND_INPUT = 1, /* within RTU_INPUT_LIMIT: an observation, an input of the networks, or a
+                        mean of observations */
+    BOUND_STAT = 2,  /* a sum of squares: check_stats bounds it by its count */
+    BOUND_ELIGIBILITY = 3 /* an eligibility trace, a decaying sum of gradients, each a product of
+                             a parameter and a trace (or state): within RTU_VALUE_LIMIT^2 */
+};
+
 /* One array of a payload: where it is in the learner and what a loader says of it. */
 typedef struct {
     rtu_real *ptr;
     size_t count;
-    size_t n_log;     /* leading entries within RTU_LOG_PARAM_LIMIT (a cell's nu_log, theta_log) */
-    const char *what; /* *what of a loader that finds a NaN or Inf in it */
+    size_t n_log;          /* leading entries within RTU_LOG_PARAM_LIMIT (nu_log, theta_log) */
+    int bound;             /* BOUND_VALUE, BOUND_INPUT, BOUND_STAT or BOUND_ELIGIBILITY */
+    int fresh_zero;        /* all zero in a learner that holds no step yet (TD: has_prev 0, the
+                              actor-critic: fed 0, at an episode's start): states and traces */
+    const char *nonfinite; /* *what of a loader that finds a NaN or Inf in it */
+    const char *beyond;    /* ... an entry beyond its bound */
+    const char *nonzero;   /* ... a nonzero entry where fresh_zero holds */
+    const rtu_cell *cell;  /* a cell's state (c, d, h): its features are checked (check_features) */
+    const char *features;  /* ... features that the cell's state cannot have */
 } ckpt_array;
 
 /* The networks whose arrays a payload names: an actor-critic's critic, actor or shared trunk, or
  * TD's one cell (no prefix). */
 enum { NET_CRITIC = 0, NET_ACTOR = 1, NET_SHARED = 2, NET_TD = 3 };
-#define NONFINITE(net, name)                                                                       \
-    ((net) == NET_TD       ? "NaN or Inf in " name                                                 \
-     : (net) == NET_SHARED ? "NaN or Inf in shared." name                                          \
-     : (net) == NET_CRITIC ? "NaN or Inf in critic." name                                          \
-                           : "NaN or Inf in actor." name)
+#define NAMED(net, head, name, tail)                                                               \
+    ((net) == NET_TD       ? head name tail                                                        \
+     : (net) == NET_SHARED ? head "shared." name tail                                              \
+     : (net) == NET_CRITIC ? head "critic." name tail                                              \
+                           : head "actor." name tail)
+#define NONFINITE(net, name) NAMED(net, "NaN or Inf in ", name, "")
+#define BEYOND_VALUE " beyond +-RTU_VALUE_LIMIT (1e15)"
+#define BEYOND(net, name) NAMED(net, "", name, BEYOND_VALUE)
+#define BEYOND_ELIGIBILITY " beyond +-RTU_VALUE_LIMIT^2 (1e30)"
+#define FRESH_TD " not zero before the first step (has_prev 0)"
+#define FRESH_AC " not zero at an episode's start (fed 0)"
+#define NOT_FRESH(net, name) ((net) == NET_TD ? name FRESH_TD : NAMED(net, "", name, FRESH_AC))
 
-/* a[k] = the array; returns k + 1. */
+/* a[k] = the array (bound BOUND_VALUE, not fresh_zero); returns k + 1. */
 static size_t add(ckpt_array *a, size_t k, rtu_real *ptr, size_t count, size_t n_log,
-                  const char *what)
+                  const char *nonfinite, const char *beyond)
 {
     a[k].ptr = ptr;
     a[k].count = count;
     a[k].n_log = n_log;
-    a[k].what = what;
+    a[k].bound = BOUND_VALUE;
+    a[k].fresh_zero = 0;
+    a[k].nonfinite = nonfinite;
+    a[k].beyond = beyond;
+    a[k].nonzero = "";
+    a[k].cell = NULL;
+    a[k].features = "";
     return k + 1;
+}
+
+/* a[k - 1], just added, is zero in a learner that holds no step yet (nonzero: what a loader says
+ * of a nonzero entry then); returns k. */
+static size_t fresh_zero(ckpt_array *a, size_t k, const char *nonzero)
+{
+    a[k - 1].fresh_zero = 1;
+    a[k - 1].nonzero = nonzero;
+    return k;
+}
+
+/* a[k - 1], just added, has bound instead of BOUND_VALUE; returns k. */
+static size_t bounded(ckpt_array *a, size_t k, int bound, const char *beyond)
+{
+    a[k - 1].bound = bound;
+    a[k - 1].beyond = beyond;
+    return k;
 }
 
 /* The cell's arrays of a payload, in order (params; c, d, h (, x); unit traces; weight traces),
@@ -272,13 +319,20 @@ static size_t add(ckpt_array *a, size_t k, rtu_real *ptr, size_t count, size_t n
 static size_t cell_arrays(const rtu_cell *cell, ckpt_array *a, size_t k, int net)
 {
     size_t n = cell->n_hidden, d = cell->n_in;
-    k = add(a, k, cell->params, cell->n_params, 2 * n, NONFINITE(net, "params"));
-    k = add(a, k, cell->c, RTU_CELL_STATE(cell->kind, d, n), 0,
-            NONFINITE(net, "state")); /* c, d, h (, x): contiguous */
-    k = add(a, k, cell->dc_dnu, 4 * n, 0, NONFINITE(net, "traces_unit")); /* dc_dnu..dd_dtheta */
+    k = add(a, k, cell->params, cell->n_params, 2 * n, NONFINITE(net, "params"),
+            BEYOND(net, "params"));
+    k = add(a, k, cell->c, RTU_CELL_STATE(cell->kind, d, n), 0, NONFINITE(net, "state"),
+            BEYOND(net, "state")); /* c, d, h (, x): contiguous */
+    k = fresh_zero(a, k, NOT_FRESH(net, "state"));
+    a[k - 1].cell = cell;
+    a[k - 1].features = NAMED(net, "", "state", ": features h that its c, d and activation "
+                                                "cannot give");
+    k = add(a, k, cell->dc_dnu, 4 * n, 0, NONFINITE(net, "traces_unit"),
+            BEYOND(net, "traces_unit")); /* dc_dnu..dd_dtheta */
+    k = fresh_zero(a, k, NOT_FRESH(net, "traces_unit"));
     k = add(a, k, cell->dc_dwc, RTU_CELL_TRACES(cell->kind, d, n) - 4 * n, 0,
-            NONFINITE(net, "traces_weight"));
-    return k;
+            NONFINITE(net, "traces_weight"), BEYOND(net, "traces_weight"));
+    return fresh_zero(a, k, NOT_FRESH(net, "traces_weight"));
 }
 
 /* Set *what (what may be NULL) and return status. */
@@ -358,18 +412,66 @@ static int all_finite_at(const unsigned char *p, size_t count)
     return 1;
 }
 
-/* The arrays at q (laid out as a says) all finite, then the leading n_log reals of each (a cell's
- * |nu_log|, |theta_log|) in range; *what names the first fault. */
-static rtu_status check_arrays(const unsigned char *q, const ckpt_array *a, size_t m,
+static int all_zero_at(const unsigned char *p, size_t count)
+{
+    size_t i;
+    for (i = 0; i < count; ++i) {
+        if (get_real(p + REAL_BYTES * i) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* f(v) in double, as the cell applies it (rtu_cell.c: activate). */
+static double activated(rtu_activation act, double v)
+{
+    return act == RTU_ACT_RELU ? (v > 0 ? v : 0.0) : act == RTU_ACT_TANH ? tanh(v) : v;
+}
+
+/* Whether v lies in the range of f (relu: >= 0, tanh: [-1, 1]). */
+static int in_range(rtu_activation act, double v)
+{
+    return act == RTU_ACT_RELU ? v >= 0 : act == RTU_ACT_TANH ? fabs(v) <= 1.0 : 1;
+}
+
+/* Whether the features h of a cell's stored state (c, d, h at p) are what its step leaves: the
+ * linear kind's h = [f(c); f(d)] (tanh within rounding: the learner's libm, or numpy's for the
+ * reference, against this one), the nonlinear kind's c, d in f's range and h = [c; d], the LRU's
+ * h in f's range (its readout's parameters have changed since). */
+static int features_ok(const rtu_cell *cell, const unsigned char *p)
+{
+    size_t k, n = cell->n_hidden;
+    const double tol = 16.0 * (sizeof(rtu_real) == 4 ? 1.1920929e-7 : 2.220446049250313e-16);
+    for (k = 0; k < 2 * n; ++k) {
+        double cd = get_real(p + REAL_BYTES * k), h = get_real(p + REAL_BYTES * (2 * n + k));
+        if (!in_range(cell->activation, h)) {
+            return 0;
+        }
+        if (cell->kind == RTU_KIND_LINEAR && !(fabs(h - activated(cell->activation, cd)) <=
+                                               (cell->activation == RTU_ACT_TANH ? tol : 0.0))) {
+            return 0;
+        }
+        if (cell->kind == RTU_KIND_NONLINEAR && h != cd) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The arrays at q (laid out as a says): all finite; then the leading n_log reals of each (a
+ * cell's |nu_log|, |theta_log|) within RTU_LOG_PARAM_LIMIT; then each within its bound; then,
+ * in a learner that holds no step yet (fresh), those that are zero then all zero; then each
+ * cell's features (features_ok). *what names the first fault. */
+static rtu_status check_arrays(const unsigned char *q, const ckpt_array *a, size_t m, int fresh,
                                const char **what)
 {
-    const unsigned char *at = q;
+    const unsigned char *at;
     size_t k, i;
-    for (k = 0; k < m; ++k) {
+    for (k = 0, at = q; k < m; at += REAL_BYTES * a[k++].count) {
         if (!all_finite_at(at, a[k].count)) {
-            return fault(what, a[k].what, RTU_ERR_NONFINITE_PARAM);
+            return fault(what, a[k].nonfinite, RTU_ERR_NONFINITE_PARAM);
         }
-        at += REAL_BYTES * a[k].count;
     }
     for (k = 0, at = q; k < m; at += REAL_BYTES * a[k++].count) {
         for (i = 0; i < a[k].n_log; ++i) {
@@ -377,6 +479,26 @@ static rtu_status check_arrays(const unsigned char *q, const ckpt_array *a, size
                 return fault(what, "|nu_log| or |theta_log| beyond RTU_LOG_PARAM_LIMIT (20)",
                              RTU_ERR_PARAM_RANGE);
             }
+        }
+    }
+    for (k = 0, at = q; k < m; at += REAL_BYTES * a[k++].count) {
+        double limit = a[k].bound == BOUND_VALUE         ? RTU_VALUE_LIMIT
+                       : a[k].bound == BOUND_ELIGIBILITY ? RTU_VALUE_LIMIT * RTU_VALUE_LIMIT
+                                                         : RTU_INPUT_LIMIT;
+        for (i = 0; a[k].bound != BOUND_STAT && i < a[k].count; ++i) {
+            if (fabs((double)get_real(at + REAL_BYTES * i)) > limit) {
+                return fault(what, a[k].beyond, RTU_ERR_PARAM_RANGE);
+            }
+        }
+    }
+    for (k = 0, at = q; fresh && k < m; at += REAL_BYTES * a[k++].count) {
+        if (a[k].fresh_zero && !all_zero_at(at, a[k].count)) {
+            return fault(what, a[k].nonzero, RTU_ERR_PARAM_RANGE);
+        }
+    }
+    for (k = 0, at = q; k < m; at += REAL_BYTES * a[k++].count) {
+        if (a[k].cell != NULL && !features_ok(a[k].cell, at)) {
+            return fault(what, a[k].features, RTU_ERR_PARAM_RANGE);
         }
     }
     return RTU_OK;
@@ -529,8 +651,11 @@ rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *di
 static size_t td_arrays(const rtu_td *td, ckpt_array *a)
 {
     size_t k = cell_arrays(&td->cell, a, 0, NET_TD);
-    k = add(a, k, td->head, 2 * td->cell.n_hidden + 1, 0, "NaN or Inf in head");
-    return add(a, k, td->z, td->n_params, 0, "NaN or Inf in z");
+    k = add(a, k, td->head, 2 * td->cell.n_hidden + 1, 0, "NaN or Inf in head",
+            "head" BEYOND_VALUE);
+    k = add(a, k, td->z, td->n_params, 0, "NaN or Inf in z", "");
+    k = bounded(a, k, BOUND_ELIGIBILITY, "z" BEYOND_ELIGIBILITY);
+    return fresh_zero(a, k, "z" FRESH_TD);
 }
 
 static size_t td_payload_bytes(const rtu_td *td)
@@ -579,6 +704,12 @@ static rtu_status validate_td(const rtu_td *td, const unsigned char *p, const rt
     const unsigned char *q = p + h->header_bytes;
     rtu_ckpt_header want = td_header(td);
     rtu_td_config config;
+    uint32_t has_prev;
+    rtu_real v_prev, z_norm1;
+    const unsigned char *at;
+    size_t k, i;
+    double norm = 0;
+    rtu_status status;
 
     if (!header_matches(h, &want)) {
         return fault(what, MISMATCH, RTU_ERR_CKPT_MISMATCH);
@@ -595,10 +726,36 @@ static rtu_status validate_td(const rtu_td *td, const unsigned char *p, const rt
     if (rtu_td_check_config(&config, what) != RTU_OK) {
         return RTU_ERR_CONFIG;
     }
-    if (get_u32(q + TD_SCALARS * REAL_BYTES) > 1) {
+    has_prev = get_u32(q + TD_SCALARS * REAL_BYTES);
+    if (has_prev > 1) {
         return fault(what, "has_prev (0 or 1)", RTU_ERR_CONFIG);
     }
-    return check_arrays(q + TD_LEAD, a, m, what);
+    v_prev = get_real(q + (TD_SCALARS - 2) * REAL_BYTES);
+    z_norm1 = get_real(q + (TD_SCALARS - 1) * REAL_BYTES);
+    if (fabs((double)v_prev) > RTU_VALUE_LIMIT) {
+        return fault(what, "v_prev" BEYOND_VALUE, RTU_ERR_PARAM_RANGE);
+    }
+    if (!has_prev && (v_prev != 0 || z_norm1 != 0)) {
+        return fault(what, "v_prev or z_norm1 not zero before the first step (has_prev 0)",
+                     RTU_ERR_PARAM_RANGE);
+    }
+    status = check_arrays(q + TD_LEAD, a, m, !has_prev, what);
+    if (status != RTU_OK) {
+        return status;
+    }
+    /* z_norm1, which bounds ObGD's step, is |z|_1 as the latest step summed it (z is the last
+     * array): not below it but for rounding (a factor 2 spares plenty); it may be above it, as
+     * the phase wrap may have scaled theta_log's entries down since */
+    for (k = 0, at = q + TD_LEAD; k + 1 < m; ++k) {
+        at += REAL_BYTES * a[k].count;
+    }
+    for (i = 0; i < a[m - 1].count; ++i) {
+        norm += fabs((double)get_real(at + REAL_BYTES * i));
+    }
+    if (!(z_norm1 >= 0.5 * norm)) {
+        return fault(what, "z_norm1 below |z|_1", RTU_ERR_PARAM_RANGE);
+    }
+    return RTU_OK;
 }
 
 rtu_status rtu_td_load(rtu_td *td, const void *in, size_t in_bytes)
@@ -682,18 +839,29 @@ static size_t ac_arrays(const rtu_ac *ac, ckpt_array *a)
         int net = s->shared ? NET_SHARED : (int)r;
         if (t->n_embed) {
             k = add(a, k, t->embed, RTU_AC_EMBED_PARAMS(t->n_x, t->n_embed), 0,
-                    NONFINITE(net, "embed"));
+                    NONFINITE(net, "embed"), BEYOND(net, "embed"));
         }
         k = cell_arrays(&t->cell, a, k, net);
     }
-    k = add(a, k, ac->head[0].params, ac->head[0].n_params, 0, "NaN or Inf in critic.head");
-    k = add(a, k, ac->head[1].params, ac->head[1].n_params, 0, "NaN or Inf in actor.head");
-    k = add(a, k, ac->z_v, ac->n_value, 0, "NaN or Inf in z_v");
-    k = add(a, k, ac->z_pi, ac->n_policy, 0, "NaN or Inf in z_pi");
-    k = add(a, k, ac->obs_mean, s->n_obs, 0, "NaN or Inf in obs_mean");
-    k = add(a, k, ac->obs_m2, s->n_obs, 0, "NaN or Inf in obs_m2");
-    k = add(a, k, ac->obs_last, s->n_obs, 0, "NaN or Inf in obs_last");
-    return add(a, k, ac->x, ac->n_x, 0, "NaN or Inf in x");
+    k = add(a, k, ac->head[0].params, ac->head[0].n_params, 0, "NaN or Inf in critic.head",
+            "critic.head" BEYOND_VALUE);
+    k = add(a, k, ac->head[1].params, ac->head[1].n_params, 0, "NaN or Inf in actor.head",
+            "actor.head" BEYOND_VALUE);
+    k = add(a, k, ac->z_v, ac->n_value, 0, "NaN or Inf in z_v", "");
+    k = bounded(a, k, BOUND_ELIGIBILITY, "z_v" BEYOND_ELIGIBILITY);
+    k = fresh_zero(a, k, "z_v" FRESH_AC);
+    k = add(a, k, ac->z_pi, ac->n_policy, 0, "NaN or Inf in z_pi", "");
+    k = bounded(a, k, BOUND_ELIGIBILITY, "z_pi" BEYOND_ELIGIBILITY);
+    k = fresh_zero(a, k, "z_pi" FRESH_AC);
+    k = add(a, k, ac->obs_mean, s->n_obs, 0, "NaN or Inf in obs_mean", "");
+    k = bounded(a, k, BOUND_INPUT, "obs_mean beyond +-RTU_INPUT_LIMIT (1e6), a mean of "
+                                   "observations within it");
+    k = add(a, k, ac->obs_m2, s->n_obs, 0, "NaN or Inf in obs_m2", "");
+    k = bounded(a, k, BOUND_STAT, "");
+    k = add(a, k, ac->obs_last, s->n_obs, 0, "NaN or Inf in obs_last", "");
+    k = bounded(a, k, BOUND_INPUT, "obs_last beyond +-RTU_INPUT_LIMIT (1e6), an observation");
+    k = add(a, k, ac->x, ac->n_x, 0, "NaN or Inf in x", "");
+    return bounded(a, k, BOUND_INPUT, "x beyond +-RTU_INPUT_LIMIT (1e6), the networks' input");
 }
 
 static size_t ac_payload_bytes(const rtu_ac *ac)
@@ -743,22 +911,72 @@ rtu_status rtu_ac_checkpoint_size(const rtu_ac *ac, size_t *bytes)
     return RTU_OK;
 }
 
-/* The sums of squared deviations of the running statistics, ret_m2 (at r) and every obs_m2 entry
- * (an array of a, whose reals start at arrays), are >= 0: a negative one (only a hand-made file
- * holds one) would turn the normalisation's square root into NaN. */
-static rtu_status check_m2(const rtu_ac *ac, const unsigned char *arrays, const ckpt_array *a,
-                           size_t m, const unsigned char *r, const char **what)
+/* The counters and the running statistics (Welford's count, mean and m2, a sum of squares) of
+ * the observations and of the reward scaling's return trace u = gamma u + r, as a learner can
+ * hold them (*what names the first fault):
+ *   counts within RTU_COUNT_LIMIT; episodes <= steps (an episode ends in a learn); ret_count <=
+ *   steps <= obs_count (a learn counts a return, with scale_reward, and an observation);
+ *   the statistics zero when off (normalize_obs, scale_reward), m2 zero before two samples, the
+ *   mean (and u) zero before one; m2 >= 0;
+ *   no larger than count samples within their bounds give: an observation, and so a mean of them,
+ *   within L = RTU_INPUT_LIMIT (the mean's bound is its array's), so m2 <= 8 L^2 count; a
+ *   reward within L, so |u|, |mean| <= U = 2 L count and m2 <= count (2 U)^2 (with a factor 2
+ *   to spare for rounding). */
+static rtu_status check_stats(const rtu_ac *ac, const rtu_ac_config *config, uint64_t steps,
+                              const unsigned char *q, const unsigned char *arrays,
+                              const ckpt_array *a, size_t m, const char **what)
 {
-    const unsigned char *at = arrays;
-    size_t k, i;
-    if (get_real(r + (AC_SCALARS - 1) * REAL_BYTES) < 0) {
+    const unsigned char *r = q + AC_FIXED, *at, *means = NULL, *m2s = NULL;
+    uint64_t episodes = get_u64(q + AC_U64_AT(0)), obs_count = get_u64(q + AC_U64_AT(1));
+    uint64_t ret_count = get_u64(q + AC_U64_AT(2));
+    double L = RTU_INPUT_LIMIT, U = 2.0 * L * (double)ret_count;
+    double trace = get_real(r + (AC_SCALARS - 3) * REAL_BYTES);
+    double mean = get_real(r + (AC_SCALARS - 2) * REAL_BYTES);
+    double m2 = get_real(r + (AC_SCALARS - 1) * REAL_BYTES);
+    size_t k, j;
+    if (obs_count > RTU_COUNT_LIMIT || ret_count > RTU_COUNT_LIMIT) {
+        return fault(what, "obs_count or ret_count beyond RTU_COUNT_LIMIT (2^53)",
+                     RTU_ERR_PARAM_RANGE);
+    }
+    if (episodes > steps || ret_count > steps || steps > obs_count) {
+        return fault(what, "episodes or ret_count above steps, or steps above obs_count (a learn "
+                           "counts a step, a return and an observation)", RTU_ERR_PARAM_RANGE);
+    }
+    if (m2 < 0) {
         return fault(what, "ret_m2 below 0 (a sum of squares)", RTU_ERR_PARAM_RANGE);
     }
-    for (k = 0; k < m; at += REAL_BYTES * a[k++].count) {
-        for (i = 0; a[k].ptr == ac->obs_m2 && i < a[k].count; ++i) {
-            if (get_real(at + REAL_BYTES * i) < 0) {
-                return fault(what, "obs_m2 below 0 (a sum of squares)", RTU_ERR_PARAM_RANGE);
-            }
+    if (!config->scale_reward && (ret_count != 0 || trace != 0 || mean != 0 || m2 != 0)) {
+        return fault(what, "ret_count, ret_trace, ret_mean or ret_m2 not zero with scale_reward "
+                           "off", RTU_ERR_PARAM_RANGE);
+    }
+    if ((ret_count == 0 && (trace != 0 || mean != 0)) || (ret_count <= 1 && m2 != 0)) {
+        return fault(what, "ret_trace, ret_mean or ret_m2 not zero before ret_count returns "
+                           "make them", RTU_ERR_PARAM_RANGE);
+    }
+    if (fabs(trace) > U || fabs(mean) > U || m2 > (double)ret_count * 4.0 * U * U) {
+        return fault(what, "ret_trace, ret_mean or ret_m2 beyond what ret_count rewards within "
+                           "RTU_INPUT_LIMIT give", RTU_ERR_PARAM_RANGE);
+    }
+    for (k = 0, at = arrays; k < m; at += REAL_BYTES * a[k++].count) {
+        means = a[k].ptr == ac->obs_mean ? at : means;
+        m2s = a[k].ptr == ac->obs_m2 ? at : m2s;
+    }
+    for (j = 0; j < ac->shape.n_obs; ++j) {
+        double mean_j = get_real(means + REAL_BYTES * j), m2_j = get_real(m2s + REAL_BYTES * j);
+        if (m2_j < 0) {
+            return fault(what, "obs_m2 below 0 (a sum of squares)", RTU_ERR_PARAM_RANGE);
+        }
+        if (!config->normalize_obs && (mean_j != 0 || m2_j != 0)) {
+            return fault(what, "obs_mean or obs_m2 not zero with normalize_obs off",
+                         RTU_ERR_PARAM_RANGE);
+        }
+        if ((obs_count == 0 && mean_j != 0) || (obs_count <= 1 && m2_j != 0)) {
+            return fault(what, "obs_mean or obs_m2 not zero before obs_count observations make "
+                               "them", RTU_ERR_PARAM_RANGE);
+        }
+        if (m2_j > 8.0 * L * L * (double)obs_count) {
+            return fault(what, "obs_m2 beyond what obs_count observations within "
+                               "RTU_INPUT_LIMIT give", RTU_ERR_PARAM_RANGE);
         }
     }
     return RTU_OK;
@@ -805,9 +1023,9 @@ static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rt
     if ((get_u64(q + AC_U64_AT(4)) & 1u) == 0) {
         return fault(what, "an even PRNG increment (PCG32 needs it odd)", RTU_ERR_CONFIG);
     }
-    status = check_arrays(q + AC_LEAD, a, m, what);
+    status = check_arrays(q + AC_LEAD, a, m, get_u32(q + AC_FED_AT) == 0, what);
     if (status == RTU_OK) {
-        status = check_m2(ac, q + AC_LEAD, a, m, r, what);
+        status = check_stats(ac, &config, h->steps, q, q + AC_LEAD, a, m, what);
     }
     if (status == RTU_OK && get_u32(q + AC_ACTED_AT) != 0) {
         status = fault(what, "taken between act and learn (acted = 1); checkpoints are taken "

@@ -236,11 +236,15 @@ rtu_status rtu_td_save(const rtu_td *td, void *out, size_t out_bytes, size_t *wr
 /* Restore td, which rtu_td_init laid out with the same precision, kind, activation, n_in and
  * n_hidden as the checkpoint (else RTU_ERR_CKPT_MISMATCH), from in_bytes bytes at in (version 2,
  * or 1). Everything is checked before td changes, and on any error td is untouched: framing
- * (rtu_ckpt_inspect), learner type and sizes and payload length (RTU_ERR_CKPT_MISMATCH), the config
- * (RTU_ERR_CONFIG: gamma and lambda in [0, 1], alpha > 0, kappa > 0 for ObGD, a known optimizer,
- * has_prev 0 or 1), every real finite (RTU_ERR_NONFINITE_PARAM), |nu_log|, |theta_log| <=
- * RTU_LOG_PARAM_LIMIT (RTU_ERR_PARAM_RANGE). The config, step counter, parameters, state and every
- * trace are restored, and the derived cache is recomputed (rtu_cell_refresh). */
+ * (rtu_ckpt_inspect), learner type and sizes and payload length (RTU_ERR_CKPT_MISMATCH), the
+ * config (RTU_ERR_CONFIG: gamma and lambda in [0, 1], alpha > 0, kappa > 0 for ObGD, a known
+ * optimizer, has_prev 0 or 1), every real finite (RTU_ERR_NONFINITE_PARAM), and that the rest is
+ * what a learner can hold (RTU_ERR_PARAM_RANGE): |nu_log|, |theta_log| <= RTU_LOG_PARAM_LIMIT,
+ * every other real (v_prev too) within RTU_VALUE_LIMIT (z within its square), the features h what
+ * the cell's c, d and activation give (the LRU's within f's range), z_norm1 not below |z|_1, and
+ * before the first step (has_prev 0) v_prev, z_norm1, the cell's state and traces and z all zero.
+ * The config, step counter, parameters, state and every trace are restored, and the derived cache
+ * is recomputed (rtu_cell_refresh). */
 rtu_status rtu_td_load(rtu_td *td, const void *in, size_t in_bytes);
 
 /* Exact bytes of ac's checkpoint (RTU_AC_CHECKPOINT_BYTES of its shape). */
@@ -249,8 +253,8 @@ rtu_status rtu_ac_checkpoint_size(const rtu_ac *ac, size_t *bytes);
 /* Write ac's checkpoint into out; *written (may be NULL) receives its byte count, 0 on error.
  * RTU_ERR_BUFFER_SMALL if out_bytes is below rtu_ac_checkpoint_size. Checkpoints are taken after
  * learn (or before the first act), never between act and learn: the written bytes are checked as
- * rtu_ac_load checks them, so a learner that has diverged (non-finite values, |nu_log| or
- * |theta_log| out of range, a config out of range) is refused with that status, and a learner
+ * rtu_ac_load checks them, so a learner that has diverged (non-finite values, values beyond
+ * RTU_VALUE_LIMIT, a config out of range) is refused with that status, and a learner
  * between act and learn with RTU_ERR_ORDER (a diverged learn leaves it there: its divergence is
  * reported first); then out holds no valid checkpoint. */
 rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *written);
@@ -261,17 +265,24 @@ rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *wr
  * (rtu_ckpt_inspect; a version-1 checkpoint is refused with RTU_ERR_CKPT_VERSION), learner type,
  * shape and payload length (RTU_ERR_CKPT_MISMATCH), every real finite (RTU_ERR_NONFINITE_PARAM),
  * the config (RTU_ERR_CONFIG: as rtu_ac_init checks it; normalize_obs, scale_reward, fed and acted
- * 0 or 1; an odd PRNG increment), |nu_log|, |theta_log| <= RTU_LOG_PARAM_LIMIT and ret_m2, every
- * obs_m2 >= 0 (RTU_ERR_PARAM_RANGE), and acted 0 (RTU_ERR_ORDER). The config, counters, PRNG, flags,
- * parameters, cell states, every trace, the observation and reward statistics and x are restored;
- * each cell's derived cache is recomputed (rtu_cell_refresh) and, when fed, the forward
- * activations (above). */
+ * 0 or 1; an odd PRNG increment), that the rest is what a learner can hold (RTU_ERR_PARAM_RANGE):
+ * |nu_log|, |theta_log| <= RTU_LOG_PARAM_LIMIT; obs_mean, obs_last and x within RTU_INPUT_LIMIT,
+ * z_v and z_pi within RTU_VALUE_LIMIT^2, every other array within RTU_VALUE_LIMIT; each cell's
+ * features h what its c, d and activation give; at an episode's start (fed 0) every cell's state
+ * and traces and z_v, z_pi zero; obs_count and ret_count <= RTU_COUNT_LIMIT, episodes <= steps,
+ * ret_count <= steps <= obs_count; the statistics (ret_trace, ret_mean, ret_m2, obs_mean, obs_m2)
+ * zero when their flag is off or before the samples that make them, every m2 >= 0, and none beyond
+ * what their count of samples within RTU_INPUT_LIMIT gives; and acted 0 (RTU_ERR_ORDER). The
+ * config, counters, PRNG, flags, parameters, cell states, every trace, the observation and reward
+ * statistics and x are restored; each cell's derived cache is recomputed (rtu_cell_refresh) and,
+ * when fed, the forward activations (above). */
 rtu_status rtu_ac_load(rtu_ac *ac, const void *in, size_t in_bytes);
 
 /* Check in_bytes bytes at in exactly as rtu_td_load / rtu_ac_load would, without changing the
  * learner, and return the status the load would. On an error, *what (what may be NULL) receives a
  * static string naming the first faulty field ("gamma", "has_prev (0 or 1)", "NaN or Inf in z",
- * "NaN or Inf in actor.traces_weight", "an even PRNG increment (PCG32 needs it odd)", ...), or ""
+ * "NaN or Inf in actor.traces_weight", "an even PRNG increment (PCG32 needs it odd)",
+ * "critic.head beyond +-RTU_VALUE_LIMIT (1e15)", "obs_m2 below 0 (a sum of squares)", ...), or ""
  * for a fault of the framing (the status says which), so that a caller can name it to a user. */
 rtu_status rtu_td_check_checkpoint(const rtu_td *td, const void *in, size_t in_bytes,
                                    const char **what);

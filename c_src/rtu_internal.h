@@ -65,6 +65,9 @@ void rtu_zero(rtu_real *v, size_t count);
 /* Whether every one of count reals is finite. */
 int rtu_all_finite(const rtu_real *v, size_t count);
 
+/* Whether every one of count reals lies within +-limit (false for NaN and Inf). */
+int rtu_all_within(const rtu_real *v, size_t count, rtu_real limit);
+
 /* RTU_OK, RTU_ERR_NONFINITE_INPUT or RTU_ERR_INPUT_RANGE for an input array. */
 rtu_status rtu_check_input(const rtu_real *v, size_t count);
 
@@ -157,6 +160,14 @@ void rtu_dense_init(rtu_real *w, size_t n_in, size_t n_out, rtu_real sparsity, r
  * theta_log gradients (which carry a factor theta) can drive theta up without bound. */
 void rtu_cell_wrap_phases(rtu_cell *cell, rtu_real *ratio);
 
+/* Hold each nu_log within +-RTU_LOG_PARAM_LIMIT and each theta_log above -RTU_LOG_PARAM_LIMIT
+ * (above, the phase wrap holds it) after a learning step: there r = exp(-exp(nu_log)) is 0 or
+ * within 2e-9 of 1, and theta within 2e-9 of 0, where the gradients of nu_log and theta_log (which
+ * carry a factor nu, theta) have vanished, so a learner stays there instead of stepping past the
+ * bound that rtu_cell_refresh and the checkpoints refuse. NaN and Inf are left as they are (the
+ * refresh refuses them). Call after rtu_cell_wrap_phases. */
+void rtu_cell_hold_logs(rtu_cell *cell);
+
 /* The learners' optimiser (rtu_obgd.c), after stream-x's ObGD: the update tail that TD(lambda)
  * and the actor-critic share. A trace z has its network's parameter layout: the trunk's
  * parameters (an input layer's, if any, then the cell's), then the head's. */
@@ -187,9 +198,9 @@ void rtu_obgd_step_trace(rtu_obgd_trace *trace, rtu_real a);
  * (rtu_obgd_step_size with its kappa and z_norm1) and rtu_obgd_step_trace, a shared trunk taking
  * every step of the traces over it; then for each distinct cell (in trace order):
  * rtu_cell_wrap_phases, its ratios into ratio (n_hidden reals; may be a trace's grad, which is
- * consumed by then), the theta_log entries of every trace over that cell rescaled by them, and
- * rtu_cell_refresh. RTU_ERR_DIVERGED if a refresh refuses a parameter or a trunk's input layer or
- * a head has a non-finite entry, else RTU_OK. */
+ * consumed by then), the theta_log entries of every trace over that cell rescaled by them,
+ * rtu_cell_hold_logs and rtu_cell_refresh. RTU_ERR_DIVERGED if a refresh refuses a parameter
+ * or a trunk's or a head's parameter is non-finite or beyond RTU_VALUE_LIMIT, else RTU_OK. */
 rtu_status rtu_obgd_update(int obgd, rtu_real alpha, rtu_real delta, rtu_obgd_trace *traces,
                            size_t count, rtu_real *ratio);
 

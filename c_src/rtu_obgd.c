@@ -1,7 +1,8 @@
 /*
  * The learners' optimiser: SGD or ObGD (overshooting-bounded gradient descent, Elsayed et al.
  * 2024) on eligibility traces, each over a trunk (an input layer, if any, then an RTU cell;
- * traces may share one) and a head of its own, then the phase wrap and the refresh of each cell
+ * traces may share one) and a head of its own, then the phase wrap, the hold of the log-parameters
+ * (rtu_cell_hold_logs) and the refresh of each cell
  * (../shared/rtu-spec.md sections 3 and 6). rtu_td.c and rtu_ac.c end their updates with
  * rtu_obgd_update; rtu_edge/reference/obgd.py is the same code in numpy. Declarations and the
  * order of operations: rtu_internal.h.
@@ -93,14 +94,14 @@ rtu_status rtu_obgd_update(int obgd, rtu_real alpha, rtu_real delta, rtu_obgd_tr
                 }
             }
         }
+        rtu_cell_hold_logs(cell);
         if (rtu_cell_refresh(cell) != RTU_OK ||
-            rtu_check_input(traces[i].trunk, traces[i].n_trunk - cell->n_params) ==
-                RTU_ERR_NONFINITE_INPUT) {
+            !rtu_all_within(traces[i].trunk, traces[i].n_trunk, (rtu_real)RTU_VALUE_LIMIT)) {
             status = RTU_ERR_DIVERGED;
         }
     }
     for (i = 0; i < count && status == RTU_OK; ++i) {
-        if (rtu_check_input(traces[i].head, traces[i].n_head) == RTU_ERR_NONFINITE_INPUT) {
+        if (!rtu_all_within(traces[i].head, traces[i].n_head, (rtu_real)RTU_VALUE_LIMIT)) {
             status = RTU_ERR_DIVERGED;
         }
     }

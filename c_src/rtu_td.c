@@ -131,11 +131,11 @@ static rtu_status td_step_checked(rtu_td *td, const rtu_real *x, rtu_real cumula
     if (td->has_prev) {
         status = rtu_obgd_update(cfg->optimizer == RTU_OPT_OBGD, cfg->alpha,
                                  cumulant + cfg->gamma * v - td->v_prev, &trace, 1, grad);
-        if (!isfinite(v)) {
-            status = RTU_ERR_DIVERGED;
-        }
     } else {
         rtu_obgd_step_trace(&trace, 0);
+    }
+    if (!isfinite(v)) { /* the first prediction too: never an Inf with RTU_OK */
+        status = RTU_ERR_DIVERGED;
     }
     td->z_norm1 = trace.z_norm1;
     if (status != RTU_OK) {

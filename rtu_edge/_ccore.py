@@ -109,9 +109,13 @@ def config_error(core, check_fn, struct, config) -> ValueError:
     return ValueError(f"{name} must lie {config.rule(name)}, got {given!r}{rounded}")
 
 
-def save_bytes(core, size_fn, save_fn, obj) -> bytes:
+MAGIC = b"RTUEDGE\0"  # rtu_ckpt.h's magic
+
+
+def save_bytes(core, size_fn, save_fn, check_fn, obj) -> bytes:
     """A learner's checkpoint (rtu_*_checkpoint_size, rtu_*_save). The C core refuses a learner
-    that could not be restored: ValueError (RuntimeError between act and learn)."""
+    that could not be restored: ValueError naming, from rtu_*_check_checkpoint, what the loader
+    would refuse (RuntimeError between act and learn)."""
     ffi, lib = core.ffi, core.lib
     size = ffi.new("size_t *")
     core.check(size_fn(obj, size))
@@ -122,7 +126,12 @@ def save_bytes(core, size_fn, save_fn, obj) -> bytes:
         raise RuntimeError("cannot checkpoint the actor-critic between act and learn: save after "
                            "learn (the checkpoint holds no pending action)")
     if status != lib.RTU_OK:
-        raise ValueError(f"cannot checkpoint this learner: {core.message(status)}")
+        out[:len(MAGIC)] = MAGIC  # save wiped it; the rest is the refused checkpoint
+        what = ffi.new("char **")
+        check_fn(obj, ffi.from_buffer(out), len(out), what)
+        detail = ffi.string(what[0]).decode() if what[0] != ffi.NULL else ""
+        raise ValueError("cannot checkpoint this learner: " + (
+            f"{detail} ({core.message(status)})" if detail else core.message(status)))
     return bytes(out[:int(written[0])])
 
 
@@ -136,8 +145,8 @@ def load_bytes(core, load_fn, check_fn, obj, data: bytes, where: str) -> None:
         what = ffi.new("char **")
         check_fn(obj, buf, len(data), what)
         detail = ffi.string(what[0]).decode() if what[0] != ffi.NULL else ""
-        raise ValueError(f"{where} is refused: {core.message(status)}"
-                         + (f": {detail}" if detail else ""))
+        raise ValueError(f"{where} is refused: " + (f"{detail} ({core.message(status)})"
+                                                    if detail else core.message(status)))
 
 
 def copy_state(core, struct, ref, names, to_c: bool) -> None:

@@ -9,27 +9,12 @@ Python side converts (shape, dtype) and names the argument in the message.
 from __future__ import annotations
 
 import dataclasses
-import numbers
 
 import numpy as np
 
 from . import checkpoint
 from ._ccore import CCore, copy_state
-from .cell import check_cell_arguments
-
-
-def real_array(name: str, value, shape: tuple, dtype: np.dtype) -> np.ndarray:
-    """value as a C-contiguous array of dtype and shape; ValueError naming it otherwise."""
-    if (type(value) is np.ndarray and value.dtype == dtype and value.shape == shape
-            and value.flags.c_contiguous):
-        return value  # already what the backend takes: the per-step fast path
-    a = np.asarray(value)
-    if a.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
-    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)
-            or a.dtype == np.bool_):
-        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
-    return np.ascontiguousarray(a, dtype=dtype)
+from .cell import check_cell_arguments, real_array, real_scalar  # noqa: F401 (the learners')
 
 
 def real_rows(name: str, value, width: int, dtype: np.dtype) -> np.ndarray:
@@ -46,13 +31,6 @@ def bool_flag(name: str, value) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be a bool, got {value!r}")
     return bool(value)
-
-
-def real_scalar(name: str, value) -> float:
-    """value as a float; ValueError naming it if it is not a real number (bools refused)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    return float(value)
 
 
 class ReferenceCheckpoints:

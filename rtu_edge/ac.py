@@ -25,7 +25,7 @@ from ._learner import (Checkpointable, ReferenceCheckpoints, bool_flag, config_w
 from .cell import CELL_FIELDS, KINDS
 from .reference import ACTIVATIONS
 from .reference.ac import AC, ACTION_KINDS, policy_std
-from .reference.cell import MAX_DIM, cell_layout, split
+from .reference.cell import INPUT_LIMIT, MAX_DIM, cell_layout, split
 from .reference.config import ACConfig, ACNetwork
 
 #: the fields of an ACNetwork (rtu_ac_shape's members of the same names)
@@ -176,7 +176,7 @@ class _CAC:
             if self.ac.acted:
                 raise RuntimeError(ACT_TWICE)
             raise ValueError(WRONG_OBS)
-        self.core.check(status, "obs")
+        self._check(status, "obs", [])
         return self.action
 
     def learn(self, reward, next_obs, terminated, truncated) -> None:
@@ -184,14 +184,24 @@ class _CAC:
         status = self.lib.rtu_ac_learn(self.ac, reward, self.obs_p, terminated, truncated)
         if status == self.lib.RTU_ERR_ORDER:
             raise RuntimeError(LEARN_FIRST)
-        self.core.check(status, "reward or next_obs")
+        self._check(status, "next_obs", [reward], "reward or next_obs")
+
+    def _check(self, status, name: str, others: list, names: str = "") -> None:
+        """core.check, and for inputs within INPUT_LIMIT that the C core found beyond it once
+        normalised (rtu_ac_act and rtu_ac_learn check that before they change anything), the
+        reference's message."""
+        if (status == self.lib.RTU_ERR_INPUT_RANGE and np.all(np.abs(self.obs) <= INPUT_LIMIT)
+                and all(abs(v) <= INPUT_LIMIT for v in others)):
+            raise ValueError(f"{name}, normalised by the running statistics, has a value beyond "
+                             f"+-{INPUT_LIMIT:g}; scale the input")
+        self.core.check(status, names or name)
 
     def begin_episode(self) -> None:
         self.lib.rtu_ac_begin_episode(self.ac)
 
     def to_bytes(self) -> bytes:
         return _ccore.save_bytes(self.core, self.lib.rtu_ac_checkpoint_size, self.lib.rtu_ac_save,
-                                 self.ac)
+                                 self.lib.rtu_ac_check_checkpoint, self.ac)
 
     def restore(self, data: bytes, where: str) -> None:
         _ccore.load_bytes(self.core, self.lib.rtu_ac_load, self.lib.rtu_ac_check_checkpoint,
@@ -447,7 +457,7 @@ class ActorCritic(Checkpointable):
         the episode terminated (no bootstrap) or was truncated (bootstrap, but the episode ends).
         FloatingPointError if the learner diverged (its parameters or state became non-finite):
         it cannot go on, and a checkpoint of it is refused; load a good one."""
-        reward = real_scalar("reward", reward)
+        reward = real_scalar("reward", reward, self.dtype)
         next_obs = real_array("next_obs", next_obs, (self.n_in,), self.dtype)
         self._impl.learn(reward, next_obs, bool_flag("terminated", terminated),
                          bool_flag("truncated", truncated))

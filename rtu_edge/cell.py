@@ -143,6 +143,48 @@ def check_cell_arguments(n_in, n_hidden, kind, activation, seed, backend, dtype)
     return n_in, n_hidden, dtype, int(seed)
 
 
+def real_array(name: str, value, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """value as a C-contiguous array of dtype and shape. ValueError naming it for another shape,
+    values that are not real numbers (complex ones too: no imaginary part is dropped), or a finite
+    value beyond the range of dtype (1e300 for float32, which would round to Inf); the C core (or
+    the reference) checks the values themselves."""
+    if (type(value) is np.ndarray and value.dtype == dtype and value.shape == shape
+            and value.flags.c_contiguous):
+        return value  # already what the backend takes: the per-step fast path
+    try:
+        a = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be an array of shape {shape}: {err}") from err
+    if a.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
+    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)
+            or a.dtype == np.bool_):
+        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    _check_range(name, a, dtype)
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def real_scalar(name: str, value, dtype: np.dtype = np.dtype(np.float64)) -> float:
+    """value as a float. ValueError naming it if it is not a real number (bools and complex
+    numbers refused: no imaginary part is dropped) or is finite beyond the range of dtype."""
+    if (isinstance(value, (bool, np.bool_, complex, np.complexfloating))
+            or not isinstance(value, (numbers.Real, np.number))):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    _check_range(name, np.asarray(value), dtype)
+    return float(value)
+
+
+def _check_range(name: str, a: np.ndarray, dtype: np.dtype) -> None:
+    """ValueError if a holds a finite value that dtype cannot hold (it would round to Inf)."""
+    if not np.issubdtype(a.dtype, np.floating) or np.finfo(a.dtype).max <= np.finfo(dtype).max:
+        return
+    big = np.isfinite(a) & (np.abs(a) > np.finfo(dtype).max)
+    if np.any(big):
+        v = a[big].reshape(-1)[0]
+        raise ValueError(f"{name} has a value ({v:.6g}) beyond the range of "
+                         f"{np.dtype(dtype).name} (+-{np.finfo(dtype).max:.4g})")
+
+
 def _positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -204,19 +246,7 @@ class RTUCell:
     # -- argument checks ------------------------------------------------------------------------
 
     def _array(self, name: str, value, shape: tuple) -> np.ndarray:
-        if (type(value) is np.ndarray and value.dtype == self.dtype and value.shape == shape
-                and value.flags.c_contiguous):
-            return value  # already what the backend takes: the per-step fast path
-        try:
-            a = np.asarray(value)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"{name} must be an array of shape {shape}: {err}") from err
-        if a.shape != shape:
-            raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
-        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)
-                or a.dtype == np.bool_):
-            raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
-        return np.ascontiguousarray(a, dtype=self.dtype)
+        return real_array(name, value, shape, self.dtype)
 
     def _finite(self, name: str, a: np.ndarray) -> None:
         """For set_params only: the C core checks the whole vector, this names the key."""

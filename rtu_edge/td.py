@@ -65,7 +65,7 @@ class _CTD:
 
     def to_bytes(self) -> bytes:
         return _ccore.save_bytes(self.core, self.lib.rtu_td_checkpoint_size, self.lib.rtu_td_save,
-                                 self.td)
+                                 self.lib.rtu_td_check_checkpoint, self.td)
 
     def restore(self, data: bytes, where: str) -> None:
         _ccore.load_bytes(self.core, self.lib.rtu_td_load, self.lib.rtu_td_check_checkpoint,
@@ -149,7 +149,7 @@ class TDLambda(Checkpointable):
 
     def step(self, x, cumulant: float) -> float:
         x = real_array("x", x, (self.n_in,), self.dtype)
-        return self._impl.step(x, real_scalar("cumulant", cumulant))
+        return self._impl.step(x, real_scalar("cumulant", cumulant, self.dtype))
 
     def run(self, X, cumulants) -> np.ndarray:
         """step over a whole stream: X (T, n_in), cumulants (T,); returns predictions (T,)."""

@@ -41,7 +41,8 @@ import numpy as np
 
 from rtu_edge.checkpoint import read_file, write_atomic  # noqa: F401 (the files, for the tests)
 from rtu_edge.reference.ac import AC, ACTION_KINDS
-from rtu_edge.reference.cell import ACTIVATIONS, KINDS, LOG_PARAM_LIMIT, Cell, cell_params
+from rtu_edge.reference.cell import (ACTIVATIONS, COUNT_LIMIT, INPUT_LIMIT, KINDS,
+                                     LOG_PARAM_LIMIT, VALUE_LIMIT, Cell, cell_params)
 from rtu_edge.reference.config import OPTIMIZERS, ACConfig, ACNetwork
 from rtu_edge.reference.td import TD, TDConfig
 
@@ -244,6 +245,46 @@ def _check_log_params(params: np.ndarray, n_hidden: int, where: str) -> None:
         raise ValueError(f"{where} has |nu_log| or |theta_log| beyond {LOG_PARAM_LIMIT}")
 
 
+#: the arrays bounded by INPUT_LIMIT (an observation, the networks' input, a mean of
+#: observations), by VALUE_LIMIT^2 (eligibility traces, sums of products of a parameter and a
+#: trace), and obs_m2, bounded by its count (_check_ac_stats); every other by VALUE_LIMIT
+INPUT_ARRAYS = ("obs_mean", "obs_last", "x")
+ELIGIBILITY_ARRAYS = ("z", "z_v", "z_pi")
+
+
+def _check_features(state: np.ndarray, kind: str, activation: str, n_hidden: int,
+                    name: str, where: str) -> None:
+    """The features h of a cell's stored state (c, d, h) are what its step leaves: the linear
+    kind's h = f([c; d]) (tanh within rounding), the nonlinear kind's c, d in f's range and
+    h = [c; d], the LRU's h in f's range (features_ok of rtu_ckpt.c)."""
+    n = n_hidden
+    cd, h = state[:2 * n].astype(np.float64), state[2 * n:4 * n].astype(np.float64)
+    f = {"relu": lambda v: np.maximum(v, 0.0), "tanh": np.tanh, "identity": lambda v: v}
+    in_range = {"relu": lambda v: np.all(v >= 0), "tanh": lambda v: np.all(np.abs(v) <= 1),
+                "identity": lambda v: True}[activation]
+    tol = (16 * np.finfo(state.dtype).eps) if activation == "tanh" else 0.0
+    if (not in_range(h) or (kind == "linear" and np.any(np.abs(h - f[activation](cd)) > tol))
+            or (kind == "nonlinear" and np.any(h != cd))):
+        raise ValueError(f"{where} has {name}: features h that its c, d and activation cannot "
+                         "give")
+
+
+def _check_arrays(arrays: Dict[str, np.ndarray], fresh: bool, where: str) -> None:
+    """Every array (finite already) within its bound; in a learner that holds no step yet
+    (fresh: TD's has_prev 0, the actor-critic's fed 0) the states and traces all zero."""
+    for name, a in arrays.items():
+        if name == "obs_m2":
+            continue
+        limit = (INPUT_LIMIT if name in INPUT_ARRAYS else
+                 VALUE_LIMIT ** 2 if name in ELIGIBILITY_ARRAYS else VALUE_LIMIT)
+        if a.size and np.max(np.abs(a)) > limit:
+            raise ValueError(f"{where} has {name} beyond +-{limit:g}")
+    for name, a in arrays.items():
+        if fresh and name.split(".")[-1] in ("state", "traces_unit", "traces_weight", "z",
+                                             "z_v", "z_pi") and np.any(a != 0):
+            raise ValueError(f"{where} has {name} not zero in a learner that holds no step yet")
+
+
 def _cell_arrays(cell: Cell, prefix: str = "") -> Dict[str, np.ndarray]:
     """The cell's arrays of a payload, as copies (names as cell_array_sizes)."""
     traces_weight = [cell.dc_dwc, cell.dd_dwc]
@@ -382,8 +423,17 @@ def decode(data: bytes, path: PathLike = "<bytes>", expect: Optional[dict] = Non
         raise ValueError(f"{where} has an invalid config: {err}") from None
     if has_prev > 1:
         raise ValueError(f"{where} has has_prev={has_prev}; 0 or 1 expected")
+    if abs(v_prev) > VALUE_LIMIT:
+        raise ValueError(f"{where} has v_prev beyond +-{VALUE_LIMIT:g}")
+    if not has_prev and (v_prev != 0 or z_norm1 != 0):
+        raise ValueError(f"{where} has v_prev or z_norm1 not zero before the first step")
     arrays = _read_arrays(data, offset, td_array_sizes(kind, n_in, n_hidden), dt, where)
     _check_log_params(arrays["params"], n_hidden, where)
+    _check_arrays(arrays, not has_prev, where)
+    _check_features(arrays["state"], kind, h.activation, n_hidden, "state", where)
+    norm = float(np.sum(np.abs(arrays["z"].astype(np.float64))))
+    if not z_norm1 >= 0.5 * norm:  # not below |z|_1 but for rounding (the wrap may lower |z|_1)
+        raise ValueError(f"{where} has z_norm1 {z_norm1!r} below |z|_1 = {norm!r}")
     return TDCheckpoint(precision, kind, h.activation, n_in, n_hidden, config, h.steps, v_prev,
                         z_norm1, bool(has_prev), arrays)
 
@@ -608,12 +658,50 @@ def decode_ac(data: bytes, path: PathLike = "<bytes>",
     arrays = _read_arrays(data, offset, sizes, dt, where)
     for prefix in ac_trunks(network):
         _check_log_params(arrays[f"{prefix}params"], n_hidden, where)
+    _check_arrays(arrays, not fed, where)
+    for prefix in ac_trunks(network):
+        _check_features(arrays[f"{prefix}state"], kind, h.activation, n_hidden,
+                        f"{prefix}state", where)
+    _check_ac_stats(config, h.steps, episodes, obs_count, ret_count,
+                    *values[len(AC_CONFIG_REALS):], arrays, where)
     if acted:
         raise ValueError(f"{where} was taken between act and learn (acted = 1); checkpoints are "
                          "taken after learn")
     return ACCheckpoint(precision, kind, h.activation, n_obs, n_hidden, network, action_kind,
                         n_actions, config, h.steps, episodes, obs_count, ret_count, rng_state,
                         rng_inc, bool(fed), False, *values[len(AC_CONFIG_REALS):], arrays)
+
+
+def _check_ac_stats(config: ACConfig, steps: int, episodes: int, obs_count: int, ret_count: int,
+                    ret_trace: float, ret_mean: float, ret_m2: float, arrays: dict,
+                    where: str) -> None:
+    """The counters and the running statistics as a learner can hold them (check_stats of
+    rtu_ckpt.c)."""
+    if obs_count > COUNT_LIMIT or ret_count > COUNT_LIMIT:
+        raise ValueError(f"{where} has obs_count {obs_count} or ret_count {ret_count} beyond "
+                         "2^53")
+    if episodes > steps or ret_count > steps or steps > obs_count:
+        raise ValueError(f"{where} has episodes {episodes} or ret_count {ret_count} above steps "
+                         f"{steps}, or steps above obs_count {obs_count}")
+    if ret_m2 < 0:
+        raise ValueError(f"{where} has ret_m2 below 0 (a sum of squares)")
+    if not config.scale_reward and (ret_count or ret_trace or ret_mean or ret_m2):
+        raise ValueError(f"{where} has reward statistics with scale_reward off")
+    if (ret_count == 0 and (ret_trace or ret_mean)) or (ret_count <= 1 and ret_m2):
+        raise ValueError(f"{where} has reward statistics before ret_count returns make them")
+    bound = 2.0 * INPUT_LIMIT * ret_count
+    if abs(ret_trace) > bound or abs(ret_mean) > bound or ret_m2 > ret_count * 4 * bound ** 2:
+        raise ValueError(f"{where} has reward statistics beyond what {ret_count} rewards give")
+    mean, m2 = arrays["obs_mean"].astype(np.float64), arrays["obs_m2"].astype(np.float64)
+    if np.any(m2 < 0):
+        raise ValueError(f"{where} has obs_m2 below 0 (a sum of squares)")
+    if not config.normalize_obs and (np.any(mean != 0) or np.any(m2 != 0)):
+        raise ValueError(f"{where} has observation statistics with normalize_obs off")
+    if (obs_count == 0 and np.any(mean != 0)) or (obs_count <= 1 and np.any(m2 != 0)):
+        raise ValueError(f"{where} has observation statistics before obs_count observations "
+                         "make them")
+    if np.any(m2 > 8.0 * INPUT_LIMIT ** 2 * obs_count):
+        raise ValueError(f"{where} has obs_m2 beyond what {obs_count} observations give")
 
 
 def from_reference_ac(ac: AC) -> ACCheckpoint:

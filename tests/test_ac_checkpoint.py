@@ -4,6 +4,7 @@ the same bytes, a learner is built from a file's shape, every corruption or mism
 with the learner untouched, and no checkpoint is taken between act and learn or of a diverged
 learner."""
 
+import pickle
 import struct
 import zlib
 from dataclasses import replace
@@ -101,6 +102,11 @@ def snapshot(ac):
     return order + (ac.checkpoint_bytes(), derived, heads, r.pi.tobytes(), r.config)
 
 
+def ffi_bytes(impl):
+    """The bytes of a C learner's rtu_ac struct (its scalars, counters, PRNG and flags)."""
+    return impl.core.ffi.buffer(impl.ac)
+
+
 def recrc(data: bytes) -> bytes:
     body = data[:-4]
     return body + struct.pack("<I", zlib.crc32(body))
@@ -109,6 +115,12 @@ def recrc(data: bytes) -> bytes:
 def with_u32(data, offset, value):
     b = bytearray(data)
     struct.pack_into("<I", b, offset, value)
+    return recrc(bytes(b))
+
+
+def with_u64(data, offset, value):
+    b = bytearray(data)
+    struct.pack_into("<Q", b, offset, value)
     return recrc(bytes(b))
 
 
@@ -433,6 +445,33 @@ def semantic_corruptions(data, precision):
                                    precision), "NONFINITE_PARAM", "in obs_last"),
         ("obs_m2 Inf", with_real(data, real_index(data, "obs_m2"), float("inf"), precision),
          "NONFINITE_PARAM", "in obs_m2"),
+        # issue 16: contents no learner holds, each of which loaded and then failed
+        ("obs_count 2^64 - 1", with_u64(data, HEADER + 24, 2**64 - 1), "PARAM_RANGE",
+         "obs_count or ret_count beyond RTU_COUNT_LIMIT"),
+        ("episodes above steps", with_u64(data, HEADER + 16, 101), "PARAM_RANGE",
+         "episodes or ret_count above steps"),
+        ("an actor.head weight 1e30", with_real(data, real_index(data, "actor.head"), 1e30,
+                                                precision), "PARAM_RANGE",
+         "actor.head beyond"),
+        ("a critic.traces_weight 1e20", with_real(data, real_index(data, "critic.traces_weight"),
+                                                  1e20, precision), "PARAM_RANGE",
+         "critic.traces_weight beyond"),
+        ("z_v 1e31", with_real(data, real_index(data, "z_v", 3), 1e31, precision), "PARAM_RANGE",
+         r"z_v beyond \+-RTU_VALUE_LIMIT\^2"),
+        ("c[0] = 2 under tanh", with_real(data, real_index(data, "critic.state"), 2.0,
+                                          precision), "PARAM_RANGE",
+         "critic.state: features h that its c, d and activation cannot give"),
+        ("fed 0 mid-episode", with_u32(data, HEADER + 8, 0), "PARAM_RANGE",
+         "critic.state not zero at an episode's start"),
+        ("normalize_obs 0 with statistics", with_u32(data, HEADER, 0), "PARAM_RANGE",
+         "obs_mean or obs_m2 not zero with normalize_obs off"),
+        ("ret_trace 1e30", with_real(data, 9, 1e30, precision), "PARAM_RANGE",
+         "ret_trace, ret_mean or ret_m2 beyond"),
+        ("obs_mean 2e6", with_real(data, real_index(data, "obs_mean"), 2e6, precision),
+         "PARAM_RANGE", "obs_mean beyond"),
+        ("obs_m2 1e30", with_real(data, real_index(data, "obs_m2"), 1e30, precision),
+         "PARAM_RANGE", "obs_m2 beyond what obs_count observations"),
+        ("x 2e6", with_real(data, reals - 1, 2e6, precision), "PARAM_RANGE", "x beyond"),
     ]
 
 
@@ -480,6 +519,45 @@ def test_c_load_checks_everything_itself(dtype):
     assert target.steps == 100
     assert lib.rtu_ac_load(ffi.NULL, ffi.from_buffer(data), len(data)) == lib.RTU_ERR_NULL
     assert lib.rtu_ac_load(ac, ffi.NULL, len(data)) == lib.RTU_ERR_NULL
+
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
+@pytest.mark.parametrize("network", ["full", "plain"])
+def test_refused_act_and_learn_change_nothing(backend, dtype, network):
+    """Issue 16: a refused act or learn leaves the learner as it was, its observation statistics
+    included (act updated them, then its cell refused the observation). After 1e14 observations
+    of 0 (a checkpoint's count), an observation of 1000 normalises to about 7e6, beyond the
+    networks' input range; with an input layer ("full") it went in unchecked."""
+    ac = learner(backend, dtype, network=NETWORKS[network])
+    ac.act(np.zeros(2))
+    ac.learn(0.0, np.zeros(2), True, False)  # an episode's end: the next act takes any obs
+    data = ac.checkpoint_bytes()
+    b = bytearray(data)
+    struct.pack_into("<Q", b, HEADER + 24, 10**14)  # obs_count
+    for index in (real_index(data, "obs_mean"), real_index(data, "obs_m2")):
+        for i in range(2):
+            struct.pack_into("<f" if ac.dtype == np.float32 else "<d", b,
+                             FIXED + ac.dtype.itemsize * (index + i), 0.0)
+    ac.load_bytes(recrc(bytes(b)))
+
+    def everything():  # between act and learn too (a checkpoint is not taken then)
+        impl = ac._impl
+        if ac.backend == "c":
+            return impl.core.buffer.tobytes(), bytes(ffi_bytes(impl))
+        return pickle.dumps(impl.impl)
+
+    before = everything()
+    with pytest.raises(ValueError, match="obs, normalised by the running statistics, has a "
+                                         "value beyond"):
+        ac.act(np.array([1000.0, 0.0]))
+    assert everything() == before
+    ac.act(np.zeros(2))
+    before = everything()
+    with pytest.raises(ValueError, match="next_obs, normalised by the running statistics"):
+        ac.learn(1.0, np.array([1000.0, 0.0]), False, False)
+    assert everything() == before
+    ac.learn(1.0, np.zeros(2), False, False)
+    assert ac.observation_statistics["count"] == 10**14 + 2
 
 
 @pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)

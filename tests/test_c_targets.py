@@ -1,6 +1,7 @@
 """The C core builds on its own (c_src/Makefile, no Python) for every target, and its C unit tests
-(c_src/tests/) pass on the host and, under qemu, on aarch64 and armhf, in both precisions; the
-Cortex-M4 library builds warning-free; c_src/tests/golden.h is what make_golden.py writes.
+(c_src/tests/) pass on the host and, under qemu, on aarch64 and armhf, in both precisions, and on
+the host under ASan and UBSan (make test-sanitize); the Cortex-M4 library builds warning-free;
+c_src/tests/golden.h is what make_golden.py writes.
 
 A missing cross compiler or qemu skips its test, except under CI (CI=true), where .ci/run
 installs them and a missing tool is a failure. Builds go to a temporary directory
@@ -101,6 +102,37 @@ def test_c_unit_tests_pass_with_clang(precision, tmp_path):
     assert "clang -std=c99" in result.stdout
     check_clean_build(result)
     check_test_output(result, precision)
+
+
+def require_sanitizers(compiler: str, tmp_path) -> None:
+    """Skip (or, under CI, fail) when compiler cannot build and run a program with ASan and
+    UBSan (their runtimes, libasan and libubsan, come with gcc on Debian and Ubuntu)."""
+    require("host", extra=[compiler])
+    src, exe = tmp_path / "probe.c", tmp_path / "probe"
+    src.write_text("int main(void) { return 0; }\n")
+    build = subprocess.run([compiler, "-fsanitize=address,undefined", str(src), "-o", str(exe)],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+    ran = build.returncode == 0 and subprocess.run([str(exe)], capture_output=True,
+                                                   timeout=TIMEOUT).returncode == 0
+    if not ran:
+        message = (f"{compiler} cannot build and run a program with -fsanitize=address,undefined "
+                   f"(the ASan and UBSan runtimes): {build.stderr.strip()[-300:]}")
+        if in_ci():
+            pytest.fail(message + "; missing under CI")
+        pytest.skip(message)
+
+
+@pytest.mark.parametrize("precision", ["float", "double"])
+def test_c_unit_tests_pass_under_asan_and_ubsan(precision, tmp_path):
+    """make test-sanitize: the C tests built with AddressSanitizer and UndefinedBehaviorSanitizer,
+    every report fatal (an out-of-bounds access, a misaligned load, a signed overflow, a shift
+    too far... fails the run)."""
+    require_sanitizers("gcc", tmp_path)
+    result = make(tmp_path, "test-sanitize", f"PRECISION={precision}")
+    assert "-fsanitize=address,undefined -fno-sanitize-recover=all" in result.stdout
+    check_clean_build(result)
+    check_test_output(result, precision)
+    assert (tmp_path / "sanitize" / f"host-{precision}" / "rtu_tests").is_file()
 
 
 @pytest.mark.parametrize("precision", ["float", "double"])

@@ -228,6 +228,8 @@ def semantic_corruptions(data, precision, n_hidden):
     struct.pack_into("<I", has_prev, ck.HEADER_BYTES + 6 * precision, 2)
     optimizer = bytearray(data)
     struct.pack_into("<I", optimizer, 36, 7)
+    no_prev = bytearray(data)
+    struct.pack_into("<I", no_prev, ck.HEADER_BYTES + 6 * precision, 0)
     return [
         ("gamma 1.5", set_real(data, 0, 1.5, precision), "RTU_ERR_CONFIG", "gamma"),
         ("lambda -0.1", set_real(data, 1, -0.1, precision), "RTU_ERR_CONFIG", "lambda"),
@@ -248,6 +250,18 @@ def semantic_corruptions(data, precision, n_hidden):
          "RTU_ERR_NONFINITE_PARAM", "in z"),
         ("last head entry NaN", set_real(data, reals - Q - 1, float("nan"), precision),
          "RTU_ERR_NONFINITE_PARAM", "in head"),
+        # issue 16: contents no learner holds
+        ("v_prev 2e15", set_real(data, 4, 2e15, precision), "RTU_ERR_PARAM_RANGE",
+         "v_prev beyond"),
+        ("last head entry 1e30", set_real(data, reals - Q - 1, 1e30, precision),
+         "RTU_ERR_PARAM_RANGE", "head beyond"),
+        ("z_norm1 0", set_real(data, 5, 0.0, precision), "RTU_ERR_PARAM_RANGE",
+         "z_norm1 below"),
+        ("c[0] + 1 (nonlinear: h = [c; d])", set_real(data, 6 + P, 1.0 + struct.unpack_from(
+            "<f" if precision == 4 else "<d", data, ck.HEADER_BYTES + 4 + precision * (6 + P))[0],
+            precision), "RTU_ERR_PARAM_RANGE", "features h"),
+        ("has_prev 0 after steps", recrc(bytes(no_prev)), "RTU_ERR_PARAM_RANGE",
+         "not zero before the first step"),
     ]
 
 

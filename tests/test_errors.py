@@ -1,5 +1,7 @@
 """Bad input is refused with an error that names the argument, and the cell is left untouched."""
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import assert_same, snapshot
@@ -247,3 +249,65 @@ def test_c_status_strings_cover_every_code(core):
     assert "unknown status" not in messages
     assert ffi.string(lib.rtu_status_str(lib.RTU_STATUS_COUNT)).decode() == "unknown status"
     assert ffi.string(lib.rtu_status_str(lib.RTU_STATUS_COUNT + 9)).decode() == "unknown status"
+
+
+# -- issue 16: complex numbers, and values that float32 cannot hold ------------------------------
+
+LEARNER_BACKENDS = [("c", np.float32), ("c", np.float64), ("reference", np.float64)]
+
+
+@pytest.mark.parametrize("backend,dtype", LEARNER_BACKENDS, ids=["c-f32", "c-f64", "reference"])
+def test_complex_inputs_are_refused_not_truncated(backend, dtype):
+    """No imaginary part is dropped (it was, with numpy's ComplexWarning): a complex observation,
+    reward, cumulant or cell input is refused, naming the argument, and nothing changes."""
+    ac = ActorCritic(2, 4, 2, backend=backend, dtype=dtype)
+    td = TDLambda(2, 4, backend=backend, dtype=dtype)
+    cell = RTUCell(2, 4, backend=backend, dtype=dtype)
+    ac_before, td_before, cell_before = ac.checkpoint_bytes(), td.checkpoint_bytes(), \
+        snapshot(cell)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a ComplexWarning would be an error
+        for call, name in ((lambda: ac.act(np.array([1 + 2j, 0])), "obs"),
+                           (lambda: ac.act([1j, 0.0]), "obs"),
+                           (lambda: td.step(np.array([0, 1j]), 0.0), "x"),
+                           (lambda: td.step(np.zeros(2), 1 + 1j), "cumulant"),
+                           (lambda: td.step(np.zeros(2), np.complex64(1)), "cumulant"),
+                           (lambda: cell.step(np.array([1j, 0])), "x")):
+            with pytest.raises(ValueError, match=f"{name} must"):
+                call()
+        assert ac.checkpoint_bytes() == ac_before and td.checkpoint_bytes() == td_before
+        assert_same(snapshot(cell), cell_before)
+        ac.act(np.zeros(2))
+        params, stats = ac.params, ac.observation_statistics
+        for reward, next_obs, name in ((np.complex128(1 + 2j), np.zeros(2), "reward"),
+                                       (1 + 0j, np.zeros(2), "reward"),
+                                       (1.0, np.array([0, 2j]), "next_obs")):
+            with pytest.raises(ValueError, match=f"{name} must"):
+                ac.learn(reward, next_obs, False, False)
+        assert ac.steps == 0 and ac.observation_statistics["count"] == stats["count"]
+        assert all(np.array_equal(ac.params[k], params[k]) for k in params)
+
+
+def test_values_beyond_float32_are_named_as_such_not_nan_or_inf():
+    """A finite float64 beyond float32's range, given to a float32 learner or cell, is refused as
+    such (it was rounded to Inf, then reported as "NaN or Inf", with numpy's overflow warning)."""
+    ac = ActorCritic(2, 4, 2, dtype=np.float32)
+    td = TDLambda(2, 4, dtype=np.float32)
+    cell = RTUCell(2, 4, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "overflow encountered in cast" would be one
+        for call, name in ((lambda: ac.act(np.array([1e300, 0.0])), "obs"),
+                           (lambda: td.step(np.array([0.0, -1e39]), 0.0), "x"),
+                           (lambda: td.step(np.zeros(2), 1e300), "cumulant"),
+                           (lambda: cell.step([4e38, 0.0]), "x")):
+            with pytest.raises(ValueError, match=rf"{name} has a value \(.*\) beyond the range "
+                                                 r"of float32 \(\+-3\.403e\+38\)"):
+                call()
+        ac.act(np.zeros(2))
+        with pytest.raises(ValueError, match=r"reward has a value \(1e\+300\) beyond the range "
+                                             "of float32"):
+            ac.learn(1e300, np.zeros(2), False, False)
+        # within float32's range but beyond the inputs' limit: the C core's own message
+        with pytest.raises(ValueError, match=r"has a value beyond \+-1e\+06"):
+            ac.learn(1e30, np.zeros(2), False, False)
+        assert ac.steps == 0 and td.steps == 0

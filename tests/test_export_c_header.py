@@ -3,6 +3,9 @@ C header export: the model is the learner's forward pass, a C program compiled a
 exported header reproduces it, and the header's embedded checkpoint loads into the core's learner
 exactly."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -372,9 +375,55 @@ def test_header_name_must_be_identifier(tmp_path):
     assert "#define ROBOT_N_HIDDEN 5u" in header_text(path, "robot")
     assert "static const unsigned char robot_checkpoint[ROBOT_CHECKPOINT_BYTES]" in \
         header_text(path, "robot")
-    for bad in ("2fast", "a-b", "", "x" * 64, None):
-        with pytest.raises(ValueError, match="name must be a C identifier"):
+    for bad in ("2fast", "a-b", "", "x" * 64, None, "_model"):
+        with pytest.raises(ValueError, match="--name must be a C identifier"):
             header_text(path, bad)
+    # issue 16: "int" made "static const rtu_model int = ...", which does not compile
+    for keyword in ("int", "for", "Int", "static", "bool", "typeof"):
+        with pytest.raises(ValueError, match=f"--name .*is the C keyword '{keyword.lower()}'"):
+            header_text(path, keyword)
+    for core_name in ("rtu_model", "RTU", "rtu"):  # RTU_MODEL_N_OUT is rtu_model.h's macro
+        with pytest.raises(ValueError, match="clash with the C core's rtu_ and RTU_ names"):
+            header_text(path, core_name)
+
+
+def test_cli_refuses_a_keyword_name_in_one_line_before_writing(tmp_path):
+    path = trained_td(tmp_path, "linear", "relu")
+    out = tmp_path / "model.h"
+    result = subprocess.run([sys.executable, "-m", "rtu_edge", "export", "--checkpoint",
+                             str(path), "--c-header", str(out), "--name", "int"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and result.stdout == "" and not out.exists()
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(
+        "rtu-edge export: error: --name must be a C identifier"), result.stderr
+
+
+def test_export_refuses_impossible_or_unusable_models_naming_the_file(tmp_path):
+    """Issue 16: a checkpoint whose CRC is right but whose content is impossible loaded, and its
+    model exported Inf and NaN into ONNX and a header that did not compile in float. The loader
+    refuses it now (a weight beyond RTU_VALUE_LIMIT); and a model built otherwise that the C core
+    would not run, in its precision or in float32 (where the ONNX export and the header's float
+    build hold it), is refused by InferenceModel.check naming where it goes."""
+    import dataclasses
+    import struct
+    import zlib
+    data = bytearray(trained_td(tmp_path, "linear", "tanh").read_bytes())
+    w_c = 88 + 6 * 8 + 4 + 8 * 2 * 5  # the first entry of w_c: after 6 reals, has_prev, the logs
+    struct.pack_into("<d", data, w_c, 1e300)
+    struct.pack_into("<I", data, len(data) - 4, zlib.crc32(bytes(data[:-4])))
+    (tmp_path / "huge.rtu").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="huge.rtu is refused: params beyond"):
+        header_text(tmp_path / "huge.rtu", "robot")
+    with pytest.raises(ValueError, match="huge.rtu is refused: params beyond"):
+        InferenceModel.from_checkpoint(tmp_path / "huge.rtu")
+    model = InferenceModel.from_checkpoint(trained_td(tmp_path, "linear", "tanh"))
+    model.check("fine")
+    trunk = model.trunks[0]
+    for bad, dtype in ((dataclasses.replace(trunk, w_c=trunk.w_c * 1e300), "float32"),
+                       (dataclasses.replace(trunk, w_c=trunk.w_c * np.nan), "float64")):
+        with pytest.raises(ValueError, match=f"robot.onnx: cannot export this model, in {dtype}: "
+                                             "the model's weights are unusable"):
+            dataclasses.replace(model, trunks=[bad]).check("robot.onnx")
 
 
 def test_model_refuses_bad_observations(tmp_path):

@@ -5,6 +5,8 @@ variant stays within its bound, and the export / validate commands fail cleanly 
 
 import json
 import os
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -330,6 +332,12 @@ def bad_checkpoints(tmp_path, checkpoints):
     corrupted = bytearray(good)
     corrupted[len(good) // 2] ^= 0xFF
     files["corrupted"] = bytes(corrupted)
+    # issue 16: a right CRC over impossible content (loaded, it exported Inf and NaN): the
+    # critic's first input-layer weight 3e38, beyond RTU_VALUE_LIMIT
+    impossible = bytearray(good)
+    struct.pack_into("<f", impossible, 88 + 56 + 4 * 12, 3e38)
+    struct.pack_into("<I", impossible, len(good) - 4, zlib.crc32(bytes(impossible[:-4])))
+    files["impossible"] = bytes(impossible)
     paths = {}
     for what, data in files.items():
         paths[what] = tmp_path / f"{what.replace(' ', '_')}.rtu"
@@ -339,14 +347,32 @@ def bad_checkpoints(tmp_path, checkpoints):
 
 
 def test_export_refuses_bad_checkpoints(capsys, tmp_path, bad_checkpoints):
-    out = tmp_path / "out.onnx"
+    out, header = tmp_path / "out.onnx", tmp_path / "out.h"
     for what, path in bad_checkpoints.items():
-        code, _, err = run_cli(capsys, ["export", "--checkpoint", path, "--onnx", out])
+        code, _, err = run_cli(capsys, ["export", "--checkpoint", path, "--onnx", out,
+                                        "--c-header", header])
         assert code == 2, what
         lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("rtu-edge export: error: "), err
         assert str(path) in err, what
-        assert not out.exists()
+        assert not out.exists() and not header.exists()
+    _, _, err = run_cli(capsys, ["export", "--checkpoint", bad_checkpoints["impossible"],
+                                 "--onnx", out])
+    assert "is refused: critic.embed beyond +-RTU_VALUE_LIMIT" in err
+
+
+def test_to_onnx_refuses_a_model_float32_cannot_hold(tmp_path):
+    """A model the C core would not run in float32 (a float64 weight beyond float32's range,
+    Inf in the graph) is refused by name, and nothing is written."""
+    import dataclasses
+    path = make_checkpoint(tmp_path / "td.rtu", "td", "linear", "tanh", dtype=np.float64)
+    model = InferenceModel.from_checkpoint(path)
+    trunk = dataclasses.replace(model.trunks[0], w_c=model.trunks[0].w_c * 1e300)
+    out = tmp_path / "big.onnx"
+    with pytest.raises(ValueError, match=f"ONNX export {out}: cannot export this model, in "
+                                         "float32: the model's weights are unusable"):
+        ox.to_onnx(dataclasses.replace(model, trunks=[trunk]), out)
+    assert not out.exists()
 
 
 def test_the_lru_kind_is_refused_by_name(capsys, tmp_path):

@@ -200,3 +200,63 @@ size_t fix_ac_params(const rtu_ac *ac, rtu_real *out)
     at = append(out, at, ac->head[0].params, ac->head[0].n_params);
     return append(out, at, ac->head[1].params, ac->head[1].n_params);
 }
+
+static int cell_same(const rtu_cell *a, const rtu_cell *b)
+{
+    return a->kind == b->kind && a->activation == b->activation && a->n_in == b->n_in &&
+           a->n_hidden == b->n_hidden && a->n_params == b->n_params && a->params == b->params &&
+           a->nu_log == b->nu_log && a->theta_log == b->theta_log && a->w_c == b->w_c &&
+           a->w_d == b->w_d && a->c_re == b->c_re && a->c_im == b->c_im &&
+           a->d_skip == b->d_skip && a->nu == b->nu && a->theta == b->theta && a->g == b->g &&
+           a->phi == b->phi && a->eta == b->eta && a->deta == b->deta && a->c == b->c &&
+           a->d == b->d && a->h == b->h && a->x == b->x && a->dc_dnu == b->dc_dnu &&
+           a->dd_dnu == b->dd_dnu && a->dc_dtheta == b->dc_dtheta &&
+           a->dd_dtheta == b->dd_dtheta && a->dc_dwc == b->dc_dwc && a->dd_dwc == b->dd_dwc &&
+           a->dc_dwd == b->dc_dwd && a->dd_dwd == b->dd_dwd && a->scratch == b->scratch;
+}
+
+int fix_td_same(const rtu_td *a, const rtu_td *b)
+{
+    const rtu_td_config *p = &a->config, *q = &b->config;
+    return cell_same(&a->cell, &b->cell) && p->gamma == q->gamma && p->lambda == q->lambda &&
+           p->alpha == q->alpha && p->kappa == q->kappa && p->optimizer == q->optimizer &&
+           a->n_params == b->n_params && a->head == b->head && a->z == b->z &&
+           a->grad == b->grad && a->v_prev == b->v_prev && a->z_norm1 == b->z_norm1 &&
+           a->has_prev == b->has_prev && a->steps == b->steps;
+}
+
+int fix_ac_same(const rtu_ac *a, const rtu_ac *b)
+{
+    const rtu_ac_shape *s = &a->shape, *t = &b->shape;
+    const rtu_ac_config *p = &a->config, *q = &b->config;
+    int same, r;
+    same = s->kind == t->kind && s->activation == t->activation && s->n_obs == t->n_obs &&
+           s->n_hidden == t->n_hidden && s->n_embed == t->n_embed && s->n_head == t->n_head &&
+           s->shared == t->shared && s->prev_action == t->prev_action &&
+           s->prev_reward == t->prev_reward && s->memoryless == t->memoryless &&
+           s->action_kind == t->action_kind && s->n_actions == t->n_actions;
+#define SAME_REAL(name, value, rule, obgd_only) same &= p->name == q->name;
+#define SAME_FLAG(name, value) same &= p->name == q->name;
+    RTU_AC_CONFIG_REALS(SAME_REAL)
+    RTU_AC_CONFIG_FLAGS(SAME_FLAG)
+    same &= p->optimizer == q->optimizer && a->n_x == b->n_x;
+    for (r = 0; r < 2; ++r) {
+        const rtu_ac_trunk *u = &a->trunk[r], *v = &b->trunk[r];
+        const rtu_ac_head *h = &a->head[r], *k = &b->head[r];
+        same &= u->n_x == v->n_x && u->n_embed == v->n_embed && u->n_params == v->n_params &&
+                u->params == v->params && u->embed == v->embed && u->e_hat == v->e_hat &&
+                u->e == v->e && u->e_inv_std == v->e_inv_std && cell_same(&u->cell, &v->cell);
+        same &= h->n_head == k->n_head && h->n_out == k->n_out && h->n_params == k->n_params &&
+                h->params == k->params && h->q_hat == k->q_hat && h->q == k->q &&
+                h->q_inv_std == k->q_inv_std && h->out == k->out;
+    }
+    return same && a->n_value == b->n_value && a->n_policy == b->n_policy && a->z_v == b->z_v &&
+           a->z_pi == b->z_pi && a->peek == b->peek && a->grad == b->grad && a->pi == b->pi &&
+           a->x == b->x && a->x_next == b->x_next && a->obs_mean == b->obs_mean &&
+           a->obs_m2 == b->obs_m2 && a->obs_last == b->obs_last && a->action == b->action &&
+           a->ret_trace == b->ret_trace && a->ret_mean == b->ret_mean &&
+           a->ret_m2 == b->ret_m2 && a->obs_count == b->obs_count &&
+           a->ret_count == b->ret_count && a->rng.state == b->rng.state &&
+           a->rng.inc == b->rng.inc && a->fed == b->fed && a->acted == b->acted &&
+           a->steps == b->steps && a->episodes == b->episodes;
+}

@@ -75,4 +75,10 @@ size_t fix_ac_action_reals(const rtu_ac *ac);
  * critic's and the actor's head, as make_golden.py's ac_params. */
 size_t fix_ac_params(const rtu_ac *ac, rtu_real *out);
 
+/* Whether two learners' structs hold the same fields (configs, sizes, pointers into their
+ * buffers, scalars, counters, PRNG, flags): every field compared by value, never the bytes of
+ * the struct, whose padding is uninitialised. */
+int fix_td_same(const rtu_td *a, const rtu_td *b);
+int fix_ac_same(const rtu_ac *a, const rtu_ac *b);
+
 #endif /* RTU_TEST_FIXTURES_H */

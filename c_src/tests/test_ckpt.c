@@ -28,9 +28,22 @@ static void put_u32(unsigned char *p, uint32_t v)
     }
 }
 
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    put_u32(p, (uint32_t)(v & 0xFFFFFFFFu));
+    put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
 static void put_real(unsigned char *p, rtu_real v)
 {
     memcpy(p, &v, sizeof v); /* little-endian targets only (checked) */
+}
+
+static rtu_real get_real(const unsigned char *p)
+{
+    rtu_real v;
+    memcpy(&v, p, sizeof v);
+    return v;
 }
 
 /* Re-seal work[0, bytes) with a correct CRC. */
@@ -352,15 +365,34 @@ void test_ac_ckpt_resume_mid_episode(int i)
     CHECK(memcmp(buf_a, buf_b, bytes) == 0, "the resumed learner's buffer differs");
 }
 
+/* A copy of a learner's struct (an rtu_ac when is_ac, else an rtu_td), and whether the learner
+ * still holds the same fields (fix_*_same: never the struct's bytes, whose padding is
+ * uninitialised). */
+static rtu_ac ac_kept;
+static rtu_td td_kept;
+
+static void keep(int is_ac, const void *learner)
+{
+    if (is_ac) {
+        ac_kept = *(const rtu_ac *)learner;
+    } else {
+        td_kept = *(const rtu_td *)learner;
+    }
+}
+
+static int unchanged(int is_ac, const void *learner)
+{
+    return is_ac ? fix_ac_same(&ac_kept, (const rtu_ac *)learner)
+                 : fix_td_same(&td_kept, (const rtu_td *)learner);
+}
+
 /* Every corruption of one byte, every truncation, and patched (re-sealed) fields are refused
  * with the documented status; a refused load leaves the learner untouched. */
 static void corruptions(const unsigned char *good, size_t bytes, int is_ac, void *learner,
-                        size_t learner_size, const rtu_real *buffer, size_t reals)
+                        const rtu_real *buffer, size_t reals)
 {
-    static unsigned char struct_before[sizeof(rtu_ac) > sizeof(rtu_td) ? sizeof(rtu_ac)
-                                                                       : sizeof(rtu_td)];
     size_t pos, len, wrong = 0, not_truncated = 0;
-    memcpy(struct_before, learner, learner_size);
+    keep(is_ac, learner);
     memcpy(snapshot, buffer, R * reals);
     for (pos = 0; pos < bytes; ++pos) {
         rtu_status s, want;
@@ -384,8 +416,7 @@ static void corruptions(const unsigned char *good, size_t bytes, int is_ac, void
     }
     CHECK(not_truncated == 0, "%u of %u truncations not refused as truncated",
           (unsigned)not_truncated, (unsigned)bytes);
-    CHECK(memcmp(struct_before, learner, learner_size) == 0 &&
-              memcmp(snapshot, buffer, R * reals) == 0,
+    CHECK(unchanged(is_ac, learner) && memcmp(snapshot, buffer, R * reals) == 0,
           "a refused checkpoint changed the learner");
     check_note("%u corruptions, %u truncations", (unsigned)bytes, (unsigned)bytes);
 }
@@ -393,14 +424,11 @@ static void corruptions(const unsigned char *good, size_t bytes, int is_ac, void
 /* Load a patched copy of good in work (re-sealed) and expect want, with *what naming want_what
  * (unless NULL) by rtu_*_check_checkpoint; the learner must stay untouched. */
 static void patched(const char *label, size_t bytes, int is_ac, void *learner,
-                    size_t learner_size, const rtu_real *buffer, size_t reals, rtu_status want,
-                    const char *want_what)
+                    const rtu_real *buffer, size_t reals, rtu_status want, const char *want_what)
 {
-    static unsigned char struct_before[sizeof(rtu_ac) > sizeof(rtu_td) ? sizeof(rtu_ac)
-                                                                       : sizeof(rtu_td)];
     const char *what = NULL;
     rtu_status s, checked;
-    memcpy(struct_before, learner, learner_size);
+    keep(is_ac, learner);
     memcpy(snapshot, buffer, R * reals);
     reseal(bytes);
     checked = is_ac ? rtu_ac_check_checkpoint((const rtu_ac *)learner, work, bytes, &what)
@@ -412,8 +440,7 @@ static void patched(const char *label, size_t bytes, int is_ac, void *learner,
     CHECK(want_what == NULL || (what != NULL && strcmp(what, want_what) == 0),
           "%s: what is \"%s\", expected \"%s\"", label, what != NULL ? what : "(null)",
           want_what != NULL ? want_what : "");
-    CHECK(memcmp(struct_before, learner, learner_size) == 0 &&
-              memcmp(snapshot, buffer, R * reals) == 0,
+    CHECK(unchanged(is_ac, learner) && memcmp(snapshot, buffer, R * reals) == 0,
           "%s: the refused checkpoint changed the learner", label);
 }
 
@@ -423,6 +450,8 @@ void test_td_ckpt_refusals(int arg)
     const golden_td_case *g = &golden_td_cases[c];
     size_t reals = RTU_TD_REALS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN), bytes = 0, w = 7, v1_bytes;
     size_t params_at = HEADER + 6u * R + 4u;
+    size_t state_at = params_at + R * RTU_CELL_PARAMS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN);
+    size_t head_at = params_at + R * RTU_CKPT_CELL_REALS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN);
     const unsigned char *v1 = td_golden(&v1_bytes, 0, 1);
     rtu_td src, dst, other_kind;
     rtu_ac ac;
@@ -445,60 +474,86 @@ void test_td_ckpt_refusals(int arg)
     CHECK_STATUS(rtu_ckpt_read_dims(ck1, bytes, NULL), RTU_ERR_NULL);
     CHECK_STATUS(fix_td_make(c, 77u, &dst, buf_b), RTU_OK);
 
-    corruptions(ck1, bytes, 0, &dst, sizeof dst, buf_b, reals);
-    corruptions(v1, v1_bytes, 0, &dst, sizeof dst, buf_b, reals); /* version 1 */
+    corruptions(ck1, bytes, 0, &dst, buf_b, reals);
+    corruptions(v1, v1_bytes, 0, &dst, buf_b, reals); /* version 1 */
 
     memcpy(work, ck1, bytes);
     put_u32(work + 12, RTU_LEARNER_ACTOR_CRITIC);
-    patched("learner type 2", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH,
+    patched("learner type 2", bytes, 0, &dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH,
             NULL);
     memcpy(work, ck1, bytes);
     put_u32(work + 16, sizeof(rtu_real) == 4 ? 8u : 4u);
-    patched("other precision", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH,
+    patched("other precision", bytes, 0, &dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH,
             NULL);
     memcpy(work, ck1, bytes);
     put_u32(work + 32, GOLDEN_N_HIDDEN + 1u);
-    patched("n_hidden + 1", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH,
+    patched("n_hidden + 1", bytes, 0, &dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH,
             NULL);
     memcpy(work, ck1, bytes);
     put_u32(work + 20, RTU_KIND_LRU); /* a nonlinear cell's payload: shorter than the LRU's */
-    patched("kind lru", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH, NULL);
+    patched("kind lru", bytes, 0, &dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH, NULL);
     CHECK_STATUS(rtu_ckpt_read_dims(work, bytes, &d), RTU_ERR_CKPT_MISMATCH);
     memcpy(work, ck1, bytes);
     put_u32(work + 20, RTU_KIND_LRU + 1u); /* no such kind */
-    patched("kind 3", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH, NULL);
+    patched("kind 3", bytes, 0, &dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH, NULL);
     CHECK_STATUS(rtu_ckpt_read_dims(work, bytes, &d), RTU_ERR_CKPT_MISMATCH);
     memcpy(work, ck1, bytes);
     put_u32(work + 84, 2u); /* n_actions: an actor-critic field */
-    patched("n_actions 2", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH,
+    patched("n_actions 2", bytes, 0, &dst, buf_b, reals, RTU_ERR_CKPT_MISMATCH,
             NULL);
     CHECK_STATUS(rtu_ckpt_read_dims(work, bytes, &d), RTU_ERR_CKPT_MISMATCH);
     memcpy(work, ck1, bytes);
     put_real(work + HEADER, (rtu_real)1.5);
-    patched("gamma 1.5", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CONFIG, "gamma");
+    patched("gamma 1.5", bytes, 0, &dst, buf_b, reals, RTU_ERR_CONFIG, "gamma");
     memcpy(work, ck1, bytes);
     put_u32(work + HEADER + 6u * R, 2u);
-    patched("has_prev 2", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CONFIG,
+    patched("has_prev 2", bytes, 0, &dst, buf_b, reals, RTU_ERR_CONFIG,
             "has_prev (0 or 1)");
     memcpy(work, ck1, bytes);
     put_real(work + params_at, (rtu_real)25);
-    patched("nu_log 25", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_PARAM_RANGE, NULL);
+    patched("nu_log 25", bytes, 0, &dst, buf_b, reals, RTU_ERR_PARAM_RANGE, NULL);
     memcpy(work, ck1, bytes);
     put_real(work + bytes - RTU_CKPT_CRC_BYTES - R, (rtu_real)NAN); /* the last entry of z */
-    patched("NaN in z", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_NONFINITE_PARAM,
+    patched("NaN in z", bytes, 0, &dst, buf_b, reals, RTU_ERR_NONFINITE_PARAM,
             "NaN or Inf in z");
     memcpy(work, ck1, bytes);
     put_real(work + params_at + R * RTU_CELL_PARAMS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN) + R,
              (rtu_real)INFINITY); /* state */
-    patched("Inf in state", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_NONFINITE_PARAM,
+    patched("Inf in state", bytes, 0, &dst, buf_b, reals, RTU_ERR_NONFINITE_PARAM,
             "NaN or Inf in state");
     memcpy(work, ck1, bytes);
     put_u32(work + 8, 3u); /* version 3, re-sealed */
-    patched("version 3", bytes, 0, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_VERSION, "");
+    patched("version 3", bytes, 0, &dst, buf_b, reals, RTU_ERR_CKPT_VERSION, "");
     memcpy(work, v1, v1_bytes);
     put_real(work + RTU_CKPT_V1_HEADER_BYTES + R, (rtu_real)-0.5); /* lambda of version 1 */
-    patched("version 1, lambda -0.5", v1_bytes, 0, &dst, sizeof dst, buf_b, reals,
+    patched("version 1, lambda -0.5", v1_bytes, 0, &dst, buf_b, reals,
             RTU_ERR_CONFIG, "lambda");
+
+    /* issue 16: what no learner holds (each loaded, a learner failed on its next steps) */
+    memcpy(work, ck1, bytes);
+    put_real(work + HEADER + 4u * R, (rtu_real)2e15);
+    patched("v_prev 2e15", bytes, 0, &dst, buf_b, reals, RTU_ERR_PARAM_RANGE,
+            "v_prev beyond +-RTU_VALUE_LIMIT (1e15)");
+    memcpy(work, ck1, bytes);
+    put_real(work + head_at, (rtu_real)1e30);
+    patched("head 1e30", bytes, 0, &dst, buf_b, reals, RTU_ERR_PARAM_RANGE,
+            "head beyond +-RTU_VALUE_LIMIT (1e15)");
+    memcpy(work, ck1, bytes);
+    put_real(work + HEADER + 5u * R, 0);
+    patched("z_norm1 0", bytes, 0, &dst, buf_b, reals, RTU_ERR_PARAM_RANGE, "z_norm1 below |z|_1");
+    memcpy(work, ck1, bytes);
+    put_real(work + bytes - RTU_CKPT_CRC_BYTES - R, (rtu_real)1e31); /* the last entry of z */
+    patched("z 1e31", bytes, 0, &dst, buf_b, reals, RTU_ERR_PARAM_RANGE,
+            "z beyond +-RTU_VALUE_LIMIT^2 (1e30)");
+    memcpy(work, ck1, bytes);
+    put_real(work + state_at, get_real(ck1 + state_at) + 1); /* nonlinear relu: h = [c; d] */
+    patched("c[0] not h[0]", bytes, 0, &dst, buf_b, reals, RTU_ERR_PARAM_RANGE,
+            "state: features h that its c, d and activation cannot give");
+    memcpy(work, ck1, bytes);
+    put_u32(work + HEADER + 6u * R, 0u);
+    patched("has_prev 0 after steps", bytes, 0, &dst, buf_b, reals, RTU_ERR_PARAM_RANGE,
+            "v_prev or z_norm1 not zero before the first step (has_prev 0)");
+    CHECK_STATUS(rtu_td_load(&dst, ck1, bytes), RTU_OK); /* the good one loads */
 
     /* into a learner of another kind, or another learner type */
     CHECK_STATUS(fix_td_make(0, 5u, &other_kind, buf_a), RTU_OK);
@@ -556,10 +611,10 @@ void test_ac_ckpt_refusals(int arg)
     CHECK_STATUS(fix_ac_make(c, 77u, &dst, buf_b), RTU_OK);
     CHECK_STATUS(fix_td_make(0, 5u, &td, buf_a), RTU_OK);
 
-    corruptions(ck1, bytes, 1, &dst, sizeof dst, buf_b, reals);
+    corruptions(ck1, bytes, 1, &dst, buf_b, reals);
 
 #define AC_PATCHED(label, want, want_what)                                                         \
-    patched(label, bytes, 1, &dst, sizeof dst, buf_b, reals, want, want_what)
+    patched(label, bytes, 1, &dst, buf_b, reals, want, want_what)
     memcpy(work, ck1, bytes);
     put_u32(work + q + 12, 1u);
     AC_PATCHED("acted 1", RTU_ERR_ORDER, NULL);
@@ -641,13 +696,61 @@ void test_ac_ckpt_refusals(int arg)
     put_real(work + bytes - RTU_CKPT_CRC_BYTES - R, (rtu_real)INFINITY); /* the last of x */
     AC_PATCHED("Inf in x", RTU_ERR_NONFINITE_PARAM, "NaN or Inf in x");
 
+    /* issue 16: what no learner holds (each loaded, a learner failed on its next steps) */
+    memcpy(work, ck1, bytes);
+    put_u64(work + q + 24, UINT64_MAX); /* obs_count: count + 1 wrapped to 0, divided by */
+    AC_PATCHED("obs_count 2^64 - 1", RTU_ERR_PARAM_RANGE,
+               "obs_count or ret_count beyond RTU_COUNT_LIMIT (2^53)");
+    memcpy(work, ck1, bytes);
+    put_u64(work + q + 16, 78u); /* episodes above steps (77) */
+    AC_PATCHED("episodes 78", RTU_ERR_PARAM_RANGE,
+               "episodes or ret_count above steps, or steps above obs_count (a learn counts a "
+               "step, a return and an observation)");
+    memcpy(work, ck1, bytes);
+    put_real(work + arrays + R * (2u * trunk + RTU_AC_HEAD_PARAMS(shape.n_hidden, shape.n_head,
+                                                                  1u)),
+             (rtu_real)1e30); /* the actor head's first weight: its outputs overflowed */
+    AC_PATCHED("an actor.head weight 1e30", RTU_ERR_PARAM_RANGE,
+               "actor.head beyond +-RTU_VALUE_LIMIT (1e15)");
+    memcpy(work, ck1, bytes);
+    put_real(work + arrays + R * (embed + RTU_CELL_PARAMS(shape.kind, shape.n_embed,
+                                                           shape.n_hidden)),
+             2); /* the critic's c[0]: the nonlinear kind's c = tanh(.) */
+    AC_PATCHED("c[0] = 2 under tanh", RTU_ERR_PARAM_RANGE,
+               "critic.state: features h that its c, d and activation cannot give");
+    memcpy(work, ck1, bytes);
+    put_u32(work + q + 8, 0u);
+    AC_PATCHED("fed 0 mid-episode", RTU_ERR_PARAM_RANGE,
+               "critic.state not zero at an episode's start (fed 0)");
+    memcpy(work, ck1, bytes);
+    put_u32(work + q, 0u);
+    AC_PATCHED("normalize_obs 0", RTU_ERR_PARAM_RANGE,
+               "obs_mean or obs_m2 not zero with normalize_obs off");
+    memcpy(work, ck1, bytes);
+    put_real(work + r + 9u * R, (rtu_real)1e30);
+    AC_PATCHED("ret_trace 1e30", RTU_ERR_PARAM_RANGE,
+               "ret_trace, ret_mean or ret_m2 beyond what ret_count rewards within "
+               "RTU_INPUT_LIMIT give");
+    memcpy(work, ck1, bytes);
+    put_real(work + bytes - RTU_CKPT_CRC_BYTES - R * (n_x + 3u * shape.n_obs), (rtu_real)2e6);
+    AC_PATCHED("obs_mean 2e6", RTU_ERR_PARAM_RANGE,
+               "obs_mean beyond +-RTU_INPUT_LIMIT (1e6), a mean of observations within it");
+    memcpy(work, ck1, bytes);
+    put_real(work + bytes - RTU_CKPT_CRC_BYTES - R * (n_x + 2u * shape.n_obs), (rtu_real)1e30);
+    AC_PATCHED("obs_m2 1e30", RTU_ERR_PARAM_RANGE,
+               "obs_m2 beyond what obs_count observations within RTU_INPUT_LIMIT give");
+    memcpy(work, ck1, bytes);
+    put_real(work + bytes - RTU_CKPT_CRC_BYTES - R, (rtu_real)2e6);
+    AC_PATCHED("x 2e6", RTU_ERR_PARAM_RANGE,
+               "x beyond +-RTU_INPUT_LIMIT (1e6), the networks' input");
+
     /* a version-1 actor-critic checkpoint (the network before issue 11): its 56-byte header,
      * any payload, a valid CRC; refused by every reader */
     memcpy(work, ck1, RTU_CKPT_V1_HEADER_BYTES);
     memcpy(work + RTU_CKPT_V1_HEADER_BYTES, ck1 + HEADER, bytes - HEADER);
     put_u32(work + 8, 1u);
     w = bytes - (HEADER - RTU_CKPT_V1_HEADER_BYTES);
-    patched("version 1", w, 1, &dst, sizeof dst, buf_b, reals, RTU_ERR_CKPT_VERSION, "");
+    patched("version 1", w, 1, &dst, buf_b, reals, RTU_ERR_CKPT_VERSION, "");
     CHECK_STATUS(rtu_ckpt_inspect(work, w, &h), RTU_ERR_CKPT_VERSION);
     CHECK_STATUS(rtu_ckpt_read_dims(work, w, &d), RTU_ERR_CKPT_VERSION);
     CHECK_STATUS(rtu_td_load(&td, work, w), RTU_ERR_CKPT_VERSION);

@@ -96,7 +96,7 @@ void test_td_refuses_bad_input(int arg)
     cs[2] = (rtu_real)INFINITY;
     CHECK_STATUS(rtu_td_run(&td, xs, cs, 3, NULL), RTU_ERR_NONFINITE_INPUT);
     CHECK(memcmp(before, td_buf, sizeof td_buf) == 0, "a refused step changed the learner");
-    CHECK(memcmp(&td, &td_before, sizeof td) == 0, "a refused step changed the struct");
+    CHECK(fix_td_same(&td, &td_before), "a refused step changed the struct");
 
     /* a learner that diverges stops with RTU_ERR_DIVERGED, not a silent NaN */
     rtu_prng_seed(&rng, 5u);
@@ -210,7 +210,7 @@ void test_ac_order(int arg)
     obs[1] = (rtu_real)NAN;
     CHECK_STATUS(rtu_ac_act(&ac, obs, action), RTU_ERR_NONFINITE_INPUT);
     CHECK_STATUS(rtu_ac_learn(&ac, 1, other, 0, 0), RTU_ERR_ORDER); /* no act yet */
-    CHECK(memcmp(before, ac_buf, sizeof ac_buf) == 0 && memcmp(&ac, &ac_before, sizeof ac) == 0,
+    CHECK(memcmp(before, ac_buf, sizeof ac_buf) == 0 && fix_ac_same(&ac, &ac_before),
           "a refused act or learn changed the learner");
     obs[0] = (rtu_real)env.obs[0];
     obs[1] = (rtu_real)env.obs[1];
@@ -224,10 +224,112 @@ void test_ac_order(int arg)
     other[0] = (rtu_real)INFINITY;
     CHECK_STATUS(rtu_ac_learn(&ac, 1, other, 0, 0), RTU_ERR_NONFINITE_INPUT);
     CHECK_STATUS(rtu_ac_learn(&ac, 1, NULL, 0, 0), RTU_ERR_NULL);
-    CHECK(memcmp(before, ac_buf, sizeof ac_buf) == 0 && memcmp(&ac, &ac_before, sizeof ac) == 0,
+    CHECK(memcmp(before, ac_buf, sizeof ac_buf) == 0 && fix_ac_same(&ac, &ac_before),
           "a refused act or learn changed the learner");
     other[0] = (rtu_real)0.5;
     CHECK_STATUS(rtu_ac_learn(&ac, 1, other, 1, 0), RTU_OK); /* terminated */
     CHECK(ac.episodes == 1 && ac.fed == 0, "an episode end resets");
     CHECK_STATUS(rtu_ac_act(&ac, obs, action), RTU_OK); /* any observation after an episode end */
+}
+
+/* Issue 16, TD: a non-finite first prediction (after init or reset) is RTU_ERR_DIVERGED, as every
+ * later one is (it was returned with RTU_OK); a step that takes a parameter beyond
+ * RTU_VALUE_LIMIT is RTU_ERR_DIVERGED; one that would take nu_log past +-RTU_LOG_PARAM_LIMIT or
+ * theta_log below -RTU_LOG_PARAM_LIMIT holds it there (it was RTU_ERR_DIVERGED). SGD steps of
+ * a known sign: z all zero but the entries of interest, and v_prev far below the prediction. */
+void test_td_limits(int arg)
+{
+    const rtu_real big = sizeof(rtu_real) == 4 ? (rtu_real)3.0e38 : (rtu_real)1.0e308;
+    const rtu_real limit = (rtu_real)RTU_LOG_PARAM_LIMIT;
+    rtu_real x[GOLDEN_N_IN] = {1, 0, 1}, v = 0;
+    rtu_td_config cfg = {(rtu_real)0.9, (rtu_real)0.9, 1, 2, RTU_OPT_SGD};
+    size_t n = GOLDEN_N_HIDDEN, n2 = 2 * GOLDEN_N_HIDDEN, k;
+    rtu_prng rng;
+    rtu_td td;
+    (void)arg;
+    rtu_prng_seed(&rng, 5u);
+    CHECK_STATUS(rtu_td_init(&td, RTU_KIND_LINEAR, RTU_ACT_IDENTITY, GOLDEN_N_IN,
+                             GOLDEN_N_HIDDEN, &cfg, &rng, td_buf, sizeof td_buf),
+                 RTU_OK);
+    /* the first prediction from the zero state, h known from a first try: w . h + b overflows */
+    CHECK_STATUS(rtu_td_step(&td, x, 0, &v), RTU_OK);
+    for (k = 0; k < n2; ++k) {
+        td.head[k] = td.cell.h[k] > 0 ? big : -big;
+    }
+    td.head[n2] = big;
+    rtu_td_reset(&td);
+    CHECK_STATUS(rtu_td_step(&td, x, 0, &v), RTU_ERR_DIVERGED);
+
+    /* SGD steps alpha delta z with delta = C + gamma v - v_prev about 1e6 */
+    rtu_prng_seed(&rng, 5u);
+    CHECK_STATUS(rtu_td_init(&td, RTU_KIND_LINEAR, RTU_ACT_IDENTITY, GOLDEN_N_IN,
+                             GOLDEN_N_HIDDEN, &cfg, &rng, td_buf, sizeof td_buf),
+                 RTU_OK);
+    CHECK_STATUS(rtu_td_step(&td, x, 0, &v), RTU_OK);
+    memset(td.z, 0, sizeof(rtu_real) * td.n_params);
+    td.z[0] = -1;     /* nu_log[0] down */
+    td.z[1] = 1;      /* nu_log[1] up */
+    td.z[n] = -1;     /* theta_log[0] down */
+    td.z_norm1 = 3;
+    td.v_prev = (rtu_real)-1e6;
+    CHECK_STATUS(rtu_td_step(&td, x, 0, &v), RTU_OK);
+    CHECK(td.cell.nu_log[0] == -limit && td.cell.nu_log[1] == limit &&
+              td.cell.theta_log[0] == -limit,
+          "nu_log, theta_log not held at the bound: %g %g %g", (double)td.cell.nu_log[0],
+          (double)td.cell.nu_log[1], (double)td.cell.theta_log[0]);
+    memset(td.z, 0, sizeof(rtu_real) * td.n_params);
+    td.z[2 * n] = 1e3; /* w_c[0] up, beyond RTU_VALUE_LIMIT */
+    td.z_norm1 = 1e3;
+    td.v_prev = (rtu_real)-1e6;
+    td.config.alpha = (rtu_real)1e9;
+    CHECK_STATUS(rtu_td_step(&td, x, 0, &v), RTU_ERR_DIVERGED);
+    CHECK(isfinite(td.cell.w_c[0]) && td.cell.w_c[0] > (rtu_real)RTU_VALUE_LIMIT,
+          "w_c[0] = %g", (double)td.cell.w_c[0]);
+}
+
+/* Issue 16: a refused act or learn changes nothing, the observation statistics included. After
+ * 1e14 observations of 0 (mean 0, m2 0), an observation of 1000 normalises to about 7e6, beyond
+ * RTU_INPUT_LIMIT: act and learn refuse it before the statistics take it (act updated them first).
+ * A count stops at RTU_COUNT_LIMIT (it would wrap to 0, and divide by it, after 2^64 - 1). The
+ * actor's outputs are checked before an action is sampled from them. arg: the golden case, with
+ * an input layer (which took any normalised observation) or without (whose cell refused it). */
+void test_ac_refusals_change_nothing(int c)
+{
+    static rtu_real before[FIX_AC_REALS];
+    rtu_real zero[GOLDEN_AC_N_IN] = {0, 0}, far[GOLDEN_AC_N_IN] = {1000, 0};
+    rtu_real action[FIX_AC_MAX_ACTIONS];
+    rtu_ac ac, kept;
+    size_t i;
+    CHECK_STATUS(fix_ac_make(c, 9u, &ac, ac_buf), RTU_OK);
+    CHECK(ac.config.normalize_obs && ac.config.scale_reward, "the case's config");
+    ac.obs_count = 100000000000000u;
+    memcpy(before, ac_buf, sizeof ac_buf);
+    kept = ac;
+    CHECK_STATUS(rtu_ac_act(&ac, far, action), RTU_ERR_INPUT_RANGE);
+    CHECK(memcmp(before, ac_buf, sizeof ac_buf) == 0 && fix_ac_same(&ac, &kept),
+          "a refused act changed the learner");
+    CHECK_STATUS(rtu_ac_act(&ac, zero, action), RTU_OK);
+    memcpy(before, ac_buf, sizeof ac_buf);
+    kept = ac;
+    CHECK_STATUS(rtu_ac_learn(&ac, 1, far, 0, 0), RTU_ERR_INPUT_RANGE);
+    CHECK(memcmp(before, ac_buf, sizeof ac_buf) == 0 && fix_ac_same(&ac, &kept),
+          "a refused learn changed the learner");
+    CHECK_STATUS(rtu_ac_learn(&ac, 1, zero, 0, 0), RTU_OK);
+    CHECK(ac.obs_count == 100000000000002u && ac.ret_count == 1u, "counts %lu %lu",
+          (unsigned long)ac.obs_count, (unsigned long)ac.ret_count);
+
+    ac.obs_count = RTU_COUNT_LIMIT;
+    ac.ret_count = RTU_COUNT_LIMIT;
+    CHECK_STATUS(rtu_ac_act(&ac, zero, action), RTU_OK);
+    CHECK_STATUS(rtu_ac_learn(&ac, 1, zero, 0, 0), RTU_OK);
+    CHECK(ac.obs_count == RTU_COUNT_LIMIT && ac.ret_count == RTU_COUNT_LIMIT &&
+              isfinite(ac.ret_mean) && isfinite(ac.obs_mean[0]),
+          "counts go past RTU_COUNT_LIMIT");
+
+    /* an actor whose outputs are not finite (at the next act's forward): no action from them */
+    for (i = 0; i < ac.head[1].n_params; ++i) {
+        ac.head[1].params[i] = (rtu_real)NAN;
+    }
+    rtu_ac_begin_episode(&ac);
+    CHECK_STATUS(rtu_ac_act(&ac, zero, action), RTU_ERR_DIVERGED);
 }

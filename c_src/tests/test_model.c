@@ -197,7 +197,7 @@ void test_model_run_sizes_and_refusals(int c)
           "run differs from step and feed");
 
     /* refusals leave the state as it was */
-    memcpy(s2, state, sizeof state);
+    memcpy(s2, state, sizeof(rtu_real) * rtu_model_state_reals(&m));
     nan_obs[0] = (rtu_real)NAN;
     nan_obs[1] = 0;
     CHECK_STATUS(rtu_model_step(&m, state, nan_obs, work, out), RTU_ERR_NONFINITE_INPUT);
@@ -215,7 +215,8 @@ void test_model_run_sizes_and_refusals(int c)
                      RTU_ERR_NONFINITE_INPUT);
         rewards[7] = 0;
     }
-    CHECK(memcmp(state, s2, sizeof state) == 0, "a refused call changed the state");
+    CHECK(memcmp(state, s2, sizeof(rtu_real) * rtu_model_state_reals(&m)) == 0,
+          "a refused call changed the state");
 
     /* unusable models */
     bad = m;

@@ -37,6 +37,8 @@ void test_td_run_matches_step(int golden_case);
 void test_td_refuses_bad_input(int arg);
 void test_ac_golden(int golden_case);
 void test_ac_order(int arg);
+void test_td_limits(int arg);
+void test_ac_refusals_change_nothing(int golden_case);
 
 /* test_ckpt.c */
 void test_td_ckpt_from_python(int v1);

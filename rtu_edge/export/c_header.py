@@ -47,7 +47,30 @@ from .. import __version__
 from ..checkpoint import read_file, write_atomic
 from .model import InferenceModel
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}\Z")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}\Z")
+#: C's keywords (C99 to C23) that start with a letter (those that start with an underscore, _Bool
+#: and the like, no name may start as): the model is ``static const rtu_model <name>``, lower-cased
+C_KEYWORDS = frozenset("""
+    auto break case char const continue default do double else enum extern float for goto if
+    inline int long register restrict return short signed sizeof static struct switch typedef
+    union unsigned void volatile while alignas alignof bool constexpr false nullptr static_assert
+    thread_local true typeof typeof_unqual""".split())
+
+
+def check_name(name) -> str:
+    """name, if the header can use it: a C identifier of at most 63 characters starting with a
+    letter (a leading underscore is the C implementation's), whose lower case is not a C keyword
+    (the model's variable) and not in the C core's rtu_ / RTU_ namespace (RTU_MODEL_N_OUT is one
+    of its macros already). ValueError naming --name otherwise."""
+    rule = ("--name must be a C identifier (a letter, then letters, digits or _; at most 63 "
+            "characters) that is not a C keyword and does not start with rtu")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"{rule}, got {name!r}")
+    if name.lower() in C_KEYWORDS:
+        raise ValueError(f"{rule}: {name!r} is the C keyword {name.lower()!r}")
+    if name.lower().startswith("rtu"):
+        raise ValueError(f"{rule}: {name!r} would clash with the C core's rtu_ and RTU_ names")
+    return name
 _C_ENUM = {"linear": "RTU_KIND_LINEAR", "nonlinear": "RTU_KIND_NONLINEAR", "lru": "RTU_KIND_LRU",
            "relu": "RTU_ACT_RELU", "tanh": "RTU_ACT_TANH", "identity": "RTU_ACT_IDENTITY",
            "discrete": "RTU_ACTIONS_DISCRETE", "continuous": "RTU_ACTIONS_CONTINUOUS"}
@@ -78,11 +101,10 @@ def _bytes_array(name: str, data: bytes, size: str, comment: str) -> str:
 
 def header_text(checkpoint, name: str = "model") -> str:
     """The header's text for the checkpoint file at path ``checkpoint`` (see the module
-    docstring). ValueError or OSError naming the file if it cannot be read or is not a valid
-    checkpoint; ValueError naming ``name`` if it is not a C identifier."""
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ValueError(f"name must be a C identifier (letters, digits, _; not starting with a "
-                         f"digit; at most 63 characters), got {name!r}")
+    docstring). ValueError or OSError naming the file if it cannot be read, is not a valid
+    checkpoint or holds a model the C core would not run; ValueError naming ``--name`` if name
+    cannot be the header's (check_name)."""
+    check_name(name)
     data = read_file(checkpoint)  # once: the model and the embedded bytes are one checkpoint
     model = InferenceModel.from_bytes(data, str(checkpoint))
     lo, up = name.lower(), name.upper()

@@ -15,7 +15,15 @@ from .model import InferenceModel
 
 
 def export(args) -> int:
-    """Write the exports asked for (--onnx [--sequence] [--int8], --c-header) of --checkpoint."""
+    """Write the exports asked for (--onnx [--sequence] [--int8], --c-header) of --checkpoint.
+    Everything is checked (--name, the checkpoint and its model) before any file is written."""
+    if args.c_header:
+        try:
+            from .c_header import check_name, write_header
+        except ImportError:
+            raise ValueError("--c-header: the C header export (rtu_edge.export.c_header) is not "
+                             "in this installation") from None
+        check_name(args.name)
     model = InferenceModel.from_checkpoint(args.checkpoint)
     what = (f"{model.learner}, {model.kind} RTU, {model.activation}, n_in {model.n_in}, "
             f"n_hidden {model.n_hidden}, outputs {', '.join(model.output_names)}")
@@ -39,11 +47,6 @@ def export(args) -> int:
               + (f" (and --onnx {args.int8} --checkpoint {args.checkpoint})" if args.int8
                  else ""))
     if args.c_header:
-        try:
-            from .c_header import write_header
-        except ImportError:
-            raise ValueError("--c-header: the C header export (rtu_edge.export.c_header) is not "
-                             "in this installation") from None
         write_header(args.checkpoint, args.c_header, name=args.name)
         print(f"  wrote {args.c_header}: C header for rtu_model.h, "
               f"{os.path.getsize(args.c_header)} bytes")

@@ -170,7 +170,23 @@ class InferenceModel:
         from ..td import TDLambda
         dims = checkpoint.read_dims(data, name)
         learner_cls = TDLambda if dims.learner == "td" else ActorCritic
-        return cls.from_learner(learner_cls.from_bytes(data, name))
+        model = cls.from_learner(learner_cls.from_bytes(data, name))
+        model.check(checkpoint.where(name))
+        return model
+
+    def check(self, where: str) -> None:
+        """ValueError naming where (the checkpoint, or the export's file) if the C core would not
+        run this model (rtu_model_check): a weight, normalisation statistic or scale not finite,
+        a recurrence that does not decay, eta outside (0, 1], std bounds out of order; checked in
+        the model's precision and in float32, where the ONNX export and the C header's float
+        build hold it (a float64 value beyond float32's range would be Inf there)."""
+        for dtype in dict.fromkeys((self.dtype, np.dtype(np.float32))):
+            try:
+                with np.errstate(over="ignore"):
+                    CModel(self, dtype)
+            except ValueError as err:
+                raise ValueError(f"{where}: cannot export this model, in {dtype.name}: "
+                                 f"{err}") from None
 
     @classmethod
     def from_learner(cls, learner) -> "InferenceModel":

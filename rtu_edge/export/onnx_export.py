@@ -308,6 +308,7 @@ def to_onnx(model: InferenceModel, path: Optional[PathLike] = None,
     if model.kind not in ONNX_KINDS:
         raise ValueError(f"the ONNX export takes the kinds {ONNX_KINDS}, not {model.kind!r}: "
                          "export a learner of kind 'lru' as a C header (--c-header)")
+    model.check(f"ONNX export {os.fspath(path)}" if path is not None else "ONNX export")
     onnx = _onnx()
     helper, TP = onnx.helper, onnx.TensorProto
     S = model.recurrent_size

@@ -54,7 +54,7 @@ import math
 import numpy as np
 
 from . import obgd
-from .cell import INPUT_LIMIT, Cell, cell_params, check_input, split
+from .cell import COUNT_LIMIT, INPUT_LIMIT, Cell, cell_params, check_input, split
 from .config import ACConfig, ACNetwork
 from .gru import GRU, check_size
 from .net import dense_backward, dense_forward, dense_init, dense_params, ln_lrelu, \
@@ -270,14 +270,27 @@ class AC:
 
     # -- observations and the forward pass ------------------------------------------------------
 
+    def normalized(self, obs: np.ndarray, mean: np.ndarray, m2: np.ndarray) -> np.ndarray:
+        """obs normalised by the running statistics with it added, (obs - mean) / sqrt(var +
+        eps); mean and m2 (the statistics, or copies of them) take obs in place."""
+        var = welford(obs, self.obs_count, mean, m2)
+        return (obs - mean) / np.sqrt(var + NORM_EPS)
+
     def normalize_obs(self, obs: np.ndarray, into: np.ndarray) -> None:
-        """into[:n_obs] = (obs - mean) / sqrt(var + eps), after adding obs to the statistics."""
+        """into[:n_obs] = obs normalised after adding it to the statistics (or obs)."""
         if self.config.normalize_obs:
-            var = welford(obs, self.obs_count, self.obs_mean, self.obs_m2)
-            into[:self.n_obs] = (obs - self.obs_mean) / np.sqrt(var + NORM_EPS)
+            into[:self.n_obs] = self.normalized(obs, self.obs_mean, self.obs_m2)
         else:
             into[:self.n_obs] = obs
-        self.obs_count += 1
+        self.obs_count = min(self.obs_count + 1, COUNT_LIMIT)  # counts stop there
+
+    def check_normalized(self, name: str, obs: np.ndarray) -> None:
+        """check_normalized of rtu_ac.c: obs (within INPUT_LIMIT), normalised as normalize_obs
+        would, is within INPUT_LIMIT too, as every input of the networks; act and learn check
+        it before they change anything. Changes nothing."""
+        if self.config.normalize_obs:
+            check_input(f"{name}, normalised by the running statistics,",
+                        self.normalized(obs, self.obs_mean.copy(), self.obs_m2.copy()))
 
     def feed(self, obs: np.ndarray) -> None:
         """Forward every network on x (every trunk, then the critic's and the actor's head);
@@ -341,10 +354,13 @@ class AC:
                 raise ValueError("obs must be the next_obs given to learn (the episode did not "
                                  "end)")
         else:
+            self.check_normalized("obs", obs)  # before the statistics take it
             self.normalize_obs(obs, self.x)
             self.x[self.n_obs:] = 0.0  # no previous action or reward at an episode's start
             self.feed(obs)
         self.policy_forward()
+        if not np.all(np.isfinite(self.pi)):  # never a non-finite action
+            raise FloatingPointError("learner diverged: the actor's outputs became non-finite")
         self.sample_action()
         self.acted = True
         return self.action[:1].copy() if self.action_kind == "discrete" else self.action.copy()
@@ -387,6 +403,7 @@ class AC:
         check_input("reward", np.asarray([reward], dtype=np.float64))
         if not self.acted:
             raise RuntimeError("learn called without act before it")
+        self.check_normalized("next_obs", next_obs)  # before the statistics take it
         cfg, net, A = self.config, self.network, self.n_actions
 
         # reward scaling: r / sqrt(var(u) + eps), u the discounted return trace
@@ -394,7 +411,7 @@ class AC:
         if cfg.scale_reward:
             self.ret_trace = cfg.gamma * (0.0 if terminated else 1.0) * self.ret_trace + reward
             var = welford(np.array([self.ret_trace]), self.ret_count, self.ret_mean, self.ret_m2)
-            self.ret_count += 1
+            self.ret_count = min(self.ret_count + 1, COUNT_LIMIT)
             r = reward / math.sqrt(var[0] + NORM_EPS)
         # x' = [normalised s'; a_t (one-hot if discrete); r~]
         self.normalize_obs(next_obs, self.x_next)

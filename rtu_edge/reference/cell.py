@@ -24,6 +24,8 @@ ACTIVATIONS = ("relu", "tanh", "identity")
 ETA_MIN = 1e-8  # RTU_ETA_MIN of the double build
 LOG_PARAM_LIMIT = 20.0  # RTU_LOG_PARAM_LIMIT
 INPUT_LIMIT = 1e6  # RTU_INPUT_LIMIT
+VALUE_LIMIT = 1e15  # RTU_VALUE_LIMIT: the largest |value| in a learner that has not diverged
+COUNT_LIMIT = 2**53  # RTU_COUNT_LIMIT: the largest count of a learner's running statistics
 MAX_DIM = 65536  # RTU_MAX_DIM: the largest n_in, n_hidden (and the actor-critic's sizes)
 LOG_3PI, LOG_1E15 = 2.24334217451751, 34.538776394910684  # bounds of rtu_cell_wrap_phases
 
@@ -238,6 +240,15 @@ class Cell:
         self.dc_dtheta *= ratio
         self.dd_dtheta *= ratio
         return ratio
+
+    def hold_logs(self) -> None:
+        """rtu_cell_hold_logs: each nu_log held within +-LOG_PARAM_LIMIT and each theta_log above
+        -LOG_PARAM_LIMIT after a learning step, where their gradients have vanished (NaN and Inf
+        left for refresh to refuse)."""
+        finite = np.isfinite(self.nu_log)
+        self.nu_log[finite] = np.clip(self.nu_log[finite], -LOG_PARAM_LIMIT, LOG_PARAM_LIMIT)
+        below = np.isfinite(self.theta_log) & (self.theta_log < -LOG_PARAM_LIMIT)
+        self.theta_log[below] = -LOG_PARAM_LIMIT
 
     def reset(self) -> None:
         """Zero the state and every trace (an episode boundary)."""

@@ -1,5 +1,6 @@
 """The learners' optimiser, SGD or ObGD on eligibility traces, each over a trunk (ending with an RTU
-cell) and a head, then the phase wrap and the refresh of each cell: c_src/rtu_obgd.c in numpy
+cell) and a head, then the phase wrap, the hold of the log-parameters (Cell.hold_logs) and the
+refresh of each cell: c_src/rtu_obgd.c in numpy
 (rtu-spec.md sections 3 and 6). ``td.TD`` and ``ac.AC`` end their updates with ``update``.
 
 A trace ``z`` has its network's parameter layout: the trunk's parameters (an input layer's, if
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
+
+from .cell import VALUE_LIMIT
 
 
 @dataclass
@@ -42,6 +45,11 @@ class Trace:
         return self.head.size
 
 
+def within(v: np.ndarray) -> bool:
+    """rtu_all_within(v, VALUE_LIMIT): every entry finite and within +-VALUE_LIMIT."""
+    return bool(np.all(np.abs(v) <= VALUE_LIMIT))
+
+
 def step_size(obgd: bool, alpha: float, kappa: float, delta: float, z_norm1: float) -> float:
     """alpha_eff * delta: SGD's alpha, or ObGD's overshooting bound
     alpha / max(alpha kappa max(|delta|, 1) |z|_1, 1)."""
@@ -65,9 +73,10 @@ def step_trace(trace: Trace, a: float) -> None:
 def update(obgd: bool, alpha: float, delta: float, traces: Sequence[Trace]) -> None:
     """rtu_obgd_update: each trace's step in turn (a shared trunk takes every step of the traces
     over it); then for each distinct cell, in trace order, the phase wrap with the theta_log
-    entries of every trace over that cell rescaled, and the refresh. FloatingPointError (the C
-    core's RTU_ERR_DIVERGED) if a refresh refuses a parameter, or a trunk's input layer or a head
-    has a non-finite entry; every cell is wrapped and refreshed first, as in C."""
+    entries of every trace over that cell rescaled, the hold of its log-parameters and the
+    refresh. FloatingPointError (the C
+    core's RTU_ERR_DIVERGED) if a refresh refuses a parameter, or a trunk's or a head's parameter
+    is non-finite or beyond VALUE_LIMIT; every cell is wrapped and refreshed first, as in C."""
     for trace in traces:
         step_trace(trace, step_size(obgd, alpha, trace.kappa, delta, trace.z_norm1))
     diverged = None
@@ -76,8 +85,9 @@ def update(obgd: bool, alpha: float, delta: float, traces: Sequence[Trace]) -> N
         if any(earlier.cell is cell for earlier in traces[:i]):
             continue
         if not hasattr(cell, "wrap_phases"):  # the GRU baseline (gru.py): no phases, no refresh
-            if not np.all(np.isfinite(trace.trunk)):
-                diverged = diverged or "learner diverged: the GRU's parameters became non-finite"
+            if not within(trace.trunk):
+                diverged = diverged or ("learner diverged: the GRU's parameters became "
+                                        f"non-finite or beyond +-{VALUE_LIMIT:g}")
             continue
         # the phases wrap; the theta_log entries of every trace over this cell follow (the
         # cell's own traces are rescaled by wrap_phases)
@@ -87,13 +97,15 @@ def update(obgd: bool, alpha: float, delta: float, traces: Sequence[Trace]) -> N
             if other.cell is cell:
                 start = other.n_trunk - cell.n_params + n
                 other.z[start:start + n] *= ratio
+        cell.hold_logs()
         try:
             cell.refresh()
         except ValueError as err:
             diverged = diverged or f"learner diverged: {err}"
-        if not np.all(np.isfinite(trace.trunk[:trace.n_trunk - cell.n_params])):
-            diverged = diverged or "learner diverged: an input layer became non-finite"
-    if diverged is None and not all(np.all(np.isfinite(t.head)) for t in traces):
-        diverged = "learner diverged: a head became non-finite"
+        if diverged is None and not within(trace.trunk):
+            diverged = ("learner diverged: a parameter became non-finite or beyond "
+                        f"+-{VALUE_LIMIT:g}")
+    if diverged is None and not all(within(t.head) for t in traces):
+        diverged = f"learner diverged: a head became non-finite or beyond +-{VALUE_LIMIT:g}"
     if diverged is not None:
         raise FloatingPointError(diverged)

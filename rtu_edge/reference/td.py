@@ -88,7 +88,7 @@ class TD:
                 obgd.step_trace(trace, 0.0)
         finally:
             self.z_norm1 = trace.z_norm1  # as rtu_td_step, also when the update diverged
-        if update and not np.isfinite(v):
+        if not np.isfinite(v):  # the first prediction too: never an Inf returned
             raise FloatingPointError("learner diverged: the prediction became non-finite")
         self.v_prev = v
         self.has_prev = True
