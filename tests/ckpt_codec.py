@@ -277,7 +277,7 @@ def _check_arrays(arrays: Dict[str, np.ndarray], fresh: bool, where: str) -> Non
             continue
         limit = (INPUT_LIMIT if name in INPUT_ARRAYS else
                  VALUE_LIMIT ** 2 if name in ELIGIBILITY_ARRAYS else VALUE_LIMIT)
-        if a.size and np.max(np.abs(a)) > limit:
+        if a.size and np.max(np.abs(a.astype(np.float64))) > limit:  # in double, as C
             raise ValueError(f"{where} has {name} beyond +-{limit:g}")
     for name, a in arrays.items():
         if fresh and name.split(".")[-1] in ("state", "traces_unit", "traces_weight", "z",
