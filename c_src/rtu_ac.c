@@ -222,6 +222,8 @@ rtu_status rtu_ac_init(rtu_ac *ac, const rtu_ac_shape *shape, const rtu_ac_confi
     ac->action = p;
     ac->ret_trace = ac->ret_mean = ac->ret_m2 = 0;
     ac->obs_count = ac->ret_count = 0;
+    ac->reward_mean = ac->reward_m2 = 0;
+    ac->reward_count = 0;
     ac->fed = ac->acted = 0;
     ac->steps = ac->episodes = 0;
 
@@ -290,6 +292,21 @@ static void normalize_obs(rtu_ac *ac, const rtu_real *obs, rtu_real *into)
         }
     }
     ac->obs_count += ac->obs_count < RTU_COUNT_LIMIT; /* counts stop there (rtu.h) */
+}
+
+/* The previous-reward input of reward (within RTU_INPUT_LIMIT), normalised as an observation
+ * entry by the reward statistics after adding it to them, (reward - mean) / sqrt(var + eps); the
+ * raw reward when normalize_obs is off (its statistics untouched, its count counting). Not yet
+ * clamped: the learner's extras are clamped to RTU_INPUT_LIMIT where they are written. */
+static rtu_real normalize_reward(rtu_ac *ac, rtu_real reward)
+{
+    rtu_real var, x = reward;
+    if (ac->config.normalize_obs) {
+        var = welford(reward, ac->reward_count, &ac->reward_mean, &ac->reward_m2);
+        x = (reward - ac->reward_mean) / RTU_SQRT(var + RTU_NORM_EPS);
+    }
+    ac->reward_count += ac->reward_count < RTU_COUNT_LIMIT; /* counts stop there (rtu.h) */
+    return x;
 }
 
 /* Whether obs (within RTU_INPUT_LIMIT), once normalised as normalize_obs would, is within
@@ -643,7 +660,7 @@ rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, i
         ac->ret_count += ac->ret_count < RTU_COUNT_LIMIT;
         r = reward / RTU_SQRT(var + RTU_NORM_EPS);
     }
-    /* x_{t+1} = [normalised s_{t+1}; a_t; r~] */
+    /* x_{t+1} = [normalised s_{t+1}; a_t; normalised r] */
     normalize_obs(ac, next_obs, ac->x_next);
     at = s->n_obs;
     if (s->prev_action) {
@@ -659,7 +676,7 @@ rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, i
         at += s->n_actions;
     }
     if (s->prev_reward) {
-        ac->x_next[at] = clamp_input(r);
+        ac->x_next[at] = clamp_input(normalize_reward(ac, reward));
     }
     /* delta = r~ + gamma (1 - terminated) v(s_{t+1}) - v(s_t), v(s_{t+1}) by a peek at theta_t */
     v_s = rtu_ac_value(ac);

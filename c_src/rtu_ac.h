@@ -6,8 +6,13 @@
  * The network. The critic and the actor are separate networks by default (shape.shared = 0); with
  * shared = 1 they share the trunk (input layer and RTU) and keep heads of their own. Each:
  *   x_t = [normalised obs_t; prev action (one-hot if discrete, shape.prev_action);
- *          prev scaled reward r~_{t-1} (shape.prev_reward)]        n_x reals, zero extras at an
+ *          prev reward r_{t-1} normalised (shape.prev_reward)]     n_x reals, zero extras at an
  *                                                                  episode's first step
+ * The previous reward is normalised as an observation entry is, by running statistics of its
+ * own (reward_count, reward_mean, reward_m2 of the raw rewards; Welford, variance 1 until two
+ * rewards): (r - mean) / sqrt(var + 1e-8), the reward added first; the raw r when normalize_obs
+ * is off (as the observations are then raw; the statistics stay zero, the count counts). Not the
+ * scaled reward r~ of the TD error, which is tiny beside the other inputs when rewards are small.
  *   e_t = lrelu(LN(W_in x_t + b_in))       n_embed = m units (m = 0: no input layer, e_t = x_t)
  *   h_t = RTU(e_t)                         2n features (rtu.h; any kind, the LRU too)
  *   q_t = lrelu(LN(W_1 h_t + b_1))         n_head = k units (k = 0: no hidden layer, q_t = h_t)
@@ -33,7 +38,8 @@
  *   act:   unless learn already fed it: x_t from s_t (zero extras), forward every network;
  *          sample a_t ~ pi(.|s_t) with the learner's own PCG32 stream
  *   learn: r~ = r / sqrt(var(u) + eps), u = gamma (1 - terminated) u + r   (reward scaling)
- *          x_{t+1} = [normalised s_{t+1}; a_t; r~] (a_t and r~ clamped to +-RTU_INPUT_LIMIT)
+ *          x_{t+1} = [normalised s_{t+1}; a_t; normalised r] (a_t and the reward input clamped
+ *          to +-RTU_INPUT_LIMIT; the reward statistics take r first, with prev_reward only)
  *          v(s_{t+1}) = the critic on x_{t+1} by a peek (state and RTRL traces stay those of t)
  *          delta = r~ + gamma (1 - terminated) v(s_{t+1}) - v(s_t)
  *          z_v  = gamma lambda z_v  + grad v(s_t)
@@ -94,7 +100,7 @@ typedef struct {
     size_t n_head;               /* head hidden units k; 0: no hidden layer in the heads */
     int shared;                  /* 1: one trunk (input layer and RTU) for actor and critic */
     int prev_action;             /* 1: x holds the previous action */
-    int prev_reward;             /* 1: x holds the previous scaled reward */
+    int prev_reward;             /* 1: x holds the previous reward, normalised */
     int memoryless;              /* 1: the baseline without memory (above); prev_* must be 0 */
     rtu_action_kind action_kind;
     size_t n_actions;            /* A: actions (discrete, >= 2) or action dimensions */
@@ -191,6 +197,9 @@ typedef struct {
     rtu_real ret_trace;    /* u, the discounted return trace of reward scaling */
     rtu_real ret_mean, ret_m2;
     uint64_t obs_count, ret_count;
+    rtu_real reward_mean;  /* Welford mean of the raw rewards of the previous-reward input */
+    rtu_real reward_m2;    /* their sum of squared deviations (both 0 without normalize_obs) */
+    uint64_t reward_count; /* rewards fed to that input (0 without prev_reward) */
     rtu_prng rng;          /* initialisation, then action sampling */
     int fed;               /* the networks hold obs_last */
     int acted;             /* act was called and learn was not yet */

@@ -108,7 +108,7 @@ static rtu_real get_real(const unsigned char *p)
 #define VERSION_AT 8u
 #define TYPE_AT 12u
 #define PAYLOAD_AT 48u
-#define SHAPE_AT 56u /* the actor-critic's shape fields of a version-2 header: SHAPE_FIELDS u32 */
+#define SHAPE_AT 56u /* the actor-critic's shape fields of a version-2/3 header: SHAPE_FIELDS u32 */
 #define SHAPE_FIELDS 8u
 
 rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *header)
@@ -130,7 +130,7 @@ rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *he
         return RTU_ERR_CKPT_TRUNCATED;
     }
     version = get_u32(p + VERSION_AT);
-    if (version != RTU_CKPT_VERSION && version != 1u) {
+    if (version != RTU_CKPT_VERSION && version != 2u && version != 1u) {
         return RTU_ERR_CKPT_VERSION;
     }
     head = version == 1u ? RTU_CKPT_V1_HEADER_BYTES : RTU_CKPT_HEADER_BYTES;
@@ -147,6 +147,10 @@ rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *he
     }
     if (version == 1u && get_u32(p + TYPE_AT) != RTU_LEARNER_TD) {
         return RTU_ERR_CKPT_VERSION; /* the actor-critic of before the streaming network */
+    }
+    if (version == 2u && get_u32(p + TYPE_AT) == RTU_LEARNER_ACTOR_CRITIC &&
+        get_u32(p + SHAPE_AT + 16u) != 0u) {
+        return RTU_ERR_CKPT_VERSION; /* its previous-reward input was the scaled reward */
     }
     for (i = 0; i < SHAPE_FIELDS; ++i) {
         shape[i] = version == 1u ? 0u : get_u32(p + SHAPE_AT + U32_BYTES * i);
@@ -173,7 +177,7 @@ rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *he
     return RTU_OK;
 }
 
-/* The header of a version-2 checkpoint, at p; returns where the payload starts. */
+/* The header of a checkpoint of this version, at p; returns where the payload starts. */
 static unsigned char *put_header(unsigned char *p, const rtu_ckpt_header *h)
 {
     put_u64(p, (uint64_t)MAGIC_U64);
@@ -627,10 +631,14 @@ rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *di
         if (rtu_ac_check_shape(s) != RTU_OK) {
             return RTU_ERR_CKPT_MISMATCH;
         }
-        fixed = RTU_AC_CKPT_FIXED_BYTES;
+        fixed = RTU_AC_CKPT_FIXED_BYTES + RTU_AC_CKPT_COUNT_BYTES;
         reals = RTU_AC_CKPT_REALS(s->kind, s->n_obs, s->n_hidden, s->n_embed, s->n_head,
                                   s->shared, s->prev_action, s->prev_reward, s->action_kind,
                                   s->n_actions);
+        if (h.version == 2u) { /* without reward_count, reward_mean, reward_m2 */
+            fixed -= RTU_AC_CKPT_COUNT_BYTES;
+            reals -= 2u;
+        }
     }
     if (fixed + (uint64_t)h.precision * reals != h.payload_bytes) {
         return RTU_ERR_CKPT_MISMATCH;
@@ -828,6 +836,8 @@ rtu_status rtu_td_save(const rtu_td *td, void *out, size_t out_bytes, size_t *wr
 #define AC_ACTED_AT (AC_FED_AT + U32_BYTES)
 #define AC_U64_AT(k) (AC_ACTED_AT + U32_BYTES + 8u * (k)) /* 0 episodes .. 4 PRNG increment */
 #define AC_LEAD (AC_FIXED + AC_SCALARS * REAL_BYTES)
+/* After the arrays (from version 3): reward_count (u64), then reward_mean, reward_m2. */
+#define AC_REWARD_BYTES (RTU_AC_CKPT_COUNT_BYTES + 2u * REAL_BYTES)
 
 /* The arrays of an actor-critic payload, in order. Returns how many. */
 static size_t ac_arrays(const rtu_ac *ac, ckpt_array *a)
@@ -868,7 +878,13 @@ static size_t ac_payload_bytes(const rtu_ac *ac)
 {
     ckpt_array a[MAX_ARRAYS];
     size_t m = ac_arrays(ac, a);
-    return AC_LEAD + REAL_BYTES * total_reals(a, m);
+    return AC_LEAD + REAL_BYTES * total_reals(a, m) + AC_REWARD_BYTES;
+}
+
+/* Where the reward statistics are in a payload at q (version 3; the payload of ac's shape). */
+static size_t ac_reward_at(const rtu_ac *ac)
+{
+    return ac_payload_bytes(ac) - AC_REWARD_BYTES;
 }
 
 /* The header of ac's checkpoint: its shape (sizes at most RTU_MAX_DIM, flags 0 or 1). */
@@ -911,20 +927,41 @@ rtu_status rtu_ac_checkpoint_size(const rtu_ac *ac, size_t *bytes)
     return RTU_OK;
 }
 
+/* The reward statistics of a payload at q (version 3; zero in version 2, which has none). */
+typedef struct {
+    uint64_t count;
+    double mean, m2;
+} reward_stats;
+
+static reward_stats reward_stats_at(const rtu_ac *ac, const unsigned char *q, uint32_t version)
+{
+    reward_stats r = {0u, 0.0, 0.0};
+    if (version != 2u) {
+        const unsigned char *t = q + ac_reward_at(ac);
+        r.count = get_u64(t);
+        r.mean = get_real(t + RTU_AC_CKPT_COUNT_BYTES);
+        r.m2 = get_real(t + RTU_AC_CKPT_COUNT_BYTES + REAL_BYTES);
+    }
+    return r;
+}
+
 /* The counters and the running statistics (Welford's count, mean and m2, a sum of squares) of
- * the observations and of the reward scaling's return trace u = gamma u + r, as a learner can
- * hold them (*what names the first fault):
+ * the observations, of the reward scaling's return trace u = gamma u + r and of the raw rewards
+ * of the previous-reward input, as a learner can hold them (*what names the first fault):
  *   counts within RTU_COUNT_LIMIT; episodes <= steps (an episode ends in a learn); ret_count <=
  *   steps <= obs_count (a learn counts a return, with scale_reward, and an observation);
- *   the statistics zero when off (normalize_obs, scale_reward), m2 zero before two samples, the
- *   mean (and u) zero before one; m2 >= 0;
- *   no larger than count samples within their bounds give: an observation, and so a mean of them,
- *   within L = RTU_INPUT_LIMIT (the mean's bound is its array's), so m2 <= 8 L^2 count; a
- *   reward within L, so |u|, |mean| <= U = 2 L count and m2 <= count (2 U)^2 (with a factor 2
- *   to spare for rounding). */
+ *   reward_count <= steps (a learn counts a reward, with prev_reward);
+ *   the statistics zero when off (normalize_obs, scale_reward; the reward's: prev_reward, and its
+ *   mean and m2 normalize_obs), m2 zero before two samples, the mean (and u) zero before one;
+ *   m2 >= 0;
+ *   no larger than count samples within their bounds give: an observation or a reward, and so a
+ *   mean of them, within L = RTU_INPUT_LIMIT (the observations' mean's bound is its array's), so
+ *   m2 <= 8 L^2 count; a reward within L, so |u|, |ret_mean| <= U = 2 L count and ret_m2 <=
+ *   count (2 U)^2 (with a factor 2 to spare for rounding). */
 static rtu_status check_stats(const rtu_ac *ac, const rtu_ac_config *config, uint64_t steps,
                               const unsigned char *q, const unsigned char *arrays,
-                              const ckpt_array *a, size_t m, const char **what)
+                              const ckpt_array *a, size_t m, const reward_stats *rs,
+                              const char **what)
 {
     const unsigned char *r = q + AC_FIXED, *at, *means = NULL, *m2s = NULL;
     uint64_t episodes = get_u64(q + AC_U64_AT(0)), obs_count = get_u64(q + AC_U64_AT(1));
@@ -979,6 +1016,32 @@ static rtu_status check_stats(const rtu_ac *ac, const rtu_ac_config *config, uin
                                "RTU_INPUT_LIMIT give", RTU_ERR_PARAM_RANGE);
         }
     }
+    if (rs->count > RTU_COUNT_LIMIT) {
+        return fault(what, "reward_count beyond RTU_COUNT_LIMIT (2^53)", RTU_ERR_PARAM_RANGE);
+    }
+    if (rs->count > steps) {
+        return fault(what, "reward_count above steps (a learn counts a reward, with prev_reward)",
+                     RTU_ERR_PARAM_RANGE);
+    }
+    if (rs->m2 < 0) {
+        return fault(what, "reward_m2 below 0 (a sum of squares)", RTU_ERR_PARAM_RANGE);
+    }
+    if (!ac->shape.prev_reward && (rs->count != 0 || rs->mean != 0 || rs->m2 != 0)) {
+        return fault(what, "reward_count, reward_mean or reward_m2 not zero with prev_reward off",
+                     RTU_ERR_PARAM_RANGE);
+    }
+    if (!config->normalize_obs && (rs->mean != 0 || rs->m2 != 0)) {
+        return fault(what, "reward_mean or reward_m2 not zero with normalize_obs off",
+                     RTU_ERR_PARAM_RANGE);
+    }
+    if ((rs->count == 0 && rs->mean != 0) || (rs->count <= 1 && rs->m2 != 0)) {
+        return fault(what, "reward_mean or reward_m2 not zero before reward_count rewards make "
+                           "them", RTU_ERR_PARAM_RANGE);
+    }
+    if (fabs(rs->mean) > L || rs->m2 > 8.0 * L * L * (double)rs->count) {
+        return fault(what, "reward_mean or reward_m2 beyond what reward_count rewards within "
+                           "RTU_INPUT_LIMIT give", RTU_ERR_PARAM_RANGE);
+    }
     return RTU_OK;
 }
 
@@ -992,9 +1055,14 @@ static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rt
     const unsigned char *q = p + h->header_bytes, *r = q + AC_FIXED;
     rtu_ckpt_header want = ac_header(ac);
     rtu_ac_config config;
+    reward_stats rs;
     rtu_status status;
 
-    /* the shape and the payload length first: they bound every read below */
+    /* the shape and the payload length first: they bound every read below (a version-2 payload
+     * has no reward statistics; rtu_ckpt_inspect refused one with prev_reward) */
+    if (h->version == 2u) {
+        want.payload_bytes -= AC_REWARD_BYTES;
+    }
     if (!header_matches(h, &want)) {
         return fault(what, MISMATCH, RTU_ERR_CKPT_MISMATCH);
     }
@@ -1024,8 +1092,12 @@ static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rt
         return fault(what, "an even PRNG increment (PCG32 needs it odd)", RTU_ERR_CONFIG);
     }
     status = check_arrays(q + AC_LEAD, a, m, get_u32(q + AC_FED_AT) == 0, what);
+    rs = reward_stats_at(ac, q, h->version);
+    if (status == RTU_OK && !(isfinite(rs.mean) && isfinite(rs.m2))) {
+        status = fault(what, "NaN or Inf in reward_mean or reward_m2", RTU_ERR_NONFINITE_PARAM);
+    }
     if (status == RTU_OK) {
-        status = check_stats(ac, &config, h->steps, q, q + AC_LEAD, a, m, what);
+        status = check_stats(ac, &config, h->steps, q, q + AC_LEAD, a, m, &rs, what);
     }
     if (status == RTU_OK && get_u32(q + AC_ACTED_AT) != 0) {
         status = fault(what, "taken between act and learn (acted = 1); checkpoints are taken "
@@ -1063,6 +1135,12 @@ rtu_status rtu_ac_load(rtu_ac *ac, const void *in, size_t in_bytes)
     ac->ret_trace = get_real(r + (AC_SCALARS - 3) * REAL_BYTES);
     ac->ret_mean = get_real(r + (AC_SCALARS - 2) * REAL_BYTES);
     ac->ret_m2 = get_real(r + (AC_SCALARS - 1) * REAL_BYTES);
+    {
+        reward_stats rs = reward_stats_at(ac, q, h.version); /* zero from version 2 */
+        ac->reward_count = rs.count;
+        ac->reward_mean = (rtu_real)rs.mean;
+        ac->reward_m2 = (rtu_real)rs.m2;
+    }
     ac->steps = h.steps;
     m = ac_arrays(ac, a);
     get_arrays(q + AC_LEAD, a, m);
@@ -1110,6 +1188,10 @@ rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *wr
     put_real(r + (AC_SCALARS - 1) * REAL_BYTES, ac->ret_m2);
     m = ac_arrays(ac, a);
     put_arrays(q + AC_LEAD, a, m);
+    r = q + ac_reward_at(ac);
+    put_u64(r, ac->reward_count);
+    put_real(r + RTU_AC_CKPT_COUNT_BYTES, ac->reward_mean);
+    put_real(r + RTU_AC_CKPT_COUNT_BYTES + REAL_BYTES, ac->reward_m2);
     status = seal(p, (size_t)h.payload_bytes, &h);
     if (status == RTU_OK) {
         status = validate_ac(ac, p, &h, NULL); /* diverged, or between act and learn */

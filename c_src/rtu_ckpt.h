@@ -4,7 +4,7 @@
  * Python reads and writes checkpoints through it (rtu_edge/checkpoint.py); tests/ckpt_codec.py is
  * an independent decoder that cross-checks its bytes.
  *
- * Format version 2. Every integer is unsigned little-endian; every real is IEEE-754 little-endian
+ * Format version 3. Every integer is unsigned little-endian; every real is IEEE-754 little-endian
  * of the writer's precision (4 bytes: binary32, 8 bytes: binary64). No padding anywhere. The header
  * holds everything the learner's buffer size depends on, so a reader can size and lay out the
  * learner (rtu_ckpt_read_dims) before it loads it:
@@ -12,7 +12,7 @@
  *   offset  size  field
  *   ------  ----  -----------------------------------------------------------------------------
  *        0     8  magic "RTUEDGE\0" (52 54 55 45 44 47 45 00)
- *        8     4  u32 format version = 2 (RTU_CKPT_VERSION)
+ *        8     4  u32 format version = 3 (RTU_CKPT_VERSION)
  *       12     4  u32 learner type: 1 = TD(lambda) (rtu_td); 2 = actor-critic (rtu_ac)
  *       16     4  u32 precision: bytes per real, 4 (float build) or 8 (double build)
  *       20     4  u32 cell kind (rtu_kind: 0 linear, 1 nonlinear, 2 lru)
@@ -47,7 +47,7 @@
  *                dc_dwd[n*d], dd_dwd[n*d]                                    T R
  *
  * Payload of learner type 1, TD(lambda) (R = precision, d = n_in, Q = P + 2n + 1 the learner's
- * parameters); unchanged from version 1:
+ * parameters); unchanged from version 1 (versions 1, 2 and 3 hold the same TD payload):
  *
  *   reals  gamma, lambda, alpha, kappa (RTU_TD_CONFIG_REALS, rtu_config.h) 4 R
  *   reals  v_prev, z_norm1                                                2 R
@@ -89,8 +89,10 @@
  *                 reals z_pi[E + P + H_pi] (the actor network's parameter layout)
  *                 reals obs_mean[n_obs], obs_m2[n_obs], obs_last[n_obs] (the latest raw
  *                       observation), x[n_x] (the input the networks hold)
- * in all RTU_AC_CKPT_FIXED_BYTES + R (12 + N (E + P + S + T) + 2 (H_v + H_pi + E + P)
- * + 3 n_obs + n_x) bytes.
+ *                 u64   reward_count (rewards in the previous-reward input's statistics)   8
+ *                 reals reward_mean, reward_m2 (those statistics, Welford)                 2 R
+ * in all RTU_AC_CKPT_FIXED_BYTES + RTU_AC_CKPT_COUNT_BYTES + R (14 + N (E + P + S + T)
+ * + 2 (H_v + H_pi + E + P) + 3 n_obs + n_x) bytes.
  *
  * Not stored, recomputed by the loaders: the cell's derived cache (nu, theta, g, phi, eta, deta;
  * rtu_cell_refresh), so a checkpoint does not depend on the last ulp of a libm; and the
@@ -101,6 +103,13 @@
  * actor-critic's peek, backward scratch and x_next are overwritten by every step before they are
  * read, and the actor-critic's pi and action (written by act, read by learn) are only needed
  * between act and learn, when no checkpoint is taken.
+ *
+ * Version 2 (before the previous reward was normalised as an observation entry) is version 3
+ * without the last three fields (reward_count, reward_mean, reward_m2): the previous-reward input
+ * was then the scaled reward r~ of the TD error. A version-2 actor-critic checkpoint whose network
+ * has no prev_reward is still read, with zero reward statistics (such a learner keeps them zero);
+ * one with prev_reward is refused with RTU_ERR_CKPT_VERSION (its networks were trained on an input
+ * scaled otherwise: retrain it). A version-2 TD(lambda) checkpoint is read as version 3.
  *
  * Version 1 (the format before the streaming network) had a 56-byte header: the fields at offsets
  * 0 to 55 above, the payload at 56 and its CRC after it. A version-1 TD(lambda) checkpoint is still
@@ -121,7 +130,7 @@
 extern "C" {
 #endif
 
-#define RTU_CKPT_VERSION 2u
+#define RTU_CKPT_VERSION 3u
 #define RTU_CKPT_HEADER_BYTES 88u
 #define RTU_CKPT_V1_HEADER_BYTES 56u /* version 1: still read for TD(lambda) */
 #define RTU_CKPT_CRC_BYTES 4u
@@ -147,11 +156,13 @@ typedef enum {
 
 /* Bytes of the integers that open an actor-critic payload (flags, fed, acted, counters, PRNG). */
 #define RTU_AC_CKPT_FIXED_BYTES (48u + 4u * RTU_AC_CONFIG_FLAG_COUNT) /* 56 */
+/* Bytes of the integer after its arrays (reward_count; not in version 2). */
+#define RTU_AC_CKPT_COUNT_BYTES 8u
 
 /* Reals of an actor-critic payload, and the exact bytes of its checkpoint, for static buffers
  * (header, payload, CRC); the arguments are those of RTU_AC_BUFFER_BYTES. */
 #define RTU_AC_CKPT_REALS_(kind, n_x, n_hidden, n_embed, n_head, shared, n_obs, o_pi)               \
-    (RTU_AC_CONFIG_REAL_COUNT + 3u +                                                                \
+    (RTU_AC_CONFIG_REAL_COUNT + 3u + 2u +                                                           \
      ((shared) ? 1u : 2u) * (RTU_AC_EMBED_PARAMS(n_x, n_embed) +                                    \
                              RTU_CKPT_CELL_REALS(kind, RTU_AC_N_E(n_x, n_embed), n_hidden)) +       \
      2u * (RTU_AC_HEAD_PARAMS(n_hidden, n_head, 1u) + RTU_AC_HEAD_PARAMS(n_hidden, n_head, o_pi) +  \
@@ -164,8 +175,8 @@ typedef enum {
                        n_embed, n_head, shared, n_obs, RTU_AC_N_OUT_POLICY(action_kind, n_actions))
 #define RTU_AC_CHECKPOINT_BYTES(kind, n_obs, n_hidden, n_embed, n_head, shared, prev_action,        \
                                 prev_reward, action_kind, n_actions)                                \
-    (RTU_CKPT_HEADER_BYTES + RTU_AC_CKPT_FIXED_BYTES + RTU_CKPT_CRC_BYTES +                         \
-     sizeof(rtu_real) * RTU_AC_CKPT_REALS(kind, n_obs, n_hidden, n_embed, n_head, shared,           \
+    (RTU_CKPT_HEADER_BYTES + RTU_AC_CKPT_FIXED_BYTES + RTU_AC_CKPT_COUNT_BYTES +                    \
+     RTU_CKPT_CRC_BYTES + sizeof(rtu_real) * RTU_AC_CKPT_REALS(kind, n_obs, n_hidden, n_embed, n_head, shared,           \
                                           prev_action, prev_reward, action_kind, n_actions))
 
 /* The header fields of a checkpoint, as rtu_ckpt_inspect reads them (a version-1 header has no
@@ -190,7 +201,8 @@ typedef struct {
  * actor-critic: rtu_ac_buffer_size(&dims.shape, ..) and rtu_ac_init(.., &dims.shape, ..)), before
  * rtu_td_load or rtu_ac_load restores it and checks everything else. */
 typedef struct {
-    uint32_t version;            /* RTU_CKPT_VERSION, or 1 (a TD checkpoint of before version 2) */
+    uint32_t version;            /* RTU_CKPT_VERSION, 2 (a TD checkpoint, or an actor-critic's
+                                    without prev_reward) or 1 (a TD checkpoint) */
     uint32_t learner_type;       /* rtu_learner_type: RTU_LEARNER_TD or RTU_LEARNER_ACTOR_CRITIC */
     uint32_t precision;          /* bytes per real: 4 or 8 (the build that can load it) */
     rtu_kind kind;
@@ -206,10 +218,12 @@ typedef struct {
 /* CRC-32 of bytes bytes at data, as zlib.crc32 computes it (0 for no bytes). Bitwise, no table. */
 uint32_t rtu_crc32(const void *data, size_t bytes);
 
-/* Check the framing of a checkpoint of any learner type: magic (RTU_ERR_CKPT_MAGIC), version 2,
+/* Check the framing of a checkpoint of any learner type: magic (RTU_ERR_CKPT_MAGIC), version 3, 2
  * or 1 (RTU_ERR_CKPT_VERSION), that the payload length fits in in_bytes (RTU_ERR_CKPT_TRUNCATED),
- * the CRC (RTU_ERR_CKPT_CRC), and that a version-1 checkpoint is of TD(lambda)
- * (RTU_ERR_CKPT_VERSION: a version-1 actor-critic checkpoint cannot be read); then fill *header.
+ * the CRC (RTU_ERR_CKPT_CRC), that a version-1 checkpoint is of TD(lambda) and that a version-2
+ * actor-critic checkpoint has no prev_reward (RTU_ERR_CKPT_VERSION: a version-1 actor-critic
+ * checkpoint, or a version-2 one whose previous-reward input was the scaled reward, cannot be
+ * read); then fill *header.
  * Reads nothing beyond in_bytes; bytes after the CRC (in_bytes larger than the checkpoint, e.g. a
  * flash sector) are ignored. */
 rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *header);
@@ -226,7 +240,7 @@ rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *di
 /* Exact bytes of td's checkpoint (RTU_TD_CHECKPOINT_BYTES). */
 rtu_status rtu_td_checkpoint_size(const rtu_td *td, size_t *bytes);
 
-/* Write td's checkpoint (version 2) into out; *written (may be NULL) receives its byte count, 0 on
+/* Write td's checkpoint (version 3) into out; *written (may be NULL) receives its byte count, 0 on
  * error. RTU_ERR_BUFFER_SMALL if out_bytes is below rtu_td_checkpoint_size. The written bytes are
  * checked as rtu_td_load checks them, so a learner that cannot be restored (diverged: non-finite
  * values, or a config out of range) is refused with that status and out holds no valid
@@ -234,8 +248,8 @@ rtu_status rtu_td_checkpoint_size(const rtu_td *td, size_t *bytes);
 rtu_status rtu_td_save(const rtu_td *td, void *out, size_t out_bytes, size_t *written);
 
 /* Restore td, which rtu_td_init laid out with the same precision, kind, activation, n_in and
- * n_hidden as the checkpoint (else RTU_ERR_CKPT_MISMATCH), from in_bytes bytes at in (version 2,
- * or 1). Everything is checked before td changes, and on any error td is untouched: framing
+ * n_hidden as the checkpoint (else RTU_ERR_CKPT_MISMATCH), from in_bytes bytes at in (version 3,
+ * 2 or 1). Everything is checked before td changes, and on any error td is untouched: framing
  * (rtu_ckpt_inspect), learner type and sizes and payload length (RTU_ERR_CKPT_MISMATCH), the
  * config (RTU_ERR_CONFIG: gamma and lambda in [0, 1], alpha > 0, kappa > 0 for ObGD, a known
  * optimizer, has_prev 0 or 1), every real finite (RTU_ERR_NONFINITE_PARAM), and that the rest is
@@ -262,18 +276,21 @@ rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *wr
 /* Restore ac, which rtu_ac_init laid out with the same precision and shape (every field of
  * rtu_ac_shape) as the checkpoint (else RTU_ERR_CKPT_MISMATCH), from in_bytes bytes at in.
  * Everything is checked before ac changes, and on any error ac is untouched: framing
- * (rtu_ckpt_inspect; a version-1 checkpoint is refused with RTU_ERR_CKPT_VERSION), learner type,
+ * (rtu_ckpt_inspect; a version-1 checkpoint, or a version-2 one with prev_reward, is refused with
+ * RTU_ERR_CKPT_VERSION; a version-2 one without is read with zero reward statistics), learner type,
  * shape and payload length (RTU_ERR_CKPT_MISMATCH), every real finite (RTU_ERR_NONFINITE_PARAM),
  * the config (RTU_ERR_CONFIG: as rtu_ac_init checks it; normalize_obs, scale_reward, fed and acted
  * 0 or 1; an odd PRNG increment), that the rest is what a learner can hold (RTU_ERR_PARAM_RANGE):
  * |nu_log|, |theta_log| <= RTU_LOG_PARAM_LIMIT; obs_mean, obs_last and x within RTU_INPUT_LIMIT,
  * z_v and z_pi within RTU_VALUE_LIMIT^2, every other array within RTU_VALUE_LIMIT; each cell's
  * features h what its c, d and activation give; at an episode's start (fed 0) every cell's state
- * and traces and z_v, z_pi zero; obs_count and ret_count <= RTU_COUNT_LIMIT, episodes <= steps,
- * ret_count <= steps <= obs_count; the statistics (ret_trace, ret_mean, ret_m2, obs_mean, obs_m2)
- * zero when their flag is off or before the samples that make them, every m2 >= 0, and none beyond
- * what their count of samples within RTU_INPUT_LIMIT gives; and acted 0 (RTU_ERR_ORDER). The
- * config, counters, PRNG, flags, parameters, cell states, every trace, the observation and reward
+ * and traces and z_v, z_pi zero; obs_count, ret_count and reward_count <= RTU_COUNT_LIMIT,
+ * episodes <= steps, ret_count <= steps <= obs_count, reward_count <= steps; the statistics
+ * (ret_trace, ret_mean, ret_m2, obs_mean, obs_m2, reward_mean, reward_m2; reward_count too without
+ * prev_reward) zero when their flag is off (reward_mean and reward_m2: prev_reward or
+ * normalize_obs) or before the samples that make them, every m2 >= 0, and none beyond what their
+ * count of samples within RTU_INPUT_LIMIT gives; and acted 0 (RTU_ERR_ORDER). The config,
+ * counters, PRNG, flags, parameters, cell states, every trace, the observation and reward
  * statistics and x are restored; each cell's derived cache is recomputed (rtu_cell_refresh) and,
  * when fed, the forward activations (above). */
 rtu_status rtu_ac_load(rtu_ac *ac, const void *in, size_t in_bytes);

@@ -167,7 +167,8 @@ rtu_status rtu_model_check(const rtu_model *m)
         (!rtu_all_finite(m->obs_mean, m->n_obs) || !rtu_all_finite(m->obs_inv_std, m->n_obs))) {
         return RTU_ERR_NONFINITE_PARAM;
     }
-    if (m->prev_reward && !(isfinite(m->reward_scale) && m->reward_scale > 0)) {
+    if (m->prev_reward &&
+        !(isfinite(m->reward_mean) && isfinite(m->reward_scale) && m->reward_scale > 0)) {
         return RTU_ERR_CONFIG;
     }
     if (m->n_actions && m->action_kind == RTU_ACTIONS_CONTINUOUS &&
@@ -312,7 +313,7 @@ static void feed(const rtu_model *m, rtu_real *state, const rtu_real *action, rt
         extras += A;
     }
     if (m->prev_reward) {
-        extras[0] = reward * m->reward_scale;
+        extras[0] = (reward - m->reward_mean) * m->reward_scale;
     }
 }
 

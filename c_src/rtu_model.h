@@ -5,7 +5,8 @@
  *
  * The network is the actor-critic's (rtu_ac.h, ../shared/rtu-spec.md section 6), frozen; each
  * network (the critic's and the actor's, or one trunk with two heads when shared):
- *   x   = [(obs - obs_mean) * obs_inv_std; prev action; reward_scale * prev reward]
+ *   x   = [(obs - obs_mean) * obs_inv_std; prev action;
+ *          (prev reward - reward_mean) * reward_scale]
  *         (x = obs without normalisation; the extras only with prev_action, prev_reward)
  *   e   = lrelu(LN(W_in x + b_in))                    (n_embed = m > 0; else e = x)
  *   a_k = g_k c_k - phi_k d_k + eta_k (W_c e)_k;   b_k = g_k d_k + phi_k c_k + eta_k (W_d e)_k
@@ -21,13 +22,14 @@
  *   TD(lambda) (n_actions 0):  [prediction]: one trunk, no input layer, one linear head
  * g, phi and eta are the cell's derived values (r cos theta, r sin theta, max(sqrt(1 - r^2),
  * RTU_ETA_MIN)), computed by the exporter exactly as rtu_cell_refresh computes them; the
- * normalisation is the learner's at export (obs_inv_std = 1 / sqrt(var + 1e-8), reward_scale =
- * 1 / sqrt(var(u) + 1e-8) of its reward scaling, or 1), frozen. memoryless: the RTU's state is
+ * normalisation is the learner's at export (obs_inv_std = 1 / sqrt(var + 1e-8); reward_mean and
+ * reward_scale = 1 / sqrt(var + 1e-8) of the rewards of its previous-reward input, or 0 and 1
+ * without normalize_obs), frozen. memoryless: the RTU's state is
  * zeroed before every step, as the learner's memoryless baseline does.
  *
  * The state holds everything a step carries to the next: [c; d] of each trunk (2n reals each,
  * the critic's then the actor's) and then the extras of x, the previous action (one-hot if
- * discrete) and the scaled previous reward. It is zero at the start of an episode, and the
+ * discrete) and the normalised previous reward. It is zero at the start of an episode, and the
  * model keeps the extras itself: after acting on a step's outputs, give it the action taken and
  * the reward that came back (rtu_model_feed), so that a device's loop is
  *
@@ -40,7 +42,8 @@
  *               ended ? rtu_model_reset(&model, state) : rtu_model_feed(&model, state, &action,
  *                                                                       reward);
  *
- * exactly the learner's order (rtu_ac_act, then rtu_ac_learn stores a_t and r~ in x_{t+1}).
+ * exactly the learner's order (rtu_ac_act, then rtu_ac_learn stores a_t and r_t, normalised, in
+ * x_{t+1}).
  * Same rules as rtu.h: no heap, no globals, no stdio.
  */
 #ifndef RTU_MODEL_H
@@ -88,21 +91,23 @@ typedef struct {
     size_t n_embed;               /* input layer units m; 0: none */
     size_t n_head;                /* head hidden units k; 0: linear heads */
     size_t n_trunks;              /* 1: every head on trunk[0]; 2: the critic's, the actor's */
-    int prev_action, prev_reward; /* x holds the previous action, the scaled previous reward */
+    int prev_action, prev_reward; /* x holds the previous action, the normalised prev reward */
     int memoryless;               /* the RTU's state is zeroed before every step */
     rtu_action_kind action_kind;
     size_t n_actions;             /* A; 0: no actor (TD(lambda): head[0] is the prediction) */
     rtu_model_trunk trunk[2];     /* trunk[1] unused when n_trunks = 1 */
     rtu_model_head head[2];       /* the critic's (1 output), the actor's (A or 2A outputs) */
     const rtu_real *obs_mean, *obs_inv_std; /* n_obs each, or both NULL: no normalisation */
-    rtu_real reward_scale;        /* the previous reward's factor (prev_reward) */
+    rtu_real reward_mean;         /* subtracted from the previous reward (prev_reward) */
+    rtu_real reward_scale;        /* then its factor (prev_reward) */
     rtu_real std_min, std_max;    /* a continuous actor's std bounds */
 } rtu_model;
 
 /* Check a model once before use: kinds, sizes (each at most RTU_MAX_DIM; n_trunks 1 or 2; with
  * n_actions 0, one trunk and no previous action), flags 0 or 1 (memoryless without the
  * extras), pointers, every weight finite, |g|, |phi| < 1 and 0 < eta <= 1 (RTU_ERR_PARAM_RANGE),
- * reward_scale finite and > 0, 0 < std_min < std_max for a continuous actor (RTU_ERR_CONFIG). */
+ * with prev_reward reward_mean finite and reward_scale finite and > 0, 0 < std_min < std_max for
+ * a continuous actor (RTU_ERR_CONFIG). */
 rtu_status rtu_model_check(const rtu_model *model);
 
 /* The sizes of the macros above, for this model: state and work reals, outputs. */
@@ -122,11 +127,11 @@ rtu_status rtu_model_step(const rtu_model *model, rtu_real *state, const rtu_rea
 
 /* The action taken on the latest step's outputs (1 real, the index, for discrete actions; A
  * reals for continuous ones, as rtu_ac_act gives it) and the reward it brought, into the state's
- * extras for the next step: the action (one-hot if discrete) with prev_action, reward_scale *
- * reward with prev_reward; nothing otherwise (action may then be NULL). Not after the last step
- * of an episode: rtu_model_reset instead. Refused with state untouched: a non-finite or too
- * large reward or action entry (as rtu_model_step), a discrete index that is not an action
- * (RTU_ERR_ACTION). */
+ * extras for the next step: the action (one-hot if discrete) with prev_action, (reward -
+ * reward_mean) * reward_scale with prev_reward; nothing otherwise (action may then be NULL). Not
+ * after the last step of an episode: rtu_model_reset instead. Refused with state untouched: a
+ * non-finite or too large reward or action entry (as rtu_model_step), a discrete index that is
+ * not an action (RTU_ERR_ACTION). */
 rtu_status rtu_model_feed(const rtu_model *model, rtu_real *state, const rtu_real *action,
                           rtu_real reward);
 

@@ -39,7 +39,8 @@ TWIN_FIELDS = tuple(
     tuple(f"head.{r}.{name}" for r in (0, 1)
           for name in ("params", "q_hat", "q", "q_inv_std", "out")) + (
     "z_v", "z_pi", "pi", "x", "x_next", "obs_mean", "obs_m2", "obs_last", "action", "ret_trace",
-    "ret_mean", "ret_m2", "obs_count", "ret_count", "rng.state", "rng.inc", "fed", "acted",
+    "ret_mean", "ret_m2", "obs_count", "ret_count", "reward_mean", "reward_m2", "reward_count",
+    "rng.state", "rng.inc", "fed", "acted",
     "steps", "episodes")
 
 #: what a refused call out of turn (RTU_ERR_ORDER) means
@@ -257,7 +258,7 @@ class ActorCritic(Checkpointable):
     them one trunk and heads of their own)::
 
         x_t = [normalised obs_t (n_in); previous action (n_actions, one-hot if discrete);
-               previous scaled reward (1)]          the extras if prev_action, prev_reward
+               previous reward (1), normalised]     the extras if prev_action, prev_reward
         e_t = lrelu(LN(W_in x_t + b_in))            (n_embed,), or x_t when n_embed = 0
         h_t = RTU(e_t)                              (2 n_hidden,)
         q_t = lrelu(LN(W_1 h_t + b_1))              (n_head,), or h_t when n_head = 0
@@ -375,6 +376,22 @@ class ActorCritic(Checkpointable):
         r = impl.impl
         return {"trace": float(r.ret_trace), "mean": float(r.ret_mean[0]),
                 "m2": float(r.ret_m2[0]), "count": int(r.ret_count)}
+
+    @property
+    def prev_reward_statistics(self) -> dict:
+        """The running statistics (Welford) of the raw rewards that normalise the previous-reward
+        input (prev_reward): "mean", "m2" (the sum of squared deviations) and "count" (rewards
+        added); that input is (r - mean) / sqrt(m2 / (count - 1) + 1e-8), the reward added first
+        (the variance 1 until two rewards), or r itself with normalize_obs off (mean and m2 then
+        stay 0). All 0 without prev_reward."""
+        impl = self._impl
+        if hasattr(impl, "struct"):
+            s = impl.struct
+            return {"mean": float(s.reward_mean), "m2": float(s.reward_m2),
+                    "count": int(s.reward_count)}
+        r = impl.impl
+        return {"mean": float(r.reward_mean[0]), "m2": float(r.reward_m2[0]),
+                "count": int(r.reward_count)}
 
     @property
     def acted(self) -> bool:

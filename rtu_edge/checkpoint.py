@@ -34,7 +34,7 @@ from .reference.config import ACNetwork
 
 #: rtu_ckpt.h's RTU_CKPT_VERSION, RTU_CKPT_HEADER_BYTES, RTU_CKPT_V1_HEADER_BYTES,
 #: RTU_CKPT_CRC_BYTES (macros, which cffi does not see), for messages
-VERSION, HEADER_BYTES, V1_HEADER_BYTES, CRC_BYTES = 2, 88, 56, 4
+VERSION, HEADER_BYTES, V1_HEADER_BYTES, CRC_BYTES = 3, 88, 56, 4
 
 #: rtu_learner_type: value -> (the name used in the API, the name used in messages)
 LEARNER_TYPES = {1: ("td", "TD(lambda)"), 2: ("actor-critic", "actor-critic")}
@@ -73,7 +73,8 @@ class Dims:
     prev_action: bool = False
     prev_reward: bool = False
     memoryless: bool = False
-    version: int = 2   # the format version: 2, or 1 (a TD checkpoint of before version 2)
+    version: int = 3   # the format version: 3; 2 (TD, or an actor-critic without prev_reward);
+    #                    1 (a TD checkpoint of before version 2)
 
     @property
     def dtype(self) -> np.dtype:
@@ -105,8 +106,16 @@ def read_dims(data: bytes, path: PathLike = "<bytes>") -> Dims:
                              "streaming network (input layer, RTU, MLP heads) replaced the "
                              "actor-critic's network: this rtu_edge cannot load it; retrain the "
                              "learner")
+        if version == 2 and learner == 2:
+            raise ValueError(f"{at} is a version-2 actor-critic checkpoint with prev_reward: its "
+                             "previous-reward input was the scaled reward (the TD error's "
+                             "r / sqrt(var(u) + eps)), while this rtu_edge normalises that input "
+                             "as an observation entry (r - mean) / sqrt(var + eps), so its "
+                             "networks cannot go on; retrain the learner (or train one without "
+                             "prev_reward)")
         raise ValueError(f"{at} has format version {version}, which this rtu_edge does not read "
-                         f"(it reads version {VERSION}, and version 1 of TD(lambda))")
+                         f"(it reads version {VERSION}, version 2 of TD(lambda) and of an "
+                         "actor-critic without prev_reward, and version 1 of TD(lambda))")
     if status == lib.RTU_ERR_CKPT_TRUNCATED:
         header = V1_HEADER_BYTES if version_of(data) == 1 else HEADER_BYTES
         said = (f", its header says {struct.unpack_from('<Q', data, 48)[0] + header + CRC_BYTES}"
@@ -135,7 +144,7 @@ def version_of(data: bytes) -> int:
     return struct.unpack_from("<I", data, 8)[0] if len(data) >= 12 else 0
 
 
-#: the actor-critic's shape fields of a version-2 header (offsets 56 to 84)
+#: the actor-critic's shape fields of a version-2 or -3 header (offsets 56 to 84)
 SHAPE_FIELDS = ("n_embed", "n_head", "shared", "prev_action", "prev_reward", "memoryless",
                 "action_kind", "n_actions")
 

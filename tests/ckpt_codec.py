@@ -6,8 +6,10 @@ same state.
 
 Both learner types share the framing (header, CRC: ``_frame``, ``_unframe``, ``_check_header``)
 and the cell's arrays (``cell_array_sizes``, ``_cell_arrays``, ``_restore_cell``, ``_read_arrays``).
-Format version 2 (an 88-byte header that holds the actor-critic's whole shape); version 1 (a 56-byte
-header) is read for TD(lambda) only, as the C core reads it.
+Format version 3 (an 88-byte header that holds the actor-critic's whole shape; the actor-critic's
+payload ends with the previous-reward input's statistics); version 2 (the same without those) is
+read for TD(lambda) and for an actor-critic without prev_reward (zero reward statistics), and
+version 1 (a 56-byte header) for TD(lambda) only, as the C core reads them.
 
 TD(lambda), learner type 1:
 
@@ -47,7 +49,7 @@ from rtu_edge.reference.config import OPTIMIZERS, ACConfig, ACNetwork
 from rtu_edge.reference.td import TD, TDConfig
 
 MAGIC = b"RTUEDGE\0"
-VERSION = 2
+VERSION = 3
 LEARNER_TD = 1
 LEARNER_ACTOR_CRITIC = 2
 LEARNER_NAMES = {LEARNER_TD: "TD(lambda)", LEARNER_ACTOR_CRITIC: "actor-critic"}
@@ -68,6 +70,9 @@ AC_FIXED = struct.Struct("<4I5Q")  # 56 bytes (RTU_AC_CKPT_FIXED_BYTES)
 AC_CONFIG_REALS = ("gamma", "lambda_", "alpha", "kappa_value", "kappa_policy", "entropy_coef",
                    "sparsity", "std_min", "std_max")
 AC_STATS = ("ret_trace", "ret_mean", "ret_m2")
+#: after the actor-critic's arrays (version 3): reward_count (u64), then reward_mean, reward_m2
+AC_REWARD_COUNT = struct.Struct("<Q")
+AC_REWARD_STATS = ("reward_mean", "reward_m2")
 MAX_DIM = 65536
 #: what the actor-critic refuses to save between act and learn, and its remedy
 SAVE_AFTER_LEARN = ("cannot checkpoint the actor-critic between act and learn: save after learn "
@@ -161,9 +166,9 @@ def _unframe(data: bytes, where: str) -> tuple:
     if size < 12:
         raise ValueError(f"{where} is truncated: {size} bytes, no format version")
     version = struct.unpack_from("<I", data, 8)[0]
-    if version not in (1, VERSION):
+    if version not in (1, 2, VERSION):
         raise ValueError(f"{where} has format version {version}; this rtu_edge reads version "
-                         f"{VERSION} (and version 1 of TD(lambda))")
+                         f"{VERSION} (and versions 2 and 1 of TD(lambda))")
     header = V1_HEADER if version == 1 else HEADER
     if size < header.size + CRC_BYTES:
         raise ValueError(f"{where} is truncated: {size} bytes, shorter than the "
@@ -183,6 +188,12 @@ def _unframe(data: bytes, where: str) -> tuple:
     if version == 1 and fields[2] != LEARNER_TD:
         raise ValueError(f"{where} is a version-1 actor-critic checkpoint, from before the "
                          "streaming network: it cannot be loaded (retrain the learner)")
+    if version == 2 and fields[2] == LEARNER_ACTOR_CRITIC and \
+            fields[11 + SHAPE_FIELDS.index("prev_reward")]:
+        raise ValueError(f"{where} is a version-2 actor-critic checkpoint with prev_reward: its "
+                         "previous-reward input was the scaled reward, not the normalised reward "
+                         "of version 3, so its networks cannot go on; retrain the learner (or "
+                         "train one without prev_reward)")
     if version == 1:
         fields = fields + (0,) * len(SHAPE_FIELDS)
     return fields, header.size
@@ -390,7 +401,7 @@ def encode(ckpt: TDCheckpoint, version: int = VERSION) -> bytes:
 
 
 def decode(data: bytes, path: PathLike = "<bytes>", expect: Optional[dict] = None) -> TDCheckpoint:
-    """Parse and check a TD(lambda) checkpoint (version 2 or 1). ``expect`` may hold any of
+    """Parse and check a TD(lambda) checkpoint (version 3, 2 or 1). ``expect`` may hold any of
     precision, kind, activation, n_in, n_hidden that the checkpoint must match (the learner it will
     go into). Raises ValueError naming path and the fault."""
     data = bytes(data)
@@ -515,10 +526,12 @@ def ac_array_sizes(kind: str, n_obs: int, n_hidden: int, network: ACNetwork, act
 
 
 def ac_payload_bytes(kind: str, n_obs: int, n_hidden: int, network: ACNetwork, action_kind: str,
-                     n_actions: int, precision: int) -> int:
+                     n_actions: int, precision: int, version: int = VERSION) -> int:
+    """The payload's bytes (version 2: without the reward statistics)."""
     sizes = ac_array_sizes(kind, n_obs, n_hidden, network, action_kind, n_actions)
+    reward = AC_REWARD_COUNT.size + precision * len(AC_REWARD_STATS) if version >= 3 else 0
     return AC_FIXED.size + precision * (len(AC_CONFIG_REALS) + len(AC_STATS) +
-                                        sum(sizes.values()))
+                                        sum(sizes.values())) + reward
 
 
 def ac_checkpoint_bytes(kind: str, n_obs: int, n_hidden: int, network: ACNetwork,
@@ -555,6 +568,9 @@ class ACCheckpoint(_Reals):
     ret_mean: float
     ret_m2: float
     arrays: Dict[str, np.ndarray]
+    reward_count: int = 0       # the previous-reward input's statistics (0 in version 2)
+    reward_mean: float = 0.0
+    reward_m2: float = 0.0
 
     def sizes(self) -> Dict[str, int]:
         return ac_array_sizes(self.kind, self.n_obs, self.n_hidden, self.network,
@@ -567,20 +583,24 @@ def _shape_fields(network: ACNetwork, action_kind: str, n_actions: int) -> tuple
             n_actions)
 
 
-def encode_ac(ckpt: ACCheckpoint) -> bytes:
-    """The bytes of ckpt, as rtu_ac_save writes them."""
+def encode_ac(ckpt: ACCheckpoint, version: int = VERSION) -> bytes:
+    """The bytes of ckpt, as rtu_ac_save writes them (version 2: as the format before version 3
+    wrote them, without the reward statistics, for the tests that it still loads)."""
     dt = _encoding_dtype(ckpt.precision)
     cfg = ckpt.config
+    reward = [AC_REWARD_COUNT.pack(ckpt.reward_count),
+              np.array([ckpt.reward_mean, ckpt.reward_m2], dtype=dt).tobytes()] \
+        if version >= 3 else []
     payload = b"".join([
         AC_FIXED.pack(int(bool(cfg.normalize_obs)), int(bool(cfg.scale_reward)),
                       int(bool(ckpt.fed)), int(bool(ckpt.acted)), ckpt.episodes, ckpt.obs_count,
                       ckpt.ret_count, ckpt.rng_state, ckpt.rng_inc),
         np.array([getattr(cfg, name) for name in AC_CONFIG_REALS] +
                  [ckpt.ret_trace, ckpt.ret_mean, ckpt.ret_m2], dtype=dt).tobytes(),
-        _encode_arrays(ckpt.arrays, ckpt.sizes(), dt)])
+        _encode_arrays(ckpt.arrays, ckpt.sizes(), dt), *reward])
     return _frame(LEARNER_ACTOR_CRITIC, ckpt.precision, ckpt.kind, ckpt.activation, ckpt.n_obs,
                   ckpt.n_hidden, cfg.optimizer, ckpt.steps, payload,
-                  _shape_fields(ckpt.network, ckpt.action_kind, ckpt.n_actions))
+                  _shape_fields(ckpt.network, ckpt.action_kind, ckpt.n_actions), version=version)
 
 
 def _ac_shape(h: _Header, where: str) -> tuple:
@@ -625,7 +645,7 @@ def decode_ac(data: bytes, path: PathLike = "<bytes>",
     _check_expect(found, expect, where)
     kind, n_obs, n_hidden, precision = h.kind, h.n_in, h.n_hidden, h.precision
     expected_payload = ac_payload_bytes(kind, n_obs, n_hidden, network, action_kind, n_actions,
-                                        precision)
+                                        precision, h.version)
     if h.payload_len != expected_payload:
         raise ValueError(f"{where} has a {h.payload_len}-byte payload; a {kind} actor-critic "
                          f"with n_obs={n_obs}, n_hidden={n_hidden}, {network}, {n_actions} "
@@ -656,20 +676,31 @@ def decode_ac(data: bytes, path: PathLike = "<bytes>",
         raise ValueError(f"{where} has an even PRNG increment {rng_inc:#x}; PCG32 needs it odd")
     sizes = ac_array_sizes(kind, n_obs, n_hidden, network, action_kind, n_actions)
     arrays = _read_arrays(data, offset, sizes, dt, where)
+    reward_count, reward_stats = 0, [0.0, 0.0]  # version 2 has none
+    if h.version >= 3:
+        offset += precision * sum(sizes.values())
+        reward_count = AC_REWARD_COUNT.unpack_from(data, offset)[0]
+        reward_stats = np.frombuffer(data, dtype=dt, count=2,
+                                     offset=offset + AC_REWARD_COUNT.size).astype(np.float64)
     for prefix in ac_trunks(network):
         _check_log_params(arrays[f"{prefix}params"], n_hidden, where)
     _check_arrays(arrays, not fed, where)
+    if not np.all(np.isfinite(reward_stats)):
+        raise ValueError(f"{where} has NaN or Inf in reward_mean or reward_m2")
+    reward_mean, reward_m2 = (float(v) for v in reward_stats)
     for prefix in ac_trunks(network):
         _check_features(arrays[f"{prefix}state"], kind, h.activation, n_hidden,
                         f"{prefix}state", where)
     _check_ac_stats(config, h.steps, episodes, obs_count, ret_count,
                     *values[len(AC_CONFIG_REALS):], arrays, where)
+    _check_reward_stats(config, network, h.steps, reward_count, reward_mean, reward_m2, where)
     if acted:
         raise ValueError(f"{where} was taken between act and learn (acted = 1); checkpoints are "
                          "taken after learn")
     return ACCheckpoint(precision, kind, h.activation, n_obs, n_hidden, network, action_kind,
                         n_actions, config, h.steps, episodes, obs_count, ret_count, rng_state,
-                        rng_inc, bool(fed), False, *values[len(AC_CONFIG_REALS):], arrays)
+                        rng_inc, bool(fed), False, *values[len(AC_CONFIG_REALS):], arrays,
+                        reward_count, reward_mean, reward_m2)
 
 
 def _check_ac_stats(config: ACConfig, steps: int, episodes: int, obs_count: int, ret_count: int,
@@ -704,6 +735,28 @@ def _check_ac_stats(config: ACConfig, steps: int, episodes: int, obs_count: int,
         raise ValueError(f"{where} has obs_m2 beyond what {obs_count} observations give")
 
 
+def _check_reward_stats(config: ACConfig, network: ACNetwork, steps: int, count: int,
+                        mean: float, m2: float, where: str) -> None:
+    """The previous-reward input's statistics as a learner can hold them (check_stats of
+    rtu_ckpt.c): kept with prev_reward (mean and m2 with normalize_obs too), counted by learn."""
+    if count > COUNT_LIMIT:
+        raise ValueError(f"{where} has reward_count {count} beyond 2^53")
+    if count > steps:
+        raise ValueError(f"{where} has reward_count {count} above steps {steps}")
+    if m2 < 0:
+        raise ValueError(f"{where} has reward_m2 below 0 (a sum of squares)")
+    if not network.prev_reward and (count or mean or m2):
+        raise ValueError(f"{where} has previous-reward statistics with prev_reward off")
+    if not config.normalize_obs and (mean or m2):
+        raise ValueError(f"{where} has previous-reward statistics with normalize_obs off")
+    if (count == 0 and mean) or (count <= 1 and m2):
+        raise ValueError(f"{where} has previous-reward statistics before reward_count rewards "
+                         "make them")
+    if abs(mean) > INPUT_LIMIT or m2 > 8.0 * INPUT_LIMIT ** 2 * count:
+        raise ValueError(f"{where} has previous-reward statistics beyond what {count} rewards "
+                         "give")
+
+
 def from_reference_ac(ac: AC) -> ACCheckpoint:
     """The checkpoint of a reference AC (float64), as copies."""
     arrays = {}
@@ -719,7 +772,8 @@ def from_reference_ac(ac: AC) -> ACCheckpoint:
                         int(ac.episodes), int(ac.obs_count), int(ac.ret_count),
                         int(ac.rng.state), int(ac.rng.inc), bool(ac.fed), bool(ac.acted),
                         float(ac.ret_trace), float(np.asarray(ac.ret_mean).reshape(-1)[0]),
-                        float(np.asarray(ac.ret_m2).reshape(-1)[0]), arrays)
+                        float(np.asarray(ac.ret_m2).reshape(-1)[0]), arrays,
+                        int(ac.reward_count), float(ac.reward_mean[0]), float(ac.reward_m2[0]))
 
 
 def reference_ac_bytes(ac: AC, path: PathLike = "of this learner") -> bytes:
@@ -764,6 +818,9 @@ def restore_reference_ac(ac: AC, ckpt: ACCheckpoint, path: PathLike = "<bytes>")
     ac.ret_trace = ckpt.ret_trace
     ac.ret_mean[:] = ckpt.ret_mean
     ac.ret_m2[:] = ckpt.ret_m2
+    ac.reward_count = ckpt.reward_count
+    ac.reward_mean[:] = ckpt.reward_mean
+    ac.reward_m2[:] = ckpt.reward_m2
     for trunk in ac.trunk:
         if trunk is not None:
             trunk.cell.refresh()

@@ -86,7 +86,10 @@ def test_c_float64_matches_reference_over_1000_steps(action_kind, shared, kind, 
                                                 ("continuous", False), ("continuous", True)])
 def test_float32_follows_the_same_actions_for_200_steps(action_kind, shared):
     """The float32 C learner against the reference over 200 steps: the same discrete actions;
-    continuous actions equal to float32 rounding (the Gaussian's draws are the same)."""
+    continuous actions equal to float32 rounding (the Gaussian's draws are the same), amplified by
+    learning: within 1e-4 for the first 100 steps, 1e-3 for all 200. (The previous-reward input
+    normalises rewards by their running std: consecutive Pendulum rewards differ by about 1e-2
+    early on, so float32's rounding of a reward, about 5e-7, is a relative 1e-4 of that input.)"""
     task = TASKS[action_kind][0]
     a64, _ = run(learner("reference", action_kind=action_kind, shared=shared, **FULL), task, 200)
     a32, _ = run(learner("c", np.float32, action_kind=action_kind, shared=shared, **FULL), task,
@@ -94,7 +97,8 @@ def test_float32_follows_the_same_actions_for_200_steps(action_kind, shared):
     if action_kind == "discrete":
         assert np.array_equal(a64, a32)
     else:
-        assert np.max(np.abs(a32 - a64)) < 1e-4
+        assert np.max(np.abs(a32 - a64)[:100]) < 1e-4
+        assert np.max(np.abs(a32 - a64)) < 1e-3
 
 
 def test_memoryless_and_plain_networks_match_the_reference():
@@ -367,6 +371,59 @@ def test_reward_statistics_are_the_reward_scalings_on_both_backends():
         assert stats["mean"] == pytest.approx(np.mean(traces), rel=1e-9)
         assert stats["m2"] == pytest.approx(np.sum((np.array(traces) - np.mean(traces)) ** 2),
                                             rel=1e-9)
+
+
+def _input(ac) -> np.ndarray:
+    """A copy of x, the input the networks hold (rtu_ac.x; the reference's AC.x)."""
+    impl = ac._impl
+    if ac.backend == "c":
+        return np.array(impl.core.view(impl.ac.x, ac.n_x))
+    return impl.impl.x.copy()
+
+
+@pytest.mark.parametrize("normalize_obs", [True, False])
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_previous_reward_input_is_normalised_like_an_observation(backend, normalize_obs):
+    """With prev_reward, x's last entry after learn(r, ..) is (r - mean) / sqrt(var + 1e-8) over
+    the raw rewards seen so far, r included (var the sample variance, 1 until two rewards), as an
+    observation entry is: rewards of +-1/51 give an input of about 1, not the scaled reward's
+    +-0.04 (the TD error's r~ is unchanged). With normalize_obs off, the raw reward. Zero at an
+    episode's first step."""
+    rng = np.random.default_rng(5)
+    ac = ActorCritic(2, 4, 2, seed=3, backend=backend, n_embed=0, n_head=0, prev_reward=True,
+                     normalize_obs=normalize_obs)
+    rewards, obs = [], rng.normal(size=2)
+    for t in range(40):
+        ac.act(obs)
+        if t == 25:  # a new episode: no previous reward
+            assert _input(ac)[-1] == 0.0
+        r = float(rng.choice([-1.0, 1.0]) / 51 + (0.5 if t % 7 == 0 else 0.0))
+        rewards.append(r)
+        obs = rng.normal(size=2)
+        ac.learn(r, obs, False, t == 24)
+        if t == 24:
+            continue
+        seen = np.array(rewards)
+        var = np.var(seen, ddof=1) if len(seen) >= 2 else 1.0
+        want = (r - seen.mean()) / np.sqrt(var + 1e-8) if normalize_obs else r
+        assert _input(ac)[-1] == pytest.approx(want, rel=1e-12, abs=1e-14), t
+    stats = ac.prev_reward_statistics
+    assert stats["count"] == 40
+    if normalize_obs:
+        assert stats["mean"] == pytest.approx(np.mean(rewards), rel=1e-12)
+        assert stats["m2"] == pytest.approx(np.sum((np.array(rewards) - np.mean(rewards)) ** 2),
+                                            rel=1e-12)
+        assert 0.5 < abs(_input(ac)[-1]) < 3  # an input of the size of the others
+    else:
+        assert stats["mean"] == stats["m2"] == 0.0
+
+
+def test_previous_reward_statistics_are_kept_only_with_prev_reward():
+    """A network without prev_reward keeps no reward statistics (its checkpoint's stay zero)."""
+    for backend in ("c", "reference"):
+        ac = learner(backend)
+        run(ac, "cartpole-p", 30)
+        assert ac.prev_reward_statistics == {"mean": 0.0, "m2": 0.0, "count": 0}
 
 
 @pytest.mark.parametrize("backend", ["c", "reference"])

@@ -1,4 +1,4 @@
-"""Actor-critic checkpoints (learner type 2 of c_src/rtu_ckpt.h, format version 2,
+"""Actor-critic checkpoints (learner type 2 of c_src/rtu_ckpt.h, format version 3,
 rtu_edge/checkpoint.py): resuming mid-episode is exact for every network shape, C and Python write
 the same bytes, a learner is built from a file's shape, every corruption or mismatch is refused
 with the learner untouched, and no checkpoint is taken between act and learn or of a diverged
@@ -94,7 +94,8 @@ def snapshot(ac):
         a = impl.ac
         return order + (impl.core.buffer.tobytes(), int(a.rng.state), int(a.rng.inc),
                         int(a.obs_count), int(a.ret_count), float(a.ret_trace),
-                        float(a.ret_mean), float(a.ret_m2), int(a.fed), int(a.acted),
+                        float(a.ret_mean), float(a.ret_m2), int(a.reward_count),
+                        float(a.reward_mean), float(a.reward_m2), int(a.fed), int(a.acted),
                         a.config.gamma, a.config.entropy_coef, int(a.config.normalize_obs))
     r = impl.impl
     derived = b"".join(t.cell.g.tobytes() + t.e_hat.tobytes() for t in r.trunk if t is not None)
@@ -167,12 +168,12 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
     head = (lambda out: k * (2 * n + 1) + out * (k + 1)) if k else \
         (lambda out: out * (2 * n + 1))
     trunks = 1 if net.shared else 2
-    reals = 12 + trunks * (E + P + S + T) + 2 * (head(1) + head(o) + E + P) + 3 * d + n_x
-    assert len(data) == HEADER + PAYLOAD_INTS + R * reals + 4 == \
+    reals = 14 + trunks * (E + P + S + T) + 2 * (head(1) + head(o) + E + P) + 3 * d + n_x
+    assert len(data) == HEADER + PAYLOAD_INTS + 8 + R * reals + 4 == \
         ck.ac_checkpoint_bytes(kind, d, n, net, action_kind, A, R)
     magic, version, learner_type, precision, kind_i, act, n_in, n_hidden, opt, steps, payload, \
         *shape = struct.unpack_from("<8s8IQQ8I", data)
-    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 2, 2, R)
+    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 3, 2, R)
     assert (kind_i, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear", "lru"].index(kind),
                                                          1, d, n, 1, 30)
     assert shape == [m, k, int(net.shared), int(net.prev_action), int(net.prev_reward),
@@ -182,6 +183,14 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
     assert fixed[:4] == (1, 1, fixed[2], 0)
     assert fixed[4] == ac.episodes and fixed[8] % 2 == 1
     assert struct.unpack_from("<I", data, len(data) - 4)[0] == zlib.crc32(data[:-4])
+    # the previous-reward input's statistics end the payload: kept with prev_reward only
+    reward_count = struct.unpack_from("<Q", data, len(data) - 4 - 2 * R - 8)[0]
+    reward_mean, reward_m2 = np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<"), count=2,
+                                           offset=len(data) - 4 - 2 * R)
+    stats = ac.prev_reward_statistics
+    assert reward_count == stats["count"] == (30 if net.prev_reward else 0)
+    assert (reward_mean, reward_m2) == (stats["mean"], stats["m2"])
+    assert (reward_mean != 0) == net.prev_reward
     if backend == "c":
         size = ac._impl.core.ffi.new("size_t *")
         assert ac._impl.lib.rtu_ac_checkpoint_size(ac._impl.ac, size) == 0
@@ -261,6 +270,68 @@ def test_order_state_is_restored(backend, dtype):
     fresh.load_bytes(ends.checkpoint_bytes())
     assert fresh.expected_obs is None and not fresh.acted
     fresh.act(np.array([0.5, -0.5]))
+
+
+# -- format version 2 (before the previous reward was normalised as an observation) --------------
+
+def version_2(data: bytes, precision: int) -> bytes:
+    """A version-3 actor-critic checkpoint rewritten in version 2: without the reward statistics
+    (reward_count, reward_mean, reward_m2) that end version 3's payload."""
+    tail = 8 + 2 * precision
+    body = bytearray(data[:-4 - tail])
+    struct.pack_into("<I", body, 8, 2)
+    struct.pack_into("<Q", body, 48, struct.unpack_from("<Q", data, 48)[0] - tail)
+    return bytes(body) + struct.pack("<I", zlib.crc32(body))
+
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
+def test_version_2_without_prev_reward_still_loads(tmp_path, backend, dtype):
+    """A version-2 checkpoint of a network without prev_reward loads (zero reward statistics,
+    which such a learner keeps), saves the version-3 bytes and goes on bit for bit."""
+    net = ACNetwork(n_embed=8, n_head=8, prev_action=True)
+    a, env_a = learner(backend, dtype, network=net), Stream(ACTIONS["discrete"][0])
+    first = env_a.run(a, 300)
+    data = a.checkpoint_bytes()
+    old = version_2(data, np.dtype(dtype).itemsize)
+    if dtype == np.float64:  # the independent codec agrees, both ways
+        assert ck.encode_ac(ck.decode_ac(data), version=2) == old
+        assert ck.encode_ac(ck.decode_ac(old)) == data
+    path = tmp_path / "v2.ckpt"
+    path.write_bytes(old)
+    b = ActorCritic.from_checkpoint(path, backend=backend)
+    assert b.network == net and b.prev_reward_statistics == {"mean": 0.0, "m2": 0.0, "count": 0}
+    assert b.checkpoint_bytes() == data
+    env_b = Stream(ACTIONS["discrete"][0])
+    env_b.replay(first)
+    assert np.array_equal(env_b.run(b, 200), env_a.run(a, 200))
+    assert b.checkpoint_bytes() == a.checkpoint_bytes()
+
+
+def test_version_2_with_prev_reward_is_refused_with_a_clear_message(tmp_path):
+    """A version-2 checkpoint whose network has prev_reward was trained on the scaled reward as
+    that input: every reader refuses it, and the message says why and what to do."""
+    data = trained(20).checkpoint_bytes()  # FULL: prev_reward
+    old = version_2(data, 8)
+    path = tmp_path / "v2_prev_reward.ckpt"
+    path.write_bytes(old)
+    message = (f"{path} is a version-2 actor-critic checkpoint with prev_reward: its "
+               "previous-reward input was the scaled reward.*retrain")
+    with pytest.raises(ValueError, match=message):
+        ActorCritic.from_checkpoint(path)
+    target = trained(20)
+    before = snapshot(target)
+    with pytest.raises(ValueError, match=message):
+        target.load(path)
+    assert snapshot(target) == before
+    with pytest.raises(ValueError, match="version-2 actor-critic checkpoint with prev_reward.*"
+                                         "retrain"):
+        ck.decode_ac(old, path)
+    ffi, lib = target._impl.core.ffi, target._impl.lib
+    assert lib.rtu_ckpt_inspect(old, len(old), ffi.new("rtu_ckpt_header *")) == \
+        lib.RTU_ERR_CKPT_VERSION
+    assert lib.rtu_ckpt_read_dims(old, len(old), ffi.new("rtu_ckpt_dims *")) == \
+        lib.RTU_ERR_CKPT_VERSION
+    assert lib.rtu_ac_load(target._impl.ac, old, len(old)) == lib.RTU_ERR_CKPT_VERSION
 
 
 # -- C and Python write the same bytes -----------------------------------------------------------
@@ -371,7 +442,7 @@ def corruptions(data: bytes):
             for n in (0, 7, 8, 12, 59, 60, 91, 92, 100, size // 2, size - 1)]
     out += [
         ("wrong magic, CRC fixed", recrc(b"NOTACKPT" + data[8:]), "CKPT_MAGIC"),
-        ("version 3, CRC fixed", with_u32(data, 8, 3), "CKPT_VERSION"),
+        ("version 4, CRC fixed", with_u32(data, 8, 4), "CKPT_VERSION"),
         # read with version 1's 56-byte header, the CRC is not where it says (a true version-1
         # actor-critic checkpoint is refused with CKPT_VERSION: tests/test_checkpoint.py)
         ("version 1, CRC fixed", with_u32(data, 8, 1), "CKPT_CRC"),
@@ -400,7 +471,9 @@ def corruptions(data: bytes):
 def semantic_corruptions(data, precision):
     """Valid framing and CRC, bad contents: (name, bytes, C status suffix, Python message)."""
     n = N_HIDDEN
-    reals = (len(data) - FIXED - 4) // precision
+    tail = 8 + 2 * precision  # reward_count (u64), reward_mean, reward_m2 end the payload
+    reals = (len(data) - FIXED - tail - 4) // precision  # the config, statistics and arrays
+    reward_mean = reals + 8 // precision  # the index of reward_mean
     b = bytearray(data)
     inc_at = HEADER + 16 + 4 * 8
     struct.pack_into("<Q", b, inc_at, struct.unpack_from("<Q", data, inc_at)[0] & ~1)
@@ -472,6 +545,19 @@ def semantic_corruptions(data, precision):
         ("obs_m2 1e30", with_real(data, real_index(data, "obs_m2"), 1e30, precision),
          "PARAM_RANGE", "obs_m2 beyond what obs_count observations"),
         ("x 2e6", with_real(data, reals - 1, 2e6, precision), "PARAM_RANGE", "x beyond"),
+        # the previous-reward input's statistics (the network has prev_reward; 100 steps)
+        ("reward_count 101", with_u64(data, len(data) - 4 - tail, 101), "PARAM_RANGE",
+         "reward_count above steps"),
+        ("reward_count 0", with_u64(data, len(data) - 4 - tail, 0), "PARAM_RANGE",
+         "reward_mean or reward_m2 not zero before reward_count rewards make them"),
+        ("reward_count 2^54", with_u64(data, len(data) - 4 - tail, 2**54), "PARAM_RANGE",
+         "reward_count beyond RTU_COUNT_LIMIT"),
+        ("reward_mean NaN", with_real(data, reward_mean, float("nan"), precision),
+         "NONFINITE_PARAM", "NaN or Inf in reward_mean or reward_m2"),
+        ("reward_m2 -1", with_real(data, reward_mean + 1, -1.0, precision), "PARAM_RANGE",
+         "reward_m2 below 0"),
+        ("reward_mean 2e6", with_real(data, reward_mean, 2e6, precision), "PARAM_RANGE",
+         "reward_mean or reward_m2 beyond what reward_count rewards"),
     ]
 
 

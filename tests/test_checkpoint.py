@@ -94,7 +94,7 @@ def test_size_and_layout(backend, dtype, kind):
     assert len(data) == 88 + 4 + R * reals + 4 == ck.td_checkpoint_bytes(kind, d, n, R)
     magic, version, learner_type, precision, k, act, n_in, n_hidden, opt, steps, payload, \
         *shape = struct.unpack_from("<8s8IQQ8I", data)
-    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 2, 1, R)
+    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 3, 1, R)
     assert (k, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear", "lru"].index(kind), 0,
                                                     d, n, 1, 0)
     assert shape == [0] * 8  # the actor-critic's fields
@@ -186,7 +186,7 @@ def corruptions(data: bytes):
                                                       88, 91, 92, size // 2, size - 5, size - 1)]
     out.append(("wrong magic", b"RTUEDGX\0" + data[8:]))
     out.append(("wrong magic, CRC fixed", recrc(b"NOTACKPT" + data[8:])))
-    out.append(("version 3, CRC fixed", recrc(data[:8] + struct.pack("<I", 3) + data[12:])))
+    out.append(("version 4, CRC fixed", recrc(data[:8] + struct.pack("<I", 4) + data[12:])))
     out.append(("version 0", data[:8] + struct.pack("<I", 0) + data[12:]))
     out.append(("actor-critic learner type", recrc(data[:12] + struct.pack("<I", 2) + data[16:])))
     out.append(("actor-critic field n_actions, CRC fixed",
@@ -292,7 +292,7 @@ def test_c_load_checks_everything_itself(stream, dtype):
 
     expected = {"flip header byte 0": "MAGIC", "flip header byte 7": "MAGIC",
                 "flip header byte 8": "VERSION", "wrong magic": "MAGIC",
-                "wrong magic, CRC fixed": "MAGIC", "version 3, CRC fixed": "VERSION",
+                "wrong magic, CRC fixed": "MAGIC", "version 4, CRC fixed": "VERSION",
                 "version 0": "VERSION", "actor-critic learner type": "MISMATCH",
                 "actor-critic field n_actions, CRC fixed": "MISMATCH",
                 "payload length huge": "TRUNCATED", "payload length short, CRC fixed": "MISMATCH"}
@@ -320,7 +320,7 @@ def test_c_load_checks_everything_itself(stream, dtype):
 # -- format version 1 ----------------------------------------------------------------------------
 
 def version_1(data: bytes) -> bytes:
-    """A version-2 checkpoint rewritten in version 1 (the 56-byte header before the actor-critic's
+    """A TD checkpoint rewritten in version 1 (the 56-byte header before the actor-critic's
     shape fields; the payload as it is)."""
     body = data[:8] + struct.pack("<I", 1) + data[12:56] + data[88:-4]
     return body + struct.pack("<I", zlib.crc32(body))
@@ -328,8 +328,8 @@ def version_1(data: bytes) -> bytes:
 
 @pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
 def test_version_1_td_checkpoints_still_load(stream, tmp_path, backend, dtype):
-    """A TD(lambda) checkpoint of format version 1 (its payload is version 2's) loads, and saving
-    it again writes version 2."""
+    """A TD(lambda) checkpoint of format version 1 (its payload is version 3's) loads, and saving
+    it again writes version 3; so does one of version 2 (version 3's but for the version)."""
     td = trained(stream, 100, backend=backend, dtype=dtype)
     data = td.checkpoint_bytes()
     old = version_1(data)
@@ -343,6 +343,15 @@ def test_version_1_td_checkpoints_still_load(stream, tmp_path, backend, dtype):
     target = trained(stream, 30, backend=backend, dtype=dtype, seed=4)
     target.load(path)
     assert target.checkpoint_bytes() == data
+    v2 = recrc(data[:8] + struct.pack("<I", 2) + data[12:])
+    assert ck.encode(ck.decode(v2)) == data
+    back = TDLambda.from_checkpoint(_written(tmp_path / "v2.ckpt", v2), backend=backend)
+    assert back.checkpoint_bytes() == data
+
+
+def _written(path, data: bytes):
+    path.write_bytes(data)
+    return path
 
 
 def test_version_1_actor_critic_checkpoints_are_refused_with_a_clear_message(stream, tmp_path):
@@ -363,8 +372,8 @@ def test_version_1_actor_critic_checkpoints_are_refused_with_a_clear_message(str
         assert lib.rtu_ckpt_inspect(old_ac, len(old_ac), header) == lib.RTU_ERR_CKPT_VERSION
         dims = ffi.new("rtu_ckpt_dims *")
         assert lib.rtu_ckpt_read_dims(old_ac, len(old_ac), dims) == lib.RTU_ERR_CKPT_VERSION
-    with pytest.raises(ValueError, match="format version 3, which this rtu_edge does not read"):
-        checkpoint.read_dims(data[:8] + struct.pack("<I", 3) + data[12:])
+    with pytest.raises(ValueError, match="format version 4, which this rtu_edge does not read"):
+        checkpoint.read_dims(data[:8] + struct.pack("<I", 4) + data[12:])
 
 
 def test_python_refuses_trailing_bytes(stream):

@@ -78,7 +78,8 @@ def test_actor_critic_model_is_the_learners_forward_pass(kind, action_kind, netw
                         **NETWORKS[network]})
     model = InferenceModel.from_learner(ac)
     assert model.n_trunks == (1 if network == "shared" else 2)
-    assert model.output_names[-1] == "value" and model.reward_scale == 1.0
+    assert model.output_names[-1] == "value"
+    assert (model.reward_mean, model.reward_scale) == (0.0, 1.0)  # the raw previous reward
     c_model = CModel(model, np.float64)
     state = model.initial_state()
     rng = np.random.default_rng(2)
@@ -110,8 +111,8 @@ def test_actor_critic_model_is_the_learners_forward_pass(kind, action_kind, netw
 
 
 def test_actor_critic_model_freezes_the_normalisation(tmp_path):
-    """The model's observation normalisation and reward scale are the learner's statistics at the
-    checkpoint: 1 / sqrt(m2 / (count - 1) + 1e-8)."""
+    """The model's observation and previous-reward normalisation are the learner's statistics at
+    the checkpoint: their means and 1 / sqrt(m2 / (count - 1) + 1e-8)."""
     path = trained_ac(tmp_path, "linear", "continuous")
     model = InferenceModel.from_checkpoint(path)
     learner = ActorCritic.from_checkpoint(path)
@@ -119,11 +120,41 @@ def test_actor_critic_model_freezes_the_normalisation(tmp_path):
     mean, m2, count = (stats[k] for k in ("mean", "m2", "count"))
     np.testing.assert_array_equal(model.obs_mean, mean)
     np.testing.assert_allclose(model.obs_inv_std, 1 / np.sqrt(m2 / (count - 1) + 1e-8))
-    assert 0 < model.reward_scale != 1.0
+    rewards = learner.prev_reward_statistics  # the previous-reward input's, not reward scaling's
+    assert rewards["count"] == 300 and model.reward_mean == rewards["mean"] != 0
+    assert model.reward_scale == pytest.approx(1 / np.sqrt(rewards["m2"] / 299 + 1e-8),
+                                               rel=1e-15)
     assert (model.std_min, model.std_max) == (learner.config.std_min, learner.config.std_max)
     assert model.output_names == ("mean_0", "mean_1", "std_0", "std_1", "value")
     out = CModel(model, np.float64).step(np.zeros(3))
     assert np.all((out[2:4] >= model.std_min) & (out[2:4] <= model.std_max))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_model_previous_reward_input_is_the_learners(dtype):
+    """With normalize_obs, the learner's previous-reward input after learn(r, ..) is (r - mean) /
+    sqrt(var + 1e-8) of the rewards so far; a model exported right then writes the same into its
+    state on feed(action, r): (r - reward_mean) * reward_scale, in C and in numpy (to rounding:
+    the model multiplies by the inverse std, the learner divides by the std)."""
+    ac = ActorCritic(3, 5, 2, kind="nonlinear", seed=1, dtype=dtype, n_embed=4, n_head=3,
+                     prev_action=True, prev_reward=True)
+    rng = np.random.default_rng(3)
+    obs = rng.normal(size=3)
+    for t in range(60):
+        action = ac.act(obs)
+        reward, obs = float(rng.choice([-1.0, 1.0]) / 51), rng.normal(size=3)
+        ac.learn(reward, obs, False, False)
+        if t in (0, 1, 30, 59):
+            model = InferenceModel.from_learner(ac)
+            impl = ac._impl
+            x = np.array(impl.core.view(impl.ac.x, ac.n_x))
+            c_model = CModel(model, dtype)
+            c_model.feed(action, reward)
+            tol = 1e-12 if dtype == np.float64 else 1e-6
+            assert model.encode(action, reward)[-1] == pytest.approx(x[-1], rel=tol, abs=tol)
+            assert c_model.state[-1] == pytest.approx(x[-1], rel=tol, abs=tol)
+            assert c_model.state[-1] == model.encode(action, reward)[-1]
+    assert abs(x[-1]) > 0.5  # rewards of +-1/51 give an input of about 1
 
 
 C_PROGRAM = """

@@ -215,6 +215,14 @@ def test_inputs_outputs_and_metadata(checkpoints, tmp_path, learner):
                                      "prev_reward", "memoryless")} == {
             "n_embed": "32", "n_head": "32", "n_trunks": "2", "prev_action": "1",
             "prev_reward": "1", "memoryless": "0"}
+        # the previous reward is normalised by the learner's statistics of the rewards; the raw
+        # reward that gives the zero input of an episode's first step is in the metadata
+        assert model.reward_mean != 0 and model.reward_scale != 1
+        start = np.float32(float(meta["prev_reward_at_start"]))
+        assert start == np.float32(model.reward_mean)
+        assert (start - np.float32(model.reward_mean)) * np.float32(model.reward_scale) == 0
+    else:
+        assert "prev_reward_at_start" not in meta
     if learner == "continuous":  # the std within its bounds
         sess = ox.session(proto)
         std = sess.run(["std"], {"obs": np.full((1, model.n_in), 5.0, np.float32),
@@ -244,7 +252,7 @@ def test_model_read_back_from_onnx(checkpoints):
                      "n_trunks", "prev_action", "prev_reward", "memoryless", "action_kind",
                      "n_actions", "output_names", "steps"):
             assert getattr(back, name) == getattr(model, name), name
-        for name in ("reward_scale", "std_min", "std_max"):
+        for name in ("reward_mean", "reward_scale", "std_min", "std_max"):
             assert getattr(back, name) == np.float32(getattr(model, name)), name
 
 

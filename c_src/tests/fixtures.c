@@ -256,7 +256,9 @@ int fix_ac_same(const rtu_ac *a, const rtu_ac *b)
            a->obs_m2 == b->obs_m2 && a->obs_last == b->obs_last && a->action == b->action &&
            a->ret_trace == b->ret_trace && a->ret_mean == b->ret_mean &&
            a->ret_m2 == b->ret_m2 && a->obs_count == b->obs_count &&
-           a->ret_count == b->ret_count && a->rng.state == b->rng.state &&
+           a->ret_count == b->ret_count && a->reward_mean == b->reward_mean &&
+           a->reward_m2 == b->reward_m2 && a->reward_count == b->reward_count &&
+           a->rng.state == b->rng.state &&
            a->rng.inc == b->rng.inc && a->fed == b->fed && a->acted == b->acted &&
            a->steps == b->steps && a->episodes == b->episodes;
 }

@@ -247,7 +247,8 @@ def ac_run(i: int, case, rounded: bool = False) -> dict:
                 checkpoint.decode_ac(ckpt[precision])
     end = ac_params(ac)
     stats = np.concatenate([ac.obs_mean, ac.obs_m2,
-                            [ac.ret_trace, float(ac.ret_mean[0]), float(ac.ret_m2[0])]])
+                            [ac.ret_trace, float(ac.ret_mean[0]), float(ac.ret_m2[0]),
+                             float(ac.reward_mean[0]), float(ac.reward_m2[0])]])
     return {"actions": np.array(actions), "values": np.array(values), "mid": mid, "end": end,
             "stats": stats, "episodes": ac.episodes, "ckpt": ckpt}
 
@@ -539,7 +540,8 @@ typedef struct {{ /* an actor-critic (GOLDEN_AC_N_IN observations) run for AC_ST
     const double *mid;     /* every parameter after AC_MID steps: each trunk's (input layer,
                               cell), the critic's head, the actor's head */
     const double *end;     /* the same after AC_STEPS steps */
-    const double *stats;   /* obs_mean, obs_m2, ret_trace, ret_mean, ret_m2 at the end */
+    const double *stats;   /* obs_mean, obs_m2, ret_trace, ret_mean, ret_m2, reward_mean,
+                              reward_m2 at the end */
 }} golden_ac_case;
 
 typedef struct {{ /* the Python-written checkpoint of an AC case after CKPT_STEP steps */

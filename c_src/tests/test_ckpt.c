@@ -39,6 +39,16 @@ static void put_real(unsigned char *p, rtu_real v)
     memcpy(p, &v, sizeof v); /* little-endian targets only (checked) */
 }
 
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    size_t i;
+    for (i = 8; i-- > 0;) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
 static rtu_real get_real(const unsigned char *p)
 {
     rtu_real v;
@@ -365,6 +375,50 @@ void test_ac_ckpt_resume_mid_episode(int i)
     CHECK(memcmp(buf_a, buf_b, bytes) == 0, "the resumed learner's buffer differs");
 }
 
+/* A version-2 checkpoint (the format before the reward statistics) of a network without
+ * prev_reward still loads: its bytes are version 3's without the last three fields, and the
+ * learner it gives has zero reward statistics, saves the version-3 bytes and goes on bit for
+ * bit. */
+void test_ac_ckpt_version2(int i)
+{
+    static rtu_real acts_a[40 * FIX_AC_MAX_ACTIONS], acts_b[40 * FIX_AC_MAX_ACTIONS];
+    static rtu_real vals_a[40], vals_b[40];
+    rtu_ac_config config;
+    rtu_ac_shape shape = roundtrip_shape(i, &config);
+    size_t wa = 0, wb = 0, w2, bytes = 0, tail = RTU_AC_CKPT_COUNT_BYTES + 2u * R;
+    rtu_ckpt_dims d;
+    rtu_ac a, b;
+    fix_env env_a, env_b;
+    CHECK(!shape.prev_reward, "roundtrip shape %d has no prev_reward", i);
+    CHECK_STATUS(rtu_ac_buffer_size(&shape, &bytes), RTU_OK);
+    CHECK_STATUS(rtu_ac_init(&a, &shape, &config, 7u, buf_a, sizeof buf_a), RTU_OK);
+    CHECK_STATUS(rtu_ac_init(&b, &shape, &config, 8u, buf_b, sizeof buf_b), RTU_OK);
+    fix_env_start(&env_a, 5u);
+    CHECK_STATUS(fix_ac_steps(&a, &env_a, 0, 61, NULL, NULL), RTU_OK);
+    CHECK_STATUS(rtu_ac_save(&a, ck1, sizeof ck1, &wa), RTU_OK);
+    w2 = wa - tail;
+    memcpy(work, ck1, w2 - RTU_CKPT_CRC_BYTES);
+    put_u32(work + 8, 2u);
+    put_u64(work + 48, get_u64(ck1 + 48) - tail);
+    reseal(w2);
+    CHECK_STATUS(rtu_ckpt_read_dims(work, w2, &d), RTU_OK);
+    CHECK(d.version == 2u && d.bytes == w2, "read_dims of version 2: version %u, %lu bytes",
+          (unsigned)d.version, (unsigned long)d.bytes);
+    CHECK_STATUS(rtu_ac_check_checkpoint(&b, work, w2, NULL), RTU_OK);
+    CHECK_STATUS(rtu_ac_load(&b, work, w2), RTU_OK);
+    CHECK(b.reward_count == 0 && b.reward_mean == 0 && b.reward_m2 == 0,
+          "a version-2 checkpoint loaded with reward statistics");
+    CHECK_STATUS(rtu_ac_save(&b, ck2, sizeof ck2, &wb), RTU_OK);
+    CHECK(wb == wa && memcmp(ck1, ck2, wa) == 0,
+          "the learner loaded from version 2 saves other bytes than version 3's");
+    env_b = env_a;
+    CHECK_STATUS(fix_ac_steps(&a, &env_a, 61, 89, acts_a, vals_a), RTU_OK);
+    CHECK_STATUS(fix_ac_steps(&b, &env_b, 61, 89, acts_b, vals_b), RTU_OK);
+    CHECK(memcmp(acts_a, acts_b, sizeof acts_a) == 0 && memcmp(vals_a, vals_b, sizeof vals_a) == 0,
+          "the learner loaded from version 2 acts or values otherwise");
+    CHECK(memcmp(buf_a, buf_b, bytes) == 0, "the learner loaded from version 2: buffer differs");
+}
+
 /* A copy of a learner's struct (an rtu_ac when is_ac, else an rtu_td), and whether the learner
  * still holds the same fields (fix_*_same: never the struct's bytes, whose padding is
  * uninitialised). */
@@ -522,8 +576,8 @@ void test_td_ckpt_refusals(int arg)
     patched("Inf in state", bytes, 0, &dst, buf_b, reals, RTU_ERR_NONFINITE_PARAM,
             "NaN or Inf in state");
     memcpy(work, ck1, bytes);
-    put_u32(work + 8, 3u); /* version 3, re-sealed */
-    patched("version 3", bytes, 0, &dst, buf_b, reals, RTU_ERR_CKPT_VERSION, "");
+    put_u32(work + 8, RTU_CKPT_VERSION + 1u); /* a version to come, re-sealed */
+    patched("version 4", bytes, 0, &dst, buf_b, reals, RTU_ERR_CKPT_VERSION, "");
     memcpy(work, v1, v1_bytes);
     put_real(work + RTU_CKPT_V1_HEADER_BYTES + R, (rtu_real)-0.5); /* lambda of version 1 */
     patched("version 1, lambda -0.5", v1_bytes, 0, &dst, buf_b, reals,
@@ -583,6 +637,8 @@ void test_ac_ckpt_refusals(int arg)
                                 shape.action_kind, shape.n_actions);
     size_t bytes = 0, w = 7, q = HEADER, r = HEADER + RTU_AC_CKPT_FIXED_BYTES;
     size_t arrays = r + (RTU_AC_CONFIG_REAL_COUNT + 3u) * R; /* the critic's W_in */
+    size_t tail = RTU_AC_CKPT_COUNT_BYTES + 2u * R; /* reward_count, reward_mean, reward_m2 */
+    size_t end = 0; /* where the arrays end and the reward statistics start */
     rtu_real obs[GOLDEN_AC_N_IN], action[FIX_AC_MAX_ACTIONS];
     rtu_ac src, dst, other;
     rtu_td td;
@@ -599,6 +655,11 @@ void test_ac_ckpt_refusals(int arg)
     fix_env_start(&env, g->env_seed);
     CHECK_STATUS(fix_ac_steps(&src, &env, 0, 77, NULL, NULL), RTU_OK);
     CHECK_STATUS(rtu_ac_save(&src, ck1, sizeof ck1, &bytes), RTU_OK);
+    end = bytes - RTU_CKPT_CRC_BYTES - tail;
+    CHECK(get_u64(ck1 + end) == 77u && get_real(ck1 + end + 8u) == src.reward_mean &&
+              get_real(ck1 + end + 8u + R) == src.reward_m2 && src.reward_m2 > 0,
+          "the reward statistics at the payload's end: count %lu, not 77",
+          (unsigned long)get_u64(ck1 + end));
     CHECK_STATUS(rtu_ac_save(&src, ck2, bytes - 1u, &w), RTU_ERR_BUFFER_SMALL);
     CHECK(w == 0, "a refused save reports 0 bytes written");
     /* never between act and learn */
@@ -693,8 +754,12 @@ void test_ac_ckpt_refusals(int arg)
     put_real(work + arrays + (2u * trunk + 1u) * R, (rtu_real)NAN);
     AC_PATCHED("NaN in the critic's head", RTU_ERR_NONFINITE_PARAM, "NaN or Inf in critic.head");
     memcpy(work, ck1, bytes);
-    put_real(work + bytes - RTU_CKPT_CRC_BYTES - R, (rtu_real)INFINITY); /* the last of x */
+    put_real(work + end - R, (rtu_real)INFINITY); /* the last of x */
     AC_PATCHED("Inf in x", RTU_ERR_NONFINITE_PARAM, "NaN or Inf in x");
+    memcpy(work, ck1, bytes);
+    put_real(work + end + 8u, (rtu_real)NAN);
+    AC_PATCHED("NaN reward_mean", RTU_ERR_NONFINITE_PARAM,
+               "NaN or Inf in reward_mean or reward_m2");
 
     /* issue 16: what no learner holds (each loaded, a learner failed on its next steps) */
     memcpy(work, ck1, bytes);
@@ -732,17 +797,53 @@ void test_ac_ckpt_refusals(int arg)
                "ret_trace, ret_mean or ret_m2 beyond what ret_count rewards within "
                "RTU_INPUT_LIMIT give");
     memcpy(work, ck1, bytes);
-    put_real(work + bytes - RTU_CKPT_CRC_BYTES - R * (n_x + 3u * shape.n_obs), (rtu_real)2e6);
+    put_real(work + end - R * (n_x + 3u * shape.n_obs), (rtu_real)2e6);
     AC_PATCHED("obs_mean 2e6", RTU_ERR_PARAM_RANGE,
                "obs_mean beyond +-RTU_INPUT_LIMIT (1e6), a mean of observations within it");
     memcpy(work, ck1, bytes);
-    put_real(work + bytes - RTU_CKPT_CRC_BYTES - R * (n_x + 2u * shape.n_obs), (rtu_real)1e30);
+    put_real(work + end - R * (n_x + 2u * shape.n_obs), (rtu_real)1e30);
     AC_PATCHED("obs_m2 1e30", RTU_ERR_PARAM_RANGE,
                "obs_m2 beyond what obs_count observations within RTU_INPUT_LIMIT give");
     memcpy(work, ck1, bytes);
-    put_real(work + bytes - RTU_CKPT_CRC_BYTES - R, (rtu_real)2e6);
+    put_real(work + end - R, (rtu_real)2e6);
     AC_PATCHED("x 2e6", RTU_ERR_PARAM_RANGE,
                "x beyond +-RTU_INPUT_LIMIT (1e6), the networks' input");
+    /* the previous-reward input's statistics (version 3) */
+    memcpy(work, ck1, bytes);
+    put_u64(work + end, (uint64_t)1 << 54);
+    AC_PATCHED("reward_count 2^54", RTU_ERR_PARAM_RANGE,
+               "reward_count beyond RTU_COUNT_LIMIT (2^53)");
+    memcpy(work, ck1, bytes);
+    put_u64(work + end, 78u);
+    AC_PATCHED("reward_count 78", RTU_ERR_PARAM_RANGE,
+               "reward_count above steps (a learn counts a reward, with prev_reward)");
+    memcpy(work, ck1, bytes);
+    put_real(work + end + 8u + R, (rtu_real)-1);
+    AC_PATCHED("reward_m2 -1", RTU_ERR_PARAM_RANGE, "reward_m2 below 0 (a sum of squares)");
+    memcpy(work, ck1, bytes);
+    put_u64(work + end, 1u);
+    AC_PATCHED("reward_count 1 with reward_m2", RTU_ERR_PARAM_RANGE,
+               "reward_mean or reward_m2 not zero before reward_count rewards make them");
+    memcpy(work, ck1, bytes);
+    put_real(work + end + 8u, (rtu_real)2e6);
+    AC_PATCHED("reward_mean 2e6", RTU_ERR_PARAM_RANGE,
+               "reward_mean or reward_m2 beyond what reward_count rewards within "
+               "RTU_INPUT_LIMIT give");
+    memcpy(work, ck1, bytes);
+    put_real(work + end + 8u + R, (rtu_real)1e30);
+    AC_PATCHED("reward_m2 1e30", RTU_ERR_PARAM_RANGE,
+               "reward_mean or reward_m2 beyond what reward_count rewards within "
+               "RTU_INPUT_LIMIT give");
+
+    /* a version-2 checkpoint of this network (prev_reward): the same without the reward
+     * statistics; its previous-reward input was the scaled reward, so every reader refuses it */
+    memcpy(work, ck1, end);
+    put_u32(work + 8, 2u);
+    put_u64(work + 48, get_u64(ck1 + 48) - tail);
+    w = bytes - tail;
+    patched("version 2 with prev_reward", w, 1, &dst, buf_b, reals, RTU_ERR_CKPT_VERSION, "");
+    CHECK_STATUS(rtu_ckpt_inspect(work, w, &h), RTU_ERR_CKPT_VERSION);
+    CHECK_STATUS(rtu_ckpt_read_dims(work, w, &d), RTU_ERR_CKPT_VERSION);
 
     /* a version-1 actor-critic checkpoint (the network before issue 11): its 56-byte header,
      * any payload, a valid CRC; refused by every reader */

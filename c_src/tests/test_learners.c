@@ -128,7 +128,7 @@ void test_ac_golden(int c)
     const golden_ac_case *g = &golden_ac_cases[c];
     static rtu_real actions[GOLDEN_AC_STEPS * FIX_AC_MAX_ACTIONS], values[GOLDEN_AC_STEPS];
     static rtu_real params[FIX_AC_REALS];
-    rtu_real stats[2 * GOLDEN_AC_N_IN + 3];
+    rtu_real stats[2 * GOLDEN_AC_N_IN + 5];
     size_t k, n_params, t, same = 0, first_diff = GOLDEN_AC_STEPS;
     rtu_ac ac;
     fix_env env;
@@ -177,7 +177,9 @@ void test_ac_golden(int c)
     stats[2 * GOLDEN_AC_N_IN] = ac.ret_trace;
     stats[2 * GOLDEN_AC_N_IN + 1] = ac.ret_mean;
     stats[2 * GOLDEN_AC_N_IN + 2] = ac.ret_m2;
-    check_close("observation and reward statistics", stats, g->stats, 2 * GOLDEN_AC_N_IN + 3,
+    stats[2 * GOLDEN_AC_N_IN + 3] = ac.reward_mean;
+    stats[2 * GOLDEN_AC_N_IN + 4] = ac.reward_m2;
+    check_close("observation and reward statistics", stats, g->stats, 2 * GOLDEN_AC_N_IN + 5,
                 TOL);
     CHECK(ac.steps == GOLDEN_AC_STEPS && ac.episodes == g->episodes, "steps %lu episodes %lu",
           (unsigned long)ac.steps, (unsigned long)ac.episodes);

@@ -82,6 +82,8 @@ const test_case test_list[] = {
     {"ckpt/ac_resume_mid_episode/8/lru", test_ac_ckpt_resume_mid_episode, 8, NULL},
     {"ckpt/td_refusals", test_td_ckpt_refusals, 0, NULL},
     {"ckpt/ac_refusals", test_ac_ckpt_refusals, 0, NULL},
+    {"ckpt/ac_version2_without_prev_reward/1", test_ac_ckpt_version2, 1, NULL},
+    {"ckpt/ac_version2_without_prev_reward/3", test_ac_ckpt_version2, 3, NULL},
 };
 
 const size_t test_count = sizeof test_list / sizeof test_list[0];

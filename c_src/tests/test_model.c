@@ -18,7 +18,9 @@
 static rtu_real ac_buf[FIX_AC_REALS];
 
 /* A model whose const pointers are the learner's own arrays: it follows the learner's weights
- * (and its cells' derived g, phi, eta) as they learn. No normalisation, reward_scale 1. */
+ * (and its cells' derived g, phi, eta) as they learn. No normalisation: reward_mean 0,
+ * reward_scale 1 (the learners it follows have normalize_obs off: their previous-reward input is
+ * the raw reward). */
 static rtu_model model_of(const rtu_ac *ac)
 {
     rtu_model m;
@@ -238,6 +240,9 @@ void test_model_run_sizes_and_refusals(int c)
     CHECK_STATUS(rtu_model_check(&bad), RTU_ERR_NULL);
     bad = m;
     bad.reward_scale = 0;
+    CHECK_STATUS(rtu_model_check(&bad), m.prev_reward ? RTU_ERR_CONFIG : RTU_OK);
+    bad = m;
+    bad.reward_mean = (rtu_real)INFINITY;
     CHECK_STATUS(rtu_model_check(&bad), m.prev_reward ? RTU_ERR_CONFIG : RTU_OK);
     bad = m;
     bad.obs_mean = bad.trunk[0].g;

@@ -48,6 +48,7 @@ void test_ac_ckpt_roundtrip(int shape);
 void test_ac_ckpt_resume_mid_episode(int shape);
 void test_td_ckpt_refusals(int arg);
 void test_ac_ckpt_refusals(int arg);
+void test_ac_ckpt_version2(int shape);
 
 /* test_model.c */
 void test_model_is_the_learners_forward(int golden_case);

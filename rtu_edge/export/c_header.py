@@ -208,7 +208,8 @@ def header_text(checkpoint, name: str = "model") -> str:
         f"    .trunk = {{{', '.join(trunks)}}},\n"
         f"    .head = {{{', '.join(heads)}}},\n"
         f"    .obs_mean = {mean}, .obs_inv_std = {inv_std},\n"
-        f"    .reward_scale = {_literal(model.reward_scale)}, .std_min = "
+        f"    .reward_mean = {_literal(model.reward_mean)}, "
+        f".reward_scale = {_literal(model.reward_scale)}, .std_min = "
         f"{_literal(model.std_min)}, .std_max = {_literal(model.std_max)}\n}};\n")
     parts.append("\n" + _bytes_array(
         f"{lo}_checkpoint", data, f"{up}_CHECKPOINT_BYTES",

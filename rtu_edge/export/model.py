@@ -4,14 +4,14 @@
 what inference needs, in the layout of ``rtu_model`` (c_src/rtu_model.h): each trunk's input layer
 and RTU (W_c, W_d and the derived g, phi, eta, computed by the C core's own rtu_cell_refresh, so
 they are the values the learner stepped with; the LRU's readout C_re, C_im, D), each head's hidden
-and output layers, the frozen observation normalisation and reward scale, and a continuous actor's
-std bounds.
+and output layers, the frozen observation and previous-reward normalisation, and a continuous
+actor's std bounds.
 ``step_reference`` is the step in numpy (on the reference's kernels, rtu_edge/reference/net.py);
 ``CModel`` runs the C one through cffi.
 
 One step (rtu_model.h), per network (critic and actor; one trunk with two heads when shared):
 
-    x   = [(obs - obs_mean) * obs_inv_std; prev action; reward_scale * prev reward]
+    x   = [(obs - obs_mean) * obs_inv_std; prev action; (prev reward - reward_mean) * reward_scale]
     e   = lrelu(LN(W_in x + b_in))                   (n_embed > 0; else e = x)
     a   = g * c - phi * d + eta * (W_c e);   b = g * d + phi * c + eta * (W_d e)
     linear:    (c, d) = (a, b),        h = [f(a); f(b)]
@@ -23,7 +23,7 @@ One step (rtu_model.h), per network (critic and actor; one trunk with two heads 
 Outputs: TD(lambda) ``[prediction]``; actor-critic ``[logit_0.., value]`` (discrete) or
 ``[mean_0.., std_0.., value]`` (continuous, std = min(std_min + softplus(pre), std_max)). The
 state is [c; d] of each trunk, then the extras of x (the previous action, one-hot if discrete,
-and the scaled previous reward): zero at every episode start; ``feed`` sets the extras after an
+and the normalised previous reward): zero at every episode start; ``feed`` sets the extras after an
 action, as the learner's learn does.
 """
 
@@ -85,8 +85,10 @@ class InferenceModel:
 
     ``learner`` is "td" or "actor-critic". ``trunks``: one (TD(lambda), a shared actor-critic)
     or two (the critic's, the actor's); ``heads``: [the critic's (TD: the prediction head)] and,
-    for the actor-critic, the actor's. obs_mean, obs_inv_std: (n_in,) or None; reward_scale
-    multiplies the previous reward fed back (prev_reward; else 1); std_min, std_max bound a
+    for the actor-critic, the actor's. obs_mean, obs_inv_std: (n_in,) or None; the previous
+    reward fed back enters x as (reward - reward_mean) * reward_scale (prev_reward: the learner's
+    running mean of the rewards and 1 / sqrt(var + 1e-8) at export, as it normalises that input;
+    0 and 1 with normalize_obs off or without prev_reward); std_min, std_max bound a
     continuous actor's std (else 0). ``output_names`` name the outputs.
     Arrays have the checkpoint's precision (``dtype``).
     """
@@ -107,6 +109,7 @@ class InferenceModel:
     heads: list
     obs_mean: Optional[np.ndarray]
     obs_inv_std: Optional[np.ndarray]
+    reward_mean: float
     reward_scale: float
     std_min: float
     std_max: float
@@ -198,7 +201,7 @@ class InferenceModel:
             trunk = _trunk(learner, p, "", learner.n_in)
             head = Head(None, Dense(p["w"].reshape(1, 2 * n), p["b"]))
             return cls("td", learner.kind, learner.activation, learner.n_in, n, 0, 0, False, False,
-                       False, None, 0, [trunk], [head], None, None, 1.0, 0.0, 0.0,
+                       False, None, 0, [trunk], [head], None, None, 0.0, 1.0, 0.0, 0.0,
                        ("prediction",), learner.steps, config)
         net, A = learner.network, learner.n_actions
         n_e = net.n_embed or learner.n_x
@@ -210,10 +213,11 @@ class InferenceModel:
         if learner.config.normalize_obs:
             stats = learner.observation_statistics
             obs_mean, obs_inv_std = stats["mean"], _inv_std(stats["m2"], stats["count"], dt)
-        reward_scale = 1.0
-        if learner.config.scale_reward and net.prev_reward:
-            stats = learner.reward_statistics
+        reward_mean, reward_scale = 0.0, 1.0  # the raw reward (normalize_obs off)
+        if learner.config.normalize_obs and net.prev_reward:
+            stats = learner.prev_reward_statistics
             m2, count = stats["m2"], stats["count"]
+            reward_mean = float(dt.type(stats["mean"]))
             reward_scale = float(_inv_std(np.array([m2], dtype=dt), count, dt)[0])
         if learner.action_kind == "discrete":
             names = tuple(f"logit_{i}" for i in range(A))
@@ -222,7 +226,8 @@ class InferenceModel:
         cfg, continuous = learner.config, learner.action_kind == "continuous"
         return cls("actor-critic", learner.kind, learner.activation, learner.n_in, n, net.n_embed,
                    net.n_head, net.prev_action, net.prev_reward, net.memoryless,
-                   learner.action_kind, A, trunks, heads, obs_mean, obs_inv_std, reward_scale,
+                   learner.action_kind, A, trunks, heads, obs_mean, obs_inv_std, reward_mean,
+                   reward_scale,
                    float(cfg.std_min) if continuous else 0.0,
                    float(cfg.std_max) if continuous else 0.0, names + ("value",), learner.steps,
                    config)
@@ -239,7 +244,8 @@ class InferenceModel:
             else:
                 extras.append(np.asarray(action, dtype=np.float64).reshape(-1))
         if self.prev_reward:
-            extras.append([float(reward) * self.reward_scale])
+            real = np.dtype(self.dtype).type  # in the model's precision, as rtu_model_feed
+            extras.append([(real(reward) - real(self.reward_mean)) * real(self.reward_scale)])
         return (np.concatenate(extras) if extras else np.zeros(0)).astype(self.dtype)
 
     def step_reference(self, state: np.ndarray, obs: np.ndarray):
@@ -370,7 +376,7 @@ class CModel:
             m.head[r].hidden = pointer(None if h.hidden is None else h.hidden.flat)
             m.head[r].out = pointer(h.out.flat)
         m.obs_mean, m.obs_inv_std = pointer(model.obs_mean), pointer(model.obs_inv_std)
-        m.reward_scale = model.reward_scale
+        m.reward_mean, m.reward_scale = model.reward_mean, model.reward_scale
         m.std_min, m.std_max = model.std_min, model.std_max
         status = lib.rtu_model_check(m)
         if status != lib.RTU_OK:

@@ -3,7 +3,7 @@
 ``to_onnx(model)`` builds one inference step as an ONNX graph, the step of rtu_model.h: per
 network (the critic's and the actor's, or one trunk with two heads when shared)
 
-    x   = [(obs - obs_mean) * obs_inv_std; prev_action; reward_scale * prev_reward]
+    x   = [(obs - obs_mean) * obs_inv_std; prev_action; (prev_reward - reward_mean) * reward_scale]
     e   = lrelu(LN(x W_in^T + b_in))               (n_embed > 0; else e = x)
     u   = eta * (e [W_c; W_d]^T)
     pre = [g c - phi d; g d + phi c] + u           (memoryless: pre = u)
@@ -27,19 +27,24 @@ per trunk, one trunk for TD(lambda) and a shared actor-critic, two otherwise):
     obs [batch, n_in]                                                  float32
     prev_action [batch, A]   (prev_action models) the action taken on the previous step's
                              outputs: one-hot (discrete) or the action vector (continuous)
-    prev_reward [batch, 1]   (prev_reward models) the reward that action brought, unscaled
+    prev_reward [batch, 1]   (prev_reward models) the reward that action brought, raw (the
+                             graph normalises it as the learner did: (r - reward_mean) *
+                             reward_scale)
     state [batch, S]
     TD(lambda):       prediction [batch, 1]
     actor-critic:     logits [batch, A] (discrete), or mean [batch, A] and std [batch, A]
                       (continuous, std = min(std_min + softplus(pre), std_max)); value [batch, 1]
     state_out [batch, S]
-The state and the previous action and reward are zeros at every episode start; feed state_out
-back as the next step's state. The metadata lists the inputs ("inputs") and outputs ("outputs").
+The state and the previous action are zeros at every episode start, and so is the normalised
+previous reward: feed prev_reward = reward_mean there (the metadata's "prev_reward_at_start", the
+float32 value that normalises to exactly 0; the learner's extras are zero at an episode's first
+step). Feed state_out back as the next step's state. The metadata lists the inputs ("inputs") and outputs ("outputs").
 
 The sequence variant (``sequence=True``) runs the same step under one Scan over a whole episode,
 time-major (the ONNX RNN convention and Scan's default axes; onnx.reference implements Scan over
 axis 0 only): obs [time, batch, n_in] (and prev_action [time, batch, A], prev_reward [time,
-batch, 1]: at time t, the action and reward of step t - 1, zeros at t = 0) and state [batch, S]
+batch, 1]: at time t, the action and reward of step t - 1; at t = 0 zeros and
+"prev_reward_at_start") and state [batch, S]
 (the start state) in, the per-step outputs over time [time, batch, k] and the final state_out
 [batch, S] out. For batch-major data [batch, time, n_in], transpose axes 0 and 1 first. The Scan
 body is built by the same function as the step graph (``_step_nodes``) and holds the step's
@@ -160,7 +165,8 @@ def _arrays(model: InferenceModel) -> dict:
     trunk r, trunk{r}/w_in = W_in^T, b_in (with an input layer), w_rtu = [W_c; W_d]^T,
     eta2 = [eta; eta], g2 = [g; g], phi2 = [-phi; phi] (not for the memoryless network); per head r, head{r}/w_1 = W_1^T, b_1
     (with a hidden layer), w_2 = W_2^T, b_2; obs_mean and obs_inv_std when normalised;
-    reward_scale (prev_reward), std_min, std_max (continuous actions), ln_eps; split sizes."""
+    reward_mean and reward_scale (prev_reward), std_min, std_max (continuous actions), ln_eps;
+    split sizes."""
     f32 = np.float32
     n = model.n_hidden
     arrays = {}  # only what the graph uses (onnxruntime warns of unused initializers)
@@ -187,6 +193,7 @@ def _arrays(model: InferenceModel) -> dict:
     if model.obs_mean is not None:
         arrays["obs_mean"], arrays["obs_inv_std"] = model.obs_mean, model.obs_inv_std
     if model.prev_reward:
+        arrays["reward_mean"] = np.array(model.reward_mean)
         arrays["reward_scale"] = np.array(model.reward_scale)
     if model.action_kind == "continuous":
         arrays["std_min"], arrays["std_max"] = np.array(model.std_min), np.array(model.std_max)
@@ -215,7 +222,8 @@ def _step_nodes(model: InferenceModel, g: _Nodes, inputs: list, state: str, outp
     if model.n_extra:
         parts = [x] + ([feeds["prev_action"]] if model.prev_action else [])
         if model.prev_reward:
-            parts.append(g.op("Mul", [feeds["prev_reward"], "reward_scale"]))
+            parts.append(g.op("Mul", [g.op("Sub", [feeds["prev_reward"], "reward_mean"]),
+                                      "reward_scale"]))
         x = g.op("Concat", parts, axis=1)
     states = [state] * model.n_trunks  # the memoryless step reads no state
     if model.n_trunks == 2 and not model.memoryless:
@@ -289,9 +297,14 @@ def _metadata(model: InferenceModel, sequence: bool) -> dict:
         "state_init": STATE_INIT,
         "obs_normalization": ("folded in: x = (obs - obs_mean) * obs_inv_std"
                               if model.obs_mean is not None else "none"),
+        "prev_reward_normalization": (
+            "folded in: (prev_reward - reward_mean) * reward_scale; feed prev_reward_at_start "
+            "at an episode's first step" if model.prev_reward else "none"),
         "checkpoint_dtype": np.dtype(model.dtype).name,
         "config": json.dumps(model.config, sort_keys=True),
     }
+    if model.prev_reward:  # normalises to 0 in float32, as the learner's extras at a start
+        meta["prev_reward_at_start"] = repr(float(np.float32(model.reward_mean)))
     if sequence:
         meta["layout"] = ("time-major: obs [time, batch, n_in] (and prev_action, prev_reward "
                           "[time, batch, k]), per-step outputs [time, batch, k]; state in and "
@@ -464,6 +477,7 @@ def from_onnx(source, where: Optional[str] = None) -> InferenceModel:
             None if action_kind == "none" else action_kind, n_actions, trunks, heads,
             arrays["obs_mean"].copy() if normalised else None,
             arrays["obs_inv_std"].copy() if normalised else None,
+            float(arrays["reward_mean"]) if "reward_mean" in arrays else 0.0,
             float(arrays["reward_scale"]) if "reward_scale" in arrays else 1.0,
             float(arrays["std_min"]) if "std_min" in arrays else 0.0,
             float(arrays["std_max"]) if "std_max" in arrays else 0.0,
@@ -575,8 +589,9 @@ class _Runner:
 def previous_inputs(meta: dict, actions, rewards, batch_axis: bool = False) -> dict:
     """The graph's prev_action and prev_reward inputs over an episode (those it has, by its
     metadata) from the actions (T, 1 or A; an index or a vector) and rewards (T,) taken after
-    each step: at step t those of step t - 1, zeros at t = 0; (T, w) float32 each, or (B, T, w)
-    with batch_axis (actions (B, T, .), rewards (B, T))."""
+    each step: at step t those of step t - 1; at t = 0 zeros, and prev_reward_at_start (the
+    reward that normalises to 0) for the reward; (T, w) float32 each, or (B, T, w) with
+    batch_axis (actions (B, T, .), rewards (B, T))."""
     inputs = json.loads(meta["inputs"])
     A = int(meta["n_actions"])
     actions = np.asarray(actions, dtype=np.float64)
@@ -591,8 +606,8 @@ def previous_inputs(meta: dict, actions, rewards, batch_axis: bool = False) -> d
                  else actions)
         feeds["prev_action"] = np.concatenate([np.zeros((B, 1, A)), taken[:, :-1]], axis=1)
     if "prev_reward" in inputs:
-        feeds["prev_reward"] = np.concatenate([np.zeros((B, 1)), rewards[:, :-1]],
-                                              axis=1)[..., None]
+        start = np.full((B, 1), float(meta.get("prev_reward_at_start", 0.0)))
+        feeds["prev_reward"] = np.concatenate([start, rewards[:, :-1]], axis=1)[..., None]
     return {k: (v if batch_axis else v[0]).astype(np.float32) for k, v in feeds.items()}
 
 

@@ -6,13 +6,18 @@ Farr et al. (2026); rtu-spec.md sections 3 and 6; the C contract is c_src/rtu_ac
 The network. The critic and the actor are separate networks by default (network.shared False);
 shared, they share the trunk (input layer and RTU) and keep heads of their own. Each:
 
-    x_t = [normalised obs_t; prev action (one-hot if discrete); prev scaled reward r~_{t-1}]
+    x_t = [normalised obs_t; prev action (one-hot if discrete); prev reward r_{t-1} normalised]
           (n_x reals; the extras are zero at an episode's first step)
     e_t = lrelu(LN(W_in x_t + b_in))     m = n_embed units (m = 0: no input layer, e_t = x_t)
     h_t = RTU(e_t)                       2n features (cell.py)
     q_t = lrelu(LN(W_1 h_t + b_1))       k = n_head units (k = 0: no hidden layer, q_t = h_t)
     out = W_2 q_t + b_2                  critic: v; actor: A logits (discrete), or A means mu
                                          then A std pre-activations (continuous)
+
+The previous reward is normalised as an observation entry, by running statistics of its own
+(``reward_count``, ``reward_mean``, ``reward_m2`` of the raw rewards, Welford; variance 1 until two
+rewards): (r - mean) / sqrt(var + eps), the reward added first; the raw r with normalize_obs off
+(the statistics then stay zero, the count counts). It is not the TD error's scaled reward r~.
 
 LN is parameter-free (net.py); std = min(std_min + softplus(pre), std_max). Dense layers start
 sparse (config.sparsity), the RTU as Cell.init_params. network.memoryless is the baseline without
@@ -27,7 +32,8 @@ One transition is ``act(s_t)`` then ``learn(r, s_{t+1}, terminated, truncated)``
     act:   unless learn already fed it: x_t from s_t (zero extras), forward every network;
            sample a_t ~ pi(.|s_t) with the learner's own PCG32 stream
     learn: r~    = r / sqrt(var(u) + eps),  u = gamma (1 - terminated) u + r
-           x'    = [normalised s_{t+1}; a_t; r~]
+           x'    = [normalised s_{t+1}; a_t; normalised r] (the reward statistics take r
+                   first, with prev_reward only)
            v'    = the critic on x' by a peek (the RTU's state and RTRL traces stay those of t)
            delta = r~ + gamma (1 - terminated) v' - v(s_t)
            z_v   = gamma lambda z_v  + grad v(s_t)
@@ -242,6 +248,8 @@ class AC:
         self.obs_mean, self.obs_m2, self.obs_last = np.zeros((3, n_obs))
         self.ret_trace, self.ret_mean, self.ret_m2 = 0.0, np.zeros(1), np.zeros(1)
         self.obs_count = self.ret_count = 0
+        self.reward_mean, self.reward_m2 = np.zeros(1), np.zeros(1)
+        self.reward_count = 0
         self.fed = self.acted = False
         self.steps = self.episodes = 0
         # network by network (critic, then actor; shared: the trunk, then both heads), layer by
@@ -283,6 +291,19 @@ class AC:
         else:
             into[:self.n_obs] = obs
         self.obs_count = min(self.obs_count + 1, COUNT_LIMIT)  # counts stop there
+
+    def normalize_reward(self, reward: float) -> float:
+        """normalize_reward of rtu_ac.c: the previous-reward input of reward, normalised as an
+        observation entry by the reward statistics after adding it to them, (reward - mean) /
+        sqrt(var + eps); the raw reward with normalize_obs off (the statistics untouched, the count
+        counting). Not yet clamped."""
+        x = reward
+        if self.config.normalize_obs:
+            value = np.array([reward])
+            var = welford(value, self.reward_count, self.reward_mean, self.reward_m2)
+            x = float(((value - self.reward_mean) / np.sqrt(var + NORM_EPS))[0])
+        self.reward_count = min(self.reward_count + 1, COUNT_LIMIT)  # counts stop there
+        return x
 
     def check_normalized(self, name: str, obs: np.ndarray) -> None:
         """check_normalized of rtu_ac.c: obs (within INPUT_LIMIT), normalised as normalize_obs
@@ -413,7 +434,7 @@ class AC:
             var = welford(np.array([self.ret_trace]), self.ret_count, self.ret_mean, self.ret_m2)
             self.ret_count = min(self.ret_count + 1, COUNT_LIMIT)
             r = reward / math.sqrt(var[0] + NORM_EPS)
-        # x' = [normalised s'; a_t (one-hot if discrete); r~]
+        # x' = [normalised s'; a_t (one-hot if discrete); normalised r]
         self.normalize_obs(next_obs, self.x_next)
         i = self.n_obs
         if net.prev_action:
@@ -424,7 +445,7 @@ class AC:
                 self.x_next[i:i + A] = np.clip(self.action, -INPUT_LIMIT, INPUT_LIMIT)
             i += A
         if net.prev_reward:
-            self.x_next[i] = min(max(r, -INPUT_LIMIT), INPUT_LIMIT)
+            self.x_next[i] = min(max(self.normalize_reward(reward), -INPUT_LIMIT), INPUT_LIMIT)
         # delta = r~ + gamma (1 - terminated) v(s') - v(s), v(s') by a peek at theta_t
         v_s = self.value()
         v_next = 0.0 if terminated else self.peek_value(self.x_next)

@@ -163,7 +163,9 @@ class ACNetwork(LearnerConfig):
                                 "0: linear heads on the RTU's features")
     shared: bool = flag(False, help="actor and critic share the input layer and the RTU")
     prev_action: bool = flag(False, help="the network's input holds the previous action")
-    prev_reward: bool = flag(False, help="the network's input holds the previous scaled reward")
+    prev_reward: bool = flag(False, help="the network's input holds the previous reward, "
+                             "normalised by running statistics of its own (raw with normalize_obs "
+                             "off)")
     memoryless: bool = flag(False, help="the baseline without memory: the RTU's state is zeroed "
                                         "before every step (needs prev_action, prev_reward off)")
 
