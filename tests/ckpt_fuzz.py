@@ -155,7 +155,12 @@ def _layout(data: bytes, precision: int) -> tuple:
     else:
         ints += [(HEADER + 4 * i, 4) for i in range(4)] + [(HEADER + 16 + 8 * i, 8)
                                                           for i in range(5)]
-        reals = list(range(HEADER + ck.AC_FIXED.size, end, precision))
+        # the arrays, then (version 3) reward_count (u64), reward_mean, reward_m2
+        stats = end - len(ck.AC_REWARD_STATS) * precision
+        count = stats - ck.AC_REWARD_COUNT.size
+        reals = list(range(HEADER + ck.AC_FIXED.size, count, precision))
+        ints.append((count, ck.AC_REWARD_COUNT.size))
+        reals += list(range(stats, end, precision))
     return reals, ints
 
 
@@ -171,6 +176,8 @@ def _names(data: bytes, reals_at: list) -> dict:
         sizes = c.sizes()
     for name, size in sizes.items():
         names += [f"{name}[{i}]" for i in range(size)]
+    if struct.unpack_from("<I", data, 12)[0] != ck.LEARNER_TD:
+        names += list(ck.AC_REWARD_STATS)
     return dict(zip(reals_at, names))
 
 
