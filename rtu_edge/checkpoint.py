@@ -19,6 +19,7 @@ ignore them, for a checkpoint read from a larger flash sector).
 from __future__ import annotations
 
 import dataclasses
+import glob
 import os
 import stat
 import struct
@@ -201,6 +202,24 @@ def read_file(path: PathLike) -> bytes:
                         f"{err.strerror or err}") from err
 
 
+def _temporary_affixes(path: str) -> tuple:
+    """The prefix and suffix of write_atomic's temporary files for path: ".NAME." and ".tmp"."""
+    return f".{os.path.basename(path)}.", ".tmp"
+
+
+def remove_temporaries(path: PathLike) -> None:
+    """Remove the temporary files write_atomic(path, ...) leaves beside path when the process is
+    killed while it writes (".NAME.XXXXXXXX.tmp")."""
+    path = os.fspath(path)
+    prefix, suffix = _temporary_affixes(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    for tmp in glob.glob(os.path.join(glob.escape(directory), glob.escape(prefix) + "*" + suffix)):
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+
+
 def write_atomic(path: PathLike, data: bytes, what: str = "checkpoint") -> None:
     """Write data to path atomically: a temporary file in the same directory, flushed and
     fsynced, renamed over path (os.replace), then the directory fsynced so the rename itself is
@@ -211,8 +230,8 @@ def write_atomic(path: PathLike, data: bytes, what: str = "checkpoint") -> None:
     directory = os.path.dirname(os.path.abspath(path))
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                                   suffix=".tmp")
+        prefix, suffix = _temporary_affixes(path)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=suffix)
         try:
             f = os.fdopen(fd, "wb")
         except BaseException:

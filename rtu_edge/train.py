@@ -772,10 +772,9 @@ def resume_config(out: Path, given: dict) -> RunConfig:
 
 def _remove_temporaries(out: Path) -> None:
     """The temporary files checkpoint.write_atomic leaves beside a run's files when the run is
-    killed while it writes them (".NAME.XXXXXXXX.tmp")."""
+    killed while it writes them."""
     for name in (CHECKPOINT, CONFIG, METRICS, CURVE):
-        for tmp in out.glob(f".{name}.*.tmp"):
-            tmp.unlink(missing_ok=True)
+        checkpoint.remove_temporaries(out / name)
 
 
 def make_task_env(task: str, seed: int):
