@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping
 
@@ -170,6 +171,10 @@ def real_scalar(name: str, value, dtype: np.dtype = np.dtype(np.float64)) -> flo
     if (isinstance(value, (bool, np.bool_, complex, np.complexfloating))
             or not isinstance(value, (numbers.Real, np.number))):
         raise ValueError(f"{name} must be a real number, got {value!r}")
+    if type(value) is float:  # the per-step case: no array made
+        if abs(value) > float(np.finfo(dtype).max) and math.isfinite(value):
+            _check_range(name, np.asarray(value), dtype)  # raises, with its message
+        return value
     _check_range(name, np.asarray(value), dtype)
     return float(value)
 
