@@ -8,17 +8,6 @@
 #include "rtu_ac.h"
 #include "rtu_internal.h"
 
-#ifdef RTU_DOUBLE
-#define RTU_EXP exp
-#define RTU_LOG log
-#define RTU_SQRT sqrt
-#define RTU_FABS fabs
-#else
-#define RTU_EXP expf
-#define RTU_LOG logf
-#define RTU_SQRT sqrtf
-#define RTU_FABS fabsf
-#endif
 
 #define RTU_NORM_EPS ((rtu_real)1e-8) /* added to running variances before the square root */
 

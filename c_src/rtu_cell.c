@@ -8,11 +8,6 @@
 #include "rtu.h"
 #include "rtu_internal.h"
 
-#ifdef RTU_DOUBLE
-#define RTU_FABS fabs
-#else
-#define RTU_FABS fabsf
-#endif
 
 /* The arithmetic of the derived cache (rtu_cell_refresh): double by default, in both builds;
  * float with -DRTU_DERIVED_FLOAT in the float build, for FPUs without double (see rtu.h). */
@@ -279,6 +274,11 @@ rtu_status rtu_cell_set_params(rtu_cell *cell, const rtu_real *params)
     return rtu_cell_refresh(cell);
 }
 
+rtu_real rtu_cell_theta(rtu_real theta_log)
+{
+    return (rtu_real)RTU_D_EXP((rtu_derived)theta_log);
+}
+
 rtu_status rtu_cell_refresh(rtu_cell *cell)
 {
     size_t k;
@@ -299,7 +299,7 @@ rtu_status rtu_cell_refresh(rtu_cell *cell)
         rtu_derived r = RTU_D_EXP(-nu);
         rtu_derived eta = RTU_D_SQRT(-RTU_D_EXPM1((rtu_derived)-2 * nu)); /* 1 - r^2, no cancellation */
         cell->nu[k] = (rtu_real)nu;
-        cell->theta[k] = (rtu_real)theta;
+        cell->theta[k] = (rtu_real)theta; /* = rtu_cell_theta(theta_log) */
         cell->g[k] = (rtu_real)(r * RTU_D_COS(theta));
         cell->phi[k] = (rtu_real)(r * RTU_D_SIN(theta));
         if (eta < (rtu_derived)RTU_ETA_MIN) {
@@ -573,19 +573,29 @@ void rtu_cell_peek(const rtu_cell *cell, const rtu_real *x, int from_zero, rtu_r
     }
 }
 
+/* The state within RTU_STATE_LIMIT and the unit traces within RTU_VALUE_LIMIT (O(n)): what a
+ * checkpoint's loader asks of them. The weight traces need no test: |E| <= eta max|x| / (1 - r)
+ * <= sqrt(2 / (1 - r)) RTU_INPUT_LIMIT, about 3e10 at |nu_log| <= RTU_LOG_PARAM_LIMIT (the
+ * nonlinear kind's f' <= 1 keeps its traces within the same). */
+static int state_within(const rtu_cell *cell)
+{
+    size_t k;
+    int ok = 1;
+    for (k = 0; k < cell->n_hidden; ++k) {
+        ok &= rtu_cell_state_within(cell->c[k], cell->d[k], cell->theta[k]);
+    }
+    return ok && rtu_all_within(cell->dc_dnu, 4 * cell->n_hidden, (rtu_real)RTU_VALUE_LIMIT);
+}
+
 static rtu_status step_checked(rtu_cell *cell, const rtu_real *x, rtu_real *h)
 {
     size_t k;
-    rtu_real sum = 0;
     if (cell->kind == RTU_KIND_NONLINEAR) {
         step_nonlinear(cell, x);
     } else { /* linear, LRU: the same recurrence and traces */
         step_linear(cell, x);
     }
-    for (k = 0; k < cell->n_hidden; ++k) {
-        sum += RTU_FABS(cell->c[k]) + RTU_FABS(cell->d[k]);
-    }
-    if (!isfinite(sum)) {
+    if (!state_within(cell)) {
         return RTU_ERR_OVERFLOW;
     }
     if (cell->kind == RTU_KIND_LRU) { /* the input, for the readout and the gradient of d_skip */
@@ -594,13 +604,9 @@ static rtu_status step_checked(rtu_cell *cell, const rtu_real *x, rtu_real *h)
         }
     }
     update_features(cell);
-    if (cell->kind == RTU_KIND_LRU) { /* a huge readout can overflow a finite state */
-        for (k = 0; k < 2 * cell->n_hidden; ++k) {
-            sum += RTU_FABS(cell->h[k]);
-        }
-        if (!isfinite(sum)) {
-            return RTU_ERR_OVERFLOW;
-        }
+    if (cell->kind == RTU_KIND_LRU && /* a huge readout can leave a state within its limit */
+        !rtu_all_within(cell->h, 2 * cell->n_hidden, (rtu_real)RTU_VALUE_LIMIT)) {
+        return RTU_ERR_OVERFLOW;
     }
     if (h != NULL) {
         rtu_cell_features(cell, h);

@@ -7,12 +7,6 @@
 
 #include "rtu_internal.h"
 
-#ifdef RTU_DOUBLE
-#define RTU_SQRT sqrt
-#else
-#define RTU_SQRT sqrtf
-#endif
-
 void rtu_dense_forward(const rtu_real *w, const rtu_real *x, size_t n_in, size_t n_out,
                        rtu_real *y)
 {

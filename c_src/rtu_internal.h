@@ -8,10 +8,19 @@
 #include "rtu_ac.h"
 #include "rtu_config.h"
 
+/* libm in rtu_real's precision */
 #ifdef RTU_DOUBLE
 #define RTU_TANH tanh
+#define RTU_EXP exp
+#define RTU_LOG log
+#define RTU_SQRT sqrt
+#define RTU_FABS fabs
 #else
 #define RTU_TANH tanhf
+#define RTU_EXP expf
+#define RTU_LOG logf
+#define RTU_SQRT sqrtf
+#define RTU_FABS fabsf
 #endif
 
 /* Kernels that rtu_cell.c and rtu_model.c share; rtu_dot is static inline so that each file's
@@ -70,6 +79,17 @@ int rtu_all_within(const rtu_real *v, size_t count, rtu_real limit);
 
 /* RTU_OK, RTU_ERR_NONFINITE_INPUT or RTU_ERR_INPUT_RANGE for an input array. */
 rtu_status rtu_check_input(const rtu_real *v, size_t count);
+
+/* theta = exp(theta_log), as rtu_cell_refresh computes it (in rtu_derived, rounded once). */
+rtu_real rtu_cell_theta(rtu_real theta_log);
+
+/* Whether a unit's state (c, d) with phase theta lies within RTU_STATE_LIMIT (rtu.h): the one test
+ * of a step and of a checkpoint's loader. False for NaN and Inf. */
+static inline int rtu_cell_state_within(rtu_real c, rtu_real d, rtu_real theta)
+{
+    return (RTU_FABS(c) + RTU_FABS(d)) * (theta > 1 ? theta : (rtu_real)1) <=
+           (rtu_real)RTU_STATE_LIMIT;
+}
 
 /* grad = dL/dparams (accumulate == 0) or grad += dL/dparams, from dh, without checking dh. */
 void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad,

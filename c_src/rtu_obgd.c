@@ -11,11 +11,6 @@
 
 #include "rtu_internal.h"
 
-#ifdef RTU_DOUBLE
-#define RTU_FABS fabs
-#else
-#define RTU_FABS fabsf
-#endif
 
 rtu_real rtu_obgd_step_size(int obgd, rtu_real alpha, rtu_real kappa, rtu_real delta,
                             rtu_real z_norm1)

@@ -174,3 +174,37 @@ void test_cell_refuses_bad_input(int kind)
           "a refused set_params changed the cell");
     check_note("%s", kind_names[kind]);
 }
+
+/* A state driven past RTU_STATE_LIMIT (huge input weights, r near 1, a slow turn): every step
+ * before is RTU_OK with the state and unit traces within their limits, the step that crosses is
+ * RTU_ERR_OVERFLOW, within the steps the geometric sum allows. */
+void test_cell_state_limit(int kind)
+{
+    rtu_real x[N_IN] = {1e6f, 1e6f, 1e6f}, params[MAX_PARAMS];
+    rtu_cell cell;
+    size_t i, k, n = GOLDEN_N_HIDDEN, steps = 0;
+    rtu_status status = RTU_OK;
+    if (!make_cell(&cell, kind, RTU_ACT_IDENTITY, 8u)) {
+        return;
+    }
+    memcpy(params, cell.params, sizeof(rtu_real) * cell.n_params);
+    for (k = 0; k < n; ++k) {
+        params[k] = (rtu_real)-12;         /* nu_log: 1 - r = 6e-6 */
+        params[n + k] = (rtu_real)-9.2103; /* theta_log: theta = 1e-4 */
+    }
+    for (i = 2 * n; i < 2 * n + 2 * n * N_IN; ++i) {
+        params[i] = (rtu_real)1e6; /* w_c, w_d */
+    }
+    CHECK_STATUS(rtu_cell_set_params(&cell, params), RTU_OK);
+    while (status == RTU_OK && steps < 1000) {
+        for (k = 0; k < n; ++k) {
+            CHECK((fabs((double)cell.c[k]) + fabs((double)cell.d[k])) <= 1e12,
+                  "a state beyond RTU_STATE_LIMIT after RTU_OK");
+        }
+        status = rtu_cell_step(&cell, x, NULL);
+        steps += 1;
+    }
+    CHECK_STATUS(status, RTU_ERR_OVERFLOW);
+    CHECK(steps > 10 && steps < 1000, "the state limit was not reached in the expected steps");
+    check_note("%s: refused at step %u", kind_names[kind], (unsigned)steps);
+}

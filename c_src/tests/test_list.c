@@ -27,6 +27,8 @@ const test_case test_list[] = {
     {"cell/refuses_bad_input/linear", test_cell_refuses_bad_input, 0, NULL},
     {"cell/refuses_bad_input/nonlinear", test_cell_refuses_bad_input, 1, NULL},
     {"cell/refuses_bad_input/lru", test_cell_refuses_bad_input, 2, NULL},
+    {"cell/state_limit/linear", test_cell_state_limit, 0, NULL},
+    {"cell/state_limit/lru", test_cell_state_limit, 2, NULL},
     {"td/0", test_td_golden, 0, NULL},
     {"td/1", test_td_golden, 1, NULL},
     {"td/2", test_td_golden, 2, NULL},
