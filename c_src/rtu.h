@@ -55,17 +55,12 @@ typedef float rtu_real;
 
 /* Largest |value| of any parameter, state or RTRL trace of a learner (rtu_td.h, rtu_ac.h) that has
  * not diverged, and its square that of an eligibility trace (a sum of products of the two): a
- * learning step that takes a parameter beyond it reports RTU_ERR_DIVERGED, and a checkpoint
+ * learning step that takes a parameter beyond it reports RTU_ERR_DIVERGED, a cell step that takes
+ * its state or a unit trace beyond it RTU_ERR_OVERFLOW (so a learner never holds what its
+ * checkpoint could not), and a checkpoint
  * holding a real beyond its bound is refused (RTU_ERR_PARAM_RANGE). The product of two such
  * values summed over RTU_MAX_DIM terms stays finite in float. */
 #define RTU_VALUE_LIMIT 1e15
-
-/* Largest (|c_k| + |d_k|) max(1, theta_k) of a cell's state, unit by unit: the state's term in its
- * unit traces (|dlambda/dtheta_log| |z| = theta r |z| per step) then keeps them within
- * RTU_VALUE_LIMIT for a thousand steps. A step that leaves it, or takes a unit trace (or an LRU's
- * readout) beyond RTU_VALUE_LIMIT, reports RTU_ERR_OVERFLOW, and a checkpoint holding such a state
- * is refused (RTU_ERR_PARAM_RANGE). A learner that has not diverged is far inside it. */
-#define RTU_STATE_LIMIT 1e12
 
 /* Largest count of a learner's running statistics (rtu_ac.h's obs_count, ret_count): 2^53, beyond
  * which a count is not exact in double (centuries of steps away); a count stops there, and a
@@ -94,8 +89,8 @@ typedef enum {
                               * reach (rtu_ckpt.h); in an rtu_model, |lambda| >= 1 or eta outside
                               * (0, 1] */
     RTU_ERR_INIT_RANGE,      /* bad r_min, r_max or max_phase for initialisation */
-    RTU_ERR_OVERFLOW,        /* the state left RTU_STATE_LIMIT or a unit trace RTU_VALUE_LIMIT
-                              * (weights too large); reset the cell */
+    RTU_ERR_OVERFLOW,        /* the state or a unit trace left RTU_VALUE_LIMIT (weights too large);
+                              * reset the cell */
     RTU_ERR_CONFIG,          /* a learner hyperparameter is out of range */
     RTU_ERR_DIVERGED,        /* a learner's parameters became non-finite or out of range */
     RTU_ERR_ACTION,          /* an action outside the action space */
@@ -242,8 +237,8 @@ void rtu_cell_features(const rtu_cell *cell, rtu_real *h);
 /* One step: the state and the RTRL traces advance together in one pass over each trace.
  * x has n_in reals; h (2n reals) receives the features, or may be NULL.
  * A non-finite x, or one beyond RTU_INPUT_LIMIT, is refused and leaves the cell untouched.
- * RTU_ERR_OVERFLOW: the state left RTU_STATE_LIMIT, or a unit trace (the LRU: a feature)
- * RTU_VALUE_LIMIT (only with huge weights); reset the cell. */
+ * RTU_ERR_OVERFLOW: the state, a unit trace or (the LRU) a feature left RTU_VALUE_LIMIT (only
+ * with huge weights); reset the cell. */
 rtu_status rtu_cell_step(rtu_cell *cell, const rtu_real *x, rtu_real *h);
 
 /* Gradient of a loss at the current step from dh = dL/dh (2n reals), into grad (n_params reals,

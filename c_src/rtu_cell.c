@@ -274,11 +274,6 @@ rtu_status rtu_cell_set_params(rtu_cell *cell, const rtu_real *params)
     return rtu_cell_refresh(cell);
 }
 
-rtu_real rtu_cell_theta(rtu_real theta_log)
-{
-    return (rtu_real)RTU_D_EXP((rtu_derived)theta_log);
-}
-
 rtu_status rtu_cell_refresh(rtu_cell *cell)
 {
     size_t k;
@@ -299,7 +294,7 @@ rtu_status rtu_cell_refresh(rtu_cell *cell)
         rtu_derived r = RTU_D_EXP(-nu);
         rtu_derived eta = RTU_D_SQRT(-RTU_D_EXPM1((rtu_derived)-2 * nu)); /* 1 - r^2, no cancellation */
         cell->nu[k] = (rtu_real)nu;
-        cell->theta[k] = (rtu_real)theta; /* = rtu_cell_theta(theta_log) */
+        cell->theta[k] = (rtu_real)theta;
         cell->g[k] = (rtu_real)(r * RTU_D_COS(theta));
         cell->phi[k] = (rtu_real)(r * RTU_D_SIN(theta));
         if (eta < (rtu_derived)RTU_ETA_MIN) {
@@ -573,18 +568,14 @@ void rtu_cell_peek(const rtu_cell *cell, const rtu_real *x, int from_zero, rtu_r
     }
 }
 
-/* The state within RTU_STATE_LIMIT and the unit traces within RTU_VALUE_LIMIT (O(n)): what a
- * checkpoint's loader asks of them. The weight traces need no test: |E| <= eta max|x| / (1 - r)
+/* The state (c, d) and the unit traces within RTU_VALUE_LIMIT (O(n)), as a checkpoint's loader
+ * asks of them. The weight traces need no test: |E| <= eta max|x| / (1 - r)
  * <= sqrt(2 / (1 - r)) RTU_INPUT_LIMIT, about 3e10 at |nu_log| <= RTU_LOG_PARAM_LIMIT (the
  * nonlinear kind's f' <= 1 keeps its traces within the same). */
 static int state_within(const rtu_cell *cell)
 {
-    size_t k;
-    int ok = 1;
-    for (k = 0; k < cell->n_hidden; ++k) {
-        ok &= rtu_cell_state_within(cell->c[k], cell->d[k], cell->theta[k]);
-    }
-    return ok && rtu_all_within(cell->dc_dnu, 4 * cell->n_hidden, (rtu_real)RTU_VALUE_LIMIT);
+    return rtu_all_within(cell->c, 2 * cell->n_hidden, (rtu_real)RTU_VALUE_LIMIT) &
+           rtu_all_within(cell->dc_dnu, 4 * cell->n_hidden, (rtu_real)RTU_VALUE_LIMIT);
 }
 
 static rtu_status step_checked(rtu_cell *cell, const rtu_real *x, rtu_real *h)

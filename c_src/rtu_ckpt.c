@@ -262,9 +262,7 @@ typedef struct {
     const char *nonfinite; /* *what of a loader that finds a NaN or Inf in it */
     const char *beyond;    /* ... an entry beyond its bound */
     const char *nonzero;   /* ... a nonzero entry where fresh_zero holds */
-    const rtu_cell *cell;  /* a cell's state (c, d, h), after its params: within RTU_STATE_LIMIT
-                              (state_ok), its features checked (features_ok) */
-    const char *large;     /* ... a state beyond RTU_STATE_LIMIT */
+    const rtu_cell *cell;  /* a cell's state (c, d, h): its features are checked (check_features) */
     const char *features;  /* ... features that the cell's state cannot have */
 } ckpt_array;
 
@@ -297,7 +295,6 @@ static size_t add(ckpt_array *a, size_t k, rtu_real *ptr, size_t count, size_t n
     a[k].beyond = beyond;
     a[k].nonzero = "";
     a[k].cell = NULL;
-    a[k].large = "";
     a[k].features = "";
     return k + 1;
 }
@@ -330,7 +327,6 @@ static size_t cell_arrays(const rtu_cell *cell, ckpt_array *a, size_t k, int net
             BEYOND(net, "state")); /* c, d, h (, x): contiguous */
     k = fresh_zero(a, k, NOT_FRESH(net, "state"));
     a[k - 1].cell = cell;
-    a[k - 1].large = NAMED(net, "", "state", " beyond RTU_STATE_LIMIT (1e12) over max(1, theta)");
     a[k - 1].features = NAMED(net, "", "state", ": features h that its c, d and activation "
                                                 "cannot give");
     k = add(a, k, cell->dc_dnu, 4 * n, 0, NONFINITE(net, "traces_unit"),
@@ -465,26 +461,10 @@ static int features_ok(const rtu_cell *cell, const unsigned char *p)
     return 1;
 }
 
-/* Whether a cell's stored state (c, d at p) lies within RTU_STATE_LIMIT, with the phases its
- * stored params (at params) give, as a step tests it. */
-static int state_ok(const rtu_cell *cell, const unsigned char *params, const unsigned char *p)
-{
-    size_t k, n = cell->n_hidden;
-    for (k = 0; k < n; ++k) {
-        rtu_real theta = rtu_cell_theta(get_real(params + REAL_BYTES * (n + k)));
-        if (!rtu_cell_state_within(get_real(p + REAL_BYTES * k),
-                                   get_real(p + REAL_BYTES * (n + k)), theta)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* The arrays at q (laid out as a says): all finite; then the leading n_log reals of each (a
  * cell's |nu_log|, |theta_log|) within RTU_LOG_PARAM_LIMIT; then each within its bound; then,
  * in a learner that holds no step yet (fresh), those that are zero then all zero; then each
- * cell's state (state_ok, with the params just before it) and features (features_ok). *what
- * names the first fault. */
+ * cell's features (features_ok). *what names the first fault. */
 static rtu_status check_arrays(const unsigned char *q, const ckpt_array *a, size_t m, int fresh,
                                const char **what)
 {
@@ -519,10 +499,6 @@ static rtu_status check_arrays(const unsigned char *q, const ckpt_array *a, size
         }
     }
     for (k = 0, at = q; k < m; at += REAL_BYTES * a[k++].count) {
-        if (a[k].cell != NULL && k > 0 &&
-            !state_ok(a[k].cell, at - REAL_BYTES * a[k - 1].count, at)) {
-            return fault(what, a[k].large, RTU_ERR_PARAM_RANGE);
-        }
         if (a[k].cell != NULL && !features_ok(a[k].cell, at)) {
             return fault(what, a[k].features, RTU_ERR_PARAM_RANGE);
         }

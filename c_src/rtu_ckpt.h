@@ -254,9 +254,8 @@ rtu_status rtu_td_save(const rtu_td *td, void *out, size_t out_bytes, size_t *wr
  * config (RTU_ERR_CONFIG: gamma and lambda in [0, 1], alpha > 0, kappa > 0 for ObGD, a known
  * optimizer, has_prev 0 or 1), every real finite (RTU_ERR_NONFINITE_PARAM), and that the rest is
  * what a learner can hold (RTU_ERR_PARAM_RANGE): |nu_log|, |theta_log| <= RTU_LOG_PARAM_LIMIT,
- * every other real (v_prev too) within RTU_VALUE_LIMIT (z within its square), the cell's state
- * within RTU_STATE_LIMIT (with the phases of its stored params), the features h what the cell's
- * c, d and activation give (the LRU's within f's range), z_norm1 not below |z|_1, and
+ * every other real (v_prev too) within RTU_VALUE_LIMIT (z within its square), the features h what
+ * the cell's c, d and activation give (the LRU's within f's range), z_norm1 not below |z|_1, and
  * before the first step (has_prev 0) v_prev, z_norm1, the cell's state and traces and z all zero.
  * The config, step counter, parameters, state and every trace are restored, and the derived cache
  * is recomputed (rtu_cell_refresh). */
@@ -284,7 +283,7 @@ rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *wr
  * 0 or 1; an odd PRNG increment), that the rest is what a learner can hold (RTU_ERR_PARAM_RANGE):
  * |nu_log|, |theta_log| <= RTU_LOG_PARAM_LIMIT; obs_mean, obs_last and x within RTU_INPUT_LIMIT,
  * z_v and z_pi within RTU_VALUE_LIMIT^2, every other array within RTU_VALUE_LIMIT; each cell's
- * state within RTU_STATE_LIMIT and its features h what its c, d and activation give; at an episode's start (fed 0) every cell's state
+ * features h what its c, d and activation give; at an episode's start (fed 0) every cell's state
  * and traces and z_v, z_pi zero; obs_count, ret_count and reward_count <= RTU_COUNT_LIMIT,
  * episodes <= steps, ret_count <= steps <= obs_count, reward_count <= steps; the statistics
  * (ret_trace, ret_mean, ret_m2, obs_mean, obs_m2, reward_mean, reward_m2; reward_count too without

@@ -80,17 +80,6 @@ int rtu_all_within(const rtu_real *v, size_t count, rtu_real limit);
 /* RTU_OK, RTU_ERR_NONFINITE_INPUT or RTU_ERR_INPUT_RANGE for an input array. */
 rtu_status rtu_check_input(const rtu_real *v, size_t count);
 
-/* theta = exp(theta_log), as rtu_cell_refresh computes it (in rtu_derived, rounded once). */
-rtu_real rtu_cell_theta(rtu_real theta_log);
-
-/* Whether a unit's state (c, d) with phase theta lies within RTU_STATE_LIMIT (rtu.h): the one test
- * of a step and of a checkpoint's loader. False for NaN and Inf. */
-static inline int rtu_cell_state_within(rtu_real c, rtu_real d, rtu_real theta)
-{
-    return (RTU_FABS(c) + RTU_FABS(d)) * (theta > 1 ? theta : (rtu_real)1) <=
-           (rtu_real)RTU_STATE_LIMIT;
-}
-
 /* grad = dL/dparams (accumulate == 0) or grad += dL/dparams, from dh, without checking dh. */
 void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad,
                             int accumulate);

@@ -21,8 +21,7 @@ const char *rtu_status_str(rtu_status status)
                "model, |lambda| >= 1 or eta outside (0, 1])";
     case RTU_ERR_INIT_RANGE: return "initialisation needs 0 <= r_min < r_max <= 1 and max_phase > 0";
     case RTU_ERR_OVERFLOW:
-        return "state beyond RTU_STATE_LIMIT or its traces beyond RTU_VALUE_LIMIT (weights too "
-               "large); reset the cell";
+        return "state or its traces beyond RTU_VALUE_LIMIT (weights too large); reset the cell";
     case RTU_ERR_CONFIG:
         return "learner config needs gamma, lambda in [0, 1] and alpha, kappa > 0";
     case RTU_ERR_DIVERGED:

@@ -45,8 +45,7 @@ import numpy as np
 from rtu_edge.checkpoint import read_file, write_atomic  # noqa: F401 (the files, for the tests)
 from rtu_edge.reference.ac import AC, ACTION_KINDS
 from rtu_edge.reference.cell import (ACTIVATIONS, COUNT_LIMIT, INPUT_LIMIT, KINDS,
-                                     LOG_PARAM_LIMIT, STATE_LIMIT, VALUE_LIMIT, Cell,
-                                     cell_params)
+                                     LOG_PARAM_LIMIT, VALUE_LIMIT, Cell, cell_params)
 from rtu_edge.reference.config import OPTIMIZERS, ACConfig, ACNetwork
 from rtu_edge.reference.td import TD, TDConfig
 
@@ -265,20 +264,6 @@ INPUT_ARRAYS = ("obs_mean", "obs_last", "x")
 ELIGIBILITY_ARRAYS = ("z", "z_v", "z_pi")
 
 
-def _check_state(state: np.ndarray, params: np.ndarray, n_hidden: int, name: str,
-                 where: str) -> None:
-    """A cell's stored state (c, d) within STATE_LIMIT unit by unit, (|c| + |d|) max(1, theta)
-    with theta = exp(theta_log) rounded to the file's precision, in that precision (state_ok of
-    rtu_ckpt.c, rtu_cell_state_within of rtu_internal.h)."""
-    n, dt = n_hidden, state.dtype.type
-    theta = np.exp(params[n:2 * n].astype(np.float64)).astype(state.dtype)
-    with np.errstate(over="ignore"):
-        size = (np.abs(state[:n]) + np.abs(state[n:2 * n])) * np.maximum(theta, dt(1))
-    if not np.all(size <= dt(STATE_LIMIT)):
-        raise ValueError(f"{where} has {name} beyond RTU_STATE_LIMIT ({STATE_LIMIT:g}) over "
-                         "max(1, theta)")
-
-
 def _check_features(state: np.ndarray, kind: str, activation: str, n_hidden: int,
                     name: str, where: str) -> None:
     """The features h of a cell's stored state (c, d, h) are what its step leaves: the linear
@@ -460,7 +445,6 @@ def decode(data: bytes, path: PathLike = "<bytes>", expect: Optional[dict] = Non
     arrays = _read_arrays(data, offset, td_array_sizes(kind, n_in, n_hidden), dt, where)
     _check_log_params(arrays["params"], n_hidden, where)
     _check_arrays(arrays, not has_prev, where)
-    _check_state(arrays["state"], arrays["params"], n_hidden, "state", where)
     _check_features(arrays["state"], kind, h.activation, n_hidden, "state", where)
     norm = float(np.sum(np.abs(arrays["z"].astype(np.float64))))
     if not z_norm1 >= 0.5 * norm:  # not below |z|_1 but for rounding (the wrap may lower |z|_1)
@@ -709,8 +693,6 @@ def decode_ac(data: bytes, path: PathLike = "<bytes>",
         raise ValueError(f"{where} has NaN or Inf in reward_mean or reward_m2")
     reward_mean, reward_m2 = (float(v) for v in reward_stats)
     for prefix in ac_trunks(network):
-        _check_state(arrays[f"{prefix}state"], arrays[f"{prefix}params"], n_hidden,
-                     f"{prefix}state", where)
         _check_features(arrays[f"{prefix}state"], kind, h.activation, n_hidden,
                         f"{prefix}state", where)
     _check_ac_stats(config, h.steps, episodes, obs_count, ret_count,

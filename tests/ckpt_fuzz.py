@@ -18,6 +18,14 @@ steps) on seeded benign inputs give finite actions (values, predictions) and no 
 warning of the reference's counts as one), and the learner then saves a checkpoint that loads
 again.
 
+A file whose learner reports divergence on one of the three steps (FloatingPointError: a state,
+trace or parameter left RTU_VALUE_LIMIT, as it does in training) is counted apart too, with its
+reason: its content is within every bound a learner that has not diverged keeps (a cell weight of
+1e14, a state of 1e14 whose phase trace passes 1e15 in two steps), so no loader can tell it from
+a learner one step from diverging, and the learner says so with a clear error. Everything else
+that goes wrong after a load is a failure: a non-finite or out-of-range output returned as if
+valid, a save refused after steps that returned, any other error.
+
 A file that loads and fails only with its mutated config (the same file with the source's
 config put back passes) is counted apart: a config is checked as a learner's init checks it, and
 init accepts configs whose learner diverges (SGD, whose step nothing bounds, an ObGD bound
@@ -279,6 +287,10 @@ class Failure(Exception):
     """A file that loaded and then failed, or loaders that disagree."""
 
 
+class Diverged(Exception):
+    """A learner that reported divergence (FloatingPointError) on one of the three steps."""
+
+
 def _finite(name, v):
     if not np.all(np.isfinite(np.asarray(v, dtype=np.float64))):
         raise Failure(f"{name} is not finite: {v!r}")
@@ -286,7 +298,8 @@ def _finite(name, v):
 
 def three_steps(learner, rng: np.random.Generator) -> None:
     """The 3-step check: act/learn (TD: step) three times on benign inputs, every output finite,
-    then save and load again. Raises Failure."""
+    then save and load again. Raises Diverged if a step reports divergence, else Failure on any
+    fault."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # numpy's overflow warnings of the reference too
@@ -312,6 +325,8 @@ def three_steps(learner, rng: np.random.Generator) -> None:
             learner.load_bytes(data, "<re-saved>")
     except Failure:
         raise
+    except FloatingPointError as err:  # the learner's own report that a step diverged
+        raise Diverged(str(err)) from None
     except Exception as err:  # an error status, a refused save, a numpy warning
         raise Failure(f"{type(err).__name__}: {err}") from None
 
@@ -324,6 +339,8 @@ class Outcome:
     reasons: dict = dataclasses.field(default_factory=dict)
     config: int = 0  # loaded and failed only with their mutated config (_config_fails)
     config_reasons: dict = dataclasses.field(default_factory=dict)
+    diverged: int = 0  # loaded and reported divergence on a step (Diverged)
+    diverged_cases: list = dataclasses.field(default_factory=list)  # (case, source, mutation)
 
 
 class Fuzzer:
@@ -372,6 +389,10 @@ class Fuzzer:
         try:
             three_steps(target, np.random.default_rng(i))
             out.ran += 1
+        except Diverged:
+            out.diverged += 1
+            out.diverged_cases.append((i, src.name, what))
+            target.load_bytes(src.data)
         except Failure as err:
             if self._config_fails(target, src, data, i):
                 out.config += 1
@@ -406,7 +427,7 @@ class Fuzzer:
         try:
             target.load_bytes(bytes(b), "<control>")
             three_steps(target, np.random.default_rng(i))
-        except (ValueError, Failure):
+        except (ValueError, Failure, Diverged):
             return False
         return True
 
@@ -432,10 +453,13 @@ def main(argv: Optional[list] = None) -> int:
     for backend, out in fuzzer.outcome.items():
         if out.refused + out.ran == 0 and not out.failures:
             continue
-        print(f"{backend}: {out.refused + out.ran + out.config + len(out.failures)} loads: "
-              f"{out.refused} refused, {out.ran} loaded and passed the 3-step check, "
+        print(f"{backend}: {out.refused + out.ran + out.config + out.diverged + len(out.failures)} "
+              f"loads: {out.refused} refused, {out.ran} loaded and passed the 3-step check, "
               f"{out.config} loaded and failed only with their mutated config, "
+              f"{out.diverged} loaded and reported divergence on a step, "
               f"{len(out.failures)} failures")
+        for i, name, what in out.diverged_cases[:30]:
+            print(f"    diverged: case {i} ({name}; {what})")
         for reason, n in sorted(out.config_reasons.items(), key=lambda kv: -kv[1]):
             print(f"    config {n:7d}  {reason}")
         for reason, n in sorted(out.reasons.items(), key=lambda kv: -kv[1])[:40]:

@@ -92,7 +92,7 @@ def test_state_overflow_is_an_error_not_a_silent_nan(backend):
     params = cell.params
     params["w_c"][:] = 1e305 if backend[1] == np.float64 else 1e37
     cell.set_params(params)
-    with pytest.raises(FloatingPointError, match="state beyond RTU_STATE_LIMIT"):
+    with pytest.raises(FloatingPointError, match="state or its traces beyond RTU_VALUE_LIMIT"):
         for _ in range(3):
             cell.step(np.full(N_IN, 1e6))
 

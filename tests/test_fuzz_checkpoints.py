@@ -53,9 +53,17 @@ def test_mutations_keep_a_valid_crc():
     assert changed >= 190
 
 
-def test_the_3_step_check_catches_a_learner_that_fails():
-    """A learner that diverges (SGD with a huge step) fails the check the fuzzer applies."""
+def test_the_3_step_check_catches_a_learner_that_diverges():
+    """A learner that diverges (SGD with a huge step) is caught by the check the fuzzer applies,
+    as a divergence; a learner whose checkpoint cannot be taken is a failure."""
     ac = ActorCritic(3, 4, 2, optimizer="sgd", alpha=1e6, normalize_obs=False)
-    with pytest.raises(fz.Failure):
+    with pytest.raises(fz.Diverged):
         for seed in range(20):
             fz.three_steps(ac, np.random.default_rng(seed))
+
+    class Unsaveable(ActorCritic):
+        def checkpoint_bytes(self):
+            raise ValueError("cannot checkpoint this learner")
+
+    with pytest.raises(fz.Failure, match="cannot checkpoint"):
+        fz.three_steps(Unsaveable(3, 4, 2), np.random.default_rng(0))

@@ -128,10 +128,10 @@ def test_divergence_stops_with_an_error_not_a_silent_nan(backend):
 @pytest.mark.parametrize("kind", ["linear", "lru"])
 def test_a_step_refuses_before_the_learner_could_not_be_saved(kind):
     """issue 16: a learner whose state grows without bound (huge input weights, r near 1) steps
-    until its state would leave RTU_STATE_LIMIT; every step that returned leaves a learner whose
+    until its state would leave RTU_VALUE_LIMIT; every step that returned leaves a learner whose
     checkpoint saves and loads, and the step that would cross raises FloatingPointError naming
-    the limit, at the same step on every backend. (Before RTU_STATE_LIMIT, a step took the traces
-    beyond what a checkpoint may hold, and only the save refused.)"""
+    the limit, at the same step on every backend. (Before, a step took the state or traces beyond
+    what a checkpoint may hold, and only the save refused.)"""
     import ckpt_codec as ck
 
     refused_at = {}
@@ -142,11 +142,11 @@ def test_a_step_refuses_before_the_learner_could_not_be_saved(kind):
         params = ckpt.arrays["params"]
         params[:3] = -12.0  # nu_log: r = 1 - 6e-6
         params[3:6] = np.log(1e-4)  # theta_log: a slow turn
-        params[6:18] = 1e6  # w_c, w_d
+        params[6:18] = 1e9  # w_c, w_d
         td.load_bytes(ck.encode(ckpt))
         x = np.full(2, 1e6)
         steps = 0
-        with pytest.raises(FloatingPointError, match="RTU_STATE_LIMIT"):
+        with pytest.raises(FloatingPointError, match="RTU_VALUE_LIMIT"):
             for steps in range(1, 1000):
                 td.step(x, 0.0)
                 again = TDLambda(2, 3, kind=kind, activation="identity", backend=backend,

@@ -175,9 +175,8 @@ void test_cell_refuses_bad_input(int kind)
     check_note("%s", kind_names[kind]);
 }
 
-/* A state driven past RTU_STATE_LIMIT (huge input weights, r near 1, a slow turn): every step
- * before is RTU_OK with the state and unit traces within their limits, the step that crosses is
- * RTU_ERR_OVERFLOW, within the steps the geometric sum allows. */
+/* A state driven past RTU_VALUE_LIMIT (huge input weights, r near 1, a slow turn): every step
+ * before is RTU_OK with the state within it, the step that crosses is RTU_ERR_OVERFLOW. */
 void test_cell_state_limit(int kind)
 {
     rtu_real x[N_IN] = {1e6f, 1e6f, 1e6f}, params[MAX_PARAMS];
@@ -193,13 +192,14 @@ void test_cell_state_limit(int kind)
         params[n + k] = (rtu_real)-9.2103; /* theta_log: theta = 1e-4 */
     }
     for (i = 2 * n; i < 2 * n + 2 * n * N_IN; ++i) {
-        params[i] = (rtu_real)1e6; /* w_c, w_d */
+        params[i] = (rtu_real)1e9; /* w_c, w_d */
     }
     CHECK_STATUS(rtu_cell_set_params(&cell, params), RTU_OK);
     while (status == RTU_OK && steps < 1000) {
         for (k = 0; k < n; ++k) {
-            CHECK((fabs((double)cell.c[k]) + fabs((double)cell.d[k])) <= 1e12,
-                  "a state beyond RTU_STATE_LIMIT after RTU_OK");
+            CHECK(fabs((double)cell.c[k]) <= RTU_VALUE_LIMIT &&
+                      fabs((double)cell.d[k]) <= RTU_VALUE_LIMIT,
+                  "a state beyond RTU_VALUE_LIMIT after RTU_OK");
         }
         status = rtu_cell_step(&cell, x, NULL);
         steps += 1;
