@@ -389,15 +389,14 @@ class Fuzzer:
         try:
             three_steps(target, np.random.default_rng(i))
             out.ran += 1
-        except Diverged:
-            out.diverged += 1
-            out.diverged_cases.append((i, src.name, what))
-            target.load_bytes(src.data)
-        except Failure as err:
+        except (Diverged, Failure) as err:
             if self._config_fails(target, src, data, i):
                 out.config += 1
                 reason = str(err)[:70]
                 out.config_reasons[reason] = out.config_reasons.get(reason, 0) + 1
+            elif isinstance(err, Diverged):
+                out.diverged += 1
+                out.diverged_cases.append((i, src.name, what))
             else:
                 out.failures.append((i, src.name, what, str(err), data))
             target.load_bytes(src.data)

@@ -19,7 +19,7 @@ TOOLS = ("make", "arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-nm", 
 # The learning run: the learner is deterministic (its own PCG32 streams; QEMU emulates the FPU
 # exactly), so a seed and a budget give one result: the defaults reach a mean return of 493.7 over
 # the last 20 episodes from 17.4 over the first 20 (firmware_examples/cortex_m/README.md).
-SEED, STEPS = 2, 200000  # the Makefile defaults: about 85 s of CPU under QEMU
+SEED, STEPS = 2, 200000  # the Makefile defaults: about 2 minutes of CPU under QEMU on a loaded host
 HIDDEN, EMBED, HEAD, N_IN, N_ACTIONS = 16, 16, 16, 2, 2
 STACK = 4096  # STACK_SIZE of mps2_an386.ld
 RAM = 32 * 1024  # the RAM the example must fit: static data and the stack region
