@@ -701,11 +701,10 @@ rtu_status rtu_td_checkpoint_size(const rtu_td *td, size_t *bytes)
 
 /* Everything rtu_td_load checks, on a checkpoint whose framing rtu_ckpt_inspect accepted (version
  * 2 or 1: the payload starts at h->header_bytes); td is only read (for the configuration it must
- * match). */
+ * match). a: the caller's MAX_ARRAYS entries, as for validate_ac. */
 static rtu_status validate_td(const rtu_td *td, const unsigned char *p, const rtu_ckpt_header *h,
-                              const char **what)
+                              ckpt_array *a, const char **what)
 {
-    ckpt_array a[MAX_ARRAYS];
     size_t m = td_arrays(td, a);
     const unsigned char *q = p + h->header_bytes;
     rtu_ckpt_header want = td_header(td);
@@ -775,7 +774,7 @@ rtu_status rtu_td_load(rtu_td *td, const void *in, size_t in_bytes)
         status = frame_in(in, in_bytes, &h);
     }
     if (status == RTU_OK) {
-        status = validate_td(td, p, &h, NULL);
+        status = validate_td(td, p, &h, a, NULL);
     }
     if (status != RTU_OK) {
         return status; /* td untouched */
@@ -818,7 +817,7 @@ rtu_status rtu_td_save(const rtu_td *td, void *out, size_t out_bytes, size_t *wr
     put_arrays(q + TD_LEAD, a, m);
     status = seal(p, (size_t)h.payload_bytes, &h);
     if (status == RTU_OK) {
-        status = validate_td(td, p, &h, NULL);
+        status = validate_td(td, p, &h, a, NULL);
     }
     return end_save(p, total, status, written);
 }
@@ -1044,11 +1043,11 @@ static rtu_status check_stats(const rtu_ac *ac, const rtu_ac_config *config, uin
 }
 
 /* Everything rtu_ac_load checks, on a checkpoint whose framing rtu_ckpt_inspect accepted; ac is
- * only read (for the shape it must match). */
+ * only read (for the shape it must match). a: the caller's MAX_ARRAYS entries (one such table on
+ * the stack, not two: a microcontroller's stack is small). */
 static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rtu_ckpt_header *h,
-                              const char **what)
+                              ckpt_array *a, const char **what)
 {
-    ckpt_array a[MAX_ARRAYS];
     size_t m = ac_arrays(ac, a), i;
     const unsigned char *q = p + h->header_bytes, *r = q + AC_FIXED;
     rtu_ckpt_header want = ac_header(ac);
@@ -1115,7 +1114,7 @@ rtu_status rtu_ac_load(rtu_ac *ac, const void *in, size_t in_bytes)
         status = frame_in(in, in_bytes, &h);
     }
     if (status == RTU_OK) {
-        status = validate_ac(ac, p, &h, NULL);
+        status = validate_ac(ac, p, &h, a, NULL);
     }
     if (status != RTU_OK) {
         return status; /* ac untouched */
@@ -1192,7 +1191,7 @@ rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *wr
     put_real(r + RTU_AC_CKPT_COUNT_BYTES + REAL_BYTES, ac->reward_m2);
     status = seal(p, (size_t)h.payload_bytes, &h);
     if (status == RTU_OK) {
-        status = validate_ac(ac, p, &h, NULL); /* diverged, or between act and learn */
+        status = validate_ac(ac, p, &h, a, NULL); /* diverged, or between act and learn */
     }
     return end_save(p, total, status, written);
 }
@@ -1204,6 +1203,7 @@ rtu_status rtu_td_check_checkpoint(const rtu_td *td, const void *in, size_t in_b
                                    const char **what)
 {
     rtu_ckpt_header h;
+    ckpt_array a[MAX_ARRAYS];
     rtu_status status = check_td(td);
     if (status == RTU_OK) {
         status = frame_in(in, in_bytes, &h);
@@ -1211,13 +1211,14 @@ rtu_status rtu_td_check_checkpoint(const rtu_td *td, const void *in, size_t in_b
     if (status != RTU_OK) {
         return fault(what, "", status);
     }
-    return validate_td(td, (const unsigned char *)in, &h, what);
+    return validate_td(td, (const unsigned char *)in, &h, a, what);
 }
 
 rtu_status rtu_ac_check_checkpoint(const rtu_ac *ac, const void *in, size_t in_bytes,
                                    const char **what)
 {
     rtu_ckpt_header h;
+    ckpt_array a[MAX_ARRAYS];
     rtu_status status = check_ac(ac);
     if (status == RTU_OK) {
         status = frame_in(in, in_bytes, &h);
@@ -1225,5 +1226,5 @@ rtu_status rtu_ac_check_checkpoint(const rtu_ac *ac, const void *in, size_t in_b
     if (status != RTU_OK) {
         return fault(what, "", status);
     }
-    return validate_ac(ac, (const unsigned char *)in, &h, what);
+    return validate_ac(ac, (const unsigned char *)in, &h, a, what);
 }
