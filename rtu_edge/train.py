@@ -21,7 +21,10 @@ predictions of the H steps before it (its window ends H steps before its step co
 checkpoints taken during a run (every --checkpoint-every steps, on Ctrl-C) hold the learner of
 H steps earlier, the start of the next row's window: a resumed run learns those steps again, and
 writes every row an uninterrupted run would. The checkpoint at the end of a run holds its last
-step. Control tasks train ActorCritic; the environment's own state cannot be saved, so
+step; beside it ``resume.rtu`` holds the learner at the start of the window of the row a longer
+run writes next, from which ``--resume --steps`` (more steps) goes on, so that an extended run's
+files too are those of a run of that length (the first checkpoint the extended run writes
+removes it). Control tasks train ActorCritic; the environment's own state cannot be saved, so
 checkpoints are written at episode ends (the first one after every --checkpoint-every steps, and
 at the end of the run or on Ctrl-C), and episode i is reset with seed (seed, i): a resumed run
 continues exactly where the saved one would have.
@@ -65,6 +68,8 @@ PREDICTION_TASKS = ("trace-conditioning", "trace-patterning")
 AGENTS = {"prediction": ("rtu", "memoryless", "gru", "zero", "lookup"),
           "control": ("rtu", "memoryless", "gru", "random")}
 CHECKPOINT = "checkpoint.rtu"
+#: a finished prediction run's learner at the start of the next row's window (train_prediction)
+RESUME = "resume.rtu"
 CONFIG = "config.json"
 METRICS = "metrics.csv"
 CURVE = "curve.png"
@@ -205,13 +210,18 @@ class LastGood:
             if data is None:
                 data, steps = self.learner.checkpoint_bytes(), self.learner.steps
             self.data, self.steps = data, steps
-            checkpoint.write_atomic(self.path, self.data)
+            self._write()
 
     def keep(self) -> None:
         """Make sure path holds the last good state (a run that has not checkpointed yet)."""
         if self.data is not None and (not self.path.exists()
                                       or self.path.read_bytes() != self.data):
-            checkpoint.write_atomic(self.path, self.data)
+            self._write()
+
+    def _write(self) -> None:
+        """path := data; a finished run's resume.rtu beside it no longer goes with it."""
+        checkpoint.write_atomic(self.path, self.data)
+        self.path.with_name(RESUME).unlink(missing_ok=True)
 
     def diverged(self, err: ArithmeticError, out: Path) -> Diverged:
         """Leave the last good state at path; the one-line error of the run (out its
@@ -401,9 +411,10 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool,
     from .tasks.trace_conditioning import return_horizon
     task = make_prediction_task(cfg)
     ckpt = out / CHECKPOINT
-    if resume:
-        td = TDLambda.from_checkpoint(ckpt, backend=cfg.backend)
-        _check_resumed(td, cfg, task.obs_size, None, ckpt)
+    if resume:  # a finished run goes on from the start of its next row's window
+        source = out / RESUME if (out / RESUME).exists() else ckpt
+        td = TDLambda.from_checkpoint(source, backend=cfg.backend)
+        _check_resumed(td, cfg, task.obs_size, None, source)
     elif cfg.agent == "rtu":
         td = TDLambda(task.obs_size, cfg.hidden, kind=cfg.kind, activation=cfg.activation,
                       seed=cfg.seed, backend=cfg.backend, dtype=np.dtype(cfg.dtype),
@@ -418,18 +429,24 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool,
             MemorylessTD(task.obs_size, cfg.learner_config(task.gamma))
     start, every, horizon = td.steps, cfg.log_every, return_horizon(task.gamma)
     last_good = _begin(cfg, td, out, resume)
-    # the rows of the steps before start: those whose window starts before it
-    keep = (lambda row: int(row["step"]) - every < start) if resume else None
+    # the rows of the steps before start: those whose window starts before it, but for a
+    # finished run's row at its end (not a multiple of every), which a longer run does not write
+    keep = (lambda row: int(row["step"]) - every < start
+            and (int(row["step"]) + horizon) % every == 0) if resume else None
     metrics = Metrics(out / METRICS, ["step", "msre", "zero_msre"], keep,
                       out / TENSORBOARD if tensorboard else None)
     snapshots = {}  # step -> the learner's checkpoint then: the start of a coming row's window
+    # the start of the window of the row a longer run writes after --steps (resume.rtu)
+    after = (cfg.steps // every) * every - horizon
+    if _checkpointed(td) and (start + horizon) % every == 0:
+        snapshots[start] = td.checkpoint_bytes()
 
     def next_cut(u: int, end: int) -> int:
         """Where the block from u stops: end, BLOCK steps on, or the next snapshot's step."""
         cut = min(end, u + BLOCK)
         if _checkpointed(td):
             p = ((u + horizon) // every + 1) * every - horizon  # the next window start > u
-            if p + horizon < cfg.steps:
+            if p + horizon <= cfg.steps:
                 cut = min(cut, p)
         return cut
 
@@ -450,7 +467,7 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool,
                 parts_c.append(X[:, 0])
                 bar.update(w - u)
                 u = w
-                if _checkpointed(td) and (u + horizon) % every == 0 and u + horizon < cfg.steps:
+                if _checkpointed(td) and (u + horizon) % every == 0 and u + horizon <= cfg.steps:
                     snapshots[u] = td.checkpoint_bytes()
             v, c = np.concatenate(parts_v), np.concatenate(parts_c)
             a = end - every - horizon
@@ -464,13 +481,15 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool,
             tail_v, tail_c = v[-(every + horizon):], c[-(every + horizon):]
             due = end // cfg.checkpoint_every != t // cfg.checkpoint_every
             t = end
-            window = snapshots.pop(t - horizon, None)  # the learner at the next window's start
-            for step in [k for k in snapshots if k < t - horizon]:
+            window = snapshots.get(t - horizon)  # the learner at the next window's start
+            for step in [k for k in snapshots if k <= t - horizon and k != after]:
                 del snapshots[step]
             if t < cfg.steps and (due or stop.raised) and window is not None:
                 last_good.save(window, t - horizon)
         if t >= cfg.steps:
             last_good.save()  # a finished run: the learner at its last step
+            if 0 <= after < cfg.steps and after in snapshots:
+                checkpoint.write_atomic(out / RESUME, snapshots[after])
         else:  # stopped: the latest state a resumed run can go on from without losing a row
             last_good.keep()
     plot_curve(out / METRICS, out / CURVE, "step", "msre",
@@ -773,7 +792,7 @@ def resume_config(out: Path, given: dict) -> RunConfig:
 def _remove_temporaries(out: Path) -> None:
     """The temporary files checkpoint.write_atomic leaves beside a run's files when the run is
     killed while it writes them."""
-    for name in (CHECKPOINT, CONFIG, METRICS, CURVE):
+    for name in (CHECKPOINT, RESUME, CONFIG, METRICS, CURVE):
         checkpoint.remove_temporaries(out / name)
 
 

@@ -21,19 +21,28 @@ def rows(path):
         return list(csv.DictReader(f))
 
 
-def test_train_prediction_writes_a_run_and_resumes_exactly(tmp_path):
+@pytest.mark.parametrize("first", [6000, 7000])
+def test_train_prediction_writes_a_run_and_resumes_exactly(tmp_path, first):
+    """A finished run extended with --resume --steps has the files of a run of that length: its
+    metrics rows too (the row whose window spans the first run's end, from resume.rtu; a first
+    run that ends between rows drops its end-of-run row)."""
     straight, split = tmp_path / "straight", tmp_path / "split"
     base = ["train", "--task", "trace-conditioning", "--hidden", "8", "--log-every", "2000",
             "--checkpoint-every", "4000"]
     assert main(base + ["--steps", "12000", "--out", str(straight)]) == 0
-    assert main(base + ["--steps", "6000", "--out", str(split)]) == 0
+    assert main(base + ["--steps", str(first), "--out", str(split)]) == 0
+    assert TDLambda.from_checkpoint(split / "checkpoint.rtu").steps == first
+    assert TDLambda.from_checkpoint(split / "resume.rtu").steps == (first // 2000) * 2000 - 100
     assert main(base + ["--steps", "12000", "--out", str(split), "--resume"]) == 0
-    for name in ("config.json", "metrics.csv", "curve.png", "checkpoint.rtu"):
+    for name in ("config.json", "metrics.csv", "curve.png", "checkpoint.rtu", "resume.rtu"):
         assert (straight / name).stat().st_size > 0
     a = TDLambda.from_checkpoint(straight / "checkpoint.rtu")
     b = TDLambda.from_checkpoint(split / "checkpoint.rtu")
     assert a.steps == b.steps == 12000
-    assert (straight / "checkpoint.rtu").read_bytes() == (split / "checkpoint.rtu").read_bytes()
+    for name in ("checkpoint.rtu", "resume.rtu", "metrics.csv"):
+        assert (straight / name).read_bytes() == (split / name).read_bytes(), name
+    assert [r["step"] for r in rows(split / "metrics.csv")] == \
+        [str(s) for s in range(3900, 12000, 2000)]
     assert float(rows(straight / "metrics.csv")[-1]["msre"]) > 0
 
 
