@@ -57,9 +57,9 @@ typedef float rtu_real;
  * not diverged, and its square that of an eligibility trace (a sum of products of the two): a
  * learning step that takes a parameter beyond it reports RTU_ERR_DIVERGED, a cell step that takes
  * its state or a unit trace beyond it RTU_ERR_OVERFLOW (so a learner never holds what its
- * checkpoint could not), and a checkpoint
- * holding a real beyond its bound is refused (RTU_ERR_PARAM_RANGE). The product of two such
- * values summed over RTU_MAX_DIM terms stays finite in float. */
+ * checkpoint could not), and a checkpoint holding a real beyond its bound is refused
+ * (RTU_ERR_PARAM_RANGE). The product of two such values summed over RTU_MAX_DIM terms stays
+ * finite in float. */
 #define RTU_VALUE_LIMIT 1e15
 
 /* Largest count of a learner's running statistics (rtu_ac.h's obs_count, ret_count): 2^53, beyond

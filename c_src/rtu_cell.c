@@ -8,7 +8,6 @@
 #include "rtu.h"
 #include "rtu_internal.h"
 
-
 /* The arithmetic of the derived cache (rtu_cell_refresh): double by default, in both builds;
  * float with -DRTU_DERIVED_FLOAT in the float build, for FPUs without double (see rtu.h). */
 #if defined(RTU_DERIVED_FLOAT) && !defined(RTU_DOUBLE)
