@@ -20,9 +20,9 @@ again.
 
 A file whose learner reports divergence on one of the three steps (FloatingPointError: a state,
 trace or parameter left RTU_VALUE_LIMIT, as it does in training) is counted apart too, with its
-reason: its content is within every bound a learner that has not diverged keeps (a cell weight of
-1e14, a state of 1e14 whose phase trace passes 1e15 in two steps), so no loader can tell it from
-a learner one step from diverging, and the learner says so with a clear error. Everything else
+reason: its content is within every bound a learner that has not diverged keeps (e.g. a state of
+1e14 whose phase trace passes 1e15 within two steps), so no loader can tell it from a learner one
+step from diverging, and the learner says so with a clear error. Everything else
 that goes wrong after a load is a failure: a non-finite or out-of-range output returned as if
 valid, a save refused after steps that returned, any other error.
 
