@@ -136,8 +136,8 @@ typedef enum {
     RTU_ACT_IDENTITY = 2
 } rtu_activation;
 
-/* Parameters of a cell: nu_log, theta_log (n each), w_c, w_d (n x n_in each); for the LRU then
- * its readout c_re, c_im (2n x n each) and d_skip (2n x n_in). */
+/* Parameters of a cell: nu_log, theta_log (n each), w_c, w_d (n x n_in each, stored input-major);
+ * for the LRU then its readout c_re, c_im (2n x n each) and d_skip (2n x n_in). */
 #define RTU_CELL_PARAMS(kind, n_in, n_hidden)                                                       \
     (2u * (size_t)(n_hidden) + 2u * (size_t)(n_hidden) * (size_t)(n_in) +                           \
      ((kind) == RTU_KIND_LRU                                                                        \
@@ -151,19 +151,21 @@ typedef enum {
     (4u * (size_t)(n_hidden) +                                                                      \
      ((kind) == RTU_KIND_NONLINEAR ? 4u : 2u) * (size_t)(n_hidden) * (size_t)(n_in))
 /* Reals in a cell's buffer (see rtu_cell for the layout): params, the derived cache (6n), state,
- * traces and the LRU's scratch (2n). */
+ * traces and a scratch (2n). */
 #define RTU_CELL_REALS(kind, n_in, n_hidden)                                                        \
     (RTU_CELL_PARAMS(kind, n_in, n_hidden) + 6u * (size_t)(n_hidden) +                              \
      RTU_CELL_STATE(kind, n_in, n_hidden) + RTU_CELL_TRACES(kind, n_in, n_hidden) +                 \
-     ((kind) == RTU_KIND_LRU ? 2u * (size_t)(n_hidden) : 0u))
+     2u * (size_t)(n_hidden))
 /* Exact bytes of a cell's buffer, for static arrays (declare them as rtu_real for alignment). */
 #define RTU_CELL_BUFFER_BYTES(kind, n_in, n_hidden)                                                 \
     (sizeof(rtu_real) * RTU_CELL_REALS(kind, n_in, n_hidden))
 
 /*
  * A cell. Every pointer points into the caller's buffer, in this order:
- *   params  [RTU_CELL_PARAMS]: nu_log[n], theta_log[n], w_c[n*n_in], w_d[n*n_in] (row-major);
- *           the LRU's readout then: c_re[2n*n], c_im[2n*n], d_skip[2n*n_in] (row-major)
+ *   params  [RTU_CELL_PARAMS]: nu_log[n], theta_log[n], w_c[n*n_in], w_d[n*n_in], input-major:
+ *           w_c[j*n + k] = W_c[k, j] (n_in rows of n, one per input: the inner loops of a step
+ *           run over the units with unit stride); the LRU's readout then: c_re[2n*n],
+ *           c_im[2n*n], d_skip[2n*n_in] (row-major)
  *   derived [6n]: nu = exp(nu_log), theta = exp(theta_log), g = r cos theta, phi = r sin theta,
  *                 eta = max(sqrt(1 - r^2), RTU_ETA_MIN), deta = d eta / d nu_log (0 when floored)
  *   state   [RTU_CELL_STATE]: c, d, and h = the features of (c, d), kept for the gradient;
@@ -171,7 +173,9 @@ typedef enum {
  *   traces  [4n]: dc_dnu, dd_dnu, dc_dtheta, dd_dtheta (derivatives w.r.t. nu_log and theta_log)
  *           [2 n*n_in] linear, LRU: dc_dwc = Re E, dd_dwc = Im E  (dc/dW_d = -Im E, dd/dW_d = Re E)
  *           [4 n*n_in] nonlinear:   dc_dwc, dd_dwc, dc_dwd, dd_dwd
- *   scratch [2n] the LRU's: dL/dc, dL/dd of a gradient, or the state a peek steps to
+ *           (input-major, as w_c)
+ *   scratch [2n]: dL/dc, dL/dd of a gradient, the nonlinear kind's f'(a), f'(b) during a step,
+ *           or the state the LRU's peek steps to
  * For the linear kind and the LRU c, d are the real and imaginary parts of z; for the nonlinear
  * kind they are the post-activation values. The derived block is a cache of the parameters: call
  * rtu_cell_refresh after writing to params directly (rtu_cell_set_params does it for you).
@@ -199,7 +203,7 @@ typedef struct {
     rtu_real *dc_dnu, *dd_dnu, *dc_dtheta, *dd_dtheta;
     rtu_real *dc_dwc, *dd_dwc, *dc_dwd, *dd_dwd; /* dc_dwd, dd_dwd are NULL but for the nonlinear
                                                     kind */
-    rtu_real *scratch;              /* the LRU's 2n reals of scratch; NULL for the RTU kinds */
+    rtu_real *scratch;              /* 2n reals of scratch */
 } rtu_cell;
 
 /* Exact bytes of the buffer for a configuration; fails on a bad kind or size. */
@@ -243,7 +247,7 @@ rtu_status rtu_cell_step(rtu_cell *cell, const rtu_real *x, rtu_real *h);
 
 /* Gradient of a loss at the current step from dh = dL/dh (2n reals), into grad (n_params reals,
  * the params layout). A non-finite dh, or one beyond RTU_INPUT_LIMIT, is refused and grad is
- * untouched. The LRU's uses the cell's scratch: one cell's gradients are not taken concurrently. */
+ * untouched. It uses the cell's scratch: one cell's gradients are not taken concurrently. */
 rtu_status rtu_cell_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad);
 
 /* Steps over a (T, n_in) row-major sequence; h receives (T, 2n) features, or may be NULL. The whole

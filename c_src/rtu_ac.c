@@ -85,13 +85,12 @@ rtu_status rtu_ac_check_shape(const rtu_ac_shape *s)
         return RTU_ERR_SIZE;
     }
     /* an upper bound of RTU_AC_REALS in double (exact below 2^53): the products first; the
-     * LRU's readout (lru) adds 4n^2 + 2ne parameters and its x and scratch to each cell */
+     * LRU's readout (lru) adds 4n^2 + 2ne parameters and its x to each cell */
     {
         double x = (double)n_x, m = (double)s->n_embed, n = (double)s->n_hidden;
         double k = (double)s->n_head, e = s->n_embed ? m : x, o = 2.0 * (double)s->n_actions;
         double lru = s->kind == RTU_KIND_LRU, readout = lru * (4.0 * n * n + 2.0 * n * e);
-        reals = 2.0 * (m * (x + 1.0) + 2.0 * m + 16.0 * n + 6.0 * n * e + readout +
-                       lru * (e + 2.0 * n)) +
+        reals = 2.0 * (m * (x + 1.0) + 2.0 * m + 18.0 * n + 6.0 * n * e + readout + lru * e) +
                 4.0 * (k * (2.0 * n + 1.0) + (o + 1.0) * (k + 2.0 * n + 1.0) + m * (x + 1.0) +
                        2.0 * n + 2.0 * n * e + readout) +
                 7.0 * k + 3.0 * m + 4.0 * n + 3.0 * o + 1.0 + 2.0 * x + 3.0 * (double)s->n_obs +

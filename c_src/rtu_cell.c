@@ -99,8 +99,8 @@ static rtu_status check_config(rtu_kind kind, size_t n_in, size_t n_hidden)
     }
     /* the byte count (RTU_CELL_REALS in double) must not wrap around a 32-bit size_t (see
      * rtu_reals_fit) */
-    if (!rtu_reals_fit(16.0 * n + (kind == RTU_KIND_NONLINEAR ? 6.0 : 4.0) * n * d +
-                       lru * (4.0 * n * n + 2.0 * n * d + d + 2.0 * n))) {
+    if (!rtu_reals_fit(18.0 * n + (kind == RTU_KIND_NONLINEAR ? 6.0 : 4.0) * n * d +
+                       lru * (4.0 * n * n + 2.0 * n * d + d))) {
         return RTU_ERR_SIZE;
     }
     return RTU_OK;
@@ -199,13 +199,12 @@ rtu_status rtu_cell_init(rtu_cell *cell, rtu_kind kind, rtu_activation activatio
     cell->dd_dtheta = p;       p += n;
     cell->dc_dwc = p;          p += nd;
     cell->dd_dwc = p;          p += nd;
-    cell->dc_dwd = cell->dd_dwd = cell->scratch = NULL;
+    cell->dc_dwd = cell->dd_dwd = NULL;
     if (kind == RTU_KIND_NONLINEAR) {
         cell->dc_dwd = p;      p += nd;
-        cell->dd_dwd = p;
-    } else if (kind == RTU_KIND_LRU) {
-        cell->scratch = p;
+        cell->dd_dwd = p;      p += nd;
     }
+    cell->scratch = p;
     return rtu_cell_refresh(cell);
 }
 
@@ -221,11 +220,24 @@ static void fill_normal(rtu_real *w, size_t count, double std, rtu_prng *rng)
     }
 }
 
+/* An input-major n x n_in matrix W (w[j n + k] = W[k, j]) ~ N(0, std^2) from rng, drawn in W's
+ * row-major order (unit by unit), as the reference draws it. */
+static void fill_normal_input_major(rtu_real *w, size_t n, size_t n_in, double std,
+                                    rtu_prng *rng)
+{
+    size_t j, k;
+    for (k = 0; k < n; ++k) {
+        for (j = 0; j < n_in; ++j) {
+            w[j * n + k] = (rtu_real)(std * rtu_prng_normal(rng));
+        }
+    }
+}
+
 rtu_status rtu_cell_init_params(rtu_cell *cell, rtu_prng *rng, double r_min, double r_max,
                                 double max_phase)
 {
     size_t k, n, nd;
-    double fan_in;
+    double fan_in, std;
     if (cell == NULL || rng == NULL) {
         return RTU_ERR_NULL;
     }
@@ -245,8 +257,9 @@ rtu_status rtu_cell_init_params(rtu_cell *cell, rtu_prng *rng, double r_min, dou
     /* RTU: w_c, w_d ~ N(0, 1/n_in); LRU: B = w_c + i w_d complex normal of variance 1/n_in, then
      * the readout c_re, c_im ~ N(0, 1/(2n)) and d_skip ~ N(0, 1/n_in) */
     fan_in = (double)cell->n_in;
-    fill_normal(cell->w_c, nd, 1.0 / sqrt(cell->kind == RTU_KIND_LRU ? 2.0 * fan_in : fan_in), rng);
-    fill_normal(cell->w_d, nd, 1.0 / sqrt(cell->kind == RTU_KIND_LRU ? 2.0 * fan_in : fan_in), rng);
+    std = 1.0 / sqrt(cell->kind == RTU_KIND_LRU ? 2.0 * fan_in : fan_in);
+    fill_normal_input_major(cell->w_c, n, cell->n_in, std, rng);
+    fill_normal_input_major(cell->w_d, n, cell->n_in, std, rng);
     if (cell->kind == RTU_KIND_LRU) {
         fill_normal(cell->c_re, 2 * n * n, 1.0 / sqrt(2.0 * (double)n), rng);
         fill_normal(cell->c_im, 2 * n * n, 1.0 / sqrt(2.0 * (double)n), rng);
@@ -410,56 +423,39 @@ static void update_features(rtu_cell *cell)
     rtu_activate_into(act, cell->d, cell->h + n, n);
 }
 
-/* Row kernels: one unit's row of n_in trace entries. restrict on parameters (not on locals) is
- * what lets compilers vectorise these without run-time aliasing checks. */
+/* Kernels over the units. The weights and their traces are input-major (rtu.h): row j holds the
+ * n units' entries for input j, so every inner loop runs over the units with unit stride, and
+ * the per-unit values (g, phi, eta, ...) are arrays read alongside. restrict on parameters (not
+ * on locals) is what lets compilers vectorise these without run-time aliasing checks. */
 
-/* E' = lambda E + eta x, E = e_re + i e_im. */
-static inline void row_trace_linear(rtu_real *restrict e_re, rtu_real *restrict e_im,
-                                    const rtu_real *restrict x, size_t count, rtu_real g,
-                                    rtu_real phi, rtu_real eta)
+/* One row of the linear kind's weight traces: E' = lambda E + eta x_j, E = e_re + i e_im. */
+static void row_trace_linear(rtu_real *restrict e_re, rtu_real *restrict e_im,
+                             const rtu_real *restrict g, const rtu_real *restrict phi,
+                             const rtu_real *restrict eta, rtu_real xj, size_t n)
 {
-    size_t j;
-    for (j = 0; j < count; ++j) {
-        rtu_real er = e_re[j], ei = e_im[j];
-        e_re[j] = g * er - phi * ei + eta * x[j];
-        e_im[j] = g * ei + phi * er;
+    size_t k;
+    for (k = 0; k < n; ++k) {
+        rtu_real er = e_re[k], ei = e_im[k];
+        e_re[k] = RTU_FMA(eta[k], xj, RTU_FMA(g[k], er, -(phi[k] * ei)));
+        e_im[k] = RTU_FMA(g[k], ei, phi[k] * er);
     }
 }
 
-/* A = dc/dW_c, B = dd/dW_c, C = dc/dW_d, D = dd/dW_d with fa = f'(a), fb = f'(b). */
-static inline void row_trace_nonlinear(rtu_real *restrict ta, rtu_real *restrict tb,
-                                       rtu_real *restrict tc, rtu_real *restrict td,
-                                       const rtu_real *restrict x, size_t count, rtu_real g,
-                                       rtu_real phi, rtu_real eta, rtu_real fa, rtu_real fb)
+/* One row of the nonlinear kind's: A = dc/dW_c, B = dd/dW_c, C = dc/dW_d, D = dd/dW_d, with
+ * fa = f'(a), fb = f'(b) of each unit. */
+static void row_trace_nonlinear(rtu_real *restrict ta, rtu_real *restrict tb,
+                                rtu_real *restrict tc, rtu_real *restrict td,
+                                const rtu_real *restrict g, const rtu_real *restrict phi,
+                                const rtu_real *restrict eta, const rtu_real *restrict fa,
+                                const rtu_real *restrict fb, rtu_real xj, size_t n)
 {
-    size_t j;
-    for (j = 0; j < count; ++j) {
-        rtu_real a = ta[j], b = tb[j], c = tc[j], d = td[j], ex = eta * x[j];
-        ta[j] = fa * (g * a - phi * b + ex);
-        tb[j] = fb * (g * b + phi * a);
-        tc[j] = fa * (g * c - phi * d);
-        td[j] = fb * (g * d + phi * c + ex);
-    }
-}
-
-/* dL/dW_c = dc A + dd B and dL/dW_d = dc C + dd D, assigned or accumulated. */
-static inline void row_gradient(rtu_real *restrict g_wc, rtu_real *restrict g_wd,
-                                const rtu_real *restrict ta, const rtu_real *restrict tb,
-                                const rtu_real *restrict tc, const rtu_real *restrict td,
-                                size_t count, rtu_real dc, rtu_real dc_w, rtu_real dd,
-                                int accumulate)
-{
-    size_t j;
-    if (accumulate) {
-        for (j = 0; j < count; ++j) {
-            g_wc[j] += dc * ta[j] + dd * tb[j];
-            g_wd[j] += dc_w * tc[j] + dd * td[j];
-        }
-    } else {
-        for (j = 0; j < count; ++j) {
-            g_wc[j] = dc * ta[j] + dd * tb[j];
-            g_wd[j] = dc_w * tc[j] + dd * td[j];
-        }
+    size_t k;
+    for (k = 0; k < n; ++k) {
+        rtu_real a = ta[k], b = tb[k], c = tc[k], d = td[k], ex = eta[k] * xj;
+        ta[k] = fa[k] * (RTU_FMA(g[k], a, -(phi[k] * b)) + ex);
+        tb[k] = fb[k] * RTU_FMA(g[k], b, phi[k] * a);
+        tc[k] = fa[k] * RTU_FMA(g[k], c, -(phi[k] * d));
+        td[k] = fb[k] * (RTU_FMA(g[k], d, phi[k] * c) + ex);
     }
 }
 
@@ -468,102 +464,124 @@ static inline void row_gradient(rtu_real *restrict g_wc, rtu_real *restrict g_wd
  *   s_nu'    = lambda s_nu + (dlambda/dnu_log) z + (deta/dnu_log) u,   dlambda/dnu_log = -nu lambda
  *   s_theta' = lambda s_theta + (dlambda/dtheta_log) z,                 dlambda/dtheta_log = i theta lambda
  *   z'       = lambda z + eta u
- *   E'[j]    = lambda E[j] + eta x[j]
+ * on u = (uc, ud); then E'[j] = lambda E[j] + eta x[j], row by row (row_trace_linear).
  */
-static void step_linear(rtu_cell *cell, const rtu_real *restrict x)
+static void units_linear(size_t n, const rtu_real *restrict g, const rtu_real *restrict phi,
+                         const rtu_real *restrict eta, const rtu_real *restrict nu,
+                         const rtu_real *restrict theta, const rtu_real *restrict deta,
+                         rtu_real *restrict c, rtu_real *restrict d, rtu_real *restrict dc_dnu,
+                         rtu_real *restrict dd_dnu, rtu_real *restrict dc_dtheta,
+                         rtu_real *restrict dd_dtheta, const rtu_real *restrict uc,
+                         const rtu_real *restrict ud)
 {
-    size_t k, n = cell->n_hidden, d_in = cell->n_in;
+    size_t k;
     for (k = 0; k < n; ++k) {
-        rtu_real g = cell->g[k], phi = cell->phi[k], eta = cell->eta[k];
-        rtu_real nu = cell->nu[k], theta = cell->theta[k], deta = cell->deta[k];
-        rtu_real c0 = cell->c[k], d0 = cell->d[k];
-        rtu_real uc, ud, lz_re, lz_im, a_re, a_im, b_re, b_im;
-
-        uc = rtu_dot(cell->w_c + k * d_in, x, d_in);
-        ud = rtu_dot(cell->w_d + k * d_in, x, d_in);
         /* lambda z_{t-1} */
-        lz_re = g * c0 - phi * d0;
-        lz_im = g * d0 + phi * c0;
+        rtu_real lz_re = g[k] * c[k] - phi[k] * d[k], lz_im = g[k] * d[k] + phi[k] * c[k];
+        rtu_real a_re = dc_dnu[k], a_im = dd_dnu[k], b_re = dc_dtheta[k], b_im = dd_dtheta[k];
         /* s_nu' = lambda s_nu - nu lambda z + deta u */
-        a_re = cell->dc_dnu[k];
-        a_im = cell->dd_dnu[k];
-        cell->dc_dnu[k] = g * a_re - phi * a_im - nu * lz_re + deta * uc;
-        cell->dd_dnu[k] = g * a_im + phi * a_re - nu * lz_im + deta * ud;
+        dc_dnu[k] = g[k] * a_re - phi[k] * a_im - nu[k] * lz_re + deta[k] * uc[k];
+        dd_dnu[k] = g[k] * a_im + phi[k] * a_re - nu[k] * lz_im + deta[k] * ud[k];
         /* s_theta' = lambda s_theta + i theta lambda z */
-        b_re = cell->dc_dtheta[k];
-        b_im = cell->dd_dtheta[k];
-        cell->dc_dtheta[k] = g * b_re - phi * b_im - theta * lz_im;
-        cell->dd_dtheta[k] = g * b_im + phi * b_re + theta * lz_re;
+        dc_dtheta[k] = g[k] * b_re - phi[k] * b_im - theta[k] * lz_im;
+        dd_dtheta[k] = g[k] * b_im + phi[k] * b_re + theta[k] * lz_re;
         /* z' = lambda z + eta u */
-        cell->c[k] = lz_re + eta * uc;
-        cell->d[k] = lz_im + eta * ud;
-        row_trace_linear(cell->dc_dwc + k * d_in, cell->dd_dwc + k * d_in, x, d_in, g, phi, eta);
+        c[k] = lz_re + eta[k] * uc[k];
+        d[k] = lz_im + eta[k] * ud[k];
     }
 }
 
 /*
- * Non-linear RTU per unit k: a = g c - phi d + eta W_c x, c' = f(a); b = g d + phi c + eta W_d x,
- * d' = f(b). With f'(a), f'(b) read off c', d' (rtu-spec.md section 2, "Non-linear RTU").
+ * Non-linear RTU per unit k: a = g c - phi d + eta uc, c' = f(a); b = g d + phi c + eta ud,
+ * d' = f(b), with f'(a), f'(b) read off c', d' into fa, fb for the weight traces (rtu-spec.md
+ * section 2, "Non-linear RTU"). nu_log: g' = -nu g, phi' = -nu phi, eta' = deta; theta_log:
+ * g' = -theta phi, phi' = theta g, eta' = 0.
  */
-static void step_nonlinear(rtu_cell *cell, const rtu_real *restrict x)
+static void units_nonlinear(size_t n, rtu_activation act, const rtu_real *restrict g,
+                            const rtu_real *restrict phi, const rtu_real *restrict eta,
+                            const rtu_real *restrict nu, const rtu_real *restrict theta,
+                            const rtu_real *restrict deta, rtu_real *restrict c,
+                            rtu_real *restrict d, rtu_real *restrict dc_dnu,
+                            rtu_real *restrict dd_dnu, rtu_real *restrict dc_dtheta,
+                            rtu_real *restrict dd_dtheta, const rtu_real *restrict uc,
+                            const rtu_real *restrict ud, rtu_real *restrict fa,
+                            rtu_real *restrict fb)
 {
-    size_t k, n = cell->n_hidden, d_in = cell->n_in;
-    rtu_activation act = cell->activation;
+    size_t k;
     for (k = 0; k < n; ++k) {
-        rtu_real g = cell->g[k], phi = cell->phi[k], eta = cell->eta[k];
-        rtu_real nu = cell->nu[k], theta = cell->theta[k], deta = cell->deta[k];
-        rtu_real c0 = cell->c[k], d0 = cell->d[k];
-        rtu_real uc, ud, c1, d1, fa, fb, sc, sd;
+        rtu_real c0 = c[k], d0 = d[k], sc, sd;
+        rtu_real c1 = activate(act, g[k] * c0 - phi[k] * d0 + eta[k] * uc[k]);
+        rtu_real d1 = activate(act, g[k] * d0 + phi[k] * c0 + eta[k] * ud[k]);
+        rtu_real ga = activate_grad_from_output(act, c1), gb = activate_grad_from_output(act, d1);
+        sc = dc_dnu[k];
+        sd = dd_dnu[k];
+        dc_dnu[k] = ga * (-nu[k] * g[k] * c0 + g[k] * sc + nu[k] * phi[k] * d0 - phi[k] * sd +
+                          deta[k] * uc[k]);
+        dd_dnu[k] = gb * (-nu[k] * g[k] * d0 + g[k] * sd - nu[k] * phi[k] * c0 + phi[k] * sc +
+                          deta[k] * ud[k]);
+        sc = dc_dtheta[k];
+        sd = dd_dtheta[k];
+        dc_dtheta[k] = ga * (-theta[k] * phi[k] * c0 + g[k] * sc - theta[k] * g[k] * d0 -
+                             phi[k] * sd);
+        dd_dtheta[k] = gb * (-theta[k] * phi[k] * d0 + g[k] * sd + theta[k] * g[k] * c0 +
+                             phi[k] * sc);
+        c[k] = c1;
+        d[k] = d1;
+        fa[k] = ga;
+        fb[k] = gb;
+    }
+}
 
-        uc = rtu_dot(cell->w_c + k * d_in, x, d_in);
-        ud = rtu_dot(cell->w_d + k * d_in, x, d_in);
-        c1 = activate(act, g * c0 - phi * d0 + eta * uc);
-        d1 = activate(act, g * d0 + phi * c0 + eta * ud);
-        fa = activate_grad_from_output(act, c1);
-        fb = activate_grad_from_output(act, d1);
-        /* nu_log: g' = -nu g, phi' = -nu phi, eta' = deta */
-        sc = cell->dc_dnu[k];
-        sd = cell->dd_dnu[k];
-        cell->dc_dnu[k] = fa * (-nu * g * c0 + g * sc + nu * phi * d0 - phi * sd + deta * uc);
-        cell->dd_dnu[k] = fb * (-nu * g * d0 + g * sd - nu * phi * c0 + phi * sc + deta * ud);
-        /* theta_log: g' = -theta phi, phi' = theta g, eta' = 0 */
-        sc = cell->dc_dtheta[k];
-        sd = cell->dd_dtheta[k];
-        cell->dc_dtheta[k] = fa * (-theta * phi * c0 + g * sc - theta * g * d0 - phi * sd);
-        cell->dd_dtheta[k] = fb * (-theta * phi * d0 + g * sd + theta * g * c0 + phi * sc);
-        cell->c[k] = c1;
-        cell->d[k] = d1;
-        row_trace_nonlinear(cell->dc_dwc + k * d_in, cell->dd_dwc + k * d_in,
-                            cell->dc_dwd + k * d_in, cell->dd_dwd + k * d_in, x, d_in, g, phi,
-                            eta, fa, fb);
+/* One step of the RTU kinds and the LRU's recurrence: u = (W_c x, W_d x) into h (which
+ * update_features rewrites after the step), the units, then the weight traces row by row. */
+static void step_units(rtu_cell *cell, const rtu_real *x)
+{
+    size_t j, n = cell->n_hidden, d_in = cell->n_in;
+    rtu_real *uc = cell->h, *ud = cell->h + n;
+    rtu_input_sums(cell->w_c, cell->w_d, x, n, d_in, uc, ud);
+    if (cell->kind != RTU_KIND_NONLINEAR) { /* linear, LRU: the same recurrence and traces */
+        units_linear(n, cell->g, cell->phi, cell->eta, cell->nu, cell->theta, cell->deta, cell->c,
+                     cell->d, cell->dc_dnu, cell->dd_dnu, cell->dc_dtheta, cell->dd_dtheta, uc,
+                     ud);
+        for (j = 0; j < d_in; ++j) {
+            row_trace_linear(cell->dc_dwc + j * n, cell->dd_dwc + j * n, cell->g, cell->phi,
+                             cell->eta, x[j], n);
+        }
+        return;
+    }
+    units_nonlinear(n, cell->activation, cell->g, cell->phi, cell->eta, cell->nu, cell->theta,
+                    cell->deta, cell->c, cell->d, cell->dc_dnu, cell->dd_dnu, cell->dc_dtheta,
+                    cell->dd_dtheta, uc, ud, cell->scratch, cell->scratch + n);
+    for (j = 0; j < d_in; ++j) {
+        row_trace_nonlinear(cell->dc_dwc + j * n, cell->dd_dwc + j * n, cell->dc_dwd + j * n,
+                            cell->dd_dwd + j * n, cell->g, cell->phi, cell->eta, cell->scratch,
+                            cell->scratch + n, x[j], n);
     }
 }
 
 void rtu_cell_peek(const rtu_cell *cell, const rtu_real *x, int from_zero, rtu_real *h)
 {
     size_t k, n = cell->n_hidden, d_in = cell->n_in;
-    if (cell->kind == RTU_KIND_LRU) { /* the state it steps to in the scratch, then the readout */
-        rtu_real *c1 = cell->scratch, *d1 = cell->scratch + n;
-        for (k = 0; k < n; ++k) {
-            rtu_real g = cell->g[k], phi = cell->phi[k], eta = cell->eta[k];
-            rtu_real c0 = from_zero ? (rtu_real)0 : cell->c[k];
-            rtu_real d0 = from_zero ? (rtu_real)0 : cell->d[k];
-            c1[k] = g * c0 - phi * d0 + eta * rtu_dot(cell->w_c + k * d_in, x, d_in);
-            d1[k] = g * d0 + phi * c0 + eta * rtu_dot(cell->w_d + k * d_in, x, d_in);
-        }
-        rtu_lru_readout(cell->c_re, cell->c_im, cell->d_skip, n, d_in, cell->activation, c1, d1,
-                        x, h);
-        return;
-    }
+    int lru = cell->kind == RTU_KIND_LRU;
+    /* the LRU: the state it steps to in the scratch, then the readout; the RTU kinds: in h */
+    rtu_real *c1 = lru ? cell->scratch : h, *d1 = c1 + n;
+    rtu_input_sums(cell->w_c, cell->w_d, x, n, d_in, c1, d1);
     for (k = 0; k < n; ++k) {
-        rtu_real g = cell->g[k], phi = cell->phi[k], eta = cell->eta[k];
         rtu_real c0 = from_zero ? (rtu_real)0 : cell->c[k];
         rtu_real d0 = from_zero ? (rtu_real)0 : cell->d[k];
-        rtu_real a = g * c0 - phi * d0 + eta * rtu_dot(cell->w_c + k * d_in, x, d_in);
-        rtu_real b = g * d0 + phi * c0 + eta * rtu_dot(cell->w_d + k * d_in, x, d_in);
-        /* linear: h = [f(c'); f(d')]; nonlinear: c' = f(a), h = [c'; d']: f of (a, b) both ways */
-        h[k] = activate(cell->activation, a);
-        h[n + k] = activate(cell->activation, b);
+        rtu_real a = cell->g[k] * c0 - cell->phi[k] * d0 + cell->eta[k] * c1[k];
+        rtu_real b = cell->g[k] * d0 + cell->phi[k] * c0 + cell->eta[k] * d1[k];
+        if (lru) {
+            c1[k] = a;
+            d1[k] = b;
+        } else { /* linear: h = [f(c'); f(d')]; nonlinear: c' = f(a), h = [c'; d']: f of (a, b) */
+            c1[k] = activate(cell->activation, a);
+            d1[k] = activate(cell->activation, b);
+        }
+    }
+    if (lru) {
+        rtu_lru_readout(cell->c_re, cell->c_im, cell->d_skip, n, d_in, cell->activation, c1, d1,
+                        x, h);
     }
 }
 
@@ -580,22 +598,16 @@ static int state_within(const rtu_cell *cell)
 static rtu_status step_checked(rtu_cell *cell, const rtu_real *x, rtu_real *h)
 {
     size_t k;
-    if (cell->kind == RTU_KIND_NONLINEAR) {
-        step_nonlinear(cell, x);
-    } else { /* linear, LRU: the same recurrence and traces */
-        step_linear(cell, x);
-    }
-    if (!state_within(cell)) {
-        return RTU_ERR_OVERFLOW;
-    }
+    step_units(cell, x);
     if (cell->kind == RTU_KIND_LRU) { /* the input, for the readout and the gradient of d_skip */
         for (k = 0; k < cell->n_in; ++k) {
             cell->x[k] = x[k];
         }
     }
     update_features(cell);
-    if (cell->kind == RTU_KIND_LRU && /* a huge readout can leave a state within its limit */
-        !rtu_all_within(cell->h, 2 * cell->n_hidden, (rtu_real)RTU_VALUE_LIMIT)) {
+    if (!state_within(cell) ||
+        (cell->kind == RTU_KIND_LRU && /* a huge readout can leave a state within its limit */
+         !rtu_all_within(cell->h, 2 * cell->n_hidden, (rtu_real)RTU_VALUE_LIMIT))) {
         return RTU_ERR_OVERFLOW;
     }
     if (h != NULL) {
@@ -665,65 +677,118 @@ static void lru_backward(const rtu_cell *cell, const rtu_real *dh, rtu_real *g_o
     }
 }
 
+/* out = dh f'(a), f' read off y = f(a) (count reals; out distinct from y and dh): the switch
+ * outside the loops, and no branch inside (relu's [y > 0] is a select of 1 or 0, which
+ * vectorises; a branch on the sign of each unit's state is mispredicted half the time). */
+static void times_activation_grad(rtu_activation act, const rtu_real *restrict y,
+                                  const rtu_real *restrict dh, rtu_real *restrict out,
+                                  size_t count)
+{
+    size_t i;
+    switch (act) {
+    case RTU_ACT_RELU:
+        for (i = 0; i < count; ++i) {
+            out[i] = dh[i] * (y[i] > 0 ? (rtu_real)1 : (rtu_real)0);
+        }
+        return;
+    case RTU_ACT_TANH:
+        for (i = 0; i < count; ++i) {
+            out[i] = dh[i] * ((rtu_real)1 - y[i] * y[i]);
+        }
+        return;
+    case RTU_ACT_IDENTITY: break;
+    }
+    for (i = 0; i < count; ++i) {
+        out[i] = dh[i];
+    }
+}
+
+/* One row of the weights' gradient: dL/dW_c = dc A + dd B and dL/dW_d = sign dc C + dd D (sign
+ * -1 for the linear recurrence, where C = -Im E is passed as B), assigned or accumulated. */
+static void row_gradient(rtu_real *restrict g_wc, rtu_real *restrict g_wd,
+                         const rtu_real *restrict ta, const rtu_real *restrict tb,
+                         const rtu_real *restrict tc, const rtu_real *restrict td,
+                         const rtu_real *restrict dc, const rtu_real *restrict dd, rtu_real sign,
+                         size_t n, int accumulate)
+{
+    size_t k;
+    if (accumulate) {
+        for (k = 0; k < n; ++k) {
+            g_wc[k] += RTU_FMA(dc[k], ta[k], dd[k] * tb[k]);
+            g_wd[k] += RTU_FMA(sign * dc[k], tc[k], dd[k] * td[k]);
+        }
+    } else {
+        for (k = 0; k < n; ++k) {
+            g_wc[k] = RTU_FMA(dc[k], ta[k], dd[k] * tb[k]);
+            g_wd[k] = RTU_FMA(sign * dc[k], tc[k], dd[k] * td[k]);
+        }
+    }
+}
+
+/* delta = dL/dc, dL/dd at the current step into the cell's scratch (2n), from dh = dL/dh:
+ * the linear kind's f'(.) dL/dh (f' read off h = f(c)); the nonlinear kind's dL/dh (its traces
+ * carry f'); the LRU's through its readout (lru_backward, with the readout's gradient into g_out
+ * unless NULL). */
+static void deltas(const rtu_cell *cell, const rtu_real *dh, rtu_real *g_out, int accumulate)
+{
+    size_t k, n = cell->n_hidden;
+    if (cell->kind == RTU_KIND_LRU) {
+        lru_backward(cell, dh, g_out, accumulate, NULL);
+    } else if (cell->kind == RTU_KIND_LINEAR) {
+        times_activation_grad(cell->activation, cell->h, dh, cell->scratch, 2 * n);
+    } else {
+        for (k = 0; k < 2 * n; ++k) {
+            cell->scratch[k] = dh[k];
+        }
+    }
+}
+
 /* grad = dL/dparams (accumulate == 0) or grad += dL/dparams (accumulate != 0), in one read of
- * each trace; dh already checked. Assigning spares a separate pass to zero grad. */
+ * each trace; dh already checked. Assigning spares a separate pass to zero grad. Uses the
+ * cell's scratch. */
 void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad,
                             int accumulate)
 {
-    size_t k, n = cell->n_hidden, d_in = cell->n_in;
+    size_t j, k, n = cell->n_hidden, d_in = cell->n_in;
     int linear = cell->kind != RTU_KIND_NONLINEAR; /* the linear recurrence's traces */
-    int lru = cell->kind == RTU_KIND_LRU;
-    if (lru) { /* the readout's gradient after w_d; dL/dc, dL/dd into the scratch */
-        lru_backward(cell, dh, grad + 2 * n + 2 * n * d_in, accumulate, NULL);
-    }
+    const rtu_real *dc = cell->scratch, *dd = cell->scratch + n;
+    rtu_real *g_wc = grad + 2 * n, *g_wd = grad + 2 * n + n * d_in;
+    /* the LRU's readout's gradient goes after w_d */
+    deltas(cell, dh, grad + 2 * n + 2 * n * d_in, accumulate);
     for (k = 0; k < n; ++k) {
-        const rtu_real *ta = cell->dc_dwc + k * d_in;
-        const rtu_real *tb = cell->dd_dwc + k * d_in;
-        /* linear: dz/dW_d = i E, so C = dc/dW_d = -Im E = -tb and D = dd/dW_d = Re E = ta */
-        const rtu_real *tc = linear ? tb : cell->dc_dwd + k * d_in;
-        const rtu_real *td = linear ? ta : cell->dd_dwd + k * d_in;
-        rtu_real dc = dh[k], dd = dh[n + k], gn, gt;
-        if (lru) { /* delta = dL/dc, dL/dd of the readout */
-            dc = cell->scratch[k];
-            dd = cell->scratch[n + k];
-        } else if (linear) { /* h = [f(c); f(d)]: delta = f'(.) dL/dh, f' read off h */
-            dc *= activate_grad_from_output(cell->activation, cell->h[k]);
-            dd *= activate_grad_from_output(cell->activation, cell->h[n + k]);
-        }
-        gn = dc * cell->dc_dnu[k] + dd * cell->dd_dnu[k];
-        gt = dc * cell->dc_dtheta[k] + dd * cell->dd_dtheta[k];
+        rtu_real gn = dc[k] * cell->dc_dnu[k] + dd[k] * cell->dd_dnu[k];
+        rtu_real gt = dc[k] * cell->dc_dtheta[k] + dd[k] * cell->dd_dtheta[k];
         grad[k] = accumulate ? grad[k] + gn : gn;
         grad[n + k] = accumulate ? grad[n + k] + gt : gt;
-        row_gradient(grad + 2 * n + k * d_in, grad + 2 * n + n * d_in + k * d_in, ta, tb, tc, td,
-                     d_in, dc, linear ? -dc : dc, dd, accumulate);
+    }
+    for (j = 0; j < d_in; ++j) {
+        const rtu_real *ta = cell->dc_dwc + j * n, *tb = cell->dd_dwc + j * n;
+        /* linear: dz/dW_d = i E, so C = dc/dW_d = -Im E = -tb and D = dd/dW_d = Re E = ta */
+        const rtu_real *tc = linear ? tb : cell->dc_dwd + j * n;
+        const rtu_real *td = linear ? ta : cell->dd_dwd + j * n;
+        row_gradient(g_wc + j * n, g_wd + j * n, ta, tb, tc, td, dc, dd,
+                     linear ? (rtu_real)-1 : (rtu_real)1, n, accumulate);
     }
 }
 
 void rtu_cell_input_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real *de)
 {
     size_t j, k, n = cell->n_hidden, d_in = cell->n_in;
-    int lru = cell->kind == RTU_KIND_LRU;
+    rtu_real *ec = cell->scratch, *ed = cell->scratch + n;
     rtu_zero(de, d_in);
-    if (lru) { /* de = d_skip^T dy; dL/dc, dL/dd into the scratch */
+    if (cell->kind == RTU_KIND_LRU) { /* de = d_skip^T dy; dL/dc, dL/dd into the scratch */
         lru_backward(cell, dh, NULL, 0, de);
+    } else {
+        /* linear: f' read off h (h = f(c)); nonlinear: f'(a) read off c = f(a) (h = [c; d]);
+         * either way dc/d(eta W_c x) = f' of the feature */
+        times_activation_grad(cell->activation, cell->h, dh, ec, 2 * n);
     }
     for (k = 0; k < n; ++k) {
-        /* linear: f' read off h (h = f(c)); nonlinear: f'(a) read off c = f(a); either way
-         * dc/d(eta W_c x) = f' of the feature. LRU: dL/dc, dL/dd of the readout */
-        const rtu_real *restrict wc = cell->w_c + k * d_in;
-        const rtu_real *restrict wd = cell->w_d + k * d_in;
-        rtu_real ec, ed;
-        if (lru) {
-            ec = cell->eta[k] * cell->scratch[k];
-            ed = cell->eta[k] * cell->scratch[n + k];
-        } else {
-            ec = cell->eta[k] * dh[k] * activate_grad_from_output(cell->activation, cell->h[k]);
-            ed = cell->eta[k] * dh[n + k] *
-                 activate_grad_from_output(cell->activation, cell->h[n + k]);
-        }
-        for (j = 0; j < d_in; ++j) {
-            de[j] += ec * wc[j] + ed * wd[j];
-        }
+        ec[k] *= cell->eta[k];
+        ed[k] *= cell->eta[k];
+    }
+    for (j = 0; j < d_in; ++j) {
+        de[j] += rtu_dot(ec, cell->w_c + j * n, n) + rtu_dot(ed, cell->w_d + j * n, n);
     }
 }
 

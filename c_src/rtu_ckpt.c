@@ -106,7 +106,7 @@ static rtu_real get_real(const unsigned char *p)
 #define VERSION_AT 8u
 #define TYPE_AT 12u
 #define PAYLOAD_AT 48u
-#define SHAPE_AT 56u /* the actor-critic's shape fields of a version-2/3 header: SHAPE_FIELDS u32 */
+#define SHAPE_AT 56u /* the actor-critic's shape fields: SHAPE_FIELDS u32 */
 #define SHAPE_FIELDS 8u
 
 rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *header)
@@ -128,10 +128,10 @@ rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *he
         return RTU_ERR_CKPT_TRUNCATED;
     }
     version = get_u32(p + VERSION_AT);
-    if (version != RTU_CKPT_VERSION && version != 2u && version != 1u) {
+    if (version != RTU_CKPT_VERSION) {
         return RTU_ERR_CKPT_VERSION;
     }
-    head = version == 1u ? RTU_CKPT_V1_HEADER_BYTES : RTU_CKPT_HEADER_BYTES;
+    head = RTU_CKPT_HEADER_BYTES;
     if (in_bytes < head + RTU_CKPT_CRC_BYTES) {
         return RTU_ERR_CKPT_TRUNCATED;
     }
@@ -143,15 +143,8 @@ rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *he
     if (~crc_update(0xFFFFFFFFu, p, body) != get_u32(p + body)) {
         return RTU_ERR_CKPT_CRC;
     }
-    if (version == 1u && get_u32(p + TYPE_AT) != RTU_LEARNER_TD) {
-        return RTU_ERR_CKPT_VERSION; /* the actor-critic of before the streaming network */
-    }
-    if (version == 2u && get_u32(p + TYPE_AT) == RTU_LEARNER_ACTOR_CRITIC &&
-        get_u32(p + SHAPE_AT + 16u) != 0u) {
-        return RTU_ERR_CKPT_VERSION; /* its previous-reward input was the scaled reward */
-    }
     for (i = 0; i < SHAPE_FIELDS; ++i) {
-        shape[i] = version == 1u ? 0u : get_u32(p + SHAPE_AT + U32_BYTES * i);
+        shape[i] = get_u32(p + SHAPE_AT + U32_BYTES * i);
     }
     header->version = version;
     header->learner_type = get_u32(p + TYPE_AT);
@@ -438,7 +431,8 @@ static int in_range(rtu_activation act, double v)
 }
 
 /* Whether the features h of a cell's stored state (c, d, h at p) are what its step leaves: the
- * linear kind's h = [f(c); f(d)] (tanh within rounding: the learner's libm, or numpy's for the
+ * linear kind's h = [f(c); f(d)] (tanh within 16 ulps: the float build's rational tanh, within
+ * RTU_TANH_MAX_ERROR, the double build's libm, or numpy's for the
  * reference, against this one), the nonlinear kind's c, d in f's range and h = [c; d], the LRU's
  * h in f's range (its readout's parameters have changed since). */
 static int features_ok(const rtu_cell *cell, const unsigned char *p)
@@ -633,10 +627,6 @@ rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *di
         reals = RTU_AC_CKPT_REALS(s->kind, s->n_obs, s->n_hidden, s->n_embed, s->n_head,
                                   s->shared, s->prev_action, s->prev_reward, s->action_kind,
                                   s->n_actions);
-        if (h.version == 2u) { /* without reward_count, reward_mean, reward_m2 */
-            fixed -= RTU_AC_CKPT_COUNT_BYTES;
-            reals -= 2u;
-        }
     }
     if (fixed + (uint64_t)h.precision * reals != h.payload_bytes) {
         return RTU_ERR_CKPT_MISMATCH;
@@ -833,7 +823,7 @@ rtu_status rtu_td_save(const rtu_td *td, void *out, size_t out_bytes, size_t *wr
 #define AC_ACTED_AT (AC_FED_AT + U32_BYTES)
 #define AC_U64_AT(k) (AC_ACTED_AT + U32_BYTES + 8u * (k)) /* 0 episodes .. 4 PRNG increment */
 #define AC_LEAD (AC_FIXED + AC_SCALARS * REAL_BYTES)
-/* After the arrays (from version 3): reward_count (u64), then reward_mean, reward_m2. */
+/* After the arrays: reward_count (u64), then reward_mean, reward_m2. */
 #define AC_REWARD_BYTES (RTU_AC_CKPT_COUNT_BYTES + 2u * REAL_BYTES)
 
 /* The arrays of an actor-critic payload, in order. Returns how many. */
@@ -878,7 +868,7 @@ static size_t ac_payload_bytes(const rtu_ac *ac)
     return AC_LEAD + REAL_BYTES * total_reals(a, m) + AC_REWARD_BYTES;
 }
 
-/* Where the reward statistics are in a payload at q (version 3; the payload of ac's shape). */
+/* Where the reward statistics are in a payload at q (the payload of ac's shape). */
 static size_t ac_reward_at(const rtu_ac *ac)
 {
     return ac_payload_bytes(ac) - AC_REWARD_BYTES;
@@ -924,21 +914,19 @@ rtu_status rtu_ac_checkpoint_size(const rtu_ac *ac, size_t *bytes)
     return RTU_OK;
 }
 
-/* The reward statistics of a payload at q (version 3; zero in version 2, which has none). */
+/* The reward statistics of a payload at q. */
 typedef struct {
     uint64_t count;
     double mean, m2;
 } reward_stats;
 
-static reward_stats reward_stats_at(const rtu_ac *ac, const unsigned char *q, uint32_t version)
+static reward_stats reward_stats_at(const rtu_ac *ac, const unsigned char *q)
 {
-    reward_stats r = {0u, 0.0, 0.0};
-    if (version != 2u) {
-        const unsigned char *t = q + ac_reward_at(ac);
-        r.count = get_u64(t);
-        r.mean = get_real(t + RTU_AC_CKPT_COUNT_BYTES);
-        r.m2 = get_real(t + RTU_AC_CKPT_COUNT_BYTES + REAL_BYTES);
-    }
+    reward_stats r;
+    const unsigned char *t = q + ac_reward_at(ac);
+    r.count = get_u64(t);
+    r.mean = get_real(t + RTU_AC_CKPT_COUNT_BYTES);
+    r.m2 = get_real(t + RTU_AC_CKPT_COUNT_BYTES + REAL_BYTES);
     return r;
 }
 
@@ -1055,11 +1043,7 @@ static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rt
     reward_stats rs;
     rtu_status status;
 
-    /* the shape and the payload length first: they bound every read below (a version-2 payload
-     * has no reward statistics; rtu_ckpt_inspect refused one with prev_reward) */
-    if (h->version == 2u) {
-        want.payload_bytes -= AC_REWARD_BYTES;
-    }
+    /* the shape and the payload length first: they bound every read below */
     if (!header_matches(h, &want)) {
         return fault(what, MISMATCH, RTU_ERR_CKPT_MISMATCH);
     }
@@ -1089,7 +1073,7 @@ static rtu_status validate_ac(const rtu_ac *ac, const unsigned char *p, const rt
         return fault(what, "an even PRNG increment (PCG32 needs it odd)", RTU_ERR_CONFIG);
     }
     status = check_arrays(q + AC_LEAD, a, m, get_u32(q + AC_FED_AT) == 0, what);
-    rs = reward_stats_at(ac, q, h->version);
+    rs = reward_stats_at(ac, q);
     if (status == RTU_OK && !(isfinite(rs.mean) && isfinite(rs.m2))) {
         status = fault(what, "NaN or Inf in reward_mean or reward_m2", RTU_ERR_NONFINITE_PARAM);
     }
@@ -1133,7 +1117,7 @@ rtu_status rtu_ac_load(rtu_ac *ac, const void *in, size_t in_bytes)
     ac->ret_mean = get_real(r + (AC_SCALARS - 2) * REAL_BYTES);
     ac->ret_m2 = get_real(r + (AC_SCALARS - 1) * REAL_BYTES);
     {
-        reward_stats rs = reward_stats_at(ac, q, h.version); /* zero from version 2 */
+        reward_stats rs = reward_stats_at(ac, q);
         ac->reward_count = rs.count;
         ac->reward_mean = (rtu_real)rs.mean;
         ac->reward_m2 = (rtu_real)rs.m2;

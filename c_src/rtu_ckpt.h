@@ -4,7 +4,7 @@
  * Python reads and writes checkpoints through it (rtu_edge/checkpoint.py); tests/ckpt_codec.py is
  * an independent decoder that cross-checks its bytes.
  *
- * Format version 3. Every integer is unsigned little-endian; every real is IEEE-754 little-endian
+ * Format version 4. Every integer is unsigned little-endian; every real is IEEE-754 little-endian
  * of the writer's precision (4 bytes: binary32, 8 bytes: binary64). No padding anywhere. The header
  * holds everything the learner's buffer size depends on, so a reader can size and lay out the
  * learner (rtu_ckpt_read_dims) before it loads it:
@@ -12,7 +12,7 @@
  *   offset  size  field
  *   ------  ----  -----------------------------------------------------------------------------
  *        0     8  magic "RTUEDGE\0" (52 54 55 45 44 47 45 00)
- *        8     4  u32 format version = 3 (RTU_CKPT_VERSION)
+ *        8     4  u32 format version = 4 (RTU_CKPT_VERSION)
  *       12     4  u32 learner type: 1 = TD(lambda) (rtu_td); 2 = actor-critic (rtu_ac)
  *       16     4  u32 precision: bytes per real, 4 (float build) or 8 (double build)
  *       20     4  u32 cell kind (rtu_kind: 0 linear, 1 nonlinear, 2 lru)
@@ -46,8 +46,10 @@
  *                dc_dwc[n*d], dd_dwc[n*d], and for the nonlinear kind
  *                dc_dwd[n*d], dd_dwd[n*d]                                    T R
  *
+ * each array as the cell holds it (rtu.h): w_c, w_d and the weight traces input-major.
+ *
  * Payload of learner type 1, TD(lambda) (R = precision, d = n_in, Q = P + 2n + 1 the learner's
- * parameters); unchanged from version 1 (versions 1, 2 and 3 hold the same TD payload):
+ * parameters):
  *
  *   reals  gamma, lambda, alpha, kappa (RTU_TD_CONFIG_REALS, rtu_config.h) 4 R
  *   reals  v_prev, z_norm1                                                2 R
@@ -104,17 +106,9 @@
  * read, and the actor-critic's pi and action (written by act, read by learn) are only needed
  * between act and learn, when no checkpoint is taken.
  *
- * Version 2 (before the previous reward was normalised as an observation entry) is version 3
- * without the last three fields (reward_count, reward_mean, reward_m2): the previous-reward input
- * was then the scaled reward r~ of the TD error. A version-2 actor-critic checkpoint whose network
- * has no prev_reward is still read, with zero reward statistics (such a learner keeps them zero);
- * one with prev_reward is refused with RTU_ERR_CKPT_VERSION (its networks were trained on an input
- * scaled otherwise: retrain it). A version-2 TD(lambda) checkpoint is read as version 3.
- *
- * Version 1 (the format before the streaming network) had a 56-byte header: the fields at offsets
- * 0 to 55 above, the payload at 56 and its CRC after it. A version-1 TD(lambda) checkpoint is still
- * read (its payload is the one above); a version-1 actor-critic checkpoint holds a network that no
- * longer exists (one cell, linear heads) and is refused with RTU_ERR_CKPT_VERSION.
+ * Earlier versions are refused with RTU_ERR_CKPT_VERSION: version 3 stored w_c, w_d and the
+ * weight traces unit-major (n rows of d), versions 2 and 1 held networks and inputs that no longer
+ * exist. A learner of theirs is retrained.
  *
  * A later learner type adds its own payload after the same header; a reader refuses a learner type
  * it does not know or that is not the learner's (RTU_ERR_CKPT_MISMATCH) and a format version it
@@ -130,9 +124,8 @@
 extern "C" {
 #endif
 
-#define RTU_CKPT_VERSION 3u
+#define RTU_CKPT_VERSION 4u
 #define RTU_CKPT_HEADER_BYTES 88u
-#define RTU_CKPT_V1_HEADER_BYTES 56u /* version 1: still read for TD(lambda) */
 #define RTU_CKPT_CRC_BYTES 4u
 
 typedef enum {
@@ -179,8 +172,7 @@ typedef enum {
      RTU_CKPT_CRC_BYTES + sizeof(rtu_real) * RTU_AC_CKPT_REALS(kind, n_obs, n_hidden, n_embed, n_head, shared,           \
                                           prev_action, prev_reward, action_kind, n_actions))
 
-/* The header fields of a checkpoint, as rtu_ckpt_inspect reads them (a version-1 header has no
- * fields after payload_bytes: they read as 0). */
+/* The header fields of a checkpoint, as rtu_ckpt_inspect reads them. */
 typedef struct {
     uint32_t version;
     uint32_t learner_type;
@@ -193,7 +185,7 @@ typedef struct {
     uint64_t steps;
     uint64_t payload_bytes;
     uint32_t n_embed, n_head, shared, prev_action, prev_reward, memoryless, action_kind, n_actions;
-    size_t header_bytes; /* where the payload starts: RTU_CKPT_HEADER_BYTES, or 56 (version 1) */
+    size_t header_bytes; /* where the payload starts: RTU_CKPT_HEADER_BYTES */
 } rtu_ckpt_header;
 
 /* What a checkpoint holds, as rtu_ckpt_read_dims reads it: enough to size and lay out the learner
@@ -201,8 +193,7 @@ typedef struct {
  * actor-critic: rtu_ac_buffer_size(&dims.shape, ..) and rtu_ac_init(.., &dims.shape, ..)), before
  * rtu_td_load or rtu_ac_load restores it and checks everything else. */
 typedef struct {
-    uint32_t version;            /* RTU_CKPT_VERSION, 2 (a TD checkpoint, or an actor-critic's
-                                    without prev_reward) or 1 (a TD checkpoint) */
+    uint32_t version;            /* RTU_CKPT_VERSION */
     uint32_t learner_type;       /* rtu_learner_type: RTU_LEARNER_TD or RTU_LEARNER_ACTOR_CRITIC */
     uint32_t precision;          /* bytes per real: 4 or 8 (the build that can load it) */
     rtu_kind kind;
@@ -218,12 +209,9 @@ typedef struct {
 /* CRC-32 of bytes bytes at data, as zlib.crc32 computes it (0 for no bytes). Bitwise, no table. */
 uint32_t rtu_crc32(const void *data, size_t bytes);
 
-/* Check the framing of a checkpoint of any learner type: magic (RTU_ERR_CKPT_MAGIC), version 3, 2
- * or 1 (RTU_ERR_CKPT_VERSION), that the payload length fits in in_bytes (RTU_ERR_CKPT_TRUNCATED),
- * the CRC (RTU_ERR_CKPT_CRC), that a version-1 checkpoint is of TD(lambda) and that a version-2
- * actor-critic checkpoint has no prev_reward (RTU_ERR_CKPT_VERSION: a version-1 actor-critic
- * checkpoint, or a version-2 one whose previous-reward input was the scaled reward, cannot be
- * read); then fill *header.
+/* Check the framing of a checkpoint of any learner type: magic (RTU_ERR_CKPT_MAGIC), version
+ * RTU_CKPT_VERSION (RTU_ERR_CKPT_VERSION), that the payload length fits in in_bytes
+ * (RTU_ERR_CKPT_TRUNCATED) and the CRC (RTU_ERR_CKPT_CRC); then fill *header.
  * Reads nothing beyond in_bytes; bytes after the CRC (in_bytes larger than the checkpoint, e.g. a
  * flash sector) are ignored. */
 rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *header);
@@ -240,7 +228,7 @@ rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *di
 /* Exact bytes of td's checkpoint (RTU_TD_CHECKPOINT_BYTES). */
 rtu_status rtu_td_checkpoint_size(const rtu_td *td, size_t *bytes);
 
-/* Write td's checkpoint (version 3) into out; *written (may be NULL) receives its byte count, 0 on
+/* Write td's checkpoint into out; *written (may be NULL) receives its byte count, 0 on
  * error. RTU_ERR_BUFFER_SMALL if out_bytes is below rtu_td_checkpoint_size. The written bytes are
  * checked as rtu_td_load checks them, so a learner that cannot be restored (diverged: non-finite
  * values, or a config out of range) is refused with that status and out holds no valid
@@ -248,8 +236,7 @@ rtu_status rtu_td_checkpoint_size(const rtu_td *td, size_t *bytes);
 rtu_status rtu_td_save(const rtu_td *td, void *out, size_t out_bytes, size_t *written);
 
 /* Restore td, which rtu_td_init laid out with the same precision, kind, activation, n_in and
- * n_hidden as the checkpoint (else RTU_ERR_CKPT_MISMATCH), from in_bytes bytes at in (version 3,
- * 2 or 1). Everything is checked before td changes, and on any error td is untouched: framing
+ * n_hidden as the checkpoint (else RTU_ERR_CKPT_MISMATCH), from in_bytes bytes at in. Everything is checked before td changes, and on any error td is untouched: framing
  * (rtu_ckpt_inspect), learner type and sizes and payload length (RTU_ERR_CKPT_MISMATCH), the
  * config (RTU_ERR_CONFIG: gamma and lambda in [0, 1], alpha > 0, kappa > 0 for ObGD, a known
  * optimizer, has_prev 0 or 1), every real finite (RTU_ERR_NONFINITE_PARAM), and that the rest is
@@ -276,8 +263,7 @@ rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *wr
 /* Restore ac, which rtu_ac_init laid out with the same precision and shape (every field of
  * rtu_ac_shape) as the checkpoint (else RTU_ERR_CKPT_MISMATCH), from in_bytes bytes at in.
  * Everything is checked before ac changes, and on any error ac is untouched: framing
- * (rtu_ckpt_inspect; a version-1 checkpoint, or a version-2 one with prev_reward, is refused with
- * RTU_ERR_CKPT_VERSION; a version-2 one without is read with zero reward statistics), learner type,
+ * (rtu_ckpt_inspect), learner type,
  * shape and payload length (RTU_ERR_CKPT_MISMATCH), every real finite (RTU_ERR_NONFINITE_PARAM),
  * the config (RTU_ERR_CONFIG: as rtu_ac_init checks it; normalize_obs, scale_reward, fed and acted
  * 0 or 1; an odd PRNG increment), that the rest is what a learner can hold (RTU_ERR_PARAM_RANGE):

@@ -8,7 +8,26 @@
 #include "rtu_ac.h"
 #include "rtu_config.h"
 
-/* libm in rtu_real's precision */
+/* tanh in the float build: x P(x^2) / Q(x^2) with P, Q of degree 4, on x clamped to +-9 (where
+ * tanh is 1 within float's rounding), the result clamped to [-1, 1]. A least-squares rational fit
+ * of its own (c_src/tests/fit_tanh.py derives the coefficients and measures the error over a dense
+ * grid of floats). Its largest error is RTU_TANH_MAX_ERROR (about 6 float ulps of 1; libm's tanhf
+ * is within 1); it is odd, NaN stays NaN, and it has no branch, so loops over it vectorise. The
+ * double build keeps libm's tanh, so that its validation against the reference stays exact. */
+#define RTU_TANH_MAX_ERROR 4e-7
+static inline float rtu_tanhf(float x)
+{
+    float s, p, q, y;
+    x = x > 9.0f ? 9.0f : (x < -9.0f ? -9.0f : x);
+    s = x * x;
+    p = (((1.3469642e-08f * s + 2.0683216e-05f) * s + 0.003499675f) * s + 0.13384312f) * s +
+        0.99999994f;
+    q = (((7.821058e-07f * s + 0.00032926205f) * s + 0.025892062f) * s + 0.46717617f) * s + 1.0f;
+    y = x * p / q;
+    return y > 1.0f ? 1.0f : (y < -1.0f ? -1.0f : y);
+}
+
+/* libm in rtu_real's precision (and the float build's tanh above) */
 #ifdef RTU_DOUBLE
 #define RTU_TANH tanh
 #define RTU_EXP exp
@@ -16,11 +35,25 @@
 #define RTU_SQRT sqrt
 #define RTU_FABS fabs
 #else
-#define RTU_TANH tanhf
+#define RTU_TANH rtu_tanhf
 #define RTU_EXP expf
 #define RTU_LOG logf
 #define RTU_SQRT sqrtf
 #define RTU_FABS fabsf
+#endif
+
+/* a * b + c. With -DRTU_FUSED, fused (one rounding) where the target has a fast FMA (C99's
+ * FP_FAST_FMAF for float, FP_FAST_FMA for double: aarch64, x86-64 built with -march=native on an
+ * FMA machine); else as written, so that the default builds of x86-64, aarch64 and armhf compute
+ * the same bits (a learner trained on a laptop goes on identically on a Raspberry Pi). The O(n d)
+ * kernels use it; the rest of the core, the PRNG and the initialisation (which must match the
+ * reference bit for bit) never fuse. RTU_EDGE_NATIVE=1 builds the Python extension with it. */
+#if defined(RTU_FUSED) && defined(RTU_DOUBLE) && defined(FP_FAST_FMA)
+#define RTU_FMA(a, b, c) fma(a, b, c)
+#elif defined(RTU_FUSED) && !defined(RTU_DOUBLE) && defined(FP_FAST_FMAF)
+#define RTU_FMA(a, b, c) fmaf(a, b, c)
+#else
+#define RTU_FMA(a, b, c) ((a) * (b) + (c))
 #endif
 
 /* Kernels that rtu_cell.c and rtu_model.c share; rtu_dot is static inline so that each file's
@@ -42,6 +75,29 @@ static inline rtu_real rtu_dot(const rtu_real *restrict a, const rtu_real *restr
         s0 += a[j] * x[j];
     }
     return (s0 + s1) + (s2 + s3);
+}
+
+/* uc = W_c x and ud = W_d x (n reals each; uc, ud distinct from the rest) for input-major
+ * W_c, W_d (w[j n + k] = W[k, j]; rtu.h): per input j, one unit-stride pass over the n units,
+ * which compilers vectorise; each sum runs over j in order. The cell's step and peek and
+ * rtu_model.c share it, so that an exported model computes what its learner computed. */
+static inline void rtu_input_sums(const rtu_real *restrict w_c, const rtu_real *restrict w_d,
+                                  const rtu_real *restrict x, size_t n, size_t n_in,
+                                  rtu_real *restrict uc, rtu_real *restrict ud)
+{
+    size_t j, k;
+    for (k = 0; k < n; ++k) {
+        uc[k] = 0;
+        ud[k] = 0;
+    }
+    for (j = 0; j < n_in; ++j) {
+        const rtu_real *restrict wc = w_c + j * n, *restrict wd = w_d + j * n;
+        rtu_real xj = x[j];
+        for (k = 0; k < n; ++k) {
+            uc[k] = RTU_FMA(wc[k], xj, uc[k]);
+            ud[k] = RTU_FMA(wd[k], xj, ud[k]);
+        }
+    }
 }
 
 /* out = f(v) for count reals (out and v distinct). */
@@ -89,7 +145,7 @@ void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *
  *   de[j] = sum_k eta_k (delta_c_k W_c[k,j] + delta_d_k W_d[k,j])  (+ (d_skip^T dy)[j], LRU)
  * delta_c, delta_d = dL/dc_t, dL/dd_t (linear: f'(c) dL/dh, f' read off h; LRU: c_re^T dy,
  * -c_im^T dy with dy = f'(y) dL/dh) and, for the nonlinear kind, times f'(a_k), f'(b_k) (read
- * off c, d). de has n_in reals (overwritten). The LRU's uses the cell's scratch. */
+ * off c, d). de has n_in reals (overwritten). It uses the cell's scratch. */
 void rtu_cell_input_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real *de);
 
 /* The features h (2n reals) that a step on x would give, at the current parameters, without

@@ -197,10 +197,11 @@ static int rtu_forward(const rtu_model *m, const rtu_model_trunk *t, const rtu_r
     /* (a; b) go where f is applied from: the state (linear kind and LRU: it keeps them) or h
      * (nonlinear kind: the state keeps f(a; b), which are also its features) */
     pre = m->kind == RTU_KIND_NONLINEAR ? h : state;
+    rtu_input_sums(t->w_c, t->w_d, x, n, d_in, h, h + n); /* u = (W_c x, W_d x) into h */
     for (k = 0; k < n; ++k) {
         rtu_real g = t->g[k], phi = t->phi[k], eta = t->eta[k], c0 = c[k], d0 = d[k];
-        pre[k] = g * c0 - phi * d0 + eta * rtu_dot(t->w_c + k * d_in, x, d_in);
-        pre[n + k] = g * d0 + phi * c0 + eta * rtu_dot(t->w_d + k * d_in, x, d_in);
+        pre[k] = g * c0 - phi * d0 + eta * h[k];
+        pre[n + k] = g * d0 + phi * c0 + eta * h[n + k];
     }
     if (m->kind == RTU_KIND_LRU) {
         rtu_lru_readout(t->c_re, t->c_im, t->d_skip, n, d_in, m->activation, c, d, x, h);

@@ -71,7 +71,8 @@ extern "C" {
 /* A trunk: the input layer and the RTU of one network. */
 typedef struct {
     const rtu_real *embed;         /* W_in (m x n_x, row-major) then b_in (m); NULL when m = 0 */
-    const rtu_real *w_c, *w_d;     /* n x n_e each, row-major; n_e = m, or n_x when m = 0 */
+    const rtu_real *w_c, *w_d;     /* n x n_e each, input-major as the cell's (rtu.h): n_e rows
+                                      of n; n_e = m, or n_x when m = 0 */
     const rtu_real *g, *phi, *eta; /* n each */
     const rtu_real *c_re, *c_im;   /* the LRU's readout: 2n x n each, row-major; else NULL */
     const rtu_real *d_skip;        /* the LRU's skip: 2n x n_e, row-major; else NULL */

@@ -5,6 +5,11 @@ Run by setuptools during ``pip install`` (setup.py: cffi_modules); never importe
 Every c_src/*.c is compiled. The declarations come from the public headers themselves (every
 c_src/rtu*.h but rtu_internal.h), run through the C preprocessor so that their macros and comments
 are gone and cffi can read them; no copy of them is kept here.
+
+``RTU_EDGE_NATIVE=1`` at install time builds for the installing machine's CPU (-march=native: its
+vector width; and -DRTU_FUSED: fused multiply-adds in the cell's kernels, rtu_internal.h's
+RTU_FMA, whose results differ from the default build's by rounding). The extension then runs only
+on CPUs like it; the default build runs on any x86-64 or aarch64 and fuses nothing.
 """
 
 import glob
@@ -16,6 +21,9 @@ import sysconfig
 import cffi
 
 SOURCES = sorted(glob.glob("c_src/*.c"))
+NATIVE = os.environ.get("RTU_EDGE_NATIVE", "")
+if NATIVE not in ("", "0", "1"):
+    raise RuntimeError(f"RTU_EDGE_NATIVE must be 1 (build for this CPU) or 0, got {NATIVE!r}")
 HEADERS = sorted(h for h in glob.glob("c_src/rtu*.h") if not h.endswith("rtu_internal.h"))
 
 
@@ -46,7 +54,8 @@ def make_ffi(real: str) -> cffi.FFI:
         include_dirs=["c_src"],
         define_macros=[("RTU_DOUBLE", "1")] if real == "double" else [],
         # no FMA contraction: the PRNG-driven initialisation stays bit-identical to Python's
-        extra_compile_args=["-std=c99", "-O3", "-ffp-contract=off"],
+        extra_compile_args=["-std=c99", "-O3", "-ffp-contract=off"] +
+        (["-march=native", "-DRTU_FUSED"] if NATIVE == "1" else []),
         libraries=["m"],
     )
     return ffi

@@ -172,10 +172,17 @@ def copy_state(core, struct, ref, names, to_c: bool) -> None:
             continue
         if isinstance(c_value, core.ffi.CData):  # a pointer into the buffer
             view = core.view(c_value, r_value.size)
+            # in memory order: an input-major (n, d) array is the transpose of a (d, n) block
+            if r_value.flags.c_contiguous:
+                memory = r_value.reshape(-1)
+            elif r_value.flags.f_contiguous:
+                memory = r_value.T.reshape(-1)
+            else:  # a view that a flat copy would detach from
+                raise TypeError(f"{name}: the reference array is not contiguous")
             if to_c:
-                view[:] = r_value.reshape(-1)
+                view[:] = memory
             else:
-                r_value[...] = view.reshape(r_value.shape)
+                memory[:] = view
         elif to_c:
             setattr(c_obj, attr, np.asarray(r_value).reshape(-1)[0].item())
         elif isinstance(r_value, np.ndarray):

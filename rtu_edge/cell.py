@@ -10,7 +10,7 @@ import numpy as np
 
 from .reference import ACTIVATIONS, KINDS, Cell, Prng, cell_reals
 from ._ccore import CCore
-from .reference.cell import LOG_PARAM_LIMIT, MAX_DIM, cell_layout, split
+from .reference.cell import LOG_PARAM_LIMIT, MAX_DIM, cell_layout, join, split
 
 BACKENDS = ("c", "reference")
 DERIVED_KEYS = ("g", "phi", "eta")  # RTUCell.derived
@@ -80,7 +80,7 @@ def cell_views(core: CCore, cell, kind: str):
     traces = {name: core.view(getattr(cell, name), n)
               for name in ("dc_dnu", "dd_dnu", "dc_dtheta", "dd_dtheta")}
     for name in ["dc_dwc", "dd_dwc"] + (["dc_dwd", "dd_dwd"] if kind == "nonlinear" else []):
-        traces[name] = core.view(getattr(cell, name), n * d).reshape(n, d)
+        traces[name] = core.view(getattr(cell, name), n * d).reshape(d, n).T  # input-major
     return core.view(cell.c, n), core.view(cell.d, n), traces
 
 
@@ -284,7 +284,7 @@ class RTUCell:
         unknown = sorted(set(params) - set(keys))
         if unknown:
             raise ValueError(f"params has unknown keys {unknown}; expected {keys}")
-        parts = []
+        checked = {}
         for key in keys:
             if key not in params:
                 raise ValueError(f"params is missing key {key!r}")
@@ -293,8 +293,8 @@ class RTUCell:
             if key in ("nu_log", "theta_log") and np.max(np.abs(a)) > LOG_PARAM_LIMIT:
                 raise ValueError(f"params[{key!r}] must lie in [-{LOG_PARAM_LIMIT}, "
                                  f"{LOG_PARAM_LIMIT}], got max |value| {np.max(np.abs(a))}")
-            parts.append(a.reshape(-1))
-        self._impl.set_params(np.concatenate(parts))
+            checked[key] = a
+        self._impl.set_params(join(checked, self._layout()))
 
     @property
     def derived(self) -> dict[str, np.ndarray]:

@@ -33,9 +33,9 @@ from .reference.ac import ACTION_KINDS
 from .reference.cell import ACTIVATIONS, KINDS, MAX_DIM
 from .reference.config import ACNetwork
 
-#: rtu_ckpt.h's RTU_CKPT_VERSION, RTU_CKPT_HEADER_BYTES, RTU_CKPT_V1_HEADER_BYTES,
-#: RTU_CKPT_CRC_BYTES (macros, which cffi does not see), for messages
-VERSION, HEADER_BYTES, V1_HEADER_BYTES, CRC_BYTES = 3, 88, 56, 4
+#: rtu_ckpt.h's RTU_CKPT_VERSION, RTU_CKPT_HEADER_BYTES, RTU_CKPT_CRC_BYTES (macros, which cffi
+#: does not see), for messages
+VERSION, HEADER_BYTES, CRC_BYTES = 4, 88, 4
 
 #: rtu_learner_type: value -> (the name used in the API, the name used in messages)
 LEARNER_TYPES = {1: ("td", "TD(lambda)"), 2: ("actor-critic", "actor-critic")}
@@ -74,8 +74,7 @@ class Dims:
     prev_action: bool = False
     prev_reward: bool = False
     memoryless: bool = False
-    version: int = 3   # the format version: 3; 2 (TD, or an actor-critic without prev_reward);
-    #                    1 (a TD checkpoint of before version 2)
+    version: int = VERSION  # the format version
 
     @property
     def dtype(self) -> np.dtype:
@@ -101,26 +100,17 @@ def read_dims(data: bytes, path: PathLike = "<bytes>") -> Dims:
         raise ValueError(f"{at} is not an rtu_edge checkpoint: bad magic {bytes(data[:8])!r}")
     if status == lib.RTU_ERR_CKPT_VERSION:
         version = struct.unpack_from("<I", data, 8)[0]
-        learner = struct.unpack_from("<I", data, 12)[0] if size >= 16 else 0
-        if version == 1 and learner == 2:
-            raise ValueError(f"{at} is a version-1 actor-critic checkpoint, written before the "
-                             "streaming network (input layer, RTU, MLP heads) replaced the "
-                             "actor-critic's network: this rtu_edge cannot load it; retrain the "
-                             "learner")
-        if version == 2 and learner == 2:
-            raise ValueError(f"{at} is a version-2 actor-critic checkpoint with prev_reward: its "
-                             "previous-reward input was the scaled reward (the TD error's "
-                             "r / sqrt(var(u) + eps)), while this rtu_edge normalises that input "
-                             "as an observation entry (r - mean) / sqrt(var + eps), so its "
-                             "networks cannot go on; retrain the learner (or train one without "
-                             "prev_reward)")
+        if version < VERSION:
+            raise ValueError(f"{at} has format version {version}, written by an earlier rtu_edge "
+                             "(its weights are stored in another layout, or its network no "
+                             f"longer exists): this rtu_edge reads version {VERSION} only; "
+                             "retrain the learner")
         raise ValueError(f"{at} has format version {version}, which this rtu_edge does not read "
-                         f"(it reads version {VERSION}, version 2 of TD(lambda) and of an "
-                         "actor-critic without prev_reward, and version 1 of TD(lambda))")
+                         f"(it reads version {VERSION}): update rtu_edge")
     if status == lib.RTU_ERR_CKPT_TRUNCATED:
-        header = V1_HEADER_BYTES if version_of(data) == 1 else HEADER_BYTES
-        said = (f", its header says {struct.unpack_from('<Q', data, 48)[0] + header + CRC_BYTES}"
-                if size >= header else "")
+        said = (f", its header says "
+                f"{struct.unpack_from('<Q', data, 48)[0] + HEADER_BYTES + CRC_BYTES}"
+                if size >= HEADER_BYTES else "")
         raise ValueError(f"{at} is truncated: {size} bytes{said}")
     if status == lib.RTU_ERR_CKPT_CRC:
         raise ValueError(f"{at} is corrupted: the CRC32 of its contents does not match the "
@@ -140,23 +130,17 @@ def read_dims(data: bytes, path: PathLike = "<bytes>") -> Dims:
                 bool(shape.prev_reward), bool(shape.memoryless), dims.version)
 
 
-def version_of(data: bytes) -> int:
-    """The format version a checkpoint's header states (0 if it is too short to state one)."""
-    return struct.unpack_from("<I", data, 8)[0] if len(data) >= 12 else 0
-
-
-#: the actor-critic's shape fields of a version-2 or -3 header (offsets 56 to 84)
+#: the actor-critic's shape fields of a header (offsets 56 to 84)
 SHAPE_FIELDS = ("n_embed", "n_head", "shared", "prev_action", "prev_reward", "memoryless",
                 "action_kind", "n_actions")
 
 
 def _header_fault(data: bytes) -> str:
     """What rtu_ckpt_read_dims refused in a well-framed checkpoint, in words (the header's
-    learner type, precision, kind, activation, n_in, n_hidden at offsets 12 to 32, and a
-    version-2 header's actor-critic shape at 56 to 84)."""
+    learner type, precision, kind, activation, n_in, n_hidden at offsets 12 to 32, and the
+    actor-critic's shape at 56 to 84)."""
     learner, precision, kind, activation, n_in, n_hidden = struct.unpack_from("<6I", data, 12)
-    shape = dict(zip(SHAPE_FIELDS, struct.unpack_from("<8I", data, 56))) \
-        if version_of(data) >= 2 else dict.fromkeys(SHAPE_FIELDS, 0)
+    shape = dict(zip(SHAPE_FIELDS, struct.unpack_from("<8I", data, 56)))
     if learner not in LEARNER_TYPES:
         return f"holds an unknown learner type {learner} (1: TD(lambda), 2: actor-critic)"
     if precision not in (4, 8):

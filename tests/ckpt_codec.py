@@ -6,18 +6,16 @@ same state.
 
 Both learner types share the framing (header, CRC: ``_frame``, ``_unframe``, ``_check_header``)
 and the cell's arrays (``cell_array_sizes``, ``_cell_arrays``, ``_restore_cell``, ``_read_arrays``).
-Format version 3 (an 88-byte header that holds the actor-critic's whole shape; the actor-critic's
-payload ends with the previous-reward input's statistics); version 2 (the same without those) is
-read for TD(lambda) and for an actor-critic without prev_reward (zero reward statistics), and
-version 1 (a 56-byte header) for TD(lambda) only, as the C core reads them.
+Format version 4 (an 88-byte header that holds the actor-critic's whole shape; the cell's w_c, w_d
+and weight traces input-major); earlier versions are refused, as the C core refuses them.
 
 TD(lambda), learner type 1:
 
 - ``encode(ckpt)`` / ``decode(data, path, expect)``: a ``TDCheckpoint`` to bytes and back; decode
   checks everything rtu_td_load checks (length, magic, version, CRC, learner type, precision,
   sizes, config ranges, finite reals, |nu_log|, |theta_log| <= 20) and raises a ``ValueError``
-  that names the path and what is wrong. ``encode(ckpt, version=1)`` writes the old format (for
-  the test that it still loads).
+  that names the path and what is wrong. ``encode(ckpt, version=3)`` states another version in
+  the header (for the test that it is refused).
 - ``from_reference(td)`` / ``restore_reference(td, ckpt)``: a reference ``TD``'s state in and out.
 - ``save_reference(td, path)`` / ``load_reference(td, path)``: with the file.
 
@@ -50,7 +48,7 @@ from rtu_edge.reference.config import OPTIMIZERS, ACConfig, ACNetwork
 from rtu_edge.reference.td import TD, TDConfig
 
 MAGIC = b"RTUEDGE\0"
-VERSION = 3
+VERSION = 4
 LEARNER_TD = 1
 LEARNER_ACTOR_CRITIC = 2
 LEARNER_NAMES = {LEARNER_TD: "TD(lambda)", LEARNER_ACTOR_CRITIC: "actor-critic"}
@@ -58,9 +56,6 @@ LEARNER_NAMES = {LEARNER_TD: "TD(lambda)", LEARNER_ACTOR_CRITIC: "actor-critic"}
 #: payload length, then the actor-critic's shape (SHAPE_FIELDS; 0 for TD)
 HEADER = struct.Struct("<8s8IQQ8I")
 HEADER_BYTES = HEADER.size  # 88
-#: version 1: the same fields up to the payload length
-V1_HEADER = struct.Struct("<8s8IQQ")
-V1_HEADER_BYTES = V1_HEADER.size  # 56
 SHAPE_FIELDS = ("n_embed", "n_head", "shared", "prev_action", "prev_reward", "memoryless",
                 "action_kind", "n_actions")
 CRC_BYTES = 4
@@ -71,7 +66,7 @@ AC_FIXED = struct.Struct("<4I5Q")  # 56 bytes (RTU_AC_CKPT_FIXED_BYTES)
 AC_CONFIG_REALS = ("gamma", "lambda_", "alpha", "kappa_value", "kappa_policy", "entropy_coef",
                    "sparsity", "std_min", "std_max")
 AC_STATS = ("ret_trace", "ret_mean", "ret_m2")
-#: after the actor-critic's arrays (version 3): reward_count (u64), then reward_mean, reward_m2
+#: after the actor-critic's arrays: reward_count (u64), then reward_mean, reward_m2
 AC_REWARD_COUNT = struct.Struct("<Q")
 AC_REWARD_STATS = ("reward_mean", "reward_m2")
 MAX_DIM = 65536
@@ -116,14 +111,10 @@ def cell_array_sizes(kind: str, n_in: int, n_hidden: int, prefix: str = "") -> D
 def _frame(learner: int, precision: int, kind: str, activation: str, n_in: int, n_hidden: int,
            optimizer: str, steps: int, payload: bytes, shape: tuple = (0,) * 8,
            version: int = VERSION) -> bytes:
-    """Header, payload and CRC (version 1: the 56-byte header, no shape fields)."""
-    fields = (MAGIC, version, learner, precision, KINDS.index(kind),
-              ACTIVATIONS.index(activation), n_in, n_hidden, OPTIMIZERS.index(optimizer), steps,
-              len(payload))
-    if version == 1:
-        header = V1_HEADER.pack(*fields)
-    else:
-        header = HEADER.pack(*fields, *shape)
+    """Header, payload and CRC."""
+    header = HEADER.pack(MAGIC, version, learner, precision, KINDS.index(kind),
+                         ACTIVATIONS.index(activation), n_in, n_hidden,
+                         OPTIMIZERS.index(optimizer), steps, len(payload), *shape)
     body = header + payload
     return body + struct.pack("<I", zlib.crc32(body))
 
@@ -150,14 +141,13 @@ class _Header:
     optimizer: str
     steps: int
     payload_len: int
-    shape: Dict[str, int]  # SHAPE_FIELDS (all 0 in a version-1 header)
+    shape: Dict[str, int]  # SHAPE_FIELDS
     payload_at: int        # the header's length
 
 
 def _unframe(data: bytes, where: str) -> tuple:
-    """The raw header fields of data (a version-1 header's padded with zero shape fields) and the
-    header's length, after checking length, magic, version, trailing bytes and CRC (in that order,
-    as rtu_ckpt_inspect), and that a version-1 checkpoint is of TD(lambda)."""
+    """The raw header fields of data and the header's length, after checking length, magic,
+    version, trailing bytes and CRC (in that order, as rtu_ckpt_inspect)."""
     size = len(data)
     if size < len(MAGIC):
         raise ValueError(f"{where} is truncated: {size} bytes, not even the 8-byte magic")
@@ -167,10 +157,10 @@ def _unframe(data: bytes, where: str) -> tuple:
     if size < 12:
         raise ValueError(f"{where} is truncated: {size} bytes, no format version")
     version = struct.unpack_from("<I", data, 8)[0]
-    if version not in (1, 2, VERSION):
+    if version != VERSION:
         raise ValueError(f"{where} has format version {version}; this rtu_edge reads version "
-                         f"{VERSION} (and versions 2 and 1 of TD(lambda))")
-    header = V1_HEADER if version == 1 else HEADER
+                         f"{VERSION} only")
+    header = HEADER
     if size < header.size + CRC_BYTES:
         raise ValueError(f"{where} is truncated: {size} bytes, shorter than the "
                          f"{header.size + CRC_BYTES}-byte header and CRC")
@@ -186,17 +176,6 @@ def _unframe(data: bytes, where: str) -> tuple:
     if stored != computed:
         raise ValueError(f"{where} is corrupted: CRC32 {computed:#010x} of its contents does not "
                          f"match the stored {stored:#010x}")
-    if version == 1 and fields[2] != LEARNER_TD:
-        raise ValueError(f"{where} is a version-1 actor-critic checkpoint, from before the "
-                         "streaming network: it cannot be loaded (retrain the learner)")
-    if version == 2 and fields[2] == LEARNER_ACTOR_CRITIC and \
-            fields[11 + SHAPE_FIELDS.index("prev_reward")]:
-        raise ValueError(f"{where} is a version-2 actor-critic checkpoint with prev_reward: its "
-                         "previous-reward input was the scaled reward, not the normalised reward "
-                         "of version 3, so its networks cannot go on; retrain the learner (or "
-                         "train one without prev_reward)")
-    if version == 1:
-        fields = fields + (0,) * len(SHAPE_FIELDS)
     return fields, header.size
 
 
@@ -311,7 +290,8 @@ def _cell_arrays(cell: Cell, prefix: str = "") -> Dict[str, np.ndarray]:
                                          ([cell.x] if cell.kind == "lru" else [])),
         f"{prefix}traces_unit": np.concatenate([cell.dc_dnu, cell.dd_dnu, cell.dc_dtheta,
                                                 cell.dd_dtheta]),
-        f"{prefix}traces_weight": np.concatenate([t.reshape(-1) for t in traces_weight]),
+        # input-major, as the cell stores them (rtu.h)
+        f"{prefix}traces_weight": np.concatenate([t.T.reshape(-1) for t in traces_weight]),
     }
 
 
@@ -339,7 +319,7 @@ def _restore_cell(cell: Cell, a: Dict[str, np.ndarray], prefix: str = "") -> Non
     u = a[f"{prefix}traces_unit"]
     cell.dc_dnu[:], cell.dd_dnu[:] = u[:n], u[n:2 * n]
     cell.dc_dtheta[:], cell.dd_dtheta[:] = u[2 * n:3 * n], u[3 * n:]
-    w = a[f"{prefix}traces_weight"].reshape(-1, n, cell.n_in)
+    w = a[f"{prefix}traces_weight"].reshape(-1, cell.n_in, n).transpose(0, 2, 1)
     cell.dc_dwc[:], cell.dd_dwc[:] = w[0], w[1]
     if cell.kind == "nonlinear":
         cell.dc_dwd[:], cell.dd_dwd[:] = w[2], w[3]
@@ -391,8 +371,7 @@ class TDCheckpoint(_Reals):
 
 
 def encode(ckpt: TDCheckpoint, version: int = VERSION) -> bytes:
-    """The bytes of ckpt, as rtu_td_save writes them (version 1: as the format before version 2
-    wrote them, the same payload after a shorter header)."""
+    """The bytes of ckpt, as rtu_td_save writes them (another version only in the header)."""
     dt = _encoding_dtype(ckpt.precision)
     cfg = ckpt.config
     payload = b"".join([
@@ -405,7 +384,7 @@ def encode(ckpt: TDCheckpoint, version: int = VERSION) -> bytes:
 
 
 def decode(data: bytes, path: PathLike = "<bytes>", expect: Optional[dict] = None) -> TDCheckpoint:
-    """Parse and check a TD(lambda) checkpoint (version 3, 2 or 1). ``expect`` may hold any of
+    """Parse and check a TD(lambda) checkpoint. ``expect`` may hold any of
     precision, kind, activation, n_in, n_hidden that the checkpoint must match (the learner it will
     go into). Raises ValueError naming path and the fault."""
     data = bytes(data)
@@ -530,10 +509,10 @@ def ac_array_sizes(kind: str, n_obs: int, n_hidden: int, network: ACNetwork, act
 
 
 def ac_payload_bytes(kind: str, n_obs: int, n_hidden: int, network: ACNetwork, action_kind: str,
-                     n_actions: int, precision: int, version: int = VERSION) -> int:
-    """The payload's bytes (version 2: without the reward statistics)."""
+                     n_actions: int, precision: int) -> int:
+    """The payload's bytes."""
     sizes = ac_array_sizes(kind, n_obs, n_hidden, network, action_kind, n_actions)
-    reward = AC_REWARD_COUNT.size + precision * len(AC_REWARD_STATS) if version >= 3 else 0
+    reward = AC_REWARD_COUNT.size + precision * len(AC_REWARD_STATS)
     return AC_FIXED.size + precision * (len(AC_CONFIG_REALS) + len(AC_STATS) +
                                         sum(sizes.values())) + reward
 
@@ -588,13 +567,11 @@ def _shape_fields(network: ACNetwork, action_kind: str, n_actions: int) -> tuple
 
 
 def encode_ac(ckpt: ACCheckpoint, version: int = VERSION) -> bytes:
-    """The bytes of ckpt, as rtu_ac_save writes them (version 2: as the format before version 3
-    wrote them, without the reward statistics, for the tests that it still loads)."""
+    """The bytes of ckpt, as rtu_ac_save writes them (another version only in the header)."""
     dt = _encoding_dtype(ckpt.precision)
     cfg = ckpt.config
     reward = [AC_REWARD_COUNT.pack(ckpt.reward_count),
-              np.array([ckpt.reward_mean, ckpt.reward_m2], dtype=dt).tobytes()] \
-        if version >= 3 else []
+              np.array([ckpt.reward_mean, ckpt.reward_m2], dtype=dt).tobytes()]
     payload = b"".join([
         AC_FIXED.pack(int(bool(cfg.normalize_obs)), int(bool(cfg.scale_reward)),
                       int(bool(ckpt.fed)), int(bool(ckpt.acted)), ckpt.episodes, ckpt.obs_count,
@@ -649,7 +626,7 @@ def decode_ac(data: bytes, path: PathLike = "<bytes>",
     _check_expect(found, expect, where)
     kind, n_obs, n_hidden, precision = h.kind, h.n_in, h.n_hidden, h.precision
     expected_payload = ac_payload_bytes(kind, n_obs, n_hidden, network, action_kind, n_actions,
-                                        precision, h.version)
+                                        precision)
     if h.payload_len != expected_payload:
         raise ValueError(f"{where} has a {h.payload_len}-byte payload; a {kind} actor-critic "
                          f"with n_obs={n_obs}, n_hidden={n_hidden}, {network}, {n_actions} "
@@ -680,12 +657,10 @@ def decode_ac(data: bytes, path: PathLike = "<bytes>",
         raise ValueError(f"{where} has an even PRNG increment {rng_inc:#x}; PCG32 needs it odd")
     sizes = ac_array_sizes(kind, n_obs, n_hidden, network, action_kind, n_actions)
     arrays = _read_arrays(data, offset, sizes, dt, where)
-    reward_count, reward_stats = 0, [0.0, 0.0]  # version 2 has none
-    if h.version >= 3:
-        offset += precision * sum(sizes.values())
-        reward_count = AC_REWARD_COUNT.unpack_from(data, offset)[0]
-        reward_stats = np.frombuffer(data, dtype=dt, count=2,
-                                     offset=offset + AC_REWARD_COUNT.size).astype(np.float64)
+    offset += precision * sum(sizes.values())
+    reward_count = AC_REWARD_COUNT.unpack_from(data, offset)[0]
+    reward_stats = np.frombuffer(data, dtype=dt, count=2,
+                                 offset=offset + AC_REWARD_COUNT.size).astype(np.float64)
     for prefix in ac_trunks(network):
         _check_log_params(arrays[f"{prefix}params"], n_hidden, where)
     _check_arrays(arrays, not fed, where)

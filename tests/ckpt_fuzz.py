@@ -163,7 +163,7 @@ def _layout(data: bytes, precision: int) -> tuple:
     else:
         ints += [(HEADER + 4 * i, 4) for i in range(4)] + [(HEADER + 16 + 8 * i, 8)
                                                           for i in range(5)]
-        # the arrays, then (version 3) reward_count (u64), reward_mean, reward_m2
+        # the arrays, then reward_count (u64), reward_mean, reward_m2
         stats = end - len(ck.AC_REWARD_STATS) * precision
         count = stats - ck.AC_REWARD_COUNT.size
         reals = list(range(HEADER + ck.AC_FIXED.size, count, precision))

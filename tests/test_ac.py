@@ -130,11 +130,13 @@ def buffer_reals(d, n, A, m, k, shared, prev_action, prev_reward, continuous, ki
     n_x = d + (A if prev_action else 0) + (1 if prev_reward else 0)
     n_e = m if m else n_x
     cell_params = 2 * n + 2 * n * n_e
-    # params, state (c, d, h), RTRL traces, the derived cache (nu, theta, g, phi, eta, deta)
-    cell_reals = cell_params + 4 * n + 4 * n + (4 if kind == "nonlinear" else 2) * n * n_e + 6 * n
-    if kind == "lru":  # the readout c_re, c_im (2n x n), d_skip (2n x n_e); x; the scratch (2n)
+    # params, state (c, d, h), RTRL traces, the derived cache (nu, theta, g, phi, eta, deta), the
+    # scratch (2n)
+    cell_reals = (cell_params + 4 * n + 4 * n + (4 if kind == "nonlinear" else 2) * n * n_e +
+                  6 * n + 2 * n)
+    if kind == "lru":  # the readout c_re, c_im (2n x n), d_skip (2n x n_e); x
         cell_params += 4 * n * n + 2 * n * n_e
-        cell_reals += 4 * n * n + 2 * n * n_e + n_e + 2 * n
+        cell_reals += 4 * n * n + 2 * n * n_e + n_e
     embed = m * (n_x + 1)
     o = 2 * A if continuous else A
     head = lambda out: k * (2 * n + 1) + out * (k + 1) if k else out * (2 * n + 1)  # noqa: E731

@@ -1,4 +1,4 @@
-"""Actor-critic checkpoints (learner type 2 of c_src/rtu_ckpt.h, format version 3,
+"""Actor-critic checkpoints (learner type 2 of c_src/rtu_ckpt.h, format version 4,
 rtu_edge/checkpoint.py): resuming mid-episode is exact for every network shape, C and Python write
 the same bytes, a learner is built from a file's shape, every corruption or mismatch is refused
 with the learner untouched, and no checkpoint is taken between act and learn or of a diverged
@@ -173,7 +173,7 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
         ck.ac_checkpoint_bytes(kind, d, n, net, action_kind, A, R)
     magic, version, learner_type, precision, kind_i, act, n_in, n_hidden, opt, steps, payload, \
         *shape = struct.unpack_from("<8s8IQQ8I", data)
-    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 3, 2, R)
+    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 4, 2, R)
     assert (kind_i, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear", "lru"].index(kind),
                                                          1, d, n, 1, 30)
     assert shape == [m, k, int(net.shared), int(net.prev_action), int(net.prev_reward),
@@ -271,67 +271,6 @@ def test_order_state_is_restored(backend, dtype):
     assert fresh.expected_obs is None and not fresh.acted
     fresh.act(np.array([0.5, -0.5]))
 
-
-# -- format version 2 (before the previous reward was normalised as an observation) --------------
-
-def version_2(data: bytes, precision: int) -> bytes:
-    """A version-3 actor-critic checkpoint rewritten in version 2: without the reward statistics
-    (reward_count, reward_mean, reward_m2) that end version 3's payload."""
-    tail = 8 + 2 * precision
-    body = bytearray(data[:-4 - tail])
-    struct.pack_into("<I", body, 8, 2)
-    struct.pack_into("<Q", body, 48, struct.unpack_from("<Q", data, 48)[0] - tail)
-    return bytes(body) + struct.pack("<I", zlib.crc32(body))
-
-
-@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
-def test_version_2_without_prev_reward_still_loads(tmp_path, backend, dtype):
-    """A version-2 checkpoint of a network without prev_reward loads (zero reward statistics,
-    which such a learner keeps), saves the version-3 bytes and goes on bit for bit."""
-    net = ACNetwork(n_embed=8, n_head=8, prev_action=True)
-    a, env_a = learner(backend, dtype, network=net), Stream(ACTIONS["discrete"][0])
-    first = env_a.run(a, 300)
-    data = a.checkpoint_bytes()
-    old = version_2(data, np.dtype(dtype).itemsize)
-    if dtype == np.float64:  # the independent codec agrees, both ways
-        assert ck.encode_ac(ck.decode_ac(data), version=2) == old
-        assert ck.encode_ac(ck.decode_ac(old)) == data
-    path = tmp_path / "v2.ckpt"
-    path.write_bytes(old)
-    b = ActorCritic.from_checkpoint(path, backend=backend)
-    assert b.network == net and b.prev_reward_statistics == {"mean": 0.0, "m2": 0.0, "count": 0}
-    assert b.checkpoint_bytes() == data
-    env_b = Stream(ACTIONS["discrete"][0])
-    env_b.replay(first)
-    assert np.array_equal(env_b.run(b, 200), env_a.run(a, 200))
-    assert b.checkpoint_bytes() == a.checkpoint_bytes()
-
-
-def test_version_2_with_prev_reward_is_refused_with_a_clear_message(tmp_path):
-    """A version-2 checkpoint whose network has prev_reward was trained on the scaled reward as
-    that input: every reader refuses it, and the message says why and what to do."""
-    data = trained(20).checkpoint_bytes()  # FULL: prev_reward
-    old = version_2(data, 8)
-    path = tmp_path / "v2_prev_reward.ckpt"
-    path.write_bytes(old)
-    message = (f"{path} is a version-2 actor-critic checkpoint with prev_reward: its "
-               "previous-reward input was the scaled reward.*retrain")
-    with pytest.raises(ValueError, match=message):
-        ActorCritic.from_checkpoint(path)
-    target = trained(20)
-    before = snapshot(target)
-    with pytest.raises(ValueError, match=message):
-        target.load(path)
-    assert snapshot(target) == before
-    with pytest.raises(ValueError, match="version-2 actor-critic checkpoint with prev_reward.*"
-                                         "retrain"):
-        ck.decode_ac(old, path)
-    ffi, lib = target._impl.core.ffi, target._impl.lib
-    assert lib.rtu_ckpt_inspect(old, len(old), ffi.new("rtu_ckpt_header *")) == \
-        lib.RTU_ERR_CKPT_VERSION
-    assert lib.rtu_ckpt_read_dims(old, len(old), ffi.new("rtu_ckpt_dims *")) == \
-        lib.RTU_ERR_CKPT_VERSION
-    assert lib.rtu_ac_load(target._impl.ac, old, len(old)) == lib.RTU_ERR_CKPT_VERSION
 
 
 # -- C and Python write the same bytes -----------------------------------------------------------
@@ -442,10 +381,8 @@ def corruptions(data: bytes):
             for n in (0, 7, 8, 12, 59, 60, 91, 92, 100, size // 2, size - 1)]
     out += [
         ("wrong magic, CRC fixed", recrc(b"NOTACKPT" + data[8:]), "CKPT_MAGIC"),
-        ("version 4, CRC fixed", with_u32(data, 8, 4), "CKPT_VERSION"),
-        # read with version 1's 56-byte header, the CRC is not where it says (a true version-1
-        # actor-critic checkpoint is refused with CKPT_VERSION: tests/test_checkpoint.py)
-        ("version 1, CRC fixed", with_u32(data, 8, 1), "CKPT_CRC"),
+        ("version 5, CRC fixed", with_u32(data, 8, 5), "CKPT_VERSION"),
+        ("version 3, CRC fixed", with_u32(data, 8, 3), "CKPT_VERSION"),
         ("TD learner type", with_u32(data, 12, 1), "CKPT_MISMATCH"),
         ("learner type 3", with_u32(data, 12, 3), "CKPT_MISMATCH"),
         ("precision", with_u32(data, 16, 12 - struct.unpack_from("<I", data, 16)[0]),

@@ -94,7 +94,7 @@ def test_size_and_layout(backend, dtype, kind):
     assert len(data) == 88 + 4 + R * reals + 4 == ck.td_checkpoint_bytes(kind, d, n, R)
     magic, version, learner_type, precision, k, act, n_in, n_hidden, opt, steps, payload, \
         *shape = struct.unpack_from("<8s8IQQ8I", data)
-    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 3, 1, R)
+    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 4, 1, R)
     assert (k, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear", "lru"].index(kind), 0,
                                                     d, n, 1, 0)
     assert shape == [0] * 8  # the actor-critic's fields
@@ -186,7 +186,8 @@ def corruptions(data: bytes):
                                                       88, 91, 92, size // 2, size - 5, size - 1)]
     out.append(("wrong magic", b"RTUEDGX\0" + data[8:]))
     out.append(("wrong magic, CRC fixed", recrc(b"NOTACKPT" + data[8:])))
-    out.append(("version 4, CRC fixed", recrc(data[:8] + struct.pack("<I", 4) + data[12:])))
+    out.append(("version 5, CRC fixed", recrc(data[:8] + struct.pack("<I", 5) + data[12:])))
+    out.append(("version 3, CRC fixed", recrc(data[:8] + struct.pack("<I", 3) + data[12:])))
     out.append(("version 0", data[:8] + struct.pack("<I", 0) + data[12:]))
     out.append(("actor-critic learner type", recrc(data[:12] + struct.pack("<I", 2) + data[16:])))
     out.append(("actor-critic field n_actions, CRC fixed",
@@ -294,7 +295,8 @@ def test_c_load_checks_everything_itself(stream, dtype):
 
     expected = {"flip header byte 0": "MAGIC", "flip header byte 7": "MAGIC",
                 "flip header byte 8": "VERSION", "wrong magic": "MAGIC",
-                "wrong magic, CRC fixed": "MAGIC", "version 4, CRC fixed": "VERSION",
+                "wrong magic, CRC fixed": "MAGIC", "version 5, CRC fixed": "VERSION",
+                "version 3, CRC fixed": "VERSION",
                 "version 0": "VERSION", "actor-critic learner type": "MISMATCH",
                 "actor-critic field n_actions, CRC fixed": "MISMATCH",
                 "payload length huge": "TRUNCATED", "payload length short, CRC fixed": "MISMATCH"}
@@ -319,63 +321,44 @@ def test_c_load_checks_everything_itself(stream, dtype):
     assert lib.rtu_td_load(td, ffi.NULL, len(data)) == lib.RTU_ERR_NULL
 
 
-# -- format version 1 ----------------------------------------------------------------------------
+# -- earlier format versions --------------------------------------------------------------------
 
-def version_1(data: bytes) -> bytes:
-    """A TD checkpoint rewritten in version 1 (the 56-byte header before the actor-critic's
-    shape fields; the payload as it is)."""
-    body = data[:8] + struct.pack("<I", 1) + data[12:56] + data[88:-4]
-    return body + struct.pack("<I", zlib.crc32(body))
-
-
-@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
-def test_version_1_td_checkpoints_still_load(stream, tmp_path, backend, dtype):
-    """A TD(lambda) checkpoint of format version 1 (its payload is version 3's) loads, and saving
-    it again writes version 3; so does one of version 2 (version 3's but for the version)."""
-    td = trained(stream, 100, backend=backend, dtype=dtype)
-    data = td.checkpoint_bytes()
-    old = version_1(data)
-    assert ck.encode(ck.decode(data), version=1) == old  # the independent codec agrees
-    assert ck.encode(ck.decode(old)) == data
-    path = tmp_path / "v1.ckpt"
-    path.write_bytes(old)
-    back = TDLambda.from_checkpoint(path, backend=backend)
-    assert back.steps == 100 and back.dtype == dtype
-    assert back.checkpoint_bytes() == data
-    target = trained(stream, 30, backend=backend, dtype=dtype, seed=4)
-    target.load(path)
-    assert target.checkpoint_bytes() == data
-    v2 = recrc(data[:8] + struct.pack("<I", 2) + data[12:])
-    assert ck.encode(ck.decode(v2)) == data
-    back = TDLambda.from_checkpoint(_written(tmp_path / "v2.ckpt", v2), backend=backend)
-    assert back.checkpoint_bytes() == data
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_earlier_format_versions_are_refused_with_a_clear_message(stream, tmp_path, version):
+    """A checkpoint of an earlier format version (version 3 stored w_c, w_d and the weight traces
+    unit-major; versions 2 and 1 held networks and inputs that no longer exist) is refused by every
+    reader, with a message that says so and what to do; a learner it is loaded into is untouched.
+    A version to come is refused too."""
+    data = trained(stream, 10).checkpoint_bytes()
+    old = recrc(data[:8] + struct.pack("<I", version) + data[12:])
+    path = _written(tmp_path / f"v{version}.ckpt", old)
+    message = (f"{path} has format version {version}, written by an earlier rtu_edge.*"
+               "reads version 4 only; retrain the learner")
+    with pytest.raises(ValueError, match=message):
+        checkpoint.read_dims(old, path)
+    with pytest.raises(ValueError, match=message):
+        TDLambda.from_checkpoint(path)
+    target = trained(stream, 30, seed=4)
+    before = target.checkpoint_bytes()
+    with pytest.raises(ValueError, match=message):
+        target.load(path)
+    assert target.checkpoint_bytes() == before
+    with pytest.raises(ValueError, match=f"format version {version}; this rtu_edge reads "
+                                         "version 4 only"):
+        ck.decode(old, path)
+    for dtype in (np.float32, np.float64):
+        ffi, lib = load_lib(dtype)
+        assert lib.rtu_ckpt_inspect(old, len(old), ffi.new("rtu_ckpt_header *")) == \
+            lib.RTU_ERR_CKPT_VERSION
+        assert lib.rtu_ckpt_read_dims(old, len(old), ffi.new("rtu_ckpt_dims *")) == \
+            lib.RTU_ERR_CKPT_VERSION
+    with pytest.raises(ValueError, match="format version 5, which this rtu_edge does not read"):
+        checkpoint.read_dims(data[:8] + struct.pack("<I", 5) + data[12:])
 
 
 def _written(path, data: bytes):
     path.write_bytes(data)
     return path
-
-
-def test_version_1_actor_critic_checkpoints_are_refused_with_a_clear_message(stream, tmp_path):
-    """An actor-critic checkpoint of format version 1 (the network before the streaming network)
-    cannot be loaded: every reader refuses it, and the message says what it is and what to do."""
-    data = version_1(trained(stream, 10).checkpoint_bytes())
-    old_ac = data[:12] + struct.pack("<I", 2) + data[16:-4]  # learner type 2, any payload
-    old_ac += struct.pack("<I", zlib.crc32(old_ac))
-    path = tmp_path / "ac_v1.ckpt"
-    with pytest.raises(ValueError, match=f"{path} is a version-1 actor-critic checkpoint.*"
-                                         "streaming network.*cannot load it; retrain"):
-        checkpoint.read_dims(old_ac, path)
-    with pytest.raises(ValueError, match="version-1 actor-critic checkpoint.*retrain"):
-        ck.decode_any(old_ac, path)
-    for dtype in (np.float32, np.float64):
-        ffi, lib = load_lib(dtype)
-        header = ffi.new("rtu_ckpt_header *")
-        assert lib.rtu_ckpt_inspect(old_ac, len(old_ac), header) == lib.RTU_ERR_CKPT_VERSION
-        dims = ffi.new("rtu_ckpt_dims *")
-        assert lib.rtu_ckpt_read_dims(old_ac, len(old_ac), dims) == lib.RTU_ERR_CKPT_VERSION
-    with pytest.raises(ValueError, match="format version 4, which this rtu_edge does not read"):
-        checkpoint.read_dims(data[:8] + struct.pack("<I", 4) + data[12:])
 
 
 def test_python_refuses_trailing_bytes(stream):

@@ -72,11 +72,11 @@ def test_first_step_predicts_without_updating():
 @pytest.mark.parametrize("kind", ["nonlinear", "lru"])
 def test_memory_is_exact(kind):
     n, d = 8, 12
-    if kind == "nonlinear":
-        cell_reals = 16 * n + 6 * n * d
+    if kind == "nonlinear":  # 16n + 6nd and the scratch (2n)
+        cell_reals = 18 * n + 6 * n * d
         params = 2 * n + 2 * n * d + 2 * n + 1
-    else:  # the linear cell's 16n + 4nd, the readout (4n^2 + 2nd), x (d) and the scratch (2n)
-        cell_reals = 16 * n + 4 * n * d + 4 * n * n + 2 * n * d + d + 2 * n
+    else:  # the linear cell's 18n + 4nd (scratch included), the readout (4n^2 + 2nd) and x (d)
+        cell_reals = 18 * n + 4 * n * d + 4 * n * n + 2 * n * d + d
         params = 2 * n + 2 * n * d + 4 * n * n + 2 * n * d + 2 * n + 1
     expected = (cell_reals + 2 * n + 1 + 2 * params) * 8
     assert (learner("c", kind=kind).memory_bytes == expected

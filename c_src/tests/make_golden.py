@@ -165,7 +165,9 @@ def cell_run(i: int, kind: str, activation: str) -> dict:
         hs.append(cell.step(x))
         if (t + 1) % GRAD_EVERY == 0:
             grads.append(cell.gradient(dh))
-    traces = np.concatenate([v.reshape(-1) for v in cell.traces().values()])
+    # as the C cell holds them: the weight traces input-major
+    traces = np.concatenate([(v.T if v.ndim == 2 else v).reshape(-1)
+                             for v in cell.traces().values()])
     return {"params": params, "h": np.concatenate(hs), "grad": np.concatenate(grads),
             "state": np.concatenate([cell.c, cell.d]), "traces": traces}
 
@@ -201,7 +203,7 @@ def td_run(i: int, case, rounded: bool = False) -> dict:
     if rounded:
         round_params(td.cell)
     rng = Prng(td_input_seed(i))
-    predictions, marks, ckpt, ckpt_v1 = [], [], {}, {}
+    predictions, marks, ckpt = [], [], {}
     for t in range(TD_STEPS):
         x, c = td_input(rng, t)
         predictions.append(td.step(x, c))
@@ -212,11 +214,8 @@ def td_run(i: int, case, rounded: bool = False) -> dict:
             for precision in (4, 8):
                 ckpt[precision] = checkpoint.encode(dataclasses.replace(ref, precision=precision))
                 checkpoint.decode(ckpt[precision])  # what rtu_td_load would accept
-                ckpt_v1[precision] = checkpoint.encode(
-                    dataclasses.replace(ref, precision=precision), version=1)
-                checkpoint.decode(ckpt_v1[precision])
     return {"predictions": np.array(predictions), "params": np.concatenate(marks),
-            "z": td.z.copy(), "ckpt": ckpt, "ckpt_v1": ckpt_v1}
+            "z": td.z.copy(), "ckpt": ckpt}
 
 
 def ac_run(i: int, case, rounded: bool = False) -> dict:
@@ -401,8 +400,6 @@ def generate() -> str:
         if i == TD_CKPT_CASE:
             w.bytes_("golden_td_ckpt_f32_data", r["ckpt"][4])
             w.bytes_("golden_td_ckpt_f64_data", r["ckpt"][8])
-            w.bytes_("golden_td_ckpt_v1_f32_data", r["ckpt_v1"][4])
-            w.bytes_("golden_td_ckpt_v1_f64_data", r["ckpt_v1"][8])
 
     # AC
     ac_rows, ac_ckpt_rows = [], []
@@ -566,16 +563,11 @@ extern const golden_cell_case golden_cell_cases[GOLDEN_CELL_CASES];
 extern const golden_td_case golden_td_cases[GOLDEN_TD_CASES];
 extern const golden_ac_case golden_ac_cases[GOLDEN_AC_CASES];
 extern const golden_ac_ckpt golden_ac_ckpts[GOLDEN_AC_CKPT_CASES];
-/* the TD checkpoint of TD case TD_CKPT_CASE after CKPT_STEP steps, in float and in double; the
- * same in format version 1 (which rtu_td_load still reads) */
+/* the TD checkpoint of TD case TD_CKPT_CASE after CKPT_STEP steps, in float and in double */
 extern const unsigned char *const golden_td_ckpt_f32;
 extern const size_t golden_td_ckpt_f32_bytes;
 extern const unsigned char *const golden_td_ckpt_f64;
 extern const size_t golden_td_ckpt_f64_bytes;
-extern const unsigned char *const golden_td_ckpt_v1_f32;
-extern const size_t golden_td_ckpt_v1_f32_bytes;
-extern const unsigned char *const golden_td_ckpt_v1_f64;
-extern const size_t golden_td_ckpt_v1_f64_bytes;
 extern const golden_crc_case golden_crc_cases[GOLDEN_CRC_CASES];
 
 #ifdef GOLDEN_DEFINE
@@ -618,10 +610,6 @@ const unsigned char *const golden_td_ckpt_f32 = golden_td_ckpt_f32_data;
 const size_t golden_td_ckpt_f32_bytes = sizeof golden_td_ckpt_f32_data;
 const unsigned char *const golden_td_ckpt_f64 = golden_td_ckpt_f64_data;
 const size_t golden_td_ckpt_f64_bytes = sizeof golden_td_ckpt_f64_data;
-const unsigned char *const golden_td_ckpt_v1_f32 = golden_td_ckpt_v1_f32_data;
-const size_t golden_td_ckpt_v1_f32_bytes = sizeof golden_td_ckpt_v1_f32_data;
-const unsigned char *const golden_td_ckpt_v1_f64 = golden_td_ckpt_v1_f64_data;
-const size_t golden_td_ckpt_v1_f64_bytes = sizeof golden_td_ckpt_v1_f64_data;
 
 const golden_crc_case golden_crc_cases[GOLDEN_CRC_CASES] = {{
 {crc_rows}

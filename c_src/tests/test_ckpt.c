@@ -1,5 +1,5 @@
 /* Checkpoints: Python-written checkpoints load and save back to the same bytes and resume the
- * reference's run (a version-1 TD checkpoint too); C save/load round trips are exact for every
+ * reference's run; C save/load round trips are exact for every
  * shape of the streaming network, the forward activations recomputed bit for bit; corrupted,
  * truncated, patched or mismatched checkpoints are refused, name their first faulty field and
  * leave the learner untouched. */
@@ -62,13 +62,9 @@ static void reseal(size_t bytes)
     put_u32(work + bytes - 4u, rtu_crc32(work, bytes - 4u));
 }
 
-static const unsigned char *td_golden(size_t *bytes, int other, int v1)
+static const unsigned char *td_golden(size_t *bytes, int other)
 {
     int f32 = (sizeof(rtu_real) == 4) != (other != 0);
-    if (v1) {
-        *bytes = f32 ? golden_td_ckpt_v1_f32_bytes : golden_td_ckpt_v1_f64_bytes;
-        return f32 ? golden_td_ckpt_v1_f32 : golden_td_ckpt_v1_f64;
-    }
     *bytes = f32 ? golden_td_ckpt_f32_bytes : golden_td_ckpt_f64_bytes;
     return f32 ? golden_td_ckpt_f32 : golden_td_ckpt_f64;
 }
@@ -89,25 +85,25 @@ static int same_shape(const rtu_ac_shape *a, const rtu_ac_shape *b)
            a->action_kind == b->action_kind && a->n_actions == b->n_actions;
 }
 
-void test_td_ckpt_from_python(int v1)
+void test_td_ckpt_from_python(int arg)
 {
     const int c = GOLDEN_TD_CKPT_CASE;
     const golden_td_case *g = &golden_td_cases[c];
     static rtu_real predictions[GOLDEN_TD_STEPS];
     rtu_real params[FIX_TD_MAX_PARAMS], x[GOLDEN_N_IN], cumulant;
-    size_t bytes, other_bytes, v2_bytes, written = 0;
+    size_t bytes, other_bytes, written = 0;
     size_t p_cell = RTU_CELL_PARAMS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN);
     size_t p = RTU_TD_PARAMS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN);
-    const unsigned char *data = td_golden(&bytes, 0, v1), *other = td_golden(&other_bytes, 1, v1);
-    const unsigned char *v2 = td_golden(&v2_bytes, 0, 0);
-    size_t header = v1 ? RTU_CKPT_V1_HEADER_BYTES : HEADER;
+    const unsigned char *data = td_golden(&bytes, 0), *other = td_golden(&other_bytes, 1);
+    size_t header = HEADER;
     rtu_ckpt_header h;
     rtu_ckpt_dims d;
     rtu_td td;
     rtu_prng rng;
     unsigned t;
+    (void)arg;
     CHECK_STATUS(rtu_ckpt_inspect(data, bytes, &h), RTU_OK);
-    CHECK(h.version == (v1 ? 1u : RTU_CKPT_VERSION) && h.header_bytes == header &&
+    CHECK(h.version == RTU_CKPT_VERSION && h.header_bytes == header &&
               h.learner_type == RTU_LEARNER_TD && h.precision == R &&
               h.kind == (uint32_t)g->kind && h.activation == (uint32_t)g->activation &&
               h.n_in == GOLDEN_N_IN && h.n_hidden == GOLDEN_N_HIDDEN &&
@@ -124,11 +120,11 @@ void test_td_ckpt_from_python(int v1)
     CHECK_STATUS(rtu_td_load(&td, other, other_bytes), RTU_ERR_CKPT_MISMATCH); /* precision */
     CHECK_STATUS(rtu_td_load(&td, data, bytes), RTU_OK);
     CHECK(td.steps == GOLDEN_CKPT_STEP, "steps after load: %lu", (unsigned long)td.steps);
-    /* saved again: exactly Python's bytes, in version 2 */
+    /* saved again: exactly Python's bytes */
     CHECK_STATUS(rtu_td_save(&td, ck1, sizeof ck1, &written), RTU_OK);
-    CHECK(written == v2_bytes && memcmp(ck1, v2, v2_bytes) == 0,
+    CHECK(written == bytes && memcmp(ck1, data, bytes) == 0,
           "rtu_td_save after loading Python's checkpoint wrote other bytes (%lu, Python %lu)",
-          (unsigned long)written, (unsigned long)v2_bytes);
+          (unsigned long)written, (unsigned long)bytes);
     /* and the run continues as the reference's did */
     rtu_prng_seed(&rng, g->input_seed);
     for (t = 0; t < GOLDEN_CKPT_STEP; ++t) {
@@ -375,50 +371,6 @@ void test_ac_ckpt_resume_mid_episode(int i)
     CHECK(memcmp(buf_a, buf_b, bytes) == 0, "the resumed learner's buffer differs");
 }
 
-/* A version-2 checkpoint (the format before the reward statistics) of a network without
- * prev_reward still loads: its bytes are version 3's without the last three fields, and the
- * learner it gives has zero reward statistics, saves the version-3 bytes and goes on bit for
- * bit. */
-void test_ac_ckpt_version2(int i)
-{
-    static rtu_real acts_a[40 * FIX_AC_MAX_ACTIONS], acts_b[40 * FIX_AC_MAX_ACTIONS];
-    static rtu_real vals_a[40], vals_b[40];
-    rtu_ac_config config;
-    rtu_ac_shape shape = roundtrip_shape(i, &config);
-    size_t wa = 0, wb = 0, w2, bytes = 0, tail = RTU_AC_CKPT_COUNT_BYTES + 2u * R;
-    rtu_ckpt_dims d;
-    rtu_ac a, b;
-    fix_env env_a, env_b;
-    CHECK(!shape.prev_reward, "roundtrip shape %d has no prev_reward", i);
-    CHECK_STATUS(rtu_ac_buffer_size(&shape, &bytes), RTU_OK);
-    CHECK_STATUS(rtu_ac_init(&a, &shape, &config, 7u, buf_a, sizeof buf_a), RTU_OK);
-    CHECK_STATUS(rtu_ac_init(&b, &shape, &config, 8u, buf_b, sizeof buf_b), RTU_OK);
-    fix_env_start(&env_a, 5u);
-    CHECK_STATUS(fix_ac_steps(&a, &env_a, 0, 61, NULL, NULL), RTU_OK);
-    CHECK_STATUS(rtu_ac_save(&a, ck1, sizeof ck1, &wa), RTU_OK);
-    w2 = wa - tail;
-    memcpy(work, ck1, w2 - RTU_CKPT_CRC_BYTES);
-    put_u32(work + 8, 2u);
-    put_u64(work + 48, get_u64(ck1 + 48) - tail);
-    reseal(w2);
-    CHECK_STATUS(rtu_ckpt_read_dims(work, w2, &d), RTU_OK);
-    CHECK(d.version == 2u && d.bytes == w2, "read_dims of version 2: version %u, %lu bytes",
-          (unsigned)d.version, (unsigned long)d.bytes);
-    CHECK_STATUS(rtu_ac_check_checkpoint(&b, work, w2, NULL), RTU_OK);
-    CHECK_STATUS(rtu_ac_load(&b, work, w2), RTU_OK);
-    CHECK(b.reward_count == 0 && b.reward_mean == 0 && b.reward_m2 == 0,
-          "a version-2 checkpoint loaded with reward statistics");
-    CHECK_STATUS(rtu_ac_save(&b, ck2, sizeof ck2, &wb), RTU_OK);
-    CHECK(wb == wa && memcmp(ck1, ck2, wa) == 0,
-          "the learner loaded from version 2 saves other bytes than version 3's");
-    env_b = env_a;
-    CHECK_STATUS(fix_ac_steps(&a, &env_a, 61, 89, acts_a, vals_a), RTU_OK);
-    CHECK_STATUS(fix_ac_steps(&b, &env_b, 61, 89, acts_b, vals_b), RTU_OK);
-    CHECK(memcmp(acts_a, acts_b, sizeof acts_a) == 0 && memcmp(vals_a, vals_b, sizeof vals_a) == 0,
-          "the learner loaded from version 2 acts or values otherwise");
-    CHECK(memcmp(buf_a, buf_b, bytes) == 0, "the learner loaded from version 2: buffer differs");
-}
-
 /* A copy of a learner's struct (an rtu_ac when is_ac, else an rtu_td), and whether the learner
  * still holds the same fields (fix_*_same: never the struct's bytes, whose padding is
  * uninitialised). */
@@ -502,11 +454,11 @@ void test_td_ckpt_refusals(int arg)
 {
     const int c = GOLDEN_TD_CKPT_CASE; /* nonlinear */
     const golden_td_case *g = &golden_td_cases[c];
-    size_t reals = RTU_TD_REALS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN), bytes = 0, w = 7, v1_bytes;
+    size_t reals = RTU_TD_REALS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN), bytes = 0, w = 7;
+    uint32_t version;
     size_t params_at = HEADER + 6u * R + 4u;
     size_t state_at = params_at + R * RTU_CELL_PARAMS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN);
     size_t head_at = params_at + R * RTU_CKPT_CELL_REALS(g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN);
-    const unsigned char *v1 = td_golden(&v1_bytes, 0, 1);
     rtu_td src, dst, other_kind;
     rtu_ac ac;
     rtu_prng rng;
@@ -529,7 +481,6 @@ void test_td_ckpt_refusals(int arg)
     CHECK_STATUS(fix_td_make(c, 77u, &dst, buf_b), RTU_OK);
 
     corruptions(ck1, bytes, 0, &dst, buf_b, reals);
-    corruptions(v1, v1_bytes, 0, &dst, buf_b, reals); /* version 1 */
 
     memcpy(work, ck1, bytes);
     put_u32(work + 12, RTU_LEARNER_ACTOR_CRITIC);
@@ -575,13 +526,17 @@ void test_td_ckpt_refusals(int arg)
              (rtu_real)INFINITY); /* state */
     patched("Inf in state", bytes, 0, &dst, buf_b, reals, RTU_ERR_NONFINITE_PARAM,
             "NaN or Inf in state");
-    memcpy(work, ck1, bytes);
-    put_u32(work + 8, RTU_CKPT_VERSION + 1u); /* a version to come, re-sealed */
-    patched("version 4", bytes, 0, &dst, buf_b, reals, RTU_ERR_CKPT_VERSION, "");
-    memcpy(work, v1, v1_bytes);
-    put_real(work + RTU_CKPT_V1_HEADER_BYTES + R, (rtu_real)-0.5); /* lambda of version 1 */
-    patched("version 1, lambda -0.5", v1_bytes, 0, &dst, buf_b, reals,
-            RTU_ERR_CONFIG, "lambda");
+    /* a version to come, and the earlier ones (version 3 stored the weights unit-major), each
+     * re-sealed: refused by every reader */
+    for (version = 0; version <= RTU_CKPT_VERSION + 1u; ++version) {
+        if (version != RTU_CKPT_VERSION) {
+            memcpy(work, ck1, bytes);
+            put_u32(work + 8, version);
+            patched("another version", bytes, 0, &dst, buf_b, reals, RTU_ERR_CKPT_VERSION, "");
+            CHECK_STATUS(rtu_ckpt_inspect(work, bytes, &h), RTU_ERR_CKPT_VERSION);
+            CHECK_STATUS(rtu_ckpt_read_dims(work, bytes, &d), RTU_ERR_CKPT_VERSION);
+        }
+    }
 
     /* issue 16: what no learner holds (each loaded, a learner failed on its next steps) */
     memcpy(work, ck1, bytes);
@@ -614,7 +569,6 @@ void test_td_ckpt_refusals(int arg)
     CHECK_STATUS(rtu_td_load(&other_kind, ck1, bytes), RTU_ERR_CKPT_MISMATCH);
     CHECK_STATUS(fix_ac_make(0, 5u, &ac, buf_a), RTU_OK);
     CHECK_STATUS(rtu_ac_load(&ac, ck1, bytes), RTU_ERR_CKPT_MISMATCH);
-    CHECK_STATUS(rtu_ac_load(&ac, v1, v1_bytes), RTU_ERR_CKPT_MISMATCH);
 
     /* bytes after the CRC (a flash sector) are ignored */
     memcpy(work, ck1, bytes);
@@ -642,7 +596,6 @@ void test_ac_ckpt_refusals(int arg)
     rtu_real obs[GOLDEN_AC_N_IN], action[FIX_AC_MAX_ACTIONS];
     rtu_ac src, dst, other;
     rtu_td td;
-    rtu_ckpt_header h;
     rtu_ckpt_dims d;
     fix_env env;
     (void)arg;
@@ -808,7 +761,7 @@ void test_ac_ckpt_refusals(int arg)
     put_real(work + end - R, (rtu_real)2e6);
     AC_PATCHED("x 2e6", RTU_ERR_PARAM_RANGE,
                "x beyond +-RTU_INPUT_LIMIT (1e6), the networks' input");
-    /* the previous-reward input's statistics (version 3) */
+    /* the previous-reward input's statistics */
     memcpy(work, ck1, bytes);
     put_u64(work + end, (uint64_t)1 << 54);
     AC_PATCHED("reward_count 2^54", RTU_ERR_PARAM_RANGE,
@@ -834,27 +787,6 @@ void test_ac_ckpt_refusals(int arg)
     AC_PATCHED("reward_m2 1e30", RTU_ERR_PARAM_RANGE,
                "reward_mean or reward_m2 beyond what reward_count rewards within "
                "RTU_INPUT_LIMIT give");
-
-    /* a version-2 checkpoint of this network (prev_reward): the same without the reward
-     * statistics; its previous-reward input was the scaled reward, so every reader refuses it */
-    memcpy(work, ck1, end);
-    put_u32(work + 8, 2u);
-    put_u64(work + 48, get_u64(ck1 + 48) - tail);
-    w = bytes - tail;
-    patched("version 2 with prev_reward", w, 1, &dst, buf_b, reals, RTU_ERR_CKPT_VERSION, "");
-    CHECK_STATUS(rtu_ckpt_inspect(work, w, &h), RTU_ERR_CKPT_VERSION);
-    CHECK_STATUS(rtu_ckpt_read_dims(work, w, &d), RTU_ERR_CKPT_VERSION);
-
-    /* a version-1 actor-critic checkpoint (the network before issue 11): its 56-byte header,
-     * any payload, a valid CRC; refused by every reader */
-    memcpy(work, ck1, RTU_CKPT_V1_HEADER_BYTES);
-    memcpy(work + RTU_CKPT_V1_HEADER_BYTES, ck1 + HEADER, bytes - HEADER);
-    put_u32(work + 8, 1u);
-    w = bytes - (HEADER - RTU_CKPT_V1_HEADER_BYTES);
-    patched("version 1", w, 1, &dst, buf_b, reals, RTU_ERR_CKPT_VERSION, "");
-    CHECK_STATUS(rtu_ckpt_inspect(work, w, &h), RTU_ERR_CKPT_VERSION);
-    CHECK_STATUS(rtu_ckpt_read_dims(work, w, &d), RTU_ERR_CKPT_VERSION);
-    CHECK_STATUS(rtu_td_load(&td, work, w), RTU_ERR_CKPT_VERSION);
 
     /* into a learner of another shape, or another learner type */
     CHECK_STATUS(rtu_td_load(&td, ck1, bytes), RTU_ERR_CKPT_MISMATCH);

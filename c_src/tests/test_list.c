@@ -12,6 +12,7 @@ const test_case test_list[] = {
     {"init/errors", test_init_errors, 0, NULL},
     {"config/td_what", test_td_check_config, 0, NULL},
     {"config/ac_what", test_ac_check_config, 0, NULL},
+    {"cell/tanh_error", test_tanh_error, 0, NULL},
     {"cell/linear/relu", test_cell_golden, 0, NULL},
     {"cell/linear/tanh", test_cell_golden, 1, NULL},
     {"cell/linear/identity", test_cell_golden, 2, NULL},
@@ -59,7 +60,6 @@ const test_case test_list[] = {
     {"model/run_sizes_refusals/2", test_model_run_sizes_and_refusals, 2, NULL},
     {"model/run_sizes_refusals/5", test_model_run_sizes_and_refusals, 5, NULL},
     {"ckpt/td_from_python", test_td_ckpt_from_python, 0, NULL},
-    {"ckpt/td_from_python/version_1", test_td_ckpt_from_python, 1, NULL},
     {"ckpt/ac_from_python/0", test_ac_ckpt_from_python, 0, NULL},
     {"ckpt/ac_from_python/1", test_ac_ckpt_from_python, 1, NULL},
     {"ckpt/ac_from_python/2", test_ac_ckpt_from_python, 2, NULL},
@@ -84,8 +84,6 @@ const test_case test_list[] = {
     {"ckpt/ac_resume_mid_episode/8/lru", test_ac_ckpt_resume_mid_episode, 8, NULL},
     {"ckpt/td_refusals", test_td_ckpt_refusals, 0, NULL},
     {"ckpt/ac_refusals", test_ac_ckpt_refusals, 0, NULL},
-    {"ckpt/ac_version2_without_prev_reward/1", test_ac_ckpt_version2, 1, NULL},
-    {"ckpt/ac_version2_without_prev_reward/3", test_ac_ckpt_version2, 3, NULL},
 };
 
 const size_t test_count = sizeof test_list / sizeof test_list[0];

@@ -28,6 +28,7 @@ void test_ac_check_config(int arg);
 
 /* test_cell.c */
 void test_cell_golden(int golden_case);
+void test_tanh_error(int arg);
 void test_cell_run_matches_step(int kind);
 void test_cell_refuses_bad_input(int kind);
 void test_cell_state_limit(int kind);
@@ -42,14 +43,13 @@ void test_td_limits(int arg);
 void test_ac_refusals_change_nothing(int golden_case);
 
 /* test_ckpt.c */
-void test_td_ckpt_from_python(int v1);
+void test_td_ckpt_from_python(int arg);
 void test_ac_ckpt_from_python(int golden_ckpt);
 void test_td_ckpt_roundtrip(int golden_case);
 void test_ac_ckpt_roundtrip(int shape);
 void test_ac_ckpt_resume_mid_episode(int shape);
 void test_td_ckpt_refusals(int arg);
 void test_ac_ckpt_refusals(int arg);
-void test_ac_ckpt_version2(int shape);
 
 /* test_model.c */
 void test_model_is_the_learners_forward(int golden_case);

@@ -28,7 +28,8 @@ With ``name`` (default "model") every array is ``<name>_...`` and every macro ``
   ``_N_EMBED``, ``_N_HEAD``, ``_SHARED``, ``_PREV_ACTION``, ``_PREV_REWARD``, ``_MEMORYLESS``,
   ``_ACTION_KIND``, ``_N_ACTIONS``, and ``_ACTION_REALS`` (what rtu_model_feed takes);
 - the inference model: per trunk (``critic`` and ``actor``; ``shared``; ``trunk`` for
-  TD(lambda)) ``<name>_<trunk>_embed`` (with an input layer), ``_w_c``, ``_w_d``, ``_g``, ``_phi``,
+  TD(lambda)) ``<name>_<trunk>_embed`` (with an input layer), ``_w_c``, ``_w_d`` (input-major,
+  as the cell stores them: rtu.h), ``_g``, ``_phi``,
   ``_eta`` (and the LRU's ``_c_re``, ``_c_im``, ``_d_skip``); per head (``critic`` and ``actor``,
   ``head`` for TD(lambda)) ``<name>_<head>_hidden`` (with a hidden layer) and ``_out``; ``<name>_obs_mean`` and ``_obs_inv_std`` (when
   observations are normalised); and the ``static const rtu_model <name>``;
@@ -161,10 +162,11 @@ def header_text(checkpoint, name: str = "model") -> str:
     trunks = []
     for owner, t in zip(owners, model.trunks):
         arrays = {"embed": None if t.embed is None else t.embed.flat}
-        arrays.update(w_c=t.w_c, w_d=t.w_d, g=t.g, phi=t.phi, eta=t.eta, c_re=t.c_re,
+        arrays.update(w_c=t.w_c.T, w_d=t.w_d.T, g=t.g, phi=t.phi, eta=t.eta, c_re=t.c_re,
                       c_im=t.c_im, d_skip=t.d_skip)
         comments = {"embed": "input layer: W_in (n_embed x n_x), then b_in",
-                    "w_c": "W_c: n_hidden x the RTU's input", "w_d": "W_d: n_hidden x its input",
+                    "w_c": "W_c, input-major: for each input of the RTU, n_hidden values",
+                    "w_d": "W_d, input-major: for each input, n_hidden values",
                     "g": "r cos(theta) per unit", "phi": "r sin(theta) per unit",
                     "eta": "max(sqrt(1 - r^2), RTU_ETA_MIN) per unit",
                     "c_re": "the LRU's readout C_re: 2 n_hidden x n_hidden",

@@ -38,7 +38,7 @@ from .. import checkpoint
 from .._ccore import CCore
 from ..cell import RTUCell
 from ..reference.ac import NORM_EPS, softplus
-from ..reference.cell import ACTIVATIONS, KINDS, cell_layout, lru_readout, split
+from ..reference.cell import ACTIVATIONS, KINDS, cell_layout, join, lru_readout, split
 from ..reference.net import dense_forward, ln_lrelu
 
 
@@ -319,7 +319,8 @@ def _trunk(learner, p: dict, prefix: str, n_e: int) -> Trunk:
     W_c, W_d with the derived g, phi, eta (and the LRU's readout)."""
     n, kind = learner.n_hidden, learner.kind
     embed = Dense(p[prefix + "W_in"], p[prefix + "b_in"]) if prefix + "W_in" in p else None
-    params = np.concatenate([p[prefix + k].reshape(-1) for k, _ in cell_layout(kind, n_e, n)])
+    params = join({k: p[prefix + k] for k, _ in cell_layout(kind, n_e, n)},
+                  cell_layout(kind, n_e, n))
     g, phi, eta = _derived(kind, learner.activation, n_e, n, params)
     readout = [p.get(prefix + k) for k in ("c_re", "c_im", "d_skip")]
     return Trunk(embed, p[prefix + "w_c"], p[prefix + "w_d"], g, phi, eta, *readout)
@@ -369,7 +370,7 @@ class CModel:
         for r, t in enumerate(model.trunks):
             mt = m.trunk[r]
             mt.embed = pointer(None if t.embed is None else t.embed.flat)
-            mt.w_c, mt.w_d = pointer(t.w_c), pointer(t.w_d)
+            mt.w_c, mt.w_d = pointer(t.w_c.T), pointer(t.w_d.T)  # input-major, as the cell's
             mt.g, mt.phi, mt.eta = pointer(t.g), pointer(t.phi), pointer(t.eta)
             mt.c_re, mt.c_im, mt.d_skip = pointer(t.c_re), pointer(t.c_im), pointer(t.d_skip)
         for r, h in enumerate(model.heads):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cell import Cell, activate, activate_grad_from_output, cell_layout, lru_readout
+from .cell import Cell, activate, activate_grad_from_output, cell_layout, join, lru_readout
 
 
 def bptt_gradient(cell: Cell, x_seq: np.ndarray, dh_seq: np.ndarray,
@@ -81,6 +81,6 @@ def bptt_gradient(cell: Cell, x_seq: np.ndarray, dh_seq: np.ndarray,
     nu, theta = cell.nu, cell.theta
     grad_nu_log = grad_g * (-nu * g) + grad_phi * (-nu * phi) + grad_eta * cell.deta
     grad_theta_log = grad_g * (-theta * phi) + grad_phi * (theta * g)
-    grad = np.concatenate([grad_nu_log, grad_theta_log, grad_wc.reshape(-1), grad_wd.reshape(-1)]
-                          + [g.reshape(-1) for g in readout.values()])
+    grad = join({"nu_log": grad_nu_log, "theta_log": grad_theta_log, "w_c": grad_wc,
+                 "w_d": grad_wd, **readout}, cell_layout(cell.kind, cell.n_in, n))
     return h_seq, grad

@@ -51,21 +51,26 @@ def cell_traces(kind: str, n_in: int, n_hidden: int) -> int:
 
 
 def cell_reals(kind: str, n_in: int, n_hidden: int) -> int:
-    """RTU_CELL_REALS: reals in a cell's buffer (params, derived cache, state, traces, and the
-    LRU's scratch of 2n)."""
+    """RTU_CELL_REALS: reals in a cell's buffer (params, derived cache, state, traces, and a
+    scratch of 2n)."""
     return (cell_params(kind, n_in, n_hidden) + 6 * n_hidden + cell_state(kind, n_in, n_hidden)
-            + cell_traces(kind, n_in, n_hidden) + (2 * n_hidden if kind == "lru" else 0))
+            + cell_traces(kind, n_in, n_hidden) + 2 * n_hidden)
 
 
 def cell_params(kind: str, n_in: int, n_hidden: int) -> int:
     """RTU_CELL_PARAMS: the size of cell_layout."""
-    return sum(int(np.prod(shape)) for _, shape in cell_layout(kind, n_in, n_hidden))
+    return sum(math.prod(shape) for _, shape in cell_layout(kind, n_in, n_hidden))
+
+
+#: Arrays stored input-major (rtu.h): an (n, n_in) W is kept as the n_in rows of n of W^T, so
+#: that the C core's inner loops run over the units with unit stride. split and join apply it.
+INPUT_MAJOR = ("w_c", "w_d")
 
 
 def cell_layout(kind: str, n_in: int, n_hidden: int) -> list:
     """The cell's parameter layout (rtu_cell.params): (name, shape) in order. nu_log, theta_log
-    (n,), w_c, w_d (n, n_in); for the LRU then its readout c_re, c_im (2n, n) and d_skip
-    (2n, n_in)."""
+    (n,), w_c, w_d (n, n_in; stored input-major, see INPUT_MAJOR); for the LRU then its readout
+    c_re, c_im (2n, n) and d_skip (2n, n_in)."""
     n, d = n_hidden, n_in
     layout = [("nu_log", (n,)), ("theta_log", (n,)), ("w_c", (n, d)), ("w_d", (n, d))]
     if kind == "lru":
@@ -75,16 +80,29 @@ def cell_layout(kind: str, n_in: int, n_hidden: int) -> list:
 
 def split(flat: np.ndarray, layout: list) -> dict:
     """Views of a flat vector by a layout of (name, shape), in order: the one function that slices
-    parameter vectors (the cell's, the heads', a gradient's)."""
+    parameter vectors (the cell's, the heads', a gradient's). An INPUT_MAJOR array is the
+    transposed view of its block."""
     out, offset = {}, 0
     for name, shape in layout:
-        size = int(np.prod(shape))
-        out[name] = flat[offset:offset + size].reshape(shape)
+        size = math.prod(shape)
+        block = flat[offset:offset + size]
+        out[name] = block.reshape(shape[::-1]).T if name in INPUT_MAJOR else block.reshape(shape)
         offset += size
     if offset != flat.size:
         raise ValueError(f"a vector of {flat.size} values does not fit the layout "
                          f"{[name for name, _ in layout]} ({offset} values)")
     return out
+
+
+def join(values: dict, layout: list) -> np.ndarray:
+    """The flat vector of named arrays (each of its layout shape): the inverse of split."""
+    return np.concatenate([np.asarray(values[name]).T.reshape(-1) if name in INPUT_MAJOR
+                           else np.asarray(values[name]).reshape(-1) for name, _ in layout])
+
+
+def input_major(n: int, n_in: int) -> np.ndarray:
+    """A zero (n, n_in) array stored input-major (the C layout of w_c, w_d and their traces)."""
+    return np.zeros((n_in, n)).T
 
 
 def activate(act: str, v: np.ndarray) -> np.ndarray:
@@ -111,10 +129,10 @@ def lru_readout(c_re: np.ndarray, c_im: np.ndarray, d_skip: np.ndarray, act: str
 
 
 def fill_normal(w: np.ndarray, std: float, rng: Prng) -> None:
-    """w ~ N(0, std^2) from rng, in row-major order (fill_normal of rtu_cell.c)."""
-    flat = w.reshape(-1)
-    for i in range(flat.size):
-        flat[i] = std * rng.normal()
+    """w ~ N(0, std^2) from rng, in w's row-major order whatever its storage (fill_normal and
+    fill_normal_input_major of rtu_cell.c)."""
+    for index in np.ndindex(w.shape):
+        w[index] = std * rng.normal()
 
 
 class Cell:
@@ -127,7 +145,9 @@ class Cell:
     (d,), the latest input (None for the RTU kinds); traces ``dc_dnu, dd_dnu, dc_dtheta,
     dd_dtheta`` (n,) and ``dc_dwc, dd_dwc`` (n, d), plus ``dc_dwd, dd_dwd`` (n, d) for the
     nonlinear kind (None for the linear kind and the LRU, where dc/dW_d = -dd_dwc and
-    dd/dW_d = dc_dwc). The C cell's scratch has no field here: its values are locals.
+    dd/dW_d = dc_dwc). w_c, w_d and the weight traces are stored input-major, as in C
+    (INPUT_MAJOR): their (n, d) arrays are transposed views. The C cell's scratch has no field
+    here: its values are locals.
     """
 
     def __init__(self, kind: str, activation: str, n_in: int, n_hidden: int,
@@ -152,9 +172,9 @@ class Cell:
         self.h = np.zeros(2 * n)
         self.x = np.zeros(d) if kind == "lru" else None
         self.dc_dnu, self.dd_dnu, self.dc_dtheta, self.dd_dtheta = np.zeros((4, n))
-        self.dc_dwc, self.dd_dwc = np.zeros((2, n, d))
+        self.dc_dwc, self.dd_dwc = input_major(n, d), input_major(n, d)
         if kind == "nonlinear":
-            self.dc_dwd, self.dd_dwd = np.zeros((2, n, d))
+            self.dc_dwd, self.dd_dwd = input_major(n, d), input_major(n, d)
         else:
             self.dc_dwd = self.dd_dwd = None
         self.refresh()
@@ -379,10 +399,10 @@ class Cell:
         """As gradient, without checking dh (rtu_cell_gradient_into, for the learners)."""
         n = self.n_hidden
         grad = np.empty(self.n_params)
+        views = split(grad, cell_layout(self.kind, self.n_in, n))
         dc, dd = dh[:n].copy(), dh[n:].copy()
         if self.kind == "lru":  # delta = dL/dc, dL/dd of the readout; its gradient after w_d
             dy, dc, dd = self.lru_backward(dh)
-            views = split(grad, cell_layout(self.kind, self.n_in, n))
             views["c_re"][:] = np.outer(dy, self.c)
             views["c_im"][:] = np.outer(-dy, self.d)
             views["d_skip"][:] = np.outer(dy, self.x)
@@ -397,8 +417,8 @@ class Cell:
             g_wd = DC * self.dc_dwd + DD * self.dd_dwd
         else:  # linear, LRU: dz/dW_c = E, dz/dW_d = i E
             g_wd = -DC * self.dd_dwc + DD * self.dc_dwc
-        grad[2 * n : 2 * n + g_wc.size] = g_wc.reshape(-1)
-        grad[2 * n + g_wc.size : 2 * n + 2 * g_wc.size] = g_wd.reshape(-1)
+        views["w_c"][:] = g_wc
+        views["w_d"][:] = g_wd
         return grad
 
     def input_gradient(self, dh: np.ndarray) -> np.ndarray:
