@@ -19,12 +19,14 @@ def compiler() -> list[str]:
     return shlex.split(os.environ.get("CC", "cc"))
 
 
-def build(source: Path, core_sources: list, name: str, defines: tuple = ()) -> tuple[Path, list[str]]:
-    """Compile source with core_sources into benchmarks/bin/<name>; exits with the compiler's
-    message on failure. Returns the binary and the command."""
+def build(source: Path, core_sources: list, name: str, defines: tuple = (),
+          include: Path = ROOT / "c_src") -> tuple[Path, list[str]]:
+    """Compile source with core_sources (and the headers of include) into benchmarks/bin/<name>,
+    defines being further flags; exits with the compiler's message on failure. Returns the binary
+    and the command."""
     BIN_DIR.mkdir(parents=True, exist_ok=True)
     binary = BIN_DIR / name
-    cmd = [*compiler(), *CFLAGS, *defines, "-I", str(ROOT / "c_src"), str(source),
+    cmd = [*compiler(), *CFLAGS, *defines, "-I", str(include), str(source),
            *map(str, core_sources), "-lm", "-o", str(binary)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True)

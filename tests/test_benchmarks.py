@@ -35,6 +35,24 @@ def test_loop_benchmark_runs(tmp_path):
     assert out.exists()
 
 
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
+def test_kernel_benchmark_quick_mode_runs(tmp_path):
+    """benchmarks/bench_kernel.py: the peak probe and the cell in the default and native builds,
+    with this core as its own baseline (a smoke test: the percentages are not asserted); a
+    --baseline that is no c_src/ directory is a one-line error."""
+    script = BENCH.with_name("bench_kernel.py")
+    c_src = BENCH.parent.parent / "c_src"
+    result = subprocess.run([sys.executable, str(script), "--quick", "--baseline", str(c_src)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "| linear | 64 | 16 |" in result.stdout and "GFLOP/s float32 FMA" in result.stdout
+    assert "native build >= 40% of the peak" in result.stdout
+    assert "faster than the baseline at the default flags" in result.stdout
+    bad = subprocess.run([sys.executable, str(script), "--baseline", str(tmp_path)],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and f"--baseline {tmp_path}: no rtu_cell.c there" in bad.stderr
+
+
 def test_flops_per_step_is_the_count_of_the_code():
     """benchmarks/bench_cell.py's cost model against counts written out by hand, loop by loop of
     c_src/rtu_cell.c (multiplies and adds of the O(nd) and O(n^2) loops), for n = 2, d = 3."""

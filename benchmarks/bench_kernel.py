@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Kernel benchmark: the C cell's step + RTRL traces + gradient against the machine's peak.
+
+In one run, in alternating rounds (so that load from elsewhere falls on all alike), best of the
+rounds for each:
+
+* peak            benchmarks/bench_peak.c, float32 FMA throughput of one core (-march=native);
+* default build   benchmarks/bench_cell.c on this tree's core at the default flags (-O3), float32;
+* native build    the same at -O3 -march=native -DRTU_FUSED (what RTU_EDGE_NATIVE=1 builds the
+                  extension with);
+* baseline        with ``--baseline DIR``: bench_cell.c on another core's sources (DIR is a c_src/
+                  directory, e.g. of a git worktree of an earlier commit) at the default flags.
+
+Each kernel's GFLOP/s counts the cost model's FLOPs (rtu_edge.flops.flops_per_step), and is given
+as a fraction of the peak. Configurations: the linear and nonlinear kinds at n_hidden 64, n_in 16,
+and the linear kind at n_in 16 from n_hidden 64 to 1024 (scaling past the caches).
+
+Usage:
+    python benchmarks/bench_kernel.py                        # about a minute
+    python benchmarks/bench_kernel.py --baseline /tmp/base/c_src
+    python benchmarks/bench_kernel.py --quick                # smoke run
+
+The markdown table goes to stdout; the script ends with the targets at n_hidden 64, n_in 16 (the
+linear kind in the native build at >= 40% of the peak; with --baseline, >= 3x faster than the
+baseline at the default flags).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import _cprogram
+from _cprogram import ROOT, compiler_version, cpu_model
+from rtu_edge.flops import flops_per_step
+
+CELL_SOURCES = ("rtu_status.c", "rtu_prng.c", "rtu_cell.c")
+NATIVE = ["-march=native", "-DRTU_FUSED"]
+CONFIGS = (("linear", 64, 16), ("nonlinear", 64, 16), ("linear", 128, 16), ("linear", 256, 16),
+           ("linear", 512, 16), ("linear", 1024, 16))
+QUICK_CONFIGS = (("linear", 64, 16),)
+TARGET = ("linear", 64, 16)
+PEAK_FRACTION, SPEEDUP = 0.40, 3.0
+WORK_NS = 2e8  # nanoseconds of work per timed repeat: steps = WORK_NS / (an estimate of ns/step)
+
+
+def build(name: str, source: Path, c_src: Path, flags: list) -> Path:
+    """source with the cell's sources from c_src (none for the peak probe) into
+    benchmarks/bin/<name>."""
+    core = [] if source.name == "bench_peak.c" else [c_src / s for s in CELL_SOURCES]
+    return _cprogram.build(source, core, name, tuple(flags), include=c_src)[0]
+
+
+def run_json(cmd: list) -> dict:
+    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{shlex.join(map(str, cmd))} failed: {proc.stderr.strip()}")
+    return json.loads(proc.stdout)
+
+
+def cell_ns(binary: Path, kind: str, n: int, d: int, steps: int) -> float:
+    """Best ns per step of 3 timed repeats of steps (bench_cell.c)."""
+    return run_json([binary, kind, d, n, steps, 3, max(1, steps // 4)])["best_ns_per_step"]
+
+
+def parse_args(argv: Optional[list]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="a c_src/ directory of another core to compare at the default flags")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: one configuration")
+    args = parser.parse_args(argv)
+    if args.baseline is not None and not (args.baseline / "rtu_cell.c").is_file():
+        parser.error(f"--baseline {args.baseline}: no rtu_cell.c there (give a c_src/ directory)")
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    return args
+
+
+def main(argv: Optional[list] = None) -> int:
+    args = parse_args(argv)
+    rounds = 1 if args.quick else args.rounds
+    configs = QUICK_CONFIGS if args.quick else CONFIGS
+    bench = ROOT / "benchmarks" / "bench_cell.c"
+    programs = {"default": build("kernel_cell_default", bench, ROOT / "c_src", []),
+                "native": build("kernel_cell_native", bench, ROOT / "c_src", NATIVE)}
+    if args.baseline is not None:
+        programs["baseline"] = build("kernel_cell_baseline", bench, args.baseline.resolve(), [])
+    peak_bin = build("bench_peak", ROOT / "benchmarks" / "bench_peak.c", ROOT / "c_src", NATIVE)
+    best: dict = {}
+    peak = 0.0
+    for r in range(rounds):
+        peak = max(peak, run_json([peak_bin, 200000 if args.quick else 2000000])["gflops"])
+        for kind, n, d in configs:
+            for name, binary in programs.items():
+                estimate = best.get((kind, n, d, name), 1000.0 * n * d / 1024)
+                steps = max(100, int(WORK_NS / estimate / (20 if args.quick else 1)))
+                ns = cell_ns(binary, kind, n, d, steps)
+                key = (kind, n, d, name)
+                best[key] = min(best.get(key, ns), ns)
+        print(f"bench_kernel: round {r + 1}/{rounds} done", file=sys.stderr)
+    names = list(programs)
+    head = ["kind", "n_hidden", "n_in"] + [f"{p} ns" for p in names] + \
+        [f"{p} % of peak" for p in names]
+    if "baseline" in programs:
+        head += ["default vs baseline", "native vs baseline"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for kind, n, d in configs:
+        flops = flops_per_step(kind, n, d)
+        ns = {p: best[(kind, n, d, p)] for p in names}
+        row = [kind, str(n), str(d)] + [f"{ns[p]:.0f}" for p in names] + \
+            [f"{100 * flops / ns[p] / peak:.1f}" for p in names]
+        if "baseline" in programs:
+            row += [f"{ns['baseline'] / ns[p]:.2f}x" for p in ("default", "native")]
+        lines.append("| " + " | ".join(row) + " |")
+    print("\n".join(lines))
+    print(f"\n(peak {peak:.1f} GFLOP/s float32 FMA, one core; {compiler_version()}; "
+          f"CPU: {cpu_model()}; best of {rounds} alternating rounds)")
+    kind, n, d = TARGET
+    if (kind, n, d, "native") in best:
+        ns = best[(kind, n, d, "native")]
+        fraction = flops_per_step(kind, n, d) / ns / peak
+        print(f"\nTargets at n_hidden={n}, n_in={d}, {kind} kind:")
+        print(f"  native build >= {PEAK_FRACTION:.0%} of the peak: {ns:.0f} ns/step, "
+              f"{fraction:.1%} -> {'HOLDS' if fraction >= PEAK_FRACTION else 'NOT MET'}")
+        if "baseline" in programs:
+            ratio = best[(kind, n, d, "baseline")] / ns
+            print(f"  native build >= {SPEEDUP:g}x faster than the baseline at the default flags: "
+                  f"{ratio:.2f}x -> {'HOLDS' if ratio >= SPEEDUP else 'NOT MET'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
