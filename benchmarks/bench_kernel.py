@@ -49,11 +49,11 @@ PEAK_FRACTION, SPEEDUP = 0.40, 3.0
 WORK_NS = 2e8  # nanoseconds of work per timed repeat: steps = WORK_NS / (an estimate of ns/step)
 
 
-def build(name: str, source: Path, c_src: Path, flags: list) -> Path:
-    """source with the cell's sources from c_src (none for the peak probe) into
-    benchmarks/bin/<name>."""
-    core = [] if source.name == "bench_peak.c" else [c_src / s for s in CELL_SOURCES]
-    return _cprogram.build(source, core, name, tuple(flags), include=c_src)[0]
+def build_cell(name: str, c_src: Path, flags: list) -> Path:
+    """bench_cell.c with the cell's sources and headers from c_src into benchmarks/bin/<name>."""
+    core = [c_src / source for source in CELL_SOURCES]
+    return _cprogram.build(ROOT / "benchmarks" / "bench_cell.c", core, name, tuple(flags),
+                           include=c_src)[0]
 
 
 def run_json(cmd: list) -> dict:
@@ -86,12 +86,12 @@ def main(argv: Optional[list] = None) -> int:
     args = parse_args(argv)
     rounds = 1 if args.quick else args.rounds
     configs = QUICK_CONFIGS if args.quick else CONFIGS
-    bench = ROOT / "benchmarks" / "bench_cell.c"
-    programs = {"default": build("kernel_cell_default", bench, ROOT / "c_src", []),
-                "native": build("kernel_cell_native", bench, ROOT / "c_src", NATIVE)}
+    programs = {"default": build_cell("kernel_cell_default", ROOT / "c_src", []),
+                "native": build_cell("kernel_cell_native", ROOT / "c_src", NATIVE)}
     if args.baseline is not None:
-        programs["baseline"] = build("kernel_cell_baseline", bench, args.baseline.resolve(), [])
-    peak_bin = build("bench_peak", ROOT / "benchmarks" / "bench_peak.c", ROOT / "c_src", NATIVE)
+        programs["baseline"] = build_cell("kernel_cell_baseline", args.baseline.resolve(), [])
+    peak_bin = _cprogram.build(ROOT / "benchmarks" / "bench_peak.c", [], "bench_peak",
+                               tuple(NATIVE))[0]
     best: dict = {}
     peak = 0.0
     for r in range(rounds):

@@ -11,9 +11,9 @@
 /* tanh in the float build: x P(x^2) / Q(x^2) with P, Q of degree 4, on x clamped to +-9 (where
  * tanh is 1 within float's rounding), the result clamped to [-1, 1]. A least-squares rational fit
  * of its own (c_src/tests/fit_tanh.py derives the coefficients and measures the error over a dense
- * grid of floats). Its largest error is RTU_TANH_MAX_ERROR (about 6 float ulps of 1; libm's tanhf
- * is within 1); it is odd, NaN stays NaN, and it has no branch, so loops over it vectorise. The
- * double build keeps libm's tanh, so that its validation against the reference stays exact. */
+ * grid of floats). Its largest error is RTU_TANH_MAX_ERROR (about 6 float ulps of 1); it is
+ * odd, NaN stays NaN, and it has no branch, so loops over it vectorise. The double build keeps
+ * libm's tanh, so that its validation against the reference stays exact. */
 #define RTU_TANH_MAX_ERROR 4e-7
 static inline float rtu_tanhf(float x)
 {

@@ -14,8 +14,7 @@ TD(lambda), learner type 1:
 - ``encode(ckpt)`` / ``decode(data, path, expect)``: a ``TDCheckpoint`` to bytes and back; decode
   checks everything rtu_td_load checks (length, magic, version, CRC, learner type, precision,
   sizes, config ranges, finite reals, |nu_log|, |theta_log| <= 20) and raises a ``ValueError``
-  that names the path and what is wrong. ``encode(ckpt, version=3)`` states another version in
-  the header (for the test that it is refused).
+  that names the path and what is wrong.
 - ``from_reference(td)`` / ``restore_reference(td, ckpt)``: a reference ``TD``'s state in and out.
 - ``save_reference(td, path)`` / ``load_reference(td, path)``: with the file.
 
@@ -109,10 +108,9 @@ def cell_array_sizes(kind: str, n_in: int, n_hidden: int, prefix: str = "") -> D
 
 
 def _frame(learner: int, precision: int, kind: str, activation: str, n_in: int, n_hidden: int,
-           optimizer: str, steps: int, payload: bytes, shape: tuple = (0,) * 8,
-           version: int = VERSION) -> bytes:
+           optimizer: str, steps: int, payload: bytes, shape: tuple = (0,) * 8) -> bytes:
     """Header, payload and CRC."""
-    header = HEADER.pack(MAGIC, version, learner, precision, KINDS.index(kind),
+    header = HEADER.pack(MAGIC, VERSION, learner, precision, KINDS.index(kind),
                          ACTIVATIONS.index(activation), n_in, n_hidden,
                          OPTIMIZERS.index(optimizer), steps, len(payload), *shape)
     body = header + payload
@@ -160,12 +158,11 @@ def _unframe(data: bytes, where: str) -> tuple:
     if version != VERSION:
         raise ValueError(f"{where} has format version {version}; this rtu_edge reads version "
                          f"{VERSION} only")
-    header = HEADER
-    if size < header.size + CRC_BYTES:
+    if size < HEADER_BYTES + CRC_BYTES:
         raise ValueError(f"{where} is truncated: {size} bytes, shorter than the "
-                         f"{header.size + CRC_BYTES}-byte header and CRC")
-    fields = header.unpack_from(data, 0)
-    total = header.size + fields[10] + CRC_BYTES
+                         f"{HEADER_BYTES + CRC_BYTES}-byte header and CRC")
+    fields = HEADER.unpack_from(data, 0)
+    total = HEADER_BYTES + fields[10] + CRC_BYTES
     if total > size:
         raise ValueError(f"{where} is truncated: {size} bytes, its header says {total}")
     if total < size:
@@ -176,7 +173,7 @@ def _unframe(data: bytes, where: str) -> tuple:
     if stored != computed:
         raise ValueError(f"{where} is corrupted: CRC32 {computed:#010x} of its contents does not "
                          f"match the stored {stored:#010x}")
-    return fields, header.size
+    return fields, HEADER_BYTES
 
 
 def _check_header(framed: tuple, where: str, learner_type: int) -> _Header:
@@ -370,8 +367,8 @@ class TDCheckpoint(_Reals):
     arrays: Dict[str, np.ndarray]
 
 
-def encode(ckpt: TDCheckpoint, version: int = VERSION) -> bytes:
-    """The bytes of ckpt, as rtu_td_save writes them (another version only in the header)."""
+def encode(ckpt: TDCheckpoint) -> bytes:
+    """The bytes of ckpt, as rtu_td_save writes them."""
     dt = _encoding_dtype(ckpt.precision)
     cfg = ckpt.config
     payload = b"".join([
@@ -380,7 +377,7 @@ def encode(ckpt: TDCheckpoint, version: int = VERSION) -> bytes:
         TD_FIXED.pack(1 if ckpt.has_prev else 0),
         _encode_arrays(ckpt.arrays, td_array_sizes(ckpt.kind, ckpt.n_in, ckpt.n_hidden), dt)])
     return _frame(LEARNER_TD, ckpt.precision, ckpt.kind, ckpt.activation, ckpt.n_in,
-                  ckpt.n_hidden, cfg.optimizer, ckpt.steps, payload, version=version)
+                  ckpt.n_hidden, cfg.optimizer, ckpt.steps, payload)
 
 
 def decode(data: bytes, path: PathLike = "<bytes>", expect: Optional[dict] = None) -> TDCheckpoint:
@@ -566,8 +563,8 @@ def _shape_fields(network: ACNetwork, action_kind: str, n_actions: int) -> tuple
             n_actions)
 
 
-def encode_ac(ckpt: ACCheckpoint, version: int = VERSION) -> bytes:
-    """The bytes of ckpt, as rtu_ac_save writes them (another version only in the header)."""
+def encode_ac(ckpt: ACCheckpoint) -> bytes:
+    """The bytes of ckpt, as rtu_ac_save writes them."""
     dt = _encoding_dtype(ckpt.precision)
     cfg = ckpt.config
     reward = [AC_REWARD_COUNT.pack(ckpt.reward_count),
@@ -581,7 +578,7 @@ def encode_ac(ckpt: ACCheckpoint, version: int = VERSION) -> bytes:
         _encode_arrays(ckpt.arrays, ckpt.sizes(), dt), *reward])
     return _frame(LEARNER_ACTOR_CRITIC, ckpt.precision, ckpt.kind, ckpt.activation, ckpt.n_obs,
                   ckpt.n_hidden, cfg.optimizer, ckpt.steps, payload,
-                  _shape_fields(ckpt.network, ckpt.action_kind, ckpt.n_actions), version=version)
+                  _shape_fields(ckpt.network, ckpt.action_kind, ckpt.n_actions))
 
 
 def _ac_shape(h: _Header, where: str) -> tuple:
