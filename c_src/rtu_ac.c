@@ -36,16 +36,6 @@ rtu_status rtu_ac_check_config(const rtu_ac_config *c, const char **what)
     return rtu_config_verdict(bad, what);
 }
 
-static rtu_real l1(const rtu_real *v, size_t count)
-{
-    size_t i;
-    rtu_real s = 0;
-    for (i = 0; i < count; ++i) {
-        s += RTU_FABS(v[i]);
-    }
-    return s;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* Shape and layout                                                                            */
 
@@ -604,7 +594,7 @@ static void set_trace(rtu_obgd_trace *tr, rtu_real *z, size_t n_z, rtu_ac_trunk 
     tr->head = hd->params;
     tr->n_head = hd->n_params;
     tr->kappa = kappa;
-    tr->z_norm1 = l1(z, n_z);
+    tr->z_norm1 = rtu_sum_abs(z, n_z);
     tr->grad = NULL;
     tr->decay = 0; /* unused without grad */
 }

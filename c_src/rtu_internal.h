@@ -56,26 +56,8 @@ static inline float rtu_tanhf(float x)
 #define RTU_FMA(a, b, c) ((a) * (b) + (c))
 #endif
 
-/* Kernels that rtu_cell.c and rtu_model.c share; rtu_dot is static inline so that each file's
- * loops inline and vectorise it. */
-
-/* a . x with four partial sums, which compilers turn into one vector multiply-add per four
- * elements (a single running sum is a chain of dependent scalar additions). */
-static inline rtu_real rtu_dot(const rtu_real *restrict a, const rtu_real *restrict x, size_t count)
-{
-    rtu_real s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    size_t j = 0;
-    for (; j + 4 <= count; j += 4) {
-        s0 += a[j] * x[j];
-        s1 += a[j + 1] * x[j + 1];
-        s2 += a[j + 2] * x[j + 2];
-        s3 += a[j + 3] * x[j + 3];
-    }
-    for (; j < count; ++j) {
-        s0 += a[j] * x[j];
-    }
-    return (s0 + s1) + (s2 + s3);
-}
+/* Kernels that rtu_cell.c and rtu_model.c share, static inline so that each file's
+ * loops inline and vectorise them. */
 
 /* uc = W_c x and ud = W_d x (n reals each; uc, ud distinct from the rest) for input-major
  * W_c, W_d (w[j n + k] = W[k, j]; rtu.h): per input j, one unit-stride pass over the n units,
@@ -98,6 +80,54 @@ static inline void rtu_input_sums(const rtu_real *restrict w_c, const rtu_real *
             ud[k] = RTU_FMA(wd[k], xj, ud[k]);
         }
     }
+}
+
+/* Reductions over long arrays (a learner's traces) keep RTU_LANES partial sums, one per lane
+ * of a wide vector, added pairwise at the end (rtu_lanes_total): compilers vectorise them, where
+ * one running sum is a chain of dependent scalar additions, and the order of the additions is
+ * fixed, so every target and compiler gives the same bits. */
+#define RTU_LANES 16
+static inline rtu_real rtu_lanes_total(rtu_real *acc)
+{
+    size_t width, l;
+    for (width = RTU_LANES / 2; width > 0; width /= 2) {
+        for (l = 0; l < width; ++l) {
+            acc[l] += acc[l + width];
+        }
+    }
+    return acc[0];
+}
+
+/* sum of |v[i]| over count reals, in RTU_LANES partial sums (the tail into the first). */
+static inline rtu_real rtu_sum_abs(const rtu_real *restrict v, size_t count)
+{
+    rtu_real acc[RTU_LANES] = {0};
+    size_t i = 0, l;
+    for (; i + RTU_LANES <= count; i += RTU_LANES) {
+        for (l = 0; l < RTU_LANES; ++l) {
+            acc[l] += RTU_FABS(v[i + l]);
+        }
+    }
+    for (; i < count; ++i) {
+        acc[0] += RTU_FABS(v[i]);
+    }
+    return rtu_lanes_total(acc);
+}
+
+/* a . x in RTU_LANES partial sums (the tail into the first), as rtu_sum_abs. */
+static inline rtu_real rtu_dot(const rtu_real *restrict a, const rtu_real *restrict x, size_t count)
+{
+    rtu_real acc[RTU_LANES] = {0};
+    size_t i = 0, l;
+    for (; i + RTU_LANES <= count; i += RTU_LANES) {
+        for (l = 0; l < RTU_LANES; ++l) {
+            acc[l] = RTU_FMA(a[i + l], x[i + l], acc[l]);
+        }
+    }
+    for (; i < count; ++i) {
+        acc[0] = RTU_FMA(a[i], x[i], acc[0]);
+    }
+    return rtu_lanes_total(acc);
 }
 
 /* out = f(v) for count reals (out and v distinct). */

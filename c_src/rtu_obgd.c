@@ -33,19 +33,27 @@ static void add_scaled(rtu_real *restrict theta, const rtu_real *restrict z, siz
     }
 }
 
-/* theta += a z; z = decay z + g; returns |z|_1 of the new z. One pass over each array. */
+/* theta += a z; z = decay z + g; returns |z|_1 of the new z (in RTU_LANES partial sums, as
+ * rtu_sum_abs). One pass over each array. */
 static rtu_real add_scaled_advance(rtu_real *restrict theta, rtu_real *restrict z,
                                    const rtu_real *restrict g, size_t count, rtu_real a,
                                    rtu_real decay)
 {
-    size_t i;
-    rtu_real norm = 0;
-    for (i = 0; i < count; ++i) {
+    rtu_real acc[RTU_LANES] = {0};
+    size_t i = 0, l;
+    for (; i + RTU_LANES <= count; i += RTU_LANES) {
+        for (l = 0; l < RTU_LANES; ++l) {
+            theta[i + l] += a * z[i + l];
+            z[i + l] = decay * z[i + l] + g[i + l];
+            acc[l] += RTU_FABS(z[i + l]);
+        }
+    }
+    for (; i < count; ++i) {
         theta[i] += a * z[i];
         z[i] = decay * z[i] + g[i];
-        norm += RTU_FABS(z[i]);
+        acc[0] += RTU_FABS(z[i]);
     }
-    return norm;
+    return rtu_lanes_total(acc);
 }
 
 void rtu_obgd_step_trace(rtu_obgd_trace *t, rtu_real a)
