@@ -69,6 +69,8 @@ typedef float rtu_real;
 
 /* Largest n_in and n_hidden accepted: keeps every size computation far from size_t overflow. */
 #define RTU_MAX_DIM 65536u
+/* The most learners or models one batch call advances (rtu_ac.h, rtu_model.h). */
+#define RTU_MAX_BATCH 65536u
 
 /* ------------------------------------------------------------------------------------------ */
 /* Status codes: every fallible function returns one; rtu_status_str names it.                 */

@@ -460,14 +460,11 @@ static void sample_action(rtu_ac *ac)
     }
 }
 
-rtu_status rtu_ac_act(rtu_ac *ac, const rtu_real *obs, rtu_real *action)
+/* What act refuses before it changes anything (rtu_ac.h). */
+static rtu_status act_check(const rtu_ac *ac, const rtu_real *obs)
 {
-    size_t j, A;
-    rtu_status status;
-    if (ac == NULL || obs == NULL || action == NULL) {
-        return RTU_ERR_NULL;
-    }
-    status = rtu_check_input(obs, ac->shape.n_obs);
+    size_t j;
+    rtu_status status = rtu_check_input(obs, ac->shape.n_obs);
     if (status != RTU_OK) {
         return status;
     }
@@ -480,11 +477,17 @@ rtu_status rtu_ac_act(rtu_ac *ac, const rtu_real *obs, rtu_real *action)
                 return RTU_ERR_ORDER;
             }
         }
-    } else { /* an episode's first step: no previous action or reward */
-        status = check_normalized(ac, obs); /* before the statistics take it */
-        if (status != RTU_OK) {
-            return status;
-        }
+        return RTU_OK;
+    }
+    return check_normalized(ac, obs); /* before the statistics take it */
+}
+
+/* act after act_check. */
+static rtu_status act_run(rtu_ac *ac, const rtu_real *obs, rtu_real *action)
+{
+    size_t j, A;
+    rtu_status status;
+    if (!ac->fed) { /* an episode's first step: no previous action or reward */
         normalize_obs(ac, obs, ac->x);
         rtu_zero(ac->x + ac->shape.n_obs, ac->n_x - ac->shape.n_obs);
         status = feed(ac, obs);
@@ -503,6 +506,16 @@ rtu_status rtu_ac_act(rtu_ac *ac, const rtu_real *obs, rtu_real *action)
     }
     ac->acted = 1;
     return RTU_OK;
+}
+
+rtu_status rtu_ac_act(rtu_ac *ac, const rtu_real *obs, rtu_real *action)
+{
+    rtu_status status;
+    if (ac == NULL || obs == NULL || action == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = act_check(ac, obs);
+    return status == RTU_OK ? act_run(ac, obs, action) : status;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -599,19 +612,10 @@ static void set_trace(rtu_obgd_trace *tr, rtu_real *z, size_t n_z, rtu_ac_trunk 
     tr->decay = 0; /* unused without grad */
 }
 
-rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, int terminated,
-                        int truncated)
+/* What learn refuses before it changes anything (rtu_ac.h). */
+static rtu_status learn_check(const rtu_ac *ac, rtu_real reward, const rtu_real *next_obs)
 {
-    const rtu_ac_config *cfg;
-    const rtu_ac_shape *s;
-    size_t i, at;
-    rtu_real r, v_s, v_next = 0, delta, decay, sign, d_value = 1;
-    rtu_obgd_trace traces[2];
-    rtu_status status;
-    if (ac == NULL || next_obs == NULL) {
-        return RTU_ERR_NULL;
-    }
-    status = rtu_check_input(next_obs, ac->shape.n_obs);
+    rtu_status status = rtu_check_input(next_obs, ac->shape.n_obs);
     if (status == RTU_OK) {
         status = rtu_check_input(&reward, 1);
     }
@@ -621,12 +625,19 @@ rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, i
     if (!ac->acted) {
         return RTU_ERR_ORDER;
     }
-    status = check_normalized(ac, next_obs); /* before the statistics take it */
-    if (status != RTU_OK) {
-        return status;
-    }
-    cfg = &ac->config;
-    s = &ac->shape;
+    return check_normalized(ac, next_obs); /* before the statistics take it */
+}
+
+/* learn after learn_check. */
+static rtu_status learn_run(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs,
+                            int terminated, int truncated)
+{
+    const rtu_ac_config *cfg = &ac->config;
+    const rtu_ac_shape *s = &ac->shape;
+    size_t i, at;
+    rtu_real r, v_s, v_next = 0, delta, decay, sign, d_value = 1;
+    rtu_obgd_trace traces[2];
+    rtu_status status;
 
     /* reward scaling: r~ = r / sqrt(var(u) + eps), u the discounted return trace */
     r = reward;
@@ -695,4 +706,140 @@ rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, i
         ac->x[i] = ac->x_next[i];
     }
     return feed(ac, next_obs);
+}
+
+rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, int terminated,
+                        int truncated)
+{
+    rtu_status status;
+    if (ac == NULL || next_obs == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = learn_check(ac, reward, next_obs);
+    return status == RTU_OK ? learn_run(ac, reward, next_obs, terminated, truncated) : status;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Batches                                                                                     */
+
+rtu_status rtu_ac_batch_buffer_size(const rtu_ac_shape *shape, size_t count, size_t *bytes)
+{
+    size_t one;
+    rtu_status status;
+    if (bytes == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = rtu_ac_buffer_size(shape, &one);
+    if (status != RTU_OK) {
+        return status;
+    }
+    if (count == 0 || count > RTU_MAX_BATCH || one > (size_t)-1 / count) {
+        return RTU_ERR_SIZE;
+    }
+    *bytes = one * count;
+    return RTU_OK;
+}
+
+rtu_status rtu_ac_batch_init(rtu_ac *acs, size_t count, const rtu_ac_shape *shape,
+                             const rtu_ac_config *config, const uint64_t *seeds, void *buffer,
+                             size_t buffer_bytes)
+{
+    size_t i, one, bytes;
+    rtu_status status;
+    if (acs == NULL || seeds == NULL || buffer == NULL || config == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = rtu_ac_check_config(config, NULL);
+    if (status == RTU_OK) {
+        status = rtu_ac_batch_buffer_size(shape, count, &bytes);
+    }
+    if (status != RTU_OK) {
+        return status;
+    }
+    if (buffer_bytes < bytes) {
+        return RTU_ERR_BUFFER_SMALL;
+    }
+    one = bytes / count;
+    for (i = 0; i < count; ++i) {
+        status = rtu_ac_init(&acs[i], shape, config, seeds[i], (char *)buffer + i * one, one);
+        if (status != RTU_OK) {
+            return status;
+        }
+    }
+    return RTU_OK;
+}
+
+/* Learner i takes part in a batch call. */
+static int batch_active(const unsigned char *active, size_t i)
+{
+    return active == NULL || active[i];
+}
+
+rtu_status rtu_ac_act_batch(rtu_ac *acs, size_t count, const rtu_real *obs,
+                            const unsigned char *active, rtu_real *actions, size_t *at)
+{
+    size_t i, n_obs, A;
+    rtu_status status = RTU_OK, first = RTU_OK;
+    if (acs == NULL || obs == NULL || actions == NULL || at == NULL) {
+        return RTU_ERR_NULL;
+    }
+    if (count == 0) {
+        return RTU_OK;
+    }
+    n_obs = acs[0].shape.n_obs;
+    A = acs[0].shape.action_kind == RTU_ACTIONS_DISCRETE ? 1u : acs[0].shape.n_actions;
+    for (i = 0; i < count && status == RTU_OK; ++i) {
+        *at = i;
+        status = batch_active(active, i) ? act_check(&acs[i], obs + i * n_obs) : RTU_OK;
+    }
+    if (status != RTU_OK) {
+        return status;
+    }
+    for (i = 0; i < count; ++i) {
+        if (batch_active(active, i)) {
+            status = act_run(&acs[i], obs + i * n_obs, actions + i * A);
+            if (status != RTU_OK && first == RTU_OK) {
+                first = status;
+                *at = i;
+            }
+        }
+    }
+    return first;
+}
+
+rtu_status rtu_ac_learn_batch(rtu_ac *acs, size_t count, const rtu_real *rewards,
+                              const rtu_real *next_obs, const unsigned char *terminated,
+                              const unsigned char *truncated, const unsigned char *active,
+                              size_t *at)
+{
+    size_t i, n_obs;
+    rtu_status status = RTU_OK, first = RTU_OK;
+    if (acs == NULL || rewards == NULL || next_obs == NULL || terminated == NULL ||
+        truncated == NULL || at == NULL) {
+        return RTU_ERR_NULL;
+    }
+    if (count == 0) {
+        return RTU_OK;
+    }
+    n_obs = acs[0].shape.n_obs;
+    for (i = 0; i < count && status == RTU_OK; ++i) {
+        *at = i;
+        status = batch_active(active, i)
+                     ? learn_check(&acs[i], rewards[i], next_obs + i * n_obs)
+                     : RTU_OK;
+    }
+    if (status != RTU_OK) {
+        return status;
+    }
+    for (i = 0; i < count; ++i) {
+        if (batch_active(active, i)) {
+            status = learn_run(&acs[i], rewards[i], next_obs + i * n_obs, terminated[i] != 0,
+                               truncated[i] != 0);
+            if (status != RTU_OK && first == RTU_OK) {
+                first = status;
+                *at = i;
+            }
+        }
+    }
+    return first;
 }

@@ -238,6 +238,39 @@ void rtu_ac_begin_episode(rtu_ac *ac);
 /* Value v(s) of the observation the networks hold (after act), at the current parameters. */
 rtu_real rtu_ac_value(const rtu_ac *ac);
 
+/* Batches: count learners of one shape and config, each with a seed of its own (many seeds, or
+ * one learner per environment of a vector environment), advanced by one call each way. The
+ * learners are independent: learner i in a batch takes exactly the trajectory rtu_ac_init,
+ * rtu_ac_act and rtu_ac_learn give it alone (its seed, its observations). The caller owns the
+ * rtu_ac array (count structs) and one buffer: learner i's memory is the i-th of count equal
+ * slices (rtu_ac_buffer_size bytes each), so the batch is contiguous. Every single-learner call
+ * (rtu_ac_value, rtu_ac_begin_episode, rtu_ac_save, rtu_ac_load...) works on &acs[i]. */
+
+/* count * rtu_ac_buffer_size(shape): RTU_ERR_SIZE for count 0, above RTU_MAX_BATCH, or a total
+ * beyond size_t. */
+rtu_status rtu_ac_batch_buffer_size(const rtu_ac_shape *shape, size_t count, size_t *bytes);
+
+/* rtu_ac_init of acs[i] with seeds[i] on the i-th slice of buffer, for i < count. */
+rtu_status rtu_ac_batch_init(rtu_ac *acs, size_t count, const rtu_ac_shape *shape,
+                             const rtu_ac_config *config, const uint64_t *seeds, void *buffer,
+                             size_t buffer_bytes);
+
+/* rtu_ac_act of every learner i with active[i] != 0 (active NULL: all of them) on obs row i
+ * (count x n_obs) into actions row i (count x 1 for discrete actions, count x A for continuous
+ * ones; inactive rows are neither read nor written). Every active learner's input and turn are
+ * checked first: a refusal (as rtu_ac_act's) changes no learner, and *at receives the index of
+ * the first refused. Then each acts; RTU_ERR_DIVERGED (or RTU_ERR_OVERFLOW) is returned for the
+ * first learner that diverged, *at its index, and the others have acted (restore that one). */
+rtu_status rtu_ac_act_batch(rtu_ac *acs, size_t count, const rtu_real *obs,
+                            const unsigned char *active, rtu_real *actions, size_t *at);
+
+/* rtu_ac_learn of every active learner i from rewards[i], next_obs row i, terminated[i] and
+ * truncated[i] (nonzero: true), checked first and reported as rtu_ac_act_batch does. */
+rtu_status rtu_ac_learn_batch(rtu_ac *acs, size_t count, const rtu_real *rewards,
+                              const rtu_real *next_obs, const unsigned char *terminated,
+                              const unsigned char *truncated, const unsigned char *active,
+                              size_t *at);
+
 #ifdef __cplusplus
 }
 #endif

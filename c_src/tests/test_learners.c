@@ -335,3 +335,101 @@ void test_ac_refusals_change_nothing(int c)
     rtu_ac_begin_episode(&ac);
     CHECK_STATUS(rtu_ac_act(&ac, zero, action), RTU_ERR_DIVERGED);
 }
+
+/* A batch of BATCH learners of golden case c (seeds 5, 6, 7; one buffer) takes exactly the
+ * trajectories of the same learners alone, for 60 steps with episode ends; a batch call that
+ * refuses one learner's input changes no learner and names that learner; inactive learners are
+ * untouched. */
+#define BATCH 3
+void test_ac_batch(int c)
+{
+    static rtu_real batch_buf[BATCH * FIX_AC_REALS], before[BATCH * FIX_AC_REALS];
+    static rtu_real single_buf[BATCH][FIX_AC_REALS];
+    rtu_ac acs[BATCH], singles[BATCH], kept[BATCH];
+    rtu_ac_shape shape = fix_ac_shape(c);
+    rtu_ac_config config = fix_ac_config(c);
+    uint64_t seeds[BATCH] = {5u, 6u, 7u};
+    fix_env env[BATCH];
+    rtu_real obs[BATCH * GOLDEN_AC_N_IN], rewards[BATCH];
+    rtu_real actions[BATCH * FIX_AC_MAX_ACTIONS], single_action[FIX_AC_MAX_ACTIONS];
+    unsigned char terminated[BATCH], truncated[BATCH], active[BATCH] = {1, 0, 1};
+    size_t i, j, at = 99, bytes, one, A;
+    unsigned t;
+    CHECK_STATUS(rtu_ac_batch_buffer_size(&shape, BATCH, &bytes), RTU_OK);
+    CHECK_STATUS(rtu_ac_buffer_size(&shape, &one), RTU_OK);
+    CHECK(bytes == BATCH * one, "batch bytes %lu, one %lu", (unsigned long)bytes,
+          (unsigned long)one);
+    CHECK_STATUS(rtu_ac_batch_buffer_size(&shape, 0, &bytes), RTU_ERR_SIZE);
+    CHECK_STATUS(rtu_ac_batch_init(acs, BATCH, &shape, &config, seeds, batch_buf, bytes - 1),
+                 RTU_ERR_BUFFER_SMALL);
+    CHECK_STATUS(rtu_ac_batch_init(acs, BATCH, &shape, &config, seeds, batch_buf,
+                                   sizeof batch_buf),
+                 RTU_OK);
+    for (i = 0; i < BATCH; ++i) {
+        CHECK_STATUS(fix_ac_make(c, seeds[i], &singles[i], single_buf[i]), RTU_OK);
+        fix_env_start(&env[i], 40u + i);
+    }
+    A = fix_ac_action_reals(&acs[0]);
+    for (t = 0; t < 60; ++t) {
+        for (i = 0; i < BATCH; ++i) {
+            for (j = 0; j < GOLDEN_AC_N_IN; ++j) {
+                obs[i * GOLDEN_AC_N_IN + j] = (rtu_real)env[i].obs[j];
+            }
+        }
+        CHECK_STATUS(rtu_ac_act_batch(acs, BATCH, obs, NULL, actions, &at), RTU_OK);
+        for (i = 0; i < BATCH; ++i) {
+            CHECK_STATUS(rtu_ac_act(&singles[i], obs + i * GOLDEN_AC_N_IN, single_action), RTU_OK);
+            CHECK(memcmp(single_action, actions + i * A, A * sizeof(rtu_real)) == 0,
+                  "step %u learner %lu: the batch's action differs", t, (unsigned long)i);
+            fix_env_advance(&env[i], 1);
+            for (j = 0; j < GOLDEN_AC_N_IN; ++j) {
+                obs[i * GOLDEN_AC_N_IN + j] = (rtu_real)env[i].obs[j];
+            }
+            rewards[i] = (rtu_real)(0.5 - 0.25 * (double)i + env[i].obs[0]);
+            terminated[i] = (unsigned char)((t + i) % 17 == 16);
+            truncated[i] = (unsigned char)((t + 2 * i) % 23 == 22);
+        }
+        CHECK_STATUS(rtu_ac_learn_batch(acs, BATCH, rewards, obs, terminated, truncated, NULL,
+                                        &at),
+                     RTU_OK);
+        for (i = 0; i < BATCH; ++i) {
+            CHECK_STATUS(rtu_ac_learn(&singles[i], rewards[i], obs + i * GOLDEN_AC_N_IN,
+                                      terminated[i], truncated[i]),
+                         RTU_OK);
+        }
+    }
+    for (i = 0; i < BATCH; ++i) {
+        CHECK(memcmp(batch_buf + i * (one / sizeof(rtu_real)), single_buf[i], one) == 0 &&
+                  acs[i].steps == singles[i].steps && acs[i].episodes == singles[i].episodes,
+              "learner %lu of the batch differs from the same learner alone", (unsigned long)i);
+    }
+
+    /* learner 1 refuses a NaN: no learner changes, *at names it */
+    memcpy(before, batch_buf, sizeof batch_buf);
+    memcpy(kept, acs, sizeof acs);
+    obs[1 * GOLDEN_AC_N_IN] = (rtu_real)NAN;
+    CHECK_STATUS(rtu_ac_act_batch(acs, BATCH, obs, NULL, actions, &at), RTU_ERR_NONFINITE_INPUT);
+    CHECK(at == 1, "at %lu, expected 1", (unsigned long)at);
+    for (i = 0; i < BATCH; ++i) {
+        CHECK(fix_ac_same(&acs[i], &kept[i]), "a refused batch act changed learner %lu",
+              (unsigned long)i);
+    }
+    CHECK(memcmp(before, batch_buf, sizeof batch_buf) == 0, "a refused batch act changed memory");
+    /* learner 1 inactive: its NaN row is not read, and it does not act */
+    CHECK_STATUS(rtu_ac_act_batch(acs, BATCH, obs, active, actions, &at), RTU_OK);
+    CHECK(!acs[1].acted && acs[0].acted && acs[2].acted, "only the active learners act");
+    CHECK(memcmp(before + 1 * (one / sizeof(rtu_real)), batch_buf + 1 * (one / sizeof(rtu_real)),
+                 one) == 0,
+          "an inactive learner changed");
+    /* learn with learner 1 active: it did not act, so the call is refused as a whole */
+    memcpy(before, batch_buf, sizeof batch_buf);
+    obs[1 * GOLDEN_AC_N_IN] = 0;
+    CHECK_STATUS(rtu_ac_learn_batch(acs, BATCH, rewards, obs, terminated, truncated, NULL, &at),
+                 RTU_ERR_ORDER);
+    CHECK(at == 1 && memcmp(before, batch_buf, sizeof batch_buf) == 0,
+          "a refused batch learn changed memory (at %lu)", (unsigned long)at);
+    CHECK_STATUS(rtu_ac_learn_batch(acs, BATCH, rewards, obs, terminated, truncated, active, &at),
+                 RTU_OK);
+    CHECK(acs[0].steps == 61 && acs[1].steps == 60 && acs[2].steps == 61, "steps after learn");
+    CHECK_STATUS(rtu_ac_act_batch(NULL, BATCH, obs, NULL, actions, &at), RTU_ERR_NULL);
+}

@@ -1,0 +1,232 @@
+"""ActorCriticBatch: many independent streaming actor-critic learners advanced by one C call.
+
+One learner per seed, or one per environment of a gymnasium vector environment: each is exactly
+the ``ActorCritic`` of the same arguments and seed (same network, same algorithm, same trajectory
+for the same observations), and the batch lives in one contiguous C buffer (c_src/rtu_ac.h,
+``rtu_ac_batch_init``, ``rtu_ac_act_batch``, ``rtu_ac_learn_batch``). The loop over the learners
+runs in C, so a step of B learners costs one Python call each way instead of B.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import _ccore
+from ._ccore import CCore
+from ._learner import real_array, real_rows
+from .ac import ACT_TWICE, LEARN_FIRST, WRONG_OBS, ActorCritic
+from .reference.cell import INPUT_LIMIT
+
+
+def _seeds(seeds) -> list:
+    try:
+        out = list(seeds)
+    except TypeError:
+        raise ValueError(f"seeds must be a sequence of integers, got {seeds!r}") from None
+    if not out:
+        raise ValueError("seeds must hold at least one seed (one learner per seed)")
+    for s in out:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral) \
+                or not 0 <= s < 2**64:
+            raise ValueError(f"seeds must be integers in [0, 2**64), got {s!r}")
+    return [int(s) for s in out]
+
+
+def _flags(name: str, value, count: int) -> np.ndarray:
+    """value as a C-contiguous uint8 array of count 0/1 entries from bools; ValueError naming it
+    otherwise."""
+    a = np.asarray(value)
+    if a.shape != (count,) or a.dtype != np.bool_:
+        raise ValueError(f"{name} must be an array of {count} bools, got "
+                         f"{a.dtype} of shape {a.shape}")
+    return np.ascontiguousarray(a, dtype=np.uint8)
+
+
+class ActorCriticBatch:
+    """``len(seeds)`` = B independent ``ActorCritic`` learners on the C core, learner i seeded with
+    ``seeds[i]``; every other argument is ActorCritic's (and checked as it checks them), the
+    backend is the C core.
+
+    ``act(obs)``: obs (B, n_in) -> actions, (B,) int64 (discrete) or (B, n_actions) float64.
+    ``learn(rewards, next_obs, terminated, truncated)``: (B,), (B, n_in), (B,) bools, (B,) bools.
+    Both take ``active`` (B,) bools (default: all): learners with False are left untouched and
+    their rows ignored (for an environment that is resetting). A refused input (NaN, Inf, a value
+    beyond the input range, a call out of turn) is an exception naming the learner and changes no
+    learner; a learner that diverges raises FloatingPointError naming it, after the others have
+    stepped (restore it from a checkpoint).
+
+    ``step_env(envs, obs)``: one transition of every learner on a gymnasium vector environment
+    of B sub-environments (act, ``envs.step``, learn), in either autoreset mode.
+
+    Per learner: ``steps`` and ``episodes`` (B,) arrays, ``checkpoint_bytes(i)`` (a checkpoint
+    ``ActorCritic.from_bytes`` loads) and ``learner(i)`` (such a copy); ``memory_bytes`` is the
+    whole buffer's exact size.
+    """
+
+    def __init__(self, n_in: int, n_hidden: int, n_actions: int, *, seeds,
+                 action_kind: str = "discrete", kind: str = "linear", activation: str = "tanh",
+                 dtype=np.float64, config=None, network=None, **hyperparameters):
+        seeds = _seeds(seeds)
+        # one learner built as ActorCritic builds it: every argument checked at that one layer
+        template = ActorCritic(n_in, n_hidden, n_actions, action_kind=action_kind, kind=kind,
+                               activation=activation, seed=seeds[0], backend="c", dtype=dtype,
+                               config=config, network=network, **hyperparameters)
+        self._template = template
+        self.n_in, self.n_actions, self.action_kind = template.n_in, n_actions, action_kind
+        self.dtype, self.count, self.seeds = template.dtype, len(seeds), seeds
+        shape = template._shape
+        ffi = _ccore.load_lib(self.dtype)[0]
+        nbytes = CCore.size(self.dtype, lambda lib: lib.rtu_ac_batch_buffer_size,
+                            shape.struct(ffi), self.count)
+        self.core = core = CCore(self.dtype, nbytes)
+        self.memory_bytes = nbytes
+        self.lib = lib = core.lib
+        self.acs = ffi.new("rtu_ac[]", self.count)
+        cfg = _ccore.config_struct(ffi, "rtu_ac_config", template.config)
+        core.check(lib.rtu_ac_batch_init(self.acs, self.count, shape.struct(ffi), cfg,
+                                         ffi.new("uint64_t[]", seeds), core.buffer_p, nbytes))
+        self._action_reals = n_actions if action_kind == "continuous" else 1
+        self._actions = np.zeros((self.count, self._action_reals), dtype=self.dtype)
+        self._at = ffi.new("size_t *")
+        self._resetting = np.zeros(self.count, dtype=bool)  # step_env, NEXT_STEP autoreset
+
+    def __repr__(self) -> str:
+        return f"ActorCriticBatch({self.count} x {self._template!r})"
+
+    @property
+    def network(self):
+        """The network's shape beside the RTU (an ACNetwork), every learner's."""
+        return self._template.network
+
+    @property
+    def config(self):
+        """The hyperparameters (an ACConfig), every learner's."""
+        return self._template.config
+
+    @property
+    def steps(self) -> np.ndarray:
+        """Learn calls of each learner since construction, (B,)."""
+        return np.array([int(self.acs[i].steps) for i in range(self.count)], dtype=np.int64)
+
+    @property
+    def episodes(self) -> np.ndarray:
+        """Episode ends of each learner since construction, (B,)."""
+        return np.array([int(self.acs[i].episodes) for i in range(self.count)], dtype=np.int64)
+
+    def _active(self, active):
+        if active is None:
+            return self.core.ffi.NULL, None
+        flags = _flags("active", active, self.count)
+        return self.core.ffi.from_buffer("unsigned char[]", flags), flags
+
+    def _refused(self, status: int, name: str, rows: np.ndarray, call: str) -> None:
+        """The exception for a status of a batch call, naming learner *at."""
+        lib, i = self.lib, int(self._at[0])
+        if status == lib.RTU_OK:
+            return
+        if status == lib.RTU_ERR_ORDER:
+            if call == "learn":
+                raise RuntimeError(f"learner {i}: {LEARN_FIRST}")
+            if self.acs[i].acted:
+                raise RuntimeError(f"learner {i}: {ACT_TWICE}")
+            raise ValueError(f"{name}[{i}]: {WRONG_OBS}")
+        if status == lib.RTU_ERR_INPUT_RANGE and np.all(np.abs(rows[i]) <= INPUT_LIMIT):
+            raise ValueError(f"{name}[{i}], normalised by learner {i}'s running statistics, has a "
+                             "value beyond +-{INPUT_LIMIT:g}; scale the input")
+        if status in (lib.RTU_ERR_OVERFLOW, lib.RTU_ERR_DIVERGED):
+            raise FloatingPointError(f"learner {i} diverged: {self.core.message(status)}")
+        self.core.check(status, f"{name}[{i}]")
+
+    def act(self, obs, active=None) -> np.ndarray:
+        """Sample an action for each learner's row of obs (B, n_in): (B,) int64 for discrete
+        actions, (B, n_actions) float64 for continuous ones (rows of inactive learners: 0)."""
+        obs = real_rows("obs", obs, self.n_in, self.dtype)
+        if obs.shape[0] != self.count:
+            raise ValueError(f"obs must have shape ({self.count}, {self.n_in}), got {obs.shape}")
+        active_p, flags = self._active(active)  # flags: the memory active_p points at
+        self._actions[:] = 0
+        status = self.lib.rtu_ac_act_batch(self.acs, self.count, self.core.ptr(obs), active_p,
+                                           self.core.ptr(self._actions), self._at)
+        self._refused(status, "obs", obs, "act")
+        if self.action_kind == "discrete":
+            return self._actions[:, 0].astype(np.int64)
+        return self._actions.astype(np.float64)
+
+    def learn(self, rewards, next_obs, terminated, truncated, active=None) -> None:
+        """Learn from each learner's transition of the latest act: rewards (B,), next_obs
+        (B, n_in), terminated and truncated (B,) bools (as ActorCritic.learn's)."""
+        rewards = real_array("rewards", rewards, (self.count,), self.dtype)
+        next_obs = real_rows("next_obs", next_obs, self.n_in, self.dtype)
+        if next_obs.shape[0] != self.count:
+            raise ValueError(f"next_obs must have shape ({self.count}, {self.n_in}), got "
+                             f"{next_obs.shape}")
+        term = _flags("terminated", terminated, self.count)
+        trunc = _flags("truncated", truncated, self.count)
+        ffi = self.core.ffi
+        active_p, flags = self._active(active)  # flags: the memory active_p points at
+        status = self.lib.rtu_ac_learn_batch(
+            self.acs, self.count, self.core.ptr(rewards), self.core.ptr(next_obs),
+            ffi.from_buffer("unsigned char[]", term), ffi.from_buffer("unsigned char[]", trunc),
+            active_p, self._at)
+        if status == self.lib.RTU_ERR_NONFINITE_INPUT or status == self.lib.RTU_ERR_INPUT_RANGE:
+            i = int(self._at[0])
+            if not abs(rewards[i]) <= INPUT_LIMIT:
+                self.core.check(status, f"rewards[{i}]")
+        self._refused(status, "next_obs", next_obs, "learn")
+
+    def begin_episode(self, i: int) -> None:
+        """Start a new episode of learner i outside learn (ActorCritic.begin_episode)."""
+        self.lib.rtu_ac_begin_episode(self.acs + self._index(i))
+
+    def _index(self, i) -> int:
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, numbers.Integral) \
+                or not 0 <= i < self.count:
+            raise ValueError(f"i must be a learner's index in [0, {self.count}), got {i!r}")
+        return int(i)
+
+    def checkpoint_bytes(self, i: int) -> bytes:
+        """Learner i's checkpoint, as ActorCritic.checkpoint_bytes gives it (ActorCritic.from_bytes
+        loads it)."""
+        lib = self.lib
+        return _ccore.save_bytes(self.core, lib.rtu_ac_checkpoint_size, lib.rtu_ac_save,
+                                 lib.rtu_ac_check_checkpoint, self.acs + self._index(i))
+
+    def learner(self, i: int) -> ActorCritic:
+        """A copy of learner i as an ActorCritic on the C core (through its checkpoint)."""
+        return ActorCritic.from_bytes(self.checkpoint_bytes(i), f"learner {i}")
+
+    def step_env(self, envs, obs):
+        """One transition of every learner on ``envs``, a gymnasium vector environment of B
+        sub-environments (sub-environment i is learner i's): act on obs, step, learn. Returns
+        (obs, rewards, terminated, truncated): the observations for the next call, and the
+        transition's rewards and episode ends.
+
+        Autoreset: in SAME_STEP mode an ended environment's final observation (info["final_obs"])
+        is what its learner learns from; in NEXT_STEP mode (gymnasium's default) the step after an
+        end only resets that environment, and its learner sits that step out (``active``).
+        """
+        import gymnasium as gym
+
+        mode = envs.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
+        if mode not in (gym.vector.AutoresetMode.NEXT_STEP, gym.vector.AutoresetMode.SAME_STEP):
+            raise ValueError(f"envs: autoreset mode {mode} is not supported; use NEXT_STEP or "
+                             "SAME_STEP (the learners need each episode's next observation)")
+        if envs.num_envs != self.count:
+            raise ValueError(f"envs has {envs.num_envs} environments; this batch has "
+                             f"{self.count} learners")
+        next_mode = mode == gym.vector.AutoresetMode.NEXT_STEP
+        live = ~self._resetting if next_mode else None
+        actions = self.act(obs, active=live)
+        obs, rewards, terminated, truncated, info = envs.step(actions)
+        terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
+        final = np.array(obs, dtype=self.dtype, copy=True)
+        ended = terminated | truncated
+        if not next_mode and ended.any():
+            for i in np.flatnonzero(ended):
+                final[i] = info["final_obs"][i]
+        self.learn(rewards, final, terminated, truncated, active=live)
+        if next_mode:
+            self._resetting = ended & live
+        return obs, rewards, terminated, truncated

@@ -1,0 +1,146 @@
+"""ActorCriticBatch: B learners in one C buffer, each exactly the ActorCritic of its seed, and on a
+gymnasium vector environment exactly that learner on its own environment."""
+
+import numpy as np
+import pytest
+
+from rtu_edge import ActorCritic, ActorCriticBatch
+
+gym = pytest.importorskip("gymnasium")
+
+SEEDS = (3, 4, 5, 6)
+
+
+@pytest.mark.parametrize("action_kind, n_actions, kw", [
+    ("discrete", 3, dict(n_embed=8, n_head=8, prev_action=True, prev_reward=True)),
+    ("continuous", 2, dict(shared=True, n_head=0, kind="nonlinear")),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_batch_is_its_learners_alone(action_kind, n_actions, kw, dtype):
+    rng = np.random.default_rng(0)
+    batch = ActorCriticBatch(3, 8, n_actions, seeds=SEEDS, action_kind=action_kind, dtype=dtype,
+                             **kw)
+    alone = [ActorCritic(3, 8, n_actions, seed=s, action_kind=action_kind, dtype=dtype, **kw)
+             for s in SEEDS]
+    obs = rng.standard_normal((len(SEEDS), 3))
+    for t in range(80):
+        actions = batch.act(obs)
+        for i, learner in enumerate(alone):
+            np.testing.assert_array_equal(actions[i], learner.act(obs[i]))
+        nxt = rng.standard_normal(obs.shape)
+        rewards = rng.standard_normal(len(SEEDS))
+        term, trunc = rng.random(len(SEEDS)) < 0.05, rng.random(len(SEEDS)) < 0.03
+        batch.learn(rewards, nxt, term, trunc)
+        for i, learner in enumerate(alone):
+            learner.learn(rewards[i], nxt[i], bool(term[i]), bool(trunc[i]))
+        obs = nxt
+    assert list(batch.steps) == [80] * len(SEEDS)
+    for i, learner in enumerate(alone):
+        assert batch.checkpoint_bytes(i) == learner.checkpoint_bytes()
+        assert batch.episodes[i] == learner.episodes
+    copy = batch.learner(2)
+    assert copy.checkpoint_bytes() == alone[2].checkpoint_bytes()
+    assert batch.memory_bytes == len(SEEDS) * alone[0].memory_bytes
+
+
+def _snapshot(batch):
+    return [batch.checkpoint_bytes(i) for i in range(batch.count)]
+
+
+def test_refused_calls_name_the_learner_and_change_no_learner():
+    batch = ActorCriticBatch(2, 4, 2, seeds=SEEDS, n_head=0)
+    obs = np.zeros((4, 2))
+    batch.act(obs)
+    batch.learn(np.ones(4), obs + 0.5, np.zeros(4, bool), np.zeros(4, bool))
+    before = _snapshot(batch)
+    bad = obs + 0.5
+    bad[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"obs\[2\] contains NaN"):
+        batch.act(bad)
+    with pytest.raises(ValueError, match=r"obs\[0\]: obs must be the next_obs"):
+        batch.act(obs)
+    assert _snapshot(batch) == before
+    batch.act(obs + 0.5)
+    with pytest.raises(RuntimeError, match="learner 0: act was called twice"):
+        batch.act(obs + 0.5)
+    rewards = np.ones(4)
+    rewards[3] = np.inf
+    with pytest.raises(ValueError, match=r"rewards\[3\] contains NaN or Inf"):
+        batch.learn(rewards, obs, np.zeros(4, bool), np.zeros(4, bool))
+    far = np.zeros((4, 2))
+    far[1, 0] = 2e6
+    with pytest.raises(ValueError, match=r"next_obs\[1\] has a value beyond"):
+        batch.learn(np.ones(4), far, np.zeros(4, bool), np.zeros(4, bool))
+    with pytest.raises(ValueError, match="terminated must be an array of 4 bools"):
+        batch.learn(np.ones(4), obs, np.zeros(4), np.zeros(4, bool))
+    with pytest.raises(ValueError, match=r"obs must have shape \(4, 2\)"):
+        batch.act(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="i must be a learner's index"):
+        batch.checkpoint_bytes(4)
+    # inactive learners sit the call out: learner 1 did not act, so it may not learn
+    batch.begin_episode(1)
+    with pytest.raises(RuntimeError, match="learner 1: learn was called without act"):
+        batch.learn(np.ones(4), obs, np.zeros(4, bool), np.zeros(4, bool))
+    batch.learn(np.ones(4), obs, np.zeros(4, bool), np.zeros(4, bool),
+                active=np.array([True, False, True, True]))
+    assert list(batch.steps) == [2, 1, 2, 2]
+
+
+@pytest.mark.parametrize("seeds, match", [
+    ([], "at least one seed"), ([1, -1], r"seeds must be integers in \[0, 2\*\*64\)"),
+    (5, "seeds must be a sequence"), ([True], "seeds must be integers")])
+def test_bad_seeds_are_refused(seeds, match):
+    with pytest.raises(ValueError, match=match):
+        ActorCriticBatch(2, 4, 2, seeds=seeds)
+
+
+def test_arguments_are_checked_as_actor_critic_checks_them():
+    with pytest.raises(ValueError, match="n_embed must be 0"):
+        ActorCriticBatch(2, 4, 2, seeds=[0], n_embed=1)
+    with pytest.raises(TypeError, match="unknown hyperparameter"):
+        ActorCriticBatch(2, 4, 2, seeds=[0], alpah=1.0)
+
+
+@pytest.mark.parametrize("mode", ["NEXT_STEP", "SAME_STEP"])
+def test_on_a_vector_environment_each_learner_is_its_learner_on_its_environment(mode):
+    """step_env, in both autoreset modes, takes each learner and environment through exactly the
+    transitions of the single-environment loop (act, step, learn, reset at an episode end)."""
+    n, steps = 3, 160
+    envs = gym.make_vec("rtu_edge/CartPoleP-v0", num_envs=n, vectorization_mode="sync",
+                        vector_kwargs={"autoreset_mode": getattr(gym.vector.AutoresetMode,
+                                                                 mode)})
+    batch = ActorCriticBatch(2, 8, 2, seeds=range(n), n_head=8)
+    obs, _ = envs.reset(seed=100)
+    ends = np.zeros(n, int)
+    for _ in range(steps):
+        obs, _, term, trunc, = batch.step_env(envs, obs)[:4]
+        ends += term | trunc
+    envs.close()
+    assert list(batch.episodes) == list(ends) and ends.sum() > 0
+    for i in range(n):
+        env = gym.make("rtu_edge/CartPoleP-v0")
+        learner = ActorCritic(2, 8, 2, seed=i, n_head=8)
+        o, _ = env.reset(seed=100 + i)
+        for _ in range(int(batch.steps[i])):
+            o2, r, te, tr, _ = env.step(learner.act(o))
+            learner.learn(r, o2, te, tr)
+            o = env.reset()[0] if te or tr else o2
+        assert learner.checkpoint_bytes() == batch.checkpoint_bytes(i)
+    # NEXT_STEP: each end costs its learner the reset step
+    if mode == "NEXT_STEP":
+        assert all(batch.steps + ends >= steps) and all(batch.steps + ends <= steps + 1)
+    else:
+        assert list(batch.steps) == [steps] * n
+
+
+def test_step_env_refuses_a_mismatched_or_unsupported_environment():
+    batch = ActorCriticBatch(2, 4, 2, seeds=[0, 1])
+    envs = gym.make_vec("rtu_edge/CartPoleP-v0", num_envs=3, vectorization_mode="sync")
+    with pytest.raises(ValueError, match="envs has 3 environments; this batch has 2 learners"):
+        batch.step_env(envs, envs.reset(seed=0)[0])
+    envs.close()
+    envs = gym.make_vec("rtu_edge/CartPoleP-v0", num_envs=2, vectorization_mode="sync",
+                        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.DISABLED})
+    with pytest.raises(ValueError, match="autoreset mode"):
+        batch.step_env(envs, envs.reset(seed=0)[0])
+    envs.close()
