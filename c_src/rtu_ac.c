@@ -555,30 +555,34 @@ static void policy_output_gradient(const rtu_ac *ac, rtu_real entropy_scale, rtu
     }
 }
 
-/* z (one network's trace) += grad of the scalar whose dL/dout is d_out (consumed), at the
- * activations of the step the networks hold: the head by backprop, the RTU by RTRL, the input
- * layer by the one-step sensitivity. */
-static void backward(rtu_ac *ac, size_t r, rtu_real *d_out, rtu_real *z)
+/* z (one network's trace) = decay z + grad of the scalar whose dL/dout is d_out (consumed), at
+ * the activations of the step the networks hold: the head by backprop, the RTU by RTRL, the
+ * input layer by the one-step sensitivity; each part of z decays in the pass that adds its
+ * gradient. */
+static void backward(rtu_ac *ac, size_t r, rtu_real *d_out, rtu_real decay, rtu_real *z)
 {
     const rtu_ac_trunk *t = trunk_of(ac, r);
     const rtu_ac_head *hd = &ac->head[r];
-    size_t m = t->n_embed, n2 = 2 * ac->shape.n_hidden, k = hd->n_head;
+    size_t i, m = t->n_embed, n2 = 2 * ac->shape.n_hidden, k = hd->n_head;
     rtu_real *d_q = ac->grad + policy_outputs(&ac->shape), *d_h = d_q + k, *d_e = d_h + n2;
-    rtu_real *z_head = z + t->n_params;
+    rtu_real *z_head = z + t->n_params, *z_cell = z + (t->n_params - t->cell.n_params);
     const rtu_real *h = t->cell.h;
     if (k) {
-        rtu_dense_backward(hd->params + k * (n2 + 1), hd->q, d_out, k, hd->n_out,
+        rtu_dense_backward(hd->params + k * (n2 + 1), hd->q, d_out, k, hd->n_out, decay,
                            z_head + k * (n2 + 1), d_q);
         rtu_ln_lrelu_backward(hd->q_hat, hd->q_inv_std, d_q, k);
-        rtu_dense_backward(hd->params, h, d_q, n2, k, z_head, d_h);
+        rtu_dense_backward(hd->params, h, d_q, n2, k, decay, z_head, d_h);
     } else {
-        rtu_dense_backward(hd->params, h, d_out, n2, hd->n_out, z_head, d_h);
+        rtu_dense_backward(hd->params, h, d_out, n2, hd->n_out, decay, z_head, d_h);
     }
-    rtu_cell_gradient_into(&t->cell, d_h, z + (t->n_params - t->cell.n_params), 1);
+    for (i = 0; i < t->cell.n_params; ++i) {
+        z_cell[i] *= decay;
+    }
+    rtu_cell_gradient_into(&t->cell, d_h, z_cell, 1);
     if (m) {
         rtu_cell_input_gradient(&t->cell, d_h, d_e);
         rtu_ln_lrelu_backward(t->e_hat, t->e_inv_std, d_e, m);
-        rtu_dense_backward(t->embed, ac->x, d_e, ac->n_x, m, z, NULL);
+        rtu_dense_backward(t->embed, ac->x, d_e, ac->n_x, m, decay, z, NULL);
     }
 }
 
@@ -587,14 +591,6 @@ static rtu_real clamp_input(rtu_real v)
 {
     const rtu_real limit = (rtu_real)RTU_INPUT_LIMIT;
     return v > limit ? limit : (v < -limit ? -limit : v);
-}
-
-static void scale(rtu_real *v, size_t count, rtu_real factor)
-{
-    size_t i;
-    for (i = 0; i < count; ++i) {
-        v[i] *= factor;
-    }
 }
 
 static void set_trace(rtu_obgd_trace *tr, rtu_real *z, size_t n_z, rtu_ac_trunk *t,
@@ -677,11 +673,9 @@ static rtu_status learn_run(rtu_ac *ac, rtu_real reward, const rtu_real *next_ob
 
     /* z_v = gamma lambda z_v + grad v(s);  z_pi = gamma lambda z_pi + grad [log pi + c sign H] */
     decay = cfg->gamma * cfg->lambda;
-    scale(ac->z_v, ac->n_value, decay);
-    scale(ac->z_pi, ac->n_policy, decay);
-    backward(ac, 0, &d_value, ac->z_v);
+    backward(ac, 0, &d_value, decay, ac->z_v);
     policy_output_gradient(ac, cfg->entropy_coef * sign, ac->grad);
-    backward(ac, 1, ac->grad, ac->z_pi);
+    backward(ac, 1, ac->grad, decay, ac->z_pi);
 
     /* one ObGD (or SGD) step per trace over its network, a shared trunk taking both; the phase
      * wrap (the backward scratch is free again: it takes the ratios) and the refresh */

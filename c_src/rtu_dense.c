@@ -17,19 +17,30 @@ void rtu_dense_forward(const rtu_real *w, const rtu_real *x, size_t n_in, size_t
     }
 }
 
+/* sum of v[i] (a = 0) or of (v[i] - a)^2 (squares), in RTU_LANES partial sums as rtu_sum_abs. */
+static rtu_real lane_sum(const rtu_real *v, size_t count, rtu_real a, int squares)
+{
+    rtu_real acc[RTU_LANES] = {0}, c;
+    size_t i = 0, l;
+    for (; i + RTU_LANES <= count; i += RTU_LANES) {
+        for (l = 0; l < RTU_LANES; ++l) {
+            c = v[i + l] - a;
+            acc[l] += squares ? c * c : c;
+        }
+    }
+    for (; i < count; ++i) {
+        c = v[i] - a;
+        acc[0] += squares ? c * c : c;
+    }
+    return rtu_lanes_total(acc);
+}
+
 rtu_real rtu_ln_lrelu(rtu_real *y_hat, rtu_real *out, size_t count)
 {
     size_t i;
-    rtu_real mean = 0, var = 0, inv_std;
-    for (i = 0; i < count; ++i) {
-        mean += y_hat[i];
-    }
-    mean /= (rtu_real)count;
-    for (i = 0; i < count; ++i) {
-        rtu_real c = y_hat[i] - mean;
-        var += c * c;
-    }
-    var /= (rtu_real)count;
+    rtu_real mean, var, inv_std;
+    mean = lane_sum(y_hat, count, 0, 0) / (rtu_real)count;
+    var = lane_sum(y_hat, count, mean, 1) / (rtu_real)count;
     inv_std = (rtu_real)1 / RTU_SQRT(var + (rtu_real)RTU_LN_EPS);
     for (i = 0; i < count; ++i) {
         rtu_real v = (y_hat[i] - mean) * inv_std;
@@ -42,21 +53,19 @@ rtu_real rtu_ln_lrelu(rtu_real *y_hat, rtu_real *out, size_t count)
 void rtu_ln_lrelu_backward(const rtu_real *y_hat, rtu_real inv_std, rtu_real *d, size_t count)
 {
     size_t i;
-    rtu_real mean_g = 0, mean_gy = 0;
+    rtu_real mean_g, mean_gy;
     for (i = 0; i < count; ++i) {
         d[i] *= y_hat[i] > 0 ? (rtu_real)1 : (rtu_real)RTU_LRELU_SLOPE; /* g = d lrelu'(y_hat) */
-        mean_g += d[i];
-        mean_gy += d[i] * y_hat[i];
     }
-    mean_g /= (rtu_real)count;
-    mean_gy /= (rtu_real)count;
+    mean_g = lane_sum(d, count, 0, 0) / (rtu_real)count;
+    mean_gy = rtu_dot(d, y_hat, count) / (rtu_real)count;
     for (i = 0; i < count; ++i) {
         d[i] = inv_std * (d[i] - mean_g - y_hat[i] * mean_gy);
     }
 }
 
 void rtu_dense_backward(const rtu_real *w, const rtu_real *x, const rtu_real *dy, size_t n_in,
-                        size_t n_out, rtu_real *grad, rtu_real *dx)
+                        size_t n_out, rtu_real decay, rtu_real *grad, rtu_real *dx)
 {
     size_t i, j;
     rtu_real *grad_b = grad + n_out * n_in;
@@ -68,14 +77,14 @@ void rtu_dense_backward(const rtu_real *w, const rtu_real *x, const rtu_real *dy
         rtu_real *restrict gw = grad + i * n_in;
         const rtu_real *restrict wi = w + i * n_in;
         for (j = 0; j < n_in; ++j) {
-            gw[j] += g * x[j];
+            gw[j] = decay * gw[j] + g * x[j];
         }
         if (dx != NULL) {
             for (j = 0; j < n_in; ++j) {
                 dx[j] += g * wi[j];
             }
         }
-        grad_b[i] += g;
+        grad_b[i] = decay * grad_b[i] + g;
     }
 }
 

@@ -203,10 +203,10 @@ rtu_real rtu_ln_lrelu(rtu_real *y_hat, rtu_real *out, size_t count);
  *   dL/dy = inv_std (g - mean(g) - y_hat mean(g y_hat)) */
 void rtu_ln_lrelu_backward(const rtu_real *y_hat, rtu_real inv_std, rtu_real *d, size_t count);
 
-/* grad (W then b, n_out (n_in + 1) reals) += [dy x^T, dy]; dx = W^T dy (n_in reals, overwritten)
- * unless dx is NULL. */
+/* grad (W then b, n_out (n_in + 1) reals) = decay grad + [dy x^T, dy] (an eligibility trace's
+ * decay and gradient in one pass); dx = W^T dy (n_in reals, overwritten) unless dx is NULL. */
 void rtu_dense_backward(const rtu_real *w, const rtu_real *x, const rtu_real *dy, size_t n_in,
-                        size_t n_out, rtu_real *grad, rtu_real *dx);
+                        size_t n_out, rtu_real decay, rtu_real *grad, rtu_real *dx);
 
 /* softplus(y) = log(1 + exp(y)) without overflow: log1p(exp(-|y|)) + max(y, 0). */
 static inline rtu_real rtu_softplus(rtu_real y)
@@ -278,6 +278,7 @@ typedef struct {
     const rtu_real *grad; /* NULL: z steps as it is (AC); else TD's order: right after the step, in
                              the same pass, z = decay z + grad */
     rtu_real decay;
+    int head_ok;          /* set by the step: every head parameter is within RTU_VALUE_LIMIT */
 } rtu_obgd_trace;
 
 /* alpha_eff * delta: alpha delta (SGD, obgd == 0), or ObGD's overshooting bound
@@ -286,7 +287,8 @@ rtu_real rtu_obgd_step_size(int obgd, rtu_real alpha, rtu_real kappa, rtu_real d
                             rtu_real z_norm1);
 
 /* params += a z over the trunk's part and the head's, then the trace's advance if it has a grad
- * (z = decay z + grad, z_norm1 = |z|_1). a = 0 is TD's first step: no TD error yet. */
+ * (z = decay z + grad, z_norm1 = |z|_1); head_ok from the same pass over the head. a = 0 is
+ * TD's first step: no TD error yet. */
 void rtu_obgd_step_trace(rtu_obgd_trace *trace, rtu_real a);
 
 /* The update of both learners, in this order: for each trace in turn, its step size

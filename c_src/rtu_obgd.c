@@ -23,48 +23,60 @@ rtu_real rtu_obgd_step_size(int obgd, rtu_real alpha, rtu_real kappa, rtu_real d
     return alpha * delta;
 }
 
-/* theta += a z. */
-static void add_scaled(rtu_real *restrict theta, const rtu_real *restrict z, size_t count,
-                       rtu_real a)
+/* theta += a z; returns whether every new theta is within RTU_VALUE_LIMIT (false for NaN and
+ * Inf), found in the same pass. */
+static int add_scaled(rtu_real *restrict theta, const rtu_real *restrict z, size_t count,
+                      rtu_real a)
 {
+    const rtu_real limit = (rtu_real)RTU_VALUE_LIMIT;
     size_t i;
+    int ok = 1;
     for (i = 0; i < count; ++i) {
         theta[i] += a * z[i];
+        ok &= RTU_FABS(theta[i]) <= limit;
     }
+    return ok;
 }
 
 /* theta += a z; z = decay z + g; returns |z|_1 of the new z (in RTU_LANES partial sums, as
- * rtu_sum_abs). One pass over each array. */
+ * rtu_sum_abs), and *ok whether every new theta is within RTU_VALUE_LIMIT. One pass over each
+ * array. */
 static rtu_real add_scaled_advance(rtu_real *restrict theta, rtu_real *restrict z,
                                    const rtu_real *restrict g, size_t count, rtu_real a,
-                                   rtu_real decay)
+                                   rtu_real decay, int *ok)
 {
+    const rtu_real limit = (rtu_real)RTU_VALUE_LIMIT;
     rtu_real acc[RTU_LANES] = {0};
     size_t i = 0, l;
+    int within = 1;
     for (; i + RTU_LANES <= count; i += RTU_LANES) {
         for (l = 0; l < RTU_LANES; ++l) {
             theta[i + l] += a * z[i + l];
+            within &= RTU_FABS(theta[i + l]) <= limit;
             z[i + l] = decay * z[i + l] + g[i + l];
             acc[l] += RTU_FABS(z[i + l]);
         }
     }
     for (; i < count; ++i) {
         theta[i] += a * z[i];
+        within &= RTU_FABS(theta[i]) <= limit;
         z[i] = decay * z[i] + g[i];
         acc[0] += RTU_FABS(z[i]);
     }
+    *ok = within;
     return rtu_lanes_total(acc);
 }
 
 void rtu_obgd_step_trace(rtu_obgd_trace *t, rtu_real a)
 {
+    int ok;
     if (t->grad == NULL) {
-        add_scaled(t->trunk, t->z, t->n_trunk, a);
-        add_scaled(t->head, t->z + t->n_trunk, t->n_head, a);
+        (void)add_scaled(t->trunk, t->z, t->n_trunk, a);
+        t->head_ok = add_scaled(t->head, t->z + t->n_trunk, t->n_head, a);
     } else {
-        t->z_norm1 = add_scaled_advance(t->trunk, t->z, t->grad, t->n_trunk, a, t->decay) +
-                     add_scaled_advance(t->head, t->z + t->n_trunk, t->grad + t->n_trunk,
-                                        t->n_head, a, t->decay);
+        t->z_norm1 = add_scaled_advance(t->trunk, t->z, t->grad, t->n_trunk, a, t->decay, &ok);
+        t->z_norm1 += add_scaled_advance(t->head, t->z + t->n_trunk, t->grad + t->n_trunk,
+                                         t->n_head, a, t->decay, &t->head_ok);
     }
 }
 
@@ -104,7 +116,7 @@ rtu_status rtu_obgd_update(int obgd, rtu_real alpha, rtu_real delta, rtu_obgd_tr
         }
     }
     for (i = 0; i < count && status == RTU_OK; ++i) {
-        if (!rtu_all_within(traces[i].head, traces[i].n_head, (rtu_real)RTU_VALUE_LIMIT)) {
+        if (!traces[i].head_ok) {
             status = RTU_ERR_DIVERGED;
         }
     }

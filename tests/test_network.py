@@ -64,7 +64,7 @@ def analytic(ac, r, action, sign):
         ac.action[:] = action
         ac.policy_forward()
         ac.policy_gradient(C_H * sign, d_out)
-    ac.backward(r, z)
+    ac.backward(r, 0.0, z)
     return z
 
 
@@ -211,7 +211,7 @@ def test_dense_backward_matches_finite_differences():
     rng = np.random.default_rng(5)
     w, x, dy = rng.normal(size=4 * 3 + 4), rng.normal(size=3), rng.normal(size=4)
     grad, dx = np.full(w.size, 0.5), np.zeros(3)
-    dense_backward(w, x, dy, 3, 4, grad, dx)
+    dense_backward(w, x, dy, 3, 4, 0.9, grad, dx)
 
     def loss(w_, x_):
         y = np.zeros(4)
@@ -220,7 +220,7 @@ def test_dense_backward_matches_finite_differences():
 
     fd_w = [(loss(w + EPS * e, x) - loss(w - EPS * e, x)) / (2 * EPS) for e in np.eye(w.size)]
     fd_x = [(loss(w, x + EPS * e) - loss(w, x - EPS * e)) / (2 * EPS) for e in np.eye(3)]
-    np.testing.assert_allclose(grad - 0.5, fd_w, rtol=1e-7, atol=1e-10)  # accumulated
+    np.testing.assert_allclose(grad - 0.9 * 0.5, fd_w, rtol=1e-7, atol=1e-10)  # decay, then added
     np.testing.assert_allclose(dx, fd_x, rtol=1e-7, atol=1e-10)
 
 

@@ -147,16 +147,19 @@ class Trunk:
             x = e
         h[:] = self.cell.peek(x, memoryless)
 
-    def backward(self, x: np.ndarray, d_h: np.ndarray, z: np.ndarray, d_e: np.ndarray) -> None:
-        """z (the trunk's part of a trace) += dL/dparams from d_h = dL/dh_t: the cell's by RTRL;
-        W_in, b_in by the one-step sensitivity d_e = dL/de_t (the cell's past held fixed) back
-        through lrelu and LN, x the trunk's input of step t. d_e is scratch (n_embed,)."""
+    def backward(self, x: np.ndarray, d_h: np.ndarray, decay: float, z: np.ndarray,
+                 d_e: np.ndarray) -> None:
+        """z (the trunk's part of a trace) = decay z + dL/dparams from d_h = dL/dh_t: the cell's
+        by RTRL; W_in, b_in by the one-step sensitivity d_e = dL/de_t (the cell's past held
+        fixed) back through lrelu and LN, x the trunk's input of step t. d_e is scratch
+        (n_embed,)."""
         p_embed = self.n_params - self.cell.n_params
+        z[p_embed:] *= decay
         z[p_embed:] += self.cell.gradient_into(d_h)
         if self.n_embed:
             d_e[:] = self.cell.input_gradient(d_h)
             ln_lrelu_backward(self.e_hat, self.e_inv_std, d_e)
-            dense_backward(self.embed, x, d_e, self.n_x, self.n_embed, z[:p_embed], None)
+            dense_backward(self.embed, x, d_e, self.n_x, self.n_embed, decay, z[:p_embed], None)
 
 
 class Head:
@@ -193,17 +196,17 @@ class Head:
         dense_forward(self.params[self.p_hidden:], q, k, self.n_out, out)
         return inv_std
 
-    def backward(self, h: np.ndarray, d_out: np.ndarray, z: np.ndarray, d_q: np.ndarray,
-                 d_h: np.ndarray) -> None:
-        """z (the head's part of a trace) += dL/dparams by backprop from d_out = dL/dout at the
-        latest forward on h; d_h = dL/dh (overwritten). d_q is scratch (k,)."""
+    def backward(self, h: np.ndarray, d_out: np.ndarray, decay: float, z: np.ndarray,
+                 d_q: np.ndarray, d_h: np.ndarray) -> None:
+        """z (the head's part of a trace) = decay z + dL/dparams by backprop from d_out = dL/dout
+        at the latest forward on h; d_h = dL/dh (overwritten). d_q is scratch (k,)."""
         k, n_in, p1 = self.n_head, self.n_in, self.p_hidden
         if not k:
-            dense_backward(self.params, h, d_out, n_in, self.n_out, z, d_h)
+            dense_backward(self.params, h, d_out, n_in, self.n_out, decay, z, d_h)
             return
-        dense_backward(self.params[p1:], self.q, d_out, k, self.n_out, z[p1:], d_q)
+        dense_backward(self.params[p1:], self.q, d_out, k, self.n_out, decay, z[p1:], d_q)
         ln_lrelu_backward(self.q_hat, self.q_inv_std, d_q)
-        dense_backward(self.params[:p1], h, d_q, n_in, k, z[:p1], d_h)
+        dense_backward(self.params[:p1], h, d_q, n_in, k, decay, z[:p1], d_h)
 
 
 class AC:
@@ -408,14 +411,15 @@ class AC:
             with np.errstate(over="ignore"):  # exp(-pre) = inf: sigmoid(pre) = 0
                 d_out[A:] = np.where(std < self.config.std_max, d_std / (1.0 + np.exp(-pre)), 0.0)
 
-    def backward(self, r: int, z: np.ndarray) -> None:
-        """z (network r's trace) += d L / d params of network r at step t, dL/dout in the
-        grad scratch's d_out: the head by backprop, then the trunk (trunk.backward)."""
+    def backward(self, r: int, decay: float, z: np.ndarray) -> None:
+        """z (network r's trace) = decay z + d L / d params of network r at step t, dL/dout in
+        the grad scratch's d_out: the head by backprop, then the trunk (trunk.backward), each
+        part decaying as its gradient is added."""
         s = self.scratch("grad")
         trunk, head = self.net_trunk(r), self.head[r]
         p = trunk.n_params
-        head.backward(trunk.cell.h, s["d_out"][:head.n_out], z[p:], s["d_q"], s["d_h"])
-        trunk.backward(self.x, s["d_h"], z[:p], s["d_e"])
+        head.backward(trunk.cell.h, s["d_out"][:head.n_out], decay, z[p:], s["d_q"], s["d_h"])
+        trunk.backward(self.x, s["d_h"], decay, z[:p], s["d_e"])
 
     def learn(self, reward: float, next_obs: np.ndarray, terminated: bool,
               truncated: bool) -> None:
@@ -454,13 +458,11 @@ class AC:
 
         # z_v = gamma lambda z_v + grad v(s);  z_pi = gamma lambda z_pi + grad [log pi + c sign H]
         decay = cfg.gamma * cfg.lambda_
-        self.z_v *= decay
-        self.z_pi *= decay
         d_out = self.scratch("grad")["d_out"]
         d_out[0] = 1.0
-        self.backward(0, self.z_v)
+        self.backward(0, decay, self.z_v)
         self.policy_gradient(cfg.entropy_coef * sign, d_out)
-        self.backward(1, self.z_pi)
+        self.backward(1, decay, self.z_pi)
 
         # one ObGD (or SGD) step per trace, a shared trunk taking both; the phase wraps, the
         # refreshes
@@ -527,8 +529,10 @@ class GRUTrunk:
              h: np.ndarray) -> None:
         h[:] = self.cell.peek(x)
 
-    def backward(self, x: np.ndarray, d_h: np.ndarray, z: np.ndarray, d_e: np.ndarray) -> None:
-        """z (the trunk's part of a trace) += dL/dparams by T-BPTT from d_h = dL/dh_t."""
+    def backward(self, x: np.ndarray, d_h: np.ndarray, decay: float, z: np.ndarray,
+                 d_e: np.ndarray) -> None:
+        """z (the trunk's part of a trace) = decay z + dL/dparams by T-BPTT from d_h = dL/dh_t."""
+        z *= decay
         z += self.cell.gradient_into(d_h)
 
 

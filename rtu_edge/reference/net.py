@@ -9,7 +9,7 @@ A Dense layer's parameters are one flat array, W (n_out x n_in, row-major) then 
                          = max(y_hat, 0.01 y_hat)
     ln_lrelu_backward:   g = d lrelu'(y_hat)  (1 where y_hat > 0, else LRELU_SLOPE)
                          dL/dy = inv_std (g - mean(g) - y_hat mean(g y_hat))
-    dense_backward:      grad += [dy x^T, dy];  dx = W^T dy
+    dense_backward:      grad = decay grad + [dy x^T, dy];  dx = W^T dy
     dense_init:          sparse (stream-x): each row keeps K = max(1, ceil((1 - s) n_in - 1e-4))
                          weights U(-1/sqrt(n_in), 1/sqrt(n_in)) chosen by selection sampling; b = 0
 
@@ -61,11 +61,11 @@ def ln_lrelu_backward(y_hat: np.ndarray, inv_std: float, d: np.ndarray) -> None:
 
 
 def dense_backward(w: np.ndarray, x: np.ndarray, dy: np.ndarray, n_in: int, n_out: int,
-                   grad: np.ndarray, dx: np.ndarray | None) -> None:
-    """rtu_dense_backward: grad (W then b) += [dy x^T, dy]; dx = W^T dy (overwritten) unless
-    dx is None."""
-    grad[:n_out * n_in] += np.outer(dy, x).reshape(-1)
-    grad[n_out * n_in:n_out * (n_in + 1)] += dy
+                   decay: float, grad: np.ndarray, dx: np.ndarray | None) -> None:
+    """rtu_dense_backward: grad (W then b) = decay grad + [dy x^T, dy] (a trace's decay and
+    gradient); dx = W^T dy (overwritten) unless dx is None."""
+    grad[:n_out * n_in] = decay * grad[:n_out * n_in] + np.outer(dy, x).reshape(-1)
+    grad[n_out * n_in:n_out * (n_in + 1)] = decay * grad[n_out * n_in:n_out * (n_in + 1)] + dy
     if dx is not None:
         dx[:] = dy @ w[:n_out * n_in].reshape(n_out, n_in)
 
