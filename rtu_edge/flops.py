@@ -48,3 +48,45 @@ def flops_per_step(kind: str, n_hidden: int, n_in: int, window: Optional[int] = 
         return 24 * n * d + 20 * n * n
     per_nd = {"linear": 18, "nonlinear": 29}[kind]
     return per_nd * n * d
+
+
+def ac_flops_per_step(kind: str, n_obs: int, n_hidden: int, action_kind: str, n_actions: int,
+                      network) -> int:
+    """FLOPs of one transition of the streaming actor-critic (rtu_ac_act + rtu_ac_learn, c_src/
+    rtu_ac.c) on an ACNetwork, counting the terms that are a product of two sizes or a pass over
+    a network's parameters (LayerNorm, activations, sampling and the derived cache's O(n)
+    transcendentals not counted). Per network (critic: o = 1 output; actor: o = n_actions, or
+    2 n_actions for continuous actions), with n_x its input, m = n_embed, e = m or n_x the
+    RTU's input, k = n_head, 2n the RTU's features and P its parameters:
+
+      forward (one a step)      input layer 2 m n_x; the cell's step, traces and gradient,
+                                flops_per_step(kind, n, e); head 2 k 2n + 2 o k (k = 0: 2 o 2n)
+      critic's peek at s'       2 m n_x + the cell's input sums 4 n e + the critic head's forward
+      backward                  per dense weight 3 (z = decay z + dy x) + 2 where dL/dx goes on
+                                (dx = W^T dy: the head's layers; not the input layer's); the
+                                input layer's sensitivity 4 n m (rtu_cell_input_gradient)
+      optimizer                 |z|_1 (1 per parameter) and theta += a z (2): 3 P
+
+    A shared trunk (network.shared) is counted once, as rtu_edge.train.learner_flops counts
+    it (its second gradient not counted)."""
+    n, m, k = n_hidden, network.n_embed, network.n_head
+    n_x = n_obs + (n_actions if network.prev_action else 0) + int(network.prev_reward)
+    e = m if m else n_x
+    o_pi = (2 if action_kind == "continuous" else 1) * n_actions
+    cell_params = 2 * n + 2 * n * e + (4 * n * n + 2 * n * e if kind == "lru" else 0)
+    trunk_params = m * (n_x + 1) + cell_params
+    embed_forward = 2 * m * n_x
+    trunk = embed_forward + flops_per_step(kind, n, e) + (3 * m * n_x + 4 * n * m if m else 0)
+
+    def head(o):  # forward, backward, parameters
+        if k:
+            return (2 * k * 2 * n + 2 * o * k, 5 * k * 2 * n + 5 * o * k,
+                    k * (2 * n + 1) + o * (k + 1))
+        return 2 * o * 2 * n, 5 * o * 2 * n, o * (2 * n + 1)
+
+    total = trunk * (1 if network.shared else 2)
+    for o in (1, o_pi):
+        forward, backward, params = head(o)
+        total += forward + backward + 3 * (trunk_params + params)
+    total += embed_forward + 4 * n * e + head(1)[0]  # the critic's peek
+    return total
