@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN_DIR = ROOT / "benchmarks" / "bin"
-CFLAGS = ["-std=c99", "-O3", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
+CFLAGS = ["-std=c99", "-O3", "-fno-trapping-math", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
 
 
 def compiler() -> list[str]:

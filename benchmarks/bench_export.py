@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Export benchmark: per-step inference latency at batch 1 and file sizes of the exports.
+"""Export benchmark: per-step inference latency at batch 1 and 64, and file sizes of the exports.
 
 For two actor-critic models (linear RTU, tanh, float32 checkpoints):
 
@@ -19,6 +19,12 @@ step, the state fed back and an action and a reward given back after it, four wa
 * C program               benchmarks/bench_export.c alone: rtu_model_step and rtu_model_feed in a
                           C loop (cc -O3, no -march=native), compiled against the model's exported
                           header, on the same observations, actions and rewards.
+
+and at batch BATCH (64 sequences, each its own state, as a vector environment's), per sample:
+
+* onnxruntime f32         one ``InferenceSession.run`` on BATCH rows;
+* C via cffi              ``CModelBatch.step`` and ``CModelBatch.feed`` (rtu_model_step_batch and
+                          rtu_model_feed_batch: one C call each for the BATCH sequences).
 
 Each contender is calibrated to last about ``target_s`` per measurement, then all four run in
 alternation for ``rounds`` rounds, so that load from elsewhere on a shared machine falls on all of
@@ -54,13 +60,14 @@ import numpy as np
 
 from _cprogram import ROOT, build, compiler_version, cpu_model
 from rtu_edge import ActorCritic
-from rtu_edge.export import CModel, InferenceModel
+from rtu_edge.export import CModel, CModelBatch, InferenceModel
 from rtu_edge.export import onnx_export as ox
 from rtu_edge.export.c_header import write_header
 from rtu_edge.validate import INT8_RELATIVE_BOUND, RunDeviation, compare_onnx, rollout_feedback
 
 BENCH_SOURCE = ROOT / "benchmarks" / "bench_export.c"
 RING = 64  # observations cycled through by the timed loops (a power of two)
+BATCH = 64  # sequences of the batched loops
 ROLLOUT = 1000  # steps of the accuracy checks
 SEED = 1
 #: the network both learners are built on: every part of the streaming network
@@ -204,6 +211,58 @@ def cffi_loop(model: InferenceModel, obs: np.ndarray, actions: np.ndarray,
     return loop
 
 
+def batch_rows(a: np.ndarray) -> list:
+    """RING batches of BATCH rows of a (RING rows): batch t holds rows t, t + 1, ... (mod RING),
+    so that the sequences differ."""
+    return [np.ascontiguousarray(a[(t + np.arange(BATCH)) % RING]) for t in range(RING)]
+
+
+def onnxruntime_batch_loop(path: Path, obs: np.ndarray, actions: np.ndarray,
+                           rewards: np.ndarray) -> RunSteps:
+    """session.run on BATCH rows at once, the states fed back."""
+    import onnx
+    proto = onnx.load(str(path))
+    sess = ox.session(proto)
+    names = [o.name for o in proto.graph.output]
+    i_state = names.index("state_out")
+    width = {i.name: i.type.tensor_type.shape.dim[1].dim_value for i in proto.graph.input}
+    extras = ox.previous_inputs(ox.metadata(proto), actions[:RING], rewards[:RING])
+    rows = {"obs": batch_rows(obs[:RING]), **{k: batch_rows(v) for k, v in extras.items()}}
+    ring = [{k: v[t] for k, v in rows.items()} for t in range(RING)]
+    mask = RING - 1
+    run = sess.run
+
+    def loop(steps: int) -> float:
+        state = np.zeros((BATCH, width["state"]), dtype=np.float32)
+        start = time.perf_counter()
+        for t in range(steps):
+            state = run(names, {**ring[t & mask], "state": state})[i_state]
+        return time.perf_counter() - start
+
+    return loop
+
+
+def cffi_batch_loop(model: InferenceModel, obs: np.ndarray, actions: np.ndarray,
+                    rewards: np.ndarray) -> RunSteps:
+    """CModelBatch.step and CModelBatch.feed on BATCH sequences, the states kept in C."""
+    cm = CModelBatch(model, BATCH, np.float32)
+    a_rows = actions[:RING].reshape(RING, -1)
+    ring = list(zip(batch_rows(obs[:RING]), batch_rows(a_rows), batch_rows(rewards[:RING])))
+    mask = RING - 1
+
+    def loop(steps: int) -> float:
+        cm.reset()
+        step, feed = cm.step, cm.feed
+        start = time.perf_counter()
+        for t in range(steps):
+            o, a, r = ring[t & mask]
+            step(o)
+            feed(a, r)
+        return time.perf_counter() - start
+
+    return loop
+
+
 def program_loop(binary: Path, model_file: Path) -> RunSteps:
     """The C program, one timed round per call (its own time, not the process start-up)."""
 
@@ -283,6 +342,18 @@ def latency_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def batch_table(results: list[dict]) -> str:
+    lines = [f"| model | onnxruntime f32, batch {BATCH}: us per sample | C via cffi "
+             f"(CModelBatch), batch {BATCH}: us per sample | onnxruntime / C |",
+             "|---|---:|---:|---:|"]
+    for r in results:
+        t = r["timing"]
+        ort, c = (t["onnxruntime_f32_batch"]["median_us"] / BATCH,
+                  t["c_cffi_batch"]["median_us"] / BATCH)
+        lines.append(f"| {r['name']} | {_us(ort)} | {_us(c)} | {ort / c:.2f}x |")
+    return "\n".join(lines)
+
+
 def size_table(results: list[dict]) -> str:
     lines = ["| model | checkpoint (float32) bytes | ONNX f32 bytes | ONNX int8 bytes | "
              "C header bytes | ONNX f32 vs C: max abs dev (outputs / state) | "
@@ -327,7 +398,10 @@ def run(settings: Settings, directory: Path) -> tuple[list[dict], str]:
         loops = {"onnxruntime_f32": onnxruntime_loop(files["onnx_f32"], obs, actions, rewards),
                  "onnxruntime_int8": onnxruntime_loop(files["onnx_int8"], obs, actions, rewards),
                  "c_cffi": cffi_loop(model, obs, actions, rewards),
-                 "c_program": program_loop(binary, program_input)}
+                 "c_program": program_loop(binary, program_input),
+                 "onnxruntime_f32_batch": onnxruntime_batch_loop(files["onnx_f32"], obs, actions,
+                                                                 rewards),
+                 "c_cffi_batch": cffi_batch_loop(model, obs, actions, rewards)}
         results.append({
             "name": name, "n_in": model.n_in, "n_hidden": model.n_hidden, "n_out": model.n_out,
             "kind": model.kind, "activation": model.activation, "training_steps": model.steps,
@@ -352,6 +426,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     print("Per-step inference latency at batch 1, the state fed back (median of "
           f"{settings.rounds} interleaved rounds):\n")
     print(latency_table(results))
+    print(f"\nAt batch {BATCH} ({BATCH} sequences, each with its own state), per sample:\n")
+    print(batch_table(results))
     print("\nFile sizes and accuracy (1000-step rollouts; int8: max |int8 - f32| / max |f32|, "
           f"documented bound {INT8_RELATIVE_BOUND:.0%}):\n")
     print(size_table(results))

@@ -87,15 +87,14 @@ static inline void rtu_input_sums(const rtu_real *restrict w_c, const rtu_real *
  * one running sum is a chain of dependent scalar additions, and the order of the additions is
  * fixed, so every target and compiler gives the same bits. */
 #define RTU_LANES 16
-static inline rtu_real rtu_lanes_total(rtu_real *acc)
+static inline rtu_real rtu_lanes_total(const rtu_real *acc)
 {
-    size_t width, l;
-    for (width = RTU_LANES / 2; width > 0; width /= 2) {
-        for (l = 0; l < width; ++l) {
-            acc[l] += acc[l + width];
-        }
+    rtu_real b[8];
+    size_t l;
+    for (l = 0; l < 8; ++l) {
+        b[l] = acc[l] + acc[l + 8];
     }
-    return acc[0];
+    return ((b[0] + b[4]) + (b[2] + b[6])) + ((b[1] + b[5]) + (b[3] + b[7]));
 }
 
 /* sum of |v[i]| over count reals, in RTU_LANES partial sums (the tail into the first). */
@@ -114,11 +113,19 @@ static inline rtu_real rtu_sum_abs(const rtu_real *restrict v, size_t count)
     return rtu_lanes_total(acc);
 }
 
-/* a . x in RTU_LANES partial sums (the tail into the first), as rtu_sum_abs. */
+/* a . x in RTU_LANES partial sums (the tail into the first), as rtu_sum_abs; below RTU_LANES
+ * entries, the one running sum that is. */
 static inline rtu_real rtu_dot(const rtu_real *restrict a, const rtu_real *restrict x, size_t count)
 {
     rtu_real acc[RTU_LANES] = {0};
     size_t i = 0, l;
+    if (count < RTU_LANES) {
+        rtu_real s = 0;
+        for (; i < count; ++i) {
+            s = RTU_FMA(a[i], x[i], s);
+        }
+        return s;
+    }
     for (; i + RTU_LANES <= count; i += RTU_LANES) {
         for (l = 0; l < RTU_LANES; ++l) {
             acc[l] = RTU_FMA(a[i + l], x[i + l], acc[l]);

@@ -360,3 +360,70 @@ rtu_status rtu_model_run(const rtu_model *m, rtu_real *state, const rtu_real *ob
     }
     return status;
 }
+
+rtu_status rtu_model_step_batch(const rtu_model *m, size_t count, rtu_real *states,
+                                const rtu_real *obs, rtu_real *work, rtu_real *out, size_t *at)
+{
+    size_t i, n_state, n_work, n_out;
+    rtu_status status = RTU_OK, first = RTU_OK;
+    if (m == NULL || states == NULL || obs == NULL || work == NULL || out == NULL || at == NULL) {
+        return RTU_ERR_NULL;
+    }
+    if (count > RTU_MAX_BATCH) {
+        return RTU_ERR_SIZE;
+    }
+    for (i = 0; i < count && status == RTU_OK; ++i) {
+        *at = i;
+        status = rtu_check_input(obs + i * m->n_obs, m->n_obs);
+    }
+    if (status != RTU_OK) {
+        return status;
+    }
+    n_state = rtu_model_state_reals(m);
+    n_work = rtu_model_work_reals(m);
+    n_out = rtu_model_n_out(m);
+    for (i = 0; i < count; ++i) {
+        status = model_step(m, states + i * n_state, obs + i * m->n_obs, work + i * n_work,
+                            out + i * n_out);
+        if (status != RTU_OK && first == RTU_OK) {
+            first = status;
+            *at = i;
+        }
+    }
+    return first;
+}
+
+rtu_status rtu_model_feed_batch(const rtu_model *m, size_t count, rtu_real *states,
+                                const rtu_real *actions, const rtu_real *rewards,
+                                const unsigned char *ended, size_t *at)
+{
+    size_t i, n_state, a_reals;
+    rtu_status status = RTU_OK;
+    if (m == NULL || states == NULL || rewards == NULL || at == NULL ||
+        (m->prev_action && actions == NULL)) {
+        return RTU_ERR_NULL;
+    }
+    if (count > RTU_MAX_BATCH) {
+        return RTU_ERR_SIZE;
+    }
+    a_reals = RTU_MODEL_ACTION_REALS(m->action_kind, m->n_actions);
+    for (i = 0; i < count && status == RTU_OK; ++i) {
+        *at = i;
+        if (ended == NULL || !ended[i]) {
+            status = check_feed(m, m->prev_action ? actions + i * a_reals : NULL, rewards[i]);
+        }
+    }
+    if (status != RTU_OK) {
+        return status;
+    }
+    n_state = rtu_model_state_reals(m);
+    for (i = 0; i < count; ++i) {
+        if (ended != NULL && ended[i]) {
+            rtu_model_reset(m, states + i * n_state);
+        } else {
+            feed(m, states + i * n_state, m->prev_action ? actions + i * a_reals : NULL,
+                 rewards[i]);
+        }
+    }
+    return RTU_OK;
+}

@@ -144,6 +144,25 @@ rtu_status rtu_model_run(const rtu_model *model, rtu_real *state, const rtu_real
                          const rtu_real *actions, const rtu_real *rewards, size_t steps,
                          rtu_real *work, rtu_real *out);
 
+/* Batches: count independent sequences (one per environment of a vector environment) through
+ * one model in one call. states holds count states (count x rtu_model_state_reals, row i the
+ * state of sequence i), work count x rtu_model_work_reals reals of scratch. */
+
+/* rtu_model_step of every sequence i on obs row i (count x n_obs) into out row i (count x
+ * n_out), at most RTU_MAX_BATCH sequences (RTU_ERR_SIZE). The whole of obs is checked first: a
+ * refused value changes no state, and *at receives the index of the first sequence refused.
+ * RTU_ERR_OVERFLOW: the state of sequence *at (the first) became non-finite; the others
+ * stepped. */
+rtu_status rtu_model_step_batch(const rtu_model *model, size_t count, rtu_real *states,
+                                const rtu_real *obs, rtu_real *work, rtu_real *out, size_t *at);
+
+/* rtu_model_feed of every sequence i whose ended[i] is 0 (ended NULL: all of them): action row
+ * i (count x RTU_MODEL_ACTION_REALS) and rewards[i]; rtu_model_reset of every other. Every fed
+ * action and reward is checked first: a refusal changes no state (*at: the first refused). */
+rtu_status rtu_model_feed_batch(const rtu_model *model, size_t count, rtu_real *states,
+                                const rtu_real *actions, const rtu_real *rewards,
+                                const unsigned char *ended, size_t *at);
+
 #ifdef __cplusplus
 }
 #endif

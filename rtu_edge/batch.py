@@ -17,7 +17,7 @@ from . import _ccore
 from ._ccore import CCore
 from ._learner import real_array, real_rows
 from .ac import ACT_TWICE, LEARN_FIRST, WRONG_OBS, ActorCritic
-from .reference.cell import INPUT_LIMIT
+from .reference.cell import INPUT_LIMIT, MAX_BATCH
 
 
 def _seeds(seeds) -> list:
@@ -25,8 +25,9 @@ def _seeds(seeds) -> list:
         out = list(seeds)
     except TypeError:
         raise ValueError(f"seeds must be a sequence of integers, got {seeds!r}") from None
-    if not out:
-        raise ValueError("seeds must hold at least one seed (one learner per seed)")
+    if not 1 <= len(out) <= MAX_BATCH:
+        raise ValueError(f"seeds must hold 1 to {MAX_BATCH} seeds (one learner per seed), got "
+                         f"{len(out)}")
     for s in out:
         if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral) \
                 or not 0 <= s < 2**64:

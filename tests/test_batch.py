@@ -87,7 +87,7 @@ def test_refused_calls_name_the_learner_and_change_no_learner():
 
 
 @pytest.mark.parametrize("seeds, match", [
-    ([], "at least one seed"), ([1, -1], r"seeds must be integers in \[0, 2\*\*64\)"),
+    ([], "seeds must hold 1 to 65536 seeds"), ([1, -1], r"seeds must be integers in \[0, 2\*\*64\)"),
     (5, "seeds must be a sequence"), ([True], "seeds must be integers")])
 def test_bad_seeds_are_refused(seeds, match):
     with pytest.raises(ValueError, match=match):
@@ -144,3 +144,62 @@ def test_step_env_refuses_a_mismatched_or_unsupported_environment():
     with pytest.raises(ValueError, match="autoreset mode"):
         batch.step_env(envs, envs.reset(seed=0)[0])
     envs.close()
+
+
+def _model(tmp_path, **kw):
+    from rtu_edge.export import InferenceModel
+    ac = ActorCritic(3, 8, 2, seed=2, dtype=np.float32, **kw)
+    rng = np.random.default_rng(1)
+    obs = rng.standard_normal(3)
+    for _ in range(50):
+        ac.act(obs)
+        nxt = rng.standard_normal(3)
+        ac.learn(1.0, nxt, False, False)
+        obs = nxt
+    ac.save(tmp_path / "m.rtu")
+    return InferenceModel.from_checkpoint(tmp_path / "m.rtu")
+
+
+@pytest.mark.parametrize("kw", [dict(n_embed=4, n_head=4, prev_action=True, prev_reward=True),
+                                dict(shared=True, action_kind="continuous", kind="lru")])
+def test_a_model_batch_is_each_sequence_alone(tmp_path, kw):
+    from rtu_edge.export import CModel, CModelBatch
+    model = _model(tmp_path, **kw)
+    B, rng = 4, np.random.default_rng(3)
+    batch, alone = CModelBatch(model, B), [CModel(model) for _ in range(B)]
+    for t in range(30):
+        obs = rng.standard_normal((B, 3))
+        out = batch.step(obs).copy()
+        if model.action_kind == "discrete":
+            actions = rng.integers(0, 2, B)
+        else:
+            actions = rng.standard_normal((B, 2))
+        rewards, ended = rng.standard_normal(B), rng.random(B) < 0.1
+        batch.feed(actions, rewards, ended)
+        for i, m in enumerate(alone):
+            np.testing.assert_array_equal(m.step(obs[i]), out[i])
+            m.reset() if ended[i] else m.feed(actions[i], rewards[i])
+            np.testing.assert_array_equal(m.state, batch.state[i])
+
+
+def test_a_model_batch_refuses_bad_input_naming_the_sequence(tmp_path):
+    from rtu_edge.export import CModelBatch
+    model = _model(tmp_path, prev_action=True, prev_reward=True)
+    batch = CModelBatch(model, 3)
+    batch.step(np.zeros((3, 3)))
+    before = batch.state.copy()
+    bad = np.zeros((3, 3))
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"obs\[1\] contains NaN"):
+        batch.step(bad)
+    with pytest.raises(ValueError, match=r"obs must have shape \(3, 3\)"):
+        batch.step(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="the action is not one of the model's actions"):
+        batch.feed([0, 5, 1], np.zeros(3))
+    with pytest.raises(ValueError, match=r"actions\[2\] or rewards\[2\]"):
+        batch.feed([0, 1, 1], np.array([0.0, 0.0, np.inf]))
+    with pytest.raises(ValueError, match="ended must be an array of 3 bools"):
+        batch.feed([0, 1, 1], np.zeros(3), ended=[0, 1, 0])
+    np.testing.assert_array_equal(batch.state, before)
+    with pytest.raises(ValueError, match=r"count must be an integer in \[1, 65536\]"):
+        CModelBatch(model, 0)

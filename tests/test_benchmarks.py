@@ -48,6 +48,8 @@ def test_kernel_benchmark_quick_mode_runs(tmp_path):
     assert "| linear | 64 | 16 |" in result.stdout and "GFLOP/s float32 FMA" in result.stdout
     assert "native build >= 40% of the peak" in result.stdout
     assert "faster than the baseline at the default flags" in result.stdout
+    assert "| learner (linear) | 32 | 2 |" in result.stdout
+    assert "Targets of the learner (CartPole-P network)" in result.stdout
     bad = subprocess.run([sys.executable, str(script), "--baseline", str(tmp_path)],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and f"--baseline {tmp_path}: no rtu_cell.c there" in bad.stderr
@@ -96,3 +98,47 @@ def test_first_reached_finds_the_first_window_and_how_well_it_held(tmp_path):
                                               for i, (s, r) in enumerate(zip(steps, returns))]
     (run / "metrics.csv").write_text("\n".join(rows) + "\n")
     assert main([str(tmp_path), "--label", "rtu", "--level", "475", "--by", str(steps[48])]) == 0
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
+def test_batch_benchmark_runs(tmp_path):
+    """benchmarks/bench_batch.py: ActorCriticBatch against separate learners (a smoke test; the
+    ratio is not asserted)."""
+    out = tmp_path / "batch.json"
+    script = BENCH.with_name("bench_batch.py")
+    result = subprocess.run([sys.executable, str(script), "--count", "4", "--steps", "20",
+                             "--rounds", "1", "--json", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "per-learner throughput, batch / separate =" in result.stdout
+    assert out.exists()
+
+
+def test_ac_flops_per_step_is_the_count_of_the_code():
+    """rtu_edge.flops.ac_flops_per_step against a count written out layer by layer of
+    c_src/rtu_ac.c for one small network: n_obs 2, n_hidden 3, 2 discrete actions, an input
+    layer of 4, heads of 5, the previous action and reward as inputs (n_x 5)."""
+    from rtu_edge.flops import ac_flops_per_step, flops_per_step
+    from rtu_edge.reference.config import ACNetwork
+    net = ACNetwork(n_embed=4, n_head=5, prev_action=True, prev_reward=True)
+    n_x, m, n, k = 5, 4, 3, 5
+    cell = flops_per_step("linear", n, m)          # step, traces, gradient of one RTU
+    embed = 2 * m * n_x                            # W_in x
+    embed_back = 3 * m * n_x + 4 * n * m           # z = decay z + d x; the input sensitivity
+    trunk_params = m * (n_x + 1) + 2 * n + 2 * n * m
+
+    def head(o):
+        forward = 2 * k * 2 * n + 2 * o * k
+        backward = 5 * k * 2 * n + 5 * o * k      # grad 3 per weight, dx 2 per weight
+        return forward, backward, k * (2 * n + 1) + o * (k + 1)
+
+    total = 2 * (embed + cell + embed_back)
+    for o in (1, 2):
+        f, b, p = head(o)
+        total += f + b + 3 * (trunk_params + p)   # |z|_1, theta += a z
+    total += embed + 4 * n * m + head(1)[0]       # the critic's peek
+    assert ac_flops_per_step("linear", 2, n, "discrete", 2, net) == total
+    shared = ACNetwork(n_embed=4, n_head=5, prev_action=True, prev_reward=True, shared=True)
+    assert ac_flops_per_step("linear", 2, n, "discrete", 2, shared) == \
+        total - (embed + cell + embed_back)
+

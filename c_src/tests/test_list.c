@@ -60,6 +60,8 @@ const test_case test_list[] = {
     {"model/6/lru_shared_linear_heads_continuous", test_model_is_the_learners_forward, 6, NULL},
     {"model/run_sizes_refusals/0", test_model_run_sizes_and_refusals, 0, NULL},
     {"model/run_sizes_refusals/2", test_model_run_sizes_and_refusals, 2, NULL},
+    {"model/batch/0/separate_embed_head_extras", test_model_batch, 0, NULL},
+    {"model/batch/6/lru_shared_linear_heads_continuous", test_model_batch, 6, NULL},
     {"model/run_sizes_refusals/5", test_model_run_sizes_and_refusals, 5, NULL},
     {"ckpt/td_from_python", test_td_ckpt_from_python, 0, NULL},
     {"ckpt/ac_from_python/0", test_ac_ckpt_from_python, 0, NULL},

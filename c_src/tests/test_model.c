@@ -248,3 +248,83 @@ void test_model_run_sizes_and_refusals(int c)
     bad.obs_mean = bad.trunk[0].g;
     CHECK_STATUS(rtu_model_check(&bad), RTU_ERR_NULL); /* a mean without an inverse std */
 }
+
+/* A batch of MODEL_BATCH sequences through one model (rtu_model_step_batch, rtu_model_feed_batch)
+ * computes exactly what each sequence computes alone (rtu_model_step, rtu_model_feed, a reset
+ * where it ended), for 40 steps; a refused input changes no state and names the sequence. */
+#define MODEL_BATCH 3u
+void test_model_batch(int c)
+{
+    static rtu_real states[MODEL_BATCH * MODEL_MAX_STATE], alone[MODEL_BATCH][MODEL_MAX_STATE];
+    static rtu_real kept[MODEL_BATCH * MODEL_MAX_STATE], work[MODEL_BATCH * MODEL_MAX_WORK];
+    rtu_ac ac;
+    rtu_ac_shape shape = fix_ac_shape(c);
+    rtu_ac_config cfg = fix_ac_config(c);
+    rtu_model m;
+    rtu_prng rng;
+    rtu_real obs[MODEL_BATCH * GOLDEN_AC_N_IN], actions[MODEL_BATCH * FIX_AC_MAX_ACTIONS];
+    rtu_real rewards[MODEL_BATCH], out[MODEL_BATCH * MODEL_MAX_OUT], out1[MODEL_MAX_OUT];
+    rtu_real work1[MODEL_MAX_WORK];
+    unsigned char ended[MODEL_BATCH];
+    size_t i, j, t, at = 99, n_out, n_state, a_reals;
+    int same = 1;
+    CHECK_STATUS(rtu_ac_init(&ac, &shape, &cfg, 4u, ac_buf, sizeof ac_buf), RTU_OK);
+    m = model_of(&ac);
+    n_out = rtu_model_n_out(&m);
+    n_state = rtu_model_state_reals(&m);
+    a_reals = RTU_MODEL_ACTION_REALS(shape.action_kind, shape.n_actions);
+    memset(states, 0, sizeof states);
+    for (i = 0; i < MODEL_BATCH; ++i) {
+        rtu_model_reset(&m, alone[i]);
+    }
+    rtu_prng_seed(&rng, 12u);
+    for (t = 0; t < 40u; ++t) {
+        for (i = 0; i < MODEL_BATCH; ++i) {
+            for (j = 0; j < GOLDEN_AC_N_IN; ++j) {
+                obs[i * GOLDEN_AC_N_IN + j] = (rtu_real)(2.0 * rtu_prng_uniform(&rng) - 1.0);
+            }
+            for (j = 0; j < a_reals; ++j) {
+                actions[i * a_reals + j] = shape.action_kind == RTU_ACTIONS_DISCRETE
+                                               ? (rtu_real)((t + i) % shape.n_actions)
+                                               : (rtu_real)rtu_prng_normal(&rng);
+            }
+            rewards[i] = (rtu_real)rtu_prng_uniform(&rng);
+            ended[i] = (unsigned char)((t + 3u * i) % 11u == 10u);
+        }
+        CHECK_STATUS(rtu_model_step_batch(&m, MODEL_BATCH, states, obs, work, out, &at), RTU_OK);
+        CHECK_STATUS(rtu_model_feed_batch(&m, MODEL_BATCH, states, actions, rewards, ended, &at),
+                     RTU_OK);
+        for (i = 0; i < MODEL_BATCH; ++i) {
+            CHECK_STATUS(rtu_model_step(&m, alone[i], obs + i * GOLDEN_AC_N_IN, work1, out1),
+                         RTU_OK);
+            same &= memcmp(out1, out + i * n_out, sizeof(rtu_real) * n_out) == 0;
+            if (ended[i]) {
+                rtu_model_reset(&m, alone[i]);
+            } else {
+                CHECK_STATUS(rtu_model_feed(&m, alone[i], actions + i * a_reals, rewards[i]),
+                             RTU_OK);
+            }
+            same &= memcmp(alone[i], states + i * n_state, sizeof(rtu_real) * n_state) == 0;
+        }
+    }
+    CHECK(same, "a batch's sequence differs from the same sequence alone");
+
+    memcpy(kept, states, sizeof(rtu_real) * MODEL_BATCH * n_state);
+    obs[2 * GOLDEN_AC_N_IN + 1] = (rtu_real)NAN;
+    CHECK_STATUS(rtu_model_step_batch(&m, MODEL_BATCH, states, obs, work, out, &at),
+                 RTU_ERR_NONFINITE_INPUT);
+    CHECK(at == 2, "at %lu, expected 2", (unsigned long)at);
+    rewards[1] = (rtu_real)INFINITY;
+    ended[1] = 0;
+    CHECK_STATUS(rtu_model_feed_batch(&m, MODEL_BATCH, states, actions, rewards, ended, &at),
+                 RTU_ERR_NONFINITE_INPUT);
+    CHECK(at == 1, "at %lu, expected 1", (unsigned long)at);
+    CHECK(memcmp(kept, states, sizeof(rtu_real) * MODEL_BATCH * n_state) == 0,
+          "a refused batch call changed a state");
+    ended[1] = 1; /* an ended sequence's reward is not read */
+    CHECK_STATUS(rtu_model_feed_batch(&m, MODEL_BATCH, states, actions, rewards, ended, &at),
+                 RTU_OK);
+    CHECK_STATUS(rtu_model_step_batch(&m, RTU_MAX_BATCH + 1u, states, obs, work, out, &at),
+                 RTU_ERR_SIZE);
+    CHECK_STATUS(rtu_model_step_batch(&m, MODEL_BATCH, NULL, obs, work, out, &at), RTU_ERR_NULL);
+}

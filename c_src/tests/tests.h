@@ -55,5 +55,6 @@ void test_ac_ckpt_refusals(int arg);
 /* test_model.c */
 void test_model_is_the_learners_forward(int golden_case);
 void test_model_run_sizes_and_refusals(int golden_case);
+void test_model_batch(int golden_case);
 
 #endif /* RTU_TEST_TESTS_H */

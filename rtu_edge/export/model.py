@@ -30,6 +30,7 @@ action, as the learner's learn does.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from typing import Optional
 
 import numpy as np
@@ -38,7 +39,8 @@ from .. import checkpoint
 from .._ccore import CCore
 from ..cell import RTUCell
 from ..reference.ac import NORM_EPS, softplus
-from ..reference.cell import ACTIVATIONS, KINDS, cell_layout, join, lru_readout, split
+from ..reference.cell import (ACTIVATIONS, KINDS, MAX_BATCH, cell_layout, join, lru_readout,
+                              split)
 from ..reference.net import dense_forward, ln_lrelu
 
 
@@ -335,14 +337,9 @@ def _derived(kind: str, activation: str, n_in: int, n_hidden: int, params: np.nd
     return derived["g"], derived["phi"], derived["eta"]
 
 
-class CModel:
-    """An InferenceModel on the C core's rtu_model (float32 or float64 build), batch 1.
-
-    ``step(obs (n_in,)) -> out (n_out,)`` advances ``state`` (state_size,); ``feed(action,
-    reward)`` gives it the action taken and the reward (its extras); ``reset()`` zeroes it;
-    ``run(obs (T, n_in), actions, rewards) -> out (T, n_out)`` loops in C, feeding action t and
-    reward t after step t. The returned arrays are reused: copy them to keep them.
-    """
+class _CModelStruct:
+    """The rtu_model struct of an InferenceModel (float32 or float64 build), checked by
+    rtu_model_check, and the arrays it points into."""
 
     def __init__(self, model: InferenceModel, dtype=np.float32):
         self.dtype = dtype = np.dtype(dtype)
@@ -385,6 +382,33 @@ class CModel:
                              + ffi.string(lib.rtu_status_str(status)).decode())
         self.n_in, self.n_out = model.n_in, model.n_out
         self.action_size = model.action_size
+
+    def _check(self, status: int, what: str = "action or reward") -> None:
+        if status == self.lib.RTU_ERR_ACTION:
+            raise ValueError("the action is not one of the model's actions")
+        self.core.check(status, what)
+
+    def _obs(self, obs, shape) -> np.ndarray:
+        a = np.ascontiguousarray(obs, dtype=self.dtype)
+        if a.ndim != len(shape) or a.shape[-1] != self.n_in or \
+                any(s >= 0 and s != a.shape[i] for i, s in enumerate(shape)):
+            raise ValueError(f"obs must have shape {tuple('T' if s < 0 else s for s in shape)}"
+                             f", got {np.shape(obs)}")
+        return a
+
+
+class CModel(_CModelStruct):
+    """An InferenceModel on the C core's rtu_model (float32 or float64 build), batch 1.
+
+    ``step(obs (n_in,)) -> out (n_out,)`` advances ``state`` (state_size,); ``feed(action,
+    reward)`` gives it the action taken and the reward (its extras); ``reset()`` zeroes it;
+    ``run(obs (T, n_in), actions, rewards) -> out (T, n_out)`` loops in C, feeding action t and
+    reward t after step t. The returned arrays are reused: copy them to keep them.
+    """
+
+    def __init__(self, model: InferenceModel, dtype=np.float32):
+        super().__init__(model, dtype)
+        lib, m, core = self.lib, self.model, self.core
         self.state = np.zeros(lib.rtu_model_state_reals(m), dtype=dtype)
         self.work = np.zeros(lib.rtu_model_work_reals(m), dtype=dtype)
         self.out = np.zeros(model.n_out, dtype=dtype)
@@ -423,15 +447,66 @@ class CModel:
             self.core.ptr(rewards), T, self._work_p, self.core.ptr(out)), "obs, action or reward")
         return out
 
-    def _check(self, status: int, what: str = "action or reward") -> None:
-        if status == self.lib.RTU_ERR_ACTION:
-            raise ValueError("the action is not one of the model's actions")
-        self.core.check(status, what)
 
-    def _obs(self, obs, shape) -> np.ndarray:
-        a = np.ascontiguousarray(obs, dtype=self.dtype)
-        if a.ndim != len(shape) or a.shape[-1] != self.n_in:
-            raise ValueError(f"obs must have shape {tuple('T' if s < 0 else s for s in shape)}"
-                             f", got {np.shape(obs)}")
-        return a
+class CModelBatch(_CModelStruct):
+    """``count`` = B independent sequences through one InferenceModel on the C core, one C call
+    per step (rtu_model_step_batch): B environments of a vector environment.
+
+    ``step(obs (B, n_in)) -> out (B, n_out)`` advances ``state`` (B, state_size);
+    ``feed(actions (B, action_size), rewards (B,), ended=None)`` gives each sequence its action
+    and reward, and resets those whose ``ended`` (B,) bools are True (their episode ended);
+    ``reset()`` zeroes every state. Sequence i computes exactly what a CModel computes on its
+    inputs alone. A refused input changes no state and names the sequence. The returned array is
+    reused: copy it to keep it.
+    """
+
+    def __init__(self, model: InferenceModel, count: int, dtype=np.float32):
+        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or \
+                not 1 <= count <= MAX_BATCH:
+            raise ValueError(f"count must be an integer in [1, {MAX_BATCH}], got {count!r}")
+        super().__init__(model, dtype)
+        lib, m, core = self.lib, self.model, self.core
+        self.count = count = int(count)
+        self.state = np.zeros((count, lib.rtu_model_state_reals(m)), dtype=self.dtype)
+        self.work = np.zeros((count, lib.rtu_model_work_reals(m)), dtype=self.dtype)
+        self.out = np.zeros((count, model.n_out), dtype=self.dtype)
+        self._actions = np.zeros((count, self.action_size), dtype=self.dtype)
+        self._state_p, self._work_p, self._out_p = (core.ptr(self.state), core.ptr(self.work),
+                                                    core.ptr(self.out))
+        self._at = core.ffi.new("size_t *")
+
+    def reset(self) -> None:
+        self.state[:] = 0
+
+    def step(self, obs) -> np.ndarray:
+        obs = self._obs(obs, (self.count, self.n_in))
+        status = self.lib.rtu_model_step_batch(self.model, self.count, self._state_p,
+                                               self.core.ptr(obs), self._work_p, self._out_p,
+                                               self._at)
+        self.core.check(status, f"obs[{int(self._at[0])}]")
+        return self.out
+
+    def feed(self, actions, rewards, ended=None) -> None:
+        """Each sequence's action taken on the latest outputs (B indices, or (B, n_actions)) and
+        its reward (B,), for the next step; sequences whose ended is True are reset instead."""
+        a = np.asarray(actions, dtype=self.dtype)
+        if a.size != self.count * self.action_size:
+            raise ValueError(f"actions must hold {self.count} actions of {self.action_size} "
+                             f"reals, got shape {a.shape}")
+        self._actions[:] = a.reshape(self.count, self.action_size)
+        rewards = np.ascontiguousarray(rewards, dtype=self.dtype)
+        if rewards.shape != (self.count,):
+            raise ValueError(f"rewards must have shape ({self.count},), got {rewards.shape}")
+        ffi, flags = self.core.ffi, None
+        if ended is not None:
+            flags = np.asarray(ended)
+            if flags.shape != (self.count,) or flags.dtype != np.bool_:
+                raise ValueError(f"ended must be an array of {self.count} bools, got "
+                                 f"{flags.dtype} of shape {flags.shape}")
+            flags = np.ascontiguousarray(flags, dtype=np.uint8)
+        status = self.lib.rtu_model_feed_batch(
+            self.model, self.count, self._state_p, self.core.ptr(self._actions),
+            self.core.ptr(rewards), ffi.NULL if flags is None else ffi.from_buffer(
+                "unsigned char[]", flags), self._at)
+        self._check(status, f"actions[{int(self._at[0])}] or rewards[{int(self._at[0])}]")
 

@@ -29,6 +29,7 @@ OVERFLOW = ("state or its traces beyond RTU_VALUE_LIMIT (weights too large); res
             "cell")  # rtu_status_str(RTU_ERR_OVERFLOW)
 COUNT_LIMIT = 2**53  # RTU_COUNT_LIMIT: the largest count of a learner's running statistics
 MAX_DIM = 65536  # RTU_MAX_DIM: the largest n_in, n_hidden (and the actor-critic's sizes)
+MAX_BATCH = 65536  # RTU_MAX_BATCH: the most learners or models of one batch call
 LOG_3PI, LOG_1E15 = 2.24334217451751, 34.538776394910684  # bounds of rtu_cell_wrap_phases
 
 
