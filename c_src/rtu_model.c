@@ -361,11 +361,93 @@ rtu_status rtu_model_run(const rtu_model *m, rtu_real *state, const rtu_real *ob
     return status;
 }
 
+/* RTU_MODEL_BATCH_WORK_REALS counts RTU_LANES partial sums per sequence as 16 (and the tree of
+ * dense_forward_batch is written out for 16). */
+typedef char rtu_model_lanes_are_16[RTU_LANES == 16 ? 1 : -1];
+
+size_t rtu_model_batch_work_reals(const rtu_model *m, size_t count)
+{
+    return RTU_MODEL_BATCH_WORK_REALS(count, n_x(m), m->n_hidden, m->n_embed, m->n_head);
+}
+
+/* y_b = W x_b + bias for count inputs x_b (rows of x, stride x_stride) into rows of y (stride
+ * y_stride): for every sample exactly what rtu_dense_forward computes (rtu_dot's RTU_LANES partial
+ * sums, its tail and its tree, in its order), with the samples as the unit-stride inner loop, which
+ * compilers vectorise: xt (n_in x count) holds the inputs transposed, acc (RTU_LANES x count) the
+ * partial sums. */
+static void dense_forward_batch(const rtu_real *w, size_t n_in, size_t n_out, size_t count,
+                                const rtu_real *x, size_t x_stride, rtu_real *y, size_t y_stride,
+                                rtu_real *restrict xt, rtu_real *restrict acc)
+{
+    const rtu_real *bias = w + n_out * n_in;
+    size_t i, j, b, l, lanes = n_in < RTU_LANES ? 1u : RTU_LANES;
+    size_t full = n_in < RTU_LANES ? 0u : n_in - n_in % RTU_LANES;
+    for (j = 0; j < n_in; ++j) {
+        for (b = 0; b < count; ++b) {
+            xt[j * count + b] = x[b * x_stride + j];
+        }
+    }
+    for (i = 0; i < n_out; ++i) {
+        const rtu_real *wi = w + i * n_in;
+        for (l = 0; l < lanes * count; ++l) {
+            acc[l] = 0;
+        }
+        for (j = 0; j < n_in; ++j) { /* rtu_dot: entry j into partial sum j % RTU_LANES, the tail
+                                        into the first */
+            rtu_real *restrict a = acc + (j < full ? j % RTU_LANES : 0u) * count;
+            const rtu_real *restrict xj = xt + j * count;
+            const rtu_real wij = wi[j];
+            for (b = 0; b < count; ++b) {
+                a[b] = RTU_FMA(wij, xj[b], a[b]);
+            }
+        }
+        if (lanes == 1u) { /* one running sum below RTU_LANES inputs, as rtu_dot */
+            for (b = 0; b < count; ++b) {
+                y[b * y_stride + i] = bias[i] + acc[b];
+            }
+            continue;
+        }
+        for (b = 0; b < count; ++b) { /* rtu_lanes_total's tree */
+            const rtu_real *p = acc + b;
+            const size_t c = count;
+            rtu_real b0 = p[0] + p[8 * c], b1 = p[c] + p[9 * c], b2 = p[2 * c] + p[10 * c];
+            rtu_real b3 = p[3 * c] + p[11 * c], b4 = p[4 * c] + p[12 * c];
+            rtu_real b5 = p[5 * c] + p[13 * c], b6 = p[6 * c] + p[14 * c];
+            rtu_real b7 = p[7 * c] + p[15 * c];
+            y[b * y_stride + i] = bias[i] + (((b0 + b4) + (b2 + b6)) + ((b1 + b5) + (b3 + b7)));
+        }
+    }
+}
+
+/* Head hd of every sample on its features (work rows at h, stride n_work) into the rows of out
+ * (stride n_out, from column at): rtu_head_forward's layers, each as dense_forward_batch. */
+static void head_forward_batch(const rtu_model *m, const rtu_model_head *hd, size_t count,
+                               rtu_real *work, size_t n_work, size_t h_at, size_t q_hat_at,
+                               size_t q_at, size_t n_head_out, rtu_real *out, size_t n_out,
+                               size_t at, rtu_real *xt, rtu_real *acc)
+{
+    size_t b, n2 = 2u * m->n_hidden, k = m->n_head;
+    if (k) {
+        dense_forward_batch(hd->hidden, n2, k, count, work + h_at, n_work, work + q_hat_at,
+                            n_work, xt, acc);
+        for (b = 0; b < count; ++b) {
+            (void)rtu_ln_lrelu(work + b * n_work + q_hat_at, work + b * n_work + q_at, k);
+        }
+        dense_forward_batch(hd->out, k, n_head_out, count, work + q_at, n_work, out + at, n_out,
+                            xt, acc);
+    } else {
+        dense_forward_batch(hd->out, n2, n_head_out, count, work + h_at, n_work, out + at, n_out,
+                            xt, acc);
+    }
+}
+
 rtu_status rtu_model_step_batch(const rtu_model *m, size_t count, rtu_real *states,
                                 const rtu_real *obs, rtu_real *work, rtu_real *out, size_t *at)
 {
-    size_t i, n_state, n_work, n_out;
-    rtu_status status = RTU_OK, first = RTU_OK;
+    size_t i, j, r, n_state, n_work, n_out, nx, n2, mm, k, A, o_pi;
+    size_t x_at, e_hat_at, e_at, h_at, q_hat_at, q_at;
+    rtu_real *xt, *acc;
+    rtu_status status = RTU_OK;
     if (m == NULL || states == NULL || obs == NULL || work == NULL || out == NULL || at == NULL) {
         return RTU_ERR_NULL;
     }
@@ -376,21 +458,73 @@ rtu_status rtu_model_step_batch(const rtu_model *m, size_t count, rtu_real *stat
         *at = i;
         status = rtu_check_input(obs + i * m->n_obs, m->n_obs);
     }
-    if (status != RTU_OK) {
+    if (status != RTU_OK || count == 0) {
         return status;
     }
     n_state = rtu_model_state_reals(m);
     n_work = rtu_model_work_reals(m);
     n_out = rtu_model_n_out(m);
+    nx = n_x(m);
+    n2 = 2u * m->n_hidden;
+    mm = m->n_embed;
+    k = m->n_head;
+    A = m->n_actions;
+    o_pi = A ? head_outputs(m, 1) : 0u;
+    /* each sample's work row as model_step's: x, e_hat, e, h, q_hat, q; then the shared scratch */
+    x_at = 0;
+    e_hat_at = nx;
+    e_at = e_hat_at + mm;
+    h_at = e_at + mm;
+    q_hat_at = h_at + n2;
+    q_at = q_hat_at + k;
+    xt = work + count * n_work;
+    acc = xt + count * RTU_MODEL_WIDEST_INPUT_(nx, m->n_hidden, k);
     for (i = 0; i < count; ++i) {
-        status = model_step(m, states + i * n_state, obs + i * m->n_obs, work + i * n_work,
-                            out + i * n_out);
-        if (status != RTU_OK && first == RTU_OK) {
-            first = status;
-            *at = i;
+        const rtu_real *o = obs + i * m->n_obs, *extras = states + i * n_state + m->n_trunks * n2;
+        rtu_real *x = work + i * n_work + x_at;
+        for (j = 0; j < m->n_obs; ++j) {
+            x[j] = m->obs_mean != NULL ? (o[j] - m->obs_mean[j]) * m->obs_inv_std[j] : o[j];
+        }
+        for (j = m->n_obs; j < nx; ++j) {
+            x[j] = extras[j - m->n_obs];
         }
     }
-    return first;
+    for (r = 0; r < m->n_trunks; ++r) {
+        const rtu_model_trunk *t = &m->trunk[r];
+        if (mm) {
+            dense_forward_batch(t->embed, nx, mm, count, work + x_at, n_work, work + e_hat_at,
+                                n_work, xt, acc);
+        }
+        for (i = 0; i < count; ++i) {
+            rtu_real *row = work + i * n_work;
+            if (mm) {
+                (void)rtu_ln_lrelu(row + e_hat_at, row + e_at, mm);
+            }
+            if (!rtu_forward(m, t, row + (mm ? e_at : x_at), states + i * n_state + r * n2,
+                             row + h_at) &&
+                status == RTU_OK) {
+                status = RTU_ERR_OVERFLOW;
+                *at = i;
+            }
+        }
+        if (r == 0) {
+            head_forward_batch(m, &m->head[0], count, work, n_work, h_at, q_hat_at, q_at, 1u,
+                               out, n_out, o_pi, xt, acc);
+        }
+        if (A && r + 1u == m->n_trunks) {
+            head_forward_batch(m, &m->head[1], count, work, n_work, h_at, q_hat_at, q_at, o_pi,
+                               out, n_out, 0u, xt, acc);
+        }
+    }
+    if (A && m->action_kind == RTU_ACTIONS_CONTINUOUS) {
+        for (i = 0; i < count; ++i) {
+            for (j = A; j < 2u * A; ++j) {
+                out[i * n_out + j] = rtu_bounded_std(out[i * n_out + j], m->std_min, m->std_max,
+                                                     NULL);
+            }
+        }
+    }
+    return status;
 }
 
 rtu_status rtu_model_feed_batch(const rtu_model *m, size_t count, rtu_real *states,

@@ -256,7 +256,10 @@ void test_model_run_sizes_and_refusals(int c)
 void test_model_batch(int c)
 {
     static rtu_real states[MODEL_BATCH * MODEL_MAX_STATE], alone[MODEL_BATCH][MODEL_MAX_STATE];
-    static rtu_real kept[MODEL_BATCH * MODEL_MAX_STATE], work[MODEL_BATCH * MODEL_MAX_WORK];
+    static rtu_real kept[MODEL_BATCH * MODEL_MAX_STATE];
+    static rtu_real work[RTU_MODEL_BATCH_WORK_REALS(MODEL_BATCH, GOLDEN_AC_N_IN + FIX_AC_MAX_ACTIONS + 1u,
+                                                    GOLDEN_N_HIDDEN, FIX_AC_MAX_EMBED,
+                                                    FIX_AC_MAX_HEAD)];
     rtu_ac ac;
     rtu_ac_shape shape = fix_ac_shape(c);
     rtu_ac_config cfg = fix_ac_config(c);
@@ -272,6 +275,14 @@ void test_model_batch(int c)
     m = model_of(&ac);
     n_out = rtu_model_n_out(&m);
     n_state = rtu_model_state_reals(&m);
+    CHECK(rtu_model_batch_work_reals(&m, MODEL_BATCH) <= sizeof work / sizeof work[0] &&
+              rtu_model_batch_work_reals(&m, MODEL_BATCH) ==
+                  RTU_MODEL_BATCH_WORK_REALS(
+                      MODEL_BATCH,
+                      RTU_AC_N_X(shape.n_obs, shape.prev_action, shape.prev_reward,
+                                 shape.n_actions),
+                      shape.n_hidden, shape.n_embed, shape.n_head),
+          "batch work size");
     a_reals = RTU_MODEL_ACTION_REALS(shape.action_kind, shape.n_actions);
     memset(states, 0, sizeof states);
     for (i = 0; i < MODEL_BATCH; ++i) {

@@ -456,8 +456,9 @@ class CModelBatch(_CModelStruct):
     ``feed(actions (B, action_size), rewards (B,), ended=None)`` gives each sequence its action
     and reward, and resets those whose ``ended`` (B,) bools are True (their episode ended);
     ``reset()`` zeroes every state. Sequence i computes exactly what a CModel computes on its
-    inputs alone. A refused input changes no state and names the sequence. The returned array is
-    reused: copy it to keep it.
+    inputs alone (the dense layers run over the batch, the sequences as the inner loop). A refused
+    input changes no state and names the sequence. The returned array is reused: copy it to keep
+    it.
     """
 
     def __init__(self, model: InferenceModel, count: int, dtype=np.float32):
@@ -468,7 +469,7 @@ class CModelBatch(_CModelStruct):
         lib, m, core = self.lib, self.model, self.core
         self.count = count = int(count)
         self.state = np.zeros((count, lib.rtu_model_state_reals(m)), dtype=self.dtype)
-        self.work = np.zeros((count, lib.rtu_model_work_reals(m)), dtype=self.dtype)
+        self.work = np.zeros(lib.rtu_model_batch_work_reals(m, count), dtype=self.dtype)
         self.out = np.zeros((count, model.n_out), dtype=self.dtype)
         self._actions = np.zeros((count, self.action_size), dtype=self.dtype)
         self._state_p, self._work_p, self._out_p = (core.ptr(self.state), core.ptr(self.work),
