@@ -82,19 +82,30 @@ static inline void rtu_input_sums(const rtu_real *restrict w_c, const rtu_real *
     }
 }
 
-/* Reductions over long arrays (a learner's traces) keep RTU_LANES partial sums, one per lane
- * of a wide vector, added pairwise at the end (rtu_lanes_total): compilers vectorise them, where
- * one running sum is a chain of dependent scalar additions, and the order of the additions is
- * fixed, so every target and compiler gives the same bits. */
+/* Reductions over long arrays (a learner's traces, dense rows) keep RTU_LANES partial sums, one
+ * per lane of a wide vector, added pairwise at the end (rtu_lanes_total): compilers vectorise
+ * them, where one running sum is a chain of dependent scalar additions, and the order of the
+ * additions is fixed, so every target and compiler gives the same bits. -DRTU_LANES=1 keeps one
+ * running sum instead, for FPUs without vectors (the Cortex-M4F example), where 16 partial sums
+ * only cost loads and stores; such a build computes other bits than the default one. */
+#ifndef RTU_LANES
 #define RTU_LANES 16
+#endif
+#if RTU_LANES != 16 && RTU_LANES != 1
+#error "RTU_LANES must be 16 (the default) or 1 (one running sum)"
+#endif
 static inline rtu_real rtu_lanes_total(const rtu_real *acc)
 {
+#if RTU_LANES == 16
     rtu_real b[8];
     size_t l;
     for (l = 0; l < 8; ++l) {
         b[l] = acc[l] + acc[l + 8];
     }
     return ((b[0] + b[4]) + (b[2] + b[6])) + ((b[1] + b[5]) + (b[3] + b[7]));
+#else
+    return acc[0];
+#endif
 }
 
 /* sum of |v[i]| over count reals, in RTU_LANES partial sums (the tail into the first). */

@@ -362,8 +362,8 @@ rtu_status rtu_model_run(const rtu_model *m, rtu_real *state, const rtu_real *ob
 }
 
 /* RTU_MODEL_BATCH_WORK_REALS counts RTU_LANES partial sums per sequence as 16 (and the tree of
- * dense_forward_batch is written out for 16). */
-typedef char rtu_model_lanes_are_16[RTU_LANES == 16 ? 1 : -1];
+ * dense_forward_batch is written out for 16, or one running sum). */
+typedef char rtu_model_lanes_are_16_or_1[RTU_LANES == 16 || RTU_LANES == 1 ? 1 : -1];
 
 size_t rtu_model_batch_work_reals(const rtu_model *m, size_t count)
 {

@@ -109,6 +109,16 @@ def test_c_unit_tests_pass_in_the_native_build(precision, tmp_path):
     check_test_output(result, precision)
 
 
+def test_c_unit_tests_pass_with_one_running_sum(tmp_path):
+    """-DRTU_LANES=1 (the Cortex-M4F example's: one running sum in every reduction instead of 16
+    partial sums): other bits, the same tolerances against the reference."""
+    require("host")
+    result = make(tmp_path, "test", "EXTRA_CFLAGS=-DRTU_LANES=1")
+    assert "-DRTU_LANES=1" in result.stdout
+    check_clean_build(result)
+    check_test_output(result, "float")
+
+
 @pytest.mark.parametrize("precision", ["float", "double"])
 def test_c_unit_tests_pass_with_clang(precision, tmp_path):
     require("host", extra=["clang"])
