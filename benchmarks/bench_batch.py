@@ -2,8 +2,9 @@
 against the same B learners as separate ActorCritic objects stepped from Python.
 
 Both run the same learners (the same seeds, float32) on the same observations, rewards and episode
-ends (drawn once; an episode is truncated every 500 steps), act then learn, in alternating rounds
-in one run; the medians are compared as per-learner throughput (learner steps per second).
+ends (drawn once; an episode is truncated every 500 steps, so rounds of the default 200 steps have
+none), act then learn, in alternating rounds in one run; the medians are compared as per-learner
+throughput (learner steps per second).
 
 Target (issue "a core near the hardware limit", point 4): at B = 64 the batch's per-learner
 throughput is at least 5x that of 64 separate Python learners. Batching removes Python's cost

@@ -203,3 +203,15 @@ def test_a_model_batch_refuses_bad_input_naming_the_sequence(tmp_path):
     np.testing.assert_array_equal(batch.state, before)
     with pytest.raises(ValueError, match=r"count must be an integer in \[1, 65536\]"):
         CModelBatch(model, 0)
+
+
+def test_max_batch_is_the_c_cores():
+    """reference.cell.MAX_BATCH is RTU_MAX_BATCH: the C size query takes that many learners and
+    refuses one more."""
+    from rtu_edge._ccore import load_lib
+    from rtu_edge.reference.cell import MAX_BATCH
+    ffi, lib = load_lib(np.dtype(np.float32))
+    shape = ActorCritic(2, 4, 2)._shape.struct(ffi)
+    size = ffi.new("size_t *")
+    assert lib.rtu_ac_batch_buffer_size(shape, MAX_BATCH, size) == lib.RTU_OK
+    assert lib.rtu_ac_batch_buffer_size(shape, MAX_BATCH + 1, size) == lib.RTU_ERR_SIZE
