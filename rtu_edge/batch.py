@@ -135,7 +135,7 @@ class ActorCriticBatch:
             raise ValueError(f"{name}[{i}]: {WRONG_OBS}")
         if status == lib.RTU_ERR_INPUT_RANGE and np.all(np.abs(rows[i]) <= INPUT_LIMIT):
             raise ValueError(f"{name}[{i}], normalised by learner {i}'s running statistics, has a "
-                             "value beyond +-{INPUT_LIMIT:g}; scale the input")
+                             f"value beyond +-{INPUT_LIMIT:g}; scale the input")
         if status in (lib.RTU_ERR_OVERFLOW, lib.RTU_ERR_DIVERGED):
             raise FloatingPointError(f"learner {i} diverged: {self.core.message(status)}")
         self.core.check(status, f"{name}[{i}]")

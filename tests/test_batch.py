@@ -215,3 +215,15 @@ def test_max_batch_is_the_c_cores():
     size = ffi.new("size_t *")
     assert lib.rtu_ac_batch_buffer_size(shape, MAX_BATCH, size) == lib.RTU_OK
     assert lib.rtu_ac_batch_buffer_size(shape, MAX_BATCH + 1, size) == lib.RTU_ERR_SIZE
+
+
+def test_a_value_beyond_the_range_once_normalised_names_the_learner():
+    """After 1e14 observations of 0, an observation of 1000 normalises beyond 1e6: the batch's
+    act refuses it naming the learner, and no learner changes."""
+    batch = ActorCriticBatch(2, 4, 2, seeds=[0, 1])
+    batch.acs[1].obs_count = 10**14
+    before = _snapshot(batch)
+    with pytest.raises(ValueError, match=r"obs\[1\], normalised by learner 1's running statistics, "
+                                         r"has a value beyond \+-1e\+06"):
+        batch.act(np.array([[0.0, 0.0], [1000.0, 0.0]]))
+    assert _snapshot(batch) == before
