@@ -184,3 +184,92 @@ rtu_status rtu_td_run(rtu_td *td, const rtu_real *x, const rtu_real *cumulants, 
     }
     return status;
 }
+
+rtu_status rtu_td_batch_buffer_size(rtu_kind kind, size_t n_in, size_t n_hidden, size_t count,
+                                    size_t *bytes)
+{
+    size_t one;
+    rtu_status status;
+    if (bytes == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = rtu_td_buffer_size(kind, n_in, n_hidden, &one);
+    if (status != RTU_OK) {
+        return status;
+    }
+    if (count == 0 || count > RTU_MAX_BATCH || one > (size_t)-1 / count) {
+        return RTU_ERR_SIZE;
+    }
+    *bytes = one * count;
+    return RTU_OK;
+}
+
+rtu_status rtu_td_batch_init(rtu_td *tds, size_t count, rtu_kind kind, rtu_activation activation,
+                             size_t n_in, size_t n_hidden, const rtu_td_config *config,
+                             const uint64_t *seeds, void *buffer, size_t buffer_bytes)
+{
+    size_t i, bytes, one;
+    rtu_prng rng;
+    rtu_status status;
+    if (tds == NULL || seeds == NULL || buffer == NULL || config == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = rtu_td_batch_buffer_size(kind, n_in, n_hidden, count, &bytes);
+    if (status != RTU_OK) {
+        return status;
+    }
+    if (buffer_bytes < bytes) {
+        return RTU_ERR_BUFFER_SMALL;
+    }
+    one = bytes / count;
+    for (i = 0; i < count; ++i) {
+        rtu_prng_seed(&rng, seeds[i]);
+        status = rtu_td_init(&tds[i], kind, activation, n_in, n_hidden, config, &rng,
+                             (char *)buffer + i * one, one);
+        if (status != RTU_OK) {
+            return status;
+        }
+    }
+    return RTU_OK;
+}
+
+rtu_status rtu_td_run_batch(rtu_td *tds, size_t count, const rtu_real *x,
+                            const rtu_real *cumulants, size_t steps, rtu_real *predictions,
+                            size_t *at)
+{
+    size_t i, t, n_in;
+    rtu_status status = RTU_OK, first = RTU_OK;
+    if (tds == NULL || at == NULL || ((x == NULL || cumulants == NULL) && steps > 0)) {
+        return RTU_ERR_NULL;
+    }
+    if (count > RTU_MAX_BATCH) {
+        return RTU_ERR_SIZE;
+    }
+    if (count == 0 || steps == 0) {
+        return RTU_OK;
+    }
+    n_in = tds[0].cell.n_in;
+    for (t = 0; t < steps && status == RTU_OK; ++t) {
+        for (i = 0; i < count && status == RTU_OK; ++i) {
+            *at = i;
+            status = rtu_check_input(x + (t * count + i) * n_in, n_in);
+            if (status == RTU_OK) {
+                status = rtu_check_input(cumulants + t * count + i, 1);
+            }
+        }
+    }
+    if (status != RTU_OK) {
+        return status;
+    }
+    for (t = 0; t < steps && first == RTU_OK; ++t) { /* a divergence ends the run at its step */
+        for (i = 0; i < count; ++i) {
+            status = td_step_checked(&tds[i], x + (t * count + i) * n_in, cumulants[t * count + i],
+                                     predictions != NULL ? predictions + t * count + i : NULL);
+            if (status != RTU_OK && first == RTU_OK) {
+                first = status;
+                *at = i;
+            }
+        }
+    }
+    return first;
+}

@@ -89,6 +89,30 @@ rtu_status rtu_td_step(rtu_td *td, const rtu_real *x, rtu_real cumulant, rtu_rea
 rtu_status rtu_td_run(rtu_td *td, const rtu_real *x, const rtu_real *cumulants, size_t steps,
                       rtu_real *predictions);
 
+/* Batches: count learners of one kind, size and config, each with a seed of its own (many seeds,
+ * or many streams), in one caller-owned buffer (learner i in the i-th of count equal slices of
+ * rtu_td_buffer_size bytes). Learner i takes exactly the trajectory that rtu_td_init with
+ * rtu_prng_seed(seeds[i]) and rtu_td_step give it alone. */
+
+/* count * rtu_td_buffer_size: RTU_ERR_SIZE for count 0, above RTU_MAX_BATCH, or beyond size_t. */
+rtu_status rtu_td_batch_buffer_size(rtu_kind kind, size_t n_in, size_t n_hidden, size_t count,
+                                    size_t *bytes);
+
+/* rtu_td_init of tds[i] on the i-th slice of buffer with a PRNG seeded with seeds[i]. */
+rtu_status rtu_td_batch_init(rtu_td *tds, size_t count, rtu_kind kind, rtu_activation activation,
+                             size_t n_in, size_t n_hidden, const rtu_td_config *config,
+                             const uint64_t *seeds, void *buffer, size_t buffer_bytes);
+
+/* steps time steps of every learner, time-major: at step t learner i steps on x[(t count + i)
+ * n_in ...] (steps x count x n_in) and cumulants[t count + i], its prediction into
+ * predictions[t count + i] (may be NULL). The whole input is checked first: a refusal changes no
+ * learner, and *at receives the index of the first learner refused. RTU_ERR_DIVERGED: learner
+ * *at (the first) diverged; the run ends with the time step in which it did (every learner took
+ * that step; no later prediction is written). */
+rtu_status rtu_td_run_batch(rtu_td *tds, size_t count, const rtu_real *x,
+                            const rtu_real *cumulants, size_t steps, rtu_real *predictions,
+                            size_t *at);
+
 #ifdef __cplusplus
 }
 #endif

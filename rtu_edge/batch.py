@@ -1,10 +1,11 @@
-"""ActorCriticBatch: many independent streaming actor-critic learners advanced by one C call.
+"""ActorCriticBatch and TDLambdaBatch: many independent learners advanced by one C call.
 
-One learner per seed, or one per environment of a gymnasium vector environment: each is exactly
-the ``ActorCritic`` of the same arguments and seed (same network, same algorithm, same trajectory
-for the same observations), and the batch lives in one contiguous C buffer (c_src/rtu_ac.h,
-``rtu_ac_batch_init``, ``rtu_ac_act_batch``, ``rtu_ac_learn_batch``). The loop over the learners
-runs in C, so a step of B learners costs one Python call each way instead of B.
+One learner per seed, or one per environment of a gymnasium vector environment (or per stream):
+each is exactly the ``ActorCritic`` (``TDLambda``) of the same arguments and seed (same network,
+same algorithm, same trajectory for the same inputs), and the batch lives in one contiguous C
+buffer (c_src/rtu_ac.h: ``rtu_ac_batch_init``, ``rtu_ac_act_batch``, ``rtu_ac_learn_batch``;
+c_src/rtu_td.h: ``rtu_td_batch_init``, ``rtu_td_run_batch``). The loop over the learners runs in
+C, so a step of B learners costs one Python call instead of B.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import numpy as np
 from . import _ccore
 from ._ccore import CCore
 from ._learner import real_array, real_rows
+from .cell import KINDS
+from .reference import ACTIVATIONS
 from .ac import ACT_TWICE, LEARN_FIRST, WRONG_OBS, ActorCritic
+from .td import TDLambda
 from .reference.cell import INPUT_LIMIT, MAX_BATCH
 
 
@@ -231,3 +235,100 @@ class ActorCriticBatch:
         if next_mode:
             self._resetting = ended & live
         return obs, rewards, terminated, truncated
+
+
+class TDLambdaBatch:
+    """``len(seeds)`` = B independent ``TDLambda`` learners on the C core, learner i seeded with
+    ``seeds[i]``; every other argument is TDLambda's (and checked as it checks them).
+
+    ``step(X (B, n_in), cumulants (B,)) -> (B,)`` steps every learner once (learner i on row i);
+    ``run(X (T, B, n_in), cumulants (T, B)) -> (T, B)`` steps all of them over T time steps in one
+    C call (time-major: step t of every learner before step t + 1). A refused input (NaN, Inf,
+    beyond 1e6) changes no learner and names it; a learner that diverges raises
+    FloatingPointError naming it, and the run ends with the time step in which it did.
+    ``reset(i)``, ``steps`` (B,), ``checkpoint_bytes(i)`` and ``learner(i)`` (a TDLambda copy),
+    ``memory_bytes`` (the whole buffer).
+    """
+
+    def __init__(self, n_in: int, n_hidden: int, kind: str = "linear",
+                 activation: str = "relu", *, seeds, dtype=np.float64, config=None,
+                 **hyperparameters):
+        seeds = _seeds(seeds)
+        template = TDLambda(n_in, n_hidden, kind=kind, activation=activation, seed=seeds[0],
+                            backend="c", dtype=dtype, config=config, **hyperparameters)
+        self._template = template
+        self.n_in, self.n_hidden, self.kind = template.n_in, template.n_hidden, kind
+        self.dtype, self.count, self.seeds = template.dtype, len(seeds), seeds
+        args = (KINDS.index(kind), self.n_in, self.n_hidden)
+        nbytes = CCore.size(self.dtype, lambda lib: lib.rtu_td_batch_buffer_size, *args,
+                            self.count)
+        self.core = core = CCore(self.dtype, nbytes)
+        self.memory_bytes = nbytes
+        ffi, self.lib = core.ffi, core.lib
+        self.tds = ffi.new("rtu_td[]", self.count)
+        cfg = _ccore.config_struct(ffi, "rtu_td_config", template.config)
+        core.check(self.lib.rtu_td_batch_init(
+            self.tds, self.count, KINDS.index(kind), ACTIVATIONS.index(activation), self.n_in,
+            self.n_hidden, cfg, ffi.new("uint64_t[]", seeds), core.buffer_p, nbytes))
+        self._at = ffi.new("size_t *")
+
+    def __repr__(self) -> str:
+        return f"TDLambdaBatch({self.count} x {self._template!r})"
+
+    @property
+    def config(self):
+        """The hyperparameters (a TDConfig), every learner's."""
+        return self._template.config
+
+    @property
+    def steps(self) -> np.ndarray:
+        """Steps of each learner since construction, (B,)."""
+        return np.array([int(self.tds[i].steps) for i in range(self.count)], dtype=np.int64)
+
+    def _index(self, i) -> int:
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, numbers.Integral) \
+                or not 0 <= i < self.count:
+            raise ValueError(f"i must be a learner's index in [0, {self.count}), got {i!r}")
+        return int(i)
+
+    def step(self, X, cumulants) -> np.ndarray:
+        """One step of every learner: X (B, n_in), cumulants (B,); returns the predictions (B,)."""
+        X = real_rows("X", X, self.n_in, self.dtype)
+        if X.shape[0] != self.count:
+            raise ValueError(f"X must have shape ({self.count}, {self.n_in}), got {X.shape}")
+        cumulants = real_array("cumulants", cumulants, (self.count,), self.dtype)
+        return self.run(X[None], cumulants[None])[0]
+
+    def run(self, X, cumulants) -> np.ndarray:
+        """T steps of every learner: X (T, B, n_in), cumulants (T, B); predictions (T, B)."""
+        X = np.asarray(X)
+        if X.ndim != 3 or X.shape[1:] != (self.count, self.n_in):
+            raise ValueError(f"X must have shape (T, {self.count}, {self.n_in}), got {X.shape}")
+        X = real_array("X", X, X.shape, self.dtype)
+        T = X.shape[0]
+        cumulants = real_array("cumulants", cumulants, (T, self.count), self.dtype)
+        out = np.empty((T, self.count), dtype=self.dtype)
+        ptr = self.core.ptr
+        status = self.lib.rtu_td_run_batch(self.tds, self.count, ptr(X), ptr(cumulants), T,
+                                           ptr(out), self._at)
+        i = int(self._at[0])
+        if status in (self.lib.RTU_ERR_OVERFLOW, self.lib.RTU_ERR_DIVERGED):
+            raise FloatingPointError(f"learner {i} diverged: {self.core.message(status)} (the run "
+                                     "ended with that step)")
+        self.core.check(status, f"X or cumulants of learner {i}")
+        return out
+
+    def reset(self, i: int) -> None:
+        """Zero learner i's cell state and traces and eligibility traces (TDLambda.reset)."""
+        self.lib.rtu_td_reset(self.tds + self._index(i))
+
+    def checkpoint_bytes(self, i: int) -> bytes:
+        """Learner i's checkpoint, as TDLambda.checkpoint_bytes gives it."""
+        lib = self.lib
+        return _ccore.save_bytes(self.core, lib.rtu_td_checkpoint_size, lib.rtu_td_save,
+                                 lib.rtu_td_check_checkpoint, self.tds + self._index(i))
+
+    def learner(self, i: int) -> TDLambda:
+        """A copy of learner i as a TDLambda on the C core (through its checkpoint)."""
+        return TDLambda.from_bytes(self.checkpoint_bytes(i), f"learner {i}")
+

@@ -227,3 +227,46 @@ def test_a_value_beyond_the_range_once_normalised_names_the_learner():
                                          r"has a value beyond \+-1e\+06"):
         batch.act(np.array([[0.0, 0.0], [1000.0, 0.0]]))
     assert _snapshot(batch) == before
+
+
+@pytest.mark.parametrize("kind", ["linear", "nonlinear", "lru"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_td_batch_is_its_learners_alone(kind, dtype):
+    from rtu_edge import TDLambda, TDLambdaBatch
+    rng = np.random.default_rng(4)
+    X, C = rng.standard_normal((50, 4, 3)), rng.standard_normal((50, 4))
+    batch = TDLambdaBatch(3, 6, kind=kind, seeds=SEEDS, dtype=dtype, gamma=0.8)
+    alone = [TDLambda(3, 6, kind=kind, seed=s, dtype=dtype, gamma=0.8) for s in SEEDS]
+    out = np.vstack([batch.run(X[:30], C[:30]), [batch.step(X[t], C[t]) for t in range(30, 50)]])
+    for i, learner in enumerate(alone):
+        np.testing.assert_array_equal(learner.run(X[:, i], C[:, i]), out[:, i])
+        assert batch.checkpoint_bytes(i) == learner.checkpoint_bytes()
+    assert list(batch.steps) == [50] * 4
+    batch.reset(2)
+    alone[2].reset()
+    assert batch.learner(2).checkpoint_bytes() == alone[2].checkpoint_bytes()
+    assert batch.memory_bytes == 4 * alone[0].memory_bytes
+
+
+def test_a_td_batch_refuses_bad_input_naming_the_learner():
+    from rtu_edge import TDLambdaBatch
+    batch = TDLambdaBatch(2, 4, seeds=[0, 1, 2])
+    X, C = np.zeros((5, 3, 2)), np.zeros((5, 3))
+    batch.run(X, C)
+    before = [batch.checkpoint_bytes(i) for i in range(3)]
+    X[3, 2, 0] = np.inf
+    with pytest.raises(ValueError, match="X or cumulants of learner 2 contains NaN or Inf"):
+        batch.run(X, C)
+    C[1, 0] = 2e6
+    X[3, 2, 0] = 0.0
+    with pytest.raises(ValueError, match="X or cumulants of learner 0 has a value beyond"):
+        batch.run(X, C)
+    assert [batch.checkpoint_bytes(i) for i in range(3)] == before
+    with pytest.raises(ValueError, match=r"X must have shape \(T, 3, 2\)"):
+        batch.run(np.zeros((5, 2, 2)), C)
+    with pytest.raises(ValueError, match=r"X must have shape \(3, 2\)"):
+        batch.step(np.zeros((2, 2)), np.zeros(2))
+    with pytest.raises(ValueError, match="i must be a learner's index"):
+        batch.reset(3)
+    with pytest.raises(ValueError, match="seeds must hold 1 to 65536 seeds"):
+        TDLambdaBatch(2, 4, seeds=[])

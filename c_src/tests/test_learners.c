@@ -433,3 +433,68 @@ void test_ac_batch(int c)
     CHECK(acs[0].steps == 61 && acs[1].steps == 60 && acs[2].steps == 61, "steps after learn");
     CHECK_STATUS(rtu_ac_act_batch(NULL, BATCH, obs, NULL, actions, &at), RTU_ERR_NULL);
 }
+
+/* A batch of BATCH TD learners of golden case c (seeds 5, 6, 7) run over 60 time steps
+ * (rtu_td_run_batch, time-major) is bit for bit the same learners stepped alone; a refused input
+ * changes no learner and names it. */
+#define TD_STEPS 60u
+void test_td_batch(int c)
+{
+    const golden_td_case *g = &golden_td_cases[c];
+    static rtu_real batch_buf[BATCH * FIX_TD_REALS], before[BATCH * FIX_TD_REALS];
+    static rtu_real single_buf[BATCH][FIX_TD_REALS];
+    static rtu_real x[TD_STEPS * BATCH * GOLDEN_N_IN], cumulants[TD_STEPS * BATCH];
+    static rtu_real predictions[TD_STEPS * BATCH];
+    rtu_td tds[BATCH], singles[BATCH];
+    rtu_td_config cfg;
+    uint64_t seeds[BATCH] = {5u, 6u, 7u};
+    rtu_prng rng;
+    size_t i, t, at = 99, bytes, one;
+    rtu_real v;
+    int same = 1;
+    CHECK_STATUS(fix_td_make(c, seeds[0], &singles[0], single_buf[0]), RTU_OK);
+    cfg = singles[0].config;
+    CHECK_STATUS(rtu_td_batch_buffer_size((rtu_kind)g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN, BATCH,
+                                          &bytes),
+                 RTU_OK);
+    CHECK_STATUS(rtu_td_buffer_size((rtu_kind)g->kind, GOLDEN_N_IN, GOLDEN_N_HIDDEN, &one),
+                 RTU_OK);
+    CHECK(bytes == BATCH * one, "batch bytes");
+    CHECK_STATUS(rtu_td_batch_init(tds, BATCH, (rtu_kind)g->kind, (rtu_activation)g->activation,
+                                   GOLDEN_N_IN, GOLDEN_N_HIDDEN, &cfg, seeds, batch_buf,
+                                   sizeof batch_buf),
+                 RTU_OK);
+    for (i = 0; i < BATCH; ++i) {
+        CHECK_STATUS(fix_td_make(c, seeds[i], &singles[i], single_buf[i]), RTU_OK);
+    }
+    rtu_prng_seed(&rng, 21u);
+    for (t = 0; t < TD_STEPS; ++t) {
+        for (i = 0; i < BATCH; ++i) {
+            fix_td_input(&rng, (unsigned)t, x + (t * BATCH + i) * GOLDEN_N_IN,
+                         cumulants + t * BATCH + i);
+        }
+    }
+    CHECK_STATUS(rtu_td_run_batch(tds, BATCH, x, cumulants, TD_STEPS, predictions, &at), RTU_OK);
+    for (t = 0; t < TD_STEPS; ++t) {
+        for (i = 0; i < BATCH; ++i) {
+            CHECK_STATUS(rtu_td_step(&singles[i], x + (t * BATCH + i) * GOLDEN_N_IN,
+                                     cumulants[t * BATCH + i], &v),
+                         RTU_OK);
+            same &= memcmp(&v, predictions + t * BATCH + i, sizeof v) == 0;
+        }
+    }
+    for (i = 0; i < BATCH; ++i) {
+        same &= memcmp(batch_buf + i * (one / sizeof(rtu_real)), single_buf[i], one) == 0;
+    }
+    CHECK(same, "a batch's learner differs from the same learner alone");
+
+    memcpy(before, batch_buf, sizeof batch_buf);
+    x[(2 * BATCH + 1) * GOLDEN_N_IN] = (rtu_real)NAN; /* step 2, learner 1 */
+    CHECK_STATUS(rtu_td_run_batch(tds, BATCH, x, cumulants, TD_STEPS, predictions, &at),
+                 RTU_ERR_NONFINITE_INPUT);
+    CHECK(at == 1 && memcmp(before, batch_buf, sizeof batch_buf) == 0 &&
+              tds[0].steps == TD_STEPS,
+          "a refused batch run changed a learner (at %lu)", (unsigned long)at);
+    CHECK_STATUS(rtu_td_run_batch(tds, RTU_MAX_BATCH + 1u, x, cumulants, 1, NULL, &at),
+                 RTU_ERR_SIZE);
+}

@@ -50,6 +50,8 @@ const test_case test_list[] = {
     {"ac/refusals_change_nothing/0", test_ac_refusals_change_nothing, 0, NULL},
     {"ac/refusals_change_nothing/6/no_input_layer", test_ac_refusals_change_nothing, 6, NULL},
     {"ac/batch/0/separate_embed_head_extras", test_ac_batch, 0, NULL},
+    {"td/batch/1", test_td_batch, 1, NULL},
+    {"td/batch/4/lru", test_td_batch, 4, NULL},
     {"ac/batch/2/shared_embed_continuous", test_ac_batch, 2, NULL},
     {"model/0/separate_embed_head_extras", test_model_is_the_learners_forward, 0, NULL},
     {"model/1/shared_linear_heads", test_model_is_the_learners_forward, 1, NULL},
