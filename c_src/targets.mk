@@ -95,8 +95,8 @@ else ifeq ($(TARGET),cortex-m4) # bare-metal Cortex-M4F (single-precision FPU; d
 endif
 
 RTU_PRECISION_FLAGS := $(if $(filter double,$(PRECISION)),-DRTU_DOUBLE,)
-RTU_CFLAGS := $(strip -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -fno-trapping-math $(RTU_ARCH_FLAGS) \
-              $(RTU_PRECISION_FLAGS) $(EXTRA_CFLAGS))
+RTU_CFLAGS := $(strip -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -fno-trapping-math \
+              $(RTU_ARCH_FLAGS) $(RTU_PRECISION_FLAGS) $(EXTRA_CFLAGS))
 RTU_LDLIBS := -lm
 RTU_BUILD_ROOT ?= $(RTU_DIR)build/
 RTU_BUILD := $(abspath $(RTU_BUILD_ROOT))/$(TARGET)-$(PRECISION)/

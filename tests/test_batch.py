@@ -87,7 +87,8 @@ def test_refused_calls_name_the_learner_and_change_no_learner():
 
 
 @pytest.mark.parametrize("seeds, match", [
-    ([], "seeds must hold 1 to 65536 seeds"), ([1, -1], r"seeds must be integers in \[0, 2\*\*64\)"),
+    ([], "seeds must hold 1 to 65536 seeds"),
+    ([1, -1], r"seeds must be integers in \[0, 2\*\*64\)"),
     (5, "seeds must be a sequence"), ([True], "seeds must be integers")])
 def test_bad_seeds_are_refused(seeds, match):
     with pytest.raises(ValueError, match=match):

@@ -257,9 +257,9 @@ void test_model_batch(int c)
 {
     static rtu_real states[MODEL_BATCH * MODEL_MAX_STATE], alone[MODEL_BATCH][MODEL_MAX_STATE];
     static rtu_real kept[MODEL_BATCH * MODEL_MAX_STATE];
-    static rtu_real work[RTU_MODEL_BATCH_WORK_REALS(MODEL_BATCH, GOLDEN_AC_N_IN + FIX_AC_MAX_ACTIONS + 1u,
-                                                    GOLDEN_N_HIDDEN, FIX_AC_MAX_EMBED,
-                                                    FIX_AC_MAX_HEAD)];
+    static rtu_real work[RTU_MODEL_BATCH_WORK_REALS(
+        MODEL_BATCH, GOLDEN_AC_N_IN + FIX_AC_MAX_ACTIONS + 1u, GOLDEN_N_HIDDEN, FIX_AC_MAX_EMBED,
+        FIX_AC_MAX_HEAD)];
     rtu_ac ac;
     rtu_ac_shape shape = fix_ac_shape(c);
     rtu_ac_config cfg = fix_ac_config(c);
