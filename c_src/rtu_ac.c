@@ -777,6 +777,9 @@ rtu_status rtu_ac_act_batch(rtu_ac *acs, size_t count, const rtu_real *obs,
     if (acs == NULL || obs == NULL || actions == NULL || at == NULL) {
         return RTU_ERR_NULL;
     }
+    if (count > RTU_MAX_BATCH) {
+        return RTU_ERR_SIZE;
+    }
     if (count == 0) {
         return RTU_OK;
     }
@@ -811,6 +814,9 @@ rtu_status rtu_ac_learn_batch(rtu_ac *acs, size_t count, const rtu_real *rewards
     if (acs == NULL || rewards == NULL || next_obs == NULL || terminated == NULL ||
         truncated == NULL || at == NULL) {
         return RTU_ERR_NULL;
+    }
+    if (count > RTU_MAX_BATCH) {
+        return RTU_ERR_SIZE;
     }
     if (count == 0) {
         return RTU_OK;

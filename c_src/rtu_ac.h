@@ -260,7 +260,8 @@ rtu_status rtu_ac_batch_init(rtu_ac *acs, size_t count, const rtu_ac_shape *shap
  * ones; inactive rows are neither read nor written). Every active learner's input and turn are
  * checked first: a refusal (as rtu_ac_act's) changes no learner, and *at receives the index of
  * the first refused. Then each acts; RTU_ERR_DIVERGED (or RTU_ERR_OVERFLOW) is returned for the
- * first learner that diverged, *at its index, and the others have acted (restore that one). */
+ * first learner that diverged, *at its index, and the others have acted (restore that one).
+ * RTU_ERR_SIZE: count above RTU_MAX_BATCH. */
 rtu_status rtu_ac_act_batch(rtu_ac *acs, size_t count, const rtu_real *obs,
                             const unsigned char *active, rtu_real *actions, size_t *at);
 

@@ -432,6 +432,9 @@ void test_ac_batch(int c)
                  RTU_OK);
     CHECK(acs[0].steps == 61 && acs[1].steps == 60 && acs[2].steps == 61, "steps after learn");
     CHECK_STATUS(rtu_ac_act_batch(NULL, BATCH, obs, NULL, actions, &at), RTU_ERR_NULL);
+    CHECK_STATUS(rtu_ac_learn_batch(acs, RTU_MAX_BATCH + 1u, rewards, obs, terminated, truncated,
+                                    NULL, &at),
+                 RTU_ERR_SIZE);
 }
 
 /* A batch of BATCH TD learners of golden case c (seeds 5, 6, 7) run over 60 time steps
