@@ -165,10 +165,16 @@ def calibrate(run: RunSteps, settings: Settings) -> int:
     return max(1, round(steps * settings.target_s / elapsed))
 
 
-def onnxruntime_loop(path: Path, obs: np.ndarray, actions: np.ndarray,
-                     rewards: np.ndarray) -> RunSteps:
-    """session.run on the step model, batch 1, the state fed back, and the previous action and
-    reward (the graph's prev_action and prev_reward inputs, when it has them)."""
+def batch_rows(a: np.ndarray, batch: int) -> list:
+    """RING feeds of `batch` rows of a (RING rows): feed t holds rows t, t + 1, ... (mod RING), so
+    that the sequences of a batch differ (batch 1: row t, as a (1, width) array)."""
+    return [np.ascontiguousarray(a[(t + np.arange(batch)) % RING]) for t in range(RING)]
+
+
+def onnxruntime_loop(path: Path, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+                     batch: int = 1) -> RunSteps:
+    """session.run on the step model, `batch` rows at once, the states fed back, and the previous
+    action and reward (the graph's prev_action and prev_reward inputs, when it has them)."""
     import onnx
     proto = onnx.load(str(path))
     sess = ox.session(proto)
@@ -176,16 +182,35 @@ def onnxruntime_loop(path: Path, obs: np.ndarray, actions: np.ndarray,
     i_state = names.index("state_out")
     width = {i.name: i.type.tensor_type.shape.dim[1].dim_value for i in proto.graph.input}
     extras = ox.previous_inputs(ox.metadata(proto), actions[:RING], rewards[:RING])
-    ring = [{"obs": obs[t][None, :], **{k: v[t][None, :] for k, v in extras.items()}}
-            for t in range(RING)]
+    rows = {"obs": batch_rows(obs[:RING], batch),
+            **{k: batch_rows(v, batch) for k, v in extras.items()}}
+    ring = [{k: v[t] for k, v in rows.items()} for t in range(RING)]
     mask = RING - 1
     run = sess.run
 
     def loop(steps: int) -> float:
-        state = np.zeros((1, width["state"]), dtype=np.float32)
+        state = np.zeros((batch, width["state"]), dtype=np.float32)
         start = time.perf_counter()
         for t in range(steps):
             state = run(names, {**ring[t & mask], "state": state})[i_state]
+        return time.perf_counter() - start
+
+    return loop
+
+
+def step_feed_loop(cm, ring: list) -> RunSteps:
+    """cm.step and cm.feed (a CModel or a CModelBatch) round the ring of (obs, action, reward),
+    the state kept in C."""
+    mask = RING - 1
+
+    def loop(steps: int) -> float:
+        cm.reset()
+        step, feed = cm.step, cm.feed
+        start = time.perf_counter()
+        for t in range(steps):
+            o, a, r = ring[t & mask]
+            step(o)
+            feed(a, r)
         return time.perf_counter() - start
 
     return loop
@@ -193,74 +218,18 @@ def onnxruntime_loop(path: Path, obs: np.ndarray, actions: np.ndarray,
 
 def cffi_loop(model: InferenceModel, obs: np.ndarray, actions: np.ndarray,
               rewards: np.ndarray) -> RunSteps:
-    """CModel.step and CModel.feed, the state kept in C."""
-    cm = CModel(model, np.float32)
+    """CModel.step and CModel.feed, batch 1."""
     ring = [(np.ascontiguousarray(obs[t]), actions[t], float(rewards[t])) for t in range(RING)]
-    mask = RING - 1
-
-    def loop(steps: int) -> float:
-        cm.reset()
-        step, feed = cm.step, cm.feed
-        start = time.perf_counter()
-        for t in range(steps):
-            o, a, r = ring[t & mask]
-            step(o)
-            feed(a, r)
-        return time.perf_counter() - start
-
-    return loop
-
-
-def batch_rows(a: np.ndarray) -> list:
-    """RING batches of BATCH rows of a (RING rows): batch t holds rows t, t + 1, ... (mod RING),
-    so that the sequences differ."""
-    return [np.ascontiguousarray(a[(t + np.arange(BATCH)) % RING]) for t in range(RING)]
-
-
-def onnxruntime_batch_loop(path: Path, obs: np.ndarray, actions: np.ndarray,
-                           rewards: np.ndarray) -> RunSteps:
-    """session.run on BATCH rows at once, the states fed back."""
-    import onnx
-    proto = onnx.load(str(path))
-    sess = ox.session(proto)
-    names = [o.name for o in proto.graph.output]
-    i_state = names.index("state_out")
-    width = {i.name: i.type.tensor_type.shape.dim[1].dim_value for i in proto.graph.input}
-    extras = ox.previous_inputs(ox.metadata(proto), actions[:RING], rewards[:RING])
-    rows = {"obs": batch_rows(obs[:RING]), **{k: batch_rows(v) for k, v in extras.items()}}
-    ring = [{k: v[t] for k, v in rows.items()} for t in range(RING)]
-    mask = RING - 1
-    run = sess.run
-
-    def loop(steps: int) -> float:
-        state = np.zeros((BATCH, width["state"]), dtype=np.float32)
-        start = time.perf_counter()
-        for t in range(steps):
-            state = run(names, {**ring[t & mask], "state": state})[i_state]
-        return time.perf_counter() - start
-
-    return loop
+    return step_feed_loop(CModel(model, np.float32), ring)
 
 
 def cffi_batch_loop(model: InferenceModel, obs: np.ndarray, actions: np.ndarray,
                     rewards: np.ndarray) -> RunSteps:
-    """CModelBatch.step and CModelBatch.feed on BATCH sequences, the states kept in C."""
-    cm = CModelBatch(model, BATCH, np.float32)
+    """CModelBatch.step and CModelBatch.feed on BATCH sequences (one C call each)."""
     a_rows = actions[:RING].reshape(RING, -1)
-    ring = list(zip(batch_rows(obs[:RING]), batch_rows(a_rows), batch_rows(rewards[:RING])))
-    mask = RING - 1
-
-    def loop(steps: int) -> float:
-        cm.reset()
-        step, feed = cm.step, cm.feed
-        start = time.perf_counter()
-        for t in range(steps):
-            o, a, r = ring[t & mask]
-            step(o)
-            feed(a, r)
-        return time.perf_counter() - start
-
-    return loop
+    ring = list(zip(batch_rows(obs[:RING], BATCH), batch_rows(a_rows, BATCH),
+                    batch_rows(rewards[:RING], BATCH)))
+    return step_feed_loop(CModelBatch(model, BATCH, np.float32), ring)
 
 
 def program_loop(binary: Path, model_file: Path) -> RunSteps:
@@ -399,8 +368,8 @@ def run(settings: Settings, directory: Path) -> tuple[list[dict], str]:
                  "onnxruntime_int8": onnxruntime_loop(files["onnx_int8"], obs, actions, rewards),
                  "c_cffi": cffi_loop(model, obs, actions, rewards),
                  "c_program": program_loop(binary, program_input),
-                 "onnxruntime_f32_batch": onnxruntime_batch_loop(files["onnx_f32"], obs, actions,
-                                                                 rewards),
+                 "onnxruntime_f32_batch": onnxruntime_loop(files["onnx_f32"], obs, actions,
+                                                           rewards, BATCH),
                  "c_cffi_batch": cffi_batch_loop(model, obs, actions, rewards)}
         results.append({
             "name": name, "n_in": model.n_in, "n_hidden": model.n_hidden, "n_out": model.n_out,

@@ -724,14 +724,7 @@ rtu_status rtu_ac_batch_buffer_size(const rtu_ac_shape *shape, size_t count, siz
         return RTU_ERR_NULL;
     }
     status = rtu_ac_buffer_size(shape, &one);
-    if (status != RTU_OK) {
-        return status;
-    }
-    if (count == 0 || count > RTU_MAX_BATCH || one > (size_t)-1 / count) {
-        return RTU_ERR_SIZE;
-    }
-    *bytes = one * count;
-    return RTU_OK;
+    return status == RTU_OK ? rtu_batch_bytes(one, count, bytes) : status;
 }
 
 rtu_status rtu_ac_batch_init(rtu_ac *acs, size_t count, const rtu_ac_shape *shape,

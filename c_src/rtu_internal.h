@@ -172,6 +172,17 @@ static inline int rtu_reals_fit(double count)
     return count * (double)sizeof(rtu_real) <= (double)(SIZE_MAX / 4u);
 }
 
+/* *bytes = count * one, the buffer of a batch of count learners of one bytes each (rtu_ac.h,
+ * rtu_td.h): RTU_ERR_SIZE for count 0, above RTU_MAX_BATCH, or a product beyond size_t. */
+static inline rtu_status rtu_batch_bytes(size_t one, size_t count, size_t *bytes)
+{
+    if (count == 0 || count > RTU_MAX_BATCH || one > (size_t)-1 / count) {
+        return RTU_ERR_SIZE;
+    }
+    *bytes = one * count;
+    return RTU_OK;
+}
+
 /* v[0..count) = 0. */
 void rtu_zero(rtu_real *v, size_t count);
 

@@ -227,6 +227,19 @@ static void head_forward(const rtu_model *m, const rtu_model_head *hd, const rtu
                            o);
 }
 
+/* x (n_x reals): obs normalised by the model's statistics, then the extras the state keeps. */
+static void model_input(const rtu_model *m, const rtu_real *obs, const rtu_real *extras,
+                        rtu_real *x)
+{
+    size_t j;
+    for (j = 0; j < m->n_obs; ++j) {
+        x[j] = m->obs_mean != NULL ? (obs[j] - m->obs_mean[j]) * m->obs_inv_std[j] : obs[j];
+    }
+    for (j = m->n_obs; j < n_x(m); ++j) {
+        x[j] = extras[j - m->n_obs];
+    }
+}
+
 /* The step without input checks: work = [x (n_x); e_hat, e (m); h (2n); q_hat, q (k)]. The
  * caller's arrays are distinct. */
 static rtu_status model_step(const rtu_model *m, rtu_real *state, const rtu_real *obs,
@@ -237,12 +250,7 @@ static rtu_status model_step(const rtu_model *m, rtu_real *state, const rtu_real
     rtu_real *x = work, *e_hat = x + nx, *e = e_hat + mm, *h = e + mm, *q_hat = h + n2;
     rtu_real *q = q_hat + k, *extras = state + m->n_trunks * n2;
     int finite = 1;
-    for (j = 0; j < m->n_obs; ++j) {
-        x[j] = m->obs_mean != NULL ? (obs[j] - m->obs_mean[j]) * m->obs_inv_std[j] : obs[j];
-    }
-    for (j = m->n_obs; j < nx; ++j) {
-        x[j] = extras[j - m->n_obs];
-    }
+    model_input(m, obs, extras, x);
     for (r = 0; r < m->n_trunks; ++r) {
         const rtu_model_trunk *t = &m->trunk[r];
         if (mm) {
@@ -480,14 +488,8 @@ rtu_status rtu_model_step_batch(const rtu_model *m, size_t count, rtu_real *stat
     xt = work + count * n_work;
     acc = xt + count * RTU_MODEL_WIDEST_INPUT_(nx, m->n_hidden, k);
     for (i = 0; i < count; ++i) {
-        const rtu_real *o = obs + i * m->n_obs, *extras = states + i * n_state + m->n_trunks * n2;
-        rtu_real *x = work + i * n_work + x_at;
-        for (j = 0; j < m->n_obs; ++j) {
-            x[j] = m->obs_mean != NULL ? (o[j] - m->obs_mean[j]) * m->obs_inv_std[j] : o[j];
-        }
-        for (j = m->n_obs; j < nx; ++j) {
-            x[j] = extras[j - m->n_obs];
-        }
+        model_input(m, obs + i * m->n_obs, states + i * n_state + m->n_trunks * n2,
+                    work + i * n_work + x_at);
     }
     for (r = 0; r < m->n_trunks; ++r) {
         const rtu_model_trunk *t = &m->trunk[r];

@@ -194,14 +194,7 @@ rtu_status rtu_td_batch_buffer_size(rtu_kind kind, size_t n_in, size_t n_hidden,
         return RTU_ERR_NULL;
     }
     status = rtu_td_buffer_size(kind, n_in, n_hidden, &one);
-    if (status != RTU_OK) {
-        return status;
-    }
-    if (count == 0 || count > RTU_MAX_BATCH || one > (size_t)-1 / count) {
-        return RTU_ERR_SIZE;
-    }
-    *bytes = one * count;
-    return RTU_OK;
+    return status == RTU_OK ? rtu_batch_bytes(one, count, bytes) : status;
 }
 
 rtu_status rtu_td_batch_init(rtu_td *tds, size_t count, rtu_kind kind, rtu_activation activation,

@@ -39,6 +39,14 @@ def _seeds(seeds) -> list:
     return [int(s) for s in out]
 
 
+def _learner_index(i, count: int) -> int:
+    """i as a learner's index in [0, count); ValueError naming it otherwise."""
+    if isinstance(i, (bool, np.bool_)) or not isinstance(i, numbers.Integral) \
+            or not 0 <= i < count:
+        raise ValueError(f"i must be a learner's index in [0, {count}), got {i!r}")
+    return int(i)
+
+
 def _flags(name: str, value, count: int) -> np.ndarray:
     """value as a C-contiguous uint8 array of count 0/1 entries from bools; ValueError naming it
     otherwise."""
@@ -186,10 +194,7 @@ class ActorCriticBatch:
         self.lib.rtu_ac_begin_episode(self.acs + self._index(i))
 
     def _index(self, i) -> int:
-        if isinstance(i, (bool, np.bool_)) or not isinstance(i, numbers.Integral) \
-                or not 0 <= i < self.count:
-            raise ValueError(f"i must be a learner's index in [0, {self.count}), got {i!r}")
-        return int(i)
+        return _learner_index(i, self.count)
 
     def checkpoint_bytes(self, i: int) -> bytes:
         """Learner i's checkpoint, as ActorCritic.checkpoint_bytes gives it (ActorCritic.from_bytes
@@ -286,10 +291,7 @@ class TDLambdaBatch:
         return np.array([int(self.tds[i].steps) for i in range(self.count)], dtype=np.int64)
 
     def _index(self, i) -> int:
-        if isinstance(i, (bool, np.bool_)) or not isinstance(i, numbers.Integral) \
-                or not 0 <= i < self.count:
-            raise ValueError(f"i must be a learner's index in [0, {self.count}), got {i!r}")
-        return int(i)
+        return _learner_index(i, self.count)
 
     def step(self, X, cumulants) -> np.ndarray:
         """One step of every learner: X (B, n_in), cumulants (B,); returns the predictions (B,)."""
