@@ -257,9 +257,7 @@ static rtu_real normalized(const rtu_ac *ac, size_t j, rtu_real value, rtu_real 
     return (value - *mean) / RTU_SQRT(var + RTU_NORM_EPS);
 }
 
-/* into[0..n_obs) = obs normalised after adding it to the statistics (or obs when normalize_obs is
- * off). */
-static void normalize_obs(rtu_ac *ac, const rtu_real *obs, rtu_real *into)
+void rtu_ac_normalize_obs(rtu_ac *ac, const rtu_real *obs, rtu_real *into)
 {
     size_t j, d_in = ac->shape.n_obs;
     for (j = 0; j < d_in; ++j) {
@@ -270,6 +268,22 @@ static void normalize_obs(rtu_ac *ac, const rtu_real *obs, rtu_real *into)
         }
     }
     ac->obs_count += ac->obs_count < RTU_COUNT_LIMIT; /* counts stop there (rtu.h) */
+}
+
+rtu_real rtu_ac_return_scale(rtu_ac *ac, rtu_real u)
+{
+    rtu_real var = welford(u, ac->ret_count, &ac->ret_mean, &ac->ret_m2);
+    ac->ret_count += ac->ret_count < RTU_COUNT_LIMIT; /* counts stop there (rtu.h) */
+    return RTU_SQRT(var + RTU_NORM_EPS);
+}
+
+void rtu_ac_normalized_obs(const rtu_ac *ac, const rtu_real *obs, rtu_real *into)
+{
+    size_t j;
+    rtu_real mean, m2;
+    for (j = 0; j < ac->shape.n_obs; ++j) {
+        into[j] = ac->config.normalize_obs ? normalized(ac, j, obs[j], &mean, &m2) : obs[j];
+    }
 }
 
 /* The previous-reward input of reward (within RTU_INPUT_LIMIT), normalised as an observation
@@ -301,6 +315,12 @@ static rtu_status check_normalized(const rtu_ac *ac, const rtu_real *obs)
         }
     }
     return RTU_OK;
+}
+
+rtu_status rtu_ac_check_obs(const rtu_ac *ac, const rtu_real *obs)
+{
+    rtu_status status = rtu_check_input(obs, ac->shape.n_obs);
+    return status == RTU_OK ? check_normalized(ac, obs) : status;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -340,10 +360,9 @@ static void heads_forward(rtu_ac *ac)
     }
 }
 
-/* Every network forward on ac->x; obs is remembered as the observation the networks hold. */
-static rtu_status feed(rtu_ac *ac, const rtu_real *obs)
+rtu_status rtu_ac_forward(rtu_ac *ac)
 {
-    size_t r, j;
+    size_t r;
     rtu_status status;
     for (r = 0; r < (ac->shape.shared ? 1u : 2u); ++r) {
         rtu_ac_trunk *t = &ac->trunk[r];
@@ -359,6 +378,17 @@ static rtu_status feed(rtu_ac *ac, const rtu_real *obs)
         }
     }
     heads_forward(ac);
+    return RTU_OK;
+}
+
+/* Every network forward on ac->x; obs is remembered as the observation the networks hold. */
+static rtu_status feed(rtu_ac *ac, const rtu_real *obs)
+{
+    size_t j;
+    rtu_status status = rtu_ac_forward(ac);
+    if (status != RTU_OK) {
+        return status;
+    }
     for (j = 0; j < ac->shape.n_obs; ++j) {
         ac->obs_last[j] = obs[j];
     }
@@ -379,7 +409,7 @@ void rtu_ac_refresh_forward(rtu_ac *ac)
 }
 
 /* v(s') of the critic on x_next, without changing any state or trace (the peek scratch). */
-static rtu_real peek_value(rtu_ac *ac)
+rtu_real rtu_ac_peek_value(rtu_ac *ac)
 {
     const rtu_ac_trunk *t = &ac->trunk[0];
     const rtu_ac_head *hd = &ac->head[0];
@@ -413,8 +443,7 @@ rtu_real rtu_ac_value(const rtu_ac *ac)
     return ac->head[0].out[0];
 }
 
-/* pi: log-softmax of the actor's logits (discrete), or its means then stds (continuous). */
-static void policy_forward(rtu_ac *ac)
+void rtu_ac_policy_forward(rtu_ac *ac)
 {
     size_t i, A = ac->shape.n_actions;
     const rtu_real *out = ac->head[1].out;
@@ -488,14 +517,14 @@ static rtu_status act_run(rtu_ac *ac, const rtu_real *obs, rtu_real *action)
     size_t j, A;
     rtu_status status;
     if (!ac->fed) { /* an episode's first step: no previous action or reward */
-        normalize_obs(ac, obs, ac->x);
+        rtu_ac_normalize_obs(ac, obs, ac->x);
         rtu_zero(ac->x + ac->shape.n_obs, ac->n_x - ac->shape.n_obs);
         status = feed(ac, obs);
         if (status != RTU_OK) {
             return status;
         }
     }
-    policy_forward(ac);
+    rtu_ac_policy_forward(ac);
     if (!rtu_all_finite(ac->pi, policy_outputs(&ac->shape))) {
         return RTU_ERR_DIVERGED; /* the actor's outputs overflowed: never a non-finite action */
     }
@@ -521,12 +550,12 @@ rtu_status rtu_ac_act(rtu_ac *ac, const rtu_real *obs, rtu_real *action)
 /* ------------------------------------------------------------------------------------------ */
 /* Learning                                                                                    */
 
-/* dL/dout of the actor's L = log pi(a|s) + c sign(delta) H(pi(.|s)) into d_out. */
-static void policy_output_gradient(const rtu_ac *ac, rtu_real entropy_scale, rtu_real *d_out)
+void rtu_ac_policy_gradient(const rtu_ac *ac, rtu_real logp_scale, rtu_real entropy_scale,
+                            rtu_real *d_out)
 {
     size_t i, A = ac->shape.n_actions;
     if (ac->shape.action_kind == RTU_ACTIONS_DISCRETE) {
-        /* d/dlogit_i = [i == a] - p_i + c sign(delta) (-p_i (log p_i + H)) */
+        /* d/dlogit_i = w ([i == a] - p_i) + c (-p_i (log p_i + H)) */
         size_t a = (size_t)ac->action[0];
         rtu_real entropy = 0;
         for (i = 0; i < A; ++i) {
@@ -534,32 +563,29 @@ static void policy_output_gradient(const rtu_ac *ac, rtu_real entropy_scale, rtu
         }
         for (i = 0; i < A; ++i) {
             rtu_real p = RTU_EXP(ac->pi[i]);
-            d_out[i] = (i == a ? (rtu_real)1 : (rtu_real)0) - p -
+            d_out[i] = logp_scale * ((i == a ? (rtu_real)1 : (rtu_real)0) - p) -
                        entropy_scale * p * (ac->pi[i] + entropy);
         }
     } else {
         /* log pi = -sum ((a - mu)^2 / (2 std^2) + log std) + const, H = sum log std + const:
-         * d/dmu = (a - mu) / std^2; d/dstd = (a - mu)^2 / std^3 - 1 / std + c sign(delta) / std;
+         * d/dmu = w (a - mu) / std^2; d/dstd = w ((a - mu)^2 / std^3 - 1 / std) + c / std;
          * d std / d pre = sigmoid(pre) below std_max, 0 at it */
         const rtu_real *pre = ac->head[1].out + A;
         for (i = 0; i < A; ++i) {
             rtu_real mu = ac->pi[i], std = ac->pi[A + i], diff = ac->action[i] - mu;
             rtu_real inv = (rtu_real)1 / std;
-            rtu_real d_std = diff * diff * inv * inv * inv - inv + entropy_scale * inv;
+            rtu_real d_std = logp_scale * (diff * diff * inv * inv * inv - inv) +
+                             entropy_scale * inv;
             int bounded;
             (void)rtu_bounded_std(pre[i], ac->config.std_min, ac->config.std_max, &bounded);
-            d_out[i] = diff * inv * inv;
+            d_out[i] = logp_scale * (diff * inv * inv);
             d_out[A + i] = bounded ? (rtu_real)0
                                    : d_std / ((rtu_real)1 + RTU_EXP(-pre[i]));
         }
     }
 }
 
-/* z (one network's trace) = decay z + grad of the scalar whose dL/dout is d_out (consumed), at
- * the activations of the step the networks hold: the head by backprop, the RTU by RTRL, the
- * input layer by the one-step sensitivity; each part of z decays in the pass that adds its
- * gradient. */
-static void backward(rtu_ac *ac, size_t r, rtu_real *d_out, rtu_real decay, rtu_real *z)
+void rtu_ac_backward(rtu_ac *ac, size_t r, rtu_real *d_out, rtu_real decay, rtu_real *z)
 {
     const rtu_ac_trunk *t = trunk_of(ac, r);
     const rtu_ac_head *hd = &ac->head[r];
@@ -591,6 +617,27 @@ static rtu_real clamp_input(rtu_real v)
 {
     const rtu_real limit = (rtu_real)RTU_INPUT_LIMIT;
     return v > limit ? limit : (v < -limit ? -limit : v);
+}
+
+void rtu_ac_write_extras(rtu_ac *ac, rtu_real reward, rtu_real *x)
+{
+    const rtu_ac_shape *s = &ac->shape;
+    size_t i, at = s->n_obs;
+    if (s->prev_action) {
+        if (s->action_kind == RTU_ACTIONS_DISCRETE) {
+            for (i = 0; i < s->n_actions; ++i) {
+                x[at + i] = i == (size_t)ac->action[0] ? (rtu_real)1 : (rtu_real)0;
+            }
+        } else { /* within the cell's input range, so the forward of x cannot refuse it */
+            for (i = 0; i < s->n_actions; ++i) {
+                x[at + i] = clamp_input(ac->action[i]);
+            }
+        }
+        at += s->n_actions;
+    }
+    if (s->prev_reward) {
+        x[at] = clamp_input(normalize_reward(ac, reward));
+    }
 }
 
 static void set_trace(rtu_obgd_trace *tr, rtu_real *z, size_t n_z, rtu_ac_trunk *t,
@@ -629,8 +676,7 @@ static rtu_status learn_run(rtu_ac *ac, rtu_real reward, const rtu_real *next_ob
                             int terminated, int truncated)
 {
     const rtu_ac_config *cfg = &ac->config;
-    const rtu_ac_shape *s = &ac->shape;
-    size_t i, at;
+    size_t i;
     rtu_real r, v_s, v_next = 0, delta, decay, sign, d_value = 1;
     rtu_obgd_trace traces[2];
     rtu_status status;
@@ -638,44 +684,26 @@ static rtu_status learn_run(rtu_ac *ac, rtu_real reward, const rtu_real *next_ob
     /* reward scaling: r~ = r / sqrt(var(u) + eps), u the discounted return trace */
     r = reward;
     if (cfg->scale_reward) {
-        rtu_real var;
         ac->ret_trace = cfg->gamma * (terminated ? (rtu_real)0 : (rtu_real)1) * ac->ret_trace +
                         reward;
-        var = welford(ac->ret_trace, ac->ret_count, &ac->ret_mean, &ac->ret_m2);
-        ac->ret_count += ac->ret_count < RTU_COUNT_LIMIT;
-        r = reward / RTU_SQRT(var + RTU_NORM_EPS);
+        r = reward / rtu_ac_return_scale(ac, ac->ret_trace);
     }
     /* x_{t+1} = [normalised s_{t+1}; a_t; normalised r] */
-    normalize_obs(ac, next_obs, ac->x_next);
-    at = s->n_obs;
-    if (s->prev_action) {
-        if (s->action_kind == RTU_ACTIONS_DISCRETE) {
-            for (i = 0; i < s->n_actions; ++i) {
-                ac->x_next[at + i] = i == (size_t)ac->action[0] ? (rtu_real)1 : (rtu_real)0;
-            }
-        } else { /* within the cell's input range, so the forward of x' cannot refuse it */
-            for (i = 0; i < s->n_actions; ++i) {
-                ac->x_next[at + i] = clamp_input(ac->action[i]);
-            }
-        }
-        at += s->n_actions;
-    }
-    if (s->prev_reward) {
-        ac->x_next[at] = clamp_input(normalize_reward(ac, reward));
-    }
+    rtu_ac_normalize_obs(ac, next_obs, ac->x_next);
+    rtu_ac_write_extras(ac, reward, ac->x_next);
     /* delta = r~ + gamma (1 - terminated) v(s_{t+1}) - v(s_t), v(s_{t+1}) by a peek at theta_t */
     v_s = rtu_ac_value(ac);
     if (!terminated) {
-        v_next = peek_value(ac);
+        v_next = rtu_ac_peek_value(ac);
     }
     delta = r + cfg->gamma * v_next - v_s;
     sign = delta > 0 ? (rtu_real)1 : (delta < 0 ? (rtu_real)-1 : (rtu_real)0);
 
     /* z_v = gamma lambda z_v + grad v(s);  z_pi = gamma lambda z_pi + grad [log pi + c sign H] */
     decay = cfg->gamma * cfg->lambda;
-    backward(ac, 0, &d_value, decay, ac->z_v);
-    policy_output_gradient(ac, cfg->entropy_coef * sign, ac->grad);
-    backward(ac, 1, ac->grad, decay, ac->z_pi);
+    rtu_ac_backward(ac, 0, &d_value, decay, ac->z_v);
+    rtu_ac_policy_gradient(ac, 1, cfg->entropy_coef * sign, ac->grad);
+    rtu_ac_backward(ac, 1, ac->grad, decay, ac->z_pi);
 
     /* one ObGD (or SGD) step per trace over its network, a shared trunk taking both; the phase
      * wrap (the backward scratch is free again: it takes the ratios) and the refresh */

@@ -336,6 +336,37 @@ rtu_status rtu_obgd_update(int obgd, rtu_real alpha, rtu_real delta, rtu_obgd_tr
  * parameters and the cells' states but not the activations (rtu_ac.c). */
 void rtu_ac_refresh_forward(rtu_ac *ac);
 
+/* The actor-critic's pieces that PPO (rtu_ppo.c) runs in its own order, on a network it trains
+ * by other means (rtu_ac.c; the order act and learn run them in is at the top of rtu_ac.h). */
+/* Every network forward on ac->x (the cells step; memoryless: from the zero state). */
+rtu_status rtu_ac_forward(rtu_ac *ac);
+/* ac->pi from the actor's outputs: log-softmax (discrete), or means then bounded stds. */
+void rtu_ac_policy_forward(rtu_ac *ac);
+/* into[0..n_obs) = obs normalised after adding it to the running statistics (obs itself when
+ * normalize_obs is off); the statistics keep it. */
+void rtu_ac_normalize_obs(rtu_ac *ac, const rtu_real *obs, rtu_real *into);
+/* into[0..n_obs) = obs normalised as rtu_ac_normalize_obs would, the statistics unchanged. */
+void rtu_ac_normalized_obs(const rtu_ac *ac, const rtu_real *obs, rtu_real *into);
+/* Reward scaling: the return trace u added to its running statistics; returns sqrt(var + eps),
+ * the divisor of the reward. */
+rtu_real rtu_ac_return_scale(rtu_ac *ac, rtu_real u);
+/* What act refuses of an observation: non-finite, beyond RTU_INPUT_LIMIT, also once normalised. */
+rtu_status rtu_ac_check_obs(const rtu_ac *ac, const rtu_real *obs);
+/* x[n_obs..n_x) = the extras after ac->action and reward (the previous action, the previous
+ * reward normalised; the reward statistics take reward): x_{t+1}'s tail. */
+void rtu_ac_write_extras(rtu_ac *ac, rtu_real reward, rtu_real *x);
+/* v of the critic on ac->x_next without changing any state or trace (the peek scratch). */
+rtu_real rtu_ac_peek_value(rtu_ac *ac);
+/* dL/dout of the actor for L = logp_scale log pi(a|s) + entropy_scale H(pi(.|s)), a = ac->action,
+ * at the pi of the latest policy forward, into d_out (o reals). */
+void rtu_ac_policy_gradient(const rtu_ac *ac, rtu_real logp_scale, rtu_real entropy_scale,
+                            rtu_real *d_out);
+/* z (network r's parameter layout; 0 critic, 1 actor) = decay z + grad of the scalar whose
+ * dL/dout is d_out (consumed), at the activations of the step the networks hold: the head by
+ * backprop, the RTU by RTRL, the input layer by the one-step sensitivity; each part of z decays
+ * in the pass that adds its gradient (decay 1: z accumulates). Uses ac->grad past o reals. */
+void rtu_ac_backward(rtu_ac *ac, size_t r, rtu_real *d_out, rtu_real decay, rtu_real *z);
+
 /* Whether a hyperparameter obeys its rule (rtu_config.h): finite, and in [0, 1], (0, inf) or
  * [0, inf). */
 static inline int rtu_rule_ok(rtu_real v, rtu_rule rule)

@@ -6,12 +6,13 @@ from ._ccore import RTUError
 from .ac import ActorCritic
 from .batch import ActorCriticBatch, TDLambdaBatch
 from .cell import RTUCell
-from .reference.config import ACConfig, ACNetwork, TDConfig
+from .ppo import PPO
+from .reference.config import ACConfig, ACNetwork, PPOConfig, TDConfig
 from .td import TDLambda
 from .tasks.registry import register_envs
 
 register_envs()  # rtu_edge/CartPoleP-v0, PendulumP-v0, MemoryChain-v0, when gymnasium is there
 
 __version__ = "0.1.0"
-__all__ = ["ACConfig", "ACNetwork", "ActorCritic", "ActorCriticBatch", "RTUCell", "RTUError",
-           "TDConfig", "TDLambda", "TDLambdaBatch", "__version__"]
+__all__ = ["ACConfig", "ACNetwork", "ActorCritic", "ActorCriticBatch", "PPO", "PPOConfig",
+           "RTUCell", "RTUError", "TDConfig", "TDLambda", "TDLambdaBatch", "__version__"]

@@ -116,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "(gru, numpy), a random policy (control tasks), predicting zero or "
                          "the pattern-aware lookup table (prediction tasks); of the baselines "
                          "only the memoryless actor-critic keeps a checkpoint")
+    tr.add_argument("--algo", choices=("ac", "ppo"), default="ac",
+                    help="control tasks: how the network learns: the streaming actor-critic "
+                         "AC(lambda) (ac, default), or PPO with RTRL on --n-envs environments "
+                         "(ppo; its checkpoint is an actor-critic's: the hand-off)")
     tr.add_argument("--bptt-window", type=_positive_int, default=None, metavar="T",
                     help="--agent gru: the steps truncated BPTT goes back through (default "
                          f"{DEFAULT_BPTT_WINDOW}); --hidden is the GRU's size")
@@ -133,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--log-every", type=_positive_int, default=10000, metavar="N",
                     help="prediction tasks: steps per metrics row (default 10000)")
     _hyperparameter_arguments(tr)
+    _ppo_arguments(tr)
 
     ev = sub.add_parser(
         "eval", help="run a trained learner from a checkpoint",
@@ -274,6 +279,33 @@ def _hyperparameter_arguments(p: argparse.ArgumentParser) -> None:
         else:
             net.add_argument(flag, dest=f"net_{f.name}", action=argparse.BooleanOptionalAction,
                              default=None, help=text)
+
+
+def _ppo_arguments(p: argparse.ArgumentParser) -> None:
+    """A flag for each field of PPOConfig (--n-envs, --clip-coef, --fresh-state /
+    --no-fresh-state...); a flag not given keeps the default. Their values go to RunConfig.ppo."""
+    import dataclasses
+
+    from .reference.config import PPOConfig
+    group = p.add_argument_group("PPO", "--algo ppo: the rollout, the loss and Adam (PPOConfig; "
+                                        "the network and gamma are the actor-critic's)")
+    for f in dataclasses.fields(PPOConfig):
+        text = f"{f.metadata['help']}, {PPOConfig.rule(f.name)} (default {f.default})"
+        flag = "--" + f.name.replace("_", "-")
+        if "size" in f.metadata:
+            group.add_argument(flag, dest=f"ppo_{f.name}", type=_size, default=None,
+                               metavar="N", help=text)
+        elif "rule" in f.metadata:
+            group.add_argument(flag, dest=f"ppo_{f.name}", type=float, default=None,
+                               metavar="X", help=text)
+        else:
+            group.add_argument(flag, dest=f"ppo_{f.name}", action=argparse.BooleanOptionalAction,
+                               default=None, help=text)
+
+
+def ppo_overrides(args) -> dict:
+    """The PPO flags given on the command line, by PPOConfig field name."""
+    return {k[4:]: v for k, v in vars(args).items() if k.startswith("ppo_") and v is not None}
 
 
 def learner_overrides(args) -> dict:

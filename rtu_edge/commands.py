@@ -23,17 +23,19 @@ def _config(args) -> RunConfig:
     dtype = args.dtype or ("float64" if args.backend == "reference" else "float32")
     if args.backend == "reference" and dtype != "float64":
         raise ValueError("--dtype: the reference backend is float64 only")
-    from .cli import learner_overrides, network_overrides
+    from .cli import learner_overrides, network_overrides, ppo_overrides
     try:  # bptt_window, a hyperparameter the task's learner does not have, or out of its range
         cfg = RunConfig(task=args.task, steps=args.steps, hidden=args.hidden, kind=args.kind,
                         activation=args.activation, backend=args.backend, dtype=dtype,
                         seed=args.seed, checkpoint_every=args.checkpoint_every,
                         log_every=args.log_every, agent=args.agent,
                         bptt_window=args.bptt_window, learner=learner_overrides(args),
-                        network=network_overrides(args))
+                        network=network_overrides(args), algo=args.algo,
+                        ppo=ppo_overrides(args))
         gamma = make_prediction_task(cfg).gamma if args.task in PREDICTION_TASKS else None
         cfg.learner_config(gamma).check()
         cfg.network_config().check()
+        cfg.ppo_config()
     except ValueError as err:
         key = str(err).split()[0]
         raise ValueError(f"--{c_name(key).replace('_', '-')}: {err}") from None
@@ -43,10 +45,11 @@ def _config(args) -> RunConfig:
 def _given_settings(args) -> dict:
     """The settings given on the command line (args.given: their dests), as RunConfig fields;
     learner and network as dicts of the fields given (their flags default to None)."""
-    from .cli import learner_overrides, network_overrides
+    from .cli import learner_overrides, network_overrides, ppo_overrides
     given = {dest: getattr(args, dest) for dest in args.given
-             if not dest.startswith(("hp_", "net_"))}
-    return {**given, "learner": learner_overrides(args), "network": network_overrides(args)}
+             if not dest.startswith(("hp_", "net_", "ppo_"))}
+    return {**given, "learner": learner_overrides(args), "network": network_overrides(args),
+            "ppo": ppo_overrides(args)}
 
 
 def train(args) -> int:

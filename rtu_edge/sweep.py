@@ -26,7 +26,10 @@ window T, as ``--bptt-window``), ``hidden``, ``kind`` and ``activation``
 ``rtu-edge train`` names without the dashes (``gamma``, ``lambda``, ``entropy_coef``...; fields of
 TDConfig for prediction tasks, of ACConfig for control tasks) and, for control tasks, the
 actor-critic's network by its ACNetwork fields (``n_embed``, ``n_head``, ``shared``,
-``prev_action``, ``prev_reward``, ``memoryless``). Runs use the C core (the gru agent: numpy).
+``prev_action``, ``prev_reward``, ``memoryless``); ``algo = "ppo"`` trains that network by PPO
+with RTRL (as ``rtu-edge train --algo ppo``), with PPO's settings by their PPOConfig fields
+(``n_envs``, ``n_steps``, ``learning_rate``, ``fresh_state``...). Runs use the C core (the gru
+agent: numpy).
 The whole file is checked before anything runs; a fault is one line naming the file and the key.
 results.csv records each run's ``flops_per_step`` (its learner's, rtu_edge.train.learner_flops).
 
@@ -61,7 +64,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
 from ._extras import require
-from .reference.config import ACConfig, ACNetwork, TDConfig, c_name
+from .reference.config import ACConfig, ACNetwork, PPOConfig, TDConfig, c_name
 from .tasks.suite import task_info
 from .train import Interrupted, Metrics, RunConfig, check_setting
 
@@ -74,15 +77,17 @@ LEARNER_KEYS = {c_name(f.name): f.name for cls in (TDConfig, ACConfig)
                 for f in dataclasses.fields(cls)}
 #: the actor-critic's network as sweep keys (ACNetwork's fields)
 NETWORK_KEYS = tuple(f.name for f in dataclasses.fields(ACNetwork))
+#: PPO's settings as sweep keys (PPOConfig's fields; with algo = "ppo")
+PPO_KEYS = tuple(f.name for f in dataclasses.fields(PPOConfig))
 #: the keys of a configuration besides the learner's
 RUN_KEYS = ("label", "task", "steps", "agent", "bptt_window", "hidden", "kind", "activation",
-            "dtype", "log_every")
+            "dtype", "log_every", "algo")
 TOP_KEYS = ("seeds", "defaults", "configs")
 #: results.csv: what a run gave (flops_per_step: its learner's, as config.json records it), then
 #: its settings
 COLUMNS = ["label", "task", "seed", "steps", "status", "error", "final_score", "best_score",
            "reached", "collapsed", "seconds", "flops_per_step", *RUN_KEYS[3:], *LEARNER_KEYS,
-           *NETWORK_KEYS]
+           *NETWORK_KEYS, *PPO_KEYS]
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _SEED_LIMIT = 2**64
 
@@ -165,9 +170,9 @@ def _config(entry: dict, where: str, defaults: dict, path: Path) -> Config:
     given, entry = entry, {**defaults, **entry}
 
     for key in entry:
-        if key not in RUN_KEYS and key not in LEARNER_KEYS and key not in NETWORK_KEYS:
+        if key not in (*RUN_KEYS, *LEARNER_KEYS, *NETWORK_KEYS, *PPO_KEYS):
             raise fail(key, "unknown key (known: "
-                            f"{', '.join([*RUN_KEYS, *LEARNER_KEYS, *NETWORK_KEYS])})")
+                            f"{', '.join([*RUN_KEYS, *LEARNER_KEYS, *NETWORK_KEYS, *PPO_KEYS])})")
     for key in ("label", "task", "steps"):
         if key not in entry:
             raise SweepError(f"{path}: {where}: missing key {key!r}")
@@ -183,7 +188,7 @@ def _config(entry: dict, where: str, defaults: dict, path: Path) -> Config:
     except ValueError as err:
         raise fail("task", str(err)) from None
     settings = {}
-    for key in ("steps", "hidden", "log_every", "kind", "activation", "dtype", "agent"):
+    for key in ("steps", "hidden", "log_every", "kind", "activation", "dtype", "agent", "algo"):
         if key in entry:
             try:
                 settings[key] = check_setting(key, entry[key], info.kind)
@@ -191,11 +196,16 @@ def _config(entry: dict, where: str, defaults: dict, path: Path) -> Config:
                 raise fail(key, str(err)) from None
     learner = {LEARNER_KEYS[k]: v for k, v in entry.items() if k in LEARNER_KEYS}
     network = {k: v for k, v in entry.items() if k in NETWORK_KEYS}
-    try:  # bptt_window (RunConfig checks it), the learner's and the network's fields
+    ppo = {k: v for k, v in entry.items() if k in PPO_KEYS}
+    if settings.get("algo") == "ppo" and info.kind != "control":
+        raise fail("algo", f"ppo trains the actor-critic's network: control tasks only, not "
+                           f"{info.name}")
+    try:  # bptt_window (RunConfig checks it), the learner's, the network's and PPO's fields
         run = RunConfig(task=info.name, backend="c", learner=learner, network=network,
-                        bptt_window=entry.get("bptt_window"), **settings)
+                        bptt_window=entry.get("bptt_window"), ppo=ppo, **settings)
         run.learner_config().check()
         run.network_config().check()
+        run.ppo_config()
     except ValueError as err:  # its message starts with the field's name
         field, _, message = str(err).partition(" ")
         raise fail(c_name(field), message) from None
@@ -377,7 +387,7 @@ def run_one(config: Config, seed: int, out: str, sweep_pid: Optional[int] = None
     info = task_info(cfg.task)
     row = {"label": config.label, "task": cfg.task, "seed": seed, "steps": cfg.steps,
            **{k: getattr(cfg, k) for k in RUN_KEYS[3:]},
-           **{c_name(k): v for k, v in cfg.learner.items()}, **cfg.network}
+           **{c_name(k): v for k, v in cfg.learner.items()}, **cfg.network, **cfg.ppo}
     started = time.perf_counter()
     attempt = where.with_name(f"{where.name}{ATTEMPT}{os.getpid()}-{time.time_ns()}")
     try:
@@ -389,6 +399,7 @@ def run_one(config: Config, seed: int, out: str, sweep_pid: Optional[int] = None
         recorded = json.loads((where / "config.json").read_text())
         row.update({c_name(k): v for k, v in recorded["learner"].items()})
         row.update(recorded["network"])
+        row.update(recorded["ppo"])
         row["flops_per_step"] = recorded["flops_per_step"]
         metrics = Metrics.read(where / "metrics.csv")
         if not metrics:

@@ -29,6 +29,12 @@ checkpoints are written at episode ends (the first one after every --checkpoint-
 at the end of the run or on Ctrl-C), and episode i is reset with seed (seed, i): a resumed run
 continues exactly where the saved one would have.
 
+``--algo ppo`` trains the same network by PPO with RTRL (rtu_edge.ppo) on a vector environment
+of n_envs; its checkpoints are taken between updates and are actor-critic checkpoints (the
+hand-off's file: ``rtu-edge eval``, the Pi and the Cortex-M examples take them). A resumed PPO run
+starts Adam's moments and every environment's episode again (neither is in the checkpoint), so
+unlike an actor-critic run it is not the run that was never interrupted.
+
 A learner that diverges (its parameters or state become non-finite: FloatingPointError from the
 learner) stops the run with ``Diverged``, a one-line message naming the step and the run
 directory; checkpoint.rtu then holds the last good state: the latest checkpoint taken, or the
@@ -53,11 +59,12 @@ import numpy as np
 from . import checkpoint
 from ._extras import require
 from .ac import ActorCritic
+from .ppo import PPO, make_vector_env, train_ppo
 from .baselines import GRUActorCritic, GRUTDLambda
 from .flops import flops_per_step
 from .reference.ac import GRUAC
 from .reference import ACTIVATIONS, KINDS
-from .reference.config import ACConfig, ACNetwork, TDConfig, memoryless_fields
+from .reference.config import ACConfig, ACNetwork, PPOConfig, TDConfig, memoryless_fields
 from .reference.gru import check_size
 from .td import TDLambda
 
@@ -76,6 +83,8 @@ CURVE = "curve.png"
 #: RunConfig fields that a resumed run may change (the others are the run's as it was)
 RESUMABLE = ("steps", "checkpoint_every", "backend")
 BACKENDS = ("c", "reference")
+#: how the control tasks' network learns: the streaming actor-critic AC(lambda), or PPO with RTRL
+ALGOS = ("ac", "ppo")
 DTYPES = ("float32", "float64")
 #: the gru agent's window of truncated BPTT when none is given
 DEFAULT_BPTT_WINDOW = 8
@@ -125,6 +134,11 @@ class RunConfig:
     #: the actor-critic's network (fields of ACNetwork; control tasks only); those not given take
     #: ACNetwork's defaults (the memoryless agent: memoryless, without previous action and reward)
     network: dict = field(default_factory=dict)
+    #: "ac" (the streaming actor-critic) or "ppo" (PPO with RTRL; control tasks, the rtu and
+    #: memoryless agents)
+    algo: str = "ac"
+    #: PPO's settings (fields of PPOConfig; algo "ppo" only); those not given take its defaults
+    ppo: dict = field(default_factory=dict)
     #: recorded by train, not an argument: the FLOPs per step of the learner's recurrent cells
     #: (learner_flops); None for a baseline without one
     flops_per_step: Optional[int] = None
@@ -162,6 +176,21 @@ class RunConfig:
                 raise ValueError(f"{key} applies to {other}, not to {self.task}")
         base = cls(gamma=task_gamma) if task_gamma is not None else cls()
         return dataclasses.replace(base, **self.learner)
+
+    def ppo_config(self) -> Optional[PPOConfig]:
+        """PPO's PPOConfig (algo "ppo"), checked, with the fields of ``ppo``; None for algo
+        "ac". ValueError starting with the name of the field at fault."""
+        names = {f.name for f in dataclasses.fields(PPOConfig)}
+        for key in self.ppo:
+            if key not in names:
+                raise ValueError(f"{key} is not a PPO setting ({', '.join(sorted(names))})")
+            if self.algo != "ppo":
+                raise ValueError(f"{key} is a PPO setting: it goes with --algo ppo")
+        if self.algo != "ppo":
+            return None
+        cfg = PPOConfig(**self.ppo)
+        cfg.check()
+        return cfg
 
     def network_config(self) -> ACNetwork:
         """The actor-critic's ACNetwork, with the fields of ``network`` (the memoryless agent's
@@ -237,7 +266,7 @@ class LastGood:
 def _checkpointed(learner) -> bool:
     """The learner keeps checkpoints: TDLambda and ActorCritic (the memoryless actor-critic is
     one); the other baselines keep none."""
-    return isinstance(learner, (TDLambda, ActorCritic))
+    return isinstance(learner, (TDLambda, ActorCritic, PPO))
 
 
 class _StopFlag:
@@ -598,6 +627,64 @@ def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool, env, 
             "mean_return_last_20": float(np.mean(recent)) if recent else float("nan")}
 
 
+def train_ppo_run(cfg: RunConfig, out: Path, resume: bool, progress: bool, spec,
+                  tensorboard: bool = False) -> dict:
+    """A control run of --algo ppo: PPO with RTRL (rtu_edge.ppo.train_ppo) on n_envs
+    environments; checkpoints (actor-critic checkpoints of the network) between updates."""
+    ckpt, ppo = out / CHECKPOINT, cfg.ppo_config()
+    n_actions = spec.n_actions if spec.discrete else spec.action_dim
+    agent = PPO(spec.obs_size, cfg.hidden, n_actions, action_kind=spec.action_kind,
+                kind=cfg.kind, activation=cfg.activation, seed=cfg.seed,
+                dtype=np.dtype(cfg.dtype), config=cfg.learner_config(),
+                network=cfg.network_config(), ppo=ppo)
+    if resume:  # the network, its statistics and its counters; Adam and the episodes start again
+        agent.load_bytes(checkpoint.read_file(ckpt), str(ckpt))
+    last_good = _begin(cfg, agent, out, resume)
+    start = agent.steps
+    keep = (lambda row: int(row["step"]) <= start) if resume else None
+    metrics = Metrics(out / METRICS, ["step", "episode", "return", "length"], keep,
+                      out / TENSORBOARD if tensorboard else None)
+    bar = _progress(cfg.steps, agent.steps, progress)
+    recent = [float(row["return"]) for row in metrics.kept[-20:]]
+    next_checkpoint = (agent.steps // cfg.checkpoint_every + 1) * cfg.checkpoint_every
+    episode = agent.episodes
+    # a resumed run's environments start from other seeds than the first run's
+    env_seed = cfg.seed if not resume else episode_seed(cfg.seed, agent.episodes)
+    envs, _ = make_vector_env(cfg.task, ppo.n_envs, env_seed)
+
+    def on_episode(step, ret, length):
+        nonlocal episode
+        episode += 1
+        metrics.write({"step": step, "episode": episode, "return": f"{ret:.6g}",
+                       "length": length})
+        recent.append(ret)
+        del recent[:-20]
+
+    def on_update(update, stats):
+        nonlocal next_checkpoint
+        bar.update(agent.steps - bar.n)
+        bar.set_postfix(episode=episode, mean20=f"{np.mean(recent) if recent else 0:.1f}")
+        if agent.steps >= next_checkpoint:
+            last_good.save()
+            next_checkpoint = (agent.steps // cfg.checkpoint_every + 1) * cfg.checkpoint_every
+
+    with _StopFlag() as stop, metrics, bar:
+        try:
+            train_ppo(agent, envs, spec, cfg.steps, on_episode=on_episode, on_update=on_update,
+                      stop=lambda: stop.raised, seed=episode_seed(cfg.seed, start))
+        except ArithmeticError as err:
+            raise last_good.diverged(err, out) from None
+        finally:
+            envs.close()
+        last_good.save()
+    plot_curve(out / METRICS, out / CURVE, "step", "return", f"PPO-RTRL, {_who(cfg)}, {cfg.task}")
+    if stop.raised:
+        raise Interrupted(f"stopped at step {agent.steps}; checkpoint {ckpt}")
+    return {"steps": agent.steps, "episodes": agent.episodes, "checkpoint": str(ckpt),
+            "mean_return_last_20": float(np.mean(recent)) if recent else float("nan"),
+            "context_bytes": agent.context_bytes}
+
+
 def _actions(action_kind: str, n: int) -> str:
     return f"{n} discrete actions" if action_kind == "discrete" else \
         f"a continuous action of dimension {n}"
@@ -650,7 +737,7 @@ def learner_flops(learner) -> Optional[int]:
         return flops_per_step(learner.kind, learner.n_hidden, learner.n_in)
     if isinstance(learner, GRUTDLambda):
         return flops_per_step("gru", learner.n_hidden, learner.n_in, learner.window)
-    if isinstance(learner, (ActorCritic, GRUActorCritic)):
+    if isinstance(learner, (ActorCritic, GRUActorCritic, PPO)):
         net = learner.network
         if isinstance(learner, GRUActorCritic):
             cell = flops_per_step("gru", learner.n_hidden, learner.n_x, learner.window)
@@ -661,7 +748,8 @@ def learner_flops(learner) -> Optional[int]:
 
 
 _SIZES = {"steps": 1, "hidden": 1, "checkpoint_every": 1, "log_every": 1, "seed": 0}
-_CHOICES = {"kind": KINDS, "activation": ACTIVATIONS, "backend": BACKENDS, "dtype": DTYPES}
+_CHOICES = {"kind": KINDS, "activation": ACTIVATIONS, "backend": BACKENDS, "dtype": DTYPES,
+            "algo": ALGOS}
 
 
 def check_setting(key: str, value, task_kind: str):
@@ -718,7 +806,7 @@ def read_config(path: Path, what: str) -> RunConfig:
                 check_setting(key, data[key], kind)
             except ValueError as err:
                 raise fault(key, str(err)) from None
-    for key in ("learner", "network"):
+    for key in ("learner", "network", "ppo"):
         if not isinstance(data.get(key, {}), dict):
             raise fault(key, f"must be an object of fields, got {data[key]!r}")
     try:  # bptt_window (RunConfig checks it), the learner's and the network's fields
@@ -726,6 +814,7 @@ def read_config(path: Path, what: str) -> RunConfig:
         task = make_prediction_task(cfg) if kind == "prediction" else None
         cfg.learner_config(task.gamma if task else None).check()
         cfg.network_config().check()
+        cfg.ppo_config()
     except (TypeError, ValueError) as err:  # its message starts with the field's name
         raise ValueError(f"{what}: {path}: {err}") from None
     return cfg
@@ -756,7 +845,7 @@ def _resumed(cfg: RunConfig, saved: RunConfig, path: Path) -> RunConfig:
         if f.name in (*RESUMABLE, "flops_per_step"):
             continue
         given, held = getattr(cfg, f.name), getattr(saved, f.name)
-        if f.name in ("learner", "network"):
+        if f.name in ("learner", "network", "ppo"):
             for key, value in given.items():
                 if held.get(key) != value:
                     raise refuse(_flag(key), key, held.get(key))
@@ -785,8 +874,9 @@ def resume_config(out: Path, given: dict) -> RunConfig:
     saved = _recorded(Path(out))
     given = dict(given)
     learner, network = given.pop("learner", {}), given.pop("network", {})
+    ppo = given.pop("ppo", {})
     return dataclasses.replace(saved, **given, learner={**saved.learner, **learner},
-                               network={**saved.network, **network})
+                               network={**saved.network, **network}, ppo={**saved.ppo, **ppo})
 
 
 def _remove_temporaries(out: Path) -> None:
@@ -826,10 +916,21 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
         raise ValueError(f"--resume: the {cfg.agent} baseline keeps no checkpoint")
     if resume:
         cfg = _resumed(cfg, _recorded(out), out / CONFIG)
+    if cfg.algo not in ALGOS:
+        raise ValueError(f"--algo: must be one of {', '.join(ALGOS)}, got {cfg.algo!r}")
+    if cfg.algo == "ppo" and (kind != "control" or cfg.agent not in ("rtu", "memoryless")):
+        raise ValueError(f"--algo: ppo trains the actor-critic's network (control tasks, the rtu "
+                         f"and memoryless agents), not the {cfg.agent} agent on {cfg.task}")
+    if cfg.algo == "ppo" and cfg.backend != "c":
+        raise ValueError("--backend: --algo ppo runs on the C core (c)")
     gamma = make_prediction_task(cfg).gamma if kind == "prediction" else None
     learner, network = cfg.learner_config(gamma), cfg.network_config()
     learner.check()  # before anything is written: a refused run leaves no directory behind
     network.check()
+    try:
+        ppo = cfg.ppo_config()
+    except ValueError as err:
+        raise ValueError(f"--{_flag(str(err).split()[0])[2:]}: {err}") from None
     env, spec = make_task_env(cfg.task, cfg.seed) if kind == "control" else (None, None)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -840,10 +941,13 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
     _remove_temporaries(out)
     # every field, as the run uses it (config.json: record, once the learner is made)
     cfg = dataclasses.replace(cfg, learner=asdict(learner),
-                              network={} if kind == "prediction" else asdict(network))
+                              network={} if kind == "prediction" else asdict(network),
+                              ppo={} if ppo is None else asdict(ppo))
     started = time.perf_counter()
     if kind == "prediction":
         result = train_prediction(cfg, out, resume, progress, tensorboard)
+    elif cfg.algo == "ppo":
+        result = train_ppo_run(cfg, out, resume, progress, spec, tensorboard)
     else:
         result = train_control(cfg, out, resume, progress, env, spec, tensorboard)
     result["seconds"] = time.perf_counter() - started

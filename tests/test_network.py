@@ -63,7 +63,7 @@ def analytic(ac, r, action, sign):
     else:
         ac.action[:] = action
         ac.policy_forward()
-        ac.policy_gradient(C_H * sign, d_out)
+        ac.policy_gradient(1.0, C_H * sign, d_out)
     ac.backward(r, 0.0, z)
     return z
 
@@ -275,7 +275,7 @@ def test_std_stays_within_bounds(bias):
     expected = np.minimum(0.1 + softplus(ac.head[1].out[A:]), 1.5)
     np.testing.assert_array_equal(std, expected)
     d_out = np.zeros(2 * A)
-    ac.policy_gradient(C_H, d_out)
+    ac.policy_gradient(1.0, C_H, d_out)
     clipped = ac.head[1].out[A:] > math.log(math.expm1(1.4))
     assert np.all(d_out[A:][clipped] == 0.0) and np.all(d_out[A:][~clipped] != 0.0)
 

@@ -295,6 +295,21 @@ class AC:
             into[:self.n_obs] = obs
         self.obs_count = min(self.obs_count + 1, COUNT_LIMIT)  # counts stop there
 
+    def normalized_obs(self, obs: np.ndarray, into: np.ndarray) -> None:
+        """rtu_ac_normalized_obs: into[:n_obs] = obs normalised as normalize_obs would, the
+        statistics unchanged."""
+        if self.config.normalize_obs:
+            into[:self.n_obs] = self.normalized(obs, self.obs_mean.copy(), self.obs_m2.copy())
+        else:
+            into[:self.n_obs] = obs
+
+    def return_scale(self, u: float) -> float:
+        """rtu_ac_return_scale: the return trace u added to its running statistics; returns
+        sqrt(var + eps), the divisor of the reward."""
+        var = welford(np.array([u]), self.ret_count, self.ret_mean, self.ret_m2)
+        self.ret_count = min(self.ret_count + 1, COUNT_LIMIT)
+        return math.sqrt(var[0] + NORM_EPS)
+
     def normalize_reward(self, reward: float) -> float:
         """normalize_reward of rtu_ac.c: the previous-reward input of reward, normalised as an
         observation entry by the reward statistics after adding it to them, (reward - mean) /
@@ -316,15 +331,19 @@ class AC:
             check_input(f"{name}, normalised by the running statistics,",
                         self.normalized(obs, self.obs_mean.copy(), self.obs_m2.copy()))
 
-    def feed(self, obs: np.ndarray) -> None:
-        """Forward every network on x (every trunk, then the critic's and the actor's head);
-        remember obs as the observation the networks hold."""
+    def forward(self) -> None:
+        """rtu_ac_forward: every network forward on x (every trunk, then the critic's and the
+        actor's head)."""
         memoryless = self.network.memoryless
         for trunk in self.trunk:
             if trunk is not None:
                 trunk.forward(self.x, memoryless)
         for r, head in enumerate(self.head):
             head.q_inv_std = head.forward(self.net_trunk(r).cell.h, head.q_hat, head.q, head.out)
+
+    def feed(self, obs: np.ndarray) -> None:
+        """Forward every network on x; remember obs as the observation the networks hold."""
+        self.forward()
         self.obs_last[:] = obs
         self.fed = True
 
@@ -391,23 +410,25 @@ class AC:
 
     # -- learning --------------------------------------------------------------------------------
 
-    def policy_gradient(self, entropy_scale: float, d_out: np.ndarray) -> None:
-        """d_out = d [log pi(a|s) + c sign(delta) H] / d out, entropy_scale = c sign(delta)."""
+    def policy_gradient(self, logp_scale: float, entropy_scale: float,
+                        d_out: np.ndarray) -> None:
+        """rtu_ac_policy_gradient: d_out = d [w log pi(a|s) + c H] / d out, w = logp_scale,
+        c = entropy_scale (the actor-critic's: w = 1, c = c_H sign(delta))."""
         A = self.n_actions
         if self.action_kind == "discrete":
-            # d/dlogit_i = [i == a] - p_i - c sign(delta) p_i (log p_i + H)
+            # d/dlogit_i = w ([i == a] - p_i) - c p_i (log p_i + H)
             p = np.exp(self.pi)
             entropy = -np.sum(p * self.pi)
             chosen = (np.arange(A) == int(self.action[0])).astype(np.float64)
-            d_out[:] = chosen - p - entropy_scale * p * (self.pi + entropy)
+            d_out[:] = logp_scale * (chosen - p) - entropy_scale * p * (self.pi + entropy)
         else:
             # log pi = sum_i -(a_i - mu_i)^2 / (2 std_i^2) - log std_i - log sqrt(2 pi),
             # H = sum_i log std_i + const; d std / d pre = sigmoid(pre) below std_max, else 0
             mu, std, pre = self.pi[:A], self.pi[A:], self.head[1].out[A:]
             diff = self.action - mu
             inv = 1.0 / std
-            d_std = diff * diff * inv * inv * inv - inv + entropy_scale * inv
-            d_out[:A] = diff * inv * inv
+            d_std = logp_scale * (diff * diff * inv * inv * inv - inv) + entropy_scale * inv
+            d_out[:A] = logp_scale * (diff * inv * inv)
             with np.errstate(over="ignore"):  # exp(-pre) = inf: sigmoid(pre) = 0
                 d_out[A:] = np.where(std < self.config.std_max, d_std / (1.0 + np.exp(-pre)), 0.0)
 
@@ -429,27 +450,16 @@ class AC:
         if not self.acted:
             raise RuntimeError("learn called without act before it")
         self.check_normalized("next_obs", next_obs)  # before the statistics take it
-        cfg, net, A = self.config, self.network, self.n_actions
+        cfg = self.config
 
         # reward scaling: r / sqrt(var(u) + eps), u the discounted return trace
         r = reward
         if cfg.scale_reward:
             self.ret_trace = cfg.gamma * (0.0 if terminated else 1.0) * self.ret_trace + reward
-            var = welford(np.array([self.ret_trace]), self.ret_count, self.ret_mean, self.ret_m2)
-            self.ret_count = min(self.ret_count + 1, COUNT_LIMIT)
-            r = reward / math.sqrt(var[0] + NORM_EPS)
+            r = reward / self.return_scale(self.ret_trace)
         # x' = [normalised s'; a_t (one-hot if discrete); normalised r]
         self.normalize_obs(next_obs, self.x_next)
-        i = self.n_obs
-        if net.prev_action:
-            if self.action_kind == "discrete":
-                self.x_next[i:i + A] = 0.0
-                self.x_next[i + int(self.action[0])] = 1.0
-            else:  # within the cell's input range, so the forward of x' cannot refuse it
-                self.x_next[i:i + A] = np.clip(self.action, -INPUT_LIMIT, INPUT_LIMIT)
-            i += A
-        if net.prev_reward:
-            self.x_next[i] = min(max(self.normalize_reward(reward), -INPUT_LIMIT), INPUT_LIMIT)
+        self.write_extras(reward, self.x_next)
         # delta = r~ + gamma (1 - terminated) v(s') - v(s), v(s') by a peek at theta_t
         v_s = self.value()
         v_next = 0.0 if terminated else self.peek_value(self.x_next)
@@ -461,7 +471,7 @@ class AC:
         d_out = self.scratch("grad")["d_out"]
         d_out[0] = 1.0
         self.backward(0, decay, self.z_v)
-        self.policy_gradient(cfg.entropy_coef * sign, d_out)
+        self.policy_gradient(1.0, cfg.entropy_coef * sign, d_out)
         self.backward(1, decay, self.z_pi)
 
         # one ObGD (or SGD) step per trace, a shared trunk taking both; the phase wraps, the
@@ -481,6 +491,20 @@ class AC:
             return
         self.x[:] = self.x_next
         self.feed(next_obs)  # s' at theta_{t+1}: the next act starts from it
+
+    def write_extras(self, reward: float, x: np.ndarray) -> None:
+        """rtu_ac_write_extras: x[n_obs:] = the previous action (one-hot if discrete) and the
+        previous reward normalised (the reward statistics take it), after self.action."""
+        i, A = self.n_obs, self.n_actions
+        if self.network.prev_action:
+            if self.action_kind == "discrete":
+                x[i:i + A] = 0.0
+                x[i + int(self.action[0])] = 1.0
+            else:  # within the cell's input range, so the forward of x cannot refuse it
+                x[i:i + A] = np.clip(self.action, -INPUT_LIMIT, INPUT_LIMIT)
+            i += A
+        if self.network.prev_reward:
+            x[i] = min(max(self.normalize_reward(reward), -INPUT_LIMIT), INPUT_LIMIT)
 
     def refresh_forward(self) -> None:
         """rtu_ac_refresh_forward (after a checkpoint is loaded): the forward activations of a fed

@@ -174,6 +174,56 @@ class ACNetwork(LearnerConfig):
             raise ValueError("memoryless needs prev_action and prev_reward off")
 
 
+@dataclass(frozen=True)
+class PPOConfig(LearnerConfig):
+    """PPO with RTRL (c_src/rtu_ppo.h; rtu_edge.ppo): the rollout, the update and Adam. The
+    network, its initialisation, its normalisations, the discount gamma and the entropy
+    coefficient are the actor-critic's (ACConfig, ACNetwork): one network, handed off to the
+    streaming learner as it is. CleanRL's PPO defaults (classic control) where it has one."""
+
+    n_envs: int = size(16, help="environments stepped together (a rollout's width)")
+    n_steps: int = size(128, help="steps of each environment per rollout")
+    learning_rate: float = real(2.5e-4, "positive", help="Adam's step size")
+    anneal_lr: bool = flag(True, help="the step size falls linearly to 0 over the run")
+    gae_lambda: float = real(0.95, "unit", help="lambda of generalised advantage estimation")
+    n_minibatches: int = size(4, help="minibatches of each epoch (dividing n_envs x n_steps)")
+    update_epochs: int = size(4, help="passes over each rollout")
+    norm_adv: bool = flag(True, help="advantages normalised within each minibatch")
+    clip_coef: float = real(0.2, "positive", help="clip of the probability ratio (and of the "
+                                                  "value with clip_vloss)")
+    clip_vloss: bool = flag(True, help="the value loss clipped around the rollout's values")
+    vf_coef: float = real(0.5, "nonnegative", help="weight of the value loss")
+    max_grad_norm: float = real(0.5, "nonnegative",
+                                help="global norm the gradient is clipped to; 0: no clipping")
+    adam_beta1: float = real(0.9, "unit", help="Adam's first-moment decay (below 1)")
+    adam_beta2: float = real(0.999, "unit", help="Adam's second-moment decay (below 1)")
+    adam_eps: float = real(1e-5, "positive", help="Adam's epsilon")
+    target_kl: float = real(0.0, "nonnegative",
+                            help="an update stops its epochs once the approximate KL exceeds "
+                                 "it; 0: never")
+    fresh_state: bool = flag(False, help="recompute the stored RTU states and RTRL traces with "
+                                         "the new parameters after every epoch (the paper's "
+                                         "stale_gradient off); off: the rollout's (stale)")
+    fresh_targets: bool = flag(False, help="recompute the values and GAE targets too after "
+                                           "every epoch (needs fresh_state)")
+
+    def check(self) -> None:
+        super().check()
+        for name in ("n_envs", "n_steps", "n_minibatches", "update_epochs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
+        batch = self.n_envs * self.n_steps
+        if batch % self.n_minibatches:
+            raise ValueError(f"n_minibatches must divide the batch n_envs x n_steps = {batch}, "
+                             f"got {self.n_minibatches}")
+        for name in ("adam_beta1", "adam_beta2"):
+            if not getattr(self, name) < 1:
+                raise ValueError(f"{name} must be below 1, got {getattr(self, name)!r}")
+        if self.fresh_targets and not self.fresh_state:
+            raise ValueError("fresh_targets needs fresh_state (the values are recomputed with "
+                             "the states)")
+
+
 #: the ACNetwork fields of the memoryless baseline: no memory, and no past in its input
 MEMORYLESS = {"memoryless": True, "prev_action": False, "prev_reward": False}
 

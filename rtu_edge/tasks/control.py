@@ -54,7 +54,7 @@ __all__ = ["HiddenVelocity", "make_cartpole_p", "make_pendulum_p", "FlattenObser
 
 POPGYM_PREFIX = "popgym:"   #: ``make_env("popgym:RepeatPreviousEasy", seed)`` builds a POPGym task
 
-_ACCEPTED = ('"cartpole-p", "pendulum-p", "memory-chain-<L>", "hopper-p", "halfcheetah-p", '
+_ACCEPTED = ('"cartpole-p", "cartpole-p-long", "pendulum-p", "memory-chain-<L>", "hopper-p", "halfcheetah-p", '
              '"walker2d-p", "ant-p", a registered gymnasium id such as "CartPole-v1", '
              '"Pendulum-v1" or "MountainCarContinuous-v0", or "popgym:<Name>" such as '
              '"popgym:RepeatPreviousEasy"')
@@ -118,6 +118,22 @@ def make_cartpole_p(**kwargs: Any) -> gym.Env:
     after 500 steps. Seed with ``env.reset(seed=...)``.
     """
     return gym.make(registry.CARTPOLE_P, **kwargs)
+
+
+#: cartpole-p-long's pole: half-length (m) and mass (kg), CartPole-v1's 0.5 and 0.1
+LONG_POLE = (2.0, 1.0)
+
+
+def make_cartpole_p_long(**kwargs: Any) -> gym.Env:
+    """CartPole-P with a pole four times as long and ten times as heavy (``LONG_POLE``): the
+    dynamics shift of the hand-off experiment (a robot whose real plant differs from the
+    simulation it was trained in). Observation, actions, rewards and limits as cartpole-p."""
+    env = make_cartpole_p(**kwargs)
+    plant = env.unwrapped
+    plant.length, plant.masspole = LONG_POLE
+    plant.total_mass = plant.masspole + plant.masscart
+    plant.polemass_length = plant.masspole * plant.length
+    return env
 
 
 def make_pendulum_p(**kwargs: Any) -> gym.Env:
@@ -318,6 +334,8 @@ def make_env(task: str, seed: int) -> Tuple[gym.Env, EnvSpec]:
 
     - ``"cartpole-p"``: CartPole-v1 observing [x, theta] (``make_cartpole_p``), obs_size 2,
       Discrete(2).
+    - ``"cartpole-p-long"``: cartpole-p with a pole 4x as long and 10x as heavy
+      (``make_cartpole_p_long``), the hand-off experiment's unseen dynamics.
     - ``"pendulum-p"``: Pendulum-v1 observing [cos(theta), sin(theta)] (``make_pendulum_p``),
       obs_size 2, continuous torque of dimension 1 in [-2, 2].
     - a registered gymnasium id, e.g. ``"CartPole-v1"``, ``"Pendulum-v1"``,
@@ -351,6 +369,8 @@ def make_env(task: str, seed: int) -> Tuple[gym.Env, EnvSpec]:
 
     if task == "cartpole-p":
         env = make_cartpole_p()
+    elif task == "cartpole-p-long":
+        env = make_cartpole_p_long()
     elif task == "pendulum-p":
         env = make_pendulum_p()
     elif task.startswith(memory_chain.PREFIX):

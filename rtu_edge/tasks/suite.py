@@ -9,7 +9,8 @@ task                  kind        score (final window)                    thresh
 ====================  ==========  ======================================  =========================
 trace-conditioning    prediction  MSRE of the last metrics row (one        MSRE <= 0.5 x that of
 trace-patterning                  --log-every window), lower is better     predicting zero
-cartpole-p            control     mean return of the last 20 episodes      400
+cartpole-p,           control     mean return of the last 20 episodes      400
+cartpole-p-long
 pendulum-p            control     mean return of the last 20 episodes      -400
 memory-chain-<L>      control     mean return of the last 100 episodes     0.8 (90% correct recalls)
 hopper-p, halfcheetah-p,          mean return of the last 20 episodes      none
@@ -157,6 +158,7 @@ _FIXED = {
     **{name: TaskInfo(name, "prediction", "msre", PREDICTION_THRESHOLD, False, 1, "zero_msre")
        for name in ("trace-conditioning", "trace-patterning")},
     "cartpole-p": TaskInfo("cartpole-p", "control", "return", 400.0, True, 20),
+    "cartpole-p-long": TaskInfo("cartpole-p-long", "control", "return", 400.0, True, 20),
     "pendulum-p": TaskInfo("pendulum-p", "control", "return", -400.0, True, 20),
 }
 

@@ -1,0 +1,320 @@
+"""PPO with RTRL: the C core against its numpy reference, the gradient against finite
+differences (fresh traces) and against the contraction with the stored traces (stale), refusals,
+the hand-off to the streaming actor-critic, and a short seeded run that must learn."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from rtu_edge import ActorCritic
+from rtu_edge.cli import main
+from rtu_edge.export.model import CModel, InferenceModel
+from rtu_edge.ppo import PPO, gae, make_vector_env, train_ppo
+from rtu_edge.reference.config import ACNetwork, PPOConfig
+from rtu_edge.reference.ppo import PPO as ReferencePPO
+
+gym = pytest.importorskip("gymnasium")
+
+N, T = 3, 6
+
+NETWORKS = [
+    ("linear", "discrete", 2, ACNetwork(n_embed=4, n_head=6)),
+    ("linear", "continuous", 2, ACNetwork(n_embed=4, n_head=6)),
+    ("linear", "discrete", 3, ACNetwork(n_embed=0, n_head=0, shared=True, prev_action=True,
+                                        prev_reward=True)),
+    ("nonlinear", "continuous", 1, ACNetwork(n_head=5, prev_action=True, prev_reward=True)),
+    ("lru", "discrete", 2, ACNetwork(n_embed=4, n_head=6)),
+    ("linear", "discrete", 2, ACNetwork(n_embed=4, n_head=4, memoryless=True)),
+]
+
+
+def pair(kind, action_kind, n_actions, network, fresh_state=False):
+    """The C core (float64) and the reference of one network, seed 7."""
+    cfg = PPOConfig(n_envs=N, n_steps=T, n_minibatches=1, fresh_state=fresh_state)
+    c = PPO(2, 4, n_actions, action_kind=action_kind, kind=kind, seed=7, dtype=np.float64,
+            network=network, ppo=cfg, entropy_coef=0.05)
+    ref = ReferencePPO(kind, "tanh", 2, 4, action_kind, n_actions, c.config, 7, network, N, T)
+    return c, ref, cfg
+
+
+def rollout(agents, rng, done_rate=0.2):
+    """One rollout of random observations, rewards and ends fed to every agent alike."""
+    for a in agents:
+        a.begin_rollout()
+    for _ in range(T):
+        obs = rng.normal(size=(N, 2))
+        outs = [a.act(obs) for a in agents]
+        rewards, term = rng.normal(size=N), rng.random(N) < done_rate
+        trunc = np.zeros(N, dtype=bool)
+        scaled = [a.feedback(rewards, term, trunc) for a in agents]
+        for o, s in zip(outs[1:], scaled[1:]):
+            for x, y in zip(o, outs[0]):
+                np.testing.assert_allclose(np.ravel(x), np.ravel(y), rtol=0, atol=1e-12)
+            np.testing.assert_allclose(s, scaled[0], rtol=0, atol=1e-12)
+
+
+def grad_of(c: PPO) -> np.ndarray:
+    return np.array(c.core.view(c.c.grad, int(c.c.n_grad)))
+
+
+@pytest.mark.parametrize("fresh", [False, True])
+@pytest.mark.parametrize("kind, action_kind, n_actions, network", NETWORKS)
+def test_the_c_core_is_the_reference(kind, action_kind, n_actions, network, fresh):
+    """Rollouts, values, log-probabilities, scaled rewards, refreshed values, the gradient over a
+    minibatch of stored steps (the stale one: the parameters moved since the rollout) and Adam's
+    steps: float64 C equals the numpy reference over three rollouts."""
+    c, ref, cfg = pair(kind, action_kind, n_actions, network, fresh)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        rollout([c, ref], rng)
+        obs = rng.normal(size=(N, 2))
+        np.testing.assert_allclose(c.bootstrap(obs), ref.bootstrap(obs), rtol=0, atol=1e-12)
+        for epoch in range(2):
+            samples = rng.permutation(N * T)[:7]
+            adv, ret = rng.normal(size=7), rng.normal(size=7)
+            stats = c.gradient(samples, adv, ret)
+            ref_stats = ref.gradient(cfg, samples, adv, ret)
+            np.testing.assert_allclose(grad_of(c), ref.grad, rtol=0, atol=1e-11)
+            for name, value in ref_stats.items():
+                assert stats[name] == pytest.approx(value, abs=1e-12)
+            assert c.adam_step(0.01) == pytest.approx(ref.adam_step(cfg, 0.01), abs=1e-11)
+            if fresh:
+                np.testing.assert_allclose(c.refresh(), ref.refresh(), rtol=0, atol=1e-12)
+    for mine, theirs in zip(c.params(), [p for p, _ in ref.blocks()]):
+        np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-11)
+
+
+def surrogate(c: PPO, samples, adv, ret) -> float:
+    """The loss L whose gradient rtu_ppo_gradient takes, from its parts."""
+    s = c.gradient(samples, adv, ret)
+    return s["policy_loss"] + c.ppo.vf_coef * s["value_loss"] - c.config.entropy_coef * s["entropy"]
+
+
+@pytest.mark.parametrize("kind, action_kind, n_actions, network", NETWORKS[:5])
+def test_fresh_gradient_is_the_finite_difference_gradient(kind, action_kind, n_actions, network):
+    """With the stored states and traces recomputed at the current parameters (refresh), the
+    gradient of the RTU's and the heads' parameters is the finite-difference gradient of the
+    surrogate loss, each perturbed loss computed from every sequence rerun from its start (the
+    rollout began every episode, so the traces start at zero). The input layer's gradient is the
+    one-step sensitivity (the reference's, test_the_c_core_is_the_reference), not this one."""
+    c, _, _ = pair(kind, action_kind, n_actions, network, fresh_state=True)
+    rng = np.random.default_rng(1)
+    rollout([c], rng, done_rate=0.15)
+    samples = np.arange(N * T)
+    adv, ret = rng.normal(size=N * T), rng.normal(size=N * T)
+    c.gradient(samples, adv, ret)
+    c.adam_step(0.05)  # away from the rollout's parameters: ratios and values move
+    c.refresh()
+    c.gradient(samples, adv, ret)
+    g = grad_of(c)
+    n_value = int(c.c.ac.n_value)
+    trunk = [int(c.c.ac.trunk[r].n_params) for r in (0, 1)]
+    offsets = [0, trunk[0], n_value, n_value + trunk[1]] if not network.shared else \
+        [0, trunk[0], n_value + trunk[0]]
+    heads = [1, 3] if not network.shared else [1, 2]
+    embed = network.n_embed * (c.n_x + 1)
+    checked = 0
+    for b, (p, offset) in enumerate(zip(c.params(), offsets)):
+        first = 0 if b in heads else embed
+        for k in rng.choice(np.arange(first, p.size), size=min(6, p.size - first),
+                            replace=False):
+            old, h = p[k], 1e-6
+            losses = []
+            for v in (old + h, old - h):
+                p[k] = v
+                c.params_changed()
+                c.refresh()
+                losses.append(surrogate(c, samples, adv, ret))
+            p[k] = old
+            c.params_changed()
+            c.refresh()
+            numeric = (losses[0] - losses[1]) / (2 * h)
+            analytic = g[offset + k]
+            if network.shared and b == 0:  # the trunk's gradient is both networks'
+                analytic += g[n_value + k]
+            assert analytic == pytest.approx(numeric, rel=2e-5, abs=1e-8), (b, k)
+            checked += 1
+    assert checked >= 18
+
+
+def test_stale_gradient_contracts_the_stored_traces():
+    """Right after a rollout the stored traces are the fresh ones, so stale and fresh gradients
+    agree; once the parameters move, the stale gradient keeps contracting the rollout's traces
+    (the reference, which loads the stored traces, agrees with it) and differs from the fresh
+    one."""
+    c, ref, cfg = pair("linear", "discrete", 2, ACNetwork(n_embed=4, n_head=6))
+    rng = np.random.default_rng(2)
+    rollout([c, ref], rng, done_rate=0.1)
+    samples = np.arange(N * T)
+    adv, ret = rng.normal(size=N * T), rng.normal(size=N * T)
+    c.gradient(samples, adv, ret)
+    stale = grad_of(c)
+    c.refresh()
+    c.gradient(samples, adv, ret)
+    np.testing.assert_allclose(grad_of(c), stale, rtol=0, atol=1e-13)
+    # move both, keep the stored (stale) traces
+    ref.gradient(cfg, samples, adv, ret)
+    c.adam_step(0.05)
+    ref.adam_step(cfg, 0.05)
+    c.gradient(samples, adv, ret)
+    ref.gradient(cfg, samples, adv, ret)
+    stale = grad_of(c)
+    np.testing.assert_allclose(stale, ref.grad, rtol=0, atol=1e-11)
+    c.refresh()
+    c.gradient(samples, adv, ret)
+    assert np.max(np.abs(grad_of(c) - stale)) > 1e-6
+
+
+def test_gae_matches_the_recursion():
+    rng = np.random.default_rng(3)
+    rewards, values = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
+    dones = np.zeros((5, 2))
+    dones[2, 0] = 1
+    nxt = rng.normal(size=2)
+    adv, ret = gae(rewards, values, dones, nxt, 0.9, 0.8)
+    for i in range(2):
+        a = 0.0
+        for t in reversed(range(5)):
+            v_next = nxt[i] if t == 4 else values[t + 1, i]
+            nonterminal = 1.0 - dones[t, i]
+            delta = rewards[t, i] + 0.9 * v_next * nonterminal - values[t, i]
+            a = delta + 0.9 * 0.8 * nonterminal * a
+            assert adv[t, i] == pytest.approx(a)
+    np.testing.assert_allclose(ret, adv + values)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(n_minibatches=5), "n_minibatches must divide the batch"),
+    (dict(clip_coef=0.0), "clip_coef must lie in (0, inf)"),
+    (dict(fresh_targets=True), "fresh_targets needs fresh_state"),
+    (dict(adam_beta2=1.0), "adam_beta2 must be below 1"),
+    (dict(n_envs=0), "n_envs must be an integer >= 1"),
+    (dict(backend="reference"), "backend must be 'c' for PPO"),
+    (dict(n_head=1), "n_head must be 0"),
+])
+def test_bad_configurations_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        PPO(2, 4, 2, **{"n_envs": 2, "n_steps": 4, "n_minibatches": 2, **kwargs})
+
+
+def test_refused_calls_change_nothing():
+    c = PPO(2, 4, 2, n_envs=2, n_steps=3, n_minibatches=1, dtype=np.float64)
+    before = c.core.buffer.copy()
+    with pytest.raises(ValueError, match=r"obs\[1\]"):
+        c.act(np.array([[0.0, 1.0], [np.nan, 0.0]]))
+    with pytest.raises(RuntimeError, match="out of turn"):
+        c.feedback(np.zeros(2), np.zeros(2, bool), np.zeros(2, bool))
+    with pytest.raises(ValueError, match="samples must be stored steps"):
+        c.gradient([0], [1.0], [1.0])
+    np.testing.assert_array_equal(c.core.buffer, before)
+    c.act(np.zeros((2, 2)))
+    with pytest.raises(RuntimeError, match="out of turn"):
+        c.act(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"rewards\[0\]"):
+        c.feedback(np.array([np.inf, 0.0]), np.zeros(2, bool), np.zeros(2, bool))
+    with pytest.raises(ValueError, match="rewards must have shape"):
+        c.feedback(np.zeros(3), np.zeros(2, bool), np.zeros(2, bool))
+    c.feedback(np.zeros(2), np.zeros(2, bool), np.zeros(2, bool))
+    with pytest.raises(ValueError, match="samples must be stored steps"):
+        c.gradient([2], [1.0], [1.0])  # step 1 is not stored yet
+    with pytest.raises(ValueError, match=r"advantages\[0\]|advantages or returns"):
+        c.gradient([0], [np.nan], [1.0])
+
+
+def test_the_memory_of_the_stored_traces_is_reported():
+    c = PPO(2, 16, 2, n_envs=4, n_steps=8, n_minibatches=1, dtype=np.float32)
+    ctx = int(c.c.ctx)
+    cell = 4 * 16 + 4 * 16 + 2 * 16 * 2  # state (c, d, h) and traces of a linear cell, n_in 2
+    assert ctx == 2 * cell  # two trunks, no extras
+    assert c.context_bytes == (8 + 1) * 4 * ctx * 4
+    assert c.memory_bytes > c.context_bytes
+
+
+def test_the_hand_off_is_the_same_network_learning_online(tmp_path):
+    """The checkpoint of PPO is an actor-critic's: same parameters, observation statistics
+    carried over, traces zero; the exported policy's outputs are PPO's on an episode; a learner
+    of another shape refuses it, naming what differs."""
+    rng = np.random.default_rng(4)
+    for normalize in (True, False):  # statistics carried over; then outputs compared exactly
+        c = PPO(2, 8, 2, n_envs=1, n_steps=20, n_minibatches=1, dtype=np.float64, seed=3,
+                n_embed=4, normalize_obs=normalize)
+        c.begin_rollout()
+        for t in range(20):
+            c.act(rng.normal(size=(1, 2)) * 3 + 1)
+            c.feedback([1.0], [t == 19], [False])
+        c.gradient(np.arange(20), rng.normal(size=20), rng.normal(size=20))
+        c.adam_step(0.01)
+        ac = c.actor_critic()
+        assert isinstance(ac, ActorCritic) and ac.steps == 20 and ac.episodes == 1
+        for mine, theirs in zip(c.params(), [ac._impl.trunk_params[0], ac._impl.head_params[0],
+                                             ac._impl.trunk_params[1], ac._impl.head_params[1]]):
+            np.testing.assert_array_equal(mine, theirs)
+        stats = ac.observation_statistics
+        assert stats["count"] == 20
+        np.testing.assert_array_equal(stats["mean"], c.core.view(c.c.ac.obs_mean, 2))
+        assert normalize == bool(np.any(stats["mean"] != 0))
+    model = CModel(InferenceModel.from_bytes(c.checkpoint_bytes()), dtype=np.float64)
+    c.begin_rollout()
+    for t in range(10):
+        obs = rng.normal(size=(1, 2))
+        actions, values, log_probs = c.act(obs)
+        c.feedback([0.5], [False], [False])
+        out = model.step(obs[0])
+        model.feed(int(actions[0]), 0.5)
+        logits = out[:2] - np.max(out[:2])
+        assert values[0] == pytest.approx(out[2], abs=1e-12)
+        assert log_probs[0] == pytest.approx(logits[actions[0]] - np.log(np.exp(logits).sum()),
+                                             abs=1e-12)
+    other = ActorCritic(2, 16, 2, dtype=np.float64)
+    with pytest.raises(ValueError, match="its n_hidden is 8, the learner.s is 16"):
+        other.load_bytes(c.checkpoint_bytes(), "ppo.rtu")
+    ac.act(np.zeros(2))  # the hand-off learns on
+    ac.learn(1.0, np.zeros(2), False, False)
+    assert ac.steps == 21
+
+
+def test_ppo_learns_cartpole_p_on_a_seed():
+    """A short seeded run (float32, 8 environments x 64 steps, 60k steps): the mean of its last
+    20 episodes passes 200 (a random policy scores about 22); ``rtu-edge train --algo ppo``
+    and benchmarks/sweeps/ppo.toml hold the full results."""
+    envs, spec = make_vector_env("cartpole-p", 8, 0)
+    agent = PPO(2, 32, 2, seed=0, dtype=np.float32, n_envs=8, n_steps=64)
+    returns = []
+    train_ppo(agent, envs, spec, 60000, seed=0,
+              on_episode=lambda step, ret, length: returns.append(ret))
+    assert agent.steps >= 60000
+    assert np.mean(returns[-20:]) > 200
+
+
+def test_train_algo_ppo_writes_a_run_and_resumes(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--task", "cartpole-p", "--steps", "3000", "--algo", "ppo", "--n-envs", "4",
+            "--n-steps", "32", "--hidden", "8", "--out", str(out), "--checkpoint-every", "1000"]
+    assert main(argv) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["algo"] == "ppo" and config["ppo"]["n_envs"] == 4
+    with open(out / "metrics.csv", newline="") as f:
+        assert list(csv.DictReader(f))
+    ac = ActorCritic.from_checkpoint(out / "checkpoint.rtu")
+    assert ac.steps >= 3000
+    assert main(["train", "--resume", "--out", str(out), "--steps", "4500"]) == 0
+    assert ActorCritic.from_checkpoint(out / "checkpoint.rtu").steps >= 4500
+    assert main(["eval", "--checkpoint", str(out / "checkpoint.rtu"), "--task",
+                 "cartpole-p-long", "--episodes", "2"]) == 0
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--clip-coef", "0.1"], "--clip-coef: clip_coef is a PPO setting"),
+    (["--algo", "ppo", "--n-minibatches", "3"], "--n-minibatches: n_minibatches must divide"),
+    (["--algo", "ppo", "--backend", "reference"], "--backend: --algo ppo runs on the C core"),
+    (["--algo", "ppo", "--agent", "random"], "--algo: ppo trains the actor-critic's network"),
+])
+def test_train_refuses_bad_ppo_settings(tmp_path, capsys, argv, message):
+    out = tmp_path / "run"
+    assert main(["train", "--task", "cartpole-p", "--steps", "100", "--out", str(out),
+                 *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
