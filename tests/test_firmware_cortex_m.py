@@ -118,19 +118,22 @@ def test_learns_cartpole_under_qemu(firmware):
     assert last > 3 * first and last > 3 * random_mean, out
 
 
-@pytest.mark.parametrize("cell_kind,hidden", [("linear", 16), ("lru", 8)])
+@pytest.mark.parametrize("cell_kind,hidden,algo", [("linear", 16, "ac"), ("lru", 8, "ac"),
+                                                   ("linear", 16, "ppo")])
 def test_goes_on_from_a_checkpoint_compiled_in_from_an_exported_header(tmp_path, cell_kind,
-                                                                       hidden):
+                                                                       hidden, algo):
     """make MODEL_HEADER=robot.h: the firmware loads the learner from the checkpoint the header
     embeds in flash (robot_checkpoint, the file's bytes) and learns on from its step counter; the
     image keeps within 32 KB of RAM (static data and the 4 KB stack). Any kind: the LRU too, with
-    8 units (its readout's 4n^2 parameters per network make 16 units too large for 32 KB)."""
+    8 units (its readout's 4n^2 parameters per network make 16 units too large for 32 KB). A
+    network pretrained by PPO (--algo ppo) is handed off the same way."""
     _require_tools()
     import sys
+    ppo = ["--algo", "ppo", "--n-envs", "4", "--n-steps", "64"] if algo == "ppo" else []
     train = subprocess.run([sys.executable, "-m", "rtu_edge.cli", "train", "--task", "cartpole-p",
                             "--backend", "c", "--dtype", "float32", "--steps", "2000", "--kind",
                             cell_kind, "--activation", "tanh", "--hidden", str(hidden), "--n-embed",
-                            "16", "--n-head", "16", "--seed", "1",
+                            "16", "--n-head", "16", "--seed", "1", *ppo,
                             "--out", str(tmp_path / "trained")],
                            capture_output=True, text=True, timeout=300)
     assert train.returncode == 0, train.stderr

@@ -591,6 +591,25 @@ def test_loads_a_checkpoint_trained_in_python(host, trained, tmp_path):
     assert "PRECISION=double" in run.stderr
 
 
+def test_loads_a_network_pretrained_by_ppo_and_learns_on(host, tmp_path):
+    """The hand-off: a checkpoint of `rtu-edge train --algo ppo` is an actor-critic's, which the
+    program loads (--load) and goes on learning from, its step counter the environments' steps
+    PPO took."""
+    run = subprocess.run([sys.executable, "-m", "rtu_edge.cli", "train", "--task", "cartpole-p",
+                          "--algo", "ppo", "--n-envs", "4", "--n-steps", "64", "--steps", "2000",
+                          "--hidden", "16", "--n-embed", "16", "--seed", "1",
+                          "--out", str(tmp_path / "ppo")], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    ckpt = tmp_path / "ppo" / "checkpoint.rtu"
+    src = _ckpt(ckpt)
+    run = host.run("--load", ckpt, "--steps", src.steps + 1000, "--quiet", "--checkpoint",
+                   "ckpt.rtu", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert f"loaded {ckpt} (trained for {src.steps} steps" in run.stdout
+    assert _final(run.stdout)["step"] == src.steps + 1000
+
+
 @pytest.mark.parametrize("name", ["model", "robot"])
 def test_starts_from_an_exported_c_header(trained, tmp_path, name):
     header = tmp_path / f"{name}.h"

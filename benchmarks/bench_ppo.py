@@ -1,0 +1,100 @@
+"""PPO with RTRL against the streaming actor-critic: environment steps per second on CartPole-P, and
+the memory PPO's stored RTU states and RTRL traces take.
+
+Both learn on cartpole-p with the package's defaults (rtu-edge train's network, float32): PPO
+(rtu_edge.ppo.train_ppo, 16 environments x 128 steps, 4 epochs of 4 minibatches) on a gymnasium
+SyncVectorEnv, the actor-critic (rtu_edge.train.run_episodes) on one environment, each round
+--steps environment steps, in alternating rounds in one run (A B A B); the ratio of each pair of
+rounds is reported, with its median. Everything is counted: the environments, Python's loop, the
+learner's work (PPO's: the rollout and every epoch's gradients and Adam steps).
+
+Target (issue "PPO with RTRL", point 4): PPO's throughput with 16 environments at least 5x the
+streaming learner's.
+
+    python benchmarks/bench_ppo.py [--rounds 5] [--steps 20480] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _cprogram import cpu_model  # noqa: E402
+
+from rtu_edge import ActorCritic, PPOConfig  # noqa: E402
+from rtu_edge.ppo import PPO, make_vector_env, train_ppo  # noqa: E402
+from rtu_edge.tasks import make_env  # noqa: E402
+from rtu_edge.train import RunConfig, run_episodes  # noqa: E402
+
+TARGET_RATIO = 5.0
+TASK = "cartpole-p"
+
+
+def ppo_round(agent: PPO, envs, spec, steps: int) -> float:
+    """Environment steps per second of steps more PPO steps (whole rollouts)."""
+    start, began = agent.steps, time.perf_counter()
+    train_ppo(agent, envs, spec, agent.steps + steps)
+    return (agent.steps - start) / (time.perf_counter() - began)
+
+
+def ac_round(ac: ActorCritic, env, spec, steps: int, seed: int) -> float:
+    start, began = ac.steps, time.perf_counter()
+    run_episodes(ac, env, spec, seed, ac.steps + steps, lambda *row: None)
+    return (ac.steps - start) / (time.perf_counter() - began)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=20480, help="environment steps per round")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    run = RunConfig(task=TASK, steps=args.steps)
+    network, hidden = run.network_config(), run.hidden
+    ppo_cfg = PPOConfig()
+    envs, spec = make_vector_env(TASK, ppo_cfg.n_envs, 0)
+    agent = PPO(spec.obs_size, hidden, spec.n_actions, seed=0, dtype=np.float32,
+                network=network, ppo=ppo_cfg)
+    env, _ = make_env(TASK, 0)
+    ac = ActorCritic(spec.obs_size, hidden, spec.n_actions, seed=0, dtype=np.float32,
+                     network=network)
+    ppo_sps, ac_sps = [], []
+    for r in range(args.rounds):
+        ppo_sps.append(ppo_round(agent, envs, spec, args.steps))
+        ac_sps.append(ac_round(ac, env, spec, args.steps, r))
+    ratios = np.array(ppo_sps) / np.array(ac_sps)
+    result = {
+        "cpu": cpu_model(), "task": TASK, "hidden": hidden, "network": str(network),
+        "n_envs": ppo_cfg.n_envs, "n_steps": ppo_cfg.n_steps, "rounds": args.rounds,
+        "steps_per_round": args.steps,
+        "ppo_steps_per_second": float(np.median(ppo_sps)),
+        "ac_steps_per_second": float(np.median(ac_sps)),
+        "ratios": [float(x) for x in ratios], "median_ratio": float(np.median(ratios)),
+        "target_ratio": TARGET_RATIO,
+        "ppo_memory_bytes": agent.memory_bytes, "ppo_context_bytes": agent.context_bytes,
+        "ac_memory_bytes": ac.memory_bytes,
+    }
+    print(f"{TASK}, hidden {hidden}, {network}, float32 ({result['cpu']})")
+    print(f"PPO-RTRL, {ppo_cfg.n_envs} environments x {ppo_cfg.n_steps} steps: "
+          f"{result['ppo_steps_per_second']:,.0f} environment steps/s (median of {args.rounds})")
+    print(f"streaming AC(lambda), 1 environment: {result['ac_steps_per_second']:,.0f} "
+          f"environment steps/s")
+    print(f"ratio PPO / AC, pair by pair: {', '.join(f'{x:.2f}' for x in ratios)}; median "
+          f"{result['median_ratio']:.2f}x (target {TARGET_RATIO:g}x: "
+          f"{'met' if result['median_ratio'] >= TARGET_RATIO else 'not met'})")
+    print(f"memory: PPO buffer {agent.memory_bytes:,} bytes, of which the stored RTU states and "
+          f"RTRL traces {agent.context_bytes:,} ((n_steps + 1) x n_envs contexts); the "
+          f"actor-critic's buffer {ac.memory_bytes:,} bytes")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
