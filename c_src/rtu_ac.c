@@ -468,7 +468,7 @@ void rtu_ac_policy_forward(rtu_ac *ac)
     }
 }
 
-static void sample_action(rtu_ac *ac)
+void rtu_ac_sample_action(rtu_ac *ac)
 {
     size_t i, A = ac->shape.n_actions;
     if (ac->shape.action_kind == RTU_ACTIONS_DISCRETE) { /* inverse CDF; the last takes the rest */
@@ -528,7 +528,7 @@ static rtu_status act_run(rtu_ac *ac, const rtu_real *obs, rtu_real *action)
     if (!rtu_all_finite(ac->pi, policy_outputs(&ac->shape))) {
         return RTU_ERR_DIVERGED; /* the actor's outputs overflowed: never a non-finite action */
     }
-    sample_action(ac);
+    rtu_ac_sample_action(ac);
     A = ac->shape.action_kind == RTU_ACTIONS_DISCRETE ? 1 : ac->shape.n_actions;
     for (j = 0; j < A; ++j) {
         action[j] = ac->action[j];

@@ -342,6 +342,9 @@ void rtu_ac_refresh_forward(rtu_ac *ac);
 rtu_status rtu_ac_forward(rtu_ac *ac);
 /* ac->pi from the actor's outputs: log-softmax (discrete), or means then bounded stds. */
 void rtu_ac_policy_forward(rtu_ac *ac);
+/* ac->action ~ pi (after rtu_ac_policy_forward), from the learner's PRNG: an index by the inverse
+ * CDF (discrete), or mu + std N(0, 1) per dimension (continuous). */
+void rtu_ac_sample_action(rtu_ac *ac);
 /* into[0..n_obs) = obs normalised after adding it to the running statistics (obs itself when
  * normalize_obs is off); the statistics keep it. */
 void rtu_ac_normalize_obs(rtu_ac *ac, const rtu_real *obs, rtu_real *into);

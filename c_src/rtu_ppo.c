@@ -262,23 +262,7 @@ rtu_status rtu_ppo_act(rtu_ppo *ppo, const rtu_real *obs, rtu_real *actions, rtu
         }
         memcpy(x, ac->x, ac->n_x * sizeof(rtu_real));
         save_cells(ppo, context(ppo, ppo->t + 1, i));
-        /* the action, sampled as rtu_ac_act samples it */
-        if (ac->shape.action_kind == RTU_ACTIONS_DISCRETE) {
-            double u = rtu_prng_uniform(&ac->rng), cdf = 0;
-            size_t chosen = ac->shape.n_actions - 1;
-            for (j = 0; j + 1 < ac->shape.n_actions; ++j) {
-                cdf += (double)RTU_EXP(ac->pi[j]);
-                if (u < cdf) {
-                    chosen = j;
-                    break;
-                }
-            }
-            ac->action[0] = (rtu_real)chosen;
-        } else {
-            for (j = 0; j < a; ++j) {
-                ac->action[j] = ac->pi[j] + ac->pi[a + j] * (rtu_real)rtu_prng_normal(&ac->rng);
-            }
-        }
+        rtu_ac_sample_action(ac); /* as rtu_ac_act samples it */
         for (j = 0; j < a; ++j) {
             actions[i * a + j] = ppo->actions[s * a + j] = ac->action[j];
         }

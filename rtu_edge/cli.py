@@ -255,30 +255,31 @@ def _hyperparameter_arguments(p: argparse.ArgumentParser) -> None:
                                 for c, _ in owners)
         defaults = ", ".join(f"{getattr(c(), name)}" for c, _ in owners)
         text = f"{learners}: {f.metadata['help']}, {cls.rule(name)} (default {defaults})"
-        flag = "--" + c_name(name).replace("_", "-")
-        if "choices" in f.metadata:
-            group.add_argument(flag, dest=f"hp_{name}", choices=f.metadata["choices"],
-                               default=None, help=text)
-        elif "rule" in f.metadata:
-            group.add_argument(flag, dest=f"hp_{name}", type=float, default=None,
-                               metavar="X", help=text)
-        else:
-            group.add_argument(flag, dest=f"hp_{name}", action=argparse.BooleanOptionalAction,
-                               default=None, help=text)
+        _field_argument(group, f, c_name(name), f"hp_{name}", text)
 
 
     net = p.add_argument_group(
         "actor-critic network", "control tasks: the network around the RTU (ACNetwork; "
         "defaults: the package's)")
     for f in dataclasses.fields(ACNetwork):
-        text = f"{f.metadata['help']} (default {f.default})"
-        flag = "--" + f.name.replace("_", "-")
-        if "size" in f.metadata:
-            net.add_argument(flag, dest=f"net_{f.name}", type=_size, default=None, metavar="N",
-                             help=text)
-        else:
-            net.add_argument(flag, dest=f"net_{f.name}", action=argparse.BooleanOptionalAction,
-                             default=None, help=text)
+        _field_argument(net, f, f.name, f"net_{f.name}", f"{f.metadata['help']} (default "
+                                                         f"{f.default})")
+
+
+def _field_argument(group, f, name: str, dest: str, text: str) -> None:
+    """The flag --name (underscores as dashes) of a config field f (rtu_edge/reference/config.py:
+    a choice, a size, a real or a flag), stored in dest, None when not given."""
+    flag = "--" + name.replace("_", "-")
+    if "choices" in f.metadata:
+        group.add_argument(flag, dest=dest, choices=f.metadata["choices"], default=None,
+                           help=text)
+    elif "size" in f.metadata:
+        group.add_argument(flag, dest=dest, type=_size, default=None, metavar="N", help=text)
+    elif "rule" in f.metadata:
+        group.add_argument(flag, dest=dest, type=float, default=None, metavar="X", help=text)
+    else:
+        group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None,
+                           help=text)
 
 
 def _ppo_arguments(p: argparse.ArgumentParser) -> None:
@@ -290,17 +291,8 @@ def _ppo_arguments(p: argparse.ArgumentParser) -> None:
     group = p.add_argument_group("PPO", "--algo ppo: the rollout, the loss and Adam (PPOConfig; "
                                         "the network and gamma are the actor-critic's)")
     for f in dataclasses.fields(PPOConfig):
-        text = f"{f.metadata['help']}, {PPOConfig.rule(f.name)} (default {f.default})"
-        flag = "--" + f.name.replace("_", "-")
-        if "size" in f.metadata:
-            group.add_argument(flag, dest=f"ppo_{f.name}", type=_size, default=None,
-                               metavar="N", help=text)
-        elif "rule" in f.metadata:
-            group.add_argument(flag, dest=f"ppo_{f.name}", type=float, default=None,
-                               metavar="X", help=text)
-        else:
-            group.add_argument(flag, dest=f"ppo_{f.name}", action=argparse.BooleanOptionalAction,
-                               default=None, help=text)
+        _field_argument(group, f, f.name, f"ppo_{f.name}", f"{f.metadata['help']}, "
+                        f"{PPOConfig.rule(f.name)} (default {f.default})")
 
 
 def ppo_overrides(args) -> dict:

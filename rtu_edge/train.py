@@ -583,6 +583,22 @@ def run_episodes(ac: ActorCritic, env, spec, seed: int, steps: int, on_episode, 
         on_episode(ac.episodes, ret, length)
 
 
+def _episode_run(cfg: RunConfig, learner, out: Path, resume: bool, progress: bool,
+                 tensorboard: bool) -> tuple:
+    """What a control run starts with, its learner made (or loaded): the last good state
+    (_begin), metrics.csv (a resumed run's cut back to the rows its checkpoint had seen), the
+    progress bar, the returns of the latest 20 episodes, and the step of the next checkpoint."""
+    last_good = _begin(cfg, learner, out, resume)
+    start = learner.steps
+    keep = (lambda row: int(row["step"]) <= start) if resume else None
+    metrics = Metrics(out / METRICS, ["step", "episode", "return", "length"], keep,
+                      out / TENSORBOARD if tensorboard else None)
+    bar = _progress(cfg.steps, learner.steps, progress)
+    recent = [float(row["return"]) for row in metrics.kept[-20:]]
+    next_checkpoint = (learner.steps // cfg.checkpoint_every + 1) * cfg.checkpoint_every
+    return last_good, metrics, bar, recent, next_checkpoint
+
+
 def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool, env, spec,
                   tensorboard: bool = False) -> dict:
     ckpt = out / CHECKPOINT
@@ -591,14 +607,8 @@ def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool, env, 
         _check_resumed(ac, cfg, spec.obs_size, spec, ckpt)
     else:
         ac = make_learner(cfg, spec)
-    last_good = _begin(cfg, ac, out, resume)
-    start = ac.steps
-    keep = (lambda row: int(row["step"]) <= start) if resume else None
-    metrics = Metrics(out / METRICS, ["step", "episode", "return", "length"], keep,
-                      out / TENSORBOARD if tensorboard else None)
-    bar = _progress(cfg.steps, ac.steps, progress)
-    recent = [float(row["return"]) for row in metrics.kept[-20:]]
-    next_checkpoint = (ac.steps // cfg.checkpoint_every + 1) * cfg.checkpoint_every
+    last_good, metrics, bar, recent, next_checkpoint = _episode_run(cfg, ac, out, resume,
+                                                                    progress, tensorboard)
 
     def on_episode(episode, ret, length):
         nonlocal next_checkpoint
@@ -639,14 +649,9 @@ def train_ppo_run(cfg: RunConfig, out: Path, resume: bool, progress: bool, spec,
                 network=cfg.network_config(), ppo=ppo)
     if resume:  # the network, its statistics and its counters; Adam and the episodes start again
         agent.load_bytes(checkpoint.read_file(ckpt), str(ckpt))
-    last_good = _begin(cfg, agent, out, resume)
     start = agent.steps
-    keep = (lambda row: int(row["step"]) <= start) if resume else None
-    metrics = Metrics(out / METRICS, ["step", "episode", "return", "length"], keep,
-                      out / TENSORBOARD if tensorboard else None)
-    bar = _progress(cfg.steps, agent.steps, progress)
-    recent = [float(row["return"]) for row in metrics.kept[-20:]]
-    next_checkpoint = (agent.steps // cfg.checkpoint_every + 1) * cfg.checkpoint_every
+    last_good, metrics, bar, recent, next_checkpoint = _episode_run(cfg, agent, out, resume,
+                                                                    progress, tensorboard)
     episode = agent.episodes
     # a resumed run's environments start from other seeds than the first run's
     env_seed = cfg.seed if not resume else episode_seed(cfg.seed, agent.episodes)
