@@ -229,7 +229,10 @@ def test_the_memory_of_the_stored_traces_is_reported():
     cell = 4 * 16 + 4 * 16 + 2 * 16 * 2  # state (c, d, h) and traces of a linear cell, n_in 2
     assert ctx == 2 * cell  # two trunks, no extras
     assert c.context_bytes == (8 + 1) * 4 * ctx * 4
-    assert c.memory_bytes > c.context_bytes
+    # the size query is exact: the layout ends with Adam's second moment at the buffer's end
+    ffi = c.core.ffi
+    end = int(ffi.cast("uintptr_t", c.c.adam_v)) + int(c.c.n_grad) * 4
+    assert end == int(ffi.cast("uintptr_t", c.core.buffer_p)) + c.memory_bytes
 
 
 def test_the_hand_off_is_the_same_network_learning_online(tmp_path):

@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "fixtures.h"
+#include "rtu_ppo.h"
 #include "tests.h"
 
 static const char *const kind_names[] = GOLDEN_KIND_NAMES;
@@ -500,4 +501,120 @@ void test_td_batch(int c)
           "a refused batch run changed a learner (at %lu)", (unsigned long)at);
     CHECK_STATUS(rtu_td_run_batch(tds, RTU_MAX_BATCH + 1u, x, cumulants, 1, NULL, &at),
                  RTU_ERR_SIZE);
+}
+
+/* PPO (rtu_ppo.h) on golden case c's network: the size query is exact; the network is the one
+ * rtu_ac_init draws from the seed; a rollout of fix_env observations; every refusal (order, a
+ * non-finite observation or reward, a sample outside the rollout, a bad loss or Adam setting)
+ * changes nothing; the update runs; the hand-off saves a checkpoint an rtu_ac loads, which goes on
+ * learning. */
+#define PPO_ENVS 2u
+#define PPO_STEPS 5u
+void test_ppo(int c)
+{
+    static rtu_real buf[PPO_ENVS * (PPO_STEPS + 1u) * 2u * 4096u + 4u * FIX_AC_REALS];
+    static rtu_real before[sizeof buf / sizeof(rtu_real)];
+    static rtu_real ac_ref_buf[FIX_AC_REALS], loaded_buf[FIX_AC_REALS];
+    static unsigned char ckpt[8u * FIX_AC_REALS + 4096u];
+    rtu_ppo ppo;
+    rtu_ac ref, loaded;
+    rtu_ac_shape shape = fix_ac_shape(c);
+    rtu_ac_config config = fix_ac_config(c);
+    rtu_ppo_loss loss = {(rtu_real)0.2, (rtu_real)0.5, 1};
+    rtu_ppo_adam adam = {(rtu_real)1e-3, (rtu_real)0.9, (rtu_real)0.999, (rtu_real)1e-5,
+                         (rtu_real)0.5};
+    rtu_ppo_stats stats;
+    fix_env env[PPO_ENVS];
+    rtu_real obs[PPO_ENVS * GOLDEN_AC_N_IN], actions[PPO_ENVS * FIX_AC_MAX_ACTIONS];
+    rtu_real values[PPO_ENVS], log_probs[PPO_ENVS], rewards[PPO_ENVS], scaled[PPO_ENVS];
+    rtu_real adv[3] = {1, -0.5, 0.25}, ret[3] = {0.5, 0.1, -0.2}, norm;
+    unsigned char term[PPO_ENVS] = {0, 1}, trunc[PPO_ENVS] = {0, 0};
+    size_t samples[3] = {0, 3, 9}, i, j, at = 99, bytes, ac_bytes, written;
+    const char *what = NULL;
+    unsigned t;
+    CHECK_STATUS(rtu_ppo_buffer_size(&shape, PPO_ENVS, PPO_STEPS, &bytes), RTU_OK);
+    CHECK(bytes <= sizeof buf, "PPO needs %lu bytes, the test's buffer has %lu",
+          (unsigned long)bytes, (unsigned long)sizeof buf);
+    CHECK_STATUS(rtu_ppo_buffer_size(&shape, 0, PPO_STEPS, &bytes), RTU_ERR_SIZE);
+    CHECK_STATUS(rtu_ppo_buffer_size(&shape, PPO_ENVS, 0, &bytes), RTU_ERR_SIZE);
+    CHECK_STATUS(rtu_ppo_buffer_size(&shape, PPO_ENVS, PPO_STEPS, &bytes), RTU_OK);
+    CHECK_STATUS(rtu_ppo_init(&ppo, &shape, &config, PPO_ENVS, PPO_STEPS, 11u, buf, bytes - 1),
+                 RTU_ERR_BUFFER_SMALL);
+    CHECK_STATUS(rtu_ppo_init(&ppo, &shape, &config, PPO_ENVS, PPO_STEPS, 11u, buf, bytes),
+                 RTU_OK);
+    CHECK(ppo.adam_v + ppo.n_grad == buf + bytes / sizeof(rtu_real),
+          "the layout does not end at the size query's last byte");
+    CHECK_STATUS(fix_ac_make(c, 11u, &ref, ac_ref_buf), RTU_OK);
+    CHECK_STATUS(rtu_ac_buffer_size(&shape, &ac_bytes), RTU_OK);
+    CHECK(memcmp(buf, ac_ref_buf, ac_bytes) == 0, "PPO's network is not rtu_ac_init's");
+    for (i = 0; i < PPO_ENVS; ++i) {
+        fix_env_start(&env[i], 60u + i);
+    }
+    CHECK_STATUS(rtu_ppo_begin_rollout(&ppo), RTU_OK);
+    for (t = 0; t < PPO_STEPS; ++t) {
+        for (i = 0; i < PPO_ENVS; ++i) {
+            for (j = 0; j < GOLDEN_AC_N_IN; ++j) {
+                obs[i * GOLDEN_AC_N_IN + j] = (rtu_real)env[i].obs[j];
+            }
+            rewards[i] = (rtu_real)(0.25 + env[i].obs[0]);
+        }
+        if (t == 2) { /* refused: a NaN observation of environment 1, nothing changed */
+            memcpy(before, buf, bytes);
+            obs[GOLDEN_AC_N_IN] = (rtu_real)NAN;
+            CHECK_STATUS(rtu_ppo_act(&ppo, obs, actions, values, log_probs, &at),
+                         RTU_ERR_NONFINITE_INPUT);
+            CHECK(at == 1 && memcmp(before, buf, bytes) == 0, "a refused act changed PPO");
+            obs[GOLDEN_AC_N_IN] = (rtu_real)env[1].obs[0];
+        }
+        CHECK_STATUS(rtu_ppo_act(&ppo, obs, actions, values, log_probs, &at), RTU_OK);
+        memcpy(before, buf, bytes);
+        CHECK_STATUS(rtu_ppo_act(&ppo, obs, actions, values, log_probs, &at), RTU_ERR_ORDER);
+        rewards[0] = (rtu_real)INFINITY;
+        CHECK_STATUS(rtu_ppo_feedback(&ppo, rewards, term, trunc, scaled, &at),
+                     RTU_ERR_NONFINITE_INPUT);
+        CHECK(at == 0 && memcmp(before, buf, bytes) == 0, "a refused call changed PPO");
+        rewards[0] = (rtu_real)0.5;
+        CHECK_STATUS(rtu_ppo_feedback(&ppo, rewards, term, trunc, scaled, &at), RTU_OK);
+        for (i = 0; i < PPO_ENVS; ++i) {
+            fix_env_advance(&env[i], 1);
+        }
+    }
+    CHECK(ppo.ac.steps == PPO_ENVS * PPO_STEPS && ppo.ac.episodes == PPO_STEPS,
+          "steps %lu, episodes %lu", (unsigned long)ppo.ac.steps,
+          (unsigned long)ppo.ac.episodes);
+    memcpy(before, buf, bytes);
+    CHECK_STATUS(rtu_ppo_act(&ppo, obs, actions, values, log_probs, &at), RTU_ERR_ORDER);
+    samples[1] = PPO_ENVS * PPO_STEPS;
+    CHECK_STATUS(rtu_ppo_gradient(&ppo, &loss, 3, samples, adv, ret, &stats, &at), RTU_ERR_SIZE);
+    CHECK(at == 1, "the sample refused is %lu", (unsigned long)at);
+    samples[1] = 3;
+    loss.clip_coef = 0;
+    CHECK_STATUS(rtu_ppo_check_loss(&loss, &what), RTU_ERR_CONFIG);
+    CHECK(what != NULL && strcmp(what, "clip_coef") == 0, "check_loss names %s", what);
+    CHECK_STATUS(rtu_ppo_gradient(&ppo, &loss, 3, samples, adv, ret, &stats, &at),
+                 RTU_ERR_CONFIG);
+    loss.clip_coef = (rtu_real)0.2;
+    adam.adam_beta1 = 1;
+    CHECK_STATUS(rtu_ppo_check_adam(&adam, &what), RTU_ERR_CONFIG);
+    CHECK(what != NULL && strcmp(what, "adam_beta1") == 0, "check_adam names %s", what);
+    CHECK_STATUS(rtu_ppo_adam_step(&ppo, &adam, &norm), RTU_ERR_CONFIG);
+    adam.adam_beta1 = (rtu_real)0.9;
+    CHECK(memcmp(before, buf, bytes) == 0, "a refused call changed PPO");
+    CHECK_STATUS(rtu_ppo_gradient(&ppo, &loss, 3, samples, adv, ret, &stats, &at), RTU_OK);
+    CHECK(isfinite(stats.policy_loss) && stats.value_loss >= 0 && stats.approx_kl == 0,
+          "stats: policy %g, value %g, kl %g", (double)stats.policy_loss,
+          (double)stats.value_loss, (double)stats.approx_kl);
+    CHECK_STATUS(rtu_ppo_adam_step(&ppo, &adam, &norm), RTU_OK);
+    CHECK(norm > 0 && memcmp(buf, ac_ref_buf, ac_bytes) != 0, "Adam did not move the network");
+    CHECK_STATUS(rtu_ppo_refresh(&ppo, NULL), RTU_OK);
+    CHECK_STATUS(rtu_ppo_begin_rollout(&ppo), RTU_OK);
+    /* the hand-off */
+    rtu_ppo_actor_critic(&ppo);
+    CHECK_STATUS(rtu_ac_save(&ppo.ac, ckpt, sizeof ckpt, &written), RTU_OK);
+    CHECK_STATUS(fix_ac_make(c, 1u, &loaded, loaded_buf), RTU_OK);
+    CHECK_STATUS(rtu_ac_load(&loaded, ckpt, written), RTU_OK);
+    CHECK(loaded.steps == PPO_ENVS * PPO_STEPS, "the hand-off holds %lu steps",
+          (unsigned long)loaded.steps);
+    CHECK_STATUS(rtu_ac_act(&loaded, obs, actions), RTU_OK);
+    CHECK_STATUS(rtu_ac_learn(&loaded, (rtu_real)1, obs, 0, 0), RTU_OK);
 }

@@ -53,6 +53,8 @@ const test_case test_list[] = {
     {"td/batch/1", test_td_batch, 1, NULL},
     {"td/batch/4/lru", test_td_batch, 4, NULL},
     {"ac/batch/2/shared_embed_continuous", test_ac_batch, 2, NULL},
+    {"ppo/0/separate_embed_head_extras", test_ppo, 0, NULL},
+    {"ppo/2/shared_embed_continuous", test_ppo, 2, NULL},
     {"model/0/separate_embed_head_extras", test_model_is_the_learners_forward, 0, NULL},
     {"model/1/shared_linear_heads", test_model_is_the_learners_forward, 1, NULL},
     {"model/2/shared_embed_continuous", test_model_is_the_learners_forward, 2, NULL},

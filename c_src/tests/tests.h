@@ -42,6 +42,7 @@ void test_ac_order(int arg);
 void test_td_limits(int arg);
 void test_ac_refusals_change_nothing(int golden_case);
 void test_ac_batch(int golden_case);
+void test_ppo(int golden_case);
 void test_td_batch(int golden_case);
 
 /* test_ckpt.c */
