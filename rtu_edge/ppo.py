@@ -278,11 +278,15 @@ def train_ppo(agent: PPO, envs, spec, steps: int, *, on_episode: Callable = None
     """Train agent on the vector environment envs (make_vector_env; spec its EnvSpec) until
     agent.steps reaches steps (whole rollouts). on_episode(step, return, length) for each
     finished episode; on_update(update, stats) after each update; stop() is asked between
-    updates. seed seeds the minibatches' shuffles."""
+    updates. seed seeds the minibatches' shuffles. With anneal_lr the step size falls linearly
+    from learning_rate at step 0 to 0 at steps, so an agent that has taken steps already (a
+    resumed run) goes on at its place in that schedule."""
     cfg, gamma = agent.ppo, agent.config.gamma
     N, T = agent.n_envs, agent.n_steps
     batch, minibatch = N * T, N * T // cfg.n_minibatches
     updates = max(1, -(-(steps - agent.steps) // batch))
+    # the run's updates from step 0, so that a resumed agent goes on with its step size
+    done, total = agent.steps // batch, max(1, -(-steps // batch))
     rng = np.random.default_rng(seed)
     obs, _ = envs.reset()
     ep_return, ep_length = np.zeros(N), np.zeros(N, dtype=np.int64)
@@ -291,8 +295,8 @@ def train_ppo(agent: PPO, envs, spec, steps: int, *, on_episode: Callable = None
     for update in range(1, updates + 1):
         if agent.steps >= steps or (stop and stop()):
             break
-        # the step size falls linearly to 0 over the run
-        lr = cfg.learning_rate * (1.0 - (update - 1.0) / updates) if cfg.anneal_lr \
+        # the step size falls linearly to 0 over the run (from step 0 to steps)
+        lr = cfg.learning_rate * (1.0 - (done + update - 1.0) / total) if cfg.anneal_lr \
             else cfg.learning_rate
 
         # rollout: T steps of every environment, the network's states and RTRL traces stored

@@ -32,8 +32,9 @@ continues exactly where the saved one would have.
 ``--algo ppo`` trains the same network by PPO with RTRL (rtu_edge.ppo) on a vector environment
 of n_envs; its checkpoints are taken between updates and are actor-critic checkpoints (the
 hand-off's file: ``rtu-edge eval``, the Pi and the Cortex-M examples take them). A resumed PPO run
-starts Adam's moments and every environment's episode again (neither is in the checkpoint), so
-unlike an actor-critic run it is not the run that was never interrupted.
+goes on at its place in the annealed step size's schedule, but starts Adam's moments and every
+environment's episode again (neither is in the checkpoint), so unlike an actor-critic run it is
+not the run that was never interrupted.
 
 A learner that diverges (its parameters or state become non-finite: FloatingPointError from the
 learner) stops the run with ``Diverged``, a one-line message naming the step and the run
@@ -647,7 +648,9 @@ def train_ppo_run(cfg: RunConfig, out: Path, resume: bool, progress: bool, spec,
                 kind=cfg.kind, activation=cfg.activation, seed=cfg.seed,
                 dtype=np.dtype(cfg.dtype), config=cfg.learner_config(),
                 network=cfg.network_config(), ppo=ppo)
-    if resume:  # the network, its statistics and its counters; Adam and the episodes start again
+    # resumed: the network, its statistics and its counters (so the step size's place in its
+    # schedule); Adam and the episodes start again
+    if resume:
         agent.load_bytes(checkpoint.read_file(ckpt), str(ckpt))
     start = agent.steps
     last_good, metrics, bar, recent, next_checkpoint = _episode_run(cfg, agent, out, resume,

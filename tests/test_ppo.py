@@ -291,6 +291,25 @@ def test_ppo_learns_cartpole_p_on_a_seed():
     assert np.mean(returns[-20:]) > 200
 
 
+def test_annealed_step_size_goes_on_after_a_stop():
+    """anneal_lr: the step size falls from learning_rate at step 0 to 0 at the run's steps, and
+    a run stopped after two of its four updates and started again on the same agent (as a
+    resumed run is) takes the step sizes the uninterrupted run takes next."""
+    def step_sizes(stop_after=None):
+        envs, spec = make_vector_env("cartpole-p", 2, 0)
+        agent = PPO(2, 4, 2, seed=0, dtype=np.float64, n_envs=2, n_steps=8, n_minibatches=1,
+                    update_epochs=1, learning_rate=1e-3)
+        taken = []
+        record = lambda update, stats: taken.append(stats["learning_rate"])  # noqa: E731
+        stop = (lambda: len(taken) >= stop_after) if stop_after else None
+        train_ppo(agent, envs, spec, 64, on_update=record, stop=stop)
+        if stop_after:
+            train_ppo(agent, envs, spec, 64, on_update=record)
+        return taken
+    assert step_sizes() == pytest.approx([1e-3, 7.5e-4, 5e-4, 2.5e-4], rel=1e-12)
+    assert step_sizes(stop_after=2) == pytest.approx(step_sizes(), rel=1e-12)
+
+
 def test_train_algo_ppo_writes_a_run_and_resumes(tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["train", "--task", "cartpole-p", "--steps", "3000", "--algo", "ppo", "--n-envs", "4",
