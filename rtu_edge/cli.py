@@ -232,6 +232,9 @@ def _sweep_arguments(sub) -> None:
     sw.add_argument("--seeds", type=_seeds, nargs="+", default=None, metavar="S",
                     help="instead of the file's seeds: seeds (0 1 2) and ranges (0:10, stop "
                          "excluded)")
+    sw.add_argument("--only", nargs="+", default=None, metavar="PATTERN",
+                    help="only the configurations whose label matches one of these shell-style "
+                         "patterns ('tc-rtu-*' 'tc-zero'); each must match a label")
 
 
 def _hyperparameter_arguments(p: argparse.ArgumentParser) -> None:

@@ -41,6 +41,8 @@ moment loses at most the runs in flight and never duplicates a row. A run that f
 a value the learner refuses) is recorded with status ``error`` and its message; the others go on.
 ``OUT/sweep.json`` keeps the configurations a directory was run with: a rerun may add labels and
 seeds, but a label whose settings changed is refused (use a new label or a new --out).
+``--only PATTERN...`` runs the configurations whose labels match one of the shell-style patterns
+(part of a large sweep; the same command without it later runs the rest into the same OUT).
 
 Engines: joblib's loky processes on the local cores (default), or Ray (``rtu_edge[ray]``): a
 local instance, or an existing cluster with ``address`` (OUT must then be on a file system every
@@ -51,6 +53,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import fnmatch
 import io
 import json
 import os
@@ -212,9 +215,10 @@ def _config(entry: dict, where: str, defaults: dict, path: Path) -> Config:
     return Config(label, run)
 
 
-def load(path, seeds: Optional[list] = None) -> Sweep:
-    """Read and check a sweep file; seeds (if given) replace the file's. SweepError naming the
-    file and the key of the first fault."""
+def load(path, seeds: Optional[list] = None, only: Optional[list] = None) -> Sweep:
+    """Read and check a sweep file; seeds (if given) replace the file's; only (shell-style
+    patterns, if given) keeps the configurations whose label matches one of them. SweepError
+    naming the file and the key of the first fault, or the pattern that matches no label."""
     path = Path(path)
     content = _read(path)
     for key in content:
@@ -238,6 +242,12 @@ def load(path, seeds: Optional[list] = None) -> Sweep:
         if any(c.label == config.label for c in configs):
             raise SweepError(f"{path}: {where}.label: {config.label!r} is used twice")
         configs.append(config)
+    if only is not None:
+        for pattern in only:
+            if not any(fnmatch.fnmatchcase(c.label, pattern) for c in configs):
+                raise SweepError(f"--only: {pattern!r} matches no label of {path} (its labels: "
+                                 f"{', '.join(c.label for c in configs)})")
+        configs = [c for c in configs if any(fnmatch.fnmatchcase(c.label, p) for p in only)]
     if seeds is None:
         if "seeds" not in content:
             raise SweepError(f"{path}: seeds: missing (a list, or {{start = 0, stop = N}}), "
@@ -516,7 +526,7 @@ def main(args) -> int:
         print(f"rtu-edge sweep: {message}", flush=True)
 
     if args.file is not None:
-        sweep = load(args.file, seeds=args.seeds)
+        sweep = load(args.file, seeds=args.seeds, only=args.only)
         say(f"{len(sweep.configs)} configurations x {len(sweep.seeds)} seeds on {args.engine} "
             f"into {args.out}")
         try:

@@ -132,6 +132,20 @@ def test_a_label_whose_settings_changed_is_refused(tmp_path, capsys):
     assert "\n" not in err and "'cp'" in err and "settings differ" in err
 
 
+def test_only_runs_the_matching_labels_and_the_full_sweep_adds_the_rest(tmp_path, capsys):
+    file, out = write(tmp_path / "s.toml", TINY), tmp_path / "out"
+    assert sweep(file, "--out", out, "--seeds", "0", "--only", "l*") == 0
+    assert pairs(out) == [("lin", 0)]
+    capsys.readouterr()
+    assert sweep(file, "--out", out, "--seeds", "0", "--only", "nothing-*", "cp") == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "--only: 'nothing-*' matches no label" in err and "lin, cp" in err
+    assert pairs(out) == [("lin", 0)]  # refused: nothing ran
+    assert sweep(file, "--out", out, "--seeds", "0") == 0
+    assert "1 runs already" in capsys.readouterr().out
+    assert pairs(out) == [("cp", 0), ("lin", 0)]
+
+
 KILLABLE = """
 seeds = {start = 0, stop = 6}
 [[configs]]
