@@ -392,9 +392,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("sweep: give a sweep FILE to run, and/or --report")
         if args.versus is not None and not args.report:
             parser.error("sweep: --versus goes with --report")
-        run_options = (args.engine, args.address, args.jobs, args.seeds)
+        run_options = (args.engine, args.address, args.jobs, args.seeds, args.only)
         if args.file is None and any(o is not None for o in run_options):
-            parser.error("sweep: --engine, --address, --jobs and --seeds go with a sweep FILE")
+            parser.error("sweep: --engine, --address, --jobs, --seeds and --only go with a "
+                         "sweep FILE")
         if args.address is not None and args.engine != "ray":
             parser.error("sweep: --address goes with --engine ray")
         args.engine = args.engine or "joblib"

@@ -250,6 +250,7 @@ def test_json_sweep_files_and_bad_suffix(tmp_path, capsys):
 @pytest.mark.parametrize("args, message", [
     ([], "give a sweep FILE"),
     (["--report", "--jobs", "2"], "go with a sweep FILE"),
+    (["--report", "--only", "cp"], "go with a sweep FILE"),
     (["f.toml", "--address", "auto"], "--address goes with --engine ray"),
     (["f.toml", "--seeds", "1", "0:2"], "a seed is given twice"),
 ])
