@@ -2,8 +2,9 @@
 the memory PPO's stored RTU states and RTRL traces take.
 
 Both learn on cartpole-p with the package's defaults (rtu-edge train's network, float32): PPO
-(rtu_edge.ppo.train_ppo, 16 environments x 128 steps, 4 epochs of 4 minibatches) on a gymnasium
-SyncVectorEnv, the actor-critic (rtu_edge.train.run_episodes) on one environment, each round
+(rtu_edge.ppo.train_ppo, 16 environments x 128 steps, 4 epochs of 4 minibatches) on
+rtu_edge.ppo.make_vector_env's environments (CartPolePVectorEnv: 16 CartPoles in one numpy call),
+the actor-critic (rtu_edge.train.run_episodes) on one environment, each round
 --steps environment steps, in alternating rounds in one run (A B A B); the ratio of each pair of
 rounds is reported, with its median. Everything is counted: the environments, Python's loop, the
 learner's work (PPO's: the rollout and every epoch's gradients and Adam steps).

@@ -261,15 +261,23 @@ def gae(rewards: np.ndarray, values: np.ndarray, dones: np.ndarray, next_value: 
 
 
 def make_vector_env(task: str, n_envs: int, seed: int):
-    """n_envs environments of task (rtu_edge.tasks.make_env, seeds seed, seed + 1, ...) as a
-    gymnasium SyncVectorEnv that resets a finished environment in the same step (its
-    observation is the next episode's first), and the task's EnvSpec."""
+    """n_envs environments of task (rtu_edge.tasks.make_env, seeds seed, seed + 1, ...) as one
+    gymnasium vector environment that resets a finished environment in the same step (its
+    observation is the next episode's first), and the task's EnvSpec. cartpole-p and
+    cartpole-p-long are one numpy environment (CartPolePVectorEnv: the same observations,
+    rewards and ends as make_env's, step for step); the other tasks a SyncVectorEnv of make_env."""
     import gymnasium as gym
     from .tasks import make_env
+    from .tasks.cartpole_vector import CartPolePVectorEnv
+    from .tasks.control import LONG_POLE, _SeedFirstVectorReset
     spec = make_env(task, seed)[1]
-    envs = gym.vector.SyncVectorEnv(
-        [lambda k=k: make_env(task, seed + k)[0] for k in range(n_envs)],
-        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    if task in ("cartpole-p", "cartpole-p-long"):
+        envs = _SeedFirstVectorReset(CartPolePVectorEnv(
+            n_envs, pole=LONG_POLE if task == "cartpole-p-long" else None), seed)
+    else:
+        envs = gym.vector.SyncVectorEnv(
+            [lambda k=k: make_env(task, seed + k)[0] for k in range(n_envs)],
+            autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     return envs, spec
 
 

@@ -265,6 +265,21 @@ class _SeedFirstReset(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return self.env.reset(seed=seed, options=options)
 
 
+class _SeedFirstVectorReset(gym.vector.VectorWrapper):
+    """``_SeedFirstReset`` for a vector environment: its first ``reset()`` without a seed is
+    ``reset(seed=seed)`` (environment k seeded with seed + k, as ``SyncVectorEnv`` seeds)."""
+
+    def __init__(self, env: gym.vector.VectorEnv, seed: int):
+        super().__init__(env)
+        self._pending_seed: Optional[int] = seed
+
+    def reset(self, *, seed=None, options=None):
+        if seed is None:
+            seed = self._pending_seed
+        self._pending_seed = None
+        return self.env.reset(seed=seed, options=options)
+
+
 @dataclass(frozen=True, eq=False)
 class EnvSpec:
     """What a learner needs to know about an environment made by ``make_env``.

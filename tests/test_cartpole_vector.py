@@ -1,0 +1,92 @@
+"""CartPolePVectorEnv: B CartPole-P environments in one numpy call, the same environments as a
+SyncVectorEnv of make_env (what PPO stepped before), step for step."""
+
+import numpy as np
+import pytest
+
+gym = pytest.importorskip("gymnasium")
+
+from rtu_edge.ppo import make_vector_env  # noqa: E402
+from rtu_edge.tasks import make_env  # noqa: E402
+from rtu_edge.tasks.cartpole_vector import CartPolePVectorEnv  # noqa: E402
+
+
+def sync_envs(task, n, seed):
+    return gym.vector.SyncVectorEnv([lambda k=k: make_env(task, seed + k)[0] for k in range(n)],
+                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+
+
+@pytest.mark.parametrize("task", ["cartpole-p", "cartpole-p-long"])
+def test_same_transitions_as_make_env_step_for_step(task):
+    """3000 steps of 6 environments, actions half random and half leaning against the pole, so
+    that episodes both end early and run long: observations, rewards, terminations and
+    truncations equal to the last bit, through hundreds of autoresets."""
+    n, seed = 6, 11
+    ref = sync_envs(task, n, seed)
+    vec, spec = make_vector_env(task, n, seed)
+    assert spec.obs_size == 2 and spec.n_actions == 2
+    obs_ref, _ = ref.reset()
+    obs, _ = vec.reset()
+    np.testing.assert_array_equal(obs, obs_ref)
+    assert obs.dtype == obs_ref.dtype == np.float64
+    rng = np.random.default_rng(0)
+    ends = 0
+    for t in range(3000):
+        actions = rng.integers(0, 2, n) if t % 2 else (obs_ref[:, 1] > 0).astype(np.int64)
+        got, want = vec.step(actions), ref.step(actions)
+        for a, b in zip(got[:4], want[:4]):
+            np.testing.assert_array_equal(a, b)
+        obs_ref = want[0]
+        ends += int(np.sum(want[2] | want[3]))
+        if np.any(want[2] | want[3]):
+            done = want[2] | want[3]
+            assert np.array_equal(got[4]["_final_obs"], done)
+            for k in np.flatnonzero(done):
+                np.testing.assert_array_equal(got[4]["final_obs"][k], want[4]["final_obs"][k])
+    assert ends > 100
+
+
+def test_truncates_after_max_episode_steps_and_starts_again():
+    env = CartPolePVectorEnv(3, max_episode_steps=4)
+    first, _ = env.reset(seed=0)
+    for t in range(4):
+        obs, rewards, terminated, truncated, infos = env.step(np.array([0, 1, 0]))
+        np.testing.assert_array_equal(rewards, 1.0)
+        assert not terminated.any()
+        assert truncated.all() == (t == 3)
+    assert infos["_final_obs"].all()
+    assert np.all(np.abs(obs) <= 0.05)          # the next episodes' first observations
+    assert not np.array_equal(obs, first)
+
+
+def test_seeds_as_sync_vector_env():
+    a, _ = CartPolePVectorEnv(4).reset(seed=5)
+    b, _ = CartPolePVectorEnv(4).reset(seed=[5, 6, 7, 8])
+    c, _ = CartPolePVectorEnv(4).reset(seed=6)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a[1:], c[:3])
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(num_envs=0), "num_envs"), (dict(num_envs=2.0), "num_envs"),
+    (dict(max_episode_steps=0), "max_episode_steps"), (dict(pole=(1.0,)), "pole"),
+    (dict(pole=(0.5, -1.0)), "pole"), (dict(pole=(np.nan, 1.0)), "pole")])
+def test_bad_construction_names_the_argument(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        CartPolePVectorEnv(**kwargs)
+
+
+def test_bad_actions_and_seeds_are_refused_and_change_nothing():
+    env = CartPolePVectorEnv(2)
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(np.array([0, 1]))
+    obs, _ = env.reset(seed=1)
+    state = env.state.copy()
+    for actions in ([0, 2], [0], [[0, 1]], [0.5, 1]):
+        with pytest.raises(ValueError, match="actions"):
+            env.step(np.array(actions))
+    for seed in (-1, [1], [1, 2, 3], 1.5, True):
+        with pytest.raises(ValueError, match="seed"):
+            env.reset(seed=seed)
+    np.testing.assert_array_equal(env.state, state)
