@@ -32,7 +32,8 @@ continues exactly where the saved one would have.
 ``--algo ppo`` trains the same network by PPO with RTRL (rtu_edge.ppo) on a vector environment
 of n_envs; its checkpoints are taken between updates and are actor-critic checkpoints (the
 hand-off's file: ``rtu-edge eval``, the Pi and the Cortex-M examples take them). A resumed PPO run
-goes on at its place in the annealed step size's schedule, but starts Adam's moments and every
+goes on at its place in the annealed step size's schedule (that of its --steps; resumed with
+more steps, the step size a run of that length has there), but starts Adam's moments and every
 environment's episode again (neither is in the checkpoint), so unlike an actor-critic run it is
 not the run that was never interrupted.
 

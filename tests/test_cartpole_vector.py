@@ -16,11 +16,19 @@ def sync_envs(task, n, seed):
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
 
 
+def balance(state):
+    """Pushes toward the pole's lean and fall, from the full state (4, B): keeps most episodes
+    up to the time limit (a controller for the test, not a learner)."""
+    x, x_dot, theta, theta_dot = state
+    return (theta + 0.5 * theta_dot + 0.05 * x + 0.1 * x_dot > 0).astype(np.int64)
+
+
 @pytest.mark.parametrize("task", ["cartpole-p", "cartpole-p-long"])
 def test_same_transitions_as_make_env_step_for_step(task):
-    """3000 steps of 6 environments, actions half random and half leaning against the pole, so
-    that episodes both end early and run long: observations, rewards, terminations and
-    truncations equal to the last bit, through hundreds of autoresets."""
+    """4000 steps of 6 environments, 4 of them balanced from the true state (episodes that reach
+    the 500-step limit) and 2 pushed at random (episodes that fall within tens of steps):
+    observations, rewards, terminations, truncations and final observations equal to the last
+    bit, through hundreds of autoresets of both kinds."""
     n, seed = 6, 11
     ref = sync_envs(task, n, seed)
     vec, spec = make_vector_env(task, n, seed)
@@ -30,20 +38,21 @@ def test_same_transitions_as_make_env_step_for_step(task):
     np.testing.assert_array_equal(obs, obs_ref)
     assert obs.dtype == obs_ref.dtype == np.float64
     rng = np.random.default_rng(0)
-    ends = 0
-    for t in range(3000):
-        actions = rng.integers(0, 2, n) if t % 2 else (obs_ref[:, 1] > 0).astype(np.int64)
+    terminations = truncations = 0
+    for t in range(4000):
+        actions = balance(vec.unwrapped.state)
+        actions[4:] = rng.integers(0, 2, 2)
         got, want = vec.step(actions), ref.step(actions)
         for a, b in zip(got[:4], want[:4]):
             np.testing.assert_array_equal(a, b)
-        obs_ref = want[0]
-        ends += int(np.sum(want[2] | want[3]))
-        if np.any(want[2] | want[3]):
-            done = want[2] | want[3]
+        done = want[2] | want[3]
+        terminations += int(np.sum(want[2]))
+        truncations += int(np.sum(want[3]))
+        if np.any(done):
             assert np.array_equal(got[4]["_final_obs"], done)
             for k in np.flatnonzero(done):
                 np.testing.assert_array_equal(got[4]["final_obs"][k], want[4]["final_obs"][k])
-    assert ends > 100
+    assert terminations > 100 and truncations >= 8
 
 
 def test_truncates_after_max_episode_steps_and_starts_again():
@@ -60,9 +69,12 @@ def test_truncates_after_max_episode_steps_and_starts_again():
 
 
 def test_seeds_as_sync_vector_env():
+    """reset(seed=s) seeds environment k with s + k, as a SyncVectorEnv of make_env does; a list
+    gives each its own."""
     a, _ = CartPolePVectorEnv(4).reset(seed=5)
     b, _ = CartPolePVectorEnv(4).reset(seed=[5, 6, 7, 8])
     c, _ = CartPolePVectorEnv(4).reset(seed=6)
+    np.testing.assert_array_equal(a, sync_envs("cartpole-p", 4, 0).reset(seed=5)[0])
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a[1:], c[:3])
     assert not np.array_equal(a, c)
@@ -71,22 +83,29 @@ def test_seeds_as_sync_vector_env():
 @pytest.mark.parametrize("kwargs, name", [
     (dict(num_envs=0), "num_envs"), (dict(num_envs=2.0), "num_envs"),
     (dict(max_episode_steps=0), "max_episode_steps"), (dict(pole=(1.0,)), "pole"),
-    (dict(pole=(0.5, -1.0)), "pole"), (dict(pole=(np.nan, 1.0)), "pole")])
+    (dict(pole=(0.5, -1.0)), "pole"), (dict(pole=(np.nan, 1.0)), "pole"), (dict(pole=2.0), "pole"),
+    (dict(pole=("a", 1.0)), "pole"), (dict(pole=(1.0, 2.0, 3.0)), "pole")])
 def test_bad_construction_names_the_argument(kwargs, name):
     with pytest.raises(ValueError, match=name):
         CartPolePVectorEnv(**kwargs)
 
 
 def test_bad_actions_and_seeds_are_refused_and_change_nothing():
-    env = CartPolePVectorEnv(2)
+    """A refused step or reset leaves the environments as they were: the next steps and resets
+    are those of a twin that was never given the bad call."""
+    env, twin = CartPolePVectorEnv(2), CartPolePVectorEnv(2)
     with pytest.raises(gym.error.ResetNeeded):
         env.step(np.array([0, 1]))
-    obs, _ = env.reset(seed=1)
-    state = env.state.copy()
+    env.reset(seed=1)
+    twin.reset(seed=1)
     for actions in ([0, 2], [0], [[0, 1]], [0.5, 1]):
         with pytest.raises(ValueError, match="actions"):
             env.step(np.array(actions))
-    for seed in (-1, [1], [1, 2, 3], 1.5, True):
+    for seed in (-1, [1], [1, 2, 3], 1.5, True, [1, -2]):
         with pytest.raises(ValueError, match="seed"):
             env.reset(seed=seed)
-    np.testing.assert_array_equal(env.state, state)
+    for t in range(30):
+        for a, b in zip(env.step(np.array([t % 2, 1])), twin.step(np.array([t % 2, 1]))):
+            if isinstance(a, np.ndarray):
+                np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(env.reset()[0], twin.reset()[0])

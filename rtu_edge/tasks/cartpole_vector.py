@@ -60,10 +60,14 @@ class CartPolePVectorEnv(gym.vector.VectorEnv):
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         plant = CartPoleEnv()
         if pole is not None:
-            if len(pole) != 2 or not all(np.isfinite(v) and v > 0 for v in pole):
+            try:
+                length, mass = (float(v) for v in pole)
+            except (TypeError, ValueError):
+                length = mass = float("nan")
+            if not (np.isfinite(length) and np.isfinite(mass) and length > 0 and mass > 0):
                 raise ValueError(f"pole must be (half_length, mass), both finite and > 0, "
                                  f"got {pole!r}")
-            plant.length, plant.masspole = (float(v) for v in pole)
+            plant.length, plant.masspole = length, mass
             plant.total_mass = plant.masspole + plant.masscart
             plant.polemass_length = plant.masspole * plant.length
         self.plant = plant  #: the CartPoleEnv whose constants every environment uses
