@@ -149,9 +149,15 @@ def real_array(name: str, value, shape: tuple, dtype: np.dtype) -> np.ndarray:
     values that are not real numbers (complex ones too: no imaginary part is dropped), or a finite
     value beyond the range of dtype (1e300 for float32, which would round to Inf); the C core (or
     the reference) checks the values themselves."""
-    if (type(value) is np.ndarray and value.dtype == dtype and value.shape == shape
-            and value.flags.c_contiguous):
-        return value  # already what the backend takes: the per-step fast path
+    if type(value) is np.ndarray and value.shape == shape:
+        if value.dtype == dtype and value.flags.c_contiguous:
+            return value  # already what the backend takes: the per-step fast path
+        if value.dtype == _F64 and dtype == _F32 and value.size <= 64 and max(
+                map(abs, value.ravel().tolist()), default=0.0) <= _F32_MAX:
+            # the other per-step case, a float32 learner fed float64 observations (gymnasium's):
+            # every value within float32's range (a NaN first, an Inf or one beyond it takes the
+            # path below, as any other value does)
+            return value.astype(_F32, order="C")
     try:
         a = np.asarray(value)
     except (TypeError, ValueError) as err:
@@ -163,6 +169,10 @@ def real_array(name: str, value, shape: tuple, dtype: np.dtype) -> np.ndarray:
         raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
     _check_range(name, a, dtype)
     return np.ascontiguousarray(a, dtype=dtype)
+
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
 def real_scalar(name: str, value, dtype: np.dtype = np.dtype(np.float64)) -> float:

@@ -297,6 +297,7 @@ def test_values_beyond_float32_are_named_as_such_not_nan_or_inf():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy's "overflow encountered in cast" would be one
         for call, name in ((lambda: ac.act(np.array([1e300, 0.0])), "obs"),
+                           (lambda: ac.act(np.array([np.nan, 1e300])), "obs"),
                            (lambda: td.step(np.array([0.0, -1e39]), 0.0), "x"),
                            (lambda: td.step(np.zeros(2), 1e300), "cumulant"),
                            (lambda: cell.step([4e38, 0.0]), "x")):
