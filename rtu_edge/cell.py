@@ -178,10 +178,12 @@ _F32_MAX = float(np.finfo(np.float32).max)
 def real_scalar(name: str, value, dtype: np.dtype = np.dtype(np.float64)) -> float:
     """value as a float. ValueError naming it if it is not a real number (bools and complex
     numbers refused: no imaginary part is dropped) or is finite beyond the range of dtype."""
+    if type(value) is float and abs(value) <= _F32_MAX:
+        return value  # the per-step case: within every precision's range
     if (isinstance(value, (bool, np.bool_, complex, np.complexfloating))
             or not isinstance(value, (numbers.Real, np.number))):
         raise ValueError(f"{name} must be a real number, got {value!r}")
-    if type(value) is float:  # the per-step case: no array made
+    if type(value) is float:  # no array made
         if abs(value) > float(np.finfo(dtype).max) and math.isfinite(value):
             _check_range(name, np.asarray(value), dtype)  # raises, with its message
         return value
