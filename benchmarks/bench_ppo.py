@@ -37,11 +37,32 @@ TARGET_RATIO = 5.0
 TASK = "cartpole-p"
 
 
-def ppo_round(agent: PPO, envs, spec, steps: int) -> float:
-    """Environment steps per second of steps more PPO steps (whole rollouts)."""
-    start, began = agent.steps, time.perf_counter()
+class UpdateClock:
+    """Seconds spent in agent's update calls (gradient, adam_step: the epochs' C work), timed
+    around each call on this agent only."""
+
+    def __init__(self, agent: PPO):
+        self.seconds = 0.0
+        for name in ("gradient", "adam_step"):
+            setattr(agent, name, self.timed(getattr(agent, name)))
+
+    def timed(self, method):
+        def call(*args, **kwargs):
+            began = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - began
+        return call
+
+
+def ppo_round(agent: PPO, envs, spec, steps: int, clock: UpdateClock) -> tuple:
+    """Environment steps per second of steps more PPO steps (whole rollouts), and the fraction
+    of the time in the update's gradients and Adam steps."""
+    start, began, in_update = agent.steps, time.perf_counter(), clock.seconds
     train_ppo(agent, envs, spec, agent.steps + steps)
-    return (agent.steps - start) / (time.perf_counter() - began)
+    seconds = time.perf_counter() - began
+    return (agent.steps - start) / seconds, (clock.seconds - in_update) / seconds
 
 
 def ac_round(ac: ActorCritic, env, spec, steps: int, seed: int) -> float:
@@ -65,9 +86,12 @@ def main(argv=None) -> int:
     env, _ = make_env(TASK, 0)
     ac = ActorCritic(spec.obs_size, hidden, spec.n_actions, seed=0, dtype=np.float32,
                      network=network)
-    ppo_sps, ac_sps = [], []
+    clock = UpdateClock(agent)
+    ppo_sps, ac_sps, update_share = [], [], []
     for r in range(args.rounds):
-        ppo_sps.append(ppo_round(agent, envs, spec, args.steps))
+        sps, share = ppo_round(agent, envs, spec, args.steps, clock)
+        ppo_sps.append(sps)
+        update_share.append(share)
         ac_sps.append(ac_round(ac, env, spec, args.steps, r))
     ratios = np.array(ppo_sps) / np.array(ac_sps)
     result = {
@@ -78,12 +102,16 @@ def main(argv=None) -> int:
         "ac_steps_per_second": float(np.median(ac_sps)),
         "ratios": [float(x) for x in ratios], "median_ratio": float(np.median(ratios)),
         "target_ratio": TARGET_RATIO,
+        "ppo_update_share": float(np.median(update_share)),
         "ppo_memory_bytes": agent.memory_bytes, "ppo_context_bytes": agent.context_bytes,
         "ac_memory_bytes": ac.memory_bytes,
     }
     print(f"{TASK}, hidden {hidden}, {network}, float32 ({result['cpu']})")
     print(f"PPO-RTRL, {ppo_cfg.n_envs} environments x {ppo_cfg.n_steps} steps: "
           f"{result['ppo_steps_per_second']:,.0f} environment steps/s (median of {args.rounds})")
+    print(f"  of PPO's time, the update's gradients and Adam steps (C): "
+          f"{result['ppo_update_share']:.0%} (median); the rollouts, environments and Python "
+          f"the rest")
     print(f"streaming AC(lambda), 1 environment: {result['ac_steps_per_second']:,.0f} "
           f"environment steps/s")
     print(f"ratio PPO / AC, pair by pair: {', '.join(f'{x:.2f}' for x in ratios)}; median "

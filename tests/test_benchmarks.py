@@ -1,5 +1,6 @@
 """The benchmark still runs (a smoke test: it checks the output, never a timing)."""
 
+import json
 import pathlib
 import shutil
 import subprocess
@@ -112,6 +113,21 @@ def test_batch_benchmark_runs(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "per-learner throughput, batch / separate =" in result.stdout
     assert out.exists()
+
+
+def test_ppo_benchmark_runs(tmp_path):
+    """benchmarks/bench_ppo.py: PPO-RTRL against the streaming learner on CartPole-P (a smoke
+    test of one small round; the ratio is not asserted), with the share of PPO's time in its
+    update, a fraction."""
+    pytest.importorskip("gymnasium")
+    out = tmp_path / "ppo.json"
+    script = BENCH.with_name("bench_ppo.py")
+    result = subprocess.run([sys.executable, str(script), "--steps", "2048", "--rounds", "1",
+                             "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "ratio PPO / AC, pair by pair:" in result.stdout
+    report = json.loads(out.read_text())
+    assert 0 < report["ppo_update_share"] < 1 and report["ppo_steps_per_second"] > 0
 
 
 def test_ac_flops_per_step_is_the_count_of_the_code():
