@@ -378,11 +378,62 @@ size_t rtu_model_batch_work_reals(const rtu_model *m, size_t count)
     return RTU_MODEL_BATCH_WORK_REALS(count, n_x(m), m->n_hidden, m->n_embed, m->n_head);
 }
 
+/* Samples of a block: the partial sums of one lane over RTU_MODEL_BLOCK samples stay in
+ * registers while the lane's entries of a row go by. */
+#define RTU_MODEL_BLOCK 16u
+
+/* Lane l of rtu_dot for RTU_MODEL_BLOCK samples from b0 into a[b0 ..]: the row's entries l,
+ * l + RTU_LANES, ... below full, in order, then (lane 0) the tail from full, each added by RTU_FMA
+ * to the sample's running sum from 0, the sums in registers. xt: the inputs transposed. */
+static void lane_block(const rtu_real *wi, const rtu_real *restrict xt, size_t count, size_t b0,
+                       size_t l, size_t full, size_t n_in, rtu_real *restrict a)
+{
+    rtu_real s[RTU_MODEL_BLOCK] = {0};
+    size_t j, b;
+    for (j = l; j < full; j += RTU_LANES) {
+        const rtu_real wij = wi[j], *restrict xj = xt + j * count + b0;
+        for (b = 0; b < RTU_MODEL_BLOCK; ++b) {
+            s[b] = RTU_FMA(wij, xj[b], s[b]);
+        }
+    }
+    for (j = l == 0 ? full : n_in; j < n_in; ++j) {
+        const rtu_real wij = wi[j], *restrict xj = xt + j * count + b0;
+        for (b = 0; b < RTU_MODEL_BLOCK; ++b) {
+            s[b] = RTU_FMA(wij, xj[b], s[b]);
+        }
+    }
+    for (b = 0; b < RTU_MODEL_BLOCK; ++b) {
+        a[b0 + b] = s[b];
+    }
+}
+
+/* lane_block for the last nb < RTU_MODEL_BLOCK samples, the sums in a. */
+static void lane_rest(const rtu_real *wi, const rtu_real *restrict xt, size_t count, size_t b0,
+                      size_t nb, size_t l, size_t full, size_t n_in, rtu_real *restrict a)
+{
+    size_t j, b;
+    for (b = b0; b < b0 + nb; ++b) {
+        a[b] = 0;
+    }
+    for (j = l; j < full; j += RTU_LANES) {
+        const rtu_real wij = wi[j], *restrict xj = xt + j * count;
+        for (b = b0; b < b0 + nb; ++b) {
+            a[b] = RTU_FMA(wij, xj[b], a[b]);
+        }
+    }
+    for (j = l == 0 ? full : n_in; j < n_in; ++j) {
+        const rtu_real wij = wi[j], *restrict xj = xt + j * count;
+        for (b = b0; b < b0 + nb; ++b) {
+            a[b] = RTU_FMA(wij, xj[b], a[b]);
+        }
+    }
+}
+
 /* y_b = W x_b + bias for count inputs x_b (rows of x, stride x_stride) into rows of y (stride
  * y_stride): for every sample exactly what rtu_dense_forward computes (rtu_dot's RTU_LANES partial
  * sums, its tail and its tree, in its order), with the samples as the unit-stride inner loop, which
  * compilers vectorise: xt (n_in x count) holds the inputs transposed, acc (RTU_LANES x count) the
- * partial sums. */
+ * partial sums, each lane's summed over blocks of samples in registers (lane_block). */
 static void dense_forward_batch(const rtu_real *w, size_t n_in, size_t n_out, size_t count,
                                 const rtu_real *x, size_t x_stride, rtu_real *y, size_t y_stride,
                                 rtu_real *restrict xt, rtu_real *restrict acc)
@@ -397,16 +448,12 @@ static void dense_forward_batch(const rtu_real *w, size_t n_in, size_t n_out, si
     }
     for (i = 0; i < n_out; ++i) {
         const rtu_real *wi = w + i * n_in;
-        for (l = 0; l < lanes * count; ++l) {
-            acc[l] = 0;
-        }
-        for (j = 0; j < n_in; ++j) { /* rtu_dot: entry j into partial sum j % RTU_LANES, the tail
-                                        into the first */
-            rtu_real *restrict a = acc + (j < full ? j % RTU_LANES : 0u) * count;
-            const rtu_real *restrict xj = xt + j * count;
-            const rtu_real wij = wi[j];
-            for (b = 0; b < count; ++b) {
-                a[b] = RTU_FMA(wij, xj[b], a[b]);
+        for (l = 0; l < lanes; ++l) {
+            for (b = 0; b + RTU_MODEL_BLOCK <= count; b += RTU_MODEL_BLOCK) {
+                lane_block(wi, xt, count, b, l, full, n_in, acc + l * count);
+            }
+            if (b < count) {
+                lane_rest(wi, xt, count, b, count - b, l, full, n_in, acc + l * count);
             }
         }
         if (lanes == 1u) { /* one running sum below RTU_LANES inputs, as rtu_dot */
