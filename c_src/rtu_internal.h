@@ -59,6 +59,29 @@ static inline float rtu_tanhf(float x)
 /* Kernels that rtu_cell.c and rtu_model.c share, static inline so that each file's
  * loops inline and vectorise them. */
 
+/* uc = W_c x and ud = W_d x (n reals each; uc, ud distinct from the rest) for input-major
+ * W_c, W_d (w[j n + k] = W[k, j]; rtu.h): per input j, one unit-stride pass over the n units,
+ * which compilers vectorise; each sum runs over j in order. The cell's step and peek and
+ * rtu_model.c share it, so that an exported model computes what its learner computed. */
+static inline void rtu_input_sums(const rtu_real *restrict w_c, const rtu_real *restrict w_d,
+                                  const rtu_real *restrict x, size_t n, size_t n_in,
+                                  rtu_real *restrict uc, rtu_real *restrict ud)
+{
+    size_t j, k;
+    for (k = 0; k < n; ++k) {
+        uc[k] = 0;
+        ud[k] = 0;
+    }
+    for (j = 0; j < n_in; ++j) {
+        const rtu_real *restrict wc = w_c + j * n, *restrict wd = w_d + j * n;
+        rtu_real xj = x[j];
+        for (k = 0; k < n; ++k) {
+            uc[k] = RTU_FMA(wc[k], xj, uc[k]);
+            ud[k] = RTU_FMA(wd[k], xj, ud[k]);
+        }
+    }
+}
+
 /* Reductions over long arrays (a learner's traces, dense rows) keep RTU_LANES partial sums, one
  * per lane of a wide vector, added pairwise at the end (rtu_lanes_total): compilers vectorise
  * them, where one running sum is a chain of dependent scalar additions, and the order of the
@@ -83,54 +106,6 @@ static inline rtu_real rtu_lanes_total(const rtu_real *acc)
 #else
     return acc[0];
 #endif
-}
-
-/* uc = W_c x and ud = W_d x (n reals each; uc, ud distinct from the rest) for input-major
- * W_c, W_d (w[j n + k] = W[k, j]; rtu.h): per input j, one unit-stride pass over the n units,
- * which compilers vectorise; each sum runs over j in order. With RTU_LANES 16 (vector targets)
- * the units go in blocks of 16 whose sums stay in registers over the inputs (the same operations
- * in the same order: the same bits); with one lane (scalar FPUs) one pass per input. The cell's
- * step and peek and rtu_model.c share it, so that an exported model computes what its learner
- * computed. */
-#define RTU_SUM_BLOCK 16u
-static inline void rtu_input_sums(const rtu_real *restrict w_c, const rtu_real *restrict w_d,
-                                  const rtu_real *restrict x, size_t n, size_t n_in,
-                                  rtu_real *restrict uc, rtu_real *restrict ud)
-{
-    size_t j, k = 0, l;
-#if RTU_LANES == 16
-    for (; k + RTU_SUM_BLOCK <= n; k += RTU_SUM_BLOCK) {
-        rtu_real sc[RTU_SUM_BLOCK] = {0}, sd[RTU_SUM_BLOCK] = {0};
-        for (j = 0; j < n_in; ++j) {
-            const rtu_real *restrict wc = w_c + j * n + k, *restrict wd = w_d + j * n + k;
-            const rtu_real xj = x[j];
-            for (l = 0; l < RTU_SUM_BLOCK; ++l) {
-                sc[l] = RTU_FMA(wc[l], xj, sc[l]);
-                sd[l] = RTU_FMA(wd[l], xj, sd[l]);
-            }
-        }
-        for (l = 0; l < RTU_SUM_BLOCK; ++l) {
-            uc[k + l] = sc[l];
-            ud[k + l] = sd[l];
-        }
-    }
-#endif
-    if (k < n) { /* the units after the blocks (all of them with one lane) */
-        const size_t rest = n - k;
-        rtu_real *restrict rc = uc + k, *restrict rd = ud + k;
-        for (l = 0; l < rest; ++l) {
-            rc[l] = 0;
-            rd[l] = 0;
-        }
-        for (j = 0; j < n_in; ++j) {
-            const rtu_real *restrict wc = w_c + j * n + k, *restrict wd = w_d + j * n + k;
-            const rtu_real xj = x[j];
-            for (l = 0; l < rest; ++l) {
-                rc[l] = RTU_FMA(wc[l], xj, rc[l]);
-                rd[l] = RTU_FMA(wd[l], xj, rd[l]);
-            }
-        }
-    }
 }
 
 /* sum of |v[i]| over count reals, in RTU_LANES partial sums (the tail into the first). */
