@@ -11,6 +11,15 @@ import pytest
 BENCH = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "bench_cell.py"
 
 
+def run_benchmark(name: str, args: list, out: pathlib.Path) -> str:
+    """benchmarks/<name> with args and --json out: its stdout, after it exits 0 and writes out."""
+    result = subprocess.run([sys.executable, str(BENCH.with_name(name)), *args, "--json",
+                             str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert out.exists()
+    return result.stdout
+
+
 @pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
 def test_cell_benchmark_quick_mode_runs(tmp_path):
     out = tmp_path / "bench.json"
@@ -27,13 +36,9 @@ def test_cell_benchmark_quick_mode_runs(tmp_path):
 def test_loop_benchmark_runs(tmp_path):
     """benchmarks/bench_loop.py: the Python CartPole loop against the C learner plus the
     environment (a smoke test of the script and its C program; the ratio is not asserted)."""
-    out = tmp_path / "loop.json"
-    script = BENCH.with_name("bench_loop.py")
-    result = subprocess.run([sys.executable, str(script), "--steps", "300", "--rounds", "1",
-                             "--json", str(out)], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert "loop / (C learner + env) =" in result.stdout
-    assert out.exists()
+    stdout = run_benchmark("bench_loop.py", ["--steps", "300", "--rounds", "1"],
+                           tmp_path / "loop.json")
+    assert "loop / (C learner + env) =" in stdout
 
 
 @pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
@@ -105,14 +110,9 @@ def test_first_reached_finds_the_first_window_and_how_well_it_held(tmp_path):
 def test_batch_benchmark_runs(tmp_path):
     """benchmarks/bench_batch.py: ActorCriticBatch against separate learners (a smoke test; the
     ratio is not asserted)."""
-    out = tmp_path / "batch.json"
-    script = BENCH.with_name("bench_batch.py")
-    result = subprocess.run([sys.executable, str(script), "--count", "4", "--steps", "20",
-                             "--rounds", "1", "--json", str(out)],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert "per-learner throughput, batch / separate =" in result.stdout
-    assert out.exists()
+    stdout = run_benchmark("bench_batch.py", ["--count", "4", "--steps", "20", "--rounds", "1"],
+                           tmp_path / "batch.json")
+    assert "per-learner throughput, batch / separate =" in stdout
 
 
 def test_ppo_benchmark_runs(tmp_path):
@@ -121,11 +121,8 @@ def test_ppo_benchmark_runs(tmp_path):
     update, a fraction."""
     pytest.importorskip("gymnasium")
     out = tmp_path / "ppo.json"
-    script = BENCH.with_name("bench_ppo.py")
-    result = subprocess.run([sys.executable, str(script), "--steps", "2048", "--rounds", "1",
-                             "--json", str(out)], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert "ratio PPO / AC, pair by pair:" in result.stdout
+    stdout = run_benchmark("bench_ppo.py", ["--steps", "2048", "--rounds", "1"], out)
+    assert "ratio PPO / AC, pair by pair:" in stdout
     report = json.loads(out.read_text())
     assert 0 < report["ppo_update_share"] < 1 and report["ppo_steps_per_second"] > 0
 
