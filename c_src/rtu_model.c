@@ -407,7 +407,8 @@ static void lane_block(const rtu_real *wi, const rtu_real *restrict xt, size_t c
     }
 }
 
-/* lane_block for the last nb < RTU_MODEL_BLOCK samples, the sums in a. */
+/* lane_block for the last nb < RTU_MODEL_BLOCK samples, the sums in a (a function of its own:
+ * with nb variable in lane_block the compiler kept every block's sums in memory). */
 static void lane_rest(const rtu_real *wi, const rtu_real *restrict xt, size_t count, size_t b0,
                       size_t nb, size_t l, size_t full, size_t n_in, rtu_real *restrict a)
 {

@@ -29,6 +29,8 @@ from gymnasium import spaces
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 from gymnasium.utils import seeding
 
+from .control import set_pole
+
 __all__ = ["CartPolePVectorEnv"]
 
 #: the entries of CartPoleEnv's state [x, x_dot, theta, theta_dot] that CartPole-P observes
@@ -67,9 +69,7 @@ class CartPolePVectorEnv(gym.vector.VectorEnv):
             if not (np.isfinite(length) and np.isfinite(mass) and length > 0 and mass > 0):
                 raise ValueError(f"pole must be (half_length, mass), both finite and > 0, "
                                  f"got {pole!r}")
-            plant.length, plant.masspole = length, mass
-            plant.total_mass = plant.masspole + plant.masscart
-            plant.polemass_length = plant.masspole * plant.length
+            set_pole(plant, length, mass)
         self.plant = plant  #: the CartPoleEnv whose constants every environment uses
         self.num_envs = int(num_envs)
         self.max_episode_steps = int(max_episode_steps)

@@ -124,15 +124,20 @@ def make_cartpole_p(**kwargs: Any) -> gym.Env:
 LONG_POLE = (2.0, 1.0)
 
 
+def set_pole(plant, half_length: float, mass: float) -> None:
+    """Give a gymnasium CartPoleEnv (plant) another pole: its half-length (m) and mass (kg), and
+    the constants CartPoleEnv derives from them."""
+    plant.length, plant.masspole = half_length, mass
+    plant.total_mass = plant.masspole + plant.masscart
+    plant.polemass_length = plant.masspole * plant.length
+
+
 def make_cartpole_p_long(**kwargs: Any) -> gym.Env:
     """CartPole-P with a pole four times as long and ten times as heavy (``LONG_POLE``): the
     dynamics shift of the hand-off experiment (a robot whose real plant differs from the
     simulation it was trained in). Observation, actions, rewards and limits as cartpole-p."""
     env = make_cartpole_p(**kwargs)
-    plant = env.unwrapped
-    plant.length, plant.masspole = LONG_POLE
-    plant.total_mass = plant.masspole + plant.masscart
-    plant.polemass_length = plant.masspole * plant.length
+    set_pole(env.unwrapped, *LONG_POLE)
     return env
 
 
@@ -247,16 +252,10 @@ class FlattenBoxAction(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         return np.reshape(np.asarray(action, dtype=self.action_space.dtype), self._shape)
 
 
-class _SeedFirstReset(gym.Wrapper, gym.utils.RecordConstructorArgs):
-    """The first ``reset()`` without a seed is ``reset(seed=seed)``; the action and observation
-    spaces are seeded with ``seed`` at construction."""
+class _FirstResetSeeded:
+    """A wrapper's reset: the first ``reset()`` without a seed is ``reset(seed=_pending_seed)``."""
 
-    def __init__(self, env: gym.Env, seed: int):
-        gym.utils.RecordConstructorArgs.__init__(self, seed=seed)
-        super().__init__(env)
-        self._pending_seed: Optional[int] = seed
-        self.action_space.seed(seed)
-        self.observation_space.seed(seed)
+    _pending_seed: Optional[int] = None
 
     def reset(self, *, seed: Optional[int] = None, options=None):
         if seed is None:
@@ -265,19 +264,25 @@ class _SeedFirstReset(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return self.env.reset(seed=seed, options=options)
 
 
-class _SeedFirstVectorReset(gym.vector.VectorWrapper):
+class _SeedFirstReset(_FirstResetSeeded, gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """The first ``reset()`` without a seed is ``reset(seed=seed)``; the action and observation
+    spaces are seeded with ``seed`` at construction."""
+
+    def __init__(self, env: gym.Env, seed: int):
+        gym.utils.RecordConstructorArgs.__init__(self, seed=seed)
+        super().__init__(env)
+        self._pending_seed = seed
+        self.action_space.seed(seed)
+        self.observation_space.seed(seed)
+
+
+class _SeedFirstVectorReset(_FirstResetSeeded, gym.vector.VectorWrapper):
     """``_SeedFirstReset`` for a vector environment: its first ``reset()`` without a seed is
     ``reset(seed=seed)`` (environment k seeded with seed + k, as ``SyncVectorEnv`` seeds)."""
 
     def __init__(self, env: gym.vector.VectorEnv, seed: int):
         super().__init__(env)
-        self._pending_seed: Optional[int] = seed
-
-    def reset(self, *, seed=None, options=None):
-        if seed is None:
-            seed = self._pending_seed
-        self._pending_seed = None
-        return self.env.reset(seed=seed, options=options)
+        self._pending_seed = seed
 
 
 @dataclass(frozen=True, eq=False)
