@@ -469,6 +469,36 @@ def test_model_refuses_bad_observations(tmp_path):
         np.testing.assert_array_equal(c_model.state, before)
 
 
+@pytest.mark.parametrize("action_kind", ["discrete", "continuous"])
+def test_model_feed_refuses_bad_actions_and_rewards(action_kind):
+    """feed takes an index (discrete) or an n_actions-vector (continuous) and a real reward; any
+    other action or reward is a ValueError naming it, and the state is unchanged."""
+    ac = ActorCritic(3, 4, 2, action_kind=action_kind, seed=0, dtype=np.float32,
+                     prev_action=True, prev_reward=True)
+    c_model = CModel(InferenceModel.from_learner(ac), np.float32)
+    good = 1 if action_kind == "discrete" else np.array([0.5, -0.5])
+    c_model.step(np.ones(3))
+    c_model.feed(good, 0.25)
+    before = c_model.state.copy()
+    bad_actions = [("left", "action must"), (np.zeros(3), r"action must be .*shape \(3,\)"),
+                   ([[0.0, 1.0]], "action must be")]
+    if action_kind == "discrete":
+        bad_actions += [(2, "not one of the model's actions"), (-1, "not one of"),
+                        (0.5, "not one of"), (2**40, "action or reward has a value beyond")]
+    else:
+        bad_actions += [(0.5, r"shape \(\)"), (np.array([np.nan, 0.0]), "NaN"),
+                        (np.array([1e300, 0.0]), "action")]
+    cases = [(a, 0.0, match) for a, match in bad_actions] + [
+        (good, "x", "reward must be a real number"), (good, 1 + 2j, "reward must be"),
+        (good, float("nan"), "NaN"), (good, 1e300, "reward")]
+    for action, reward, match in cases:
+        with pytest.raises(ValueError, match=match):
+            c_model.feed(action, reward)
+        np.testing.assert_array_equal(c_model.state, before)
+    c_model.feed(np.int64(good) if action_kind == "discrete" else list(good), 0.25)
+    np.testing.assert_array_equal(c_model.state, before)  # the same action and reward again
+
+
 def test_export_from_bad_checkpoint_names_the_file(tmp_path):
     good = trained_td(tmp_path, "linear", "tanh")
     data = good.read_bytes()

@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import checkpoint
 from .._ccore import CCore
-from ..cell import RTUCell
+from ..cell import RTUCell, real_array, real_scalar
 from ..reference.ac import NORM_EPS, softplus
 from ..reference.cell import (ACTIVATIONS, KINDS, MAX_BATCH, cell_layout, join, lru_readout,
                               split)
@@ -415,22 +415,48 @@ class CModel(_CModelStruct):
         self._action = np.zeros(self.action_size, dtype=dtype)
         self._state_p, self._work_p, self._out_p = (core.ptr(self.state), core.ptr(self.work),
                                                     core.ptr(self.out))
+        self._action_p = core.ptr(self._action)
+        self._obs_shape = (self.n_in,)
+        self._discrete = model.action_kind != "continuous"
 
     def reset(self) -> None:
         self.lib.rtu_model_reset(self.model, self._state_p)
 
     def step(self, obs) -> np.ndarray:
-        obs = self._obs(obs, (self.n_in,))
-        self.core.check(self.lib.rtu_model_step(self.model, self._state_p, self.core.ptr(obs),
-                                                self._work_p, self._out_p), "obs")
+        """The outputs (n_out,) on obs (n_in,); ValueError for another shape, or a value that is
+        not finite or beyond +-1e6 (the state unchanged)."""
+        obs = real_array("obs", obs, self._obs_shape, self.dtype)
+        status = self.lib.rtu_model_step(self.model, self._state_p, self.core.ptr(obs),
+                                         self._work_p, self._out_p)
+        if status:
+            self.core.check(status, "obs")
         return self.out
 
     def feed(self, action, reward: float) -> None:
         """The action taken on the latest outputs (an index, or an n_actions-vector) and the
-        reward it brought, for the next step (rtu_model_feed). ValueError for a bad one."""
-        self._action[:] = np.asarray(action, dtype=self.dtype).reshape(-1)[:self.action_size]
-        self._check(self.lib.rtu_model_feed(self.model, self._state_p,
-                                            self.core.ptr(self._action), float(reward)))
+        reward it brought, for the next step (rtu_model_feed). ValueError naming the action or
+        the reward for a bad one (the state unchanged)."""
+        if type(action) is int and self._discrete and -2**24 < action < 2**24:
+            self._action[0] = action  # the per-step case: an index, exact in any precision
+        else:
+            self._action[:] = self._action_values(action)
+        status = self.lib.rtu_model_feed(self.model, self._state_p, self._action_p,
+                                         real_scalar("reward", reward, self.dtype))
+        if status:
+            self._check(status)
+
+    def _action_values(self, action) -> np.ndarray:
+        """action as action_size reals: an index (discrete: a number, or an array of one) or an
+        n_actions-vector (continuous); ValueError naming it otherwise."""
+        what = "an action index" if self._discrete else f"an array of {self.action_size} reals"
+        try:
+            a = np.asarray(action)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"action must be {what}: {err}") from None
+        if a.size != self.action_size or a.ndim > 1 or (a.ndim == 0 and not self._discrete):
+            raise ValueError(f"action must be {what}, got shape {a.shape}")
+        return real_array("action", a.reshape(self.action_size), (self.action_size,),
+                          self.dtype)
 
     def run(self, obs, actions=None, rewards=None) -> np.ndarray:
         """step over obs (T, n_in), feeding actions[t] (T, action_size) and rewards[t] (T,)
