@@ -60,6 +60,7 @@ import numpy as np
 
 from _cprogram import ROOT, build, compiler_version, cpu_model
 from rtu_edge import ActorCritic
+from rtu_edge._extras import MissingExtra, require
 from rtu_edge.export import CModel, CModelBatch, InferenceModel
 from rtu_edge.export import onnx_export as ox
 from rtu_edge.export.c_header import write_header
@@ -415,4 +416,9 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 
 if __name__ == "__main__":
+    try:  # the ONNX side needs rtu_edge[onnx]: say so in one line before any work
+        for module in ("onnx", "onnxruntime"):
+            require(module, "bench_export.py")
+    except MissingExtra as err:
+        sys.exit(f"bench_export.py: {err}")
     sys.exit(main())
