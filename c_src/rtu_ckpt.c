@@ -574,7 +574,8 @@ rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *di
     if (status != RTU_OK) {
         return status;
     }
-    if ((h.learner_type != RTU_LEARNER_TD && h.learner_type != RTU_LEARNER_ACTOR_CRITIC) ||
+    if ((h.learner_type != RTU_LEARNER_TD && h.learner_type != RTU_LEARNER_ACTOR_CRITIC &&
+         h.learner_type != RTU_LEARNER_PPO_ADAM) ||
         (h.precision != 4u && h.precision != 8u) || h.kind > RTU_KIND_LRU ||
         h.activation > RTU_ACT_IDENTITY || h.n_in < 1u || h.n_in > RTU_MAX_DIM ||
         h.n_hidden < 1u || h.n_hidden > RTU_MAX_DIM) {
@@ -623,10 +624,17 @@ rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *di
         if (rtu_ac_check_shape(s) != RTU_OK) {
             return RTU_ERR_CKPT_MISMATCH;
         }
-        fixed = RTU_AC_CKPT_FIXED_BYTES + RTU_AC_CKPT_COUNT_BYTES;
-        reals = RTU_AC_CKPT_REALS(s->kind, s->n_obs, s->n_hidden, s->n_embed, s->n_head,
-                                  s->shared, s->prev_action, s->prev_reward, s->action_kind,
-                                  s->n_actions);
+        if (h.learner_type == RTU_LEARNER_PPO_ADAM) {
+            fixed = RTU_PPO_ADAM_CKPT_FIXED_BYTES;
+            reals = RTU_PPO_ADAM_REALS(s->kind, s->n_obs, s->n_hidden, s->n_embed, s->n_head,
+                                       s->prev_action, s->prev_reward, s->action_kind,
+                                       s->n_actions);
+        } else {
+            fixed = RTU_AC_CKPT_FIXED_BYTES + RTU_AC_CKPT_COUNT_BYTES;
+            reals = RTU_AC_CKPT_REALS(s->kind, s->n_obs, s->n_hidden, s->n_embed, s->n_head,
+                                      s->shared, s->prev_action, s->prev_reward, s->action_kind,
+                                      s->n_actions);
+        }
     }
     if (fixed + (uint64_t)h.precision * reals != h.payload_bytes) {
         return RTU_ERR_CKPT_MISMATCH;
@@ -1211,4 +1219,141 @@ rtu_status rtu_ac_check_checkpoint(const rtu_ac *ac, const void *in, size_t in_b
         return fault(what, "", status);
     }
     return validate_ac(ac, (const unsigned char *)in, &h, a, what);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* PPO's Adam state (learner type 3)                                                           */
+
+/* The Adam state's header: its network's, of learner type 3. */
+static rtu_ckpt_header adam_header(const rtu_ppo *ppo)
+{
+    rtu_ckpt_header h = ac_header(&ppo->ac);
+    h.learner_type = RTU_LEARNER_PPO_ADAM;
+    h.payload_bytes = RTU_PPO_ADAM_CKPT_FIXED_BYTES + (uint64_t)REAL_BYTES * 2u * ppo->n_grad;
+    return h;
+}
+
+/* a: adam_m and adam_v (zero before the first Adam step). Returns how many. */
+static size_t adam_arrays(const rtu_ppo *ppo, ckpt_array *a)
+{
+    size_t k = add(a, 0, ppo->adam_m, ppo->n_grad, 0, "NaN or Inf in adam_m", "");
+    k = bounded(a, k, BOUND_ELIGIBILITY, "adam_m" BEYOND_ELIGIBILITY);
+    k = fresh_zero(a, k, "adam_m not zero before the first Adam step (adam_steps 0)");
+    k = add(a, k, ppo->adam_v, ppo->n_grad, 0, "NaN or Inf in adam_v", "");
+    k = bounded(a, k, BOUND_ELIGIBILITY, "adam_v" BEYOND_ELIGIBILITY);
+    return fresh_zero(a, k, "adam_v not zero before the first Adam step (adam_steps 0)");
+}
+
+static rtu_status check_ppo(const rtu_ppo *ppo)
+{
+    if (ppo == NULL || ppo->adam_m == NULL || ppo->adam_v == NULL) {
+        return RTU_ERR_NULL;
+    }
+    return check_ac(&ppo->ac);
+}
+
+/* Everything rtu_ppo_load_adam checks, at p (framed: h); *what names the first fault. */
+static rtu_status validate_adam(const rtu_ppo *ppo, const unsigned char *p,
+                                const rtu_ckpt_header *h, ckpt_array *a, const char **what)
+{
+    const unsigned char *q = p + h->header_bytes, *v;
+    rtu_ckpt_header want = adam_header(ppo);
+    size_t i, m = adam_arrays(ppo, a);
+    rtu_status status;
+    if (!header_matches(h, &want)) {
+        return fault(what, h->learner_type == RTU_LEARNER_PPO_ADAM
+                               ? "the Adam state of another network: " MISMATCH
+                               : "not PPO's Adam state (learner type 3): " MISMATCH,
+                     RTU_ERR_CKPT_MISMATCH);
+    }
+    if (h->steps != ppo->ac.steps) {
+        return fault(what, "the Adam state of another step than the network's (its step counter)",
+                     RTU_ERR_CKPT_MISMATCH);
+    }
+    status = check_arrays(q + RTU_PPO_ADAM_CKPT_FIXED_BYTES, a, m, get_u64(q) == 0, what);
+    v = q + RTU_PPO_ADAM_CKPT_FIXED_BYTES + REAL_BYTES * ppo->n_grad;
+    for (i = 0; status == RTU_OK && i < ppo->n_grad; ++i) {
+        if (get_real(v + REAL_BYTES * i) < 0) {
+            status = fault(what, "adam_v below 0 (a mean of squares)", RTU_ERR_PARAM_RANGE);
+        }
+    }
+    return status;
+}
+
+rtu_status rtu_ppo_adam_checkpoint_size(const rtu_ppo *ppo, size_t *bytes)
+{
+    rtu_status status = check_ppo(ppo);
+    if (status == RTU_OK && bytes == NULL) {
+        status = RTU_ERR_NULL;
+    }
+    if (status == RTU_OK) {
+        *bytes = HEADER_TAIL + (size_t)adam_header(ppo).payload_bytes;
+    }
+    return status;
+}
+
+rtu_status rtu_ppo_save_adam(const rtu_ppo *ppo, void *out, size_t out_bytes, size_t *written)
+{
+    unsigned char *p = (unsigned char *)out, *q;
+    ckpt_array a[2];
+    size_t m, total = 0;
+    rtu_ckpt_header h;
+    rtu_status status = check_ppo(ppo);
+    if (written != NULL) {
+        *written = 0;
+    }
+    if (status == RTU_OK) {
+        h = adam_header(ppo);
+        total = HEADER_TAIL + (size_t)h.payload_bytes;
+        status = begin_save(out, out_bytes, total);
+    }
+    if (status != RTU_OK) {
+        return status;
+    }
+    q = put_header(p, &h);
+    put_u64(q, ppo->adam_steps);
+    m = adam_arrays(ppo, a);
+    put_arrays(q + RTU_PPO_ADAM_CKPT_FIXED_BYTES, a, m);
+    status = seal(p, (size_t)h.payload_bytes, &h);
+    if (status == RTU_OK) {
+        status = validate_adam(ppo, p, &h, a, NULL);
+    }
+    return end_save(p, total, status, written);
+}
+
+rtu_status rtu_ppo_load_adam(rtu_ppo *ppo, const void *in, size_t in_bytes)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    rtu_ckpt_header h;
+    ckpt_array a[2];
+    size_t m;
+    rtu_status status = check_ppo(ppo);
+    if (status == RTU_OK) {
+        status = frame_in(in, in_bytes, &h);
+    }
+    if (status == RTU_OK) {
+        status = validate_adam(ppo, p, &h, a, NULL);
+    }
+    if (status != RTU_OK) {
+        return status; /* ppo untouched */
+    }
+    ppo->adam_steps = get_u64(p + h.header_bytes);
+    m = adam_arrays(ppo, a);
+    get_arrays(p + h.header_bytes + RTU_PPO_ADAM_CKPT_FIXED_BYTES, a, m);
+    return RTU_OK;
+}
+
+rtu_status rtu_ppo_check_adam_checkpoint(const rtu_ppo *ppo, const void *in, size_t in_bytes,
+                                         const char **what)
+{
+    rtu_ckpt_header h;
+    ckpt_array a[2];
+    rtu_status status = check_ppo(ppo);
+    if (status == RTU_OK) {
+        status = frame_in(in, in_bytes, &h);
+    }
+    if (status != RTU_OK) {
+        return fault(what, "", status);
+    }
+    return validate_adam(ppo, (const unsigned char *)in, &h, a, what);
 }

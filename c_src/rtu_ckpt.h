@@ -96,6 +96,20 @@
  * in all RTU_AC_CKPT_FIXED_BYTES + RTU_AC_CKPT_COUNT_BYTES + R (14 + N (E + P + S + T)
  * + 2 (H_v + H_pi + E + P) + 3 n_obs + n_x) bytes.
  *
+ * Payload of learner type 3, PPO's Adam state (rtu_ppo.h): the moments of rtu_ppo_adam_step, which
+ * a PPO run keeps in a file of its own beside its network's actor-critic checkpoint (that file is
+ * the hand-off's, and every loader of an actor-critic takes it), so that a resumed run goes on with
+ * the optimizer it had. The header is the actor-critic's of the same network (its shape fields;
+ * its step counter the network's rtu_ac.steps when the state was saved, which the loader requires
+ * to equal the network's it goes into). With G = (E + P + H_v) + (E + P + H_pi) the network's
+ * parameters (the critic's, then the actor's, as z_v and z_pi; a shared trunk's twice):
+ *
+ *   offset  size
+ *        0     8  u64 adam_steps (the Adam steps taken: t of the bias corrections)
+ *        8        reals adam_m[G], adam_v[G] (the first and second moments)             2G R
+ *
+ * in all RTU_PPO_ADAM_CHECKPOINT_BYTES(...) bytes.
+ *
  * Not stored, recomputed by the loaders: the cell's derived cache (nu, theta, g, phi, eta, deta;
  * rtu_cell_refresh), so a checkpoint does not depend on the last ulp of a libm; and the
  * actor-critic's forward activations (each trunk's e_hat, e, e_inv_std; each head's q_hat, q,
@@ -118,6 +132,7 @@
 #define RTU_CKPT_H
 
 #include "rtu_ac.h"
+#include "rtu_ppo.h"
 #include "rtu_td.h"
 
 #ifdef __cplusplus
@@ -129,8 +144,9 @@ extern "C" {
 #define RTU_CKPT_CRC_BYTES 4u
 
 typedef enum {
-    RTU_LEARNER_TD = 1,          /* rtu_td: TD(lambda) prediction */
-    RTU_LEARNER_ACTOR_CRITIC = 2 /* rtu_ac: streaming actor-critic */
+    RTU_LEARNER_TD = 1,           /* rtu_td: TD(lambda) prediction */
+    RTU_LEARNER_ACTOR_CRITIC = 2, /* rtu_ac: streaming actor-critic */
+    RTU_LEARNER_PPO_ADAM = 3      /* rtu_ppo's Adam state (not a learner: kept beside its network) */
 } rtu_learner_type;
 
 /* Reals of a cell's arrays in a checkpoint (params, state, RTRL traces). */
@@ -172,6 +188,22 @@ typedef enum {
      RTU_CKPT_CRC_BYTES + sizeof(rtu_real) * RTU_AC_CKPT_REALS(kind, n_obs, n_hidden, n_embed, n_head, shared,           \
                                           prev_action, prev_reward, action_kind, n_actions))
 
+/* Reals of PPO's Adam state (G twice: adam_m, adam_v), the bytes of the integer before them, and
+ * the exact bytes of its checkpoint; the arguments are those of RTU_AC_CHECKPOINT_BYTES. */
+#define RTU_PPO_ADAM_REALS(kind, n_obs, n_hidden, n_embed, n_head, prev_action, prev_reward,        \
+                           action_kind, n_actions)                                                 \
+    (2u * (RTU_AC_NET_PARAMS(kind, RTU_AC_N_X(n_obs, prev_action, prev_reward, n_actions),         \
+                             n_hidden, n_embed, n_head, 1u) +                                      \
+           RTU_AC_NET_PARAMS(kind, RTU_AC_N_X(n_obs, prev_action, prev_reward, n_actions),         \
+                             n_hidden, n_embed, n_head,                                            \
+                             RTU_AC_N_OUT_POLICY(action_kind, n_actions))))
+#define RTU_PPO_ADAM_CKPT_FIXED_BYTES 8u
+#define RTU_PPO_ADAM_CHECKPOINT_BYTES(kind, n_obs, n_hidden, n_embed, n_head, prev_action,         \
+                                      prev_reward, action_kind, n_actions)                         \
+    (RTU_CKPT_HEADER_BYTES + RTU_PPO_ADAM_CKPT_FIXED_BYTES + RTU_CKPT_CRC_BYTES +                  \
+     sizeof(rtu_real) * RTU_PPO_ADAM_REALS(kind, n_obs, n_hidden, n_embed, n_head, prev_action,    \
+                                           prev_reward, action_kind, n_actions))
+
 /* The header fields of a checkpoint, as rtu_ckpt_inspect reads them. */
 typedef struct {
     uint32_t version;
@@ -194,7 +226,8 @@ typedef struct {
  * rtu_td_load or rtu_ac_load restores it and checks everything else. */
 typedef struct {
     uint32_t version;            /* RTU_CKPT_VERSION */
-    uint32_t learner_type;       /* rtu_learner_type: RTU_LEARNER_TD or RTU_LEARNER_ACTOR_CRITIC */
+    uint32_t learner_type;       /* rtu_learner_type: RTU_LEARNER_TD, RTU_LEARNER_ACTOR_CRITIC or
+                                    RTU_LEARNER_PPO_ADAM */
     uint32_t precision;          /* bytes per real: 4 or 8 (the build that can load it) */
     rtu_kind kind;
     rtu_activation activation;
@@ -219,7 +252,7 @@ rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *he
 /* Read what a checkpoint of any learner type holds into *dims: the framing is checked as
  * rtu_ckpt_inspect checks it, then the learner type, precision (4 or 8), kind, activation, n_in and
  * n_hidden (1 to RTU_MAX_DIM), for TD that the actor-critic's header fields are 0, for the
- * actor-critic that its shape passes rtu_ac_check_shape (and so that this build can lay it out),
+ * actor-critic (and PPO's Adam state, whose dims are its network's) that its shape passes rtu_ac_check_shape (and so that this build can lay it out),
  * and that the payload length is the one these imply (else RTU_ERR_CKPT_MISMATCH). Everything
  * else (config, every real) is checked by the loader. *dims is written only on success. A
  * precision other than this build's is reported, not refused: the caller picks the build. */
@@ -291,6 +324,25 @@ rtu_status rtu_td_check_checkpoint(const rtu_td *td, const void *in, size_t in_b
                                    const char **what);
 rtu_status rtu_ac_check_checkpoint(const rtu_ac *ac, const void *in, size_t in_bytes,
                                    const char **what);
+
+/* PPO's Adam state (learner type 3, above). Exact bytes of ppo's (RTU_PPO_ADAM_CHECKPOINT_BYTES
+ * of its network's shape). */
+rtu_status rtu_ppo_adam_checkpoint_size(const rtu_ppo *ppo, size_t *bytes);
+/* Write ppo's Adam state into out, as rtu_ac_save writes a learner: *written (may be NULL) its
+ * byte count, 0 on error; RTU_ERR_BUFFER_SMALL; the bytes are checked as rtu_ppo_load_adam checks
+ * them (a diverged state is refused with that status and out holds no valid checkpoint). */
+rtu_status rtu_ppo_save_adam(const rtu_ppo *ppo, void *out, size_t out_bytes, size_t *written);
+/* Restore ppo's Adam state (its network of the checkpoint's precision and shape, else
+ * RTU_ERR_CKPT_MISMATCH) from in_bytes bytes at in; everything is checked before ppo changes, and
+ * on any error ppo is untouched: framing (rtu_ckpt_inspect), learner type 3, shape and payload
+ * length, and a step counter equal to the network's ppo->ac.steps (the state goes with the
+ * parameters it was saved with; RTU_ERR_CKPT_MISMATCH), every real finite
+ * (RTU_ERR_NONFINITE_PARAM), adam_m and adam_v within RTU_VALUE_LIMIT^2, adam_v >= 0 and both zero
+ * when adam_steps is 0 (RTU_ERR_PARAM_RANGE). adam_steps, adam_m and adam_v are restored. */
+rtu_status rtu_ppo_load_adam(rtu_ppo *ppo, const void *in, size_t in_bytes);
+/* Check as rtu_ppo_load_adam would, changing nothing; *what as rtu_ac_check_checkpoint's. */
+rtu_status rtu_ppo_check_adam_checkpoint(const rtu_ppo *ppo, const void *in, size_t in_bytes,
+                                         const char **what);
 
 #ifdef __cplusplus
 }

@@ -38,7 +38,8 @@ from .reference.config import ACNetwork
 VERSION, HEADER_BYTES, CRC_BYTES = 4, 88, 4
 
 #: rtu_learner_type: value -> (the name used in the API, the name used in messages)
-LEARNER_TYPES = {1: ("td", "TD(lambda)"), 2: ("actor-critic", "actor-critic")}
+LEARNER_TYPES = {1: ("td", "TD(lambda)"), 2: ("actor-critic", "actor-critic"),
+                 3: ("ppo-adam", "PPO Adam state")}
 
 PathLike = Union[str, os.PathLike]
 
@@ -58,7 +59,7 @@ class Dims:
     fields (its rtu_ac_shape beside kind, activation, n_in = n_obs and n_hidden) are 0, False or
     "discrete" for TD."""
 
-    learner: str       # "td" or "actor-critic"
+    learner: str       # "td", "actor-critic" or "ppo-adam" (PPO's Adam state: its network's dims)
     precision: int     # bytes per real: 4 (float32) or 8 (float64)
     kind: str
     activation: str
@@ -142,7 +143,8 @@ def _header_fault(data: bytes) -> str:
     learner, precision, kind, activation, n_in, n_hidden = struct.unpack_from("<6I", data, 12)
     shape = dict(zip(SHAPE_FIELDS, struct.unpack_from("<8I", data, 56)))
     if learner not in LEARNER_TYPES:
-        return f"holds an unknown learner type {learner} (1: TD(lambda), 2: actor-critic)"
+        return (f"holds an unknown learner type {learner} (1: TD(lambda), 2: actor-critic, "
+                "3: PPO's Adam state)")
     if precision not in (4, 8):
         return f"has {precision} bytes per real; 4 or 8 expected"
     if kind >= len(KINDS) or activation >= len(ACTIVATIONS):
@@ -152,21 +154,24 @@ def _header_fault(data: bytes) -> str:
     listed = ", ".join(f"{k}={v}" for k, v in shape.items())
     if learner == 1 and any(shape.values()):
         return f"is a TD(lambda) checkpoint with actor-critic fields in its header ({listed})"
-    if learner == 2:
+    if learner in (2, 3):
         return (f"holds an actor-critic shape that this rtu_edge cannot build, or a payload whose "
                 f"length does not fit it (n_in={n_in}, n_hidden={n_hidden}, {listed})")
     return "has a payload whose length does not fit its learner type and dimensions"
 
 
 def check_dims(dims: Dims, learner: str, expect: dict, path: PathLike) -> None:
-    """The checkpoint holds the learner type learner ("td", "actor-critic") and matches expect
-    (any field of Dims: precision, kind, activation, n_in, n_hidden, action_kind, n_actions,
-    n_embed, n_head, shared, prev_action, prev_reward, memoryless)."""
+    """The checkpoint holds the learner type learner ("td", "actor-critic", "ppo-adam") and matches
+    expect (any field of Dims: precision, kind, activation, n_in, n_hidden, action_kind,
+    n_actions, n_embed, n_head, shared, prev_action, prev_reward, memoryless)."""
     at = where(path)
     if dims.learner != learner:
         found, wanted = (dict(LEARNER_TYPES.values())[x] for x in (dims.learner, learner))
-        raise ValueError(f"{at} holds {_article(found)} {found} learner, not "
-                         f"{_article(wanted)} {wanted} learner")
+        found = ("PPO's Adam state (a PPO run's optimizer, kept beside its checkpoint)"
+                 if dims.learner == "ppo-adam" else f"{_article(found)} {found} learner")
+        wanted = ("PPO's Adam state" if learner == "ppo-adam"
+                  else f"{_article(wanted)} {wanted} learner")
+        raise ValueError(f"{at} holds {found}, not {wanted}")
     for key, value in expect.items():
         if getattr(dims, key) != value:
             what = {"precision": "bytes per real (4: float32, 8: float64)"}.get(key, key)

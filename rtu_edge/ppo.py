@@ -43,6 +43,8 @@ class PPO:
     the values (T, N). ``gradient(samples, advantages, returns)``: the loss's gradient over
     stored steps ``t * N + i``; returns its parts' means. ``adam_step(learning_rate)``.
     ``begin_rollout()`` before each rollout. ``actor_critic()``: the hand-off.
+    ``checkpoint_bytes()`` / ``load_bytes()``: the network (an actor-critic checkpoint);
+    ``adam_bytes()`` / ``load_adam_bytes()``: Adam's state beside it.
 
     ``memory_bytes``: the whole buffer; ``context_bytes``: what the stored RTU states and RTRL
     traces take of it ((T + 1) N contexts).
@@ -223,11 +225,30 @@ class PPO:
 
     def load_bytes(self, data: bytes, name: str = "<bytes>") -> None:
         """Resume from checkpoint_bytes (of a network of this shape and precision): the
-        parameters, statistics and counters; Adam's moments start again and every environment
-        starts an episode. ValueError naming name on a bad or mismatched checkpoint."""
+        parameters, statistics and counters; every environment starts an episode, and Adam's
+        state is load_adam_bytes's. ValueError naming name on a bad or mismatched checkpoint."""
         ac = self.core.ffi.addressof(self.c, "ac")
         _ccore.load_bytes(self.core, self.lib.rtu_ac_load, self.lib.rtu_ac_check_checkpoint, ac,
                           bytes(data), name)
+
+    def adam_bytes(self) -> bytes:
+        """Adam's state (its step count and moments; rtu_ckpt.h's learner type 3), which goes
+        beside checkpoint_bytes of the same step so that a resumed run keeps its optimizer."""
+        return _ccore.save_bytes(self.core, self.lib.rtu_ppo_adam_checkpoint_size,
+                                 self.lib.rtu_ppo_save_adam,
+                                 self.lib.rtu_ppo_check_adam_checkpoint, self.c)
+
+    def load_adam_bytes(self, data: bytes, name: str = "<bytes>") -> None:
+        """Restore adam_bytes of this network at its current step (after load_bytes of the
+        checkpoint saved with it). ValueError naming name on a bad state, one of another network
+        or of another step (nothing changes)."""
+        _ccore.load_bytes(self.core, self.lib.rtu_ppo_load_adam,
+                          self.lib.rtu_ppo_check_adam_checkpoint, self.c, bytes(data), name)
+
+    @property
+    def adam_steps(self) -> int:
+        """Adam steps taken (the bias corrections' t)."""
+        return int(self.c.adam_steps)
 
     def actor_critic(self, backend: str = "c") -> ActorCritic:
         """The hand-off: the same network as an ActorCritic (its config's AC(lambda)

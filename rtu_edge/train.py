@@ -31,11 +31,12 @@ continues exactly where the saved one would have.
 
 ``--algo ppo`` trains the same network by PPO with RTRL (rtu_edge.ppo) on a vector environment
 of n_envs; its checkpoints are taken between updates and are actor-critic checkpoints (the
-hand-off's file: ``rtu-edge eval``, the Pi and the Cortex-M examples take them). A resumed PPO run
-goes on at its place in the annealed step size's schedule (that of its --steps; resumed with
-more steps, the step size a run of that length has there), but starts Adam's moments and every
-environment's episode again (neither is in the checkpoint), so unlike an actor-critic run it is
-not the run that was never interrupted.
+hand-off's file: ``rtu-edge eval``, the Pi and the Cortex-M examples take them); beside each,
+``adam.rtu`` holds Adam's state of the same step (written first). A resumed PPO run goes on with
+that Adam state, at its place in the annealed step size's schedule (that of its --steps; resumed
+with more steps, the step size a run of that length has there), but starts every environment's
+episode again (an environment's state cannot be saved) and shuffles its minibatches from
+another seed, so unlike an actor-critic run it is not the run that was never interrupted.
 
 A learner that diverges (its parameters or state become non-finite: FloatingPointError from the
 learner) stops the run with ``Diverged``, a one-line message naming the step and the run
@@ -51,6 +52,7 @@ import io
 import json
 import os
 import signal
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -79,6 +81,8 @@ AGENTS = {"prediction": ("rtu", "memoryless", "gru", "zero", "lookup"),
 CHECKPOINT = "checkpoint.rtu"
 #: a finished prediction run's learner at the start of the next row's window (train_prediction)
 RESUME = "resume.rtu"
+#: a PPO run's Adam state (rtu_ckpt.h's learner type 3) beside CHECKPOINT, of the same step
+ADAM = "adam.rtu"
 CONFIG = "config.json"
 METRICS = "metrics.csv"
 CURVE = "curve.png"
@@ -233,6 +237,8 @@ class LastGood:
         self.learner, self.path = learner, path
         self.data = learner.checkpoint_bytes() if _checkpointed(learner) else None
         self.steps = learner.steps
+        # PPO: Adam's state of the same step, in ADAM beside path (written before it)
+        self.adam = learner.adam_bytes() if isinstance(learner, PPO) else None
 
     def save(self, data: Optional[bytes] = None, steps: Optional[int] = None) -> None:
         """Checkpoint a good state to path: the learner's now, or data, its checkpoint at steps
@@ -240,17 +246,23 @@ class LastGood:
         if _checkpointed(self.learner):
             if data is None:
                 data, steps = self.learner.checkpoint_bytes(), self.learner.steps
+                if self.adam is not None:
+                    self.adam = self.learner.adam_bytes()
             self.data, self.steps = data, steps
             self._write()
 
     def keep(self) -> None:
         """Make sure path holds the last good state (a run that has not checkpointed yet)."""
-        if self.data is not None and (not self.path.exists()
-                                      or self.path.read_bytes() != self.data):
+        if self.data is not None and any(
+                data is not None and (not p.exists() or p.read_bytes() != data)
+                for p, data in ((self.path, self.data), (self.path.with_name(ADAM), self.adam))):
             self._write()
 
     def _write(self) -> None:
-        """path := data; a finished run's resume.rtu beside it no longer goes with it."""
+        """path := data (PPO: its Adam state first); a finished run's resume.rtu beside it no
+        longer goes with it."""
+        if self.adam is not None:
+            checkpoint.write_atomic(self.path.with_name(ADAM), self.adam, what="Adam state")
         checkpoint.write_atomic(self.path, self.data)
         self.path.with_name(RESUME).unlink(missing_ok=True)
 
@@ -650,9 +662,10 @@ def train_ppo_run(cfg: RunConfig, out: Path, resume: bool, progress: bool, spec,
                 dtype=np.dtype(cfg.dtype), config=cfg.learner_config(),
                 network=cfg.network_config(), ppo=ppo)
     # resumed: the network, its statistics and its counters (so the step size's place in its
-    # schedule); Adam and the episodes start again
+    # schedule), and Adam's state of the same step; the episodes start again
     if resume:
         agent.load_bytes(checkpoint.read_file(ckpt), str(ckpt))
+        _load_adam(agent, out / ADAM)
     start = agent.steps
     last_good, metrics, bar, recent, next_checkpoint = _episode_run(cfg, agent, out, resume,
                                                                     progress, tensorboard)
@@ -692,6 +705,27 @@ def train_ppo_run(cfg: RunConfig, out: Path, resume: bool, progress: bool, spec,
     return {"steps": agent.steps, "episodes": agent.episodes, "checkpoint": str(ckpt),
             "mean_return_last_20": float(np.mean(recent)) if recent else float("nan"),
             "context_bytes": agent.context_bytes}
+
+
+def _load_adam(agent: PPO, path: Path) -> None:
+    """Adam's state at path into the resumed agent. Missing (a run of an earlier rtu_edge), or of
+    another step than the checkpoint's (the run stopped between writing the two): Adam starts
+    again, said on stderr. Unreadable or refused: ValueError naming the file."""
+    if not path.exists():
+        print(f"rtu-edge train: {path} is missing: Adam's moments start again",
+              file=sys.stderr)
+        return
+    data = checkpoint.read_file(path)
+    dims = checkpoint.read_dims(data, path)
+    if dims.learner == "ppo-adam" and dims.steps != agent.steps:
+        print(f"rtu-edge train: {path} is of step {dims.steps}, the checkpoint of step "
+              f"{agent.steps}: Adam's moments start again", file=sys.stderr)
+        return
+    try:
+        agent.load_adam_bytes(data, checkpoint.where(path))
+    except ValueError as err:
+        raise ValueError(f"--resume: {err} (remove it to resume with Adam's moments started "
+                         "again)") from None
 
 
 def _actions(action_kind: str, n: int) -> str:

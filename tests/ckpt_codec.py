@@ -50,7 +50,9 @@ MAGIC = b"RTUEDGE\0"
 VERSION = 4
 LEARNER_TD = 1
 LEARNER_ACTOR_CRITIC = 2
-LEARNER_NAMES = {LEARNER_TD: "TD(lambda)", LEARNER_ACTOR_CRITIC: "actor-critic"}
+LEARNER_PPO_ADAM = 3  # PPO's Adam state: not a learner, its network's header
+LEARNER_NAMES = {LEARNER_TD: "TD(lambda)", LEARNER_ACTOR_CRITIC: "actor-critic",
+                 LEARNER_PPO_ADAM: "PPO Adam state"}
 #: magic, version, learner type, precision, kind, activation, n_in, n_hidden, optimizer, steps,
 #: payload length, then the actor-critic's shape (SHAPE_FIELDS; 0 for TD)
 HEADER = struct.Struct("<8s8IQQ8I")
@@ -801,6 +803,57 @@ def restore_reference_ac(ac: AC, ckpt: ACCheckpoint, path: PathLike = "<bytes>")
         if trunk is not None:
             trunk.cell.refresh()
     ac.refresh_forward()
+
+
+def ppo_adam_reals(kind: str, n_obs: int, n_hidden: int, network: ACNetwork, action_kind: str,
+                   n_actions: int) -> int:
+    """G, the reals of each Adam moment: the critic network's parameters, then the actor's (as
+    z_v and z_pi; a shared trunk's twice)."""
+    sizes = ac_array_sizes(kind, n_obs, n_hidden, network, action_kind, n_actions)
+    return sizes["z_v"] + sizes["z_pi"]
+
+
+@dataclasses.dataclass
+class PPOAdamCheckpoint:
+    """Everything PPO's Adam state holds (learner type 3): its network's header fields, the
+    step counter, Adam's steps and the two moments (G reals each)."""
+
+    precision: int
+    kind: str
+    activation: str
+    n_obs: int
+    n_hidden: int
+    network: ACNetwork
+    action_kind: str
+    n_actions: int
+    steps: int
+    adam_steps: int
+    adam_m: np.ndarray
+    adam_v: np.ndarray
+
+
+def decode_ppo_adam(data: bytes, path: PathLike = "<bytes>") -> PPOAdamCheckpoint:
+    """Parse and check PPO's Adam state: framing, header, payload length (8 + 2G reals), every
+    real finite, adam_v >= 0, both moments zero before the first Adam step. ValueError naming
+    path and the fault."""
+    data = bytes(data)
+    where = _where(path)
+    h = _check_header(_unframe(data, where), where, LEARNER_PPO_ADAM)
+    network, action_kind, n_actions = _ac_shape(h, where)
+    g = ppo_adam_reals(h.kind, h.n_in, h.n_hidden, network, action_kind, n_actions)
+    if h.payload_len != 8 + 2 * g * h.precision:
+        raise ValueError(f"{where} has a payload of {h.payload_len} bytes; its network's Adam "
+                         f"state takes {8 + 2 * g * h.precision}")
+    adam_steps = struct.unpack_from("<Q", data, h.payload_at)[0]
+    a = _read_arrays(data, h.payload_at + 8, {"adam_m": g, "adam_v": g},
+                     _encoding_dtype(h.precision), where)
+    if np.any(a["adam_v"] < 0):
+        raise ValueError(f"{where} has adam_v below 0")
+    if adam_steps == 0 and (np.any(a["adam_m"] != 0) or np.any(a["adam_v"] != 0)):
+        raise ValueError(f"{where} has nonzero moments before the first Adam step")
+    return PPOAdamCheckpoint(h.precision, h.kind, h.activation, h.n_in, h.n_hidden, network,
+                             action_kind, n_actions, h.steps, adam_steps, a["adam_m"],
+                             a["adam_v"])
 
 
 def decode_any(data: bytes, path: PathLike = "<bytes>") -> Union[TDCheckpoint, ACCheckpoint]:

@@ -4,11 +4,14 @@ the hand-off to the streaming actor-critic, and a short seeded run that must lea
 
 import csv
 import json
+import struct
+import zlib
 
 import numpy as np
 import pytest
 
-from rtu_edge import ActorCritic
+import ckpt_codec as ck
+from rtu_edge import ActorCritic, checkpoint
 from rtu_edge.cli import main
 from rtu_edge.export.model import CModel, InferenceModel
 from rtu_edge.ppo import PPO, gae, make_vector_env, train_ppo
@@ -310,6 +313,81 @@ def test_annealed_step_size_goes_on_after_a_stop():
     assert step_sizes(stop_after=2) == pytest.approx(step_sizes(), rel=1e-12)
 
 
+def _trained(network, dtype, n_hidden=4, updates=2):
+    """A PPO of network (cartpole-p, 2 environments x 8 steps) after updates updates."""
+    envs, spec = make_vector_env("cartpole-p", 2, 0)
+    agent = PPO(2, n_hidden, 2, seed=0, dtype=dtype, n_envs=2, n_steps=8, n_minibatches=2,
+                update_epochs=2, network=network)
+    train_ppo(agent, envs, spec, 16 * updates)
+    return agent
+
+
+def _moments(agent):
+    core, c = agent.core, agent.c
+    return (agent.adam_steps, core.view(c.adam_m, int(c.n_grad)).copy(),
+            core.view(c.adam_v, int(c.n_grad)).copy())
+
+
+def _resealed(data: bytes, offset: int, value: float, dtype) -> bytes:
+    """data with the real (of dtype) at offset replaced, its CRC made right again."""
+    b = bytearray(data)
+    struct.pack_into("<d" if dtype == np.float64 else "<f", b, offset, value)
+    struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])))
+    return bytes(b)
+
+
+@pytest.mark.parametrize("network, dtype", [
+    (ACNetwork(n_head=3), np.float64),
+    (ACNetwork(n_embed=3, shared=True, prev_action=True), np.float32)])
+def test_adam_state_goes_with_the_checkpoint_and_refuses_what_does_not_fit(network, dtype):
+    """adam_bytes (learner type 3) holds Adam's step count and moments, as the independent
+    decoder reads them; a PPO that loads the checkpoint and then the Adam state of the same step
+    has the saved optimizer exactly. Another network's
+    or another step's state, an actor-critic checkpoint, a corrupted file, NaN, a negative second
+    moment or moments before the first step are refused by name, changing nothing."""
+    agent = _trained(network, dtype)
+    data, adam = agent.checkpoint_bytes(), agent.adam_bytes()
+    steps, m, v = _moments(agent)
+    assert steps == 2 * 2 * 2 and np.any(m != 0) and np.all(v >= 0)
+    decoded = ck.decode_ppo_adam(adam)
+    assert (decoded.steps, decoded.adam_steps) == (agent.steps, steps)
+    np.testing.assert_array_equal(decoded.adam_m, m)
+    np.testing.assert_array_equal(decoded.adam_v, v)
+    dims = checkpoint.read_dims(adam, "adam.rtu")
+    assert (dims.learner, dims.bytes, dims.steps) == ("ppo-adam", len(adam), agent.steps)
+    assert dims.network == network
+
+    resumed = PPO(2, 4, 2, seed=5, dtype=dtype, n_envs=2, n_steps=8, n_minibatches=2,
+                  update_epochs=2, network=network)
+    fresh = _moments(resumed)
+    with pytest.raises(ValueError, match="another step than the network's"):
+        resumed.load_adam_bytes(adam, "adam.rtu")  # before its checkpoint: step 0
+    resumed.load_bytes(data, "checkpoint.rtu")
+    bad = {"an actor-critic checkpoint": (data, "not PPO's Adam state"),
+           "corrupted": (adam[:100] + bytes([adam[100] ^ 1]) + adam[101:], "CRC"),
+           "NaN": (_resealed(adam, 88 + 8, float("nan"), dtype), "NaN or Inf in adam_m"),
+           "negative v": (_resealed(adam, len(adam) - 4 - np.dtype(dtype).itemsize, -1.0, dtype),
+                          "adam_v below 0"),
+           "other network": (_trained(network, dtype, n_hidden=5, updates=1).adam_bytes(),
+                             "another network")}
+    zero = bytearray(adam)
+    struct.pack_into("<Q", zero, 88, 0)
+    struct.pack_into("<I", zero, len(zero) - 4, zlib.crc32(bytes(zero[:-4])))
+    bad["moments at step 0"] = (bytes(zero), "adam_m not zero before the first Adam step")
+    for name, (blob, match) in bad.items():
+        with pytest.raises(ValueError, match=f"adam.rtu is refused: .*{match}"):
+            resumed.load_adam_bytes(blob, "adam.rtu")
+        for before, after in zip(fresh, _moments(resumed)):
+            np.testing.assert_array_equal(before, after)
+    with pytest.raises(ValueError, match="holds PPO's Adam state .*, not an actor-critic"):
+        ActorCritic.from_bytes(adam, "adam.rtu")
+
+    resumed.load_adam_bytes(adam, "adam.rtu")
+    for mine, theirs in zip(_moments(agent), _moments(resumed)):
+        np.testing.assert_array_equal(mine, theirs)
+    assert resumed.adam_bytes() == adam
+
+
 def test_train_algo_ppo_writes_a_run_and_resumes(tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["train", "--task", "cartpole-p", "--steps", "3000", "--algo", "ppo", "--n-envs", "4",
@@ -321,11 +399,47 @@ def test_train_algo_ppo_writes_a_run_and_resumes(tmp_path, capsys):
         assert list(csv.DictReader(f))
     ac = ActorCritic.from_checkpoint(out / "checkpoint.rtu")
     assert ac.steps >= 3000
+
+    def adam_steps():  # adam.rtu beside checkpoint.rtu, of its step
+        adam = ck.decode_ppo_adam((out / "adam.rtu").read_bytes())
+        assert adam.steps == ActorCritic.from_checkpoint(out / "checkpoint.rtu").steps
+        return adam.adam_steps
+    assert adam_steps() == 24 * 4 * 4  # 24 updates of 128 steps, 4 epochs of 4 minibatches
     assert main(["train", "--resume", "--out", str(out), "--steps", "4500"]) == 0
     assert ActorCritic.from_checkpoint(out / "checkpoint.rtu").steps >= 4500
+    assert adam_steps() == 36 * 4 * 4  # Adam went on from its 384 steps
+    assert "Adam" not in capsys.readouterr().err
     assert main(["eval", "--checkpoint", str(out / "checkpoint.rtu"), "--task",
                  "cartpole-p-long", "--episodes", "2"]) == 0
     capsys.readouterr()
+
+
+def test_resumed_ppo_run_with_a_bad_or_stale_adam_state(tmp_path, capsys):
+    """A corrupted adam.rtu stops --resume with one line naming it (nothing written); one of
+    another step (a run stopped between writing adam.rtu and checkpoint.rtu) or none resumes
+    with Adam started again, said on stderr."""
+    out = tmp_path / "run"
+    argv = ["train", "--task", "cartpole-p", "--steps", "512", "--algo", "ppo", "--n-envs", "4",
+            "--n-steps", "32", "--hidden", "4", "--out", str(out)]
+    assert main(argv) == 0
+    adam, ckpt = (out / "adam.rtu").read_bytes(), (out / "checkpoint.rtu").read_bytes()
+    (out / "adam.rtu").write_bytes(adam[:-1] + bytes([adam[-1] ^ 1]))
+    capsys.readouterr()
+    assert main(["train", "--resume", "--out", str(out), "--steps", "1024"]) == 2
+    err = capsys.readouterr().err
+    assert "adam.rtu" in err and "corrupted" in err and len(err.strip().splitlines()) == 1
+    assert (out / "checkpoint.rtu").read_bytes() == ckpt
+    stale = bytearray(adam)
+    struct.pack_into("<Q", stale, 40, 128)
+    struct.pack_into("<I", stale, len(stale) - 4, zlib.crc32(bytes(stale[:-4])))
+    (out / "adam.rtu").write_bytes(bytes(stale))
+    assert main(["train", "--resume", "--out", str(out), "--steps", "1024"]) == 0
+    assert "of step 128, the checkpoint of step 512: Adam's moments start again" in \
+        capsys.readouterr().err
+    assert ck.decode_ppo_adam((out / "adam.rtu").read_bytes()).adam_steps == 4 * 4 * 4
+    (out / "adam.rtu").unlink()
+    assert main(["train", "--resume", "--out", str(out), "--steps", "1536"]) == 0
+    assert "adam.rtu is missing: Adam's moments start again" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [
