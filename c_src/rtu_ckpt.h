@@ -13,14 +13,16 @@
  *   ------  ----  -----------------------------------------------------------------------------
  *        0     8  magic "RTUEDGE\0" (52 54 55 45 44 47 45 00)
  *        8     4  u32 format version = 4 (RTU_CKPT_VERSION)
- *       12     4  u32 learner type: 1 = TD(lambda) (rtu_td); 2 = actor-critic (rtu_ac)
+ *       12     4  u32 learner type: 1 = TD(lambda) (rtu_td); 2 = actor-critic (rtu_ac);
+ *                 3 = PPO's Adam state (rtu_ppo; below)
  *       16     4  u32 precision: bytes per real, 4 (float build) or 8 (double build)
  *       20     4  u32 cell kind (rtu_kind: 0 linear, 1 nonlinear, 2 lru)
  *       24     4  u32 activation (rtu_activation: 0 relu, 1 tanh, 2 identity)
  *       28     4  u32 n_in: TD, the cell's input size; actor-critic, n_obs
  *       32     4  u32 n_hidden
  *       36     4  u32 optimizer (rtu_optimizer: 0 sgd, 1 obgd) of the learner's config
- *       40     8  u64 step counter (rtu_td.steps, rtu_ac.steps: learn calls)
+ *       40     8  u64 step counter (rtu_td.steps, rtu_ac.steps: learn calls, or the environment
+ *                 steps PPO trained the network on)
  *       48     8  u64 payload length L in bytes
  *       56     4  u32 n_embed      \
  *       60     4  u32 n_head        |
@@ -34,9 +36,10 @@
  *   88 + L     4  u32 CRC-32 (zlib's: reflected polynomial 0xEDB88320, init and final xor
  *                 0xFFFFFFFF) of bytes [0, 88 + L)
  *
- * Both learner types share the header, the CRC and the layout of a cell's arrays (params, state,
- * RTRL traces). For a cell of n = n_hidden units on d inputs, P = 2n + 2nd (+ 4n^2 + 2nd for the
- * LRU) its parameters (RTU_CELL_PARAMS), S = 4n (+ d for the LRU) its state (RTU_CELL_STATE) and
+ * Every learner type shares the header and the CRC, and TD and the actor-critic the layout of a
+ * cell's arrays (params, state, RTRL traces). For a cell of n = n_hidden units on d inputs,
+ * P = 2n + 2nd (+ 4n^2 + 2nd for the LRU) its parameters (RTU_CELL_PARAMS), S = 4n (+ d for the
+ * LRU) its state (RTU_CELL_STATE) and
  * T = 4n + 2nd (linear, LRU) or 4n + 4nd (nonlinear) its RTRL traces (RTU_CELL_TRACES):
  *
  *   cell params: nu_log[n], theta_log[n], w_c[n*d], w_d[n*d], and for the
@@ -146,7 +149,7 @@ extern "C" {
 typedef enum {
     RTU_LEARNER_TD = 1,           /* rtu_td: TD(lambda) prediction */
     RTU_LEARNER_ACTOR_CRITIC = 2, /* rtu_ac: streaming actor-critic */
-    RTU_LEARNER_PPO_ADAM = 3      /* rtu_ppo's Adam state (not a learner: kept beside its network) */
+    RTU_LEARNER_PPO_ADAM = 3      /* rtu_ppo's Adam state (not a learner: beside its network) */
 } rtu_learner_type;
 
 /* Reals of a cell's arrays in a checkpoint (params, state, RTRL traces). */
@@ -190,7 +193,7 @@ typedef enum {
 
 /* Reals of PPO's Adam state (G twice: adam_m, adam_v), the bytes of the integer before them, and
  * the exact bytes of its checkpoint; the arguments are those of RTU_AC_CHECKPOINT_BYTES. */
-#define RTU_PPO_ADAM_REALS(kind, n_obs, n_hidden, n_embed, n_head, prev_action, prev_reward,        \
+#define RTU_PPO_ADAM_REALS(kind, n_obs, n_hidden, n_embed, n_head, prev_action, prev_reward,       \
                            action_kind, n_actions)                                                 \
     (2u * (RTU_AC_NET_PARAMS(kind, RTU_AC_N_X(n_obs, prev_action, prev_reward, n_actions),         \
                              n_hidden, n_embed, n_head, 1u) +                                      \
@@ -252,8 +255,9 @@ rtu_status rtu_ckpt_inspect(const void *in, size_t in_bytes, rtu_ckpt_header *he
 /* Read what a checkpoint of any learner type holds into *dims: the framing is checked as
  * rtu_ckpt_inspect checks it, then the learner type, precision (4 or 8), kind, activation, n_in and
  * n_hidden (1 to RTU_MAX_DIM), for TD that the actor-critic's header fields are 0, for the
- * actor-critic (and PPO's Adam state, whose dims are its network's) that its shape passes rtu_ac_check_shape (and so that this build can lay it out),
- * and that the payload length is the one these imply (else RTU_ERR_CKPT_MISMATCH). Everything
+ * actor-critic (and PPO's Adam state, whose dims are its network's) that its shape passes
+ * rtu_ac_check_shape (and so that this build can lay it out), and that the payload length is
+ * the one these imply (else RTU_ERR_CKPT_MISMATCH). Everything
  * else (config, every real) is checked by the loader. *dims is written only on success. A
  * precision other than this build's is reported, not refused: the caller picks the build. */
 rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *dims);

@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train online: TD(lambda) on trace-conditioning or trace-patterning, the "
                     "streaming actor-critic on cartpole-p, pendulum-p, a gymnasium id or "
                     "popgym:<Name>. Writes config.json, metrics.csv, curve.png and "
-                    "checkpoint.rtu into --out; Ctrl-C stops at a safe point with a checkpoint.")
+                    "checkpoint.rtu (with --algo ppo also adam.rtu, Adam's state) into --out; "
+                    "Ctrl-C stops at a safe point with a checkpoint.")
     _learner_arguments(tr, steps_default=None, required=False)
     tr.add_argument("--config", metavar="FILE",
                     help="repeat a run: every setting from FILE, a run's config.json (then give "

@@ -225,11 +225,16 @@ class PPO:
 
     def load_bytes(self, data: bytes, name: str = "<bytes>") -> None:
         """Resume from checkpoint_bytes (of a network of this shape and precision): the
-        parameters, statistics and counters; every environment starts an episode, and Adam's
-        state is load_adam_bytes's. ValueError naming name on a bad or mismatched checkpoint."""
+        parameters, statistics and counters; every environment starts an episode, and Adam
+        starts again (zero moments) unless load_adam_bytes then restores its state. ValueError
+        naming name on a bad or mismatched checkpoint (nothing changes)."""
         ac = self.core.ffi.addressof(self.c, "ac")
         _ccore.load_bytes(self.core, self.lib.rtu_ac_load, self.lib.rtu_ac_check_checkpoint, ac,
                           bytes(data), name)
+        n = int(self.c.n_grad)
+        self.core.view(self.c.adam_m, n)[:] = 0
+        self.core.view(self.c.adam_v, n)[:] = 0
+        self.c.adam_steps = 0
 
     def adam_bytes(self) -> bytes:
         """Adam's state (its step count and moments; rtu_ckpt.h's learner type 3), which goes

@@ -715,13 +715,13 @@ def _load_adam(agent: PPO, path: Path) -> None:
         print(f"rtu-edge train: {path} is missing: Adam's moments start again",
               file=sys.stderr)
         return
-    data = checkpoint.read_file(path)
-    dims = checkpoint.read_dims(data, path)
-    if dims.learner == "ppo-adam" and dims.steps != agent.steps:
-        print(f"rtu-edge train: {path} is of step {dims.steps}, the checkpoint of step "
-              f"{agent.steps}: Adam's moments start again", file=sys.stderr)
-        return
     try:
+        data = checkpoint.read_file(path)
+        dims = checkpoint.read_dims(data, path)
+        if dims.learner == "ppo-adam" and dims.steps != agent.steps:
+            print(f"rtu-edge train: {path} is of step {dims.steps}, the checkpoint of step "
+                  f"{agent.steps}: Adam's moments start again", file=sys.stderr)
+            return
         agent.load_adam_bytes(data, checkpoint.where(path))
     except ValueError as err:
         raise ValueError(f"--resume: {err} (remove it to resume with Adam's moments started "
@@ -925,7 +925,7 @@ def resume_config(out: Path, given: dict) -> RunConfig:
 def _remove_temporaries(out: Path) -> None:
     """The temporary files checkpoint.write_atomic leaves beside a run's files when the run is
     killed while it writes them."""
-    for name in (CHECKPOINT, RESUME, CONFIG, METRICS, CURVE):
+    for name in (CHECKPOINT, RESUME, ADAM, CONFIG, METRICS, CURVE):
         checkpoint.remove_temporaries(out / name)
 
 

@@ -856,9 +856,10 @@ def decode_ppo_adam(data: bytes, path: PathLike = "<bytes>") -> PPOAdamCheckpoin
                              a["adam_v"])
 
 
-def decode_any(data: bytes, path: PathLike = "<bytes>") -> Union[TDCheckpoint, ACCheckpoint]:
-    """A TD or actor-critic checkpoint, whichever data holds (its header's learner type), fully
-    checked as decode / decode_ac check them."""
+def decode_any(data: bytes, path: PathLike = "<bytes>"
+               ) -> Union[TDCheckpoint, ACCheckpoint, PPOAdamCheckpoint]:
+    """A TD or actor-critic checkpoint or PPO's Adam state, whichever data holds (its header's
+    learner type), fully checked as decode / decode_ac / decode_ppo_adam check them."""
     data = bytes(data)
     where = _where(path)
     learner = _unframe(data, where)[0][2]  # length, magic, version and CRC checked first
@@ -866,5 +867,7 @@ def decode_any(data: bytes, path: PathLike = "<bytes>") -> Union[TDCheckpoint, A
         return decode(data, path)
     if learner == LEARNER_ACTOR_CRITIC:
         return decode_ac(data, path)
+    if learner == LEARNER_PPO_ADAM:
+        return decode_ppo_adam(data, path)
     raise ValueError(f"{where} holds an unknown learner type {learner} (1: TD(lambda), "
-                     "2: actor-critic)")
+                     "2: actor-critic, 3: PPO's Adam state)")

@@ -201,6 +201,17 @@ def test_a_model_batch_refuses_bad_input_naming_the_sequence(tmp_path):
         batch.feed([0, 1, 1], np.array([0.0, 0.0, np.inf]))
     with pytest.raises(ValueError, match="ended must be an array of 3 bools"):
         batch.feed([0, 1, 1], np.zeros(3), ended=[0, 1, 0])
+    for actions, match in (([[0, 1, 1]], r"actions must be 3 action indices, got .* \(1, 3\)"),
+                           ([0, 1], r"shape \(2,\)"), (["a", "b", "c"], "actions must"),
+                           ([True, False, True], "actions must be 3 action indices"),
+                           ([0, 1j, 1], "actions must hold real numbers")):
+        with pytest.raises(ValueError, match=match):
+            batch.feed(actions, np.zeros(3))
+    for rewards, match in ((np.zeros((3, 1)), r"rewards must have shape \(3,\)"),
+                           (["a", "b", "c"], "rewards must hold real numbers"),
+                           (np.array([0.0, 1e300, 0.0]), "rewards")):
+        with pytest.raises(ValueError, match=match):
+            batch.feed([0, 1, 1], rewards)
     np.testing.assert_array_equal(batch.state, before)
     with pytest.raises(ValueError, match=r"count must be an integer in \[1, 65536\]"):
         CModelBatch(model, 0)

@@ -483,10 +483,12 @@ def test_model_feed_refuses_bad_actions_and_rewards(action_kind):
     bad_actions = [("left", "action must"), (np.zeros(3), r"action must be .*shape \(3,\)"),
                    ([[0.0, 1.0]], "action must be")]
     if action_kind == "discrete":
-        bad_actions += [(2, "not one of the model's actions"), (-1, "not one of"),
+        bad_actions += [(True, "action must be an action index, got True"),
+                        (2, "not one of the model's actions"), (-1, "not one of"),
                         (0.5, "not one of"), (2**40, "action or reward has a value beyond")]
     else:
         bad_actions += [(0.5, r"shape \(\)"), (np.array([np.nan, 0.0]), "NaN"),
+                        (np.array([True, False]), "action must be an array of 2 reals"),
                         (np.array([1e300, 0.0]), "action")]
     cases = [(a, 0.0, match) for a, match in bad_actions] + [
         (good, "x", "reward must be a real number"), (good, 1 + 2j, "reward must be"),

@@ -386,6 +386,9 @@ def test_adam_state_goes_with_the_checkpoint_and_refuses_what_does_not_fit(netwo
     for mine, theirs in zip(_moments(agent), _moments(resumed)):
         np.testing.assert_array_equal(mine, theirs)
     assert resumed.adam_bytes() == adam
+    resumed.load_bytes(data, "checkpoint.rtu")  # a checkpoint alone: Adam starts again
+    for before, after in zip(fresh, _moments(resumed)):
+        np.testing.assert_array_equal(before, after)
 
 
 def test_train_algo_ppo_writes_a_run_and_resumes(tmp_path, capsys):
@@ -433,7 +436,9 @@ def test_resumed_ppo_run_with_a_bad_or_stale_adam_state(tmp_path, capsys):
     struct.pack_into("<Q", stale, 40, 128)
     struct.pack_into("<I", stale, len(stale) - 4, zlib.crc32(bytes(stale[:-4])))
     (out / "adam.rtu").write_bytes(bytes(stale))
+    (out / ".adam.rtu.k1ll3d.tmp").write_bytes(adam[:50])  # a kill while adam.rtu was written
     assert main(["train", "--resume", "--out", str(out), "--steps", "1024"]) == 0
+    assert not list(out.glob("*.tmp"))
     assert "of step 128, the checkpoint of step 512: Adam's moments start again" in \
         capsys.readouterr().err
     assert ck.decode_ppo_adam((out / "adam.rtu").read_bytes()).adam_steps == 4 * 4 * 4

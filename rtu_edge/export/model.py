@@ -453,6 +453,8 @@ class CModel(_CModelStruct):
             a = np.asarray(action)
         except (TypeError, ValueError) as err:
             raise ValueError(f"action must be {what}: {err}") from None
+        if a.dtype == np.bool_:
+            raise ValueError(f"action must be {what}, got {action!r}")
         if a.size != self.action_size or a.ndim > 1 or (a.ndim == 0 and not self._discrete):
             raise ValueError(f"action must be {what}, got shape {a.shape}")
         return real_array("action", a.reshape(self.action_size), (self.action_size,),
@@ -501,6 +503,12 @@ class CModelBatch(_CModelStruct):
         self._state_p, self._work_p, self._out_p = (core.ptr(self.state), core.ptr(self.work),
                                                     core.ptr(self.out))
         self._at = core.ffi.new("size_t *")
+        if model.action_kind == "continuous":
+            self._actions_shapes = [(count, self.action_size)]
+            self._actions_what = f"an array of shape ({count}, {self.action_size})"
+        else:
+            self._actions_shapes = [(count,), (count, 1)]
+            self._actions_what = f"{count} action indices"
 
     def reset(self) -> None:
         self.state[:] = 0
@@ -516,14 +524,16 @@ class CModelBatch(_CModelStruct):
     def feed(self, actions, rewards, ended=None) -> None:
         """Each sequence's action taken on the latest outputs (B indices, or (B, n_actions)) and
         its reward (B,), for the next step; sequences whose ended is True are reset instead."""
-        a = np.asarray(actions, dtype=self.dtype)
-        if a.size != self.count * self.action_size:
-            raise ValueError(f"actions must hold {self.count} actions of {self.action_size} "
-                             f"reals, got shape {a.shape}")
-        self._actions[:] = a.reshape(self.count, self.action_size)
-        rewards = np.ascontiguousarray(rewards, dtype=self.dtype)
-        if rewards.shape != (self.count,):
-            raise ValueError(f"rewards must have shape ({self.count},), got {rewards.shape}")
+        try:
+            a = np.asarray(actions)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"actions must be {self._actions_what}: {err}") from None
+        if a.dtype == np.bool_ or a.shape not in self._actions_shapes:
+            raise ValueError(f"actions must be {self._actions_what}, got "
+                             f"{a.dtype} of shape {a.shape}")
+        self._actions[:] = real_array("actions", a, a.shape, self.dtype).reshape(
+            self.count, self.action_size)
+        rewards = real_array("rewards", rewards, (self.count,), self.dtype)
         ffi, flags = self.core.ffi, None
         if ended is not None:
             flags = np.asarray(ended)
