@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "fixtures.h"
+#include "rtu_ckpt.h"
 #include "rtu_ppo.h"
 #include "tests.h"
 
@@ -503,11 +504,48 @@ void test_td_batch(int c)
                  RTU_ERR_SIZE);
 }
 
+/* PPO's Adam state (rtu_ckpt.h's learner type 3) of ppo, whose buffer buf (bytes; before the
+ * same size, scratch) holds its moments: the size query is exact; a state of another step than
+ * the network's or a corrupted one is refused, changing nothing; saved, zeroed and loaded, the
+ * moments and step count are back bit for bit. */
+static void test_ppo_adam_state(rtu_ppo *ppo, const rtu_real *buf, rtu_real *before, size_t bytes)
+{
+    static unsigned char adam_ckpt[16u * FIX_AC_REALS + 4096u];
+    size_t size, written;
+    uint64_t adam_steps = ppo->adam_steps;
+    const char *what = NULL;
+    CHECK_STATUS(rtu_ppo_adam_checkpoint_size(ppo, &size), RTU_OK);
+    CHECK(size <= sizeof adam_ckpt && size == RTU_CKPT_HEADER_BYTES + 8u + RTU_CKPT_CRC_BYTES +
+                                              2u * ppo->n_grad * sizeof(rtu_real),
+          "Adam's state takes %lu bytes", (unsigned long)size);
+    CHECK_STATUS(rtu_ppo_save_adam(ppo, adam_ckpt, size - 1u, &written), RTU_ERR_BUFFER_SMALL);
+    CHECK_STATUS(rtu_ppo_save_adam(ppo, adam_ckpt, sizeof adam_ckpt, &written), RTU_OK);
+    CHECK(written == size && adam_steps > 0, "wrote %lu bytes of %lu", (unsigned long)written,
+          (unsigned long)size);
+    memcpy(before, buf, bytes);
+    ppo->ac.steps += 1u;
+    CHECK_STATUS(rtu_ppo_check_adam_checkpoint(ppo, adam_ckpt, written, &what),
+                 RTU_ERR_CKPT_MISMATCH);
+    CHECK(what != NULL && strstr(what, "another step") != NULL, "the check says %s", what);
+    CHECK_STATUS(rtu_ppo_load_adam(ppo, adam_ckpt, written), RTU_ERR_CKPT_MISMATCH);
+    ppo->ac.steps -= 1u;
+    adam_ckpt[RTU_CKPT_HEADER_BYTES + 9u] ^= 1u;
+    CHECK_STATUS(rtu_ppo_load_adam(ppo, adam_ckpt, written), RTU_ERR_CKPT_CRC);
+    adam_ckpt[RTU_CKPT_HEADER_BYTES + 9u] ^= 1u;
+    CHECK(memcmp(before, buf, bytes) == 0 && ppo->adam_steps == adam_steps,
+          "a refused load changed PPO");
+    memset(ppo->adam_m, 0, 2u * ppo->n_grad * sizeof(rtu_real)); /* adam_m, then adam_v */
+    ppo->adam_steps = 0;
+    CHECK_STATUS(rtu_ppo_load_adam(ppo, adam_ckpt, written), RTU_OK);
+    CHECK(memcmp(before, buf, bytes) == 0 && ppo->adam_steps == adam_steps,
+          "the loaded Adam state is not the saved one");
+}
+
 /* PPO (rtu_ppo.h) on golden case c's network: the size query is exact; the network is the one
  * rtu_ac_init draws from the seed; a rollout of fix_env observations; every refusal (order, a
  * non-finite observation or reward, a sample outside the rollout, a bad loss or Adam setting)
- * changes nothing; the update runs; the hand-off saves a checkpoint an rtu_ac loads, which goes on
- * learning. */
+ * changes nothing; the update runs; Adam's state saves and loads (test_ppo_adam_state); the
+ * hand-off saves a checkpoint an rtu_ac loads, which goes on learning. */
 #define PPO_ENVS 2u
 #define PPO_STEPS 5u
 void test_ppo(int c)
@@ -608,6 +646,7 @@ void test_ppo(int c)
     CHECK(norm > 0 && memcmp(buf, ac_ref_buf, ac_bytes) != 0, "Adam did not move the network");
     CHECK_STATUS(rtu_ppo_refresh(&ppo, NULL), RTU_OK);
     CHECK_STATUS(rtu_ppo_begin_rollout(&ppo), RTU_OK);
+    test_ppo_adam_state(&ppo, buf, before, bytes);
     /* the hand-off */
     rtu_ppo_actor_critic(&ppo);
     CHECK_STATUS(rtu_ac_save(&ppo.ac, ckpt, sizeof ckpt, &written), RTU_OK);
