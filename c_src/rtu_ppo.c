@@ -273,15 +273,51 @@ rtu_status rtu_ppo_act(rtu_ppo *ppo, const rtu_real *obs, rtu_real *actions, rtu
     return RTU_OK;
 }
 
+/* A step that ended its episode by truncation only: the episode goes on beyond it, and its
+ * return is bootstrapped from the state it reached. */
+static int truncated_only(const unsigned char *terminated, const unsigned char *truncated,
+                          size_t i)
+{
+    return truncated[i] && !terminated[i];
+}
+
+/* The critic's value of obs from the loaded context (its cells and ac->x's extras), changing no
+ * state: obs normalised by the statistics as they are. */
+static rtu_real value_from_context(rtu_ac *ac, const rtu_real *obs)
+{
+    size_t j;
+    for (j = 0; j < ac->n_x; ++j) {
+        ac->x_next[j] = ac->x[j];
+    }
+    rtu_ac_normalized_obs(ac, obs, ac->x_next);
+    return rtu_ac_peek_value(ac);
+}
+
+/* v(s_{t+1}) of environment i whose step t was truncated, s_{t+1} = final_obs: from the cells
+ * after step t (its context t + 1, saved by act) on the input x_{t+1} (final_obs normalised by
+ * the statistics as they are, and the extras of a_t and r_t), as rtu_ppo_bootstrap. */
+static rtu_real final_value(rtu_ppo *ppo, size_t i, rtu_real reward, const rtu_real *final_obs)
+{
+    rtu_ac *ac = &ppo->ac;
+    size_t j, s = ppo->t * ppo->n_envs + i;
+    load_context(ppo, context(ppo, ppo->t + 1, i));
+    for (j = 0; j < ppo->action_reals; ++j) {
+        ac->action[j] = ppo->actions[s * ppo->action_reals + j];
+    }
+    rtu_ac_write_extras(ac, reward, ac->x);
+    return value_from_context(ac, final_obs);
+}
+
 rtu_status rtu_ppo_feedback(rtu_ppo *ppo, const rtu_real *rewards,
                             const unsigned char *terminated, const unsigned char *truncated,
-                            rtu_real *scaled, size_t *at)
+                            const rtu_real *final_obs, rtu_real *scaled, rtu_real *final_values,
+                            size_t *at)
 {
     rtu_ac *ac;
     size_t i, j, N;
     rtu_status status;
     if (ppo == NULL || rewards == NULL || terminated == NULL || truncated == NULL ||
-        scaled == NULL || at == NULL) {
+        scaled == NULL || at == NULL || (final_obs != NULL && final_values == NULL)) {
         return RTU_ERR_NULL;
     }
     ac = &ppo->ac;
@@ -292,6 +328,15 @@ rtu_status rtu_ppo_feedback(rtu_ppo *ppo, const rtu_real *rewards,
     status = check_rows(rewards, N, 1, at);
     if (status != RTU_OK) {
         return status;
+    }
+    for (i = 0; final_obs != NULL && i < N; ++i) {
+        if (truncated_only(terminated, truncated, i)) {
+            *at = i;
+            status = rtu_ac_check_obs(ac, final_obs + i * ac->shape.n_obs);
+            if (status != RTU_OK) {
+                return status;
+            }
+        }
     }
     for (i = 0; i < N; ++i) {
         size_t s = ppo->t * N + i;
@@ -309,7 +354,14 @@ rtu_status rtu_ppo_feedback(rtu_ppo *ppo, const rtu_real *rewards,
         ppo->dones[s] = done ? (rtu_real)1 : (rtu_real)0;
         ac->steps += 1;
         ac->episodes += (uint64_t)done;
+        if (final_values != NULL) {
+            final_values[i] = 0;
+        }
         if (done) {
+            if (final_obs != NULL && truncated_only(terminated, truncated, i)) {
+                final_values[i] = final_value(ppo, i, rewards[i],
+                                              final_obs + i * ac->shape.n_obs);
+            }
             rtu_zero(next, ppo->ctx);
         } else { /* x_{t+1}'s extras: this environment's a_t and r_t */
             for (j = 0; j < ppo->action_reals; ++j) {
@@ -327,7 +379,7 @@ rtu_status rtu_ppo_feedback(rtu_ppo *ppo, const rtu_real *rewards,
 rtu_status rtu_ppo_bootstrap(rtu_ppo *ppo, const rtu_real *obs, rtu_real *values, size_t *at)
 {
     rtu_ac *ac;
-    size_t i, j, N, n_obs;
+    size_t i, N, n_obs;
     rtu_status status;
     if (ppo == NULL || obs == NULL || values == NULL || at == NULL) {
         return RTU_ERR_NULL;
@@ -344,11 +396,7 @@ rtu_status rtu_ppo_bootstrap(rtu_ppo *ppo, const rtu_real *obs, rtu_real *values
     }
     for (i = 0; i < N; ++i) {
         load_context(ppo, context(ppo, ppo->t, i));
-        for (j = 0; j < ac->n_x; ++j) {
-            ac->x_next[j] = ac->x[j];
-        }
-        rtu_ac_normalized_obs(ac, obs + i * n_obs, ac->x_next);
-        values[i] = rtu_ac_peek_value(ac);
+        values[i] = value_from_context(ac, obs + i * n_obs);
     }
     return RTU_OK;
 }

@@ -10,7 +10,8 @@
  * (rtu_ppo_act) stores, for each environment, its context before the step and its input x_t,
  * steps the cells from that context (their traces advance as in rtu_cell_step), samples
  * a_t ~ pi(.|s_t) and returns v(s_t) and log pi(a_t|s_t). rtu_ppo_feedback then takes the
- * rewards and episode ends, writes the extras of x_{t+1}, and zeroes the context of an
+ * rewards and episode ends (and gives v(s_{t+1}) of the observation a truncated episode was cut
+ * at, which continues its return), writes the extras of x_{t+1}, and zeroes the context of an
  * environment whose episode ended.
  *
  * The update, for a minibatch of stored steps (t, i): restore environment i's context of t-1
@@ -121,13 +122,21 @@ rtu_status rtu_ppo_act(rtu_ppo *ppo, const rtu_real *obs, rtu_real *actions, rtu
 /* The environments' answer to the latest act: rewards (N), terminated and truncated (N, nonzero
  * true). scaled (N) receives the rewards scaled as the actor-critic scales them (its config's
  * scale_reward: each environment's discounted return trace, one running variance), or the
- * rewards themselves. An episode's end (terminated or truncated) zeroes that environment's next
- * context; else the extras of its next input are written (previous action and reward). Then
- * t += 1. ac.steps and ac.episodes count the environments' steps and episode ends. Refused before anything changes: RTU_ERR_ORDER (no act before it), a non-finite
- * reward or one beyond RTU_INPUT_LIMIT (*at). */
+ * rewards themselves. final_obs (N x n_obs, or NULL) holds the observation each step ended on;
+ * only the rows of environments truncated and not terminated are read, and final_values[i] (N;
+ * NULL only with final_obs NULL) receives v(s_{t+1}) of those, 0 of the others: the value that
+ * continues a truncated episode's return (rtu_ppo_bootstrap's, from the cells after step t on
+ * final_obs with the extras of a_t and r_t; the rollout's targets add gamma v(s_{t+1}) to r_t).
+ * An episode's end (terminated or truncated) then zeroes that environment's next context; else
+ * the extras of its next input are written (previous action and reward). Then t += 1.
+ * ac.steps and ac.episodes count the environments' steps and episode ends. Refused before
+ * anything changes: RTU_ERR_ORDER (no act before it), a non-finite reward or one beyond
+ * RTU_INPUT_LIMIT (*at), then a row of final_obs that is read, refused as act refuses obs
+ * (*at: its environment). */
 rtu_status rtu_ppo_feedback(rtu_ppo *ppo, const rtu_real *rewards,
                             const unsigned char *terminated, const unsigned char *truncated,
-                            rtu_real *scaled, size_t *at);
+                            const rtu_real *final_obs, rtu_real *scaled, rtu_real *final_values,
+                            size_t *at);
 
 /* v(obs_i) (N) of each environment's next step at the current parameters, from its current
  * context (the bootstrap of the rollout's last step), changing nothing: the observation is

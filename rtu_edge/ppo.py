@@ -21,6 +21,7 @@ import numpy as np
 from . import _ccore
 from ._ccore import CCore
 from ._learner import real_array
+from .reference.cell import INPUT_LIMIT
 from .ac import ActorCritic
 from .reference.config import PPOConfig
 
@@ -90,7 +91,8 @@ class PPO:
         self._at = ffi.new("size_t *")
         N, a = self.n_envs, int(self.c.action_reals)
         self._actions = np.zeros((N, a), dtype=self.dtype)
-        self._values, self._log_probs, self._scaled = np.zeros((3, N), dtype=self.dtype)
+        self._values, self._log_probs, self._scaled, self._final_values = \
+            np.zeros((4, N), dtype=self.dtype)
         self._all_values = np.zeros((self.n_steps, N), dtype=self.dtype)
 
     def __repr__(self) -> str:
@@ -137,18 +139,31 @@ class PPO:
             else self._actions.astype(np.float64)
         return actions, self._values.astype(np.float64), self._log_probs.astype(np.float64)
 
-    def feedback(self, rewards, terminated, truncated) -> np.ndarray:
-        """The environments' rewards and episode ends for the latest act; returns the rewards
-        scaled as the targets use them ((N,) float64)."""
+    def feedback(self, rewards, terminated, truncated, final_obs=None) -> tuple:
+        """The environments' rewards and episode ends for the latest act; returns (the rewards
+        scaled as the targets use them, final_values), (N,) float64 each. final_obs (N, n_in),
+        the observations the steps ended on (a vector environment's ``infos["final_obs"]``
+        where it reset one), gives final_values: v(s_{t+1}) of each environment truncated and not
+        terminated (its other rows are not read), which continues that episode's return in the
+        targets (r_t + gamma v(s_{t+1})); 0 elsewhere, and everywhere without final_obs."""
         rewards = real_array("rewards", rewards, (self.n_envs,), self.dtype)
         term = _flags("terminated", terminated, self.n_envs)
         trunc = _flags("truncated", truncated, self.n_envs)
         ffi = self.core.ffi
-        self._check(self.lib.rtu_ppo_feedback(self.c, self._p(rewards),
-                                              ffi.from_buffer("unsigned char[]", term),
-                                              ffi.from_buffer("unsigned char[]", trunc),
-                                              self._p(self._scaled), self._at), "rewards")
-        return self._scaled.astype(np.float64)
+        final_p = final_v = ffi.NULL
+        if final_obs is not None:
+            final_obs = real_array("final_obs", final_obs, (self.n_envs, self.n_in), self.dtype)
+            final_p, final_v = self._p(final_obs), self._p(self._final_values)
+        status = self.lib.rtu_ppo_feedback(self.c, self._p(rewards),
+                                           ffi.from_buffer("unsigned char[]", term),
+                                           ffi.from_buffer("unsigned char[]", trunc), final_p,
+                                           self._p(self._scaled), final_v, self._at)
+        if status != self.lib.RTU_OK:  # the C core checks every reward, then final_obs
+            rewards_ok = np.all(np.isfinite(rewards)) and np.all(np.abs(rewards) <= INPUT_LIMIT)
+            self._check(status, "final_obs" if rewards_ok else "rewards")
+        final = self._final_values.astype(np.float64) if final_obs is not None \
+            else np.zeros(self.n_envs)
+        return self._scaled.astype(np.float64), final
 
     def bootstrap(self, obs) -> np.ndarray:
         """v of each environment's next observation from its current state, changing nothing."""
@@ -270,6 +285,18 @@ def _flags(name: str, value, count: int) -> np.ndarray:
     return np.ascontiguousarray(a != 0, dtype=np.uint8)
 
 
+def _final_obs(obs: np.ndarray, infos: dict):
+    """The observations the vector environment's steps ended on: obs, with infos["final_obs"]
+    where it reset an environment in the same step; None when it reset none."""
+    mask = infos.get("_final_obs")
+    if mask is None or not np.any(mask):
+        return None
+    final = np.array(obs, dtype=np.float64)
+    for i in np.flatnonzero(mask):
+        final[i] = infos["final_obs"][i]
+    return final
+
+
 def gae(rewards: np.ndarray, values: np.ndarray, dones: np.ndarray, next_value: np.ndarray,
         gamma: float, lam: float) -> tuple:
     """Generalised advantage estimation over a rollout (T, N): returns (advantages, returns).
@@ -338,8 +365,11 @@ def train_ppo(agent: PPO, envs, spec, steps: int, *, on_episode: Callable = None
         for t in range(T):
             actions, values[t], _ = agent.act(obs)
             env_actions = actions if spec.discrete else np.clip(actions, spec.low, spec.high)
-            obs, reward, terminated, truncated, _ = envs.step(env_actions)
-            rewards[t] = agent.feedback(reward, terminated, truncated)
+            obs, reward, terminated, truncated, infos = envs.step(env_actions)
+            final_obs = _final_obs(obs, infos) if cfg.bootstrap_truncated else None
+            scaled, final_values = agent.feedback(reward, terminated, truncated, final_obs)
+            # a truncated episode's return goes on past its last step: r_t + gamma v(s_{t+1})
+            rewards[t] = scaled + gamma * final_values
             dones[t] = np.logical_or(terminated, truncated)
             ep_return += reward
             ep_length += 1
@@ -348,7 +378,8 @@ def train_ppo(agent: PPO, envs, spec, steps: int, *, on_episode: Callable = None
                     on_episode(agent.steps, float(ep_return[i]), int(ep_length[i]))
                 ep_return[i], ep_length[i] = 0.0, 0
 
-        # generalised advantage estimation (a truncated episode is not bootstrapped)
+        # generalised advantage estimation (no bootstrap across an episode's end: a truncated
+        # one's went into its last reward)
         next_value = agent.bootstrap(obs)
         advantages, returns = gae(rewards, values, dones, next_value, gamma, cfg.gae_lambda)
 
@@ -365,7 +396,7 @@ def train_ppo(agent: PPO, envs, spec, steps: int, *, on_episode: Callable = None
                 stats["grad_norm"] = agent.adam_step(lr)
             if cfg.fresh_state:  # recompute the stored states and traces (and targets)
                 fresh_values = agent.refresh()
-                if cfg.fresh_targets:
+                if cfg.fresh_targets:  # (a truncated step keeps the rollout's v(s_{t+1}))
                     advantages, returns = gae(rewards, fresh_values, dones,
                                               agent.bootstrap(obs), gamma, cfg.gae_lambda)
             if cfg.target_kl > 0 and stats["approx_kl"] > cfg.target_kl:

@@ -50,12 +50,15 @@ def rollout(agents, rng, done_rate=0.2):
         obs = rng.normal(size=(N, 2))
         outs = [a.act(obs) for a in agents]
         rewards, term = rng.normal(size=N), rng.random(N) < done_rate
-        trunc = np.zeros(N, dtype=bool)
-        scaled = [a.feedback(rewards, term, trunc) for a in agents]
-        for o, s in zip(outs[1:], scaled[1:]):
+        trunc = rng.random(N) < done_rate  # truncated, terminated, or both
+        final_obs = rng.normal(size=(N, 2))
+        final_obs[~trunc | term] = np.nan  # rows that are not read
+        fed = [a.feedback(rewards, term, trunc, final_obs) for a in agents]
+        for o, f in zip(outs[1:], fed[1:]):
             for x, y in zip(o, outs[0]):
                 np.testing.assert_allclose(np.ravel(x), np.ravel(y), rtol=0, atol=1e-12)
-            np.testing.assert_allclose(s, scaled[0], rtol=0, atol=1e-12)
+            for x, y in zip(f, fed[0]):  # the scaled rewards, the truncated steps' values
+                np.testing.assert_allclose(x, y, rtol=0, atol=1e-12)
 
 
 def grad_of(c: PPO) -> np.ndarray:
@@ -87,6 +90,34 @@ def test_the_c_core_is_the_reference(kind, action_kind, n_actions, network, fres
                 np.testing.assert_allclose(c.refresh(), ref.refresh(), rtol=0, atol=1e-12)
     for mine, theirs in zip(c.params(), [p for p, _ in ref.blocks()]):
         np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-11)
+
+
+def test_a_truncated_episode_goes_on_with_the_value_of_its_last_observation():
+    """final_values of an environment truncated (and not terminated) at step t are v(s_{t+1}):
+    what bootstrap gives for the same observation when the episode is not cut there, with the
+    same state and the extras of a_t and r_t; 0 for the others, and for every environment
+    without final_obs. train_ppo adds gamma times it to the step's reward."""
+    for network in (NETWORKS[0][3], NETWORKS[2][3]):  # and with the previous action, reward
+        cut, going_on = (PPO(2, 4, 3, seed=5, dtype=np.float64, network=network,
+                             ppo=PPOConfig(n_envs=N, n_steps=T, n_minibatches=1))
+                         for _ in range(2))
+        rng = np.random.default_rng(2)
+        for t in range(T):
+            obs, rewards = rng.normal(size=(N, 2)), rng.normal(size=N)
+            last = rng.normal(size=(N, 2))
+            for a in (cut, going_on):
+                a.act(obs)
+            none = np.zeros(N, dtype=bool)
+            trunc = np.array([t == T - 1, False, t == T - 1])
+            term = np.array([False, False, t == T - 1])  # environment 2 ends both ways
+            scaled, final = cut.feedback(rewards, term, trunc, last)
+            going_scaled, going_final = going_on.feedback(rewards, none, none, last)
+            np.testing.assert_array_equal(going_final, 0)
+            np.testing.assert_array_equal(scaled[:2], going_scaled[:2])  # 2's return ends
+            if t < T - 1:
+                np.testing.assert_array_equal(final, 0)
+        assert final[0] == pytest.approx(going_on.bootstrap(last)[0], rel=0, abs=1e-12)
+        assert final[0] != 0 and final[1] == 0 and final[2] == 0
 
 
 def surrogate(c: PPO, samples, adv, ret) -> float:
@@ -219,7 +250,15 @@ def test_refused_calls_change_nothing():
         c.feedback(np.array([np.inf, 0.0]), np.zeros(2, bool), np.zeros(2, bool))
     with pytest.raises(ValueError, match="rewards must have shape"):
         c.feedback(np.zeros(3), np.zeros(2, bool), np.zeros(2, bool))
-    c.feedback(np.zeros(2), np.zeros(2, bool), np.zeros(2, bool))
+    before = c.core.buffer.copy()
+    trunc = np.array([False, True])
+    with pytest.raises(ValueError, match=r"final_obs\[1\]: input contains NaN"):
+        c.feedback(np.zeros(2), np.zeros(2, bool), trunc, [[0.0, 0.0], [np.nan, 0.0]])
+    with pytest.raises(ValueError, match=r"final_obs must have shape"):
+        c.feedback(np.zeros(2), np.zeros(2, bool), trunc, np.zeros(2))
+    np.testing.assert_array_equal(c.core.buffer, before)
+    # a row that is not read (environment 0 is not truncated) may hold anything
+    c.feedback(np.zeros(2), np.zeros(2, bool), trunc, [[np.nan, 0.0], [0.0, 0.0]])
     with pytest.raises(ValueError, match="samples must be stored steps"):
         c.gradient([2], [1.0], [1.0])  # step 1 is not stored yet
     with pytest.raises(ValueError, match=r"advantages\[0\]|advantages or returns"):

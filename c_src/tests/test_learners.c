@@ -565,6 +565,7 @@ void test_ppo(int c)
     fix_env env[PPO_ENVS];
     rtu_real obs[PPO_ENVS * GOLDEN_AC_N_IN], actions[PPO_ENVS * FIX_AC_MAX_ACTIONS];
     rtu_real values[PPO_ENVS], log_probs[PPO_ENVS], rewards[PPO_ENVS], scaled[PPO_ENVS];
+    rtu_real final_obs[PPO_ENVS * GOLDEN_AC_N_IN], final_values[PPO_ENVS];
     rtu_real adv[3] = {1, -0.5, 0.25}, ret[3] = {0.5, 0.1, -0.2}, norm;
     unsigned char term[PPO_ENVS] = {0, 1}, trunc[PPO_ENVS] = {0, 0};
     size_t samples[3] = {0, 3, 9}, i, j, at = 99, bytes, ac_bytes, written;
@@ -608,16 +609,43 @@ void test_ppo(int c)
         memcpy(before, buf, bytes);
         CHECK_STATUS(rtu_ppo_act(&ppo, obs, actions, values, log_probs, &at), RTU_ERR_ORDER);
         rewards[0] = (rtu_real)INFINITY;
-        CHECK_STATUS(rtu_ppo_feedback(&ppo, rewards, term, trunc, scaled, &at),
+        CHECK_STATUS(rtu_ppo_feedback(&ppo, rewards, term, trunc, NULL, scaled, NULL, &at),
                      RTU_ERR_NONFINITE_INPUT);
         CHECK(at == 0 && memcmp(before, buf, bytes) == 0, "a refused call changed PPO");
         rewards[0] = (rtu_real)0.5;
-        CHECK_STATUS(rtu_ppo_feedback(&ppo, rewards, term, trunc, scaled, &at), RTU_OK);
+        /* environment 0's episode is truncated at step 3; environment 1's row of final_obs
+         * (it terminates every step) is never read */
+        trunc[0] = t == 3;
+        for (j = 0; j < GOLDEN_AC_N_IN; ++j) {
+            final_obs[j] = obs[j] + (rtu_real)0.125;
+            final_obs[GOLDEN_AC_N_IN + j] = (rtu_real)NAN;
+        }
+        if (t == 3) { /* refused: a NaN final observation that is read, or no final_values */
+            final_obs[1] = (rtu_real)NAN;
+            CHECK_STATUS(rtu_ppo_feedback(&ppo, rewards, term, trunc, final_obs, scaled,
+                                          final_values, &at),
+                         RTU_ERR_NONFINITE_INPUT);
+            CHECK(at == 0 && memcmp(before, buf, bytes) == 0, "a refused call changed PPO");
+            final_obs[1] = obs[1];
+            CHECK_STATUS(rtu_ppo_feedback(&ppo, rewards, term, trunc, final_obs, scaled, NULL,
+                                          &at),
+                         RTU_ERR_NULL);
+            CHECK(memcmp(before, buf, bytes) == 0, "a refused call changed PPO");
+        }
+        final_values[0] = final_values[1] = (rtu_real)99;
+        CHECK_STATUS(rtu_ppo_feedback(&ppo, rewards, term, trunc, final_obs, scaled,
+                                      final_values, &at),
+                     RTU_OK);
+        CHECK(final_values[1] == 0 && (t == 3 ? isfinite(final_values[0]) &&
+                                                    final_values[0] != 0
+                                              : final_values[0] == 0),
+              "final values %g, %g at step %u", (double)final_values[0],
+              (double)final_values[1], t);
         for (i = 0; i < PPO_ENVS; ++i) {
             fix_env_advance(&env[i], 1);
         }
     }
-    CHECK(ppo.ac.steps == PPO_ENVS * PPO_STEPS && ppo.ac.episodes == PPO_STEPS,
+    CHECK(ppo.ac.steps == PPO_ENVS * PPO_STEPS && ppo.ac.episodes == PPO_STEPS + 1u,
           "steps %lu, episodes %lu", (unsigned long)ppo.ac.steps,
           (unsigned long)ppo.ac.episodes);
     memcpy(before, buf, bytes);

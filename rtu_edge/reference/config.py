@@ -198,6 +198,10 @@ class PPOConfig(LearnerConfig):
     adam_beta1: float = real(0.9, "unit", help="Adam's first-moment decay (below 1)")
     adam_beta2: float = real(0.999, "unit", help="Adam's second-moment decay (below 1)")
     adam_eps: float = real(1e-5, "positive", help="Adam's epsilon")
+    bootstrap_truncated: bool = flag(True, help="a truncated episode's return continues "
+                                                 "with the value of the observation it ended "
+                                                 "on (r + gamma v(s')); off: ended there, as "
+                                                 "CleanRL's PPO ends it")
     target_kl: float = real(0.0, "nonnegative",
                             help="an update stops its epochs once the approximate KL exceeds "
                                  "it; 0: never")

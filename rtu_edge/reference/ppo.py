@@ -113,14 +113,23 @@ class PPO:
         self.acted = True
         return self.actions[t].copy(), self.values[t].copy(), self.log_probs[t].copy()
 
-    def feedback(self, rewards: np.ndarray, terminated: np.ndarray,
-                 truncated: np.ndarray) -> np.ndarray:
-        """rtu_ppo_feedback: the rewards scaled (N,); the next contexts' extras, or zero ones."""
+    def feedback(self, rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
+                 final_obs: np.ndarray = None) -> tuple:
+        """rtu_ppo_feedback: (the rewards scaled (N,), final_values (N,)): v(s_{t+1}) of the
+        environments truncated and not terminated, from final_obs (N, n_obs; its other rows
+        unread), 0 elsewhere (and everywhere without final_obs); then the next contexts'
+        extras, or zero ones."""
         ac, N, t = self.ac, self.n_envs, self.t
         if not self.acted:
             raise RuntimeError("rtu_ppo_feedback without act")
         check_input("rewards", np.asarray(rewards, dtype=np.float64))
-        scaled = np.array(rewards, dtype=np.float64)
+        truncated_only = [bool(truncated[i]) and not terminated[i] for i in range(N)]
+        if final_obs is not None:
+            for i in range(N):
+                if truncated_only[i]:
+                    check_input("final_obs", final_obs[i])
+                    ac.check_normalized("final_obs", final_obs[i])
+        scaled, final_values = np.array(rewards, dtype=np.float64), np.zeros(N)
         for i in range(N):
             done = bool(terminated[i]) or bool(truncated[i])
             if ac.config.scale_reward:
@@ -129,6 +138,8 @@ class PPO:
                 scaled[i] = rewards[i] / ac.return_scale(self.ret_traces[i])
             self.dones[t, i] = 1.0 if done else 0.0
             if done:
+                if final_obs is not None and truncated_only[i]:
+                    final_values[i] = self.final_value(i, float(rewards[i]), final_obs[i])
                 self.contexts[t + 1][i] = self.zero_context()
             else:  # x_{t+1}'s extras: this environment's a_t and r_t
                 ac.action[:self.action_reals] = self.actions[t, i]
@@ -136,7 +147,18 @@ class PPO:
                 self.contexts[t + 1][i][1][:] = ac.x[ac.n_obs:]
         self.acted = False
         self.t += 1
-        return scaled
+        return scaled, final_values
+
+    def final_value(self, i: int, reward: float, final_obs: np.ndarray) -> float:
+        """v(s_{t+1}) of environment i truncated at step t: the cells after step t (context
+        t + 1) on final_obs normalised as it stands, with the extras of a_t and r_t."""
+        ac, t = self.ac, self.t
+        self.load_context(self.contexts[t + 1][i])
+        ac.action[:self.action_reals] = self.actions[t, i]
+        ac.write_extras(reward, ac.x)
+        ac.x_next[:] = ac.x
+        ac.normalized_obs(final_obs, ac.x_next)
+        return ac.peek_value(ac.x_next)
 
     def bootstrap(self, obs: np.ndarray) -> np.ndarray:
         """rtu_ppo_bootstrap: v of each environment's next step (N,), changing nothing."""
