@@ -14,6 +14,7 @@ import ckpt_codec as ck
 from rtu_edge import ActorCritic, checkpoint
 from rtu_edge.cli import main
 from rtu_edge.export.model import CModel, InferenceModel
+from rtu_edge import ppo as ppo_module
 from rtu_edge.ppo import PPO, gae, make_vector_env, train_ppo
 from rtu_edge.reference.config import ACNetwork, PPOConfig
 from rtu_edge.reference.ppo import PPO as ReferencePPO
@@ -350,6 +351,43 @@ def test_annealed_step_size_goes_on_after_a_stop():
         return taken
     assert step_sizes() == pytest.approx([1e-3, 7.5e-4, 5e-4, 2.5e-4], rel=1e-12)
     assert step_sizes(stop_after=2) == pytest.approx(step_sizes(), rel=1e-12)
+
+
+@pytest.mark.parametrize("bootstrap", [True, False])
+def test_train_ppo_bootstraps_a_truncated_episode_from_its_last_observation(bootstrap,
+                                                                           monkeypatch):
+    """Pendulum-P's episodes are cut at 200 steps: train_ppo gives feedback the observation each
+    one was cut at (the vector environment's final_obs, not the next episode's first, which act
+    gets), and the rollout's reward at that step is r + gamma v(s'); without bootstrap_truncated
+    no final observation goes to feedback."""
+    envs, spec = make_vector_env("pendulum-p", 2, 0)
+    agent = PPO(spec.obs_size, 4, 1, action_kind="continuous", seed=0, dtype=np.float64,
+                n_envs=2, n_steps=210, n_minibatches=1, update_epochs=1,
+                bootstrap_truncated=bootstrap)
+    seen, acted, feedback, act = [], [], agent.feedback, agent.act
+
+    def record_feedback(rewards, terminated, truncated, final_obs=None):
+        out = feedback(rewards, terminated, truncated, final_obs)
+        seen.append((np.array(truncated), None if final_obs is None else np.array(final_obs),
+                     out))
+        return out
+    agent.feedback = record_feedback
+    agent.act = lambda obs: acted.append(np.array(obs)) or act(obs)
+    targets = []  # the rewards GAE gets
+    monkeypatch.setattr(ppo_module, "gae", lambda rewards, *a: targets.append(rewards.copy())
+                        or gae(rewards, *a))
+    train_ppo(agent, envs, spec, 420)
+    ends = [t for t, (trunc, _, _) in enumerate(seen) if trunc.any()]
+    assert ends == [199]  # both environments' first episodes
+    for t, (trunc, final_obs, (scaled, final_values)) in enumerate(seen):
+        if t != 199 or not bootstrap:
+            assert final_obs is None and not final_values.any()
+            continue
+        assert trunc.all() and np.all(final_values != 0)
+        assert not np.allclose(final_obs, acted[200])  # the cut episode's, not the new one's
+    for t, (_, _, (scaled, final_values)) in enumerate(seen[:210]):
+        np.testing.assert_allclose(targets[0][t], scaled + agent.config.gamma * final_values,
+                                   rtol=0, atol=1e-12)
 
 
 def _trained(network, dtype, n_hidden=4, updates=2):
