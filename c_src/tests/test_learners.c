@@ -542,9 +542,10 @@ static void test_ppo_adam_state(rtu_ppo *ppo, const rtu_real *buf, rtu_real *bef
 }
 
 /* PPO (rtu_ppo.h) on golden case c's network: the size query is exact; the network is the one
- * rtu_ac_init draws from the seed; a rollout of fix_env observations; every refusal (order, a
- * non-finite observation or reward, a sample outside the rollout, a bad loss or Adam setting)
- * changes nothing; the update runs; Adam's state saves and loads (test_ppo_adam_state); the
+ * rtu_ac_init draws from the seed; a rollout of fix_env observations, with a truncation whose
+ * final observation gives a value (and rows that are not read, which are not checked); every
+ * refusal (order, a non-finite observation, reward or final observation, a sample outside the
+ * rollout, a bad loss or Adam setting) changes nothing; the update runs; Adam's state saves and loads (test_ppo_adam_state); the
  * hand-off saves a checkpoint an rtu_ac loads, which goes on learning. */
 #define PPO_ENVS 2u
 #define PPO_STEPS 5u
