@@ -156,8 +156,14 @@ class PPO:
         self.load_context(self.contexts[t + 1][i])
         ac.action[:self.action_reals] = self.actions[t, i]
         ac.write_extras(reward, ac.x)
+        return self.value_from_context(final_obs)
+
+    def value_from_context(self, obs: np.ndarray) -> float:
+        """The critic's value of obs from the loaded context (its cells, x's extras), changing no
+        state: obs normalised by the statistics as they are."""
+        ac = self.ac
         ac.x_next[:] = ac.x
-        ac.normalized_obs(final_obs, ac.x_next)
+        ac.normalized_obs(obs, ac.x_next)
         return ac.peek_value(ac.x_next)
 
     def bootstrap(self, obs: np.ndarray) -> np.ndarray:
@@ -168,9 +174,7 @@ class PPO:
             ac.check_normalized("obs", obs[i])
         for i in range(self.n_envs):
             self.load_context(self.contexts[self.t][i])
-            ac.x_next[:] = ac.x
-            ac.normalized_obs(obs[i], ac.x_next)
-            values[i] = ac.peek_value(ac.x_next)
+            values[i] = self.value_from_context(obs[i])
         return values
 
     def refresh(self) -> np.ndarray:
