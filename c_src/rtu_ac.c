@@ -589,7 +589,7 @@ void rtu_ac_backward(rtu_ac *ac, size_t r, rtu_real *d_out, rtu_real decay, rtu_
 {
     const rtu_ac_trunk *t = trunk_of(ac, r);
     const rtu_ac_head *hd = &ac->head[r];
-    size_t i, m = t->n_embed, n2 = 2 * ac->shape.n_hidden, k = hd->n_head;
+    size_t m = t->n_embed, n2 = 2 * ac->shape.n_hidden, k = hd->n_head;
     rtu_real *d_q = ac->grad + policy_outputs(&ac->shape), *d_h = d_q + k, *d_e = d_h + n2;
     rtu_real *z_head = z + t->n_params, *z_cell = z + (t->n_params - t->cell.n_params);
     const rtu_real *h = t->cell.h;
@@ -601,10 +601,7 @@ void rtu_ac_backward(rtu_ac *ac, size_t r, rtu_real *d_out, rtu_real decay, rtu_
     } else {
         rtu_dense_backward(hd->params, h, d_out, n2, hd->n_out, decay, z_head, d_h);
     }
-    for (i = 0; i < t->cell.n_params; ++i) {
-        z_cell[i] *= decay;
-    }
-    rtu_cell_gradient_into(&t->cell, d_h, z_cell, 1);
+    rtu_cell_gradient_into(&t->cell, d_h, z_cell, decay);
     if (m) {
         rtu_cell_input_gradient(&t->cell, d_h, d_e);
         rtu_ln_lrelu_backward(t->e_hat, t->e_inv_std, d_e, m);

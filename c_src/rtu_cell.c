@@ -106,19 +106,27 @@ static rtu_status check_config(rtu_kind kind, size_t n_in, size_t n_hidden)
     return RTU_OK;
 }
 
-static rtu_status check_params(const rtu_cell *cell, const rtu_real *params)
+/* The log-parameters' range (nu_log then theta_log, the first 2n params). */
+static rtu_status check_logs(const rtu_cell *cell, const rtu_real *params)
 {
     size_t k;
-    if (!rtu_all_finite(params, cell->n_params)) {
-        return RTU_ERR_NONFINITE_PARAM;
-    }
-    for (k = 0; k < 2 * cell->n_hidden; ++k) { /* nu_log then theta_log */
-        if (RTU_FABS(params[k]) > (rtu_real)RTU_LOG_PARAM_LIMIT) {
+    for (k = 0; k < 2 * cell->n_hidden; ++k) { /* NaN fails too */
+        if (!(RTU_FABS(params[k]) <= (rtu_real)RTU_LOG_PARAM_LIMIT)) {
             return RTU_ERR_PARAM_RANGE;
         }
     }
     return RTU_OK;
 }
+
+static rtu_status check_params(const rtu_cell *cell, const rtu_real *params)
+{
+    if (!rtu_all_finite(params, cell->n_params)) {
+        return RTU_ERR_NONFINITE_PARAM;
+    }
+    return check_logs(cell, params);
+}
+
+static void derive(rtu_cell *cell);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Memory                                                                                      */
@@ -283,20 +291,36 @@ rtu_status rtu_cell_set_params(rtu_cell *cell, const rtu_real *params)
     for (i = 0; i < cell->n_params; ++i) {
         cell->params[i] = params[i];
     }
-    return rtu_cell_refresh(cell);
+    derive(cell);
+    return RTU_OK;
 }
 
 rtu_status rtu_cell_refresh(rtu_cell *cell)
 {
-    size_t k;
     rtu_status status;
     if (cell == NULL) {
         return RTU_ERR_NULL;
     }
     status = check_params(cell, cell->params);
-    if (status != RTU_OK) {
-        return status;
+    if (status == RTU_OK) {
+        derive(cell);
     }
+    return status;
+}
+
+rtu_status rtu_cell_refresh_bounded(rtu_cell *cell)
+{
+    rtu_status status = check_logs(cell, cell->params);
+    if (status == RTU_OK) {
+        derive(cell);
+    }
+    return status;
+}
+
+/* The derived cache from checked params. */
+static void derive(rtu_cell *cell)
+{
+    size_t k;
     /* In double in both builds (unless RTU_DERIVED_FLOAT), rounded once: a float phase error of
      * a few ulps would grow linearly over a unit's memory (about 1 / (1 - r) steps). O(n), only
      * when params change. */
@@ -317,7 +341,6 @@ rtu_status rtu_cell_refresh(rtu_cell *cell)
             cell->deta[k] = (rtu_real)(r * r * nu / eta);
         }
     }
-    return RTU_OK;
 }
 
 void rtu_cell_wrap_phases(rtu_cell *cell, rtu_real *ratio)
@@ -632,14 +655,19 @@ rtu_status rtu_cell_step(rtu_cell *cell, const rtu_real *x, rtu_real *h)
 /* ------------------------------------------------------------------------------------------ */
 /* Gradient from dL/dh                                                                         */
 
-/* out = a v (accumulate == 0) or out += a v. */
+/* out = a v (keep == 0: out's old content is not read), out += a v (keep == 1) or
+ * out = keep out + a v. */
 static inline void row_scaled(rtu_real *restrict out, const rtu_real *restrict v, size_t count,
-                              rtu_real a, int accumulate)
+                              rtu_real a, rtu_real keep)
 {
     size_t j;
-    if (accumulate) {
+    if (keep == 1) {
         for (j = 0; j < count; ++j) {
             out[j] += a * v[j];
+        }
+    } else if (keep != 0) {
+        for (j = 0; j < count; ++j) {
+            out[j] = keep * out[j] + a * v[j];
         }
     } else {
         for (j = 0; j < count; ++j) {
@@ -657,7 +685,7 @@ static inline void row_scaled(rtu_real *restrict out, const rtu_real *restrict v
  *   de (unless NULL):    += d_skip^T dy
  */
 static void lru_backward(const rtu_cell *cell, const rtu_real *dh, rtu_real *g_out,
-                         int accumulate, rtu_real *de)
+                         rtu_real keep, rtu_real *de)
 {
     size_t i, n = cell->n_hidden, d_in = cell->n_in, nn = 2 * n * n;
     rtu_real *dc = cell->scratch, *dd = cell->scratch + n;
@@ -667,9 +695,9 @@ static void lru_backward(const rtu_cell *cell, const rtu_real *dh, rtu_real *g_o
         row_scaled(dc, cell->c_re + i * n, n, dy, 1);
         row_scaled(dd, cell->c_im + i * n, n, -dy, 1);
         if (g_out != NULL) {
-            row_scaled(g_out + i * n, cell->c, n, dy, accumulate);
-            row_scaled(g_out + nn + i * n, cell->d, n, -dy, accumulate);
-            row_scaled(g_out + 2 * nn + i * d_in, cell->x, d_in, dy, accumulate);
+            row_scaled(g_out + i * n, cell->c, n, dy, keep);
+            row_scaled(g_out + nn + i * n, cell->d, n, -dy, keep);
+            row_scaled(g_out + 2 * nn + i * d_in, cell->x, d_in, dy, keep);
         }
         if (de != NULL) {
             row_scaled(de, cell->d_skip + i * d_in, d_in, dy, 1);
@@ -709,13 +737,18 @@ static void row_gradient(rtu_real *restrict g_wc, rtu_real *restrict g_wd,
                          const rtu_real *restrict ta, const rtu_real *restrict tb,
                          const rtu_real *restrict tc, const rtu_real *restrict td,
                          const rtu_real *restrict dc, const rtu_real *restrict dd, rtu_real sign,
-                         size_t n, int accumulate)
+                         size_t n, rtu_real keep)
 {
     size_t k;
-    if (accumulate) {
+    if (keep == 1) {
         for (k = 0; k < n; ++k) {
             g_wc[k] += RTU_FMA(dc[k], ta[k], dd[k] * tb[k]);
             g_wd[k] += RTU_FMA(sign * dc[k], tc[k], dd[k] * td[k]);
+        }
+    } else if (keep != 0) {
+        for (k = 0; k < n; ++k) {
+            g_wc[k] = keep * g_wc[k] + RTU_FMA(dc[k], ta[k], dd[k] * tb[k]);
+            g_wd[k] = keep * g_wd[k] + RTU_FMA(sign * dc[k], tc[k], dd[k] * td[k]);
         }
     } else {
         for (k = 0; k < n; ++k) {
@@ -729,11 +762,11 @@ static void row_gradient(rtu_real *restrict g_wc, rtu_real *restrict g_wd,
  * the linear kind's f'(.) dL/dh (f' read off h = f(c)); the nonlinear kind's dL/dh (its traces
  * carry f'); the LRU's through its readout (lru_backward, with the readout's gradient into g_out
  * unless NULL). */
-static void deltas(const rtu_cell *cell, const rtu_real *dh, rtu_real *g_out, int accumulate)
+static void deltas(const rtu_cell *cell, const rtu_real *dh, rtu_real *g_out, rtu_real keep)
 {
     size_t k, n = cell->n_hidden;
     if (cell->kind == RTU_KIND_LRU) {
-        lru_backward(cell, dh, g_out, accumulate, NULL);
+        lru_backward(cell, dh, g_out, keep, NULL);
     } else if (cell->kind == RTU_KIND_LINEAR) {
         times_activation_grad(cell->activation, cell->h, dh, cell->scratch, 2 * n);
     } else {
@@ -743,23 +776,22 @@ static void deltas(const rtu_cell *cell, const rtu_real *dh, rtu_real *g_out, in
     }
 }
 
-/* grad = dL/dparams (accumulate == 0) or grad += dL/dparams (accumulate != 0), in one read of
- * each trace; dh already checked. Assigning spares a separate pass to zero grad. Uses the
- * cell's scratch. */
+/* grad = keep grad + dL/dparams (keep == 0: assigned, grad's old content not read), in one read
+ * of each trace and one pass over grad; dh already checked. Uses the cell's scratch. */
 void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad,
-                            int accumulate)
+                            rtu_real keep)
 {
     size_t j, k, n = cell->n_hidden, d_in = cell->n_in;
     int linear = cell->kind != RTU_KIND_NONLINEAR; /* the linear recurrence's traces */
     const rtu_real *dc = cell->scratch, *dd = cell->scratch + n;
     rtu_real *g_wc = grad + 2 * n, *g_wd = grad + 2 * n + n * d_in;
     /* the LRU's readout's gradient goes after w_d */
-    deltas(cell, dh, grad + 2 * n + 2 * n * d_in, accumulate);
+    deltas(cell, dh, grad + 2 * n + 2 * n * d_in, keep);
     for (k = 0; k < n; ++k) {
         rtu_real gn = dc[k] * cell->dc_dnu[k] + dd[k] * cell->dd_dnu[k];
         rtu_real gt = dc[k] * cell->dc_dtheta[k] + dd[k] * cell->dd_dtheta[k];
-        grad[k] = accumulate ? grad[k] + gn : gn;
-        grad[n + k] = accumulate ? grad[n + k] + gt : gt;
+        grad[k] = keep != 0 ? keep * grad[k] + gn : gn;
+        grad[n + k] = keep != 0 ? keep * grad[n + k] + gt : gt;
     }
     for (j = 0; j < d_in; ++j) {
         const rtu_real *ta = cell->dc_dwc + j * n, *tb = cell->dd_dwc + j * n;
@@ -767,7 +799,7 @@ void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *
         const rtu_real *tc = linear ? tb : cell->dc_dwd + j * n;
         const rtu_real *td = linear ? ta : cell->dd_dwd + j * n;
         row_gradient(g_wc + j * n, g_wd + j * n, ta, tb, tc, td, dc, dd,
-                     linear ? (rtu_real)-1 : (rtu_real)1, n, accumulate);
+                     linear ? (rtu_real)-1 : (rtu_real)1, n, keep);
     }
 }
 

@@ -195,9 +195,11 @@ int rtu_all_within(const rtu_real *v, size_t count, rtu_real limit);
 /* RTU_OK, RTU_ERR_NONFINITE_INPUT or RTU_ERR_INPUT_RANGE for an input array. */
 rtu_status rtu_check_input(const rtu_real *v, size_t count);
 
-/* grad = dL/dparams (accumulate == 0) or grad += dL/dparams, from dh, without checking dh. */
+/* grad = keep grad + dL/dparams from dh, without checking dh: keep 0 assigns (grad's old content
+ * is not read), 1 accumulates, a learner's gamma lambda decays an eligibility trace in the same
+ * pass. */
 void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad,
-                            int accumulate);
+                            rtu_real keep);
 
 /* The one-step sensitivity of the cell's input (rtu-spec.md section 6): de = dL/dx at the current
  * step with the state and traces of the previous step held fixed, from dh = dL/dh (2n reals):
@@ -292,6 +294,10 @@ void rtu_cell_wrap_phases(rtu_cell *cell, rtu_real *ratio);
  * refresh refuses them). Call after rtu_cell_wrap_phases. */
 void rtu_cell_hold_logs(rtu_cell *cell);
 
+/* rtu_cell_refresh for a caller that has found every parameter of the cell finite (within
+ * RTU_VALUE_LIMIT): only the log-parameters' range is checked (RTU_ERR_PARAM_RANGE). */
+rtu_status rtu_cell_refresh_bounded(rtu_cell *cell);
+
 /* The learners' optimiser (rtu_obgd.c), after stream-x's ObGD: the update tail that TD(lambda)
  * and the actor-critic share. A trace z has its network's parameter layout: the trunk's
  * parameters (an input layer's, if any, then the cell's), then the head's. */
@@ -307,7 +313,8 @@ typedef struct {
     const rtu_real *grad; /* NULL: z steps as it is (AC); else TD's order: right after the step, in
                              the same pass, z = decay z + grad */
     rtu_real decay;
-    int head_ok;          /* set by the step: every head parameter is within RTU_VALUE_LIMIT */
+    int trunk_ok;         /* set by the step: every trunk parameter is within RTU_VALUE_LIMIT */
+    int head_ok;          /* the same for the head's */
 } rtu_obgd_trace;
 
 /* alpha_eff * delta: alpha delta (SGD, obgd == 0), or ObGD's overshooting bound
@@ -316,7 +323,7 @@ rtu_real rtu_obgd_step_size(int obgd, rtu_real alpha, rtu_real kappa, rtu_real d
                             rtu_real z_norm1);
 
 /* params += a z over the trunk's part and the head's, then the trace's advance if it has a grad
- * (z = decay z + grad, z_norm1 = |z|_1); head_ok from the same pass over the head. a = 0 is
+ * (z = decay z + grad, z_norm1 = |z|_1); trunk_ok and head_ok from the same passes. a = 0 is
  * TD's first step: no TD error yet. */
 void rtu_obgd_step_trace(rtu_obgd_trace *trace, rtu_real a);
 
@@ -325,8 +332,10 @@ void rtu_obgd_step_trace(rtu_obgd_trace *trace, rtu_real a);
  * every step of the traces over it; then for each distinct cell (in trace order):
  * rtu_cell_wrap_phases, its ratios into ratio (n_hidden reals; may be a trace's grad, which is
  * consumed by then), the theta_log entries of every trace over that cell rescaled by them,
- * rtu_cell_hold_logs and rtu_cell_refresh. RTU_ERR_DIVERGED if a refresh refuses a parameter
- * or a trunk's or a head's parameter is non-finite or beyond RTU_VALUE_LIMIT, else RTU_OK. */
+ * rtu_cell_hold_logs and rtu_cell_refresh_bounded. RTU_ERR_DIVERGED if a trunk's or a head's
+ * parameter is non-finite or beyond RTU_VALUE_LIMIT after the last step over it (trunk_ok,
+ * head_ok: one check, in the pass that writes them) or a refresh refuses a log-parameter, else
+ * RTU_OK. */
 rtu_status rtu_obgd_update(int obgd, rtu_real alpha, rtu_real delta, rtu_obgd_trace *traces,
                            size_t count, rtu_real *ratio);
 

@@ -69,12 +69,12 @@ static rtu_real add_scaled_advance(rtu_real *restrict theta, rtu_real *restrict 
 
 void rtu_obgd_step_trace(rtu_obgd_trace *t, rtu_real a)
 {
-    int ok;
     if (t->grad == NULL) {
-        (void)add_scaled(t->trunk, t->z, t->n_trunk, a);
+        t->trunk_ok = add_scaled(t->trunk, t->z, t->n_trunk, a);
         t->head_ok = add_scaled(t->head, t->z + t->n_trunk, t->n_head, a);
     } else {
-        t->z_norm1 = add_scaled_advance(t->trunk, t->z, t->grad, t->n_trunk, a, t->decay, &ok);
+        t->z_norm1 = add_scaled_advance(t->trunk, t->z, t->grad, t->n_trunk, a, t->decay,
+                                        &t->trunk_ok);
         t->z_norm1 += add_scaled_advance(t->head, t->z + t->n_trunk, t->grad + t->n_trunk,
                                          t->n_head, a, t->decay, &t->head_ok);
     }
@@ -91,7 +91,7 @@ rtu_status rtu_obgd_update(int obgd, rtu_real alpha, rtu_real delta, rtu_obgd_tr
     }
     for (i = 0; i < count; ++i) {
         rtu_cell *cell = traces[i].cell;
-        size_t n = cell->n_hidden, seen = 0;
+        size_t n = cell->n_hidden, seen = 0, last = i;
         for (j = 0; j < i; ++j) {
             seen |= traces[j].cell == cell;
         }
@@ -107,11 +107,11 @@ rtu_status rtu_obgd_update(int obgd, rtu_real alpha, rtu_real delta, rtu_obgd_tr
                 for (k = 0; k < n; ++k) {
                     z_theta[k] *= ratio[k];
                 }
+                last = j; /* the last step over this trunk: its flag holds */
             }
         }
         rtu_cell_hold_logs(cell);
-        if (rtu_cell_refresh(cell) != RTU_OK ||
-            !rtu_all_within(traces[i].trunk, traces[i].n_trunk, (rtu_real)RTU_VALUE_LIMIT)) {
+        if (rtu_cell_refresh_bounded(cell) != RTU_OK || !traces[last].trunk_ok) {
             status = RTU_ERR_DIVERGED;
         }
     }
