@@ -147,9 +147,9 @@ def test_step_env_refuses_a_mismatched_or_unsupported_environment():
     envs.close()
 
 
-def _model(tmp_path, **kw):
+def _model(tmp_path, hidden=8, **kw):
     from rtu_edge.export import InferenceModel
-    ac = ActorCritic(3, 8, 2, seed=2, dtype=np.float32, **kw)
+    ac = ActorCritic(3, hidden, 2, seed=2, dtype=np.float32, **kw)
     rng = np.random.default_rng(1)
     obs = rng.standard_normal(3)
     for _ in range(50):
@@ -161,12 +161,16 @@ def _model(tmp_path, **kw):
     return InferenceModel.from_checkpoint(tmp_path / "m.rtu")
 
 
-@pytest.mark.parametrize("kw", [dict(n_embed=4, n_head=4, prev_action=True, prev_reward=True),
-                                dict(shared=True, action_kind="continuous", kind="lru")])
-def test_a_model_batch_is_each_sequence_alone(tmp_path, kw):
+# B = 7, 20 units: the batch's RTU input sums in a block of 4 sequences and 16 units, then the
+# units and the sequences past the blocks one sequence at a time
+@pytest.mark.parametrize("kw, B", [(dict(n_embed=4, n_head=4, prev_action=True, prev_reward=True), 4),
+                                   (dict(shared=True, action_kind="continuous", kind="lru"), 4),
+                                   (dict(hidden=20, n_embed=5, prev_reward=True), 7),
+                                   (dict(hidden=20, kind="nonlinear", n_head=4), 7)])
+def test_a_model_batch_is_each_sequence_alone(tmp_path, kw, B):
     from rtu_edge.export import CModel, CModelBatch
     model = _model(tmp_path, **kw)
-    B, rng = 4, np.random.default_rng(3)
+    rng = np.random.default_rng(3)
     batch, alone = CModelBatch(model, B), [CModel(model) for _ in range(B)]
     for t in range(30):
         obs = rng.standard_normal((B, 3))

@@ -339,3 +339,68 @@ void test_model_batch(int c)
                  RTU_ERR_SIZE);
     CHECK_STATUS(rtu_model_step_batch(&m, MODEL_BATCH, NULL, obs, work, out, &at), RTU_ERR_NULL);
 }
+
+/* A batch of 7 sequences through a model of 20 units (linear or nonlinear kind, arg): the batch's
+ * RTU input sums in blocks of samples and units where the build blocks them (AVX-512: 4 sequences
+ * and 16 units, then the 4 units and 3 sequences past the blocks), a sequence at a time elsewhere;
+ * either way every sequence computes exactly what it computes alone, for 30 steps. */
+#define BLOCK_BATCH 7u
+#define BLOCK_HIDDEN 20u
+#define BLOCK_EMBED 5u
+#define BLOCK_HEAD 4u
+#define BLOCK_N_X (GOLDEN_AC_N_IN + 2u + 1u)
+void test_model_batch_blocks(int nonlinear)
+{
+    static rtu_real buf[RTU_AC_REALS(RTU_KIND_NONLINEAR, GOLDEN_AC_N_IN, BLOCK_HIDDEN, BLOCK_EMBED,
+                                     BLOCK_HEAD, 0, 1, 1, RTU_ACTIONS_DISCRETE, 2u)];
+    static rtu_real states[BLOCK_BATCH * RTU_MODEL_STATE_REALS(2u, BLOCK_HIDDEN, 3u)];
+    static rtu_real alone[BLOCK_BATCH][RTU_MODEL_STATE_REALS(2u, BLOCK_HIDDEN, 3u)];
+    static rtu_real work[RTU_MODEL_BATCH_WORK_REALS(BLOCK_BATCH, BLOCK_N_X, BLOCK_HIDDEN,
+                                                    BLOCK_EMBED, BLOCK_HEAD)];
+    static rtu_real work1[RTU_MODEL_WORK_REALS(BLOCK_N_X, BLOCK_HIDDEN, BLOCK_EMBED, BLOCK_HEAD)];
+    rtu_ac_shape shape = {RTU_KIND_LINEAR, RTU_ACT_TANH, GOLDEN_AC_N_IN, BLOCK_HIDDEN, BLOCK_EMBED,
+                          BLOCK_HEAD, 0, 1, 1, 0, RTU_ACTIONS_DISCRETE, 2u};
+    rtu_ac_config cfg = rtu_ac_default_config();
+    rtu_ac ac;
+    rtu_model m;
+    rtu_prng rng;
+    rtu_real obs[BLOCK_BATCH * GOLDEN_AC_N_IN], actions[BLOCK_BATCH], rewards[BLOCK_BATCH];
+    rtu_real out[BLOCK_BATCH * 3u], out1[3u];
+    size_t i, j, t, at = 99, n_out, n_state;
+    int same = 1;
+    if (nonlinear) {
+        shape.kind = RTU_KIND_NONLINEAR;
+    }
+    cfg.normalize_obs = 0; /* model_of's model has no normalisation */
+    cfg.scale_reward = 0;
+    CHECK_STATUS(rtu_ac_init(&ac, &shape, &cfg, 8u, buf, sizeof buf), RTU_OK);
+    m = model_of(&ac);
+    n_out = rtu_model_n_out(&m);
+    n_state = rtu_model_state_reals(&m);
+    CHECK(n_out == 3u && n_state == RTU_MODEL_STATE_REALS(2u, BLOCK_HIDDEN, 3u), "sizes");
+    memset(states, 0, sizeof states);
+    for (i = 0; i < BLOCK_BATCH; ++i) {
+        rtu_model_reset(&m, alone[i]);
+    }
+    rtu_prng_seed(&rng, 13u);
+    for (t = 0; t < 30u; ++t) {
+        for (i = 0; i < BLOCK_BATCH; ++i) {
+            for (j = 0; j < GOLDEN_AC_N_IN; ++j) {
+                obs[i * GOLDEN_AC_N_IN + j] = (rtu_real)(2.0 * rtu_prng_uniform(&rng) - 1.0);
+            }
+            actions[i] = (rtu_real)((t + i) % 2u);
+            rewards[i] = (rtu_real)rtu_prng_uniform(&rng);
+        }
+        CHECK_STATUS(rtu_model_step_batch(&m, BLOCK_BATCH, states, obs, work, out, &at), RTU_OK);
+        CHECK_STATUS(rtu_model_feed_batch(&m, BLOCK_BATCH, states, actions, rewards, NULL, &at),
+                     RTU_OK);
+        for (i = 0; i < BLOCK_BATCH; ++i) {
+            CHECK_STATUS(rtu_model_step(&m, alone[i], obs + i * GOLDEN_AC_N_IN, work1, out1),
+                         RTU_OK);
+            same &= memcmp(out1, out + i * n_out, sizeof out1) == 0;
+            CHECK_STATUS(rtu_model_feed(&m, alone[i], actions + i, rewards[i]), RTU_OK);
+            same &= memcmp(alone[i], states + i * n_state, sizeof(rtu_real) * n_state) == 0;
+        }
+    }
+    CHECK(same, "a batch's sequence differs from the same sequence alone");
+}
