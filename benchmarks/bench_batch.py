@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cprogram import cpu_model  # noqa: E402
 
-from rtu_edge import ACNetwork, ActorCritic, ActorCriticBatch  # noqa: E402
+from rtu_edge import ACNetwork, ActorCritic, ActorCriticBatch, c_build  # noqa: E402
 from rtu_edge.train import RunConfig  # noqa: E402
 
 TARGET_RATIO = 5.0
@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     print(f"{B} actor-critic learners: {args.kind} RTU, {args.hidden} units, n_head {args.head}, "
           f"CartPole-P sizes (2 observations, 2 actions), float32; {args.steps} steps x "
           f"{args.rounds} rounds (medians, us per learner step); "
-          f"memory {batch.memory_bytes} bytes; CPU: {cpu_model()}")
+          f"memory {batch.memory_bytes} bytes; C core: {c_build()} build; CPU: {cpu_model()}")
     print(f"  {B} separate ActorCritic, act + learn from Python: {med['separate']:8.2f}")
     print(f"  ActorCriticBatch of {B}, one act + one learn call:  {med['batch']:8.2f}")
     print(f"  one learner's rtu_ac_act + rtu_ac_learn via cffi:    {med['c_alone']:8.2f}")

@@ -59,7 +59,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from _cprogram import ROOT, build, compiler_version, cpu_model
-from rtu_edge import ActorCritic
+from rtu_edge import ActorCritic, c_build
 from rtu_edge._extras import MissingExtra, require
 from rtu_edge.export import CModel, CModelBatch, InferenceModel
 from rtu_edge.export import onnx_export as ox
@@ -404,12 +404,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     import onnxruntime
     print(f"\nTotal runtime: {total_s:.1f} s ({'quick' if args.quick else 'full'} run; "
           f"onnxruntime {onnxruntime.__version__}, 1 thread; compiler: {compiler_version()}; "
-          f"CPU: {cpu_model()}, {os.cpu_count()} cores)")
+          f"the extension's C core: {c_build()} build; CPU: {cpu_model()}, "
+          f"{os.cpu_count()} cores)")
     if args.json is not None:
         report = {"settings": asdict(settings), "quick": args.quick, "ring": RING,
                   "build_command": build_cmd, "compiler": compiler_version(),
                   "cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform(),
-                  "onnxruntime": onnxruntime.__version__, "total_runtime_s": total_s,
+                  "onnxruntime": onnxruntime.__version__, "c_build": c_build(),
+                  "total_runtime_s": total_s,
                   "results": results}
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0

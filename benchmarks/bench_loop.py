@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cprogram import ROOT, build, cpu_model  # noqa: E402
 
-from rtu_edge import ACNetwork, ActorCritic  # noqa: E402
+from rtu_edge import ACNetwork, ActorCritic, c_build  # noqa: E402
 from rtu_edge.tasks import make_env  # noqa: E402
 from rtu_edge.train import RunConfig  # noqa: E402
 
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     ratio = med["python_loop"] / (med["c_learner"] + med["env"])
     print(f"CartPole-P loop, ActorCritic {args.kind} RTU, {args.hidden} units, float32; "
           f"{args.steps} transitions x {args.rounds} rounds (medians, us per transition); "
-          f"CPU: {cpu_model()}")
+          f"the extension's C core: {c_build()} build; CPU: {cpu_model()}")
     print(f"  C learner alone (rtu_ac_act + rtu_ac_learn): {med['c_learner']:8.2f}")
     print(f"  environment alone (env.step):                {med['env']:8.2f}")
     print(f"  Python loop (act + env.step + learn):        {med['python_loop']:8.2f}")

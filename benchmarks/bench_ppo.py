@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cprogram import cpu_model  # noqa: E402
 
-from rtu_edge import ActorCritic, PPOConfig  # noqa: E402
+from rtu_edge import ActorCritic, PPOConfig, c_build  # noqa: E402
 from rtu_edge.ppo import PPO, make_vector_env, train_ppo  # noqa: E402
 from rtu_edge.tasks import make_env  # noqa: E402
 from rtu_edge.train import RunConfig, run_episodes  # noqa: E402
@@ -95,7 +95,7 @@ def main(argv=None) -> int:
         ac_sps.append(ac_round(ac, env, spec, args.steps, r))
     ratios = np.array(ppo_sps) / np.array(ac_sps)
     result = {
-        "cpu": cpu_model(), "task": TASK, "hidden": hidden, "network": str(network),
+        "cpu": cpu_model(), "c_build": c_build(), "task": TASK, "hidden": hidden, "network": str(network),
         "n_envs": ppo_cfg.n_envs, "n_steps": ppo_cfg.n_steps, "rounds": args.rounds,
         "steps_per_round": args.steps,
         "ppo_steps_per_second": float(np.median(ppo_sps)),
@@ -106,7 +106,8 @@ def main(argv=None) -> int:
         "ppo_memory_bytes": agent.memory_bytes, "ppo_context_bytes": agent.context_bytes,
         "ac_memory_bytes": ac.memory_bytes,
     }
-    print(f"{TASK}, hidden {hidden}, {network}, float32 ({result['cpu']})")
+    print(f"{TASK}, hidden {hidden}, {network}, float32 (C core: {c_build()} build; "
+          f"{result['cpu']})")
     print(f"PPO-RTRL, {ppo_cfg.n_envs} environments x {ppo_cfg.n_steps} steps: "
           f"{result['ppo_steps_per_second']:,.0f} environment steps/s (median of {args.rounds})")
     print(f"  of PPO's time, the update's gradients and Adam steps (C): "

@@ -2,7 +2,7 @@
 robots and edge devices. ``RTUCell`` runs the heap-free C99 core (float32 or float64) or the numpy
 reference behind one API."""
 
-from ._ccore import RTUError
+from ._ccore import RTUError, c_build
 from .ac import ActorCritic
 from .batch import ActorCriticBatch, TDLambdaBatch
 from .cell import RTUCell
@@ -15,4 +15,5 @@ register_envs()  # rtu_edge/CartPoleP-v0, PendulumP-v0, MemoryChain-v0, when gym
 
 __version__ = "0.1.0"
 __all__ = ["ACConfig", "ACNetwork", "ActorCritic", "ActorCriticBatch", "PPO", "PPOConfig",
-           "RTUCell", "RTUError", "TDConfig", "TDLambda", "TDLambdaBatch", "__version__"]
+           "RTUCell", "RTUError", "TDConfig", "TDLambda", "TDLambdaBatch", "__version__",
+           "c_build"]

@@ -46,10 +46,13 @@ def make_ffi(real: str) -> cffi.FFI:
     defines = ["-DRTU_DOUBLE"] if real == "double" else []
     ffi = cffi.FFI()
     ffi.cdef(header_declarations(defines))
+    # which build this is, for rtu_edge.c_build(): the extension's own constant, not the core's
+    ffi.cdef("static const int rtu_edge_native_build;")
     suffix = "f64" if real == "double" else "f32"
     ffi.set_source(
         f"rtu_edge._rtu_{suffix}",
-        "".join(f'#include "{os.path.basename(h)}"\n' for h in HEADERS),
+        "".join(f'#include "{os.path.basename(h)}"\n' for h in HEADERS) +
+        f"static const int rtu_edge_native_build = {1 if NATIVE == '1' else 0};\n",
         sources=SOURCES,
         include_dirs=["c_src"],
         define_macros=[("RTU_DOUBLE", "1")] if real == "double" else [],

@@ -24,6 +24,14 @@ def load_lib(dtype: np.dtype):
     return mod.ffi, mod.lib
 
 
+def c_build() -> str:
+    """Which build of the C core is installed: "native" (RTU_EDGE_NATIVE=1 at install time:
+    -march=native -DRTU_FUSED, for the installing machine's CPU) or "default" (any x86-64 or
+    aarch64, no fused multiply-add)."""
+    _, lib = load_lib(np.float32)
+    return "native" if lib.rtu_edge_native_build else "default"
+
+
 class CCore:
     """A C object living in a numpy buffer of ``nbytes`` (rtu_real elements)."""
 

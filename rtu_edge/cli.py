@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import __version__
+from . import __version__, c_build
 from ._extras import MissingExtra
 from .reference.cell import ACTIVATIONS, KINDS, MAX_DIM
 from .train import DEFAULT_BPTT_WINDOW
@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rtu-edge",
         description="Recurrent Trace Units with exact RTRL: C core, numpy reference, validation.")
-    parser.add_argument("--version", action="version", version=f"rtu-edge {__version__}")
+    parser.add_argument("--version", action="version",
+                        version=f"rtu-edge {__version__} (C core: {c_build()} build)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     val = sub.add_parser(

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from rtu_edge import ActorCritic, cli
+from rtu_edge import ActorCritic, __version__, cli
 from rtu_edge._extras import MissingExtra, require
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +92,7 @@ def test_slim_install(tmp_path):
     _copy_sources(src)
     work.mkdir()
     env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "RTU_EDGE_NATIVE")}
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python, rtu_edge = venv / "bin" / "python", venv / "bin" / "rtu-edge"
     wheels = tmp_path / "wheels"
@@ -122,6 +122,10 @@ def test_slim_install(tmp_path):
         n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert sorted(n for n in names if n.endswith(".so")) == [
         "rtu_edge/_rtu_f32.abi3.so", "rtu_edge/_rtu_f64.abi3.so"]
+
+    # the wheel's C core is the portable build, and says so
+    version = run(rtu_edge, "--version")
+    assert version.stdout == f"rtu-edge {__version__} (C core: default build)\n", version
 
     core = run(python, "-c", CORE_CHECK)
     assert core.returncode == 0 and "core ok" in core.stdout, core.stdout + core.stderr
