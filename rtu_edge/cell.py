@@ -173,6 +173,9 @@ def real_array(name: str, value, shape: tuple, dtype: np.dtype) -> np.ndarray:
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _F32_MAX = float(np.finfo(np.float32).max)
+_NUMPY_FLOATS = (np.float16, np.float32, np.float64)
+#: numpy's integer scalar types (an action index from np.argmax or an integer array)
+NUMPY_INTS = tuple(np.dtype(c).type for c in np.typecodes["AllInteger"])
 
 
 def real_scalar(name: str, value, dtype: np.dtype = np.dtype(np.float64)) -> float:
@@ -180,6 +183,8 @@ def real_scalar(name: str, value, dtype: np.dtype = np.dtype(np.float64)) -> flo
     numbers refused: no imaginary part is dropped) or is finite beyond the range of dtype."""
     if type(value) is float and abs(value) <= _F32_MAX:
         return value  # the per-step case: within every precision's range
+    if type(value) in _NUMPY_FLOATS and abs(float(value)) <= _F32_MAX:
+        return float(value)  # a numpy scalar (a reward from an array): the same, as a float
     if (isinstance(value, (bool, np.bool_, complex, np.complexfloating))
             or not isinstance(value, (numbers.Real, np.number))):
         raise ValueError(f"{name} must be a real number, got {value!r}")

@@ -312,3 +312,30 @@ def test_values_beyond_float32_are_named_as_such_not_nan_or_inf():
         with pytest.raises(ValueError, match=r"has a value beyond \+-1e\+06"):
             ac.learn(1e30, np.zeros(2), False, False)
         assert ac.steps == 0 and td.steps == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numpy_scalar_rewards_are_taken_and_refused_as_floats(dtype):
+    """A reward that is a numpy scalar (one read from an array) is the float it holds: the same
+    learning as the Python float, and the same refusals (beyond the precision's range, NaN)."""
+    from rtu_edge.cell import real_scalar
+    for value in (np.float16(0.5), np.float32(-1.25), np.float64(3.0), np.float64(-1e38)):
+        taken = real_scalar("reward", value, np.dtype(dtype))
+        assert type(taken) is float and taken == float(value)
+    with pytest.raises(ValueError, match=r"reward has a value \(1e\+300\) beyond the range"):
+        real_scalar("reward", np.float64(1e300), np.dtype(np.float32))
+    runs = []
+    for reward in (0.75, np.float32(0.75), np.float64(0.75)):
+        ac = ActorCritic(2, 4, 2, seed=0, dtype=dtype)
+        ac.act(np.ones(2))
+        ac.learn(reward, np.zeros(2), False, False)
+        runs.append({k: v.copy() for k, v in ac.params.items()})
+    for run in runs[1:]:
+        assert_same(runs[0], run)
+    ac = ActorCritic(2, 4, 2, seed=0, dtype=dtype)
+    ac.act(np.ones(2))
+    before = {k: v.copy() for k, v in ac.params.items()}
+    with pytest.raises(ValueError, match="reward"):
+        ac.learn(np.float32("nan"), np.zeros(2), False, False)
+    assert_same(before, ac.params)
+    assert ac.steps == 0

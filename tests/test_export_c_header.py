@@ -485,20 +485,29 @@ def test_model_feed_refuses_bad_actions_and_rewards(action_kind):
     if action_kind == "discrete":
         bad_actions += [(True, "action must be an action index, got True"),
                         (2, "not one of the model's actions"), (-1, "not one of"),
-                        (0.5, "not one of"), (2**40, "action or reward has a value beyond")]
+                        (0.5, "not one of"), (2**40, "action or reward has a value beyond"),
+                        (np.int64(2), "not one of"), (np.uint8(7), "not one of"),
+                        (np.array([0.5], np.float32), "not one of"),
+                        (np.array([np.nan], np.float32), "NaN")]
     else:
         bad_actions += [(0.5, r"shape \(\)"), (np.array([np.nan, 0.0]), "NaN"),
+                        (np.array([np.inf, 0.0], np.float32), "action or reward"),
                         (np.array([True, False]), "action must be an array of 2 reals"),
                         (np.array([1e300, 0.0]), "action")]
     cases = [(a, 0.0, match) for a, match in bad_actions] + [
         (good, "x", "reward must be a real number"), (good, 1 + 2j, "reward must be"),
-        (good, float("nan"), "NaN"), (good, 1e300, "reward")]
+        (good, float("nan"), "NaN"), (good, 1e300, "reward"), (good, np.float64(1e300), "reward"),
+        (good, np.float32("nan"), "NaN"), (good, np.bool_(True), "reward must be")]
     for action, reward, match in cases:
         with pytest.raises(ValueError, match=match):
             c_model.feed(action, reward)
         np.testing.assert_array_equal(c_model.state, before)
-    c_model.feed(np.int64(good) if action_kind == "discrete" else list(good), 0.25)
-    np.testing.assert_array_equal(c_model.state, before)  # the same action and reward again
+    # the same action and reward again, as numpy scalars and arrays (the per-step fast paths)
+    for same, reward in ((np.int64(good) if action_kind == "discrete" else list(good), 0.25),
+                         (np.array(good, np.float32).reshape(-1), np.float32(0.25)),
+                         (np.int32(good) if action_kind == "discrete" else good, np.float64(0.25))):
+        c_model.feed(same, reward)
+        np.testing.assert_array_equal(c_model.state, before)
 
 
 def test_export_from_bad_checkpoint_names_the_file(tmp_path):

@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import checkpoint
 from .._ccore import CCore
-from ..cell import RTUCell, real_array, real_scalar
+from ..cell import NUMPY_INTS, RTUCell, real_array, real_scalar
 from ..reference.ac import NORM_EPS, softplus
 from ..reference.cell import (ACTIVATIONS, KINDS, MAX_BATCH, cell_layout, join, lru_readout,
                               split)
@@ -436,8 +436,12 @@ class CModel(_CModelStruct):
         """The action taken on the latest outputs (an index, or an n_actions-vector) and the
         reward it brought, for the next step (rtu_model_feed). ValueError naming the action or
         the reward for a bad one (the state unchanged)."""
-        if type(action) is int and self._discrete and -2**24 < action < 2**24:
+        kind = type(action)
+        if (kind is int or kind in NUMPY_INTS) and self._discrete and -2**24 < action < 2**24:
             self._action[0] = action  # the per-step case: an index, exact in any precision
+        elif kind is np.ndarray and action.shape == self._action.shape and \
+                action.dtype == self.dtype:
+            self._action[:] = action  # the other: the vector itself (the C core checks values)
         else:
             self._action[:] = self._action_values(action)
         status = self.lib.rtu_model_feed(self.model, self._state_p, self._action_p,
