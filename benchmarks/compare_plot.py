@@ -67,6 +67,12 @@ def tables(out: Path, task=None) -> dict:
     return result
 
 
+def _step_time(seconds: float) -> str:
+    """Three significant digits, in us below a millisecond and in ms from there."""
+    us = f"{1e6 * seconds:.3g}"
+    return f"{us} us" if float(us) < 1000 else f"{1e3 * seconds:.3g} ms"
+
+
 def markdown(task: str, entries: list) -> str:
     lines = [f"{task}: {task_info(task).describe()}", "",
              "| config | FLOPs per step | mean [95% CI] | seconds per run (median) | "
@@ -74,7 +80,7 @@ def markdown(task: str, entries: list) -> str:
     for e in entries:
         lines.append(f"| {e['label']} | {'n/a' if e['flops'] is None else e['flops']} | "
                      f"{_with_ci(e['summary'].mean, e['summary'].mean_ci)} | "
-                     f"{e['seconds']:.3g} | {1e6 * e['step_seconds']:.3g} us |")
+                     f"{e['seconds']:.3g} | {_step_time(e['step_seconds'])} |")
     lines += ["", "Mean over the finished runs, 95% BCa bootstrap interval (rtu_edge/report.py); "
               "FLOPs per step of the learner's recurrent cell (rtu_edge/flops.py)."]
     return "\n".join(lines) + "\n"
