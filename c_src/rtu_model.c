@@ -488,7 +488,8 @@ static void dense_forward_batch(const rtu_real *w, size_t n_in, size_t n_out, si
  * each weight is loaded once for the block's samples instead of once per sample, and no sum is
  * loaded or stored. The block changes no sum's order: the same bits as one sample at a time. With
  * narrower vectors the compilers here did not keep the block in vector registers and it was slower
- * than a sample at a time (the SSE2 default build: about 25% at 64 units), so it is left out. */
+ * than a sample at a time (a scratch timing of the SSE2 default build at 64 units), so it is left
+ * out there. */
 #if defined(__AVX512F__)
 #define RTU_MODEL_SAMPLES 4u
 #else
