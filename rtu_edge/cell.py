@@ -173,9 +173,10 @@ def real_array(name: str, value, shape: tuple, dtype: np.dtype) -> np.ndarray:
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _F32_MAX = float(np.finfo(np.float32).max)
-_NUMPY_FLOATS = (np.float16, np.float32, np.float64)
-#: numpy's integer scalar types (an action index from np.argmax or an integer array)
-NUMPY_INTS = tuple(np.dtype(c).type for c in np.typecodes["AllInteger"])
+#: numpy's float and integer scalar types (a reward or an action index taken from an array):
+#: sets, as the per-step paths test a value's type for membership
+_NUMPY_FLOATS = frozenset((np.float16, np.float32, np.float64))
+NUMPY_INTS = frozenset(np.dtype(c).type for c in np.typecodes["AllInteger"])
 
 
 def real_scalar(name: str, value, dtype: np.dtype = np.dtype(np.float64)) -> float:

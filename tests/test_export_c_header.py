@@ -469,6 +469,23 @@ def test_model_refuses_bad_observations(tmp_path):
         np.testing.assert_array_equal(c_model.state, before)
 
 
+def test_model_step_reads_the_observation_in_any_layout(tmp_path):
+    """step gives the same outputs and state for an observation as a float32 array (the per-step
+    path, copied into the model's own buffer), a strided view of one, float64 values or a list."""
+    model = InferenceModel.from_checkpoint(trained_td(tmp_path, "linear", "tanh"))
+    obs = np.random.default_rng(0).normal(size=(5, 6)).astype(np.float32)
+    layouts = [lambda o: o.copy(), lambda o: np.repeat(o, 2)[::2],
+               lambda o: o.astype(np.float64), lambda o: o.tolist()]
+    runs = []
+    for layout in layouts:
+        c_model = CModel(model, np.float32)
+        runs.append([(c_model.step(layout(o[:3])).copy(), c_model.state.copy()) for o in obs])
+    for run in runs[1:]:
+        for (out, state), (out0, state0) in zip(run, runs[0]):
+            np.testing.assert_array_equal(out, out0)
+            np.testing.assert_array_equal(state, state0)
+
+
 @pytest.mark.parametrize("action_kind", ["discrete", "continuous"])
 def test_model_feed_refuses_bad_actions_and_rewards(action_kind):
     """feed takes an index (discrete) or an n_actions-vector (continuous) and a real reward; any

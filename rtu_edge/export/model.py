@@ -413,10 +413,14 @@ class CModel(_CModelStruct):
         self.work = np.zeros(lib.rtu_model_work_reals(m), dtype=dtype)
         self.out = np.zeros(model.n_out, dtype=dtype)
         self._action = np.zeros(self.action_size, dtype=dtype)
+        # the C core reads the observation from this buffer: a copy into it costs half of
+        # wrapping the caller's array for C (ffi.from_buffer), the per-step cost that matters
+        self._obs_in = np.zeros(self.n_in, dtype=dtype)
         self._state_p, self._work_p, self._out_p = (core.ptr(self.state), core.ptr(self.work),
                                                     core.ptr(self.out))
-        self._action_p = core.ptr(self._action)
-        self._obs_shape = (self.n_in,)
+        self._action_p, self._obs_p = core.ptr(self._action), core.ptr(self._obs_in)
+        self._c_step, self._c_feed = lib.rtu_model_step, lib.rtu_model_feed
+        self._obs_shape, self._action_shape = (self.n_in,), (self.action_size,)
         self._discrete = model.action_kind != "continuous"
 
     def reset(self) -> None:
@@ -425,9 +429,11 @@ class CModel(_CModelStruct):
     def step(self, obs) -> np.ndarray:
         """The outputs (n_out,) on obs (n_in,); ValueError for another shape, or a value that is
         not finite or beyond +-1e6 (the state unchanged)."""
-        obs = real_array("obs", obs, self._obs_shape, self.dtype)
-        status = self.lib.rtu_model_step(self.model, self._state_p, self.core.ptr(obs),
-                                         self._work_p, self._out_p)
+        if type(obs) is np.ndarray and obs.shape == self._obs_shape and obs.dtype == self.dtype:
+            self._obs_in[...] = obs  # the per-step case: the values as they are
+        else:
+            self._obs_in[...] = real_array("obs", obs, self._obs_shape, self.dtype)
+        status = self._c_step(self.model, self._state_p, self._obs_p, self._work_p, self._out_p)
         if status:
             self.core.check(status, "obs")
         return self.out
@@ -439,13 +445,13 @@ class CModel(_CModelStruct):
         kind = type(action)
         if (kind is int or kind in NUMPY_INTS) and self._discrete and -2**24 < action < 2**24:
             self._action[0] = action  # the per-step case: an index, exact in any precision
-        elif kind is np.ndarray and action.shape == self._action.shape and \
+        elif kind is np.ndarray and action.shape == self._action_shape and \
                 action.dtype == self.dtype:
-            self._action[:] = action  # the other: the vector itself (the C core checks values)
+            self._action[...] = action  # the other: the vector itself (the C core checks values)
         else:
             self._action[:] = self._action_values(action)
-        status = self.lib.rtu_model_feed(self.model, self._state_p, self._action_p,
-                                         real_scalar("reward", reward, self.dtype))
+        status = self._c_feed(self.model, self._state_p, self._action_p,
+                              real_scalar("reward", reward, self.dtype))
         if status:
             self._check(status)
 
