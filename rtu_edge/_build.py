@@ -10,10 +10,17 @@ are gone and cffi can read them; no copy of them is kept here.
 vector width; and -DRTU_FUSED: fused multiply-adds in the cell's kernels, rtu_internal.h's
 RTU_FMA, whose results differ from the default build's by rounding). The extension then runs only
 on CPUs like it; the default build runs on any x86-64 or aarch64 and fuses nothing.
+
+On x86-64 the default install also builds the same sources for AVX2 (``_rtu_f32_avx2``,
+``_rtu_f64_avx2``: -mavx2, still without contraction, so the same bits as the baseline modules:
+vector width changes no operation's order). rtu_edge._ccore.load_lib takes them when the baseline
+module's ``rtu_edge_cpu_avx2()`` says the CPU and OS run AVX2; setup.py lists the modules
+(MODULES below).
 """
 
 import glob
 import os
+import platform
 import shlex
 import subprocess
 import sysconfig
@@ -42,29 +49,74 @@ def header_declarations(defines: list) -> str:
     return result.stdout
 
 
-def make_ffi(real: str) -> cffi.FFI:
+#: the AVX2 variant's flags (x86-64 only); the baseline module's rtu_edge_cpu_avx2() checks the
+#: same feature
+#: what rtu_edge_build says: rtu_edge._ccore.BUILDS[rtu_edge_build]
+BUILD_DEFAULT, BUILD_AVX2, BUILD_NATIVE = 0, 1, 2
+#: the CPU check, compiled into the baseline modules only (gcc's and clang's builtin; on another
+#: compiler or CPU family it says no)
+CPU_CHECK = """
+static int rtu_edge_cpu_avx2(void) {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
+}
+"""
+
+
+def make_ffi(real: str, variant: str = "") -> cffi.FFI:
+    """The cffi builder of rtu_edge._rtu_{f32,f64}[_variant]: variant "" (the baseline, or the
+    native build under RTU_EDGE_NATIVE=1) or "avx2"."""
     defines = ["-DRTU_DOUBLE"] if real == "double" else []
     ffi = cffi.FFI()
     ffi.cdef(header_declarations(defines))
     # which build this is, for rtu_edge.c_build(): the extension's own constant, not the core's
-    ffi.cdef("static const int rtu_edge_native_build;")
-    suffix = "f64" if real == "double" else "f32"
+    ffi.cdef("static const int rtu_edge_build;")
+    build = BUILD_AVX2 if variant else BUILD_NATIVE if NATIVE == "1" else BUILD_DEFAULT
+    source = "".join(f'#include "{os.path.basename(h)}"\n' for h in HEADERS) + \
+        f"static const int rtu_edge_build = {build};\n"
+    if not variant:
+        ffi.cdef("static int rtu_edge_cpu_avx2(void);")
+        source += CPU_CHECK
+    flags = {"": ["-march=native", "-DRTU_FUSED"] if NATIVE == "1" else [],
+             "avx2": ["-mavx2"]}[variant]
+    suffix = ("f64" if real == "double" else "f32") + (f"_{variant}" if variant else "")
     ffi.set_source(
         f"rtu_edge._rtu_{suffix}",
-        "".join(f'#include "{os.path.basename(h)}"\n' for h in HEADERS) +
-        f"static const int rtu_edge_native_build = {1 if NATIVE == '1' else 0};\n",
+        source,
         sources=SOURCES,
         include_dirs=["c_src"],
         define_macros=[("RTU_DOUBLE", "1")] if real == "double" else [],
         # no FMA contraction: the PRNG-driven initialisation stays bit-identical to Python's;
         # -fno-trapping-math: gcc vectorises the loops that compare or clamp floats (the float
         # tanh), with the same results (the core never reads the floating-point exception flags)
-        extra_compile_args=["-std=c99", "-O3", "-ffp-contract=off", "-fno-trapping-math"] +
-        (["-march=native", "-DRTU_FUSED"] if NATIVE == "1" else []),
+        extra_compile_args=["-std=c99", "-O3", "-ffp-contract=off", "-fno-trapping-math"] + flags,
         libraries=["m"],
     )
     return ffi
 
 
-ffi_f32 = make_ffi("float")
-ffi_f64 = make_ffi("double")
+def ffi_f32():
+    return make_ffi("float")
+
+
+def ffi_f64():
+    return make_ffi("double")
+
+
+def ffi_f32_avx2():
+    return make_ffi("float", "avx2")
+
+
+def ffi_f64_avx2():
+    return make_ffi("double", "avx2")
+
+
+#: the builders setup.py hands to cffi: the AVX2 variants on x86-64, unless the native build
+#: (already the machine's width) is asked for
+MODULES = ["ffi_f32", "ffi_f64"] + (
+    ["ffi_f32_avx2", "ffi_f64_avx2"]
+    if platform.machine().lower() in ("x86_64", "amd64") and NATIVE != "1" else [])

@@ -4,6 +4,8 @@ RTUCell and the learners share (pointers, views into the buffer, status codes to
 from __future__ import annotations
 
 import dataclasses
+import functools
+import os
 
 import numpy as np
 
@@ -15,21 +17,38 @@ class RTUError(RuntimeError):
     """A status code from the C core that no argument check explains (see rtu_status_str)."""
 
 
+#: what a module's rtu_edge_build says (rtu_edge/_build.py): the baseline build (any x86-64 or
+#: aarch64), its AVX2 variant, or the native build (RTU_EDGE_NATIVE=1)
+BUILDS = ("default", "avx2", "native")
+
+
+@functools.lru_cache(maxsize=None)
 def load_lib(dtype: np.dtype):
-    """The cffi module of the C build for dtype: _rtu_f32 or _rtu_f64."""
-    if dtype == np.float32:
-        from . import _rtu_f32 as mod
-    else:
-        from . import _rtu_f64 as mod
+    """The cffi module of the C build for dtype: _rtu_f32 or _rtu_f64, or its AVX2 variant
+    (_rtu_f32_avx2, _rtu_f64_avx2; the same results) where it is installed and the CPU runs
+    it, unless the environment variable RTU_EDGE_KERNELS is "default" when rtu_edge first loads
+    the core."""
+    import importlib
+    name = "_rtu_f32" if np.dtype(dtype) == np.float32 else "_rtu_f64"
+    mod = importlib.import_module(f".{name}", __package__)
+    choice = os.environ.get("RTU_EDGE_KERNELS", "")
+    if choice not in ("", "default"):
+        raise ValueError(f"RTU_EDGE_KERNELS must be default (or unset), got {choice!r}")
+    if not choice and mod.lib.rtu_edge_cpu_avx2():
+        try:
+            mod = importlib.import_module(f".{name}_avx2", __package__)
+        except ImportError:  # not built here: the native build, or another CPU family
+            pass
     return mod.ffi, mod.lib
 
 
 def c_build() -> str:
-    """Which build of the C core is installed: "native" (RTU_EDGE_NATIVE=1 at install time:
-    -march=native -DRTU_FUSED, for the installing machine's CPU) or "default" (any x86-64 or
-    aarch64, no fused multiply-add)."""
+    """Which build of the C core runs: "native" (RTU_EDGE_NATIVE=1 at install time:
+    -march=native -DRTU_FUSED, for the installing machine's CPU), "avx2" (the default install's
+    AVX2 variant, on a CPU that runs it: the same results as the baseline) or "default" (any
+    x86-64 or aarch64, no fused multiply-add)."""
     _, lib = load_lib(np.float32)
-    return "native" if lib.rtu_edge_native_build else "default"
+    return BUILDS[lib.rtu_edge_build]
 
 
 class CCore:

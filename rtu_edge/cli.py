@@ -365,6 +365,11 @@ _SIZED_BY = {"validate": "--n-in and --n-hidden", "train": "--hidden and the net
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        c_build()  # loads the C core, which reads RTU_EDGE_KERNELS
+    except ValueError as err:
+        print(f"rtu-edge: error: {err}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "validate":

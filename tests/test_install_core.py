@@ -7,13 +7,14 @@ test_slim_install copies the repository (without what .gitignore lists) to a tem
 builds its wheel (`pip wheel`: one cp39-abi3 wheel for the platform, with the license as an SPDX
 expression and its file), installs that with a plain `pip install` into a fresh venv without
 system site packages, and runs the checks there, `python -m rtu_edge` among them: about 20 s,
-most of it the two cffi builds (pip's cache is used). Without CI set
+most of it the cffi builds (pip's cache is used). Without CI set
 it skips when the install cannot be made (no network to the package registries); with CI set it
 fails instead. The other tests check the same messages in this environment, in-process.
 """
 
 import builtins
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -87,12 +88,21 @@ CORE_CHECK = textwrap.dedent("""
 """).format(optional=OPTIONAL)
 
 
+def cpu_flags() -> set:
+    """The CPU's feature flags as Linux lists them (/proc/cpuinfo)."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
 def test_slim_install(tmp_path):
     src, venv, work = tmp_path / "src", tmp_path / "venv", tmp_path / "work"
     _copy_sources(src)
     work.mkdir()
     env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "RTU_EDGE_NATIVE")}
+           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "RTU_EDGE_NATIVE",
+                        "RTU_EDGE_KERNELS")}
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python, rtu_edge = venv / "bin" / "python", venv / "bin" / "rtu-edge"
     wheels = tmp_path / "wheels"
@@ -109,22 +119,28 @@ def test_slim_install(tmp_path):
             pytest.fail(what + " (CI is set, so this fails instead of skipping)")
         pytest.skip(what)
 
-    def run(*args):
-        return subprocess.run([str(a) for a in args], cwd=work, env=env, capture_output=True,
-                              text=True, timeout=300)
+    def run(*args, **more_env):
+        return subprocess.run([str(a) for a in args], cwd=work, env={**env, **more_env},
+                              capture_output=True, text=True, timeout=300)
 
-    (wheel,) = wheels.glob("*.whl")  # both extensions use the limited API: one wheel serves all
+    (wheel,) = wheels.glob("*.whl")  # the extensions use the limited API: one wheel serves all
     assert wheel.name.startswith("rtu_edge-") and "-cp39-abi3-" in wheel.name, wheel.name
     with zipfile.ZipFile(wheel) as z:
         names = z.namelist()
         meta = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "License-Expression: MIT" in meta.splitlines() and any(
         n.endswith(".dist-info/licenses/LICENSE") for n in names)
-    assert sorted(n for n in names if n.endswith(".so")) == [
-        "rtu_edge/_rtu_f32.abi3.so", "rtu_edge/_rtu_f64.abi3.so"]
+    x86 = platform.machine().lower() in ("x86_64", "amd64")
+    assert sorted(n for n in names if n.endswith(".so")) == sorted(
+        f"rtu_edge/_rtu_{p}{v}.abi3.so" for p in ("f32", "f64")
+        for v in ("", "_avx2")[:2 if x86 else 1])
 
-    # the wheel's C core is the portable build, and says so
+    # the wheel's C core is the portable build (its AVX2 variant on a CPU that runs AVX2), and
+    # says so; RTU_EDGE_KERNELS=default holds it to the baseline
     version = run(rtu_edge, "--version")
+    build = "avx2" if x86 and "avx2" in cpu_flags() else "default"
+    assert version.stdout == f"rtu-edge {__version__} (C core: {build} build)\n", version
+    version = run(rtu_edge, "--version", RTU_EDGE_KERNELS="default")
     assert version.stdout == f"rtu-edge {__version__} (C core: default build)\n", version
 
     core = run(python, "-c", CORE_CHECK)
