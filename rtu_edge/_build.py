@@ -51,6 +51,7 @@ def header_declarations(defines: list) -> str:
 
 #: the AVX2 variant's flags (x86-64 only); the baseline module's rtu_edge_cpu_avx2() checks the
 #: same feature
+AVX2_FLAGS = ["-mavx2"]
 #: what rtu_edge_build says: rtu_edge._ccore.BUILDS[rtu_edge_build]
 BUILD_DEFAULT, BUILD_AVX2, BUILD_NATIVE = 0, 1, 2
 #: the CPU check, compiled into the baseline modules only (gcc's and clang's builtin; on another
@@ -82,7 +83,7 @@ def make_ffi(real: str, variant: str = "") -> cffi.FFI:
         ffi.cdef("static int rtu_edge_cpu_avx2(void);")
         source += CPU_CHECK
     flags = {"": ["-march=native", "-DRTU_FUSED"] if NATIVE == "1" else [],
-             "avx2": ["-mavx2"]}[variant]
+             "avx2": AVX2_FLAGS}[variant]
     suffix = ("f64" if real == "double" else "f32") + (f"_{variant}" if variant else "")
     ffi.set_source(
         f"rtu_edge._rtu_{suffix}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 import os
 
 import numpy as np
@@ -28,7 +29,6 @@ def load_lib(dtype: np.dtype):
     (_rtu_f32_avx2, _rtu_f64_avx2; the same results) where it is installed and the CPU runs
     it, unless the environment variable RTU_EDGE_KERNELS is "default" when rtu_edge first loads
     the core."""
-    import importlib
     name = "_rtu_f32" if np.dtype(dtype) == np.float32 else "_rtu_f64"
     mod = importlib.import_module(f".{name}", __package__)
     choice = os.environ.get("RTU_EDGE_KERNELS", "")
