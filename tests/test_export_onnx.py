@@ -300,9 +300,9 @@ def test_int8_on_cartpole_stays_within_the_bound(tmp_path):
         if sequence:
             graph = onnx.helper.get_attribute_value(graph.node[0].attribute[0])
         ops = [n.op_type for n in graph.node]
-        # every MatMul quantized (input layers, RTU projections, both layers of both heads),
-        # the recurrence left in float
-        assert ops.count("MatMulInteger") == 2 * 4 and "MatMul" not in ops
+        # the input layers and both layers of both heads quantized; the RTUs' input projections
+        # and the recurrence left in float
+        assert ops.count("MatMulInteger") == 2 * 3 and ops.count("MatMul") == 2
         assert ox.metadata(int8)["quantization"] == "int8-dynamic"
         assert ox.metadata(int8)["n_hidden"] == "32"
         for runtime in ("onnxruntime", "reference"):

@@ -40,9 +40,9 @@ def export(args) -> int:
             except RuntimeError as err:  # from onnxruntime.quantization
                 raise ValueError(f"cannot quantize {args.onnx} to int8: {err}") from None
             from ..validate import INT8_RELATIVE_BOUND
-            print(f"  wrote {args.int8}: ONNX int8 (dynamic quantization of the MatMul weights; "
-                  f"outputs within {INT8_RELATIVE_BOUND:.0%} of the float32 model's "
-                  f"scale), {os.path.getsize(args.int8)} bytes")
+            print(f"  wrote {args.int8}: ONNX int8 (dynamic quantization of the input layers' "
+                  f"and heads' weights; outputs within {INT8_RELATIVE_BOUND:.0%} of the float32 "
+                  f"model's scale), {os.path.getsize(args.int8)} bytes")
         print(f"  check it against the C core: rtu-edge validate --onnx {args.onnx}"
               + (f" (and --onnx {args.int8} --checkpoint {args.checkpoint})" if args.int8
                  else ""))
