@@ -35,7 +35,7 @@ float32 one relative to the float32 outputs' and state's scale (its documented b
 rtu_edge.validate.INT8_RELATIVE_BOUND).
 
 Usage:
-    python benchmarks/bench_export.py            # about half a minute on 2 cores
+    python benchmarks/bench_export.py            # about 45 s on 2 cores
     python benchmarks/bench_export.py --quick    # smoke test: a few steps, little training
     python benchmarks/bench_export.py --json results.json --keep DIR   # keep the exported files
 """
