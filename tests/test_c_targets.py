@@ -11,13 +11,17 @@ installs them and a missing tool is a failure. Builds go to a temporary director
 """
 
 import os
+import dataclasses
 import pathlib
 import re
 import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+
+import ckpt_codec as ck
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 C_SRC = ROOT / "c_src"
@@ -197,12 +201,43 @@ def test_makefile_tells_other_makefiles_the_toolchain():
 
 
 NUMBER = re.compile(r"-?\d+\.\d*(?:e[-+]?\d+)?|-?\d+e[-+]?\d+")
+BYTES = re.compile(r"static const unsigned char (\w+)\[\d+\] = \{([^}]*)\};")
+DOUBLES = re.compile(r"static const double (\w+)\[\d+\] = \{([^}]*)\};")
+REL = {4: 2.0 ** -22, 8: 1e-12}  # two float32 ulps: a float64 difference may round either way
+
+
+def close(x, y, precision: int) -> bool:
+    """Normwise, as the C tests compare: the largest difference within REL of the largest
+    magnitude (an element near zero may lose its relative digits to cancellation)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    scale = max(float(np.max(np.abs(x), initial=0.0)), float(np.max(np.abs(y), initial=0.0)))
+    return x.shape == y.shape and float(np.max(np.abs(x - y), initial=0.0)) <= \
+        REL[precision] * max(scale, 1e-300)
+
+
+def check_same_checkpoint(name: str, fresh: bytes, committed: bytes) -> None:
+    """Two checkpoints that hold the same learner: every field equal, every array of reals
+    within REL of its precision (the header and the CRC follow from those)."""
+    a, b = ck.decode_any(fresh, name), ck.decode_any(committed, name)
+    assert type(a) is type(b) and len(fresh) == len(committed), name
+    for field in dataclasses.fields(a):
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        if field.name == "arrays":
+            assert x.keys() == y.keys(), name
+            for key in x:
+                assert close(x[key], y[key], a.precision), (name, key)
+        elif isinstance(x, float):
+            assert close(x, y, a.precision), (name, field.name, x, y)
+        else:
+            assert x == y, (name, field.name, x, y)
 
 
 def test_golden_vectors_are_up_to_date(tmp_path):
     """make_golden.py, run now, writes c_src/tests/golden.h again. Byte for byte on the machine
     that generated it; elsewhere numpy's BLAS may round the reference's last bits otherwise, so
-    the text must match with every real within 1e-12 relative (far below the C tests' 1e-9)."""
+    the text must match, each array of reals within 1e-12 normwise (far below the C tests'
+    1e-9), the other numbers within 1e-12 relative, and each embedded checkpoint must decode to
+    the same fields, its arrays within 1e-12 (float64) or two ulps (float32) normwise."""
     out = tmp_path / "golden.h"
     result = subprocess.run([sys.executable, str(C_SRC / "tests" / "make_golden.py"), "--out",
                              str(out)], capture_output=True, text=True, timeout=TIMEOUT)
@@ -211,8 +246,18 @@ def test_golden_vectors_are_up_to_date(tmp_path):
     fresh = out.read_text()
     if fresh == committed:
         return
-    assert NUMBER.sub("#", fresh) == NUMBER.sub("#", committed), \
-        "golden.h is out of date: run python c_src/tests/make_golden.py"
+    stale = "golden.h is out of date: run python c_src/tests/make_golden.py"
+    for pattern, parse, compare in (
+            (BYTES, lambda v: bytes(int(b) for b in v.split(",")), check_same_checkpoint),
+            (DOUBLES, lambda v: [float(r) for r in v.split(",")],
+             lambda name, x, y: None if close(x, y, 8) else pytest.fail(f"{name}: {stale}"))):
+        found, kept = pattern.findall(fresh), pattern.findall(committed)
+        assert found and [n for n, _ in found] == [n for n, _ in kept], stale
+        for (name, x), (_, y) in zip(found, kept):
+            if x != y:
+                compare(name, parse(x), parse(y))
+        fresh, committed = pattern.sub("#", fresh), pattern.sub("#", committed)
+    assert NUMBER.sub("#", fresh) == NUMBER.sub("#", committed), stale
     for a, b in zip(NUMBER.findall(fresh), NUMBER.findall(committed)):
         x, y = float(a), float(b)
         assert abs(x - y) <= 1e-12 * max(abs(x), abs(y), 1e-300), (a, b)
