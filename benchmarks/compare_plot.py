@@ -1,4 +1,4 @@
-"""Error against compute: a sweep's mean final score per configuration against its learner's FLOPs
+"""Score against compute: a sweep's mean final score per configuration against its learner's FLOPs
 per step, as the paper draws it (benchmarks/sweeps/compare.toml).
 
     python benchmarks/compare_plot.py runs/compare [--task trace-conditioning]
@@ -108,8 +108,9 @@ def plot(path: Path, task: str, entries: list) -> None:
     info = task_info(task)
     ax.set_xscale("log")
     ax.set_xlabel("FLOPs per step")
-    ax.set_ylabel(f"{info.score} (final score, mean and 95% CI)")
-    ax.set_title(f"{task}: error against compute")
+    better = "higher" if info.higher_is_better else "lower"
+    ax.set_ylabel(f"{info.score} (final score, mean and 95% CI; {better} is better)")
+    ax.set_title(f"{task}: {info.score} against compute")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
     fig.tight_layout()

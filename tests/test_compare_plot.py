@@ -1,4 +1,4 @@
-"""benchmarks/compare_plot.py, error against compute: on a tiny real sweep (an RTU, a GRU with
+"""benchmarks/compare_plot.py, score against compute: on a tiny real sweep (an RTU, a GRU with
 truncated BPTT and predicting zero) it writes the plot and one table row per configuration, with
 the FLOPs per step results.csv records."""
 
