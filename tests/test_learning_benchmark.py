@@ -25,7 +25,7 @@ def test_benchmark_sweep_files_load(path):
         pytest.importorskip("popgym")
     sweep = load(path)
     assert sweep.configs and len(sweep.seeds) >= 5
-    if not path.stem.endswith("_settings"):  # the settings sweeps run on the tuning seeds 0-9
+    if not path.stem.endswith("_settings"):  # the settings sweeps: tuning seeds (0-9, 0-19)
         assert len(sweep.seeds) >= 20 and min(sweep.seeds) >= 100
 
 
