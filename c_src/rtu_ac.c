@@ -67,7 +67,7 @@ rtu_status rtu_ac_check_shape(const rtu_ac_shape *s)
         s->n_hidden > RTU_MAX_DIM || s->n_embed > RTU_MAX_DIM || s->n_head > RTU_MAX_DIM ||
         s->n_embed == 1 || s->n_head == 1 || /* LayerNorm of one unit is always 0 */
         !is_flag(s->shared) || !is_flag(s->prev_action) || !is_flag(s->prev_reward) ||
-        !is_flag(s->memoryless) || (s->memoryless && (s->prev_action || s->prev_reward))) {
+        !is_flag(s->memoryless)) {
         return RTU_ERR_SIZE;
     }
     n_x = RTU_AC_N_X(s->n_obs, s->prev_action, s->prev_reward, s->n_actions);

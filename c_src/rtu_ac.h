@@ -24,6 +24,8 @@
  * rtu_cell_init_params (r in (0, 1), theta in (0, 6.28)).
  * shape.memoryless = 1 is the memoryless baseline: the RTU's state and traces are zeroed before
  * every step, so h_t depends on x_t alone (a dense layer with f; the network is otherwise the same).
+ * With prev_action or prev_reward, x_t still holds the previous action and reward: one step of
+ * the past as input, and no memory.
  *
  * Gradients (of v for the critic, of log pi(a|s) + c_H sign(delta) H for the actor): the heads by
  * backprop (exact); the RTU by RTRL from dL/dh (exact); the input layer by the one-step
@@ -101,7 +103,7 @@ typedef struct {
     int shared;                  /* 1: one trunk (input layer and RTU) for actor and critic */
     int prev_action;             /* 1: x holds the previous action */
     int prev_reward;             /* 1: x holds the previous reward, normalised */
-    int memoryless;              /* 1: the baseline without memory (above); prev_* must be 0 */
+    int memoryless;              /* 1: the baseline without memory (above) */
     rtu_action_kind action_kind;
     size_t n_actions;            /* A: actions (discrete, >= 2) or action dimensions */
 } rtu_ac_shape;
@@ -109,8 +111,7 @@ typedef struct {
 /* RTU_OK, or the first fault: RTU_ERR_NULL, RTU_ERR_KIND, RTU_ERR_ACTIVATION, RTU_ERR_ACTION (the
  * action space), RTU_ERR_SIZE (n_obs or n_hidden 0, n_embed or n_head 1 (a LayerNorm of one
  * unit outputs 0 whatever its input), any size above RTU_MAX_DIM, the network's
- * input n_x included, a flag other than 0 or 1, memoryless with prev_action or prev_reward, or a
- * buffer too large for size_t). */
+ * input n_x included, a flag other than 0 or 1, or a buffer too large for size_t). */
 rtu_status rtu_ac_check_shape(const rtu_ac_shape *shape);
 
 /* Sizes, for static buffers (the arguments are rtu_ac_shape's fields; activation does not count).

@@ -69,7 +69,6 @@ static rtu_status check_shape(const rtu_model *m)
         m->n_hidden > RTU_MAX_DIM || m->n_embed > RTU_MAX_DIM || m->n_head > RTU_MAX_DIM ||
         (m->n_trunks != 1 && m->n_trunks != 2) || !is_flag(m->prev_action) ||
         !is_flag(m->prev_reward) || !is_flag(m->memoryless) ||
-        (m->memoryless && (m->prev_action || m->prev_reward)) ||
         (m->n_actions == 0 && (m->n_trunks != 1 || m->prev_action))) {
         return RTU_ERR_SIZE;
     }

@@ -25,7 +25,8 @@
  * normalisation is the learner's at export (obs_inv_std = 1 / sqrt(var + 1e-8); reward_mean and
  * reward_scale = 1 / sqrt(var + 1e-8) of the rewards of its previous-reward input, or 0 and 1
  * without normalize_obs), frozen. memoryless: the RTU's state is
- * zeroed before every step, as the learner's memoryless baseline does.
+ * zeroed before every step, as the learner's memoryless baseline does (the extras of x, below,
+ * are still carried).
  *
  * The state holds everything a step carries to the next: [c; d] of each trunk (2n reals each,
  * the critic's then the actor's) and then the extras of x, the previous action (one-hot if
@@ -105,8 +106,7 @@ typedef struct {
 } rtu_model;
 
 /* Check a model once before use: kinds, sizes (each at most RTU_MAX_DIM; n_trunks 1 or 2; with
- * n_actions 0, one trunk and no previous action), flags 0 or 1 (memoryless without the
- * extras), pointers, every weight finite, |g|, |phi| < 1 and 0 < eta <= 1 (RTU_ERR_PARAM_RANGE),
+ * n_actions 0, one trunk and no previous action), flags 0 or 1, pointers, every weight finite, |g|, |phi| < 1 and 0 < eta <= 1 (RTU_ERR_PARAM_RANGE),
  * with prev_reward reward_mean finite and reward_scale finite and > 0, 0 < std_min < std_max for
  * a continuous actor (RTU_ERR_CONFIG). */
 rtu_status rtu_model_check(const rtu_model *model);

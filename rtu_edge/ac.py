@@ -110,7 +110,7 @@ class Shape(NamedTuple):
             raise ValueError(f"n_in: the network's input (n_in, plus n_actions with prev_action, "
                              f"plus 1 with prev_reward) must be at most {MAX_DIM}, got "
                              f"{self.n_x}")
-        net.check()  # memoryless with the past
+        net.check()
         raise ValueError(f"this network is too large to lay out (n_in {self.n_obs}, n_hidden "
                          f"{self.n_hidden}, n_embed {net.n_embed}, n_head {net.n_head}): "
                          f"{ffi.string(lib.rtu_status_str(status)).decode()}")

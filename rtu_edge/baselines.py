@@ -11,11 +11,13 @@ Control agents have ``ActorCritic``'s interface (``a = agent.act(obs)``, then
 - ``ZeroPredictor()``: predicts 0 at every step (prediction tasks; its MSRE is the mean squared
   return).
 - ``MemorylessAC``: ``ActorCritic`` on the C core with a memoryless network
-  (``ACNetwork(memoryless=True, prev_action=False, prev_reward=False)``): the same input layer,
-  RTU-sized feature layer and heads, config and learning rule, but the RTU's state and traces are
-  zeroed before every step, so its features depend on the current observation alone (a dense
-  layer with the RTU's activation), and it sees no previous action or reward. Same size as the
-  RTU agent it is compared with; it keeps checkpoints as any ActorCritic.
+  (``ACNetwork(memoryless=True)``): the same input layer, RTU-sized feature layer and heads,
+  config and learning rule, but the RTU's state and traces are zeroed before every step, so its
+  features depend on the current input alone (a dense layer with the RTU's activation). By
+  default it sees no previous action or reward; with ``prev_action=True, prev_reward=True`` its
+  input holds them, as the RTU agent's does when it takes them: the baseline for an agent given
+  the last step's action and reward (one step of the past as input, no memory). Same size as
+  the RTU agent it is compared with; it keeps checkpoints as any ActorCritic.
 - ``MemorylessTD``: TD(lambda) with the same ObGD or SGD and config on features that are the
   observation itself, with no recurrence (``rtu_edge.reference.td.MemorylessTD``).
 - ``GRUTDLambda`` and ``GRUActorCritic`` (``--agent gru``): the RTU's TD(lambda) and
@@ -229,9 +231,9 @@ class PatternLookup:
 
 class MemorylessAC(ActorCritic):
     """``ActorCritic`` without memory: ``MemorylessAC(n_in, n_hidden, n_actions, **kwargs)`` takes
-    ActorCritic's arguments (the C core by default) and sets the network's memoryless on and
-    prev_action, prev_reward off (a keyword asking otherwise is a ValueError). Its other network
-    fields (n_embed, n_head, shared) default to ACNetwork's, so it is the RTU agent's size."""
+    ActorCritic's arguments (the C core by default) and sets the network's memoryless on
+    (``memoryless=False`` is a ValueError). Its other network fields (n_embed, n_head, shared,
+    prev_action, prev_reward) default to ACNetwork's, so it is the RTU agent's size."""
 
     def __init__(self, n_in: int, n_hidden: int, n_actions: int, *,
                  network: ACNetwork | None = None, **kwargs):

@@ -138,7 +138,7 @@ class RunConfig:
     #: the control tasks); those not given take the config's defaults (TD: gamma is the task's)
     learner: dict = field(default_factory=dict)
     #: the actor-critic's network (fields of ACNetwork; control tasks only); those not given take
-    #: ACNetwork's defaults (the memoryless agent: memoryless, without previous action and reward)
+    #: ACNetwork's defaults (the memoryless agent's is memoryless)
     network: dict = field(default_factory=dict)
     #: "ac" (the streaming actor-critic) or "ppo" (PPO with RTRL; control tasks, the rtu and
     #: memoryless agents)
@@ -200,8 +200,8 @@ class RunConfig:
 
     def network_config(self) -> ACNetwork:
         """The actor-critic's ACNetwork, with the fields of ``network`` (the memoryless agent's
-        is memoryless and sees no previous action or reward). ValueError naming a field that is
-        not ACNetwork's, a network for a prediction task, or a memoryless agent given the past."""
+        is memoryless). ValueError naming a field that is not ACNetwork's, a network for a
+        prediction task, or a memoryless agent given memoryless false."""
         names = {f.name for f in dataclasses.fields(ACNetwork)}
         for key in self.network:
             if key not in names:
@@ -216,8 +216,7 @@ class RunConfig:
             return network
         if self.agent != "memoryless" or self.task in PREDICTION_TASKS:
             return ACNetwork(**self.network)
-        return ACNetwork(**memoryless_fields(self.network, "the memoryless agent (its network "
-                                                           "sees no past)"))
+        return ACNetwork(**memoryless_fields(self.network, "the memoryless agent"))
 
 
 class Interrupted(Exception):

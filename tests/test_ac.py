@@ -104,7 +104,8 @@ def test_float32_follows_the_same_actions_for_200_steps(action_kind, shared):
 def test_memoryless_and_plain_networks_match_the_reference():
     """The other shapes: no input layer and linear heads; the memoryless baseline."""
     for network in (ACNetwork(n_embed=0, n_head=0),
-                    ACNetwork(memoryless=True, prev_action=False, prev_reward=False)):
+                    ACNetwork(memoryless=True, prev_action=False, prev_reward=False),
+                    ACNetwork(memoryless=True, prev_action=True, prev_reward=True)):
         ref = learner("reference", network=network)
         c = learner("c", network=network)
         a_ref, _ = run(ref, "cartpole-p", 300)
@@ -265,7 +266,7 @@ def test_bad_input_and_order_are_refused_and_nothing_changes(backend, dtype):
     ({"n_embed": -1}, "n_embed"), ({"n_embed": 1}, "n_embed"), ({"n_head": 1}, "n_head"),
     ({"n_embed": 70000}, "n_embed"), ({"n_head": 1.5}, "n_head"),
     ({"n_head": 70000}, "n_head"), ({"shared": 2}, "shared"),
-    ({"memoryless": True, "prev_action": True}, "memoryless"), ({"network": "big"}, "network"),
+    ({"memoryless": 2}, "memoryless"), ({"network": "big"}, "network"),
     ({"config": ACNetwork()}, "config")])
 def test_bad_configuration_names_the_argument(backend, kwargs, name):
     args = {"n_actions": 2, "backend": backend}

@@ -31,7 +31,9 @@ NETWORKS = {"default": ACNetwork(),
             "shared": ACNetwork(n_embed=32, n_head=32, prev_action=True, prev_reward=True,
                                 shared=True),
             "plain": ACNetwork(n_embed=0, n_head=0),
-            "memoryless": ACNetwork(memoryless=True, prev_action=False, prev_reward=False)}
+            "memoryless": ACNetwork(memoryless=True, prev_action=False, prev_reward=False),
+            "memoryless with the past": ACNetwork(memoryless=True, prev_action=True,
+                                                  prev_reward=True)}
 
 
 class Stream:

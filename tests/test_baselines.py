@@ -191,8 +191,10 @@ def test_memoryless_ac_acts_as_actor_critic():
     cont = MemorylessAC(2, 8, 1, seed=1, action_kind="continuous", n_head=4)
     u = cont.act(np.zeros(2))
     assert u.shape == (1,) and np.all(np.isfinite(u)) and cont.network.n_head == 4
-    with pytest.raises(ValueError, match="prev_action"):
-        MemorylessAC(2, 8, 2, prev_action=True)
+    with pytest.raises(ValueError, match="memoryless must be True"):
+        MemorylessAC(2, 8, 2, memoryless=False)
+    with_past = MemorylessAC(2, 8, 2, prev_action=True, prev_reward=True)
+    assert with_past.network == ACNetwork(memoryless=True, prev_action=True, prev_reward=True)
 
 
 def test_memoryless_ac_is_the_rtu_agents_size():
@@ -206,12 +208,14 @@ def test_memoryless_ac_is_the_rtu_agents_size():
     assert memoryless.memory_bytes == without_past.memory_bytes
 
 
-def test_memoryless_features_depend_on_the_current_observation_alone():
+@pytest.mark.parametrize("past", [False, True])
+def test_memoryless_features_depend_on_the_current_input_alone(past):
     """After any step the RTU's features are those a zero state gives on the current input (the
-    reference's peek from the zero state); with memory they are not."""
+    reference's peek from the zero state); with memory they are not. With the previous action and
+    reward the current input holds them too (the last step, not a memory of earlier ones)."""
     for memoryless in (True, False):
         ac = ActorCritic(2, 6, 2, kind="nonlinear", seed=2, backend="reference", n_embed=4,
-                         memoryless=memoryless, prev_action=False, prev_reward=False)
+                         memoryless=memoryless, prev_action=past, prev_reward=past)
         rng = np.random.default_rng(0)
         obs = rng.normal(size=2)
         for t in range(40):

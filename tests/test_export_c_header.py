@@ -61,7 +61,9 @@ def test_model_is_the_cells_forward_pass(tmp_path, kind, activation):
 
 NETWORKS = {"separate": {}, "shared": {"shared": True}, "no layers": {"n_embed": 0, "n_head": 0},
             "no extras": {"prev_action": False, "prev_reward": False},
-            "memoryless": {"memoryless": True, "prev_action": False, "prev_reward": False}}
+            "memoryless": {"memoryless": True, "prev_action": False, "prev_reward": False},
+            "memoryless with the extras": {"memoryless": True, "prev_action": True,
+                                           "prev_reward": True}}
 
 
 @pytest.mark.parametrize("kind", ["nonlinear", "lru"])

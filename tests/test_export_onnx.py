@@ -120,6 +120,7 @@ def test_float64_checkpoint_and_a_bigger_model(tmp_path):
 NETWORKS = {"shared": {"shared": True}, "no layers": {"n_embed": 0, "n_head": 0},
             "no extras": {"prev_action": False, "prev_reward": False},
             "memoryless": {"memoryless": True, "prev_action": False, "prev_reward": False},
+            "memoryless with the extras": {"memoryless": True},
             "shared memoryless without layers": {"shared": True, "memoryless": True,
                                                  "prev_action": False, "prev_reward": False,
                                                  "n_embed": 0, "n_head": 0}}

@@ -22,9 +22,11 @@ C_H = 0.5  # a large entropy coefficient, so that a wrong entropy gradient shows
 EPS = 1e-6
 
 
-def make(kind, action_kind, m, k, shared, memoryless=False, **config):
+def make(kind, action_kind, m, k, shared, memoryless=False, past=None, **config):
+    """past: the previous action and reward as inputs (default: unless memoryless)."""
+    past = not memoryless if past is None else past
     network = ACNetwork(n_embed=m, n_head=k, shared=shared, memoryless=memoryless,
-                        prev_action=not memoryless, prev_reward=not memoryless)
+                        prev_action=past, prev_reward=past)
     args = dict(sparsity=0.5, std_min=0.05, std_max=100.0, entropy_coef=C_H)
     args.update(config)
     return AC(kind, "tanh", N_OBS, N_HIDDEN, action_kind, A, ACConfig(**args), 7, network)
@@ -121,10 +123,12 @@ def test_gradients_match_finite_differences(kind, action_kind, m, k, shared, sig
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_memoryless_gradients_match_finite_differences(kind):
+@pytest.mark.parametrize("past", [False, True])
+def test_memoryless_gradients_match_finite_differences(kind, past):
     """The memoryless network: state and traces zeroed before every step, so the whole gradient
-    (input layer too) is of the last step alone."""
-    ac = make(kind, "discrete", 3, 4, False, memoryless=True)
+    (input layer too) is of the last step alone; with the previous action and reward as inputs
+    too (past)."""
+    ac = make(kind, "discrete", 3, 4, False, memoryless=True, past=past)
     xs = np.random.default_rng(1).normal(size=(T, ac.n_x))
     for r in (0, 1):
         run(ac, xs)

@@ -166,8 +166,7 @@ def test_network_flags_reach_the_learner_and_resume_keeps_them(tmp_path, capsys)
 @pytest.mark.parametrize("argv,message", [
     (["--n-embed", "-1"], "integer >= 0"),
     (["--n-head", "70000"], "n_head"),
-    (["--memoryless", "--prev-action"], "--memoryless"),
-    (["--agent", "memoryless", "--prev-action"], "prev_action must be False"),
+    (["--agent", "memoryless", "--no-memoryless"], "memoryless must be True"),
 ])
 def test_bad_network_flags_are_clear_errors(tmp_path, capsys, argv, message):
     args = ["train", "--task", "cartpole-p", "--steps", "10", "--out", str(tmp_path / "r")]
@@ -196,6 +195,15 @@ def test_memoryless_agent_is_a_memoryless_actor_critic_that_resumes(tmp_path):
     assert ac.n_hidden == 6
     assert main(base + ["--steps", "600", "--resume"]) == 0
     assert ActorCritic.from_checkpoint(out / "checkpoint.rtu").steps >= 600
+
+
+def test_memoryless_agent_takes_the_previous_action_and_reward_when_asked(tmp_path):
+    """The baseline of an agent given the last step's action and reward: memoryless, with them."""
+    out = tmp_path / "m"
+    assert main(["train", "--task", "cartpole-p", "--hidden", "6", "--agent", "memoryless",
+                 "--prev-action", "--prev-reward", "--steps", "300", "--out", str(out)]) == 0
+    ac = ActorCritic.from_checkpoint(out / "checkpoint.rtu")
+    assert ac.network.memoryless and ac.network.prev_action and ac.network.prev_reward
 
 
 @pytest.mark.parametrize("task", ["trace-conditioning", "cartpole-p"])

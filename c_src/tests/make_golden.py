@@ -92,6 +92,7 @@ AC_CASES = [  # kind, activation, action kind, A, network, config
     ("lru", "tanh", "discrete", 3, net(n_embed=3, n_head=5), ACConfig()),
     ("lru", "identity", "continuous", 2, net(n_embed=0, n_head=0, shared=True),
      ACConfig(std_min=0.05, std_max=1.5)),
+    ("nonlinear", "relu", "discrete", 3, net(n_embed=0, n_head=4, memoryless=True), ACConfig()),
 ]
 AC_CKPT_CASES = (0, 2, 3, 5, 6)
 SIZE_CASES = [("linear", 3, 4), ("nonlinear", 3, 4), ("linear", 16, 64), ("nonlinear", 16, 64),

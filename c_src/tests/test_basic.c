@@ -245,8 +245,8 @@ void test_size_errors(int arg)
         CHECK_STATUS(rtu_ac_buffer_size(&s, &bytes), RTU_OK);
         s = good; s.shared = 2;                AC_SIZE_REFUSED(RTU_ERR_SIZE);
         s = good; s.prev_reward = -1;          AC_SIZE_REFUSED(RTU_ERR_SIZE);
-        s = good; s.memoryless = 1;            AC_SIZE_REFUSED(RTU_ERR_SIZE); /* with prev_* */
-        s.prev_action = s.prev_reward = 0;
+        s = good; s.memoryless = 2;            AC_SIZE_REFUSED(RTU_ERR_SIZE);
+        s.memoryless = 1; /* with prev_*: the past's last step as input, no memory */
         CHECK_STATUS(rtu_ac_buffer_size(&s, &bytes), RTU_OK);
         s = good; s.kind = (rtu_kind)3;        AC_SIZE_REFUSED(RTU_ERR_KIND);
         s = good; s.activation = (rtu_activation)3; AC_SIZE_REFUSED(RTU_ERR_ACTIVATION);

@@ -661,9 +661,12 @@ void test_ac_ckpt_refusals(int arg)
     put_u32(work + 68, 0u);
     AC_PATCHED("prev_action 0", RTU_ERR_CKPT_MISMATCH, NULL);
     memcpy(work, ck1, bytes);
-    put_u32(work + 76, 1u); /* memoryless with the extras: not a shape */
-    AC_PATCHED("memoryless 1", RTU_ERR_CKPT_MISMATCH, NULL);
+    put_u32(work + 76, 2u); /* not a flag */
+    AC_PATCHED("memoryless 2", RTU_ERR_CKPT_MISMATCH, NULL);
     CHECK_STATUS(rtu_ckpt_read_dims(work, bytes, &d), RTU_ERR_CKPT_MISMATCH);
+    memcpy(work, ck1, bytes);
+    put_u32(work + 76, 1u); /* memoryless with the extras: a shape, not this learner's */
+    AC_PATCHED("memoryless 1", RTU_ERR_CKPT_MISMATCH, NULL);
     memcpy(work, ck1, bytes);
     put_u32(work + 80, RTU_ACTIONS_CONTINUOUS);
     AC_PATCHED("continuous actions", RTU_ERR_CKPT_MISMATCH, NULL);

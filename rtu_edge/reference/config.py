@@ -167,11 +167,8 @@ class ACNetwork(LearnerConfig):
                              "normalised by running statistics of its own (raw with normalize_obs "
                              "off)")
     memoryless: bool = flag(False, help="the baseline without memory: the RTU's state is zeroed "
-                                        "before every step (needs prev_action, prev_reward off)")
-
-    def check(self) -> None:
-        if self.memoryless and (self.prev_action or self.prev_reward):
-            raise ValueError("memoryless needs prev_action and prev_reward off")
+                                        "before every step (with prev_action or prev_reward, "
+                                        "the past's last step is still an input)")
 
 
 @dataclass(frozen=True)
@@ -228,8 +225,9 @@ class PPOConfig(LearnerConfig):
                              "the states)")
 
 
-#: the ACNetwork fields of the memoryless baseline: no memory, and no past in its input
-MEMORYLESS = {"memoryless": True, "prev_action": False, "prev_reward": False}
+#: the ACNetwork fields of the memoryless baseline: no memory (its input holds the previous action
+#: and reward only if asked, as any network's: ACNetwork's defaults leave them out)
+MEMORYLESS = {"memoryless": True}
 
 
 def memoryless_fields(fields: dict, who: str) -> dict:
