@@ -7,7 +7,9 @@ the budget; each run's step at that budget is taken as its steps x budget / its 
 speed taken as constant over the run; both ran in the same sweep, so under the same load), and
 its score there is the mean return of its latest `window` episodes up to that step
 (metrics.csv). Printed: each label's mean score at equal time with a 95% BCa bootstrap interval
-(rtu_edge.report), and the paired difference's.
+(rtu_edge.report), and the paired difference's: to one decimal where the scores reach 10 or
+more (returns of the control tasks), else to 4 significant digits as the sweep's report gives
+them (POPGym's returns lie in [-1, 1]; pass --window 100, its score's window).
 """
 
 from __future__ import annotations
@@ -50,10 +52,13 @@ def main(argv=None) -> int:
             scores[label].append(score_at(args.out / "runs" / label / f"seed-{seed}" /
                                           "metrics.csv", step, args.window))
 
+    large = max(abs(np.mean(scores[label])) for label in (a, b)) >= 10
+    number = "{:.1f}".format if large else "{:.4g}".format
+
     def ci(values) -> str:
         values = np.asarray(values, dtype=float)
         low, high = bootstrap_ci(values, np.mean, "BCa")
-        return f"{np.mean(values):.1f} [{low:.1f}, {high:.1f}]"
+        return f"{number(np.mean(values))} [{number(low)}, {number(high)}]"
 
     print(f"{len(seeds)} seeds ({seeds[0]}-{seeds[-1]}); budget: the shorter run of each seed, "
           f"median {np.median(budgets):.1f} s; mean of the last {args.window} episodes by then "
