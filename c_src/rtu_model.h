@@ -106,7 +106,8 @@ typedef struct {
 } rtu_model;
 
 /* Check a model once before use: kinds, sizes (each at most RTU_MAX_DIM; n_trunks 1 or 2; with
- * n_actions 0, one trunk and no previous action), flags 0 or 1, pointers, every weight finite, |g|, |phi| < 1 and 0 < eta <= 1 (RTU_ERR_PARAM_RANGE),
+ * n_actions 0, one trunk and no previous action), flags 0 or 1, pointers, every weight
+ * finite, |g|, |phi| < 1 and 0 < eta <= 1 (RTU_ERR_PARAM_RANGE),
  * with prev_reward reward_mean finite and reward_scale finite and > 0, 0 < std_min < std_max for
  * a continuous actor (RTU_ERR_CONFIG). */
 rtu_status rtu_model_check(const rtu_model *model);
