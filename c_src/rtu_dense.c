@@ -35,7 +35,7 @@ static rtu_real lane_sum(const rtu_real *v, size_t count, rtu_real a, int square
     return rtu_lanes_total(acc);
 }
 
-rtu_real rtu_ln_lrelu(rtu_real *y_hat, rtu_real *out, size_t count)
+rtu_real rtu_ln_lrelu(rtu_real *restrict y_hat, rtu_real *restrict out, size_t count)
 {
     size_t i;
     rtu_real mean, var, inv_std;
@@ -76,12 +76,14 @@ void rtu_dense_backward(const rtu_real *w, const rtu_real *x, const rtu_real *dy
         const rtu_real g = dy[i];
         rtu_real *restrict gw = grad + i * n_in;
         const rtu_real *restrict wi = w + i * n_in;
-        for (j = 0; j < n_in; ++j) {
-            gw[j] = decay * gw[j] + g * x[j];
-        }
-        if (dx != NULL) {
+        if (dx != NULL) { /* one pass over the row for both */
             for (j = 0; j < n_in; ++j) {
+                gw[j] = decay * gw[j] + g * x[j];
                 dx[j] += g * wi[j];
+            }
+        } else {
+            for (j = 0; j < n_in; ++j) {
+                gw[j] = decay * gw[j] + g * x[j];
             }
         }
         grad_b[i] = decay * grad_b[i] + g;

@@ -45,9 +45,9 @@ static inline float rtu_tanhf(float x)
 /* a * b + c. With -DRTU_FUSED, fused (one rounding) where the target has a fast FMA (C99's
  * FP_FAST_FMAF for float, FP_FAST_FMA for double: aarch64, x86-64 built with -march=native on an
  * FMA machine); else as written, so that the default builds of x86-64, aarch64 and armhf compute
- * the same bits (a learner trained on a laptop goes on identically on a Raspberry Pi). The O(n d)
- * kernels use it; the rest of the core, the PRNG and the initialisation (which must match the
- * reference bit for bit) never fuse. RTU_EDGE_NATIVE=1 builds the Python extension with it. */
+ * the same bits (a learner trained on a laptop goes on identically on a Raspberry Pi). The cell's O(n d)
+ * kernels use it; the rest of the core (rtu_dot included), the PRNG and the initialisation (which
+ * must match the reference bit for bit) never fuse. RTU_EDGE_NATIVE=1 builds the Python extension with it. */
 #if defined(RTU_FUSED) && defined(RTU_DOUBLE) && defined(FP_FAST_FMA)
 #define RTU_FMA(a, b, c) fma(a, b, c)
 #elif defined(RTU_FUSED) && !defined(RTU_DOUBLE) && defined(FP_FAST_FMAF)
@@ -125,7 +125,9 @@ static inline rtu_real rtu_sum_abs(const rtu_real *restrict v, size_t count)
 }
 
 /* a . x in RTU_LANES partial sums (the tail into the first), as rtu_sum_abs; below RTU_LANES
- * entries, the one running sum that is. */
+ * entries, the one running sum that is. Never fused, in any build: gcc 12 leaves a dot of fmaf
+ * lanes scalar once it is inlined into a loop over rows (a dense layer's), where the unfused
+ * lanes vectorise; rtu_model.c's batched rows (lane_block) add as it does. */
 static inline rtu_real rtu_dot(const rtu_real *restrict a, const rtu_real *restrict x, size_t count)
 {
     rtu_real acc[RTU_LANES] = {0};
@@ -133,17 +135,17 @@ static inline rtu_real rtu_dot(const rtu_real *restrict a, const rtu_real *restr
     if (count < RTU_LANES) {
         rtu_real s = 0;
         for (; i < count; ++i) {
-            s = RTU_FMA(a[i], x[i], s);
+            s += a[i] * x[i];
         }
         return s;
     }
     for (; i + RTU_LANES <= count; i += RTU_LANES) {
         for (l = 0; l < RTU_LANES; ++l) {
-            acc[l] = RTU_FMA(a[i + l], x[i + l], acc[l]);
+            acc[l] += a[i + l] * x[i + l];
         }
     }
     for (; i < count; ++i) {
-        acc[0] = RTU_FMA(a[i], x[i], acc[0]);
+        acc[0] += a[i] * x[i];
     }
     return rtu_lanes_total(acc);
 }
@@ -226,7 +228,7 @@ void rtu_dense_forward(const rtu_real *w, const rtu_real *x, size_t n_in, size_t
 
 /* On entry y_hat holds y (count reals); on return y_hat = LN(y) and out = lrelu(y_hat). Returns
  * 1 / sqrt(var(y) + RTU_LN_EPS). */
-rtu_real rtu_ln_lrelu(rtu_real *y_hat, rtu_real *out, size_t count);
+rtu_real rtu_ln_lrelu(rtu_real *restrict y_hat, rtu_real *restrict out, size_t count);
 
 /* Back through lrelu and LN, in place: on entry d = dL/dout, on return d = dL/dy, from the
  * forward's y_hat and inv_std:

@@ -390,8 +390,8 @@ size_t rtu_model_batch_work_reals(const rtu_model *m, size_t count)
 #define RTU_MODEL_BLOCK 16u
 
 /* Lane l of rtu_dot for RTU_MODEL_BLOCK samples from b0 into a[b0 ..]: the row's entries l,
- * l + RTU_LANES, ... below full, in order, then (lane 0) the tail from full, each added by RTU_FMA
- * to the sample's running sum from 0, the sums in registers. xt: the inputs transposed. */
+ * l + RTU_LANES, ... below full, in order, then (lane 0) the tail from full, each added (unfused,
+ * as rtu_dot) to the sample's running sum from 0, the sums in registers. xt: the inputs transposed. */
 static void lane_block(const rtu_real *wi, const rtu_real *restrict xt, size_t count, size_t b0,
                        size_t l, size_t full, size_t n_in, rtu_real *restrict a)
 {
@@ -400,13 +400,13 @@ static void lane_block(const rtu_real *wi, const rtu_real *restrict xt, size_t c
     for (j = l; j < full; j += RTU_LANES) {
         const rtu_real wij = wi[j], *restrict xj = xt + j * count + b0;
         for (b = 0; b < RTU_MODEL_BLOCK; ++b) {
-            s[b] = RTU_FMA(wij, xj[b], s[b]);
+            s[b] += wij * xj[b];
         }
     }
     for (j = l == 0 ? full : n_in; j < n_in; ++j) {
         const rtu_real wij = wi[j], *restrict xj = xt + j * count + b0;
         for (b = 0; b < RTU_MODEL_BLOCK; ++b) {
-            s[b] = RTU_FMA(wij, xj[b], s[b]);
+            s[b] += wij * xj[b];
         }
     }
     for (b = 0; b < RTU_MODEL_BLOCK; ++b) {
@@ -426,13 +426,13 @@ static void lane_rest(const rtu_real *wi, const rtu_real *restrict xt, size_t co
     for (j = l; j < full; j += RTU_LANES) {
         const rtu_real wij = wi[j], *restrict xj = xt + j * count;
         for (b = b0; b < b0 + nb; ++b) {
-            a[b] = RTU_FMA(wij, xj[b], a[b]);
+            a[b] += wij * xj[b];
         }
     }
     for (j = l == 0 ? full : n_in; j < n_in; ++j) {
         const rtu_real wij = wi[j], *restrict xj = xt + j * count;
         for (b = b0; b < b0 + nb; ++b) {
-            a[b] = RTU_FMA(wij, xj[b], a[b]);
+            a[b] += wij * xj[b];
         }
     }
 }
