@@ -6,8 +6,9 @@ rounds for each:
 
 * peak            benchmarks/bench_peak.c, float32 FMA throughput of one core (-march=native);
 * default build   benchmarks/bench_cell.c on this tree's core at the default flags (-O3), float32;
-* native build    the same at -O3 -march=native -DRTU_FUSED (what RTU_EDGE_NATIVE=1 builds the
-                  extension with);
+* native build    the same at -O3 plus rtu_edge._build.NATIVE_FLAGS (-march=native -DRTU_FUSED
+                  -DRTU_FAST_DERIVED -fno-math-errno: what RTU_EDGE_NATIVE=1 builds the extension
+                  with);
 * baseline        with ``--baseline DIR``: bench_cell.c on another core's sources (DIR is a c_src/
                   directory, e.g. of a git worktree of an earlier commit) at the default flags;
 * learner         benchmarks/bench_loop.c in each of those builds (the whole core): a transition
@@ -43,12 +44,13 @@ from typing import Optional
 
 import _cprogram
 from _cprogram import ROOT, compiler_version, cpu_model
+from rtu_edge._build import NATIVE_FLAGS
 from rtu_edge.flops import ac_flops_per_step, flops_per_step
 from rtu_edge.reference.config import ACNetwork
 from rtu_edge.train import RunConfig
 
 CELL_SOURCES = ("rtu_status.c", "rtu_prng.c", "rtu_cell.c")
-NATIVE = ["-march=native", "-DRTU_FUSED"]
+NATIVE = NATIVE_FLAGS
 CONFIGS = (("linear", 64, 16), ("nonlinear", 64, 16), ("linear", 128, 16), ("linear", 256, 16),
            ("linear", 512, 16), ("linear", 1024, 16))
 QUICK_CONFIGS = (("linear", 64, 16),)

@@ -8,9 +8,20 @@
 #include "rtu.h"
 #include "rtu_internal.h"
 
-/* The arithmetic of the derived cache (rtu_cell_refresh): double by default, in both builds;
- * float with -DRTU_DERIVED_FLOAT in the float build, for FPUs without double (see rtu.h). */
-#if defined(RTU_DERIVED_FLOAT) && !defined(RTU_DOUBLE)
+/* The arithmetic of the derived cache (rtu_cell_refresh): double by default, in both builds,
+ * libm's; in the float build, float with -DRTU_DERIVED_FLOAT, for FPUs without double (see
+ * rtu.h), or double without libm's calls with -DRTU_FAST_DERIVED (rtu_internal.h; the native
+ * build), whose loop vectorises. */
+#if defined(RTU_FAST_DERIVED) && defined(RTU_DERIVED_FLOAT)
+#error "RTU_FAST_DERIVED and RTU_DERIVED_FLOAT are two arithmetics of the same cache: pick one"
+#endif
+#if defined(RTU_FAST_DERIVED) && !defined(RTU_DOUBLE)
+#define RTU_D_FAST 1
+typedef double rtu_derived;
+#define RTU_D_EXP rtu_exp_fast
+#define RTU_D_EXPM1 rtu_expm1_fast
+#define RTU_D_SQRT sqrt
+#elif defined(RTU_DERIVED_FLOAT) && !defined(RTU_DOUBLE)
 typedef float rtu_derived;
 #define RTU_D_EXP expf
 #define RTU_D_EXPM1 expm1f
@@ -317,30 +328,59 @@ rtu_status rtu_cell_refresh_bounded(rtu_cell *cell)
     return status;
 }
 
-/* The derived cache from checked params. */
-static void derive(rtu_cell *cell)
+/* derive's loop, on restrict arrays (distinct parts of the cell's buffer), so that it can
+ * vectorise */
+static void derive_units(size_t n, const rtu_real *restrict nu_log,
+                         const rtu_real *restrict theta_log, rtu_real *restrict nu_out,
+                         rtu_real *restrict theta_out, rtu_real *restrict g,
+                         rtu_real *restrict phi, rtu_real *restrict eta_out,
+                         rtu_real *restrict deta)
 {
     size_t k;
     /* In double in both builds (unless RTU_DERIVED_FLOAT), rounded once: a float phase error of
      * a few ulps would grow linearly over a unit's memory (about 1 / (1 - r) steps). O(n), only
      * when params change. */
-    for (k = 0; k < cell->n_hidden; ++k) {
-        rtu_derived nu = RTU_D_EXP((rtu_derived)cell->nu_log[k]);
-        rtu_derived theta = RTU_D_EXP((rtu_derived)cell->theta_log[k]);
+    for (k = 0; k < n; ++k) {
+        rtu_derived nu = RTU_D_EXP((rtu_derived)nu_log[k]);
+        rtu_derived theta = RTU_D_EXP((rtu_derived)theta_log[k]);
         rtu_derived r = RTU_D_EXP(-nu);
         rtu_derived eta = RTU_D_SQRT(-RTU_D_EXPM1((rtu_derived)-2 * nu)); /* 1 - r^2, no cancellation */
-        cell->nu[k] = (rtu_real)nu;
-        cell->theta[k] = (rtu_real)theta;
-        cell->g[k] = (rtu_real)(r * RTU_D_COS(theta));
-        cell->phi[k] = (rtu_real)(r * RTU_D_SIN(theta));
+        rtu_derived sin_theta, cos_theta;
+#ifdef RTU_D_FAST
+        rtu_sincos_fast(theta, &sin_theta, &cos_theta);
+#else
+        sin_theta = RTU_D_SIN(theta);
+        cos_theta = RTU_D_COS(theta);
+#endif
+        nu_out[k] = (rtu_real)nu;
+        theta_out[k] = (rtu_real)theta;
+        g[k] = (rtu_real)(r * cos_theta);
+        phi[k] = (rtu_real)(r * sin_theta);
         if (eta < (rtu_derived)RTU_ETA_MIN) {
-            cell->eta[k] = RTU_ETA_MIN;
-            cell->deta[k] = 0; /* eta is the constant floor here */
+            eta_out[k] = RTU_ETA_MIN;
+            deta[k] = 0; /* eta is the constant floor here */
         } else {
-            cell->eta[k] = (rtu_real)eta;
-            cell->deta[k] = (rtu_real)(r * r * nu / eta);
+            eta_out[k] = (rtu_real)eta;
+            deta[k] = (rtu_real)(r * r * nu / eta);
         }
     }
+#ifdef RTU_D_FAST
+    for (k = 0; k < n; ++k) { /* the phases beyond rtu_sincos_fast's domain */
+        if (theta_out[k] > (rtu_real)RTU_FAST_SINCOS_MAX) { /* the loop's theta and r again */
+            double theta = rtu_exp_fast((double)theta_log[k]);
+            double r = rtu_exp_fast(-rtu_exp_fast((double)nu_log[k]));
+            g[k] = (rtu_real)(r * cos(theta));
+            phi[k] = (rtu_real)(r * sin(theta));
+        }
+    }
+#endif
+}
+
+/* The derived cache from checked params. */
+static void derive(rtu_cell *cell)
+{
+    derive_units(cell->n_hidden, cell->nu_log, cell->theta_log, cell->nu, cell->theta, cell->g,
+                 cell->phi, cell->eta, cell->deta);
 }
 
 void rtu_cell_wrap_phases(rtu_cell *cell, rtu_real *ratio)

@@ -3,6 +3,8 @@
 #define RTU_INTERNAL_H
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "rtu.h"
 #include "rtu_ac.h"
@@ -27,6 +29,86 @@ static inline float rtu_tanhf(float x)
     return y > 1.0f ? 1.0f : (y < -1.0f ? -1.0f : y);
 }
 
+/* The derived cache's transcendentals in double without libm, for the float build's
+ * -DRTU_FAST_DERIVED (the native build; rtu_cell.c): exp, expm1, sin and cos from their Taylor
+ * polynomials after range reduction (by ln 2 for exp and expm1; by pi / 2 in three parts of 33
+ * bits and a fourth for sin and cos), with selects and no branch, so that the loop over units
+ * vectorises where libm's calls kept it scalar. Domains, those the cache gives them: exp on
+ * [-708, 20] (0 below -708, where libm's is below 2^-1021 and the float cache 0 either way),
+ * expm1 on [-1e9, 0.35], sin and cos on [0, RTU_FAST_SINCOS_MAX] (rtu_cell.c calls libm's for
+ * phases beyond). Their largest relative error against libm there is RTU_FAST_MAX_ERROR, about
+ * 3 ulps (the C test cell/fast_derived_error measures it); rounded to float, the cache differs
+ * from libm's by a last bit at most, and rarely. The double build keeps libm. */
+#define RTU_FAST_MAX_ERROR 6e-16
+#define RTU_FAST_SINCOS_MAX 64.0
+#define RTU_FAST_SHIFT 6755399441055744.0 /* 1.5 2^52: adding it rounds a double to an integer */
+
+/* 2^n for the integer n that RTU_FAST_SHIFT's sum k holds in its low bits, -1022 <= n <= 1023 */
+static inline double rtu_fast_pow2(double k)
+{
+    const double shift = RTU_FAST_SHIFT;
+    uint64_t bits, base;
+    double scale;
+    memcpy(&bits, &k, sizeof bits);
+    memcpy(&base, &shift, sizeof base);
+    bits = (bits - base + 1023u) << 52;
+    memcpy(&scale, &bits, sizeof scale);
+    return scale;
+}
+
+/* sum of t^i / (i + 1)! for i = 0 .. 12: e^t = 1 + t (that), e^t - 1 = t (that) */
+static inline double rtu_fast_exp_series(double t)
+{
+    return (((((((((((t * (1.0 / 6227020800.0) + 1.0 / 479001600.0) * t + 1.0 / 39916800.0) * t +
+                   1.0 / 3628800.0) * t + 1.0 / 362880.0) * t + 1.0 / 40320.0) * t +
+                1.0 / 5040.0) * t + 1.0 / 720.0) * t + 1.0 / 120.0) * t + 1.0 / 24.0) * t +
+             1.0 / 6.0) * t + 0.5) * t + 1.0;
+}
+
+static inline double rtu_exp_fast(double x)
+{
+    const double shift = RTU_FAST_SHIFT;
+    double xc = x < -708.0 ? -708.0 : x;
+    double k = xc * 1.4426950408889634 + shift, n = k - shift; /* n = round(x / ln 2) */
+    double t = (xc - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
+    double y = (1.0 + t * rtu_fast_exp_series(t)) * rtu_fast_pow2(k); /* e^t 2^n */
+    return x < -708.0 ? 0.0 : y;
+}
+
+/* e^x - 1 without cancellation near 0: the series x (1 + x/2 + ...) for |x| < ln 2 / 2, else
+ * exp(x) - 1 (then |e^x - 1| > 0.29) */
+static inline double rtu_expm1_fast(double x)
+{
+    double small = x * rtu_fast_exp_series(x);
+    double large = rtu_exp_fast(x) - 1.0;
+    return fabs(x) < 0.34657359027997264 ? small : large;
+}
+
+/* sin and cos of x = q pi/2 + t, |t| <= pi/4: the series of sin t (to t^15) and cos t (to t^16),
+ * swapped and signed by q mod 4 */
+static inline void rtu_sincos_fast(double x, double *sin_x, double *cos_x)
+{
+    const double shift = RTU_FAST_SHIFT;
+    double k = x * 0.63661977236758134 + shift, q = k - shift; /* q = round(x / (pi / 2)) */
+    double t = (((x - q * 1.57079632673412561417) - q * 6.07710050630396597660e-11) -
+                q * 2.02226624871116645580e-21) - q * 8.47842766036889956997e-32;
+    double u = t * t, s, c;
+    uint64_t bits, base, quadrant;
+    s = t + t * u * (((((((u * (-1.0 / 1307674368000.0) + 1.0 / 6227020800.0) * u -
+                          1.0 / 39916800.0) * u + 1.0 / 362880.0) * u - 1.0 / 5040.0) * u +
+                       1.0 / 120.0) * u) - 1.0 / 6.0);
+    c = 1.0 + u * (((((((((u * (1.0 / 20922789888000.0) - 1.0 / 87178291200.0) * u +
+                           1.0 / 479001600.0) * u - 1.0 / 3628800.0) * u + 1.0 / 40320.0) * u -
+                        1.0 / 720.0) * u + 1.0 / 24.0) * u) - 0.5));
+    memcpy(&bits, &k, sizeof bits);
+    memcpy(&base, &shift, sizeof base);
+    quadrant = bits - base; /* q mod 4 in its low bits */
+    *sin_x = (quadrant & 1u) ? c : s;
+    *cos_x = (quadrant & 1u) ? s : c;
+    *sin_x = (quadrant & 2u) ? -*sin_x : *sin_x;
+    *cos_x = ((quadrant + 1u) & 2u) ? -*cos_x : *cos_x;
+}
+
 /* libm in rtu_real's precision (and the float build's tanh above) */
 #ifdef RTU_DOUBLE
 #define RTU_TANH tanh
@@ -45,9 +127,10 @@ static inline float rtu_tanhf(float x)
 /* a * b + c. With -DRTU_FUSED, fused (one rounding) where the target has a fast FMA (C99's
  * FP_FAST_FMAF for float, FP_FAST_FMA for double: aarch64, x86-64 built with -march=native on an
  * FMA machine); else as written, so that the default builds of x86-64, aarch64 and armhf compute
- * the same bits (a learner trained on a laptop goes on identically on a Raspberry Pi). The cell's O(n d)
- * kernels use it; the rest of the core (rtu_dot included), the PRNG and the initialisation (which
- * must match the reference bit for bit) never fuse. RTU_EDGE_NATIVE=1 builds the Python extension with it. */
+ * the same bits (a learner trained on a laptop goes on identically on a Raspberry Pi). The cell's
+ * O(n d) kernels use it; the rest of the core (rtu_dot included), the PRNG and the
+ * initialisation (which must match the reference bit for bit) never fuse. RTU_EDGE_NATIVE=1
+ * builds the Python extension with it. */
 #if defined(RTU_FUSED) && defined(RTU_DOUBLE) && defined(FP_FAST_FMA)
 #define RTU_FMA(a, b, c) fma(a, b, c)
 #elif defined(RTU_FUSED) && !defined(RTU_DOUBLE) && defined(FP_FAST_FMAF)

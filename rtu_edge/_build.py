@@ -6,10 +6,11 @@ Every c_src/*.c is compiled. The declarations come from the public headers thems
 c_src/rtu*.h but rtu_internal.h), run through the C preprocessor so that their macros and comments
 are gone and cffi can read them; no copy of them is kept here.
 
-``RTU_EDGE_NATIVE=1`` at install time builds for the installing machine's CPU (-march=native: its
-vector width; and -DRTU_FUSED: fused multiply-adds in the cell's kernels, rtu_internal.h's
-RTU_FMA, whose results differ from the default build's by rounding). The extension then runs only
-on CPUs like it; the default build runs on any x86-64 or aarch64 and fuses nothing.
+``RTU_EDGE_NATIVE=1`` at install time builds for the installing machine's CPU (NATIVE_FLAGS:
+-march=native, its vector width; -DRTU_FUSED, fused multiply-adds in the cell's kernels,
+rtu_internal.h's RTU_FMA; -DRTU_FAST_DERIVED, the float build's derived cache without libm's
+calls; results differ from the default build's by rounding). The extension then runs only on CPUs
+like it; the default build runs on any x86-64 or aarch64 and fuses nothing.
 
 On x86-64 the default install also builds the same sources for AVX2 (``_rtu_f32_avx2``,
 ``_rtu_f64_avx2``: -mavx2, still without contraction, so the same bits as the baseline modules:
@@ -49,6 +50,11 @@ def header_declarations(defines: list) -> str:
     return result.stdout
 
 
+#: the native build's flags (RTU_EDGE_NATIVE=1; the benchmarks and tests build it with these):
+#: this CPU's instructions, fused multiply-adds in the cell's kernels, the derived cache without
+#: libm's calls, and -fno-math-errno, without which gcc keeps that cache's loop scalar for its
+#: sqrt (the core never reads errno)
+NATIVE_FLAGS = ["-march=native", "-DRTU_FUSED", "-DRTU_FAST_DERIVED", "-fno-math-errno"]
 #: the AVX2 variant's flags (x86-64 only); the baseline module's rtu_edge_cpu_avx2() checks the
 #: same feature
 AVX2_FLAGS = ["-mavx2"]
@@ -82,7 +88,7 @@ def make_ffi(real: str, variant: str = "") -> cffi.FFI:
     if not variant:
         ffi.cdef("static int rtu_edge_cpu_avx2(void);")
         source += CPU_CHECK
-    flags = {"": ["-march=native", "-DRTU_FUSED"] if NATIVE == "1" else [],
+    flags = {"": NATIVE_FLAGS if NATIVE == "1" else [],
              "avx2": AVX2_FLAGS}[variant]
     suffix = ("f64" if real == "double" else "f32") + (f"_{variant}" if variant else "")
     ffi.set_source(

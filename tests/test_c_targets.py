@@ -1,8 +1,7 @@
 """The C core builds on its own (c_src/Makefile, no Python) for every target, and its C unit tests
 (c_src/tests/) pass on the host and, under qemu, on aarch64 and armhf, in both precisions, and on
-the host under ASan and UBSan (make test-sanitize) and in the native build (-march=native
--DRTU_FUSED); the
-Cortex-M4 library builds warning-free;
+the host under ASan and UBSan (make test-sanitize) and in the native build (rtu_edge._build's
+NATIVE_FLAGS); the Cortex-M4 library builds warning-free;
 c_src/tests/golden.h is what make_golden.py writes.
 
 A missing cross compiler or qemu skips its test, except under CI (CI=true), where .ci/run
@@ -22,6 +21,7 @@ import numpy as np
 import pytest
 
 import ckpt_codec as ck
+from rtu_edge._build import NATIVE_FLAGS
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 C_SRC = ROOT / "c_src"
@@ -103,12 +103,13 @@ def test_c_unit_tests_pass_with_the_derived_cache_in_float(target, tmp_path):
 
 @pytest.mark.parametrize("precision", ["float", "double"])
 def test_c_unit_tests_pass_in_the_native_build(precision, tmp_path):
-    """-march=native -DRTU_FUSED (what RTU_EDGE_NATIVE=1 builds the extension with): on an FMA
-    machine the cell's kernels fuse (RTU_FMA), and the tolerances against the reference hold."""
+    """NATIVE_FLAGS (what RTU_EDGE_NATIVE=1 builds the extension with): on an FMA machine the
+    cell's kernels fuse (RTU_FMA), the float build's derived cache runs without libm's calls
+    (RTU_FAST_DERIVED), and the tolerances against the reference hold."""
     require("host")
-    result = make(tmp_path, "test", f"PRECISION={precision}",
-                  "EXTRA_CFLAGS=-march=native -DRTU_FUSED")
-    assert "-march=native -DRTU_FUSED" in result.stdout
+    flags = " ".join(NATIVE_FLAGS)
+    result = make(tmp_path, "test", f"PRECISION={precision}", f"EXTRA_CFLAGS={flags}")
+    assert flags in result.stdout
     check_clean_build(result)
     check_test_output(result, precision)
 

@@ -210,6 +210,66 @@ void test_cell_state_limit(int kind)
     check_note("%s: refused at step %u", kind_names[kind], (unsigned)steps);
 }
 
+/* The fast derived cache's transcendentals (rtu_internal.h, -DRTU_FAST_DERIVED; compiled and
+ * checked in every build): within RTU_FAST_MAX_ERROR of libm, relatively, over their domains:
+ * exp on [-708, 20] (uniform and log-spaced; 0 below -708, where libm's is below 2^-1021), expm1
+ * on [-1e9, 0.35] (log-spaced from 1e-12 and uniform on [-1, 0.35]), sin and cos on
+ * (0, RTU_FAST_SINCOS_MAX] (uniform, log-spaced from 1e-9, and within 1e-6 of each multiple of
+ * pi / 2). About a million values. */
+static void fast_note(double got, double want, double x, double *worst, double *worst_x)
+{
+    double err = want == 0 ? fabs(got) : fabs(got - want) / fabs(want);
+    if (!(err <= *worst)) { /* NaN too */
+        *worst = err;
+        *worst_x = x;
+    }
+}
+
+void test_fast_derived_error(int arg)
+{
+    double worst[4] = {0}, at[4] = {0}, x, s, c;
+    const char *names[4] = {"exp", "expm1", "sin", "cos"};
+    unsigned long i, n = 100000ul, count = 0;
+    int f;
+    (void)arg;
+    for (i = 0; i <= n; ++i) {
+        double u = (double)i / (double)n;
+        x = -708.0 + 728.0 * u;
+        fast_note(rtu_exp_fast(x), exp(x), x, &worst[0], &at[0]);
+        x = pow(10.0, -12.0 + 13.3 * u); /* 1e-12 .. 20 */
+        fast_note(rtu_exp_fast(x), exp(x), x, &worst[0], &at[0]);
+        fast_note(rtu_exp_fast(-x), exp(-x), -x, &worst[0], &at[0]);
+        x = -pow(10.0, -12.0 + 21.0 * u); /* -1e-12 .. -1e9 */
+        fast_note(rtu_expm1_fast(x), expm1(x), x, &worst[1], &at[1]);
+        x = -1.0 + 1.35 * u;
+        fast_note(rtu_expm1_fast(x), expm1(x), x, &worst[1], &at[1]);
+        x = RTU_FAST_SINCOS_MAX * u;
+        x = x > 0 ? x : 1e-9;
+        rtu_sincos_fast(x, &s, &c);
+        fast_note(s, sin(x), x, &worst[2], &at[2]);
+        fast_note(c, cos(x), x, &worst[3], &at[3]);
+        x = pow(10.0, -9.0 + 10.806 * u); /* 1e-9 .. 64 */
+        rtu_sincos_fast(x, &s, &c);
+        fast_note(s, sin(x), x, &worst[2], &at[2]);
+        fast_note(c, cos(x), x, &worst[3], &at[3]);
+        x = 1.5707963267948966 * (double)(1u + i % 40u) + 2e-6 * ((double)(i / 40u) / 2500.0 - 1);
+        rtu_sincos_fast(x, &s, &c);
+        fast_note(s, sin(x), x, &worst[2], &at[2]);
+        fast_note(c, cos(x), x, &worst[3], &at[3]);
+        count += 10;
+    }
+    CHECK(rtu_exp_fast(-708.5) == 0 && rtu_exp_fast(-745.2) == 0 && rtu_exp_fast(-1e9) == 0 &&
+              exp(-708.5) < 0x1p-1021,
+          "exp below -708: 0");
+    CHECK(rtu_expm1_fast(-1e9) == -1 && rtu_expm1_fast(0) == 0, "expm1 at -1e9 and 0");
+    for (f = 0; f < 4; ++f) {
+        CHECK(worst[f] <= RTU_FAST_MAX_ERROR, "%s: relative error %.3g at x = %.17g above "
+              "RTU_FAST_MAX_ERROR %g", names[f], worst[f], at[f], RTU_FAST_MAX_ERROR);
+    }
+    check_note("%lu values; largest relative errors: exp %.2g, expm1 %.2g, sin %.2g, cos %.2g",
+               count, worst[0], worst[1], worst[2], worst[3]);
+}
+
 /* The float build's tanh (rtu_internal.h): within RTU_TANH_MAX_ERROR of tanh in double over
  * every 1024th float of [0, 12] (its bit patterns, so that small x are as well covered as large)
  * and a uniform grid of [-12, 12], odd, within [-1, 1], 0 at 0, +-1 at +-Inf and NaN at NaN.
