@@ -23,8 +23,10 @@
  * update) is computed in double in both builds, so that a float build's phases drift from the
  * reference's by no more than rounding. On an FPU without double (Cortex-M4F) that costs about 90%
  * of a learner step in software double; -DRTU_DERIVED_FLOAT (float build only) computes it in float
- * instead. The learner's gradients stay exact for the cell it runs; only its agreement with the
- * reference loosens (firmware_examples/cortex_m/README.md has the figures).
+ * instead, with the core's own exp, expm1, sin and cos. The learner's gradients stay exact for the
+ * cell it runs; only its agreement with the reference loosens (firmware_examples/cortex_m/README.md
+ * has the figures). -DRTU_FAST_DERIVED (float build only; the native build) keeps it in double but
+ * without libm's calls, so that its loop vectorises.
  */
 #ifndef RTU_H
 #define RTU_H

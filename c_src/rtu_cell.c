@@ -9,22 +9,26 @@
 #include "rtu_internal.h"
 
 /* The arithmetic of the derived cache (rtu_cell_refresh): double by default, in both builds,
- * libm's; in the float build, float with -DRTU_DERIVED_FLOAT, for FPUs without double (see
- * rtu.h), or double without libm's calls with -DRTU_FAST_DERIVED (rtu_internal.h; the native
- * build), whose loop vectorises. */
+ * libm's; in the float build, double without libm's calls with -DRTU_FAST_DERIVED (the native
+ * build, whose loop then vectorises), or float with -DRTU_DERIVED_FLOAT, for FPUs without double
+ * (see rtu.h), also without libm's calls (rtu_internal.h). Where the cache has its own sin and
+ * cos (RTU_D_SINCOS), phases beyond RTU_FAST_SINCOS_MAX go to libm's (RTU_D_SIN, RTU_D_COS). */
 #if defined(RTU_FAST_DERIVED) && defined(RTU_DERIVED_FLOAT)
 #error "RTU_FAST_DERIVED and RTU_DERIVED_FLOAT are two arithmetics of the same cache: pick one"
 #endif
 #if defined(RTU_FAST_DERIVED) && !defined(RTU_DOUBLE)
-#define RTU_D_FAST 1
 typedef double rtu_derived;
 #define RTU_D_EXP rtu_exp_fast
 #define RTU_D_EXPM1 rtu_expm1_fast
+#define RTU_D_SINCOS rtu_sincos_fast
 #define RTU_D_SQRT sqrt
+#define RTU_D_COS cos
+#define RTU_D_SIN sin
 #elif defined(RTU_DERIVED_FLOAT) && !defined(RTU_DOUBLE)
 typedef float rtu_derived;
-#define RTU_D_EXP expf
-#define RTU_D_EXPM1 expm1f
+#define RTU_D_EXP rtu_expf_fast
+#define RTU_D_EXPM1 rtu_expm1f_fast
+#define RTU_D_SINCOS rtu_sincosf_fast
 #define RTU_D_SQRT sqrtf
 #define RTU_D_COS cosf
 #define RTU_D_SIN sinf
@@ -346,8 +350,8 @@ static void derive_units(size_t n, const rtu_real *restrict nu_log,
         rtu_derived r = RTU_D_EXP(-nu);
         rtu_derived eta = RTU_D_SQRT(-RTU_D_EXPM1((rtu_derived)-2 * nu)); /* 1 - r^2, no cancellation */
         rtu_derived sin_theta, cos_theta;
-#ifdef RTU_D_FAST
-        rtu_sincos_fast(theta, &sin_theta, &cos_theta);
+#ifdef RTU_D_SINCOS
+        RTU_D_SINCOS(theta, &sin_theta, &cos_theta);
 #else
         sin_theta = RTU_D_SIN(theta);
         cos_theta = RTU_D_COS(theta);
@@ -364,13 +368,13 @@ static void derive_units(size_t n, const rtu_real *restrict nu_log,
             deta[k] = (rtu_real)(r * r * nu / eta);
         }
     }
-#ifdef RTU_D_FAST
-    for (k = 0; k < n; ++k) { /* the phases beyond rtu_sincos_fast's domain */
+#ifdef RTU_D_SINCOS
+    for (k = 0; k < n; ++k) { /* the phases beyond RTU_D_SINCOS's domain */
         if (theta_out[k] > (rtu_real)RTU_FAST_SINCOS_MAX) { /* the loop's theta and r again */
-            double theta = rtu_exp_fast((double)theta_log[k]);
-            double r = rtu_exp_fast(-rtu_exp_fast((double)nu_log[k]));
-            g[k] = (rtu_real)(r * cos(theta));
-            phi[k] = (rtu_real)(r * sin(theta));
+            rtu_derived theta = RTU_D_EXP((rtu_derived)theta_log[k]);
+            rtu_derived r = RTU_D_EXP(-RTU_D_EXP((rtu_derived)nu_log[k]));
+            g[k] = (rtu_real)(r * RTU_D_COS(theta));
+            phi[k] = (rtu_real)(r * RTU_D_SIN(theta));
         }
     }
 #endif

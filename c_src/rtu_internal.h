@@ -109,6 +109,73 @@ static inline void rtu_sincos_fast(double x, double *sin_x, double *cos_x)
     *cos_x = ((quadrant + 1u) & 2u) ? -*cos_x : *cos_x;
 }
 
+/* The same four in float, for -DRTU_DERIVED_FLOAT (FPUs without double, the Cortex-M4F
+ * example): exp and expm1 by the series to t^7 / 7!, sin to t^9 / 9!, cos to t^10 / 10!, pi / 2
+ * in four parts (the first three of at most 12 bits, so that their multiples are exact). Domains
+ * as above but exp on [-87, 20] (0 below, where libm's is within a few float subnormals of 0).
+ * Largest relative error against libm in double: RTU_FAST_MAX_ERROR_F, about 4 float ulps (the
+ * C test cell/fast_derived_error_float measures it). */
+#define RTU_FAST_MAX_ERROR_F 5e-7f
+#define RTU_FAST_SHIFT_F 12582912.0f /* 1.5 2^23: adding it rounds a float to an integer */
+
+/* 2^n for the integer n that RTU_FAST_SHIFT_F's sum k holds in its low bits, -126 <= n <= 127 */
+static inline float rtu_fast_pow2f(float k)
+{
+    const float shift = RTU_FAST_SHIFT_F;
+    uint32_t bits, base;
+    float scale;
+    memcpy(&bits, &k, sizeof bits);
+    memcpy(&base, &shift, sizeof base);
+    bits = (bits - base + 127u) << 23;
+    memcpy(&scale, &bits, sizeof scale);
+    return scale;
+}
+
+/* sum of t^i / (i + 1)! for i = 0 .. 6 */
+static inline float rtu_fast_exp_seriesf(float t)
+{
+    return (((((t * (1.0f / 5040.0f) + 1.0f / 720.0f) * t + 1.0f / 120.0f) * t + 1.0f / 24.0f) *
+                 t + 1.0f / 6.0f) * t + 0.5f) * t + 1.0f;
+}
+
+static inline float rtu_expf_fast(float x)
+{
+    const float shift = RTU_FAST_SHIFT_F;
+    float xc = x < -87.0f ? -87.0f : x;
+    float k = xc * 1.44269504f + shift, n = k - shift; /* n = round(x / ln 2) */
+    float t = (xc - n * 0.693145751953125f) - n * 1.42860682e-06f;
+    float y = (1.0f + t * rtu_fast_exp_seriesf(t)) * rtu_fast_pow2f(k);
+    return x < -87.0f ? 0.0f : y;
+}
+
+static inline float rtu_expm1f_fast(float x)
+{
+    float small = x * rtu_fast_exp_seriesf(x);
+    float large = rtu_expf_fast(x) - 1.0f;
+    return fabsf(x) < 0.346573591f ? small : large;
+}
+
+static inline void rtu_sincosf_fast(float x, float *sin_x, float *cos_x)
+{
+    const float shift = RTU_FAST_SHIFT_F;
+    float k = x * 0.636619772f + shift, q = k - shift; /* q = round(x / (pi / 2)) */
+    float t = (((x - q * 1.5703125f) - q * 4.837512969970703125e-4f) - q * 7.549533620476723e-08f) -
+              q * 2.56334407e-12f;
+    float u = t * t, s, c;
+    uint32_t bits, base, quadrant;
+    s = t + t * u * ((((u * (1.0f / 362880.0f) - 1.0f / 5040.0f) * u + 1.0f / 120.0f) * u) -
+                     1.0f / 6.0f);
+    c = 1.0f + u * (((((u * (-1.0f / 3628800.0f) + 1.0f / 40320.0f) * u - 1.0f / 720.0f) * u +
+                      1.0f / 24.0f) * u) - 0.5f);
+    memcpy(&bits, &k, sizeof bits);
+    memcpy(&base, &shift, sizeof base);
+    quadrant = bits - base;
+    *sin_x = (quadrant & 1u) ? c : s;
+    *cos_x = (quadrant & 1u) ? s : c;
+    *sin_x = (quadrant & 2u) ? -*sin_x : *sin_x;
+    *cos_x = ((quadrant + 1u) & 2u) ? -*cos_x : *cos_x;
+}
+
 /* libm in rtu_real's precision (and the float build's tanh above) */
 #ifdef RTU_DOUBLE
 #define RTU_TANH tanh

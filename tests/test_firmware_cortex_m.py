@@ -17,9 +17,9 @@ FW_DIR = ROOT / "firmware_examples" / "cortex_m"
 TOOLS = ("make", "arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-nm", "qemu-system-arm")
 
 # The learning run: the learner is deterministic (its own PCG32 streams; QEMU emulates the FPU
-# exactly), so a seed and a budget give one result: the defaults reach a mean return of 498.3 over
+# exactly), so a seed and a budget give one result: the defaults reach a mean return of 500.0 over
 # the last 20 episodes from 17.4 over the first 20 (firmware_examples/cortex_m/README.md).
-SEED, STEPS = 2, 200000  # the Makefile defaults: about 2 minutes of CPU under QEMU on a loaded host
+SEED, STEPS = 2, 200000  # the Makefile defaults: about 1-2 minutes under QEMU
 HIDDEN, EMBED, HEAD, N_IN, N_ACTIONS = 16, 16, 16, 2, 2
 STACK = 4096  # STACK_SIZE of mps2_an386.ld
 RAM = 32 * 1024  # the RAM the example must fit: static data and the stack region

@@ -270,6 +270,54 @@ void test_fast_derived_error(int arg)
                count, worst[0], worst[1], worst[2], worst[3]);
 }
 
+/* The float versions (-DRTU_DERIVED_FLOAT) against libm in double on the float arguments, over
+ * the same grids with exp on [-87, 20]: within RTU_FAST_MAX_ERROR_F. */
+void test_fast_derived_error_float(int arg)
+{
+    double worst[4] = {0}, at[4] = {0};
+    const char *names[4] = {"expf", "expm1f", "sinf", "cosf"};
+    unsigned long i, n = 100000ul, count = 0;
+    float x, s, c;
+    int f;
+    (void)arg;
+    for (i = 0; i <= n; ++i) {
+        double u = (double)i / (double)n;
+        x = (float)(-87.0 + 107.0 * u);
+        fast_note(rtu_expf_fast(x), exp(x), x, &worst[0], &at[0]);
+        x = (float)pow(10.0, -12.0 + 13.3 * u);
+        fast_note(rtu_expf_fast(x), exp(x), x, &worst[0], &at[0]);
+        fast_note(rtu_expf_fast(-x), exp(-x), -x, &worst[0], &at[0]);
+        x = (float)-pow(10.0, -12.0 + 21.0 * u);
+        fast_note(rtu_expm1f_fast(x), expm1(x), x, &worst[1], &at[1]);
+        x = (float)(-1.0 + 1.35 * u);
+        fast_note(rtu_expm1f_fast(x), expm1(x), x, &worst[1], &at[1]);
+        x = (float)(RTU_FAST_SINCOS_MAX * u);
+        x = x > 0 ? x : 1e-9f;
+        rtu_sincosf_fast(x, &s, &c);
+        fast_note(s, sin(x), x, &worst[2], &at[2]);
+        fast_note(c, cos(x), x, &worst[3], &at[3]);
+        x = (float)pow(10.0, -9.0 + 10.806 * u);
+        rtu_sincosf_fast(x, &s, &c);
+        fast_note(s, sin(x), x, &worst[2], &at[2]);
+        fast_note(c, cos(x), x, &worst[3], &at[3]);
+        x = (float)(1.5707963267948966 * (double)(1u + i % 40u) +
+                    2e-6 * ((double)(i / 40u) / 2500.0 - 1));
+        rtu_sincosf_fast(x, &s, &c);
+        fast_note(s, sin(x), x, &worst[2], &at[2]);
+        fast_note(c, cos(x), x, &worst[3], &at[3]);
+        count += 10;
+    }
+    CHECK(rtu_expf_fast(-87.5f) == 0 && rtu_expf_fast(-1e9f) == 0 && exp(-87.5) < 1e-37,
+          "expf below -87: 0");
+    CHECK(rtu_expm1f_fast(-1e9f) == -1 && rtu_expm1f_fast(0) == 0, "expm1f at -1e9 and 0");
+    for (f = 0; f < 4; ++f) {
+        CHECK(worst[f] <= RTU_FAST_MAX_ERROR_F, "%s: relative error %.3g at x = %.9g above "
+              "RTU_FAST_MAX_ERROR_F %g", names[f], worst[f], at[f], (double)RTU_FAST_MAX_ERROR_F);
+    }
+    check_note("%lu values; largest relative errors: expf %.2g, expm1f %.2g, sinf %.2g, cosf %.2g",
+               count, worst[0], worst[1], worst[2], worst[3]);
+}
+
 /* The float build's tanh (rtu_internal.h): within RTU_TANH_MAX_ERROR of tanh in double over
  * every 1024th float of [0, 12] (its bit patterns, so that small x are as well covered as large)
  * and a uniform grid of [-12, 12], odd, within [-1, 1], 0 at 0, +-1 at +-Inf and NaN at NaN.

@@ -14,6 +14,7 @@ const test_case test_list[] = {
     {"config/ac_what", test_ac_check_config, 0, NULL},
     {"cell/tanh_error", test_tanh_error, 0, NULL},
     {"cell/fast_derived_error", test_fast_derived_error, 0, NULL},
+    {"cell/fast_derived_error_float", test_fast_derived_error_float, 0, NULL},
     {"cell/linear/relu", test_cell_golden, 0, NULL},
     {"cell/linear/tanh", test_cell_golden, 1, NULL},
     {"cell/linear/identity", test_cell_golden, 2, NULL},

@@ -30,6 +30,7 @@ void test_ac_check_config(int arg);
 void test_cell_golden(int golden_case);
 void test_tanh_error(int arg);
 void test_fast_derived_error(int arg);
+void test_fast_derived_error_float(int arg);
 void test_cell_run_matches_step(int kind);
 void test_cell_refuses_bad_input(int kind);
 void test_cell_state_limit(int kind);
