@@ -6,9 +6,8 @@ rounds for each:
 
 * peak            benchmarks/bench_peak.c, float32 FMA throughput of one core (-march=native);
 * default build   benchmarks/bench_cell.c on this tree's core at the default flags (-O3), float32;
-* native build    the same at -O3 plus rtu_edge._build.NATIVE_FLAGS (-march=native -DRTU_FUSED
-                  -DRTU_FAST_DERIVED -fno-math-errno: what RTU_EDGE_NATIVE=1 builds the extension
-                  with);
+* native build    the same at -O3 plus rtu_edge._build.NATIVE_FLAGS (what RTU_EDGE_NATIVE=1
+                  builds the extension with);
 * baseline        with ``--baseline DIR``: bench_cell.c on another core's sources (DIR is a c_src/
                   directory, e.g. of a git worktree of an earlier commit) at the default flags;
 * learner         benchmarks/bench_loop.c in each of those builds (the whole core): a transition
@@ -50,7 +49,6 @@ from rtu_edge.reference.config import ACNetwork
 from rtu_edge.train import RunConfig
 
 CELL_SOURCES = ("rtu_status.c", "rtu_prng.c", "rtu_cell.c")
-NATIVE = NATIVE_FLAGS
 CONFIGS = (("linear", 64, 16), ("nonlinear", 64, 16), ("linear", 128, 16), ("linear", 256, 16),
            ("linear", 512, 16), ("linear", 1024, 16))
 QUICK_CONFIGS = (("linear", 64, 16),)
@@ -123,15 +121,15 @@ def main(argv: Optional[list] = None) -> int:
     rounds = 1 if args.quick else args.rounds
     configs = QUICK_CONFIGS if args.quick else CONFIGS
     programs = {"default": build_cell("kernel_cell_default", ROOT / "c_src", []),
-                "native": build_cell("kernel_cell_native", ROOT / "c_src", NATIVE)}
+                "native": build_cell("kernel_cell_native", ROOT / "c_src", NATIVE_FLAGS)}
     learners = {"default": build_learner("kernel_learner_default", ROOT / "c_src", []),
-                "native": build_learner("kernel_learner_native", ROOT / "c_src", NATIVE)}
+                "native": build_learner("kernel_learner_native", ROOT / "c_src", NATIVE_FLAGS)}
     if args.baseline is not None:
         programs["baseline"] = build_cell("kernel_cell_baseline", args.baseline.resolve(), [])
         learners["baseline"] = build_learner("kernel_learner_baseline",
                                              args.baseline.resolve(), [])
     peak_bin = _cprogram.build(ROOT / "benchmarks" / "bench_peak.c", [], "bench_peak",
-                               tuple(NATIVE))[0]
+                               tuple(NATIVE_FLAGS))[0]
     best: dict = {}
     peak = 0.0
     for r in range(rounds):
