@@ -10,8 +10,9 @@
  * rounds of STEPS iterations of rtu_cell_step + rtu_cell_gradient run, each timed with
  * clock_gettime(CLOCK_MONOTONIC). One JSON line on stdout gives the best and median ns per step.
  *
- * All memory comes from one malloc at set-up; the timed loop allocates nothing. Every status is
- * checked; on error the program prints rtu_status_str to stderr and exits with status 1.
+ * All memory comes from one malloc at set-up (the cell's buffer from its first 64-byte boundary);
+ * the timed loop allocates nothing. Every status is checked; on error the program prints
+ * rtu_status_str to stderr and exits with status 1.
  *
  * Build (float; add -DRTU_DOUBLE for double):
  *   cc -std=c99 -Wall -Wextra -Wpedantic -Werror -O3 -Ic_src benchmarks/bench_cell.c \
@@ -33,6 +34,7 @@
 #include "bench_common.h"
 
 #define RING 64u /* input vectors in the ring; a power of two */
+#define ALIGN 64u /* bytes: where the cell's buffer starts */
 #define MAX_REPEATS 1000ul
 
 #ifdef RTU_DOUBLE
@@ -117,6 +119,7 @@ static void fill_normal(rtu_real *v, size_t count, rtu_prng *rng)
 static void bench_setup(bench *b, const options *opt)
 {
     size_t cell_bytes, n_params, ring_x, ring_dh, extra_reals;
+    char *cell_buffer;
     rtu_prng rng;
 
     check(rtu_cell_buffer_size(opt->kind, opt->n_in, opt->n_hidden, &cell_bytes),
@@ -128,15 +131,21 @@ static void bench_setup(bench *b, const options *opt)
     if (extra_reals > (SIZE_MAX - cell_bytes) / sizeof(rtu_real)) {
         fail("set-up", "configuration too large for this machine");
     }
-    /* malloc's alignment suits rtu_real; the cell buffer's size is a multiple of it */
-    b->block = malloc(cell_bytes + extra_reals * sizeof(rtu_real));
+    if (ALIGN > SIZE_MAX - cell_bytes - extra_reals * sizeof(rtu_real)) {
+        fail("set-up", "configuration too large for this machine");
+    }
+    /* the cell's buffer from the first ALIGN-byte boundary in the block (as the Python
+     * package's), so that the timing does not depend on where malloc's block happens to start;
+     * the cell buffer's size is a multiple of rtu_real */
+    b->block = malloc(cell_bytes + extra_reals * sizeof(rtu_real) + ALIGN);
     if (b->block == NULL) {
         fail("set-up", "out of memory");
     }
-    check(rtu_cell_init(&b->cell, opt->kind, RTU_ACT_RELU, opt->n_in, opt->n_hidden, b->block,
-                        cell_bytes),
+    cell_buffer = (char *)b->block + (ALIGN - (uintptr_t)b->block % ALIGN) % ALIGN;
+    check(rtu_cell_init(&b->cell, opt->kind, RTU_ACT_RELU, opt->n_in, opt->n_hidden,
+                        cell_buffer, cell_bytes),
           "rtu_cell_init");
-    b->x_ring = (rtu_real *)b->block + cell_bytes / sizeof(rtu_real);
+    b->x_ring = (rtu_real *)(cell_buffer + cell_bytes);
     b->dh_ring = b->x_ring + ring_x;
     b->h = b->dh_ring + ring_dh;
     b->grad = b->h + 2 * opt->n_hidden;

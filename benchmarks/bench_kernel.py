@@ -6,6 +6,9 @@ rounds for each:
 
 * peak            benchmarks/bench_peak.c, float32 FMA throughput of one core (-march=native);
 * default build   benchmarks/bench_cell.c on this tree's core at the default flags (-O3), float32;
+* avx2 build      the same plus rtu_edge._build.AVX2_FLAGS: the default install's AVX2 variant,
+                  which the package runs on an x86-64 CPU with AVX2 (the same bits as the default
+                  build); only where the CPU runs it;
 * native build    the same at -O3 plus rtu_edge._build.NATIVE_FLAGS (what RTU_EDGE_NATIVE=1
                   builds the extension with);
 * baseline        with ``--baseline DIR``: bench_cell.c on another core's sources (DIR is a c_src/
@@ -27,8 +30,8 @@ Usage:
 
 The markdown table goes to stdout; the script ends with the targets at n_hidden 64, n_in 16 (the
 linear kind) and of the learner: the native build at >= 40% of the peak; with --baseline, >= 3x
-faster than the baseline built at the default flags, for the default build (the issue's reading)
-and for the native build.
+faster than the baseline built at the default flags, for the default build (the issue's reading),
+the AVX2 variant (what a default install runs here) and the native build.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from typing import Optional
 
 import _cprogram
 from _cprogram import ROOT, compiler_version, cpu_model
-from rtu_edge._build import NATIVE_FLAGS
+from rtu_edge._build import AVX2_FLAGS, NATIVE_FLAGS
 from rtu_edge.flops import ac_flops_per_step, flops_per_step
 from rtu_edge.reference.config import ACNetwork
 from rtu_edge.train import RunConfig
@@ -63,6 +66,13 @@ def learner_config() -> tuple:
     run = RunConfig(task="cartpole-p", steps=1)
     network = ACNetwork(prev_action=True, prev_reward=True)
     return run.kind, run.hidden, network
+
+
+def cpu_runs_avx2() -> bool:
+    """Whether this CPU runs the default install's AVX2 variant (the package's own check,
+    rtu_edge_cpu_avx2 of the baseline module)."""
+    from rtu_edge import _rtu_f32
+    return bool(_rtu_f32.lib.rtu_edge_cpu_avx2())
 
 
 def build_learner(name: str, c_src: Path, flags: list) -> Path:
@@ -120,10 +130,14 @@ def main(argv: Optional[list] = None) -> int:
     args = parse_args(argv)
     rounds = 1 if args.quick else args.rounds
     configs = QUICK_CONFIGS if args.quick else CONFIGS
-    programs = {"default": build_cell("kernel_cell_default", ROOT / "c_src", []),
-                "native": build_cell("kernel_cell_native", ROOT / "c_src", NATIVE_FLAGS)}
-    learners = {"default": build_learner("kernel_learner_default", ROOT / "c_src", []),
-                "native": build_learner("kernel_learner_native", ROOT / "c_src", NATIVE_FLAGS)}
+    builds = {"default": [], "avx2": AVX2_FLAGS, "native": NATIVE_FLAGS}
+    if not cpu_runs_avx2():
+        del builds["avx2"]
+    programs = {name: build_cell(f"kernel_cell_{name}", ROOT / "c_src", flags)
+                for name, flags in builds.items()}
+    learners = {name: build_learner(f"kernel_learner_{name}", ROOT / "c_src", flags)
+                for name, flags in builds.items()}
+    ours = list(builds)  # the builds of this tree, each against the baseline
     if args.baseline is not None:
         programs["baseline"] = build_cell("kernel_cell_baseline", args.baseline.resolve(), [])
         learners["baseline"] = build_learner("kernel_learner_baseline",
@@ -149,7 +163,7 @@ def main(argv: Optional[list] = None) -> int:
     head = ["kind", "n_hidden", "n_in"] + [f"{p} ns" for p in names] + \
         [f"{p} % of peak" for p in names]
     if "baseline" in programs:
-        head += ["default vs baseline", "native vs baseline"]
+        head += [f"{p} vs baseline" for p in ours]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for kind, n, d in configs:
         flops = flops_per_step(kind, n, d)
@@ -157,7 +171,7 @@ def main(argv: Optional[list] = None) -> int:
         row = [kind, str(n), str(d)] + [f"{ns[p]:.0f}" for p in names] + \
             [f"{100 * flops / ns[p] / peak:.1f}" for p in names]
         if "baseline" in programs:
-            row += [f"{ns['baseline'] / ns[p]:.2f}x" for p in ("default", "native")]
+            row += [f"{ns['baseline'] / ns[p]:.2f}x" for p in ours]
         lines.append("| " + " | ".join(row) + " |")
     kind, n, net = learner_config()
     learner_flops = ac_flops_per_step(kind, 2, n, "discrete", 2, net)
@@ -165,7 +179,7 @@ def main(argv: Optional[list] = None) -> int:
     row = [f"learner ({kind})", str(n), "2"] + [f"{ns[p]:.0f}" for p in names] + \
         [f"{100 * learner_flops / ns[p] / peak:.1f}" for p in names]
     if "baseline" in programs:
-        row += [f"{ns['baseline'] / ns[p]:.2f}x" for p in ("default", "native")]
+        row += [f"{ns['baseline'] / ns[p]:.2f}x" for p in ours]
     lines.append("| " + " | ".join(row) + " |")
     print("\n".join(lines))
     print(f"\n(learner: one transition of the actor-critic on CartPole-P, n_head {net.n_head}, "
@@ -185,7 +199,7 @@ def main(argv: Optional[list] = None) -> int:
         print(f"  native build >= {PEAK_FRACTION:.0%} of the peak: {ns['native']:.0f} ns/step, "
               f"{fraction:.1%} -> {'HOLDS' if fraction >= PEAK_FRACTION else 'NOT MET'}")
         if "baseline" in ns:
-            for p in ("default", "native"):
+            for p in ours:
                 ratio = ns["baseline"] / ns[p]
                 print(f"  {p} build >= {SPEEDUP:g}x faster than the baseline at the default "
                       f"flags: {ratio:.2f}x -> {'HOLDS' if ratio >= SPEEDUP else 'NOT MET'}")

@@ -82,7 +82,7 @@ void rtu_zero(rtu_real *v, size_t count)
     }
 }
 
-static rtu_real activate(rtu_activation act, rtu_real v)
+static inline rtu_real activate(rtu_activation act, rtu_real v)
 {
     switch (act) {
     case RTU_ACT_RELU: return v > 0 ? v : (rtu_real)0;
@@ -93,7 +93,7 @@ static rtu_real activate(rtu_activation act, rtu_real v)
 }
 
 /* f'(a) from the activated value y = f(a): relu'(a) = [y > 0], tanh'(a) = 1 - y^2. */
-static rtu_real activate_grad_from_output(rtu_activation act, rtu_real y)
+static inline rtu_real activate_grad_from_output(rtu_activation act, rtu_real y)
 {
     switch (act) {
     case RTU_ACT_RELU: return y > 0 ? (rtu_real)1 : (rtu_real)0;
@@ -493,36 +493,77 @@ static void update_features(rtu_cell *cell)
 /* Kernels over the units. The weights and their traces are input-major (rtu.h): row j holds the
  * n units' entries for input j, so every inner loop runs over the units with unit stride, and
  * the per-unit values (g, phi, eta, ...) are arrays read alongside. restrict on parameters (not
- * on locals) is what lets compilers vectorise these without run-time aliasing checks. */
+ * on locals) is what lets compilers vectorise these without run-time aliasing checks.
+ *
+ * The kernels take w units (arrays from the first of them; rows n apart) and `rows` inputs.
+ * Cells of up to RTU_BLOCK_MAX_UNITS units go in blocks of RTU_UNIT_BLOCK units, each over every
+ * input, its per-unit values and sums copied into arrays of the block's width, which compilers
+ * keep in registers over the rows: each weight and trace is then loaded once and each trace
+ * stored once a step. In larger cells a block's rows lie more than 512 bytes apart, so within 8
+ * rows or fewer one shares its address modulo 4 KB with a row before it, and the block's loads
+ * from it wait on its stores to that row (4K aliasing; slower from 256 units, measured): there
+ * each row goes over all the units at once, as they lie in memory, the sums in h; so does every
+ * cell in a build with -DRTU_LANES=1 (scalar FPUs: the blocks gain nothing there but code and
+ * stack). Every unit's sum adds the inputs in order and every trace entry has its own
+ * expression, so both orders give the same bits. */
+#define RTU_UNIT_BLOCK 16
+#if RTU_LANES == 1
+#define RTU_BLOCK_MAX_UNITS 0
+#else
+#define RTU_BLOCK_MAX_UNITS 128
+#endif
+#define RTU_IN_BLOCKS(n) (RTU_BLOCK_MAX_UNITS > 0 && (n) <= RTU_BLOCK_MAX_UNITS)
 
-/* One row of the linear kind's weight traces: E' = lambda E + eta x_j, E = e_re + i e_im. */
-static void row_trace_linear(rtu_real *restrict e_re, rtu_real *restrict e_im,
+/* uc += W_c x and ud += W_d x over the rows; with e_re (else NULL) the linear kind's weight
+ * traces in the same pass, E'[j] = lambda E[j] + eta x_j with E = e_re + i e_im. */
+static inline void rows_sums(size_t w, size_t n, size_t rows, const rtu_real *restrict x,
+                             const rtu_real *restrict w_c, const rtu_real *restrict w_d,
                              const rtu_real *restrict g, const rtu_real *restrict phi,
-                             const rtu_real *restrict eta, rtu_real xj, size_t n)
+                             const rtu_real *restrict eta, rtu_real *restrict e_re,
+                             rtu_real *restrict e_im, rtu_real *restrict uc,
+                             rtu_real *restrict ud)
 {
-    size_t k;
-    for (k = 0; k < n; ++k) {
-        rtu_real er = e_re[k], ei = e_im[k];
-        e_re[k] = RTU_FMA(eta[k], xj, RTU_FMA(g[k], er, -(phi[k] * ei)));
-        e_im[k] = RTU_FMA(g[k], ei, phi[k] * er);
+    size_t j, k;
+    for (j = 0; j < rows; ++j) {
+        const rtu_real xj = x[j];
+        const size_t row = j * n;
+        for (k = 0; k < w; ++k) {
+            uc[k] = RTU_FMA(w_c[row + k], xj, uc[k]);
+            ud[k] = RTU_FMA(w_d[row + k], xj, ud[k]);
+        }
+        if (e_re != NULL) {
+            for (k = 0; k < w; ++k) {
+                rtu_real er = e_re[row + k], ei = e_im[row + k];
+                e_re[row + k] = RTU_FMA(eta[k], xj, RTU_FMA(g[k], er, -(phi[k] * ei)));
+                e_im[row + k] = RTU_FMA(g[k], ei, phi[k] * er);
+            }
+        }
     }
 }
 
-/* One row of the nonlinear kind's: A = dc/dW_c, B = dd/dW_c, C = dc/dW_d, D = dd/dW_d, with
- * fa = f'(a), fb = f'(b) of each unit. */
-static void row_trace_nonlinear(rtu_real *restrict ta, rtu_real *restrict tb,
-                                rtu_real *restrict tc, rtu_real *restrict td,
-                                const rtu_real *restrict g, const rtu_real *restrict phi,
-                                const rtu_real *restrict eta, const rtu_real *restrict fa,
-                                const rtu_real *restrict fb, rtu_real xj, size_t n)
+/* The nonlinear kind's weight traces over the rows: A = dc/dW_c, B = dd/dW_c, C = dc/dW_d,
+ * D = dd/dW_d, with fa = f'(a), fb = f'(b) of each unit. */
+static inline void rows_traces_nonlinear(size_t w, size_t n, size_t rows,
+                                         const rtu_real *restrict x, rtu_real *restrict ta,
+                                         rtu_real *restrict tb, rtu_real *restrict tc,
+                                         rtu_real *restrict td, const rtu_real *restrict g,
+                                         const rtu_real *restrict phi,
+                                         const rtu_real *restrict eta,
+                                         const rtu_real *restrict fa,
+                                         const rtu_real *restrict fb)
 {
-    size_t k;
-    for (k = 0; k < n; ++k) {
-        rtu_real a = ta[k], b = tb[k], c = tc[k], d = td[k], ex = eta[k] * xj;
-        ta[k] = fa[k] * (RTU_FMA(g[k], a, -(phi[k] * b)) + ex);
-        tb[k] = fb[k] * RTU_FMA(g[k], b, phi[k] * a);
-        tc[k] = fa[k] * RTU_FMA(g[k], c, -(phi[k] * d));
-        td[k] = fb[k] * (RTU_FMA(g[k], d, phi[k] * c) + ex);
+    size_t j, k;
+    for (j = 0; j < rows; ++j) {
+        const rtu_real xj = x[j];
+        const size_t row = j * n;
+        for (k = 0; k < w; ++k) {
+            rtu_real a = ta[row + k], b = tb[row + k], c = tc[row + k], d = td[row + k];
+            rtu_real ex = eta[k] * xj;
+            ta[row + k] = fa[k] * (RTU_FMA(g[k], a, -(phi[k] * b)) + ex);
+            tb[row + k] = fb[k] * RTU_FMA(g[k], b, phi[k] * a);
+            tc[row + k] = fa[k] * RTU_FMA(g[k], c, -(phi[k] * d));
+            td[row + k] = fb[k] * (RTU_FMA(g[k], d, phi[k] * c) + ex);
+        }
     }
 }
 
@@ -531,15 +572,16 @@ static void row_trace_nonlinear(rtu_real *restrict ta, rtu_real *restrict tb,
  *   s_nu'    = lambda s_nu + (dlambda/dnu_log) z + (deta/dnu_log) u,   dlambda/dnu_log = -nu lambda
  *   s_theta' = lambda s_theta + (dlambda/dtheta_log) z,                 dlambda/dtheta_log = i theta lambda
  *   z'       = lambda z + eta u
- * on u = (uc, ud); then E'[j] = lambda E[j] + eta x[j], row by row (row_trace_linear).
+ * on u = (uc, ud) (rows_sums, with the weight traces E'[j] = lambda E[j] + eta x[j]).
  */
-static void units_linear(size_t n, const rtu_real *restrict g, const rtu_real *restrict phi,
-                         const rtu_real *restrict eta, const rtu_real *restrict nu,
-                         const rtu_real *restrict theta, const rtu_real *restrict deta,
-                         rtu_real *restrict c, rtu_real *restrict d, rtu_real *restrict dc_dnu,
-                         rtu_real *restrict dd_dnu, rtu_real *restrict dc_dtheta,
-                         rtu_real *restrict dd_dtheta, const rtu_real *restrict uc,
-                         const rtu_real *restrict ud)
+static inline void units_linear(size_t n, const rtu_real *restrict g,
+                                const rtu_real *restrict phi, const rtu_real *restrict eta,
+                                const rtu_real *restrict nu, const rtu_real *restrict theta,
+                                const rtu_real *restrict deta, rtu_real *restrict c,
+                                rtu_real *restrict d, rtu_real *restrict dc_dnu,
+                                rtu_real *restrict dd_dnu, rtu_real *restrict dc_dtheta,
+                                rtu_real *restrict dd_dtheta, const rtu_real *restrict uc,
+                                const rtu_real *restrict ud)
 {
     size_t k;
     for (k = 0; k < n; ++k) {
@@ -564,15 +606,15 @@ static void units_linear(size_t n, const rtu_real *restrict g, const rtu_real *r
  * section 2, "Non-linear RTU"). nu_log: g' = -nu g, phi' = -nu phi, eta' = deta; theta_log:
  * g' = -theta phi, phi' = theta g, eta' = 0.
  */
-static void units_nonlinear(size_t n, rtu_activation act, const rtu_real *restrict g,
-                            const rtu_real *restrict phi, const rtu_real *restrict eta,
-                            const rtu_real *restrict nu, const rtu_real *restrict theta,
-                            const rtu_real *restrict deta, rtu_real *restrict c,
-                            rtu_real *restrict d, rtu_real *restrict dc_dnu,
-                            rtu_real *restrict dd_dnu, rtu_real *restrict dc_dtheta,
-                            rtu_real *restrict dd_dtheta, const rtu_real *restrict uc,
-                            const rtu_real *restrict ud, rtu_real *restrict fa,
-                            rtu_real *restrict fb)
+static inline void units_nonlinear(size_t n, rtu_activation act, const rtu_real *restrict g,
+                                   const rtu_real *restrict phi, const rtu_real *restrict eta,
+                                   const rtu_real *restrict nu, const rtu_real *restrict theta,
+                                   const rtu_real *restrict deta, rtu_real *restrict c,
+                                   rtu_real *restrict d, rtu_real *restrict dc_dnu,
+                                   rtu_real *restrict dd_dnu, rtu_real *restrict dc_dtheta,
+                                   rtu_real *restrict dd_dtheta, const rtu_real *restrict uc,
+                                   const rtu_real *restrict ud, rtu_real *restrict fa,
+                                   rtu_real *restrict fb)
 {
     size_t k;
     for (k = 0; k < n; ++k) {
@@ -599,56 +641,144 @@ static void units_nonlinear(size_t n, rtu_activation act, const rtu_real *restri
     }
 }
 
-/* One step of the RTU kinds and the LRU's recurrence: u = (W_c x, W_d x) into h (which
- * update_features rewrites after the step), the units, then the weight traces row by row. */
+/* The nonlinear kind's units with act a constant in each call (units_of), so that compilers
+ * drop activate's switch and vectorise the loop (relu's max and [y > 0] are selects, where a
+ * call and a branch per unit were mispredicted about half the time). */
+static inline void units_nonlinear_as(rtu_cell *cell, rtu_activation act)
+{
+    size_t n = cell->n_hidden;
+    units_nonlinear(n, act, cell->g, cell->phi, cell->eta, cell->nu, cell->theta, cell->deta,
+                    cell->c, cell->d, cell->dc_dnu, cell->dd_dnu, cell->dc_dtheta,
+                    cell->dd_dtheta, cell->h, cell->h + n, cell->scratch, cell->scratch + n);
+}
+
+/* The units once their sums are in h (the nonlinear kind's f' into the scratch). */
+static void units_of(rtu_cell *cell)
+{
+    if (cell->kind != RTU_KIND_NONLINEAR) { /* linear, LRU: the same recurrence and traces */
+        units_linear(cell->n_hidden, cell->g, cell->phi, cell->eta, cell->nu, cell->theta,
+                     cell->deta, cell->c, cell->d, cell->dc_dnu, cell->dd_dnu, cell->dc_dtheta,
+                     cell->dd_dtheta, cell->h, cell->h + cell->n_hidden);
+        return;
+    }
+    switch (cell->activation) {
+    case RTU_ACT_RELU: units_nonlinear_as(cell, RTU_ACT_RELU); return;
+    case RTU_ACT_TANH: units_nonlinear_as(cell, RTU_ACT_TANH); return;
+    case RTU_ACT_IDENTITY: break;
+    }
+    units_nonlinear_as(cell, RTU_ACT_IDENTITY);
+}
+
+/* A block's part of a step (w <= RTU_UNIT_BLOCK units from k), its per-unit values copied
+ * into registers: the input sums over every row into h with the linear kind's traces
+ * (traces 0), or the nonlinear kind's traces once f' of the units is in the scratch (1). */
+static inline void block_rows(rtu_cell *cell, const rtu_real *x, size_t k, size_t w, int traces)
+{
+    rtu_real uc[RTU_UNIT_BLOCK], ud[RTU_UNIT_BLOCK], g[RTU_UNIT_BLOCK], phi[RTU_UNIT_BLOCK];
+    rtu_real eta[RTU_UNIT_BLOCK], fa[RTU_UNIT_BLOCK], fb[RTU_UNIT_BLOCK];
+    size_t i, n = cell->n_hidden, d_in = cell->n_in;
+    int linear = cell->kind != RTU_KIND_NONLINEAR;
+    for (i = 0; i < w; ++i) {
+        g[i] = cell->g[k + i];
+        phi[i] = cell->phi[k + i];
+        eta[i] = cell->eta[k + i];
+    }
+    if (traces) {
+        for (i = 0; i < w; ++i) {
+            fa[i] = cell->scratch[k + i];
+            fb[i] = cell->scratch[n + k + i];
+        }
+        rows_traces_nonlinear(w, n, d_in, x, cell->dc_dwc + k, cell->dd_dwc + k,
+                              cell->dc_dwd + k, cell->dd_dwd + k, g, phi, eta, fa, fb);
+        return;
+    }
+    for (i = 0; i < w; ++i) {
+        uc[i] = 0;
+        ud[i] = 0;
+    }
+    rows_sums(w, n, d_in, x, cell->w_c + k, cell->w_d + k, g, phi, eta,
+              linear ? cell->dc_dwc + k : NULL, linear ? cell->dd_dwc + k : NULL, uc, ud);
+    for (i = 0; i < w; ++i) {
+        cell->h[k + i] = uc[i];
+        cell->h[n + k + i] = ud[i];
+    }
+}
+
+/* block_rows over every block. */
+static void blocks(rtu_cell *cell, const rtu_real *x, int traces)
+{
+    size_t k, n = cell->n_hidden;
+    for (k = 0; k + RTU_UNIT_BLOCK <= n; k += RTU_UNIT_BLOCK) {
+        block_rows(cell, x, k, RTU_UNIT_BLOCK, traces); /* the constant width: registers */
+    }
+    if (k < n) {
+        block_rows(cell, x, k, n - k, traces);
+    }
+}
+
+/* One step of the RTU kinds and the LRU's recurrence: the input sums (and the linear kind's
+ * weight traces), the units, then the nonlinear kind's weight traces, in blocks or row by row
+ * (above). */
 static void step_units(rtu_cell *cell, const rtu_real *x)
 {
     size_t j, n = cell->n_hidden, d_in = cell->n_in;
     rtu_real *uc = cell->h, *ud = cell->h + n;
-    rtu_input_sums(cell->w_c, cell->w_d, x, n, d_in, uc, ud);
-    if (cell->kind != RTU_KIND_NONLINEAR) { /* linear, LRU: the same recurrence and traces */
-        units_linear(n, cell->g, cell->phi, cell->eta, cell->nu, cell->theta, cell->deta, cell->c,
-                     cell->d, cell->dc_dnu, cell->dd_dnu, cell->dc_dtheta, cell->dd_dtheta, uc,
-                     ud);
+    int linear = cell->kind != RTU_KIND_NONLINEAR, in_blocks = RTU_IN_BLOCKS(n);
+    if (in_blocks) {
+        blocks(cell, x, 0);
+    } else {
+        rtu_zero(uc, 2 * n);
         for (j = 0; j < d_in; ++j) {
-            row_trace_linear(cell->dc_dwc + j * n, cell->dd_dwc + j * n, cell->g, cell->phi,
-                             cell->eta, x[j], n);
+            rows_sums(n, n, 1, x + j, cell->w_c + j * n, cell->w_d + j * n, cell->g, cell->phi,
+                      cell->eta, linear ? cell->dc_dwc + j * n : NULL,
+                      linear ? cell->dd_dwc + j * n : NULL, uc, ud);
         }
+    }
+    units_of(cell);
+    if (linear) {
         return;
     }
-    units_nonlinear(n, cell->activation, cell->g, cell->phi, cell->eta, cell->nu, cell->theta,
-                    cell->deta, cell->c, cell->d, cell->dc_dnu, cell->dd_dnu, cell->dc_dtheta,
-                    cell->dd_dtheta, uc, ud, cell->scratch, cell->scratch + n);
+    if (in_blocks) {
+        blocks(cell, x, 1);
+        return;
+    }
     for (j = 0; j < d_in; ++j) {
-        row_trace_nonlinear(cell->dc_dwc + j * n, cell->dd_dwc + j * n, cell->dc_dwd + j * n,
-                            cell->dd_dwd + j * n, cell->g, cell->phi, cell->eta, cell->scratch,
-                            cell->scratch + n, x[j], n);
+        rows_traces_nonlinear(n, n, 1, x + j, cell->dc_dwc + j * n, cell->dd_dwc + j * n,
+                              cell->dc_dwd + j * n, cell->dd_dwd + j * n, cell->g, cell->phi,
+                              cell->eta, cell->scratch, cell->scratch + n);
+    }
+}
+
+/* a' = g c - phi d + eta a and b' = g d + phi c + eta b in place (c = d = 0 with from_zero):
+ * the state a step from (c, d) on the input sums (a, b) reaches, before any activation. */
+static void peek_units(size_t n, const rtu_real *restrict g, const rtu_real *restrict phi,
+                       const rtu_real *restrict eta, const rtu_real *restrict c,
+                       const rtu_real *restrict d, int from_zero, rtu_real *restrict a,
+                       rtu_real *restrict b)
+{
+    size_t k;
+    for (k = 0; k < n; ++k) {
+        rtu_real c0 = from_zero ? (rtu_real)0 : c[k];
+        rtu_real d0 = from_zero ? (rtu_real)0 : d[k];
+        rtu_real ak = g[k] * c0 - phi[k] * d0 + eta[k] * a[k];
+        b[k] = g[k] * d0 + phi[k] * c0 + eta[k] * b[k];
+        a[k] = ak;
     }
 }
 
 void rtu_cell_peek(const rtu_cell *cell, const rtu_real *x, int from_zero, rtu_real *h)
 {
-    size_t k, n = cell->n_hidden, d_in = cell->n_in;
-    int lru = cell->kind == RTU_KIND_LRU;
-    /* the LRU: the state it steps to in the scratch, then the readout; the RTU kinds: in h */
-    rtu_real *c1 = lru ? cell->scratch : h, *d1 = c1 + n;
+    size_t n = cell->n_hidden, d_in = cell->n_in;
+    /* the state it steps to in the scratch, then the LRU's readout or the activation (linear:
+     * h = [f(c'); f(d')]; nonlinear: c' = f(a), h = [c'; d']: f of (a, b)) */
+    rtu_real *c1 = cell->scratch, *d1 = cell->scratch + n;
     rtu_input_sums(cell->w_c, cell->w_d, x, n, d_in, c1, d1);
-    for (k = 0; k < n; ++k) {
-        rtu_real c0 = from_zero ? (rtu_real)0 : cell->c[k];
-        rtu_real d0 = from_zero ? (rtu_real)0 : cell->d[k];
-        rtu_real a = cell->g[k] * c0 - cell->phi[k] * d0 + cell->eta[k] * c1[k];
-        rtu_real b = cell->g[k] * d0 + cell->phi[k] * c0 + cell->eta[k] * d1[k];
-        if (lru) {
-            c1[k] = a;
-            d1[k] = b;
-        } else { /* linear: h = [f(c'); f(d')]; nonlinear: c' = f(a), h = [c'; d']: f of (a, b) */
-            c1[k] = activate(cell->activation, a);
-            d1[k] = activate(cell->activation, b);
-        }
-    }
-    if (lru) {
+    peek_units(n, cell->g, cell->phi, cell->eta, cell->c, cell->d, from_zero, c1, d1);
+    if (cell->kind == RTU_KIND_LRU) {
         rtu_lru_readout(cell->c_re, cell->c_im, cell->d_skip, n, d_in, cell->activation, c1, d1,
                         x, h);
+    } else {
+        rtu_activate_into(cell->activation, cell->scratch, h, 2 * n);
     }
 }
 
@@ -775,29 +905,69 @@ static void times_activation_grad(rtu_activation act, const rtu_real *restrict y
     }
 }
 
-/* One row of the weights' gradient: dL/dW_c = dc A + dd B and dL/dW_d = sign dc C + dd D (sign
- * -1 for the linear recurrence, where C = -Im E is passed as B), assigned or accumulated. */
-static void row_gradient(rtu_real *restrict g_wc, rtu_real *restrict g_wd,
-                         const rtu_real *restrict ta, const rtu_real *restrict tb,
-                         const rtu_real *restrict tc, const rtu_real *restrict td,
-                         const rtu_real *restrict dc, const rtu_real *restrict dd, rtu_real sign,
-                         size_t n, rtu_real keep)
+/* The weights' gradient over the rows: dL/dW_c = dc A + dd B and dL/dW_d = sign dc C + dd D
+ * (sign -1 for the linear recurrence, where C = -Im E is passed as B), assigned (keep 0) or
+ * keep g + ... (keep 1 gives g + ... to the bit: 1 g is g). */
+static inline void rows_gradient(size_t w, size_t n, size_t rows, rtu_real *restrict g_wc,
+                                 rtu_real *restrict g_wd, const rtu_real *restrict ta,
+                                 const rtu_real *restrict tb, const rtu_real *restrict tc,
+                                 const rtu_real *restrict td, const rtu_real *restrict dc,
+                                 const rtu_real *restrict dd, rtu_real sign, rtu_real keep)
+{
+    size_t j, k;
+    for (j = 0; j < rows; ++j) {
+        const size_t row = j * n;
+        if (keep != 0) {
+            for (k = 0; k < w; ++k) {
+                g_wc[row + k] = keep * g_wc[row + k] +
+                                RTU_FMA(dc[k], ta[row + k], dd[k] * tb[row + k]);
+                g_wd[row + k] = keep * g_wd[row + k] +
+                                RTU_FMA(sign * dc[k], tc[row + k], dd[k] * td[row + k]);
+            }
+        } else {
+            for (k = 0; k < w; ++k) {
+                g_wc[row + k] = RTU_FMA(dc[k], ta[row + k], dd[k] * tb[row + k]);
+                g_wd[row + k] = RTU_FMA(sign * dc[k], tc[row + k], dd[k] * td[row + k]);
+            }
+        }
+    }
+}
+
+/* rows_gradient of a block (w <= RTU_UNIT_BLOCK units from k) over every row, its dc and dd in
+ * registers. */
+static inline void block_gradient(size_t w, size_t n, size_t d_in, rtu_real *g_wc,
+                                  rtu_real *g_wd, const rtu_real *ta, const rtu_real *tb,
+                                  const rtu_real *tc, const rtu_real *td,
+                                  const rtu_real *dc_in, const rtu_real *dd_in, rtu_real sign,
+                                  rtu_real keep)
+{
+    rtu_real dc[RTU_UNIT_BLOCK], dd[RTU_UNIT_BLOCK];
+    size_t i;
+    for (i = 0; i < w; ++i) {
+        dc[i] = dc_in[i];
+        dd[i] = dd_in[i];
+    }
+    rows_gradient(w, n, d_in, g_wc, g_wd, ta, tb, tc, td, dc, dd, sign, keep);
+}
+
+/* The gradient of nu_log and theta_log: g_nu = keep g_nu + (dc s_nu,c + dd s_nu,d), and the
+ * same for theta (keep 0: assigned). */
+static void units_gradient(size_t n, const rtu_real *restrict dc, const rtu_real *restrict dd,
+                           const rtu_real *restrict dc_dnu, const rtu_real *restrict dd_dnu,
+                           const rtu_real *restrict dc_dtheta,
+                           const rtu_real *restrict dd_dtheta, rtu_real *restrict g_nu,
+                           rtu_real *restrict g_theta, rtu_real keep)
 {
     size_t k;
-    if (keep == 1) {
+    if (keep != 0) {
         for (k = 0; k < n; ++k) {
-            g_wc[k] += RTU_FMA(dc[k], ta[k], dd[k] * tb[k]);
-            g_wd[k] += RTU_FMA(sign * dc[k], tc[k], dd[k] * td[k]);
-        }
-    } else if (keep != 0) {
-        for (k = 0; k < n; ++k) {
-            g_wc[k] = keep * g_wc[k] + RTU_FMA(dc[k], ta[k], dd[k] * tb[k]);
-            g_wd[k] = keep * g_wd[k] + RTU_FMA(sign * dc[k], tc[k], dd[k] * td[k]);
+            g_nu[k] = keep * g_nu[k] + (dc[k] * dc_dnu[k] + dd[k] * dd_dnu[k]);
+            g_theta[k] = keep * g_theta[k] + (dc[k] * dc_dtheta[k] + dd[k] * dd_dtheta[k]);
         }
     } else {
         for (k = 0; k < n; ++k) {
-            g_wc[k] = RTU_FMA(dc[k], ta[k], dd[k] * tb[k]);
-            g_wd[k] = RTU_FMA(sign * dc[k], tc[k], dd[k] * td[k]);
+            g_nu[k] = dc[k] * dc_dnu[k] + dd[k] * dd_dnu[k];
+            g_theta[k] = dc[k] * dc_dtheta[k] + dd[k] * dd_dtheta[k];
         }
     }
 }
@@ -828,22 +998,29 @@ void rtu_cell_gradient_into(const rtu_cell *cell, const rtu_real *dh, rtu_real *
     size_t j, k, n = cell->n_hidden, d_in = cell->n_in;
     int linear = cell->kind != RTU_KIND_NONLINEAR; /* the linear recurrence's traces */
     const rtu_real *dc = cell->scratch, *dd = cell->scratch + n;
+    /* linear: dz/dW_d = i E, so C = dc/dW_d = -Im E = -B and D = dd/dW_d = Re E = A */
+    const rtu_real *tc = linear ? cell->dd_dwc : cell->dc_dwd;
+    const rtu_real *td = linear ? cell->dc_dwc : cell->dd_dwd;
+    rtu_real sign = linear ? (rtu_real)-1 : (rtu_real)1;
     rtu_real *g_wc = grad + 2 * n, *g_wd = grad + 2 * n + n * d_in;
     /* the LRU's readout's gradient goes after w_d */
     deltas(cell, dh, grad + 2 * n + 2 * n * d_in, keep);
-    for (k = 0; k < n; ++k) {
-        rtu_real gn = dc[k] * cell->dc_dnu[k] + dd[k] * cell->dd_dnu[k];
-        rtu_real gt = dc[k] * cell->dc_dtheta[k] + dd[k] * cell->dd_dtheta[k];
-        grad[k] = keep != 0 ? keep * grad[k] + gn : gn;
-        grad[n + k] = keep != 0 ? keep * grad[n + k] + gt : gt;
+    units_gradient(n, dc, dd, cell->dc_dnu, cell->dd_dnu, cell->dc_dtheta, cell->dd_dtheta, grad,
+                   grad + n, keep);
+    if (!RTU_IN_BLOCKS(n)) { /* row by row, as step_units */
+        for (j = 0; j < d_in; ++j) {
+            rows_gradient(n, n, 1, g_wc + j * n, g_wd + j * n, cell->dc_dwc + j * n,
+                          cell->dd_dwc + j * n, tc + j * n, td + j * n, dc, dd, sign, keep);
+        }
+        return;
     }
-    for (j = 0; j < d_in; ++j) {
-        const rtu_real *ta = cell->dc_dwc + j * n, *tb = cell->dd_dwc + j * n;
-        /* linear: dz/dW_d = i E, so C = dc/dW_d = -Im E = -tb and D = dd/dW_d = Re E = ta */
-        const rtu_real *tc = linear ? tb : cell->dc_dwd + j * n;
-        const rtu_real *td = linear ? ta : cell->dd_dwd + j * n;
-        row_gradient(g_wc + j * n, g_wd + j * n, ta, tb, tc, td, dc, dd,
-                     linear ? (rtu_real)-1 : (rtu_real)1, n, keep);
+    for (k = 0; k + RTU_UNIT_BLOCK <= n; k += RTU_UNIT_BLOCK) {
+        block_gradient(RTU_UNIT_BLOCK, n, d_in, g_wc + k, g_wd + k, cell->dc_dwc + k,
+                       cell->dd_dwc + k, tc + k, td + k, dc + k, dd + k, sign, keep);
+    }
+    if (k < n) {
+        block_gradient(n - k, n, d_in, g_wc + k, g_wd + k, cell->dc_dwc + k, cell->dd_dwc + k,
+                       tc + k, td + k, dc + k, dd + k, sign, keep);
     }
 }
 

@@ -363,8 +363,7 @@ void rtu_cell_input_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real 
 
 /* The features h (2n reals) that a step on x would give, at the current parameters, without
  * changing the state or the traces (x already checked); from the zero state when from_zero (the
- * memoryless baseline, whose state is zeroed before every step). The LRU's uses the cell's
- * scratch. */
+ * memoryless baseline, whose state is zeroed before every step). It uses the cell's scratch. */
 void rtu_cell_peek(const rtu_cell *cell, const rtu_real *x, int from_zero, rtu_real *h);
 
 /* Dense layers and parameter-free LayerNorm (rtu_dense.c; reference/net.py). A Dense layer's

@@ -51,6 +51,9 @@ def c_build() -> str:
     return BUILDS[lib.rtu_edge_build]
 
 
+ALIGN = 64  # bytes: where CCore's buffers start
+
+
 class CCore:
     """A C object living in a numpy buffer of ``nbytes`` (rtu_real elements)."""
 
@@ -59,7 +62,12 @@ class CCore:
         self.dtype = dtype
         self.real_p = "float *" if dtype == np.float32 else "double *"
         self.nbytes = nbytes
-        self.buffer = np.zeros(nbytes // dtype.itemsize, dtype=dtype)
+        # aligned to 64 bytes (a cache line): numpy's 16 would split every other 32-byte vector
+        # of the C kernels across two lines (a cell step about a quarter slower)
+        count, pad = nbytes // dtype.itemsize, ALIGN // dtype.itemsize
+        raw = np.zeros(count + pad, dtype=dtype)
+        start = (-raw.ctypes.data % ALIGN) // dtype.itemsize
+        self.buffer = raw[start:start + count]
         self.buffer_p = self.ffi.from_buffer(self.buffer)
 
     @staticmethod

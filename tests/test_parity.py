@@ -18,6 +18,17 @@ def test_float64_core_matches_reference_over_1000_steps(kind, activation):
         assert getattr(report, quantity) <= 1e-10, quantity
 
 
+@pytest.mark.parametrize("n_hidden", [37, 136])
+@pytest.mark.parametrize("kind", KINDS)
+def test_float64_core_matches_reference_in_blocks_and_row_by_row(kind, n_hidden):
+    # the C step and gradient go over the units in blocks of 16 (37: two and a tail of 5) up to
+    # 128 units and row by row beyond (136): both the reference's mathematics
+    report = validate_cell(kind, "tanh", np.float64, steps=200, seed=8, n_in=5,
+                           n_hidden=n_hidden)
+    for quantity in ("state", "features", "traces", "gradients"):
+        assert getattr(report, quantity) <= 1e-10, quantity
+
+
 @pytest.mark.parametrize("kind,activation", CONFIGS)
 def test_float32_core_stays_close_over_10000_steps(kind, activation):
     report = validate_cell(kind, activation, np.float32, steps=10000, seed=6)
