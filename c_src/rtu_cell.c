@@ -514,8 +514,9 @@ static void update_features(rtu_cell *cell)
 #endif
 #define RTU_IN_BLOCKS(n) (RTU_BLOCK_MAX_UNITS > 0 && (n) <= RTU_BLOCK_MAX_UNITS)
 
-/* uc += W_c x and ud += W_d x over the rows; with e_re (else NULL) the linear kind's weight
- * traces in the same pass, E'[j] = lambda E[j] + eta x_j with E = e_re + i e_im. */
+/* uc += W_c x and ud += W_d x over the rows; with e_re (else NULL; g, phi, eta are read only
+ * then) the linear kind's weight traces in the same pass, E'[j] = lambda E[j] + eta x_j with
+ * E = e_re + i e_im. */
 static inline void rows_sums(size_t w, size_t n, size_t rows, const rtu_real *restrict x,
                              const rtu_real *restrict w_c, const rtu_real *restrict w_d,
                              const rtu_real *restrict g, const rtu_real *restrict phi,
@@ -678,10 +679,12 @@ static inline void block_rows(rtu_cell *cell, const rtu_real *x, size_t k, size_
     rtu_real eta[RTU_UNIT_BLOCK], fa[RTU_UNIT_BLOCK], fb[RTU_UNIT_BLOCK];
     size_t i, n = cell->n_hidden, d_in = cell->n_in;
     int linear = cell->kind != RTU_KIND_NONLINEAR;
-    for (i = 0; i < w; ++i) {
-        g[i] = cell->g[k + i];
-        phi[i] = cell->phi[k + i];
-        eta[i] = cell->eta[k + i];
+    if (linear || traces) { /* the traces' per-unit values */
+        for (i = 0; i < w; ++i) {
+            g[i] = cell->g[k + i];
+            phi[i] = cell->phi[k + i];
+            eta[i] = cell->eta[k + i];
+        }
     }
     if (traces) {
         for (i = 0; i < w; ++i) {
@@ -696,8 +699,9 @@ static inline void block_rows(rtu_cell *cell, const rtu_real *x, size_t k, size_
         uc[i] = 0;
         ud[i] = 0;
     }
-    rows_sums(w, n, d_in, x, cell->w_c + k, cell->w_d + k, g, phi, eta,
-              linear ? cell->dc_dwc + k : NULL, linear ? cell->dd_dwc + k : NULL, uc, ud);
+    rows_sums(w, n, d_in, x, cell->w_c + k, cell->w_d + k, linear ? g : NULL,
+              linear ? phi : NULL, linear ? eta : NULL, linear ? cell->dc_dwc + k : NULL,
+              linear ? cell->dd_dwc + k : NULL, uc, ud);
     for (i = 0; i < w; ++i) {
         cell->h[k + i] = uc[i];
         cell->h[n + k + i] = ud[i];
