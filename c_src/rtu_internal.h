@@ -19,14 +19,17 @@
 #define RTU_TANH_MAX_ERROR 4e-7
 static inline float rtu_tanhf(float x)
 {
-    float s, p, q, y;
-    x = x > 9.0f ? 9.0f : (x < -9.0f ? -9.0f : x);
-    s = x * x;
+    /* on |x|, clamped, then the sign of x: two selects (and a mask) where clamping x at +-9 and
+     * y at +-1 took four; the same bits, as tanh(-x) = -tanh(x) holds exactly in rounding */
+    float a = fabsf(x), s, p, q, y;
+    a = a > 9.0f ? 9.0f : a;
+    s = a * a;
     p = (((1.3469642e-08f * s + 2.0683216e-05f) * s + 0.003499675f) * s + 0.13384312f) * s +
         0.99999994f;
     q = (((7.821058e-07f * s + 0.00032926205f) * s + 0.025892062f) * s + 0.46717617f) * s + 1.0f;
-    y = x * p / q;
-    return y > 1.0f ? 1.0f : (y < -1.0f ? -1.0f : y);
+    y = a * p / q;
+    y = y > 1.0f ? 1.0f : y;
+    return copysignf(y, x);
 }
 
 /* The derived cache's transcendentals in double without libm, for the float build's

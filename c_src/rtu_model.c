@@ -182,6 +182,36 @@ void rtu_model_reset(const rtu_model *m, rtu_real *state)
     rtu_zero(state, rtu_model_state_reals(m));
 }
 
+/* The recurrence of n units: (a; b) = (g c - phi d + eta uc; g d + phi c + eta ud) into
+ * (a; b), which hold (uc; ud) on entry; (c; d) is the state before the step. restrict and the one
+ * pass let compilers vectorise it. */
+static void recur_into(const rtu_real *restrict g, const rtu_real *restrict phi,
+                       const rtu_real *restrict eta, const rtu_real *restrict c,
+                       const rtu_real *restrict d, rtu_real *restrict a, rtu_real *restrict b,
+                       size_t n)
+{
+    size_t k;
+    for (k = 0; k < n; ++k) {
+        a[k] = g[k] * c[k] - phi[k] * d[k] + eta[k] * a[k];
+        b[k] = g[k] * d[k] + phi[k] * c[k] + eta[k] * b[k];
+    }
+}
+
+/* recur_into with (c; d) advanced in place:
+ * (c; d) = (g c - phi d + eta uc; g d + phi c + eta ud). */
+static void recur_in_place(const rtu_real *restrict g, const rtu_real *restrict phi,
+                           const rtu_real *restrict eta, rtu_real *restrict c,
+                           rtu_real *restrict d, const rtu_real *restrict uc,
+                           const rtu_real *restrict ud, size_t n)
+{
+    size_t k;
+    for (k = 0; k < n; ++k) {
+        rtu_real c0 = c[k], d0 = d[k];
+        c[k] = g[k] * c0 - phi[k] * d0 + eta[k] * uc[k];
+        d[k] = g[k] * d0 + phi[k] * c0 + eta[k] * ud[k];
+    }
+}
+
 /* The RTU of trunk t on x (n_e reals) from its state (2n reals, advanced) into h (2n reals),
  * h holding the input sums u = (W_c x, W_d x) on entry (rtu_input_sums); the arithmetic of
  * rtu_cell.c's step. Returns whether the new state and h are finite. */
@@ -189,18 +219,16 @@ static int rtu_forward_sums(const rtu_model *m, const rtu_model_trunk *t, const 
                             rtu_real *state, rtu_real *h)
 {
     size_t k, n = m->n_hidden, d_in = n_e(m);
-    rtu_real *c = state, *d = state + n, *pre;
-    int finite = 1;
+    rtu_real *c = state, *d = state + n;
     if (m->memoryless) {
         rtu_zero(state, 2u * n);
     }
     /* (a; b) go where f is applied from: the state (linear kind and LRU: it keeps them) or h
      * (nonlinear kind: the state keeps f(a; b), which are also its features) */
-    pre = m->kind == RTU_KIND_NONLINEAR ? h : state;
-    for (k = 0; k < n; ++k) {
-        rtu_real g = t->g[k], phi = t->phi[k], eta = t->eta[k], c0 = c[k], d0 = d[k];
-        pre[k] = g * c0 - phi * d0 + eta * h[k];
-        pre[n + k] = g * d0 + phi * c0 + eta * h[n + k];
+    if (m->kind == RTU_KIND_NONLINEAR) {
+        recur_into(t->g, t->phi, t->eta, c, d, h, h + n, n);
+    } else {
+        recur_in_place(t->g, t->phi, t->eta, c, d, h, h + n, n);
     }
     if (m->kind == RTU_KIND_LRU) {
         rtu_lru_readout(t->c_re, t->c_im, t->d_skip, n, d_in, m->activation, c, d, x, h);
@@ -212,10 +240,7 @@ static int rtu_forward_sums(const rtu_model *m, const rtu_model_trunk *t, const 
             h[k] = state[k];
         }
     }
-    for (k = 0; k < 2u * n; ++k) {
-        finite &= (isfinite(state[k]) && isfinite(h[k])) != 0;
-    }
-    return finite;
+    return rtu_all_finite(state, 2u * n) && rtu_all_finite(h, 2u * n);
 }
 
 /* rtu_forward_sums after the input sums into h. */
@@ -376,8 +401,7 @@ rtu_status rtu_model_run(const rtu_model *m, rtu_real *state, const rtu_real *ob
     return status;
 }
 
-/* RTU_MODEL_BATCH_WORK_REALS counts RTU_LANES partial sums per sequence as 16 (and the tree of
- * dense_forward_batch is written out for 16, or one running sum). */
+/* lanes_total_block writes out rtu_lanes_total for 16 partial sums (or one running sum). */
 typedef char rtu_model_lanes_are_16_or_1[RTU_LANES == 16 || RTU_LANES == 1 ? 1 : -1];
 
 size_t rtu_model_batch_work_reals(const rtu_model *m, size_t count)
@@ -385,116 +409,155 @@ size_t rtu_model_batch_work_reals(const rtu_model *m, size_t count)
     return RTU_MODEL_BATCH_WORK_REALS(count, n_x(m), m->n_hidden, m->n_embed, m->n_head);
 }
 
-/* Samples of a block: the partial sums of one lane over RTU_MODEL_BLOCK samples stay in
- * registers while the lane's entries of a row go by. */
+/* The batch's dense rows go in blocks of RTU_MODEL_ROWS rows by RTU_MODEL_BLOCK samples (the
+ * unit-stride inner loop): their RTU_MODEL_ROWS x RTU_MODEL_BLOCK running sums of one lane stay
+ * in vector registers (8 at AVX2 width) while the lane's entries go by, each input loaded once
+ * for the block's rows and each weight once for its samples; the sums are independent, so the
+ * additions overlap rather than wait on each other. */
 #define RTU_MODEL_BLOCK 16u
+#define RTU_MODEL_ROWS 4u
+typedef char rtu_model_partials_fit[RTU_MODEL_PARTIALS == 16u * RTU_MODEL_ROWS * RTU_MODEL_BLOCK
+                                        ? 1
+                                        : -1];
 
-/* Lane l of rtu_dot for RTU_MODEL_BLOCK samples from b0 into a[b0 ..]: the row's entries l,
- * l + RTU_LANES, ... below full, in order, then (lane 0) the tail from full, each added (unfused,
- * as rtu_dot) to the sample's running sum from 0, the sums in registers. xt: the inputs transposed. */
-static void lane_block(const rtu_real *wi, const rtu_real *restrict xt, size_t count, size_t b0,
-                       size_t l, size_t full, size_t n_in, rtu_real *restrict a)
+/* Lane l of rtu_dot for rows w, w + n_in, w + 2 n_in, w + 3 n_in on the RTU_MODEL_BLOCK samples
+ * at x (rows of the inputs transposed, count apart): the entries l, l + 16, ... below full, in
+ * order, then those from tail (full for lane 0: rtu_dot's tail; n_in for the others), each
+ * added unfused, as rtu_dot does, to the running sums from 0, into p0 .. p3. */
+static void lane_rows(const rtu_real *restrict w, size_t n_in, const rtu_real *restrict x,
+                      size_t count, size_t l, size_t full, size_t tail, rtu_real *restrict p0,
+                      rtu_real *restrict p1, rtu_real *restrict p2, rtu_real *restrict p3)
 {
-    rtu_real s[RTU_MODEL_BLOCK] = {0};
+    rtu_real a0[RTU_MODEL_BLOCK], a1[RTU_MODEL_BLOCK], a2[RTU_MODEL_BLOCK], a3[RTU_MODEL_BLOCK];
     size_t j, b;
-    for (j = l; j < full; j += RTU_LANES) {
-        const rtu_real wij = wi[j], *restrict xj = xt + j * count + b0;
-        for (b = 0; b < RTU_MODEL_BLOCK; ++b) {
-            s[b] += wij * xj[b];
-        }
-    }
-    for (j = l == 0 ? full : n_in; j < n_in; ++j) {
-        const rtu_real wij = wi[j], *restrict xj = xt + j * count + b0;
-        for (b = 0; b < RTU_MODEL_BLOCK; ++b) {
-            s[b] += wij * xj[b];
-        }
-    }
     for (b = 0; b < RTU_MODEL_BLOCK; ++b) {
-        a[b0 + b] = s[b];
+        a0[b] = 0;
+        a1[b] = 0;
+        a2[b] = 0;
+        a3[b] = 0;
+    }
+    for (j = l; j < full; j += 16u) {
+        const rtu_real w0 = w[j], w1 = w[n_in + j], w2 = w[2u * n_in + j];
+        const rtu_real w3 = w[3u * n_in + j], *restrict xj = x + j * count;
+        for (b = 0; b < RTU_MODEL_BLOCK; ++b) {
+            a0[b] += w0 * xj[b];
+            a1[b] += w1 * xj[b];
+            a2[b] += w2 * xj[b];
+            a3[b] += w3 * xj[b];
+        }
+    }
+    for (j = tail; j < n_in; ++j) {
+        const rtu_real w0 = w[j], w1 = w[n_in + j], w2 = w[2u * n_in + j];
+        const rtu_real w3 = w[3u * n_in + j], *restrict xj = x + j * count;
+        for (b = 0; b < RTU_MODEL_BLOCK; ++b) {
+            a0[b] += w0 * xj[b];
+            a1[b] += w1 * xj[b];
+            a2[b] += w2 * xj[b];
+            a3[b] += w3 * xj[b];
+        }
+    }
+    memcpy(p0, a0, sizeof a0);
+    memcpy(p1, a1, sizeof a1);
+    memcpy(p2, a2, sizeof a2);
+    memcpy(p3, a3, sizeof a3);
+}
+
+/* xt[j count + b] = x[b x_stride + j]: the first rows of x (n_in reals each) transposed, a
+ * function of its own so that its few values stay in registers. */
+static void transpose(const rtu_real *restrict x, size_t x_stride, size_t rows, size_t n_in,
+                      size_t count, rtu_real *restrict xt)
+{
+    size_t b, j;
+    for (b = 0; b < rows; ++b) {
+        const rtu_real *restrict xb = x + b * x_stride;
+        for (j = 0; j < n_in; ++j) {
+            xt[j * count + b] = xb[j];
+        }
     }
 }
 
-/* lane_block for the last nb < RTU_MODEL_BLOCK samples, the sums in a (a function of its own:
- * with nb variable in lane_block the compiler kept every block's sums in memory). */
-static void lane_rest(const rtu_real *wi, const rtu_real *restrict xt, size_t count, size_t b0,
-                      size_t nb, size_t l, size_t full, size_t n_in, rtu_real *restrict a)
+/* y[b y_stride] = bias + rtu_lanes_total of the 16 lanes' sums p[l RTU_MODEL_BLOCK + b] (lanes
+ * 16: the tree) or bias + p[b] (lanes 1: one running sum), for the block's samples b. */
+static void lanes_total_block(const rtu_real *restrict p, size_t lanes, rtu_real bias,
+                              rtu_real *restrict y, size_t y_stride)
 {
-    size_t j, b;
-    for (b = b0; b < b0 + nb; ++b) {
-        a[b] = 0;
-    }
-    for (j = l; j < full; j += RTU_LANES) {
-        const rtu_real wij = wi[j], *restrict xj = xt + j * count;
-        for (b = b0; b < b0 + nb; ++b) {
-            a[b] += wij * xj[b];
+    const size_t B = RTU_MODEL_BLOCK;
+    rtu_real t[RTU_MODEL_BLOCK];
+    size_t b;
+    if (lanes == 1u) {
+        for (b = 0; b < B; ++b) {
+            t[b] = bias + p[b];
+        }
+    } else {
+        for (b = 0; b < B; ++b) {
+            rtu_real b0 = p[b] + p[8u * B + b], b1 = p[B + b] + p[9u * B + b];
+            rtu_real b2 = p[2u * B + b] + p[10u * B + b], b3 = p[3u * B + b] + p[11u * B + b];
+            rtu_real b4 = p[4u * B + b] + p[12u * B + b], b5 = p[5u * B + b] + p[13u * B + b];
+            rtu_real b6 = p[6u * B + b] + p[14u * B + b], b7 = p[7u * B + b] + p[15u * B + b];
+            t[b] = bias + (((b0 + b4) + (b2 + b6)) + ((b1 + b5) + (b3 + b7)));
         }
     }
-    for (j = l == 0 ? full : n_in; j < n_in; ++j) {
-        const rtu_real wij = wi[j], *restrict xj = xt + j * count;
-        for (b = b0; b < b0 + nb; ++b) {
-            a[b] += wij * xj[b];
-        }
+    for (b = 0; b < B; ++b) {
+        y[b * y_stride] = t[b];
     }
 }
 
 /* y_b = W x_b + bias for count inputs x_b (rows of x, stride x_stride) into rows of y (stride
- * y_stride): for every sample exactly what rtu_dense_forward computes (rtu_dot's RTU_LANES partial
- * sums, its tail and its tree, in its order), with the samples as the unit-stride inner loop, which
- * compilers vectorise: xt (n_in x count) holds the inputs transposed, acc (RTU_LANES x count) the
- * partial sums, each lane's summed over blocks of samples in registers (lane_block). */
+ * y_stride): for every sample exactly what rtu_dense_forward computes (rtu_dot's 16 partial
+ * sums, its tail and its tree, in its order; below 16 inputs, or in a build with one running sum,
+ * that sum). Whole blocks of RTU_MODEL_ROWS rows by
+ * RTU_MODEL_BLOCK samples go by lane_rows on xt (the inputs transposed, n_in x count) into p
+ * (the block's partial sums, RTU_MODEL_PARTIALS reals); the other rows and samples go a sample
+ * at a time (rtu_dot). */
 static void dense_forward_batch(const rtu_real *w, size_t n_in, size_t n_out, size_t count,
                                 const rtu_real *x, size_t x_stride, rtu_real *y, size_t y_stride,
-                                rtu_real *restrict xt, rtu_real *restrict acc)
+                                rtu_real *restrict xt, rtu_real *restrict p)
 {
+    const size_t B = RTU_MODEL_BLOCK;
     const rtu_real *bias = w + n_out * n_in;
-    size_t i, j, b, l, lanes = n_in < RTU_LANES ? 1u : RTU_LANES;
-    size_t full = n_in < RTU_LANES ? 0u : n_in - n_in % RTU_LANES;
-    for (j = 0; j < n_in; ++j) {
-        for (b = 0; b < count; ++b) {
-            xt[j * count + b] = x[b * x_stride + j];
+    size_t i, b, l, r, rows = 0, blocked = 0;
+    if (count >= B && n_out >= RTU_MODEL_ROWS) {
+        /* rtu_dot's lanes (16, or one running sum below 16 inputs and in a build with one) */
+        size_t lanes = RTU_LANES == 16 && n_in >= 16u ? 16u : 1u;
+        size_t full = lanes == 16u ? n_in - n_in % 16u : 0u;
+        rows = n_out - n_out % RTU_MODEL_ROWS;
+        blocked = count - count % B;
+        transpose(x, x_stride, blocked, n_in, count, xt);
+        for (i = 0; i < rows; i += RTU_MODEL_ROWS) {
+            for (b = 0; b < blocked; b += B) {
+                for (l = 0; l < lanes; ++l) {
+                    lane_rows(w + i * n_in, n_in, xt + b, count, l, full, l == 0 ? full : n_in,
+                              p + l * B, p + (16u + l) * B, p + (32u + l) * B, p + (48u + l) * B);
+                }
+                for (r = 0; r < RTU_MODEL_ROWS; ++r) {
+                    lanes_total_block(p + r * 16u * B, lanes, bias[i + r],
+                                      y + b * y_stride + i + r, y_stride);
+                }
+            }
         }
     }
-    for (i = 0; i < n_out; ++i) {
-        const rtu_real *wi = w + i * n_in;
-        for (l = 0; l < lanes; ++l) {
-            for (b = 0; b + RTU_MODEL_BLOCK <= count; b += RTU_MODEL_BLOCK) {
-                lane_block(wi, xt, count, b, l, full, n_in, acc + l * count);
-            }
-            if (b < count) {
-                lane_rest(wi, xt, count, b, count - b, l, full, n_in, acc + l * count);
-            }
-        }
-        if (lanes == 1u) { /* one running sum below RTU_LANES inputs, as rtu_dot */
-            for (b = 0; b < count; ++b) {
-                y[b * y_stride + i] = bias[i] + acc[b];
-            }
-            continue;
-        }
-        for (b = 0; b < count; ++b) { /* rtu_lanes_total's tree */
-            const rtu_real *p = acc + b;
-            const size_t c = count;
-            rtu_real b0 = p[0] + p[8 * c], b1 = p[c] + p[9 * c], b2 = p[2 * c] + p[10 * c];
-            rtu_real b3 = p[3 * c] + p[11 * c], b4 = p[4 * c] + p[12 * c];
-            rtu_real b5 = p[5 * c] + p[13 * c], b6 = p[6 * c] + p[14 * c];
-            rtu_real b7 = p[7 * c] + p[15 * c];
-            y[b * y_stride + i] = bias[i] + (((b0 + b4) + (b2 + b6)) + ((b1 + b5) + (b3 + b7)));
+    for (b = 0; b < count; ++b) { /* the rest: rows past the blocks' and samples past theirs */
+        const rtu_real *xb = x + b * x_stride;
+        for (i = b < blocked ? rows : 0; i < n_out; ++i) {
+            y[b * y_stride + i] = bias[i] + rtu_dot(w + i * n_in, xb, n_in);
         }
     }
 }
 
-/* Where vectors hold 16 floats (AVX-512), a block of the batch's RTU input sums: RTU_MODEL_SAMPLES
- * samples' sums of RTU_MODEL_UNITS units stay in registers (8 of them) while the inputs go by, so
- * each weight is loaded once for the block's samples instead of once per sample, and no sum is
- * loaded or stored. The block changes no sum's order: the same bits as one sample at a time. With
- * narrower vectors the compilers here did not keep the block in vector registers and it was slower
- * than a sample at a time (a scratch timing of the SSE2 default build at 64 units), so it is left
- * out there. */
+/* A block of the batch's RTU input sums: RTU_MODEL_SAMPLES samples' sums of RTU_MODEL_UNITS units
+ * stay in vector registers (8 of them at AVX-512 and AVX2 widths) while the inputs go by, so
+ * no sum is loaded or stored per input, and where vectors hold 16 floats (AVX-512) each weight is
+ * loaded once for the block's 4 samples. The block changes no sum's order: the same bits as
+ * rtu_input_sums. With narrower vectors, blocks of several samples (or of 16 units) were slower
+ * than a sample at a time in scratch timings (the compilers did not keep them in registers);
+ * blocks of 32 units of one sample were faster, in the AVX2 variant and the SSE2 default build. */
 #if defined(__AVX512F__)
 #define RTU_MODEL_SAMPLES 4u
+#define RTU_MODEL_UNITS 16u
 #else
 #define RTU_MODEL_SAMPLES 1u
+#define RTU_MODEL_UNITS 32u
 #endif
-#define RTU_MODEL_UNITS 16u
 
 /* rtu_input_sums of units k0 .. k0 + RTU_MODEL_UNITS - 1 for RTU_MODEL_SAMPLES samples (inputs
  * x + s * stride, sums into the rows u + s * stride: W_c x from column 0, W_d x from column n):
@@ -531,7 +594,7 @@ static void input_sums_batch(const rtu_model *m, const rtu_model_trunk *t, size_
     size_t i, j, k, k0, n = m->n_hidden, d_in = n_e(m);
     size_t full = n - n % RTU_MODEL_UNITS;
     for (i = 0; i < count; i += RTU_MODEL_SAMPLES) {
-        if (RTU_MODEL_SAMPLES == 1u || i + RTU_MODEL_SAMPLES > count) { /* as rtu_input_sums */
+        if (i + RTU_MODEL_SAMPLES > count) { /* as rtu_input_sums */
             for (; i < count; ++i) {
                 rtu_input_sums(t->w_c, t->w_d, x + i * stride, n, d_in, u + i * stride,
                                u + i * stride + n);
@@ -565,20 +628,20 @@ static void input_sums_batch(const rtu_model *m, const rtu_model_trunk *t, size_
 static void head_forward_batch(const rtu_model *m, const rtu_model_head *hd, size_t count,
                                rtu_real *work, size_t n_work, size_t h_at, size_t q_hat_at,
                                size_t q_at, size_t n_head_out, rtu_real *out, size_t n_out,
-                               size_t at, rtu_real *xt, rtu_real *acc)
+                               size_t at, rtu_real *xt, rtu_real *p)
 {
     size_t b, n2 = 2u * m->n_hidden, k = m->n_head;
     if (k) {
         dense_forward_batch(hd->hidden, n2, k, count, work + h_at, n_work, work + q_hat_at,
-                            n_work, xt, acc);
+                            n_work, xt, p);
         for (b = 0; b < count; ++b) {
             (void)rtu_ln_lrelu(work + b * n_work + q_hat_at, work + b * n_work + q_at, k);
         }
         dense_forward_batch(hd->out, k, n_head_out, count, work + q_at, n_work, out + at, n_out,
-                            xt, acc);
+                            xt, p);
     } else {
         dense_forward_batch(hd->out, n2, n_head_out, count, work + h_at, n_work, out + at, n_out,
-                            xt, acc);
+                            xt, p);
     }
 }
 
@@ -587,7 +650,7 @@ rtu_status rtu_model_step_batch(const rtu_model *m, size_t count, rtu_real *stat
 {
     size_t i, j, r, n_state, n_work, n_out, nx, n2, mm, k, A, o_pi;
     size_t x_at, e_hat_at, e_at, h_at, q_hat_at, q_at;
-    rtu_real *xt, *acc;
+    rtu_real *xt, *p;
     rtu_status status = RTU_OK;
     if (m == NULL || states == NULL || obs == NULL || work == NULL || out == NULL || at == NULL) {
         return RTU_ERR_NULL;
@@ -619,7 +682,7 @@ rtu_status rtu_model_step_batch(const rtu_model *m, size_t count, rtu_real *stat
     q_hat_at = h_at + n2;
     q_at = q_hat_at + k;
     xt = work + count * n_work;
-    acc = xt + count * RTU_MODEL_WIDEST_INPUT_(nx, m->n_hidden, k);
+    p = xt + count * RTU_MODEL_WIDEST_INPUT_(nx, m->n_hidden, k);
     for (i = 0; i < count; ++i) {
         model_input(m, obs + i * m->n_obs, states + i * n_state + m->n_trunks * n2,
                     work + i * n_work + x_at);
@@ -628,7 +691,7 @@ rtu_status rtu_model_step_batch(const rtu_model *m, size_t count, rtu_real *stat
         const rtu_model_trunk *t = &m->trunk[r];
         if (mm) {
             dense_forward_batch(t->embed, nx, mm, count, work + x_at, n_work, work + e_hat_at,
-                                n_work, xt, acc);
+                                n_work, xt, p);
         }
         if (mm) {
             for (i = 0; i < count; ++i) {
@@ -648,11 +711,11 @@ rtu_status rtu_model_step_batch(const rtu_model *m, size_t count, rtu_real *stat
         }
         if (r == 0) {
             head_forward_batch(m, &m->head[0], count, work, n_work, h_at, q_hat_at, q_at, 1u,
-                               out, n_out, o_pi, xt, acc);
+                               out, n_out, o_pi, xt, p);
         }
         if (A && r + 1u == m->n_trunks) {
             head_forward_batch(m, &m->head[1], count, work, n_work, h_at, q_hat_at, q_at, o_pi,
-                               out, n_out, 0u, xt, acc);
+                               out, n_out, 0u, xt, p);
         }
     }
     if (A && m->action_kind == RTU_ACTIONS_CONTINUOUS) {

@@ -149,9 +149,10 @@ rtu_status rtu_model_run(const rtu_model *model, rtu_real *state, const rtu_real
  * one model in one call. states holds count states (count x rtu_model_state_reals, row i the
  * state of sequence i); work rtu_model_batch_work_reals(model, count) reals of scratch
  * (RTU_MODEL_BATCH_WORK_REALS): each sequence's work, then the dense layers' scratch, their
- * inputs transposed and 16 partial sums of each sequence. The dense layers run over the batch
- * with the sequences as the inner loop; each sequence gets exactly the bits rtu_model_step gives
- * it alone. */
+ * inputs transposed and the partial sums of a block of them (RTU_MODEL_PARTIALS). The dense
+ * layers run over the batch with the sequences as the inner loop; each sequence gets exactly the
+ * bits rtu_model_step gives it alone. */
+#define RTU_MODEL_PARTIALS 1024u
 #define RTU_MODEL_WIDEST_INPUT_(n_x, n_hidden, n_head)                                             \
     ((size_t)(n_x) > 2u * (size_t)(n_hidden)                                                      \
          ? ((size_t)(n_x) > (size_t)(n_head) ? (size_t)(n_x) : (size_t)(n_head))                   \
@@ -159,7 +160,8 @@ rtu_status rtu_model_run(const rtu_model *model, rtu_real *state, const rtu_real
                                                        : (size_t)(n_head)))
 #define RTU_MODEL_BATCH_WORK_REALS(count, n_x, n_hidden, n_embed, n_head)                          \
     ((size_t)(count) * (RTU_MODEL_WORK_REALS(n_x, n_hidden, n_embed, n_head) +                     \
-                        RTU_MODEL_WIDEST_INPUT_(n_x, n_hidden, n_head) + 16u))
+                        RTU_MODEL_WIDEST_INPUT_(n_x, n_hidden, n_head)) +                       \
+     RTU_MODEL_PARTIALS)
 size_t rtu_model_batch_work_reals(const rtu_model *model, size_t count);
 
 /* rtu_model_step of every sequence i on obs row i (count x n_obs) into out row i (count x

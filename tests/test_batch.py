@@ -161,12 +161,17 @@ def _model(tmp_path, hidden=8, **kw):
     return InferenceModel.from_checkpoint(tmp_path / "m.rtu")
 
 
-# B = 7, 20 units: the batch's RTU input sums in a block of 4 sequences and 16 units, then the
-# units and the sequences past the blocks one sequence at a time
+# B = 7, 20 units: the batch's RTU input sums in a block of 4 sequences and 16 units (AVX-512),
+# then the units and the sequences past the blocks one sequence at a time; B = 37, 36 units: the
+# dense layers in blocks of 4 rows by 16 sequences, then the rows and sequences past them, their
+# inputs in 16 lanes with a tail (72 features) or one running sum (3 observations)
 @pytest.mark.parametrize("kw, B", [(dict(n_embed=4, n_head=4, prev_action=True, prev_reward=True), 4),
                                    (dict(shared=True, action_kind="continuous", kind="lru"), 4),
                                    (dict(hidden=20, n_embed=5, prev_reward=True), 7),
-                                   (dict(hidden=20, kind="nonlinear", n_head=4), 7)])
+                                   (dict(hidden=20, kind="nonlinear", n_head=4), 7),
+                                   (dict(hidden=36, n_embed=6, n_head=6, prev_action=True), 37),
+                                   (dict(hidden=36, kind="nonlinear", n_head=5,
+                                         action_kind="continuous"), 37)])
 def test_a_model_batch_is_each_sequence_alone(tmp_path, kw, B):
     from rtu_edge.export import CModel, CModelBatch
     model = _model(tmp_path, **kw)

@@ -340,14 +340,16 @@ void test_model_batch(int c)
     CHECK_STATUS(rtu_model_step_batch(&m, MODEL_BATCH, NULL, obs, work, out, &at), RTU_ERR_NULL);
 }
 
-/* A batch of 7 sequences through a model of 20 units (linear or nonlinear kind, arg): the batch's
- * RTU input sums in blocks of samples and units where the build blocks them (AVX-512: 4 sequences
- * and 16 units, then the 4 units and 3 sequences past the blocks), a sequence at a time elsewhere;
+/* A batch of 37 sequences through a model of 36 units (linear or nonlinear kind, arg): the
+ * batch's RTU input sums in blocks of units (AVX-512: 4 sequences by 16 units; other x86-64 builds
+ * 32 units) and the units and sequences past them; the dense layers in blocks of 4 rows by 16
+ * sequences (two blocks, then the 5 sequences and the rows past them a sequence at a time), in
+ * 16 lanes with a tail (the heads' 72 inputs) and as one running sum (the input layer's 6 inputs);
  * either way every sequence computes exactly what it computes alone, for 30 steps. */
-#define BLOCK_BATCH 7u
-#define BLOCK_HIDDEN 20u
+#define BLOCK_BATCH 37u
+#define BLOCK_HIDDEN 36u
 #define BLOCK_EMBED 5u
-#define BLOCK_HEAD 4u
+#define BLOCK_HEAD 6u
 #define BLOCK_N_X (GOLDEN_AC_N_IN + 2u + 1u)
 void test_model_batch_blocks(int nonlinear)
 {
