@@ -39,6 +39,15 @@ typedef double rtu_derived;
 #define RTU_D_SQRT sqrt
 #define RTU_D_COS cos
 #define RTU_D_SIN sin
+#if !defined(RTU_DOUBLE) && defined(__AVX2__)
+/* The float build with AVX2 (the Python extension's AVX2 variant): libm's bits, from a pass
+ * without libm's calls (rtu_internal.h's functions; it vectorises, 4 doubles wide) whose result
+ * is kept wherever its rounding to float is certain to be libm's, and libm's calls for the rest
+ * (derive_units). A learner step about a tenth faster there (bench_kernel.py's learner row);
+ * with 2 doubles to a vector (SSE2) the pass cost more than libm's calls, so other targets call
+ * libm's throughout. */
+#define RTU_CHECKED_DERIVED
+#endif
 #endif
 
 /* ------------------------------------------------------------------------------------------ */
@@ -332,8 +341,90 @@ rtu_status rtu_cell_refresh_bounded(rtu_cell *cell)
     return status;
 }
 
+/* Unit k of the derived cache in rtu_derived arithmetic: in double in both builds (unless
+ * RTU_DERIVED_FLOAT), rounded once: a float phase error of a few ulps would grow linearly over a
+ * unit's memory (about 1 / (1 - r) steps). */
+static inline void derive_unit(size_t k, const rtu_real *restrict nu_log,
+                               const rtu_real *restrict theta_log, rtu_real *restrict nu_out,
+                               rtu_real *restrict theta_out, rtu_real *restrict g,
+                               rtu_real *restrict phi, rtu_real *restrict eta_out,
+                               rtu_real *restrict deta)
+{
+    rtu_derived nu = RTU_D_EXP((rtu_derived)nu_log[k]);
+    rtu_derived theta = RTU_D_EXP((rtu_derived)theta_log[k]);
+    rtu_derived r = RTU_D_EXP(-nu);
+    rtu_derived eta = RTU_D_SQRT(-RTU_D_EXPM1((rtu_derived)-2 * nu)); /* 1 - r^2, no cancellation */
+    rtu_derived sin_theta, cos_theta;
+#ifdef RTU_D_SINCOS
+    RTU_D_SINCOS(theta, &sin_theta, &cos_theta);
+#else
+    sin_theta = RTU_D_SIN(theta);
+    cos_theta = RTU_D_COS(theta);
+#endif
+    nu_out[k] = (rtu_real)nu;
+    theta_out[k] = (rtu_real)theta;
+    g[k] = (rtu_real)(r * cos_theta);
+    phi[k] = (rtu_real)(r * sin_theta);
+    if (eta < (rtu_derived)RTU_ETA_MIN) {
+        eta_out[k] = RTU_ETA_MIN;
+        deta[k] = 0; /* eta is the constant floor here */
+    } else {
+        eta_out[k] = (rtu_real)eta;
+        deta[k] = (rtu_real)(r * r * nu / eta);
+    }
+}
+
+#ifdef RTU_CHECKED_DERIVED
+/* 1 if every double within b of v rounds to the same nonzero float, else 0: rounding to nearest
+ * is monotonic, so the two ends of [v - b, v + b] decide it. (A double rather than an int, so
+ * that the loop's selects are all of one width, which gcc vectorises.) */
+static inline double rounds_surely(double v, double b)
+{
+    double lo = (double)(float)(v - b), hi = (double)(float)(v + b);
+    return lo == hi && lo != 0.0 ? 1.0 : 0.0;
+}
+
+/* Unit k as derive_unit computes it with libm, where that is certain, else NaN in nu_out[k]
+ * (the finite params never give NaN) for derive_units to compute it with libm. Here each of exp,
+ * expm1, sin and cos is within RTU_FAST_MAX_ERROR of libm's (relative; the C test
+ * cell/fast_derived_error measures it), so each double below is within
+ * 5 RTU_FAST_MAX_ERROR (1 + nu + theta) max(|v|, 1) of libm's compound (the error carried
+ * through exp(-nu), the root of 1 - r^2, the products and the quotient, each bounded by
+ * first-order terms; eta >= sqrt(min(nu, 1 / 2))); b is 16 of them, a margin of 3. */
+static inline void derive_unit_fast(size_t k, const rtu_real *restrict nu_log,
+                                    const rtu_real *restrict theta_log,
+                                    rtu_real *restrict nu_out, rtu_real *restrict theta_out,
+                                    rtu_real *restrict g, rtu_real *restrict phi,
+                                    rtu_real *restrict eta_out, rtu_real *restrict deta)
+{
+    double nu = rtu_exp_fast((double)nu_log[k]), theta = rtu_exp_fast((double)theta_log[k]);
+    double r = rtu_exp_fast(-nu), eta = sqrt(-rtu_expm1_fast(-2.0 * nu)), s, c;
+    double b = 16.0 * RTU_FAST_MAX_ERROR * (1.0 + nu + theta), gk, phik, detak;
+    double sure, within;
+    rtu_sincos_fast(theta, &s, &c);
+    gk = r * c;
+    phik = r * s;
+    detak = r * r * nu / eta;
+    /* decided on the logs (conditions on the results gcc folds into their selects, which it
+     * then does not vectorise): theta below e^4.15 < RTU_FAST_SINCOS_MAX, nu below e^6.5 (r
+     * within double's range) and above e^-27, where eta >= sqrt(nu) > RTU_ETA_MIN with room */
+    within = (double)theta_log[k] <= 4.15 && (double)nu_log[k] <= 6.5 &&
+             (double)nu_log[k] >= -27.0;
+    sure = (within ? 1.0 : 0.0) * rounds_surely(nu, b * (nu > 1.0 ? nu : 1.0)) *
+           rounds_surely(theta, b * (theta > 1.0 ? theta : 1.0)) * rounds_surely(gk, b) *
+           rounds_surely(phik, b) * rounds_surely(eta, b) *
+           rounds_surely(detak, b * (detak > 1.0 ? detak : 1.0));
+    nu_out[k] = sure != 0.0 ? (rtu_real)nu : (rtu_real)NAN;
+    theta_out[k] = (rtu_real)theta;
+    g[k] = (rtu_real)gk;
+    phi[k] = (rtu_real)phik;
+    eta_out[k] = (rtu_real)eta;
+    deta[k] = (rtu_real)detak;
+}
+#endif
+
 /* derive's loop, on restrict arrays (distinct parts of the cell's buffer), so that it can
- * vectorise */
+ * vectorise. O(n), only when params change. */
 static void derive_units(size_t n, const rtu_real *restrict nu_log,
                          const rtu_real *restrict theta_log, rtu_real *restrict nu_out,
                          rtu_real *restrict theta_out, rtu_real *restrict g,
@@ -341,33 +432,20 @@ static void derive_units(size_t n, const rtu_real *restrict nu_log,
                          rtu_real *restrict deta)
 {
     size_t k;
-    /* In double in both builds (unless RTU_DERIVED_FLOAT), rounded once: a float phase error of
-     * a few ulps would grow linearly over a unit's memory (about 1 / (1 - r) steps). O(n), only
-     * when params change. */
+#ifdef RTU_CHECKED_DERIVED
     for (k = 0; k < n; ++k) {
-        rtu_derived nu = RTU_D_EXP((rtu_derived)nu_log[k]);
-        rtu_derived theta = RTU_D_EXP((rtu_derived)theta_log[k]);
-        rtu_derived r = RTU_D_EXP(-nu);
-        rtu_derived eta = RTU_D_SQRT(-RTU_D_EXPM1((rtu_derived)-2 * nu)); /* 1 - r^2, no cancellation */
-        rtu_derived sin_theta, cos_theta;
-#ifdef RTU_D_SINCOS
-        RTU_D_SINCOS(theta, &sin_theta, &cos_theta);
-#else
-        sin_theta = RTU_D_SIN(theta);
-        cos_theta = RTU_D_COS(theta);
-#endif
-        nu_out[k] = (rtu_real)nu;
-        theta_out[k] = (rtu_real)theta;
-        g[k] = (rtu_real)(r * cos_theta);
-        phi[k] = (rtu_real)(r * sin_theta);
-        if (eta < (rtu_derived)RTU_ETA_MIN) {
-            eta_out[k] = RTU_ETA_MIN;
-            deta[k] = 0; /* eta is the constant floor here */
-        } else {
-            eta_out[k] = (rtu_real)eta;
-            deta[k] = (rtu_real)(r * r * nu / eta);
+        derive_unit_fast(k, nu_log, theta_log, nu_out, theta_out, g, phi, eta_out, deta);
+    }
+    for (k = 0; k < n; ++k) { /* the units whose rounding the fast pass left uncertain */
+        if (nu_out[k] != nu_out[k]) {
+            derive_unit(k, nu_log, theta_log, nu_out, theta_out, g, phi, eta_out, deta);
         }
     }
+#else
+    for (k = 0; k < n; ++k) {
+        derive_unit(k, nu_log, theta_log, nu_out, theta_out, g, phi, eta_out, deta);
+    }
+#endif
 #ifdef RTU_D_SINCOS
     for (k = 0; k < n; ++k) { /* the phases beyond RTU_D_SINCOS's domain */
         if (theta_out[k] > (rtu_real)RTU_FAST_SINCOS_MAX) { /* the loop's theta and r again */

@@ -99,8 +99,11 @@ def make_ffi(real: str, variant: str = "") -> cffi.FFI:
         define_macros=[("RTU_DOUBLE", "1")] if real == "double" else [],
         # no FMA contraction: the PRNG-driven initialisation stays bit-identical to Python's;
         # -fno-trapping-math: gcc vectorises the loops that compare or clamp floats (the float
-        # tanh), with the same results (the core never reads the floating-point exception flags)
-        extra_compile_args=["-std=c99", "-O3", "-ffp-contract=off", "-fno-trapping-math"] + flags,
+        # tanh), with the same results (the core never reads the floating-point exception flags);
+        # -fno-math-errno: the same for the loop with a sqrt (the float build's derived cache),
+        # with the same results (the core never reads errno)
+        extra_compile_args=["-std=c99", "-O3", "-ffp-contract=off", "-fno-trapping-math",
+                            "-fno-math-errno"] + flags,
         libraries=["m"],
     )
     return ffi

@@ -270,6 +270,99 @@ void test_fast_derived_error(int arg)
                count, worst[0], worst[1], worst[2], worst[3]);
 }
 
+/* The derived cache is libm's, bit for bit, wherever the build computes it from libm's
+ * functions: the float build's default (a pass without libm's calls, kept where its rounding to
+ * float is certain, libm's calls for the rest) and the double build, over DERIVED_ROUNDS cells of
+ * DERIVED_UNITS units whose (nu_log, theta_log) cover the whole range (+-RTU_LOG_PARAM_LIMIT)
+ * and, more densely, the learners' usual one (nu_log in [-12, 2], theta_log in [-10, 4.5]), with
+ * the phases past the fast pass's domain and r below double's range, which it leaves to libm;
+ * and first the three phases of all floats' theta_log up to that domain where rtu_internal.h's
+ * functions alone round phi to another float than libm's (at nu_log = -20; a search over every
+ * float, outside the tests), which the fast pass must leave to libm. -DRTU_FAST_DERIVED and
+ * -DRTU_DERIVED_FLOAT compute other bits by design (within tolerance: cell/fast_derived_error,
+ * the golden cases). */
+#define DERIVED_UNITS 1024u
+#define DERIVED_ROUNDS 600u
+void test_derived_cache_is_libms(int arg)
+{
+    static rtu_real buf[RTU_CELL_REALS(RTU_KIND_LINEAR, 1u, DERIVED_UNITS)];
+    static rtu_real params[2u * DERIVED_UNITS + 2u * DERIVED_UNITS];
+    rtu_cell cell;
+    rtu_prng rng;
+    size_t k, round, n = DERIVED_UNITS, differ = 0, beyond = 0;
+    (void)arg;
+#if defined(RTU_FAST_DERIVED) || defined(RTU_DERIVED_FLOAT)
+    (void)buf;
+    (void)params;
+    (void)cell;
+    (void)rng;
+    (void)k;
+    (void)round;
+    (void)n;
+    (void)differ;
+    (void)beyond;
+    check_note("skipped: this build's derived cache is not libm's by design");
+#else
+    CHECK_STATUS(rtu_cell_init(&cell, RTU_KIND_LINEAR, RTU_ACT_TANH, 1u, n, buf, sizeof buf),
+                 RTU_OK);
+    rtu_prng_seed(&rng, 17u);
+    memset(params, 0, sizeof params);
+#ifndef RTU_DOUBLE
+    for (k = 0; k < 3u; ++k) { /* the fast functions alone give another phi here */
+        const float near_pi[3] = {0x1.d67f1cp+0f, 0x1.8b9a62p+1f, 0x1.b9419ep+1f};
+        double r = rtu_exp_fast(-rtu_exp_fast(-20.0)), s, c;
+        rtu_sincos_fast(rtu_exp_fast((double)near_pi[k]), &s, &c);
+        CHECK((float)(r * s) != (float)(exp(-exp(-20.0)) * sin(exp((double)near_pi[k]))),
+              "theta_log %a: the fast functions alone give libm's phi", (double)near_pi[k]);
+    }
+#endif
+    for (round = 0; round < DERIVED_ROUNDS; ++round) {
+        int wide = round % 3u == 0;
+        for (k = 0; k < n; ++k) {
+            double u = rtu_prng_uniform(&rng), v = rtu_prng_uniform(&rng);
+            params[k] = (rtu_real)(wide ? RTU_LOG_PARAM_LIMIT * (2 * u - 1) : -12 + 14 * u);
+            params[n + k] =
+                (rtu_real)(wide ? RTU_LOG_PARAM_LIMIT * (2 * v - 1) : -10 + 14.5 * v);
+        }
+        if (round == 0) {
+            params[0] = params[1] = params[2] = (rtu_real)-20;
+            params[n] = (rtu_real)0x1.d67f1cp+0f;
+            params[n + 1] = (rtu_real)0x1.8b9a62p+1f;
+            params[n + 2] = (rtu_real)0x1.b9419ep+1f;
+        }
+        CHECK_STATUS(rtu_cell_set_params(&cell, params), RTU_OK);
+        for (k = 0; k < n; ++k) {
+            double nu = exp((double)params[k]), theta = exp((double)params[n + k]);
+            double r = exp(-nu), eta = sqrt(-expm1(-2 * nu));
+            rtu_real want[6];
+            want[0] = (rtu_real)nu;
+            want[1] = (rtu_real)theta;
+            want[2] = (rtu_real)(r * cos(theta));
+            want[3] = (rtu_real)(r * sin(theta));
+            want[4] = eta < (double)RTU_ETA_MIN ? (rtu_real)RTU_ETA_MIN : (rtu_real)eta;
+            want[5] = eta < (double)RTU_ETA_MIN ? (rtu_real)0 : (rtu_real)(r * r * nu / eta);
+            beyond += theta > 63.0 || nu > 665.0;
+            if (memcmp(&want[0], &cell.nu[k], sizeof(rtu_real)) != 0 ||
+                memcmp(&want[1], &cell.theta[k], sizeof(rtu_real)) != 0 ||
+                memcmp(&want[2], &cell.g[k], sizeof(rtu_real)) != 0 ||
+                memcmp(&want[3], &cell.phi[k], sizeof(rtu_real)) != 0 ||
+                memcmp(&want[4], &cell.eta[k], sizeof(rtu_real)) != 0 ||
+                memcmp(&want[5], &cell.deta[k], sizeof(rtu_real)) != 0) {
+                if (differ == 0) {
+                    CHECK(0, "unit with nu_log %.9g, theta_log %.9g: not libm's bits",
+                          (double)params[k], (double)params[n + k]);
+                }
+                differ += 1;
+            }
+        }
+    }
+    CHECK(differ == 0, "%u units of %u not libm's bits", (unsigned)differ,
+          (unsigned)(DERIVED_ROUNDS * n));
+    check_note("%u units, %u of them beyond the fast pass's domain", (unsigned)(DERIVED_ROUNDS * n),
+               (unsigned)beyond);
+#endif
+}
+
 /* The float versions (-DRTU_DERIVED_FLOAT) against libm in double on the float arguments, over
  * the same grids with exp on [-87, 20]: within RTU_FAST_MAX_ERROR_F. */
 void test_fast_derived_error_float(int arg)

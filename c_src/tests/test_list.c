@@ -15,6 +15,7 @@ const test_case test_list[] = {
     {"cell/tanh_error", test_tanh_error, 0, NULL},
     {"cell/fast_derived_error", test_fast_derived_error, 0, NULL},
     {"cell/fast_derived_error_float", test_fast_derived_error_float, 0, NULL},
+    {"cell/derived_cache_is_libms", test_derived_cache_is_libms, 0, NULL},
     {"cell/linear/relu", test_cell_golden, 0, NULL},
     {"cell/linear/tanh", test_cell_golden, 1, NULL},
     {"cell/linear/identity", test_cell_golden, 2, NULL},
