@@ -341,37 +341,31 @@ rtu_status rtu_cell_refresh_bounded(rtu_cell *cell)
     return status;
 }
 
-/* Unit k of the derived cache in rtu_derived arithmetic: in double in both builds (unless
- * RTU_DERIVED_FLOAT), rounded once: a float phase error of a few ulps would grow linearly over a
- * unit's memory (about 1 / (1 - r) steps). */
-static inline void derive_unit(size_t k, const rtu_real *restrict nu_log,
-                               const rtu_real *restrict theta_log, rtu_real *restrict nu_out,
-                               rtu_real *restrict theta_out, rtu_real *restrict g,
-                               rtu_real *restrict phi, rtu_real *restrict eta_out,
-                               rtu_real *restrict deta)
+/* One unit's derived cache v = (nu, theta, g, phi, eta, deta) from its nu_log and theta_log,
+ * in rtu_derived arithmetic: in double in both builds (unless RTU_DERIVED_FLOAT), rounded once:
+ * a float phase error of a few ulps would grow linearly over a unit's memory (about 1 / (1 - r)
+ * steps). (Values rather than stores, so that the loops over units keep their arrays' restrict:
+ * an inlined function's restrict parameters did not, and gcc stopped vectorising.) */
+static inline void derive_one(rtu_real nu_log, rtu_real theta_log, rtu_real *v)
 {
-    rtu_derived nu = RTU_D_EXP((rtu_derived)nu_log[k]);
-    rtu_derived theta = RTU_D_EXP((rtu_derived)theta_log[k]);
+    rtu_derived nu = RTU_D_EXP((rtu_derived)nu_log);
+    rtu_derived theta = RTU_D_EXP((rtu_derived)theta_log);
     rtu_derived r = RTU_D_EXP(-nu);
     rtu_derived eta = RTU_D_SQRT(-RTU_D_EXPM1((rtu_derived)-2 * nu)); /* 1 - r^2, no cancellation */
     rtu_derived sin_theta, cos_theta;
+    int floored = eta < (rtu_derived)RTU_ETA_MIN; /* eta is the constant floor, deta 0 */
 #ifdef RTU_D_SINCOS
     RTU_D_SINCOS(theta, &sin_theta, &cos_theta);
 #else
     sin_theta = RTU_D_SIN(theta);
     cos_theta = RTU_D_COS(theta);
 #endif
-    nu_out[k] = (rtu_real)nu;
-    theta_out[k] = (rtu_real)theta;
-    g[k] = (rtu_real)(r * cos_theta);
-    phi[k] = (rtu_real)(r * sin_theta);
-    if (eta < (rtu_derived)RTU_ETA_MIN) {
-        eta_out[k] = RTU_ETA_MIN;
-        deta[k] = 0; /* eta is the constant floor here */
-    } else {
-        eta_out[k] = (rtu_real)eta;
-        deta[k] = (rtu_real)(r * r * nu / eta);
-    }
+    v[0] = (rtu_real)nu;
+    v[1] = (rtu_real)theta;
+    v[2] = (rtu_real)(r * cos_theta);
+    v[3] = (rtu_real)(r * sin_theta);
+    v[4] = floored ? (rtu_real)RTU_ETA_MIN : (rtu_real)eta;
+    v[5] = floored ? (rtu_real)0 : (rtu_real)(r * r * nu / eta);
 }
 
 #ifdef RTU_CHECKED_DERIVED
@@ -384,42 +378,36 @@ static inline double rounds_surely(double v, double b)
     return lo == hi && lo != 0.0 ? 1.0 : 0.0;
 }
 
-/* Unit k as derive_unit computes it with libm, where that is certain, else NaN in nu_out[k]
- * (the finite params never give NaN) for derive_units to compute it with libm. Here each of exp,
- * expm1, sin and cos is within RTU_FAST_MAX_ERROR of libm's (relative; the C test
+/* derive_one's values as libm would give them, where that is certain, else NaN in v[0] (the
+ * finite params never give NaN) for derive_units to compute the unit with libm. Here each of
+ * exp, expm1, sin and cos is within RTU_FAST_MAX_ERROR of libm's (relative; the C test
  * cell/fast_derived_error measures it), so each double below is within
  * 5 RTU_FAST_MAX_ERROR (1 + nu + theta) max(|v|, 1) of libm's compound (the error carried
  * through exp(-nu), the root of 1 - r^2, the products and the quotient, each bounded by
- * first-order terms; eta >= sqrt(min(nu, 1 / 2))); b is 16 of them, a margin of 3. */
-static inline void derive_unit_fast(size_t k, const rtu_real *restrict nu_log,
-                                    const rtu_real *restrict theta_log,
-                                    rtu_real *restrict nu_out, rtu_real *restrict theta_out,
-                                    rtu_real *restrict g, rtu_real *restrict phi,
-                                    rtu_real *restrict eta_out, rtu_real *restrict deta)
+ * first-order terms; 1 - r^2 >= min(nu, 0.63)); b is 16 of them, a margin of 3. */
+static inline void derive_one_fast(rtu_real nu_log, rtu_real theta_log, rtu_real *v)
 {
-    double nu = rtu_exp_fast((double)nu_log[k]), theta = rtu_exp_fast((double)theta_log[k]);
+    double nu = rtu_exp_fast((double)nu_log), theta = rtu_exp_fast((double)theta_log);
     double r = rtu_exp_fast(-nu), eta = sqrt(-rtu_expm1_fast(-2.0 * nu)), s, c;
-    double b = 16.0 * RTU_FAST_MAX_ERROR * (1.0 + nu + theta), gk, phik, detak;
-    double sure, within;
+    double b = 16.0 * RTU_FAST_MAX_ERROR * (1.0 + nu + theta), g, phi, deta, sure, within;
     rtu_sincos_fast(theta, &s, &c);
-    gk = r * c;
-    phik = r * s;
-    detak = r * r * nu / eta;
+    g = r * c;
+    phi = r * s;
+    deta = r * r * nu / eta;
     /* decided on the logs (conditions on the results gcc folds into their selects, which it
      * then does not vectorise): theta below e^4.15 < RTU_FAST_SINCOS_MAX, nu below e^6.5 (r
      * within double's range) and above e^-27, where eta >= sqrt(nu) > RTU_ETA_MIN with room */
-    within = (double)theta_log[k] <= 4.15 && (double)nu_log[k] <= 6.5 &&
-             (double)nu_log[k] >= -27.0;
+    within = (double)theta_log <= 4.15 && (double)nu_log <= 6.5 && (double)nu_log >= -27.0;
     sure = (within ? 1.0 : 0.0) * rounds_surely(nu, b * (nu > 1.0 ? nu : 1.0)) *
-           rounds_surely(theta, b * (theta > 1.0 ? theta : 1.0)) * rounds_surely(gk, b) *
-           rounds_surely(phik, b) * rounds_surely(eta, b) *
-           rounds_surely(detak, b * (detak > 1.0 ? detak : 1.0));
-    nu_out[k] = sure != 0.0 ? (rtu_real)nu : (rtu_real)NAN;
-    theta_out[k] = (rtu_real)theta;
-    g[k] = (rtu_real)gk;
-    phi[k] = (rtu_real)phik;
-    eta_out[k] = (rtu_real)eta;
-    deta[k] = (rtu_real)detak;
+           rounds_surely(theta, b * (theta > 1.0 ? theta : 1.0)) * rounds_surely(g, b) *
+           rounds_surely(phi, b) * rounds_surely(eta, b) *
+           rounds_surely(deta, b * (deta > 1.0 ? deta : 1.0));
+    v[0] = sure != 0.0 ? (rtu_real)nu : (rtu_real)NAN;
+    v[1] = (rtu_real)theta;
+    v[2] = (rtu_real)g;
+    v[3] = (rtu_real)phi;
+    v[4] = (rtu_real)eta;
+    v[5] = (rtu_real)deta;
 }
 #endif
 
@@ -432,18 +420,31 @@ static void derive_units(size_t n, const rtu_real *restrict nu_log,
                          rtu_real *restrict deta)
 {
     size_t k;
-#ifdef RTU_CHECKED_DERIVED
+    rtu_real v[6];
     for (k = 0; k < n; ++k) {
-        derive_unit_fast(k, nu_log, theta_log, nu_out, theta_out, g, phi, eta_out, deta);
+#ifdef RTU_CHECKED_DERIVED
+        derive_one_fast(nu_log[k], theta_log[k], v);
+#else
+        derive_one(nu_log[k], theta_log[k], v);
+#endif
+        nu_out[k] = v[0];
+        theta_out[k] = v[1];
+        g[k] = v[2];
+        phi[k] = v[3];
+        eta_out[k] = v[4];
+        deta[k] = v[5];
     }
+#ifdef RTU_CHECKED_DERIVED
     for (k = 0; k < n; ++k) { /* the units whose rounding the fast pass left uncertain */
         if (nu_out[k] != nu_out[k]) {
-            derive_unit(k, nu_log, theta_log, nu_out, theta_out, g, phi, eta_out, deta);
+            derive_one(nu_log[k], theta_log[k], v);
+            nu_out[k] = v[0];
+            theta_out[k] = v[1];
+            g[k] = v[2];
+            phi[k] = v[3];
+            eta_out[k] = v[4];
+            deta[k] = v[5];
         }
-    }
-#else
-    for (k = 0; k < n; ++k) {
-        derive_unit(k, nu_log, theta_log, nu_out, theta_out, g, phi, eta_out, deta);
     }
 #endif
 #ifdef RTU_D_SINCOS
