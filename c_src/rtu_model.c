@@ -462,8 +462,7 @@ static void lane_rows(const rtu_real *restrict w, size_t n_in, const rtu_real *r
     memcpy(p3, a3, sizeof a3);
 }
 
-/* xt[j count + b] = x[b x_stride + j]: the first rows of x (n_in reals each) transposed, a
- * function of its own so that its few values stay in registers. */
+/* xt[j count + b] = x[b x_stride + j]: the first rows of x (n_in reals each) transposed. */
 static void transpose(const rtu_real *restrict x, size_t x_stride, size_t rows, size_t n_in,
                       size_t count, rtu_real *restrict xt)
 {
