@@ -39,15 +39,6 @@ typedef double rtu_derived;
 #define RTU_D_SQRT sqrt
 #define RTU_D_COS cos
 #define RTU_D_SIN sin
-#if !defined(RTU_DOUBLE) && defined(__AVX2__)
-/* The float build with AVX2 (the Python extension's AVX2 variant): libm's bits, from a pass
- * without libm's calls (rtu_internal.h's functions; it vectorises, 4 doubles wide) whose result
- * is kept wherever its rounding to float is certain to be libm's, and libm's calls for the rest
- * (derive_units). A learner step about a tenth faster there (bench_kernel.py's learner row);
- * with 2 doubles to a vector (SSE2) the pass cost more than libm's calls, so other targets call
- * libm's throughout. */
-#define RTU_CHECKED_DERIVED
-#endif
 #endif
 
 /* ------------------------------------------------------------------------------------------ */

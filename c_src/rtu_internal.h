@@ -44,6 +44,17 @@ static inline float rtu_tanhf(float x)
  * from libm's by a last bit at most, and rarely. The double build keeps libm. */
 #define RTU_FAST_MAX_ERROR 6e-16
 #define RTU_FAST_SINCOS_MAX 64.0
+/* The float build's default cache where vectors hold 4 doubles (AVX2: the Python extension's
+ * AVX2 variant): libm's bits, from a pass with these functions (it vectorises) whose result is
+ * kept wherever its rounding to float is certain to be libm's, and libm's calls for the rest
+ * (rtu_cell.c's derive_units). With 2 doubles to a vector (SSE2) the pass cost more than libm's
+ * calls in scratch timings, so other targets call libm's throughout; so do -ffast-math builds,
+ * whose arithmetic the pass's certainty (NaN marks, exact rounding) does not survive. */
+#if !defined(RTU_DOUBLE) && !defined(RTU_FAST_DERIVED) && !defined(RTU_DERIVED_FLOAT) &&         \
+    defined(__AVX2__) && !defined(__FAST_MATH__) &&                                               \
+    !(defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__)
+#define RTU_CHECKED_DERIVED
+#endif
 #define RTU_FAST_SHIFT 6755399441055744.0 /* 1.5 2^52: adding it rounds a double to an integer */
 
 /* 2^n for the integer n that RTU_FAST_SHIFT's sum k holds in its low bits, -1022 <= n <= 1023 */

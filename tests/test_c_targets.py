@@ -1,7 +1,7 @@
 """The C core builds on its own (c_src/Makefile, no Python) for every target, and its C unit tests
 (c_src/tests/) pass on the host and, under qemu, on aarch64 and armhf, in both precisions, and on
-the host under ASan and UBSan (make test-sanitize) and in the native build (rtu_edge._build's
-NATIVE_FLAGS); the Cortex-M4 library builds warning-free;
+the host under ASan and UBSan (make test-sanitize), in the native build (rtu_edge._build's
+NATIVE_FLAGS) and in the AVX2 variant's (AVX2_FLAGS); the Cortex-M4 library builds warning-free;
 c_src/tests/golden.h is what make_golden.py writes.
 
 A missing cross compiler or qemu skips its test, except under CI (CI=true), where .ci/run
@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import ckpt_codec as ck
-from rtu_edge._build import NATIVE_FLAGS
+from rtu_edge._build import AVX2_FLAGS, NATIVE_FLAGS
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 C_SRC = ROOT / "c_src"
@@ -112,6 +112,23 @@ def test_c_unit_tests_pass_in_the_native_build(precision, tmp_path):
     assert flags in result.stdout
     check_clean_build(result)
     check_test_output(result, precision)
+
+
+def test_c_unit_tests_pass_in_the_avx2_variant(tmp_path):
+    """AVX2_FLAGS with the extension's -fno-math-errno (what a default install runs on an x86-64
+    CPU with AVX2): the float derived cache from the checked polynomial pass is libm's, bit for
+    bit (cell/derived_cache_is_libms, which says which cache it checked)."""
+    require("host")
+    from rtu_edge import _rtu_f32
+    if not (hasattr(_rtu_f32.lib, "rtu_edge_cpu_avx2") and _rtu_f32.lib.rtu_edge_cpu_avx2()):
+        pytest.skip("this CPU does not run the AVX2 variant")
+    flags = " ".join([*AVX2_FLAGS, "-fno-math-errno"])
+    result = make(tmp_path, "test", f"EXTRA_CFLAGS={flags}")
+    assert flags in result.stdout
+    check_clean_build(result)
+    check_test_output(result, "float")
+    checked = r"^PASS  cell/derived_cache_is_libms .*the polynomial pass checked"
+    assert re.search(checked, result.stdout, re.M), result.stdout[-4000:]
 
 
 def test_c_unit_tests_pass_with_one_running_sum(tmp_path):
