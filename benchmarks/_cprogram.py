@@ -1,6 +1,6 @@
 """What the benchmark scripts share: compiling a C benchmark program with the core ($CC, or cc;
--O3 with the extension's -fno-trapping-math and -fno-math-errno, no -march=native, warnings as
-errors) and describing the machine a table was measured on."""
+the extension's rtu_edge._build.CORE_FLAGS, no -march=native, warnings as errors) and describing
+the machine a table was measured on."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rtu_edge._build import CORE_FLAGS
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN_DIR = ROOT / "benchmarks" / "bin"
-CFLAGS = ["-std=c99", "-O3", "-fno-trapping-math", "-fno-math-errno", "-Wall", "-Wextra", "-Wpedantic",
-          "-Werror"]
+CFLAGS = [*CORE_FLAGS, "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
 
 
 def compiler() -> list[str]:

@@ -428,13 +428,18 @@ static void derive_units(size_t n, const rtu_real *restrict nu_log,
 #ifdef RTU_CHECKED_DERIVED
     for (k = 0; k < n; ++k) { /* the units whose rounding the fast pass left uncertain */
         if (nu_out[k] != nu_out[k]) {
+            rtu_real *out[6];
+            size_t i;
+            out[0] = nu_out;
+            out[1] = theta_out;
+            out[2] = g;
+            out[3] = phi;
+            out[4] = eta_out;
+            out[5] = deta;
             derive_one(nu_log[k], theta_log[k], v);
-            nu_out[k] = v[0];
-            theta_out[k] = v[1];
-            g[k] = v[2];
-            phi[k] = v[3];
-            eta_out[k] = v[4];
-            deta[k] = v[5];
+            for (i = 0; i < 6u; ++i) {
+                out[i][k] = v[i];
+            }
         }
     }
 #endif

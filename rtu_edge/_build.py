@@ -50,6 +50,13 @@ def header_declarations(defines: list) -> str:
     return result.stdout
 
 
+#: every build's flags (the benchmarks' C programs too, benchmarks/_cprogram.py): no FMA
+#: contraction, so the PRNG-driven initialisation stays bit-identical to Python's;
+#: -fno-trapping-math: gcc vectorises the loops that compare or clamp floats (the float tanh),
+#: with the same results (the core never reads the floating-point exception flags);
+#: -fno-math-errno: the same for the loop with a sqrt (the float build's derived cache), with the
+#: same results (the core never reads errno)
+CORE_FLAGS = ["-std=c99", "-O3", "-ffp-contract=off", "-fno-trapping-math", "-fno-math-errno"]
 #: the native build's flags (RTU_EDGE_NATIVE=1; the benchmarks and tests build it with these):
 #: this CPU's instructions, fused multiply-adds in the cell's kernels, the derived cache without
 #: libm's calls, and -fno-math-errno, without which gcc keeps that cache's loop scalar for its
@@ -97,13 +104,7 @@ def make_ffi(real: str, variant: str = "") -> cffi.FFI:
         sources=SOURCES,
         include_dirs=["c_src"],
         define_macros=[("RTU_DOUBLE", "1")] if real == "double" else [],
-        # no FMA contraction: the PRNG-driven initialisation stays bit-identical to Python's;
-        # -fno-trapping-math: gcc vectorises the loops that compare or clamp floats (the float
-        # tanh), with the same results (the core never reads the floating-point exception flags);
-        # -fno-math-errno: the same for the loop with a sqrt (the float build's derived cache),
-        # with the same results (the core never reads errno)
-        extra_compile_args=["-std=c99", "-O3", "-ffp-contract=off", "-fno-trapping-math",
-                            "-fno-math-errno"] + flags,
+        extra_compile_args=CORE_FLAGS + flags,
         libraries=["m"],
     )
     return ffi
