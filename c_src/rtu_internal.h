@@ -404,6 +404,30 @@ void rtu_ln_lrelu_backward(const rtu_real *y_hat, rtu_real inv_std, rtu_real *d,
 void rtu_dense_backward(const rtu_real *w, const rtu_real *x, const rtu_real *dy, size_t n_in,
                         size_t n_out, rtu_real decay, rtu_real *grad, rtu_real *dx);
 
+/* Batches of count samples through one Dense layer, each sample getting exactly the bits the
+ * one-sample kernels above give it alone. */
+#define RTU_DENSE_BLOCK 16u    /* samples of a block (the unit-stride inner loop) */
+#define RTU_DENSE_ROWS 4u      /* rows of a block */
+#define RTU_DENSE_PARTIALS 1024u /* 16 lanes x RTU_DENSE_ROWS x RTU_DENSE_BLOCK partial sums */
+
+/* y_b = W x_b + b, as rtu_dense_forward, for the count rows x_b of x (stride x_stride) into the
+ * rows of y (stride y_stride): rtu_dot's 16 partial sums, its tail and its tree in its order
+ * (below 16 inputs, or in a build with one running sum, that sum). Whole blocks of RTU_DENSE_ROWS
+ * rows by RTU_DENSE_BLOCK samples go lane by lane on xt (scratch: the inputs transposed,
+ * n_in x count) into p (scratch: RTU_DENSE_PARTIALS reals); the other rows and samples go a sample
+ * at a time. */
+void rtu_dense_forward_batch(const rtu_real *w, size_t n_in, size_t n_out, size_t count,
+                             const rtu_real *x, size_t x_stride, rtu_real *y, size_t y_stride,
+                             rtu_real *restrict xt, rtu_real *restrict p);
+
+/* rtu_dense_backward of the count samples in order, each with its row x_b of x (n_in reals
+ * each), dy_b of dy (n_out each) and dx_b of dx (n_in each, overwritten): grad receives every
+ * sample's decay and gradient in that order, so each entry the same bits as count calls give it,
+ * while a row of grad and of W goes by once for all the samples rather than once for each. */
+void rtu_dense_backward_batch(const rtu_real *w, size_t n_in, size_t n_out, size_t count,
+                              const rtu_real *x, const rtu_real *dy, rtu_real decay,
+                              rtu_real *grad, rtu_real *dx);
+
 /* softplus(y) = log(1 + exp(y)) without overflow: log1p(exp(-|y|)) + max(y, 0). */
 static inline rtu_real rtu_softplus(rtu_real y)
 {
@@ -514,6 +538,8 @@ void rtu_ac_refresh_forward(rtu_ac *ac);
  * by other means (rtu_ac.c; the order act and learn run them in is at the top of rtu_ac.h). */
 /* Every network forward on ac->x (the cells step; memoryless: from the zero state). */
 rtu_status rtu_ac_forward(rtu_ac *ac);
+/* Its first part: each trunk's input layer and cell step, the heads not run. */
+rtu_status rtu_ac_trunks_forward(rtu_ac *ac);
 /* ac->pi from the actor's outputs: log-softmax (discrete), or means then bounded stds. */
 void rtu_ac_policy_forward(rtu_ac *ac);
 /* ac->action ~ pi (after rtu_ac_policy_forward), from the learner's PRNG: an index by the inverse
@@ -543,6 +569,19 @@ void rtu_ac_policy_gradient(const rtu_ac *ac, rtu_real logp_scale, rtu_real entr
  * backprop, the RTU by RTRL, the input layer by the one-step sensitivity; each part of z decays
  * in the pass that adds its gradient (decay 1: z accumulates). Uses ac->grad past o reals. */
 void rtu_ac_backward(rtu_ac *ac, size_t r, rtu_real *d_out, rtu_real decay, rtu_real *z);
+/* Its parts, in its order: rtu_ac_head_top_backward, the head's hidden layer (rtu_dense_backward
+ * on the features h into d_h; none without a hidden layer), rtu_ac_trunk_backward.
+ * rtu_ac_head_top_backward: head r's out layer (z's part of it = decay z + its gradient, from
+ * d_out) and its hidden layer's LN, at the activations given (h: the trunk's features; q_hat, q,
+ * q_inv_std: the hidden layer's, unused without one), into d: dL/d(W_1 h + b_1) (k reals), or
+ * without a hidden layer dL/dh (2n). rtu_ac_trunk_backward: network r's cell by RTRL and input
+ * layer by the one-step sensitivity (z's trunk part) from dL/dh = d_h, at the cells' state and
+ * the trunk's activations as they are; uses ac->grad's scratch past o + k + 2n reals. */
+void rtu_ac_head_top_backward(const rtu_ac *ac, size_t r, const rtu_real *h,
+                              const rtu_real *q_hat, const rtu_real *q, rtu_real q_inv_std,
+                              const rtu_real *d_out, rtu_real decay, rtu_real *z, rtu_real *d);
+void rtu_ac_trunk_backward(rtu_ac *ac, size_t r, const rtu_real *d_h, rtu_real decay,
+                           rtu_real *z);
 
 /* Whether a hyperparameter obeys its rule (rtu_config.h): finite, and in [0, 1], (0, inf) or
  * [0, inf). */

@@ -401,147 +401,13 @@ rtu_status rtu_model_run(const rtu_model *m, rtu_real *state, const rtu_real *ob
     return status;
 }
 
-/* lanes_total_block writes out rtu_lanes_total for 16 partial sums (or one running sum). */
-typedef char rtu_model_lanes_are_16_or_1[RTU_LANES == 16 || RTU_LANES == 1 ? 1 : -1];
-
 size_t rtu_model_batch_work_reals(const rtu_model *m, size_t count)
 {
     return RTU_MODEL_BATCH_WORK_REALS(count, n_x(m), m->n_hidden, m->n_embed, m->n_head);
 }
 
-/* The batch's dense rows go in blocks of RTU_MODEL_ROWS rows by RTU_MODEL_BLOCK samples (the
- * unit-stride inner loop): their RTU_MODEL_ROWS x RTU_MODEL_BLOCK running sums of one lane stay
- * in vector registers (8 at AVX2 width) while the lane's entries go by, each input loaded once
- * for the block's rows and each weight once for its samples; the sums are independent, so the
- * additions overlap rather than wait on each other. */
-#define RTU_MODEL_BLOCK 16u
-#define RTU_MODEL_ROWS 4u
-typedef char rtu_model_partials_fit[RTU_MODEL_PARTIALS == 16u * RTU_MODEL_ROWS * RTU_MODEL_BLOCK
-                                        ? 1
-                                        : -1];
-
-/* Lane l of rtu_dot for rows w, w + n_in, w + 2 n_in, w + 3 n_in on the RTU_MODEL_BLOCK samples
- * at x (rows of the inputs transposed, count apart): the entries l, l + 16, ... below full, in
- * order, then those from tail (full for lane 0: rtu_dot's tail; n_in for the others), each
- * added unfused, as rtu_dot does, to the running sums from 0, into p0 .. p3. */
-static void lane_rows(const rtu_real *restrict w, size_t n_in, const rtu_real *restrict x,
-                      size_t count, size_t l, size_t full, size_t tail, rtu_real *restrict p0,
-                      rtu_real *restrict p1, rtu_real *restrict p2, rtu_real *restrict p3)
-{
-    rtu_real a0[RTU_MODEL_BLOCK], a1[RTU_MODEL_BLOCK], a2[RTU_MODEL_BLOCK], a3[RTU_MODEL_BLOCK];
-    size_t j, b;
-    for (b = 0; b < RTU_MODEL_BLOCK; ++b) {
-        a0[b] = 0;
-        a1[b] = 0;
-        a2[b] = 0;
-        a3[b] = 0;
-    }
-    for (j = l; j < full; j += 16u) {
-        const rtu_real w0 = w[j], w1 = w[n_in + j], w2 = w[2u * n_in + j];
-        const rtu_real w3 = w[3u * n_in + j], *restrict xj = x + j * count;
-        for (b = 0; b < RTU_MODEL_BLOCK; ++b) {
-            a0[b] += w0 * xj[b];
-            a1[b] += w1 * xj[b];
-            a2[b] += w2 * xj[b];
-            a3[b] += w3 * xj[b];
-        }
-    }
-    for (j = tail; j < n_in; ++j) {
-        const rtu_real w0 = w[j], w1 = w[n_in + j], w2 = w[2u * n_in + j];
-        const rtu_real w3 = w[3u * n_in + j], *restrict xj = x + j * count;
-        for (b = 0; b < RTU_MODEL_BLOCK; ++b) {
-            a0[b] += w0 * xj[b];
-            a1[b] += w1 * xj[b];
-            a2[b] += w2 * xj[b];
-            a3[b] += w3 * xj[b];
-        }
-    }
-    memcpy(p0, a0, sizeof a0);
-    memcpy(p1, a1, sizeof a1);
-    memcpy(p2, a2, sizeof a2);
-    memcpy(p3, a3, sizeof a3);
-}
-
-/* xt[j count + b] = x[b x_stride + j]: the first rows of x (n_in reals each) transposed. */
-static void transpose(const rtu_real *restrict x, size_t x_stride, size_t rows, size_t n_in,
-                      size_t count, rtu_real *restrict xt)
-{
-    size_t b, j;
-    for (b = 0; b < rows; ++b) {
-        const rtu_real *restrict xb = x + b * x_stride;
-        for (j = 0; j < n_in; ++j) {
-            xt[j * count + b] = xb[j];
-        }
-    }
-}
-
-/* y[b y_stride] = bias + rtu_lanes_total of the 16 lanes' sums p[l RTU_MODEL_BLOCK + b] (lanes
- * 16: the tree) or bias + p[b] (lanes 1: one running sum), for the block's samples b. */
-static void lanes_total_block(const rtu_real *restrict p, size_t lanes, rtu_real bias,
-                              rtu_real *restrict y, size_t y_stride)
-{
-    const size_t B = RTU_MODEL_BLOCK;
-    rtu_real t[RTU_MODEL_BLOCK];
-    size_t b;
-    if (lanes == 1u) {
-        for (b = 0; b < B; ++b) {
-            t[b] = bias + p[b];
-        }
-    } else {
-        for (b = 0; b < B; ++b) {
-            rtu_real b0 = p[b] + p[8u * B + b], b1 = p[B + b] + p[9u * B + b];
-            rtu_real b2 = p[2u * B + b] + p[10u * B + b], b3 = p[3u * B + b] + p[11u * B + b];
-            rtu_real b4 = p[4u * B + b] + p[12u * B + b], b5 = p[5u * B + b] + p[13u * B + b];
-            rtu_real b6 = p[6u * B + b] + p[14u * B + b], b7 = p[7u * B + b] + p[15u * B + b];
-            t[b] = bias + (((b0 + b4) + (b2 + b6)) + ((b1 + b5) + (b3 + b7)));
-        }
-    }
-    for (b = 0; b < B; ++b) {
-        y[b * y_stride] = t[b];
-    }
-}
-
-/* y_b = W x_b + bias for count inputs x_b (rows of x, stride x_stride) into rows of y (stride
- * y_stride): for every sample exactly what rtu_dense_forward computes (rtu_dot's 16 partial
- * sums, its tail and its tree, in its order; below 16 inputs, or in a build with one running sum,
- * that sum). Whole blocks of RTU_MODEL_ROWS rows by
- * RTU_MODEL_BLOCK samples go by lane_rows on xt (the inputs transposed, n_in x count) into p
- * (the block's partial sums, RTU_MODEL_PARTIALS reals); the other rows and samples go a sample
- * at a time (rtu_dot). */
-static void dense_forward_batch(const rtu_real *w, size_t n_in, size_t n_out, size_t count,
-                                const rtu_real *x, size_t x_stride, rtu_real *y, size_t y_stride,
-                                rtu_real *restrict xt, rtu_real *restrict p)
-{
-    const size_t B = RTU_MODEL_BLOCK;
-    const rtu_real *bias = w + n_out * n_in;
-    size_t i, b, l, r, rows = 0, blocked = 0;
-    if (count >= B && n_out >= RTU_MODEL_ROWS) {
-        /* rtu_dot's lanes (16, or one running sum below 16 inputs and in a build with one) */
-        size_t lanes = RTU_LANES == 16 && n_in >= 16u ? 16u : 1u;
-        size_t full = lanes == 16u ? n_in - n_in % 16u : 0u;
-        rows = n_out - n_out % RTU_MODEL_ROWS;
-        blocked = count - count % B;
-        transpose(x, x_stride, blocked, n_in, count, xt);
-        for (i = 0; i < rows; i += RTU_MODEL_ROWS) {
-            for (b = 0; b < blocked; b += B) {
-                for (l = 0; l < lanes; ++l) {
-                    lane_rows(w + i * n_in, n_in, xt + b, count, l, full, l == 0 ? full : n_in,
-                              p + l * B, p + (16u + l) * B, p + (32u + l) * B, p + (48u + l) * B);
-                }
-                for (r = 0; r < RTU_MODEL_ROWS; ++r) {
-                    lanes_total_block(p + r * 16u * B, lanes, bias[i + r],
-                                      y + b * y_stride + i + r, y_stride);
-                }
-            }
-        }
-    }
-    for (b = 0; b < count; ++b) { /* the rest: rows past the blocks' and samples past theirs */
-        const rtu_real *xb = x + b * x_stride;
-        for (i = b < blocked ? rows : 0; i < n_out; ++i) {
-            y[b * y_stride + i] = bias[i] + rtu_dot(w + i * n_in, xb, n_in);
-        }
-    }
-}
+/* The dense kernels' block of partial sums (rtu_dense_forward_batch) is the work's last part. */
+typedef char rtu_model_partials_fit[RTU_MODEL_PARTIALS == RTU_DENSE_PARTIALS ? 1 : -1];
 
 /* A block of the batch's RTU input sums: RTU_MODEL_SAMPLES samples' sums of RTU_MODEL_UNITS units
  * stay in vector registers (8 of them at AVX-512 and AVX2 widths) while the inputs go by, so
@@ -631,15 +497,15 @@ static void head_forward_batch(const rtu_model *m, const rtu_model_head *hd, siz
 {
     size_t b, n2 = 2u * m->n_hidden, k = m->n_head;
     if (k) {
-        dense_forward_batch(hd->hidden, n2, k, count, work + h_at, n_work, work + q_hat_at,
+        rtu_dense_forward_batch(hd->hidden, n2, k, count, work + h_at, n_work, work + q_hat_at,
                             n_work, xt, p);
         for (b = 0; b < count; ++b) {
             (void)rtu_ln_lrelu(work + b * n_work + q_hat_at, work + b * n_work + q_at, k);
         }
-        dense_forward_batch(hd->out, k, n_head_out, count, work + q_at, n_work, out + at, n_out,
+        rtu_dense_forward_batch(hd->out, k, n_head_out, count, work + q_at, n_work, out + at, n_out,
                             xt, p);
     } else {
-        dense_forward_batch(hd->out, n2, n_head_out, count, work + h_at, n_work, out + at, n_out,
+        rtu_dense_forward_batch(hd->out, n2, n_head_out, count, work + h_at, n_work, out + at, n_out,
                             xt, p);
     }
 }
@@ -689,7 +555,7 @@ rtu_status rtu_model_step_batch(const rtu_model *m, size_t count, rtu_real *stat
     for (r = 0; r < m->n_trunks; ++r) {
         const rtu_model_trunk *t = &m->trunk[r];
         if (mm) {
-            dense_forward_batch(t->embed, nx, mm, count, work + x_at, n_work, work + e_hat_at,
+            rtu_dense_forward_batch(t->embed, nx, mm, count, work + x_at, n_work, work + e_hat_at,
                                 n_work, xt, p);
         }
         if (mm) {

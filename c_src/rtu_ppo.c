@@ -64,6 +64,57 @@ static size_t action_reals(const rtu_ac_shape *s)
     return s->action_kind == RTU_ACTIONS_DISCRETE ? 1u : s->n_actions;
 }
 
+/* The update's chunk (rtu_ppo_gradient): for each of its RTU_PPO_CHUNK samples, an environment's
+ * context (the cells after the sample's step), its input x, each trunk's input-layer activations
+ * e_hat (m) and LN inverse std; for each head: the features h (2n), the hidden layer's q_hat and
+ * q (k each) and LN inverse std, dL/dq_hat (k) and dL/dh (2n). Then the dense kernels' scratch:
+ * the inputs transposed (2n x RTU_PPO_CHUNK) and the partial sums (RTU_DENSE_PARTIALS). */
+typedef char rtu_ppo_chunk_is_blocks[RTU_PPO_CHUNK % RTU_DENSE_BLOCK == 0 ? 1 : -1];
+
+typedef struct {
+    rtu_real *ctx, *x, *e_hat[2], *e_inv_std[2];
+    rtu_real *h[2], *q_hat[2], *q[2], *q_inv_std[2], *d_q[2], *d_h[2];
+    rtu_real *xt, *p;
+} chunk_work;
+
+/* The chunk's arrays from p (NULL: only their size); returns the reals they take. */
+static size_t chunk_layout(const rtu_ac_shape *s, size_t ctx, rtu_real *p, chunk_work *w)
+{
+    const size_t K = RTU_PPO_CHUNK;
+    size_t n_x = RTU_AC_N_X(s->n_obs, s->prev_action, s->prev_reward, s->n_actions);
+    size_t m = s->n_embed, n2 = 2 * s->n_hidden, k = s->n_head, at = 0, r;
+    chunk_work unused;
+    if (w == NULL) {
+        w = &unused;
+    }
+#define RTU_PPO_TAKE(field, count)                                                                 \
+    do {                                                                                           \
+        (field) = p != NULL ? p + at : NULL;                                                       \
+        at += (count);                                                                             \
+    } while (0)
+    RTU_PPO_TAKE(w->ctx, K * ctx);
+    RTU_PPO_TAKE(w->x, K * n_x);
+    for (r = 0; r < 2; ++r) {
+        RTU_PPO_TAKE(w->e_hat[r], K * m);
+        RTU_PPO_TAKE(w->e_inv_std[r], K);
+        RTU_PPO_TAKE(w->h[r], K * n2);
+        RTU_PPO_TAKE(w->q_hat[r], K * k);
+        RTU_PPO_TAKE(w->q[r], K * k);
+        RTU_PPO_TAKE(w->q_inv_std[r], K);
+        RTU_PPO_TAKE(w->d_q[r], K * k);
+        RTU_PPO_TAKE(w->d_h[r], K * n2);
+    }
+    RTU_PPO_TAKE(w->xt, n2 * K);
+    RTU_PPO_TAKE(w->p, RTU_DENSE_PARTIALS);
+#undef RTU_PPO_TAKE
+    return at;
+}
+
+static size_t chunk_reals(const rtu_ac_shape *s, size_t ctx)
+{
+    return chunk_layout(s, ctx, NULL, NULL);
+}
+
 /* Reals PPO adds to the actor-critic's buffer (in double: an upper bound, exact below 2^53). */
 static double extra_reals(const rtu_ac_shape *s, size_t n_envs, size_t n_steps)
 {
@@ -77,7 +128,8 @@ static double extra_reals(const rtu_ac_shape *s, size_t n_envs, size_t n_steps)
                     (double)RTU_AC_HEAD_PARAMS(s->n_hidden, s->n_head, 1u) +
                     (double)RTU_AC_HEAD_PARAMS(s->n_hidden, s->n_head,
                                                RTU_AC_N_OUT_POLICY(s->action_kind, s->n_actions));
-    return (T + 1.0) * N * ctx + T * N * ((double)n_x + a + 3.0) + N + 3.0 * n_grad;
+    return (T + 1.0) * N * ctx + T * N * ((double)n_x + a + 3.0) + N + 3.0 * n_grad +
+           (double)chunk_reals(s, (size_t)ctx);
 }
 
 rtu_status rtu_ppo_buffer_size(const rtu_ac_shape *shape, size_t n_envs, size_t n_steps,
@@ -147,7 +199,9 @@ rtu_status rtu_ppo_init(rtu_ppo *ppo, const rtu_ac_shape *shape, const rtu_ac_co
     ppo->ret_traces = p; p += N;
     ppo->grad = p;       p += ppo->n_grad;
     ppo->adam_m = p;     p += ppo->n_grad;
-    ppo->adam_v = p;
+    ppo->adam_v = p;     p += ppo->n_grad;
+    ppo->work = p;
+    ppo->work_reals = chunk_reals(shape, ppo->ctx);
     ppo->adam_steps = 0;
     ppo->t = 0;
     ppo->acted = 0;
@@ -162,13 +216,20 @@ static rtu_real *context(const rtu_ppo *ppo, size_t t, size_t i)
     return ppo->contexts + (t * ppo->n_envs + i) * ppo->ctx;
 }
 
-/* The cells take ctx's states and traces; ac->x's extras take ctx's. */
-static void load_context(rtu_ppo *ppo, const rtu_real *ctx)
+/* The cells take ctx's states and traces. */
+static void load_cells(rtu_ppo *ppo, const rtu_real *ctx)
 {
-    size_t r, n_obs = ppo->ac.shape.n_obs;
+    size_t r;
     for (r = 0; r < trunk_count(ppo); ++r) {
         memcpy(ppo->ac.trunk[r].cell.c, ctx + r * ppo->cell_ctx, ppo->cell_ctx * sizeof(rtu_real));
     }
+}
+
+/* The cells take ctx's states and traces; ac->x's extras take ctx's. */
+static void load_context(rtu_ppo *ppo, const rtu_real *ctx)
+{
+    size_t n_obs = ppo->ac.shape.n_obs;
+    load_cells(ppo, ctx);
     memcpy(ppo->ac.x + n_obs, ctx + trunk_count(ppo) * ppo->cell_ctx,
            (ppo->ac.n_x - n_obs) * sizeof(rtu_real));
 }
@@ -446,55 +507,66 @@ static rtu_real clamp(rtu_real v, rtu_real lo, rtu_real hi)
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
-rtu_status rtu_ppo_gradient(rtu_ppo *ppo, const rtu_ppo_loss *loss, size_t count,
-                            const size_t *samples, const rtu_real *advantages,
-                            const rtu_real *returns, rtu_ppo_stats *stats, size_t *at)
+/* The loss's gradient of kc <= RTU_PPO_CHUNK samples added to ppo->grad (each divided by the
+ * minibatch's count: inv_count) and their statistics to sums, in the samples' order (the layout
+ * of the work at the top of rtu_ppo.h). *at: the sample that failed, counted in this chunk. */
+static rtu_status gradient_chunk(rtu_ppo *ppo, const rtu_ppo_loss *loss, const size_t *samples,
+                                 const rtu_real *advantages, const rtu_real *returns, size_t kc,
+                                 rtu_real inv_count, rtu_real *sums, size_t *at)
 {
-    rtu_ac *ac;
-    size_t j, l, N, a;
-    rtu_real inv_count, eps, sums[5] = {0, 0, 0, 0, 0};
+    rtu_ac *ac = &ppo->ac;
+    chunk_work w;
+    size_t b, r, l, N = ppo->n_envs, a = ppo->action_reals, n_x = ac->n_x;
+    size_t m = ac->shape.n_embed, n2 = 2 * ac->shape.n_hidden, k = ac->shape.n_head;
+    rtu_real eps = loss->clip_coef, *z[2];
     rtu_status status;
-    if (ppo == NULL || loss == NULL || samples == NULL || advantages == NULL ||
-        returns == NULL || at == NULL) {
-        return RTU_ERR_NULL;
-    }
-    status = rtu_ppo_check_loss(loss, NULL);
-    if (status != RTU_OK) {
-        return status;
-    }
-    if (count == 0) {
-        return RTU_ERR_SIZE;
-    }
-    ac = &ppo->ac;
-    N = ppo->n_envs;
-    a = ppo->action_reals;
-    for (j = 0; j < count; ++j) {
-        *at = j;
-        if (samples[j] >= ppo->t * N) {
-            return RTU_ERR_SIZE;
-        }
-        status = rtu_check_input(&advantages[j], 1);
-        if (status == RTU_OK) {
-            status = rtu_check_input(&returns[j], 1);
-        }
+    z[0] = ppo->grad;                /* the critic's parameters' gradient */
+    z[1] = ppo->grad + ac->n_value;  /* the actor's */
+    (void)chunk_layout(&ac->shape, ppo->ctx, ppo->work, &w);
+    /* each sample: one step from its stored context of t-1 on its stored x_t, at the current
+     * parameters; the cells after it, x, the input layers' activations and the features kept */
+    for (b = 0; b < kc; ++b) {
+        size_t s = samples[b];
+        *at = b;
+        load_context(ppo, context(ppo, s / N, s % N));
+        memcpy(ac->x, ppo->inputs + s * n_x, n_x * sizeof(rtu_real));
+        status = rtu_ac_trunks_forward(ac);
         if (status != RTU_OK) {
             return status;
         }
+        save_cells(ppo, w.ctx + b * ppo->ctx);
+        memcpy(w.x + b * n_x, ac->x, n_x * sizeof(rtu_real));
+        for (r = 0; r < 2; ++r) {
+            const rtu_ac_trunk *t = &ac->trunk[ac->shape.shared ? 0 : r];
+            if (m) {
+                memcpy(w.e_hat[r] + b * m, t->e_hat, m * sizeof(rtu_real));
+                w.e_inv_std[r][b] = t->e_inv_std;
+            }
+            memcpy(w.h[r] + b * n2, t->cell.h, n2 * sizeof(rtu_real));
+        }
     }
-    inv_count = (rtu_real)1 / (rtu_real)count;
-    eps = loss->clip_coef;
-    rtu_zero(ppo->grad, ppo->n_grad);
-    for (j = 0; j < count; ++j) {
-        size_t s = samples[j], t = s / N, i = s % N;
-        rtu_real entropy, lp, log_ratio, ratio, adv = advantages[j], ret = returns[j];
-        rtu_real pg1, pg2, w, v, v_old, d_v, l1, l2;
-        *at = j;
-        /* one step from the stored context of t-1 on the stored x_t, at the current parameters */
-        load_context(ppo, context(ppo, t, i));
-        memcpy(ac->x, ppo->inputs + s * ac->n_x, ac->n_x * sizeof(rtu_real));
-        status = rtu_ac_forward(ac);
-        if (status != RTU_OK) {
-            return status;
+    /* the heads' hidden layers over the chunk */
+    for (r = 0; k && r < 2; ++r) {
+        rtu_dense_forward_batch(ac->head[r].params, n2, k, kc, w.h[r], n2, w.q_hat[r], k, w.xt,
+                                w.p);
+    }
+    /* each sample: the heads' LN and out layers, the loss, and back to the hidden layers */
+    for (b = 0; b < kc; ++b) {
+        size_t s = samples[b];
+        rtu_real entropy, lp, log_ratio, ratio, adv = advantages[b], ret = returns[b];
+        rtu_real pg1, pg2, wt, v, v_old, d_v, l1, l2, *q_hat[2], *q[2], *d[2];
+        *at = b;
+        for (r = 0; r < 2; ++r) {
+            rtu_ac_head *hd = &ac->head[r];
+            q_hat[r] = w.q_hat[r] + b * k;
+            q[r] = w.q[r] + b * k;
+            d[r] = k ? w.d_q[r] + b * k : w.d_h[r] + b * n2;
+            if (k) {
+                w.q_inv_std[r][b] = rtu_ln_lrelu(q_hat[r], q[r], k);
+                rtu_dense_forward(hd->params + k * (n2 + 1), q[r], k, hd->n_out, hd->out);
+            } else {
+                rtu_dense_forward(hd->params, w.h[r] + b * n2, n2, hd->n_out, hd->out);
+            }
         }
         rtu_ac_policy_forward(ac);
         for (l = 0; l < a; ++l) {
@@ -506,7 +578,7 @@ rtu_status rtu_ppo_gradient(rtu_ppo *ppo, const rtu_ppo_loss *loss, size_t count
         ratio = RTU_EXP(log_ratio);
         pg1 = -adv * ratio;
         pg2 = -adv * clamp(ratio, 1 - eps, 1 + eps);
-        w = pg1 >= pg2 ? pg1 : 0;
+        wt = pg1 >= pg2 ? pg1 : 0;
         /* the value loss, clipped around the rollout's value or not */
         v = rtu_ac_value(ac);
         v_old = ppo->values[s];
@@ -527,9 +599,77 @@ rtu_status rtu_ppo_gradient(rtu_ppo *ppo, const rtu_ppo_loss *loss, size_t count
         sums[4] += RTU_FABS(ratio - 1) > eps ? (rtu_real)1 : (rtu_real)0;
         /* backward, accumulating the mean's gradient: the critic's, then the actor's */
         d_v *= loss->vf_coef * inv_count;
-        rtu_ac_backward(ac, 0, &d_v, 1, ppo->grad);
-        rtu_ac_policy_gradient(ac, w * inv_count, -ac->config.entropy_coef * inv_count, ac->grad);
-        rtu_ac_backward(ac, 1, ac->grad, 1, ppo->grad + ac->n_value);
+        rtu_ac_head_top_backward(ac, 0, w.h[0] + b * n2, q_hat[0], q[0], w.q_inv_std[0][b], &d_v,
+                                 1, z[0], d[0]);
+        rtu_ac_policy_gradient(ac, wt * inv_count, -ac->config.entropy_coef * inv_count,
+                               ac->grad);
+        rtu_ac_head_top_backward(ac, 1, w.h[1] + b * n2, q_hat[1], q[1], w.q_inv_std[1][b],
+                                 ac->grad, 1, z[1], d[1]);
+    }
+    /* the hidden layers' gradients over the chunk, and dL/dh of each sample */
+    for (r = 0; k && r < 2; ++r) {
+        const rtu_ac_trunk *t = &ac->trunk[ac->shape.shared ? 0 : r];
+        rtu_dense_backward_batch(ac->head[r].params, n2, k, kc, w.h[r], w.d_q[r], 1,
+                                 z[r] + t->n_params, w.d_h[r]);
+    }
+    /* each sample: its cells after the step and its activations back, then the trunks */
+    for (b = 0; b < kc; ++b) {
+        load_cells(ppo, w.ctx + b * ppo->ctx);
+        memcpy(ac->x, w.x + b * n_x, n_x * sizeof(rtu_real));
+        for (r = 0; r < 2; ++r) {
+            rtu_ac_trunk *t = &ac->trunk[ac->shape.shared ? 0 : r];
+            if (m) {
+                memcpy(t->e_hat, w.e_hat[r] + b * m, m * sizeof(rtu_real));
+                t->e_inv_std = w.e_inv_std[r][b];
+            }
+            rtu_ac_trunk_backward(ac, r, w.d_h[r] + b * n2, 1, z[r]);
+        }
+    }
+    return RTU_OK;
+}
+
+rtu_status rtu_ppo_gradient(rtu_ppo *ppo, const rtu_ppo_loss *loss, size_t count,
+                            const size_t *samples, const rtu_real *advantages,
+                            const rtu_real *returns, rtu_ppo_stats *stats, size_t *at)
+{
+    size_t j, N;
+    rtu_real inv_count, sums[5] = {0, 0, 0, 0, 0};
+    rtu_status status;
+    if (ppo == NULL || loss == NULL || samples == NULL || advantages == NULL ||
+        returns == NULL || at == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = rtu_ppo_check_loss(loss, NULL);
+    if (status != RTU_OK) {
+        return status;
+    }
+    if (count == 0) {
+        return RTU_ERR_SIZE;
+    }
+    N = ppo->n_envs;
+    for (j = 0; j < count; ++j) {
+        *at = j;
+        if (samples[j] >= ppo->t * N) {
+            return RTU_ERR_SIZE;
+        }
+        status = rtu_check_input(&advantages[j], 1);
+        if (status == RTU_OK) {
+            status = rtu_check_input(&returns[j], 1);
+        }
+        if (status != RTU_OK) {
+            return status;
+        }
+    }
+    inv_count = (rtu_real)1 / (rtu_real)count;
+    rtu_zero(ppo->grad, ppo->n_grad);
+    for (j = 0; j < count; j += RTU_PPO_CHUNK) {
+        size_t kc = count - j < RTU_PPO_CHUNK ? count - j : RTU_PPO_CHUNK;
+        status = gradient_chunk(ppo, loss, samples + j, advantages + j, returns + j, kc,
+                                inv_count, sums, at);
+        if (status != RTU_OK) {
+            *at += j;
+            return status;
+        }
     }
     if (stats != NULL) {
         stats->policy_loss = sums[0] * inv_count;

@@ -33,8 +33,17 @@
  * Buffer, in order: the rtu_ac (rtu_ac_buffer_size); contexts (T + 1) x N (before each step,
  * then the environments' current ones); inputs T x N x n_x; actions T x N x a (a = 1 discrete,
  * A continuous); log-probabilities, values and episode ends T x N each; the return traces of
- * reward scaling (N); the gradient and Adam's two moments (n_value + n_policy each).
+ * reward scaling (N); the gradient and Adam's two moments (n_value + n_policy each); the
+ * update's scratch for RTU_PPO_CHUNK samples (their cells after the step, inputs, activations and
+ * gradients, and the dense kernels' scratch).
+ *
+ * rtu_ppo_gradient takes its samples RTU_PPO_CHUNK at a time: each one's cells step (from its
+ * context, on its input), then the heads' hidden layers run over the chunk as matrix products,
+ * then each sample's loss and the layers above, then the hidden layers' gradients over the chunk,
+ * then each sample's RTU and input layer. Every gradient entry still receives the samples'
+ * contributions in their order, so the result has the bits a sample at a time gives.
  */
+#define RTU_PPO_CHUNK 16u
 #ifndef RTU_PPO_H
 #define RTU_PPO_H
 
@@ -89,6 +98,8 @@ typedef struct {
     rtu_real *grad;        /* n_grad: the latest rtu_ppo_gradient; with a shared trunk, its
                             * actor's trunk part is added to the critic's by rtu_ppo_adam_step */
     rtu_real *adam_m, *adam_v; /* n_grad each */
+    rtu_real *work;        /* the update's scratch for a chunk of RTU_PPO_CHUNK samples */
+    size_t work_reals;     /* its size */
     uint64_t adam_steps;
     size_t t;              /* the rollout's next step */
     int acted;             /* rtu_ppo_act was called and rtu_ppo_feedback was not yet */

@@ -71,16 +71,18 @@ def grad_of(c: PPO) -> np.ndarray:
 def test_the_c_core_is_the_reference(kind, action_kind, n_actions, network, fresh):
     """Rollouts, values, log-probabilities, scaled rewards, refreshed values, the gradient over a
     minibatch of stored steps (the stale one: the parameters moved since the rollout) and Adam's
-    steps: float64 C equals the numpy reference over three rollouts."""
+    steps: float64 C equals the numpy reference over three rollouts (minibatches of 7 samples,
+    and of 37 drawn with repeats, which the C update takes in chunks)."""
     c, ref, cfg = pair(kind, action_kind, n_actions, network, fresh)
     rng = np.random.default_rng(0)
     for _ in range(3):
         rollout([c, ref], rng)
         obs = rng.normal(size=(N, 2))
         np.testing.assert_allclose(c.bootstrap(obs), ref.bootstrap(obs), rtol=0, atol=1e-12)
-        for epoch in range(2):
-            samples = rng.permutation(N * T)[:7]
-            adv, ret = rng.normal(size=7), rng.normal(size=7)
+        for count in (7, 37):  # 37: two chunks of RTU_PPO_CHUNK = 16 samples and 5
+            samples = (rng.permutation(N * T)[:count] if count <= N * T
+                       else rng.integers(0, N * T, size=count))
+            adv, ret = rng.normal(size=count), rng.normal(size=count)
             stats = c.gradient(samples, adv, ret)
             ref_stats = ref.gradient(cfg, samples, adv, ret)
             np.testing.assert_allclose(grad_of(c), ref.grad, rtol=0, atol=1e-11)
@@ -272,9 +274,9 @@ def test_the_memory_of_the_stored_traces_is_reported():
     cell = 4 * 16 + 4 * 16 + 2 * 16 * 2  # state (c, d, h) and traces of a linear cell, n_in 2
     assert ctx == 2 * cell  # two trunks, no extras
     assert c.context_bytes == (8 + 1) * 4 * ctx * 4
-    # the size query is exact: the layout ends with Adam's second moment at the buffer's end
+    # the size query is exact: the layout ends with the update's scratch at the buffer's end
     ffi = c.core.ffi
-    end = int(ffi.cast("uintptr_t", c.c.adam_v)) + int(c.c.n_grad) * 4
+    end = int(ffi.cast("uintptr_t", c.c.work)) + int(c.c.work_reals) * 4
     assert end == int(ffi.cast("uintptr_t", c.core.buffer_p)) + c.memory_bytes
 
 

@@ -582,7 +582,8 @@ void test_ppo(int c)
                  RTU_ERR_BUFFER_SMALL);
     CHECK_STATUS(rtu_ppo_init(&ppo, &shape, &config, PPO_ENVS, PPO_STEPS, 11u, buf, bytes),
                  RTU_OK);
-    CHECK(ppo.adam_v + ppo.n_grad == buf + bytes / sizeof(rtu_real),
+    CHECK(ppo.adam_v + ppo.n_grad == ppo.work &&
+              ppo.work + ppo.work_reals == buf + bytes / sizeof(rtu_real),
           "the layout does not end at the size query's last byte");
     CHECK_STATUS(fix_ac_make(c, 11u, &ref, ac_ref_buf), RTU_OK);
     CHECK_STATUS(rtu_ac_buffer_size(&shape, &ac_bytes), RTU_OK);
