@@ -291,7 +291,7 @@ static inline rtu_real rtu_sum_abs(const rtu_real *restrict v, size_t count)
 /* a . x in RTU_LANES partial sums (the tail into the first), as rtu_sum_abs; below RTU_LANES
  * entries, the one running sum that is. Never fused, in any build: gcc 12 leaves a dot of fmaf
  * lanes scalar once it is inlined into a loop over rows (a dense layer's), where the unfused
- * lanes vectorise; rtu_model.c's batched rows (lane_block) add as it does. */
+ * lanes vectorise; rtu_dense.c's batched rows (lane_rows) add as it does. */
 static inline rtu_real rtu_dot(const rtu_real *restrict a, const rtu_real *restrict x, size_t count)
 {
     rtu_real acc[RTU_LANES] = {0};
