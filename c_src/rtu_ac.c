@@ -360,33 +360,14 @@ static void heads_forward(rtu_ac *ac)
     }
 }
 
-rtu_status rtu_ac_trunks_forward(rtu_ac *ac)
-{
-    size_t r;
-    rtu_status status;
-    for (r = 0; r < (ac->shape.shared ? 1u : 2u); ++r) {
-        rtu_ac_trunk *t = &ac->trunk[r];
-        if (ac->shape.memoryless) {
-            rtu_cell_reset(&t->cell);
-        }
-        if (t->n_embed) {
-            t->e_inv_std = embed_forward(t, ac->x, t->e_hat, t->e);
-        }
-        status = rtu_cell_step(&t->cell, t->n_embed ? t->e : ac->x, NULL);
-        if (status != RTU_OK) {
-            return status;
-        }
-    }
-    return RTU_OK;
-}
-
 rtu_status rtu_ac_forward(rtu_ac *ac)
 {
     rtu_status status = rtu_ac_trunks_forward(ac);
-    if (status == RTU_OK) {
-        heads_forward(ac);
+    if (status != RTU_OK) {
+        return status;
     }
-    return status;
+    heads_forward(ac);
+    return RTU_OK;
 }
 
 /* Every network forward on ac->x; obs is remembered as the observation the networks hold. */
@@ -593,51 +574,20 @@ void rtu_ac_policy_gradient(const rtu_ac *ac, rtu_real logp_scale, rtu_real entr
     }
 }
 
-void rtu_ac_head_top_backward(const rtu_ac *ac, size_t r, const rtu_real *h,
-                              const rtu_real *q_hat, const rtu_real *q, rtu_real q_inv_std,
-                              const rtu_real *d_out, rtu_real decay, rtu_real *z, rtu_real *d)
-{
-    const rtu_ac_head *hd = &ac->head[r];
-    size_t n2 = 2 * ac->shape.n_hidden, k = hd->n_head;
-    rtu_real *z_head = z + ac->trunk[ac->shape.shared ? 0 : r].n_params;
-    if (k) {
-        rtu_dense_backward(hd->params + k * (n2 + 1), q, d_out, k, hd->n_out, decay,
-                           z_head + k * (n2 + 1), d);
-        rtu_ln_lrelu_backward(q_hat, q_inv_std, d, k);
-    } else {
-        rtu_dense_backward(hd->params, h, d_out, n2, hd->n_out, decay, z_head, d);
-    }
-}
-
-void rtu_ac_trunk_backward(rtu_ac *ac, size_t r, const rtu_real *d_h, rtu_real decay,
-                           rtu_real *z)
-{
-    const rtu_ac_trunk *t = trunk_of(ac, r);
-    size_t m = t->n_embed;
-    rtu_real *d_e = ac->grad + policy_outputs(&ac->shape) + ac->head[r].n_head +
-                    2 * ac->shape.n_hidden;
-    rtu_cell_gradient_into(&t->cell, d_h, z + (t->n_params - t->cell.n_params), decay);
-    if (m) {
-        rtu_cell_input_gradient(&t->cell, d_h, d_e);
-        rtu_ln_lrelu_backward(t->e_hat, t->e_inv_std, d_e, m);
-        rtu_dense_backward(t->embed, ac->x, d_e, ac->n_x, m, decay, z, NULL);
-    }
-}
-
 void rtu_ac_backward(rtu_ac *ac, size_t r, rtu_real *d_out, rtu_real decay, rtu_real *z)
 {
     const rtu_ac_trunk *t = trunk_of(ac, r);
     const rtu_ac_head *hd = &ac->head[r];
     size_t n2 = 2 * ac->shape.n_hidden, k = hd->n_head;
-    rtu_real *d_q = ac->grad + policy_outputs(&ac->shape), *d_h = d_q + k;
+    rtu_real *d_q = ac->grad + policy_outputs(&ac->shape), *d_h = d_q + k, *d_e = d_h + n2;
+    rtu_real *z_head = z + t->n_params;
     const rtu_real *h = t->cell.h;
+    rtu_ac_head_top_backward(hd, n2, h, hd->q_hat, hd->q, hd->q_inv_std, d_out, decay, z_head,
+                             k ? d_q : d_h);
     if (k) {
-        rtu_ac_head_top_backward(ac, r, h, hd->q_hat, hd->q, hd->q_inv_std, d_out, decay, z, d_q);
-        rtu_dense_backward(hd->params, h, d_q, n2, k, decay, z + t->n_params, d_h);
-    } else {
-        rtu_ac_head_top_backward(ac, r, h, NULL, NULL, 0, d_out, decay, z, d_h);
+        rtu_dense_backward(hd->params, h, d_q, n2, k, decay, z_head, d_h);
     }
-    rtu_ac_trunk_backward(ac, r, d_h, decay, z);
+    rtu_ac_trunk_backward(ac, t, d_h, decay, z, d_e);
 }
 
 /* v clamped to [-RTU_INPUT_LIMIT, RTU_INPUT_LIMIT] (v finite). */

@@ -538,8 +538,6 @@ void rtu_ac_refresh_forward(rtu_ac *ac);
  * by other means (rtu_ac.c; the order act and learn run them in is at the top of rtu_ac.h). */
 /* Every network forward on ac->x (the cells step; memoryless: from the zero state). */
 rtu_status rtu_ac_forward(rtu_ac *ac);
-/* Its first part: each trunk's input layer and cell step, the heads not run. */
-rtu_status rtu_ac_trunks_forward(rtu_ac *ac);
 /* ac->pi from the actor's outputs: log-softmax (discrete), or means then bounded stds. */
 void rtu_ac_policy_forward(rtu_ac *ac);
 /* ac->action ~ pi (after rtu_ac_policy_forward), from the learner's PRNG: an index by the inverse
@@ -569,19 +567,71 @@ void rtu_ac_policy_gradient(const rtu_ac *ac, rtu_real logp_scale, rtu_real entr
  * backprop, the RTU by RTRL, the input layer by the one-step sensitivity; each part of z decays
  * in the pass that adds its gradient (decay 1: z accumulates). Uses ac->grad past o reals. */
 void rtu_ac_backward(rtu_ac *ac, size_t r, rtu_real *d_out, rtu_real decay, rtu_real *z);
-/* Its parts, in its order: rtu_ac_head_top_backward, the head's hidden layer (rtu_dense_backward
- * on the features h into d_h; none without a hidden layer), rtu_ac_trunk_backward.
- * rtu_ac_head_top_backward: head r's out layer (z's part of it = decay z + its gradient, from
- * d_out) and its hidden layer's LN, at the activations given (h: the trunk's features; q_hat, q,
- * q_inv_std: the hidden layer's, unused without one), into d: dL/d(W_1 h + b_1) (k reals), or
- * without a hidden layer dL/dh (2n). rtu_ac_trunk_backward: network r's cell by RTRL and input
- * layer by the one-step sensitivity (z's trunk part) from dL/dh = d_h, at the cells' state and
- * the trunk's activations as they are; uses ac->grad's scratch past o + k + 2n reals. */
-void rtu_ac_head_top_backward(const rtu_ac *ac, size_t r, const rtu_real *h,
-                              const rtu_real *q_hat, const rtu_real *q, rtu_real q_inv_std,
-                              const rtu_real *d_out, rtu_real decay, rtu_real *z, rtu_real *d);
-void rtu_ac_trunk_backward(rtu_ac *ac, size_t r, const rtu_real *d_h, rtu_real decay,
-                           rtu_real *z);
+/* The parts of rtu_ac_forward and rtu_ac_backward that PPO's update (rtu_ppo.c) runs over a chunk
+ * of samples in its own order; inline, so that the learner's own code (rtu_ac.c) is what it was
+ * without them, on every target (the Cortex-M example links no other caller).
+ *
+ * rtu_ac_trunks_forward: rtu_ac_forward's first part, each trunk's input layer and cell step
+ * (memoryless: from the zero state), the heads not run. */
+static inline rtu_status rtu_ac_trunks_forward(rtu_ac *ac)
+{
+    size_t r;
+    rtu_status status;
+    for (r = 0; r < (ac->shape.shared ? 1u : 2u); ++r) {
+        rtu_ac_trunk *t = &ac->trunk[r];
+        if (ac->shape.memoryless) {
+            rtu_cell_reset(&t->cell);
+        }
+        if (t->n_embed) {
+            rtu_dense_forward(t->embed, ac->x, t->n_x, t->n_embed, t->e_hat);
+            t->e_inv_std = rtu_ln_lrelu(t->e_hat, t->e, t->n_embed);
+        }
+        status = rtu_cell_step(&t->cell, t->n_embed ? t->e : ac->x, NULL);
+        if (status != RTU_OK) {
+            return status;
+        }
+    }
+    return RTU_OK;
+}
+
+/* rtu_ac_backward's parts, in its order: rtu_ac_head_top_backward, the head's hidden layer
+ * (rtu_dense_backward on the features h into d_h; none without a hidden layer),
+ * rtu_ac_trunk_backward.
+ * rtu_ac_head_top_backward: head hd's out layer (z_head: the head's part of z, its out layer's
+ * part = decay z + its gradient, from d_out) and its hidden layer's LN, at the activations given
+ * (h: the trunk's features, 2n = n2 reals; q_hat, q, q_inv_std: the hidden layer's, unused
+ * without one), into d: dL/d(W_1 h + b_1) (k reals), or without a hidden layer dL/dh (2n). */
+static inline void rtu_ac_head_top_backward(const rtu_ac_head *hd, size_t n2, const rtu_real *h,
+                                            const rtu_real *q_hat, const rtu_real *q,
+                                            rtu_real q_inv_std, const rtu_real *d_out,
+                                            rtu_real decay, rtu_real *z_head, rtu_real *d)
+{
+    size_t k = hd->n_head;
+    if (k) {
+        rtu_dense_backward(hd->params + k * (n2 + 1), q, d_out, k, hd->n_out, decay,
+                           z_head + k * (n2 + 1), d);
+        rtu_ln_lrelu_backward(q_hat, q_inv_std, d, k);
+    } else {
+        rtu_dense_backward(hd->params, h, d_out, n2, hd->n_out, decay, z_head, d);
+    }
+}
+
+/* rtu_ac_trunk_backward: trunk t's cell by RTRL and input layer by the one-step sensitivity
+ * (z: the network's parameters from its trunk's; z's trunk part = decay z + their gradient) from
+ * dL/dh = d_h, at the cell's state, the trunk's activations and ac->x as they are; d_e: scratch of
+ * the input layer's width. */
+static inline void rtu_ac_trunk_backward(const rtu_ac *ac, const rtu_ac_trunk *t,
+                                         const rtu_real *d_h, rtu_real decay, rtu_real *z,
+                                         rtu_real *d_e)
+{
+    size_t m = t->n_embed;
+    rtu_cell_gradient_into(&t->cell, d_h, z + (t->n_params - t->cell.n_params), decay);
+    if (m) {
+        rtu_cell_input_gradient(&t->cell, d_h, d_e);
+        rtu_ln_lrelu_backward(t->e_hat, t->e_inv_std, d_e, m);
+        rtu_dense_backward(t->embed, ac->x, d_e, ac->n_x, m, decay, z, NULL);
+    }
+}
 
 /* Whether a hyperparameter obeys its rule (rtu_config.h): finite, and in [0, 1], (0, inf) or
  * [0, inf). */

@@ -518,10 +518,15 @@ static rtu_status gradient_chunk(rtu_ppo *ppo, const rtu_ppo_loss *loss, const s
     chunk_work w;
     size_t b, r, l, N = ppo->n_envs, a = ppo->action_reals, n_x = ac->n_x;
     size_t m = ac->shape.n_embed, n2 = 2 * ac->shape.n_hidden, k = ac->shape.n_head;
-    rtu_real eps = loss->clip_coef, *z[2];
+    rtu_real eps = loss->clip_coef, *z[2], *z_head[2], *d_e;
     rtu_status status;
     z[0] = ppo->grad;                /* the critic's parameters' gradient */
     z[1] = ppo->grad + ac->n_value;  /* the actor's */
+    for (r = 0; r < 2; ++r) {        /* each one's head part */
+        z_head[r] = z[r] + ac->trunk[ac->shape.shared ? 0 : r].n_params;
+    }
+    /* the input layer's dL/de: ac->grad past d_out, d_q and d_h, as rtu_ac_backward places it */
+    d_e = ac->grad + RTU_AC_N_OUT_POLICY(ac->shape.action_kind, ac->shape.n_actions) + k + n2;
     (void)chunk_layout(&ac->shape, ppo->ctx, ppo->work, &w);
     /* each sample: one step from its stored context of t-1 on its stored x_t, at the current
      * parameters; the cells after it, x, the input layers' activations and the features kept */
@@ -599,18 +604,17 @@ static rtu_status gradient_chunk(rtu_ppo *ppo, const rtu_ppo_loss *loss, const s
         sums[4] += RTU_FABS(ratio - 1) > eps ? (rtu_real)1 : (rtu_real)0;
         /* backward, accumulating the mean's gradient: the critic's, then the actor's */
         d_v *= loss->vf_coef * inv_count;
-        rtu_ac_head_top_backward(ac, 0, w.h[0] + b * n2, q_hat[0], q[0], w.q_inv_std[0][b], &d_v,
-                                 1, z[0], d[0]);
+        rtu_ac_head_top_backward(&ac->head[0], n2, w.h[0] + b * n2, q_hat[0], q[0],
+                                 w.q_inv_std[0][b], &d_v, 1, z_head[0], d[0]);
         rtu_ac_policy_gradient(ac, wt * inv_count, -ac->config.entropy_coef * inv_count,
                                ac->grad);
-        rtu_ac_head_top_backward(ac, 1, w.h[1] + b * n2, q_hat[1], q[1], w.q_inv_std[1][b],
-                                 ac->grad, 1, z[1], d[1]);
+        rtu_ac_head_top_backward(&ac->head[1], n2, w.h[1] + b * n2, q_hat[1], q[1],
+                                 w.q_inv_std[1][b], ac->grad, 1, z_head[1], d[1]);
     }
     /* the hidden layers' gradients over the chunk, and dL/dh of each sample */
     for (r = 0; k && r < 2; ++r) {
-        const rtu_ac_trunk *t = &ac->trunk[ac->shape.shared ? 0 : r];
-        rtu_dense_backward_batch(ac->head[r].params, n2, k, kc, w.h[r], w.d_q[r], 1,
-                                 z[r] + t->n_params, w.d_h[r]);
+        rtu_dense_backward_batch(ac->head[r].params, n2, k, kc, w.h[r], w.d_q[r], 1, z_head[r],
+                                 w.d_h[r]);
     }
     /* each sample: its cells after the step and its activations back, then the trunks */
     for (b = 0; b < kc; ++b) {
@@ -622,7 +626,7 @@ static rtu_status gradient_chunk(rtu_ppo *ppo, const rtu_ppo_loss *loss, const s
                 memcpy(t->e_hat, w.e_hat[r] + b * m, m * sizeof(rtu_real));
                 t->e_inv_std = w.e_inv_std[r][b];
             }
-            rtu_ac_trunk_backward(ac, r, w.d_h[r] + b * n2, 1, z[r]);
+            rtu_ac_trunk_backward(ac, t, w.d_h[r] + b * n2, 1, z[r], d_e);
         }
     }
     return RTU_OK;
