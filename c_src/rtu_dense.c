@@ -1,6 +1,7 @@
 /*
  * Dense layers and parameter-free LayerNorm with leaky ReLU: the kernels of the streaming network
- * around the RTU (../shared/rtu-spec.md section 6), forward, backward and sparse initialisation.
+ * around the RTU (../shared/rtu-spec.md section 6), forward, backward and sparse initialisation,
+ * one sample at a time (rtu_dense_batch.c: the same over a batch of samples).
  * rtu_edge/reference/net.py is the same code in numpy. Declarations: rtu_internal.h.
  */
 #include <math.h>

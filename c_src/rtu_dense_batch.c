@@ -144,7 +144,9 @@ void rtu_dense_forward_batch(const rtu_real *w, size_t n_in, size_t n_out, size_
  * grad while the samples go by (a load of x_b and the arithmetic per sample, no load or store of
  * grad), and a tile of two samples' dx while the rows go by (8 independent sums at AVX2 width;
  * one sample's 4 were slower, their additions waiting on each other). Multiplying by decay 1
- * changes no value, so it is left out then. The columns past the tiles go one at a time. */
+ * changes no value, so it is left out then (with the core's flags, which fuse no multiply-add the
+ * code does not: a compiler fusing decay * gw + g * x would round the two forms differently).
+ * The columns past the tiles go one at a time. */
 #define RTU_DENSE_TILE 32u
 
 /* grad = decay grad + [dy_b x_b^T, dy_b] for each sample b in order: a tile of a row in

@@ -422,8 +422,9 @@ void rtu_dense_forward_batch(const rtu_real *w, size_t n_in, size_t n_out, size_
 
 /* rtu_dense_backward of the count samples in order, each with its row x_b of x (n_in reals
  * each), dy_b of dy (n_out each) and dx_b of dx (n_in each, overwritten): grad receives every
- * sample's decay and gradient in that order, so each entry the same bits as count calls give it,
- * while a row of grad and of W goes by once for all the samples rather than once for each. */
+ * sample's decay and gradient in that order, so each entry the same bits as count calls give it
+ * (without contraction: the decay 1 is left out, a multiplication that changes no value), while
+ * a row of grad goes by once for all the samples and a row of W once for every two. */
 void rtu_dense_backward_batch(const rtu_real *w, size_t n_in, size_t n_out, size_t count,
                               const rtu_real *x, const rtu_real *dy, rtu_real decay,
                               rtu_real *grad, rtu_real *dx);

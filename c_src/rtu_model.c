@@ -489,7 +489,7 @@ static void input_sums_batch(const rtu_model *m, const rtu_model_trunk *t, size_
 }
 
 /* Head hd of every sample on its features (work rows at h, stride n_work) into the rows of out
- * (stride n_out, from column at): rtu_head_forward's layers, each as dense_forward_batch. */
+ * (stride n_out, from column at): rtu_head_forward's layers, each as rtu_dense_forward_batch. */
 static void head_forward_batch(const rtu_model *m, const rtu_model_head *hd, size_t count,
                                rtu_real *work, size_t n_work, size_t h_at, size_t q_hat_at,
                                size_t q_at, size_t n_head_out, rtu_real *out, size_t n_out,
@@ -498,15 +498,15 @@ static void head_forward_batch(const rtu_model *m, const rtu_model_head *hd, siz
     size_t b, n2 = 2u * m->n_hidden, k = m->n_head;
     if (k) {
         rtu_dense_forward_batch(hd->hidden, n2, k, count, work + h_at, n_work, work + q_hat_at,
-                            n_work, xt, p);
+                                n_work, xt, p);
         for (b = 0; b < count; ++b) {
             (void)rtu_ln_lrelu(work + b * n_work + q_hat_at, work + b * n_work + q_at, k);
         }
-        rtu_dense_forward_batch(hd->out, k, n_head_out, count, work + q_at, n_work, out + at, n_out,
-                            xt, p);
+        rtu_dense_forward_batch(hd->out, k, n_head_out, count, work + q_at, n_work, out + at,
+                                n_out, xt, p);
     } else {
-        rtu_dense_forward_batch(hd->out, n2, n_head_out, count, work + h_at, n_work, out + at, n_out,
-                            xt, p);
+        rtu_dense_forward_batch(hd->out, n2, n_head_out, count, work + h_at, n_work, out + at,
+                                n_out, xt, p);
     }
 }
 

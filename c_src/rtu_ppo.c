@@ -508,8 +508,9 @@ static rtu_real clamp(rtu_real v, rtu_real lo, rtu_real hi)
 }
 
 /* The loss's gradient of kc <= RTU_PPO_CHUNK samples added to ppo->grad (each divided by the
- * minibatch's count: inv_count) and their statistics to sums, in the samples' order (the layout
- * of the work at the top of rtu_ppo.h). *at: the sample that failed, counted in this chunk. */
+ * minibatch's count: inv_count) and their statistics to sums, in the samples' order (the chunk's
+ * work as chunk_layout lays it out; the steps at the top of rtu_ppo.h). *at: the sample that
+ * failed, counted in this chunk. */
 static rtu_status gradient_chunk(rtu_ppo *ppo, const rtu_ppo_loss *loss, const size_t *samples,
                                  const rtu_real *advantages, const rtu_real *returns, size_t kc,
                                  rtu_real inv_count, rtu_real *sums, size_t *at)

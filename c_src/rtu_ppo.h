@@ -43,11 +43,12 @@
  * then each sample's RTU and input layer. Every gradient entry still receives the samples'
  * contributions in their order, so the result has the bits a sample at a time gives.
  */
-#define RTU_PPO_CHUNK 16u
 #ifndef RTU_PPO_H
 #define RTU_PPO_H
 
 #include "rtu_ac.h"
+
+#define RTU_PPO_CHUNK 16u /* samples of the update's chunk */
 
 #ifdef __cplusplus
 extern "C" {

@@ -25,11 +25,14 @@
 #   RTU_CC         the C compiler of TARGET
 #   RTU_AR         the archiver of TARGET
 #   RTU_ARCH_FLAGS the CPU/FPU/ABI flags of TARGET alone (give them to the linker too)
-#   RTU_CFLAGS     -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -fno-trapping-math,
-#                  RTU_ARCH_FLAGS, -DRTU_DOUBLE for PRECISION=double, and EXTRA_CFLAGS (empty
-#                  unless you give it). -fno-trapping-math lets gcc vectorise loops that compare
-#                  or clamp floats (the float tanh); the core never reads the floating-point
-#                  exception flags, and no result changes.
+#   RTU_CFLAGS     -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -fno-trapping-math
+#                  -ffp-contract=off, RTU_ARCH_FLAGS, -DRTU_DOUBLE for PRECISION=double, and
+#                  EXTRA_CFLAGS (empty unless you give it). -fno-trapping-math lets gcc vectorise
+#                  loops that compare or clamp floats (the float tanh); the core never reads the
+#                  floating-point exception flags, and no result changes. -ffp-contract=off: no
+#                  multiply-add is fused unless the core asks for it (RTU_FMA), so every target
+#                  sums in the same order with the same roundings (gcc's default under -std=c99
+#                  already; clang fuses by default, on aarch64 and with -march=native).
 #   RTU_LDLIBS     -lm
 #   RTU_RUN        how to run a program built for TARGET on this machine: empty for host,
 #                  qemu-aarch64 -L /usr/aarch64-linux-gnu, qemu-arm -L /usr/arm-linux-gnueabihf;
@@ -95,7 +98,7 @@ else ifeq ($(TARGET),cortex-m4) # bare-metal Cortex-M4F (single-precision FPU; d
 endif
 
 RTU_PRECISION_FLAGS := $(if $(filter double,$(PRECISION)),-DRTU_DOUBLE,)
-RTU_CFLAGS := $(strip -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -fno-trapping-math \
+RTU_CFLAGS := $(strip -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -fno-trapping-math -ffp-contract=off \
               $(RTU_ARCH_FLAGS) $(RTU_PRECISION_FLAGS) $(EXTRA_CFLAGS))
 RTU_LDLIBS := -lm
 RTU_BUILD_ROOT ?= $(RTU_DIR)build/

@@ -34,12 +34,13 @@ NETWORKS = [
 ]
 
 
-def pair(kind, action_kind, n_actions, network, fresh_state=False):
+def pair(kind, action_kind, n_actions, network, fresh_state=False, hidden=4):
     """The C core (float64) and the reference of one network, seed 7."""
     cfg = PPOConfig(n_envs=N, n_steps=T, n_minibatches=1, fresh_state=fresh_state)
-    c = PPO(2, 4, n_actions, action_kind=action_kind, kind=kind, seed=7, dtype=np.float64,
+    c = PPO(2, hidden, n_actions, action_kind=action_kind, kind=kind, seed=7, dtype=np.float64,
             network=network, ppo=cfg, entropy_coef=0.05)
-    ref = ReferencePPO(kind, "tanh", 2, 4, action_kind, n_actions, c.config, 7, network, N, T)
+    ref = ReferencePPO(kind, "tanh", 2, hidden, action_kind, n_actions, c.config, 7, network, N,
+                       T)
     return c, ref, cfg
 
 
@@ -93,6 +94,27 @@ def test_the_c_core_is_the_reference(kind, action_kind, n_actions, network, fres
                 np.testing.assert_allclose(c.refresh(), ref.refresh(), rtol=0, atol=1e-12)
     for mine, theirs in zip(c.params(), [p for p, _ in ref.blocks()]):
         np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-11)
+
+
+@pytest.mark.parametrize("action_kind, n_actions, network", [
+    ("discrete", 2, ACNetwork(n_embed=4, n_head=6)),
+    ("continuous", 2, ACNetwork(n_embed=4, n_head=5, shared=True)),
+    ("discrete", 3, ACNetwork(n_head=0, prev_action=True, prev_reward=True)),
+])
+def test_the_c_core_is_the_reference_over_whole_chunks(action_kind, n_actions, network):
+    """With an RTU of 20 units (40 features: the dense kernels' 16 lanes and 32-column tiles with
+    a tail) the update's chunks run whole: a minibatch of 37 stored steps (two chunks of 16 and
+    5) gives the reference's gradient in float64."""
+    c, ref, cfg = pair("linear", action_kind, n_actions, network, hidden=20)
+    rng = np.random.default_rng(1)
+    rollout([c, ref], rng)
+    for _ in range(2):
+        samples = rng.integers(0, N * T, size=37)
+        adv, ret = rng.normal(size=37), rng.normal(size=37)
+        c.gradient(samples, adv, ret)
+        ref.gradient(cfg, samples, adv, ret)
+        np.testing.assert_allclose(grad_of(c), ref.grad, rtol=0, atol=1e-11)
+        assert c.adam_step(0.01) == pytest.approx(ref.adam_step(cfg, 0.01), abs=1e-11)
 
 
 def test_a_truncated_episode_goes_on_with_the_value_of_its_last_observation():

@@ -63,4 +63,7 @@ void test_model_run_sizes_and_refusals(int golden_case);
 void test_model_batch(int golden_case);
 void test_model_batch_blocks(int nonlinear);
 
+/* test_dense.c */
+void test_dense_batch_is_one_at_a_time(int arg);
+
 #endif /* RTU_TEST_TESTS_H */
