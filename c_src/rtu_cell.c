@@ -828,23 +828,6 @@ static void step_units(rtu_cell *cell, const rtu_real *x)
     }
 }
 
-/* a' = g c - phi d + eta a and b' = g d + phi c + eta b in place (c = d = 0 with from_zero):
- * the state a step from (c, d) on the input sums (a, b) reaches, before any activation. */
-static void peek_units(size_t n, const rtu_real *restrict g, const rtu_real *restrict phi,
-                       const rtu_real *restrict eta, const rtu_real *restrict c,
-                       const rtu_real *restrict d, int from_zero, rtu_real *restrict a,
-                       rtu_real *restrict b)
-{
-    size_t k;
-    for (k = 0; k < n; ++k) {
-        rtu_real c0 = from_zero ? (rtu_real)0 : c[k];
-        rtu_real d0 = from_zero ? (rtu_real)0 : d[k];
-        rtu_real ak = g[k] * c0 - phi[k] * d0 + eta[k] * a[k];
-        b[k] = g[k] * d0 + phi[k] * c0 + eta[k] * b[k];
-        a[k] = ak;
-    }
-}
-
 void rtu_cell_peek(const rtu_cell *cell, const rtu_real *x, int from_zero, rtu_real *h)
 {
     size_t n = cell->n_hidden, d_in = cell->n_in;
@@ -852,7 +835,7 @@ void rtu_cell_peek(const rtu_cell *cell, const rtu_real *x, int from_zero, rtu_r
      * h = [f(c'); f(d')]; nonlinear: c' = f(a), h = [c'; d']: f of (a, b)) */
     rtu_real *c1 = cell->scratch, *d1 = cell->scratch + n;
     rtu_input_sums(cell->w_c, cell->w_d, x, n, d_in, c1, d1);
-    peek_units(n, cell->g, cell->phi, cell->eta, cell->c, cell->d, from_zero, c1, d1);
+    rtu_recur_into(n, cell->g, cell->phi, cell->eta, cell->c, cell->d, from_zero, c1, d1);
     if (cell->kind == RTU_KIND_LRU) {
         rtu_lru_readout(cell->c_re, cell->c_im, cell->d_skip, n, d_in, cell->activation, c1, d1,
                         x, h);

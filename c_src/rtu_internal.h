@@ -380,6 +380,25 @@ void rtu_cell_input_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real 
  * memoryless baseline, whose state is zeroed before every step). It uses the cell's scratch. */
 void rtu_cell_peek(const rtu_cell *cell, const rtu_real *x, int from_zero, rtu_real *h);
 
+/* a' = g c - phi d + eta a and b' = g d + phi c + eta b in place for n units (c = d = 0 with
+ * from_zero): the state a step from (c, d) on the input sums (a, b) reaches, before any
+ * activation (rtu_cell_peek; rtu_model.c's nonlinear step). restrict and the one pass let
+ * compilers vectorise it. */
+static inline void rtu_recur_into(size_t n, const rtu_real *restrict g,
+                                  const rtu_real *restrict phi, const rtu_real *restrict eta,
+                                  const rtu_real *restrict c, const rtu_real *restrict d,
+                                  int from_zero, rtu_real *restrict a, rtu_real *restrict b)
+{
+    size_t k;
+    for (k = 0; k < n; ++k) {
+        rtu_real c0 = from_zero ? (rtu_real)0 : c[k];
+        rtu_real d0 = from_zero ? (rtu_real)0 : d[k];
+        rtu_real ak = g[k] * c0 - phi[k] * d0 + eta[k] * a[k];
+        b[k] = g[k] * d0 + phi[k] * c0 + eta[k] * b[k];
+        a[k] = ak;
+    }
+}
+
 /* Dense layers and parameter-free LayerNorm (rtu_dense.c; reference/net.py). A Dense layer's
  * parameters are W (n_out x n_in, row-major) then b (n_out). */
 #define RTU_LN_EPS 1e-5         /* LN(y) = (y - mean) / sqrt(var + RTU_LN_EPS), biased variance */

@@ -182,22 +182,7 @@ void rtu_model_reset(const rtu_model *m, rtu_real *state)
     rtu_zero(state, rtu_model_state_reals(m));
 }
 
-/* The recurrence of n units: (a; b) = (g c - phi d + eta uc; g d + phi c + eta ud) into
- * (a; b), which hold (uc; ud) on entry; (c; d) is the state before the step. restrict and the one
- * pass let compilers vectorise it. */
-static void recur_into(const rtu_real *restrict g, const rtu_real *restrict phi,
-                       const rtu_real *restrict eta, const rtu_real *restrict c,
-                       const rtu_real *restrict d, rtu_real *restrict a, rtu_real *restrict b,
-                       size_t n)
-{
-    size_t k;
-    for (k = 0; k < n; ++k) {
-        a[k] = g[k] * c[k] - phi[k] * d[k] + eta[k] * a[k];
-        b[k] = g[k] * d[k] + phi[k] * c[k] + eta[k] * b[k];
-    }
-}
-
-/* recur_into with (c; d) advanced in place:
+/* rtu_recur_into with (c; d) advanced in place:
  * (c; d) = (g c - phi d + eta uc; g d + phi c + eta ud). */
 static void recur_in_place(const rtu_real *restrict g, const rtu_real *restrict phi,
                            const rtu_real *restrict eta, rtu_real *restrict c,
@@ -226,7 +211,7 @@ static int rtu_forward_sums(const rtu_model *m, const rtu_model_trunk *t, const 
     /* (a; b) go where f is applied from: the state (linear kind and LRU: it keeps them) or h
      * (nonlinear kind: the state keeps f(a; b), which are also its features) */
     if (m->kind == RTU_KIND_NONLINEAR) {
-        recur_into(t->g, t->phi, t->eta, c, d, h, h + n, n);
+        rtu_recur_into(n, t->g, t->phi, t->eta, c, d, 0, h, h + n);
     } else {
         recur_in_place(t->g, t->phi, t->eta, c, d, h, h + n, n);
     }
