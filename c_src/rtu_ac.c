@@ -66,7 +66,8 @@ rtu_status rtu_ac_check_shape(const rtu_ac_shape *s)
     if (s->n_obs == 0 || s->n_hidden == 0 || s->n_obs > RTU_MAX_DIM ||
         s->n_hidden > RTU_MAX_DIM || s->n_embed > RTU_MAX_DIM || s->n_head > RTU_MAX_DIM ||
         s->n_embed == 1 || s->n_head == 1 || /* LayerNorm of one unit is always 0 */
-        !is_flag(s->shared) || !is_flag(s->prev_action) || !is_flag(s->prev_reward) ||
+        !is_flag(s->shared) || !is_flag(s->prev_action) ||
+        (!is_flag(s->prev_reward) && s->prev_reward != RTU_REWARD_SIGN) ||
         !is_flag(s->memoryless)) {
         return RTU_ERR_SIZE;
     }
@@ -286,14 +287,17 @@ void rtu_ac_normalized_obs(const rtu_ac *ac, const rtu_real *obs, rtu_real *into
     }
 }
 
-/* The previous-reward input of reward (within RTU_INPUT_LIMIT), normalised as an observation
- * entry by the reward statistics after adding it to them, (reward - mean) / sqrt(var + eps); the
- * raw reward when normalize_obs is off (its statistics untouched, its count counting). Not yet
- * clamped: the learner's extras are clamped to RTU_INPUT_LIMIT where they are written. */
-static rtu_real normalize_reward(rtu_ac *ac, rtu_real reward)
+/* The previous-reward input of reward (within RTU_INPUT_LIMIT): RTU_REWARD_SIGN, its sign;
+ * RTU_REWARD_NORMALIZED, normalised as an observation entry by the reward statistics after adding
+ * it to them, (reward - mean) / sqrt(var + eps), or the raw reward when normalize_obs is off (its
+ * statistics untouched). The count counts either way. Not yet clamped: the learner's extras are
+ * clamped to RTU_INPUT_LIMIT where they are written. */
+static rtu_real reward_input(rtu_ac *ac, rtu_real reward)
 {
     rtu_real var, x = reward;
-    if (ac->config.normalize_obs) {
+    if (ac->shape.prev_reward == RTU_REWARD_SIGN) {
+        x = reward > 0 ? (rtu_real)1 : (reward < 0 ? (rtu_real)-1 : (rtu_real)0);
+    } else if (ac->config.normalize_obs) {
         var = welford(reward, ac->reward_count, &ac->reward_mean, &ac->reward_m2);
         x = (reward - ac->reward_mean) / RTU_SQRT(var + RTU_NORM_EPS);
     }
@@ -614,7 +618,7 @@ void rtu_ac_write_extras(rtu_ac *ac, rtu_real reward, rtu_real *x)
         at += s->n_actions;
     }
     if (s->prev_reward) {
-        x[at] = clamp_input(normalize_reward(ac, reward));
+        x[at] = clamp_input(reward_input(ac, reward));
     }
 }
 

@@ -6,13 +6,16 @@
  * The network. The critic and the actor are separate networks by default (shape.shared = 0); with
  * shared = 1 they share the trunk (input layer and RTU) and keep heads of their own. Each:
  *   x_t = [normalised obs_t; prev action (one-hot if discrete, shape.prev_action);
- *          prev reward r_{t-1} normalised (shape.prev_reward)]     n_x reals, zero extras at an
- *                                                                  episode's first step
- * The previous reward is normalised as an observation entry is, by running statistics of its
- * own (reward_count, reward_mean, reward_m2 of the raw rewards; Welford, variance 1 until two
- * rewards): (r - mean) / sqrt(var + 1e-8), the reward added first; the raw r when normalize_obs
- * is off (as the observations are then raw; the statistics stay zero, the count counts). Not the
- * scaled reward r~ of the TD error, which is tiny beside the other inputs when rewards are small.
+ *          prev reward r_{t-1} normalised or its sign (shape.prev_reward)]
+ *                                         n_x reals, zero extras at an episode's first step
+ * RTU_REWARD_NORMALIZED: the previous reward normalised as an observation entry is, by running
+ * statistics of its own (reward_count, reward_mean, reward_m2 of the raw rewards; Welford,
+ * variance 1 until two rewards): (r - mean) / sqrt(var + 1e-8), the reward added first; the raw r
+ * when normalize_obs is off (as the observations are then raw; the statistics stay zero, the
+ * count counts). Not the scaled reward r~ of the TD error, which is tiny beside the other inputs
+ * when rewards are small. RTU_REWARD_SIGN: sign(r), -1, 0 or 1, whatever normalize_obs (the
+ * statistics stay zero, the count counts): bounded, and a rare reward is no larger an input than
+ * a common one, where normalised it stands many deviations out.
  *   e_t = lrelu(LN(W_in x_t + b_in))       n_embed = m units (m = 0: no input layer, e_t = x_t)
  *   h_t = RTU(e_t)                         2n features (rtu.h; any kind, the LRU too)
  *   q_t = lrelu(LN(W_1 h_t + b_1))         n_head = k units (k = 0: no hidden layer, q_t = h_t)
@@ -40,8 +43,9 @@
  *   act:   unless learn already fed it: x_t from s_t (zero extras), forward every network;
  *          sample a_t ~ pi(.|s_t) with the learner's own PCG32 stream
  *   learn: r~ = r / sqrt(var(u) + eps), u = gamma (1 - terminated) u + r   (reward scaling)
- *          x_{t+1} = [normalised s_{t+1}; a_t; normalised r] (a_t and the reward input clamped
- *          to +-RTU_INPUT_LIMIT; the reward statistics take r first, with prev_reward only)
+ *          x_{t+1} = [normalised s_{t+1}; a_t; normalised r or sign(r)] (a_t and the reward
+ *          input clamped to +-RTU_INPUT_LIMIT; the reward statistics take r first, with
+ *          RTU_REWARD_NORMALIZED only)
  *          v(s_{t+1}) = the critic on x_{t+1} by a peek (state and RTRL traces stay those of t)
  *          delta = r~ + gamma (1 - terminated) v(s_{t+1}) - v(s_t)
  *          z_v  = gamma lambda z_v  + grad v(s_t)
@@ -92,6 +96,13 @@ rtu_ac_config rtu_ac_default_config(void);
  * faulty field; RTU_ERR_NULL for a NULL config. rtu_ac_init and rtu_ac_load apply it. */
 rtu_status rtu_ac_check_config(const rtu_ac_config *config, const char **what);
 
+/* shape.prev_reward: how x holds the previous reward. */
+typedef enum {
+    RTU_REWARD_NONE = 0,
+    RTU_REWARD_NORMALIZED = 1,
+    RTU_REWARD_SIGN = 2
+} rtu_reward_input;
+
 /* The network's shape: what the buffer size depends on. */
 typedef struct {
     rtu_kind kind;               /* the RTU's kind */
@@ -102,7 +113,8 @@ typedef struct {
     size_t n_head;               /* head hidden units k; 0: no hidden layer in the heads */
     int shared;                  /* 1: one trunk (input layer and RTU) for actor and critic */
     int prev_action;             /* 1: x holds the previous action */
-    int prev_reward;             /* 1: x holds the previous reward, normalised */
+    int prev_reward;             /* RTU_REWARD_NORMALIZED (1): x holds the previous reward,
+                                    normalised; RTU_REWARD_SIGN (2): its sign; 0: neither */
     int memoryless;              /* 1: the baseline without memory (above) */
     rtu_action_kind action_kind;
     size_t n_actions;            /* A: actions (discrete, >= 2) or action dimensions */

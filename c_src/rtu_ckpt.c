@@ -608,7 +608,8 @@ rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *di
         reals = RTU_TD_CKPT_REALS(m.kind, m.n_in, m.n_hidden);
     } else {
         const rtu_ac_shape *s = &m.shape;
-        if (h.shared > 1u || h.prev_action > 1u || h.prev_reward > 1u || h.memoryless > 1u ||
+        if (h.shared > 1u || h.prev_action > 1u || h.prev_reward > RTU_REWARD_SIGN ||
+            h.memoryless > 1u ||
             h.action_kind > RTU_ACTIONS_CONTINUOUS) {
             return RTU_ERR_CKPT_MISMATCH;
         }
@@ -1021,6 +1022,10 @@ static rtu_status check_stats(const rtu_ac *ac, const rtu_ac_config *config, uin
     }
     if (!ac->shape.prev_reward && (rs->count != 0 || rs->mean != 0 || rs->m2 != 0)) {
         return fault(what, "reward_count, reward_mean or reward_m2 not zero with prev_reward off",
+                     RTU_ERR_PARAM_RANGE);
+    }
+    if (ac->shape.prev_reward == RTU_REWARD_SIGN && (rs->mean != 0 || rs->m2 != 0)) {
+        return fault(what, "reward_mean or reward_m2 not zero with the reward's sign as input",
                      RTU_ERR_PARAM_RANGE);
     }
     if (!config->normalize_obs && (rs->mean != 0 || rs->m2 != 0)) {

@@ -26,8 +26,8 @@
  *       48     8  u64 payload length L in bytes
  *       56     4  u32 n_embed      \
  *       60     4  u32 n_head        |
- *       64     4  u32 shared        |  the rest of the actor-critic's rtu_ac_shape (flags 0 or 1);
- *       68     4  u32 prev_action   |  all 0 for TD
+ *       64     4  u32 shared        |  the rest of the actor-critic's rtu_ac_shape (flags 0 or 1,
+ *       68     4  u32 prev_action   |  prev_reward 0, 1 or 2 = RTU_REWARD_SIGN); all 0 for TD
  *       72     4  u32 prev_reward   |
  *       76     4  u32 memoryless    |
  *       80     4  u32 action_kind   |  (rtu_action_kind: 0 discrete, 1 continuous)

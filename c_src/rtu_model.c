@@ -68,7 +68,8 @@ static rtu_status check_shape(const rtu_model *m)
     if (m->n_obs == 0 || m->n_obs > RTU_MAX_DIM || m->n_hidden == 0 ||
         m->n_hidden > RTU_MAX_DIM || m->n_embed > RTU_MAX_DIM || m->n_head > RTU_MAX_DIM ||
         (m->n_trunks != 1 && m->n_trunks != 2) || !is_flag(m->prev_action) ||
-        !is_flag(m->prev_reward) || !is_flag(m->memoryless) ||
+        (!is_flag(m->prev_reward) && m->prev_reward != RTU_REWARD_SIGN) ||
+        !is_flag(m->memoryless) ||
         (m->n_actions == 0 && (m->n_trunks != 1 || m->prev_action))) {
         return RTU_ERR_SIZE;
     }
@@ -166,7 +167,7 @@ rtu_status rtu_model_check(const rtu_model *m)
         (!rtu_all_finite(m->obs_mean, m->n_obs) || !rtu_all_finite(m->obs_inv_std, m->n_obs))) {
         return RTU_ERR_NONFINITE_PARAM;
     }
-    if (m->prev_reward &&
+    if (m->prev_reward == RTU_REWARD_NORMALIZED &&
         !(isfinite(m->reward_mean) && isfinite(m->reward_scale) && m->reward_scale > 0)) {
         return RTU_ERR_CONFIG;
     }
@@ -339,7 +340,9 @@ static void feed(const rtu_model *m, rtu_real *state, const rtu_real *action, rt
         extras += A;
     }
     if (m->prev_reward) {
-        extras[0] = (reward - m->reward_mean) * m->reward_scale;
+        extras[0] = m->prev_reward == RTU_REWARD_SIGN
+                        ? (reward > 0 ? (rtu_real)1 : (reward < 0 ? (rtu_real)-1 : (rtu_real)0))
+                        : (reward - m->reward_mean) * m->reward_scale;
     }
 }
 

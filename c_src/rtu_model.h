@@ -93,7 +93,10 @@ typedef struct {
     size_t n_embed;               /* input layer units m; 0: none */
     size_t n_head;                /* head hidden units k; 0: linear heads */
     size_t n_trunks;              /* 1: every head on trunk[0]; 2: the critic's, the actor's */
-    int prev_action, prev_reward; /* x holds the previous action, the normalised prev reward */
+    int prev_action;              /* x holds the previous action */
+    int prev_reward;              /* x holds the previous reward: RTU_REWARD_NORMALIZED (1),
+                                     normalised by reward_mean, reward_scale; RTU_REWARD_SIGN
+                                     (2), its sign; 0: not */
     int memoryless;               /* the RTU's state is zeroed before every step */
     rtu_action_kind action_kind;
     size_t n_actions;             /* A; 0: no actor (TD(lambda): head[0] is the prediction) */
@@ -106,9 +109,10 @@ typedef struct {
 } rtu_model;
 
 /* Check a model once before use: kinds, sizes (each at most RTU_MAX_DIM; n_trunks 1 or 2; with
- * n_actions 0, one trunk and no previous action), flags 0 or 1, pointers, every weight
- * finite, |g|, |phi| < 1 and 0 < eta <= 1 (RTU_ERR_PARAM_RANGE),
- * with prev_reward reward_mean finite and reward_scale finite and > 0, 0 < std_min < std_max for
+ * n_actions 0, one trunk and no previous action), flags 0 or 1 (prev_reward 0, 1 or 2),
+ * pointers, every weight finite, |g|, |phi| < 1 and 0 < eta <= 1 (RTU_ERR_PARAM_RANGE),
+ * with prev_reward RTU_REWARD_NORMALIZED reward_mean finite and reward_scale finite and > 0
+ * (unused with RTU_REWARD_SIGN), 0 < std_min < std_max for
  * a continuous actor (RTU_ERR_CONFIG). */
 rtu_status rtu_model_check(const rtu_model *model);
 
@@ -130,7 +134,8 @@ rtu_status rtu_model_step(const rtu_model *model, rtu_real *state, const rtu_rea
 /* The action taken on the latest step's outputs (1 real, the index, for discrete actions; A
  * reals for continuous ones, as rtu_ac_act gives it) and the reward it brought, into the state's
  * extras for the next step: the action (one-hot if discrete) with prev_action, (reward -
- * reward_mean) * reward_scale with prev_reward; nothing otherwise (action may then be NULL). Not
+ * reward_mean) * reward_scale with prev_reward RTU_REWARD_NORMALIZED, sign(reward) with
+ * RTU_REWARD_SIGN; nothing otherwise (action may then be NULL). Not
  * after the last step of an episode: rtu_model_reset instead. Refused with state untouched: a
  * non-finite or too large reward or action entry (as rtu_model_step), a discrete index that is
  * not an action (RTU_ERR_ACTION). */

@@ -84,12 +84,16 @@ class Shape(NamedTuple):
         s.action_kind = ACTION_KINDS.index(self.action_kind)
         s.n_actions = size(self.n_actions)
         for name in NETWORK_FIELDS:
-            setattr(s, name, size(getattr(self.network, name)))
+            if name != "reward_sign":  # rtu_ac_shape's prev_reward says how: 1 normalised, 2 sign
+                setattr(s, name, size(getattr(self.network, name)))
+        if self.network.prev_reward and self.network.reward_sign:
+            s.prev_reward = ffi.integer_const("RTU_REWARD_SIGN")
         return s
 
     def check(self) -> None:
         """rtu_ac_check_shape (the float64 build's; both builds check alike): ValueError naming
         the argument at fault."""
+        self.network.check()  # reward_sign, which struct folds into prev_reward
         ffi, lib = load_lib(np.dtype(np.float64))
         status = lib.rtu_ac_check_shape(self.struct(ffi))
         if status == lib.RTU_OK:
@@ -383,7 +387,8 @@ class ActorCritic(Checkpointable):
         input (prev_reward): "mean", "m2" (the sum of squared deviations) and "count" (rewards
         added); that input is (r - mean) / sqrt(m2 / (count - 1) + 1e-8), the reward added first
         (the variance 1 until two rewards), or r itself with normalize_obs off (mean and m2 then
-        stay 0). All 0 without prev_reward."""
+        stay 0). With reward_sign the input is sign(r): mean and m2 stay 0, the count counts. All
+        0 without prev_reward."""
         impl = self._impl
         if hasattr(impl, "struct"):
             s = impl.struct

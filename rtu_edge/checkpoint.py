@@ -76,6 +76,7 @@ class Dims:
     prev_reward: bool = False
     memoryless: bool = False
     version: int = VERSION  # the format version
+    reward_sign: bool = False  # the header's prev_reward 2: the previous reward's sign
 
     @property
     def dtype(self) -> np.dtype:
@@ -84,8 +85,9 @@ class Dims:
     @property
     def network(self) -> ACNetwork:
         """The actor-critic's network around its RTU."""
-        return ACNetwork(self.n_embed, self.n_head, self.shared, self.prev_action,
-                         self.prev_reward, self.memoryless)
+        return ACNetwork(n_embed=self.n_embed, n_head=self.n_head, shared=self.shared,
+                         prev_action=self.prev_action, prev_reward=self.prev_reward,
+                         memoryless=self.memoryless, reward_sign=self.reward_sign)
 
 
 def read_dims(data: bytes, path: PathLike = "<bytes>") -> Dims:
@@ -128,7 +130,8 @@ def read_dims(data: bytes, path: PathLike = "<bytes>") -> Dims:
                 ACTIVATIONS[dims.activation], dims.n_in, dims.n_hidden,
                 ACTION_KINDS[shape.action_kind], shape.n_actions, dims.steps, dims.bytes,
                 shape.n_embed, shape.n_head, bool(shape.shared), bool(shape.prev_action),
-                bool(shape.prev_reward), bool(shape.memoryless), dims.version)
+                bool(shape.prev_reward), bool(shape.memoryless), dims.version,
+                shape.prev_reward == lib.RTU_REWARD_SIGN)
 
 
 #: the actor-critic's shape fields of a header (offsets 56 to 84)

@@ -481,6 +481,7 @@ def check_matches(proto, model, where: str) -> None:
                 "n_embed": str(model.n_embed), "n_head": str(model.n_head),
                 "n_trunks": str(model.n_trunks), "prev_action": str(int(model.prev_action)),
                 "prev_reward": str(int(model.prev_reward)),
+                "reward_sign": str(int(model.reward_sign)),
                 "memoryless": str(int(model.memoryless)), "n_out": str(model.n_out),
                 "action_kind": model.action_kind or "none"}
     wrong = [f"{k} {meta.get(k)!r} (checkpoint: {v!r})" for k, v in expected.items()

@@ -561,7 +561,8 @@ class ACCheckpoint(_Reals):
 
 def _shape_fields(network: ACNetwork, action_kind: str, n_actions: int) -> tuple:
     return (network.n_embed, network.n_head, int(network.shared), int(network.prev_action),
-            int(network.prev_reward), int(network.memoryless), ACTION_KINDS.index(action_kind),
+            int(network.prev_reward) + int(network.prev_reward and network.reward_sign),
+            int(network.memoryless), ACTION_KINDS.index(action_kind),
             n_actions)
 
 
@@ -587,9 +588,11 @@ def _ac_shape(h: _Header, where: str) -> tuple:
     """The network, action kind and n_actions of an actor-critic header (rtu_ac_check_shape's
     rules)."""
     s = h.shape
-    for name in ("shared", "prev_action", "prev_reward", "memoryless"):
+    for name in ("shared", "prev_action", "memoryless"):
         if s[name] > 1:
             raise ValueError(f"{where} has {name}={s[name]}; 0 or 1 expected")
+    if s["prev_reward"] > 2:  # 2: the previous reward's sign
+        raise ValueError(f"{where} has prev_reward={s['prev_reward']}; 0, 1 or 2 expected")
     if s["n_embed"] > MAX_DIM or s["n_head"] > MAX_DIM:
         raise ValueError(f"{where} has n_embed={s['n_embed']}, n_head={s['n_head']}; each must "
                          f"lie in [0, {MAX_DIM}]")
@@ -600,8 +603,9 @@ def _ac_shape(h: _Header, where: str) -> tuple:
     if not minimum <= s["n_actions"] <= MAX_DIM:
         raise ValueError(f"{where} has n_actions={s['n_actions']}; {action_kind} actions need "
                          f"[{minimum}, {MAX_DIM}]")
-    network = ACNetwork(s["n_embed"], s["n_head"], bool(s["shared"]), bool(s["prev_action"]),
-                        bool(s["prev_reward"]), bool(s["memoryless"]))
+    network = ACNetwork(n_embed=s["n_embed"], n_head=s["n_head"], shared=bool(s["shared"]),
+                        prev_action=bool(s["prev_action"]), prev_reward=bool(s["prev_reward"]),
+                        memoryless=bool(s["memoryless"]), reward_sign=s["prev_reward"] == 2)
     try:
         network.check()
     except ValueError as err:
@@ -727,6 +731,8 @@ def _check_reward_stats(config: ACConfig, network: ACNetwork, steps: int, count:
         raise ValueError(f"{where} has previous-reward statistics with prev_reward off")
     if not config.normalize_obs and (mean or m2):
         raise ValueError(f"{where} has previous-reward statistics with normalize_obs off")
+    if network.reward_sign and (mean or m2):
+        raise ValueError(f"{where} has previous-reward statistics with the reward's sign as input")
     if (count == 0 and mean) or (count <= 1 and m2):
         raise ValueError(f"{where} has previous-reward statistics before reward_count rewards "
                          "make them")

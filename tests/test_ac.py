@@ -101,6 +101,37 @@ def test_float32_follows_the_same_actions_for_200_steps(action_kind, shared):
         assert np.max(np.abs(a32 - a64)) < 1e-3
 
 
+def test_the_reward_sign_input_is_the_rewards_sign_and_matches_the_reference():
+    """reward_sign: the previous reward enters x as -1, 0 or 1 in C and the reference alike (the
+    rewards here change sign and size, and are 0 at times); the reward statistics stay zero while
+    the count counts; float64 C follows the reference, parameters within 1e-9."""
+    rng = np.random.default_rng(5)
+    rewards = rng.choice([-3.5, -0.01, 0.0, 0.2, 7.0], size=300)
+    obs = rng.normal(size=(301, 2))
+    net = ACNetwork(prev_action=True, prev_reward=True, reward_sign=True)
+    learners = [learner(backend, network=net) for backend in ("reference", "c")]
+    actions = [[], []]
+    for t in range(300):
+        for i, ac in enumerate(learners):
+            actions[i].append(ac.act(obs[t]))
+            ac.learn(float(rewards[t]), obs[t + 1], False, t % 50 == 49)
+        ref, c = learners
+        x_ref = ref._impl.impl.x
+        x_c = c._impl.core.view(c._impl.ac.x, len(x_ref))
+        if t % 50 != 49:  # (after an episode's end x is the next act's, zero extras)
+            assert x_ref[-1] == x_c[-1] == np.sign(rewards[t]), t
+    assert np.array_equal(actions[0], actions[1])
+    for ac in learners:
+        assert ac.prev_reward_statistics == {"mean": 0.0, "m2": 0.0, "count": 300}
+    for key, value in learners[0].params.items():
+        assert relative(learners[1].params[key], value) < 1e-9, key
+
+
+def test_reward_sign_needs_the_previous_reward():
+    with pytest.raises(ValueError, match="reward_sign needs prev_reward"):
+        learner("c", network=ACNetwork(reward_sign=True))
+
+
 def test_memoryless_and_plain_networks_match_the_reference():
     """The other shapes: no input layer and linear heads; the memoryless baseline."""
     for network in (ACNetwork(n_embed=0, n_head=0),

@@ -33,7 +33,8 @@ NETWORKS = {"default": ACNetwork(),
             "plain": ACNetwork(n_embed=0, n_head=0),
             "memoryless": ACNetwork(memoryless=True, prev_action=False, prev_reward=False),
             "memoryless with the past": ACNetwork(memoryless=True, prev_action=True,
-                                                  prev_reward=True)}
+                                                  prev_reward=True),
+            "reward sign": ACNetwork(prev_reward=True, reward_sign=True)}
 
 
 class Stream:

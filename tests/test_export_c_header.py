@@ -63,7 +63,8 @@ NETWORKS = {"separate": {}, "shared": {"shared": True}, "no layers": {"n_embed":
             "no extras": {"prev_action": False, "prev_reward": False},
             "memoryless": {"memoryless": True, "prev_action": False, "prev_reward": False},
             "memoryless with the extras": {"memoryless": True, "prev_action": True,
-                                           "prev_reward": True}}
+                                           "prev_reward": True},
+            "the reward's sign": {"reward_sign": True}}
 
 
 @pytest.mark.parametrize("kind", ["nonlinear", "lru"])

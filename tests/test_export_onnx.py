@@ -121,6 +121,7 @@ NETWORKS = {"shared": {"shared": True}, "no layers": {"n_embed": 0, "n_head": 0}
             "no extras": {"prev_action": False, "prev_reward": False},
             "memoryless": {"memoryless": True, "prev_action": False, "prev_reward": False},
             "memoryless with the extras": {"memoryless": True},
+            "the reward's sign": {"reward_sign": True},
             "shared memoryless without layers": {"shared": True, "memoryless": True,
                                                  "prev_action": False, "prev_reward": False,
                                                  "n_embed": 0, "n_head": 0}}

@@ -66,7 +66,7 @@ static rtu_model model_of(const rtu_ac *ac)
  * model steps on the same observations, fed the learner's actions and rewards. After every act,
  * the model's outputs are the learner's (actor's outputs, std after the bound, then v(s)) and its
  * extras are the learner's x: bit for bit. */
-void test_model_is_the_learners_forward(int c)
+static void model_follows(int c, int reward_sign)
 {
     rtu_ac ac;
     rtu_ac_shape shape = fix_ac_shape(c);
@@ -81,6 +81,9 @@ void test_model_is_the_learners_forward(int c)
     rtu_status status;
     cfg.normalize_obs = 0;
     cfg.scale_reward = 0;
+    if (reward_sign) {
+        shape.prev_reward = RTU_REWARD_SIGN;
+    }
     status = rtu_ac_init(&ac, &shape, &cfg, golden_ac_cases[c].seed, ac_buf, sizeof ac_buf);
     CHECK_STATUS(status, RTU_OK);
     if (status != RTU_OK) {
@@ -138,6 +141,12 @@ void test_model_is_the_learners_forward(int c)
             rtu_model_reset(&m, state);
         } else {
             CHECK_STATUS(rtu_model_feed(&m, state, action, r), RTU_OK);
+            if (reward_sign) { /* the reward's sign, as the learner's x holds it */
+                rtu_real want_r = r > 0 ? (rtu_real)1 : (r < 0 ? (rtu_real)-1 : (rtu_real)0);
+                CHECK(ac.x[shape.n_obs + n_extra - 1u] == want_r &&
+                          state[m.n_trunks * 2u * m.n_hidden + n_extra - 1u] == want_r,
+                      "step %u: the reward input is not sign(%g)", t, (double)r);
+            }
         }
     }
     CHECK(worst == 0, "model vs learner: largest difference %g (outputs and extras)", worst);
@@ -146,6 +155,18 @@ void test_model_is_the_learners_forward(int c)
                (unsigned long)m.n_embed, (unsigned long)m.n_head,
                shape.action_kind == RTU_ACTIONS_DISCRETE ? "discrete" : "continuous",
                MODEL_STEPS);
+}
+
+void test_model_is_the_learners_forward(int c)
+{
+    model_follows(c, 0);
+}
+
+/* The same with the previous reward's sign as input (RTU_REWARD_SIGN): the learner's x and the
+ * model's extras hold sign(r) after each learn and feed. */
+void test_model_reward_sign(int c)
+{
+    model_follows(c, 1);
 }
 
 /* rtu_model_run is rtu_model_step and rtu_model_feed in turn; the size macros are the size

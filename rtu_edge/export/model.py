@@ -90,7 +90,8 @@ class InferenceModel:
     for the actor-critic, the actor's. obs_mean, obs_inv_std: (n_in,) or None; the previous
     reward fed back enters x as (reward - reward_mean) * reward_scale (prev_reward: the learner's
     running mean of the rewards and 1 / sqrt(var + 1e-8) at export, as it normalises that input;
-    0 and 1 with normalize_obs off or without prev_reward); std_min, std_max bound a
+    0 and 1 with normalize_obs off or without prev_reward), or as its sign with reward_sign
+    (the learner's network.reward_sign); std_min, std_max bound a
     continuous actor's std (else 0). ``output_names`` name the outputs.
     Arrays have the checkpoint's precision (``dtype``).
     """
@@ -118,6 +119,7 @@ class InferenceModel:
     output_names: tuple
     steps: int
     config: dict
+    reward_sign: bool = False
 
     @property
     def dtype(self) -> np.dtype:
@@ -216,7 +218,7 @@ class InferenceModel:
             stats = learner.observation_statistics
             obs_mean, obs_inv_std = stats["mean"], _inv_std(stats["m2"], stats["count"], dt)
         reward_mean, reward_scale = 0.0, 1.0  # the raw reward (normalize_obs off)
-        if learner.config.normalize_obs and net.prev_reward:
+        if learner.config.normalize_obs and net.prev_reward and not net.reward_sign:
             stats = learner.prev_reward_statistics
             m2, count = stats["m2"], stats["count"]
             reward_mean = float(dt.type(stats["mean"]))
@@ -232,7 +234,7 @@ class InferenceModel:
                    reward_scale,
                    float(cfg.std_min) if continuous else 0.0,
                    float(cfg.std_max) if continuous else 0.0, names + ("value",), learner.steps,
-                   config)
+                   config, net.reward_sign)
 
     # -- the step in numpy ---------------------------------------------------------------------
 
@@ -245,7 +247,9 @@ class InferenceModel:
                 extras.append(np.eye(self.n_actions)[int(np.asarray(action).reshape(-1)[0])])
             else:
                 extras.append(np.asarray(action, dtype=np.float64).reshape(-1))
-        if self.prev_reward:
+        if self.prev_reward and self.reward_sign:
+            extras.append([np.sign(float(reward))])
+        elif self.prev_reward:
             real = np.dtype(self.dtype).type  # in the model's precision, as rtu_model_feed
             extras.append([(real(reward) - real(self.reward_mean)) * real(self.reward_scale)])
         return (np.concatenate(extras) if extras else np.zeros(0)).astype(self.dtype)
@@ -361,6 +365,8 @@ class _CModelStruct:
                                                     model.n_head)
         m.n_trunks = model.n_trunks
         m.prev_action, m.prev_reward = int(model.prev_action), int(model.prev_reward)
+        if model.prev_reward and model.reward_sign:
+            m.prev_reward = lib.RTU_REWARD_SIGN
         m.memoryless = int(model.memoryless)
         m.action_kind = 1 if model.action_kind == "continuous" else 0
         m.n_actions = model.n_actions

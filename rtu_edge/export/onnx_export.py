@@ -29,7 +29,7 @@ per trunk, one trunk for TD(lambda) and a shared actor-critic, two otherwise):
                              outputs: one-hot (discrete) or the action vector (continuous)
     prev_reward [batch, 1]   (prev_reward models) the reward that action brought, raw (the
                              graph normalises it as the learner did: (r - reward_mean) *
-                             reward_scale)
+                             reward_scale; or takes its sign, Sign(r), with reward_sign)
     state [batch, S]
     TD(lambda):       prediction [batch, 1]
     actor-critic:     logits [batch, A] (discrete), or mean [batch, A] and std [batch, A]
@@ -37,8 +37,8 @@ per trunk, one trunk for TD(lambda) and a shared actor-critic, two otherwise):
     state_out [batch, S]
 The state and the previous action are zeros at every episode start, and so is the normalised
 previous reward: feed prev_reward = reward_mean there (the metadata's "prev_reward_at_start", the
-float32 value that normalises to exactly 0; the learner's extras are zero at an episode's first
-step). Feed state_out back as the next step's state. The metadata lists the inputs ("inputs") and outputs ("outputs").
+float32 value that normalises to exactly 0, or 0 with reward_sign; the learner's extras are zero
+at an episode's first step). Feed state_out back as the next step's state. The metadata lists the inputs ("inputs") and outputs ("outputs").
 
 The sequence variant (``sequence=True``) runs the same step under one Scan over a whole episode,
 time-major (the ONNX RNN convention and Scan's default axes; onnx.reference implements Scan over
@@ -192,7 +192,7 @@ def _arrays(model: InferenceModel) -> dict:
         arrays[names["w_2"]], arrays[names["b_2"]] = h.out.w.T, h.out.b
     if model.obs_mean is not None:
         arrays["obs_mean"], arrays["obs_inv_std"] = model.obs_mean, model.obs_inv_std
-    if model.prev_reward:
+    if model.prev_reward and not model.reward_sign:
         arrays["reward_mean"] = np.array(model.reward_mean)
         arrays["reward_scale"] = np.array(model.reward_scale)
     if model.action_kind == "continuous":
@@ -221,7 +221,9 @@ def _step_nodes(model: InferenceModel, g: _Nodes, inputs: list, state: str, outp
         x = g.op("Mul", [g.op("Sub", [x, "obs_mean"]), "obs_inv_std"])
     if model.n_extra:
         parts = [x] + ([feeds["prev_action"]] if model.prev_action else [])
-        if model.prev_reward:
+        if model.prev_reward and model.reward_sign:
+            parts.append(g.op("Sign", [feeds["prev_reward"]]))
+        elif model.prev_reward:
             parts.append(g.op("Mul", [g.op("Sub", [feeds["prev_reward"], "reward_mean"]),
                                       "reward_scale"]))
         x = g.op("Concat", parts, axis=1)
@@ -286,6 +288,7 @@ def _metadata(model: InferenceModel, sequence: bool) -> dict:
         "n_trunks": str(model.n_trunks),
         "prev_action": str(int(model.prev_action)),
         "prev_reward": str(int(model.prev_reward)),
+        "reward_sign": str(int(model.reward_sign)),
         "memoryless": str(int(model.memoryless)),
         "n_out": str(model.n_out),
         "action_kind": model.action_kind or "none",
@@ -298,13 +301,16 @@ def _metadata(model: InferenceModel, sequence: bool) -> dict:
         "obs_normalization": ("folded in: x = (obs - obs_mean) * obs_inv_std"
                               if model.obs_mean is not None else "none"),
         "prev_reward_normalization": (
+            "its sign, Sign(prev_reward); feed prev_reward_at_start at an episode's first step"
+            if model.prev_reward and model.reward_sign else
             "folded in: (prev_reward - reward_mean) * reward_scale; feed prev_reward_at_start "
             "at an episode's first step" if model.prev_reward else "none"),
         "checkpoint_dtype": np.dtype(model.dtype).name,
         "config": json.dumps(model.config, sort_keys=True),
     }
-    if model.prev_reward:  # normalises to 0 in float32, as the learner's extras at a start
-        meta["prev_reward_at_start"] = repr(float(np.float32(model.reward_mean)))
+    if model.prev_reward:  # enters as 0 in float32, as the learner's extras at a start
+        meta["prev_reward_at_start"] = repr(0.0 if model.reward_sign
+                                            else float(np.float32(model.reward_mean)))
     if sequence:
         meta["layout"] = ("time-major: obs [time, batch, n_in] (and prev_action, prev_reward "
                           "[time, batch, k]), per-step outputs [time, batch, k]; state in and "
@@ -482,7 +488,7 @@ def from_onnx(source, where: Optional[str] = None) -> InferenceModel:
             float(arrays["std_min"]) if "std_min" in arrays else 0.0,
             float(arrays["std_max"]) if "std_max" in arrays else 0.0,
             tuple(json.loads(meta["head_rows"])), int(meta["training_steps"]),
-            json.loads(meta.get("config", "{}")))
+            json.loads(meta.get("config", "{}")), meta.get("reward_sign") == "1")
         n_e = m if m else model.n_x
         shapes_ok = (all(t.w_c.shape == (n, n_e) and t.g.shape == (n,) for t in trunks)
                      and all(h.out.w.shape[0] == w and h.out.b.shape == (w,) for h, w in

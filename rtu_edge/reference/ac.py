@@ -18,6 +18,8 @@ The previous reward is normalised as an observation entry, by running statistics
 (``reward_count``, ``reward_mean``, ``reward_m2`` of the raw rewards, Welford; variance 1 until two
 rewards): (r - mean) / sqrt(var + eps), the reward added first; the raw r with normalize_obs off
 (the statistics then stay zero, the count counts). It is not the TD error's scaled reward r~.
+With network.reward_sign it is sign(r), -1, 0 or 1 (the statistics stay zero, the count counts):
+bounded, and a rare reward no larger an input than a common one.
 
 LN is parameter-free (net.py); std = min(std_min + softplus(pre), std_max). Dense layers start
 sparse (config.sparsity), the RTU as Cell.init_params. network.memoryless is the baseline without
@@ -32,8 +34,8 @@ One transition is ``act(s_t)`` then ``learn(r, s_{t+1}, terminated, truncated)``
     act:   unless learn already fed it: x_t from s_t (zero extras), forward every network;
            sample a_t ~ pi(.|s_t) with the learner's own PCG32 stream
     learn: r~    = r / sqrt(var(u) + eps),  u = gamma (1 - terminated) u + r
-           x'    = [normalised s_{t+1}; a_t; normalised r] (the reward statistics take r
-                   first, with prev_reward only)
+           x'    = [normalised s_{t+1}; a_t; normalised r or sign(r)] (the reward
+                   statistics take r first, with prev_reward normalised only)
            v'    = the critic on x' by a peek (the RTU's state and RTRL traces stay those of t)
            delta = r~ + gamma (1 - terminated) v' - v(s_t)
            z_v   = gamma lambda z_v  + grad v(s_t)
@@ -310,13 +312,16 @@ class AC:
         self.ret_count = min(self.ret_count + 1, COUNT_LIMIT)
         return math.sqrt(var[0] + NORM_EPS)
 
-    def normalize_reward(self, reward: float) -> float:
-        """normalize_reward of rtu_ac.c: the previous-reward input of reward, normalised as an
-        observation entry by the reward statistics after adding it to them, (reward - mean) /
-        sqrt(var + eps); the raw reward with normalize_obs off (the statistics untouched, the count
-        counting). Not yet clamped."""
+    def reward_input(self, reward: float) -> float:
+        """reward_input of rtu_ac.c: the previous-reward input of reward: with
+        network.reward_sign its sign; else normalised as an observation entry by the reward
+        statistics after adding it to them, (reward - mean) / sqrt(var + eps), or the raw reward
+        with normalize_obs off (the statistics untouched). The count counts either way. Not yet
+        clamped."""
         x = reward
-        if self.config.normalize_obs:
+        if self.network.reward_sign:
+            x = 1.0 if reward > 0 else (-1.0 if reward < 0 else 0.0)
+        elif self.config.normalize_obs:
             value = np.array([reward])
             var = welford(value, self.reward_count, self.reward_mean, self.reward_m2)
             x = float(((value - self.reward_mean) / np.sqrt(var + NORM_EPS))[0])
@@ -457,7 +462,7 @@ class AC:
         if cfg.scale_reward:
             self.ret_trace = cfg.gamma * (0.0 if terminated else 1.0) * self.ret_trace + reward
             r = reward / self.return_scale(self.ret_trace)
-        # x' = [normalised s'; a_t (one-hot if discrete); normalised r]
+        # x' = [normalised s'; a_t (one-hot if discrete); normalised r or sign(r)]
         self.normalize_obs(next_obs, self.x_next)
         self.write_extras(reward, self.x_next)
         # delta = r~ + gamma (1 - terminated) v(s') - v(s), v(s') by a peek at theta_t
@@ -494,7 +499,8 @@ class AC:
 
     def write_extras(self, reward: float, x: np.ndarray) -> None:
         """rtu_ac_write_extras: x[n_obs:] = the previous action (one-hot if discrete) and the
-        previous reward normalised (the reward statistics take it), after self.action."""
+        previous reward normalised (the reward statistics take it) or its sign (reward_sign),
+        after self.action."""
         i, A = self.n_obs, self.n_actions
         if self.network.prev_action:
             if self.action_kind == "discrete":
@@ -504,7 +510,7 @@ class AC:
                 x[i:i + A] = np.clip(self.action, -INPUT_LIMIT, INPUT_LIMIT)
             i += A
         if self.network.prev_reward:
-            x[i] = min(max(self.normalize_reward(reward), -INPUT_LIMIT), INPUT_LIMIT)
+            x[i] = min(max(self.reward_input(reward), -INPUT_LIMIT), INPUT_LIMIT)
 
     def refresh_forward(self) -> None:
         """rtu_ac_refresh_forward (after a checkpoint is loaded): the forward activations of a fed

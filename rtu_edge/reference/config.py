@@ -169,6 +169,14 @@ class ACNetwork(LearnerConfig):
     memoryless: bool = flag(False, help="the baseline without memory: the RTU's state is zeroed "
                                         "before every step (with prev_action or prev_reward, "
                                         "the past's last step is still an input)")
+    reward_sign: bool = flag(False, help="with prev_reward: the previous reward enters as its sign "
+                             "(-1, 0 or 1) instead of normalised")
+
+    def check(self) -> None:
+        super().check()
+        if self.reward_sign and not self.prev_reward:
+            raise ValueError("reward_sign needs prev_reward: it says how the previous reward "
+                             "enters the network, and without prev_reward it does not")
 
 
 @dataclass(frozen=True)
