@@ -670,7 +670,7 @@ static rtu_status learn_run(rtu_ac *ac, rtu_real reward, const rtu_real *next_ob
                         reward;
         r = reward / rtu_ac_return_scale(ac, ac->ret_trace);
     }
-    /* x_{t+1} = [normalised s_{t+1}; a_t; normalised r] */
+    /* x_{t+1} = [normalised s_{t+1}; a_t; normalised r or sign(r)] */
     rtu_ac_normalize_obs(ac, next_obs, ac->x_next);
     rtu_ac_write_extras(ac, reward, ac->x_next);
     /* delta = r~ + gamma (1 - terminated) v(s_{t+1}) - v(s_t), v(s_{t+1}) by a peek at theta_t */

@@ -211,7 +211,8 @@ typedef struct {
     rtu_real ret_mean, ret_m2;
     uint64_t obs_count, ret_count;
     rtu_real reward_mean;  /* Welford mean of the raw rewards of the previous-reward input */
-    rtu_real reward_m2;    /* their sum of squared deviations (both 0 without normalize_obs) */
+    rtu_real reward_m2;    /* their sum of squared deviations (both 0 without normalize_obs,
+                              and with RTU_REWARD_SIGN) */
     uint64_t reward_count; /* rewards fed to that input (0 without prev_reward) */
     rtu_prng rng;          /* initialisation, then action sampling */
     int fed;               /* the networks hold obs_last */

@@ -311,7 +311,7 @@ rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *wr
  * episodes <= steps, ret_count <= steps <= obs_count, reward_count <= steps; the statistics
  * (ret_trace, ret_mean, ret_m2, obs_mean, obs_m2, reward_mean, reward_m2; reward_count too without
  * prev_reward) zero when their flag is off (reward_mean and reward_m2: prev_reward or
- * normalize_obs) or before the samples that make them, every m2 >= 0, and none beyond what their
+ * normalize_obs, or the reward's sign as input) or before the samples that make them, every m2 >= 0, and none beyond what their
  * count of samples within RTU_INPUT_LIMIT gives; and acted 0 (RTU_ERR_ORDER). The config,
  * counters, PRNG, flags, parameters, cell states, every trace, the observation and reward
  * statistics and x are restored; each cell's derived cache is recomputed (rtu_cell_refresh) and,

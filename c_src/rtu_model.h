@@ -6,7 +6,7 @@
  * The network is the actor-critic's (rtu_ac.h, ../shared/rtu-spec.md section 6), frozen; each
  * network (the critic's and the actor's, or one trunk with two heads when shared):
  *   x   = [(obs - obs_mean) * obs_inv_std; prev action;
- *          (prev reward - reward_mean) * reward_scale]
+ *          (prev reward - reward_mean) * reward_scale, or sign(prev reward)]
  *         (x = obs without normalisation; the extras only with prev_action, prev_reward)
  *   e   = lrelu(LN(W_in x + b_in))                    (n_embed = m > 0; else e = x)
  *   a_k = g_k c_k - phi_k d_k + eta_k (W_c e)_k;   b_k = g_k d_k + phi_k c_k + eta_k (W_d e)_k
@@ -30,7 +30,7 @@
  *
  * The state holds everything a step carries to the next: [c; d] of each trunk (2n reals each,
  * the critic's then the actor's) and then the extras of x, the previous action (one-hot if
- * discrete) and the normalised previous reward. It is zero at the start of an episode, and the
+ * discrete) and the normalised previous reward (or its sign). It is zero at the start of an episode, and the
  * model keeps the extras itself: after acting on a step's outputs, give it the action taken and
  * the reward that came back (rtu_model_feed), so that a device's loop is
  *

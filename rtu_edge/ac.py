@@ -262,7 +262,8 @@ class ActorCritic(Checkpointable):
     them one trunk and heads of their own)::
 
         x_t = [normalised obs_t (n_in); previous action (n_actions, one-hot if discrete);
-               previous reward (1), normalised]     the extras if prev_action, prev_reward
+               previous reward (1), normalised      the extras if prev_action, prev_reward
+               or its sign (reward_sign)]
         e_t = lrelu(LN(W_in x_t + b_in))            (n_embed,), or x_t when n_embed = 0
         h_t = RTU(e_t)                              (2 n_hidden,)
         q_t = lrelu(LN(W_1 h_t + b_1))              (n_head,), or h_t when n_head = 0
@@ -282,8 +283,8 @@ class ActorCritic(Checkpointable):
         config: an ACConfig (gamma, lambda_, alpha, kappa_value, kappa_policy, entropy_coef,
             sparsity, std_min, std_max, optimizer, normalize_obs, scale_reward; the stream-x
             defaults; rtu_edge.ACConfig documents each).
-        network: an ACNetwork (n_embed, n_head, shared, prev_action, prev_reward, memoryless;
-            its defaults are the package's).
+        network: an ACNetwork (n_embed, n_head, shared, prev_action, prev_reward, memoryless,
+            reward_sign; its defaults are the package's).
         Keyword arguments named as a field of either replace that field
         (``ActorCritic(2, 32, 2, entropy_coef=0.05, n_head=0)``).
 

@@ -484,6 +484,7 @@ def check_matches(proto, model, where: str) -> None:
                 "reward_sign": str(int(model.reward_sign)),
                 "memoryless": str(int(model.memoryless)), "n_out": str(model.n_out),
                 "action_kind": model.action_kind or "none"}
+    meta = {"reward_sign": "0", **meta}  # exports from before reward_sign: the normalised reward
     wrong = [f"{k} {meta.get(k)!r} (checkpoint: {v!r})" for k, v in expected.items()
              if meta.get(k) != v]
     if wrong:

@@ -153,7 +153,8 @@ def real_index(data, name, offset=0):
 @pytest.mark.parametrize("action_kind", ["discrete", "continuous"])
 @pytest.mark.parametrize("kind,network", [("linear", "default"), ("linear", "full"),
                                           ("nonlinear", "full"), ("nonlinear", "shared"),
-                                          ("linear", "plain"), ("lru", "full"), ("lru", "plain")])
+                                          ("linear", "plain"), ("lru", "full"), ("lru", "plain"),
+                                          ("linear", "reward sign")])
 def test_size_and_layout(backend, dtype, action_kind, kind, network):
     net = NETWORKS[network]
     ac = trained(30, action_kind, backend=backend, dtype=dtype, kind=kind, network=net)
@@ -179,7 +180,8 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
     assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 4, 2, R)
     assert (kind_i, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear", "lru"].index(kind),
                                                          1, d, n, 1, 30)
-    assert shape == [m, k, int(net.shared), int(net.prev_action), int(net.prev_reward),
+    assert shape == [m, k, int(net.shared), int(net.prev_action),
+                     2 if net.reward_sign else int(net.prev_reward),  # 2: the reward's sign
                      int(net.memoryless), ["discrete", "continuous"].index(action_kind), A]
     assert payload == len(data) - HEADER - 4
     fixed = struct.unpack_from("<4I5Q", data, HEADER)
@@ -193,7 +195,7 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
     stats = ac.prev_reward_statistics
     assert reward_count == stats["count"] == (30 if net.prev_reward else 0)
     assert (reward_mean, reward_m2) == (stats["mean"], stats["m2"])
-    assert (reward_mean != 0) == net.prev_reward
+    assert (reward_mean != 0) == (net.prev_reward and not net.reward_sign)
     if backend == "c":
         size = ac._impl.core.ffi.new("size_t *")
         assert ac._impl.lib.rtu_ac_checkpoint_size(ac._impl.ac, size) == 0
@@ -213,7 +215,9 @@ EXACT = [("c", np.float64, "discrete", "full", "nonlinear"),
          ("c", np.float32, "discrete", "memoryless", "nonlinear"),
          ("reference", np.float64, "continuous", "memoryless", "nonlinear"),
          ("c", np.float32, "discrete", "full", "lru"),
-         ("reference", np.float64, "continuous", "shared", "lru")]
+         ("reference", np.float64, "continuous", "shared", "lru"),
+         ("c", np.float32, "discrete", "reward sign", "linear"),
+         ("reference", np.float64, "discrete", "reward sign", "linear")]
 
 
 @pytest.mark.parametrize("backend,dtype,action_kind,network,kind", EXACT,
@@ -601,6 +605,7 @@ def test_mismatched_learners_are_refused(backend, dtype):
              (dict(network=replace(NETWORKS["full"], n_embed=0)), "n_embed"),
              (dict(network=NETWORKS["shared"]), "shared"),
              (dict(network=replace(NETWORKS["full"], prev_reward=False)), "prev_reward"),
+             (dict(network=replace(NETWORKS["full"], reward_sign=True)), "reward_sign"),
              (dict(network=replace(NETWORKS["full"], memoryless=True, prev_action=False,
                                    prev_reward=False)), "prev_action")]
     for kw, fragment in cases:
@@ -621,6 +626,26 @@ def test_mismatched_learners_are_refused(backend, dtype):
     three.learn(1.0, np.ones(2), False, False)
     with pytest.raises(ValueError, match="n_actions"):
         target.load_bytes(three.checkpoint_bytes(), "m.ckpt")
+    assert snapshot(target) == before
+
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
+def test_reward_sign_checkpoints_hold_no_reward_statistics_and_no_other_mode(backend, dtype):
+    """A checkpoint of a reward_sign learner whose previous-reward mean or m2 is not zero (a
+    learner of that mode never has them), or whose header's prev_reward is 3 (no such mode), is
+    refused, the learner untouched."""
+    target = trained(30, backend=backend, dtype=dtype, network=NETWORKS["reward sign"])
+    before, data = snapshot(target), target.checkpoint_bytes()
+    for field in ("reward_mean", "reward_m2"):
+        bad = ck.encode_ac(replace(ck.decode_ac(data), **{field: 0.5}))
+        with pytest.raises(ValueError, match="reward_mean or reward_m2 not zero with the reward's"):
+            target.load_bytes(bad, "m.ckpt")
+        assert snapshot(target) == before
+    three = bytearray(data)
+    struct.pack_into("<I", three, 72, 3)
+    struct.pack_into("<I", three, len(three) - 4, zlib.crc32(bytes(three[:-4])))
+    with pytest.raises(ValueError, match="prev_reward=3"):
+        target.load_bytes(bytes(three), "m.ckpt")
     assert snapshot(target) == before
 
 

@@ -135,10 +135,17 @@ def test_every_network_shape_reproduces_the_c_core(tmp_path, network, learner):
     path = make_checkpoint(tmp_path / "ac.rtu", learner, "nonlinear", "tanh", seed=3, steps=200,
                            **{"n_embed": 8, "n_head": 5, **NETWORKS[network]})
     model = InferenceModel.from_checkpoint(path)
+    sign = NETWORKS[network].get("reward_sign", False)
+    assert model.reward_sign == sign
     for sequence in (False, True):
         proto = ox.to_onnx(model, sequence=sequence)
         onnx.checker.check_model(proto, full_check=True)
         assert_close_to_c(proto, model, steps=300)
+        ops = {n.op_type for n in proto.graph.node} | {
+            n.op_type for node in proto.graph.node for a in node.attribute if a.g
+            for n in a.g.node}
+        assert ("Sign" in ops) == sign
+        assert ox.from_onnx(proto).reward_sign == sign
     back = ox.from_onnx(ox.to_onnx(model))
     assert_close_to_c(ox.to_onnx(model), back, steps=100)
 

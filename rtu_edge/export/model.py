@@ -11,7 +11,8 @@ actor's std bounds.
 
 One step (rtu_model.h), per network (critic and actor; one trunk with two heads when shared):
 
-    x   = [(obs - obs_mean) * obs_inv_std; prev action; (prev reward - reward_mean) * reward_scale]
+    x   = [(obs - obs_mean) * obs_inv_std; prev action; (prev reward - reward_mean) * reward_scale
+           (or sign(prev reward) with reward_sign)]
     e   = lrelu(LN(W_in x + b_in))                   (n_embed > 0; else e = x)
     a   = g * c - phi * d + eta * (W_c e);   b = g * d + phi * c + eta * (W_d e)
     linear:    (c, d) = (a, b),        h = [f(a); f(b)]
@@ -23,7 +24,7 @@ One step (rtu_model.h), per network (critic and actor; one trunk with two heads 
 Outputs: TD(lambda) ``[prediction]``; actor-critic ``[logit_0.., value]`` (discrete) or
 ``[mean_0.., std_0.., value]`` (continuous, std = min(std_min + softplus(pre), std_max)). The
 state is [c; d] of each trunk, then the extras of x (the previous action, one-hot if discrete,
-and the normalised previous reward): zero at every episode start; ``feed`` sets the extras after an
+and the normalised previous reward, or its sign): zero at every episode start; ``feed`` sets the extras after an
 action, as the learner's learn does.
 """
 

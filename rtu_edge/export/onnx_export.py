@@ -3,7 +3,8 @@
 ``to_onnx(model)`` builds one inference step as an ONNX graph, the step of rtu_model.h: per
 network (the critic's and the actor's, or one trunk with two heads when shared)
 
-    x   = [(obs - obs_mean) * obs_inv_std; prev_action; (prev_reward - reward_mean) * reward_scale]
+    x   = [(obs - obs_mean) * obs_inv_std; prev_action; (prev_reward - reward_mean) * reward_scale
+           (or Sign(prev_reward) with reward_sign)]
     e   = lrelu(LN(x W_in^T + b_in))               (n_embed > 0; else e = x)
     u   = eta * (e [W_c; W_d]^T)
     pre = [g c - phi d; g d + phi c] + u           (memoryless: pre = u)

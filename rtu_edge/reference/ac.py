@@ -6,7 +6,8 @@ Farr et al. (2026); rtu-spec.md sections 3 and 6; the C contract is c_src/rtu_ac
 The network. The critic and the actor are separate networks by default (network.shared False);
 shared, they share the trunk (input layer and RTU) and keep heads of their own. Each:
 
-    x_t = [normalised obs_t; prev action (one-hot if discrete); prev reward r_{t-1} normalised]
+    x_t = [normalised obs_t; prev action (one-hot if discrete); prev reward r_{t-1} normalised,
+           or its sign with network.reward_sign]
           (n_x reals; the extras are zero at an episode's first step)
     e_t = lrelu(LN(W_in x_t + b_in))     m = n_embed units (m = 0: no input layer, e_t = x_t)
     h_t = RTU(e_t)                       2n features (cell.py)

@@ -165,7 +165,7 @@ class ACNetwork(LearnerConfig):
     prev_action: bool = flag(False, help="the network's input holds the previous action")
     prev_reward: bool = flag(False, help="the network's input holds the previous reward, "
                              "normalised by running statistics of its own (raw with normalize_obs "
-                             "off)")
+                             "off; its sign with reward_sign)")
     memoryless: bool = flag(False, help="the baseline without memory: the RTU's state is zeroed "
                                         "before every step (with prev_action or prev_reward, "
                                         "the past's last step is still an input)")
