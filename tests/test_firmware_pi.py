@@ -553,6 +553,26 @@ def test_a_checkpoint_that_cannot_be_written_does_not_stop_learning(host, tmp_pa
     assert run.returncode == 2                              # the final one failed too
 
 
+def test_reward_sign_network_learns_and_loads_back_as_it_was_trained(host, tmp_path):
+    """--prev-reward --reward-sign: a fresh learner takes the previous reward's sign (the
+    header says 2 in its checkpoint, which a Python learner of that network loads); without
+    --prev-reward the flag is refused in one line."""
+    run = host.run("--prev-reward", "--reward-sign", "--steps", 2000, "--quiet", "--checkpoint",
+                   "sign.rtu", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "previous reward's sign in" in run.stdout
+    ckpt = _ckpt(tmp_path / "sign.rtu")
+    assert ckpt.network.prev_reward and ckpt.network.reward_sign and ckpt.steps == 2000
+    from rtu_edge import ActorCritic
+    ac = ActorCritic(2, 32, 2, dtype=np.float32, network=ckpt.network)
+    ac.load(tmp_path / "sign.rtu")
+    assert ac.steps == 2000 and ac.network.reward_sign
+    run = host.run("--reward-sign", "--steps", 10, "--checkpoint", "x.rtu", cwd=tmp_path)
+    assert run.returncode != 0
+    assert run.stderr.strip() == ("rtu_pi: --reward-sign needs --prev-reward (it says how the "
+                                  "previous reward enters the input)")
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A float32 and a float64 checkpoint written by `rtu-edge train` (linear RTU, 16 units,

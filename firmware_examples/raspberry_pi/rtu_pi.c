@@ -110,6 +110,7 @@ typedef struct {
     size_t n_hidden;
     size_t n_embed, n_head; /* a fresh learner's input layer and head units (0: none) */
     int shared, prev_action, prev_reward; /* a fresh learner's network */
+    int reward_sign;        /* with prev_reward: the previous reward's sign as input */
     size_t n_in;            /* line protocol: observation entries (0: from the checkpoint) */
     size_t n_actions;       /* line protocol */
     rtu_action_kind action_kind;
@@ -142,6 +143,9 @@ static void usage(FILE *f)
             "                          put the previous action, the previous reward in a fresh\n"
             "                          learner's input, or leave them out (default: action %s,\n"
             "                          reward %s)\n"
+            "  --reward-sign (or --no-reward-sign)\n"
+            "                          with --prev-reward: the reward's sign (-1, 0, 1) in\n"
+            "                          place of the normalised reward (default %s)\n"
             "  --n-in N --n-actions N --continuous\n"
             "                          line protocol: observation size, actions (discrete\n"
             "                          unless --continuous; default 2 and 2 discrete)\n"
@@ -158,7 +162,8 @@ static void usage(FILE *f)
             "                          0: only at the end)\n"
             "  --quiet                 no line per episode\n",
             (unsigned)RTU_AC_DEFAULT_N_EMBED, (unsigned)RTU_AC_DEFAULT_N_HEAD,
-            RTU_AC_DEFAULT_PREV_ACTION ? "in" : "out", RTU_AC_DEFAULT_PREV_REWARD ? "in" : "out");
+            RTU_AC_DEFAULT_PREV_ACTION ? "in" : "out", RTU_AC_DEFAULT_PREV_REWARD ? "in" : "out",
+            RTU_AC_DEFAULT_REWARD_SIGN ? "on" : "off");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -193,6 +198,7 @@ static int parse_options(int argc, char **argv, options *o)
     o->shared = RTU_AC_DEFAULT_SHARED;
     o->prev_action = RTU_AC_DEFAULT_PREV_ACTION;
     o->prev_reward = RTU_AC_DEFAULT_PREV_REWARD;
+    o->reward_sign = RTU_AC_DEFAULT_REWARD_SIGN;
     o->n_in = 0;
     o->n_actions = 0;
     o->action_kind = RTU_ACTIONS_DISCRETE;
@@ -230,6 +236,9 @@ static int parse_options(int argc, char **argv, options *o)
             takes = 0;
         } else if (strcmp(a, "--prev-reward") == 0 || strcmp(a, "--no-prev-reward") == 0) {
             o->prev_reward = a[2] != 'n';
+            takes = 0;
+        } else if (strcmp(a, "--reward-sign") == 0 || strcmp(a, "--no-reward-sign") == 0) {
+            o->reward_sign = a[2] != 'n';
             takes = 0;
         } else if (val == NULL) {
             fprintf(stderr, "rtu_pi: %s needs a value (or is unknown)\n", a);
@@ -300,6 +309,11 @@ static int parse_options(int argc, char **argv, options *o)
         fprintf(stderr, "rtu_pi: --n-in at most %d, --n-actions at most %d, --n-embed at most %d, "
                         "--n-head at most %d in this build\n",
                 RTU_PI_MAX_IN, RTU_PI_MAX_ACTIONS, RTU_PI_MAX_EMBED, RTU_PI_MAX_HEAD);
+        return 0;
+    }
+    if (o->reward_sign && !o->prev_reward) {
+        fprintf(stderr, "rtu_pi: --reward-sign needs --prev-reward (it says how the previous "
+                        "reward enters the input)\n");
         return 0;
     }
 #ifndef FW_MODEL_HEADER
@@ -491,7 +505,10 @@ static int setup_learner(run *r)
         rtu_ac_shape shape = {.kind = o->kind, .activation = o->activation,
                               .n_obs = o->n_in ? o->n_in : 2, .n_hidden = o->n_hidden,
                               .n_embed = o->n_embed, .n_head = o->n_head, .shared = o->shared,
-                              .prev_action = o->prev_action, .prev_reward = o->prev_reward,
+                              .prev_action = o->prev_action,
+                              .prev_reward = !o->prev_reward ? 0
+                                             : o->reward_sign ? RTU_REWARD_SIGN
+                                                              : RTU_REWARD_NORMALIZED,
                               .action_kind = o->action_kind,
                               .n_actions = o->n_actions ? o->n_actions : 2};
         rtu_ac_config cfg = rtu_ac_default_config();
@@ -544,7 +561,9 @@ static int setup_learner(run *r)
             r->ac.shape.shared ? "one trunk" : "separate actor and critic",
             (unsigned long)r->ac.shape.n_embed, (unsigned long)r->ac.shape.n_head,
             r->ac.shape.prev_action ? ", previous action in" : "",
-            r->ac.shape.prev_reward ? ", previous reward in" : "",
+            r->ac.shape.prev_reward == RTU_REWARD_SIGN ? ", previous reward's sign in"
+            : r->ac.shape.prev_reward                  ? ", previous reward in"
+                                                       : "",
             (unsigned long)r->learner_bytes);
     fflush(r->log);
     /* Trained weights (--load, --model) go to our checkpoint at once: from now on a restart
