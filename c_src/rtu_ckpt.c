@@ -946,7 +946,8 @@ static reward_stats reward_stats_at(const rtu_ac *ac, const unsigned char *q)
  *   steps <= obs_count (a learn counts a return, with scale_reward, and an observation);
  *   reward_count <= steps (a learn counts a reward, with prev_reward);
  *   the statistics zero when off (normalize_obs, scale_reward; the reward's: prev_reward, and its
- *   mean and m2 normalize_obs, and zero with RTU_REWARD_SIGN), m2 zero before two samples, the mean (and u) zero before one;
+ *   mean and m2 normalize_obs, and zero with RTU_REWARD_SIGN), m2 zero before two samples, the
+ *   mean (and u) zero before one;
  *   m2 >= 0;
  *   no larger than count samples within their bounds give: an observation or a reward, and so a
  *   mean of them, within L = RTU_INPUT_LIMIT (the observations' mean's bound is its array's), so

@@ -24,8 +24,8 @@ One step (rtu_model.h), per network (critic and actor; one trunk with two heads 
 Outputs: TD(lambda) ``[prediction]``; actor-critic ``[logit_0.., value]`` (discrete) or
 ``[mean_0.., std_0.., value]`` (continuous, std = min(std_min + softplus(pre), std_max)). The
 state is [c; d] of each trunk, then the extras of x (the previous action, one-hot if discrete,
-and the normalised previous reward, or its sign): zero at every episode start; ``feed`` sets the extras after an
-action, as the learner's learn does.
+and the normalised previous reward, or its sign): zero at every episode start; ``feed`` sets the
+extras after an action, as the learner's learn does.
 """
 
 from __future__ import annotations
