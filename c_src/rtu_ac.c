@@ -296,7 +296,7 @@ static rtu_real reward_input(rtu_ac *ac, rtu_real reward)
 {
     rtu_real var, x = reward;
     if (ac->shape.prev_reward == RTU_REWARD_SIGN) {
-        x = reward > 0 ? (rtu_real)1 : (reward < 0 ? (rtu_real)-1 : (rtu_real)0);
+        x = rtu_sign(reward);
     } else if (ac->config.normalize_obs) {
         var = welford(reward, ac->reward_count, &ac->reward_mean, &ac->reward_m2);
         x = (reward - ac->reward_mean) / RTU_SQRT(var + RTU_NORM_EPS);
@@ -679,7 +679,7 @@ static rtu_status learn_run(rtu_ac *ac, rtu_real reward, const rtu_real *next_ob
         v_next = rtu_ac_peek_value(ac);
     }
     delta = r + cfg->gamma * v_next - v_s;
-    sign = delta > 0 ? (rtu_real)1 : (delta < 0 ? (rtu_real)-1 : (rtu_real)0);
+    sign = rtu_sign(delta);
 
     /* z_v = gamma lambda z_v + grad v(s);  z_pi = gamma lambda z_pi + grad [log pi + c sign H] */
     decay = cfg->gamma * cfg->lambda;

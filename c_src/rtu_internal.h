@@ -272,6 +272,13 @@ static inline rtu_real rtu_lanes_total(const rtu_real *acc)
 #endif
 }
 
+/* -1, 0 or 1 as v is negative, zero or positive (NaN: 0): the actor's entropy sign and the
+ * previous reward's sign as an input (rtu_ac.c, rtu_model.c). */
+static inline rtu_real rtu_sign(rtu_real v)
+{
+    return v > 0 ? (rtu_real)1 : (v < 0 ? (rtu_real)-1 : (rtu_real)0);
+}
+
 /* sum of |v[i]| over count reals, in RTU_LANES partial sums (the tail into the first). */
 static inline rtu_real rtu_sum_abs(const rtu_real *restrict v, size_t count)
 {

@@ -340,9 +340,8 @@ static void feed(const rtu_model *m, rtu_real *state, const rtu_real *action, rt
         extras += A;
     }
     if (m->prev_reward) {
-        extras[0] = m->prev_reward == RTU_REWARD_SIGN
-                        ? (reward > 0 ? (rtu_real)1 : (reward < 0 ? (rtu_real)-1 : (rtu_real)0))
-                        : (reward - m->reward_mean) * m->reward_scale;
+        extras[0] = m->prev_reward == RTU_REWARD_SIGN ? rtu_sign(reward)
+                                                      : (reward - m->reward_mean) * m->reward_scale;
     }
 }
 
