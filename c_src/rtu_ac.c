@@ -67,7 +67,8 @@ rtu_status rtu_ac_check_shape(const rtu_ac_shape *s)
         s->n_hidden > RTU_MAX_DIM || s->n_embed > RTU_MAX_DIM || s->n_head > RTU_MAX_DIM ||
         s->n_embed == 1 || s->n_head == 1 || /* LayerNorm of one unit is always 0 */
         !is_flag(s->shared) || !is_flag(s->prev_action) ||
-        (!is_flag(s->prev_reward) && s->prev_reward != RTU_REWARD_SIGN) ||
+        (!is_flag(s->prev_reward) && s->prev_reward != RTU_REWARD_SIGN &&
+         s->prev_reward != RTU_REWARD_CENTERED_SIGN) ||
         !is_flag(s->memoryless)) {
         return RTU_ERR_SIZE;
     }
@@ -288,8 +289,9 @@ void rtu_ac_normalized_obs(const rtu_ac *ac, const rtu_real *obs, rtu_real *into
 }
 
 /* The previous-reward input of reward (within RTU_INPUT_LIMIT): RTU_REWARD_SIGN, its sign;
- * RTU_REWARD_NORMALIZED, normalised as an observation entry by the reward statistics after adding
- * it to them, (reward - mean) / sqrt(var + eps), or the raw reward when normalize_obs is off (its
+ * RTU_REWARD_CENTERED_SIGN, the sign of reward - mean, the reward statistics' mean after adding
+ * it to them; RTU_REWARD_NORMALIZED, normalised as an observation entry by those statistics after
+ * adding it, (reward - mean) / sqrt(var + eps), or the raw reward when normalize_obs is off (its
  * statistics untouched). The count counts either way. Not yet clamped: the learner's extras are
  * clamped to RTU_INPUT_LIMIT where they are written. */
 static rtu_real reward_input(rtu_ac *ac, rtu_real reward)
@@ -297,6 +299,9 @@ static rtu_real reward_input(rtu_ac *ac, rtu_real reward)
     rtu_real var, x = reward;
     if (ac->shape.prev_reward == RTU_REWARD_SIGN) {
         x = rtu_sign(reward);
+    } else if (ac->shape.prev_reward == RTU_REWARD_CENTERED_SIGN) {
+        (void)welford(reward, ac->reward_count, &ac->reward_mean, &ac->reward_m2);
+        x = rtu_sign(reward - ac->reward_mean);
     } else if (ac->config.normalize_obs) {
         var = welford(reward, ac->reward_count, &ac->reward_mean, &ac->reward_m2);
         x = (reward - ac->reward_mean) / RTU_SQRT(var + RTU_NORM_EPS);

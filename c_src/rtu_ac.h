@@ -6,7 +6,7 @@
  * The network. The critic and the actor are separate networks by default (shape.shared = 0); with
  * shared = 1 they share the trunk (input layer and RTU) and keep heads of their own. Each:
  *   x_t = [normalised obs_t; prev action (one-hot if discrete, shape.prev_action);
- *          prev reward r_{t-1} normalised or its sign (shape.prev_reward)]
+ *          prev reward r_{t-1} normalised, its sign or its sign about the mean (shape.prev_reward)]
  *                                         n_x reals, zero extras at an episode's first step
  * RTU_REWARD_NORMALIZED: the previous reward normalised as an observation entry is, by running
  * statistics of its own (reward_count, reward_mean, reward_m2 of the raw rewards; Welford,
@@ -15,7 +15,10 @@
  * count counts). Not the scaled reward r~ of the TD error, which is tiny beside the other inputs
  * when rewards are small. RTU_REWARD_SIGN: sign(r), -1, 0 or 1, whatever normalize_obs (the
  * statistics stay zero, the count counts): bounded, and a rare reward is no larger an input than
- * a common one, where normalised it stands many deviations out.
+ * a common one, where normalised it stands many deviations out. RTU_REWARD_CENTERED_SIGN:
+ * sign(r - mean), the reward added to the statistics first, whatever normalize_obs (the
+ * statistics kept as RTU_REWARD_NORMALIZED keeps them): whether the reward is above or below
+ * the rewards so far, so a task whose every reward is negative (a cost) still tells good from bad.
  *   e_t = lrelu(LN(W_in x_t + b_in))       n_embed = m units (m = 0: no input layer, e_t = x_t)
  *   h_t = RTU(e_t)                         2n features (rtu.h; any kind, the LRU too)
  *   q_t = lrelu(LN(W_1 h_t + b_1))         n_head = k units (k = 0: no hidden layer, q_t = h_t)
@@ -100,7 +103,8 @@ rtu_status rtu_ac_check_config(const rtu_ac_config *config, const char **what);
 typedef enum {
     RTU_REWARD_NONE = 0,
     RTU_REWARD_NORMALIZED = 1,
-    RTU_REWARD_SIGN = 2
+    RTU_REWARD_SIGN = 2,
+    RTU_REWARD_CENTERED_SIGN = 3
 } rtu_reward_input;
 
 /* The network's shape: what the buffer size depends on. */
@@ -114,7 +118,9 @@ typedef struct {
     int shared;                  /* 1: one trunk (input layer and RTU) for actor and critic */
     int prev_action;             /* 1: x holds the previous action */
     int prev_reward;             /* RTU_REWARD_NORMALIZED (1): x holds the previous reward,
-                                    normalised; RTU_REWARD_SIGN (2): its sign; 0: neither */
+                                    normalised; RTU_REWARD_SIGN (2): its sign;
+                                    RTU_REWARD_CENTERED_SIGN (3): the sign of it less the
+                                    rewards' running mean; 0: neither */
     int memoryless;              /* 1: the baseline without memory (above) */
     rtu_action_kind action_kind;
     size_t n_actions;            /* A: actions (discrete, >= 2) or action dimensions */
@@ -211,8 +217,8 @@ typedef struct {
     rtu_real ret_mean, ret_m2;
     uint64_t obs_count, ret_count;
     rtu_real reward_mean;  /* Welford mean of the raw rewards of the previous-reward input */
-    rtu_real reward_m2;    /* their sum of squared deviations (both 0 without normalize_obs,
-                              and with RTU_REWARD_SIGN) */
+    rtu_real reward_m2;    /* their sum of squared deviations (both 0 with RTU_REWARD_SIGN,
+                              and with RTU_REWARD_NORMALIZED without normalize_obs) */
     uint64_t reward_count; /* rewards fed to that input (0 without prev_reward) */
     rtu_prng rng;          /* initialisation, then action sampling */
     int fed;               /* the networks hold obs_last */

@@ -608,7 +608,7 @@ rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *di
         reals = RTU_TD_CKPT_REALS(m.kind, m.n_in, m.n_hidden);
     } else {
         const rtu_ac_shape *s = &m.shape;
-        if (h.shared > 1u || h.prev_action > 1u || h.prev_reward > RTU_REWARD_SIGN ||
+        if (h.shared > 1u || h.prev_action > 1u || h.prev_reward > RTU_REWARD_CENTERED_SIGN ||
             h.memoryless > 1u ||
             h.action_kind > RTU_ACTIONS_CONTINUOUS) {
             return RTU_ERR_CKPT_MISMATCH;
@@ -945,9 +945,9 @@ static reward_stats reward_stats_at(const rtu_ac *ac, const unsigned char *q)
  *   counts within RTU_COUNT_LIMIT; episodes <= steps (an episode ends in a learn); ret_count <=
  *   steps <= obs_count (a learn counts a return, with scale_reward, and an observation);
  *   reward_count <= steps (a learn counts a reward, with prev_reward);
- *   the statistics zero when off (normalize_obs, scale_reward; the reward's: prev_reward, and its
- *   mean and m2 normalize_obs, and zero with RTU_REWARD_SIGN), m2 zero before two samples, the
- *   mean (and u) zero before one;
+ *   the statistics zero when off (normalize_obs, scale_reward; the reward's: prev_reward, its
+ *   mean and m2 zero with RTU_REWARD_SIGN and with RTU_REWARD_NORMALIZED without normalize_obs),
+ *   m2 zero before two samples, the mean (and u) zero before one;
  *   m2 >= 0;
  *   no larger than count samples within their bounds give: an observation or a reward, and so a
  *   mean of them, within L = RTU_INPUT_LIMIT (the observations' mean's bound is its array's), so
@@ -1029,9 +1029,10 @@ static rtu_status check_stats(const rtu_ac *ac, const rtu_ac_config *config, uin
         return fault(what, "reward_mean or reward_m2 not zero with the reward's sign as input",
                      RTU_ERR_PARAM_RANGE);
     }
-    if (!config->normalize_obs && (rs->mean != 0 || rs->m2 != 0)) {
-        return fault(what, "reward_mean or reward_m2 not zero with normalize_obs off",
-                     RTU_ERR_PARAM_RANGE);
+    if (ac->shape.prev_reward == RTU_REWARD_NORMALIZED && !config->normalize_obs &&
+        (rs->mean != 0 || rs->m2 != 0)) {
+        return fault(what, "reward_mean or reward_m2 not zero with the reward normalised and "
+                           "normalize_obs off", RTU_ERR_PARAM_RANGE);
     }
     if ((rs->count == 0 && rs->mean != 0) || (rs->count <= 1 && rs->m2 != 0)) {
         return fault(what, "reward_mean or reward_m2 not zero before reward_count rewards make "

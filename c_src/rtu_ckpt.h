@@ -27,7 +27,7 @@
  *       56     4  u32 n_embed      \
  *       60     4  u32 n_head        |
  *       64     4  u32 shared        |  the rest of the actor-critic's rtu_ac_shape (flags 0 or 1,
- *       68     4  u32 prev_action   |  prev_reward 0, 1 or 2 = RTU_REWARD_SIGN); all 0 for TD
+ *       68     4  u32 prev_action   |  prev_reward 0-3, rtu_reward_input); all 0 for TD
  *       72     4  u32 prev_reward   |
  *       76     4  u32 memoryless    |
  *       80     4  u32 action_kind   |  (rtu_action_kind: 0 discrete, 1 continuous)
@@ -310,8 +310,9 @@ rtu_status rtu_ac_save(const rtu_ac *ac, void *out, size_t out_bytes, size_t *wr
  * and traces and z_v, z_pi zero; obs_count, ret_count and reward_count <= RTU_COUNT_LIMIT,
  * episodes <= steps, ret_count <= steps <= obs_count, reward_count <= steps; the statistics
  * (ret_trace, ret_mean, ret_m2, obs_mean, obs_m2, reward_mean, reward_m2; reward_count too without
- * prev_reward) zero when their flag is off (reward_mean and reward_m2: prev_reward or
- * normalize_obs, or the reward's sign as input) or before the samples that make them, every m2 >= 0, and none beyond what their
+ * prev_reward) zero when their flag is off (reward_mean and reward_m2: prev_reward, and with the
+ * reward normalised normalize_obs; zero with its plain sign as input, RTU_REWARD_SIGN) or before
+ * the samples that make them, every m2 >= 0, and none beyond what their
  * count of samples within RTU_INPUT_LIMIT gives; and acted 0 (RTU_ERR_ORDER). The config,
  * counters, PRNG, flags, parameters, cell states, every trace, the observation and reward
  * statistics and x are restored; each cell's derived cache is recomputed (rtu_cell_refresh) and,

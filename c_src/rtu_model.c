@@ -68,7 +68,8 @@ static rtu_status check_shape(const rtu_model *m)
     if (m->n_obs == 0 || m->n_obs > RTU_MAX_DIM || m->n_hidden == 0 ||
         m->n_hidden > RTU_MAX_DIM || m->n_embed > RTU_MAX_DIM || m->n_head > RTU_MAX_DIM ||
         (m->n_trunks != 1 && m->n_trunks != 2) || !is_flag(m->prev_action) ||
-        (!is_flag(m->prev_reward) && m->prev_reward != RTU_REWARD_SIGN) ||
+        (!is_flag(m->prev_reward) && m->prev_reward != RTU_REWARD_SIGN &&
+         m->prev_reward != RTU_REWARD_CENTERED_SIGN) ||
         !is_flag(m->memoryless) ||
         (m->n_actions == 0 && (m->n_trunks != 1 || m->prev_action))) {
         return RTU_ERR_SIZE;
@@ -167,8 +168,9 @@ rtu_status rtu_model_check(const rtu_model *m)
         (!rtu_all_finite(m->obs_mean, m->n_obs) || !rtu_all_finite(m->obs_inv_std, m->n_obs))) {
         return RTU_ERR_NONFINITE_PARAM;
     }
-    if (m->prev_reward == RTU_REWARD_NORMALIZED &&
-        !(isfinite(m->reward_mean) && isfinite(m->reward_scale) && m->reward_scale > 0)) {
+    if ((m->prev_reward == RTU_REWARD_NORMALIZED &&
+         !(isfinite(m->reward_mean) && isfinite(m->reward_scale) && m->reward_scale > 0)) ||
+        (m->prev_reward == RTU_REWARD_CENTERED_SIGN && !isfinite(m->reward_mean))) {
         return RTU_ERR_CONFIG;
     }
     if (m->n_actions && m->action_kind == RTU_ACTIONS_CONTINUOUS &&
@@ -340,8 +342,10 @@ static void feed(const rtu_model *m, rtu_real *state, const rtu_real *action, rt
         extras += A;
     }
     if (m->prev_reward) {
-        extras[0] = m->prev_reward == RTU_REWARD_SIGN ? rtu_sign(reward)
-                                                      : (reward - m->reward_mean) * m->reward_scale;
+        rtu_real centered = reward - m->reward_mean;
+        extras[0] = m->prev_reward == RTU_REWARD_SIGN            ? rtu_sign(reward)
+                    : m->prev_reward == RTU_REWARD_CENTERED_SIGN ? rtu_sign(centered)
+                                                                 : centered * m->reward_scale;
     }
 }
 

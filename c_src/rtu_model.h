@@ -96,23 +96,25 @@ typedef struct {
     int prev_action;              /* x holds the previous action */
     int prev_reward;              /* x holds the previous reward: RTU_REWARD_NORMALIZED (1),
                                      normalised by reward_mean, reward_scale; RTU_REWARD_SIGN
-                                     (2), its sign; 0: not */
+                                     (2), its sign; RTU_REWARD_CENTERED_SIGN (3), the sign of it
+                                     less reward_mean; 0: not */
     int memoryless;               /* the RTU's state is zeroed before every step */
     rtu_action_kind action_kind;
     size_t n_actions;             /* A; 0: no actor (TD(lambda): head[0] is the prediction) */
     rtu_model_trunk trunk[2];     /* trunk[1] unused when n_trunks = 1 */
     rtu_model_head head[2];       /* the critic's (1 output), the actor's (A or 2A outputs) */
     const rtu_real *obs_mean, *obs_inv_std; /* n_obs each, or both NULL: no normalisation */
-    rtu_real reward_mean;         /* subtracted from the previous reward (prev_reward) */
+    rtu_real reward_mean;         /* subtracted from the previous reward (1 and 3) */
     rtu_real reward_scale;        /* then its factor (prev_reward) */
     rtu_real std_min, std_max;    /* a continuous actor's std bounds */
 } rtu_model;
 
 /* Check a model once before use: kinds, sizes (each at most RTU_MAX_DIM; n_trunks 1 or 2; with
- * n_actions 0, one trunk and no previous action), flags 0 or 1 (prev_reward 0, 1 or 2),
+ * n_actions 0, one trunk and no previous action), flags 0 or 1 (prev_reward 0 to 3),
  * pointers, every weight finite, |g|, |phi| < 1 and 0 < eta <= 1 (RTU_ERR_PARAM_RANGE),
- * with prev_reward RTU_REWARD_NORMALIZED reward_mean finite and reward_scale finite and > 0
- * (unused with RTU_REWARD_SIGN), 0 < std_min < std_max for
+ * with prev_reward RTU_REWARD_NORMALIZED reward_mean finite and reward_scale finite and > 0,
+ * with RTU_REWARD_CENTERED_SIGN reward_mean finite (both unused with RTU_REWARD_SIGN),
+ * 0 < std_min < std_max for
  * a continuous actor (RTU_ERR_CONFIG). */
 rtu_status rtu_model_check(const rtu_model *model);
 
@@ -135,10 +137,10 @@ rtu_status rtu_model_step(const rtu_model *model, rtu_real *state, const rtu_rea
  * reals for continuous ones, as rtu_ac_act gives it) and the reward it brought, into the state's
  * extras for the next step: the action (one-hot if discrete) with prev_action, (reward -
  * reward_mean) * reward_scale with prev_reward RTU_REWARD_NORMALIZED, sign(reward) with
- * RTU_REWARD_SIGN; nothing otherwise (action may then be NULL). Not
- * after the last step of an episode: rtu_model_reset instead. Refused with state untouched: a
- * non-finite or too large reward or action entry (as rtu_model_step), a discrete index that is
- * not an action (RTU_ERR_ACTION). */
+ * RTU_REWARD_SIGN, sign(reward - reward_mean) with RTU_REWARD_CENTERED_SIGN; nothing otherwise
+ * (action may then be NULL). Not after the last step of an episode: rtu_model_reset instead.
+ * Refused with state untouched: a non-finite or too large reward or action entry (as
+ * rtu_model_step), a discrete index that is not an action (RTU_ERR_ACTION). */
 rtu_status rtu_model_feed(const rtu_model *model, rtu_real *state, const rtu_real *action,
                           rtu_real reward);
 

@@ -84,16 +84,15 @@ class Shape(NamedTuple):
         s.action_kind = ACTION_KINDS.index(self.action_kind)
         s.n_actions = size(self.n_actions)
         for name in NETWORK_FIELDS:
-            if name != "reward_sign":  # rtu_ac_shape's prev_reward says how: 1 normalised, 2 sign
+            if name not in ("reward_sign", "reward_centered"):  # folded into prev_reward
                 setattr(s, name, size(getattr(self.network, name)))
-        if self.network.prev_reward and self.network.reward_sign:
-            s.prev_reward = ffi.integer_const("RTU_REWARD_SIGN")
+        s.prev_reward = self.network.reward_input  # rtu_reward_input: 0 to 3
         return s
 
     def check(self) -> None:
         """rtu_ac_check_shape (the float64 build's; both builds check alike): ValueError naming
         the argument at fault."""
-        self.network.check()  # reward_sign, which struct folds into prev_reward
+        self.network.check()  # reward_sign and reward_centered, which struct folds away
         ffi, lib = load_lib(np.dtype(np.float64))
         status = lib.rtu_ac_check_shape(self.struct(ffi))
         if status == lib.RTU_OK:
@@ -263,7 +262,8 @@ class ActorCritic(Checkpointable):
 
         x_t = [normalised obs_t (n_in); previous action (n_actions, one-hot if discrete);
                previous reward (1), normalised      the extras if prev_action, prev_reward
-               or its sign (reward_sign)]
+               or its sign (reward_sign), about
+               the rewards' mean (reward_centered)]
         e_t = lrelu(LN(W_in x_t + b_in))            (n_embed,), or x_t when n_embed = 0
         h_t = RTU(e_t)                              (2 n_hidden,)
         q_t = lrelu(LN(W_1 h_t + b_1))              (n_head,), or h_t when n_head = 0
@@ -284,7 +284,7 @@ class ActorCritic(Checkpointable):
             sparsity, std_min, std_max, optimizer, normalize_obs, scale_reward; the stream-x
             defaults; rtu_edge.ACConfig documents each).
         network: an ACNetwork (n_embed, n_head, shared, prev_action, prev_reward, memoryless,
-            reward_sign; its defaults are the package's).
+            reward_sign, reward_centered; its defaults are the package's).
         Keyword arguments named as a field of either replace that field
         (``ActorCritic(2, 32, 2, entropy_coef=0.05, n_head=0)``).
 
@@ -388,8 +388,9 @@ class ActorCritic(Checkpointable):
         input (prev_reward): "mean", "m2" (the sum of squared deviations) and "count" (rewards
         added); that input is (r - mean) / sqrt(m2 / (count - 1) + 1e-8), the reward added first
         (the variance 1 until two rewards), or r itself with normalize_obs off (mean and m2 then
-        stay 0). With reward_sign the input is sign(r): mean and m2 stay 0, the count counts. All
-        0 without prev_reward."""
+        stay 0). With reward_sign the input is sign(r): mean and m2 stay 0, the count counts;
+        with reward_centered too it is sign(r - mean), the statistics kept whatever
+        normalize_obs. All 0 without prev_reward."""
         impl = self._impl
         if hasattr(impl, "struct"):
             s = impl.struct

@@ -76,7 +76,8 @@ class Dims:
     prev_reward: bool = False
     memoryless: bool = False
     version: int = VERSION  # the format version
-    reward_sign: bool = False  # the header's prev_reward 2: the previous reward's sign
+    reward_sign: bool = False  # the header's prev_reward 2 or 3: the previous reward's sign
+    reward_centered: bool = False  # prev_reward 3: the sign of it less the rewards' mean
 
     @property
     def dtype(self) -> np.dtype:
@@ -87,7 +88,8 @@ class Dims:
         """The actor-critic's network around its RTU."""
         return ACNetwork(n_embed=self.n_embed, n_head=self.n_head, shared=self.shared,
                          prev_action=self.prev_action, prev_reward=self.prev_reward,
-                         memoryless=self.memoryless, reward_sign=self.reward_sign)
+                         memoryless=self.memoryless, reward_sign=self.reward_sign,
+                         reward_centered=self.reward_centered)
 
 
 def read_dims(data: bytes, path: PathLike = "<bytes>") -> Dims:
@@ -131,7 +133,8 @@ def read_dims(data: bytes, path: PathLike = "<bytes>") -> Dims:
                 ACTION_KINDS[shape.action_kind], shape.n_actions, dims.steps, dims.bytes,
                 shape.n_embed, shape.n_head, bool(shape.shared), bool(shape.prev_action),
                 bool(shape.prev_reward), bool(shape.memoryless), dims.version,
-                shape.prev_reward == lib.RTU_REWARD_SIGN)
+                shape.prev_reward in (lib.RTU_REWARD_SIGN, lib.RTU_REWARD_CENTERED_SIGN),
+                shape.prev_reward == lib.RTU_REWARD_CENTERED_SIGN)
 
 
 #: the actor-critic's shape fields of a header (offsets 56 to 84)

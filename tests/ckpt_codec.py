@@ -561,7 +561,8 @@ class ACCheckpoint(_Reals):
 
 def _shape_fields(network: ACNetwork, action_kind: str, n_actions: int) -> tuple:
     return (network.n_embed, network.n_head, int(network.shared), int(network.prev_action),
-            int(network.prev_reward) + int(network.prev_reward and network.reward_sign),
+            int(network.prev_reward) + int(network.prev_reward and network.reward_sign)
+            + int(network.prev_reward and network.reward_sign and network.reward_centered),
             int(network.memoryless), ACTION_KINDS.index(action_kind),
             n_actions)
 
@@ -591,8 +592,8 @@ def _ac_shape(h: _Header, where: str) -> tuple:
     for name in ("shared", "prev_action", "memoryless"):
         if s[name] > 1:
             raise ValueError(f"{where} has {name}={s[name]}; 0 or 1 expected")
-    if s["prev_reward"] > 2:  # 2: the previous reward's sign
-        raise ValueError(f"{where} has prev_reward={s['prev_reward']}; 0, 1 or 2 expected")
+    if s["prev_reward"] > 3:  # 2: the previous reward's sign; 3: its sign about the mean
+        raise ValueError(f"{where} has prev_reward={s['prev_reward']}; 0 to 3 expected")
     if s["n_embed"] > MAX_DIM or s["n_head"] > MAX_DIM:
         raise ValueError(f"{where} has n_embed={s['n_embed']}, n_head={s['n_head']}; each must "
                          f"lie in [0, {MAX_DIM}]")
@@ -605,7 +606,8 @@ def _ac_shape(h: _Header, where: str) -> tuple:
                          f"[{minimum}, {MAX_DIM}]")
     network = ACNetwork(n_embed=s["n_embed"], n_head=s["n_head"], shared=bool(s["shared"]),
                         prev_action=bool(s["prev_action"]), prev_reward=bool(s["prev_reward"]),
-                        memoryless=bool(s["memoryless"]), reward_sign=s["prev_reward"] == 2)
+                        memoryless=bool(s["memoryless"]), reward_sign=s["prev_reward"] >= 2,
+                        reward_centered=s["prev_reward"] == 3)
     try:
         network.check()
     except ValueError as err:
@@ -720,7 +722,8 @@ def _check_ac_stats(config: ACConfig, steps: int, episodes: int, obs_count: int,
 def _check_reward_stats(config: ACConfig, network: ACNetwork, steps: int, count: int,
                         mean: float, m2: float, where: str) -> None:
     """The previous-reward input's statistics as a learner can hold them (check_stats of
-    rtu_ckpt.c): kept with prev_reward (mean and m2 with normalize_obs too), counted by learn."""
+    rtu_ckpt.c): kept with prev_reward (mean and m2 with normalize_obs too when normalised,
+    always with the sign about the mean, never with the plain sign), counted by learn."""
     if count > COUNT_LIMIT:
         raise ValueError(f"{where} has reward_count {count} beyond 2^53")
     if count > steps:
@@ -729,9 +732,9 @@ def _check_reward_stats(config: ACConfig, network: ACNetwork, steps: int, count:
         raise ValueError(f"{where} has reward_m2 below 0 (a sum of squares)")
     if not network.prev_reward and (count or mean or m2):
         raise ValueError(f"{where} has previous-reward statistics with prev_reward off")
-    if not config.normalize_obs and (mean or m2):
+    if not network.reward_sign and not config.normalize_obs and (mean or m2):
         raise ValueError(f"{where} has previous-reward statistics with normalize_obs off")
-    if network.reward_sign and (mean or m2):
+    if network.reward_sign and not network.reward_centered and (mean or m2):
         raise ValueError(f"{where} has previous-reward statistics with the reward's sign as input")
     if (count == 0 and mean) or (count <= 1 and m2):
         raise ValueError(f"{where} has previous-reward statistics before reward_count rewards "

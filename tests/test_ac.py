@@ -127,9 +127,45 @@ def test_the_reward_sign_input_is_the_rewards_sign_and_matches_the_reference():
         assert relative(learners[1].params[key], value) < 1e-9, key
 
 
+@pytest.mark.parametrize("normalize_obs", [True, False])
+def test_the_centered_reward_sign_input_is_the_sign_about_the_mean_and_matches_the_reference(
+        normalize_obs):
+    """reward_centered: the previous reward enters x as the sign of r less the mean of the
+    rewards so far (r among them), whatever normalize_obs, in C and the reference alike; the
+    statistics are the rewards' mean and sum of squared deviations; float64 C follows the
+    reference, parameters within 1e-9."""
+    rng = np.random.default_rng(6)
+    rewards = rng.choice([-3.5, -0.01, 0.0, 0.2, 7.0], size=300)
+    obs = rng.normal(size=(301, 2))
+    net = ACNetwork(prev_action=True, prev_reward=True, reward_sign=True, reward_centered=True)
+    learners = [learner(backend, network=net, normalize_obs=normalize_obs)
+                for backend in ("reference", "c")]
+    actions = [[], []]
+    for t in range(300):
+        for i, ac in enumerate(learners):
+            actions[i].append(ac.act(obs[t]))
+            ac.learn(float(rewards[t]), obs[t + 1], False, t % 50 == 49)
+        ref, c = learners
+        x_ref = ref._impl.impl.x
+        x_c = c._impl.core.view(c._impl.ac.x, len(x_ref))
+        if t % 50 != 49:  # (after an episode's end x is the next act's, zero extras)
+            want = np.sign(rewards[t] - np.mean(rewards[:t + 1]))
+            assert x_ref[-1] == x_c[-1] == want, t
+    assert np.array_equal(actions[0], actions[1])
+    for ac in learners:
+        stats = ac.prev_reward_statistics
+        assert stats["count"] == 300
+        assert stats["mean"] == pytest.approx(np.mean(rewards), rel=1e-12)
+        assert stats["m2"] == pytest.approx(300 * np.var(rewards), rel=1e-12)
+    for key, value in learners[0].params.items():
+        assert relative(learners[1].params[key], value) < 1e-9, key
+
+
 def test_reward_sign_needs_the_previous_reward():
     with pytest.raises(ValueError, match="reward_sign needs prev_reward"):
         learner("c", network=ACNetwork(reward_sign=True))
+    with pytest.raises(ValueError, match="reward_centered needs reward_sign"):
+        learner("c", network=ACNetwork(prev_reward=True, reward_centered=True))
 
 
 def test_memoryless_and_plain_networks_match_the_reference():

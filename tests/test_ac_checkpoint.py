@@ -34,7 +34,9 @@ NETWORKS = {"default": ACNetwork(),
             "memoryless": ACNetwork(memoryless=True, prev_action=False, prev_reward=False),
             "memoryless with the past": ACNetwork(memoryless=True, prev_action=True,
                                                   prev_reward=True),
-            "reward sign": ACNetwork(prev_reward=True, reward_sign=True)}
+            "reward sign": ACNetwork(prev_reward=True, reward_sign=True),
+            "reward sign about the mean": ACNetwork(prev_reward=True, reward_sign=True,
+                                                    reward_centered=True)}
 
 
 class Stream:
@@ -181,7 +183,8 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
     assert (kind_i, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear", "lru"].index(kind),
                                                          1, d, n, 1, 30)
     assert shape == [m, k, int(net.shared), int(net.prev_action),
-                     2 if net.reward_sign else int(net.prev_reward),  # 2: the reward's sign
+                     # 2: the reward's sign, 3: its sign about the mean
+                     (3 if net.reward_centered else 2) if net.reward_sign else int(net.prev_reward),
                      int(net.memoryless), ["discrete", "continuous"].index(action_kind), A]
     assert payload == len(data) - HEADER - 4
     fixed = struct.unpack_from("<4I5Q", data, HEADER)
@@ -195,7 +198,7 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
     stats = ac.prev_reward_statistics
     assert reward_count == stats["count"] == (30 if net.prev_reward else 0)
     assert (reward_mean, reward_m2) == (stats["mean"], stats["m2"])
-    assert (reward_mean != 0) == (net.prev_reward and not net.reward_sign)
+    assert (reward_mean != 0) == (net.prev_reward and (net.reward_centered or not net.reward_sign))
     if backend == "c":
         size = ac._impl.core.ffi.new("size_t *")
         assert ac._impl.lib.rtu_ac_checkpoint_size(ac._impl.ac, size) == 0
@@ -606,6 +609,8 @@ def test_mismatched_learners_are_refused(backend, dtype):
              (dict(network=NETWORKS["shared"]), "shared"),
              (dict(network=replace(NETWORKS["full"], prev_reward=False)), "prev_reward"),
              (dict(network=replace(NETWORKS["full"], reward_sign=True)), "reward_sign"),
+             (dict(network=replace(NETWORKS["full"], reward_sign=True, reward_centered=True)),
+              "reward_sign"),
              (dict(network=replace(NETWORKS["full"], memoryless=True, prev_action=False,
                                    prev_reward=False)), "prev_action")]
     for kw, fragment in cases:
@@ -632,8 +637,9 @@ def test_mismatched_learners_are_refused(backend, dtype):
 @pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
 def test_reward_sign_checkpoints_hold_no_reward_statistics_and_no_other_mode(backend, dtype):
     """A checkpoint of a reward_sign learner whose previous-reward mean or m2 is not zero (a
-    learner of that mode never has them), or whose header's prev_reward is 3 (no such mode), is
-    refused, the learner untouched."""
+    learner of that mode never has them), or whose header's prev_reward is 4 (no such mode), is
+    refused, the learner untouched; one of the sign about the mean (3) does not go into a
+    reward_sign learner, nor one of the plain sign into a reward_centered one."""
     target = trained(30, backend=backend, dtype=dtype, network=NETWORKS["reward sign"])
     before, data = snapshot(target), target.checkpoint_bytes()
     for field in ("reward_mean", "reward_m2"):
@@ -641,12 +647,44 @@ def test_reward_sign_checkpoints_hold_no_reward_statistics_and_no_other_mode(bac
         with pytest.raises(ValueError, match="reward_mean or reward_m2 not zero with the reward's"):
             target.load_bytes(bad, "m.ckpt")
         assert snapshot(target) == before
-    three = bytearray(data)
-    struct.pack_into("<I", three, 72, 3)
-    struct.pack_into("<I", three, len(three) - 4, zlib.crc32(bytes(three[:-4])))
-    with pytest.raises(ValueError, match="prev_reward=3"):
-        target.load_bytes(bytes(three), "m.ckpt")
+    four = bytearray(data)
+    struct.pack_into("<I", four, 72, 4)
+    struct.pack_into("<I", four, len(four) - 4, zlib.crc32(bytes(four[:-4])))
+    with pytest.raises(ValueError, match="prev_reward=4"):
+        target.load_bytes(bytes(four), "m.ckpt")
     assert snapshot(target) == before
+    centered = trained(30, backend=backend, dtype=dtype,
+                       network=NETWORKS["reward sign about the mean"])
+    with pytest.raises(ValueError, match="its reward_centered is True, the learner's is False"):
+        target.load_bytes(centered.checkpoint_bytes(), "m.ckpt")
+    assert snapshot(target) == before
+    with pytest.raises(ValueError, match="its reward_centered is False, the learner's is True"):
+        centered.load_bytes(data, "m.ckpt")
+
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
+def test_centered_reward_sign_checkpoints_keep_the_reward_statistics(backend, dtype):
+    """The sign about the mean keeps the rewards' mean and m2 whatever normalize_obs: a
+    checkpoint with them loads into a learner with normalize_obs off (and resumes it exactly),
+    where the normalised reward's statistics would be refused."""
+    net = NETWORKS["reward sign about the mean"]
+    source = trained(30, backend=backend, dtype=dtype, network=net, normalize_obs=False)
+    stats = source.prev_reward_statistics
+    assert stats["count"] == 30 and stats["mean"] != 0  # (the stream's rewards are all 1)
+    data = ck.encode_ac(replace(ck.decode_ac(source.checkpoint_bytes()), reward_m2=0.5))
+    source.load_bytes(data, "m.ckpt")
+    assert source.prev_reward_statistics == dict(stats, m2=0.5)
+    target = trained(5, backend=backend, dtype=dtype, network=net, normalize_obs=False)
+    target.load_bytes(data, "m.ckpt")
+    assert target.prev_reward_statistics == dict(stats, m2=0.5)
+    assert target.checkpoint_bytes() == source.checkpoint_bytes() == data
+    plain = trained(5, backend=backend, dtype=dtype, network=NETWORKS["full"],
+                    normalize_obs=False)
+    before = snapshot(plain)
+    bad = ck.encode_ac(replace(ck.decode_ac(plain.checkpoint_bytes()), reward_mean=0.5))
+    with pytest.raises(ValueError, match="reward normalised and normalize_obs off"):
+        plain.load_bytes(bad, "m.ckpt")
+    assert snapshot(plain) == before
 
 
 @pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)

@@ -160,26 +160,33 @@ def test_model_previous_reward_input_is_the_learners(dtype):
     assert abs(x[-1]) > 0.5  # rewards of +-1/51 give an input of about 1
 
 
+@pytest.mark.parametrize("centered", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_model_reward_sign_input_is_the_learners(dtype):
+def test_model_reward_sign_input_is_the_learners(dtype, centered):
     """With reward_sign, the learner's previous-reward input after learn(r, ..) is sign(r), -1, 0
-    or 1, and a model exported from it writes the same into its state on feed(action, r), in C
-    and in numpy, for rewards of either sign and zero."""
+    or 1 (with reward_centered, the sign of r less the mean of the rewards so far), and a model
+    exported from it then (its reward_mean the learner's mean) writes the same into its state on
+    feed(action, r), in C and in numpy, for rewards of either sign and zero."""
     ac = ActorCritic(3, 5, 2, kind="nonlinear", seed=1, dtype=dtype, n_embed=4, n_head=3,
-                     prev_action=True, prev_reward=True, reward_sign=True)
-    model = InferenceModel.from_learner(ac)
-    assert model.reward_sign and model.prev_reward
-    c_model = CModel(model, dtype)
+                     prev_action=True, prev_reward=True, reward_sign=True,
+                     reward_centered=centered)
     rng = np.random.default_rng(3)
     obs = rng.normal(size=3)
-    for t, reward in enumerate([0.0, -2.5, 0.02, 0.0, 7.0, -1e-3]):
+    rewards = [0.0, -2.5, 0.02, 0.0, 7.0, -1e-3]
+    for t, reward in enumerate(rewards):
         action = ac.act(obs)
         obs = rng.normal(size=3)
         ac.learn(reward, obs, False, False)
+        model = InferenceModel.from_learner(ac)
+        assert model.reward_sign and model.prev_reward and model.reward_centered == centered
+        mean = ac.prev_reward_statistics["mean"]  # Welford's, so about np.mean(rewards[:t + 1])
+        assert model.reward_mean == (float(np.dtype(dtype).type(mean)) if centered else 0)
+        c_model = CModel(model, dtype)
         impl = ac._impl
         x = np.array(impl.core.view(impl.ac.x, ac.n_x))
         c_model.feed(action, reward)
-        assert x[-1] == c_model.state[-1] == model.encode(action, reward)[-1] == np.sign(reward), t
+        want = np.sign(reward - np.mean(rewards[:t + 1])) if centered else np.sign(reward)
+        assert x[-1] == c_model.state[-1] == model.encode(action, reward)[-1] == want, t
 
 
 C_PROGRAM = """
@@ -254,7 +261,8 @@ def run_header_program(tmp_path, header_path, X, defines=(), compiler="gcc", fir
 LEARNERS = {"td-linear": ("td", "linear", None), "td-nonlinear": ("td", "nonlinear", None),
             "td-lru": ("td", "lru", None), "ac-discrete": ("ac", "nonlinear", "discrete"),
             "ac-continuous": ("ac", "nonlinear", "continuous"),
-            "ac-lru": ("ac", "lru", "continuous"), "ac-reward-sign": ("ac", "linear", "discrete")}
+            "ac-lru": ("ac", "lru", "continuous"), "ac-reward-sign": ("ac", "linear", "discrete"),
+            "ac-reward-centered": ("ac", "linear", "discrete")}
 
 
 def trained(tmp_path, learner, dtype=np.float64):
@@ -262,7 +270,8 @@ def trained(tmp_path, learner, dtype=np.float64):
     what, kind, action_kind = LEARNERS[learner]
     return (trained_td(tmp_path, kind, "tanh", dtype=dtype) if what == "td"
             else trained_ac(tmp_path, kind, action_kind, dtype=dtype,
-                            reward_sign=learner == "ac-reward-sign"))
+                            reward_sign=learner in ("ac-reward-sign", "ac-reward-centered"),
+                            reward_centered=learner == "ac-reward-centered"))
 
 
 @pytest.mark.parametrize("learner", list(LEARNERS))

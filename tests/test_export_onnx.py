@@ -122,6 +122,7 @@ NETWORKS = {"shared": {"shared": True}, "no layers": {"n_embed": 0, "n_head": 0}
             "memoryless": {"memoryless": True, "prev_action": False, "prev_reward": False},
             "memoryless with the extras": {"memoryless": True},
             "the reward's sign": {"reward_sign": True},
+            "the reward's sign about the mean": {"reward_sign": True, "reward_centered": True},
             "shared memoryless without layers": {"shared": True, "memoryless": True,
                                                  "prev_action": False, "prev_reward": False,
                                                  "n_embed": 0, "n_head": 0}}
@@ -136,7 +137,10 @@ def test_every_network_shape_reproduces_the_c_core(tmp_path, network, learner):
                            **{"n_embed": 8, "n_head": 5, **NETWORKS[network]})
     model = InferenceModel.from_checkpoint(path)
     sign = NETWORKS[network].get("reward_sign", False)
-    assert model.reward_sign == sign
+    centered = NETWORKS[network].get("reward_centered", False)
+    assert model.reward_sign == sign and model.reward_centered == centered
+    if sign:  # the mean of the rewards with the sign about it only (normalize_obs is on)
+        assert (model.reward_mean != 0) == centered
     for sequence in (False, True):
         proto = ox.to_onnx(model, sequence=sequence)
         onnx.checker.check_model(proto, full_check=True)
@@ -145,7 +149,9 @@ def test_every_network_shape_reproduces_the_c_core(tmp_path, network, learner):
             n.op_type for node in proto.graph.node for a in node.attribute if a.g
             for n in a.g.node}
         assert ("Sign" in ops) == sign
-        assert ox.from_onnx(proto).reward_sign == sign
+        back = ox.from_onnx(proto)
+        assert (back.reward_sign, back.reward_centered) == (sign, centered)
+        assert back.reward_mean == np.float32(model.reward_mean)
     back = ox.from_onnx(ox.to_onnx(model))
     assert_close_to_c(ox.to_onnx(model), back, steps=100)
 

@@ -65,8 +65,10 @@ static rtu_model model_of(const rtu_ac *ac)
  * statistics a frozen model does not follow), acting and learning on the synthetic stream; the
  * model steps on the same observations, fed the learner's actions and rewards. After every act,
  * the model's outputs are the learner's (actor's outputs, std after the bound, then v(s)) and its
- * extras are the learner's x: bit for bit. */
-static void model_follows(int c, int reward_sign)
+ * extras are the learner's x: bit for bit. reward_input: RTU_REWARD_SIGN or
+ * RTU_REWARD_CENTERED_SIGN in place of the case's prev_reward (the model then takes the learner's
+ * reward mean after each learn, as an export then would), or 0 to keep it. */
+static void model_follows(int c, int reward_input)
 {
     rtu_ac ac;
     rtu_ac_shape shape = fix_ac_shape(c);
@@ -77,12 +79,12 @@ static void model_follows(int c, int reward_sign)
     rtu_real want[MODEL_MAX_OUT];
     size_t A, o_pi, n_out, i, n_extra;
     unsigned t;
-    double worst = 0;
+    double worst = 0, sum = 0, d;
     rtu_status status;
     cfg.normalize_obs = 0;
     cfg.scale_reward = 0;
-    if (reward_sign) {
-        shape.prev_reward = RTU_REWARD_SIGN;
+    if (reward_input) {
+        shape.prev_reward = reward_input;
     }
     status = rtu_ac_init(&ac, &shape, &cfg, golden_ac_cases[c].seed, ac_buf, sizeof ac_buf);
     CHECK_STATUS(status, RTU_OK);
@@ -128,6 +130,7 @@ static void model_follows(int c, int reward_sign)
             worst = d > worst ? d : worst;
         }
         r = (rtu_real)(0.5 * env.obs[0] - 0.25);
+        sum += (double)r;
         fix_env_advance(&env, 1u);
         for (i = 0; i < GOLDEN_AC_N_IN; ++i) {
             next[i] = (rtu_real)env.obs[i];
@@ -140,12 +143,18 @@ static void model_follows(int c, int reward_sign)
         if (end) {
             rtu_model_reset(&m, state);
         } else {
+            if (reward_input == RTU_REWARD_CENTERED_SIGN) {
+                m.reward_mean = ac.reward_mean;
+            }
             CHECK_STATUS(rtu_model_feed(&m, state, action, r), RTU_OK);
-            if (reward_sign) { /* the reward's sign, as the learner's x holds it */
-                rtu_real want_r = r > 0 ? (rtu_real)1 : (r < 0 ? (rtu_real)-1 : (rtu_real)0);
+            /* the reward's sign (about the mean of the rewards so far, r among them, summed here
+             * in double), as the learner's x holds it; a difference within rounding is skipped */
+            d = reward_input == RTU_REWARD_SIGN ? (double)r : (double)r - sum / (t + 1.0);
+            if (reward_input && fabs(d) > 1e-5) {
+                rtu_real want_r = d > 0 ? (rtu_real)1 : (rtu_real)-1;
                 CHECK(ac.x[shape.n_obs + n_extra - 1u] == want_r &&
                           state[m.n_trunks * 2u * m.n_hidden + n_extra - 1u] == want_r,
-                      "step %u: the reward input is not sign(%g)", t, (double)r);
+                      "step %u: the reward input is not the sign of %g", t, d);
             }
         }
     }
@@ -166,7 +175,14 @@ void test_model_is_the_learners_forward(int c)
  * model's extras hold sign(r) after each learn and feed. */
 void test_model_reward_sign(int c)
 {
-    model_follows(c, 1);
+    model_follows(c, RTU_REWARD_SIGN);
+}
+
+/* The same with its sign about the rewards' running mean (RTU_REWARD_CENTERED_SIGN), which the
+ * learner keeps though normalize_obs is off: sign(r - mean) in x and in the model's extras. */
+void test_model_reward_centered_sign(int c)
+{
+    model_follows(c, RTU_REWARD_CENTERED_SIGN);
 }
 
 /* rtu_model_run is rtu_model_step and rtu_model_feed in turn; the size macros are the size

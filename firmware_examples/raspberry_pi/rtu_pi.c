@@ -111,6 +111,7 @@ typedef struct {
     size_t n_embed, n_head; /* a fresh learner's input layer and head units (0: none) */
     int shared, prev_action, prev_reward; /* a fresh learner's network */
     int reward_sign;        /* with prev_reward: the previous reward's sign as input */
+    int reward_centered;    /* with reward_sign: its sign about the rewards' running mean */
     size_t n_in;            /* line protocol: observation entries (0: from the checkpoint) */
     size_t n_actions;       /* line protocol */
     rtu_action_kind action_kind;
@@ -146,6 +147,9 @@ static void usage(FILE *f)
             "  --reward-sign (or --no-reward-sign)\n"
             "                          with --prev-reward: the reward's sign (-1, 0, 1) in\n"
             "                          place of the normalised reward (default %s)\n"
+            "  --reward-centered (or --no-reward-centered)\n"
+            "                          with --reward-sign: the sign of the reward less the\n"
+            "                          rewards' running mean (default %s)\n"
             "  --n-in N --n-actions N --continuous\n"
             "                          line protocol: observation size, actions (discrete\n"
             "                          unless --continuous; default 2 and 2 discrete)\n"
@@ -163,7 +167,8 @@ static void usage(FILE *f)
             "  --quiet                 no line per episode\n",
             (unsigned)RTU_AC_DEFAULT_N_EMBED, (unsigned)RTU_AC_DEFAULT_N_HEAD,
             RTU_AC_DEFAULT_PREV_ACTION ? "in" : "out", RTU_AC_DEFAULT_PREV_REWARD ? "in" : "out",
-            RTU_AC_DEFAULT_REWARD_SIGN ? "on" : "off");
+            RTU_AC_DEFAULT_REWARD_SIGN ? "on" : "off",
+            RTU_AC_DEFAULT_REWARD_CENTERED ? "on" : "off");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -199,6 +204,7 @@ static int parse_options(int argc, char **argv, options *o)
     o->prev_action = RTU_AC_DEFAULT_PREV_ACTION;
     o->prev_reward = RTU_AC_DEFAULT_PREV_REWARD;
     o->reward_sign = RTU_AC_DEFAULT_REWARD_SIGN;
+    o->reward_centered = RTU_AC_DEFAULT_REWARD_CENTERED;
     o->n_in = 0;
     o->n_actions = 0;
     o->action_kind = RTU_ACTIONS_DISCRETE;
@@ -239,6 +245,10 @@ static int parse_options(int argc, char **argv, options *o)
             takes = 0;
         } else if (strcmp(a, "--reward-sign") == 0 || strcmp(a, "--no-reward-sign") == 0) {
             o->reward_sign = a[2] != 'n';
+            takes = 0;
+        } else if (strcmp(a, "--reward-centered") == 0 ||
+                   strcmp(a, "--no-reward-centered") == 0) {
+            o->reward_centered = a[2] != 'n';
             takes = 0;
         } else if (val == NULL) {
             fprintf(stderr, "rtu_pi: %s needs a value (or is unknown)\n", a);
@@ -314,6 +324,11 @@ static int parse_options(int argc, char **argv, options *o)
     if (o->reward_sign && !o->prev_reward) {
         fprintf(stderr, "rtu_pi: --reward-sign needs --prev-reward (it says how the previous "
                         "reward enters the input)\n");
+        return 0;
+    }
+    if (o->reward_centered && !o->reward_sign) {
+        fprintf(stderr, "rtu_pi: --reward-centered needs --reward-sign (it says about what the "
+                        "reward's sign is taken)\n");
         return 0;
     }
 #ifndef FW_MODEL_HEADER
@@ -506,9 +521,10 @@ static int setup_learner(run *r)
                               .n_obs = o->n_in ? o->n_in : 2, .n_hidden = o->n_hidden,
                               .n_embed = o->n_embed, .n_head = o->n_head, .shared = o->shared,
                               .prev_action = o->prev_action,
-                              .prev_reward = !o->prev_reward ? 0
-                                             : o->reward_sign ? RTU_REWARD_SIGN
-                                                              : RTU_REWARD_NORMALIZED,
+                              .prev_reward = !o->prev_reward     ? 0
+                                             : o->reward_centered ? RTU_REWARD_CENTERED_SIGN
+                                             : o->reward_sign     ? RTU_REWARD_SIGN
+                                                                  : RTU_REWARD_NORMALIZED,
                               .action_kind = o->action_kind,
                               .n_actions = o->n_actions ? o->n_actions : 2};
         rtu_ac_config cfg = rtu_ac_default_config();
@@ -561,7 +577,9 @@ static int setup_learner(run *r)
             r->ac.shape.shared ? "one trunk" : "separate actor and critic",
             (unsigned long)r->ac.shape.n_embed, (unsigned long)r->ac.shape.n_head,
             r->ac.shape.prev_action ? ", previous action in" : "",
-            r->ac.shape.prev_reward == RTU_REWARD_SIGN ? ", previous reward's sign in"
+            r->ac.shape.prev_reward == RTU_REWARD_CENTERED_SIGN
+                ? ", previous reward's sign about the mean in"
+            : r->ac.shape.prev_reward == RTU_REWARD_SIGN ? ", previous reward's sign in"
             : r->ac.shape.prev_reward                  ? ", previous reward in"
                                                        : "",
             (unsigned long)r->learner_bytes);

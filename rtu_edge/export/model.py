@@ -12,7 +12,8 @@ actor's std bounds.
 One step (rtu_model.h), per network (critic and actor; one trunk with two heads when shared):
 
     x   = [(obs - obs_mean) * obs_inv_std; prev action; (prev reward - reward_mean) * reward_scale
-           (or sign(prev reward) with reward_sign)]
+           (or sign(prev reward) with reward_sign; sign(prev reward - reward_mean) with
+           reward_centered too)]
     e   = lrelu(LN(W_in x + b_in))                   (n_embed > 0; else e = x)
     a   = g * c - phi * d + eta * (W_c e);   b = g * d + phi * c + eta * (W_d e)
     linear:    (c, d) = (a, b),        h = [f(a); f(b)]
@@ -24,7 +25,7 @@ One step (rtu_model.h), per network (critic and actor; one trunk with two heads 
 Outputs: TD(lambda) ``[prediction]``; actor-critic ``[logit_0.., value]`` (discrete) or
 ``[mean_0.., std_0.., value]`` (continuous, std = min(std_min + softplus(pre), std_max)). The
 state is [c; d] of each trunk, then the extras of x (the previous action, one-hot if discrete,
-and the normalised previous reward, or its sign): zero at every episode start; ``feed`` sets the
+and the normalised previous reward, or its sign, or its sign about the mean): zero at every episode start; ``feed`` sets the
 extras after an action, as the learner's learn does.
 """
 
@@ -40,6 +41,7 @@ from .. import checkpoint
 from .._ccore import CCore
 from ..cell import NUMPY_INTS, RTUCell, real_array, real_scalar
 from ..reference.ac import NORM_EPS, softplus
+from ..reference.config import ACNetwork
 from ..reference.cell import (ACTIVATIONS, KINDS, MAX_BATCH, cell_layout, join, lru_readout,
                               split)
 from ..reference.net import dense_forward, ln_lrelu
@@ -92,7 +94,9 @@ class InferenceModel:
     reward fed back enters x as (reward - reward_mean) * reward_scale (prev_reward: the learner's
     running mean of the rewards and 1 / sqrt(var + 1e-8) at export, as it normalises that input;
     0 and 1 with normalize_obs off or without prev_reward), or as its sign with reward_sign
-    (the learner's network.reward_sign); std_min, std_max bound a
+    (the learner's network.reward_sign), or as sign(reward - reward_mean) with reward_centered
+    too (the learner's mean at export, whatever normalize_obs; reward_scale 1); std_min,
+    std_max bound a
     continuous actor's std (else 0). ``output_names`` name the outputs.
     Arrays have the checkpoint's precision (``dtype``).
     """
@@ -121,6 +125,7 @@ class InferenceModel:
     steps: int
     config: dict
     reward_sign: bool = False
+    reward_centered: bool = False
 
     @property
     def dtype(self) -> np.dtype:
@@ -138,6 +143,13 @@ class InferenceModel:
     def n_extra(self) -> int:
         """The extras of x: the previous action (n_actions) and reward (1), as configured."""
         return (self.n_actions if self.prev_action else 0) + (1 if self.prev_reward else 0)
+
+    @property
+    def reward_input(self) -> int:
+        """rtu_reward_input (rtu_model's prev_reward): 0 none, 1 normalised, 2 sign, 3 the sign
+        about reward_mean."""
+        return ACNetwork(prev_reward=self.prev_reward, reward_sign=self.reward_sign,
+                         reward_centered=self.reward_centered).reward_input
 
     @property
     def n_x(self) -> int:
@@ -218,12 +230,13 @@ class InferenceModel:
         if learner.config.normalize_obs:
             stats = learner.observation_statistics
             obs_mean, obs_inv_std = stats["mean"], _inv_std(stats["m2"], stats["count"], dt)
-        reward_mean, reward_scale = 0.0, 1.0  # the raw reward (normalize_obs off)
-        if learner.config.normalize_obs and net.prev_reward and not net.reward_sign:
-            stats = learner.prev_reward_statistics
-            m2, count = stats["m2"], stats["count"]
+        reward_mean, reward_scale = 0.0, 1.0  # the raw reward (normalize_obs off), its sign
+        stats = learner.prev_reward_statistics
+        if net.reward_input == 3 or (net.reward_input == 1 and learner.config.normalize_obs):
             reward_mean = float(dt.type(stats["mean"]))
-            reward_scale = float(_inv_std(np.array([m2], dtype=dt), count, dt)[0])
+        if net.reward_input == 1 and learner.config.normalize_obs:
+            reward_scale = float(_inv_std(np.array([stats["m2"]], dtype=dt), stats["count"],
+                                          dt)[0])
         if learner.action_kind == "discrete":
             names = tuple(f"logit_{i}" for i in range(A))
         else:
@@ -235,7 +248,7 @@ class InferenceModel:
                    reward_scale,
                    float(cfg.std_min) if continuous else 0.0,
                    float(cfg.std_max) if continuous else 0.0, names + ("value",), learner.steps,
-                   config, net.reward_sign)
+                   config, net.reward_sign, net.reward_centered)
 
     # -- the step in numpy ---------------------------------------------------------------------
 
@@ -248,10 +261,12 @@ class InferenceModel:
                 extras.append(np.eye(self.n_actions)[int(np.asarray(action).reshape(-1)[0])])
             else:
                 extras.append(np.asarray(action, dtype=np.float64).reshape(-1))
-        if self.prev_reward and self.reward_sign:
+        real = np.dtype(self.dtype).type  # in the model's precision, as rtu_model_feed
+        if self.reward_input == 2:
             extras.append([np.sign(float(reward))])
-        elif self.prev_reward:
-            real = np.dtype(self.dtype).type  # in the model's precision, as rtu_model_feed
+        elif self.reward_input == 3:
+            extras.append([np.sign(real(reward) - real(self.reward_mean))])
+        elif self.reward_input == 1:
             extras.append([(real(reward) - real(self.reward_mean)) * real(self.reward_scale)])
         return (np.concatenate(extras) if extras else np.zeros(0)).astype(self.dtype)
 
@@ -365,9 +380,7 @@ class _CModelStruct:
         m.n_obs, m.n_hidden, m.n_embed, m.n_head = (model.n_in, model.n_hidden, model.n_embed,
                                                     model.n_head)
         m.n_trunks = model.n_trunks
-        m.prev_action, m.prev_reward = int(model.prev_action), int(model.prev_reward)
-        if model.prev_reward and model.reward_sign:
-            m.prev_reward = lib.RTU_REWARD_SIGN
+        m.prev_action, m.prev_reward = int(model.prev_action), model.reward_input
         m.memoryless = int(model.memoryless)
         m.action_kind = 1 if model.action_kind == "continuous" else 0
         m.n_actions = model.n_actions

@@ -4,7 +4,8 @@
 network (the critic's and the actor's, or one trunk with two heads when shared)
 
     x   = [(obs - obs_mean) * obs_inv_std; prev_action; (prev_reward - reward_mean) * reward_scale
-           (or Sign(prev_reward) with reward_sign)]
+           (or Sign(prev_reward) with reward_sign; Sign(prev_reward - reward_mean) with
+           reward_centered)]
     e   = lrelu(LN(x W_in^T + b_in))               (n_embed > 0; else e = x)
     u   = eta * (e [W_c; W_d]^T)
     pre = [g c - phi d; g d + phi c] + u           (memoryless: pre = u)
@@ -30,7 +31,8 @@ per trunk, one trunk for TD(lambda) and a shared actor-critic, two otherwise):
                              outputs: one-hot (discrete) or the action vector (continuous)
     prev_reward [batch, 1]   (prev_reward models) the reward that action brought, raw (the
                              graph normalises it as the learner did: (r - reward_mean) *
-                             reward_scale; or takes its sign, Sign(r), with reward_sign)
+                             reward_scale; or takes its sign, Sign(r), with reward_sign, or
+                             Sign(r - reward_mean) with reward_centered)
     state [batch, S]
     TD(lambda):       prediction [batch, 1]
     actor-critic:     logits [batch, A] (discrete), or mean [batch, A] and std [batch, A]
@@ -38,7 +40,8 @@ per trunk, one trunk for TD(lambda) and a shared actor-critic, two otherwise):
     state_out [batch, S]
 The state and the previous action are zeros at every episode start, and so is the normalised
 previous reward: feed prev_reward = reward_mean there (the metadata's "prev_reward_at_start", the
-float32 value that normalises to exactly 0, or 0 with reward_sign; the learner's extras are zero
+float32 value that normalises to exactly 0 (whose sign is 0 with reward_centered), or 0 with
+reward_sign; the learner's extras are zero
 at an episode's first step). Feed state_out back as the next step's state. The metadata lists the inputs ("inputs") and outputs ("outputs").
 
 The sequence variant (``sequence=True``) runs the same step under one Scan over a whole episode,
@@ -193,8 +196,9 @@ def _arrays(model: InferenceModel) -> dict:
         arrays[names["w_2"]], arrays[names["b_2"]] = h.out.w.T, h.out.b
     if model.obs_mean is not None:
         arrays["obs_mean"], arrays["obs_inv_std"] = model.obs_mean, model.obs_inv_std
-    if model.prev_reward and not model.reward_sign:
+    if model.reward_input in (1, 3):
         arrays["reward_mean"] = np.array(model.reward_mean)
+    if model.reward_input == 1:
         arrays["reward_scale"] = np.array(model.reward_scale)
     if model.action_kind == "continuous":
         arrays["std_min"], arrays["std_max"] = np.array(model.std_min), np.array(model.std_max)
@@ -222,9 +226,11 @@ def _step_nodes(model: InferenceModel, g: _Nodes, inputs: list, state: str, outp
         x = g.op("Mul", [g.op("Sub", [x, "obs_mean"]), "obs_inv_std"])
     if model.n_extra:
         parts = [x] + ([feeds["prev_action"]] if model.prev_action else [])
-        if model.prev_reward and model.reward_sign:
+        if model.reward_input == 2:
             parts.append(g.op("Sign", [feeds["prev_reward"]]))
-        elif model.prev_reward:
+        elif model.reward_input == 3:
+            parts.append(g.op("Sign", [g.op("Sub", [feeds["prev_reward"], "reward_mean"])]))
+        elif model.reward_input == 1:
             parts.append(g.op("Mul", [g.op("Sub", [feeds["prev_reward"], "reward_mean"]),
                                       "reward_scale"]))
         x = g.op("Concat", parts, axis=1)
@@ -290,6 +296,7 @@ def _metadata(model: InferenceModel, sequence: bool) -> dict:
         "prev_action": str(int(model.prev_action)),
         "prev_reward": str(int(model.prev_reward)),
         "reward_sign": str(int(model.reward_sign)),
+        "reward_centered": str(int(model.reward_centered)),
         "memoryless": str(int(model.memoryless)),
         "n_out": str(model.n_out),
         "action_kind": model.action_kind or "none",
@@ -303,14 +310,16 @@ def _metadata(model: InferenceModel, sequence: bool) -> dict:
                               if model.obs_mean is not None else "none"),
         "prev_reward_normalization": (
             "its sign, Sign(prev_reward); feed prev_reward_at_start at an episode's first step"
-            if model.prev_reward and model.reward_sign else
+            if model.reward_input == 2 else
+            "its sign about the mean, Sign(prev_reward - reward_mean); feed prev_reward_at_start "
+            "at an episode's first step" if model.reward_input == 3 else
             "folded in: (prev_reward - reward_mean) * reward_scale; feed prev_reward_at_start "
             "at an episode's first step" if model.prev_reward else "none"),
         "checkpoint_dtype": np.dtype(model.dtype).name,
         "config": json.dumps(model.config, sort_keys=True),
     }
     if model.prev_reward:  # enters as 0 in float32, as the learner's extras at a start
-        meta["prev_reward_at_start"] = repr(0.0 if model.reward_sign
+        meta["prev_reward_at_start"] = repr(0.0 if model.reward_input == 2
                                             else float(np.float32(model.reward_mean)))
     if sequence:
         meta["layout"] = ("time-major: obs [time, batch, n_in] (and prev_action, prev_reward "
@@ -489,7 +498,8 @@ def from_onnx(source, where: Optional[str] = None) -> InferenceModel:
             float(arrays["std_min"]) if "std_min" in arrays else 0.0,
             float(arrays["std_max"]) if "std_max" in arrays else 0.0,
             tuple(json.loads(meta["head_rows"])), int(meta["training_steps"]),
-            json.loads(meta.get("config", "{}")), meta.get("reward_sign") == "1")
+            json.loads(meta.get("config", "{}")), meta.get("reward_sign") == "1",
+            meta.get("reward_centered") == "1")
         n_e = m if m else model.n_x
         shapes_ok = (all(t.w_c.shape == (n, n_e) and t.g.shape == (n,) for t in trunks)
                      and all(h.out.w.shape[0] == w and h.out.b.shape == (w,) for h, w in

@@ -7,7 +7,7 @@ The network. The critic and the actor are separate networks by default (network.
 shared, they share the trunk (input layer and RTU) and keep heads of their own. Each:
 
     x_t = [normalised obs_t; prev action (one-hot if discrete); prev reward r_{t-1} normalised,
-           or its sign with network.reward_sign]
+           or its sign with network.reward_sign, sign(r - mean) with reward_centered]
           (n_x reals; the extras are zero at an episode's first step)
     e_t = lrelu(LN(W_in x_t + b_in))     m = n_embed units (m = 0: no input layer, e_t = x_t)
     h_t = RTU(e_t)                       2n features (cell.py)
@@ -20,7 +20,9 @@ The previous reward is normalised as an observation entry, by running statistics
 rewards): (r - mean) / sqrt(var + eps), the reward added first; the raw r with normalize_obs off
 (the statistics then stay zero, the count counts). It is not the TD error's scaled reward r~.
 With network.reward_sign it is sign(r), -1, 0 or 1 (the statistics stay zero, the count counts):
-bounded, and a rare reward no larger an input than a common one.
+bounded, and a rare reward no larger an input than a common one. With reward_centered too it is
+sign(r - mean), the reward added to the statistics first, whatever normalize_obs: whether r is
+above or below the rewards so far, so a task whose rewards are all costs still tells good from bad.
 
 LN is parameter-free (net.py); std = min(std_min + softplus(pre), std_max). Dense layers start
 sparse (config.sparsity), the RTU as Cell.init_params. network.memoryless is the baseline without
@@ -315,13 +317,19 @@ class AC:
 
     def reward_input(self, reward: float) -> float:
         """reward_input of rtu_ac.c: the previous-reward input of reward: with
-        network.reward_sign its sign; else normalised as an observation entry by the reward
+        network.reward_sign its sign, and with reward_centered the sign of reward - mean, the
+        reward statistics' mean after adding it to them (whatever normalize_obs); else normalised as an observation entry by the reward
         statistics after adding it to them, (reward - mean) / sqrt(var + eps), or the raw reward
         with normalize_obs off (the statistics untouched). The count counts either way. Not yet
         clamped."""
         x = reward
-        if self.network.reward_sign:
+        if self.network.reward_input == 2:  # its sign
             x = 1.0 if reward > 0 else (-1.0 if reward < 0 else 0.0)
+        elif self.network.reward_input == 3:  # the sign of it less the rewards' mean
+            value = np.array([reward])
+            welford(value, self.reward_count, self.reward_mean, self.reward_m2)
+            centered = float((value - self.reward_mean)[0])
+            x = 1.0 if centered > 0 else (-1.0 if centered < 0 else 0.0)
         elif self.config.normalize_obs:
             value = np.array([reward])
             var = welford(value, self.reward_count, self.reward_mean, self.reward_m2)
