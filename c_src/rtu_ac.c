@@ -289,10 +289,10 @@ void rtu_ac_normalized_obs(const rtu_ac *ac, const rtu_real *obs, rtu_real *into
 }
 
 /* The previous-reward input of reward (within RTU_INPUT_LIMIT): RTU_REWARD_SIGN, its sign;
- * RTU_REWARD_CENTERED_SIGN, the sign of reward - mean, the reward statistics' mean after adding
- * it to them; RTU_REWARD_NORMALIZED, normalised as an observation entry by those statistics after
- * adding it, (reward - mean) / sqrt(var + eps), or the raw reward when normalize_obs is off (its
- * statistics untouched). The count counts either way. Not yet clamped: the learner's extras are
+ * RTU_REWARD_CENTERED_SIGN, its sign less the mean of the signs, the statistics' mean after adding
+ * the sign to them; RTU_REWARD_NORMALIZED, normalised as an observation entry by the statistics
+ * after adding the reward to them, (reward - mean) / sqrt(var + eps), or the raw reward when
+ * normalize_obs is off (its statistics untouched). The count counts either way. Not yet clamped: the learner's extras are
  * clamped to RTU_INPUT_LIMIT where they are written. */
 static rtu_real reward_input(rtu_ac *ac, rtu_real reward)
 {
@@ -300,8 +300,9 @@ static rtu_real reward_input(rtu_ac *ac, rtu_real reward)
     if (ac->shape.prev_reward == RTU_REWARD_SIGN) {
         x = rtu_sign(reward);
     } else if (ac->shape.prev_reward == RTU_REWARD_CENTERED_SIGN) {
-        (void)welford(reward, ac->reward_count, &ac->reward_mean, &ac->reward_m2);
-        x = rtu_sign(reward - ac->reward_mean);
+        x = rtu_sign(reward);
+        (void)welford(x, ac->reward_count, &ac->reward_mean, &ac->reward_m2);
+        x -= ac->reward_mean;
     } else if (ac->config.normalize_obs) {
         var = welford(reward, ac->reward_count, &ac->reward_mean, &ac->reward_m2);
         x = (reward - ac->reward_mean) / RTU_SQRT(var + RTU_NORM_EPS);
@@ -675,7 +676,7 @@ static rtu_status learn_run(rtu_ac *ac, rtu_real reward, const rtu_real *next_ob
                         reward;
         r = reward / rtu_ac_return_scale(ac, ac->ret_trace);
     }
-    /* x_{t+1} = [normalised s_{t+1}; a_t; normalised r or sign(r)] */
+    /* x_{t+1} = [normalised s_{t+1}; a_t; normalised r, sign(r) or sign(r) - mean] */
     rtu_ac_normalize_obs(ac, next_obs, ac->x_next);
     rtu_ac_write_extras(ac, reward, ac->x_next);
     /* delta = r~ + gamma (1 - terminated) v(s_{t+1}) - v(s_t), v(s_{t+1}) by a peek at theta_t */

@@ -6,7 +6,7 @@
  * The network. The critic and the actor are separate networks by default (shape.shared = 0); with
  * shared = 1 they share the trunk (input layer and RTU) and keep heads of their own. Each:
  *   x_t = [normalised obs_t; prev action (one-hot if discrete, shape.prev_action);
- *          prev reward r_{t-1} normalised, its sign or its sign about the mean (shape.prev_reward)]
+ *          prev reward r_{t-1} normalised, its sign or its sign centred (shape.prev_reward)]
  *                                         n_x reals, zero extras at an episode's first step
  * RTU_REWARD_NORMALIZED: the previous reward normalised as an observation entry is, by running
  * statistics of its own (reward_count, reward_mean, reward_m2 of the raw rewards; Welford,
@@ -16,9 +16,11 @@
  * when rewards are small. RTU_REWARD_SIGN: sign(r), -1, 0 or 1, whatever normalize_obs (the
  * statistics stay zero, the count counts): bounded, and a rare reward is no larger an input than
  * a common one, where normalised it stands many deviations out. RTU_REWARD_CENTERED_SIGN:
- * sign(r - mean), the reward added to the statistics first, whatever normalize_obs (the
- * statistics kept as RTU_REWARD_NORMALIZED keeps them): whether the reward is above or below
- * the rewards so far, so a task whose every reward is negative (a cost) still tells good from bad.
+ * sign(r) - mean, the running mean of the signs (the statistics, reward_mean and reward_m2, are
+ * the signs', the sign added first, whatever normalize_obs): bounded as the sign is, and of mean
+ * zero, so it is 0 where every reward has one sign (a cost on every step, a reward of 1 on every
+ * step), where the sign alone is a constant input that the RTU's slow units sum into a large
+ * offset.
  *   e_t = lrelu(LN(W_in x_t + b_in))       n_embed = m units (m = 0: no input layer, e_t = x_t)
  *   h_t = RTU(e_t)                         2n features (rtu.h; any kind, the LRU too)
  *   q_t = lrelu(LN(W_1 h_t + b_1))         n_head = k units (k = 0: no hidden layer, q_t = h_t)
@@ -46,9 +48,9 @@
  *   act:   unless learn already fed it: x_t from s_t (zero extras), forward every network;
  *          sample a_t ~ pi(.|s_t) with the learner's own PCG32 stream
  *   learn: r~ = r / sqrt(var(u) + eps), u = gamma (1 - terminated) u + r   (reward scaling)
- *          x_{t+1} = [normalised s_{t+1}; a_t; normalised r or sign(r)] (a_t and the reward
- *          input clamped to +-RTU_INPUT_LIMIT; the reward statistics take r first, with
- *          RTU_REWARD_NORMALIZED only)
+ *          x_{t+1} = [normalised s_{t+1}; a_t; normalised r, sign(r) or sign(r) - mean] (a_t
+ *          and the reward input clamped to +-RTU_INPUT_LIMIT; the reward statistics take r
+ *          first with RTU_REWARD_NORMALIZED, sign(r) with RTU_REWARD_CENTERED_SIGN)
  *          v(s_{t+1}) = the critic on x_{t+1} by a peek (state and RTRL traces stay those of t)
  *          delta = r~ + gamma (1 - terminated) v(s_{t+1}) - v(s_t)
  *          z_v  = gamma lambda z_v  + grad v(s_t)
@@ -119,8 +121,8 @@ typedef struct {
     int prev_action;             /* 1: x holds the previous action */
     int prev_reward;             /* RTU_REWARD_NORMALIZED (1): x holds the previous reward,
                                     normalised; RTU_REWARD_SIGN (2): its sign;
-                                    RTU_REWARD_CENTERED_SIGN (3): the sign of it less the
-                                    rewards' running mean; 0: neither */
+                                    RTU_REWARD_CENTERED_SIGN (3): its sign less the
+                                    signs' running mean; 0: neither */
     int memoryless;              /* 1: the baseline without memory (above) */
     rtu_action_kind action_kind;
     size_t n_actions;            /* A: actions (discrete, >= 2) or action dimensions */
@@ -216,7 +218,8 @@ typedef struct {
     rtu_real ret_trace;    /* u, the discounted return trace of reward scaling */
     rtu_real ret_mean, ret_m2;
     uint64_t obs_count, ret_count;
-    rtu_real reward_mean;  /* Welford mean of the raw rewards of the previous-reward input */
+    rtu_real reward_mean;  /* Welford mean of the raw rewards of the previous-reward input (of
+                              their signs with RTU_REWARD_CENTERED_SIGN) */
     rtu_real reward_m2;    /* their sum of squared deviations (both 0 with RTU_REWARD_SIGN,
                               and with RTU_REWARD_NORMALIZED without normalize_obs) */
     uint64_t reward_count; /* rewards fed to that input (0 without prev_reward) */

@@ -57,9 +57,9 @@ typedef enum { RTU_OPT_SGD = 0, RTU_OPT_OBGD = 1 } rtu_optimizer;
 #define RTU_AC_DEFAULT_N_HEAD 64u                    /* hidden units of each head (Dense + LayerNorm + leaky ReLU); 0: linear heads on the RTU's features */
 #define RTU_AC_DEFAULT_SHARED 0                      /* actor and critic share the input layer and the RTU */
 #define RTU_AC_DEFAULT_PREV_ACTION 0                 /* the network's input holds the previous action */
-#define RTU_AC_DEFAULT_PREV_REWARD 0                 /* the network's input holds the previous reward, normalised by running statistics of its own (raw with normalize_obs off; its sign with reward_sign) */
+#define RTU_AC_DEFAULT_PREV_REWARD 0                 /* the network's input holds the previous reward, normalised by running statistics of its own (raw with normalize_obs off; its sign with reward_sign, centred with reward_centered) */
 #define RTU_AC_DEFAULT_MEMORYLESS 0                  /* the baseline without memory: the RTU's state is zeroed before every step (with prev_action or prev_reward, the past's last step is still an input) */
 #define RTU_AC_DEFAULT_REWARD_SIGN 0                 /* with prev_reward: the previous reward enters as its sign (-1, 0 or 1) instead of normalised */
-#define RTU_AC_DEFAULT_REWARD_CENTERED 0             /* with reward_sign: the sign of the previous reward less the running mean of the rewards so far */
+#define RTU_AC_DEFAULT_REWARD_CENTERED 0             /* with reward_sign: the sign of the previous reward less the running mean of the signs (mean zero) */
 
 #endif /* RTU_CONFIG_H */

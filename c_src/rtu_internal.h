@@ -581,8 +581,8 @@ rtu_real rtu_ac_return_scale(rtu_ac *ac, rtu_real u);
 /* What act refuses of an observation: non-finite, beyond RTU_INPUT_LIMIT, also once normalised. */
 rtu_status rtu_ac_check_obs(const rtu_ac *ac, const rtu_real *obs);
 /* x[n_obs..n_x) = the extras after ac->action and reward (the previous action, the previous
- * reward normalised or its sign; the reward statistics take reward when normalised): x_{t+1}'s
- * tail. */
+ * reward normalised, its sign or its sign centred; the reward statistics take reward when
+ * normalised, its sign when centred): x_{t+1}'s tail. */
 void rtu_ac_write_extras(rtu_ac *ac, rtu_real reward, rtu_real *x);
 /* v of the critic on ac->x_next without changing any state or trace (the peek scratch). */
 rtu_real rtu_ac_peek_value(rtu_ac *ac);

@@ -342,10 +342,10 @@ static void feed(const rtu_model *m, rtu_real *state, const rtu_real *action, rt
         extras += A;
     }
     if (m->prev_reward) {
-        rtu_real centered = reward - m->reward_mean;
-        extras[0] = m->prev_reward == RTU_REWARD_SIGN            ? rtu_sign(reward)
-                    : m->prev_reward == RTU_REWARD_CENTERED_SIGN ? rtu_sign(centered)
-                                                                 : centered * m->reward_scale;
+        extras[0] = m->prev_reward == RTU_REWARD_SIGN ? rtu_sign(reward)
+                    : m->prev_reward == RTU_REWARD_CENTERED_SIGN
+                        ? rtu_sign(reward) - m->reward_mean
+                        : (reward - m->reward_mean) * m->reward_scale;
     }
 }
 

@@ -6,7 +6,8 @@
  * The network is the actor-critic's (rtu_ac.h, ../shared/rtu-spec.md section 6), frozen; each
  * network (the critic's and the actor's, or one trunk with two heads when shared):
  *   x   = [(obs - obs_mean) * obs_inv_std; prev action;
- *          (prev reward - reward_mean) * reward_scale, or sign(prev reward)]
+ *          (prev reward - reward_mean) * reward_scale, or sign(prev reward), or
+ *          sign(prev reward) - reward_mean]
  *         (x = obs without normalisation; the extras only with prev_action, prev_reward)
  *   e   = lrelu(LN(W_in x + b_in))                    (n_embed = m > 0; else e = x)
  *   a_k = g_k c_k - phi_k d_k + eta_k (W_c e)_k;   b_k = g_k d_k + phi_k c_k + eta_k (W_d e)_k
@@ -24,7 +25,8 @@
  * RTU_ETA_MIN)), computed by the exporter exactly as rtu_cell_refresh computes them; the
  * normalisation is the learner's at export (obs_inv_std = 1 / sqrt(var + 1e-8); reward_mean and
  * reward_scale = 1 / sqrt(var + 1e-8) of the rewards of its previous-reward input, or 0 and 1
- * without normalize_obs), frozen. memoryless: the RTU's state is
+ * without normalize_obs; with RTU_REWARD_CENTERED_SIGN reward_mean is the mean of the rewards'
+ * signs whatever normalize_obs), frozen. memoryless: the RTU's state is
  * zeroed before every step, as the learner's memoryless baseline does (the extras of x, below,
  * are still carried).
  *
@@ -96,16 +98,16 @@ typedef struct {
     int prev_action;              /* x holds the previous action */
     int prev_reward;              /* x holds the previous reward: RTU_REWARD_NORMALIZED (1),
                                      normalised by reward_mean, reward_scale; RTU_REWARD_SIGN
-                                     (2), its sign; RTU_REWARD_CENTERED_SIGN (3), the sign of it
-                                     less reward_mean; 0: not */
+                                     (2), its sign; RTU_REWARD_CENTERED_SIGN (3), its sign less
+                                     reward_mean (the mean of the signs); 0: not */
     int memoryless;               /* the RTU's state is zeroed before every step */
     rtu_action_kind action_kind;
     size_t n_actions;             /* A; 0: no actor (TD(lambda): head[0] is the prediction) */
     rtu_model_trunk trunk[2];     /* trunk[1] unused when n_trunks = 1 */
     rtu_model_head head[2];       /* the critic's (1 output), the actor's (A or 2A outputs) */
     const rtu_real *obs_mean, *obs_inv_std; /* n_obs each, or both NULL: no normalisation */
-    rtu_real reward_mean;         /* subtracted from the previous reward (1 and 3) */
-    rtu_real reward_scale;        /* then its factor (prev_reward) */
+    rtu_real reward_mean;         /* subtracted from the previous reward (1), its sign (3) */
+    rtu_real reward_scale;        /* then its factor (1) */
     rtu_real std_min, std_max;    /* a continuous actor's std bounds */
 } rtu_model;
 
@@ -137,7 +139,7 @@ rtu_status rtu_model_step(const rtu_model *model, rtu_real *state, const rtu_rea
  * reals for continuous ones, as rtu_ac_act gives it) and the reward it brought, into the state's
  * extras for the next step: the action (one-hot if discrete) with prev_action, (reward -
  * reward_mean) * reward_scale with prev_reward RTU_REWARD_NORMALIZED, sign(reward) with
- * RTU_REWARD_SIGN, sign(reward - reward_mean) with RTU_REWARD_CENTERED_SIGN; nothing otherwise
+ * RTU_REWARD_SIGN, sign(reward) - reward_mean with RTU_REWARD_CENTERED_SIGN; nothing otherwise
  * (action may then be NULL). Not after the last step of an episode: rtu_model_reset instead.
  * Refused with state untouched: a non-finite or too large reward or action entry (as
  * rtu_model_step), a discrete index that is not an action (RTU_ERR_ACTION). */

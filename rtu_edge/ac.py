@@ -262,8 +262,8 @@ class ActorCritic(Checkpointable):
 
         x_t = [normalised obs_t (n_in); previous action (n_actions, one-hot if discrete);
                previous reward (1), normalised      the extras if prev_action, prev_reward
-               or its sign (reward_sign), about
-               the rewards' mean (reward_centered)]
+               or its sign (reward_sign), centred
+               (reward_centered)]
         e_t = lrelu(LN(W_in x_t + b_in))            (n_embed,), or x_t when n_embed = 0
         h_t = RTU(e_t)                              (2 n_hidden,)
         q_t = lrelu(LN(W_1 h_t + b_1))              (n_head,), or h_t when n_head = 0
@@ -389,8 +389,8 @@ class ActorCritic(Checkpointable):
         added); that input is (r - mean) / sqrt(m2 / (count - 1) + 1e-8), the reward added first
         (the variance 1 until two rewards), or r itself with normalize_obs off (mean and m2 then
         stay 0). With reward_sign the input is sign(r): mean and m2 stay 0, the count counts;
-        with reward_centered too it is sign(r - mean), the statistics kept whatever
-        normalize_obs. All 0 without prev_reward."""
+        with reward_centered too it is sign(r) - mean, the statistics those of the signs, kept
+        whatever normalize_obs. All 0 without prev_reward."""
         impl = self._impl
         if hasattr(impl, "struct"):
             s = impl.struct

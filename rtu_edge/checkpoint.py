@@ -77,7 +77,7 @@ class Dims:
     memoryless: bool = False
     version: int = VERSION  # the format version
     reward_sign: bool = False  # the header's prev_reward 2 or 3: the previous reward's sign
-    reward_centered: bool = False  # prev_reward 3: the sign of it less the rewards' mean
+    reward_centered: bool = False  # prev_reward 3: its sign less the signs' running mean
 
     @property
     def dtype(self) -> np.dtype:

@@ -592,7 +592,7 @@ def _ac_shape(h: _Header, where: str) -> tuple:
     for name in ("shared", "prev_action", "memoryless"):
         if s[name] > 1:
             raise ValueError(f"{where} has {name}={s[name]}; 0 or 1 expected")
-    if s["prev_reward"] > 3:  # 2: the previous reward's sign; 3: its sign about the mean
+    if s["prev_reward"] > 3:  # 2: the previous reward's sign; 3: its sign centred
         raise ValueError(f"{where} has prev_reward={s['prev_reward']}; 0 to 3 expected")
     if s["n_embed"] > MAX_DIM or s["n_head"] > MAX_DIM:
         raise ValueError(f"{where} has n_embed={s['n_embed']}, n_head={s['n_head']}; each must "
@@ -723,7 +723,7 @@ def _check_reward_stats(config: ACConfig, network: ACNetwork, steps: int, count:
                         mean: float, m2: float, where: str) -> None:
     """The previous-reward input's statistics as a learner can hold them (check_stats of
     rtu_ckpt.c): kept with prev_reward (mean and m2 with normalize_obs too when normalised,
-    always with the sign about the mean, never with the plain sign), counted by learn."""
+    always with the sign centred (the signs'), never with the plain sign), counted by learn."""
     if count > COUNT_LIMIT:
         raise ValueError(f"{where} has reward_count {count} beyond 2^53")
     if count > steps:

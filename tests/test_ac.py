@@ -127,12 +127,28 @@ def test_the_reward_sign_input_is_the_rewards_sign_and_matches_the_reference():
         assert relative(learners[1].params[key], value) < 1e-9, key
 
 
+def test_the_centered_reward_sign_is_zero_where_every_reward_has_one_sign():
+    """A cost on every step (Pendulum's rewards): the sign is a constant -1, the centred sign 0
+    from the first step on, so the input carries no offset for the RTU to sum."""
+    net = ACNetwork(prev_reward=True, reward_sign=True, reward_centered=True)
+    ac = learner("c", network=net)
+    rng = np.random.default_rng(7)
+    obs = rng.normal(size=2)
+    for t in range(50):
+        ac.act(obs)
+        obs = rng.normal(size=2)
+        ac.learn(-float(rng.random()) - 0.1, obs, False, False)
+        x = ac._impl.core.view(ac._impl.ac.x, ac.n_x)
+        assert x[-1] == 0.0, t
+    assert ac.prev_reward_statistics == {"mean": -1.0, "m2": 0.0, "count": 50}
+
+
 @pytest.mark.parametrize("normalize_obs", [True, False])
-def test_the_centered_reward_sign_input_is_the_sign_about_the_mean_and_matches_the_reference(
+def test_the_centered_reward_sign_input_is_the_sign_less_its_mean_and_matches_the_reference(
         normalize_obs):
-    """reward_centered: the previous reward enters x as the sign of r less the mean of the
-    rewards so far (r among them), whatever normalize_obs, in C and the reference alike; the
-    statistics are the rewards' mean and sum of squared deviations; float64 C follows the
+    """reward_centered: the previous reward enters x as its sign less the mean of the signs so
+    far (its own among them), whatever normalize_obs, in C and the reference alike; the
+    statistics are the signs' mean and sum of squared deviations; float64 C follows the
     reference, parameters within 1e-9."""
     rng = np.random.default_rng(6)
     rewards = rng.choice([-3.5, -0.01, 0.0, 0.2, 7.0], size=300)
@@ -149,14 +165,15 @@ def test_the_centered_reward_sign_input_is_the_sign_about_the_mean_and_matches_t
         x_ref = ref._impl.impl.x
         x_c = c._impl.core.view(c._impl.ac.x, len(x_ref))
         if t % 50 != 49:  # (after an episode's end x is the next act's, zero extras)
-            want = np.sign(rewards[t] - np.mean(rewards[:t + 1]))
-            assert x_ref[-1] == x_c[-1] == want, t
+            want = np.sign(rewards[t]) - np.mean(np.sign(rewards[:t + 1]))
+            assert x_ref[-1] == pytest.approx(want, abs=1e-12), t
+            assert x_c[-1] == x_ref[-1], t
     assert np.array_equal(actions[0], actions[1])
     for ac in learners:
         stats = ac.prev_reward_statistics
         assert stats["count"] == 300
-        assert stats["mean"] == pytest.approx(np.mean(rewards), rel=1e-12)
-        assert stats["m2"] == pytest.approx(300 * np.var(rewards), rel=1e-12)
+        assert stats["mean"] == pytest.approx(np.mean(np.sign(rewards)), abs=1e-12)
+        assert stats["m2"] == pytest.approx(300 * np.var(np.sign(rewards)), rel=1e-12)
     for key, value in learners[0].params.items():
         assert relative(learners[1].params[key], value) < 1e-9, key
 
@@ -164,7 +181,7 @@ def test_the_centered_reward_sign_input_is_the_sign_about_the_mean_and_matches_t
 def test_reward_sign_needs_the_previous_reward():
     with pytest.raises(ValueError, match="reward_sign needs prev_reward"):
         learner("c", network=ACNetwork(reward_sign=True))
-    with pytest.raises(ValueError, match="reward_centered needs reward_sign"):
+    with pytest.raises(ValueError, match="reward_centered needs reward_sign: it centres"):
         learner("c", network=ACNetwork(prev_reward=True, reward_centered=True))
 
 

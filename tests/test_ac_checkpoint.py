@@ -35,7 +35,7 @@ NETWORKS = {"default": ACNetwork(),
             "memoryless with the past": ACNetwork(memoryless=True, prev_action=True,
                                                   prev_reward=True),
             "reward sign": ACNetwork(prev_reward=True, reward_sign=True),
-            "reward sign about the mean": ACNetwork(prev_reward=True, reward_sign=True,
+            "reward sign centred": ACNetwork(prev_reward=True, reward_sign=True,
                                                     reward_centered=True)}
 
 
@@ -156,7 +156,8 @@ def real_index(data, name, offset=0):
 @pytest.mark.parametrize("kind,network", [("linear", "default"), ("linear", "full"),
                                           ("nonlinear", "full"), ("nonlinear", "shared"),
                                           ("linear", "plain"), ("lru", "full"), ("lru", "plain"),
-                                          ("linear", "reward sign")])
+                                          ("linear", "reward sign"),
+                                          ("linear", "reward sign centred")])
 def test_size_and_layout(backend, dtype, action_kind, kind, network):
     net = NETWORKS[network]
     ac = trained(30, action_kind, backend=backend, dtype=dtype, kind=kind, network=net)
@@ -183,7 +184,7 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
     assert (kind_i, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear", "lru"].index(kind),
                                                          1, d, n, 1, 30)
     assert shape == [m, k, int(net.shared), int(net.prev_action),
-                     # 2: the reward's sign, 3: its sign about the mean
+                     # 2: the reward's sign, 3: its sign centred
                      (3 if net.reward_centered else 2) if net.reward_sign else int(net.prev_reward),
                      int(net.memoryless), ["discrete", "continuous"].index(action_kind), A]
     assert payload == len(data) - HEADER - 4
@@ -220,7 +221,9 @@ EXACT = [("c", np.float64, "discrete", "full", "nonlinear"),
          ("c", np.float32, "discrete", "full", "lru"),
          ("reference", np.float64, "continuous", "shared", "lru"),
          ("c", np.float32, "discrete", "reward sign", "linear"),
-         ("reference", np.float64, "discrete", "reward sign", "linear")]
+         ("reference", np.float64, "discrete", "reward sign", "linear"),
+         ("c", np.float32, "discrete", "reward sign centred", "linear"),
+         ("reference", np.float64, "continuous", "reward sign centred", "linear")]
 
 
 @pytest.mark.parametrize("backend,dtype,action_kind,network,kind", EXACT,
@@ -638,8 +641,8 @@ def test_mismatched_learners_are_refused(backend, dtype):
 def test_reward_sign_checkpoints_hold_no_reward_statistics_and_no_other_mode(backend, dtype):
     """A checkpoint of a reward_sign learner whose previous-reward mean or m2 is not zero (a
     learner of that mode never has them), or whose header's prev_reward is 4 (no such mode), is
-    refused, the learner untouched; one of the sign about the mean (3) does not go into a
-    reward_sign learner, nor one of the plain sign into a reward_centered one."""
+    refused, the learner untouched; one of the sign centred (3) does not go into a reward_sign
+    learner, nor one of the plain sign into a reward_centered one."""
     target = trained(30, backend=backend, dtype=dtype, network=NETWORKS["reward sign"])
     before, data = snapshot(target), target.checkpoint_bytes()
     for field in ("reward_mean", "reward_m2"):
@@ -654,30 +657,49 @@ def test_reward_sign_checkpoints_hold_no_reward_statistics_and_no_other_mode(bac
         target.load_bytes(bytes(four), "m.ckpt")
     assert snapshot(target) == before
     centered = trained(30, backend=backend, dtype=dtype,
-                       network=NETWORKS["reward sign about the mean"])
+                       network=NETWORKS["reward sign centred"])
     with pytest.raises(ValueError, match="its reward_centered is True, the learner's is False"):
         target.load_bytes(centered.checkpoint_bytes(), "m.ckpt")
     assert snapshot(target) == before
+    before = snapshot(centered)
     with pytest.raises(ValueError, match="its reward_centered is False, the learner's is True"):
         centered.load_bytes(data, "m.ckpt")
+    assert snapshot(centered) == before
+
+
+def _mixed_rewards(ac, rng, steps, obs):
+    """steps transitions from obs on random observations with rewards of both signs and zero
+    (the control tasks' streams have rewards of one sign, whose centred sign is 0 throughout);
+    returns the last observation."""
+    for t in range(steps):
+        ac.act(obs)
+        obs = rng.normal(size=2)
+        ac.learn(float(rng.choice([-2.0, -0.5, 0.0, 1.0])), obs, False, t % 40 == 39)
+    return obs
 
 
 @pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
-def test_centered_reward_sign_checkpoints_keep_the_reward_statistics(backend, dtype):
-    """The sign about the mean keeps the rewards' mean and m2 whatever normalize_obs: a
-    checkpoint with them loads into a learner with normalize_obs off (and resumes it exactly),
-    where the normalised reward's statistics would be refused."""
-    net = NETWORKS["reward sign about the mean"]
-    source = trained(30, backend=backend, dtype=dtype, network=net, normalize_obs=False)
-    stats = source.prev_reward_statistics
-    assert stats["count"] == 30 and stats["mean"] != 0  # (the stream's rewards are all 1)
-    data = ck.encode_ac(replace(ck.decode_ac(source.checkpoint_bytes()), reward_m2=0.5))
-    source.load_bytes(data, "m.ckpt")
-    assert source.prev_reward_statistics == dict(stats, m2=0.5)
-    target = trained(5, backend=backend, dtype=dtype, network=net, normalize_obs=False)
+def test_centered_reward_sign_checkpoints_keep_the_statistics_and_resume_exactly(backend, dtype):
+    """The sign centred keeps the signs' mean and m2 whatever normalize_obs: a learner with
+    normalize_obs off saved mid-stream (rewards of both signs) and loaded into a fresh one
+    resumes bit for bit (the same parameters and checkpoint after 200 more steps as the learner
+    that went on), where the normalised reward's statistics with normalize_obs off are refused."""
+    net = NETWORKS["reward sign centred"]
+    source = learner(backend, dtype, network=net, normalize_obs=False)
+    rng = np.random.default_rng(8)
+    obs = _mixed_rewards(source, rng, 300, np.zeros(2))  # mid-episode
+    stats, data = source.prev_reward_statistics, source.checkpoint_bytes()
+    assert stats["count"] == 300 and stats["mean"] != 0 and stats["m2"] > 0
+    target = learner(backend, dtype, network=net, normalize_obs=False, seed=11)
     target.load_bytes(data, "m.ckpt")
-    assert target.prev_reward_statistics == dict(stats, m2=0.5)
-    assert target.checkpoint_bytes() == source.checkpoint_bytes() == data
+    assert target.prev_reward_statistics == stats
+    state = rng.bit_generator.state
+    _mixed_rewards(source, rng, 200, obs)
+    rng.bit_generator.state = state
+    _mixed_rewards(target, rng, 200, obs)
+    for key, value in source.params.items():
+        assert np.array_equal(target.params[key], value), key
+    assert target.checkpoint_bytes() == source.checkpoint_bytes()
     plain = trained(5, backend=backend, dtype=dtype, network=NETWORKS["full"],
                     normalize_obs=False)
     before = snapshot(plain)

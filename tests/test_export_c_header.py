@@ -164,9 +164,9 @@ def test_model_previous_reward_input_is_the_learners(dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_model_reward_sign_input_is_the_learners(dtype, centered):
     """With reward_sign, the learner's previous-reward input after learn(r, ..) is sign(r), -1, 0
-    or 1 (with reward_centered, the sign of r less the mean of the rewards so far), and a model
-    exported from it then (its reward_mean the learner's mean) writes the same into its state on
-    feed(action, r), in C and in numpy, for rewards of either sign and zero."""
+    or 1 (with reward_centered, sign(r) less the mean of the signs so far), and a model exported
+    from it then (its reward_mean the learner's mean of the signs) writes the same into its state
+    on feed(action, r), in C and in numpy, for rewards of either sign and zero."""
     ac = ActorCritic(3, 5, 2, kind="nonlinear", seed=1, dtype=dtype, n_embed=4, n_head=3,
                      prev_action=True, prev_reward=True, reward_sign=True,
                      reward_centered=centered)
@@ -179,14 +179,16 @@ def test_model_reward_sign_input_is_the_learners(dtype, centered):
         ac.learn(reward, obs, False, False)
         model = InferenceModel.from_learner(ac)
         assert model.reward_sign and model.prev_reward and model.reward_centered == centered
-        mean = ac.prev_reward_statistics["mean"]  # Welford's, so about np.mean(rewards[:t + 1])
+        mean = ac.prev_reward_statistics["mean"]  # Welford's, to rounding the signs' np.mean
         assert model.reward_mean == (float(np.dtype(dtype).type(mean)) if centered else 0)
         c_model = CModel(model, dtype)
         impl = ac._impl
         x = np.array(impl.core.view(impl.ac.x, ac.n_x))
         c_model.feed(action, reward)
-        want = np.sign(reward - np.mean(rewards[:t + 1])) if centered else np.sign(reward)
-        assert x[-1] == c_model.state[-1] == model.encode(action, reward)[-1] == want, t
+        signs = np.sign(rewards[:t + 1])
+        want = signs[-1] - np.mean(signs) if centered else signs[-1]
+        assert x[-1] == c_model.state[-1] == model.encode(action, reward)[-1], t
+        assert x[-1] == pytest.approx(want, abs=1e-6), t
 
 
 C_PROGRAM = """

@@ -122,7 +122,7 @@ NETWORKS = {"shared": {"shared": True}, "no layers": {"n_embed": 0, "n_head": 0}
             "memoryless": {"memoryless": True, "prev_action": False, "prev_reward": False},
             "memoryless with the extras": {"memoryless": True},
             "the reward's sign": {"reward_sign": True},
-            "the reward's sign about the mean": {"reward_sign": True, "reward_centered": True},
+            "the reward's sign centred": {"reward_sign": True, "reward_centered": True},
             "shared memoryless without layers": {"shared": True, "memoryless": True,
                                                  "prev_action": False, "prev_reward": False,
                                                  "n_embed": 0, "n_head": 0}}

@@ -556,14 +556,14 @@ def test_a_checkpoint_that_cannot_be_written_does_not_stop_learning(host, tmp_pa
 @pytest.mark.parametrize("centered", [False, True])
 def test_reward_sign_network_learns_and_loads_back_as_it_was_trained(host, tmp_path, centered):
     """--prev-reward --reward-sign (and --reward-centered): a fresh learner takes the previous
-    reward's sign (about the rewards' mean; the header says 2, or 3, in its checkpoint, which a
+    reward's sign (centred; the header says 2, or 3, in its checkpoint, which a
     Python learner of that network loads); --reward-sign without --prev-reward, and
     --reward-centered without --reward-sign, are refused in one line."""
     flags = ("--reward-sign", "--reward-centered") if centered else ("--reward-sign",)
     run = host.run("--prev-reward", *flags, "--steps", 2000, "--quiet", "--checkpoint",
                    "sign.rtu", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert ("previous reward's sign about the mean in" in run.stdout) == centered
+    assert ("previous reward's sign, centred, in" in run.stdout) == centered
     assert "previous reward's sign" in run.stdout
     ckpt = _ckpt(tmp_path / "sign.rtu")
     assert ckpt.network.prev_reward and ckpt.network.reward_sign and ckpt.steps == 2000
@@ -573,7 +573,7 @@ def test_reward_sign_network_learns_and_loads_back_as_it_was_trained(host, tmp_p
     ac.load(tmp_path / "sign.rtu")
     assert ac.steps == 2000 and ac.network.reward_sign
     stats = ac.prev_reward_statistics
-    assert stats["count"] == 2000 and (stats["mean"] != 0) == centered  # kept about the mean only
+    assert stats["count"] == 2000 and (stats["mean"] != 0) == centered  # kept when centred only
     run = host.run("--reward-sign", "--steps", 10, "--checkpoint", "x.rtu", cwd=tmp_path)
     assert run.returncode != 0
     assert run.stderr.strip() == ("rtu_pi: --reward-sign needs --prev-reward (it says how the "
@@ -581,8 +581,8 @@ def test_reward_sign_network_learns_and_loads_back_as_it_was_trained(host, tmp_p
     run = host.run("--prev-reward", "--reward-centered", "--steps", 10, "--checkpoint", "x.rtu",
                    cwd=tmp_path)
     assert run.returncode != 0
-    assert run.stderr.strip() == ("rtu_pi: --reward-centered needs --reward-sign (it says about "
-                                  "what the reward's sign is taken)")
+    assert run.stderr.strip() == ("rtu_pi: --reward-centered needs --reward-sign (it centres "
+                                  "the reward's sign)")
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,8 @@ NETWORKS = [
     ("nonlinear", "continuous", 1, ACNetwork(n_head=5, prev_action=True, prev_reward=True)),
     ("lru", "discrete", 2, ACNetwork(n_embed=4, n_head=6)),
     ("linear", "discrete", 2, ACNetwork(n_embed=4, n_head=4, memoryless=True)),
+    ("linear", "discrete", 2, ACNetwork(n_head=4, prev_reward=True, reward_sign=True,
+                                        reward_centered=True)),
 ]
 
 

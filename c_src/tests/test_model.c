@@ -67,7 +67,7 @@ static rtu_model model_of(const rtu_ac *ac)
  * the model's outputs are the learner's (actor's outputs, std after the bound, then v(s)) and its
  * extras are the learner's x: bit for bit. reward_input: RTU_REWARD_SIGN or
  * RTU_REWARD_CENTERED_SIGN in place of the case's prev_reward (the model then takes the learner's
- * reward mean after each learn, as an export then would), or 0 to keep it. */
+ * mean of the signs after each learn, as an export then would), or 0 to keep it. */
 static void model_follows(int c, int reward_input)
 {
     rtu_ac ac;
@@ -79,7 +79,7 @@ static void model_follows(int c, int reward_input)
     rtu_real want[MODEL_MAX_OUT];
     size_t A, o_pi, n_out, i, n_extra;
     unsigned t;
-    double worst = 0, sum = 0, d;
+    double worst = 0, sum = 0, s, d;
     rtu_status status;
     cfg.normalize_obs = 0;
     cfg.scale_reward = 0;
@@ -130,7 +130,7 @@ static void model_follows(int c, int reward_input)
             worst = d > worst ? d : worst;
         }
         r = (rtu_real)(0.5 * env.obs[0] - 0.25);
-        sum += (double)r;
+        sum += r > 0 ? 1.0 : (r < 0 ? -1.0 : 0.0);
         fix_env_advance(&env, 1u);
         for (i = 0; i < GOLDEN_AC_N_IN; ++i) {
             next[i] = (rtu_real)env.obs[i];
@@ -147,14 +147,15 @@ static void model_follows(int c, int reward_input)
                 m.reward_mean = ac.reward_mean;
             }
             CHECK_STATUS(rtu_model_feed(&m, state, action, r), RTU_OK);
-            /* the reward's sign (about the mean of the rewards so far, r among them, summed here
-             * in double), as the learner's x holds it; a difference within rounding is skipped */
-            d = reward_input == RTU_REWARD_SIGN ? (double)r : (double)r - sum / (t + 1.0);
-            if (reward_input && fabs(d) > 1e-5) {
-                rtu_real want_r = d > 0 ? (rtu_real)1 : (rtu_real)-1;
-                CHECK(ac.x[shape.n_obs + n_extra - 1u] == want_r &&
-                          state[m.n_trunks * 2u * m.n_hidden + n_extra - 1u] == want_r,
-                      "step %u: the reward input is not the sign of %g", t, d);
+            /* the reward's sign (less the mean of the signs so far, r's among them, summed here
+             * in double), as the learner's x holds it (to rounding when centred) */
+            s = r > 0 ? 1.0 : (r < 0 ? -1.0 : 0.0);
+            d = reward_input == RTU_REWARD_SIGN ? s : s - sum / (t + 1.0);
+            if (reward_input) {
+                double x = (double)ac.x[shape.n_obs + n_extra - 1u];
+                CHECK(fabs(x - d) <= (reward_input == RTU_REWARD_SIGN ? 0.0 : 1e-5) &&
+                          (double)state[m.n_trunks * 2u * m.n_hidden + n_extra - 1u] == x,
+                      "step %u: the reward input %g, not %g", t, x, d);
             }
         }
     }
@@ -178,8 +179,8 @@ void test_model_reward_sign(int c)
     model_follows(c, RTU_REWARD_SIGN);
 }
 
-/* The same with its sign about the rewards' running mean (RTU_REWARD_CENTERED_SIGN), which the
- * learner keeps though normalize_obs is off: sign(r - mean) in x and in the model's extras. */
+/* The same with its sign centred (RTU_REWARD_CENTERED_SIGN: the learner keeps the signs' running
+ * mean though normalize_obs is off): sign(r) - mean in x and in the model's extras. */
 void test_model_reward_centered_sign(int c)
 {
     model_follows(c, RTU_REWARD_CENTERED_SIGN);
@@ -281,6 +282,16 @@ void test_model_run_sizes_and_refusals(int c)
     bad = m;
     bad.reward_mean = (rtu_real)INFINITY;
     CHECK_STATUS(rtu_model_check(&bad), m.prev_reward ? RTU_ERR_CONFIG : RTU_OK);
+    bad.prev_reward = RTU_REWARD_CENTERED_SIGN; /* its sign less a mean: the mean must be finite */
+    CHECK_STATUS(rtu_model_check(&bad), RTU_ERR_CONFIG);
+    bad.reward_scale = 0; /* unused there */
+    bad.reward_mean = (rtu_real)0.25;
+    CHECK_STATUS(rtu_model_check(&bad), RTU_OK);
+    bad.prev_reward = RTU_REWARD_SIGN; /* the sign alone: neither is used */
+    bad.reward_mean = (rtu_real)INFINITY;
+    CHECK_STATUS(rtu_model_check(&bad), RTU_OK);
+    bad.prev_reward = RTU_REWARD_CENTERED_SIGN + 1; /* no such input */
+    CHECK_STATUS(rtu_model_check(&bad), RTU_ERR_SIZE);
     bad = m;
     bad.obs_mean = bad.trunk[0].g;
     CHECK_STATUS(rtu_model_check(&bad), RTU_ERR_NULL); /* a mean without an inverse std */

@@ -111,7 +111,7 @@ typedef struct {
     size_t n_embed, n_head; /* a fresh learner's input layer and head units (0: none) */
     int shared, prev_action, prev_reward; /* a fresh learner's network */
     int reward_sign;        /* with prev_reward: the previous reward's sign as input */
-    int reward_centered;    /* with reward_sign: its sign about the rewards' running mean */
+    int reward_centered;    /* with reward_sign: the sign less the signs' running mean */
     size_t n_in;            /* line protocol: observation entries (0: from the checkpoint) */
     size_t n_actions;       /* line protocol */
     rtu_action_kind action_kind;
@@ -148,8 +148,8 @@ static void usage(FILE *f)
             "                          with --prev-reward: the reward's sign (-1, 0, 1) in\n"
             "                          place of the normalised reward (default %s)\n"
             "  --reward-centered (or --no-reward-centered)\n"
-            "                          with --reward-sign: the sign of the reward less the\n"
-            "                          rewards' running mean (default %s)\n"
+            "                          with --reward-sign: the reward's sign less the running\n"
+            "                          mean of the signs (default %s)\n"
             "  --n-in N --n-actions N --continuous\n"
             "                          line protocol: observation size, actions (discrete\n"
             "                          unless --continuous; default 2 and 2 discrete)\n"
@@ -327,8 +327,8 @@ static int parse_options(int argc, char **argv, options *o)
         return 0;
     }
     if (o->reward_centered && !o->reward_sign) {
-        fprintf(stderr, "rtu_pi: --reward-centered needs --reward-sign (it says about what the "
-                        "reward's sign is taken)\n");
+        fprintf(stderr, "rtu_pi: --reward-centered needs --reward-sign (it centres the "
+                        "reward's sign)\n");
         return 0;
     }
 #ifndef FW_MODEL_HEADER
@@ -578,7 +578,7 @@ static int setup_learner(run *r)
             (unsigned long)r->ac.shape.n_embed, (unsigned long)r->ac.shape.n_head,
             r->ac.shape.prev_action ? ", previous action in" : "",
             r->ac.shape.prev_reward == RTU_REWARD_CENTERED_SIGN
-                ? ", previous reward's sign about the mean in"
+                ? ", previous reward's sign, centred, in"
             : r->ac.shape.prev_reward == RTU_REWARD_SIGN ? ", previous reward's sign in"
             : r->ac.shape.prev_reward                  ? ", previous reward in"
                                                        : "",

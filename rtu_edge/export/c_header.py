@@ -77,7 +77,7 @@ _C_ENUM = {"linear": "RTU_KIND_LINEAR", "nonlinear": "RTU_KIND_NONLINEAR", "lru"
            "discrete": "RTU_ACTIONS_DISCRETE", "continuous": "RTU_ACTIONS_CONTINUOUS"}
 #: rtu_model's prev_reward for InferenceModel.reward_input (rtu_reward_input), and its note
 _REWARD_INPUT = ("0", "1", "RTU_REWARD_SIGN", "RTU_REWARD_CENTERED_SIGN")
-_REWARD_NOTE = ("", "", " (its sign)", " (its sign about the mean)")
+_REWARD_NOTE = ("", "", " (its sign)", " (its sign, centred)")
 _PER_LINE = 4
 _BYTES_PER_LINE = 16
 

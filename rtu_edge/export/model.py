@@ -12,7 +12,7 @@ actor's std bounds.
 One step (rtu_model.h), per network (critic and actor; one trunk with two heads when shared):
 
     x   = [(obs - obs_mean) * obs_inv_std; prev action; (prev reward - reward_mean) * reward_scale
-           (or sign(prev reward) with reward_sign; sign(prev reward - reward_mean) with
+           (or sign(prev reward) with reward_sign; sign(prev reward) - reward_mean with
            reward_centered too)]
     e   = lrelu(LN(W_in x + b_in))                   (n_embed > 0; else e = x)
     a   = g * c - phi * d + eta * (W_c e);   b = g * d + phi * c + eta * (W_d e)
@@ -25,7 +25,7 @@ One step (rtu_model.h), per network (critic and actor; one trunk with two heads 
 Outputs: TD(lambda) ``[prediction]``; actor-critic ``[logit_0.., value]`` (discrete) or
 ``[mean_0.., std_0.., value]`` (continuous, std = min(std_min + softplus(pre), std_max)). The
 state is [c; d] of each trunk, then the extras of x (the previous action, one-hot if discrete,
-and the normalised previous reward, or its sign, or its sign about the mean): zero at every episode start; ``feed`` sets the
+and the normalised previous reward, or its sign, or its sign centred): zero at every episode start; ``feed`` sets the
 extras after an action, as the learner's learn does.
 """
 
@@ -94,8 +94,8 @@ class InferenceModel:
     reward fed back enters x as (reward - reward_mean) * reward_scale (prev_reward: the learner's
     running mean of the rewards and 1 / sqrt(var + 1e-8) at export, as it normalises that input;
     0 and 1 with normalize_obs off or without prev_reward), or as its sign with reward_sign
-    (the learner's network.reward_sign), or as sign(reward - reward_mean) with reward_centered
-    too (the learner's mean at export, whatever normalize_obs; reward_scale 1); std_min,
+    (the learner's network.reward_sign), or as sign(reward) - reward_mean with reward_centered
+    too (the learner's mean of the signs at export, whatever normalize_obs; reward_scale 1); std_min,
     std_max bound a
     continuous actor's std (else 0). ``output_names`` name the outputs.
     Arrays have the checkpoint's precision (``dtype``).
@@ -147,7 +147,7 @@ class InferenceModel:
     @property
     def reward_input(self) -> int:
         """rtu_reward_input (rtu_model's prev_reward): 0 none, 1 normalised, 2 sign, 3 the sign
-        about reward_mean."""
+        less reward_mean."""
         return ACNetwork(prev_reward=self.prev_reward, reward_sign=self.reward_sign,
                          reward_centered=self.reward_centered).reward_input
 
@@ -265,7 +265,7 @@ class InferenceModel:
         if self.reward_input == 2:
             extras.append([np.sign(float(reward))])
         elif self.reward_input == 3:
-            extras.append([np.sign(real(reward) - real(self.reward_mean))])
+            extras.append([real(np.sign(reward)) - real(self.reward_mean)])
         elif self.reward_input == 1:
             extras.append([(real(reward) - real(self.reward_mean)) * real(self.reward_scale)])
         return (np.concatenate(extras) if extras else np.zeros(0)).astype(self.dtype)

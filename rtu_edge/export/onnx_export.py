@@ -4,8 +4,8 @@
 network (the critic's and the actor's, or one trunk with two heads when shared)
 
     x   = [(obs - obs_mean) * obs_inv_std; prev_action; (prev_reward - reward_mean) * reward_scale
-           (or Sign(prev_reward) with reward_sign; Sign(prev_reward - reward_mean) with
-           reward_centered)]
+           (or Sign(prev_reward) with reward_sign; Sign(prev_reward) - reward_mean with
+           reward_centered, 0 where prev_reward is NaN)]
     e   = lrelu(LN(x W_in^T + b_in))               (n_embed > 0; else e = x)
     u   = eta * (e [W_c; W_d]^T)
     pre = [g c - phi d; g d + phi c] + u           (memoryless: pre = u)
@@ -15,7 +15,8 @@ network (the critic's and the actor's, or one trunk with two heads when shared)
     out = q W_2^T + b_2
 
 as standard operators only (Sub, Mul, MatMul, Add, Split, Concat, ReduceMean, Sqrt, Reciprocal,
-LeakyRelu, Relu/Tanh, Softplus, Min, Identity; Scan for the sequence variant; the int8 variant adds
+LeakyRelu, Relu/Tanh, Softplus, Min, Identity; Sign for reward_sign, with IsNaN and Where for
+reward_centered; Scan for the sequence variant; the int8 variant adds
 DynamicQuantizeLinear, MatMulInteger and Cast) at opset 17, IR version 8, float32, the weights as
 initializers. Opset 17 came with ONNX 1.12; rtu_edge requires onnxruntime >= 1.16 and onnx >= 1.15
 (the tests pass with onnxruntime 1.16.3 + onnx 1.15.0 and with 1.32.0 + 1.23.2). onnxruntime's ARM
@@ -32,7 +33,8 @@ per trunk, one trunk for TD(lambda) and a shared actor-critic, two otherwise):
     prev_reward [batch, 1]   (prev_reward models) the reward that action brought, raw (the
                              graph normalises it as the learner did: (r - reward_mean) *
                              reward_scale; or takes its sign, Sign(r), with reward_sign, or
-                             Sign(r - reward_mean) with reward_centered)
+                             Sign(r) - reward_mean with reward_centered, which takes NaN
+                             for the 0 of an episode's first step)
     state [batch, S]
     TD(lambda):       prediction [batch, 1]
     actor-critic:     logits [batch, A] (discrete), or mean [batch, A] and std [batch, A]
@@ -40,8 +42,8 @@ per trunk, one trunk for TD(lambda) and a shared actor-critic, two otherwise):
     state_out [batch, S]
 The state and the previous action are zeros at every episode start, and so is the normalised
 previous reward: feed prev_reward = reward_mean there (the metadata's "prev_reward_at_start", the
-float32 value that normalises to exactly 0 (whose sign is 0 with reward_centered), or 0 with
-reward_sign; the learner's extras are zero
+float32 value that normalises to exactly 0, 0 with reward_sign, NaN with reward_centered (whose
+Sign(r) - reward_mean no reward makes 0); the learner's extras are zero
 at an episode's first step). Feed state_out back as the next step's state. The metadata lists the inputs ("inputs") and outputs ("outputs").
 
 The sequence variant (``sequence=True``) runs the same step under one Scan over a whole episode,
@@ -198,6 +200,8 @@ def _arrays(model: InferenceModel) -> dict:
         arrays["obs_mean"], arrays["obs_inv_std"] = model.obs_mean, model.obs_inv_std
     if model.reward_input in (1, 3):
         arrays["reward_mean"] = np.array(model.reward_mean)
+    if model.reward_input == 3:
+        arrays["reward_zero"] = np.array(0.0)
     if model.reward_input == 1:
         arrays["reward_scale"] = np.array(model.reward_scale)
     if model.action_kind == "continuous":
@@ -228,8 +232,10 @@ def _step_nodes(model: InferenceModel, g: _Nodes, inputs: list, state: str, outp
         parts = [x] + ([feeds["prev_action"]] if model.prev_action else [])
         if model.reward_input == 2:
             parts.append(g.op("Sign", [feeds["prev_reward"]]))
-        elif model.reward_input == 3:
-            parts.append(g.op("Sign", [g.op("Sub", [feeds["prev_reward"], "reward_mean"])]))
+        elif model.reward_input == 3:  # NaN, an episode's first step: 0
+            centered = g.op("Sub", [g.op("Sign", [feeds["prev_reward"]]), "reward_mean"])
+            parts.append(g.op("Where", [g.op("IsNaN", [feeds["prev_reward"]]), "reward_zero",
+                                        centered]))
         elif model.reward_input == 1:
             parts.append(g.op("Mul", [g.op("Sub", [feeds["prev_reward"], "reward_mean"]),
                                       "reward_scale"]))
@@ -311,7 +317,7 @@ def _metadata(model: InferenceModel, sequence: bool) -> dict:
         "prev_reward_normalization": (
             "its sign, Sign(prev_reward); feed prev_reward_at_start at an episode's first step"
             if model.reward_input == 2 else
-            "its sign about the mean, Sign(prev_reward - reward_mean); feed prev_reward_at_start "
+            "its sign centred, Sign(prev_reward) - reward_mean; feed prev_reward_at_start (NaN) "
             "at an episode's first step" if model.reward_input == 3 else
             "folded in: (prev_reward - reward_mean) * reward_scale; feed prev_reward_at_start "
             "at an episode's first step" if model.prev_reward else "none"),
@@ -319,8 +325,9 @@ def _metadata(model: InferenceModel, sequence: bool) -> dict:
         "config": json.dumps(model.config, sort_keys=True),
     }
     if model.prev_reward:  # enters as 0 in float32, as the learner's extras at a start
-        meta["prev_reward_at_start"] = repr(0.0 if model.reward_input == 2
-                                            else float(np.float32(model.reward_mean)))
+        meta["prev_reward_at_start"] = repr(
+            0.0 if model.reward_input == 2 else float("nan") if model.reward_input == 3
+            else float(np.float32(model.reward_mean)))
     if sequence:
         meta["layout"] = ("time-major: obs [time, batch, n_in] (and prev_action, prev_reward "
                           "[time, batch, k]), per-step outputs [time, batch, k]; state in and "

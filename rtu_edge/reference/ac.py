@@ -7,7 +7,7 @@ The network. The critic and the actor are separate networks by default (network.
 shared, they share the trunk (input layer and RTU) and keep heads of their own. Each:
 
     x_t = [normalised obs_t; prev action (one-hot if discrete); prev reward r_{t-1} normalised,
-           or its sign with network.reward_sign, sign(r - mean) with reward_centered]
+           or its sign with network.reward_sign, sign(r) - mean with reward_centered]
           (n_x reals; the extras are zero at an episode's first step)
     e_t = lrelu(LN(W_in x_t + b_in))     m = n_embed units (m = 0: no input layer, e_t = x_t)
     h_t = RTU(e_t)                       2n features (cell.py)
@@ -21,8 +21,9 @@ rewards): (r - mean) / sqrt(var + eps), the reward added first; the raw r with n
 (the statistics then stay zero, the count counts). It is not the TD error's scaled reward r~.
 With network.reward_sign it is sign(r), -1, 0 or 1 (the statistics stay zero, the count counts):
 bounded, and a rare reward no larger an input than a common one. With reward_centered too it is
-sign(r - mean), the reward added to the statistics first, whatever normalize_obs: whether r is
-above or below the rewards so far, so a task whose rewards are all costs still tells good from bad.
+sign(r) - mean, the statistics those of the signs (the sign added first), whatever normalize_obs:
+bounded and of mean zero, so it is 0 where every reward has one sign (a cost on every step),
+where the sign alone is a constant input that the RTU's slow units sum into a large offset.
 
 LN is parameter-free (net.py); std = min(std_min + softplus(pre), std_max). Dense layers start
 sparse (config.sparsity), the RTU as Cell.init_params. network.memoryless is the baseline without
@@ -37,8 +38,8 @@ One transition is ``act(s_t)`` then ``learn(r, s_{t+1}, terminated, truncated)``
     act:   unless learn already fed it: x_t from s_t (zero extras), forward every network;
            sample a_t ~ pi(.|s_t) with the learner's own PCG32 stream
     learn: r~    = r / sqrt(var(u) + eps),  u = gamma (1 - terminated) u + r
-           x'    = [normalised s_{t+1}; a_t; normalised r or sign(r)] (the reward
-                   statistics take r first, with prev_reward normalised only)
+           x'    = [normalised s_{t+1}; a_t; normalised r, sign(r) or sign(r) - mean] (the
+                   reward statistics take r first when normalised, sign(r) when centred)
            v'    = the critic on x' by a peek (the RTU's state and RTRL traces stay those of t)
            delta = r~ + gamma (1 - terminated) v' - v(s_t)
            z_v   = gamma lambda z_v  + grad v(s_t)
@@ -317,19 +318,19 @@ class AC:
 
     def reward_input(self, reward: float) -> float:
         """reward_input of rtu_ac.c: the previous-reward input of reward: with
-        network.reward_sign its sign, and with reward_centered the sign of reward - mean, the
-        reward statistics' mean after adding it to them (whatever normalize_obs); else normalised as an observation entry by the reward
+        network.reward_sign its sign, and with reward_centered its sign less the mean of the
+        signs, the statistics' mean after adding the sign to them (whatever normalize_obs); else
+        normalised as an observation entry by the reward
         statistics after adding it to them, (reward - mean) / sqrt(var + eps), or the raw reward
         with normalize_obs off (the statistics untouched). The count counts either way. Not yet
         clamped."""
         x = reward
         if self.network.reward_input == 2:  # its sign
             x = 1.0 if reward > 0 else (-1.0 if reward < 0 else 0.0)
-        elif self.network.reward_input == 3:  # the sign of it less the rewards' mean
-            value = np.array([reward])
+        elif self.network.reward_input == 3:  # its sign less the signs' running mean
+            value = np.array([1.0 if reward > 0 else (-1.0 if reward < 0 else 0.0)])
             welford(value, self.reward_count, self.reward_mean, self.reward_m2)
-            centered = float((value - self.reward_mean)[0])
-            x = 1.0 if centered > 0 else (-1.0 if centered < 0 else 0.0)
+            x = float((value - self.reward_mean)[0])
         elif self.config.normalize_obs:
             value = np.array([reward])
             var = welford(value, self.reward_count, self.reward_mean, self.reward_m2)
@@ -471,7 +472,7 @@ class AC:
         if cfg.scale_reward:
             self.ret_trace = cfg.gamma * (0.0 if terminated else 1.0) * self.ret_trace + reward
             r = reward / self.return_scale(self.ret_trace)
-        # x' = [normalised s'; a_t (one-hot if discrete); normalised r or sign(r)]
+        # x' = [normalised s'; a_t (one-hot if discrete); normalised r, sign(r) or sign(r) - mean]
         self.normalize_obs(next_obs, self.x_next)
         self.write_extras(reward, self.x_next)
         # delta = r~ + gamma (1 - terminated) v(s') - v(s), v(s') by a peek at theta_t
@@ -508,8 +509,8 @@ class AC:
 
     def write_extras(self, reward: float, x: np.ndarray) -> None:
         """rtu_ac_write_extras: x[n_obs:] = the previous action (one-hot if discrete) and the
-        previous reward normalised (the reward statistics take it) or its sign (reward_sign),
-        after self.action."""
+        previous reward normalised (the reward statistics take it), its sign (reward_sign) or
+        its sign centred (reward_centered; the statistics take the sign), after self.action."""
         i, A = self.n_obs, self.n_actions
         if self.network.prev_action:
             if self.action_kind == "discrete":

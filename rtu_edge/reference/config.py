@@ -165,14 +165,14 @@ class ACNetwork(LearnerConfig):
     prev_action: bool = flag(False, help="the network's input holds the previous action")
     prev_reward: bool = flag(False, help="the network's input holds the previous reward, "
                              "normalised by running statistics of its own (raw with normalize_obs "
-                             "off; its sign with reward_sign)")
+                             "off; its sign with reward_sign, centred with reward_centered)")
     memoryless: bool = flag(False, help="the baseline without memory: the RTU's state is zeroed "
                                         "before every step (with prev_action or prev_reward, "
                                         "the past's last step is still an input)")
     reward_sign: bool = flag(False, help="with prev_reward: the previous reward enters as its sign "
                              "(-1, 0 or 1) instead of normalised")
     reward_centered: bool = flag(False, help="with reward_sign: the sign of the previous reward "
-                                 "less the running mean of the rewards so far")
+                                 "less the running mean of the signs (mean zero)")
 
     def check(self) -> None:
         super().check()
@@ -180,14 +180,14 @@ class ACNetwork(LearnerConfig):
             raise ValueError("reward_sign needs prev_reward: it says how the previous reward "
                              "enters the network, and without prev_reward it does not")
         if self.reward_centered and not self.reward_sign:
-            raise ValueError("reward_centered needs reward_sign: it says about what the previous "
-                             "reward's sign is taken, and without reward_sign none is")
+            raise ValueError("reward_centered needs reward_sign: it centres the previous "
+                             "reward's sign, and without reward_sign there is none")
 
     @property
     def reward_input(self) -> int:
         """rtu_reward_input of rtu_ac.h, how x holds the previous reward (rtu_ac_shape's
-        prev_reward): 0 not, 1 normalised, 2 its sign (reward_sign), 3 the sign of it less the
-        rewards' running mean (reward_centered)."""
+        prev_reward): 0 not, 1 normalised, 2 its sign (reward_sign), 3 its sign less the signs'
+        running mean (reward_centered)."""
         if not self.prev_reward:
             return 0
         return 1 if not self.reward_sign else (3 if self.reward_centered else 2)
