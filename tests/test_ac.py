@@ -101,15 +101,21 @@ def test_float32_follows_the_same_actions_for_200_steps(action_kind, shared):
         assert np.max(np.abs(a32 - a64)) < 1e-3
 
 
-def test_the_reward_sign_input_is_the_rewards_sign_and_matches_the_reference():
-    """reward_sign: the previous reward enters x as -1, 0 or 1 in C and the reference alike (the
-    rewards here change sign and size, and are 0 at times); the reward statistics stay zero while
-    the count counts; float64 C follows the reference, parameters within 1e-9."""
+@pytest.mark.parametrize("centered,normalize_obs", [(False, True), (True, True), (True, False)])
+def test_the_reward_sign_input_and_its_statistics_match_the_reference(centered, normalize_obs):
+    """reward_sign: the previous reward enters x as -1, 0 or 1, and with reward_centered as that
+    sign less the mean of the signs so far (its own among them) whatever normalize_obs, in C and
+    the reference alike (the rewards here change sign and size, and are 0 at times); the
+    statistics stay zero for the plain sign and are the signs' mean and sum of squared
+    deviations when centred, while the count counts; float64 C follows the reference,
+    parameters within 1e-9."""
     rng = np.random.default_rng(5)
     rewards = rng.choice([-3.5, -0.01, 0.0, 0.2, 7.0], size=300)
     obs = rng.normal(size=(301, 2))
-    net = ACNetwork(prev_action=True, prev_reward=True, reward_sign=True)
-    learners = [learner(backend, network=net) for backend in ("reference", "c")]
+    net = ACNetwork(prev_action=True, prev_reward=True, reward_sign=True,
+                    reward_centered=centered)
+    learners = [learner(backend, network=net, normalize_obs=normalize_obs)
+                for backend in ("reference", "c")]
     actions = [[], []]
     for t in range(300):
         for i, ac in enumerate(learners):
@@ -119,10 +125,20 @@ def test_the_reward_sign_input_is_the_rewards_sign_and_matches_the_reference():
         x_ref = ref._impl.impl.x
         x_c = c._impl.core.view(c._impl.ac.x, len(x_ref))
         if t % 50 != 49:  # (after an episode's end x is the next act's, zero extras)
-            assert x_ref[-1] == x_c[-1] == np.sign(rewards[t]), t
+            signs = np.sign(rewards[:t + 1])
+            want = signs[-1] - np.mean(signs) if centered else signs[-1]
+            assert x_ref[-1] == pytest.approx(want, abs=1e-12), t
+            assert x_c[-1] == x_ref[-1], t
     assert np.array_equal(actions[0], actions[1])
+    signs = np.sign(rewards)
     for ac in learners:
-        assert ac.prev_reward_statistics == {"mean": 0.0, "m2": 0.0, "count": 300}
+        stats = ac.prev_reward_statistics
+        if centered:
+            assert stats["count"] == 300
+            assert stats["mean"] == pytest.approx(np.mean(signs), abs=1e-12)
+            assert stats["m2"] == pytest.approx(300 * np.var(signs), rel=1e-12)
+        else:
+            assert stats == {"mean": 0.0, "m2": 0.0, "count": 300}
     for key, value in learners[0].params.items():
         assert relative(learners[1].params[key], value) < 1e-9, key
 
@@ -141,41 +157,6 @@ def test_the_centered_reward_sign_is_zero_where_every_reward_has_one_sign():
         x = ac._impl.core.view(ac._impl.ac.x, ac.n_x)
         assert x[-1] == 0.0, t
     assert ac.prev_reward_statistics == {"mean": -1.0, "m2": 0.0, "count": 50}
-
-
-@pytest.mark.parametrize("normalize_obs", [True, False])
-def test_the_centered_reward_sign_input_is_the_sign_less_its_mean_and_matches_the_reference(
-        normalize_obs):
-    """reward_centered: the previous reward enters x as its sign less the mean of the signs so
-    far (its own among them), whatever normalize_obs, in C and the reference alike; the
-    statistics are the signs' mean and sum of squared deviations; float64 C follows the
-    reference, parameters within 1e-9."""
-    rng = np.random.default_rng(6)
-    rewards = rng.choice([-3.5, -0.01, 0.0, 0.2, 7.0], size=300)
-    obs = rng.normal(size=(301, 2))
-    net = ACNetwork(prev_action=True, prev_reward=True, reward_sign=True, reward_centered=True)
-    learners = [learner(backend, network=net, normalize_obs=normalize_obs)
-                for backend in ("reference", "c")]
-    actions = [[], []]
-    for t in range(300):
-        for i, ac in enumerate(learners):
-            actions[i].append(ac.act(obs[t]))
-            ac.learn(float(rewards[t]), obs[t + 1], False, t % 50 == 49)
-        ref, c = learners
-        x_ref = ref._impl.impl.x
-        x_c = c._impl.core.view(c._impl.ac.x, len(x_ref))
-        if t % 50 != 49:  # (after an episode's end x is the next act's, zero extras)
-            want = np.sign(rewards[t]) - np.mean(np.sign(rewards[:t + 1]))
-            assert x_ref[-1] == pytest.approx(want, abs=1e-12), t
-            assert x_c[-1] == x_ref[-1], t
-    assert np.array_equal(actions[0], actions[1])
-    for ac in learners:
-        stats = ac.prev_reward_statistics
-        assert stats["count"] == 300
-        assert stats["mean"] == pytest.approx(np.mean(np.sign(rewards)), abs=1e-12)
-        assert stats["m2"] == pytest.approx(300 * np.var(np.sign(rewards)), rel=1e-12)
-    for key, value in learners[0].params.items():
-        assert relative(learners[1].params[key], value) < 1e-9, key
 
 
 def test_reward_sign_needs_the_previous_reward():
