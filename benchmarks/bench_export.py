@@ -72,7 +72,7 @@ BATCH = 64  # sequences of the batched loops
 ROLLOUT = 1000  # steps of the accuracy checks
 SEED = 1
 #: the network both learners are built on: every part of the streaming network
-NETWORK = {"n_embed": 32, "n_head": 32, "prev_action": True, "prev_reward": True}
+NETWORK = {"n_embed": 32, "n_head": 32, "prev_action": True, "prev_reward": "normalized"}
 
 
 @dataclass(frozen=True)

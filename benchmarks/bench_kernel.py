@@ -64,7 +64,7 @@ def learner_config() -> tuple:
     """(kind, n_hidden, network) of the learner row: rtu-edge train's CartPole-P network, with
     the previous action and reward as inputs (bench_loop.c's)."""
     run = RunConfig(task="cartpole-p", steps=1)
-    network = ACNetwork(prev_action=True, prev_reward=True)
+    network = ACNetwork(prev_action=True, prev_reward="normalized")
     return run.kind, run.hidden, network
 
 

@@ -70,7 +70,7 @@
 #ifndef RTU_AC_H
 #define RTU_AC_H
 
-#include "rtu_td.h" /* rtu_optimizer */
+#include "rtu_td.h" /* rtu_optimizer, rtu_reward_input (rtu_config.h) */
 
 #ifdef __cplusplus
 extern "C" {
@@ -100,14 +100,6 @@ rtu_ac_config rtu_ac_default_config(void);
  * optimizer, else RTU_ERR_CONFIG and *what (what may be NULL) receives the C name of the first
  * faulty field; RTU_ERR_NULL for a NULL config. rtu_ac_init and rtu_ac_load apply it. */
 rtu_status rtu_ac_check_config(const rtu_ac_config *config, const char **what);
-
-/* shape.prev_reward: how x holds the previous reward. */
-typedef enum {
-    RTU_REWARD_NONE = 0,
-    RTU_REWARD_NORMALIZED = 1,
-    RTU_REWARD_SIGN = 2,
-    RTU_REWARD_CENTERED_SIGN = 3
-} rtu_reward_input;
 
 /* The network's shape: what the buffer size depends on. */
 typedef struct {

@@ -11,8 +11,9 @@
  *   RTU_<L>_CONFIG_FLAGS(X): X(name, default) for each flag (0 or 1)
  *   RTU_<L>_CONFIG_OPTIMIZER: the default optimizer
  *   RTU_<L>_CONFIG_REAL_COUNT, RTU_<L>_CONFIG_FLAG_COUNT
- * the optimizers (OPTIMIZERS) as rtu_optimizer, and the default network of the
- * actor-critic (ACNetwork) as RTU_AC_DEFAULT_<FIELD>.
+ * the optimizers (OPTIMIZERS) as rtu_optimizer, the previous reward's inputs
+ * (REWARD_INPUTS) as rtu_reward_input, and the default network of the actor-critic
+ * (ACNetwork) as RTU_AC_DEFAULT_<FIELD>.
  */
 #ifndef RTU_CONFIG_H
 #define RTU_CONFIG_H
@@ -22,6 +23,16 @@ typedef enum { RTU_RULE_UNIT = 0, RTU_RULE_POSITIVE = 1, RTU_RULE_NONNEGATIVE = 
 /* sgd: params += alpha delta z; obgd: overshooting-bounded, alpha_eff = alpha /
  * max(alpha kappa max(|delta|, 1) |z|_1, 1) */
 typedef enum { RTU_OPT_SGD = 0, RTU_OPT_OBGD = 1 } rtu_optimizer;
+
+/* rtu_ac_shape's prev_reward, how the input x holds the previous reward (ACNetwork's
+ * prev_reward): not; normalised by running statistics of its own (raw with
+ * normalize_obs off); its sign; its sign less the running mean of the signs */
+typedef enum {
+    RTU_REWARD_NONE = 0,
+    RTU_REWARD_NORMALIZED = 1,
+    RTU_REWARD_SIGN = 2,
+    RTU_REWARD_CENTERED_SIGN = 3
+} rtu_reward_input;
 
 /* TDConfig: rtu_td_config: TD(lambda) prediction (rtu-spec.md section 3). */
 #define RTU_TD_CONFIG_REALS(X) \
@@ -57,9 +68,7 @@ typedef enum { RTU_OPT_SGD = 0, RTU_OPT_OBGD = 1 } rtu_optimizer;
 #define RTU_AC_DEFAULT_N_HEAD 64u                    /* hidden units of each head (Dense + LayerNorm + leaky ReLU); 0: linear heads on the RTU's features */
 #define RTU_AC_DEFAULT_SHARED 0                      /* actor and critic share the input layer and the RTU */
 #define RTU_AC_DEFAULT_PREV_ACTION 0                 /* the network's input holds the previous action */
-#define RTU_AC_DEFAULT_PREV_REWARD 0                 /* the network's input holds the previous reward, normalised by running statistics of its own (raw with normalize_obs off; its sign with reward_sign, centred with reward_centered) */
+#define RTU_AC_DEFAULT_PREV_REWARD RTU_REWARD_NONE   /* how the network's input holds the previous reward: none; normalized, by running statistics of its own (raw with normalize_obs off); sign, -1, 0 or 1; centered_sign, the sign less the running mean of the signs */
 #define RTU_AC_DEFAULT_MEMORYLESS 0                  /* the baseline without memory: the RTU's state is zeroed before every step (with prev_action or prev_reward, the past's last step is still an input) */
-#define RTU_AC_DEFAULT_REWARD_SIGN 0                 /* with prev_reward: the previous reward enters as its sign (-1, 0 or 1) instead of normalised */
-#define RTU_AC_DEFAULT_REWARD_CENTERED 0             /* with reward_sign: the sign of the previous reward less the running mean of the signs (mean zero) */
 
 #endif /* RTU_CONFIG_H */

@@ -65,7 +65,7 @@ class Shape(NamedTuple):
     def n_x(self) -> int:
         """The network's input: the observation, the previous action, the previous reward."""
         net = self.network
-        return self.n_obs + (self.n_actions if net.prev_action else 0) + int(net.prev_reward)
+        return self.n_obs + (self.n_actions if net.prev_action else 0) + int(net.reward_input > 0)
 
     @property
     def n_out_policy(self) -> int:
@@ -84,15 +84,14 @@ class Shape(NamedTuple):
         s.action_kind = ACTION_KINDS.index(self.action_kind)
         s.n_actions = size(self.n_actions)
         for name in NETWORK_FIELDS:
-            if name not in ("reward_sign", "reward_centered"):  # folded into prev_reward
-                setattr(s, name, size(getattr(self.network, name)))
-        s.prev_reward = self.network.reward_input  # rtu_reward_input: 0 to 3
+            setattr(s, name, self.network.reward_input if name == "prev_reward"  # its C enum
+                    else size(getattr(self.network, name)))
         return s
 
     def check(self) -> None:
         """rtu_ac_check_shape (the float64 build's; both builds check alike): ValueError naming
         the argument at fault."""
-        self.network.check()  # reward_sign and reward_centered, which struct folds away
+        self.network.check()
         ffi, lib = load_lib(np.dtype(np.float64))
         status = lib.rtu_ac_check_shape(self.struct(ffi))
         if status == lib.RTU_OK:
@@ -111,7 +110,7 @@ class Shape(NamedTuple):
                 raise ValueError(f"{name} must be at most {MAX_DIM}, got {getattr(net, name)!r}")
         if self.n_x > MAX_DIM:
             raise ValueError(f"n_in: the network's input (n_in, plus n_actions with prev_action, "
-                             f"plus 1 with prev_reward) must be at most {MAX_DIM}, got "
+                             f"plus 1 with a prev_reward) must be at most {MAX_DIM}, got "
                              f"{self.n_x}")
         net.check()
         raise ValueError(f"this network is too large to lay out (n_in {self.n_obs}, n_hidden "
@@ -261,9 +260,8 @@ class ActorCritic(Checkpointable):
     them one trunk and heads of their own)::
 
         x_t = [normalised obs_t (n_in); previous action (n_actions, one-hot if discrete);
-               previous reward (1), normalised      the extras if prev_action, prev_reward
-               or its sign (reward_sign), centred
-               (reward_centered)]
+               previous reward (1): normalized,     the extras if prev_action, prev_reward
+               sign or centered_sign]
         e_t = lrelu(LN(W_in x_t + b_in))            (n_embed,), or x_t when n_embed = 0
         h_t = RTU(e_t)                              (2 n_hidden,)
         q_t = lrelu(LN(W_1 h_t + b_1))              (n_head,), or h_t when n_head = 0
@@ -283,8 +281,8 @@ class ActorCritic(Checkpointable):
         config: an ACConfig (gamma, lambda_, alpha, kappa_value, kappa_policy, entropy_coef,
             sparsity, std_min, std_max, optimizer, normalize_obs, scale_reward; the stream-x
             defaults; rtu_edge.ACConfig documents each).
-        network: an ACNetwork (n_embed, n_head, shared, prev_action, prev_reward, memoryless,
-            reward_sign, reward_centered; its defaults are the package's).
+        network: an ACNetwork (n_embed, n_head, shared, prev_action, prev_reward, memoryless;
+            its defaults are the package's).
         Keyword arguments named as a field of either replace that field
         (``ActorCritic(2, 32, 2, entropy_coef=0.05, n_head=0)``).
 
@@ -337,7 +335,7 @@ class ActorCritic(Checkpointable):
     @property
     def n_x(self) -> int:
         """The size of each network's input x_t: n_in, plus n_actions with prev_action, plus 1
-        with prev_reward."""
+        with a prev_reward other than "none"."""
         return self._shape.n_x
 
     def _size_query(self) -> tuple:
@@ -385,12 +383,12 @@ class ActorCritic(Checkpointable):
     @property
     def prev_reward_statistics(self) -> dict:
         """The running statistics (Welford) of the raw rewards that normalise the previous-reward
-        input (prev_reward): "mean", "m2" (the sum of squared deviations) and "count" (rewards
+        input (prev_reward "normalized"): "mean", "m2" (the sum of squared deviations) and "count" (rewards
         added); that input is (r - mean) / sqrt(m2 / (count - 1) + 1e-8), the reward added first
         (the variance 1 until two rewards), or r itself with normalize_obs off (mean and m2 then
-        stay 0). With reward_sign the input is sign(r): mean and m2 stay 0, the count counts;
-        with reward_centered too it is sign(r) - mean, the statistics those of the signs, kept
-        whatever normalize_obs. All 0 without prev_reward."""
+        stay 0). With prev_reward "sign" the input is sign(r): mean and m2 stay 0, the count
+        counts; with "centered_sign" it is sign(r) - mean, the statistics those of the signs,
+        kept whatever normalize_obs. All 0 with prev_reward "none"."""
         impl = self._impl
         if hasattr(impl, "struct"):
             s = impl.struct

@@ -31,7 +31,7 @@ import numpy as np
 from ._ccore import load_lib
 from .reference.ac import ACTION_KINDS
 from .reference.cell import ACTIVATIONS, KINDS, MAX_DIM
-from .reference.config import ACNetwork
+from .reference.config import REWARD_INPUTS, ACNetwork
 
 #: rtu_ckpt.h's RTU_CKPT_VERSION, RTU_CKPT_HEADER_BYTES, RTU_CKPT_CRC_BYTES (macros, which cffi
 #: does not see), for messages
@@ -73,11 +73,9 @@ class Dims:
     n_head: int = 0
     shared: bool = False
     prev_action: bool = False
-    prev_reward: bool = False
+    prev_reward: str = "none"  # REWARD_INPUTS[the header's prev_reward]
     memoryless: bool = False
     version: int = VERSION  # the format version
-    reward_sign: bool = False  # the header's prev_reward 2 or 3: the previous reward's sign
-    reward_centered: bool = False  # prev_reward 3: its sign less the signs' running mean
 
     @property
     def dtype(self) -> np.dtype:
@@ -88,8 +86,7 @@ class Dims:
         """The actor-critic's network around its RTU."""
         return ACNetwork(n_embed=self.n_embed, n_head=self.n_head, shared=self.shared,
                          prev_action=self.prev_action, prev_reward=self.prev_reward,
-                         memoryless=self.memoryless, reward_sign=self.reward_sign,
-                         reward_centered=self.reward_centered)
+                         memoryless=self.memoryless)
 
 
 def read_dims(data: bytes, path: PathLike = "<bytes>") -> Dims:
@@ -132,9 +129,7 @@ def read_dims(data: bytes, path: PathLike = "<bytes>") -> Dims:
                 ACTIVATIONS[dims.activation], dims.n_in, dims.n_hidden,
                 ACTION_KINDS[shape.action_kind], shape.n_actions, dims.steps, dims.bytes,
                 shape.n_embed, shape.n_head, bool(shape.shared), bool(shape.prev_action),
-                bool(shape.prev_reward), bool(shape.memoryless), dims.version,
-                shape.prev_reward in (lib.RTU_REWARD_SIGN, lib.RTU_REWARD_CENTERED_SIGN),
-                shape.prev_reward == lib.RTU_REWARD_CENTERED_SIGN)
+                REWARD_INPUTS[shape.prev_reward], bool(shape.memoryless), dims.version)
 
 
 #: the actor-critic's shape fields of a header (offsets 56 to 84)

@@ -70,7 +70,7 @@ def ac_flops_per_step(kind: str, n_obs: int, n_hidden: int, action_kind: str, n_
     A shared trunk (network.shared) is counted once, as rtu_edge.train.learner_flops counts
     it (its second gradient not counted)."""
     n, m, k = n_hidden, network.n_embed, network.n_head
-    n_x = n_obs + (n_actions if network.prev_action else 0) + int(network.prev_reward)
+    n_x = n_obs + (n_actions if network.prev_action else 0) + int(network.reward_input > 0)
     e = m if m else n_x
     o_pi = (2 if action_kind == "continuous" else 1) * n_actions
     cell_params = 2 * n + 2 * n * e + (4 * n * n + 2 * n * e if kind == "lru" else 0)

@@ -26,8 +26,7 @@ window T, as ``--bptt-window``), ``hidden``, ``kind`` and ``activation``
 ``rtu-edge train`` names without the dashes (``gamma``, ``lambda``, ``entropy_coef``...; fields of
 TDConfig for prediction tasks, of ACConfig for control tasks) and, for control tasks, the
 actor-critic's network by its ACNetwork fields (``n_embed``, ``n_head``, ``shared``,
-``prev_action``, ``prev_reward``, ``memoryless``, ``reward_sign``, ``reward_centered``); ``algo =
-"ppo"`` trains that network by PPO
+``prev_action``, ``prev_reward``, ``memoryless``); ``algo = "ppo"`` trains that network by PPO
 with RTRL (as ``rtu-edge train --algo ppo``), with PPO's settings by their PPOConfig fields
 (``n_envs``, ``n_steps``, ``learning_rate``, ``fresh_state``...). Runs use the C core (the gru
 agent: numpy).

@@ -480,13 +480,9 @@ def check_matches(proto, model, where: str) -> None:
                 "n_in": str(model.n_in), "n_hidden": str(model.n_hidden),
                 "n_embed": str(model.n_embed), "n_head": str(model.n_head),
                 "n_trunks": str(model.n_trunks), "prev_action": str(int(model.prev_action)),
-                "prev_reward": str(int(model.prev_reward)),
-                "reward_sign": str(int(model.reward_sign)),
-                "reward_centered": str(int(model.reward_centered)),
+                "prev_reward": model.prev_reward,
                 "memoryless": str(int(model.memoryless)), "n_out": str(model.n_out),
                 "action_kind": model.action_kind or "none"}
-    # exports from before reward_sign or reward_centered: the normalised reward, or its sign
-    meta = {"reward_sign": "0", "reward_centered": "0", **meta}
     wrong = [f"{k} {meta.get(k)!r} (checkpoint: {v!r})" for k, v in expected.items()
              if meta.get(k) != v]
     if wrong:

@@ -57,6 +57,8 @@ LEARNER_NAMES = {LEARNER_TD: "TD(lambda)", LEARNER_ACTOR_CRITIC: "actor-critic",
 #: payload length, then the actor-critic's shape (SHAPE_FIELDS; 0 for TD)
 HEADER = struct.Struct("<8s8IQQ8I")
 HEADER_BYTES = HEADER.size  # 88
+#: the header's prev_reward: how the network's input holds the previous reward
+PREV_REWARD = ("none", "normalized", "sign", "centered_sign")
 SHAPE_FIELDS = ("n_embed", "n_head", "shared", "prev_action", "prev_reward", "memoryless",
                 "action_kind", "n_actions")
 CRC_BYTES = 4
@@ -471,7 +473,7 @@ def load_reference(td: TD, path: PathLike) -> None:
 
 def ac_n_x(n_obs: int, network: ACNetwork, n_actions: int) -> int:
     """The network's input: the observation, the previous action, the previous reward."""
-    return n_obs + (n_actions if network.prev_action else 0) + (1 if network.prev_reward else 0)
+    return n_obs + (n_actions if network.prev_action else 0) + (network.prev_reward != "none")
 
 
 def ac_head_params(n_hidden: int, n_head: int, n_out: int) -> int:
@@ -561,8 +563,7 @@ class ACCheckpoint(_Reals):
 
 def _shape_fields(network: ACNetwork, action_kind: str, n_actions: int) -> tuple:
     return (network.n_embed, network.n_head, int(network.shared), int(network.prev_action),
-            int(network.prev_reward) + int(network.prev_reward and network.reward_sign)
-            + int(network.prev_reward and network.reward_sign and network.reward_centered),
+            PREV_REWARD.index(network.prev_reward),
             int(network.memoryless), ACTION_KINDS.index(action_kind),
             n_actions)
 
@@ -592,7 +593,7 @@ def _ac_shape(h: _Header, where: str) -> tuple:
     for name in ("shared", "prev_action", "memoryless"):
         if s[name] > 1:
             raise ValueError(f"{where} has {name}={s[name]}; 0 or 1 expected")
-    if s["prev_reward"] > 3:  # 2: the previous reward's sign; 3: its sign centred
+    if s["prev_reward"] >= len(PREV_REWARD):
         raise ValueError(f"{where} has prev_reward={s['prev_reward']}; 0 to 3 expected")
     if s["n_embed"] > MAX_DIM or s["n_head"] > MAX_DIM:
         raise ValueError(f"{where} has n_embed={s['n_embed']}, n_head={s['n_head']}; each must "
@@ -605,9 +606,9 @@ def _ac_shape(h: _Header, where: str) -> tuple:
         raise ValueError(f"{where} has n_actions={s['n_actions']}; {action_kind} actions need "
                          f"[{minimum}, {MAX_DIM}]")
     network = ACNetwork(n_embed=s["n_embed"], n_head=s["n_head"], shared=bool(s["shared"]),
-                        prev_action=bool(s["prev_action"]), prev_reward=bool(s["prev_reward"]),
-                        memoryless=bool(s["memoryless"]), reward_sign=s["prev_reward"] >= 2,
-                        reward_centered=s["prev_reward"] == 3)
+                        prev_action=bool(s["prev_action"]),
+                        prev_reward=PREV_REWARD[s["prev_reward"]],
+                        memoryless=bool(s["memoryless"]))
     try:
         network.check()
     except ValueError as err:
@@ -730,11 +731,11 @@ def _check_reward_stats(config: ACConfig, network: ACNetwork, steps: int, count:
         raise ValueError(f"{where} has reward_count {count} above steps {steps}")
     if m2 < 0:
         raise ValueError(f"{where} has reward_m2 below 0 (a sum of squares)")
-    if not network.prev_reward and (count or mean or m2):
+    if network.prev_reward == "none" and (count or mean or m2):
         raise ValueError(f"{where} has previous-reward statistics with prev_reward off")
-    if not network.reward_sign and not config.normalize_obs and (mean or m2):
+    if network.prev_reward == "normalized" and not config.normalize_obs and (mean or m2):
         raise ValueError(f"{where} has previous-reward statistics with normalize_obs off")
-    if network.reward_sign and not network.reward_centered and (mean or m2):
+    if network.prev_reward == "sign" and (mean or m2):
         raise ValueError(f"{where} has previous-reward statistics with the reward's sign as input")
     if (count == 0 and mean) or (count <= 1 and m2):
         raise ValueError(f"{where} has previous-reward statistics before reward_count rewards "

@@ -47,7 +47,7 @@ def relative(a, ref):
 
 #: every part of the network: an input layer, the previous action and reward as inputs (the
 #: package's default network has none of them; it is PARITY's last two cases)
-FULL = {"n_embed": 32, "n_head": 32, "prev_action": True, "prev_reward": True}
+FULL = {"n_embed": 32, "n_head": 32, "prev_action": True, "prev_reward": "normalized"}
 PARITY = [("discrete", False, "linear", FULL), ("discrete", False, "nonlinear", FULL),
           ("discrete", True, "nonlinear", FULL), ("continuous", False, "nonlinear", FULL),
           ("continuous", True, "linear", FULL), ("discrete", False, "lru", FULL),
@@ -103,7 +103,7 @@ def test_float32_follows_the_same_actions_for_200_steps(action_kind, shared):
 
 @pytest.mark.parametrize("centered,normalize_obs", [(False, True), (True, True), (True, False)])
 def test_the_reward_sign_input_and_its_statistics_match_the_reference(centered, normalize_obs):
-    """reward_sign: the previous reward enters x as -1, 0 or 1, and with reward_centered as that
+    """prev_reward "sign": the previous reward enters x as -1, 0 or 1, and "centered_sign" as that
     sign less the mean of the signs so far (its own among them) whatever normalize_obs, in C and
     the reference alike (the rewards here change sign and size, and are 0 at times); the
     statistics stay zero for the plain sign and are the signs' mean and sum of squared
@@ -112,8 +112,7 @@ def test_the_reward_sign_input_and_its_statistics_match_the_reference(centered, 
     rng = np.random.default_rng(5)
     rewards = rng.choice([-3.5, -0.01, 0.0, 0.2, 7.0], size=300)
     obs = rng.normal(size=(301, 2))
-    net = ACNetwork(prev_action=True, prev_reward=True, reward_sign=True,
-                    reward_centered=centered)
+    net = ACNetwork(prev_action=True, prev_reward="centered_sign" if centered else "sign")
     learners = [learner(backend, network=net, normalize_obs=normalize_obs)
                 for backend in ("reference", "c")]
     actions = [[], []]
@@ -146,8 +145,7 @@ def test_the_reward_sign_input_and_its_statistics_match_the_reference(centered, 
 def test_the_centered_reward_sign_is_zero_where_every_reward_has_one_sign():
     """A cost on every step (Pendulum's rewards): the sign is a constant -1, the centred sign 0
     from the first step on, so the input carries no offset for the RTU to sum."""
-    net = ACNetwork(prev_reward=True, reward_sign=True, reward_centered=True)
-    ac = learner("c", network=net)
+    ac = learner("c", network=ACNetwork(prev_reward="centered_sign"))
     rng = np.random.default_rng(7)
     obs = rng.normal(size=2)
     for t in range(50):
@@ -159,18 +157,18 @@ def test_the_centered_reward_sign_is_zero_where_every_reward_has_one_sign():
     assert ac.prev_reward_statistics == {"mean": -1.0, "m2": 0.0, "count": 50}
 
 
-def test_reward_sign_needs_the_previous_reward():
-    with pytest.raises(ValueError, match="reward_sign needs prev_reward"):
-        learner("c", network=ACNetwork(reward_sign=True))
-    with pytest.raises(ValueError, match="reward_centered needs reward_sign: it centres"):
-        learner("c", network=ACNetwork(prev_reward=True, reward_centered=True))
+def test_prev_reward_is_one_of_the_four_inputs():
+    for bad in ("signs", True, 1, None):
+        with pytest.raises(ValueError, match="prev_reward must be one of .'none', 'normalized', "
+                                             "'sign', 'centered_sign'., got"):
+            ACNetwork(prev_reward=bad)
 
 
 def test_memoryless_and_plain_networks_match_the_reference():
     """The other shapes: no input layer and linear heads; the memoryless baseline."""
     for network in (ACNetwork(n_embed=0, n_head=0),
-                    ACNetwork(memoryless=True, prev_action=False, prev_reward=False),
-                    ACNetwork(memoryless=True, prev_action=True, prev_reward=True)):
+                    ACNetwork(memoryless=True, prev_action=False, prev_reward="none"),
+                    ACNetwork(memoryless=True, prev_action=True, prev_reward="normalized")):
         ref = learner("reference", network=network)
         c = learner("c", network=network)
         a_ref, _ = run(ref, "cartpole-p", 300)
@@ -193,7 +191,7 @@ def buffer_reals(d, n, A, m, k, shared, prev_action, prev_reward, continuous, ki
     """rtu_ac.h's RTU_AC_REALS, written out: the trunks (input layer, its LN output and e, the
     cell), both heads' params, z_v and z_pi, the heads' activations, the scratch, the inputs and
     statistics and the action."""
-    n_x = d + (A if prev_action else 0) + (1 if prev_reward else 0)
+    n_x = d + (A if prev_action else 0) + (1 if prev_reward != "none" else 0)
     n_e = m if m else n_x
     cell_params = 2 * n + 2 * n * n_e
     # params, state (c, d, h), RTRL traces, the derived cache (nu, theta, g, phi, eta, deta), the
@@ -215,10 +213,10 @@ def buffer_reals(d, n, A, m, k, shared, prev_action, prev_reward, continuous, ki
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"shared": True}, {"n_embed": 0, "n_head": 0},
-                                    {"n_embed": 5, "n_head": 3, "prev_reward": False},
+                                    {"n_embed": 5, "n_head": 3, "prev_reward": "none"},
                                     {"action_kind": "continuous"},
                                     {"memoryless": True, "prev_action": False,
-                                     "prev_reward": False},
+                                     "prev_reward": "none"},
                                     {"kind": "lru"}, {"kind": "lru", "n_embed": 0, "shared": True}])
 def test_memory_is_exact(kwargs):
     net = ACNetwork(**{k: v for k, v in kwargs.items() if k not in ("action_kind", "kind")})
@@ -236,7 +234,7 @@ def test_params_value_and_policy_views():
     """params: copies by network and layer; value and policy: at the held observation, the same
     on both backends, and refused when no observation is held."""
     for backend in ("c", "reference"):
-        ac = learner(backend, n_hidden=4, n_embed=6, n_head=5, prev_action=True, prev_reward=True)
+        ac = learner(backend, n_hidden=4, n_embed=6, n_head=5, prev_action=True, prev_reward="normalized")
         p = ac.params
         assert ac.n_x == 2 + 2 + 1
         for net, o in (("critic", 1), ("actor", 2)):
@@ -346,7 +344,7 @@ def test_network_input_beyond_max_dim_is_refused(backend, n_embed):
     """n_in at RTU_MAX_DIM, so the network's input with the previous action and reward is beyond
     it: refused, naming n_in (the C core used to lay out a cell it could not build, and crash)."""
     with pytest.raises(ValueError, match="n_in: the network's input"):
-        ActorCritic(65536, 1, 2, n_embed=n_embed, prev_action=True, prev_reward=True,
+        ActorCritic(65536, 1, 2, n_embed=n_embed, prev_action=True, prev_reward="normalized",
                     backend=backend)
     ac = ActorCritic(65536, 1, 2, n_embed=n_embed)  # the default network: no previous action
     assert ac.n_x == 65536 and ac.act(np.zeros(65536)) in (0, 1)
@@ -452,14 +450,14 @@ def _input(ac) -> np.ndarray:
 @pytest.mark.parametrize("normalize_obs", [True, False])
 @pytest.mark.parametrize("backend", ["c", "reference"])
 def test_previous_reward_input_is_normalised_like_an_observation(backend, normalize_obs):
-    """With prev_reward, x's last entry after learn(r, ..) is (r - mean) / sqrt(var + 1e-8) over
+    """With prev_reward "normalized", x's last entry after learn(r, ..) is (r - mean) / sqrt(var + 1e-8) over
     the raw rewards seen so far, r included (var the sample variance, 1 until two rewards), as an
     observation entry is: rewards of +-1/51 give an input of about 1, not the scaled reward's
     +-0.04 (the TD error's r~ is unchanged). With normalize_obs off, the raw reward. Zero at an
     episode's first step."""
     rng = np.random.default_rng(5)
-    ac = ActorCritic(2, 4, 2, seed=3, backend=backend, n_embed=0, n_head=0, prev_reward=True,
-                     normalize_obs=normalize_obs)
+    ac = ActorCritic(2, 4, 2, seed=3, backend=backend, n_embed=0, n_head=0,
+                     prev_reward="normalized", normalize_obs=normalize_obs)
     rewards, obs = [], rng.normal(size=2)
     for t in range(40):
         ac.act(obs)
@@ -487,7 +485,7 @@ def test_previous_reward_input_is_normalised_like_an_observation(backend, normal
 
 
 def test_previous_reward_statistics_are_kept_only_with_prev_reward():
-    """A network without prev_reward keeps no reward statistics (its checkpoint's stay zero)."""
+    """A network with prev_reward "none" keeps no reward statistics (its checkpoint's stay zero)."""
     for backend in ("c", "reference"):
         ac = learner(backend)
         run(ac, "cartpole-p", 30)

@@ -27,16 +27,15 @@ PAYLOAD_INTS = 56  # normalize_obs, scale_reward, fed, acted (u32); 5 u64
 FIXED = HEADER + PAYLOAD_INTS  # the reals start here
 #: the networks the exactness tests run on
 NETWORKS = {"default": ACNetwork(),
-            "full": ACNetwork(n_embed=32, n_head=32, prev_action=True, prev_reward=True),
-            "shared": ACNetwork(n_embed=32, n_head=32, prev_action=True, prev_reward=True,
+            "full": ACNetwork(n_embed=32, n_head=32, prev_action=True, prev_reward="normalized"),
+            "shared": ACNetwork(n_embed=32, n_head=32, prev_action=True, prev_reward="normalized",
                                 shared=True),
             "plain": ACNetwork(n_embed=0, n_head=0),
-            "memoryless": ACNetwork(memoryless=True, prev_action=False, prev_reward=False),
+            "memoryless": ACNetwork(memoryless=True, prev_action=False, prev_reward="none"),
             "memoryless with the past": ACNetwork(memoryless=True, prev_action=True,
-                                                  prev_reward=True),
-            "reward sign": ACNetwork(prev_reward=True, reward_sign=True),
-            "reward sign centred": ACNetwork(prev_reward=True, reward_sign=True,
-                                                    reward_centered=True)}
+                                                  prev_reward="normalized"),
+            "reward sign": ACNetwork(prev_reward="sign"),
+            "reward sign centred": ACNetwork(prev_reward="centered_sign")}
 
 
 class Stream:
@@ -74,7 +73,7 @@ class Stream:
 
 #: every part of the network, so that every field of the checkpoint is exercised (the package's
 #: default network has no input layer and no previous action or reward)
-FULL = {"n_embed": 32, "n_head": 32, "prev_action": True, "prev_reward": True}
+FULL = {"n_embed": 32, "n_head": 32, "prev_action": True, "prev_reward": "normalized"}
 
 
 def learner(backend="c", dtype=np.float64, action_kind="discrete", kind="nonlinear", seed=4,
@@ -164,7 +163,7 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
     data = ac.checkpoint_bytes()
     R, n, d, A = np.dtype(dtype).itemsize, N_HIDDEN, 2, ACTIONS[action_kind][1]
     m, k = net.n_embed, net.n_head
-    n_x = d + (A if net.prev_action else 0) + (1 if net.prev_reward else 0)
+    n_x = d + (A if net.prev_action else 0) + (1 if net.prev_reward != "none" else 0)
     n_e = m if m else n_x
     o = (2 if action_kind == "continuous" else 1) * A
     E, P = m * (n_x + 1), 2 * n + 2 * n * n_e
@@ -184,8 +183,7 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
     assert (kind_i, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear", "lru"].index(kind),
                                                          1, d, n, 1, 30)
     assert shape == [m, k, int(net.shared), int(net.prev_action),
-                     # 2: the reward's sign, 3: its sign centred
-                     (3 if net.reward_centered else 2) if net.reward_sign else int(net.prev_reward),
+                     ("none", "normalized", "sign", "centered_sign").index(net.prev_reward),
                      int(net.memoryless), ["discrete", "continuous"].index(action_kind), A]
     assert payload == len(data) - HEADER - 4
     fixed = struct.unpack_from("<4I5Q", data, HEADER)
@@ -197,9 +195,9 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
     reward_mean, reward_m2 = np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<"), count=2,
                                            offset=len(data) - 4 - 2 * R)
     stats = ac.prev_reward_statistics
-    assert reward_count == stats["count"] == (30 if net.prev_reward else 0)
+    assert reward_count == stats["count"] == (30 if net.prev_reward != "none" else 0)
     assert (reward_mean, reward_m2) == (stats["mean"], stats["m2"])
-    assert (reward_mean != 0) == (net.prev_reward and (net.reward_centered or not net.reward_sign))
+    assert (reward_mean != 0) == (net.prev_reward in ("normalized", "centered_sign"))
     if backend == "c":
         size = ac._impl.core.ffi.new("size_t *")
         assert ac._impl.lib.rtu_ac_checkpoint_size(ac._impl.ac, size) == 0
@@ -610,12 +608,12 @@ def test_mismatched_learners_are_refused(backend, dtype):
              (dict(network=replace(NETWORKS["full"], n_head=16)), "n_head"),
              (dict(network=replace(NETWORKS["full"], n_embed=0)), "n_embed"),
              (dict(network=NETWORKS["shared"]), "shared"),
-             (dict(network=replace(NETWORKS["full"], prev_reward=False)), "prev_reward"),
-             (dict(network=replace(NETWORKS["full"], reward_sign=True)), "reward_sign"),
-             (dict(network=replace(NETWORKS["full"], reward_sign=True, reward_centered=True)),
-              "reward_sign"),
+             (dict(network=replace(NETWORKS["full"], prev_reward="none")), "prev_reward"),
+             (dict(network=replace(NETWORKS["full"], prev_reward="sign")), "prev_reward"),
+             (dict(network=replace(NETWORKS["full"], prev_reward="centered_sign")),
+              "prev_reward"),
              (dict(network=replace(NETWORKS["full"], memoryless=True, prev_action=False,
-                                   prev_reward=False)), "prev_action")]
+                                   prev_reward="none")), "prev_action")]
     for kw, fragment in cases:
         args = dict(backend=backend, dtype=dtype)
         args.update(kw)
@@ -639,10 +637,10 @@ def test_mismatched_learners_are_refused(backend, dtype):
 
 @pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
 def test_reward_sign_checkpoints_hold_no_reward_statistics_and_no_other_mode(backend, dtype):
-    """A checkpoint of a reward_sign learner whose previous-reward mean or m2 is not zero (a
-    learner of that mode never has them), or whose header's prev_reward is 4 (no such mode), is
-    refused, the learner untouched; one of the sign centred (3) does not go into a reward_sign
-    learner, nor one of the plain sign into a reward_centered one."""
+    """A checkpoint of a prev_reward "sign" learner whose previous-reward mean or m2 is not zero
+    (a learner of that mode never has them), or whose header's prev_reward is 4 (no such mode),
+    is refused, the learner untouched; one of the sign centred (3) does not go into a "sign"
+    learner, nor one of the plain sign into a "centered_sign" one."""
     target = trained(30, backend=backend, dtype=dtype, network=NETWORKS["reward sign"])
     before, data = snapshot(target), target.checkpoint_bytes()
     for field in ("reward_mean", "reward_m2"):
@@ -658,11 +656,13 @@ def test_reward_sign_checkpoints_hold_no_reward_statistics_and_no_other_mode(bac
     assert snapshot(target) == before
     centered = trained(30, backend=backend, dtype=dtype,
                        network=NETWORKS["reward sign centred"])
-    with pytest.raises(ValueError, match="its reward_centered is True, the learner's is False"):
+    with pytest.raises(ValueError, match="its prev_reward is 'centered_sign', the learner's is "
+                                         "'sign'"):
         target.load_bytes(centered.checkpoint_bytes(), "m.ckpt")
     assert snapshot(target) == before
     before = snapshot(centered)
-    with pytest.raises(ValueError, match="its reward_centered is False, the learner's is True"):
+    with pytest.raises(ValueError, match="its prev_reward is 'sign', the learner's is "
+                                         "'centered_sign'"):
         centered.load_bytes(data, "m.ckpt")
     assert snapshot(centered) == before
 
@@ -833,7 +833,7 @@ def test_plain_c_program_round_trip(tmp_path, defines, dtype):
                 ckpt.n_actions, ckpt.steps, ckpt.episodes) == \
             ("nonlinear", "tanh", 2, 4, action_kind, 3, 40, 4)
         assert ckpt.network == ACNetwork(n_embed=5, n_head=3, shared=shared, prev_action=True,
-                                         prev_reward=True)
+                                         prev_reward="normalized")
         assert ckpt.precision == np.dtype(dtype).itemsize and ck.encode_ac(ckpt) == data
         built = ActorCritic.from_bytes(data)  # the file's shape builds the learner
         assert built.network == ckpt.network and built.checkpoint_bytes() == data

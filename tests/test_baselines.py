@@ -182,7 +182,7 @@ def test_pattern_lookup_refuses_bad_input_unchanged():
 def test_memoryless_ac_acts_as_actor_critic():
     ac = MemorylessAC(3, 8, 2, seed=1)
     assert isinstance(ac, ActorCritic) and ac.backend == "c"
-    assert ac.network == ACNetwork(memoryless=True, prev_action=False, prev_reward=False)
+    assert ac.network == ACNetwork(memoryless=True, prev_action=False, prev_reward="none")
     a = ac.act(np.array([0.1, -0.2, 0.3]))
     assert isinstance(a, int) and a in (0, 1)
     ac.learn(1.0, np.array([0.2, 0.0, 0.1]), False, False)
@@ -193,15 +193,15 @@ def test_memoryless_ac_acts_as_actor_critic():
     assert u.shape == (1,) and np.all(np.isfinite(u)) and cont.network.n_head == 4
     with pytest.raises(ValueError, match="memoryless must be True"):
         MemorylessAC(2, 8, 2, memoryless=False)
-    with_past = MemorylessAC(2, 8, 2, prev_action=True, prev_reward=True)
-    assert with_past.network == ACNetwork(memoryless=True, prev_action=True, prev_reward=True)
+    with_past = MemorylessAC(2, 8, 2, prev_action=True, prev_reward="normalized")
+    assert with_past.network == ACNetwork(memoryless=True, prev_action=True, prev_reward="normalized")
 
 
 def test_memoryless_ac_is_the_rtu_agents_size():
     """The same parameters as the RTU agent it is compared with, less the inputs of the previous
     action and reward (its input layer reads the observation only)."""
     rtu, memoryless = ActorCritic(2, 16, 2), MemorylessAC(2, 16, 2)
-    without_past = ActorCritic(2, 16, 2, prev_action=False, prev_reward=False)
+    without_past = ActorCritic(2, 16, 2, prev_action=False, prev_reward="none")
     shapes = lambda ac: {k: v.shape for k, v in ac.params.items()}  # noqa: E731
     assert shapes(memoryless) == shapes(without_past)
     assert shapes(memoryless).keys() == shapes(rtu).keys()
@@ -215,7 +215,8 @@ def test_memoryless_features_depend_on_the_current_input_alone(past):
     reward the current input holds them too (the last step, not a memory of earlier ones)."""
     for memoryless in (True, False):
         ac = ActorCritic(2, 6, 2, kind="nonlinear", seed=2, backend="reference", n_embed=4,
-                         memoryless=memoryless, prev_action=past, prev_reward=past)
+                         memoryless=memoryless, prev_action=past,
+                         prev_reward="normalized" if past else "none")
         rng = np.random.default_rng(0)
         obs = rng.normal(size=2)
         for t in range(40):

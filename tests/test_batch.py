@@ -12,7 +12,7 @@ SEEDS = (3, 4, 5, 6)
 
 
 @pytest.mark.parametrize("action_kind, n_actions, kw", [
-    ("discrete", 3, dict(n_embed=8, n_head=8, prev_action=True, prev_reward=True)),
+    ("discrete", 3, dict(n_embed=8, n_head=8, prev_action=True, prev_reward="normalized")),
     ("continuous", 2, dict(shared=True, n_head=0, kind="nonlinear")),
 ])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -165,9 +165,9 @@ def _model(tmp_path, hidden=8, **kw):
 # then the units and the sequences past the blocks one sequence at a time; B = 37, 36 units: the
 # dense layers in blocks of 4 rows by 16 sequences, then the rows and sequences past them, their
 # inputs in 16 lanes with a tail (72 features) or one running sum (3 observations)
-@pytest.mark.parametrize("kw, B", [(dict(n_embed=4, n_head=4, prev_action=True, prev_reward=True), 4),
+@pytest.mark.parametrize("kw, B", [(dict(n_embed=4, n_head=4, prev_action=True, prev_reward="normalized"), 4),
                                    (dict(shared=True, action_kind="continuous", kind="lru"), 4),
-                                   (dict(hidden=20, n_embed=5, prev_reward=True), 7),
+                                   (dict(hidden=20, n_embed=5, prev_reward="normalized"), 7),
                                    (dict(hidden=20, kind="nonlinear", n_head=4), 7),
                                    (dict(hidden=36, n_embed=6, n_head=6, prev_action=True), 37),
                                    (dict(hidden=36, kind="nonlinear", n_head=5,
@@ -194,7 +194,7 @@ def test_a_model_batch_is_each_sequence_alone(tmp_path, kw, B):
 
 def test_a_model_batch_refuses_bad_input_naming_the_sequence(tmp_path):
     from rtu_edge.export import CModelBatch
-    model = _model(tmp_path, prev_action=True, prev_reward=True)
+    model = _model(tmp_path, prev_action=True, prev_reward="normalized")
     batch = CModelBatch(model, 3)
     batch.step(np.zeros((3, 3)))
     before = batch.state.copy()

@@ -133,7 +133,7 @@ def test_ac_flops_per_step_is_the_count_of_the_code():
     layer of 4, heads of 5, the previous action and reward as inputs (n_x 5)."""
     from rtu_edge.flops import ac_flops_per_step, flops_per_step
     from rtu_edge.reference.config import ACNetwork
-    net = ACNetwork(n_embed=4, n_head=5, prev_action=True, prev_reward=True)
+    net = ACNetwork(n_embed=4, n_head=5, prev_action=True, prev_reward="normalized")
     n_x, m, n, k = 5, 4, 3, 5
     cell = flops_per_step("linear", n, m)          # step, traces, gradient of one RTU
     embed = 2 * m * n_x                            # W_in x
@@ -151,7 +151,7 @@ def test_ac_flops_per_step_is_the_count_of_the_code():
         total += f + b + 3 * (trunk_params + p)   # |z|_1, theta += a z
     total += embed + 4 * n * m + head(1)[0]       # the critic's peek
     assert ac_flops_per_step("linear", 2, n, "discrete", 2, net) == total
-    shared = ACNetwork(n_embed=4, n_head=5, prev_action=True, prev_reward=True, shared=True)
+    shared = ACNetwork(n_embed=4, n_head=5, prev_action=True, prev_reward="normalized", shared=True)
     assert ac_flops_per_step("linear", 2, n, "discrete", 2, shared) == \
         total - (embed + cell + embed_back)
 

@@ -30,7 +30,7 @@ def trained_ac(tmp_path, kind, action_kind, dtype=np.float64, seed=0, activation
                **network):
     ac = ActorCritic(3, 5, 2, action_kind=action_kind, kind=kind, activation=activation,
                      seed=seed, dtype=dtype, **{"n_embed": 4, "n_head": 3, "prev_action": True,
-                                                "prev_reward": True, **network})
+                                                "prev_reward": "normalized", **network})
     rng = np.random.default_rng(seed)
     obs = rng.normal(size=3)
     for t in range(300):
@@ -60,11 +60,11 @@ def test_model_is_the_cells_forward_pass(tmp_path, kind, activation):
         np.testing.assert_allclose(out, params["w"] @ h + params["b"], rtol=0, atol=1e-12)
 
 NETWORKS = {"separate": {}, "shared": {"shared": True}, "no layers": {"n_embed": 0, "n_head": 0},
-            "no extras": {"prev_action": False, "prev_reward": False},
-            "memoryless": {"memoryless": True, "prev_action": False, "prev_reward": False},
+            "no extras": {"prev_action": False, "prev_reward": "none"},
+            "memoryless": {"memoryless": True, "prev_action": False, "prev_reward": "none"},
             "memoryless with the extras": {"memoryless": True, "prev_action": True,
-                                           "prev_reward": True},
-            "the reward's sign": {"reward_sign": True}}
+                                           "prev_reward": "normalized"},
+            "the reward's sign": {"prev_reward": "sign"}}
 
 
 @pytest.mark.parametrize("kind", ["nonlinear", "lru"])
@@ -77,7 +77,7 @@ def test_actor_critic_model_is_the_learners_forward_pass(kind, action_kind, netw
     and the numpy step agree."""
     ac = ActorCritic(3, 5, 2, action_kind=action_kind, kind=kind, seed=1,
                      alpha=1e-15, normalize_obs=False, scale_reward=False,
-                     **{"n_embed": 4, "n_head": 3, "prev_action": True, "prev_reward": True,
+                     **{"n_embed": 4, "n_head": 3, "prev_action": True, "prev_reward": "normalized",
                         **NETWORKS[network]})
     model = InferenceModel.from_learner(ac)
     assert model.n_trunks == (1 if network == "shared" else 2)
@@ -140,7 +140,7 @@ def test_model_previous_reward_input_is_the_learners(dtype):
     state on feed(action, r): (r - reward_mean) * reward_scale, in C and in numpy (to rounding:
     the model multiplies by the inverse std, the learner divides by the std)."""
     ac = ActorCritic(3, 5, 2, kind="nonlinear", seed=1, dtype=dtype, n_embed=4, n_head=3,
-                     prev_action=True, prev_reward=True)
+                     prev_action=True, prev_reward="normalized")
     rng = np.random.default_rng(3)
     obs = rng.normal(size=3)
     for t in range(60):
@@ -163,13 +163,12 @@ def test_model_previous_reward_input_is_the_learners(dtype):
 @pytest.mark.parametrize("centered", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_model_reward_sign_input_is_the_learners(dtype, centered):
-    """With reward_sign, the learner's previous-reward input after learn(r, ..) is sign(r), -1, 0
-    or 1 (with reward_centered, sign(r) less the mean of the signs so far), and a model exported
+    """With prev_reward "sign", the learner's previous-reward input after learn(r, ..) is sign(r),
+    -1, 0 or 1 ("centered_sign": sign(r) less the mean of the signs so far), and a model exported
     from it then (its reward_mean the learner's mean of the signs) writes the same into its state
     on feed(action, r), in C and in numpy, for rewards of either sign and zero."""
     ac = ActorCritic(3, 5, 2, kind="nonlinear", seed=1, dtype=dtype, n_embed=4, n_head=3,
-                     prev_action=True, prev_reward=True, reward_sign=True,
-                     reward_centered=centered)
+                     prev_action=True, prev_reward="centered_sign" if centered else "sign")
     rng = np.random.default_rng(3)
     obs = rng.normal(size=3)
     rewards = [0.0, -2.5, 0.02, 0.0, 7.0, -1e-3]
@@ -178,7 +177,7 @@ def test_model_reward_sign_input_is_the_learners(dtype, centered):
         obs = rng.normal(size=3)
         ac.learn(reward, obs, False, False)
         model = InferenceModel.from_learner(ac)
-        assert model.reward_sign and model.prev_reward and model.reward_centered == centered
+        assert model.prev_reward == ac.network.prev_reward
         mean = ac.prev_reward_statistics["mean"]  # Welford's, to rounding the signs' np.mean
         assert model.reward_mean == (float(np.dtype(dtype).type(mean)) if centered else 0)
         c_model = CModel(model, dtype)
@@ -263,8 +262,8 @@ def run_header_program(tmp_path, header_path, X, defines=(), compiler="gcc", fir
 LEARNERS = {"td-linear": ("td", "linear", None), "td-nonlinear": ("td", "nonlinear", None),
             "td-lru": ("td", "lru", None), "ac-discrete": ("ac", "nonlinear", "discrete"),
             "ac-continuous": ("ac", "nonlinear", "continuous"),
-            "ac-lru": ("ac", "lru", "continuous"), "ac-reward-sign": ("ac", "linear", "discrete"),
-            "ac-reward-centered": ("ac", "linear", "discrete")}
+            "ac-lru": ("ac", "lru", "continuous"), "ac-sign": ("ac", "linear", "discrete"),
+            "ac-centered_sign": ("ac", "linear", "discrete")}
 
 
 def trained(tmp_path, learner, dtype=np.float64):
@@ -272,8 +271,8 @@ def trained(tmp_path, learner, dtype=np.float64):
     what, kind, action_kind = LEARNERS[learner]
     return (trained_td(tmp_path, kind, "tanh", dtype=dtype) if what == "td"
             else trained_ac(tmp_path, kind, action_kind, dtype=dtype,
-                            reward_sign=learner in ("ac-reward-sign", "ac-reward-centered"),
-                            reward_centered=learner == "ac-reward-centered"))
+                            prev_reward=learner[3:] if learner[3:] in ("sign", "centered_sign")
+                            else "normalized"))
 
 
 @pytest.mark.parametrize("learner", list(LEARNERS))
@@ -528,7 +527,7 @@ def test_model_feed_refuses_bad_actions_and_rewards(action_kind):
     """feed takes an index (discrete) or an n_actions-vector (continuous) and a real reward; any
     other action or reward is a ValueError naming it, and the state is unchanged."""
     ac = ActorCritic(3, 4, 2, action_kind=action_kind, seed=0, dtype=np.float32,
-                     prev_action=True, prev_reward=True)
+                     prev_action=True, prev_reward="normalized")
     c_model = CModel(InferenceModel.from_learner(ac), np.float32)
     good = 1 if action_kind == "discrete" else np.array([0.5, -0.5])
     c_model.step(np.ones(3))

@@ -28,7 +28,7 @@ TOL = 1e-5  # max |ONNX - C float32| over the rollout, outputs and state
 STEPS = 1000
 #: the actor-critics have every part of the network (an input layer, the previous action and
 #: reward as inputs), which the package's default network leaves out
-FULL = {"n_embed": 32, "n_head": 32, "prev_action": True, "prev_reward": True}
+FULL = {"n_embed": 32, "n_head": 32, "prev_action": True, "prev_reward": "normalized"}
 
 
 def make_checkpoint(path, learner, kind, activation, dtype=np.float32, seed=0, n_in=3,
@@ -118,13 +118,13 @@ def test_float64_checkpoint_and_a_bigger_model(tmp_path):
 
 
 NETWORKS = {"shared": {"shared": True}, "no layers": {"n_embed": 0, "n_head": 0},
-            "no extras": {"prev_action": False, "prev_reward": False},
-            "memoryless": {"memoryless": True, "prev_action": False, "prev_reward": False},
+            "no extras": {"prev_action": False, "prev_reward": "none"},
+            "memoryless": {"memoryless": True, "prev_action": False, "prev_reward": "none"},
             "memoryless with the extras": {"memoryless": True},
-            "the reward's sign": {"reward_sign": True},
-            "the reward's sign centred": {"reward_sign": True, "reward_centered": True},
+            "the reward's sign": {"prev_reward": "sign"},
+            "the reward's sign centred": {"prev_reward": "centered_sign"},
             "shared memoryless without layers": {"shared": True, "memoryless": True,
-                                                 "prev_action": False, "prev_reward": False,
+                                                 "prev_action": False, "prev_reward": "none",
                                                  "n_embed": 0, "n_head": 0}}
 
 
@@ -136,11 +136,11 @@ def test_every_network_shape_reproduces_the_c_core(tmp_path, network, learner):
     path = make_checkpoint(tmp_path / "ac.rtu", learner, "nonlinear", "tanh", seed=3, steps=200,
                            **{"n_embed": 8, "n_head": 5, **NETWORKS[network]})
     model = InferenceModel.from_checkpoint(path)
-    sign = NETWORKS[network].get("reward_sign", False)
-    centered = NETWORKS[network].get("reward_centered", False)
-    assert model.reward_sign == sign and model.reward_centered == centered
-    if sign:  # the mean of the rewards with the sign about it only (normalize_obs is on)
-        assert (model.reward_mean != 0) == centered
+    mode = NETWORKS[network].get("prev_reward", "normalized")  # make_checkpoint's default
+    sign = mode in ("sign", "centered_sign")
+    assert model.prev_reward == mode
+    if sign:  # the mean of the signs when centred only
+        assert (model.reward_mean != 0) == (mode == "centered_sign")
     for sequence in (False, True):
         proto = ox.to_onnx(model, sequence=sequence)
         onnx.checker.check_model(proto, full_check=True)
@@ -150,7 +150,7 @@ def test_every_network_shape_reproduces_the_c_core(tmp_path, network, learner):
             for n in a.g.node}
         assert ("Sign" in ops) == sign
         back = ox.from_onnx(proto)
-        assert (back.reward_sign, back.reward_centered) == (sign, centered)
+        assert back.prev_reward == mode
         assert back.reward_mean == np.float32(model.reward_mean)
     back = ox.from_onnx(ox.to_onnx(model))
     assert_close_to_c(ox.to_onnx(model), back, steps=100)
@@ -165,6 +165,34 @@ def test_files_of_the_old_format_are_refused_by_name(tmp_path, checkpoints):
     with pytest.raises(ValueError, match="old.onnx was exported by an rtu_edge of before the "
                                          "streaming network.*export its checkpoint again"):
         ox.from_onnx(path)
+
+
+@pytest.mark.parametrize("network,old", [({}, {"prev_reward": "1"}),
+                                         ({"prev_reward": "sign"},
+                                          {"prev_reward": "1", "reward_sign": "1"}),
+                                         ({"prev_reward": "none", "prev_action": False},
+                                          {"prev_reward": "0", "reward_sign": "0"})])
+def test_files_that_name_the_previous_reward_as_before_read_as_now(tmp_path, network, old):
+    """An export of before ACNetwork.prev_reward named its input (prev_reward "0" or "1",
+    reward_sign "1" for the sign, or no reward_sign at all) reads back as the same model, and
+    rtu-edge validate takes it against its checkpoint."""
+    from rtu_edge.validate import check_matches
+    path = make_checkpoint(tmp_path / "ac.rtu", "discrete", "linear", "tanh", steps=50,
+                           **network)
+    model = InferenceModel.from_checkpoint(path)
+    proto = ox.to_onnx(model)
+    props = {p.key: p for p in proto.metadata_props}
+    for key, value in old.items():
+        if key in props:
+            props[key].value = value
+        else:
+            proto.metadata_props.add(key=key, value=value)
+    assert ox.from_onnx(proto).prev_reward == model.prev_reward
+    check_matches(proto, model, "old.onnx")
+    props["prev_reward"].value = "2"
+    with pytest.raises(ValueError, match="metadata or weights missing or malformed.*prev_reward "
+                                         "'2' is none of"):
+        ox.from_onnx(proto, "old.onnx")
 
 
 @pytest.mark.parametrize("sequence", [False, True])
@@ -229,7 +257,7 @@ def test_inputs_outputs_and_metadata(checkpoints, tmp_path, learner):
         assert {k: meta[k] for k in ("n_embed", "n_head", "n_trunks", "prev_action",
                                      "prev_reward", "memoryless")} == {
             "n_embed": "32", "n_head": "32", "n_trunks": "2", "prev_action": "1",
-            "prev_reward": "1", "memoryless": "0"}
+            "prev_reward": "normalized", "memoryless": "0"}
         # the previous reward is normalised by the learner's statistics of the rewards; the raw
         # reward that gives the zero input of an episode's first step is in the metadata
         assert model.reward_mean != 0 and model.reward_scale != 1

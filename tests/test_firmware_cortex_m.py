@@ -78,7 +78,7 @@ def test_learner_buffer_matches_the_host_size_query():
     np = pytest.importorskip("numpy")
     from rtu_edge import ActorCritic
     ac = ActorCritic(N_IN, HIDDEN, N_ACTIONS, kind="linear", seed=0, dtype=np.float32,
-                     n_embed=EMBED, n_head=HEAD, prev_action=True, prev_reward=True)
+                     n_embed=EMBED, n_head=HEAD, prev_action=True, prev_reward="normalized")
     assert ac.memory_bytes == _learner_bytes()
 
 

@@ -553,36 +553,28 @@ def test_a_checkpoint_that_cannot_be_written_does_not_stop_learning(host, tmp_pa
     assert run.returncode == 2                              # the final one failed too
 
 
-@pytest.mark.parametrize("centered", [False, True])
-def test_reward_sign_network_learns_and_loads_back_as_it_was_trained(host, tmp_path, centered):
-    """--prev-reward --reward-sign (and --reward-centered): a fresh learner takes the previous
-    reward's sign (centred; the header says 2, or 3, in its checkpoint, which a
-    Python learner of that network loads); --reward-sign without --prev-reward, and
-    --reward-centered without --reward-sign, are refused in one line."""
-    flags = ("--reward-sign", "--reward-centered") if centered else ("--reward-sign",)
-    run = host.run("--prev-reward", *flags, "--steps", 2000, "--quiet", "--checkpoint",
+@pytest.mark.parametrize("mode", ["sign", "centered_sign"])
+def test_reward_sign_network_learns_and_loads_back_as_it_was_trained(host, tmp_path, mode):
+    """--prev-reward sign (or centered_sign): a fresh learner takes the previous reward's sign
+    (centred; the header says 2, or 3, in its checkpoint, which a Python learner of that network
+    loads); a mode that is none of the four is refused in one line."""
+    run = host.run("--prev-reward", mode, "--steps", 2000, "--quiet", "--checkpoint",
                    "sign.rtu", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert ("previous reward's sign, centred, in" in run.stdout) == centered
-    assert "previous reward's sign" in run.stdout
+    assert f"previous reward in as {mode};" in run.stdout
     ckpt = _ckpt(tmp_path / "sign.rtu")
-    assert ckpt.network.prev_reward and ckpt.network.reward_sign and ckpt.steps == 2000
-    assert ckpt.network.reward_centered == centered
+    assert ckpt.network.prev_reward == mode and ckpt.steps == 2000
+    assert (tmp_path / "sign.rtu").read_bytes()[72] == (3 if mode == "centered_sign" else 2)
     from rtu_edge import ActorCritic
     ac = ActorCritic(2, 32, 2, dtype=np.float32, network=ckpt.network)
     ac.load(tmp_path / "sign.rtu")
-    assert ac.steps == 2000 and ac.network.reward_sign
+    assert ac.steps == 2000 and ac.network.prev_reward == mode
     stats = ac.prev_reward_statistics
-    assert stats["count"] == 2000 and (stats["mean"] != 0) == centered  # kept when centred only
-    run = host.run("--reward-sign", "--steps", 10, "--checkpoint", "x.rtu", cwd=tmp_path)
+    assert stats["count"] == 2000 and (stats["mean"] != 0) == (mode == "centered_sign")
+    run = host.run("--prev-reward", "signs", "--steps", 10, "--checkpoint", "x.rtu", cwd=tmp_path)
     assert run.returncode != 0
-    assert run.stderr.strip() == ("rtu_pi: --reward-sign needs --prev-reward (it says how the "
-                                  "previous reward enters the input)")
-    run = host.run("--prev-reward", "--reward-centered", "--steps", 10, "--checkpoint", "x.rtu",
-                   cwd=tmp_path)
-    assert run.returncode != 0
-    assert run.stderr.strip() == ("rtu_pi: --reward-centered needs --reward-sign (it centres "
-                                  "the reward's sign)")
+    assert run.stderr.strip() == ("rtu_pi: --prev-reward must be none, normalized, sign or "
+                                  "centered_sign, got signs")
 
 
 @pytest.fixture(scope="module")
@@ -595,7 +587,7 @@ def trained(tmp_path_factory):
         run = subprocess.run([sys.executable, "-m", "rtu_edge.cli", "train", "--task",
                               "cartpole-p", "--backend", "c", "--dtype", dtype, "--steps", "2000",
                               "--kind", "linear", "--activation", "tanh", "--hidden", "16",
-                              "--n-embed", "16", "--prev-action", "--prev-reward",
+                              "--n-embed", "16", "--prev-action", "--prev-reward", "normalized",
                               "--seed", "1", "--out", str(out / dtype)],
                              capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr

@@ -36,7 +36,7 @@ for dtype in (np.float32, np.float64):
             td.step(rng.normal(size=5), float(rng.normal()))
         add(td, f"td-{kind}-{np.dtype(dtype).name}.rtu")
     networks = [ACNetwork(), ACNetwork(n_embed=16, n_head=16, prev_action=True,
-                                       prev_reward=True, shared=True)]
+                                       prev_reward="normalized", shared=True)]
     for action_kind in ("discrete", "continuous"):
         for i, network in enumerate(networks):
             ac = ActorCritic(3, 20, 2, action_kind=action_kind, kind="nonlinear" if i else

@@ -26,7 +26,7 @@ def make(kind, action_kind, m, k, shared, memoryless=False, past=None, **config)
     """past: the previous action and reward as inputs (default: unless memoryless)."""
     past = not memoryless if past is None else past
     network = ACNetwork(n_embed=m, n_head=k, shared=shared, memoryless=memoryless,
-                        prev_action=past, prev_reward=past)
+                        prev_action=past, prev_reward="normalized" if past else "none")
     args = dict(sparsity=0.5, std_min=0.05, std_max=100.0, entropy_coef=C_H)
     args.update(config)
     return AC(kind, "tanh", N_OBS, N_HIDDEN, action_kind, A, ACConfig(**args), 7, network)

@@ -27,12 +27,12 @@ NETWORKS = [
     ("linear", "discrete", 2, ACNetwork(n_embed=4, n_head=6)),
     ("linear", "continuous", 2, ACNetwork(n_embed=4, n_head=6)),
     ("linear", "discrete", 3, ACNetwork(n_embed=0, n_head=0, shared=True, prev_action=True,
-                                        prev_reward=True)),
-    ("nonlinear", "continuous", 1, ACNetwork(n_head=5, prev_action=True, prev_reward=True)),
+                                        prev_reward="normalized")),
+    ("nonlinear", "continuous", 1, ACNetwork(n_head=5, prev_action=True,
+                                             prev_reward="normalized")),
     ("lru", "discrete", 2, ACNetwork(n_embed=4, n_head=6)),
     ("linear", "discrete", 2, ACNetwork(n_embed=4, n_head=4, memoryless=True)),
-    ("linear", "discrete", 2, ACNetwork(n_head=4, prev_reward=True, reward_sign=True,
-                                        reward_centered=True)),
+    ("linear", "discrete", 2, ACNetwork(n_head=4, prev_reward="centered_sign")),
 ]
 
 
@@ -101,7 +101,7 @@ def test_the_c_core_is_the_reference(kind, action_kind, n_actions, network, fres
 @pytest.mark.parametrize("action_kind, n_actions, network", [
     ("discrete", 2, ACNetwork(n_embed=4, n_head=6)),
     ("continuous", 2, ACNetwork(n_embed=4, n_head=5, shared=True)),
-    ("discrete", 3, ACNetwork(n_head=0, prev_action=True, prev_reward=True)),
+    ("discrete", 3, ACNetwork(n_head=0, prev_action=True, prev_reward="normalized")),
 ])
 def test_the_c_core_is_the_reference_over_whole_chunks(action_kind, n_actions, network):
     """With an RTU of 20 units (40 features: the dense kernels' 16 lanes and 32-column tiles with

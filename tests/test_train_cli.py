@@ -150,8 +150,8 @@ def test_network_flags_reach_the_learner_and_resume_keeps_them(tmp_path, capsys)
     out = tmp_path / "net"
     base = ["train", "--task", "cartpole-p", "--hidden", "6", "--out", str(out)]
     assert main(base + ["--steps", "300", "--n-embed", "0", "--n-head", "7", "--shared",
-                        "--no-prev-reward"]) == 0
-    want = ACNetwork(n_embed=0, n_head=7, shared=True, prev_reward=False)
+                        "--prev-reward", "none"]) == 0
+    want = ACNetwork(n_embed=0, n_head=7, shared=True, prev_reward="none")
     assert ActorCritic.from_checkpoint(out / "checkpoint.rtu").network == want
     recorded = json.loads((out / "config.json").read_text())
     assert recorded["network"] == dataclasses.asdict(want)
@@ -191,7 +191,8 @@ def test_memoryless_agent_is_a_memoryless_actor_critic_that_resumes(tmp_path):
             "--out", str(out)]
     assert main(base + ["--steps", "300"]) == 0
     ac = ActorCritic.from_checkpoint(out / "checkpoint.rtu")
-    assert ac.network.memoryless and not ac.network.prev_action and not ac.network.prev_reward
+    assert ac.network.memoryless and not ac.network.prev_action
+    assert ac.network.prev_reward == "none"
     assert ac.n_hidden == 6
     assert main(base + ["--steps", "600", "--resume"]) == 0
     assert ActorCritic.from_checkpoint(out / "checkpoint.rtu").steps >= 600
@@ -201,9 +202,11 @@ def test_memoryless_agent_takes_the_previous_action_and_reward_when_asked(tmp_pa
     """The baseline of an agent given the last step's action and reward: memoryless, with them."""
     out = tmp_path / "m"
     assert main(["train", "--task", "cartpole-p", "--hidden", "6", "--agent", "memoryless",
-                 "--prev-action", "--prev-reward", "--steps", "300", "--out", str(out)]) == 0
+                 "--prev-action", "--prev-reward", "normalized", "--steps", "300", "--out",
+                 str(out)]) == 0
     ac = ActorCritic.from_checkpoint(out / "checkpoint.rtu")
-    assert ac.network.memoryless and ac.network.prev_action and ac.network.prev_reward
+    assert ac.network.memoryless and ac.network.prev_action
+    assert ac.network.prev_reward == "normalized"
 
 
 @pytest.mark.parametrize("task", ["trace-conditioning", "cartpole-p"])

@@ -3,7 +3,7 @@
  * with the rtu_edge streaming actor-critic (c_src/rtu_ac.h) on the streaming network (by default
  * an RTU and an MLP head per network, separate actor and critic: the package's default network,
  * RTU_AC_DEFAULT_* of rtu_config.h; an input layer with --n-embed, one trunk with --shared, the
- * previous action and reward among the inputs with --prev-action, --prev-reward).
+ * previous action and reward among the inputs with --prev-action, --prev-reward MODE).
  *
  * C99 + POSIX. Unlike the core, this program uses stdio, signals and files; it still has no heap:
  * the learner and the checkpoint buffer are static arrays sized for the largest learner the build
@@ -91,6 +91,9 @@ static void on_signal(int sig)
 static rtu_real g_learner_buffer[(MAX_LEARNER_BYTES + sizeof(rtu_real) - 1) / sizeof(rtu_real)];
 static unsigned char g_ckpt_buffer[MAX_CKPT_BYTES];
 
+/* The names of rtu_reward_input, as --prev-reward takes them (rtu_edge's ACNetwork.prev_reward). */
+static const char *const reward_inputs[] = {"none", "normalized", "sign", "centered_sign"};
+
 /* The name of a cell kind, for the log (a learner loaded from a checkpoint may be an LRU). */
 static const char *kind_name(rtu_kind kind)
 {
@@ -109,9 +112,8 @@ typedef struct {
     rtu_activation activation;
     size_t n_hidden;
     size_t n_embed, n_head; /* a fresh learner's input layer and head units (0: none) */
-    int shared, prev_action, prev_reward; /* a fresh learner's network */
-    int reward_sign;        /* with prev_reward: the previous reward's sign as input */
-    int reward_centered;    /* with reward_sign: the sign less the signs' running mean */
+    int shared, prev_action; /* a fresh learner's network */
+    rtu_reward_input prev_reward;
     size_t n_in;            /* line protocol: observation entries (0: from the checkpoint) */
     size_t n_actions;       /* line protocol */
     rtu_action_kind action_kind;
@@ -140,16 +142,13 @@ static void usage(FILE *f)
             "                          (0: none; default: the package's, %u and %u)\n"
             "  --shared                one trunk (input layer and RTU) for actor and critic\n"
             "                          (default: separate networks)\n"
-            "  --prev-action --prev-reward (or --no-prev-action --no-prev-reward)\n"
-            "                          put the previous action, the previous reward in a fresh\n"
-            "                          learner's input, or leave them out (default: action %s,\n"
-            "                          reward %s)\n"
-            "  --reward-sign (or --no-reward-sign)\n"
-            "                          with --prev-reward: the reward's sign (-1, 0, 1) in\n"
-            "                          place of the normalised reward (default %s)\n"
-            "  --reward-centered (or --no-reward-centered)\n"
-            "                          with --reward-sign: the reward's sign less the running\n"
-            "                          mean of the signs (default %s)\n"
+            "  --prev-action (or --no-prev-action)\n"
+            "                          put the previous action in a fresh learner's input, or\n"
+            "                          leave it out (default: %s)\n"
+            "  --prev-reward none|normalized|sign|centered_sign\n"
+            "                          how a fresh learner's input holds the previous reward:\n"
+            "                          not, normalised, its sign (-1, 0, 1), or its sign less\n"
+            "                          the running mean of the signs (default %s)\n"
             "  --n-in N --n-actions N --continuous\n"
             "                          line protocol: observation size, actions (discrete\n"
             "                          unless --continuous; default 2 and 2 discrete)\n"
@@ -166,9 +165,7 @@ static void usage(FILE *f)
             "                          0: only at the end)\n"
             "  --quiet                 no line per episode\n",
             (unsigned)RTU_AC_DEFAULT_N_EMBED, (unsigned)RTU_AC_DEFAULT_N_HEAD,
-            RTU_AC_DEFAULT_PREV_ACTION ? "in" : "out", RTU_AC_DEFAULT_PREV_REWARD ? "in" : "out",
-            RTU_AC_DEFAULT_REWARD_SIGN ? "on" : "off",
-            RTU_AC_DEFAULT_REWARD_CENTERED ? "on" : "off");
+            RTU_AC_DEFAULT_PREV_ACTION ? "in" : "out", reward_inputs[RTU_AC_DEFAULT_PREV_REWARD]);
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -203,8 +200,6 @@ static int parse_options(int argc, char **argv, options *o)
     o->shared = RTU_AC_DEFAULT_SHARED;
     o->prev_action = RTU_AC_DEFAULT_PREV_ACTION;
     o->prev_reward = RTU_AC_DEFAULT_PREV_REWARD;
-    o->reward_sign = RTU_AC_DEFAULT_REWARD_SIGN;
-    o->reward_centered = RTU_AC_DEFAULT_REWARD_CENTERED;
     o->n_in = 0;
     o->n_actions = 0;
     o->action_kind = RTU_ACTIONS_DISCRETE;
@@ -240,16 +235,6 @@ static int parse_options(int argc, char **argv, options *o)
         } else if (strcmp(a, "--prev-action") == 0 || strcmp(a, "--no-prev-action") == 0) {
             o->prev_action = a[2] != 'n';
             takes = 0;
-        } else if (strcmp(a, "--prev-reward") == 0 || strcmp(a, "--no-prev-reward") == 0) {
-            o->prev_reward = a[2] != 'n';
-            takes = 0;
-        } else if (strcmp(a, "--reward-sign") == 0 || strcmp(a, "--no-reward-sign") == 0) {
-            o->reward_sign = a[2] != 'n';
-            takes = 0;
-        } else if (strcmp(a, "--reward-centered") == 0 ||
-                   strcmp(a, "--no-reward-centered") == 0) {
-            o->reward_centered = a[2] != 'n';
-            takes = 0;
         } else if (val == NULL) {
             fprintf(stderr, "rtu_pi: %s needs a value (or is unknown)\n", a);
             return 0;
@@ -266,6 +251,19 @@ static int parse_options(int argc, char **argv, options *o)
                 o->kind = RTU_KIND_NONLINEAR;
             } else {
                 fprintf(stderr, "rtu_pi: --kind must be linear or nonlinear, got %s\n", val);
+                return 0;
+            }
+        } else if (strcmp(a, "--prev-reward") == 0) {
+            size_t k;
+            for (k = 0; k < sizeof reward_inputs / sizeof reward_inputs[0]; ++k) {
+                if (strcmp(val, reward_inputs[k]) == 0) {
+                    o->prev_reward = (rtu_reward_input)k;
+                    break;
+                }
+            }
+            if (k == sizeof reward_inputs / sizeof reward_inputs[0]) {
+                fprintf(stderr, "rtu_pi: --prev-reward must be none, normalized, sign or "
+                                "centered_sign, got %s\n", val);
                 return 0;
             }
         } else if (strcmp(a, "--activation") == 0) {
@@ -319,16 +317,6 @@ static int parse_options(int argc, char **argv, options *o)
         fprintf(stderr, "rtu_pi: --n-in at most %d, --n-actions at most %d, --n-embed at most %d, "
                         "--n-head at most %d in this build\n",
                 RTU_PI_MAX_IN, RTU_PI_MAX_ACTIONS, RTU_PI_MAX_EMBED, RTU_PI_MAX_HEAD);
-        return 0;
-    }
-    if (o->reward_sign && !o->prev_reward) {
-        fprintf(stderr, "rtu_pi: --reward-sign needs --prev-reward (it says how the previous "
-                        "reward enters the input)\n");
-        return 0;
-    }
-    if (o->reward_centered && !o->reward_sign) {
-        fprintf(stderr, "rtu_pi: --reward-centered needs --reward-sign (it centres the "
-                        "reward's sign)\n");
         return 0;
     }
 #ifndef FW_MODEL_HEADER
@@ -521,10 +509,7 @@ static int setup_learner(run *r)
                               .n_obs = o->n_in ? o->n_in : 2, .n_hidden = o->n_hidden,
                               .n_embed = o->n_embed, .n_head = o->n_head, .shared = o->shared,
                               .prev_action = o->prev_action,
-                              .prev_reward = !o->prev_reward     ? 0
-                                             : o->reward_centered ? RTU_REWARD_CENTERED_SIGN
-                                             : o->reward_sign     ? RTU_REWARD_SIGN
-                                                                  : RTU_REWARD_NORMALIZED,
+                              .prev_reward = o->prev_reward,
                               .action_kind = o->action_kind,
                               .n_actions = o->n_actions ? o->n_actions : 2};
         rtu_ac_config cfg = rtu_ac_default_config();
@@ -569,7 +554,7 @@ static int setup_learner(run *r)
         return 0;
     }
     fprintf(r->log, "learner: %s RTU, %lu units, %lu inputs, %lu %s actions; %s, input layer %lu, "
-                    "heads %lu%s%s; buffer %lu bytes\n",
+                    "heads %lu%s%s%s; buffer %lu bytes\n",
             kind_name(r->ac.shape.kind),
             (unsigned long)r->ac.shape.n_hidden, (unsigned long)r->ac.shape.n_obs,
             (unsigned long)r->ac.shape.n_actions,
@@ -577,11 +562,8 @@ static int setup_learner(run *r)
             r->ac.shape.shared ? "one trunk" : "separate actor and critic",
             (unsigned long)r->ac.shape.n_embed, (unsigned long)r->ac.shape.n_head,
             r->ac.shape.prev_action ? ", previous action in" : "",
-            r->ac.shape.prev_reward == RTU_REWARD_CENTERED_SIGN
-                ? ", previous reward's sign, centred, in"
-            : r->ac.shape.prev_reward == RTU_REWARD_SIGN ? ", previous reward's sign in"
-            : r->ac.shape.prev_reward                  ? ", previous reward in"
-                                                       : "",
+            r->ac.shape.prev_reward ? ", previous reward in as " : "",
+            r->ac.shape.prev_reward ? reward_inputs[r->ac.shape.prev_reward] : "",
             (unsigned long)r->learner_bytes);
     fflush(r->log);
     /* Trained weights (--load, --model) go to our checkpoint at once: from now on a restart

@@ -75,9 +75,6 @@ def check_name(name) -> str:
 _C_ENUM = {"linear": "RTU_KIND_LINEAR", "nonlinear": "RTU_KIND_NONLINEAR", "lru": "RTU_KIND_LRU",
            "relu": "RTU_ACT_RELU", "tanh": "RTU_ACT_TANH", "identity": "RTU_ACT_IDENTITY",
            "discrete": "RTU_ACTIONS_DISCRETE", "continuous": "RTU_ACTIONS_CONTINUOUS"}
-#: rtu_model's prev_reward for InferenceModel.reward_input (rtu_reward_input), and its note
-_REWARD_INPUT = ("0", "1", "RTU_REWARD_SIGN", "RTU_REWARD_CENTERED_SIGN")
-_REWARD_NOTE = ("", "", " (its sign)", " (its sign, centred)")
 _PER_LINE = 4
 _BYTES_PER_LINE = 16
 
@@ -127,7 +124,7 @@ def header_text(checkpoint, name: str = "model") -> str:
         macros.update({
             "N_EMBED": f"{model.n_embed}u", "N_HEAD": f"{model.n_head}u",
             "SHARED": flag[model.n_trunks == 1], "PREV_ACTION": flag[model.prev_action],
-            "PREV_REWARD": _REWARD_INPUT[model.reward_input],
+            "PREV_REWARD": f"RTU_REWARD_{model.prev_reward.upper()}",
             "MEMORYLESS": flag[model.memoryless],
             "ACTION_KIND": _C_ENUM[model.action_kind], "N_ACTIONS": f"{model.n_actions}u",
             "ACTION_REALS": f"RTU_MODEL_ACTION_REALS({up}_ACTION_KIND, {up}_N_ACTIONS)",
@@ -148,8 +145,7 @@ def header_text(checkpoint, name: str = "model") -> str:
     outputs = ", ".join(model.output_names)
     network = (f"{model.n_trunks} trunk{'s' if model.n_trunks > 1 else ''}, n_embed "
                f"{model.n_embed}, n_head {model.n_head}, prev_action {int(model.prev_action)}, "
-               f"prev_reward {int(model.prev_reward)}"
-               f"{_REWARD_NOTE[model.reward_input]}"
+               f"prev_reward {model.prev_reward}"
                f"{', memoryless' if model.memoryless else ''}"
                if ac else "one linear head")
     parts = [

@@ -12,8 +12,8 @@ actor's std bounds.
 One step (rtu_model.h), per network (critic and actor; one trunk with two heads when shared):
 
     x   = [(obs - obs_mean) * obs_inv_std; prev action; (prev reward - reward_mean) * reward_scale
-           (or sign(prev reward) with reward_sign; sign(prev reward) - reward_mean with
-           reward_centered too)]
+           (prev_reward "normalized"), sign(prev reward) ("sign") or sign(prev reward) -
+           reward_mean ("centered_sign")]
     e   = lrelu(LN(W_in x + b_in))                   (n_embed > 0; else e = x)
     a   = g * c - phi * d + eta * (W_c e);   b = g * d + phi * c + eta * (W_d e)
     linear:    (c, d) = (a, b),        h = [f(a); f(b)]
@@ -41,7 +41,7 @@ from .. import checkpoint
 from .._ccore import CCore
 from ..cell import NUMPY_INTS, RTUCell, real_array, real_scalar
 from ..reference.ac import NORM_EPS, softplus
-from ..reference.config import ACNetwork
+from ..reference.config import REWARD_INPUTS
 from ..reference.cell import (ACTIVATIONS, KINDS, MAX_BATCH, cell_layout, join, lru_readout,
                               split)
 from ..reference.net import dense_forward, ln_lrelu
@@ -91,13 +91,13 @@ class InferenceModel:
     ``learner`` is "td" or "actor-critic". ``trunks``: one (TD(lambda), a shared actor-critic)
     or two (the critic's, the actor's); ``heads``: [the critic's (TD: the prediction head)] and,
     for the actor-critic, the actor's. obs_mean, obs_inv_std: (n_in,) or None; the previous
-    reward fed back enters x as (reward - reward_mean) * reward_scale (prev_reward: the learner's
-    running mean of the rewards and 1 / sqrt(var + 1e-8) at export, as it normalises that input;
-    0 and 1 with normalize_obs off or without prev_reward), or as its sign with reward_sign
-    (the learner's network.reward_sign), or as sign(reward) - reward_mean with reward_centered
-    too (the learner's mean of the signs at export, whatever normalize_obs; reward_scale 1); std_min,
-    std_max bound a
-    continuous actor's std (else 0). ``output_names`` name the outputs.
+    reward fed back enters x as prev_reward (the learner's network.prev_reward) says:
+    "normalized", (reward - reward_mean) * reward_scale (the learner's running mean of the
+    rewards and 1 / sqrt(var + 1e-8) at export, as it normalises that input; 0 and 1 with
+    normalize_obs off); "sign", its sign; "centered_sign", sign(reward) - reward_mean (the
+    learner's mean of the signs at export, whatever normalize_obs; reward_scale 1); "none", not
+    at all (reward_mean 0, reward_scale 1). std_min, std_max bound a continuous actor's std
+    (else 0). ``output_names`` name the outputs.
     Arrays have the checkpoint's precision (``dtype``).
     """
 
@@ -109,7 +109,7 @@ class InferenceModel:
     n_embed: int
     n_head: int
     prev_action: bool
-    prev_reward: bool
+    prev_reward: str  # REWARD_INPUTS: "none", "normalized", "sign", "centered_sign"
     memoryless: bool
     action_kind: Optional[str]
     n_actions: int
@@ -124,8 +124,6 @@ class InferenceModel:
     output_names: tuple
     steps: int
     config: dict
-    reward_sign: bool = False
-    reward_centered: bool = False
 
     @property
     def dtype(self) -> np.dtype:
@@ -142,14 +140,12 @@ class InferenceModel:
     @property
     def n_extra(self) -> int:
         """The extras of x: the previous action (n_actions) and reward (1), as configured."""
-        return (self.n_actions if self.prev_action else 0) + (1 if self.prev_reward else 0)
+        return (self.n_actions if self.prev_action else 0) + (1 if self.reward_input else 0)
 
     @property
     def reward_input(self) -> int:
-        """rtu_reward_input (rtu_model's prev_reward): 0 none, 1 normalised, 2 sign, 3 the sign
-        less reward_mean."""
-        return ACNetwork(prev_reward=self.prev_reward, reward_sign=self.reward_sign,
-                         reward_centered=self.reward_centered).reward_input
+        """prev_reward as rtu_model holds it (rtu_reward_input): its index in REWARD_INPUTS."""
+        return REWARD_INPUTS.index(self.prev_reward)
 
     @property
     def n_x(self) -> int:
@@ -217,7 +213,7 @@ class InferenceModel:
         if learner.LEARNER == "td":
             trunk = _trunk(learner, p, "", learner.n_in)
             head = Head(None, Dense(p["w"].reshape(1, 2 * n), p["b"]))
-            return cls("td", learner.kind, learner.activation, learner.n_in, n, 0, 0, False, False,
+            return cls("td", learner.kind, learner.activation, learner.n_in, n, 0, 0, False, "none",
                        False, None, 0, [trunk], [head], None, None, 0.0, 1.0, 0.0, 0.0,
                        ("prediction",), learner.steps, config)
         net, A = learner.network, learner.n_actions
@@ -248,7 +244,7 @@ class InferenceModel:
                    reward_scale,
                    float(cfg.std_min) if continuous else 0.0,
                    float(cfg.std_max) if continuous else 0.0, names + ("value",), learner.steps,
-                   config, net.reward_sign, net.reward_centered)
+                   config)
 
     # -- the step in numpy ---------------------------------------------------------------------
 

@@ -4,8 +4,8 @@
 network (the critic's and the actor's, or one trunk with two heads when shared)
 
     x   = [(obs - obs_mean) * obs_inv_std; prev_action; (prev_reward - reward_mean) * reward_scale
-           (or Sign(prev_reward) with reward_sign; Sign(prev_reward) - reward_mean with
-           reward_centered, 0 where prev_reward is NaN)]
+           (or Sign(prev_reward) with prev_reward "sign"; Sign(prev_reward) - reward_mean with
+           "centered_sign", 0 where prev_reward is NaN)]
     e   = lrelu(LN(x W_in^T + b_in))               (n_embed > 0; else e = x)
     u   = eta * (e [W_c; W_d]^T)
     pre = [g c - phi d; g d + phi c] + u           (memoryless: pre = u)
@@ -15,8 +15,8 @@ network (the critic's and the actor's, or one trunk with two heads when shared)
     out = q W_2^T + b_2
 
 as standard operators only (Sub, Mul, MatMul, Add, Split, Concat, ReduceMean, Sqrt, Reciprocal,
-LeakyRelu, Relu/Tanh, Softplus, Min, Identity; Sign for reward_sign, with IsNaN and Where for
-reward_centered; Scan for the sequence variant; the int8 variant adds
+LeakyRelu, Relu/Tanh, Softplus, Min, Identity; Sign for the reward's sign, with IsNaN and Where
+when centred; Scan for the sequence variant; the int8 variant adds
 DynamicQuantizeLinear, MatMulInteger and Cast) at opset 17, IR version 8, float32, the weights as
 initializers. Opset 17 came with ONNX 1.12; rtu_edge requires onnxruntime >= 1.16 and onnx >= 1.15
 (the tests pass with onnxruntime 1.16.3 + onnx 1.15.0 and with 1.32.0 + 1.23.2). onnxruntime's ARM
@@ -32,8 +32,8 @@ per trunk, one trunk for TD(lambda) and a shared actor-critic, two otherwise):
                              outputs: one-hot (discrete) or the action vector (continuous)
     prev_reward [batch, 1]   (prev_reward models) the reward that action brought, raw (the
                              graph normalises it as the learner did: (r - reward_mean) *
-                             reward_scale; or takes its sign, Sign(r), with reward_sign, or
-                             Sign(r) - reward_mean with reward_centered, which takes NaN
+                             reward_scale; or takes its sign, Sign(r), with "sign", or
+                             Sign(r) - reward_mean with "centered_sign", which takes NaN
                              for the 0 of an episode's first step)
     state [batch, S]
     TD(lambda):       prediction [batch, 1]
@@ -42,7 +42,7 @@ per trunk, one trunk for TD(lambda) and a shared actor-critic, two otherwise):
     state_out [batch, S]
 The state and the previous action are zeros at every episode start, and so is the normalised
 previous reward: feed prev_reward = reward_mean there (the metadata's "prev_reward_at_start", the
-float32 value that normalises to exactly 0, 0 with reward_sign, NaN with reward_centered (whose
+float32 value that normalises to exactly 0, 0 with "sign", NaN with "centered_sign" (whose
 Sign(r) - reward_mean no reward makes 0); the learner's extras are zero
 at an episode's first step). Feed state_out back as the next step's state. The metadata lists the inputs ("inputs") and outputs ("outputs").
 
@@ -81,6 +81,7 @@ import numpy as np
 
 from .. import __version__, checkpoint
 from .._extras import require
+from ..reference.config import REWARD_INPUTS
 from .model import Dense, Head, InferenceModel, Trunk
 
 OPSET = 17
@@ -116,12 +117,12 @@ def input_names(model: InferenceModel) -> list:
     """The graph's inputs besides state, in order: obs, then prev_action and prev_reward when
     the network takes them."""
     return (["obs"] + (["prev_action"] if model.prev_action else [])
-            + (["prev_reward"] if model.prev_reward else []))
+            + (["prev_reward"] if model.reward_input else []))
 
 
 def _input_widths(model: InferenceModel) -> list:
     return [model.n_in] + ([model.n_actions] if model.prev_action else []) + \
-        ([1] if model.prev_reward else [])
+        ([1] if model.reward_input else [])
 
 
 def _trunk_names(r: int) -> dict:
@@ -300,9 +301,7 @@ def _metadata(model: InferenceModel, sequence: bool) -> dict:
         "n_head": str(model.n_head),
         "n_trunks": str(model.n_trunks),
         "prev_action": str(int(model.prev_action)),
-        "prev_reward": str(int(model.prev_reward)),
-        "reward_sign": str(int(model.reward_sign)),
-        "reward_centered": str(int(model.reward_centered)),
+        "prev_reward": model.prev_reward,
         "memoryless": str(int(model.memoryless)),
         "n_out": str(model.n_out),
         "action_kind": model.action_kind or "none",
@@ -320,11 +319,11 @@ def _metadata(model: InferenceModel, sequence: bool) -> dict:
             "its sign centred, Sign(prev_reward) - reward_mean; feed prev_reward_at_start (NaN) "
             "at an episode's first step" if model.reward_input == 3 else
             "folded in: (prev_reward - reward_mean) * reward_scale; feed prev_reward_at_start "
-            "at an episode's first step" if model.prev_reward else "none"),
+            "at an episode's first step" if model.reward_input else "none"),
         "checkpoint_dtype": np.dtype(model.dtype).name,
         "config": json.dumps(model.config, sort_keys=True),
     }
-    if model.prev_reward:  # enters as 0 in float32, as the learner's extras at a start
+    if model.reward_input:  # enters as 0 in float32, as the learner's extras at a start
         meta["prev_reward_at_start"] = repr(
             0.0 if model.reward_input == 2 else float("nan") if model.reward_input == 3
             else float(np.float32(model.reward_mean)))
@@ -436,7 +435,9 @@ def metadata(proto) -> dict:
 
 
 def rtu_metadata(proto, where: str) -> dict:
-    """metadata_props of an rtu_edge export; ValueError naming where if it is not one."""
+    """metadata_props of an rtu_edge export; ValueError naming where if it is not one. An
+    export of before ACNetwork.prev_reward named its input ("prev_reward" "0" or "1", and
+    "reward_sign" "1" for the sign) reads as one of now."""
     meta = metadata(proto)
     if meta.get("format") == "rtu_edge-onnx-1":
         raise ValueError(f"{where} was exported by an rtu_edge of before the streaming network "
@@ -444,6 +445,10 @@ def rtu_metadata(proto, where: str) -> dict:
     if meta.get("format") != FORMAT:
         raise ValueError(f"{where} is not an ONNX model exported by rtu_edge (no metadata "
                          f"format={FORMAT!r})")
+    if meta.get("prev_reward") in ("0", "1"):
+        sign = meta.pop("reward_sign", "0") == "1"
+        meta["prev_reward"] = ("none" if meta["prev_reward"] == "0"
+                               else "sign" if sign else "normalized")
     return meta
 
 
@@ -474,6 +479,8 @@ def from_onnx(source, where: Optional[str] = None) -> InferenceModel:
     arrays = {t.name: onnx.numpy_helper.to_array(t) for t in _all_initializers(proto.graph)}
     try:
         n_in, n = int(meta["n_in"]), int(meta["n_hidden"])
+        if meta["prev_reward"] not in REWARD_INPUTS:
+            raise ValueError(f"prev_reward {meta['prev_reward']!r} is none of {REWARD_INPUTS}")
         m, k, n_trunks = int(meta["n_embed"]), int(meta["n_head"]), int(meta["n_trunks"])
         learner, action_kind = meta["learner"], meta["action_kind"]
         n_actions, n_out = int(meta["n_actions"]), int(meta["n_out"])
@@ -496,7 +503,7 @@ def from_onnx(source, where: Optional[str] = None) -> InferenceModel:
         normalised = "obs_mean" in arrays
         model = InferenceModel(
             learner, meta["kind"], meta["activation"], n_in, n, m, k,
-            meta["prev_action"] == "1", meta["prev_reward"] == "1", meta["memoryless"] == "1",
+            meta["prev_action"] == "1", meta["prev_reward"], meta["memoryless"] == "1",
             None if action_kind == "none" else action_kind, n_actions, trunks, heads,
             arrays["obs_mean"].copy() if normalised else None,
             arrays["obs_inv_std"].copy() if normalised else None,
@@ -505,8 +512,7 @@ def from_onnx(source, where: Optional[str] = None) -> InferenceModel:
             float(arrays["std_min"]) if "std_min" in arrays else 0.0,
             float(arrays["std_max"]) if "std_max" in arrays else 0.0,
             tuple(json.loads(meta["head_rows"])), int(meta["training_steps"]),
-            json.loads(meta.get("config", "{}")), meta.get("reward_sign") == "1",
-            meta.get("reward_centered") == "1")
+            json.loads(meta.get("config", "{}")))
         n_e = m if m else model.n_x
         shapes_ok = (all(t.w_c.shape == (n, n_e) and t.g.shape == (n,) for t in trunks)
                      and all(h.out.w.shape[0] == w and h.out.b.shape == (w,) for h, w in

@@ -6,8 +6,8 @@ Farr et al. (2026); rtu-spec.md sections 3 and 6; the C contract is c_src/rtu_ac
 The network. The critic and the actor are separate networks by default (network.shared False);
 shared, they share the trunk (input layer and RTU) and keep heads of their own. Each:
 
-    x_t = [normalised obs_t; prev action (one-hot if discrete); prev reward r_{t-1} normalised,
-           or its sign with network.reward_sign, sign(r) - mean with reward_centered]
+    x_t = [normalised obs_t; prev action (one-hot if discrete); prev reward r_{t-1} as
+           network.prev_reward says: normalized, sign(r), or centered_sign, sign(r) - mean]
           (n_x reals; the extras are zero at an episode's first step)
     e_t = lrelu(LN(W_in x_t + b_in))     m = n_embed units (m = 0: no input layer, e_t = x_t)
     h_t = RTU(e_t)                       2n features (cell.py)
@@ -19,9 +19,9 @@ The previous reward is normalised as an observation entry, by running statistics
 (``reward_count``, ``reward_mean``, ``reward_m2`` of the raw rewards, Welford; variance 1 until two
 rewards): (r - mean) / sqrt(var + eps), the reward added first; the raw r with normalize_obs off
 (the statistics then stay zero, the count counts). It is not the TD error's scaled reward r~.
-With network.reward_sign it is sign(r), -1, 0 or 1 (the statistics stay zero, the count counts):
-bounded, and a rare reward no larger an input than a common one. With reward_centered too it is
-sign(r) - mean, the statistics those of the signs (the sign added first), whatever normalize_obs:
+With network.prev_reward "sign" it is sign(r), -1, 0 or 1 (the statistics stay zero, the count
+counts): bounded, and a rare reward no larger an input than a common one. With "centered_sign" it
+is sign(r) - mean, the statistics those of the signs (the sign added first), whatever normalize_obs:
 bounded and of mean zero, so it is 0 where every reward has one sign (a cost on every step),
 where the sign alone is a constant input that the RTU's slow units sum into a large offset.
 
@@ -242,7 +242,7 @@ class AC:
         self.config, self.network = config, network
         self.action_kind, self.n_actions = action_kind, n_actions
         A, m, k = n_actions, network.n_embed, network.n_head
-        self.n_x = n_obs + (A if network.prev_action else 0) + (1 if network.prev_reward else 0)
+        self.n_x = n_obs + (A if network.prev_action else 0) + (1 if network.reward_input else 0)
         o = 2 * A if action_kind == "continuous" else A
         self.trunk = [self.new_trunk(), None if network.shared else self.new_trunk()]
         self.n_features = n2 = self.trunk[0].cell.h.size
@@ -317,13 +317,12 @@ class AC:
         return math.sqrt(var[0] + NORM_EPS)
 
     def reward_input(self, reward: float) -> float:
-        """reward_input of rtu_ac.c: the previous-reward input of reward: with
-        network.reward_sign its sign, and with reward_centered its sign less the mean of the
-        signs, the statistics' mean after adding the sign to them (whatever normalize_obs); else
-        normalised as an observation entry by the reward
-        statistics after adding it to them, (reward - mean) / sqrt(var + eps), or the raw reward
-        with normalize_obs off (the statistics untouched). The count counts either way. Not yet
-        clamped."""
+        """reward_input of rtu_ac.c: the previous-reward input of reward (network.prev_reward):
+        "sign", its sign; "centered_sign", its sign less the mean of the signs, the statistics'
+        mean after adding the sign to them (whatever normalize_obs); "normalized", normalised as
+        an observation entry by the reward statistics after adding it to them, (reward - mean) /
+        sqrt(var + eps), or the raw reward with normalize_obs off (the statistics untouched). The
+        count counts either way. Not yet clamped."""
         x = reward
         if self.network.reward_input == 2:  # its sign
             x = 1.0 if reward > 0 else (-1.0 if reward < 0 else 0.0)
@@ -509,8 +508,8 @@ class AC:
 
     def write_extras(self, reward: float, x: np.ndarray) -> None:
         """rtu_ac_write_extras: x[n_obs:] = the previous action (one-hot if discrete) and the
-        previous reward normalised (the reward statistics take it), its sign (reward_sign) or
-        its sign centred (reward_centered; the statistics take the sign), after self.action."""
+        previous reward as network.prev_reward says (normalized: the reward statistics take it;
+        sign; centered_sign: the statistics take the sign), after self.action."""
         i, A = self.n_obs, self.n_actions
         if self.network.prev_action:
             if self.action_kind == "discrete":
@@ -519,7 +518,7 @@ class AC:
             else:  # within the cell's input range, so the forward of x cannot refuse it
                 x[i:i + A] = np.clip(self.action, -INPUT_LIMIT, INPUT_LIMIT)
             i += A
-        if self.network.prev_reward:
+        if self.network.reward_input:
             x[i] = min(max(self.reward_input(reward), -INPUT_LIMIT), INPUT_LIMIT)
 
     def refresh_forward(self) -> None:

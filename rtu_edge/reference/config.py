@@ -25,6 +25,12 @@ from dataclasses import dataclass, field
 
 OPTIMIZERS = ("sgd", "obgd")
 
+#: how the actor-critic's input holds the previous reward (ACNetwork.prev_reward; the C core's
+#: rtu_reward_input, RTU_REWARD_<NAME>, its index): not at all; normalised by running statistics
+#: of its own (the raw reward with normalize_obs off); its sign, -1, 0 or 1; its sign less the
+#: running mean of the signs (mean zero, 0 where every reward has one sign)
+REWARD_INPUTS = ("none", "normalized", "sign", "centered_sign")
+
 #: the rules a real hyperparameter can obey (the C core's rtu_rule): (low, high, low open)
 RULES = {"unit": (0.0, 1.0, False), "positive": (0.0, math.inf, True),
          "nonnegative": (0.0, math.inf, False)}
@@ -163,34 +169,19 @@ class ACNetwork(LearnerConfig):
                                 "0: linear heads on the RTU's features")
     shared: bool = flag(False, help="actor and critic share the input layer and the RTU")
     prev_action: bool = flag(False, help="the network's input holds the previous action")
-    prev_reward: bool = flag(False, help="the network's input holds the previous reward, "
-                             "normalised by running statistics of its own (raw with normalize_obs "
-                             "off; its sign with reward_sign, centred with reward_centered)")
+    prev_reward: str = choice("none", REWARD_INPUTS, help="how the network's input holds the "
+                              "previous reward: none; normalized, by running statistics of its "
+                              "own (raw with normalize_obs off); sign, -1, 0 or 1; centered_sign, "
+                              "the sign less the running mean of the signs")
     memoryless: bool = flag(False, help="the baseline without memory: the RTU's state is zeroed "
                                         "before every step (with prev_action or prev_reward, "
                                         "the past's last step is still an input)")
-    reward_sign: bool = flag(False, help="with prev_reward: the previous reward enters as its sign "
-                             "(-1, 0 or 1) instead of normalised")
-    reward_centered: bool = flag(False, help="with reward_sign: the sign of the previous reward "
-                                 "less the running mean of the signs (mean zero)")
-
-    def check(self) -> None:
-        super().check()
-        if self.reward_sign and not self.prev_reward:
-            raise ValueError("reward_sign needs prev_reward: it says how the previous reward "
-                             "enters the network, and without prev_reward it does not")
-        if self.reward_centered and not self.reward_sign:
-            raise ValueError("reward_centered needs reward_sign: it centres the previous "
-                             "reward's sign, and without reward_sign there is none")
 
     @property
     def reward_input(self) -> int:
-        """rtu_reward_input of rtu_ac.h, how x holds the previous reward (rtu_ac_shape's
-        prev_reward): 0 not, 1 normalised, 2 its sign (reward_sign), 3 its sign less the signs'
-        running mean (reward_centered)."""
-        if not self.prev_reward:
-            return 0
-        return 1 if not self.reward_sign else (3 if self.reward_centered else 2)
+        """prev_reward as rtu_ac_shape holds it (rtu_reward_input): its index in REWARD_INPUTS,
+        0 when the input holds no previous reward."""
+        return REWARD_INPUTS.index(self.prev_reward)
 
 
 @dataclass(frozen=True)
@@ -282,8 +273,9 @@ def c_header() -> str:
            " *   RTU_<L>_CONFIG_FLAGS(X): X(name, default) for each flag (0 or 1)",
            " *   RTU_<L>_CONFIG_OPTIMIZER: the default optimizer",
            " *   RTU_<L>_CONFIG_REAL_COUNT, RTU_<L>_CONFIG_FLAG_COUNT",
-           " * the optimizers (OPTIMIZERS) as rtu_optimizer, and the default network of the",
-           " * actor-critic (ACNetwork) as RTU_AC_DEFAULT_<FIELD>.",
+           " * the optimizers (OPTIMIZERS) as rtu_optimizer, the previous reward's inputs",
+           " * (REWARD_INPUTS) as rtu_reward_input, and the default network of the actor-critic",
+           " * (ACNetwork) as RTU_AC_DEFAULT_<FIELD>.",
            " */",
            "#ifndef RTU_CONFIG_H", "#define RTU_CONFIG_H", "",
            "typedef enum { RTU_RULE_UNIT = 0, RTU_RULE_POSITIVE = 1, RTU_RULE_NONNEGATIVE = 2 }"
@@ -292,7 +284,13 @@ def c_header() -> str:
            " * max(alpha kappa max(|delta|, 1) |z|_1, 1) */",
            "typedef enum { " + ", ".join(f"RTU_OPT_{name.upper()} = {i}"
                                          for i, name in enumerate(OPTIMIZERS)) + " } rtu_optimizer;",
-           ""]
+           "",
+           "/* rtu_ac_shape's prev_reward, how the input x holds the previous reward (ACNetwork's",
+           " * prev_reward): not; normalised by running statistics of its own (raw with",
+           " * normalize_obs off); its sign; its sign less the running mean of the signs */",
+           "typedef enum {"] + [f"    RTU_REWARD_{name.upper()} = {i}{',' * (i + 1 < len(REWARD_INPUTS))}"
+                                for i, name in enumerate(REWARD_INPUTS)] + [
+           "} rtu_reward_input;", ""]
     for prefix, cls in (("RTU_TD", TDConfig), ("RTU_AC", ACConfig)):
         fields = dataclasses.fields(cls)
         reals, flags = cls.c_lists()
@@ -311,7 +309,9 @@ def c_header() -> str:
         out.append("")
     out.append(f"/* ACNetwork: the default network of a fresh actor-critic (rtu_ac_shape's fields) */")
     for f in dataclasses.fields(ACNetwork):
-        line = f"#define RTU_AC_DEFAULT_{f.name.upper()} {int(f.default)}{'u' * (f.type == 'int')}"
+        value = (f"RTU_REWARD_{f.default.upper()}" if f.name == "prev_reward"
+                 else f"{int(f.default)}{'u' * (f.type == 'int')}")
+        line = f"#define RTU_AC_DEFAULT_{f.name.upper()} {value}"
         out.append(f"{line:<52} /* {f.metadata['help']} */")
     out += ["", "#endif /* RTU_CONFIG_H */", ""]
     return "\n".join(out)
