@@ -74,20 +74,20 @@ AC_N_OBS = 2
 def net(**fields) -> ACNetwork:
     """A case's network: the previous action and reward are inputs unless the case says not (the
     cases do not follow ACNetwork's defaults, so that a change of those leaves them as they are)."""
-    return ACNetwork(**{"prev_action": True, "prev_reward": True, **fields})
+    return ACNetwork(**{"prev_action": True, "prev_reward": "normalized", **fields})
 
 
 AC_CASES = [  # kind, activation, action kind, A, network, config
     ("nonlinear", "tanh", "discrete", 3, net(n_embed=3, n_head=5), ACConfig()),
     ("linear", "relu", "discrete", 2,
-     net(n_embed=0, n_head=0, shared=True, prev_action=False, prev_reward=False),
+     net(n_embed=0, n_head=0, shared=True, prev_action=False, prev_reward="none"),
      ACConfig(normalize_obs=False, entropy_coef=0.05)),
     ("nonlinear", "tanh", "continuous", 2, net(n_embed=3, n_head=0, shared=True),
      ACConfig(std_min=0.05, std_max=1.5)),
-    ("linear", "identity", "continuous", 1, net(n_embed=0, n_head=5, prev_reward=False),
+    ("linear", "identity", "continuous", 1, net(n_embed=0, n_head=5, prev_reward="none"),
      ACConfig(optimizer="sgd", alpha=0.003, scale_reward=False)),
     ("linear", "tanh", "discrete", 2,
-     net(n_embed=3, n_head=3, prev_action=False, prev_reward=False, memoryless=True),
+     net(n_embed=3, n_head=3, prev_action=False, prev_reward="none", memoryless=True),
      ACConfig(sparsity=0.5)),
     ("lru", "tanh", "discrete", 3, net(n_embed=3, n_head=5), ACConfig()),
     ("lru", "identity", "continuous", 2, net(n_embed=0, n_head=0, shared=True),
@@ -100,14 +100,14 @@ SIZE_CASES = [("linear", 3, 4), ("nonlinear", 3, 4), ("linear", 16, 64), ("nonli
               ("lru", 1, 1), ("lru", 7, 13)]
 AC_SIZE_CASES = [  # kind, n_obs, n_hidden, action kind, A, network
     ("linear", 3, 4, "discrete", 3, net(n_embed=0, n_head=0, prev_action=False,
-                                        prev_reward=False)),
+                                        prev_reward="none")),
     ("nonlinear", 3, 4, "continuous", 2, net(n_embed=5, n_head=6)),
     ("nonlinear", 2, 32, "discrete", 2, net(n_embed=16, n_head=16, shared=True)),
-    ("linear", 5, 8, "continuous", 1, net(n_embed=0, n_head=7, prev_reward=False)),
+    ("linear", 5, 8, "continuous", 1, net(n_embed=0, n_head=7, prev_reward="none")),
     ("nonlinear", 4, 6, "discrete", 4, net(n_embed=9, n_head=0, shared=True,
                                            prev_action=False)),
     ("linear", 1, 3, "continuous", 3, net(n_embed=2, n_head=2, prev_action=False,
-                                          prev_reward=False, memoryless=True)),
+                                          prev_reward="none", memoryless=True)),
     ("lru", 2, 32, "discrete", 2, net(n_embed=16, n_head=16)),
     ("lru", 3, 5, "continuous", 2, net(n_embed=0, n_head=4, shared=True)),
 ]
@@ -335,7 +335,7 @@ def shape_fields(kind: str, activation: str, n_obs: int, n_hidden: int, net: ACN
     """A golden_ac_shape (rtu_ac_shape's fields in its order) as a C initialiser."""
     return (f"{{{KINDS.index(kind)}, {ACTIVATIONS.index(activation)}, {n_obs}, {n_hidden}, "
             f"{net.n_embed}, {net.n_head}, {c_bool(net.shared)}, {c_bool(net.prev_action)}, "
-            f"{c_bool(net.prev_reward)}, {c_bool(net.memoryless)}, "
+            f"{net.reward_input}, {c_bool(net.memoryless)}, "
             f"{ACTION_KINDS.index(action_kind)}, {n_actions}}}")
 
 
