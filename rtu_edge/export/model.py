@@ -25,7 +25,7 @@ One step (rtu_model.h), per network (critic and actor; one trunk with two heads 
 Outputs: TD(lambda) ``[prediction]``; actor-critic ``[logit_0.., value]`` (discrete) or
 ``[mean_0.., std_0.., value]`` (continuous, std = min(std_min + softplus(pre), std_max)). The
 state is [c; d] of each trunk, then the extras of x (the previous action, one-hot if discrete,
-and the normalised previous reward, or its sign, or its sign centred): zero at every episode start; ``feed`` sets the
+and the previous reward as prev_reward says): zero at every episode start; ``feed`` sets the
 extras after an action, as the learner's learn does.
 """
 
@@ -228,9 +228,10 @@ class InferenceModel:
             obs_mean, obs_inv_std = stats["mean"], _inv_std(stats["m2"], stats["count"], dt)
         reward_mean, reward_scale = 0.0, 1.0  # the raw reward (normalize_obs off), its sign
         stats = learner.prev_reward_statistics
-        if net.reward_input == 3 or (net.reward_input == 1 and learner.config.normalize_obs):
+        normalized = net.prev_reward == "normalized" and learner.config.normalize_obs
+        if normalized or net.prev_reward == "centered_sign":
             reward_mean = float(dt.type(stats["mean"]))
-        if net.reward_input == 1 and learner.config.normalize_obs:
+        if normalized:
             reward_scale = float(_inv_std(np.array([stats["m2"]], dtype=dt), stats["count"],
                                           dt)[0])
         if learner.action_kind == "discrete":
@@ -258,11 +259,11 @@ class InferenceModel:
             else:
                 extras.append(np.asarray(action, dtype=np.float64).reshape(-1))
         real = np.dtype(self.dtype).type  # in the model's precision, as rtu_model_feed
-        if self.reward_input == 2:
+        if self.prev_reward == "sign":
             extras.append([np.sign(float(reward))])
-        elif self.reward_input == 3:
+        elif self.prev_reward == "centered_sign":
             extras.append([real(np.sign(reward)) - real(self.reward_mean)])
-        elif self.reward_input == 1:
+        elif self.prev_reward == "normalized":
             extras.append([(real(reward) - real(self.reward_mean)) * real(self.reward_scale)])
         return (np.concatenate(extras) if extras else np.zeros(0)).astype(self.dtype)
 

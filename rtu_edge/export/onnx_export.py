@@ -199,11 +199,11 @@ def _arrays(model: InferenceModel) -> dict:
         arrays[names["w_2"]], arrays[names["b_2"]] = h.out.w.T, h.out.b
     if model.obs_mean is not None:
         arrays["obs_mean"], arrays["obs_inv_std"] = model.obs_mean, model.obs_inv_std
-    if model.reward_input in (1, 3):
+    if model.prev_reward in ("normalized", "centered_sign"):
         arrays["reward_mean"] = np.array(model.reward_mean)
-    if model.reward_input == 3:
+    if model.prev_reward == "centered_sign":
         arrays["reward_zero"] = np.array(0.0)
-    if model.reward_input == 1:
+    if model.prev_reward == "normalized":
         arrays["reward_scale"] = np.array(model.reward_scale)
     if model.action_kind == "continuous":
         arrays["std_min"], arrays["std_max"] = np.array(model.std_min), np.array(model.std_max)
@@ -231,13 +231,13 @@ def _step_nodes(model: InferenceModel, g: _Nodes, inputs: list, state: str, outp
         x = g.op("Mul", [g.op("Sub", [x, "obs_mean"]), "obs_inv_std"])
     if model.n_extra:
         parts = [x] + ([feeds["prev_action"]] if model.prev_action else [])
-        if model.reward_input == 2:
+        if model.prev_reward == "sign":
             parts.append(g.op("Sign", [feeds["prev_reward"]]))
-        elif model.reward_input == 3:  # NaN, an episode's first step: 0
+        elif model.prev_reward == "centered_sign":  # NaN, an episode's first step: 0
             centered = g.op("Sub", [g.op("Sign", [feeds["prev_reward"]]), "reward_mean"])
             parts.append(g.op("Where", [g.op("IsNaN", [feeds["prev_reward"]]), "reward_zero",
                                         centered]))
-        elif model.reward_input == 1:
+        elif model.prev_reward == "normalized":
             parts.append(g.op("Mul", [g.op("Sub", [feeds["prev_reward"], "reward_mean"]),
                                       "reward_scale"]))
         x = g.op("Concat", parts, axis=1)
@@ -315,9 +315,9 @@ def _metadata(model: InferenceModel, sequence: bool) -> dict:
                               if model.obs_mean is not None else "none"),
         "prev_reward_normalization": (
             "its sign, Sign(prev_reward); feed prev_reward_at_start at an episode's first step"
-            if model.reward_input == 2 else
+            if model.prev_reward == "sign" else
             "its sign centred, Sign(prev_reward) - reward_mean; feed prev_reward_at_start (NaN) "
-            "at an episode's first step" if model.reward_input == 3 else
+            "at an episode's first step" if model.prev_reward == "centered_sign" else
             "folded in: (prev_reward - reward_mean) * reward_scale; feed prev_reward_at_start "
             "at an episode's first step" if model.reward_input else "none"),
         "checkpoint_dtype": np.dtype(model.dtype).name,
@@ -325,8 +325,9 @@ def _metadata(model: InferenceModel, sequence: bool) -> dict:
     }
     if model.reward_input:  # enters as 0 in float32, as the learner's extras at a start
         meta["prev_reward_at_start"] = repr(
-            0.0 if model.reward_input == 2 else float("nan") if model.reward_input == 3
-            else float(np.float32(model.reward_mean)))
+            0.0 if model.prev_reward == "sign" else
+            float("nan") if model.prev_reward == "centered_sign" else
+            float(np.float32(model.reward_mean)))
     if sequence:
         meta["layout"] = ("time-major: obs [time, batch, n_in] (and prev_action, prev_reward "
                           "[time, batch, k]), per-step outputs [time, batch, k]; state in and "

@@ -324,9 +324,9 @@ class AC:
         sqrt(var + eps), or the raw reward with normalize_obs off (the statistics untouched). The
         count counts either way. Not yet clamped."""
         x = reward
-        if self.network.reward_input == 2:  # its sign
+        if self.network.prev_reward == "sign":  # its sign
             x = 1.0 if reward > 0 else (-1.0 if reward < 0 else 0.0)
-        elif self.network.reward_input == 3:  # its sign less the signs' running mean
+        elif self.network.prev_reward == "centered_sign":  # its sign less the signs' running mean
             value = np.array([1.0 if reward > 0 else (-1.0 if reward < 0 else 0.0)])
             welford(value, self.reward_count, self.reward_mean, self.reward_m2)
             x = float((value - self.reward_mean)[0])
