@@ -39,11 +39,6 @@ rtu_status rtu_ac_check_config(const rtu_ac_config *c, const char **what)
 /* ------------------------------------------------------------------------------------------ */
 /* Shape and layout                                                                            */
 
-static int is_flag(int v)
-{
-    return v == 0 || v == 1;
-}
-
 rtu_status rtu_ac_check_shape(const rtu_ac_shape *s)
 {
     size_t n_x;
@@ -66,10 +61,9 @@ rtu_status rtu_ac_check_shape(const rtu_ac_shape *s)
     if (s->n_obs == 0 || s->n_hidden == 0 || s->n_obs > RTU_MAX_DIM ||
         s->n_hidden > RTU_MAX_DIM || s->n_embed > RTU_MAX_DIM || s->n_head > RTU_MAX_DIM ||
         s->n_embed == 1 || s->n_head == 1 || /* LayerNorm of one unit is always 0 */
-        !is_flag(s->shared) || !is_flag(s->prev_action) ||
-        (!is_flag(s->prev_reward) && s->prev_reward != RTU_REWARD_SIGN &&
-         s->prev_reward != RTU_REWARD_CENTERED_SIGN) ||
-        !is_flag(s->memoryless)) {
+        !rtu_is_flag(s->shared) || !rtu_is_flag(s->prev_action) ||
+        !rtu_is_reward_input(s->prev_reward) ||
+        !rtu_is_flag(s->memoryless)) {
         return RTU_ERR_SIZE;
     }
     n_x = RTU_AC_N_X(s->n_obs, s->prev_action, s->prev_reward, s->n_actions);
@@ -292,8 +286,8 @@ void rtu_ac_normalized_obs(const rtu_ac *ac, const rtu_real *obs, rtu_real *into
  * RTU_REWARD_CENTERED_SIGN, its sign less the mean of the signs, the statistics' mean after adding
  * the sign to them; RTU_REWARD_NORMALIZED, normalised as an observation entry by the statistics
  * after adding the reward to them, (reward - mean) / sqrt(var + eps), or the raw reward when
- * normalize_obs is off (its statistics untouched). The count counts either way. Not yet clamped: the learner's extras are
- * clamped to RTU_INPUT_LIMIT where they are written. */
+ * normalize_obs is off (its statistics untouched). The count counts either way. Not yet clamped:
+ * the learner's extras are clamped to RTU_INPUT_LIMIT where they are written. */
 static rtu_real reward_input(rtu_ac *ac, rtu_real reward)
 {
     rtu_real var, x = reward;

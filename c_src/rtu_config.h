@@ -33,6 +33,8 @@ typedef enum {
     RTU_REWARD_SIGN = 2,
     RTU_REWARD_CENTERED_SIGN = 3
 } rtu_reward_input;
+/* their names, in rtu_reward_input's order (ACNetwork.prev_reward's values) */
+#define RTU_REWARD_INPUT_NAMES {"none", "normalized", "sign", "centered_sign"}
 
 /* TDConfig: rtu_td_config: TD(lambda) prediction (rtu-spec.md section 3). */
 #define RTU_TD_CONFIG_REALS(X) \

@@ -279,6 +279,18 @@ static inline rtu_real rtu_sign(rtu_real v)
     return v > 0 ? (rtu_real)1 : (v < 0 ? (rtu_real)-1 : (rtu_real)0);
 }
 
+/* A flag of a shape or model: 0 or 1. */
+static inline int rtu_is_flag(int v)
+{
+    return v == 0 || v == 1;
+}
+
+/* A previous-reward input of a shape or model: one of rtu_reward_input (rtu_config.h). */
+static inline int rtu_is_reward_input(int v)
+{
+    return v >= (int)RTU_REWARD_NONE && v <= (int)RTU_REWARD_CENTERED_SIGN;
+}
+
 /* sum of |v[i]| over count reals, in RTU_LANES partial sums (the tail into the first). */
 static inline rtu_real rtu_sum_abs(const rtu_real *restrict v, size_t count)
 {

@@ -8,11 +8,6 @@
 #include "rtu_model.h"
 #include "rtu_internal.h"
 
-static int is_flag(int v)
-{
-    return v == 0 || v == 1;
-}
-
 static size_t n_extra(const rtu_model *m)
 {
     return RTU_MODEL_N_EXTRA(m->prev_action, m->prev_reward, m->n_actions);
@@ -67,10 +62,9 @@ static rtu_status check_shape(const rtu_model *m)
     }
     if (m->n_obs == 0 || m->n_obs > RTU_MAX_DIM || m->n_hidden == 0 ||
         m->n_hidden > RTU_MAX_DIM || m->n_embed > RTU_MAX_DIM || m->n_head > RTU_MAX_DIM ||
-        (m->n_trunks != 1 && m->n_trunks != 2) || !is_flag(m->prev_action) ||
-        (!is_flag(m->prev_reward) && m->prev_reward != RTU_REWARD_SIGN &&
-         m->prev_reward != RTU_REWARD_CENTERED_SIGN) ||
-        !is_flag(m->memoryless) ||
+        (m->n_trunks != 1 && m->n_trunks != 2) || !rtu_is_flag(m->prev_action) ||
+        !rtu_is_reward_input(m->prev_reward) ||
+        !rtu_is_flag(m->memoryless) ||
         (m->n_actions == 0 && (m->n_trunks != 1 || m->prev_action))) {
         return RTU_ERR_SIZE;
     }

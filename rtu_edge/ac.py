@@ -383,8 +383,8 @@ class ActorCritic(Checkpointable):
     @property
     def prev_reward_statistics(self) -> dict:
         """The running statistics (Welford) of the raw rewards that normalise the previous-reward
-        input (prev_reward "normalized"): "mean", "m2" (the sum of squared deviations) and "count" (rewards
-        added); that input is (r - mean) / sqrt(m2 / (count - 1) + 1e-8), the reward added first
+        input (prev_reward "normalized"): "mean", "m2" (the sum of squared deviations) and
+        "count" (rewards added); that input is (r - mean) / sqrt(m2 / (count - 1) + 1e-8), the reward added first
         (the variance 1 until two rewards), or r itself with normalize_obs off (mean and m2 then
         stay 0). With prev_reward "sign" the input is sign(r): mean and m2 stay 0, the count
         counts; with "centered_sign" it is sign(r) - mean, the statistics those of the signs,

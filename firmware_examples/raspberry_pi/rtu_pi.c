@@ -92,7 +92,7 @@ static rtu_real g_learner_buffer[(MAX_LEARNER_BYTES + sizeof(rtu_real) - 1) / si
 static unsigned char g_ckpt_buffer[MAX_CKPT_BYTES];
 
 /* The names of rtu_reward_input, as --prev-reward takes them (rtu_edge's ACNetwork.prev_reward). */
-static const char *const reward_inputs[] = {"none", "normalized", "sign", "centered_sign"};
+static const char *const reward_inputs[] = RTU_REWARD_INPUT_NAMES;
 
 /* The name of a cell kind, for the log (a learner loaded from a checkpoint may be an LRU). */
 static const char *kind_name(rtu_kind kind)

@@ -290,7 +290,10 @@ def c_header() -> str:
            " * normalize_obs off); its sign; its sign less the running mean of the signs */",
            "typedef enum {"] + [f"    RTU_REWARD_{name.upper()} = {i}{',' * (i + 1 < len(REWARD_INPUTS))}"
                                 for i, name in enumerate(REWARD_INPUTS)] + [
-           "} rtu_reward_input;", ""]
+           "} rtu_reward_input;",
+           "/* their names, in rtu_reward_input's order (ACNetwork.prev_reward's values) */",
+           "#define RTU_REWARD_INPUT_NAMES {" + ", ".join(f'"{name}"' for name in REWARD_INPUTS)
+           + "}", ""]
     for prefix, cls in (("RTU_TD", TDConfig), ("RTU_AC", ACConfig)):
         fields = dataclasses.fields(cls)
         reals, flags = cls.c_lists()
