@@ -284,7 +284,8 @@ void rtu_ac_normalized_obs(const rtu_ac *ac, const rtu_real *obs, rtu_real *into
 
 /* The previous-reward input of reward (within RTU_INPUT_LIMIT): RTU_REWARD_SIGN, its sign;
  * RTU_REWARD_CENTERED_SIGN, its sign less the mean of the signs, the statistics' mean after adding
- * the sign to them; RTU_REWARD_NORMALIZED, normalised as an observation entry by the statistics
+ * the sign to them; RTU_REWARD_GATED_SIGN, its sign where the statistics of the signs, the sign
+ * added, have a sum of squared deviations above 0 (two signs have differed), else 0; RTU_REWARD_NORMALIZED, normalised as an observation entry by the statistics
  * after adding the reward to them, (reward - mean) / sqrt(var + eps), or the raw reward when
  * normalize_obs is off (its statistics untouched). The count counts either way. Not yet clamped:
  * the learner's extras are clamped to RTU_INPUT_LIMIT where they are written. */
@@ -297,6 +298,10 @@ static rtu_real reward_input(rtu_ac *ac, rtu_real reward)
         x = rtu_sign(reward);
         (void)welford(x, ac->reward_count, &ac->reward_mean, &ac->reward_m2);
         x -= ac->reward_mean;
+    } else if (ac->shape.prev_reward == RTU_REWARD_GATED_SIGN) {
+        x = rtu_sign(reward);
+        (void)welford(x, ac->reward_count, &ac->reward_mean, &ac->reward_m2);
+        x = ac->reward_m2 > 0 ? x : 0; /* m2 is exactly 0 while every sign was the same */
     } else if (ac->config.normalize_obs) {
         var = welford(reward, ac->reward_count, &ac->reward_mean, &ac->reward_m2);
         x = (reward - ac->reward_mean) / RTU_SQRT(var + RTU_NORM_EPS);

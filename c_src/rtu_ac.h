@@ -20,7 +20,10 @@
  * the signs', the sign added first, whatever normalize_obs): bounded as the sign is, and of mean
  * zero, so it is 0 where every reward has one sign (a cost on every step, a reward of 1 on every
  * step), where the sign alone is a constant input that the RTU's slow units sum into a large
- * offset.
+ * offset. RTU_REWARD_GATED_SIGN: sign(r) once two rewards' signs have differed, 0 before (the
+ * statistics are the signs', as with the centred sign; the gate is reward_m2 > 0, exactly 0
+ * while every sign was the same): the plain sign where rewards have both signs (a right or a
+ * wrong answer), nothing where they all share one (a cost, a reward of 1 on every step).
  *   e_t = lrelu(LN(W_in x_t + b_in))       n_embed = m units (m = 0: no input layer, e_t = x_t)
  *   h_t = RTU(e_t)                         2n features (rtu.h; any kind, the LRU too)
  *   q_t = lrelu(LN(W_1 h_t + b_1))         n_head = k units (k = 0: no hidden layer, q_t = h_t)
@@ -48,9 +51,10 @@
  *   act:   unless learn already fed it: x_t from s_t (zero extras), forward every network;
  *          sample a_t ~ pi(.|s_t) with the learner's own PCG32 stream
  *   learn: r~ = r / sqrt(var(u) + eps), u = gamma (1 - terminated) u + r   (reward scaling)
- *          x_{t+1} = [normalised s_{t+1}; a_t; normalised r, sign(r) or sign(r) - mean] (a_t
- *          and the reward input clamped to +-RTU_INPUT_LIMIT; the reward statistics take r
- *          first with RTU_REWARD_NORMALIZED, sign(r) with RTU_REWARD_CENTERED_SIGN)
+ *          x_{t+1} = [normalised s_{t+1}; a_t; normalised r, sign(r), sign(r) - mean or the
+ *          gated sign(r)] (a_t and the reward input clamped to +-RTU_INPUT_LIMIT; the reward
+ *          statistics take r first with RTU_REWARD_NORMALIZED, sign(r) with
+ *          RTU_REWARD_CENTERED_SIGN and RTU_REWARD_GATED_SIGN)
  *          v(s_{t+1}) = the critic on x_{t+1} by a peek (state and RTRL traces stay those of t)
  *          delta = r~ + gamma (1 - terminated) v(s_{t+1}) - v(s_t)
  *          z_v  = gamma lambda z_v  + grad v(s_t)
@@ -114,7 +118,8 @@ typedef struct {
     int prev_reward;             /* RTU_REWARD_NORMALIZED (1): x holds the previous reward,
                                     normalised; RTU_REWARD_SIGN (2): its sign;
                                     RTU_REWARD_CENTERED_SIGN (3): its sign less the
-                                    signs' running mean; 0: neither */
+                                    signs' running mean; RTU_REWARD_GATED_SIGN (4): its
+                                    sign once the signs have varied; 0: none */
     int memoryless;              /* 1: the baseline without memory (above) */
     rtu_action_kind action_kind;
     size_t n_actions;            /* A: actions (discrete, >= 2) or action dimensions */
@@ -211,7 +216,7 @@ typedef struct {
     rtu_real ret_mean, ret_m2;
     uint64_t obs_count, ret_count;
     rtu_real reward_mean;  /* Welford mean of the raw rewards of the previous-reward input (of
-                              their signs with RTU_REWARD_CENTERED_SIGN) */
+                              their signs with RTU_REWARD_CENTERED_SIGN and _GATED_SIGN) */
     rtu_real reward_m2;    /* their sum of squared deviations (both 0 with RTU_REWARD_SIGN,
                               and with RTU_REWARD_NORMALIZED without normalize_obs) */
     uint64_t reward_count; /* rewards fed to that input (0 without prev_reward) */

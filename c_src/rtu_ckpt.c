@@ -608,7 +608,7 @@ rtu_status rtu_ckpt_read_dims(const void *in, size_t in_bytes, rtu_ckpt_dims *di
         reals = RTU_TD_CKPT_REALS(m.kind, m.n_in, m.n_hidden);
     } else {
         const rtu_ac_shape *s = &m.shape;
-        if (h.shared > 1u || h.prev_action > 1u || h.prev_reward > RTU_REWARD_CENTERED_SIGN ||
+        if (h.shared > 1u || h.prev_action > 1u || h.prev_reward > RTU_REWARD_GATED_SIGN ||
             h.memoryless > 1u ||
             h.action_kind > RTU_ACTIONS_CONTINUOUS) {
             return RTU_ERR_CKPT_MISMATCH;

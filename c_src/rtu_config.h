@@ -26,15 +26,17 @@ typedef enum { RTU_OPT_SGD = 0, RTU_OPT_OBGD = 1 } rtu_optimizer;
 
 /* rtu_ac_shape's prev_reward, how the input x holds the previous reward (ACNetwork's
  * prev_reward): not; normalised by running statistics of its own (raw with
- * normalize_obs off); its sign; its sign less the running mean of the signs */
+ * normalize_obs off); its sign; its sign less the running mean of the signs; its
+ * sign once the signs have varied, 0 before */
 typedef enum {
     RTU_REWARD_NONE = 0,
     RTU_REWARD_NORMALIZED = 1,
     RTU_REWARD_SIGN = 2,
-    RTU_REWARD_CENTERED_SIGN = 3
+    RTU_REWARD_CENTERED_SIGN = 3,
+    RTU_REWARD_GATED_SIGN = 4
 } rtu_reward_input;
 /* their names, in rtu_reward_input's order (ACNetwork.prev_reward's values) */
-#define RTU_REWARD_INPUT_NAMES {"none", "normalized", "sign", "centered_sign"}
+#define RTU_REWARD_INPUT_NAMES {"none", "normalized", "sign", "centered_sign", "gated_sign"}
 
 /* TDConfig: rtu_td_config: TD(lambda) prediction (rtu-spec.md section 3). */
 #define RTU_TD_CONFIG_REALS(X) \
@@ -70,7 +72,7 @@ typedef enum {
 #define RTU_AC_DEFAULT_N_HEAD 64u                    /* hidden units of each head (Dense + LayerNorm + leaky ReLU); 0: linear heads on the RTU's features */
 #define RTU_AC_DEFAULT_SHARED 0                      /* actor and critic share the input layer and the RTU */
 #define RTU_AC_DEFAULT_PREV_ACTION 0                 /* the network's input holds the previous action */
-#define RTU_AC_DEFAULT_PREV_REWARD RTU_REWARD_NONE   /* how the network's input holds the previous reward: none; normalized, by running statistics of its own (raw with normalize_obs off); sign, -1, 0 or 1; centered_sign, the sign less the running mean of the signs */
+#define RTU_AC_DEFAULT_PREV_REWARD RTU_REWARD_NONE   /* how the network's input holds the previous reward: none; normalized, by running statistics of its own (raw with normalize_obs off); sign, -1, 0 or 1; centered_sign, the sign less the running mean of the signs; gated_sign, the sign once two rewards' signs have differed, 0 before */
 #define RTU_AC_DEFAULT_MEMORYLESS 0                  /* the baseline without memory: the RTU's state is zeroed before every step (with prev_action or prev_reward, the past's last step is still an input) */
 
 #endif /* RTU_CONFIG_H */

@@ -288,7 +288,7 @@ static inline int rtu_is_flag(int v)
 /* A previous-reward input of a shape or model: one of rtu_reward_input (rtu_config.h). */
 static inline int rtu_is_reward_input(int v)
 {
-    return v >= (int)RTU_REWARD_NONE && v <= (int)RTU_REWARD_CENTERED_SIGN;
+    return v >= (int)RTU_REWARD_NONE && v <= (int)RTU_REWARD_GATED_SIGN;
 }
 
 /* sum of |v[i]| over count reals, in RTU_LANES partial sums (the tail into the first). */

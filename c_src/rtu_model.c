@@ -164,7 +164,9 @@ rtu_status rtu_model_check(const rtu_model *m)
     }
     if ((m->prev_reward == RTU_REWARD_NORMALIZED &&
          !(isfinite(m->reward_mean) && isfinite(m->reward_scale) && m->reward_scale > 0)) ||
-        (m->prev_reward == RTU_REWARD_CENTERED_SIGN && !isfinite(m->reward_mean))) {
+        (m->prev_reward == RTU_REWARD_CENTERED_SIGN && !isfinite(m->reward_mean)) ||
+        (m->prev_reward == RTU_REWARD_GATED_SIGN && m->reward_scale != 0 &&
+         m->reward_scale != 1)) {
         return RTU_ERR_CONFIG;
     }
     if (m->n_actions && m->action_kind == RTU_ACTIONS_CONTINUOUS &&
@@ -339,6 +341,8 @@ static void feed(const rtu_model *m, rtu_real *state, const rtu_real *action, rt
         extras[0] = m->prev_reward == RTU_REWARD_SIGN ? rtu_sign(reward)
                     : m->prev_reward == RTU_REWARD_CENTERED_SIGN
                         ? rtu_sign(reward) - m->reward_mean
+                    : m->prev_reward == RTU_REWARD_GATED_SIGN
+                        ? rtu_sign(reward) * m->reward_scale
                         : (reward - m->reward_mean) * m->reward_scale;
     }
 }

@@ -7,7 +7,7 @@
  * network (the critic's and the actor's, or one trunk with two heads when shared):
  *   x   = [(obs - obs_mean) * obs_inv_std; prev action;
  *          (prev reward - reward_mean) * reward_scale, or sign(prev reward), or
- *          sign(prev reward) - reward_mean]
+ *          sign(prev reward) - reward_mean, or sign(prev reward) * reward_scale]
  *         (x = obs without normalisation; the extras only with prev_action, prev_reward)
  *   e   = lrelu(LN(W_in x + b_in))                    (n_embed = m > 0; else e = x)
  *   a_k = g_k c_k - phi_k d_k + eta_k (W_c e)_k;   b_k = g_k d_k + phi_k c_k + eta_k (W_d e)_k
@@ -26,7 +26,8 @@
  * normalisation is the learner's at export (obs_inv_std = 1 / sqrt(var + 1e-8); reward_mean and
  * reward_scale = 1 / sqrt(var + 1e-8) of the rewards of its previous-reward input, or 0 and 1
  * without normalize_obs; with RTU_REWARD_CENTERED_SIGN reward_mean is the mean of the rewards'
- * signs whatever normalize_obs), frozen. memoryless: the RTU's state is
+ * signs whatever normalize_obs; with RTU_REWARD_GATED_SIGN reward_scale is 1 where the learner's
+ * rewards had differed in sign by then, else 0), frozen. memoryless: the RTU's state is
  * zeroed before every step, as the learner's memoryless baseline does (the extras of x, below,
  * are still carried).
  *
@@ -99,7 +100,9 @@ typedef struct {
     int prev_reward;              /* x holds the previous reward: RTU_REWARD_NORMALIZED (1),
                                      normalised by reward_mean, reward_scale; RTU_REWARD_SIGN
                                      (2), its sign; RTU_REWARD_CENTERED_SIGN (3), its sign less
-                                     reward_mean (the mean of the signs); 0: not */
+                                     reward_mean (the mean of the signs);
+                                     RTU_REWARD_GATED_SIGN (4), its sign times reward_scale
+                                     (1 or 0: the gate); 0: not */
     int memoryless;               /* the RTU's state is zeroed before every step */
     rtu_action_kind action_kind;
     size_t n_actions;             /* A; 0: no actor (TD(lambda): head[0] is the prediction) */
@@ -107,15 +110,16 @@ typedef struct {
     rtu_model_head head[2];       /* the critic's (1 output), the actor's (A or 2A outputs) */
     const rtu_real *obs_mean, *obs_inv_std; /* n_obs each, or both NULL: no normalisation */
     rtu_real reward_mean;         /* subtracted from the previous reward (1), its sign (3) */
-    rtu_real reward_scale;        /* then its factor (1) */
+    rtu_real reward_scale;        /* then its factor (1), its sign's (4) */
     rtu_real std_min, std_max;    /* a continuous actor's std bounds */
 } rtu_model;
 
 /* Check a model once before use: kinds, sizes (each at most RTU_MAX_DIM; n_trunks 1 or 2; with
- * n_actions 0, one trunk and no previous action), flags 0 or 1 (prev_reward 0 to 3),
+ * n_actions 0, one trunk and no previous action), flags 0 or 1 (prev_reward 0 to 4),
  * pointers, every weight finite, |g|, |phi| < 1 and 0 < eta <= 1 (RTU_ERR_PARAM_RANGE),
  * with prev_reward RTU_REWARD_NORMALIZED reward_mean finite and reward_scale finite and > 0,
- * with RTU_REWARD_CENTERED_SIGN reward_mean finite (both unused with RTU_REWARD_SIGN),
+ * with RTU_REWARD_CENTERED_SIGN reward_mean finite, with RTU_REWARD_GATED_SIGN reward_scale
+ * 0 or 1 (both unused with RTU_REWARD_SIGN),
  * 0 < std_min < std_max for
  * a continuous actor (RTU_ERR_CONFIG). */
 rtu_status rtu_model_check(const rtu_model *model);
@@ -139,7 +143,8 @@ rtu_status rtu_model_step(const rtu_model *model, rtu_real *state, const rtu_rea
  * reals for continuous ones, as rtu_ac_act gives it) and the reward it brought, into the state's
  * extras for the next step: the action (one-hot if discrete) with prev_action, (reward -
  * reward_mean) * reward_scale with prev_reward RTU_REWARD_NORMALIZED, sign(reward) with
- * RTU_REWARD_SIGN, sign(reward) - reward_mean with RTU_REWARD_CENTERED_SIGN; nothing otherwise
+ * RTU_REWARD_SIGN, sign(reward) - reward_mean with RTU_REWARD_CENTERED_SIGN, sign(reward) *
+ * reward_scale with RTU_REWARD_GATED_SIGN; nothing otherwise
  * (action may then be NULL). Not after the last step of an episode: rtu_model_reset instead.
  * Refused with state untouched: a non-finite or too large reward or action entry (as
  * rtu_model_step), a discrete index that is not an action (RTU_ERR_ACTION). */

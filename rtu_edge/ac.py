@@ -261,7 +261,7 @@ class ActorCritic(Checkpointable):
 
         x_t = [normalised obs_t (n_in); previous action (n_actions, one-hot if discrete);
                previous reward (1): normalized,     the extras if prev_action, prev_reward
-               sign or centered_sign]
+               sign, centered_sign or gated_sign]
         e_t = lrelu(LN(W_in x_t + b_in))            (n_embed,), or x_t when n_embed = 0
         h_t = RTU(e_t)                              (2 n_hidden,)
         q_t = lrelu(LN(W_1 h_t + b_1))              (n_head,), or h_t when n_head = 0
@@ -388,7 +388,8 @@ class ActorCritic(Checkpointable):
         (the variance 1 until two rewards), or r itself with normalize_obs off (mean and m2 then
         stay 0). With prev_reward "sign" the input is sign(r): mean and m2 stay 0, the count
         counts; with "centered_sign" it is sign(r) - mean, the statistics those of the signs,
-        kept whatever normalize_obs. All 0 with prev_reward "none"."""
+        kept whatever normalize_obs; with "gated_sign" it is sign(r) where those statistics'
+        m2 is above 0 (two signs have differed), else 0. All 0 with prev_reward "none"."""
         impl = self._impl
         if hasattr(impl, "struct"):
             s = impl.struct

@@ -58,7 +58,7 @@ LEARNER_NAMES = {LEARNER_TD: "TD(lambda)", LEARNER_ACTOR_CRITIC: "actor-critic",
 HEADER = struct.Struct("<8s8IQQ8I")
 HEADER_BYTES = HEADER.size  # 88
 #: the header's prev_reward: how the network's input holds the previous reward
-PREV_REWARD = ("none", "normalized", "sign", "centered_sign")
+PREV_REWARD = ("none", "normalized", "sign", "centered_sign", "gated_sign")
 SHAPE_FIELDS = ("n_embed", "n_head", "shared", "prev_action", "prev_reward", "memoryless",
                 "action_kind", "n_actions")
 CRC_BYTES = 4

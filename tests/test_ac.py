@@ -101,18 +101,21 @@ def test_float32_follows_the_same_actions_for_200_steps(action_kind, shared):
         assert np.max(np.abs(a32 - a64)) < 1e-3
 
 
-@pytest.mark.parametrize("centered,normalize_obs", [(False, True), (True, True), (True, False)])
-def test_the_reward_sign_input_and_its_statistics_match_the_reference(centered, normalize_obs):
-    """prev_reward "sign": the previous reward enters x as -1, 0 or 1, and "centered_sign" as that
-    sign less the mean of the signs so far (its own among them) whatever normalize_obs, in C and
-    the reference alike (the rewards here change sign and size, and are 0 at times); the
-    statistics stay zero for the plain sign and are the signs' mean and sum of squared
-    deviations when centred, while the count counts; float64 C follows the reference,
+@pytest.mark.parametrize("mode,normalize_obs", [("sign", True), ("centered_sign", True),
+                                                ("centered_sign", False), ("gated_sign", False)])
+def test_the_reward_sign_input_and_its_statistics_match_the_reference(mode, normalize_obs):
+    """prev_reward "sign": the previous reward enters x as -1, 0 or 1; "centered_sign" as that
+    sign less the mean of the signs so far (its own among them) whatever normalize_obs;
+    "gated_sign" as 0 while every sign so far was the same, the sign after; in C and the
+    reference alike (the rewards here are costs for 20 steps, then change sign and size, and are
+    0 at times); the statistics stay zero for the plain sign and are the signs' mean and sum of
+    squared deviations otherwise, while the count counts; float64 C follows the reference,
     parameters within 1e-9."""
     rng = np.random.default_rng(5)
-    rewards = rng.choice([-3.5, -0.01, 0.0, 0.2, 7.0], size=300)
+    rewards = np.concatenate([rng.choice([-3.5, -0.01], size=20),
+                              rng.choice([-3.5, -0.01, 0.0, 0.2, 7.0], size=280)])
     obs = rng.normal(size=(301, 2))
-    net = ACNetwork(prev_action=True, prev_reward="centered_sign" if centered else "sign")
+    net = ACNetwork(prev_action=True, prev_reward=mode)
     learners = [learner(backend, network=net, normalize_obs=normalize_obs)
                 for backend in ("reference", "c")]
     actions = [[], []]
@@ -125,14 +128,15 @@ def test_the_reward_sign_input_and_its_statistics_match_the_reference(centered, 
         x_c = c._impl.core.view(c._impl.ac.x, len(x_ref))
         if t % 50 != 49:  # (after an episode's end x is the next act's, zero extras)
             signs = np.sign(rewards[:t + 1])
-            want = signs[-1] - np.mean(signs) if centered else signs[-1]
+            want = {"sign": signs[-1], "centered_sign": signs[-1] - np.mean(signs),
+                    "gated_sign": signs[-1] * (len(set(signs)) > 1)}[mode]
             assert x_ref[-1] == pytest.approx(want, abs=1e-12), t
             assert x_c[-1] == x_ref[-1], t
     assert np.array_equal(actions[0], actions[1])
     signs = np.sign(rewards)
     for ac in learners:
         stats = ac.prev_reward_statistics
-        if centered:
+        if mode != "sign":
             assert stats["count"] == 300
             assert stats["mean"] == pytest.approx(np.mean(signs), abs=1e-12)
             assert stats["m2"] == pytest.approx(300 * np.var(signs), rel=1e-12)
@@ -142,25 +146,35 @@ def test_the_reward_sign_input_and_its_statistics_match_the_reference(centered, 
         assert relative(learners[1].params[key], value) < 1e-9, key
 
 
-def test_the_centered_reward_sign_is_zero_where_every_reward_has_one_sign():
-    """A cost on every step (Pendulum's rewards): the sign is a constant -1, the centred sign 0
-    from the first step on, so the input carries no offset for the RTU to sum."""
-    ac = learner("c", network=ACNetwork(prev_reward="centered_sign"))
-    rng = np.random.default_rng(7)
-    obs = rng.normal(size=2)
-    for t in range(50):
-        ac.act(obs)
+@pytest.mark.parametrize("mode", ["centered_sign", "gated_sign"])
+def test_the_centered_and_gated_reward_signs_are_zero_where_every_reward_has_one_sign(mode):
+    """A cost on every step (Pendulum's rewards): the sign is a constant -1, the centred and the
+    gated sign 0 from the first step on, so the input carries no offset for the RTU to sum; in
+    float32 C as in the reference. Once a reward of the other sign comes, the gated sign is the
+    sign from then on."""
+    for backend, dtype in (("c", np.float32), ("reference", np.float64)):
+        ac = learner(backend, network=ACNetwork(prev_reward=mode), dtype=dtype)
+        rng = np.random.default_rng(7)
         obs = rng.normal(size=2)
-        ac.learn(-float(rng.random()) - 0.1, obs, False, False)
-        x = ac._impl.core.view(ac._impl.ac.x, ac.n_x)
-        assert x[-1] == 0.0, t
-    assert ac.prev_reward_statistics == {"mean": -1.0, "m2": 0.0, "count": 50}
+        for t in range(60):
+            ac.act(obs)
+            obs = rng.normal(size=2)
+            reward = -float(rng.random()) - 0.1 if t != 50 else 0.5
+            ac.learn(reward, obs, False, False)
+            x = (ac._impl.core.view(ac._impl.ac.x, ac.n_x) if backend == "c"
+                 else ac._impl.impl.x)
+            if t < 50:
+                assert x[-1] == 0.0, t
+            elif mode == "gated_sign":
+                assert x[-1] == np.sign(reward), t
+        if mode == "centered_sign":
+            assert ac.prev_reward_statistics["count"] == 60
 
 
 def test_prev_reward_is_one_of_the_four_inputs():
     for bad in ("signs", True, 1, None):
         with pytest.raises(ValueError, match="prev_reward must be one of .'none', 'normalized', "
-                                             "'sign', 'centered_sign'., got"):
+                                             "'sign', 'centered_sign', 'gated_sign'., got"):
             ACNetwork(prev_reward=bad)
 
 

@@ -35,7 +35,8 @@ NETWORKS = {"default": ACNetwork(),
             "memoryless with the past": ACNetwork(memoryless=True, prev_action=True,
                                                   prev_reward="normalized"),
             "reward sign": ACNetwork(prev_reward="sign"),
-            "reward sign centred": ACNetwork(prev_reward="centered_sign")}
+            "reward sign centred": ACNetwork(prev_reward="centered_sign"),
+            "reward sign gated": ACNetwork(prev_reward="gated_sign")}
 
 
 class Stream:
@@ -183,7 +184,7 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
     assert (kind_i, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear", "lru"].index(kind),
                                                          1, d, n, 1, 30)
     assert shape == [m, k, int(net.shared), int(net.prev_action),
-                     ("none", "normalized", "sign", "centered_sign").index(net.prev_reward),
+                     ck.PREV_REWARD.index(net.prev_reward),
                      int(net.memoryless), ["discrete", "continuous"].index(action_kind), A]
     assert payload == len(data) - HEADER - 4
     fixed = struct.unpack_from("<4I5Q", data, HEADER)
@@ -197,7 +198,7 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
     stats = ac.prev_reward_statistics
     assert reward_count == stats["count"] == (30 if net.prev_reward != "none" else 0)
     assert (reward_mean, reward_m2) == (stats["mean"], stats["m2"])
-    assert (reward_mean != 0) == (net.prev_reward in ("normalized", "centered_sign"))
+    assert (reward_mean != 0) == (net.prev_reward in ("normalized", "centered_sign", "gated_sign"))
     if backend == "c":
         size = ac._impl.core.ffi.new("size_t *")
         assert ac._impl.lib.rtu_ac_checkpoint_size(ac._impl.ac, size) == 0
@@ -638,7 +639,7 @@ def test_mismatched_learners_are_refused(backend, dtype):
 @pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
 def test_reward_sign_checkpoints_hold_no_reward_statistics_and_no_other_mode(backend, dtype):
     """A checkpoint of a prev_reward "sign" learner whose previous-reward mean or m2 is not zero
-    (a learner of that mode never has them), or whose header's prev_reward is 4 (no such mode),
+    (a learner of that mode never has them), or whose header's prev_reward is 5 (no such mode),
     is refused, the learner untouched; one of the sign centred (3) does not go into a "sign"
     learner, nor one of the plain sign into a "centered_sign" one."""
     target = trained(30, backend=backend, dtype=dtype, network=NETWORKS["reward sign"])
@@ -648,11 +649,11 @@ def test_reward_sign_checkpoints_hold_no_reward_statistics_and_no_other_mode(bac
         with pytest.raises(ValueError, match="reward_mean or reward_m2 not zero with the reward's"):
             target.load_bytes(bad, "m.ckpt")
         assert snapshot(target) == before
-    four = bytearray(data)
-    struct.pack_into("<I", four, 72, 4)
-    struct.pack_into("<I", four, len(four) - 4, zlib.crc32(bytes(four[:-4])))
-    with pytest.raises(ValueError, match="prev_reward=4"):
-        target.load_bytes(bytes(four), "m.ckpt")
+    five = bytearray(data)
+    struct.pack_into("<I", five, 72, 5)
+    struct.pack_into("<I", five, len(five) - 4, zlib.crc32(bytes(five[:-4])))
+    with pytest.raises(ValueError, match="prev_reward=5"):
+        target.load_bytes(bytes(five), "m.ckpt")
     assert snapshot(target) == before
     centered = trained(30, backend=backend, dtype=dtype,
                        network=NETWORKS["reward sign centred"])

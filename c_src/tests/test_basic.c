@@ -245,8 +245,10 @@ void test_size_errors(int arg)
         CHECK_STATUS(rtu_ac_buffer_size(&s, &bytes), RTU_OK);
         s = good; s.shared = 2;                AC_SIZE_REFUSED(RTU_ERR_SIZE);
         s = good; s.prev_reward = -1;          AC_SIZE_REFUSED(RTU_ERR_SIZE);
-        s = good; s.prev_reward = RTU_REWARD_CENTERED_SIGN + 1; AC_SIZE_REFUSED(RTU_ERR_SIZE);
-        s.prev_reward = RTU_REWARD_CENTERED_SIGN; /* every rtu_reward_input is a shape */
+        s = good; s.prev_reward = RTU_REWARD_GATED_SIGN + 1; AC_SIZE_REFUSED(RTU_ERR_SIZE);
+        s.prev_reward = RTU_REWARD_GATED_SIGN; /* every rtu_reward_input is a shape */
+        CHECK_STATUS(rtu_ac_buffer_size(&s, &bytes), RTU_OK);
+        s.prev_reward = RTU_REWARD_CENTERED_SIGN;
         CHECK_STATUS(rtu_ac_buffer_size(&s, &bytes), RTU_OK);
         s.prev_reward = RTU_REWARD_SIGN;
         CHECK_STATUS(rtu_ac_buffer_size(&s, &bytes), RTU_OK);

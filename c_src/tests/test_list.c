@@ -71,6 +71,8 @@ const test_case test_list[] = {
     {"model/7/memoryless_reward_sign", test_model_reward_sign, 7, NULL},
     {"model/0/reward_centered_sign", test_model_reward_centered_sign, 0, NULL},
     {"model/7/memoryless_reward_centered_sign", test_model_reward_centered_sign, 7, NULL},
+    {"model/0/reward_gated_sign", test_model_reward_gated_sign, 0, NULL},
+    {"model/7/memoryless_reward_gated_sign", test_model_reward_gated_sign, 7, NULL},
     {"model/run_sizes_refusals/0", test_model_run_sizes_and_refusals, 0, NULL},
     {"model/run_sizes_refusals/2", test_model_run_sizes_and_refusals, 2, NULL},
     {"model/batch/0/separate_embed_head_extras", test_model_batch, 0, NULL},

@@ -65,9 +65,9 @@ static rtu_model model_of(const rtu_ac *ac)
  * statistics a frozen model does not follow), acting and learning on the synthetic stream; the
  * model steps on the same observations, fed the learner's actions and rewards. After every act,
  * the model's outputs are the learner's (actor's outputs, std after the bound, then v(s)) and its
- * extras are the learner's x: bit for bit. reward_input: RTU_REWARD_SIGN or
- * RTU_REWARD_CENTERED_SIGN in place of the case's prev_reward (the model then takes the learner's
- * mean of the signs after each learn, as an export then would), or 0 to keep it. */
+ * extras are the learner's x: bit for bit. reward_input: RTU_REWARD_SIGN, RTU_REWARD_CENTERED_SIGN
+ * or RTU_REWARD_GATED_SIGN in place of the case's prev_reward (the model then takes the learner's
+ * mean of the signs, or its gate, after each learn, as an export then would), or 0 to keep it. */
 static void model_follows(int c, int reward_input)
 {
     rtu_ac ac;
@@ -80,6 +80,7 @@ static void model_follows(int c, int reward_input)
     size_t A, o_pi, n_out, i, n_extra;
     unsigned t;
     double worst = 0, sum = 0, s, d;
+    int seen[3] = {0, 0, 0}; /* the signs -1, 0, 1 seen so far */
     rtu_status status;
     cfg.normalize_obs = 0;
     cfg.scale_reward = 0;
@@ -146,14 +147,21 @@ static void model_follows(int c, int reward_input)
             if (reward_input == RTU_REWARD_CENTERED_SIGN) {
                 m.reward_mean = ac.reward_mean;
             }
+            if (reward_input == RTU_REWARD_GATED_SIGN) {
+                m.reward_scale = ac.reward_m2 > 0 ? (rtu_real)1 : (rtu_real)0;
+            }
             CHECK_STATUS(rtu_model_feed(&m, state, action, r), RTU_OK);
             /* the reward's sign (less the mean of the signs so far, r's among them, summed here
-             * in double), as the learner's x holds it (to rounding when centred) */
+             * in double; or 0 until two signs so far differ), as the learner's x holds it (to
+             * rounding when centred) */
             s = r > 0 ? 1.0 : (r < 0 ? -1.0 : 0.0);
-            d = reward_input == RTU_REWARD_SIGN ? s : s - sum / (t + 1.0);
+            seen[(int)s + 1] = 1;
+            d = reward_input == RTU_REWARD_SIGN ? s
+                : reward_input == RTU_REWARD_GATED_SIGN ? (seen[0] + seen[1] + seen[2] > 1 ? s : 0.0)
+                : s - sum / (t + 1.0);
             if (reward_input) {
                 double x = (double)ac.x[shape.n_obs + n_extra - 1u];
-                CHECK(fabs(x - d) <= (reward_input == RTU_REWARD_SIGN ? 0.0 : 1e-5) &&
+                CHECK(fabs(x - d) <= (reward_input == RTU_REWARD_CENTERED_SIGN ? 1e-5 : 0.0) &&
                           (double)state[m.n_trunks * 2u * m.n_hidden + n_extra - 1u] == x,
                       "step %u: the reward input %g, not %g", t, x, d);
             }
@@ -184,6 +192,13 @@ void test_model_reward_sign(int c)
 void test_model_reward_centered_sign(int c)
 {
     model_follows(c, RTU_REWARD_CENTERED_SIGN);
+}
+
+/* The same with its sign gated (RTU_REWARD_GATED_SIGN: 0 until the stream's rewards have had two
+ * signs, the sign after; the model's reward_scale the learner's gate after each learn). */
+void test_model_reward_gated_sign(int c)
+{
+    model_follows(c, RTU_REWARD_GATED_SIGN);
 }
 
 /* rtu_model_run is rtu_model_step and rtu_model_feed in turn; the size macros are the size
@@ -290,7 +305,14 @@ void test_model_run_sizes_and_refusals(int c)
     bad.prev_reward = RTU_REWARD_SIGN; /* the sign alone: neither is used */
     bad.reward_mean = (rtu_real)INFINITY;
     CHECK_STATUS(rtu_model_check(&bad), RTU_OK);
-    bad.prev_reward = RTU_REWARD_CENTERED_SIGN + 1; /* no such input */
+    bad.prev_reward = RTU_REWARD_GATED_SIGN; /* its sign gated: reward_scale 0 or 1 */
+    bad.reward_scale = (rtu_real)0.5;
+    CHECK_STATUS(rtu_model_check(&bad), RTU_ERR_CONFIG);
+    bad.reward_scale = 0;
+    CHECK_STATUS(rtu_model_check(&bad), RTU_OK);
+    bad.reward_scale = 1;
+    CHECK_STATUS(rtu_model_check(&bad), RTU_OK);
+    bad.prev_reward = RTU_REWARD_GATED_SIGN + 1; /* no such input */
     CHECK_STATUS(rtu_model_check(&bad), RTU_ERR_SIZE);
     bad = m;
     bad.obs_mean = bad.trunk[0].g;

@@ -61,6 +61,7 @@ void test_ac_ckpt_refusals(int arg);
 void test_model_is_the_learners_forward(int golden_case);
 void test_model_reward_sign(int golden_case);
 void test_model_reward_centered_sign(int golden_case);
+void test_model_reward_gated_sign(int golden_case);
 void test_model_run_sizes_and_refusals(int golden_case);
 void test_model_batch(int golden_case);
 void test_model_batch_blocks(int nonlinear);

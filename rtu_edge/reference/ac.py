@@ -7,7 +7,8 @@ The network. The critic and the actor are separate networks by default (network.
 shared, they share the trunk (input layer and RTU) and keep heads of their own. Each:
 
     x_t = [normalised obs_t; prev action (one-hot if discrete); prev reward r_{t-1} as
-           network.prev_reward says: normalized, sign(r), or centered_sign, sign(r) - mean]
+           network.prev_reward says: normalized, sign(r), centered_sign, sign(r) - mean, or
+           gated_sign, sign(r) once the signs have varied]
           (n_x reals; the extras are zero at an episode's first step)
     e_t = lrelu(LN(W_in x_t + b_in))     m = n_embed units (m = 0: no input layer, e_t = x_t)
     h_t = RTU(e_t)                       2n features (cell.py)
@@ -24,6 +25,9 @@ counts): bounded, and a rare reward no larger an input than a common one. With "
 is sign(r) - mean, the statistics those of the signs (the sign added first), whatever normalize_obs:
 bounded and of mean zero, so it is 0 where every reward has one sign (a cost on every step),
 where the sign alone is a constant input that the RTU's slow units sum into a large offset.
+With "gated_sign" it is sign(r) once two rewards' signs have differed and 0 before, the statistics
+the signs' as with "centered_sign" (the gate: reward_m2 > 0, exactly 0 while every sign was the
+same): the plain sign where rewards have both signs, nothing where they all share one.
 
 LN is parameter-free (net.py); std = min(std_min + softplus(pre), std_max). Dense layers start
 sparse (config.sparsity), the RTU as Cell.init_params. network.memoryless is the baseline without
@@ -319,7 +323,9 @@ class AC:
     def reward_input(self, reward: float) -> float:
         """reward_input of rtu_ac.c: the previous-reward input of reward (network.prev_reward):
         "sign", its sign; "centered_sign", its sign less the mean of the signs, the statistics'
-        mean after adding the sign to them (whatever normalize_obs); "normalized", normalised as
+        mean after adding the sign to them (whatever normalize_obs); "gated_sign", its sign where
+        those statistics, the sign added, have reward_m2 > 0 (two signs have differed), else 0;
+        "normalized", normalised as
         an observation entry by the reward statistics after adding it to them, (reward - mean) /
         sqrt(var + eps), or the raw reward with normalize_obs off (the statistics untouched). The
         count counts either way. Not yet clamped."""
@@ -330,6 +336,10 @@ class AC:
             value = np.array([1.0 if reward > 0 else (-1.0 if reward < 0 else 0.0)])
             welford(value, self.reward_count, self.reward_mean, self.reward_m2)
             x = float((value - self.reward_mean)[0])
+        elif self.network.prev_reward == "gated_sign":  # its sign, once the signs have varied
+            value = np.array([1.0 if reward > 0 else (-1.0 if reward < 0 else 0.0)])
+            welford(value, self.reward_count, self.reward_mean, self.reward_m2)
+            x = float(value[0]) if self.reward_m2[0] > 0 else 0.0
         elif self.config.normalize_obs:
             value = np.array([reward])
             var = welford(value, self.reward_count, self.reward_mean, self.reward_m2)
@@ -509,7 +519,7 @@ class AC:
     def write_extras(self, reward: float, x: np.ndarray) -> None:
         """rtu_ac_write_extras: x[n_obs:] = the previous action (one-hot if discrete) and the
         previous reward as network.prev_reward says (normalized: the reward statistics take it;
-        sign; centered_sign: the statistics take the sign), after self.action."""
+        sign; centered_sign, gated_sign: the statistics take the sign), after self.action."""
         i, A = self.n_obs, self.n_actions
         if self.network.prev_action:
             if self.action_kind == "discrete":

@@ -28,8 +28,9 @@ OPTIMIZERS = ("sgd", "obgd")
 #: how the actor-critic's input holds the previous reward (ACNetwork.prev_reward; the C core's
 #: rtu_reward_input, RTU_REWARD_<NAME>, its index): not at all; normalised by running statistics
 #: of its own (the raw reward with normalize_obs off); its sign, -1, 0 or 1; its sign less the
-#: running mean of the signs (mean zero, 0 where every reward has one sign)
-REWARD_INPUTS = ("none", "normalized", "sign", "centered_sign")
+#: running mean of the signs (mean zero, 0 where every reward has one sign); its sign once the
+#: signs have varied, 0 while every reward so far has had one sign (gated_sign)
+REWARD_INPUTS = ("none", "normalized", "sign", "centered_sign", "gated_sign")
 
 #: the rules a real hyperparameter can obey (the C core's rtu_rule): (low, high, low open)
 RULES = {"unit": (0.0, 1.0, False), "positive": (0.0, math.inf, True),
@@ -172,7 +173,8 @@ class ACNetwork(LearnerConfig):
     prev_reward: str = choice("none", REWARD_INPUTS, help="how the network's input holds the "
                               "previous reward: none; normalized, by running statistics of its "
                               "own (raw with normalize_obs off); sign, -1, 0 or 1; centered_sign, "
-                              "the sign less the running mean of the signs")
+                              "the sign less the running mean of the signs; gated_sign, the "
+                              "sign once two rewards' signs have differed, 0 before")
     memoryless: bool = flag(False, help="the baseline without memory: the RTU's state is zeroed "
                                         "before every step (with prev_action or prev_reward, "
                                         "the past's last step is still an input)")
@@ -287,7 +289,8 @@ def c_header() -> str:
            "",
            "/* rtu_ac_shape's prev_reward, how the input x holds the previous reward (ACNetwork's",
            " * prev_reward): not; normalised by running statistics of its own (raw with",
-           " * normalize_obs off); its sign; its sign less the running mean of the signs */",
+           " * normalize_obs off); its sign; its sign less the running mean of the signs; its",
+           " * sign once the signs have varied, 0 before */",
            "typedef enum {"] + [f"    RTU_REWARD_{name.upper()} = {i}{',' * (i + 1 < len(REWARD_INPUTS))}"
                                 for i, name in enumerate(REWARD_INPUTS)] + [
            "} rtu_reward_input;",
