@@ -160,18 +160,20 @@ def test_model_previous_reward_input_is_the_learners(dtype):
     assert abs(x[-1]) > 0.5  # rewards of +-1/51 give an input of about 1
 
 
-@pytest.mark.parametrize("centered", [False, True])
+@pytest.mark.parametrize("mode", ["sign", "centered_sign", "gated_sign"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_model_reward_sign_input_is_the_learners(dtype, centered):
+def test_model_reward_sign_input_is_the_learners(dtype, mode):
     """With prev_reward "sign", the learner's previous-reward input after learn(r, ..) is sign(r),
-    -1, 0 or 1 ("centered_sign": sign(r) less the mean of the signs so far), and a model exported
-    from it then (its reward_mean the learner's mean of the signs) writes the same into its state
-    on feed(action, r), in C and in numpy, for rewards of either sign and zero."""
+    -1, 0 or 1 ("centered_sign": sign(r) less the mean of the signs so far; "gated_sign": 0 until
+    two signs have differed, sign(r) after), and a model exported from it then (its reward_mean
+    the learner's mean of the signs, or its reward_scale the learner's gate) writes the same into
+    its state on feed(action, r), in C and in numpy, for rewards of either sign and zero."""
+    centered = mode == "centered_sign"
     ac = ActorCritic(3, 5, 2, kind="nonlinear", seed=1, dtype=dtype, n_embed=4, n_head=3,
-                     prev_action=True, prev_reward="centered_sign" if centered else "sign")
+                     prev_action=True, prev_reward=mode)
     rng = np.random.default_rng(3)
     obs = rng.normal(size=3)
-    rewards = [0.0, -2.5, 0.02, 0.0, 7.0, -1e-3]
+    rewards = [-0.5, -2.5, 0.02, 0.0, 7.0, -1e-3]
     for t, reward in enumerate(rewards):
         action = ac.act(obs)
         obs = rng.normal(size=3)
@@ -180,12 +182,15 @@ def test_model_reward_sign_input_is_the_learners(dtype, centered):
         assert model.prev_reward == ac.network.prev_reward
         mean = ac.prev_reward_statistics["mean"]  # Welford's, to rounding the signs' np.mean
         assert model.reward_mean == (float(np.dtype(dtype).type(mean)) if centered else 0)
+        signs = np.sign(rewards[:t + 1])
+        gate = len(set(signs)) > 1
+        assert model.reward_scale == (float(gate) if mode == "gated_sign" else 1.0)
         c_model = CModel(model, dtype)
         impl = ac._impl
         x = np.array(impl.core.view(impl.ac.x, ac.n_x))
         c_model.feed(action, reward)
-        signs = np.sign(rewards[:t + 1])
-        want = signs[-1] - np.mean(signs) if centered else signs[-1]
+        want = {"sign": signs[-1], "centered_sign": signs[-1] - np.mean(signs),
+                "gated_sign": signs[-1] * gate}[mode]
         assert x[-1] == c_model.state[-1] == model.encode(action, reward)[-1], t
         assert x[-1] == pytest.approx(want, abs=1e-6), t
 
@@ -263,7 +268,8 @@ LEARNERS = {"td-linear": ("td", "linear", None), "td-nonlinear": ("td", "nonline
             "td-lru": ("td", "lru", None), "ac-discrete": ("ac", "nonlinear", "discrete"),
             "ac-continuous": ("ac", "nonlinear", "continuous"),
             "ac-lru": ("ac", "lru", "continuous"), "ac-sign": ("ac", "linear", "discrete"),
-            "ac-centered_sign": ("ac", "linear", "discrete")}
+            "ac-centered_sign": ("ac", "linear", "discrete"),
+            "ac-gated_sign": ("ac", "linear", "discrete")}
 
 
 def trained(tmp_path, learner, dtype=np.float64):
@@ -271,7 +277,8 @@ def trained(tmp_path, learner, dtype=np.float64):
     what, kind, action_kind = LEARNERS[learner]
     return (trained_td(tmp_path, kind, "tanh", dtype=dtype) if what == "td"
             else trained_ac(tmp_path, kind, action_kind, dtype=dtype,
-                            prev_reward=learner[3:] if learner[3:] in ("sign", "centered_sign")
+                            prev_reward=learner[3:] if learner[3:] in ("sign", "centered_sign",
+                                                                       "gated_sign")
                             else "normalized"))
 
 

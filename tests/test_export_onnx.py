@@ -3,6 +3,7 @@ reference evaluator reproduce the C float32 core (rtu_model_step) over long roll
 fed back (rtu_edge/validate.py's ONNX check), the Scan variant is the step variant, the int8
 variant stays within its bound, and the export / validate commands fail cleanly on bad files."""
 
+import dataclasses
 import json
 import os
 import struct
@@ -123,6 +124,7 @@ NETWORKS = {"shared": {"shared": True}, "no layers": {"n_embed": 0, "n_head": 0}
             "memoryless with the extras": {"memoryless": True},
             "the reward's sign": {"prev_reward": "sign"},
             "the reward's sign centred": {"prev_reward": "centered_sign"},
+            "the reward's sign gated": {"prev_reward": "gated_sign"},
             "shared memoryless without layers": {"shared": True, "memoryless": True,
                                                  "prev_action": False, "prev_reward": "none",
                                                  "n_embed": 0, "n_head": 0}}
@@ -137,10 +139,11 @@ def test_every_network_shape_reproduces_the_c_core(tmp_path, network, learner):
                            **{"n_embed": 8, "n_head": 5, **NETWORKS[network]})
     model = InferenceModel.from_checkpoint(path)
     mode = NETWORKS[network].get("prev_reward", "normalized")  # make_checkpoint's default
-    sign = mode in ("sign", "centered_sign")
+    sign = mode in ("sign", "centered_sign", "gated_sign")
     assert model.prev_reward == mode
-    if sign:  # the mean of the signs when centred only
+    if sign:  # the mean of the signs when centred only; the gate open (rewards of both signs)
         assert (model.reward_mean != 0) == (mode == "centered_sign")
+        assert model.reward_scale == 1.0
     for sequence in (False, True):
         proto = ox.to_onnx(model, sequence=sequence)
         onnx.checker.check_model(proto, full_check=True)
@@ -152,8 +155,13 @@ def test_every_network_shape_reproduces_the_c_core(tmp_path, network, learner):
         back = ox.from_onnx(proto)
         assert back.prev_reward == mode
         assert back.reward_mean == np.float32(model.reward_mean)
+        assert back.reward_scale == model.reward_scale
     back = ox.from_onnx(ox.to_onnx(model))
     assert_close_to_c(ox.to_onnx(model), back, steps=100)
+    if mode == "gated_sign":  # the gate closed: the input is 0 whatever the reward
+        closed = dataclasses.replace(model, reward_scale=0.0)
+        assert_close_to_c(ox.to_onnx(closed), closed, steps=100)
+        assert ox.from_onnx(ox.to_onnx(closed)).reward_scale == 0.0
 
 
 def test_files_of_the_old_format_are_refused_by_name(tmp_path, checkpoints):

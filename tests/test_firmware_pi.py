@@ -553,28 +553,32 @@ def test_a_checkpoint_that_cannot_be_written_does_not_stop_learning(host, tmp_pa
     assert run.returncode == 2                              # the final one failed too
 
 
-@pytest.mark.parametrize("mode", ["sign", "centered_sign"])
+@pytest.mark.parametrize("mode", ["sign", "centered_sign", "gated_sign"])
 def test_reward_sign_network_learns_and_loads_back_as_it_was_trained(host, tmp_path, mode):
-    """--prev-reward sign (or centered_sign): a fresh learner takes the previous reward's sign
-    (centred; the header says 2, or 3, in its checkpoint, which a Python learner of that network
-    loads); a mode that is none of the four is refused in one line."""
+    """--prev-reward sign (or centered_sign, gated_sign): a fresh learner takes the previous
+    reward's sign (centred, or gated; the header says 2, 3 or 4 in its checkpoint, which a Python
+    learner of that network loads; the signs' statistics kept when centred or gated, and the
+    gate still closed on the simulated pole's rewards, all +1); a mode that is none of the five
+    is refused in one line."""
     run = host.run("--prev-reward", mode, "--steps", 2000, "--quiet", "--checkpoint",
                    "sign.rtu", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert f"previous reward in as {mode};" in run.stdout
     ckpt = _ckpt(tmp_path / "sign.rtu")
     assert ckpt.network.prev_reward == mode and ckpt.steps == 2000
-    assert (tmp_path / "sign.rtu").read_bytes()[72] == (3 if mode == "centered_sign" else 2)
+    assert (tmp_path / "sign.rtu").read_bytes()[72] == {"sign": 2, "centered_sign": 3,
+                                                         "gated_sign": 4}[mode]
     from rtu_edge import ActorCritic
     ac = ActorCritic(2, 32, 2, dtype=np.float32, network=ckpt.network)
     ac.load(tmp_path / "sign.rtu")
     assert ac.steps == 2000 and ac.network.prev_reward == mode
     stats = ac.prev_reward_statistics
-    assert stats["count"] == 2000 and (stats["mean"] != 0) == (mode == "centered_sign")
+    assert stats["count"] == 2000 and (stats["mean"] != 0) == (mode != "sign")
+    assert stats["m2"] == 0.0
     run = host.run("--prev-reward", "signs", "--steps", 10, "--checkpoint", "x.rtu", cwd=tmp_path)
     assert run.returncode != 0
-    assert run.stderr.strip() == ("rtu_pi: --prev-reward must be none, normalized, sign or "
-                                  "centered_sign, got signs")
+    assert run.stderr.strip() == ("rtu_pi: --prev-reward must be none, normalized, sign, "
+                                  "centered_sign or gated_sign, got signs")
 
 
 @pytest.fixture(scope="module")

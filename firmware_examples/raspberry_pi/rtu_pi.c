@@ -145,10 +145,11 @@ static void usage(FILE *f)
             "  --prev-action (or --no-prev-action)\n"
             "                          put the previous action in a fresh learner's input, or\n"
             "                          leave it out (default: %s)\n"
-            "  --prev-reward none|normalized|sign|centered_sign\n"
+            "  --prev-reward none|normalized|sign|centered_sign|gated_sign\n"
             "                          how a fresh learner's input holds the previous reward:\n"
-            "                          not, normalised, its sign (-1, 0, 1), or its sign less\n"
-            "                          the running mean of the signs (default %s)\n"
+            "                          not, normalised, its sign (-1, 0, 1), its sign less the\n"
+            "                          running mean of the signs, or its sign once two rewards'\n"
+            "                          signs have differed, 0 before (default %s)\n"
             "  --n-in N --n-actions N --continuous\n"
             "                          line protocol: observation size, actions (discrete\n"
             "                          unless --continuous; default 2 and 2 discrete)\n"
@@ -262,8 +263,8 @@ static int parse_options(int argc, char **argv, options *o)
                 }
             }
             if (k == sizeof reward_inputs / sizeof reward_inputs[0]) {
-                fprintf(stderr, "rtu_pi: --prev-reward must be none, normalized, sign or "
-                                "centered_sign, got %s\n", val);
+                fprintf(stderr, "rtu_pi: --prev-reward must be none, normalized, sign, "
+                                "centered_sign or gated_sign, got %s\n", val);
                 return 0;
             }
         } else if (strcmp(a, "--activation") == 0) {

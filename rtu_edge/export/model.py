@@ -12,8 +12,8 @@ actor's std bounds.
 One step (rtu_model.h), per network (critic and actor; one trunk with two heads when shared):
 
     x   = [(obs - obs_mean) * obs_inv_std; prev action; (prev reward - reward_mean) * reward_scale
-           (prev_reward "normalized"), sign(prev reward) ("sign") or sign(prev reward) -
-           reward_mean ("centered_sign")]
+           (prev_reward "normalized"), sign(prev reward) ("sign"), sign(prev reward) -
+           reward_mean ("centered_sign") or sign(prev reward) * reward_scale ("gated_sign")]
     e   = lrelu(LN(W_in x + b_in))                   (n_embed > 0; else e = x)
     a   = g * c - phi * d + eta * (W_c e);   b = g * d + phi * c + eta * (W_d e)
     linear:    (c, d) = (a, b),        h = [f(a); f(b)]
@@ -95,8 +95,10 @@ class InferenceModel:
     "normalized", (reward - reward_mean) * reward_scale (the learner's running mean of the
     rewards and 1 / sqrt(var + 1e-8) at export, as it normalises that input; 0 and 1 with
     normalize_obs off); "sign", its sign; "centered_sign", sign(reward) - reward_mean (the
-    learner's mean of the signs at export, whatever normalize_obs; reward_scale 1); "none", not
-    at all (reward_mean 0, reward_scale 1). std_min, std_max bound a continuous actor's std
+    learner's mean of the signs at export, whatever normalize_obs; reward_scale 1);
+    "gated_sign", sign(reward) * reward_scale (1 where the learner's rewards had differed in sign
+    by export, else 0: the gate, frozen; reward_mean 0); "none", not at all (reward_mean 0,
+    reward_scale 1). std_min, std_max bound a continuous actor's std
     (else 0). ``output_names`` name the outputs.
     Arrays have the checkpoint's precision (``dtype``).
     """
@@ -109,7 +111,7 @@ class InferenceModel:
     n_embed: int
     n_head: int
     prev_action: bool
-    prev_reward: str  # REWARD_INPUTS: "none", "normalized", "sign", "centered_sign"
+    prev_reward: str  # REWARD_INPUTS: "none", "normalized", "sign", "centered_sign", "gated_sign"
     memoryless: bool
     action_kind: Optional[str]
     n_actions: int
@@ -234,6 +236,8 @@ class InferenceModel:
         if normalized:
             reward_scale = float(_inv_std(np.array([stats["m2"]], dtype=dt), stats["count"],
                                           dt)[0])
+        if net.prev_reward == "gated_sign":  # the learner's gate: two signs seen, m2 > 0
+            reward_scale = 1.0 if stats["m2"] > 0 else 0.0
         if learner.action_kind == "discrete":
             names = tuple(f"logit_{i}" for i in range(A))
         else:
@@ -263,6 +267,8 @@ class InferenceModel:
             extras.append([np.sign(float(reward))])
         elif self.prev_reward == "centered_sign":
             extras.append([real(np.sign(reward)) - real(self.reward_mean)])
+        elif self.prev_reward == "gated_sign":
+            extras.append([real(np.sign(reward)) * real(self.reward_scale)])
         elif self.prev_reward == "normalized":
             extras.append([(real(reward) - real(self.reward_mean)) * real(self.reward_scale)])
         return (np.concatenate(extras) if extras else np.zeros(0)).astype(self.dtype)

@@ -5,7 +5,8 @@ network (the critic's and the actor's, or one trunk with two heads when shared)
 
     x   = [(obs - obs_mean) * obs_inv_std; prev_action; (prev_reward - reward_mean) * reward_scale
            (or Sign(prev_reward) with prev_reward "sign"; Sign(prev_reward) - reward_mean with
-           "centered_sign", 0 where prev_reward is NaN)]
+           "centered_sign", 0 where prev_reward is NaN; Sign(prev_reward) * reward_scale with
+           "gated_sign", reward_scale the learner's gate, 1 or 0)]
     e   = lrelu(LN(x W_in^T + b_in))               (n_embed > 0; else e = x)
     u   = eta * (e [W_c; W_d]^T)
     pre = [g c - phi d; g d + phi c] + u           (memoryless: pre = u)
@@ -34,7 +35,8 @@ per trunk, one trunk for TD(lambda) and a shared actor-critic, two otherwise):
                              graph normalises it as the learner did: (r - reward_mean) *
                              reward_scale; or takes its sign, Sign(r), with "sign", or
                              Sign(r) - reward_mean with "centered_sign", which takes NaN
-                             for the 0 of an episode's first step)
+                             for the 0 of an episode's first step, or Sign(r) *
+                             reward_scale with "gated_sign")
     state [batch, S]
     TD(lambda):       prediction [batch, 1]
     actor-critic:     logits [batch, A] (discrete), or mean [batch, A] and std [batch, A]
@@ -42,7 +44,7 @@ per trunk, one trunk for TD(lambda) and a shared actor-critic, two otherwise):
     state_out [batch, S]
 The state and the previous action are zeros at every episode start, and so is the normalised
 previous reward: feed prev_reward = reward_mean there (the metadata's "prev_reward_at_start", the
-float32 value that normalises to exactly 0, 0 with "sign", NaN with "centered_sign" (whose
+float32 value that normalises to exactly 0, 0 with "sign" and "gated_sign", NaN with "centered_sign" (whose
 Sign(r) - reward_mean no reward makes 0); the learner's extras are zero
 at an episode's first step). Feed state_out back as the next step's state. The metadata lists the inputs ("inputs") and outputs ("outputs").
 
@@ -203,7 +205,7 @@ def _arrays(model: InferenceModel) -> dict:
         arrays["reward_mean"] = np.array(model.reward_mean)
     if model.prev_reward == "centered_sign":
         arrays["reward_zero"] = np.array(0.0)
-    if model.prev_reward == "normalized":
+    if model.prev_reward in ("normalized", "gated_sign"):
         arrays["reward_scale"] = np.array(model.reward_scale)
     if model.action_kind == "continuous":
         arrays["std_min"], arrays["std_max"] = np.array(model.std_min), np.array(model.std_max)
@@ -237,6 +239,8 @@ def _step_nodes(model: InferenceModel, g: _Nodes, inputs: list, state: str, outp
             centered = g.op("Sub", [g.op("Sign", [feeds["prev_reward"]]), "reward_mean"])
             parts.append(g.op("Where", [g.op("IsNaN", [feeds["prev_reward"]]), "reward_zero",
                                         centered]))
+        elif model.prev_reward == "gated_sign":
+            parts.append(g.op("Mul", [g.op("Sign", [feeds["prev_reward"]]), "reward_scale"]))
         elif model.prev_reward == "normalized":
             parts.append(g.op("Mul", [g.op("Sub", [feeds["prev_reward"], "reward_mean"]),
                                       "reward_scale"]))
@@ -318,6 +322,9 @@ def _metadata(model: InferenceModel, sequence: bool) -> dict:
             if model.prev_reward == "sign" else
             "its sign centred, Sign(prev_reward) - reward_mean; feed prev_reward_at_start (NaN) "
             "at an episode's first step" if model.prev_reward == "centered_sign" else
+            "its sign gated, Sign(prev_reward) * reward_scale (1 or 0); feed "
+            "prev_reward_at_start at an episode's first step"
+            if model.prev_reward == "gated_sign" else
             "folded in: (prev_reward - reward_mean) * reward_scale; feed prev_reward_at_start "
             "at an episode's first step" if model.reward_input else "none"),
         "checkpoint_dtype": np.dtype(model.dtype).name,
@@ -325,7 +332,7 @@ def _metadata(model: InferenceModel, sequence: bool) -> dict:
     }
     if model.reward_input:  # enters as 0 in float32, as the learner's extras at a start
         meta["prev_reward_at_start"] = repr(
-            0.0 if model.prev_reward == "sign" else
+            0.0 if model.prev_reward in ("sign", "gated_sign") else
             float("nan") if model.prev_reward == "centered_sign" else
             float(np.float32(model.reward_mean)))
     if sequence:
