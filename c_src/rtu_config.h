@@ -72,7 +72,7 @@ typedef enum {
 #define RTU_AC_DEFAULT_N_HEAD 64u                    /* hidden units of each head (Dense + LayerNorm + leaky ReLU); 0: linear heads on the RTU's features */
 #define RTU_AC_DEFAULT_SHARED 0                      /* actor and critic share the input layer and the RTU */
 #define RTU_AC_DEFAULT_PREV_ACTION 0                 /* the network's input holds the previous action */
-#define RTU_AC_DEFAULT_PREV_REWARD RTU_REWARD_NONE   /* how the network's input holds the previous reward: none; normalized, by running statistics of its own (raw with normalize_obs off); sign, -1, 0 or 1; centered_sign, the sign less the running mean of the signs; gated_sign, the sign once two rewards' signs have differed, 0 before */
+#define RTU_AC_DEFAULT_PREV_REWARD RTU_REWARD_GATED_SIGN /* how the network's input holds the previous reward: none; normalized, by running statistics of its own (raw with normalize_obs off); sign, -1, 0 or 1; centered_sign, the sign less the running mean of the signs; gated_sign, the sign once two rewards' signs have differed, 0 before */
 #define RTU_AC_DEFAULT_MEMORYLESS 0                  /* the baseline without memory: the RTU's state is zeroed before every step (with prev_action or prev_reward, the past's last step is still an input) */
 
 #endif /* RTU_CONFIG_H */

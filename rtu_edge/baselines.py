@@ -14,9 +14,11 @@ Control agents have ``ActorCritic``'s interface (``a = agent.act(obs)``, then
   (``ACNetwork(memoryless=True)``): the same input layer, RTU-sized feature layer and heads,
   config and learning rule, but the RTU's state and traces are zeroed before every step, so its
   features depend on the current input alone (a dense layer with the RTU's activation). By
-  default it sees no previous action or reward; with ``prev_action=True`` and a ``prev_reward``
-  (``"normalized"``, ``"sign"``, ``"centered_sign"``, ``"gated_sign"``) its input holds them, as the RTU agent's does when it takes them: the baseline for an agent given
-  the last step's action and reward (one step of the past as input, no memory). Same size as
+  default its input is the default network's: no previous action, the previous reward's gated
+  sign; with ``prev_action=True`` and a ``prev_reward`` (``"normalized"``, ``"sign"``,
+  ``"centered_sign"``, ``"gated_sign"``; ``"none"``: not at all) its input holds them, as the RTU
+  agent's does when it takes them: the baseline for an agent given the last step's action and
+  reward (one step of the past as input, no memory). Same size as
   the RTU agent it is compared with; it keeps checkpoints as any ActorCritic.
 - ``MemorylessTD``: TD(lambda) with the same ObGD or SGD and config on features that are the
   observation itself, with no recurrence (``rtu_edge.reference.td.MemorylessTD``).

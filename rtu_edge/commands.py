@@ -111,7 +111,8 @@ def demo(args) -> int:
     cfg = RunConfig(task="cartpole-p", steps=args.steps, seed=args.seed, checkpoint_every=100000)
     net = cfg.network_config()
     layers = (f"an input layer of {net.n_embed}, " if net.n_embed else "") + \
-        (f"heads of {net.n_head}" if net.n_head else "linear heads")
+        (f"heads of {net.n_head}" if net.n_head else "linear heads") + \
+        (f", the previous reward in as {net.prev_reward}" if net.reward_input else "")
     print(f"rtu-edge demo: streaming actor-critic (the default network: {cfg.kind} RTU of "
           f"{cfg.hidden} units, {layers}, {'shared' if net.shared else 'separate'} actor and "
           "critic) "

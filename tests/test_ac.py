@@ -355,13 +355,15 @@ def test_bad_configuration_names_the_argument(backend, kwargs, name):
 @pytest.mark.parametrize("backend", ["c", "reference"])
 @pytest.mark.parametrize("n_embed", [0, 8])
 def test_network_input_beyond_max_dim_is_refused(backend, n_embed):
-    """n_in at RTU_MAX_DIM, so the network's input with the previous action and reward is beyond
-    it: refused, naming n_in (the C core used to lay out a cell it could not build, and crash)."""
-    with pytest.raises(ValueError, match="n_in: the network's input"):
-        ActorCritic(65536, 1, 2, n_embed=n_embed, prev_action=True, prev_reward="normalized",
-                    backend=backend)
-    ac = ActorCritic(65536, 1, 2, n_embed=n_embed)  # the default network: no previous action
+    """n_in at RTU_MAX_DIM, so the network's input with the previous action and reward, or with the
+    default network's one extra input (the gated sign), is beyond it: refused, naming n_in (the C
+    core used to lay out a cell it could not build, and crash)."""
+    for extras in (dict(prev_action=True, prev_reward="normalized"), {}):
+        with pytest.raises(ValueError, match="n_in: the network's input"):
+            ActorCritic(65536, 1, 2, n_embed=n_embed, backend=backend, **extras)
+    ac = ActorCritic(65536, 1, 2, n_embed=n_embed, prev_reward="none")  # no extra input
     assert ac.n_x == 65536 and ac.act(np.zeros(65536)) in (0, 1)
+    assert ActorCritic(65535, 1, 2, n_embed=n_embed).n_x == 65536  # the default network
 
 
 def test_unknown_keyword_lists_config_and_network_fields():
@@ -501,7 +503,7 @@ def test_previous_reward_input_is_normalised_like_an_observation(backend, normal
 def test_previous_reward_statistics_are_kept_only_with_prev_reward():
     """A network with prev_reward "none" keeps no reward statistics (its checkpoint's stay zero)."""
     for backend in ("c", "reference"):
-        ac = learner(backend)
+        ac = learner(backend, network=ACNetwork(prev_reward="none"))
         run(ac, "cartpole-p", 30)
         assert ac.prev_reward_statistics == {"mean": 0.0, "m2": 0.0, "count": 0}
 

@@ -182,7 +182,7 @@ def test_pattern_lookup_refuses_bad_input_unchanged():
 def test_memoryless_ac_acts_as_actor_critic():
     ac = MemorylessAC(3, 8, 2, seed=1)
     assert isinstance(ac, ActorCritic) and ac.backend == "c"
-    assert ac.network == ACNetwork(memoryless=True, prev_action=False, prev_reward="none")
+    assert ac.network == ACNetwork(memoryless=True)  # the default network's inputs
     a = ac.act(np.array([0.1, -0.2, 0.3]))
     assert isinstance(a, int) and a in (0, 1)
     ac.learn(1.0, np.array([0.2, 0.0, 0.1]), False, False)
@@ -198,14 +198,14 @@ def test_memoryless_ac_acts_as_actor_critic():
 
 
 def test_memoryless_ac_is_the_rtu_agents_size():
-    """The same parameters as the RTU agent it is compared with, less the inputs of the previous
-    action and reward (its input layer reads the observation only)."""
-    rtu, memoryless = ActorCritic(2, 16, 2), MemorylessAC(2, 16, 2)
-    without_past = ActorCritic(2, 16, 2, prev_action=False, prev_reward="none")
+    """The same parameters and memory as the RTU agent it is compared with, the default network's
+    inputs included, and as one without the previous reward when given none."""
     shapes = lambda ac: {k: v.shape for k, v in ac.params.items()}  # noqa: E731
-    assert shapes(memoryless) == shapes(without_past)
-    assert shapes(memoryless).keys() == shapes(rtu).keys()
-    assert memoryless.memory_bytes == without_past.memory_bytes
+    for net in ({}, dict(prev_reward="none")):
+        rtu, memoryless = ActorCritic(2, 16, 2, **net), MemorylessAC(2, 16, 2, **net)
+        assert shapes(memoryless) == shapes(rtu)
+        assert memoryless.memory_bytes == rtu.memory_bytes
+    assert shapes(MemorylessAC(2, 16, 2))["critic.w_c"] == (16, 3)  # obs and the gated sign
 
 
 @pytest.mark.parametrize("past", [False, True])

@@ -293,7 +293,7 @@ def test_refused_calls_change_nothing():
 
 
 def test_the_memory_of_the_stored_traces_is_reported():
-    c = PPO(2, 16, 2, n_envs=4, n_steps=8, n_minibatches=1, dtype=np.float32)
+    c = PPO(2, 16, 2, n_envs=4, n_steps=8, n_minibatches=1, dtype=np.float32, prev_reward="none")
     ctx = int(c.c.ctx)
     cell = 4 * 16 + 4 * 16 + 2 * 16 * 2  # state (c, d, h) and traces of a linear cell, n_in 2
     assert ctx == 2 * cell  # two trunks, no extras

@@ -192,7 +192,7 @@ def test_memoryless_agent_is_a_memoryless_actor_critic_that_resumes(tmp_path):
     assert main(base + ["--steps", "300"]) == 0
     ac = ActorCritic.from_checkpoint(out / "checkpoint.rtu")
     assert ac.network.memoryless and not ac.network.prev_action
-    assert ac.network.prev_reward == "none"
+    assert ac.network.prev_reward == "gated_sign"  # the default network's
     assert ac.n_hidden == 6
     assert main(base + ["--steps", "600", "--resume"]) == 0
     assert ActorCritic.from_checkpoint(out / "checkpoint.rtu").steps >= 600
@@ -213,8 +213,8 @@ def test_memoryless_agent_takes_the_previous_action_and_reward_when_asked(tmp_pa
 def test_gru_agent_trains_records_its_window_and_flops_and_cannot_resume(tmp_path, capsys, task):
     """--agent gru --bptt-window 4: TD(lambda) or the actor-critic with the GRU baseline writes
     metrics; config.json holds the window and the FLOPs per step of its GRU (one per network of
-    the actor-critic, whose input is cartpole-p's 2 values); no checkpoint, so --resume is
-    refused."""
+    the actor-critic, whose input is cartpole-p's 2 values and the default network's gated
+    sign); no checkpoint, so --resume is refused."""
     import json
 
     from rtu_edge.flops import flops_per_step
@@ -226,7 +226,7 @@ def test_gru_agent_trains_records_its_window_and_flops_and_cannot_resume(tmp_pat
     assert rows(out / "metrics.csv") and not (out / "checkpoint.rtu").exists()
     config = json.loads((out / "config.json").read_text())
     n_in, networks = (TraceConditioning(isi=10, seed=0).obs_size, 1) \
-        if task == "trace-conditioning" else (2, 2)
+        if task == "trace-conditioning" else (3, 2)
     assert (config["agent"], config["bptt_window"]) == ("gru", 4)
     assert config["flops_per_step"] == networks * flops_per_step("gru", 4, n_in, 4)
     capsys.readouterr()

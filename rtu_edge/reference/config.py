@@ -170,7 +170,7 @@ class ACNetwork(LearnerConfig):
                                 "0: linear heads on the RTU's features")
     shared: bool = flag(False, help="actor and critic share the input layer and the RTU")
     prev_action: bool = flag(False, help="the network's input holds the previous action")
-    prev_reward: str = choice("none", REWARD_INPUTS, help="how the network's input holds the "
+    prev_reward: str = choice("gated_sign", REWARD_INPUTS, help="how the network's input holds the "
                               "previous reward: none; normalized, by running statistics of its "
                               "own (raw with normalize_obs off); sign, -1, 0 or 1; centered_sign, "
                               "the sign less the running mean of the signs; gated_sign, the "
