@@ -656,14 +656,18 @@ def train_ppo_run(cfg: RunConfig, out: Path, resume: bool, progress: bool, spec,
     environments; checkpoints (actor-critic checkpoints of the network) between updates."""
     ckpt, ppo = out / CHECKPOINT, cfg.ppo_config()
     n_actions = spec.n_actions if spec.discrete else spec.action_dim
+    data = checkpoint.read_file(ckpt) if resume else None
+    # resumed, the network is the checkpoint's, as an actor-critic run's is (its config.json
+    # records the fields given, and a default may have changed since: prev_reward's did)
+    network = checkpoint.read_dims(data, ckpt).network if resume else cfg.network_config()
     agent = PPO(spec.obs_size, cfg.hidden, n_actions, action_kind=spec.action_kind,
                 kind=cfg.kind, activation=cfg.activation, seed=cfg.seed,
                 dtype=np.dtype(cfg.dtype), config=cfg.learner_config(),
-                network=cfg.network_config(), ppo=ppo)
+                network=network, ppo=ppo)
     # resumed: the network, its statistics and its counters (so the step size's place in its
     # schedule), and Adam's state of the same step; the episodes start again
     if resume:
-        agent.load_bytes(checkpoint.read_file(ckpt), str(ckpt))
+        agent.load_bytes(data, str(ckpt))
         _load_adam(agent, out / ADAM)
     start = agent.steps
     last_good, metrics, bar, recent, next_checkpoint = _episode_run(cfg, agent, out, resume,

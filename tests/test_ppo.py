@@ -520,6 +520,23 @@ def test_train_algo_ppo_writes_a_run_and_resumes(tmp_path, capsys):
     capsys.readouterr()
 
 
+def test_resumed_ppo_run_keeps_its_checkpoints_network(tmp_path):
+    """--resume builds PPO on the checkpoint's network, as an actor-critic run resumes on its
+    own: a run whose config.json does not name a field the default of which changed since (here
+    prev_reward, made "none" by the checkpoint and missing from config.json, as in runs of
+    before the gated sign's default) goes on with the network it trained."""
+    out = tmp_path / "run"
+    argv = ["train", "--task", "cartpole-p", "--steps", "256", "--algo", "ppo", "--n-envs", "4",
+            "--n-steps", "32", "--hidden", "4", "--prev-reward", "none", "--out", str(out)]
+    assert main(argv) == 0
+    config = json.loads((out / "config.json").read_text())
+    del config["network"]["prev_reward"]  # as a run of the earlier default recorded it
+    (out / "config.json").write_text(json.dumps(config))
+    assert main(["train", "--resume", "--out", str(out), "--steps", "512"]) == 0
+    ac = ActorCritic.from_checkpoint(out / "checkpoint.rtu")
+    assert ac.steps >= 512 and ac.network.prev_reward == "none"
+
+
 def test_resumed_ppo_run_with_a_bad_or_stale_adam_state(tmp_path, capsys):
     """A corrupted adam.rtu stops --resume with one line naming it (nothing written); one of
     another step (a run stopped between writing adam.rtu and checkpoint.rtu) or none resumes
