@@ -232,10 +232,12 @@ def qemu_version() -> str:
 
 # -- models --------------------------------------------------------------------------------------
 
-# (name, rtu-edge train arguments)
-MODELS = (("cartpole-p ac", ["--task", "cartpole-p", "--steps", "{steps}"]),
+# (name, rtu-edge train arguments); the actor-critics without the previous reward, the default
+# network of the README's figures (before the gated sign became the default's input)
+MODELS = (("cartpole-p ac", ["--task", "cartpole-p", "--steps", "{steps}",
+                             "--prev-reward", "none"]),
           ("pendulum-p ac linear", ["--task", "pendulum-p", "--kind", "linear",
-                                    "--steps", "{steps}"]),
+                                    "--steps", "{steps}", "--prev-reward", "none"]),
           ("trace-cond. td", ["--task", "trace-conditioning", "--steps", "{steps}"]))
 
 

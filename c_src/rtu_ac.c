@@ -285,10 +285,11 @@ void rtu_ac_normalized_obs(const rtu_ac *ac, const rtu_real *obs, rtu_real *into
 /* The previous-reward input of reward (within RTU_INPUT_LIMIT): RTU_REWARD_SIGN, its sign;
  * RTU_REWARD_CENTERED_SIGN, its sign less the mean of the signs, the statistics' mean after adding
  * the sign to them; RTU_REWARD_GATED_SIGN, its sign where the statistics of the signs, the sign
- * added, have a sum of squared deviations above 0 (two signs have differed), else 0; RTU_REWARD_NORMALIZED, normalised as an observation entry by the statistics
- * after adding the reward to them, (reward - mean) / sqrt(var + eps), or the raw reward when
- * normalize_obs is off (its statistics untouched). The count counts either way. Not yet clamped:
- * the learner's extras are clamped to RTU_INPUT_LIMIT where they are written. */
+ * added, have a sum of squared deviations above 0 (two signs have differed), else 0;
+ * RTU_REWARD_NORMALIZED, normalised as an observation entry by the statistics after adding the
+ * reward to them, (reward - mean) / sqrt(var + eps), or the raw reward when normalize_obs is off
+ * (its statistics untouched). The count counts either way. Not yet clamped: the learner's extras
+ * are clamped to RTU_INPUT_LIMIT where they are written. */
 static rtu_real reward_input(rtu_ac *ac, rtu_real reward)
 {
     rtu_real var, x = reward;
@@ -675,7 +676,7 @@ static rtu_status learn_run(rtu_ac *ac, rtu_real reward, const rtu_real *next_ob
                         reward;
         r = reward / rtu_ac_return_scale(ac, ac->ret_trace);
     }
-    /* x_{t+1} = [normalised s_{t+1}; a_t; normalised r, sign(r) or sign(r) - mean] */
+    /* x_{t+1} = [normalised s_{t+1}; a_t; normalised r, sign(r), sign(r) - mean or gated sign] */
     rtu_ac_normalize_obs(ac, next_obs, ac->x_next);
     rtu_ac_write_extras(ac, reward, ac->x_next);
     /* delta = r~ + gamma (1 - terminated) v(s_{t+1}) - v(s_t), v(s_{t+1}) by a peek at theta_t */

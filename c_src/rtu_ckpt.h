@@ -27,7 +27,7 @@
  *       56     4  u32 n_embed      \
  *       60     4  u32 n_head        |
  *       64     4  u32 shared        |  the rest of the actor-critic's rtu_ac_shape (flags 0 or 1,
- *       68     4  u32 prev_action   |  prev_reward 0-3, rtu_reward_input); all 0 for TD
+ *       68     4  u32 prev_action   |  prev_reward 0-4, rtu_reward_input); all 0 for TD
  *       72     4  u32 prev_reward   |
  *       76     4  u32 memoryless    |
  *       80     4  u32 action_kind   |  (rtu_action_kind: 0 discrete, 1 continuous)

@@ -594,7 +594,8 @@ def _ac_shape(h: _Header, where: str) -> tuple:
         if s[name] > 1:
             raise ValueError(f"{where} has {name}={s[name]}; 0 or 1 expected")
     if s["prev_reward"] >= len(PREV_REWARD):
-        raise ValueError(f"{where} has prev_reward={s['prev_reward']}; 0 to 3 expected")
+        raise ValueError(f"{where} has prev_reward={s['prev_reward']}; 0 to "
+                         f"{len(PREV_REWARD) - 1} expected")
     if s["n_embed"] > MAX_DIM or s["n_head"] > MAX_DIM:
         raise ValueError(f"{where} has n_embed={s['n_embed']}, n_head={s['n_head']}; each must "
                          f"lie in [0, {MAX_DIM}]")
@@ -724,7 +725,8 @@ def _check_reward_stats(config: ACConfig, network: ACNetwork, steps: int, count:
                         mean: float, m2: float, where: str) -> None:
     """The previous-reward input's statistics as a learner can hold them (check_stats of
     rtu_ckpt.c): kept with prev_reward (mean and m2 with normalize_obs too when normalised,
-    always with the sign centred (the signs'), never with the plain sign), counted by learn."""
+    always with the sign centred or gated (the signs'), never with the plain sign), counted by
+    learn."""
     if count > COUNT_LIMIT:
         raise ValueError(f"{where} has reward_count {count} beyond 2^53")
     if count > steps:

@@ -44,8 +44,8 @@ per trunk, one trunk for TD(lambda) and a shared actor-critic, two otherwise):
     state_out [batch, S]
 The state and the previous action are zeros at every episode start, and so is the normalised
 previous reward: feed prev_reward = reward_mean there (the metadata's "prev_reward_at_start", the
-float32 value that normalises to exactly 0, 0 with "sign" and "gated_sign", NaN with "centered_sign" (whose
-Sign(r) - reward_mean no reward makes 0); the learner's extras are zero
+float32 value that normalises to exactly 0, 0 with "sign" and "gated_sign", NaN with
+"centered_sign" (whose Sign(r) - reward_mean no reward makes 0); the learner's extras are zero
 at an episode's first step). Feed state_out back as the next step's state. The metadata lists the inputs ("inputs") and outputs ("outputs").
 
 The sequence variant (``sequence=True``) runs the same step under one Scan over a whole episode,
