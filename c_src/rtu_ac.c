@@ -295,14 +295,15 @@ static rtu_real reward_input(rtu_ac *ac, rtu_real reward)
     rtu_real var, x = reward;
     if (ac->shape.prev_reward == RTU_REWARD_SIGN) {
         x = rtu_sign(reward);
-    } else if (ac->shape.prev_reward == RTU_REWARD_CENTERED_SIGN) {
+    } else if (ac->shape.prev_reward == RTU_REWARD_CENTERED_SIGN ||
+               ac->shape.prev_reward == RTU_REWARD_GATED_SIGN) { /* the signs' statistics */
         x = rtu_sign(reward);
         (void)welford(x, ac->reward_count, &ac->reward_mean, &ac->reward_m2);
-        x -= ac->reward_mean;
-    } else if (ac->shape.prev_reward == RTU_REWARD_GATED_SIGN) {
-        x = rtu_sign(reward);
-        (void)welford(x, ac->reward_count, &ac->reward_mean, &ac->reward_m2);
-        x = ac->reward_m2 > 0 ? x : 0; /* m2 is exactly 0 while every sign was the same */
+        if (ac->shape.prev_reward == RTU_REWARD_CENTERED_SIGN) {
+            x -= ac->reward_mean;
+        } else if (!(ac->reward_m2 > 0)) { /* the gate: m2 is 0 while every sign was the same */
+            x = 0;
+        }
     } else if (ac->config.normalize_obs) {
         var = welford(reward, ac->reward_count, &ac->reward_mean, &ac->reward_m2);
         x = (reward - ac->reward_mean) / RTU_SQRT(var + RTU_NORM_EPS);

@@ -332,14 +332,13 @@ class AC:
         x = reward
         if self.network.prev_reward == "sign":  # its sign
             x = 1.0 if reward > 0 else (-1.0 if reward < 0 else 0.0)
-        elif self.network.prev_reward == "centered_sign":  # its sign less the signs' running mean
+        elif self.network.prev_reward in ("centered_sign", "gated_sign"):  # the signs' statistics
             value = np.array([1.0 if reward > 0 else (-1.0 if reward < 0 else 0.0)])
             welford(value, self.reward_count, self.reward_mean, self.reward_m2)
-            x = float((value - self.reward_mean)[0])
-        elif self.network.prev_reward == "gated_sign":  # its sign, once the signs have varied
-            value = np.array([1.0 if reward > 0 else (-1.0 if reward < 0 else 0.0)])
-            welford(value, self.reward_count, self.reward_mean, self.reward_m2)
-            x = float(value[0]) if self.reward_m2[0] > 0 else 0.0
+            if self.network.prev_reward == "centered_sign":  # less the signs' running mean
+                x = float((value - self.reward_mean)[0])
+            else:  # once the signs have varied: m2 is exactly 0 while every sign was the same
+                x = float(value[0]) if self.reward_m2[0] > 0 else 0.0
         elif self.config.normalize_obs:
             value = np.array([reward])
             var = welford(value, self.reward_count, self.reward_mean, self.reward_m2)
