@@ -630,7 +630,7 @@ void rtu_ac_write_extras(rtu_ac *ac, rtu_real reward, rtu_real *x)
 }
 
 static void set_trace(rtu_obgd_trace *tr, rtu_real *z, size_t n_z, rtu_ac_trunk *t,
-                      rtu_ac_head *hd, rtu_real kappa)
+                      rtu_ac_head *hd, rtu_real kappa, rtu_real phase_scale)
 {
     tr->z = z;
     tr->trunk = t->params;
@@ -639,6 +639,7 @@ static void set_trace(rtu_obgd_trace *tr, rtu_real *z, size_t n_z, rtu_ac_trunk 
     tr->head = hd->params;
     tr->n_head = hd->n_params;
     tr->kappa = kappa;
+    tr->phase_scale = phase_scale;
     tr->z_norm1 = rtu_sum_abs(z, n_z);
     tr->grad = NULL;
     tr->decay = 0; /* unused without grad */
@@ -696,9 +697,10 @@ static rtu_status learn_run(rtu_ac *ac, rtu_real reward, const rtu_real *next_ob
 
     /* one ObGD (or SGD) step per trace over its network, a shared trunk taking both; the phase
      * wrap (the backward scratch is free again: it takes the ratios) and the refresh */
-    set_trace(&traces[0], ac->z_v, ac->n_value, &ac->trunk[0], &ac->head[0], cfg->kappa_value);
+    set_trace(&traces[0], ac->z_v, ac->n_value, &ac->trunk[0], &ac->head[0], cfg->kappa_value,
+              cfg->phase_step_scale);
     set_trace(&traces[1], ac->z_pi, ac->n_policy, trunk_of(ac, 1), &ac->head[1],
-              cfg->kappa_policy);
+              cfg->kappa_policy, cfg->phase_step_scale);
     status = rtu_obgd_update(cfg->optimizer == RTU_OPT_OBGD, cfg->alpha, delta, traces, 2,
                              ac->grad);
     if (status != RTU_OK) {

@@ -87,7 +87,9 @@ typedef enum {
 
 /* gamma, lambda, alpha, kappa_value, kappa_policy (ObGD bounds of the critic's and the actor's
  * traces), entropy_coef (c_H, >= 0), sparsity (of the Dense layers' initial weights), std_min and
- * std_max (bounds of a continuous actor's std, 0 < std_min < std_max), the optimizer, then the
+ * std_max (bounds of a continuous actor's std, 0 < std_min < std_max), phase_step_scale (in
+ * [0, 1]: each RTU's theta_log steps by it times the step of every other parameter; the ObGD
+ * bound is taken over the whole trace as without it), the optimizer, then the
  * flags normalize_obs (running mean/variance of each observation entry) and scale_reward (divide
  * rewards by the running std of a discounted return trace): rtu_config.h's RTU_AC_CONFIG_REALS and
  * RTU_AC_CONFIG_FLAGS. */

@@ -4,7 +4,7 @@
  * Python reads and writes checkpoints through it (rtu_edge/checkpoint.py); tests/ckpt_codec.py is
  * an independent decoder that cross-checks its bytes.
  *
- * Format version 4. Every integer is unsigned little-endian; every real is IEEE-754 little-endian
+ * Format version 5. Every integer is unsigned little-endian; every real is IEEE-754 little-endian
  * of the writer's precision (4 bytes: binary32, 8 bytes: binary64). No padding anywhere. The header
  * holds everything the learner's buffer size depends on, so a reader can size and lay out the
  * learner (rtu_ckpt_read_dims) before it loads it:
@@ -12,7 +12,7 @@
  *   offset  size  field
  *   ------  ----  -----------------------------------------------------------------------------
  *        0     8  magic "RTUEDGE\0" (52 54 55 45 44 47 45 00)
- *        8     4  u32 format version = 4 (RTU_CKPT_VERSION)
+ *        8     4  u32 format version = 5 (RTU_CKPT_VERSION)
  *       12     4  u32 learner type: 1 = TD(lambda) (rtu_td); 2 = actor-critic (rtu_ac);
  *                 3 = PPO's Adam state (rtu_ppo; below)
  *       16     4  u32 precision: bytes per real, 4 (float build) or 8 (double build)
@@ -81,7 +81,8 @@
  *       40     8  u64 PRNG state (rtu_prng.state)
  *       48     8  u64 PRNG increment (rtu_prng.inc, odd)
  *       56        reals the config: gamma, lambda, alpha, kappa_value, kappa_policy,
- *                       entropy_coef, sparsity, std_min, std_max                        9 R
+ *                       entropy_coef, sparsity, std_min, std_max,
+ *                       phase_step_scale                                               10 R
  *                       (RTU_AC_CONFIG_REALS of rtu_config.h, in order)
  *                 reals ret_trace, ret_mean, ret_m2                                     3 R
  *                 per trunk (the critic's then the actor's; the one trunk if shared):
@@ -96,7 +97,7 @@
  *                       observation), x[n_x] (the input the networks hold)
  *                 u64   reward_count (rewards in the previous-reward input's statistics)   8
  *                 reals reward_mean, reward_m2 (those statistics, Welford)                 2 R
- * in all RTU_AC_CKPT_FIXED_BYTES + RTU_AC_CKPT_COUNT_BYTES + R (14 + N (E + P + S + T)
+ * in all RTU_AC_CKPT_FIXED_BYTES + RTU_AC_CKPT_COUNT_BYTES + R (15 + N (E + P + S + T)
  * + 2 (H_v + H_pi + E + P) + 3 n_obs + n_x) bytes.
  *
  * Payload of learner type 3, PPO's Adam state (rtu_ppo.h): the moments of rtu_ppo_adam_step, which
@@ -123,9 +124,11 @@
  * read, and the actor-critic's pi and action (written by act, read by learn) are only needed
  * between act and learn, when no checkpoint is taken.
  *
- * Earlier versions are refused with RTU_ERR_CKPT_VERSION: version 3 stored w_c, w_d and the
- * weight traces unit-major (n rows of d), versions 2 and 1 held networks and inputs that no longer
- * exist. A learner of theirs is retrained.
+ * Earlier versions are refused with RTU_ERR_CKPT_VERSION: version 4 is this format without the
+ * actor-critic's phase_step_scale (its learners stepped their phases as every other parameter,
+ * 1; rtu_edge/checkpoint.py upgrades such a file as it reads it); version 3 stored w_c, w_d and
+ * the weight traces unit-major (n rows of d), versions 2 and 1 held networks and inputs that no
+ * longer exist. A learner of theirs is retrained.
  *
  * A later learner type adds its own payload after the same header; a reader refuses a learner type
  * it does not know or that is not the learner's (RTU_ERR_CKPT_MISMATCH) and a format version it
@@ -142,7 +145,7 @@
 extern "C" {
 #endif
 
-#define RTU_CKPT_VERSION 4u
+#define RTU_CKPT_VERSION 5u
 #define RTU_CKPT_HEADER_BYTES 88u
 #define RTU_CKPT_CRC_BYTES 4u
 

@@ -59,8 +59,9 @@ typedef enum {
     X(entropy_coef, 0.01, RTU_RULE_NONNEGATIVE, 0)   /* entropy bonus c_H, signed by the TD error */ \
     X(sparsity, 0.9, RTU_RULE_UNIT, 0)               /* fraction of each Dense unit's initial weights set to zero */ \
     X(std_min, 0.01, RTU_RULE_POSITIVE, 0)           /* lower bound of a continuous actor's std */ \
-    X(std_max, 2.0, RTU_RULE_POSITIVE, 0)            /* upper bound of a continuous actor's std (above std_min) */
-#define RTU_AC_CONFIG_REAL_COUNT 9u
+    X(std_max, 2.0, RTU_RULE_POSITIVE, 0)            /* upper bound of a continuous actor's std (above std_min) */ \
+    X(phase_step_scale, 1.0, RTU_RULE_UNIT, 0)       /* factor on the step of each RTU's phases (theta_log) beside every other parameter's: 1 the same step, 0 phases fixed at their initial values */
+#define RTU_AC_CONFIG_REAL_COUNT 10u
 #define RTU_AC_CONFIG_FLAGS(X) \
     X(normalize_obs, 1)                              /* running mean/variance of each observation entry */ \
     X(scale_reward, 1)                               /* divide rewards by the running std of the return */

@@ -537,6 +537,8 @@ typedef struct {
     rtu_real *head;       /* the head's parameters, n_head reals */
     size_t n_head;
     rtu_real kappa;       /* ObGD bound of this trace (unused by SGD) */
+    rtu_real phase_scale; /* the cell's theta_log entries step by phase_scale a, the rest by a
+                             (the actor-critic's config.phase_step_scale; TD's 1) */
     rtu_real z_norm1;     /* |z|_1 that bounds the step; receives the new |z|_1 when grad is set */
     const rtu_real *grad; /* NULL: z steps as it is (AC); else TD's order: right after the step, in
                              the same pass, z = decay z + grad */
@@ -550,9 +552,9 @@ typedef struct {
 rtu_real rtu_obgd_step_size(int obgd, rtu_real alpha, rtu_real kappa, rtu_real delta,
                             rtu_real z_norm1);
 
-/* params += a z over the trunk's part and the head's, then the trace's advance if it has a grad
- * (z = decay z + grad, z_norm1 = |z|_1); trunk_ok and head_ok from the same passes. a = 0 is
- * TD's first step: no TD error yet. */
+/* params += a z over the trunk's part and the head's, the cell's theta_log by phase_scale a,
+ * then the trace's advance if it has a grad (z = decay z + grad, z_norm1 = |z|_1); trunk_ok and
+ * head_ok from the same passes. a = 0 is TD's first step: no TD error yet. */
 void rtu_obgd_step_trace(rtu_obgd_trace *trace, rtu_real a);
 
 /* The update of both learners, in this order: for each trace in turn, its step size

@@ -69,15 +69,32 @@ static rtu_real add_scaled_advance(rtu_real *restrict theta, rtu_real *restrict 
 
 void rtu_obgd_step_trace(rtu_obgd_trace *t, rtu_real a)
 {
+    /* the trunk in three parts: before the cell's theta_log, theta_log (n_hidden), after it */
+    size_t n = t->cell->n_hidden, phases = t->n_trunk - t->cell->n_params + n, rest = phases + n;
+    rtu_real a_phase = t->phase_scale * a;
+    int ok;
     if (t->grad == NULL) {
-        t->trunk_ok = add_scaled(t->trunk, t->z, t->n_trunk, a);
+        t->trunk_ok = add_scaled(t->trunk, t->z, phases, a);
+        t->trunk_ok &= add_scaled(t->trunk + phases, t->z + phases, n, a_phase);
+        t->trunk_ok &= add_scaled(t->trunk + rest, t->z + rest, t->n_trunk - rest, a);
         t->head_ok = add_scaled(t->head, t->z + t->n_trunk, t->n_head, a);
-    } else {
+        return;
+    }
+    if (t->phase_scale == 1) { /* one pass, one sum (TD's trace) */
         t->z_norm1 = add_scaled_advance(t->trunk, t->z, t->grad, t->n_trunk, a, t->decay,
                                         &t->trunk_ok);
-        t->z_norm1 += add_scaled_advance(t->head, t->z + t->n_trunk, t->grad + t->n_trunk,
-                                         t->n_head, a, t->decay, &t->head_ok);
+    } else {
+        t->z_norm1 = add_scaled_advance(t->trunk, t->z, t->grad, phases, a, t->decay,
+                                        &t->trunk_ok);
+        t->z_norm1 += add_scaled_advance(t->trunk + phases, t->z + phases, t->grad + phases, n,
+                                         a_phase, t->decay, &ok);
+        t->trunk_ok &= ok;
+        t->z_norm1 += add_scaled_advance(t->trunk + rest, t->z + rest, t->grad + rest,
+                                         t->n_trunk - rest, a, t->decay, &ok);
+        t->trunk_ok &= ok;
     }
+    t->z_norm1 += add_scaled_advance(t->head, t->z + t->n_trunk, t->grad + t->n_trunk,
+                                     t->n_head, a, t->decay, &t->head_ok);
 }
 
 rtu_status rtu_obgd_update(int obgd, rtu_real alpha, rtu_real delta, rtu_obgd_trace *traces,

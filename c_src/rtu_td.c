@@ -125,6 +125,7 @@ static rtu_status td_step_checked(rtu_td *td, const rtu_real *x, rtu_real cumula
     trace.head = w;
     trace.n_head = n2 + 1;
     trace.kappa = cfg->kappa;
+    trace.phase_scale = 1; /* TD's phases step as every other parameter */
     trace.z_norm1 = td->z_norm1;
     trace.grad = grad;
     trace.decay = cfg->gamma * cfg->lambda;

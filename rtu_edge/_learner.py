@@ -125,7 +125,7 @@ class Checkpointable:
         and sizes; the config and counters are restored too. ValueError (naming ``name`` and the
         fault) on a truncated, corrupted, foreign, mismatched or impossible checkpoint, and then
         the learner is untouched."""
-        data = bytes(data)
+        data = checkpoint.upgrade(data)
         dims = checkpoint.read_dims(data, name)
         checkpoint.check_dims(dims, self.LEARNER, self._dims(), name)
         self._impl.restore(data, checkpoint.where(name))
@@ -149,6 +149,7 @@ class Checkpointable:
     def from_bytes(cls, data: bytes, name: str = "<bytes>", backend: str = "c"):
         """A learner built from checkpoint bytes (named ``name`` in messages), as
         from_checkpoint."""
+        data = checkpoint.upgrade(data)
         dims = checkpoint.read_dims(data, name)
         checkpoint.check_dims(dims, cls.LEARNER, {}, name)
         if backend == "reference" and dims.precision != 8:

@@ -10,7 +10,9 @@ learners go through a float64 C twin: ``copy_state`` in _ccore.py). This module 
 - ``check_dims(dims, learner_type, expect, where)``: the checkpoint is of the learner it goes into;
 - ``read_file(path)`` and ``write_atomic(path, data)``: the files (temporary file in the same
   directory, flush, fsync, os.replace, fsync of the directory; on failure the previous file is
-  intact and no temporary file is left).
+  intact and no temporary file is left);
+- ``upgrade(data)``: a checkpoint of format version 4 as version 5 (read_file and the learners'
+  ``from_bytes`` and ``load_bytes`` apply it, so a version-4 file still loads).
 
 A checkpoint file holds exactly one checkpoint: bytes after its CRC are refused here (the C loaders
 ignore them, for a checkpoint read from a larger flash sector).
@@ -24,6 +26,7 @@ import os
 import stat
 import struct
 import tempfile
+import zlib
 from typing import Union
 
 import numpy as np
@@ -35,7 +38,13 @@ from .reference.config import REWARD_INPUTS, ACNetwork
 
 #: rtu_ckpt.h's RTU_CKPT_VERSION, RTU_CKPT_HEADER_BYTES, RTU_CKPT_CRC_BYTES (macros, which cffi
 #: does not see), for messages
-VERSION, HEADER_BYTES, CRC_BYTES = 4, 88, 4
+VERSION, HEADER_BYTES, CRC_BYTES = 5, 88, 4
+
+#: the format version that upgrade reads: version 5 less the actor-critic's phase_step_scale,
+#: the last of its config's reals, which it stored 9 of after the payload's 56 leading bytes
+#: (RTU_AC_CKPT_FIXED_BYTES)
+UPGRADED_VERSION, V4_AC_CONFIG_REALS, AC_FIXED_BYTES = 4, 9, 56
+MAGIC = b"RTUEDGE\0"
 
 #: rtu_learner_type: value -> (the name used in the API, the name used in messages)
 LEARNER_TYPES = {1: ("td", "TD(lambda)"), 2: ("actor-critic", "actor-critic"),
@@ -102,6 +111,10 @@ def read_dims(data: bytes, path: PathLike = "<bytes>") -> Dims:
         raise ValueError(f"{at} is not an rtu_edge checkpoint: bad magic {bytes(data[:8])!r}")
     if status == lib.RTU_ERR_CKPT_VERSION:
         version = struct.unpack_from("<I", data, 8)[0]
+        if version == UPGRADED_VERSION:  # upgrade returned it as it was: not intact
+            raise ValueError(f"{at} has format version {version} and is truncated or "
+                             "corrupted (its length or CRC32 does not match its header), so it "
+                             "cannot be upgraded to this rtu_edge's format")
         if version < VERSION:
             raise ValueError(f"{at} has format version {version}, written by an earlier rtu_edge "
                              "(its weights are stored in another layout, or its network no "
@@ -182,11 +195,40 @@ def check_dims(dims: Dims, learner: str, expect: dict, path: PathLike) -> None:
 
 # -- files ---------------------------------------------------------------------------------------
 
+def upgrade(data: bytes) -> bytes:
+    """An intact checkpoint of format version 4 as the same checkpoint in version 5: an
+    actor-critic's config gains phase_step_scale 1 after its std_max (its learner stepped its
+    phases as every other parameter); the payloads of the other learner types are unchanged; the
+    header's version and payload length and the CRC32 follow. Any other bytes (a version-5
+    checkpoint, or bytes that are not an intact version-4 one) are returned as they are, for
+    read_dims to accept or refuse."""
+    data = bytes(data)
+    if len(data) < HEADER_BYTES + CRC_BYTES or data[:8] != MAGIC \
+            or struct.unpack_from("<I", data, 8)[0] != UPGRADED_VERSION:
+        return data
+    length = struct.unpack_from("<Q", data, 48)[0]
+    end = HEADER_BYTES + length
+    if len(data) < end + CRC_BYTES or zlib.crc32(data[:end]) != \
+            struct.unpack_from("<I", data, end)[0]:
+        return data
+    learner, precision = struct.unpack_from("<2I", data, 12)
+    body = bytearray(data[:end])
+    if learner == 2 and precision in (4, 8) and length >= AC_FIXED_BYTES + \
+            V4_AC_CONFIG_REALS * precision:
+        at = HEADER_BYTES + AC_FIXED_BYTES + V4_AC_CONFIG_REALS * precision
+        body[at:at] = struct.pack("<f" if precision == 4 else "<d", 1.0)
+        length += precision
+    struct.pack_into("<I", body, 8, VERSION)
+    struct.pack_into("<Q", body, 48, length)
+    return bytes(body) + struct.pack("<I", zlib.crc32(body)) + data[end + CRC_BYTES:]
+
+
 def read_file(path: PathLike) -> bytes:
-    """The bytes of a checkpoint file (OSError, naming the path, if it cannot be read)."""
+    """The bytes of a checkpoint file, a version-4 one upgraded (``upgrade``); OSError, naming the
+    path, if it cannot be read."""
     try:
         with open(path, "rb") as f:
-            return f.read()
+            return upgrade(f.read())
     except OSError as err:
         raise type(err)(err.errno, f"cannot read checkpoint {os.fspath(path)}: "
                         f"{err.strerror or err}") from err

@@ -6,7 +6,7 @@ same state.
 
 Both learner types share the framing (header, CRC: ``_frame``, ``_unframe``, ``_check_header``)
 and the cell's arrays (``cell_array_sizes``, ``_cell_arrays``, ``_restore_cell``, ``_read_arrays``).
-Format version 4 (an 88-byte header that holds the actor-critic's whole shape; the cell's w_c, w_d
+Format version 5 (an 88-byte header that holds the actor-critic's whole shape; the cell's w_c, w_d
 and weight traces input-major); earlier versions are refused, as the C core refuses them.
 
 TD(lambda), learner type 1:
@@ -47,7 +47,7 @@ from rtu_edge.reference.config import OPTIMIZERS, ACConfig, ACNetwork
 from rtu_edge.reference.td import TD, TDConfig
 
 MAGIC = b"RTUEDGE\0"
-VERSION = 4
+VERSION = 5
 LEARNER_TD = 1
 LEARNER_ACTOR_CRITIC = 2
 LEARNER_PPO_ADAM = 3  # PPO's Adam state: not a learner, its network's header
@@ -67,7 +67,7 @@ TD_FIXED = struct.Struct("<I")  # has_prev, after the six leading reals
 #: episodes, obs_count, ret_count, PRNG state, PRNG inc (u64)
 AC_FIXED = struct.Struct("<4I5Q")  # 56 bytes (RTU_AC_CKPT_FIXED_BYTES)
 AC_CONFIG_REALS = ("gamma", "lambda_", "alpha", "kappa_value", "kappa_policy", "entropy_coef",
-                   "sparsity", "std_min", "std_max")
+                   "sparsity", "std_min", "std_max", "phase_step_scale")
 AC_STATS = ("ret_trace", "ret_mean", "ret_m2")
 #: after the actor-critic's arrays: reward_count (u64), then reward_mean, reward_m2
 AC_REWARD_COUNT = struct.Struct("<Q")

@@ -3,6 +3,9 @@
 separate and shared networks; it learns CartPole with hidden velocities; its views (params,
 value, policy) and exact memory; and it refuses bad input and configuration without changing."""
 
+import struct
+import zlib
+
 import numpy as np
 import pytest
 
@@ -340,7 +343,8 @@ def test_bad_input_and_order_are_refused_and_nothing_changes(backend, dtype):
     ({"entropy_coef": -0.1}, "entropy_coef"), ({"kappa_policy": 0.0}, "kappa_policy"),
     ({"optimizer": "adam"}, "optimizer"), ({"sparsity": 1.5}, "sparsity"),
     ({"std_min": 0.0}, "std_min"), ({"std_min": 1.0, "std_max": 0.5}, "std_max"),
-    ({"n_embed": -1}, "n_embed"), ({"n_embed": 1}, "n_embed"), ({"n_head": 1}, "n_head"),
+    ({"phase_step_scale": 1.5}, "phase_step_scale"),
+    ({"phase_step_scale": -0.5}, "phase_step_scale"), ({"n_embed": -1}, "n_embed"), ({"n_embed": 1}, "n_embed"), ({"n_head": 1}, "n_head"),
     ({"n_embed": 70000}, "n_embed"), ({"n_head": 1.5}, "n_head"),
     ({"n_head": 70000}, "n_head"), ({"shared": 2}, "shared"),
     ({"memoryless": 2}, "memoryless"), ({"network": "big"}, "network"),
@@ -377,6 +381,39 @@ def test_config_and_network_come_from_objects_or_keywords():
     assert (ac.config.alpha, ac.config.gamma) == (0.5, 0.9)
     assert ac.network == ACNetwork(n_head=0, shared=True)
     assert ActorCritic(2, 4, 2).network == ACNetwork()  # the package's defaults
+
+
+@pytest.mark.parametrize("backend", ["c", "reference"])
+def test_phase_step_scale_scales_the_phases_step_and_only_it(backend):
+    """phase_step_scale multiplies the step of each RTU's theta_log, on the critic and the actor,
+    and changes no other parameter's step: one learn from the same state (a checkpoint taken
+    after 5 steps, its phase_step_scale set to 1, 0.5 and 0) with each."""
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(7, 2))
+    ac = learner(backend)
+    for t in range(5):
+        ac.act(obs[t])
+        ac.learn(1.0, obs[t + 1], False, False)
+    data = bytearray(ac.checkpoint_bytes())
+    steps = {}
+    for scale in (1.0, 0.5, 0.0):
+        at = 88 + 56 + 9 * 8  # the config's tenth real, phase_step_scale (rtu_ckpt.h)
+        struct.pack_into("<d", data, at, scale)
+        struct.pack_into("<I", data, len(data) - 4, zlib.crc32(data[:-4]))
+        twin = ActorCritic.from_bytes(bytes(data), backend=backend)
+        assert twin.config.phase_step_scale == scale
+        before = twin.params
+        twin.act(obs[5])
+        twin.learn(-1.0, obs[6], False, False)
+        steps[scale] = {k: v - before[k] for k, v in twin.params.items()}
+    for name, full in steps[1.0].items():
+        if name.endswith("theta_log"):
+            assert np.max(np.abs(full)) > 1e-9, name  # the phases did step
+            assert np.allclose(steps[0.5][name], 0.5 * full, rtol=1e-9, atol=1e-15), name
+            assert np.all(steps[0.0][name] == 0), name
+        else:
+            assert np.array_equal(steps[0.5][name], full), name
+            assert np.array_equal(steps[0.0][name], full), name
 
 
 def test_phase_wrapping_keeps_the_function_and_rescales_traces():

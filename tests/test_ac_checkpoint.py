@@ -1,4 +1,4 @@
-"""Actor-critic checkpoints (learner type 2 of c_src/rtu_ckpt.h, format version 4,
+"""Actor-critic checkpoints (learner type 2 of c_src/rtu_ckpt.h, format version 5,
 rtu_edge/checkpoint.py): resuming mid-episode is exact for every network shape, C and Python write
 the same bytes, a learner is built from a file's shape, every corruption or mismatch is refused
 with the learner untouched, and no checkpoint is taken between act and learn or of a diverged
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import run_c_program
-from rtu_edge import ActorCritic, TDLambda
+from rtu_edge import ActorCritic, TDLambda, checkpoint
 import ckpt_codec as ck
 from rtu_edge.reference.config import ACNetwork
 from rtu_edge.tasks import make_env
@@ -175,12 +175,12 @@ def test_size_and_layout(backend, dtype, action_kind, kind, network):
     head = (lambda out: k * (2 * n + 1) + out * (k + 1)) if k else \
         (lambda out: out * (2 * n + 1))
     trunks = 1 if net.shared else 2
-    reals = 14 + trunks * (E + P + S + T) + 2 * (head(1) + head(o) + E + P) + 3 * d + n_x
+    reals = 15 + trunks * (E + P + S + T) + 2 * (head(1) + head(o) + E + P) + 3 * d + n_x
     assert len(data) == HEADER + PAYLOAD_INTS + 8 + R * reals + 4 == \
         ck.ac_checkpoint_bytes(kind, d, n, net, action_kind, A, R)
     magic, version, learner_type, precision, kind_i, act, n_in, n_hidden, opt, steps, payload, \
         *shape = struct.unpack_from("<8s8IQQ8I", data)
-    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 4, 2, R)
+    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 5, 2, R)
     assert (kind_i, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear", "lru"].index(kind),
                                                          1, d, n, 1, 30)
     assert shape == [m, k, int(net.shared), int(net.prev_action),
@@ -393,7 +393,7 @@ def corruptions(data: bytes):
             for n in (0, 7, 8, 12, 59, 60, 91, 92, 100, size // 2, size - 1)]
     out += [
         ("wrong magic, CRC fixed", recrc(b"NOTACKPT" + data[8:]), "CKPT_MAGIC"),
-        ("version 5, CRC fixed", with_u32(data, 8, 5), "CKPT_VERSION"),
+        ("version 6, CRC fixed", with_u32(data, 8, 6), "CKPT_VERSION"),
         ("version 3, CRC fixed", with_u32(data, 8, 3), "CKPT_VERSION"),
         ("TD learner type", with_u32(data, 12, 1), "CKPT_MISMATCH"),
         ("learner type 3", with_u32(data, 12, 3), "CKPT_MISMATCH"),
@@ -438,9 +438,11 @@ def semantic_corruptions(data, precision):
         ("sparsity 1.5", with_real(data, 6, 1.5, precision), "CONFIG", "sparsity"),
         ("std_min 0", with_real(data, 7, 0.0, precision), "CONFIG", "std_min"),
         ("std_max below std_min", with_real(data, 8, 0.005, precision), "CONFIG", "std_max"),
-        ("ret_m2 NaN", with_real(data, 11, float("nan"), precision), "NONFINITE_PARAM",
+        ("phase_step_scale 1.5", with_real(data, 9, 1.5, precision), "CONFIG",
+         "phase_step_scale"),
+        ("ret_m2 NaN", with_real(data, 12, float("nan"), precision), "NONFINITE_PARAM",
          "non-finite"),
-        ("ret_m2 -1", with_real(data, 11, -1.0, precision), "PARAM_RANGE", "ret_m2"),
+        ("ret_m2 -1", with_real(data, 12, -1.0, precision), "PARAM_RANGE", "ret_m2"),
         ("obs_m2 -1", with_real(data, real_index(data, "obs_m2", 1), -1.0, precision),
          "PARAM_RANGE", "obs_m2"),
         ("optimizer 7", with_u32(data, 36, 7), "CONFIG", "optimizer"),
@@ -489,7 +491,7 @@ def semantic_corruptions(data, precision):
          "critic.state not zero at an episode's start"),
         ("normalize_obs 0 with statistics", with_u32(data, HEADER, 0), "PARAM_RANGE",
          "obs_mean or obs_m2 not zero with normalize_obs off"),
-        ("ret_trace 1e30", with_real(data, 9, 1e30, precision), "PARAM_RANGE",
+        ("ret_trace 1e30", with_real(data, 10, 1e30, precision), "PARAM_RANGE",
          "ret_trace, ret_mean or ret_m2 beyond"),
         ("obs_mean 2e6", with_real(data, real_index(data, "obs_mean"), 2e6, precision),
          "PARAM_RANGE", "obs_mean beyond"),
@@ -838,3 +840,64 @@ def test_plain_c_program_round_trip(tmp_path, defines, dtype):
         assert ckpt.precision == np.dtype(dtype).itemsize and ck.encode_ac(ckpt) == data
         built = ActorCritic.from_bytes(data)  # the file's shape builds the learner
         assert built.network == ckpt.network and built.checkpoint_bytes() == data
+
+
+def as_version_4(data: bytes) -> bytes:
+    """A version-5 checkpoint as version 4 wrote it: an actor-critic's config without its
+    phase_step_scale (the last of its reals, index 9), the version and payload length to match."""
+    precision = struct.unpack_from("<I", data, 16)[0]
+    body = bytearray(data[:-4])
+    if struct.unpack_from("<I", data, 12)[0] == 2:
+        at = FIXED + 9 * precision
+        assert struct.unpack_from("<f" if precision == 4 else "<d", body, at)[0] == 1.0
+        del body[at:at + precision]
+    struct.pack_into("<I", body, 8, 4)
+    struct.pack_into("<Q", body, 48, len(body) - HEADER)
+    return bytes(body) + struct.pack("<I", zlib.crc32(body))
+
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS, ids=BACKEND_IDS)
+def test_a_version_4_checkpoint_loads_as_the_learner_it_was(tmp_path, backend, dtype):
+    """A checkpoint of format version 4 (before ACConfig.phase_step_scale) still loads, from a
+    file or from bytes, as the learner that wrote it: its phases stepped as every other
+    parameter, phase_step_scale 1, and it goes on as that learner does, action for action."""
+    ac, env_a = learner(backend, dtype, phase_step_scale=1.0), Stream("cartpole-p")
+    first = env_a.run(ac, 60)
+    data = ac.checkpoint_bytes()
+    old = as_version_4(data)
+    assert len(old) == len(data) - np.dtype(dtype).itemsize
+    path = tmp_path / "v4.rtu"
+    path.write_bytes(old)
+    assert checkpoint.read_file(path) == data  # as train --resume and the exports read it
+    for loaded in (ActorCritic.from_checkpoint(path, backend=backend),
+                   ActorCritic.from_bytes(old, backend=backend)):
+        assert loaded.config.phase_step_scale == 1.0
+        assert loaded.checkpoint_bytes() == data
+    target = trained(30, backend=backend, dtype=dtype, seed=9)
+    target.load(path)
+    assert target.checkpoint_bytes() == data
+    env_b = Stream("cartpole-p")
+    env_b.replay(first)
+    assert np.array_equal(env_b.run(target, 40), env_a.run(ac, 40))
+    assert target.checkpoint_bytes() == ac.checkpoint_bytes()
+    td = TDLambda(3, 4, seed=2, dtype=dtype, backend=backend)
+    assert TDLambda.from_bytes(as_version_4(td.checkpoint_bytes()),
+                               backend=backend).checkpoint_bytes() == td.checkpoint_bytes()
+
+
+def test_a_damaged_version_4_checkpoint_is_refused_with_a_clear_message(tmp_path):
+    """A version-4 checkpoint whose CRC32 or length does not match is not upgraded: every reader
+    refuses it, saying so, and a learner it is loaded into is untouched."""
+    old = as_version_4(trained(20, phase_step_scale=1.0).checkpoint_bytes())
+    target = trained(30, seed=9)
+    before = target.checkpoint_bytes()
+    for name, bad in (("flipped", old[:200] + bytes([old[200] ^ 1]) + old[201:]),
+                      ("truncated", old[:-9])):
+        path = tmp_path / f"{name}.rtu"
+        path.write_bytes(bad)
+        message = f"{path} has format version 4 and is truncated or corrupted"
+        with pytest.raises(ValueError, match=message):
+            ActorCritic.from_checkpoint(path)
+        with pytest.raises(ValueError, match=message):
+            target.load(path)
+        assert target.checkpoint_bytes() == before

@@ -94,7 +94,7 @@ def test_size_and_layout(backend, dtype, kind):
     assert len(data) == 88 + 4 + R * reals + 4 == ck.td_checkpoint_bytes(kind, d, n, R)
     magic, version, learner_type, precision, k, act, n_in, n_hidden, opt, steps, payload, \
         *shape = struct.unpack_from("<8s8IQQ8I", data)
-    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 4, 1, R)
+    assert (magic, version, learner_type, precision) == (b"RTUEDGE\0", 5, 1, R)
     assert (k, act, n_in, n_hidden, opt, steps) == (["linear", "nonlinear", "lru"].index(kind), 0,
                                                     d, n, 1, 0)
     assert shape == [0] * 8  # the actor-critic's fields
@@ -186,7 +186,7 @@ def corruptions(data: bytes):
                                                       88, 91, 92, size // 2, size - 5, size - 1)]
     out.append(("wrong magic", b"RTUEDGX\0" + data[8:]))
     out.append(("wrong magic, CRC fixed", recrc(b"NOTACKPT" + data[8:])))
-    out.append(("version 5, CRC fixed", recrc(data[:8] + struct.pack("<I", 5) + data[12:])))
+    out.append(("version 6, CRC fixed", recrc(data[:8] + struct.pack("<I", 6) + data[12:])))
     out.append(("version 3, CRC fixed", recrc(data[:8] + struct.pack("<I", 3) + data[12:])))
     out.append(("version 0", data[:8] + struct.pack("<I", 0) + data[12:]))
     out.append(("actor-critic learner type", recrc(data[:12] + struct.pack("<I", 2) + data[16:])))
@@ -295,7 +295,7 @@ def test_c_load_checks_everything_itself(stream, dtype):
 
     expected = {"flip header byte 0": "MAGIC", "flip header byte 7": "MAGIC",
                 "flip header byte 8": "VERSION", "wrong magic": "MAGIC",
-                "wrong magic, CRC fixed": "MAGIC", "version 5, CRC fixed": "VERSION",
+                "wrong magic, CRC fixed": "MAGIC", "version 6, CRC fixed": "VERSION",
                 "version 3, CRC fixed": "VERSION",
                 "version 0": "VERSION", "actor-critic learner type": "MISMATCH",
                 "actor-critic field n_actions, CRC fixed": "MISMATCH",
@@ -333,7 +333,7 @@ def test_earlier_format_versions_are_refused_with_a_clear_message(stream, tmp_pa
     old = recrc(data[:8] + struct.pack("<I", version) + data[12:])
     path = _written(tmp_path / f"v{version}.ckpt", old)
     message = (f"{path} has format version {version}, written by an earlier rtu_edge.*"
-               "reads version 4 only; retrain the learner")
+               "reads version 5 only; retrain the learner")
     with pytest.raises(ValueError, match=message):
         checkpoint.read_dims(old, path)
     with pytest.raises(ValueError, match=message):
@@ -344,7 +344,7 @@ def test_earlier_format_versions_are_refused_with_a_clear_message(stream, tmp_pa
         target.load(path)
     assert target.checkpoint_bytes() == before
     with pytest.raises(ValueError, match=f"format version {version}; this rtu_edge reads "
-                                         "version 4 only"):
+                                         "version 5 only"):
         ck.decode(old, path)
     for dtype in (np.float32, np.float64):
         ffi, lib = load_lib(dtype)
@@ -352,8 +352,8 @@ def test_earlier_format_versions_are_refused_with_a_clear_message(stream, tmp_pa
             lib.RTU_ERR_CKPT_VERSION
         assert lib.rtu_ckpt_read_dims(old, len(old), ffi.new("rtu_ckpt_dims *")) == \
             lib.RTU_ERR_CKPT_VERSION
-    with pytest.raises(ValueError, match="format version 5, which this rtu_edge does not read"):
-        checkpoint.read_dims(data[:8] + struct.pack("<I", 5) + data[12:])
+    with pytest.raises(ValueError, match="format version 6, which this rtu_edge does not read"):
+        checkpoint.read_dims(data[:8] + struct.pack("<I", 6) + data[12:])
 
 
 def _written(path, data: bytes):

@@ -394,7 +394,7 @@ def bad_checkpoints(tmp_path, checkpoints):
     # issue 16: a right CRC over impossible content (loaded, it exported Inf and NaN): the
     # critic's first input-layer weight 3e38, beyond RTU_VALUE_LIMIT
     impossible = bytearray(good)
-    struct.pack_into("<f", impossible, 88 + 56 + 4 * 12, 3e38)
+    struct.pack_into("<f", impossible, 88 + 56 + 4 * 13, 3e38)  # after 10 config reals, 3 stats
     struct.pack_into("<I", impossible, len(good) - 4, zlib.crc32(bytes(impossible[:-4])))
     files["impossible"] = bytes(impossible)
     paths = {}

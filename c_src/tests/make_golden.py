@@ -78,18 +78,19 @@ def net(**fields) -> ACNetwork:
 
 
 AC_CASES = [  # kind, activation, action kind, A, network, config
-    ("nonlinear", "tanh", "discrete", 3, net(n_embed=3, n_head=5), ACConfig()),
+    ("nonlinear", "tanh", "discrete", 3, net(n_embed=3, n_head=5),
+     ACConfig(phase_step_scale=0.25)),
     ("linear", "relu", "discrete", 2,
      net(n_embed=0, n_head=0, shared=True, prev_action=False, prev_reward="none"),
      ACConfig(normalize_obs=False, entropy_coef=0.05)),
     ("nonlinear", "tanh", "continuous", 2, net(n_embed=3, n_head=0, shared=True),
-     ACConfig(std_min=0.05, std_max=1.5)),
+     ACConfig(std_min=0.05, std_max=1.5, phase_step_scale=0.5)),
     ("linear", "identity", "continuous", 1, net(n_embed=0, n_head=5, prev_reward="none"),
      ACConfig(optimizer="sgd", alpha=0.003, scale_reward=False)),
     ("linear", "tanh", "discrete", 2,
      net(n_embed=3, n_head=3, prev_action=False, prev_reward="none", memoryless=True),
      ACConfig(sparsity=0.5)),
-    ("lru", "tanh", "discrete", 3, net(n_embed=3, n_head=5), ACConfig()),
+    ("lru", "tanh", "discrete", 3, net(n_embed=3, n_head=5), ACConfig(phase_step_scale=0.0)),
     ("lru", "identity", "continuous", 2, net(n_embed=0, n_head=0, shared=True),
      ACConfig(std_min=0.05, std_max=1.5)),
     ("nonlinear", "relu", "discrete", 3, net(n_embed=0, n_head=4, memoryless=True), ACConfig()),

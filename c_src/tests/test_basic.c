@@ -434,4 +434,9 @@ void test_ac_check_config(int arg)
     c = good; c.std_min = 0;       AC_REFUSED("std_min");
     c = good; c.std_max = (rtu_real)NAN; AC_REFUSED("std_max");
     c = good; c.std_max = c.std_min; AC_REFUSED("std_max"); /* std_max must exceed std_min */
+    c = good; c.phase_step_scale = 0; AC_ACCEPTED();
+    c = good; c.phase_step_scale = 1; AC_ACCEPTED();
+    c = good; c.phase_step_scale = 1.5f; AC_REFUSED("phase_step_scale");
+    c = good; c.phase_step_scale = -0.1f; AC_REFUSED("phase_step_scale");
+    c = good; c.phase_step_scale = (rtu_real)NAN; AC_REFUSED("phase_step_scale");
 }

@@ -686,7 +686,10 @@ void test_ac_ckpt_refusals(int arg)
     put_real(work + r + 8u * R, (rtu_real)g->std_min); /* std_max = std_min */
     AC_PATCHED("std_max = std_min", RTU_ERR_CONFIG, "std_max");
     memcpy(work, ck1, bytes);
-    put_real(work + r + 10u * R, (rtu_real)NAN); /* ret_mean */
+    put_real(work + r + 9u * R, (rtu_real)1.5);
+    AC_PATCHED("phase_step_scale 1.5", RTU_ERR_CONFIG, "phase_step_scale");
+    memcpy(work, ck1, bytes);
+    put_real(work + r + (RTU_AC_CONFIG_REAL_COUNT + 1u) * R, (rtu_real)NAN); /* ret_mean */
     AC_PATCHED("NaN ret_mean", RTU_ERR_NONFINITE_PARAM,
                "a non-finite hyperparameter, ret_trace, ret_mean or ret_m2");
     memcpy(work, ck1, bytes);
@@ -748,7 +751,7 @@ void test_ac_ckpt_refusals(int arg)
     AC_PATCHED("normalize_obs 0", RTU_ERR_PARAM_RANGE,
                "obs_mean or obs_m2 not zero with normalize_obs off");
     memcpy(work, ck1, bytes);
-    put_real(work + r + 9u * R, (rtu_real)1e30);
+    put_real(work + r + RTU_AC_CONFIG_REAL_COUNT * R, (rtu_real)1e30);
     AC_PATCHED("ret_trace 1e30", RTU_ERR_PARAM_RANGE,
                "ret_trace, ret_mean or ret_m2 beyond what ret_count rewards within "
                "RTU_INPUT_LIMIT give");

@@ -186,6 +186,7 @@ class InferenceModel:
         """The model of checkpoint bytes (named ``name`` in messages), as from_checkpoint."""
         from ..ac import ActorCritic
         from ..td import TDLambda
+        data = checkpoint.upgrade(data)
         dims = checkpoint.read_dims(data, name)
         learner_cls = TDLambda if dims.learner == "td" else ActorCritic
         model = cls.from_learner(learner_cls.from_bytes(data, name))

@@ -500,7 +500,7 @@ class AC:
         # one ObGD (or SGD) step per trace, a shared trunk taking both; the phase wraps, the
         # refreshes
         traces = [obgd.Trace(z, trunk.params, trunk.cell, head.params, kappa,
-                             float(np.sum(np.abs(z))))
+                             float(np.sum(np.abs(z))), phase_scale=cfg.phase_step_scale)
                   for z, trunk, head, kappa in (
                       (self.z_v, self.net_trunk(0), self.head[0], cfg.kappa_value),
                       (self.z_pi, self.net_trunk(1), self.head[1], cfg.kappa_policy))]

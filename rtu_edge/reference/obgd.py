@@ -35,6 +35,7 @@ class Trace:
     z_norm1: float
     grad: Optional[np.ndarray] = None
     decay: float = 0.0
+    phase_scale: float = 1.0  # the cell's theta_log entries step by phase_scale * a (TD's 1)
 
     @property
     def n_trunk(self) -> int:
@@ -60,10 +61,16 @@ def step_size(obgd: bool, alpha: float, kappa: float, delta: float, z_norm1: flo
 
 
 def step_trace(trace: Trace, a: float) -> None:
-    """rtu_obgd_step_trace: params += a z over the trunk's part and the head's, then the advance
-    if the trace has a grad. a = 0 is TD's first step (no TD error yet)."""
+    """rtu_obgd_step_trace: params += a z over the trunk's part and the head's, the cell's
+    theta_log entries by phase_scale * a, then the advance if the trace has a grad. a = 0 is
+    TD's first step (no TD error yet)."""
     n_trunk = trace.n_trunk
-    trace.trunk += a * trace.z[:n_trunk]
+    step = np.full(n_trunk, a)
+    if hasattr(trace.cell, "wrap_phases"):  # an RTU or LRU cell (not the GRU): its theta_log
+        n = trace.cell.n_hidden
+        phases = n_trunk - trace.cell.n_params + n
+        step[phases:phases + n] = trace.phase_scale * a
+    trace.trunk += step * trace.z[:n_trunk]
     trace.head += a * trace.z[n_trunk:]
     if trace.grad is not None:
         trace.z[:] = trace.decay * trace.z + trace.grad
