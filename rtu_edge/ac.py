@@ -279,8 +279,9 @@ class ActorCritic(Checkpointable):
         action_kind: "discrete" (softmax over n_actions) or "continuous" (Gaussian over
             n_actions dimensions with a state-dependent, bounded std).
         config: an ACConfig (gamma, lambda_, alpha, kappa_value, kappa_policy, entropy_coef,
-            sparsity, std_min, std_max, optimizer, normalize_obs, scale_reward; the stream-x
-            defaults; rtu_edge.ACConfig documents each).
+            sparsity, std_min, std_max, phase_step_scale, optimizer, normalize_obs,
+            scale_reward; the stream-x defaults, phase_step_scale 1 leaving every step as
+            theirs; rtu_edge.ACConfig documents each).
         network: an ACNetwork (n_embed, n_head, shared, prev_action, prev_reward, memoryless;
             its defaults are the package's).
         Keyword arguments named as a field of either replace that field

@@ -307,7 +307,8 @@ def test_softplus():
 def test_learn_steps_along_the_traces(action_kind, shared, reward):
     """One learn, checked piece by piece against a copy taken before it: x' = [s'; a; r~], v(s')
     by a real step of the copy, delta, z = gamma lambda z + grad at theta_t (sign(delta) in the
-    entropy term), params += alpha delta z (SGD), and x' fed at the new parameters."""
+    entropy term), params += alpha delta z (SGD; the cells' theta_log by phase_step_scale times
+    that), and x' fed at the new parameters."""
     ac = make("nonlinear", action_kind, 3, 4, shared, lambda_=0.5, alpha=0.01, optimizer="sgd",
               normalize_obs=False, scale_reward=False)
     rng = np.random.default_rng(8)
@@ -338,12 +339,20 @@ def test_learn_steps_along_the_traces(action_kind, shared, reward):
                                                                    ac.z_pi)):
         np.testing.assert_allclose(head.params, head0.params + cfg.alpha * delta *
                                    z[-head.n_params:], rtol=1e-12, atol=1e-15)
-    step = cfg.alpha * delta * ac.z_v[:ac.trunk[0].n_params]
+    def rates(trunk):  # the trunk's step per parameter: phase_step_scale on the cell's theta_log
+        out = np.ones(trunk.n_params)
+        n = trunk.cell.n_hidden
+        phases = trunk.n_params - trunk.cell.n_params + n
+        out[phases:phases + n] = cfg.phase_step_scale
+        return out
+
+    step = cfg.alpha * delta * rates(ac.trunk[0]) * ac.z_v[:ac.trunk[0].n_params]
     if shared:
-        step = step + cfg.alpha * delta * ac.z_pi[:ac.trunk[0].n_params]
+        step = step + cfg.alpha * delta * rates(ac.trunk[0]) * ac.z_pi[:ac.trunk[0].n_params]
     else:  # the actor's own trunk takes the actor's step alone
         np.testing.assert_allclose(ac.trunk[1].params, before.trunk[1].params + cfg.alpha * delta
-                                   * ac.z_pi[:ac.trunk[1].n_params], rtol=1e-12, atol=1e-15)
+                                   * rates(ac.trunk[1]) * ac.z_pi[:ac.trunk[1].n_params],
+                                   rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(ac.trunk[0].params, before.trunk[0].params + step, rtol=1e-12,
                                atol=1e-15)
     # the networks hold x' at theta_{t+1}, stepped from the state of t: as a copy from before
