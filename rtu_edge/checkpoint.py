@@ -31,7 +31,7 @@ from typing import Union
 
 import numpy as np
 
-from ._ccore import load_lib
+from ._ccore import MAGIC, load_lib
 from .reference.ac import ACTION_KINDS
 from .reference.cell import ACTIVATIONS, KINDS, MAX_DIM
 from .reference.config import REWARD_INPUTS, ACNetwork
@@ -44,7 +44,6 @@ VERSION, HEADER_BYTES, CRC_BYTES = 5, 88, 4
 #: the last of its config's reals, which it stored 9 of after the payload's 56 leading bytes
 #: (RTU_AC_CKPT_FIXED_BYTES)
 UPGRADED_VERSION, V4_AC_CONFIG_REALS, AC_FIXED_BYTES = 4, 9, 56
-MAGIC = b"RTUEDGE\0"
 
 #: rtu_learner_type: value -> (the name used in the API, the name used in messages)
 LEARNER_TYPES = {1: ("td", "TD(lambda)"), 2: ("actor-critic", "actor-critic"),
@@ -203,7 +202,7 @@ def upgrade(data: bytes) -> bytes:
     checkpoint, or bytes that are not an intact version-4 one) are returned as they are, for
     read_dims to accept or refuse."""
     data = bytes(data)
-    if len(data) < HEADER_BYTES + CRC_BYTES or data[:8] != MAGIC \
+    if len(data) < HEADER_BYTES + CRC_BYTES or data[:len(MAGIC)] != MAGIC \
             or struct.unpack_from("<I", data, 8)[0] != UPGRADED_VERSION:
         return data
     length = struct.unpack_from("<Q", data, 48)[0]
