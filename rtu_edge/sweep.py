@@ -39,8 +39,9 @@ row to ``OUT/results.csv`` (one complete line, flushed and fsynced); a rerun of 
 skips the (label, seed) pairs the table holds, and drops a torn last line, so a sweep killed at any
 moment loses at most the runs in flight and never duplicates a row. A run that fails (divergence,
 a value the learner refuses) is recorded with status ``error`` and its message; the others go on.
-``OUT/sweep.json`` keeps the configurations a directory was run with: a rerun may add labels and
-seeds, but a label whose settings changed is refused (use a new label or a new --out).
+``OUT/sweep.json`` keeps the configurations a directory was run with, every default resolved: a
+rerun may add labels and seeds, but a label whose settings changed, in its file or by a default of
+the package, is refused (use a new label or a new --out).
 ``--only PATTERN...`` runs the configurations whose labels match one of the shell-style patterns
 (part of a large sweep; the same command without it later runs the rest into the same OUT).
 
@@ -69,7 +70,8 @@ from typing import Callable, Iterable, Iterator, Optional
 from ._extras import require
 from .reference.config import ACConfig, ACNetwork, PPOConfig, TDConfig, c_name
 from .tasks.suite import task_info
-from .train import Interrupted, Metrics, RunConfig, check_setting
+from .train import (PREDICTION_TASKS, Interrupted, Metrics, RunConfig, check_setting,
+                    make_prediction_task)
 
 RESULTS = "results.csv"
 SWEEP_RECORD = "sweep.json"
@@ -107,8 +109,17 @@ class Config:
     run: RunConfig
 
     def record(self) -> dict:
-        """The settings that identify this configuration (sweep.json)."""
-        return dataclasses.asdict(self.run) | {"seed": None}
+        """The settings that identify this configuration (sweep.json): the run's arguments as
+        given and, under ``resolved``, the learner's config, the network and PPO's settings with
+        every default filled in (TD(lambda)'s gamma the task's), so that a package whose
+        defaults changed does not add its runs to a label's runs at the old ones."""
+        run = self.run
+        gamma = make_prediction_task(run).gamma if run.task in PREDICTION_TASKS else None
+        ppo = run.ppo_config()
+        resolved = {"learner": dataclasses.asdict(run.learner_config(gamma)),
+                    "network": dataclasses.asdict(run.network_config()),
+                    "ppo": None if ppo is None else dataclasses.asdict(ppo)}
+        return dataclasses.asdict(run) | {"seed": None, "resolved": resolved}
 
 
 @dataclass(frozen=True)
@@ -321,17 +332,20 @@ def _lock(out: Path):
 
 
 def _check_record(out: Path, sweep: Sweep) -> None:
-    """OUT/sweep.json: refuse a label whose settings differ from those it ran with; add new
-    ones."""
+    """OUT/sweep.json: refuse a label whose settings differ from those it ran with, defaults
+    included (Config.record); add new ones. A label recorded without its resolved settings (by
+    rtu_edge before it kept them) is compared on the settings given, and keeps its record."""
     path = out / SWEEP_RECORD
     record = json.loads(path.read_text()) if path.exists() else {}
     for config in sweep.configs:
-        before = record.get(config.label)
-        if before is not None and before != config.record():
+        before, now = record.get(config.label), config.record()
+        if before is not None and "resolved" not in before:
+            now = {k: v for k, v in now.items() if k != "resolved"}
+        if before is not None and before != json.loads(json.dumps(now)):
             raise SweepError(f"{sweep.path}: configs label {config.label!r}: its settings differ "
-                             f"from those it ran with in {out} ({path}); use a new label or a "
-                             "new --out")
-        record[config.label] = config.record()
+                             f"from those it ran with in {out} ({path}), defaults included; use "
+                             "a new label or a new --out")
+        record[config.label] = before if before is not None else now
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=1) + "\n")
     os.replace(tmp, path)

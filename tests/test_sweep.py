@@ -132,6 +132,35 @@ def test_a_label_whose_settings_changed_is_refused(tmp_path, capsys):
     assert "\n" not in err and "'cp'" in err and "settings differ" in err
 
 
+def test_a_label_run_at_other_defaults_is_refused_and_an_old_record_still_adds_seeds(
+        tmp_path, capsys):
+    """sweep.json holds each label's settings with the defaults resolved: runs of a package whose
+    default changed (here, the record says the runs stepped their phases at 0.5) are not added
+    to the old ones; a record without them (written before they were kept) is compared on the
+    settings given."""
+    file, out = write(tmp_path / "s.toml", TINY.replace("steps = 2000", "steps = 300")), \
+        tmp_path / "out"
+    assert sweep(file, "--out", out, "--seeds", "0") == 0
+    record_path = out / "sweep.json"
+    record = json.loads(record_path.read_text())
+    assert record["cp"]["resolved"]["learner"]["gamma"] == 0.99  # ACConfig's default
+    assert record["lin"]["resolved"]["learner"]["gamma"] == 0.9  # the trace task's
+    changed = json.loads(json.dumps(record))
+    changed["cp"]["resolved"]["learner"]["phase_step_scale"] = 0.5
+    write(record_path, json.dumps(changed))
+    capsys.readouterr()
+    assert sweep(file, "--out", out, "--seeds", "0", "1") == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "'cp'" in err and "defaults included" in err
+    assert pairs(out) == [("cp", 0), ("lin", 0)]  # nothing ran
+    old = {label: {k: v for k, v in entry.items() if k != "resolved"}
+           for label, entry in record.items()}
+    write(record_path, json.dumps(old))
+    assert sweep(file, "--out", out, "--seeds", "0", "1") == 0
+    assert pairs(out) == [("cp", 0), ("cp", 1), ("lin", 0), ("lin", 1)]
+    assert json.loads(record_path.read_text()) == old
+
+
 def test_only_runs_the_matching_labels_and_the_full_sweep_adds_the_rest(tmp_path, capsys):
     file, out = write(tmp_path / "s.toml", TINY), tmp_path / "out"
     assert sweep(file, "--out", out, "--seeds", "0", "--only", "l*") == 0
