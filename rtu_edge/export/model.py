@@ -40,7 +40,7 @@ import numpy as np
 from .. import checkpoint
 from .._ccore import CCore
 from ..cell import NUMPY_INTS, RTUCell, real_array, real_scalar
-from ..reference.ac import NORM_EPS, softplus
+from ..reference.ac import NORM_EPS, reward_gate, softplus
 from ..reference.config import REWARD_INPUTS
 from ..reference.cell import (ACTIVATIONS, KINDS, MAX_BATCH, cell_layout, join, lru_readout,
                               split)
@@ -237,8 +237,8 @@ class InferenceModel:
         if normalized:
             reward_scale = float(_inv_std(np.array([stats["m2"]], dtype=dt), stats["count"],
                                           dt)[0])
-        if net.prev_reward == "gated_sign":  # the learner's gate: two signs seen, m2 > 0
-            reward_scale = 1.0 if stats["m2"] > 0 else 0.0
+        if net.prev_reward == "gated_sign":  # the learner's gate, frozen
+            reward_scale = reward_gate(stats["m2"])
         if learner.action_kind == "discrete":
             names = tuple(f"logit_{i}" for i in range(A))
         else:

@@ -91,6 +91,13 @@ def welford(value: np.ndarray, count: int, mean: np.ndarray, m2: np.ndarray) -> 
     return m2 / (count - 1) if count >= 2 else np.ones_like(m2)
 
 
+def reward_gate(m2: float) -> float:
+    """The gated sign's gate (reward_input of rtu_ac.c): 1 once two rewards' signs have
+    differed, the signs' sum of squared deviations m2 above 0 (exactly 0 while every sign was the
+    same), else 0."""
+    return 1.0 if m2 > 0 else 0.0
+
+
 def softplus(y: np.ndarray) -> np.ndarray:
     """log(1 + exp(y)) without overflow: log1p(exp(-|y|)) + max(y, 0)."""
     return np.log1p(np.exp(-np.abs(y))) + np.maximum(y, 0.0)
@@ -338,7 +345,7 @@ class AC:
             if self.network.prev_reward == "centered_sign":  # less the signs' running mean
                 x = float((value - self.reward_mean)[0])
             else:  # once the signs have varied: m2 is exactly 0 while every sign was the same
-                x = float(value[0]) if self.reward_m2[0] > 0 else 0.0
+                x = float(value[0]) if reward_gate(self.reward_m2[0]) else 0.0
         elif self.config.normalize_obs:
             value = np.array([reward])
             var = welford(value, self.reward_count, self.reward_mean, self.reward_m2)
