@@ -561,11 +561,11 @@ def quantize_int8(src, dst_path: PathLike):
     activation to uint8, its range measured at each call) + MatMulInteger + a float rescale.
     Every other operator stays float32: the recurrence (g, phi, eta), the state, LayerNorm, and
     the RTUs' input projections [W_c; W_d] (_rtu_projections), whose rounding enters the state
-    each step (quantized too, a test model's state left the bound, 5.4%). All the operators are
+    each step (quantized too, a test model's state went 5.4% off). All the operators are
     standard ONNX (opset 17), run by onnxruntime's CPU provider.
 
     Error: over a 1000-step rollout with the state fed back, max_t |int8 - float32| /
-    max_t |float32| stays within rtu_edge.validate.INT8_RELATIVE_BOUND (5%) for each output and
+    max_t |float32| stays within rtu_edge.validate.INT8_RELATIVE_BOUND (10%) for each output and
     for the state (tests/test_export_onnx.py). Measured by benchmarks/bench_export.py on an AVX2
     CPU: 3.5% and 4.5% on its two models' outputs, 0.6% and 1.7% on their state. The int8 file
     is 73-84% of the float32 one there.
