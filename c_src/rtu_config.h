@@ -60,7 +60,7 @@ typedef enum {
     X(sparsity, 0.9, RTU_RULE_UNIT, 0)               /* fraction of each Dense unit's initial weights set to zero */ \
     X(std_min, 0.01, RTU_RULE_POSITIVE, 0)           /* lower bound of a continuous actor's std */ \
     X(std_max, 2.0, RTU_RULE_POSITIVE, 0)            /* upper bound of a continuous actor's std (above std_min) */ \
-    X(phase_step_scale, 1.0, RTU_RULE_UNIT, 0)       /* factor on the step of each RTU's phases (theta_log) beside every other parameter's in the streaming update (PPO's Adam does not use it): 1 the same step, 0 phases fixed at their initial values */
+    X(phase_step_scale, 0.03, RTU_RULE_UNIT, 0)      /* factor on the step of each RTU's phases (theta_log) beside every other parameter's in the streaming update (PPO's Adam does not use it): 1 the same step, 0 phases fixed at their initial values; 0.03 holds a long memory once learned */
 #define RTU_AC_CONFIG_REAL_COUNT 10u
 #define RTU_AC_CONFIG_FLAGS(X) \
     X(normalize_obs, 1)                              /* running mean/variance of each observation entry */ \

@@ -280,8 +280,9 @@ class ActorCritic(Checkpointable):
             n_actions dimensions with a state-dependent, bounded std).
         config: an ACConfig (gamma, lambda_, alpha, kappa_value, kappa_policy, entropy_coef,
             sparsity, std_min, std_max, phase_step_scale, optimizer, normalize_obs,
-            scale_reward; the stream-x defaults, phase_step_scale 1 leaving every step as
-            theirs; rtu_edge.ACConfig documents each).
+            scale_reward; the stream-x defaults, but for phase_step_scale, 0.03: the phases
+            step at 0.03 of every other parameter's step, where 1 steps them as stream-x's;
+            rtu_edge.ACConfig documents each).
         network: an ACNetwork (n_embed, n_head, shared, prev_action, prev_reward, memoryless;
             its defaults are the package's).
         Keyword arguments named as a field of either replace that field

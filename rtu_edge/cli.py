@@ -11,9 +11,9 @@ from .reference.cell import ACTIVATIONS, KINDS, MAX_DIM
 from .train import DEFAULT_BPTT_WINDOW
 
 DEMO_STEPS = 500000
-#: the first of the seeds on which the learning results hold out the default network (140-159,
-#: reward_gated.toml): not chosen for its curve
-DEMO_SEED = 140
+#: the first of the seeds on which the learning results hold out the default network (180-219,
+#: phase_step_default.toml): not chosen for its curve
+DEMO_SEED = 180
 
 
 def _positive_int(text: str) -> int:
