@@ -32,8 +32,7 @@ def _config(args) -> RunConfig:
                         bptt_window=args.bptt_window, learner=learner_overrides(args),
                         network=network_overrides(args), algo=args.algo,
                         ppo=ppo_overrides(args))
-        gamma = make_prediction_task(cfg).gamma if args.task in PREDICTION_TASKS else None
-        cfg.learner_config(gamma).check()
+        cfg.learner_config().check()
         cfg.network_config().check()
         cfg.ppo_config()
     except ValueError as err:

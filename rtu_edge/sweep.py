@@ -70,8 +70,7 @@ from typing import Callable, Iterable, Iterator, Optional
 from ._extras import require
 from .reference.config import ACConfig, ACNetwork, PPOConfig, TDConfig, c_name
 from .tasks.suite import task_info
-from .train import (PREDICTION_TASKS, Interrupted, Metrics, RunConfig, check_setting,
-                    make_prediction_task)
+from .train import Interrupted, Metrics, RunConfig, check_setting
 
 RESULTS = "results.csv"
 SWEEP_RECORD = "sweep.json"
@@ -114,9 +113,8 @@ class Config:
         every default filled in (TD(lambda)'s gamma the task's), so that a package whose
         defaults changed does not add its runs to a label's runs at the old ones."""
         run = self.run
-        gamma = make_prediction_task(run).gamma if run.task in PREDICTION_TASKS else None
         ppo = run.ppo_config()
-        resolved = {"learner": dataclasses.asdict(run.learner_config(gamma)),
+        resolved = {"learner": dataclasses.asdict(run.learner_config()),
                     "network": dataclasses.asdict(run.network_config()),
                     "ppo": None if ppo is None else dataclasses.asdict(ppo)}
         return dataclasses.asdict(run) | {"seed": None, "resolved": resolved}

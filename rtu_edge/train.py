@@ -165,8 +165,9 @@ class RunConfig:
             self.bptt_window = check_size("bptt_window", self.bptt_window, 1)
 
     def learner_config(self, task_gamma: float = None):
-        """The learner's config: TDConfig (prediction; gamma defaults to the task's) or ACConfig,
-        with the fields of ``learner``. ValueError naming a field the learner does not have."""
+        """The learner's config: TDConfig (prediction; gamma defaults to the task's, task_gamma or
+        make_prediction_task's) or ACConfig, with the fields of ``learner``. ValueError naming a
+        field the learner does not have."""
         cls = TDConfig if self.task in PREDICTION_TASKS else ACConfig
         names = {f.name for f in dataclasses.fields(cls)}
         every = {f.name for c in (TDConfig, ACConfig) for f in dataclasses.fields(c)}
@@ -180,6 +181,8 @@ class RunConfig:
                 other = "control tasks (the actor-critic)" if cls is TDConfig else \
                     "prediction tasks (TD(lambda))"
                 raise ValueError(f"{key} applies to {other}, not to {self.task}")
+        if task_gamma is None and cls is TDConfig:
+            task_gamma = make_prediction_task(self).gamma
         base = cls(gamma=task_gamma) if task_gamma is not None else cls()
         return dataclasses.replace(base, **self.learner)
 
@@ -857,8 +860,7 @@ def read_config(path: Path, what: str) -> RunConfig:
             raise fault(key, f"must be an object of fields, got {data[key]!r}")
     try:  # bptt_window (RunConfig checks it), the learner's and the network's fields
         cfg = RunConfig(**{**data, "flops_per_step": None})
-        task = make_prediction_task(cfg) if kind == "prediction" else None
-        cfg.learner_config(task.gamma if task else None).check()
+        cfg.learner_config().check()
         cfg.network_config().check()
         cfg.ppo_config()
     except (TypeError, ValueError) as err:  # its message starts with the field's name
