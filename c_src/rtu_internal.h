@@ -261,12 +261,15 @@ static inline void rtu_input_sums(const rtu_real *restrict w_c, const rtu_real *
 static inline rtu_real rtu_lanes_total(const rtu_real *acc)
 {
 #if RTU_LANES == 16
-    rtu_real b[8];
+    rtu_real b[8], c[4];
     size_t l;
     for (l = 0; l < 8; ++l) {
         b[l] = acc[l] + acc[l + 8];
     }
-    return ((b[0] + b[4]) + (b[2] + b[6])) + ((b[1] + b[5]) + (b[3] + b[7]));
+    for (l = 0; l < 4; ++l) { /* c[l] = b[l] + b[l + 4]: halves added, so that it vectorises */
+        c[l] = b[l] + b[l + 4];
+    }
+    return (c[0] + c[2]) + (c[1] + c[3]); /* ((b0 + b4) + (b2 + b6)) + ((b1 + b5) + (b3 + b7)) */
 #else
     return acc[0];
 #endif
