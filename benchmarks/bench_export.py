@@ -18,7 +18,10 @@ step, the state fed back and an action and a reward given back after it, four wa
                           through cffi, float32);
 * C program               benchmarks/bench_export.c alone: rtu_model_step and rtu_model_feed in a
                           C loop (cc -O3, no -march=native), compiled against the model's exported
-                          header, on the same observations, actions and rewards.
+                          header, on the same observations, actions and rewards;
+* C program, native       the same program built for this CPU as well (plus
+                          rtu_edge._build.NATIVE_FLAGS, what a program built on and for the
+                          machine that runs it, or RTU_EDGE_NATIVE=1, compiles).
 
 and at batch BATCH (64 sequences, each its own state, as a vector environment's), per sample:
 
@@ -26,7 +29,7 @@ and at batch BATCH (64 sequences, each its own state, as a vector environment's)
 * C via cffi              ``CModelBatch.step`` and ``CModelBatch.feed`` (rtu_model_step_batch and
                           rtu_model_feed_batch: one C call each for the BATCH sequences).
 
-Each contender is calibrated to last about ``target_s`` per measurement, then all four run in
+Each contender is calibrated to last about ``target_s`` per measurement, then all of them run in
 alternation for ``rounds`` rounds, so that load from elsewhere on a shared machine falls on all of
 them alike; the table gives the median per-step time over the rounds and the ratios of medians.
 Observations come round a ring of RING vectors. Accuracy is reported beside: the float32 model's
@@ -60,6 +63,7 @@ import numpy as np
 
 from _cprogram import ROOT, build, compiler_version, cpu_model
 from rtu_edge import ActorCritic, c_build
+from rtu_edge._build import NATIVE_FLAGS
 from rtu_edge._extras import MissingExtra, require
 from rtu_edge.export import CModel, CModelBatch, InferenceModel
 from rtu_edge.export import onnx_export as ox
@@ -277,11 +281,11 @@ def accuracy(model: InferenceModel, files: dict, obs: np.ndarray) -> dict:
 
 # -- building the C program ---------------------------------------------------------------------
 
-def build_program(name: str, header: Path) -> tuple[Path, list[str]]:
+def build_program(name: str, header: Path, flags: tuple = ()) -> tuple[Path, list[str]]:
     """Compile bench_export.c against header (exported with --name model) with the whole core
-    into benchmarks/bin/bench_export_<name>."""
+    into benchmarks/bin/bench_export_<name>, flags being further compiler flags."""
     return build(BENCH_SOURCE, sorted((ROOT / "c_src").glob("*.c")), f"bench_export_{name}",
-                 defines=(f'-DBENCH_MODEL_HEADER="{header}"',))
+                 defines=(f'-DBENCH_MODEL_HEADER="{header}"', *flags))
 
 
 # -- reporting ----------------------------------------------------------------------------------
@@ -296,18 +300,20 @@ def _ratio(value: float) -> str:
 
 def latency_table(results: list[dict]) -> str:
     lines = ["| model | n_in | n_hidden | outputs | onnxruntime f32 us | onnxruntime int8 us | "
-             "C via cffi us | C program us | onnxruntime f32 / C program | "
+             "C via cffi us | C program us | C program, native us | "
+             "onnxruntime f32 / C program | onnxruntime f32 / C program, native | "
              "C via cffi / C program |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         t = r["timing"]
-        prog = t["c_program"]["median_us"]
+        prog, native = t["c_program"]["median_us"], t["c_program_native"]["median_us"]
         lines.append(
             f"| {r['name']} | {r['n_in']} | {r['n_hidden']} | {r['n_out']} | "
             f"{_us(t['onnxruntime_f32']['median_us'])} | "
             f"{_us(t['onnxruntime_int8']['median_us'])} | "
-            f"{_us(t['c_cffi']['median_us'])} | {_us(prog)} | "
+            f"{_us(t['c_cffi']['median_us'])} | {_us(prog)} | {_us(native)} | "
             f"{_ratio(t['onnxruntime_f32']['median_us'] / prog)} | "
+            f"{_ratio(t['onnxruntime_f32']['median_us'] / native)} | "
             f"{_ratio(t['c_cffi']['median_us'] / prog)} |")
     return "\n".join(lines)
 
@@ -365,10 +371,12 @@ def run(settings: Settings, directory: Path) -> tuple[list[dict], str]:
         program_header = directory / f"{name}_model.h"
         write_header(ckpt, program_header, name="model")
         binary, build_cmd = build_program(name, program_header)
+        native, _ = build_program(f"{name}_native", program_header, tuple(NATIVE_FLAGS))
         loops = {"onnxruntime_f32": onnxruntime_loop(files["onnx_f32"], obs, actions, rewards),
                  "onnxruntime_int8": onnxruntime_loop(files["onnx_int8"], obs, actions, rewards),
                  "c_cffi": cffi_loop(model, obs, actions, rewards),
                  "c_program": program_loop(binary, program_input),
+                 "c_program_native": program_loop(native, program_input),
                  "onnxruntime_f32_batch": onnxruntime_loop(files["onnx_f32"], obs, actions,
                                                            rewards, BATCH),
                  "c_cffi_batch": cffi_batch_loop(model, obs, actions, rewards)}

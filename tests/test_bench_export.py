@@ -26,6 +26,7 @@ def test_export_benchmark_quick_mode_runs(tmp_path):
     report = json.loads(out.read_text())
     for r in report["results"]:
         assert set(r["timing"]) == {"onnxruntime_f32", "onnxruntime_int8", "c_cffi", "c_program",
+                                    "c_program_native",
                                     "onnxruntime_f32_batch", "c_cffi_batch"}
         assert all(t["median_us"] > 0 for t in r["timing"].values())
         assert r["sizes"]["onnx_f32"] > 0 and r["sizes"]["onnx_int8"] > 0
