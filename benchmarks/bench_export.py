@@ -295,7 +295,7 @@ def _us(value: float) -> str:
 
 
 def _ratio(value: float) -> str:
-    return f"{value:.1f}x" if value < 10 else f"{value:.0f}x"
+    return f"{value:.1f}x"  # one decimal at every size: the targets (10x, 20x) are read off it
 
 
 def latency_table(results: list[dict]) -> str:
