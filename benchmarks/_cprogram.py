@@ -1,6 +1,6 @@
 """What the benchmark scripts share: compiling a C benchmark program with the core ($CC, or cc;
-the extension's rtu_edge._build.CORE_FLAGS, no -march=native, warnings as errors) and describing
-the machine a table was measured on."""
+the extension's rtu_edge._build.CORE_FLAGS, warnings as errors, and whatever flags a benchmark
+adds, such as -march=native) and describing the machine a table was measured on."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ For two actor-critic models (linear RTU, tanh, float32 checkpoints):
 both on the full streaming network (NETWORK: separate actor and critic, input layers and heads
 of 32 units, the previous action and reward as inputs; every part the export has), it exports the ONNX step model (float32)
 and its int8 variant (rtu_edge.export.onnx_export) and the C header, and times one inference
-step, the state fed back and an action and a reward given back after it, four ways:
+step, the state fed back and an action and a reward given back after it, five ways:
 
 * onnxruntime f32 / int8  ``InferenceSession.run`` on the step model, CPU provider, one thread;
 * C via cffi              ``CModel.step`` and ``CModel.feed`` (rtu_model_step and rtu_model_feed
@@ -38,7 +38,7 @@ float32 one relative to the float32 outputs' and state's scale (its documented b
 rtu_edge.validate.INT8_RELATIVE_BOUND).
 
 Usage:
-    python benchmarks/bench_export.py            # about 45 s on 2 cores
+    python benchmarks/bench_export.py            # about 50 s on 2 cores
     python benchmarks/bench_export.py --quick    # smoke test: a few steps, little training
     python benchmarks/bench_export.py --json results.json --keep DIR   # keep the exported files
 """
@@ -359,7 +359,8 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
 
 
 def run(settings: Settings, directory: Path) -> tuple[list[dict], str]:
-    """The results of every model, and the build command of the last C program."""
+    """The results of every model, and the build commands of the last model's C programs (at -O3,
+    then with the native flags)."""
     results = []
     for name, make in MODELS.items():
         t0 = time.perf_counter()
@@ -371,7 +372,7 @@ def run(settings: Settings, directory: Path) -> tuple[list[dict], str]:
         program_header = directory / f"{name}_model.h"
         write_header(ckpt, program_header, name="model")
         binary, build_cmd = build_program(name, program_header)
-        native, _ = build_program(f"{name}_native", program_header, tuple(NATIVE_FLAGS))
+        native, native_cmd = build_program(f"{name}_native", program_header, tuple(NATIVE_FLAGS))
         loops = {"onnxruntime_f32": onnxruntime_loop(files["onnx_f32"], obs, actions, rewards),
                  "onnxruntime_int8": onnxruntime_loop(files["onnx_int8"], obs, actions, rewards),
                  "c_cffi": cffi_loop(model, obs, actions, rewards),
@@ -387,7 +388,7 @@ def run(settings: Settings, directory: Path) -> tuple[list[dict], str]:
             "sizes": {k: None if p is None else os.path.getsize(p) for k, p in files.items()},
             "accuracy": accuracy(model, files, obs)})
         print(f"  {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
-    return results, shlex.join(build_cmd)
+    return results, [shlex.join(build_cmd), shlex.join(native_cmd)]
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -396,10 +397,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     started = time.perf_counter()
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
-        results, build_cmd = run(settings, args.keep)
+        results, build_cmds = run(settings, args.keep)
     else:
         with tempfile.TemporaryDirectory(prefix="rtu_bench_export_") as tmp:
-            results, build_cmd = run(settings, Path(tmp))
+            results, build_cmds = run(settings, Path(tmp))
     total_s = time.perf_counter() - started
     print("Per-step inference latency at batch 1, the state fed back (median of "
           f"{settings.rounds} interleaved rounds):\n")
@@ -416,7 +417,7 @@ def main(argv: Optional[list[str]] = None) -> int:
           f"{os.cpu_count()} cores)")
     if args.json is not None:
         report = {"settings": asdict(settings), "quick": args.quick, "ring": RING,
-                  "build_command": build_cmd, "compiler": compiler_version(),
+                  "build_commands": build_cmds, "compiler": compiler_version(),
                   "cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform(),
                   "onnxruntime": onnxruntime.__version__, "c_build": c_build(),
                   "total_runtime_s": total_s,
