@@ -80,6 +80,7 @@ const test_case test_list[] = {
     {"model/batch_blocks/linear", test_model_batch_blocks, 0, NULL},
     {"model/batch_blocks/nonlinear", test_model_batch_blocks, 1, NULL},
     {"dense/batch_is_one_at_a_time", test_dense_batch_is_one_at_a_time, 0, NULL},
+    {"dense/rows_blocked_is_row_at_a_time", test_dense_rows_blocked_is_row_at_a_time, 0, NULL},
     {"model/run_sizes_refusals/5", test_model_run_sizes_and_refusals, 5, NULL},
     {"ckpt/td_from_python", test_td_ckpt_from_python, 0, NULL},
     {"ckpt/ac_from_python/0", test_ac_ckpt_from_python, 0, NULL},

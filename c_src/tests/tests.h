@@ -68,5 +68,6 @@ void test_model_batch_blocks(int nonlinear);
 
 /* test_dense.c */
 void test_dense_batch_is_one_at_a_time(int arg);
+void test_dense_rows_blocked_is_row_at_a_time(int arg);
 
 #endif /* RTU_TEST_TESTS_H */
