@@ -565,10 +565,9 @@ def quantize_int8(src, dst_path: PathLike):
     standard ONNX (opset 17), run by onnxruntime's CPU provider.
 
     Error: over a 1000-step rollout with the state fed back, max_t |int8 - float32| /
-    max_t |float32| stays within rtu_edge.validate.INT8_RELATIVE_BOUND (10%) for each output and
-    for the state (tests/test_export_onnx.py). Measured by benchmarks/bench_export.py on an AVX2
-    CPU: 3.5% and 4.5% on its two models' outputs, 0.6% and 1.7% on their state. The int8 file
-    is 73-84% of the float32 one there.
+    max_t |float32| stays within rtu_edge.validate.INT8_RELATIVE_BOUND for each output and
+    for the state (tests/test_export_onnx.py). benchmarks/bench_export.py measures it on its two
+    models, with the files' sizes (the README's table under "Exporting a trained learner").
 
     The metadata of src is kept, plus "quantization": "int8-dynamic".
     """
