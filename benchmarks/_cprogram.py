@@ -4,6 +4,7 @@ adds, such as -march=native) and describing the machine a table was measured on.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shlex
@@ -11,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rtu_edge._build import CORE_FLAGS
+from rtu_edge._build import CORE_FLAGS, NATIVE_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN_DIR = ROOT / "benchmarks" / "bin"
@@ -56,3 +57,18 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def peak_probe() -> Path:
+    """benchmarks/bench_peak.c built for this CPU (NATIVE_FLAGS: its FMA instructions) into
+    benchmarks/bin/bench_peak."""
+    return build(ROOT / "benchmarks" / "bench_peak.c", [], "bench_peak", tuple(NATIVE_FLAGS))[0]
+
+
+def peak_gflops(probe: Path, reps: int) -> float:
+    """The float32 FMA throughput of one core, GFLOP/s: the probe's best of its timed runs of
+    reps repeats each (bench_peak.c)."""
+    proc = subprocess.run([str(probe), str(reps)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"{probe} failed: {proc.stderr.strip()}")
+    return float(json.loads(proc.stdout)["gflops"])

@@ -142,12 +142,11 @@ def main(argv: Optional[list] = None) -> int:
         programs["baseline"] = build_cell("kernel_cell_baseline", args.baseline.resolve(), [])
         learners["baseline"] = build_learner("kernel_learner_baseline",
                                              args.baseline.resolve(), [])
-    peak_bin = _cprogram.build(ROOT / "benchmarks" / "bench_peak.c", [], "bench_peak",
-                               tuple(NATIVE_FLAGS))[0]
+    probe = _cprogram.peak_probe()
     best: dict = {}
     peak = 0.0
     for r in range(rounds):
-        peak = max(peak, run_json([peak_bin, 200000 if args.quick else 2000000])["gflops"])
+        peak = max(peak, _cprogram.peak_gflops(probe, 200000 if args.quick else 2000000))
         for kind, n, d in configs:
             for name, binary in programs.items():
                 estimate = best.get((kind, n, d, name), 1000.0 * n * d / 1024)

@@ -10,7 +10,11 @@ rounds is reported, with its median. Everything is counted: the environments, Py
 learner's work (PPO's: the rollout and every epoch's gradients and Adam steps).
 
 Target (issue "PPO with RTRL", point 4): PPO's throughput with 16 environments at least 5x the
-streaming learner's.
+streaming learner's. Beside the ratio, what that needs: the time an environment step may take in
+all, against two parts of PPO's that no other work can shorten, the environments' own time
+(their step calls, timed) and the update's arithmetic at the peak (its FLOPs,
+rtu_edge.flops.ppo_flops_per_sample, over the float32 FMA throughput of one core that
+benchmarks/bench_peak.c measures between the rounds; so the script needs a C compiler).
 
     python benchmarks/bench_ppo.py [--rounds 5] [--steps 20480] [--json out.json]
 """
@@ -26,25 +30,28 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _cprogram  # noqa: E402
 from _cprogram import cpu_model  # noqa: E402
 
 from rtu_edge import ActorCritic, PPOConfig, c_build  # noqa: E402
+from rtu_edge.flops import ppo_flops_per_sample  # noqa: E402
 from rtu_edge.ppo import PPO, make_vector_env, train_ppo  # noqa: E402
 from rtu_edge.tasks import make_env  # noqa: E402
 from rtu_edge.train import RunConfig, run_episodes  # noqa: E402
 
 TARGET_RATIO = 5.0
+PEAK_REPS = 2000000  # bench_peak.c's repeats per timed run, as bench_kernel.py's
 TASK = "cartpole-p"
 
 
-class UpdateClock:
-    """Seconds spent in agent's update calls (gradient, adam_step: the epochs' C work), timed
-    around each call on this agent only."""
+class Clock:
+    """Seconds spent in the named methods of obj (timed around each call, on that object
+    only)."""
 
-    def __init__(self, agent: PPO):
+    def __init__(self, obj, names: tuple):
         self.seconds = 0.0
-        for name in ("gradient", "adam_step"):
-            setattr(agent, name, self.timed(getattr(agent, name)))
+        for name in names:
+            setattr(obj, name, self.timed(getattr(obj, name)))
 
     def timed(self, method):
         def call(*args, **kwargs):
@@ -56,13 +63,16 @@ class UpdateClock:
         return call
 
 
-def ppo_round(agent: PPO, envs, spec, steps: int, clock: UpdateClock) -> tuple:
-    """Environment steps per second of steps more PPO steps (whole rollouts), and the fraction
-    of the time in the update's gradients and Adam steps."""
-    start, began, in_update = agent.steps, time.perf_counter(), clock.seconds
+def ppo_round(agent: PPO, envs, spec, steps: int, update: Clock, env: Clock) -> tuple:
+    """Environment steps per second of steps more PPO steps (whole rollouts), the fraction of
+    the time in the update's gradients and Adam steps, and the environments' seconds per
+    environment step."""
+    start, began = agent.steps, time.perf_counter()
+    in_update, in_env = update.seconds, env.seconds
     train_ppo(agent, envs, spec, agent.steps + steps)
-    seconds = time.perf_counter() - began
-    return (agent.steps - start) / seconds, (clock.seconds - in_update) / seconds
+    seconds, taken = time.perf_counter() - began, agent.steps - start
+    return (taken / seconds, (update.seconds - in_update) / seconds,
+            (env.seconds - in_env) / taken)
 
 
 def ac_round(ac: ActorCritic, env, spec, steps: int, seed: int) -> float:
@@ -86,14 +96,25 @@ def main(argv=None) -> int:
     env, _ = make_env(TASK, 0)
     ac = ActorCritic(spec.obs_size, hidden, spec.n_actions, seed=0, dtype=np.float32,
                      network=network)
-    clock = UpdateClock(agent)
-    ppo_sps, ac_sps, update_share = [], [], []
+    update, env_clock = Clock(agent, ("gradient", "adam_step")), Clock(envs, ("step",))
+    probe = _cprogram.peak_probe()
+    ppo_sps, ac_sps, update_share, env_seconds, peak = [], [], [], [], 0.0
     for r in range(args.rounds):
-        sps, share = ppo_round(agent, envs, spec, args.steps, clock)
+        sps, share, env_s = ppo_round(agent, envs, spec, args.steps, update, env_clock)
         ppo_sps.append(sps)
         update_share.append(share)
+        env_seconds.append(env_s)
         ac_sps.append(ac_round(ac, env, spec, args.steps, r))
+        peak = max(peak, _cprogram.peak_gflops(probe, PEAK_REPS))
     ratios = np.array(ppo_sps) / np.array(ac_sps)
+    # what the target needs: every environment step within 1 / (5 x the learner's rate), of
+    # which the environments take theirs and the update its arithmetic at least, at the peak
+    budget_us = 1e6 / (TARGET_RATIO * float(np.median(ac_sps)))
+    env_us = 1e6 * float(np.median(env_seconds))
+    sample_flops = ppo_flops_per_sample(run.kind, spec.obs_size, hidden, "discrete",
+                                        spec.n_actions, network)
+    update_flops = ppo_cfg.update_epochs * sample_flops  # per environment step
+    arithmetic_us = update_flops / peak * 1e-3
     result = {
         "cpu": cpu_model(), "c_build": c_build(), "task": TASK, "hidden": hidden, "network": str(network),
         "n_envs": ppo_cfg.n_envs, "n_steps": ppo_cfg.n_steps, "rounds": args.rounds,
@@ -103,6 +124,9 @@ def main(argv=None) -> int:
         "ratios": [float(x) for x in ratios], "median_ratio": float(np.median(ratios)),
         "target_ratio": TARGET_RATIO,
         "ppo_update_share": float(np.median(update_share)),
+        "target_us_per_step": budget_us, "ppo_env_us_per_step": env_us,
+        "ppo_update_flops_per_step": update_flops, "ppo_flops_per_sample": sample_flops,
+        "peak_gflops": peak, "update_arithmetic_us_at_peak": arithmetic_us,
         "ppo_memory_bytes": agent.memory_bytes, "ppo_context_bytes": agent.context_bytes,
         "ac_memory_bytes": ac.memory_bytes,
     }
@@ -118,6 +142,15 @@ def main(argv=None) -> int:
     print(f"ratio PPO / AC, pair by pair: {', '.join(f'{x:.2f}' for x in ratios)}; median "
           f"{result['median_ratio']:.2f}x (target {TARGET_RATIO:g}x: "
           f"{'met' if result['median_ratio'] >= TARGET_RATIO else 'not met'})")
+    within = env_us + arithmetic_us <= budget_us
+    print(f"what {TARGET_RATIO:g}x needs: {budget_us:.2f} us an environment step for everything; "
+          f"PPO's environments alone take {env_us:.2f} us (median), and its update's "
+          f"{update_flops:,} FLOPs an environment step ({ppo_cfg.update_epochs} epochs x "
+          f"{sample_flops:,} a sample, rtu_edge.flops.ppo_flops_per_sample) at least "
+          f"{arithmetic_us:.2f} us at the peak ({peak:.1f} GFLOP/s float32 FMA, one core, "
+          f"benchmarks/bench_peak.c): {env_us + arithmetic_us:.2f} us, "
+          f"{'within' if within else 'beyond'} it before the rollout, Python or any other "
+          f"work")
     print(f"memory: PPO buffer {agent.memory_bytes:,} bytes, of which the stored RTU states and "
           f"RTRL traces {agent.context_bytes:,} ((n_steps + 1) x n_envs contexts); the "
           f"actor-critic's buffer {ac.memory_bytes:,} bytes")

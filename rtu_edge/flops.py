@@ -70,9 +70,7 @@ def ac_flops_per_step(kind: str, n_obs: int, n_hidden: int, action_kind: str, n_
     A shared trunk (network.shared) is counted once, as rtu_edge.train.learner_flops counts
     it (its second gradient not counted)."""
     n, m, k = n_hidden, network.n_embed, network.n_head
-    n_x = n_obs + (n_actions if network.prev_action else 0) + int(network.reward_input > 0)
-    e = m if m else n_x
-    o_pi = (2 if action_kind == "continuous" else 1) * n_actions
+    n_x, e, o_pi = _network_sizes(n_obs, action_kind, n_actions, network)
     cell_params = 2 * n + 2 * n * e + (4 * n * n + 2 * n * e if kind == "lru" else 0)
     trunk_params = m * (n_x + 1) + cell_params
     embed_forward = 2 * m * n_x
@@ -90,3 +88,35 @@ def ac_flops_per_step(kind: str, n_obs: int, n_hidden: int, action_kind: str, n_
         total += forward + backward + 3 * (trunk_params + params)
     total += embed_forward + 4 * n * e + head(1)[0]  # the critic's peek
     return total
+
+
+def ppo_flops_per_sample(kind: str, n_obs: int, n_hidden: int, action_kind: str, n_actions: int,
+                         network) -> int:
+    """FLOPs of one sample's pass in PPO's update (rtu_ppo_gradient, c_src/rtu_ppo.c: an epoch
+    makes one for each stored step), counted as ac_flops_per_step counts a transition, with its
+    names:
+
+      each trunk                the input layer 2 m n_x; the cell's step from the stored context,
+                                its traces and gradient, flops_per_step(kind, n, e); the input
+                                layer's gradient (g += d x: 2 per weight) and sensitivity 4 n m
+      each head                 forward 2 k 2n + 2 o k (k = 0: 2 o 2n); backward 4 per weight
+                                (the gradient 2, dL/dx 2)
+
+    Adam's step, once a minibatch, is not counted; nor are LayerNorm, activations and the loss.
+    A shared trunk is counted once."""
+    n, m, k = n_hidden, network.n_embed, network.n_head
+    n_x, e, o_pi = _network_sizes(n_obs, action_kind, n_actions, network)
+    trunk = 2 * m * n_x + flops_per_step(kind, n, e) + (2 * m * n_x + 4 * n * m if m else 0)
+    total = trunk * (1 if network.shared else 2)
+    for o in (1, o_pi):
+        weights = k * 2 * n + o * k if k else o * 2 * n
+        total += 2 * weights + 4 * weights
+    return total
+
+
+def _network_sizes(n_obs: int, action_kind: str, n_actions: int, network) -> tuple:
+    """(n_x, e, o_pi) of an ACNetwork: its input's size (the observation and the extra inputs),
+    its RTU's input's (n_embed, or n_x without an input layer) and its actor's outputs."""
+    n_x = n_obs + (n_actions if network.prev_action else 0) + int(network.reward_input > 0)
+    e = network.n_embed if network.n_embed else n_x
+    return n_x, e, (2 if action_kind == "continuous" else 1) * n_actions

@@ -115,16 +115,56 @@ def test_batch_benchmark_runs(tmp_path):
     assert "per-learner throughput, batch / separate =" in stdout
 
 
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
 def test_ppo_benchmark_runs(tmp_path):
     """benchmarks/bench_ppo.py: PPO-RTRL against the streaming learner on CartPole-P (a smoke
     test of one small round; the ratio is not asserted), with the share of PPO's time in its
-    update, a fraction."""
+    update, a fraction, and what the target needs: the time it allows a step, the environments'
+    own time and the update's arithmetic at the measured peak, its FLOPs those of the default
+    network's samples."""
     pytest.importorskip("gymnasium")
+    from rtu_edge.flops import ppo_flops_per_sample
+    from rtu_edge.train import RunConfig
     out = tmp_path / "ppo.json"
     stdout = run_benchmark("bench_ppo.py", ["--steps", "2048", "--rounds", "1"], out)
-    assert "ratio PPO / AC, pair by pair:" in stdout
+    assert "ratio PPO / AC, pair by pair:" in stdout and "what 5x needs:" in stdout
     report = json.loads(out.read_text())
     assert 0 < report["ppo_update_share"] < 1 and report["ppo_steps_per_second"] > 0
+    run = RunConfig(task="cartpole-p", steps=1)
+    sample = ppo_flops_per_sample(run.kind, 2, run.hidden, "discrete", 2, run.network_config())
+    assert report["ppo_flops_per_sample"] == sample
+    assert report["ppo_update_flops_per_step"] == 4 * sample  # PPOConfig's 4 epochs
+    assert report["target_us_per_step"] == pytest.approx(
+        1e6 / (5 * report["ac_steps_per_second"]))
+    assert 0 < report["ppo_env_us_per_step"] < 1e6 / report["ppo_steps_per_second"]
+    assert report["update_arithmetic_us_at_peak"] == pytest.approx(
+        report["ppo_update_flops_per_step"] / report["peak_gflops"] * 1e-3)
+
+
+def test_ppo_flops_per_sample_is_the_count_of_the_code():
+    """rtu_edge.flops.ppo_flops_per_sample against a count written out layer by layer of
+    c_src/rtu_ppo.c's pass over one sample for one small network: n_obs 2, n_hidden 3, 2
+    discrete actions, an input layer of 4, heads of 5, the previous action and reward as inputs
+    (n_x 5); shared, one trunk; without heads, the out layers on the features."""
+    from rtu_edge.flops import flops_per_step, ppo_flops_per_sample
+    from rtu_edge.reference.config import ACNetwork
+    net = ACNetwork(n_embed=4, n_head=5, prev_action=True, prev_reward="normalized")
+    n_x, m, n, k = 5, 4, 3, 5
+    trunk = (2 * m * n_x                           # W_in x
+             + flops_per_step("linear", n, m)      # step from the stored context, traces, gradient
+             + 2 * m * n_x + 4 * n * m)            # g += d x; the input sensitivity
+    heads = 0
+    for o in (1, 2):                               # critic, actor
+        hidden, out = k * 2 * n, o * k             # the weights of each layer
+        heads += 2 * (hidden + out)                # forward
+        heads += 4 * (hidden + out)                # backward: g += dy x, dx = W^T dy
+    assert ppo_flops_per_sample("linear", 2, n, "discrete", 2, net) == 2 * trunk + heads
+    shared = ACNetwork(n_embed=4, n_head=5, prev_action=True, prev_reward="normalized", shared=True)
+    assert ppo_flops_per_sample("linear", 2, n, "discrete", 2, shared) == trunk + heads
+    bare = ACNetwork(n_embed=0, n_head=0, prev_reward="none")
+    cell = flops_per_step("linear", n, 2)          # no extra inputs: n_x = e = 2
+    assert ppo_flops_per_sample("linear", 2, n, "discrete", 2, bare) == \
+        2 * cell + 6 * (1 * 2 * n) + 6 * (2 * 2 * n)
 
 
 def test_ac_flops_per_step_is_the_count_of_the_code():
