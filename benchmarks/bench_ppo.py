@@ -11,7 +11,7 @@ learner's work (PPO's: the rollout and every epoch's gradients and Adam steps).
 
 Target (issue "PPO with RTRL", point 4): PPO's throughput with 16 environments at least 5x the
 streaming learner's. Beside the ratio, what that needs: the time an environment step may take in
-all, against two parts of PPO's that no other work can shorten, the environments' own time
+all, against two parts of PPO's that nothing in the core can shorten, the environments' own time
 (their step calls, timed) and the update's arithmetic at the peak (its FLOPs,
 rtu_edge.flops.ppo_flops_per_sample, over the float32 FMA throughput of one core that
 benchmarks/bench_peak.c measures between the rounds; so the script needs a C compiler).
