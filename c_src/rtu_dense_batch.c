@@ -159,30 +159,30 @@ void rtu_dense_forward_batch(const rtu_real *w, size_t n_in, size_t n_out, size_
  * code does not: a compiler fusing decay * gw + g * x would round the two forms differently).
  * The columns past the tiles go one at a time. */
 #define RTU_DENSE_TILE 32u
-/* rows of grad whose tiles go together: 8 vector registers of sums at AVX width (each one's
- * additions waiting on its own, 4 of them left the adder idle half the time); one row, 8
- * registers already, where vectors hold 4 reals or fewer and there are 16 registers */
-#if defined(__AVX__)
+/* rows of grad whose tiles go together: 8 vector registers of float sums at AVX width (each
+ * one's additions waiting on its own, 4 of them left the adder idle half the time); one row, 8
+ * registers already, where vectors hold 4 floats or fewer (or the reals are doubles) */
+#if defined(__AVX__) && !defined(RTU_DOUBLE)
 #define RTU_GRAD_ROWS 2u
 #else
 #define RTU_GRAD_ROWS 1u
 #endif
 
-/* Columns j .. j + RTU_DENSE_TILE of rows i .. i + RTU_GRAD_ROWS - 1 of grad: each entry
- * decay g + dy_b[i] x_b[j] for each sample b in order, the rows' tiles in registers while the
- * samples go by (each x_b tile loaded once for the rows). */
-static void grad_tile(const rtu_real *restrict x, const rtu_real *restrict dy, size_t n_in,
-                      size_t n_out, size_t count, size_t i, size_t j, rtu_real decay,
-                      rtu_real *restrict grad)
+/* Columns j .. j + RTU_DENSE_TILE of rows i .. i + rows - 1 of grad (rows 1 or RTU_GRAD_ROWS):
+ * each entry decay g + dy_b[i] x_b[j] for each sample b in order, the rows' tiles in registers
+ * while the samples go by (each x_b tile loaded once for the rows). */
+static inline void grad_tile(const rtu_real *restrict x, const rtu_real *restrict dy, size_t n_in,
+                      size_t n_out, size_t count, size_t i, size_t j, size_t rows,
+                      rtu_real decay, rtu_real *restrict grad)
 {
     rtu_real acc[RTU_GRAD_ROWS][RTU_DENSE_TILE];
     size_t b, r, t;
-    for (r = 0; r < RTU_GRAD_ROWS; ++r) {
+    for (r = 0; r < rows; ++r) {
         memcpy(acc[r], grad + (i + r) * n_in + j, sizeof acc[r]);
     }
     for (b = 0; b < count; ++b) {
         const rtu_real *restrict xb = x + b * n_in + j, *restrict dyb = dy + b * n_out + i;
-        for (r = 0; r < RTU_GRAD_ROWS; ++r) {
+        for (r = 0; r < rows; ++r) {
             const rtu_real g = dyb[r];
             if (decay == 1) {
                 for (t = 0; t < RTU_DENSE_TILE; ++t) {
@@ -195,32 +195,35 @@ static void grad_tile(const rtu_real *restrict x, const rtu_real *restrict dy, s
             }
         }
     }
-    for (r = 0; r < RTU_GRAD_ROWS; ++r) {
+    for (r = 0; r < rows; ++r) {
         memcpy(grad + (i + r) * n_in + j, acc[r], sizeof acc[r]);
     }
 }
 
-/* grad = decay grad + [dy_b x_b^T, dy_b] for each sample b in order: the tiles of
- * RTU_GRAD_ROWS rows at a time (grad_tile), then the other rows' and columns' entries one at a
- * time, then the biases. */
+/* grad = decay grad + [dy_b x_b^T, dy_b] for each sample b in order: RTU_GRAD_ROWS rows at a
+ * time, then the last rows one at a time, their tiles by grad_tile and the columns past the
+ * tiles entry by entry; then the biases. */
 static void grad_rows_batch(const rtu_real *restrict x, const rtu_real *restrict dy, size_t n_in,
                             size_t n_out, size_t count, rtu_real decay, rtu_real *restrict grad)
 {
-    size_t i, j, b, tiled = n_in - n_in % RTU_DENSE_TILE;
-    size_t rows = n_out - n_out % RTU_GRAD_ROWS;
+    size_t i, j, b, r, rows, tiled = n_in - n_in % RTU_DENSE_TILE;
     rtu_real *restrict grad_b = grad + n_out * n_in;
-    for (i = 0; i < n_out; ++i) {
-        rtu_real *restrict gw = grad + i * n_in;
-        size_t from = i < rows ? tiled : 0; /* the tiles' columns went in grad_tile */
-        if (i < rows && i % RTU_GRAD_ROWS == 0) {
-            for (j = 0; j < tiled; j += RTU_DENSE_TILE) {
-                grad_tile(x, dy, n_in, n_out, count, i, j, decay, grad);
+    for (i = 0; i < n_out; i += rows) {
+        rows = i + RTU_GRAD_ROWS <= n_out ? RTU_GRAD_ROWS : 1u;
+        for (j = 0; j < tiled; j += RTU_DENSE_TILE) { /* rows a constant in each call */
+            if (rows == RTU_GRAD_ROWS) {
+                grad_tile(x, dy, n_in, n_out, count, i, j, RTU_GRAD_ROWS, decay, grad);
+            } else {
+                grad_tile(x, dy, n_in, n_out, count, i, j, 1u, decay, grad);
             }
         }
-        for (b = 0; from < n_in && b < count; ++b) {
-            const rtu_real g = dy[b * n_out + i], *restrict xb = x + b * n_in;
-            for (j = from; j < n_in; ++j) {
-                gw[j] = decay * gw[j] + g * xb[j];
+        for (r = i; r < i + rows; ++r) {
+            rtu_real *restrict gw = grad + r * n_in;
+            for (b = 0; tiled < n_in && b < count; ++b) {
+                const rtu_real g = dy[b * n_out + r], *restrict xb = x + b * n_in;
+                for (j = tiled; j < n_in; ++j) {
+                    gw[j] = decay * gw[j] + g * xb[j];
+                }
             }
         }
     }
