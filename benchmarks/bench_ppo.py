@@ -111,7 +111,8 @@ def main(argv=None) -> int:
     # which the environments take theirs and the update its arithmetic at least, at the peak
     budget_us = 1e6 / (TARGET_RATIO * float(np.median(ac_sps)))
     env_us = 1e6 * float(np.median(env_seconds))
-    sample_flops = ppo_flops_per_sample(run.kind, spec.obs_size, hidden, "discrete",
+    sample_flops = ppo_flops_per_sample(run.kind, spec.obs_size, hidden,
+                                        "discrete" if spec.discrete else "continuous",
                                         spec.n_actions, network)
     update_flops = ppo_cfg.update_epochs * sample_flops  # per environment step
     arithmetic_us = update_flops / peak * 1e-3
@@ -147,8 +148,8 @@ def main(argv=None) -> int:
           f"PPO's environments alone take {env_us:.2f} us (median), and its update's "
           f"{update_flops:,} FLOPs an environment step ({ppo_cfg.update_epochs} epochs x "
           f"{sample_flops:,} a sample, rtu_edge.flops.ppo_flops_per_sample) at least "
-          f"{arithmetic_us:.2f} us at the peak ({peak:.1f} GFLOP/s float32 FMA, one core, "
-          f"benchmarks/bench_peak.c): {env_us + arithmetic_us:.2f} us, "
+          f"{arithmetic_us:.2f} us at the peak ({peak:.1f} GFLOP/s float32 FMA, one core, its "
+          f"widest vectors, benchmarks/bench_peak.c): {env_us + arithmetic_us:.2f} us, "
           f"{'within' if within else 'beyond'} it before the rollout, Python or any other "
           f"work")
     print(f"memory: PPO buffer {agent.memory_bytes:,} bytes, of which the stored RTU states and "

@@ -96,21 +96,25 @@ def ppo_flops_per_sample(kind: str, n_obs: int, n_hidden: int, action_kind: str,
     makes one for each stored step), counted as ac_flops_per_step counts a transition, with its
     names:
 
-      each trunk                the input layer 2 m n_x; the cell's step from the stored context,
-                                its traces and gradient, flops_per_step(kind, n, e); the input
-                                layer's gradient (g += d x: 2 per weight) and sensitivity 4 n m
-      each head                 forward 2 k 2n + 2 o k (k = 0: 2 o 2n); backward 4 per weight
-                                (the gradient 2, dL/dx 2)
+      each trunk                as the actor-critic's: the input layer 2 m n_x; the cell's step
+                                from the stored context, its traces and gradient,
+                                flops_per_step(kind, n, e); the input layer's gradient, 3 per
+                                weight (rtu_dense_backward's g = decay g + d x, decay 1), and
+                                sensitivity 4 n m
+      each head                 forward 2 k 2n + 2 o k (k = 0: 2 o 2n); backward: the hidden
+                                layer over the chunk 4 per weight (rtu_dense_backward_batch's
+                                g += dy x, which leaves out the decay of 1, and dx = W^T dy), the
+                                out layer 5 per weight (rtu_dense_backward: the gradient 3, dx 2)
 
     Adam's step, once a minibatch, is not counted; nor are LayerNorm, activations and the loss.
-    A shared trunk is counted once."""
+    A shared trunk is counted once (its second gradient not counted)."""
     n, m, k = n_hidden, network.n_embed, network.n_head
     n_x, e, o_pi = _network_sizes(n_obs, action_kind, n_actions, network)
-    trunk = 2 * m * n_x + flops_per_step(kind, n, e) + (2 * m * n_x + 4 * n * m if m else 0)
+    trunk = 2 * m * n_x + flops_per_step(kind, n, e) + (3 * m * n_x + 4 * n * m if m else 0)
     total = trunk * (1 if network.shared else 2)
     for o in (1, o_pi):
-        weights = k * 2 * n + o * k if k else o * 2 * n
-        total += 2 * weights + 4 * weights
+        hidden, out = k * 2 * n, (o * k if k else o * 2 * n)  # the layers' weights
+        total += 2 * (hidden + out) + 4 * hidden + 5 * out
     return total
 
 

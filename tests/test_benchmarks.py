@@ -143,28 +143,33 @@ def test_ppo_benchmark_runs(tmp_path):
 
 def test_ppo_flops_per_sample_is_the_count_of_the_code():
     """rtu_edge.flops.ppo_flops_per_sample against a count written out layer by layer of
-    c_src/rtu_ppo.c's pass over one sample for one small network: n_obs 2, n_hidden 3, 2
-    discrete actions, an input layer of 4, heads of 5, the previous action and reward as inputs
-    (n_x 5); shared, one trunk; without heads, the out layers on the features."""
+    c_src/rtu_ppo.c's pass over one sample (gradient_chunk) for one small network: n_obs 2,
+    n_hidden 3, 2 discrete actions, an input layer of 4, heads of 5, the previous action and
+    reward as inputs (n_x 5); shared, one trunk; without heads, the out layers on the features.
+    Conventions as ac_flops_per_step's: a multiply or an add 1, biases left out; an operation the
+    code performs counts, a multiply by a decay of 1 included where the kernel does it."""
     from rtu_edge.flops import flops_per_step, ppo_flops_per_sample
     from rtu_edge.reference.config import ACNetwork
     net = ACNetwork(n_embed=4, n_head=5, prev_action=True, prev_reward="normalized")
     n_x, m, n, k = 5, 4, 3, 5
-    trunk = (2 * m * n_x                           # W_in x
-             + flops_per_step("linear", n, m)      # step from the stored context, traces, gradient
-             + 2 * m * n_x + 4 * n * m)            # g += d x; the input sensitivity
+    trunk = (2 * m * n_x                        # rtu_ac_trunks_forward: W_in x
+             + flops_per_step("linear", n, m)   # the step from the stored context, traces,
+             #                                    and rtu_ac_trunk_backward's gradient
+             + 3 * m * n_x                      # rtu_dense_backward: g = 1 g + d x
+             + 4 * n * m)                       # rtu_cell_input_gradient
     heads = 0
-    for o in (1, 2):                               # critic, actor
-        hidden, out = k * 2 * n, o * k             # the weights of each layer
-        heads += 2 * (hidden + out)                # forward
-        heads += 4 * (hidden + out)                # backward: g += dy x, dx = W^T dy
+    for o in (1, 2):                            # critic, actor
+        hidden, out = k * 2 * n, o * k          # the weights of each layer
+        heads += 2 * hidden + 2 * out           # rtu_dense_forward_batch, rtu_dense_forward
+        heads += 5 * out                        # rtu_ac_head_top_backward: g = 1 g + dy q, dq
+        heads += 4 * hidden                     # rtu_dense_backward_batch: g += dy h, dh
     assert ppo_flops_per_sample("linear", 2, n, "discrete", 2, net) == 2 * trunk + heads
     shared = ACNetwork(n_embed=4, n_head=5, prev_action=True, prev_reward="normalized", shared=True)
     assert ppo_flops_per_sample("linear", 2, n, "discrete", 2, shared) == trunk + heads
     bare = ACNetwork(n_embed=0, n_head=0, prev_reward="none")
-    cell = flops_per_step("linear", n, 2)          # no extra inputs: n_x = e = 2
-    assert ppo_flops_per_sample("linear", 2, n, "discrete", 2, bare) == \
-        2 * cell + 6 * (1 * 2 * n) + 6 * (2 * 2 * n)
+    cell = flops_per_step("linear", n, 2)       # no extra inputs: n_x = e = 2
+    outs = 1 * 2 * n + 2 * 2 * n                # the out layers on h: 7 per weight
+    assert ppo_flops_per_sample("linear", 2, n, "discrete", 2, bare) == 2 * cell + 7 * outs
 
 
 def test_ac_flops_per_step_is_the_count_of_the_code():
