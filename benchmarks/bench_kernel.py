@@ -4,7 +4,8 @@
 In one run, in alternating rounds (so that load from elsewhere falls on all alike), best of the
 rounds for each:
 
-* peak            benchmarks/bench_peak.c, float32 FMA throughput of one core (-march=native);
+* peak            benchmarks/bench_peak.c, float32 FMA throughput of one core (-march=native, on
+                  x86-64 the CPU's widest vectors: _cprogram.PEAK_FLAGS);
 * default build   benchmarks/bench_cell.c on this tree's core at the default flags (-O3), float32;
 * avx2 build      the same plus rtu_edge._build.AVX2_FLAGS: the default install's AVX2 variant,
                   which the package runs on an x86-64 CPU with AVX2 (the same bits as the default
@@ -184,7 +185,8 @@ def main(argv: Optional[list] = None) -> int:
     print(f"\n(learner: one transition of the actor-critic on CartPole-P, n_head {net.n_head}, "
           f"the previous action and reward as inputs, {learner_flops} FLOPs by "
           f"rtu_edge.flops.ac_flops_per_step)")
-    print(f"\n(peak {peak:.1f} GFLOP/s float32 FMA, one core; {compiler_version()}; "
+    print(f"\n(peak {peak:.1f} GFLOP/s float32 FMA, one core, its widest vectors; "
+          f"{compiler_version()}; "
           f"CPU: {cpu_model()}; best of {rounds} alternating rounds)")
     kind, n, d = TARGET
     targets = [(f"n_hidden={n}, n_in={d}, {kind} kind", flops_per_step(kind, n, d),
