@@ -59,17 +59,10 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-#: the probe's vectors on x86-64: the widest the CPU has (gcc and clang prefer 256-bit ones for
-#: -march=native code on CPUs with AVX-512, which would measure half of such a CPU's FMA
-#: throughput); elsewhere -march=native's own
-PEAK_FLAGS = (*NATIVE_FLAGS, *(["-mprefer-vector-width=512"]
-                               if platform.machine().lower() in ("x86_64", "amd64") else []))
-
-
 def peak_probe() -> Path:
-    """benchmarks/bench_peak.c built for this CPU (PEAK_FLAGS: its FMA instructions on its
+    """benchmarks/bench_peak.c built for this CPU (NATIVE_FLAGS: its FMA instructions, on its
     widest vectors) into benchmarks/bin/bench_peak."""
-    return build(ROOT / "benchmarks" / "bench_peak.c", [], "bench_peak", PEAK_FLAGS)[0]
+    return build(ROOT / "benchmarks" / "bench_peak.c", [], "bench_peak", tuple(NATIVE_FLAGS))[0]
 
 
 def peak_gflops(probe: Path, reps: int) -> float:

@@ -4,8 +4,8 @@
 In one run, in alternating rounds (so that load from elsewhere falls on all alike), best of the
 rounds for each:
 
-* peak            benchmarks/bench_peak.c, float32 FMA throughput of one core (-march=native, on
-                  x86-64 the CPU's widest vectors: _cprogram.PEAK_FLAGS);
+* peak            benchmarks/bench_peak.c, float32 FMA throughput of one core (NATIVE_FLAGS:
+                  -march=native, on x86-64 the CPU's widest vectors);
 * default build   benchmarks/bench_cell.c on this tree's core at the default flags (-O3), float32;
 * avx2 build      the same plus rtu_edge._build.AVX2_FLAGS: the default install's AVX2 variant,
                   which the package runs on an x86-64 CPU with AVX2 (the same bits as the default

@@ -7,8 +7,8 @@
  * LANES independent accumulators, each advanced REPS times by acc = fmaf(acc, m, c): 2 flops per
  * FMA, LANES-wide so that the FMA units' latency is covered. Built with -O3 -march=native (fmaf is
  * an instruction only where the target has one) and, on x86-64, the CPU's widest vectors
- * (benchmarks/_cprogram.py's PEAK_FLAGS), the loop over the lanes is vectorised and kept in
- * registers. Best of 5 timed runs; one JSON line on stdout: {"gflops": ..., "checksum": ...}.
+ * (rtu_edge._build.NATIVE_FLAGS), the loop over the lanes is vectorised and kept in registers.
+ * Best of 5 timed runs; one JSON line on stdout: {"gflops": ..., "checksum": ...}.
  */
 #define _POSIX_C_SOURCE 199309L
 
