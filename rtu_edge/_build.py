@@ -61,7 +61,7 @@ CORE_FLAGS = ["-std=c99", "-O3", "-ffp-contract=off", "-fno-trapping-math", "-fn
 #: this CPU's instructions, fused multiply-adds in the cell's kernels, the derived cache without
 #: libm's calls, and -fno-math-errno, without which gcc keeps that cache's loop scalar for its
 #: sqrt (the core never reads errno); on x86-64 its widest vectors too (gcc and clang prefer
-#: 256-bit ones on CPUs with AVX-512; with 512-bit ones the cell took 20-25% less time on an Intel
+#: 256-bit ones on CPUs with AVX-512; with 512-bit ones the cell took 17-21% less time on an Intel
 #: Xeon with AVX-512, bench_kernel.py), which change no operation's order
 NATIVE_FLAGS = ["-march=native", "-DRTU_FUSED", "-DRTU_FAST_DERIVED", "-fno-math-errno",
                 *(["-mprefer-vector-width=512"]
