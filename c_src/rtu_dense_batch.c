@@ -171,9 +171,9 @@ void rtu_dense_forward_batch(const rtu_real *w, size_t n_in, size_t n_out, size_
 /* Columns j .. j + RTU_DENSE_TILE of rows i .. i + rows - 1 of grad (rows 1 or RTU_GRAD_ROWS):
  * each entry decay g + dy_b[i] x_b[j] for each sample b in order, the rows' tiles in registers
  * while the samples go by (each x_b tile loaded once for the rows). */
-static inline void grad_tile(const rtu_real *restrict x, const rtu_real *restrict dy, size_t n_in,
-                      size_t n_out, size_t count, size_t i, size_t j, size_t rows,
-                      rtu_real decay, rtu_real *restrict grad)
+static inline void grad_tile(const rtu_real *restrict x, const rtu_real *restrict dy,
+                             size_t n_in, size_t n_out, size_t count, size_t i, size_t j,
+                             size_t rows, rtu_real decay, rtu_real *restrict grad)
 {
     rtu_real acc[RTU_GRAD_ROWS][RTU_DENSE_TILE];
     size_t b, r, t;

@@ -74,7 +74,7 @@ def ac_flops_per_step(kind: str, n_obs: int, n_hidden: int, action_kind: str, n_
     cell_params = 2 * n + 2 * n * e + (4 * n * n + 2 * n * e if kind == "lru" else 0)
     trunk_params = m * (n_x + 1) + cell_params
     embed_forward = 2 * m * n_x
-    trunk = embed_forward + flops_per_step(kind, n, e) + (3 * m * n_x + 4 * n * m if m else 0)
+    trunk = _trunk_flops(kind, n, m, n_x, e)
 
     def head(o):  # forward, backward, parameters
         if k:
@@ -110,12 +110,18 @@ def ppo_flops_per_sample(kind: str, n_obs: int, n_hidden: int, action_kind: str,
     A shared trunk is counted once (its second gradient not counted)."""
     n, m, k = n_hidden, network.n_embed, network.n_head
     n_x, e, o_pi = _network_sizes(n_obs, action_kind, n_actions, network)
-    trunk = 2 * m * n_x + flops_per_step(kind, n, e) + (3 * m * n_x + 4 * n * m if m else 0)
-    total = trunk * (1 if network.shared else 2)
+    total = _trunk_flops(kind, n, m, n_x, e) * (1 if network.shared else 2)
     for o in (1, o_pi):
         hidden, out = k * 2 * n, (o * k if k else o * 2 * n)  # the layers' weights
         total += 2 * (hidden + out) + 4 * hidden + 5 * out
     return total
+
+
+def _trunk_flops(kind: str, n: int, m: int, n_x: int, e: int) -> int:
+    """A trunk's FLOPs in a learner's step (ac_flops_per_step's and ppo_flops_per_sample's
+    "each trunk"): the input layer 2 m n_x, the cell's step, traces and gradient, and the input
+    layer's gradient (3 per weight) and sensitivity 4 n m."""
+    return 2 * m * n_x + flops_per_step(kind, n, e) + (3 * m * n_x + 4 * n * m if m else 0)
 
 
 def _network_sizes(n_obs: int, action_kind: str, n_actions: int, network) -> tuple:
