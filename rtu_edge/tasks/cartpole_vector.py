@@ -85,11 +85,16 @@ class CartPolePVectorEnv(gym.vector.VectorEnv):
                                                          self.num_envs)
         self.state = np.zeros((4, self.num_envs))     # rows x, x_dot, theta, theta_dot
         self.elapsed = np.zeros(self.num_envs, dtype=np.int64)
+        self._obs32 = np.zeros((self.num_envs, len(OBSERVED)), dtype=np.float32)
         self._rngs = [None] * self.num_envs
         self._started = False
 
     def _observe(self, envs=slice(None)) -> np.ndarray:
-        return self.state[OBSERVED, :][:, envs].T.astype(np.float32).astype(np.float64)
+        """[x, theta] of the environments envs, rounded to float32, as a new float64 array."""
+        obs = self._obs32[envs]
+        for column, row in enumerate(OBSERVED):
+            obs[:, column] = self.state[row, envs]
+        return obs.astype(np.float64)
 
     def _start(self, k: int) -> None:
         """Environment k's next episode: CartPoleEnv.reset's draw from its own generator."""
@@ -123,11 +128,11 @@ class CartPolePVectorEnv(gym.vector.VectorEnv):
         if not self._started:
             raise gym.error.ResetNeeded("CartPolePVectorEnv: call reset() before step()")
         actions = np.asarray(actions)
-        if actions.shape != (self.num_envs,) or not np.all((actions == 0) | (actions == 1)):
+        if actions.shape != (self.num_envs,) or not ((actions == 0) | (actions == 1)).all():
             raise ValueError(f"actions must be {self.num_envs} values, each 0 or 1, got "
                              f"{actions!r}")
         p = self.plant
-        x, x_dot, theta, theta_dot = self.state
+        x, x_dot, theta, theta_dot = self.state  # views: the state is updated in place
         # CartPoleEnv.step's equations, operation for operation, on all environments at once
         force = np.where(actions == 1, p.force_mag, -p.force_mag)
         costheta = np.cos(theta)
@@ -137,23 +142,22 @@ class CartPolePVectorEnv(gym.vector.VectorEnv):
             p.length * (4.0 / 3.0 - p.masspole * np.square(costheta) / p.total_mass))
         xacc = temp - p.polemass_length * thetaacc * costheta / p.total_mass
         if p.kinematics_integrator == "euler":
-            x = x + p.tau * x_dot
-            x_dot = x_dot + p.tau * xacc
-            theta = theta + p.tau * theta_dot
-            theta_dot = theta_dot + p.tau * thetaacc
+            x += p.tau * x_dot
+            x_dot += p.tau * xacc
+            theta += p.tau * theta_dot
+            theta_dot += p.tau * thetaacc
         else:  # semi-implicit euler
-            x_dot = x_dot + p.tau * xacc
-            x = x + p.tau * x_dot
-            theta_dot = theta_dot + p.tau * thetaacc
-            theta = theta + p.tau * theta_dot
-        self.state = np.stack((x, x_dot, theta, theta_dot))
-        terminated = ((x < -p.x_threshold) | (x > p.x_threshold)
-                      | (theta < -p.theta_threshold_radians) | (theta > p.theta_threshold_radians))
+            x_dot += p.tau * xacc
+            x += p.tau * x_dot
+            theta_dot += p.tau * thetaacc
+            theta += p.tau * theta_dot
+        # x < -x_threshold or x > x_threshold, and the same of theta (NaN: neither)
+        terminated = (np.abs(x) > p.x_threshold) | (np.abs(theta) > p.theta_threshold_radians)
         self.elapsed += 1
         truncated = self.elapsed >= self.max_episode_steps
         rewards = np.ones(self.num_envs)
         infos = {}
-        done = np.flatnonzero(terminated | truncated)
+        done = (terminated | truncated).nonzero()[0]
         if done.size:
             final = np.full(self.num_envs, None, dtype=object)
             last = self._observe(done)
