@@ -8,8 +8,13 @@ throughput (learner steps per second).
 
 Target (issue "a core near the hardware limit", point 4): at B = 64 the batch's per-learner
 throughput is at least 5x that of 64 separate Python learners. Batching removes Python's cost
-per learner call; what it cannot remove is the C learner's own step, so the ratio is bounded by
-(C step + Python overhead) / C step, which the report prints beside it.
+per learner call; what it cannot remove is the C learner's own step, which the separate
+learners run too. With C the batch's step per learner and P = separate - batch what batching
+removed (Python's cost per learner call), the ratio is (P + C) / C, so 5x needs C <= P / 4. No
+step can move less memory than every learner's parameters and eligibility traces, which every
+step of AC(lambda) reads and writes: benchmarks/bench_traffic.c times just that for the batch's
+learners (so the script needs a C compiler), the floor of C on this machine, which the report
+sets beside P / 4.
 
     python benchmarks/bench_batch.py                 # rtu-edge train's network for CartPole-P
     python benchmarks/bench_batch.py --hidden 16 --head 0 --json out.json
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,7 +32,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _cprogram  # noqa: E402
 from _cprogram import cpu_model  # noqa: E402
+from rtu_edge._build import NATIVE_FLAGS  # noqa: E402
 
 from rtu_edge import ACNetwork, ActorCritic, ActorCriticBatch, c_build  # noqa: E402
 from rtu_edge.train import RunConfig  # noqa: E402
@@ -81,6 +89,17 @@ def c_alone(learner, obs, rewards) -> float:
     return 1e6 * (time.perf_counter() - start) / steps
 
 
+def traffic_floor(params: int, count: int) -> float:
+    """us per learner of benchmarks/bench_traffic.c (built with NATIVE_FLAGS): one read and
+    write of count learners' params parameters and params eligibility traces."""
+    probe = _cprogram.build(Path(__file__).resolve().parent / "bench_traffic.c", [],
+                            "bench_traffic", tuple(NATIVE_FLAGS))[0]
+    proc = subprocess.run([str(probe), str(params), str(count)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"{probe} failed: {proc.stderr.strip()}")
+    return float(json.loads(proc.stdout)["us_per_learner"])
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     defaults = RunConfig(task="cartpole-p", steps=1)  # rtu-edge train's network
@@ -111,6 +130,9 @@ def main(argv=None) -> int:
     med = {k: float(np.median(v)) for k, v in rows.items()}
     ratio = med["separate"] / med["batch"]
     bound = med["separate"] / med["c_alone"]
+    params = int(single._impl.ac.n_value) + int(single._impl.ac.n_policy)
+    floor = traffic_floor(params, B)
+    python_us = med["separate"] - med["batch"]
     print(f"{B} actor-critic learners: {args.kind} RTU, {args.hidden} units, n_head {args.head}, "
           f"CartPole-P sizes (2 observations, 2 actions), float32; {args.steps} steps x "
           f"{args.rounds} rounds (medians, us per learner step); "
@@ -121,9 +143,18 @@ def main(argv=None) -> int:
     print(f"  per-learner throughput, batch / separate = {ratio:.2f} (target >= "
           f"{TARGET_RATIO:g}: {'met' if ratio >= TARGET_RATIO else 'NOT met'}; separate / "
           f"C alone = {bound:.2f}, what removing Python's overhead alone could give)")
+    print(f"  what {TARGET_RATIO:g}x needs: the batch's step at most what batching removed "
+          f"(separate - batch, Python's cost per learner call) / {TARGET_RATIO - 1:g} = "
+          f"{python_us:.2f} / {TARGET_RATIO - 1:g} = "
+          f"{python_us / (TARGET_RATIO - 1):.2f} us; moving each learner's {params:,} parameters "
+          f"and {params:,} eligibility traces once (every step reads and writes them) takes "
+          f"{floor:.2f} us a learner at B = {B} (benchmarks/bench_traffic.c, native build): "
+          f"{'within' if floor <= python_us / (TARGET_RATIO - 1) else 'beyond'} it")
     if args.json:
         Path(args.json).write_text(json.dumps({"median_us": med, "rounds": rows, "ratio": ratio,
                                                "bound": bound, "target": TARGET_RATIO,
+                                               "params": params, "floor_us": floor,
+                                               "python_us": python_us,
                                                "memory_bytes": batch.memory_bytes,
                                                **vars(args)}, indent=1))
     return 0

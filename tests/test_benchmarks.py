@@ -109,10 +109,19 @@ def test_first_reached_finds_the_first_window_and_how_well_it_held(tmp_path):
 @pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
 def test_batch_benchmark_runs(tmp_path):
     """benchmarks/bench_batch.py: ActorCriticBatch against separate learners (a smoke test; the
-    ratio is not asserted)."""
+    ratio is not asserted), with what 5x needs: what batching removed, and the floor of a step
+    (bench_traffic.c) over the network's parameters."""
+    out = tmp_path / "batch.json"
     stdout = run_benchmark("bench_batch.py", ["--count", "4", "--steps", "20", "--rounds", "1"],
-                           tmp_path / "batch.json")
-    assert "per-learner throughput, batch / separate =" in stdout
+                           out)
+    assert "per-learner throughput, batch / separate =" in stdout and "what 5x needs:" in stdout
+    report = json.loads(out.read_text())
+    med = report["median_us"]
+    assert report["python_us"] == pytest.approx(med["separate"] - med["batch"])
+    assert report["floor_us"] > 0
+    from rtu_edge import ActorCritic
+    learner = ActorCritic(2, 32, 2, seed=0, dtype="float32")  # the script's network
+    assert report["params"] == sum(p.size for p in learner.params.values())
 
 
 @pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
