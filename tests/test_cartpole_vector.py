@@ -55,6 +55,30 @@ def test_same_transitions_as_make_env_step_for_step(task):
     assert terminations > 100 and truncations >= 8
 
 
+def test_semi_implicit_euler_is_cartpole_envs():
+    """With the plant's kinematics_integrator set to semi-implicit Euler (gymnasium's other
+    integrator), the states are those of CartPoleEnv with it, step for step, to the last bit."""
+    from gymnasium.envs.classic_control.cartpole import CartPoleEnv
+    n = 3
+    vec = CartPolePVectorEnv(n)
+    vec.plant.kinematics_integrator = "semi-implicit euler"
+    vec.reset(seed=4)
+    ref = [CartPoleEnv() for _ in range(n)]
+    for k, env in enumerate(ref):
+        env.kinematics_integrator = "semi-implicit euler"
+        env.reset(seed=0)
+        env.state = vec.state[:, k].copy()
+    for t in range(60):
+        actions = balance(vec.state)
+        _, _, terminated, truncated, _ = vec.step(actions)
+        if terminated.any() or truncated.any():
+            break
+        for k, env in enumerate(ref):
+            env.step(int(actions[k]))
+            np.testing.assert_array_equal(vec.state[:, k], np.asarray(env.state))
+    assert t == 59  # the balanced poles stayed up: 60 steps compared
+
+
 def test_truncates_after_max_episode_steps_and_starts_again():
     env = CartPolePVectorEnv(3, max_episode_steps=4)
     first, _ = env.reset(seed=0)

@@ -128,7 +128,7 @@ class CartPolePVectorEnv(gym.vector.VectorEnv):
         if not self._started:
             raise gym.error.ResetNeeded("CartPolePVectorEnv: call reset() before step()")
         actions = np.asarray(actions)
-        if actions.shape != (self.num_envs,) or not ((actions == 0) | (actions == 1)).all():
+        if actions.shape != (self.num_envs,) or not np.all((actions == 0) | (actions == 1)):
             raise ValueError(f"actions must be {self.num_envs} values, each 0 or 1, got "
                              f"{actions!r}")
         p = self.plant
