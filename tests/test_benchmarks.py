@@ -109,19 +109,54 @@ def test_first_reached_finds_the_first_window_and_how_well_it_held(tmp_path):
 @pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
 def test_batch_benchmark_runs(tmp_path):
     """benchmarks/bench_batch.py: ActorCriticBatch against separate learners (a smoke test; the
-    ratio is not asserted), with what 5x needs: what batching removed, and the floor of a step
-    (bench_traffic.c) over the network's parameters."""
+    ratio is not asserted), with what 5x needs and the floor of a step (bench_traffic.c) over the
+    network's parameters and eligibility traces, each verdict the comparison of its figures."""
+    from rtu_edge import ActorCritic
     out = tmp_path / "batch.json"
-    stdout = run_benchmark("bench_batch.py", ["--count", "4", "--steps", "20", "--rounds", "1"],
-                           out)
+    stdout = run_benchmark("bench_batch.py", ["--count", "4", "--steps", "20", "--rounds", "2",
+                                              "--hidden", "8", "--head", "16"], out)
     assert "per-learner throughput, batch / separate =" in stdout and "what 5x needs:" in stdout
     report = json.loads(out.read_text())
     med = report["median_us"]
-    assert report["python_us"] == pytest.approx(med["separate"] - med["batch"])
+    assert all(len(report["round_us"][k]) == 2 for k in ("separate", "batch", "c_alone"))
+    assert report["allowed_us"] == pytest.approx(med["separate"] / 5)
+    assert report["shared_allowed_us"] == pytest.approx((med["separate"] - med["batch"]) / 4)
     assert report["floor_us"] > 0
-    from rtu_edge import ActorCritic
-    learner = ActorCritic(2, 32, 2, seed=0, dtype="float32")  # the script's network
-    assert report["params"] == sum(p.size for p in learner.params.values())
+    for figure, name in (("allowed_us", "separate / 5"), ("shared_allowed_us",
+                                                          "(separate - batch) / 4")):
+        verdict = "below" if report["floor_us"] < report[figure] else "not below"
+        assert f"{verdict} {name}" in stdout, (verdict, name)
+    # the script's network: separate actor and critic, each with its own parameters and trace
+    learner = ActorCritic(2, 8, 2, seed=0, dtype="float32", n_head=16)
+    params = sum(v.size for v in learner.params.values())
+    # two trunks (nu_log, theta_log, w_c, w_d on 3 inputs), two heads' hidden layers on 2n = 16
+    # features, the critic's out layer (1) and the actor's (2)
+    assert report["params"] == params == 2 * (2 * 8 + 2 * 8 * 3) + 2 * 16 * 17 + 17 + 2 * 17
+    assert report["traces"] == params
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
+def test_traffic_probe_refuses_bad_arguments_naming_them():
+    """benchmarks/bench_traffic.c: a count that is not a positive integer, or one whose buffer
+    size would wrap, is a one-line error naming it (exit 1), never a crash; good ones give its
+    JSON line."""
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        import _cprogram
+    finally:
+        sys.path.remove(str(BENCH.parent))
+    from rtu_edge._build import NATIVE_FLAGS
+    probe = _cprogram.build(BENCH.with_name("bench_traffic.c"), [], "bench_traffic",
+                            tuple(NATIVE_FLAGS))[0]
+    ok = subprocess.run([str(probe), "1000", "3", "2"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["us_per_learner"] > 0
+    for args, name in ((["0", "3"], "REALS"), (["5x", "3"], "REALS"), (["-1", "2"], "REALS"),
+                       (["99999999999999999999999", "1"], "REALS"), (["10", "0"], "LEARNERS"),
+                       (["10", "2", "0"], "REPS"), (["4294967295", "4294967295"], "LEARNERS")):
+        bad = subprocess.run([str(probe), *args], capture_output=True, text=True)
+        assert bad.returncode == 1 and bad.stdout == "", (args, bad)
+        assert bad.stderr.count("\n") == 1 and name in bad.stderr, (args, bad.stderr)
 
 
 @pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
