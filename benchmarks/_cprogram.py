@@ -65,9 +65,18 @@ def peak_probe() -> Path:
     return build(ROOT / "benchmarks" / "bench_peak.c", [], "bench_peak", tuple(NATIVE_FLAGS))[0]
 
 
+def ceiling_probe(name: str, flags: list) -> Path:
+    """benchmarks/bench_peak.c unfused (-DBENCH_PEAK_UNFUSED: a multiply and an add apiece)
+    with a build's flags, into benchmarks/bin/bench_peak_<name>: the ceiling of that build's
+    arithmetic, which fuses none, at the vectors its flags give."""
+    return build(ROOT / "benchmarks" / "bench_peak.c", [], f"bench_peak_{name}",
+                 (*flags, "-DBENCH_PEAK_UNFUSED"))[0]
+
+
 def peak_gflops(probe: Path, reps: int) -> float:
-    """The float32 FMA throughput of one core, GFLOP/s: the probe's best of its timed runs of
-    reps repeats each (bench_peak.c)."""
+    """The float32 throughput of one core, GFLOP/s, that a probe of peak_probe (FMA) or
+    ceiling_probe (a multiply and an add) measures: its best of its timed runs of reps repeats
+    each (bench_peak.c)."""
     proc = subprocess.run([str(probe), str(reps)], capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"{probe} failed: {proc.stderr.strip()}")

@@ -1,14 +1,18 @@
 /*
  * bench_peak: the float32 fused multiply-add throughput of one core, the yardstick of
- * benchmarks/bench_kernel.py (each kernel's GFLOP/s as a fraction of it).
+ * benchmarks/bench_kernel.py (each kernel's GFLOP/s as a fraction of it); with
+ * -DBENCH_PEAK_UNFUSED, the throughput of a multiply and an add apiece instead, the ceiling of a
+ * build that fuses none (the core's default builds) at the vectors its flags give.
  *
  *   bench_peak [REPS]
  *
- * LANES independent accumulators, each advanced REPS times by acc = fmaf(acc, m, c): 2 flops per
- * FMA, LANES-wide so that the FMA units' latency is covered. Built with -O3 -march=native (fmaf is
- * an instruction only where the target has one) and, on x86-64, the CPU's widest vectors
- * (rtu_edge._build.NATIVE_FLAGS), the loop over the lanes is vectorised and kept in registers.
- * Best of 5 timed runs; one JSON line on stdout: {"gflops": ..., "checksum": ...}.
+ * LANES independent accumulators, each advanced REPS times by acc = fmaf(acc, m, c) (unfused:
+ * acc * m + c, which the core's -ffp-contract=off keeps two instructions): 2 flops per step,
+ * LANES-wide so that the units' latency is covered. Built with -O3 -march=native (fmaf is an
+ * instruction only where the target has one) and, on x86-64, the CPU's widest vectors
+ * (rtu_edge._build.NATIVE_FLAGS), or with a build's own flags, the loop over the lanes is
+ * vectorised and kept in registers. Best of 5 timed runs; one JSON line on stdout:
+ * {"gflops": ..., "checksum": ...}.
  */
 #define _POSIX_C_SOURCE 199309L
 
@@ -37,7 +41,11 @@ static float run(unsigned long reps, float m, float c)
     }
     for (r = 0; r < reps; ++r) {
         for (i = 0; i < LANES; ++i) {
+#ifdef BENCH_PEAK_UNFUSED
+            acc[i] = acc[i] * m + c;
+#else
             acc[i] = fmaf(acc[i], m, c);
+#endif
         }
     }
     for (i = 0; i < LANES; ++i) {

@@ -43,9 +43,10 @@ def test_loop_benchmark_runs(tmp_path):
 
 @pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
 def test_kernel_benchmark_quick_mode_runs(tmp_path):
-    """benchmarks/bench_kernel.py: the peak probe and the cell in the default and native builds,
-    with this core as its own baseline (a smoke test: the percentages are not asserted); a
-    --baseline that is no c_src/ directory is a one-line error."""
+    """benchmarks/bench_kernel.py: the peak probe, the unfused builds' ceilings and the cell in
+    the default and native builds, with this core as its own baseline (a smoke test: the
+    percentages are not asserted); a --baseline that is no c_src/ directory is a one-line
+    error."""
     script = BENCH.with_name("bench_kernel.py")
     c_src = BENCH.parent.parent / "c_src"
     result = subprocess.run([sys.executable, str(script), "--quick", "--baseline", str(c_src)],
@@ -54,6 +55,8 @@ def test_kernel_benchmark_quick_mode_runs(tmp_path):
     assert "| linear | 64 | 16 |" in result.stdout and "GFLOP/s float32 FMA" in result.stdout
     assert "native build >= 40% of the peak" in result.stdout
     assert "faster than the baseline at the default flags" in result.stdout
+    assert "the ceilings of the builds that fuse no multiply-add" in result.stdout
+    assert "of this build's ceiling" in result.stdout
     assert "| learner (linear) | 32 | 2 |" in result.stdout
     assert "Targets of the learner (CartPole-P network)" in result.stdout
     bad = subprocess.run([sys.executable, str(script), "--baseline", str(tmp_path)],
