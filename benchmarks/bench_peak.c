@@ -13,7 +13,8 @@
  * the loop over the accumulators is vectorised and, where they fit, kept in registers: too few
  * leave the units waiting on their latency, too many spill to memory, and the count that fits
  * depends on the vectors, so 32 to 256 accumulators are each timed, best of 5 runs, and the
- * fastest counts. One JSON line on stdout: {"gflops": ..., "checksum": ...}.
+ * fastest counts (what the hardware does at least). One JSON line on stdout:
+ * {"gflops": ..., "checksum": ...}.
  */
 #define _POSIX_C_SOURCE 199309L
 
@@ -67,9 +68,10 @@ BENCH_PEAK_RUN(128)
 BENCH_PEAK_RUN(192)
 BENCH_PEAK_RUN(256)
 
-/* The lane counts tried: as many independent chains as cover the units' latency without more
- * accumulators than the vector registers hold, which depends on the vectors' width and count
- * (56 floats suit SSE2's 16 registers here, 128 AVX2's, 256 AVX-512's 32). */
+/* The counts tried: enough independent chains to cover the units' latency, and no more
+ * accumulators than the vector registers hold beside the two constants, which depends on the
+ * vectors' width and count (SSE2's 16 registers hold up to 56 floats so, AVX2's up to 112,
+ * AVX-512's 32 all the counts tried; more spill to memory). */
 static const struct {
     float (*run)(unsigned long, float, float);
     unsigned lanes;
