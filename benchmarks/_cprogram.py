@@ -73,11 +73,30 @@ def ceiling_probe(name: str, flags: list) -> Path:
                  (*flags, "-DBENCH_PEAK_UNFUSED"))[0]
 
 
+def traffic_probe() -> Path:
+    """benchmarks/bench_traffic.c built for this CPU (NATIVE_FLAGS) into
+    benchmarks/bin/bench_traffic: the floor of a batched learner's step (bench_batch.py)."""
+    return build(ROOT / "benchmarks" / "bench_traffic.c", [], "bench_traffic",
+                 tuple(NATIVE_FLAGS))[0]
+
+
+def output(cmd: list) -> str:
+    """The standard output of a benchmark program (cmd's items as strings); exits with a one-line
+    message, the command and its error, when it fails."""
+    cmd = [str(c) for c in cmd]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"{shlex.join(cmd)} failed: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def run_json(cmd: list) -> dict:
+    """The JSON line a benchmark program prints (output)."""
+    return json.loads(output(cmd))
+
+
 def peak_gflops(probe: Path, reps: int) -> float:
     """The float32 throughput of one core, GFLOP/s, that a probe of peak_probe (FMA) or
     ceiling_probe (a multiply and an add) measures: its best of its timed runs of reps repeats
     each (bench_peak.c)."""
-    proc = subprocess.run([str(probe), str(reps)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"{probe} failed: {proc.stderr.strip()}")
-    return float(json.loads(proc.stdout)["gflops"])
+    return float(run_json([probe, reps])["gflops"])

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,7 +33,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _cprogram  # noqa: E402
 from _cprogram import cpu_model  # noqa: E402
-from rtu_edge._build import NATIVE_FLAGS  # noqa: E402
 
 from rtu_edge import ACNetwork, ActorCritic, ActorCriticBatch, c_build  # noqa: E402
 from rtu_edge.train import RunConfig  # noqa: E402
@@ -92,12 +90,7 @@ def c_alone(learner, obs, rewards) -> float:
 def traffic_floor(reals: int, count: int) -> float:
     """us per learner of benchmarks/bench_traffic.c (built with NATIVE_FLAGS): one read and
     write of reals floats of each of count learners."""
-    probe = _cprogram.build(Path(__file__).resolve().parent / "bench_traffic.c", [],
-                            "bench_traffic", tuple(NATIVE_FLAGS))[0]
-    proc = subprocess.run([str(probe), str(reals), str(count)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"{probe} failed: {proc.stderr.strip()}")
-    return float(json.loads(proc.stdout)["us_per_learner"])
+    return float(_cprogram.run_json([_cprogram.traffic_probe(), reals, count])["us_per_learner"])
 
 
 def main(argv=None) -> int:

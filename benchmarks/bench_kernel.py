@@ -43,9 +43,6 @@ the AVX2 variant (what a default install runs here) and the native build, each w
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
-import subprocess
 import sys
 from pathlib import Path
 from typing import Optional
@@ -93,10 +90,7 @@ def learner_ns(binary: Path, steps: int, seed: int) -> float:
     """ns per transition (rtu_ac_act + rtu_ac_learn, bench_loop.c) of the learner row."""
     kind, n, net = learner_config()
     cmd = [binary, n, int(kind == "nonlinear"), net.n_embed, net.n_head, steps, seed]
-    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{shlex.join(map(str, cmd))} failed: {proc.stderr.strip()}")
-    return 1000.0 * float(proc.stdout.split()[1])
+    return 1000.0 * float(_cprogram.output(cmd).split()[1])
 
 
 def build_cell(name: str, c_src: Path, flags: list) -> Path:
@@ -106,16 +100,10 @@ def build_cell(name: str, c_src: Path, flags: list) -> Path:
                            include=c_src)[0]
 
 
-def run_json(cmd: list) -> dict:
-    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{shlex.join(map(str, cmd))} failed: {proc.stderr.strip()}")
-    return json.loads(proc.stdout)
-
-
 def cell_ns(binary: Path, kind: str, n: int, d: int, steps: int) -> float:
     """Best ns per step of 3 timed repeats of steps (bench_cell.c)."""
-    return run_json([binary, kind, d, n, steps, 3, max(1, steps // 4)])["best_ns_per_step"]
+    return _cprogram.run_json([binary, kind, d, n, steps, 3, max(1, steps // 4)])[
+        "best_ns_per_step"]
 
 
 def parse_args(argv: Optional[list]) -> argparse.Namespace:

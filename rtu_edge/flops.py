@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .ac import Shape
 from .reference.gru import flops_per_step as gru_flops_per_step
 
 
@@ -126,7 +127,7 @@ def _trunk_flops(kind: str, n: int, m: int, n_x: int, e: int) -> int:
 
 def _network_sizes(n_obs: int, action_kind: str, n_actions: int, network) -> tuple:
     """(n_x, e, o_pi) of an ACNetwork: its input's size (the observation and the extra inputs),
-    its RTU's input's (n_embed, or n_x without an input layer) and its actor's outputs."""
-    n_x = n_obs + (n_actions if network.prev_action else 0) + int(network.reward_input > 0)
-    e = network.n_embed if network.n_embed else n_x
-    return n_x, e, (2 if action_kind == "continuous" else 1) * n_actions
+    its RTU's input's (n_embed, or n_x without an input layer) and its actor's outputs, as the
+    learner's Shape gives them (its kind, activation and n_hidden change none of them)."""
+    shape = Shape("linear", "tanh", n_obs, 1, action_kind, n_actions, network)
+    return shape.n_x, network.n_embed if network.n_embed else shape.n_x, shape.n_out_policy

@@ -148,9 +148,7 @@ def test_traffic_probe_refuses_bad_arguments_naming_them():
         import _cprogram
     finally:
         sys.path.remove(str(BENCH.parent))
-    from rtu_edge._build import NATIVE_FLAGS
-    probe = _cprogram.build(BENCH.with_name("bench_traffic.c"), [], "bench_traffic",
-                            tuple(NATIVE_FLAGS))[0]
+    probe = _cprogram.traffic_probe()
     ok = subprocess.run([str(probe), "1000", "3", "2"], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["us_per_learner"] > 0
