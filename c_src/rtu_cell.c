@@ -589,15 +589,10 @@ static void update_features(rtu_cell *cell)
 #endif
 #define RTU_IN_BLOCKS(n) (RTU_BLOCK_MAX_UNITS > 0 && (n) <= RTU_BLOCK_MAX_UNITS)
 
-/* uc += W_c x and ud += W_d x over the rows; with e_re (else NULL; g, phi, eta are read only
- * then) the linear kind's weight traces in the same pass, E'[j] = lambda E[j] + eta x_j with
- * E = e_re + i e_im. */
+/* uc += W_c x and ud += W_d x over the rows. */
 static inline void rows_sums(size_t w, size_t n, size_t rows, const rtu_real *restrict x,
                              const rtu_real *restrict w_c, const rtu_real *restrict w_d,
-                             const rtu_real *restrict g, const rtu_real *restrict phi,
-                             const rtu_real *restrict eta, rtu_real *restrict e_re,
-                             rtu_real *restrict e_im, rtu_real *restrict uc,
-                             rtu_real *restrict ud)
+                             rtu_real *restrict uc, rtu_real *restrict ud)
 {
     size_t j, k;
     for (j = 0; j < rows; ++j) {
@@ -607,12 +602,27 @@ static inline void rows_sums(size_t w, size_t n, size_t rows, const rtu_real *re
             uc[k] = RTU_FMA(w_c[row + k], xj, uc[k]);
             ud[k] = RTU_FMA(w_d[row + k], xj, ud[k]);
         }
-        if (e_re != NULL) {
-            for (k = 0; k < w; ++k) {
-                rtu_real er = e_re[row + k], ei = e_im[row + k];
-                e_re[row + k] = RTU_FMA(eta[k], xj, RTU_FMA(g[k], er, -(phi[k] * ei)));
-                e_im[row + k] = RTU_FMA(g[k], ei, phi[k] * er);
-            }
+    }
+}
+
+/* The linear kind's weight traces over the rows, E'[j] = lambda E[j] + eta x_j with
+ * E = e_re + i e_im. A pass of its own after rows_sums: with the sums in the same pass a block's
+ * g, phi and eta did not stay in AVX2's 16 vector registers (gcc 12 loaded them again for every
+ * row), and the cell's step took 11% longer (bench_cell.c, AVX2 variant). */
+static inline void rows_traces_linear(size_t w, size_t n, size_t rows,
+                                      const rtu_real *restrict x, const rtu_real *restrict g,
+                                      const rtu_real *restrict phi,
+                                      const rtu_real *restrict eta, rtu_real *restrict e_re,
+                                      rtu_real *restrict e_im)
+{
+    size_t j, k;
+    for (j = 0; j < rows; ++j) {
+        const rtu_real xj = x[j];
+        const size_t row = j * n;
+        for (k = 0; k < w; ++k) {
+            rtu_real er = e_re[row + k], ei = e_im[row + k];
+            e_re[row + k] = RTU_FMA(eta[k], xj, RTU_FMA(g[k], er, -(phi[k] * ei)));
+            e_im[row + k] = RTU_FMA(g[k], ei, phi[k] * er);
         }
     }
 }
@@ -648,7 +658,8 @@ static inline void rows_traces_nonlinear(size_t w, size_t n, size_t rows,
  *   s_nu'    = lambda s_nu + (dlambda/dnu_log) z + (deta/dnu_log) u,   dlambda/dnu_log = -nu lambda
  *   s_theta' = lambda s_theta + (dlambda/dtheta_log) z,                 dlambda/dtheta_log = i theta lambda
  *   z'       = lambda z + eta u
- * on u = (uc, ud) (rows_sums, with the weight traces E'[j] = lambda E[j] + eta x[j]).
+ * on u = (uc, ud) (rows_sums; the weight traces E'[j] = lambda E[j] + eta x[j] in
+ * rows_traces_linear).
  */
 static inline void units_linear(size_t n, const rtu_real *restrict g,
                                 const rtu_real *restrict phi, const rtu_real *restrict eta,
@@ -746,8 +757,9 @@ static void units_of(rtu_cell *cell)
 }
 
 /* A block's part of a step (w <= RTU_UNIT_BLOCK units from k), its per-unit values copied
- * into registers: the input sums over every row into h with the linear kind's traces
- * (traces 0), or the nonlinear kind's traces once f' of the units is in the scratch (1). */
+ * into registers: the input sums over every row into h, then the linear kind's traces over
+ * every row (traces 0), or the nonlinear kind's traces once f' of the units is in the scratch
+ * (1). */
 static inline void block_rows(rtu_cell *cell, const rtu_real *x, size_t k, size_t w, int traces)
 {
     rtu_real uc[RTU_UNIT_BLOCK], ud[RTU_UNIT_BLOCK], g[RTU_UNIT_BLOCK], phi[RTU_UNIT_BLOCK];
@@ -774,9 +786,10 @@ static inline void block_rows(rtu_cell *cell, const rtu_real *x, size_t k, size_
         uc[i] = 0;
         ud[i] = 0;
     }
-    rows_sums(w, n, d_in, x, cell->w_c + k, cell->w_d + k, linear ? g : NULL,
-              linear ? phi : NULL, linear ? eta : NULL, linear ? cell->dc_dwc + k : NULL,
-              linear ? cell->dd_dwc + k : NULL, uc, ud);
+    rows_sums(w, n, d_in, x, cell->w_c + k, cell->w_d + k, uc, ud);
+    if (linear) {
+        rows_traces_linear(w, n, d_in, x, g, phi, eta, cell->dc_dwc + k, cell->dd_dwc + k);
+    }
     for (i = 0; i < w; ++i) {
         cell->h[k + i] = uc[i];
         cell->h[n + k + i] = ud[i];
@@ -808,9 +821,11 @@ static void step_units(rtu_cell *cell, const rtu_real *x)
     } else {
         rtu_zero(uc, 2 * n);
         for (j = 0; j < d_in; ++j) {
-            rows_sums(n, n, 1, x + j, cell->w_c + j * n, cell->w_d + j * n, cell->g, cell->phi,
-                      cell->eta, linear ? cell->dc_dwc + j * n : NULL,
-                      linear ? cell->dd_dwc + j * n : NULL, uc, ud);
+            rows_sums(n, n, 1, x + j, cell->w_c + j * n, cell->w_d + j * n, uc, ud);
+            if (linear) {
+                rows_traces_linear(n, n, 1, x + j, cell->g, cell->phi, cell->eta,
+                                   cell->dc_dwc + j * n, cell->dd_dwc + j * n);
+            }
         }
     }
     units_of(cell);
