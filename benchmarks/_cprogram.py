@@ -12,11 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rtu_edge._build import CORE_FLAGS, NATIVE_FLAGS
+from rtu_edge._build import AVX2_FLAGS, CORE_FLAGS, NATIVE_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN_DIR = ROOT / "benchmarks" / "bin"
 CFLAGS = [*CORE_FLAGS, "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
+#: the flags each of the extension's builds adds to CORE_FLAGS, by its name (rtu_edge.c_build())
+BUILD_FLAGS = {"default": [], "avx2": AVX2_FLAGS, "native": NATIVE_FLAGS}
 
 
 def compiler() -> list[str]:

@@ -49,7 +49,6 @@ from typing import Optional
 
 import _cprogram
 from _cprogram import ROOT, compiler_version, cpu_model
-from rtu_edge._build import AVX2_FLAGS, NATIVE_FLAGS
 from rtu_edge.flops import ac_flops_per_step, flops_per_step
 from rtu_edge.reference.config import ACNetwork
 from rtu_edge.train import RunConfig
@@ -124,7 +123,7 @@ def main(argv: Optional[list] = None) -> int:
     args = parse_args(argv)
     rounds = 1 if args.quick else args.rounds
     configs = QUICK_CONFIGS if args.quick else CONFIGS
-    builds = {"default": [], "avx2": AVX2_FLAGS, "native": NATIVE_FLAGS}
+    builds = dict(_cprogram.BUILD_FLAGS)
     if not cpu_runs_avx2():
         del builds["avx2"]
     programs = {name: build_cell(f"kernel_cell_{name}", ROOT / "c_src", flags)

@@ -14,7 +14,11 @@ streaming learner's. Beside the ratio, what that needs: the time an environment 
 all, against two parts of PPO's that nothing in the core can shorten, the environments' own time
 (their step calls, timed) and the update's arithmetic at the peak (its FLOPs,
 rtu_edge.flops.ppo_flops_per_sample, over the float32 FMA throughput of one core that
-benchmarks/bench_peak.c measures between the rounds; so the script needs a C compiler).
+benchmarks/bench_peak.c measures between the rounds; so the script needs a C compiler), and at
+the ceiling of the build the extension runs (rtu_edge.c_build(): the default build and the AVX2
+variant fuse no multiply-add, so that every build computes the same bits; their ceiling is
+bench_peak.c unfused, with their flags, as bench_kernel.py measures it; the native build's is
+the peak).
 
     python benchmarks/bench_ppo.py [--rounds 5] [--steps 20480] [--json out.json]
 """
@@ -98,7 +102,10 @@ def main(argv=None) -> int:
                      network=network)
     update, env_clock = Clock(agent, ("gradient", "adam_step")), Clock(envs, ("step",))
     probe = _cprogram.peak_probe()
-    ppo_sps, ac_sps, update_share, env_seconds, peak = [], [], [], [], 0.0
+    build = c_build()
+    ceiling_probe = (None if build == "native" else
+                     _cprogram.ceiling_probe(build, _cprogram.BUILD_FLAGS[build]))
+    ppo_sps, ac_sps, update_share, env_seconds, peak, ceiling = [], [], [], [], 0.0, 0.0
     for r in range(args.rounds):
         sps, share, env_s = ppo_round(agent, envs, spec, args.steps, update, env_clock)
         ppo_sps.append(sps)
@@ -106,6 +113,9 @@ def main(argv=None) -> int:
         env_seconds.append(env_s)
         ac_sps.append(ac_round(ac, env, spec, args.steps, r))
         peak = max(peak, _cprogram.peak_gflops(probe, PEAK_REPS))
+        if ceiling_probe is not None:
+            ceiling = max(ceiling, _cprogram.peak_gflops(ceiling_probe, PEAK_REPS))
+    ceiling = peak if ceiling_probe is None else ceiling
     ratios = np.array(ppo_sps) / np.array(ac_sps)
     # what the target needs: every environment step within 1 / (5 x the learner's rate), of
     # which the environments take theirs and the update its arithmetic, at the peak the probe
@@ -117,8 +127,9 @@ def main(argv=None) -> int:
                                         spec.n_actions, network)
     update_flops = ppo_cfg.update_epochs * sample_flops  # per environment step
     arithmetic_us = update_flops / peak * 1e-3
+    ceiling_us = update_flops / ceiling * 1e-3
     result = {
-        "cpu": cpu_model(), "c_build": c_build(), "task": TASK, "hidden": hidden, "network": str(network),
+        "cpu": cpu_model(), "c_build": build, "task": TASK, "hidden": hidden, "network": str(network),
         "n_envs": ppo_cfg.n_envs, "n_steps": ppo_cfg.n_steps, "rounds": args.rounds,
         "steps_per_round": args.steps,
         "ppo_steps_per_second": float(np.median(ppo_sps)),
@@ -129,10 +140,11 @@ def main(argv=None) -> int:
         "target_us_per_step": budget_us, "ppo_env_us_per_step": env_us,
         "ppo_update_flops_per_step": update_flops, "ppo_flops_per_sample": sample_flops,
         "peak_gflops": peak, "update_arithmetic_us_at_peak": arithmetic_us,
+        "build_ceiling_gflops": ceiling, "update_arithmetic_us_at_build_ceiling": ceiling_us,
         "ppo_memory_bytes": agent.memory_bytes, "ppo_context_bytes": agent.context_bytes,
         "ac_memory_bytes": ac.memory_bytes,
     }
-    print(f"{TASK}, hidden {hidden}, {network}, float32 (C core: {c_build()} build; "
+    print(f"{TASK}, hidden {hidden}, {network}, float32 (C core: {build} build; "
           f"{result['cpu']})")
     print(f"PPO-RTRL, {ppo_cfg.n_envs} environments x {ppo_cfg.n_steps} steps: "
           f"{result['ppo_steps_per_second']:,.0f} environment steps/s (median of {args.rounds})")
@@ -154,6 +166,12 @@ def main(argv=None) -> int:
           f"{env_us + arithmetic_us:.2f} us, "
           f"{'within' if within else 'beyond'} it before the rollout, Python or any other "
           f"work")
+    within = env_us + ceiling_us <= budget_us
+    kind = ("fused multiply-adds: the peak" if build == "native" else
+            "a multiply and an add apiece, bench_peak.c unfused with its flags")
+    print(f"  at the {build} build's own ceiling ({ceiling:.1f} GFLOP/s, {kind}) the update's "
+          f"arithmetic takes {ceiling_us:.2f} us: {env_us + ceiling_us:.2f} us with the "
+          f"environments, {'within' if within else 'beyond'} the {budget_us:.2f} us")
     print(f"memory: PPO buffer {agent.memory_bytes:,} bytes, of which the stored RTU states and "
           f"RTRL traces {agent.context_bytes:,} ((n_steps + 1) x n_envs contexts); the "
           f"actor-critic's buffer {ac.memory_bytes:,} bytes")

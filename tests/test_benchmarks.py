@@ -165,7 +165,8 @@ def test_ppo_benchmark_runs(tmp_path):
     """benchmarks/bench_ppo.py: PPO-RTRL against the streaming learner on CartPole-P (a smoke
     test of one small round; the ratio is not asserted), with the share of PPO's time in its
     update, a fraction, and what the target needs: the time it allows a step, the environments'
-    own time and the update's arithmetic at the measured peak, its FLOPs those of the default
+    own time and the update's arithmetic at the measured peak and at the ceiling of the build
+    the extension runs (the peak itself for the native build), its FLOPs those of the default
     network's samples."""
     pytest.importorskip("gymnasium")
     from rtu_edge.flops import ppo_flops_per_sample
@@ -184,6 +185,13 @@ def test_ppo_benchmark_runs(tmp_path):
     assert 0 < report["ppo_env_us_per_step"] < 1e6 / report["ppo_steps_per_second"]
     assert report["update_arithmetic_us_at_peak"] == pytest.approx(
         report["ppo_update_flops_per_step"] / report["peak_gflops"] * 1e-3)
+    assert f"at the {report['c_build']} build's own ceiling" in stdout
+    assert report["update_arithmetic_us_at_build_ceiling"] == pytest.approx(
+        report["ppo_update_flops_per_step"] / report["build_ceiling_gflops"] * 1e-3)
+    if report["c_build"] == "native":
+        assert report["build_ceiling_gflops"] == report["peak_gflops"]
+    else:  # a multiply and an add apiece: below the fused peak
+        assert 0 < report["build_ceiling_gflops"] < report["peak_gflops"]
 
 
 def test_ppo_flops_per_sample_is_the_count_of_the_code():
