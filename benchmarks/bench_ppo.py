@@ -103,8 +103,8 @@ def main(argv=None) -> int:
     update, env_clock = Clock(agent, ("gradient", "adam_step")), Clock(envs, ("step",))
     probe = _cprogram.peak_probe()
     build = c_build()
-    ceiling_probe = (None if build == "native" else
-                     _cprogram.ceiling_probe(build, _cprogram.BUILD_FLAGS[build]))
+    flags = _cprogram.BUILD_FLAGS[build]  # the running build's, for its ceiling
+    ceiling_probe = None if build == "native" else _cprogram.ceiling_probe(build, flags)
     ppo_sps, ac_sps, update_share, env_seconds, peak, ceiling = [], [], [], [], 0.0, 0.0
     for r in range(args.rounds):
         sps, share, env_s = ppo_round(agent, envs, spec, args.steps, update, env_clock)
@@ -140,7 +140,8 @@ def main(argv=None) -> int:
         "target_us_per_step": budget_us, "ppo_env_us_per_step": env_us,
         "ppo_update_flops_per_step": update_flops, "ppo_flops_per_sample": sample_flops,
         "peak_gflops": peak, "update_arithmetic_us_at_peak": arithmetic_us,
-        "build_ceiling_gflops": ceiling, "update_arithmetic_us_at_build_ceiling": ceiling_us,
+        "build_ceiling_gflops": ceiling, "build_ceiling_flags": flags,
+        "update_arithmetic_us_at_build_ceiling": ceiling_us,
         "ppo_memory_bytes": agent.memory_bytes, "ppo_context_bytes": agent.context_bytes,
         "ac_memory_bytes": ac.memory_bytes,
     }

@@ -636,7 +636,7 @@ static inline void rows_sums(size_t w, size_t n, size_t rows, const rtu_real *re
 /* The linear kind's weight traces over the rows, E'[j] = lambda E[j] + eta x_j with
  * E = e_re + i e_im. A pass of its own after rows_sums: with the sums in the same pass a block's
  * g, phi and eta did not stay in AVX2's 16 vector registers (gcc 12 loaded them again for every
- * row), and the cell's step took 11% longer (bench_cell.c, AVX2 variant). */
+ * row), and the cell's step took 12% longer (bench_cell.c, AVX2 variant). */
 static inline void rows_traces_linear(size_t w, size_t n, size_t rows,
                                       const rtu_real *restrict x, const rtu_real *restrict g,
                                       const rtu_real *restrict phi,
