@@ -34,10 +34,10 @@ Usage:
     python benchmarks/bench_kernel.py --quick                # smoke run
 
 The markdown table goes to stdout; the script ends with the targets at n_hidden 64, n_in 16 (the
-linear and the nonlinear kind) and of the learner: the native build at >= 40% of the peak; with --baseline, >= 3x
-faster than the baseline built at the default flags, for the default build (the issue's reading),
-the AVX2 variant (what a default install runs here) and the native build, each with the GFLOP/s
-3x needs against its build's ceiling.
+linear and the nonlinear kind) and of the learner: the native build at >= 40% of the peak; with
+--baseline, >= 3x faster than the baseline built at the default flags, for the default build (the
+issue's reading), the AVX2 variant (what a default install runs here) and the native build, each
+with the GFLOP/s 3x needs against its build's ceiling.
 """
 
 from __future__ import annotations

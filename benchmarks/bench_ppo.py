@@ -129,7 +129,8 @@ def main(argv=None) -> int:
     arithmetic_us = update_flops / peak * 1e-3
     ceiling_us = update_flops / ceiling * 1e-3
     result = {
-        "cpu": cpu_model(), "c_build": build, "task": TASK, "hidden": hidden, "network": str(network),
+        "cpu": cpu_model(), "c_build": build, "task": TASK, "hidden": hidden,
+        "network": str(network),
         "n_envs": ppo_cfg.n_envs, "n_steps": ppo_cfg.n_steps, "rounds": args.rounds,
         "steps_per_round": args.steps,
         "ppo_steps_per_second": float(np.median(ppo_sps)),
