@@ -27,16 +27,24 @@ static void dot_rows4(const rtu_real *restrict w, const rtu_real *restrict x, si
             a3[l] += w3[i + l] * x[i + l];
         }
     }
-    for (; i < n_in; ++i) {
-        a0[0] += w0[i] * x[i];
-        a1[0] += w1[i] * x[i];
-        a2[0] += w2[i] * x[i];
-        a3[0] += w3[i] * x[i];
+    if (i == n_in) {
+        out[0] = rtu_lanes_total(a0);
+        out[1] = rtu_lanes_total(a1);
+        out[2] = rtu_lanes_total(a2);
+        out[3] = rtu_lanes_total(a3);
+    } else { /* the tail into lane 0, in scalars (rtu_lanes_total_first) */
+        rtu_real t0 = a0[0], t1 = a1[0], t2 = a2[0], t3 = a3[0];
+        for (; i < n_in; ++i) {
+            t0 += w0[i] * x[i];
+            t1 += w1[i] * x[i];
+            t2 += w2[i] * x[i];
+            t3 += w3[i] * x[i];
+        }
+        out[0] = rtu_lanes_total_first(a0, t0);
+        out[1] = rtu_lanes_total_first(a1, t1);
+        out[2] = rtu_lanes_total_first(a2, t2);
+        out[3] = rtu_lanes_total_first(a3, t3);
     }
-    out[0] = rtu_lanes_total(a0);
-    out[1] = rtu_lanes_total(a1);
-    out[2] = rtu_lanes_total(a2);
-    out[3] = rtu_lanes_total(a3);
 }
 #endif
 

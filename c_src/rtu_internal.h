@@ -275,6 +275,29 @@ static inline rtu_real rtu_lanes_total(const rtu_real *acc)
 #endif
 }
 
+/* rtu_lanes_total with first in the place of acc[0]: the tree of a dot whose tail the caller added
+ * to lane 0 in a scalar of its own (rtu_dense.c). Writing the tail into acc[0] itself made gcc
+ * keep acc in memory and reload it as vectors just after the scalar stores, which the CPU
+ * cannot forward (a 4-row dot of 21 inputs took 1.4-1.8x as long, in a scratch timing). */
+static inline rtu_real rtu_lanes_total_first(const rtu_real *acc, rtu_real first)
+{
+#if RTU_LANES == 16
+    rtu_real b[8], c[4];
+    size_t l;
+    for (l = 0; l < 8; ++l) {
+        b[l] = acc[l] + acc[l + 8];
+    }
+    for (l = 0; l < 4; ++l) {
+        c[l] = b[l] + b[l + 4];
+    }
+    c[0] = (first + acc[8]) + b[4];
+    return (c[0] + c[2]) + (c[1] + c[3]);
+#else
+    (void)acc;
+    return first;
+#endif
+}
+
 /* -1, 0 or 1 as v is negative, zero or positive (NaN: 0): the actor's entropy sign and the
  * previous reward's sign as an input (rtu_ac.c, rtu_model.c). */
 static inline rtu_real rtu_sign(rtu_real v)

@@ -9,13 +9,18 @@
 #include "tests.h"
 
 #define MODEL_STEPS 300u
+/* the units of the wide cases: a block of 32 units in the model's input sums and 4 past it */
+#define WIDE_HIDDEN 36u
 #define MODEL_MAX_OUT (2u * FIX_AC_MAX_ACTIONS + 1u)
-#define MODEL_MAX_STATE RTU_MODEL_STATE_REALS(2u, GOLDEN_N_HIDDEN, FIX_AC_MAX_ACTIONS + 1u)
+#define MODEL_MAX_STATE RTU_MODEL_STATE_REALS(2u, WIDE_HIDDEN, FIX_AC_MAX_ACTIONS + 1u)
 #define MODEL_MAX_WORK                                                                              \
-    RTU_MODEL_WORK_REALS(GOLDEN_AC_N_IN + FIX_AC_MAX_ACTIONS + 1u, GOLDEN_N_HIDDEN,               \
+    RTU_MODEL_WORK_REALS(GOLDEN_AC_N_IN + FIX_AC_MAX_ACTIONS + 1u, WIDE_HIDDEN,                   \
                          FIX_AC_MAX_EMBED, FIX_AC_MAX_HEAD)
 
 static rtu_real ac_buf[FIX_AC_REALS];
+static rtu_real wide_buf[RTU_AC_REALS(RTU_KIND_LRU, GOLDEN_AC_N_IN, WIDE_HIDDEN, FIX_AC_MAX_EMBED,
+                                      FIX_AC_MAX_HEAD, 0, 1, 1, RTU_ACTIONS_CONTINUOUS,
+                                      FIX_AC_MAX_ACTIONS)];
 
 /* A model whose const pointers are the learner's own arrays: it follows the learner's weights
  * (and its cells' derived g, phi, eta) as they learn. No normalisation: reward_mean 0,
@@ -68,7 +73,7 @@ static rtu_model model_of(const rtu_ac *ac)
  * extras are the learner's x: bit for bit. reward_input: RTU_REWARD_SIGN, RTU_REWARD_CENTERED_SIGN
  * or RTU_REWARD_GATED_SIGN in place of the case's prev_reward (the model then takes the learner's
  * mean of the signs, or its gate, after each learn, as an export then would), or 0 to keep it. */
-static void model_follows(int c, int reward_input)
+static void model_follows(int c, int reward_input, int wide)
 {
     rtu_ac ac;
     rtu_ac_shape shape = fix_ac_shape(c);
@@ -87,7 +92,11 @@ static void model_follows(int c, int reward_input)
     if (reward_input) {
         shape.prev_reward = reward_input;
     }
-    status = rtu_ac_init(&ac, &shape, &cfg, golden_ac_cases[c].seed, ac_buf, sizeof ac_buf);
+    if (wide) {
+        shape.n_hidden = WIDE_HIDDEN;
+    }
+    status = rtu_ac_init(&ac, &shape, &cfg, golden_ac_cases[c].seed, wide ? wide_buf : ac_buf,
+                         wide ? sizeof wide_buf : sizeof ac_buf);
     CHECK_STATUS(status, RTU_OK);
     if (status != RTU_OK) {
         return;
@@ -169,7 +178,8 @@ static void model_follows(int c, int reward_input)
     }
     CHECK(worst == 0, "model vs learner: largest difference %g (outputs and extras)", worst);
     check_note_deviation(worst);
-    check_note("%s trunks, m %lu, k %lu, %s, %u steps", m.n_trunks == 1u ? "shared" : "separate",
+    check_note("%s trunks, n %lu, m %lu, k %lu, %s, %u steps",
+               m.n_trunks == 1u ? "shared" : "separate", (unsigned long)m.n_hidden,
                (unsigned long)m.n_embed, (unsigned long)m.n_head,
                shape.action_kind == RTU_ACTIONS_DISCRETE ? "discrete" : "continuous",
                MODEL_STEPS);
@@ -177,28 +187,35 @@ static void model_follows(int c, int reward_input)
 
 void test_model_is_the_learners_forward(int c)
 {
-    model_follows(c, 0);
+    model_follows(c, 0, 0);
+}
+
+/* The same with WIDE_HIDDEN units: the model's input sums in a block of units and past it (its
+ * own code: rtu_model.c's blocks), against the learner's cell. */
+void test_model_wide_is_the_learners_forward(int c)
+{
+    model_follows(c, 0, 1);
 }
 
 /* The same with the previous reward's sign as input (RTU_REWARD_SIGN): the learner's x and the
  * model's extras hold sign(r) after each learn and feed. */
 void test_model_reward_sign(int c)
 {
-    model_follows(c, RTU_REWARD_SIGN);
+    model_follows(c, RTU_REWARD_SIGN, 0);
 }
 
 /* The same with its sign centred (RTU_REWARD_CENTERED_SIGN: the learner keeps the signs' running
  * mean though normalize_obs is off): sign(r) - mean in x and in the model's extras. */
 void test_model_reward_centered_sign(int c)
 {
-    model_follows(c, RTU_REWARD_CENTERED_SIGN);
+    model_follows(c, RTU_REWARD_CENTERED_SIGN, 0);
 }
 
 /* The same with its sign gated (RTU_REWARD_GATED_SIGN: 0 until the stream's rewards have had two
  * signs, the sign after; the model's reward_scale the learner's gate after each learn). */
 void test_model_reward_gated_sign(int c)
 {
-    model_follows(c, RTU_REWARD_GATED_SIGN);
+    model_follows(c, RTU_REWARD_GATED_SIGN, 0);
 }
 
 /* rtu_model_run is rtu_model_step and rtu_model_feed in turn; the size macros are the size

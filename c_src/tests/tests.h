@@ -59,6 +59,7 @@ void test_ac_ckpt_refusals(int arg);
 
 /* test_model.c */
 void test_model_is_the_learners_forward(int golden_case);
+void test_model_wide_is_the_learners_forward(int golden_case);
 void test_model_reward_sign(int golden_case);
 void test_model_reward_centered_sign(int golden_case);
 void test_model_reward_gated_sign(int golden_case);
