@@ -204,8 +204,12 @@ def test_a_model_batch_refuses_bad_input_naming_the_sequence(tmp_path):
         batch.step(bad)
     with pytest.raises(ValueError, match=r"obs must have shape \(3, 3\)"):
         batch.step(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match="the action is not one of the model's actions"):
+    with pytest.raises(ValueError, match=r"^actions\[1\] is not one of the model's actions"):
         batch.feed([0, 5, 1], np.zeros(3))
+    # the per-step path (an integer array) checks the same, beyond float32's integers too
+    for actions, i in (([0, 1, 5], 2), ([-1, 0, 1], 0), ([0, 2**40, 1], 1)):
+        with pytest.raises(ValueError, match=rf"actions\[{i}\]"):
+            batch.feed(np.array(actions), np.zeros(3, np.float32))
     with pytest.raises(ValueError, match=r"actions\[2\] or rewards\[2\]"):
         batch.feed([0, 1, 1], np.array([0.0, 0.0, np.inf]))
     with pytest.raises(ValueError, match="ended must be an array of 3 bools"):

@@ -407,9 +407,10 @@ class _CModelStruct:
         self.n_in, self.n_out = model.n_in, model.n_out
         self.action_size = model.action_size
 
-    def _check(self, status: int, what: str = "action or reward") -> None:
+    def _check(self, status: int, what: str = "action or reward",
+               action: str = "the action") -> None:
         if status == self.lib.RTU_ERR_ACTION:
-            raise ValueError("the action is not one of the model's actions")
+            raise ValueError(f"{action} is not one of the model's actions")
         self.core.check(status, what)
 
     def _obs(self, obs, shape) -> np.ndarray:
@@ -558,15 +559,14 @@ class CModelBatch(_CModelStruct):
     def feed(self, actions, rewards, ended=None) -> None:
         """Each sequence's action taken on the latest outputs (B indices, or (B, n_actions)) and
         its reward (B,), for the next step; sequences whose ended is True are reset instead."""
-        try:
-            a = np.asarray(actions)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"actions must be {self._actions_what}: {err}") from None
-        if a.dtype == np.bool_ or a.shape not in self._actions_shapes:
-            raise ValueError(f"actions must be {self._actions_what}, got "
-                             f"{a.dtype} of shape {a.shape}")
-        self._actions[:] = real_array("actions", a, a.shape, self.dtype).reshape(
-            self.count, self.action_size)
+        if type(actions) is np.ndarray and actions.shape in self._actions_shapes and (
+                actions.dtype == self.dtype or actions.dtype.kind in "iu"):
+            # the per-step case, a vector environment's actions: the values as they are (an
+            # integer too large for the precision rounds to one as far out of range; the C core
+            # checks every action)
+            self._actions[:] = actions.reshape(self.count, self.action_size)
+        else:
+            self._actions[:] = self._actions_values(actions)
         rewards = real_array("rewards", rewards, (self.count,), self.dtype)
         ffi, flags = self.core.ffi, None
         if ended is not None:
@@ -579,5 +579,17 @@ class CModelBatch(_CModelStruct):
             self.model, self.count, self._state_p, self.core.ptr(self._actions),
             self.core.ptr(rewards), ffi.NULL if flags is None else ffi.from_buffer(
                 "unsigned char[]", flags), self._at)
-        self._check(status, f"actions[{int(self._at[0])}] or rewards[{int(self._at[0])}]")
+        at = int(self._at[0])
+        self._check(status, f"actions[{at}] or rewards[{at}]", f"actions[{at}]")
+
+    def _actions_values(self, actions) -> np.ndarray:
+        """actions as (B, action_size) reals; ValueError naming them for a wrong shape or type."""
+        try:
+            a = np.asarray(actions)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"actions must be {self._actions_what}: {err}") from None
+        if a.dtype == np.bool_ or a.shape not in self._actions_shapes:
+            raise ValueError(f"actions must be {self._actions_what}, got "
+                             f"{a.dtype} of shape {a.shape}")
+        return real_array("actions", a, a.shape, self.dtype).reshape(self.count, self.action_size)
 
