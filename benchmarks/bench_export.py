@@ -427,8 +427,9 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    try:  # the ONNX side needs rtu_edge[onnx]: say so in one line before any work
-        for module in ("onnx", "onnxruntime"):
+    try:  # the ONNX side needs rtu_edge[onnx], the cartpole model's training rtu_edge[train]:
+        # say so in one line before any work
+        for module in ("onnx", "onnxruntime", "gymnasium"):
             require(module, "bench_export.py")
     except MissingExtra as err:
         sys.exit(f"bench_export.py: {err}")
