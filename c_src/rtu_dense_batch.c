@@ -170,7 +170,10 @@ void rtu_dense_forward_batch(const rtu_real *w, size_t n_in, size_t n_out, size_
 
 /* Columns j .. j + RTU_DENSE_TILE of rows i .. i + rows - 1 of grad (rows 1 or RTU_GRAD_ROWS):
  * each entry decay g + dy_b[i] x_b[j] for each sample b in order, the rows' tiles in registers
- * while the samples go by (each x_b tile loaded once for the rows). */
+ * while the samples go by (each x_b tile loaded once for the rows). The test of decay is outside
+ * the loops: gcc 12 left it inside, a compare and two branches for every row of every sample
+ * (the batch's backward 0-4% faster in the AVX2 variant, 4-7% in SSE2, 14% native, in a scratch
+ * timing). */
 static inline void grad_tile(const rtu_real *restrict x, const rtu_real *restrict dy,
                              size_t n_in, size_t n_out, size_t count, size_t i, size_t j,
                              size_t rows, rtu_real decay, rtu_real *restrict grad)
@@ -180,15 +183,21 @@ static inline void grad_tile(const rtu_real *restrict x, const rtu_real *restric
     for (r = 0; r < rows; ++r) {
         memcpy(acc[r], grad + (i + r) * n_in + j, sizeof acc[r]);
     }
-    for (b = 0; b < count; ++b) {
-        const rtu_real *restrict xb = x + b * n_in + j, *restrict dyb = dy + b * n_out + i;
-        for (r = 0; r < rows; ++r) {
-            const rtu_real g = dyb[r];
-            if (decay == 1) {
+    if (decay == 1) {
+        for (b = 0; b < count; ++b) {
+            const rtu_real *restrict xb = x + b * n_in + j, *restrict dyb = dy + b * n_out + i;
+            for (r = 0; r < rows; ++r) {
+                const rtu_real g = dyb[r];
                 for (t = 0; t < RTU_DENSE_TILE; ++t) {
                     acc[r][t] = acc[r][t] + g * xb[t];
                 }
-            } else {
+            }
+        }
+    } else {
+        for (b = 0; b < count; ++b) {
+            const rtu_real *restrict xb = x + b * n_in + j, *restrict dyb = dy + b * n_out + i;
+            for (r = 0; r < rows; ++r) {
+                const rtu_real g = dyb[r];
                 for (t = 0; t < RTU_DENSE_TILE; ++t) {
                     acc[r][t] = decay * acc[r][t] + g * xb[t];
                 }
