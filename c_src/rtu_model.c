@@ -227,14 +227,74 @@ static int rtu_forward_sums(const rtu_model *m, const rtu_model_trunk *t, const 
     return rtu_all_finite(state, 2u * n) && rtu_all_finite(h, 2u * n);
 }
 
-static void input_sums_batch(const rtu_model *m, const rtu_model_trunk *t, size_t count,
-                             const rtu_real *x, rtu_real *u, size_t stride);
+/* RTU_MODEL_UNITS units of one sample's RTU input sums stay in vector registers while the inputs
+ * go by (8 of them at AVX2 width), so no sum is loaded or stored per input, where
+ * rtu_input_sums loads and stores every sum for every input: W_c's units, then W_d's (in one
+ * loop gcc 12 kept half the sums on the stack: the batch's step 5-9% slower in the AVX2 variant,
+ * 4-7% in SSE2). For every unit the same additions in the same order: the same bits as
+ * rtu_input_sums. Blocks of 16 units, or of several samples, were slower with vectors of 8
+ * floats or fewer in scratch timings (the compilers did not keep them in registers). */
+#define RTU_MODEL_UNITS 32u
 
-/* rtu_forward_sums after the input sums into h (the batch's blocks of units, for one sample). */
+/* rtu_input_sums of units k0 .. k0 + RTU_MODEL_UNITS - 1 of one sample (input x; sums into u:
+ * W_c x from column 0, W_d x from column n). */
+static void input_sums_units(const rtu_real *w_c, const rtu_real *w_d, size_t n, size_t n_in,
+                             size_t k0, const rtu_real *x, rtu_real *u)
+{
+    rtu_real c[RTU_MODEL_UNITS] = {0}, d[RTU_MODEL_UNITS] = {0};
+    size_t j, q;
+    for (j = 0; j < n_in; ++j) {
+        const rtu_real *restrict wc = w_c + j * n + k0, *restrict wd = w_d + j * n + k0;
+        const rtu_real xj = x[j];
+        for (q = 0; q < RTU_MODEL_UNITS; ++q) {
+            c[q] = RTU_FMA(wc[q], xj, c[q]);
+        }
+        for (q = 0; q < RTU_MODEL_UNITS; ++q) {
+            d[q] = RTU_FMA(wd[q], xj, d[q]);
+        }
+    }
+    for (q = 0; q < RTU_MODEL_UNITS; ++q) {
+        u[k0 + q] = c[q];
+        u[n + k0 + q] = d[q];
+    }
+}
+
+/* The units from k0 of one sample's input sums (x, into u as rtu_input_sums), as rtu_input_sums
+ * computes them. */
+static void input_sums_rest(const rtu_real *w_c, const rtu_real *w_d, size_t n, size_t n_in,
+                            size_t k0, const rtu_real *x, rtu_real *u)
+{
+    rtu_real *uc = u, *ud = u + n;
+    size_t j, k;
+    for (k = k0; k < n; ++k) {
+        uc[k] = 0;
+        ud[k] = 0;
+    }
+    for (j = 0; j < n_in; ++j) {
+        for (k = k0; k < n; ++k) {
+            uc[k] = RTU_FMA(w_c[j * n + k], x[j], uc[k]);
+            ud[k] = RTU_FMA(w_d[j * n + k], x[j], ud[k]);
+        }
+    }
+}
+
+/* rtu_input_sums of trunk t for one sample (input x, sums into u): whole blocks of
+ * RTU_MODEL_UNITS units, then the units past them. */
+static void input_sums_one(const rtu_model *m, const rtu_model_trunk *t, const rtu_real *x,
+                           rtu_real *u)
+{
+    size_t k0, n = m->n_hidden, d_in = n_e(m), full = n - n % RTU_MODEL_UNITS;
+    for (k0 = 0; k0 < full; k0 += RTU_MODEL_UNITS) {
+        input_sums_units(t->w_c, t->w_d, n, d_in, k0, x, u);
+    }
+    input_sums_rest(t->w_c, t->w_d, n, d_in, full, x, u);
+}
+
+/* rtu_forward_sums after the input sums into h. */
 static int rtu_forward(const rtu_model *m, const rtu_model_trunk *t, const rtu_real *x,
                        rtu_real *state, rtu_real *h)
 {
-    input_sums_batch(m, t, 1u, x, h, 0u);
+    input_sums_one(m, t, x, h);
     return rtu_forward_sums(m, t, x, state, h);
 }
 
@@ -401,92 +461,64 @@ size_t rtu_model_batch_work_reals(const rtu_model *m, size_t count)
 /* The dense kernels' block of partial sums (rtu_dense_forward_batch) is the work's last part. */
 typedef char rtu_model_partials_fit[RTU_MODEL_PARTIALS == RTU_DENSE_PARTIALS ? 1 : -1];
 
-/* A block of the batch's RTU input sums: RTU_MODEL_SAMPLES samples' sums of RTU_MODEL_UNITS units
- * stay in vector registers (8 of them at AVX-512 and AVX2 widths) while the inputs go by, so
- * no sum is loaded or stored per input, and where vectors hold 16 floats (AVX-512) each weight is
- * loaded once for the block's 4 samples. The block changes no sum's order: the same bits as
- * rtu_input_sums. With narrower vectors, blocks of several samples (or of 16 units) were slower
- * than a sample at a time in scratch timings (the compilers did not keep them in registers);
- * blocks of 32 units of one sample were faster, in the AVX2 variant and the SSE2 default build. */
+/* Where vectors hold 16 floats (AVX-512), the batch's input sums go in blocks of
+ * RTU_MODEL_SAMPLES samples by RTU_MODEL_BLOCK_UNITS units, their sums in registers (8 of them)
+ * and each weight loaded once for the block's 4 samples: the same additions in the same order
+ * for every sample and unit, so the same bits. (In two loops, W_c's and W_d's, as
+ * input_sums_units takes them, this block's sums went to the stack: 4x slower.) The samples past
+ * the blocks, and every sample with narrower vectors, go one at a time (input_sums_one). */
 #if defined(__AVX512F__)
 #define RTU_MODEL_SAMPLES 4u
-#define RTU_MODEL_UNITS 16u
-#else
-#define RTU_MODEL_SAMPLES 1u
-#define RTU_MODEL_UNITS 32u
-#endif
+#define RTU_MODEL_BLOCK_UNITS 16u
 
-/* rtu_input_sums of units k0 .. k0 + RTU_MODEL_UNITS - 1 for RTU_MODEL_SAMPLES samples (inputs
- * x + s * stride, sums into the rows u + s * stride: W_c x from column 0, W_d x from column n):
- * for every sample and unit the same additions in the same order, so the same bits. */
+/* rtu_input_sums of units k0 .. k0 + RTU_MODEL_BLOCK_UNITS - 1 for RTU_MODEL_SAMPLES samples
+ * (inputs x + s * stride, sums into the rows u + s * stride). */
 static void input_sums_block(const rtu_real *w_c, const rtu_real *w_d, size_t n, size_t n_in,
                              size_t k0, const rtu_real *x, rtu_real *u, size_t stride)
 {
-    rtu_real c[RTU_MODEL_SAMPLES][RTU_MODEL_UNITS] = {{0}}, d[RTU_MODEL_SAMPLES][RTU_MODEL_UNITS] =
-                                                               {{0}};
+    rtu_real c[RTU_MODEL_SAMPLES][RTU_MODEL_BLOCK_UNITS] = {{0}};
+    rtu_real d[RTU_MODEL_SAMPLES][RTU_MODEL_BLOCK_UNITS] = {{0}};
     size_t j, s, q;
     for (j = 0; j < n_in; ++j) {
         const rtu_real *restrict wc = w_c + j * n + k0, *restrict wd = w_d + j * n + k0;
         for (s = 0; s < RTU_MODEL_SAMPLES; ++s) {
             const rtu_real xj = x[s * stride + j];
-#if RTU_MODEL_SAMPLES == 1 /* W_c's units, then W_d's: in one loop gcc 12 kept half the sums on
-                             the stack (the batch's step 5-9% slower, AVX2 and SSE2) */
-            for (q = 0; q < RTU_MODEL_UNITS; ++q) {
-                c[s][q] = RTU_FMA(wc[q], xj, c[s][q]);
-            }
-            for (q = 0; q < RTU_MODEL_UNITS; ++q) {
-                d[s][q] = RTU_FMA(wd[q], xj, d[s][q]);
-            }
-#else /* in two loops, the AVX-512 block's sums went to the stack (4x slower) */
-            for (q = 0; q < RTU_MODEL_UNITS; ++q) {
+            for (q = 0; q < RTU_MODEL_BLOCK_UNITS; ++q) {
                 c[s][q] = RTU_FMA(wc[q], xj, c[s][q]);
                 d[s][q] = RTU_FMA(wd[q], xj, d[s][q]);
             }
-#endif
         }
     }
     for (s = 0; s < RTU_MODEL_SAMPLES; ++s) {
-        for (q = 0; q < RTU_MODEL_UNITS; ++q) {
+        for (q = 0; q < RTU_MODEL_BLOCK_UNITS; ++q) {
             u[s * stride + k0 + q] = c[s][q];
             u[s * stride + n + k0 + q] = d[s][q];
         }
     }
 }
+#else
+#define RTU_MODEL_SAMPLES 1u
+#endif
 
-/* rtu_input_sums of trunk t for count samples (inputs at x, sums into u, both rows of stride):
- * whole blocks by input_sums_block, the rest of the units and samples one sample at a time. */
+/* rtu_input_sums of trunk t for count samples (inputs at x, sums into u, both rows of stride). */
 static void input_sums_batch(const rtu_model *m, const rtu_model_trunk *t, size_t count,
                              const rtu_real *x, rtu_real *u, size_t stride)
 {
-    size_t i, j, k, k0, n = m->n_hidden, d_in = n_e(m);
-    size_t full = n - n % RTU_MODEL_UNITS;
-    for (i = 0; i < count; i += RTU_MODEL_SAMPLES) {
-        if (i + RTU_MODEL_SAMPLES > count) { /* as rtu_input_sums */
-            for (; i < count; ++i) {
-                rtu_input_sums(t->w_c, t->w_d, x + i * stride, n, d_in, u + i * stride,
-                               u + i * stride + n);
-            }
-            break;
-        }
-        for (k0 = 0; k0 < full; k0 += RTU_MODEL_UNITS) {
+    size_t i = 0;
+#if RTU_MODEL_SAMPLES > 1
+    size_t s, k0, n = m->n_hidden, d_in = n_e(m), full = n - n % RTU_MODEL_BLOCK_UNITS;
+    for (; i + RTU_MODEL_SAMPLES <= count; i += RTU_MODEL_SAMPLES) {
+        for (k0 = 0; k0 < full; k0 += RTU_MODEL_BLOCK_UNITS) {
             input_sums_block(t->w_c, t->w_d, n, d_in, k0, x + i * stride, u + i * stride,
                              stride);
         }
-        for (j = i; j < i + RTU_MODEL_SAMPLES && full < n; ++j) { /* the units past the blocks */
-            rtu_real *uc = u + j * stride, *ud = uc + n;
-            const rtu_real *xs = x + j * stride;
-            size_t p;
-            for (k = full; k < n; ++k) {
-                uc[k] = 0;
-                ud[k] = 0;
-            }
-            for (p = 0; p < d_in; ++p) {
-                for (k = full; k < n; ++k) {
-                    uc[k] = RTU_FMA(t->w_c[p * n + k], xs[p], uc[k]);
-                    ud[k] = RTU_FMA(t->w_d[p * n + k], xs[p], ud[k]);
-                }
-            }
+        for (s = i; s < i + RTU_MODEL_SAMPLES; ++s) { /* the units past the blocks */
+            input_sums_rest(t->w_c, t->w_d, n, d_in, full, x + s * stride, u + s * stride);
         }
+    }
+#endif
+    for (; i < count; ++i) {
+        input_sums_one(m, t, x + i * stride, u + i * stride);
     }
 }
 
