@@ -207,9 +207,12 @@ def test_a_model_batch_refuses_bad_input_naming_the_sequence(tmp_path):
     with pytest.raises(ValueError, match=r"^actions\[1\] is not one of the model's actions"):
         batch.feed([0, 5, 1], np.zeros(3))
     # the per-step path (an integer array) checks the same, beyond float32's integers too
-    for actions, i in (([0, 1, 5], 2), ([-1, 0, 1], 0), ([0, 2**40, 1], 1)):
-        with pytest.raises(ValueError, match=rf"actions\[{i}\]"):
+    for actions, i in (([0, 1, 5], 2), ([-1, 0, 1], 0), ([0, 2**40, 1], 1),
+                       ([0, 1, 2**24 + 1], 2)):
+        with pytest.raises(ValueError, match=rf"^actions\[{i}\] is not one of the model's"):
             batch.feed(np.array(actions), np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="must hold real numbers"):  # not an integer here
+        batch.feed(np.array([0, 1, 1], dtype="timedelta64[s]"), np.zeros(3))
     with pytest.raises(ValueError, match=r"actions\[2\] or rewards\[2\]"):
         batch.feed([0, 1, 1], np.array([0.0, 0.0, np.inf]))
     with pytest.raises(ValueError, match="ended must be an array of 3 bools"):
