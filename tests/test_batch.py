@@ -165,7 +165,8 @@ def _model(tmp_path, hidden=8, **kw):
 # then the units and the sequences past the blocks one sequence at a time; B = 37, 36 units: the
 # dense layers in blocks of 4 rows by 16 sequences, then the rows and sequences past them, their
 # inputs in 16 lanes with a tail (72 features) or one running sum (3 observations)
-@pytest.mark.parametrize("kw, B", [(dict(n_embed=4, n_head=4, prev_action=True, prev_reward="normalized"), 4),
+@pytest.mark.parametrize("kw, B", [(dict(n_embed=4, n_head=4, prev_action=True,
+                                        prev_reward="normalized"), 4),
                                    (dict(shared=True, action_kind="continuous", kind="lru"), 4),
                                    (dict(hidden=20, n_embed=5, prev_reward="normalized"), 7),
                                    (dict(hidden=20, kind="nonlinear", n_head=4), 7),

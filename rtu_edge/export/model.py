@@ -287,7 +287,7 @@ class InferenceModel:
         return out, state
 
     def _step_row(self, state: np.ndarray, obs: np.ndarray, out: np.ndarray) -> None:
-        n, m, k, dt = self.n_hidden, self.n_embed, self.n_head, self.dtype
+        n, m, dt = self.n_hidden, self.n_embed, self.dtype
         n2 = 2 * n
         x = np.empty(self.n_x, dtype=dt)
         x[:self.n_in] = obs if self.obs_mean is None else (obs - self.obs_mean) * self.obs_inv_std
