@@ -442,18 +442,6 @@ static void derive_units(size_t n, const rtu_real *restrict nu_log,
                           theta_log + k, nu_out + k, theta_out + k, g + k, phi + k, eta_out + k,
                           deta + k);
     }
-#else
-    for (k = 0; k < n; ++k) {
-        derive_one(nu_log[k], theta_log[k], v);
-        nu_out[k] = v[0];
-        theta_out[k] = v[1];
-        g[k] = v[2];
-        phi[k] = v[3];
-        eta_out[k] = v[4];
-        deta[k] = v[5];
-    }
-#endif
-#ifdef RTU_CHECKED_DERIVED
     for (k = 0; k < n; ++k) { /* the units whose rounding the fast pass left uncertain */
         if (nu_out[k] != nu_out[k]) {
             rtu_real *out[6];
@@ -469,6 +457,16 @@ static void derive_units(size_t n, const rtu_real *restrict nu_log,
                 out[i][k] = v[i];
             }
         }
+    }
+#else
+    for (k = 0; k < n; ++k) {
+        derive_one(nu_log[k], theta_log[k], v);
+        nu_out[k] = v[0];
+        theta_out[k] = v[1];
+        g[k] = v[2];
+        phi[k] = v[3];
+        eta_out[k] = v[4];
+        deta[k] = v[5];
     }
 #endif
 #ifdef RTU_D_SINCOS

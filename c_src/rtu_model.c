@@ -236,45 +236,28 @@ static int rtu_forward_sums(const rtu_model *m, const rtu_model_trunk *t, const 
  * floats or fewer in scratch timings (the compilers did not keep them in registers). */
 #define RTU_MODEL_UNITS 32u
 
-/* rtu_input_sums of units k0 .. k0 + RTU_MODEL_UNITS - 1 of one sample (input x; sums into u:
- * W_c x from column 0, W_d x from column n). */
-static void input_sums_units(const rtu_real *w_c, const rtu_real *w_d, size_t n, size_t n_in,
-                             size_t k0, const rtu_real *x, rtu_real *u)
+/* rtu_input_sums of units k0 .. k0 + w - 1 of one sample, w <= RTU_MODEL_UNITS (input x; sums
+ * into u: W_c x from column 0, W_d x from column n). Inlined with w = RTU_MODEL_UNITS for the
+ * whole blocks, the loops' bounds constants there. */
+static inline void input_sums_units(const rtu_real *w_c, const rtu_real *w_d, size_t n,
+                                    size_t n_in, size_t k0, size_t w, const rtu_real *x,
+                                    rtu_real *u)
 {
     rtu_real c[RTU_MODEL_UNITS] = {0}, d[RTU_MODEL_UNITS] = {0};
     size_t j, q;
     for (j = 0; j < n_in; ++j) {
         const rtu_real *restrict wc = w_c + j * n + k0, *restrict wd = w_d + j * n + k0;
         const rtu_real xj = x[j];
-        for (q = 0; q < RTU_MODEL_UNITS; ++q) {
+        for (q = 0; q < w; ++q) {
             c[q] = RTU_FMA(wc[q], xj, c[q]);
         }
-        for (q = 0; q < RTU_MODEL_UNITS; ++q) {
+        for (q = 0; q < w; ++q) {
             d[q] = RTU_FMA(wd[q], xj, d[q]);
         }
     }
-    for (q = 0; q < RTU_MODEL_UNITS; ++q) {
+    for (q = 0; q < w; ++q) {
         u[k0 + q] = c[q];
         u[n + k0 + q] = d[q];
-    }
-}
-
-/* The units from k0 of one sample's input sums (x, into u as rtu_input_sums), as rtu_input_sums
- * computes them. */
-static void input_sums_rest(const rtu_real *w_c, const rtu_real *w_d, size_t n, size_t n_in,
-                            size_t k0, const rtu_real *x, rtu_real *u)
-{
-    rtu_real *uc = u, *ud = u + n;
-    size_t j, k;
-    for (k = k0; k < n; ++k) {
-        uc[k] = 0;
-        ud[k] = 0;
-    }
-    for (j = 0; j < n_in; ++j) {
-        for (k = k0; k < n; ++k) {
-            uc[k] = RTU_FMA(w_c[j * n + k], x[j], uc[k]);
-            ud[k] = RTU_FMA(w_d[j * n + k], x[j], ud[k]);
-        }
     }
 }
 
@@ -285,9 +268,11 @@ static void input_sums_one(const rtu_model *m, const rtu_model_trunk *t, const r
 {
     size_t k0, n = m->n_hidden, d_in = n_e(m), full = n - n % RTU_MODEL_UNITS;
     for (k0 = 0; k0 < full; k0 += RTU_MODEL_UNITS) {
-        input_sums_units(t->w_c, t->w_d, n, d_in, k0, x, u);
+        input_sums_units(t->w_c, t->w_d, n, d_in, k0, RTU_MODEL_UNITS, x, u);
     }
-    input_sums_rest(t->w_c, t->w_d, n, d_in, full, x, u);
+    if (full < n) {
+        input_sums_units(t->w_c, t->w_d, n, d_in, full, n - full, x, u);
+    }
 }
 
 /* rtu_forward_sums after the input sums into h. */
@@ -512,8 +497,9 @@ static void input_sums_batch(const rtu_model *m, const rtu_model_trunk *t, size_
             input_sums_block(t->w_c, t->w_d, n, d_in, k0, x + i * stride, u + i * stride,
                              stride);
         }
-        for (s = i; s < i + RTU_MODEL_SAMPLES; ++s) { /* the units past the blocks */
-            input_sums_rest(t->w_c, t->w_d, n, d_in, full, x + s * stride, u + s * stride);
+        for (s = i; s < i + RTU_MODEL_SAMPLES && full < n; ++s) { /* the units past them */
+            input_sums_units(t->w_c, t->w_d, n, d_in, full, n - full, x + s * stride,
+                             u + s * stride);
         }
     }
 #endif
