@@ -364,7 +364,8 @@ static rtu_status check_feed(const rtu_model *m, const rtu_real *action, rtu_rea
         return RTU_ERR_NULL;
     }
     status = rtu_check_input(action, RTU_MODEL_ACTION_REALS(m->action_kind, m->n_actions));
-    if (status == RTU_OK && m->action_kind == RTU_ACTIONS_DISCRETE &&
+    /* a finite discrete action that is no index is RTU_ERR_ACTION, however far out it lies */
+    if (status != RTU_ERR_NONFINITE_INPUT && m->action_kind == RTU_ACTIONS_DISCRETE &&
         !(action[0] >= 0 && action[0] < (rtu_real)m->n_actions &&
           action[0] == (rtu_real)(size_t)action[0])) {
         return RTU_ERR_ACTION;

@@ -545,7 +545,7 @@ def test_model_feed_refuses_bad_actions_and_rewards(action_kind):
     if action_kind == "discrete":
         bad_actions += [(True, "action must be an action index, got True"),
                         (2, "not one of the model's actions"), (-1, "not one of"),
-                        (0.5, "not one of"), (2**40, "action or reward has a value beyond"),
+                        (0.5, "not one of"), (2**40, "not one of"),
                         (np.int64(2), "not one of"), (np.uint8(7), "not one of"),
                         (np.array([0.5], np.float32), "not one of"),
                         (np.array([np.nan], np.float32), "NaN")]

@@ -281,6 +281,8 @@ void test_model_run_sizes_and_refusals(int c)
         CHECK_STATUS(rtu_model_feed(&m, state, action, 0), RTU_ERR_ACTION);
         action[0] = (rtu_real)0.5;
         CHECK_STATUS(rtu_model_feed(&m, state, action, 0), RTU_ERR_ACTION);
+        action[0] = (rtu_real)2e7; /* beyond RTU_INPUT_LIMIT: still no action */
+        CHECK_STATUS(rtu_model_feed(&m, state, action, 0), RTU_ERR_ACTION);
         CHECK_STATUS(rtu_model_feed(&m, state, NULL, 0), RTU_ERR_NULL);
         rewards[7] = (rtu_real)INFINITY;
         CHECK_STATUS(rtu_model_run(&m, state, obs, actions, rewards, 40u, work, out_run),

@@ -538,7 +538,6 @@ class CModelBatch(_CModelStruct):
         self._state_p, self._work_p, self._out_p = (core.ptr(self.state), core.ptr(self.work),
                                                     core.ptr(self.out))
         self._at = core.ffi.new("size_t *")
-        self._discrete, self._n_actions = model.action_kind != "continuous", model.n_actions
         if model.action_kind == "continuous":
             self._actions_shapes = [(count, self.action_size)]
             self._actions_what = f"an array of shape ({count}, {self.action_size})"
@@ -580,14 +579,8 @@ class CModelBatch(_CModelStruct):
             self.model, self.count, self._state_p, self.core.ptr(self._actions),
             self.core.ptr(rewards), ffi.NULL if flags is None else ffi.from_buffer(
                 "unsigned char[]", flags), self._at)
-        if status:
-            at = int(self._at[0])
-            a = float(self._actions[at, 0])
-            if self._discrete and not (0 <= a < self._n_actions and a.is_integer()):
-                # an index out of range whatever the core found first (beyond +-1e6 it reports a
-                # value to scale)
-                raise ValueError(f"actions[{at}] is not one of the model's actions")
-            self._check(status, f"actions[{at}] or rewards[{at}]", f"actions[{at}]")
+        at = int(self._at[0])
+        self._check(status, f"actions[{at}] or rewards[{at}]", f"actions[{at}]")
 
     def _actions_values(self, actions) -> np.ndarray:
         """actions as (B, action_size) reals; ValueError naming them for a wrong shape or type."""
