@@ -209,12 +209,20 @@ rtu_status rtu_cell_init(rtu_cell *cell, rtu_kind kind, rtu_activation activatio
     cell->phi = p;             p += n;
     cell->eta = p;             p += n;
     cell->deta = p;            p += n;
+    rtu_cell_place_context(cell, p);
+    cell->scratch = p + RTU_CELL_STATE(kind, n_in, n) + RTU_CELL_TRACES(kind, n_in, n);
+    return rtu_cell_refresh(cell);
+}
+
+void rtu_cell_place_context(rtu_cell *cell, rtu_real *p)
+{
+    size_t n = cell->n_hidden, nd = cell->n_hidden * cell->n_in;
     cell->c = p;               p += n;
     cell->d = p;               p += n;
     cell->h = p;               p += 2 * n;
     cell->x = NULL;
-    if (kind == RTU_KIND_LRU) {
-        cell->x = p;           p += n_in;
+    if (cell->kind == RTU_KIND_LRU) {
+        cell->x = p;           p += cell->n_in;
     }
     cell->dc_dnu = p;          p += n;
     cell->dd_dnu = p;          p += n;
@@ -223,12 +231,10 @@ rtu_status rtu_cell_init(rtu_cell *cell, rtu_kind kind, rtu_activation activatio
     cell->dc_dwc = p;          p += nd;
     cell->dd_dwc = p;          p += nd;
     cell->dc_dwd = cell->dd_dwd = NULL;
-    if (kind == RTU_KIND_NONLINEAR) {
-        cell->dc_dwd = p;      p += nd;
-        cell->dd_dwd = p;      p += nd;
+    if (cell->kind == RTU_KIND_NONLINEAR) {
+        cell->dc_dwd = p;
+        cell->dd_dwd = p + nd;
     }
-    cell->scratch = p;
-    return rtu_cell_refresh(cell);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -526,9 +532,9 @@ void rtu_cell_hold_logs(rtu_cell *cell)
 
 void rtu_cell_reset(rtu_cell *cell)
 {
-    /* state and traces are contiguous from c to the end of the buffer */
-    rtu_zero(cell->c, RTU_CELL_REALS(cell->kind, cell->n_in, cell->n_hidden) -
-                      (size_t)(cell->c - cell->params));
+    /* state and traces are contiguous from c (rtu_cell_place_context) */
+    rtu_zero(cell->c, RTU_CELL_STATE(cell->kind, cell->n_in, cell->n_hidden) +
+                      RTU_CELL_TRACES(cell->kind, cell->n_in, cell->n_hidden));
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -532,6 +532,11 @@ rtu_real rtu_head_forward(const rtu_real *hidden, const rtu_real *out_w, size_t 
  * from rng. */
 void rtu_dense_init(rtu_real *w, size_t n_in, size_t n_out, rtu_real sparsity, rtu_prng *rng);
 
+/* Point the cell's state and RTRL traces (its context: RTU_CELL_STATE + RTU_CELL_TRACES reals,
+ * c, d, h, [x], then the traces, as rtu_cell_init lays them out in its buffer) at p, which the
+ * caller keeps for as long as the cell reads it (rtu_ppo.c steps stored contexts in place). */
+void rtu_cell_place_context(rtu_cell *cell, rtu_real *p);
+
 /* Wrap each phase theta = exp(theta_log) >= 3 pi into [pi, 3 pi) by whole turns, which leaves the
  * cell's function unchanged (lambda depends on theta through cos and sin only). Derivatives with
  * respect to the new theta_log are ratio = theta' / theta times the old ones: the cell's theta

@@ -188,6 +188,8 @@ rtu_status rtu_ppo_init(rtu_ppo *ppo, const rtu_ac_shape *shape, const rtu_ac_co
     ppo->ctx = trunk_count(ppo) * ppo->cell_ctx + (ppo->ac.n_x - shape->n_obs);
     ppo->n_grad = ppo->ac.n_value + ppo->ac.n_policy;
     ppo->action_reals = action_reals(shape);
+    ppo->cell_own[0] = ppo->ac.trunk[0].cell.c;
+    ppo->cell_own[1] = ppo->ac.trunk[1].cell.c;
     p = (rtu_real *)((char *)buffer + ac_bytes);
     rtu_zero(p, (bytes - ac_bytes) / sizeof(rtu_real));
     ppo->contexts = p;   p += (T + 1) * N * ppo->ctx;
@@ -232,6 +234,17 @@ static void load_context(rtu_ppo *ppo, const rtu_real *ctx)
     load_cells(ppo, ctx);
     memcpy(ppo->ac.x + n_obs, ctx + trunk_count(ppo) * ppo->cell_ctx,
            (ppo->ac.n_x - n_obs) * sizeof(rtu_real));
+}
+
+/* The cells step ctx's states and traces in place (rtu_cell_place_context), or, ctx NULL, their
+ * own again (their buffers', as rtu_ac_init lays them out). */
+static void place_cells(rtu_ppo *ppo, rtu_real *ctx)
+{
+    size_t r;
+    for (r = 0; r < trunk_count(ppo); ++r) {
+        rtu_cell_place_context(&ppo->ac.trunk[r].cell,
+                               ctx != NULL ? ctx + r * ppo->cell_ctx : ppo->cell_own[r]);
+    }
 }
 
 /* ctx's states and traces take the cells' (its extras are written by the feedback). */
@@ -530,17 +543,24 @@ static rtu_status gradient_chunk(rtu_ppo *ppo, const rtu_ppo_loss *loss, const s
     d_e = ac->grad + RTU_AC_N_OUT_POLICY(ac->shape.action_kind, ac->shape.n_actions) + k + n2;
     (void)chunk_layout(&ac->shape, ppo->ctx, ppo->work, &w);
     /* each sample: one step from its stored context of t-1 on its stored x_t, at the current
-     * parameters; the cells after it, x, the input layers' activations and the features kept */
+     * parameters; the cells after it, x, the input layers' activations and the features kept.
+     * The chunk's contexts are copied first, all of them (their reads from the rollout's store
+     * overlap), and each is stepped where it lies */
+    for (b = 0; b < kc; ++b) {
+        size_t s = samples[b];
+        memcpy(w.ctx + b * ppo->ctx, context(ppo, s / N, s % N),
+               trunk_count(ppo) * ppo->cell_ctx * sizeof(rtu_real));
+    }
     for (b = 0; b < kc; ++b) {
         size_t s = samples[b];
         *at = b;
-        load_context(ppo, context(ppo, s / N, s % N));
+        place_cells(ppo, w.ctx + b * ppo->ctx);
         memcpy(ac->x, ppo->inputs + s * n_x, n_x * sizeof(rtu_real));
         status = rtu_ac_trunks_forward(ac);
         if (status != RTU_OK) {
+            place_cells(ppo, NULL);
             return status;
         }
-        save_cells(ppo, w.ctx + b * ppo->ctx);
         memcpy(w.x + b * n_x, ac->x, n_x * sizeof(rtu_real));
         for (r = 0; r < 2; ++r) {
             const rtu_ac_trunk *t = &ac->trunk[ac->shape.shared ? 0 : r];
@@ -551,6 +571,7 @@ static rtu_status gradient_chunk(rtu_ppo *ppo, const rtu_ppo_loss *loss, const s
             memcpy(w.h[r] + b * n2, t->cell.h, n2 * sizeof(rtu_real));
         }
     }
+    place_cells(ppo, NULL);
     /* the heads' hidden layers over the chunk */
     for (r = 0; k && r < 2; ++r) {
         rtu_dense_forward_batch(ac->head[r].params, n2, k, kc, w.h[r], n2, w.q_hat[r], k, w.xt,
@@ -619,7 +640,7 @@ static rtu_status gradient_chunk(rtu_ppo *ppo, const rtu_ppo_loss *loss, const s
     }
     /* each sample: its cells after the step and its activations back, then the trunks */
     for (b = 0; b < kc; ++b) {
-        load_cells(ppo, w.ctx + b * ppo->ctx);
+        place_cells(ppo, w.ctx + b * ppo->ctx);
         memcpy(ac->x, w.x + b * n_x, n_x * sizeof(rtu_real));
         for (r = 0; r < 2; ++r) {
             rtu_ac_trunk *t = &ac->trunk[ac->shape.shared ? 0 : r];
@@ -630,6 +651,7 @@ static rtu_status gradient_chunk(rtu_ppo *ppo, const rtu_ppo_loss *loss, const s
             rtu_ac_trunk_backward(ac, t, w.d_h[r] + b * n2, 1, z[r], d_e);
         }
     }
+    place_cells(ppo, NULL);
     return RTU_OK;
 }
 

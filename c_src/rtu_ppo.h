@@ -99,6 +99,8 @@ typedef struct {
     rtu_real *grad;        /* n_grad: the latest rtu_ppo_gradient; with a shared trunk, its
                             * actor's trunk part is added to the critic's by rtu_ppo_adam_step */
     rtu_real *adam_m, *adam_v; /* n_grad each */
+    rtu_real *cell_own[2]; /* each trunk's cell's own context, in ac's buffer (the update steps
+                            * the cells on its chunk's contexts in place, then back to these) */
     rtu_real *work;        /* the update's scratch for a chunk of RTU_PPO_CHUNK samples */
     size_t work_reals;     /* its size */
     uint64_t adam_steps;
