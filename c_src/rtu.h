@@ -80,7 +80,7 @@ typedef float rtu_real;
 typedef enum {
     RTU_OK = 0,
     RTU_ERR_NULL,            /* a required pointer argument is NULL */
-    RTU_ERR_SIZE,            /* n_in or n_hidden is 0 or larger than RTU_MAX_DIM */
+    RTU_ERR_SIZE,            /* a size is 0 or too large (RTU_MAX_DIM, RTU_MAX_BATCH, size_t) */
     RTU_ERR_KIND,            /* unknown cell kind */
     RTU_ERR_ACTIVATION,      /* unknown activation */
     RTU_ERR_BUFFER_SMALL,    /* the buffer has fewer bytes than the size query asks for */

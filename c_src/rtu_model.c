@@ -353,15 +353,13 @@ rtu_status rtu_model_step(const rtu_model *m, rtu_real *state, const rtu_real *o
     return model_step(m, state, obs, work, out);
 }
 
-/* RTU_OK if action (RTU_MODEL_ACTION_REALS reals, when prev_action) and reward can be fed. */
-static rtu_status check_feed(const rtu_model *m, const rtu_real *action, rtu_real reward)
+/* RTU_OK if action (RTU_MODEL_ACTION_REALS reals) is one the model can take: checked wherever
+ * it is given, whether or not the model takes it as an input; NULL only without prev_action. */
+static rtu_status check_action(const rtu_model *m, const rtu_real *action)
 {
-    rtu_status status = rtu_check_input(&reward, 1u);
-    if (status != RTU_OK || !m->prev_action) {
-        return status;
-    }
-    if (action == NULL) {
-        return RTU_ERR_NULL;
+    rtu_status status;
+    if (action == NULL || m->n_actions == 0) { /* TD(lambda)'s models take no action */
+        return action == NULL && m->prev_action ? RTU_ERR_NULL : RTU_OK;
     }
     status = rtu_check_input(action, RTU_MODEL_ACTION_REALS(m->action_kind, m->n_actions));
     /* a finite discrete action that is no index is RTU_ERR_ACTION, however far out it lies */
@@ -371,6 +369,13 @@ static rtu_status check_feed(const rtu_model *m, const rtu_real *action, rtu_rea
         return RTU_ERR_ACTION;
     }
     return status;
+}
+
+/* RTU_OK if action (as check_action) and reward can be fed. */
+static rtu_status check_feed(const rtu_model *m, const rtu_real *action, rtu_real reward)
+{
+    rtu_status status = rtu_check_input(&reward, 1u);
+    return status != RTU_OK ? status : check_action(m, action);
 }
 
 /* check_feed passed: the extras of state from action and reward. */
@@ -427,8 +432,9 @@ rtu_status rtu_model_run(const rtu_model *m, rtu_real *state, const rtu_real *ob
     n_out = rtu_model_n_out(m);
     a_reals = RTU_MODEL_ACTION_REALS(m->action_kind, m->n_actions);
     status = rtu_check_input(obs, steps * m->n_obs);
-    for (t = 0; extras && status == RTU_OK && t < steps; ++t) {
-        status = check_feed(m, m->prev_action ? actions + t * a_reals : NULL, rewards[t]);
+    for (t = 0; status == RTU_OK && t < steps; ++t) {
+        const rtu_real *action = actions != NULL ? actions + t * a_reals : NULL;
+        status = extras ? check_feed(m, action, rewards[t]) : check_action(m, action);
     }
     for (t = 0; status == RTU_OK && t < steps; ++t) {
         status = model_step(m, state, obs + t * m->n_obs, work, out + t * n_out);
@@ -632,7 +638,7 @@ rtu_status rtu_model_feed_batch(const rtu_model *m, size_t count, rtu_real *stat
     for (i = 0; i < count && status == RTU_OK; ++i) {
         *at = i;
         if (ended == NULL || !ended[i]) {
-            status = check_feed(m, m->prev_action ? actions + i * a_reals : NULL, rewards[i]);
+            status = check_feed(m, actions != NULL ? actions + i * a_reals : NULL, rewards[i]);
         }
     }
     if (status != RTU_OK) {

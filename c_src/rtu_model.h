@@ -144,17 +144,18 @@ rtu_status rtu_model_step(const rtu_model *model, rtu_real *state, const rtu_rea
  * extras for the next step: the action (one-hot if discrete) with prev_action, (reward -
  * reward_mean) * reward_scale with prev_reward RTU_REWARD_NORMALIZED, sign(reward) with
  * RTU_REWARD_SIGN, sign(reward) - reward_mean with RTU_REWARD_CENTERED_SIGN, sign(reward) *
- * reward_scale with RTU_REWARD_GATED_SIGN; nothing otherwise
- * (action may then be NULL). Not after the last step of an episode: rtu_model_reset instead.
- * Refused with state untouched: a non-finite or too large reward or action entry (as
- * rtu_model_step), a discrete index that is not an action (RTU_ERR_ACTION). */
+ * reward_scale with RTU_REWARD_GATED_SIGN; nothing otherwise. action may be NULL for a model
+ * without prev_action; given, it is checked all the same. Not after the last step of an
+ * episode: rtu_model_reset instead. Refused with state untouched: a non-finite or too large
+ * reward or action entry (as rtu_model_step), a discrete index that is not an action
+ * (RTU_ERR_ACTION). */
 rtu_status rtu_model_feed(const rtu_model *model, rtu_real *state, const rtu_real *action,
                           rtu_real reward);
 
 /* rtu_model_step over a (T, n_obs) sequence of one episode, out receiving (T, n_out); after
- * step t, rtu_model_feed of actions[t] (RTU_MODEL_ACTION_REALS each) and rewards[t], which may
- * be NULL for a model without the extras. The whole sequence is checked before the first
- * step. */
+ * step t, rtu_model_feed of actions[t] (RTU_MODEL_ACTION_REALS each) and rewards[t]: rewards
+ * may be NULL for a model without the extras, actions for a model without prev_action (given,
+ * they are checked all the same). The whole sequence is checked before the first step. */
 rtu_status rtu_model_run(const rtu_model *model, rtu_real *state, const rtu_real *obs,
                          const rtu_real *actions, const rtu_real *rewards, size_t steps,
                          rtu_real *work, rtu_real *out);

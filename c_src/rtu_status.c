@@ -7,8 +7,10 @@ const char *rtu_status_str(rtu_status status)
     switch (status) {
     case RTU_OK: return "ok";
     case RTU_ERR_NULL: return "a required pointer argument is NULL";
-    case RTU_ERR_SIZE: return "n_in and n_hidden must be between 1 and RTU_MAX_DIM";
-    case RTU_ERR_KIND: return "cell kind is not RTU_KIND_LINEAR or RTU_KIND_NONLINEAR";
+    case RTU_ERR_SIZE:
+        return "a size is 0 or too large (n_in, n_hidden: at most RTU_MAX_DIM; a batch, n_envs, "
+               "n_steps: at most RTU_MAX_BATCH; a buffer: within size_t)";
+    case RTU_ERR_KIND: return "cell kind is not RTU_KIND_LINEAR, RTU_KIND_NONLINEAR or RTU_KIND_LRU";
     case RTU_ERR_ACTIVATION: return "activation is not RTU_ACT_RELU, RTU_ACT_TANH or RTU_ACT_IDENTITY";
     case RTU_ERR_BUFFER_SMALL: return "buffer is smaller than the size query requires";
     case RTU_ERR_BUFFER_ALIGN: return "buffer is not aligned to rtu_real";

@@ -276,13 +276,21 @@ void test_model_run_sizes_and_refusals(int c)
     nan_obs[0] = (rtu_real)2e6;
     CHECK_STATUS(rtu_model_step(&m, state, nan_obs, work, out), RTU_ERR_INPUT_RANGE);
     CHECK_STATUS(rtu_model_feed(&m, state, actions, (rtu_real)NAN), RTU_ERR_NONFINITE_INPUT);
-    if (shape.prev_action && shape.action_kind == RTU_ACTIONS_DISCRETE) {
+    if (shape.action_kind == RTU_ACTIONS_DISCRETE) { /* whether or not x takes the action */
         action[0] = (rtu_real)shape.n_actions;
+        CHECK_STATUS(rtu_model_feed(&m, state, action, 0), RTU_ERR_ACTION);
+        action[0] = (rtu_real)-1;
         CHECK_STATUS(rtu_model_feed(&m, state, action, 0), RTU_ERR_ACTION);
         action[0] = (rtu_real)0.5;
         CHECK_STATUS(rtu_model_feed(&m, state, action, 0), RTU_ERR_ACTION);
         action[0] = (rtu_real)2e7; /* beyond RTU_INPUT_LIMIT: still no action */
         CHECK_STATUS(rtu_model_feed(&m, state, action, 0), RTU_ERR_ACTION);
+        actions[9 * a_reals] = (rtu_real)shape.n_actions;
+        CHECK_STATUS(rtu_model_run(&m, state, obs, actions, rewards, 40u, work, out_run),
+                     RTU_ERR_ACTION);
+        actions[9 * a_reals] = 0;
+    }
+    if (shape.prev_action) {
         CHECK_STATUS(rtu_model_feed(&m, state, NULL, 0), RTU_ERR_NULL);
         rewards[7] = (rtu_real)INFINITY;
         CHECK_STATUS(rtu_model_run(&m, state, obs, actions, rewards, 40u, work, out_run),
