@@ -26,6 +26,32 @@ def real_rows(name: str, value, width: int, dtype: np.dtype) -> np.ndarray:
     return real_array(name, a, a.shape, dtype)
 
 
+def check_action_space(space, action_kind: str, n_actions: int, name: str) -> None:
+    """ValueError naming name unless space, a gymnasium space, is the one the learner acts in:
+    Discrete(n_actions) from 0 (action_kind "discrete") or a Box of shape (n_actions,)."""
+    import gymnasium as gym
+
+    if action_kind == "discrete":
+        ok = isinstance(space, gym.spaces.Discrete) and int(space.n) == n_actions and \
+            int(space.start) == 0
+        want = f"Discrete({n_actions})"
+    else:
+        ok = isinstance(space, gym.spaces.Box) and space.shape == (n_actions,)
+        want = f"a Box of shape ({n_actions},)"
+    if not ok:
+        raise ValueError(f"{name}: the action space is {space}; the learner acts in {want}")
+
+
+def bool_flags(name: str, value, count: int) -> np.ndarray:
+    """value, count bools, as a C-contiguous uint8 array of 0/1 entries; ValueError naming it
+    otherwise (integers too: a 2 is no episode end)."""
+    a = np.asarray(value)
+    if a.shape != (count,) or a.dtype != np.bool_:
+        raise ValueError(f"{name} must be an array of {count} bools, got {a.dtype} of shape "
+                         f"{a.shape}")
+    return np.ascontiguousarray(a, dtype=np.uint8)
+
+
 def bool_flag(name: str, value) -> bool:
     """value as a bool; ValueError naming it if it is not one (numpy's bool too)."""
     if not isinstance(value, (bool, np.bool_)):
@@ -125,7 +151,7 @@ class Checkpointable:
         and sizes; the config and counters are restored too. ValueError (naming ``name`` and the
         fault) on a truncated, corrupted, foreign, mismatched or impossible checkpoint, and then
         the learner is untouched."""
-        data = checkpoint.upgrade(data)
+        data = checkpoint.upgrade(data, name)
         dims = checkpoint.read_dims(data, name)
         checkpoint.check_dims(dims, self.LEARNER, self._dims(), name)
         self._impl.restore(data, checkpoint.where(name))
@@ -149,7 +175,7 @@ class Checkpointable:
     def from_bytes(cls, data: bytes, name: str = "<bytes>", backend: str = "c"):
         """A learner built from checkpoint bytes (named ``name`` in messages), as
         from_checkpoint."""
-        data = checkpoint.upgrade(data)
+        data = checkpoint.upgrade(data, name)
         dims = checkpoint.read_dims(data, name)
         checkpoint.check_dims(dims, cls.LEARNER, {}, name)
         if backend == "reference" and dims.precision != 8:

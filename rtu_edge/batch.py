@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _ccore
 from ._ccore import CCore
-from ._learner import real_array, real_rows
+from ._learner import bool_flags, check_action_space, real_array, real_rows
 from .cell import KINDS
 from .reference import ACTIVATIONS
 from .ac import ACT_TWICE, LEARN_FIRST, WRONG_OBS, ActorCritic
@@ -47,15 +47,13 @@ def _learner_index(i, count: int) -> int:
     return int(i)
 
 
-def _flags(name: str, value, count: int) -> np.ndarray:
-    """value as a C-contiguous uint8 array of count 0/1 entries from bools; ValueError naming it
-    otherwise."""
-    a = np.asarray(value)
-    if a.shape != (count,) or a.dtype != np.bool_:
-        raise ValueError(f"{name} must be an array of {count} bools, got "
-                         f"{a.dtype} of shape {a.shape}")
-    return np.ascontiguousarray(a, dtype=np.uint8)
-
+def _c_backend(hyperparameters: dict) -> None:
+    """A batch runs on the C core: a backend given among its keyword arguments must be "c" (and
+    is taken out of them)."""
+    backend = hyperparameters.pop("backend", "c")
+    if backend != "c":
+        raise ValueError(f"backend must be 'c' for a batch (its learners step in one C call), "
+                         f"got {backend!r}")
 
 class ActorCriticBatch:
     """``len(seeds)`` = B independent ``ActorCritic`` learners on the C core, learner i seeded with
@@ -82,6 +80,7 @@ class ActorCriticBatch:
                  action_kind: str = "discrete", kind: str = "linear", activation: str = "tanh",
                  dtype=np.float64, config=None, network=None, **hyperparameters):
         seeds = _seeds(seeds)
+        _c_backend(hyperparameters)
         # one learner built as ActorCritic builds it: every argument checked at that one layer
         template = ActorCritic(n_in, n_hidden, n_actions, action_kind=action_kind, kind=kind,
                                activation=activation, seed=seeds[0], backend="c", dtype=dtype,
@@ -131,7 +130,7 @@ class ActorCriticBatch:
     def _active(self, active):
         if active is None:
             return self.core.ffi.NULL, None
-        flags = _flags("active", active, self.count)
+        flags = bool_flags("active", active, self.count)
         return self.core.ffi.from_buffer("unsigned char[]", flags), flags
 
     def _refused(self, status: int, name: str, rows: np.ndarray, call: str) -> None:
@@ -175,8 +174,8 @@ class ActorCriticBatch:
         if next_obs.shape[0] != self.count:
             raise ValueError(f"next_obs must have shape ({self.count}, {self.n_in}), got "
                              f"{next_obs.shape}")
-        term = _flags("terminated", terminated, self.count)
-        trunc = _flags("truncated", truncated, self.count)
+        term = bool_flags("terminated", terminated, self.count)
+        trunc = bool_flags("truncated", truncated, self.count)
         ffi = self.core.ffi
         active_p, flags = self._active(active)  # flags: the memory active_p points at
         status = self.lib.rtu_ac_learn_batch(
@@ -226,6 +225,7 @@ class ActorCriticBatch:
         if envs.num_envs != self.count:
             raise ValueError(f"envs has {envs.num_envs} environments; this batch has "
                              f"{self.count} learners")
+        check_action_space(envs.single_action_space, self.action_kind, self.n_actions, "envs")
         next_mode = mode == gym.vector.AutoresetMode.NEXT_STEP
         live = ~self._resetting if next_mode else None
         actions = self.act(obs, active=live)
@@ -259,6 +259,7 @@ class TDLambdaBatch:
                  activation: str = "relu", *, seeds, dtype=np.float64, config=None,
                  **hyperparameters):
         seeds = _seeds(seeds)
+        _c_backend(hyperparameters)
         template = TDLambda(n_in, n_hidden, kind=kind, activation=activation, seed=seeds[0],
                             backend="c", dtype=dtype, config=config, **hyperparameters)
         self._template = template

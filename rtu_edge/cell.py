@@ -121,6 +121,18 @@ class _ReferenceBackend:
         return grad
 
 
+def real_dtype(dtype) -> np.dtype:
+    """dtype as the numpy dtype of a C build, float32 or float64; ValueError naming it
+    otherwise."""
+    try:
+        real = np.dtype(dtype)
+    except TypeError:
+        real = None
+    if real not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    return real
+
+
 def check_cell_arguments(n_in, n_hidden, kind, activation, seed, backend, dtype):
     """The checks every cell-based object makes; returns (n_in, n_hidden, numpy dtype, seed)."""
     n_in = _positive_int("n_in", n_in)
@@ -131,12 +143,7 @@ def check_cell_arguments(n_in, n_hidden, kind, activation, seed, backend, dtype)
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError as err:
-        raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}") from err
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    dtype = real_dtype(dtype)
     if backend == "reference" and dtype != np.float64:
         raise ValueError("dtype must be numpy.float64 for backend='reference', got float32")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**64:

@@ -194,13 +194,16 @@ def check_dims(dims: Dims, learner: str, expect: dict, path: PathLike) -> None:
 
 # -- files ---------------------------------------------------------------------------------------
 
-def upgrade(data: bytes) -> bytes:
+def upgrade(data: bytes, name: PathLike = "<bytes>") -> bytes:
     """An intact checkpoint of format version 4 as the same checkpoint in version 5: an
     actor-critic's config gains phase_step_scale 1 after its std_max (its learner stepped its
     phases as every other parameter); the payloads of the other learner types are unchanged; the
     header's version and payload length and the CRC32 follow. Any other bytes (a version-5
     checkpoint, or bytes that are not an intact version-4 one) are returned as they are, for
-    read_dims to accept or refuse."""
+    read_dims to accept or refuse. ValueError naming name if data is not bytes."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ValueError(f"checkpoint {name}: a checkpoint is bytes (its file's contents), got "
+                         f"{type(data).__name__}")
     data = bytes(data)
     if len(data) < HEADER_BYTES + CRC_BYTES or data[:len(MAGIC)] != MAGIC \
             or struct.unpack_from("<I", data, 8)[0] != UPGRADED_VERSION:

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _ccore
 from ._ccore import CCore
-from ._learner import real_array
+from ._learner import bool_flags, check_action_space, real_array, real_scalar
 from .reference.cell import INPUT_LIMIT
 from .ac import ActorCritic
 from .reference.config import PPOConfig
@@ -53,6 +53,9 @@ class PPO:
 
     def __init__(self, n_in: int, n_hidden: int, n_actions: int, *, ppo: PPOConfig = None,
                  **kwargs):
+        if ppo is not None and not isinstance(ppo, PPOConfig):
+            raise ValueError(f"ppo must be a PPOConfig (or give its fields as keyword "
+                             f"arguments: PPO(..., n_envs=8)), got {type(ppo).__name__}")
         names = {f.name for f in dataclasses.fields(PPOConfig)}
         given = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
         ppo = dataclasses.replace(ppo or PPOConfig(), **given)
@@ -147,8 +150,8 @@ class PPO:
         terminated (its other rows are not read), which continues that episode's return in the
         targets (r_t + gamma v(s_{t+1})); 0 elsewhere, and everywhere without final_obs."""
         rewards = real_array("rewards", rewards, (self.n_envs,), self.dtype)
-        term = _flags("terminated", terminated, self.n_envs)
-        trunc = _flags("truncated", truncated, self.n_envs)
+        term = bool_flags("terminated", terminated, self.n_envs)
+        trunc = bool_flags("truncated", truncated, self.n_envs)
         ffi = self.core.ffi
         final_p = final_v = ffi.NULL
         if final_obs is not None:
@@ -203,7 +206,7 @@ class PPO:
         """One Adam step on the latest gradient (at learning_rate, default the config's);
         returns the gradient's global norm before clipping."""
         self._adam.learning_rate = self.ppo.learning_rate if learning_rate is None \
-            else learning_rate
+            else real_scalar("learning_rate", learning_rate)
         norm = self.core.ffi.new("rtu_real *")
         status = self.lib.rtu_ppo_adam_step(self.c, self._adam, norm)
         if status == self.lib.RTU_ERR_CONFIG:
@@ -277,14 +280,6 @@ class PPO:
         return ActorCritic.from_bytes(self.checkpoint_bytes(), "<PPO hand-off>", backend)
 
 
-def _flags(name: str, value, count: int) -> np.ndarray:
-    a = np.asarray(value)
-    if a.shape != (count,) or not (a.dtype == np.bool_ or np.issubdtype(a.dtype, np.integer)):
-        raise ValueError(f"{name} must be an array of {count} bools, got {a.dtype} of shape "
-                         f"{a.shape}")
-    return np.ascontiguousarray(a != 0, dtype=np.uint8)
-
-
 def _final_obs(obs: np.ndarray, infos: dict):
     """The observations the vector environment's steps ended on: obs, with infos["final_obs"]
     where it reset an environment in the same step; None when it reset none."""
@@ -344,6 +339,9 @@ def train_ppo(agent: PPO, envs, spec, steps: int, *, on_episode: Callable = None
     resumed run) goes on at its place in that schedule."""
     cfg, gamma = agent.ppo, agent.config.gamma
     N, T = agent.n_envs, agent.n_steps
+    if envs.num_envs != N:
+        raise ValueError(f"envs has {envs.num_envs} environments; the agent's n_envs is {N}")
+    check_action_space(envs.single_action_space, agent.action_kind, agent.n_actions, "envs")
     batch, minibatch = N * T, N * T // cfg.n_minibatches
     updates = max(1, -(-(steps - agent.steps) // batch))
     # the run's updates from step 0, so that a resumed agent goes on with its step size

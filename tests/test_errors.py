@@ -339,3 +339,85 @@ def test_numpy_scalar_rewards_are_taken_and_refused_as_floats(dtype):
         ac.learn(np.float32("nan"), np.zeros(2), False, False)
     assert_same(before, ac.params)
     assert ac.steps == 0
+
+
+# -- the other public objects: a wrong argument is named, and changes nothing --------------------
+
+def test_wrong_objects_and_types_are_named():
+    """Arguments of the wrong type get a ValueError naming them, not an error from deep inside."""
+    from rtu_edge import PPO, ActorCriticBatch, TDLambdaBatch
+    from rtu_edge.export.model import CModel, CModelBatch, InferenceModel
+
+    model = InferenceModel.from_learner(ActorCritic(2, 8, 2, seed=0))
+    cases = [
+        (lambda: CModel(None), "model must be an InferenceModel"),
+        (lambda: CModel("x.rtu"), "model must be an InferenceModel"),
+        (lambda: CModelBatch(None, 2), "model must be an InferenceModel"),
+        (lambda: CModel(model, dtype=np.int32), "dtype must be numpy.float32 or numpy.float64"),
+        (lambda: CModelBatch(model, 2, dtype=np.float16), "dtype must be numpy.float32"),
+        (lambda: InferenceModel.from_learner(None), "learner must be a TDLambda or an ActorCritic"),
+        (lambda: ActorCritic.from_bytes("garbage"), "a checkpoint is bytes"),
+        (lambda: ActorCriticBatch(2, 8, 2, seeds=[1], backend="reference"), "backend must be 'c'"),
+        (lambda: TDLambdaBatch(2, 8, seeds=[1], backend="reference"), "backend must be 'c'"),
+        (lambda: PPO(2, 8, 2, n_envs=2, n_steps=4).adam_step("a"), "learning_rate must be"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+def test_a_models_actions_are_checked_whether_or_not_it_takes_them_as_input():
+    """An action index out of range, negative or fractional is refused by CModel.feed,
+    CModelBatch.feed and CModel.run on a network without the previous action as input too
+    (the C core checks every action given), and leaves the state; run's actions and rewards must
+    have the sequence's length."""
+    from rtu_edge.export.model import CModel, CModelBatch, InferenceModel
+
+    ac = ActorCritic(2, 8, 2, seed=0)
+    assert not ac.network.prev_action
+    model = InferenceModel.from_learner(ac)
+    c, batch = CModel(model), CModelBatch(model, 3)
+    c.step(np.ones(2))
+    batch.step(np.ones((3, 2)))
+    state, batch_state = c.state.copy(), batch.state.copy()
+    for bad in (2, -1, 1.5):
+        with pytest.raises(ValueError, match="not one of the model's actions"):
+            c.feed(bad, 1.0)
+    for bad in (np.array([0, 1, 2]), np.array([0.0, 1.0, 0.5]),
+                np.array([0, 1, 2**63], dtype=np.uint64)):
+        with pytest.raises(ValueError, match=r"actions\[2\] is not one of the model's actions"):
+            batch.feed(bad, np.zeros(3))
+    np.testing.assert_array_equal(c.state, state)
+    np.testing.assert_array_equal(batch.state, batch_state)
+    obs = np.zeros((5, 2))
+    with pytest.raises(ValueError, match="not one of the model's actions"):
+        c.run(obs, actions=np.full(5, 7), rewards=np.zeros(5))
+    with pytest.raises(ValueError, match=r"actions must have shape \(5,\), got \(4,\)"):
+        c.run(obs, actions=np.zeros(4, int), rewards=np.zeros(5))
+    with pytest.raises(ValueError, match=r"rewards must have shape \(5,\), got \(3,\)"):
+        c.run(obs, actions=np.zeros(5, int), rewards=np.zeros(3))
+    np.testing.assert_array_equal(c.state, state)
+    assert c.run(obs, actions=np.zeros(5, int), rewards=np.zeros(5)).shape == (5, c.n_out)
+
+
+def test_a_vector_environment_of_other_actions_is_refused_before_acting():
+    """ActorCriticBatch.step_env and train_ppo refuse a vector environment whose action space is
+    not the learners' (a discrete learner on Pendulum-P), naming envs, before any learner acts:
+    the learners go on afterwards as if the call had not been made."""
+    gym = pytest.importorskip("gymnasium")
+    from rtu_edge import PPO, ActorCriticBatch
+    from rtu_edge.ppo import make_vector_env, train_ppo
+
+    batch = ActorCriticBatch(3, 8, 2, seeds=range(2))
+    envs = gym.make_vec("rtu_edge/PendulumP-v0", num_envs=2)
+    obs, _ = envs.reset(seed=0)
+    before = batch.checkpoint_bytes(0)
+    with pytest.raises(ValueError, match=r"envs: the action space is Box.*Discrete\(2\)"):
+        batch.step_env(envs, obs)
+    assert batch.checkpoint_bytes(0) == before
+    batch.act(np.zeros((2, 3)))  # not half-way through a step
+    vec, spec = make_vector_env("pendulum-p", 2, 0)
+    agent = PPO(spec.obs_size, 8, 2, n_envs=2, n_steps=4, n_minibatches=1)
+    with pytest.raises(ValueError, match="envs: the action space is Box"):
+        train_ppo(agent, vec, spec, 100)
+    assert agent.steps == 0

@@ -4,6 +4,7 @@ the hand-off to the streaming actor-critic, and a short seeded run that must lea
 
 import csv
 import json
+import re
 import struct
 import zlib
 
@@ -251,12 +252,16 @@ def test_gae_matches_the_recursion():
     (dict(clip_coef=0.0), "clip_coef must lie in (0, inf)"),
     (dict(fresh_targets=True), "fresh_targets needs fresh_state"),
     (dict(adam_beta2=1.0), "adam_beta2 must be below 1"),
-    (dict(n_envs=0), "n_envs must be an integer >= 1"),
+    (dict(n_envs=0), "n_envs must be an integer in [1, 65536], got 0"),
+    (dict(n_envs=65537), "n_envs must be an integer in [1, 65536], got 65537"),
+    (dict(n_steps=10**8), "n_steps must be an integer in [1, 65536]"),
+    (dict(update_epochs=0), "update_epochs must be an integer >= 1"),
+    (dict(ppo={"n_envs": 2}), "ppo must be a PPOConfig"),
     (dict(backend="reference"), "backend must be 'c' for PPO"),
     (dict(n_head=1), "n_head must be 0"),
 ])
 def test_bad_configurations_are_refused(kwargs, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         PPO(2, 4, 2, **{"n_envs": 2, "n_steps": 4, "n_minibatches": 2, **kwargs})
 
 
@@ -277,6 +282,8 @@ def test_refused_calls_change_nothing():
         c.feedback(np.array([np.inf, 0.0]), np.zeros(2, bool), np.zeros(2, bool))
     with pytest.raises(ValueError, match="rewards must have shape"):
         c.feedback(np.zeros(3), np.zeros(2, bool), np.zeros(2, bool))
+    with pytest.raises(ValueError, match="terminated must be an array of 2 bools"):
+        c.feedback(np.zeros(2), np.array([2, 0]), np.zeros(2, bool))  # a 2 is no episode end
     before = c.core.buffer.copy()
     trunc = np.array([False, True])
     with pytest.raises(ValueError, match=r"final_obs\[1\]: input contains NaN"):

@@ -39,7 +39,7 @@ import numpy as np
 
 from .. import checkpoint
 from .._ccore import CCore
-from ..cell import NUMPY_INTS, RTUCell, real_array, real_scalar
+from ..cell import NUMPY_INTS, RTUCell, real_array, real_dtype, real_scalar
 from ..reference.ac import NORM_EPS, reward_gate, softplus
 from ..reference.config import REWARD_INPUTS
 from ..reference.cell import (ACTIVATIONS, KINDS, MAX_BATCH, cell_layout, join, lru_readout,
@@ -186,7 +186,7 @@ class InferenceModel:
         """The model of checkpoint bytes (named ``name`` in messages), as from_checkpoint."""
         from ..ac import ActorCritic
         from ..td import TDLambda
-        data = checkpoint.upgrade(data)
+        data = checkpoint.upgrade(data, name)
         dims = checkpoint.read_dims(data, name)
         learner_cls = TDLambda if dims.learner == "td" else ActorCritic
         model = cls.from_learner(learner_cls.from_bytes(data, name))
@@ -210,6 +210,9 @@ class InferenceModel:
     @classmethod
     def from_learner(cls, learner) -> "InferenceModel":
         """The model of a TDLambda or ActorCritic (its current parameters and statistics)."""
+        if getattr(type(learner), "LEARNER", None) not in ("td", "actor-critic"):
+            raise ValueError(f"learner must be a TDLambda or an ActorCritic (a PPO agent's "
+                             f"network: its actor_critic()), got {type(learner).__name__}")
         n, dt = learner.n_hidden, learner.dtype
         p = learner.params
         config = dataclasses.asdict(learner.config)
@@ -361,12 +364,20 @@ def _derived(kind: str, activation: str, n_in: int, n_hidden: int, params: np.nd
     return derived["g"], derived["phi"], derived["eta"]
 
 
+def check_model(model) -> None:
+    """ValueError unless model is an InferenceModel."""
+    if not isinstance(model, InferenceModel):
+        raise ValueError(f"model must be an InferenceModel (InferenceModel.from_learner or "
+                         f"InferenceModel.load), got {type(model).__name__}")
+
+
 class _CModelStruct:
     """The rtu_model struct of an InferenceModel (float32 or float64 build), checked by
     rtu_model_check, and the arrays it points into."""
 
     def __init__(self, model: InferenceModel, dtype=np.float32):
-        self.dtype = dtype = np.dtype(dtype)
+        check_model(model)
+        self.dtype = dtype = real_dtype(dtype)
         self.core = core = CCore(dtype, dtype.itemsize)
         ffi, lib = core.ffi, core.lib
         self.lib = lib
@@ -500,10 +511,15 @@ class CModel(_CModelStruct):
         after step t (both None: zeros)."""
         obs = self._obs(obs, (-1, self.n_in))
         T = len(obs)
-        actions = np.ascontiguousarray(np.zeros((T, self.action_size)) if actions is None
-                                       else actions, dtype=self.dtype).reshape(T, -1)
-        rewards = np.ascontiguousarray(np.zeros(T) if rewards is None else rewards,
-                                       dtype=self.dtype)
+        if actions is None:
+            actions = np.zeros((T, self.action_size))
+        elif self._discrete and np.ndim(actions) == 1:  # T indices
+            if np.shape(actions) != (T,):
+                raise ValueError(f"actions must have shape ({T},), got {np.shape(actions)}")
+            actions = np.asarray(actions)[:, None]
+        actions = real_array("actions", actions, (T, self.action_size), self.dtype)
+        rewards = real_array("rewards", np.zeros(T) if rewards is None else rewards, (T,),
+                             self.dtype)
         out = np.zeros((T, self.n_out), dtype=self.dtype)
         self._check(self.lib.rtu_model_run(
             self.model, self._state_p, self.core.ptr(obs), self.core.ptr(actions),

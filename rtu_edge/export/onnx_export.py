@@ -84,7 +84,7 @@ import numpy as np
 from .. import __version__, checkpoint
 from .._extras import require
 from ..reference.config import REWARD_INPUTS
-from .model import Dense, Head, InferenceModel, Trunk
+from .model import Dense, Head, InferenceModel, Trunk, check_model
 
 OPSET = 17
 IR_VERSION = 8  # the IR of opset 17 (onnx 1.12): readable by onnxruntime >= 1.12
@@ -348,6 +348,7 @@ def to_onnx(model: InferenceModel, path: Optional[PathLike] = None,
     a whole episode under a Scan (module docstring). Written atomically to path if given
     (OSError naming path if it cannot be). The RTU kinds only: ValueError for an "lru" model
     (the C header export and CModel run it)."""
+    check_model(model)
     if model.kind not in ONNX_KINDS:
         raise ValueError(f"the ONNX export takes the kinds {ONNX_KINDS}, not {model.kind!r}: "
                          "export a learner of kind 'lru' as a C header (--c-header)")

@@ -23,6 +23,8 @@ import math
 import numbers
 from dataclasses import dataclass, field
 
+from .cell import MAX_BATCH
+
 OPTIMIZERS = ("sgd", "obgd")
 
 #: how the actor-critic's input holds the previous reward (ACNetwork.prev_reward; the C core's
@@ -51,9 +53,10 @@ def choice(default: str, choices: tuple, help: str):
     return field(default=default, metadata={"choices": choices, "help": help})
 
 
-def size(default: int, help: str):
-    """A size: an integer >= 0 (the C core checks its upper bound)."""
-    return field(default=default, metadata={"size": True, "help": help})
+def size(default: int, help: str, low: int = 0, high: int = None):
+    """A size: an integer >= low, and <= high if given (else the C core checks its upper
+    bound)."""
+    return field(default=default, metadata={"size": (low, high), "help": help})
 
 
 def c_name(name: str) -> str:
@@ -72,9 +75,10 @@ class LearnerConfig:
                     raise ValueError(f"{f.name} must be one of {f.metadata['choices']}, "
                                      f"got {value!r}")
             elif "size" in f.metadata:
+                low, high = f.metadata["size"]
                 if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
-                        or value < 0:
-                    raise ValueError(f"{f.name} must be an integer >= 0, got {value!r}")
+                        or value < low or (high is not None and value > high):
+                    raise ValueError(f"{f.name} must be {self.rule(f.name)}, got {value!r}")
                 object.__setattr__(self, f.name, int(value))
             elif "rule" in f.metadata:
                 if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -92,7 +96,8 @@ class LearnerConfig:
         if "choices" in f.metadata:
             return "one of " + ", ".join(f.metadata["choices"])
         if "size" in f.metadata:
-            return "an integer >= 0"
+            low, high = f.metadata["size"]
+            return f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
         if "rule" not in f.metadata:
             return "true or false"
         low, high, low_open = RULES[f.metadata["rule"]]
@@ -199,13 +204,16 @@ class PPOConfig(LearnerConfig):
     coefficient are the actor-critic's (ACConfig, ACNetwork): one network, handed off to the
     streaming learner as it is. CleanRL's PPO defaults (classic control) where it has one."""
 
-    n_envs: int = size(16, help="environments stepped together (a rollout's width)")
-    n_steps: int = size(128, help="steps of each environment per rollout")
+    n_envs: int = size(16, help="environments stepped together (a rollout's width)", low=1,
+                       high=MAX_BATCH)
+    n_steps: int = size(128, help="steps of each environment per rollout", low=1,
+                        high=MAX_BATCH)
     learning_rate: float = real(2.5e-4, "positive", help="Adam's step size")
     anneal_lr: bool = flag(True, help="the step size falls linearly to 0 over the run")
     gae_lambda: float = real(0.95, "unit", help="lambda of generalised advantage estimation")
-    n_minibatches: int = size(4, help="minibatches of each epoch (dividing n_envs x n_steps)")
-    update_epochs: int = size(4, help="passes over each rollout")
+    n_minibatches: int = size(4, help="minibatches of each epoch (dividing n_envs x n_steps)",
+                              low=1)
+    update_epochs: int = size(4, help="passes over each rollout", low=1)
     norm_adv: bool = flag(True, help="advantages normalised within each minibatch")
     clip_coef: float = real(0.2, "positive", help="clip of the probability ratio (and of the "
                                                   "value with clip_vloss)")
@@ -231,9 +239,6 @@ class PPOConfig(LearnerConfig):
 
     def check(self) -> None:
         super().check()
-        for name in ("n_envs", "n_steps", "n_minibatches", "update_epochs"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
         batch = self.n_envs * self.n_steps
         if batch % self.n_minibatches:
             raise ValueError(f"n_minibatches must divide the batch n_envs x n_steps = {batch}, "
