@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "config.json (--task and --steps may be left out; --steps, "
                          "--checkpoint-every and --backend may change; another flag given with "
                          "another value than recorded is refused)")
+    tr.add_argument("--overwrite", action="store_true",
+                    help="replace the run already in --out (without it, a run directory that "
+                         "holds a run is refused: --resume continues it)")
     tr.add_argument("--tensorboard", action="store_true",
                     help="also log the metrics as TensorBoard scalars in --out/tensorboard "
                          "(pip install 'rtu_edge[tensorboard]'); view with tensorboard "
@@ -161,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "reference on a prefix of the run; show the learning curve; write a "
                     "checkpoint.")
     demo.add_argument("--out", default="rtu-edge-demo", metavar="DIR",
-                      help="run directory (default ./rtu-edge-demo)")
+                      help="run directory (default ./rtu-edge-demo; an earlier demo's run in "
+                         "it is replaced, another run refused)")
     demo.add_argument("--steps", type=_positive_int, default=DEMO_STEPS)
     demo.add_argument("--seed", type=_seed, default=DEMO_SEED)
 
@@ -387,11 +391,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("validate: --steps goes with --onnx or --learners")
     if args.command == "train":
         args.given = {dest: flag for dest, flag in _given(parser, argv, "train").items()
-                      if dest not in ("out", "config", "tensorboard", "resume")}
+                      if dest not in ("out", "config", "tensorboard", "resume", "overwrite")}
+        if args.resume and args.overwrite:
+            parser.error("train: --resume continues the run in --out, --overwrite replaces it: "
+                         "give one")
         if args.config is not None and (args.given or args.resume):
             flags = sorted([*args.given.values(), *(["--resume"] if args.resume else [])])
             parser.error(f"train: --config repeats the run of its file as it is; give only "
-                         f"--out (and --tensorboard) with it, not {', '.join(flags)}")
+                         f"--out (and --tensorboard, --overwrite) with it, not {', '.join(flags)}")
         if args.config is None and not args.resume and (args.task is None or args.steps is None):
             parser.error("train: the following arguments are required: --task, --steps "
                          "(or --config FILE, or --resume)")

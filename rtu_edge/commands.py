@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 from .reference.config import c_name
 from .train import (PREDICTION_TASKS, Interrupted, Metrics, RunConfig, check_fits,
                     make_prediction_task, make_task_env, read_config, resume_config,
-                    run_episodes, train as run)
+                    run_episodes, run_files, train as run)
 from .validate import LEARNER_TOLERANCE, actor_critic_parity
 
 __all__ = ["Interrupted", "demo", "evaluate", "train"]
@@ -59,7 +60,7 @@ def train(args) -> int:
     else:
         cfg = _config(args)
     result = run(cfg, Path(args.out), resume=args.resume, progress=sys.stderr.isatty(),
-                 tensorboard=args.tensorboard)
+                 tensorboard=args.tensorboard, overwrite=args.overwrite)
     summary = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                         for k, v in result.items())
     print(f"rtu-edge train: done: {summary}; metrics {Path(args.out) / 'metrics.csv'}, "
@@ -105,9 +106,27 @@ def parity_prefix(seed: int, steps: int = 1000) -> dict:
             "param_deviation": r.deviation.worst(), "float32_same_actions": r.float32_same_actions}
 
 
+def _demo_config(steps: int, seed: int) -> RunConfig:
+    return RunConfig(task="cartpole-p", steps=steps, seed=seed, checkpoint_every=100000)
+
+
+def _holds_demo(out: Path) -> bool:
+    """out's run is a demo's: its config.json records what demo runs (any steps and seed)."""
+    try:
+        saved = read_config(out / "config.json", "demo")
+    except ValueError:
+        return False
+    filled = ("learner", "network", "ppo", "flops_per_step")  # recorded as the run used them
+    return dataclasses.replace(saved, **{k: None for k in filled}) == dataclasses.replace(
+        _demo_config(saved.steps, saved.seed), **{k: None for k in filled})
+
+
 def demo(args) -> int:
     out = Path(args.out)
-    cfg = RunConfig(task="cartpole-p", steps=args.steps, seed=args.seed, checkpoint_every=100000)
+    if run_files(out) and not _holds_demo(out):
+        raise ValueError(f"--out: {out} holds a run that is not a demo's "
+                         f"({', '.join(run_files(out))}); give the demo another --out")
+    cfg = _demo_config(args.steps, args.seed)
     net = cfg.network_config()
     layers = (f"an input layer of {net.n_embed}, " if net.n_embed else "") + \
         (f"heads of {net.n_head}" if net.n_head else "linear heads") + \
@@ -126,7 +145,7 @@ def demo(args) -> int:
           f"{check['param_deviation']:.1e} relative (tolerance {DEMO_PARITY_TOLERANCE:g}: "
           f"{'ok' if ok else 'FAIL'}); float32 takes "
           f"the same actions for {check['float32_same_actions']} of 200 steps", flush=True)
-    result = run(cfg, out, resume=False, progress=sys.stderr.isatty())
+    result = run(cfg, out, resume=False, progress=sys.stderr.isatty(), overwrite=True)
     rows = Metrics.read(out / "metrics.csv")
     returns = np.array([float(r["return"]) for r in rows])
     steps = np.array([int(r["step"]) for r in rows])

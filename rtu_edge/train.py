@@ -51,6 +51,7 @@ import dataclasses
 import io
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -943,12 +944,27 @@ def make_task_env(task: str, seed: int):
         raise ValueError(f"--task: {err}") from None
 
 
+def run_files(out: Path) -> list:
+    """The files of a run that out holds (none if out is not a directory)."""
+    out = Path(out)
+    return [name for name in (CONFIG, CHECKPOINT, RESUME, ADAM, METRICS, CURVE, TENSORBOARD)
+            if (out / name).exists()] if out.is_dir() else []
+
+
+def _steps_taken(out: Path) -> int:
+    """The steps the run in out has taken: its checkpoint's."""
+    path = out / CHECKPOINT
+    return checkpoint.read_dims(checkpoint.read_file(path), path).steps
+
+
 def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True,
-          tensorboard: bool = False) -> dict:
+          tensorboard: bool = False, overwrite: bool = False) -> dict:
     """Run (or resume) training into the directory out (with tensorboard, its metrics also as
     TensorBoard scalars in out/tensorboard). A resumed run's cfg is its config.json's
     (resume_config) but for the RESUMABLE fields; any other difference is refused (ValueError
-    naming the flag). Every refusal comes before anything is written."""
+    naming the flag), and so are steps the run has taken already. A new run into a directory
+    that holds a run is refused unless overwrite (its files are then removed first). Every
+    refusal comes before anything is written."""
     for module in ("matplotlib", "tqdm"):  # curve.png, the progress bar: refuse before any work
         require(module, "training")
     if tensorboard:
@@ -964,6 +980,13 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
         raise ValueError(f"--resume: the {cfg.agent} baseline keeps no checkpoint")
     if resume:
         cfg = _resumed(cfg, _recorded(out), out / CONFIG)
+        taken = _steps_taken(out)
+        if cfg.steps <= taken:
+            raise ValueError(f"--steps: the run being resumed has taken {taken} steps "
+                             f"({out / CHECKPOINT}); --steps above that goes on, got {cfg.steps}")
+    elif run_files(out) and not overwrite:
+        raise ValueError(f"--out: {out} holds a run already ({', '.join(run_files(out))}); "
+                         f"--resume continues it, --overwrite replaces it")
     if cfg.algo not in ALGOS:
         raise ValueError(f"--algo: must be one of {', '.join(ALGOS)}, got {cfg.algo!r}")
     if cfg.algo == "ppo" and (kind != "control" or cfg.agent not in ("rtu", "memoryless")):
@@ -987,6 +1010,12 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
     if not os.access(out, os.W_OK):
         raise ValueError(f"--out: {out} is not writable")
     _remove_temporaries(out)
+    if not resume:  # overwrite: none of the replaced run's files stays beside the new run's
+        for name in run_files(out):
+            if (out / name).is_dir():
+                shutil.rmtree(out / name)
+            else:
+                (out / name).unlink()
     # every field, as the run uses it (config.json: record, once the learner is made)
     cfg = dataclasses.replace(cfg, learner=asdict(learner),
                               network={} if kind == "prediction" else asdict(network),

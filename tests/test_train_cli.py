@@ -627,3 +627,77 @@ def test_errors_of_train_and_eval_are_one_line(tmp_path, capsys, monkeypatch):
     assert main(["eval", "--checkpoint", str(out / "checkpoint.rtu"), "--task",
                  "cartpole-p"]) == 130
     assert capsys.readouterr().err == "\nrtu-edge eval: interrupted\n"
+
+
+def _files(out):
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
+
+
+def test_a_new_run_into_a_run_directory_is_refused_unless_overwrite(tmp_path, capsys):
+    """A run directory that holds a run is not trained into again without --resume (which goes
+    on) or --overwrite (which replaces it, a PPO run's adam.rtu too); the refusal is one line and
+    leaves every file as it was."""
+    out = tmp_path / "run"
+    assert main(["train", "--task", "cartpole-p", "--algo", "ppo", "--n-envs", "2",
+                 "--n-steps", "64", "--n-minibatches", "2", "--steps", "256",
+                 "--out", str(out)]) == 0
+    before = _files(out)
+    assert "adam.rtu" in before
+    capsys.readouterr()
+    assert main(["train", "--task", "cartpole-p", "--steps", "500", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--out" in err and "holds a run already" in err
+    assert _files(out) == before
+    assert main(["train", "--task", "cartpole-p", "--steps", "500", "--out", str(out),
+                 "--overwrite"]) == 0
+    after = _files(out)
+    assert "adam.rtu" not in after and after["checkpoint.rtu"] != before["checkpoint.rtu"]
+    with pytest.raises(SystemExit):
+        main(["train", "--out", str(out), "--resume", "--overwrite", "--steps", "900"])
+
+
+def test_resume_to_no_more_steps_than_taken_is_refused_and_changes_nothing(tmp_path, capsys):
+    """--resume --steps at or below the steps the run has taken is refused naming --steps
+    (prediction: its checkpoint's steps, not resume.rtu's), every file unchanged."""
+    runs = [(tmp_path / "tc", ["--task", "trace-conditioning", "--hidden", "8", "--log-every",
+                               "2000", "--steps", "4000"], "4000"),
+            (tmp_path / "cp", ["--task", "cartpole-p", "--steps", "1000"], None)]
+    for out, argv, steps in runs:
+        assert main(["train", *argv, "--out", str(out)]) == 0
+        before = _files(out)
+        taken = steps or str(ActorCritic.from_checkpoint(out / "checkpoint.rtu").steps)
+        for fewer in (taken, "500"):
+            capsys.readouterr()
+            assert main(["train", "--out", str(out), "--resume", "--steps", fewer]) == 2
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and f"--steps: the run being resumed has taken {taken}" \
+                in err
+            assert _files(out) == before
+
+
+def test_ppo_sizes_beyond_the_core_are_one_line_errors(tmp_path, capsys):
+    """--n-envs and --n-steps beyond RTU_MAX_BATCH are refused by name before a directory is
+    made; --help says what each size takes."""
+    for flag in ("--n-envs", "--n-steps"):
+        out = tmp_path / flag
+        assert main(["train", "--task", "cartpole-p", "--algo", "ppo", flag, "100000",
+                     "--steps", "3000", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{flag}: " in err and "[1, 65536]" in err
+        assert not out.exists()
+
+
+def test_demo_replaces_an_earlier_demo_and_refuses_another_run(tmp_path, capsys):
+    """demo's directory: an earlier demo's run is replaced; another run is refused, unchanged."""
+    demo = ["demo", "--steps", "1500", "--out", str(tmp_path / "demo")]
+    assert main(demo) == 0
+    assert main(demo[:2] + ["1200"] + demo[3:]) == 0
+    assert ActorCritic.from_checkpoint(tmp_path / "demo" / "checkpoint.rtu").steps < 1500
+    other = tmp_path / "other"
+    assert main(["train", "--task", "cartpole-p", "--steps", "1000", "--out", str(other)]) == 0
+    before = _files(other)
+    capsys.readouterr()
+    assert main(["demo", "--steps", "1500", "--out", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a demo's" in err
+    assert _files(other) == before
