@@ -8,7 +8,7 @@ import sys
 from . import __version__, c_build
 from ._extras import MissingExtra
 from .reference.cell import ACTIVATIONS, KINDS, MAX_DIM
-from .train import DEFAULT_BPTT_WINDOW
+from .train import DEFAULT_BPTT_WINDOW, PREDICTION_TASKS
 
 DEMO_STEPS = 500000
 #: the first of the seeds on which the learning results hold out the default network (180-219,
@@ -402,6 +402,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.config is None and not args.resume and (args.task is None or args.steps is None):
             parser.error("train: the following arguments are required: --task, --steps "
                          "(or --config FILE, or --resume)")
+        if "log_every" in args.given and args.task is not None and \
+                args.task not in PREDICTION_TASKS:
+            parser.error(f"train: --log-every applies to prediction tasks (a control run logs "
+                         f"every episode), not to {args.task}")
+    if args.command == "eval":
+        given = _given(parser, argv, "eval")
+        kind, other = ("steps", "episodes") if args.task in PREDICTION_TASKS else \
+            ("episodes", "steps")
+        if other in given:
+            parser.error(f"eval: {given[other]} applies to "
+                         f"{'control' if other == 'episodes' else 'prediction'} tasks, not to "
+                         f"{args.task} (it takes --{kind})")
     if args.command == "sweep":
         if args.file is None and not args.report:
             parser.error("sweep: give a sweep FILE to run, and/or --report")

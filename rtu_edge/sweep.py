@@ -307,10 +307,26 @@ class ResultsTable:
 
     @staticmethod
     def read(path) -> list:
-        """The rows of a results table (a torn last line left out)."""
+        """The rows of a results table (a torn last line left out); ValueError naming the file
+        and the line of a row that no run wrote (an unknown task, status or seed, a finished
+        run without a number for its score)."""
         with open(path, newline="") as f:
             text = f.read()
-        return list(csv.DictReader(io.StringIO(text[:text.rfind("\n") + 1])))
+        rows = list(csv.DictReader(io.StringIO(text[:text.rfind("\n") + 1])))
+        for line, row in enumerate(rows, start=2):
+            try:
+                if None in row or None in row.values():
+                    raise ValueError("another number of columns than the header's")
+                task_info(row["task"])
+                if row["status"] not in ("ok", "error"):
+                    raise ValueError(f"status {row['status']!r} is neither ok nor error")
+                int(row["seed"])
+                if row["status"] == "ok":
+                    float(row["final_score"])
+            except (KeyError, ValueError) as err:
+                raise ValueError(f"{path}: line {line} is not a run's row ({err}); remove it "
+                                 f"to go on") from None
+        return rows
 
 
 def _lock(out: Path):
@@ -539,6 +555,14 @@ def main(args) -> int:
 
     if args.file is not None:
         sweep = load(args.file, seeds=args.seeds, only=args.only)
+        if args.report and args.versus is not None:  # refused before the runs, not after
+            labels = {c.label for c in load(args.file, seeds=args.seeds).configs}
+            table = Path(args.out) / RESULTS
+            if table.exists():
+                labels |= {row["label"] for row in ResultsTable.read(table)}
+            if args.versus not in labels:
+                raise SweepError(f"--versus: {args.versus!r} is a configuration neither of "
+                                 f"{args.file} nor of {table}")
         say(f"{len(sweep.configs)} configurations x {len(sweep.seeds)} seeds on {args.engine} "
             f"into {args.out}")
         try:

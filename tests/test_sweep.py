@@ -386,6 +386,14 @@ agent = "zero"
     assert sweep("--out", out, "--report", "--versus", "nobody") == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "nobody" in err
+    fresh = tmp_path / "fresh"  # with a sweep file: refused before any run
+    assert sweep(file, "--out", fresh, "--report", "--versus", "nobody") == 2
+    assert "neither of" in capsys.readouterr().err and not fresh.exists()
+    with open(out / "results.csv", "a") as f:  # a line no run wrote
+        f.write("junk line\n")
+    assert sweep("--out", out, "--report") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{out / 'results.csv'}: line {len(table) + 2}" in err
     with pytest.raises(SystemExit) as stop:  # --versus goes with --report (argparse's error)
         sweep(file, "--out", out, "--versus", "zero")
     assert stop.value.code == 2

@@ -221,7 +221,7 @@ def test_gru_agent_trains_records_its_window_and_flops_and_cannot_resume(tmp_pat
     from rtu_edge.tasks import TraceConditioning
     out = tmp_path / "g"
     base = ["train", "--task", task, "--agent", "gru", "--bptt-window", "4", "--hidden", "4",
-            "--log-every", "50", "--out", str(out)]
+            *(["--log-every", "50"] if task == "trace-conditioning" else []), "--out", str(out)]
     assert main(base + ["--steps", "300"]) == 0
     assert rows(out / "metrics.csv") and not (out / "checkpoint.rtu").exists()
     config = json.loads((out / "config.json").read_text())
@@ -406,8 +406,9 @@ def test_tensorboard_logs_every_metrics_row(tmp_path):
     pytest.importorskip("tensorboardX")
     for task in ("trace-conditioning", "cartpole-p"):
         out = tmp_path / task
-        assert main(["train", "--task", task, "--steps", "3000", "--log-every", "500", "--out",
-                     str(out), "--tensorboard"]) == 0
+        every = ["--log-every", "500"] if task == "trace-conditioning" else []
+        assert main(["train", "--task", task, "--steps", "3000", *every, "--out", str(out),
+                     "--tensorboard"]) == 0
         rows = list(csv.DictReader(open(out / "metrics.csv")))
         want = [(k, int(r["step"]), float(r[k])) for r in rows for k in r if k != "step"]
         got = _scalars(out / "tensorboard")
@@ -701,3 +702,19 @@ def test_demo_replaces_an_earlier_demo_and_refuses_another_run(tmp_path, capsys)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a demo's" in err
     assert _files(other) == before
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "--task", "cartpole-p", "--steps", "100", "--log-every", "5"],
+     "train: --log-every applies to prediction tasks (a control run logs every episode), not to "
+     "cartpole-p"),
+    (["eval", "--checkpoint", "x.rtu", "--task", "cartpole-p", "--steps", "100"],
+     "eval: --steps applies to prediction tasks, not to cartpole-p (it takes --episodes)"),
+    (["eval", "--checkpoint", "x.rtu", "--task", "trace-conditioning", "--episodes", "3"],
+     "eval: --episodes applies to control tasks, not to trace-conditioning (it takes --steps)"),
+])
+def test_a_flag_of_the_other_kind_of_task_is_refused(tmp_path, capsys, argv, message):
+    """A flag that the task would ignore is refused, not silently dropped."""
+    with pytest.raises(SystemExit):
+        main(argv + ["--out", str(tmp_path / "x")] if argv[0] == "train" else argv)
+    assert message in capsys.readouterr().err
