@@ -69,6 +69,7 @@ from .baselines import GRUActorCritic, GRUTDLambda
 from .flops import flops_per_step
 from .reference.ac import GRUAC
 from .reference import ACTIVATIONS, KINDS
+from .reference.cell import MAX_DIM
 from .reference.config import ACConfig, ACNetwork, PPOConfig, TDConfig, memoryless_fields
 from .reference.gru import check_size
 from .td import TDLambda
@@ -797,7 +798,9 @@ def learner_flops(learner) -> Optional[int]:
     return None
 
 
-_SIZES = {"steps": 1, "hidden": 1, "checkpoint_every": 1, "log_every": 1, "seed": 0}
+#: the sizes' bounds (low, high; None: none)
+_SIZES = {"steps": (1, None), "hidden": (1, MAX_DIM), "checkpoint_every": (1, None),
+          "log_every": (1, None), "seed": (0, None)}
 _CHOICES = {"kind": KINDS, "activation": ACTIVATIONS, "backend": BACKENDS, "dtype": DTYPES,
             "algo": ALGOS}
 
@@ -808,9 +811,11 @@ def check_setting(key: str, value, task_kind: str):
     task_kind ("prediction" or "control"); else ValueError saying what is wrong, for the caller
     to prefix with where the value came from (read_config: a config.json; sweep: a sweep file)."""
     if key in _SIZES:
-        low = _SIZES[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        low, high = _SIZES[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < low or \
+                (high is not None and value > high):
             what = "a positive integer" if low == 1 else f"an integer >= {low}"
+            what = what if high is None else f"an integer in [{low}, {high}]"
             raise ValueError(f"must be {what}, got {value!r}")
         return value
     choices = AGENTS[task_kind] if key == "agent" else _CHOICES[key]

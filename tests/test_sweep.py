@@ -234,7 +234,10 @@ BAD = [
     (TINY.replace('kind = "linear"', 'kind = "linear"\nentropy_coef = 0.1'),
      "configs[0].entropy_coef: applies to control tasks"),
     (TINY.replace("steps = 2000", 'steps = "2000"'), "configs[1].steps: must be a positive"),
-    (TINY.replace("hidden = 4", "hidden = 0"), "defaults.hidden: must be a positive integer"),
+    (TINY.replace("hidden = 4", "hidden = 0"),
+     "defaults.hidden: must be an integer in [1, 65536]"),
+    (TINY.replace("hidden = 4", "hidden = 70000"), "defaults.hidden: must be an integer in [1, "
+                                                   "65536], got 70000"),
     (TINY.replace("n_head = 8", "n_head = -8"), "configs[1].n_head: must be an integer >= 0"),
     (TINY.replace("n_head = 8", "memoryless = 2"), "configs[1].memoryless: must be"),
     (TINY.replace('kind = "linear"', 'kind = "linear"\nshared = true'),

@@ -349,7 +349,8 @@ def test_a_run_is_repeated_from_its_config_json(tmp_path):
 @pytest.mark.parametrize("content,message", [
     ('{"task": "cartpole-p", "steps": 10, "hiden": 3}', "unknown key 'hiden'"),
     ('{"task": "cartpole-p"}', "missing key 'steps'"),
-    ('{"task": "cartpole-p", "steps": 10, "hidden": "x"}', "hidden: must be a positive integer"),
+    ('{"task": "cartpole-p", "steps": 10, "hidden": "x"}',
+     "hidden: must be an integer in [1, 65536]"),
     ('{"task": "cartpole-p", "steps": 10, "seed": -1}', "seed: must be an integer >= 0"),
     ('{"task": "cartpole-p", "steps": 10, "dtype": "float16"}', "dtype: must be one of"),
     ('{"task": "cartpole-p", "steps": 10, "agent": "lookup"}', "agent: must be one of"),
