@@ -459,6 +459,35 @@ def test_header_name_must_be_identifier(tmp_path):
     for core_name in ("rtu_model", "RTU", "rtu"):  # RTU_MODEL_N_OUT is rtu_model.h's macro
         with pytest.raises(ValueError, match="clash with the C core's rtu_ and RTU_ names"):
             header_text(path, core_name)
+    for typedef in ("size_t", "uint32_t", "my_t"):  # stddef.h's and stdint.h's types
+        with pytest.raises(ValueError, match=f"'{typedef}' is a name the C headers"):
+            header_text(path, typedef)
+    for cased in ("Model", "NULL", "A"):  # MODEL_N_IN would be model's macro too
+        with pytest.raises(ValueError, match=f"'{cased}' has upper-case letters"):
+            header_text(path, cased)
+
+
+@pytest.mark.parametrize("outputs,message", [
+    (["--c-header", "{ckpt}"], "--c-header: {ckpt} is --checkpoint's file too"),
+    (["--onnx", "{tmp}/a.onnx", "--int8", "{tmp}/a.onnx"], "--int8: {tmp}/a.onnx is --onnx's"),
+    (["--onnx", "{tmp}/x", "--c-header", "{tmp}/x"], "--c-header: {tmp}/x is --onnx's file"),
+    (["--onnx", "{tmp}/ok.onnx", "--c-header", "{tmp}/none/x.h"],
+     "--c-header: cannot write {tmp}/none/x.h: no directory {tmp}/none"),
+    (["--c-header", "{tmp}"], "--c-header: {tmp} is a directory"),
+])
+def test_cli_checks_every_output_path_before_writing_any(tmp_path, outputs, message):
+    """An output that is the checkpoint, another output, a directory or in no directory is one
+    line naming its flag, and no file is written (the checkpoint unchanged)."""
+    ckpt = trained_td(tmp_path, "linear", "relu")
+    data = ckpt.read_bytes()
+    argv = [a.format(ckpt=ckpt, tmp=tmp_path) for a in outputs]
+    result = subprocess.run([sys.executable, "-m", "rtu_edge", "export", "--checkpoint",
+                             str(ckpt), *argv], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stdout == "" and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("rtu-edge export: error: " +
+                                    message.format(ckpt=ckpt, tmp=tmp_path)), result.stderr
+    assert ckpt.read_bytes() == data
+    assert not (tmp_path / "ok.onnx").exists() and not (tmp_path / "a.onnx").exists()
 
 
 def test_cli_refuses_a_keyword_name_in_one_line_before_writing(tmp_path):

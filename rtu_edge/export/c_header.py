@@ -60,17 +60,28 @@ C_KEYWORDS = frozenset("""
 
 def check_name(name) -> str:
     """name, if the header can use it: a C identifier of at most 63 characters starting with a
-    letter (a leading underscore is the C implementation's), whose lower case is not a C keyword
-    (the model's variable) and not in the C core's rtu_ / RTU_ namespace (RTU_MODEL_N_OUT is one
-    of its macros already). ValueError naming --name otherwise."""
-    rule = ("--name must be a C identifier (a letter, then letters, digits or _; at most 63 "
-            "characters) that is not a C keyword and does not start with rtu")
+    lower-case letter (a leading underscore is the C implementation's; the macros are its upper
+    case, so two names that differ in case only would define the same ones), that is not a C
+    keyword (the model's variable), not a type of stddef.h or stdint.h (which the header
+    includes: size_t, uint32_t; every name ending in _t is reserved) and not in the C
+    core's rtu_ / RTU_ namespace (RTU_MODEL_N_OUT is one of its macros already). ValueError
+    naming --name otherwise."""
+    rule = ("--name must be a C identifier in lower case (a letter, then letters, digits or _; "
+            "at most 63 characters) that is not a C keyword, does not end in _t and does not "
+            "start with rtu")
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"{rule}, got {name!r}")
     if name.lower() in C_KEYWORDS:
         raise ValueError(f"{rule}: {name!r} is the C keyword {name.lower()!r}")
     if name.lower().startswith("rtu"):
         raise ValueError(f"{rule}: {name!r} would clash with the C core's rtu_ and RTU_ names")
+    if name != name.lower():
+        raise ValueError(f"{rule}: {name!r} has upper-case letters (the header's macros are "
+                         f"its upper case, {name.upper()}_..., which {name.lower()!r} defines "
+                         f"too)")
+    if name.endswith("_t"):
+        raise ValueError(f"{rule}: {name!r} is a name the C headers (stddef.h, stdint.h) declare "
+                         f"or reserve")
     return name
 _C_ENUM = {"linear": "RTU_KIND_LINEAR", "nonlinear": "RTU_KIND_NONLINEAR", "lru": "RTU_KIND_LRU",
            "relu": "RTU_ACT_RELU", "tanh": "RTU_ACT_TANH", "identity": "RTU_ACT_IDENTITY",

@@ -14,9 +14,32 @@ from . import onnx_export
 from .model import InferenceModel
 
 
+def check_outputs(checkpoint, outputs: list) -> None:
+    """outputs, (flag, path) pairs, can each be written, into a directory that exists and to a
+    path that is neither --checkpoint's nor another output's; ValueError naming the flag
+    otherwise."""
+    seen = {os.path.realpath(checkpoint): "--checkpoint"}
+    for flag, path in outputs:
+        where = os.path.realpath(path)
+        if where in seen:
+            raise ValueError(f"{flag}: {path} is {seen[where]}'s file too; give each output a "
+                             f"path of its own")
+        seen[where] = flag
+        directory = os.path.dirname(where)
+        if os.path.isdir(where):
+            raise ValueError(f"{flag}: {path} is a directory")
+        if not os.path.isdir(directory):
+            raise ValueError(f"{flag}: cannot write {path}: no directory {directory}")
+        if not os.access(directory, os.W_OK):
+            raise ValueError(f"{flag}: cannot write {path}: {directory} is not writable")
+
+
 def export(args) -> int:
     """Write the exports asked for (--onnx [--sequence] [--int8], --c-header) of --checkpoint.
-    Everything is checked (--name, the checkpoint and its model) before any file is written."""
+    Everything is checked (--name, the output paths, the checkpoint and its model) before any
+    file is written."""
+    check_outputs(args.checkpoint, [(flag, path) for flag, path in (
+        ("--onnx", args.onnx), ("--int8", args.int8), ("--c-header", args.c_header)) if path])
     if args.c_header:
         try:
             from .c_header import check_name, write_header
