@@ -224,7 +224,8 @@ rtu_status rtu_cell_init(rtu_cell *cell, rtu_kind kind, rtu_activation activatio
  * nu_log and theta_log; B = w_c + i w_d complex normal by fan-in (w_c then w_d ~ N(0, 1/(2 n_in)));
  * then c_re, c_im ~ N(0, 1/(2n)) (the readout sums 2n real terms: y has the variance of the
  * state's parts) and d_skip ~ N(0, 1/n_in). Resets state and traces. Requires
- * 0 <= r_min < r_max <= 1 and 0 < max_phase. */
+ * 0 <= r_min < r_max <= 1 and 0 < max_phase <= exp(RTU_LOG_PARAM_LIMIT) (else
+ * RTU_ERR_INIT_RANGE, nothing changed). */
 rtu_status rtu_cell_init_params(rtu_cell *cell, rtu_prng *rng, double r_min, double r_max,
                                 double max_phase);
 
@@ -255,7 +256,8 @@ rtu_status rtu_cell_step(rtu_cell *cell, const rtu_real *x, rtu_real *h);
 rtu_status rtu_cell_gradient(const rtu_cell *cell, const rtu_real *dh, rtu_real *grad);
 
 /* Steps over a (T, n_in) row-major sequence; h receives (T, 2n) features, or may be NULL. The whole
- * sequence is checked before the first step, so a bad value leaves the cell untouched. */
+ * sequence is checked before the first step, so a bad value leaves the cell untouched;
+ * RTU_ERR_SIZE for a T whose sequence could not be in memory (its size beyond size_t). */
 rtu_status rtu_cell_run(rtu_cell *cell, const rtu_real *x, size_t steps, rtu_real *h);
 
 /* As rtu_cell_run, and grad_sum (n_params reals) receives the sum over the steps of the gradient

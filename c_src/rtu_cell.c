@@ -270,8 +270,9 @@ rtu_status rtu_cell_init_params(rtu_cell *cell, rtu_prng *rng, double r_min, dou
     if (cell == NULL || rng == NULL) {
         return RTU_ERR_NULL;
     }
+    /* theta_log = log(max_phase u) with u < 1 stays within RTU_LOG_PARAM_LIMIT from above */
     if (!(r_min >= 0.0 && r_min < r_max && r_max <= 1.0 && max_phase > 0.0 &&
-          isfinite(max_phase))) {
+          max_phase <= exp(RTU_LOG_PARAM_LIMIT))) {
         return RTU_ERR_INIT_RANGE;
     }
     n = cell->n_hidden;
@@ -1178,11 +1179,14 @@ rtu_status rtu_cell_run(rtu_cell *cell, const rtu_real *x, size_t steps, rtu_rea
     if (cell == NULL || (x == NULL && steps > 0)) {
         return RTU_ERR_NULL;
     }
-    status = rtu_check_input(x, steps * cell->n_in);
+    n2 = 2 * cell->n_hidden;
+    status = rtu_sequence_fits(steps, cell->n_in > n2 ? cell->n_in : n2);
+    if (status == RTU_OK) {
+        status = rtu_check_input(x, steps * cell->n_in);
+    }
     if (status != RTU_OK) {
         return status;
     }
-    n2 = 2 * cell->n_hidden;
     for (t = 0; t < steps; ++t) {
         status = step_checked(cell, x + t * cell->n_in, h != NULL ? h + t * n2 : NULL);
         if (status != RTU_OK) {
@@ -1201,7 +1205,10 @@ rtu_status rtu_cell_run_gradient(rtu_cell *cell, const rtu_real *x, const rtu_re
         return RTU_ERR_NULL;
     }
     n2 = 2 * cell->n_hidden;
-    status = rtu_check_input(x, steps * cell->n_in);
+    status = rtu_sequence_fits(steps, cell->n_in > n2 ? cell->n_in : n2);
+    if (status == RTU_OK) {
+        status = rtu_check_input(x, steps * cell->n_in);
+    }
     if (status == RTU_OK) {
         status = rtu_check_input(dh, steps * n2);
     }

@@ -383,6 +383,14 @@ static inline int rtu_reals_fit(double count)
     return count * (double)sizeof(rtu_real) <= (double)(SIZE_MAX / 4u);
 }
 
+/* RTU_OK if a sequence of steps rows of width reals each can lie in memory (the _run calls
+ * check all of it before the first step); RTU_ERR_SIZE where steps * width reals would be
+ * beyond size_t's bytes, so that no product of the two wraps round. */
+static inline rtu_status rtu_sequence_fits(size_t steps, size_t width)
+{
+    return width != 0 && steps > SIZE_MAX / sizeof(rtu_real) / width ? RTU_ERR_SIZE : RTU_OK;
+}
+
 /* *bytes = count * one, the buffer of a batch of count learners of one bytes each (rtu_ac.h,
  * rtu_td.h): RTU_ERR_SIZE for count 0, above RTU_MAX_BATCH, or a product beyond size_t. */
 static inline rtu_status rtu_batch_bytes(size_t one, size_t count, size_t *bytes)

@@ -62,6 +62,7 @@ static rtu_status check_shape(const rtu_model *m)
     }
     if (m->n_obs == 0 || m->n_obs > RTU_MAX_DIM || m->n_hidden == 0 ||
         m->n_hidden > RTU_MAX_DIM || m->n_embed > RTU_MAX_DIM || m->n_head > RTU_MAX_DIM ||
+        m->n_embed == 1 || m->n_head == 1 || /* as rtu_ac_check_shape: a LayerNorm of one unit */
         (m->n_trunks != 1 && m->n_trunks != 2) || !rtu_is_flag(m->prev_action) ||
         !rtu_is_reward_input(m->prev_reward) ||
         !rtu_is_flag(m->memoryless) ||
@@ -431,7 +432,10 @@ rtu_status rtu_model_run(const rtu_model *m, rtu_real *state, const rtu_real *ob
     }
     n_out = rtu_model_n_out(m);
     a_reals = RTU_MODEL_ACTION_REALS(m->action_kind, m->n_actions);
-    status = rtu_check_input(obs, steps * m->n_obs);
+    status = rtu_sequence_fits(steps, m->n_obs > n_out ? m->n_obs : n_out);
+    if (status == RTU_OK) {
+        status = rtu_check_input(obs, steps * m->n_obs);
+    }
     for (t = 0; status == RTU_OK && t < steps; ++t) {
         const rtu_real *action = actions != NULL ? actions + t * a_reals : NULL;
         status = extras ? check_feed(m, action, rewards[t]) : check_action(m, action);
@@ -445,9 +449,19 @@ rtu_status rtu_model_run(const rtu_model *m, rtu_real *state, const rtu_real *ob
     return status;
 }
 
+/* RTU_MODEL_BATCH_WORK_REALS, SIZE_MAX where its bytes would be beyond size_t */
+static size_t batch_work_reals(const rtu_model *m, size_t count)
+{
+    size_t one = RTU_MODEL_WORK_REALS(n_x(m), m->n_hidden, m->n_embed, m->n_head) +
+                 RTU_MODEL_WIDEST_INPUT_(n_x(m), m->n_hidden, m->n_head);
+    return rtu_reals_fit((double)count * (double)one + (double)RTU_MODEL_PARTIALS)
+               ? RTU_MODEL_BATCH_WORK_REALS(count, n_x(m), m->n_hidden, m->n_embed, m->n_head)
+               : SIZE_MAX;
+}
+
 size_t rtu_model_batch_work_reals(const rtu_model *m, size_t count)
 {
-    return RTU_MODEL_BATCH_WORK_REALS(count, n_x(m), m->n_hidden, m->n_embed, m->n_head);
+    return batch_work_reals(m, count);
 }
 
 /* The dense kernels' block of partial sums (rtu_dense_forward_batch) is the work's last part. */
@@ -547,7 +561,7 @@ rtu_status rtu_model_step_batch(const rtu_model *m, size_t count, rtu_real *stat
     if (m == NULL || states == NULL || obs == NULL || work == NULL || out == NULL || at == NULL) {
         return RTU_ERR_NULL;
     }
-    if (count > RTU_MAX_BATCH) {
+    if (count > RTU_MAX_BATCH || batch_work_reals(m, count) == SIZE_MAX) {
         return RTU_ERR_SIZE;
     }
     for (i = 0; i < count && status == RTU_OK; ++i) {

@@ -155,7 +155,8 @@ rtu_status rtu_model_feed(const rtu_model *model, rtu_real *state, const rtu_rea
 /* rtu_model_step over a (T, n_obs) sequence of one episode, out receiving (T, n_out); after
  * step t, rtu_model_feed of actions[t] (RTU_MODEL_ACTION_REALS each) and rewards[t]: rewards
  * may be NULL for a model without the extras, actions for a model without prev_action (given,
- * they are checked all the same). The whole sequence is checked before the first step. */
+ * they are checked all the same). The whole sequence is checked before the first step;
+ * RTU_ERR_SIZE for a T whose sequence could not be in memory (its size beyond size_t). */
 rtu_status rtu_model_run(const rtu_model *model, rtu_real *state, const rtu_real *obs,
                          const rtu_real *actions, const rtu_real *rewards, size_t steps,
                          rtu_real *work, rtu_real *out);
@@ -177,6 +178,8 @@ rtu_status rtu_model_run(const rtu_model *model, rtu_real *state, const rtu_real
     ((size_t)(count) * (RTU_MODEL_WORK_REALS(n_x, n_hidden, n_embed, n_head) +                     \
                         RTU_MODEL_WIDEST_INPUT_(n_x, n_hidden, n_head)) +                       \
      RTU_MODEL_PARTIALS)
+/* SIZE_MAX (and rtu_model_step_batch RTU_ERR_SIZE) where the work's bytes would be beyond
+ * size_t: no buffer holds it (the macro, for static arrays, does not check). */
 size_t rtu_model_batch_work_reals(const rtu_model *model, size_t count);
 
 /* rtu_model_step of every sequence i on obs row i (count x n_obs) into out row i (count x

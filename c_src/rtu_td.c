@@ -175,7 +175,10 @@ rtu_status rtu_td_run(rtu_td *td, const rtu_real *x, const rtu_real *cumulants, 
     if (td == NULL || ((x == NULL || cumulants == NULL) && steps > 0)) {
         return RTU_ERR_NULL;
     }
-    status = rtu_check_input(x, steps * td->cell.n_in);
+    status = rtu_sequence_fits(steps, td->cell.n_in);
+    if (status == RTU_OK) {
+        status = rtu_check_input(x, steps * td->cell.n_in);
+    }
     if (status == RTU_OK) {
         status = rtu_check_input(cumulants, steps);
     }
@@ -243,6 +246,10 @@ rtu_status rtu_td_run_batch(rtu_td *tds, size_t count, const rtu_real *x,
         return RTU_OK;
     }
     n_in = tds[0].cell.n_in;
+    if (rtu_sequence_fits(count, n_in) != RTU_OK ||
+        rtu_sequence_fits(steps, count * n_in) != RTU_OK) {
+        return RTU_ERR_SIZE;
+    }
     for (t = 0; t < steps && status == RTU_OK; ++t) {
         for (i = 0; i < count && status == RTU_OK; ++i) {
             *at = i;

@@ -85,7 +85,8 @@ void rtu_td_reset(rtu_td *td);
 rtu_status rtu_td_step(rtu_td *td, const rtu_real *x, rtu_real cumulant, rtu_real *prediction);
 
 /* rtu_td_step over a (T, n_in) sequence and its T cumulants, checked before the first step;
- * predictions receives T values (or may be NULL). */
+ * predictions receives T values (or may be NULL). RTU_ERR_SIZE for a T whose sequence could not
+ * be in memory (its size beyond size_t), and so for rtu_td_run_batch. */
 rtu_status rtu_td_run(rtu_td *td, const rtu_real *x, const rtu_real *cumulants, size_t steps,
                       rtu_real *predictions);
 

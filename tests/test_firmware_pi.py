@@ -548,9 +548,11 @@ def test_line_protocol_continuous_actions_and_bye_at_the_step_limit(host, tmp_pa
 def test_a_checkpoint_that_cannot_be_written_does_not_stop_learning(host, tmp_path):
     run = host.run("--steps", 3000, "--quiet", "--checkpoint-every", 1000, "--checkpoint",
                    tmp_path / "missing" / "ckpt.rtu", cwd=tmp_path)
-    assert run.stderr.count("going on without this checkpoint") == 3   # steps 1000, 2000, 3000
-    assert _final(run.stdout)["step"] == 3000
+    assert run.stderr.count("going on without this checkpoint (none is written yet)") == 3
+    assert _final(run.stdout)["step"] == 3000               # steps 1000, 2000, 3000 failed
     assert run.returncode == 2                              # the final one failed too
+    assert "no checkpoint written to" in run.stdout and " at step " not in run.stdout.replace(
+        "final step", "")                                   # no checkpoint is claimed
 
 
 @pytest.mark.parametrize("mode", ["sign", "centered_sign", "gated_sign"])

@@ -80,3 +80,11 @@ def test_the_tasks_vectorise(env_id):
         obs, reward, terminated, truncated, _ = envs.step(envs.action_space.sample())
     assert obs.shape[0] == reward.shape[0] == terminated.shape[0] == 3
     envs.close()
+
+
+def test_memory_chain_refuses_a_render_mode_by_name():
+    """MemoryChain renders nothing: a render_mode is a ValueError naming it, not a TypeError."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # gymnasium's own warning about the render mode
+        with pytest.raises(ValueError, match="render_mode: MemoryChain renders nothing"):
+            gym.make("rtu_edge/MemoryChain-v0", render_mode="rgb_array")

@@ -291,9 +291,10 @@ void test_size_no_wrap(int arg)
 void test_init_errors(int arg)
 {
     static rtu_real buf[RTU_CELL_REALS(RTU_KIND_NONLINEAR, 3, 4) + 1];
+    static rtu_real cell_before[RTU_CELL_REALS(RTU_KIND_NONLINEAR, 3, 4) + 1];
     size_t need = RTU_CELL_BUFFER_BYTES(RTU_KIND_NONLINEAR, 3, 4);
     rtu_cell cell;
-    rtu_prng rng;
+    rtu_prng rng, rng_before;
     rtu_td td;
     rtu_ac ac;
     rtu_td_config td_cfg = {0.9f, 0.9f, 1.0f, 2.0f, RTU_OPT_OBGD};
@@ -321,6 +322,14 @@ void test_init_errors(int arg)
     CHECK_STATUS(rtu_cell_init_params(&cell, &rng, 0.5, 0.5, 6.28), RTU_ERR_INIT_RANGE);
     CHECK_STATUS(rtu_cell_init_params(&cell, &rng, 0.0, 1.5, 6.28), RTU_ERR_INIT_RANGE);
     CHECK_STATUS(rtu_cell_init_params(&cell, &rng, 0.0, 1.0, 0.0), RTU_ERR_INIT_RANGE);
+    /* a phase whose log is beyond RTU_LOG_PARAM_LIMIT: refused before anything is drawn */
+    rng_before = rng;
+    memcpy(cell_before, buf, need);
+    CHECK_STATUS(rtu_cell_init_params(&cell, &rng, 0.0, 1.0, 1e300), RTU_ERR_INIT_RANGE);
+    CHECK_STATUS(rtu_cell_init_params(&cell, &rng, 0.0, 1.0, exp(RTU_LOG_PARAM_LIMIT) * 1.01),
+                 RTU_ERR_INIT_RANGE);
+    CHECK(memcmp(cell_before, buf, need) == 0 && rng.state == rng_before.state,
+          "a refused initialisation changed the cell or drew from the generator");
     CHECK_STATUS(rtu_cell_init_params(&cell, NULL, 0.0, 1.0, 6.28), RTU_ERR_NULL);
     CHECK_STATUS(rtu_cell_init_params(&cell, &rng, 0.0, 1.0, 6.28), RTU_OK);
 

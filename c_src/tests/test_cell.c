@@ -153,6 +153,11 @@ void test_cell_refuses_bad_input(int kind)
     }
     seq[2 * N_IN + 1] = (rtu_real)NAN; /* the last step is bad: nothing may run */
     CHECK_STATUS(rtu_cell_run(&cell, seq, 3, NULL), RTU_ERR_NONFINITE_INPUT);
+    /* a length whose sequence cannot be in memory: steps * n_in would wrap round size_t, and
+     * the check would cover the first row only */
+    CHECK_STATUS(rtu_cell_run(&cell, seq, SIZE_MAX / N_IN + 2u, NULL), RTU_ERR_SIZE);
+    CHECK_STATUS(rtu_cell_run_gradient(&cell, seq, dh, SIZE_MAX / N_IN + 2u, NULL, grad),
+                 RTU_ERR_SIZE);
     CHECK(memcmp(before, cell_buf, sizeof(rtu_real) * reals) == 0,
           "a refused step changed the cell");
 

@@ -97,6 +97,7 @@ void test_td_refuses_bad_input(int arg)
     cs[0] = cs[1] = 0;
     cs[2] = (rtu_real)INFINITY;
     CHECK_STATUS(rtu_td_run(&td, xs, cs, 3, NULL), RTU_ERR_NONFINITE_INPUT);
+    CHECK_STATUS(rtu_td_run(&td, xs, cs, SIZE_MAX / GOLDEN_N_IN + 2u, NULL), RTU_ERR_SIZE);
     CHECK(memcmp(before, td_buf, sizeof td_buf) == 0, "a refused step changed the learner");
     CHECK(fix_td_same(&td, &td_before), "a refused step changed the struct");
 
@@ -502,6 +503,9 @@ void test_td_batch(int c)
           "a refused batch run changed a learner (at %lu)", (unsigned long)at);
     CHECK_STATUS(rtu_td_run_batch(tds, RTU_MAX_BATCH + 1u, x, cumulants, 1, NULL, &at),
                  RTU_ERR_SIZE);
+    CHECK_STATUS(rtu_td_run_batch(tds, BATCH, x, cumulants, SIZE_MAX / BATCH + 2u, NULL, &at),
+                 RTU_ERR_SIZE);
+    CHECK(memcmp(before, batch_buf, sizeof batch_buf) == 0, "a refused batch run changed it");
 }
 
 /* PPO's Adam state (rtu_ckpt.h's learner type 3) of ppo, whose buffer buf (bytes; before the

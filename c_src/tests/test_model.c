@@ -290,6 +290,14 @@ void test_model_run_sizes_and_refusals(int c)
                      RTU_ERR_ACTION);
         actions[9 * a_reals] = 0;
     }
+    CHECK_STATUS(rtu_model_run(&m, state, obs, actions, rewards, SIZE_MAX / n_out + 2u, work,
+                               out_run),
+                 RTU_ERR_SIZE); /* a sequence that cannot be in memory */
+    CHECK(rtu_model_batch_work_reals(&m, SIZE_MAX) == SIZE_MAX &&
+              rtu_model_batch_work_reals(&m, 2u) == RTU_MODEL_BATCH_WORK_REALS(
+                                                       2u, n_x, shape.n_hidden, shape.n_embed,
+                                                       shape.n_head),
+          "a batch's work beyond size_t is not SIZE_MAX (or a small one is not the macro's)");
     if (shape.prev_action) {
         CHECK_STATUS(rtu_model_feed(&m, state, NULL, 0), RTU_ERR_NULL);
         rewards[7] = (rtu_real)INFINITY;
@@ -303,6 +311,12 @@ void test_model_run_sizes_and_refusals(int c)
     /* unusable models */
     bad = m;
     bad.n_trunks = 3u;
+    CHECK_STATUS(rtu_model_check(&bad), RTU_ERR_SIZE);
+    bad = m;
+    bad.n_head = 1u; /* a LayerNorm of one unit, which the learner refuses too */
+    CHECK_STATUS(rtu_model_check(&bad), RTU_ERR_SIZE);
+    bad = m;
+    bad.n_embed = 1u;
     CHECK_STATUS(rtu_model_check(&bad), RTU_ERR_SIZE);
     bad = m;
     bad.head[1].out = NULL;

@@ -587,8 +587,13 @@ static int after_learn(run *r)
     }
     if (o->checkpoint_every && r->ac.steps % o->checkpoint_every == 0) {
         if (save_checkpoint(r) != 0) {
-            fprintf(stderr, "rtu_pi: going on without this checkpoint (the last one is at step "
-                            "%llu)\n", (unsigned long long)r->last_saved_step);
+            if (r->current_good) {
+                fprintf(stderr, "rtu_pi: going on without this checkpoint (the last one is at "
+                                "step %llu)\n", (unsigned long long)r->last_saved_step);
+            } else {
+                fprintf(stderr, "rtu_pi: going on without this checkpoint (none is written "
+                                "yet)\n");
+            }
         }
     }
     return 0;
@@ -604,9 +609,11 @@ static int finish(run *r, int code)
     if (g_stop) {
         fprintf(r->log, "stopped by signal %d\n", (int)g_signal);
     }
-    if (r->opt.checkpoint[0] != '\0' && code != EXIT_LEARNER) {
+    if (r->opt.checkpoint[0] != '\0' && code != EXIT_LEARNER && r->current_good) {
         fprintf(r->log, "checkpoint %s at step %llu\n", r->opt.checkpoint,
                 (unsigned long long)r->last_saved_step);
+    } else if (r->opt.checkpoint[0] != '\0' && code != EXIT_LEARNER) {
+        fprintf(r->log, "no checkpoint written to %s\n", r->opt.checkpoint);
     }
     report(r, "final", &r->total);
     return code;

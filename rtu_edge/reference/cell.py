@@ -201,9 +201,10 @@ class Cell:
                     max_phase: float = 6.28) -> None:
         """The paper's initialisation, drawn in the order of rtu_cell_init_params (rtu.h has the
         LRU's scales)."""
-        if not (0.0 <= r_min < r_max <= 1.0 and 0.0 < max_phase < math.inf):
-            raise ValueError("initialisation needs 0 <= r_min < r_max <= 1 and max_phase > 0, got "
-                             f"r_min={r_min!r}, r_max={r_max!r}, max_phase={max_phase!r}")
+        if not (0.0 <= r_min < r_max <= 1.0 and 0.0 < max_phase <= math.exp(LOG_PARAM_LIMIT)):
+            raise ValueError("initialisation needs 0 <= r_min < r_max <= 1 and 0 < max_phase <= "
+                             f"exp({LOG_PARAM_LIMIT:g}), got r_min={r_min!r}, r_max={r_max!r}, "
+                             f"max_phase={max_phase!r}")
         n = self.n_hidden
         for k in range(n):  # r^2 ~ U(r_min^2, r_max^2), nu_log = log(-log(r^2) / 2)
             r2 = r_min * r_min + rng.uniform() * (r_max * r_max - r_min * r_min)

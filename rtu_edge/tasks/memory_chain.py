@@ -68,7 +68,11 @@ class MemoryChain(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, memory_length: int):
+    def __init__(self, memory_length: int, render_mode: Optional[str] = None):
+        if render_mode is not None:
+            raise ValueError(f"render_mode: MemoryChain renders nothing (its render_modes are "
+                             f"[]), got {render_mode!r}")
+        self.render_mode = None
         if isinstance(memory_length, bool) or not isinstance(memory_length, (int, np.integer)) \
                 or memory_length < 1:
             raise ValueError(f"memory_length must be an integer >= 1, got {memory_length!r}")
