@@ -33,6 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _cprogram  # noqa: E402
 from _cprogram import cpu_model  # noqa: E402
+from _args import nonnegative_int, output_file, positive_int  # noqa: E402
 
 from rtu_edge import ACNetwork, ActorCritic, ActorCriticBatch, c_build  # noqa: E402
 from rtu_edge.train import RunConfig  # noqa: E402
@@ -96,13 +97,16 @@ def traffic_floor(reals: int, count: int) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     defaults = RunConfig(task="cartpole-p", steps=1)  # rtu-edge train's network
-    parser.add_argument("--count", type=int, default=64, help="learners B")
-    parser.add_argument("--hidden", type=int, default=defaults.hidden)
-    parser.add_argument("--head", type=int, default=ACNetwork().n_head, help="n_head")
+    parser.add_argument("--count", type=positive_int, default=64, help="learners B")
+    parser.add_argument("--hidden", type=positive_int, default=defaults.hidden)
+    parser.add_argument("--head", type=nonnegative_int, default=ACNetwork().n_head, help="n_head")
     parser.add_argument("--kind", choices=("linear", "nonlinear"), default=defaults.kind)
-    parser.add_argument("--steps", type=int, default=200, help="steps of every learner a round")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (median)")
-    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument("--steps", type=positive_int, default=200,
+                        help="steps of every learner a round")
+    parser.add_argument("--rounds", type=positive_int, default=5,
+                        help="alternating rounds (median)")
+    parser.add_argument("--json", metavar="PATH", type=output_file,
+                        help="also write the figures as JSON")
     args = parser.parse_args(argv)
     B, seeds = args.count, range(args.count)
     kw = dict(kind=args.kind, dtype=np.float32, n_head=args.head)

@@ -43,7 +43,8 @@ from typing import Callable, Optional
 import numpy as np
 
 from _cprogram import ROOT, build, compiler_version, cpu_model
-from rtu_edge import RTUCell
+from _args import output_file
+from rtu_edge import RTUCell, c_build
 from rtu_edge.reference import KINDS
 from rtu_edge.flops import flops_per_step  # noqa: F401 (the cost model; tests import it here)
 
@@ -313,7 +314,8 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
                         help="smoke test: only (n_hidden, n_in) = (64, 16), a few steps")
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS),
                         help="cell kinds to benchmark (default: all)")
-    parser.add_argument("--json", metavar="PATH", type=Path, help="write the results as JSON")
+    parser.add_argument("--json", metavar="PATH", type=output_file,
+                        help="write the results as JSON")
     return parser.parse_args(argv)
 
 
@@ -340,14 +342,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     print()
     print(describe_targets(verdicts, rounds))
     print(f"\nTotal runtime: {total_s:.1f} s ({'quick' if args.quick else 'full'} run; "
-          f"compiler: {compiler_version()}; CPU: {cpu_model()}, {os.cpu_count()} cores)")
+          f"compiler: {compiler_version()}; the extension's C core (the cffi step): {c_build()} "
+          f"build; CPU: {cpu_model()}, {os.cpu_count()} cores)")
 
     if args.json is not None:
         report = {
             "settings": asdict(settings), "quick": args.quick, "ring": RING,
             "sequence_steps": SEQUENCE_STEPS, "seed": SEED,
             "build_commands": {tag: shlex.join(cmd) for tag, (_, cmd) in builds.items()},
-            "compiler": compiler_version(), "cpu": cpu_model(), "cores": os.cpu_count(),
+            "compiler": compiler_version(), "c_build": c_build(), "cpu": cpu_model(),
+            "cores": os.cpu_count(),
             "platform": platform.platform(), "python": platform.python_version(),
             "numpy": np.__version__, "total_runtime_s": total_s,
             "results": results, "targets": verdicts,

@@ -62,6 +62,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from _cprogram import ROOT, build, compiler_version, cpu_model
+from _args import output_dir, output_file
 from rtu_edge import ActorCritic, c_build
 from rtu_edge._build import NATIVE_FLAGS
 from rtu_edge._extras import MissingExtra, require
@@ -351,8 +352,9 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: little training, a few steps per measurement")
-    parser.add_argument("--json", metavar="PATH", type=Path, help="write the results as JSON")
-    parser.add_argument("--keep", metavar="DIR", type=Path,
+    parser.add_argument("--json", metavar="PATH", type=output_file,
+                        help="write the results as JSON")
+    parser.add_argument("--keep", metavar="DIR", type=output_dir,
                         help="write the checkpoints and exports to DIR (default: a temporary "
                              "directory, removed)")
     return parser.parse_args(argv)

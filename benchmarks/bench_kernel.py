@@ -49,6 +49,7 @@ from typing import Optional
 
 import _cprogram
 from _cprogram import ROOT, compiler_version, cpu_model
+from _args import positive_int
 from rtu_edge.flops import ac_flops_per_step, flops_per_step
 from rtu_edge.reference.config import ACNetwork
 from rtu_edge.train import RunConfig
@@ -109,8 +110,11 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", type=Path, metavar="DIR",
                         help="a c_src/ directory of another core to compare at the default flags")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: one configuration")
+    parser.add_argument("--rounds", type=positive_int, default=5,
+                        help="alternating rounds (default 5)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: the target configurations (both kinds and the learner), "
+                             "one round")
     args = parser.parse_args(argv)
     if args.baseline is not None and not (args.baseline / "rtu_cell.c").is_file():
         parser.error(f"--baseline {args.baseline}: no rtu_cell.c there (give a c_src/ directory)")

@@ -24,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cprogram import ROOT, build, cpu_model  # noqa: E402
+from _args import output_file, positive_int  # noqa: E402
 
 from rtu_edge import ACNetwork, ActorCritic, c_build  # noqa: E402
 from rtu_edge.tasks import make_env  # noqa: E402
@@ -74,11 +75,14 @@ def c_learner(binary: Path, n_hidden: int, kind: str, steps: int, seed: int) -> 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     defaults = RunConfig(task="cartpole-p", steps=1)  # rtu-edge train's and the demo's
-    parser.add_argument("--hidden", type=int, default=defaults.hidden)
+    parser.add_argument("--hidden", type=positive_int, default=defaults.hidden)
     parser.add_argument("--kind", choices=("linear", "nonlinear"), default=defaults.kind)
-    parser.add_argument("--steps", type=int, default=20000, help="transitions per measurement")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (median)")
-    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument("--steps", type=positive_int, default=20000,
+                        help="transitions per measurement")
+    parser.add_argument("--rounds", type=positive_int, default=5,
+                        help="alternating rounds (median)")
+    parser.add_argument("--json", metavar="PATH", type=output_file,
+                        help="also write the figures as JSON")
     args = parser.parse_args(argv)
     c_src = ROOT / "c_src"
     sources = sorted(c_src.glob("*.c")) + [ROOT / "firmware_examples/common/cartpole_p.c"]

@@ -36,6 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _cprogram  # noqa: E402
 from _cprogram import cpu_model  # noqa: E402
+from _args import output_file, positive_int  # noqa: E402
 
 from rtu_edge import ActorCritic, PPOConfig, c_build  # noqa: E402
 from rtu_edge.flops import ppo_flops_per_sample  # noqa: E402
@@ -87,9 +88,10 @@ def ac_round(ac: ActorCritic, env, spec, steps: int, seed: int) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=20480, help="environment steps per round")
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--rounds", type=positive_int, default=5)
+    parser.add_argument("--steps", type=positive_int, default=20480,
+                        help="environment steps per round")
+    parser.add_argument("--json", type=output_file)
     args = parser.parse_args(argv)
     run = RunConfig(task=TASK, steps=args.steps)
     network, hidden = run.network_config(), run.hidden

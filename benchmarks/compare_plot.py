@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from _args import sweep_results
 from rtu_edge.report import _with_ci, summarize
 from rtu_edge.sweep import RESULTS, ResultsTable
 from rtu_edge.tasks.suite import task_info
@@ -53,7 +54,8 @@ def tables(out: Path, task=None) -> dict:
     rows = ResultsTable.read(out / RESULTS)
     summaries = [s for s in summarize(out) if task is None or s.task == task]
     if not summaries:
-        raise ValueError(f"--task: {out / RESULTS} has no run of {task!r}")
+        raise ValueError(f"--task: {out / RESULTS} has no run of {task!r}" if task is not None
+                         else f"{out / RESULTS} has no run yet")
     result = {}
     for s in summaries:
         runs = [r for r in rows if r["label"] == s.label]
@@ -123,6 +125,7 @@ def main(argv=None) -> int:
     parser.add_argument("out", type=Path, help="the sweep's --out directory")
     parser.add_argument("--task", help="only this task (default: every task of the table)")
     args = parser.parse_args(argv)
+    sweep_results(parser, args.out)  # a table there, and whole
     try:
         per_task = tables(args.out, args.task)
     except ValueError as e:

@@ -15,15 +15,16 @@ them (POPGym's returns lie in [-1, 1]; pass --window 100, its score's window).
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
 
+from _args import episode_returns, positive_int, sweep_results
 
-def score_at(metrics: Path, step: float, window: int) -> float:
-    with open(metrics, newline="") as f:
-        rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+
+def score_at(metrics: list, step: float, window: int) -> float:
+    """The mean return of the latest window episodes ended by step, of a run's metrics rows."""
+    rows = [r for r in metrics if int(r["step"]) <= step]
     returns = [float(r["return"]) for r in rows[-window:]]
     return float(np.mean(returns)) if returns else float("nan")
 
@@ -32,11 +33,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="the sweep's --out directory")
     parser.add_argument("--labels", nargs=2, required=True, metavar=("A", "B"))
-    parser.add_argument("--window", type=int, default=20)
+    parser.add_argument("--window", type=positive_int, default=20)
     args = parser.parse_args(argv)
     from rtu_edge.report import bootstrap_ci
-    with open(args.out / "results.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["status"] == "ok"]
+    rows = [r for r in sweep_results(parser, args.out) if r["status"] == "ok"]
     runs = {(r["label"], int(r["seed"])): r for r in rows}
     a, b = args.labels
     seeds = sorted(s for (label, s) in runs if label == a and (b, s) in runs)
@@ -49,8 +49,9 @@ def main(argv=None) -> int:
         for label in (a, b):
             run = runs[(label, seed)]
             step = int(run["steps"]) * budget / float(run["seconds"])
-            scores[label].append(score_at(args.out / "runs" / label / f"seed-{seed}" /
-                                          "metrics.csv", step, args.window))
+            metrics = args.out / "runs" / label / f"seed-{seed}" / "metrics.csv"
+            scores[label].append(score_at(episode_returns(parser, metrics, label), step,
+                                          args.window))
 
     large = max(abs(np.mean(scores[label])) for label in (a, b)) >= 10
     number = "{:.1f}".format if large else "{:.4g}".format

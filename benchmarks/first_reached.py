@@ -13,10 +13,11 @@ latest `window` episode returns first reached `level` (or "never"), how many run
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
+
+from _args import episode_returns, finite_float, positive_int
 
 
 def first_reached(steps: np.ndarray, returns: np.ndarray, level: float, window: int):
@@ -36,9 +37,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="the sweep's --out directory")
     parser.add_argument("--label", required=True)
-    parser.add_argument("--level", type=float, required=True)
-    parser.add_argument("--window", type=int, default=20)
-    parser.add_argument("--by", type=int, required=True, help="the step budget to count within")
+    parser.add_argument("--level", type=finite_float, required=True)
+    parser.add_argument("--window", type=positive_int, default=20)
+    parser.add_argument("--by", type=positive_int, required=True,
+                        help="the step budget to count within")
     args = parser.parse_args(argv)
     runs = sorted((args.out / "runs" / args.label).glob("seed-*/metrics.csv"),
                   key=lambda p: int(p.parent.name.split("-")[1]))
@@ -46,8 +48,7 @@ def main(argv=None) -> int:
         parser.error(f"no runs of {args.label!r} under {args.out}")
     firsts, held = [], []
     for path in runs:
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
+        rows = episode_returns(parser, path, args.label)
         steps = np.array([int(r["step"]) for r in rows])
         returns = np.array([float(r["return"]) for r in rows])
         step, frac = first_reached(steps, returns, args.level, args.window)

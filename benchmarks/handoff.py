@@ -24,9 +24,10 @@ from __future__ import annotations
 import argparse
 import csv
 import time
-from pathlib import Path
 
 import numpy as np
+
+from _args import output_dir, positive_int, seed_range
 
 WINDOW = 20  #: episodes of a score
 #: the network of every learner here: the package's default before the gated sign became its
@@ -135,14 +136,16 @@ def table(rows: list) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="100:120", help="A:B, the seeds A..B-1")
-    parser.add_argument("--pretrain", type=int, default=500_000, help="PPO steps")
-    parser.add_argument("--online", type=int, default=100_000, help="steps after the shift")
-    parser.add_argument("--eval-episodes", type=int, default=20)
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--seeds", type=seed_range, default="100:120",
+                        help="A:B, the seeds A..B-1")
+    parser.add_argument("--pretrain", type=positive_int, default=500_000, help="PPO steps")
+    parser.add_argument("--online", type=positive_int, default=100_000,
+                        help="steps after the shift")
+    parser.add_argument("--eval-episodes", type=positive_int, default=20)
+    parser.add_argument("--jobs", type=positive_int, default=1)
+    parser.add_argument("--out", type=output_dir, required=True)
     args = parser.parse_args(argv)
-    start, stop = (int(v) for v in args.seeds.split(":"))
+    start, stop = args.seeds
     import joblib
     rows = joblib.Parallel(n_jobs=args.jobs)(
         joblib.delayed(one_seed)(s, args.pretrain, args.online, args.eval_episodes)

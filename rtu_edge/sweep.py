@@ -308,11 +308,17 @@ class ResultsTable:
     @staticmethod
     def read(path) -> list:
         """The rows of a results table (a torn last line left out); ValueError naming the file
-        and the line of a row that no run wrote (an unknown task, status or seed, a finished
-        run without a number for its score)."""
+        if it has not the table's header, or the line of a row that no run wrote (an unknown
+        task, status or seed, a finished run without a number for its score)."""
         with open(path, newline="") as f:
             text = f.read()
-        rows = list(csv.DictReader(io.StringIO(text[:text.rfind("\n") + 1])))
+        reader = csv.DictReader(io.StringIO(text[:text.rfind("\n") + 1]))
+        missing = [c for c in ("label", "task", "seed", "status", "final_score")
+                   if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path} is not a results table of rtu-edge sweep (it has no "
+                             f"{', '.join(missing)} column)")
+        rows = list(reader)
         for line, row in enumerate(rows, start=2):
             try:
                 if None in row or None in row.values():
@@ -511,7 +517,10 @@ def run(sweep: Sweep, out, engine: str = "joblib", jobs: Optional[int] = None,
     if any(task_info(c.run.task).kind == "control" for c in sweep.configs):
         require("gymnasium", "rtu-edge sweep")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SweepError(f"--out: cannot create {out}: {err.strerror or err}") from None
     lock = _lock(out)
     try:
         for stale in (out / "runs").glob(f"*/*{ATTEMPT}*"):  # attempts of a killed sweep

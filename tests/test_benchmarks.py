@@ -258,3 +258,46 @@ def test_ac_flops_per_step_is_the_count_of_the_code():
     assert ac_flops_per_step("linear", 2, n, "discrete", 2, shared) == \
         total - (embed + cell + embed_back)
 
+
+
+@pytest.mark.parametrize("script,args,flag", [
+    ("bench_cell.py", ["--quick", "--json", "{tmp}/none/x.json"], "--json"),
+    ("bench_cell.py", ["--quick", "--json", "{tmp}"], "--json"),
+    ("bench_loop.py", ["--steps", "0"], "--steps"),
+    ("bench_loop.py", ["--rounds", "-1"], "--rounds"),
+    ("bench_batch.py", ["--count", "0"], "--count"),
+    ("bench_batch.py", ["--head", "-1"], "--head"),
+    ("bench_ppo.py", ["--steps", "0"], "--steps"),
+    ("bench_export.py", ["--quick", "--keep", "{tmp}/none/k"], "--keep"),
+    ("bench_kernel.py", ["--rounds", "0"], "--rounds"),
+    ("equal_time.py", ["{tmp}", "--labels", "a", "b", "--window", "0"], "--window"),
+    ("first_reached.py", ["{tmp}", "--label", "a", "--level", "nan", "--by", "9"], "--level"),
+    ("first_reached.py", ["{tmp}", "--label", "a", "--level", "1", "--by", "0"], "--by"),
+    ("handoff.py", ["--seeds", "5:5", "--out", "{tmp}/h"], "--seeds"),
+    ("handoff.py", ["--out", "{tmp}/none/h"], "--out"),
+])
+def test_benchmark_scripts_refuse_bad_arguments_before_running(tmp_path, script, args, flag):
+    """A bad size, a non-finite level or an output that cannot be written is argparse's error
+    naming the flag, before any measurement (they had run, then raised a traceback or printed
+    NaN)."""
+    argv = [a.format(tmp=tmp_path) for a in args]
+    result = subprocess.run([sys.executable, str(BENCH.parent / script), *argv],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and f"error: argument {flag}: " in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_result_scripts_name_a_missing_table_and_a_prediction_label(tmp_path):
+    """equal_time.py, first_reached.py and compare_plot.py: a directory without results.csv, and
+    a label whose runs have no episode returns, are one-line errors naming them."""
+    for script, args in (("equal_time.py", ["--labels", "a", "b"]), ("compare_plot.py", [])):
+        result = subprocess.run([sys.executable, str(BENCH.parent / script), str(tmp_path),
+                                 *args], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2 and "has no results.csv" in result.stderr, result.stderr
+    run = tmp_path / "runs" / "tc" / "seed-0"
+    run.mkdir(parents=True)
+    (run / "metrics.csv").write_text("step,msre,zero_msre\n100,0.5,1.0\n")
+    result = subprocess.run([sys.executable, str(BENCH.parent / "first_reached.py"),
+                             str(tmp_path), "--label", "tc", "--level", "1", "--by", "100"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "tc's runs have no episode returns" in result.stderr

@@ -455,9 +455,10 @@ def test_export_to_an_unwritable_path(capsys, tmp_path, checkpoints):
                     target if flag == "--onnx" else tmp_path / "f.onnx"]
             if flag == "--int8":
                 argv += ["--int8", target]
-            code, _, err = run_cli(capsys, argv)
-            assert code == 2 and f"cannot write ONNX model {target}" in err, err
-            assert len(err.strip().splitlines()) == 1
+            code, _, err = run_cli(capsys, argv)  # refused before anything is written
+            reason = "is a directory" if target.name == "a_directory" else "no directory"
+            assert code == 2 and f"{flag}: " in err and reason in err, err
+            assert len(err.strip().splitlines()) == 1 and not (tmp_path / "f.onnx").exists()
         with pytest.raises(OSError, match=f"cannot write ONNX model {target}"):
             ox.to_onnx(InferenceModel.from_checkpoint(ckpt), target)
     assert sorted(os.listdir(tmp_path / "a_directory")) == []  # no temporary left behind

@@ -423,3 +423,20 @@ def test_gru_agent_sweeps_with_its_window_and_every_run_records_its_flops(tmp_pa
     assert table["lin"]["bptt_window"] == table["zero"]["flops_per_step"] == ""
     recorded = json.loads((out / "runs" / "gru" / "seed-0" / "config.json").read_text())
     assert recorded["bptt_window"] == 3
+
+
+def test_report_refuses_a_table_without_the_header(tmp_path, capsys):
+    """An empty results.csv, or one of other columns, is one line naming the file, not an empty
+    report; an --out that cannot be made names --out."""
+    out = tmp_path / "empty"
+    out.mkdir()
+    for text in ("", "a,b\n1,2\n"):
+        (out / "results.csv").write_text(text)
+        assert sweep("--out", out, "--report") == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is not a results table of rtu-edge sweep" in err
+        assert not (out / "report.md").exists()
+    file = write(tmp_path / "s.toml", TINY)
+    (tmp_path / "a_file").write_text("")
+    assert sweep(file, "--out", tmp_path / "a_file" / "out") == 2
+    assert "--out: cannot create" in capsys.readouterr().err
