@@ -163,7 +163,8 @@ def main(argv=None) -> int:
                                                "allowed_us": allowed,
                                                "shared_allowed_us": shared_allowed,
                                                "memory_bytes": batch.memory_bytes,
-                                               **vars(args)}, indent=1))
+                                               **vars(args), "json": str(args.json)},
+                                              indent=1))
     return 0
 
 

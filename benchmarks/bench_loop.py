@@ -105,7 +105,8 @@ def main(argv=None) -> int:
           f"{'met' if ratio <= TARGET_RATIO else 'NOT met'}; budget {budget:.2f} us)")
     if args.json:
         Path(args.json).write_text(json.dumps({"median_us": med, "rounds": rows, "ratio": ratio,
-                                               "target": TARGET_RATIO, **vars(args)}, indent=1))
+                                               "target": TARGET_RATIO, **vars(args),
+                                               "json": str(args.json)}, indent=1))
     return 0
 
 
