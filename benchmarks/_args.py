@@ -1,5 +1,6 @@
 """Argument types the benchmark scripts share, so that a bad value is argparse's one-line error
-naming its flag, before any measurement runs (not a traceback at its end).
+naming its flag, before any measurement runs (not a traceback at its end): the command line's
+own positive_int and nonnegative_int (rtu_edge.cli), and the ones below.
 
     parser.add_argument("--rounds", type=positive_int, default=5)
     parser.add_argument("--json", type=output_file)
@@ -12,27 +13,8 @@ import math
 import os
 from pathlib import Path
 
-
-def positive_int(text: str) -> int:
-    """An integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1 or str(value) != text.strip().lstrip("+"):
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
-
-
-def nonnegative_int(text: str) -> int:
-    """An integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0 or str(value) != text.strip().lstrip("+"):
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
+from rtu_edge.cli import _positive_int as positive_int  # noqa: F401 (the scripts' types)
+from rtu_edge.cli import _size as nonnegative_int  # noqa: F401
 
 
 def seed_range(text: str) -> tuple:

@@ -9,7 +9,7 @@
  * (ring x MODEL_N_IN), ring actions (ring x MODEL_ACTION_REALS; none for TD(lambda)) and ring
  * rewards, which the loop takes in turn: each step is rtu_model_step on an observation, then
  * rtu_model_feed of an action and a reward (what a device's loop does; a model without the
- * previous action and reward as inputs ignores them).
+ * previous action and reward as inputs checks the action and ignores both).
  * After WARMUP untimed steps (default STEPS), REPEATS (default 5) timed rounds of STEPS steps run,
  * each timed with clock_gettime(CLOCK_MONOTONIC), the state fed back from step to step (reset to
  * zero before each round). One JSON line on stdout gives the best and median ns per step.

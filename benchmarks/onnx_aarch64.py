@@ -57,6 +57,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _args import nonnegative_int, output_dir, output_file, positive_int  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "onnx_aarch64_runner.py"
 DEFAULT_CACHE = HERE / "bin" / "aarch64-python"
@@ -253,11 +256,13 @@ def train_and_export(work: Path, train_steps: int, steps: int, seed: int) -> lis
     out = []
     for i, (name, args) in enumerate(MODELS):
         run_dir = work / f"run{i}"
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            code = cli(["train", "--out", str(run_dir), "--seed", str(seed)]
+        errors = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(errors):
+            code = cli(["train", "--out", str(run_dir), "--seed", str(seed), "--overwrite"]
                        + [a.format(steps=train_steps) for a in args])
         if code:
-            sys.exit(f"onnx_aarch64: rtu-edge train {' '.join(args)} failed ({code})")
+            sys.exit(f"onnx_aarch64: rtu-edge train {' '.join(args)} failed ({code}): "
+                     f"{errors.getvalue().strip()}")
         model = InferenceModel.from_checkpoint(run_dir / "checkpoint.rtu")
         paths = {"f32": work / f"m{i}_f32.onnx", "int8": work / f"m{i}_int8.onnx",
                  "seq": work / f"m{i}_seq.onnx"}
@@ -300,18 +305,20 @@ def main(argv=None) -> int:
                    help="the aarch64 environment (default benchmarks/bin/aarch64-python)")
     p.add_argument("--cpu", choices=sorted(CPUS), default="cortex-a72",
                    help="qemu CPU model (default cortex-a72, a Raspberry Pi 4's)")
-    p.add_argument("--steps", type=int, default=1000, help="rollout steps (default 1000)")
-    p.add_argument("--train-steps", type=int, default=10000,
+    p.add_argument("--steps", type=positive_int, default=1000,
+                   help="rollout steps (default 1000)")
+    p.add_argument("--train-steps", type=positive_int, default=10000,
                    help="training steps of each learner (default 10000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--onnxruntime", default=None,
                    help="onnxruntime version for aarch64 (default: the host's)")
     p.add_argument("--setup-only", action="store_true")
     p.add_argument("--force-setup", action="store_true", help="rebuild the cache")
     p.add_argument("--no-system-changes", action="store_true",
                    help="never run dpkg --add-architecture arm64 or apt-get update: fail instead")
-    p.add_argument("--keep", type=Path, default=None, help="keep the models and outputs here")
-    p.add_argument("--json", type=Path, default=None, help="write the results as JSON")
+    p.add_argument("--keep", type=output_dir, default=None,
+                   help="keep the models and outputs here")
+    p.add_argument("--json", type=output_file, default=None, help="write the results as JSON")
     args = p.parse_args(argv)
 
     ort_version = args.onnxruntime or importlib_metadata.version("onnxruntime")

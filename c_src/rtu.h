@@ -224,8 +224,10 @@ rtu_status rtu_cell_init(rtu_cell *cell, rtu_kind kind, rtu_activation activatio
  * nu_log and theta_log; B = w_c + i w_d complex normal by fan-in (w_c then w_d ~ N(0, 1/(2 n_in)));
  * then c_re, c_im ~ N(0, 1/(2n)) (the readout sums 2n real terms: y has the variance of the
  * state's parts) and d_skip ~ N(0, 1/n_in). Resets state and traces. Requires
- * 0 <= r_min < r_max <= 1 and 0 < max_phase <= exp(RTU_LOG_PARAM_LIMIT) (else
- * RTU_ERR_INIT_RANGE, nothing changed). */
+ * 0 <= r_min < r_max <= 1 and exp(-RTU_LOG_PARAM_LIMIT) <= max_phase <=
+ * exp(RTU_LOG_PARAM_LIMIT) (else RTU_ERR_INIT_RANGE, nothing changed); a log drawn below
+ * -RTU_LOG_PARAM_LIMIT (r^2 or a phase within about 1e-9 of the ring's edge or of 0) is held
+ * at it. */
 rtu_status rtu_cell_init_params(rtu_cell *cell, rtu_prng *rng, double r_min, double r_max,
                                 double max_phase);
 

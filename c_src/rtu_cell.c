@@ -270,19 +270,22 @@ rtu_status rtu_cell_init_params(rtu_cell *cell, rtu_prng *rng, double r_min, dou
     if (cell == NULL || rng == NULL) {
         return RTU_ERR_NULL;
     }
-    /* theta_log = log(max_phase u) with u < 1 stays within RTU_LOG_PARAM_LIMIT from above */
-    if (!(r_min >= 0.0 && r_min < r_max && r_max <= 1.0 && max_phase > 0.0 &&
-          max_phase <= exp(RTU_LOG_PARAM_LIMIT))) {
+    /* theta_log = log(max_phase u) with u < 1 stays below RTU_LOG_PARAM_LIMIT */
+    if (!(r_min >= 0.0 && r_min < r_max && r_max <= 1.0 &&
+          max_phase >= exp(-RTU_LOG_PARAM_LIMIT) && max_phase <= exp(RTU_LOG_PARAM_LIMIT))) {
         return RTU_ERR_INIT_RANGE;
     }
     n = cell->n_hidden;
     nd = n * cell->n_in;
+    /* the logs held above -RTU_LOG_PARAM_LIMIT: a draw within about 1e-9 of the ring's outer
+     * edge (r^2 near 1) or of a zero phase would give one below it, which the refresh refuses */
     for (k = 0; k < n; ++k) { /* r^2 ~ U(r_min^2, r_max^2), nu_log = log(-log(r^2) / 2) */
         double r2 = r_min * r_min + rtu_prng_uniform(rng) * (r_max * r_max - r_min * r_min);
-        cell->nu_log[k] = (rtu_real)log(-0.5 * log(r2));
+        cell->nu_log[k] = (rtu_real)fmax(log(-0.5 * log(r2)), -RTU_LOG_PARAM_LIMIT);
     }
     for (k = 0; k < n; ++k) { /* theta ~ U(0, max_phase) */
-        cell->theta_log[k] = (rtu_real)log(max_phase * rtu_prng_uniform(rng));
+        cell->theta_log[k] =
+            (rtu_real)fmax(log(max_phase * rtu_prng_uniform(rng)), -RTU_LOG_PARAM_LIMIT);
     }
     /* RTU: w_c, w_d ~ N(0, 1/n_in); LRU: B = w_c + i w_d complex normal of variance 1/n_in, then
      * the readout c_re, c_im ~ N(0, 1/(2n)) and d_skip ~ N(0, 1/n_in) */

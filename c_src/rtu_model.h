@@ -145,7 +145,7 @@ rtu_status rtu_model_step(const rtu_model *model, rtu_real *state, const rtu_rea
  * reward_mean) * reward_scale with prev_reward RTU_REWARD_NORMALIZED, sign(reward) with
  * RTU_REWARD_SIGN, sign(reward) - reward_mean with RTU_REWARD_CENTERED_SIGN, sign(reward) *
  * reward_scale with RTU_REWARD_GATED_SIGN; nothing otherwise. action may be NULL for a model
- * without prev_action; given, it is checked all the same. Not after the last step of an
+ * without prev_action; given to a model with actions (an actor), it is checked all the same. Not after the last step of an
  * episode: rtu_model_reset instead. Refused with state untouched: a non-finite or too large
  * reward or action entry (as rtu_model_step), a discrete index that is not an action
  * (RTU_ERR_ACTION). */

@@ -22,8 +22,8 @@ const char *rtu_status_str(rtu_status status)
                "checkpoint, a value beyond RTU_VALUE_LIMIT or one the learner cannot reach; in a "
                "model, |lambda| >= 1 or eta outside (0, 1])";
     case RTU_ERR_INIT_RANGE:
-        return "initialisation needs 0 <= r_min < r_max <= 1 and 0 < max_phase <= "
-               "exp(RTU_LOG_PARAM_LIMIT)";
+        return "initialisation needs 0 <= r_min < r_max <= 1 and max_phase within "
+               "exp(+-RTU_LOG_PARAM_LIMIT)";
     case RTU_ERR_OVERFLOW:
         return "state or its traces beyond RTU_VALUE_LIMIT (weights too large); reset the cell";
     case RTU_ERR_CONFIG:

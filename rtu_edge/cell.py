@@ -259,8 +259,9 @@ class RTUCell:
         if not 0.0 <= r_min < r_max <= 1.0:
             raise ValueError(f"r_min and r_max must satisfy 0 <= r_min < r_max <= 1, got "
                              f"r_min={r_min!r}, r_max={r_max!r}")
-        if max_phase <= 0:
-            raise ValueError(f"max_phase must be positive, got {max_phase!r}")
+        if not math.exp(-LOG_PARAM_LIMIT) <= max_phase <= math.exp(LOG_PARAM_LIMIT):
+            raise ValueError(f"max_phase must lie within exp(+-{LOG_PARAM_LIMIT:g}) (its log is a "
+                             f"parameter), got {max_phase!r}")
         self.kind, self.activation, self.backend, self.dtype = kind, activation, backend, dtype
         impl = _CBackend if backend == "c" else _ReferenceBackend
         self._impl = impl(kind, activation, self.n_in, self.n_hidden, dtype)

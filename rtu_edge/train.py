@@ -768,11 +768,17 @@ def _check_resumed(learner, cfg: RunConfig, obs_size: int, spec, path: Path) -> 
 
 
 def _begin(cfg: RunConfig, learner, out: Path, resume: bool) -> LastGood:
-    """The files a run starts with, its learner made (or loaded): a new run checkpoints its
-    initial state first, so that its config.json never sits beside another run's checkpoint;
-    then config.json. The last good state is the learner's now."""
+    """The files a run starts with, its learner made (or loaded): a new run removes the files of
+    the run it replaces (train's overwrite; only now, so that a refusal in making the learner
+    leaves them), then checkpoints its initial state, so that its config.json never sits beside
+    another run's checkpoint; then config.json. The last good state is the learner's now."""
     last_good = LastGood(learner, out / CHECKPOINT)
     if not resume:
+        for name in run_files(out):
+            if (out / name).is_dir():
+                shutil.rmtree(out / name)
+            else:
+                (out / name).unlink()
         last_good.keep()
     record(cfg, learner, out)
     return last_good
@@ -1015,12 +1021,6 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
     if not os.access(out, os.W_OK):
         raise ValueError(f"--out: {out} is not writable")
     _remove_temporaries(out)
-    if not resume:  # overwrite: none of the replaced run's files stays beside the new run's
-        for name in run_files(out):
-            if (out / name).is_dir():
-                shutil.rmtree(out / name)
-            else:
-                (out / name).unlink()
     # every field, as the run uses it (config.json: record, once the learner is made)
     cfg = dataclasses.replace(cfg, learner=asdict(learner),
                               network={} if kind == "prediction" else asdict(network),

@@ -33,6 +33,7 @@ def warm_cell(backend, kind="linear"):
     ({"seed": -1}, "seed"), ({"seed": 2**64}, "seed"), ({"seed": 1.5}, "seed"),
     ({"r_min": 0.5, "r_max": 0.5}, "r_min"), ({"r_max": 1.5}, "r_max"),
     ({"max_phase": 0.0}, "max_phase"), ({"max_phase": float("nan")}, "max_phase"),
+    ({"max_phase": 1e300}, "max_phase"), ({"max_phase": 1e-12}, "max_phase"),
     ({"backend": "reference", "dtype": np.float32}, "dtype"),
 ])
 def test_bad_constructor_arguments_name_the_argument(kwargs, argument):

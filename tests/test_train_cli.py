@@ -656,6 +656,12 @@ def test_a_new_run_into_a_run_directory_is_refused_unless_overwrite(tmp_path, ca
     assert "adam.rtu" not in after and after["checkpoint.rtu"] != before["checkpoint.rtu"]
     with pytest.raises(SystemExit):
         main(["train", "--out", str(out), "--resume", "--overwrite", "--steps", "900"])
+    assert "--resume continues the run in --out, --overwrite replaces it" in \
+        capsys.readouterr().err
+    # a learner that cannot be made (68 GB of LRU readout) leaves the run it was to replace
+    assert main(["train", "--task", "cartpole-p", "--steps", "500", "--out", str(out),
+                 "--overwrite", "--kind", "lru", "--hidden", "65536"]) == 2
+    assert _files(out) == after
 
 
 def test_resume_to_no_more_steps_than_taken_is_refused_and_changes_nothing(tmp_path, capsys):

@@ -328,6 +328,7 @@ void test_init_errors(int arg)
     CHECK_STATUS(rtu_cell_init_params(&cell, &rng, 0.0, 1.0, 1e300), RTU_ERR_INIT_RANGE);
     CHECK_STATUS(rtu_cell_init_params(&cell, &rng, 0.0, 1.0, exp(RTU_LOG_PARAM_LIMIT) * 1.01),
                  RTU_ERR_INIT_RANGE);
+    CHECK_STATUS(rtu_cell_init_params(&cell, &rng, 0.0, 1.0, 1e-12), RTU_ERR_INIT_RANGE);
     CHECK(memcmp(cell_before, buf, need) == 0 && rng.state == rng_before.state,
           "a refused initialisation changed the cell or drew from the generator");
     CHECK_STATUS(rtu_cell_init_params(&cell, NULL, 0.0, 1.0, 6.28), RTU_ERR_NULL);

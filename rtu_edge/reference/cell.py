@@ -201,16 +201,18 @@ class Cell:
                     max_phase: float = 6.28) -> None:
         """The paper's initialisation, drawn in the order of rtu_cell_init_params (rtu.h has the
         LRU's scales)."""
-        if not (0.0 <= r_min < r_max <= 1.0 and 0.0 < max_phase <= math.exp(LOG_PARAM_LIMIT)):
-            raise ValueError("initialisation needs 0 <= r_min < r_max <= 1 and 0 < max_phase <= "
-                             f"exp({LOG_PARAM_LIMIT:g}), got r_min={r_min!r}, r_max={r_max!r}, "
-                             f"max_phase={max_phase!r}")
+        if not (0.0 <= r_min < r_max <= 1.0 and
+                math.exp(-LOG_PARAM_LIMIT) <= max_phase <= math.exp(LOG_PARAM_LIMIT)):
+            raise ValueError(f"initialisation needs 0 <= r_min < r_max <= 1 and max_phase "
+                             f"within exp(+-{LOG_PARAM_LIMIT:g}), got r_min={r_min!r}, "
+                             f"r_max={r_max!r}, max_phase={max_phase!r}")
         n = self.n_hidden
+        # the logs held above -LOG_PARAM_LIMIT (a draw within about 1e-9 of r^2 = 1 or phase 0)
         for k in range(n):  # r^2 ~ U(r_min^2, r_max^2), nu_log = log(-log(r^2) / 2)
             r2 = r_min * r_min + rng.uniform() * (r_max * r_max - r_min * r_min)
-            self.nu_log[k] = math.log(-0.5 * math.log(r2))
+            self.nu_log[k] = max(math.log(-0.5 * math.log(r2)), -LOG_PARAM_LIMIT)
         for k in range(n):  # theta ~ U(0, max_phase)
-            self.theta_log[k] = math.log(max_phase * rng.uniform())
+            self.theta_log[k] = max(math.log(max_phase * rng.uniform()), -LOG_PARAM_LIMIT)
         # RTU: w_c, w_d ~ N(0, 1/n_in); LRU: B = w_c + i w_d complex normal of variance 1/n_in,
         # then the readout c_re, c_im ~ N(0, 1/(2n)) and d_skip ~ N(0, 1/n_in)
         fan_in = float(self.n_in)
