@@ -262,6 +262,12 @@ static void fill_normal_input_major(rtu_real *w, size_t n, size_t n_in, double s
     }
 }
 
+/* A drawn log held at -RTU_LOG_PARAM_LIMIT from below (finite: the draws are in (0, 1)). */
+static double log_held(double v)
+{
+    return v < -RTU_LOG_PARAM_LIMIT ? -RTU_LOG_PARAM_LIMIT : v;
+}
+
 rtu_status rtu_cell_init_params(rtu_cell *cell, rtu_prng *rng, double r_min, double r_max,
                                 double max_phase)
 {
@@ -281,11 +287,10 @@ rtu_status rtu_cell_init_params(rtu_cell *cell, rtu_prng *rng, double r_min, dou
      * edge (r^2 near 1) or of a zero phase would give one below it, which the refresh refuses */
     for (k = 0; k < n; ++k) { /* r^2 ~ U(r_min^2, r_max^2), nu_log = log(-log(r^2) / 2) */
         double r2 = r_min * r_min + rtu_prng_uniform(rng) * (r_max * r_max - r_min * r_min);
-        cell->nu_log[k] = (rtu_real)fmax(log(-0.5 * log(r2)), -RTU_LOG_PARAM_LIMIT);
+        cell->nu_log[k] = (rtu_real)log_held(log(-0.5 * log(r2)));
     }
     for (k = 0; k < n; ++k) { /* theta ~ U(0, max_phase) */
-        cell->theta_log[k] =
-            (rtu_real)fmax(log(max_phase * rtu_prng_uniform(rng)), -RTU_LOG_PARAM_LIMIT);
+        cell->theta_log[k] = (rtu_real)log_held(log(max_phase * rtu_prng_uniform(rng)));
     }
     /* RTU: w_c, w_d ~ N(0, 1/n_in); LRU: B = w_c + i w_d complex normal of variance 1/n_in, then
      * the readout c_re, c_im ~ N(0, 1/(2n)) and d_skip ~ N(0, 1/n_in) */
