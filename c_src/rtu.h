@@ -77,6 +77,8 @@ typedef float rtu_real;
 /* ------------------------------------------------------------------------------------------ */
 /* Status codes: every fallible function returns one; rtu_status_str names it.                 */
 
+/* A function that returns no status (a void one, or one that returns a size or a value) takes
+ * valid pointers: a NULL there is the caller's error and is not checked. */
 typedef enum {
     RTU_OK = 0,
     RTU_ERR_NULL,            /* a required pointer argument is NULL */
