@@ -13,6 +13,7 @@ import math
 import os
 from pathlib import Path
 
+from rtu_edge.checkpoint import unwritable
 from rtu_edge.cli import _positive_int as positive_int  # noqa: F401 (the scripts' types)
 from rtu_edge.cli import _size as nonnegative_int  # noqa: F401
 
@@ -42,15 +43,10 @@ def finite_float(text: str) -> float:
 
 def output_file(text: str) -> Path:
     """A file the script may write at its end: not a directory, in a writable directory."""
-    path = Path(text)
-    directory = path.resolve().parent
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a directory")
-    if not directory.is_dir():
-        raise argparse.ArgumentTypeError(f"cannot write {text}: no directory {directory}")
-    if not os.access(directory, os.W_OK):
-        raise argparse.ArgumentTypeError(f"cannot write {text}: {directory} is not writable")
-    return path
+    fault = unwritable(text)
+    if fault is not None:
+        raise argparse.ArgumentTypeError(fault)
+    return Path(text)
 
 
 def output_dir(text: str) -> Path:

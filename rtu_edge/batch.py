@@ -55,6 +55,7 @@ def _c_backend(hyperparameters: dict) -> None:
         raise ValueError(f"backend must be 'c' for a batch (its learners step in one C call), "
                          f"got {backend!r}")
 
+
 class ActorCriticBatch:
     """``len(seeds)`` = B independent ``ActorCritic`` learners on the C core, learner i seeded with
     ``seeds[i]``; every other argument is ActorCritic's (and checked as it checks them), the

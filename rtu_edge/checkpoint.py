@@ -27,7 +27,7 @@ import stat
 import struct
 import tempfile
 import zlib
-from typing import Union
+from typing import Optional, Union
 
 import numpy as np
 
@@ -252,6 +252,20 @@ def remove_temporaries(path: PathLike) -> None:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+
+
+def unwritable(path: PathLike) -> Optional[str]:
+    """Why a file at path cannot be written (write_atomic's temporary goes beside it: its
+    directory must exist and be writable), or None if it can."""
+    where = os.path.realpath(path)
+    directory = os.path.dirname(where)
+    if os.path.isdir(where):
+        return f"{os.fspath(path)} is a directory"
+    if not os.path.isdir(directory):
+        return f"cannot write {os.fspath(path)}: no directory {directory}"
+    if not os.access(directory, os.W_OK):
+        return f"cannot write {os.fspath(path)}: {directory} is not writable"
+    return None
 
 
 def write_atomic(path: PathLike, data: bytes, what: str = "checkpoint") -> None:

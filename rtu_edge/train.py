@@ -88,6 +88,8 @@ ADAM = "adam.rtu"
 CONFIG = "config.json"
 METRICS = "metrics.csv"
 CURVE = "curve.png"
+#: the files of a run (and its tensorboard directory, TENSORBOARD, with --tensorboard)
+RUN_FILES = (CONFIG, CHECKPOINT, RESUME, ADAM, METRICS, CURVE)
 #: RunConfig fields that a resumed run may change (the others are the run's as it was)
 RESUMABLE = ("steps", "checkpoint_every", "backend")
 BACKENDS = ("c", "reference")
@@ -942,7 +944,7 @@ def resume_config(out: Path, given: dict) -> RunConfig:
 def _remove_temporaries(out: Path) -> None:
     """The temporary files checkpoint.write_atomic leaves beside a run's files when the run is
     killed while it writes them."""
-    for name in (CHECKPOINT, RESUME, ADAM, CONFIG, METRICS, CURVE):
+    for name in RUN_FILES:
         checkpoint.remove_temporaries(out / name)
 
 
@@ -958,7 +960,7 @@ def make_task_env(task: str, seed: int):
 def run_files(out: Path) -> list:
     """The files of a run that out holds (none if out is not a directory)."""
     out = Path(out)
-    return [name for name in (CONFIG, CHECKPOINT, RESUME, ADAM, METRICS, CURVE, TENSORBOARD)
+    return [name for name in (*RUN_FILES, TENSORBOARD)
             if (out / name).exists()] if out.is_dir() else []
 
 
@@ -974,8 +976,8 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
     TensorBoard scalars in out/tensorboard). A resumed run's cfg is its config.json's
     (resume_config) but for the RESUMABLE fields; any other difference is refused (ValueError
     naming the flag), and so are steps the run has taken already. A new run into a directory
-    that holds a run is refused unless overwrite (its files are then removed first). Every
-    refusal comes before anything is written."""
+    that holds a run is refused unless overwrite (its files are then removed once the new
+    learner is made, _begin). Every refusal comes before anything is written."""
     for module in ("matplotlib", "tqdm"):  # curve.png, the progress bar: refuse before any work
         require(module, "training")
     if tensorboard:

@@ -10,28 +10,25 @@ from __future__ import annotations
 
 import os
 
+from .. import checkpoint
 from . import onnx_export
 from .model import InferenceModel
 
 
-def check_outputs(checkpoint, outputs: list) -> None:
-    """outputs, (flag, path) pairs, can each be written, into a directory that exists and to a
-    path that is neither --checkpoint's nor another output's; ValueError naming the flag
+def check_outputs(source, outputs: list) -> None:
+    """outputs, (flag, path) pairs, can each be written (checkpoint.unwritable), to a path that
+    is neither source's (--checkpoint's) nor another output's; ValueError naming the flag
     otherwise."""
-    seen = {os.path.realpath(checkpoint): "--checkpoint"}
+    seen = {os.path.realpath(source): "--checkpoint"}
     for flag, path in outputs:
         where = os.path.realpath(path)
         if where in seen:
             raise ValueError(f"{flag}: {path} is {seen[where]}'s file too; give each output a "
                              f"path of its own")
         seen[where] = flag
-        directory = os.path.dirname(where)
-        if os.path.isdir(where):
-            raise ValueError(f"{flag}: {path} is a directory")
-        if not os.path.isdir(directory):
-            raise ValueError(f"{flag}: cannot write {path}: no directory {directory}")
-        if not os.access(directory, os.W_OK):
-            raise ValueError(f"{flag}: cannot write {path}: {directory} is not writable")
+        fault = checkpoint.unwritable(path)
+        if fault is not None:
+            raise ValueError(f"{flag}: {fault}")
 
 
 def export(args) -> int:
