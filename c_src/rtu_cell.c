@@ -629,6 +629,20 @@ static void update_features(rtu_cell *cell)
 #define RTU_BLOCK_MAX_UNITS 128
 #endif
 #define RTU_IN_BLOCKS(n) (RTU_BLOCK_MAX_UNITS > 0 && (n) <= RTU_BLOCK_MAX_UNITS)
+/* The input sums of RTU_SUM_GROUP blocks go in one pass over the rows (group_sums): each unit's
+ * sum is a chain of dependent additions, one per input, and a block alone has too few of them
+ * in flight to keep the vector units busy (AVX2: 4 chains of 8 floats, a block's 16 rows then
+ * wait on the adder's latency; AVX-512: 2 of 16). The number is what the vector registers hold
+ * (AVX2's 16 hold two blocks' sums, AVX-512's 32 four; SSE2's 16 registers of 4 floats hold one
+ * block's 8 chains, enough for its adders). Each sum still adds the inputs in order: the same
+ * bits. */
+#if defined(__AVX512F__)
+#define RTU_SUM_GROUP 4
+#elif defined(__AVX__)
+#define RTU_SUM_GROUP 2
+#else
+#define RTU_SUM_GROUP 1
+#endif
 
 /* uc += W_c x and ud += W_d x over the rows. */
 static inline void rows_sums(size_t w, size_t n, size_t rows, const rtu_real *restrict x,
@@ -642,6 +656,38 @@ static inline void rows_sums(size_t w, size_t n, size_t rows, const rtu_real *re
         for (k = 0; k < w; ++k) {
             uc[k] = RTU_FMA(w_c[row + k], xj, uc[k]);
             ud[k] = RTU_FMA(w_d[row + k], xj, ud[k]);
+        }
+    }
+}
+
+/* rows_sums of RTU_SUM_GROUP whole blocks (from the units' first; rows n apart) into uc, ud:
+ * one array per block and sum, which compilers keep in registers over the rows. */
+static inline void group_sums(size_t n, size_t rows, const rtu_real *restrict x,
+                              const rtu_real *restrict w_c, const rtu_real *restrict w_d,
+                              rtu_real *restrict uc, rtu_real *restrict ud)
+{
+    rtu_real sc[RTU_SUM_GROUP][RTU_UNIT_BLOCK], sd[RTU_SUM_GROUP][RTU_UNIT_BLOCK];
+    size_t b, i, j;
+    for (b = 0; b < RTU_SUM_GROUP; ++b) {
+        for (i = 0; i < RTU_UNIT_BLOCK; ++i) {
+            sc[b][i] = 0;
+            sd[b][i] = 0;
+        }
+    }
+    for (j = 0; j < rows; ++j) {
+        const rtu_real xj = x[j];
+        const rtu_real *restrict wc = w_c + j * n, *restrict wd = w_d + j * n;
+        for (b = 0; b < RTU_SUM_GROUP; ++b) {
+            for (i = 0; i < RTU_UNIT_BLOCK; ++i) {
+                sc[b][i] = RTU_FMA(wc[b * RTU_UNIT_BLOCK + i], xj, sc[b][i]);
+                sd[b][i] = RTU_FMA(wd[b * RTU_UNIT_BLOCK + i], xj, sd[b][i]);
+            }
+        }
+    }
+    for (b = 0; b < RTU_SUM_GROUP; ++b) {
+        for (i = 0; i < RTU_UNIT_BLOCK; ++i) {
+            uc[b * RTU_UNIT_BLOCK + i] = sc[b][i];
+            ud[b * RTU_UNIT_BLOCK + i] = sd[b][i];
         }
     }
 }
@@ -797,55 +843,77 @@ static void units_of(rtu_cell *cell)
     units_nonlinear_as(cell, RTU_ACT_IDENTITY);
 }
 
-/* A block's part of a step (w <= RTU_UNIT_BLOCK units from k), its per-unit values copied
- * into registers: the input sums over every row into h, then the linear kind's traces over
- * every row (traces 0), or the nonlinear kind's traces once f' of the units is in the scratch
- * (1). */
-static inline void block_rows(rtu_cell *cell, const rtu_real *x, size_t k, size_t w, int traces)
+/* The input sums of a block (w <= RTU_UNIT_BLOCK units from k) over every row into h, in
+ * registers. */
+static inline void block_sums(rtu_cell *cell, const rtu_real *x, size_t k, size_t w)
 {
-    rtu_real uc[RTU_UNIT_BLOCK], ud[RTU_UNIT_BLOCK], g[RTU_UNIT_BLOCK], phi[RTU_UNIT_BLOCK];
-    rtu_real eta[RTU_UNIT_BLOCK], fa[RTU_UNIT_BLOCK], fb[RTU_UNIT_BLOCK];
-    size_t i, n = cell->n_hidden, d_in = cell->n_in;
-    int linear = cell->kind != RTU_KIND_NONLINEAR;
-    if (linear || traces) { /* the traces' per-unit values */
-        for (i = 0; i < w; ++i) {
-            g[i] = cell->g[k + i];
-            phi[i] = cell->phi[k + i];
-            eta[i] = cell->eta[k + i];
-        }
-    }
-    if (traces) {
-        for (i = 0; i < w; ++i) {
-            fa[i] = cell->scratch[k + i];
-            fb[i] = cell->scratch[n + k + i];
-        }
-        rows_traces_nonlinear(w, n, d_in, x, cell->dc_dwc + k, cell->dd_dwc + k,
-                              cell->dc_dwd + k, cell->dd_dwd + k, g, phi, eta, fa, fb);
-        return;
-    }
+    rtu_real uc[RTU_UNIT_BLOCK], ud[RTU_UNIT_BLOCK];
+    size_t i, n = cell->n_hidden;
     for (i = 0; i < w; ++i) {
         uc[i] = 0;
         ud[i] = 0;
     }
-    rows_sums(w, n, d_in, x, cell->w_c + k, cell->w_d + k, uc, ud);
-    if (linear) {
-        rows_traces_linear(w, n, d_in, x, g, phi, eta, cell->dc_dwc + k, cell->dd_dwc + k);
-    }
+    rows_sums(w, n, cell->n_in, x, cell->w_c + k, cell->w_d + k, uc, ud);
     for (i = 0; i < w; ++i) {
         cell->h[k + i] = uc[i];
         cell->h[n + k + i] = ud[i];
     }
 }
 
-/* block_rows over every block. */
-static void blocks(rtu_cell *cell, const rtu_real *x, int traces)
+/* A block's weight traces (w <= RTU_UNIT_BLOCK units from k) over every row, its per-unit
+ * values copied into registers: the linear kind's (nonlinear 0), or the nonlinear kind's once
+ * f' of the units is in the scratch (1). */
+static inline void block_traces(rtu_cell *cell, const rtu_real *x, size_t k, size_t w,
+                                int nonlinear)
 {
-    size_t k, n = cell->n_hidden;
+    rtu_real g[RTU_UNIT_BLOCK], phi[RTU_UNIT_BLOCK], eta[RTU_UNIT_BLOCK];
+    rtu_real fa[RTU_UNIT_BLOCK], fb[RTU_UNIT_BLOCK];
+    size_t i, n = cell->n_hidden, d_in = cell->n_in;
+    for (i = 0; i < w; ++i) {
+        g[i] = cell->g[k + i];
+        phi[i] = cell->phi[k + i];
+        eta[i] = cell->eta[k + i];
+    }
+    if (!nonlinear) {
+        rows_traces_linear(w, n, d_in, x, g, phi, eta, cell->dc_dwc + k, cell->dd_dwc + k);
+        return;
+    }
+    for (i = 0; i < w; ++i) {
+        fa[i] = cell->scratch[k + i];
+        fb[i] = cell->scratch[n + k + i];
+    }
+    rows_traces_nonlinear(w, n, d_in, x, cell->dc_dwc + k, cell->dd_dwc + k, cell->dc_dwd + k,
+                          cell->dd_dwd + k, g, phi, eta, fa, fb);
+}
+
+/* The input sums of every block into h (RTU_SUM_GROUP blocks at a time, then the rest one by
+ * one), then the linear kind's weight traces block by block (sums 1); or the nonlinear kind's
+ * traces (sums 0). */
+static void blocks(rtu_cell *cell, const rtu_real *x, int sums)
+{
+    size_t k = 0, n = cell->n_hidden;
+    int linear = cell->kind != RTU_KIND_NONLINEAR;
+    const size_t group = RTU_SUM_GROUP * RTU_UNIT_BLOCK;
+    if (sums) {
+        for (; k + group <= n; k += group) {
+            group_sums(n, cell->n_in, x, cell->w_c + k, cell->w_d + k, cell->h + k,
+                       cell->h + n + k);
+        }
+        for (; k + RTU_UNIT_BLOCK <= n; k += RTU_UNIT_BLOCK) {
+            block_sums(cell, x, k, RTU_UNIT_BLOCK); /* the constant width: registers */
+        }
+        if (k < n) {
+            block_sums(cell, x, k, n - k);
+        }
+        if (!linear) {
+            return;
+        }
+    }
     for (k = 0; k + RTU_UNIT_BLOCK <= n; k += RTU_UNIT_BLOCK) {
-        block_rows(cell, x, k, RTU_UNIT_BLOCK, traces); /* the constant width: registers */
+        block_traces(cell, x, k, RTU_UNIT_BLOCK, !linear);
     }
     if (k < n) {
-        block_rows(cell, x, k, n - k, traces);
+        block_traces(cell, x, k, n - k, !linear);
     }
 }
 
@@ -858,7 +926,7 @@ static void step_units(rtu_cell *cell, const rtu_real *x)
     rtu_real *uc = cell->h, *ud = cell->h + n;
     int linear = cell->kind != RTU_KIND_NONLINEAR, in_blocks = RTU_IN_BLOCKS(n);
     if (in_blocks) {
-        blocks(cell, x, 0);
+        blocks(cell, x, 1);
     } else {
         rtu_zero(uc, 2 * n);
         for (j = 0; j < d_in; ++j) {
@@ -874,7 +942,7 @@ static void step_units(rtu_cell *cell, const rtu_real *x)
         return;
     }
     if (in_blocks) {
-        blocks(cell, x, 1);
+        blocks(cell, x, 0);
         return;
     }
     for (j = 0; j < d_in; ++j) {

@@ -122,6 +122,45 @@ void test_cell_run_matches_step(int kind)
     check_note("%s", kind_names[kind]);
 }
 
+/* A step's features are, to the bit, the features rtu_cell_peek gives for the same input just
+ * before it: the step's input sums go over the units in groups of blocks, in blocks and row by
+ * row (below and past RTU_SUM_GROUP blocks and RTU_BLOCK_MAX_UNITS units: 16 to 136), the peek's
+ * over every unit at once (rtu_input_sums), each sum adding the inputs in order. It fails if a
+ * group or block adds them in another order. */
+void test_cell_step_is_peek(int kind)
+{
+    enum { D = 7, MAX_N = 136, T = 12 };
+    static const size_t sizes[] = {16, 37, 64, 100, 128, MAX_N};
+    static rtu_real buf[RTU_CELL_REALS(RTU_KIND_LRU, D, MAX_N)];
+    rtu_real x[D], dh[2 * MAX_N], h_peek[2 * MAX_N], h_step[2 * MAX_N];
+    size_t s, t, bad = 0;
+    for (s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
+        size_t n = sizes[s];
+        rtu_cell cell;
+        rtu_prng rng;
+        rtu_status status = rtu_cell_init(&cell, (rtu_kind)kind, RTU_ACT_TANH, D, n, buf,
+                                          sizeof buf);
+        CHECK_STATUS(status, RTU_OK);
+        if (status != RTU_OK) {
+            return;
+        }
+        rtu_prng_seed(&rng, 11u + s);
+        CHECK_STATUS(rtu_cell_init_params(&cell, &rng, 0.0, 1.0, 6.28), RTU_OK);
+        for (t = 0; t < T; ++t) {
+            fix_cell_draw(&rng, x, D, dh, 2 * n);
+            rtu_cell_peek(&cell, x, 0, h_peek);
+            CHECK_STATUS(rtu_cell_step(&cell, x, h_step), RTU_OK);
+            if (memcmp(h_peek, h_step, 2 * n * sizeof(rtu_real)) != 0) {
+                ++bad;
+                CHECK(0, "%lu units, step %lu: the step's features are not the peek's",
+                      (unsigned long)n, (unsigned long)t);
+            }
+        }
+    }
+    check_note("%s, %lu sizes x %d steps, %lu differ", kind_names[kind],
+               (unsigned long)(sizeof sizes / sizeof sizes[0]), (int)T, (unsigned long)bad);
+}
+
 /* NaN, Inf and out-of-range input and parameters are refused, and the cell is untouched. */
 void test_cell_refuses_bad_input(int kind)
 {

@@ -33,6 +33,7 @@ void test_fast_derived_error(int arg);
 void test_fast_derived_error_float(int arg);
 void test_derived_cache_is_libms(int arg);
 void test_cell_run_matches_step(int kind);
+void test_cell_step_is_peek(int kind);
 void test_cell_refuses_bad_input(int kind);
 void test_cell_state_limit(int kind);
 
