@@ -78,7 +78,10 @@ typedef float rtu_real;
 /* Status codes: every fallible function returns one; rtu_status_str names it.                 */
 
 /* A function that returns no status (a void one, or one that returns a size or a value) takes
- * valid pointers: a NULL there is the caller's error and is not checked. */
+ * valid pointers: a NULL there is the caller's error and is not checked. Every function on a
+ * cell or learner takes one that its init function set up (rtu_cell_init, rtu_td_init,
+ * rtu_ac_init, rtu_ppo_init, the batch inits) or a checkpoint's load: a struct that was only
+ * zeroed or declared is not one, and is not detected. */
 typedef enum {
     RTU_OK = 0,
     RTU_ERR_NULL,            /* a required pointer argument is NULL */
