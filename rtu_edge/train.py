@@ -71,7 +71,7 @@ from .reference.ac import GRUAC
 from .reference import ACTIVATIONS, KINDS
 from .reference.cell import MAX_DIM
 from .reference.config import ACConfig, ACNetwork, PPOConfig, TDConfig, memoryless_fields
-from .reference.gru import check_size
+from .reference.cell import check_size, size_rule
 from .td import TDLambda
 
 PREDICTION_TASKS = ("trace-conditioning", "trace-patterning")
@@ -819,13 +819,10 @@ def check_setting(key: str, value, task_kind: str):
     task_kind ("prediction" or "control"); else ValueError saying what is wrong, for the caller
     to prefix with where the value came from (read_config: a config.json; sweep: a sweep file)."""
     if key in _SIZES:
-        low, high = _SIZES[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < low or \
-                (high is not None and value > high):
-            what = "a positive integer" if low == 1 else f"an integer >= {low}"
-            what = what if high is None else f"an integer in [{low}, {high}]"
-            raise ValueError(f"must be {what}, got {value!r}")
-        return value
+        try:
+            return check_size(key, value, *_SIZES[key])
+        except ValueError:  # the caller names the key
+            raise ValueError(f"must be {size_rule(*_SIZES[key])}, got {value!r}") from None
     choices = AGENTS[task_kind] if key == "agent" else _CHOICES[key]
     if value not in choices:
         tail = f" for {task_kind} tasks" if key == "agent" else ""

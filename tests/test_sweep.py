@@ -233,7 +233,7 @@ BAD = [
      "configs[1].entropy_coef: must lie in [0, inf), got -1.0"),
     (TINY.replace('kind = "linear"', 'kind = "linear"\nentropy_coef = 0.1'),
      "configs[0].entropy_coef: applies to control tasks"),
-    (TINY.replace("steps = 2000", 'steps = "2000"'), "configs[1].steps: must be a positive"),
+    (TINY.replace("steps = 2000", 'steps = "2000"'), "configs[1].steps: must be an integer >= 1"),
     (TINY.replace("hidden = 4", "hidden = 0"),
      "defaults.hidden: must be an integer in [1, 65536]"),
     (TINY.replace("hidden = 4", "hidden = 70000"), "defaults.hidden: must be an integer in [1, "

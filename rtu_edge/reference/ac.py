@@ -70,9 +70,9 @@ import math
 import numpy as np
 
 from . import obgd
-from .cell import COUNT_LIMIT, INPUT_LIMIT, Cell, cell_params, check_input, split
+from .cell import COUNT_LIMIT, INPUT_LIMIT, Cell, cell_params, check_input, check_size, split
 from .config import ACConfig, ACNetwork
-from .gru import GRU, check_size
+from .gru import GRU
 from .net import dense_backward, dense_forward, dense_init, dense_params, ln_lrelu, \
     ln_lrelu_backward
 from .prng import Prng

@@ -14,6 +14,7 @@ linear RTU's recurrence and traces, a dense readout y = c_re c - c_im d + d_skip
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -31,6 +32,20 @@ COUNT_LIMIT = 2**53  # RTU_COUNT_LIMIT: the largest count of a learner's running
 MAX_DIM = 65536  # RTU_MAX_DIM: the largest n_in, n_hidden (and the actor-critic's sizes)
 MAX_BATCH = 65536  # RTU_MAX_BATCH: the most learners or models of one batch call
 LOG_3PI, LOG_1E15 = 2.24334217451751, 34.538776394910684  # bounds of rtu_cell_wrap_phases
+
+
+def size_rule(low: int, high: int = None) -> str:
+    """A size's rule in words: an integer >= low, or in [low, high]."""
+    return f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+
+
+def check_size(name: str, value, low: int, high: int = None) -> int:
+    """value as an int if it is an integer (not a bool) >= low and, if high is given, <= high;
+    else ValueError naming name and the rule."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low or \
+            (high is not None and value > high):
+        raise ValueError(f"{name} must be {size_rule(low, high)}, got {value!r}")
+    return int(value)
 
 
 def check_input(name: str, v: np.ndarray) -> None:

@@ -23,7 +23,7 @@ import math
 import numbers
 from dataclasses import dataclass, field
 
-from .cell import MAX_BATCH
+from .cell import MAX_BATCH, check_size, size_rule
 
 OPTIMIZERS = ("sgd", "obgd")
 
@@ -75,11 +75,7 @@ class LearnerConfig:
                     raise ValueError(f"{f.name} must be one of {f.metadata['choices']}, "
                                      f"got {value!r}")
             elif "size" in f.metadata:
-                low, high = f.metadata["size"]
-                if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
-                        or value < low or (high is not None and value > high):
-                    raise ValueError(f"{f.name} must be {self.rule(f.name)}, got {value!r}")
-                object.__setattr__(self, f.name, int(value))
+                object.__setattr__(self, f.name, check_size(f.name, value, *f.metadata["size"]))
             elif "rule" in f.metadata:
                 if isinstance(value, bool) or not isinstance(value, numbers.Real):
                     raise ValueError(f"{f.name} must be a number, got {value!r}")
@@ -96,8 +92,7 @@ class LearnerConfig:
         if "choices" in f.metadata:
             return "one of " + ", ".join(f.metadata["choices"])
         if "size" in f.metadata:
-            low, high = f.metadata["size"]
-            return f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+            return size_rule(*f.metadata["size"])
         if "rule" not in f.metadata:
             return "true or false"
         low, high, low_open = RULES[f.metadata["rule"]]
@@ -324,7 +319,7 @@ def c_header() -> str:
         optimizer = next(f for f in fields if f.name == "optimizer")
         out.append(f"#define {prefix}_CONFIG_OPTIMIZER RTU_OPT_{optimizer.default.upper()}")
         out.append("")
-    out.append(f"/* ACNetwork: the default network of a fresh actor-critic (rtu_ac_shape's fields) */")
+    out.append("/* ACNetwork: the default network of a fresh actor-critic (rtu_ac_shape's fields) */")
     for f in dataclasses.fields(ACNetwork):
         value = (f"RTU_REWARD_{f.default.upper()}" if f.name == "prev_reward"
                  else f"{int(f.default)}{'u' * (f.type == 'int')}")

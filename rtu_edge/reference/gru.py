@@ -35,11 +35,9 @@ Backward through one step k of the window, from a = dL/dh_k (pre-activations p_z
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from .cell import check_input, split
+from .cell import check_input, check_size, split
 from .prng import Prng
 
 
@@ -54,12 +52,6 @@ def gru_layout(n_in: int, n_hidden: int) -> list:
 
 def sigmoid(v: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * v))
-
-
-def check_size(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def check_vector(name: str, v, size: int) -> np.ndarray:
