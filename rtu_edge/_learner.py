@@ -42,6 +42,26 @@ def check_action_space(space, action_kind: str, n_actions: int, name: str) -> No
         raise ValueError(f"{name}: the action space is {space}; the learner acts in {want}")
 
 
+def resets_next_step(envs, same_step_only: bool = False) -> bool:
+    """Whether envs, a gymnasium vector environment, resets an ended sub-environment in the step
+    after its end (autoreset mode NEXT_STEP, gymnasium's default when its metadata does not say;
+    that step is no transition) rather than in the same step (SAME_STEP, the ended episode's last
+    observation in info["final_obs"]). ValueError naming envs for another mode, and for NEXT_STEP
+    when same_step_only."""
+    import gymnasium as gym
+
+    modes = gym.vector.AutoresetMode
+    mode = envs.metadata.get("autoreset_mode", modes.NEXT_STEP)
+    if mode not in (modes.NEXT_STEP, modes.SAME_STEP):
+        raise ValueError(f"envs: autoreset mode {mode} is not supported; use NEXT_STEP or "
+                         "SAME_STEP (the learners need each episode's next observation)")
+    if same_step_only and mode == modes.NEXT_STEP:
+        raise ValueError(f"envs: autoreset mode {mode} is not supported (each reset step would "
+                         "be a transition, and no episode's final observation is given); use "
+                         "SAME_STEP (rtu_edge.ppo.make_vector_env)")
+    return mode == modes.NEXT_STEP
+
+
 def bool_flags(name: str, value, count: int) -> np.ndarray:
     """value, count bools, as a C-contiguous uint8 array of 0/1 entries; ValueError naming it
     otherwise (integers too: a 2 is no episode end)."""

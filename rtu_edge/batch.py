@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _ccore
 from ._ccore import CCore
-from ._learner import bool_flags, check_action_space, real_array, real_rows
+from ._learner import bool_flags, check_action_space, real_array, real_rows, resets_next_step
 from .cell import KINDS
 from .reference import ACTIVATIONS
 from .ac import ACT_TWICE, LEARN_FIRST, WRONG_OBS, ActorCritic
@@ -217,17 +217,11 @@ class ActorCriticBatch:
         is what its learner learns from; in NEXT_STEP mode (gymnasium's default) the step after an
         end only resets that environment, and its learner sits that step out (``active``).
         """
-        import gymnasium as gym
-
-        mode = envs.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
-        if mode not in (gym.vector.AutoresetMode.NEXT_STEP, gym.vector.AutoresetMode.SAME_STEP):
-            raise ValueError(f"envs: autoreset mode {mode} is not supported; use NEXT_STEP or "
-                             "SAME_STEP (the learners need each episode's next observation)")
+        next_mode = resets_next_step(envs)
         if envs.num_envs != self.count:
             raise ValueError(f"envs has {envs.num_envs} environments; this batch has "
                              f"{self.count} learners")
         check_action_space(envs.single_action_space, self.action_kind, self.n_actions, "envs")
-        next_mode = mode == gym.vector.AutoresetMode.NEXT_STEP
         live = ~self._resetting if next_mode else None
         actions = self.act(obs, active=live)
         obs, rewards, terminated, truncated, info = envs.step(actions)

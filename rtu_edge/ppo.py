@@ -20,7 +20,8 @@ import numpy as np
 
 from . import _ccore
 from ._ccore import CCore
-from ._learner import bool_flags, check_action_space, real_array, real_scalar
+from ._learner import (bool_flags, check_action_space, real_array, real_scalar,
+                       resets_next_step)
 from .reference.cell import INPUT_LIMIT
 from .ac import ActorCritic
 from .reference.config import PPOConfig
@@ -331,7 +332,8 @@ def make_vector_env(task: str, n_envs: int, seed: int):
 
 def train_ppo(agent: PPO, envs, spec, steps: int, *, on_episode: Callable = None,
               on_update: Callable = None, stop: Callable = None, seed: int = 0) -> None:
-    """Train agent on the vector environment envs (make_vector_env; spec its EnvSpec) until
+    """Train agent on the vector environment envs (make_vector_env, or another of autoreset
+    mode SAME_STEP: NEXT_STEP, gymnasium's default, is refused; spec its EnvSpec) until
     agent.steps reaches steps (whole rollouts). on_episode(step, return, length) for each
     finished episode; on_update(update, stats) after each update; stop() is asked between
     updates. seed seeds the minibatches' shuffles. With anneal_lr the step size falls linearly
@@ -342,6 +344,7 @@ def train_ppo(agent: PPO, envs, spec, steps: int, *, on_episode: Callable = None
     if envs.num_envs != N:
         raise ValueError(f"envs has {envs.num_envs} environments; the agent's n_envs is {N}")
     check_action_space(envs.single_action_space, agent.action_kind, agent.n_actions, "envs")
+    resets_next_step(envs, same_step_only=True)
     batch, minibatch = N * T, N * T // cfg.n_minibatches
     updates = max(1, -(-(steps - agent.steps) // batch))
     # the run's updates from step 0, so that a resumed agent goes on with its step size

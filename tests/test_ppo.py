@@ -423,6 +423,28 @@ def test_train_ppo_bootstraps_a_truncated_episode_from_its_last_observation(boot
                                    rtol=0, atol=1e-12)
 
 
+def test_train_ppo_refuses_a_next_step_vector_environment():
+    """gymnasium's default autoreset (NEXT_STEP) spends the step after an episode's end on the
+    reset: train_ppo refuses such a vector environment, naming envs, before the agent acts;
+    one made in SAME_STEP mode trains, each CartPole-P episode as long as its return."""
+    gym = pytest.importorskip("gymnasium")
+    agent = PPO(2, 4, 2, seed=0, dtype=np.float64, n_envs=2, n_steps=32, n_minibatches=1,
+                update_epochs=1)
+    before = agent.checkpoint_bytes()
+    _, spec = make_vector_env("cartpole-p", 2, 0)
+    envs = gym.make_vec("rtu_edge/CartPoleP-v0", num_envs=2, vectorization_mode="sync")
+    with pytest.raises(ValueError, match=r"envs: autoreset mode .*NEXT_STEP is not supported.*"
+                                         r"use SAME_STEP"):
+        train_ppo(agent, envs, spec, 64)
+    assert agent.steps == 0 and agent.checkpoint_bytes() == before
+    envs = gym.make_vec("rtu_edge/CartPoleP-v0", num_envs=2, vectorization_mode="sync",
+                        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
+    episodes = []
+    train_ppo(agent, envs, spec, 64, on_episode=lambda step, ret, length:
+              episodes.append((ret, length)))
+    assert episodes and all(ret == length for ret, length in episodes)
+
+
 def _trained(network, dtype, n_hidden=4, updates=2):
     """A PPO of network (cartpole-p, 2 environments x 8 steps) after updates updates."""
     envs, spec = make_vector_env("cartpole-p", 2, 0)
