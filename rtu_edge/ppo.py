@@ -18,13 +18,13 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from . import _ccore
+from . import _ccore, checkpoint
 from ._ccore import CCore
 from ._learner import (bool_flags, check_action_space, real_array, real_scalar,
                        resets_next_step)
 from .reference.cell import INPUT_LIMIT
 from .ac import ActorCritic
-from .reference.config import PPOConfig
+from .reference.config import ACConfig, PPOConfig
 
 #: the fields of rtu_ppo_loss and rtu_ppo_adam, PPOConfig's of the same names
 LOSS_FIELDS = ("clip_coef", "vf_coef", "clip_vloss")
@@ -108,7 +108,8 @@ class PPO:
     n_hidden = property(lambda self: self._template.n_hidden)
     n_x = property(lambda self: self._template.n_x)
     network = property(lambda self: self._template.network)
-    config = property(lambda self: self._template.config)
+    #: the AC(lambda) hyperparameters the network runs with (the loaded checkpoint's)
+    config = property(lambda self: _ccore.config_from_struct(ACConfig, self.c.ac.config))
     #: the environments' steps and episode ends since construction (or the loaded checkpoint's)
     steps = property(lambda self: int(self.c.ac.steps))
     episodes = property(lambda self: int(self.c.ac.episodes))
@@ -243,13 +244,18 @@ class PPO:
                                  self.lib.rtu_ac_check_checkpoint, ac)
 
     def load_bytes(self, data: bytes, name: str = "<bytes>") -> None:
-        """Resume from checkpoint_bytes (of a network of this shape and precision): the
-        parameters, statistics and counters; every environment starts an episode, and Adam
-        starts again (zero moments) unless load_adam_bytes then restores its state. ValueError
-        naming name on a bad or mismatched checkpoint (nothing changes)."""
+        """Resume from checkpoint_bytes (of a network of this shape and precision, read as
+        ActorCritic.load_bytes reads it): the parameters, statistics, counters and config (the
+        AC(lambda) hyperparameters: gamma, the entropy coefficient...); every environment starts
+        an episode, and Adam starts again (zero moments) unless load_adam_bytes then restores
+        its state. ValueError naming name and the fault on a bad or mismatched checkpoint
+        (nothing changes)."""
+        data = checkpoint.upgrade(data, name)
+        dims = checkpoint.read_dims(data, name)
+        checkpoint.check_dims(dims, ActorCritic.LEARNER, self._template._dims(), name)
         ac = self.core.ffi.addressof(self.c, "ac")
         _ccore.load_bytes(self.core, self.lib.rtu_ac_load, self.lib.rtu_ac_check_checkpoint, ac,
-                          bytes(data), name)
+                          data, checkpoint.where(name))
         n = int(self.c.n_grad)
         self.core.view(self.c.adam_m, n)[:] = 0
         self.core.view(self.c.adam_v, n)[:] = 0

@@ -468,6 +468,33 @@ def _resealed(data: bytes, offset: int, value: float, dtype) -> bytes:
     return bytes(b)
 
 
+def test_load_bytes_reads_a_checkpoint_as_the_actor_critic_does():
+    """PPO.load_bytes upgrades a version-4 checkpoint and then holds its hyperparameters (config,
+    which train_ppo takes gamma from, is the checkpoint's, as the network runs with them); a
+    checkpoint of another learner, precision or network is refused naming what differs, changing
+    nothing."""
+    from rtu_edge import TDLambda
+    from test_ac_checkpoint import as_version_4
+    source = ActorCritic(2, 8, 2, seed=1, dtype=np.float32, gamma=0.9, entropy_coef=0.05,
+                         phase_step_scale=1.0)
+    data = source.checkpoint_bytes()
+    agent = PPO(2, 8, 2, dtype=np.float32, n_envs=2, n_steps=4, n_minibatches=1)
+    before, config = agent.checkpoint_bytes(), agent.config
+    for other, message in [
+            (TDLambda(2, 8, dtype=np.float32).checkpoint_bytes(), r"holds a TD\(lambda\) learner"),
+            (ActorCritic(2, 8, 2, dtype=np.float64).checkpoint_bytes(),
+             r"does not match this learner: its bytes per real .* is 8, the learner's is 4"),
+            (ActorCritic(2, 8, 2, dtype=np.float32, n_head=4).checkpoint_bytes(),
+             "does not match this learner: its n_head is 4, the learner's is 64"),
+            (agent.adam_bytes(), "holds PPO's Adam state")]:
+        with pytest.raises(ValueError, match="checkpoint other.rtu " + message):
+            agent.load_bytes(other, "other.rtu")
+        assert agent.checkpoint_bytes() == before and agent.config == config
+    agent.load_bytes(as_version_4(data), "v4.rtu")
+    assert agent.config == source.config and agent.config.gamma != config.gamma
+    assert agent.checkpoint_bytes() == data
+
+
 @pytest.mark.parametrize("network, dtype", [
     (ACNetwork(n_head=3), np.float64),
     (ACNetwork(n_embed=3, shared=True, prev_action=True), np.float32)])
