@@ -675,6 +675,7 @@ def train_ppo_run(cfg: RunConfig, out: Path, resume: bool, progress: bool, spec,
     # schedule), and Adam's state of the same step; the episodes start again
     if resume:
         agent.load_bytes(data, str(ckpt))
+        _check_resumed(agent, cfg, spec.obs_size, spec, ckpt)
         _load_adam(agent, out / ADAM)
     start = agent.steps
     last_good, metrics, bar, recent, next_checkpoint = _episode_run(cfg, agent, out, resume,
@@ -760,13 +761,31 @@ def check_fits(learner, task: str, obs_size: int, spec, path: Path) -> None:
 
 def _check_resumed(learner, cfg: RunConfig, obs_size: int, spec, path: Path) -> None:
     """The checkpoint at path, of the run being resumed, fits its task (check_fits) and holds
-    the cell its config.json records; ValueError naming both otherwise."""
+    the cell, precision and learner hyperparameters its config.json records (a real compared in
+    the learner's precision); ValueError naming both otherwise."""
     check_fits(learner, cfg.task, obs_size, spec, path)
     held = (learner.kind, learner.activation, learner.n_hidden)
     if held != (cfg.kind, cfg.activation, cfg.hidden):
         raise ValueError(f"--resume: checkpoint {path} holds a {held[0]} cell ({held[1]}) of "
                          f"{held[2]} units; the run's {CONFIG} records {cfg.kind} "
                          f"({cfg.activation}) of {cfg.hidden}")
+    if learner.dtype != np.dtype(cfg.dtype):
+        raise ValueError(f"--resume: checkpoint {path} holds {learner.dtype.name} reals; the "
+                         f"run's {CONFIG} records {cfg.dtype}")
+    real, recorded = learner.dtype.type, cfg.learner
+
+    def same(a, b) -> bool:
+        return real(a) == real(b) if isinstance(a, float) else a == b
+
+    def shown(values: dict) -> str:
+        return ", ".join(f"{k} {real(v).item():g}" if isinstance(v, float) else f"{k} {v!r}"
+                         for k, v in values.items())
+    held = asdict(learner.config)
+    differ = [k for k in held if k in recorded and not same(held[k], recorded[k])]
+    if differ:
+        raise ValueError(f"--resume: checkpoint {path} holds "
+                         f"{shown({k: held[k] for k in differ})}; the run's {CONFIG} records "
+                         f"{shown({k: recorded[k] for k in differ})}")
 
 
 def _begin(cfg: RunConfig, learner, out: Path, resume: bool) -> LastGood:

@@ -573,6 +573,37 @@ def test_resume_refuses_a_checkpoint_that_does_not_fit_the_task(tmp_path, capsys
     assert "takes 2 discrete actions" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("algo, task, flags", [
+    ("ac", "cartpole-p", []), ("ac", "trace-conditioning", []),
+    ("ppo", "cartpole-p", ["--n-envs", "2", "--n-steps", "50", "--n-minibatches", "1"])])
+def test_resume_refuses_a_checkpoint_of_another_precision_or_hyperparameters(tmp_path, capsys,
+                                                                              algo, task, flags):
+    """A checkpoint of the other precision, or of other learner hyperparameters than the run's
+    config.json records, is refused in one line naming what differs; the run's files stay as
+    they were."""
+    run = ["train", "--task", task, "--steps", "100", "--hidden", "4", "--algo", algo, *flags]
+    cp, other = tmp_path / "cp", tmp_path / "other"
+    assert main([*run, "--out", str(cp)]) == 0
+    cases = [(["--dtype", "float64"], "its bytes per real (4: float32, 8: float64) is 8, the "
+                                      "learner's is 4" if algo == "ppo" else
+              "holds float64 reals; the run's config.json records float32"),
+             (["--gamma", "0.9", "--lambda", "0.5"],
+              "holds gamma 0.9, lambda_ 0.5; the run's config.json records gamma 0.99, "
+              "lambda_ 0.8")]
+    if task == "trace-conditioning":  # the task's gamma is TD's default
+        cases[1] = (["--lambda", "0.5"], "holds lambda_ 0.5; the run's config.json records "
+                                         "lambda_ 0.9")
+    files = {name: (cp / name).read_bytes() for name in ("config.json", "metrics.csv")}
+    for given, message in cases:
+        assert main([*run, *given, "--out", str(other), "--overwrite"]) == 0
+        (cp / "checkpoint.rtu").write_bytes((other / "checkpoint.rtu").read_bytes())
+        capsys.readouterr()
+        assert main(["train", "--out", str(cp), "--resume", "--steps", "300"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+        assert {name: (cp / name).read_bytes() for name in files} == files
+
+
 def test_prediction_training_memory_does_not_grow_with_steps(tmp_path):
     """The stream is read in blocks: the peak memory of a run of 100,000 steps is that of one of
     10,000 (it held the whole stream, 13 MB at 100,000 steps, 1.1 GB at 10 million)."""
