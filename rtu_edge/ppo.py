@@ -187,17 +187,24 @@ class PPO:
         """The gradient of the PPO loss over stored steps (t * N + i), held for adam_step;
         returns the means of its parts (policy_loss, value_loss, entropy, approx_kl,
         clip_frac)."""
-        samples = np.ascontiguousarray(samples, dtype=np.uintp)
+        def outside(got) -> ValueError:
+            return ValueError(f"samples must be stored steps t * n_envs + i of the rollout "
+                              f"(below {int(self.c.t) * self.n_envs}), at least one; got {got}")
+        given = np.asarray(samples)
+        if given.ndim != 1 or (given.size and given.dtype.kind not in "iu"):
+            raise ValueError(f"samples must be a 1-D array of integers (stored steps "
+                             f"t * n_envs + i), got {given.dtype} of shape {given.shape}")
+        if given.size and given.min() < 0:
+            raise outside(given.min())
+        samples = np.ascontiguousarray(given, dtype=np.uintp)
         count = samples.size
         advantages = real_array("advantages", advantages, (count,), self.dtype)
         returns = real_array("returns", returns, (count,), self.dtype)
         status = self.lib.rtu_ppo_gradient(
             self.c, self._loss, count, self.core.ffi.from_buffer("size_t[]", samples),
             self._p(advantages), self._p(returns), self._stats, self._at)
-        if status == self.lib.RTU_ERR_SIZE:
-            raise ValueError(f"samples must be stored steps t * n_envs + i of the rollout "
-                             f"(below {int(self.c.t) * self.n_envs}), at least one; got "
-                             f"{samples[int(self._at[0])] if count else 'none'}")
+        if status == self.lib.RTU_ERR_SIZE:  # the C core checks each is below t * n_envs
+            raise outside(samples[int(self._at[0])] if count else "none")
         self._check(status, "advantages or returns")
         s = self._stats
         return {"policy_loss": float(s.policy_loss), "value_loss": float(s.value_loss),

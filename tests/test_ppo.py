@@ -298,6 +298,16 @@ def test_refused_calls_change_nothing():
     with pytest.raises(ValueError, match=r"advantages\[0\]|advantages or returns"):
         c.gradient([0], [np.nan], [1.0])
 
+    before = c.core.buffer.copy()
+    for samples, adv, message in [([-1], [1.0], r"samples must be stored steps.*got -1"),
+                                  (np.array([-1]), [1.0], r"samples must be stored steps.*got -1"),
+                                  ([0.7, 1.9], [1.0, 1.0], "samples must be a 1-D array of "
+                                                           "integers.*float64"),
+                                  ([[0, 1]], [1.0, 1.0], r"samples must be a 1-D array.*\(1, 2\)")]:
+        with pytest.raises(ValueError, match=message):
+            c.gradient(samples, adv, adv)
+    np.testing.assert_array_equal(c.core.buffer, before)
+
 
 def test_the_memory_of_the_stored_traces_is_reported():
     c = PPO(2, 16, 2, n_envs=4, n_steps=8, n_minibatches=1, dtype=np.float32, prev_reward="none")
