@@ -61,10 +61,13 @@ def train(args) -> int:
         cfg = _config(args)
     result = run(cfg, Path(args.out), resume=args.resume, progress=sys.stderr.isatty(),
                  tensorboard=args.tensorboard, overwrite=args.overwrite)
+    curve = result.pop("curve")
+    if "mean_return_last_20" in result and result["mean_return_last_20"] is None:
+        result["mean_return_last_20"] = "none (no episode finished)"
     summary = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                         for k, v in result.items())
-    print(f"rtu-edge train: done: {summary}; metrics {Path(args.out) / 'metrics.csv'}, "
-          f"curve {Path(args.out) / 'curve.png'}")
+    print(f"rtu-edge train: done: {summary}; metrics {Path(args.out) / 'metrics.csv'}"
+          + (f", curve {curve}" if curve else " (no rows, so no curve)"))
     return 0
 
 

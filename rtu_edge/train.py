@@ -406,14 +406,15 @@ class Metrics:
             return list(csv.DictReader(f))
 
 
-def plot_curve(metrics_path: Path, out: Path, x: str, y: str, title: str) -> None:
-    """The learning curve of metrics.csv as a PNG (a moving average over episodes for returns)."""
+def plot_curve(metrics_path: Path, out: Path, x: str, y: str, title: str) -> Optional[str]:
+    """The learning curve of metrics.csv as a PNG (a moving average over episodes for returns);
+    returns the path written, or None if metrics.csv has no rows (nothing is written)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     rows = Metrics.read(metrics_path)
     if not rows:
-        return
+        return None
     xs = np.array([float(r[x]) for r in rows])
     ys = np.array([float(r[y]) for r in rows])
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -432,6 +433,7 @@ def plot_curve(metrics_path: Path, out: Path, x: str, y: str, title: str) -> Non
     fig.savefig(png, format="png", dpi=100)
     plt.close(fig)
     checkpoint.write_atomic(out, png.getvalue(), what="learning curve")
+    return str(out)
 
 
 # -- prediction: TD(lambda) on trace conditioning or patterning ----------------------------------
@@ -541,12 +543,13 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool,
                 checkpoint.write_atomic(out / RESUME, snapshots[after])
         else:  # stopped: the latest state a resumed run can go on from without losing a row
             last_good.keep()
-    plot_curve(out / METRICS, out / CURVE, "step", "msre",
-               f"TD(lambda), {_who(cfg)}, {cfg.task}")
+    curve = plot_curve(out / METRICS, out / CURVE, "step", "msre",
+                       f"TD(lambda), {_who(cfg)}, {cfg.task}")
     if stop.raised:
         raise Interrupted(f"stopped at step {t}; checkpoint {ckpt} (step {last_good.steps}, "
                           "where the next metrics window starts)")
-    return {"steps": td.steps, "checkpoint": str(ckpt) if _checkpointed(td) else None}
+    return {"steps": td.steps, "checkpoint": str(ckpt) if _checkpointed(td) else None,
+            "curve": curve}
 
 
 # -- control: streaming actor-critic ------------------------------------------------------------
@@ -603,6 +606,11 @@ def run_episodes(ac: ActorCritic, env, spec, seed: int, steps: int, on_episode, 
         on_episode(ac.episodes, ret, length)
 
 
+def _mean_return(recent: list) -> Optional[float]:
+    """The summary's mean return of the latest episodes (recent); None if none finished."""
+    return float(np.mean(recent)) if recent else None
+
+
 def _episode_run(cfg: RunConfig, learner, out: Path, resume: bool, progress: bool,
                  tensorboard: bool) -> tuple:
     """What a control run starts with, its learner made (or loaded): the last good state
@@ -648,13 +656,13 @@ def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool, env, 
         except ArithmeticError as err:
             raise last_good.diverged(err, out) from None
         last_good.save()  # at an episode end; after an error the last good checkpoint stays
-    plot_curve(out / METRICS, out / CURVE, "step", "return",
-               f"AC(lambda), {_who(cfg)}, {cfg.task}")
+    curve = plot_curve(out / METRICS, out / CURVE, "step", "return",
+                       f"AC(lambda), {_who(cfg)}, {cfg.task}")
     if stop.raised:
         raise Interrupted(f"stopped at step {ac.steps}; checkpoint {ckpt}")
     return {"steps": ac.steps, "episodes": ac.episodes,
             "checkpoint": str(ckpt) if _checkpointed(ac) else None,
-            "mean_return_last_20": float(np.mean(recent)) if recent else float("nan")}
+            "mean_return_last_20": _mean_return(recent), "curve": curve}
 
 
 def train_ppo_run(cfg: RunConfig, out: Path, resume: bool, progress: bool, spec,
@@ -710,12 +718,13 @@ def train_ppo_run(cfg: RunConfig, out: Path, resume: bool, progress: bool, spec,
         finally:
             envs.close()
         last_good.save()
-    plot_curve(out / METRICS, out / CURVE, "step", "return", f"PPO-RTRL, {_who(cfg)}, {cfg.task}")
+    curve = plot_curve(out / METRICS, out / CURVE, "step", "return",
+                       f"PPO-RTRL, {_who(cfg)}, {cfg.task}")
     if stop.raised:
         raise Interrupted(f"stopped at step {agent.steps}; checkpoint {ckpt}")
     return {"steps": agent.steps, "episodes": agent.episodes, "checkpoint": str(ckpt),
-            "mean_return_last_20": float(np.mean(recent)) if recent else float("nan"),
-            "context_bytes": agent.context_bytes}
+            "mean_return_last_20": _mean_return(recent), "context_bytes": agent.context_bytes,
+            "curve": curve}
 
 
 def _load_adam(agent: PPO, path: Path) -> None:
@@ -993,7 +1002,10 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
     (resume_config) but for the RESUMABLE fields; any other difference is refused (ValueError
     naming the flag), and so are steps the run has taken already. A new run into a directory
     that holds a run is refused unless overwrite (its files are then removed once the new
-    learner is made, _begin). Every refusal comes before anything is written."""
+    learner is made, _begin). Every refusal comes before anything is written. Returns the
+    run's summary: steps, the checkpoint's path, the learning curve's (None if metrics.csv has
+    no rows, and then none is written), and for a control run its episodes and the mean return
+    of the latest 20 (None if no episode finished)."""
     for module in ("matplotlib", "tqdm"):  # curve.png, the progress bar: refuse before any work
         require(module, "training")
     if tensorboard:

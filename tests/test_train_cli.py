@@ -604,6 +604,24 @@ def test_resume_refuses_a_checkpoint_of_another_precision_or_hyperparameters(tmp
         assert {name: (cp / name).read_bytes() for name in files} == files
 
 
+def test_a_run_too_short_for_a_row_names_no_curve_and_no_nan(tmp_path, capsys):
+    """A prediction run shorter than one metrics window, and a PPO run in which no episode
+    finished, write no metrics row: the done line names no curve.png (none is written) and says
+    that no episode finished, where it printed a curve it never wrote and a mean return of
+    nan."""
+    for name, flags in [("r", ["--task", "trace-conditioning", "--steps", "50", "--log-every",
+                               "1000"]),
+                        ("p", ["--task", "cartpole-p", "--algo", "ppo", "--n-envs", "2",
+                               "--n-steps", "4", "--n-minibatches", "1", "--steps", "8"])]:
+        capsys.readouterr()
+        assert main(["train", *flags, "--hidden", "4", "--out", str(tmp_path / name)]) == 0
+        out = capsys.readouterr().out
+        assert not (tmp_path / name / "curve.png").exists()
+        assert "curve.png" not in out and "nan" not in out, out
+        assert out.endswith(f"metrics {tmp_path / name / 'metrics.csv'} (no rows, so no curve)\n")
+    assert "episodes 0," in out and "mean_return_last_20 none (no episode finished)" in out
+
+
 def test_prediction_training_memory_does_not_grow_with_steps(tmp_path):
     """The stream is read in blocks: the peak memory of a run of 100,000 steps is that of one of
     10,000 (it held the whole stream, 13 MB at 100,000 steps, 1.1 GB at 10 million)."""
