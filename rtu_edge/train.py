@@ -771,7 +771,8 @@ def check_fits(learner, task: str, obs_size: int, spec, path: Path) -> None:
 def _check_resumed(learner, cfg: RunConfig, obs_size: int, spec, path: Path) -> None:
     """The checkpoint at path, of the run being resumed, fits its task (check_fits) and holds
     the cell, precision and learner hyperparameters its config.json records (a real compared in
-    the learner's precision); ValueError naming both otherwise."""
+    the learner's precision; a field it does not list is not compared); ValueError naming both
+    otherwise."""
     check_fits(learner, cfg.task, obs_size, spec, path)
     held = (learner.kind, learner.activation, learner.n_hidden)
     if held != (cfg.kind, cfg.activation, cfg.hidden):
@@ -781,7 +782,11 @@ def _check_resumed(learner, cfg: RunConfig, obs_size: int, spec, path: Path) -> 
     if learner.dtype != np.dtype(cfg.dtype):
         raise ValueError(f"--resume: checkpoint {path} holds {learner.dtype.name} reals; the "
                          f"run's {CONFIG} records {cfg.dtype}")
-    real, recorded = learner.dtype.type, cfg.learner
+    # the fields config.json lists: one written before a field existed lists it not (the
+    # checkpoint's upgrade fills in what that run used, which the field's default may not be)
+    real = learner.dtype.type
+    listed = read_config(path.parent / CONFIG, "--resume").learner
+    recorded = {k: v for k, v in cfg.learner.items() if k in listed}
 
     def same(a, b) -> bool:
         return real(a) == real(b) if isinstance(a, float) else a == b

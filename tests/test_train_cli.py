@@ -622,6 +622,23 @@ def test_a_run_too_short_for_a_row_names_no_curve_and_no_nan(tmp_path, capsys):
     assert "episodes 0," in out and "mean_return_last_20 none (no episode finished)" in out
 
 
+def test_resume_of_a_run_older_than_a_field_compares_only_what_it_recorded(tmp_path):
+    """A run written before ACConfig.phase_step_scale (its config.json without the field, its
+    checkpoint of format version 4, phases stepped at scale 1) resumes: the field's default
+    (0.03) is not the run's, and is not compared with the checkpoint's."""
+    import json
+    from test_ac_checkpoint import as_version_4
+    cp = tmp_path / "cp"
+    run = ["train", "--task", "cartpole-p", "--steps", "100", "--hidden", "4", "--out", str(cp)]
+    assert main([*run, "--phase-step-scale", "1.0"]) == 0
+    config = json.loads((cp / "config.json").read_text())
+    del config["learner"]["phase_step_scale"]
+    (cp / "config.json").write_text(json.dumps(config))
+    (cp / "checkpoint.rtu").write_bytes(as_version_4((cp / "checkpoint.rtu").read_bytes()))
+    assert main(["train", "--out", str(cp), "--resume", "--steps", "300"]) == 0
+    assert ActorCritic.from_checkpoint(cp / "checkpoint.rtu").config.phase_step_scale == 1.0
+
+
 def test_prediction_training_memory_does_not_grow_with_steps(tmp_path):
     """The stream is read in blocks: the peak memory of a run of 100,000 steps is that of one of
     10,000 (it held the whole stream, 13 MB at 100,000 steps, 1.1 GB at 10 million)."""
