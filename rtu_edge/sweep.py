@@ -466,11 +466,44 @@ def run_one(config: Config, seed: int, out: str, sweep_pid: Optional[int] = None
 
 # -- engines -------------------------------------------------------------------------------------
 
-def _joblib(jobs, out: str, todo: list) -> Iterator:
+#: how many times the joblib engine starts its processes again after a worker process died (Ray
+#: retries a task whose worker died, 3 times by default)
+WORKER_RESTARTS = 3
+
+
+def _remove_attempts(out: Path) -> None:
+    """Remove the directories of attempts that no process is running (a killed sweep's, or those
+    of the workers of a broken process pool)."""
+    for stale in (Path(out) / "runs").glob(f"*/*{ATTEMPT}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _joblib(jobs, out: str, todo: list, echo: Callable[[str], None]) -> Iterator:
+    """The rows of the runs of todo. A worker process that dies (the out-of-memory killer, a
+    crash) breaks loky's pool, and with it the runs in flight on the other workers: the runs not
+    finished go again on new processes, up to WORKER_RESTARTS times; then SweepError."""
     joblib = require("joblib", "rtu-edge sweep")
-    parallel = joblib.Parallel(n_jobs=jobs or -1, backend="loky",
-                               return_as="generator_unordered")
-    yield from parallel(joblib.delayed(run_one)(c, s, out, os.getpid()) for c, s in todo)
+    from concurrent.futures.process import BrokenProcessPool  # loky's TerminatedWorkerError too
+    left = {(c.label, s): (c, s) for c, s in todo}
+    for restart in range(WORKER_RESTARTS + 1):
+        parallel = joblib.Parallel(n_jobs=jobs or -1, backend="loky",
+                                   return_as="generator_unordered")
+        try:
+            for row in parallel(joblib.delayed(run_one)(c, s, out, os.getpid())
+                                for c, s in list(left.values())):
+                if row is not None:
+                    left.pop((row["label"], row["seed"]), None)
+                yield row
+            return
+        except BrokenProcessPool:
+            _remove_attempts(Path(out))
+            if restart == WORKER_RESTARTS:
+                raise SweepError(
+                    f"a worker process died {restart + 1} times (killed, e.g. by the "
+                    f"out-of-memory killer, or crashed); the finished runs are kept in "
+                    f"{Path(out) / RESULTS}; the same command goes on from there") from None
+            echo(f"a worker process died (killed, e.g. by the out-of-memory killer, or crashed); "
+                 f"the {len(left)} runs not finished go again on new processes")
 
 
 def _ray(jobs, address, out: str, todo: list) -> Iterator:
@@ -522,8 +555,7 @@ def run(sweep: Sweep, out, engine: str = "joblib", jobs: Optional[int] = None,
         raise SweepError(f"--out: cannot create {out}: {err.strerror or err}") from None
     lock = _lock(out)
     try:
-        for stale in (out / "runs").glob(f"*/*{ATTEMPT}*"):  # attempts of a killed sweep
-            shutil.rmtree(stale, ignore_errors=True)
+        _remove_attempts(out)  # attempts of a killed sweep
         table = ResultsTable(out / RESULTS)
         try:
             finished = {(r["label"], int(r["seed"])) for r in ResultsTable.read(table.path)}
@@ -534,7 +566,7 @@ def run(sweep: Sweep, out, engine: str = "joblib", jobs: Optional[int] = None,
                       "ok": 0, "error": 0}
             if counts["done_before"]:
                 echo(f"{counts['done_before']} runs already in {table.path}; {len(todo)} to go")
-            rows: Iterable = (_joblib(jobs, str(out), todo) if engine == "joblib"
+            rows: Iterable = (_joblib(jobs, str(out), todo, echo) if engine == "joblib"
                               else _ray(jobs, address, str(out), todo))
             for row in rows:
                 if row is None:  # Ctrl-C reached the run first: stop the sweep

@@ -440,3 +440,48 @@ def test_report_refuses_a_table_without_the_header(tmp_path, capsys):
     (tmp_path / "a_file").write_text("")
     assert sweep(file, "--out", tmp_path / "a_file" / "out") == 2
     assert "--out: cannot create" in capsys.readouterr().err
+
+
+def test_a_worker_process_that_dies_is_replaced_and_the_sweep_goes_on(tmp_path, monkeypatch,
+                                                                        capsys):
+    """A joblib worker killed (kill -9, the out-of-memory killer) broke loky's pool: the sweep
+    printed TerminatedWorkerError's traceback and lost the runs in flight. Now the runs not
+    finished go again on new processes; a worker that keeps dying stops the sweep with one line,
+    the finished runs kept in results.csv."""
+    from rtu_edge import sweep as sweep_module
+    real = sweep_module.run_one
+
+    def dies_once(config, seed, out, sweep_pid=None):  # pickled by value (a local function)
+        import os as os_
+        import signal as signal_
+        from pathlib import Path as Path_
+        marker = Path_(out) / f"died-{config.label}-{seed}"
+        if seed == 1 and not marker.exists():
+            marker.touch()
+            os_.kill(os_.getpid(), signal_.SIGKILL)
+        return real(config, seed, out, sweep_pid)
+
+    file, out = write(tmp_path / "tiny.toml", TINY.replace("steps = 2000", "steps = 300")), \
+        tmp_path / "out"
+    monkeypatch.setattr(sweep_module, "run_one", dies_once)
+    assert sweep(file, "--out", out, "--jobs", 2) == 0
+    printed = capsys.readouterr()
+    assert "a worker process died" in printed.out and "Traceback" not in printed.err
+    assert pairs(out) == [("cp", 0), ("cp", 1), ("lin", 0), ("lin", 1)]
+    assert all(r["status"] == "ok" for r in rows(out))
+    assert not list((out / "runs").glob("*/*.attempt-*"))
+
+    def always_dies(config, seed, out, sweep_pid=None):
+        import os as os_
+        import signal as signal_
+        if seed == 2:
+            os_.kill(os_.getpid(), signal_.SIGKILL)
+        return real(config, seed, out, sweep_pid)
+
+    monkeypatch.setattr(sweep_module, "run_one", always_dies)
+    monkeypatch.setattr(sweep_module, "WORKER_RESTARTS", 1)
+    assert sweep(file, "--out", out, "--jobs", 2, "--seeds", "0:3") == 2  # 1: in-process
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a worker process died 2 times" in err
+    assert f"finished runs are kept in {out / 'results.csv'}" in err
+    assert len(rows(out)) == 4  # the finished runs stay
