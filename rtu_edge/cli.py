@@ -196,14 +196,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _seeds(text: str) -> list:
-    """A seed (7) or a range of seeds (0:10, stop excluded)."""
+    """A seed (7) or a range of seeds (0:10, stop excluded; rtu_edge.sweep.seed_range)."""
+    from .sweep import seed_range
     start, colon, stop = text.partition(":")
     if not colon:
         return [_seed(text)]
-    first, last = _seed(start), _seed(stop)
-    if last <= first:
-        raise argparse.ArgumentTypeError(f"an empty range of seeds: {text!r}")
-    return list(range(first, last))
+    try:
+        first, last = int(start), int(stop)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a seed (7) or a range of seeds (0:10), got "
+                                         f"{text!r}") from None
+    try:
+        return seed_range(first, last)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: {err}") from None
 
 
 def _sweep_arguments(sub) -> None:

@@ -94,6 +94,8 @@ COLUMNS = ["label", "task", "seed", "steps", "status", "error", "final_score", "
            *NETWORK_KEYS, *PPO_KEYS]
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _SEED_LIMIT = 2**64
+#: the most seeds a sweep takes (each a run of every configuration)
+MAX_SEEDS = 10000
 
 
 class SweepError(ValueError):
@@ -152,18 +154,34 @@ def _read(path: Path) -> dict:
     return content
 
 
+def seed_range(start: int, stop: int) -> list:
+    """The seeds start .. stop - 1; ValueError saying what is wrong unless they are seeds (in [0,
+    2**64)), the range is not empty and holds at most MAX_SEEDS."""
+    if not 0 <= start < _SEED_LIMIT or not 0 <= stop <= _SEED_LIMIT:
+        raise ValueError(f"seeds are integers in [0, 2**64) (start >= 0, stop <= 2**64), got "
+                         f"start {start}, stop {stop}")
+    if stop <= start:
+        raise ValueError(f"an empty range of seeds: start {start}, stop {stop} (stop excluded)")
+    if stop - start > MAX_SEEDS:
+        raise ValueError(f"at most {MAX_SEEDS} seeds, got {stop - start} (start {start}, "
+                         f"stop {stop})")
+    return list(range(start, stop))
+
+
 def parse_seeds(value) -> list:
     """Seeds as a sweep file gives them: a list of integers, or {start = a, stop = b}
-    (range(a, b)). ValueError saying what is wrong."""
+    (range(a, b), seed_range). ValueError saying what is wrong."""
     if isinstance(value, dict):
         if set(value) != {"start", "stop"}:
             raise ValueError(f"a range is {{start = A, stop = B}}, got keys {sorted(value)}")
         for k in ("start", "stop"):
             if isinstance(value[k], bool) or not isinstance(value[k], int):
                 raise ValueError(f"{k} must be an integer, got {value[k]!r}")
-        value = list(range(value["start"], value["stop"]))
+        value = seed_range(value["start"], value["stop"])
     if not isinstance(value, list) or not value:
         raise ValueError(f"must be a non-empty list of integers or {{start, stop}}, got {value!r}")
+    if len(value) > MAX_SEEDS:
+        raise ValueError(f"at most {MAX_SEEDS} seeds, got {len(value)}")
     for s in value:
         if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < _SEED_LIMIT:
             raise ValueError(f"seeds are integers in [0, 2**64), got {s!r}")
@@ -265,6 +283,8 @@ def load(path, seeds: Optional[list] = None, only: Optional[list] = None) -> Swe
             seeds = parse_seeds(content["seeds"])
         except ValueError as err:
             raise SweepError(f"{path}: seeds: {err}") from None
+    elif len(seeds) > MAX_SEEDS:
+        raise SweepError(f"--seeds: at most {MAX_SEEDS} seeds, got {len(seeds)}")
     return Sweep(path, configs, list(seeds))
 
 

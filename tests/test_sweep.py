@@ -247,6 +247,12 @@ BAD = [
     (TINY.replace('label = "cp"', 'label = "c/p"'), "configs[1].label: must be letters"),
     (TINY.replace("seeds = [0, 1]", "seeds = [0, -1]"), "seeds: seeds are integers"),
     (TINY.replace("seeds = [0, 1]", ""), "seeds: missing"),
+    (TINY.replace("seeds = [0, 1]", "seeds = {start = 0, stop = 18446744073709551617}"),
+     "seeds: seeds are integers in [0, 2**64)"),  # had said "the learner diverged"
+    (TINY.replace("seeds = [0, 1]", "seeds = {start = 0, stop = 99999999999}"),
+     "seeds: at most 10000 seeds, got 99999999999"),  # had said "not enough memory ()"
+    (TINY.replace("seeds = [0, 1]", "seeds = {start = 5, stop = 2}"),
+     "seeds: an empty range of seeds: start 5, stop 2"),
     (TINY.replace("[defaults]", "[defaults\n"), "not valid TOML"),
     (TINY.replace('kind = "linear"', 'agent = "gru"\nbptt_window = 0'),
      "configs[0].bptt_window: must be an integer >= 1, got 0"),
@@ -284,6 +290,9 @@ def test_json_sweep_files_and_bad_suffix(tmp_path, capsys):
     (["--report", "--only", "cp"], "go with a sweep FILE"),
     (["f.toml", "--address", "auto"], "--address goes with --engine ray"),
     (["f.toml", "--seeds", "1", "0:2"], "a seed is given twice"),
+    (["f.toml", "--seeds", "0:99999999999"], "--seeds: '0:99999999999': at most 10000 seeds"),
+    (["f.toml", "--seeds", "0:18446744073709551615"], "at most 10000 seeds"),  # had raised
+    (["f.toml", "--seeds", "0:18446744073709551617"], "seeds are integers in [0, 2**64)"),
 ])
 def test_sweep_argument_errors(tmp_path, capsys, args, message):
     with pytest.raises(SystemExit) as exit_:
