@@ -76,11 +76,14 @@ def sweep_results(parser: argparse.ArgumentParser, out: Path) -> list:
 
 
 def episode_returns(parser: argparse.ArgumentParser, metrics: Path, label: str) -> list:
-    """The rows of a control run's metrics.csv, or parser's one-line error if the run has no
-    episode returns (a prediction task's metrics are its MSRE)."""
-    import csv
-    with open(metrics, newline="") as f:
-        rows = list(csv.DictReader(f))
+    """The rows of a control run's metrics.csv (rtu_edge.sweep.read_metrics, which checks them),
+    or parser's one-line error naming the file if it cannot be read or holds a row no run wrote,
+    or if the run has no episode returns (a prediction task's metrics are its MSRE)."""
+    from rtu_edge.sweep import read_metrics
+    try:
+        rows = read_metrics(metrics)
+    except ValueError as err:
+        parser.error(str(err))
     if rows and "return" not in rows[0]:
         parser.error(f"{label}'s runs have no episode returns ({metrics} has "
                      f"{', '.join(rows[0])}): its task is not a control task")

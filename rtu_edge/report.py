@@ -35,9 +35,8 @@ from typing import Optional
 import numpy as np
 
 from ._extras import require
-from .sweep import RESULTS, SWEEP_RECORD, ResultsTable, run_dir
+from .sweep import RESULTS, SWEEP_RECORD, ResultsTable, read_metrics, run_dir
 from .tasks.suite import task_info
-from .train import Metrics
 
 CONFIDENCE = 0.95
 RESAMPLES = 10000
@@ -213,7 +212,7 @@ def _curves(out: Path, label: str, info, steps: int):
     for r in runs:
         path = run_dir(out, label, int(r["seed"])) / "metrics.csv"
         if path.exists():
-            curves.append(info.curve(Metrics.read(path)))
+            curves.append(info.curve(read_metrics(path)))
     curves = [c for c in curves if len(c[0])]
     if not curves:
         return None, None

@@ -400,6 +400,37 @@ def run_dir(out, label: str, seed: int) -> Path:
     return Path(out) / "runs" / label / f"seed-{seed}"
 
 
+def read_metrics(path) -> list:
+    """The rows of a run's metrics.csv; ValueError naming the file if it cannot be read, and the
+    line of a row that no run wrote (another number of columns, a value that is no number)."""
+    try:
+        with open(path, newline="") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}") \
+            from None
+    reader = csv.DictReader(io.StringIO(text))
+    rows = []
+    for row in reader:
+        if None in row or None in row.values():
+            fault = "another number of columns than the header's"
+        else:
+            fault = next((f"{k} {v!r} is no number" for k, v in row.items()
+                          if not _is_number(v)), None)
+        if fault is not None:
+            raise ValueError(f"{path}: line {reader.line_num} is not a metrics row ({fault})")
+        rows.append(row)
+    return rows
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 _watching = False
 
 

@@ -301,3 +301,40 @@ def test_result_scripts_name_a_missing_table_and_a_prediction_label(tmp_path):
                              str(tmp_path), "--label", "tc", "--level", "1", "--by", "100"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "tc's runs have no episode returns" in result.stderr
+
+
+def _script(name: str, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(BENCH.parent / name), *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def _control_run(out: pathlib.Path, label: str, seed: int, returns: list) -> pathlib.Path:
+    run = out / "runs" / label / f"seed-{seed}"
+    run.mkdir(parents=True)
+    step, lines = 0, ["step,episode,return,length"]
+    for i, r in enumerate(returns):
+        step += int(r)
+        lines.append(f"{step},{i + 1},{r:g},{int(r)}")
+    (run / "metrics.csv").write_text("\n".join(lines) + "\n")
+    return run / "metrics.csv"
+
+
+def test_result_scripts_name_a_malformed_or_missing_metrics_file(tmp_path):
+    """A metrics.csv with a line no run wrote, or none at all: one line naming the file (and the
+    line), not a traceback."""
+    metrics = [_control_run(tmp_path, label, 0, [10.0] * 30) for label in ("a", "b")]
+    (tmp_path / "results.csv").write_text(
+        "label,task,seed,steps,status,final_score,seconds\n"
+        "a,cartpole-p,0,300,ok,10,1.0\nb,cartpole-p,0,300,ok,10,2.0\n")
+    with open(metrics[0], "a") as f:
+        f.write("garbage\n")
+    for result in (_script("first_reached.py", tmp_path, "--label", "a", "--level", "5", "--by",
+                           "100"),
+                   _script("equal_time.py", tmp_path, "--labels", "a", "b")):
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert f"error: {metrics[0]}: line 32 is not a metrics row" in result.stderr
+    metrics[1].unlink()
+    result = _script("equal_time.py", tmp_path, "--labels", "b", "a")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert f"error: {metrics[1]}: cannot read" in result.stderr
+

@@ -494,3 +494,24 @@ def test_a_worker_process_that_dies_is_replaced_and_the_sweep_goes_on(tmp_path, 
     assert err.count("\n") == 1 and "a worker process died 2 times" in err
     assert f"finished runs are kept in {out / 'results.csv'}" in err
     assert len(rows(out)) == 4  # the finished runs stay
+
+
+def test_report_names_a_malformed_metrics_file_and_its_line(tmp_path, capsys):
+    """A run's metrics.csv with a line no run wrote had given "could not convert string to float:
+    'garbage'" without the file's name."""
+    file, out = write(tmp_path / "m.toml", TINY.replace("seeds = [0, 1]", "seeds = [0]").replace(
+        'label = "cp"\ntask = "cartpole-p"\nsteps = 2000\nn_head = 8', 'label = "zero"\n'
+        'agent = "zero"')), tmp_path / "out"
+    assert sweep(file, "--out", out) == 0
+    metrics = out / "runs" / "lin" / "seed-0" / "metrics.csv"
+    for text in ("garbage\n", "500,0.5,oops\n"):
+        good = metrics.read_text()
+        metrics.write_text(good + text)
+        capsys.readouterr()
+        assert sweep("--out", out, "--report") == 2
+        err = capsys.readouterr().err
+        line = len(good.splitlines()) + 1
+        assert err.count("\n") == 1 and f"error: {metrics}: line {line} is not a metrics row" \
+            in err
+        metrics.write_text(good)
+    assert "'oops' is no number" in err
