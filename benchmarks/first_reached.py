@@ -42,7 +42,9 @@ def main(argv=None) -> int:
     parser.add_argument("--by", type=positive_int, required=True,
                         help="the step budget to count within")
     args = parser.parse_args(argv)
-    runs = sorted((args.out / "runs" / args.label).glob("seed-*/metrics.csv"),
+    from rtu_edge.sweep import ATTEMPT
+    runs = sorted((p for p in (args.out / "runs" / args.label).glob("seed-*/metrics.csv")
+                   if ATTEMPT not in p.parent.name),  # not a run in flight's attempt
                   key=lambda p: int(p.parent.name.split("-")[1]))
     if not runs:
         parser.error(f"no runs of {args.label!r} under {args.out}")
@@ -60,11 +62,15 @@ def main(argv=None) -> int:
               + ("" if frac is None else f"; afterwards >= 90% of it {100 * frac:.0f}% of the time"))
     reached = [s for s in firsts if s is not None]
     within = sum(s <= args.by for s in reached)
-    print(f"{args.label}: {len(reached)}/{len(runs)} runs reached {args.level:g}, {within}/"
-          f"{len(runs)} by step {args.by}; median first step "
-          f"{int(np.median(reached)) if reached else 'n/a'}; after reaching it, the "
-          f"{args.window}-episode mean stayed >= 90% of it {100 * np.mean(held):.0f}% of the time "
-          f"(mean over the runs that reached it)")
+    summary = (f"{args.label}: {len(reached)}/{len(runs)} runs reached {args.level:g}, {within}/"
+               f"{len(runs)} by step {args.by}")
+    if reached:
+        summary += (f"; median first step {int(np.median(reached))}; after reaching it, the "
+                    f"{args.window}-episode mean stayed >= 90% of it {100 * np.mean(held):.0f}% "
+                    f"of the time (mean over the runs that reached it)")
+    else:
+        summary += "; no run reached it, so there is no first step and nothing held"
+    print(summary)
     return 0
 
 

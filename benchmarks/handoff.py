@@ -112,12 +112,15 @@ def table(rows: list) -> str:
     def ci(values) -> str:
         values = np.asarray(values, dtype=float)
         low, high = bootstrap_ci(values, np.mean, "BCa")
+        if np.isnan(low):  # fewer than two seeds
+            return f"{np.mean(values):.1f} (no interval)"
         return f"{np.mean(values):.1f} [{low:.1f}, {high:.1f}]"
 
     col = {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
     recovery = col["online"] / col["pre_shift"]
-    lines = [f"{len(rows)} seeds ({min(col['seed']):.0f}-{max(col['seed']):.0f}); mean over "
-             "seeds [95% BCa bootstrap interval]", "",
+    over = ("mean over seeds [95% BCa bootstrap interval]" if len(rows) >= 2 else
+            "one seed: no interval (a bootstrap interval needs at least two seeds)")
+    lines = [f"{len(rows)} seeds ({min(col['seed']):.0f}-{max(col['seed']):.0f}); {over}", "",
              "| | return |", "|---|---|",
              f"| PPO-RTRL, end of pretraining (cartpole-p, last {WINDOW} episodes) | "
              f"{ci(col['ppo_final'])} |",

@@ -319,6 +319,22 @@ def _control_run(out: pathlib.Path, label: str, seed: int, returns: list) -> pat
     return run / "metrics.csv"
 
 
+def test_first_reached_skips_runs_in_flight_and_says_when_no_run_reached_the_level(tmp_path):
+    """A run in flight's seed-N.attempt-* directory (a sweep running or interrupted) had crashed
+    the sort by seed; a level no run reached had printed numpy's warnings and "nan% of the
+    time"."""
+    _control_run(tmp_path, "cp", 0, [10.0] * 30)
+    attempt = tmp_path / "runs" / "cp" / "seed-1.attempt-123-456"
+    attempt.mkdir()
+    (attempt / "metrics.csv").write_text("step,episode,return,length\n10,1,10,10\n")
+    result = _script("first_reached.py", tmp_path, "--label", "cp", "--level", "500", "--by",
+                     "100")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and "nan" not in result.stdout
+    assert "seed-1" not in result.stdout
+    assert "0/1 runs reached 500" in result.stdout and "no run reached it" in result.stdout
+
+
 def test_result_scripts_name_a_malformed_or_missing_metrics_file(tmp_path):
     """A metrics.csv with a line no run wrote, or none at all: one line naming the file (and the
     line), not a traceback."""
@@ -338,3 +354,19 @@ def test_result_scripts_name_a_malformed_or_missing_metrics_file(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert f"error: {metrics[1]}: cannot read" in result.stderr
 
+
+def test_handoff_table_of_one_seed_says_it_has_no_interval():
+    """One seed (--seeds 100:101) had printed "[nan, nan]" on every row."""
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        from handoff import table
+    finally:
+        sys.path.remove(str(BENCH.parent))
+    row = {"seed": 100, "ppo_steps": 5000, "ppo_final": 50.0, "pre_shift": 60.0, "frozen": 20.0,
+           "online": 40.0, "scratch": 30.0, "seconds": 1.0}
+    text = table([row])
+    assert "nan" not in text
+    assert "a bootstrap interval needs at least two seeds" in text
+    assert "| online - frozen (paired) | 20.0 (no interval) |" in text
+    two = table([row, {**row, "seed": 101, "online": 44.0}])
+    assert "nan" not in two and "| online - frozen (paired) | 22.0 [" in two
