@@ -456,6 +456,9 @@ def test_header_name_must_be_identifier(tmp_path):
     for keyword in ("int", "for", "Int", "static", "bool", "typeof"):
         with pytest.raises(ValueError, match=f"--name .*is the C keyword '{keyword.lower()}'"):
             header_text(path, keyword)
+    # "main" made "static const rtu_model main = ...", which no program with main() compiles
+    with pytest.raises(ValueError, match="--name .*'main' is the name of a program's main"):
+        header_text(path, "main")
     for core_name in ("rtu_model", "RTU", "rtu"):  # RTU_MODEL_N_OUT is rtu_model.h's macro
         with pytest.raises(ValueError, match="clash with the C core's rtu_ and RTU_ names"):
             header_text(path, core_name)

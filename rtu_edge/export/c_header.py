@@ -62,17 +62,20 @@ def check_name(name) -> str:
     """name, if the header can use it: a C identifier of at most 63 characters starting with a
     lower-case letter (a leading underscore is the C implementation's; the macros are its upper
     case, so two names that differ in case only would define the same ones), that is not a C
-    keyword (the model's variable), not a type of stddef.h or stdint.h (which the header
+    keyword (the model's variable), not main (a program's own function), not a type of stddef.h or stdint.h (which the header
     includes: size_t, uint32_t; every name ending in _t is reserved) and not in the C
     core's rtu_ / RTU_ namespace (RTU_MODEL_N_OUT is one of its macros already). ValueError
     naming --name otherwise."""
     rule = ("--name must be a C identifier in lower case (a letter, then letters, digits or _; "
-            "at most 63 characters) that is not a C keyword, does not end in _t and does not "
-            "start with rtu")
+            "at most 63 characters) that is not a C keyword or main, does not end in _t and "
+            "does not start with rtu")
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"{rule}, got {name!r}")
     if name.lower() in C_KEYWORDS:
         raise ValueError(f"{rule}: {name!r} is the C keyword {name.lower()!r}")
+    if name == "main":
+        raise ValueError(f"{rule}: 'main' is the name of a program's main function, which a "
+                         f"program that includes the header defines")
     if name.lower().startswith("rtu"):
         raise ValueError(f"{rule}: {name!r} would clash with the C core's rtu_ and RTU_ names")
     if name != name.lower():
