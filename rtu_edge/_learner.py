@@ -79,6 +79,10 @@ def bool_flag(name: str, value) -> bool:
     return bool(value)
 
 
+class ReferencePrecision(ValueError):
+    """A float32 checkpoint given to the reference backend, which is float64 only."""
+
+
 class ReferenceCheckpoints:
     """to_bytes and restore of a reference backend (self.ref, its TD or AC) through a float64 C
     twin of the same configuration (self._twin(), whose ``struct`` is the rtu_td or rtu_ac), so
@@ -199,8 +203,8 @@ class Checkpointable:
         dims = checkpoint.read_dims(data, name)
         checkpoint.check_dims(dims, cls.LEARNER, {}, name)
         if backend == "reference" and dims.precision != 8:
-            raise ValueError(f"checkpoint {name} holds float32 reals; the reference backend is "
-                             "float64 (load it with backend='c')")
+            raise ReferencePrecision(f"checkpoint {name} holds float32 reals; the reference "
+                                     "backend is float64 (load it with backend='c')")
         learner = cls._from_dims(dims, backend)
         learner.load_bytes(data, name)
         return learner

@@ -71,12 +71,22 @@ def train(args) -> int:
     return 0
 
 
+def _load(cls, args):
+    """The learner of --checkpoint on --backend."""
+    from ._learner import ReferencePrecision
+    try:
+        return cls.from_checkpoint(args.checkpoint, backend=args.backend)
+    except ReferencePrecision:  # its message has the Python spelling, backend='c'
+        raise ValueError(f"--backend: {args.checkpoint} holds float32 reals; the reference "
+                         f"backend is float64 (give --backend c)") from None
+
+
 def evaluate(args) -> int:
     from .ac import ActorCritic
     from .tasks.trace_conditioning import streamed_msre
     from .td import TDLambda
     if args.task in PREDICTION_TASKS:
-        td = TDLambda.from_checkpoint(args.checkpoint, backend=args.backend)
+        td = _load(TDLambda, args)
         task = make_prediction_task(RunConfig(task=args.task, steps=args.steps, seed=args.seed))
         check_fits(td, args.task, task.obs_size, None, args.checkpoint)
         try:
@@ -86,7 +96,7 @@ def evaluate(args) -> int:
         print(f"rtu-edge eval: {args.task}, {args.steps} steps (seed {args.seed}): MSRE "
               f"{error:.4f} (predicting zero: {zero:.4f})")
         return 0
-    ac = ActorCritic.from_checkpoint(args.checkpoint, backend=args.backend)
+    ac = _load(ActorCritic, args)
     env, spec = make_task_env(args.task, args.seed)
     check_fits(ac, args.task, spec.obs_size, spec, args.checkpoint)
     returns: list[float] = []

@@ -72,3 +72,22 @@ def test_validate_refuses_a_json_path_it_cannot_write_before_it_runs(tmp_path, c
         assert stop.value.code == 2
         err = capsys.readouterr()
         assert f"validate: --json: cannot write {path}" in err.err and err.out == ""
+
+
+def test_eval_of_a_float32_checkpoint_on_the_reference_backend_names_the_flag(tmp_path, capsys):
+    """eval --backend reference of a float32 checkpoint had said "load it with backend='c'", the
+    Python spelling, to a command-line user."""
+    import numpy as np
+
+    from rtu_edge import ActorCritic, TDLambda
+    for learner, task in ((TDLambda(7, 4, dtype=np.float32), "trace-conditioning"),
+                          (ActorCritic(2, 4, 2, dtype=np.float32), "cartpole-p")):
+        path = tmp_path / f"{task}.rtu"
+        learner.save(path)
+        before = path.read_bytes()
+        assert main(["eval", "--checkpoint", str(path), "--task", task, "--backend",
+                     "reference"]) == 2
+        err = capsys.readouterr().err
+        assert err == (f"rtu-edge eval: error: --backend: {path} holds float32 reals; the "
+                       "reference backend is float64 (give --backend c)\n")
+        assert path.read_bytes() == before
