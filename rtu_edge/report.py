@@ -16,7 +16,8 @@ For each configuration (label) of ``OUT/results.csv`` (rtu_edge/sweep.py):
 With ``versus`` (``--versus LABEL``): for every other configuration on the same task, the paired
 difference of final scores (configuration - LABEL) over the seeds both finished, its mean with a
 95% BCa bootstrap interval, and the verdict: better or worse where the interval excludes 0 (in
-the task's direction: for an error, lower is better), else inconclusive.
+the task's direction: for an error, lower is better), else inconclusive; with no configuration to
+pair, the report says so.
 
 Scores are over finished runs only. The table is printed and written to ``OUT/report.md``; the
 learning curves, one PNG per task in ``OUT/plots/``, show per configuration the mean over its
@@ -170,9 +171,10 @@ def _with_ci(point: float, ci: tuple) -> str:
     return f"{_number(point)} [{_number(ci[0])}, {_number(ci[1])}]"
 
 
-def markdown(out, summaries: list, comparisons: Optional[list] = None) -> str:
+def markdown(out, summaries: list, comparisons: Optional[list] = None,
+             versus: Optional[str] = None) -> str:
     """The report as markdown: a line per task saying how it is scored, the table, the paired
-    comparisons if any, the errors."""
+    comparisons against versus (or that there is none to make), the errors."""
     out = Path(out)
     lines = []
     for task in dict.fromkeys(s.task for s in summaries):
@@ -193,6 +195,10 @@ def markdown(out, summaries: list, comparisons: Optional[list] = None) -> str:
         lines += [f"| {c.label} | {c.task} | {c.seeds} | {_with_ci(c.mean, c.ci)} | "
                   + (f"{c.verdict} than {versus}" if c.verdict != "inconclusive"
                      else "inconclusive (the interval holds 0)") + " |" for c in comparisons]
+    elif versus is not None:
+        tasks = " or ".join(dict.fromkeys(s.task for s in summaries if s.label == versus))
+        lines += ["", f"Paired against {versus}: nothing to compare (no other configuration on "
+                      f"{tasks} has a finished run on a seed {versus} finished)."]
     failed = [r for r in ResultsTable.read(out / RESULTS) if r["status"] != "ok"]
     if failed:
         lines += ["", "Failed runs:"]
@@ -271,6 +277,6 @@ def report(out, versus: Optional[str] = None) -> tuple:
     configuration to compare every other one with, seed by seed."""
     out = Path(out)
     summaries = summarize(out)
-    text = markdown(out, summaries, paired(out, versus) if versus else None)
+    text = markdown(out, summaries, paired(out, versus) if versus else None, versus)
     (out / "report.md").write_text(text)
     return text, plot(out)

@@ -515,3 +515,18 @@ def test_report_names_a_malformed_metrics_file_and_its_line(tmp_path, capsys):
             in err
         metrics.write_text(good)
     assert "'oops' is no number" in err
+
+
+def test_versus_with_nothing_to_pair_says_so(tmp_path, capsys):
+    """--versus LABEL where no other configuration ran LABEL's task had left the comparison out
+    without a word."""
+    file, out = write(tmp_path / "v.toml", TINY.replace("seeds = [0, 1]", "seeds = [0]").replace(
+        'label = "cp"\ntask = "cartpole-p"\nsteps = 2000\nn_head = 8', 'label = "zero"\n'
+        'task = "trace-patterning"\nagent = "zero"')), tmp_path / "out"
+    assert sweep(file, "--out", out) == 0
+    capsys.readouterr()
+    assert sweep("--out", out, "--report", "--versus", "lin") == 0
+    printed = capsys.readouterr().out
+    assert "Paired against lin: nothing to compare (no other configuration on trace-conditioning " \
+        "has a finished run on a seed lin finished)." in printed
+    assert printed.count("Paired against") == 1
