@@ -133,8 +133,16 @@ def config_from_struct(cls, struct):
 
 
 def config_error(core, check_fn, struct, config) -> ValueError:
-    """The ValueError for a config that the C core refused: check_fn (rtu_*_check_config) names the
-    faulty field, and the message its rule."""
+    """The ValueError for a config that the C core refused: the config's own check (its rules
+    across fields too, e.g. std_min < std_max), on its values or else on the values the C struct
+    holds (rounded to float32); failing that, check_fn (rtu_*_check_config) names the faulty
+    field, and the message its rule."""
+    for values, where in ((config, ""), (config_from_struct(type(config), struct),
+                                         f" (in {core.dtype.name})")):
+        try:
+            values.check()
+        except ValueError as err:
+            return ValueError(f"{err}{where}")
     what = core.ffi.new("char **")
     check_fn(struct, what)
     name = next(f.name for f in dataclasses.fields(config)

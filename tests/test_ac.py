@@ -373,6 +373,20 @@ def test_network_input_beyond_max_dim_is_refused(backend, n_embed):
     assert ActorCritic(65535, 1, 2, n_embed=n_embed).n_x == 65536  # the default network
 
 
+def test_std_bounds_refused_by_the_c_core_state_the_rule_across_them():
+    """std_max below std_min had been refused with its own rule, "std_max must lie in (0, inf),
+    got 1.0", which 1.0 obeys; the rule is std_min < std_max, in the C core's precision too."""
+    with pytest.raises(ValueError) as err:
+        ActorCritic(2, 8, 2, std_min=2, std_max=1)
+    assert str(err.value) == "std_max must exceed std_min (2.0), got 1.0"
+    with pytest.raises(ValueError) as err:  # apart in float64, equal in float32
+        ActorCritic(2, 8, 2, std_min=1.0, std_max=1.00000001, dtype=np.float32)
+    assert str(err.value) == "std_max must exceed std_min (1.0), got 1.0 (in float32)"
+    with pytest.raises(ValueError) as err:  # a field's own rule as before
+        ActorCritic(2, 8, 2, gamma=2.0)
+    assert str(err.value) == "gamma must lie in [0, 1], got 2.0"
+
+
 def test_unknown_keyword_lists_config_and_network_fields():
     with pytest.raises(TypeError, match="n_embed"):
         ActorCritic(2, 4, 2, n_embedding=3)
