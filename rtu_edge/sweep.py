@@ -70,7 +70,7 @@ from typing import Callable, Iterable, Iterator, Optional
 from ._extras import require
 from .reference.config import ACConfig, ACNetwork, PPOConfig, TDConfig, c_name
 from .tasks.suite import task_info
-from .train import Interrupted, Metrics, RunConfig, check_setting
+from .train import Interrupted, Metrics, RunConfig, check_algo, check_setting
 
 RESULTS = "results.csv"
 SWEEP_RECORD = "sweep.json"
@@ -227,9 +227,12 @@ def _config(entry: dict, where: str, defaults: dict, path: Path) -> Config:
     learner = {LEARNER_KEYS[k]: v for k, v in entry.items() if k in LEARNER_KEYS}
     network = {k: v for k, v in entry.items() if k in NETWORK_KEYS}
     ppo = {k: v for k, v in entry.items() if k in PPO_KEYS}
-    if settings.get("algo") == "ppo" and info.kind != "control":
-        raise fail("algo", f"ppo trains the actor-critic's network: control tasks only, not "
-                           f"{info.name}")
+    plain = RunConfig(task=info.name, steps=1)  # the algo and agent of a run not given one
+    try:
+        check_algo(settings.get("algo", plain.algo), settings.get("agent", plain.agent),
+                   info.name, info.kind)
+    except ValueError as err:
+        raise fail("algo", str(err)) from None
     try:  # bptt_window (RunConfig checks it), the learner's, the network's and PPO's fields
         run = RunConfig(task=info.name, backend="c", learner=learner, network=network,
                         bptt_window=entry.get("bptt_window"), ppo=ppo, **settings)

@@ -846,6 +846,14 @@ _CHOICES = {"kind": KINDS, "activation": ACTIVATIONS, "backend": BACKENDS, "dtyp
             "algo": ALGOS}
 
 
+def check_algo(algo: str, agent: str, task: str, task_kind: str) -> None:
+    """ValueError unless algo trains agent on task (of task_kind): ppo trains the actor-critic's
+    network, so control tasks and the rtu and memoryless agents only."""
+    if algo == "ppo" and (task_kind != "control" or agent not in ("rtu", "memoryless")):
+        raise ValueError(f"ppo trains the actor-critic's network (control tasks, the rtu and "
+                         f"memoryless agents), not the {agent} agent on {task}")
+
+
 def check_setting(key: str, value, task_kind: str):
     """value, if it is a valid value of the RunConfig field key (one of steps, hidden,
     checkpoint_every, log_every, seed, kind, activation, backend, dtype, agent) for a task of
@@ -1035,9 +1043,10 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
                          f"--resume continues it, --overwrite replaces it")
     if cfg.algo not in ALGOS:
         raise ValueError(f"--algo: must be one of {', '.join(ALGOS)}, got {cfg.algo!r}")
-    if cfg.algo == "ppo" and (kind != "control" or cfg.agent not in ("rtu", "memoryless")):
-        raise ValueError(f"--algo: ppo trains the actor-critic's network (control tasks, the rtu "
-                         f"and memoryless agents), not the {cfg.agent} agent on {cfg.task}")
+    try:
+        check_algo(cfg.algo, cfg.agent, cfg.task, kind)
+    except ValueError as err:
+        raise ValueError(f"--algo: {err}") from None
     if cfg.algo == "ppo" and cfg.backend != "c":
         raise ValueError("--backend: --algo ppo runs on the C core (c)")
     gamma = make_prediction_task(cfg).gamma if kind == "prediction" else None

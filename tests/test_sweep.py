@@ -258,6 +258,9 @@ BAD = [
      "configs[0].bptt_window: must be an integer >= 1, got 0"),
     (TINY.replace('kind = "linear"', 'bptt_window = 4'),
      "configs[0].bptt_window: goes with the gru agent, not with rtu"),
+    (TINY.replace('task = "cartpole-p"', 'task = "cartpole-p"\nalgo = "ppo"\nagent = "gru"'),
+     "configs[1].algo: ppo trains the actor-critic's network (control tasks, the rtu and "
+     "memoryless agents), not the gru agent on cartpole-p"),  # every run had failed at run time
     (TINY.replace("n_head = 8", 'agent = "gru"\nn_embed = 4'), "configs[1].n_embed: must be 0"),
 ]
 
