@@ -328,9 +328,16 @@ static rtu_status check_normalized(const rtu_ac *ac, const rtu_real *obs)
     return RTU_OK;
 }
 
-rtu_status rtu_ac_check_obs(const rtu_ac *ac, const rtu_real *obs)
+rtu_status rtu_ac_check_values(const rtu_ac *ac, const rtu_real *obs, const rtu_real *reward)
 {
-    rtu_status status = rtu_check_input(obs, ac->shape.n_obs);
+    rtu_status status;
+    if (ac == NULL || obs == NULL) {
+        return RTU_ERR_NULL;
+    }
+    status = rtu_check_input(obs, ac->shape.n_obs);
+    if (status == RTU_OK && reward != NULL) {
+        status = rtu_check_input(reward, 1);
+    }
     return status == RTU_OK ? check_normalized(ac, obs) : status;
 }
 

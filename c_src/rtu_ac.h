@@ -257,6 +257,11 @@ rtu_status rtu_ac_learn(rtu_ac *ac, rtu_real reward, const rtu_real *next_obs, i
  * learn) is dropped. For a device that restarts, or whose episode was cut off: the next act may
  * take any observation. */
 void rtu_ac_begin_episode(rtu_ac *ac);
+/* What act refuses of obs at an episode's first step (NaN or Inf, a value beyond RTU_INPUT_LIMIT,
+ * also once normalised: RTU_ERR_NONFINITE_INPUT, RTU_ERR_INPUT_RANGE) and learn of reward (NULL:
+ * not checked), turns not checked; changes nothing. For a caller that must refuse a message
+ * before anything changes the learner, e.g. before rtu_ac_begin_episode. */
+rtu_status rtu_ac_check_values(const rtu_ac *ac, const rtu_real *obs, const rtu_real *reward);
 /* Value v(s) of the observation the networks hold (after act), at the current parameters. */
 rtu_real rtu_ac_value(const rtu_ac *ac);
 

@@ -631,8 +631,6 @@ void rtu_ac_normalized_obs(const rtu_ac *ac, const rtu_real *obs, rtu_real *into
 /* Reward scaling: the return trace u added to its running statistics; returns sqrt(var + eps),
  * the divisor of the reward. */
 rtu_real rtu_ac_return_scale(rtu_ac *ac, rtu_real u);
-/* What act refuses of an observation: non-finite, beyond RTU_INPUT_LIMIT, also once normalised. */
-rtu_status rtu_ac_check_obs(const rtu_ac *ac, const rtu_real *obs);
 /* x[n_obs..n_x) = the extras after ac->action and reward (the previous action, the previous
  * reward normalised, its sign or its sign centred; the reward statistics take reward when
  * normalised, its sign when centred): x_{t+1}'s tail. */

@@ -314,7 +314,7 @@ rtu_status rtu_ppo_act(rtu_ppo *ppo, const rtu_real *obs, rtu_real *actions, rtu
     }
     for (i = 0; i < N; ++i) {
         *at = i;
-        status = rtu_ac_check_obs(ac, obs + i * n_obs);
+        status = rtu_ac_check_values(ac, obs + i * n_obs, NULL);
         if (status != RTU_OK) {
             return status;
         }
@@ -406,7 +406,7 @@ rtu_status rtu_ppo_feedback(rtu_ppo *ppo, const rtu_real *rewards,
     for (i = 0; final_obs != NULL && i < N; ++i) {
         if (truncated_only(terminated, truncated, i)) {
             *at = i;
-            status = rtu_ac_check_obs(ac, final_obs + i * ac->shape.n_obs);
+            status = rtu_ac_check_values(ac, final_obs + i * ac->shape.n_obs, NULL);
             if (status != RTU_OK) {
                 return status;
             }
@@ -463,7 +463,7 @@ rtu_status rtu_ppo_bootstrap(rtu_ppo *ppo, const rtu_real *obs, rtu_real *values
     n_obs = ac->shape.n_obs;
     for (i = 0; i < N; ++i) {
         *at = i;
-        status = rtu_ac_check_obs(ac, obs + i * n_obs);
+        status = rtu_ac_check_values(ac, obs + i * n_obs, NULL);
         if (status != RTU_OK) {
             return status;
         }

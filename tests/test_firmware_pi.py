@@ -534,6 +534,25 @@ def test_line_protocol_errors_restarts_and_sigterm(host, tmp_path):
     assert _ckpt(tmp_path / "ckpt.rtu").steps == 12
 
 
+def test_line_protocol_bad_values_mid_episode_leave_the_action_pending(host, tmp_path):
+    """A plain obs line (or an outcome with nothing pending) with a NaN or a value beyond 1e6, or
+    a bad reward, is refused before a new episode starts: the pending action and the episode are
+    kept, and the next outcome, a terminal one, is learned."""
+    dev = LineDevice(host, tmp_path, "--n-in", 2, "--n-actions", 2, "--checkpoint", "")
+    assert re.fullmatch(r"act [01]", dev.obs([0.01, -0.03]))
+    assert dev.ask("obs nan 0") == "error input contains NaN or Inf"
+    assert dev.ask("obs 1e7 0") == "error input has a value beyond +-RTU_INPUT_LIMIT (1e6)"
+    assert dev.obs([0.02, -0.02], -10, terminated=True) == "reset"      # learned, not a restart
+    # nothing pending after the reset: an outcome line (a restart) with a bad reward is refused
+    assert dev.ask("obs 0 0 reward nan terminated 0 truncated 0") == \
+        "error input contains NaN or Inf"
+    assert dev.ask("obs 0 0 reward 2e6 terminated 1 truncated 0") == \
+        "error input has a value beyond +-RTU_INPUT_LIMIT (1e6)"
+    assert re.fullmatch(r"act [01]", dev.obs([0.0, 0.0]))
+    assert dev.close() == 0
+    assert "final step 1 episodes 1" in dev.stderr()
+
+
 def test_line_protocol_continuous_actions_and_bye_at_the_step_limit(host, tmp_path):
     dev = LineDevice(host, tmp_path, "--continuous", "--n-in", 3, "--n-actions", 2, "--steps", 2,
                      "--checkpoint", "")

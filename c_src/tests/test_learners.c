@@ -296,7 +296,8 @@ void test_td_limits(int arg)
  * 1e14 observations of 0 (mean 0, m2 0), an observation of 1000 normalises to about 7e6, beyond
  * RTU_INPUT_LIMIT: act and learn refuse it before the statistics take it (act updated them first).
  * A count stops at RTU_COUNT_LIMIT (it would wrap to 0, and divide by it, after 2^64 - 1). The
- * actor's outputs are checked before an action is sampled from them. arg: the golden case, with
+ * actor's outputs are checked before an action is sampled from them. rtu_ac_check_values refuses
+ * what act and learn refuse of the values, changing nothing. arg: the golden case, with
  * an input layer (which took any normalised observation) or without (whose cell refused it). */
 void test_ac_refusals_change_nothing(int c)
 {
@@ -310,6 +311,12 @@ void test_ac_refusals_change_nothing(int c)
     ac.obs_count = 100000000000000u;
     memcpy(before, ac_buf, sizeof ac_buf);
     kept = ac;
+    CHECK_STATUS(rtu_ac_check_values(&ac, far, NULL), RTU_ERR_INPUT_RANGE); /* as act says */
+    CHECK_STATUS(rtu_ac_check_values(&ac, zero, &far[0]), RTU_OK);
+    CHECK_STATUS(rtu_ac_check_values(&ac, zero, &(rtu_real){(rtu_real)NAN}),
+                 RTU_ERR_NONFINITE_INPUT);
+    CHECK_STATUS(rtu_ac_check_values(&ac, zero, &(rtu_real){(rtu_real)2e6}), RTU_ERR_INPUT_RANGE);
+    CHECK_STATUS(rtu_ac_check_values(&ac, NULL, NULL), RTU_ERR_NULL);
     CHECK_STATUS(rtu_ac_act(&ac, far, action), RTU_ERR_INPUT_RANGE);
     CHECK(memcmp(before, ac_buf, sizeof ac_buf) == 0 && fix_ac_same(&ac, &kept),
           "a refused act changed the learner");

@@ -754,7 +754,16 @@ static int run_lines(run *r, int in_fd, int out_fd)
             }
         } else if (m.has_outcome || pending || r->ac.fed) {
             /* An outcome with no action pending (we restarted mid-episode), or a plain obs line
-             * (the device started over): a new episode from this observation. */
+             * (the device started over): a new episode from this observation, once its values
+             * (and the reward) are ones act (and learn) take; else refused, nothing changed. */
+            st = rtu_ac_check_values(&r->ac, m.obs, m.has_outcome ? &m.reward : NULL);
+            if (st != RTU_OK) {
+                snprintf(reply, sizeof reply, "error %s\n", rtu_status_str(st));
+                if (line_send(&io, reply) != 0) {
+                    break;
+                }
+                continue;
+            }
             rtu_ac_begin_episode(&r->ac);
             pending = 0;
             r->ep_return = 0.0;
