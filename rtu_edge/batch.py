@@ -213,9 +213,17 @@ class ActorCriticBatch:
         (obs, rewards, terminated, truncated): the observations for the next call, and the
         transition's rewards and episode ends.
 
+        Continuous actions are clipped to ``envs.single_action_space``'s bounds before
+        ``envs.step``; the learners learn from the actions they sampled.
+
         Autoreset: in SAME_STEP mode an ended environment's final observation (info["final_obs"])
         is what its learner learns from; in NEXT_STEP mode (gymnasium's default) the step after an
         end only resets that environment, and its learner sits that step out (``active``).
+
+        If ``envs.step`` (or the learn on what it returned) raises, the exception propagates and
+        every learner that acted drops that action and starts a new episode, as
+        ``begin_episode(i)`` does (its parameters and statistics kept): the batch can still be
+        checkpointed and stepped; reset ``envs`` before the next call.
         """
         next_mode = resets_next_step(envs)
         if envs.num_envs != self.count:
@@ -224,17 +232,33 @@ class ActorCriticBatch:
         check_action_space(envs.single_action_space, self.action_kind, self.n_actions, "envs")
         live = ~self._resetting if next_mode else None
         actions = self.act(obs, active=live)
-        obs, rewards, terminated, truncated, info = envs.step(actions)
-        terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
-        final = np.array(obs, dtype=self.dtype, copy=True)
-        ended = terminated | truncated
-        if not next_mode and ended.any():
-            for i in np.flatnonzero(ended):
-                final[i] = info["final_obs"][i]
-        self.learn(rewards, final, terminated, truncated, active=live)
-        if next_mode:
-            self._resetting = ended & live
+        sent = actions
+        if self.action_kind == "continuous":  # the learners learn from the unclipped actions
+            space = envs.single_action_space
+            sent = np.clip(actions, space.low, space.high)
+        try:
+            obs, rewards, terminated, truncated, info = envs.step(sent)
+            terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
+            final = np.array(obs, dtype=self.dtype, copy=True)
+            ended = terminated | truncated
+            if not next_mode and ended.any():
+                for i in np.flatnonzero(ended):
+                    final[i] = info["final_obs"][i]
+            if next_mode:
+                self._resetting = ended & live
+            self.learn(rewards, final, terminated, truncated, active=live)
+        except BaseException:
+            self._drop_pending()
+            raise
         return obs, rewards, terminated, truncated
+
+    def _drop_pending(self) -> None:
+        """Every learner that acted and has not learned drops that action and starts a new
+        episode (begin_episode), its parameters and statistics kept: step_env's transition, whose
+        step or learn failed, cannot be learned."""
+        for i in range(self.count):
+            if self.acs[i].acted:
+                self.lib.rtu_ac_begin_episode(self.acs + i)
 
 
 class TDLambdaBatch:

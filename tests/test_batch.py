@@ -147,6 +147,58 @@ def test_step_env_refuses_a_mismatched_or_unsupported_environment():
     envs.close()
 
 
+class _Motor(gym.Env):
+    """A joint driver that refuses commands beyond its limits, and (fail_at) a step that fails."""
+    observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    fail_at = None
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(2, np.float32), {}
+
+    def step(self, a):
+        assert self.action_space.contains(np.asarray(a, np.float32)), f"command {a} beyond limits"
+        self.t += 1
+        if self.t == self.fail_at:
+            raise RuntimeError("the driver stopped answering")
+        return np.zeros(2, np.float32), -float(a[0]) ** 2, False, self.t >= 50, {}
+
+
+def test_step_env_clips_continuous_actions_and_survives_a_failed_step():
+    """step_env sends continuous actions clipped to the action space (the learners learn from
+    the sampled ones, as ActorCritic on the clipped environment does); an envs.step that raises
+    leaves every learner as begin_episode leaves it after its act: checkpointed and stepped
+    again, its learning kept."""
+    n, steps = 3, 40
+    envs = gym.vector.SyncVectorEnv([_Motor for _ in range(n)])
+    batch = ActorCriticBatch(2, 8, 1, seeds=range(n), action_kind="continuous")
+    obs, _ = envs.reset(seed=0)
+    for _ in range(steps):                      # unclipped, some command leaves [-1, 1]
+        obs = batch.step_env(envs, obs)[0]
+    envs.envs[1].fail_at = envs.envs[1].t + 1
+    with pytest.raises(RuntimeError, match="stopped answering"):
+        batch.step_env(envs, obs)
+    for i in range(n):
+        learner = ActorCritic(2, 8, 1, seed=i, action_kind="continuous")
+        wild = 0
+        for t in range(steps + 1):
+            a = learner.act(np.zeros(2, np.float32))
+            wild += np.abs(a[0]) > 1
+            if t < steps:
+                learner.learn(-float(np.clip(a, -1, 1)[0]) ** 2, np.zeros(2, np.float32), False,
+                              False)
+        learner.begin_episode()
+        assert wild > 0, i
+        assert batch.checkpoint_bytes(i) == learner.checkpoint_bytes(), i
+    envs.envs[1].fail_at = None
+    obs, _ = envs.reset(seed=1)
+    batch.step_env(envs, obs)
+    assert list(batch.steps) == [steps + 1] * n
+    envs.close()
+
+
 def _model(tmp_path, hidden=8, **kw):
     from rtu_edge.export import InferenceModel
     ac = ActorCritic(3, hidden, 2, seed=2, dtype=np.float32, **kw)
