@@ -788,8 +788,23 @@ static int batch_active(const unsigned char *active, size_t i)
     return active == NULL || active[i];
 }
 
+/* Learner i's status in a batch call's run: the first failure is the call's (*at its index);
+ * diverged[i] (diverged may be NULL) says whether it failed. */
+static void batch_result(rtu_status status, size_t i, rtu_status *first, size_t *at,
+                         unsigned char *diverged)
+{
+    if (status != RTU_OK && *first == RTU_OK) {
+        *first = status;
+        *at = i;
+    }
+    if (diverged != NULL) {
+        diverged[i] = (unsigned char)(status != RTU_OK);
+    }
+}
+
 rtu_status rtu_ac_act_batch(rtu_ac *acs, size_t count, const rtu_real *obs,
-                            const unsigned char *active, rtu_real *actions, size_t *at)
+                            const unsigned char *active, rtu_real *actions, size_t *at,
+                            unsigned char *diverged)
 {
     size_t i, n_obs, A;
     rtu_status status = RTU_OK, first = RTU_OK;
@@ -814,10 +829,9 @@ rtu_status rtu_ac_act_batch(rtu_ac *acs, size_t count, const rtu_real *obs,
     for (i = 0; i < count; ++i) {
         if (batch_active(active, i)) {
             status = act_run(&acs[i], obs + i * n_obs, actions + i * A);
-            if (status != RTU_OK && first == RTU_OK) {
-                first = status;
-                *at = i;
-            }
+            batch_result(status, i, &first, at, diverged);
+        } else if (diverged != NULL) {
+            diverged[i] = 0;
         }
     }
     return first;
@@ -826,7 +840,7 @@ rtu_status rtu_ac_act_batch(rtu_ac *acs, size_t count, const rtu_real *obs,
 rtu_status rtu_ac_learn_batch(rtu_ac *acs, size_t count, const rtu_real *rewards,
                               const rtu_real *next_obs, const unsigned char *terminated,
                               const unsigned char *truncated, const unsigned char *active,
-                              size_t *at)
+                              size_t *at, unsigned char *diverged)
 {
     size_t i, n_obs;
     rtu_status status = RTU_OK, first = RTU_OK;
@@ -854,10 +868,9 @@ rtu_status rtu_ac_learn_batch(rtu_ac *acs, size_t count, const rtu_real *rewards
         if (batch_active(active, i)) {
             status = learn_run(&acs[i], rewards[i], next_obs + i * n_obs, terminated[i] != 0,
                                truncated[i] != 0);
-            if (status != RTU_OK && first == RTU_OK) {
-                first = status;
-                *at = i;
-            }
+            batch_result(status, i, &first, at, diverged);
+        } else if (diverged != NULL) {
+            diverged[i] = 0;
         }
     }
     return first;

@@ -287,17 +287,19 @@ rtu_status rtu_ac_batch_init(rtu_ac *acs, size_t count, const rtu_ac_shape *shap
  * ones; inactive rows are neither read nor written). Every active learner's input and turn are
  * checked first: a refusal (as rtu_ac_act's) changes no learner, and *at receives the index of
  * the first refused. Then each acts; RTU_ERR_DIVERGED (or RTU_ERR_OVERFLOW) is returned for the
- * first learner that diverged, *at its index, and the others have acted (restore that one).
- * RTU_ERR_SIZE: count above RTU_MAX_BATCH. */
+ * first learner that diverged, *at its index, and the others have acted (restore the diverged
+ * ones); diverged (NULL, or count flags) then holds 1 for every learner that diverged, 0 for the
+ * others (untouched on a refusal). RTU_ERR_SIZE: count above RTU_MAX_BATCH. */
 rtu_status rtu_ac_act_batch(rtu_ac *acs, size_t count, const rtu_real *obs,
-                            const unsigned char *active, rtu_real *actions, size_t *at);
+                            const unsigned char *active, rtu_real *actions, size_t *at,
+                            unsigned char *diverged);
 
 /* rtu_ac_learn of every active learner i from rewards[i], next_obs row i, terminated[i] and
  * truncated[i] (nonzero: true), checked first and reported as rtu_ac_act_batch does. */
 rtu_status rtu_ac_learn_batch(rtu_ac *acs, size_t count, const rtu_real *rewards,
                               const rtu_real *next_obs, const unsigned char *terminated,
                               const unsigned char *truncated, const unsigned char *active,
-                              size_t *at);
+                              size_t *at, unsigned char *diverged);
 
 #ifdef __cplusplus
 }

@@ -175,10 +175,16 @@ class Checkpointable:
         and sizes; the config and counters are restored too. ValueError (naming ``name`` and the
         fault) on a truncated, corrupted, foreign, mismatched or impossible checkpoint, and then
         the learner is untouched."""
+        self._impl.restore(self._fitting(data, name), checkpoint.where(name))
+
+    def _fitting(self, data: bytes, name: str) -> bytes:
+        """data (upgraded from version 4) if its header says it is a checkpoint of this learner's
+        type, precision, kind, activation and sizes; ValueError naming name otherwise (the
+        loader checks the rest)."""
         data = checkpoint.upgrade(data, name)
         dims = checkpoint.read_dims(data, name)
         checkpoint.check_dims(dims, self.LEARNER, self._dims(), name)
-        self._impl.restore(data, checkpoint.where(name))
+        return data
 
     def save(self, path) -> None:
         """Write the checkpoint to path atomically (temporary file, fsync, rename, fsync of the

@@ -10,11 +10,12 @@ C, so a step of B learners costs one Python call instead of B.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 
 import numpy as np
 
-from . import _ccore
+from . import _ccore, checkpoint
 from ._ccore import CCore
 from ._learner import bool_flags, check_action_space, real_array, real_rows, resets_next_step
 from .cell import KINDS
@@ -47,6 +48,32 @@ def _learner_index(i, count: int) -> int:
     return int(i)
 
 
+def _diverged(core, status: int, flags: np.ndarray, message: str) -> None:
+    """FloatingPointError naming every learner flagged in flags (those that diverged in a batch
+    call, rtu_ac.h) if status is a divergence (RTU_ERR_DIVERGED, RTU_ERR_OVERFLOW)."""
+    if status in (core.lib.RTU_ERR_OVERFLOW, core.lib.RTU_ERR_DIVERGED):
+        which = [int(i) for i in np.flatnonzero(flags)]
+        who = f"learner {which[0]}" if len(which) == 1 else \
+            "learners " + ", ".join(map(str, which))
+        raise FloatingPointError(f"{who} diverged: {core.message(status)}{message}")
+
+
+def _load_learner(template, core, load_fn, check_fn, obj, data, name: str) -> None:
+    """Learner obj of a batch (built as template) from checkpoint bytes: checked as
+    template.load_bytes checks them, and with the batch's hyperparameters (its learners share
+    them); ValueError naming name otherwise, and then no learner changed."""
+    data = template._fitting(data, name)
+    theirs = type(template).from_bytes(data, name).config
+    for field in dataclasses.fields(theirs):
+        mine, found = (getattr(c, field.name) for c in (template.config, theirs))
+        if found != mine:
+            mine, found = (f"{v:.7g}" if isinstance(v, float) else repr(v) for v in (mine, found))
+            raise ValueError(f"{checkpoint.where(name)} does not match this batch: its "
+                             f"{field.name} is {found}, the batch's is {mine} (its learners "
+                             "share their hyperparameters)")
+    _ccore.load_bytes(core, load_fn, check_fn, obj, data, checkpoint.where(name))
+
+
 def _c_backend(hyperparameters: dict) -> None:
     """A batch runs on the C core: a backend given among its keyword arguments must be "c" (and
     is taken out of them)."""
@@ -66,15 +93,15 @@ class ActorCriticBatch:
     Both take ``active`` (B,) bools (default: all): learners with False are left untouched and
     their rows ignored (for an environment that is resetting). A refused input (NaN, Inf, a value
     beyond the input range, a call out of turn) is an exception naming the learner and changes no
-    learner; a learner that diverges raises FloatingPointError naming it, after the others have
-    stepped (restore it from a checkpoint).
+    learner; learners that diverge raise FloatingPointError naming every one of them, after the
+    others have stepped (restore each from a checkpoint: ``load_bytes(i, data)``).
 
     ``step_env(envs, obs)``: one transition of every learner on a gymnasium vector environment
     of B sub-environments (act, ``envs.step``, learn), in either autoreset mode.
 
     Per learner: ``steps`` and ``episodes`` (B,) arrays, ``checkpoint_bytes(i)`` (a checkpoint
-    ``ActorCritic.from_bytes`` loads) and ``learner(i)`` (such a copy); ``memory_bytes`` is the
-    whole buffer's exact size.
+    ``ActorCritic.from_bytes`` loads), ``load_bytes(i, data)`` (learner i from such a checkpoint)
+    and ``learner(i)`` (a copy); ``memory_bytes`` is the whole buffer's exact size.
     """
 
     def __init__(self, n_in: int, n_hidden: int, n_actions: int, *, seeds,
@@ -103,6 +130,7 @@ class ActorCriticBatch:
         self._action_reals = n_actions if action_kind == "continuous" else 1
         self._actions = np.zeros((self.count, self._action_reals), dtype=self.dtype)
         self._at = ffi.new("size_t *")
+        self._diverged = np.zeros(self.count, dtype=np.uint8)  # flags of a batch call
         self._resetting = np.zeros(self.count, dtype=bool)  # step_env, NEXT_STEP autoreset
 
     def __repr__(self) -> str:
@@ -135,10 +163,11 @@ class ActorCriticBatch:
         return self.core.ffi.from_buffer("unsigned char[]", flags), flags
 
     def _refused(self, status: int, name: str, rows: np.ndarray, call: str) -> None:
-        """The exception for a status of a batch call, naming learner *at."""
+        """The exception for a status of a batch call, naming learner *at (every diverged one)."""
         lib, i = self.lib, int(self._at[0])
         if status == lib.RTU_OK:
             return
+        _diverged(self.core, status, self._diverged, "")
         if status == lib.RTU_ERR_ORDER:
             if call == "learn":
                 raise RuntimeError(f"learner {i}: {LEARN_FIRST}")
@@ -148,8 +177,6 @@ class ActorCriticBatch:
         if status == lib.RTU_ERR_INPUT_RANGE and np.all(np.abs(rows[i]) <= INPUT_LIMIT):
             raise ValueError(f"{name}[{i}], normalised by learner {i}'s running statistics, has a "
                              f"value beyond +-{INPUT_LIMIT:g}; scale the input")
-        if status in (lib.RTU_ERR_OVERFLOW, lib.RTU_ERR_DIVERGED):
-            raise FloatingPointError(f"learner {i} diverged: {self.core.message(status)}")
         self.core.check(status, f"{name}[{i}]")
 
     def act(self, obs, active=None) -> np.ndarray:
@@ -161,7 +188,9 @@ class ActorCriticBatch:
         active_p, flags = self._active(active)  # flags: the memory active_p points at
         self._actions[:] = 0
         status = self.lib.rtu_ac_act_batch(self.acs, self.count, self.core.ptr(obs), active_p,
-                                           self.core.ptr(self._actions), self._at)
+                                           self.core.ptr(self._actions), self._at,
+                                           self.core.ffi.from_buffer("unsigned char[]",
+                                                                     self._diverged))
         self._refused(status, "obs", obs, "act")
         if self.action_kind == "discrete":
             return self._actions[:, 0].astype(np.int64)
@@ -182,7 +211,7 @@ class ActorCriticBatch:
         status = self.lib.rtu_ac_learn_batch(
             self.acs, self.count, self.core.ptr(rewards), self.core.ptr(next_obs),
             ffi.from_buffer("unsigned char[]", term), ffi.from_buffer("unsigned char[]", trunc),
-            active_p, self._at)
+            active_p, self._at, ffi.from_buffer("unsigned char[]", self._diverged))
         if status == self.lib.RTU_ERR_NONFINITE_INPUT or status == self.lib.RTU_ERR_INPUT_RANGE:
             i = int(self._at[0])
             if not abs(rewards[i]) <= INPUT_LIMIT:
@@ -202,6 +231,16 @@ class ActorCriticBatch:
         lib = self.lib
         return _ccore.save_bytes(self.core, lib.rtu_ac_checkpoint_size, lib.rtu_ac_save,
                                  lib.rtu_ac_check_checkpoint, self.acs + self._index(i))
+
+    def load_bytes(self, i: int, data: bytes, name: str = "<bytes>") -> None:
+        """Restore learner i from checkpoint bytes (named ``name`` in messages), e.g. a learner
+        that diverged from its latest ``checkpoint_bytes(i)``: checked as
+        ``ActorCritic.load_bytes`` checks them (learner type, precision, kind, activation, sizes,
+        network, action space), and the batch's hyperparameters; a refused checkpoint is a
+        ValueError naming the fault, and changes no learner."""
+        lib = self.lib
+        _load_learner(self._template, self.core, lib.rtu_ac_load, lib.rtu_ac_check_checkpoint,
+                      self.acs + self._index(i), data, name)
 
     def learner(self, i: int) -> ActorCritic:
         """A copy of learner i as an ActorCritic on the C core (through its checkpoint)."""
@@ -270,8 +309,8 @@ class TDLambdaBatch:
     C call (time-major: step t of every learner before step t + 1). A refused input (NaN, Inf,
     beyond 1e6) changes no learner and names it; a learner that diverges raises
     FloatingPointError naming it, and the run ends with the time step in which it did.
-    ``reset(i)``, ``steps`` (B,), ``checkpoint_bytes(i)`` and ``learner(i)`` (a TDLambda copy),
-    ``memory_bytes`` (the whole buffer).
+    ``reset(i)``, ``steps`` (B,), ``checkpoint_bytes(i)``, ``load_bytes(i, data)`` (learner i from
+    such a checkpoint) and ``learner(i)`` (a TDLambda copy), ``memory_bytes`` (the whole buffer).
     """
 
     def __init__(self, n_in: int, n_hidden: int, kind: str = "linear",
@@ -349,6 +388,14 @@ class TDLambdaBatch:
         lib = self.lib
         return _ccore.save_bytes(self.core, lib.rtu_td_checkpoint_size, lib.rtu_td_save,
                                  lib.rtu_td_check_checkpoint, self.tds + self._index(i))
+
+    def load_bytes(self, i: int, data: bytes, name: str = "<bytes>") -> None:
+        """Restore learner i from checkpoint bytes (named ``name`` in messages), checked as
+        ``TDLambda.load_bytes`` checks them and with the batch's hyperparameters; a refused
+        checkpoint is a ValueError naming the fault, and changes no learner."""
+        lib = self.lib
+        _load_learner(self._template, self.core, lib.rtu_td_load, lib.rtu_td_check_checkpoint,
+                      self.tds + self._index(i), data, name)
 
     def learner(self, i: int) -> TDLambda:
         """A copy of learner i as a TDLambda on the C core (through its checkpoint)."""

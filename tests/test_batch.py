@@ -351,3 +351,49 @@ def test_a_td_batch_refuses_bad_input_naming_the_learner():
         batch.reset(3)
     with pytest.raises(ValueError, match="seeds must hold 1 to 65536 seeds"):
         TDLambdaBatch(2, 4, seeds=[])
+
+
+def test_learners_that_diverge_together_are_all_named_and_restored_one_by_one():
+    """Two learners diverge in one learn: the exception names both; load_bytes(i) puts each back
+    from its checkpoint, and the batch goes on."""
+    batch = ActorCriticBatch(2, 8, 2, seeds=range(4), optimizer="sgd", alpha=0.1,
+                             scale_reward=False)
+    rng, no = np.random.default_rng(0), np.zeros(4, bool)
+    good = [batch.checkpoint_bytes(i) for i in range(4)]
+    obs = rng.normal(size=(4, 2))
+    with pytest.raises(FloatingPointError, match=r"^learners 1, 2 diverged: "):
+        for _ in range(200):
+            batch.act(obs)
+            obs = rng.normal(size=(4, 2))
+            batch.learn(np.array([0.0, 1e6, 1e6, 0.0]), obs, no, no)
+    for i in (1, 2):
+        batch.load_bytes(i, good[i], f"learner {i}'s")
+        assert batch.checkpoint_bytes(i) == good[i]
+    batch.act(obs)
+    batch.learn(np.zeros(4), rng.normal(size=(4, 2)), no, no)
+
+
+def test_load_bytes_refuses_another_learner_naming_the_fault_and_changes_nothing():
+    from rtu_edge import TDLambda, TDLambdaBatch
+    batch = ActorCriticBatch(2, 8, 2, seeds=[0, 1], dtype=np.float32)
+    before = _snapshot(batch)
+    for data, match in (
+            (ActorCritic(2, 8, 2, dtype=np.float64).checkpoint_bytes(), "bytes per real"),
+            (ActorCritic(2, 4, 2, dtype=np.float32).checkpoint_bytes(), "n_hidden is 4"),
+            (ActorCritic(2, 8, 3, dtype=np.float32).checkpoint_bytes(), "n_actions is 3"),
+            (ActorCritic(2, 8, 2, dtype=np.float32, gamma=0.9).checkpoint_bytes(),
+             "its gamma is 0.9"),
+            (TDLambda(2, 8, dtype=np.float32).checkpoint_bytes(), "holds a TD"),
+            (b"junk", "ckpt")):
+        with pytest.raises(ValueError, match=match):
+            batch.load_bytes(1, data, "ckpt")
+    with pytest.raises(ValueError, match=r"i must be a learner's index in \[0, 2\), got 2"):
+        batch.load_bytes(2, batch.checkpoint_bytes(0))
+    assert _snapshot(batch) == before
+    # a TD batch: learner 1 from learner 0's checkpoint, and a refusal
+    tds = TDLambdaBatch(3, 6, seeds=[0, 1])
+    tds.step(np.ones((2, 3)), np.ones(2))
+    tds.load_bytes(1, tds.checkpoint_bytes(0))
+    assert tds.checkpoint_bytes(1) == tds.checkpoint_bytes(0)
+    with pytest.raises(ValueError, match="n_hidden is 5"):
+        tds.load_bytes(0, TDLambda(3, 5).checkpoint_bytes())

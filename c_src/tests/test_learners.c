@@ -349,7 +349,7 @@ void test_ac_refusals_change_nothing(int c)
 /* A batch of BATCH learners of golden case c (seeds 5, 6, 7; one buffer) takes exactly the
  * trajectories of the same learners alone, for 60 steps with episode ends; a batch call that
  * refuses one learner's input changes no learner and names that learner; inactive learners are
- * untouched. */
+ * untouched; learners that diverge in one call are all flagged. */
 #define BATCH 3
 void test_ac_batch(int c)
 {
@@ -362,7 +362,7 @@ void test_ac_batch(int c)
     fix_env env[BATCH];
     rtu_real obs[BATCH * GOLDEN_AC_N_IN], rewards[BATCH];
     rtu_real actions[BATCH * FIX_AC_MAX_ACTIONS], single_action[FIX_AC_MAX_ACTIONS];
-    unsigned char terminated[BATCH], truncated[BATCH], active[BATCH] = {1, 0, 1};
+    unsigned char terminated[BATCH], truncated[BATCH], active[BATCH] = {1, 0, 1}, diverged[BATCH];
     size_t i, j, at = 99, bytes, one, A;
     unsigned t;
     CHECK_STATUS(rtu_ac_batch_buffer_size(&shape, BATCH, &bytes), RTU_OK);
@@ -386,7 +386,7 @@ void test_ac_batch(int c)
                 obs[i * GOLDEN_AC_N_IN + j] = (rtu_real)env[i].obs[j];
             }
         }
-        CHECK_STATUS(rtu_ac_act_batch(acs, BATCH, obs, NULL, actions, &at), RTU_OK);
+        CHECK_STATUS(rtu_ac_act_batch(acs, BATCH, obs, NULL, actions, &at, NULL), RTU_OK);
         for (i = 0; i < BATCH; ++i) {
             CHECK_STATUS(rtu_ac_act(&singles[i], obs + i * GOLDEN_AC_N_IN, single_action), RTU_OK);
             CHECK(memcmp(single_action, actions + i * A, A * sizeof(rtu_real)) == 0,
@@ -400,7 +400,7 @@ void test_ac_batch(int c)
             truncated[i] = (unsigned char)((t + 2 * i) % 23 == 22);
         }
         CHECK_STATUS(rtu_ac_learn_batch(acs, BATCH, rewards, obs, terminated, truncated, NULL,
-                                        &at),
+                                        &at, NULL),
                      RTU_OK);
         for (i = 0; i < BATCH; ++i) {
             CHECK_STATUS(rtu_ac_learn(&singles[i], rewards[i], obs + i * GOLDEN_AC_N_IN,
@@ -418,7 +418,8 @@ void test_ac_batch(int c)
     memcpy(before, batch_buf, sizeof batch_buf);
     memcpy(kept, acs, sizeof acs);
     obs[1 * GOLDEN_AC_N_IN] = (rtu_real)NAN;
-    CHECK_STATUS(rtu_ac_act_batch(acs, BATCH, obs, NULL, actions, &at), RTU_ERR_NONFINITE_INPUT);
+    CHECK_STATUS(rtu_ac_act_batch(acs, BATCH, obs, NULL, actions, &at, NULL),
+                 RTU_ERR_NONFINITE_INPUT);
     CHECK(at == 1, "at %lu, expected 1", (unsigned long)at);
     for (i = 0; i < BATCH; ++i) {
         CHECK(fix_ac_same(&acs[i], &kept[i]), "a refused batch act changed learner %lu",
@@ -426,7 +427,7 @@ void test_ac_batch(int c)
     }
     CHECK(memcmp(before, batch_buf, sizeof batch_buf) == 0, "a refused batch act changed memory");
     /* learner 1 inactive: its NaN row is not read, and it does not act */
-    CHECK_STATUS(rtu_ac_act_batch(acs, BATCH, obs, active, actions, &at), RTU_OK);
+    CHECK_STATUS(rtu_ac_act_batch(acs, BATCH, obs, active, actions, &at, NULL), RTU_OK);
     CHECK(!acs[1].acted && acs[0].acted && acs[2].acted, "only the active learners act");
     CHECK(memcmp(before + 1 * (one / sizeof(rtu_real)), batch_buf + 1 * (one / sizeof(rtu_real)),
                  one) == 0,
@@ -434,17 +435,33 @@ void test_ac_batch(int c)
     /* learn with learner 1 active: it did not act, so the call is refused as a whole */
     memcpy(before, batch_buf, sizeof batch_buf);
     obs[1 * GOLDEN_AC_N_IN] = 0;
-    CHECK_STATUS(rtu_ac_learn_batch(acs, BATCH, rewards, obs, terminated, truncated, NULL, &at),
+    CHECK_STATUS(rtu_ac_learn_batch(acs, BATCH, rewards, obs, terminated, truncated, NULL, &at,
+                                    NULL),
                  RTU_ERR_ORDER);
     CHECK(at == 1 && memcmp(before, batch_buf, sizeof batch_buf) == 0,
           "a refused batch learn changed memory (at %lu)", (unsigned long)at);
-    CHECK_STATUS(rtu_ac_learn_batch(acs, BATCH, rewards, obs, terminated, truncated, active, &at),
+    CHECK_STATUS(rtu_ac_learn_batch(acs, BATCH, rewards, obs, terminated, truncated, active, &at,
+                                    NULL),
                  RTU_OK);
     CHECK(acs[0].steps == 61 && acs[1].steps == 60 && acs[2].steps == 61, "steps after learn");
-    CHECK_STATUS(rtu_ac_act_batch(NULL, BATCH, obs, NULL, actions, &at), RTU_ERR_NULL);
+    CHECK_STATUS(rtu_ac_act_batch(NULL, BATCH, obs, NULL, actions, &at, NULL), RTU_ERR_NULL);
     CHECK_STATUS(rtu_ac_learn_batch(acs, RTU_MAX_BATCH + 1u, rewards, obs, terminated, truncated,
-                                    NULL, &at),
+                                    NULL, &at, NULL),
                  RTU_ERR_SIZE);
+
+    /* learners 0 and 2 diverge in one act: *at names the first, diverged flags both */
+    for (i = 0; i < BATCH; ++i) {
+        rtu_ac_begin_episode(&acs[i]);
+        diverged[i] = 9;
+    }
+    for (i = 0; i < acs[0].head[1].n_params; ++i) {
+        acs[0].head[1].params[i] = (rtu_real)NAN;
+        acs[2].head[1].params[i] = (rtu_real)NAN;
+    }
+    CHECK_STATUS(rtu_ac_act_batch(acs, BATCH, obs, NULL, actions, &at, diverged),
+                 RTU_ERR_DIVERGED);
+    CHECK(at == 0 && diverged[0] == 1 && diverged[1] == 0 && diverged[2] == 1 && acs[1].acted,
+          "diverged %u %u %u, at %lu", diverged[0], diverged[1], diverged[2], (unsigned long)at);
 }
 
 /* A batch of BATCH TD learners of golden case c (seeds 5, 6, 7) run over 60 time steps
