@@ -17,12 +17,13 @@ from ._ccore import CCore, copy_state
 from .cell import check_cell_arguments, real_array, real_scalar  # noqa: F401 (the learners')
 
 
-def real_rows(name: str, value, width: int, dtype: np.dtype) -> np.ndarray:
-    """value as a C-contiguous array of dtype and shape (T, width); ValueError naming it
-    otherwise."""
+def real_rows(name: str, value, width: int, dtype: np.dtype, rows=None) -> np.ndarray:
+    """value as a C-contiguous array of dtype and shape (T, width), T = rows when given (a batch's
+    learners); ValueError naming it otherwise."""
     a = np.asarray(value)
-    if a.ndim != 2 or a.shape[1] != width:
-        raise ValueError(f"{name} must have shape (T, {width}), got {a.shape}")
+    if a.ndim != 2 or a.shape[1] != width or a.shape[0] != (a.shape[0] if rows is None else rows):
+        raise ValueError(f"{name} must have shape ({'T' if rows is None else rows}, {width}), got "
+                         f"{a.shape}")
     return real_array(name, a, a.shape, dtype)
 
 

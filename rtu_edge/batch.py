@@ -182,9 +182,7 @@ class ActorCriticBatch:
     def act(self, obs, active=None) -> np.ndarray:
         """Sample an action for each learner's row of obs (B, n_in): (B,) int64 for discrete
         actions, (B, n_actions) float64 for continuous ones (rows of inactive learners: 0)."""
-        obs = real_rows("obs", obs, self.n_in, self.dtype)
-        if obs.shape[0] != self.count:
-            raise ValueError(f"obs must have shape ({self.count}, {self.n_in}), got {obs.shape}")
+        obs = real_rows("obs", obs, self.n_in, self.dtype, self.count)
         active_p, flags = self._active(active)  # flags: the memory active_p points at
         self._actions[:] = 0
         status = self.lib.rtu_ac_act_batch(self.acs, self.count, self.core.ptr(obs), active_p,
@@ -200,10 +198,7 @@ class ActorCriticBatch:
         """Learn from each learner's transition of the latest act: rewards (B,), next_obs
         (B, n_in), terminated and truncated (B,) bools (as ActorCritic.learn's)."""
         rewards = real_array("rewards", rewards, (self.count,), self.dtype)
-        next_obs = real_rows("next_obs", next_obs, self.n_in, self.dtype)
-        if next_obs.shape[0] != self.count:
-            raise ValueError(f"next_obs must have shape ({self.count}, {self.n_in}), got "
-                             f"{next_obs.shape}")
+        next_obs = real_rows("next_obs", next_obs, self.n_in, self.dtype, self.count)
         term = bool_flags("terminated", terminated, self.count)
         trunc = bool_flags("truncated", truncated, self.count)
         ffi = self.core.ffi
@@ -354,9 +349,7 @@ class TDLambdaBatch:
 
     def step(self, X, cumulants) -> np.ndarray:
         """One step of every learner: X (B, n_in), cumulants (B,); returns the predictions (B,)."""
-        X = real_rows("X", X, self.n_in, self.dtype)
-        if X.shape[0] != self.count:
-            raise ValueError(f"X must have shape ({self.count}, {self.n_in}), got {X.shape}")
+        X = real_rows("X", X, self.n_in, self.dtype, self.count)
         cumulants = real_array("cumulants", cumulants, (self.count,), self.dtype)
         return self.run(X[None], cumulants[None])[0]
 

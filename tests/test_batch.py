@@ -73,8 +73,11 @@ def test_refused_calls_name_the_learner_and_change_no_learner():
         batch.learn(np.ones(4), far, np.zeros(4, bool), np.zeros(4, bool))
     with pytest.raises(ValueError, match="terminated must be an array of 4 bools"):
         batch.learn(np.ones(4), obs, np.zeros(4), np.zeros(4, bool))
-    with pytest.raises(ValueError, match=r"obs must have shape \(4, 2\)"):
-        batch.act(np.zeros((3, 2)))
+    for wrong in (np.zeros((3, 2)), np.zeros(2), np.zeros((4, 3))):  # (4, 2): B rows, not T
+        with pytest.raises(ValueError, match=r"^obs must have shape \(4, 2\)"):
+            batch.act(wrong)
+    with pytest.raises(ValueError, match=r"^next_obs must have shape \(4, 2\), got \(2,\)"):
+        batch.learn(np.ones(4), np.zeros(2), np.zeros(4, bool), np.zeros(4, bool))
     with pytest.raises(ValueError, match="i must be a learner's index"):
         batch.checkpoint_bytes(4)
     # inactive learners sit the call out: learner 1 did not act, so it may not learn
@@ -345,8 +348,9 @@ def test_a_td_batch_refuses_bad_input_naming_the_learner():
     assert [batch.checkpoint_bytes(i) for i in range(3)] == before
     with pytest.raises(ValueError, match=r"X must have shape \(T, 3, 2\)"):
         batch.run(np.zeros((5, 2, 2)), C)
-    with pytest.raises(ValueError, match=r"X must have shape \(3, 2\)"):
-        batch.step(np.zeros((2, 2)), np.zeros(2))
+    for wrong in (np.zeros((2, 2)), np.zeros(2)):
+        with pytest.raises(ValueError, match=r"X must have shape \(3, 2\)"):
+            batch.step(wrong, np.zeros(2))
     with pytest.raises(ValueError, match="i must be a learner's index"):
         batch.reset(3)
     with pytest.raises(ValueError, match="seeds must hold 1 to 65536 seeds"):
