@@ -602,6 +602,17 @@ def test_reward_sign_network_learns_and_loads_back_as_it_was_trained(host, tmp_p
                                   "centered_sign or gated_sign, got signs")
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--bogus", "--quiet"], "unknown option --bogus (--help lists them)"),
+    (["--steps", "--quiet"], "--steps takes an integer >= 0, got --quiet"),
+    (["--io", "stdio", "--fresh", "--n-actions", 1],
+     "discrete actions need --n-actions >= 2 (one action is no choice), got 1"),
+])
+def test_a_bad_command_line_is_one_line_naming_the_flag(host, tmp_path, args, message):
+    run = host.run(*args, "--checkpoint", "", cwd=tmp_path, input="")
+    assert run.returncode == 1 and run.stderr == f"rtu_pi: {message}\n" and run.stdout == ""
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A float32 and a float64 checkpoint written by `rtu-edge train` (linear RTU, 16 units,

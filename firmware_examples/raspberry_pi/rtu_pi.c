@@ -279,32 +279,42 @@ static int parse_options(int argc, char **argv, options *o)
                         val);
                 return 0;
             }
-        } else if (!parse_u64(val, &v)) {
-            fprintf(stderr, "rtu_pi: %s takes an integer >= 0 (or is unknown), got %s\n", a, val);
-            return 0;
-        } else if (strcmp(a, "--baud") == 0) {
-            o->baud = (long)v;
-        } else if (strcmp(a, "--steps") == 0) {
-            o->steps = v;
-        } else if (strcmp(a, "--seed") == 0) {
-            o->seed = v;
-        } else if (strcmp(a, "--hidden") == 0) {
-            o->n_hidden = (size_t)v;
-        } else if (strcmp(a, "--n-embed") == 0) {
-            o->n_embed = (size_t)v;
-        } else if (strcmp(a, "--n-head") == 0) {
-            o->n_head = (size_t)v;
-        } else if (strcmp(a, "--n-in") == 0) {
-            o->n_in = (size_t)v;
-        } else if (strcmp(a, "--n-actions") == 0) {
-            o->n_actions = (size_t)v;
-        } else if (strcmp(a, "--checkpoint-every") == 0) {
-            o->checkpoint_every = v;
-        } else if (strcmp(a, "--report-every") == 0) {
-            o->report_every = v;
-        } else {
-            fprintf(stderr, "rtu_pi: unknown option %s (--help lists them)\n", a);
-            return 0;
+        } else { /* the options that take an integer >= 0: known first, then their value */
+            uint64_t *u64 = NULL;
+            size_t *size = NULL;
+            if (strcmp(a, "--steps") == 0) {
+                u64 = &o->steps;
+            } else if (strcmp(a, "--seed") == 0) {
+                u64 = &o->seed;
+            } else if (strcmp(a, "--checkpoint-every") == 0) {
+                u64 = &o->checkpoint_every;
+            } else if (strcmp(a, "--report-every") == 0) {
+                u64 = &o->report_every;
+            } else if (strcmp(a, "--hidden") == 0) {
+                size = &o->n_hidden;
+            } else if (strcmp(a, "--n-embed") == 0) {
+                size = &o->n_embed;
+            } else if (strcmp(a, "--n-head") == 0) {
+                size = &o->n_head;
+            } else if (strcmp(a, "--n-in") == 0) {
+                size = &o->n_in;
+            } else if (strcmp(a, "--n-actions") == 0) {
+                size = &o->n_actions;
+            } else if (strcmp(a, "--baud") != 0) {
+                fprintf(stderr, "rtu_pi: unknown option %s (--help lists them)\n", a);
+                return 0;
+            }
+            if (!parse_u64(val, &v)) {
+                fprintf(stderr, "rtu_pi: %s takes an integer >= 0, got %s\n", a, val);
+                return 0;
+            }
+            if (u64 != NULL) {
+                *u64 = v;
+            } else if (size != NULL) {
+                *size = (size_t)v;
+            } else {
+                o->baud = (long)v;
+            }
         }
         i += takes;
     }
@@ -518,6 +528,10 @@ static int setup_learner(run *r)
         if (strcmp(o->io, "sim") == 0) {
             shape.n_obs = CARTPOLE_P_OBS;
             shape.n_actions = CARTPOLE_P_ACTIONS;
+        } else if (shape.action_kind == RTU_ACTIONS_DISCRETE && shape.n_actions < 2) {
+            fprintf(stderr, "rtu_pi: discrete actions need --n-actions >= 2 (one action is no "
+                            "choice), got %lu\n", (unsigned long)shape.n_actions);
+            return 0;
         }
         st = rtu_ac_init(&r->ac, &shape, &cfg, o->seed, g_learner_buffer,
                          sizeof g_learner_buffer);
