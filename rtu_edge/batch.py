@@ -22,7 +22,7 @@ from .cell import KINDS
 from .reference import ACTIVATIONS
 from .ac import ACT_TWICE, LEARN_FIRST, WRONG_OBS, ActorCritic
 from .td import TDLambda
-from .reference.cell import INPUT_LIMIT, MAX_BATCH
+from .reference.cell import INPUT_LIMIT, MAX_BATCH, is_seed
 
 
 def _seeds(seeds) -> list:
@@ -34,8 +34,7 @@ def _seeds(seeds) -> list:
         raise ValueError(f"seeds must hold 1 to {MAX_BATCH} seeds (one learner per seed), got "
                          f"{len(out)}")
     for s in out:
-        if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral) \
-                or not 0 <= s < 2**64:
+        if not is_seed(s):
             raise ValueError(f"seeds must be integers in [0, 2**64), got {s!r}")
     return [int(s) for s in out]
 
@@ -48,14 +47,14 @@ def _learner_index(i, count: int) -> int:
     return int(i)
 
 
-def _diverged(core, status: int, flags: np.ndarray, message: str) -> None:
+def _diverged(core, status: int, flags: np.ndarray) -> None:
     """FloatingPointError naming every learner flagged in flags (those that diverged in a batch
     call, rtu_ac.h) if status is a divergence (RTU_ERR_DIVERGED, RTU_ERR_OVERFLOW)."""
     if status in (core.lib.RTU_ERR_OVERFLOW, core.lib.RTU_ERR_DIVERGED):
         which = [int(i) for i in np.flatnonzero(flags)]
         who = f"learner {which[0]}" if len(which) == 1 else \
             "learners " + ", ".join(map(str, which))
-        raise FloatingPointError(f"{who} diverged: {core.message(status)}{message}")
+        raise FloatingPointError(f"{who} diverged: {core.message(status)}")
 
 
 def _load_learner(template, core, load_fn, check_fn, obj, data, name: str) -> None:
@@ -67,7 +66,8 @@ def _load_learner(template, core, load_fn, check_fn, obj, data, name: str) -> No
     for field in dataclasses.fields(theirs):
         mine, found = (getattr(c, field.name) for c in (template.config, theirs))
         if found != mine:
-            mine, found = (f"{v:.7g}" if isinstance(v, float) else repr(v) for v in (mine, found))
+            shown = [f"{v:.7g}" if isinstance(v, float) else repr(v) for v in (mine, found)]
+            mine, found = shown if shown[0] != shown[1] else (repr(mine), repr(found))
             raise ValueError(f"{checkpoint.where(name)} does not match this batch: its "
                              f"{field.name} is {found}, the batch's is {mine} (its learners "
                              "share their hyperparameters)")
@@ -167,7 +167,7 @@ class ActorCriticBatch:
         lib, i = self.lib, int(self._at[0])
         if status == lib.RTU_OK:
             return
-        _diverged(self.core, status, self._diverged, "")
+        _diverged(self.core, status, self._diverged)
         if status == lib.RTU_ERR_ORDER:
             if call == "learn":
                 raise RuntimeError(f"learner {i}: {LEARN_FIRST}")
@@ -254,10 +254,11 @@ class ActorCriticBatch:
         is what its learner learns from; in NEXT_STEP mode (gymnasium's default) the step after an
         end only resets that environment, and its learner sits that step out (``active``).
 
-        If ``envs.step`` (or the learn on what it returned) raises, the exception propagates and
-        every learner that acted drops that action and starts a new episode, as
-        ``begin_episode(i)`` does (its parameters and statistics kept): the batch can still be
-        checkpointed and stepped; reset ``envs`` before the next call.
+        If a learner diverges as it acts, or ``envs.step`` (or the learn on what it returned)
+        raises, the exception propagates and every learner that acted drops that action and
+        starts a new episode, as ``begin_episode(i)`` does (its parameters and statistics kept):
+        the batch can still be checkpointed and stepped (a diverged learner once restored with
+        ``load_bytes``); reset ``envs`` before the next call.
         """
         next_mode = resets_next_step(envs)
         if envs.num_envs != self.count:
@@ -265,7 +266,11 @@ class ActorCriticBatch:
                              f"{self.count} learners")
         check_action_space(envs.single_action_space, self.action_kind, self.n_actions, "envs")
         live = ~self._resetting if next_mode else None
-        actions = self.act(obs, active=live)
+        try:
+            actions = self.act(obs, active=live)
+        except FloatingPointError:  # a learner diverged: those that acted drop their action
+            self._drop_pending()
+            raise
         sent = actions
         if self.action_kind == "continuous":  # the learners learn from the unclipped actions
             space = envs.single_action_space
@@ -283,6 +288,7 @@ class ActorCriticBatch:
             self.learn(rewards, final, terminated, truncated, active=live)
         except BaseException:
             self._drop_pending()
+            self._resetting[:] = False  # envs are reset before the next call
             raise
         return obs, rewards, terminated, truncated
 

@@ -10,7 +10,8 @@ import numpy as np
 
 from .reference import ACTIVATIONS, KINDS, Cell, Prng, cell_reals
 from ._ccore import CCore
-from .reference.cell import LOG_PARAM_LIMIT, MAX_DIM, cell_layout, join, split
+from .reference.cell import LOG_PARAM_LIMIT, MAX_DIM, cell_layout, check_size, is_seed, join, \
+    split
 
 BACKENDS = ("c", "reference")
 DERIVED_KEYS = ("g", "phi", "eta")  # RTUCell.derived
@@ -135,8 +136,8 @@ def real_dtype(dtype) -> np.dtype:
 
 def check_cell_arguments(n_in, n_hidden, kind, activation, seed, backend, dtype):
     """The checks every cell-based object makes; returns (n_in, n_hidden, numpy dtype, seed)."""
-    n_in = _positive_int("n_in", n_in)
-    n_hidden = _positive_int("n_hidden", n_hidden)
+    n_in = check_size("n_in", n_in, 1, MAX_DIM)
+    n_hidden = check_size("n_hidden", n_hidden, 1, MAX_DIM)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if activation not in ACTIVATIONS:
@@ -146,7 +147,7 @@ def check_cell_arguments(n_in, n_hidden, kind, activation, seed, backend, dtype)
     dtype = real_dtype(dtype)
     if backend == "reference" and dtype != np.float64:
         raise ValueError("dtype must be numpy.float64 for backend='reference', got float32")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**64:
+    if not is_seed(seed):
         raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
     return n_in, n_hidden, dtype, int(seed)
 
@@ -212,14 +213,6 @@ def _check_range(name: str, a: np.ndarray, dtype: np.dtype) -> None:
         v = a[big].reshape(-1)[0]
         raise ValueError(f"{name} has a value ({v:.6g}) beyond the range of "
                          f"{np.dtype(dtype).name} (+-{np.finfo(dtype).max:.4g})")
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if value > MAX_DIM:
-        raise ValueError(f"{name} must be at most {MAX_DIM}, got {value!r}")
-    return int(value)
 
 
 class RTUCell:

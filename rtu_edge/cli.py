@@ -7,7 +7,7 @@ import sys
 
 from . import __version__, c_build
 from ._extras import MissingExtra
-from .reference.cell import ACTIVATIONS, KINDS, MAX_DIM
+from .reference.cell import ACTIVATIONS, KINDS, MAX_DIM, is_seed
 from .train import DEFAULT_BPTT_WINDOW, PREDICTION_TASKS
 
 DEMO_STEPS = 500000
@@ -49,7 +49,7 @@ def _seed(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
-    if not 0 <= value < 2**64:
+    if not is_seed(value):
         raise argparse.ArgumentTypeError(f"seed must be in [0, 2**64), got {text!r}")
     return value
 

@@ -22,8 +22,6 @@ DEMO_PARITY_TOLERANCE = LEARNER_TOLERANCE  # the demo prints the figure
 
 def _config(args) -> RunConfig:
     dtype = args.dtype or ("float64" if args.backend == "reference" else "float32")
-    if args.backend == "reference" and dtype != "float64":
-        raise ValueError("--dtype: the reference backend is float64 only")
     from .cli import learner_overrides, network_overrides, ppo_overrides
     try:  # bptt_window, a hyperparameter the task's learner does not have, or out of its range
         cfg = RunConfig(task=args.task, steps=args.steps, hidden=args.hidden, kind=args.kind,

@@ -68,6 +68,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
 from ._extras import require
+from .reference.cell import SEED_LIMIT, is_seed
 from .reference.config import ACConfig, ACNetwork, PPOConfig, TDConfig, c_name
 from .tasks.suite import task_info
 from .train import Interrupted, Metrics, RunConfig, check_algo, check_setting
@@ -93,7 +94,6 @@ COLUMNS = ["label", "task", "seed", "steps", "status", "error", "final_score", "
            "reached", "collapsed", "seconds", "flops_per_step", *RUN_KEYS[3:], *LEARNER_KEYS,
            *NETWORK_KEYS, *PPO_KEYS]
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
-_SEED_LIMIT = 2**64
 #: the most seeds a sweep takes (each a run of every configuration)
 MAX_SEEDS = 10000
 
@@ -157,7 +157,7 @@ def _read(path: Path) -> dict:
 def seed_range(start: int, stop: int) -> list:
     """The seeds start .. stop - 1; ValueError saying what is wrong unless they are seeds (in [0,
     2**64)), the range is not empty and holds at most MAX_SEEDS."""
-    if not 0 <= start < _SEED_LIMIT or not 0 <= stop <= _SEED_LIMIT:
+    if not 0 <= start < SEED_LIMIT or not 0 <= stop <= SEED_LIMIT:
         raise ValueError(f"seeds are integers in [0, 2**64) (start >= 0, stop <= 2**64), got "
                          f"start {start}, stop {stop}")
     if stop <= start:
@@ -183,7 +183,7 @@ def parse_seeds(value) -> list:
     if len(value) > MAX_SEEDS:
         raise ValueError(f"at most {MAX_SEEDS} seeds, got {len(value)}")
     for s in value:
-        if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < _SEED_LIMIT:
+        if not is_seed(s):
             raise ValueError(f"seeds are integers in [0, 2**64), got {s!r}")
     if len(set(value)) != len(value):
         raise ValueError(f"a seed is listed twice: {value}")

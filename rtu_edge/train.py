@@ -465,7 +465,7 @@ def train_prediction(cfg: RunConfig, out: Path, resume: bool, progress: bool,
     if resume:  # a finished run goes on from the start of its next row's window
         source = out / RESUME if (out / RESUME).exists() else ckpt
         td = TDLambda.from_checkpoint(source, backend=cfg.backend)
-        _check_resumed(td, cfg, task.obs_size, None, source)
+        cfg = _check_resumed(td, cfg, task.obs_size, None, source)
     elif cfg.agent == "rtu":
         td = TDLambda(task.obs_size, cfg.hidden, kind=cfg.kind, activation=cfg.activation,
                       seed=cfg.seed, backend=cfg.backend, dtype=np.dtype(cfg.dtype),
@@ -632,7 +632,7 @@ def train_control(cfg: RunConfig, out: Path, resume: bool, progress: bool, env, 
     ckpt = out / CHECKPOINT
     if resume:
         ac = ActorCritic.from_checkpoint(ckpt, backend=cfg.backend)
-        _check_resumed(ac, cfg, spec.obs_size, spec, ckpt)
+        cfg = _check_resumed(ac, cfg, spec.obs_size, spec, ckpt)
     else:
         ac = make_learner(cfg, spec)
     last_good, metrics, bar, recent, next_checkpoint = _episode_run(cfg, ac, out, resume,
@@ -683,7 +683,7 @@ def train_ppo_run(cfg: RunConfig, out: Path, resume: bool, progress: bool, spec,
     # schedule), and Adam's state of the same step; the episodes start again
     if resume:
         agent.load_bytes(data, str(ckpt))
-        _check_resumed(agent, cfg, spec.obs_size, spec, ckpt)
+        cfg = _check_resumed(agent, cfg, spec.obs_size, spec, ckpt)
         _load_adam(agent, out / ADAM)
     start = agent.steps
     last_good, metrics, bar, recent, next_checkpoint = _episode_run(cfg, agent, out, resume,
@@ -768,11 +768,12 @@ def check_fits(learner, task: str, obs_size: int, spec, path: Path) -> None:
                              f"takes {_actions(spec.action_kind, n)}")
 
 
-def _check_resumed(learner, cfg: RunConfig, obs_size: int, spec, path: Path) -> None:
+def _check_resumed(learner, cfg: RunConfig, obs_size: int, spec, path: Path) -> RunConfig:
     """The checkpoint at path, of the run being resumed, fits its task (check_fits) and holds
     the cell, precision and learner hyperparameters its config.json records (a real compared in
     the learner's precision; a field it does not list is not compared); ValueError naming both
-    otherwise."""
+    otherwise. Returns cfg with the fields config.json does not list taken from the learner, as
+    the resumed run records them."""
     check_fits(learner, cfg.task, obs_size, spec, path)
     held = (learner.kind, learner.activation, learner.n_hidden)
     if held != (cfg.kind, cfg.activation, cfg.hidden):
@@ -800,6 +801,9 @@ def _check_resumed(learner, cfg: RunConfig, obs_size: int, spec, path: Path) -> 
         raise ValueError(f"--resume: checkpoint {path} holds "
                          f"{shown({k: held[k] for k in differ})}; the run's {CONFIG} records "
                          f"{shown({k: recorded[k] for k in differ})}")
+    # what config.json will record: the fields it lists, and the learner's own for the rest
+    return dataclasses.replace(cfg, learner={**cfg.learner,
+                                             **{k: v for k, v in held.items() if k not in listed}})
 
 
 def _begin(cfg: RunConfig, learner, out: Path, resume: bool) -> LastGood:
@@ -1034,6 +1038,10 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, progress: bool = True
         raise ValueError(f"--resume: the {cfg.agent} baseline keeps no checkpoint")
     if resume:
         cfg = _resumed(cfg, _recorded(out), out / CONFIG)
+    if cfg.backend == "reference" and cfg.dtype != "float64":  # --backend may change on resume
+        raise ValueError(f"{'--backend' if resume else '--dtype'}: the reference backend is "
+                         f"float64 only, the run's reals are {cfg.dtype}")
+    if resume:
         taken = _steps_taken(out)
         if cfg.steps <= taken:
             raise ValueError(f"--steps: the run being resumed has taken {taken} steps "

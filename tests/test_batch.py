@@ -202,6 +202,31 @@ def test_step_env_clips_continuous_actions_and_survives_a_failed_step():
     envs.close()
 
 
+def test_step_env_survives_a_learner_that_diverges_as_it_acts():
+    """A learner that diverges in step_env's act (its actor's head poisoned here, as no public
+    call can) is named; the learners that acted drop that action, so the batch can be
+    checkpointed, the diverged learner restored with load_bytes, and the batch stepped again
+    (they had stayed between act and learn: 'act was called twice')."""
+    n = 3
+    envs = gym.make_vec("rtu_edge/CartPoleP-v0", num_envs=n, vectorization_mode="sync",
+                        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
+    batch = ActorCriticBatch(2, 8, 2, seeds=range(n), dtype=np.float32)
+    good = batch.checkpoint_bytes(0)
+    obs, _ = envs.reset(seed=0)
+    head = batch.acs[0].head[1]
+    for k in range(head.n_params):
+        head.params[k] = float("nan")
+    with pytest.raises(FloatingPointError, match="learner 0"):
+        batch.step_env(envs, obs)
+    for i in (1, 2):
+        batch.checkpoint_bytes(i)  # not between act and learn
+    batch.load_bytes(0, good, "learner 0's")
+    obs, _ = envs.reset(seed=1)
+    batch.step_env(envs, obs)
+    assert list(batch.steps) == [1] * n
+    envs.close()
+
+
 def _model(tmp_path, hidden=8, **kw):
     from rtu_edge.export import InferenceModel
     ac = ActorCritic(3, hidden, 2, seed=2, dtype=np.float32, **kw)

@@ -624,8 +624,9 @@ def test_a_run_too_short_for_a_row_names_no_curve_and_no_nan(tmp_path, capsys):
 
 def test_resume_of_a_run_older_than_a_field_compares_only_what_it_recorded(tmp_path):
     """A run written before ACConfig.phase_step_scale (its config.json without the field, its
-    checkpoint of format version 4, phases stepped at scale 1) resumes: the field's default
-    (0.03) is not the run's, and is not compared with the checkpoint's."""
+    checkpoint of format version 4, phases stepped at scale 1) resumes, and resumes again: the
+    field's default (0.03) is not the run's, is not compared with the checkpoint's, and is not
+    what config.json records then."""
     import json
     from test_ac_checkpoint import as_version_4
     cp = tmp_path / "cp"
@@ -637,6 +638,31 @@ def test_resume_of_a_run_older_than_a_field_compares_only_what_it_recorded(tmp_p
     (cp / "checkpoint.rtu").write_bytes(as_version_4((cp / "checkpoint.rtu").read_bytes()))
     assert main(["train", "--out", str(cp), "--resume", "--steps", "300"]) == 0
     assert ActorCritic.from_checkpoint(cp / "checkpoint.rtu").config.phase_step_scale == 1.0
+    # config.json now records the learner's 1.0, so the run resumes again (0.03 had been
+    # recorded, and the next resume refused)
+    assert json.loads((cp / "config.json").read_text())["learner"]["phase_step_scale"] == 1.0
+    assert main(["train", "--out", str(cp), "--resume", "--steps", "500"]) == 0
+
+
+def test_the_reference_backend_takes_float64_runs_only_new_or_resumed(tmp_path, capsys):
+    """The reference backend is float64 only: a new float32 run on it is refused naming --dtype,
+    and a float32 run resumed on it naming --backend (it had said backend='c', the Python
+    spelling); nothing is written."""
+    run = tmp_path / "run"
+    assert main(["train", "--task", "cartpole-p", "--steps", "50", "--hidden", "4",
+                 "--backend", "reference", "--dtype", "float32", "--out", str(run)]) == 2
+    assert capsys.readouterr().err.endswith(
+        "--dtype: the reference backend is float64 only, the run's reals are float32\n")
+    assert not run.exists()
+    assert main(["train", "--task", "cartpole-p", "--steps", "50", "--hidden", "4",
+                 "--out", str(run)]) == 0
+    files = {p.name: p.read_bytes() for p in run.iterdir()}
+    capsys.readouterr()
+    assert main(["train", "--out", str(run), "--resume", "--steps", "100", "--backend",
+                 "reference"]) == 2
+    assert capsys.readouterr().err.endswith(
+        "--backend: the reference backend is float64 only, the run's reals are float32\n")
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == files
 
 
 def test_prediction_training_memory_does_not_grow_with_steps(tmp_path):

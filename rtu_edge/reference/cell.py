@@ -34,6 +34,15 @@ MAX_BATCH = 65536  # RTU_MAX_BATCH: the most learners or models of one batch cal
 LOG_3PI, LOG_1E15 = 2.24334217451751, 34.538776394910684  # bounds of rtu_cell_wrap_phases
 
 
+SEED_LIMIT = 2**64  # seeds are uint64 in the C core (rtu_prng_seed)
+
+
+def is_seed(value) -> bool:
+    """value is a seed: an integer, not a bool, in [0, SEED_LIMIT)."""
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Integral) \
+        and 0 <= value < SEED_LIMIT
+
+
 def size_rule(low: int, high: int = None) -> str:
     """A size's rule in words: an integer >= low, or in [low, high]."""
     return f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
