@@ -31,8 +31,9 @@ With ``name`` (default "model") every array is ``<name>_...`` and every macro ``
   TD(lambda)) ``<name>_<trunk>_embed`` (with an input layer), ``_w_c``, ``_w_d`` (input-major,
   as the cell stores them: rtu.h), ``_g``, ``_phi``,
   ``_eta`` (and the LRU's ``_c_re``, ``_c_im``, ``_d_skip``); per head (``critic`` and ``actor``,
-  ``head`` for TD(lambda)) ``<name>_<head>_hidden`` (with a hidden layer) and ``_out``; ``<name>_obs_mean`` and ``_obs_inv_std`` (when
-  observations are normalised); and the ``static const rtu_model <name>``;
+  ``head`` for TD(lambda)) ``<name>_<head>_hidden`` (with a hidden layer) and ``_out``;
+  ``<name>_obs_mean`` and ``_obs_inv_std`` (when observations are normalised); and the
+  ``static const rtu_model <name>``;
 - ``static const unsigned char <name>_checkpoint[<NAME>_CHECKPOINT_BYTES]``: the checkpoint file,
   byte for byte. The learner's hyperparameters, parameters, traces and statistics live there only.
 """
@@ -62,10 +63,10 @@ def check_name(name) -> str:
     """name, if the header can use it: a C identifier of at most 63 characters starting with a
     lower-case letter (a leading underscore is the C implementation's; the macros are its upper
     case, so two names that differ in case only would define the same ones), that is not a C
-    keyword (the model's variable), not main (a program's own function), not a type of stddef.h or stdint.h (which the header
-    includes: size_t, uint32_t; every name ending in _t is reserved) and not in the C
-    core's rtu_ / RTU_ namespace (RTU_MODEL_N_OUT is one of its macros already). ValueError
-    naming --name otherwise."""
+    keyword (the model's variable), not main (a program's own function), not a type of
+    stddef.h or stdint.h (which the header includes: size_t, uint32_t; every name ending in _t
+    is reserved) and not in the C core's rtu_ / RTU_ namespace (RTU_MODEL_N_OUT is one of its
+    macros already). ValueError naming --name otherwise."""
     rule = ("--name must be a C identifier in lower case (a letter, then letters, digits or _; "
             "at most 63 characters) that is not a C keyword or main, does not end in _t and "
             "does not start with rtu")
