@@ -372,7 +372,8 @@ def _writable_file(path: str) -> bool:
 
 
 #: the flags that size a command's memory, for its out-of-memory message
-_SIZED_BY = {"validate": "--n-in and --n-hidden", "train": "--hidden and the network's sizes"}
+_SIZED_BY = {"validate": "--n-in and --n-hidden",
+             "train": "--hidden, the network's sizes and (--algo ppo) --n-envs x --n-steps"}
 
 
 def main(argv: list[str] | None = None) -> int:

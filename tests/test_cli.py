@@ -48,7 +48,7 @@ def test_sizes_beyond_the_core_and_out_of_memory_are_one_line_naming_the_flags(c
                                                                                 monkeypatch):
     """validate --n-hidden 100000 is refused by its flag (it was a traceback); sizes within the
     limit that do not fit in memory end with one line naming the flags that size it."""
-    from rtu_edge import validate
+    from rtu_edge import commands, validate
     with pytest.raises(SystemExit) as stop:
         main(["validate", "--n-hidden", "100000"])
     assert stop.value.code == 2
@@ -63,6 +63,12 @@ def test_sizes_beyond_the_core_and_out_of_memory_are_one_line_naming_the_flags(c
     err = capsys.readouterr().err
     assert err == ("rtu-edge validate: error: not enough memory (Unable to allocate 128. GiB); "
                    "smaller --n-in and --n-hidden need less\n")
+    # train names PPO's rollout too, the size of --n-envs 65536 --n-steps 4096's store
+    monkeypatch.setattr(commands, "train", huge)
+    assert main(["train", "--task", "cartpole-p", "--steps", "10", "--algo", "ppo",
+                 "--n-envs", "65536", "--n-steps", "4096", "--out", "unused"]) == 2
+    assert capsys.readouterr().err.endswith("smaller --hidden, the network's sizes and (--algo "
+                                            "ppo) --n-envs x --n-steps need less\n")
 
 
 def test_validate_refuses_a_json_path_it_cannot_write_before_it_runs(tmp_path, capsys):
