@@ -257,9 +257,7 @@ class PPO:
         an episode, and Adam starts again (zero moments) unless load_adam_bytes then restores
         its state. ValueError naming name and the fault on a bad or mismatched checkpoint
         (nothing changes)."""
-        data = checkpoint.upgrade(data, name)
-        dims = checkpoint.read_dims(data, name)
-        checkpoint.check_dims(dims, ActorCritic.LEARNER, self._template._dims(), name)
+        data = self._template._fitting(data, name)  # ActorCritic.load_bytes's reading
         ac = self.core.ffi.addressof(self.c, "ac")
         _ccore.load_bytes(self.core, self.lib.rtu_ac_load, self.lib.rtu_ac_check_checkpoint, ac,
                           data, checkpoint.where(name))
